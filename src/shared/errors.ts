@@ -1,0 +1,73 @@
+/**
+ * Every failure a person or a node can see has a stable code. The code, not the message, is the
+ * contract: clients branch on it, the provision records store it, and `HTTP_STATUS` maps each to one
+ * status, checked complete by the compiler.
+ *
+ * Messages never contain an Individual Number, a person code, a key or personal data: details go in
+ * typed fields, and identifiers are named ("the Individual Number"), never echoed.
+ */
+export const HTTP_STATUS = {
+  ERR_VALIDATION: 400,
+  ERR_BODY_NOT_JSON: 400,
+  ERR_BODY_TOO_LARGE: 413,
+  ERR_UNSUPPORTED_MEDIA_TYPE: 415,
+  ERR_ROUTE_NOT_FOUND: 404,
+  ERR_INVALID_LENGTH: 400,
+  ERR_INVALID_CHARACTER: 400,
+  ERR_INVALID_CHECK_DIGIT: 400,
+  ERR_UNKNOWN_INSTITUTION: 422,
+  ERR_UNKNOWN_CLAUSE: 422,
+  ERR_UNKNOWN_PROCEDURE: 422,
+  ERR_UNKNOWN_ITEM: 422,
+  ERR_INQUIRY_NOT_AUTHORIZED: 403,
+  ERR_MALFORMED_PERSON_CODE: 400,
+  ERR_UNKNOWN_PERSON_CODE: 422,
+  ERR_UNKNOWN_PROCESSING_NUMBER: 404,
+  ERR_UNKNOWN_ADDRESSEE_NUMBER: 404,
+  ERR_NO_PERSON_CODE: 409,
+  ERR_UNKNOWN_RESIDENT: 404,
+  ERR_UNKNOWN_ACQUISITION_NUMBER: 404,
+  ERR_DUPLICATE: 409,
+  ERR_LAYOUT_VIOLATION: 422,
+  ERR_PROVIDER_UNAVAILABLE: 502,
+  ERR_UPSTREAM_UNAVAILABLE: 502,
+  ERR_IMPORT_INVALID: 400,
+  ERR_CONFIG_INVALID: 500,
+  ERR_INTERNAL: 500,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof HTTP_STATUS;
+
+export const ERROR_CODES = Object.keys(HTTP_STATUS) as ErrorCode[];
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(HTTP_STATUS, value);
+}
+
+/**
+ * A failure the caller can act on. Domain code throws it; the HTTP layer maps `code` to a status
+ * once (see `http.ts`). It deliberately does not extend any transport's error class.
+ */
+export class RenkeiError extends Error {
+  override readonly name = 'RenkeiError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+
+  get status(): number {
+    return HTTP_STATUS[this.code];
+  }
+
+  toJSON(): ErrorBody {
+    return { error: { code: this.code, message: this.message, details: this.details } };
+  }
+}
+
+/** The one shape of every error response of every node. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details: Record<string, unknown> };
+}

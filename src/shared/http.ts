@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { z } from 'zod';
+import { HTTP_STATUS, RenkeiError, isErrorCode, type ErrorBody } from './errors.ts';
+import type { Logger } from './logger.ts';
+
+export interface HttpAppOptions {
+  logger: Logger;
+  /** Largest accepted request body in bytes (default 1 MiB). */
+  bodyLimit?: number;
+  /** Node name reported by `GET /healthz`. */
+  node: string;
+}
+
+/**
+ * A Fastify instance with the behaviour every node shares: one error mapping (code → status), JSON
+ * bodies only, a size limit, request ids for correlation, and `GET /healthz`.
+ *
+ * Request logging is Fastify's own (method, URL, status, time). No route carries an Individual
+ * Number or a person code in its URL, so the URL is safe to log; bodies are never logged.
+ */
+export function createHttpApp(options: HttpAppOptions): FastifyInstance {
+  const app = Fastify({
+    // pino's Logger is a FastifyBaseLogger; the cast only widens it so the app keeps the default type.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
+    loggerInstance: options.logger as FastifyBaseLogger,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    genReqId: () => randomUUID(),
+    disableRequestLogging: process.env.RENKEI_REQUEST_LOG !== '1',
+  });
+
+  app.setErrorHandler((error: FastifyError | RenkeiError | Error, request, reply) => {
+    const { status, body } = toErrorResponse(error, request.id);
+    if (status >= 500) {
+      // The stack and the code only: never the request body, which may hold personal data.
+      request.log.error(
+        { err: { code: body.error.code, stack: error.stack }, reqId: request.id },
+        'request failed',
+      );
+    } else {
+      request.log.info({ code: body.error.code, reqId: request.id }, 'request refused');
+    }
+    return reply.status(status).send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const body: ErrorBody = {
+      error: {
+        code: 'ERR_ROUTE_NOT_FOUND',
+        message: `No route ${request.method} ${request.url.split('?')[0]}.`,
+        details: {},
+      },
+    };
+    return reply.status(404).send(body);
+  });
+
+  app.get('/healthz', () => ({ status: 'ok', node: options.node }));
+  return app;
+}
+
+/** The single mapping from any thrown value to an HTTP status and an `ErrorBody`. */
+export function toErrorResponse(error: unknown, requestId: string): { status: number; body: ErrorBody } {
+  if (error instanceof RenkeiError) {
+    return { status: error.status, body: error.toJSON() };
+  }
+  const fastifyCode = (error as { code?: string }).code;
+  switch (fastifyCode ?? '') {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return errorOf('ERR_BODY_TOO_LARGE', 'The request body is larger than this node accepts.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return errorOf('ERR_UNSUPPORTED_MEDIA_TYPE', 'Send the request body as application/json.');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return errorOf('ERR_BODY_NOT_JSON', 'The request body is not valid JSON.');
+    default:
+      break;
+  }
+  if (error instanceof SyntaxError || (error as { statusCode?: number }).statusCode === 400) {
+    return errorOf('ERR_BODY_NOT_JSON', 'The request body is not valid JSON.');
+  }
+  return {
+    status: 500,
+    body: {
+      error: {
+        code: 'ERR_INTERNAL',
+        message: `An unexpected error occurred; quote request id ${requestId} to the operator.`,
+        details: { requestId },
+      },
+    },
+  };
+}
+
+function errorOf(code: keyof typeof HTTP_STATUS, message: string): { status: number; body: ErrorBody } {
+  return { status: HTTP_STATUS[code], body: { error: { code, message, details: {} } } };
+}
+
+/**
+ * Parse untrusted input with a zod schema, failing closed with `ERR_VALIDATION`. The issues name the
+ * field and the rule broken; zod's messages do not echo the rejected value.
+ */
+export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what = 'request'): z.infer<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((issue) => ({
+    path: issue.path.join('.') || '(root)',
+    message: issue.message,
+  }));
+  const first = issues[0];
+  throw new RenkeiError(
+    'ERR_VALIDATION',
+    `The ${what} is invalid: ${first ? `${first.path}: ${first.message}` : 'unknown problem'}${issues.length > 1 ? ` (and ${issues.length - 1} more)` : ''}.`,
+    { issues },
+  );
+}
+
+/** Start listening and return the base URL (`http://127.0.0.1:PORT`). Port 0 picks a free port. */
+export async function listen(app: FastifyInstance, port: number, host = '127.0.0.1'): Promise<string> {
+  await app.listen({ port, host });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new TypeError('expected a TCP address');
+  return `http://${host}:${address.port}`;
+}
+
+/** Narrow an `ErrorBody` received from another node. */
+export function isErrorBody(value: unknown): value is ErrorBody {
+  const error = (value as { error?: { code?: unknown } } | null)?.error;
+  return typeof error === 'object' && error !== null && isErrorCode(error.code);
+}
