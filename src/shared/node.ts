@@ -1,0 +1,9 @@
+/** A node started on a port: what the network launcher, the demo and the tests hold on to. */
+export interface RunningNode {
+  /** e.g. `core`, `jlis`, `institution:131016`. */
+  readonly name: string;
+  /** Base URL, e.g. `http://127.0.0.1:7101`. */
+  readonly url: string;
+  /** Stop accepting requests, finish background work, close databases and flush logs. */
+  close(): Promise<void>;
+}
