@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { RenkeiError } from '../shared/errors.ts';
 
 /**
  * `renkei`: the command line for the whole network. Each sub-command lives in its own file under
@@ -10,4 +11,14 @@ const program = new Command()
   .option('--data-dir <dir>', 'where nodes keep their databases and logs', './data');
 
 program.showHelpAfterError();
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // A failure the user can act on prints its code and message; anything else is a bug, with its stack.
+  if (error instanceof RenkeiError) {
+    console.error(`${error.code}: ${error.message}`);
+  } else {
+    console.error(error);
+  }
+  process.exitCode = 1;
+}
