@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyError,
+  type FastifyInstance,
+} from 'fastify';
 import type { z } from 'zod';
 import { HTTP_STATUS, RenkeiError, isErrorCode, type ErrorBody } from './errors.ts';
 import type { Logger } from './logger.ts';
@@ -26,7 +31,7 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     genReqId: () => randomUUID(),
-    disableRequestLogging: process.env.RENKEI_REQUEST_LOG !== '1',
+    logController: new LogController({ disableRequestLogging: process.env.RENKEI_REQUEST_LOG !== '1' }),
   });
 
   app.setErrorHandler((error: FastifyError | RenkeiError | Error, request, reply) => {

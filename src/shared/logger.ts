@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import pino, { type Logger } from 'pino';
@@ -49,4 +50,23 @@ export function createLogger(options: LoggerOptions): Logger {
 /** A logger that discards everything, for tests that do not look at logs. */
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
+}
+
+/**
+ * Flush and close the log file of a logger made by `createLogger`. `logger.flush()` alone is not
+ * enough: the file opens asynchronously, and a node closed soon after starting would return before it
+ * is open, then open it (and keep its descriptor) after the caller has moved on or removed the
+ * directory. So wait for the file to be open, then end the stream and wait for it to close.
+ */
+export async function closeLogger(logger: Logger): Promise<void> {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as
+    (NodeJS.EventEmitter & { fd?: number; end?: () => void }) | undefined;
+  if (typeof stream?.fd !== 'number' || typeof stream.end !== 'function') {
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+    return;
+  }
+  if (stream.fd < 0) await once(stream, 'ready');
+  const closed = once(stream, 'close');
+  stream.end();
+  await closed;
 }

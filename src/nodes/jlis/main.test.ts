@@ -1,0 +1,53 @@
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isIndividualNumber } from '../../domain/identifiers/individual-number.ts';
+import { nodeClient } from '../../network/client.ts';
+import { startJlis } from './main.ts';
+
+let dir: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'renkei-jlis-main-'));
+});
+
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('startJlis', () => {
+  it('creates the numbering key once, readable by its owner only, and keeps it across restarts', async () => {
+    const keyFile = join(dir, 'jlis', 'numbering-key');
+    const first = await startJlis({ dataDir: dir, port: 0, coreUrl: 'http://127.0.0.1:9' });
+    const key = readFileSync(keyFile, 'utf8');
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    await first.close();
+
+    const second = await startJlis({ dataDir: dir, port: 0, coreUrl: 'http://127.0.0.1:9' });
+    expect(readFileSync(keyFile, 'utf8')).toBe(key);
+    await second.close();
+  });
+
+  it('keeps residents in its SQLite file and never logs their numbers', async () => {
+    const node = await startJlis({ dataDir: dir, port: 0, coreUrl: 'http://127.0.0.1:9' });
+    expect(node.name).toBe('jlis');
+    const client = nodeClient(node.url, 'J-LIS');
+    const numbered = await client.post<{ residentRecordCode: string; individualNumber: string }>(
+      '/admin/v1/residents',
+      { name: '佐藤 一郎', address: '東京都千代田区千代田1番1号', dateOfBirth: '1970-01-01', sex: 'other' },
+    );
+    expect(isIndividualNumber(numbered.individualNumber)).toBe(true);
+    await node.close();
+
+    const again = await startJlis({ dataDir: dir, port: 0, coreUrl: 'http://127.0.0.1:9' });
+    expect(await nodeClient(again.url, 'J-LIS').get('/admin/v1/residents/count')).toEqual({ count: 1 });
+    await again.close();
+
+    const log = readFileSync(join(dir, 'logs', 'jlis.log'), 'utf8');
+    expect(log.length).toBeGreaterThan(0);
+    expect(log).not.toContain(numbered.individualNumber);
+    expect(log).not.toContain(numbered.residentRecordCode);
+    expect(log).not.toContain('佐藤');
+  });
+});

@@ -1,0 +1,134 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { RandomSource } from '../../domain/identifiers/random-source.ts';
+import { nodeClient, type NodeClient } from '../../network/client.ts';
+import { systemClock, type Clock } from '../../shared/clock.ts';
+import { openSqlite } from '../../shared/db.ts';
+import { RenkeiError } from '../../shared/errors.ts';
+import { createHttpApp, listen } from '../../shared/http.ts';
+import { closeLogger, createLogger, type Logger } from '../../shared/logger.ts';
+import type { RunningNode } from '../../shared/node.ts';
+import { migrateJlisDatabase } from './migrations.ts';
+import { NUMBERING_KEY_BYTES } from './numbering.ts';
+import { registerJlisRoutes } from './router.ts';
+import { createJlisService, newNumberingKey, type JlisService } from './service.ts';
+import { createKyselyJlisStore, type JlisDatabase, type JlisStore } from './store.ts';
+
+export interface JlisDeps {
+  store: JlisStore;
+  clock: Clock;
+  logger: Logger;
+  /** The core, for code issuance. */
+  core: NodeClient;
+  /** J-LIS's secret numbering key; a fresh random one when omitted (tests). */
+  numberingKey?: Uint8Array;
+  /** Where resident record codes come from (seeded in tests). */
+  random?: RandomSource;
+}
+
+export interface Jlis {
+  /** Not yet listening: `listen(app, port)` from `src/shared/http.ts`. */
+  app: FastifyInstance;
+  service: JlisService;
+}
+
+/** Build a J-LIS node from its collaborators: no I/O of its own, no configuration read. */
+export function createJlis(deps: JlisDeps): Jlis {
+  const service = createJlisService({
+    store: deps.store,
+    clock: deps.clock,
+    logger: deps.logger,
+    core: deps.core,
+    numberingKey: deps.numberingKey ?? newNumberingKey(),
+    ...(deps.random ? { random: deps.random } : {}),
+  });
+  const app = createHttpApp({ logger: deps.logger, node: 'jlis' });
+  registerJlisRoutes(app, service);
+  return { app, service };
+}
+
+export interface StartJlisOptions {
+  dataDir: string;
+  port: number;
+  coreUrl: string;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/**
+ * Start J-LIS: database `${dataDir}/jlis/jlis.sqlite`, numbering key `${dataDir}/jlis/numbering-key`
+ * (created at first start, mode 0600), logs `${dataDir}/logs/jlis.log` unless a logger is given.
+ */
+export async function startJlis(options: StartJlisOptions): Promise<RunningNode> {
+  const dir = join(options.dataDir, 'jlis');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const ownLogger = options.logger === undefined;
+  const logger =
+    options.logger ?? createLogger({ node: 'jlis', file: join(options.dataDir, 'logs', 'jlis.log') });
+  const numberingKey = loadOrCreateNumberingKey(join(dir, 'numbering-key'), logger);
+  const db = openSqlite<JlisDatabase>(join(dir, 'jlis.sqlite'));
+  try {
+    await migrateJlisDatabase(db);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  const { app } = createJlis({
+    store: createKyselyJlisStore(db),
+    clock: options.clock ?? systemClock,
+    logger,
+    core: nodeClient(options.coreUrl, 'core'),
+    numberingKey,
+  });
+  let url: string;
+  try {
+    url = await listen(app, options.port);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  logger.info({ url }, 'J-LIS started');
+  let closing: Promise<void> | undefined;
+  return {
+    name: 'jlis',
+    url,
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        await db.destroy();
+        if (ownLogger) await closeLogger(logger);
+      })()),
+  };
+}
+
+/**
+ * The numbering key, created with mode 0600 on first start (exclusive create, so two starts cannot
+ * race into two keys). Stored as hex. Losing it does not lose anyone's number (numbers are stored);
+ * it only changes how new ones are derived. A key readable by others is reported, not refused.
+ */
+function loadOrCreateNumberingKey(file: string, logger: Logger): Uint8Array {
+  if (!existsSync(file)) {
+    try {
+      writeFileSync(file, `${Buffer.from(newNumberingKey()).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+      chmodSync(file, 0o600); // the umask may have narrowed `mode`; never widened it, but be exact
+      logger.info('numbering key created');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  if ((statSync(file).mode & 0o077) !== 0) {
+    logger.warn('the numbering key file is readable by group or others; it should be mode 0600');
+  }
+  const hex = readFileSync(file, 'utf8').trim();
+  if (!new RegExp(`^[0-9a-f]{${NUMBERING_KEY_BYTES * 2}}$`).test(hex)) {
+    throw new RenkeiError(
+      'ERR_CONFIG_INVALID',
+      `The J-LIS numbering key file is not ${NUMBERING_KEY_BYTES} bytes of hex.`,
+      {
+        file,
+      },
+    );
+  }
+  return new Uint8Array(Buffer.from(hex, 'hex'));
+}

@@ -1,0 +1,79 @@
+import type { Kysely, Migration } from 'kysely';
+import { migrateToLatest } from '../../shared/db.ts';
+import type { JlisDatabase } from './store.ts';
+
+/**
+ * J-LIS's database, in order. Each migration is dialect-agnostic Kysely schema building, so the same
+ * list runs on the embedded SQLite default and on PostgreSQL. Never edit a migration once shipped: add one.
+ *
+ * - `residents`: the identity records (本人確認情報) as they stand now. The Individual Number is
+ *   derived from the resident record code; `numbering_counter` is the counter that derivation used
+ *   (0 unless the first derived number was already taken), kept so the derivation can be re-checked.
+ * - `resident_history`: append-only; one row per change of a resident's basic four info, holding the
+ *   values after the change (`created` is the first row). The store offers no update or delete on it.
+ * - `code_acquisition_relays`: one row per code acquisition J-LIS relayed or refused: when, for which
+ *   institution, the acquisition number, the outcome and the error code. Never the Individual Number
+ *   nor the resident record code: this log says who asked, not about whom.
+ */
+export const JLIS_MIGRATIONS: Record<string, Migration> = {
+  '0001-identity-records': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('residents')
+        .addColumn('resident_record_code', 'varchar(11)', (c) => c.primaryKey())
+        .addColumn('individual_number', 'varchar(12)', (c) => c.notNull().unique())
+        .addColumn('numbering_counter', 'integer', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('name_kana', 'text')
+        .addColumn('address', 'text', (c) => c.notNull())
+        .addColumn('date_of_birth', 'varchar(10)', (c) => c.notNull())
+        .addColumn('sex', 'varchar(8)', (c) => c.notNull())
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('updated_at', 'varchar(32)', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('resident_history')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('resident_record_code', 'varchar(11)', (c) =>
+          c.notNull().references('residents.resident_record_code'),
+        )
+        .addColumn('changed_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('change', 'varchar(32)', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('name_kana', 'text')
+        .addColumn('address', 'text', (c) => c.notNull())
+        .addColumn('date_of_birth', 'varchar(10)', (c) => c.notNull())
+        .addColumn('sex', 'varchar(8)', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('resident_history_by_resident')
+        .on('resident_history')
+        .columns(['resident_record_code', 'id'])
+        .execute();
+    },
+  },
+  '0002-code-acquisition-relays': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('code_acquisition_relays')
+        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('relayed_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('institution_id', 'varchar(32)', (c) => c.notNull())
+        .addColumn('acquisition_number', 'varchar(32)', (c) => c.notNull())
+        .addColumn('outcome', 'varchar(16)', (c) => c.notNull())
+        .addColumn('error_code', 'varchar(64)')
+        .execute();
+      await db.schema
+        .createIndex('code_acquisition_relays_by_time')
+        .on('code_acquisition_relays')
+        .column('relayed_at')
+        .execute();
+    },
+  },
+};
+
+/** Bring a J-LIS database to the latest migration. */
+export async function migrateJlisDatabase(db: Kysely<JlisDatabase>): Promise<void> {
+  // Kysely<JlisDatabase> is not assignable to Kysely<unknown> (its `fn` helpers are invariant).
+  await migrateToLatest(db as unknown as Kysely<unknown>, JLIS_MIGRATIONS);
+}
