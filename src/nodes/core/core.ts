@@ -1,0 +1,100 @@
+/**
+ * `createCore`: build the core system (コアシステム) from its collaborators. Nothing here reads
+ * configuration or the environment (that is `main.ts`), and nothing is a module-level singleton:
+ * tests build a core over a real SQLite file, a fixed clock and fresh keys.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { LegalTable } from '../../domain/legal-table/types.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { createHttpApp } from '../../shared/http.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { CoreKeys } from './keys.ts';
+import { registerCoreRoutes, type CoreServices } from './router.ts';
+import { CodeCipher } from './service/code-cipher.ts';
+import { CodeService } from './service/codes.ts';
+import { InquiryService, type ResumeSummary } from './service/inquiries.ts';
+import { RecordService } from './service/records.ts';
+import { Registry } from './service/registry.ts';
+import type { CoreStore } from './store.ts';
+
+export interface CoreDeps {
+  store: CoreStore;
+  legalTable: LegalTable;
+  clock: Clock;
+  logger: Logger;
+  keys: CoreKeys;
+  /** Timeout of each call to an institution (default 10 s). */
+  fetchTimeoutMs?: number;
+  /** How long provision records are kept (default 7 years). */
+  retentionYears?: number;
+  /** Waits between attempts to deliver an answer (default 200 ms, 1 s, 5 s). */
+  deliveryRetryDelaysMs?: readonly number[];
+  /** How long a cached registry entry is trusted (default 5 s). */
+  registryCacheMs?: number;
+  /** Most calls to institutions in flight at once (default 256); the rest wait their turn. */
+  maxOutboundCalls?: number;
+}
+
+export interface Core {
+  app: FastifyInstance;
+  services: CoreServices;
+  /** Settle inquiries a previous run left in flight (see `InquiryService.resumeInFlight`). */
+  resumeInFlight(): Promise<ResumeSummary>;
+  /** Resolves when no forwarding or delivery is in flight. */
+  whenIdle(): Promise<void>;
+  /** Stop the HTTP app, cut retries short, wait for in-flight work, close the store. */
+  close(): Promise<void>;
+}
+
+export function createCore(deps: CoreDeps): Core {
+  const fetchTimeoutMs = deps.fetchTimeoutMs ?? 10_000;
+  const cipher = new CodeCipher(deps.keys);
+  const registry = new Registry({
+    store: deps.store,
+    clock: deps.clock,
+    keys: deps.keys,
+    cacheMs: deps.registryCacheMs,
+  });
+  const codes = new CodeService({
+    store: deps.store,
+    registry,
+    cipher,
+    clock: deps.clock,
+    logger: deps.logger,
+    fetchTimeoutMs,
+  });
+  const inquiries = new InquiryService({
+    store: deps.store,
+    registry,
+    cipher,
+    legalTable: deps.legalTable,
+    clock: deps.clock,
+    logger: deps.logger,
+    fetchTimeoutMs,
+    deliveryRetryDelaysMs: deps.deliveryRetryDelaysMs,
+    maxOutboundCalls: deps.maxOutboundCalls,
+  });
+  const records = new RecordService({
+    store: deps.store,
+    clock: deps.clock,
+    retentionYears: deps.retentionYears,
+  });
+  const services: CoreServices = { registry, codes, inquiries, records };
+
+  const app = createHttpApp({ logger: deps.logger, node: 'core' });
+  registerCoreRoutes(app, services);
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    services,
+    resumeInFlight: () => inquiries.resumeInFlight(),
+    whenIdle: () => inquiries.whenIdle(),
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        await inquiries.close();
+        await deps.store.close();
+      })()),
+  };
+}

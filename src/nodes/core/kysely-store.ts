@@ -1,0 +1,375 @@
+/**
+ * `CoreStore` over Kysely. Everything here is dialect-agnostic (no SQLite- or PostgreSQL-only SQL):
+ * `openSqliteCoreStore` is the embedded default; a PostgreSQL store is `new KyselyCoreStore(db)` over
+ * a Kysely with the PostgreSQL dialect, after `migrateToLatest(db, CORE_MIGRATIONS)`.
+ */
+import type { Kysely, Selectable } from 'kysely';
+import { migrateToLatest, openSqlite } from '../../shared/db.ts';
+import { CORE_MIGRATIONS } from './migrations.ts';
+import type {
+  DeliveryState,
+  Institution,
+  InquiryState,
+  ProvisionRecord,
+  ProvisionRecordFilter,
+  RecordOutcome,
+  Statistics,
+} from './model.ts';
+import type { InstitutionKind } from '../../network/messages.ts';
+import type { CoreStore, UnfinishedInquiry } from './store.ts';
+
+export interface CoreDatabase {
+  institutions: {
+    id: string;
+    name: string;
+    name_en: string;
+    kind: string;
+    network_url: string;
+    key_version: number;
+    created_at: string;
+    updated_at: string;
+  };
+  linking_codes: { resident_key: string; linking_code: string; created_at: string };
+  provision_records: {
+    processing_number: string;
+    requester_id: string;
+    provider_id: string;
+    clause_no: string;
+    procedure_id: string;
+    item_nos: string;
+    person_key: string | null;
+    requested_at: string;
+    answered_at: string | null;
+    outcome: string;
+    reason: string | null;
+    non_disclosure: number;
+    legal_table_digest: string;
+  };
+  provision_record_items: { processing_number: string; item_no: number };
+  inquiries: {
+    processing_number: string;
+    delivery: string;
+    delivery_attempts: number;
+    delivered_at: string | null;
+  };
+}
+
+type InstitutionRow = Selectable<CoreDatabase['institutions']>;
+type RecordRow = Selectable<CoreDatabase['provision_records']>;
+type InquiryRow = Selectable<CoreDatabase['inquiries']>;
+
+/** Open (creating if needed) the core's SQLite database and bring it to the latest schema. */
+export async function openSqliteCoreStore(file: string): Promise<KyselyCoreStore> {
+  const db = openSqlite<CoreDatabase>(file);
+  try {
+    await migrateToLatest(db as unknown as Kysely<unknown>, CORE_MIGRATIONS);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return new KyselyCoreStore(db);
+}
+
+export class KyselyCoreStore implements CoreStore {
+  constructor(private readonly db: Kysely<CoreDatabase>) {}
+
+  async upsertInstitution(institution: Institution): Promise<{ institution: Institution; created: boolean }> {
+    return this.db.transaction().execute(async (trx) => {
+      const existing = await trx
+        .selectFrom('institutions')
+        .selectAll()
+        .where('id', '=', institution.id)
+        .executeTakeFirst();
+      if (existing) {
+        await trx
+          .updateTable('institutions')
+          .set({
+            name: institution.name,
+            name_en: institution.nameEn,
+            kind: institution.kind,
+            network_url: institution.networkUrl,
+            updated_at: institution.updatedAt,
+          })
+          .where('id', '=', institution.id)
+          .execute();
+        return {
+          institution: {
+            ...institution,
+            keyVersion: existing.key_version,
+            createdAt: existing.created_at,
+          },
+          created: false,
+        };
+      }
+      await trx
+        .insertInto('institutions')
+        .values({
+          id: institution.id,
+          name: institution.name,
+          name_en: institution.nameEn,
+          kind: institution.kind,
+          network_url: institution.networkUrl,
+          key_version: institution.keyVersion,
+          created_at: institution.createdAt,
+          updated_at: institution.updatedAt,
+        })
+        .execute();
+      return { institution, created: true };
+    });
+  }
+
+  async findInstitution(id: string): Promise<Institution | undefined> {
+    const row = await this.db.selectFrom('institutions').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toInstitution(row);
+  }
+
+  async listInstitutions(): Promise<Institution[]> {
+    const rows = await this.db.selectFrom('institutions').selectAll().orderBy('id').execute();
+    return rows.map(toInstitution);
+  }
+
+  async setInstitutionKeyVersion(id: string, from: number, to: number, updatedAt: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('institutions')
+      .set({ key_version: to, updated_at: updatedAt })
+      .where('id', '=', id)
+      .where('key_version', '=', from)
+      .executeTakeFirst();
+    return result.numUpdatedRows === 1n;
+  }
+
+  async findLinkingCode(residentKey: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('linking_codes')
+      .select('linking_code')
+      .where('resident_key', '=', residentKey)
+      .executeTakeFirst();
+    return row?.linking_code;
+  }
+
+  async insertLinkingCodeIfAbsent(
+    residentKey: string,
+    linkingCode: string,
+    createdAt: string,
+  ): Promise<void> {
+    await this.db
+      .insertInto('linking_codes')
+      .values({ resident_key: residentKey, linking_code: linkingCode, created_at: createdAt })
+      .onConflict((oc) => oc.column('resident_key').doNothing())
+      .execute();
+  }
+
+  async recordInquiry(record: ProvisionRecord, state: InquiryState): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('provision_records').values(toRecordRow(record)).execute();
+      await trx
+        .insertInto('provision_record_items')
+        .values(
+          [...new Set(record.itemNos)].map((itemNo) => ({
+            processing_number: record.processingNumber,
+            item_no: itemNo,
+          })),
+        )
+        .execute();
+      await trx
+        .insertInto('inquiries')
+        .values({
+          processing_number: state.processingNumber,
+          delivery: state.delivery,
+          delivery_attempts: state.deliveryAttempts,
+          delivered_at: state.deliveredAt,
+        })
+        .execute();
+    });
+  }
+
+  async recordOutcome(
+    processingNumber: string,
+    outcome: Exclude<RecordOutcome, 'pending' | 'refused'>,
+    reason: string | null,
+    answeredAt: string,
+  ): Promise<boolean> {
+    const result = await this.db
+      .updateTable('provision_records')
+      .set({ outcome, reason, answered_at: answeredAt })
+      .where('processing_number', '=', processingNumber)
+      .where('outcome', '=', 'pending')
+      .executeTakeFirst();
+    return result.numUpdatedRows === 1n;
+  }
+
+  async recordDelivery(
+    processingNumber: string,
+    delivery: 'delivered' | 'failed',
+    attempts: number,
+    at: string,
+  ): Promise<void> {
+    await this.db
+      .updateTable('inquiries')
+      .set({
+        delivery,
+        delivery_attempts: attempts,
+        delivered_at: delivery === 'delivered' ? at : null,
+      })
+      .where('processing_number', '=', processingNumber)
+      .execute();
+  }
+
+  async findInquiry(processingNumber: string): Promise<UnfinishedInquiry | undefined> {
+    const row = await this.db
+      .selectFrom('provision_records as r')
+      .innerJoin('inquiries as i', 'i.processing_number', 'r.processing_number')
+      .selectAll('r')
+      .select(['i.delivery', 'i.delivery_attempts', 'i.delivered_at'])
+      .where('r.processing_number', '=', processingNumber)
+      .executeTakeFirst();
+    return row && { record: toRecord(row), state: toState(row) };
+  }
+
+  async listUndelivered(): Promise<UnfinishedInquiry[]> {
+    const rows = await this.db
+      .selectFrom('inquiries as i')
+      .innerJoin('provision_records as r', 'r.processing_number', 'i.processing_number')
+      .selectAll('r')
+      .select(['i.delivery', 'i.delivery_attempts', 'i.delivered_at'])
+      .where('i.delivery', '=', 'pending')
+      .orderBy('r.processing_number')
+      .execute();
+    return rows.map((row) => ({ record: toRecord(row), state: toState(row) }));
+  }
+
+  async listProvisionRecords(filter: ProvisionRecordFilter): Promise<ProvisionRecord[]> {
+    let query = this.db.selectFrom('provision_records').selectAll();
+    if (filter.from !== undefined) query = query.where('requested_at', '>=', filter.from);
+    if (filter.to !== undefined) query = query.where('requested_at', '<', filter.to);
+    if (filter.requesterId !== undefined) query = query.where('requester_id', '=', filter.requesterId);
+    if (filter.providerId !== undefined) query = query.where('provider_id', '=', filter.providerId);
+    if (filter.outcome !== undefined) query = query.where('outcome', '=', filter.outcome);
+    const rows = await query
+      .orderBy('requested_at', 'desc')
+      .orderBy('processing_number', 'desc')
+      .limit(filter.limit)
+      .execute();
+    return rows.map(toRecord);
+  }
+
+  async purgeRecordsBefore(cutoff: string): Promise<number> {
+    // Items and inquiry state go with their record (ON DELETE CASCADE).
+    const result = await this.db
+      .deleteFrom('provision_records')
+      .where('requested_at', '<', cutoff)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  async statistics(range: { from?: string; to?: string }): Promise<Statistics> {
+    let records = this.db.selectFrom('provision_records');
+    if (range.from !== undefined) records = records.where('requested_at', '>=', range.from);
+    if (range.to !== undefined) records = records.where('requested_at', '<', range.to);
+
+    const byOutcomeRows = await records
+      .select(['outcome', (eb) => eb.fn.countAll<number | string | bigint>().as('count')])
+      .groupBy('outcome')
+      .execute();
+    const byClauseRows = await records
+      .select(['clause_no', (eb) => eb.fn.countAll<number | string | bigint>().as('count')])
+      .groupBy('clause_no')
+      .orderBy('clause_no')
+      .execute();
+
+    let items = this.db
+      .selectFrom('provision_record_items as i')
+      .innerJoin('provision_records as r', 'r.processing_number', 'i.processing_number');
+    if (range.from !== undefined) items = items.where('r.requested_at', '>=', range.from);
+    if (range.to !== undefined) items = items.where('r.requested_at', '<', range.to);
+    const byItemRows = await items
+      .select(['i.item_no', (eb) => eb.fn.countAll<number | string | bigint>().as('count')])
+      .groupBy('i.item_no')
+      .orderBy('i.item_no')
+      .execute();
+
+    const byOutcome: Record<RecordOutcome, number> = {
+      pending: 0,
+      provided: 0,
+      not_held: 0,
+      refused: 0,
+      failed: 0,
+    };
+    let total = 0;
+    for (const row of byOutcomeRows) {
+      const count = Number(row.count);
+      total += count;
+      if (Object.hasOwn(byOutcome, row.outcome)) byOutcome[row.outcome as RecordOutcome] = count;
+    }
+    return {
+      total,
+      byOutcome,
+      byClause: byClauseRows.map((row) => ({ clauseNo: row.clause_no, count: Number(row.count) })),
+      byItem: byItemRows.map((row) => ({ itemNo: Number(row.item_no), count: Number(row.count) })),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}
+
+function toInstitution(row: InstitutionRow): Institution {
+  return {
+    id: row.id,
+    name: row.name,
+    nameEn: row.name_en,
+    kind: row.kind as InstitutionKind,
+    networkUrl: row.network_url,
+    keyVersion: Number(row.key_version),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toRecordRow(record: ProvisionRecord): RecordRow {
+  return {
+    processing_number: record.processingNumber,
+    requester_id: record.requesterId,
+    provider_id: record.providerId,
+    clause_no: record.clauseNo,
+    procedure_id: record.procedureId,
+    item_nos: JSON.stringify(record.itemNos),
+    person_key: record.personKey,
+    requested_at: record.requestedAt,
+    answered_at: record.answeredAt,
+    outcome: record.outcome,
+    reason: record.reason,
+    non_disclosure: record.nonDisclosure ? 1 : 0,
+    legal_table_digest: record.legalTableDigest,
+  };
+}
+
+function toRecord(row: RecordRow): ProvisionRecord {
+  return {
+    processingNumber: row.processing_number,
+    requesterId: row.requester_id,
+    providerId: row.provider_id,
+    clauseNo: row.clause_no,
+    procedureId: row.procedure_id,
+    itemNos: JSON.parse(row.item_nos) as number[],
+    personKey: row.person_key,
+    requestedAt: row.requested_at,
+    answeredAt: row.answered_at,
+    outcome: row.outcome as RecordOutcome,
+    reason: row.reason,
+    nonDisclosure: Number(row.non_disclosure) === 1,
+    legalTableDigest: row.legal_table_digest,
+  };
+}
+
+function toState(
+  row: Pick<InquiryRow, 'delivery' | 'delivery_attempts' | 'delivered_at'> & RecordRow,
+): InquiryState {
+  return {
+    processingNumber: row.processing_number,
+    delivery: row.delivery as DeliveryState,
+    deliveryAttempts: Number(row.delivery_attempts),
+    deliveredAt: row.delivered_at,
+  };
+}

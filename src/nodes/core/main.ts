@@ -1,0 +1,82 @@
+/**
+ * `startCore`: the one place that decides where the core's files live and wires real collaborators.
+ *
+ * - database: `${dataDir}/core/core.sqlite`
+ * - keys: `${dataDir}/core/master-keys.json`, created at first start with mode 0600, never logged
+ *   (the data directory is git-ignored)
+ * - log: `${dataDir}/logs/core.log` (asynchronous JSON lines) unless a logger is passed
+ *
+ * On start, inquiries a previous run left in flight are settled before the port opens; see
+ * `InquiryService.resumeInFlight`: forwarded-but-unanswered ones are recorded failed
+ * (`provider_unavailable`) and that failure is delivered to the requester; none is re-forwarded.
+ */
+import { join } from 'node:path';
+import type { LegalTable } from '../../domain/legal-table/types.ts';
+import { systemClock, type Clock } from '../../shared/clock.ts';
+import { RenkeiError } from '../../shared/errors.ts';
+import { listen } from '../../shared/http.ts';
+import { closeLogger, createLogger, type Logger } from '../../shared/logger.ts';
+import type { RunningNode } from '../../shared/node.ts';
+import { createCore } from './core.ts';
+import { coreKeyFileExists, fileCoreKeys } from './keys.ts';
+import { openSqliteCoreStore } from './kysely-store.ts';
+
+export interface StartCoreOptions {
+  dataDir: string;
+  port: number;
+  legalTable: LegalTable;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export async function startCore(options: StartCoreOptions): Promise<RunningNode> {
+  const ownLogger = options.logger === undefined;
+  const logger =
+    options.logger ?? createLogger({ node: 'core', file: join(options.dataDir, 'logs', 'core.log') });
+  const store = await openSqliteCoreStore(join(options.dataDir, 'core', 'core.sqlite'));
+  let core: ReturnType<typeof createCore> | undefined;
+  try {
+    const keyFile = join(options.dataDir, 'core', 'master-keys.json');
+    if (!coreKeyFileExists(keyFile) && (await store.listInstitutions()).length > 0) {
+      // Fresh keys would silently turn every code already issued into a forgery, and give every
+      // person a second linking code: refuse to start instead.
+      throw new RenkeiError(
+        'ERR_CONFIG_INVALID',
+        `The core's database has institutions but its key file ${keyFile} is missing; restore it.`,
+      );
+    }
+    const keys = fileCoreKeys(keyFile);
+    core = createCore({
+      store,
+      legalTable: options.legalTable,
+      clock: options.clock ?? systemClock,
+      logger,
+      keys,
+    });
+    await core.resumeInFlight();
+    const url = await listen(core.app, options.port);
+    logger.info({ url, legalTableDigest: options.legalTable.digest }, 'core started');
+    const started = core;
+    let closing: Promise<void> | undefined;
+    return {
+      name: 'core',
+      url,
+      close: () =>
+        (closing ??= (async () => {
+          await started.close();
+          if (ownLogger) await closeLogger(logger);
+        })()),
+    };
+  } catch (error) {
+    if (core) await core.close();
+    else await store.close();
+    if (ownLogger) {
+      logger.error(
+        { err: { code: error instanceof RenkeiError ? error.code : 'ERR_INTERNAL' } },
+        'core failed to start',
+      );
+      await closeLogger(logger);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The core's database schema, as Kysely migrations (applied by `migrateToLatest` from shared/db.ts).
+ * Dialect-agnostic on purpose: text for times (ISO-8601 UTC, sorts as text), integer for flags and
+ * base64url text for keyed hashes, so SQLite and PostgreSQL run the same migrations.
+ *
+ * Tables:
+ * - `institutions`: the registry, with each institution's current key version.
+ * - `linking_codes`: one random linking code per person, keyed by an HMAC of the resident record
+ *   code (never the code itself). There is no table of persons × institutions: institution codes
+ *   are derived, not stored.
+ * - `provision_records`: the audit side of every inquiry (情報提供等の記録), written once at
+ *   acceptance or refusal and completed once with the outcome. No codes, no items.
+ * - `provision_record_items`: the item numbers of each record, one row each, so statistics by item
+ *   are a plain GROUP BY in every dialect (we considered JSON functions, but `json_each` and
+ *   `jsonb_array_elements` differ between SQLite and PostgreSQL). The record also keeps `item_nos`
+ *   as JSON text so listing needs no join.
+ * - `inquiries`: the mutable operational side (delivery to the requester), kept apart so the record
+ *   stays an append-then-complete audit row that a later Merkle log can cover.
+ */
+import type { Kysely, Migration } from 'kysely';
+
+export const CORE_MIGRATIONS: Record<string, Migration> = {
+  '0001-core': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('institutions')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('name_en', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('network_url', 'text', (c) => c.notNull())
+        .addColumn('key_version', 'integer', (c) => c.notNull().defaultTo(1))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('linking_codes')
+        .addColumn('resident_key', 'text', (c) => c.primaryKey())
+        .addColumn('linking_code', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('provision_records')
+        .addColumn('processing_number', 'text', (c) => c.primaryKey())
+        .addColumn('requester_id', 'text', (c) => c.notNull())
+        .addColumn('provider_id', 'text', (c) => c.notNull())
+        .addColumn('clause_no', 'text', (c) => c.notNull())
+        .addColumn('procedure_id', 'text', (c) => c.notNull())
+        .addColumn('item_nos', 'text', (c) => c.notNull())
+        .addColumn('person_key', 'text')
+        .addColumn('requested_at', 'text', (c) => c.notNull())
+        .addColumn('answered_at', 'text')
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('non_disclosure', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('legal_table_digest', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('provision_records_requested_at')
+        .on('provision_records')
+        .column('requested_at')
+        .execute();
+      await db.schema
+        .createIndex('provision_records_requester')
+        .on('provision_records')
+        .columns(['requester_id', 'requested_at'])
+        .execute();
+      await db.schema
+        .createIndex('provision_records_provider')
+        .on('provision_records')
+        .columns(['provider_id', 'requested_at'])
+        .execute();
+      await db.schema
+        .createIndex('provision_records_person')
+        .on('provision_records')
+        .columns(['person_key', 'requested_at'])
+        .execute();
+
+      await db.schema
+        .createTable('provision_record_items')
+        .addColumn('processing_number', 'text', (c) =>
+          c.notNull().references('provision_records.processing_number').onDelete('cascade'),
+        )
+        .addColumn('item_no', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('provision_record_items_pk', ['processing_number', 'item_no'])
+        .execute();
+
+      await db.schema
+        .createTable('inquiries')
+        .addColumn('processing_number', 'text', (c) =>
+          c.primaryKey().references('provision_records.processing_number').onDelete('cascade'),
+        )
+        .addColumn('delivery', 'text', (c) => c.notNull())
+        .addColumn('delivery_attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('delivered_at', 'text')
+        .execute();
+      await db.schema.createIndex('inquiries_delivery').on('inquiries').column('delivery').execute();
+    },
+  },
+};

@@ -1,0 +1,98 @@
+/**
+ * The core's domain types: what the services work with and the store keeps. Times are ISO-8601 UTC
+ * strings (`Date#toISOString`), which sort correctly as text in every SQL dialect.
+ */
+import type {
+  ClauseNo,
+  InstitutionId,
+  InstitutionKind,
+  ItemNo,
+  Outcome,
+  ProcedureId,
+  ProcessingNumber,
+} from '../../network/messages.ts';
+
+/** An institution in the core's registry. */
+export interface Institution {
+  id: InstitutionId;
+  name: string;
+  nameEn: string;
+  kind: InstitutionKind;
+  networkUrl: string;
+  /** Version of the master key its codes are currently issued under (1–255); bumped by rotation. */
+  keyVersion: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A provision record's outcome: `pending` until the provider answers (or the inquiry fails). */
+export type RecordOutcome = Outcome | 'pending';
+
+export const RECORD_OUTCOMES: readonly RecordOutcome[] = [
+  'pending',
+  'provided',
+  'not_held',
+  'refused',
+  'failed',
+];
+
+/**
+ * A provision record (情報提供等の記録) as the core keeps it, for every inquiry it numbered, refusals
+ * and failures included. It never holds a code, the linking code, or the answer's items.
+ */
+export interface ProvisionRecord {
+  processingNumber: ProcessingNumber;
+  requesterId: InstitutionId;
+  /** As the requester named it, even when no such institution is registered (a refusal). */
+  providerId: InstitutionId;
+  clauseNo: ClauseNo;
+  procedureId: ProcedureId;
+  itemNos: ItemNo[];
+  /**
+   * HMAC-SHA256 of the linking code under the core's records key (base64url): lets a later Myna
+   * Portal find a person's records without the records holding any code. Null when the presented
+   * code was not valid (the inquiry was refused before the person was known).
+   */
+  personKey: string | null;
+  requestedAt: string;
+  /** When the outcome became final (refusal, answer or failure); null while pending. */
+  answeredAt: string | null;
+  outcome: RecordOutcome;
+  /** For `refused` and `failed`: the legal table's rule or the error code. */
+  reason: string | null;
+  nonDisclosure: boolean;
+  /** Digest of the legal table that decided the inquiry. */
+  legalTableDigest: string;
+}
+
+/**
+ * Delivery of the answer to the requester: `none` for refusals (the requester got the refusal as the
+ * HTTP answer), `pending` from acceptance until delivered or given up.
+ */
+export type DeliveryState = 'none' | 'pending' | 'delivered' | 'failed';
+
+/** The mutable, operational side of an inquiry (the record is the audit side). */
+export interface InquiryState {
+  processingNumber: ProcessingNumber;
+  delivery: DeliveryState;
+  deliveryAttempts: number;
+  deliveredAt: string | null;
+}
+
+export interface ProvisionRecordFilter {
+  /** Inclusive lower bound on `requestedAt`. */
+  from?: string;
+  /** Exclusive upper bound on `requestedAt`. */
+  to?: string;
+  requesterId?: string;
+  providerId?: string;
+  outcome?: RecordOutcome;
+  limit: number;
+}
+
+export interface Statistics {
+  total: number;
+  byOutcome: Record<RecordOutcome, number>;
+  byClause: { clauseNo: string; count: number }[];
+  byItem: { itemNo: number; count: number }[];
+}

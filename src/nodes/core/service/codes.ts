@@ -1,0 +1,102 @@
+/**
+ * Code issuance (符号の生成・発行) and reissue after key rotation.
+ *
+ * Issuance: J-LIS relays an institution's acquisition number with the person's resident record code
+ * (never the Individual Number); the core finds or creates the person's linking code, derives the
+ * institution's code, and delivers it straight to the institution with the acquisition number (J-LIS
+ * never sees the code).
+ */
+import { randomBytes } from 'node:crypto';
+import { nodeClient } from '../../../network/client.ts';
+import type { CodeDelivery, CodeIssuanceRequest } from '../../../network/messages.ts';
+import type { Clock } from '../../../shared/clock.ts';
+import type { Logger } from '../../../shared/logger.ts';
+import type { CoreStore } from '../store.ts';
+import { LINKING_CODE_BYTES, type CodeCipher } from './code-cipher.ts';
+import type { Registry } from './registry.ts';
+
+export const MAX_REISSUE_BATCH = 1000;
+
+export interface CodeServiceOptions {
+  store: CoreStore;
+  registry: Registry;
+  cipher: CodeCipher;
+  clock: Clock;
+  logger: Logger;
+  fetchTimeoutMs: number;
+}
+
+export interface CodeIssued {
+  acquisitionNumber: string;
+  status: 'delivered';
+}
+
+export interface CodesReissued {
+  institutionId: string;
+  keyVersion: number;
+  /** In the order given; null where a code was not one of this institution's (forged, mistyped). */
+  personCodes: (string | null)[];
+}
+
+export class CodeService {
+  constructor(private readonly options: CodeServiceOptions) {}
+
+  /**
+   * Issue a person's code to an institution and deliver it there.
+   *
+   * Errors: ERR_UNKNOWN_INSTITUTION; ERR_UPSTREAM_UNAVAILABLE when the institution cannot be reached;
+   * the institution's own error code when it refuses the delivery (e.g. ERR_UNKNOWN_ACQUISITION_NUMBER).
+   */
+  async issueCode(request: CodeIssuanceRequest): Promise<CodeIssued> {
+    const institution = await this.options.registry.get(request.institutionId);
+    const linkingCode = await this.linkingCodeFor(request.residentRecordCode);
+    const delivery: CodeDelivery = {
+      acquisitionNumber: request.acquisitionNumber,
+      personCode: this.options.cipher.encode(institution.id, institution.keyVersion, linkingCode),
+    };
+    await nodeClient(
+      institution.networkUrl,
+      `institution ${institution.id}`,
+      this.options.fetchTimeoutMs,
+    ).post('/network/v1/code-deliveries', delivery);
+    this.options.logger.debug({ institutionId: institution.id }, 'code delivered');
+    return { acquisitionNumber: request.acquisitionNumber, status: 'delivered' };
+  }
+
+  /**
+   * The same persons' codes under the institution's current key version, for an institution re-keying
+   * its table after a rotation. Accepts codes of any earlier version of that institution.
+   *
+   * Errors: ERR_UNKNOWN_INSTITUTION; ERR_VALIDATION for more than 1000 codes.
+   */
+  async reissueCodes(institutionId: string, personCodes: readonly string[]): Promise<CodesReissued> {
+    const institution = await this.options.registry.get(institutionId);
+    const { cipher } = this.options;
+    const window = { current: institution.keyVersion, previous: institution.keyVersion - 1 };
+    return {
+      institutionId,
+      keyVersion: institution.keyVersion,
+      personCodes: personCodes.map((code) => {
+        const linkingCode = cipher.decode(institutionId, code, window);
+        return linkingCode ? cipher.encode(institutionId, institution.keyVersion, linkingCode) : null;
+      }),
+    };
+  }
+
+  /**
+   * Find or create the person's linking code. Race-safe: two issuances for one new person may both
+   * try to insert; the unique key lets one win, and both read the winner's code back.
+   */
+  private async linkingCodeFor(residentRecordCode: string): Promise<Uint8Array> {
+    const { store, cipher, clock } = this.options;
+    const residentKey = cipher.residentKey(residentRecordCode);
+    let stored = await store.findLinkingCode(residentKey);
+    if (stored === undefined) {
+      const fresh = randomBytes(LINKING_CODE_BYTES).toString('base64url');
+      await store.insertLinkingCodeIfAbsent(residentKey, fresh, clock.now().toISOString());
+      stored = await store.findLinkingCode(residentKey);
+      if (stored === undefined) throw new Error('linking code vanished after insert');
+    }
+    return new Uint8Array(Buffer.from(stored, 'base64url'));
+  }
+}

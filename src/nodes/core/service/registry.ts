@@ -1,0 +1,108 @@
+/**
+ * The institution registry: who is part of the network, where its intermediate server listens, and
+ * which key version its codes are issued under.
+ *
+ * Lookups are on every inquiry's hot path, so institutions are cached in memory. The cache is
+ * refreshed on this core's own writes at once and otherwise after `cacheMs`, so that several core
+ * processes over one database (scaling past one machine) see each other's changes within that time.
+ */
+import type { InstitutionRegistration } from '../../../network/messages.ts';
+import type { Clock } from '../../../shared/clock.ts';
+import { RenkeiError } from '../../../shared/errors.ts';
+import { MAX_KEY_VERSION, type CoreKeys } from '../keys.ts';
+import type { Institution } from '../model.ts';
+import type { CoreStore } from '../store.ts';
+
+export interface RegistryOptions {
+  store: CoreStore;
+  clock: Clock;
+  keys: CoreKeys;
+  /** How long a cached institution is trusted (default 5 s). */
+  cacheMs?: number;
+}
+
+export class Registry {
+  private readonly cache = new Map<string, { institution: Institution; loadedAt: number }>();
+  private readonly cacheMs: number;
+
+  constructor(private readonly options: RegistryOptions) {
+    this.cacheMs = options.cacheMs ?? 5_000;
+  }
+
+  /** Create or update an institution. A new institution starts at key version 1. */
+  async register(
+    id: string,
+    registration: InstitutionRegistration,
+  ): Promise<{ institution: Institution; created: boolean }> {
+    const now = this.options.clock.now().toISOString();
+    const result = await this.options.store.upsertInstitution({
+      id,
+      ...registration,
+      keyVersion: 1,
+      createdAt: now,
+      updatedAt: now,
+    });
+    this.remember(result.institution);
+    return result;
+  }
+
+  async find(id: string): Promise<Institution | undefined> {
+    const cached = this.cache.get(id);
+    if (cached && performance.now() - cached.loadedAt < this.cacheMs) return cached.institution;
+    const institution = await this.options.store.findInstitution(id);
+    if (institution) this.remember(institution);
+    else this.cache.delete(id);
+    return institution;
+  }
+
+  /** Errors: ERR_UNKNOWN_INSTITUTION. */
+  async get(id: string): Promise<Institution> {
+    const institution = await this.find(id);
+    if (!institution) throw unknownInstitution(id);
+    return institution;
+  }
+
+  list(): Promise<Institution[]> {
+    return this.options.store.listInstitutions();
+  }
+
+  /**
+   * Move an institution's codes to the next key version: a new master key version is created if this
+   * is the first institution to reach it. Codes of the previous version keep working for inquiries
+   * (one version of grace) until the institution re-keys its table through code reissue.
+   *
+   * Errors: ERR_UNKNOWN_INSTITUTION; ERR_VALIDATION when the institution has used all 255 versions.
+   */
+  async rotateInstitutionKey(id: string): Promise<Institution> {
+    for (;;) {
+      const current = await this.options.store.findInstitution(id);
+      if (!current) throw unknownInstitution(id);
+      const next = current.keyVersion + 1;
+      if (next > MAX_KEY_VERSION) {
+        throw new RenkeiError('ERR_VALIDATION', `Institution ${id} has no key versions left to rotate to.`, {
+          institutionId: id,
+        });
+      }
+      // The master key is persisted before any code can be issued under it.
+      this.options.keys.ensureMasterKey(next);
+      const updatedAt = this.options.clock.now().toISOString();
+      if (await this.options.store.setInstitutionKeyVersion(id, current.keyVersion, next, updatedAt)) {
+        const rotated = { ...current, keyVersion: next, updatedAt };
+        this.remember(rotated);
+        return rotated;
+      }
+      // Someone rotated concurrently: read again and rotate from there.
+    }
+  }
+
+  private remember(institution: Institution): void {
+    this.cache.set(institution.id, { institution, loadedAt: performance.now() });
+  }
+}
+
+export function unknownInstitution(id: string, role?: string): RenkeiError {
+  return new RenkeiError('ERR_UNKNOWN_INSTITUTION', `No institution ${id} is registered with the core.`, {
+    institutionId: id,
+    ...(role ? { role } : {}),
+  });
+}

@@ -1,0 +1,323 @@
+/**
+ * Helpers for the core's tests: a tiny legal table, stand-ins for the institutions on the other side
+ * of the wire (small real Fastify apps speaking messages.ts), and a core on a real SQLite file in a
+ * temporary directory, listening on a real port. Nothing of the core's own is mocked.
+ *
+ * The legal table here implements the `LegalTable` interface over a few in-memory clauses, until
+ * `buildLegalTable` (src/domain/legal-table/) lands; then this should build one with it.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type {
+  Authorization,
+  Clause,
+  InfoItem,
+  InquiryToAuthorize,
+  InstitutionSelector,
+  LegalTable,
+  Procedure,
+} from '../../domain/legal-table/types.ts';
+import type {
+  AnswerDelivery,
+  CodeDelivery,
+  InstitutionKind,
+  InstitutionRegistration,
+  ProvisionRequest,
+} from '../../network/messages.ts';
+import { fixedClock, jstDate, type Clock } from '../../shared/clock.ts';
+import { RenkeiError } from '../../shared/errors.ts';
+import { createHttpApp, listen } from '../../shared/http.ts';
+import { silentLogger, type Logger } from '../../shared/logger.ts';
+import { createCore, type Core, type CoreDeps } from './core.ts';
+import { generateCoreKeys, type CoreKeys } from './keys.ts';
+import { openSqliteCoreStore } from './kysely-store.ts';
+
+// ── A tiny legal table ─────────────────────────────────────────────────────────────────────────
+
+const selector = (kinds: InstitutionKind[], institutions: string[] = []): InstitutionSelector => ({
+  kinds,
+  institutions,
+});
+
+const CLAUSES: Clause[] = [
+  {
+    clauseNo: '74',
+    business: '児童手当法による児童手当の支給に関する事務',
+    businessEn: 'child allowance',
+    law: '児童手当法',
+    requester: selector(['municipality']),
+    provisions: [{ provider: selector(['municipality']), itemNos: [1, 2] }],
+    effectiveFrom: '2015-01-01',
+    modelled: true,
+  },
+  {
+    clauseNo: '1',
+    business: '健康保険法による保険給付の支給に関する事務',
+    businessEn: 'health insurance benefits',
+    law: '健康保険法',
+    requester: selector(['health_insurer']),
+    provisions: [{ provider: selector(['municipality']), itemNos: [2] }],
+    effectiveFrom: '2015-01-01',
+    modelled: true,
+  },
+];
+
+const PROCEDURES: Procedure[] = [
+  {
+    procedureId: '074-01',
+    clauseNo: '74',
+    name: '児童手当の認定請求',
+    nameEn: 'child allowance claim',
+    appliedTo: '市区町村',
+    itemNos: [2],
+    attachmentsOmitted: ['課税証明書'],
+    effectiveFrom: '2015-01-01',
+    modelled: true,
+  },
+  {
+    procedureId: '001-01',
+    clauseNo: '1',
+    name: '高額療養費の支給申請',
+    nameEn: 'high-cost medical expense benefit',
+    appliedTo: '協会けんぽ',
+    itemNos: [2],
+    attachmentsOmitted: ['課税証明書'],
+    effectiveFrom: '2015-01-01',
+    modelled: true,
+  },
+];
+
+const ITEMS: InfoItem[] = [1, 2, 31].map((itemNo) => ({
+  itemNo,
+  name: `item ${itemNo}`,
+  nameEn: `item ${itemNo}`,
+  layouts: [{ version: '1', effectiveFrom: '2015-01-01', fields: [] }],
+  modelled: true,
+}));
+
+function selects(s: InstitutionSelector, who: { id: string; kind: InstitutionKind }): boolean {
+  return s.kinds.includes(who.kind) || s.institutions.includes(who.id);
+}
+
+function inForce(on: string, from: string, to?: string): boolean {
+  return from <= on && (to === undefined || on <= to);
+}
+
+/** A `LegalTable` over clauses 74 (municipality ↔ municipality, item 2) and 1 (insurer → municipality). */
+export function testLegalTable(): LegalTable {
+  const refuse = (
+    rule: Exclude<Authorization, { allowed: true }>['rule'],
+    message: string,
+  ): Authorization => ({
+    allowed: false,
+    rule,
+    message,
+  });
+  return {
+    digest: 'test-legal-table-digest',
+    clauses: CLAUSES,
+    procedures: PROCEDURES,
+    items: ITEMS,
+    findClause: (clauseNo) => CLAUSES.find((c) => c.clauseNo === clauseNo),
+    findProcedure: (procedureId) => PROCEDURES.find((p) => p.procedureId === procedureId),
+    findItem: (itemNo) => ITEMS.find((i) => i.itemNo === itemNo),
+    authorize(inquiry: InquiryToAuthorize): Authorization {
+      const on = jstDate(inquiry.on);
+      const clause = CLAUSES.find((c) => c.clauseNo === inquiry.clauseNo);
+      if (!clause) return refuse('unknown_clause', `No clause ${inquiry.clauseNo} in the legal table.`);
+      if (!inForce(on, clause.effectiveFrom, clause.effectiveTo)) {
+        return refuse('clause_not_in_force', `Clause ${clause.clauseNo} is not in force.`);
+      }
+      const procedure = PROCEDURES.find((p) => p.procedureId === inquiry.procedureId);
+      if (!procedure) return refuse('unknown_procedure', `No procedure ${inquiry.procedureId}.`);
+      if (procedure.clauseNo !== clause.clauseNo) {
+        return refuse('procedure_not_under_clause', 'The procedure is not under the clause.');
+      }
+      if (!selects(clause.requester, inquiry.requester)) {
+        return refuse('requester_not_allowed', `Clause ${clause.clauseNo} does not let this requester ask.`);
+      }
+      const provision = clause.provisions.find((p) => selects(p.provider, inquiry.provider));
+      if (!provision) {
+        return refuse('provider_not_allowed', `Clause ${clause.clauseNo} does not name this provider.`);
+      }
+      for (const itemNo of inquiry.itemNos) {
+        if (!ITEMS.some((i) => i.itemNo === itemNo)) return refuse('unknown_item', `No item ${itemNo}.`);
+        if (!provision.itemNos.includes(itemNo))
+          return refuse('item_not_allowed', `Item ${itemNo} not allowed.`);
+        if (!procedure.itemNos.includes(itemNo)) {
+          return refuse('item_not_in_procedure', `Item ${itemNo} not in the procedure.`);
+        }
+      }
+      return { allowed: true, clause, procedure };
+    },
+    layoutFor: (itemNo) => ITEMS.find((i) => i.itemNo === itemNo)?.layouts[0],
+    checkLayout: () => ({ ok: true, version: '1' }),
+  };
+}
+
+// ── Stand-ins for institutions' network endpoints ──────────────────────────────────────────────
+
+/** Answers a provision request; may answer anything at all, to test how the core takes nonsense. */
+export type ProvisionHandler = (request: ProvisionRequest) => unknown;
+
+export interface StandIn {
+  url: string;
+  deliveries: CodeDelivery[];
+  provisionRequests: ProvisionRequest[];
+  answers: AnswerDelivery[];
+  /** How the stand-in answers provision requests (default: provided, one item with `marker`). */
+  onProvision: ProvisionHandler;
+  /** How many of the next answer deliveries to refuse with HTTP 503 before accepting. */
+  failNextAnswers: number;
+  /** The code this stand-in received for an acquisition number. */
+  codeFor(acquisitionNumber: string): string;
+  close(): Promise<void>;
+}
+
+export const ITEM_MARKER = 'ITEM-MARKER-7f3a9c';
+
+/** An institution's network side, as a small real Fastify app: it records what the core sends it. */
+export async function startStandIn(): Promise<StandIn> {
+  const app = createHttpApp({ logger: silentLogger(), node: 'stand-in' });
+  const standIn: StandIn = {
+    url: '',
+    deliveries: [],
+    provisionRequests: [],
+    answers: [],
+    onProvision: (request) => ({
+      processingNumber: request.processingNumber,
+      outcome: 'provided',
+      items: request.itemNos.map((itemNo) => ({ itemNo, layoutVersion: '1', data: { marker: ITEM_MARKER } })),
+      answeredAt: new Date().toISOString(),
+    }),
+    failNextAnswers: 0,
+    codeFor(acquisitionNumber) {
+      const delivery = standIn.deliveries.find((d) => d.acquisitionNumber === acquisitionNumber);
+      if (!delivery) throw new TypeError(`no code delivered for ${acquisitionNumber}`);
+      return delivery.personCode;
+    },
+    close: () => app.close(),
+  };
+  app.post('/network/v1/code-deliveries', (request) => {
+    standIn.deliveries.push(request.body as CodeDelivery);
+    return { status: 'accepted' };
+  });
+  app.post('/network/v1/provision-requests', async (request) => {
+    const provisionRequest = request.body as ProvisionRequest;
+    standIn.provisionRequests.push(provisionRequest);
+    return await standIn.onProvision(provisionRequest);
+  });
+  app.post('/network/v1/answers', (request, reply) => {
+    if (standIn.failNextAnswers > 0) {
+      standIn.failNextAnswers--;
+      return reply.status(503).send('busy');
+    }
+    standIn.answers.push(request.body as AnswerDelivery);
+    return { status: 'accepted' };
+  });
+  standIn.url = await listen(app, 0);
+  return standIn;
+}
+
+/** A provision handler that answers with a RenkeiError, as an institution's error body. */
+export function providerError(code: 'ERR_LAYOUT_VIOLATION' | 'ERR_INTERNAL'): ProvisionHandler {
+  return () => {
+    throw new RenkeiError(code, 'stand-in failure');
+  };
+}
+
+// ── A core under test ──────────────────────────────────────────────────────────────────────────
+
+export interface TestCore {
+  core: Core;
+  url: string;
+  dir: string;
+  keys: CoreKeys;
+  clock: ReturnType<typeof fixedClock>;
+  /** Real HTTP against the core: status and parsed body. */
+  call<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }>;
+  /** Register an institution whose network side is `networkUrl`. */
+  register(id: string, kind: InstitutionKind, networkUrl: string): Promise<void>;
+  /** Issue a person's code to an institution (as J-LIS would) and return what the institution got. */
+  issue(institution: { id: string; standIn: StandIn }, residentRecordCode: string): Promise<string>;
+  /** Close the core (not the directory). */
+  close(): Promise<void>;
+  /** Close the core and delete the directory. */
+  dispose(): Promise<void>;
+}
+
+let acquisitionCounter = 0;
+
+export function newAcquisitionNumber(): string {
+  acquisitionCounter++;
+  return `${Date.now().toString(16).padStart(16, '0')}${acquisitionCounter.toString(16).padStart(16, '0')}`;
+}
+
+export async function startTestCore(
+  options: Partial<Pick<CoreDeps, 'retentionYears' | 'deliveryRetryDelaysMs' | 'fetchTimeoutMs'>> & {
+    clock?: ReturnType<typeof fixedClock>;
+    logger?: Logger;
+    legalTable?: LegalTable;
+  } = {},
+): Promise<TestCore> {
+  const dir = mkdtempSync(join(tmpdir(), 'renkei-core-'));
+  const store = await openSqliteCoreStore(join(dir, 'core.sqlite'));
+  const keys = generateCoreKeys();
+  const clock = options.clock ?? fixedClock('2025-06-01T01:00:00.000Z');
+  const core = createCore({
+    store,
+    keys,
+    clock: clock satisfies Clock,
+    logger: options.logger ?? silentLogger(),
+    legalTable: options.legalTable ?? testLegalTable(),
+    fetchTimeoutMs: options.fetchTimeoutMs ?? 2_000,
+    deliveryRetryDelaysMs: options.deliveryRetryDelaysMs ?? [10, 20],
+    ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
+  });
+  const url = await listen(core.app, 0);
+
+  async function call<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+    const response = await fetch(new URL(path, url), {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? null : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : undefined) as T };
+  }
+
+  const test: TestCore = {
+    core,
+    url,
+    dir,
+    keys,
+    clock,
+    call,
+    async register(id, kind, networkUrl) {
+      const registration: InstitutionRegistration = { name: id, nameEn: id, kind, networkUrl };
+      const { status } = await call('PUT', `/admin/v1/institutions/${id}`, registration);
+      if (status !== 200 && status !== 201) throw new Error(`registration of ${id} failed: ${status}`);
+    },
+    async issue(institution, residentRecordCode) {
+      const acquisitionNumber = newAcquisitionNumber();
+      const { status } = await call('POST', '/v1/code-issuances', {
+        institutionId: institution.id,
+        acquisitionNumber,
+        residentRecordCode,
+      });
+      if (status !== 200) throw new Error(`code issuance failed: ${status}`);
+      return institution.standIn.codeFor(acquisitionNumber);
+    },
+    close: () => core.close(),
+    async dispose() {
+      await core.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return test;
+}
