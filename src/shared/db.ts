@@ -1,7 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type Migration, type MigrationProvider } from 'kysely';
+import {
+  Kysely,
+  Migrator,
+  SqliteDialect,
+  type Migration,
+  type MigrationProvider,
+  type SqliteDatabase,
+} from 'kysely';
 
 /**
  * The storage seam. Every node's store is written against Kysely, which is dialect-agnostic: the
@@ -15,7 +22,7 @@ export function openSqlite<DB>(file: string): Kysely<DB> {
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  return new Kysely<DB>({ dialect: new SqliteDialect({ database }) });
+  return new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
 }
 
 /** Bring a database to the latest of the given migrations, failing loudly with the one that broke. */
@@ -31,4 +38,24 @@ export async function migrateToLatest(
     const cause = error instanceof Error ? error.message : JSON.stringify(error);
     throw new Error(`database migration ${failed?.migrationName ?? '(unknown)'} failed: ${cause}`);
   }
+}
+
+/**
+ * Kysely prepares every query anew; on the exchange path the same few statements run thousands of
+ * times a second, so keep each prepared statement by its SQL text. Safe because better-sqlite3 is
+ * synchronous and Kysely never iterates two results of one statement at once here.
+ */
+function withStatementCache(database: SQLite.Database): SqliteDatabase {
+  const cache = new Map<string, SQLite.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(sql: string) {
+      let statement = cache.get(sql);
+      if (statement === undefined) {
+        statement = database.prepare(sql);
+        if (cache.size < 2_000) cache.set(sql, statement);
+      }
+      return statement;
+    },
+  };
 }
