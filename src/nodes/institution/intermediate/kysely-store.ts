@@ -1,0 +1,460 @@
+import { sql, type Kysely } from 'kysely';
+import type {
+  AcquisitionNumber,
+  AnsweredItem,
+  ItemNo,
+  PersonCode,
+  ProcessingNumber,
+} from '../../../network/messages.ts';
+import type { AddresseeNumber } from '../addressee-number.ts';
+import type {
+  AnswerToStore,
+  CopyToStore,
+  HeldCopy,
+  InquiryOutcome,
+  IntermediatePerson,
+  IntermediateStore,
+  ProviderRecord,
+  ProviderRecordView,
+  RequesterRecord,
+  RequesterRecordInput,
+  RequesterRecordView,
+} from './store.ts';
+
+export interface IntermediateDatabase {
+  persons: {
+    addressee_number: string;
+    person_code: string | null;
+    code_acquired_at: string | null;
+    registered_at: string;
+  };
+  acquisitions: {
+    acquisition_number: string;
+    addressee_number: string;
+    created_at: string;
+  };
+  copies: {
+    addressee_number: string;
+    item_no: number;
+    data: string;
+    layout_version: string;
+    updated_at: string;
+  };
+  requester_records: {
+    processing_number: string;
+    addressee_number: string | null;
+    person_code: string | null;
+    provider_id: string | null;
+    clause_no: string | null;
+    procedure_id: string | null;
+    item_nos: string | null;
+    requested_at: string | null;
+    answered_at: string | null;
+    outcome: string;
+    reason: string | null;
+    non_disclosure: number;
+    recorded_at: string;
+  };
+  answers: {
+    processing_number: string;
+    items: string;
+    received_at: string;
+  };
+  provider_records: {
+    processing_number: string;
+    requester_id: string;
+    person_code: string;
+    clause_no: string;
+    procedure_id: string;
+    item_nos: string;
+    provided_item_nos: string;
+    requested_at: string;
+    answered_at: string;
+    outcome: string;
+    reason: string | null;
+    non_disclosure: number;
+    recorded_at: string;
+  };
+}
+
+/** Rows per INSERT statement: keeps well under SQLite's bound-parameter limit, fine for PostgreSQL. */
+const CHUNK = 500;
+
+/** `IntermediateStore` on Kysely: the same code for SQLite and PostgreSQL. */
+export class KyselyIntermediateStore implements IntermediateStore {
+  constructor(private readonly db: Kysely<IntermediateDatabase>) {}
+
+  async findPerson(addresseeNumber: AddresseeNumber): Promise<IntermediatePerson | undefined> {
+    const row = await this.db
+      .selectFrom('persons')
+      .select(['addressee_number', 'person_code'])
+      .where('addressee_number', '=', addresseeNumber)
+      .executeTakeFirst();
+    return row && toPerson(row);
+  }
+
+  async findPersons(
+    addresseeNumbers: readonly AddresseeNumber[],
+  ): Promise<Map<AddresseeNumber, IntermediatePerson>> {
+    const found = new Map<AddresseeNumber, IntermediatePerson>();
+    const unique = [...new Set(addresseeNumbers)];
+    for (let i = 0; i < unique.length; i += CHUNK) {
+      const rows = await this.db
+        .selectFrom('persons')
+        .select(['addressee_number', 'person_code'])
+        .where('addressee_number', 'in', unique.slice(i, i + CHUNK))
+        .execute();
+      for (const row of rows) found.set(row.addressee_number, toPerson(row));
+    }
+    return found;
+  }
+
+  beginAcquisition(input: {
+    acquisitionNumber: AcquisitionNumber;
+    addresseeNumber: AddresseeNumber;
+    at: Date;
+  }): Promise<void> {
+    const at = input.at.toISOString();
+    return this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('persons')
+        .values({
+          addressee_number: input.addresseeNumber,
+          person_code: null,
+          code_acquired_at: null,
+          registered_at: at,
+        })
+        .onConflict((oc) => oc.column('addressee_number').doNothing())
+        .execute();
+      await trx
+        .insertInto('acquisitions')
+        .values({
+          acquisition_number: input.acquisitionNumber,
+          addressee_number: input.addresseeNumber,
+          created_at: at,
+        })
+        .execute();
+    });
+  }
+
+  completeAcquisition(input: {
+    acquisitionNumber: AcquisitionNumber;
+    personCode: PersonCode;
+    at: Date;
+    notBefore: Date;
+  }): Promise<'completed' | 'unknown' | 'code_taken'> {
+    return this.db.transaction().execute(async (trx) => {
+      const pending = await trx
+        .selectFrom('acquisitions')
+        .select('addressee_number')
+        .where('acquisition_number', '=', input.acquisitionNumber)
+        .where('created_at', '>=', input.notBefore.toISOString())
+        .executeTakeFirst();
+      if (!pending) return 'unknown';
+      const holder = await trx
+        .selectFrom('persons')
+        .select('addressee_number')
+        .where('person_code', '=', input.personCode)
+        .executeTakeFirst();
+      if (holder && holder.addressee_number !== pending.addressee_number) return 'code_taken';
+      await trx
+        .updateTable('persons')
+        .set({ person_code: input.personCode, code_acquired_at: input.at.toISOString() })
+        .where('addressee_number', '=', pending.addressee_number)
+        .execute();
+      await trx
+        .deleteFrom('acquisitions')
+        .where('acquisition_number', '=', input.acquisitionNumber)
+        .execute();
+      return 'completed';
+    });
+  }
+
+  endAcquisition(acquisitionNumber: AcquisitionNumber, addresseeNumber: AddresseeNumber): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('acquisitions').where('acquisition_number', '=', acquisitionNumber).execute();
+      const person = await trx
+        .selectFrom('persons')
+        .select('person_code')
+        .where('addressee_number', '=', addresseeNumber)
+        .executeTakeFirst();
+      return person?.person_code != null;
+    });
+  }
+
+  async clearAcquisitions(): Promise<number> {
+    const result = await this.db.deleteFrom('acquisitions').executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  putCopies(copies: readonly CopyToStore[]): Promise<void> {
+    return this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < copies.length; i += CHUNK) {
+        await trx
+          .insertInto('copies')
+          .values(
+            copies.slice(i, i + CHUNK).map((copy) => ({
+              addressee_number: copy.addresseeNumber,
+              item_no: copy.itemNo,
+              data: JSON.stringify(copy.data),
+              layout_version: copy.layoutVersion,
+              updated_at: copy.updatedAt.toISOString(),
+            })),
+          )
+          .onConflict((oc) =>
+            oc.columns(['addressee_number', 'item_no']).doUpdateSet((eb) => ({
+              data: eb.ref('excluded.data'),
+              layout_version: eb.ref('excluded.layout_version'),
+              updated_at: eb.ref('excluded.updated_at'),
+            })),
+          )
+          .execute();
+      }
+    });
+  }
+
+  async deleteCopy(addresseeNumber: AddresseeNumber, itemNo: ItemNo): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('copies')
+      .where('addressee_number', '=', addresseeNumber)
+      .where('item_no', '=', itemNo)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async findCopiesByCode(
+    personCode: PersonCode,
+    itemNos: readonly ItemNo[],
+  ): Promise<HeldCopy[] | undefined> {
+    // One indexed query: the code's unique index finds the person, the copies' primary key the items.
+    const rows = await this.db
+      .selectFrom('persons')
+      .leftJoin('copies', (join) =>
+        join
+          .onRef('copies.addressee_number', '=', 'persons.addressee_number')
+          .on('copies.item_no', 'in', [...itemNos]),
+      )
+      .select(['copies.item_no', 'copies.data'])
+      .where('persons.person_code', '=', personCode)
+      .execute();
+    if (rows.length === 0) return undefined;
+    const held: HeldCopy[] = [];
+    for (const row of rows) {
+      if (row.item_no === null || row.data === null) continue;
+      held.push({ itemNo: row.item_no, data: JSON.parse(row.data) as Record<string, unknown> });
+    }
+    return held.sort((a, b) => a.itemNo - b.itemNo);
+  }
+
+  async recordInquiry(record: RequesterRecordInput): Promise<void> {
+    await this.db
+      .insertInto('requester_records')
+      .values({
+        processing_number: record.processingNumber,
+        addressee_number: record.addresseeNumber,
+        person_code: record.personCode,
+        provider_id: record.providerId,
+        clause_no: record.clauseNo,
+        procedure_id: record.procedureId,
+        item_nos: JSON.stringify(record.itemNos),
+        requested_at: record.requestedAt,
+        answered_at: null,
+        outcome: record.outcome,
+        reason: record.reason ?? null,
+        non_disclosure: record.nonDisclosure ? 1 : 0,
+        recorded_at: record.recordedAt,
+      })
+      .onConflict((oc) =>
+        oc.column('processing_number').doUpdateSet((eb) => ({
+          addressee_number: eb.ref('excluded.addressee_number'),
+          person_code: eb.ref('excluded.person_code'),
+          provider_id: eb.ref('excluded.provider_id'),
+          clause_no: eb.ref('excluded.clause_no'),
+          procedure_id: eb.ref('excluded.procedure_id'),
+          item_nos: eb.ref('excluded.item_nos'),
+          requested_at: eb.ref('excluded.requested_at'),
+          non_disclosure: eb.ref('excluded.non_disclosure'),
+          // The answer may have come first: keep it, never turn it back into pending.
+          outcome: sql<string>`case when requester_records.outcome = 'pending' then excluded.outcome else requester_records.outcome end`,
+          reason: sql<
+            string | null
+          >`case when requester_records.outcome = 'pending' then excluded.reason else requester_records.reason end`,
+        })),
+      )
+      .execute();
+  }
+
+  recordAnswer(answer: AnswerToStore): Promise<void> {
+    return this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('requester_records')
+        .values({
+          processing_number: answer.processingNumber,
+          addressee_number: null,
+          person_code: null,
+          provider_id: null,
+          clause_no: null,
+          procedure_id: null,
+          item_nos: null,
+          requested_at: null,
+          answered_at: answer.answeredAt,
+          outcome: answer.outcome,
+          reason: answer.reason ?? null,
+          non_disclosure: 0,
+          recorded_at: answer.receivedAt,
+        })
+        .onConflict((oc) =>
+          oc.column('processing_number').doUpdateSet((eb) => ({
+            answered_at: eb.ref('excluded.answered_at'),
+            outcome: eb.ref('excluded.outcome'),
+            reason: eb.ref('excluded.reason'),
+          })),
+        )
+        .execute();
+      await trx
+        .insertInto('answers')
+        .values({
+          processing_number: answer.processingNumber,
+          items: JSON.stringify(answer.items),
+          received_at: answer.receivedAt,
+        })
+        .onConflict((oc) =>
+          oc.column('processing_number').doUpdateSet((eb) => ({
+            items: eb.ref('excluded.items'),
+            received_at: eb.ref('excluded.received_at'),
+          })),
+        )
+        .execute();
+    });
+  }
+
+  async findInquiry(
+    processingNumber: ProcessingNumber,
+  ): Promise<(RequesterRecord & { items: AnsweredItem[] | undefined }) | undefined> {
+    const row = await this.db
+      .selectFrom('requester_records')
+      .leftJoin('answers', 'answers.processing_number', 'requester_records.processing_number')
+      .selectAll('requester_records')
+      .select('answers.items')
+      .where('requester_records.processing_number', '=', processingNumber)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const record: RequesterRecord = toRequesterRecord(row);
+    if (row.person_code !== null) record.personCode = row.person_code;
+    return { ...record, items: row.items === null ? undefined : (JSON.parse(row.items) as AnsweredItem[]) };
+  }
+
+  async recordProvision(record: ProviderRecord): Promise<void> {
+    const values = {
+      processing_number: record.processingNumber,
+      requester_id: record.requesterId,
+      person_code: record.personCode,
+      clause_no: record.clauseNo,
+      procedure_id: record.procedureId,
+      item_nos: JSON.stringify(record.itemNos),
+      provided_item_nos: JSON.stringify(record.providedItemNos),
+      requested_at: record.requestedAt,
+      answered_at: record.answeredAt,
+      outcome: record.outcome,
+      reason: record.reason ?? null,
+      non_disclosure: record.nonDisclosure ? 1 : 0,
+      recorded_at: record.recordedAt,
+    };
+    await this.db
+      .insertInto('provider_records')
+      .values(values)
+      .onConflict((oc) =>
+        oc.column('processing_number').doUpdateSet((eb) => ({
+          provided_item_nos: eb.ref('excluded.provided_item_nos'),
+          answered_at: eb.ref('excluded.answered_at'),
+          outcome: eb.ref('excluded.outcome'),
+          reason: eb.ref('excluded.reason'),
+        })),
+      )
+      .execute();
+  }
+
+  async listRequesterRecords(limit: number): Promise<RequesterRecordView[]> {
+    const rows = await this.db
+      .selectFrom('requester_records')
+      .selectAll()
+      .orderBy('recorded_at', 'desc')
+      .orderBy('processing_number', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map(toRequesterRecord);
+  }
+
+  async listProviderRecords(limit: number): Promise<ProviderRecordView[]> {
+    const rows = await this.db
+      .selectFrom('provider_records')
+      .leftJoin('persons', 'persons.person_code', 'provider_records.person_code')
+      .selectAll('provider_records')
+      .select('persons.addressee_number')
+      .orderBy('provider_records.recorded_at', 'desc')
+      .orderBy('provider_records.processing_number', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => {
+      const view: ProviderRecordView = {
+        processingNumber: row.processing_number,
+        requesterId: row.requester_id,
+        clauseNo: row.clause_no,
+        procedureId: row.procedure_id,
+        itemNos: JSON.parse(row.item_nos) as ItemNo[],
+        providedItemNos: JSON.parse(row.provided_item_nos) as ItemNo[],
+        requestedAt: row.requested_at,
+        answeredAt: row.answered_at,
+        outcome: row.outcome as ProviderRecord['outcome'],
+        nonDisclosure: row.non_disclosure !== 0,
+        recordedAt: row.recorded_at,
+      };
+      if (row.reason !== null) view.reason = row.reason;
+      if (row.addressee_number !== null) view.addresseeNumber = row.addressee_number;
+      return view;
+    });
+  }
+
+  purgeRecords(before: Date): Promise<{ requester: number; provider: number }> {
+    const cutoff = before.toISOString();
+    return this.db.transaction().execute(async (trx) => {
+      await trx
+        .deleteFrom('answers')
+        .where('processing_number', 'in', (eb) =>
+          eb.selectFrom('requester_records').select('processing_number').where('recorded_at', '<', cutoff),
+        )
+        .execute();
+      const requester = await trx
+        .deleteFrom('requester_records')
+        .where('recorded_at', '<', cutoff)
+        .executeTakeFirst();
+      const provider = await trx
+        .deleteFrom('provider_records')
+        .where('recorded_at', '<', cutoff)
+        .executeTakeFirst();
+      return { requester: Number(requester.numDeletedRows), provider: Number(provider.numDeletedRows) };
+    });
+  }
+}
+
+function toPerson(row: { addressee_number: string; person_code: string | null }): IntermediatePerson {
+  return { addresseeNumber: row.addressee_number, personCode: row.person_code ?? undefined };
+}
+
+function toRequesterRecord(row: IntermediateDatabase['requester_records']): RequesterRecordView {
+  const record: RequesterRecordView = {
+    processingNumber: row.processing_number,
+    outcome: row.outcome as InquiryOutcome,
+    nonDisclosure: row.non_disclosure !== 0,
+    recordedAt: row.recorded_at,
+  };
+  if (row.addressee_number !== null) record.addresseeNumber = row.addressee_number;
+  if (row.provider_id !== null) record.providerId = row.provider_id;
+  if (row.clause_no !== null) record.clauseNo = row.clause_no;
+  if (row.procedure_id !== null) record.procedureId = row.procedure_id;
+  if (row.item_nos !== null) record.itemNos = JSON.parse(row.item_nos) as ItemNo[];
+  if (row.requested_at !== null) record.requestedAt = row.requested_at;
+  if (row.answered_at !== null) record.answeredAt = row.answered_at;
+  if (row.reason !== null) record.reason = row.reason;
+  return record;
+}

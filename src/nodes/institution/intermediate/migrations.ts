@@ -1,0 +1,117 @@
+import type { Kysely, Migration } from 'kysely';
+
+/**
+ * The intermediate server's database (`intermediate.sqlite`). It never holds an Individual Number:
+ * persons are known by addressee number and person code only. All times are ISO 8601 UTC text, all
+ * lists and records JSON text, booleans 0/1, so the same migrations run on SQLite and PostgreSQL.
+ *
+ * `persons`: one row per person the addressee system registered.
+ * - `addressee_number` primary key; `person_code` this institution's code (機関別符号) for the person,
+ *   unique, null until acquired; `code_acquired_at`.
+ *
+ * `acquisitions`: pending acquisition numbers (取得番号), one per code acquisition in progress, deleted
+ * when the delivery arrives or the request ends, and all of them when the node starts.
+ *
+ * `copies`: the data copies (副本), one per person and item, keyed by addressee number (stable when a
+ * code is re-acquired after a key rotation); the network side reaches them by `persons.person_code`
+ * (unique index) joined on the primary key. `layout_version` is the version the data was checked
+ * against when registered.
+ *
+ * `requester_records`: this institution's provision records as requester (情報照会), one per
+ * processing number, written by whichever arrives first of the core's 202 and the core's answer
+ * (upserts), so either order ends right. `outcome` is `pending` until answered. `recorded_at` is when
+ * the row was first written: the retention purge goes by it.
+ *
+ * `answers`: the items received for an inquiry (the requester's data now), by processing number.
+ *
+ * `provider_records`: this institution's provision records as provider (情報提供), one per provision
+ * request, `not_held` and `failed` included.
+ */
+export const intermediateMigrations: Record<string, Migration> = {
+  '0001_intermediate': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('persons')
+        .addColumn('addressee_number', 'text', (c) => c.primaryKey())
+        .addColumn('person_code', 'text', (c) => c.unique())
+        .addColumn('code_acquired_at', 'text')
+        .addColumn('registered_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('acquisitions')
+        .addColumn('acquisition_number', 'text', (c) => c.primaryKey())
+        .addColumn('addressee_number', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('copies')
+        .addColumn('addressee_number', 'text', (c) => c.notNull().references('persons.addressee_number'))
+        .addColumn('item_no', 'integer', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('layout_version', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('copies_pk', ['addressee_number', 'item_no'])
+        .execute();
+      await db.schema
+        .createTable('requester_records')
+        .addColumn('processing_number', 'text', (c) => c.primaryKey())
+        .addColumn('addressee_number', 'text')
+        .addColumn('person_code', 'text')
+        .addColumn('provider_id', 'text')
+        .addColumn('clause_no', 'text')
+        .addColumn('procedure_id', 'text')
+        .addColumn('item_nos', 'text')
+        .addColumn('requested_at', 'text')
+        .addColumn('answered_at', 'text')
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('non_disclosure', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('recorded_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('requester_records_recorded_at')
+        .on('requester_records')
+        .column('recorded_at')
+        .execute();
+      await db.schema
+        .createTable('answers')
+        .addColumn('processing_number', 'text', (c) => c.primaryKey())
+        .addColumn('items', 'text', (c) => c.notNull())
+        .addColumn('received_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('provider_records')
+        .addColumn('processing_number', 'text', (c) => c.primaryKey())
+        .addColumn('requester_id', 'text', (c) => c.notNull())
+        .addColumn('person_code', 'text', (c) => c.notNull())
+        .addColumn('clause_no', 'text', (c) => c.notNull())
+        .addColumn('procedure_id', 'text', (c) => c.notNull())
+        .addColumn('item_nos', 'text', (c) => c.notNull())
+        .addColumn('provided_item_nos', 'text', (c) => c.notNull())
+        .addColumn('requested_at', 'text', (c) => c.notNull())
+        .addColumn('answered_at', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('non_disclosure', 'integer', (c) => c.notNull())
+        .addColumn('recorded_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('provider_records_recorded_at')
+        .on('provider_records')
+        .column('recorded_at')
+        .execute();
+    },
+    async down(db: Kysely<unknown>) {
+      for (const table of [
+        'provider_records',
+        'answers',
+        'requester_records',
+        'copies',
+        'acquisitions',
+        'persons',
+      ]) {
+        await db.schema.dropTable(table).execute();
+      }
+    },
+  },
+};

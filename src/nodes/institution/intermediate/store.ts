@@ -1,0 +1,157 @@
+import type {
+  AcquisitionNumber,
+  AnsweredItem,
+  ClauseNo,
+  InstitutionId,
+  ItemNo,
+  Outcome,
+  PersonCode,
+  ProcedureId,
+  ProcessingNumber,
+} from '../../../network/messages.ts';
+import type { AddresseeNumber } from '../addressee-number.ts';
+
+/** A person as the intermediate server knows them: never with an Individual Number. */
+export interface IntermediatePerson {
+  addresseeNumber: AddresseeNumber;
+  personCode: PersonCode | undefined;
+}
+
+export interface CopyToStore {
+  addresseeNumber: AddresseeNumber;
+  itemNo: ItemNo;
+  data: Record<string, unknown>;
+  layoutVersion: string;
+  updatedAt: Date;
+}
+
+export interface HeldCopy {
+  itemNo: ItemNo;
+  data: Record<string, unknown>;
+}
+
+export type InquiryOutcome = Outcome | 'pending';
+
+/**
+ * A provision record kept as requester (情報照会). Fields other than the processing number and the
+ * outcome are absent only while the core's answer has arrived before its 202 was stored.
+ */
+export interface RequesterRecord {
+  processingNumber: ProcessingNumber;
+  addresseeNumber?: AddresseeNumber;
+  personCode?: PersonCode;
+  providerId?: InstitutionId;
+  clauseNo?: ClauseNo;
+  procedureId?: ProcedureId;
+  itemNos?: ItemNo[];
+  /** ISO 8601. */
+  requestedAt?: string;
+  answeredAt?: string;
+  outcome: InquiryOutcome;
+  /** For `refused` and `failed`: an error code or a named rule of the legal table. */
+  reason?: string;
+  nonDisclosure: boolean;
+  recordedAt: string;
+}
+
+/** What the requester side writes when the core has accepted, refused, or could not be asked. */
+export interface RequesterRecordInput {
+  processingNumber: ProcessingNumber;
+  addresseeNumber: AddresseeNumber;
+  personCode: PersonCode;
+  providerId: InstitutionId;
+  clauseNo: ClauseNo;
+  procedureId: ProcedureId;
+  itemNos: ItemNo[];
+  requestedAt: string;
+  outcome: InquiryOutcome;
+  reason?: string;
+  nonDisclosure: boolean;
+  recordedAt: string;
+}
+
+export interface AnswerToStore {
+  processingNumber: ProcessingNumber;
+  outcome: Outcome;
+  reason?: string;
+  items: AnsweredItem[];
+  answeredAt: string;
+  receivedAt: string;
+}
+
+/** A provision record kept as provider (情報提供). */
+export interface ProviderRecord {
+  processingNumber: ProcessingNumber;
+  requesterId: InstitutionId;
+  personCode: PersonCode;
+  clauseNo: ClauseNo;
+  procedureId: ProcedureId;
+  itemNos: ItemNo[];
+  /** The items actually answered (a subset of `itemNos`; empty unless provided). */
+  providedItemNos: ItemNo[];
+  requestedAt: string;
+  answeredAt: string;
+  outcome: Outcome;
+  reason?: string;
+  nonDisclosure: boolean;
+  recordedAt: string;
+}
+
+/** A provider record as the institution's own staff read it: the addressee number, if known, in place of the code. */
+export type ProviderRecordView = Omit<ProviderRecord, 'personCode'> & { addresseeNumber?: AddresseeNumber };
+export type RequesterRecordView = Omit<RequesterRecord, 'personCode'>;
+
+/**
+ * The intermediate server's storage port. Implementations: `KyselyIntermediateStore` (SQLite,
+ * PostgreSQL). Each method that changes state is one transaction.
+ */
+export interface IntermediateStore {
+  findPerson(addresseeNumber: AddresseeNumber): Promise<IntermediatePerson | undefined>;
+  findPersons(
+    addresseeNumbers: readonly AddresseeNumber[],
+  ): Promise<Map<AddresseeNumber, IntermediatePerson>>;
+
+  /** Keep a pending acquisition number, creating the person (without a code) if new. */
+  beginAcquisition(input: {
+    acquisitionNumber: AcquisitionNumber;
+    addresseeNumber: AddresseeNumber;
+    at: Date;
+  }): Promise<void>;
+  /**
+   * Store the delivered code against the pending acquisition's addressee number and delete the
+   * acquisition number. `unknown`: no such acquisition pending since `notBefore`; `code_taken`: the
+   * code already belongs to another addressee number (nothing written).
+   */
+  completeAcquisition(input: {
+    acquisitionNumber: AcquisitionNumber;
+    personCode: PersonCode;
+    at: Date;
+    notBefore: Date;
+  }): Promise<'completed' | 'unknown' | 'code_taken'>;
+  /** Delete the acquisition number if still pending; true if the person now has a code. */
+  endAcquisition(acquisitionNumber: AcquisitionNumber, addresseeNumber: AddresseeNumber): Promise<boolean>;
+  /** Delete every pending acquisition number (on start: no request outlives a restart). */
+  clearAcquisitions(): Promise<number>;
+
+  /** Insert or replace copies, all in one transaction. */
+  putCopies(copies: readonly CopyToStore[]): Promise<void>;
+  deleteCopy(addresseeNumber: AddresseeNumber, itemNo: ItemNo): Promise<boolean>;
+  /** The copies held for a person code among the items; undefined when the code is not known here. */
+  findCopiesByCode(personCode: PersonCode, itemNos: readonly ItemNo[]): Promise<HeldCopy[] | undefined>;
+
+  /** Upsert a requester record; an answered outcome is never turned back into `pending`. */
+  recordInquiry(record: RequesterRecordInput): Promise<void>;
+  /** Upsert the answer's outcome into the requester record and store its items, in one transaction. */
+  recordAnswer(answer: AnswerToStore): Promise<void>;
+  findInquiry(
+    processingNumber: ProcessingNumber,
+  ): Promise<(RequesterRecord & { items: AnsweredItem[] | undefined }) | undefined>;
+
+  /** Upsert a provider record (a retried request overwrites its own record). */
+  recordProvision(record: ProviderRecord): Promise<void>;
+
+  listRequesterRecords(limit: number): Promise<RequesterRecordView[]>;
+  listProviderRecords(limit: number): Promise<ProviderRecordView[]>;
+  /** Delete records (and received answers) first written before `before`. */
+  purgeRecords(before: Date): Promise<{ requester: number; provider: number }>;
+}

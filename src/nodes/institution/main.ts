@@ -1,0 +1,107 @@
+import { join } from 'node:path';
+import type { Kysely } from 'kysely';
+import type { LegalTable } from '../../domain/legal-table/types.ts';
+import { nodeClient } from '../../network/client.ts';
+import { InstitutionId, type InstitutionKind } from '../../network/messages.ts';
+import { systemClock, type Clock } from '../../shared/clock.ts';
+import { migrateToLatest, openSqlite } from '../../shared/db.ts';
+import { RenkeiError } from '../../shared/errors.ts';
+import { listen } from '../../shared/http.ts';
+import { closeLogger, createLogger, type Logger } from '../../shared/logger.ts';
+import type { RunningNode } from '../../shared/node.ts';
+import { createInstitution } from './app.ts';
+import { KyselyAddresseeStore, type AddresseeDatabase } from './addressee/kysely-store.ts';
+import { addresseeMigrations } from './addressee/migrations.ts';
+import { KyselyIntermediateStore, type IntermediateDatabase } from './intermediate/kysely-store.ts';
+import { intermediateMigrations } from './intermediate/migrations.ts';
+
+export interface InstitutionOptions {
+  dataDir: string;
+  port: number;
+  institutionId: string;
+  kind: InstitutionKind;
+  coreUrl: string;
+  jlisUrl: string;
+  legalTable: LegalTable;
+  clock?: Clock;
+  logger?: Logger;
+  /** Provision records are kept this many years (default 7). */
+  retentionYears?: number;
+}
+
+const DAY_MS = 24 * 3600_000;
+
+/**
+ * Start an institution node on the embedded SQLite default: two database files, one per system,
+ * under `${dataDir}/institutions/${institutionId}/`, and a log at
+ * `${dataDir}/logs/institution-${institutionId}.log` unless a logger is given. Pending acquisition
+ * numbers left by a crash are deleted, and records past retention are purged at start and daily.
+ */
+export async function startInstitution(options: InstitutionOptions): Promise<RunningNode> {
+  const parsedId = InstitutionId.safeParse(options.institutionId);
+  if (!parsedId.success) {
+    throw new RenkeiError(
+      'ERR_CONFIG_INVALID',
+      'The institution id must be 2-32 lower-case letters, digits or hyphens.',
+    );
+  }
+  const institutionId = parsedId.data;
+  const name = `institution:${institutionId}`;
+  const clock = options.clock ?? systemClock;
+  const ownLogger = options.logger === undefined;
+  const logger =
+    options.logger ??
+    createLogger({ node: name, file: join(options.dataDir, 'logs', `institution-${institutionId}.log`) });
+  const dir = join(options.dataDir, 'institutions', institutionId);
+  const addresseeDb = openSqlite<AddresseeDatabase>(join(dir, 'addressee.sqlite'));
+  const intermediateDb = openSqlite<IntermediateDatabase>(join(dir, 'intermediate.sqlite'));
+  let institution: ReturnType<typeof createInstitution> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const closeAll = async () => {
+    if (timer) clearInterval(timer);
+    await institution?.close();
+    await addresseeDb.destroy();
+    await intermediateDb.destroy();
+    if (ownLogger) await closeLogger(logger);
+    else await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  };
+  try {
+    // Migrations are written against an untyped schema; the stores see the typed one.
+    await migrateToLatest(addresseeDb as unknown as Kysely<unknown>, addresseeMigrations);
+    await migrateToLatest(intermediateDb as unknown as Kysely<unknown>, intermediateMigrations);
+    const intermediateStore = new KyselyIntermediateStore(intermediateDb);
+    await intermediateStore.clearAcquisitions();
+    institution = createInstitution({
+      institutionId,
+      kind: options.kind,
+      addresseeStore: new KyselyAddresseeStore(addresseeDb),
+      intermediateStore,
+      legalTable: options.legalTable,
+      clock,
+      logger,
+      core: nodeClient(options.coreUrl, 'core'),
+      jlis: nodeClient(options.jlisUrl, 'J-LIS'),
+      ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
+    });
+    const { intermediate } = institution;
+    const purge = () =>
+      intermediate.purgeProvisionRecords().catch((error: unknown) => {
+        logger.error(
+          { err: { message: error instanceof Error ? error.message : 'unknown' } },
+          'purge failed',
+        );
+      });
+    await purge();
+    timer = setInterval(() => void purge(), DAY_MS).unref();
+    const url = await listen(institution.app, options.port);
+    logger.info(
+      { url, kind: options.kind, legalTable: options.legalTable.digest },
+      'institution node started',
+    );
+    let closing: Promise<void> | undefined;
+    return { name, url, close: () => (closing ??= closeAll()) };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}

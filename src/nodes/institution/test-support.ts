@@ -1,0 +1,278 @@
+/**
+ * What the institution node's tests share: a small legal table with two layout versions, and real
+ * HTTP stand-ins for the other side of the wire (J-LIS, the core), each implementing only the
+ * endpoint the institution calls. Not used outside tests.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { v7 as uuidv7 } from 'uuid';
+import { generateIndividualNumber } from '../../domain/identifiers/index.ts';
+import type { LayoutCheck, LayoutVersion, LegalTable, InfoItem } from '../../domain/legal-table/types.ts';
+import { nodeClient, type NodeClient } from '../../network/client.ts';
+import type { AnswerDelivery } from '../../network/messages.ts';
+import {
+  CodeAcquisitionRequest,
+  InquiryRequest,
+  type InquiryAccepted,
+  type PersonCode,
+} from '../../network/messages.ts';
+import { jstDate, type Clock } from '../../shared/clock.ts';
+import { RenkeiError } from '../../shared/errors.ts';
+import { createHttpApp, listen, parseInput } from '../../shared/http.ts';
+import { silentLogger } from '../../shared/logger.ts';
+import type { RunningNode } from '../../shared/node.ts';
+import { startInstitution } from './main.ts';
+
+// ── A legal table with just what the institution uses: items and their layouts ──────────────────
+
+const ITEMS: InfoItem[] = [
+  {
+    itemNo: 1,
+    name: '住民基本台帳関係情報',
+    nameEn: 'resident register information',
+    modelled: true,
+    layouts: [
+      {
+        version: '2020.1',
+        effectiveFrom: '2020-01-01',
+        fields: [
+          { name: 'householdHead', label: '世帯主', type: 'boolean', required: true },
+          { name: 'note', label: '備考', type: 'string', required: false, maxLength: 100 },
+        ],
+      },
+    ],
+  },
+  {
+    itemNo: 2,
+    name: '地方税関係情報',
+    nameEn: 'local tax information',
+    modelled: true,
+    layouts: [
+      {
+        version: '2020.1',
+        effectiveFrom: '2020-01-01',
+        effectiveTo: '2025-03-31',
+        fields: [
+          { name: 'fiscalYear', label: '年度', type: 'integer', required: true, min: 2000, max: 2100 },
+          { name: 'taxableIncome', label: '課税所得', type: 'integer', required: true, min: 0 },
+          { name: 'municipality', label: '市区町村', type: 'string', required: false, maxLength: 20 },
+        ],
+      },
+      {
+        version: '2025.1',
+        effectiveFrom: '2025-04-01',
+        fields: [
+          { name: 'fiscalYear', label: '年度', type: 'integer', required: true, min: 2000, max: 2100 },
+          { name: 'taxableIncome', label: '課税所得', type: 'integer', required: true, min: 0 },
+          { name: 'municipality', label: '市区町村', type: 'string', required: false, maxLength: 20 },
+          { name: 'dependants', label: '扶養親族数', type: 'integer', required: true, min: 0 },
+        ],
+      },
+    ],
+  },
+];
+
+function layoutFor(itemNo: number, on: Date): LayoutVersion | undefined {
+  const day = jstDate(on);
+  return ITEMS.find((i) => i.itemNo === itemNo)?.layouts.find(
+    (l) => l.effectiveFrom <= day && (l.effectiveTo === undefined || day <= l.effectiveTo),
+  );
+}
+
+function checkLayout(itemNo: number, on: Date, data: Record<string, unknown>): LayoutCheck {
+  const layout = layoutFor(itemNo, on);
+  if (!layout) return { ok: false, problems: [`no layout of item ${itemNo} is in force`] };
+  const problems: string[] = [];
+  const names = new Set(layout.fields.map((f) => f.name));
+  for (const key of Object.keys(data))
+    if (!names.has(key)) problems.push(`${key}: not a field of the layout`);
+  for (const field of layout.fields) {
+    const value = data[field.name];
+    if (value === undefined) {
+      if (field.required) problems.push(`${field.name}: required`);
+      continue;
+    }
+    if (field.type === 'integer' && !Number.isInteger(value))
+      problems.push(`${field.name}: must be an integer`);
+    if (field.type === 'boolean' && typeof value !== 'boolean')
+      problems.push(`${field.name}: must be a boolean`);
+    if (field.type === 'string' && typeof value !== 'string') problems.push(`${field.name}: must be text`);
+    if (typeof value === 'number' && field.min !== undefined && value < field.min)
+      problems.push(`${field.name}: too small`);
+    if (typeof value === 'string' && field.maxLength !== undefined && value.length > field.maxLength) {
+      problems.push(`${field.name}: too long`);
+    }
+  }
+  return problems.length === 0
+    ? { ok: true, version: layout.version }
+    : { ok: false, version: layout.version, problems };
+}
+
+export const testLegalTable: LegalTable = {
+  digest: 'test',
+  clauses: [],
+  procedures: [],
+  items: ITEMS,
+  findClause: () => undefined,
+  findProcedure: () => undefined,
+  findItem: (itemNo) => ITEMS.find((i) => i.itemNo === itemNo),
+  authorize: () => ({ allowed: false, rule: 'unknown_clause', message: 'not in the test table' }),
+  layoutFor,
+  checkLayout,
+};
+
+// ── Stand-ins for the other side of the wire ────────────────────────────────────────────────
+
+export function newPersonCode(): PersonCode {
+  return randomBytes(33).toString('base64url');
+}
+
+/**
+ * J-LIS, as far as code acquisition goes: for a resident it knows, it has "the core" deliver a code
+ * to the institution's `/network/v1/code-deliveries` before answering, as the real path does.
+ */
+export interface JlisStandIn {
+  url: string;
+  /** Individual Number → the code the (stand-in) core delivers for it. */
+  residents: Map<string, PersonCode>;
+  received: CodeAcquisitionRequest[];
+  institutionUrl: string;
+  close(): Promise<void>;
+}
+
+async function startJlisStandIn(): Promise<JlisStandIn> {
+  const app = createHttpApp({ logger: silentLogger(), node: 'jlis-stand-in' });
+  const state = {
+    residents: new Map<string, PersonCode>(),
+    received: [] as CodeAcquisitionRequest[],
+    institutionUrl: '',
+  };
+  app.post('/v1/code-acquisitions', async (request, reply) => {
+    const body = parseInput(CodeAcquisitionRequest, request.body);
+    state.received.push(body);
+    const personCode = state.residents.get(body.individualNumber);
+    if (personCode === undefined)
+      throw new RenkeiError('ERR_UNKNOWN_RESIDENT', 'No resident has this Individual Number.');
+    await nodeClient(state.institutionUrl, 'institution').post('/network/v1/code-deliveries', {
+      acquisitionNumber: body.acquisitionNumber,
+      personCode,
+    });
+    return reply.status(201).send({ status: 'delivered' });
+  });
+  const url = await listen(app, 0);
+  return Object.assign(state, { url, close: () => app.close() });
+}
+
+/** How the core stand-in treats the next inquiries. */
+export type CoreBehaviour =
+  | { kind: 'accept' }
+  /** Deliver this answer to the requester before answering 202 (the race the requester must survive). */
+  | { kind: 'answer-first'; answer: (processingNumber: string) => Omit<AnswerDelivery, 'processingNumber'> }
+  | { kind: 'refuse'; code: 'ERR_INQUIRY_NOT_AUTHORIZED'; rule: string };
+
+export interface CoreStandIn {
+  url: string;
+  behaviour: CoreBehaviour;
+  inquiries: InquiryRequest[];
+  institutionUrl: string;
+  close(): Promise<void>;
+}
+
+async function startCoreStandIn(clock: Clock): Promise<CoreStandIn> {
+  const app = createHttpApp({ logger: silentLogger(), node: 'core-stand-in' });
+  const state = {
+    behaviour: { kind: 'accept' } as CoreBehaviour,
+    inquiries: [] as InquiryRequest[],
+    institutionUrl: '',
+  };
+  app.post('/v1/inquiries', async (request, reply) => {
+    const body = parseInput(InquiryRequest, request.body);
+    state.inquiries.push(body);
+    const processingNumber = uuidv7();
+    const behaviour = state.behaviour;
+    switch (behaviour.kind) {
+      case 'refuse':
+        throw new RenkeiError(behaviour.code, 'No clause allows this inquiry.', {
+          processingNumber,
+          rule: behaviour.rule,
+        });
+      case 'answer-first':
+        await nodeClient(state.institutionUrl, 'institution').post('/network/v1/answers', {
+          processingNumber,
+          ...behaviour.answer(processingNumber),
+        });
+        break;
+      case 'accept':
+        break;
+    }
+    const accepted: InquiryAccepted = { processingNumber, requestedAt: clock.now().toISOString() };
+    return reply.status(202).send(accepted);
+  });
+  const url = await listen(app, 0);
+  return Object.assign(state, { url, close: () => app.close() });
+}
+
+// ── A whole institution node, started as in production, with its stand-ins ────────────────────
+
+export interface Harness {
+  dir: string;
+  node: RunningNode;
+  /** The institution's API, as its business systems and the core call it. */
+  client: NodeClient;
+  jlis: JlisStandIn;
+  core: CoreStandIn;
+  /** A fresh valid Individual Number that the J-LIS stand-in knows, with the code it will deliver. */
+  newResident(): { individualNumber: string; personCode: PersonCode };
+  /** Stop the node (flushing its logs and databases) but keep the directory. */
+  stopNode(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const INSTITUTION_ID = '131041';
+
+export async function startHarness(options: {
+  clock: Clock;
+  retentionYears?: number;
+  coreUrl?: string;
+}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'renkei-institution-'));
+  const jlis = await startJlisStandIn();
+  const core = await startCoreStandIn(options.clock);
+  const node = await startInstitution({
+    dataDir: dir,
+    port: 0,
+    institutionId: INSTITUTION_ID,
+    kind: 'municipality',
+    coreUrl: options.coreUrl ?? core.url,
+    jlisUrl: jlis.url,
+    legalTable: testLegalTable,
+    clock: options.clock,
+    ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
+  });
+  jlis.institutionUrl = node.url;
+  core.institutionUrl = node.url;
+  let stopped: Promise<void> | undefined;
+  const stopNode = () => (stopped ??= node.close());
+  return {
+    dir,
+    node,
+    client: nodeClient(node.url, 'institution'),
+    jlis,
+    core,
+    newResident() {
+      const individualNumber = generateIndividualNumber();
+      const personCode = newPersonCode();
+      jlis.residents.set(individualNumber, personCode);
+      return { individualNumber, personCode };
+    },
+    stopNode,
+    async close() {
+      await stopNode();
+      await jlis.close();
+      await core.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
