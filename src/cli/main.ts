@@ -1,5 +1,10 @@
 import { Command } from 'commander';
 import { RenkeiError } from '../shared/errors.ts';
+import { registerNumberCommand } from './number-command.ts';
+import { registerImportCommand } from './import-command.ts';
+import { registerBenchCommand } from './bench-command.ts';
+import { registerDemoCommand } from './demo-command.ts';
+import { registerStartCommand } from './start-command.ts';
 
 /**
  * `renkei`: the command line for the whole network. Each sub-command lives in its own file under
@@ -10,6 +15,11 @@ const program = new Command()
   .description('Renkei: an open implementation of the My Number information-linkage network')
   .option('--data-dir <dir>', 'where nodes keep their databases and logs', './data');
 
+registerStartCommand(program);
+registerDemoCommand(program);
+registerNumberCommand(program);
+registerImportCommand(program);
+registerBenchCommand(program);
 program.showHelpAfterError();
 try {
   await program.parseAsync(process.argv);

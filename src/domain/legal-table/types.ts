@@ -79,6 +79,8 @@ export interface LayoutVersion {
   effectiveFrom: string;
   effectiveTo?: string;
   fields: LayoutField[];
+  /** A record valid against this version: documentation, and the base of the demo's copies. */
+  example: Record<string, unknown>;
 }
 
 /** An item of specific personal information (特定個人情報) with its layout versions. */

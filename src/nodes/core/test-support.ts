@@ -3,17 +3,14 @@
  * of the wire (small real Fastify apps speaking messages.ts), and a core on a real SQLite file in a
  * temporary directory, listening on a real port. Nothing of the core's own is mocked.
  *
- * The legal table here implements the `LegalTable` interface over a few in-memory clauses, until
- * `buildLegalTable` (src/domain/legal-table/) lands; then this should build one with it.
+ * The legal table here is built from a few in-memory clauses by the real loader.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type {
-  Authorization,
   Clause,
   InfoItem,
-  InquiryToAuthorize,
   InstitutionSelector,
   LegalTable,
   Procedure,
@@ -25,13 +22,14 @@ import type {
   InstitutionRegistration,
   ProvisionRequest,
 } from '../../network/messages.ts';
-import { fixedClock, jstDate, type Clock } from '../../shared/clock.ts';
+import { fixedClock, type Clock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { createHttpApp, listen } from '../../shared/http.ts';
 import { silentLogger, type Logger } from '../../shared/logger.ts';
 import { createCore, type Core, type CoreDeps } from './core.ts';
 import { generateCoreKeys, type CoreKeys } from './keys.ts';
 import { openSqliteCoreStore } from './kysely-store.ts';
+import { buildLegalTable } from '../../domain/legal-table/load.ts';
 
 // ── A tiny legal table ─────────────────────────────────────────────────────────────────────────
 
@@ -92,68 +90,26 @@ const ITEMS: InfoItem[] = [1, 2, 31].map((itemNo) => ({
   itemNo,
   name: `item ${itemNo}`,
   nameEn: `item ${itemNo}`,
-  layouts: [{ version: '1', effectiveFrom: '2015-01-01', fields: [] }],
+  layouts: [
+    {
+      version: '1',
+      effectiveFrom: '2015-01-01',
+      fields: [{ name: 'value', label: '値', type: 'string', required: false }],
+      example: {},
+    },
+  ],
   modelled: true,
 }));
 
-function selects(s: InstitutionSelector, who: { id: string; kind: InstitutionKind }): boolean {
-  return s.kinds.includes(who.kind) || s.institutions.includes(who.id);
-}
-
-function inForce(on: string, from: string, to?: string): boolean {
-  return from <= on && (to === undefined || on <= to);
-}
-
-/** A `LegalTable` over clauses 74 (municipality ↔ municipality, item 2) and 1 (insurer → municipality). */
+/**
+ * A `LegalTable` over clauses 74 (municipality ↔ municipality, item 2) and 1 (insurer → municipality),
+ * built by the real loader.
+ */
 export function testLegalTable(): LegalTable {
-  const refuse = (
-    rule: Exclude<Authorization, { allowed: true }>['rule'],
-    message: string,
-  ): Authorization => ({
-    allowed: false,
-    rule,
-    message,
-  });
-  return {
-    digest: 'test-legal-table-digest',
-    clauses: CLAUSES,
-    procedures: PROCEDURES,
-    items: ITEMS,
-    findClause: (clauseNo) => CLAUSES.find((c) => c.clauseNo === clauseNo),
-    findProcedure: (procedureId) => PROCEDURES.find((p) => p.procedureId === procedureId),
-    findItem: (itemNo) => ITEMS.find((i) => i.itemNo === itemNo),
-    authorize(inquiry: InquiryToAuthorize): Authorization {
-      const on = jstDate(inquiry.on);
-      const clause = CLAUSES.find((c) => c.clauseNo === inquiry.clauseNo);
-      if (!clause) return refuse('unknown_clause', `No clause ${inquiry.clauseNo} in the legal table.`);
-      if (!inForce(on, clause.effectiveFrom, clause.effectiveTo)) {
-        return refuse('clause_not_in_force', `Clause ${clause.clauseNo} is not in force.`);
-      }
-      const procedure = PROCEDURES.find((p) => p.procedureId === inquiry.procedureId);
-      if (!procedure) return refuse('unknown_procedure', `No procedure ${inquiry.procedureId}.`);
-      if (procedure.clauseNo !== clause.clauseNo) {
-        return refuse('procedure_not_under_clause', 'The procedure is not under the clause.');
-      }
-      if (!selects(clause.requester, inquiry.requester)) {
-        return refuse('requester_not_allowed', `Clause ${clause.clauseNo} does not let this requester ask.`);
-      }
-      const provision = clause.provisions.find((p) => selects(p.provider, inquiry.provider));
-      if (!provision) {
-        return refuse('provider_not_allowed', `Clause ${clause.clauseNo} does not name this provider.`);
-      }
-      for (const itemNo of inquiry.itemNos) {
-        if (!ITEMS.some((i) => i.itemNo === itemNo)) return refuse('unknown_item', `No item ${itemNo}.`);
-        if (!provision.itemNos.includes(itemNo))
-          return refuse('item_not_allowed', `Item ${itemNo} not allowed.`);
-        if (!procedure.itemNos.includes(itemNo)) {
-          return refuse('item_not_in_procedure', `Item ${itemNo} not in the procedure.`);
-        }
-      }
-      return { allowed: true, clause, procedure };
-    },
-    layoutFor: (itemNo) => ITEMS.find((i) => i.itemNo === itemNo)?.layouts[0],
-    checkLayout: () => ({ ok: true, version: '1' }),
-  };
+  return buildLegalTable(
+    { clauses: CLAUSES, procedures: PROCEDURES, items: ITEMS },
+    'test-legal-table-digest',
+  );
 }
 
 // ── Stand-ins for institutions' network endpoints ──────────────────────────────────────────────

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import { generateIndividualNumber } from '../../domain/identifiers/index.ts';
-import type { LayoutCheck, LayoutVersion, LegalTable, InfoItem } from '../../domain/legal-table/types.ts';
+import type { LegalTable, InfoItem } from '../../domain/legal-table/types.ts';
 import { nodeClient, type NodeClient } from '../../network/client.ts';
 import type { AnswerDelivery } from '../../network/messages.ts';
 import {
@@ -18,12 +18,13 @@ import {
   type InquiryAccepted,
   type PersonCode,
 } from '../../network/messages.ts';
-import { jstDate, type Clock } from '../../shared/clock.ts';
+import type { Clock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { createHttpApp, listen, parseInput } from '../../shared/http.ts';
 import { silentLogger } from '../../shared/logger.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { startInstitution } from './main.ts';
+import { buildLegalTable } from '../../domain/legal-table/load.ts';
 
 // ── A legal table with just what the institution uses: items and their layouts ──────────────────
 
@@ -41,6 +42,7 @@ const ITEMS: InfoItem[] = [
           { name: 'householdHead', label: '世帯主', type: 'boolean', required: true },
           { name: 'note', label: '備考', type: 'string', required: false, maxLength: 100 },
         ],
+        example: { householdHead: true },
       },
     ],
   },
@@ -59,6 +61,7 @@ const ITEMS: InfoItem[] = [
           { name: 'taxableIncome', label: '課税所得', type: 'integer', required: true, min: 0 },
           { name: 'municipality', label: '市区町村', type: 'string', required: false, maxLength: 20 },
         ],
+        example: { fiscalYear: 2024, taxableIncome: 1000000 },
       },
       {
         version: '2025.1',
@@ -69,59 +72,14 @@ const ITEMS: InfoItem[] = [
           { name: 'municipality', label: '市区町村', type: 'string', required: false, maxLength: 20 },
           { name: 'dependants', label: '扶養親族数', type: 'integer', required: true, min: 0 },
         ],
+        example: { fiscalYear: 2025, taxableIncome: 1000000, dependants: 0 },
       },
     ],
   },
 ];
 
-function layoutFor(itemNo: number, on: Date): LayoutVersion | undefined {
-  const day = jstDate(on);
-  return ITEMS.find((i) => i.itemNo === itemNo)?.layouts.find(
-    (l) => l.effectiveFrom <= day && (l.effectiveTo === undefined || day <= l.effectiveTo),
-  );
-}
-
-function checkLayout(itemNo: number, on: Date, data: Record<string, unknown>): LayoutCheck {
-  const layout = layoutFor(itemNo, on);
-  if (!layout) return { ok: false, problems: [`no layout of item ${itemNo} is in force`] };
-  const problems: string[] = [];
-  const names = new Set(layout.fields.map((f) => f.name));
-  for (const key of Object.keys(data))
-    if (!names.has(key)) problems.push(`${key}: not a field of the layout`);
-  for (const field of layout.fields) {
-    const value = data[field.name];
-    if (value === undefined) {
-      if (field.required) problems.push(`${field.name}: required`);
-      continue;
-    }
-    if (field.type === 'integer' && !Number.isInteger(value))
-      problems.push(`${field.name}: must be an integer`);
-    if (field.type === 'boolean' && typeof value !== 'boolean')
-      problems.push(`${field.name}: must be a boolean`);
-    if (field.type === 'string' && typeof value !== 'string') problems.push(`${field.name}: must be text`);
-    if (typeof value === 'number' && field.min !== undefined && value < field.min)
-      problems.push(`${field.name}: too small`);
-    if (typeof value === 'string' && field.maxLength !== undefined && value.length > field.maxLength) {
-      problems.push(`${field.name}: too long`);
-    }
-  }
-  return problems.length === 0
-    ? { ok: true, version: layout.version }
-    : { ok: false, version: layout.version, problems };
-}
-
-export const testLegalTable: LegalTable = {
-  digest: 'test',
-  clauses: [],
-  procedures: [],
-  items: ITEMS,
-  findClause: () => undefined,
-  findProcedure: () => undefined,
-  findItem: (itemNo) => ITEMS.find((i) => i.itemNo === itemNo),
-  authorize: () => ({ allowed: false, rule: 'unknown_clause', message: 'not in the test table' }),
-  layoutFor,
-  checkLayout,
-};
+/** Built by the real loader, so the node's tests exercise the real layout validation. */
+export const testLegalTable: LegalTable = buildLegalTable({ clauses: [], procedures: [], items: ITEMS });
 
 // ── Stand-ins for the other side of the wire ────────────────────────────────────────────────
 

@@ -77,7 +77,11 @@ describe('parsing copies', () => {
     const parsed = parseCopies(json, 'json', testLegalTable, ON);
     expect(parsed.copies).toHaveLength(1);
     expect(parsed.problems).toEqual([
-      { row: 2, message: 'item 1 layout version 2020.1: householdHead: must be a boolean' },
+      {
+        row: 2,
+        message:
+          'item 1 layout version 2020.1: householdHead: Invalid input: expected boolean, received string',
+      },
     ]);
   });
 });

@@ -1,0 +1,175 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { resolve, join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import type { Command } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { loadLegalTable } from '../domain/legal-table/index.ts';
+import { launchNetwork } from '../network/launch.ts';
+import { seedWorld } from '../network/seed.ts';
+import { DEMO_INSTITUTIONS, type World } from '../network/world.ts';
+import { RenkeiError } from '../shared/errors.ts';
+import { table, type GlobalOptions } from './output.ts';
+
+const REQUESTER = '152048'; // 三条市 (X市)
+const PROVIDER = '131041'; // 新宿区 (A市)
+
+/**
+ * `renkei bench`: drive inquiries through the full path of a freshly started network — requester's
+ * intermediate server → core → provider's intermediate server → core → requester — and print
+ * exchanges per second and latency percentiles. A script that prints figures, not a timed test.
+ */
+export function registerBenchCommand(program: Command): void {
+  program
+    .command('bench')
+    .description('measure exchanges per second and latency through the full path of a fresh network')
+    .option('--count <n>', 'exchanges to measure', '2000')
+    .option('--concurrency <n>', 'exchanges in flight at once', '32')
+    .option('--persons <n>', 'distinct residents to ask about', '200')
+    .option('--keep', 'keep the bench databases afterwards')
+    .action(async (options: { count: string; concurrency: string; persons: string; keep?: boolean }) => {
+      const count = positive(options.count, '--count');
+      const concurrency = positive(options.concurrency, '--concurrency');
+      const persons = positive(options.persons, '--persons');
+      const { dataDir } = program.opts<GlobalOptions>();
+      mkdirSync(resolve(dataDir), { recursive: true });
+      const dir = mkdtempSync(join(resolve(dataDir), 'bench-'));
+      process.env.RENKEI_LOG_LEVEL ??= 'warn';
+
+      const legalTable = loadLegalTable();
+      const world: World = {
+        institutions: DEMO_INSTITUTIONS.filter((i) => i.id === REQUESTER || i.id === PROVIDER),
+        residents: Array.from({ length: persons }, (_, i) => ({
+          key: `r${i}`,
+          name: `試験 太郎${i}`,
+          nameKana: `シケン タロウ`,
+          address: '新潟県三条市旭町二丁目3番1号',
+          dateOfBirth: '1985-04-01',
+          sex: 'male' as const,
+          knownAt: [REQUESTER, PROVIDER],
+          copies: { [PROVIDER]: { 2: {} } },
+        })),
+      };
+      const network = await launchNetwork({
+        dataDir: dir,
+        legalTable,
+        institutions: world.institutions,
+        basePort: 0,
+      });
+      try {
+        console.error(`Seeding ${persons} residents…`);
+        const seeded = await seedWorld(network, world, legalTable);
+        const requester = network.institution(REQUESTER);
+        const keys = [...seeded.residents.keys()];
+
+        const exchange = async (i: number) => {
+          const resident = keys[i % keys.length] ?? 'r0';
+          const accepted = await requester.post<{ processingNumber: string }>('/business/v1/inquiries', {
+            addresseeNumber: seeded.addresseeNumber(resident, REQUESTER),
+            providerId: PROVIDER,
+            clauseNo: '74',
+            procedureId: '074-01',
+            itemNos: [2],
+          });
+          const status = await requester.get<{ outcome: string }>(
+            `/business/v1/inquiries/${accepted.processingNumber}?waitMs=30000`,
+          );
+          return status.outcome;
+        };
+
+        const warmup = Math.min(200, count);
+        await runPool(warmup, concurrency, exchange, () => undefined);
+
+        const bar = new SingleBar(
+          { format: 'exchanges [{bar}] {value}/{total} {eta}s left', stream: process.stderr },
+          Presets.shades_classic,
+        );
+        bar.start(count, 0);
+        const latencies: number[] = [];
+        const outcomes = new Map<string, number>();
+        const started = performance.now();
+        await runPool(
+          count,
+          concurrency,
+          async (i) => {
+            const t0 = performance.now();
+            let outcome: string;
+            try {
+              outcome = await exchange(i);
+            } catch (error) {
+              outcome = error instanceof RenkeiError ? error.code : 'error';
+            }
+            latencies.push(performance.now() - t0);
+            outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+          },
+          () => bar.increment(),
+        );
+        const elapsed = (performance.now() - started) / 1000;
+        bar.stop();
+
+        latencies.sort((a, b) => a - b);
+        const pct = (p: number) =>
+          (latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0).toFixed(
+            1,
+          );
+        console.log(
+          table(
+            [
+              'exchanges',
+              'concurrency',
+              'seconds',
+              'exchanges/s',
+              'p50 ms',
+              'p90 ms',
+              'p99 ms',
+              'max ms',
+              'outcomes',
+            ],
+            [
+              [
+                count,
+                concurrency,
+                elapsed.toFixed(2),
+                (count / elapsed).toFixed(0),
+                pct(50),
+                pct(90),
+                pct(99),
+                (latencies.at(-1) ?? 0).toFixed(1),
+                [...outcomes].map(([k, v]) => `${k}: ${v}`).join(', '),
+              ],
+            ],
+          ),
+        );
+        console.log(
+          'Each exchange: clerk POST to the requester → core authorizes, converts, records → provider answers from its copy → core records, delivers → clerk fetches the answer.',
+        );
+      } finally {
+        await network.close();
+        if (!options.keep) rmSync(dir, { recursive: true, force: true });
+      }
+    });
+}
+
+function positive(text: string, flag: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1)
+    throw new RenkeiError('ERR_VALIDATION', `${flag} must be a whole number of at least 1.`);
+  return n;
+}
+
+async function runPool(
+  total: number,
+  concurrency: number,
+  task: (i: number) => Promise<unknown>,
+  done: () => void,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < total) {
+      const i = next++;
+      await task(i);
+      done();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
+}

@@ -1,0 +1,90 @@
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { loadLegalTable } from '../domain/legal-table/index.ts';
+import { launchNetwork } from '../network/launch.ts';
+import { DEMO_SCENARIOS, runScenario, type Exchange } from '../network/scenarios.ts';
+import { seedWorld } from '../network/seed.ts';
+import { DEMO_WORLD } from '../network/world.ts';
+import { table, type GlobalOptions } from './output.ts';
+
+/**
+ * `renkei demo`: start a fresh network under `<data-dir>/demo`, run the seeds' six scenarios through
+ * it, print every exchange, and leave the databases there to be inspected. Exits 1 if any scenario
+ * did not end as the seeds lead us to expect.
+ */
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description("run the seeds' scenarios against a freshly started network and print each exchange")
+    .action(async () => {
+      const { dataDir } = program.opts<GlobalOptions>();
+      const dir = resolve(dataDir, 'demo');
+      rmSync(dir, { recursive: true, force: true });
+      const legalTable = loadLegalTable();
+      const network = await launchNetwork({
+        dataDir: dir,
+        legalTable,
+        institutions: DEMO_WORLD.institutions,
+        basePort: 0,
+      });
+      const names = new Map(DEMO_WORLD.institutions.map((i) => [i.id, i.name]));
+      const name = (id: string) => `${names.get(id) ?? id}`;
+      const all: Exchange[] = [];
+      try {
+        console.log(`Network started: ${network.nodes().length} nodes, data in ${dir}`);
+        const world = await seedWorld(network, DEMO_WORLD, legalTable, { dataDir: dir });
+        console.log(`Seeded ${world.residents.size} synthetic residents and their copies.\n`);
+        for (const scenario of DEMO_SCENARIOS) {
+          const exchanges = await runScenario(network, world, scenario);
+          all.push(...exchanges);
+          const procedure = legalTable.findProcedure(scenario.procedureId);
+          console.log(`(${scenario.id}) ${scenario.title}`);
+          console.log(`    ${scenario.application}`);
+          if (procedure && scenario.expect.outcome !== 'refused' && procedure.attachmentsOmitted.length > 0) {
+            console.log(`    No longer needed: ${procedure.attachmentsOmitted.join('、')}`);
+          }
+          for (const e of exchanges) {
+            console.log(
+              `    ${e.asExpected ? 'ok ' : 'NG '} ${e.resident}: ${e.outcome}${e.reason ? ` — ${e.reason}` : ''}` +
+                (e.receivedFields.length > 0 ? ` — received ${e.receivedFields.length} fields` : ''),
+            );
+          }
+          console.log('');
+        }
+      } finally {
+        await network.close();
+      }
+      console.log(
+        table(
+          [
+            '',
+            'processing number (処理通番)',
+            'requester (照会者)',
+            'provider (提供者)',
+            'clause (項)',
+            'procedure',
+            'items',
+            'outcome',
+          ],
+          all.map((e) => [
+            e.scenario,
+            e.processingNumber ?? '—',
+            name(e.requesterId),
+            name(e.providerId),
+            e.clauseNo,
+            e.procedureId,
+            e.itemNos.map((n) => `[${n}]`).join(' '),
+            `${e.asExpected ? '' : '✗ '}${e.outcome}${e.reason ? `\n${e.reason}` : ''}`,
+          ]),
+        ),
+      );
+      const failed = all.filter((e) => !e.asExpected);
+      console.log(
+        failed.length === 0
+          ? `All ${all.length} exchanges ended as expected. Databases kept under ${dir}.`
+          : `${failed.length} of ${all.length} exchanges did not end as expected.`,
+      );
+      process.exitCode = failed.length === 0 ? 0 : 1;
+    });
+}

@@ -1,0 +1,2 @@
+export { buildLegalTable, loadLegalTable, DEFAULT_LEGAL_DIR, type LegalSource } from './load.ts';
+export type * from './types.ts';
