@@ -66,7 +66,7 @@ export async function seedWorld(
         throw new TypeError(`world: ${resident.key} has copies at ${institutionId} but is not known there`);
       }
       for (const [itemNoText, overrides] of Object.entries(items ?? {})) {
-        const itemNo = Number(itemNoText) as ItemNo;
+        const itemNo: ItemNo = Number(itemNoText);
         const data = { ...exampleOf(legalTable, itemNo, clock.now()), ...overrides };
         await network
           .institution(institutionId)
@@ -94,7 +94,7 @@ export async function seedWorld(
 
 /** The layout's example record in force on a date: the base of every demo copy. */
 function exampleOf(legalTable: LegalTable, itemNo: ItemNo, on: Date): Record<string, unknown> {
-  const layout = legalTable.layoutFor(itemNo, on) as { example?: Record<string, unknown> } | undefined;
+  const layout = legalTable.layoutFor(itemNo, on);
   if (!layout) throw new TypeError(`world: item ${itemNo} has no layout in force`);
-  return { ...(layout.example ?? {}) };
+  return { ...layout.example };
 }
