@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadLegalTable } from '../domain/legal-table/index.ts';
@@ -42,21 +42,45 @@ export function registerStartCommand(program: Command): void {
       process.once('SIGINT', shutdown);
       process.once('SIGTERM', shutdown);
 
-      if (!existsSync(join(dir, 'world.json'))) {
+      const worldFile = join(dir, 'world.json');
+      if (!existsSync(worldFile)) {
         console.log('First start: numbering the demo residents and loading copies…');
         await seedWorld(network, DEMO_WORLD, legalTable, { dataDir: dir });
       }
-      const names = new Map(DEMO_WORLD.institutions.map((i) => [i.id, `${i.name} (${i.nameEn})`]));
+      const names = new Map(DEMO_WORLD.institutions.map((i) => [i.id, `${i.name} ${i.nameEn}`]));
       console.log(
         table(
-          ['node', 'URL', 'health'],
-          network.nodes().map((node) => {
-            const id = node.name.replace(/^institution:/, '');
-            return [names.get(id) ?? node.name, node.url, `${node.url}/healthz`];
-          }),
+          ['node', 'name', 'URL (each answers GET /healthz)'],
+          network
+            .nodes()
+            .map((node) => [node.name, names.get(node.name.replace(/^institution:/, '')) ?? '', node.url]),
         ),
       );
-      console.log(`Data: ${dir}   (addressee numbers of the demo residents: ${join(dir, 'world.json')})`);
+      console.log(`Data: ${dir}`);
+      const example = exampleInquiry(worldFile, network.institutions.get('152048')?.url);
+      if (example) console.log(`\nTry the seeds' 児童手当 exchange as 三条市's clerk:\n${example}\n`);
       console.log('Press Ctrl-C to stop.');
     });
+}
+
+/** A ready-to-paste inquiry for the demo's first resident, using the addressee number a clerk would type. */
+function exampleInquiry(worldFile: string, requesterUrl: string | undefined): string | undefined {
+  if (!requesterUrl) return undefined;
+  const directory = JSON.parse(readFileSync(worldFile, 'utf8')) as {
+    resident: string;
+    addressees: Record<string, string>;
+  }[];
+  const addresseeNumber = directory.find((r) => r.resident === 'yamada-taro')?.addressees['152048'];
+  if (!addresseeNumber) return undefined;
+  const body = JSON.stringify({
+    addresseeNumber,
+    providerId: '131041',
+    clauseNo: '74',
+    procedureId: '074-01',
+    itemNos: [2],
+  });
+  return [
+    `  curl -s -X POST ${requesterUrl}/business/v1/inquiries -H 'content-type: application/json' -d '${body}'`,
+    `  curl -s '${requesterUrl}/business/v1/inquiries/<processingNumber>?waitMs=5000'`,
+  ].join('\n');
 }
