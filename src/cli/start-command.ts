@@ -16,11 +16,18 @@ export function registerStartCommand(program: Command): void {
     .command('start')
     .description('run the demo network: core, J-LIS and the demo institutions, each on its own port')
     .option('--port-base <port>', 'core on this port, J-LIS on +1, institutions from +10', '7100')
-    .action(async (options: { portBase: string }) => {
+    .option('--retention-years <years>', 'how long every node keeps provision records', '7')
+    .action(async (options: { portBase: string; retentionYears: string }) => {
       const { dataDir } = program.opts<GlobalOptions>();
       const basePort = Number(options.portBase);
       if (!Number.isInteger(basePort) || basePort < 0 || basePort > 65_000) {
         console.error(`--port-base must be a port number between 0 and 65000.`);
+        process.exitCode = 1;
+        return;
+      }
+      const retentionYears = Number(options.retentionYears);
+      if (!Number.isInteger(retentionYears) || retentionYears < 1 || retentionYears > 100) {
+        console.error('--retention-years must be a whole number of years between 1 and 100.');
         process.exitCode = 1;
         return;
       }
@@ -31,6 +38,7 @@ export function registerStartCommand(program: Command): void {
         legalTable,
         institutions: DEMO_WORLD.institutions,
         basePort,
+        retentionYears,
       });
       const shutdown = () => {
         console.log('\nStopping the network…');

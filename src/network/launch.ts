@@ -24,6 +24,8 @@ export interface LaunchOptions {
   /** First port: core on `basePort`, J-LIS on `basePort + 1`, institutions from `basePort + 10`. 0 picks free ports. */
   basePort: number;
   clock?: Clock;
+  /** Retention of provision records at every node, in years (default 7). */
+  retentionYears?: number;
 }
 
 export interface Network {
@@ -46,12 +48,14 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
     (closing ??= (async () => {
       for (const node of [...started].reverse()) await node.close();
     })());
+  const retention = options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears };
   try {
     const core = await startCore({
       dataDir: options.dataDir,
       port: port(0),
       legalTable: options.legalTable,
       clock,
+      ...retention,
     });
     started.push(core);
     const jlis = await startJlis({ dataDir: options.dataDir, port: port(1), coreUrl: core.url, clock });
@@ -70,6 +74,7 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
         jlisUrl: jlis.url,
         legalTable: options.legalTable,
         clock,
+        ...retention,
       });
       started.push(node);
       institutions.set(institution.id, node);

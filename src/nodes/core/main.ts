@@ -27,7 +27,11 @@ export interface StartCoreOptions {
   legalTable: LegalTable;
   clock?: Clock;
   logger?: Logger;
+  /** How long provision records are kept (default 7 years); expired ones are purged at start and daily. */
+  retentionYears?: number;
 }
+
+const DAY_MS = 24 * 3600_000;
 
 export async function startCore(options: StartCoreOptions): Promise<RunningNode> {
   const ownLogger = options.logger === undefined;
@@ -52,8 +56,19 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
       clock: options.clock ?? systemClock,
       logger,
       keys,
+      ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
     });
     await core.resumeInFlight();
+    const { records } = core.services;
+    const purge = () =>
+      records.purgeExpiredRecords().then(
+        (purged) => {
+          if (purged > 0) logger.info({ purged }, 'expired provision records purged');
+        },
+        () => logger.error('purging expired provision records failed'),
+      );
+    await purge();
+    const purgeTimer = setInterval(() => void purge(), DAY_MS).unref();
     const url = await listen(core.app, options.port);
     logger.info({ url, legalTableDigest: options.legalTable.digest }, 'core started');
     const started = core;
@@ -63,6 +78,7 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
       url,
       close: () =>
         (closing ??= (async () => {
+          clearInterval(purgeTimer);
           await started.close();
           if (ownLogger) await closeLogger(logger);
         })()),
