@@ -5,6 +5,7 @@ import { registerImportCommand } from './import-command.ts';
 import { registerBenchCommand } from './bench-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
 import { registerStartCommand } from './start-command.ts';
+import { registerLegalCommand } from './legal-command.ts';
 
 /**
  * `renkei`: the command line for the whole network. Each sub-command lives in its own file under
@@ -20,6 +21,7 @@ registerDemoCommand(program);
 registerNumberCommand(program);
 registerImportCommand(program);
 registerBenchCommand(program);
+registerLegalCommand(program);
 program.showHelpAfterError();
 try {
   await program.parseAsync(process.argv);

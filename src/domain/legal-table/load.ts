@@ -27,6 +27,13 @@ import type {
 
 const DateText = z.iso.date();
 
+/**
+ * A layout field that would carry an Individual Number, by its name or its Japanese label. The
+ * exchange layer never holds one (BRIEF: decisions), so the loader refuses such a layout outright.
+ */
+const INDIVIDUAL_NUMBER_NAME = /individual_?number|my_?number|kojin_?bang/i;
+const INDIVIDUAL_NUMBER_LABEL = /個人番号|マイナンバー/;
+
 const Selector = z
   .object({
     kinds: z.array(InstitutionKind).default([]),
@@ -145,24 +152,9 @@ export function loadLegalTable(dir: string = DEFAULT_LEGAL_DIR): LegalTable {
 
 /** Build a legal table from parsed data (tests build small ones this way). */
 export function buildLegalTable(source: LegalSource, digest?: string): LegalTable {
-  const items = parseFile(
-    ItemFile,
-    source.items,
-    'items',
-    (e) => `item ${String((e as { itemNo?: unknown }).itemNo)}`,
-  );
-  const clauses = parseFile(
-    ClauseFile,
-    source.clauses,
-    'clauses',
-    (e) => `clause ${String((e as { clauseNo?: unknown }).clauseNo)}`,
-  );
-  const procedures = parseFile(
-    ProcedureFile,
-    source.procedures,
-    'procedures',
-    (e) => `procedure ${String((e as { procedureId?: unknown }).procedureId)}`,
-  );
+  const items = parseFile(ItemFile, source.items, 'items', 'itemNo', 'item');
+  const clauses = parseFile(ClauseFile, source.clauses, 'clauses', 'clauseNo', 'clause');
+  const procedures = parseFile(ProcedureFile, source.procedures, 'procedures', 'procedureId', 'procedure');
 
   const itemByNo = new Map<number, InfoItem>();
   const layoutSchemas = new Map<LayoutVersion, z.ZodType>();
@@ -182,8 +174,14 @@ export function buildLegalTable(source: LegalSource, digest?: string): LegalTabl
           `overlaps layout ${next.version}: give it an effectiveTo before ${next.effectiveFrom}`,
         );
       }
-      if (layout.fields.some((f) => /individualnumber|mynumber/i.test(f.name))) {
-        throw invalid(at, 'a layout must never carry an Individual Number');
+      const numberField = layout.fields.find(
+        (f) => INDIVIDUAL_NUMBER_NAME.test(f.name) || INDIVIDUAL_NUMBER_LABEL.test(f.label),
+      );
+      if (numberField) {
+        throw invalid(
+          at,
+          `field ${numberField.name} looks like an Individual Number: a layout must never carry one`,
+        );
       }
       const names = new Set<string>();
       for (const field of layout.fields) {
@@ -221,6 +219,9 @@ export function buildLegalTable(source: LegalSource, digest?: string): LegalTabl
   for (const procedure of procedures) {
     const where = `legal/procedures.yaml: procedure ${procedure.procedureId}`;
     if (procedureById.has(procedure.procedureId)) throw invalid(where, 'is defined twice');
+    if (procedure.effectiveTo !== undefined && procedure.effectiveTo < procedure.effectiveFrom) {
+      throw invalid(where, 'effectiveTo is before effectiveFrom');
+    }
     const clause = clauseByNo.get(procedure.clauseNo);
     if (!clause) throw invalid(where, `clause ${procedure.clauseNo} is not defined in legal/clauses.yaml`);
     procedure.itemNos.forEach((itemNo, i) => {
@@ -262,8 +263,10 @@ export function buildLegalTable(source: LegalSource, digest?: string): LegalTabl
         return { ok: false, problems: [`item ${itemNo} has no data layout in force on ${jstDate(on)}`] };
       }
       const schema = layoutSchemas.get(layout);
-      const result = schema?.safeParse(data);
-      if (!result || result.success) return { ok: true, version: layout.version };
+      // Fail closed: a layout without a schema is a bug here, never a licence to pass any data.
+      if (!schema) return { ok: false, version: layout.version, problems: ['(record): no schema'] };
+      const result = schema.safeParse(data);
+      if (result.success) return { ok: true, version: layout.version };
       return { ok: false, version: layout.version, problems: problemsOf(result.error) };
     },
   };
@@ -378,19 +381,25 @@ function problemsOf(error: z.ZodError): string[] {
   return error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`);
 }
 
-function parseFile<T>(
-  schema: z.ZodType<T[]>,
-  data: unknown,
-  file: string,
-  entryName: (entry: unknown) => string,
-): T[] {
+function parseFile<T>(schema: z.ZodType<T[]>, data: unknown, file: string, key: string, noun: string): T[] {
   const result = schema.safeParse(data);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const index = typeof issue?.path[0] === 'number' ? issue.path[0] : undefined;
-  const entry = index !== undefined && Array.isArray(data) ? `: ${entryName(data[index])}` : '';
+  const entry =
+    index !== undefined && Array.isArray(data) ? `: ${entryName(data[index], index, key, noun)}` : '';
   const path = issue?.path.slice(1).join('.') ?? '';
   return fail(`legal/${file}.yaml${entry}${path ? `: ${path}` : ''}`, issue?.message ?? 'is invalid');
+}
+
+/**
+ * `procedure 074-01` by the entry's own id, or `procedure #3` (1-based) when it has none: an empty
+ * list item (`-`) parses as null, and naming it must not itself throw.
+ */
+function entryName(entry: unknown, index: number, key: string, noun: string): string {
+  const id: unknown =
+    typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>)[key] : undefined;
+  return typeof id === 'string' || typeof id === 'number' ? `${noun} ${id}` : `${noun} #${index + 1}`;
 }
 
 function fail(where: string, message: string): never {

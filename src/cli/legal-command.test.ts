@@ -1,0 +1,66 @@
+/**
+ * The `renkei legal` command as the network operator runs it: a real child process through bin/renkei.js.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_LEGAL_DIR, loadLegalTable } from '../domain/legal-table/index.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/renkei.js', import.meta.url));
+
+function renkei(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const temp = mkdtempSync(join(tmpdir(), 'renkei-legal-cli-'));
+afterAll(() => rmSync(temp, { recursive: true, force: true }));
+
+describe('renkei legal', () => {
+  it('checks the repository legal/ with exit code 0, printing counts and the digest', () => {
+    const run = renkei('legal', 'check');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('is valid');
+    expect(run.stdout).toMatch(/clauses \(項\)\s*│ [1-9]\d*\s*│ \d+/);
+    expect(run.stdout).toMatch(/layout versions/);
+    expect(run.stdout).toContain(`Digest (sha-256): ${loadLegalTable().digest}`);
+  });
+
+  it('refuses a broken legal/ with exit code 1, ERR_CONFIG_INVALID and the file and entry to fix', () => {
+    const dir = join(temp, 'broken');
+    cpSync(DEFAULT_LEGAL_DIR, dir, { recursive: true });
+    const path = join(dir, 'procedures.yaml');
+    const text = readFileSync(path, 'utf8');
+    writeFileSync(
+      path,
+      text.replace("procedureId: '074-01'\n  clauseNo: '74'", "procedureId: '074-01'\n  clauseNo: '999'"),
+    );
+
+    const run = renkei('legal', 'check', '--dir', dir);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('ERR_CONFIG_INVALID: legal/procedures.yaml: procedure 074-01');
+    expect(run.stderr).toContain('clause 999 is not defined');
+    expect(run.stdout).not.toContain('is valid');
+  });
+
+  it('lists the procedures under one clause with the attachments they make unnecessary', () => {
+    const run = renkei('legal', 'procedures', '--clause', '74');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('074-01');
+    expect(run.stdout).toContain('課税証明書、住民票');
+    expect(run.stdout).not.toContain('057-01');
+  });
+
+  it('lists every procedure without --clause, and refuses an unknown clause with exit code 1', () => {
+    const all = renkei('legal', 'procedures');
+    expect(all.status).toBe(0);
+    expect(all.stdout).toContain(`${loadLegalTable().procedures.length} procedures.`);
+
+    const unknown = renkei('legal', 'procedures', '--clause', '999');
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toContain('ERR_UNKNOWN_CLAUSE');
+  });
+});

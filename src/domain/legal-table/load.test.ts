@@ -1,0 +1,254 @@
+/**
+ * Loading `legal/`: the real files load, and a broken file fails start-up with ERR_CONFIG_INVALID
+ * naming the file, the entry and the problem, so the operator knows what to fix.
+ */
+import { cpSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { RenkeiError } from '../../shared/errors.ts';
+import { DEFAULT_LEGAL_DIR, loadLegalTable } from './index.ts';
+
+type Entry = Record<string, unknown>;
+type FileName = 'clauses.yaml' | 'procedures.yaml' | 'items.yaml';
+
+const temps: string[] = [];
+
+afterEach(() => {
+  for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A copy of the real `legal/` in a temp dir, removed after the test. */
+function copyOfLegal(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'renkei-legal-'));
+  temps.push(dir);
+  cpSync(DEFAULT_LEGAL_DIR, dir, { recursive: true });
+  return dir;
+}
+
+/** A copy of `legal/` with one file's entries changed. */
+function brokenCopy(file: FileName, change: (entries: Entry[]) => void): string {
+  const dir = copyOfLegal();
+  const path = join(dir, file);
+  const entries = parse(readFileSync(path, 'utf8')) as Entry[];
+  change(entries);
+  writeFileSync(path, stringify(entries));
+  return dir;
+}
+
+function entry(entries: Entry[], key: string, id: unknown): Entry {
+  const found = entries.find((e) => e[key] === id);
+  if (!found) throw new Error(`test setup: no entry ${key}=${String(id)}`);
+  return found;
+}
+
+function layout(items: Entry[], itemNo: number, version: string): Entry {
+  const layouts = entry(items, 'itemNo', itemNo).layouts as Entry[];
+  const found = layouts.find((l) => l.version === version);
+  if (!found) throw new Error(`test setup: no layout ${version}`);
+  return found;
+}
+
+/** The RenkeiError loading `dir` throws (failing the test if it loads). */
+function loadError(dir: string): RenkeiError {
+  try {
+    loadLegalTable(dir);
+  } catch (error) {
+    if (error instanceof RenkeiError) return error;
+    throw error;
+  }
+  throw new Error('expected the legal table to be refused');
+}
+
+describe('loading the legal table', () => {
+  it('loads the repository legal/ with clauses, procedures, items and layouts', () => {
+    const table = loadLegalTable();
+    expect(table.clauses.length).toBeGreaterThan(0);
+    expect(table.procedures.length).toBeGreaterThan(0);
+    expect(table.items.length).toBeGreaterThan(0);
+    expect(table.items.every((item) => item.layouts.length > 0)).toBe(true);
+    expect(table.findClause('74')?.law).toBe('児童手当法');
+    expect(table.findProcedure('074-01')?.clauseNo).toBe('74');
+    expect(table.findItem(2)?.name).toBe('地方税関係情報');
+  });
+
+  it('gives a sha-256 digest that is stable for the same files and changes when a file changes', () => {
+    const digest = loadLegalTable().digest;
+    expect(digest).toMatch(/^[0-9a-f]{64}$/);
+
+    const dir = copyOfLegal();
+    expect(loadLegalTable(dir).digest).toBe(digest);
+
+    const path = join(dir, 'procedures.yaml');
+    writeFileSync(path, `${readFileSync(path, 'utf8')}\n# an operator's comment\n`);
+    const changed = loadLegalTable(dir).digest;
+    expect(changed).toMatch(/^[0-9a-f]{64}$/);
+    expect(changed).not.toBe(digest);
+  });
+});
+
+describe('refusing a broken legal table', () => {
+  it('names the procedure whose clause is not defined', () => {
+    const dir = brokenCopy('procedures.yaml', (procedures) => {
+      entry(procedures, 'procedureId', '074-01').clauseNo = '999';
+    });
+    const error = loadError(dir);
+    expect(error.code).toBe('ERR_CONFIG_INVALID');
+    expect(error.message).toContain('legal/procedures.yaml');
+    expect(error.message).toContain('procedure 074-01');
+    expect(error.message).toContain('clause 999 is not defined in legal/clauses.yaml');
+  });
+
+  it('names the procedure that asks for an item that is not defined', () => {
+    const dir = brokenCopy('procedures.yaml', (procedures) => {
+      entry(procedures, 'procedureId', '074-01').itemNos = [1, 998];
+    });
+    const error = loadError(dir);
+    expect(error.code).toBe('ERR_CONFIG_INVALID');
+    expect(error.message).toContain('legal/procedures.yaml: procedure 074-01: itemNos[1]');
+    expect(error.message).toContain('item 998 is not defined in legal/items.yaml');
+  });
+
+  it('names the clause whose provision gives an item that is not defined', () => {
+    const dir = brokenCopy('clauses.yaml', (clauses) => {
+      const provisions = entry(clauses, 'clauseNo', '74').provisions as Entry[];
+      provisions[0]!.itemNos = [1, 2, 997];
+    });
+    const error = loadError(dir);
+    expect(error.code).toBe('ERR_CONFIG_INVALID');
+    expect(error.message).toContain('legal/clauses.yaml: clause 74: provisions[0]');
+    expect(error.message).toContain('item 997 is not defined');
+  });
+
+  it('names a procedure id defined twice', () => {
+    const dir = brokenCopy('procedures.yaml', (procedures) => {
+      procedures.push({ ...entry(procedures, 'procedureId', '074-01'), name: '二つ目' });
+    });
+    const error = loadError(dir);
+    expect(error.code).toBe('ERR_CONFIG_INVALID');
+    expect(error.message).toContain('legal/procedures.yaml: procedure 074-01');
+    expect(error.message).toContain('is defined twice');
+  });
+
+  it('names a procedure item that no provider of its clause gives', () => {
+    const dir = brokenCopy('procedures.yaml', (procedures) => {
+      entry(procedures, 'procedureId', '074-01').itemNos = [1, 2, 53];
+    });
+    const error = loadError(dir);
+    expect(error.code).toBe('ERR_CONFIG_INVALID');
+    expect(error.message).toContain('legal/procedures.yaml: procedure 074-01: itemNos[2]');
+    expect(error.message).toContain('no provider of clause 74 may give item 53');
+  });
+
+  it('names a procedure whose effectiveTo is before its effectiveFrom', () => {
+    const dir = brokenCopy('procedures.yaml', (procedures) => {
+      entry(procedures, 'procedureId', '074-01').effectiveTo = '2017-01-01';
+    });
+    const error = loadError(dir);
+    expect(error.message).toContain('legal/procedures.yaml: procedure 074-01');
+    expect(error.message).toContain('effectiveTo is before effectiveFrom');
+  });
+
+  it('names overlapping layout versions and the date to end the older one', () => {
+    const dir = brokenCopy('items.yaml', (items) => {
+      layout(items, 2, '2017.07').effectiveTo = '2020-06-08';
+    });
+    const error = loadError(dir);
+    expect(error.code).toBe('ERR_CONFIG_INVALID');
+    expect(error.message).toContain('legal/items.yaml: item 2: layout 2017.07');
+    expect(error.message).toContain('overlaps layout 2020.06');
+    expect(error.message).toContain('effectiveTo before 2020-06-08');
+  });
+
+  it('names an older layout version left open-ended', () => {
+    const dir = brokenCopy('items.yaml', (items) => {
+      delete layout(items, 2, '2017.07').effectiveTo;
+    });
+    const error = loadError(dir);
+    expect(error.message).toContain('legal/items.yaml: item 2: layout 2017.07: overlaps layout 2020.06');
+  });
+
+  it('names a layout whose example is invalid against its own fields', () => {
+    const dir = brokenCopy('items.yaml', (items) => {
+      const example = layout(items, 2, '2020.06').example as Entry;
+      delete example.perCapitaLevy;
+    });
+    const error = loadError(dir);
+    expect(error.code).toBe('ERR_CONFIG_INVALID');
+    expect(error.message).toContain('legal/items.yaml: item 2: layout 2020.06');
+    expect(error.message).toContain('its example is invalid: perCapitaLevy');
+  });
+
+  it('names an unknown institution kind and the kinds it may be', () => {
+    const dir = brokenCopy('clauses.yaml', (clauses) => {
+      entry(clauses, 'clauseNo', '74').requester = { kinds: ['town_hall'] };
+    });
+    const error = loadError(dir);
+    expect(error.code).toBe('ERR_CONFIG_INVALID');
+    expect(error.message).toContain('legal/clauses.yaml: clause 74: requester.kinds.0');
+    expect(error.message).toContain('municipality');
+  });
+
+  it('refuses a layout field named like an Individual Number', () => {
+    const dir = brokenCopy('items.yaml', (items) => {
+      const version = layout(items, 1, '2019.06');
+      (version.fields as Entry[]).push({
+        name: 'myNumber',
+        label: '番号',
+        type: 'string',
+        required: false,
+      });
+    });
+    const error = loadError(dir);
+    expect(error.code).toBe('ERR_CONFIG_INVALID');
+    expect(error.message).toContain('legal/items.yaml: item 1: layout 2019.06');
+    expect(error.message).toContain('field myNumber looks like an Individual Number');
+  });
+
+  it('refuses a layout field labelled 個人番号 whatever its name', () => {
+    const dir = brokenCopy('items.yaml', (items) => {
+      const version = layout(items, 1, '2019.06');
+      (version.fields as Entry[]).push({
+        name: 'personNo',
+        label: '個人番号',
+        type: 'string',
+        required: false,
+      });
+    });
+    expect(loadError(dir).message).toContain('field personNo looks like an Individual Number');
+  });
+
+  it('names the file that is not valid YAML', () => {
+    const dir = copyOfLegal();
+    writeFileSync(join(dir, 'clauses.yaml'), "- clauseNo: '74'\n  business: [unclosed\n");
+    const error = loadError(dir);
+    expect(error.code).toBe('ERR_CONFIG_INVALID');
+    expect(error.message).toContain('legal/clauses.yaml: is not valid YAML');
+  });
+
+  it('names the file that is missing', () => {
+    const dir = copyOfLegal();
+    unlinkSync(join(dir, 'items.yaml'));
+    const error = loadError(dir);
+    expect(error.code).toBe('ERR_CONFIG_INVALID');
+    expect(error.message).toContain('legal/items.yaml: cannot be read');
+  });
+
+  it('names an empty list entry by its position instead of crashing', () => {
+    const dir = copyOfLegal();
+    const path = join(dir, 'procedures.yaml');
+    writeFileSync(path, `${readFileSync(path, 'utf8')}\n-\n`);
+    const error = loadError(dir);
+    expect(error.code).toBe('ERR_CONFIG_INVALID');
+    expect(error.message).toMatch(/legal\/procedures\.yaml: procedure #\d+: /);
+  });
+
+  it('names the entry and field of a value of the wrong type', () => {
+    const dir = brokenCopy('procedures.yaml', (procedures) => {
+      entry(procedures, 'procedureId', '057-01').attachmentsOmitted = '住民票';
+    });
+    const error = loadError(dir);
+    expect(error.message).toContain('legal/procedures.yaml: procedure 057-01: attachmentsOmitted');
+  });
+});
