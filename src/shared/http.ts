@@ -4,6 +4,7 @@ import Fastify, {
   type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
+  type FastifyRequest,
 } from 'fastify';
 import type { z } from 'zod';
 import { HTTP_STATUS, RenkeiError, isErrorCode, type ErrorBody } from './errors.ts';
@@ -19,10 +20,13 @@ export interface HttpAppOptions {
 
 /**
  * A Fastify instance with the behaviour every node shares: one error mapping (code → status), JSON
- * bodies only, a size limit, request ids for correlation, and `GET /healthz`.
+ * bodies only (415 for any other content type), a size limit, request ids for correlation, and
+ * `GET /healthz`.
  *
- * Request logging is Fastify's own (method, URL, status, time). No route carries an Individual
- * Number or a person code in its URL, so the URL is safe to log; bodies are never logged.
+ * Request logging (opt-in, `RENKEI_REQUEST_LOG=1`) is Fastify's own (method, route, status, time),
+ * except that it logs the matched route's pattern rather than the URL as sent: no route carries an
+ * Individual Number or a person code in its URL, but a caller's mistaken URL may, and a log line must
+ * not keep it. Bodies are never logged.
  */
 export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   const app = Fastify({
@@ -31,7 +35,9 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     genReqId: () => randomUUID(),
-    logController: new LogController({ disableRequestLogging: process.env.RENKEI_REQUEST_LOG !== '1' }),
+    logController: new RouteLogController({
+      disableRequestLogging: process.env.RENKEI_REQUEST_LOG !== '1',
+    }),
   });
 
   app.setErrorHandler((error: FastifyError | RenkeiError | Error, request, reply) => {
@@ -48,12 +54,17 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     return reply.status(status).send(body);
   });
 
+  // Fastify also parses text/plain by default; a node takes JSON only, so anything else is a 415.
+  app.removeContentTypeParser('text/plain');
+
   app.setNotFoundHandler((request, reply) => {
+    // The path is not echoed: a caller who put an Individual Number or a code into a wrong URL must
+    // not get it back (or see it in a proxy's log of our answers). The caller knows what it sent.
     const body: ErrorBody = {
       error: {
         code: 'ERR_ROUTE_NOT_FOUND',
-        message: `No route ${request.method} ${request.url.split('?')[0]}.`,
-        details: {},
+        message: `This node has no ${request.method} route at this path; check the method and the path.`,
+        details: { method: request.method },
       },
     };
     return reply.status(404).send(body);
@@ -61,6 +72,19 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
 
   app.get('/healthz', () => ({ status: 'ok', node: options.node }));
   return app;
+}
+
+/**
+ * Logs an incoming request by its route's pattern (`/v1/inquiries/:processingNumber`), never by the
+ * URL as sent (path values and query string), which is untrusted input. The reqId correlates it.
+ */
+class RouteLogController extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    if (this.isLogDisabled(request)) return;
+    const route = request.routeOptions.url ?? '(no route)';
+    // Not under `req`: Fastify's serializer for `req` would log the URL again.
+    request.log.info({ method: request.method, route }, 'incoming request');
+  }
 }
 
 /** The single mapping from any thrown value to an HTTP status and an `ErrorBody`. */
