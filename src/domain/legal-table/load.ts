@@ -378,7 +378,14 @@ function layoutSchema(fields: LayoutField[]): z.ZodType {
 
 /** `path: message` for each problem; zod's messages do not echo the rejected value. */
 function problemsOf(error: z.ZodError): string[] {
-  return error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`);
+  return error.issues.map((i) => {
+    const where = i.path.join('.') || '(record)';
+    // zod says "expected number, received undefined" for a missing field; a clerk reads "required".
+    if (i.code === 'invalid_type' && i.message.endsWith('received undefined')) {
+      return `${where}: is required (${i.expected})`;
+    }
+    return `${where}: ${i.message}`;
+  });
 }
 
 function parseFile<T>(schema: z.ZodType<T[]>, data: unknown, file: string, key: string, noun: string): T[] {

@@ -325,7 +325,7 @@ describe('copies (副本) and automatic answers (自動応答)', () => {
     expect(layout.code).toBe('ERR_LAYOUT_VIOLATION');
     expect(layout.details.problems).toEqual([
       'taxableIncome: Too small: expected number to be >=0',
-      'dependants: Invalid input: expected number, received undefined',
+      'dependants: is required (number)',
     ]);
   });
 
