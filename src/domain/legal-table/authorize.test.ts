@@ -142,6 +142,7 @@ describe('refusing an inquiry the legal table does not allow', () => {
     const { rule, message } = refusal({ ...childAllowance, requester: tokyo });
     expect(rule).toBe('requester_not_allowed');
     expect(message).toContain('Clause 74 does not let a prefecture (130001) make inquiries');
+    expect(message).toContain('it names municipality');
     expect(message).toContain('legal/clauses.yaml');
   });
 
@@ -162,6 +163,7 @@ describe('refusing an inquiry the legal table does not allow', () => {
     const { rule, message } = refusal({ ...childAllowance, itemNos: [53] });
     expect(rule).toBe('item_not_allowed');
     expect(message).toContain('Clause 74 does not let 131041 provide item [53]');
+    expect(message).toContain('from a municipality it allows [1] [2]');
   });
 
   it('refuses an item the clause allows but the procedure does not ask for, listing what it asks for', () => {

@@ -117,7 +117,7 @@ describe('refusing a broken legal table', () => {
     });
     const error = loadError(dir);
     expect(error.code).toBe('ERR_CONFIG_INVALID');
-    expect(error.message).toContain('legal/clauses.yaml: clause 74: provisions[0]');
+    expect(error.message).toContain('legal/clauses.yaml: clause 74: provisions[0].itemNos[2]');
     expect(error.message).toContain('item 997 is not defined');
   });
 

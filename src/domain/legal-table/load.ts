@@ -1,31 +1,34 @@
 /**
- * Load the legal table from `legal/*.yaml`, validate it whole, and build the indexes `authorize`
- * uses on the hot path. A wrong file fails start-up with `ERR_CONFIG_INVALID` naming the file and
- * the entry, so the operator knows what to fix.
+ * Load the legal table from `legal/*.yaml`, validate it whole, and build what the hot paths use:
+ * the indexes `authorize` decides on and one zod schema per layout version. A wrong file fails
+ * start-up with `ERR_CONFIG_INVALID` naming the file and the entry, so the operator knows what to fix.
+ *
+ * Each file is checked on its own by its schema (`legal-files.ts`); the rules across files are here:
+ * ids defined once, every clause and item a procedure or clause names defined, every item of a
+ * procedure givable by some provider of its clause, layout versions that do not overlap, examples
+ * valid against their own layout, and no layout field that would carry an Individual Number.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { z } from 'zod';
-import { ClauseNo, InstitutionId, InstitutionKind, ItemNo, ProcedureId } from '../../network/messages.ts';
+import type { z } from 'zod';
+import type { ClauseNo, ItemNo, ProcedureId } from '../../network/messages.ts';
 import { jstDate } from '../../shared/clock.ts';
-import { RenkeiError } from '../../shared/errors.ts';
-import type {
-  Authorization,
-  Clause,
-  InfoItem,
-  InquiryToAuthorize,
-  InstitutionSelector,
-  LayoutCheck,
-  LayoutField,
-  LayoutVersion,
-  LegalTable,
-  Procedure,
-  RefusalRule,
-} from './types.ts';
+import { buildAuthorizer, inForce } from './authorize.ts';
+import {
+  ClauseFile,
+  ItemFile,
+  LEGAL_FILES,
+  ProcedureFile,
+  invalidLegalFile as invalid,
+  parseLegalFile,
+  type LegalSource,
+} from './legal-files.ts';
+import { layoutProblems, layoutSchema } from './layout-schema.ts';
+import type { Clause, InfoItem, LayoutCheck, LayoutVersion, LegalTable, Procedure } from './types.ts';
 
-const DateText = z.iso.date();
+export type { LegalSource } from './legal-files.ts';
 
 /**
  * A layout field that would carry an Individual Number, by its name or its Japanese label. The
@@ -34,112 +37,31 @@ const DateText = z.iso.date();
 const INDIVIDUAL_NUMBER_NAME = /individual_?number|my_?number|kojin_?bang/i;
 const INDIVIDUAL_NUMBER_LABEL = /個人番号|マイナンバー/;
 
-const Selector = z
-  .object({
-    kinds: z.array(InstitutionKind).default([]),
-    institutions: z.array(InstitutionId).default([]),
-  })
-  .strict()
-  .refine((s) => s.kinds.length + s.institutions.length > 0, 'must name at least one kind or institution');
-
-const ClauseFile = z.array(
-  z
-    .object({
-      clauseNo: ClauseNo,
-      business: z.string().min(1),
-      businessEn: z.string().min(1),
-      law: z.string().min(1),
-      requester: Selector,
-      provisions: z.array(z.object({ provider: Selector, itemNos: z.array(ItemNo).min(1) }).strict()).min(1),
-      effectiveFrom: DateText,
-      effectiveTo: DateText.optional(),
-      modelled: z.boolean(),
-      source: z.string().optional(),
-    })
-    .strict(),
-);
-
-const ProcedureFile = z.array(
-  z
-    .object({
-      procedureId: ProcedureId,
-      clauseNo: ClauseNo,
-      name: z.string().min(1),
-      nameEn: z.string().min(1),
-      appliedTo: z.string().min(1),
-      itemNos: z.array(ItemNo).min(1),
-      attachmentsOmitted: z.array(z.string().min(1)),
-      effectiveFrom: DateText,
-      effectiveTo: DateText.optional(),
-      modelled: z.boolean(),
-      source: z.string().optional(),
-    })
-    .strict(),
-);
-
-const Field = z
-  .object({
-    name: z.string().regex(/^[a-z][A-Za-z0-9]*$/, 'must be a camelCase name'),
-    label: z.string().min(1),
-    type: z.enum(['string', 'integer', 'boolean', 'date', 'enum']),
-    required: z.boolean(),
-    maxLength: z.number().int().positive().optional(),
-    min: z.number().optional(),
-    max: z.number().optional(),
-    values: z.array(z.string()).min(1).optional(),
-  })
-  .strict();
-
-const ItemFile = z.array(
-  z
-    .object({
-      itemNo: ItemNo,
-      name: z.string().min(1),
-      nameEn: z.string().min(1),
-      modelled: z.boolean(),
-      layouts: z
-        .array(
-          z
-            .object({
-              version: z.string().min(1).max(32),
-              effectiveFrom: DateText,
-              effectiveTo: DateText.optional(),
-              fields: z.array(Field).min(1),
-              example: z.record(z.string(), z.unknown()),
-            })
-            .strict(),
-        )
-        .min(1),
-    })
-    .strict(),
-);
-
-export interface LegalSource {
-  clauses: unknown;
-  procedures: unknown;
-  items: unknown;
-}
-
-const FILES = { clauses: 'clauses.yaml', procedures: 'procedures.yaml', items: 'items.yaml' } as const;
-
-/** The repository's `legal/` directory. */
+/** The repository's `legal/`, found from this module's own location (not the working directory). */
 export const DEFAULT_LEGAL_DIR = join(import.meta.dirname, '..', '..', '..', 'legal');
 
-/** Read and build the legal table from a directory (start-up only; never on a request path). */
+/**
+ * Read and build the legal table from a directory holding `clauses.yaml`, `procedures.yaml` and
+ * `items.yaml` (start-up only; never on a request path). The digest is the sha-256 of the three
+ * files' bytes, each preceded by its name, so a provision record can name the table that decided.
+ *
+ * @throws RenkeiError ERR_CONFIG_INVALID: a file is missing, is not YAML, or breaks a rule; the
+ *   message names the file, the entry and the problem.
+ */
 export function loadLegalTable(dir: string = DEFAULT_LEGAL_DIR): LegalTable {
   const hash = createHash('sha256');
   const source: Record<string, unknown> = {};
-  for (const [key, file] of Object.entries(FILES)) {
+  for (const [key, file] of Object.entries(LEGAL_FILES)) {
     const path = join(dir, file);
-    let text: string;
+    let bytes: Buffer;
     try {
-      text = readFileSync(path, 'utf8');
+      bytes = readFileSync(path);
     } catch {
       throw invalid(`legal/${file}`, `cannot be read from ${path}`);
     }
-    hash.update(file).update('\0').update(text).update('\0');
+    hash.update(file).update('\0').update(bytes).update('\0');
     try {
-      source[key] = parse(text);
+      source[key] = parse(bytes.toString('utf8'));
     } catch (error) {
       throw invalid(
         `legal/${file}`,
@@ -150,20 +72,73 @@ export function loadLegalTable(dir: string = DEFAULT_LEGAL_DIR): LegalTable {
   return buildLegalTable(source as unknown as LegalSource, hash.digest('hex'));
 }
 
-/** Build a legal table from parsed data (tests build small ones this way). */
+/**
+ * Build a legal table from parsed data (tests build small ones this way). Without a digest, the
+ * digest is the sha-256 of the source as JSON.
+ *
+ * @throws RenkeiError ERR_CONFIG_INVALID, as `loadLegalTable`.
+ */
 export function buildLegalTable(source: LegalSource, digest?: string): LegalTable {
-  const items = parseFile(ItemFile, source.items, 'items', 'itemNo', 'item');
-  const clauses = parseFile(ClauseFile, source.clauses, 'clauses', 'clauseNo', 'clause');
-  const procedures = parseFile(ProcedureFile, source.procedures, 'procedures', 'procedureId', 'procedure');
+  const items = parseLegalFile(ItemFile, source.items, 'items', 'itemNo', 'item');
+  const clauses = parseLegalFile(ClauseFile, source.clauses, 'clauses', 'clauseNo', 'clause');
+  const procedures = parseLegalFile(
+    ProcedureFile,
+    source.procedures,
+    'procedures',
+    'procedureId',
+    'procedure',
+  );
 
-  const itemByNo = new Map<number, InfoItem>();
+  const { itemByNo, layoutSchemas } = checkItems(items);
+  const clauseByNo = checkClauses(clauses, itemByNo);
+  const procedureById = checkProcedures(procedures, clauseByNo, itemByNo);
+  const authorize = buildAuthorizer([...clauseByNo.values()], [...procedureById.values()], itemByNo.keys());
+
+  function layoutFor(itemNo: ItemNo, on: Date): LayoutVersion | undefined {
+    const day = jstDate(on);
+    return itemByNo.get(itemNo)?.layouts.find((l) => inForce(day, l.effectiveFrom, l.effectiveTo));
+  }
+
+  return {
+    digest: digest ?? createHash('sha256').update(JSON.stringify(source)).digest('hex'),
+    clauses: [...clauseByNo.values()],
+    procedures: [...procedureById.values()],
+    items: [...itemByNo.values()],
+    findClause: (clauseNo) => clauseByNo.get(clauseNo),
+    findProcedure: (procedureId) => procedureById.get(procedureId),
+    findItem: (itemNo) => itemByNo.get(itemNo),
+    layoutFor,
+    authorize,
+    checkLayout(itemNo, on, data): LayoutCheck {
+      const layout = layoutFor(itemNo, on);
+      if (!layout) {
+        return { ok: false, problems: [`item ${itemNo} has no data layout in force on ${jstDate(on)}`] };
+      }
+      const schema = layoutSchemas.get(layout);
+      // Fail closed: a layout without a schema is a bug here, never a licence to pass any data.
+      if (!schema) return { ok: false, version: layout.version, problems: ['(record): no schema'] };
+      const result = schema.safeParse(data);
+      if (result.success) return { ok: true, version: layout.version };
+      return { ok: false, version: layout.version, problems: layoutProblems(result.error) };
+    },
+  };
+}
+
+function checkItems(items: ItemFile): {
+  itemByNo: Map<ItemNo, InfoItem>;
+  layoutSchemas: Map<LayoutVersion, z.ZodType>;
+} {
+  const itemByNo = new Map<ItemNo, InfoItem>();
   const layoutSchemas = new Map<LayoutVersion, z.ZodType>();
   for (const item of items) {
     const where = `legal/items.yaml: item ${item.itemNo}`;
     if (itemByNo.has(item.itemNo)) throw invalid(where, 'is defined twice');
     const layouts = [...item.layouts].sort((a, b) => a.effectiveFrom.localeCompare(b.effectiveFrom));
+    const versions = new Set<string>();
     layouts.forEach((layout, i) => {
       const at = `${where}: layout ${layout.version}`;
+      if (versions.has(layout.version)) throw invalid(at, 'is defined twice');
+      versions.add(layout.version);
       if (layout.effectiveTo !== undefined && layout.effectiveTo < layout.effectiveFrom) {
         throw invalid(at, 'effectiveTo is before effectiveFrom');
       }
@@ -187,18 +162,24 @@ export function buildLegalTable(source: LegalSource, digest?: string): LegalTabl
       for (const field of layout.fields) {
         if (names.has(field.name)) throw invalid(at, `field ${field.name} is defined twice`);
         names.add(field.name);
-        if (field.type === 'enum' && !field.values)
+        if (field.type === 'enum' && !field.values) {
           throw invalid(at, `enum field ${field.name} has no values`);
+        }
       }
       const schema = layoutSchema(layout.fields);
       const check = schema.safeParse(layout.example);
-      if (!check.success) throw invalid(at, `its example is invalid: ${problemsOf(check.error)[0] ?? ''}`);
+      if (!check.success) {
+        throw invalid(at, `its example is invalid: ${layoutProblems(check.error)[0] ?? ''}`);
+      }
       layoutSchemas.set(layout, schema);
     });
-    itemByNo.set(item.itemNo, { ...item, layouts: layouts });
+    itemByNo.set(item.itemNo, { ...item, layouts });
   }
+  return { itemByNo, layoutSchemas };
+}
 
-  const clauseByNo = new Map<string, Clause>();
+function checkClauses(clauses: ClauseFile, itemByNo: ReadonlyMap<ItemNo, InfoItem>): Map<ClauseNo, Clause> {
+  const clauseByNo = new Map<ClauseNo, Clause>();
   for (const clause of clauses) {
     const where = `legal/clauses.yaml: clause ${clause.clauseNo}`;
     if (clauseByNo.has(clause.clauseNo)) throw invalid(where, 'is defined twice');
@@ -206,16 +187,26 @@ export function buildLegalTable(source: LegalSource, digest?: string): LegalTabl
       throw invalid(where, 'effectiveTo is before effectiveFrom');
     }
     clause.provisions.forEach((provision, i) => {
-      for (const itemNo of provision.itemNos) {
+      provision.itemNos.forEach((itemNo, j) => {
         if (!itemByNo.has(itemNo)) {
-          throw invalid(`${where}: provisions[${i}]`, `item ${itemNo} is not defined in legal/items.yaml`);
+          throw invalid(
+            `${where}: provisions[${i}].itemNos[${j}]`,
+            `item ${itemNo} is not defined in legal/items.yaml`,
+          );
         }
-      }
+      });
     });
     clauseByNo.set(clause.clauseNo, clause);
   }
+  return clauseByNo;
+}
 
-  const procedureById = new Map<string, Procedure>();
+function checkProcedures(
+  procedures: ProcedureFile,
+  clauseByNo: ReadonlyMap<ClauseNo, Clause>,
+  itemByNo: ReadonlyMap<ItemNo, InfoItem>,
+): Map<ProcedureId, Procedure> {
+  const procedureById = new Map<ProcedureId, Procedure>();
   for (const procedure of procedures) {
     const where = `legal/procedures.yaml: procedure ${procedure.procedureId}`;
     if (procedureById.has(procedure.procedureId)) throw invalid(where, 'is defined twice');
@@ -231,188 +222,11 @@ export function buildLegalTable(source: LegalSource, digest?: string): LegalTabl
       if (!clause.provisions.some((p) => p.itemNos.includes(itemNo))) {
         throw invalid(
           `${where}: itemNos[${i}]`,
-          `no provider of clause ${clause.clauseNo} may give item ${itemNo}`,
+          `no provider of clause ${clause.clauseNo} may give item ${itemNo}; add it to a provision in legal/clauses.yaml or drop it here`,
         );
       }
     });
     procedureById.set(procedure.procedureId, procedure);
   }
-
-  const frozen = {
-    digest: digest ?? createHash('sha256').update(JSON.stringify(source)).digest('hex'),
-    clauses: [...clauseByNo.values()],
-    procedures: [...procedureById.values()],
-    items: [...itemByNo.values()],
-  };
-
-  function layoutFor(itemNo: ItemNo, on: Date): LayoutVersion | undefined {
-    const day = jstDate(on);
-    return itemByNo.get(itemNo)?.layouts.find((l) => inForce(day, l.effectiveFrom, l.effectiveTo));
-  }
-
-  return {
-    ...frozen,
-    findClause: (clauseNo) => clauseByNo.get(clauseNo),
-    findProcedure: (procedureId) => procedureById.get(procedureId),
-    findItem: (itemNo) => itemByNo.get(itemNo),
-    layoutFor,
-    authorize: (inquiry) => authorize(inquiry, clauseByNo, procedureById, itemByNo),
-    checkLayout(itemNo, on, data): LayoutCheck {
-      const layout = layoutFor(itemNo, on);
-      if (!layout) {
-        return { ok: false, problems: [`item ${itemNo} has no data layout in force on ${jstDate(on)}`] };
-      }
-      const schema = layoutSchemas.get(layout);
-      // Fail closed: a layout without a schema is a bug here, never a licence to pass any data.
-      if (!schema) return { ok: false, version: layout.version, problems: ['(record): no schema'] };
-      const result = schema.safeParse(data);
-      if (result.success) return { ok: true, version: layout.version };
-      return { ok: false, version: layout.version, problems: problemsOf(result.error) };
-    },
-  };
-}
-
-function authorize(
-  inquiry: InquiryToAuthorize,
-  clauses: Map<string, Clause>,
-  procedures: Map<string, Procedure>,
-  items: Map<number, InfoItem>,
-): Authorization {
-  const day = jstDate(inquiry.on);
-  const clause = clauses.get(inquiry.clauseNo);
-  if (!clause) return refuse('unknown_clause', `Appended Table 2 has no clause ${inquiry.clauseNo}.`);
-  if (!inForce(day, clause.effectiveFrom, clause.effectiveTo)) {
-    return refuse(
-      'clause_not_in_force',
-      `Clause ${clause.clauseNo} is not in force on ${day} (in force from ${clause.effectiveFrom}${clause.effectiveTo ? ` to ${clause.effectiveTo}` : ''}).`,
-    );
-  }
-  const procedure = procedures.get(inquiry.procedureId);
-  if (!procedure) return refuse('unknown_procedure', `No procedure ${inquiry.procedureId} is defined.`);
-  if (procedure.clauseNo !== clause.clauseNo) {
-    return refuse(
-      'procedure_not_under_clause',
-      `Procedure ${procedure.procedureId} falls under clause ${procedure.clauseNo}, not clause ${clause.clauseNo}.`,
-    );
-  }
-  if (!inForce(day, procedure.effectiveFrom, procedure.effectiveTo)) {
-    return refuse('procedure_not_in_force', `Procedure ${procedure.procedureId} is not in force on ${day}.`);
-  }
-  if (!selects(clause.requester, inquiry.requester)) {
-    return refuse(
-      'requester_not_allowed',
-      `Clause ${clause.clauseNo} does not let a ${inquiry.requester.kind} (${inquiry.requester.id}) make inquiries; see legal/clauses.yaml.`,
-    );
-  }
-  const provisions = clause.provisions.filter((p) => selects(p.provider, inquiry.provider));
-  if (provisions.length === 0) {
-    return refuse(
-      'provider_not_allowed',
-      `Clause ${clause.clauseNo} names no ${inquiry.provider.kind} (${inquiry.provider.id}) as a provider; see legal/clauses.yaml.`,
-    );
-  }
-  for (const itemNo of inquiry.itemNos) {
-    if (!items.has(itemNo)) return refuse('unknown_item', `No item [${itemNo}] is defined.`);
-    if (!provisions.some((p) => p.itemNos.includes(itemNo))) {
-      return refuse(
-        'item_not_allowed',
-        `Clause ${clause.clauseNo} does not let ${inquiry.provider.id} provide item [${itemNo}].`,
-      );
-    }
-    if (!procedure.itemNos.includes(itemNo)) {
-      return refuse(
-        'item_not_in_procedure',
-        `Procedure ${procedure.procedureId} does not ask for item [${itemNo}]; it asks for ${procedure.itemNos.map((n) => `[${n}]`).join(' ')}.`,
-      );
-    }
-  }
-  return { allowed: true, clause, procedure };
-}
-
-function refuse(rule: RefusalRule, message: string): Authorization {
-  return { allowed: false, rule, message };
-}
-
-function selects(selector: InstitutionSelector, institution: { id: string; kind: string }): boolean {
-  return (
-    selector.institutions.includes(institution.id) || (selector.kinds as string[]).includes(institution.kind)
-  );
-}
-
-function inForce(day: string, from: string, to: string | undefined): boolean {
-  return day >= from && (to === undefined || day <= to);
-}
-
-function layoutSchema(fields: LayoutField[]): z.ZodType {
-  const shape: Record<string, z.ZodType> = {};
-  for (const field of fields) {
-    let schema: z.ZodType;
-    switch (field.type) {
-      case 'string': {
-        let s = z.string();
-        if (field.maxLength !== undefined) s = s.max(field.maxLength);
-        schema = s;
-        break;
-      }
-      case 'integer': {
-        let n = z.number().int();
-        if (field.min !== undefined) n = n.min(field.min);
-        if (field.max !== undefined) n = n.max(field.max);
-        schema = n;
-        break;
-      }
-      case 'boolean':
-        schema = z.boolean();
-        break;
-      case 'date':
-        schema = z.iso.date();
-        break;
-      case 'enum':
-        schema = z.enum((field.values ?? ['']) as [string, ...string[]]);
-        break;
-    }
-    shape[field.name] = field.required ? schema : schema.optional();
-  }
-  return z.object(shape).strict();
-}
-
-/** `path: message` for each problem; zod's messages do not echo the rejected value. */
-function problemsOf(error: z.ZodError): string[] {
-  return error.issues.map((i) => {
-    const where = i.path.join('.') || '(record)';
-    // zod says "expected number, received undefined" for a missing field; a clerk reads "required".
-    if (i.code === 'invalid_type' && i.message.endsWith('received undefined')) {
-      return `${where}: is required (${i.expected})`;
-    }
-    return `${where}: ${i.message}`;
-  });
-}
-
-function parseFile<T>(schema: z.ZodType<T[]>, data: unknown, file: string, key: string, noun: string): T[] {
-  const result = schema.safeParse(data);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const index = typeof issue?.path[0] === 'number' ? issue.path[0] : undefined;
-  const entry =
-    index !== undefined && Array.isArray(data) ? `: ${entryName(data[index], index, key, noun)}` : '';
-  const path = issue?.path.slice(1).join('.') ?? '';
-  return fail(`legal/${file}.yaml${entry}${path ? `: ${path}` : ''}`, issue?.message ?? 'is invalid');
-}
-
-/**
- * `procedure 074-01` by the entry's own id, or `procedure #3` (1-based) when it has none: an empty
- * list item (`-`) parses as null, and naming it must not itself throw.
- */
-function entryName(entry: unknown, index: number, key: string, noun: string): string {
-  const id: unknown =
-    typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>)[key] : undefined;
-  return typeof id === 'string' || typeof id === 'number' ? `${noun} ${id}` : `${noun} #${index + 1}`;
-}
-
-function fail(where: string, message: string): never {
-  throw invalid(where, message);
-}
-
-function invalid(where: string, message: string): RenkeiError {
-  return new RenkeiError('ERR_CONFIG_INVALID', `${where}: ${message}`, { where });
+  return procedureById;
 }
