@@ -9,7 +9,7 @@ import { launchNetwork } from '../network/launch.ts';
 import { seedWorld } from '../network/seed.ts';
 import { DEMO_INSTITUTIONS, type World } from '../network/world.ts';
 import { RenkeiError } from '../shared/errors.ts';
-import { table, type GlobalOptions } from './output.ts';
+import { table, wholeNumberOption, type GlobalOptions } from './output.ts';
 
 const REQUESTER = '152048'; // 三条市 (X市)
 const PROVIDER = '131041'; // 新宿区 (A市)
@@ -28,9 +28,9 @@ export function registerBenchCommand(program: Command): void {
     .option('--persons <n>', 'distinct residents to ask about', '200')
     .option('--keep', 'keep the bench databases afterwards')
     .action(async (options: { count: string; concurrency: string; persons: string; keep?: boolean }) => {
-      const count = positive(options.count, '--count');
-      const concurrency = positive(options.concurrency, '--concurrency');
-      const persons = positive(options.persons, '--persons');
+      const count = wholeNumberOption(options.count, '--count', 1, Infinity);
+      const concurrency = wholeNumberOption(options.concurrency, '--concurrency', 1, Infinity);
+      const persons = wholeNumberOption(options.persons, '--persons', 1, Infinity);
       const { dataDir } = program.opts<GlobalOptions>();
       mkdirSync(resolve(dataDir), { recursive: true });
       const dir = mkdtempSync(join(resolve(dataDir), 'bench-'));
@@ -148,13 +148,6 @@ export function registerBenchCommand(program: Command): void {
         if (!options.keep) rmSync(dir, { recursive: true, force: true });
       }
     });
-}
-
-function positive(text: string, flag: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1)
-    throw new RenkeiError('ERR_VALIDATION', `${flag} must be a whole number of at least 1.`);
-  return n;
 }
 
 async function runPool(

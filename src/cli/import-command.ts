@@ -7,7 +7,7 @@ import { nodeClient } from '../network/client.ts';
 import { formatOfFile, parseCopies, type ImportFormat } from '../nodes/institution/import/parse-copies.ts';
 import { MAX_IMPORT_BATCH, sendCopies } from '../nodes/institution/import/send-copies.ts';
 import { RenkeiError } from '../shared/errors.ts';
-import { table } from './output.ts';
+import { table, wholeNumberOption } from './output.ts';
 
 const SHOWN_PROBLEMS = 50;
 
@@ -35,13 +35,7 @@ export function registerImportCommand(program: Command): void {
           'Give --format csv or --format json (the file name does not say).',
         );
       }
-      const batchSize = Number(options.batchSize);
-      if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_IMPORT_BATCH) {
-        throw new RenkeiError(
-          'ERR_VALIDATION',
-          `--batch-size must be a whole number from 1 to ${MAX_IMPORT_BATCH}.`,
-        );
-      }
+      const batchSize = wholeNumberOption(options.batchSize, '--batch-size', 1, MAX_IMPORT_BATCH);
       const started = performance.now();
       const text = readFileSync(options.file, 'utf8');
       const parsed = parseCopies(text, format, loadLegalTable(), new Date());

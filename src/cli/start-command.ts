@@ -5,7 +5,7 @@ import { loadLegalTable } from '../domain/legal-table/index.ts';
 import { launchNetwork } from '../network/launch.ts';
 import { seedWorld } from '../network/seed.ts';
 import { DEMO_WORLD } from '../network/world.ts';
-import { table, type GlobalOptions } from './output.ts';
+import { table, wholeNumberOption, type GlobalOptions } from './output.ts';
 
 /**
  * `renkei start`: the whole demo network on one machine, on the embedded SQLite default. The first
@@ -19,18 +19,8 @@ export function registerStartCommand(program: Command): void {
     .option('--retention-years <years>', 'how long every node keeps provision records', '7')
     .action(async (options: { portBase: string; retentionYears: string }) => {
       const { dataDir } = program.opts<GlobalOptions>();
-      const basePort = Number(options.portBase);
-      if (!Number.isInteger(basePort) || basePort < 0 || basePort > 65_000) {
-        console.error(`--port-base must be a port number between 0 and 65000.`);
-        process.exitCode = 1;
-        return;
-      }
-      const retentionYears = Number(options.retentionYears);
-      if (!Number.isInteger(retentionYears) || retentionYears < 1 || retentionYears > 100) {
-        console.error('--retention-years must be a whole number of years between 1 and 100.');
-        process.exitCode = 1;
-        return;
-      }
+      const basePort = wholeNumberOption(options.portBase, '--port-base', 0, 65_000);
+      const retentionYears = wholeNumberOption(options.retentionYears, '--retention-years', 1, 100);
       const dir = resolve(dataDir, 'network');
       const legalTable = loadLegalTable();
       const network = await launchNetwork({
