@@ -6,6 +6,7 @@ import { registerBenchCommand } from './bench-command.ts';
 import { registerDemoCommand } from './demo-command.ts';
 import { registerStartCommand } from './start-command.ts';
 import { registerLegalCommand } from './legal-command.ts';
+import { registerCodesCommand } from './codes-command.ts';
 
 /**
  * `renkei`: the command line for the whole network. Each sub-command lives in its own file under
@@ -22,6 +23,7 @@ registerNumberCommand(program);
 registerImportCommand(program);
 registerBenchCommand(program);
 registerLegalCommand(program);
+registerCodesCommand(program);
 program.showHelpAfterError();
 try {
   await program.parseAsync(process.argv);

@@ -103,6 +103,35 @@ export const CodeDelivery = z.object({
 });
 export type CodeDelivery = z.infer<typeof CodeDelivery>;
 
+// ── Re-keying after a key rotation (符号の再発行) ────────────────────────────────────────────────
+
+export const MAX_REISSUE_BATCH = 1000;
+
+/** intermediate server → core: `POST /v1/code-reissues`, one page of the institution's codes. */
+export const CodeReissueRequest = z.object({
+  institutionId: InstitutionId,
+  personCodes: z.array(PersonCode).max(MAX_REISSUE_BATCH),
+});
+export type CodeReissueRequest = z.infer<typeof CodeReissueRequest>;
+
+/** core's answer: the same persons' codes under `keyVersion`, in order; null for a code not the institution's. */
+export const CodeReissueAnswer = z.object({
+  institutionId: InstitutionId,
+  keyVersion: z.number().int().min(1).max(255),
+  personCodes: z.array(PersonCode.nullable()),
+});
+export type CodeReissueAnswer = z.infer<typeof CodeReissueAnswer>;
+
+/**
+ * intermediate server → core: `POST /v1/code-reissues/completions`: every code the institution
+ * holds is now under `keyVersion`, so the core may rotate its key again.
+ */
+export const CodeReissueCompletion = z.object({
+  institutionId: InstitutionId,
+  keyVersion: z.number().int().min(1).max(255),
+});
+export type CodeReissueCompletion = z.infer<typeof CodeReissueCompletion>;
+
 // ── Inquiry and provision (情報照会・情報提供) ──────────────────────────────────────────────────
 
 /** requester's intermediate server → core: `POST /v1/inquiries` */
@@ -129,6 +158,11 @@ export const ProvisionRequest = z.object({
   processingNumber: ProcessingNumber,
   requesterId: InstitutionId,
   personCode: PersonCode,
+  /**
+   * The same person's code under the provider's previous key version, sent only while the provider
+   * has not yet re-keyed its codes after a rotation: it may still hold this one.
+   */
+  previousPersonCode: PersonCode.optional(),
   clauseNo: ClauseNo,
   procedureId: ProcedureId,
   itemNos: z.array(ItemNo).min(1).max(20),

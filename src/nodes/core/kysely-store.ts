@@ -26,6 +26,7 @@ export interface CoreDatabase {
     kind: string;
     network_url: string;
     key_version: number;
+    rekeyed_version: number;
     created_at: string;
     updated_at: string;
   };
@@ -110,6 +111,7 @@ export class KyselyCoreStore implements CoreStore {
           kind: institution.kind,
           network_url: institution.networkUrl,
           key_version: institution.keyVersion,
+          rekeyed_version: institution.rekeyedVersion,
           created_at: institution.createdAt,
           updated_at: institution.updatedAt,
         })
@@ -134,6 +136,17 @@ export class KyselyCoreStore implements CoreStore {
       .set({ key_version: to, updated_at: updatedAt })
       .where('id', '=', id)
       .where('key_version', '=', from)
+      .where('rekeyed_version', '=', from)
+      .executeTakeFirst();
+    return result.numUpdatedRows === 1n;
+  }
+
+  async setInstitutionRekeyed(id: string, version: number, updatedAt: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('institutions')
+      .set({ rekeyed_version: version, updated_at: updatedAt })
+      .where('id', '=', id)
+      .where('key_version', '=', version)
       .executeTakeFirst();
     return result.numUpdatedRows === 1n;
   }
@@ -322,6 +335,7 @@ function toInstitution(row: InstitutionRow): Institution {
     kind: row.kind as InstitutionKind,
     networkUrl: row.network_url,
     keyVersion: Number(row.key_version),
+    rekeyedVersion: Number(row.rekeyed_version),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -4,7 +4,8 @@
  * base64url text for keyed hashes, so SQLite and PostgreSQL run the same migrations.
  *
  * Tables:
- * - `institutions`: the registry, with each institution's current key version.
+ * - `institutions`: the registry, with each institution's current key version and the version its
+ *   own table of codes was last confirmed re-keyed to (`rekeyed_version`, migration 0002).
  * - `linking_codes`: one random linking code per person, keyed by an HMAC of the resident record
  *   code (never the code itself). There is no table of persons × institutions: institution codes
  *   are derived, not stored.
@@ -97,6 +98,16 @@ export const CORE_MIGRATIONS: Record<string, Migration> = {
         .addColumn('delivered_at', 'text')
         .execute();
       await db.schema.createIndex('inquiries_delivery').on('inquiries').column('delivery').execute();
+    },
+  },
+  '0002-rekeyed-version': {
+    async up(db: Kysely<unknown>) {
+      // Rotation may only move an institution whose codes are all at its current version: then it
+      // never holds codes of more than two versions, and the core can send a provider both.
+      await db.schema
+        .alterTable('institutions')
+        .addColumn('rekeyed_version', 'integer', (c) => c.notNull().defaultTo(1))
+        .execute();
     },
   },
 };

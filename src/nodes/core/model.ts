@@ -21,6 +21,11 @@ export interface Institution {
   networkUrl: string;
   /** Version of the master key its codes are currently issued under (1–255); bumped by rotation. */
   keyVersion: number;
+  /**
+   * The key version the institution last confirmed all the codes it holds are under (after
+   * reissuing them). Equal to `keyVersion` except between a rotation and the end of its re-keying.
+   */
+  rekeyedVersion: number;
   createdAt: string;
   updatedAt: string;
 }

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { InquiryRequest } from '../../network/messages.ts';
+import type { InquiryRequest, ProvisionRequest } from '../../network/messages.ts';
 import type { Institution } from './model.ts';
 import { startStandIn, startTestCore, type StandIn, type TestCore } from './test-support.ts';
 
@@ -84,13 +84,18 @@ describe('key rotation', () => {
     };
   }
 
-  async function forwardedCode(requesterCode: string): Promise<string | undefined> {
+  /** The provision request the provider received for an inquiry under `requesterCode`. */
+  async function forwarded(requesterCode: string): Promise<ProvisionRequest | undefined> {
     const before = a.provisionRequests.length;
     const { status } = await core.call('POST', '/v1/inquiries', inquiry(requesterCode));
     if (status !== 202) return undefined;
     await core.core.whenIdle();
     expect(a.provisionRequests).toHaveLength(before + 1);
-    return a.provisionRequests.at(-1)?.personCode;
+    return a.provisionRequests.at(-1);
+  }
+
+  async function forwardedCode(requesterCode: string): Promise<string | undefined> {
+    return (await forwarded(requesterCode))?.personCode;
   }
 
   async function reissue(institutionId: string, codes: string[]): Promise<(string | null)[]> {
@@ -106,16 +111,28 @@ describe('key rotation', () => {
     return body.personCodes;
   }
 
+  async function complete(institutionId: string, keyVersion: number) {
+    return core.call<{ rekeyedVersion: number; error?: { code: string } }>(
+      'POST',
+      '/v1/code-reissues/completions',
+      { institutionId, keyVersion },
+    );
+  }
+
+  async function rotate(institutionId: string) {
+    return core.call<{ keyVersion: number; error?: { code: string } }>(
+      'POST',
+      `/admin/v1/institutions/${institutionId}/key-rotations`,
+    );
+  }
+
   it('keeps working after key rotation', async () => {
     await core.register('131016', 'municipality', x.url);
     await core.register('132012', 'municipality', a.url);
     const oldCode = await core.issue({ id: '131016', standIn: x }, '12345678901');
     const providerCode = await core.issue({ id: '132012', standIn: a }, '12345678901');
 
-    const rotated = await core.call<{ keyVersion: number }>(
-      'POST',
-      '/admin/v1/institutions/131016/key-rotations',
-    );
+    const rotated = await rotate('131016');
     expect(rotated.body).toEqual({ institutionId: '131016', keyVersion: 2 });
 
     // The previous version still works while the institution re-keys its table…
@@ -129,16 +146,42 @@ describe('key rotation', () => {
     // New issuances are under the new version.
     expect(await core.issue({ id: '131016', standIn: x }, '12345678901')).toBe(newCode);
 
-    // The provider rotates too: it is now sent its new code, the one its own reissue gives it.
-    await core.core.services.registry.rotateInstitutionKey('132012');
-    const [newProviderCode] = await reissue('132012', [providerCode]);
-    expect(await forwardedCode(newCode ?? '')).toBe(newProviderCode);
+    // Until the institution says it has re-keyed, its key cannot rotate again…
+    const early = await rotate('131016');
+    expect([early.status, early.body.error?.code]).toEqual([409, 'ERR_REKEY_PENDING']);
+    // …and a completion under a version it is not at is refused.
+    const stale = await complete('131016', 1);
+    expect([stale.status, stale.body.error?.code]).toEqual([409, 'ERR_KEY_VERSION_CHANGED']);
+    expect((await complete('131016', 2)).body.rekeyedVersion).toBe(2);
 
     // A second rotation ends the old version's grace for inquiries; reissue still rescues it.
-    await core.core.services.registry.rotateInstitutionKey('131016');
+    expect((await rotate('131016')).body.keyVersion).toBe(3);
     const refused = await core.call<{ error: { code: string } }>('POST', '/v1/inquiries', inquiry(oldCode));
     expect(refused.body.error.code).toBe('ERR_UNKNOWN_PERSON_CODE');
     const [third] = await reissue('131016', [oldCode]);
-    expect(await forwardedCode(third ?? '')).toBe(newProviderCode);
+    expect(await forwardedCode(third ?? '')).toBe(providerCode);
+  });
+
+  it('sends a rotated provider both versions of the code until it has re-keyed', async () => {
+    await core.register('131016', 'municipality', x.url);
+    await core.register('132012', 'municipality', a.url);
+    const requesterCode = await core.issue({ id: '131016', standIn: x }, '12345678901');
+    const providerCode = await core.issue({ id: '132012', standIn: a }, '12345678901');
+
+    const before = await forwarded(requesterCode);
+    expect(before?.personCode).toBe(providerCode);
+    expect(before?.previousPersonCode).toBeUndefined();
+
+    await rotate('132012');
+    // The provider still holds the version-1 code: the core sends it beside the current one.
+    const [current] = await reissue('132012', [providerCode]);
+    const during = await forwarded(requesterCode);
+    expect(during?.personCode).toBe(current);
+    expect(during?.previousPersonCode).toBe(providerCode);
+
+    expect((await complete('132012', 2)).status).toBe(200);
+    const after = await forwarded(requesterCode);
+    expect(after?.personCode).toBe(current);
+    expect(after?.previousPersonCode).toBeUndefined();
   });
 });

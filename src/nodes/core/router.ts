@@ -10,15 +10,16 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import {
   CodeIssuanceRequest,
+  CodeReissueCompletion,
+  CodeReissueRequest,
   InquiryRequest,
   InstitutionId,
   InstitutionRegistration,
-  PersonCode,
   ProcessingNumber,
 } from '../../network/messages.ts';
 import { parseInput } from '../../shared/http.ts';
 import type { RecordOutcome } from './model.ts';
-import { MAX_REISSUE_BATCH, type CodeService } from './service/codes.ts';
+import type { CodeService } from './service/codes.ts';
 import type { InquiryService } from './service/inquiries.ts';
 import type { RecordService } from './service/records.ts';
 import type { Registry } from './service/registry.ts';
@@ -33,11 +34,6 @@ export interface CoreServices {
 const InstitutionParams = z.object({ id: InstitutionId });
 const InquiryParams = z.object({ processingNumber: ProcessingNumber });
 const InquiryStatusQuery = z.object({ requesterId: InstitutionId.optional() });
-
-const CodeReissueRequest = z.object({
-  institutionId: InstitutionId,
-  personCodes: z.array(PersonCode).min(1).max(MAX_REISSUE_BATCH),
-});
 
 /** An instant or a calendar day (UTC midnight), normalized to `toISOString()` form so it compares as text. */
 const Instant = z
@@ -92,8 +88,9 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
   /**
    * `POST /admin/v1/institutions/:id/key-rotations` — no body. Moves the institution's codes to the
    * next key version; 200 `{ institutionId, keyVersion }`. Codes of the previous version still work
-   * for inquiries until the institution re-keys through `POST /v1/code-reissues`.
-   * Errors: ERR_VALIDATION (also: no versions left), ERR_UNKNOWN_INSTITUTION.
+   * until the institution re-keys through `POST /v1/code-reissues` and confirms it.
+   * Errors: ERR_VALIDATION (also: no versions left), ERR_UNKNOWN_INSTITUTION, ERR_REKEY_PENDING (the
+   * institution has not confirmed re-keying after the last rotation).
    */
   app.post('/admin/v1/institutions/:id/key-rotations', async (request) => {
     const { id } = parseInput(InstitutionParams, request.params, 'institution id');
@@ -117,14 +114,24 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
   });
 
   /**
-   * `POST /v1/code-reissues` (institution) — body `{ institutionId, personCodes: PersonCode[] }` (at
-   * most 1000). 200 `{ institutionId, keyVersion, personCodes }`: the same persons' codes under the
-   * current key version, in order; `null` where a code is not one of this institution's.
+   * `POST /v1/code-reissues` (institution) — body `CodeReissueRequest` (at most 1000 codes; none
+   * to learn the current version). 200 `CodeReissueAnswer`: the same persons' codes under the current
+   * key version, in order; `null` where a code is not one of this institution's.
    * Errors: ERR_VALIDATION, ERR_UNKNOWN_INSTITUTION.
    */
   app.post('/v1/code-reissues', async (request) => {
     const reissue = parseInput(CodeReissueRequest, request.body, 'code reissue request');
     return codes.reissueCodes(reissue.institutionId, reissue.personCodes);
+  });
+
+  /**
+   * `POST /v1/code-reissues/completions` (institution) — body `CodeReissueCompletion`: all its codes
+   * are now under `keyVersion`. 200 `{ institutionId, keyVersion, rekeyedVersion }`.
+   * Errors: ERR_VALIDATION, ERR_UNKNOWN_INSTITUTION, ERR_KEY_VERSION_CHANGED.
+   */
+  app.post('/v1/code-reissues/completions', async (request) => {
+    const completion = parseInput(CodeReissueCompletion, request.body, 'code reissue completion');
+    return codes.completeReissue(completion);
   });
 
   // ── Inquiries (intermediate servers) ────────────────────────────────────────────────────────

@@ -25,8 +25,13 @@ export interface CoreStore {
   upsertInstitution(institution: Institution): Promise<{ institution: Institution; created: boolean }>;
   findInstitution(id: string): Promise<Institution | undefined>;
   listInstitutions(): Promise<Institution[]>;
-  /** Set the key version only if it still is `from` (compare-and-set); false if someone else moved it. */
+  /**
+   * Set the key version only if both it and the re-keyed version still are `from` (compare-and-set);
+   * false if someone else moved it or the institution has not finished re-keying.
+   */
   setInstitutionKeyVersion(id: string, from: number, to: number, updatedAt: string): Promise<boolean>;
+  /** Record that the institution's codes are all under `version`, if that is still its key version. */
+  setInstitutionRekeyed(id: string, version: number, updatedAt: string): Promise<boolean>;
 
   // ── Linking codes ──
   /** The linking code (base64url) stored against a resident key (keyed hash of the resident record code). */

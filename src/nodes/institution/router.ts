@@ -23,7 +23,13 @@ import {
 import { parseInput } from '../../shared/http.ts';
 import { AddresseeNumber } from './addressee-number.ts';
 import type { AddresseeService } from './addressee/service.ts';
-import { CopyInput, InquiryInput, MAX_WAIT_MS, type IntermediateService } from './intermediate/service.ts';
+import {
+  CodeReissuePageInput,
+  CopyInput,
+  InquiryInput,
+  MAX_WAIT_MS,
+  type IntermediateService,
+} from './intermediate/service.ts';
 
 const RegisterPersonBody = z.object({
   individualNumber: z.string().max(64),
@@ -144,6 +150,20 @@ export function registerInstitutionRoutes(
    */
   app.post('/business/v1/provision-records/purge', async () => {
     return intermediate.purgeProvisionRecords();
+  });
+
+  /**
+   * POST /business/v1/code-reissues {after?, limit? (≤ 1000), keyVersion?}
+   * → 200 {keyVersion, total, checked, reissued, cleared, next, completed}. One page of re-keying
+   * this institution's codes after the core rotated its key; call again with `after: next` and the
+   * first page's `keyVersion` until `completed` (`renkei codes reissue` does this with a progress bar).
+   * Errors: ERR_KEY_VERSION_CHANGED (rotated meanwhile: start again), ERR_UPSTREAM_UNAVAILABLE, or
+   * the core's error code.
+   */
+  app.post('/business/v1/code-reissues', async (request) => {
+    return intermediate.reissueCodesPage(
+      parseInput(CodeReissuePageInput, request.body ?? {}, 'code reissue'),
+    );
   });
 
   // ── Network side (called by the core) ─────────────────────────────────────────────────────

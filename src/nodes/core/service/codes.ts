@@ -8,14 +8,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import { nodeClient } from '../../../network/client.ts';
-import type { CodeDelivery, CodeIssuanceRequest } from '../../../network/messages.ts';
+import type {
+  CodeDelivery,
+  CodeIssuanceRequest,
+  CodeReissueAnswer,
+  CodeReissueCompletion,
+} from '../../../network/messages.ts';
 import type { Clock } from '../../../shared/clock.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import type { CoreStore } from '../store.ts';
 import { LINKING_CODE_BYTES, type CodeCipher } from './code-cipher.ts';
 import type { Registry } from './registry.ts';
-
-export const MAX_REISSUE_BATCH = 1000;
 
 export interface CodeServiceOptions {
   store: CoreStore;
@@ -29,13 +32,6 @@ export interface CodeServiceOptions {
 export interface CodeIssued {
   acquisitionNumber: string;
   status: 'delivered';
-}
-
-export interface CodesReissued {
-  institutionId: string;
-  keyVersion: number;
-  /** In the order given; null where a code was not one of this institution's (forged, mistyped). */
-  personCodes: (string | null)[];
 }
 
 export class CodeService {
@@ -69,7 +65,7 @@ export class CodeService {
    *
    * Errors: ERR_UNKNOWN_INSTITUTION; ERR_VALIDATION for more than 1000 codes.
    */
-  async reissueCodes(institutionId: string, personCodes: readonly string[]): Promise<CodesReissued> {
+  async reissueCodes(institutionId: string, personCodes: readonly string[]): Promise<CodeReissueAnswer> {
     const institution = await this.options.registry.get(institutionId);
     const { cipher } = this.options;
     const window = { current: institution.keyVersion, previous: institution.keyVersion - 1 };
@@ -80,6 +76,32 @@ export class CodeService {
         const linkingCode = cipher.decode(institutionId, code, window);
         return linkingCode ? cipher.encode(institutionId, institution.keyVersion, linkingCode) : null;
       }),
+    };
+  }
+
+  /**
+   * The institution has reissued every code it holds under `keyVersion`: record it, so that its key
+   * may rotate again and providers stop being sent the previous version of each code.
+   *
+   * Errors: ERR_UNKNOWN_INSTITUTION; ERR_KEY_VERSION_CHANGED (rotated meanwhile: reissue again).
+   */
+  async completeReissue(completion: CodeReissueCompletion): Promise<{
+    institutionId: string;
+    keyVersion: number;
+    rekeyedVersion: number;
+  }> {
+    const institution = await this.options.registry.confirmRekeyed(
+      completion.institutionId,
+      completion.keyVersion,
+    );
+    this.options.logger.info(
+      { institutionId: institution.id, keyVersion: institution.keyVersion },
+      'institution re-keyed its codes',
+    );
+    return {
+      institutionId: institution.id,
+      keyVersion: institution.keyVersion,
+      rekeyedVersion: institution.rekeyedVersion,
     };
   }
 

@@ -175,6 +175,10 @@ export class InquiryService {
       processingNumber,
       requesterId: requester.id,
       personCode: cipher.encode(provider.id, provider.keyVersion, linkingCode),
+      // Between a rotation and the end of the provider's re-keying, it may hold either version.
+      ...(provider.rekeyedVersion < provider.keyVersion
+        ? { previousPersonCode: cipher.encode(provider.id, provider.keyVersion - 1, linkingCode) }
+        : {}),
       clauseNo: request.clauseNo,
       procedureId: request.procedureId,
       itemNos: request.itemNos,

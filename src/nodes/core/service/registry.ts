@@ -39,6 +39,7 @@ export class Registry {
       id,
       ...registration,
       keyVersion: 1,
+      rekeyedVersion: 1,
       createdAt: now,
       updatedAt: now,
     });
@@ -69,14 +70,24 @@ export class Registry {
   /**
    * Move an institution's codes to the next key version: a new master key version is created if this
    * is the first institution to reach it. Codes of the previous version keep working for inquiries
-   * (one version of grace) until the institution re-keys its table through code reissue.
+   * (one version of grace), and a provider is sent both versions of a code, until the institution
+   * re-keys its table through code reissue and confirms it (`confirmRekeyed`).
    *
-   * Errors: ERR_UNKNOWN_INSTITUTION; ERR_VALIDATION when the institution has used all 255 versions.
+   * Errors: ERR_UNKNOWN_INSTITUTION; ERR_REKEY_PENDING while the institution has not confirmed
+   * re-keying after the last rotation; ERR_VALIDATION when it has used all 255 versions.
    */
   async rotateInstitutionKey(id: string): Promise<Institution> {
     for (;;) {
       const current = await this.options.store.findInstitution(id);
       if (!current) throw unknownInstitution(id);
+      if (current.rekeyedVersion < current.keyVersion) {
+        throw new RenkeiError(
+          'ERR_REKEY_PENDING',
+          `Institution ${id} has not yet re-keyed its codes to version ${current.keyVersion}; ` +
+            `run \`renkei codes reissue\` against its intermediate server, then rotate again.`,
+          { institutionId: id, keyVersion: current.keyVersion, rekeyedVersion: current.rekeyedVersion },
+        );
+      }
       const next = current.keyVersion + 1;
       if (next > MAX_KEY_VERSION) {
         throw new RenkeiError('ERR_VALIDATION', `Institution ${id} has no key versions left to rotate to.`, {
@@ -95,9 +106,36 @@ export class Registry {
     }
   }
 
+  /**
+   * The institution says every code it holds is under `keyVersion` (it has reissued them all).
+   *
+   * Errors: ERR_UNKNOWN_INSTITUTION; ERR_KEY_VERSION_CHANGED when `keyVersion` is not its current
+   * version (it rotated during the re-keying: run the reissue again).
+   */
+  async confirmRekeyed(id: string, keyVersion: number): Promise<Institution> {
+    const updatedAt = this.options.clock.now().toISOString();
+    if (!(await this.options.store.setInstitutionRekeyed(id, keyVersion, updatedAt))) {
+      const current = await this.get(id);
+      throw keyVersionChanged(id, keyVersion, current.keyVersion);
+    }
+    const confirmed = await this.options.store.findInstitution(id);
+    if (!confirmed) throw unknownInstitution(id);
+    this.remember(confirmed);
+    return confirmed;
+  }
+
   private remember(institution: Institution): void {
     this.cache.set(institution.id, { institution, loadedAt: performance.now() });
   }
+}
+
+export function keyVersionChanged(id: string, expected: number, actual: number): RenkeiError {
+  return new RenkeiError(
+    'ERR_KEY_VERSION_CHANGED',
+    `Institution ${id}'s codes were being reissued under key version ${expected}, but it is now at ` +
+      `version ${actual}; run the reissue again from the start.`,
+    { institutionId: id, expected, actual },
+  );
 }
 
 export function unknownInstitution(id: string, role?: string): RenkeiError {

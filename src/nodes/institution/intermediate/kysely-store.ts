@@ -13,6 +13,7 @@ import type {
   HeldCopy,
   InquiryOutcome,
   IntermediatePerson,
+  PersonCodeChange,
   IntermediateStore,
   ProviderRecord,
   ProviderRecordView,
@@ -185,6 +186,48 @@ export class KyselyIntermediateStore implements IntermediateStore {
   async clearAcquisitions(): Promise<number> {
     const result = await this.db.deleteFrom('acquisitions').executeTakeFirst();
     return Number(result.numDeletedRows);
+  }
+
+  async countCodedPersons(): Promise<number> {
+    const row = await this.db
+      .selectFrom('persons')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('person_code', 'is not', null)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async listCodedPersons(
+    after: AddresseeNumber | undefined,
+    limit: number,
+  ): Promise<{ addresseeNumber: AddresseeNumber; personCode: PersonCode }[]> {
+    let query = this.db
+      .selectFrom('persons')
+      .select(['addressee_number', 'person_code'])
+      .where('person_code', 'is not', null);
+    if (after !== undefined) query = query.where('addressee_number', '>', after);
+    const rows = await query.orderBy('addressee_number').limit(limit).execute();
+    return rows.flatMap((row) =>
+      row.person_code === null
+        ? []
+        : [{ addresseeNumber: row.addressee_number, personCode: row.person_code }],
+    );
+  }
+
+  replacePersonCodes(changes: readonly PersonCodeChange[]): Promise<number> {
+    return this.db.transaction().execute(async (trx) => {
+      let replaced = 0;
+      for (const change of changes) {
+        const result = await trx
+          .updateTable('persons')
+          .set({ person_code: change.to })
+          .where('addressee_number', '=', change.addresseeNumber)
+          .where('person_code', '=', change.from)
+          .executeTakeFirst();
+        replaced += Number(result.numUpdatedRows);
+      }
+      return replaced;
+    });
   }
 
   putCopies(copies: readonly CopyToStore[]): Promise<void> {

@@ -6,8 +6,10 @@ import type { LegalTable } from '../../../domain/legal-table/types.ts';
 import type { NodeClient } from '../../../network/client.ts';
 import {
   ClauseNo,
+  CodeReissueAnswer,
   InquiryAccepted,
   InstitutionId,
+  MAX_REISSUE_BATCH,
   ItemNo,
   ProcedureId,
   ProcessingNumber,
@@ -15,6 +17,8 @@ import {
   type AnswerDelivery,
   type AnsweredItem,
   type CodeDelivery,
+  type CodeReissueCompletion,
+  type CodeReissueRequest,
   type InquiryRequest,
   type ProvisionAnswer,
   type ProvisionRequest,
@@ -29,6 +33,7 @@ import type {
   InquiryOutcome,
   IntermediatePerson,
   IntermediateStore,
+  PersonCodeChange,
   ProviderRecord,
   ProviderRecordView,
   RequesterRecordInput,
@@ -87,6 +92,33 @@ export interface InquiryStatus {
   nonDisclosure: boolean;
   /** The items received, when provided. */
   items?: AnsweredItem[];
+}
+
+/** One page of re-keying after a key rotation, as `POST /business/v1/code-reissues` asks for it. */
+export const CodeReissuePageInput = z.object({
+  /** Start after this addressee number (the previous page's `next`); absent for the first page. */
+  after: AddresseeNumber.optional(),
+  limit: z.number().int().min(1).max(MAX_REISSUE_BATCH).default(MAX_REISSUE_BATCH),
+  /** The key version the first page reported; a later page refuses to mix versions. */
+  keyVersion: z.number().int().min(1).max(255).optional(),
+});
+export type CodeReissuePageInput = z.input<typeof CodeReissuePageInput>;
+
+export interface CodeReissuePage {
+  /** The key version every code of this page is now under. */
+  keyVersion: number;
+  /** Persons holding a code, now (for a progress bar). */
+  total: number;
+  /** Persons of this page. */
+  checked: number;
+  /** Codes replaced by their current version. */
+  reissued: number;
+  /** Codes the core did not recognise: removed, so the person's code must be acquired again. */
+  cleared: AddresseeNumber[];
+  /** Pass this as `after` for the next page; null when this was the last page. */
+  next: AddresseeNumber | null;
+  /** True on the last page, once the core has recorded that the institution is re-keyed. */
+  completed: boolean;
 }
 
 export type ProvisionRecordRole = 'requester' | 'provider';
@@ -167,6 +199,68 @@ export class IntermediateService implements CodeAcquisitionPort {
         this.deps.logger.error('a delivered code already belongs to another addressee number');
         throw new RenkeiError('ERR_DUPLICATE', 'This code already belongs to another person here.');
     }
+  }
+
+  // ── Re-keying after a key rotation (符号の再発行) ──────────────────────────────────────────
+
+  /**
+   * Reissue one page of this institution's codes under its current key version (the core converts
+   * them; nothing here can). The last page tells the core the institution is re-keyed, which lets the
+   * core stop sending the previous version of each code and rotate the key again. Run the pages in
+   * order, passing the first page's `keyVersion` to the others.
+   *
+   * Errors: `ERR_KEY_VERSION_CHANGED` (the key rotated since the first page: start again),
+   * `ERR_UPSTREAM_UNAVAILABLE`, or the core's error code.
+   */
+  async reissueCodesPage(input: CodeReissuePageInput): Promise<CodeReissuePage> {
+    const { store, core, institutionId, logger } = this.deps;
+    const page = CodeReissuePageInput.parse(input);
+    const persons = await store.listCodedPersons(page.after, page.limit);
+    const request: CodeReissueRequest = {
+      institutionId,
+      personCodes: persons.map((p) => p.personCode),
+    };
+    const answer = CodeReissueAnswer.safeParse(await core.post<unknown>('/v1/code-reissues', request));
+    if (!answer.success || answer.data.personCodes.length !== persons.length) {
+      throw new RenkeiError('ERR_UPSTREAM_UNAVAILABLE', 'The core answered the code reissue malformed.', {
+        peer: 'core',
+      });
+    }
+    const { keyVersion, personCodes } = answer.data;
+    if (page.keyVersion !== undefined && page.keyVersion !== keyVersion) {
+      throw new RenkeiError(
+        'ERR_KEY_VERSION_CHANGED',
+        `The key rotated from version ${page.keyVersion} to ${keyVersion} during re-keying; run it again from the start.`,
+        { expected: page.keyVersion, actual: keyVersion },
+      );
+    }
+    const changes: PersonCodeChange[] = [];
+    persons.forEach((person, i) => {
+      const to = personCodes[i] ?? null;
+      if (to !== person.personCode)
+        changes.push({ addresseeNumber: person.addresseeNumber, from: person.personCode, to });
+    });
+    await store.replacePersonCodes(changes);
+    const cleared = changes.filter((c) => c.to === null).map((c) => c.addresseeNumber);
+    if (cleared.length > 0) {
+      logger.warn({ count: cleared.length }, 'the core did not recognise some codes: they were removed');
+    }
+    const last = persons.length < page.limit;
+    const next = last ? null : (persons.at(-1)?.addresseeNumber ?? null);
+    if (last) {
+      const completion: CodeReissueCompletion = { institutionId, keyVersion };
+      await core.post<unknown>('/v1/code-reissues/completions', completion);
+      logger.info({ keyVersion }, 'codes re-keyed');
+    }
+    return {
+      keyVersion,
+      total: await store.countCodedPersons(),
+      checked: persons.length,
+      reissued: changes.length - cleared.length,
+      cleared,
+      next,
+      completed: last,
+    };
   }
 
   // ── Copies (副本) ───────────────────────────────────────────────────────────────────────
@@ -458,7 +552,14 @@ export class IntermediateService implements CodeAcquisitionPort {
    */
   async answerProvisionRequest(request: ProvisionRequest): Promise<ProvisionAnswer> {
     const { store, legalTable, clock, logger } = this.deps;
-    const held = (await store.findCopiesByCode(request.personCode, request.itemNos)) ?? [];
+    // While this institution re-keys after a rotation, the core also sends the previous version.
+    let personCode = request.personCode;
+    let found = await store.findCopiesByCode(personCode, request.itemNos);
+    if (found === undefined && request.previousPersonCode !== undefined) {
+      personCode = request.previousPersonCode;
+      found = await store.findCopiesByCode(personCode, request.itemNos);
+    }
+    const held = found ?? [];
     const requestedOn = new Date(request.requestedAt);
     const answeredAt = clock.now().toISOString();
     const record = (
@@ -468,7 +569,7 @@ export class IntermediateService implements CodeAcquisitionPort {
     ): ProviderRecord => ({
       processingNumber: request.processingNumber,
       requesterId: request.requesterId,
-      personCode: request.personCode,
+      personCode,
       clauseNo: request.clauseNo,
       procedureId: request.procedureId,
       itemNos: request.itemNos,

@@ -11,6 +11,13 @@ import type {
 } from '../../../network/messages.ts';
 import type { AddresseeNumber } from '../addressee-number.ts';
 
+/** One person's code changed by re-keying: `to` is null when the core did not recognise `from`. */
+export interface PersonCodeChange {
+  addresseeNumber: AddresseeNumber;
+  from: PersonCode;
+  to: PersonCode | null;
+}
+
 /** A person as the intermediate server knows them: never with an Individual Number. */
 export interface IntermediatePerson {
   addresseeNumber: AddresseeNumber;
@@ -132,6 +139,19 @@ export interface IntermediateStore {
   endAcquisition(acquisitionNumber: AcquisitionNumber, addresseeNumber: AddresseeNumber): Promise<boolean>;
   /** Delete every pending acquisition number (on start: no request outlives a restart). */
   clearAcquisitions(): Promise<number>;
+
+  /** How many persons hold a code. */
+  countCodedPersons(): Promise<number>;
+  /** Persons holding a code, by addressee number, the first `limit` after `after` (re-keying pages). */
+  listCodedPersons(
+    after: AddresseeNumber | undefined,
+    limit: number,
+  ): Promise<{ addresseeNumber: AddresseeNumber; personCode: PersonCode }[]>;
+  /**
+   * Replace codes, each only if the person still holds `from` (a code delivered meanwhile wins), in
+   * one transaction; the number replaced.
+   */
+  replacePersonCodes(changes: readonly PersonCodeChange[]): Promise<number>;
 
   /** Insert or replace copies, all in one transaction. */
   putCopies(copies: readonly CopyToStore[]): Promise<void>;
