@@ -27,6 +27,7 @@ describe('renkei legal', () => {
     expect(run.stdout).toMatch(/clauses \(項\)\s*│ [1-9]\d*\s*│ \d+/);
     expect(run.stdout).toMatch(/layout versions/);
     expect(run.stdout).toContain(`Digest (sha-256): ${loadLegalTable().digest}`);
+    for (const warning of loadLegalTable().warnings) expect(run.stdout).toContain(`Warning: ${warning}`);
   });
 
   it('refuses a broken legal/ with exit code 1, ERR_CONFIG_INVALID and the file and entry to fix', () => {

@@ -35,6 +35,8 @@ export function registerLegalCommand(program: Command): void {
       console.log(`Legal table in ${dir} is valid.`);
       console.log(summaryTable(legalTable));
       console.log(`Digest (sha-256): ${legalTable.digest}`);
+      // Valid, but probably not what the editor meant: shown, not refused, so staged edits still load.
+      for (const warning of legalTable.warnings) console.log(`Warning: ${warning}`);
     });
 
   legal

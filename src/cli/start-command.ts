@@ -23,6 +23,7 @@ export function registerStartCommand(program: Command): void {
       const retentionYears = wholeNumberOption(options.retentionYears, '--retention-years', 1, 100);
       const dir = resolve(dataDir, 'network');
       const legalTable = loadLegalTable();
+      for (const warning of legalTable.warnings) console.error(`Warning: ${warning}`);
       const network = await launchNetwork({
         dataDir: dir,
         legalTable,

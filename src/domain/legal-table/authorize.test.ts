@@ -159,6 +159,13 @@ describe('refusing an inquiry the legal table does not allow', () => {
     expect(message).toContain('[998]');
   });
 
+  it('refuses an inquiry that asks for no item, whatever else it gets right', () => {
+    const { rule, message } = refusal({ ...childAllowance, itemNos: [] });
+    expect(rule).toBe('no_items');
+    expect(message).toContain('asks for no item');
+    expect(message).toContain('procedure 074-01 asks for [1] [2]');
+  });
+
   it('refuses an item the clause does not let this provider give', () => {
     const { rule, message } = refusal({ ...childAllowance, itemNos: [53] });
     expect(rule).toBe('item_not_allowed');
@@ -181,7 +188,10 @@ describe('refusing an inquiry the legal table does not allow', () => {
   });
 });
 
-/** A one-clause table, to test what the real table has no example of (a clause that ended). */
+/**
+ * A one-clause table, to test what the real table has no example of (a clause that ended). Its
+ * procedure ends with the clause, as the loader requires.
+ */
 function smallTable(clause: { effectiveTo?: string }) {
   return buildLegalTable({
     items: [
@@ -223,6 +233,7 @@ function smallTable(clause: { effectiveTo?: string }) {
         itemNos: [2],
         attachmentsOmitted: ['課税証明書'],
         effectiveFrom: '2017-07-18',
+        ...clause,
         modelled: true,
       },
     ],

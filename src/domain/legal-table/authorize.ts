@@ -5,7 +5,9 @@
  *
  * The checks run from the broadest to the narrowest, so the reason given is the one a clerk fixes
  * first: the clause (exists, in force), the procedure (exists, under that clause, in force), who asks,
- * whom they ask, then each item (defined, allowed from that provider, asked for by the procedure).
+ * whom they ask, then the items (at least one; each defined, allowed from that provider, asked for by
+ * the procedure). An inquiry for no item is refused, not allowed vacuously: the wire schema requires
+ * one, but the decision fails closed on its own.
  */
 import type { ClauseNo, InstitutionId, ItemNo, ProcedureId } from '../../network/messages.ts';
 import { jstDate } from '../../shared/clock.ts';
@@ -131,6 +133,12 @@ function authorize(
     );
   }
 
+  if (inquiry.itemNos.length === 0) {
+    return refuse(
+      'no_items',
+      `The inquiry asks for no item; procedure ${procedure.procedureId} asks for ${brackets(procedure.itemNos)}: name the items needed.`,
+    );
+  }
   for (const itemNo of inquiry.itemNos) {
     if (!knownItems.has(itemNo)) {
       return refuse('unknown_item', `No item [${itemNo}] is defined in legal/items.yaml.`);

@@ -27,13 +27,18 @@ function copyOfLegal(): string {
   return dir;
 }
 
-/** A copy of `legal/` with one file's entries changed. */
-function brokenCopy(file: FileName, change: (entries: Entry[]) => void): string {
-  const dir = copyOfLegal();
+/** Change one file's entries in a copy of `legal/`. */
+function editFile(dir: string, file: FileName, change: (entries: Entry[]) => void): void {
   const path = join(dir, file);
   const entries = parse(readFileSync(path, 'utf8')) as Entry[];
   change(entries);
   writeFileSync(path, stringify(entries));
+}
+
+/** A copy of `legal/` with one file's entries changed. */
+function brokenCopy(file: FileName, change: (entries: Entry[]) => void): string {
+  const dir = copyOfLegal();
+  editFile(dir, file, change);
   return dir;
 }
 
@@ -85,6 +90,24 @@ describe('loading the legal table', () => {
     const changed = loadLegalTable(dir).digest;
     expect(changed).toMatch(/^[0-9a-f]{64}$/);
     expect(changed).not.toBe(digest);
+  });
+});
+
+describe('warning of what loads but cannot be used', () => {
+  it('warns, without refusing, of item [64]: defined in legal/items.yaml but in no clause provision', () => {
+    const table = loadLegalTable();
+    expect(table.findItem(64)).toBeDefined();
+    expect(table.warnings).toEqual([
+      'legal/items.yaml: item 64: no provision in legal/clauses.yaml lists it, so no inquiry can ask for it; add it to a clause provision or remove it',
+    ]);
+  });
+
+  it('has no warning once a clause provision lists every item', () => {
+    const dir = brokenCopy('clauses.yaml', (clauses) => {
+      const provisions = entry(clauses, 'clauseNo', '2').provisions as Entry[];
+      provisions.push({ provider: { kinds: ['pension_service'] }, itemNos: [64] });
+    });
+    expect(loadLegalTable(dir).warnings).toEqual([]);
   });
 });
 
@@ -148,6 +171,56 @@ describe('refusing a broken legal table', () => {
     const error = loadError(dir);
     expect(error.message).toContain('legal/procedures.yaml: procedure 074-01');
     expect(error.message).toContain('effectiveTo is before effectiveFrom');
+  });
+
+  it('names a procedure that takes effect before its clause does', () => {
+    const dir = brokenCopy('procedures.yaml', (procedures) => {
+      entry(procedures, 'procedureId', '074-01').effectiveFrom = '2010-01-01';
+    });
+    const error = loadError(dir);
+    expect(error.code).toBe('ERR_CONFIG_INVALID');
+    expect(error.message).toContain(
+      'legal/procedures.yaml: procedure 074-01: effectiveFrom 2010-01-01 is before clause 74 takes effect (2017-07-18)',
+    );
+  });
+
+  it('names a procedure that stays in force after its clause ends', () => {
+    const dir = copyOfLegal();
+    editFile(dir, 'clauses.yaml', (clauses) => {
+      entry(clauses, 'clauseNo', '74').effectiveTo = '2030-03-31';
+    });
+    editFile(dir, 'procedures.yaml', (procedures) => {
+      entry(procedures, 'procedureId', '074-01').effectiveTo = '2031-03-31';
+      entry(procedures, 'procedureId', '074-02').effectiveTo = '2030-03-31';
+    });
+    const error = loadError(dir);
+    expect(error.code).toBe('ERR_CONFIG_INVALID');
+    expect(error.message).toContain(
+      'legal/procedures.yaml: procedure 074-01: effectiveTo 2031-03-31 is after clause 74 ends (2030-03-31)',
+    );
+  });
+
+  it('names an open-ended procedure under a clause that ends', () => {
+    const dir = brokenCopy('clauses.yaml', (clauses) => {
+      entry(clauses, 'clauseNo', '74').effectiveTo = '2030-03-31';
+    });
+    const error = loadError(dir);
+    expect(error.code).toBe('ERR_CONFIG_INVALID');
+    expect(error.message).toContain(
+      'legal/procedures.yaml: procedure 074-01: has no effectiveTo but clause 74 ends (2030-03-31)',
+    );
+  });
+
+  it('accepts procedures in force exactly as long as their clause', () => {
+    const dir = copyOfLegal();
+    editFile(dir, 'clauses.yaml', (clauses) => {
+      entry(clauses, 'clauseNo', '74').effectiveTo = '2030-03-31';
+    });
+    editFile(dir, 'procedures.yaml', (procedures) => {
+      entry(procedures, 'procedureId', '074-01').effectiveTo = '2030-03-31';
+      entry(procedures, 'procedureId', '074-02').effectiveTo = '2030-03-31';
+    });
+    expect(loadLegalTable(dir).findProcedure('074-01')?.effectiveTo).toBe('2030-03-31');
   });
 
   it('names overlapping layout versions and the date to end the older one', () => {

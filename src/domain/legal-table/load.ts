@@ -5,8 +5,12 @@
  *
  * Each file is checked on its own by its schema (`legal-files.ts`); the rules across files are here:
  * ids defined once, every clause and item a procedure or clause names defined, every item of a
- * procedure givable by some provider of its clause, layout versions that do not overlap, examples
- * valid against their own layout, and no layout field that would carry an Individual Number.
+ * procedure givable by some provider of its clause, every procedure in force only while its clause
+ * is, layout versions that do not overlap, examples valid against their own layout, and no layout
+ * field that would carry an Individual Number.
+ *
+ * What is consistent but cannot be used (an item no clause provision lists, so no inquiry can ask
+ * for it) is not an error, since an operator may stage such an edit; it is returned in `warnings`.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -92,6 +96,7 @@ export function buildLegalTable(source: LegalSource, digest?: string): LegalTabl
   const { itemByNo, layoutSchemas } = checkItems(items);
   const clauseByNo = checkClauses(clauses, itemByNo);
   const procedureById = checkProcedures(procedures, clauseByNo, itemByNo);
+  const warnings = unprovidedItemWarnings(itemByNo, clauseByNo);
   const authorize = buildAuthorizer([...clauseByNo.values()], [...procedureById.values()], itemByNo.keys());
 
   function layoutFor(itemNo: ItemNo, on: Date): LayoutVersion | undefined {
@@ -104,6 +109,7 @@ export function buildLegalTable(source: LegalSource, digest?: string): LegalTabl
     clauses: [...clauseByNo.values()],
     procedures: [...procedureById.values()],
     items: [...itemByNo.values()],
+    warnings,
     findClause: (clauseNo) => clauseByNo.get(clauseNo),
     findProcedure: (procedureId) => procedureById.get(procedureId),
     findItem: (itemNo) => itemByNo.get(itemNo),
@@ -215,6 +221,7 @@ function checkProcedures(
     }
     const clause = clauseByNo.get(procedure.clauseNo);
     if (!clause) throw invalid(where, `clause ${procedure.clauseNo} is not defined in legal/clauses.yaml`);
+    checkWithinClause(where, procedure, clause);
     procedure.itemNos.forEach((itemNo, i) => {
       if (!itemByNo.has(itemNo)) {
         throw invalid(`${where}: itemNos[${i}]`, `item ${itemNo} is not defined in legal/items.yaml`);
@@ -229,4 +236,48 @@ function checkProcedures(
     procedureById.set(procedure.procedureId, procedure);
   }
   return procedureById;
+}
+
+/**
+ * A procedure is a way of carrying out its clause's business, so it is in force only while the
+ * clause is: from the clause's first day at the earliest, and, if the clause ends, no later than its
+ * last day. Otherwise `authorize` would refuse on days the file says the procedure is in force.
+ */
+function checkWithinClause(where: string, procedure: ProcedureFile[number], clause: Clause): void {
+  if (procedure.effectiveFrom < clause.effectiveFrom) {
+    throw invalid(
+      where,
+      `effectiveFrom ${procedure.effectiveFrom} is before clause ${clause.clauseNo} takes effect (${clause.effectiveFrom})`,
+    );
+  }
+  if (clause.effectiveTo === undefined) return;
+  if (procedure.effectiveTo === undefined) {
+    throw invalid(
+      where,
+      `has no effectiveTo but clause ${clause.clauseNo} ends (${clause.effectiveTo}); give it an effectiveTo on or before ${clause.effectiveTo}`,
+    );
+  }
+  if (procedure.effectiveTo > clause.effectiveTo) {
+    throw invalid(
+      where,
+      `effectiveTo ${procedure.effectiveTo} is after clause ${clause.clauseNo} ends (${clause.effectiveTo})`,
+    );
+  }
+}
+
+/** Items defined in `items.yaml` that no clause provision lists: loadable, but never askable. */
+function unprovidedItemWarnings(
+  itemByNo: ReadonlyMap<ItemNo, InfoItem>,
+  clauseByNo: ReadonlyMap<ClauseNo, Clause>,
+): string[] {
+  const provided = new Set<ItemNo>();
+  for (const clause of clauseByNo.values()) {
+    for (const provision of clause.provisions) for (const itemNo of provision.itemNos) provided.add(itemNo);
+  }
+  return [...itemByNo.keys()]
+    .filter((itemNo) => !provided.has(itemNo))
+    .map(
+      (itemNo) =>
+        `legal/items.yaml: item ${itemNo}: no provision in legal/clauses.yaml lists it, so no inquiry can ask for it; add it to a clause provision or remove it`,
+    );
 }

@@ -101,6 +101,7 @@ export type RefusalRule =
   | 'procedure_not_in_force'
   | 'requester_not_allowed'
   | 'provider_not_allowed'
+  | 'no_items'
   | 'unknown_item'
   | 'item_not_allowed'
   | 'item_not_in_procedure';
@@ -127,6 +128,11 @@ export interface LegalTable {
   readonly clauses: readonly Clause[];
   readonly procedures: readonly Procedure[];
   readonly items: readonly InfoItem[];
+  /**
+   * What loaded but cannot be used, one `legal/<file>: <entry>: <problem>` line each (e.g. an item
+   * no clause provision lists). Not errors: an operator may stage such an edit.
+   */
+  readonly warnings: readonly string[];
   findClause(clauseNo: ClauseNo): Clause | undefined;
   findProcedure(procedureId: ProcedureId): Procedure | undefined;
   findItem(itemNo: ItemNo): InfoItem | undefined;

@@ -77,6 +77,7 @@ const RULE_CODES: Partial<Record<RefusalRule, ErrorCode>> = {
   unknown_clause: 'ERR_UNKNOWN_CLAUSE',
   unknown_procedure: 'ERR_UNKNOWN_PROCEDURE',
   unknown_item: 'ERR_UNKNOWN_ITEM',
+  no_items: 'ERR_VALIDATION',
 };
 
 const RESUME_CONCURRENCY = 32;
