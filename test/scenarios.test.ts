@@ -5,6 +5,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadLegalTable } from '../src/domain/legal-table/index.ts';
 import { nodeClient, type NodeClient } from '../src/network/client.ts';
@@ -118,5 +119,41 @@ describe('privacy', () => {
     const addressee = files.filter((f) => f.includes('addressee.sqlite'));
     const all = addressee.map((f) => readFileSync(f).toString('latin1')).join('');
     expect(numbers.every((n) => all.includes(n))).toBe(true);
+  });
+
+  it('logs no code, resident record code, addressee number, name or address', () => {
+    // Run after the test above has closed the network, so every log line is flushed.
+    const files = filesUnder(dir);
+    const column = (file: string, sql: string) => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return (db.prepare(sql).pluck().all() as (string | null)[]).filter((v): v is string => !!v);
+      } finally {
+        db.close();
+      }
+    };
+    const intermediates = files.filter((f) => f.endsWith('intermediate.sqlite'));
+    const personCodes = intermediates.flatMap((f) => column(f, 'SELECT person_code FROM persons'));
+    const addresseeNumbers = intermediates.flatMap((f) => column(f, 'SELECT addressee_number FROM persons'));
+    const jlis = files.filter((f) => f.endsWith('jlis.sqlite'));
+    const residentRecordCodes = jlis.flatMap((f) => column(f, 'SELECT resident_record_code FROM residents'));
+    const personal = DEMO_WORLD.residents.flatMap((r) => [r.name, r.address]);
+    expect(personCodes.length).toBeGreaterThan(0);
+    expect(addresseeNumbers.length).toBeGreaterThan(0);
+    expect(residentRecordCodes.length).toBeGreaterThan(0);
+
+    const logs = files.filter((f) => f.endsWith('.log'));
+    expect(logs.length).toBeGreaterThan(0);
+    const text = logs.map((f) => readFileSync(f, 'utf8')).join('\n');
+    expect(text.length).toBeGreaterThan(0);
+    for (const [what, values] of Object.entries({
+      'a person code': personCodes,
+      'an addressee number': addresseeNumbers,
+      'a resident record code': residentRecordCodes,
+      'a name or address': personal,
+    })) {
+      const leaked = values.filter((v) => text.includes(v));
+      expect(leaked, `a log holds ${what}`).toEqual([]);
+    }
   });
 });

@@ -7,12 +7,14 @@ export type { Logger } from 'pino';
 
 /**
  * Paths that must never reach a log line, whatever a careless caller passes in. Logging personal data,
- * codes or keys is forbidden by design; redaction is the second line of defence, not the first.
+ * codes or keys is forbidden by design; redaction is the second line of defence, not the first. The
+ * addressee number counts as personal: it names a person inside the institution.
  */
 const REDACT = [
   'individualNumber',
   'personCode',
   'residentRecordCode',
+  'addresseeNumber',
   'linkingCode',
   'data',
   'items',
@@ -23,6 +25,7 @@ const REDACT = [
   '*.individualNumber',
   '*.personCode',
   '*.residentRecordCode',
+  '*.addresseeNumber',
   '*.data',
   'req.body',
   'req.headers.authorization',

@@ -117,7 +117,7 @@ export class AddresseeService {
     const delivered = await intermediate.endAcquisition(acquisitionNumber, addresseeNumber);
     if (delivered && failure !== undefined) {
       // The core delivered the code but J-LIS's answer was lost (e.g. a timeout): the code is ours.
-      logger.warn({ code: failure.code, addresseeNumber }, 'code delivered although J-LIS answered an error');
+      logger.warn({ code: failure.code }, 'code delivered although J-LIS answered an error');
       failure = undefined;
     }
     if (failure === undefined && !delivered) {
@@ -127,7 +127,7 @@ export class AddresseeService {
       );
     }
     if (failure !== undefined) {
-      logger.warn({ code: failure.code, addresseeNumber }, 'code acquisition failed');
+      logger.warn({ code: failure.code }, 'code acquisition failed');
       // Only the fields we know to be safe travel on: never whatever else a peer put in its details.
       const safe: Record<string, unknown> = { addresseeNumber, codeStatus: 'none' };
       for (const key of ['peer', 'rule'] as const) {
@@ -135,6 +135,6 @@ export class AddresseeService {
       }
       throw new RenkeiError(failure.code, `Code acquisition failed: ${failure.message}`, safe);
     }
-    logger.info({ addresseeNumber }, 'code acquired');
+    logger.info('code acquired');
   }
 }
