@@ -530,6 +530,19 @@ describe('bodies and routes, on every node', () => {
       expect(await state()).toEqual(before);
     });
 
+    it(`refuses a prototype-poisoning key at ${node} with ERR_VALIDATION naming it`, async () => {
+      const before = await state();
+      for (const raw of [
+        '{"__proto__": {"admin": true}}',
+        '{"constructor": {"prototype": {"admin": true}}}',
+      ]) {
+        const answer = await call(url(), 'POST', path, { raw });
+        expectRefusal(answer, 400, 'ERR_VALIDATION');
+        expect(JSON.stringify(answer.body)).toContain('__proto__');
+      }
+      expect(await state()).toEqual(before);
+    });
+
     it(`refuses an empty JSON body at ${node}`, async () => {
       expectRefusal(await call(url(), 'POST', path, { raw: '' }), 400, 'ERR_BODY_NOT_JSON');
     });

@@ -6,6 +6,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyRequest,
 } from 'fastify';
+import secureJson from 'secure-json-parse';
 import type { z } from 'zod';
 import { HTTP_STATUS, RenkeiError, isErrorCode, type ErrorBody } from './errors.ts';
 import type { Logger } from './logger.ts';
@@ -56,6 +57,30 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
 
   // Fastify also parses text/plain by default; a node takes JSON only, so anything else is a 415.
   app.removeContentTypeParser('text/plain');
+  // JSON parsed as Fastify's default does (secure-json-parse, refusing prototype-poisoning keys), but
+  // failing with an error that says which of the three problems the body has.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    const text = body as string;
+    if (text.length === 0) {
+      done(new RenkeiError('ERR_BODY_NOT_JSON', 'The request body is empty; send a JSON object.'), undefined);
+      return;
+    }
+    try {
+      done(null, secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
+    } catch (error) {
+      const poisoned = error instanceof SyntaxError && error.message.includes('forbidden prototype property');
+      done(
+        poisoned
+          ? new RenkeiError(
+              'ERR_VALIDATION',
+              'The request body has a "__proto__" or "constructor.prototype" key, which no message of this network has; remove it.',
+            )
+          : new RenkeiError('ERR_BODY_NOT_JSON', 'The request body is not valid JSON.'),
+        undefined,
+      );
+    }
+  });
 
   app.setNotFoundHandler((request, reply) => {
     // The path is not echoed: a caller who put an Individual Number or a code into a wrong URL must
