@@ -7,23 +7,22 @@
  * no endpoint lists, read from the databases' files without writing).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateIndividualNumber } from '../src/domain/identifiers/index.ts';
-import { loadLegalTable } from '../src/domain/legal-table/index.ts';
-import { launchNetwork, type Network } from '../src/network/launch.ts';
-import { seedWorld, type SeededWorld } from '../src/network/seed.ts';
-import { DEMO_WORLD } from '../src/network/world.ts';
+import type { Network } from '../src/network/launch.ts';
+import type { SeededWorld } from '../src/network/seed.ts';
+import { startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
 
 const REQUESTER = '152048'; // X市 (三条市)
 const PROVIDER = '131041'; // A市 (新宿区)
 /** Scenario (a), which the core allows: every case below breaks one part of it. */
 const ALLOWED = { clauseNo: '74', procedureId: '074-01', itemNos: [2] };
 
+let demo: DemoNetwork | undefined;
 let dir: string;
 let network: Network;
 let world: SeededWorld;
@@ -35,22 +34,14 @@ const requestLogBefore = process.env.RENKEI_REQUEST_LOG;
 
 beforeAll(async () => {
   process.env.RENKEI_REQUEST_LOG = '1';
-  dir = mkdtempSync(join(tmpdir(), 'renkei-bad-input-'));
-  const legalTable = loadLegalTable();
-  network = await launchNetwork({
-    dataDir: dir,
-    legalTable,
-    institutions: DEMO_WORLD.institutions,
-    basePort: 0,
-  });
-  world = await seedWorld(network, DEMO_WORLD, legalTable);
+  demo = await startDemoNetwork('bad-input');
+  ({ dir, network, world } = demo);
 });
 
 afterAll(async () => {
   if (requestLogBefore === undefined) delete process.env.RENKEI_REQUEST_LOG;
   else process.env.RENKEI_REQUEST_LOG = requestLogBefore;
-  await network?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await demo?.dispose();
 });
 
 // ── Raw HTTP ────────────────────────────────────────────────────────────────────────────────

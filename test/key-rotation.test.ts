@@ -4,47 +4,37 @@
  * re-keying. Real nodes, real SQLite files, real HTTP; the CLI runs as a separate process.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadLegalTable } from '../src/domain/legal-table/index.ts';
 import { nodeClient, type NodeClient } from '../src/network/client.ts';
-import { launchNetwork, type Network } from '../src/network/launch.ts';
+import type { Network } from '../src/network/launch.ts';
 import { DEMO_SCENARIOS, runScenario } from '../src/network/scenarios.ts';
-import { seedWorld, type SeededWorld } from '../src/network/seed.ts';
-import { DEMO_WORLD } from '../src/network/world.ts';
+import type { SeededWorld } from '../src/network/seed.ts';
 import type { CodeReissuePage } from '../src/nodes/institution/intermediate/service.ts';
 import { RenkeiError } from '../src/shared/errors.ts';
+import { startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'renkei.js');
 const CHILD_ALLOWANCE = DEMO_SCENARIOS.find((s) => s.id === 'a');
 const PROVIDER = '131041'; // 新宿区 (A市), the provider of scenario a
 const REQUESTER = '152048'; // 三条市 (X市), its requester
 
+let demo: DemoNetwork | undefined;
 let dir: string;
 let network: Network;
 let world: SeededWorld;
 let core: NodeClient;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'renkei-rotation-'));
-  const legalTable = loadLegalTable();
-  network = await launchNetwork({
-    dataDir: dir,
-    legalTable,
-    institutions: DEMO_WORLD.institutions,
-    basePort: 0,
-  });
-  world = await seedWorld(network, DEMO_WORLD, legalTable);
+  demo = await startDemoNetwork('rotation');
+  ({ dir, network, world } = demo);
   core = nodeClient(network.core.url, 'core');
 });
 
 afterAll(async () => {
-  await network?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await demo?.dispose();
 });
 
 async function childAllowanceOutcomes(): Promise<string[]> {

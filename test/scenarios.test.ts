@@ -2,18 +2,18 @@
  * The seeds' scenarios end to end: a real network (core, J-LIS, ten institutions) on real SQLite files
  * and real HTTP, seeded through the nodes' public APIs. Nothing of our own is mocked.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadLegalTable } from '../src/domain/legal-table/index.ts';
 import { nodeClient, type NodeClient } from '../src/network/client.ts';
-import { launchNetwork, type Network } from '../src/network/launch.ts';
+import type { Network } from '../src/network/launch.ts';
 import { DEMO_SCENARIOS, runScenario, type Exchange } from '../src/network/scenarios.ts';
-import { seedWorld, type SeededWorld } from '../src/network/seed.ts';
+import type { SeededWorld } from '../src/network/seed.ts';
 import { DEMO_WORLD } from '../src/network/world.ts';
+import { startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
 
+let demo: DemoNetwork | undefined;
 let dir: string;
 let network: Network;
 let world: SeededWorld;
@@ -30,22 +30,14 @@ async function recordsAt(client: NodeClient, path: string): Promise<RecordRow[]>
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'renkei-scenarios-'));
-  const legalTable = loadLegalTable();
-  network = await launchNetwork({
-    dataDir: dir,
-    legalTable,
-    institutions: DEMO_WORLD.institutions,
-    basePort: 0,
-  });
-  world = await seedWorld(network, DEMO_WORLD, legalTable);
+  demo = await startDemoNetwork('scenarios');
+  ({ dir, network, world } = demo);
   for (const scenario of DEMO_SCENARIOS)
     exchanges.set(scenario.id, await runScenario(network, world, scenario));
 });
 
 afterAll(async () => {
-  await network?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await demo?.dispose();
 });
 
 describe("the seeds' scenarios", () => {

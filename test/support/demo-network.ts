@@ -1,0 +1,41 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadLegalTable } from '../../src/domain/legal-table/index.ts';
+import { launchNetwork, type Network } from '../../src/network/launch.ts';
+import { seedWorld, type SeededWorld } from '../../src/network/seed.ts';
+import { DEMO_WORLD } from '../../src/network/world.ts';
+
+export interface DemoNetwork {
+  /** The data directory: every node's database and log lives below it. */
+  dir: string;
+  network: Network;
+  world: SeededWorld;
+  /** Close every node (idempotent) and delete the data directory. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * The demo network as `npx renkei demo` runs it (core, J-LIS, the demo institutions) on free ports
+ * and real SQLite files in a fresh temporary directory, seeded through the nodes' public APIs.
+ */
+export async function startDemoNetwork(name: string): Promise<DemoNetwork> {
+  const dir = mkdtempSync(join(tmpdir(), `renkei-${name}-`));
+  const legalTable = loadLegalTable();
+  const network = await launchNetwork({
+    dataDir: dir,
+    legalTable,
+    institutions: DEMO_WORLD.institutions,
+    basePort: 0,
+  });
+  const world = await seedWorld(network, DEMO_WORLD, legalTable);
+  return {
+    dir,
+    network,
+    world,
+    async dispose() {
+      await network.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
