@@ -35,6 +35,8 @@ export const HTTP_STATUS = {
   ERR_UPSTREAM_UNAVAILABLE: 502,
   ERR_IMPORT_INVALID: 400,
   ERR_CONFIG_INVALID: 500,
+  ERR_DATA_DIR_IN_USE: 500,
+  ERR_PORT_IN_USE: 500,
   ERR_INTERNAL: 500,
 } as const satisfies Record<string, number>;
 

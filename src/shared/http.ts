@@ -46,11 +46,11 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     if (status >= 500) {
       // The stack and the code only: never the request body, which may hold personal data.
       request.log.error(
-        { err: { code: body.error.code, stack: error.stack }, reqId: request.id },
+        { err: { code: body.error.code, stack: error.stack } }, // request.log carries the reqId
         'request failed',
       );
     } else {
-      request.log.info({ code: body.error.code, reqId: request.id }, 'request refused');
+      request.log.info({ code: body.error.code }, 'request refused');
     }
     return reply.status(status).send(body);
   });
@@ -169,7 +169,17 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what 
 
 /** Start listening and return the base URL (`http://127.0.0.1:PORT`). Port 0 picks a free port. */
 export async function listen(app: FastifyInstance, port: number, host = '127.0.0.1'): Promise<string> {
-  await app.listen({ port, host });
+  try {
+    await app.listen({ port, host });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    throw new RenkeiError(
+      'ERR_PORT_IN_USE',
+      `Port ${port} on ${host} is already in use, by another Renkei network or another program. ` +
+        'Stop it, or choose other ports (renkei start --port-base 7300; npm start -- --port-base 7300).',
+      { port, host },
+    );
+  }
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new TypeError('expected a TCP address');
   return `http://${host}:${address.port}`;

@@ -15,6 +15,7 @@ import type { LegalTable } from '../../domain/legal-table/types.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { listen } from '../../shared/http.ts';
+import { lockDirectory, type DirectoryLock } from '../../shared/lock.ts';
 import { closeLogger, createLogger, type Logger } from '../../shared/logger.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { createCore } from './core.ts';
@@ -37,6 +38,13 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
   const ownLogger = options.logger === undefined;
   const logger =
     options.logger ?? createLogger({ node: 'core', file: join(options.dataDir, 'logs', 'core.log') });
+  let lock: DirectoryLock;
+  try {
+    lock = lockDirectory(join(options.dataDir, 'core'), 'core');
+  } catch (error) {
+    if (ownLogger) await closeLogger(logger);
+    throw error;
+  }
   const store = await openSqliteCoreStore(join(options.dataDir, 'core', 'core.sqlite'));
   let core: ReturnType<typeof createCore> | undefined;
   try {
@@ -80,12 +88,14 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
         (closing ??= (async () => {
           clearInterval(purgeTimer);
           await started.close();
+          lock.release();
           if (ownLogger) await closeLogger(logger);
         })()),
     };
   } catch (error) {
     if (core) await core.close();
     else await store.close();
+    lock.release();
     if (ownLogger) {
       logger.error(
         { err: { code: error instanceof RenkeiError ? error.code : 'ERR_INTERNAL' } },

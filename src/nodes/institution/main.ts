@@ -8,6 +8,7 @@ import { migrateToLatest, openSqlite } from '../../shared/db.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { listen } from '../../shared/http.ts';
 import { closeLogger, createLogger, type Logger } from '../../shared/logger.ts';
+import { lockDirectory, type DirectoryLock } from '../../shared/lock.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { createInstitution } from './app.ts';
 import { KyselyAddresseeStore, type AddresseeDatabase } from './addressee/kysely-store.ts';
@@ -53,6 +54,13 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
     options.logger ??
     createLogger({ node: name, file: join(options.dataDir, 'logs', `institution-${institutionId}.log`) });
   const dir = join(options.dataDir, 'institutions', institutionId);
+  let lock: DirectoryLock;
+  try {
+    lock = lockDirectory(dir, 'institution');
+  } catch (error) {
+    if (ownLogger) await closeLogger(logger);
+    throw error;
+  }
   const addresseeDb = openSqlite<AddresseeDatabase>(join(dir, 'addressee.sqlite'));
   const intermediateDb = openSqlite<IntermediateDatabase>(join(dir, 'intermediate.sqlite'));
   let institution: ReturnType<typeof createInstitution> | undefined;
@@ -62,6 +70,7 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
     await institution?.close();
     await addresseeDb.destroy();
     await intermediateDb.destroy();
+    lock.release();
     if (ownLogger) await closeLogger(logger);
     else await new Promise<void>((resolve) => logger.flush(() => resolve()));
   };

@@ -1,5 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Kysely } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import type { RandomSource } from '../../domain/identifiers/random-source.ts';
 import { nodeClient, type NodeClient } from '../../network/client.ts';
@@ -8,6 +9,7 @@ import { openSqlite } from '../../shared/db.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { createHttpApp, listen } from '../../shared/http.ts';
 import { closeLogger, createLogger, type Logger } from '../../shared/logger.ts';
+import { lockDirectory } from '../../shared/lock.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { migrateJlisDatabase } from './migrations.ts';
 import { NUMBERING_KEY_BYTES } from './numbering.ts';
@@ -63,43 +65,37 @@ export interface StartJlisOptions {
 export async function startJlis(options: StartJlisOptions): Promise<RunningNode> {
   const dir = join(options.dataDir, 'jlis');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const lock = lockDirectory(dir, 'jlis');
   const ownLogger = options.logger === undefined;
   const logger =
     options.logger ?? createLogger({ node: 'jlis', file: join(options.dataDir, 'logs', 'jlis.log') });
-  const numberingKey = loadOrCreateNumberingKey(join(dir, 'numbering-key'), logger);
-  const db = openSqlite<JlisDatabase>(join(dir, 'jlis.sqlite'));
-  try {
-    await migrateJlisDatabase(db);
-  } catch (error) {
-    await db.destroy();
-    throw error;
-  }
-  const { app } = createJlis({
-    store: createKyselyJlisStore(db),
-    clock: options.clock ?? systemClock,
-    logger,
-    core: nodeClient(options.coreUrl, 'core'),
-    numberingKey,
-  });
-  let url: string;
-  try {
-    url = await listen(app, options.port);
-  } catch (error) {
-    await db.destroy();
-    throw error;
-  }
-  logger.info({ url }, 'J-LIS started');
-  let closing: Promise<void> | undefined;
-  return {
-    name: 'jlis',
-    url,
-    close: () =>
-      (closing ??= (async () => {
-        await app.close();
-        await db.destroy();
-        if (ownLogger) await closeLogger(logger);
-      })()),
+  let db: Kysely<JlisDatabase> | undefined;
+  let app: FastifyInstance | undefined;
+  const closeAll = async () => {
+    await app?.close();
+    await db?.destroy();
+    lock.release();
+    if (ownLogger) await closeLogger(logger);
   };
+  try {
+    const numberingKey = loadOrCreateNumberingKey(join(dir, 'numbering-key'), logger);
+    db = openSqlite<JlisDatabase>(join(dir, 'jlis.sqlite'));
+    await migrateJlisDatabase(db);
+    app = createJlis({
+      store: createKyselyJlisStore(db),
+      clock: options.clock ?? systemClock,
+      logger,
+      core: nodeClient(options.coreUrl, 'core'),
+      numberingKey,
+    }).app;
+    const url = await listen(app, options.port);
+    logger.info({ url }, 'J-LIS started');
+    let closing: Promise<void> | undefined;
+    return { name: 'jlis', url, close: () => (closing ??= closeAll()) };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
 }
 
 /**
