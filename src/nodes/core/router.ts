@@ -95,6 +95,7 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
   app.post('/admin/v1/institutions/:id/key-rotations', async (request) => {
     const { id } = parseInput(InstitutionParams, request.params, 'institution id');
     const rotated = await registry.rotateInstitutionKey(id);
+    request.log.info({ institutionId: id, keyVersion: rotated.keyVersion }, 'institution key rotated');
     return { institutionId: rotated.id, keyVersion: rotated.keyVersion };
   });
 

@@ -90,14 +90,15 @@ export class CodeService {
     keyVersion: number;
     rekeyedVersion: number;
   }> {
-    const institution = await this.options.registry.confirmRekeyed(
-      completion.institutionId,
-      completion.keyVersion,
-    );
-    this.options.logger.info(
-      { institutionId: institution.id, keyVersion: institution.keyVersion },
-      'institution re-keyed its codes',
-    );
+    const { registry, logger } = this.options;
+    const before = await registry.get(completion.institutionId);
+    const institution = await registry.confirmRekeyed(completion.institutionId, completion.keyVersion);
+    if (before.rekeyedVersion !== institution.rekeyedVersion) {
+      logger.info(
+        { institutionId: institution.id, keyVersion: institution.keyVersion },
+        'institution re-keyed its codes',
+      );
+    }
     return {
       institutionId: institution.id,
       keyVersion: institution.keyVersion,
