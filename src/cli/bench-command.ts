@@ -9,10 +9,14 @@ import { launchNetwork } from '../network/launch.ts';
 import { seedWorld } from '../network/seed.ts';
 import { DEMO_INSTITUTIONS, type World } from '../network/world.ts';
 import { RenkeiError } from '../shared/errors.ts';
-import { table, wholeNumberOption, type GlobalOptions } from './output.ts';
+import { plural, table, wholeNumberOption, type GlobalOptions } from './output.ts';
 
 const REQUESTER = '152048'; // 三条市 (X市)
 const PROVIDER = '131041'; // 新宿区 (A市)
+/** More exchanges in flight than this only queue up in the nodes' connection pools. */
+const MAX_CONCURRENCY = 10_000;
+const MAX_COUNT = 10_000_000;
+const MAX_PERSONS = 100_000;
 
 /**
  * `renkei bench`: drive inquiries through the full path of a freshly started network — requester's
@@ -23,14 +27,14 @@ export function registerBenchCommand(program: Command): void {
   program
     .command('bench')
     .description('measure exchanges per second and latency through the full path of a fresh network')
-    .option('--count <n>', 'exchanges to measure', '2000')
-    .option('--concurrency <n>', 'exchanges in flight at once', '32')
-    .option('--persons <n>', 'distinct residents to ask about', '200')
+    .option('--count <n>', `exchanges to measure, at most ${MAX_COUNT}`, '2000')
+    .option('--concurrency <n>', `exchanges in flight at once, at most ${MAX_CONCURRENCY}`, '32')
+    .option('--persons <n>', `distinct residents to ask about, at most ${MAX_PERSONS}`, '200')
     .option('--keep', 'keep the bench databases afterwards')
     .action(async (options: { count: string; concurrency: string; persons: string; keep?: boolean }) => {
-      const count = wholeNumberOption(options.count, '--count', 1, Infinity);
-      const concurrency = wholeNumberOption(options.concurrency, '--concurrency', 1, Infinity);
-      const persons = wholeNumberOption(options.persons, '--persons', 1, Infinity);
+      const count = wholeNumberOption(options.count, '--count', 1, MAX_COUNT);
+      const concurrency = wholeNumberOption(options.concurrency, '--concurrency', 1, MAX_CONCURRENCY);
+      const persons = wholeNumberOption(options.persons, '--persons', 1, MAX_PERSONS);
       const { dataDir } = program.opts<GlobalOptions>();
       mkdirSync(resolve(dataDir), { recursive: true });
       const dir = mkdtempSync(join(resolve(dataDir), 'bench-'));
@@ -57,7 +61,7 @@ export function registerBenchCommand(program: Command): void {
         basePort: 0,
       });
       try {
-        console.error(`Seeding ${persons} residents…`);
+        console.error(`Seeding ${plural(persons, 'resident')}…`);
         const seeded = await seedWorld(network, world, legalTable);
         const requester = network.institution(REQUESTER);
         const keys = [...seeded.residents.keys()];

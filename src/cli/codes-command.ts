@@ -1,9 +1,9 @@
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { nodeClient } from '../network/client.ts';
 import { InstitutionId, MAX_REISSUE_BATCH } from '../network/messages.ts';
 import type { CodeReissuePage } from '../nodes/institution/intermediate/service.ts';
 import { RenkeiError } from '../shared/errors.ts';
+import { connectNode, nodeUrlOption } from './nodes.ts';
 import { table, wholeNumberOption } from './output.ts';
 
 const SHOWN_CLEARED = 50;
@@ -24,11 +24,12 @@ export function registerCodesCommand(program: Command): void {
     .requiredOption('--core-url <url>', "the core's base URL, e.g. http://127.0.0.1:7100")
     .requiredOption('--institution <id>', 'the institution code, e.g. 152048')
     .action(async (options: { coreUrl: string; institution: string }) => {
+      const coreUrl = nodeUrlOption(options.coreUrl, 'core');
       const id = InstitutionId.safeParse(options.institution);
       if (!id.success) {
         throw new RenkeiError('ERR_VALIDATION', '--institution must be an institution code such as 152048.');
       }
-      const core = nodeClient(options.coreUrl, 'the core');
+      const core = await connectNode(coreUrl, 'core');
       const rotated = await core.post<{ institutionId: string; keyVersion: number }>(
         `/admin/v1/institutions/${id.data}/key-rotations`,
         undefined,
@@ -51,8 +52,9 @@ export function registerCodesCommand(program: Command): void {
     .requiredOption('--institution-url <url>', "the institution node's base URL, e.g. http://127.0.0.1:7111")
     .option('--batch-size <n>', `codes per request, at most ${MAX_REISSUE_BATCH}`, String(MAX_REISSUE_BATCH))
     .action(async (options: { institutionUrl: string; batchSize: string }) => {
+      const institutionUrl = nodeUrlOption(options.institutionUrl, 'institution');
       const limit = wholeNumberOption(options.batchSize, '--batch-size', 1, MAX_REISSUE_BATCH);
-      const institution = nodeClient(options.institutionUrl, 'the institution', 120_000);
+      const institution = await connectNode(institutionUrl, 'institution', 120_000);
       const bar = new SingleBar(
         { format: 'codes [{bar}] {value}/{total} {eta}s left', stream: process.stderr },
         Presets.shades_classic,

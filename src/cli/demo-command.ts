@@ -40,9 +40,18 @@ export function registerDemoCommand(program: Command): void {
           all.push(...exchanges);
           const procedure = legalTable.findProcedure(scenario.procedureId);
           console.log(`(${scenario.id}) ${scenario.title}`);
-          console.log(`    ${scenario.application}`);
-          if (procedure && scenario.expect.outcome !== 'refused' && procedure.attachmentsOmitted.length > 0) {
-            console.log(`    No longer needed: ${procedure.attachmentsOmitted.join('、')}`);
+          if (scenario.expect.outcome === 'refused') {
+            // No application: the scenario's text says why the core must refuse.
+            const why = scenario.application.replace(/^none:\s*/, '');
+            const refused = exchanges.every((e) => e.outcome === 'refused');
+            console.log(
+              `    ${refused ? 'Refused by the core' : 'Should have been refused by the core'}: ${why}`,
+            );
+          } else {
+            console.log(`    ${scenario.application}`);
+            if (procedure && procedure.attachmentsOmitted.length > 0) {
+              console.log(`    ${attachmentsLine(procedure.attachmentsOmitted, exchanges)}`);
+            }
           }
           for (const e of exchanges) {
             console.log(
@@ -87,4 +96,27 @@ export function registerDemoCommand(program: Command): void {
       );
       process.exitCode = failed.length === 0 ? 0 : 1;
     });
+}
+
+type Missed = Exclude<Exchange['outcome'], 'provided'>;
+
+/** Why an applicant still brings the attachments, by the outcome of the exchange. */
+const STILL_NEEDED_BECAUSE: Record<Missed, string> = {
+  not_held: 'the provider holds no copy',
+  refused: 'the core refused the inquiry',
+  failed: 'the exchange failed',
+  pending: 'no answer came in time',
+};
+
+/**
+ * What the exchanges mean for the applicant's attachments (添付書類): no longer needed when every
+ * exchange provided the information, still needed (and why) when any did not.
+ */
+export function attachmentsLine(attachments: readonly string[], exchanges: readonly Exchange[]): string {
+  const list = attachments.join('、');
+  const missed = exchanges.filter((e): e is Exchange & { outcome: Missed } => e.outcome !== 'provided');
+  if (missed.length === 0) return `No longer needed: ${list}`;
+  const because = [...new Set(missed.map((e) => STILL_NEEDED_BECAUSE[e.outcome]))].join('; ');
+  const forWhom = missed.length < exchanges.length ? ` for ${missed.map((e) => e.resident).join(', ')}` : '';
+  return `Still needed${forWhom}: ${list} (${because})`;
 }

@@ -27,7 +27,39 @@ describe('renkei legal', () => {
     expect(run.stdout).toMatch(/clauses \(項\)\s*│ [1-9]\d*\s*│ \d+/);
     expect(run.stdout).toMatch(/layout versions/);
     expect(run.stdout).toContain(`Digest (sha-256): ${loadLegalTable().digest}`);
-    for (const warning of loadLegalTable().warnings) expect(run.stdout).toContain(`Warning: ${warning}`);
+    const { warnings } = loadLegalTable();
+    if (warnings.length > 0) expect(run.stdout).toContain('Notes (valid, but probably not intended):');
+    for (const warning of warnings) expect(run.stdout).toContain(`  - ${warning}`);
+    expect(run.stdout + run.stderr).not.toContain('Warning');
+  });
+
+  it('prints what is valid but probably not intended as notes under a heading, not as warnings', () => {
+    const dir = join(temp, 'unaskable-item');
+    cpSync(DEFAULT_LEGAL_DIR, dir, { recursive: true });
+    // An item no clause provision lists: valid, but no inquiry can ask for it.
+    const path = join(dir, 'items.yaml');
+    writeFileSync(
+      path,
+      `${readFileSync(path, 'utf8')}
+- itemNo: 998
+  name: 試験用の情報
+  nameEn: an item for this test
+  modelled: false
+  layouts:
+    - version: '2019.07'
+      effectiveFrom: '2019-07-01'
+      fields:
+        - { name: amount, label: 金額, type: integer, required: true, min: 0 }
+      example: { amount: 1 }
+`,
+    );
+
+    const run = renkei('legal', 'check', '--dir', dir);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(
+      /^Notes \(valid, but probably not intended\):\n(?: {2}- .*\n)* {2}- .*item 998: /m,
+    );
+    expect(run.stdout + run.stderr).not.toContain('Warning');
   });
 
   it('refuses a broken legal/ with exit code 1, ERR_CONFIG_INVALID and the file and entry to fix', () => {
@@ -63,5 +95,15 @@ describe('renkei legal', () => {
     const unknown = renkei('legal', 'procedures', '--clause', '999');
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toContain('ERR_UNKNOWN_CLAUSE');
+    // …and says how to see the clauses there are.
+    expect(unknown.stderr).toContain('`renkei legal procedures` without --clause lists');
+  });
+
+  it('reads a clause number with leading zeros as the legal table writes it: 074 is 74', () => {
+    const run = renkei('legal', 'procedures', '--clause', '074');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('074-01');
+    expect(run.stdout).not.toContain('057-01');
   });
 });

@@ -14,7 +14,8 @@ import { table } from './output.ts';
  * `main.ts` as `ERR_CONFIG_INVALID: <message>`, exit code 1).
  *
  * `procedures` lists the procedures (事務手続) with the attachments each makes unnecessary; with
- * `--clause`, those under one clause (ERR_UNKNOWN_CLAUSE if the table has no such clause).
+ * `--clause`, those under one clause (`074` is read as `74`; ERR_UNKNOWN_CLAUSE, saying how to list the
+ * clauses, if the table has no such clause).
  */
 export function registerLegalCommand(program: Command): void {
   const legal = program
@@ -36,7 +37,10 @@ export function registerLegalCommand(program: Command): void {
       console.log(summaryTable(legalTable));
       console.log(`Digest (sha-256): ${legalTable.digest}`);
       // Valid, but probably not what the editor meant: shown, not refused, so staged edits still load.
-      for (const warning of legalTable.warnings) console.log(`Warning: ${warning}`);
+      if (legalTable.warnings.length > 0) {
+        console.log(NOTES_HEADING);
+        for (const warning of legalTable.warnings) console.log(`  - ${warning}`);
+      }
     });
 
   legal
@@ -50,11 +54,13 @@ export function registerLegalCommand(program: Command): void {
     )
     .action((options: { clause?: string; dir: string }) => {
       const legalTable = loadLegalTable(resolve(options.dir));
-      const clauseNo = options.clause?.trim();
+      const clauseNo = options.clause === undefined ? undefined : normaliseClauseNo(options.clause);
       if (clauseNo !== undefined && !legalTable.findClause(clauseNo)) {
-        throw new RenkeiError('ERR_UNKNOWN_CLAUSE', `The legal table has no clause ${clauseNo}.`, {
-          clauseNo,
-        });
+        throw new RenkeiError(
+          'ERR_UNKNOWN_CLAUSE',
+          `The legal table has no clause ${clauseNo}; \`renkei legal procedures\` without --clause lists every procedure with its clause.`,
+          { clauseNo },
+        );
       }
       const procedures = legalTable.procedures
         .filter((p) => clauseNo === undefined || p.clauseNo === clauseNo)
@@ -75,6 +81,22 @@ export function registerLegalCommand(program: Command): void {
       );
       console.log(`${procedures.length} procedure${procedures.length === 1 ? '' : 's'}.`);
     });
+}
+
+/** The heading `legal check` prints above the legal table's warnings. */
+export const NOTES_HEADING = 'Notes (valid, but probably not intended):';
+
+/**
+ * A clause number as typed, as the legal table writes it: `074` → `74`, `74-02` → `74-2`. Text that
+ * is not a clause number at all is returned trimmed, for the caller to report as unknown.
+ */
+export function normaliseClauseNo(text: string): string {
+  const trimmed = text.trim();
+  const match = /^([0-9]+)(?:-([0-9]+))?$/.exec(trimmed);
+  if (!match) return trimmed;
+  const [, clause = '', branch] = match;
+  const strip = (digits: string) => digits.replace(/^0+(?=[0-9])/, '');
+  return branch === undefined ? strip(clause) : `${strip(clause)}-${strip(branch)}`;
 }
 
 function summaryTable(legalTable: LegalTable): string {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { RenkeiError } from '../shared/errors.ts';
 import { registerNumberCommand } from './number-command.ts';
@@ -15,7 +16,18 @@ import { registerCodesCommand } from './codes-command.ts';
 const program = new Command()
   .name('renkei')
   .description('Renkei: an open implementation of the My Number information-linkage network')
-  .option('--data-dir <dir>', 'where nodes keep their databases and logs', './data');
+  .version(packageVersion(), '-V, --version', 'print the version of renkei')
+  .option('--data-dir <dir>', 'where nodes keep their databases and logs', './data')
+  // Before the sub-commands are registered: each copies the settings of its parent when it is created.
+  .showHelpAfterError();
+
+// Output piped into `head` or a pager that has read enough: stop quietly, as Unix tools do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+}
 
 registerStartCommand(program);
 registerDemoCommand(program);
@@ -24,7 +36,6 @@ registerImportCommand(program);
 registerBenchCommand(program);
 registerLegalCommand(program);
 registerCodesCommand(program);
-program.showHelpAfterError();
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
@@ -35,4 +46,10 @@ try {
     console.error(error);
   }
   process.exitCode = 1;
+}
+
+/** The version in the package's own package.json (two directories up from this file). */
+function packageVersion(): string {
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(text) as { version: string }).version;
 }

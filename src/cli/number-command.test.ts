@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isCorporateNumber } from '../domain/identifiers/corporate-number.ts';
 import { isIndividualNumber } from '../domain/identifiers/individual-number.ts';
+import { renkei as run } from './test-support.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/renkei.js', import.meta.url));
 
@@ -61,5 +62,17 @@ describe('renkei number', () => {
     const corporate = renkei('number', 'generate', '--kind', 'corporate');
     expect(corporate.status).toBe(0);
     expect(isCorporateNumber(corporate.stdout.trim())).toBe(true);
+  });
+
+  it('takes --count in plain decimal digits only, refusing 1e2 and 0x10 as the other options do', async () => {
+    const counts = ['1e2', '0x10', ' 12'];
+    const runs = await Promise.all(counts.map((count) => run('number', 'generate', '--count', count)));
+    runs.forEach((result, i) => {
+      expect(result.status, counts[i]).toBe(1);
+      expect(result.stderr, counts[i]).toContain(
+        'ERR_VALIDATION: --count must be a whole number from 1 to 10000.',
+      );
+      expect(result.stdout, counts[i]).toBe('');
+    });
   });
 });

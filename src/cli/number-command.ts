@@ -1,8 +1,9 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { generateCorporateNumber, parseCorporateNumber } from '../domain/identifiers/corporate-number.ts';
 import { normalizeDigits } from '../domain/identifiers/digit-input.ts';
 import { generateIndividualNumber, parseIndividualNumber } from '../domain/identifiers/individual-number.ts';
 import { RenkeiError } from '../shared/errors.ts';
+import { wholeNumberOption } from './output.ts';
 
 type NumberKind = 'individual' | 'corporate';
 
@@ -51,10 +52,11 @@ export function registerNumberCommand(program: Command): void {
         .choices(['individual', 'corporate'])
         .default('individual'),
     )
-    .option('--count <n>', 'how many (1-10000)', parseCount, 1)
-    .action((options: { kind: NumberKind; count: number }) => {
+    .option('--count <n>', 'how many (1-10000)', '1')
+    .action((options: { kind: NumberKind; count: string }) => {
+      const count = wholeNumberOption(options.count, '--count', 1, 10_000);
       const generate = options.kind === 'corporate' ? generateCorporateNumber : generateIndividualNumber;
-      const lines = Array.from({ length: options.count }, () => generate());
+      const lines = Array.from({ length: count }, () => generate());
       console.log(lines.join('\n'));
     });
 }
@@ -83,12 +85,4 @@ export function checkNumber(input: string): NumberVerdict {
     if (error instanceof RenkeiError) return { valid: false, kind, error };
     throw error;
   }
-}
-
-function parseCount(value: string): number {
-  const count = Number(value);
-  if (!Number.isInteger(count) || count < 1 || count > 10_000) {
-    throw new InvalidArgumentError('--count must be a whole number from 1 to 10000.');
-  }
-  return count;
 }

@@ -22,8 +22,8 @@ export function registerStartCommand(program: Command): void {
       const basePort = wholeNumberOption(options.portBase, '--port-base', 0, 65_000);
       const retentionYears = wholeNumberOption(options.retentionYears, '--retention-years', 1, 100);
       const dir = resolve(dataDir, 'network');
+      // Its warnings are for whoever edits legal/ (`renkei legal check` shows them), not for every start.
       const legalTable = loadLegalTable();
-      for (const warning of legalTable.warnings) console.error(`Warning: ${warning}`);
       const network = await launchNetwork({
         dataDir: dir,
         legalTable,

@@ -160,7 +160,7 @@ export const DEMO_SCENARIOS: Scenario[] = [
     id: 'e',
     title:
       'An inquiry no clause allows is refused: 協会けんぽ asks A市 for tax information under the child-allowance clause',
-    application: 'none: a health insurer may not use clause 74',
+    application: 'a health insurer may not use clause 74',
     requesterId: 'kyokai-kenpo',
     providerId: '131041',
     clauseNo: '74',

@@ -19,7 +19,7 @@ import { CsvSyntaxError, parseCsv } from './csv.ts';
 export type ImportFormat = 'csv' | 'json';
 
 export interface ImportProblem {
-  /** CSV: the row in the file (the header is row 1). JSON: the entry's position, from 1. */
+  /** CSV: the row in the file (the header is row 1). JSON: the entry's position, from 1. 0: the file as a whole. */
   row: number;
   message: string;
 }
@@ -95,7 +95,7 @@ function readJson(text: string, result: ParsedCopies): Entry[] {
   if (!Array.isArray(list)) {
     result.problems.push({
       row: 0,
-      message: 'expected an array of copies, or an object with a "copies" array',
+      message: 'expected a JSON array of copies, or an object with a "copies" array',
     });
     return [];
   }

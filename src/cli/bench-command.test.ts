@@ -1,0 +1,30 @@
+/**
+ * `renkei bench` as a person runs it: a real child process through bin/renkei.js.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { renkei } from './test-support.ts';
+
+const temp = mkdtempSync(join(tmpdir(), 'renkei-bench-cli-'));
+afterAll(() => rmSync(temp, { recursive: true, force: true }));
+
+describe('renkei bench', () => {
+  it('caps --concurrency at 10000, and says so in --help', async () => {
+    const [over, help] = await Promise.all([
+      renkei('--data-dir', temp, 'bench', '--concurrency', '10001'),
+      renkei('bench', '--help'),
+    ]);
+    expect(over.status).toBe(1);
+    expect(over.stderr.trim()).toBe('ERR_VALIDATION: --concurrency must be a whole number from 1 to 10000.');
+    expect(help.stdout).toMatch(/--concurrency <n>\s+exchanges in flight at once, at most 10000/);
+  });
+
+  it('speaks of one resident in the singular', async () => {
+    const run = await renkei('--data-dir', temp, 'bench', '--persons', '1', '--count', '1');
+    expect(run.status).toBe(0);
+    expect(run.stderr).toContain('Seeding 1 resident…');
+    expect(run.stdout).toContain('provided: 1');
+  });
+});

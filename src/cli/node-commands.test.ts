@@ -1,0 +1,188 @@
+/**
+ * The commands that talk to a running node (`renkei import`, `renkei codes rotate|reissue`) as an
+ * operator runs them against the demo network: wrong files, malformed URLs, the wrong kind of node and
+ * a stopped network are each named as such, in one line, with exit code 1.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadLegalTable } from '../domain/legal-table/index.ts';
+import { startDemoNetwork, type DemoNetwork } from '../../test/support/demo-network.ts';
+import { renkei } from './test-support.ts';
+
+let demo: DemoNetwork;
+let coreUrl: string;
+let jlisUrl: string;
+let institutionUrl: string;
+/** A port on which nothing listens. */
+let closedUrl: string;
+const temp = mkdtempSync(join(tmpdir(), 'renkei-node-cli-'));
+
+beforeAll(async () => {
+  demo = await startDemoNetwork('node-cli');
+  coreUrl = demo.network.core.url;
+  jlisUrl = demo.network.jlis.url;
+  institutionUrl = demo.network.institutions.get('131041')!.url;
+  closedUrl = `http://127.0.0.1:${await freePort()}`;
+});
+afterAll(async () => {
+  await demo?.dispose();
+  rmSync(temp, { recursive: true, force: true });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function file(name: string, text: string): string {
+  const path = join(temp, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('renkei import: the file', () => {
+  it('refuses a missing file in one line, before anything else, with exit code 1', async () => {
+    const run = await renkei('import', '--institution-url', 'localhost:7110', '--file', 'copies.csv');
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim()).toBe('ERR_VALIDATION: --file copies.csv: no such file');
+  });
+
+  it('refuses a directory as a directory, not as a file of unknown format', async () => {
+    const dir = join(temp, 'copies.csv');
+    mkdirSync(dir, { recursive: true });
+    const run = await renkei('import', '--institution-url', institutionUrl, '--file', dir);
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim()).toBe(`ERR_VALIDATION: --file ${dir}: is a directory, not a file`);
+    const plain = join(temp, 'exports');
+    mkdirSync(plain, { recursive: true });
+    const unnamed = await renkei('import', '--institution-url', institutionUrl, '--file', plain);
+    expect(unnamed.stderr.trim()).toBe(`ERR_VALIDATION: --file ${plain}: is a directory, not a file`);
+  });
+
+  it('says a JSON file of the wrong shape is wrong as a whole, not at an "entry 0"', async () => {
+    const path = file('wrong-shape.json', '{"rows": []}');
+    const run = await renkei('import', '--institution-url', institutionUrl, '--file', path);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`${path}: nothing was sent.`);
+    expect(run.stderr).toMatch(/^ {2}the file: expected .*array of copies/m);
+    expect(run.stderr).not.toContain('entry 0');
+    expect(run.stderr).not.toContain('bad row(s)');
+  });
+
+  it('counts bad entries of a JSON file from 1, in proper English', async () => {
+    const path = file('one-bad.json', '[{"addresseeNumber": "x", "itemNo": 2, "data": {}}]');
+    const run = await renkei('import', '--institution-url', institutionUrl, '--file', path);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`${path}: 1 bad entry; nothing was sent.`);
+    expect(run.stderr).toMatch(/^ {2}entry 1: /m);
+  });
+});
+
+describe('node URLs', () => {
+  const json = () => file('copies.json', '[]');
+
+  it('refuses a URL without http:// or https:// as a malformed option, not an unreachable node', async () => {
+    const [run, rotate, reissue] = await Promise.all([
+      renkei('import', '--institution-url', 'localhost:7110', '--file', json()),
+      renkei('codes', 'rotate', '--core-url', '127.0.0.1:7100', '--institution', '152048'),
+      renkei('codes', 'reissue', '--institution-url', 'ftp://127.0.0.1:7110'),
+    ]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(
+      'ERR_VALIDATION: --institution-url must be a URL such as http://127.0.0.1:7110',
+    );
+    expect(run.stderr).not.toContain('could not be reached');
+    expect(rotate.status).toBe(1);
+    expect(rotate.stderr).toContain('ERR_VALIDATION: --core-url must be a URL such as http://127.0.0.1:7100');
+    expect(reissue.status).toBe(1);
+    expect(reissue.stderr).toContain(
+      'ERR_VALIDATION: --institution-url must be a URL such as http://127.0.0.1:7110',
+    );
+  });
+
+  it('names the kind of node a command was pointed at when it is the wrong one', async () => {
+    const [atCore, atJlis, rotate] = await Promise.all([
+      renkei('import', '--institution-url', coreUrl, '--file', json()),
+      renkei('codes', 'reissue', '--institution-url', jlisUrl),
+      renkei('codes', 'rotate', '--core-url', institutionUrl, '--institution', '152048'),
+    ]);
+    expect(atCore.status).toBe(1);
+    expect(atCore.stderr.trim()).toBe(
+      `ERR_VALIDATION: ${coreUrl} is the core, not an institution node; give the institution's URL (npm start prints them).`,
+    );
+    expect(atCore.stderr).not.toContain('ERR_ROUTE_NOT_FOUND');
+    expect(atJlis.status).toBe(1);
+    expect(atJlis.stderr).toContain(`ERR_VALIDATION: ${jlisUrl} is J-LIS, not an institution node`);
+    expect(rotate.status).toBe(1);
+    expect(rotate.stderr.trim()).toBe(
+      `ERR_VALIDATION: ${institutionUrl} is the institution node 131041, not the core; give the core's URL (npm start prints it).`,
+    );
+  });
+
+  it('names the URL it tried and the next step when nothing answers there', async () => {
+    const [run, rotate] = await Promise.all([
+      renkei('import', '--institution-url', closedUrl, '--file', json()),
+      renkei('codes', 'rotate', '--core-url', closedUrl, '--institution', '152048'),
+    ]);
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`could not be reached at ${closedUrl}`);
+    expect(run.stderr).toContain(
+      `is the network running (npm start)? GET ${closedUrl}/healthz should answer.`,
+    );
+    expect(rotate.status).toBe(1);
+    expect(rotate.stderr).toContain(
+      `ERR_UPSTREAM_UNAVAILABLE: The core could not be reached at ${closedUrl}`,
+    );
+  });
+
+  it('refuses a server that answers, but not as a Renkei node', async () => {
+    const server = createHttpServer((_request, response) => response.writeHead(404).end('Not Found'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    try {
+      const run = await renkei('codes', 'reissue', '--institution-url', url);
+      expect(run.status).toBe(1);
+      expect(run.stderr.trim()).toBe(
+        `ERR_VALIDATION: ${url} answered GET /healthz with HTTP 404: it is not a Renkei node; give the institution's URL (npm start prints them).`,
+      );
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('goes ahead against the right kind of node', async () => {
+    const layout = loadLegalTable().layoutFor(2, new Date());
+    const copies = file(
+      'good.json',
+      JSON.stringify([
+        {
+          addresseeNumber: demo.world.addresseeNumber('ito-sakura', '131041'),
+          itemNo: 2,
+          data: layout?.example,
+        },
+      ]),
+    );
+    const [imported, reissued] = await Promise.all([
+      renkei('import', '--institution-url', institutionUrl, '--file', copies),
+      renkei('codes', 'reissue', '--institution-url', `${institutionUrl}/`),
+    ]);
+    expect(imported.stderr).toBe('');
+    expect(imported.status).toBe(0);
+    expect(imported.stdout).toMatch(/good\.json\s*│ json\s*│ 1\s*│ 1\s*│ 1\s*│/);
+    expect(reissued.stderr).toBe('');
+    expect(reissued.status).toBe(0);
+    expect(reissued.stdout).toContain('Re-keying is complete');
+  });
+});

@@ -1,0 +1,140 @@
+import { nodeClient, type NodeClient } from '../network/client.ts';
+import { RenkeiError } from '../shared/errors.ts';
+
+/**
+ * The node URLs commands take (`--core-url`, `--institution-url`): read strictly, and checked with
+ * the node's `GET /healthz` before a command acts, so that a typo, the wrong node or a stopped
+ * network is named as such rather than surfacing as a route the node does not have.
+ */
+export type NodeKind = 'core' | 'institution';
+
+const KINDS: Record<
+  NodeKind,
+  { flag: string; example: string; name: string; subject: string; give: string }
+> = {
+  core: {
+    flag: '--core-url',
+    example: 'http://127.0.0.1:7100',
+    name: 'the core',
+    subject: 'The core',
+    give: "give the core's URL (npm start prints it)",
+  },
+  institution: {
+    flag: '--institution-url',
+    example: 'http://127.0.0.1:7110',
+    name: 'an institution node',
+    subject: 'The institution node',
+    give: "give the institution's URL (npm start prints them)",
+  },
+};
+
+/**
+ * A node's base URL as given to `flag`: an absolute http:// or https:// URL with no path, query or
+ * fragment, returned as its origin (`http://127.0.0.1:7110`). Anything else is ERR_VALIDATION naming
+ * the flag and an example.
+ */
+export function nodeUrlOption(text: string, kind: NodeKind): string {
+  const { flag, example } = KINDS[kind];
+  let url: URL | undefined;
+  try {
+    url = new URL(text.trim());
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+    throw new RenkeiError(
+      'ERR_VALIDATION',
+      `${flag} must be a URL such as ${example} (starting with http:// or https://).`,
+    );
+  }
+  if (url.pathname !== '/' || url.search !== '' || url.hash !== '') {
+    throw new RenkeiError(
+      'ERR_VALIDATION',
+      `${flag} must be the node's base URL, without a path, such as ${example}.`,
+    );
+  }
+  return url.origin;
+}
+
+/**
+ * A client for the node at `baseUrl` once its `GET /healthz` says it is a node of the expected kind.
+ * Refuses with ERR_VALIDATION when it is another kind of node (or not a Renkei node), and with
+ * ERR_UPSTREAM_UNAVAILABLE naming the URL and the next step when nothing answers there; a node that
+ * stops answering later is reported the same way.
+ */
+export async function connectNode(baseUrl: string, kind: NodeKind, timeoutMs = 10_000): Promise<NodeClient> {
+  const { name, subject, give } = KINDS[kind];
+  const client = nodeClient(baseUrl, name, timeoutMs);
+  const explain = (error: unknown): unknown => {
+    if (!(error instanceof RenkeiError) || error.code !== 'ERR_UPSTREAM_UNAVAILABLE') return error;
+    // Only our own call's failure: a node may pass on that *it* could not reach another node.
+    if (error.details.status !== undefined || !error.message.startsWith(`${name} could not be reached`)) {
+      return error;
+    }
+    const cause = typeof error.details.cause === 'string' ? ` (${error.details.cause})` : '';
+    return new RenkeiError(
+      'ERR_UPSTREAM_UNAVAILABLE',
+      `${subject} could not be reached at ${baseUrl}${cause}; is the network running (npm start)? ` +
+        `GET ${baseUrl}/healthz should answer.`,
+      error.details,
+    );
+  };
+
+  let health: unknown;
+  try {
+    health = await nodeClient(baseUrl, name, Math.min(timeoutMs, 5_000)).get('/healthz');
+  } catch (error) {
+    const explained = explain(error);
+    if (explained !== error || !(error instanceof RenkeiError)) throw explained;
+    // It answered, but not as a node of this network does.
+    throw notRenkei(baseUrl, give, error);
+  }
+  const node =
+    typeof health === 'object' && health !== null ? (health as { node?: unknown }).node : undefined;
+  if (typeof node !== 'string') throw notRenkei(baseUrl, give, undefined);
+  const found: NodeKind | 'jlis' | 'other' =
+    node === 'core'
+      ? 'core'
+      : node === 'jlis'
+        ? 'jlis'
+        : node.startsWith('institution:')
+          ? 'institution'
+          : 'other';
+  if (found !== kind) {
+    const what =
+      found === 'core'
+        ? 'the core'
+        : found === 'jlis'
+          ? 'J-LIS'
+          : found === 'institution'
+            ? `the institution node ${node.slice('institution:'.length)}`
+            : `a node named "${node}"`;
+    throw new RenkeiError('ERR_VALIDATION', `${baseUrl} is ${what}, not ${name}; ${give}.`, { node });
+  }
+
+  const explained = async <T>(call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (error) {
+      throw explain(error);
+    }
+  };
+  return {
+    post: <T>(path: string, body: unknown) => explained(() => client.post<T>(path, body)),
+    put: <T>(path: string, body: unknown) => explained(() => client.put<T>(path, body)),
+    get: <T>(path: string) => explained(() => client.get<T>(path)),
+  };
+}
+
+function notRenkei(baseUrl: string, give: string, error: RenkeiError | undefined): RenkeiError {
+  const status = error?.details.status;
+  const answer =
+    typeof status === 'number' && (status < 200 || status >= 300)
+      ? `answered GET /healthz with HTTP ${status}`
+      : error?.code === 'ERR_UPSTREAM_UNAVAILABLE'
+        ? 'answered GET /healthz with a body that is not JSON'
+        : error
+          ? `answered GET /healthz with ${error.code}`
+          : 'answered GET /healthz without naming its node';
+  return new RenkeiError('ERR_VALIDATION', `${baseUrl} ${answer}: it is not a Renkei node; ${give}.`);
+}
