@@ -1,12 +1,13 @@
 /**
  * `renkei demo` as a newcomer runs it: a real child process through bin/renkei.js, its own network.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { attachmentsLine } from './demo-command.ts';
 import type { Exchange } from '../network/scenarios.ts';
+import { lockDirectory } from '../shared/lock.ts';
 import { renkei } from './test-support.ts';
 
 const temp = mkdtempSync(join(tmpdir(), 'renkei-demo-cli-'));
@@ -19,6 +20,24 @@ function scenario(stdout: string, id: string): string {
 }
 
 describe('renkei demo', () => {
+  it('refuses to start while another demo uses the data directory, deleting nothing of it', async () => {
+    const dir = join(temp, 'busy');
+    const first = await renkei('--data-dir', dir, 'demo');
+    expect(first.status).toBe(0);
+    const database = join(dir, 'demo', 'core', 'core.sqlite');
+    expect(existsSync(database)).toBe(true);
+
+    const running = lockDirectory(dir, 'demo'); // as a demo in progress holds it
+    try {
+      const second = await renkei('--data-dir', dir, 'demo');
+      expect(second.status).toBe(1);
+      expect(second.stderr).toContain('ERR_DATA_DIR_IN_USE');
+      expect(existsSync(database)).toBe(true);
+    } finally {
+      running.release();
+    }
+  });
+
   it('tells which attachments are no longer needed, still needed, or why the core refused', async () => {
     const run = await renkei('--data-dir', temp, 'demo');
     expect(run.status).toBe(0);

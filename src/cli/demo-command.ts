@@ -2,10 +2,11 @@ import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadLegalTable } from '../domain/legal-table/index.ts';
-import { launchNetwork } from '../network/launch.ts';
+import { launchNetwork, type Network } from '../network/launch.ts';
 import { DEMO_SCENARIOS, runScenario, type Exchange } from '../network/scenarios.ts';
 import { seedWorld } from '../network/seed.ts';
 import { DEMO_WORLD } from '../network/world.ts';
+import { lockDirectory } from '../shared/lock.ts';
 import { table, type GlobalOptions } from './output.ts';
 
 /**
@@ -20,14 +21,23 @@ export function registerDemoCommand(program: Command): void {
     .action(async () => {
       const { dataDir } = program.opts<GlobalOptions>();
       const dir = resolve(dataDir, 'demo');
-      rmSync(dir, { recursive: true, force: true });
+      // Held beside the demo directory, before it is emptied: a second demo must not delete the files
+      // of one that is running.
       const legalTable = loadLegalTable();
-      const network = await launchNetwork({
-        dataDir: dir,
-        legalTable,
-        institutions: DEMO_WORLD.institutions,
-        basePort: 0,
-      });
+      const lock = lockDirectory(resolve(dataDir), 'demo');
+      let network: Network;
+      try {
+        rmSync(dir, { recursive: true, force: true });
+        network = await launchNetwork({
+          dataDir: dir,
+          legalTable,
+          institutions: DEMO_WORLD.institutions,
+          basePort: 0,
+        });
+      } catch (error) {
+        lock.release();
+        throw error;
+      }
       const names = new Map(DEMO_WORLD.institutions.map((i) => [i.id, i.name]));
       const name = (id: string) => `${names.get(id) ?? id}`;
       const all: Exchange[] = [];
@@ -63,6 +73,7 @@ export function registerDemoCommand(program: Command): void {
         }
       } finally {
         await network.close();
+        lock.release();
       }
       console.log(
         table(
