@@ -52,10 +52,9 @@ export function registerDemoCommand(program: Command): void {
           console.log(`(${scenario.id}) ${scenario.title}`);
           if (scenario.expect.outcome === 'refused') {
             // No application: the scenario's text says why the core must refuse.
-            const why = scenario.application.replace(/^none:\s*/, '');
             const refused = exchanges.every((e) => e.outcome === 'refused');
             console.log(
-              `    ${refused ? 'Refused by the core' : 'Should have been refused by the core'}: ${why}`,
+              `    ${refused ? 'Refused by the core' : 'Should have been refused by the core'}: ${scenario.application}`,
             );
           } else {
             console.log(`    ${scenario.application}`);

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
@@ -113,16 +113,12 @@ export function registerImportCommand(program: Command): void {
  */
 function readFileArgument(path: string, flag: string): string {
   const refuse = (why: string) => new RenkeiError('ERR_VALIDATION', `${flag} ${path}: ${why}`);
-  let text: string;
   try {
-    if (statSync(path, { throwIfNoEntry: false }) === undefined) throw refuse('no such file');
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path, 'utf8');
   } catch (error) {
-    if (error instanceof RenkeiError) throw error;
     const code = (error as { code?: string }).code;
     if (code === 'EISDIR') throw refuse('is a directory, not a file');
     if (code === 'ENOENT') throw refuse('no such file');
     throw refuse(`cannot be read (${code ?? 'unknown error'})`);
   }
-  return text;
 }

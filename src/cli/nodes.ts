@@ -92,24 +92,9 @@ export async function connectNode(baseUrl: string, kind: NodeKind, timeoutMs = 1
   const node =
     typeof health === 'object' && health !== null ? (health as { node?: unknown }).node : undefined;
   if (typeof node !== 'string') throw notRenkei(baseUrl, give, undefined);
-  const found: NodeKind | 'jlis' | 'other' =
-    node === 'core'
-      ? 'core'
-      : node === 'jlis'
-        ? 'jlis'
-        : node.startsWith('institution:')
-          ? 'institution'
-          : 'other';
-  if (found !== kind) {
-    const what =
-      found === 'core'
-        ? 'the core'
-        : found === 'jlis'
-          ? 'J-LIS'
-          : found === 'institution'
-            ? `the institution node ${node.slice('institution:'.length)}`
-            : `a node named "${node}"`;
-    throw new RenkeiError('ERR_VALIDATION', `${baseUrl} is ${what}, not ${name}; ${give}.`, { node });
+  const found = describeNode(node);
+  if (found.kind !== kind) {
+    throw new RenkeiError('ERR_VALIDATION', `${baseUrl} is ${found.what}, not ${name}; ${give}.`, { node });
   }
 
   const explained = async <T>(call: () => Promise<T>): Promise<T> => {
@@ -124,6 +109,16 @@ export async function connectNode(baseUrl: string, kind: NodeKind, timeoutMs = 1
     put: <T>(path: string, body: unknown) => explained(() => client.put<T>(path, body)),
     get: <T>(path: string) => explained(() => client.get<T>(path)),
   };
+}
+
+/** What a node's `GET /healthz` name (`core`, `jlis`, `institution:<id>`) says it is. */
+function describeNode(node: string): { kind: NodeKind | 'jlis' | 'other'; what: string } {
+  if (node === 'core') return { kind: 'core', what: 'the core' };
+  if (node === 'jlis') return { kind: 'jlis', what: 'J-LIS' };
+  if (node.startsWith('institution:')) {
+    return { kind: 'institution', what: `the institution node ${node.slice('institution:'.length)}` };
+  }
+  return { kind: 'other', what: `a node named "${node}"` };
 }
 
 function notRenkei(baseUrl: string, give: string, error: RenkeiError | undefined): RenkeiError {

@@ -1,5 +1,6 @@
 import { RenkeiError } from '../shared/errors.ts';
 import Table from 'cli-table3';
+import stringWidth from 'string-width';
 
 /**
  * A readable table for a person at a terminal (never a JSON dump). On a terminal it is fitted to the
@@ -111,37 +112,11 @@ export function wrapText(text: string, width: number): string {
   return out.join('\n');
 }
 
-/** Terminal columns `text` takes: two for each East Asian wide or full-width character. */
-export function textWidth(text: string): number {
-  let width = 0;
-  for (const char of text) {
-    const code = char.codePointAt(0) ?? 0;
-    if (code < 0x20 || (code >= 0x7f && code < 0xa0) || (code >= 0x300 && code < 0x370) || code === 0x200b) {
-      continue; // control characters and combining marks take no column
-    }
-    width += isWide(code) ? 2 : 1;
-  }
-  return width;
-}
-
-function isWide(code: number): boolean {
-  return (
-    (code >= 0x1100 && code <= 0x115f) ||
-    (code >= 0x2e80 && code <= 0x303e) ||
-    (code >= 0x3041 && code <= 0x33ff) ||
-    (code >= 0x3400 && code <= 0x4dbf) ||
-    (code >= 0x4e00 && code <= 0x9fff) ||
-    (code >= 0xa000 && code <= 0xa4cf) ||
-    (code >= 0xac00 && code <= 0xd7a3) ||
-    (code >= 0xf900 && code <= 0xfaff) ||
-    (code >= 0xfe30 && code <= 0xfe4f) ||
-    (code >= 0xff00 && code <= 0xff60) ||
-    (code >= 0xffe0 && code <= 0xffe6) ||
-    (code >= 0x1f300 && code <= 0x1f64f) ||
-    (code >= 0x1f900 && code <= 0x1f9ff) ||
-    (code >= 0x20000 && code <= 0x3fffd)
-  );
-}
+/**
+ * Terminal columns `text` takes: two for each East Asian wide or full-width character, none for
+ * escape codes or combining marks (string-width, the measure cli-table3 itself uses).
+ */
+export const textWidth: (text: string) => number = stringWidth;
 
 /** The options every command shares, read from the root program. */
 export interface GlobalOptions {

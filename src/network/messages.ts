@@ -107,6 +107,10 @@ export type CodeDelivery = z.infer<typeof CodeDelivery>;
 
 export const MAX_REISSUE_BATCH = 1000;
 
+/** Versions of the core's master key an institution's codes can be under (the code's first byte). */
+export const MAX_KEY_VERSION = 255;
+export const KeyVersion = z.number().int().min(1).max(MAX_KEY_VERSION);
+
 /** intermediate server → core: `POST /v1/code-reissues`, one page of the institution's codes. */
 export const CodeReissueRequest = z.object({
   institutionId: InstitutionId,
@@ -117,7 +121,7 @@ export type CodeReissueRequest = z.infer<typeof CodeReissueRequest>;
 /** core's answer: the same persons' codes under `keyVersion`, in order; null for a code not the institution's. */
 export const CodeReissueAnswer = z.object({
   institutionId: InstitutionId,
-  keyVersion: z.number().int().min(1).max(255),
+  keyVersion: KeyVersion,
   personCodes: z.array(PersonCode.nullable()),
 });
 export type CodeReissueAnswer = z.infer<typeof CodeReissueAnswer>;
@@ -128,7 +132,7 @@ export type CodeReissueAnswer = z.infer<typeof CodeReissueAnswer>;
  */
 export const CodeReissueCompletion = z.object({
   institutionId: InstitutionId,
-  keyVersion: z.number().int().min(1).max(255),
+  keyVersion: KeyVersion,
 });
 export type CodeReissueCompletion = z.infer<typeof CodeReissueCompletion>;
 

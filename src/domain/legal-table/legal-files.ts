@@ -20,6 +20,14 @@ const Selector = z
   .strict()
   .refine((s) => s.kinds.length + s.institutions.length > 0, 'must name at least one kind or institution');
 
+/** When a clause or procedure is in force, and whether it is modelled where the seeds are silent. */
+const InForceAndProvenance = {
+  effectiveFrom: DateText,
+  effectiveTo: DateText.optional(),
+  modelled: z.boolean(),
+  source: z.string().optional(),
+};
+
 export const ClauseFile = z.array(
   z
     .object({
@@ -29,10 +37,7 @@ export const ClauseFile = z.array(
       law: z.string().min(1),
       requester: Selector,
       provisions: z.array(z.object({ provider: Selector, itemNos: z.array(ItemNo).min(1) }).strict()).min(1),
-      effectiveFrom: DateText,
-      effectiveTo: DateText.optional(),
-      modelled: z.boolean(),
-      source: z.string().optional(),
+      ...InForceAndProvenance,
     })
     .strict(),
 );
@@ -48,10 +53,7 @@ export const ProcedureFile = z.array(
       appliedTo: z.string().min(1),
       itemNos: z.array(ItemNo).min(1),
       attachmentsOmitted: z.array(z.string().min(1)),
-      effectiveFrom: DateText,
-      effectiveTo: DateText.optional(),
-      modelled: z.boolean(),
-      source: z.string().optional(),
+      ...InForceAndProvenance,
     })
     .strict(),
 );

@@ -11,9 +11,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import { dirname } from 'node:path';
 import { inspect } from 'node:util';
 import { z } from 'zod';
+import { MAX_KEY_VERSION } from '../../network/messages.ts';
 import { RenkeiError } from '../../shared/errors.ts';
-
-export const MAX_KEY_VERSION = 255;
 
 export interface CoreKeys {
   /** HMAC-SHA256 key turning a resident record code into the linking-code table's lookup key. */

@@ -15,12 +15,13 @@ import type { LegalTable } from '../../domain/legal-table/types.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { listen } from '../../shared/http.ts';
-import { lockDirectory, type DirectoryLock } from '../../shared/lock.ts';
+import { lockDirectory } from '../../shared/lock.ts';
 import { closeLogger, createLogger, type Logger } from '../../shared/logger.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { createCore } from './core.ts';
 import { coreKeyFileExists, fileCoreKeys } from './keys.ts';
 import { openSqliteCoreStore } from './kysely-store.ts';
+import type { CoreStore } from './store.ts';
 
 export interface StartCoreOptions {
   dataDir: string;
@@ -35,19 +36,14 @@ export interface StartCoreOptions {
 const DAY_MS = 24 * 3600_000;
 
 export async function startCore(options: StartCoreOptions): Promise<RunningNode> {
+  const lock = lockDirectory(join(options.dataDir, 'core'), 'core');
   const ownLogger = options.logger === undefined;
   const logger =
     options.logger ?? createLogger({ node: 'core', file: join(options.dataDir, 'logs', 'core.log') });
-  let lock: DirectoryLock;
-  try {
-    lock = lockDirectory(join(options.dataDir, 'core'), 'core');
-  } catch (error) {
-    if (ownLogger) await closeLogger(logger);
-    throw error;
-  }
-  const store = await openSqliteCoreStore(join(options.dataDir, 'core', 'core.sqlite'));
+  let store: CoreStore | undefined;
   let core: ReturnType<typeof createCore> | undefined;
   try {
+    store = await openSqliteCoreStore(join(options.dataDir, 'core', 'core.sqlite'));
     const keyFile = join(options.dataDir, 'core', 'master-keys.json');
     if (!coreKeyFileExists(keyFile) && (await store.listInstitutions()).length > 0) {
       // Fresh keys would silently turn every code already issued into a forgery, and give every
@@ -94,7 +90,7 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
     };
   } catch (error) {
     if (core) await core.close();
-    else await store.close();
+    else await store?.close();
     lock.release();
     if (ownLogger) {
       logger.error(

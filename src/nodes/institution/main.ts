@@ -8,7 +8,7 @@ import { migrateToLatest, openSqlite } from '../../shared/db.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { listen } from '../../shared/http.ts';
 import { closeLogger, createLogger, type Logger } from '../../shared/logger.ts';
-import { lockDirectory, type DirectoryLock } from '../../shared/lock.ts';
+import { lockDirectory } from '../../shared/lock.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { createInstitution } from './app.ts';
 import { KyselyAddresseeStore, type AddresseeDatabase } from './addressee/kysely-store.ts';
@@ -49,18 +49,12 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
   const institutionId = parsedId.data;
   const name = `institution:${institutionId}`;
   const clock = options.clock ?? systemClock;
+  const dir = join(options.dataDir, 'institutions', institutionId);
+  const lock = lockDirectory(dir, 'institution');
   const ownLogger = options.logger === undefined;
   const logger =
     options.logger ??
     createLogger({ node: name, file: join(options.dataDir, 'logs', `institution-${institutionId}.log`) });
-  const dir = join(options.dataDir, 'institutions', institutionId);
-  let lock: DirectoryLock;
-  try {
-    lock = lockDirectory(dir, 'institution');
-  } catch (error) {
-    if (ownLogger) await closeLogger(logger);
-    throw error;
-  }
   const addresseeDb = openSqlite<AddresseeDatabase>(join(dir, 'addressee.sqlite'));
   const intermediateDb = openSqlite<IntermediateDatabase>(join(dir, 'intermediate.sqlite'));
   let institution: ReturnType<typeof createInstitution> | undefined;

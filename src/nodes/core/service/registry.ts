@@ -9,7 +9,8 @@
 import type { InstitutionRegistration } from '../../../network/messages.ts';
 import type { Clock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
-import { MAX_KEY_VERSION, type CoreKeys } from '../keys.ts';
+import { MAX_KEY_VERSION } from '../../../network/messages.ts';
+import type { CoreKeys } from '../keys.ts';
 import type { Institution } from '../model.ts';
 import type { CoreStore } from '../store.ts';
 

@@ -9,6 +9,7 @@ import {
   CodeReissueAnswer,
   InquiryAccepted,
   InstitutionId,
+  KeyVersion,
   MAX_REISSUE_BATCH,
   ItemNo,
   ProcedureId,
@@ -100,7 +101,7 @@ export const CodeReissuePageInput = z.object({
   after: AddresseeNumber.optional(),
   limit: z.number().int().min(1).max(MAX_REISSUE_BATCH).default(MAX_REISSUE_BATCH),
   /** The key version the first page reported; a later page refuses to mix versions. */
-  keyVersion: z.number().int().min(1).max(255).optional(),
+  keyVersion: KeyVersion.optional(),
 });
 export type CodeReissuePageInput = z.input<typeof CodeReissuePageInput>;
 
