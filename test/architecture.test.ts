@@ -1,15 +1,26 @@
 /**
- * The dependency direction, checked by a test rather than by goodwill (as X-Road's build does):
- * domain code knows nothing of transport, storage or nodes; no node imports another node; services
- * know nothing of HTTP.
+ * The dependency direction, checked by a test rather than by goodwill (as X-Road's build does).
+ * From the bottom up:
+ *
+ *   shared/, protocol/identifiers.ts   errors, clock, logging, storage seam; the wire identifiers
+ *   domain/                            pure: identifiers, the legal table
+ *   trust/                             the trust layer's cryptography (PKI, signed envelopes, Merkle log)
+ *   protocol/                          messages, the route table, typed clients, the transport seam
+ *   nodes/<node>/                      core, J-LIS, institution: each alone, none imports another
+ *   network/                           the launcher, the demo world and the seeds' scenarios
+ *   cli/                               the `renkei` command
+ *
+ * A layer imports only layers below it. Services know nothing of HTTP; a node reaches another only
+ * through a typed client over the transport its `main.ts` gives it.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = join(import.meta.dirname, '..');
 
 function sources(dir: string): string[] {
+  if (!exists(dir)) return [];
   return readdirSync(join(root, dir), { recursive: true, encoding: 'utf8' })
     .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
     .map((f) => join(dir, f));
@@ -23,16 +34,34 @@ function importsOf(file: string): string[] {
   });
 }
 
-const TRANSPORT_AND_STORAGE = ['fastify', 'kysely', 'better-sqlite3', 'pg', 'pino'];
+const TRANSPORT_AND_STORAGE = ['fastify', 'kysely', 'better-sqlite3', 'pg', 'pino', 'undici'];
+
+const LAYERS = [
+  'src/shared',
+  'src/domain',
+  'src/trust',
+  'src/protocol',
+  'src/nodes',
+  'src/network',
+  'src/cli',
+];
+
+/** The layer of a source path, by its index in LAYERS; -1 for anything else (packages, node:). */
+function layerOf(path: string): number {
+  if (path === 'src/protocol/identifiers.ts') return 0;
+  return LAYERS.findIndex((layer) => path.startsWith(`${layer}/`));
+}
+
+function exists(path: string): boolean {
+  return existsSync(join(root, path));
+}
 
 describe('architecture', () => {
   it('keeps domain code free of transport, storage and nodes', () => {
     for (const file of sources('src/domain')) {
       for (const spec of importsOf(file)) {
         expect(TRANSPORT_AND_STORAGE, `${file} imports ${spec}`).not.toContain(spec);
-        expect(spec.startsWith('src/nodes') || spec.startsWith('src/cli'), `${file} imports ${spec}`).toBe(
-          false,
-        );
+        expect(layerOf(spec), `${file} imports ${spec}`).toBeLessThanOrEqual(layerOf(file));
       }
     }
   });
@@ -64,5 +93,89 @@ describe('architecture', () => {
     for (const file of services) {
       expect(importsOf(file), file).not.toContain('fastify');
     }
+  });
+
+  it('lets each layer import only the layers below it', () => {
+    const checked = LAYERS.flatMap((layer) => sources(layer));
+    expect(checked.length).toBeGreaterThan(50);
+    for (const file of checked) {
+      for (const spec of importsOf(file)) {
+        if (!spec.startsWith('src/')) continue;
+        expect(layerOf(spec), `${file} imports ${spec}`).toBeLessThanOrEqual(layerOf(file));
+      }
+    }
+  });
+
+  it('keeps the trust layer free of transport, storage and the protocol', () => {
+    for (const file of sources('src/trust')) {
+      for (const spec of importsOf(file)) {
+        expect(TRANSPORT_AND_STORAGE, `${file} imports ${spec}`).not.toContain(spec);
+      }
+    }
+  });
+
+  it('lets nodes reach other nodes only through typed clients over the transport main.ts gives them', () => {
+    for (const file of sources('src/nodes').filter((f) => !f.endsWith('test-support.ts'))) {
+      for (const spec of importsOf(file)) {
+        expect(spec, `${file} imports ${spec}`).not.toBe('undici');
+        expect(spec, `${file} imports ${spec}`).not.toBe('src/protocol/raw-client.ts');
+        if (spec === 'src/protocol/http-transport.ts') {
+          expect(file, `${file} makes its own transport`).toMatch(/\/(main|test-support)\.ts$/);
+        }
+      }
+    }
+  });
+
+  it('keeps the raw client (no route table, no schema) for tests and probes only', () => {
+    for (const layer of LAYERS) {
+      for (const file of sources(layer)) {
+        if (file.endsWith('test-support.ts')) continue;
+        expect(importsOf(file), file).not.toContain('src/protocol/raw-client.ts');
+      }
+    }
+  });
+
+  it('gives the three nodes one shape: README, factory, main, router, services, storage port and adapter', () => {
+    const nodes = readdirSync(join(root, 'src/nodes'));
+    expect(nodes.sort()).toEqual(['core', 'institution', 'jlis']);
+    for (const node of nodes) {
+      const dir = `src/nodes/${node}`;
+      for (const file of ['README.md', `${node}.ts`, 'main.ts', 'router.ts']) {
+        expect(exists(`${dir}/${file}`), `${dir}/${file}`).toBe(true);
+      }
+      const files = sources(dir);
+      expect(
+        files.some((f) => /\/service\/[^/]+\.ts$/.test(f)),
+        `${dir} has service classes under service/`,
+      ).toBe(true);
+      const ports = files.filter((f) => f.endsWith('/store.ts'));
+      expect(ports.length, `${dir} has a storage port`).toBeGreaterThan(0);
+      for (const port of ports) {
+        expect(
+          exists(port.replace(/store\.ts$/, 'kysely-store.ts')),
+          `${port} has its adapter beside it`,
+        ).toBe(true);
+        for (const spec of importsOf(port)) {
+          expect(TRANSPORT_AND_STORAGE, `${port} imports ${spec}`).not.toContain(spec);
+        }
+      }
+    }
+  });
+
+  it('serves every route of the route table from exactly one router', () => {
+    const routers = sources('src/nodes').filter((f) => f.endsWith('/router.ts'));
+    const served = routers.flatMap((f) =>
+      [...readFileSync(join(root, f), 'utf8').matchAll(/serve\(app, (\w+)\.(\w+)/g)].map(
+        (m) => `${m[1]}.${m[2]}`,
+      ),
+    );
+    const table = readFileSync(join(root, 'src/protocol/routes.ts'), 'utf8');
+    const declared = [
+      ...table.matchAll(/export const (\w+Api) = defineApi\('\w+', \{([\s\S]*?)\n\}\);/g),
+    ].flatMap((m) => [...(m[2] ?? '').matchAll(/^ {2}(\w+): \{/gm)].map((r) => `${m[1]}.${r[1]}`));
+    expect(declared.length).toBeGreaterThan(20);
+    // healthz is served by createHttpApp for every node.
+    expect(new Set(served)).toEqual(new Set(declared.filter((d) => !d.startsWith('healthApi.'))));
+    expect(served.length).toBe(new Set(served).size);
   });
 });

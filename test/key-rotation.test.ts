@@ -8,11 +8,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeClient, type NodeClient } from '../src/network/client.ts';
 import type { Network } from '../src/network/launch.ts';
 import { DEMO_SCENARIOS, runScenario } from '../src/network/scenarios.ts';
 import type { SeededWorld } from '../src/network/seed.ts';
-import type { CodeReissuePage } from '../src/nodes/institution/intermediate/service.ts';
+import type { CodeReissuePage } from '../src/protocol/business.ts';
 import { RenkeiError } from '../src/shared/errors.ts';
 import { startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
 
@@ -25,12 +24,12 @@ let demo: DemoNetwork | undefined;
 let dir: string;
 let network: Network;
 let world: SeededWorld;
-let core: NodeClient;
+let core: ReturnType<Network['admin']>;
 
 beforeAll(async () => {
   demo = await startDemoNetwork('rotation');
   ({ dir, network, world } = demo);
-  core = nodeClient(network.core.url, 'core');
+  core = network.admin();
 });
 
 afterAll(async () => {
@@ -44,7 +43,7 @@ async function childAllowanceOutcomes(): Promise<string[]> {
 }
 
 function rotate(institutionId: string): Promise<{ keyVersion: number }> {
-  return core.post(`/admin/v1/institutions/${institutionId}/key-rotations`, undefined);
+  return core.rotateInstitutionKey({ params: { id: institutionId } });
 }
 
 async function rotationError(institutionId: string): Promise<string | undefined> {
@@ -101,10 +100,12 @@ describe('key rotation on the demo network', () => {
     const pages: CodeReissuePage[] = [];
     let after: string | null | undefined;
     do {
-      const page: CodeReissuePage = await provider.post('/business/v1/code-reissues', {
-        limit: 1,
-        ...(after ? { after } : {}),
-        ...(pages[0] ? { keyVersion: pages[0].keyVersion } : {}),
+      const page: CodeReissuePage = await provider.reissueCodes({
+        body: {
+          limit: 1,
+          ...(after ? { after } : {}),
+          ...(pages[0] ? { keyVersion: pages[0].keyVersion } : {}),
+        },
       });
       pages.push(page);
       after = page.next;
@@ -114,9 +115,7 @@ describe('key rotation on the demo network', () => {
     expect(pages.at(-1)?.completed).toBe(true);
     expect(heldCodeVersions(PROVIDER)).toEqual(Array.from({ length: held }, () => 2));
 
-    const registered = await core.get<{ keyVersion: number; rekeyedVersion: number }>(
-      `/admin/v1/institutions/${PROVIDER}`,
-    );
+    const registered = await core.getInstitution({ params: { id: PROVIDER } });
     expect(registered).toMatchObject({ keyVersion: 2, rekeyedVersion: 2 });
     expect(await childAllowanceOutcomes()).toEqual(['provided', 'provided']);
     expect((await rotate(PROVIDER)).keyVersion).toBe(3);
@@ -126,7 +125,7 @@ describe('key rotation on the demo network', () => {
     const requester = network.institution(REQUESTER);
     let code: string | undefined;
     try {
-      await requester.post('/business/v1/code-reissues', { limit: 1, keyVersion: 9 });
+      await requester.reissueCodes({ body: { limit: 1, keyVersion: 9 } });
     } catch (error) {
       code = error instanceof RenkeiError ? error.code : String(error);
     }

@@ -6,7 +6,6 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeClient, type NodeClient } from '../src/network/client.ts';
 import type { Network } from '../src/network/launch.ts';
 import { DEMO_SCENARIOS, runScenario, type Exchange } from '../src/network/scenarios.ts';
 import type { SeededWorld } from '../src/network/seed.ts';
@@ -18,16 +17,6 @@ let dir: string;
 let network: Network;
 let world: SeededWorld;
 const exchanges = new Map<string, Exchange[]>();
-
-interface RecordRow {
-  processingNumber: string;
-  outcome: string;
-}
-
-async function recordsAt(client: NodeClient, path: string): Promise<RecordRow[]> {
-  const body = await client.get<RecordRow[] | { records: RecordRow[] }>(path);
-  return Array.isArray(body) ? body : body.records;
-}
 
 beforeAll(async () => {
   demo = await startDemoNetwork('scenarios');
@@ -51,22 +40,21 @@ describe("the seeds' scenarios", () => {
         const pn = exchange.processingNumber;
         expect(pn).toBeDefined();
 
-        const core = await recordsAt(
-          nodeClient(network.core.url, 'core'),
-          '/admin/v1/provision-records?limit=1000',
-        );
+        const core = (await network.admin().listProvisionRecords({ query: { limit: 1000 } })).records;
         expect(core.find((r) => r.processingNumber === pn)?.outcome).toBe(scenario.expect.outcome);
 
-        const requester = await recordsAt(
-          network.institution(scenario.requesterId),
-          '/business/v1/provision-records?role=requester&limit=1000',
-        );
+        const requester = (
+          await network
+            .institution(scenario.requesterId)
+            .listProvisionRecords({ query: { role: 'requester', limit: 1000 } })
+        ).records;
         expect(requester.find((r) => r.processingNumber === pn)?.outcome).toBe(scenario.expect.outcome);
 
-        const provider = await recordsAt(
-          network.institution(scenario.providerId),
-          '/business/v1/provision-records?role=provider&limit=1000',
-        );
+        const provider = (
+          await network
+            .institution(scenario.providerId)
+            .listProvisionRecords({ query: { role: 'provider', limit: 1000 } })
+        ).records;
         const atProvider = provider.find((r) => r.processingNumber === pn);
         if (scenario.expect.outcome === 'refused') {
           expect(atProvider).toBeUndefined(); // nothing reaches the provider

@@ -68,16 +68,19 @@ export function registerBenchCommand(program: Command): void {
 
         const exchange = async (i: number) => {
           const resident = keys[i % keys.length] ?? 'r0';
-          const accepted = await requester.post<{ processingNumber: string }>('/business/v1/inquiries', {
-            addresseeNumber: seeded.addresseeNumber(resident, REQUESTER),
-            providerId: PROVIDER,
-            clauseNo: '74',
-            procedureId: '074-01',
-            itemNos: [2],
+          const accepted = await requester.inquire({
+            body: {
+              addresseeNumber: seeded.addresseeNumber(resident, REQUESTER),
+              providerId: PROVIDER,
+              clauseNo: '74',
+              procedureId: '074-01',
+              itemNos: [2],
+            },
           });
-          const status = await requester.get<{ outcome: string }>(
-            `/business/v1/inquiries/${accepted.processingNumber}?waitMs=30000`,
-          );
+          const status = await requester.getInquiry({
+            params: { processingNumber: accepted.processingNumber },
+            query: { waitMs: 30_000 },
+          });
           return status.outcome;
         };
 

@@ -1,8 +1,10 @@
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { InstitutionId, MAX_REISSUE_BATCH } from '../network/messages.ts';
-import type { CodeReissuePage } from '../nodes/institution/intermediate/service.ts';
+import { InstitutionId } from '../protocol/identifiers.ts';
+import { MAX_REISSUE_BATCH } from '../protocol/messages.ts';
+import type { CodeReissuePage } from '../protocol/business.ts';
 import { RenkeiError } from '../shared/errors.ts';
+import { adminApi, businessApi } from '../protocol/routes.ts';
 import { connectNode, nodeUrlOption } from './nodes.ts';
 import { table, wholeNumberOption } from './output.ts';
 
@@ -29,11 +31,8 @@ export function registerCodesCommand(program: Command): void {
       if (!id.success) {
         throw new RenkeiError('ERR_VALIDATION', '--institution must be an institution code such as 152048.');
       }
-      const core = await connectNode(coreUrl, 'core');
-      const rotated = await core.post<{ institutionId: string; keyVersion: number }>(
-        `/admin/v1/institutions/${id.data}/key-rotations`,
-        undefined,
-      );
+      const core = await connectNode(coreUrl, 'core', adminApi);
+      const rotated = await core.rotateInstitutionKey({ params: { id: id.data } });
       console.log(
         table(
           ['institution', 'key version', 'previous version'],
@@ -54,7 +53,7 @@ export function registerCodesCommand(program: Command): void {
     .action(async (options: { institutionUrl: string; batchSize: string }) => {
       const institutionUrl = nodeUrlOption(options.institutionUrl, 'institution');
       const limit = wholeNumberOption(options.batchSize, '--batch-size', 1, MAX_REISSUE_BATCH);
-      const institution = await connectNode(institutionUrl, 'institution', 120_000);
+      const institution = await connectNode(institutionUrl, 'institution', businessApi, 120_000);
       const bar = new SingleBar(
         { format: 'codes [{bar}] {value}/{total} {eta}s left', stream: process.stderr },
         Presets.shades_classic,
@@ -67,10 +66,12 @@ export function registerCodesCommand(program: Command): void {
       const cleared: string[] = [];
       try {
         do {
-          const page = await institution.post<CodeReissuePage>('/business/v1/code-reissues', {
-            limit,
-            ...(after ? { after } : {}),
-            ...(keyVersion === undefined ? {} : { keyVersion }),
+          const page: CodeReissuePage = await institution.reissueCodes({
+            body: {
+              limit,
+              ...(after ? { after } : {}),
+              ...(keyVersion === undefined ? {} : { keyVersion }),
+            },
           });
           keyVersion = page.keyVersion;
           checked += page.checked;

@@ -1,4 +1,7 @@
-import { nodeClient, type NodeClient } from '../network/client.ts';
+import { createClient, type Api, type Client } from '../protocol/api.ts';
+import { httpTransport } from '../protocol/http-transport.ts';
+import { healthApi, type Health } from '../protocol/routes.ts';
+import type { Transport } from '../protocol/transport.ts';
 import { RenkeiError } from '../shared/errors.ts';
 
 /**
@@ -57,14 +60,19 @@ export function nodeUrlOption(text: string, kind: NodeKind): string {
 }
 
 /**
- * A client for the node at `baseUrl` once its `GET /healthz` says it is a node of the expected kind.
- * Refuses with ERR_VALIDATION when it is another kind of node (or not a Renkei node), and with
- * ERR_UPSTREAM_UNAVAILABLE naming the URL and the next step when nothing answers there; a node that
- * stops answering later is reported the same way.
+ * A typed client for `api` at `baseUrl` once the node's `GET /healthz` says it is a node of the
+ * expected kind. Refuses with ERR_VALIDATION when it is another kind of node (or not a Renkei node),
+ * and with ERR_UPSTREAM_UNAVAILABLE naming the URL and the next step when nothing answers there; a
+ * node that stops answering later is reported the same way.
  */
-export async function connectNode(baseUrl: string, kind: NodeKind, timeoutMs = 10_000): Promise<NodeClient> {
+export async function connectNode<A extends Api>(
+  baseUrl: string,
+  kind: NodeKind,
+  api: A,
+  timeoutMs = 10_000,
+): Promise<Client<A>> {
   const { name, subject, give } = KINDS[kind];
-  const client = nodeClient(baseUrl, name, timeoutMs);
+  const inner = httpTransport({ timeoutMs });
   const explain = (error: unknown): unknown => {
     if (!(error instanceof RenkeiError) || error.code !== 'ERR_UPSTREAM_UNAVAILABLE') return error;
     // Only our own call's failure: a node may pass on that *it* could not reach another node.
@@ -79,36 +87,40 @@ export async function connectNode(baseUrl: string, kind: NodeKind, timeoutMs = 1
       error.details,
     );
   };
+  // A command runs once and exits: the pool is not kept alive past it.
+  const transport: Transport = {
+    send: async (request) => {
+      try {
+        return await inner.send(request);
+      } catch (error) {
+        throw explain(error);
+      }
+    },
+    close: () => inner.close(),
+  };
 
-  let health: unknown;
+  let health: Health;
   try {
-    health = await nodeClient(baseUrl, name, Math.min(timeoutMs, 5_000)).get('/healthz');
+    health = await createClient(healthApi, {
+      transport,
+      baseUrl,
+      peer: name,
+      timeoutMs: Math.min(timeoutMs, 5_000),
+    }).health();
   } catch (error) {
-    const explained = explain(error);
-    if (explained !== error || !(error instanceof RenkeiError)) throw explained;
+    // Nothing answered (already explained by the transport), or a bug.
+    if (!(error instanceof RenkeiError)) throw error;
+    if (error.code === 'ERR_UPSTREAM_UNAVAILABLE' && error.details.status === undefined) throw error;
     // It answered, but not as a node of this network does.
     throw notRenkei(baseUrl, give, error);
   }
-  const node =
-    typeof health === 'object' && health !== null ? (health as { node?: unknown }).node : undefined;
-  if (typeof node !== 'string') throw notRenkei(baseUrl, give, undefined);
-  const found = describeNode(node);
+  const found = describeNode(health.node);
   if (found.kind !== kind) {
-    throw new RenkeiError('ERR_VALIDATION', `${baseUrl} is ${found.what}, not ${name}; ${give}.`, { node });
+    throw new RenkeiError('ERR_VALIDATION', `${baseUrl} is ${found.what}, not ${name}; ${give}.`, {
+      node: health.node,
+    });
   }
-
-  const explained = async <T>(call: () => Promise<T>): Promise<T> => {
-    try {
-      return await call();
-    } catch (error) {
-      throw explain(error);
-    }
-  };
-  return {
-    post: <T>(path: string, body: unknown) => explained(() => client.post<T>(path, body)),
-    put: <T>(path: string, body: unknown) => explained(() => client.put<T>(path, body)),
-    get: <T>(path: string) => explained(() => client.get<T>(path)),
-  };
+  return createClient(api, { transport, baseUrl, peer: name });
 }
 
 /** What a node's `GET /healthz` name (`core`, `jlis`, `institution:<id>`) says it is. */
@@ -126,10 +138,12 @@ function notRenkei(baseUrl: string, give: string, error: RenkeiError | undefined
   const answer =
     typeof status === 'number' && (status < 200 || status >= 300)
       ? `answered GET /healthz with HTTP ${status}`
-      : error?.code === 'ERR_UPSTREAM_UNAVAILABLE'
-        ? 'answered GET /healthz with a body that is not JSON'
-        : error
-          ? `answered GET /healthz with ${error.code}`
-          : 'answered GET /healthz without naming its node';
+      : error?.details.path !== undefined
+        ? 'answered GET /healthz without naming its node'
+        : error?.code === 'ERR_UPSTREAM_UNAVAILABLE'
+          ? 'answered GET /healthz with a body that is not JSON'
+          : error
+            ? `answered GET /healthz with ${error.code}`
+            : 'answered GET /healthz without naming its node';
   return new RenkeiError('ERR_VALIDATION', `${baseUrl} ${answer}: it is not a Renkei node; ${give}.`);
 }

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadLegalTable } from '../domain/legal-table/index.ts';
 import { RenkeiError } from '../shared/errors.ts';
-import { nodeClient } from './client.ts';
 import { launchNetwork, type Network } from './launch.ts';
 import { DEMO_INSTITUTIONS } from './world.ts';
 
@@ -44,9 +43,7 @@ describe('launching a network', () => {
     const refused = await failure();
     expect(refused.code).toBe('ERR_DATA_DIR_IN_USE');
     expect(refused.message).toContain('--data-dir');
-    const registered = await nodeClient(first.core.url, 'core').get<{
-      institutions: { networkUrl: string }[];
-    }>('/admin/v1/institutions');
+    const registered = await first.admin().listInstitutions();
     expect(registered.institutions.map((i) => i.networkUrl).sort()).toEqual(
       [...first.institutions.values()].map((n) => n.url).sort(),
     );

@@ -13,8 +13,9 @@ import { startJlis } from '../nodes/jlis/main.ts';
 import type { Clock } from '../shared/clock.ts';
 import { systemClock } from '../shared/clock.ts';
 import type { RunningNode } from '../shared/node.ts';
-import { nodeClient, type NodeClient } from './client.ts';
-import type { InstitutionRegistration } from './messages.ts';
+import { createClient, type Client } from '../protocol/api.ts';
+import { httpTransport } from '../protocol/http-transport.ts';
+import { adminApi, businessApi, jlisApi } from '../protocol/routes.ts';
 import type { WorldInstitution } from './world.ts';
 
 export interface LaunchOptions {
@@ -34,8 +35,12 @@ export interface Network {
   institutions: Map<string, RunningNode>;
   /** Every node, in start order. */
   nodes(): RunningNode[];
-  /** A client for an institution's API (business systems and clerks use this). */
-  institution(id: string): NodeClient;
+  /** A client for an institution's business API (business systems and clerks use this). */
+  institution(id: string): Client<typeof businessApi>;
+  /** A client for the core's operator API. */
+  admin(): Client<typeof adminApi>;
+  /** A client for J-LIS (municipalities report residents through it). */
+  jlisClient(): Client<typeof jlisApi>;
   close(): Promise<void>;
 }
 
@@ -43,10 +48,13 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
   const clock = options.clock ?? systemClock;
   const port = (offset: number) => (options.basePort === 0 ? 0 : options.basePort + offset);
   const started: RunningNode[] = [];
+  // The launcher's own calls (registration, and the clients it hands out) share one pool.
+  const transport = httpTransport({ timeoutMs: 60_000 });
   let closing: Promise<void> | undefined;
   const closeAll = () =>
     (closing ??= (async () => {
       for (const node of [...started].reverse()) await node.close();
+      await transport.close();
     })());
   const retention = options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears };
   try {
@@ -61,7 +69,7 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
     const jlis = await startJlis({ dataDir: options.dataDir, port: port(1), coreUrl: core.url, clock });
     started.push(jlis);
 
-    const coreAdmin = nodeClient(core.url, 'core');
+    const coreAdmin = createClient(adminApi, { transport, baseUrl: core.url, peer: 'core' });
     const institutions = new Map<string, RunningNode>();
     let offset = 10;
     for (const institution of options.institutions) {
@@ -78,13 +86,15 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
       });
       started.push(node);
       institutions.set(institution.id, node);
-      const registration: InstitutionRegistration = {
-        name: institution.name,
-        nameEn: institution.nameEn,
-        kind: institution.kind,
-        networkUrl: node.url,
-      };
-      await coreAdmin.put(`/admin/v1/institutions/${institution.id}`, registration);
+      await coreAdmin.registerInstitution({
+        params: { id: institution.id },
+        body: {
+          name: institution.name,
+          nameEn: institution.nameEn,
+          kind: institution.kind,
+          networkUrl: node.url,
+        },
+      });
     }
 
     return {
@@ -95,8 +105,10 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
       institution(id) {
         const node = institutions.get(id);
         if (!node) throw new TypeError(`no institution ${id} in this network`);
-        return nodeClient(node.url, `institution ${id}`, 60_000);
+        return createClient(businessApi, { transport, baseUrl: node.url, peer: `institution ${id}` });
       },
+      admin: () => coreAdmin,
+      jlisClient: () => createClient(jlisApi, { transport, baseUrl: jlis.url, peer: 'J-LIS' }),
       close: closeAll,
     };
   } catch (error) {

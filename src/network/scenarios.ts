@@ -5,7 +5,8 @@
  */
 import { RenkeiError, type ErrorCode } from '../shared/errors.ts';
 import type { Network } from './launch.ts';
-import type { ClauseNo, InstitutionId, ItemNo, Outcome, ProcedureId } from './messages.ts';
+import type { ClauseNo, InstitutionId, ItemNo, Outcome, ProcedureId } from '../protocol/identifiers.ts';
+import type { InquiryStatus } from '../protocol/business.ts';
 import type { SeededWorld } from './seed.ts';
 
 export interface Scenario {
@@ -39,13 +40,6 @@ export interface Exchange {
   asExpected: boolean;
 }
 
-interface InquiryStatus {
-  processingNumber: string;
-  outcome: Outcome | 'pending';
-  reason?: string;
-  items?: { itemNo: number; layoutVersion: string; data: Record<string, unknown> }[];
-}
-
 /** Make each of a scenario's inquiries as the requester's clerk would, and wait for the outcome. */
 export async function runScenario(
   network: Network,
@@ -66,16 +60,19 @@ export async function runScenario(
     };
     let status: InquiryStatus;
     try {
-      const accepted = await requester.post<{ processingNumber: string }>('/business/v1/inquiries', {
-        addresseeNumber: world.addresseeNumber(resident, scenario.requesterId),
-        providerId: scenario.providerId,
-        clauseNo: scenario.clauseNo,
-        procedureId: scenario.procedureId,
-        itemNos: scenario.itemNos,
+      const accepted = await requester.inquire({
+        body: {
+          addresseeNumber: world.addresseeNumber(resident, scenario.requesterId),
+          providerId: scenario.providerId,
+          clauseNo: scenario.clauseNo,
+          procedureId: scenario.procedureId,
+          itemNos: scenario.itemNos,
+        },
       });
-      status = await requester.get<InquiryStatus>(
-        `/business/v1/inquiries/${accepted.processingNumber}?waitMs=20000`,
-      );
+      status = await requester.getInquiry({
+        params: { processingNumber: accepted.processingNumber },
+        query: { waitMs: 20_000 },
+      });
     } catch (error) {
       if (!(error instanceof RenkeiError)) throw error;
       const processingNumber = error.details.processingNumber;

@@ -9,9 +9,8 @@ import { join } from 'node:path';
 import type { LegalTable } from '../domain/legal-table/types.ts';
 import type { Clock } from '../shared/clock.ts';
 import { systemClock } from '../shared/clock.ts';
-import { nodeClient } from './client.ts';
+import type { ItemNo } from '../protocol/identifiers.ts';
 import type { Network } from './launch.ts';
-import type { ItemNo } from './messages.ts';
 import type { World } from './world.ts';
 
 export interface SeededResident {
@@ -34,19 +33,18 @@ export async function seedWorld(
   options: { clock?: Clock; dataDir?: string } = {},
 ): Promise<SeededWorld> {
   const clock = options.clock ?? systemClock;
-  const jlis = nodeClient(network.jlis.url, 'J-LIS');
+  const jlis = network.jlisClient();
   const residents = new Map<string, SeededResident>();
   for (const resident of world.residents) {
-    const numbered = await jlis.post<{ residentRecordCode: string; individualNumber: string }>(
-      '/admin/v1/residents',
-      {
+    const numbered = await jlis.registerResident({
+      body: {
         name: resident.name,
         nameKana: resident.nameKana,
         address: resident.address,
         dateOfBirth: resident.dateOfBirth,
         sex: resident.sex,
       },
-    );
+    });
     const seeded: SeededResident = {
       key: resident.key,
       individualNumber: numbered.individualNumber,
@@ -55,9 +53,7 @@ export async function seedWorld(
     for (const institutionId of resident.knownAt) {
       const person = await network
         .institution(institutionId)
-        .post<{ addresseeNumber: string }>('/business/v1/persons', {
-          individualNumber: numbered.individualNumber,
-        });
+        .registerPerson({ body: { individualNumber: numbered.individualNumber } });
       seeded.addressees[institutionId] = person.addresseeNumber;
     }
     for (const [institutionId, items] of Object.entries(resident.copies)) {
@@ -68,9 +64,7 @@ export async function seedWorld(
       for (const [itemNoText, overrides] of Object.entries(items ?? {})) {
         const itemNo: ItemNo = Number(itemNoText);
         const data = { ...exampleOf(legalTable, itemNo, clock.now()), ...overrides };
-        await network
-          .institution(institutionId)
-          .put('/business/v1/copies', { addresseeNumber, itemNo, data });
+        await network.institution(institutionId).putCopy({ body: { addresseeNumber, itemNo, data } });
       }
     }
     residents.set(resident.key, seeded);

@@ -4,7 +4,7 @@
  * the copies (副本) each institution's business systems hold. Used by `npm start`, `renkei demo`, the
  * scenario tests and the benchmark; nothing here is personal data of a real person.
  */
-import type { InstitutionId, InstitutionKind, ItemNo } from './messages.ts';
+import type { InstitutionId, InstitutionKind, ItemNo } from '../protocol/identifiers.ts';
 
 export interface WorldInstitution {
   id: InstitutionId;

@@ -9,7 +9,7 @@
  * the procedure). An inquiry for no item is refused, not allowed vacuously: the wire schema requires
  * one, but the decision fails closed on its own.
  */
-import type { ClauseNo, InstitutionId, ItemNo, ProcedureId } from '../../network/messages.ts';
+import type { ClauseNo, InstitutionId, ItemNo, ProcedureId } from '../../protocol/identifiers.ts';
 import { jstDate } from '../../shared/clock.ts';
 import type {
   Authorization,

@@ -5,7 +5,7 @@
  * procedure names must exist…) are `load.ts`'s; these schemas check each file on its own.
  */
 import { z } from 'zod';
-import { ClauseNo, InstitutionId, InstitutionKind, ItemNo, ProcedureId } from '../../network/messages.ts';
+import { ClauseNo, InstitutionId, InstitutionKind, ItemNo, ProcedureId } from '../../protocol/identifiers.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 
 /** A JST calendar day, `YYYY-MM-DD`. */

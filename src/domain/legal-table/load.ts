@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import type { z } from 'zod';
-import type { ClauseNo, ItemNo, ProcedureId } from '../../network/messages.ts';
+import type { ClauseNo, ItemNo, ProcedureId } from '../../protocol/identifiers.ts';
 import { jstDate } from '../../shared/clock.ts';
 import { buildAuthorizer, inForce } from './authorize.ts';
 import {

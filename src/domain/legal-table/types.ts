@@ -9,7 +9,7 @@ import type {
   InstitutionKind,
   ItemNo,
   ProcedureId,
-} from '../../network/messages.ts';
+} from '../../protocol/identifiers.ts';
 
 /** Who may ask, or be asked: institution kinds and/or named institutions. */
 export interface InstitutionSelector {

@@ -5,6 +5,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { LegalTable } from '../../domain/legal-table/types.ts';
+import { createClient } from '../../protocol/api.ts';
+import { networkApi } from '../../protocol/routes.ts';
+import type { Transport } from '../../protocol/transport.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { createHttpApp } from '../../shared/http.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -13,6 +16,7 @@ import { registerCoreRoutes, type CoreServices } from './router.ts';
 import { CodeCipher } from './service/code-cipher.ts';
 import { CodeService } from './service/codes.ts';
 import { InquiryService, type ResumeSummary } from './service/inquiries.ts';
+import type { InstitutionReach } from './service/reach.ts';
 import { RecordService } from './service/records.ts';
 import { Registry } from './service/registry.ts';
 import type { CoreStore } from './store.ts';
@@ -23,6 +27,8 @@ export interface CoreDeps {
   clock: Clock;
   logger: Logger;
   keys: CoreKeys;
+  /** How the core reaches institutions; the caller owns it (closes it). */
+  transport: Transport;
   /** Timeout of each call to an institution (default 10 s). */
   fetchTimeoutMs?: number;
   /** How long provision records are kept (default 7 years). */
@@ -48,6 +54,13 @@ export interface Core {
 
 export function createCore(deps: CoreDeps): Core {
   const fetchTimeoutMs = deps.fetchTimeoutMs ?? 10_000;
+  const reach: InstitutionReach = (institution) =>
+    createClient(networkApi, {
+      transport: deps.transport,
+      baseUrl: institution.networkUrl,
+      peer: `institution ${institution.id}`,
+      timeoutMs: fetchTimeoutMs,
+    });
   const cipher = new CodeCipher(deps.keys);
   const registry = new Registry({
     store: deps.store,
@@ -61,7 +74,7 @@ export function createCore(deps: CoreDeps): Core {
     cipher,
     clock: deps.clock,
     logger: deps.logger,
-    fetchTimeoutMs,
+    reach,
   });
   const inquiries = new InquiryService({
     store: deps.store,
@@ -70,7 +83,7 @@ export function createCore(deps: CoreDeps): Core {
     legalTable: deps.legalTable,
     clock: deps.clock,
     logger: deps.logger,
-    fetchTimeoutMs,
+    reach,
     deliveryRetryDelaysMs: deps.deliveryRetryDelaysMs,
     maxOutboundCalls: deps.maxOutboundCalls,
   });

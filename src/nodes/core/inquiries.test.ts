@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { InquiryRequest } from '../../network/messages.ts';
+import type { InquiryRequest } from '../../protocol/messages.ts';
 import type { ProvisionRecord } from './model.ts';
 import {
   ITEM_MARKER,

@@ -11,7 +11,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSy
 import { dirname } from 'node:path';
 import { inspect } from 'node:util';
 import { z } from 'zod';
-import { MAX_KEY_VERSION } from '../../network/messages.ts';
+import { MAX_KEY_VERSION } from '../../protocol/identifiers.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 
 export interface CoreKeys {

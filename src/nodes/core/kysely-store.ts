@@ -15,7 +15,7 @@ import type {
   RecordOutcome,
   Statistics,
 } from './model.ts';
-import type { InstitutionKind } from '../../network/messages.ts';
+import type { InstitutionKind } from '../../protocol/identifiers.ts';
 import type { CoreStore, UnfinishedInquiry } from './store.ts';
 
 export interface CoreDatabase {

@@ -2,8 +2,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { nodeClient, type NodeClient } from '../../network/client.ts';
-import type { CodeIssuanceRequest, InstitutionRegistration } from '../../network/messages.ts';
+import { rawClient, type RawClient } from '../../protocol/raw-client.ts';
+import type { InstitutionRegistration } from '../../protocol/admin.ts';
+import type { CodeIssuanceRequest } from '../../protocol/messages.ts';
 import { fixedClock } from '../../shared/clock.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { openSqliteCoreStore } from './kysely-store.ts';
@@ -28,12 +29,12 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function start(): Promise<{ node: RunningNode; client: NodeClient }> {
+async function start(): Promise<{ node: RunningNode; client: RawClient }> {
   const node = await startCore({ dataDir: dir, port: 0, legalTable, clock });
-  return { node, client: nodeClient(node.url, 'core') };
+  return { node, client: rawClient(node.url, 'core') };
 }
 
-async function setUp(client: NodeClient): Promise<string> {
+async function setUp(client: RawClient): Promise<string> {
   for (const [id, standIn] of [
     ['131016', x],
     ['132012', a],
@@ -49,7 +50,7 @@ async function setUp(client: NodeClient): Promise<string> {
   return issue(client);
 }
 
-async function issue(client: NodeClient): Promise<string> {
+async function issue(client: RawClient): Promise<string> {
   const request: CodeIssuanceRequest = {
     institutionId: '131016',
     acquisitionNumber: newAcquisitionNumber(),

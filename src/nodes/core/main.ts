@@ -12,6 +12,8 @@
  */
 import { join } from 'node:path';
 import type { LegalTable } from '../../domain/legal-table/types.ts';
+import { httpTransport } from '../../protocol/http-transport.ts';
+import type { Transport } from '../../protocol/transport.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { listen } from '../../shared/http.ts';
@@ -31,6 +33,8 @@ export interface StartCoreOptions {
   logger?: Logger;
   /** How long provision records are kept (default 7 years); expired ones are purged at start and daily. */
   retentionYears?: number;
+  /** How the core reaches institutions (default: a plain HTTP transport of its own). */
+  transport?: Transport;
 }
 
 const DAY_MS = 24 * 3600_000;
@@ -42,6 +46,8 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
     options.logger ?? createLogger({ node: 'core', file: join(options.dataDir, 'logs', 'core.log') });
   let store: CoreStore | undefined;
   let core: ReturnType<typeof createCore> | undefined;
+  const ownTransport = options.transport === undefined;
+  const transport = options.transport ?? httpTransport();
   try {
     store = await openSqliteCoreStore(join(options.dataDir, 'core', 'core.sqlite'));
     const keyFile = join(options.dataDir, 'core', 'master-keys.json');
@@ -60,6 +66,7 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
       clock: options.clock ?? systemClock,
       logger,
       keys,
+      transport,
       ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
     });
     await core.resumeInFlight();
@@ -84,6 +91,7 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
         (closing ??= (async () => {
           clearInterval(purgeTimer);
           await started.close();
+          if (ownTransport) await transport.close();
           lock.release();
           if (ownLogger) await closeLogger(logger);
         })()),
@@ -91,6 +99,7 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
   } catch (error) {
     if (core) await core.close();
     else await store?.close();
+    if (ownTransport) await transport.close();
     lock.release();
     if (ownLogger) {
       logger.error(

@@ -10,7 +10,7 @@ import type {
   Outcome,
   ProcedureId,
   ProcessingNumber,
-} from '../../network/messages.ts';
+} from '../../protocol/identifiers.ts';
 
 /** An institution in the core's registry. */
 export interface Institution {

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { InquiryRequest } from '../../network/messages.ts';
+import type { InquiryRequest } from '../../protocol/messages.ts';
 import type { ProvisionRecord, Statistics } from './model.ts';
 import { startStandIn, startTestCore, type StandIn, type TestCore } from './test-support.ts';
 

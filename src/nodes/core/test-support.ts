@@ -15,17 +15,14 @@ import type {
   LegalTable,
   Procedure,
 } from '../../domain/legal-table/types.ts';
-import type {
-  AnswerDelivery,
-  CodeDelivery,
-  InstitutionKind,
-  InstitutionRegistration,
-  ProvisionRequest,
-} from '../../network/messages.ts';
+import type { InstitutionRegistration } from '../../protocol/admin.ts';
+import type { InstitutionKind } from '../../protocol/identifiers.ts';
+import type { AnswerDelivery, CodeDelivery, ProvisionRequest } from '../../protocol/messages.ts';
 import { fixedClock, type Clock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { createHttpApp, listen } from '../../shared/http.ts';
 import { silentLogger, type Logger } from '../../shared/logger.ts';
+import { httpTransport } from '../../protocol/http-transport.ts';
 import { createCore, type Core, type CoreDeps } from './core.ts';
 import { generateCoreKeys, type CoreKeys } from './keys.ts';
 import { openSqliteCoreStore } from './kysely-store.ts';
@@ -155,9 +152,9 @@ export async function startStandIn(): Promise<StandIn> {
     },
     close: () => app.close(),
   };
-  app.post('/network/v1/code-deliveries', (request) => {
+  app.post('/network/v1/code-deliveries', (request, reply) => {
     standIn.deliveries.push(request.body as CodeDelivery);
-    return { status: 'accepted' };
+    return reply.status(204).send();
   });
   app.post('/network/v1/provision-requests', async (request) => {
     const provisionRequest = request.body as ProvisionRequest;
@@ -170,7 +167,7 @@ export async function startStandIn(): Promise<StandIn> {
       return reply.status(503).send('busy');
     }
     standIn.answers.push(request.body as AnswerDelivery);
-    return { status: 'accepted' };
+    return reply.status(204).send();
   });
   standIn.url = await listen(app, 0);
   return standIn;
@@ -225,9 +222,11 @@ export async function startTestCore(
   const store = await openSqliteCoreStore(join(dir, 'core.sqlite'));
   const keys = generateCoreKeys();
   const clock = options.clock ?? fixedClock('2025-06-01T01:00:00.000Z');
+  const transport = httpTransport();
   const core = createCore({
     store,
     keys,
+    transport,
     clock: clock satisfies Clock,
     logger: options.logger ?? silentLogger(),
     legalTable: options.legalTable ?? testLegalTable(),
@@ -269,9 +268,13 @@ export async function startTestCore(
       if (status !== 200) throw new Error(`code issuance failed: ${status}`);
       return institution.standIn.codeFor(acquisitionNumber);
     },
-    close: () => core.close(),
+    async close() {
+      await core.close();
+      await transport.close();
+    },
     async dispose() {
       await core.close();
+      await transport.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

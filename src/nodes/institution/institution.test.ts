@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateIndividualNumber } from '../../domain/identifiers/index.ts';
-import type { ProvisionAnswer, ProvisionRequest } from '../../network/messages.ts';
+import type { ProvisionAnswer, ProvisionRequest } from '../../protocol/messages.ts';
 import { fixedClock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { INSTITUTION_ID, newPersonCode, startHarness, type Harness } from './test-support.ts';

@@ -1,8 +1,11 @@
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import type { LegalTable } from '../../domain/legal-table/types.ts';
-import { nodeClient } from '../../network/client.ts';
-import { InstitutionId, type InstitutionKind } from '../../network/messages.ts';
+import { createClient } from '../../protocol/api.ts';
+import { httpTransport } from '../../protocol/http-transport.ts';
+import { coreApi, jlisApi } from '../../protocol/routes.ts';
+import type { Transport } from '../../protocol/transport.ts';
+import { InstitutionId, type InstitutionKind } from '../../protocol/identifiers.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import { migrateToLatest, openSqlite } from '../../shared/db.ts';
 import { RenkeiError } from '../../shared/errors.ts';
@@ -10,7 +13,7 @@ import { listen } from '../../shared/http.ts';
 import { closeLogger, createLogger, type Logger } from '../../shared/logger.ts';
 import { lockDirectory } from '../../shared/lock.ts';
 import type { RunningNode } from '../../shared/node.ts';
-import { createInstitution } from './app.ts';
+import { createInstitution } from './institution.ts';
 import { KyselyAddresseeStore, type AddresseeDatabase } from './addressee/kysely-store.ts';
 import { addresseeMigrations } from './addressee/migrations.ts';
 import { KyselyIntermediateStore, type IntermediateDatabase } from './intermediate/kysely-store.ts';
@@ -28,6 +31,8 @@ export interface InstitutionOptions {
   logger?: Logger;
   /** Provision records are kept this many years (default 7). */
   retentionYears?: number;
+  /** How the node reaches the core and J-LIS (default: a plain HTTP transport of its own). */
+  transport?: Transport;
 }
 
 const DAY_MS = 24 * 3600_000;
@@ -59,9 +64,12 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
   const intermediateDb = openSqlite<IntermediateDatabase>(join(dir, 'intermediate.sqlite'));
   let institution: ReturnType<typeof createInstitution> | undefined;
   let timer: NodeJS.Timeout | undefined;
+  const ownTransport = options.transport === undefined;
+  const transport = options.transport ?? httpTransport();
   const closeAll = async () => {
     if (timer) clearInterval(timer);
     await institution?.close();
+    if (ownTransport) await transport.close();
     await addresseeDb.destroy();
     await intermediateDb.destroy();
     lock.release();
@@ -82,13 +90,13 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
       legalTable: options.legalTable,
       clock,
       logger,
-      core: nodeClient(options.coreUrl, 'core'),
-      jlis: nodeClient(options.jlisUrl, 'J-LIS'),
+      core: createClient(coreApi, { transport, baseUrl: options.coreUrl, peer: 'core' }),
+      jlis: createClient(jlisApi, { transport, baseUrl: options.jlisUrl, peer: 'J-LIS' }),
       ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
     });
-    const { intermediate } = institution;
+    const { records } = institution.services;
     const purge = () =>
-      intermediate.purgeProvisionRecords().catch((error: unknown) => {
+      records.purgeProvisionRecords().catch((error: unknown) => {
         logger.error(
           { err: { message: error instanceof Error ? error.message : 'unknown' } },
           'purge failed',

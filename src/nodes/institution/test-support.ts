@@ -10,14 +10,13 @@ import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import { generateIndividualNumber } from '../../domain/identifiers/index.ts';
 import type { LegalTable, InfoItem } from '../../domain/legal-table/types.ts';
-import { nodeClient, type NodeClient } from '../../network/client.ts';
-import type { AnswerDelivery } from '../../network/messages.ts';
-import {
-  CodeAcquisitionRequest,
-  InquiryRequest,
-  type InquiryAccepted,
-  type PersonCode,
-} from '../../network/messages.ts';
+import { createClient, type Client } from '../../protocol/api.ts';
+import { httpTransport } from '../../protocol/http-transport.ts';
+import { rawClient, type RawClient } from '../../protocol/raw-client.ts';
+import { businessApi } from '../../protocol/routes.ts';
+import type { AnswerDelivery } from '../../protocol/messages.ts';
+import { type PersonCode } from '../../protocol/identifiers.ts';
+import { CodeAcquisitionRequest, InquiryRequest, type InquiryAccepted } from '../../protocol/messages.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { createHttpApp, listen, parseInput } from '../../shared/http.ts';
@@ -113,7 +112,7 @@ async function startJlisStandIn(): Promise<JlisStandIn> {
     const personCode = state.residents.get(body.individualNumber);
     if (personCode === undefined)
       throw new RenkeiError('ERR_UNKNOWN_RESIDENT', 'No resident has this Individual Number.');
-    await nodeClient(state.institutionUrl, 'institution').post('/network/v1/code-deliveries', {
+    await rawClient(state.institutionUrl, 'institution').post('/network/v1/code-deliveries', {
       acquisitionNumber: body.acquisitionNumber,
       personCode,
     });
@@ -157,7 +156,7 @@ async function startCoreStandIn(clock: Clock): Promise<CoreStandIn> {
           rule: behaviour.rule,
         });
       case 'answer-first':
-        await nodeClient(state.institutionUrl, 'institution').post('/network/v1/answers', {
+        await rawClient(state.institutionUrl, 'institution').post('/network/v1/answers', {
           processingNumber,
           ...behaviour.answer(processingNumber),
         });
@@ -177,8 +176,10 @@ async function startCoreStandIn(clock: Clock): Promise<CoreStandIn> {
 export interface Harness {
   dir: string;
   node: RunningNode;
-  /** The institution's API, as its business systems and the core call it. */
-  client: NodeClient;
+  /** The institution's API, raw, as any caller (the core, a business system, an attacker) can call it. */
+  client: RawClient;
+  /** The institution's business API, typed, as its business systems call it. */
+  business: Client<typeof businessApi>;
   jlis: JlisStandIn;
   core: CoreStandIn;
   /** A fresh valid Individual Number that the J-LIS stand-in knows, with the code it will deliver. */
@@ -213,10 +214,12 @@ export async function startHarness(options: {
   core.institutionUrl = node.url;
   let stopped: Promise<void> | undefined;
   const stopNode = () => (stopped ??= node.close());
+  const transport = httpTransport();
   return {
     dir,
     node,
-    client: nodeClient(node.url, 'institution'),
+    client: rawClient(node.url, 'institution'),
+    business: createClient(businessApi, { transport, baseUrl: node.url, peer: 'institution' }),
     jlis,
     core,
     newResident() {
@@ -228,6 +231,7 @@ export async function startHarness(options: {
     stopNode,
     async close() {
       await stopNode();
+      await transport.close();
       await jlis.close();
       await core.close();
       rmSync(dir, { recursive: true, force: true });

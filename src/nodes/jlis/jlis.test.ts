@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   generateIndividualNumber,
   isIndividualNumber,
@@ -19,17 +19,20 @@ import {
   generateResidentRecordCode,
   isResidentRecordCode,
 } from '../../domain/identifiers/resident-record-code.ts';
-import { nodeClient } from '../../network/client.ts';
-import type { CodeAcquisitionRequest } from '../../network/messages.ts';
+import { createClient } from '../../protocol/api.ts';
+import { httpTransport } from '../../protocol/http-transport.ts';
+import { coreApi } from '../../protocol/routes.ts';
+import type { CodeAcquisitionRequest } from '../../protocol/messages.ts';
 import { fixedClock } from '../../shared/clock.ts';
 import { openSqlite } from '../../shared/db.ts';
 import type { ErrorBody } from '../../shared/errors.ts';
 import { listen } from '../../shared/http.ts';
 import { silentLogger } from '../../shared/logger.ts';
-import { createJlis } from './main.ts';
+import { createJlis } from './jlis.ts';
 import { migrateJlisDatabase } from './migrations.ts';
 import { deriveIndividualNumber } from './numbering.ts';
-import { createKyselyJlisStore, type JlisDatabase, type JlisStore } from './store.ts';
+import { createKyselyJlisStore, type JlisDatabase } from './kysely-store.ts';
+import type { JlisStore } from './store.ts';
 
 const KEY = new Uint8Array(32).fill(7);
 const YAMADA = {
@@ -54,7 +57,7 @@ async function startCoreStandIn(): Promise<CoreStandIn> {
     app,
     url: '',
     received: [] as unknown[],
-    answer: { status: 200, body: { status: 'issued' } },
+    answer: { status: 200, body: { acquisitionNumber: '0'.repeat(32), status: 'delivered' } },
   };
   app.post('/v1/code-issuances', async (request, reply) => {
     standIn.received.push(request.body);
@@ -70,13 +73,15 @@ let store: JlisStore;
 let core: CoreStandIn;
 let jlis: ReturnType<typeof createJlis>;
 let url: string;
+const transport = httpTransport();
+afterAll(() => transport.close());
 
 async function startJlisUnderTest(random = seededRandom(1)): Promise<void> {
   jlis = createJlis({
     store,
     clock: fixedClock('2024-06-01T00:00:00Z'),
     logger: silentLogger(),
-    core: nodeClient(core.url, 'core'),
+    core: createClient(coreApi, { transport, baseUrl: core.url, peer: 'core' }),
     numberingKey: KEY,
     random,
   });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isIndividualNumber } from '../../domain/identifiers/individual-number.ts';
-import { nodeClient } from '../../network/client.ts';
+import { rawClient } from '../../protocol/raw-client.ts';
 import { startJlis } from './main.ts';
 
 let dir: string;
@@ -32,7 +32,7 @@ describe('startJlis', () => {
   it('keeps residents in its SQLite file and never logs their numbers', async () => {
     const node = await startJlis({ dataDir: dir, port: 0, coreUrl: 'http://127.0.0.1:9' });
     expect(node.name).toBe('jlis');
-    const client = nodeClient(node.url, 'J-LIS');
+    const client = rawClient(node.url, 'J-LIS');
     const numbered = await client.post<{ residentRecordCode: string; individualNumber: string }>(
       '/admin/v1/residents',
       { name: '佐藤 一郎', address: '東京都千代田区千代田1番1号', dateOfBirth: '1970-01-01', sex: 'other' },
@@ -41,7 +41,7 @@ describe('startJlis', () => {
     await node.close();
 
     const again = await startJlis({ dataDir: dir, port: 0, coreUrl: 'http://127.0.0.1:9' });
-    expect(await nodeClient(again.url, 'J-LIS').get('/admin/v1/residents/count')).toEqual({ count: 1 });
+    expect(await rawClient(again.url, 'J-LIS').get('/admin/v1/residents/count')).toEqual({ count: 1 });
     await again.close();
 
     const log = readFileSync(join(dir, 'logs', 'jlis.log'), 'utf8');

@@ -2,53 +2,22 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import type { FastifyInstance } from 'fastify';
-import type { RandomSource } from '../../domain/identifiers/random-source.ts';
-import { nodeClient, type NodeClient } from '../../network/client.ts';
+import { createClient } from '../../protocol/api.ts';
+import { httpTransport } from '../../protocol/http-transport.ts';
+import { coreApi } from '../../protocol/routes.ts';
+import type { Transport } from '../../protocol/transport.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import { openSqlite } from '../../shared/db.ts';
 import { RenkeiError } from '../../shared/errors.ts';
-import { createHttpApp, listen } from '../../shared/http.ts';
+import { listen } from '../../shared/http.ts';
 import { closeLogger, createLogger, type Logger } from '../../shared/logger.ts';
 import { lockDirectory } from '../../shared/lock.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { migrateJlisDatabase } from './migrations.ts';
 import { NUMBERING_KEY_BYTES } from './numbering.ts';
-import { registerJlisRoutes } from './router.ts';
-import { createJlisService, newNumberingKey, type JlisService } from './service.ts';
-import { createKyselyJlisStore, type JlisDatabase, type JlisStore } from './store.ts';
-
-export interface JlisDeps {
-  store: JlisStore;
-  clock: Clock;
-  logger: Logger;
-  /** The core, for code issuance. */
-  core: NodeClient;
-  /** J-LIS's secret numbering key; a fresh random one when omitted (tests). */
-  numberingKey?: Uint8Array;
-  /** Where resident record codes come from (seeded in tests). */
-  random?: RandomSource;
-}
-
-export interface Jlis {
-  /** Not yet listening: `listen(app, port)` from `src/shared/http.ts`. */
-  app: FastifyInstance;
-  service: JlisService;
-}
-
-/** Build a J-LIS node from its collaborators: no I/O of its own, no configuration read. */
-export function createJlis(deps: JlisDeps): Jlis {
-  const service = createJlisService({
-    store: deps.store,
-    clock: deps.clock,
-    logger: deps.logger,
-    core: deps.core,
-    numberingKey: deps.numberingKey ?? newNumberingKey(),
-    ...(deps.random ? { random: deps.random } : {}),
-  });
-  const app = createHttpApp({ logger: deps.logger, node: 'jlis' });
-  registerJlisRoutes(app, service);
-  return { app, service };
-}
+import { createJlis } from './jlis.ts';
+import { createKyselyJlisStore, type JlisDatabase } from './kysely-store.ts';
+import { newNumberingKey } from './service/residents.ts';
 
 export interface StartJlisOptions {
   dataDir: string;
@@ -56,6 +25,8 @@ export interface StartJlisOptions {
   coreUrl: string;
   clock?: Clock;
   logger?: Logger;
+  /** How J-LIS reaches the core (default: a plain HTTP transport of its own). */
+  transport?: Transport;
 }
 
 /**
@@ -71,8 +42,11 @@ export async function startJlis(options: StartJlisOptions): Promise<RunningNode>
     options.logger ?? createLogger({ node: 'jlis', file: join(options.dataDir, 'logs', 'jlis.log') });
   let db: Kysely<JlisDatabase> | undefined;
   let app: FastifyInstance | undefined;
+  const ownTransport = options.transport === undefined;
+  const transport = options.transport ?? httpTransport();
   const closeAll = async () => {
     await app?.close();
+    if (ownTransport) await transport.close();
     await db?.destroy();
     lock.release();
     if (ownLogger) await closeLogger(logger);
@@ -85,7 +59,7 @@ export async function startJlis(options: StartJlisOptions): Promise<RunningNode>
       store: createKyselyJlisStore(db),
       clock: options.clock ?? systemClock,
       logger,
-      core: nodeClient(options.coreUrl, 'core'),
+      core: createClient(coreApi, { transport, baseUrl: options.coreUrl, peer: 'core' }),
       numberingKey,
     }).app;
     const url = await listen(app, options.port);

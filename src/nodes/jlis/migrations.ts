@@ -1,6 +1,6 @@
 import type { Kysely, Migration } from 'kysely';
 import { migrateToLatest } from '../../shared/db.ts';
-import type { JlisDatabase } from './store.ts';
+import type { JlisDatabase } from './kysely-store.ts';
 
 /**
  * J-LIS's database, in order. Each migration is dialect-agnostic Kysely schema building, so the same

@@ -7,17 +7,18 @@
  * never sees the code).
  */
 import { randomBytes } from 'node:crypto';
-import { nodeClient } from '../../../network/client.ts';
 import type {
   CodeDelivery,
   CodeIssuanceRequest,
+  CodeIssued,
   CodeReissueAnswer,
   CodeReissueCompletion,
-} from '../../../network/messages.ts';
+} from '../../../protocol/messages.ts';
 import type { Clock } from '../../../shared/clock.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import type { CoreStore } from '../store.ts';
 import { LINKING_CODE_BYTES, type CodeCipher } from './code-cipher.ts';
+import type { InstitutionReach } from './reach.ts';
 import type { Registry } from './registry.ts';
 
 export interface CodeServiceOptions {
@@ -26,12 +27,8 @@ export interface CodeServiceOptions {
   cipher: CodeCipher;
   clock: Clock;
   logger: Logger;
-  fetchTimeoutMs: number;
-}
-
-export interface CodeIssued {
-  acquisitionNumber: string;
-  status: 'delivered';
+  /** A client for an institution's network side (`networkApi`), over the core's transport. */
+  reach: InstitutionReach;
 }
 
 export class CodeService {
@@ -50,11 +47,7 @@ export class CodeService {
       acquisitionNumber: request.acquisitionNumber,
       personCode: this.options.cipher.encode(institution.id, institution.keyVersion, linkingCode),
     };
-    await nodeClient(
-      institution.networkUrl,
-      `institution ${institution.id}`,
-      this.options.fetchTimeoutMs,
-    ).post('/network/v1/code-deliveries', delivery);
+    await this.options.reach(institution).deliverCode({ body: delivery });
     this.options.logger.debug({ institutionId: institution.id }, 'code delivered');
     return { acquisitionNumber: request.acquisitionNumber, status: 'delivered' };
   }

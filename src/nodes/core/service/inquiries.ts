@@ -10,22 +10,22 @@
  * naming anyone else will be refused.
  */
 import { v7 as uuidv7 } from 'uuid';
-import { nodeClient } from '../../../network/client.ts';
-import {
-  ProvisionAnswer,
-  type AnswerDelivery,
-  type AnsweredItem,
-  type InquiryAccepted,
-  type InquiryRequest,
-  type ProvisionRequest,
-} from '../../../network/messages.ts';
+import type {
+  AnswerDelivery,
+  AnsweredItem,
+  InquiryAccepted,
+  InquiryRequest,
+  NetworkInquiryStatus,
+  ProvisionRequest,
+} from '../../../protocol/messages.ts';
 import type { LegalTable, RefusalRule } from '../../../domain/legal-table/types.ts';
 import type { Clock } from '../../../shared/clock.ts';
 import { HTTP_STATUS, RenkeiError, type ErrorCode } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
-import type { DeliveryState, Institution, ProvisionRecord, RecordOutcome } from '../model.ts';
+import type { Institution, ProvisionRecord } from '../model.ts';
 import type { CoreStore, UnfinishedInquiry } from '../store.ts';
 import type { CodeCipher } from './code-cipher.ts';
+import type { InstitutionReach } from './reach.ts';
 import { Semaphore } from './concurrency.ts';
 import { unknownInstitution, type Registry } from './registry.ts';
 
@@ -42,26 +42,12 @@ export interface InquiryServiceOptions {
   legalTable: LegalTable;
   clock: Clock;
   logger: Logger;
-  fetchTimeoutMs: number;
+  /** A client for an institution's network side (`networkApi`), over the core's transport. */
+  reach: InstitutionReach;
   /** Waits between attempts to deliver an answer to the requester (default 200 ms, 1 s, 5 s). */
   deliveryRetryDelaysMs?: readonly number[];
   /** Most calls to institutions in flight at once, forwards and deliveries together (default 256). */
   maxOutboundCalls?: number;
-}
-
-/** What the requester may see of its inquiry: no items, no code. */
-export interface InquiryStatus {
-  processingNumber: string;
-  requesterId: string;
-  providerId: string;
-  clauseNo: string;
-  procedureId: string;
-  itemNos: number[];
-  outcome: RecordOutcome;
-  reason: string | null;
-  requestedAt: string;
-  answeredAt: string | null;
-  delivery: DeliveryState;
 }
 
 export interface ResumeSummary {
@@ -208,7 +194,7 @@ export class InquiryService {
    *
    * Errors: ERR_UNKNOWN_PROCESSING_NUMBER.
    */
-  async status(processingNumber: string, requesterId?: string): Promise<InquiryStatus> {
+  async status(processingNumber: string, requesterId?: string): Promise<NetworkInquiryStatus> {
     const found = await this.options.store.findInquiry(processingNumber);
     if (!found || (requesterId !== undefined && found.record.requesterId !== requesterId)) {
       throw new RenkeiError('ERR_UNKNOWN_PROCESSING_NUMBER', 'No inquiry has this processing number.', {
@@ -315,21 +301,17 @@ export class InquiryService {
     requester: Institution,
     provider: Institution,
   ): Promise<void> {
-    const { store, clock, logger, fetchTimeoutMs } = this.options;
+    const { store, clock, logger, reach } = this.options;
     const { processingNumber } = request;
     let outcome: 'provided' | 'not_held' | 'failed' = 'failed';
     let reason: string | null = PROVIDER_UNAVAILABLE;
     let items: AnsweredItem[] = [];
     try {
-      const client = nodeClient(provider.networkUrl, `institution ${provider.id}`, fetchTimeoutMs);
-      const raw = await this.outbound.run(() =>
-        client.post<unknown>('/network/v1/provision-requests', request),
-      );
-      const answer = ProvisionAnswer.safeParse(raw);
-      if (answer.success && answer.data.processingNumber === processingNumber) {
-        outcome = answer.data.outcome;
+      const answer = await this.outbound.run(() => reach(provider).requestProvision({ body: request }));
+      if (answer.processingNumber === processingNumber) {
+        outcome = answer.outcome;
         reason = null;
-        items = outcome === 'provided' ? answer.data.items : [];
+        items = outcome === 'provided' ? answer.items : [];
       } else {
         logger.warn(
           { processingNumber, providerId: provider.id },
@@ -364,15 +346,15 @@ export class InquiryService {
     delivery: AnswerDelivery,
     attemptsBefore: number,
   ): Promise<void> {
-    const { logger, fetchTimeoutMs } = this.options;
+    const { logger } = this.options;
     const { processingNumber } = delivery;
-    const client = nodeClient(requester.networkUrl, `institution ${requester.id}`, fetchTimeoutMs);
+    const client = this.options.reach(requester);
     let attempts = attemptsBefore;
     let lastCode = 'ERR_INTERNAL';
     for (let retry = 0; ; retry++) {
       attempts++;
       try {
-        await this.outbound.run(() => client.post('/network/v1/answers', delivery));
+        await this.outbound.run(() => client.deliverAnswer({ body: delivery }));
         await this.recordDelivery(processingNumber, 'delivered', attempts);
         return;
       } catch (error) {

@@ -6,10 +6,10 @@
  * refreshed on this core's own writes at once and otherwise after `cacheMs`, so that several core
  * processes over one database (scaling past one machine) see each other's changes within that time.
  */
-import type { InstitutionRegistration } from '../../../network/messages.ts';
+import type { InstitutionRegistration } from '../../../protocol/admin.ts';
 import type { Clock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
-import { MAX_KEY_VERSION } from '../../../network/messages.ts';
+import { MAX_KEY_VERSION } from '../../../protocol/identifiers.ts';
 import type { CoreKeys } from '../keys.ts';
 import type { Institution } from '../model.ts';
 import type { CoreStore } from '../store.ts';

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { IndividualNumber } from '../../../domain/identifiers/index.ts';
-import type { AddresseeNumber } from '../addressee-number.ts';
+import type { AddresseeNumber } from '../../../protocol/identifiers.ts';
 import type { AddresseeStore, Registration } from './store.ts';
 
 export interface AddresseeDatabase {

@@ -1,5 +1,5 @@
 import type { IndividualNumber } from '../../../domain/identifiers/index.ts';
-import type { AddresseeNumber } from '../addressee-number.ts';
+import type { AddresseeNumber } from '../../../protocol/identifiers.ts';
 
 /** The outcome of `AddresseeStore.register`, decided atomically inside the store. */
 export type Registration =

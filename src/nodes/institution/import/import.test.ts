@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ProvisionAnswer } from '../../../network/messages.ts';
+import type { ProvisionAnswer } from '../../../protocol/messages.ts';
 import { fixedClock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import { startHarness, testLegalTable, type Harness } from '../test-support.ts';
@@ -114,7 +114,7 @@ describe('importing into an institution', () => {
     const parsed = parseCopies(readFileSync(file, 'utf8'), 'csv', testLegalTable, ON);
     expect(parsed.problems).toEqual([]);
     let progress = 0;
-    const result = await sendCopies(h.client, parsed, { batchSize: 2, onBatch: (n) => (progress += n) });
+    const result = await sendCopies(h.business, parsed, { batchSize: 2, onBatch: (n) => (progress += n) });
     expect(result).toEqual({ written: 5, batches: 3 });
     expect(progress).toBe(5);
 
@@ -145,7 +145,7 @@ describe('importing into an institution', () => {
       testLegalTable,
       ON,
     );
-    const error = await sendCopies(h.client, parsed).catch((e: unknown) => e);
+    const error = await sendCopies(h.business, parsed).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RenkeiError);
     expect((error as RenkeiError).details).toMatchObject({
       rows: [{ row: 2, code: 'ERR_UNKNOWN_ADDRESSEE_NUMBER' }],

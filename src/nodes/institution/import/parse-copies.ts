@@ -13,7 +13,7 @@
  * column or field, never the cell's value.
  */
 import type { LegalTable, LayoutField } from '../../../domain/legal-table/types.ts';
-import { CopyInput } from '../intermediate/service.ts';
+import { CopyInput } from '../../../protocol/business.ts';
 import { CsvSyntaxError, parseCsv } from './csv.ts';
 
 export type ImportFormat = 'csv' | 'json';

@@ -1,4 +1,5 @@
-import type { NodeClient } from '../../../network/client.ts';
+import type { Client } from '../../../protocol/api.ts';
+import type { businessApi } from '../../../protocol/routes.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import type { ParsedCopies } from './parse-copies.ts';
 
@@ -19,7 +20,7 @@ export interface SendResult {
  * `ERR_UPSTREAM_UNAVAILABLE`.
  */
 export async function sendCopies(
-  client: NodeClient,
+  client: Pick<Client<typeof businessApi>, 'putCopies'>,
   parsed: Pick<ParsedCopies, 'copies' | 'rows'>,
   options: { batchSize?: number; onBatch?: (sent: number) => void } = {},
 ): Promise<SendResult> {
@@ -32,7 +33,7 @@ export async function sendCopies(
   for (let start = 0; start < parsed.copies.length; start += batchSize) {
     const copies = parsed.copies.slice(start, start + batchSize);
     try {
-      const result = await client.post<{ written: number }>('/business/v1/copies:batch', { copies });
+      const result = await client.putCopies({ body: { copies } });
       written += result.written;
       batches++;
     } catch (error) {

@@ -1,12 +1,12 @@
 import { sql, type Kysely } from 'kysely';
 import type {
   AcquisitionNumber,
-  AnsweredItem,
   ItemNo,
   PersonCode,
   ProcessingNumber,
-} from '../../../network/messages.ts';
-import type { AddresseeNumber } from '../addressee-number.ts';
+} from '../../../protocol/identifiers.ts';
+import type { AnsweredItem } from '../../../protocol/messages.ts';
+import type { AddresseeNumber } from '../../../protocol/identifiers.ts';
 import type {
   AnswerToStore,
   CopyToStore,

@@ -1,6 +1,5 @@
 import type {
   AcquisitionNumber,
-  AnsweredItem,
   ClauseNo,
   InstitutionId,
   ItemNo,
@@ -8,8 +7,9 @@ import type {
   PersonCode,
   ProcedureId,
   ProcessingNumber,
-} from '../../../network/messages.ts';
-import type { AddresseeNumber } from '../addressee-number.ts';
+} from '../../../protocol/identifiers.ts';
+import type { AnsweredItem } from '../../../protocol/messages.ts';
+import type { AddresseeNumber } from '../../../protocol/identifiers.ts';
 
 /** One person's code changed by re-keying: `to` is null when the core did not recognise `from`. */
 export interface PersonCodeChange {

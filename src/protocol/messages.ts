@@ -15,68 +15,18 @@
  * the core only relays `items` and never stores them, so that change does not alter the core's shape.
  */
 import { z } from 'zod';
-
-/** An institution's id in the registry: a local-government code (`131016`) or a short name (`jps`). */
-export const InstitutionId = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9-]{1,31}$/, 'must be 2-32 lower-case letters, digits or hyphens');
-export type InstitutionId = z.infer<typeof InstitutionId>;
-
-export const InstitutionKind = z.enum([
-  'municipality', // 市区町村
-  'prefecture', // 都道府県
-  'prefectural_board_of_education', // 教育委員会（都道府県）
-  'municipal_board_of_education', // 教育委員会（市区町村）
-  'pension_service', // 日本年金機構
-  'health_insurer', // 全国健康保険協会・健康保険組合
-  'public_employment_security', // 厚生労働省職業安定局（ハローワーク）
-  'student_support', // 日本学生支援機構
-  'mutual_aid_association', // 共済組合
-  'portal', // マイナポータル
-]);
-export type InstitutionKind = z.infer<typeof InstitutionKind>;
-
-/**
- * An institution-specific code (機関別符号): 44 base64url characters. Its inner structure (key
- * version, authenticated ciphertext of the linking code) belongs to the core; everyone else treats it
- * as an opaque string.
- */
-export const PersonCode = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{44}$/, 'must be a 44-character institution-specific code');
-export type PersonCode = z.infer<typeof PersonCode>;
-
-/** A processing number (処理通番): a UUIDv7 assigned by the core, time-ordered. */
-export const ProcessingNumber = z
-  .string()
-  .regex(
-    /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
-    'must be a processing number (UUIDv7)',
-  );
-export type ProcessingNumber = z.infer<typeof ProcessingNumber>;
-
-/** An acquisition number (取得番号): one-time, made by the institution, 32 hex characters. */
-export const AcquisitionNumber = z.string().regex(/^[0-9a-f]{32}$/, 'must be 32 lower-case hex characters');
-export type AcquisitionNumber = z.infer<typeof AcquisitionNumber>;
-
-/** A clause (項) of Appended Table 2, e.g. `74`, or `35-2` for a numbered sub-clause. */
-export const ClauseNo = z.string().regex(/^[0-9]{1,3}(-[0-9]{1,2})?$/, 'must be a clause number such as 74');
-export type ClauseNo = z.infer<typeof ClauseNo>;
-
-export const ProcedureId = z
-  .string()
-  .regex(/^[A-Za-z0-9._-]{1,64}$/, 'must be a procedure id such as 074-01');
-export type ProcedureId = z.infer<typeof ProcedureId>;
-
-/** An item number (特定個人情報番号), e.g. 2 for 地方税関係情報. */
-export const ItemNo = z.number().int().min(1).max(999);
-export type ItemNo = z.infer<typeof ItemNo>;
-
-export const Outcome = z.enum(['provided', 'not_held', 'refused', 'failed']);
-export type Outcome = z.infer<typeof Outcome>;
-
-/** Why an inquiry was refused or failed: an error code or a named rule of the legal table. */
-export const OutcomeReason = z.string().max(64);
+import {
+  AcquisitionNumber,
+  ClauseNo,
+  InstitutionId,
+  ItemNo,
+  KeyVersion,
+  Outcome,
+  OutcomeReason,
+  PersonCode,
+  ProcedureId,
+  ProcessingNumber,
+} from './identifiers.ts';
 
 // ── Code acquisition (符号取得) ──────────────────────────────────────────────────────────────
 
@@ -88,6 +38,13 @@ export const CodeAcquisitionRequest = z.object({
 });
 export type CodeAcquisitionRequest = z.infer<typeof CodeAcquisitionRequest>;
 
+/** J-LIS's answer to a code acquisition (HTTP 202): the core accepted the issuance. */
+export const CodeAcquisitionRelayed = z.object({
+  acquisitionNumber: AcquisitionNumber,
+  status: z.literal('relayed'),
+});
+export type CodeAcquisitionRelayed = z.infer<typeof CodeAcquisitionRelayed>;
+
 /** J-LIS → core: `POST /v1/code-issuances` */
 export const CodeIssuanceRequest = z.object({
   institutionId: InstitutionId,
@@ -95,6 +52,13 @@ export const CodeIssuanceRequest = z.object({
   residentRecordCode: z.string().regex(/^[0-9]{11}$/, 'must be 11 digits'),
 });
 export type CodeIssuanceRequest = z.infer<typeof CodeIssuanceRequest>;
+
+/** The core's answer to a code issuance: the institution accepted the code. Never the code itself. */
+export const CodeIssued = z.object({
+  acquisitionNumber: AcquisitionNumber,
+  status: z.literal('delivered'),
+});
+export type CodeIssued = z.infer<typeof CodeIssued>;
 
 /** core → intermediate server: `POST /network/v1/code-deliveries` */
 export const CodeDelivery = z.object({
@@ -106,10 +70,6 @@ export type CodeDelivery = z.infer<typeof CodeDelivery>;
 // ── Re-keying after a key rotation (符号の再発行) ────────────────────────────────────────────────
 
 export const MAX_REISSUE_BATCH = 1000;
-
-/** Versions of the core's master key an institution's codes can be under (the code's first byte). */
-export const MAX_KEY_VERSION = 255;
-export const KeyVersion = z.number().int().min(1).max(MAX_KEY_VERSION);
 
 /** intermediate server → core: `POST /v1/code-reissues`, one page of the institution's codes. */
 export const CodeReissueRequest = z.object({
@@ -157,6 +117,22 @@ export const InquiryAccepted = z.object({
 });
 export type InquiryAccepted = z.infer<typeof InquiryAccepted>;
 
+/** The core's answer to `GET /v1/inquiries/:processingNumber`: where an inquiry is, never its items. */
+export const NetworkInquiryStatus = z.object({
+  processingNumber: ProcessingNumber,
+  requesterId: InstitutionId,
+  providerId: InstitutionId,
+  clauseNo: ClauseNo,
+  procedureId: ProcedureId,
+  itemNos: z.array(ItemNo),
+  outcome: z.enum(['pending', ...Outcome.options]),
+  reason: OutcomeReason.nullable(),
+  requestedAt: z.iso.datetime(),
+  answeredAt: z.iso.datetime().nullable(),
+  delivery: z.enum(['none', 'pending', 'delivered', 'failed']),
+});
+export type NetworkInquiryStatus = z.infer<typeof NetworkInquiryStatus>;
+
 /** core → provider's intermediate server: `POST /network/v1/provision-requests` */
 export const ProvisionRequest = z.object({
   processingNumber: ProcessingNumber,
@@ -201,15 +177,3 @@ export const AnswerDelivery = z.object({
   answeredAt: z.iso.datetime(),
 });
 export type AnswerDelivery = z.infer<typeof AnswerDelivery>;
-
-// ── Registry ────────────────────────────────────────────────────────────────────────────────
-
-/** An institution as the core's registry knows it: `PUT /admin/v1/institutions/:id`. */
-export const InstitutionRegistration = z.object({
-  name: z.string().min(1).max(100),
-  nameEn: z.string().min(1).max(100),
-  kind: InstitutionKind,
-  /** Base URL of the institution's network-facing API (its intermediate server). */
-  networkUrl: z.url(),
-});
-export type InstitutionRegistration = z.infer<typeof InstitutionRegistration>;

@@ -10,7 +10,7 @@ import { isErrorBody } from '../shared/http.ts';
  * core makes two calls per inquiry, and `fetch`'s WHATWG stream machinery cost about a third of the
  * core's CPU in profiles, for features (CORS, redirects, streams) that node-to-node calls never use.
  */
-export interface NodeClient {
+export interface RawClient {
   post<T>(path: string, body: unknown): Promise<T>;
   put<T>(path: string, body: unknown): Promise<T>;
   get<T>(path: string): Promise<T>;
@@ -19,7 +19,7 @@ export interface NodeClient {
 /** One keep-alive connection pool per process, shared by every client. */
 const agent = new Agent({ keepAliveTimeout: 30_000, connections: 128 });
 
-export function nodeClient(baseUrl: string, peer: string, timeoutMs = 10_000): NodeClient {
+export function rawClient(baseUrl: string, peer: string, timeoutMs = 10_000): RawClient {
   async function call<T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<T> {
     let status: number;
     let text: string;

@@ -1,11 +1,14 @@
-import { parseIndividualNumber } from '../../../domain/identifiers/index.ts';
-import type { NodeClient } from '../../../network/client.ts';
-import type { AcquisitionNumber, CodeAcquisitionRequest, InstitutionId } from '../../../network/messages.ts';
-import type { Clock } from '../../../shared/clock.ts';
-import { RenkeiError } from '../../../shared/errors.ts';
-import type { Logger } from '../../../shared/logger.ts';
-import { allocateAddresseeNumber, type AddresseeNumber } from '../addressee-number.ts';
-import type { AddresseeStore } from './store.ts';
+import { parseIndividualNumber } from '../../../../domain/identifiers/index.ts';
+import type { Client } from '../../../../protocol/api.ts';
+import type { jlisApi } from '../../../../protocol/routes.ts';
+import type { AcquisitionNumber, InstitutionId } from '../../../../protocol/identifiers.ts';
+import type { CodeAcquisitionRequest } from '../../../../protocol/messages.ts';
+import type { Clock } from '../../../../shared/clock.ts';
+import { RenkeiError } from '../../../../shared/errors.ts';
+import type { Logger } from '../../../../shared/logger.ts';
+import type { AddresseeNumber } from '../../../../protocol/identifiers.ts';
+import { allocateAddresseeNumber } from '../addressee-number.ts';
+import type { AddresseeStore } from '../store.ts';
 
 /**
  * What the addressee system needs from the intermediate server for code acquisition (符号取得). The
@@ -35,7 +38,7 @@ export interface AddresseeServiceDeps {
   institutionId: InstitutionId;
   store: AddresseeStore;
   intermediate: CodeAcquisitionPort;
-  jlis: NodeClient;
+  jlis: Client<typeof jlisApi>;
   clock: Clock;
   logger: Logger;
 }
@@ -107,7 +110,7 @@ export class AddresseeService {
     let failure: RenkeiError | undefined;
     try {
       const request: CodeAcquisitionRequest = { institutionId, acquisitionNumber, individualNumber };
-      await jlis.post('/v1/code-acquisitions', request);
+      await jlis.acquireCode({ body: request });
     } catch (error) {
       failure =
         error instanceof RenkeiError

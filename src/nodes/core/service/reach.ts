@@ -1,0 +1,12 @@
+import type { Client } from '../../../protocol/api.ts';
+import type { networkApi } from '../../../protocol/routes.ts';
+import type { Institution } from '../model.ts';
+
+/**
+ * How the core reaches an institution: a typed client for its network side at the URL the registry
+ * holds. `createCore` makes it from the transport it is given, so services never see a URL scheme,
+ * a certificate or a connection pool.
+ */
+export type InstitutionReach = (
+  institution: Pick<Institution, 'id' | 'networkUrl'>,
+) => Client<typeof networkApi>;

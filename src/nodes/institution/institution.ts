@@ -1,0 +1,86 @@
+import type { FastifyInstance } from 'fastify';
+import type { LegalTable } from '../../domain/legal-table/types.ts';
+import type { Client } from '../../protocol/api.ts';
+import type { coreApi, jlisApi } from '../../protocol/routes.ts';
+import type { InstitutionId, InstitutionKind } from '../../protocol/identifiers.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { createHttpApp } from '../../shared/http.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { AddresseeService } from './addressee/service/persons.ts';
+import type { AddresseeStore } from './addressee/store.ts';
+import { CopyService } from './intermediate/service/copies.ts';
+import { InquiryService } from './intermediate/service/inquiries.ts';
+import { PersonCodeService } from './intermediate/service/person-codes.ts';
+import { ProvisionService } from './intermediate/service/provisions.ts';
+import { RecordService } from './intermediate/service/records.ts';
+import type { IntermediateStore } from './intermediate/store.ts';
+import { registerInstitutionRoutes, type InstitutionServices } from './router.ts';
+
+export interface InstitutionDeps {
+  institutionId: InstitutionId;
+  kind: InstitutionKind;
+  /** The addressee system's store: the only one that holds Individual Numbers. */
+  addresseeStore: AddresseeStore;
+  /** The intermediate server's store: a separate database, never an Individual Number. */
+  intermediateStore: IntermediateStore;
+  legalTable: LegalTable;
+  clock: Clock;
+  logger: Logger;
+  core: Client<typeof coreApi>;
+  jlis: Client<typeof jlisApi>;
+  /** Provision records are kept this many years (default 7). */
+  retentionYears?: number;
+}
+
+export interface Institution {
+  app: FastifyInstance;
+  services: InstitutionServices;
+  /** Stop the HTTP app (waking long-polls first). The stores belong to the caller. */
+  close(): Promise<void>;
+}
+
+/**
+ * Build an institution node (one per institution: a municipality, 日本年金機構, 協会けんぽ…) from its
+ * collaborators: the addressee system and the intermediate server, each on its own store, behind
+ * one HTTP app. Opening databases and reading configuration is `startInstitution`'s job.
+ */
+export function createInstitution(deps: InstitutionDeps): Institution {
+  const node = `institution:${deps.institutionId}`;
+  const logger = deps.logger.child({ system: 'intermediate' });
+  const { institutionId, clock, legalTable } = deps;
+  const store = deps.intermediateStore;
+  const personCodes = new PersonCodeService({ institutionId, store, core: deps.core, clock, logger });
+  const inquiries = new InquiryService({ institutionId, store, core: deps.core, clock, logger });
+  const services: InstitutionServices = {
+    addressee: new AddresseeService({
+      institutionId,
+      store: deps.addresseeStore,
+      intermediate: personCodes,
+      jlis: deps.jlis,
+      clock,
+      logger: deps.logger.child({ system: 'addressee' }),
+    }),
+    personCodes,
+    copies: new CopyService({ store, legalTable, clock }),
+    inquiries,
+    provisions: new ProvisionService({ store, legalTable, clock, logger }),
+    records: new RecordService({
+      store,
+      clock,
+      logger,
+      ...(deps.retentionYears === undefined ? {} : { retentionYears: deps.retentionYears }),
+    }),
+  };
+  const app = createHttpApp({ logger: deps.logger, node });
+  registerInstitutionRoutes(app, services);
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    services,
+    close: () =>
+      (closing ??= (async () => {
+        inquiries.close();
+        await app.close();
+      })()),
+  };
+}

@@ -1,0 +1,95 @@
+/**
+ * Provision as provider (情報提供・自動応答): the automatic answer from this institution's copies to a
+ * provision request the core forwards, recorded whatever its outcome.
+ */
+import type { LegalTable } from '../../../../domain/legal-table/types.ts';
+import type { ItemNo } from '../../../../protocol/identifiers.ts';
+import type { AnsweredItem, ProvisionAnswer, ProvisionRequest } from '../../../../protocol/messages.ts';
+import type { Clock } from '../../../../shared/clock.ts';
+import { RenkeiError } from '../../../../shared/errors.ts';
+import type { Logger } from '../../../../shared/logger.ts';
+import type { IntermediateStore, ProviderRecord } from '../store.ts';
+
+export interface ProvisionServiceDeps {
+  store: IntermediateStore;
+  legalTable: LegalTable;
+  clock: Clock;
+  logger: Logger;
+}
+
+export class ProvisionService {
+  constructor(private readonly deps: ProvisionServiceDeps) {}
+
+  /**
+   * The automatic answer (自動応答): the copies held for the person code among the items asked,
+   * each validated against the layout in force on the request date. A provider record is written for
+   * every request, `not_held` and `failed` included. A person code unknown here is `not_held`.
+   *
+   * Errors: `ERR_LAYOUT_VIOLATION` (a copy does not follow the layout in force on the request date;
+   * recorded as `failed`).
+   */
+  async answerProvisionRequest(request: ProvisionRequest): Promise<ProvisionAnswer> {
+    const { store, legalTable, clock, logger } = this.deps;
+    // While this institution re-keys after a rotation, the core also sends the previous version.
+    let personCode = request.personCode;
+    let found = await store.findCopiesByCode(personCode, request.itemNos);
+    if (found === undefined && request.previousPersonCode !== undefined) {
+      personCode = request.previousPersonCode;
+      found = await store.findCopiesByCode(personCode, request.itemNos);
+    }
+    const held = found ?? [];
+    const requestedOn = new Date(request.requestedAt);
+    const answeredAt = clock.now().toISOString();
+    const record = (
+      outcome: ProviderRecord['outcome'],
+      providedItemNos: ItemNo[],
+      reason?: string,
+    ): ProviderRecord => ({
+      processingNumber: request.processingNumber,
+      requesterId: request.requesterId,
+      personCode,
+      clauseNo: request.clauseNo,
+      procedureId: request.procedureId,
+      itemNos: request.itemNos,
+      providedItemNos,
+      requestedAt: request.requestedAt,
+      answeredAt,
+      outcome,
+      ...(reason === undefined ? {} : { reason }),
+      nonDisclosure: request.nonDisclosure,
+      recordedAt: answeredAt,
+    });
+
+    const items: AnsweredItem[] = [];
+    for (const copy of held) {
+      const check = legalTable.checkLayout(copy.itemNo, requestedOn, copy.data);
+      if (!check.ok) {
+        await store.recordProvision(record('failed', [], 'ERR_LAYOUT_VIOLATION'));
+        logger.warn(
+          { processingNumber: request.processingNumber, itemNo: copy.itemNo, layoutVersion: check.version },
+          'a copy does not follow the layout in force on the request date',
+        );
+        // Problems stay here (they may quote the data); the core learns which item and version.
+        throw new RenkeiError(
+          'ERR_LAYOUT_VIOLATION',
+          `The copy of item ${copy.itemNo} does not follow the layout in force on the request date.`,
+          {
+            processingNumber: request.processingNumber,
+            itemNo: copy.itemNo,
+            layoutVersion: check.version,
+            problemCount: check.problems.length,
+          },
+        );
+      }
+      items.push({ itemNo: copy.itemNo, layoutVersion: check.version, data: copy.data });
+    }
+    const outcome = items.length > 0 ? 'provided' : 'not_held';
+    await store.recordProvision(
+      record(
+        outcome,
+        items.map((i) => i.itemNo),
+      ),
+    );
+    return { processingNumber: request.processingNumber, outcome, items, answeredAt };
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * `createJlis`: build the J-LIS node (地方公共団体情報システム機構) from its collaborators. Nothing here
+ * reads configuration or opens files (that is `main.ts`): tests build J-LIS over a real SQLite file, a
+ * fixed clock and a seeded random source.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { RandomSource } from '../../domain/identifiers/random-source.ts';
+import type { Client } from '../../protocol/api.ts';
+import type { coreApi } from '../../protocol/routes.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { createHttpApp } from '../../shared/http.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { registerJlisRoutes } from './router.ts';
+import { CodeAcquisitionRelay } from './service/code-acquisitions.ts';
+import { ResidentService, newNumberingKey } from './service/residents.ts';
+import type { JlisStore } from './store.ts';
+
+export interface JlisDeps {
+  store: JlisStore;
+  clock: Clock;
+  logger: Logger;
+  /** The core, for code issuance. */
+  core: Client<typeof coreApi>;
+  /** J-LIS's secret numbering key; a fresh random one when omitted (tests). */
+  numberingKey?: Uint8Array;
+  /** Where resident record codes come from (seeded in tests). */
+  random?: RandomSource;
+}
+
+export interface Jlis {
+  /** Not yet listening: `listen(app, port)` from `src/shared/http.ts`. */
+  app: FastifyInstance;
+  residents: ResidentService;
+  acquisitions: CodeAcquisitionRelay;
+}
+
+export function createJlis(deps: JlisDeps): Jlis {
+  const residents = new ResidentService({
+    store: deps.store,
+    clock: deps.clock,
+    logger: deps.logger,
+    numberingKey: deps.numberingKey ?? newNumberingKey(),
+    ...(deps.random ? { random: deps.random } : {}),
+  });
+  const acquisitions = new CodeAcquisitionRelay({
+    store: deps.store,
+    clock: deps.clock,
+    logger: deps.logger,
+    core: deps.core,
+  });
+  const app = createHttpApp({ logger: deps.logger, node: 'jlis' });
+  registerJlisRoutes(app, { residents, acquisitions });
+  return { app, residents, acquisitions };
+}

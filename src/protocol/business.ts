@@ -1,0 +1,168 @@
+/**
+ * An institution's business API (`/business/v1/*`): what its business systems (既存システム) and
+ * clerks call on their own intermediate server. It names persons by addressee number; codes and
+ * Individual Numbers never appear in an answer (the Individual Number only in the registration).
+ */
+import { z } from 'zod';
+import {
+  AddresseeNumber,
+  ClauseNo,
+  InstitutionId,
+  ItemNo,
+  KeyVersion,
+  Outcome,
+  ProcedureId,
+  ProcessingNumber,
+} from './identifiers.ts';
+import { AnsweredItem, MAX_REISSUE_BATCH } from './messages.ts';
+
+/** `POST /business/v1/persons`: the Individual Number goes to the addressee system, and no further. */
+export const PersonRegistration = z.object({
+  individualNumber: z.string().max(64),
+  addresseeNumber: AddresseeNumber.optional(),
+});
+export type PersonRegistration = z.infer<typeof PersonRegistration>;
+
+export const PersonRegistered = z.object({
+  addresseeNumber: AddresseeNumber,
+  codeStatus: z.literal('acquired'),
+});
+export type PersonRegistered = z.infer<typeof PersonRegistered>;
+
+/** A copy (副本) as a business system sends it. */
+export const CopyInput = z.object({
+  addresseeNumber: AddresseeNumber,
+  itemNo: ItemNo,
+  data: z.record(z.string(), z.unknown()),
+});
+export type CopyInput = z.infer<typeof CopyInput>;
+
+export const StoredCopy = z.object({
+  addresseeNumber: AddresseeNumber,
+  itemNo: ItemNo,
+  layoutVersion: z.string(),
+  updatedAt: z.iso.datetime(),
+});
+export type StoredCopy = z.infer<typeof StoredCopy>;
+
+export const MAX_BATCH_COPIES = 10_000;
+
+/** Rows are untrusted input, checked one by one so that every bad row is reported. */
+export const CopyBatch = z.object({ copies: z.array(z.unknown()) });
+export const CopiesWritten = z.object({ written: z.number().int().min(0) });
+
+export const CopyParams = z.object({
+  addresseeNumber: AddresseeNumber,
+  itemNo: z.coerce.number().pipe(ItemNo),
+});
+
+/** A clerk's inquiry (情報照会), by the institution's own addressee number. */
+export const InquiryInput = z.object({
+  addresseeNumber: AddresseeNumber,
+  providerId: InstitutionId,
+  clauseNo: ClauseNo,
+  procedureId: ProcedureId,
+  itemNos: z.array(ItemNo).min(1).max(20),
+  nonDisclosure: z.boolean().optional(),
+});
+export type InquiryInput = z.infer<typeof InquiryInput>;
+
+export const InquiryPending = z.object({
+  processingNumber: ProcessingNumber,
+  status: z.literal('pending'),
+  requestedAt: z.iso.datetime(),
+});
+export type InquiryPending = z.infer<typeof InquiryPending>;
+
+export const MAX_WAIT_MS = 30_000;
+
+export const InquiryParams = z.object({ processingNumber: ProcessingNumber });
+export const InquiryWait = z.object({
+  waitMs: z.coerce.number().int().min(0).max(MAX_WAIT_MS).default(0),
+});
+
+export const InquiryOutcome = z.enum(['pending', ...Outcome.options]);
+export type InquiryOutcome = z.infer<typeof InquiryOutcome>;
+
+/** An inquiry as the requester's clerk sees it; `items` once provided. */
+export const InquiryStatus = z.object({
+  processingNumber: ProcessingNumber,
+  /** `pending` until the core delivers the outcome, then `answered`. */
+  status: z.enum(['pending', 'answered']),
+  outcome: InquiryOutcome,
+  reason: z.string().optional(),
+  addresseeNumber: AddresseeNumber.optional(),
+  providerId: InstitutionId.optional(),
+  clauseNo: ClauseNo.optional(),
+  procedureId: ProcedureId.optional(),
+  itemNos: z.array(ItemNo).optional(),
+  requestedAt: z.iso.datetime().optional(),
+  answeredAt: z.iso.datetime().optional(),
+  nonDisclosure: z.boolean(),
+  items: z.array(AnsweredItem).optional(),
+});
+export type InquiryStatus = z.infer<typeof InquiryStatus>;
+
+export const ProvisionRecordRole = z.enum(['requester', 'provider']);
+export type ProvisionRecordRole = z.infer<typeof ProvisionRecordRole>;
+
+export const RecordsQuery = z.object({
+  role: ProvisionRecordRole.optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(100),
+});
+
+/** A provision record as the institution's own staff read it: never a code. */
+export const InstitutionRecord = z.object({
+  role: ProvisionRecordRole,
+  processingNumber: ProcessingNumber,
+  addresseeNumber: AddresseeNumber.optional(),
+  requesterId: InstitutionId.optional(),
+  providerId: InstitutionId.optional(),
+  clauseNo: ClauseNo.optional(),
+  procedureId: ProcedureId.optional(),
+  itemNos: z.array(ItemNo).optional(),
+  providedItemNos: z.array(ItemNo).optional(),
+  requestedAt: z.iso.datetime().optional(),
+  answeredAt: z.iso.datetime().optional(),
+  outcome: InquiryOutcome,
+  reason: z.string().optional(),
+  nonDisclosure: z.boolean(),
+  recordedAt: z.iso.datetime(),
+});
+export type InstitutionRecord = z.infer<typeof InstitutionRecord>;
+
+export const InstitutionRecordList = z.object({ records: z.array(InstitutionRecord) });
+
+export const InstitutionRecordsPurged = z.object({
+  before: z.iso.datetime(),
+  requester: z.number().int(),
+  provider: z.number().int(),
+});
+
+/** One page of re-keying after a key rotation. */
+export const CodeReissuePageInput = z.object({
+  /** Start after this addressee number (the previous page's `next`); absent for the first page. */
+  after: AddresseeNumber.optional(),
+  limit: z.number().int().min(1).max(MAX_REISSUE_BATCH).default(MAX_REISSUE_BATCH),
+  /** The key version the first page reported; a later page refuses to mix versions. */
+  keyVersion: KeyVersion.optional(),
+});
+export type CodeReissuePageInput = z.input<typeof CodeReissuePageInput>;
+
+export const CodeReissuePage = z.object({
+  /** The key version every code of this page is now under. */
+  keyVersion: KeyVersion,
+  /** Persons holding a code, now (for a progress bar). */
+  total: z.number().int(),
+  /** Persons of this page. */
+  checked: z.number().int(),
+  /** Codes replaced by their current version. */
+  reissued: z.number().int(),
+  /** Codes the core did not recognise: removed, so the person's code must be acquired again. */
+  cleared: z.array(AddresseeNumber),
+  /** Pass this as `after` for the next page; null when this was the last page. */
+  next: AddresseeNumber.nullable(),
+  /** True on the last page, once the core has recorded that the institution is re-keyed. */
+  completed: z.boolean(),
+});
+export type CodeReissuePage = z.infer<typeof CodeReissuePage>;

@@ -1,0 +1,69 @@
+import { Agent, request } from 'undici';
+import { RenkeiError } from '../shared/errors.ts';
+import type { Transport, TransportRequest, TransportResponse } from './transport.ts';
+
+export interface HttpTransportOptions {
+  /** Default per-call timeout, for the headers and for each gap in the body (default 10 s). */
+  timeoutMs?: number;
+  /** Most connections kept open to one origin (default 128). */
+  connections?: number;
+}
+
+/**
+ * JSON over HTTP with a keep-alive pool: the transport of the network until the trust layer adds
+ * mutual TLS and signing. One transport (one pool) per node, made by the node's `main`.
+ *
+ * We use undici's `request` over a keep-alive agent rather than `fetch`: on the exchange path the
+ * core makes two calls per inquiry, and `fetch`'s WHATWG stream machinery cost about a third of the
+ * core's CPU in profiles, for features (CORS, redirects, streams) that node-to-node calls never use.
+ */
+export function httpTransport(options: HttpTransportOptions = {}): Transport {
+  const defaultTimeoutMs = options.timeoutMs ?? 10_000;
+  const agent = new Agent({ keepAliveTimeout: 30_000, connections: options.connections ?? 128 });
+  let closing: Promise<void> | undefined;
+  return {
+    async send(call: TransportRequest): Promise<TransportResponse> {
+      const url = new URL(call.path, call.baseUrl);
+      if (call.query) for (const [key, value] of Object.entries(call.query)) url.searchParams.set(key, value);
+      const timeoutMs = call.timeoutMs ?? defaultTimeoutMs;
+      const { peer } = call;
+      let status: number;
+      let text: string;
+      try {
+        const response = await request(url, {
+          method: call.route.method,
+          dispatcher: agent,
+          headers: call.body === undefined ? {} : { 'content-type': 'application/json' },
+          body: call.body === undefined ? null : JSON.stringify(call.body),
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        });
+        status = response.statusCode;
+        text = await response.body.text();
+      } catch (cause) {
+        throw unreachable(peer, cause);
+      }
+      return { status, body: parseJson(text, peer, status) };
+    },
+    close: () => (closing ??= agent.close()),
+  };
+}
+
+export function unreachable(peer: string, cause: unknown): RenkeiError {
+  return new RenkeiError('ERR_UPSTREAM_UNAVAILABLE', `${peer} could not be reached.`, {
+    peer,
+    cause: cause instanceof Error ? ((cause as { code?: string }).code ?? cause.name) : 'unknown',
+  });
+}
+
+export function parseJson(text: string, peer: string, status: number): unknown {
+  if (text.length === 0) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new RenkeiError('ERR_UPSTREAM_UNAVAILABLE', `${peer} answered with a body that is not JSON.`, {
+      peer,
+      status,
+    });
+  }
+}

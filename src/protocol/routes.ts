@@ -1,0 +1,418 @@
+/**
+ * The route table of the whole network: every API, every operation, in one place. Each node's router
+ * serves its tables with `serve` (server.ts) and every caller reaches them through `createClient`, so
+ * a path, a method, a status or a schema is written once.
+ *
+ *   API            served by                   called by
+ *   healthApi      every node                  anyone (operators' probes, the CLI)
+ *   coreApi        the core                    J-LIS (code issuance), institutions (inquiries, re-keying)
+ *   adminApi       the core                    the network's operators
+ *   jlisApi        J-LIS                       institutions' addressee systems; municipalities
+ *   networkApi     each institution            the core
+ *   businessApi    each institution            that institution's business systems and clerks
+ *
+ * Every route also answers `ERR_VALIDATION`, `ERR_BODY_NOT_JSON`, `ERR_BODY_TOO_LARGE`,
+ * `ERR_UNSUPPORTED_MEDIA_TYPE` and `ERR_INTERNAL`; the codes listed beside a route are its own.
+ */
+import { z } from 'zod';
+import {
+  InstitutionList,
+  InstitutionParams,
+  InstitutionRegistration,
+  Institution,
+  KeyRotated,
+  ProvisionRecordList,
+  ProvisionRecordQuery,
+  RecordsPurged,
+  Statistics,
+  StatisticsQuery,
+} from './admin.ts';
+import { NoContent, defineApi } from './api.ts';
+import {
+  CodeReissuePage,
+  CodeReissuePageInput,
+  CopiesWritten,
+  CopyBatch,
+  CopyInput,
+  CopyParams,
+  InquiryInput,
+  InquiryParams,
+  InquiryPending,
+  InquiryStatus,
+  InquiryWait,
+  InstitutionRecordList,
+  InstitutionRecordsPurged,
+  PersonRegistered,
+  PersonRegistration,
+  RecordsQuery,
+  StoredCopy,
+} from './business.ts';
+import { InstitutionId, ProcessingNumber } from './identifiers.ts';
+import {
+  AnswerDelivery,
+  CodeAcquisitionRelayed,
+  CodeAcquisitionRequest,
+  CodeDelivery,
+  CodeIssuanceRequest,
+  CodeIssued,
+  CodeReissueAnswer,
+  CodeReissueCompletion,
+  CodeReissueRequest,
+  InquiryAccepted,
+  InquiryRequest,
+  NetworkInquiryStatus,
+  ProvisionAnswer,
+  ProvisionRequest,
+} from './messages.ts';
+import { NewResident, NumberedResident, ResidentCount } from './residents.ts';
+
+export const Health = z.object({ status: z.literal('ok'), node: z.string() });
+export type Health = z.infer<typeof Health>;
+
+export const healthApi = defineApi('health', {
+  /** `GET /healthz`: the node is up, and which node it is (`core`, `jlis`, `institution:<id>`). */
+  health: {
+    method: 'GET',
+    path: '/healthz',
+    status: 200,
+    callers: ['anyone'],
+    label: 'request',
+    response: Health,
+  },
+});
+
+export const coreApi = defineApi('core', {
+  /**
+   * J-LIS relays a code acquisition with the resident record code; the core finds or creates the
+   * linking code, derives the institution's code and delivers it to the institution (`networkApi.deliverCode`)
+   * before answering. The code is never in the answer: J-LIS never sees it.
+   * Errors: ERR_UNKNOWN_INSTITUTION, ERR_UPSTREAM_UNAVAILABLE, or the institution's refusal.
+   */
+  issueCode: {
+    method: 'POST',
+    path: '/v1/code-issuances',
+    status: 200,
+    callers: ['jlis'],
+    label: 'code issuance request',
+    body: CodeIssuanceRequest,
+    response: CodeIssued,
+  },
+  /**
+   * One page (≤ 1000) of an institution's codes re-keyed under its current key version, in order;
+   * null for a code not the institution's. Errors: ERR_UNKNOWN_INSTITUTION.
+   */
+  reissueCodes: {
+    method: 'POST',
+    path: '/v1/code-reissues',
+    status: 200,
+    callers: ['institution'],
+    label: 'code reissue request',
+    body: CodeReissueRequest,
+    response: CodeReissueAnswer,
+  },
+  /**
+   * The institution confirms every code it holds is under `keyVersion`.
+   * Errors: ERR_UNKNOWN_INSTITUTION, ERR_KEY_VERSION_CHANGED.
+   */
+  completeReissue: {
+    method: 'POST',
+    path: '/v1/code-reissues/completions',
+    status: 200,
+    callers: ['institution'],
+    label: 'code reissue completion',
+    body: CodeReissueCompletion,
+    response: z.object({ institutionId: InstitutionId, keyVersion: z.number(), rekeyedVersion: z.number() }),
+  },
+  /**
+   * An intermediate server's inquiry: numbered, authorized against the legal table, recorded, then
+   * forwarded to the provider; the outcome goes to the requester's `networkApi.deliverAnswer`.
+   * Errors (each refusal with `details.processingNumber`, recorded): ERR_UNKNOWN_INSTITUTION,
+   * ERR_UNKNOWN_PERSON_CODE, ERR_UNKNOWN_CLAUSE, ERR_UNKNOWN_PROCEDURE, ERR_UNKNOWN_ITEM,
+   * ERR_INQUIRY_NOT_AUTHORIZED (`details.rule`).
+   */
+  submitInquiry: {
+    method: 'POST',
+    path: '/v1/inquiries',
+    status: 202,
+    callers: ['institution'],
+    label: 'inquiry',
+    body: InquiryRequest,
+    response: InquiryAccepted,
+  },
+  /**
+   * Where an inquiry is (outcome, times, delivery; never items), for its requester.
+   * Errors: ERR_UNKNOWN_PROCESSING_NUMBER.
+   */
+  getInquiryStatus: {
+    method: 'GET',
+    path: '/v1/inquiries/:processingNumber',
+    status: 200,
+    callers: ['institution'],
+    label: 'inquiry status request',
+    params: z.object({ processingNumber: ProcessingNumber }),
+    query: z.object({ requesterId: InstitutionId.optional() }),
+    response: NetworkInquiryStatus,
+  },
+});
+
+export const adminApi = defineApi('admin', {
+  /** Register an institution (201, key version 1) or update it (200, key version kept). */
+  registerInstitution: {
+    method: 'PUT',
+    path: '/admin/v1/institutions/:id',
+    status: 201,
+    callers: ['operator:registry'],
+    label: 'institution registration',
+    params: InstitutionParams,
+    body: InstitutionRegistration,
+    response: Institution,
+  },
+  listInstitutions: {
+    method: 'GET',
+    path: '/admin/v1/institutions',
+    status: 200,
+    callers: ['operator:registry', 'operator:audit'],
+    label: 'request',
+    response: InstitutionList,
+  },
+  /** Errors: ERR_UNKNOWN_INSTITUTION. */
+  getInstitution: {
+    method: 'GET',
+    path: '/admin/v1/institutions/:id',
+    status: 200,
+    callers: ['operator:registry', 'operator:audit'],
+    label: 'institution id',
+    params: InstitutionParams,
+    response: Institution,
+  },
+  /**
+   * Move the institution's codes to the next key version. Errors: ERR_UNKNOWN_INSTITUTION,
+   * ERR_REKEY_PENDING (not re-keyed since the last rotation), ERR_VALIDATION (no versions left).
+   */
+  rotateInstitutionKey: {
+    method: 'POST',
+    path: '/admin/v1/institutions/:id/key-rotations',
+    status: 200,
+    callers: ['operator:keys'],
+    label: 'institution id',
+    params: InstitutionParams,
+    response: KeyRotated,
+  },
+  /** Newest first; `from` inclusive, `to` exclusive (instants or UTC days); `limit` 1–1000. */
+  listProvisionRecords: {
+    method: 'GET',
+    path: '/admin/v1/provision-records',
+    status: 200,
+    callers: ['operator:audit'],
+    label: 'query',
+    query: ProvisionRecordQuery,
+    response: ProvisionRecordList,
+  },
+  /** Delete the records older than the retention policy (by the core's clock). */
+  purgeProvisionRecords: {
+    method: 'POST',
+    path: '/admin/v1/provision-records/purge',
+    status: 200,
+    callers: ['operator:audit'],
+    label: 'request',
+    response: RecordsPurged,
+  },
+  getStatistics: {
+    method: 'GET',
+    path: '/admin/v1/statistics',
+    status: 200,
+    callers: ['operator:audit'],
+    label: 'query',
+    query: StatisticsQuery,
+    response: Statistics,
+  },
+});
+
+export const jlisApi = defineApi('jlis', {
+  /**
+   * Relay a code acquisition (符号取得) to the core: 202 once the core accepted the issuance.
+   * Errors: ERR_INVALID_CHECK_DIGIT (and the other identifier errors), ERR_UNKNOWN_RESIDENT, the
+   * core's answer passed through (ERR_UNKNOWN_INSTITUTION, ERR_DUPLICATE…), ERR_UPSTREAM_UNAVAILABLE.
+   */
+  acquireCode: {
+    method: 'POST',
+    path: '/v1/code-acquisitions',
+    status: 202,
+    callers: ['institution'],
+    label: 'code acquisition',
+    body: CodeAcquisitionRequest,
+    response: CodeAcquisitionRelayed,
+  },
+  /** Number a new resident. Errors: ERR_VALIDATION (e.g. a date of birth in the future). */
+  registerResident: {
+    method: 'POST',
+    path: '/admin/v1/residents',
+    status: 201,
+    callers: ['municipality'],
+    label: 'resident',
+    body: NewResident,
+    response: NumberedResident,
+  },
+  countResidents: {
+    method: 'GET',
+    path: '/admin/v1/residents/count',
+    status: 200,
+    callers: ['municipality', 'operator:audit'],
+    label: 'request',
+    response: ResidentCount,
+  },
+});
+
+export const networkApi = defineApi('network', {
+  /** The code for a pending acquisition number. Errors: ERR_UNKNOWN_ACQUISITION_NUMBER, ERR_DUPLICATE. */
+  deliverCode: {
+    method: 'POST',
+    path: '/network/v1/code-deliveries',
+    status: 204,
+    callers: ['core'],
+    label: 'code delivery',
+    body: CodeDelivery,
+    response: NoContent,
+  },
+  /**
+   * The automatic answer (自動応答) from the institution's copies; not_held when none.
+   * Errors: ERR_LAYOUT_VIOLATION (a copy does not follow the layout in force on the request date).
+   */
+  requestProvision: {
+    method: 'POST',
+    path: '/network/v1/provision-requests',
+    status: 200,
+    callers: ['core'],
+    label: 'provision request',
+    body: ProvisionRequest,
+    response: ProvisionAnswer,
+  },
+  /** The outcome (and items) of this institution's inquiry. */
+  deliverAnswer: {
+    method: 'POST',
+    path: '/network/v1/answers',
+    status: 204,
+    callers: ['core'],
+    label: 'answer',
+    body: AnswerDelivery,
+    response: NoContent,
+  },
+});
+
+/** Large enough for a batch of 10,000 copies; every other route keeps the node's 1 MiB limit. */
+export const BATCH_BODY_LIMIT = 64 * 1024 * 1024;
+
+export const businessApi = defineApi('business', {
+  /**
+   * Register a person (201; 200 when already registered) and acquire their code through J-LIS.
+   * Errors: ERR_INVALID_CHARACTER, ERR_INVALID_LENGTH, ERR_INVALID_CHECK_DIGIT, ERR_DUPLICATE; after
+   * registration, with `details.addresseeNumber` (call again to retry): ERR_UNKNOWN_RESIDENT,
+   * ERR_UPSTREAM_UNAVAILABLE, or another code from J-LIS or the core.
+   */
+  registerPerson: {
+    method: 'POST',
+    path: '/business/v1/persons',
+    status: 201,
+    callers: ['business'],
+    label: 'person',
+    body: PersonRegistration,
+    response: PersonRegistered,
+  },
+  /**
+   * Register or replace a copy (副本). Errors: ERR_UNKNOWN_ADDRESSEE_NUMBER, ERR_NO_PERSON_CODE,
+   * ERR_UNKNOWN_ITEM, ERR_LAYOUT_VIOLATION (`details.problems`).
+   */
+  putCopy: {
+    method: 'PUT',
+    path: '/business/v1/copies',
+    status: 200,
+    callers: ['business'],
+    label: 'copy',
+    body: CopyInput,
+    response: StoredCopy,
+  },
+  /**
+   * Up to 10,000 copies, all checked, then all written in one transaction, or none.
+   * Errors: ERR_IMPORT_INVALID (`details.rows`: every bad row as {index, code, message, problems?}).
+   */
+  putCopies: {
+    method: 'POST',
+    path: '/business/v1/copies::batch',
+    status: 200,
+    callers: ['business'],
+    label: 'batch',
+    body: CopyBatch,
+    response: CopiesWritten,
+    bodyLimit: BATCH_BODY_LIMIT,
+  },
+  /** Remove a copy; idempotent. Errors: ERR_UNKNOWN_ADDRESSEE_NUMBER. */
+  deleteCopy: {
+    method: 'DELETE',
+    path: '/business/v1/copies/:addresseeNumber/:itemNo',
+    status: 204,
+    callers: ['business'],
+    label: 'path',
+    params: CopyParams,
+    response: NoContent,
+  },
+  /**
+   * A clerk's inquiry (情報照会), recorded. Errors: ERR_UNKNOWN_ADDRESSEE_NUMBER, ERR_NO_PERSON_CODE;
+   * the core's refusal with its code and `details.{processingNumber, rule}`; ERR_UPSTREAM_UNAVAILABLE
+   * with a local `details.processingNumber`.
+   */
+  inquire: {
+    method: 'POST',
+    path: '/business/v1/inquiries',
+    status: 202,
+    callers: ['business'],
+    label: 'inquiry',
+    body: InquiryInput,
+    response: InquiryPending,
+  },
+  /**
+   * An inquiry's status and, once provided, its items; with `waitMs` (≤ 30 000) a long poll.
+   * Errors: ERR_UNKNOWN_PROCESSING_NUMBER.
+   */
+  getInquiry: {
+    method: 'GET',
+    path: '/business/v1/inquiries/:processingNumber',
+    status: 200,
+    callers: ['business'],
+    label: 'path',
+    params: InquiryParams,
+    query: InquiryWait,
+    response: InquiryStatus,
+  },
+  /** The institution's records, newest first; both roles when `role` is absent. */
+  listProvisionRecords: {
+    method: 'GET',
+    path: '/business/v1/provision-records',
+    status: 200,
+    callers: ['business'],
+    label: 'query',
+    query: RecordsQuery,
+    response: InstitutionRecordList,
+  },
+  /** Delete records older than the retention period, and the answers received with them. */
+  purgeProvisionRecords: {
+    method: 'POST',
+    path: '/business/v1/provision-records/purge',
+    status: 200,
+    callers: ['business'],
+    label: 'request',
+    response: InstitutionRecordsPurged,
+  },
+  /**
+   * One page of re-keying this institution's codes after a key rotation (`renkei codes reissue`).
+   * Errors: ERR_KEY_VERSION_CHANGED, ERR_UPSTREAM_UNAVAILABLE, or the core's error code.
+   */
+  reissueCodes: {
+    method: 'POST',
+    path: '/business/v1/code-reissues',
+    status: 200,
+    callers: ['business'],
+    label: 'code reissue',
+    body: CodeReissuePageInput,
+    response: CodeReissuePage,
+  },
+});

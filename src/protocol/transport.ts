@@ -1,0 +1,38 @@
+/**
+ * The one seam through which a node reaches another node. A service calls a typed client
+ * (`createClient`); the client hands each call to the `Transport` it was given. Everything about
+ * *how* a call crosses the network lives behind this interface: today plain HTTP with keep-alive
+ * (`httpTransport`); with the trust layer, mutual TLS, a signed envelope around every message and the
+ * end-to-end encryption of answers. Services and clients do not change when the transport does.
+ */
+import type { NamedRoute } from './api.ts';
+
+export interface TransportRequest {
+  /** The operation: its API and name tell a signing transport what message type it carries. */
+  route: NamedRoute;
+  /** The peer's name in errors ("the core", "institution 131016"). */
+  peer: string;
+  baseUrl: string;
+  /** The route's path with its parameters filled in and encoded. */
+  path: string;
+  query: Record<string, string> | undefined;
+  /** The message; serialized by the transport. Undefined for routes without a body. */
+  body: unknown;
+  timeoutMs: number | undefined;
+}
+
+export interface TransportResponse {
+  status: number;
+  /** The parsed JSON answer; undefined for an empty body. */
+  body: unknown;
+}
+
+export interface Transport {
+  /**
+   * Send one request and return the peer's answer, whatever its status. A peer that cannot be
+   * reached, or answers something that is not JSON, is `ERR_UPSTREAM_UNAVAILABLE` naming the peer.
+   */
+  send(request: TransportRequest): Promise<TransportResponse>;
+  /** Release connections. */
+  close(): Promise<void>;
+}
