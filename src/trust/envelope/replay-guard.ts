@@ -75,7 +75,7 @@ export class MemoryReplayGuard implements ReplayGuard {
   checkAndRemember(id: string, expiresAt: Date): Promise<boolean> {
     const now = this.clock.now().getTime();
     const expiry = expiresAt.getTime();
-    if (Number.isNaN(expiry)) throw new TypeError('expiresAt must be a valid date');
+    if (Number.isNaN(expiry)) return Promise.reject(new TypeError('expiresAt must be a valid date'));
     const full = this.seen.size >= this.maxEntries;
     if (now >= this.nextExpiry && (full || now >= this.nextSweepAt)) this.sweep(now);
     const known = this.seen.get(id);
