@@ -39,7 +39,9 @@ export {
   DEFAULT_MAX_AGE_SECONDS,
   DEFAULT_MAX_FUTURE_SKEW_SECONDS,
   verifyMessage,
+  verifyStoredMessage,
   type ResolveKey,
   type VerifiedMessage,
   type VerifyMessageOptions,
+  type VerifyStoredMessageOptions,
 } from './verify-message.ts';

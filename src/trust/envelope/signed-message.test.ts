@@ -14,7 +14,7 @@ import {
   resolverFor,
   type TestParty,
 } from './test-support.ts';
-import { verifyMessage, type VerifyMessageOptions } from './verify-message.ts';
+import { verifyMessage, verifyStoredMessage, type VerifyMessageOptions } from './verify-message.ts';
 
 const requester = makeParty('jps');
 const core = makeParty('core');
@@ -416,5 +416,35 @@ describe('replay', () => {
       expectedSender: '131016',
     });
     await expect(verify(await sign({ id }))).resolves.toMatchObject({ id, sender: 'jps' });
+  });
+});
+
+describe('messages kept with a record', () => {
+  it('still verifies a stored message a year later, already received once', async () => {
+    const { clock, sign, verify } = world();
+    const jws = await sign();
+    await verify(jws);
+    clock.advance(365 * 86_400_000);
+    const stored = await verifyStoredMessage(jws, {
+      resolveKey,
+      expectedType: 'InquiryRequest',
+      audience: 'core',
+    });
+    expect(stored).toMatchObject({ sender: 'jps', issuedAt: new Date(T0), hash: messageHash(jws) });
+  });
+
+  it('refuses a stored message whose record was edited (ERR_SIGNATURE_INVALID)', async () => {
+    const { sign } = world();
+    const [header, claims = '', signature] = (await sign()).split('.');
+    const edited = b64json({ ...fromB64json(claims), msg: { ...INQUIRY, clauseNo: '9' } });
+    const error = await refusal(verifyStoredMessage([header, edited, signature].join('.'), { resolveKey }));
+    expect(error.code).toBe('ERR_SIGNATURE_INVALID');
+  });
+
+  it('never skips the audience or type check of a live message, even if a caller leaves them out', async () => {
+    const { sign, verify } = world();
+    const jws = await sign({ audience: '131016' });
+    await expect(verify(jws, { audience: undefined as unknown as string })).rejects.toThrow(TypeError);
+    await expect(verify(jws, { expectedType: undefined as unknown as string })).rejects.toThrow(TypeError);
   });
 });

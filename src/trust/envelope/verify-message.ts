@@ -98,9 +98,61 @@ export const DEFAULT_MAX_FUTURE_SKEW_SECONDS = 30;
 export async function verifyMessage(jws: string, options: VerifyMessageOptions): Promise<VerifiedMessage> {
   const maxAge = options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
   const maxSkew = options.maxFutureSkewSeconds ?? DEFAULT_MAX_FUTURE_SKEW_SECONDS;
-  if (!(maxAge > 0) || !(maxSkew >= 0))
+  if (!(maxAge > 0) || !(maxSkew >= 0)) {
     throw new TypeError('maxAgeSeconds must be > 0, maxFutureSkewSeconds >= 0');
+  }
+  // Both are optional for a stored message only; here leaving one out must not skip its check.
+  if (typeof options.audience !== 'string' || typeof options.expectedType !== 'string') {
+    throw new TypeError('verifyMessage needs the audience and the expected type');
+  }
+  // 1–6.
+  const message = await authenticate(jws, options);
 
+  // 7. Fresh.
+  const now = options.clock.now().getTime() / 1000;
+  const iat = message.issuedAt.getTime() / 1000;
+  if (iat > now + maxSkew) throw stale('issued_in_future');
+  if (now - iat > maxAge) throw stale('too_old');
+
+  // 8. Not seen before. Keyed by sender, so no party can block another's ids; remembered for one
+  //    second beyond the last instant the message is fresh, since `iat` is in whole seconds.
+  const expiresAt = new Date((iat + maxAge + 1) * 1000);
+  if (!(await options.replay.checkAndRemember(`${message.sender} ${message.id}`, expiresAt))) {
+    throw refused('ERR_MESSAGE_REPLAYED', 'The message was received before.', { reason: 'replayed' });
+  }
+  return message;
+}
+
+export interface VerifyStoredMessageOptions {
+  resolveKey: ResolveKey;
+  /** When given, the message must be of this type. */
+  expectedType?: string;
+  /** When given, the message must be addressed to this party. */
+  audience?: string;
+}
+
+/**
+ * Checks a message kept with a record, long after it arrived (`renkei records show`): its shape, its
+ * signer's key and its signature, and optionally its type and audience; not its age, nor replay, which
+ * were checked when it was received and would refuse every stored message now. `resolveKey` should
+ * then answer for the certificate as it was when the message was signed (`issuedAt`), expired or
+ * since revoked for a later reason included: the question is who signed it, not whether to act on it.
+ *
+ * @throws RenkeiError ERR_MESSAGE_MALFORMED, ERR_SIGNATURE_INVALID, ERR_WRONG_AUDIENCE, as
+ *   `verifyMessage`; whatever `resolveKey` throws.
+ */
+export function verifyStoredMessage(
+  jws: string,
+  options: VerifyStoredMessageOptions,
+): Promise<VerifiedMessage> {
+  return authenticate(jws, options);
+}
+
+/** Steps 1–6, shared by both: who signed this, for whom, as what; the optional checks when asked. */
+async function authenticate(
+  jws: string,
+  options: { resolveKey: ResolveKey; expectedSender?: string; audience?: string; expectedType?: string },
+): Promise<VerifiedMessage> {
   // 1. Shape. The header and the claims are read before the signature is checked, to choose the key;
   //    they are believed only once it has been.
   if (typeof jws !== 'string' || !COMPACT_JWS.test(jws)) throw malformed('not_compact');
@@ -137,24 +189,13 @@ export async function verifyMessage(jws: string, options: VerifyMessageOptions):
   if (!claimsBytes.equals(verifiedPayload)) throw malformed('claims');
 
   // 5. Meant for us.
-  if (claims.aud !== options.audience) {
+  if (options.audience !== undefined && claims.aud !== options.audience) {
     throw refused('ERR_WRONG_AUDIENCE', 'The message is addressed to another party.', { reason: 'audience' });
   }
 
   // 6. The message this endpoint takes (a signed CodeDelivery is not an AnswerDelivery).
-  if (claims.typ !== options.expectedType) throw malformed('unexpected_type');
-
-  // 7. Fresh.
-  const now = options.clock.now().getTime() / 1000;
-  if (claims.iat > now + maxSkew) throw stale('issued_in_future');
-  if (now - claims.iat > maxAge) throw stale('too_old');
-
-  // 8. Not seen before. Keyed by sender, so no party can block another's ids; remembered for one
-  //    second beyond the last instant the message is fresh, since `iat` is in whole seconds.
-  const expiresAt = new Date((claims.iat + maxAge + 1) * 1000);
-  if (!(await options.replay.checkAndRemember(`${claims.iss} ${claims.jti}`, expiresAt))) {
-    throw refused('ERR_MESSAGE_REPLAYED', 'The message was received before.', { reason: 'replayed' });
-  }
+  if (options.expectedType !== undefined && claims.typ !== options.expectedType)
+    throw malformed('unexpected_type');
 
   return {
     sender: claims.iss,
