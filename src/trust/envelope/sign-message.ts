@@ -65,7 +65,7 @@ export async function signMessage(input: SignMessageInput): Promise<string> {
   };
   if (!MessageClaims.safeParse(claims).success || !nestsWithin(claims)) {
     throw new TypeError(
-      `signMessage: payload must be a JSON object nested at most ${MAX_JSON_DEPTH - 2} deep`,
+      `signMessage: payload must be a JSON object nesting less than ${MAX_JSON_DEPTH} deep`,
     );
   }
   const bytes = new TextEncoder().encode(JSON.stringify(claims));

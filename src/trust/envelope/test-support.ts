@@ -55,11 +55,12 @@ export const INQUIRY = {
   nonDisclosure: false,
 };
 
-/** Splits a compact JWS or JWE, changes one part, and joins it again. */
+/** A JSON value as one base64url part of a compact JWS or JWE. */
 export function b64json(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
+/** One base64url part of a compact JWS or JWE, parsed as JSON. */
 export function fromB64json(part: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(part, 'base64url').toString()) as Record<string, unknown>;
 }
