@@ -6,6 +6,7 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as jose from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
@@ -166,6 +167,25 @@ describe('issuePartyCertificates', () => {
     ]) {
       expect(statSync(d).mode & 0o777).toBe(0o700);
     }
+  });
+
+  it('writes keys jose can use: ES256 with the identity key, ECDH-ES to the encryption certificate', async () => {
+    const files = partyPaths(dir, '131016');
+    const signingKey = await jose.importPKCS8(readFileSync(files.identityKey, 'utf8'), 'ES256');
+    const jws = await new jose.CompactSign(new TextEncoder().encode('hello'))
+      .setProtectedHeader({ alg: 'ES256' })
+      .sign(signingKey);
+    const verifyKey = await jose.importX509(readFileSync(files.identityCert, 'utf8'), 'ES256');
+    expect(new TextDecoder().decode((await jose.compactVerify(jws, verifyKey)).payload)).toBe('hello');
+
+    const recipient = await jose.importX509(readFileSync(files.encryptionCert, 'utf8'), 'ECDH-ES');
+    const jwe = await new jose.CompactEncrypt(new TextEncoder().encode('answer'))
+      .setProtectedHeader({ alg: 'ECDH-ES', enc: 'A256GCM' })
+      .encrypt(recipient);
+    const decryptionKey = await jose.importPKCS8(readFileSync(files.encryptionKey, 'utf8'), 'ECDH-ES');
+    expect(new TextDecoder().decode((await jose.compactDecrypt(jwe, decryptionKey)).plaintext)).toBe(
+      'answer',
+    );
   });
 
   it('keeps the files of a person’s party id apart from any other id (operator:alice)', async () => {

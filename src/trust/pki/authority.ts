@@ -9,7 +9,9 @@
  * with the responder's own key, so it holds neither CA key.
  *
  * Every operation that writes takes the directory's `pki.lock`, so two `renkei pki` processes
- * cannot lose each other's index updates.
+ * cannot lose each other's index updates. The lock does not queue: a second operation while one is
+ * running (in this process too) fails with ERR_DATA_DIR_IN_USE, so a launcher issues one party
+ * after another, not with Promise.all.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -97,7 +99,8 @@ export interface InitializedPki {
  * Create the network's PKI in `dir`: root CA, issuing CA, OCSP responder, an empty index, the
  * first CRL (number 1) and `ca-bundle.pem` (issuing CA then root, what verifiers load).
  *
- * Errors: ERR_PKI_EXISTS if `dir` already holds a PKI, or the remains of one (its config, root key
+ * Errors (every writing operation here may also fail with ERR_DATA_DIR_IN_USE, see above):
+ * ERR_PKI_EXISTS if `dir` already holds a PKI, or the remains of one (its config, root key
  * or index): its keys are never overwritten. ERR_VALIDATION if `publicationUrl` is not an http(s) URL.
  */
 export async function initPki(options: InitPkiOptions): Promise<InitializedPki> {
