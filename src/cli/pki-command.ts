@@ -10,13 +10,14 @@ import {
   listCertificates,
   pkiPaths,
   refreshCrl,
+  renewOcspResponder,
   revokeCertificate,
   type CertificateRecord,
 } from '../trust/pki/index.ts';
 import { plural, table, wholeNumberOption, type GlobalOptions } from './output.ts';
 
 /**
- * `renkei pki init | issue | revoke | list | crl`: the network's own certification authority, kept
+ * `renkei pki init | issue | revoke | list | crl | renew-ocsp`: the network's own certification authority, kept
  * in `<--data-dir>/pki` (see src/trust/pki/README.md).
  *
  * - `init [--publication-url <url>]` creates the root CA, the issuing CA, the OCSP responder and the
@@ -27,6 +28,7 @@ import { plural, table, wholeNumberOption, type GlobalOptions } from './output.t
  *   party's, and publishes a new CRL. ERR_UNKNOWN_CERTIFICATE if the PKI never issued it.
  * - `list` shows every certificate issued: party, role, kind, serial, expiry, status.
  * - `crl` signs a fresh CRL: verifiers refuse one past its nextUpdate (a day), so run it daily.
+ * - `renew-ocsp` gives the OCSP responder a new key and one-year certificate; the core picks it up.
  *
  * Every sub-command but `init` fails with ERR_NO_PKI, saying to run `renkei pki init`, when there is
  * no PKI yet. Roles and reasons outside the allowed lists are refused by the option parser, which
@@ -180,6 +182,15 @@ export function registerPkiCommand(program: Command): void {
     .action(async () => {
       const crl = await refreshCrl({ dir: dirOf(), clock: systemClock });
       console.log(`Published a CRL current until ${crl.nextUpdate?.toISOString() ?? '?'}.`);
+    });
+  pki
+    .command('renew-ocsp')
+    .description('give the OCSP responder a new key and one-year certificate, before the old one expires')
+    .action(async () => {
+      const certificate = await renewOcspResponder({ dir: dirOf(), clock: systemClock });
+      console.log(
+        `OCSP responder renewed: serial ${certificate.serialNumber.toLowerCase()}, expires ${day(certificate.notAfter)}.`,
+      );
     });
 }
 

@@ -17,6 +17,7 @@ import {
   loadPki,
   partyPaths,
   pkiPaths,
+  renewOcspResponder,
   revokeCertificate,
   x509,
   type IssuedParty,
@@ -74,7 +75,7 @@ describe('initPki', () => {
 
   it('issues a delegated OCSP responder certificate, so the core answers OCSP without the issuing CA key', async () => {
     const view = await loadPki({ dir, clock });
-    const responder = view.ocspResponder.certificate;
+    const responder = (await view.ocspResponder()).certificate;
     expect(await responder.verify({ publicKey: view.issuing.publicKey, signatureOnly: true })).toBe(true);
     expect(responder.getExtension(x509.ExtendedKeyUsageExtension)?.usages).toEqual([
       x509.ExtendedKeyUsage.ocspSigning,
@@ -318,6 +319,22 @@ describe('listCertificates', () => {
     expect(listCertificates({ dir, clock }).find((c) => c.serial === chiyoda.identity.serial)?.status).toBe(
       'valid',
     );
+  });
+});
+
+describe('renewOcspResponder', () => {
+  it('gives the responder a new key and certificate, which a loaded view then answers with', async () => {
+    const view = await loadPki({ dir, clock });
+    const before = await view.ocspResponder();
+    const renewed = await renewOcspResponder({ dir, clock });
+    const after = await view.ocspResponder();
+    expect(after.certificate.serialNumber).toBe(renewed.serialNumber);
+    expect(renewed.serialNumber).not.toBe(before.certificate.serialNumber);
+    expect(Buffer.from(after.certificate.publicKey.rawData)).not.toEqual(
+      Buffer.from(before.certificate.publicKey.rawData),
+    );
+    const responders = readIndex(pkiPaths(dir).index).certificates.filter((c) => c.kind === 'ocsp-responder');
+    expect(responders.map((c) => c.status)).toEqual(['valid', 'valid']);
   });
 });
 

@@ -142,24 +142,14 @@ export async function initPki(options: InitPkiOptions): Promise<InitializedPki> 
       extensions: await issuingExtensions(issuingKeys.publicKey, rootKeys.publicKey),
     });
 
-    const ocspKeys = await generateKeyPair('signing');
-    const ocspResponder = await x509.X509CertificateGenerator.create({
-      subject: OCSP_RESPONDER_NAME,
-      issuer: issuing.subjectName,
-      publicKey: ocspKeys.publicKey,
-      signingKey: issuingKeys.privateKey,
-      serialNumber: randomSerial(random),
-      ...validity(now, LIFETIME.ocspResponderDays),
-      signingAlgorithm: SIGNING_ALGORITHM,
-      extensions: await ocspResponderExtensions(ocspKeys.publicKey, issuingKeys.publicKey),
-    });
+    const responder = await makeOcspResponder(issuing, issuingKeys.privateKey, now, random);
+    const ocspResponder = responder.certificate;
 
     await savePrivateKey(paths.rootKey, rootKeys.privateKey);
     writePublicFile(paths.rootCert, pem(root));
     await savePrivateKey(paths.issuingKey, issuingKeys.privateKey);
     writePublicFile(paths.issuingCert, pem(issuing));
-    await savePrivateKey(paths.ocspKey, ocspKeys.privateKey);
-    writePublicFile(paths.ocspCert, pem(ocspResponder));
+    await saveOcspResponder(paths, responder);
     writePublicFile(paths.caBundle, pem(issuing) + pem(root));
 
     const index: CertificateIndex = {
@@ -438,6 +428,65 @@ export async function refreshCrl(options: { dir: string; clock: Clock }): Promis
   } finally {
     lock.release();
   }
+}
+
+/**
+ * Give the OCSP responder a new key and certificate, as its one-year certificate nears its end.
+ * The earlier certificate stays in the index and stays valid until it expires (with
+ * id-pkix-ocsp-nocheck no relying party checks its revocation, which is why it is short-lived). The
+ * core's `PkiView` picks the new one up at its next OCSP answer.
+ *
+ * Errors: ERR_NO_PKI; ERR_DATA_DIR_IN_USE; ERR_CERT_EXPIRED if the issuing CA has expired.
+ */
+export async function renewOcspResponder(options: {
+  dir: string;
+  clock: Clock;
+  random?: RandomBytes;
+}): Promise<x509.X509Certificate> {
+  const paths = pkiPaths(options.dir);
+  assertPkiExists(options.dir);
+  const lock = lockDirectory(paths.dir, 'pki');
+  try {
+    const now = options.clock.now();
+    const { issuing, issuingKey } = await openIssuingCa(paths, now);
+    const responder = await makeOcspResponder(issuing, issuingKey, now, options.random ?? defaultRandom);
+    await saveOcspResponder(paths, responder);
+    const index = readIndex(paths.index);
+    index.certificates.push(record(responder.certificate, 'core', 'ocsp-responder', 'ocsp-responder', now));
+    writeIndex(paths.index, index);
+    return responder.certificate;
+  } finally {
+    lock.release();
+  }
+}
+
+async function makeOcspResponder(
+  issuing: x509.X509Certificate,
+  issuingKey: CryptoKey,
+  now: Date,
+  random: RandomBytes,
+): Promise<{ certificate: x509.X509Certificate; privateKey: CryptoKey }> {
+  const keys = await generateKeyPair('signing');
+  const certificate = await x509.X509CertificateGenerator.create({
+    subject: OCSP_RESPONDER_NAME,
+    issuer: issuing.subjectName,
+    publicKey: keys.publicKey,
+    signingKey: issuingKey,
+    serialNumber: randomSerial(random),
+    ...validity(now, LIFETIME.ocspResponderDays),
+    signingAlgorithm: SIGNING_ALGORITHM,
+    extensions: await ocspResponderExtensions(keys.publicKey, await issuing.publicKey.export()),
+  });
+  return { certificate, privateKey: keys.privateKey };
+}
+
+/** Key first, then certificate: `PkiView` reloads when either changes, so it ends on a matching pair. */
+async function saveOcspResponder(
+  paths: PkiPaths,
+  responder: { certificate: x509.X509Certificate; privateKey: CryptoKey },
+): Promise<void> {
+  await savePrivateKey(paths.ocspKey, responder.privateKey);
+  writePublicFile(paths.ocspCert, pem(responder.certificate));
 }
 
 /** A certificate of the index, with its status as of now: `expired` once past notAfter and not revoked. */

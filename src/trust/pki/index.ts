@@ -8,6 +8,7 @@ export {
   listCertificates,
   readPkiConfig,
   refreshCrl,
+  renewOcspResponder,
   revokeCertificate,
   type InitPkiOptions,
   type InitializedPki,
@@ -51,5 +52,5 @@ export {
   type VerifiedParty,
   type VerifyPartyOptions,
 } from './verify.ts';
-export { loadPki, type CertificateStatus, type PkiView } from './view.ts';
+export { loadPki, type CertificateStatus, type OcspResponder, type PkiView } from './view.ts';
 export { x509 } from './x509.ts';

@@ -77,8 +77,8 @@ export async function respondOcsp(requestDer: Uint8Array, view: PkiView): Promis
   });
   if (ours === 0) return statusOnly(OCSP_RESPONSE_STATUS.unauthorized);
 
-  const responder = view.ocspResponder.certificate;
-  const responderCert = pkijs.Certificate.fromBER(responder.rawData);
+  const responder = await view.ocspResponder();
+  const responderCert = pkijs.Certificate.fromBER(responder.certificate.rawData);
   const responseData = new pkijs.ResponseData({
     // ResponderID byKey: the SHA-1 of the responder's public key (RFC 6960 §4.2.1).
     responderID: new asn1js.OctetString({
@@ -93,7 +93,7 @@ export async function respondOcsp(requestDer: Uint8Array, view: PkiView): Promis
       : {}),
   });
   const basic = new pkijs.BasicOCSPResponse({ tbsResponseData: responseData, certs: [responderCert] });
-  await basic.sign(view.ocspResponder.privateKey, 'SHA-256');
+  await basic.sign(responder.privateKey, 'SHA-256');
   const response = new pkijs.OCSPResponse({
     responseStatus: new asn1js.Enumerated({ value: OCSP_RESPONSE_STATUS.successful }),
     responseBytes: new pkijs.ResponseBytes({

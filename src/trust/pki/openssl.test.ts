@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as asn1js from 'asn1js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../shared/clock.ts';
 import {
@@ -138,9 +139,11 @@ describe('openssl crl', () => {
 });
 
 describe('openssl ocsp', () => {
+  // OpenSSL wants options such as -sha256 before -cert: `extra` comes first.
   const ask = (certPath: string, ...extra: string[]) =>
     openssl(
       'ocsp',
+      ...extra,
       '-issuer',
       paths.issuingCert,
       '-cert',
@@ -149,7 +152,6 @@ describe('openssl ocsp', () => {
       url,
       '-CAfile',
       paths.caBundle,
-      ...extra,
     );
 
   it('says good for a valid certificate, and revoked (with time and reason) once it is revoked', async () => {
@@ -175,8 +177,8 @@ describe('openssl ocsp', () => {
     expect(run.output).toMatch(/This Update: .*\n\s*Next Update: /);
   });
 
-  it('answers a request without a nonce, verified against the responder certificate as -VAfile', async () => {
-    const run = await ask(chiyoda.files.encryptionCert, '-no_nonce', '-VAfile', paths.ocspCert);
+  it('answers a request without a nonce, by SHA-256 CertID, verified against the responder as -VAfile', async () => {
+    const run = await ask(chiyoda.files.encryptionCert, '-no_nonce', '-sha256', '-VAfile', paths.ocspCert);
     expect(run.output).toContain('Response verify OK');
     expect(run.output).toContain(`${chiyoda.files.encryptionCert}: good`);
   });
@@ -192,6 +194,23 @@ describe('respondOcsp', () => {
   function statusOf(answer: Uint8Array): number {
     return pkijs.OCSPResponse.fromBER(answer).responseStatus.valueBlock.valueDec;
   }
+
+  it('answers unknown for a serial our issuing CA never issued', async () => {
+    // A CertID for our issuer with a made-up serial: what a forged certificate copying our names would get.
+    const issuer = pkijs.Certificate.fromBER(view.issuing.rawData);
+    const forged = pkijs.Certificate.fromBER(chiyoda.identity.certificate.rawData);
+    forged.serialNumber = new asn1js.Integer({ valueHex: new Uint8Array(16).fill(0x5a) });
+    const certId = await pkijs.CertID.create(forged, { issuerCertificate: issuer, hashAlgorithm: 'SHA-1' });
+    const request = new pkijs.OCSPRequest();
+    request.tbsRequest.requestList = [new pkijs.Request({ reqCert: certId })];
+    const answer = pkijs.OCSPResponse.fromBER(
+      await respondOcsp(new Uint8Array(request.toSchema(true).toBER()), view),
+    );
+    expect(answer.responseStatus.valueBlock.valueDec).toBe(OCSP_RESPONSE_STATUS.successful);
+    const basic = pkijs.BasicOCSPResponse.fromBER(answer.responseBytes!.response.valueBlock.valueHexView);
+    const status = basic.tbsResponseData.responses[0]?.certStatus as asn1js.BaseBlock | undefined;
+    expect(status?.idBlock.tagNumber).toBe(2); // unknown [2]
+  });
 
   it('answers malformed bytes with a malformedRequest response, not an exception', async () => {
     for (const bytes of [

@@ -18,12 +18,21 @@ export type CertificateStatus =
   | { status: 'revoked'; revokedAt: Date; reason: RevocationReason; record: CertificateRecord }
   | { status: 'unknown' };
 
+export interface OcspResponder {
+  readonly certificate: x509.X509Certificate;
+  readonly privateKey: CryptoKey;
+}
+
 export interface PkiView {
   readonly dir: string;
   readonly clock: Clock;
   readonly bundle: TrustBundle;
   readonly issuing: x509.X509Certificate;
-  readonly ocspResponder: { readonly certificate: x509.X509Certificate; readonly privateKey: CryptoKey };
+  /**
+   * The OCSP responder's certificate and key, re-read when `renkei pki renew-ocsp` replaces them.
+   * Errors: ERR_CONFIG_INVALID if the files cannot be read.
+   */
+  ocspResponder(): Promise<OcspResponder>;
   /** The current CRL as DER (what `GET /pki/v1/crl` serves), re-read when `renkei pki` replaces it. */
   crl(): Uint8Array;
   /**
@@ -41,22 +50,25 @@ export async function loadPki(options: { dir: string; clock: Clock }): Promise<P
   assertPkiExists(options.dir);
   const paths = pkiPaths(options.dir);
   const bundle = await loadTrustBundle(paths.caBundle);
-  const ocspCertificate = new x509.X509Certificate(readFileSync(paths.ocspCert, 'utf8'));
-  const ocspKey = await loadSigningKey(paths.ocspKey);
-  const index = new FileCache(paths.index, (path) => {
+  const responder = new FilesCache([paths.ocspKey, paths.ocspCert], async () => ({
+    certificate: new x509.X509Certificate(readFileSync(paths.ocspCert, 'utf8')),
+    privateKey: await loadSigningKey(paths.ocspKey),
+  }));
+  await responder.get(); // fail now, not at the first OCSP request, if it is broken
+  const index = new FilesCache([paths.index], () => {
     const bySerial = new Map<string, CertificateRecord>();
-    for (const c of readIndex(path).certificates) bySerial.set(c.serial, c);
+    for (const c of readIndex(paths.index).certificates) bySerial.set(c.serial, c);
     return bySerial;
   });
-  const crl = new FileCache(paths.crlDer, (path) => new Uint8Array(readFileSync(path)));
-  readIndex(paths.index); // fail now, not at the first OCSP request, if it is broken
+  const crl = new FilesCache([paths.crlDer], () => new Uint8Array(readFileSync(paths.crlDer)));
+  index.get(); // as above
 
   return {
     dir: options.dir,
     clock: options.clock,
     bundle,
     issuing: bundle.issuing,
-    ocspResponder: { certificate: ocspCertificate, privateKey: ocspKey },
+    ocspResponder: () => responder.get(),
     crl: () => crl.get(),
     statusOf(serial) {
       let key: string;
@@ -81,21 +93,22 @@ export async function loadPki(options: { dir: string; clock: Clock }): Promise<P
 }
 
 /**
- * A file's parsed content, re-read when the file changes. Compared by inode as well as mtime and
- * size: the PKI replaces files by rename, which gives a new inode even within one mtime tick.
+ * What is read from some files, read again when any of them changes. Compared by inode as well as
+ * mtime and size: the PKI replaces files by rename, which gives a new inode even within one mtime
+ * tick. (A change between the stat and the read is caught at the next call: the stamp is older.)
  */
-class FileCache<T> {
+class FilesCache<T> {
   private stamp: string | undefined;
   private value: T | undefined;
   constructor(
-    private readonly path: string,
-    private readonly read: (path: string) => T,
+    private readonly paths: readonly string[],
+    private readonly read: () => T,
   ) {}
 
   get(): T {
-    const stamp = stampOf(statSync(this.path));
+    const stamp = this.paths.map((path) => stampOf(statSync(path))).join('|');
     if (this.value === undefined || stamp !== this.stamp) {
-      this.value = this.read(this.path);
+      this.value = this.read();
       this.stamp = stamp;
     }
     return this.value;
