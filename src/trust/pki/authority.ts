@@ -20,12 +20,11 @@ import type { Clock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { lockDirectory } from '../../shared/lock.ts';
 import {
-  REVOCATION_REASONS,
+  assertRevocationReason,
   readIndex,
   writeIndex,
   type CertificateIndex,
   type CertificateRecord,
-  type RevocationReason,
 } from './ca-index.ts';
 import { buildCrl, writeCrl } from './crl.ts';
 import {
@@ -355,13 +354,7 @@ export async function revokeCertificate(options: RevokeOptions): Promise<RevokeR
   if ((options.serial === undefined) === (options.partyId === undefined)) {
     throw new TypeError('revokeCertificate needs exactly one of serial and partyId');
   }
-  if (!Object.hasOwn(REVOCATION_REASONS, reason)) {
-    throw new RenkeiError(
-      'ERR_VALIDATION',
-      `A revocation reason is one of: ${Object.keys(REVOCATION_REASONS).join(', ')}.`,
-      { field: 'reason' },
-    );
-  }
+  assertRevocationReason(reason);
   const serial = options.serial === undefined ? undefined : normaliseSerial(options.serial);
   if (options.partyId !== undefined) assertPartyId(options.partyId);
   const paths = pkiPaths(options.dir);
@@ -388,7 +381,7 @@ export async function revokeCertificate(options: RevokeOptions): Promise<RevokeR
     for (const c of revoked) {
       c.status = 'revoked';
       c.revokedAt = now.toISOString();
-      c.reason = reason as RevocationReason;
+      c.reason = reason;
     }
     if (revoked.length > 0) {
       index.crlNumber += 1;
