@@ -47,6 +47,18 @@ export const HTTP_STATUS = {
   ERR_CONFIG_INVALID: 500,
   ERR_DATA_DIR_IN_USE: 500,
   ERR_PORT_IN_USE: 500,
+  // The network's PKI (src/trust/pki/). A certificate that does not prove who its holder is: 401; one
+  // that proves it but is presented for a purpose it was not issued for (the encryption certificate
+  // as a TLS identity): 403. Revocation that cannot be checked fails closed, as 503: retry later.
+  ERR_CERT_UNTRUSTED: 401,
+  ERR_CERT_EXPIRED: 401,
+  ERR_CERT_NOT_YET_VALID: 401,
+  ERR_CERT_REVOKED: 401,
+  ERR_CERT_WRONG_USAGE: 403,
+  ERR_REVOCATION_UNAVAILABLE: 503,
+  ERR_UNKNOWN_CERTIFICATE: 404,
+  ERR_PKI_EXISTS: 409,
+  ERR_NO_PKI: 500,
   ERR_INTERNAL: 500,
 } as const satisfies Record<string, number>;
 

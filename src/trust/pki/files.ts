@@ -1,0 +1,99 @@
+/**
+ * Where the PKI keeps its files, and the two ways it writes them: private (mode 0600, never
+ * readable by another user) and atomic (a temporary file renamed over the old one, so a reader in
+ * another process never sees half a file).
+ */
+import { chmodSync, existsSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+import { RenkeiError } from '../../shared/errors.ts';
+
+/** Every path under a PKI directory, in one place. */
+export function pkiPaths(dir: string) {
+  return {
+    dir,
+    config: join(dir, 'pki.json'),
+    index: join(dir, 'index.json'),
+    caBundle: join(dir, 'ca-bundle.pem'),
+    crlDer: join(dir, 'crl.der'),
+    crlPem: join(dir, 'crl.pem'),
+    rootDir: join(dir, 'root'),
+    rootKey: join(dir, 'root', 'key.pem'),
+    rootCert: join(dir, 'root', 'cert.pem'),
+    issuingDir: join(dir, 'issuing'),
+    issuingKey: join(dir, 'issuing', 'key.pem'),
+    issuingCert: join(dir, 'issuing', 'cert.pem'),
+    ocspDir: join(dir, 'ocsp'),
+    ocspKey: join(dir, 'ocsp', 'key.pem'),
+    ocspCert: join(dir, 'ocsp', 'cert.pem'),
+    partiesDir: join(dir, 'parties'),
+  };
+}
+
+export type PkiPaths = ReturnType<typeof pkiPaths>;
+
+/** The files of one party's two key pairs. */
+export function partyPaths(dir: string, partyId: string) {
+  const partyDir = join(pkiPaths(dir).partiesDir, safePartyDirName(partyId));
+  return {
+    dir: partyDir,
+    identityKey: join(partyDir, 'identity-key.pem'),
+    identityCert: join(partyDir, 'identity-cert.pem'),
+    encryptionKey: join(partyDir, 'encryption-key.pem'),
+    encryptionCert: join(partyDir, 'encryption-cert.pem'),
+  };
+}
+
+/**
+ * A party id as a directory name: `operator:alice` → `operator%3Aalice`. Percent-encoding rather
+ * than replacing `:` with `_`, so two ids can never share a directory. (Party ids are already
+ * restricted to `[a-z0-9._-]` and `:`, so `/` and `..` cannot occur; this is about `:`, which some
+ * file systems refuse.)
+ */
+export function safePartyDirName(partyId: string): string {
+  return encodeURIComponent(partyId);
+}
+
+/** A directory only its owner can enter (0700), made if missing and tightened if it was looser. */
+export function ensurePrivateDir(path: string): void {
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  chmodSync(path, 0o700);
+}
+
+/**
+ * Write `data` to `path` atomically with the given mode: a temporary file beside it (created with
+ * that mode from the start, so a key is never briefly world-readable), then a rename over `path`.
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode: number): void {
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    writeFileSync(temp, data, { mode, flag: 'wx' });
+    renameSync(temp, path);
+  } catch (error) {
+    if (existsSync(temp)) unlinkSync(temp);
+    throw error;
+  }
+}
+
+/** A private key or other secret: mode 0600, written atomically. */
+export function writeSecretFile(path: string, data: string): void {
+  writeFileAtomic(path, data, 0o600);
+}
+
+/** A certificate, the CRL, the index: public within the PKI directory, mode 0644, written atomically. */
+export function writePublicFile(path: string, data: string | Uint8Array): void {
+  writeFileAtomic(path, data, 0o644);
+}
+
+/**
+ * ERR_NO_PKI unless `dir` holds an initialised PKI: the message tells a person what to run.
+ */
+export function assertPkiExists(dir: string): void {
+  if (!existsSync(pkiPaths(dir).config)) {
+    throw new RenkeiError(
+      'ERR_NO_PKI',
+      'There is no PKI in this data directory yet; run `renkei pki init` first.',
+      { dir },
+    );
+  }
+}

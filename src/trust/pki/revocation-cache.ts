@@ -1,0 +1,162 @@
+/**
+ * A verifier's copy of the CRL, refreshed within a bound: how a node learns that a certificate was
+ * revoked without asking the core on every connection.
+ *
+ * The CRL is fetched through a loader (HTTP from the core's `GET /pki/v1/crl`, or the file, as the
+ * caller chooses) and kept until it is `maxAgeMs` old (five minutes by default); the next check
+ * after that fetches again. A revocation is therefore refused everywhere within that bound.
+ *
+ * It fails closed: a CRL that does not verify against the issuing CA, lacks nextUpdate or a
+ * cRLNumber, or is older (by cRLNumber) than the one held is refused as if the fetch had failed; a
+ * failed fetch keeps the CRL held while it is current (before its nextUpdate), and once it is not,
+ * every check fails with ERR_REVOCATION_UNAVAILABLE until a fetch succeeds. Refusing a replayed
+ * older CRL matters: it is validly signed, and would hide every revocation made since.
+ *
+ * We considered OCSP per connection instead: fresher, but one request to the core for every TLS
+ * handshake of every node, and the core's outage would stop the whole network at once.
+ */
+import type { Clock } from '../../shared/clock.ts';
+import { RenkeiError } from '../../shared/errors.ts';
+import { crlNumberOf } from './crl.ts';
+import { normaliseSerial } from './profiles.ts';
+import { x509 } from './x509.ts';
+
+export const DEFAULT_REVOCATION_MAX_AGE_MS = 5 * 60_000;
+/** While a held CRL is still current, a failed fetch is retried at most this often. */
+const RETRY_AFTER_FAILURE_MS = 10_000;
+
+export interface RevocationCacheOptions {
+  /** Fetch the CRL (DER, or PEM bytes). Rejecting, or returning something that is not our CRL, counts as a failed fetch. */
+  load: () => Promise<Uint8Array>;
+  /** The issuing CA whose CRL this is: the only signer accepted. */
+  issuing: x509.X509Certificate;
+  clock: Clock;
+  /** Refresh the CRL at most this long after it was last fetched. Default five minutes. */
+  maxAgeMs?: number;
+}
+
+/** What the CRL says of one serial. */
+export type RevocationStatus =
+  { revoked: false } | { revoked: true; revokedAt: Date; reason: x509.X509CrlReason | undefined };
+
+interface HeldCrl {
+  number: bigint;
+  nextUpdate: Date;
+  fetchedAt: number;
+  revoked: Map<string, { revokedAt: Date; reason: x509.X509CrlReason | undefined }>;
+}
+
+export class RevocationCache {
+  readonly issuing: x509.X509Certificate;
+  private readonly load: () => Promise<Uint8Array>;
+  private readonly clock: Clock;
+  private readonly maxAgeMs: number;
+  private held: HeldCrl | undefined;
+  private failedAt: number | undefined;
+  private pending: Promise<void> | undefined;
+
+  constructor(options: RevocationCacheOptions) {
+    if (options.maxAgeMs !== undefined && !(options.maxAgeMs >= 0))
+      throw new TypeError('maxAgeMs must be >= 0');
+    this.load = options.load;
+    this.issuing = options.issuing;
+    this.clock = options.clock;
+    this.maxAgeMs = options.maxAgeMs ?? DEFAULT_REVOCATION_MAX_AGE_MS;
+  }
+
+  /**
+   * What the CRL, refreshed if due, says of `serial` (any hex form).
+   *
+   * Errors: ERR_REVOCATION_UNAVAILABLE if no current CRL can be had.
+   */
+  async statusOf(serial: string): Promise<RevocationStatus> {
+    const held = await this.current();
+    const entry = held.revoked.get(normaliseSerial(serial));
+    return entry ? { revoked: true, ...entry } : { revoked: false };
+  }
+
+  /**
+   * Resolves if `serial` is not revoked. Errors: ERR_CERT_REVOKED; ERR_REVOCATION_UNAVAILABLE.
+   */
+  async assertNotRevoked(serial: string): Promise<void> {
+    const status = await this.statusOf(serial);
+    if (status.revoked) {
+      throw new RenkeiError('ERR_CERT_REVOKED', 'The certificate has been revoked.', {
+        revokedAt: status.revokedAt.toISOString(),
+        ...(status.reason === undefined ? {} : { reason: x509.X509CrlReason[status.reason] }),
+      });
+    }
+  }
+
+  /** Fetch the CRL now, whatever its age. Errors: ERR_REVOCATION_UNAVAILABLE if the fetched CRL is refused. */
+  async refresh(): Promise<void> {
+    this.pending ??= this.fetch().finally(() => {
+      this.pending = undefined;
+    });
+    return this.pending;
+  }
+
+  private async current(): Promise<HeldCrl> {
+    const now = this.clock.now().getTime();
+    const held = this.held;
+    const usable = held !== undefined && now < held.nextUpdate.getTime();
+    const due = !usable || now - held.fetchedAt >= this.maxAgeMs;
+    const backingOff = usable && this.failedAt !== undefined && now - this.failedAt < RETRY_AFTER_FAILURE_MS;
+    if (due && !backingOff) {
+      try {
+        await this.refresh();
+      } catch {
+        this.failedAt = now;
+      }
+    }
+    const after = this.held;
+    if (after === undefined || this.clock.now().getTime() >= after.nextUpdate.getTime()) {
+      throw new RenkeiError(
+        'ERR_REVOCATION_UNAVAILABLE',
+        'The certificate revocation list cannot be fetched and no current one is held; refusing rather than trusting unchecked.',
+      );
+    }
+    return after;
+  }
+
+  private async fetch(): Promise<void> {
+    const bytes = await this.load();
+    const crl = await this.parse(bytes);
+    this.held = crl;
+    this.failedAt = undefined;
+  }
+
+  private async parse(bytes: Uint8Array): Promise<HeldCrl> {
+    const refuse = (why: string) =>
+      new RenkeiError(
+        'ERR_REVOCATION_UNAVAILABLE',
+        `The fetched certificate revocation list is refused: ${why}.`,
+      );
+    let crl: x509.X509Crl;
+    try {
+      const text =
+        bytes.byteLength > 0 && bytes[0] === 0x2d ? Buffer.from(bytes).toString('latin1') : undefined;
+      crl = new x509.X509Crl(text ?? bytes);
+    } catch {
+      throw refuse('it is not a CRL');
+    }
+    const sameIssuer = Buffer.from(crl.issuerName.toArrayBuffer()).equals(
+      Buffer.from(this.issuing.subjectName.toArrayBuffer()),
+    );
+    if (!sameIssuer || !(await crl.verify({ publicKey: this.issuing.publicKey }).catch(() => false))) {
+      throw refuse('it is not signed by the issuing CA');
+    }
+    const number = crlNumberOf(crl);
+    if (number === undefined || crl.nextUpdate === undefined)
+      throw refuse('it lacks a CRL number or nextUpdate');
+    if (this.held && number < this.held.number) throw refuse('it is older than the one already held');
+    const revoked = new Map<string, { revokedAt: Date; reason: x509.X509CrlReason | undefined }>();
+    for (const entry of crl.entries) {
+      revoked.set(normaliseSerial(entry.serialNumber), {
+        revokedAt: entry.revocationDate,
+        reason: entry.reason,
+      });
+    }
+    return { number, nextUpdate: crl.nextUpdate, fetchedAt: this.clock.now().getTime(), revoked };
+  }
+}
