@@ -100,9 +100,9 @@ export function createMerkleLog({ store }: MerkleLogDeps): MerkleLog {
     });
   };
 
-  const doAppend = async (leaves: readonly Uint8Array[]): Promise<number> => {
+  const doAppend = async (leafHashes: readonly Uint8Array[]): Promise<number> => {
     const size = await store.size();
-    if (leaves.length === 0) return size;
+    if (leafHashes.length === 0) return size;
     const frontierKeys = perfectNodes({ start: 0, end: size });
     const frontierHashes = await store.getNodes(frontierKeys);
     const stack: MerkleNode[] = frontierKeys.map((key, i) => {
@@ -120,8 +120,8 @@ export function createMerkleLog({ store }: MerkleLogDeps): MerkleLog {
       return { ...key, hash };
     });
     const written: MerkleNode[] = [];
-    leaves.forEach((leaf, i) => {
-      let node: MerkleNode = { level: 0, index: size + i, hash: leafHash(leaf) };
+    leafHashes.forEach((hash, i) => {
+      let node: MerkleNode = { level: 0, index: size + i, hash };
       written.push(node);
       // A completed pair of equal perfect subtrees becomes their parent, as far up as it goes.
       for (let left = stack.at(-1); left !== undefined && left.level === node.level; left = stack.at(-1)) {
@@ -140,8 +140,9 @@ export function createMerkleLog({ store }: MerkleLogDeps): MerkleLog {
       if (!Array.isArray(leaves) || !leaves.every((leaf) => leaf instanceof Uint8Array)) {
         throw new TypeError('append() takes an array of Uint8Array leaves.');
       }
-      const copy = [...leaves];
-      const result = appends.then(() => doAppend(copy));
+      // Hashed now, before waiting for earlier appends: what is appended is the bytes as they were at the call.
+      const hashes = leaves.map(leafHash);
+      const result = appends.then(() => doAppend(hashes));
       appends = result.catch(() => undefined);
       return result;
     },
