@@ -57,8 +57,9 @@ function serialise(value: unknown, depth: number): string {
     case 'bigint':
     case 'function':
     case 'symbol':
-      throw new TypeError(`Canonical JSON has no ${typeof value}.`);
+      break;
   }
+  throw new TypeError(`Canonical JSON has no ${typeof value}.`);
 }
 
 /** The canonical JSON text of `value`. Throws a TypeError for anything JSON cannot say exactly (see above). */

@@ -112,16 +112,16 @@ function referenceTree(hashes: Uint8Array[]) {
   const memo = new Map<string, Uint8Array>();
   const mth = (start: number, n: number): Uint8Array => {
     const id = `${String(start)}+${String(n)}`;
-    let hash = memo.get(id);
-    if (hash === undefined) {
-      if (n === 0) hash = emptyRoot();
-      else if (n === 1) hash = hashes[start];
-      else {
-        const k = splitPoint(n);
-        hash = nodeHash(mth(start, k), mth(start + k, n - k));
-      }
-      memo.set(id, hash);
-    }
+    const known = memo.get(id);
+    if (known !== undefined) return known;
+    const k = splitPoint(n);
+    const hash =
+      n === 0
+        ? emptyRoot()
+        : n === 1
+          ? (hashes[start] ?? emptyRoot())
+          : nodeHash(mth(start, k), mth(start + k, n - k));
+    memo.set(id, hash);
     return hash;
   };
   const path = (m: number, start: number, n: number): Uint8Array[] => {
