@@ -23,7 +23,7 @@ import { foldRange } from './log.ts';
 import type { MerkleStore } from './store.ts';
 import type { SignedTreeHead } from './tree-head.ts';
 import type { NodeKey } from './tree-shape.ts';
-import { isTreeInteger, nodeId } from './tree-shape.ts';
+import { isTreeInteger } from './tree-shape.ts';
 
 /**
  * One record row as the database holds it: its canonical bytes, or, once the retention purge has deleted
@@ -247,16 +247,12 @@ export async function auditLog(input: AuditInput): Promise<AuditReport> {
   };
 
   const processChunk = async (chunk: readonly Placed[]) => {
-    const keys = chunk.flatMap((p) => completedBy(p.index));
-    const hashes = await store.getNodes(keys);
-    const stored = new Map<string, Uint8Array>();
-    keys.forEach((key, i) => {
-      const hash = hashes[i];
-      if (hash !== undefined) stored.set(nodeId(key), hash);
-    });
+    // The keys are read in the order the loop below consumes them: each leaf, then each node it completes.
+    const hashes = await store.getNodes(chunk.flatMap((p) => completedBy(p.index)));
+    let cursor = 0;
 
     for (const { index, rowHash, purged } of chunk) {
-      const storedLeaf = stored.get(nodeId({ level: 0, index }));
+      const storedLeaf = hashes[cursor++];
       if (rowHash === undefined && storedLeaf !== undefined && missing.has(index))
         missingStored.set(index, storedLeaf);
       if (storedLeaf === undefined) keep(otherFindings, finding({ kind: 'node-missing', level: 0, index }));
@@ -288,17 +284,17 @@ export async function auditLog(input: AuditInput): Promise<AuditReport> {
         rowStack.pop();
         row = { level: row.level + 1, index: left.index / 2, hash: nodeHash(left.hash, row.hash) };
         const storeLeft = storeStack.pop() as StackEntry;
-        const expected = nodeHash(storeLeft.hash, kept.hash);
+        const fromStoredChildren = nodeHash(storeLeft.hash, kept.hash);
         const key = { level: row.level, index: row.index };
-        const storedNode = stored.get(nodeId(key));
+        const storedNode = hashes[cursor++];
         if (storedNode === undefined) keep(otherFindings, finding({ kind: 'node-missing', ...key }));
         // Edited is a node that is neither the hash of its stored children nor of the rows' ones: so an
         // edited node is named, and not also its parent (whose stored child is the edited one), nor the
         // parent of an edited leaf hash (named as a leaf already).
-        else if (!hashesEqual(storedNode, expected) && !hashesEqual(storedNode, row.hash)) {
+        else if (!hashesEqual(storedNode, fromStoredChildren) && !hashesEqual(storedNode, row.hash)) {
           keep(otherFindings, finding({ kind: 'node-hash-mismatch', ...key }));
         }
-        kept = { ...key, hash: storedNode ?? expected };
+        kept = { ...key, hash: storedNode ?? fromStoredChildren };
       }
       rowStack.push(row);
       storeStack.push(kept);
@@ -308,29 +304,28 @@ export async function auditLog(input: AuditInput): Promise<AuditReport> {
 
   // The stream, in claimed-index order, with a window for rows that arrive a little out of order.
   let chunk: Placed[] = [];
-  const place = async (p: Placed) => {
-    chunk.push(p);
-    if (chunk.length >= batchSize) {
-      const full = chunk;
-      chunk = [];
-      await processChunk(full);
-    }
+  const flushIfFull = async () => {
+    if (chunk.length < batchSize) return;
+    const full = chunk;
+    chunk = [];
+    await processChunk(full);
   };
   const pending = new Map<number, { hash: Uint8Array; purged: boolean }>();
   let expected = 0;
   let maxSeen = -1;
   let rows = 0;
   let purgedRows = 0;
-  const placeNext = async () => {
+  // Synchronous, so that a row costs no promise; the chunk is flushed by the callers.
+  const placeNext = () => {
     const row = pending.get(expected);
     if (row !== undefined) {
       pending.delete(expected);
-      await place({ index: expected, rowHash: row.hash, purged: row.purged });
+      chunk.push({ index: expected, rowHash: row.hash, purged: row.purged });
     } else {
       if (missing.size < maxFindings)
         missing.set(expected, finding({ kind: 'leaf-missing', index: expected }));
       else omitted++;
-      await place({ index: expected, rowHash: undefined, purged: false });
+      chunk.push({ index: expected, rowHash: undefined, purged: false });
     }
     expected++;
   };
@@ -367,7 +362,9 @@ export async function auditLog(input: AuditInput): Promise<AuditReport> {
         else {
           const storedLeaf = missingStored.get(index);
           if (storedLeaf !== undefined && !hashesEqual(storedLeaf, hash)) {
-            mismatches.push({ index, rowHash: hash, storedHash: storedLeaf });
+            if (mismatches.length < maxFindings)
+              mismatches.push({ index, rowHash: hash, storedHash: storedLeaf });
+            else mismatchesOmitted++;
           }
         }
       } else keep(leafFindings, finding({ kind: 'leaf-duplicate', index }));
@@ -378,9 +375,13 @@ export async function auditLog(input: AuditInput): Promise<AuditReport> {
       continue;
     }
     pending.set(index, { hash, purged });
-    while (pending.has(expected) || pending.size > window) await placeNext();
+    while (pending.has(expected) || pending.size > window) placeNext();
+    await flushIfFull();
   }
-  while (expected < logSize) await placeNext();
+  while (expected < logSize) {
+    placeNext();
+    await flushIfFull();
+  }
   await processChunk(chunk);
 
   // Heads among themselves. A tree (the rows', or the store's) whose root at a later head's size is that
