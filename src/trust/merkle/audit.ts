@@ -14,7 +14,7 @@
  * exchange are that copy; comparing them is the caller's step, see README.md). Records appended after the
  * last signed head are protected by the stored hashes only: sign heads often.
  *
- * Cost: one pass over the rows; about 4 hashes and 2 stored nodes read per row, read in batches; memory
+ * Cost: one pass over the rows; about 3 hashes and 2 stored nodes read per row, read in batches; memory
  * O(log n + reorder window + findings), never O(n). We considered collecting all rows and sorting them, which
  * would name reordered rows without a window, but seven years of a large institution's records do not fit.
  */
