@@ -59,6 +59,11 @@ export const HTTP_STATUS = {
   ERR_UNKNOWN_CERTIFICATE: 404,
   ERR_PKI_EXISTS: 409,
   ERR_NO_PKI: 500,
+  // Tamper-evident records (src/trust/merkle/).
+  ERR_TREE_HEAD_INVALID: 400,
+  ERR_MERKLE_OUT_OF_RANGE: 400,
+  ERR_MERKLE_APPEND_CONFLICT: 409,
+  ERR_MERKLE_NODE_MISSING: 500,
   ERR_INTERNAL: 500,
 } as const satisfies Record<string, number>;
 

@@ -1,0 +1,14 @@
+/** The Merkle log of provision records: what the nodes, the CLI and verifiers import. See README.md. */
+export { canonicalJson, canonicalJsonBytes } from './canonical-json.ts';
+export { HASH_SIZE, emptyRoot, fromHex, hashesEqual, leafHash, nodeHash, toHex } from './hash.ts';
+export type { MerkleLog, MerkleLogDeps } from './log.ts';
+export { createMerkleLog } from './log.ts';
+export type { MemoryMerkleStore } from './memory-store.ts';
+export { createMemoryMerkleStore } from './memory-store.ts';
+export type { MerkleNode, MerkleStore } from './store.ts';
+export type { NodeKey } from './tree-shape.ts';
+export type { SignedTreeHead, TreeHead, TreeHeadKey } from './tree-head.ts';
+export { TREE_HEAD_TYPE, signTreeHead, verifyTreeHead } from './tree-head.ts';
+export { verifyConsistency, verifyInclusion } from './verify.ts';
+export type { AuditInput, AuditLeaf, AuditReport, Finding, FindingKind } from './audit.ts';
+export { auditLog } from './audit.ts';

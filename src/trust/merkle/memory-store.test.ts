@@ -1,0 +1,4 @@
+import { createMemoryMerkleStore } from './memory-store.ts';
+import { merkleStoreContract } from './store-contract.ts';
+
+merkleStoreContract('memory', () => Promise.resolve(createMemoryMerkleStore()));
