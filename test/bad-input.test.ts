@@ -34,7 +34,9 @@ const requestLogBefore = process.env.RENKEI_REQUEST_LOG;
 
 beforeAll(async () => {
   process.env.RENKEI_REQUEST_LOG = '1';
-  demo = await startDemoNetwork('bad-input');
+  // Input validation, below the trust layer: on a network without it, so that each broken body reaches
+  // the parser it is meant for. test/trust.test.ts sends hostile input through the trust layer.
+  demo = await startDemoNetwork('bad-input', { secure: false });
   ({ dir, network, world } = demo);
 });
 

@@ -135,6 +135,8 @@ describe('key rotation on the demo network', () => {
 
   it('renkei codes rotate and renkei codes reissue do the same from the command line', async () => {
     const rotated = await renkei([
+      '--data-dir',
+      dir,
       'codes',
       'rotate',
       '--core-url',
@@ -151,6 +153,8 @@ describe('key rotation on the demo network', () => {
     const institutionUrl = network.institutions.get(REQUESTER)?.url ?? '';
     const held = heldCodeVersions(REQUESTER).length;
     const reissued = await renkei([
+      '--data-dir',
+      dir,
       'codes',
       'reissue',
       '--institution-url',
@@ -168,6 +172,8 @@ describe('key rotation on the demo network', () => {
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('ERR_VALIDATION: --institution must be an institution code');
     const tooBig = await renkei([
+      '--data-dir',
+      dir,
       'codes',
       'reissue',
       '--institution-url',

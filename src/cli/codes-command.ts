@@ -5,6 +5,7 @@ import { MAX_REISSUE_BATCH } from '../protocol/messages.ts';
 import type { CodeReissuePage } from '../protocol/business.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import { adminApi, businessApi } from '../protocol/routes.ts';
+import type { GlobalOptions } from './output.ts';
 import { connectNode, nodeUrlOption } from './nodes.ts';
 import { table, wholeNumberOption } from './output.ts';
 
@@ -31,7 +32,9 @@ export function registerCodesCommand(program: Command): void {
       if (!id.success) {
         throw new RenkeiError('ERR_VALIDATION', '--institution must be an institution code such as 152048.');
       }
-      const core = await connectNode(coreUrl, 'core', adminApi);
+      const core = await connectNode(coreUrl, 'core', adminApi, {
+        dataDir: program.opts<GlobalOptions>().dataDir,
+      });
       const rotated = await core.rotateInstitutionKey({ params: { id: id.data } });
       console.log(
         table(
@@ -53,7 +56,10 @@ export function registerCodesCommand(program: Command): void {
     .action(async (options: { institutionUrl: string; batchSize: string }) => {
       const institutionUrl = nodeUrlOption(options.institutionUrl, 'institution');
       const limit = wholeNumberOption(options.batchSize, '--batch-size', 1, MAX_REISSUE_BATCH);
-      const institution = await connectNode(institutionUrl, 'institution', businessApi, 120_000);
+      const institution = await connectNode(institutionUrl, 'institution', businessApi, {
+        dataDir: program.opts<GlobalOptions>().dataDir,
+        timeoutMs: 120_000,
+      });
       const bar = new SingleBar(
         { format: 'codes [{bar}] {value}/{total} {eta}s left', stream: process.stderr },
         Presets.shades_classic,

@@ -7,6 +7,7 @@ import { formatOfFile, parseCopies, type ImportFormat } from '../nodes/instituti
 import { MAX_IMPORT_BATCH, sendCopies } from '../nodes/institution/import/send-copies.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import { businessApi } from '../protocol/routes.ts';
+import type { GlobalOptions } from './output.ts';
 import { connectNode, nodeUrlOption } from './nodes.ts';
 import { plural, table, wholeNumberOption } from './output.ts';
 
@@ -41,7 +42,10 @@ export function registerImportCommand(program: Command): void {
         );
       }
       const batchSize = wholeNumberOption(options.batchSize, '--batch-size', 1, MAX_IMPORT_BATCH);
-      const client = await connectNode(institutionUrl, 'institution', businessApi, 120_000);
+      const client = await connectNode(institutionUrl, 'institution', businessApi, {
+        dataDir: program.opts<GlobalOptions>().dataDir,
+        timeoutMs: 120_000,
+      });
       const started = performance.now();
       const parsed = parseCopies(text, format, loadLegalTable(), new Date());
       if (parsed.problems.length > 0) {

@@ -33,6 +33,11 @@ afterAll(async () => {
   rmSync(temp, { recursive: true, force: true });
 });
 
+/** The command as a user of the demo network runs it: `--data-dir` holds the network's credentials. */
+function cli(...args: string[]) {
+  return renkei('--data-dir', demo.dir, ...args);
+}
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -53,7 +58,7 @@ function file(name: string, text: string): string {
 
 describe('renkei import: the file', () => {
   it('refuses a missing file in one line, before anything else, with exit code 1', async () => {
-    const run = await renkei('import', '--institution-url', 'localhost:7110', '--file', 'copies.csv');
+    const run = await cli('import', '--institution-url', 'localhost:7110', '--file', 'copies.csv');
     expect(run.status).toBe(1);
     expect(run.stderr.trim()).toBe('ERR_VALIDATION: --file copies.csv: no such file');
   });
@@ -61,18 +66,18 @@ describe('renkei import: the file', () => {
   it('refuses a directory as a directory, not as a file of unknown format', async () => {
     const dir = join(temp, 'copies.csv');
     mkdirSync(dir, { recursive: true });
-    const run = await renkei('import', '--institution-url', institutionUrl, '--file', dir);
+    const run = await cli('import', '--institution-url', institutionUrl, '--file', dir);
     expect(run.status).toBe(1);
     expect(run.stderr.trim()).toBe(`ERR_VALIDATION: --file ${dir}: is a directory, not a file`);
     const plain = join(temp, 'exports');
     mkdirSync(plain, { recursive: true });
-    const unnamed = await renkei('import', '--institution-url', institutionUrl, '--file', plain);
+    const unnamed = await cli('import', '--institution-url', institutionUrl, '--file', plain);
     expect(unnamed.stderr.trim()).toBe(`ERR_VALIDATION: --file ${plain}: is a directory, not a file`);
   });
 
   it('says a JSON file of the wrong shape is wrong as a whole, not at an "entry 0"', async () => {
     const path = file('wrong-shape.json', '{"rows": []}');
-    const run = await renkei('import', '--institution-url', institutionUrl, '--file', path);
+    const run = await cli('import', '--institution-url', institutionUrl, '--file', path);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(`${path}: nothing was sent.`);
     expect(run.stderr).toMatch(/^ {2}the file: expected .*array of copies/m);
@@ -82,7 +87,7 @@ describe('renkei import: the file', () => {
 
   it('counts bad entries of a JSON file from 1, in proper English', async () => {
     const path = file('one-bad.json', '[{"addresseeNumber": "x", "itemNo": 2, "data": {}}]');
-    const run = await renkei('import', '--institution-url', institutionUrl, '--file', path);
+    const run = await cli('import', '--institution-url', institutionUrl, '--file', path);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(`${path}: 1 bad entry; nothing was sent.`);
     expect(run.stderr).toMatch(/^ {2}entry 1: /m);
@@ -94,9 +99,9 @@ describe('node URLs', () => {
 
   it('refuses a URL without http:// or https:// as a malformed option, not an unreachable node', async () => {
     const [run, rotate, reissue] = await Promise.all([
-      renkei('import', '--institution-url', 'localhost:7110', '--file', json()),
-      renkei('codes', 'rotate', '--core-url', '127.0.0.1:7100', '--institution', '152048'),
-      renkei('codes', 'reissue', '--institution-url', 'ftp://127.0.0.1:7110'),
+      cli('import', '--institution-url', 'localhost:7110', '--file', json()),
+      cli('codes', 'rotate', '--core-url', '127.0.0.1:7100', '--institution', '152048'),
+      cli('codes', 'reissue', '--institution-url', 'ftp://127.0.0.1:7110'),
     ]);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(
@@ -113,9 +118,9 @@ describe('node URLs', () => {
 
   it('names the kind of node a command was pointed at when it is the wrong one', async () => {
     const [atCore, atJlis, rotate] = await Promise.all([
-      renkei('import', '--institution-url', coreUrl, '--file', json()),
-      renkei('codes', 'reissue', '--institution-url', jlisUrl),
-      renkei('codes', 'rotate', '--core-url', institutionUrl, '--institution', '152048'),
+      cli('import', '--institution-url', coreUrl, '--file', json()),
+      cli('codes', 'reissue', '--institution-url', jlisUrl),
+      cli('codes', 'rotate', '--core-url', institutionUrl, '--institution', '152048'),
     ]);
     expect(atCore.status).toBe(1);
     expect(atCore.stderr.trim()).toBe(
@@ -132,8 +137,8 @@ describe('node URLs', () => {
 
   it('names the URL it tried and the next step when nothing answers there', async () => {
     const [run, rotate] = await Promise.all([
-      renkei('import', '--institution-url', closedUrl, '--file', json()),
-      renkei('codes', 'rotate', '--core-url', closedUrl, '--institution', '152048'),
+      cli('import', '--institution-url', closedUrl, '--file', json()),
+      cli('codes', 'rotate', '--core-url', closedUrl, '--institution', '152048'),
     ]);
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(`could not be reached at ${closedUrl}`);
@@ -152,7 +157,7 @@ describe('node URLs', () => {
     const address = server.address();
     const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     try {
-      const run = await renkei('codes', 'reissue', '--institution-url', url);
+      const run = await cli('codes', 'reissue', '--institution-url', url);
       expect(run.status).toBe(1);
       expect(run.stderr.trim()).toBe(
         `ERR_VALIDATION: ${url} answered GET /healthz with HTTP 404: it is not a Renkei node; give the institution's URL (npm start prints them).`,
@@ -175,8 +180,8 @@ describe('node URLs', () => {
       ]),
     );
     const [imported, reissued] = await Promise.all([
-      renkei('import', '--institution-url', institutionUrl, '--file', copies),
-      renkei('codes', 'reissue', '--institution-url', `${institutionUrl}/`),
+      cli('import', '--institution-url', institutionUrl, '--file', copies),
+      cli('codes', 'reissue', '--institution-url', `${institutionUrl}/`),
     ]);
     expect(imported.stderr).toBe('');
     expect(imported.status).toBe(0);

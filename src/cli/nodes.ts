@@ -1,7 +1,12 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { createClient, type Api, type Client } from '../protocol/api.ts';
+import { credentialTransport } from '../protocol/client-credentials.ts';
 import { httpTransport } from '../protocol/http-transport.ts';
 import { healthApi, type Health } from '../protocol/routes.ts';
 import type { Transport } from '../protocol/transport.ts';
+import { pkiPaths } from '../trust/pki/files.ts';
+import { systemClock } from '../shared/clock.ts';
 import { RenkeiError } from '../shared/errors.ts';
 
 /**
@@ -69,10 +74,23 @@ export async function connectNode<A extends Api>(
   baseUrl: string,
   kind: NodeKind,
   api: A,
-  timeoutMs = 10_000,
+  options: { dataDir: string; timeoutMs?: number },
 ): Promise<Client<A>> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
   const { name, subject, give } = KINDS[kind];
-  const inner = httpTransport({ timeoutMs });
+  const pkiDir = baseUrl.startsWith('https:') ? findPkiDir(options.dataDir) : undefined;
+  /** The credentials this command may present: an operator's at the core, the business system's at an institution. */
+  const credentials = async (parties: string[]) =>
+    pkiDir
+      ? credentialTransport({
+          pkiDir,
+          parties,
+          clock: systemClock,
+          crl: { file: pkiPaths(pkiDir).crlDer },
+          timeoutMs,
+        })
+      : httpTransport({ timeoutMs });
+  const inner = await credentials(pkiDir ? heldParties(pkiDir, (p) => p.startsWith('operator:')) : []);
   const explain = (error: unknown): unknown => {
     if (!(error instanceof RenkeiError) || error.code !== 'ERR_UPSTREAM_UNAVAILABLE') return error;
     // Only our own call's failure: a node may pass on that *it* could not reach another node.
@@ -87,17 +105,17 @@ export async function connectNode<A extends Api>(
       error.details,
     );
   };
-  // A command runs once and exits: the pool is not kept alive past it.
-  const transport: Transport = {
+  const explaining = (through: Transport): Transport => ({
     send: async (request) => {
       try {
-        return await inner.send(request);
+        return await through.send(request);
       } catch (error) {
         throw explain(error);
       }
     },
-    close: () => inner.close(),
-  };
+    close: () => through.close(),
+  });
+  const transport = explaining(inner);
 
   let health: Health;
   try {
@@ -120,7 +138,49 @@ export async function connectNode<A extends Api>(
       node: health.node,
     });
   }
-  return createClient(api, { transport, baseUrl, peer: name });
+  if (kind === 'institution' && pkiDir) {
+    // The institution's own business system's credential: `<id>:business…`, as the CA issued it.
+    const id = health.node.slice('institution:'.length);
+    const own = heldParties(pkiDir, (p) => p.startsWith(`${id}:`));
+    if (own.length === 0) {
+      throw new RenkeiError(
+        'ERR_CONFIG_INVALID',
+        `No business-system credential of institution ${id} in ${pkiDir}; issue one with renkei pki issue --party ${id}:business --role business.`,
+      );
+    }
+    const business = await credentials(own);
+    return createClient(api, { transport: explaining(business), baseUrl, peer: name, party: id });
+  }
+  return createClient(api, { transport, baseUrl, peer: name, party: health.node });
+}
+
+/**
+ * Where the network's PKI is, from the data directory as the user gave it: `npm start` keeps its
+ * network in `<data dir>/network`, `renkei demo` in `<data dir>/demo`, a node's own data directory
+ * holds `pki` itself.
+ */
+function findPkiDir(dataDir: string): string {
+  for (const candidate of [
+    join(dataDir, 'pki'),
+    join(dataDir, 'network', 'pki'),
+    join(dataDir, 'demo', 'pki'),
+  ]) {
+    if (existsSync(pkiPaths(candidate).config)) return candidate;
+  }
+  throw new RenkeiError(
+    'ERR_CONFIG_INVALID',
+    `No network credentials under ${dataDir}: give --data-dir the directory the network runs from (npm start uses ./data).`,
+  );
+}
+
+/** The parties that have certificates in the PKI directory, by their directory names. */
+function heldParties(pkiDir: string, keep: (partyId: string) => boolean): string[] {
+  const dir = pkiPaths(pkiDir).partiesDir;
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .map((name) => decodeURIComponent(name))
+    .filter(keep)
+    .sort();
 }
 
 /** What a node's `GET /healthz` name (`core`, `jlis`, `institution:<id>`) says it is. */

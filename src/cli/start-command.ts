@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { partyPaths, pkiPaths } from '../trust/pki/files.ts';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadLegalTable } from '../domain/legal-table/index.ts';
@@ -56,14 +57,18 @@ export function registerStartCommand(program: Command): void {
         ),
       );
       console.log(`Data: ${dir}`);
-      const example = exampleInquiry(worldFile, network.institutions.get('152048')?.url);
+      const example = exampleInquiry(worldFile, network.institutions.get('152048')?.url, network.pkiDir);
       if (example) console.log(`\nTry the seeds' 児童手当 exchange as 三条市's clerk:\n${example}\n`);
       console.log('Press Ctrl-C to stop.');
     });
 }
 
 /** A ready-to-paste inquiry for the demo's first resident, using the addressee number a clerk would type. */
-function exampleInquiry(worldFile: string, requesterUrl: string | undefined): string | undefined {
+function exampleInquiry(
+  worldFile: string,
+  requesterUrl: string | undefined,
+  pkiDir: string | undefined,
+): string | undefined {
   if (!requesterUrl) return undefined;
   const directory = JSON.parse(readFileSync(worldFile, 'utf8')) as {
     resident: string;
@@ -78,8 +83,15 @@ function exampleInquiry(worldFile: string, requesterUrl: string | undefined): st
     procedureId: '074-01',
     itemNos: [2],
   });
+  // The clerk's business system presents 三条市's business credential; the node trusts the network's CA.
+  const tls = pkiDir
+    ? (() => {
+        const own = partyPaths(pkiDir, '152048:business');
+        return ` --cacert ${pkiPaths(pkiDir).caBundle} --cert ${own.identityCert} --key ${own.identityKey}`;
+      })()
+    : '';
   return [
-    `  curl -s -X POST ${requesterUrl}/business/v1/inquiries -H 'content-type: application/json' -d '${body}'`,
-    `  curl -s '${requesterUrl}/business/v1/inquiries/<processingNumber>?waitMs=5000'`,
+    `  curl -s${tls} -X POST ${requesterUrl}/business/v1/inquiries -H 'content-type: application/json' -d '${body}'`,
+    `  curl -s${tls} '${requesterUrl}/business/v1/inquiries/<processingNumber>?waitMs=5000'`,
   ].join('\n');
 }

@@ -12,9 +12,14 @@ import { startInstitution } from '../nodes/institution/main.ts';
 import { startJlis } from '../nodes/jlis/main.ts';
 import type { Clock } from '../shared/clock.ts';
 import { systemClock } from '../shared/clock.ts';
+import { OPERATOR_ROLES, businessParty, demoOperator, ensureNetworkPki } from './pki-setup.ts';
 import type { RunningNode } from '../shared/node.ts';
 import { createClient, type Client } from '../protocol/api.ts';
+import { credentialTransport } from '../protocol/client-credentials.ts';
 import { httpTransport } from '../protocol/http-transport.ts';
+import type { Transport } from '../protocol/transport.ts';
+import { refreshCrl } from '../trust/pki/authority.ts';
+import { pkiPaths } from '../trust/pki/files.ts';
 import { adminApi, businessApi, jlisApi } from '../protocol/routes.ts';
 import type { WorldInstitution } from './world.ts';
 
@@ -27,6 +32,13 @@ export interface LaunchOptions {
   clock?: Clock;
   /** Retention of provision records at every node, in years (default 7). */
   retentionYears?: number;
+  /**
+   * The trust layer (default on): mutual TLS with the network's certificates, callers checked,
+   * messages signed. Off only for the benchmark's bare comparison.
+   */
+  secure?: boolean;
+  /** How long nodes trust a fetched CRL (default 5 minutes). */
+  revocationMaxAgeMs?: number;
 }
 
 export interface Network {
@@ -37,8 +49,10 @@ export interface Network {
   nodes(): RunningNode[];
   /** A client for an institution's business API (business systems and clerks use this). */
   institution(id: string): Client<typeof businessApi>;
-  /** A client for the core's operator API. */
+  /** A client for the core's operator API, presenting the demo operator of each route's role. */
   admin(): Client<typeof adminApi>;
+  /** The PKI directory (`<data dir>/pki`), when the network is secured. */
+  pkiDir: string | undefined;
   /** A client for J-LIS (municipalities report residents through it). */
   jlisClient(): Client<typeof jlisApi>;
   close(): Promise<void>;
@@ -48,14 +62,43 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
   const clock = options.clock ?? systemClock;
   const port = (offset: number) => (options.basePort === 0 ? 0 : options.basePort + offset);
   const started: RunningNode[] = [];
-  // The launcher's own calls (registration, and the clients it hands out) share one pool.
-  const transport = httpTransport({ timeoutMs: 60_000 });
+  const secure = options.secure ?? true;
+  const transports: Transport[] = [];
+  let crlTimer: NodeJS.Timeout | undefined;
   let closing: Promise<void> | undefined;
   const closeAll = () =>
     (closing ??= (async () => {
+      if (crlTimer) clearInterval(crlTimer);
       for (const node of [...started].reverse()) await node.close();
-      await transport.close();
+      for (const transport of transports) await transport.close();
     })());
+  const pkiDir = secure
+    ? await ensureNetworkPki({ dataDir: options.dataDir, institutions: options.institutions })
+    : undefined;
+  if (pkiDir) {
+    // The CRL is current for a day; re-sign it twice a day while the demo runs.
+    crlTimer = setInterval(
+      () => void refreshCrl({ dir: pkiDir, clock: systemClock }).catch(() => undefined),
+      12 * 3600_000,
+    );
+    crlTimer.unref();
+  }
+  const revocation =
+    options.revocationMaxAgeMs === undefined ? {} : { revocationMaxAgeMs: options.revocationMaxAgeMs };
+  /** The launcher's own calls (registration, seeding, the clients it hands out), as the parties named. */
+  const transportAs = async (parties: string[]): Promise<Transport> => {
+    const transport = pkiDir
+      ? await credentialTransport({
+          pkiDir,
+          parties,
+          clock: systemClock,
+          crl: { file: pkiPaths(pkiDir).crlDer },
+          timeoutMs: 60_000,
+        })
+      : httpTransport({ timeoutMs: 60_000 });
+    transports.push(transport);
+    return transport;
+  };
   const retention = options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears };
   try {
     const core = await startCore({
@@ -64,12 +107,31 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
       legalTable: options.legalTable,
       clock,
       ...retention,
+      ...(pkiDir ? { security: { pkiDir, ...revocation }, publicationPort: port(2) } : {}),
     });
     started.push(core);
-    const jlis = await startJlis({ dataDir: options.dataDir, port: port(1), coreUrl: core.url, clock });
+    const security = pkiDir && {
+      pkiDir,
+      crl: { url: `${core.publicationUrl ?? ''}/pki/v1/crl` },
+      ...revocation,
+    };
+    const jlis = await startJlis({
+      dataDir: options.dataDir,
+      port: port(1),
+      coreUrl: core.url,
+      clock,
+      ...(security ? { security } : {}),
+    });
     started.push(jlis);
 
-    const coreAdmin = createClient(adminApi, { transport, baseUrl: core.url, peer: 'core' });
+    const operatorTransport = await transportAs(OPERATOR_ROLES.map(demoOperator));
+    const coreAdmin = createClient(adminApi, {
+      transport: operatorTransport,
+      baseUrl: core.url,
+      peer: 'core',
+      party: 'core',
+    });
+    const businessTransports = new Map<string, Transport>();
     const institutions = new Map<string, RunningNode>();
     let offset = 10;
     for (const institution of options.institutions) {
@@ -83,8 +145,10 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
         legalTable: options.legalTable,
         clock,
         ...retention,
+        ...(security ? { security } : {}),
       });
       started.push(node);
+      businessTransports.set(institution.id, await transportAs([businessParty(institution.id)]));
       institutions.set(institution.id, node);
       await coreAdmin.registerInstitution({
         params: { id: institution.id },
@@ -97,18 +161,29 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
       });
     }
 
+    // Residents are reported to J-LIS by a municipality's systems: the first municipality's.
+    const municipality = options.institutions.find((i) => i.kind === 'municipality');
+    const reporting = businessTransports.get(municipality?.id ?? '') ?? (await transportAs([]));
     return {
       core,
       jlis,
       institutions,
+      pkiDir,
       nodes: () => [...started],
       institution(id) {
         const node = institutions.get(id);
-        if (!node) throw new TypeError(`no institution ${id} in this network`);
-        return createClient(businessApi, { transport, baseUrl: node.url, peer: `institution ${id}` });
+        const transport = businessTransports.get(id);
+        if (!node || !transport) throw new TypeError(`no institution ${id} in this network`);
+        return createClient(businessApi, {
+          transport,
+          baseUrl: node.url,
+          peer: `institution ${id}`,
+          party: id,
+        });
       },
       admin: () => coreAdmin,
-      jlisClient: () => createClient(jlisApi, { transport, baseUrl: jlis.url, peer: 'J-LIS' }),
+      jlisClient: () =>
+        createClient(jlisApi, { transport: reporting, baseUrl: jlis.url, peer: 'J-LIS', party: 'jlis' }),
       close: closeAll,
     };
   } catch (error) {

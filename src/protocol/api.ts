@@ -48,6 +48,19 @@ export interface RouteDef {
   readonly response: z.ZodType;
   /** Largest accepted body in bytes, when not the node's default (1 MiB). */
   readonly bodyLimit?: number;
+  /**
+   * Node-to-node routes: the request body travels as a signed message (a compact JWS, content type
+   * `application/jose`) of this type, from the caller's key to this node.
+   */
+  readonly message?: string;
+  /** …and the success answer travels as a signed message of this type, naming the request's hash. */
+  readonly answer?: string;
+  /**
+   * A body field that names the caller itself (`requesterId`, `institutionId`): it must be the party
+   * of the caller's certificate, or the request is refused (ERR_IDENTITY_MISMATCH). A party's
+   * identity comes from its certificate, never from the body.
+   */
+  readonly boundTo?: string;
 }
 
 /** A route of a named API: what a transport sees, so that it can sign and log by operation. */
@@ -96,6 +109,11 @@ export interface ClientTarget {
   baseUrl: string;
   /** The peer's name in errors: "the core", "institution 131016". */
   peer: string;
+  /**
+   * The peer's party id (`core`, `jlis`, `131016`): a secure transport checks the server's
+   * certificate names it and addresses signed messages to it.
+   */
+  party?: string;
   /** Per-call timeout in ms (the transport's default otherwise). */
   timeoutMs?: number;
 }
@@ -121,6 +139,7 @@ async function call(
   const { status, body } = await target.transport.send({
     route,
     peer: target.peer,
+    party: target.party,
     baseUrl: target.baseUrl,
     path: fillPath(route.path, input.params),
     query: queryOf(input.query),

@@ -95,6 +95,8 @@ export const coreApi = defineApi('core', {
     callers: ['jlis'],
     label: 'code issuance request',
     body: CodeIssuanceRequest,
+    message: 'CodeIssuanceRequest',
+    answer: 'CodeIssued',
     response: CodeIssued,
   },
   /**
@@ -108,6 +110,9 @@ export const coreApi = defineApi('core', {
     callers: ['institution'],
     label: 'code reissue request',
     body: CodeReissueRequest,
+    message: 'CodeReissueRequest',
+    answer: 'CodeReissueAnswer',
+    boundTo: 'institutionId',
     response: CodeReissueAnswer,
   },
   /**
@@ -121,6 +126,9 @@ export const coreApi = defineApi('core', {
     callers: ['institution'],
     label: 'code reissue completion',
     body: CodeReissueCompletion,
+    message: 'CodeReissueCompletion',
+    answer: 'CodeReissueCompleted',
+    boundTo: 'institutionId',
     response: z.object({ institutionId: InstitutionId, keyVersion: z.number(), rekeyedVersion: z.number() }),
   },
   /**
@@ -137,6 +145,9 @@ export const coreApi = defineApi('core', {
     callers: ['institution'],
     label: 'inquiry',
     body: InquiryRequest,
+    message: 'InquiryRequest',
+    answer: 'InquiryAccepted',
+    boundTo: 'requesterId',
     response: InquiryAccepted,
   },
   /**
@@ -241,6 +252,9 @@ export const jlisApi = defineApi('jlis', {
     callers: ['institution'],
     label: 'code acquisition',
     body: CodeAcquisitionRequest,
+    message: 'CodeAcquisitionRequest',
+    answer: 'CodeAcquisitionRelayed',
+    boundTo: 'institutionId',
     response: CodeAcquisitionRelayed,
   },
   /** Number a new resident. Errors: ERR_VALIDATION (e.g. a date of birth in the future). */
@@ -272,6 +286,7 @@ export const networkApi = defineApi('network', {
     callers: ['core'],
     label: 'code delivery',
     body: CodeDelivery,
+    message: 'CodeDelivery',
     response: NoContent,
   },
   /**
@@ -285,6 +300,8 @@ export const networkApi = defineApi('network', {
     callers: ['core'],
     label: 'provision request',
     body: ProvisionRequest,
+    message: 'ProvisionRequest',
+    answer: 'ProvisionAnswer',
     response: ProvisionAnswer,
   },
   /** The outcome (and items) of this institution's inquiry. */
@@ -295,6 +312,7 @@ export const networkApi = defineApi('network', {
     callers: ['core'],
     label: 'answer',
     body: AnswerDelivery,
+    message: 'AnswerDelivery',
     response: NoContent,
   },
 });

@@ -4,11 +4,32 @@
  * `ERR_VALIDATION`) before the handler sees them, and answering the route's success status. The
  * handler's return type is the route's answer schema, so the compiler checks a router against the
  * table its callers use.
+ *
+ * On a node with a trust context (`secureApp`), `serve` is also where the trust layer stands in front
+ * of every handler, in this order:
+ *
+ * 1. who calls: the client certificate of the mutual-TLS connection, checked against the network's
+ *    CA, its validity, its purpose and the CRL (ERR_CLIENT_CERT_REQUIRED, ERR_CERT_*);
+ * 2. may they: the route's `callers` against the certificate's role and party
+ *    (ERR_CALLER_NOT_ALLOWED);
+ * 3. node-to-node routes: the body is a signed message of the route's type, from that same party,
+ *    to this node, fresh and never seen before (ERR_MESSAGE_*, ERR_SIGNATURE_INVALID…);
+ * 4. a body field naming the caller (`requesterId`…) must name the certificate's party
+ *    (ERR_IDENTITY_MISMATCH);
+ * 5. the answer of a node-to-node route is signed back, naming the request's hash.
+ *
+ * Every refusal is recorded (`SecurityEventSink`) with the route, the caller's party when known, the
+ * code and the peer's address: never the body.
  */
+import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import { signMessage } from '../trust/envelope/sign-message.ts';
+import { verifyMessage } from '../trust/envelope/verify-message.ts';
+import { RenkeiError } from '../shared/errors.ts';
 import { parseInput } from '../shared/http.ts';
-import type { NamedRoute, RouteDef } from './api.ts';
+import type { Caller as CallerKind, NamedRoute, RouteDef } from './api.ts';
+import type { Caller, NodeTrust } from './node-trust.ts';
 
 type Parsed<R, K extends 'params' | 'query' | 'body'> = R extends {
   readonly [P in K]: infer S extends z.ZodType;
@@ -20,6 +41,10 @@ export interface Served<R extends RouteDef> {
   params: Parsed<R, 'params'>;
   query: Parsed<R, 'query'>;
   body: Parsed<R, 'body'>;
+  /** The caller as its certificate names it; undefined on a node without a trust context. */
+  caller: Caller | undefined;
+  /** A node-to-node request's signed message as received, and its hash (kept with the record). */
+  signed: { jws: string; hash: string; id: string } | undefined;
   request: FastifyRequest;
   /** To answer another success status than the route's (e.g. 200 for an idempotent repeat of a 201). */
   reply: FastifyReply;
@@ -29,19 +54,224 @@ export type Handler<R extends RouteDef> = (
   input: Served<R>,
 ) => z.input<R['response']> | Promise<z.input<R['response']>>;
 
+/** A refusal by the trust layer, as a node records it. */
+export interface SecurityEvent {
+  at: string;
+  /** `api.name` of the route, e.g. `core.submitInquiry`. */
+  route: string;
+  /** The caller's party, when its certificate could be read. */
+  partyId: string | null;
+  code: string;
+  remoteAddress: string | null;
+}
+
+export type SecurityEventSink = (event: SecurityEvent) => Promise<void> | void;
+
+interface ServerTrust {
+  trust: NodeTrust;
+  /** This node's institution id, for `business` routes (a business credential of *this* institution). */
+  institutionId: string | undefined;
+  record: SecurityEventSink;
+}
+
+const secured = new WeakMap<FastifyInstance, ServerTrust>();
+
+/**
+ * Put `app` behind the trust layer: every route `serve` binds afterwards checks its caller. The app
+ * must listen with TLS and request client certificates (`createHttpApp({ tls })`).
+ */
+export function secureApp(
+  app: FastifyInstance,
+  options: { trust: NodeTrust; institutionId?: string; record: SecurityEventSink },
+): void {
+  secured.set(app, { trust: options.trust, institutionId: options.institutionId, record: options.record });
+  // Plain HTTP, or any handshake that fails, never reaches a route: record it here. OpenSSL names a
+  // plain-HTTP request to a TLS port (`http request`), which we record as ERR_TLS_REQUIRED.
+  app.server.on('tlsClientError', (error: Error & { code?: string; reason?: string }, socket: TLSSocket) => {
+    const plain = error.code === 'ERR_SSL_HTTP_REQUEST' || /http request/i.test(error.message);
+    void Promise.resolve(
+      options.record({
+        at: options.trust.clock.now().toISOString(),
+        route: 'tls.handshake',
+        partyId: null,
+        code: plain ? 'ERR_TLS_REQUIRED' : 'ERR_TLS_HANDSHAKE',
+        remoteAddress: socket.remoteAddress ?? null,
+      }),
+    ).catch(() => undefined);
+  });
+}
+
 export function serve<R extends NamedRoute>(app: FastifyInstance, route: R, handler: Handler<R>): void {
   app.route({
     method: route.method,
     url: route.path,
     ...(route.bodyLimit === undefined ? {} : { bodyLimit: route.bodyLimit }),
     handler: async (request, reply) => {
+      const guard = secured.get(app);
+      let caller: Caller | undefined;
+      let signed: Served<R>['signed'];
+      let rawBody: unknown = request.body;
+      if (guard) {
+        try {
+          caller = await identify(request, guard.trust);
+          authorize(route, caller, guard);
+          if (route.message !== undefined && caller) {
+            const verified = await verifySigned(request.body, route, caller, request, guard.trust);
+            rawBody = verified.msg;
+            signed = { jws: request.body as string, hash: verified.hash, id: verified.id };
+          }
+        } catch (error) {
+          await recordRefusal(guard, route, caller, request, error);
+          throw error;
+        }
+      }
       const params = route.params ? parseInput(route.params, request.params, 'path') : undefined;
       const query = route.query ? parseInput(route.query, request.query, 'query') : undefined;
-      const body = route.body ? parseInput(route.body, request.body ?? {}, route.label) : undefined;
+      const body = route.body ? parseInput(route.body, rawBody ?? {}, route.label) : undefined;
+      if (guard && route.boundTo !== undefined && caller) {
+        const named = (body as Record<string, unknown> | undefined)?.[route.boundTo];
+        if (named !== caller.partyId) {
+          const error = new RenkeiError(
+            'ERR_IDENTITY_MISMATCH',
+            `The ${route.label} names another party in ${route.boundTo} than the certificate it was sent with; a party acts only in its own name.`,
+            { field: route.boundTo },
+          );
+          await recordRefusal(guard, route, caller, request, error);
+          throw error;
+        }
+      }
       reply.status(route.status);
-      const answer = await handler({ params, query, body, request, reply } as Served<R>);
+      const answer = await handler({ params, query, body, caller, signed, request, reply } as Served<R>);
       if (route.status === 204) return reply.send();
+      if (guard && route.answer !== undefined && caller && signed) {
+        const { trust } = guard;
+        const jws = await signMessage({
+          type: route.answer,
+          payload: answer as Record<string, unknown>,
+          sender: trust.self.partyId,
+          audience: caller.partyId,
+          key: trust.self.signingKey,
+          kid: trust.self.kid,
+          clock: trust.clock,
+          inResponseTo: signed.hash,
+        });
+        return reply.type('application/jose').send(jws);
+      }
       return reply.send(answer);
     },
   });
+}
+
+/** How long a connection's verified client certificate is trusted before it is checked again. */
+const PEER_RECHECK_MS = 10_000;
+const peers = new WeakMap<TLSSocket, { at: number; der: Uint8Array; caller: Promise<Caller> }>();
+
+async function identify(request: FastifyRequest, trust: NodeTrust): Promise<Caller | undefined> {
+  const socket = request.raw.socket as TLSSocket;
+  if (typeof socket.getPeerCertificate !== 'function') {
+    throw new RenkeiError('ERR_TLS_REQUIRED', 'This node speaks HTTPS with a client certificate only.');
+  }
+  const now = trust.clock.now().getTime();
+  const cached = peers.get(socket);
+  if (cached && now - cached.at < PEER_RECHECK_MS) return cached.caller;
+  const certificate = socket.getPeerCertificate(false);
+  if (!certificate.raw) return undefined;
+  const der = new Uint8Array(certificate.raw);
+  const caller = trust.verifyPeer(der, 'tls-client');
+  peers.set(socket, { at: now, der, caller });
+  caller.catch(() => peers.delete(socket));
+  return caller;
+}
+
+function authorize(route: NamedRoute, caller: Caller | undefined, guard: ServerTrust): void {
+  if (route.callers.includes('anyone')) return;
+  if (!caller) {
+    throw new RenkeiError(
+      'ERR_CLIENT_CERT_REQUIRED',
+      'This route needs a client certificate from the network’s CA; connect with your party’s certificate.',
+    );
+  }
+  if (route.callers.some((kind) => allows(kind, caller, guard))) return;
+  throw new RenkeiError(
+    'ERR_CALLER_NOT_ALLOWED',
+    `${route.method} ${route.path.replace('::', ':')} is not for a ${caller.role} certificate.`,
+    { role: caller.role, allowed: [...route.callers] },
+  );
+}
+
+/** The institution a business or clerk credential belongs to: the first part of its party id. */
+function institutionOf(partyId: string): string {
+  return partyId.split(':')[0] ?? '';
+}
+
+function allows(kind: CallerKind, caller: Caller, guard: ServerTrust): boolean {
+  switch (kind) {
+    case 'anyone':
+      return true;
+    case 'core':
+    case 'jlis':
+      return caller.role === kind && caller.partyId === kind;
+    case 'institution':
+      return caller.role === 'institution';
+    case 'business':
+      return caller.role === 'business' && institutionOf(caller.partyId) === guard.institutionId;
+    case 'municipality':
+      // A municipality's own systems: its institution id is its six-digit local-government code, and
+      // municipalities' codes do not end in 0000 (prefectures' do).
+      return caller.role === 'business' && /^\d{2}(?!0000)\d{4}$/.test(institutionOf(caller.partyId));
+    case 'operator:registry':
+    case 'operator:legal':
+    case 'operator:keys':
+    case 'operator:audit':
+      // An operator's certificate names its role: `operator:<role>:<person>`.
+      return caller.role === 'operator' && caller.partyId.startsWith(`${kind}:`);
+  }
+}
+
+async function verifySigned(
+  body: unknown,
+  route: NamedRoute,
+  caller: Caller,
+  request: FastifyRequest,
+  trust: NodeTrust,
+) {
+  if (typeof body !== 'string') {
+    throw new RenkeiError(
+      'ERR_MESSAGE_MALFORMED',
+      `Send the ${route.label} as a signed message (a compact JWS, content type application/jose).`,
+      { reason: 'not_signed' },
+    );
+  }
+  const socket = request.raw.socket as TLSSocket;
+  const der = peers.get(socket)?.der;
+  return verifyMessage(body, {
+    expectedType: route.message ?? '',
+    audience: trust.self.partyId,
+    expectedSender: caller.partyId,
+    resolveKey: async (kid, sender) =>
+      der && kid === caller.serial && sender === caller.partyId ? trust.signingKeyOf(der, caller) : undefined,
+    replay: trust.replay,
+    clock: trust.clock,
+  });
+}
+
+async function recordRefusal(
+  guard: ServerTrust,
+  route: NamedRoute,
+  caller: Caller | undefined,
+  request: FastifyRequest,
+  error: unknown,
+): Promise<void> {
+  const code = error instanceof RenkeiError ? error.code : 'ERR_INTERNAL';
+  try {
+    await guard.record({
+      at: guard.trust.clock.now().toISOString(),
+      route: `${route.api}.${route.name}`,
+      partyId: caller?.partyId ?? null,
+      code,
+      remoteAddress: request.ip ?? null,
+    });
+  } catch {
+    request.log.error({ code }, 'a refusal could not be recorded');
+  }
 }

@@ -12,6 +12,8 @@ export interface TransportRequest {
   route: NamedRoute;
   /** The peer's name in errors ("the core", "institution 131016"). */
   peer: string;
+  /** The peer's party id, when the caller knows it (always, between nodes). */
+  party: string | undefined;
   baseUrl: string;
   /** The route's path with its parameters filled in and encoded. */
   path: string;

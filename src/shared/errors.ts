@@ -50,6 +50,11 @@ export const HTTP_STATUS = {
   // The network's PKI (src/trust/pki/). A certificate that does not prove who its holder is: 401; one
   // that proves it but is presented for a purpose it was not issued for (the encryption certificate
   // as a TLS identity): 403. Revocation that cannot be checked fails closed, as 503: retry later.
+  ERR_TLS_REQUIRED: 400,
+  ERR_TLS_HANDSHAKE: 400,
+  ERR_CLIENT_CERT_REQUIRED: 401,
+  ERR_CALLER_NOT_ALLOWED: 403,
+  ERR_IDENTITY_MISMATCH: 403,
   ERR_CERT_UNTRUSTED: 401,
   ERR_CERT_EXPIRED: 401,
   ERR_CERT_NOT_YET_VALID: 401,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Server as TlsServer } from 'node:tls';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -17,6 +18,12 @@ export interface HttpAppOptions {
   bodyLimit?: number;
   /** Node name reported by `GET /healthz`. */
   node: string;
+  /**
+   * Listen with TLS 1.3 and ask every client for its certificate (PEM). The certificate is not
+   * checked here: `serve` (src/protocol/server.ts) checks it against the network's CA and the CRL and
+   * answers a stable error code, which a refused TLS handshake could not.
+   */
+  tls?: { key: string; cert: string; ca: string };
 }
 
 /**
@@ -30,7 +37,16 @@ export interface HttpAppOptions {
  * not keep it. Bodies are never logged.
  */
 export function createHttpApp(options: HttpAppOptions): FastifyInstance {
+  const https = options.tls && {
+    key: options.tls.key,
+    cert: options.tls.cert,
+    ca: options.tls.ca,
+    requestCert: true,
+    rejectUnauthorized: false,
+    minVersion: 'TLSv1.3' as const,
+  };
   const app = Fastify({
+    ...(https ? { https } : {}),
     // pino's Logger is a FastifyBaseLogger; the cast only widens it so the app keeps the default type.
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     loggerInstance: options.logger as FastifyBaseLogger,
@@ -39,7 +55,7 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     logController: new RouteLogController({
       disableRequestLogging: process.env.RENKEI_REQUEST_LOG !== '1',
     }),
-  });
+  }) as unknown as FastifyInstance;
 
   app.setErrorHandler((error: FastifyError | RenkeiError | Error, request, reply) => {
     const { status, body } = toErrorResponse(error, request.id);
@@ -66,6 +82,18 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
       done(new RenkeiError('ERR_BODY_NOT_JSON', 'The request body is empty; send a JSON object.'), undefined);
       return;
     }
+    if (nestingDepth(text) > MAX_JSON_DEPTH) {
+      // Parsing it would exhaust the stack (a 500): refuse it for what it is first.
+      done(
+        new RenkeiError(
+          'ERR_VALIDATION',
+          `The request body is nested deeper than ${MAX_JSON_DEPTH} levels, which no message of this network is.`,
+          { maxDepth: MAX_JSON_DEPTH },
+        ),
+        undefined,
+      );
+      return;
+    }
     try {
       done(null, secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
     } catch (error) {
@@ -80,6 +108,11 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
         undefined,
       );
     }
+  });
+
+  // A signed message between nodes: a compact JWS (RFC 7515 §9.2.1's media type), checked by `serve`.
+  app.addContentTypeParser('application/jose', { parseAs: 'string' }, (_request, body, done) => {
+    done(null, body);
   });
 
   app.setNotFoundHandler((request, reply) => {
@@ -97,6 +130,29 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
 
   app.get('/healthz', () => ({ status: 'ok', node: options.node }));
   return app;
+}
+
+/** Deeper than any message of the network; the envelope's own limit for signed messages is 32. */
+export const MAX_JSON_DEPTH = 64;
+
+/** The deepest nesting of arrays and objects in JSON text, by one pass that skips strings. */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+    } else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return deepest;
 }
 
 /**
@@ -167,7 +223,7 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown, what 
   );
 }
 
-/** Start listening and return the base URL (`http://127.0.0.1:PORT`). Port 0 picks a free port. */
+/** Start listening and return the base URL (`https://127.0.0.1:PORT` with TLS). Port 0 picks a free port. */
 export async function listen(app: FastifyInstance, port: number, host = '127.0.0.1'): Promise<string> {
   try {
     await app.listen({ port, host });
@@ -182,7 +238,7 @@ export async function listen(app: FastifyInstance, port: number, host = '127.0.0
   }
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new TypeError('expected a TCP address');
-  return `http://${host}:${address.port}`;
+  return `${app.server instanceof TlsServer ? 'https' : 'http'}://${host}:${address.port}`;
 }
 
 /** Narrow an `ErrorBody` received from another node. */

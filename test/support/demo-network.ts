@@ -19,7 +19,10 @@ export interface DemoNetwork {
  * The demo network as `npx renkei demo` runs it (core, J-LIS, the demo institutions) on free ports
  * and real SQLite files in a fresh temporary directory, seeded through the nodes' public APIs.
  */
-export async function startDemoNetwork(name: string): Promise<DemoNetwork> {
+export async function startDemoNetwork(
+  name: string,
+  options: { secure?: boolean; revocationMaxAgeMs?: number } = {},
+): Promise<DemoNetwork> {
   const dir = mkdtempSync(join(tmpdir(), `renkei-${name}-`));
   const legalTable = loadLegalTable();
   const network = await launchNetwork({
@@ -27,6 +30,7 @@ export async function startDemoNetwork(name: string): Promise<DemoNetwork> {
     legalTable,
     institutions: DEMO_WORLD.institutions,
     basePort: 0,
+    ...options,
   });
   const world = await seedWorld(network, DEMO_WORLD, legalTable);
   return {

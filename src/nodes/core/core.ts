@@ -6,7 +6,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { LegalTable } from '../../domain/legal-table/types.ts';
 import { createClient } from '../../protocol/api.ts';
+import type { NodeSecurity } from '../../protocol/node-security.ts';
 import { networkApi } from '../../protocol/routes.ts';
+import { secureApp } from '../../protocol/server.ts';
 import type { Transport } from '../../protocol/transport.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { createHttpApp } from '../../shared/http.ts';
@@ -29,6 +31,8 @@ export interface CoreDeps {
   keys: CoreKeys;
   /** How the core reaches institutions; the caller owns it (closes it). */
   transport: Transport;
+  /** The trust layer: mutual TLS, callers checked, messages signed. Absent only in unit tests. */
+  security?: NodeSecurity;
   /** Timeout of each call to an institution (default 10 s). */
   fetchTimeoutMs?: number;
   /** How long provision records are kept (default 7 years). */
@@ -59,6 +63,7 @@ export function createCore(deps: CoreDeps): Core {
       transport: deps.transport,
       baseUrl: institution.networkUrl,
       peer: `institution ${institution.id}`,
+      party: institution.id,
       timeoutMs: fetchTimeoutMs,
     });
   const cipher = new CodeCipher(deps.keys);
@@ -94,7 +99,12 @@ export function createCore(deps: CoreDeps): Core {
   });
   const services: CoreServices = { registry, codes, inquiries, records };
 
-  const app = createHttpApp({ logger: deps.logger, node: 'core' });
+  const app = createHttpApp({
+    logger: deps.logger,
+    node: 'core',
+    ...(deps.security ? { tls: deps.security.trust.tls } : {}),
+  });
+  if (deps.security) secureApp(app, deps.security);
   registerCoreRoutes(app, services);
 
   let closing: Promise<void> | undefined;

@@ -12,7 +12,11 @@
  */
 import { join } from 'node:path';
 import type { LegalTable } from '../../domain/legal-table/types.ts';
+import type { FastifyInstance } from 'fastify';
 import { httpTransport } from '../../protocol/http-transport.ts';
+import { openNodeSecurity, type OpenedNodeSecurity } from '../../protocol/node-security.ts';
+import { pkiPaths } from '../../trust/pki/files.ts';
+import { loadPki } from '../../trust/pki/view.ts';
 import type { Transport } from '../../protocol/transport.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
@@ -21,6 +25,7 @@ import { lockDirectory } from '../../shared/lock.ts';
 import { closeLogger, createLogger, type Logger } from '../../shared/logger.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { createCore } from './core.ts';
+import { createPublicationApp } from './publication.ts';
 import { coreKeyFileExists, fileCoreKeys } from './keys.ts';
 import { openSqliteCoreStore } from './kysely-store.ts';
 import type { CoreStore } from './store.ts';
@@ -33,8 +38,12 @@ export interface StartCoreOptions {
   logger?: Logger;
   /** How long provision records are kept (default 7 years); expired ones are purged at start and daily. */
   retentionYears?: number;
-  /** How the core reaches institutions (default: a plain HTTP transport of its own). */
+  /** How the core reaches institutions (default: the secure transport when `security` is given, plain HTTP otherwise). */
   transport?: Transport;
+  /** The trust layer: the PKI directory (the core reads the CRL from it and publishes it). */
+  security?: { pkiDir: string; revocationMaxAgeMs?: number };
+  /** Port of the plain-HTTP publication listener (CRL, OCSP, CA bundle); with `security` only. 0 picks one. */
+  publicationPort?: number;
 }
 
 const DAY_MS = 24 * 3600_000;
@@ -46,9 +55,26 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
     options.logger ?? createLogger({ node: 'core', file: join(options.dataDir, 'logs', 'core.log') });
   let store: CoreStore | undefined;
   let core: ReturnType<typeof createCore> | undefined;
+  let security: OpenedNodeSecurity | undefined;
+  let publication: FastifyInstance | undefined;
+  let transport: Transport | undefined;
   const ownTransport = options.transport === undefined;
-  const transport = options.transport ?? httpTransport();
+  const clock = options.clock ?? systemClock;
+  const closeSecurity = async () => {
+    await publication?.close();
+    if (ownTransport) await transport?.close();
+    await security?.close();
+  };
   try {
+    if (options.security) {
+      const { pkiDir } = options.security;
+      security = await openNodeSecurity({
+        security: { ...options.security, crl: { file: pkiPaths(pkiDir).crlDer } },
+        partyId: 'core',
+        nodeDir: join(options.dataDir, 'core'),
+      });
+    }
+    transport = options.transport ?? security?.transport ?? httpTransport();
     store = await openSqliteCoreStore(join(options.dataDir, 'core', 'core.sqlite'));
     const keyFile = join(options.dataDir, 'core', 'master-keys.json');
     if (!coreKeyFileExists(keyFile) && (await store.listInstitutions()).length > 0) {
@@ -63,10 +89,11 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
     core = createCore({
       store,
       legalTable: options.legalTable,
-      clock: options.clock ?? systemClock,
+      clock,
       logger,
       keys,
       transport,
+      ...(security ? { security } : {}),
       ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
     });
     await core.resumeInFlight();
@@ -80,18 +107,27 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
       );
     await purge();
     const purgeTimer = setInterval(() => void purge(), DAY_MS).unref();
+    let publicationUrl: string | undefined;
+    if (options.security && options.publicationPort !== undefined) {
+      publication = createPublicationApp(
+        await loadPki({ dir: options.security.pkiDir, clock: systemClock }),
+        logger,
+      );
+      publicationUrl = await listen(publication, options.publicationPort);
+    }
     const url = await listen(core.app, options.port);
-    logger.info({ url, legalTableDigest: options.legalTable.digest }, 'core started');
+    logger.info({ url, publicationUrl, legalTableDigest: options.legalTable.digest }, 'core started');
     const started = core;
     let closing: Promise<void> | undefined;
     return {
       name: 'core',
       url,
+      ...(publicationUrl === undefined ? {} : { publicationUrl }),
       close: () =>
         (closing ??= (async () => {
           clearInterval(purgeTimer);
           await started.close();
-          if (ownTransport) await transport.close();
+          await closeSecurity();
           lock.release();
           if (ownLogger) await closeLogger(logger);
         })()),
@@ -99,7 +135,7 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
   } catch (error) {
     if (core) await core.close();
     else await store?.close();
-    if (ownTransport) await transport.close();
+    await closeSecurity();
     lock.release();
     if (ownLogger) {
       logger.error(

@@ -49,8 +49,9 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
 
   // ── Inquiries (intermediate servers) ────────────────────────────────────────────────────────
   serve(app, coreApi.submitInquiry, async ({ body }) => inquiries.submit(body));
-  serve(app, coreApi.getInquiryStatus, async ({ params, query }) =>
-    inquiries.status(params.processingNumber, query.requesterId),
+  // Behind the trust layer the requester is the caller's certificate; `requesterId` only without it.
+  serve(app, coreApi.getInquiryStatus, async ({ params, query, caller }) =>
+    inquiries.status(params.processingNumber, caller?.partyId ?? query.requesterId),
   );
 
   // ── Provision records and statistics (operator) ─────────────────────────────────────────────

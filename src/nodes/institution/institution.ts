@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { LegalTable } from '../../domain/legal-table/types.ts';
 import type { Client } from '../../protocol/api.ts';
+import type { NodeSecurity } from '../../protocol/node-security.ts';
 import type { coreApi, jlisApi } from '../../protocol/routes.ts';
+import { secureApp } from '../../protocol/server.ts';
 import type { InstitutionId, InstitutionKind } from '../../protocol/identifiers.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { createHttpApp } from '../../shared/http.ts';
@@ -30,6 +32,8 @@ export interface InstitutionDeps {
   jlis: Client<typeof jlisApi>;
   /** Provision records are kept this many years (default 7). */
   retentionYears?: number;
+  /** The trust layer: mutual TLS, callers checked, messages signed. Absent only in unit tests. */
+  security?: NodeSecurity;
 }
 
 export interface Institution {
@@ -71,7 +75,12 @@ export function createInstitution(deps: InstitutionDeps): Institution {
       ...(deps.retentionYears === undefined ? {} : { retentionYears: deps.retentionYears }),
     }),
   };
-  const app = createHttpApp({ logger: deps.logger, node });
+  const app = createHttpApp({
+    logger: deps.logger,
+    node,
+    ...(deps.security ? { tls: deps.security.trust.tls } : {}),
+  });
+  if (deps.security) secureApp(app, { ...deps.security, institutionId: deps.institutionId });
   registerInstitutionRoutes(app, services);
   let closing: Promise<void> | undefined;
   return {

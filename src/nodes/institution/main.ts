@@ -3,6 +3,11 @@ import type { Kysely } from 'kysely';
 import type { LegalTable } from '../../domain/legal-table/types.ts';
 import { createClient } from '../../protocol/api.ts';
 import { httpTransport } from '../../protocol/http-transport.ts';
+import {
+  openNodeSecurity,
+  type NodeSecurityOptions,
+  type OpenedNodeSecurity,
+} from '../../protocol/node-security.ts';
 import { coreApi, jlisApi } from '../../protocol/routes.ts';
 import type { Transport } from '../../protocol/transport.ts';
 import { InstitutionId, type InstitutionKind } from '../../protocol/identifiers.ts';
@@ -33,6 +38,8 @@ export interface InstitutionOptions {
   retentionYears?: number;
   /** How the node reaches the core and J-LIS (default: a plain HTTP transport of its own). */
   transport?: Transport;
+  /** The trust layer: PKI directory and the core's CRL URL. */
+  security?: NodeSecurityOptions;
 }
 
 const DAY_MS = 24 * 3600_000;
@@ -65,11 +72,13 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
   let institution: ReturnType<typeof createInstitution> | undefined;
   let timer: NodeJS.Timeout | undefined;
   const ownTransport = options.transport === undefined;
-  const transport = options.transport ?? httpTransport();
+  let transport: Transport | undefined;
+  let security: OpenedNodeSecurity | undefined;
   const closeAll = async () => {
     if (timer) clearInterval(timer);
     await institution?.close();
-    if (ownTransport) await transport.close();
+    if (ownTransport) await transport?.close();
+    await security?.close();
     await addresseeDb.destroy();
     await intermediateDb.destroy();
     lock.release();
@@ -77,6 +86,14 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
     else await new Promise<void>((resolve) => logger.flush(() => resolve()));
   };
   try {
+    if (options.security) {
+      security = await openNodeSecurity({
+        security: options.security,
+        partyId: institutionId,
+        nodeDir: dir,
+      });
+    }
+    transport = options.transport ?? security?.transport ?? httpTransport();
     // Migrations are written against an untyped schema; the stores see the typed one.
     await migrateToLatest(addresseeDb as unknown as Kysely<unknown>, addresseeMigrations);
     await migrateToLatest(intermediateDb as unknown as Kysely<unknown>, intermediateMigrations);
@@ -90,8 +107,9 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
       legalTable: options.legalTable,
       clock,
       logger,
-      core: createClient(coreApi, { transport, baseUrl: options.coreUrl, peer: 'core' }),
-      jlis: createClient(jlisApi, { transport, baseUrl: options.jlisUrl, peer: 'J-LIS' }),
+      core: createClient(coreApi, { transport, baseUrl: options.coreUrl, peer: 'core', party: 'core' }),
+      jlis: createClient(jlisApi, { transport, baseUrl: options.jlisUrl, peer: 'J-LIS', party: 'jlis' }),
+      ...(security ? { security } : {}),
       ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
     });
     const { records } = institution.services;

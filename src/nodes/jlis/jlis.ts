@@ -6,7 +6,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { RandomSource } from '../../domain/identifiers/random-source.ts';
 import type { Client } from '../../protocol/api.ts';
+import type { NodeSecurity } from '../../protocol/node-security.ts';
 import type { coreApi } from '../../protocol/routes.ts';
+import { secureApp } from '../../protocol/server.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { createHttpApp } from '../../shared/http.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -25,6 +27,8 @@ export interface JlisDeps {
   numberingKey?: Uint8Array;
   /** Where resident record codes come from (seeded in tests). */
   random?: RandomSource;
+  /** The trust layer: mutual TLS, callers checked, messages signed. Absent only in unit tests. */
+  security?: NodeSecurity;
 }
 
 export interface Jlis {
@@ -48,7 +52,12 @@ export function createJlis(deps: JlisDeps): Jlis {
     logger: deps.logger,
     core: deps.core,
   });
-  const app = createHttpApp({ logger: deps.logger, node: 'jlis' });
+  const app = createHttpApp({
+    logger: deps.logger,
+    node: 'jlis',
+    ...(deps.security ? { tls: deps.security.trust.tls } : {}),
+  });
+  if (deps.security) secureApp(app, deps.security);
   registerJlisRoutes(app, { residents, acquisitions });
   return { app, residents, acquisitions };
 }

@@ -4,6 +4,11 @@ import type { Kysely } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import { createClient } from '../../protocol/api.ts';
 import { httpTransport } from '../../protocol/http-transport.ts';
+import {
+  openNodeSecurity,
+  type NodeSecurityOptions,
+  type OpenedNodeSecurity,
+} from '../../protocol/node-security.ts';
 import { coreApi } from '../../protocol/routes.ts';
 import type { Transport } from '../../protocol/transport.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
@@ -25,8 +30,10 @@ export interface StartJlisOptions {
   coreUrl: string;
   clock?: Clock;
   logger?: Logger;
-  /** How J-LIS reaches the core (default: a plain HTTP transport of its own). */
+  /** How J-LIS reaches the core (default: the secure transport with `security`, plain HTTP otherwise). */
   transport?: Transport;
+  /** The trust layer: PKI directory and the core's CRL URL. */
+  security?: NodeSecurityOptions;
 }
 
 /**
@@ -43,24 +50,32 @@ export async function startJlis(options: StartJlisOptions): Promise<RunningNode>
   let db: Kysely<JlisDatabase> | undefined;
   let app: FastifyInstance | undefined;
   const ownTransport = options.transport === undefined;
-  const transport = options.transport ?? httpTransport();
+  let transport: Transport | undefined;
+  let security: OpenedNodeSecurity | undefined;
+  const clock = options.clock ?? systemClock;
   const closeAll = async () => {
     await app?.close();
-    if (ownTransport) await transport.close();
+    if (ownTransport) await transport?.close();
+    await security?.close();
     await db?.destroy();
     lock.release();
     if (ownLogger) await closeLogger(logger);
   };
   try {
+    if (options.security) {
+      security = await openNodeSecurity({ security: options.security, partyId: 'jlis', nodeDir: dir });
+    }
+    transport = options.transport ?? security?.transport ?? httpTransport();
     const numberingKey = loadOrCreateNumberingKey(join(dir, 'numbering-key'), logger);
     db = openSqlite<JlisDatabase>(join(dir, 'jlis.sqlite'));
     await migrateJlisDatabase(db);
     app = createJlis({
       store: createKyselyJlisStore(db),
-      clock: options.clock ?? systemClock,
+      clock,
       logger,
-      core: createClient(coreApi, { transport, baseUrl: options.coreUrl, peer: 'core' }),
+      core: createClient(coreApi, { transport, baseUrl: options.coreUrl, peer: 'core', party: 'core' }),
       numberingKey,
+      ...(security ? { security } : {}),
     }).app;
     const url = await listen(app, options.port);
     logger.info({ url }, 'J-LIS started');

@@ -1,0 +1,167 @@
+/**
+ * A node's trust context: who it is (its identity certificate and keys, from the network's PKI), how
+ * it decides who a peer is (the peer's certificate, checked against the network's CA and the CRL),
+ * and the replay guard and clock its signed messages are checked with. The secure transport (client
+ * side) and `serve` (server side) both take one; services never see it.
+ *
+ * A party's identity is its certificate's `urn:renkei:party:` name and its role (OU), checked by
+ * `verifyPartyCertificate`: never a field of a message body.
+ */
+import { readFileSync } from 'node:fs';
+import { request } from 'undici';
+import { importCertificateKey, importPrivateKeyPem } from '../trust/envelope/keys.ts';
+import { MemoryReplayGuard, type ReplayGuard } from '../trust/envelope/replay-guard.ts';
+import { partyPaths, pkiPaths } from '../trust/pki/files.ts';
+import type { PartyRole } from '../trust/pki/profiles.ts';
+import { RevocationCache } from '../trust/pki/revocation-cache.ts';
+import { loadTrustBundle, type TrustBundle } from '../trust/pki/trust-bundle.ts';
+import { verifyPartyCertificate, type CertificateUse } from '../trust/pki/verify.ts';
+import type { Clock } from '../shared/clock.ts';
+import { RenkeiError } from '../shared/errors.ts';
+
+/** A peer as its certificate names it. */
+export interface Caller {
+  partyId: string;
+  role: PartyRole;
+  /** The certificate's serial (hex): the `kid` of the messages it signs. */
+  serial: string;
+}
+
+export interface NodeTrust {
+  readonly self: {
+    partyId: string;
+    role: PartyRole;
+    /** The identity certificate's serial: the `kid` of every message this node signs. */
+    kid: string;
+    signingKey: CryptoKey;
+    /** The encryption certificate's serial and private key: answers are encrypted to it (JWE). */
+    encryption: { kid: string; key: CryptoKey; certificatePem: string };
+  };
+  /** PEM for node:tls: this node's key and certificate, and the CA bundle it trusts. */
+  readonly tls: { key: string; cert: string; ca: string };
+  readonly clock: Clock;
+  readonly replay: ReplayGuard;
+  /**
+   * Who the certificate (DER) names, checked for `use`; its public key for signatures when `use` is
+   * `signing`. Errors: ERR_CERT_UNTRUSTED, ERR_CERT_EXPIRED, ERR_CERT_NOT_YET_VALID,
+   * ERR_CERT_WRONG_USAGE, ERR_CERT_REVOKED, ERR_REVOCATION_UNAVAILABLE.
+   */
+  verifyPeer(certificateDer: Uint8Array, use: CertificateUse): Promise<Caller>;
+  /** The public key of a certificate already verified for `signing` (cached by serial). */
+  signingKeyOf(certificateDer: Uint8Array, caller: Caller): Promise<CryptoKey>;
+}
+
+export interface NodeTrustOptions {
+  /** The network's PKI directory (`<data dir>/pki`): this node reads its own party files and the CA bundle. */
+  pkiDir: string;
+  partyId: string;
+  clock: Clock;
+  /**
+   * Where the CRL comes from: the core's publication URL (`http://…/pki/v1/crl`), as every node but
+   * the core fetches it, or the PKI's own file (the core, which publishes it).
+   */
+  crl: { url: string } | { file: string };
+  /** How long a fetched CRL is trusted before it is fetched again (default 5 minutes). */
+  revocationMaxAgeMs?: number;
+  replay?: ReplayGuard;
+}
+
+/**
+ * Load a node's trust context from the PKI directory. Errors: ERR_NO_PKI / ERR_CONFIG_INVALID when
+ * the node has no certificate yet (issue one with `renkei pki issue`).
+ */
+export async function loadNodeTrust(options: NodeTrustOptions): Promise<NodeTrust> {
+  const paths = partyPaths(options.pkiDir, options.partyId);
+  let bundle: TrustBundle;
+  let files: { key: string; cert: string; encKey: string; encCert: string };
+  try {
+    bundle = await loadTrustBundle(pkiPaths(options.pkiDir).caBundle);
+    files = {
+      key: readFileSync(paths.identityKey, 'utf8'),
+      cert: readFileSync(paths.identityCert, 'utf8'),
+      encKey: readFileSync(paths.encryptionKey, 'utf8'),
+      encCert: readFileSync(paths.encryptionCert, 'utf8'),
+    };
+  } catch (error) {
+    if (error instanceof RenkeiError) throw error;
+    throw new RenkeiError(
+      'ERR_CONFIG_INVALID',
+      `${options.partyId} has no certificate in ${options.pkiDir}; issue one with renkei pki issue --party ${options.partyId}.`,
+      { partyId: options.partyId },
+    );
+  }
+  const { clock } = options;
+  const crl = options.crl;
+  const revocation = new RevocationCache({
+    issuing: bundle.issuing,
+    clock,
+    ...(options.revocationMaxAgeMs === undefined ? {} : { maxAgeMs: options.revocationMaxAgeMs }),
+    load:
+      'url' in crl ? () => fetchCrl(crl.url) : () => Promise.resolve(new Uint8Array(readFileSync(crl.file))),
+  });
+  const verify = (der: Uint8Array, use: CertificateUse) =>
+    verifyPartyCertificate(der, { bundle, clock, revocation, use });
+  const own = await verify(new Uint8Array(pemToDer(files.cert)), 'tls-client').catch((error: unknown) => {
+    // Our own certificate revoked or expired: say so at start, not at the first call.
+    throw error instanceof RenkeiError
+      ? new RenkeiError(
+          error.code,
+          `This node's own certificate cannot be used: ${error.message}`,
+          error.details,
+        )
+      : error;
+  });
+  const encryption = await verifyPartyCertificate(files.encCert, {
+    bundle,
+    clock,
+    revocation,
+    use: 'encryption',
+  });
+  const keys = new Map<string, Promise<CryptoKey>>();
+  return {
+    self: {
+      partyId: own.partyId,
+      role: own.role,
+      kid: own.serial,
+      signingKey: await importPrivateKeyPem(files.key, 'sign'),
+      encryption: {
+        kid: encryption.serial,
+        key: await importPrivateKeyPem(files.encKey, 'encrypt'),
+        certificatePem: files.encCert,
+      },
+    },
+    tls: { key: files.key, cert: files.cert, ca: bundle.pem },
+    clock,
+    replay: options.replay ?? new MemoryReplayGuard({ clock }),
+    async verifyPeer(der, use) {
+      const verified = await verify(der, use);
+      return { partyId: verified.partyId, role: verified.role, serial: verified.serial };
+    },
+    signingKeyOf(der, caller) {
+      let key = keys.get(caller.serial);
+      if (!key) {
+        key = importCertificateKey(derToPem(der), 'sign');
+        keys.set(caller.serial, key);
+        key.catch(() => keys.delete(caller.serial));
+      }
+      return key;
+    },
+  };
+}
+
+async function fetchCrl(url: string): Promise<Uint8Array> {
+  const response = await request(url, { headersTimeout: 5_000, bodyTimeout: 5_000 });
+  const body = new Uint8Array(await response.body.arrayBuffer());
+  if (response.statusCode !== 200) throw new Error(`CRL fetch answered HTTP ${response.statusCode}`);
+  return body;
+}
+
+export function pemToDer(pem: string): Buffer {
+  const base64 = pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, '').replace(/\s+/g, '');
+  return Buffer.from(base64, 'base64');
+}
+
+export function derToPem(der: Uint8Array): string {
+  const base64 = Buffer.from(der).toString('base64');
+  return `-----BEGIN CERTIFICATE-----\n${base64.replace(/(.{64})/g, '$1\n').trimEnd()}\n-----END CERTIFICATE-----\n`;
+}

@@ -1,0 +1,152 @@
+import { checkServerIdentity, type PeerCertificate } from 'node:tls';
+import { Agent, request } from 'undici';
+import { assertAnswers, messageHash } from '../trust/envelope/message-hash.ts';
+import { signMessage } from '../trust/envelope/sign-message.ts';
+import { verifyMessage } from '../trust/envelope/verify-message.ts';
+import { normaliseSerial } from '../trust/pki/profiles.ts';
+import { partyIdOf } from '../trust/pki/verify.ts';
+import { RenkeiError } from '../shared/errors.ts';
+import { parseJson, unreachable } from './http-transport.ts';
+import type { NodeTrust } from './node-trust.ts';
+import type { Transport, TransportRequest, TransportResponse } from './transport.ts';
+
+export interface SecureTransportOptions {
+  /** Default per-call timeout, for the headers and for each gap in the body (default 10 s). */
+  timeoutMs?: number;
+  /** Most connections kept open to one peer (default 128). */
+  connections?: number;
+}
+
+/**
+ * The network's transport: mutual TLS 1.3 with this node's certificate, to a server whose certificate
+ * must name the party the caller meant (`ClientTarget.party`), and, on node-to-node routes, every
+ * request body a signed message to that party and every answer a signed message from it that names
+ * the request's hash. A peer that answers anything else is refused with the envelope's code.
+ *
+ * One keep-alive pool per peer (origin and party), so that a server's certificate is checked against
+ * the party expected of it at every handshake.
+ */
+export function secureTransport(trust: NodeTrust, options: SecureTransportOptions = {}): Transport {
+  const defaultTimeoutMs = options.timeoutMs ?? 10_000;
+  const agents = new Map<string, Agent>();
+  /** Server certificates seen in handshakes, by `party|serial`: the keys their answers are checked with. */
+  const servers = new Map<string, Uint8Array>();
+  let closing: Promise<void> | undefined;
+
+  function agentFor(origin: string, party: string | undefined): Agent {
+    const key = `${origin} ${party ?? ''}`;
+    let agent = agents.get(key);
+    if (!agent) {
+      agent = new Agent({
+        keepAliveTimeout: 30_000,
+        connections: options.connections ?? 128,
+        connect: {
+          key: trust.tls.key,
+          cert: trust.tls.cert,
+          ca: trust.tls.ca,
+          minVersion: 'TLSv1.3',
+          checkServerIdentity: (host: string, certificate: PeerCertificate) => {
+            const hostError = checkServerIdentity(host, certificate);
+            if (hostError) return hostError;
+            let named: string;
+            try {
+              named = partyIdOf(new Uint8Array(certificate.raw));
+            } catch {
+              return new Error('the server’s certificate names no party of this network');
+            }
+            if (party !== undefined && named !== party) {
+              return new Error(`the server’s certificate names ${named}, not ${party}`);
+            }
+            servers.set(
+              `${named}|${normaliseSerial(certificate.serialNumber)}`,
+              new Uint8Array(certificate.raw),
+            );
+            return undefined;
+          },
+        },
+      });
+      agents.set(key, agent);
+    }
+    return agent;
+  }
+
+  return {
+    async send(call: TransportRequest): Promise<TransportResponse> {
+      const { route, peer, party } = call;
+      const url = new URL(call.path, call.baseUrl);
+      if (call.query) for (const [k, v] of Object.entries(call.query)) url.searchParams.set(k, v);
+      const timeoutMs = call.timeoutMs ?? defaultTimeoutMs;
+
+      let payload: string | null = null;
+      let contentType: string | undefined;
+      let requestHash: string | undefined;
+      if (route.message !== undefined && call.body !== undefined) {
+        if (party === undefined) throw new TypeError(`${route.api}.${route.name} needs the peer's party id`);
+        payload = await signMessage({
+          type: route.message,
+          payload: call.body as Record<string, unknown>,
+          sender: trust.self.partyId,
+          audience: party,
+          key: trust.self.signingKey,
+          kid: trust.self.kid,
+          clock: trust.clock,
+        });
+        contentType = 'application/jose';
+        requestHash = messageHash(payload);
+      } else if (call.body !== undefined) {
+        payload = JSON.stringify(call.body);
+        contentType = 'application/json';
+      }
+
+      let status: number;
+      let text: string;
+      try {
+        const response = await request(url, {
+          method: route.method,
+          dispatcher: agentFor(url.origin, party),
+          headers: contentType === undefined ? {} : { 'content-type': contentType },
+          body: payload,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        });
+        status = response.statusCode;
+        text = await response.body.text();
+      } catch (cause) {
+        throw unreachable(peer, cause);
+      }
+      if (status >= 200 && status < 300 && route.answer !== undefined && requestHash !== undefined && party) {
+        try {
+          const verified = await verifyMessage(text, {
+            expectedType: route.answer,
+            audience: trust.self.partyId,
+            expectedSender: party,
+            resolveKey: async (kid, sender) => {
+              const der = servers.get(`${sender}|${kid}`);
+              if (!der) return undefined;
+              const server = await trust.verifyPeer(der, 'signing');
+              return trust.signingKeyOf(der, server);
+            },
+            replay: trust.replay,
+            clock: trust.clock,
+          });
+          assertAnswers(verified, requestHash);
+          return { status, body: verified.msg };
+        } catch (error) {
+          if (error instanceof RenkeiError) {
+            throw new RenkeiError(
+              error.code,
+              `${peer} answered with a message that does not verify: ${error.message}`,
+              {
+                ...error.details,
+                peer,
+              },
+            );
+          }
+          throw error;
+        }
+      }
+      return { status, body: parseJson(text, peer, status) };
+    },
+    close: () => (closing ??= Promise.all([...agents.values()].map((a) => a.close())).then(() => undefined)),
+  };
+}

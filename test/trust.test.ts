@@ -1,0 +1,534 @@
+/**
+ * The trust layer, tried as an attacker on the same machine would: against the running demo network
+ * (core, J-LIS, ten institutions) over real TLS, each attack with no credential, a credential of
+ * another CA, an expired or revoked one, another party's, or a genuine one misused. Every attack ends
+ * with its stable error code, changes nothing, and is recorded in the refusing node's security log.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Agent, request } from 'undici';
+import { v7 as uuidv7 } from 'uuid';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Network } from '../src/network/launch.ts';
+import type { SeededWorld } from '../src/network/seed.ts';
+import { loadNodeTrust, type NodeTrust } from '../src/protocol/node-trust.ts';
+import { fixedClock, systemClock } from '../src/shared/clock.ts';
+import { signMessage } from '../src/trust/envelope/sign-message.ts';
+import { initPki, issuePartyCertificates, revokeCertificate } from '../src/trust/pki/authority.ts';
+import { partyPaths, pkiPaths } from '../src/trust/pki/files.ts';
+import { startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
+
+const REQUESTER = '152048'; // 三条市
+const PROVIDER = '131041'; // 新宿区
+const REVOCATION_BOUND_MS = 1_000;
+
+let demo: DemoNetwork | undefined;
+let dir: string;
+let network: Network;
+let world: SeededWorld;
+let pkiDir: string;
+let ca: string;
+const strangers = mkdtempSync(join(tmpdir(), 'renkei-strange-ca-'));
+
+beforeAll(async () => {
+  demo = await startDemoNetwork('trust', { revocationMaxAgeMs: REVOCATION_BOUND_MS });
+  ({ dir, network, world } = demo);
+  pkiDir = network.pkiDir ?? '';
+  ca = readFileSync(pkiPaths(pkiDir).caBundle, 'utf8');
+});
+
+afterAll(async () => {
+  await demo?.dispose();
+  rmSync(strangers, { recursive: true, force: true });
+});
+
+// ── The attacker's tools: raw HTTPS with any credential, and signed messages of its own making ─────
+
+interface Credential {
+  key: string;
+  cert: string;
+}
+
+function credentialOf(pki: string, partyId: string): Credential {
+  const files = partyPaths(pki, partyId);
+  return { key: readFileSync(files.identityKey, 'utf8'), cert: readFileSync(files.identityCert, 'utf8') };
+}
+
+interface Attempt {
+  method?: 'GET' | 'POST' | 'PUT';
+  json?: unknown;
+  raw?: string;
+  contentType?: string;
+  as?: Credential;
+}
+
+/** One request on a fresh connection (so the server checks the certificate anew). */
+async function attempt(url: string, attempt: Attempt = {}): Promise<{ status: number; code: unknown }> {
+  const agent = new Agent({ connect: { ca, ...(attempt.as ?? {}) } });
+  try {
+    const body = attempt.raw ?? (attempt.json === undefined ? undefined : JSON.stringify(attempt.json));
+    const contentType =
+      attempt.contentType ?? (attempt.raw === undefined ? 'application/json' : 'application/jose');
+    const response = await request(url, {
+      method: attempt.method ?? (body === undefined ? 'GET' : 'POST'),
+      dispatcher: agent,
+      headers: body === undefined ? {} : { 'content-type': contentType },
+      body: body ?? null,
+    });
+    const text = await response.body.text();
+    let code: unknown;
+    try {
+      code = (JSON.parse(text) as { error?: { code?: string } }).error?.code;
+    } catch {
+      code = undefined;
+    }
+    return { status: response.statusCode, code };
+  } finally {
+    await agent.close();
+  }
+}
+
+/** The codes a node's security log holds, oldest first. */
+function refusalsAt(node: string): string[] {
+  const file =
+    node === 'core' || node === 'jlis'
+      ? join(dir, node, 'security.sqlite')
+      : join(dir, 'institutions', node, 'security.sqlite');
+  const db = new SQLite(file, { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare('SELECT code FROM security_events ORDER BY id').all() as { code: string }[]).map(
+      (r) => r.code,
+    );
+  } finally {
+    db.close();
+  }
+}
+
+/** Expect `act` to be refused with `code` by `node`, and the refusal recorded there. */
+async function refusedAndRecorded(
+  node: string,
+  code: string,
+  act: () => Promise<{ status: number; code: unknown }>,
+): Promise<number> {
+  const before = refusalsAt(node).filter((c) => c === code).length;
+  const result = await act();
+  expect(result.code).toBe(code);
+  expect(refusalsAt(node).filter((c) => c === code).length).toBe(before + 1);
+  return result.status;
+}
+
+const coreUrl = (path: string) => `${network.core.url}${path}`;
+const institutionUrl = (id: string, path: string) => `${network.institutions.get(id)?.url ?? ''}${path}`;
+
+async function trustOf(partyId: string): Promise<NodeTrust> {
+  return loadNodeTrust({ pkiDir, partyId, clock: systemClock, crl: { file: pkiPaths(pkiDir).crlDer } });
+}
+
+/** A message signed as `as` would sign it, for the attacker to send or spoil. */
+async function signedAs(
+  as: NodeTrust,
+  type: string,
+  payload: Record<string, unknown>,
+  audience: string,
+  clock = systemClock,
+): Promise<string> {
+  return signMessage({
+    type,
+    payload,
+    sender: as.self.partyId,
+    audience,
+    key: as.self.signingKey,
+    kid: as.self.kid,
+    clock,
+  });
+}
+
+function inquiryOf(requesterId: string, personCode: string) {
+  return {
+    requesterId,
+    providerId: PROVIDER,
+    personCode,
+    clauseNo: '74',
+    procedureId: '074-01',
+    itemNos: [2],
+    nonDisclosure: false,
+  };
+}
+
+/** A person code the requester's intermediate server holds (read from its file, as the attacker who has it). */
+function personCodeAt(institutionId: string, resident: string): string {
+  const db = new SQLite(join(dir, 'institutions', institutionId, 'intermediate.sqlite'), { readonly: true });
+  try {
+    const row = db
+      .prepare('SELECT person_code FROM persons WHERE addressee_number = ?')
+      .get(world.addresseeNumber(resident, institutionId)) as { person_code: string };
+    return row.person_code;
+  } finally {
+    db.close();
+  }
+}
+
+async function institutionCount(): Promise<number> {
+  return (await network.admin().listInstitutions()).institutions.length;
+}
+
+// ── Who may connect ──────────────────────────────────────────────────────────────────────────
+
+describe('who may connect', () => {
+  it('refuses plain HTTP to a node and records it', async () => {
+    const before = refusalsAt('core').filter((c) => c === 'ERR_TLS_REQUIRED').length;
+    await expect(fetch(coreUrl('/healthz').replace('https:', 'http:'))).rejects.toThrow();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(refusalsAt('core').filter((c) => c === 'ERR_TLS_REQUIRED').length).toBe(before + 1);
+  });
+
+  it('refuses to register a fake institution without a client certificate', async () => {
+    const count = await institutionCount();
+    const status = await refusedAndRecorded('core', 'ERR_CLIENT_CERT_REQUIRED', () =>
+      attempt(coreUrl('/admin/v1/institutions/evil-city'), {
+        method: 'PUT',
+        json: { name: '偽市', nameEn: 'Evil', kind: 'municipality', networkUrl: 'https://127.0.0.1:1' },
+      }),
+    );
+    expect(status).toBe(401);
+    expect(await institutionCount()).toBe(count);
+  });
+
+  it('refuses a certificate issued by another CA, even one naming a real operator', async () => {
+    const stranger = join(strangers, 'pki');
+    await initPki({ dir: stranger, clock: systemClock });
+    await issuePartyCertificates({
+      dir: stranger,
+      partyId: 'operator:registry:demo',
+      role: 'operator',
+      clock: systemClock,
+    });
+    const status = await refusedAndRecorded('core', 'ERR_CERT_UNTRUSTED', () =>
+      attempt(coreUrl('/admin/v1/institutions'), { as: credentialOf(stranger, 'operator:registry:demo') }),
+    );
+    expect(status).toBe(401);
+  });
+
+  it('refuses an expired certificate', async () => {
+    const longAgo = fixedClock(new Date(Date.now() - 400 * 24 * 3600_000));
+    await issuePartyCertificates({
+      dir: pkiDir,
+      partyId: 'operator:registry:former',
+      role: 'operator',
+      clock: longAgo,
+      validityDays: 30,
+    });
+    const status = await refusedAndRecorded('core', 'ERR_CERT_EXPIRED', () =>
+      attempt(coreUrl('/admin/v1/institutions'), { as: credentialOf(pkiDir, 'operator:registry:former') }),
+    );
+    expect(status).toBe(401);
+  });
+
+  it('refuses a revoked certificate once the revocation cache has refreshed', async () => {
+    await issuePartyCertificates({
+      dir: pkiDir,
+      partyId: 'operator:audit:leaver',
+      role: 'operator',
+      clock: systemClock,
+    });
+    const leaver = credentialOf(pkiDir, 'operator:audit:leaver');
+    expect((await attempt(coreUrl('/admin/v1/statistics'), { as: leaver })).status).toBe(200);
+    await revokeCertificate({
+      dir: pkiDir,
+      partyId: 'operator:audit:leaver',
+      reason: 'affiliationChanged',
+      clock: systemClock,
+    });
+    await new Promise((resolve) => setTimeout(resolve, REVOCATION_BOUND_MS + 200));
+    const status = await refusedAndRecorded('core', 'ERR_CERT_REVOKED', () =>
+      attempt(coreUrl('/admin/v1/statistics'), { as: leaver }),
+    );
+    expect(status).toBe(401);
+  });
+
+  it("refuses one institution's business credential at another institution", async () => {
+    const status = await refusedAndRecorded(PROVIDER, 'ERR_CALLER_NOT_ALLOWED', () =>
+      attempt(institutionUrl(PROVIDER, '/business/v1/provision-records'), {
+        as: credentialOf(pkiDir, `${REQUESTER}:business`),
+      }),
+    );
+    expect(status).toBe(403);
+  });
+
+  it("refuses an institution's node certificate on another institution's business API", async () => {
+    await refusedAndRecorded(PROVIDER, 'ERR_CALLER_NOT_ALLOWED', () =>
+      attempt(institutionUrl(PROVIDER, '/business/v1/provision-records'), {
+        as: credentialOf(pkiDir, REQUESTER),
+      }),
+    );
+  });
+});
+
+// ── What a party may do ──────────────────────────────────────────────────────────────────────
+
+describe('what a party may do', () => {
+  it('refuses to re-register the health insurer as a municipality without the registry role', async () => {
+    const before = await network
+      .admin()
+      .getInstitution({ params: { id: 'kyokai-kenpo' } })
+      .catch(() => undefined);
+    await refusedAndRecorded('core', 'ERR_CALLER_NOT_ALLOWED', () =>
+      attempt(coreUrl('/admin/v1/institutions/kyokai-kenpo'), {
+        method: 'PUT',
+        json: {
+          name: '協会けんぽ',
+          nameEn: 'Kyokai Kenpo',
+          kind: 'municipality',
+          networkUrl: 'https://127.0.0.1:1',
+        },
+        as: credentialOf(pkiDir, 'operator:audit:demo'),
+      }),
+    );
+    const after = await network
+      .admin()
+      .getInstitution({ params: { id: 'kyokai-kenpo' } })
+      .catch(() => undefined);
+    expect(after).toEqual(before);
+  });
+
+  it("refuses to list the core's processing numbers to an institution", async () => {
+    await refusedAndRecorded('core', 'ERR_CALLER_NOT_ALLOWED', () =>
+      attempt(coreUrl('/admin/v1/provision-records'), { as: credentialOf(pkiDir, `${REQUESTER}:business`) }),
+    );
+  });
+
+  it("refuses an institution rotating another's key", async () => {
+    await refusedAndRecorded('core', 'ERR_CALLER_NOT_ALLOWED', () =>
+      attempt(coreUrl(`/admin/v1/institutions/${PROVIDER}/key-rotations`), {
+        method: 'POST',
+        as: credentialOf(pkiDir, REQUESTER),
+      }),
+    );
+  });
+
+  it('refuses an institution asking the core to create codes, as only J-LIS may', async () => {
+    const requester = await trustOf(REQUESTER);
+    const jws = await signedAs(
+      requester,
+      'CodeIssuanceRequest',
+      { institutionId: REQUESTER, acquisitionNumber: 'a'.repeat(32), residentRecordCode: '12345678901' },
+      'core',
+    );
+    await refusedAndRecorded('core', 'ERR_CALLER_NOT_ALLOWED', () =>
+      attempt(coreUrl('/v1/code-issuances'), { raw: jws, as: credentialOf(pkiDir, REQUESTER) }),
+    );
+  });
+
+  it('refuses anyone but a municipality numbering a resident at J-LIS', async () => {
+    const resident = { name: '偽 太郎', address: '東京都', dateOfBirth: '2000-01-01', sex: 'male' };
+    const jlisUrl = `${network.jlis.url}/admin/v1/residents`;
+    await refusedAndRecorded('jlis', 'ERR_CLIENT_CERT_REQUIRED', () => attempt(jlisUrl, { json: resident }));
+    await refusedAndRecorded('jlis', 'ERR_CALLER_NOT_ALLOWED', () =>
+      attempt(jlisUrl, { json: resident, as: credentialOf(pkiDir, 'kyokai-kenpo:business') }),
+    );
+  });
+
+  it("refuses another institution's re-keying completion in its own name", async () => {
+    const requester = await trustOf(REQUESTER);
+    const before = await network.admin().getInstitution({ params: { id: PROVIDER } });
+    const jws = await signedAs(
+      requester,
+      'CodeReissueCompletion',
+      { institutionId: PROVIDER, keyVersion: 1 },
+      'core',
+    );
+    const status = await refusedAndRecorded('core', 'ERR_IDENTITY_MISMATCH', () =>
+      attempt(coreUrl('/v1/code-reissues/completions'), { raw: jws, as: credentialOf(pkiDir, REQUESTER) }),
+    );
+    expect(status).toBe(403);
+    expect(await network.admin().getInstitution({ params: { id: PROVIDER } })).toEqual(before);
+  });
+
+  it("refuses an inquiry filed in an innocent institution's name, and files no record for it", async () => {
+    const requester = await trustOf(REQUESTER);
+    const records = async () =>
+      (await network.admin().listProvisionRecords({ query: { limit: 1000 } })).records.length;
+    const before = await records();
+    const jws = await signedAs(requester, 'InquiryRequest', inquiryOf(PROVIDER, 'A'.repeat(44)), 'core');
+    await refusedAndRecorded('core', 'ERR_IDENTITY_MISMATCH', () =>
+      attempt(coreUrl('/v1/inquiries'), { raw: jws, as: credentialOf(pkiDir, REQUESTER) }),
+    );
+    expect(await records()).toBe(before);
+  });
+
+  it('refuses a forged answer posted to a requester by anyone but the core', async () => {
+    const delivery = {
+      processingNumber: uuidv7(),
+      outcome: 'provided',
+      items: [],
+      answeredAt: new Date().toISOString(),
+    };
+    const provider = await trustOf(PROVIDER);
+    const jws = await signedAs(provider, 'AnswerDelivery', delivery, REQUESTER);
+    await refusedAndRecorded(REQUESTER, 'ERR_CALLER_NOT_ALLOWED', () =>
+      attempt(institutionUrl(REQUESTER, '/network/v1/answers'), {
+        raw: jws,
+        as: credentialOf(pkiDir, PROVIDER),
+      }),
+    );
+  });
+
+  it('refuses a provision request posted to a provider by anyone but the core', async () => {
+    const requester = await trustOf(REQUESTER);
+    const provisionRequest = {
+      processingNumber: uuidv7(),
+      requesterId: REQUESTER,
+      personCode: 'A'.repeat(44),
+      clauseNo: '74',
+      procedureId: '074-01',
+      itemNos: [2],
+      requestedAt: new Date().toISOString(),
+      nonDisclosure: false,
+    };
+    const jws = await signedAs(requester, 'ProvisionRequest', provisionRequest, PROVIDER);
+    await refusedAndRecorded(PROVIDER, 'ERR_CALLER_NOT_ALLOWED', () =>
+      attempt(institutionUrl(PROVIDER, '/network/v1/provision-requests'), {
+        raw: jws,
+        as: credentialOf(pkiDir, REQUESTER),
+      }),
+    );
+  });
+});
+
+// ── Signed messages ──────────────────────────────────────────────────────────────────────────
+
+describe('signed messages', () => {
+  let requester: NodeTrust;
+  let genuine: () => Promise<string>;
+
+  beforeAll(async () => {
+    requester = await trustOf(REQUESTER);
+    const code = personCodeAt(REQUESTER, 'yamada-taro');
+    genuine = () => signedAs(requester, 'InquiryRequest', inquiryOf(REQUESTER, code), 'core');
+  });
+
+  const send = (raw: string, contentType?: string) =>
+    attempt(coreUrl('/v1/inquiries'), {
+      raw,
+      as: credentialOf(pkiDir, REQUESTER),
+      ...(contentType ? { contentType } : {}),
+    });
+
+  it('accepts a genuine signed inquiry, then refuses the same message replayed', async () => {
+    const jws = await genuine();
+    expect((await send(jws)).status).toBe(202);
+    const status = await refusedAndRecorded('core', 'ERR_MESSAGE_REPLAYED', () => send(jws));
+    expect(status).toBe(409);
+  });
+
+  it('refuses a forged signature', async () => {
+    const [header, payload, signature = ''] = (await genuine()).split('.');
+    const forged = `${header}.${payload}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
+    await refusedAndRecorded('core', 'ERR_SIGNATURE_INVALID', () => send(forged));
+  });
+
+  it('refuses an altered payload', async () => {
+    const [header, payload = '', signature] = (await genuine()).split('.');
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as { msg: { itemNos: number[] } };
+    claims.msg.itemNos = [1, 2];
+    const altered = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`;
+    await refusedAndRecorded('core', 'ERR_SIGNATURE_INVALID', () => send(altered));
+  });
+
+  it('refuses a message signed ten minutes ago', async () => {
+    const stale = await signedAs(
+      requester,
+      'InquiryRequest',
+      inquiryOf(REQUESTER, personCodeAt(REQUESTER, 'yamada-taro')),
+      'core',
+      fixedClock(new Date(Date.now() - 10 * 60_000)),
+    );
+    await refusedAndRecorded('core', 'ERR_MESSAGE_STALE', () => send(stale));
+  });
+
+  it('refuses an unsigned inquiry on a route between nodes', async () => {
+    await refusedAndRecorded('core', 'ERR_MESSAGE_MALFORMED', () =>
+      send(JSON.stringify(inquiryOf(REQUESTER, 'A'.repeat(44))), 'application/json'),
+    );
+  });
+
+  it("refuses another institution's code presented by the requester, and records the refusal", async () => {
+    const theirs = personCodeAt(PROVIDER, 'yamada-taro');
+    const jws = await signedAs(requester, 'InquiryRequest', inquiryOf(REQUESTER, theirs), 'core');
+    const result = await send(jws);
+    expect(result.code).toBe('ERR_UNKNOWN_PERSON_CODE');
+    const records = (
+      await network.admin().listProvisionRecords({ query: { requesterId: REQUESTER, limit: 5 } })
+    ).records;
+    expect(records[0]).toMatchObject({ outcome: 'refused', reason: 'ERR_UNKNOWN_PERSON_CODE' });
+  });
+});
+
+// ── Hostile bodies ───────────────────────────────────────────────────────────────────────────
+
+describe('hostile bodies', () => {
+  const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+
+  it('refuses a body nested 50,000 deep with ERR_VALIDATION, not a 500', async () => {
+    const result = await attempt(institutionUrl(REQUESTER, '/business/v1/inquiries'), {
+      raw: `{"addresseeNumber":${deep(50_000)}}`,
+      contentType: 'application/json',
+      as: credentialOf(pkiDir, `${REQUESTER}:business`),
+    });
+    expect(result).toEqual({ status: 400, code: 'ERR_VALIDATION' });
+  });
+
+  it('refuses a signed message nested 50,000 deep as malformed, and records it', async () => {
+    const requester = await trustOf(REQUESTER);
+    const header = Buffer.from(
+      JSON.stringify({ alg: 'ES256', kid: requester.self.kid, typ: 'renkei-message+jws' }),
+    ).toString('base64url');
+    const payload = Buffer.from(`{"msg":${deep(50_000)}}`).toString('base64url');
+    await refusedAndRecorded('core', 'ERR_MESSAGE_MALFORMED', () =>
+      attempt(coreUrl('/v1/inquiries'), {
+        raw: `${header}.${payload}.AAAA`,
+        as: credentialOf(pkiDir, REQUESTER),
+      }),
+    );
+  });
+});
+
+// ── The core's side of mutual TLS ────────────────────────────────────────────────────────────
+
+describe('the core as a client', () => {
+  it('refuses to hand a provision request to a server whose certificate names another institution', async () => {
+    const admin = network.admin();
+    const provider = await admin.getInstitution({ params: { id: PROVIDER } });
+    const impostor = network.institutions.get(REQUESTER)?.url ?? '';
+    const registration = { name: provider.name, nameEn: provider.nameEn, kind: provider.kind };
+    await admin.registerInstitution({
+      params: { id: PROVIDER },
+      body: { ...registration, networkUrl: impostor },
+    });
+    try {
+      const clerk = network.institution(REQUESTER);
+      const accepted = await clerk.inquire({
+        body: {
+          addresseeNumber: world.addresseeNumber('yamada-taro', REQUESTER),
+          providerId: PROVIDER,
+          clauseNo: '74',
+          procedureId: '074-01',
+          itemNos: [2],
+        },
+      });
+      const answer = await clerk.getInquiry({
+        params: { processingNumber: accepted.processingNumber },
+        query: { waitMs: 20_000 },
+      });
+      expect(answer).toMatchObject({ outcome: 'failed', reason: 'provider_unavailable' });
+      expect(answer.items).toBeUndefined();
+    } finally {
+      await admin.registerInstitution({
+        params: { id: PROVIDER },
+        body: { ...registration, networkUrl: provider.networkUrl },
+      });
+    }
+  });
+});
