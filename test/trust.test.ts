@@ -4,7 +4,8 @@
  * another CA, an expired or revoked one, another party's, or a genuine one misused. Every attack ends
  * with its stable error code, changes nothing, and is recorded in the refusing node's security log.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -18,6 +19,7 @@ import { fixedClock, systemClock } from '../src/shared/clock.ts';
 import { signMessage } from '../src/trust/envelope/sign-message.ts';
 import { initPki, issuePartyCertificates, revokeCertificate } from '../src/trust/pki/authority.ts';
 import { partyPaths, pkiPaths } from '../src/trust/pki/files.ts';
+import { renkei } from '../src/cli/test-support.ts';
 import { startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
 
 const REQUESTER = '152048'; // 三条市
@@ -241,7 +243,8 @@ describe('who may connect', () => {
       reason: 'affiliationChanged',
       clock: systemClock,
     });
-    await new Promise((resolve) => setTimeout(resolve, REVOCATION_BOUND_MS + 200));
+    // A revocation is seen within twice the bound: the CRL's cache, then the verified-certificate cache.
+    await new Promise((resolve) => setTimeout(resolve, 2 * REVOCATION_BOUND_MS + 200));
     const status = await refusedAndRecorded('core', 'ERR_CERT_REVOKED', () =>
       attempt(coreUrl('/admin/v1/statistics'), { as: leaver }),
     );
@@ -263,6 +266,70 @@ describe('who may connect', () => {
         as: credentialOf(pkiDir, REQUESTER),
       }),
     );
+  });
+});
+
+// ── What the core publishes ──────────────────────────────────────────────────────────────────
+
+describe("the core's publication point, checked by OpenSSL", () => {
+  const openssl = (...args: string[]) =>
+    new Promise<string>((resolve) => {
+      execFile('openssl', args, { encoding: 'utf8' }, (_error, stdout, stderr) =>
+        resolve(`${stdout}${stderr}`),
+      );
+    });
+
+  it('answers OCSP good for a valid certificate and revoked for a revoked one, in responses OpenSSL verifies', async () => {
+    await issuePartyCertificates({
+      dir: pkiDir,
+      partyId: 'operator:keys:gone',
+      role: 'operator',
+      clock: systemClock,
+    });
+    await revokeCertificate({
+      dir: pkiDir,
+      partyId: 'operator:keys:gone',
+      reason: 'keyCompromise',
+      clock: systemClock,
+    });
+    const url = `${network.core.publicationUrl ?? ''}/pki/v1/ocsp`;
+    const ask = (partyId: string) =>
+      openssl(
+        'ocsp',
+        '-issuer',
+        pkiPaths(pkiDir).issuingCert,
+        '-cert',
+        partyPaths(pkiDir, partyId).identityCert,
+        '-url',
+        url,
+        '-CAfile',
+        pkiPaths(pkiDir).caBundle,
+      );
+    const good = await ask(REQUESTER);
+    expect(good).toContain('Response verify OK');
+    expect(good).toMatch(/identity-cert\.pem: good/);
+    const revoked = await ask('operator:keys:gone');
+    expect(revoked).toContain('Response verify OK');
+    expect(revoked).toMatch(/identity-cert\.pem: revoked/);
+  });
+
+  it('serves a CRL that OpenSSL verifies against the CA bundle', async () => {
+    const response = await fetch(`${network.core.publicationUrl ?? ''}/pki/v1/crl`);
+    expect(response.headers.get('content-type')).toBe('application/pkix-crl');
+    const file = join(strangers, 'served.crl');
+    writeFileSync(file, Buffer.from(await response.arrayBuffer()));
+    const out = await openssl(
+      'crl',
+      '-inform',
+      'DER',
+      '-in',
+      file,
+      '-CAfile',
+      pkiPaths(pkiDir).caBundle,
+      '-noout',
+      '-verify',
+    );
+    expect(out).toContain('verify OK');
   });
 });
 
@@ -530,5 +597,18 @@ describe('the core as a client', () => {
         body: { ...registration, networkUrl: provider.networkUrl },
       });
     }
+  });
+});
+
+describe('renkei security events', () => {
+  it("prints the refusals of every node's security log as a table, newest first", async () => {
+    const run = await renkei('--data-dir', dir, 'security', 'events', '--node', 'core', '--limit', '200');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/│ core\s+│ admin\.registerInstitution\s+│ -\s+│ ERR_CLIENT_CERT_REQUIRED/);
+    expect(run.stdout).toMatch(/│ core\s+│ core\.submitInquiry\s+│ 152048\s+│ ERR_IDENTITY_MISMATCH/);
+    const unknown = await renkei('--data-dir', dir, 'security', 'events', '--node', 'nowhere');
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toContain('No node "nowhere" has a security log');
   });
 });

@@ -21,10 +21,12 @@ describe('renkei bench', () => {
     expect(help.stdout).toMatch(/--concurrency <n>\s+exchanges in flight at once, at most 10000/);
   });
 
-  it('speaks of one resident in the singular', async () => {
+  it('measures the bare and the secured path in one run, and speaks of one resident in the singular', async () => {
     const run = await renkei('--data-dir', temp, 'bench', '--persons', '1', '--count', '1');
     expect(run.status).toBe(0);
-    expect(run.stderr).toContain('Seeding 1 resident…');
-    expect(run.stdout).toContain('provided: 1');
+    expect(run.stderr).toContain('bare: seeding 1 resident…');
+    expect(run.stderr).toContain('secured: seeding 1 resident…');
+    expect(run.stdout).toMatch(/│ bare\s+│ 1 .*provided: 1/);
+    expect(run.stdout).toMatch(/│ secured\s+│ 1 .*provided: 1/);
   });
 });

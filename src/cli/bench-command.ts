@@ -21,7 +21,8 @@ const MAX_PERSONS = 100_000;
 /**
  * `renkei bench`: drive inquiries through the full path of a freshly started network — requester's
  * intermediate server → core → provider's intermediate server → core → requester — and print
- * exchanges per second and latency percentiles. A script that prints figures, not a timed test.
+ * exchanges per second and latency percentiles, over the bare path and over the secured one, in the
+ * same run. A script that prints figures, not a timed test.
  */
 export function registerBenchCommand(program: Command): void {
   program
@@ -54,105 +55,125 @@ export function registerBenchCommand(program: Command): void {
           copies: { [PROVIDER]: { 2: {} } },
         })),
       };
-      const network = await launchNetwork({
-        dataDir: dir,
-        legalTable,
-        institutions: world.institutions,
-        basePort: 0,
-      });
+      const rows: (string | number)[][] = [];
       try {
-        console.error(`Seeding ${plural(persons, 'resident')}…`);
-        const seeded = await seedWorld(network, world, legalTable);
-        const requester = network.institution(REQUESTER);
-        const keys = [...seeded.residents.keys()];
-
-        const exchange = async (i: number) => {
-          const resident = keys[i % keys.length] ?? 'r0';
-          const accepted = await requester.inquire({
-            body: {
-              addresseeNumber: seeded.addresseeNumber(resident, REQUESTER),
-              providerId: PROVIDER,
-              clauseNo: '74',
-              procedureId: '074-01',
-              itemNos: [2],
-            },
-          });
-          const status = await requester.getInquiry({
-            params: { processingNumber: accepted.processingNumber },
-            query: { waitMs: 30_000 },
-          });
-          return status.outcome;
-        };
-
-        const warmup = Math.min(200, count);
-        await runPool(warmup, concurrency, exchange, () => undefined);
-
-        const bar = new SingleBar(
-          { format: 'exchanges [{bar}] {value}/{total} {eta}s left', stream: process.stderr },
-          Presets.shades_classic,
-        );
-        bar.start(count, 0);
-        const latencies: number[] = [];
-        const outcomes = new Map<string, number>();
-        const started = performance.now();
-        await runPool(
-          count,
-          concurrency,
-          async (i) => {
-            const t0 = performance.now();
-            let outcome: string;
-            try {
-              outcome = await exchange(i);
-            } catch (error) {
-              outcome = error instanceof RenkeiError ? error.code : 'error';
-            }
-            latencies.push(performance.now() - t0);
-            outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
-          },
-          () => bar.increment(),
-        );
-        const elapsed = (performance.now() - started) / 1000;
-        bar.stop();
-
-        latencies.sort((a, b) => a - b);
-        const pct = (p: number) =>
-          (latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0).toFixed(
-            1,
-          );
-        console.log(
-          table(
-            [
-              'exchanges',
-              'concurrency',
-              'seconds',
-              'exchanges/s',
-              'p50 ms',
-              'p90 ms',
-              'p99 ms',
-              'max ms',
-              'outcomes',
-            ],
-            [
-              [
-                count,
-                concurrency,
-                elapsed.toFixed(2),
-                (count / elapsed).toFixed(0),
-                pct(50),
-                pct(90),
-                pct(99),
-                (latencies.at(-1) ?? 0).toFixed(1),
-                [...outcomes].map(([k, v]) => `${k}: ${v}`).join(', '),
-              ],
-            ],
-          ),
-        );
-        console.log(
-          'Each exchange: clerk POST to the requester → core authorizes, converts, records → provider answers from its copy → core records, delivers → clerk fetches the answer.',
-        );
+        // The same exchanges over the bare path (plain HTTP, no signatures) and the secured one
+        // (mutual TLS, every message signed and checked), one after the other in this process: the
+        // difference is what the trust layer costs on this machine today.
+        for (const secure of [false, true]) {
+          rows.push(await measure(secure));
+        }
       } finally {
-        await network.close();
         if (!options.keep) rmSync(dir, { recursive: true, force: true });
+      }
+      console.log(
+        table(
+          [
+            'path',
+            'exchanges',
+            'concurrency',
+            'seconds',
+            'exchanges/s',
+            'p50 ms',
+            'p90 ms',
+            'p99 ms',
+            'max ms',
+            'outcomes',
+          ],
+          rows,
+        ),
+      );
+      console.log(
+        'Each exchange: clerk POST to the requester → core authorizes, converts, records → provider answers from its copy → core records, delivers → clerk fetches the answer.',
+      );
+      console.log(
+        'bare: plain HTTP between nodes, nothing signed; secured: mutual TLS 1.3, certificates checked, every message between nodes signed (ES256) and verified.',
+      );
+
+      async function measure(secure: boolean): Promise<(string | number)[]> {
+        const path = secure ? 'secured' : 'bare';
+        console.error(`${path}: starting a network…`);
+        const network = await launchNetwork({
+          dataDir: join(dir, path),
+          legalTable,
+          institutions: world.institutions,
+          basePort: 0,
+          secure,
+        });
+        try {
+          console.error(`${path}: seeding ${plural(persons, 'resident')}…`);
+          const seeded = await seedWorld(network, world, legalTable);
+          const requester = network.institution(REQUESTER);
+          const keys = [...seeded.residents.keys()];
+
+          const exchange = async (i: number) => {
+            const resident = keys[i % keys.length] ?? 'r0';
+            const accepted = await requester.inquire({
+              body: {
+                addresseeNumber: seeded.addresseeNumber(resident, REQUESTER),
+                providerId: PROVIDER,
+                clauseNo: '74',
+                procedureId: '074-01',
+                itemNos: [2],
+              },
+            });
+            const status = await requester.getInquiry({
+              params: { processingNumber: accepted.processingNumber },
+              query: { waitMs: 30_000 },
+            });
+            return status.outcome;
+          };
+
+          const warmup = Math.min(200, count);
+          await runPool(warmup, concurrency, exchange, () => undefined);
+
+          const bar = new SingleBar(
+            { format: `${path} [{bar}] {value}/{total} {eta}s left`, stream: process.stderr },
+            Presets.shades_classic,
+          );
+          bar.start(count, 0);
+          const latencies: number[] = [];
+          const outcomes = new Map<string, number>();
+          const started = performance.now();
+          await runPool(
+            count,
+            concurrency,
+            async (i) => {
+              const t0 = performance.now();
+              let outcome: string;
+              try {
+                outcome = await exchange(i);
+              } catch (error) {
+                outcome = error instanceof RenkeiError ? error.code : 'error';
+              }
+              latencies.push(performance.now() - t0);
+              outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+            },
+            () => bar.increment(),
+          );
+          const elapsed = (performance.now() - started) / 1000;
+          bar.stop();
+
+          latencies.sort((x, y) => x - y);
+          const pct = (p: number) =>
+            (
+              latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0
+            ).toFixed(1);
+          return [
+            path,
+            count,
+            concurrency,
+            elapsed.toFixed(2),
+            (count / elapsed).toFixed(0),
+            pct(50),
+            pct(90),
+            pct(99),
+            (latencies.at(-1) ?? 0).toFixed(1),
+            [...outcomes].map(([k, v]) => `${k}: ${v}`).join(', '),
+          ];
+        } finally {
+          await network.close();
+        }
       }
     });
 }

@@ -7,6 +7,7 @@
  * A party's identity is its certificate's `urn:renkei:party:` name and its role (OU), checked by
  * `verifyPartyCertificate`: never a field of a message body.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request } from 'undici';
 import { importCertificateKey, importPrivateKeyPem } from '../trust/envelope/keys.ts';
@@ -50,6 +51,9 @@ export interface NodeTrust {
   /** The public key of a certificate already verified for `signing` (cached by serial). */
   signingKeyOf(certificateDer: Uint8Array, caller: Caller): Promise<CryptoKey>;
 }
+
+/** How long a verified peer certificate is trusted before its chain and revocation are checked again. */
+export const VERIFIED_PEER_TTL_MS = 10_000;
 
 export interface NodeTrustOptions {
   /** The network's PKI directory (`<data dir>/pki`): this node reads its own party files and the CA bundle. */
@@ -118,6 +122,14 @@ export async function loadNodeTrust(options: NodeTrustOptions): Promise<NodeTrus
     use: 'encryption',
   });
   const keys = new Map<string, Promise<CryptoKey>>();
+  /**
+   * Verified certificates by their bytes and use, for a few seconds: a busy peer presents the same
+   * certificate thousands of times a minute, and the chain and CRL check need not run each time. The
+   * revocation bound is then the CRL cache's plus this.
+   */
+  const verified = new Map<string, { at: number; caller: Promise<Caller> }>();
+  // Never longer than the CRL is trusted: a revocation is then seen within twice the bound at most.
+  const peerTtlMs = Math.min(VERIFIED_PEER_TTL_MS, options.revocationMaxAgeMs ?? VERIFIED_PEER_TTL_MS);
   return {
     self: {
       partyId: own.partyId,
@@ -133,9 +145,20 @@ export async function loadNodeTrust(options: NodeTrustOptions): Promise<NodeTrus
     tls: { key: files.key, cert: files.cert, ca: bundle.pem },
     clock,
     replay: options.replay ?? new MemoryReplayGuard({ clock }),
-    async verifyPeer(der, use) {
-      const verified = await verify(der, use);
-      return { partyId: verified.partyId, role: verified.role, serial: verified.serial };
+    verifyPeer(der, use) {
+      const key = `${use}|${createHash('sha256').update(der).digest('base64url')}`;
+      const now = clock.now().getTime();
+      const hit = verified.get(key);
+      if (hit && now - hit.at < peerTtlMs) return hit.caller;
+      if (verified.size > 10_000) verified.clear();
+      const caller = verify(der, use).then((party) => ({
+        partyId: party.partyId,
+        role: party.role,
+        serial: party.serial,
+      }));
+      verified.set(key, { at: now, caller });
+      caller.catch(() => verified.delete(key));
+      return caller;
     },
     signingKeyOf(der, caller) {
       let key = keys.get(caller.serial);

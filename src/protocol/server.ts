@@ -162,25 +162,22 @@ export function serve<R extends NamedRoute>(app: FastifyInstance, route: R, hand
   });
 }
 
-/** How long a connection's verified client certificate is trusted before it is checked again. */
-const PEER_RECHECK_MS = 10_000;
-const peers = new WeakMap<TLSSocket, { at: number; der: Uint8Array; caller: Promise<Caller> }>();
+/** The client certificate of each connection, read once (verification is cached by NodeTrust). */
+const peers = new WeakMap<TLSSocket, { der: Uint8Array }>();
 
 async function identify(request: FastifyRequest, trust: NodeTrust): Promise<Caller | undefined> {
   const socket = request.raw.socket as TLSSocket;
   if (typeof socket.getPeerCertificate !== 'function') {
     throw new RenkeiError('ERR_TLS_REQUIRED', 'This node speaks HTTPS with a client certificate only.');
   }
-  const now = trust.clock.now().getTime();
-  const cached = peers.get(socket);
-  if (cached && now - cached.at < PEER_RECHECK_MS) return cached.caller;
-  const certificate = socket.getPeerCertificate(false);
-  if (!certificate.raw) return undefined;
-  const der = new Uint8Array(certificate.raw);
-  const caller = trust.verifyPeer(der, 'tls-client');
-  peers.set(socket, { at: now, der, caller });
-  caller.catch(() => peers.delete(socket));
-  return caller;
+  let peer = peers.get(socket);
+  if (!peer) {
+    const certificate = socket.getPeerCertificate(false);
+    if (!certificate.raw) return undefined;
+    peer = { der: new Uint8Array(certificate.raw) };
+    peers.set(socket, peer);
+  }
+  return trust.verifyPeer(peer.der, 'tls-client');
 }
 
 function authorize(route: NamedRoute, caller: Caller | undefined, guard: ServerTrust): void {
