@@ -51,13 +51,15 @@ const encoder = new TextEncoder();
 
 /**
  * Every event row of a party, page by page in log order, as leaves for the Merkle audit; meanwhile,
- * each row whose body is not JSON, or whose columns do not repeat what its body says (an edit of a
+ * each row whose body is not an event of the party's (`isEvent`), or whose columns do not repeat what its body says (an edit of a
  * column the body does not cover would otherwise go unseen), is reported to `found`. A row with
  * neither body nor leaf hash is reported and left out, so that the audit names its index missing.
  */
 export async function* recordLeaves(
   page: (after: number, limit: number) => Promise<StoredRecordEvent[]>,
   found: (finding: EventRowFinding) => void,
+  /** Whether a parsed body is an event the party writes (its schema). */
+  isEvent: (body: unknown) => boolean,
   pageSize = 1000,
 ): AsyncGenerator<RecordLeaf> {
   for (let after = -1; ;) {
@@ -81,11 +83,11 @@ export async function* recordLeaves(
       } catch {
         body = undefined;
       }
-      if (typeof body !== 'object' || body === null) {
+      if (typeof body !== 'object' || body === null || !isEvent(body)) {
         found({
           kind: 'event-malformed',
           index: row.idx,
-          message: `The event at log index ${String(row.idx)} is not a JSON object.`,
+          message: `The event at log index ${String(row.idx)} is not an event this party writes.`,
         });
         continue;
       }

@@ -12,6 +12,7 @@ import { CopyService } from './intermediate/service/copies.ts';
 import { InquiryService } from './intermediate/service/inquiries.ts';
 import { PersonCodeService } from './intermediate/service/person-codes.ts';
 import { ProvisionService } from './intermediate/service/provisions.ts';
+import { RecordLogService, type RecordLogSigner } from './intermediate/service/record-log.ts';
 import { RecordService } from './intermediate/service/records.ts';
 import type { IntermediateStore } from './intermediate/store.ts';
 import { registerInstitutionRoutes, type InstitutionServices } from './router.ts';
@@ -30,12 +31,20 @@ export interface InstitutionDeps {
   jlis: Client<typeof jlisApi>;
   /** Provision records are kept this many years (default 7). */
   retentionYears?: number;
+  /**
+   * The tamper-evident record log: `signer` is the institution's identity key (from its certificate),
+   * with which it signs a tree head every `everyAppends` events (default 100), every `everyMs` (default
+   * 60 s) if the log grew, and at close. Without a signer the log is kept but no head is signed.
+   */
+  recordLog?: { signer?: RecordLogSigner; everyAppends?: number; everyMs?: number };
 }
 
 export interface Institution {
   app: FastifyInstance;
   services: InstitutionServices;
-  /** Stop the HTTP app (waking long-polls first). The stores belong to the caller. */
+  /** The intermediate server's record log: tree heads, verification, `renkei records show`. */
+  recordLog: RecordLogService;
+  /** Stop the HTTP app (waking long-polls first), sign a last tree head. The stores belong to the caller. */
   close(): Promise<void>;
 }
 
@@ -71,16 +80,20 @@ export function createInstitution(deps: InstitutionDeps): Institution {
       ...(deps.retentionYears === undefined ? {} : { retentionYears: deps.retentionYears }),
     }),
   };
+  const recordLog = new RecordLogService({ store, clock, logger, ...deps.recordLog });
   const app = createHttpApp({ logger: deps.logger, node });
   registerInstitutionRoutes(app, services);
   let closing: Promise<void> | undefined;
   return {
     app,
     services,
+    recordLog,
     close: () =>
       (closing ??= (async () => {
         inquiries.close();
         await app.close();
+        // Before the caller closes the store: the last head covers every record.
+        await recordLog.close();
       })()),
   };
 }

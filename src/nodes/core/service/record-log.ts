@@ -130,6 +130,7 @@ export class RecordLogService {
       leaves: recordLeaves(
         (after, limit) => store.listRecordEvents(after, limit),
         (f) => rowFindings.push(f),
+        (body) => CoreRecordEvent.safeParse(body).success,
       ),
       store: store.merkleStore(),
       storedHeads: await store.listTreeHeads(),
@@ -200,24 +201,15 @@ export class RecordLogService {
   private async fold(processingNumbers: readonly string[]) {
     const events = await this.options.store.listRecordEventsOf(processingNumbers);
     const byRecord = new Map<string, { index: number; event: CoreRecordEvent }[]>();
-    const findings = new Map<string, RecordFinding[]>();
     const firstIndex = new Map<string, number>();
     for (const row of events) {
       if (row.body === null || row.processingNumber === null) continue;
       const pn = row.processingNumber;
       if (!firstIndex.has(pn)) firstIndex.set(pn, row.idx);
       const event = parse(row.body);
-      if (event === undefined || event.processingNumber !== pn) {
-        const list = findings.get(pn) ?? [];
-        list.push({
-          kind: 'event-malformed',
-          index: row.idx,
-          processingNumber: pn,
-          message: `The event at log index ${String(row.idx)} (record ${pn}) is not an event the core writes.`,
-        });
-        findings.set(pn, list);
-        continue;
-      }
+      // Not an event (named by the audit's pass over the rows), or one filed under another record
+      // (its columns edited: named there too).
+      if (event === undefined || event.processingNumber !== pn) continue;
       const list = byRecord.get(pn) ?? [];
       list.push({ index: row.idx, event });
       byRecord.set(pn, list);
@@ -226,13 +218,12 @@ export class RecordLogService {
       string,
       ReturnType<typeof foldCoreEvents> & { findings: RecordFinding[]; firstIndex: number | undefined }
     >();
-    for (const pn of new Set([...byRecord.keys(), ...findings.keys()])) {
-      const fold = foldCoreEvents(byRecord.get(pn) ?? []);
+    for (const [pn, events] of byRecord) {
+      const fold = foldCoreEvents(events);
       out.set(pn, {
         ...fold,
         firstIndex: firstIndex.get(pn),
         findings: [
-          ...(findings.get(pn) ?? []),
           ...fold.problems.map((p) => ({
             kind: 'event-out-of-sequence',
             index: p.index,
