@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   legal: async () => (await import('./legal-command.ts')).registerLegalCommand,
   codes: async () => (await import('./codes-command.ts')).registerCodesCommand,
   pki: async () => (await import('./pki-command.ts')).registerPkiCommand,
+  records: async () => (await import('./records-command.ts')).registerRecordsCommand,
 };
 
 /**
