@@ -173,7 +173,7 @@ export class RecordLogService {
           findings.push({
             kind: 'record-differs',
             processingNumber,
-            message: `Record ${processingNumber} does not match its logged events (${differ.join(', ')}): the record row was edited.`,
+            message: `Record ${processingNumber} does not match its logged events (${differ.join(', ')}): the row or an event was edited.`,
           });
         }
       }

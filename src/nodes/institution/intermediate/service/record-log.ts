@@ -221,7 +221,7 @@ export class RecordLogService {
           findings.push({
             kind: 'record-differs',
             processingNumber: pn,
-            message: `The ${role} record ${pn} does not match its logged events (${differ.join(', ')}): the record row was edited.`,
+            message: `The ${role} record ${pn} does not match its logged events (${differ.join(', ')}): the row or an event was edited.`,
           });
         }
       }
