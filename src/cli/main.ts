@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   codes: async () => (await import('./codes-command.ts')).registerCodesCommand,
   security: async () => (await import('./security-command.ts')).registerSecurityCommand,
   pki: async () => (await import('./pki-command.ts')).registerPkiCommand,
+  records: async () => (await import('./records-command.ts')).registerRecordsCommand,
 };
 
 /**

@@ -25,6 +25,17 @@ export function openSqlite<DB>(file: string): Kysely<DB> {
   return new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
 }
 
+/**
+ * Open an existing SQLite file read-only, without migrating it: for verifiers (`renkei records verify`)
+ * that must not change what they check. The node that owns the file may be running or not. Throws
+ * (better-sqlite3's own error) when the file does not exist.
+ */
+export function openSqliteReadOnly<DB>(file: string): Kysely<DB> {
+  const database = new SQLite(file, { readonly: true, fileMustExist: true });
+  database.pragma('busy_timeout = 5000');
+  return new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+}
+
 /** Bring a database to the latest of the given migrations, failing loudly with the one that broke. */
 export async function migrateToLatest(
   db: Kysely<unknown>,

@@ -19,6 +19,7 @@ import { CodeCipher } from './service/code-cipher.ts';
 import { CodeService } from './service/codes.ts';
 import { InquiryService, type ResumeSummary } from './service/inquiries.ts';
 import type { InstitutionReach } from './service/reach.ts';
+import { RecordLogService, type RecordLogSigner } from './service/record-log.ts';
 import { RecordService } from './service/records.ts';
 import { Registry } from './service/registry.ts';
 import type { CoreStore } from './store.ts';
@@ -43,11 +44,19 @@ export interface CoreDeps {
   registryCacheMs?: number;
   /** Most calls to institutions in flight at once (default 256); the rest wait their turn. */
   maxOutboundCalls?: number;
+  /**
+   * The tamper-evident record log: `signer` is the core's identity key (from its certificate), with
+   * which it signs a tree head every `everyAppends` events (default 100), every `everyMs` (default
+   * 60 s) if the log grew, and at close. Without a signer the log is kept but no head is signed.
+   */
+  recordLog?: { signer?: RecordLogSigner; everyAppends?: number; everyMs?: number };
 }
 
 export interface Core {
   app: FastifyInstance;
   services: CoreServices;
+  /** The record log: tree heads, verification, `renkei records show`. */
+  recordLog: RecordLogService;
   /** Settle inquiries a previous run left in flight (see `InquiryService.resumeInFlight`). */
   resumeInFlight(): Promise<ResumeSummary>;
   /** Resolves when no forwarding or delivery is in flight. */
@@ -98,6 +107,12 @@ export function createCore(deps: CoreDeps): Core {
     retentionYears: deps.retentionYears,
   });
   const services: CoreServices = { registry, codes, inquiries, records };
+  const recordLog = new RecordLogService({
+    store: deps.store,
+    clock: deps.clock,
+    logger: deps.logger,
+    ...deps.recordLog,
+  });
 
   const app = createHttpApp({
     logger: deps.logger,
@@ -111,12 +126,14 @@ export function createCore(deps: CoreDeps): Core {
   return {
     app,
     services,
+    recordLog,
     resumeInFlight: () => inquiries.resumeInFlight(),
     whenIdle: () => inquiries.whenIdle(),
     close: () =>
       (closing ??= (async () => {
         await app.close();
         await inquiries.close();
+        await recordLog.close();
         await deps.store.close();
       })()),
   };

@@ -3,8 +3,22 @@
  * `openSqliteCoreStore` is the embedded default; a PostgreSQL store is `new KyselyCoreStore(db)` over
  * a Kysely with the PostgreSQL dialect, after `migrateToLatest(db, CORE_MIGRATIONS)`.
  */
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely, Selectable, Transaction } from 'kysely';
 import { migrateToLatest, openSqlite } from '../../shared/db.ts';
+import type { StoredRecordEvent, StoredTreeHead } from '../../shared/record-log.ts';
+import {
+  KyselyMerkleStore,
+  insertRecordEvents,
+  insertTreeHead,
+  latestTreeHeadSize,
+  listRecordEvents,
+  listRecordEventsOf,
+  listTreeHeads,
+  recordLogDb,
+  tombstoneRecordEvents,
+  type RecordLogTables,
+} from '../../shared/record-log-tables.ts';
+import { createMerkleLog, leafHash, type MerkleStore } from '../../trust/merkle/index.ts';
 import { CORE_MIGRATIONS } from './migrations.ts';
 import type {
   DeliveryState,
@@ -16,9 +30,16 @@ import type {
   Statistics,
 } from './model.ts';
 import type { InstitutionKind } from '../../protocol/identifiers.ts';
+import {
+  answeredEvent,
+  deliveryEvent,
+  eventRow,
+  openedEvent,
+  type CoreRecordEvent,
+} from './record-events.ts';
 import type { CoreStore, UnfinishedInquiry } from './store.ts';
 
-export interface CoreDatabase {
+export interface CoreDatabase extends RecordLogTables {
   institutions: {
     id: string;
     name: string;
@@ -71,8 +92,34 @@ export async function openSqliteCoreStore(file: string): Promise<KyselyCoreStore
   return new KyselyCoreStore(db);
 }
 
+const encoder = new TextEncoder();
+
 export class KyselyCoreStore implements CoreStore {
+  private readonly listeners: ((count: number) => void)[] = [];
+
   constructor(private readonly db: Kysely<CoreDatabase>) {}
+
+  /**
+   * Appends record events and their Merkle leaves in the caller's transaction: the log over a store
+   * bound to it, so a rolled-back record leaves no leaf, and a leaf never exists without its event.
+   */
+  private async appendEvents(trx: Transaction<CoreDatabase>, events: readonly CoreRecordEvent[]) {
+    const db = recordLogDb(trx);
+    const rows = events.map((event) => eventRow(event, 0));
+    const first = await createMerkleLog({ store: new KyselyMerkleStore(db) }).append(
+      rows.map((row) => encoder.encode(row.body)),
+    );
+    await insertRecordEvents(
+      db,
+      rows.map((row, i) => ({ ...row, idx: first + i })),
+    );
+  }
+
+  /** Tell the listeners (the tree head signer) about events now committed. */
+  private appended(count: number): void {
+    if (count === 0) return;
+    for (const listener of this.listeners) listener(count);
+  }
 
   async upsertInstitution(institution: Institution): Promise<{ institution: Institution; created: boolean }> {
     return this.db.transaction().execute(async (trx) => {
@@ -193,7 +240,9 @@ export class KyselyCoreStore implements CoreStore {
           delivered_at: state.deliveredAt,
         })
         .execute();
+      await this.appendEvents(trx, [openedEvent(record)]);
     });
+    this.appended(1);
   }
 
   async recordOutcome(
@@ -202,13 +251,19 @@ export class KyselyCoreStore implements CoreStore {
     reason: string | null,
     answeredAt: string,
   ): Promise<boolean> {
-    const result = await this.db
-      .updateTable('provision_records')
-      .set({ outcome, reason, answered_at: answeredAt })
-      .where('processing_number', '=', processingNumber)
-      .where('outcome', '=', 'pending')
-      .executeTakeFirst();
-    return result.numUpdatedRows === 1n;
+    const updated = await this.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .updateTable('provision_records')
+        .set({ outcome, reason, answered_at: answeredAt })
+        .where('processing_number', '=', processingNumber)
+        .where('outcome', '=', 'pending')
+        .executeTakeFirst();
+      if (result.numUpdatedRows !== 1n) return false;
+      await this.appendEvents(trx, [answeredEvent(processingNumber, outcome, reason, answeredAt)]);
+      return true;
+    });
+    if (updated) this.appended(1);
+    return updated;
   }
 
   async recordDelivery(
@@ -217,15 +272,22 @@ export class KyselyCoreStore implements CoreStore {
     attempts: number,
     at: string,
   ): Promise<void> {
-    await this.db
-      .updateTable('inquiries')
-      .set({
-        delivery,
-        delivery_attempts: attempts,
-        delivered_at: delivery === 'delivered' ? at : null,
-      })
-      .where('processing_number', '=', processingNumber)
-      .execute();
+    const updated = await this.db.transaction().execute(async (trx) => {
+      const result = await trx
+        .updateTable('inquiries')
+        .set({
+          delivery,
+          delivery_attempts: attempts,
+          delivered_at: delivery === 'delivered' ? at : null,
+        })
+        .where('processing_number', '=', processingNumber)
+        .where('delivery', '=', 'pending')
+        .executeTakeFirst();
+      if (result.numUpdatedRows !== 1n) return false;
+      await this.appendEvents(trx, [deliveryEvent(processingNumber, delivery, attempts, at)]);
+      return true;
+    });
+    if (updated) this.appended(1);
   }
 
   async findInquiry(processingNumber: string): Promise<UnfinishedInquiry | undefined> {
@@ -267,12 +329,28 @@ export class KyselyCoreStore implements CoreStore {
   }
 
   async purgeRecordsBefore(cutoff: string): Promise<number> {
-    // Items and inquiry state go with their record (ON DELETE CASCADE).
-    const result = await this.db
-      .deleteFrom('provision_records')
-      .where('requested_at', '<', cutoff)
-      .executeTakeFirst();
-    return Number(result.numDeletedRows);
+    return this.db.transaction().execute(async (trx) => {
+      // Each event of a purged record keeps its leaf hash, computed from its own bytes (so an edit
+      // made before the purge is still caught), and nothing else; merkle_nodes is never touched.
+      const events = await trx
+        .selectFrom('record_events')
+        .select(['idx', 'body'])
+        .where('body', 'is not', null)
+        .where('processing_number', 'in', (eb) =>
+          eb.selectFrom('provision_records').select('processing_number').where('requested_at', '<', cutoff),
+        )
+        .execute();
+      await tombstoneRecordEvents(
+        recordLogDb(trx),
+        events.map((e) => ({ idx: Number(e.idx), leafHash: leafHash(encoder.encode(e.body ?? '')) })),
+      );
+      // Items and inquiry state go with their record (ON DELETE CASCADE).
+      const result = await trx
+        .deleteFrom('provision_records')
+        .where('requested_at', '<', cutoff)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    });
   }
 
   async statistics(range: { from?: string; to?: string }): Promise<Statistics> {
@@ -320,6 +398,89 @@ export class KyselyCoreStore implements CoreStore {
       byClause: byClauseRows.map((row) => ({ clauseNo: row.clause_no, count: Number(row.count) })),
       byItem: byItemRows.map((row) => ({ itemNo: Number(row.item_no), count: Number(row.count) })),
     };
+  }
+
+  onRecordEvents(listener: (count: number) => void): void {
+    this.listeners.push(listener);
+  }
+
+  merkleStore(): MerkleStore {
+    return new KyselyMerkleStore(recordLogDb(this.db));
+  }
+
+  saveTreeHead(head: StoredTreeHead): Promise<void> {
+    return insertTreeHead(recordLogDb(this.db), head);
+  }
+
+  listTreeHeads(): Promise<StoredTreeHead[]> {
+    return listTreeHeads(recordLogDb(this.db));
+  }
+
+  latestTreeHeadSize(): Promise<number> {
+    return latestTreeHeadSize(recordLogDb(this.db));
+  }
+
+  listRecordEvents(after: number, limit: number): Promise<StoredRecordEvent[]> {
+    return listRecordEvents(recordLogDb(this.db), after, limit);
+  }
+
+  listRecordEventsOf(processingNumbers: readonly string[]): Promise<StoredRecordEvent[]> {
+    return listRecordEventsOf(recordLogDb(this.db), processingNumbers);
+  }
+
+  async findRecord(
+    processingNumber: string,
+  ): Promise<{ record: ProvisionRecord; state: InquiryState | undefined } | undefined> {
+    const [found] = await this.recordsWithState(processingNumber, undefined, 1);
+    return found;
+  }
+
+  listRecordsByProcessingNumber(
+    after: string | undefined,
+    limit: number,
+  ): Promise<{ record: ProvisionRecord; state: InquiryState | undefined }[]> {
+    return this.recordsWithState(undefined, after, limit);
+  }
+
+  private async recordsWithState(
+    only: string | undefined,
+    after: string | undefined,
+    limit: number,
+  ): Promise<{ record: ProvisionRecord; state: InquiryState | undefined }[]> {
+    let query = this.db
+      .selectFrom('provision_records as r')
+      .leftJoin('inquiries as i', 'i.processing_number', 'r.processing_number')
+      .selectAll('r')
+      .select(['i.delivery', 'i.delivery_attempts', 'i.delivered_at'])
+      .select('i.processing_number as state_pn');
+    if (only !== undefined) query = query.where('r.processing_number', '=', only);
+    if (after !== undefined) query = query.where('r.processing_number', '>', after);
+    const rows = await query.orderBy('r.processing_number').limit(limit).execute();
+    return rows.map((row) => ({
+      record: toRecord(row),
+      state:
+        row.state_pn === null || row.delivery === null
+          ? undefined
+          : toState({
+              ...row,
+              delivery: row.delivery,
+              delivery_attempts: row.delivery_attempts ?? 0,
+              delivered_at: row.delivered_at,
+            }),
+    }));
+  }
+
+  async listEventsWithoutRecord(after: string | undefined, limit: number): Promise<string[]> {
+    let query = this.db
+      .selectFrom('record_events as e')
+      .leftJoin('provision_records as r', 'r.processing_number', 'e.processing_number')
+      .select('e.processing_number')
+      .distinct()
+      .where('e.processing_number', 'is not', null)
+      .where('r.processing_number', 'is', null);
+    if (after !== undefined) query = query.where('e.processing_number', '>', after);
+    const rows = await query.orderBy('e.processing_number').limit(limit).execute();
+    return rows.flatMap((row) => (row.processing_number === null ? [] : [row.processing_number]));
   }
 
   async close(): Promise<void> {

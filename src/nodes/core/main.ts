@@ -93,7 +93,12 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
       logger,
       keys,
       transport,
-      ...(security ? { security } : {}),
+      ...(security
+        ? {
+            security,
+            recordLog: { signer: { key: security.trust.self.signingKey, kid: security.trust.self.kid } },
+          }
+        : {}),
       ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
     });
     await core.resumeInFlight();

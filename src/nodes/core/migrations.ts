@@ -16,9 +16,15 @@
  *   `jsonb_array_elements` differ between SQLite and PostgreSQL). The record also keeps `item_nos`
  *   as JSON text so listing needs no join.
  * - `inquiries`: the mutable operational side (delivery to the requester), kept apart so the record
- *   stays an append-then-complete audit row that a later Merkle log can cover.
+ *   stays an append-then-complete audit row.
+ * - `record_events`, `merkle_nodes`, `tree_heads` (migration 0003, src/shared/record-log-tables.ts):
+ *   every change to a record or to its delivery as an event row, in the same transaction as the change,
+ *   with its leaf in the core's Merkle log, and the signed tree heads. `provision_records` and
+ *   `inquiries` are the readable projection of the events (record-events.ts). Records written before
+ *   0003 have no events; `renkei records verify` names them.
  */
 import type { Kysely, Migration } from 'kysely';
+import { createRecordLogTables } from '../../shared/record-log-tables.ts';
 
 export const CORE_MIGRATIONS: Record<string, Migration> = {
   '0001-core': {
@@ -108,6 +114,11 @@ export const CORE_MIGRATIONS: Record<string, Migration> = {
         .alterTable('institutions')
         .addColumn('rekeyed_version', 'integer', (c) => c.notNull().defaultTo(1))
         .execute();
+    },
+  },
+  '0003-record-log': {
+    async up(db: Kysely<unknown>) {
+      await createRecordLogTables(db);
     },
   },
 };

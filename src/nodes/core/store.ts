@@ -4,6 +4,8 @@
  * hold a resident record code in clear, a code, or an answer's items: the interface has no place for
  * them.
  */
+import type { StoredRecordEvent, StoredTreeHead } from '../../shared/record-log.ts';
+import type { MerkleStore } from '../../trust/merkle/index.ts';
 import type {
   Institution,
   InquiryState,
@@ -40,15 +42,18 @@ export interface CoreStore {
   insertLinkingCodeIfAbsent(residentKey: string, linkingCode: string, createdAt: string): Promise<void>;
 
   // ── Inquiries and provision records ──
-  /** The record and the inquiry's state, written in one transaction. */
+  // Each write below also appends its record event (record-events.ts) and the event's Merkle leaf, in
+  // the same transaction; a write that changes nothing appends nothing.
+  /** The record and the inquiry's state, written in one transaction (event `accepted` or `refused`). */
   recordInquiry(record: ProvisionRecord, state: InquiryState): Promise<void>;
-  /** Set a pending record's final outcome. False if the record was no longer pending. */
+  /** Set a pending record's final outcome (event `answered`). False if the record was no longer pending. */
   recordOutcome(
     processingNumber: string,
     outcome: Exclude<RecordOutcome, 'pending' | 'refused'>,
     reason: string | null,
     answeredAt: string,
   ): Promise<boolean>;
+  /** End a pending delivery (event `delivery`); a delivery already ended is left as it is. */
   recordDelivery(
     processingNumber: string,
     delivery: 'delivered' | 'failed',
@@ -60,9 +65,38 @@ export interface CoreStore {
   listUndelivered(): Promise<UnfinishedInquiry[]>;
   /** Newest first. */
   listProvisionRecords(filter: ProvisionRecordFilter): Promise<ProvisionRecord[]>;
-  /** Delete records (and their inquiry state) requested before `cutoff`; returns how many records. */
+  /**
+   * Delete records (and their inquiry state) requested before `cutoff`, leaving each of their events as
+   * a tombstone (its leaf hash only, computed from its body), in one transaction; returns how many.
+   */
   purgeRecordsBefore(cutoff: string): Promise<number>;
   statistics(range: { from?: string; to?: string }): Promise<Statistics>;
+
+  // ── The record log (tamper-evident records) ──
+  /** Called after each committed transaction that appended record events, with how many. */
+  onRecordEvents(listener: (count: number) => void): void;
+  /** The Merkle log's store over the database (outside any transaction): for heads and proofs. */
+  merkleStore(): MerkleStore;
+  saveTreeHead(head: StoredTreeHead): Promise<void>;
+  /** Every stored head, by size then time. */
+  listTreeHeads(): Promise<StoredTreeHead[]>;
+  /** The size the latest stored head covers; 0 when none. */
+  latestTreeHeadSize(): Promise<number>;
+  /** Event rows in log order, `limit` after index `after` (-1 for the first page). */
+  listRecordEvents(after: number, limit: number): Promise<StoredRecordEvent[]>;
+  /** The (unpurged) events of these records, by processing number, then log index. */
+  listRecordEventsOf(processingNumbers: readonly string[]): Promise<StoredRecordEvent[]>;
+  /** Records with their inquiry state (absent if its row is gone), by processing number, after `after`. */
+  listRecordsByProcessingNumber(
+    after: string | undefined,
+    limit: number,
+  ): Promise<{ record: ProvisionRecord; state: InquiryState | undefined }[]>;
+  /** One record with its inquiry state (absent if its row is gone). */
+  findRecord(
+    processingNumber: string,
+  ): Promise<{ record: ProvisionRecord; state: InquiryState | undefined } | undefined>;
+  /** Processing numbers that events name but no record row has, in order, after `after`. */
+  listEventsWithoutRecord(after: string | undefined, limit: number): Promise<string[]>;
 
   close(): Promise<void>;
 }

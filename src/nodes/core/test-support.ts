@@ -212,7 +212,9 @@ export function newAcquisitionNumber(): string {
 }
 
 export async function startTestCore(
-  options: Partial<Pick<CoreDeps, 'retentionYears' | 'deliveryRetryDelaysMs' | 'fetchTimeoutMs'>> & {
+  options: Partial<
+    Pick<CoreDeps, 'retentionYears' | 'deliveryRetryDelaysMs' | 'fetchTimeoutMs' | 'recordLog'>
+  > & {
     clock?: ReturnType<typeof fixedClock>;
     logger?: Logger;
     legalTable?: LegalTable;
@@ -233,6 +235,7 @@ export async function startTestCore(
     fetchTimeoutMs: options.fetchTimeoutMs ?? 2_000,
     deliveryRetryDelaysMs: options.deliveryRetryDelaysMs ?? [10, 20],
     ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
+    ...(options.recordLog === undefined ? {} : { recordLog: options.recordLog }),
   });
   const url = await listen(core.app, 0);
 

@@ -14,6 +14,7 @@ import { CopyService } from './intermediate/service/copies.ts';
 import { InquiryService } from './intermediate/service/inquiries.ts';
 import { PersonCodeService } from './intermediate/service/person-codes.ts';
 import { ProvisionService } from './intermediate/service/provisions.ts';
+import { RecordLogService, type RecordLogSigner } from './intermediate/service/record-log.ts';
 import { RecordService } from './intermediate/service/records.ts';
 import type { IntermediateStore } from './intermediate/store.ts';
 import { registerInstitutionRoutes, type InstitutionServices } from './router.ts';
@@ -34,12 +35,20 @@ export interface InstitutionDeps {
   retentionYears?: number;
   /** The trust layer: mutual TLS, callers checked, messages signed. Absent only in unit tests. */
   security?: NodeSecurity;
+  /**
+   * The tamper-evident record log: `signer` is the institution's identity key (from its certificate),
+   * with which it signs a tree head every `everyAppends` events (default 100), every `everyMs` (default
+   * 60 s) if the log grew, and at close. Without a signer the log is kept but no head is signed.
+   */
+  recordLog?: { signer?: RecordLogSigner; everyAppends?: number; everyMs?: number };
 }
 
 export interface Institution {
   app: FastifyInstance;
   services: InstitutionServices;
-  /** Stop the HTTP app (waking long-polls first). The stores belong to the caller. */
+  /** The intermediate server's record log: tree heads, verification, `renkei records show`. */
+  recordLog: RecordLogService;
+  /** Stop the HTTP app (waking long-polls first), sign a last tree head. The stores belong to the caller. */
   close(): Promise<void>;
 }
 
@@ -75,6 +84,7 @@ export function createInstitution(deps: InstitutionDeps): Institution {
       ...(deps.retentionYears === undefined ? {} : { retentionYears: deps.retentionYears }),
     }),
   };
+  const recordLog = new RecordLogService({ store, clock, logger, ...deps.recordLog });
   const app = createHttpApp({
     logger: deps.logger,
     node,
@@ -86,10 +96,13 @@ export function createInstitution(deps: InstitutionDeps): Institution {
   return {
     app,
     services,
+    recordLog,
     close: () =>
       (closing ??= (async () => {
         inquiries.close();
         await app.close();
+        // Before the caller closes the store: the last head covers every record.
+        await recordLog.close();
       })()),
   };
 }

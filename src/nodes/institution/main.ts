@@ -109,7 +109,12 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
       logger,
       core: createClient(coreApi, { transport, baseUrl: options.coreUrl, peer: 'core', party: 'core' }),
       jlis: createClient(jlisApi, { transport, baseUrl: options.jlisUrl, peer: 'J-LIS', party: 'jlis' }),
-      ...(security ? { security } : {}),
+      ...(security
+        ? {
+            security,
+            recordLog: { signer: { key: security.trust.self.signingKey, kid: security.trust.self.kid } },
+          }
+        : {}),
       ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
     });
     const { records } = institution.services;

@@ -12,3 +12,7 @@ export { TREE_HEAD_TYPE, signTreeHead, verifyTreeHead } from './tree-head.ts';
 export { verifyConsistency, verifyInclusion } from './verify.ts';
 export type { AuditInput, AuditLeaf, AuditReport, Finding, FindingKind } from './audit.ts';
 export { auditLog } from './audit.ts';
+export type { HeadToSave, TreeHeadSignerOptions } from './head-signer.ts';
+export { TreeHeadSigner } from './head-signer.ts';
+export type { PartyAudit, PartyAuditInput, PartyHeads, RecordFinding } from './party-audit.ts';
+export { auditPartyLog } from './party-audit.ts';

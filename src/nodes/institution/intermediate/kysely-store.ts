@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type {
   AcquisitionNumber,
   ItemNo,
@@ -7,6 +7,27 @@ import type {
 } from '../../../protocol/identifiers.ts';
 import type { AnsweredItem } from '../../../protocol/messages.ts';
 import type { AddresseeNumber } from '../../../protocol/identifiers.ts';
+import type { StoredRecordEvent, StoredTreeHead } from '../../../shared/record-log.ts';
+import {
+  KyselyMerkleStore,
+  insertRecordEvents,
+  insertTreeHead,
+  latestTreeHeadSize,
+  listRecordEvents,
+  listRecordEventsOf,
+  listTreeHeads,
+  recordLogDb,
+  tombstoneRecordEvents,
+  type RecordLogTables,
+} from '../../../shared/record-log-tables.ts';
+import { createMerkleLog, leafHash, type MerkleStore } from '../../../trust/merkle/index.ts';
+import {
+  answerEvent,
+  eventRow,
+  inquiryEvent,
+  provisionEvent,
+  type IntermediateRecordEvent,
+} from './record-events.ts';
 import type {
   AnswerToStore,
   CopyToStore,
@@ -22,7 +43,7 @@ import type {
   RequesterRecordView,
 } from './store.ts';
 
-export interface IntermediateDatabase {
+export interface IntermediateDatabase extends RecordLogTables {
   persons: {
     addressee_number: string;
     person_code: string | null;
@@ -81,9 +102,38 @@ export interface IntermediateDatabase {
 /** Rows per INSERT statement: keeps well under SQLite's bound-parameter limit, fine for PostgreSQL. */
 const CHUNK = 500;
 
+const encoder = new TextEncoder();
+
 /** `IntermediateStore` on Kysely: the same code for SQLite and PostgreSQL. */
 export class KyselyIntermediateStore implements IntermediateStore {
+  private readonly listeners: ((count: number) => void)[] = [];
+
   constructor(private readonly db: Kysely<IntermediateDatabase>) {}
+
+  /**
+   * Appends record events and their Merkle leaves in the caller's transaction: the log over a store
+   * bound to it, so a rolled-back record leaves no leaf, and a leaf never exists without its event.
+   */
+  private async appendEvents(
+    trx: Transaction<IntermediateDatabase>,
+    events: readonly IntermediateRecordEvent[],
+  ): Promise<void> {
+    const db = recordLogDb(trx);
+    const rows = events.map((event) => eventRow(event, 0));
+    const first = await createMerkleLog({ store: new KyselyMerkleStore(db) }).append(
+      rows.map((row) => encoder.encode(row.body)),
+    );
+    await insertRecordEvents(
+      db,
+      rows.map((row, i) => ({ ...row, idx: first + i })),
+    );
+  }
+
+  /** Tell the listeners (the tree head signer) about events now committed. */
+  private appended(count: number): void {
+    if (count === 0) return;
+    for (const listener of this.listeners) listener(count);
+  }
 
   async findPerson(addresseeNumber: AddresseeNumber): Promise<IntermediatePerson | undefined> {
     const row = await this.db
@@ -289,11 +339,17 @@ export class KyselyIntermediateStore implements IntermediateStore {
     return held.sort((a, b) => a.itemNo - b.itemNo);
   }
 
-  async recordInquiry(record: RequesterRecordInput): Promise<void> {
-    await this.db
-      .insertInto('requester_records')
-      .values({
-        processing_number: record.processingNumber,
+  async recordInquiry(record: RequesterRecordInput): Promise<'recorded' | 'ignored'> {
+    const event = inquiryEvent(record);
+    const result = await this.db.transaction().execute(async (trx) => {
+      const existing = await trx
+        .selectFrom('requester_records')
+        .select(['requested_at'])
+        .where('processing_number', '=', record.processingNumber)
+        .executeTakeFirst();
+      // Opened already: a record is never rewritten. (`requested_at` is set by every opening.)
+      if (existing && existing.requested_at !== null) return 'ignored';
+      const fields = {
         addressee_number: record.addresseeNumber,
         person_code: record.personCode,
         provider_id: record.providerId,
@@ -301,59 +357,70 @@ export class KyselyIntermediateStore implements IntermediateStore {
         procedure_id: record.procedureId,
         item_nos: JSON.stringify(record.itemNos),
         requested_at: record.requestedAt,
-        answered_at: null,
-        outcome: record.outcome,
-        reason: record.reason ?? null,
         non_disclosure: record.nonDisclosure ? 1 : 0,
-        recorded_at: record.recordedAt,
-      })
-      .onConflict((oc) =>
-        oc.column('processing_number').doUpdateSet((eb) => ({
-          addressee_number: eb.ref('excluded.addressee_number'),
-          person_code: eb.ref('excluded.person_code'),
-          provider_id: eb.ref('excluded.provider_id'),
-          clause_no: eb.ref('excluded.clause_no'),
-          procedure_id: eb.ref('excluded.procedure_id'),
-          item_nos: eb.ref('excluded.item_nos'),
-          requested_at: eb.ref('excluded.requested_at'),
-          non_disclosure: eb.ref('excluded.non_disclosure'),
-          // The answer may have come first: keep it, never turn it back into pending.
-          outcome: sql<string>`case when requester_records.outcome = 'pending' then excluded.outcome else requester_records.outcome end`,
-          reason: sql<
-            string | null
-          >`case when requester_records.outcome = 'pending' then excluded.reason else requester_records.reason end`,
-        })),
-      )
-      .execute();
+      };
+      if (existing) {
+        // The answer came first: keep its outcome and reason, add what the inquiry says.
+        await trx
+          .updateTable('requester_records')
+          .set(fields)
+          .where('processing_number', '=', record.processingNumber)
+          .execute();
+      } else {
+        await trx
+          .insertInto('requester_records')
+          .values({
+            processing_number: record.processingNumber,
+            ...fields,
+            answered_at: null,
+            outcome: record.outcome,
+            reason: record.reason ?? null,
+            recorded_at: record.recordedAt,
+          })
+          .execute();
+      }
+      await this.appendEvents(trx, [event]);
+      return 'recorded';
+    });
+    if (result === 'recorded') this.appended(1);
+    return result;
   }
 
-  recordAnswer(answer: AnswerToStore): Promise<void> {
-    return this.db.transaction().execute(async (trx) => {
-      await trx
-        .insertInto('requester_records')
-        .values({
-          processing_number: answer.processingNumber,
-          addressee_number: null,
-          person_code: null,
-          provider_id: null,
-          clause_no: null,
-          procedure_id: null,
-          item_nos: null,
-          requested_at: null,
-          answered_at: answer.answeredAt,
-          outcome: answer.outcome,
-          reason: answer.reason ?? null,
-          non_disclosure: 0,
-          recorded_at: answer.receivedAt,
-        })
-        .onConflict((oc) =>
-          oc.column('processing_number').doUpdateSet((eb) => ({
-            answered_at: eb.ref('excluded.answered_at'),
-            outcome: eb.ref('excluded.outcome'),
-            reason: eb.ref('excluded.reason'),
-          })),
-        )
-        .execute();
+  async recordAnswer(answer: AnswerToStore): Promise<'recorded' | 'ignored'> {
+    const result = await this.db.transaction().execute(async (trx) => {
+      const existing = await trx
+        .selectFrom('requester_records')
+        .select('outcome')
+        .where('processing_number', '=', answer.processingNumber)
+        .executeTakeFirst();
+      if (existing && existing.outcome !== 'pending') return 'ignored';
+      if (existing) {
+        await trx
+          .updateTable('requester_records')
+          .set({ answered_at: answer.answeredAt, outcome: answer.outcome, reason: answer.reason ?? null })
+          .where('processing_number', '=', answer.processingNumber)
+          .execute();
+      } else {
+        // The answer overtook the core's 202: the inquiry's own fields come when that is stored.
+        await trx
+          .insertInto('requester_records')
+          .values({
+            processing_number: answer.processingNumber,
+            addressee_number: null,
+            person_code: null,
+            provider_id: null,
+            clause_no: null,
+            procedure_id: null,
+            item_nos: null,
+            requested_at: null,
+            answered_at: answer.answeredAt,
+            outcome: answer.outcome,
+            reason: answer.reason ?? null,
+            non_disclosure: 0,
+            recorded_at: answer.receivedAt,
+          })
+          .execute();
+      }
       await trx
         .insertInto('answers')
         .values({
@@ -361,14 +428,12 @@ export class KyselyIntermediateStore implements IntermediateStore {
           items: JSON.stringify(answer.items),
           received_at: answer.receivedAt,
         })
-        .onConflict((oc) =>
-          oc.column('processing_number').doUpdateSet((eb) => ({
-            items: eb.ref('excluded.items'),
-            received_at: eb.ref('excluded.received_at'),
-          })),
-        )
         .execute();
+      await this.appendEvents(trx, [answerEvent(answer)]);
+      return 'recorded';
     });
+    if (result === 'recorded') this.appended(1);
+    return result;
   }
 
   async findInquiry(
@@ -388,33 +453,37 @@ export class KyselyIntermediateStore implements IntermediateStore {
   }
 
   async recordProvision(record: ProviderRecord): Promise<void> {
-    const values = {
-      processing_number: record.processingNumber,
-      requester_id: record.requesterId,
-      person_code: record.personCode,
-      clause_no: record.clauseNo,
-      procedure_id: record.procedureId,
-      item_nos: JSON.stringify(record.itemNos),
-      provided_item_nos: JSON.stringify(record.providedItemNos),
-      requested_at: record.requestedAt,
-      answered_at: record.answeredAt,
-      outcome: record.outcome,
-      reason: record.reason ?? null,
-      non_disclosure: record.nonDisclosure ? 1 : 0,
-      recorded_at: record.recordedAt,
-    };
-    await this.db
-      .insertInto('provider_records')
-      .values(values)
-      .onConflict((oc) =>
-        oc.column('processing_number').doUpdateSet((eb) => ({
-          provided_item_nos: eb.ref('excluded.provided_item_nos'),
-          answered_at: eb.ref('excluded.answered_at'),
-          outcome: eb.ref('excluded.outcome'),
-          reason: eb.ref('excluded.reason'),
-        })),
-      )
-      .execute();
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('provider_records')
+        .values({
+          processing_number: record.processingNumber,
+          requester_id: record.requesterId,
+          person_code: record.personCode,
+          clause_no: record.clauseNo,
+          procedure_id: record.procedureId,
+          item_nos: JSON.stringify(record.itemNos),
+          provided_item_nos: JSON.stringify(record.providedItemNos),
+          requested_at: record.requestedAt,
+          answered_at: record.answeredAt,
+          outcome: record.outcome,
+          reason: record.reason ?? null,
+          non_disclosure: record.nonDisclosure ? 1 : 0,
+          recorded_at: record.recordedAt,
+        })
+        // Answered again: the row shows the latest answer; the log keeps every one (the event below).
+        .onConflict((oc) =>
+          oc.column('processing_number').doUpdateSet((eb) => ({
+            provided_item_nos: eb.ref('excluded.provided_item_nos'),
+            answered_at: eb.ref('excluded.answered_at'),
+            outcome: eb.ref('excluded.outcome'),
+            reason: eb.ref('excluded.reason'),
+          })),
+        )
+        .execute();
+      await this.appendEvents(trx, [provisionEvent(record)]);
+    });
+    this.appended(1);
   }
 
   async listRequesterRecords(limit: number): Promise<RequesterRecordView[]> {
@@ -461,6 +530,43 @@ export class KyselyIntermediateStore implements IntermediateStore {
   purgeRecords(before: Date): Promise<{ requester: number; provider: number }> {
     const cutoff = before.toISOString();
     return this.db.transaction().execute(async (trx) => {
+      // Each event of a purged record keeps its leaf hash, computed from its own bytes (so an edit
+      // made before the purge is still caught), and nothing else; merkle_nodes is never touched.
+      const events = await trx
+        .selectFrom('record_events')
+        .select(['idx', 'body'])
+        .where('body', 'is not', null)
+        .where((eb) =>
+          eb.or([
+            eb.and([
+              eb('role', '=', 'requester'),
+              eb(
+                'processing_number',
+                'in',
+                eb
+                  .selectFrom('requester_records')
+                  .select('processing_number')
+                  .where('recorded_at', '<', cutoff),
+              ),
+            ]),
+            eb.and([
+              eb('role', '=', 'provider'),
+              eb(
+                'processing_number',
+                'in',
+                eb
+                  .selectFrom('provider_records')
+                  .select('processing_number')
+                  .where('recorded_at', '<', cutoff),
+              ),
+            ]),
+          ]),
+        )
+        .execute();
+      await tombstoneRecordEvents(
+        recordLogDb(trx),
+        events.map((e) => ({ idx: Number(e.idx), leafHash: leafHash(encoder.encode(e.body ?? '')) })),
+      );
       await trx
         .deleteFrom('answers')
         .where('processing_number', 'in', (eb) =>
@@ -477,6 +583,107 @@ export class KyselyIntermediateStore implements IntermediateStore {
         .executeTakeFirst();
       return { requester: Number(requester.numDeletedRows), provider: Number(provider.numDeletedRows) };
     });
+  }
+
+  onRecordEvents(listener: (count: number) => void): void {
+    this.listeners.push(listener);
+  }
+
+  merkleStore(): MerkleStore {
+    return new KyselyMerkleStore(recordLogDb(this.db));
+  }
+
+  saveTreeHead(head: StoredTreeHead): Promise<void> {
+    return insertTreeHead(recordLogDb(this.db), head);
+  }
+
+  listTreeHeads(): Promise<StoredTreeHead[]> {
+    return listTreeHeads(recordLogDb(this.db));
+  }
+
+  latestTreeHeadSize(): Promise<number> {
+    return latestTreeHeadSize(recordLogDb(this.db));
+  }
+
+  listRecordEvents(after: number, limit: number): Promise<StoredRecordEvent[]> {
+    return listRecordEvents(recordLogDb(this.db), after, limit);
+  }
+
+  listRecordEventsOf(processingNumbers: readonly string[]): Promise<StoredRecordEvent[]> {
+    return listRecordEventsOf(recordLogDb(this.db), processingNumbers);
+  }
+
+  async listRequesterRecordsByProcessingNumber(
+    after: string | undefined,
+    limit: number,
+    only?: string,
+  ): Promise<RequesterRecord[]> {
+    let query = this.db.selectFrom('requester_records').selectAll();
+    if (only !== undefined) query = query.where('processing_number', '=', only);
+    if (after !== undefined) query = query.where('processing_number', '>', after);
+    const rows = await query.orderBy('processing_number').limit(limit).execute();
+    return rows.map((row) => {
+      const record: RequesterRecord = toRequesterRecord(row);
+      if (row.person_code !== null) record.personCode = row.person_code;
+      if (row.answered_at === null) delete record.answeredAt;
+      return record;
+    });
+  }
+
+  async listProviderRecordsByProcessingNumber(
+    after: string | undefined,
+    limit: number,
+    only?: string,
+  ): Promise<ProviderRecord[]> {
+    let query = this.db.selectFrom('provider_records').selectAll();
+    if (only !== undefined) query = query.where('processing_number', '=', only);
+    if (after !== undefined) query = query.where('processing_number', '>', after);
+    const rows = await query.orderBy('processing_number').limit(limit).execute();
+    return rows.map((row) => {
+      const record: ProviderRecord = {
+        processingNumber: row.processing_number,
+        requesterId: row.requester_id,
+        personCode: row.person_code,
+        clauseNo: row.clause_no,
+        procedureId: row.procedure_id,
+        itemNos: JSON.parse(row.item_nos) as ItemNo[],
+        providedItemNos: JSON.parse(row.provided_item_nos) as ItemNo[],
+        requestedAt: row.requested_at,
+        answeredAt: row.answered_at,
+        outcome: row.outcome as ProviderRecord['outcome'],
+        nonDisclosure: row.non_disclosure !== 0,
+        recordedAt: row.recorded_at,
+      };
+      if (row.reason !== null) record.reason = row.reason;
+      return record;
+    });
+  }
+
+  async listEventsWithoutRecord(
+    role: 'requester' | 'provider',
+    after: string | undefined,
+    limit: number,
+  ): Promise<string[]> {
+    const table = role === 'requester' ? 'requester_records' : 'provider_records';
+    let query = this.db
+      .selectFrom('record_events as e')
+      .select('e.processing_number')
+      .distinct()
+      .where('e.role', '=', role)
+      .where('e.processing_number', 'is not', null)
+      .where((eb) =>
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom(table)
+              .select('processing_number')
+              .whereRef(`${table}.processing_number`, '=', 'e.processing_number'),
+          ),
+        ),
+      );
+    if (after !== undefined) query = query.where('e.processing_number', '>', after);
+    const rows = await query.orderBy('e.processing_number').limit(limit).execute();
+    return rows.flatMap((row) => (row.processing_number === null ? [] : [row.processing_number]));
   }
 }
 

@@ -1,4 +1,5 @@
 import type { Kysely, Migration } from 'kysely';
+import { createRecordLogTables } from '../../../shared/record-log-tables.ts';
 
 /**
  * The intermediate server's database (`intermediate.sqlite`). It never holds an Individual Number:
@@ -26,6 +27,12 @@ import type { Kysely, Migration } from 'kysely';
  *
  * `provider_records`: this institution's provision records as provider (情報提供), one per provision
  * request, `not_held` and `failed` included.
+ *
+ * `record_events`, `merkle_nodes`, `tree_heads` (migration 0002, src/shared/record-log-tables.ts): every
+ * change to a requester or provider record as an event row, in the same transaction as the change, with
+ * its leaf in the institution's Merkle log, and the signed tree heads. The two record tables are the
+ * readable projection of the events (record-events.ts). Records written before 0002 have no events;
+ * `renkei records verify` names them.
  */
 export const intermediateMigrations: Record<string, Migration> = {
   '0001_intermediate': {
@@ -112,6 +119,11 @@ export const intermediateMigrations: Record<string, Migration> = {
       ]) {
         await db.schema.dropTable(table).execute();
       }
+    },
+  },
+  '0002_record_log': {
+    async up(db: Kysely<unknown>) {
+      await createRecordLogTables(db);
     },
   },
 };

@@ -10,6 +10,8 @@ import type {
 } from '../../../protocol/identifiers.ts';
 import type { AnsweredItem } from '../../../protocol/messages.ts';
 import type { AddresseeNumber } from '../../../protocol/identifiers.ts';
+import type { StoredRecordEvent, StoredTreeHead } from '../../../shared/record-log.ts';
+import type { MerkleStore } from '../../../trust/merkle/index.ts';
 
 /** One person's code changed by re-keying: `to` is null when the core did not recognise `from`. */
 export interface PersonCodeChange {
@@ -159,19 +161,68 @@ export interface IntermediateStore {
   /** The copies held for a person code among the items; undefined when the code is not known here. */
   findCopiesByCode(personCode: PersonCode, itemNos: readonly ItemNo[]): Promise<HeldCopy[] | undefined>;
 
-  /** Upsert a requester record; an answered outcome is never turned back into `pending`. */
-  recordInquiry(record: RequesterRecordInput): Promise<void>;
-  /** Upsert the answer's outcome into the requester record and store its items, in one transaction. */
-  recordAnswer(answer: AnswerToStore): Promise<void>;
+  // Each record write below also appends its record event (record-events.ts) and the event's Merkle
+  // leaf, in the same transaction; a write that changes nothing appends nothing.
+  /**
+   * Open a requester record (event `inquiry_sent`, `inquiry_refused` or `inquiry_failed`), or complete
+   * one its answer opened first (the answer's outcome is kept). `ignored` when the inquiry was already
+   * opened: a record is never rewritten.
+   */
+  recordInquiry(record: RequesterRecordInput): Promise<'recorded' | 'ignored'>;
+  /**
+   * Store the answer's outcome in the requester record and its items, in one transaction (event
+   * `answer_received`). `ignored` when the record is already settled (answered, refused or failed):
+   * a second answer to the same processing number changes nothing.
+   */
+  recordAnswer(answer: AnswerToStore): Promise<'recorded' | 'ignored'>;
   findInquiry(
     processingNumber: ProcessingNumber,
   ): Promise<(RequesterRecord & { items: AnsweredItem[] | undefined }) | undefined>;
 
-  /** Upsert a provider record (a retried request overwrites its own record). */
+  /**
+   * Record a provision (event `provided`, `not_held` or `failed`). A request answered again under the
+   * same processing number adds an event; the row then shows the latest answer, the log keeps both.
+   */
   recordProvision(record: ProviderRecord): Promise<void>;
 
   listRequesterRecords(limit: number): Promise<RequesterRecordView[]>;
   listProviderRecords(limit: number): Promise<ProviderRecordView[]>;
-  /** Delete records (and received answers) first written before `before`. */
+  /**
+   * Delete records (and received answers) first written before `before`, leaving each of their events
+   * as a tombstone (its leaf hash only, computed from its body), in one transaction.
+   */
   purgeRecords(before: Date): Promise<{ requester: number; provider: number }>;
+
+  // ── The record log (tamper-evident records) ──
+  /** Called after each committed transaction that appended record events, with how many. */
+  onRecordEvents(listener: (count: number) => void): void;
+  /** The Merkle log's store over the database (outside any transaction): for heads and proofs. */
+  merkleStore(): MerkleStore;
+  saveTreeHead(head: StoredTreeHead): Promise<void>;
+  /** Every stored head, by size then time. */
+  listTreeHeads(): Promise<StoredTreeHead[]>;
+  /** The size the latest stored head covers; 0 when none. */
+  latestTreeHeadSize(): Promise<number>;
+  /** Event rows in log order, `limit` after index `after` (-1 for the first page). */
+  listRecordEvents(after: number, limit: number): Promise<StoredRecordEvent[]>;
+  /** The (unpurged) events of these records, both roles, by processing number, then log index. */
+  listRecordEventsOf(processingNumbers: readonly string[]): Promise<StoredRecordEvent[]>;
+  /** Requester records as stored (code included), by processing number after `after`, or just `only`. */
+  listRequesterRecordsByProcessingNumber(
+    after: string | undefined,
+    limit: number,
+    only?: string,
+  ): Promise<RequesterRecord[]>;
+  /** Provider records as stored, by processing number after `after`, or just `only`. */
+  listProviderRecordsByProcessingNumber(
+    after: string | undefined,
+    limit: number,
+    only?: string,
+  ): Promise<ProviderRecord[]>;
+  /** Processing numbers that events of `role` name but no record row of that role has, after `after`. */
+  listEventsWithoutRecord(
+    role: 'requester' | 'provider',
+    after: string | undefined,
+    limit: number,
+  ): Promise<string[]>;
 }

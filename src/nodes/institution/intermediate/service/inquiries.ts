@@ -139,9 +139,13 @@ export class InquiryService {
     }
   }
 
-  /** The core delivers an inquiry's outcome (and items when provided). Idempotent. */
+  /**
+   * The core delivers an inquiry's outcome (and items when provided). The first answer is recorded;
+   * a second one for the same processing number changes nothing (a retried delivery, or someone
+   * trying to overwrite the clerk's figure): it is logged and otherwise ignored.
+   */
   async receiveAnswer(delivery: AnswerDelivery): Promise<void> {
-    await this.deps.store.recordAnswer({
+    const result = await this.deps.store.recordAnswer({
       processingNumber: delivery.processingNumber,
       outcome: delivery.outcome,
       ...(delivery.reason === undefined ? {} : { reason: delivery.reason }),
@@ -149,6 +153,13 @@ export class InquiryService {
       answeredAt: delivery.answeredAt,
       receivedAt: this.deps.clock.now().toISOString(),
     });
+    if (result === 'ignored') {
+      this.deps.logger.warn(
+        { processingNumber: delivery.processingNumber },
+        'an answer for an inquiry already settled was ignored',
+      );
+      return;
+    }
     this.answered.emit(delivery.processingNumber);
   }
 

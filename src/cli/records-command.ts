@@ -1,0 +1,168 @@
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import {
+  isNetworkDataDir,
+  showNetworkRecord,
+  verifyNetworkRecords,
+  type NetworkFinding,
+  type PartyReport,
+} from '../network/records.ts';
+import { ProcessingNumber } from '../protocol/identifiers.ts';
+import { RenkeiError } from '../shared/errors.ts';
+import { plural, table, wholeNumberOption, type GlobalOptions } from './output.ts';
+
+/**
+ * `renkei records verify` and `renkei records show`: the provision records of a network, read from its
+ * data directory (read-only; the nodes may be running or not). `verify` checks each party's records
+ * against its Merkle log and signed tree heads, and the three parties' records of each exchange against
+ * each other, prints a table per party and every finding in plain words, and exits 1 if there is any.
+ * `show` prints one processing number's records at every party, with the events behind them.
+ *
+ * `--data-dir` names the network's directory; a directory `renkei demo` used is accepted as it is
+ * (its network is in `<data-dir>/demo`).
+ *
+ * Errors: ERR_VALIDATION (no network in the directory, an unknown `--party`, a malformed processing
+ * number or `--retention-years`).
+ */
+export function registerRecordsCommand(program: Command): void {
+  const records = program
+    .command('records')
+    .description('verify and show the provision records of a network, from its data directory');
+
+  records
+    .command('verify')
+    .description(
+      "check every party's records against its Merkle log, its signed heads and the other parties'",
+    )
+    .option('--party <id>', 'check only this party (core or an institution code) and its exchanges')
+    .option('--retention-years <n>', 'how long records are kept (older ones may be purged)', '7')
+    .action(async (options: { party?: string; retentionYears: string }) => {
+      const dataDir = networkDir(program.opts<GlobalOptions>().dataDir);
+      const retentionYears = wholeNumberOption(options.retentionYears, '--retention-years', 1, 100);
+      const report = await verifyNetworkRecords({
+        dataDir,
+        retentionYears,
+        ...(options.party === undefined ? {} : { party: options.party }),
+      });
+      console.log(`Provision records of the network in ${dataDir}\n`);
+      console.log(
+        table(
+          ['party', 'events', 'records', 'signed heads', 'findings'],
+          report.parties.map((p) => [
+            p.party,
+            p.purged > 0 ? `${p.events} (${p.purged} purged)` : p.events,
+            p.records,
+            headsCell(p),
+            p.findings.length,
+          ]),
+        ),
+      );
+      console.log(
+        `\nExchanges compared across parties: ${report.exchanges.checked}; ` +
+          `disagreements: ${report.exchanges.findings.length}.`,
+      );
+      const findings = [...report.parties.flatMap((p) => p.findings), ...report.exchanges.findings];
+      if (findings.length > 0) {
+        console.log('\nFindings:');
+        for (const f of findings) console.log(`  ${where(f)}: ${f.message}`);
+      }
+      const unsigned = report.parties.filter((p) => p.heads.status !== 'signed').map((p) => p.party);
+      if (unsigned.length > 0) {
+        console.log(
+          `\nNot checked against signed heads (none stored, or no certificate to check them with): ` +
+            `${unsigned.join(', ')}. Their records are checked against their stored hashes and the other parties' records only.`,
+        );
+      }
+      console.log(
+        findings.length === 0
+          ? '\nEvery record verifies.'
+          : `\n${plural(findings.length, 'finding')}: the records above were changed outside the nodes.`,
+      );
+      if (!report.ok) process.exitCode = 1;
+    });
+
+  records
+    .command('show <processingNumber>')
+    .description('print the records of one exchange at every party, with their logged events')
+    .action(async (processingNumber: string) => {
+      const parsed = ProcessingNumber.safeParse(processingNumber);
+      if (!parsed.success) {
+        throw new RenkeiError('ERR_VALIDATION', 'A processing number is a UUID, e.g. 0190f5a2-….');
+      }
+      const dataDir = networkDir(program.opts<GlobalOptions>().dataDir);
+      const shown = await showNetworkRecord(dataDir, parsed.data);
+      const sections: {
+        title: string;
+        record: object | undefined;
+        events: { index: number; body: string }[];
+      }[] = [];
+      if (shown.core) {
+        sections.push({
+          title: 'core',
+          record: shown.core.record && { ...shown.core.record, ...(shown.core.state ?? {}) },
+          events: shown.core.events,
+        });
+      }
+      for (const { party, records } of shown.institutions) {
+        if (records.requester) sections.push({ title: `${party} (requester)`, ...records.requester });
+        if (records.provider) sections.push({ title: `${party} (provider)`, ...records.provider });
+      }
+      if (sections.length === 0) {
+        console.log(`No party of the network in ${dataDir} has a record of ${parsed.data}.`);
+        process.exitCode = 1;
+        return;
+      }
+      for (const section of sections) {
+        console.log(`\n${section.title}`);
+        console.log(
+          section.record === undefined
+            ? '  (no record row: only its events remain)'
+            : table(
+                ['field', 'value'],
+                Object.entries(section.record)
+                  .filter(([, value]) => value !== undefined && value !== null)
+                  .map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]),
+              ),
+        );
+        console.log('  events (log index: canonical JSON, the person code withheld):');
+        for (const event of section.events) console.log(`    ${event.index}: ${withheld(event.body)}`);
+        // Signed messages (issue 6, part 4) will be printed and checked here once parties store
+        // them with their events (`ShownEvent.message`).
+      }
+    });
+}
+
+/** `dir` if it holds a network, else its `demo/` (where `renkei demo` puts one); ERR_VALIDATION if neither. */
+function networkDir(dataDir: string): string {
+  const dir = resolve(dataDir);
+  if (isNetworkDataDir(dir)) return dir;
+  if (isNetworkDataDir(join(dir, 'demo'))) return join(dir, 'demo');
+  throw new RenkeiError(
+    'ERR_VALIDATION',
+    `There is no network in ${dir} (no core/core.sqlite, no institutions/*/intermediate.sqlite): give --data-dir.`,
+  );
+}
+
+function headsCell(p: PartyReport): string {
+  switch (p.heads.status) {
+    case 'signed':
+      return `${p.heads.stored} (${p.heads.verified} checked)`;
+    case 'unchecked':
+      return `${p.heads.stored}, not checked: ${p.key}`;
+    case 'unsigned':
+      return 'none: heads are unsigned';
+  }
+}
+
+/** An event's text with the person code withheld: an auditor reading a record has no use for it. */
+function withheld(body: string): string {
+  return body.replace(/"personCode":"[^"]*"/g, '"personCode":"(withheld)"');
+}
+
+/** The party and the row a finding concerns, in words. */
+function where(f: NetworkFinding): string {
+  const parts = [f.party];
+  if (f.index !== undefined) parts.push(`log index ${f.index}`);
+  if (f.processingNumber !== undefined) parts.push(`record ${f.processingNumber}`);
+  return parts.join(', ');
+}

@@ -1,0 +1,489 @@
+/**
+ * The provision records of a whole network, checked from its data directory: what `renkei records
+ * verify` and `renkei records show` run. Above the nodes on purpose: it is the one place that reads
+ * more than one party's database, and it only reads them (opened read-only, never migrated, whether or
+ * not the nodes are running). No node ever does this: 分散管理 holds for the nodes; this is the
+ * auditor's tool (the oversight commission's, or an operator's with every party's consent).
+ *
+ * Per party (the core; each institution's intermediate server), its own RecordLogService checks its
+ * events against its Merkle log and its signed heads (verified with the public key of the party's
+ * identity certificate from the network's PKI, when there is one), and its record rows against its
+ * events. Across parties, each exchange is compared by processing number: the core's record with the
+ * requester's and the provider's. A party cannot rewrite its own log without its signed heads showing
+ * it; it cannot rewrite it consistently with the heads without the other two parties' records showing it.
+ *
+ * Memory: a page of records at a time (500), never a whole party.
+ */
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { importX509 } from 'jose';
+import { systemClock, type Clock } from '../shared/clock.ts';
+import { openSqliteReadOnly } from '../shared/db.ts';
+import { RenkeiError } from '../shared/errors.ts';
+import { KyselyCoreStore, type CoreDatabase } from '../nodes/core/kysely-store.ts';
+import type { CoreExchange } from '../nodes/core/record-events.ts';
+import { RecordLogService as CoreRecordLog } from '../nodes/core/service/record-log.ts';
+import {
+  KyselyIntermediateStore,
+  type IntermediateDatabase,
+} from '../nodes/institution/intermediate/kysely-store.ts';
+import {
+  RecordLogService as IntermediateRecordLog,
+  type ProviderExchange,
+  type RequesterExchange,
+  type ShownRecords,
+} from '../nodes/institution/intermediate/service/record-log.ts';
+import { silentLogger } from '../shared/logger.ts';
+import type { PartyHeads, RecordFinding, TreeHeadKey } from '../trust/merkle/index.ts';
+import { loadTrustBundle, partyIdOf, partyPaths, pkiPaths, x509 } from '../trust/pki/index.ts';
+
+/** The core's party id, in the PKI and in findings. */
+export const CORE_PARTY = 'core';
+
+export interface VerifyNetworkOptions {
+  /** The network's data directory: `core/core.sqlite`, `institutions/<id>/intermediate.sqlite`, `pki/`. */
+  dataDir: string;
+  /** Check only this party (`core` or an institution id), and its exchanges with the others. */
+  party?: string;
+  /** Records are kept this many years (default 7): older ones may be purged, at any party. */
+  retentionYears?: number;
+  clock?: Clock;
+}
+
+/** A finding with the party it concerns. */
+export type NetworkFinding = RecordFinding & { readonly party: string };
+
+export interface PartyReport {
+  party: string;
+  file: string;
+  /** Event rows, purged ones included. */
+  events: number;
+  purged: number;
+  /** Record rows (both roles at an institution). */
+  records: number;
+  heads: PartyHeads;
+  /** Where the key to check heads came from, or why there was none. */
+  key: string;
+  findings: NetworkFinding[];
+}
+
+export interface NetworkReport {
+  dataDir: string;
+  parties: PartyReport[];
+  /** Disagreements between parties about one exchange. */
+  exchanges: { checked: number; findings: NetworkFinding[] };
+  ok: boolean;
+}
+
+interface CoreParty {
+  id: string;
+  file: string;
+  log: CoreRecordLog;
+  close(): Promise<void>;
+}
+
+interface InstitutionParty {
+  id: string;
+  file: string;
+  log: IntermediateRecordLog;
+  close(): Promise<void>;
+}
+
+function coreFile(dataDir: string): string {
+  return join(dataDir, 'core', 'core.sqlite');
+}
+
+function institutionIds(dataDir: string): string[] {
+  const dir = join(dataDir, 'institutions');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((id) => existsSync(join(dir, id, 'intermediate.sqlite')))
+    .sort();
+}
+
+/** True when `dataDir` holds a network's databases (a core, or at least one intermediate server). */
+export function isNetworkDataDir(dataDir: string): boolean {
+  return existsSync(coreFile(dataDir)) || institutionIds(dataDir).length > 0;
+}
+
+function openCore(dataDir: string, clock: Clock): CoreParty | undefined {
+  const file = coreFile(dataDir);
+  if (!existsSync(file)) return undefined;
+  const store = new KyselyCoreStore(openSqliteReadOnly<CoreDatabase>(file));
+  return {
+    id: CORE_PARTY,
+    file,
+    log: new CoreRecordLog({ store, clock, logger: silentLogger() }),
+    close: () => store.close(),
+  };
+}
+
+function openInstitution(dataDir: string, id: string, clock: Clock): InstitutionParty {
+  const file = join(dataDir, 'institutions', id, 'intermediate.sqlite');
+  const db = openSqliteReadOnly<IntermediateDatabase>(file);
+  const store = new KyselyIntermediateStore(db);
+  return {
+    id,
+    file,
+    log: new IntermediateRecordLog({ store, clock, logger: silentLogger() }),
+    close: () => db.destroy(),
+  };
+}
+
+/**
+ * The public key a party signs its heads with: its identity certificate's, if the network's PKI has
+ * one for it, issued by the network's CA and naming that party. `note` says where it came from or why
+ * there is none; a certificate that is not the party's is a finding, and no key.
+ */
+async function partyKey(
+  dataDir: string,
+  party: string,
+): Promise<{ key?: TreeHeadKey; note: string; finding?: RecordFinding }> {
+  const pki = join(dataDir, 'pki');
+  const certFile = partyPaths(pki, party).identityCert;
+  if (!existsSync(certFile)) return { note: 'no identity certificate in the network PKI' };
+  const pem = readFileSync(certFile, 'utf8');
+  const bundleFile = pkiPaths(pki).caBundle;
+  try {
+    const cert = new x509.X509Certificate(pem);
+    if (existsSync(bundleFile)) {
+      const bundle = await loadTrustBundle(bundleFile);
+      const issuedByUs = await cert
+        .verify({ publicKey: bundle.issuing.publicKey, signatureOnly: true })
+        .catch(() => false);
+      if (!issuedByUs) throw new Error('not issued by the network CA');
+    }
+    if (partyIdOf(cert) !== party) throw new Error('it names another party');
+    return { key: await importX509(pem, 'ES256'), note: `identity certificate ${certFile}` };
+  } catch {
+    return {
+      note: 'identity certificate not usable',
+      finding: {
+        kind: 'certificate-untrusted',
+        message: `The identity certificate ${certFile} is not one the network's CA issued to ${party}: heads were not checked with it.`,
+      },
+    };
+  }
+}
+
+const tag =
+  (party: string) =>
+  (f: RecordFinding): NetworkFinding => ({ ...f, party });
+
+/** Verify one party: its log, its heads, its record rows. */
+async function verifyParty(
+  dataDir: string,
+  party: CoreParty | InstitutionParty,
+  purgeCutoff: Date,
+): Promise<PartyReport> {
+  const key = await partyKey(dataDir, party.id);
+  const base = { party: party.id, file: party.file, key: key.note };
+  try {
+    const report = await party.log.verify({
+      ...(key.key === undefined ? {} : { publicKey: key.key }),
+      purgeCutoff,
+    });
+    return {
+      ...base,
+      events: report.events,
+      purged: report.purged,
+      records: report.records,
+      heads: report.heads,
+      findings: [...(key.finding ? [key.finding] : []), ...report.findings].map(tag(party.id)),
+    };
+  } catch (error) {
+    // Most often a database from before the record log (no record_events table): say so, plainly.
+    const reason = error instanceof Error ? error.message : 'unknown error';
+    return {
+      ...base,
+      events: 0,
+      purged: 0,
+      records: 0,
+      heads: { stored: 0, verified: 0, status: 'unsigned' },
+      findings: [
+        {
+          party: party.id,
+          kind: 'log-unreadable',
+          message: `The record log of ${party.id} could not be read (${reason}).`,
+        },
+      ],
+    };
+  }
+}
+
+const PAGE = 500;
+const DAY_MS = 24 * 3600_000;
+const sameList = (a: readonly number[] | undefined, b: readonly number[]) =>
+  a === undefined || JSON.stringify(a) === JSON.stringify(b);
+
+/** Fields in which a party's record of an exchange differs from the core's. */
+function differing(
+  core: CoreExchange,
+  other: {
+    providerId?: string;
+    requesterId?: string;
+    clauseNo?: string;
+    procedureId?: string;
+    itemNos?: number[];
+  },
+): string[] {
+  const out: string[] = [];
+  if (other.requesterId !== undefined && other.requesterId !== core.requesterId) out.push('requester');
+  if (other.providerId !== undefined && other.providerId !== core.providerId) out.push('provider');
+  if (other.clauseNo !== undefined && other.clauseNo !== core.clauseNo) out.push('clause');
+  if (other.procedureId !== undefined && other.procedureId !== core.procedureId) out.push('procedure');
+  if (!sameList(other.itemNos, core.itemNos)) out.push('items');
+  return out;
+}
+
+/** The requester's record of an exchange against the core's; findings name the requester. */
+function compareRequester(c: CoreExchange, r: RequesterExchange | undefined): NetworkFinding[] {
+  const pn = c.processingNumber;
+  const party = c.requesterId;
+  if (r === undefined) {
+    return [
+      {
+        party,
+        kind: 'exchange-missing',
+        processingNumber: pn,
+        message: `The core recorded inquiry ${pn} from ${party}, but ${party} has no record of it.`,
+      },
+    ];
+  }
+  const findings: NetworkFinding[] = [];
+  const fields = differing(c, r);
+  if (fields.length > 0) {
+    findings.push({
+      party,
+      kind: 'exchange-disagrees',
+      processingNumber: pn,
+      message: `${party}'s record of inquiry ${pn} differs from the core's in ${fields.join(', ')}.`,
+    });
+  }
+  const expected =
+    c.outcome === 'refused' || c.outcome === 'pending' || c.delivery === 'delivered'
+      ? [c.outcome]
+      : ['pending', c.outcome];
+  if (!expected.includes(r.outcome)) {
+    findings.push({
+      party,
+      kind: 'exchange-outcome-disagrees',
+      processingNumber: pn,
+      message: `${party} recorded inquiry ${pn} as ${r.outcome}; the core recorded ${c.outcome}${c.delivery === 'delivered' ? ', delivered' : ''}.`,
+    });
+  }
+  return findings;
+}
+
+/** The provider's record of an exchange against the core's; findings name the provider. */
+function compareProvider(c: CoreExchange, p: ProviderExchange | undefined): NetworkFinding[] {
+  const pn = c.processingNumber;
+  const party = c.providerId;
+  if (c.outcome === 'refused') {
+    return p === undefined
+      ? []
+      : [
+          {
+            party,
+            kind: 'exchange-provided-though-refused',
+            processingNumber: pn,
+            message: `${party} recorded a provision for ${pn}, which the core refused and never forwarded.`,
+          },
+        ];
+  }
+  if (c.outcome !== 'provided' && c.outcome !== 'not_held') return []; // pending, or failed: it may never have arrived
+  if (p === undefined) {
+    return [
+      {
+        party,
+        kind: 'exchange-missing',
+        processingNumber: pn,
+        message: `The core recorded ${pn} as ${c.outcome} by ${party}, but ${party} has no record of it.`,
+      },
+    ];
+  }
+  const findings: NetworkFinding[] = [];
+  const fields = differing(c, p);
+  if (fields.length > 0) {
+    findings.push({
+      party,
+      kind: 'exchange-disagrees',
+      processingNumber: pn,
+      message: `${party}'s record of provision ${pn} differs from the core's in ${fields.join(', ')}.`,
+    });
+  }
+  if (p.outcome !== c.outcome) {
+    findings.push({
+      party,
+      kind: 'exchange-outcome-disagrees',
+      processingNumber: pn,
+      message: `${party} recorded provision ${pn} as ${p.outcome}${p.answers > 1 ? ` (answered ${String(p.answers)} times)` : ''}; the core recorded ${c.outcome}.`,
+    });
+  }
+  return findings;
+}
+
+/** Every exchange compared across the parties that took part in it (within `scope`). */
+async function crossCheck(
+  core: CoreParty | undefined,
+  institutions: Map<string, InstitutionParty>,
+  inScope: (party: string) => boolean,
+  since: Date,
+): Promise<{ checked: number; findings: NetworkFinding[] }> {
+  const findings: NetworkFinding[] = [];
+  let checked = 0;
+  if (core === undefined) return { checked, findings };
+  const recent = (at: string | undefined) => at !== undefined && at >= since.toISOString();
+
+  // The core's records, against the requester's and the provider's.
+  for (let after: string | undefined; ;) {
+    const page = await core.log.exchanges(after, PAGE);
+    after = page.at(-1)?.processingNumber;
+    const relevant = page.filter(
+      (c) =>
+        recent(c.requestedAt) && (inScope(CORE_PARTY) || inScope(c.requesterId) || inScope(c.providerId)),
+    );
+    const byParty = new Map<string, string[]>();
+    for (const c of relevant) {
+      for (const id of new Set([c.requesterId, c.providerId])) {
+        if (institutions.has(id)) byParty.set(id, [...(byParty.get(id) ?? []), c.processingNumber]);
+      }
+    }
+    const known = new Map<string, Awaited<ReturnType<IntermediateRecordLog['exchangesOf']>>>();
+    for (const [id, pns] of byParty) {
+      const party = institutions.get(id);
+      if (party) known.set(id, await party.log.exchangesOf(pns));
+    }
+    for (const c of relevant) {
+      checked++;
+      const requester = known.get(c.requesterId);
+      if (requester) findings.push(...compareRequester(c, requester.requester.get(c.processingNumber)));
+      const provider = known.get(c.providerId);
+      if (provider) findings.push(...compareProvider(c, provider.provider.get(c.processingNumber)));
+    }
+    if (page.length < PAGE) break;
+  }
+
+  // Each institution's records the core does not have (or has for another party).
+  for (const [id, party] of institutions) {
+    if (!inScope(id) && !inScope(CORE_PARTY)) continue;
+    for (let after: string | undefined; ;) {
+      const page = await party.log.requesterExchanges(after, PAGE);
+      after = page.at(-1)?.processingNumber;
+      // A failed inquiry never reached the core: it is under a number the requester made itself.
+      const relevant = page.filter((r) => r.opened !== 'inquiry_failed' && recent(r.recordedAt));
+      const atCore = await core.log.exchangesOf(relevant.map((r) => r.processingNumber));
+      for (const r of relevant) {
+        const c = atCore.get(r.processingNumber);
+        if (c === undefined || c.requesterId !== id) {
+          checked++;
+          findings.push({
+            party: id,
+            kind: 'exchange-unknown-at-core',
+            processingNumber: r.processingNumber,
+            message: `${id} recorded inquiry ${r.processingNumber}, which the core has no record of${c ? ` from ${id}` : ''}.`,
+          });
+        }
+      }
+      if (page.length < PAGE) break;
+    }
+    for (let after: string | undefined; ;) {
+      const page = await party.log.providerExchanges(after, PAGE);
+      after = page.at(-1)?.processingNumber;
+      const relevant = page.filter((p) => recent(p.recordedAt));
+      const atCore = await core.log.exchangesOf(relevant.map((p) => p.processingNumber));
+      for (const p of relevant) {
+        const c = atCore.get(p.processingNumber);
+        if (c === undefined || c.providerId !== id) {
+          checked++;
+          findings.push({
+            party: id,
+            kind: 'exchange-unknown-at-core',
+            processingNumber: p.processingNumber,
+            message: `${id} recorded a provision for ${p.processingNumber}, which the core never sent ${c ? 'to it' : 'to anyone'}.`,
+          });
+        }
+      }
+      if (page.length < PAGE) break;
+    }
+  }
+  return { checked, findings };
+}
+
+/**
+ * Verify the records of the network in `dataDir` (or of one party and its exchanges). Never throws for
+ * what it finds: that is the report. Throws ERR_VALIDATION (as a RenkeiError) for a `party` the
+ * directory has no database of.
+ */
+export async function verifyNetworkRecords(options: VerifyNetworkOptions): Promise<NetworkReport> {
+  const clock = options.clock ?? systemClock;
+  const retentionYears = options.retentionYears ?? 7;
+  const purgeCutoff = clock.now();
+  purgeCutoff.setUTCFullYear(purgeCutoff.getUTCFullYear() - retentionYears);
+  // Parties purge by their own times (the core by request, an institution by its first write), so an
+  // exchange within a day of the cutoff may be purged at one party and not yet at another.
+  const crossSince = new Date(purgeCutoff.getTime() + DAY_MS);
+  const { dataDir } = options;
+
+  const ids = institutionIds(dataDir);
+  const { party } = options;
+  if (party !== undefined && party !== CORE_PARTY && !ids.includes(party)) {
+    throw new RenkeiError('ERR_VALIDATION', `There is no database of party ${party} in ${dataDir}.`, {
+      party,
+    });
+  }
+  const inScope = (id: string) => party === undefined || party === id;
+  const core = openCore(dataDir, clock);
+  const institutions = new Map<string, InstitutionParty>();
+  try {
+    for (const id of ids) institutions.set(id, openInstitution(dataDir, id, clock));
+    const parties: PartyReport[] = [];
+    if (core && inScope(CORE_PARTY)) parties.push(await verifyParty(dataDir, core, purgeCutoff));
+    for (const [id, institution] of institutions) {
+      if (inScope(id)) parties.push(await verifyParty(dataDir, institution, purgeCutoff));
+    }
+    const unreadable = new Set(
+      parties.filter((p) => p.findings.some((f) => f.kind === 'log-unreadable')).map((p) => p.party),
+    );
+    const exchanges =
+      unreadable.size > 0
+        ? { checked: 0, findings: [] }
+        : await crossCheck(core, institutions, inScope, crossSince);
+    const ok = parties.every((p) => p.findings.length === 0) && exchanges.findings.length === 0;
+    return { dataDir, parties, exchanges, ok };
+  } finally {
+    await core?.close();
+    for (const institution of institutions.values()) await institution.close();
+  }
+}
+
+/** One processing number's records at every party that has one, with their events. */
+export interface ShownExchange {
+  core: Awaited<ReturnType<CoreRecordLog['show']>> | undefined;
+  institutions: { party: string; records: ShownRecords }[];
+}
+
+/** The records of `processingNumber` at the core and at each institution that holds one. */
+export async function showNetworkRecord(dataDir: string, processingNumber: string): Promise<ShownExchange> {
+  const clock = systemClock;
+  const core = openCore(dataDir, clock);
+  const shown: ShownExchange = { core: undefined, institutions: [] };
+  try {
+    if (core) {
+      const atCore = await core.log.show(processingNumber);
+      if (atCore.record !== undefined || atCore.events.length > 0) shown.core = atCore;
+    }
+  } finally {
+    await core?.close();
+  }
+  for (const id of institutionIds(dataDir)) {
+    const party = openInstitution(dataDir, id, clock);
+    try {
+      const records = await party.log.show(processingNumber);
+      if (records.requester || records.provider) shown.institutions.push({ party: id, records });
+    } finally {
+      await party.close();
+    }
+  }
+  return shown;
+}

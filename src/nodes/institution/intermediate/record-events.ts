@@ -1,0 +1,263 @@
+/**
+ * The intermediate server's record events: every change to one of its provision records, as its Merkle
+ * log holds it. One log per institution, for both roles (`role` says which):
+ *
+ * - as **requester**: the inquiry is opened once, by what the core said (`inquiry_sent`, the core
+ *   accepted it; `inquiry_refused`; `inquiry_failed`, the core could not be asked), and answered once
+ *   (`answer_received`). Either may come first (the core's answer can overtake its 202); a second
+ *   opening or a second answer is not an event: it changes nothing.
+ * - as **provider**: one event per provision request answered, named by its outcome (`provided`,
+ *   `not_held`, `failed`). A request the core sends again under the same processing number adds an
+ *   event; the projection then shows the latest, and the log keeps both.
+ *
+ * The `requester_records` and `provider_records` rows are the readable projection of these events,
+ * written with them in one transaction; `foldRequesterEvents` and `foldProviderEvents` say what the rows
+ * must be. A leaf holds what the record holds: the institution's own code for the person and the
+ * addressee number (both in the record already), never an item's data, never an Individual Number.
+ */
+import { z } from 'zod';
+import { canonicalJson } from '../../../trust/merkle/index.ts';
+import type { RecordEventRow } from '../../../shared/record-log.ts';
+import type {
+  AnswerToStore,
+  InquiryOutcome,
+  ProviderRecord,
+  RequesterRecord,
+  RequesterRecordInput,
+} from './store.ts';
+
+const base = { v: z.literal(1), processingNumber: z.string().min(1), at: z.string().min(1) };
+
+const InquiryOpened = z.strictObject({
+  ...base,
+  role: z.literal('requester'),
+  event: z.enum(['inquiry_sent', 'inquiry_refused', 'inquiry_failed']),
+  addresseeNumber: z.string(),
+  personCode: z.string(),
+  providerId: z.string(),
+  clauseNo: z.string(),
+  procedureId: z.string(),
+  itemNos: z.array(z.number().int()),
+  requestedAt: z.string(),
+  nonDisclosure: z.boolean(),
+  reason: z.string().optional(),
+});
+
+const AnswerReceived = z.strictObject({
+  ...base,
+  role: z.literal('requester'),
+  event: z.literal('answer_received'),
+  outcome: z.enum(['provided', 'not_held', 'refused', 'failed']),
+  reason: z.string().optional(),
+  answeredAt: z.string(),
+});
+
+const Provision = z.strictObject({
+  ...base,
+  role: z.literal('provider'),
+  event: z.enum(['provided', 'not_held', 'failed']),
+  requesterId: z.string(),
+  personCode: z.string(),
+  clauseNo: z.string(),
+  procedureId: z.string(),
+  itemNos: z.array(z.number().int()),
+  providedItemNos: z.array(z.number().int()),
+  requestedAt: z.string(),
+  answeredAt: z.string(),
+  nonDisclosure: z.boolean(),
+  reason: z.string().optional(),
+});
+
+export const RequesterRecordEvent = z.union([InquiryOpened, AnswerReceived]);
+export type RequesterRecordEvent = z.infer<typeof RequesterRecordEvent>;
+export const ProviderRecordEvent = Provision;
+export type ProviderRecordEvent = z.infer<typeof ProviderRecordEvent>;
+export const IntermediateRecordEvent = z.union([InquiryOpened, AnswerReceived, Provision]);
+export type IntermediateRecordEvent = z.infer<typeof IntermediateRecordEvent>;
+
+const OPENING = {
+  pending: 'inquiry_sent',
+  refused: 'inquiry_refused',
+  failed: 'inquiry_failed',
+} as const;
+
+/** The event that opens a requester record; a TypeError for an outcome an inquiry cannot open with. */
+export function inquiryEvent(record: RequesterRecordInput): RequesterRecordEvent {
+  const outcome = record.outcome;
+  if (outcome !== 'pending' && outcome !== 'refused' && outcome !== 'failed') {
+    throw new TypeError(`An inquiry is not recorded as ${outcome} before it is answered.`);
+  }
+  return {
+    v: 1,
+    role: 'requester',
+    event: OPENING[outcome],
+    processingNumber: record.processingNumber,
+    at: record.recordedAt,
+    addresseeNumber: record.addresseeNumber,
+    personCode: record.personCode,
+    providerId: record.providerId,
+    clauseNo: record.clauseNo,
+    procedureId: record.procedureId,
+    itemNos: record.itemNos,
+    requestedAt: record.requestedAt,
+    nonDisclosure: record.nonDisclosure,
+    ...(record.reason === undefined ? {} : { reason: record.reason }),
+  };
+}
+
+export function answerEvent(answer: AnswerToStore): RequesterRecordEvent {
+  return {
+    v: 1,
+    role: 'requester',
+    event: 'answer_received',
+    processingNumber: answer.processingNumber,
+    at: answer.receivedAt,
+    outcome: answer.outcome,
+    ...(answer.reason === undefined ? {} : { reason: answer.reason }),
+    answeredAt: answer.answeredAt,
+  };
+}
+
+/** The event of one provision; a TypeError for `refused`, which only the core decides. */
+export function provisionEvent(record: ProviderRecord): ProviderRecordEvent {
+  const outcome = record.outcome;
+  if (outcome === 'refused') throw new TypeError('A provider does not record a refusal.');
+  return {
+    v: 1,
+    role: 'provider',
+    event: outcome,
+    processingNumber: record.processingNumber,
+    at: record.recordedAt,
+    requesterId: record.requesterId,
+    personCode: record.personCode,
+    clauseNo: record.clauseNo,
+    procedureId: record.procedureId,
+    itemNos: record.itemNos,
+    providedItemNos: record.providedItemNos,
+    requestedAt: record.requestedAt,
+    answeredAt: record.answeredAt,
+    nonDisclosure: record.nonDisclosure,
+    ...(record.reason === undefined ? {} : { reason: record.reason }),
+  };
+}
+
+/** The canonical JSON of an event (its leaf's bytes, as text) and the columns that repeat it. */
+export function eventRow(event: IntermediateRecordEvent, idx: number): RecordEventRow {
+  return {
+    idx,
+    processingNumber: event.processingNumber,
+    role: event.role,
+    event: event.event,
+    at: event.at,
+    body: canonicalJson(event),
+  };
+}
+
+interface Problem {
+  index: number;
+  message: string;
+}
+
+/** A requester record as its events say it is, and what in them does not follow. */
+export interface RequesterFold {
+  record: RequesterRecord | undefined;
+  /** How the inquiry was opened; undefined while only the answer has arrived. */
+  opened: 'inquiry_sent' | 'inquiry_refused' | 'inquiry_failed' | undefined;
+  problems: Problem[];
+}
+
+/** Folds one requester record's events, in log order, into the row they imply. Pure. */
+export function foldRequesterEvents(
+  events: readonly { index: number; event: RequesterRecordEvent }[],
+): RequesterFold {
+  let record: RequesterRecord | undefined;
+  let opened: RequesterFold['opened'];
+  let answered = false;
+  const problems: Problem[] = [];
+  for (const { index, event } of events) {
+    if (event.event === 'answer_received') {
+      if (answered || (record !== undefined && record.outcome !== 'pending')) {
+        problems.push({ index, message: 'answers an inquiry that was already settled' });
+        continue;
+      }
+      answered = true;
+      record = {
+        ...(record ?? {
+          processingNumber: event.processingNumber,
+          nonDisclosure: false,
+          recordedAt: event.at,
+        }),
+        outcome: event.outcome,
+        answeredAt: event.answeredAt,
+      };
+      if (event.reason === undefined) delete record.reason;
+      else record.reason = event.reason;
+      continue;
+    }
+    if (opened !== undefined) {
+      problems.push({ index, message: 'opens an inquiry that was already opened' });
+      continue;
+    }
+    opened = event.event;
+    const outcome: InquiryOutcome =
+      event.event === 'inquiry_sent' ? 'pending' : event.event === 'inquiry_refused' ? 'refused' : 'failed';
+    const next: RequesterRecord = {
+      ...(record ?? { processingNumber: event.processingNumber, outcome, recordedAt: event.at }),
+      addresseeNumber: event.addresseeNumber,
+      personCode: event.personCode,
+      providerId: event.providerId,
+      clauseNo: event.clauseNo,
+      procedureId: event.procedureId,
+      itemNos: event.itemNos,
+      requestedAt: event.requestedAt,
+      nonDisclosure: event.nonDisclosure,
+    };
+    // The answer may have come first: it keeps its outcome and reason.
+    if (!answered && event.reason !== undefined) next.reason = event.reason;
+    record = next;
+  }
+  if (record === undefined && events.length > 0) {
+    problems.push({ index: events[0]?.index ?? 0, message: 'belongs to a record that was never opened' });
+  }
+  return { record, opened, problems };
+}
+
+/** A provider record as its events say it is: the first request's fields, the latest answer. Pure. */
+export function foldProviderEvents(events: readonly { index: number; event: ProviderRecordEvent }[]): {
+  record: ProviderRecord | undefined;
+  problems: Problem[];
+} {
+  let record: ProviderRecord | undefined;
+  for (const { event } of events) {
+    const latest = {
+      providedItemNos: event.providedItemNos,
+      answeredAt: event.answeredAt,
+      outcome: event.event,
+    };
+    if (record === undefined) {
+      record = {
+        processingNumber: event.processingNumber,
+        requesterId: event.requesterId,
+        personCode: event.personCode,
+        clauseNo: event.clauseNo,
+        procedureId: event.procedureId,
+        itemNos: event.itemNos,
+        requestedAt: event.requestedAt,
+        nonDisclosure: event.nonDisclosure,
+        recordedAt: event.at,
+        ...latest,
+      };
+    } else {
+      record = { ...record, ...latest };
+      delete record.reason;
+    }
+    if (event.reason !== undefined) record.reason = event.reason;
+  }
+  return { record, problems: [] };
+}
+
+/** The names of the fields in which two records differ (undefined and absent are the same). */
+export function differingFields<T extends object>(expected: T, actual: T): string[] {
+  const keys = new Set([...Object.keys(expected), ...Object.keys(actual)]) as Set<keyof T>;
+  return [...keys].filter((key) => JSON.stringify(expected[key]) !== JSON.stringify(actual[key])) as string[];
+}
