@@ -16,6 +16,8 @@ import type { Network } from '../src/network/launch.ts';
 import type { SeededWorld } from '../src/network/seed.ts';
 import { loadNodeTrust, type NodeTrust } from '../src/protocol/node-trust.ts';
 import { fixedClock, systemClock } from '../src/shared/clock.ts';
+import { createItemSealer } from '../src/protocol/item-sealing.ts';
+import { decryptForRecipient } from '../src/trust/envelope/item-encryption.ts';
 import { signMessage } from '../src/trust/envelope/sign-message.ts';
 import { initPki, issuePartyCertificates, revokeCertificate } from '../src/trust/pki/authority.ts';
 import { partyPaths, pkiPaths } from '../src/trust/pki/files.ts';
@@ -67,7 +69,10 @@ interface Attempt {
 }
 
 /** One request on a fresh connection (so the server checks the certificate anew). */
-async function attempt(url: string, attempt: Attempt = {}): Promise<{ status: number; code: unknown }> {
+async function attempt(
+  url: string,
+  attempt: Attempt = {},
+): Promise<{ status: number; code: unknown; text: string }> {
   const agent = new Agent({ connect: { ca, ...(attempt.as ?? {}) } });
   try {
     const body = attempt.raw ?? (attempt.json === undefined ? undefined : JSON.stringify(attempt.json));
@@ -86,7 +91,7 @@ async function attempt(url: string, attempt: Attempt = {}): Promise<{ status: nu
     } catch {
       code = undefined;
     }
-    return { status: response.statusCode, code };
+    return { status: response.statusCode, code, text };
   } finally {
     await agent.close();
   }
@@ -533,6 +538,78 @@ describe('signed messages', () => {
   });
 });
 
+// ── What the core relays ─────────────────────────────────────────────────────────────────────
+
+describe('items sealed from provider to requester', () => {
+  function provisionRequest(extra: Record<string, unknown> = {}) {
+    return {
+      processingNumber: uuidv7(),
+      requesterId: REQUESTER,
+      personCode: personCodeAt(PROVIDER, 'yamada-taro'),
+      clauseNo: '74',
+      procedureId: '074-01',
+      itemNos: [2],
+      requestedAt: new Date().toISOString(),
+      nonDisclosure: false,
+      ...extra,
+    };
+  }
+
+  it('gives the core ciphertext it cannot open, that only the requester can', async () => {
+    // As the core would send it (the test holds the core's credential, as a compromised core would).
+    const core = await trustOf('core');
+    const requester = await trustOf(REQUESTER);
+    const request = provisionRequest({
+      requesterEncryptionCertificate: requester.self.encryption.certificatePem,
+    });
+    const jws = await signedAs(core, 'ProvisionRequest', request, PROVIDER);
+    const answer = await attempt(institutionUrl(PROVIDER, '/network/v1/provision-requests'), {
+      raw: jws,
+      as: credentialOf(pkiDir, 'core'),
+    });
+    expect(answer.status).toBe(200);
+    const payload = answer.text.split('.')[1] ?? '';
+    const { msg } = JSON.parse(Buffer.from(payload, 'base64url').toString()) as {
+      msg: { outcome: string; items: unknown[]; sealedItems: string };
+    };
+    expect(msg.outcome).toBe('provided');
+    expect(msg.items).toEqual([]);
+    expect(msg.sealedItems.split('.')).toHaveLength(5);
+    await expect(
+      decryptForRecipient(msg.sealedItems, core.self.encryption.key, {
+        processingNumber: request.processingNumber,
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_DECRYPTION_FAILED' });
+    const items = await createItemSealer(requester).open({
+      processingNumber: request.processingNumber,
+      providerId: PROVIDER,
+      sealed: msg.sealedItems,
+    });
+    expect(items.map((i) => i.itemNo)).toEqual([2]);
+  });
+
+  it('refuses to send items in clear when the request names no requester key', async () => {
+    const core = await trustOf('core');
+    const jws = await signedAs(core, 'ProvisionRequest', provisionRequest(), PROVIDER);
+    const answer = await attempt(institutionUrl(PROVIDER, '/network/v1/provision-requests'), {
+      raw: jws,
+      as: credentialOf(pkiDir, 'core'),
+    });
+    expect(answer).toMatchObject({ status: 422, code: 'ERR_ENCRYPTION_REQUIRED' });
+  });
+
+  it('refuses to seal to a key whose certificate names another party than the requester', async () => {
+    const core = await trustOf('core');
+    const request = provisionRequest({ requesterEncryptionCertificate: core.self.encryption.certificatePem });
+    const jws = await signedAs(core, 'ProvisionRequest', request, PROVIDER);
+    const answer = await attempt(institutionUrl(PROVIDER, '/network/v1/provision-requests'), {
+      raw: jws,
+      as: credentialOf(pkiDir, 'core'),
+    });
+    expect(answer).toMatchObject({ status: 403, code: 'ERR_IDENTITY_MISMATCH' });
+  });
+});
+
 // ── Hostile bodies ───────────────────────────────────────────────────────────────────────────
 
 describe('hostile bodies', () => {
@@ -544,7 +621,7 @@ describe('hostile bodies', () => {
       contentType: 'application/json',
       as: credentialOf(pkiDir, `${REQUESTER}:business`),
     });
-    expect(result).toEqual({ status: 400, code: 'ERR_VALIDATION' });
+    expect(result).toMatchObject({ status: 400, code: 'ERR_VALIDATION' });
   });
 
   it('refuses a signed message nested 50,000 deep as malformed, and records it', async () => {

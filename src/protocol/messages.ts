@@ -28,6 +28,24 @@ import {
   ProcessingNumber,
 } from './identifiers.ts';
 
+/** A certificate in PEM, as a party sends its own encryption certificate. */
+export const EncryptionCertificate = z
+  .string()
+  .max(4096)
+  .regex(
+    /^-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----\s*$/,
+    'must be one PEM certificate',
+  );
+
+/** A compact JWE: five base64url segments. */
+export const SealedItems = z
+  .string()
+  .max(8 * 1024 * 1024)
+  .regex(
+    /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/,
+    'must be a compact JWE',
+  );
+
 // ── Code acquisition (符号取得) ──────────────────────────────────────────────────────────────
 
 /** addressee system → J-LIS: `POST /v1/code-acquisitions` */
@@ -107,6 +125,8 @@ export const InquiryRequest = z.object({
   procedureId: ProcedureId,
   itemNos: z.array(ItemNo).min(1).max(20),
   nonDisclosure: z.boolean().default(false),
+  /** The requester's encryption certificate (PEM): the provider seals the items to it (item-sealing.ts). */
+  encryptionCertificate: EncryptionCertificate.optional(),
 });
 export type InquiryRequest = z.infer<typeof InquiryRequest>;
 
@@ -148,6 +168,8 @@ export const ProvisionRequest = z.object({
   itemNos: z.array(ItemNo).min(1).max(20),
   requestedAt: z.iso.datetime(),
   nonDisclosure: z.boolean(),
+  /** The requester's encryption certificate, as it sent it: the provider seals the items to it. */
+  requesterEncryptionCertificate: EncryptionCertificate.optional(),
 });
 export type ProvisionRequest = z.infer<typeof ProvisionRequest>;
 
@@ -163,7 +185,10 @@ export type AnsweredItem = z.infer<typeof AnsweredItem>;
 export const ProvisionAnswer = z.object({
   processingNumber: ProcessingNumber,
   outcome: z.enum(['provided', 'not_held']),
+  /** In clear only between nodes without the trust layer; empty when `sealedItems` carries them. */
   items: z.array(AnsweredItem).max(20),
+  /** The items signed by the provider and encrypted to the requester (a compact JWE): opaque to the core. */
+  sealedItems: SealedItems.optional(),
   answeredAt: z.iso.datetime(),
 });
 export type ProvisionAnswer = z.infer<typeof ProvisionAnswer>;
@@ -174,6 +199,8 @@ export const AnswerDelivery = z.object({
   outcome: Outcome,
   reason: OutcomeReason.optional(),
   items: z.array(AnsweredItem).max(20),
+  /** As the provider sealed them, relayed unread. */
+  sealedItems: SealedItems.optional(),
   answeredAt: z.iso.datetime(),
 });
 export type AnswerDelivery = z.infer<typeof AnswerDelivery>;

@@ -442,6 +442,45 @@ describe('inquiries (情報照会)', () => {
     ]);
   });
 
+  it('records an answer whose data breaks the layout as failed, and never shows the clerk its items', async () => {
+    const h = await harness();
+    const person = await registered(h);
+    const accepted = await h.client.post<{ processingNumber: string }>(
+      '/business/v1/inquiries',
+      inquiry(person.addresseeNumber),
+    );
+    await h.client.post('/network/v1/answers', {
+      processingNumber: accepted.processingNumber,
+      outcome: 'provided',
+      items: [{ itemNo: 2, layoutVersion: '2025.1', data: { forged: 'a figure no layout has' } }],
+      answeredAt: '2025-06-02T01:00:01.000Z',
+    });
+    const status = await h.client.get<Status>(`/business/v1/inquiries/${accepted.processingNumber}`);
+    expect(status).toMatchObject({ status: 'answered', outcome: 'failed', reason: 'ERR_LAYOUT_VIOLATION' });
+    expect(status.items).toBeUndefined();
+  });
+
+  it('records an answer carrying an item the inquiry did not ask for as failed', async () => {
+    const h = await harness();
+    const person = await registered(h);
+    const accepted = await h.client.post<{ processingNumber: string }>(
+      '/business/v1/inquiries',
+      inquiry(person.addresseeNumber),
+    );
+    await h.client.post('/network/v1/answers', {
+      processingNumber: accepted.processingNumber,
+      outcome: 'provided',
+      items: [
+        { itemNo: 2, layoutVersion: '2025.1', data: TAX_2025 },
+        { itemNo: 1, layoutVersion: '1', data: {} },
+      ],
+      answeredAt: '2025-06-02T01:00:01.000Z',
+    });
+    const status = await h.client.get<Status>(`/business/v1/inquiries/${accepted.processingNumber}`);
+    expect(status).toMatchObject({ outcome: 'failed', reason: 'ERR_ANSWER_MISMATCH' });
+    expect(status.items).toBeUndefined();
+  });
+
   it('stops waiting when waitMs runs out', async () => {
     const h = await harness();
     const person = await registered(h);

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { LegalTable } from '../../domain/legal-table/types.ts';
 import type { Client } from '../../protocol/api.ts';
+import { createItemSealer } from '../../protocol/item-sealing.ts';
 import type { NodeSecurity } from '../../protocol/node-security.ts';
 import type { coreApi, jlisApi } from '../../protocol/routes.ts';
 import { secureApp } from '../../protocol/server.ts';
@@ -63,7 +64,17 @@ export function createInstitution(deps: InstitutionDeps): Institution {
   const { institutionId, clock, legalTable } = deps;
   const store = deps.intermediateStore;
   const personCodes = new PersonCodeService({ institutionId, store, core: deps.core, clock, logger });
-  const inquiries = new InquiryService({ institutionId, store, core: deps.core, clock, logger });
+  const sealer = deps.security ? createItemSealer(deps.security.trust) : undefined;
+  const sealing = sealer ? { sealer } : {};
+  const inquiries = new InquiryService({
+    institutionId,
+    store,
+    legalTable,
+    core: deps.core,
+    clock,
+    logger,
+    ...sealing,
+  });
   const services: InstitutionServices = {
     addressee: new AddresseeService({
       institutionId,
@@ -76,7 +87,7 @@ export function createInstitution(deps: InstitutionDeps): Institution {
     personCodes,
     copies: new CopyService({ store, legalTable, clock }),
     inquiries,
-    provisions: new ProvisionService({ store, legalTable, clock, logger }),
+    provisions: new ProvisionService({ store, legalTable, clock, logger, ...sealing }),
     records: new RecordService({
       store,
       clock,

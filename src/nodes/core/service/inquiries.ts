@@ -171,6 +171,9 @@ export class InquiryService {
       itemNos: request.itemNos,
       requestedAt,
       nonDisclosure: request.nonDisclosure,
+      ...(request.encryptionCertificate === undefined
+        ? {}
+        : { requesterEncryptionCertificate: request.encryptionCertificate }),
     };
     await this.options.store.recordInquiry(record, {
       processingNumber,
@@ -306,12 +309,15 @@ export class InquiryService {
     let outcome: 'provided' | 'not_held' | 'failed' = 'failed';
     let reason: string | null = PROVIDER_UNAVAILABLE;
     let items: AnsweredItem[] = [];
+    // Sealed by the provider for the requester: relayed as it came, never opened (the core has no key).
+    let sealedItems: string | undefined;
     try {
       const answer = await this.outbound.run(() => reach(provider).requestProvision({ body: request }));
       if (answer.processingNumber === processingNumber) {
         outcome = answer.outcome;
         reason = null;
         items = outcome === 'provided' ? answer.items : [];
+        sealedItems = outcome === 'provided' ? answer.sealedItems : undefined;
       } else {
         logger.warn(
           { processingNumber, providerId: provider.id },
@@ -335,6 +341,7 @@ export class InquiryService {
       outcome,
       ...(reason === null ? {} : { reason }),
       items,
+      ...(sealedItems === undefined ? {} : { sealedItems }),
       answeredAt,
     };
     await this.deliver(requester, delivery, 0);

@@ -14,6 +14,8 @@ import type {
 import { ProcessingNumber, type InstitutionId } from '../../../../protocol/identifiers.ts';
 import type { AnswerDelivery, InquiryAccepted, InquiryRequest } from '../../../../protocol/messages.ts';
 import type { coreApi } from '../../../../protocol/routes.ts';
+import type { ItemSealer } from '../../../../protocol/item-sealing.ts';
+import type { LegalTable } from '../../../../domain/legal-table/types.ts';
 import type { Clock } from '../../../../shared/clock.ts';
 import { RenkeiError } from '../../../../shared/errors.ts';
 import type { Logger } from '../../../../shared/logger.ts';
@@ -23,6 +25,10 @@ import { unknownAddressee } from './errors.ts';
 export interface InquiryServiceDeps {
   institutionId: InstitutionId;
   store: IntermediateStore;
+  /** The data layouts an answer's items are checked against before a clerk sees them. */
+  legalTable: LegalTable;
+  /** Opens items sealed by the provider; on the trust layer, items only arrive sealed. */
+  sealer?: ItemSealer;
   core: Client<typeof coreApi>;
   clock: Clock;
   logger: Logger;
@@ -61,6 +67,7 @@ export class InquiryService {
       procedureId: input.procedureId,
       itemNos: input.itemNos,
       nonDisclosure: input.nonDisclosure ?? false,
+      ...(this.deps.sealer ? { encryptionCertificate: this.deps.sealer.encryptionCertificate } : {}),
     };
     const record = (
       processingNumber: ProcessingNumber,
@@ -144,7 +151,13 @@ export class InquiryService {
    * a second one for the same processing number changes nothing (a retried delivery, or someone
    * trying to overwrite the clerk's figure): it is logged and otherwise ignored.
    */
-  async receiveAnswer(delivery: AnswerDelivery): Promise<void> {
+  async receiveAnswer(sent: AnswerDelivery): Promise<void> {
+    const received = await this.opened(sent);
+    // Checked where it lands: items the inquiry did not ask for, or data that does not follow the
+    // layout in force on the request date, never reach a clerk; the inquiry is recorded failed.
+    const problem = received.outcome === 'provided' ? await this.problemWith(received) : undefined;
+    const delivery: AnswerDelivery =
+      problem === undefined ? received : { ...received, outcome: 'failed', reason: problem, items: [] };
     const result = await this.deps.store.recordAnswer({
       processingNumber: delivery.processingNumber,
       outcome: delivery.outcome,
@@ -161,6 +174,70 @@ export class InquiryService {
       return;
     }
     this.answered.emit(delivery.processingNumber);
+  }
+
+  /**
+   * The answer with its items opened: sealed items are decrypted and their provider's signature
+   * checked; on the trust layer, items in clear are refused (the core must not have seen them).
+   * A failure is recorded as the inquiry's failure with its code, never passed to the clerk.
+   */
+  private async opened(delivery: AnswerDelivery): Promise<AnswerDelivery> {
+    const { sealer, logger, store } = this.deps;
+    if (!sealer || delivery.outcome !== 'provided') return delivery;
+    const failed = (reason: string): AnswerDelivery => ({
+      ...delivery,
+      outcome: 'failed',
+      reason,
+      items: [],
+    });
+    if (delivery.sealedItems === undefined) {
+      logger.warn({ processingNumber: delivery.processingNumber }, 'an answer came with items in clear');
+      return failed('ERR_ENCRYPTION_REQUIRED');
+    }
+    try {
+      const inquiry = await store.findInquiry(delivery.processingNumber);
+      const items = await sealer.open({
+        processingNumber: delivery.processingNumber,
+        providerId: inquiry?.providerId,
+        sealed: delivery.sealedItems,
+      });
+      const { sealedItems: _sealed, ...rest } = delivery;
+      return { ...rest, items };
+    } catch (error) {
+      const code = error instanceof RenkeiError ? error.code : 'ERR_INTERNAL';
+      logger.warn({ processingNumber: delivery.processingNumber, code }, 'sealed items could not be opened');
+      return failed(code);
+    }
+  }
+
+  /** Why a provided answer cannot be accepted, as the code recorded for it; undefined when it can. */
+  private async problemWith(delivery: AnswerDelivery): Promise<string | undefined> {
+    const { processingNumber } = delivery;
+    const inquiry = await this.deps.store.findInquiry(processingNumber);
+    // The answer may overtake the core's 202 being recorded: then the layout of the answer's date.
+    const on = new Date(inquiry?.requestedAt ?? delivery.answeredAt);
+    const seen = new Set<number>();
+    for (const item of delivery.items) {
+      const asked = inquiry?.itemNos === undefined || inquiry.itemNos.includes(item.itemNo);
+      if (!asked || seen.has(item.itemNo)) {
+        this.deps.logger.warn(
+          { processingNumber, itemNo: item.itemNo },
+          'an answer carried an item not asked for',
+        );
+        return 'ERR_ANSWER_MISMATCH';
+      }
+      seen.add(item.itemNo);
+      const check = this.deps.legalTable.checkLayout(item.itemNo, on, item.data);
+      if (!check.ok) {
+        // The problems stay unlogged: they may quote the data.
+        this.deps.logger.warn(
+          { processingNumber, itemNo: item.itemNo, layoutVersion: check.version },
+          'an answer does not follow the layout in force on the request date',
+        );
+        return 'ERR_LAYOUT_VIOLATION';
+      }
+    }
+    return undefined;
   }
 
   private waitForAnswer(processingNumber: string, ms: number): { arrived: Promise<void>; cancel(): void } {

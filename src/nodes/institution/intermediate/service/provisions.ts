@@ -8,6 +8,7 @@ import type { AnsweredItem, ProvisionAnswer, ProvisionRequest } from '../../../.
 import type { Clock } from '../../../../shared/clock.ts';
 import { RenkeiError } from '../../../../shared/errors.ts';
 import type { Logger } from '../../../../shared/logger.ts';
+import type { ItemSealer } from '../../../../protocol/item-sealing.ts';
 import type { IntermediateStore, ProviderRecord } from '../store.ts';
 
 export interface ProvisionServiceDeps {
@@ -15,6 +16,11 @@ export interface ProvisionServiceDeps {
   legalTable: LegalTable;
   clock: Clock;
   logger: Logger;
+  /**
+   * Seals the items to the requester (signed, then encrypted: item-sealing.ts). On the trust layer
+   * there always is one, and items never leave in clear.
+   */
+  sealer?: ItemSealer;
 }
 
 export class ProvisionService {
@@ -84,12 +90,38 @@ export class ProvisionService {
       items.push({ itemNo: copy.itemNo, layoutVersion: check.version, data: copy.data });
     }
     const outcome = items.length > 0 ? 'provided' : 'not_held';
+    let sealedItems: string | undefined;
+    const { sealer } = this.deps;
+    if (outcome === 'provided' && sealer) {
+      try {
+        if (request.requesterEncryptionCertificate === undefined) {
+          throw new RenkeiError(
+            'ERR_ENCRYPTION_REQUIRED',
+            'The provision request carries no encryption certificate of the requester; items are never sent in clear.',
+            { processingNumber: request.processingNumber },
+          );
+        }
+        sealedItems = await sealer.seal({
+          processingNumber: request.processingNumber,
+          requesterId: request.requesterId,
+          requesterCertificate: request.requesterEncryptionCertificate,
+          items,
+        });
+      } catch (error) {
+        const code = error instanceof RenkeiError ? error.code : 'ERR_INTERNAL';
+        await store.recordProvision(record('failed', [], code));
+        logger.warn({ processingNumber: request.processingNumber, code }, 'items could not be sealed');
+        throw error;
+      }
+    }
     await store.recordProvision(
       record(
         outcome,
         items.map((i) => i.itemNo),
       ),
     );
-    return { processingNumber: request.processingNumber, outcome, items, answeredAt };
+    return sealedItems === undefined
+      ? { processingNumber: request.processingNumber, outcome, items, answeredAt }
+      : { processingNumber: request.processingNumber, outcome, items: [], sealedItems, answeredAt };
   }
 }

@@ -1,0 +1,124 @@
+/**
+ * End-to-end protection of an answer's items, from the provider to the requester (issue 6, part 5):
+ * the core relays them and cannot read or alter them.
+ *
+ * - The requester puts its encryption certificate in its (signed) inquiry; the core passes it on in
+ *   the provision request. The provider checks it: issued by the network's CA, for encryption,
+ *   naming the requester the core names. A core that swapped in a key of its own would need a
+ *   certificate from the CA naming the requester.
+ * - The provider signs the items to the requester (an `AnsweredItems` message, so that not even the
+ *   core, which can encrypt to anyone's public key, can make up items), then encrypts that message
+ *   with its identity certificate to the requester's key (JWE, ECDH-ES + A256GCM, bound to the
+ *   processing number).
+ * - The requester decrypts, checks the certificate inside names the provider the inquiry went to,
+ *   and checks the signature and the processing number, before its own layout checks.
+ *
+ * We considered encrypt-only (the core could then forge items under any provider's name) and
+ * sign-only (the core would read them): both fail the promise that the core never sees a resident's
+ * data and cannot change it.
+ */
+import { z } from 'zod';
+import { decryptForRecipient, encryptForRecipient } from '../trust/envelope/item-encryption.ts';
+import { importCertificateKey } from '../trust/envelope/keys.ts';
+import { signMessage } from '../trust/envelope/sign-message.ts';
+import { verifyStoredMessage } from '../trust/envelope/verify-message.ts';
+import { RenkeiError } from '../shared/errors.ts';
+import { AnsweredItem } from './messages.ts';
+import { pemToDer, type NodeTrust } from './node-trust.ts';
+
+export const ANSWERED_ITEMS = 'AnsweredItems';
+
+const Sealed = z.object({ jws: z.string().max(8 * 1024 * 1024), certificate: z.string().max(8192) });
+const AnsweredItems = z.object({ processingNumber: z.string(), items: z.array(AnsweredItem).max(20) });
+
+export interface ItemSealer {
+  /** This party's encryption certificate (PEM), to put in its inquiries. */
+  readonly encryptionCertificate: string;
+  /**
+   * Provider side. Errors: ERR_CERT_* (the requester's certificate is not the network's, not for
+   * encryption, expired or revoked), ERR_IDENTITY_MISMATCH (it names another party).
+   */
+  seal(args: {
+    processingNumber: string;
+    requesterId: string;
+    requesterCertificate: string;
+    items: AnsweredItem[];
+  }): Promise<string>;
+  /**
+   * Requester side. Errors: ERR_DECRYPTION_FAILED, ERR_SIGNATURE_INVALID, ERR_CERT_*,
+   * ERR_ANSWER_MISMATCH (another provider's, or another inquiry's items).
+   */
+  open(args: {
+    processingNumber: string;
+    providerId: string | undefined;
+    sealed: string;
+  }): Promise<AnsweredItem[]>;
+}
+
+export function createItemSealer(trust: NodeTrust): ItemSealer {
+  return {
+    encryptionCertificate: trust.self.encryption.certificatePem,
+
+    async seal({ processingNumber, requesterId, requesterCertificate, items }) {
+      const der = new Uint8Array(pemToDer(requesterCertificate));
+      const requester = await trust.verifyPeer(der, 'encryption');
+      if (requester.partyId !== requesterId) {
+        throw new RenkeiError(
+          'ERR_IDENTITY_MISMATCH',
+          'The encryption certificate in the provision request does not name its requester.',
+          { field: 'requesterEncryptionCertificate' },
+        );
+      }
+      const jws = await signMessage({
+        type: ANSWERED_ITEMS,
+        payload: { processingNumber, items },
+        sender: trust.self.partyId,
+        audience: requesterId,
+        key: trust.self.signingKey,
+        kid: trust.self.kid,
+        clock: trust.clock,
+      });
+      const key = await importCertificateKey(requesterCertificate, 'encrypt');
+      return encryptForRecipient({ jws, certificate: trust.tls.cert }, key, {
+        kid: requester.serial,
+        processingNumber,
+      });
+    },
+
+    async open({ processingNumber, providerId, sealed }) {
+      const plain = Sealed.safeParse(
+        await decryptForRecipient(sealed, trust.self.encryption.key, {
+          expectedKid: trust.self.encryption.kid,
+          processingNumber,
+        }),
+      );
+      if (!plain.success) {
+        throw new RenkeiError(
+          'ERR_DECRYPTION_FAILED',
+          'The sealed items are not a signed message and a certificate.',
+        );
+      }
+      const der = new Uint8Array(pemToDer(plain.data.certificate));
+      const provider = await trust.verifyPeer(der, 'signing');
+      if (providerId !== undefined && provider.partyId !== providerId) {
+        throw new RenkeiError(
+          'ERR_ANSWER_MISMATCH',
+          'The items are signed by another institution than the provider asked.',
+        );
+      }
+      const verified = await verifyStoredMessage(plain.data.jws, {
+        expectedType: ANSWERED_ITEMS,
+        audience: trust.self.partyId,
+        resolveKey: async (kid, sender) =>
+          kid === provider.serial && sender === provider.partyId
+            ? trust.signingKeyOf(der, provider)
+            : undefined,
+      });
+      const answered = AnsweredItems.safeParse(verified.msg);
+      if (!answered.success || answered.data.processingNumber !== processingNumber) {
+        throw new RenkeiError('ERR_ANSWER_MISMATCH', 'The sealed items belong to another inquiry.');
+      }
+      return answered.data.items;
+    },
+  };
+}
