@@ -132,10 +132,14 @@ export function registerRecordsCommand(program: Command): void {
     });
 }
 
-/** `dir` if it holds a network, else its `demo/` (where `renkei demo` puts one); ERR_VALIDATION if neither. */
+/**
+ * `dir` if it holds a network, else its `network/` (where `npm start` puts one) or its `demo/` (where
+ * `renkei demo` does); ERR_VALIDATION if none.
+ */
 function networkDir(dataDir: string): string {
   const dir = resolve(dataDir);
   if (isNetworkDataDir(dir)) return dir;
+  if (isNetworkDataDir(join(dir, 'network'))) return join(dir, 'network');
   if (isNetworkDataDir(join(dir, 'demo'))) return join(dir, 'demo');
   throw new RenkeiError(
     'ERR_VALIDATION',

@@ -57,6 +57,12 @@ export function registerStartCommand(program: Command): void {
         ),
       );
       console.log(`Data: ${dir}`);
+      if (network.core.publicationUrl) {
+        const pub = network.core.publicationUrl;
+        console.log(
+          `PKI (plain HTTP, public): ${pub}/pki/v1/crl  ${pub}/pki/v1/ocsp  ${pub}/pki/v1/ca-bundle.pem`,
+        );
+      }
       const example = exampleInquiry(worldFile, network.institutions.get('152048')?.url, network.pkiDir);
       if (example) console.log(`\nTry the seeds' 児童手当 exchange as 三条市's clerk:\n${example}\n`);
       console.log('Press Ctrl-C to stop.');
