@@ -310,3 +310,48 @@ export async function latestTreeHeadSize(db: Db): Promise<number> {
     .executeTakeFirst();
   return row?.max === null || row?.max === undefined ? 0 : Number(row.max);
 }
+
+/**
+ * What every party's store offers about its record log, over the tables above: the Merkle store, the
+ * signed heads, the events, and a listener for events just committed (the head signer's schedule). A
+ * node's Kysely store extends it and calls `appended` after each transaction that wrote events.
+ */
+export abstract class KyselyRecordLog<DB extends RecordLogTables> {
+  private readonly listeners: ((count: number) => void)[] = [];
+
+  protected constructor(protected readonly db: Kysely<DB>) {}
+
+  /** Tell the listeners (the tree head signer) about events now committed. */
+  protected appended(count: number): void {
+    if (count === 0) return;
+    for (const listener of this.listeners) listener(count);
+  }
+
+  onRecordEvents(listener: (count: number) => void): void {
+    this.listeners.push(listener);
+  }
+
+  merkleStore(): KyselyMerkleStore {
+    return new KyselyMerkleStore(recordLogDb(this.db));
+  }
+
+  saveTreeHead(head: StoredTreeHead): Promise<void> {
+    return insertTreeHead(recordLogDb(this.db), head);
+  }
+
+  listTreeHeads(): Promise<StoredTreeHead[]> {
+    return listTreeHeads(recordLogDb(this.db));
+  }
+
+  latestTreeHeadSize(): Promise<number> {
+    return latestTreeHeadSize(recordLogDb(this.db));
+  }
+
+  listRecordEvents(after: number, limit: number): Promise<StoredRecordEvent[]> {
+    return listRecordEvents(recordLogDb(this.db), after, limit);
+  }
+
+  listRecordEventsOf(processingNumbers: readonly string[]): Promise<StoredRecordEvent[]> {
+    return listRecordEventsOf(recordLogDb(this.db), processingNumbers);
+  }
+}

@@ -5,20 +5,15 @@
  */
 import type { Kysely, Selectable, Transaction } from 'kysely';
 import { migrateToLatest, openSqlite } from '../../shared/db.ts';
-import type { StoredRecordEvent, StoredTreeHead } from '../../shared/record-log.ts';
 import {
   KyselyMerkleStore,
   insertRecordEvents,
-  insertTreeHead,
-  latestTreeHeadSize,
-  listRecordEvents,
-  listRecordEventsOf,
-  listTreeHeads,
   recordLogDb,
+  KyselyRecordLog,
   tombstoneRecordEvents,
   type RecordLogTables,
 } from '../../shared/record-log-tables.ts';
-import { createMerkleLog, leafHash, type MerkleStore } from '../../trust/merkle/index.ts';
+import { createMerkleLog, leafHash } from '../../trust/merkle/index.ts';
 import { CORE_MIGRATIONS } from './migrations.ts';
 import type {
   DeliveryState,
@@ -94,10 +89,10 @@ export async function openSqliteCoreStore(file: string): Promise<KyselyCoreStore
 
 const encoder = new TextEncoder();
 
-export class KyselyCoreStore implements CoreStore {
-  private readonly listeners: ((count: number) => void)[] = [];
-
-  constructor(private readonly db: Kysely<CoreDatabase>) {}
+export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements CoreStore {
+  constructor(db: Kysely<CoreDatabase>) {
+    super(db);
+  }
 
   /**
    * Appends record events and their Merkle leaves in the caller's transaction: the log over a store
@@ -113,12 +108,6 @@ export class KyselyCoreStore implements CoreStore {
       db,
       rows.map((row, i) => ({ ...row, idx: first + i })),
     );
-  }
-
-  /** Tell the listeners (the tree head signer) about events now committed. */
-  private appended(count: number): void {
-    if (count === 0) return;
-    for (const listener of this.listeners) listener(count);
   }
 
   async upsertInstitution(institution: Institution): Promise<{ institution: Institution; created: boolean }> {
@@ -398,34 +387,6 @@ export class KyselyCoreStore implements CoreStore {
       byClause: byClauseRows.map((row) => ({ clauseNo: row.clause_no, count: Number(row.count) })),
       byItem: byItemRows.map((row) => ({ itemNo: Number(row.item_no), count: Number(row.count) })),
     };
-  }
-
-  onRecordEvents(listener: (count: number) => void): void {
-    this.listeners.push(listener);
-  }
-
-  merkleStore(): MerkleStore {
-    return new KyselyMerkleStore(recordLogDb(this.db));
-  }
-
-  saveTreeHead(head: StoredTreeHead): Promise<void> {
-    return insertTreeHead(recordLogDb(this.db), head);
-  }
-
-  listTreeHeads(): Promise<StoredTreeHead[]> {
-    return listTreeHeads(recordLogDb(this.db));
-  }
-
-  latestTreeHeadSize(): Promise<number> {
-    return latestTreeHeadSize(recordLogDb(this.db));
-  }
-
-  listRecordEvents(after: number, limit: number): Promise<StoredRecordEvent[]> {
-    return listRecordEvents(recordLogDb(this.db), after, limit);
-  }
-
-  listRecordEventsOf(processingNumbers: readonly string[]): Promise<StoredRecordEvent[]> {
-    return listRecordEventsOf(recordLogDb(this.db), processingNumbers);
   }
 
   async findRecord(

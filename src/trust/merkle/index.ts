@@ -16,3 +16,10 @@ export type { HeadToSave, TreeHeadSignerOptions } from './head-signer.ts';
 export { TreeHeadSigner } from './head-signer.ts';
 export type { PartyAudit, PartyAuditInput, PartyHeads, RecordFinding } from './party-audit.ts';
 export { auditPartyLog } from './party-audit.ts';
+export {
+  auditRecordLog,
+  scheduleHeadSigning,
+  type HeadSigning,
+  type PartyLogStore,
+  type RecordLogSigner,
+} from './party-log.ts';

@@ -10,14 +10,14 @@
  */
 import type { Clock } from '../../../shared/clock.ts';
 import type { Logger } from '../../../shared/logger.ts';
-import { recordLeaves } from '../../../shared/record-log.ts';
 import {
-  TreeHeadSigner,
-  auditPartyLog,
-  createMerkleLog,
+  auditRecordLog,
+  scheduleHeadSigning,
   type PartyAudit,
   type RecordFinding,
+  type RecordLogSigner,
   type TreeHeadKey,
+  type TreeHeadSigner,
 } from '../../../trust/merkle/index.ts';
 import type { InquiryState, ProvisionRecord } from '../model.ts';
 import {
@@ -29,11 +29,7 @@ import {
 } from '../record-events.ts';
 import type { CoreStore } from '../store.ts';
 
-/** The key a party signs its tree heads with (its identity key) and the key id the heads name. */
-export interface RecordLogSigner {
-  key: TreeHeadKey;
-  kid: string;
-}
+export type { RecordLogSigner } from '../../../trust/merkle/index.ts';
 
 export interface RecordLogOptions {
   store: CoreStore;
@@ -82,31 +78,8 @@ export class RecordLogService {
   private readonly signer: TreeHeadSigner | undefined;
 
   constructor(private readonly options: RecordLogOptions) {
-    const { store, clock, logger, signer } = options;
-    if (signer === undefined) {
-      logger.warn('tree heads of the provision records are not signed: no signing key was given');
-      return;
-    }
-    this.signer = new TreeHeadSigner({
-      log: createMerkleLog({ store: store.merkleStore() }),
-      key: signer.key,
-      kid: signer.kid,
-      clock,
-      save: (head) =>
-        store.saveTreeHead({
-          treeSize: head.treeSize,
-          rootHash: head.rootHex,
-          timestamp: head.timestamp,
-          kid: head.kid,
-          jws: head.jws,
-        }),
-      lastSignedSize: () => store.latestTreeHeadSize(),
-      ...(options.everyAppends === undefined ? {} : { everyAppends: options.everyAppends }),
-      ...(options.everyMs === undefined ? {} : { everyMs: options.everyMs }),
-      onError: () => logger.error('signing a tree head failed; the next head covers the same records'),
-    });
-    const headSigner = this.signer;
-    store.onRecordEvents((count) => headSigner.appended(count));
+    const { store } = options;
+    this.signer = scheduleHeadSigning(store, options);
   }
 
   /** Sign a head now if the log grew since the last one (no-op without a signer). */
@@ -125,23 +98,15 @@ export class RecordLogService {
    */
   async verify(options: VerifyOptions = {}): Promise<PartyAudit & { records: number }> {
     const { store } = this.options;
-    const rowFindings: RecordFinding[] = [];
-    const audit = await auditPartyLog({
-      leaves: recordLeaves(
-        (after, limit) => store.listRecordEvents(after, limit),
-        (f) => rowFindings.push(f),
-        (body) => CoreRecordEvent.safeParse(body).success,
-      ),
-      store: store.merkleStore(),
-      storedHeads: await store.listTreeHeads(),
-      ...(options.publicKey === undefined ? {} : { publicKey: options.publicKey }),
-      ...(options.purgeCutoff === undefined ? {} : { purgeCutoff: options.purgeCutoff }),
+    const audit = await auditRecordLog(store, {
+      isEvent: (body) => CoreRecordEvent.safeParse(body).success,
+      ...options,
     });
     const projection = await this.verifyProjection();
     return {
       ...audit,
       records: projection.records,
-      findings: [...rowFindings, ...audit.findings, ...projection.findings],
+      findings: [...audit.findings, ...projection.findings],
     };
   }
 

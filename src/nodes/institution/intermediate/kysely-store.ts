@@ -7,20 +7,15 @@ import type {
 } from '../../../protocol/identifiers.ts';
 import type { AnsweredItem } from '../../../protocol/messages.ts';
 import type { AddresseeNumber } from '../../../protocol/identifiers.ts';
-import type { StoredRecordEvent, StoredTreeHead } from '../../../shared/record-log.ts';
 import {
   KyselyMerkleStore,
   insertRecordEvents,
-  insertTreeHead,
-  latestTreeHeadSize,
-  listRecordEvents,
-  listRecordEventsOf,
-  listTreeHeads,
   recordLogDb,
+  KyselyRecordLog,
   tombstoneRecordEvents,
   type RecordLogTables,
 } from '../../../shared/record-log-tables.ts';
-import { createMerkleLog, leafHash, type MerkleStore } from '../../../trust/merkle/index.ts';
+import { createMerkleLog, leafHash } from '../../../trust/merkle/index.ts';
 import {
   answerEvent,
   eventRow,
@@ -105,10 +100,13 @@ const CHUNK = 500;
 const encoder = new TextEncoder();
 
 /** `IntermediateStore` on Kysely: the same code for SQLite and PostgreSQL. */
-export class KyselyIntermediateStore implements IntermediateStore {
-  private readonly listeners: ((count: number) => void)[] = [];
-
-  constructor(private readonly db: Kysely<IntermediateDatabase>) {}
+export class KyselyIntermediateStore
+  extends KyselyRecordLog<IntermediateDatabase>
+  implements IntermediateStore
+{
+  constructor(db: Kysely<IntermediateDatabase>) {
+    super(db);
+  }
 
   /**
    * Appends record events and their Merkle leaves in the caller's transaction: the log over a store
@@ -127,12 +125,6 @@ export class KyselyIntermediateStore implements IntermediateStore {
       db,
       rows.map((row, i) => ({ ...row, idx: first + i })),
     );
-  }
-
-  /** Tell the listeners (the tree head signer) about events now committed. */
-  private appended(count: number): void {
-    if (count === 0) return;
-    for (const listener of this.listeners) listener(count);
   }
 
   async findPerson(addresseeNumber: AddresseeNumber): Promise<IntermediatePerson | undefined> {
@@ -583,34 +575,6 @@ export class KyselyIntermediateStore implements IntermediateStore {
         .executeTakeFirst();
       return { requester: Number(requester.numDeletedRows), provider: Number(provider.numDeletedRows) };
     });
-  }
-
-  onRecordEvents(listener: (count: number) => void): void {
-    this.listeners.push(listener);
-  }
-
-  merkleStore(): MerkleStore {
-    return new KyselyMerkleStore(recordLogDb(this.db));
-  }
-
-  saveTreeHead(head: StoredTreeHead): Promise<void> {
-    return insertTreeHead(recordLogDb(this.db), head);
-  }
-
-  listTreeHeads(): Promise<StoredTreeHead[]> {
-    return listTreeHeads(recordLogDb(this.db));
-  }
-
-  latestTreeHeadSize(): Promise<number> {
-    return latestTreeHeadSize(recordLogDb(this.db));
-  }
-
-  listRecordEvents(after: number, limit: number): Promise<StoredRecordEvent[]> {
-    return listRecordEvents(recordLogDb(this.db), after, limit);
-  }
-
-  listRecordEventsOf(processingNumbers: readonly string[]): Promise<StoredRecordEvent[]> {
-    return listRecordEventsOf(recordLogDb(this.db), processingNumbers);
   }
 
   async listRequesterRecordsByProcessingNumber(

@@ -9,14 +9,14 @@
  */
 import type { Clock } from '../../../../shared/clock.ts';
 import type { Logger } from '../../../../shared/logger.ts';
-import { recordLeaves } from '../../../../shared/record-log.ts';
 import {
-  TreeHeadSigner,
-  auditPartyLog,
-  createMerkleLog,
+  auditRecordLog,
+  scheduleHeadSigning,
   type PartyAudit,
   type RecordFinding,
+  type RecordLogSigner,
   type TreeHeadKey,
+  type TreeHeadSigner,
 } from '../../../../trust/merkle/index.ts';
 import {
   IntermediateRecordEvent,
@@ -29,11 +29,7 @@ import {
 } from '../record-events.ts';
 import type { InquiryOutcome, IntermediateStore, ProviderRecord, RequesterRecord } from '../store.ts';
 
-/** The key a party signs its tree heads with (its identity key) and the key id the heads name. */
-export interface RecordLogSigner {
-  key: TreeHeadKey;
-  kid: string;
-}
+export type { RecordLogSigner } from '../../../../trust/merkle/index.ts';
 
 export interface RecordLogDeps {
   store: IntermediateStore;
@@ -127,31 +123,8 @@ export class RecordLogService {
   private readonly signer: TreeHeadSigner | undefined;
 
   constructor(private readonly deps: RecordLogDeps) {
-    const { store, clock, logger, signer } = deps;
-    if (signer === undefined) {
-      logger.warn('tree heads of the provision records are not signed: no signing key was given');
-      return;
-    }
-    this.signer = new TreeHeadSigner({
-      log: createMerkleLog({ store: store.merkleStore() }),
-      key: signer.key,
-      kid: signer.kid,
-      clock,
-      save: (head) =>
-        store.saveTreeHead({
-          treeSize: head.treeSize,
-          rootHash: head.rootHex,
-          timestamp: head.timestamp,
-          kid: head.kid,
-          jws: head.jws,
-        }),
-      lastSignedSize: () => store.latestTreeHeadSize(),
-      ...(deps.everyAppends === undefined ? {} : { everyAppends: deps.everyAppends }),
-      ...(deps.everyMs === undefined ? {} : { everyMs: deps.everyMs }),
-      onError: () => logger.error('signing a tree head failed; the next head covers the same records'),
-    });
-    const headSigner = this.signer;
-    store.onRecordEvents((count) => headSigner.appended(count));
+    const { store } = deps;
+    this.signer = scheduleHeadSigning(store, deps);
   }
 
   /** Sign a head now if the log grew since the last one (no-op without a signer). */
@@ -170,24 +143,16 @@ export class RecordLogService {
    */
   async verify(options: VerifyOptions = {}): Promise<PartyAudit & { records: number }> {
     const { store } = this.deps;
-    const rowFindings: RecordFinding[] = [];
-    const audit = await auditPartyLog({
-      leaves: recordLeaves(
-        (after, limit) => store.listRecordEvents(after, limit),
-        (f) => rowFindings.push(f),
-        (body) => IntermediateRecordEvent.safeParse(body).success,
-      ),
-      store: store.merkleStore(),
-      storedHeads: await store.listTreeHeads(),
-      ...(options.publicKey === undefined ? {} : { publicKey: options.publicKey }),
-      ...(options.purgeCutoff === undefined ? {} : { purgeCutoff: options.purgeCutoff }),
+    const audit = await auditRecordLog(store, {
+      isEvent: (body) => IntermediateRecordEvent.safeParse(body).success,
+      ...options,
     });
     const requester = await this.verifyProjection('requester');
     const provider = await this.verifyProjection('provider');
     return {
       ...audit,
       records: requester.records + provider.records,
-      findings: [...rowFindings, ...audit.findings, ...requester.findings, ...provider.findings],
+      findings: [...audit.findings, ...requester.findings, ...provider.findings],
     };
   }
 
