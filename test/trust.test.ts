@@ -14,7 +14,9 @@ import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Network } from '../src/network/launch.ts';
 import type { SeededWorld } from '../src/network/seed.ts';
+import type { Api } from '../src/protocol/api.ts';
 import { loadNodeTrust, type NodeTrust } from '../src/protocol/node-trust.ts';
+import { adminApi, businessApi, coreApi, jlisApi, networkApi } from '../src/protocol/routes.ts';
 import { fixedClock, systemClock } from '../src/shared/clock.ts';
 import { createItemSealer } from '../src/protocol/item-sealing.ts';
 import { decryptForRecipient } from '../src/trust/envelope/item-encryption.ts';
@@ -61,7 +63,7 @@ function credentialOf(pki: string, partyId: string): Credential {
 }
 
 interface Attempt {
-  method?: 'GET' | 'POST' | 'PUT';
+  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
   json?: unknown;
   raw?: string;
   contentType?: string;
@@ -336,6 +338,65 @@ describe("the core's publication point, checked by OpenSSL", () => {
     );
     expect(out).toContain('verify OK');
   });
+});
+
+// ── Every route of the table, tried with every credential it does not name ───────────────────
+
+describe('every route refuses whoever its callers do not name', () => {
+  const candidates = [
+    'core',
+    'jlis',
+    REQUESTER,
+    `${REQUESTER}:business`,
+    `${PROVIDER}:business`,
+    'kyokai-kenpo:business',
+    'operator:registry:demo',
+    'operator:keys:demo',
+    'operator:audit:demo',
+    'operator:legal:demo',
+  ];
+  /** Which candidate a caller kind names, at the node that serves the route (institutions: PROVIDER). */
+  const names = (kind: string, party: string): boolean =>
+    kind === 'anyone' ||
+    kind === party ||
+    (kind === 'institution' && party === REQUESTER) ||
+    (kind === 'business' && party === `${PROVIDER}:business`) ||
+    // Both demo institutions asked here are municipalities (152048 三条市, 131041 新宿区).
+    (kind === 'municipality' && (party === `${REQUESTER}:business` || party === `${PROVIDER}:business`)) ||
+    (kind.startsWith('operator:') && party === `${kind}:demo`);
+  const apis: Record<string, Api> = { coreApi, adminApi, jlisApi, networkApi, businessApi };
+
+  for (const [apiName, api] of Object.entries(apis)) {
+    for (const route of Object.values(api)) {
+      it(`${apiName}.${route.name}: none without a certificate, nobody its callers do not name`, async () => {
+        const base =
+          apiName === 'jlisApi'
+            ? network.jlis.url
+            : apiName === 'coreApi' || apiName === 'adminApi'
+              ? network.core.url
+              : (network.institutions.get(PROVIDER)?.url ?? '');
+        const path = route.path
+          .replace('::', ':')
+          .replace(':id', PROVIDER)
+          .replace(':processingNumber', uuidv7())
+          .replace(':addresseeNumber', 'x1')
+          .replace(':itemNo', '2');
+        const send = (as?: Credential) =>
+          attempt(`${base}${path}`, {
+            method: route.method,
+            ...(route.method === 'POST' || route.method === 'PUT' ? { json: {} } : {}),
+            ...(as ? { as } : {}),
+          });
+        expect((await send()).code).toBe('ERR_CLIENT_CERT_REQUIRED');
+        const callers: readonly string[] = route.callers;
+        const refused = candidates.filter((party) => !callers.some((kind) => names(kind, party)));
+        expect(refused.length).toBeGreaterThan(0);
+        for (const party of refused) {
+          expect((await send(credentialOf(pkiDir, party))).code, party).toBe('ERR_CALLER_NOT_ALLOWED');
+        }
+      });
+    }
+  }
 });
 
 // ── What a party may do ──────────────────────────────────────────────────────────────────────

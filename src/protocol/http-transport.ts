@@ -23,8 +23,7 @@ export function httpTransport(options: HttpTransportOptions = {}): Transport {
   let closing: Promise<void> | undefined;
   return {
     async send(call: TransportRequest): Promise<TransportResponse> {
-      const url = new URL(call.path, call.baseUrl);
-      if (call.query) for (const [key, value] of Object.entries(call.query)) url.searchParams.set(key, value);
+      const url = urlOf(call);
       const timeoutMs = call.timeoutMs ?? defaultTimeoutMs;
       const { peer } = call;
       let status: number;
@@ -47,6 +46,13 @@ export function httpTransport(options: HttpTransportOptions = {}): Transport {
     },
     close: () => (closing ??= agent.close()),
   };
+}
+
+/** The request's URL: base, filled path and query. */
+export function urlOf(call: TransportRequest): URL {
+  const url = new URL(call.path, call.baseUrl);
+  if (call.query) for (const [key, value] of Object.entries(call.query)) url.searchParams.set(key, value);
+  return url;
 }
 
 export function unreachable(peer: string, cause: unknown): RenkeiError {

@@ -6,7 +6,7 @@ import { verifyMessage } from '../trust/envelope/verify-message.ts';
 import { normaliseSerial } from '../trust/pki/profiles.ts';
 import { partyIdOf } from '../trust/pki/verify.ts';
 import { RenkeiError } from '../shared/errors.ts';
-import { parseJson, unreachable } from './http-transport.ts';
+import { parseJson, unreachable, urlOf } from './http-transport.ts';
 import type { NodeTrust } from './node-trust.ts';
 import type { Transport, TransportRequest, TransportResponse } from './transport.ts';
 
@@ -73,8 +73,7 @@ export function secureTransport(trust: NodeTrust, options: SecureTransportOption
   return {
     async send(call: TransportRequest): Promise<TransportResponse> {
       const { route, peer, party } = call;
-      const url = new URL(call.path, call.baseUrl);
-      if (call.query) for (const [k, v] of Object.entries(call.query)) url.searchParams.set(k, v);
+      const url = urlOf(call);
       const timeoutMs = call.timeoutMs ?? defaultTimeoutMs;
 
       let payload: string | null = null;
