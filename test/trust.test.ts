@@ -738,6 +738,65 @@ describe('the core as a client', () => {
   });
 });
 
+describe('the access record (アクセス記録)', () => {
+  /** The requester's own record of an inquiry, as its business API lists it. */
+  async function recordOf(processingNumber: string) {
+    const { records } = await network
+      .institution(REQUESTER)
+      .listProvisionRecords({ query: { role: 'requester', limit: 200 } });
+    return records.find((r) => r.processingNumber === processingNumber);
+  }
+
+  /** The requester's logged events of one processing number (the Merkle log's leaves), parsed. */
+  function loggedEvents(processingNumber: string): Record<string, unknown>[] {
+    const db = new SQLite(join(dir, 'institutions', REQUESTER, 'intermediate.sqlite'), { readonly: true });
+    try {
+      return (
+        db
+          .prepare('SELECT body FROM record_events WHERE processing_number = ? ORDER BY idx')
+          .all(processingNumber) as { body: string }[]
+      ).map((r) => JSON.parse(r.body) as Record<string, unknown>);
+    } finally {
+      db.close();
+    }
+  }
+
+  const inquiry = () => ({
+    addresseeNumber: world.addresseeNumber('yamada-taro', REQUESTER),
+    providerId: PROVIDER,
+    clauseNo: '74',
+    procedureId: '074-01',
+    itemNos: [2],
+  });
+
+  it('records the business credential that made each inquiry, from its certificate, in the logged event', async () => {
+    const bySystem = await network.institution(REQUESTER).inquire({ body: inquiry() });
+    expect((await recordOf(bySystem.processingNumber))?.requestedBy).toBe(`${REQUESTER}:business`);
+
+    // A clerk with a credential of their own: the record names the clerk, not the institution's system.
+    const clerk = `${REQUESTER}:clerk-0042`;
+    await issuePartyCertificates({ dir: pkiDir, partyId: clerk, role: 'business', clock: systemClock });
+    const byClerk = await attempt(institutionUrl(REQUESTER, '/business/v1/inquiries'), {
+      json: inquiry(),
+      as: credentialOf(pkiDir, clerk),
+    });
+    expect(byClerk.status).toBe(202);
+    const { processingNumber } = JSON.parse(byClerk.text) as { processingNumber: string };
+    expect((await recordOf(processingNumber))?.requestedBy).toBe(clerk);
+    expect(loggedEvents(processingNumber)[0]).toMatchObject({ event: 'inquiry_sent', requestedBy: clerk });
+  });
+
+  it('takes who made it from the certificate only, never from the body', async () => {
+    const claimed = await attempt(institutionUrl(REQUESTER, '/business/v1/inquiries'), {
+      json: { ...inquiry(), requestedBy: `${REQUESTER}:clerk-0001` },
+      as: credentialOf(pkiDir, `${REQUESTER}:business`),
+    });
+    expect(claimed.status).toBe(202);
+    const { processingNumber } = JSON.parse(claimed.text) as { processingNumber: string };
+    expect((await recordOf(processingNumber))?.requestedBy).toBe(`${REQUESTER}:business`);
+  });
+});
+
 describe('renkei security events', () => {
   it("prints the refusals of every node's security log as a table, newest first", async () => {
     const run = await renkei('--data-dir', dir, 'security', 'events', '--node', 'core', '--limit', '200');

@@ -128,6 +128,11 @@ export const InstitutionRecord = z.object({
   reason: z.string().optional(),
   nonDisclosure: z.boolean(),
   recordedAt: z.iso.datetime(),
+  /**
+   * As requester, who made the inquiry (アクセス記録): the party its business credential names, e.g.
+   * `131016:business` or a clerk's `131016:clerk-0042`. Absent off the trust layer.
+   */
+  requestedBy: z.string().optional(),
 });
 export type InstitutionRecord = z.infer<typeof InstitutionRecord>;
 

@@ -43,7 +43,10 @@ export function registerInstitutionRoutes(app: FastifyInstance, services: Instit
     await copies.deleteCopy(params.addresseeNumber, params.itemNo);
     return undefined;
   });
-  serve(app, businessApi.inquire, async ({ body }) => inquiries.inquire(body));
+  // The access record (アクセス記録): which business credential made the inquiry, from its certificate.
+  serve(app, businessApi.inquire, async ({ body, caller }) =>
+    inquiries.inquire(body, caller === undefined ? {} : { requestedBy: caller.partyId }),
+  );
   serve(app, businessApi.getInquiry, async ({ params, query }) =>
     inquiries.getInquiry(params.processingNumber, query.waitMs),
   );

@@ -71,6 +71,7 @@ export interface IntermediateDatabase extends RecordLogTables {
     reason: string | null;
     non_disclosure: number;
     recorded_at: string;
+    requested_by: string | null;
   };
   answers: {
     processing_number: string;
@@ -350,6 +351,7 @@ export class KyselyIntermediateStore
         item_nos: JSON.stringify(record.itemNos),
         requested_at: record.requestedAt,
         non_disclosure: record.nonDisclosure ? 1 : 0,
+        requested_by: record.requestedBy ?? null,
       };
       if (existing) {
         // The answer came first: keep its outcome and reason, add what the inquiry says.
@@ -410,6 +412,7 @@ export class KyselyIntermediateStore
             reason: answer.reason ?? null,
             non_disclosure: 0,
             recorded_at: answer.receivedAt,
+            requested_by: null,
           })
           .execute();
       }
@@ -670,5 +673,6 @@ function toRequesterRecord(row: IntermediateDatabase['requester_records']): Requ
   if (row.requested_at !== null) record.requestedAt = row.requested_at;
   if (row.answered_at !== null) record.answeredAt = row.answered_at;
   if (row.reason !== null) record.reason = row.reason;
+  if (row.requested_by !== null) record.requestedBy = row.requested_by;
   return record;
 }

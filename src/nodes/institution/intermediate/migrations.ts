@@ -33,6 +33,9 @@ import { createRecordLogTables } from '../../../shared/record-log-tables.ts';
  * its leaf in the institution's Merkle log, and the signed tree heads. The two record tables are the
  * readable projection of the events (record-events.ts). Records written before 0002 have no events;
  * `renkei records verify` names them.
+ *
+ * Migration 0003 adds `requester_records.requested_by`: the party of the business credential that made
+ * the inquiry (アクセス記録), as its certificate names it; null off the trust layer and before 0003.
  */
 export const intermediateMigrations: Record<string, Migration> = {
   '0001_intermediate': {
@@ -124,6 +127,11 @@ export const intermediateMigrations: Record<string, Migration> = {
   '0002_record_log': {
     async up(db: Kysely<unknown>) {
       await createRecordLogTables(db);
+    },
+  },
+  '0003_access_log': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('requester_records').addColumn('requested_by', 'text').execute();
     },
   },
 };

@@ -41,6 +41,8 @@ const InquiryOpened = z.strictObject({
   requestedAt: z.string(),
   nonDisclosure: z.boolean(),
   reason: z.string().optional(),
+  /** The business credential that made the inquiry (アクセス記録); absent off the trust layer. */
+  requestedBy: z.string().optional(),
 });
 
 const AnswerReceived = z.strictObject({
@@ -102,6 +104,7 @@ export function inquiryEvent(record: RequesterRecordInput): RequesterRecordEvent
     requestedAt: record.requestedAt,
     nonDisclosure: record.nonDisclosure,
     ...(record.reason === undefined ? {} : { reason: record.reason }),
+    ...(record.requestedBy === undefined ? {} : { requestedBy: record.requestedBy }),
   };
 }
 
@@ -212,6 +215,7 @@ export function foldRequesterEvents(
       requestedAt: event.requestedAt,
       nonDisclosure: event.nonDisclosure,
     };
+    if (event.requestedBy !== undefined) next.requestedBy = event.requestedBy;
     // The answer may have come first: it keeps its outcome and reason.
     if (!answered && event.reason !== undefined) next.reason = event.reason;
     record = next;

@@ -61,6 +61,11 @@ export interface RequesterRecord {
   reason?: string;
   nonDisclosure: boolean;
   recordedAt: string;
+  /**
+   * Who made the inquiry (アクセス記録): the party its business credential names, e.g.
+   * `131016:business` or a clerk's `131016:clerk-0042`; absent off the trust layer.
+   */
+  requestedBy?: string;
 }
 
 /** What the requester side writes when the core has accepted, refused, or could not be asked. */
@@ -77,6 +82,8 @@ export interface RequesterRecordInput {
   reason?: string;
   nonDisclosure: boolean;
   recordedAt: string;
+  /** The business credential's party that made the inquiry (see `RequesterRecord.requestedBy`). */
+  requestedBy?: string;
 }
 
 export interface AnswerToStore {

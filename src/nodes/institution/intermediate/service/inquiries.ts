@@ -49,8 +49,12 @@ export class InquiryService {
    * `refused`; `ERR_UPSTREAM_UNAVAILABLE` or another error without a processing number from the core,
    * recorded as `failed` under a processing number made here (a UUIDv7 like the core's, so the
    * record has its key and the clerk something to quote), returned in `details.processingNumber`.
+   *
+   * `requestedBy` is the party of the business credential the inquiry came with (the router takes it
+   * from the client certificate, never from the body): the record keeps it as the access record
+   * (アクセス記録) of who looked the person up.
    */
-  async inquire(input: InquiryInput): Promise<InquiryPending> {
+  async inquire(input: InquiryInput, access: { requestedBy?: string } = {}): Promise<InquiryPending> {
     const { store, core, clock, institutionId, logger } = this.deps;
     const person = await store.findPerson(input.addresseeNumber);
     if (!person) throw unknownAddressee(input.addresseeNumber);
@@ -87,6 +91,7 @@ export class InquiryService {
       ...(reason === undefined ? {} : { reason }),
       nonDisclosure: request.nonDisclosure,
       recordedAt: clock.now().toISOString(),
+      ...(access.requestedBy === undefined ? {} : { requestedBy: access.requestedBy }),
     });
 
     let accepted: InquiryAccepted;
