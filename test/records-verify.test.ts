@@ -10,7 +10,7 @@
 import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -279,5 +279,83 @@ describe('renkei records verify on the demo network', () => {
     expect(tampered.stdout).toContain(
       `core, log index ${String(indices[0])}: No record claims log index ${String(indices[0])}: a row was deleted.`,
     );
+  });
+});
+
+describe('renkei records show', () => {
+  const run = async (args: string[]) => {
+    try {
+      const { stdout } = await promisify(execFile)(process.execPath, [BIN, ...args], {
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      return { code: 0, stdout };
+    } catch (error) {
+      const failed = error as { code?: number; stdout?: string };
+      return { code: failed.code ?? -1, stdout: failed.stdout ?? '' };
+    }
+  };
+
+  /** The processing number of scenario a's provided inquiry, from the requester's record. */
+  function providedInquiry(dir: string): string {
+    return withDb(PARTIES.requester(dir), (db) => {
+      const row = db
+        .prepare(`SELECT processing_number FROM requester_records WHERE outcome = 'provided' LIMIT 1`)
+        .get() as { processing_number: string } | undefined;
+      if (!row) throw new Error('no provided inquiry at the requester');
+      return row.processing_number;
+    });
+  }
+
+  const archive = (dir: string, party: Party) => join(dirname(PARTIES[party](dir)), 'messages.sqlite');
+
+  it('prints every signed message each party kept of the exchange, each signature checked and each answer tied to its request', async () => {
+    const dir = copyNetwork();
+    const processingNumber = providedInquiry(dir);
+    const shown = await run(['--data-dir', dir, 'records', 'show', processingNumber]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).not.toContain('INVALID');
+    // Who asked what and who answered, at each of the three parties, from the messages they signed.
+    const at = (party: string) => {
+      const start = shown.stdout.indexOf(`signed messages kept by ${party} `);
+      expect(start).toBeGreaterThanOrEqual(0);
+      const end = shown.stdout.indexOf('signed messages kept by', start + 1);
+      return shown.stdout.slice(start, end < 0 ? undefined : end);
+    };
+    const row = (direction: string, type: string, from: string, to: string, answers = '') =>
+      new RegExp(`│ ${direction}\\s+│ ${type}\\s+│ ${from} → ${to}\\s+│ valid\\s+│ ${answers}`);
+    expect(at(REQUESTER)).toMatch(row('sent', 'InquiryRequest', REQUESTER, 'core'));
+    expect(at(REQUESTER)).toMatch(row('received', 'InquiryAccepted', 'core', REQUESTER, 'InquiryRequest'));
+    expect(at(REQUESTER)).toMatch(row('received', 'AnswerDelivery', 'core', REQUESTER));
+    expect(at('core')).toMatch(row('received', 'InquiryRequest', REQUESTER, 'core'));
+    expect(at('core')).toMatch(row('sent', 'ProvisionRequest', 'core', PROVIDER));
+    expect(at('core')).toMatch(row('received', 'ProvisionAnswer', PROVIDER, 'core', 'ProvisionRequest'));
+    expect(at('core')).toMatch(row('sent', 'AnswerDelivery', 'core', REQUESTER));
+    expect(at(PROVIDER)).toMatch(row('received', 'ProvisionRequest', 'core', PROVIDER));
+    expect(at(PROVIDER)).toMatch(row('sent', 'ProvisionAnswer', PROVIDER, 'core', 'ProvisionRequest'));
+  });
+
+  it('names a kept message whose signed content was altered, and exits 1', async () => {
+    const dir = copyNetwork();
+    const processingNumber = providedInquiry(dir);
+    withDb(archive(dir, 'provider'), (db) => {
+      const kept = db
+        .prepare(
+          `SELECT id, jws FROM signed_messages WHERE processing_number = ? AND type = 'ProvisionAnswer'`,
+        )
+        .get(processingNumber) as { id: number; jws: string };
+      // The provider rewrites what it answered (a claim in the payload), keeping the old signature.
+      const [header, payload, signature] = kept.jws.split('.') as [string, string, string];
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as { msg: { outcome: string } };
+      claims.msg.outcome = 'not_held';
+      const forged = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`;
+      db.prepare('UPDATE signed_messages SET jws = ? WHERE id = ?').run(forged, kept.id);
+    });
+    const shown = await run(['--data-dir', dir, 'records', 'show', processingNumber]);
+    expect(shown.code).toBe(1);
+    expect(shown.stdout).toMatch(
+      /ProvisionAnswer .*INVALID: its hash is not the hash of its JWS; its signature does not verify \(ERR_SIGNATURE_INVALID\)/,
+    );
+    expect(shown.stdout).toContain('1 signed message(s) do not check');
   });
 });

@@ -126,8 +126,28 @@ export function registerRecordsCommand(program: Command): void {
         );
         console.log('  events (log index: canonical JSON, the person code withheld):');
         for (const event of section.events) console.log(`    ${event.index}: ${withheld(event.body)}`);
-        // Signed messages (issue 6, part 4) will be printed and checked here once parties store
-        // them with their events (`ShownEvent.message`).
+      }
+      let unsound = 0;
+      for (const { party, messages } of shown.messages) {
+        console.log(`\nsigned messages kept by ${party} (each checked against the network's CA)`);
+        console.log(
+          table(
+            ['kept at', 'direction', 'type', 'from → to', 'signature', 'answers'],
+            messages.map(({ message, ok, problems, answers }) => [
+              message.at,
+              message.direction,
+              message.type,
+              `${message.sender} → ${message.audience}`,
+              ok ? 'valid' : `INVALID: ${problems.join('; ')}`,
+              answers ?? (message.inResponseTo === null ? '' : '?'),
+            ]),
+          ),
+        );
+        unsound += messages.filter((m) => !m.ok).length;
+      }
+      if (unsound > 0) {
+        console.log(`\n${unsound} signed message(s) do not check: see INVALID above.`);
+        process.exitCode = 1;
       }
     });
 }

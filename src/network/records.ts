@@ -36,6 +36,7 @@ import {
 import { silentLogger } from '../shared/logger.ts';
 import type { PartyHeads, RecordFinding, TreeHeadKey } from '../trust/merkle/index.ts';
 import { loadTrustBundle, partyIdOf, partyPaths, pkiPaths, x509 } from '../trust/pki/index.ts';
+import { checkExchangeMessages, type PartyMessages } from './signed-messages.ts';
 
 /** The core's party id, in the PKI and in findings. */
 export const CORE_PARTY = 'core';
@@ -461,13 +462,15 @@ export async function verifyNetworkRecords(options: VerifyNetworkOptions): Promi
 export interface ShownExchange {
   core: Awaited<ReturnType<CoreRecordLog['show']>> | undefined;
   institutions: { party: string; records: ShownRecords }[];
+  /** The signed messages each party kept of the exchange, each checked (signed-messages.ts). */
+  messages: PartyMessages[];
 }
 
 /** The records of `processingNumber` at the core and at each institution that holds one. */
 export async function showNetworkRecord(dataDir: string, processingNumber: string): Promise<ShownExchange> {
   const clock = systemClock;
   const core = openCore(dataDir, clock);
-  const shown: ShownExchange = { core: undefined, institutions: [] };
+  const shown: ShownExchange = { core: undefined, institutions: [], messages: [] };
   try {
     if (core) {
       const atCore = await core.log.show(processingNumber);
@@ -485,5 +488,9 @@ export async function showNetworkRecord(dataDir: string, processingNumber: strin
       await party.close();
     }
   }
+  shown.messages = await checkExchangeMessages(dataDir, processingNumber, [
+    { party: CORE_PARTY, dir: join(dataDir, 'core') },
+    ...institutionIds(dataDir).map((id) => ({ party: id, dir: join(dataDir, 'institutions', id) })),
+  ]);
   return shown;
 }

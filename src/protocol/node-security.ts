@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../shared/clock.ts';
+import type { Logger } from '../shared/logger.ts';
+import { openMessageArchive, type MessageArchive } from '../shared/message-archive.ts';
 import { openSecurityLog, type SecurityLog } from '../shared/security-log.ts';
 import { loadNodeTrust, type NodeTrust } from './node-trust.ts';
 import { secureTransport } from './secure-transport.ts';
@@ -22,27 +24,35 @@ export interface NodeSecurityOptions {
   clock?: Clock;
 }
 
+/** The file in a node's directory where it keeps the signed messages it sent and received. */
+export const MESSAGE_ARCHIVE_FILE = 'messages.sqlite';
+
 /** What a node's factory needs to stand behind the trust layer. */
 export interface NodeSecurity {
   trust: NodeTrust;
   record: SecurityEventSink;
+  /** Where the node keeps the signed messages it sends and receives. */
+  archive?: MessageArchive;
 }
 
 export interface OpenedNodeSecurity extends NodeSecurity {
   transport: Transport;
   log: SecurityLog;
+  archive: MessageArchive;
   close(): Promise<void>;
 }
 
 /**
- * Load a node's certificates and keys, open its security log (`<nodeDir>/security.sqlite`) and make
- * its mutual-TLS, signing transport. Errors: ERR_CONFIG_INVALID (no certificate for the party),
+ * Load a node's certificates and keys, open its security log (`<nodeDir>/security.sqlite`) and its
+ * message archive (`<nodeDir>/messages.sqlite`), and make its mutual-TLS, signing transport. Errors: ERR_CONFIG_INVALID (no certificate for the party),
  * ERR_NO_PKI, and the ERR_CERT_* codes when its own certificate is expired or revoked.
  */
 export async function openNodeSecurity(options: {
   security: NodeSecurityOptions;
   partyId: string;
   nodeDir: string;
+  /** Told when kept messages could not be written (the node logs it; the exchange goes on). */
+  onArchiveError?: (error: unknown) => void;
 }): Promise<OpenedNodeSecurity> {
   const trust = await loadNodeTrust({
     pkiDir: options.security.pkiDir,
@@ -54,15 +64,44 @@ export async function openNodeSecurity(options: {
       : { revocationMaxAgeMs: options.security.revocationMaxAgeMs }),
   });
   const log = await openSecurityLog(join(options.nodeDir, 'security.sqlite'));
-  const transport = secureTransport(trust);
+  let archive: MessageArchive;
+  try {
+    archive = await openMessageArchive(join(options.nodeDir, MESSAGE_ARCHIVE_FILE), {
+      // The code only: the message itself holds a person code and must not reach a log.
+      onError: (error) => options.onArchiveError?.(error),
+    });
+  } catch (error) {
+    await log.close();
+    throw error;
+  }
+  const transport = secureTransport(trust, { archive });
   return {
     trust,
     transport,
     log,
+    archive,
     record: (event) => log.record(event),
     async close() {
       await transport.close();
+      await archive.close();
       await log.close();
     },
   };
+}
+
+/**
+ * Log that kept messages could not be written: the error's name and code only, since a SQLite error can
+ * quote what it was given and a message holds a person code.
+ */
+export function archiveFailed(logger: Logger, error: unknown): void {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  logger.error(
+    {
+      err: {
+        name: error instanceof Error ? error.name : typeof error,
+        code: typeof code === 'string' ? code : undefined,
+      },
+    },
+    'signed messages could not be kept in the message archive',
+  );
 }

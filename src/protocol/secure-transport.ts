@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { Agent, request } from 'undici';
 import { assertAnswers, messageHash } from '../trust/envelope/message-hash.ts';
@@ -6,8 +7,9 @@ import { verifyMessage } from '../trust/envelope/verify-message.ts';
 import { normaliseSerial } from '../trust/pki/profiles.ts';
 import { partyIdOf } from '../trust/pki/verify.ts';
 import { RenkeiError } from '../shared/errors.ts';
+import type { ArchivedMessage, MessageArchive } from '../shared/message-archive.ts';
 import { parseJson, unreachable, urlOf } from './http-transport.ts';
-import type { NodeTrust } from './node-trust.ts';
+import { derToPem, type NodeTrust } from './node-trust.ts';
 import type { Transport, TransportRequest, TransportResponse } from './transport.ts';
 
 export interface SecureTransportOptions {
@@ -15,6 +17,11 @@ export interface SecureTransportOptions {
   timeoutMs?: number;
   /** Most connections kept open to one peer (default 128). */
   connections?: number;
+  /**
+   * Where each signed request sent and each verified signed answer received are kept, with the
+   * signer's certificate, under the processing number the request or its answer names.
+   */
+  archive?: MessageArchive;
 }
 
 /**
@@ -79,9 +86,12 @@ export function secureTransport(trust: NodeTrust, options: SecureTransportOption
       let payload: string | null = null;
       let contentType: string | undefined;
       let requestHash: string | undefined;
+      const requestId = randomUUID();
+      const sentAt = trust.clock.now().toISOString();
       if (route.message !== undefined && call.body !== undefined) {
         if (party === undefined) throw new TypeError(`${route.api}.${route.name} needs the peer's party id`);
         payload = await signMessage({
+          id: requestId,
           type: route.message,
           payload: call.body as Record<string, unknown>,
           sender: trust.self.partyId,
@@ -97,6 +107,33 @@ export function secureTransport(trust: NodeTrust, options: SecureTransportOption
         contentType = 'application/json';
       }
 
+      /**
+       * Keep the signed request as sent, and the signed answer when there is one, under the processing
+       * number the request names, else the one its answer (or refusal) names.
+       */
+      const keep = (answerNames: unknown, answer?: ArchivedMessage) => {
+        if (!options.archive || route.message === undefined || payload === null || party === undefined)
+          return;
+        const named = (call.body as { processingNumber?: unknown }).processingNumber ?? answerNames;
+        const processingNumber = typeof named === 'string' ? named : null;
+        options.archive.keep([
+          {
+            processingNumber,
+            direction: 'sent',
+            type: route.message,
+            sender: trust.self.partyId,
+            audience: party,
+            id: requestId,
+            hash: requestHash ?? '',
+            inResponseTo: null,
+            at: sentAt,
+            jws: payload,
+            certificate: trust.tls.cert,
+          },
+          ...(answer ? [{ ...answer, processingNumber }] : []),
+        ]);
+      };
+
       let status: number;
       let text: string;
       try {
@@ -111,6 +148,7 @@ export function secureTransport(trust: NodeTrust, options: SecureTransportOption
         status = response.statusCode;
         text = await response.body.text();
       } catch (cause) {
+        keep(undefined);
         throw unreachable(peer, cause);
       }
       if (status >= 200 && status < 300 && route.answer !== undefined && requestHash !== undefined && party) {
@@ -129,8 +167,23 @@ export function secureTransport(trust: NodeTrust, options: SecureTransportOption
             clock: trust.clock,
           });
           assertAnswers(verified, requestHash);
+          const der = servers.get(`${verified.sender}|${verified.kid}`);
+          keep(verified.msg.processingNumber, {
+            processingNumber: null,
+            direction: 'received',
+            type: route.answer,
+            sender: verified.sender,
+            audience: verified.audience,
+            id: verified.id,
+            hash: verified.hash,
+            inResponseTo: verified.inResponseTo ?? null,
+            at: trust.clock.now().toISOString(),
+            jws: text,
+            certificate: der ? derToPem(der) : '',
+          });
           return { status, body: verified.msg };
         } catch (error) {
+          keep(undefined);
           if (error instanceof RenkeiError) {
             throw new RenkeiError(
               error.code,
@@ -144,7 +197,13 @@ export function secureTransport(trust: NodeTrust, options: SecureTransportOption
           throw error;
         }
       }
-      return { status, body: parseJson(text, peer, status) };
+      const body = parseJson(text, peer, status);
+      // A refusal names the exchange in its details (a refused inquiry's processing number).
+      keep(
+        (body as { error?: { details?: { processingNumber?: unknown } } } | undefined)?.error?.details
+          ?.processingNumber,
+      );
+      return { status, body };
     },
     close: () => (closing ??= Promise.all([...agents.values()].map((a) => a.close())).then(() => undefined)),
   };

@@ -19,17 +19,22 @@
  * 5. the answer of a node-to-node route is signed back, naming the request's hash.
  *
  * Every refusal is recorded (`SecurityEventSink`) with the route, the caller's party when known, the
- * code and the peer's address: never the body.
+ * code and the peer's address: never the body. Every signed request received and every signed answer
+ * sent is kept in the node's message archive (`MessageArchive`) with the signer's certificate, under
+ * the processing number it belongs to: a refused inquiry's too.
  */
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { signMessage } from '../trust/envelope/sign-message.ts';
 import { verifyMessage } from '../trust/envelope/verify-message.ts';
+import { randomUUID } from 'node:crypto';
+import { messageHash } from '../trust/envelope/message-hash.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import { parseInput } from '../shared/http.ts';
+import type { ArchivedMessage, MessageArchive } from '../shared/message-archive.ts';
 import type { Caller as CallerKind, NamedRoute, RouteDef } from './api.ts';
-import type { Caller, NodeTrust } from './node-trust.ts';
+import { derToPem, type Caller, type NodeTrust } from './node-trust.ts';
 
 type Parsed<R, K extends 'params' | 'query' | 'body'> = R extends {
   readonly [P in K]: infer S extends z.ZodType;
@@ -72,6 +77,7 @@ interface ServerTrust {
   /** This node's institution id, for `business` routes (a business credential of *this* institution). */
   institutionId: string | undefined;
   record: SecurityEventSink;
+  archive: MessageArchive | undefined;
 }
 
 const secured = new WeakMap<FastifyInstance, ServerTrust>();
@@ -82,9 +88,20 @@ const secured = new WeakMap<FastifyInstance, ServerTrust>();
  */
 export function secureApp(
   app: FastifyInstance,
-  options: { trust: NodeTrust; institutionId?: string; record: SecurityEventSink },
+  options: {
+    trust: NodeTrust;
+    institutionId?: string;
+    record: SecurityEventSink;
+    /** Where the signed messages this node receives and answers are kept. */
+    archive?: MessageArchive;
+  },
 ): void {
-  secured.set(app, { trust: options.trust, institutionId: options.institutionId, record: options.record });
+  secured.set(app, {
+    trust: options.trust,
+    institutionId: options.institutionId,
+    record: options.record,
+    archive: options.archive,
+  });
   // Plain HTTP, or any handshake that fails, never reaches a route: record it here. OpenSSL names a
   // plain-HTTP request to a TLS port (`http request`), which we record as ERR_TLS_REQUIRED.
   app.server.on('tlsClientError', (error: Error & { code?: string; reason?: string }, socket: TLSSocket) => {
@@ -141,11 +158,45 @@ export function serve<R extends NamedRoute>(app: FastifyInstance, route: R, hand
         }
       }
       reply.status(route.status);
-      const answer = await handler({ params, query, body, caller, signed, request, reply } as Served<R>);
-      if (route.status === 204) return reply.send();
+      // The signed request as received, kept with the exchange it belongs to whatever the handler does.
+      const received = (processingNumber: unknown): ArchivedMessage | undefined =>
+        guard && caller && signed && route.message !== undefined
+          ? {
+              processingNumber: typeof processingNumber === 'string' ? processingNumber : null,
+              direction: 'received',
+              type: route.message,
+              sender: caller.partyId,
+              audience: guard.trust.self.partyId,
+              id: signed.id,
+              hash: signed.hash,
+              inResponseTo: null,
+              at: guard.trust.clock.now().toISOString(),
+              jws: signed.jws,
+              certificate: peerCertificatePem(request),
+            }
+          : undefined;
+      const keep = (...messages: (ArchivedMessage | undefined)[]) => {
+        const kept = messages.filter((m): m is ArchivedMessage => m !== undefined);
+        if (guard?.archive && kept.length > 0) guard.archive.keep(kept);
+      };
+      const pnOfBody = (body as { processingNumber?: unknown } | undefined)?.processingNumber;
+      let answer: Awaited<ReturnType<Handler<R>>>;
+      try {
+        answer = await handler({ params, query, body, caller, signed, request, reply } as Served<R>);
+      } catch (error) {
+        keep(received(pnOfBody ?? (error instanceof RenkeiError ? error.details.processingNumber : null)));
+        throw error;
+      }
+      const pnOfAnswer = (answer as { processingNumber?: unknown } | undefined)?.processingNumber;
+      if (route.status === 204) {
+        keep(received(pnOfBody ?? null));
+        return reply.send();
+      }
       if (guard && route.answer !== undefined && caller && signed) {
         const { trust } = guard;
+        const id = randomUUID();
         const jws = await signMessage({
+          id,
           type: route.answer,
           payload: answer as Record<string, unknown>,
           sender: trust.self.partyId,
@@ -155,15 +206,37 @@ export function serve<R extends NamedRoute>(app: FastifyInstance, route: R, hand
           clock: trust.clock,
           inResponseTo: signed.hash,
         });
+        const processingNumber = pnOfBody ?? pnOfAnswer ?? null;
+        keep(received(processingNumber), {
+          processingNumber: typeof processingNumber === 'string' ? processingNumber : null,
+          direction: 'sent',
+          type: route.answer,
+          sender: trust.self.partyId,
+          audience: caller.partyId,
+          id,
+          hash: messageHash(jws),
+          inResponseTo: signed.hash,
+          at: trust.clock.now().toISOString(),
+          jws,
+          certificate: trust.tls.cert,
+        });
         return reply.type('application/jose').send(jws);
       }
+      keep(received(pnOfBody ?? pnOfAnswer ?? null));
       return reply.send(answer);
     },
   });
 }
 
 /** The client certificate of each connection, read once (verification is cached by NodeTrust). */
-const peers = new WeakMap<TLSSocket, { der: Uint8Array }>();
+const peers = new WeakMap<TLSSocket, { der: Uint8Array; pem?: string }>();
+
+/** The caller's certificate as PEM, for the message archive (converted once per connection). */
+function peerCertificatePem(request: FastifyRequest): string {
+  const peer = peers.get(request.raw.socket as TLSSocket);
+  if (!peer) return '';
+  return (peer.pem ??= derToPem(peer.der));
+}
 
 async function identify(request: FastifyRequest, trust: NodeTrust): Promise<Caller | undefined> {
   const socket = request.raw.socket as TLSSocket;

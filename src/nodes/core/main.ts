@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { LegalTable } from '../../domain/legal-table/types.ts';
 import type { FastifyInstance } from 'fastify';
 import { httpTransport } from '../../protocol/http-transport.ts';
-import { openNodeSecurity, type OpenedNodeSecurity } from '../../protocol/node-security.ts';
+import { archiveFailed, openNodeSecurity, type OpenedNodeSecurity } from '../../protocol/node-security.ts';
 import { pkiPaths } from '../../trust/pki/files.ts';
 import { loadPki } from '../../trust/pki/view.ts';
 import type { Transport } from '../../protocol/transport.ts';
@@ -72,6 +72,7 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
         security: { ...options.security, crl: { file: pkiPaths(pkiDir).crlDer } },
         partyId: 'core',
         nodeDir: join(options.dataDir, 'core'),
+        onArchiveError: (error) => archiveFailed(logger, error),
       });
     }
     transport = options.transport ?? security?.transport ?? httpTransport();

@@ -4,6 +4,7 @@ import type { LegalTable } from '../../domain/legal-table/types.ts';
 import { createClient } from '../../protocol/api.ts';
 import { httpTransport } from '../../protocol/http-transport.ts';
 import {
+  archiveFailed,
   openNodeSecurity,
   type NodeSecurityOptions,
   type OpenedNodeSecurity,
@@ -91,6 +92,7 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
         security: options.security,
         partyId: institutionId,
         nodeDir: dir,
+        onArchiveError: (error) => archiveFailed(logger, error),
       });
     }
     transport = options.transport ?? security?.transport ?? httpTransport();

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { createClient } from '../../protocol/api.ts';
 import { httpTransport } from '../../protocol/http-transport.ts';
 import {
+  archiveFailed,
   openNodeSecurity,
   type NodeSecurityOptions,
   type OpenedNodeSecurity,
@@ -63,7 +64,12 @@ export async function startJlis(options: StartJlisOptions): Promise<RunningNode>
   };
   try {
     if (options.security) {
-      security = await openNodeSecurity({ security: options.security, partyId: 'jlis', nodeDir: dir });
+      security = await openNodeSecurity({
+        security: options.security,
+        partyId: 'jlis',
+        nodeDir: dir,
+        onArchiveError: (error) => archiveFailed(logger, error),
+      });
     }
     transport = options.transport ?? security?.transport ?? httpTransport();
     const numberingKey = loadOrCreateNumberingKey(join(dir, 'numbering-key'), logger);
