@@ -19,6 +19,8 @@ import { loadNodeTrust, type NodeTrust } from '../src/protocol/node-trust.ts';
 import { adminApi, businessApi, coreApi, jlisApi, networkApi } from '../src/protocol/routes.ts';
 import { fixedClock, systemClock } from '../src/shared/clock.ts';
 import { createItemSealer } from '../src/protocol/item-sealing.ts';
+import { openMessageArchive, type MessageArchive } from '../src/shared/message-archive.ts';
+import { messageHash } from '../src/trust/envelope/message-hash.ts';
 import { decryptForRecipient } from '../src/trust/envelope/item-encryption.ts';
 import { signMessage } from '../src/trust/envelope/sign-message.ts';
 import { initPki, issuePartyCertificates, revokeCertificate } from '../src/trust/pki/authority.ts';
@@ -602,8 +604,46 @@ describe('signed messages', () => {
 // ── What the core relays ─────────────────────────────────────────────────────────────────────
 
 describe('items sealed from provider to requester', () => {
+  /** The requester's signed inquiry, kept in an archive of its own as its transport keeps what it sends. */
+  let inquiryJws: string;
+  let sentArchive: MessageArchive;
+  let strangerArchive: MessageArchive;
+
+  beforeAll(async () => {
+    const requester = await trustOf(REQUESTER);
+    inquiryJws = await signedAs(
+      requester,
+      'InquiryRequest',
+      inquiryOf(REQUESTER, personCodeAt(REQUESTER, 'yamada-taro')),
+      'core',
+    );
+    sentArchive = await openMessageArchive(join(strangers, 'sent.sqlite'));
+    sentArchive.keep([
+      {
+        processingNumber: null,
+        direction: 'sent',
+        type: 'InquiryRequest',
+        sender: REQUESTER,
+        audience: 'core',
+        id: 'sent-inquiry',
+        hash: messageHash(inquiryJws),
+        inResponseTo: null,
+        at: new Date().toISOString(),
+        jws: inquiryJws,
+        certificate: requester.tls.cert,
+      },
+    ]);
+    strangerArchive = await openMessageArchive(join(strangers, 'empty.sqlite'));
+  });
+
+  afterAll(async () => {
+    await sentArchive.close();
+    await strangerArchive.close();
+  });
+
   function provisionRequest(extra: Record<string, unknown> = {}) {
     return {
+      inquiryHash: messageHash(inquiryJws),
       processingNumber: uuidv7(),
       requesterId: REQUESTER,
       personCode: personCodeAt(PROVIDER, 'yamada-taro'),
@@ -641,12 +681,36 @@ describe('items sealed from provider to requester', () => {
         processingNumber: request.processingNumber,
       }),
     ).rejects.toMatchObject({ code: 'ERR_DECRYPTION_FAILED' });
-    const items = await createItemSealer(requester).open({
+    const opened = await createItemSealer(requester, sentArchive).open({
       processingNumber: request.processingNumber,
       providerId: PROVIDER,
       sealed: msg.sealedItems,
     });
-    expect(items.map((i) => i.itemNo)).toEqual([2]);
+    expect(opened.items.map((i) => i.itemNo)).toEqual([2]);
+    // The provider signed the hash of the inquiry it answers: the requester finds its own inquiry.
+    expect(opened.inquiry).toMatchObject({ requesterId: REQUESTER, providerId: PROVIDER, itemNos: [2] });
+    // A requester that never sent that inquiry refuses the very same items.
+    await expect(
+      createItemSealer(requester, strangerArchive).open({
+        processingNumber: request.processingNumber,
+        providerId: PROVIDER,
+        sealed: msg.sealedItems,
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_ANSWER_MISMATCH' });
+  });
+
+  it('refuses to seal items that name no inquiry hash, which no requester could tie to its inquiry', async () => {
+    const core = await trustOf('core');
+    const requester = await trustOf(REQUESTER);
+    const { inquiryHash: _omitted, ...request } = provisionRequest({
+      requesterEncryptionCertificate: requester.self.encryption.certificatePem,
+    });
+    const jws = await signedAs(core, 'ProvisionRequest', request, PROVIDER);
+    const answer = await attempt(institutionUrl(PROVIDER, '/network/v1/provision-requests'), {
+      raw: jws,
+      as: credentialOf(pkiDir, 'core'),
+    });
+    expect(answer).toMatchObject({ status: 409, code: 'ERR_ANSWER_MISMATCH' });
   });
 
   it('refuses to send items in clear when the request names no requester key', async () => {

@@ -10,8 +10,11 @@
  *   core, which can encrypt to anyone's public key, can make up items), then encrypts that message
  *   with its identity certificate to the requester's key (JWE, ECDH-ES + A256GCM, bound to the
  *   processing number).
+ * - The provider signs, with the items, the hash of the requester's signed inquiry (which the core
+ *   passes on in the provision request): the items answer that very message.
  * - The requester decrypts, checks the certificate inside names the provider the inquiry went to,
- *   and checks the signature and the processing number, before its own layout checks.
+ *   checks the signature and the processing number, and that the inquiry hash is the hash of an
+ *   inquiry it sent, asking what its record says it asked, before its own layout checks.
  *
  * We considered encrypt-only (the core could then forge items under any provider's name) and
  * sign-only (the core would read them): both fail the promise that the core never sees a resident's
@@ -23,13 +26,18 @@ import { importCertificateKey } from '../trust/envelope/keys.ts';
 import { signMessage } from '../trust/envelope/sign-message.ts';
 import { verifyStoredMessage } from '../trust/envelope/verify-message.ts';
 import { RenkeiError } from '../shared/errors.ts';
-import { AnsweredItem } from './messages.ts';
+import type { MessageArchive } from '../shared/message-archive.ts';
+import { AnsweredItem, InquiryRequest } from './messages.ts';
 import { pemToDer, type NodeTrust } from './node-trust.ts';
 
 export const ANSWERED_ITEMS = 'AnsweredItems';
 
 const Sealed = z.object({ jws: z.string().max(8 * 1024 * 1024), certificate: z.string().max(8192) });
-const AnsweredItems = z.object({ processingNumber: z.string(), items: z.array(AnsweredItem).max(20) });
+const AnsweredItems = z.object({
+  processingNumber: z.string(),
+  inquiryHash: z.string(),
+  items: z.array(AnsweredItem).max(20),
+});
 
 export interface ItemSealer {
   /** This party's encryption certificate (PEM), to put in its inquiries. */
@@ -40,26 +48,34 @@ export interface ItemSealer {
    */
   seal(args: {
     processingNumber: string;
+    /** The hash of the requester's signed inquiry, from the provision request: signed with the items. */
+    inquiryHash: string;
     requesterId: string;
     requesterCertificate: string;
     items: AnsweredItem[];
   }): Promise<string>;
   /**
-   * Requester side. Errors: ERR_DECRYPTION_FAILED, ERR_SIGNATURE_INVALID, ERR_CERT_*,
-   * ERR_ANSWER_MISMATCH (another provider's, or another inquiry's items).
+   * Requester side: the items, and the inquiry this party signed and sent that they answer (found in
+   * its message archive by the hash the provider signed with them). Errors: ERR_DECRYPTION_FAILED,
+   * ERR_SIGNATURE_INVALID, ERR_CERT_*, ERR_ANSWER_MISMATCH (another provider's, another processing
+   * number's, or answering no inquiry this party sent).
    */
   open(args: {
     processingNumber: string;
     providerId: string | undefined;
     sealed: string;
-  }): Promise<AnsweredItem[]>;
+  }): Promise<{ items: AnsweredItem[]; inquiry: InquiryRequest }>;
 }
 
-export function createItemSealer(trust: NodeTrust): ItemSealer {
+/**
+ * @param archive this party's message archive, where the requester finds the inquiry it sent under
+ *   the hash the provider signed.
+ */
+export function createItemSealer(trust: NodeTrust, archive: MessageArchive): ItemSealer {
   return {
     encryptionCertificate: trust.self.encryption.certificatePem,
 
-    async seal({ processingNumber, requesterId, requesterCertificate, items }) {
+    async seal({ processingNumber, inquiryHash, requesterId, requesterCertificate, items }) {
       const der = new Uint8Array(pemToDer(requesterCertificate));
       const requester = await trust.verifyPeer(der, 'encryption');
       if (requester.partyId !== requesterId) {
@@ -71,7 +87,7 @@ export function createItemSealer(trust: NodeTrust): ItemSealer {
       }
       const jws = await signMessage({
         type: ANSWERED_ITEMS,
-        payload: { processingNumber, items },
+        payload: { processingNumber, inquiryHash, items },
         sender: trust.self.partyId,
         audience: requesterId,
         key: trust.self.signingKey,
@@ -118,7 +134,37 @@ export function createItemSealer(trust: NodeTrust): ItemSealer {
       if (!answered.success || answered.data.processingNumber !== processingNumber) {
         throw new RenkeiError('ERR_ANSWER_MISMATCH', 'The sealed items belong to another inquiry.');
       }
-      return answered.data.items;
+      const inquiry = await sentInquiry(archive, answered.data.inquiryHash, trust.self.partyId);
+      if (!inquiry || inquiry.providerId !== provider.partyId) {
+        throw new RenkeiError(
+          'ERR_ANSWER_MISMATCH',
+          'The sealed items answer no inquiry this institution sent to their provider.',
+        );
+      }
+      return { items: answered.data.items, inquiry };
     },
   };
+}
+
+/**
+ * The inquiry `self` signed and sent under `hash`, from its own archive: its claims are read without
+ * checking the signature again, since this party made it; undefined if it sent no such inquiry.
+ */
+async function sentInquiry(
+  archive: MessageArchive,
+  hash: string,
+  self: string,
+): Promise<InquiryRequest | undefined> {
+  const kept = await archive.findByHash(hash);
+  if (!kept || kept.direction !== 'sent' || kept.type !== 'InquiryRequest' || kept.sender !== self) {
+    return undefined;
+  }
+  const claims = kept.jws.split('.')[1] ?? '';
+  try {
+    const { msg } = JSON.parse(Buffer.from(claims, 'base64url').toString()) as { msg?: unknown };
+    const parsed = InquiryRequest.safeParse(msg);
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }

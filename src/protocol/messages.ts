@@ -170,6 +170,15 @@ export const ProvisionRequest = z.object({
   nonDisclosure: z.boolean(),
   /** The requester's encryption certificate, as it sent it: the provider seals the items to it. */
   requesterEncryptionCertificate: EncryptionCertificate.optional(),
+  /**
+   * The hash of the requester's signed inquiry as the core received it (on the trust layer). The
+   * provider signs it into the sealed items, so that the requester knows the answer answers the very
+   * message it sent, not one the core made up under the same processing number.
+   */
+  inquiryHash: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/, 'must be a message hash')
+    .optional(),
 });
 export type ProvisionRequest = z.infer<typeof ProvisionRequest>;
 

@@ -32,7 +32,7 @@ export interface NodeSecurity {
   trust: NodeTrust;
   record: SecurityEventSink;
   /** Where the node keeps the signed messages it sends and receives. */
-  archive?: MessageArchive;
+  archive: MessageArchive;
 }
 
 export interface OpenedNodeSecurity extends NodeSecurity {

@@ -107,18 +107,14 @@ export function secureTransport(trust: NodeTrust, options: SecureTransportOption
         contentType = 'application/json';
       }
 
-      /**
-       * Keep the signed request as sent, and the signed answer when there is one, under the processing
-       * number the request names, else the one its answer (or refusal) names.
-       */
-      const keep = (answerNames: unknown, answer?: ArchivedMessage) => {
-        if (!options.archive || route.message === undefined || payload === null || party === undefined)
-          return;
-        const named = (call.body as { processingNumber?: unknown }).processingNumber ?? answerNames;
-        const processingNumber = typeof named === 'string' ? named : null;
+      // The signed request is kept as it leaves, before anything can answer it: a requester finds its
+      // own inquiry by hash even when the core's answer overtakes the 202. Its processing number, when
+      // only the answer (or the refusal) names it, is assigned then.
+      const ownNumber = (call.body as { processingNumber?: unknown } | undefined)?.processingNumber;
+      if (options.archive && route.message !== undefined && payload !== null && party !== undefined) {
         options.archive.keep([
           {
-            processingNumber,
+            processingNumber: typeof ownNumber === 'string' ? ownNumber : null,
             direction: 'sent',
             type: route.message,
             sender: trust.self.partyId,
@@ -130,8 +126,17 @@ export function secureTransport(trust: NodeTrust, options: SecureTransportOption
             jws: payload,
             certificate: trust.tls.cert,
           },
-          ...(answer ? [{ ...answer, processingNumber }] : []),
         ]);
+      }
+      /** Keep the verified answer, and name the request's exchange if only the answer names it. */
+      const keep = (answerNames: unknown, answer?: ArchivedMessage) => {
+        if (!options.archive || requestHash === undefined) return;
+        const named = typeof ownNumber === 'string' ? ownNumber : answerNames;
+        const processingNumber = typeof named === 'string' ? named : null;
+        if (typeof ownNumber !== 'string' && processingNumber !== null) {
+          options.archive.assign(requestHash, processingNumber);
+        }
+        if (answer) options.archive.keep([{ ...answer, processingNumber }]);
       };
 
       let status: number;

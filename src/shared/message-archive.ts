@@ -87,6 +87,13 @@ const MIGRATIONS: Record<string, Migration> = {
 export interface MessageArchive {
   /** Keep messages (written within 50 ms; never throws: a failed write is reported to `onError`). */
   keep(messages: readonly ArchivedMessage[]): void;
+  /**
+   * Name the exchange of a message kept without one (a request sent before its answer named the
+   * processing number): once only; a message that has one keeps it.
+   */
+  assign(hash: string, processingNumber: string): void;
+  /** The message kept under this hash, if any (the newest, if it was kept twice). */
+  findByHash(hash: string): Promise<ArchivedMessage | undefined>;
   /** Write what is buffered now. */
   flush(): Promise<void>;
   /** The messages of one exchange, in the order they were kept. */
@@ -109,11 +116,15 @@ export async function openMessageArchive(
     throw error;
   }
   let buffer: ArchivedMessage[] = [];
+  let assignments: { hash: string; processingNumber: string }[] = [];
   let timer: NodeJS.Timeout | undefined;
   let writing: Promise<void> = Promise.resolve();
   let closed = false;
 
-  const write = (rows: ArchivedMessage[]): Promise<void> =>
+  const write = (
+    rows: ArchivedMessage[],
+    named: { hash: string; processingNumber: string }[],
+  ): Promise<void> =>
     db.transaction().execute(async (trx) => {
       // 12 values a row: well under SQLite's limit of bound variables per statement.
       for (let i = 0; i < rows.length; i += 1_000) {
@@ -122,16 +133,31 @@ export async function openMessageArchive(
           .values(rows.slice(i, i + 1_000).map(toRow))
           .execute();
       }
+      for (const { hash, processingNumber } of named) {
+        await trx
+          .updateTable('signed_messages')
+          .set({ processing_number: processingNumber })
+          .where('hash', '=', hash)
+          .where('processing_number', 'is', null)
+          .execute();
+      }
     });
+
+  const schedule = () => {
+    if (buffer.length + assignments.length >= FLUSH_ROWS) void flush();
+    else timer ??= setTimeout(() => void flush(), FLUSH_MS);
+  };
 
   const flush = (): Promise<void> => {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
     const rows = buffer;
+    const named = assignments;
     buffer = [];
-    if (rows.length > 0) {
+    assignments = [];
+    if (rows.length + named.length > 0) {
       writing = writing.then(() =>
-        write(rows).catch((error: unknown) => {
+        write(rows, named).catch((error: unknown) => {
           options.onError?.(error);
         }),
       );
@@ -143,8 +169,30 @@ export async function openMessageArchive(
     keep(messages) {
       if (closed) throw new Error('The message archive is closed.');
       buffer.push(...messages);
-      if (buffer.length >= FLUSH_ROWS) void flush();
-      else timer ??= setTimeout(() => void flush(), FLUSH_MS);
+      schedule();
+    },
+    assign(hash, processingNumber) {
+      if (closed) throw new Error('The message archive is closed.');
+      const buffered = buffer.filter((m) => m.hash === hash && m.processingNumber === null);
+      if (buffered.length > 0) {
+        for (const message of buffered) message.processingNumber = processingNumber;
+        return;
+      }
+      assignments.push({ hash, processingNumber });
+      schedule();
+    },
+    async findByHash(hash) {
+      for (let i = buffer.length - 1; i >= 0; i--) {
+        const message = buffer[i];
+        if (message?.hash === hash) return { ...message };
+      }
+      const row = await db
+        .selectFrom('signed_messages')
+        .selectAll()
+        .where('hash', '=', hash)
+        .orderBy('id', 'desc')
+        .executeTakeFirst();
+      return row && fromRow(row);
     },
     flush,
     async ofExchange(processingNumber) {

@@ -48,7 +48,9 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
   serve(app, coreApi.completeReissue, async ({ body }) => codes.completeReissue(body));
 
   // ── Inquiries (intermediate servers) ────────────────────────────────────────────────────────
-  serve(app, coreApi.submitInquiry, async ({ body }) => inquiries.submit(body));
+  serve(app, coreApi.submitInquiry, async ({ body, signed }) =>
+    inquiries.submit(body, signed === undefined ? {} : { inquiryHash: signed.hash }),
+  );
   // Behind the trust layer the requester is the caller's certificate; `requesterId` only without it.
   serve(app, coreApi.getInquiryStatus, async ({ params, query, caller }) =>
     inquiries.status(params.processingNumber, caller?.partyId ?? query.requesterId),

@@ -64,7 +64,7 @@ export function createInstitution(deps: InstitutionDeps): Institution {
   const { institutionId, clock, legalTable } = deps;
   const store = deps.intermediateStore;
   const personCodes = new PersonCodeService({ institutionId, store, core: deps.core, clock, logger });
-  const sealer = deps.security ? createItemSealer(deps.security.trust) : undefined;
+  const sealer = deps.security ? createItemSealer(deps.security.trust, deps.security.archive) : undefined;
   const sealing = sealer ? { sealer } : {};
   const inquiries = new InquiryService({
     institutionId,

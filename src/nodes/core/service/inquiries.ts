@@ -90,7 +90,7 @@ export class InquiryService {
    * ERR_UNKNOWN_CLAUSE, ERR_UNKNOWN_PROCEDURE, ERR_UNKNOWN_ITEM, ERR_INQUIRY_NOT_AUTHORIZED (with
    * `details.rule`).
    */
-  async submit(request: InquiryRequest): Promise<InquiryAccepted> {
+  async submit(request: InquiryRequest, received: { inquiryHash?: string } = {}): Promise<InquiryAccepted> {
     const { registry, cipher, legalTable, clock } = this.options;
     const processingNumber = uuidv7();
     const now = clock.now();
@@ -174,6 +174,7 @@ export class InquiryService {
       ...(request.encryptionCertificate === undefined
         ? {}
         : { requesterEncryptionCertificate: request.encryptionCertificate }),
+      ...(received.inquiryHash === undefined ? {} : { inquiryHash: received.inquiryHash }),
     };
     await this.options.store.recordInquiry(record, {
       processingNumber,

@@ -19,7 +19,7 @@ import type { LegalTable } from '../../../../domain/legal-table/types.ts';
 import type { Clock } from '../../../../shared/clock.ts';
 import { RenkeiError } from '../../../../shared/errors.ts';
 import type { Logger } from '../../../../shared/logger.ts';
-import type { IntermediateStore, RequesterRecordInput } from '../store.ts';
+import type { IntermediateStore, RequesterRecord, RequesterRecordInput } from '../store.ts';
 import { unknownAddressee } from './errors.ts';
 
 export interface InquiryServiceDeps {
@@ -201,11 +201,17 @@ export class InquiryService {
     }
     try {
       const inquiry = await store.findInquiry(delivery.processingNumber);
-      const items = await sealer.open({
+      const { items, inquiry: asked } = await sealer.open({
         processingNumber: delivery.processingNumber,
         providerId: inquiry?.providerId,
         sealed: delivery.sealedItems,
       });
+      // The provider signed the hash of the inquiry it answers; that inquiry, as this institution sent
+      // it, must be the one its record of this processing number holds (unless the answer overtook
+      // the core's 202, and the record has no inquiry yet: then the provider is checked against it).
+      if (inquiry?.requestedAt !== undefined && !sameInquiry(asked, inquiry)) {
+        throw new RenkeiError('ERR_ANSWER_MISMATCH', 'The items answer another inquiry than this one.');
+      }
       const { sealedItems: _sealed, ...rest } = delivery;
       return { ...rest, items };
     } catch (error) {
@@ -264,4 +270,16 @@ export class InquiryService {
     this.closed = true;
     for (const name of this.answered.eventNames()) this.answered.emit(name);
   }
+}
+
+/** The inquiry as sent and as recorded ask the same thing of the same provider about the same person. */
+function sameInquiry(sent: InquiryRequest, recorded: RequesterRecord): boolean {
+  return (
+    sent.providerId === recorded.providerId &&
+    sent.personCode === recorded.personCode &&
+    sent.clauseNo === recorded.clauseNo &&
+    sent.procedureId === recorded.procedureId &&
+    sent.nonDisclosure === recorded.nonDisclosure &&
+    JSON.stringify(sent.itemNos) === JSON.stringify(recorded.itemNos)
+  );
 }

@@ -101,8 +101,16 @@ export class ProvisionService {
             { processingNumber: request.processingNumber },
           );
         }
+        if (request.inquiryHash === undefined) {
+          throw new RenkeiError(
+            'ERR_ANSWER_MISMATCH',
+            'The provision request does not name the hash of the inquiry it comes from; the items would answer no inquiry the requester could recognise.',
+            { processingNumber: request.processingNumber, field: 'inquiryHash' },
+          );
+        }
         sealedItems = await sealer.seal({
           processingNumber: request.processingNumber,
+          inquiryHash: request.inquiryHash,
           requesterId: request.requesterId,
           requesterCertificate: request.requesterEncryptionCertificate,
           items,
