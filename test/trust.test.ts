@@ -186,11 +186,67 @@ async function institutionCount(): Promise<number> {
 // ── Who may connect ──────────────────────────────────────────────────────────────────────────
 
 describe('who may connect', () => {
-  it('refuses plain HTTP to a node and records it', async () => {
-    const before = refusalsAt('core').filter((c) => c === 'ERR_TLS_REQUIRED').length;
-    await expect(fetch(coreUrl('/healthz').replace('https:', 'http:'))).rejects.toThrow();
+  it('answers plain HTTP to a node with 400 ERR_TLS_REQUIRED, records it once, and still serves HTTPS on the port', async () => {
+    const plain = (url: string) => url.replace('https:', 'http:');
+    const read = async (response: Response) => ({
+      status: response.status,
+      code: ((await response.json()) as { error?: { code?: string } }).error?.code,
+      headers: response.headers,
+    });
+    const tried = [
+      { node: 'core', act: () => fetch(plain(coreUrl('/healthz'))) },
+      {
+        node: 'core',
+        act: () =>
+          fetch(plain(coreUrl('/v1/inquiries')), {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(inquiryOf(REQUESTER, 'x')),
+          }),
+      },
+      {
+        node: PROVIDER,
+        act: () =>
+          fetch(plain(institutionUrl(PROVIDER, '/network/v1/provision-requests')), {
+            method: 'POST',
+            headers: { 'content-type': 'application/jose' },
+            body: 'a.b.c',
+          }),
+      },
+    ];
+    const handshakeFailures = () =>
+      ['core', PROVIDER].flatMap((node) => refusalsAt(node)).filter((c) => c === 'ERR_TLS_HANDSHAKE').length;
+    const failedBefore = handshakeFailures();
+    for (const { node, act } of tried) {
+      let headers: Headers | undefined;
+      const status = await refusedAndRecorded(node, 'ERR_TLS_REQUIRED', async () => {
+        const answer = await read(await act());
+        headers = answer.headers;
+        return answer;
+      });
+      expect(status).toBe(400);
+      expect(headers?.get('content-type')).toMatch(/^application\/json/);
+      expect(headers?.get('connection')).toBe('close');
+    }
+    // Recorded once: the TLS layer never saw these connections.
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(refusalsAt('core').filter((c) => c === 'ERR_TLS_REQUIRED').length).toBe(before + 1);
+    expect(handshakeFailures()).toBe(failedBefore);
+    // Right after, on the same ports: TLS handshakes and a certificate still checked.
+    expect((await attempt(coreUrl('/healthz'))).status).toBe(200);
+    expect(
+      (await attempt(coreUrl('/admin/v1/statistics'), { as: credentialOf(pkiDir, 'operator:audit:demo') }))
+        .status,
+    ).toBe(200);
+    expect((await attempt(institutionUrl(PROVIDER, '/healthz'))).status).toBe(200);
+  });
+
+  it('tells a plain-HTTP client what to do, in the body every error has', async () => {
+    const response = await fetch(coreUrl('/healthz').replace('https:', 'http:'));
+    const body = (await response.json()) as { error: { code: string; message: string; details: unknown } };
+    expect(Object.keys(body)).toEqual(['error']);
+    expect(Object.keys(body.error)).toEqual(['code', 'message', 'details']);
+    expect(body.error.message).toContain('https://');
+    expect(body.error.message).toContain('certificate');
   });
 
   it('refuses to register a fake institution without a client certificate', async () => {

@@ -21,6 +21,7 @@
  * Every refusal is recorded (`SecurityEventSink`) with the route, the caller's party when known, the
  * code and the peer's address: never the body.
  */
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
@@ -28,6 +29,7 @@ import { signMessage } from '../trust/envelope/sign-message.ts';
 import { verifyMessage } from '../trust/envelope/verify-message.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import { parseInput } from '../shared/http.ts';
+import { PLAIN_HTTP_REFUSED } from '../shared/plain-http-refusal.ts';
 import type { Caller as CallerKind, NamedRoute, RouteDef } from './api.ts';
 import type { Caller, NodeTrust } from './node-trust.ts';
 
@@ -85,20 +87,22 @@ export function secureApp(
   options: { trust: NodeTrust; institutionId?: string; record: SecurityEventSink },
 ): void {
   secured.set(app, { trust: options.trust, institutionId: options.institutionId, record: options.record });
-  // Plain HTTP, or any handshake that fails, never reaches a route: record it here. OpenSSL names a
-  // plain-HTTP request to a TLS port (`http request`), which we record as ERR_TLS_REQUIRED.
-  app.server.on('tlsClientError', (error: Error & { code?: string; reason?: string }, socket: TLSSocket) => {
-    const plain = error.code === 'ERR_SSL_HTTP_REQUEST' || /http request/i.test(error.message);
+  const record = (code: 'ERR_TLS_REQUIRED' | 'ERR_TLS_HANDSHAKE', socket: Socket) => {
     void Promise.resolve(
       options.record({
         at: options.trust.clock.now().toISOString(),
         route: 'tls.handshake',
         partyId: null,
-        code: plain ? 'ERR_TLS_REQUIRED' : 'ERR_TLS_HANDSHAKE',
+        code,
         remoteAddress: socket.remoteAddress ?? null,
       }),
     ).catch(() => undefined);
-  });
+  };
+  // Neither reaches a route, so both are recorded here. Plain HTTP is answered (400 ERR_TLS_REQUIRED)
+  // before TLS sees it (`createHttpApp`), which emits PLAIN_HTTP_REFUSED once per connection; any
+  // other failed handshake is Node's `tlsClientError`.
+  app.server.on(PLAIN_HTTP_REFUSED, (socket: Socket) => record('ERR_TLS_REQUIRED', socket));
+  app.server.on('tlsClientError', (_error: Error, socket: TLSSocket) => record('ERR_TLS_HANDSHAKE', socket));
 }
 
 export function serve<R extends NamedRoute>(app: FastifyInstance, route: R, handler: Handler<R>): void {
