@@ -5,7 +5,7 @@
  * with its stable error code, changes nothing, and is recorded in the refusing node's security log.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -99,17 +99,37 @@ async function attempt(
   }
 }
 
+function securityLogOf(node: string): string {
+  return node === 'core' || node === 'jlis'
+    ? join(dir, node, 'security.sqlite')
+    : join(dir, 'institutions', node, 'security.sqlite');
+}
+
 /** The codes a node's security log holds, oldest first. */
 function refusalsAt(node: string): string[] {
-  const file =
-    node === 'core' || node === 'jlis'
-      ? join(dir, node, 'security.sqlite')
-      : join(dir, 'institutions', node, 'security.sqlite');
-  const db = new SQLite(file, { readonly: true, fileMustExist: true });
+  const db = new SQLite(securityLogOf(node), { readonly: true, fileMustExist: true });
   try {
     return (db.prepare('SELECT code FROM security_events ORDER BY id').all() as { code: string }[]).map(
       (r) => r.code,
     );
+  } finally {
+    db.close();
+  }
+}
+
+/** The parties of the newest refusal `node` recorded: verified, and claimed by a refused certificate. */
+function lastRefusalAt(node: string): {
+  code: string;
+  partyId: string | null;
+  claimedPartyId: string | null;
+} {
+  const db = new SQLite(securityLogOf(node), { readonly: true, fileMustExist: true });
+  try {
+    return db
+      .prepare(
+        'SELECT code, party_id AS partyId, claimed_party_id AS claimedPartyId FROM security_events ORDER BY id DESC LIMIT 1',
+      )
+      .get() as { code: string; partyId: string | null; claimedPartyId: string | null };
   } finally {
     db.close();
   }
@@ -258,6 +278,11 @@ describe('who may connect', () => {
       }),
     );
     expect(status).toBe(401);
+    expect(lastRefusalAt('core')).toEqual({
+      code: 'ERR_CLIENT_CERT_REQUIRED',
+      partyId: null,
+      claimedPartyId: null,
+    });
     expect(await institutionCount()).toBe(count);
   });
 
@@ -274,6 +299,30 @@ describe('who may connect', () => {
       attempt(coreUrl('/admin/v1/institutions'), { as: credentialOf(stranger, 'operator:registry:demo') }),
     );
     expect(status).toBe(401);
+    // Who it claimed to be, apart from any verified party: another CA can name anyone.
+    expect(lastRefusalAt('core')).toEqual({
+      code: 'ERR_CERT_UNTRUSTED',
+      partyId: null,
+      claimedPartyId: 'operator:registry:demo',
+    });
+  });
+
+  it("refuses another CA's certificate naming an Individual Number as its party, and keeps that number out of the log", async () => {
+    const forger = join(strangers, 'forger-pki');
+    await initPki({ dir: forger, clock: systemClock });
+    const planted = '123456789018'; // twelve digits with a valid check digit
+    await issuePartyCertificates({ dir: forger, partyId: planted, role: 'institution', clock: systemClock });
+    await refusedAndRecorded('core', 'ERR_CERT_UNTRUSTED', () =>
+      attempt(coreUrl('/admin/v1/institutions'), { as: credentialOf(forger, planted) }),
+    );
+    expect(lastRefusalAt('core')).toEqual({
+      code: 'ERR_CERT_UNTRUSTED',
+      partyId: null,
+      claimedPartyId: null,
+    });
+    for (const file of [securityLogOf('core'), `${securityLogOf('core')}-wal`]) {
+      expect(existsSync(file) && readFileSync(file).includes(planted), file).toBe(false);
+    }
   });
 
   it('refuses an expired certificate', async () => {
@@ -289,6 +338,11 @@ describe('who may connect', () => {
       attempt(coreUrl('/admin/v1/institutions'), { as: credentialOf(pkiDir, 'operator:registry:former') }),
     );
     expect(status).toBe(401);
+    expect(lastRefusalAt('core')).toEqual({
+      code: 'ERR_CERT_EXPIRED',
+      partyId: null,
+      claimedPartyId: 'operator:registry:former',
+    });
   });
 
   it('refuses a revoked certificate once the revocation cache has refreshed', async () => {
@@ -312,6 +366,11 @@ describe('who may connect', () => {
       attempt(coreUrl('/admin/v1/statistics'), { as: leaver }),
     );
     expect(status).toBe(401);
+    expect(lastRefusalAt('core')).toEqual({
+      code: 'ERR_CERT_REVOKED',
+      partyId: null,
+      claimedPartyId: 'operator:audit:leaver',
+    });
   });
 
   it("refuses one institution's business credential at another institution", async () => {
@@ -799,8 +858,14 @@ describe('renkei security events', () => {
     const run = await renkei('--data-dir', dir, 'security', 'events', '--node', 'core', '--limit', '200');
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/│ core\s+│ admin\.registerInstitution\s+│ -\s+│ ERR_CLIENT_CERT_REQUIRED/);
-    expect(run.stdout).toMatch(/│ core\s+│ core\.submitInquiry\s+│ 152048\s+│ ERR_IDENTITY_MISMATCH/);
+    expect(run.stdout).toContain('claimed (unverified)');
+    expect(run.stdout).toMatch(
+      /│ core\s+│ admin\.registerInstitution\s+│ -\s+│ -\s+│ ERR_CLIENT_CERT_REQUIRED/,
+    );
+    expect(run.stdout).toMatch(/│ core\s+│ core\.submitInquiry\s+│ 152048\s+│ -\s+│ ERR_IDENTITY_MISMATCH/);
+    expect(run.stdout).toMatch(
+      /│ core\s+│ admin\.listInstitutions\s+│ -\s+│ operator:registry:former\s+│ ERR_CERT_EXPIRED/,
+    );
     const unknown = await renkei('--data-dir', dir, 'security', 'events', '--node', 'nowhere');
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toContain('No node "nowhere" has a security log');

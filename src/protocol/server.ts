@@ -19,7 +19,8 @@
  * 5. the answer of a node-to-node route is signed back, naming the request's hash.
  *
  * Every refusal is recorded (`SecurityEventSink`) with the route, the caller's party when known, the
- * code and the peer's address: never the body.
+ * code and the peer's address: never the body. A refused certificate's party is not known, but the
+ * party it names is kept apart, as a claim (`claimedPartyId`), for the auditor asking who tried.
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -27,6 +28,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { signMessage } from '../trust/envelope/sign-message.ts';
 import { verifyMessage } from '../trust/envelope/verify-message.ts';
+import { partyIdOf } from '../trust/pki/verify.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import { parseInput } from '../shared/http.ts';
 import { PLAIN_HTTP_REFUSED } from '../shared/plain-http-refusal.ts';
@@ -61,8 +63,14 @@ export interface SecurityEvent {
   at: string;
   /** `api.name` of the route, e.g. `core.submitInquiry`. */
   route: string;
-  /** The caller's party, when its certificate could be read. */
+  /** The caller's party, from a certificate the trust layer verified; null when none was. */
   partyId: string | null;
+  /**
+   * The party a refused certificate names (expired, revoked, another CA's…), read without trusting
+   * it: who the caller claimed to be, never who it is. Null when the certificate was accepted (see
+   * `partyId`), absent, names no party, or names one that looks like an Individual Number.
+   */
+  claimedPartyId: string | null;
   code: string;
   remoteAddress: string | null;
 }
@@ -93,6 +101,7 @@ export function secureApp(
         at: options.trust.clock.now().toISOString(),
         route: 'tls.handshake',
         partyId: null,
+        claimedPartyId: null,
         code,
         remoteAddress: socket.remoteAddress ?? null,
       }),
@@ -269,10 +278,28 @@ async function recordRefusal(
       at: guard.trust.clock.now().toISOString(),
       route: `${route.api}.${route.name}`,
       partyId: caller?.partyId ?? null,
+      claimedPartyId: caller ? null : claimedPartyOf(request),
       code,
       remoteAddress: request.ip ?? null,
     });
   } catch {
     request.log.error({ code }, 'a refusal could not be recorded');
+  }
+}
+
+/**
+ * The party named by the certificate of a request whose certificate was refused, read as
+ * `partyIdOf` reads it but not trusted: anyone can write any name into a certificate of their own
+ * CA. Withheld when it holds twelve digits in a row, the shape of an Individual Number, which a
+ * forger could plant to get one into our logs.
+ */
+function claimedPartyOf(request: FastifyRequest): string | null {
+  const der = peers.get(request.raw.socket as TLSSocket)?.der;
+  if (der === undefined) return null;
+  try {
+    const claimed = partyIdOf(der);
+    return /(?<!\d)\d{12}(?!\d)/.test(claimed) ? null : claimed;
+  } catch {
+    return null;
   }
 }
