@@ -5,7 +5,7 @@
  * with its stable error code, changes nothing, and is recorded in the refusing node's security log.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -101,17 +101,37 @@ async function attempt(
   }
 }
 
+function securityLogOf(node: string): string {
+  return node === 'core' || node === 'jlis'
+    ? join(dir, node, 'security.sqlite')
+    : join(dir, 'institutions', node, 'security.sqlite');
+}
+
 /** The codes a node's security log holds, oldest first. */
 function refusalsAt(node: string): string[] {
-  const file =
-    node === 'core' || node === 'jlis'
-      ? join(dir, node, 'security.sqlite')
-      : join(dir, 'institutions', node, 'security.sqlite');
-  const db = new SQLite(file, { readonly: true, fileMustExist: true });
+  const db = new SQLite(securityLogOf(node), { readonly: true, fileMustExist: true });
   try {
     return (db.prepare('SELECT code FROM security_events ORDER BY id').all() as { code: string }[]).map(
       (r) => r.code,
     );
+  } finally {
+    db.close();
+  }
+}
+
+/** The parties of the newest refusal `node` recorded: verified, and claimed by a refused certificate. */
+function lastRefusalAt(node: string): {
+  code: string;
+  partyId: string | null;
+  claimedPartyId: string | null;
+} {
+  const db = new SQLite(securityLogOf(node), { readonly: true, fileMustExist: true });
+  try {
+    return db
+      .prepare(
+        'SELECT code, party_id AS partyId, claimed_party_id AS claimedPartyId FROM security_events ORDER BY id DESC LIMIT 1',
+      )
+      .get() as { code: string; partyId: string | null; claimedPartyId: string | null };
   } finally {
     db.close();
   }
@@ -188,11 +208,67 @@ async function institutionCount(): Promise<number> {
 // ── Who may connect ──────────────────────────────────────────────────────────────────────────
 
 describe('who may connect', () => {
-  it('refuses plain HTTP to a node and records it', async () => {
-    const before = refusalsAt('core').filter((c) => c === 'ERR_TLS_REQUIRED').length;
-    await expect(fetch(coreUrl('/healthz').replace('https:', 'http:'))).rejects.toThrow();
+  it('answers plain HTTP to a node with 400 ERR_TLS_REQUIRED, records it once, and still serves HTTPS on the port', async () => {
+    const plain = (url: string) => url.replace('https:', 'http:');
+    const read = async (response: Response) => ({
+      status: response.status,
+      code: ((await response.json()) as { error?: { code?: string } }).error?.code,
+      headers: response.headers,
+    });
+    const tried = [
+      { node: 'core', act: () => fetch(plain(coreUrl('/healthz'))) },
+      {
+        node: 'core',
+        act: () =>
+          fetch(plain(coreUrl('/v1/inquiries')), {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(inquiryOf(REQUESTER, 'x')),
+          }),
+      },
+      {
+        node: PROVIDER,
+        act: () =>
+          fetch(plain(institutionUrl(PROVIDER, '/network/v1/provision-requests')), {
+            method: 'POST',
+            headers: { 'content-type': 'application/jose' },
+            body: 'a.b.c',
+          }),
+      },
+    ];
+    const handshakeFailures = () =>
+      ['core', PROVIDER].flatMap((node) => refusalsAt(node)).filter((c) => c === 'ERR_TLS_HANDSHAKE').length;
+    const failedBefore = handshakeFailures();
+    for (const { node, act } of tried) {
+      let headers: Headers | undefined;
+      const status = await refusedAndRecorded(node, 'ERR_TLS_REQUIRED', async () => {
+        const answer = await read(await act());
+        headers = answer.headers;
+        return answer;
+      });
+      expect(status).toBe(400);
+      expect(headers?.get('content-type')).toMatch(/^application\/json/);
+      expect(headers?.get('connection')).toBe('close');
+    }
+    // Recorded once: the TLS layer never saw these connections.
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(refusalsAt('core').filter((c) => c === 'ERR_TLS_REQUIRED').length).toBe(before + 1);
+    expect(handshakeFailures()).toBe(failedBefore);
+    // Right after, on the same ports: TLS handshakes and a certificate still checked.
+    expect((await attempt(coreUrl('/healthz'))).status).toBe(200);
+    expect(
+      (await attempt(coreUrl('/admin/v1/statistics'), { as: credentialOf(pkiDir, 'operator:audit:demo') }))
+        .status,
+    ).toBe(200);
+    expect((await attempt(institutionUrl(PROVIDER, '/healthz'))).status).toBe(200);
+  });
+
+  it('tells a plain-HTTP client what to do, in the body every error has', async () => {
+    const response = await fetch(coreUrl('/healthz').replace('https:', 'http:'));
+    const body = (await response.json()) as { error: { code: string; message: string; details: unknown } };
+    expect(Object.keys(body)).toEqual(['error']);
+    expect(Object.keys(body.error)).toEqual(['code', 'message', 'details']);
+    expect(body.error.message).toContain('https://');
+    expect(body.error.message).toContain('certificate');
   });
 
   it('refuses to register a fake institution without a client certificate', async () => {
@@ -204,6 +280,11 @@ describe('who may connect', () => {
       }),
     );
     expect(status).toBe(401);
+    expect(lastRefusalAt('core')).toEqual({
+      code: 'ERR_CLIENT_CERT_REQUIRED',
+      partyId: null,
+      claimedPartyId: null,
+    });
     expect(await institutionCount()).toBe(count);
   });
 
@@ -220,6 +301,30 @@ describe('who may connect', () => {
       attempt(coreUrl('/admin/v1/institutions'), { as: credentialOf(stranger, 'operator:registry:demo') }),
     );
     expect(status).toBe(401);
+    // Who it claimed to be, apart from any verified party: another CA can name anyone.
+    expect(lastRefusalAt('core')).toEqual({
+      code: 'ERR_CERT_UNTRUSTED',
+      partyId: null,
+      claimedPartyId: 'operator:registry:demo',
+    });
+  });
+
+  it("refuses another CA's certificate naming an Individual Number as its party, and keeps that number out of the log", async () => {
+    const forger = join(strangers, 'forger-pki');
+    await initPki({ dir: forger, clock: systemClock });
+    const planted = '123456789018'; // twelve digits with a valid check digit
+    await issuePartyCertificates({ dir: forger, partyId: planted, role: 'institution', clock: systemClock });
+    await refusedAndRecorded('core', 'ERR_CERT_UNTRUSTED', () =>
+      attempt(coreUrl('/admin/v1/institutions'), { as: credentialOf(forger, planted) }),
+    );
+    expect(lastRefusalAt('core')).toEqual({
+      code: 'ERR_CERT_UNTRUSTED',
+      partyId: null,
+      claimedPartyId: null,
+    });
+    for (const file of [securityLogOf('core'), `${securityLogOf('core')}-wal`]) {
+      expect(existsSync(file) && readFileSync(file).includes(planted), file).toBe(false);
+    }
   });
 
   it('refuses an expired certificate', async () => {
@@ -235,6 +340,11 @@ describe('who may connect', () => {
       attempt(coreUrl('/admin/v1/institutions'), { as: credentialOf(pkiDir, 'operator:registry:former') }),
     );
     expect(status).toBe(401);
+    expect(lastRefusalAt('core')).toEqual({
+      code: 'ERR_CERT_EXPIRED',
+      partyId: null,
+      claimedPartyId: 'operator:registry:former',
+    });
   });
 
   it('refuses a revoked certificate once the revocation cache has refreshed', async () => {
@@ -258,6 +368,11 @@ describe('who may connect', () => {
       attempt(coreUrl('/admin/v1/statistics'), { as: leaver }),
     );
     expect(status).toBe(401);
+    expect(lastRefusalAt('core')).toEqual({
+      code: 'ERR_CERT_REVOKED',
+      partyId: null,
+      claimedPartyId: 'operator:audit:leaver',
+    });
   });
 
   it("refuses one institution's business credential at another institution", async () => {
@@ -866,8 +981,14 @@ describe('renkei security events', () => {
     const run = await renkei('--data-dir', dir, 'security', 'events', '--node', 'core', '--limit', '200');
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    expect(run.stdout).toMatch(/│ core\s+│ admin\.registerInstitution\s+│ -\s+│ ERR_CLIENT_CERT_REQUIRED/);
-    expect(run.stdout).toMatch(/│ core\s+│ core\.submitInquiry\s+│ 152048\s+│ ERR_IDENTITY_MISMATCH/);
+    expect(run.stdout).toContain('claimed (unverified)');
+    expect(run.stdout).toMatch(
+      /│ core\s+│ admin\.registerInstitution\s+│ -\s+│ -\s+│ ERR_CLIENT_CERT_REQUIRED/,
+    );
+    expect(run.stdout).toMatch(/│ core\s+│ core\.submitInquiry\s+│ 152048\s+│ -\s+│ ERR_IDENTITY_MISMATCH/);
+    expect(run.stdout).toMatch(
+      /│ core\s+│ admin\.listInstitutions\s+│ -\s+│ operator:registry:former\s+│ ERR_CERT_EXPIRED/,
+    );
     const unknown = await renkei('--data-dir', dir, 'security', 'events', '--node', 'nowhere');
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toContain('No node "nowhere" has a security log');

@@ -10,14 +10,17 @@ import { table, wholeNumberOption, type GlobalOptions } from './output.ts';
  * each node refused (no certificate, another CA's, expired, revoked, a route not for the caller, a bad
  * signature, a replay, a party acting in another's name…), newest first, from each node's
  * `security.sqlite` under the network's data directory (`npm start` keeps it in `data/network`). For
- * the operator and the auditor: a table, never a body.
+ * the operator and the auditor: a table, never a body. `party` is the caller's verified party;
+ * `claimed (unverified)` the party a refused certificate names, which proves nothing.
  */
 export function registerSecurityCommand(program: Command): void {
   program
     .command('security')
     .description("what the nodes' trust layer refused, from each node's security log")
     .command('events')
-    .description('list refusals, newest first: time, node, route, party, code, peer address')
+    .description(
+      'list refusals, newest first: time, node, route, party, the party a refused certificate claims (unverified), code, peer address',
+    )
     .option('--node <node>', 'only this node: core, jlis, or an institution id such as 152048')
     .option('--limit <n>', 'at most this many per node (1-10000)', '50')
     .action(async (options: { node?: string; limit: string }) => {
@@ -37,7 +40,15 @@ export function registerSecurityCommand(program: Command): void {
         const log = await openSecurityLog(file);
         try {
           for (const e of await log.list(limit)) {
-            rows.push([e.at, node, e.route, e.partyId ?? '-', e.code, e.remoteAddress ?? '-']);
+            rows.push([
+              e.at,
+              node,
+              e.route,
+              e.partyId ?? '-',
+              e.claimedPartyId ?? '-',
+              e.code,
+              e.remoteAddress ?? '-',
+            ]);
           }
         } finally {
           await log.close();
@@ -48,7 +59,7 @@ export function registerSecurityCommand(program: Command): void {
         console.log('No refusals recorded.');
         return;
       }
-      console.log(table(['time', 'node', 'route', 'party', 'code', 'peer'], rows));
+      console.log(table(['time', 'node', 'route', 'party', 'claimed (unverified)', 'code', 'peer'], rows));
     });
 }
 

@@ -19,10 +19,16 @@
  * 5. the answer of a node-to-node route is signed back, naming the request's hash.
  *
  * Every refusal is recorded (`SecurityEventSink`) with the route, the caller's party when known, the
+<<<<<<< HEAD
  * code and the peer's address: never the body. Every signed request received and every signed answer
  * sent is kept in the node's message archive (`MessageArchive`) with the signer's certificate, under
  * the processing number it belongs to: a refused inquiry's too.
+=======
+ * code and the peer's address: never the body. A refused certificate's party is not known, but the
+ * party it names is kept apart, as a claim (`claimedPartyId`), for the auditor asking who tried.
+>>>>>>> plain-http
  */
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
@@ -30,9 +36,11 @@ import { signMessage } from '../trust/envelope/sign-message.ts';
 import { verifyMessage } from '../trust/envelope/verify-message.ts';
 import { randomUUID } from 'node:crypto';
 import { messageHash } from '../trust/envelope/message-hash.ts';
+import { partyIdOf } from '../trust/pki/verify.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import { parseInput } from '../shared/http.ts';
 import type { ArchivedMessage, MessageArchive } from '../shared/message-archive.ts';
+import { PLAIN_HTTP_REFUSED } from '../shared/plain-http-refusal.ts';
 import type { Caller as CallerKind, NamedRoute, RouteDef } from './api.ts';
 import { derToPem, type Caller, type NodeTrust } from './node-trust.ts';
 
@@ -64,8 +72,14 @@ export interface SecurityEvent {
   at: string;
   /** `api.name` of the route, e.g. `core.submitInquiry`. */
   route: string;
-  /** The caller's party, when its certificate could be read. */
+  /** The caller's party, from a certificate the trust layer verified; null when none was. */
   partyId: string | null;
+  /**
+   * The party a refused certificate names (expired, revoked, another CA's…), read without trusting
+   * it: who the caller claimed to be, never who it is. Null when the certificate was accepted (see
+   * `partyId`), absent, names no party, or names one that looks like an Individual Number.
+   */
+  claimedPartyId: string | null;
   code: string;
   remoteAddress: string | null;
 }
@@ -102,20 +116,23 @@ export function secureApp(
     record: options.record,
     archive: options.archive,
   });
-  // Plain HTTP, or any handshake that fails, never reaches a route: record it here. OpenSSL names a
-  // plain-HTTP request to a TLS port (`http request`), which we record as ERR_TLS_REQUIRED.
-  app.server.on('tlsClientError', (error: Error & { code?: string; reason?: string }, socket: TLSSocket) => {
-    const plain = error.code === 'ERR_SSL_HTTP_REQUEST' || /http request/i.test(error.message);
+  const record = (code: 'ERR_TLS_REQUIRED' | 'ERR_TLS_HANDSHAKE', socket: Socket) => {
     void Promise.resolve(
       options.record({
         at: options.trust.clock.now().toISOString(),
         route: 'tls.handshake',
         partyId: null,
-        code: plain ? 'ERR_TLS_REQUIRED' : 'ERR_TLS_HANDSHAKE',
+        claimedPartyId: null,
+        code,
         remoteAddress: socket.remoteAddress ?? null,
       }),
     ).catch(() => undefined);
-  });
+  };
+  // Neither reaches a route, so both are recorded here. Plain HTTP is answered (400 ERR_TLS_REQUIRED)
+  // before TLS sees it (`createHttpApp`), which emits PLAIN_HTTP_REFUSED once per connection; any
+  // other failed handshake is Node's `tlsClientError`.
+  app.server.on(PLAIN_HTTP_REFUSED, (socket: Socket) => record('ERR_TLS_REQUIRED', socket));
+  app.server.on('tlsClientError', (_error: Error, socket: TLSSocket) => record('ERR_TLS_HANDSHAKE', socket));
 }
 
 export function serve<R extends NamedRoute>(app: FastifyInstance, route: R, handler: Handler<R>): void {
@@ -338,10 +355,28 @@ async function recordRefusal(
       at: guard.trust.clock.now().toISOString(),
       route: `${route.api}.${route.name}`,
       partyId: caller?.partyId ?? null,
+      claimedPartyId: caller ? null : claimedPartyOf(request),
       code,
       remoteAddress: request.ip ?? null,
     });
   } catch {
     request.log.error({ code }, 'a refusal could not be recorded');
+  }
+}
+
+/**
+ * The party named by the certificate of a request whose certificate was refused, read as
+ * `partyIdOf` reads it but not trusted: anyone can write any name into a certificate of their own
+ * CA. Withheld when it holds twelve digits in a row, the shape of an Individual Number, which a
+ * forger could plant to get one into our logs.
+ */
+function claimedPartyOf(request: FastifyRequest): string | null {
+  const der = peers.get(request.raw.socket as TLSSocket)?.der;
+  if (der === undefined) return null;
+  try {
+    const claimed = partyIdOf(der);
+    return /(?<!\d)\d{12}(?!\d)/.test(claimed) ? null : claimed;
+  } catch {
+    return null;
   }
 }

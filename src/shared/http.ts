@@ -11,6 +11,7 @@ import secureJson from 'secure-json-parse';
 import type { z } from 'zod';
 import { HTTP_STATUS, RenkeiError, isErrorCode, type ErrorBody } from './errors.ts';
 import type { Logger } from './logger.ts';
+import { refusePlainHttp } from './plain-http-refusal.ts';
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -22,6 +23,9 @@ export interface HttpAppOptions {
    * Listen with TLS 1.3 and ask every client for its certificate (PEM). The certificate is not
    * checked here: `serve` (src/protocol/server.ts) checks it against the network's CA and the CRL and
    * answers a stable error code, which a refused TLS handshake could not.
+   *
+   * A plain-HTTP request to the port is answered 400 ERR_TLS_REQUIRED (`plain-http-refusal.ts`), and
+   * the server emits `PLAIN_HTTP_REFUSED` for the trust layer to record it.
    */
   tls?: { key: string; cert: string; ca: string };
 }
@@ -56,6 +60,21 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
       disableRequestLogging: process.env.RENKEI_REQUEST_LOG !== '1',
     }),
   }) as unknown as FastifyInstance;
+
+  if (https) {
+    const server: unknown = app.server;
+    if (!(server instanceof TlsServer)) throw new TypeError('expected Fastify to serve HTTPS');
+    const refusal = refusePlainHttp(server, {
+      status: HTTP_STATUS.ERR_TLS_REQUIRED,
+      body: new RenkeiError('ERR_TLS_REQUIRED', PLAIN_HTTP_MESSAGE).toJSON(),
+    });
+    // Fastify closes idle HTTP connections, not those still undecided: without this, closing would
+    // wait for a silent client's timeout.
+    app.addHook('preClose', (done) => {
+      refusal.destroyPending();
+      done();
+    });
+  }
 
   app.setErrorHandler((error: FastifyError | RenkeiError | Error, request, reply) => {
     const { status, body } = toErrorResponse(error, request.id);
@@ -131,6 +150,10 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   app.get('/healthz', () => ({ status: 'ok', node: options.node }));
   return app;
 }
+
+/** What a client that spoke plain HTTP to a TLS port reads. */
+export const PLAIN_HTTP_MESSAGE =
+  'This node speaks HTTPS only, with mutual TLS: use an https:// URL and connect with your party’s certificate from the network’s CA.';
 
 /** Deeper than any message of the network; the envelope's own limit for signed messages is 32. */
 export const MAX_JSON_DEPTH = 64;

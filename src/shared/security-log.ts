@@ -5,6 +5,10 @@
  * exchange, and an auditor or operator reads it with `renkei security events` without touching the
  * node's business data. A row never holds a body: the route, the caller's party when known, the
  * error code, the peer's address and the time.
+ *
+ * `party_id` is only ever a party the trust layer verified. When it refused the certificate itself,
+ * the party that certificate names goes in `claimed_party_id` instead: who the caller claimed to be,
+ * unverified, kept in its own column so that no query or report can take it for a verified party.
  */
 import type { Kysely, Migration } from 'kysely';
 import { migrateToLatest, openSqlite } from './db.ts';
@@ -12,7 +16,10 @@ import { migrateToLatest, openSqlite } from './db.ts';
 export interface SecurityEventRow {
   at: string;
   route: string;
+  /** Verified by the trust layer. */
   partyId: string | null;
+  /** Named by a refused certificate: unverified. */
+  claimedPartyId: string | null;
   code: string;
   remoteAddress: string | null;
 }
@@ -23,6 +30,7 @@ interface SecurityDatabase {
     at: string;
     route: string;
     party_id: string | null;
+    claimed_party_id: string | null;
     code: string;
     remote_address: string | null;
   };
@@ -41,6 +49,11 @@ const MIGRATIONS: Record<string, Migration> = {
         .addColumn('remote_address', 'text')
         .execute();
       await db.schema.createIndex('security_events_at').on('security_events').column('at').execute();
+    },
+  },
+  '0002-claimed-party': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('security_events').addColumn('claimed_party_id', 'text').execute();
     },
   },
 };
@@ -68,6 +81,7 @@ export async function openSecurityLog(file: string): Promise<SecurityLog> {
           at: event.at,
           route: event.route,
           party_id: event.partyId,
+          claimed_party_id: event.claimedPartyId,
           code: event.code,
           remote_address: event.remoteAddress,
         })
@@ -84,6 +98,7 @@ export async function openSecurityLog(file: string): Promise<SecurityLog> {
         at: r.at,
         route: r.route,
         partyId: r.party_id,
+        claimedPartyId: r.claimed_party_id,
         code: r.code,
         remoteAddress: r.remote_address,
       }));
