@@ -5,6 +5,7 @@
  * with its stable error code, changes nothing, and is recorded in the refusing node's security log.
  */
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import { fixedClock, systemClock } from '../src/shared/clock.ts';
 import { createItemSealer } from '../src/protocol/item-sealing.ts';
 import { openMessageArchive, type MessageArchive } from '../src/shared/message-archive.ts';
 import { messageHash } from '../src/trust/envelope/message-hash.ts';
+import { completeIndividualNumber } from '../src/domain/identifiers/individual-number.ts';
 import { decryptForRecipient } from '../src/trust/envelope/item-encryption.ts';
 import { signMessage } from '../src/trust/envelope/sign-message.ts';
 import { initPki, issuePartyCertificates, revokeCertificate } from '../src/trust/pki/authority.ts';
@@ -578,6 +580,51 @@ describe('what a party may do', () => {
     await refusedAndRecorded('jlis', 'ERR_CALLER_NOT_ALLOWED', () =>
       attempt(jlisUrl, { json: resident, as: credentialOf(pkiDir, 'kyokai-kenpo:business') }),
     );
+  });
+
+  it('lets no one probe whether an Individual Number exists without an institution’s credential, and records every probe with who made it', async () => {
+    const url = `${network.jlis.url}/v1/code-acquisitions`;
+    // A number with a valid check digit that J-LIS never issued: the probe.
+    const probe = completeIndividualNumber('99999999999');
+    const body = (institutionId: string) => ({
+      institutionId,
+      acquisitionNumber: randomBytes(16).toString('hex'),
+      individualNumber: probe,
+    });
+    await refusedAndRecorded('jlis', 'ERR_CLIENT_CERT_REQUIRED', () =>
+      attempt(url, { json: body(REQUESTER) }),
+    );
+    await refusedAndRecorded('jlis', 'ERR_CALLER_NOT_ALLOWED', () =>
+      attempt(url, { json: body(REQUESTER), as: credentialOf(pkiDir, `${REQUESTER}:business`) }),
+    );
+    const requester = await trustOf(REQUESTER);
+    const inAnothersName = await signedAs(requester, 'CodeAcquisitionRequest', body(PROVIDER), 'jlis');
+    await refusedAndRecorded('jlis', 'ERR_IDENTITY_MISMATCH', () =>
+      attempt(url, { raw: inAnothersName, as: credentialOf(pkiDir, REQUESTER) }),
+    );
+    // An institution, in its own name, learns that the number is unknown (its clerk must be able to
+    // say so), and J-LIS keeps who asked, so that probing shows in its log: never the number itself.
+    const own = body(REQUESTER);
+    const answer = await attempt(url, {
+      raw: await signedAs(requester, 'CodeAcquisitionRequest', own, 'jlis'),
+      as: credentialOf(pkiDir, REQUESTER),
+    });
+    expect(answer).toMatchObject({ status: 404, code: 'ERR_UNKNOWN_RESIDENT' });
+    expect(answer.text).not.toContain(probe);
+    const db = new SQLite(join(dir, 'jlis', 'jlis.sqlite'), { readonly: true });
+    try {
+      const row = db
+        .prepare('SELECT * FROM code_acquisition_relays WHERE acquisition_number = ?')
+        .get(own.acquisitionNumber) as Record<string, unknown>;
+      expect(row).toMatchObject({
+        institution_id: REQUESTER,
+        outcome: 'refused',
+        error_code: 'ERR_UNKNOWN_RESIDENT',
+      });
+      expect(JSON.stringify(row)).not.toContain(probe);
+    } finally {
+      db.close();
+    }
   });
 
   it("refuses another institution's re-keying completion in its own name", async () => {
