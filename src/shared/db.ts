@@ -4,17 +4,140 @@ import SQLite from 'better-sqlite3';
 import {
   Kysely,
   Migrator,
+  PostgresAdapter,
+  PostgresDialect,
   SqliteDialect,
+  sql,
+  type ColumnDataType,
   type Migration,
   type MigrationProvider,
   type SqliteDatabase,
 } from 'kysely';
+import pg from 'pg';
+import { RenkeiError } from './errors.ts';
 
 /**
  * The storage seam. Every node's store is written against Kysely, which is dialect-agnostic: the
- * embedded default opens a SQLite file here; PostgreSQL (production) plugs in as a second dialect
- * behind the same store interfaces, with no store code changed.
+ * embedded default opens a SQLite file; PostgreSQL (production) is the second dialect behind the same
+ * store interfaces. Each database of a node is one PostgreSQL *schema* (`core`, `jlis`,
+ * `i_152048_intermediate`…), so that a whole network can share one PostgreSQL database as the demo
+ * and the tests do, and a real deployment gives each node a database of its own with the same names.
  */
+export type DatabaseTarget =
+  | { dialect: 'sqlite'; file: string }
+  | {
+      dialect: 'postgres';
+      /** A libpq connection URL: `postgres://user@host:5432/database`. */
+      url: string;
+      /** The schema this database's tables live in; created when missing. */
+      schema: string;
+      /** Connections kept open (default 10). */
+      poolSize?: number;
+    };
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** A PostgreSQL schema name from parts (`i`, `152048`, `intermediate` → `i_152048_intermediate`). */
+export function schemaName(...parts: string[]): string {
+  const name = parts
+    .join('_')
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_');
+  return /^[a-z_]/.test(name) ? name : `s_${name}`;
+}
+
+/**
+ * Open a node's database: a SQLite file (created with its directory when missing), or a schema of a
+ * PostgreSQL database (created when missing). Errors: ERR_CONFIG_INVALID (a URL that is not
+ * PostgreSQL's, a bad schema name), ERR_DATABASE_UNAVAILABLE (PostgreSQL cannot be reached: the
+ * message names host and database, never the password).
+ */
+export async function openDatabase<DB>(target: DatabaseTarget): Promise<Kysely<DB>> {
+  if (target.dialect === 'sqlite') return openSqlite<DB>(target.file);
+  if (!SCHEMA_NAME.test(target.schema)) {
+    throw new RenkeiError('ERR_CONFIG_INVALID', `"${target.schema}" is not a usable PostgreSQL schema name.`);
+  }
+  const where = describePostgres(target.url);
+  const client = new pg.Client({ connectionString: target.url });
+  try {
+    await client.connect();
+    await client.query(`CREATE SCHEMA IF NOT EXISTS "${target.schema}"`);
+  } catch (error) {
+    throw unavailable(where, error);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+  const pool = new pg.Pool({
+    connectionString: target.url,
+    max: target.poolSize ?? 10,
+    options: `-c search_path=${target.schema}`,
+  });
+  // An idle connection that breaks (PostgreSQL restarted) must not crash the node: the next query
+  // opens a new one, and a query that fails says so.
+  pool.on('error', () => undefined);
+  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/** `host:port/database` of a PostgreSQL URL: for messages (never the user's password). */
+export function describePostgres(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new RenkeiError(
+      'ERR_CONFIG_INVALID',
+      'The database URL is not a URL (postgres://user@host:5432/db).',
+    );
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new RenkeiError(
+      'ERR_CONFIG_INVALID',
+      'The database URL must start with postgres:// (SQLite is the default without one).',
+    );
+  }
+  return `${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname}`;
+}
+
+function unavailable(where: string, error: unknown): RenkeiError {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return new RenkeiError(
+    'ERR_DATABASE_UNAVAILABLE',
+    `PostgreSQL at ${where} cannot be used${typeof code === 'string' ? ` (${code})` : ''}: check that it runs, that the database exists and that this user may create a schema in it.`,
+    { database: where },
+  );
+}
+
+/** Which dialect a Kysely instance speaks. */
+export function dialectOf(db: Kysely<unknown>): 'sqlite' | 'postgres' {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
+}
+
+/**
+ * Column types that differ between the dialects, for migrations: bytes (`blob` / `bytea`), a 64-bit
+ * integer (SQLite's `integer` is 64-bit already; PostgreSQL's is 32-bit), and an id that numbers
+ * itself (SQLite's `integer primary key autoincrement` / PostgreSQL's `bigserial primary key`).
+ */
+export function columnTypes(db: Kysely<unknown>): {
+  bytes: ColumnDataType;
+  bigint: ColumnDataType;
+  serial: ColumnDataType;
+  serialAutoIncrement: boolean;
+} {
+  return dialectOf(db) === 'postgres'
+    ? { bytes: 'bytea', bigint: 'bigint', serial: 'bigserial', serialAutoIncrement: false }
+    : { bytes: 'blob', bigint: 'integer', serial: 'integer', serialAutoIncrement: true };
+}
+
+/**
+ * Serialise writers of one log within a transaction: on PostgreSQL a transaction-scoped advisory lock
+ * (held until commit, across processes sharing the database); on SQLite nothing, since a write
+ * transaction holds the whole database already.
+ */
+export async function lockForAppend(db: Kysely<unknown>, name: string): Promise<void> {
+  if (dialectOf(db) !== 'postgres') return;
+  await sql`select pg_advisory_xact_lock(hashtext(${name}))`.execute(db);
+}
+
 export function openSqlite<DB>(file: string): Kysely<DB> {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const database = new SQLite(file);
@@ -42,7 +165,16 @@ export async function migrateToLatest(
   migrations: Record<string, Migration>,
 ): Promise<void> {
   const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations) };
-  const migrator = new Migrator({ db, provider });
+  // On PostgreSQL, Kysely looks for its migration tables in any schema unless told which: name ours.
+  const schema =
+    dialectOf(db) === 'postgres'
+      ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
+      : undefined;
+  const migrator = new Migrator({
+    db,
+    provider,
+    ...(schema === undefined ? {} : { migrationTableSchema: schema }),
+  });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error) {
@@ -68,5 +200,32 @@ function withStatementCache(database: SQLite.Database): SqliteDatabase {
       }
       return statement;
     },
+  };
+}
+
+/**
+ * Where a node keeps its databases when not in SQLite files under its directory: schemas of one
+ * PostgreSQL database (`renkei node … --database postgres://…`, or a node's config file).
+ */
+export interface PostgresOption {
+  url: string;
+  /** Put before every schema name, so that several networks (or test runs) can share one database. */
+  schemaPrefix?: string;
+  /** Connections per database of the node (default 10). */
+  poolSize?: number;
+}
+
+/** A node database's target: the SQLite file by default, the schema `prefix + parts` on PostgreSQL. */
+export function nodeDatabase(
+  postgres: PostgresOption | undefined,
+  sqliteFile: string,
+  ...schemaParts: string[]
+): DatabaseTarget {
+  if (!postgres) return { dialect: 'sqlite', file: sqliteFile };
+  return {
+    dialect: 'postgres',
+    url: postgres.url,
+    schema: `${postgres.schemaPrefix ?? ''}${schemaName(...schemaParts)}`,
+    ...(postgres.poolSize === undefined ? {} : { poolSize: postgres.poolSize }),
   };
 }

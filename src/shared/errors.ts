@@ -45,6 +45,7 @@ export const HTTP_STATUS = {
   ERR_DECRYPTION_FAILED: 400,
   ERR_KEY_INVALID: 400,
   ERR_CONFIG_INVALID: 500,
+  ERR_DATABASE_UNAVAILABLE: 503,
   ERR_DATA_DIR_IN_USE: 500,
   ERR_PORT_IN_USE: 500,
   // The network's PKI (src/trust/pki/). A certificate that does not prove who its holder is: 401; one

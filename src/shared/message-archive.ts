@@ -15,7 +15,7 @@
  * most that long; `close()` writes what is left.
  */
 import type { Kysely, Migration } from 'kysely';
-import { migrateToLatest, openSqlite, openSqliteReadOnly } from './db.ts';
+import { columnTypes, migrateToLatest, openSqlite, openSqliteReadOnly } from './db.ts';
 
 export interface ArchivedMessage {
   /** The exchange the message belongs to, when it belongs to one. */
@@ -59,9 +59,12 @@ interface ArchiveDatabase {
 const MIGRATIONS: Record<string, Migration> = {
   '0001-signed-messages': {
     async up(db: Kysely<unknown>) {
+      const { serial, serialAutoIncrement } = columnTypes(db);
       await db.schema
         .createTable('signed_messages')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('id', serial, (c) =>
+          serialAutoIncrement ? c.primaryKey().autoIncrement() : c.primaryKey(),
+        )
         .addColumn('processing_number', 'text')
         .addColumn('direction', 'text', (c) => c.notNull())
         .addColumn('type', 'text', (c) => c.notNull())

@@ -18,6 +18,7 @@
  * event row is the retention purge turning it into a tombstone (`tombstoneEvents`).
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { columnTypes } from './db.ts';
 import { RenkeiError } from './errors.ts';
 import type { RecordEventRow, StoredRecordEvent, StoredTreeHead } from './record-log.ts';
 
@@ -55,15 +56,16 @@ export interface RecordLogTables {
  * what it creates: add a new migration instead.
  */
 export async function createRecordLogTables(db: Kysely<unknown>): Promise<void> {
+  const { bytes, bigint } = columnTypes(db);
   await db.schema
     .createTable('record_events')
-    .addColumn('idx', 'integer', (c) => c.primaryKey())
+    .addColumn('idx', bigint, (c) => c.primaryKey())
     .addColumn('processing_number', 'text')
     .addColumn('role', 'text')
     .addColumn('event', 'text')
     .addColumn('at', 'text')
     .addColumn('body', 'text')
-    .addColumn('leaf_hash', 'blob')
+    .addColumn('leaf_hash', bytes)
     .execute();
   await db.schema
     .createIndex('record_events_processing_number')
@@ -73,15 +75,15 @@ export async function createRecordLogTables(db: Kysely<unknown>): Promise<void> 
   await db.schema
     .createTable('merkle_nodes')
     .addColumn('level', 'integer', (c) => c.notNull())
-    .addColumn('idx', 'integer', (c) => c.notNull())
-    .addColumn('hash', 'blob', (c) => c.notNull().check(sql`length(hash) = 32`))
+    .addColumn('idx', bigint, (c) => c.notNull())
+    .addColumn('hash', bytes, (c) => c.notNull().check(sql`length(hash) = 32`))
     .addPrimaryKeyConstraint('merkle_nodes_pk', ['level', 'idx'])
     .execute();
   await db.schema
     .createTable('tree_heads')
-    .addColumn('tree_size', 'integer', (c) => c.notNull())
+    .addColumn('tree_size', bigint, (c) => c.notNull())
     .addColumn('root_hash', 'text', (c) => c.notNull())
-    .addColumn('timestamp', 'integer', (c) => c.notNull())
+    .addColumn('timestamp', bigint, (c) => c.notNull())
     .addColumn('kid', 'text', (c) => c.notNull())
     .addColumn('jws', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('tree_heads_pk', ['tree_size', 'timestamp'])

@@ -11,7 +11,7 @@
  * unverified, kept in its own column so that no query or report can take it for a verified party.
  */
 import type { Kysely, Migration } from 'kysely';
-import { migrateToLatest, openSqlite } from './db.ts';
+import { columnTypes, migrateToLatest, openSqlite } from './db.ts';
 
 export interface SecurityEventRow {
   at: string;
@@ -39,9 +39,12 @@ interface SecurityDatabase {
 const MIGRATIONS: Record<string, Migration> = {
   '0001-security-events': {
     async up(db: Kysely<unknown>) {
+      const { serial, serialAutoIncrement } = columnTypes(db);
       await db.schema
         .createTable('security_events')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('id', serial, (c) =>
+          serialAutoIncrement ? c.primaryKey().autoIncrement() : c.primaryKey(),
+        )
         .addColumn('at', 'text', (c) => c.notNull())
         .addColumn('route', 'text', (c) => c.notNull())
         .addColumn('party_id', 'text')

@@ -13,7 +13,7 @@ import { coreApi, jlisApi } from '../../protocol/routes.ts';
 import type { Transport } from '../../protocol/transport.ts';
 import { InstitutionId, type InstitutionKind } from '../../protocol/identifiers.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
-import { migrateToLatest, openSqlite } from '../../shared/db.ts';
+import { migrateToLatest, nodeDatabase, openDatabase, type PostgresOption } from '../../shared/db.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { listen } from '../../shared/http.ts';
 import { closeLogger, createLogger, type Logger } from '../../shared/logger.ts';
@@ -41,6 +41,8 @@ export interface InstitutionOptions {
   transport?: Transport;
   /** The trust layer: PKI directory and the core's CRL URL. */
   security?: NodeSecurityOptions;
+  /** PostgreSQL instead of the SQLite files: schemas `i_<id>_addressee` and `i_<id>_intermediate`. */
+  postgres?: PostgresOption;
 }
 
 const DAY_MS = 24 * 3600_000;
@@ -68,8 +70,8 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
   const logger =
     options.logger ??
     createLogger({ node: name, file: join(options.dataDir, 'logs', `institution-${institutionId}.log`) });
-  const addresseeDb = openSqlite<AddresseeDatabase>(join(dir, 'addressee.sqlite'));
-  const intermediateDb = openSqlite<IntermediateDatabase>(join(dir, 'intermediate.sqlite'));
+  let addresseeDb: Kysely<AddresseeDatabase> | undefined;
+  let intermediateDb: Kysely<IntermediateDatabase> | undefined;
   let institution: ReturnType<typeof createInstitution> | undefined;
   let timer: NodeJS.Timeout | undefined;
   const ownTransport = options.transport === undefined;
@@ -80,8 +82,8 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
     await institution?.close();
     if (ownTransport) await transport?.close();
     await security?.close();
-    await addresseeDb.destroy();
-    await intermediateDb.destroy();
+    await addresseeDb?.destroy();
+    await intermediateDb?.destroy();
     lock.release();
     if (ownLogger) await closeLogger(logger);
     else await new Promise<void>((resolve) => logger.flush(() => resolve()));
@@ -96,6 +98,12 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
       });
     }
     transport = options.transport ?? security?.transport ?? httpTransport();
+    addresseeDb = await openDatabase<AddresseeDatabase>(
+      nodeDatabase(options.postgres, join(dir, 'addressee.sqlite'), 'i', institutionId, 'addressee'),
+    );
+    intermediateDb = await openDatabase<IntermediateDatabase>(
+      nodeDatabase(options.postgres, join(dir, 'intermediate.sqlite'), 'i', institutionId, 'intermediate'),
+    );
     // Migrations are written against an untyped schema; the stores see the typed one.
     await migrateToLatest(addresseeDb as unknown as Kysely<unknown>, addresseeMigrations);
     await migrateToLatest(intermediateDb as unknown as Kysely<unknown>, intermediateMigrations);

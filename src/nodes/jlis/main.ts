@@ -13,7 +13,7 @@ import {
 import { coreApi } from '../../protocol/routes.ts';
 import type { Transport } from '../../protocol/transport.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
-import { openSqlite } from '../../shared/db.ts';
+import { nodeDatabase, openDatabase, type PostgresOption } from '../../shared/db.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { listen } from '../../shared/http.ts';
 import { closeLogger, createLogger, type Logger } from '../../shared/logger.ts';
@@ -35,6 +35,8 @@ export interface StartJlisOptions {
   transport?: Transport;
   /** The trust layer: PKI directory and the core's CRL URL. */
   security?: NodeSecurityOptions;
+  /** PostgreSQL instead of the SQLite file: schema `jlis`. */
+  postgres?: PostgresOption;
 }
 
 /**
@@ -73,7 +75,7 @@ export async function startJlis(options: StartJlisOptions): Promise<RunningNode>
     }
     transport = options.transport ?? security?.transport ?? httpTransport();
     const numberingKey = loadOrCreateNumberingKey(join(dir, 'numbering-key'), logger);
-    db = openSqlite<JlisDatabase>(join(dir, 'jlis.sqlite'));
+    db = await openDatabase<JlisDatabase>(nodeDatabase(options.postgres, join(dir, 'jlis.sqlite'), 'jlis'));
     await migrateJlisDatabase(db);
     app = createJlis({
       store: createKyselyJlisStore(db),

@@ -1,5 +1,5 @@
 import type { Kysely, Migration } from 'kysely';
-import { migrateToLatest } from '../../shared/db.ts';
+import { columnTypes, migrateToLatest } from '../../shared/db.ts';
 import type { JlisDatabase } from './kysely-store.ts';
 
 /**
@@ -18,6 +18,7 @@ import type { JlisDatabase } from './kysely-store.ts';
 export const JLIS_MIGRATIONS: Record<string, Migration> = {
   '0001-identity-records': {
     async up(db: Kysely<unknown>) {
+      const { serial, serialAutoIncrement } = columnTypes(db);
       await db.schema
         .createTable('residents')
         .addColumn('resident_record_code', 'varchar(11)', (c) => c.primaryKey())
@@ -33,7 +34,9 @@ export const JLIS_MIGRATIONS: Record<string, Migration> = {
         .execute();
       await db.schema
         .createTable('resident_history')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('id', serial, (c) =>
+          serialAutoIncrement ? c.primaryKey().autoIncrement() : c.primaryKey(),
+        )
         .addColumn('resident_record_code', 'varchar(11)', (c) =>
           c.notNull().references('residents.resident_record_code'),
         )
@@ -54,9 +57,12 @@ export const JLIS_MIGRATIONS: Record<string, Migration> = {
   },
   '0002-code-acquisition-relays': {
     async up(db: Kysely<unknown>) {
+      const { serial, serialAutoIncrement } = columnTypes(db);
       await db.schema
         .createTable('code_acquisition_relays')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('id', serial, (c) =>
+          serialAutoIncrement ? c.primaryKey().autoIncrement() : c.primaryKey(),
+        )
         .addColumn('relayed_at', 'varchar(32)', (c) => c.notNull())
         .addColumn('institution_id', 'varchar(32)', (c) => c.notNull())
         .addColumn('acquisition_number', 'varchar(32)', (c) => c.notNull())
