@@ -48,6 +48,12 @@ export interface Served<R extends RouteDef> {
   request: FastifyRequest;
   /** To answer another success status than the route's (e.g. 200 for an idempotent repeat of a 201). */
   reply: FastifyReply;
+  /**
+   * Record a refusal the handler decides (a party asking for another's inquiry) in the node's
+   * security log, as the trust layer records its own; returns the error, for the handler to throw.
+   * Records nothing on a node without a trust context.
+   */
+  refuse: (error: RenkeiError) => Promise<RenkeiError>;
 }
 
 export type Handler<R extends RouteDef> = (
@@ -141,7 +147,20 @@ export function serve<R extends NamedRoute>(app: FastifyInstance, route: R, hand
         }
       }
       reply.status(route.status);
-      const answer = await handler({ params, query, body, caller, signed, request, reply } as Served<R>);
+      const refuse = async (error: RenkeiError) => {
+        if (guard) await recordRefusal(guard, route, caller, request, error);
+        return error;
+      };
+      const answer = await handler({
+        params,
+        query,
+        body,
+        caller,
+        signed,
+        request,
+        reply,
+        refuse,
+      } as Served<R>);
       if (route.status === 204) return reply.send();
       if (guard && route.answer !== undefined && caller && signed) {
         const { trust } = guard;
