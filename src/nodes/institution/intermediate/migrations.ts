@@ -33,6 +33,9 @@ import { createRecordLogTables } from '../../../shared/record-log-tables.ts';
  * its leaf in the institution's Merkle log, and the signed tree heads. The two record tables are the
  * readable projection of the events (record-events.ts). Records written before 0002 have no events;
  * `renkei records verify` names them.
+ *
+ * Migration 0003 indexes `requester_records` by outcome, so the inquiries still pending (whose answers
+ * the node fetches from the core when it starts) are found without reading every record.
  */
 export const intermediateMigrations: Record<string, Migration> = {
   '0001_intermediate': {
@@ -124,6 +127,15 @@ export const intermediateMigrations: Record<string, Migration> = {
   '0002_record_log': {
     async up(db: Kysely<unknown>) {
       await createRecordLogTables(db);
+    },
+  },
+  '0003_pending_inquiries': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createIndex('requester_records_outcome')
+        .on('requester_records')
+        .columns(['outcome', 'processing_number'])
+        .execute();
     },
   },
 };
