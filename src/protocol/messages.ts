@@ -12,8 +12,8 @@
  *   core ──AnswerDelivery──▶ intermediate (requester)
  *   intermediate (requester) ──AnswerFetch──▶ core, answered with the AnswerDelivery it missed
  *
- * Later work signs every message and end-to-end encrypts `ProvisionAnswer.items` for the requester;
- * the core only relays `items` and never stores them, so that change does not alter the core's shape.
+ * On the trust layer every message is signed, and the provider seals the items to the requester
+ * (`sealedItems`, item-sealing.ts): the core relays and keeps only that ciphertext, never `items`.
  */
 import { z } from 'zod';
 import {
