@@ -155,6 +155,28 @@ describe('fetching an answer', () => {
     expect((await fetchAnswer(body.processingNumber)).body).toMatchObject({ outcome: 'not_held', items: [] });
   });
 
+  it('says not ready, not gone, while items in clear are still being pushed', async () => {
+    await core.dispose();
+    core = await startTestCore({ deliveryRetryDelaysMs: [5_000] });
+    await core.register('131016', 'municipality', requester.url);
+    await core.register('132012', 'municipality', provider.url);
+    requesterCode = await core.issue({ id: '131016', standIn: requester }, '12345678901');
+    await core.issue({ id: '132012', standIn: provider }, '12345678901');
+    provider.onProvision = (request) => ({
+      processingNumber: request.processingNumber,
+      outcome: 'provided',
+      items: [{ itemNo: 2, layoutVersion: '1', data: { marker: ITEM_MARKER } }],
+      answeredAt: new Date().toISOString(),
+    });
+    requester.failNextAnswers = 1;
+    const { body } = await core.call<{ processingNumber: string }>('POST', '/v1/inquiries', inquiry());
+    for (let i = 0; i < 100 && requester.failNextAnswers > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    // The first push failed; the retry waits. A fetch must not make the requester give up on it.
+    expect((await fetchAnswer(body.processingNumber)).body.error?.code).toBe('ERR_ANSWER_NOT_READY');
+  });
+
   it('never keeps items in clear: an undelivered plain answer is failed and gone', async () => {
     provider.onProvision = (request) => ({
       processingNumber: request.processingNumber,

@@ -317,7 +317,8 @@ export class InquiryService {
    * core sent it): then the next fetch says ERR_ANSWER_GONE and the clerk inquires again.
    *
    * Errors: ERR_UNKNOWN_PROCESSING_NUMBER (also when `requesterId` is not the inquiry's requester: no
-   * hint that it exists), ERR_ANSWER_NOT_READY, ERR_ANSWER_GONE.
+   * hint that it exists), ERR_ANSWER_NOT_READY (no outcome yet, or items in clear still being pushed),
+   * ERR_ANSWER_GONE.
    */
   async fetchAnswer(processingNumber: string, requesterId: string): Promise<AnswerDelivery> {
     const { store, clock } = this.options;
@@ -337,6 +338,12 @@ export class InquiryService {
     let sealedItems: string | undefined;
     if (record.outcome === 'provided') {
       const kept = await store.findKeptAnswer(processingNumber);
+      if (!kept && state.delivery === 'pending') {
+        // Items in clear, still being pushed (they are never kept): the push may yet land.
+        throw new RenkeiError('ERR_ANSWER_NOT_READY', 'The answer is on its way; ask again later.', {
+          processingNumber,
+        });
+      }
       if (!kept || kept.expiresAt <= now) {
         throw new RenkeiError(
           'ERR_ANSWER_GONE',
