@@ -46,8 +46,6 @@ export interface StartCoreOptions {
    * recorded failed.
    */
   answerRetentionDays?: number;
-  /** Waits between attempts to push an answer to its requester (default 200 ms, 1 s, 5 s). */
-  deliveryRetryDelaysMs?: readonly number[];
   /** How the core reaches institutions (default: the secure transport when `security` is given, plain HTTP otherwise). */
   transport?: Transport;
   /** The trust layer: the PKI directory (the core reads the CRL from it and publishes it). */
@@ -114,9 +112,6 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
       ...(options.answerRetentionDays === undefined
         ? {}
         : { answerRetentionMs: options.answerRetentionDays * DAY_MS }),
-      ...(options.deliveryRetryDelaysMs === undefined
-        ? {}
-        : { deliveryRetryDelaysMs: options.deliveryRetryDelaysMs }),
     });
     await core.resumeInFlight();
     const { inquiries } = core.services;
