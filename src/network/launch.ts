@@ -7,7 +7,7 @@
  * among others to start them, and nothing in the nodes depends on sharing a process.
  */
 import type { LegalTable } from '../domain/legal-table/types.ts';
-import { startCore } from '../nodes/core/main.ts';
+import { startCore, type StartCoreOptions } from '../nodes/core/main.ts';
 import { startInstitution } from '../nodes/institution/main.ts';
 import { startJlis } from '../nodes/jlis/main.ts';
 import type { Clock } from '../shared/clock.ts';
@@ -39,6 +39,11 @@ export interface LaunchOptions {
   secure?: boolean;
   /** How long nodes trust a fetched CRL (default 5 minutes). */
   revocationMaxAgeMs?: number;
+  /**
+   * How the core is started with the options the launcher chose (default `startCore`, in this
+   * process). The privacy test starts it in a process of its own, to take its heap snapshot.
+   */
+  startCore?: (options: StartCoreOptions) => Promise<RunningNode>;
 }
 
 export interface Network {
@@ -101,7 +106,7 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
   };
   const retention = options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears };
   try {
-    const core = await startCore({
+    const core = await (options.startCore ?? startCore)({
       dataDir: options.dataDir,
       port: port(0),
       legalTable: options.legalTable,

@@ -10,9 +10,10 @@
  *                                                          sees the Individual Number)
  *   intermediate (requester) ──InquiryRequest──▶ core ──ProvisionRequest──▶ intermediate (provider)
  *   core ──AnswerDelivery──▶ intermediate (requester)
+ *   intermediate (requester) ──AnswerFetch──▶ core, answered with the AnswerDelivery it missed
  *
- * Later work signs every message and end-to-end encrypts `ProvisionAnswer.items` for the requester;
- * the core only relays `items` and never stores them, so that change does not alter the core's shape.
+ * On the trust layer every message is signed, and the provider seals the items to the requester
+ * (`sealedItems`, item-sealing.ts): the core relays and keeps only that ciphertext, never `items`.
  */
 import { z } from 'zod';
 import {
@@ -213,3 +214,14 @@ export const AnswerDelivery = z.object({
   answeredAt: z.iso.datetime(),
 });
 export type AnswerDelivery = z.infer<typeof AnswerDelivery>;
+
+/**
+ * requester's intermediate server → core: `POST /v1/answer-fetches`, for an answer it has not
+ * received (it was down when the core pushed it, or the push failed). Answered with the
+ * `AnswerDelivery` the push would have carried.
+ */
+export const AnswerFetch = z.object({
+  requesterId: InstitutionId,
+  processingNumber: ProcessingNumber,
+});
+export type AnswerFetch = z.infer<typeof AnswerFetch>;

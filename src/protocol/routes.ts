@@ -50,6 +50,7 @@ import {
 import { InstitutionId, ProcessingNumber } from './identifiers.ts';
 import {
   AnswerDelivery,
+  AnswerFetch,
   CodeAcquisitionRelayed,
   CodeAcquisitionRequest,
   CodeDelivery,
@@ -163,6 +164,33 @@ export const coreApi = defineApi('core', {
     params: z.object({ processingNumber: ProcessingNumber }),
     query: z.object({ requesterId: InstitutionId.optional() }),
     response: NetworkInquiryStatus,
+  },
+  /**
+   * The requester fetches an answer it has not received (it was down when the core pushed it, or the
+   * push failed): the same `AnswerDelivery` the push carries, sealed items as the provider sealed
+   * them. The core then records it delivered and drops what it kept. Only the inquiry's requester
+   * may fetch; for anyone else the inquiry does not exist (and the refusal is recorded).
+   *
+   * A POST with a signed body, not a GET: a GET has no body, so on the trust layer it could carry no
+   * signed request, and `serve` signs an answer only in response to one (naming its hash). The signed
+   * request proves who fetched (kept with the refusal or the delivery), is fresh and never replayed,
+   * and binds the core's signed answer to it. It also is not a safe read: it ends the delivery.
+   *
+   * Errors: ERR_UNKNOWN_PROCESSING_NUMBER (unknown, or another institution's), ERR_ANSWER_NOT_READY
+   * (the provider has not answered yet), ERR_ANSWER_GONE (delivered already, expired, or items that
+   * were never kept: without the trust layer the core never keeps items in clear).
+   */
+  fetchAnswer: {
+    method: 'POST',
+    path: '/v1/answer-fetches',
+    status: 200,
+    callers: ['institution'],
+    label: 'answer fetch',
+    body: AnswerFetch,
+    message: 'AnswerFetch',
+    answer: 'AnswerDelivery',
+    boundTo: 'requesterId',
+    response: AnswerDelivery,
   },
 });
 

@@ -19,14 +19,11 @@
  * 5. the answer of a node-to-node route is signed back, naming the request's hash.
  *
  * Every refusal is recorded (`SecurityEventSink`) with the route, the caller's party when known, the
-<<<<<<< HEAD
- * code and the peer's address: never the body. Every signed request received and every signed answer
- * sent is kept in the node's message archive (`MessageArchive`) with the signer's certificate, under
- * the processing number it belongs to: a refused inquiry's too.
-=======
  * code and the peer's address: never the body. A refused certificate's party is not known, but the
- * party it names is kept apart, as a claim (`claimedPartyId`), for the auditor asking who tried.
->>>>>>> plain-http
+ * party it names is kept apart, as a claim (`claimedPartyId`), for the auditor asking who tried. Every
+ * signed request received and every signed answer sent is kept in the node's message archive
+ * (`MessageArchive`) with the signer's certificate, under the processing number it belongs to: a
+ * refused inquiry's too.
  */
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -61,6 +58,12 @@ export interface Served<R extends RouteDef> {
   request: FastifyRequest;
   /** To answer another success status than the route's (e.g. 200 for an idempotent repeat of a 201). */
   reply: FastifyReply;
+  /**
+   * Record a refusal the handler decides (a party asking for another's inquiry) in the node's
+   * security log, as the trust layer records its own; returns the error, for the handler to throw.
+   * Records nothing on a node without a trust context.
+   */
+  refuse: (error: RenkeiError) => Promise<RenkeiError>;
 }
 
 export type Handler<R extends RouteDef> = (
@@ -197,9 +200,22 @@ export function serve<R extends NamedRoute>(app: FastifyInstance, route: R, hand
         if (guard?.archive && kept.length > 0) guard.archive.keep(kept);
       };
       const pnOfBody = (body as { processingNumber?: unknown } | undefined)?.processingNumber;
+      const refuse = async (error: RenkeiError) => {
+        if (guard) await recordRefusal(guard, route, caller, request, error);
+        return error;
+      };
       let answer: Awaited<ReturnType<Handler<R>>>;
       try {
-        answer = await handler({ params, query, body, caller, signed, request, reply } as Served<R>);
+        answer = await handler({
+          params,
+          query,
+          body,
+          caller,
+          signed,
+          request,
+          reply,
+          refuse,
+        } as Served<R>);
       } catch (error) {
         keep(received(pnOfBody ?? (error instanceof RenkeiError ? error.details.processingNumber : null)));
         throw error;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadLegalTable } from '../../src/domain/legal-table/index.ts';
-import { launchNetwork, type Network } from '../../src/network/launch.ts';
+import { launchNetwork, type LaunchOptions, type Network } from '../../src/network/launch.ts';
 import { seedWorld, type SeededWorld } from '../../src/network/seed.ts';
 import { DEMO_WORLD } from '../../src/network/world.ts';
 
@@ -21,7 +21,7 @@ export interface DemoNetwork {
  */
 export async function startDemoNetwork(
   name: string,
-  options: { secure?: boolean; revocationMaxAgeMs?: number } = {},
+  options: Pick<LaunchOptions, 'secure' | 'revocationMaxAgeMs' | 'startCore'> = {},
 ): Promise<DemoNetwork> {
   const dir = mkdtempSync(join(tmpdir(), `renkei-${name}-`));
   const legalTable = loadLegalTable();

@@ -40,6 +40,8 @@ export interface CoreDeps {
   retentionYears?: number;
   /** Waits between attempts to deliver an answer (default 200 ms, 1 s, 5 s). */
   deliveryRetryDelaysMs?: readonly number[];
+  /** How long an undelivered answer's sealed items are kept for its requester (default 7 days). */
+  answerRetentionMs?: number;
   /** How long a cached registry entry is trusted (default 5 s). */
   registryCacheMs?: number;
   /** Most calls to institutions in flight at once (default 256); the rest wait their turn. */
@@ -100,6 +102,7 @@ export function createCore(deps: CoreDeps): Core {
     reach,
     deliveryRetryDelaysMs: deps.deliveryRetryDelaysMs,
     maxOutboundCalls: deps.maxOutboundCalls,
+    ...(deps.answerRetentionMs === undefined ? {} : { answerRetentionMs: deps.answerRetentionMs }),
   });
   const records = new RecordService({
     store: deps.store,

@@ -32,7 +32,7 @@ import {
   openedEvent,
   type CoreRecordEvent,
 } from './record-events.ts';
-import type { CoreStore, UnfinishedInquiry } from './store.ts';
+import type { CoreStore, KeptAnswer, UnfinishedInquiry } from './store.ts';
 
 export interface CoreDatabase extends RecordLogTables {
   institutions: {
@@ -69,6 +69,7 @@ export interface CoreDatabase extends RecordLogTables {
     delivery_attempts: number;
     delivered_at: string | null;
   };
+  kept_answers: { processing_number: string; sealed_items: string; expires_at: string };
 }
 
 type InstitutionRow = Selectable<CoreDatabase['institutions']>;
@@ -88,6 +89,9 @@ export async function openSqliteCoreStore(file: string): Promise<KyselyCoreStore
 }
 
 const encoder = new TextEncoder();
+
+/** Kept answers expired per transaction (bounded, so that the `in` lists stay small in every dialect). */
+const EXPIRY_BATCH = 500;
 
 export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements CoreStore {
   constructor(db: Kysely<CoreDatabase>) {
@@ -239,6 +243,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     outcome: Exclude<RecordOutcome, 'pending' | 'refused'>,
     reason: string | null,
     answeredAt: string,
+    keep?: { sealedItems: string; expiresAt: string },
   ): Promise<boolean> {
     const updated = await this.db.transaction().execute(async (trx) => {
       const result = await trx
@@ -248,6 +253,16 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
         .where('outcome', '=', 'pending')
         .executeTakeFirst();
       if (result.numUpdatedRows !== 1n) return false;
+      if (keep) {
+        await trx
+          .insertInto('kept_answers')
+          .values({
+            processing_number: processingNumber,
+            sealed_items: keep.sealedItems,
+            expires_at: keep.expiresAt,
+          })
+          .execute();
+      }
       await this.appendEvents(trx, [answeredEvent(processingNumber, outcome, reason, answeredAt)]);
       return true;
     });
@@ -272,11 +287,65 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
         .where('processing_number', '=', processingNumber)
         .where('delivery', '=', 'pending')
         .executeTakeFirst();
+      await trx.deleteFrom('kept_answers').where('processing_number', '=', processingNumber).execute();
       if (result.numUpdatedRows !== 1n) return false;
       await this.appendEvents(trx, [deliveryEvent(processingNumber, delivery, attempts, at)]);
       return true;
     });
     if (updated) this.appended(1);
+  }
+
+  async findKeptAnswer(processingNumber: string): Promise<KeptAnswer | undefined> {
+    const row = await this.db
+      .selectFrom('kept_answers')
+      .selectAll()
+      .where('processing_number', '=', processingNumber)
+      .executeTakeFirst();
+    return (
+      row && {
+        processingNumber: row.processing_number,
+        sealedItems: row.sealed_items,
+        expiresAt: row.expires_at,
+      }
+    );
+  }
+
+  async expireKeptAnswers(now: string): Promise<string[]> {
+    const { expired, events } = await this.db.transaction().execute(async (trx) => {
+      const rows = await trx
+        .selectFrom('kept_answers as k')
+        .innerJoin('inquiries as i', 'i.processing_number', 'k.processing_number')
+        .select(['k.processing_number', 'i.delivery', 'i.delivery_attempts'])
+        .where('k.expires_at', '<=', now)
+        .orderBy('k.processing_number')
+        .limit(EXPIRY_BATCH)
+        .execute();
+      if (rows.length === 0) return { expired: [], events: 0 };
+      const numbers = rows.map((row) => row.processing_number);
+      await trx.deleteFrom('kept_answers').where('processing_number', 'in', numbers).execute();
+      const pending = rows.filter((row) => row.delivery === 'pending');
+      if (pending.length > 0) {
+        await trx
+          .updateTable('inquiries')
+          .set({ delivery: 'failed', delivered_at: null })
+          .where(
+            'processing_number',
+            'in',
+            pending.map((row) => row.processing_number),
+          )
+          .where('delivery', '=', 'pending')
+          .execute();
+        await this.appendEvents(
+          trx,
+          pending.map((row) =>
+            deliveryEvent(row.processing_number, 'failed', Number(row.delivery_attempts), now),
+          ),
+        );
+      }
+      return { expired: numbers, events: pending.length };
+    });
+    if (events > 0) this.appended(events);
+    return expired;
   }
 
   async findInquiry(processingNumber: string): Promise<UnfinishedInquiry | undefined> {

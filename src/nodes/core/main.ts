@@ -8,7 +8,9 @@
  *
  * On start, inquiries a previous run left in flight are settled before the port opens; see
  * `InquiryService.resumeInFlight`: forwarded-but-unanswered ones are recorded failed
- * (`provider_unavailable`) and that failure is delivered to the requester; none is re-forwarded.
+ * (`provider_unavailable`) and that failure is delivered to the requester; none is re-forwarded;
+ * provided answers whose sealed items were kept are pushed again. Kept answers past
+ * `answerRetentionDays` are dropped at start and hourly.
  */
 import { join } from 'node:path';
 import type { LegalTable } from '../../domain/legal-table/types.ts';
@@ -38,6 +40,12 @@ export interface StartCoreOptions {
   logger?: Logger;
   /** How long provision records are kept (default 7 years); expired ones are purged at start and daily. */
   retentionYears?: number;
+  /**
+   * How long an undelivered answer's sealed items are kept for its requester to fetch (default 7; a
+   * fraction of a day is allowed). Expired ones are dropped at start and hourly, their delivery
+   * recorded failed.
+   */
+  answerRetentionDays?: number;
   /** How the core reaches institutions (default: the secure transport when `security` is given, plain HTTP otherwise). */
   transport?: Transport;
   /** The trust layer: the PKI directory (the core reads the CRL from it and publishes it). */
@@ -46,7 +54,8 @@ export interface StartCoreOptions {
   publicationPort?: number;
 }
 
-const DAY_MS = 24 * 3600_000;
+const HOUR_MS = 3600_000;
+const DAY_MS = 24 * HOUR_MS;
 
 export async function startCore(options: StartCoreOptions): Promise<RunningNode> {
   const lock = lockDirectory(join(options.dataDir, 'core'), 'core');
@@ -101,8 +110,15 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
           }
         : {}),
       ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
+      ...(options.answerRetentionDays === undefined
+        ? {}
+        : { answerRetentionMs: options.answerRetentionDays * DAY_MS }),
     });
     await core.resumeInFlight();
+    const { inquiries } = core.services;
+    const expireAnswers = () =>
+      inquiries.expireKeptAnswers().catch(() => logger.error('expiring kept answers failed'));
+    const answerTimer = setInterval(() => void expireAnswers(), HOUR_MS).unref();
     const { records } = core.services;
     const purge = () =>
       records.purgeExpiredRecords().then(
@@ -132,6 +148,7 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
       close: () =>
         (closing ??= (async () => {
           clearInterval(purgeTimer);
+          clearInterval(answerTimer);
           await started.close();
           await closeSecurity();
           lock.release();

@@ -22,6 +22,11 @@
  *   with its leaf in the core's Merkle log, and the signed tree heads. `provision_records` and
  *   `inquiries` are the readable projection of the events (record-events.ts). Records written before
  *   0003 have no events; `renkei records verify` names them.
+ * - `kept_answers` (migration 0004): a provided answer's sealed items (the provider's compact JWE to
+ *   the requester: ciphertext the core cannot open), kept from the moment the outcome is recorded
+ *   (same transaction) until the requester has it (push acknowledged, or fetched) or `expires_at`
+ *   passes. The outcome, reason and answer time are the record's own columns: not repeated here.
+ *   Items in clear (nodes without the trust layer) never come here.
  */
 import type { Kysely, Migration } from 'kysely';
 import { createRecordLogTables } from '../../shared/record-log-tables.ts';
@@ -119,6 +124,23 @@ export const CORE_MIGRATIONS: Record<string, Migration> = {
   '0003-record-log': {
     async up(db: Kysely<unknown>) {
       await createRecordLogTables(db);
+    },
+  },
+  '0004-kept-answers': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('kept_answers')
+        .addColumn('processing_number', 'text', (c) =>
+          c.primaryKey().references('provision_records.processing_number').onDelete('cascade'),
+        )
+        .addColumn('sealed_items', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('kept_answers_expires_at')
+        .on('kept_answers')
+        .column('expires_at')
+        .execute();
     },
   },
 };

@@ -72,7 +72,9 @@ export interface ProvisionRecord {
 
 /**
  * Delivery of the answer to the requester: `none` for refusals (the requester got the refusal as the
- * HTTP answer), `pending` from acceptance until delivered or given up.
+ * HTTP answer), `pending` from acceptance until delivered (pushed or fetched) or given up; a provided
+ * answer whose sealed items are kept stays `pending` after its pushes fail, until it is fetched or
+ * expires (then `failed`).
  */
 export type DeliveryState = 'none' | 'pending' | 'delivered' | 'failed';
 

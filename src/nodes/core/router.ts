@@ -10,6 +10,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { adminApi, coreApi } from '../../protocol/routes.ts';
+import { RenkeiError } from '../../shared/errors.ts';
 import { serve } from '../../protocol/server.ts';
 import type { CodeService } from './service/codes.ts';
 import type { InquiryService } from './service/inquiries.ts';
@@ -55,6 +56,20 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
   serve(app, coreApi.getInquiryStatus, async ({ params, query, caller }) =>
     inquiries.status(params.processingNumber, caller?.partyId ?? query.requesterId),
   );
+  // `requesterId` is bound to the caller's certificate party on the trust layer (the route's
+  // `boundTo`). Asking for an inquiry that is not one's own is answered as an unknown processing
+  // number and recorded as a refusal; so is a number the core does not know (it cannot tell a
+  // guess from a mistake, and should not: both answers must look the same).
+  serve(app, coreApi.fetchAnswer, async ({ body, refuse }) => {
+    try {
+      return await inquiries.fetchAnswer(body.processingNumber, body.requesterId);
+    } catch (error) {
+      if (error instanceof RenkeiError && error.code === 'ERR_UNKNOWN_PROCESSING_NUMBER') {
+        throw await refuse(error);
+      }
+      throw error;
+    }
+  });
 
   // ── Provision records and statistics (operator) ─────────────────────────────────────────────
   serve(app, adminApi.listProvisionRecords, async ({ query }) => ({ records: await records.list(query) }));

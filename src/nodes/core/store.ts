@@ -1,8 +1,9 @@
 /**
  * The core's storage port. The services depend on this interface only; `kysely-store.ts` implements
  * it over Kysely (SQLite by default, PostgreSQL later with no change here). Implementations never
- * hold a resident record code in clear, a code, or an answer's items: the interface has no place for
- * them.
+ * hold a resident record code in clear, a code, or an answer's items in clear: the interface has no
+ * place for them. The one answer-shaped thing it keeps is `KeptAnswer.sealedItems`, the provider's
+ * ciphertext to the requester, which the core has no key to open.
  */
 import type { StoredRecordEvent, StoredTreeHead } from '../../shared/record-log.ts';
 import type { MerkleStore } from '../../trust/merkle/index.ts';
@@ -19,6 +20,16 @@ import type {
 export interface UnfinishedInquiry {
   record: ProvisionRecord;
   state: InquiryState;
+}
+
+/**
+ * A provided answer's items as the provider sealed them for the requester (a compact JWE), kept until
+ * the requester has them or `expiresAt` passes.
+ */
+export interface KeptAnswer {
+  processingNumber: string;
+  sealedItems: string;
+  expiresAt: string;
 }
 
 export interface CoreStore {
@@ -46,14 +57,23 @@ export interface CoreStore {
   // the same transaction; a write that changes nothing appends nothing.
   /** The record and the inquiry's state, written in one transaction (event `accepted` or `refused`). */
   recordInquiry(record: ProvisionRecord, state: InquiryState): Promise<void>;
-  /** Set a pending record's final outcome (event `answered`). False if the record was no longer pending. */
+  /**
+   * Set a pending record's final outcome (event `answered`) and, with `keep`, keep the answer's sealed
+   * items for the requester, in the same transaction. False if the record was no longer pending
+   * (nothing is kept then).
+   */
   recordOutcome(
     processingNumber: string,
     outcome: Exclude<RecordOutcome, 'pending' | 'refused'>,
     reason: string | null,
     answeredAt: string,
+    keep?: { sealedItems: string; expiresAt: string },
   ): Promise<boolean>;
-  /** End a pending delivery (event `delivery`); a delivery already ended is left as it is. */
+  /**
+   * End a pending delivery (event `delivery`); a delivery already ended is left as it is. Either way
+   * the kept answer, if any, is dropped in the same transaction: once delivery has ended the core has
+   * no reason to hold the ciphertext.
+   */
   recordDelivery(
     processingNumber: string,
     delivery: 'delivered' | 'failed',
@@ -61,6 +81,14 @@ export interface CoreStore {
     at: string,
   ): Promise<void>;
   findInquiry(processingNumber: string): Promise<UnfinishedInquiry | undefined>;
+  /** The sealed items kept for an inquiry's requester, expired or not; undefined when none. */
+  findKeptAnswer(processingNumber: string): Promise<KeptAnswer | undefined>;
+  /**
+   * Drop every kept answer whose `expiresAt` is at or before `now`, and end each one's pending delivery
+   * as `failed` (event `delivery`), in one transaction; the processing numbers dropped (at most a few
+   * hundred per call: call again until it returns none).
+   */
+  expireKeptAnswers(now: string): Promise<string[]>;
   /** Inquiries whose delivery is still pending (in flight when the core stopped). */
   listUndelivered(): Promise<UnfinishedInquiry[]>;
   /** Newest first. */

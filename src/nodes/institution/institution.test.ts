@@ -535,6 +535,41 @@ describe('inquiries (情報照会)', () => {
     expect(status).toMatchObject({ outcome: 'failed', reason: 'ERR_UPSTREAM_UNAVAILABLE' });
   });
 
+  it('fetches an answer the core kept when a clerk reads an inquiry pending longer than a push takes', async () => {
+    const h = await harness();
+    const person = await registered(h);
+    const { processingNumber } = await h.client.post<{ processingNumber: string }>(
+      '/business/v1/inquiries',
+      inquiry(person.addresseeNumber),
+    );
+    h.core.keptAnswers.set(processingNumber, {
+      outcome: 'provided',
+      items: [{ itemNo: 2, layoutVersion: '2025.1', data: TAX_2025 }],
+      answeredAt: '2025-06-02T01:00:00.500Z',
+    });
+    // Just asked: the push is still the way; no fetch yet.
+    const early = await h.client.get<Status>(`/business/v1/inquiries/${processingNumber}`);
+    expect(early.status).toBe('pending');
+    expect(h.core.fetched).toEqual([]);
+    h.clock.advance(11_000);
+    const status = await h.client.get<Status>(`/business/v1/inquiries/${processingNumber}?waitMs=5000`);
+    expect(status).toMatchObject({ status: 'answered', outcome: 'provided', items: [{ itemNo: 2 }] });
+    expect(h.core.fetched).toEqual([processingNumber]);
+  });
+
+  it('records an inquiry failed when the core no longer holds its answer, so the clerk stops waiting', async () => {
+    const h = await harness();
+    const person = await registered(h);
+    const { processingNumber } = await h.client.post<{ processingNumber: string }>(
+      '/business/v1/inquiries',
+      inquiry(person.addresseeNumber),
+    );
+    h.core.keptAnswers.set(processingNumber, 'ERR_ANSWER_GONE');
+    h.clock.advance(11_000);
+    const status = await h.client.get<Status>(`/business/v1/inquiries/${processingNumber}?waitMs=5000`);
+    expect(status).toMatchObject({ status: 'answered', outcome: 'failed', reason: 'ERR_ANSWER_GONE' });
+  });
+
   it('refuses an inquiry about an unknown person or an unknown processing number', async () => {
     const h = await harness();
     const error = await failure(h.client.post('/business/v1/inquiries', inquiry('nobody')));

@@ -112,6 +112,7 @@ export function createInstitution(deps: InstitutionDeps): Institution {
       (closing ??= (async () => {
         inquiries.close();
         await app.close();
+        await inquiries.whenIdle();
         // Before the caller closes the store: the last head covers every record.
         await recordLog.close();
       })()),

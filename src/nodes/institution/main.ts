@@ -52,6 +52,7 @@ const DAY_MS = 24 * 3600_000;
  * under `${dataDir}/institutions/${institutionId}/`, and a log at
  * `${dataDir}/logs/institution-${institutionId}.log` unless a logger is given. Pending acquisition
  * numbers left by a crash are deleted, and records past retention are purged at start and daily.
+ * Once listening, it fetches from the core the answers of inquiries still pending (in the background).
  */
 export async function startInstitution(options: InstitutionOptions): Promise<RunningNode> {
   const parsedId = InstitutionId.safeParse(options.institutionId);
@@ -138,6 +139,8 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
     await purge();
     timer = setInterval(() => void purge(), DAY_MS).unref();
     const url = await listen(institution.app, options.port);
+    // Answers the core kept while this node was down (see InquiryService.fetchPendingAnswers).
+    institution.services.inquiries.catchUp();
     logger.info(
       { url, kind: options.kind, legalTable: options.legalTable.digest },
       'institution node started',

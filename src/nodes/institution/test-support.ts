@@ -16,7 +16,12 @@ import { rawClient, type RawClient } from '../../protocol/raw-client.ts';
 import { businessApi } from '../../protocol/routes.ts';
 import type { AnswerDelivery } from '../../protocol/messages.ts';
 import { type PersonCode } from '../../protocol/identifiers.ts';
-import { CodeAcquisitionRequest, InquiryRequest, type InquiryAccepted } from '../../protocol/messages.ts';
+import {
+  AnswerFetch,
+  CodeAcquisitionRequest,
+  InquiryRequest,
+  type InquiryAccepted,
+} from '../../protocol/messages.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { createHttpApp, listen, parseInput } from '../../shared/http.ts';
@@ -133,6 +138,12 @@ export interface CoreStandIn {
   url: string;
   behaviour: CoreBehaviour;
   inquiries: InquiryRequest[];
+  /**
+   * What a fetch of an answer gets, by processing number: the answer, or an error code (default
+   * ERR_ANSWER_NOT_READY). Every fetch's processing number is in `fetched`.
+   */
+  keptAnswers: Map<string, Omit<AnswerDelivery, 'processingNumber'> | 'ERR_ANSWER_GONE'>;
+  fetched: string[];
   institutionUrl: string;
   close(): Promise<void>;
 }
@@ -142,8 +153,18 @@ async function startCoreStandIn(clock: Clock): Promise<CoreStandIn> {
   const state = {
     behaviour: { kind: 'accept' } as CoreBehaviour,
     inquiries: [] as InquiryRequest[],
+    keptAnswers: new Map<string, Omit<AnswerDelivery, 'processingNumber'> | 'ERR_ANSWER_GONE'>(),
+    fetched: [] as string[],
     institutionUrl: '',
   };
+  app.post('/v1/answer-fetches', (request) => {
+    const { processingNumber } = parseInput(AnswerFetch, request.body);
+    state.fetched.push(processingNumber);
+    const kept = state.keptAnswers.get(processingNumber);
+    if (kept === undefined) throw new RenkeiError('ERR_ANSWER_NOT_READY', 'Not answered yet.');
+    if (kept === 'ERR_ANSWER_GONE') throw new RenkeiError('ERR_ANSWER_GONE', 'No longer held.');
+    return { processingNumber, ...kept };
+  });
   app.post('/v1/inquiries', async (request, reply) => {
     const body = parseInput(InquiryRequest, request.body);
     state.inquiries.push(body);

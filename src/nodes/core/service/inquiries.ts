@@ -2,12 +2,15 @@
  * Inquiries (情報照会): number, validate, authorize against the legal table, convert the code, record,
  * then forward to the provider and deliver the answer back to the requester, asynchronously.
  *
- * The core relays the answer's `items` in memory only and never stores them (later they arrive end-to-
- * end encrypted for the requester, and this code does not change).
+ * On the trust layer the answer's items arrive sealed by the provider for the requester (a JWE the
+ * core has no key to open). The core keeps that ciphertext, in the same transaction as the outcome,
+ * until the requester has it (it acknowledged the push, or fetched it with `fetchAnswer`) or it
+ * expires (`answerRetentionMs`, default 7 days): an answer is no longer lost when the requester is
+ * down past the retries or the core restarts before delivering it. Items in clear (nodes without the
+ * trust layer) are relayed in memory only and never stored, as before: a lost delivery stays lost.
  *
- * The requester is identified by `requesterId` in the body for now. Mutual TLS with certificates from
- * the network's CA will replace that: the requester will be the certificate's subject, and a body
- * naming anyone else will be refused.
+ * The requester is the caller's certificate party on the trust layer (`boundTo` in the route table);
+ * without it, `requesterId` in the body.
  */
 import { v7 as uuidv7 } from 'uuid';
 import type {
@@ -23,7 +26,7 @@ import type { Clock } from '../../../shared/clock.ts';
 import { HTTP_STATUS, RenkeiError, type ErrorCode } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import type { Institution, ProvisionRecord } from '../model.ts';
-import type { CoreStore, UnfinishedInquiry } from '../store.ts';
+import type { CoreStore } from '../store.ts';
 import type { CodeCipher } from './code-cipher.ts';
 import type { InstitutionReach } from './reach.ts';
 import { Semaphore } from './concurrency.ts';
@@ -48,15 +51,26 @@ export interface InquiryServiceOptions {
   deliveryRetryDelaysMs?: readonly number[];
   /** Most calls to institutions in flight at once, forwards and deliveries together (default 256). */
   maxOutboundCalls?: number;
+  /** How long sealed items are kept for a requester that has not received them (default 7 days). */
+  answerRetentionMs?: number;
 }
+
+export const DEFAULT_ANSWER_RETENTION_MS = 7 * 24 * 3600_000;
 
 export interface ResumeSummary {
   /** Forwarded but never answered: recorded as failed and the failure delivered. */
   failed: number;
-  /** Answered (not held / failed) but not delivered: delivered again. */
+  /** Answered but not delivered, with nothing to lose (not held / failed) or sealed items kept: delivered again. */
   redelivered: number;
-  /** Provided but not delivered: the items were never stored, so delivery is recorded as failed. */
+  /** Provided but not delivered, with no items kept (in clear, or expired): delivery recorded as failed. */
   undeliverable: number;
+}
+
+/** A delivery to make again after a restart. */
+interface Redelivery {
+  requesterId: string;
+  delivery: AnswerDelivery;
+  attempts: number;
 }
 
 const RULE_CODES: Partial<Record<RefusalRule, ErrorCode>> = {
@@ -73,11 +87,13 @@ export class InquiryService {
   private readonly sleepers = new Set<() => void>();
   private readonly retryDelays: readonly number[];
   private readonly outbound: Semaphore;
+  private readonly answerRetentionMs: number;
   private closing = false;
 
   constructor(private readonly options: InquiryServiceOptions) {
     this.retryDelays = options.deliveryRetryDelaysMs ?? [200, 1_000, 5_000];
     this.outbound = new Semaphore(options.maxOutboundCalls ?? 256);
+    this.answerRetentionMs = options.answerRetentionMs ?? DEFAULT_ANSWER_RETENTION_MS;
   }
 
   /**
@@ -224,56 +240,147 @@ export class InquiryService {
   /**
    * Resume what a stopped core left in flight. We do not re-forward an inquiry that was forwarded but
    * never answered: the provider may have answered and recorded it already, and a second provision
-   * would give it two records for one inquiry. Instead:
+   * would give it two records for one inquiry. Instead, after expiring kept answers past retention:
    * - forwarded, no outcome → recorded `failed` / `provider_unavailable`, and that failure delivered
    *   to the requester (who may inquire again);
    * - outcome `not_held` or `failed`, not delivered → delivered again (no items to lose);
-   * - outcome `provided`, not delivered → the items were never stored, so delivery is recorded
-   *   `failed`; the requester's inquiry stays unanswered there and it may inquire again.
+   * - outcome `provided`, not delivered, sealed items kept → delivered again, sealed as they came;
+   * - outcome `provided`, not delivered, nothing kept (items in clear are never stored) → delivery
+   *   recorded `failed`; the requester's inquiry stays unanswered there and it may inquire again.
    * Deliveries run in the background (see `whenIdle`).
    */
   async resumeInFlight(): Promise<ResumeSummary> {
+    const { store, clock, logger } = this.options;
+    await this.expireKeptAnswers();
     const summary: ResumeSummary = { failed: 0, redelivered: 0, undeliverable: 0 };
-    const now = this.options.clock.now().toISOString();
-    const toDeliver: UnfinishedInquiry[] = [];
-    for (const unfinished of await this.options.store.listUndelivered()) {
-      const { record, state } = unfinished;
+    const now = clock.now().toISOString();
+    const toDeliver: Redelivery[] = [];
+    for (const { record, state } of await store.listUndelivered()) {
+      const { processingNumber } = record;
+      const again = (
+        outcome: 'provided' | 'not_held' | 'failed',
+        reason: string | null,
+        at: string,
+        sealedItems?: string,
+      ) =>
+        toDeliver.push({
+          requesterId: record.requesterId,
+          attempts: state.deliveryAttempts,
+          delivery: {
+            processingNumber,
+            outcome,
+            ...(reason === null ? {} : { reason }),
+            items: [],
+            ...(sealedItems === undefined ? {} : { sealedItems }),
+            answeredAt: at,
+          },
+        });
       switch (record.outcome) {
         case 'pending':
-          await this.options.store.recordOutcome(
-            record.processingNumber,
-            'failed',
-            PROVIDER_UNAVAILABLE,
-            now,
-          );
-          toDeliver.push({
-            record: { ...record, outcome: 'failed', reason: PROVIDER_UNAVAILABLE, answeredAt: now },
-            state,
-          });
+          await store.recordOutcome(processingNumber, 'failed', PROVIDER_UNAVAILABLE, now);
+          again('failed', PROVIDER_UNAVAILABLE, now);
           summary.failed++;
           break;
         case 'not_held':
         case 'failed':
-          toDeliver.push(unfinished);
+          again(record.outcome, record.reason, record.answeredAt ?? now);
           summary.redelivered++;
           break;
-        case 'provided':
+        case 'provided': {
+          const kept = await store.findKeptAnswer(processingNumber);
+          if (kept) {
+            again('provided', null, record.answeredAt ?? now, kept.sealedItems);
+            summary.redelivered++;
+            break;
+          }
+          await store.recordDelivery(processingNumber, 'failed', state.deliveryAttempts, now);
+          summary.undeliverable++;
+          break;
+        }
         case 'refused':
-          await this.options.store.recordDelivery(
-            record.processingNumber,
-            'failed',
-            state.deliveryAttempts,
-            now,
-          );
+          await store.recordDelivery(processingNumber, 'failed', state.deliveryAttempts, now);
           summary.undeliverable++;
           break;
       }
     }
     if (summary.failed + summary.redelivered + summary.undeliverable > 0) {
-      this.options.logger.warn({ ...summary }, 'resumed inquiries left in flight');
+      logger.warn({ ...summary }, 'resumed inquiries left in flight');
     }
     this.track(this.redeliver(toDeliver));
     return summary;
+  }
+
+  /**
+   * The requester fetches an answer it has not received: the delivery the push carries (sealed items
+   * as kept). The delivery is then recorded `delivered` and the kept ciphertext dropped, in one
+   * transaction. We considered keeping it until the requester acknowledged the fetch in a second
+   * call, but that is one more route and state for a rare loss (the answer lost in transit after the
+   * core sent it): then the next fetch says ERR_ANSWER_GONE and the clerk inquires again.
+   *
+   * Errors: ERR_UNKNOWN_PROCESSING_NUMBER (also when `requesterId` is not the inquiry's requester: no
+   * hint that it exists), ERR_ANSWER_NOT_READY (no outcome yet, or items in clear still being pushed),
+   * ERR_ANSWER_GONE.
+   */
+  async fetchAnswer(processingNumber: string, requesterId: string): Promise<AnswerDelivery> {
+    const { store, clock } = this.options;
+    const found = await store.findInquiry(processingNumber);
+    if (!found || found.record.requesterId !== requesterId) {
+      throw new RenkeiError('ERR_UNKNOWN_PROCESSING_NUMBER', 'No inquiry has this processing number.', {
+        processingNumber,
+      });
+    }
+    const { record, state } = found;
+    if (record.outcome === 'pending') {
+      throw new RenkeiError('ERR_ANSWER_NOT_READY', 'The provider has not answered yet; ask again later.', {
+        processingNumber,
+      });
+    }
+    const now = clock.now().toISOString();
+    let sealedItems: string | undefined;
+    if (record.outcome === 'provided') {
+      const kept = await store.findKeptAnswer(processingNumber);
+      if (!kept && state.delivery === 'pending') {
+        // Items in clear, still being pushed (they are never kept): the push may yet land.
+        throw new RenkeiError('ERR_ANSWER_NOT_READY', 'The answer is on its way; ask again later.', {
+          processingNumber,
+        });
+      }
+      if (!kept || kept.expiresAt <= now) {
+        throw new RenkeiError(
+          'ERR_ANSWER_GONE',
+          'The core no longer holds this answer (delivered, expired, or never kept); inquire again.',
+          { processingNumber },
+        );
+      }
+      sealedItems = kept.sealedItems;
+    }
+    if (state.delivery === 'pending') {
+      await store.recordDelivery(processingNumber, 'delivered', state.deliveryAttempts, now);
+    }
+    return {
+      processingNumber,
+      outcome: record.outcome,
+      ...(record.reason === null ? {} : { reason: record.reason }),
+      items: [],
+      ...(sealedItems === undefined ? {} : { sealedItems }),
+      answeredAt: record.answeredAt ?? now,
+    };
+  }
+
+  /**
+   * Drop the kept answers past retention and record their deliveries failed (the requester never
+   * came for them); how many. Run at start and periodically (main.ts).
+   */
+  async expireKeptAnswers(): Promise<number> {
+    const now = this.options.clock.now().toISOString();
+    let expired = 0;
+    for (;;) {
+      const dropped = await this.options.store.expireKeptAnswers(now);
+      if (dropped.length === 0) break;
+      expired += dropped.length;
+    }
+    if (expired > 0) this.options.logger.info({ expired }, 'kept answers expired undelivered');
+    return expired;
   }
 
   /** Resolves when no forwarding or delivery is in flight. */
@@ -330,8 +437,16 @@ export class InquiryService {
       logger.warn({ processingNumber, providerId: provider.id, code: reason }, 'provider failed');
     }
     const answeredAt = clock.now().toISOString();
+    // Only ciphertext is ever kept: items in clear are relayed from memory, as before.
+    const keep =
+      outcome === 'provided' && sealedItems !== undefined
+        ? {
+            sealedItems,
+            expiresAt: new Date(clock.now().getTime() + this.answerRetentionMs).toISOString(),
+          }
+        : undefined;
     try {
-      await store.recordOutcome(processingNumber, outcome, reason, answeredAt);
+      await store.recordOutcome(processingNumber, outcome, reason, answeredAt, keep);
     } catch (error) {
       // Without a record the answer is not passed on; the next start's resume settles the inquiry.
       logger.error({ processingNumber, err: errorSummary(error) }, 'could not record an outcome');
@@ -379,6 +494,15 @@ export class InquiryService {
       logger.info({ processingNumber }, 'delivery interrupted by shutdown');
       return;
     }
+    if (delivery.sealedItems !== undefined) {
+      // Kept (sealed) and left pending: the requester fetches it, or the next start pushes it again,
+      // until it expires.
+      logger.warn(
+        { processingNumber, requesterId: requester.id, code: lastCode, attempts },
+        'answer not delivered; kept sealed for the requester to fetch',
+      );
+      return;
+    }
     logger.warn(
       { processingNumber, requesterId: requester.id, code: lastCode, attempts },
       'answer could not be delivered',
@@ -403,31 +527,21 @@ export class InquiryService {
     }
   }
 
-  private async redeliver(unfinished: UnfinishedInquiry[]): Promise<void> {
+  private async redeliver(unfinished: Redelivery[]): Promise<void> {
     for (let i = 0; i < unfinished.length && !this.closing; i += RESUME_CONCURRENCY) {
       await Promise.all(
-        unfinished.slice(i, i + RESUME_CONCURRENCY).map(async ({ record, state }) => {
-          const requester = await this.options.registry.find(record.requesterId);
+        unfinished.slice(i, i + RESUME_CONCURRENCY).map(async ({ requesterId, delivery, attempts }) => {
+          const requester = await this.options.registry.find(requesterId);
           if (!requester) {
             await this.options.store.recordDelivery(
-              record.processingNumber,
+              delivery.processingNumber,
               'failed',
-              state.deliveryAttempts,
+              attempts,
               this.options.clock.now().toISOString(),
             );
             return;
           }
-          await this.deliver(
-            requester,
-            {
-              processingNumber: record.processingNumber,
-              outcome: record.outcome === 'not_held' ? 'not_held' : 'failed',
-              ...(record.reason === null ? {} : { reason: record.reason }),
-              items: [],
-              answeredAt: record.answeredAt ?? this.options.clock.now().toISOString(),
-            },
-            state.deliveryAttempts,
-          );
+          await this.deliver(requester, delivery, attempts);
         }),
       );
     }

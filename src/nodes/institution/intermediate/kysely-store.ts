@@ -447,6 +447,19 @@ export class KyselyIntermediateStore
     return { ...record, items: row.items === null ? undefined : (JSON.parse(row.items) as AnsweredItem[]) };
   }
 
+  async listPendingInquiries(
+    after: ProcessingNumber | undefined,
+    limit: number,
+  ): Promise<ProcessingNumber[]> {
+    let query = this.db
+      .selectFrom('requester_records')
+      .select('processing_number')
+      .where('outcome', '=', 'pending');
+    if (after !== undefined) query = query.where('processing_number', '>', after);
+    const rows = await query.orderBy('processing_number').limit(limit).execute();
+    return rows.map((row) => row.processing_number);
+  }
+
   async recordProvision(record: ProviderRecord): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       await trx

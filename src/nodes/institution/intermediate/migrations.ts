@@ -36,6 +36,9 @@ import { createRecordLogTables } from '../../../shared/record-log-tables.ts';
  *
  * Migration 0003 adds `requester_records.requested_by`: the party of the business credential that made
  * the inquiry (アクセス記録), as its certificate names it; null off the trust layer and before 0003.
+ *
+ * Migration 0004 indexes `requester_records` by outcome, so the inquiries still pending (whose answers
+ * the node fetches from the core when it starts) are found without reading every record.
  */
 export const intermediateMigrations: Record<string, Migration> = {
   '0001_intermediate': {
@@ -132,6 +135,15 @@ export const intermediateMigrations: Record<string, Migration> = {
   '0003_access_log': {
     async up(db: Kysely<unknown>) {
       await db.schema.alterTable('requester_records').addColumn('requested_by', 'text').execute();
+    },
+  },
+  '0004_pending_inquiries': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createIndex('requester_records_outcome')
+        .on('requester_records')
+        .columns(['outcome', 'processing_number'])
+        .execute();
     },
   },
 };

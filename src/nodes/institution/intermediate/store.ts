@@ -185,6 +185,8 @@ export interface IntermediateStore {
   findInquiry(
     processingNumber: ProcessingNumber,
   ): Promise<(RequesterRecord & { items: AnsweredItem[] | undefined }) | undefined>;
+  /** Processing numbers of requester records still `pending`, in order, the first `limit` after `after`. */
+  listPendingInquiries(after: ProcessingNumber | undefined, limit: number): Promise<ProcessingNumber[]>;
 
   /**
    * Record a provision (event `provided`, `not_held` or `failed`). A request answered again under the

@@ -1,6 +1,14 @@
 /**
  * Inquiries as requester (情報照会): a clerk's inquiry goes to the core under this institution's code
  * for the person, is recorded, and waits for the core to deliver the outcome.
+ *
+ * The core pushes the answer (`receiveAnswer`). When the push cannot land (this node was down, or the
+ * network between was), the core keeps the sealed answer for a while and this node fetches it
+ * (`fetchAnswer`), handled exactly as a pushed one: when the node starts, for every inquiry still
+ * pending (`fetchPendingAnswers`: what was missed while down), and when a clerk reads an inquiry that
+ * has been pending longer than a push takes (a push that failed while both were up). We considered
+ * a periodic sweep of every pending inquiry, but it calls the core for inquiries nobody is waiting
+ * for; a clerk who is waiting reads the inquiry, and that read is the moment to ask.
  */
 import { EventEmitter } from 'node:events';
 import { v7 as uuidv7 } from 'uuid';
@@ -32,14 +40,32 @@ export interface InquiryServiceDeps {
   core: Client<typeof coreApi>;
   clock: Clock;
   logger: Logger;
+  /**
+   * A clerk's read of an inquiry pending this long makes the node fetch its answer from the core, at
+   * most once per this interval per inquiry (default 10 s: a push lands in well under a second, and
+   * the core retries it for about 6 s; fetching sooner mostly finds nothing).
+   */
+  answerFetchAfterMs?: number;
 }
+
+/** Pending inquiries fetched at once when the node starts. */
+const FETCH_CONCURRENCY = 8;
+const FETCH_PAGE = 500;
+/** Bound on the per-inquiry throttle's memory; cleared whole when reached. */
+const THROTTLE_LIMIT = 10_000;
 
 export class InquiryService {
   /** Wakes long-polling readers when an answer arrives; keyed by processing number. */
   private readonly answered = new EventEmitter().setMaxListeners(0);
+  /** When each pending inquiry's answer was last fetched on a clerk's read (ms since the epoch). */
+  private readonly lastFetched = new Map<string, number>();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly fetchAfterMs: number;
   private closed = false;
 
-  constructor(private readonly deps: InquiryServiceDeps) {}
+  constructor(private readonly deps: InquiryServiceDeps) {
+    this.fetchAfterMs = deps.answerFetchAfterMs ?? 10_000;
+  }
 
   /**
    * Send a clerk's inquiry to the core under this institution's code for the person, and record it.
@@ -132,6 +158,7 @@ export class InquiryService {
     const waiter = waitMs > 0 && !this.closed ? this.waitForAnswer(processingNumber, waitMs) : undefined;
     try {
       let found = await this.deps.store.findInquiry(processingNumber);
+      if (found?.outcome === 'pending') this.fetchIfOverdue(processingNumber, found.requestedAt);
       if (found && found.outcome === 'pending' && waiter) {
         await waiter.arrived;
         found = await this.deps.store.findInquiry(processingNumber);
@@ -249,6 +276,112 @@ export class InquiryService {
       }
     }
     return undefined;
+  }
+
+  /**
+   * Ask the core for an answer not received, and take it exactly as a pushed one (`receiveAnswer`:
+   * sealed items opened and checked, a second answer ignored). `received` when an answer was taken,
+   * `not_ready` while the provider has not answered, `gone` when the core no longer holds it (then the
+   * inquiry is recorded failed, `ERR_ANSWER_GONE`, so the clerk knows to inquire again), `unavailable`
+   * when the core could not be asked or knows no such inquiry (nothing changes; ask later).
+   */
+  async fetchAnswer(
+    processingNumber: ProcessingNumber,
+  ): Promise<'received' | 'not_ready' | 'gone' | 'unavailable'> {
+    const { core, institutionId, logger, clock, store } = this.deps;
+    let delivery: AnswerDelivery;
+    try {
+      delivery = await core.fetchAnswer({ body: { requesterId: institutionId, processingNumber } });
+    } catch (error) {
+      const code = error instanceof RenkeiError ? error.code : 'ERR_INTERNAL';
+      if (code === 'ERR_ANSWER_NOT_READY') return 'not_ready';
+      if (code === 'ERR_ANSWER_GONE') {
+        const now = clock.now().toISOString();
+        const result = await store.recordAnswer({
+          processingNumber,
+          outcome: 'failed',
+          reason: code,
+          items: [],
+          answeredAt: now,
+          receivedAt: now,
+        });
+        if (result === 'recorded') {
+          logger.warn({ processingNumber }, 'the core no longer holds the answer; inquiry recorded failed');
+          this.answered.emit(processingNumber);
+        }
+        return 'gone';
+      }
+      logger.info({ processingNumber, code }, 'answer could not be fetched from the core');
+      return 'unavailable';
+    }
+    if (delivery.processingNumber !== processingNumber) {
+      logger.warn({ processingNumber }, 'the core answered a fetch with another inquiry’s answer');
+      return 'unavailable';
+    }
+    await this.receiveAnswer(delivery);
+    return 'received';
+  }
+
+  /**
+   * Fetch the answer of every inquiry still pending here (on start: what the core kept while this
+   * node was down), a few at a time; how many were taken.
+   */
+  async fetchPendingAnswers(): Promise<{ received: number; gone: number; pending: number }> {
+    const tally = { received: 0, gone: 0, pending: 0 };
+    let after: ProcessingNumber | undefined;
+    while (!this.closed) {
+      const page = await this.deps.store.listPendingInquiries(after, FETCH_PAGE);
+      if (page.length === 0) break;
+      after = page.at(-1);
+      for (let i = 0; i < page.length && !this.closed; i += FETCH_CONCURRENCY) {
+        const results = await Promise.all(
+          page.slice(i, i + FETCH_CONCURRENCY).map((pn) => this.fetchAnswer(pn)),
+        );
+        for (const result of results) {
+          if (result === 'received') tally.received++;
+          else if (result === 'gone') tally.gone++;
+          else tally.pending++;
+        }
+      }
+    }
+    if (tally.received + tally.gone > 0) this.deps.logger.info(tally, 'answers fetched from the core');
+    return tally;
+  }
+
+  /** `fetchPendingAnswers` in the background (a core that is down must not hold up the node's start). */
+  catchUp(): void {
+    this.track(this.fetchPendingAnswers());
+  }
+
+  /** Resolves when no fetch started here is in flight. */
+  async whenIdle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private fetchIfOverdue(processingNumber: ProcessingNumber, requestedAt: string | undefined): void {
+    if (this.closed || requestedAt === undefined) return;
+    const now = this.deps.clock.now().getTime();
+    if (now - new Date(requestedAt).getTime() < this.fetchAfterMs) return;
+    const last = this.lastFetched.get(processingNumber);
+    if (last !== undefined && now - last < this.fetchAfterMs) return;
+    if (this.lastFetched.size >= THROTTLE_LIMIT) this.lastFetched.clear();
+    this.lastFetched.set(processingNumber, now);
+    this.track(
+      this.fetchAnswer(processingNumber).then((result) => {
+        if (result === 'received' || result === 'gone') this.lastFetched.delete(processingNumber);
+      }),
+    );
+  }
+
+  private track(work: Promise<unknown>): void {
+    const tracked = work.catch((error: unknown) => {
+      this.deps.logger.error(
+        { code: error instanceof RenkeiError ? error.code : 'ERR_INTERNAL' },
+        'fetching answers failed',
+      );
+    });
+    this.inFlight.add(tracked);
+    void tracked.finally(() => this.inFlight.delete(tracked));
   }
 
   private waitForAnswer(processingNumber: string, ms: number): { arrived: Promise<void>; cancel(): void } {

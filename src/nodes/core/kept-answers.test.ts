@@ -1,0 +1,193 @@
+/**
+ * Answers kept for their requester: the core keeps a provided answer's sealed items (ciphertext the
+ * provider made for the requester) until the requester has them or they expire, and never keeps
+ * items in clear. Stand-ins play the institutions; the "sealed items" are an opaque compact-JWE-shaped
+ * string, which is all the core ever sees of them.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AnswerDelivery, InquiryRequest } from '../../protocol/messages.ts';
+import { ITEM_MARKER, startStandIn, startTestCore, type StandIn, type TestCore } from './test-support.ts';
+
+/** Five base64url segments, as a compact JWE; the marker is the "ciphertext". */
+const SEALED = `eyJhbGciOiJFQ0RILUVTIn0..aXY.${Buffer.from('SEALED-MARKER-4b1d').toString('base64url')}.dGFn`;
+
+let core: TestCore;
+let requester: StandIn;
+let provider: StandIn;
+let stranger: StandIn;
+let requesterCode: string;
+
+beforeEach(async () => {
+  core = await startTestCore();
+  requester = await startStandIn();
+  provider = await startStandIn();
+  stranger = await startStandIn();
+  await core.register('131016', 'municipality', requester.url);
+  await core.register('132012', 'municipality', provider.url);
+  await core.register('152048', 'municipality', stranger.url);
+  requesterCode = await core.issue({ id: '131016', standIn: requester }, '12345678901');
+  await core.issue({ id: '132012', standIn: provider }, '12345678901');
+  provider.onProvision = (request) => ({
+    processingNumber: request.processingNumber,
+    outcome: 'provided',
+    items: [],
+    sealedItems: SEALED,
+    answeredAt: new Date().toISOString(),
+  });
+});
+
+afterEach(async () => {
+  await core.dispose();
+  await Promise.all([requester.close(), provider.close(), stranger.close()]);
+});
+
+const inquiry: () => InquiryRequest = () => ({
+  requesterId: '131016',
+  providerId: '132012',
+  personCode: requesterCode,
+  clauseNo: '74',
+  procedureId: '074-01',
+  itemNos: [2],
+  nonDisclosure: false,
+});
+
+/** An inquiry whose answer the requester could not take: the core has kept it. */
+async function undelivered(): Promise<string> {
+  requester.failNextAnswers = 100;
+  const { body } = await core.call<{ processingNumber: string }>('POST', '/v1/inquiries', inquiry());
+  await core.core.whenIdle();
+  expect(requester.answers).toHaveLength(0);
+  requester.failNextAnswers = 0;
+  return body.processingNumber;
+}
+
+const fetchAnswer = (processingNumber: string, requesterId = '131016') =>
+  core.call<AnswerDelivery & { error?: { code: string } }>('POST', '/v1/answer-fetches', {
+    requesterId,
+    processingNumber,
+  });
+
+const status = async (processingNumber: string) =>
+  (await core.call<{ delivery: string }>('GET', `/v1/inquiries/${processingNumber}`)).body;
+
+const filesHold = (marker: string): string[] =>
+  readdirSync(core.dir).filter((file) =>
+    readFileSync(join(core.dir, file)).toString('latin1').includes(marker),
+  );
+
+describe('a sealed answer the requester could not take', () => {
+  it('is kept, still pending delivery, instead of being recorded failed', async () => {
+    const processingNumber = await undelivered();
+    expect(await status(processingNumber)).toMatchObject({ outcome: 'provided', delivery: 'pending' });
+  });
+
+  it('is handed to its requester on a fetch, sealed as it came, then recorded delivered and dropped', async () => {
+    const processingNumber = await undelivered();
+    const fetched = await fetchAnswer(processingNumber);
+    expect(fetched.status).toBe(200);
+    expect(fetched.body).toMatchObject({
+      processingNumber,
+      outcome: 'provided',
+      items: [],
+      sealedItems: SEALED,
+    });
+    expect(await status(processingNumber)).toMatchObject({ delivery: 'delivered' });
+    expect((await fetchAnswer(processingNumber)).body.error?.code).toBe('ERR_ANSWER_GONE');
+    await core.close();
+    expect(filesHold('SEALED-MARKER')).toEqual([]);
+  });
+
+  it('is pushed again when the core restarts on the same database', async () => {
+    const processingNumber = await undelivered();
+    // What a restart does first: resume what was in flight.
+    const summary = await core.core.resumeInFlight();
+    await core.core.whenIdle();
+    expect(summary).toMatchObject({ redelivered: 1, undeliverable: 0 });
+    expect(requester.answers).toEqual([expect.objectContaining({ processingNumber, sealedItems: SEALED })]);
+    expect(await status(processingNumber)).toMatchObject({ delivery: 'delivered' });
+  });
+
+  it('is not handed to another institution: the same answer as an unknown processing number', async () => {
+    const processingNumber = await undelivered();
+    const theirs = await fetchAnswer(processingNumber, '152048');
+    const unknown = await fetchAnswer('01930000-0000-7000-8000-000000000000', '152048');
+    expect(theirs.status).toBe(404);
+    expect(theirs.body.error?.code).toBe('ERR_UNKNOWN_PROCESSING_NUMBER');
+    expect(Object.keys(theirs.body).sort()).toEqual(Object.keys(unknown.body).sort());
+    expect(await status(processingNumber)).toMatchObject({ delivery: 'pending' });
+  });
+
+  it('expires after the retention: dropped, its delivery recorded failed, no longer fetchable', async () => {
+    const processingNumber = await undelivered();
+    core.clock.advance(7 * 24 * 3600_000 - 1_000);
+    expect(await core.core.services.inquiries.expireKeptAnswers()).toBe(0);
+    core.clock.advance(1_000);
+    expect(await core.core.services.inquiries.expireKeptAnswers()).toBe(1);
+    expect(await status(processingNumber)).toMatchObject({ outcome: 'provided', delivery: 'failed' });
+    expect((await fetchAnswer(processingNumber)).body.error?.code).toBe('ERR_ANSWER_GONE');
+    await core.close();
+    expect(filesHold('SEALED-MARKER')).toEqual([]);
+  });
+});
+
+describe('fetching an answer', () => {
+  it('says not ready while the provider has not answered', async () => {
+    let answer: () => void = () => undefined;
+    provider.onProvision = (request) =>
+      new Promise((resolve) => {
+        answer = () =>
+          resolve({
+            processingNumber: request.processingNumber,
+            outcome: 'not_held',
+            items: [],
+            answeredAt: new Date().toISOString(),
+          });
+      });
+    requester.failNextAnswers = 100;
+    const { body } = await core.call<{ processingNumber: string }>('POST', '/v1/inquiries', inquiry());
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await fetchAnswer(body.processingNumber)).body.error?.code).toBe('ERR_ANSWER_NOT_READY');
+    answer();
+    await core.core.whenIdle();
+    // Nothing to lose in a not-held answer: it is there to fetch even after the push gave up.
+    expect((await fetchAnswer(body.processingNumber)).body).toMatchObject({ outcome: 'not_held', items: [] });
+  });
+
+  it('says not ready, not gone, while items in clear are still being pushed', async () => {
+    await core.dispose();
+    core = await startTestCore({ deliveryRetryDelaysMs: [5_000] });
+    await core.register('131016', 'municipality', requester.url);
+    await core.register('132012', 'municipality', provider.url);
+    requesterCode = await core.issue({ id: '131016', standIn: requester }, '12345678901');
+    await core.issue({ id: '132012', standIn: provider }, '12345678901');
+    provider.onProvision = (request) => ({
+      processingNumber: request.processingNumber,
+      outcome: 'provided',
+      items: [{ itemNo: 2, layoutVersion: '1', data: { marker: ITEM_MARKER } }],
+      answeredAt: new Date().toISOString(),
+    });
+    requester.failNextAnswers = 1;
+    const { body } = await core.call<{ processingNumber: string }>('POST', '/v1/inquiries', inquiry());
+    for (let i = 0; i < 100 && requester.failNextAnswers > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    // The first push failed; the retry waits. A fetch must not make the requester give up on it.
+    expect((await fetchAnswer(body.processingNumber)).body.error?.code).toBe('ERR_ANSWER_NOT_READY');
+  });
+
+  it('never keeps items in clear: an undelivered plain answer is failed and gone', async () => {
+    provider.onProvision = (request) => ({
+      processingNumber: request.processingNumber,
+      outcome: 'provided',
+      items: [{ itemNo: 2, layoutVersion: '1', data: { marker: ITEM_MARKER } }],
+      answeredAt: new Date().toISOString(),
+    });
+    const processingNumber = await undelivered();
+    expect(await status(processingNumber)).toMatchObject({ delivery: 'failed' });
+    expect((await fetchAnswer(processingNumber)).body.error?.code).toBe('ERR_ANSWER_GONE');
+    await core.close();
+    expect(filesHold(ITEM_MARKER)).toEqual([]);
+  });
+});
