@@ -1,11 +1,47 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * The storage suites run once per dialect (Kysely's way): on SQLite always, and on PostgreSQL when
+ * `RENKEI_TEST_POSTGRES` names one (README.md, "Tests"). These are the files whose nodes keep their
+ * data through the store ports only, so that the same test proves the same behaviour on both.
+ */
+const STORAGE_SUITES = [
+  'src/nodes/core/{codes,inquiries,kept-answers,records,registry}.test.ts',
+  'src/nodes/institution/institution.test.ts',
+  'src/nodes/jlis/jlis.test.ts',
+  'test/storage.test.ts',
+];
+
+const postgres = process.env.RENKEI_TEST_POSTGRES;
+
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     // better-sqlite3 is a native addon: forks isolate it more predictably than worker threads.
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'sqlite',
+          include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+          // Once per run, in this project only: which dialects the storage suites run on.
+          globalSetup: ['test/support/announce-dialects.ts'],
+        },
+      },
+      ...(postgres
+        ? [
+            {
+              extends: true as const,
+              test: {
+                name: 'postgres',
+                include: STORAGE_SUITES,
+                env: { RENKEI_TEST_DIALECT: 'postgres', RENKEI_TEST_POSTGRES: postgres },
+              },
+            },
+          ]
+        : []),
+    ],
   },
 });

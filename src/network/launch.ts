@@ -6,6 +6,7 @@
  * Later, each node runs as its own process (`renkei node core …`); this launcher is then one way
  * among others to start them, and nothing in the nodes depends on sharing a process.
  */
+import type { PostgresOption } from '../shared/db.ts';
 import type { LegalTable } from '../domain/legal-table/types.ts';
 import { startCore, type StartCoreOptions } from '../nodes/core/main.ts';
 import { startInstitution } from '../nodes/institution/main.ts';
@@ -44,6 +45,8 @@ export interface LaunchOptions {
    * process). The privacy test starts it in a process of its own, to take its heap snapshot.
    */
   startCore?: (options: StartCoreOptions) => Promise<RunningNode>;
+  /** Every node's databases in schemas of this PostgreSQL database instead of SQLite files. */
+  postgres?: PostgresOption;
 }
 
 export interface Network {
@@ -104,7 +107,10 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
     transports.push(transport);
     return transport;
   };
-  const retention = options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears };
+  const retention = {
+    ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
+    ...(options.postgres === undefined ? {} : { postgres: options.postgres }),
+  };
   try {
     const core = await (options.startCore ?? startCore)({
       dataDir: options.dataDir,
@@ -125,6 +131,7 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
       port: port(1),
       coreUrl: core.url,
       clock,
+      ...(options.postgres === undefined ? {} : { postgres: options.postgres }),
       ...(security ? { security } : {}),
     });
     started.push(jlis);

@@ -17,8 +17,15 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { importX509 } from 'jose';
+import type { Kysely } from 'kysely';
 import { systemClock, type Clock } from '../shared/clock.ts';
-import { openSqliteReadOnly } from '../shared/db.ts';
+import {
+  describePostgres,
+  nodeDatabase,
+  openDatabase,
+  openSqliteReadOnly,
+  type PostgresOption,
+} from '../shared/db.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import { KyselyCoreStore, type CoreDatabase } from '../nodes/core/kysely-store.ts';
 import type { CoreExchange } from '../nodes/core/record-events.ts';
@@ -49,6 +56,8 @@ export interface VerifyNetworkOptions {
   /** Records are kept this many years (default 7): older ones may be purged, at any party. */
   retentionYears?: number;
   clock?: Clock;
+  /** The network keeps its databases in this PostgreSQL database (the PKI stays under `dataDir`). */
+  postgres?: PostgresOption;
 }
 
 /** A finding with the party it concerns. */
@@ -94,12 +103,30 @@ function coreFile(dataDir: string): string {
   return join(dataDir, 'core', 'core.sqlite');
 }
 
-function institutionIds(dataDir: string): string[] {
+/**
+ * The institutions of the network: those with an intermediate database (on PostgreSQL, those with a
+ * node directory, where each keeps its certificates' use, its security log and its messages).
+ */
+function institutionIds(dataDir: string, postgres?: PostgresOption): string[] {
   const dir = join(dataDir, 'institutions');
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .filter((id) => existsSync(join(dir, id, 'intermediate.sqlite')))
+    .filter((id) => postgres !== undefined || existsSync(join(dir, id, 'intermediate.sqlite')))
     .sort();
+}
+
+/** A party's database, read-only where the dialect allows it (SQLite), never migrated. */
+async function openPartyDb<DB>(
+  postgres: PostgresOption | undefined,
+  file: string,
+  ...schema: string[]
+): Promise<{ db: Kysely<DB>; where: string }> {
+  if (!postgres) return { db: openSqliteReadOnly<DB>(file), where: file };
+  const target = nodeDatabase(postgres, file, ...schema);
+  return {
+    db: await openDatabase<DB>(target),
+    where: target.dialect === 'postgres' ? `${describePostgres(postgres.url)} schema ${target.schema}` : file,
+  };
 }
 
 /** True when `dataDir` holds a network's databases (a core, or at least one intermediate server). */
@@ -107,25 +134,34 @@ export function isNetworkDataDir(dataDir: string): boolean {
   return existsSync(coreFile(dataDir)) || institutionIds(dataDir).length > 0;
 }
 
-function openCore(dataDir: string, clock: Clock): CoreParty | undefined {
-  const file = coreFile(dataDir);
-  if (!existsSync(file)) return undefined;
-  const store = new KyselyCoreStore(openSqliteReadOnly<CoreDatabase>(file));
+async function openCore(
+  dataDir: string,
+  clock: Clock,
+  postgres?: PostgresOption,
+): Promise<CoreParty | undefined> {
+  if (!postgres && !existsSync(coreFile(dataDir))) return undefined;
+  const { db, where } = await openPartyDb<CoreDatabase>(postgres, coreFile(dataDir), 'core');
+  const store = new KyselyCoreStore(db);
   return {
     id: CORE_PARTY,
-    file,
+    file: where,
     log: new CoreRecordLog({ store, clock, logger: silentLogger() }),
     close: () => store.close(),
   };
 }
 
-function openInstitution(dataDir: string, id: string, clock: Clock): InstitutionParty {
+async function openInstitution(
+  dataDir: string,
+  id: string,
+  clock: Clock,
+  postgres?: PostgresOption,
+): Promise<InstitutionParty> {
   const file = join(dataDir, 'institutions', id, 'intermediate.sqlite');
-  const db = openSqliteReadOnly<IntermediateDatabase>(file);
+  const { db, where } = await openPartyDb<IntermediateDatabase>(postgres, file, 'i', id, 'intermediate');
   const store = new KyselyIntermediateStore(db);
   return {
     id,
-    file,
+    file: where,
     log: new IntermediateRecordLog({ store, clock, logger: silentLogger() }),
     close: () => db.destroy(),
   };
@@ -426,7 +462,7 @@ export async function verifyNetworkRecords(options: VerifyNetworkOptions): Promi
   const crossSince = new Date(purgeCutoff.getTime() + DAY_MS);
   const { dataDir } = options;
 
-  const ids = institutionIds(dataDir);
+  const ids = institutionIds(dataDir, options.postgres);
   const { party } = options;
   if (party !== undefined && party !== CORE_PARTY && !ids.includes(party)) {
     throw new RenkeiError('ERR_VALIDATION', `There is no database of party ${party} in ${dataDir}.`, {
@@ -434,10 +470,10 @@ export async function verifyNetworkRecords(options: VerifyNetworkOptions): Promi
     });
   }
   const inScope = (id: string) => party === undefined || party === id;
-  const core = openCore(dataDir, clock);
+  const core = await openCore(dataDir, clock, options.postgres);
   const institutions = new Map<string, InstitutionParty>();
   try {
-    for (const id of ids) institutions.set(id, openInstitution(dataDir, id, clock));
+    for (const id of ids) institutions.set(id, await openInstitution(dataDir, id, clock, options.postgres));
     const parties: PartyReport[] = [];
     if (core && inScope(CORE_PARTY)) parties.push(await verifyParty(dataDir, core, purgeCutoff));
     for (const [id, institution] of institutions) {
@@ -467,9 +503,13 @@ export interface ShownExchange {
 }
 
 /** The records of `processingNumber` at the core and at each institution that holds one. */
-export async function showNetworkRecord(dataDir: string, processingNumber: string): Promise<ShownExchange> {
+export async function showNetworkRecord(
+  dataDir: string,
+  processingNumber: string,
+  postgres?: PostgresOption,
+): Promise<ShownExchange> {
   const clock = systemClock;
-  const core = openCore(dataDir, clock);
+  const core = await openCore(dataDir, clock, postgres);
   const shown: ShownExchange = { core: undefined, institutions: [], messages: [] };
   try {
     if (core) {
@@ -479,8 +519,8 @@ export async function showNetworkRecord(dataDir: string, processingNumber: strin
   } finally {
     await core?.close();
   }
-  for (const id of institutionIds(dataDir)) {
-    const party = openInstitution(dataDir, id, clock);
+  for (const id of institutionIds(dataDir, postgres)) {
+    const party = await openInstitution(dataDir, id, clock, postgres);
     try {
       const records = await party.log.show(processingNumber);
       if (records.requester || records.provider) shown.institutions.push({ party: id, records });
@@ -490,7 +530,7 @@ export async function showNetworkRecord(dataDir: string, processingNumber: strin
   }
   shown.messages = await checkExchangeMessages(dataDir, processingNumber, [
     { party: CORE_PARTY, dir: join(dataDir, 'core') },
-    ...institutionIds(dataDir).map((id) => ({ party: id, dir: join(dataDir, 'institutions', id) })),
+    ...institutionIds(dataDir, postgres).map((id) => ({ party: id, dir: join(dataDir, 'institutions', id) })),
   ]);
   return shown;
 }

@@ -5,12 +5,16 @@ import { loadLegalTable } from '../../src/domain/legal-table/index.ts';
 import { launchNetwork, type LaunchOptions, type Network } from '../../src/network/launch.ts';
 import { seedWorld, type SeededWorld } from '../../src/network/seed.ts';
 import { DEMO_WORLD } from '../../src/network/world.ts';
+import type { PostgresOption } from '../../src/shared/db.ts';
+import { dropTestSchemas, testPostgres } from '../../src/shared/test-databases.ts';
 
 export interface DemoNetwork {
   /** The data directory: every node's database and log lives below it. */
   dir: string;
   network: Network;
   world: SeededWorld;
+  /** Where the nodes keep their databases in the suite's PostgreSQL run; undefined on SQLite. */
+  postgres: PostgresOption | undefined;
   /** Close every node (idempotent) and delete the data directory. */
   dispose(): Promise<void>;
 }
@@ -25,7 +29,9 @@ export async function startDemoNetwork(
 ): Promise<DemoNetwork> {
   const dir = mkdtempSync(join(tmpdir(), `renkei-${name}-`));
   const legalTable = loadLegalTable();
+  const postgres = testPostgres();
   const network = await launchNetwork({
+    ...(postgres ? { postgres } : {}),
     dataDir: dir,
     legalTable,
     institutions: DEMO_WORLD.institutions,
@@ -37,8 +43,10 @@ export async function startDemoNetwork(
     dir,
     network,
     world,
+    postgres,
     async dispose() {
       await network.close();
+      await dropTestSchemas(postgres);
       rmSync(dir, { recursive: true, force: true });
     },
   };

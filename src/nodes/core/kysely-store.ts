@@ -4,7 +4,7 @@
  * a Kysely with the PostgreSQL dialect, after `migrateToLatest(db, CORE_MIGRATIONS)`.
  */
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import { migrateToLatest, openSqlite } from '../../shared/db.ts';
+import { lockForAppend, migrateToLatest, openDatabase, type DatabaseTarget } from '../../shared/db.ts';
 import {
   KyselyMerkleStore,
   insertRecordEvents,
@@ -78,7 +78,12 @@ type InquiryRow = Selectable<CoreDatabase['inquiries']>;
 
 /** Open (creating if needed) the core's SQLite database and bring it to the latest schema. */
 export async function openSqliteCoreStore(file: string): Promise<KyselyCoreStore> {
-  const db = openSqlite<CoreDatabase>(file);
+  return openCoreStore({ dialect: 'sqlite', file });
+}
+
+/** Open the core's database (a SQLite file or a PostgreSQL schema) and bring it to the latest migration. */
+export async function openCoreStore(target: DatabaseTarget): Promise<KyselyCoreStore> {
+  const db = await openDatabase<CoreDatabase>(target);
   try {
     await migrateToLatest(db as unknown as Kysely<unknown>, CORE_MIGRATIONS);
   } catch (error) {
@@ -103,6 +108,9 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
    * bound to it, so a rolled-back record leaves no leaf, and a leaf never exists without its event.
    */
   private async appendEvents(trx: Transaction<CoreDatabase>, events: readonly CoreRecordEvent[]) {
+    // One appender at a time (the log's next index is read, then written): PostgreSQL's transactions
+    // run side by side, across processes too, so they queue on a lock until commit.
+    await lockForAppend(trx as unknown as Kysely<unknown>, 'record_log');
     const db = recordLogDb(trx);
     const rows = events.map((event) => eventRow(event, 0));
     const first = await createMerkleLog({ store: new KyselyMerkleStore(db) }).append(

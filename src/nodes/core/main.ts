@@ -20,6 +20,7 @@ import { archiveFailed, openNodeSecurity, type OpenedNodeSecurity } from '../../
 import { pkiPaths } from '../../trust/pki/files.ts';
 import { loadPki } from '../../trust/pki/view.ts';
 import type { Transport } from '../../protocol/transport.ts';
+import { nodeDatabase, type PostgresOption } from '../../shared/db.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { listen } from '../../shared/http.ts';
@@ -29,7 +30,7 @@ import type { RunningNode } from '../../shared/node.ts';
 import { createCore } from './core.ts';
 import { createPublicationApp } from './publication.ts';
 import { coreKeyFileExists, fileCoreKeys } from './keys.ts';
-import { openSqliteCoreStore } from './kysely-store.ts';
+import { openCoreStore } from './kysely-store.ts';
 import type { CoreStore } from './store.ts';
 
 export interface StartCoreOptions {
@@ -49,6 +50,8 @@ export interface StartCoreOptions {
   /** How the core reaches institutions (default: the secure transport when `security` is given, plain HTTP otherwise). */
   transport?: Transport;
   /** The trust layer: the PKI directory (the core reads the CRL from it and publishes it). */
+  /** PostgreSQL instead of the SQLite file: schema `core`. */
+  postgres?: PostgresOption;
   security?: { pkiDir: string; revocationMaxAgeMs?: number };
   /** Port of the plain-HTTP publication listener (CRL, OCSP, CA bundle); with `security` only. 0 picks one. */
   publicationPort?: number;
@@ -85,7 +88,9 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
       });
     }
     transport = options.transport ?? security?.transport ?? httpTransport();
-    store = await openSqliteCoreStore(join(options.dataDir, 'core', 'core.sqlite'));
+    store = await openCoreStore(
+      nodeDatabase(options.postgres, join(options.dataDir, 'core', 'core.sqlite'), 'core'),
+    );
     const keyFile = join(options.dataDir, 'core', 'master-keys.json');
     if (!coreKeyFileExists(keyFile) && (await store.listInstitutions()).length > 0) {
       // Fresh keys would silently turn every code already issued into a forgery, and give every

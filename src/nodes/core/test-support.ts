@@ -5,7 +5,7 @@
  *
  * The legal table here is built from a few in-memory clauses by the real loader.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type {
@@ -25,7 +25,9 @@ import { silentLogger, type Logger } from '../../shared/logger.ts';
 import { httpTransport } from '../../protocol/http-transport.ts';
 import { createCore, type Core, type CoreDeps } from './core.ts';
 import { generateCoreKeys, type CoreKeys } from './keys.ts';
-import { openSqliteCoreStore } from './kysely-store.ts';
+import { nodeDatabase } from '../../shared/db.ts';
+import { dropTestSchemas, schemaText, testPostgres } from '../../shared/test-databases.ts';
+import { openCoreStore } from './kysely-store.ts';
 import { buildLegalTable } from '../../domain/legal-table/load.ts';
 
 // ── A tiny legal table ─────────────────────────────────────────────────────────────────────────
@@ -198,6 +200,8 @@ export interface TestCore {
   register(id: string, kind: InstitutionKind, networkUrl: string): Promise<void>;
   /** Issue a person's code to an institution (as J-LIS would) and return what the institution got. */
   issue(institution: { id: string; standIn: StandIn }, residentRecordCode: string): Promise<string>;
+  /** All the core's database holds, as text (its SQLite file's bytes, WAL included, or its PostgreSQL rows). */
+  databaseText(): Promise<string>;
   /** Close the core (not the directory). */
   close(): Promise<void>;
   /** Close the core and delete the directory. */
@@ -221,7 +225,9 @@ export async function startTestCore(
   } = {},
 ): Promise<TestCore> {
   const dir = mkdtempSync(join(tmpdir(), 'renkei-core-'));
-  const store = await openSqliteCoreStore(join(dir, 'core.sqlite'));
+  // SQLite, or PostgreSQL in the suite's PostgreSQL run (src/shared/test-databases.ts).
+  const postgres = testPostgres();
+  const store = await openCoreStore(nodeDatabase(postgres, join(dir, 'core.sqlite'), 'core'));
   const keys = generateCoreKeys();
   const clock = options.clock ?? fixedClock('2025-06-01T01:00:00.000Z');
   const transport = httpTransport();
@@ -271,6 +277,12 @@ export async function startTestCore(
       if (status !== 200) throw new Error(`code issuance failed: ${status}`);
       return institution.standIn.codeFor(acquisitionNumber);
     },
+    async databaseText() {
+      if (postgres) return schemaText(postgres, `${postgres.schemaPrefix ?? ''}core`);
+      return ['core.sqlite', 'core.sqlite-wal']
+        .map((name) => (existsSync(join(dir, name)) ? readFileSync(join(dir, name)).toString('latin1') : ''))
+        .join('');
+    },
     async close() {
       await core.close();
       await transport.close();
@@ -278,6 +290,7 @@ export async function startTestCore(
     async dispose() {
       await core.close();
       await transport.close();
+      await dropTestSchemas(postgres);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -635,14 +635,8 @@ describe('records and privacy', () => {
     await failure(h.client.post('/business/v1/persons', { individualNumber: stranger }));
     await h.stopNode(); // checkpoint the databases and flush the log
 
-    const dir = join(h.dir, 'institutions', INSTITUTION_ID);
-    const bytes = (name: string) =>
-      readdirSync(dir)
-        .filter((f) => f.startsWith(name))
-        .map((f) => readFileSync(join(dir, f)).toString('latin1'))
-        .join('');
-    const addressee = bytes('addressee.sqlite');
-    const intermediate = bytes('intermediate.sqlite');
+    const addressee = await h.databaseText('addressee');
+    const intermediate = await h.databaseText('intermediate');
     const log = readFileSync(join(h.dir, 'logs', `institution-${INSTITUTION_ID}.log`)).toString('latin1');
     expect(intermediate.length).toBeGreaterThan(0);
     expect(log.length).toBeGreaterThan(0);

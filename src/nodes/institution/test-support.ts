@@ -3,8 +3,9 @@
  * HTTP stand-ins for the other side of the wire (J-LIS, the core), each implementing only the
  * endpoint the institution calls. Not used outside tests.
  */
+import { dropTestSchemas, schemaText, testPostgres } from '../../shared/test-databases.ts';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
@@ -207,6 +208,8 @@ export interface Harness {
   newResident(): { individualNumber: string; personCode: PersonCode };
   /** Stop the node (flushing its logs and databases) but keep the directory. */
   stopNode(): Promise<void>;
+  /** All that one of the node's databases holds, as text (its file's bytes, or its PostgreSQL rows). */
+  databaseText(which: 'addressee' | 'intermediate'): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -220,7 +223,10 @@ export async function startHarness(options: {
   const dir = mkdtempSync(join(tmpdir(), 'renkei-institution-'));
   const jlis = await startJlisStandIn();
   const core = await startCoreStandIn(options.clock);
+  // SQLite, or PostgreSQL in the suite's PostgreSQL run (src/shared/test-databases.ts).
+  const postgres = testPostgres();
   const node = await startInstitution({
+    ...(postgres ? { postgres } : {}),
     dataDir: dir,
     port: 0,
     institutionId: INSTITUTION_ID,
@@ -250,11 +256,20 @@ export async function startHarness(options: {
       return { individualNumber, personCode };
     },
     stopNode,
+    async databaseText(which) {
+      if (postgres) return schemaText(postgres, `${postgres.schemaPrefix ?? ''}i_${INSTITUTION_ID}_${which}`);
+      const nodeDir = join(dir, 'institutions', INSTITUTION_ID);
+      return readdirSync(nodeDir)
+        .filter((f) => f.startsWith(`${which}.sqlite`))
+        .map((f) => readFileSync(join(nodeDir, f)).toString('latin1'))
+        .join('');
+    },
     async close() {
       await stopNode();
       await transport.close();
       await jlis.close();
       await core.close();
+      await dropTestSchemas(postgres);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -24,7 +24,8 @@ import { httpTransport } from '../../protocol/http-transport.ts';
 import { coreApi } from '../../protocol/routes.ts';
 import type { CodeAcquisitionRequest } from '../../protocol/messages.ts';
 import { fixedClock } from '../../shared/clock.ts';
-import { openSqlite } from '../../shared/db.ts';
+import { nodeDatabase, openDatabase, type PostgresOption } from '../../shared/db.ts';
+import { dropTestSchemas, testPostgres } from '../../shared/test-databases.ts';
 import type { ErrorBody } from '../../shared/errors.ts';
 import { listen } from '../../shared/http.ts';
 import { silentLogger } from '../../shared/logger.ts';
@@ -88,9 +89,12 @@ async function startJlisUnderTest(random = seededRandom(1)): Promise<void> {
   url = await listen(jlis.app, 0);
 }
 
+let postgres: PostgresOption | undefined;
+
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'renkei-jlis-'));
-  db = openSqlite<JlisDatabase>(join(dir, 'jlis.sqlite'));
+  postgres = testPostgres();
+  db = await openDatabase<JlisDatabase>(nodeDatabase(postgres, join(dir, 'jlis.sqlite'), 'jlis'));
   await migrateJlisDatabase(db);
   store = createKyselyJlisStore(db);
   core = await startCoreStandIn();
@@ -101,6 +105,7 @@ afterEach(async () => {
   await jlis.app.close();
   await core.app.close();
   await db.destroy();
+  await dropTestSchemas(postgres);
   rmSync(dir, { recursive: true, force: true });
 });
 

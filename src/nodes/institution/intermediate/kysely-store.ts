@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import { lockForAppend } from '../../../shared/db.ts';
 import type {
   AcquisitionNumber,
   ItemNo,
@@ -117,6 +118,9 @@ export class KyselyIntermediateStore
     trx: Transaction<IntermediateDatabase>,
     events: readonly IntermediateRecordEvent[],
   ): Promise<void> {
+    // One appender at a time (the log's next index is read, then written): PostgreSQL's transactions
+    // run side by side, across processes too, so they queue on a lock until commit.
+    await lockForAppend(trx as unknown as Kysely<unknown>, 'record_log');
     const db = recordLogDb(trx);
     const rows = events.map((event) => eventRow(event, 0));
     const first = await createMerkleLog({ store: new KyselyMerkleStore(db) }).append(
