@@ -81,6 +81,18 @@ describe('the OpenAPI document of each node', () => {
     expect(documented.sort()).toEqual(table.sort());
   });
 
+  it('describes each operation with its doc comment in the route table, error codes included', () => {
+    const inquiry = nodeOpenApiDocument('core').paths['/v1/inquiries']?.post;
+    expect(inquiry?.summary).toBe('Submit inquiry');
+    expect(inquiry?.description).toMatch(/^An intermediate server's inquiry: numbered, authorized/);
+    expect(inquiry?.description).toContain('ERR_INQUIRY_NOT_AUTHORIZED');
+    const described = KINDS.flatMap((kind) =>
+      Object.values(nodeOpenApiDocument(kind).paths).flatMap((item) => Object.values(item)),
+    ).filter((operation) => typeof operation.description === 'string');
+    // Most routes have a comment (listInstitutions and a few others have none); the parse must find them.
+    expect(described.length).toBeGreaterThan(20);
+  });
+
   it('puts the callers on every operation, and asks for a client certificate unless anyone may call', () => {
     const document = nodeOpenApiDocument('core');
     const inquiry = document.paths['/v1/inquiries']?.post;

@@ -87,6 +87,7 @@ const PLAIN_AND_SIGNED =
 export function openApiDocument(options: OpenApiOptions): OpenApiDocument {
   const allRoutes = options.apis.flatMap((api) => Object.values(api));
   const schemas = new SchemaSet(allRoutes);
+  const comments = routeComments();
   const paths: Record<string, Record<string, Operation>> = {};
   for (const route of allRoutes) {
     const path = openApiPath(route.path);
@@ -95,7 +96,7 @@ export function openApiDocument(options: OpenApiOptions): OpenApiDocument {
     if (item[method] !== undefined) {
       throw new TypeError(`two routes at ${route.method} ${route.path} (${route.api}.${route.name})`);
     }
-    item[method] = operationOf(route, schemas);
+    item[method] = operationOf(route, schemas, comments.get(`${route.api}.${route.name}`));
   }
   return {
     openapi: '3.1.1',
@@ -155,7 +156,7 @@ export function serveOpenApi(app: FastifyInstance, node: NodeKind): void {
   serve(app, healthApi.apiDocument, () => document);
 }
 
-function operationOf(route: NamedRoute, schemas: SchemaSet): Operation {
+function operationOf(route: NamedRoute, schemas: SchemaSet, comment: string | undefined): Operation {
   const parameters = [
     ...parametersOf(route.params, 'path', schemas),
     ...parametersOf(route.query, 'query', schemas),
@@ -164,6 +165,7 @@ function operationOf(route: NamedRoute, schemas: SchemaSet): Operation {
   return {
     operationId: `${route.api}.${route.name}`,
     summary: sentenceOf(route.name),
+    ...(comment === undefined ? {} : { description: comment }),
     tags: [route.api],
     ...(parameters.length > 0 ? { parameters } : {}),
     ...(route.body === undefined ? {} : { requestBody: requestBodyOf(route, schemas) }),
@@ -322,6 +324,29 @@ class SchemaSet {
     if (schema === undefined) throw new TypeError(`no schema ${id}`);
     return schema;
   }
+}
+
+/**
+ * The doc comment of each route of the table, by `api.name`: what the route does and the error codes
+ * it answers besides everyone's. Read from routes.ts itself, which the package runs from (tsx), in
+ * the layout test/architecture.test.ts reads too. We considered a `description` field in the table,
+ * but the comment is what a reader of the code sees; a field beside it would be a second copy.
+ */
+function routeComments(): Map<string, string> {
+  const comments = new Map<string, string>();
+  let text: string;
+  try {
+    text = readFileSync(new URL('./routes.ts', import.meta.url), 'utf8');
+  } catch {
+    return comments; // a build without sources: operations keep their summaries only
+  }
+  for (const table of text.matchAll(/defineApi\('(\w+)', \{([\s\S]*?)\n\}\);/g)) {
+    for (const route of (table[2] ?? '').matchAll(/\n {2}\/\*\*([\s\S]*?)\*\/\n {2}(\w+): \{/g)) {
+      const lines = (route[1] ?? '').split('\n').map((line) => line.replace(/^\s*\*\s?/, '').trim());
+      comments.set(`${table[1]}.${route[2]}`, lines.filter(Boolean).join(' '));
+    }
+  }
+  return comments;
 }
 
 /** `/v1/inquiries/:processingNumber` → `/v1/inquiries/{processingNumber}`; `::` is a literal colon. */
