@@ -14,9 +14,9 @@ import { RenkeiError } from '../shared/errors.ts';
 import { pkiPaths } from '../trust/pki/files.ts';
 import type { NamedRoute } from './api.ts';
 import { InquiryInput } from './business.ts';
-import { ErrorBody, nodeOpenApiDocument, openApiPath, type OpenApiDocument } from './openapi.ts';
+import { ErrorBody, nodeOpenApiDocument, openApiPath } from './openapi.ts';
 import { NewResident } from './residents.ts';
-import { NODE_APIS, coreApi, jlisApi, businessApi, type NodeKind } from './routes.ts';
+import { NODE_APIS, coreApi, jlisApi, businessApi, type NodeKind, type OpenApiDocument } from './routes.ts';
 import * as routes from './routes.ts';
 
 const KINDS = Object.keys(NODE_APIS) as NodeKind[];

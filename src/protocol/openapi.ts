@@ -16,7 +16,12 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ERROR_CODES, HTTP_STATUS, type ErrorCode } from '../shared/errors.ts';
+import {
+  ERROR_CODES,
+  HTTP_STATUS,
+  type ErrorCode,
+  type ErrorBody as ErrorBodyShape,
+} from '../shared/errors.ts';
 import * as admin from './admin.ts';
 import type { Api, NamedRoute } from './api.ts';
 import * as business from './business.ts';
@@ -24,7 +29,7 @@ import * as identifiers from './identifiers.ts';
 import * as messages from './messages.ts';
 import * as residents from './residents.ts';
 import * as routes from './routes.ts';
-import { NODE_APIS, healthApi, type NodeKind } from './routes.ts';
+import { NODE_APIS, healthApi, type NodeKind, type OpenApiDocument } from './routes.ts';
 import { serve } from './server.ts';
 
 /** The one shape of every error answer of every node (`ErrorBody` in shared/errors.ts). */
@@ -37,6 +42,9 @@ export const ErrorBody = z.object({
     details: z.record(z.string(), z.unknown()).describe('Typed details, per code.'),
   }),
 });
+// One shape, two declarations (the interface is below the protocol layer): the compiler checks they agree.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const _sameErrorBody: Same<z.infer<typeof ErrorBody>, ErrorBodyShape> = true;
 
 /**
  * A signed message as it travels, `application/jose`: a compact JWS (RFC 7515 §7.1), three base64url
@@ -69,8 +77,6 @@ export interface OpenApiOptions {
    */
   serverUrl?: string;
 }
-
-export type OpenApiDocument = Record<string, unknown> & { paths: Record<string, Record<string, Operation>> };
 
 type JsonSchema = Record<string, unknown>;
 type Operation = Record<string, unknown>;

@@ -69,8 +69,13 @@ import { NewResident, NumberedResident, ResidentCount } from './residents.ts';
 export const Health = z.object({ status: z.literal('ok'), node: z.string() });
 export type Health = z.infer<typeof Health>;
 
-/** An OpenAPI 3.1 document (openapi.ts makes it); its own schema is OpenAPI's, not ours. */
-export const OpenApiDocument = z.record(z.string(), z.unknown());
+/** An OpenAPI 3.1 document (openapi.ts makes it): its full schema is OpenAPI's, not ours. */
+export const OpenApiDocument = z.looseObject({
+  openapi: z.string(),
+  /** Path → method → operation. */
+  paths: z.record(z.string(), z.record(z.string(), z.record(z.string(), z.unknown()))),
+});
+export type OpenApiDocument = z.infer<typeof OpenApiDocument>;
 
 export const healthApi = defineApi('health', {
   /** `GET /healthz`: the node is up, and which node it is (`core`, `jlis`, `institution:<id>`). */
