@@ -3,6 +3,7 @@
  * the document, Ajv for its JSON Schemas), and against the nodes as they run.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { validate, compileErrors } from '@readme/openapi-parser';
 // Ajv and ajv-formats come with Fastify; an independent JSON Schema 2020-12 validator.
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -11,7 +12,9 @@ import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoNetwork, type DemoNetwork } from '../../test/support/demo-network.ts';
 import { RenkeiError } from '../shared/errors.ts';
-import { pkiPaths } from '../trust/pki/files.ts';
+import { systemClock } from '../shared/clock.ts';
+import { initPki, issuePartyCertificates } from '../trust/pki/authority.ts';
+import { partyPaths, pkiPaths } from '../trust/pki/files.ts';
 import type { NamedRoute } from './api.ts';
 import { InquiryInput } from './business.ts';
 import { ErrorBody, nodeOpenApiDocument, openApiPath } from './openapi.ts';
@@ -275,6 +278,29 @@ describe('GET /openapi.json on a running network', () => {
       expect(response.status, kind).toBe(200);
       expect(response.type).toMatch(/^application\/json/);
       expect(JSON.parse(response.text), kind).toEqual(nodeOpenApiDocument(kind));
+    }
+  });
+
+  it('still checks a certificate presented for it: one of another CA is refused, as on every route', async () => {
+    const stranger = join(demo?.dir ?? '', 'stranger-pki');
+    await initPki({ dir: stranger, clock: systemClock });
+    await issuePartyCertificates({ dir: stranger, partyId: 'jlis', role: 'jlis', clock: systemClock });
+    const files = partyPaths(stranger, 'jlis');
+    const forged = new Agent({
+      connect: {
+        ca: readFileSync(pkiPaths(demo?.network.pkiDir ?? '').caBundle, 'utf8'),
+        key: readFileSync(files.identityKey, 'utf8'),
+        cert: readFileSync(files.identityCert, 'utf8'),
+      },
+    });
+    try {
+      const [, coreUrl] = nodes()[0] ?? [];
+      const response = await request(`${coreUrl}/openapi.json`, { dispatcher: forged });
+      const text = await response.body.text();
+      expect(response.statusCode).toBe(401);
+      expect(text).toContain('ERR_CERT_UNTRUSTED');
+    } finally {
+      await forged.close();
     }
   });
 
