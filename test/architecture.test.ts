@@ -174,7 +174,7 @@ describe('architecture', () => {
       ...table.matchAll(/export const (\w+Api) = defineApi\('\w+', \{([\s\S]*?)\n\}\);/g),
     ].flatMap((m) => [...(m[2] ?? '').matchAll(/^ {2}(\w+): \{/gm)].map((r) => `${m[1]}.${r[1]}`));
     expect(declared.length).toBeGreaterThan(20);
-    // healthz is served by createHttpApp for every node.
+    // healthApi is served by every node: /healthz by createHttpApp, /openapi.json by serveOpenApi.
     expect(new Set(served)).toEqual(new Set(declared.filter((d) => !d.startsWith('healthApi.'))));
     expect(served.length).toBe(new Set(served).size);
   });

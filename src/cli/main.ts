@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   security: async () => (await import('./security-command.ts')).registerSecurityCommand,
   pki: async () => (await import('./pki-command.ts')).registerPkiCommand,
   records: async () => (await import('./records-command.ts')).registerRecordsCommand,
+  openapi: async () => (await import('./openapi-command.ts')).registerOpenApiCommand,
 };
 
 /**

@@ -4,7 +4,7 @@
  * a path, a method, a status or a schema is written once.
  *
  *   API            served by                   called by
- *   healthApi      every node                  anyone (operators' probes, the CLI)
+ *   healthApi      every node                  anyone (operators' probes, the CLI, API tooling)
  *   coreApi        the core                    J-LIS (code issuance), institutions (inquiries, re-keying)
  *   adminApi       the core                    the network's operators
  *   jlisApi        J-LIS                       institutions' addressee systems; municipalities
@@ -70,6 +70,14 @@ import { NewResident, NumberedResident, ResidentCount } from './residents.ts';
 export const Health = z.object({ status: z.literal('ok'), node: z.string() });
 export type Health = z.infer<typeof Health>;
 
+/** An OpenAPI 3.1 document (openapi.ts makes it): its full schema is OpenAPI's, not ours. */
+export const OpenApiDocument = z.looseObject({
+  openapi: z.string(),
+  /** Path → method → operation. */
+  paths: z.record(z.string(), z.record(z.string(), z.record(z.string(), z.unknown()))),
+});
+export type OpenApiDocument = z.infer<typeof OpenApiDocument>;
+
 export const healthApi = defineApi('health', {
   /** `GET /healthz`: the node is up, and which node it is (`core`, `jlis`, `institution:<id>`). */
   health: {
@@ -79,6 +87,18 @@ export const healthApi = defineApi('health', {
     callers: ['anyone'],
     label: 'request',
     response: Health,
+  },
+  /**
+   * `GET /openapi.json`: the node's OpenAPI 3.1 document, generated from this table and its schemas
+   * (`serveOpenApi` in openapi.ts), listing exactly the APIs of `NODE_APIS` for its kind.
+   */
+  apiDocument: {
+    method: 'GET',
+    path: '/openapi.json',
+    status: 200,
+    callers: ['anyone'],
+    label: 'request',
+    response: OpenApiDocument,
   },
 });
 
@@ -462,3 +482,15 @@ export const businessApi = defineApi('business', {
     response: CodeReissuePage,
   },
 });
+
+/**
+ * The APIs each kind of node serves: what its `GET /openapi.json` lists. A test starts each kind and
+ * checks it serves exactly these routes (openapi.test.ts).
+ */
+export const NODE_APIS = {
+  core: [healthApi, coreApi, adminApi],
+  jlis: [healthApi, jlisApi],
+  institution: [healthApi, networkApi, businessApi],
+} as const;
+
+export type NodeKind = keyof typeof NODE_APIS;

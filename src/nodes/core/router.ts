@@ -9,6 +9,7 @@
  * adds operator credentials with roles (`callers` in the route table).
  */
 import type { FastifyInstance } from 'fastify';
+import { serveOpenApi } from '../../protocol/openapi.ts';
 import { adminApi, coreApi } from '../../protocol/routes.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { serve } from '../../protocol/server.ts';
@@ -78,4 +79,7 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
     retentionYears: records.retentionYears,
   }));
   serve(app, adminApi.getStatistics, async ({ query }) => records.statistics(query));
+
+  // ── This node's OpenAPI document (anyone) ───────────────────────────────────────────────────
+  serveOpenApi(app, 'core');
 }

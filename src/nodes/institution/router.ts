@@ -7,6 +7,7 @@
  * can call either side: run it on a private network.
  */
 import type { FastifyInstance } from 'fastify';
+import { serveOpenApi } from '../../protocol/openapi.ts';
 import { businessApi, networkApi } from '../../protocol/routes.ts';
 import { serve } from '../../protocol/server.ts';
 import type { AddresseeService } from './addressee/service/persons.ts';
@@ -66,4 +67,6 @@ export function registerInstitutionRoutes(app: FastifyInstance, services: Instit
     await inquiries.receiveAnswer(body);
     return undefined;
   });
+
+  serveOpenApi(app, 'institution');
 }

@@ -4,6 +4,7 @@
  * (`/v1/code-acquisitions`, institutions' addressee systems). No URL carries an identifier.
  */
 import type { FastifyInstance } from 'fastify';
+import { serveOpenApi } from '../../protocol/openapi.ts';
 import { jlisApi } from '../../protocol/routes.ts';
 import { serve } from '../../protocol/server.ts';
 import type { CodeAcquisitionRelay } from './service/code-acquisitions.ts';
@@ -17,4 +18,5 @@ export function registerJlisRoutes(
   serve(app, jlisApi.registerResident, async ({ body }) => residents.registerResident(body));
   serve(app, jlisApi.countResidents, async () => ({ count: await residents.countResidents() }));
   serve(app, jlisApi.acquireCode, async ({ body }) => acquisitions.relay(body));
+  serveOpenApi(app, 'jlis');
 }

@@ -1,0 +1,380 @@
+/**
+ * A node's OpenAPI 3.1 document, generated from the route table (`routes.ts`) and the zod schemas
+ * that `serve` validates requests with, so that the document cannot drift from the code: there is
+ * no hand-written copy to forget. Each node serves its own at `GET /openapi.json` (`serveOpenApi`),
+ * and `renkei openapi <node>` prints it.
+ *
+ * Schemas are converted by zod's own `z.toJSONSchema` (JSON Schema 2020-12, OpenAPI 3.1's dialect),
+ * on their input side: what a client sends and what a handler answers, before any transform (a
+ * handler's answer is the input of the route's answer schema, which callers parse). Every schema
+ * exported by the wire-contract files is a component under its export name, which by house rule is
+ * its name (`InquiryRequest`); a schema written inline in the route table is inlined.
+ *
+ * We considered annotating the schemas with `.meta({ id })` for the component names, but that would
+ * put a second name beside every export, which could drift from it; the export name is the name.
+ */
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import {
+  ERROR_CODES,
+  HTTP_STATUS,
+  type ErrorCode,
+  type ErrorBody as ErrorBodyShape,
+} from '../shared/errors.ts';
+import * as admin from './admin.ts';
+import type { Api, NamedRoute } from './api.ts';
+import * as business from './business.ts';
+import * as identifiers from './identifiers.ts';
+import * as messages from './messages.ts';
+import * as residents from './residents.ts';
+import * as routes from './routes.ts';
+import { NODE_APIS, healthApi, type NodeKind, type OpenApiDocument } from './routes.ts';
+import { serve } from './server.ts';
+
+/** The one shape of every error answer of every node (`ErrorBody` in shared/errors.ts). */
+export const ErrorBody = z.object({
+  error: z.object({
+    code: z
+      .enum(ERROR_CODES as [ErrorCode, ...ErrorCode[]])
+      .describe('The stable error code: the contract, on which clients branch. Each maps to one status.'),
+    message: z.string().describe('For people; never contains an identifier or personal data.'),
+    details: z.record(z.string(), z.unknown()).describe('Typed details, per code.'),
+  }),
+});
+// One shape, two declarations (the interface is below the protocol layer): the compiler checks they agree.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const _sameErrorBody: Same<z.infer<typeof ErrorBody>, ErrorBodyShape> = true;
+
+/**
+ * A signed message as it travels, `application/jose`: a compact JWS (RFC 7515 §7.1), three base64url
+ * parts. What it must hold is checked by the trust layer (src/trust/envelope/), not by this pattern.
+ */
+export const SignedMessage = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/)
+  .describe('A compact JWS whose `msg` claim is the message named by x-renkei-signed-message.');
+
+/** Where the component schemas come from: every zod schema these files export, by its export name. */
+const WIRE_CONTRACT: readonly Record<string, unknown>[] = [
+  identifiers,
+  admin,
+  business,
+  messages,
+  residents,
+  routes,
+  { ErrorBody, SignedMessage },
+];
+
+export interface OpenApiOptions {
+  title: string;
+  /** The APIs of the route table the document lists, e.g. `NODE_APIS.core`. */
+  apis: readonly Api[];
+  /**
+   * The server's base URL. Absent, the document names none, and OpenAPI reads paths relative to
+   * where the document was fetched from: right for `GET /openapi.json`, whose node cannot know under
+   * which name its callers reach it.
+   */
+  serverUrl?: string;
+}
+
+type JsonSchema = Record<string, unknown>;
+type Operation = Record<string, unknown>;
+
+const COMPONENT = '#/components/schemas/';
+const DIALECT = 'https://json-schema.org/draft/2020-12/schema';
+
+const SIGNED = { $ref: `${COMPONENT}SignedMessage` };
+
+const PLAIN_AND_SIGNED =
+  'On the network (mutual TLS, the trust layer) the body is a signed message, `application/jose`; ' +
+  'a node started without the trust layer (development, tests) takes and answers the message itself as JSON.';
+
+export function openApiDocument(options: OpenApiOptions): OpenApiDocument {
+  const allRoutes = options.apis.flatMap((api) => Object.values(api));
+  const schemas = new SchemaSet(allRoutes);
+  const comments = routeComments();
+  const paths: Record<string, Record<string, Operation>> = {};
+  for (const route of allRoutes) {
+    const path = openApiPath(route.path);
+    const item = (paths[path] ??= {});
+    const method = route.method.toLowerCase();
+    if (item[method] !== undefined) {
+      throw new TypeError(`two routes at ${route.method} ${route.path} (${route.api}.${route.name})`);
+    }
+    item[method] = operationOf(route, schemas, comments.get(`${route.api}.${route.name}`));
+  }
+  return {
+    openapi: '3.1.1',
+    jsonSchemaDialect: DIALECT,
+    info: {
+      title: options.title,
+      version: packageVersion(),
+      description:
+        'Generated from the route table of Renkei (src/protocol/routes.ts) and the schemas that validate ' +
+        'each request. Every error answer is an `ErrorBody` with a stable code; the 4XX and 5XX responses ' +
+        'list the codes of each status.',
+    },
+    ...(options.serverUrl === undefined ? {} : { servers: [{ url: options.serverUrl }] }),
+    tags: options.apis.map((api) => ({ name: apiName(api) })),
+    paths,
+    components: {
+      schemas: schemas.components(paths),
+      responses: {
+        ClientError: errorResponse('The request was refused', (status) => status < 500),
+        ServerError: errorResponse('The node or a node it depends on failed', (status) => status >= 500),
+      },
+      securitySchemes: {
+        mutualTLS: {
+          type: 'mutualTLS',
+          description:
+            'TLS 1.3 with a client certificate from the network’s CA: it names the caller’s party and role, ' +
+            'which the route’s callers (x-renkei-callers) are checked against.',
+        },
+      },
+    },
+  };
+}
+
+/** The document of one kind of node: exactly the APIs it serves. */
+export function nodeOpenApiDocument(node: NodeKind, serverUrl?: string): OpenApiDocument {
+  return openApiDocument({
+    title: `Renkei ${NODE_TITLES[node]}`,
+    apis: NODE_APIS[node],
+    ...(serverUrl === undefined ? {} : { serverUrl }),
+  });
+}
+
+const NODE_TITLES: Record<NodeKind, string> = {
+  core: 'core (情報提供ネットワークシステム)',
+  jlis: 'J-LIS',
+  institution: 'institution (intermediate server)',
+};
+
+/**
+ * `GET /openapi.json` on `app`: the document of the node kind it is, generated once. It is
+ * `anyone`'s, like `/healthz`: on the trust layer it needs no client certificate, because the
+ * document holds no more than the open source code does, and a party must be able to read how to
+ * connect before it holds a certificate. (A certificate presented is still checked.)
+ */
+export function serveOpenApi(app: FastifyInstance, node: NodeKind): void {
+  const document = nodeOpenApiDocument(node);
+  serve(app, healthApi.apiDocument, () => document);
+}
+
+function operationOf(route: NamedRoute, schemas: SchemaSet, comment: string | undefined): Operation {
+  const parameters = [
+    ...parametersOf(route.params, 'path', schemas),
+    ...parametersOf(route.query, 'query', schemas),
+  ];
+  const signedMessage = route.message === undefined ? undefined : schemas.ref(route.body);
+  return {
+    operationId: `${route.api}.${route.name}`,
+    summary: sentenceOf(route.name),
+    ...(comment === undefined ? {} : { description: comment }),
+    tags: [route.api],
+    ...(parameters.length > 0 ? { parameters } : {}),
+    ...(route.body === undefined ? {} : { requestBody: requestBodyOf(route, schemas) }),
+    responses: {
+      [String(route.status)]: successOf(route, schemas),
+      '4XX': { $ref: '#/components/responses/ClientError' },
+      '5XX': { $ref: '#/components/responses/ServerError' },
+    },
+    security: route.callers.includes('anyone') ? [] : [{ mutualTLS: [] }],
+    'x-renkei-callers': [...route.callers],
+    ...(signedMessage === undefined
+      ? {}
+      : { 'x-renkei-signed-message': { type: route.message, schema: signedMessage } }),
+    ...(route.boundTo === undefined ? {} : { 'x-renkei-bound-to': route.boundTo }),
+  };
+}
+
+function requestBodyOf(route: NamedRoute, schemas: SchemaSet): Record<string, unknown> {
+  const json = { 'application/json': { schema: schemas.ref(route.body) } };
+  if (route.message === undefined) {
+    return { required: true, description: `The ${route.label}.`, content: json };
+  }
+  return {
+    required: true,
+    description: `The ${route.label}, as the signed message ${route.message}. ${PLAIN_AND_SIGNED}`,
+    content: { 'application/jose': { schema: SIGNED }, ...json },
+  };
+}
+
+function successOf(route: NamedRoute, schemas: SchemaSet): Record<string, unknown> {
+  if (route.status === 204) return { description: 'Done; no content.' };
+  const json = { 'application/json': { schema: schemas.ref(route.response) } };
+  if (route.answer === undefined) return { description: 'Success.', content: json };
+  return {
+    description: `Success: the signed message ${route.answer}. ${PLAIN_AND_SIGNED}`,
+    content: { 'application/jose': { schema: SIGNED }, ...json },
+    'x-renkei-signed-message': { type: route.answer, schema: schemas.ref(route.response) },
+  };
+}
+
+function parametersOf(
+  schema: z.ZodType | undefined,
+  where: 'path' | 'query',
+  schemas: SchemaSet,
+): Record<string, unknown>[] {
+  if (schema === undefined) return [];
+  const object = schemas.resolve(schemas.ref(schema));
+  const properties = (object.properties ?? {}) as Record<string, JsonSchema>;
+  const required = new Set((object.required ?? []) as string[]);
+  return Object.entries(properties).map(([name, property]) => ({
+    name,
+    in: where,
+    required: where === 'path' || required.has(name),
+    schema: property,
+  }));
+}
+
+/** The codes of the statuses `which` selects, each with its status, in the table's order. */
+function errorResponse(what: string, which: (status: number) => boolean): Record<string, unknown> {
+  const codes = ERROR_CODES.filter((code) => which(HTTP_STATUS[code]));
+  return {
+    description: `${what}: an ErrorBody with one of these codes (and its status): ${codes
+      .map((code) => `${code} (${HTTP_STATUS[code]})`)
+      .join(', ')}.`,
+    content: { 'application/json': { schema: { $ref: `${COMPONENT}ErrorBody` } } },
+  };
+}
+
+/**
+ * The JSON Schemas of a set of routes: the named ones as components, referenced by `$ref`, the
+ * inline ones inlined; only the components the routes reach are kept.
+ */
+class SchemaSet {
+  private readonly converted: Record<string, JsonSchema>;
+  private readonly ids = new Map<z.ZodType, string>();
+  private readonly named = new Set<string>();
+
+  constructor(routes: readonly NamedRoute[]) {
+    const registry = z.registry<{ id: string }>();
+    for (const module of WIRE_CONTRACT) {
+      for (const [name, value] of Object.entries(module)) {
+        if (!(value instanceof z.ZodType) || this.ids.has(value)) continue;
+        if (this.named.has(name)) throw new TypeError(`two wire schemas are named ${name}`);
+        this.ids.set(value, name);
+        this.named.add(name);
+        registry.add(value, { id: name });
+      }
+    }
+    // Inline schemas of the table join the registry under a name no export can have, so that one
+    // conversion gives them `$ref`s to the named ones; they are inlined again where used.
+    for (const route of routes) {
+      for (const part of ['params', 'query', 'body', 'response'] as const) {
+        const schema = route[part];
+        // A 204 answers no body: its `NoContent` has no JSON Schema.
+        if (schema === undefined || this.ids.has(schema) || (part === 'response' && route.status === 204))
+          continue;
+        const id = `~${route.api}.${route.name}.${part}`;
+        this.ids.set(schema, id);
+        registry.add(schema, { id });
+      }
+    }
+    const { schemas } = z.toJSONSchema(registry, {
+      target: 'draft-2020-12',
+      io: 'input',
+      unrepresentable: 'throw',
+      uri: (id) => `${COMPONENT}${id}`,
+    });
+    this.converted = Object.fromEntries(
+      Object.entries(schemas).map(([id, schema]) => {
+        const { $schema: _dialect, $id: _id, ...rest } = schema as JsonSchema;
+        return [id, rest];
+      }),
+    );
+  }
+
+  /** A `$ref` to a named schema, or the inline schema itself (with `$ref`s to named ones). */
+  ref(schema: z.ZodType | undefined): JsonSchema {
+    const id = schema === undefined ? undefined : this.ids.get(schema);
+    if (id === undefined) throw new TypeError('a route schema was not converted');
+    return this.named.has(id) ? { $ref: `${COMPONENT}${id}` } : this.get(id);
+  }
+
+  /** The schema a `$ref` points to (one level). */
+  resolve(schema: JsonSchema): JsonSchema {
+    const ref = schema.$ref;
+    return typeof ref === 'string' && ref.startsWith(COMPONENT)
+      ? this.get(ref.slice(COMPONENT.length))
+      : schema;
+  }
+
+  /** The named schemas `document` reaches, directly or through others, and the error body. */
+  components(document: unknown): Record<string, JsonSchema> {
+    const reached = new Set<string>(['ErrorBody']);
+    const visit = (value: unknown): void => {
+      if (Array.isArray(value)) {
+        for (const item of value) visit(item);
+      } else if (typeof value === 'object' && value !== null) {
+        for (const [key, inner] of Object.entries(value)) {
+          if (key === '$ref' && typeof inner === 'string' && inner.startsWith(COMPONENT)) {
+            const id = inner.slice(COMPONENT.length);
+            if (!reached.has(id)) {
+              reached.add(id);
+              visit(this.get(id));
+            }
+          } else visit(inner);
+        }
+      }
+    };
+    visit(document);
+    visit(this.get('ErrorBody'));
+    return Object.fromEntries([...reached].sort().map((id) => [id, this.get(id)]));
+  }
+
+  private get(id: string): JsonSchema {
+    const schema = this.converted[id];
+    if (schema === undefined) throw new TypeError(`no schema ${id}`);
+    return schema;
+  }
+}
+
+/**
+ * The doc comment of each route of the table, by `api.name`: what the route does and the error codes
+ * it answers besides everyone's. Read from routes.ts itself, which the package runs from (tsx), in
+ * the layout test/architecture.test.ts reads too. We considered a `description` field in the table,
+ * but the comment is what a reader of the code sees; a field beside it would be a second copy.
+ */
+function routeComments(): Map<string, string> {
+  const comments = new Map<string, string>();
+  let text: string;
+  try {
+    text = readFileSync(new URL('./routes.ts', import.meta.url), 'utf8');
+  } catch {
+    return comments; // a build without sources: operations keep their summaries only
+  }
+  for (const table of text.matchAll(/defineApi\('(\w+)', \{([\s\S]*?)\n\}\);/g)) {
+    for (const route of (table[2] ?? '').matchAll(/\n {2}\/\*\*([\s\S]*?)\*\/\n {2}(\w+): \{/g)) {
+      const lines = (route[1] ?? '').split('\n').map((line) => line.replace(/^\s*\*\s?/, '').trim());
+      comments.set(`${table[1]}.${route[2]}`, lines.filter(Boolean).join(' '));
+    }
+  }
+  return comments;
+}
+
+/** `/v1/inquiries/:processingNumber` → `/v1/inquiries/{processingNumber}`; `::` is a literal colon. */
+export function openApiPath(path: string): string {
+  return path.replace(/(::)|:([A-Za-z]+)/g, (_, escaped: string | undefined, key: string) =>
+    escaped ? ':' : `{${key}}`,
+  );
+}
+
+/** `submitInquiry` → `Submit inquiry`. */
+function sentenceOf(name: string): string {
+  const words = name.replace(/([A-Z])/g, ' $1').toLowerCase();
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+function apiName(api: Api): string {
+  const first = Object.values(api)[0];
+  if (first === undefined) throw new TypeError('an API without routes');
+  return first.api;
+}
+
+function packageVersion(): string {
+  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(text) as { version: string }).version;
+}
