@@ -1,3 +1,4 @@
+import { describePostgres, type PostgresOption } from '../shared/db.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import Table from 'cli-table3';
 import stringWidth from 'string-width';
@@ -141,3 +142,16 @@ export function wholeNumberOption(text: string, flag: string, min: number, max: 
 export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
   return `${count} ${count === 1 ? singular : pluralForm}`;
 }
+
+/**
+ * `--database <url>`: a PostgreSQL connection for the network's databases (SQLite files under the
+ * data directory without it). ERR_CONFIG_INVALID for anything but a postgres:// URL.
+ */
+export function databaseOption(url: string | undefined): { postgres?: PostgresOption } {
+  if (url === undefined) return {};
+  describePostgres(url); // throws ERR_CONFIG_INVALID for a URL that is not PostgreSQL's
+  return { postgres: { url } };
+}
+
+export const DATABASE_HELP =
+  'keep the databases in this PostgreSQL database (postgres://user@host:5432/db), one schema each; SQLite files otherwise';

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
@@ -9,7 +10,14 @@ import {
 } from '../network/records.ts';
 import { ProcessingNumber } from '../protocol/identifiers.ts';
 import { RenkeiError } from '../shared/errors.ts';
-import { plural, table, wholeNumberOption, type GlobalOptions } from './output.ts';
+import {
+  DATABASE_HELP,
+  databaseOption,
+  plural,
+  table,
+  wholeNumberOption,
+  type GlobalOptions,
+} from './output.ts';
 
 /**
  * `renkei records verify` and `renkei records show`: the provision records of a network, read from its
@@ -36,12 +44,15 @@ export function registerRecordsCommand(program: Command): void {
     )
     .option('--party <id>', 'check only this party (core or an institution code) and its exchanges')
     .option('--retention-years <n>', 'how long records are kept (older ones may be purged)', '7')
-    .action(async (options: { party?: string; retentionYears: string }) => {
-      const dataDir = networkDir(program.opts<GlobalOptions>().dataDir);
+    .option('--database <url>', DATABASE_HELP)
+    .action(async (options: { party?: string; retentionYears: string; database?: string }) => {
+      const database = databaseOption(options.database);
+      const dataDir = networkDir(program.opts<GlobalOptions>().dataDir, database.postgres !== undefined);
       const retentionYears = wholeNumberOption(options.retentionYears, '--retention-years', 1, 100);
       const report = await verifyNetworkRecords({
         dataDir,
         retentionYears,
+        ...database,
         ...(options.party === undefined ? {} : { party: options.party }),
       });
       console.log(`Provision records of the network in ${dataDir}\n`);
@@ -84,13 +95,15 @@ export function registerRecordsCommand(program: Command): void {
   records
     .command('show <processingNumber>')
     .description('print the records of one exchange at every party, with their logged events')
-    .action(async (processingNumber: string) => {
+    .option('--database <url>', DATABASE_HELP)
+    .action(async (processingNumber: string, options: { database?: string }) => {
+      const database = databaseOption(options.database);
       const parsed = ProcessingNumber.safeParse(processingNumber);
       if (!parsed.success) {
         throw new RenkeiError('ERR_VALIDATION', 'A processing number is a UUID, e.g. 0190f5a2-….');
       }
-      const dataDir = networkDir(program.opts<GlobalOptions>().dataDir);
-      const shown = await showNetworkRecord(dataDir, parsed.data);
+      const dataDir = networkDir(program.opts<GlobalOptions>().dataDir, database.postgres !== undefined);
+      const shown = await showNetworkRecord(dataDir, parsed.data, database.postgres);
       const sections: {
         title: string;
         record: object | undefined;
@@ -156,11 +169,14 @@ export function registerRecordsCommand(program: Command): void {
  * `dir` if it holds a network, else its `network/` (where `npm start` puts one) or its `demo/` (where
  * `renkei demo` does); ERR_VALIDATION if none.
  */
-function networkDir(dataDir: string): string {
+function networkDir(dataDir: string, onPostgres = false): string {
   const dir = resolve(dataDir);
-  if (isNetworkDataDir(dir)) return dir;
-  if (isNetworkDataDir(join(dir, 'network'))) return join(dir, 'network');
-  if (isNetworkDataDir(join(dir, 'demo'))) return join(dir, 'demo');
+  // On PostgreSQL the databases are elsewhere; the nodes' directories (PKI use, messages) are here.
+  const holds = (d: string) =>
+    onPostgres ? existsSync(join(d, 'core')) || existsSync(join(d, 'institutions')) : isNetworkDataDir(d);
+  if (holds(dir)) return dir;
+  if (holds(join(dir, 'network'))) return join(dir, 'network');
+  if (holds(join(dir, 'demo'))) return join(dir, 'demo');
   throw new RenkeiError(
     'ERR_VALIDATION',
     `There is no network in ${dir} (no core/core.sqlite, no institutions/*/intermediate.sqlite): give --data-dir.`,

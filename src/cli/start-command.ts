@@ -6,7 +6,7 @@ import { loadLegalTable } from '../domain/legal-table/index.ts';
 import { launchNetwork } from '../network/launch.ts';
 import { seedWorld } from '../network/seed.ts';
 import { DEMO_WORLD } from '../network/world.ts';
-import { table, wholeNumberOption, type GlobalOptions } from './output.ts';
+import { DATABASE_HELP, databaseOption, table, wholeNumberOption, type GlobalOptions } from './output.ts';
 
 /**
  * `renkei start`: the whole demo network on one machine, on the embedded SQLite default. The first
@@ -18,7 +18,8 @@ export function registerStartCommand(program: Command): void {
     .description('run the demo network: core, J-LIS and the demo institutions, each on its own port')
     .option('--port-base <port>', 'core on this port, J-LIS on +1, institutions from +10', '7100')
     .option('--retention-years <years>', 'how long every node keeps provision records', '7')
-    .action(async (options: { portBase: string; retentionYears: string }) => {
+    .option('--database <url>', DATABASE_HELP)
+    .action(async (options: { portBase: string; retentionYears: string; database?: string }) => {
       const { dataDir } = program.opts<GlobalOptions>();
       const basePort = wholeNumberOption(options.portBase, '--port-base', 0, 65_000);
       const retentionYears = wholeNumberOption(options.retentionYears, '--retention-years', 1, 100);
@@ -31,6 +32,7 @@ export function registerStartCommand(program: Command): void {
         institutions: DEMO_WORLD.institutions,
         basePort,
         retentionYears,
+        ...databaseOption(options.database),
       });
       const shutdown = () => {
         console.log('\nStopping the network…');
