@@ -185,7 +185,7 @@ describe('node URLs', () => {
     ]);
     expect(imported.stderr).toBe('');
     expect(imported.status).toBe(0);
-    expect(imported.stdout).toMatch(/good\.json\s*│ json\s*│ 1\s*│ 1\s*│ 1\s*│/);
+    expect(imported.stdout).toMatch(/good\.json\s*│ json\s*│ UTF-8 \(detected\)\s*│ 1\s*│ 1\s*│ 1\s*│/);
     expect(reissued.stderr).toBe('');
     expect(reissued.status).toBe(0);
     expect(reissued.stdout).toContain('Re-keying is complete');
