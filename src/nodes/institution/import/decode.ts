@@ -117,7 +117,12 @@ export function chooseEncoding(
   bom: boolean,
   unit: string,
   numberOf: (position: number) => number = (position) => position,
+  wholeIsClean?: (encoding: TextEncoding) => boolean,
 ): Decoding {
+  // Decoding piece by piece is slow (iconv-lite has a cost per call); when the pieces make up one
+  // buffer, one clean decode of it says every piece is clean, and only a failure needs the pieces.
+  const firstBad = (encoding: TextEncoding) =>
+    wholeIsClean?.(encoding) === true ? undefined : firstUnclean(pieces(), encoding);
   if (option === 'utf-8-bom' && !bom) {
     throw new RenkeiError(
       'ERR_ENCODING',
@@ -134,7 +139,7 @@ export function chooseEncoding(
         { line: 1, encoding },
       );
     }
-    const position = firstUnclean(pieces(), encoding);
+    const position = firstBad(encoding);
     if (position !== undefined) {
       const bad = numberOf(position);
       const other = encoding === 'utf-8' ? 'shift_jis' : 'utf-8';
@@ -151,7 +156,7 @@ export function chooseEncoding(
       // full-width character practically never is valid UTF-8. So a file that is UTF-8 beyond ASCII
       // was declared wrongly, and reading it as declared would store garbled copies.
       const nonAscii = firstNonAscii(pieces());
-      if (nonAscii !== undefined && firstUnclean(pieces(), 'utf-8') === undefined) {
+      if (nonAscii !== undefined && firstBad('utf-8') === undefined) {
         const line = numberOf(nonAscii);
         throw new RenkeiError(
           'ERR_ENCODING',
@@ -163,9 +168,9 @@ export function chooseEncoding(
     }
     return { encoding, bom, detected: option === 'auto' };
   }
-  const utf8Position = firstUnclean(pieces(), 'utf-8');
+  const utf8Position = firstBad('utf-8');
   if (utf8Position === undefined) return { encoding: 'utf-8', bom: false, detected: true };
-  const shiftJisPosition = firstUnclean(pieces(), 'shift_jis');
+  const shiftJisPosition = firstBad('shift_jis');
   if (shiftJisPosition === undefined) return { encoding: 'shift_jis', bom: false, detected: true };
   const notUtf8 = numberOf(utf8Position);
   const notShiftJis = numberOf(shiftJisPosition);
@@ -188,8 +193,22 @@ export function chooseEncoding(
 export function decodeTextFile(bytes: Uint8Array, option: EncodingOption): Decoding & { text: string } {
   const bom = hasUtf8Bom(bytes);
   const body = bom ? bytes.subarray(UTF8_BOM.length) : bytes;
-  const decoding = chooseEncoding(() => splitLines(body), option, bom, 'line');
-  const text = decodeClean(body, decoding.encoding);
+  // A line never holds part of a character across 0x0A (see the module comment), so the whole body
+  // decodes cleanly exactly when every line does.
+  const decoded = new Map<TextEncoding, string | undefined>();
+  const whole = (encoding: TextEncoding) => {
+    if (!decoded.has(encoding)) decoded.set(encoding, decodeClean(body, encoding));
+    return decoded.get(encoding);
+  };
+  const decoding = chooseEncoding(
+    () => splitLines(body),
+    option,
+    bom,
+    'line',
+    undefined,
+    (encoding) => whole(encoding) !== undefined,
+  );
+  const text = whole(decoding.encoding);
   // Every line decoded cleanly, so the whole does; this guards the reasoning, not the input.
   if (text === undefined) throw new Error('a file whose lines decode cleanly did not decode as a whole');
   return { ...decoding, text };
