@@ -367,6 +367,49 @@ describe("importing business systems' files in their encodings", () => {
     );
   });
 
+  it('refuses a layout file with overlapping fields, a field past the record, or no addressee number', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'renkei-layout-'));
+    try {
+      const load = (text: string) => {
+        writeFileSync(join(dir, 'layout.yaml'), text);
+        return () => loadFixedLengthLayout(join(dir, 'layout.yaml'));
+      };
+      const fields = (...lines: string[]) =>
+        ['recordLength: 10', 'itemNo: 1', 'fields:', ...lines].join('\n');
+      expect(
+        load(
+          fields(
+            '  - { name: addresseeNumber, offset: 0, length: 5 }',
+            '  - { name: note, offset: 4, length: 3 }',
+          ),
+        ),
+      ).toThrow(/note overlaps addresseeNumber/);
+      expect(
+        load(
+          fields(
+            '  - { name: addresseeNumber, offset: 0, length: 5 }',
+            '  - { name: note, offset: 5, length: 6 }',
+          ),
+        ),
+      ).toThrow(/ends at byte 11, past recordLength 10/);
+      expect(load(fields('  - { name: note, offset: 0, length: 5 }'))).toThrow(
+        /needs a field named addresseeNumber/,
+      );
+      expect(
+        load(
+          fields(
+            '  - { name: addresseeNumber, offset: 0, length: 5 }',
+            '  - { name: itemNo, offset: 5, length: 1 }',
+          ),
+        ),
+      ).toThrow(/either itemNo .* not both/);
+      expect(load('recordLength: [')).toThrow(/^--layout .*layout\.yaml: not valid YAML/);
+      expect(() => loadFixedLengthLayout(join(dir, 'missing.yaml'))).toThrow(/missing\.yaml: no such file$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a fixed-length layout that cuts a full-width character in two, naming the record and field', () => {
     const dir = mkdtempSync(join(tmpdir(), 'renkei-fixed-'));
     try {
