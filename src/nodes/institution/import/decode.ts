@@ -104,8 +104,9 @@ function firstUnclean(pieces: Iterable<Uint8Array>, encoding: TextEncoding): num
 /**
  * Decide how to read a file whose `pieces` (lines, or fixed-length records) must each decode cleanly;
  * `unit` names a piece in messages ("line", "record") and `numberOf` turns a piece's position (from 1)
- * into the number the file gives it (records skipped before decoding keep their numbers). Declared: every piece must decode in it.
- * `auto`: a UTF-8 BOM means UTF-8; otherwise UTF-8 if every piece decodes as UTF-8, else Shift_JIS
+ * into the number the file gives it (records skipped before decoding keep their numbers);
+ * `wholeIsClean`, when the pieces make up one buffer, says whether that buffer decodes cleanly.
+ * Declared: every piece must decode in it. `auto`: a UTF-8 BOM means UTF-8; otherwise UTF-8 if every piece decodes as UTF-8, else Shift_JIS
  * (CP932) if every piece decodes as that.
  *
  * Errors: `ERR_ENCODING` with `details.line` (the piece, from 1) and `details.encoding` (what was
@@ -147,7 +148,7 @@ export function chooseEncoding(
         'ERR_ENCODING',
         `${capital(unit)} ${bad} is not valid ${describeEncoding({ encoding, bom })}. ` +
           `Check the export's encoding and give --encoding ${other} (or auto) if the file is in that one, ` +
-          'or correct the line in the business system and export again.',
+          `or correct the ${unit} in the business system and export again.`,
         { line: bad, encoding: option },
       );
     }
