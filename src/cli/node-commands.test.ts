@@ -8,6 +8,9 @@ import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import iconv from 'iconv-lite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadLegalTable } from '../domain/legal-table/index.ts';
 import { startDemoNetwork, type DemoNetwork } from '../../test/support/demo-network.ts';
@@ -50,7 +53,25 @@ function freePort(): Promise<number> {
   });
 }
 
-function file(name: string, text: string): string {
+/** The copies of item `itemNo` that 新宿区's intermediate server holds: addressee number → data. */
+function shinjukuCopies(itemNo: number): Map<string, Record<string, unknown>> {
+  const db = new Database(join(demo.dir, 'institutions', '131041', 'intermediate.sqlite'), {
+    readonly: true,
+  });
+  try {
+    const rows = db.prepare('SELECT addressee_number, data FROM copies WHERE item_no = ?').all(itemNo) as {
+      addressee_number: string;
+      data: string;
+    }[];
+    return new Map(rows.map((r) => [r.addressee_number, JSON.parse(r.data) as Record<string, unknown>]));
+  } finally {
+    db.close();
+  }
+}
+
+const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url));
+
+function file(name: string, text: string | Uint8Array): string {
   const path = join(temp, name);
   writeFileSync(path, text);
   return path;
@@ -91,6 +112,108 @@ describe('renkei import: the file', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(`${path}: 1 bad entry; nothing was sent.`);
     expect(run.stderr).toMatch(/^ {2}entry 1: /m);
+  });
+});
+
+describe('renkei import: encodings and fixed-length records', () => {
+  it("loads the README's Shift_JIS example as written, saying it detected Shift_JIS", async () => {
+    const run = await cli(
+      'import',
+      '--institution-url',
+      institutionUrl,
+      '--file',
+      join(EXAMPLES, 'copies.csv'),
+    );
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/copies\.csv\s*│ csv\s*│ Shift_JIS \(CP932\) \(detected\)\s*│ 2\s*│/);
+    const taro = demo.world.addresseeNumber('yamada-taro', '131041');
+    expect(shinjukuCopies(1).get(taro)).toMatchObject({
+      relationshipToHead: '世帯主',
+      residenceStatus: 'moved_out',
+    });
+  });
+
+  it('loads the fixed-length Shift_JIS example with its layout file', async () => {
+    const run = await cli(
+      'import',
+      '--institution-url',
+      institutionUrl,
+      '--file',
+      join(EXAMPLES, 'copies-fixed.dat'),
+      '--layout',
+      join(EXAMPLES, 'copies-fixed.layout.yaml'),
+    );
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/fixed-length\s*│ Shift_JIS \(CP932\)\s*│ 2\s*│/);
+    const hanako = demo.world.addresseeNumber('yamada-hanako', '131041');
+    expect(shinjukuCopies(1).get(hanako)).toEqual({
+      relationshipToHead: '妻',
+      householdMembers: 3,
+      moveInDate: '2016-04-01',
+      residenceStatus: 'moved_out',
+    });
+  });
+
+  it('refuses a Shift_JIS file declared UTF-8 in one line naming the row, and sends none of it', async () => {
+    const sakura = demo.world.addresseeNumber('ito-sakura', '131041');
+    const taro = demo.world.addresseeNumber('yamada-taro', '131041');
+    const before = shinjukuCopies(1);
+    const path = file(
+      'declared-wrong.csv',
+      iconv.encode(
+        [
+          'addresseeNumber,itemNo,relationshipToHead,householdMembers,residenceStatus',
+          `${taro},1,head,1,resident`, // ASCII only: it reads the same in either encoding
+          `${sakura},1,長女,1,resident`,
+        ].join('\r\n'),
+        'cp932',
+      ),
+    );
+    const run = await cli(
+      'import',
+      '--institution-url',
+      institutionUrl,
+      '--file',
+      path,
+      '--encoding',
+      'utf-8',
+    );
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `^ERR_ENCODING: --file ${path}: Line 3 is not valid UTF-8\\. .*--encoding shift_jis.* Nothing was sent\\.$`,
+        'm',
+      ),
+    );
+    expect(run.stderr).not.toContain(sakura);
+    expect(shinjukuCopies(1)).toEqual(before);
+    expect(before.has(sakura)).toBe(false);
+
+    // Auto-detected, the same file imports, and the kanji arrive as written.
+    const auto = await cli('import', '--institution-url', institutionUrl, '--file', path);
+    expect(auto.status).toBe(0);
+    expect(auto.stdout).toContain('Shift_JIS (CP932) (detected)');
+    expect(shinjukuCopies(1).get(sakura)?.relationshipToHead).toBe('長女');
+    expect(shinjukuCopies(1).get(taro)?.relationshipToHead).toBe('head');
+  });
+
+  it('refuses an unknown --encoding as an option mistake', async () => {
+    const run = await cli(
+      'import',
+      '--institution-url',
+      institutionUrl,
+      '--file',
+      join(EXAMPLES, 'copies.csv'),
+      '--encoding',
+      'euc-jp',
+    );
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim()).toBe(
+      'ERR_VALIDATION: --encoding must be one of auto, utf-8, utf-8-bom, shift_jis, cp932.',
+    );
   });
 });
 
@@ -185,7 +308,7 @@ describe('node URLs', () => {
     ]);
     expect(imported.stderr).toBe('');
     expect(imported.status).toBe(0);
-    expect(imported.stdout).toMatch(/good\.json\s*│ json\s*│ 1\s*│ 1\s*│ 1\s*│/);
+    expect(imported.stdout).toMatch(/good\.json\s*│ json\s*│ UTF-8 \(detected\)\s*│ 1\s*│ 1\s*│ 1\s*│/);
     expect(reissued.stderr).toBe('');
     expect(reissued.status).toBe(0);
     expect(reissued.stdout).toContain('Re-keying is complete');

@@ -51,9 +51,14 @@ export async function seedWorld(
       addressees: {},
     };
     for (const institutionId of resident.knownAt) {
-      const person = await network
-        .institution(institutionId)
-        .registerPerson({ body: { individualNumber: numbered.individualNumber } });
+      const person = await network.institution(institutionId).registerPerson({
+        body: {
+          individualNumber: numbered.individualNumber,
+          ...(resident.addresseeNumbers?.[institutionId] === undefined
+            ? {}
+            : { addresseeNumber: resident.addresseeNumbers[institutionId] }),
+        },
+      });
       seeded.addressees[institutionId] = person.addresseeNumber;
     }
     for (const [institutionId, items] of Object.entries(resident.copies)) {

@@ -25,6 +25,12 @@ export interface WorldResident {
   sex: 'male' | 'female' | 'other';
   /** Institutions that know this person (register them in their addressee systems). */
   knownAt: InstitutionId[];
+  /**
+   * Addressee numbers an institution brings from its own systems (others are allocated at random):
+   * fixed for the residents that `examples/` files name, so that those files load into any fresh
+   * demo network as the README shows.
+   */
+  addresseeNumbers?: Partial<Record<InstitutionId, string>>;
   /** Copies held for this person: institution → item → data (merged over the layout's example). */
   copies: Partial<Record<InstitutionId, Partial<Record<ItemNo, Record<string, unknown>>>>>;
 }
@@ -88,6 +94,7 @@ export const DEMO_RESIDENTS: WorldResident[] = [
     dateOfBirth: '1988-05-14',
     sex: 'male',
     knownAt: ['152048', '131041', 'kyokai-kenpo'],
+    addresseeNumbers: { '131041': '131041000000101' },
     copies: { '131041': { 2: {} } },
   },
   {
@@ -98,6 +105,7 @@ export const DEMO_RESIDENTS: WorldResident[] = [
     dateOfBirth: '1990-11-02',
     sex: 'female',
     knownAt: ['152048', '131041'],
+    addresseeNumbers: { '131041': '131041000000102' },
     copies: { '131041': { 2: {} } },
   },
   {

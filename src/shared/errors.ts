@@ -38,6 +38,9 @@ export const HTTP_STATUS = {
   ERR_PROVIDER_UNAVAILABLE: 502,
   ERR_UPSTREAM_UNAVAILABLE: 502,
   ERR_IMPORT_INVALID: 400,
+  // A business system's file that does not decode cleanly in its declared or detected encoding
+  // (src/nodes/institution/import/decode.ts); refused before anything is sent.
+  ERR_ENCODING: 400,
   ERR_MESSAGE_MALFORMED: 400,
   ERR_SIGNATURE_INVALID: 401,
   ERR_MESSAGE_STALE: 401,

@@ -47,6 +47,40 @@ export function parseCopies(
 ): ParsedCopies {
   const result: ParsedCopies = { copies: [], rows: [], problems: [] };
   const entries = format === 'csv' ? readCsv(text, legalTable, on, result) : readJson(text, result);
+  return checkEntries(entries, legalTable, on, result);
+}
+
+/** A row of cells under the columns `addresseeNumber, itemNo, <field>…`, as a CSV body row is. */
+export interface TableRow {
+  row: number;
+  cells: string[];
+}
+
+/**
+ * Parse and check rows already cut into cells (a fixed-length file's records): `columns` must start
+ * with `addresseeNumber, itemNo`; cells are converted and checked as a CSV file's are. `problems` are
+ * those found before (they are kept, sorted with the rest).
+ */
+export function parseTable(
+  columns: string[],
+  rows: TableRow[],
+  legalTable: LegalTable,
+  on: Date,
+  problems: ImportProblem[] = [],
+): ParsedCopies {
+  if (columns[0] !== KEY_COLUMNS[0] || columns[1] !== KEY_COLUMNS[1]) {
+    throw new TypeError('the columns must start with addresseeNumber, itemNo');
+  }
+  const result: ParsedCopies = { copies: [], rows: [], problems: [...problems] };
+  return checkEntries(readRows(columns, rows, legalTable, on, result), legalTable, on, result);
+}
+
+function checkEntries(
+  entries: Entry[],
+  legalTable: LegalTable,
+  on: Date,
+  result: ParsedCopies,
+): ParsedCopies {
   for (const { row, value } of entries) {
     const parsed = CopyInput.safeParse(value);
     if (!parsed.success) {
@@ -134,20 +168,29 @@ function readCsv(text: string, legalTable: LegalTable, on: Date, result: ParsedC
     seen.add(name);
   }
 
-  const entries: Entry[] = [];
   // Rows are numbered as a spreadsheet shows them: the header is row 1.
-  body.forEach((record, index) => {
-    const row = index + 2;
-    const cells = record.fields;
-    if (cells.length === 1 && cells[0] === '') return; // a blank line
+  const rows = body.map((record, index) => ({ row: index + 2, cells: record.fields }));
+  return readRows(columns, rows, legalTable, on, result);
+}
+
+function readRows(
+  columns: string[],
+  rows: TableRow[],
+  legalTable: LegalTable,
+  on: Date,
+  result: ParsedCopies,
+): Entry[] {
+  const entries: Entry[] = [];
+  for (const { row, cells } of rows) {
+    if (cells.length === 1 && cells[0] === '') continue; // a blank line
     if (cells.length !== columns.length) {
       result.problems.push({ row, message: `has ${cells.length} cells; the header has ${columns.length}` });
-      return;
+      continue;
     }
     const itemText = (cells[1] ?? '').trim();
     if (!/^[0-9]{1,3}$/.test(itemText)) {
       result.problems.push({ row, message: 'itemNo: must be an item number such as 2' });
-      return;
+      continue;
     }
     const itemNo = Number(itemText);
     const layout = legalTable.layoutFor(itemNo, on);
@@ -157,7 +200,7 @@ function readCsv(text: string, legalTable: LegalTable, on: Date, result: ParsedC
         row,
         message: known ? `item ${itemNo} has no layout in force` : `item ${itemNo} is not in the legal table`,
       });
-      return;
+      continue;
     }
     const fields = new Map(layout.fields.map((f) => [f.name, f]));
     const data: Record<string, unknown> = {};
@@ -184,7 +227,7 @@ function readCsv(text: string, legalTable: LegalTable, on: Date, result: ParsedC
       }
     }
     if (ok) entries.push({ row, value: { addresseeNumber: (cells[0] ?? '').trim(), itemNo, data } });
-  });
+  }
   return entries;
 }
 
