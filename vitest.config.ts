@@ -10,6 +10,7 @@ const STORAGE_SUITES = [
   'src/nodes/institution/institution.test.ts',
   'src/nodes/jlis/jlis.test.ts',
   'test/storage.test.ts',
+  'test/bulk-inquiries.test.ts',
 ];
 
 const postgres = process.env.RENKEI_TEST_POSTGRES;

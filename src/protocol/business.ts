@@ -171,3 +171,74 @@ export const CodeReissuePage = z.object({
   completed: z.boolean(),
 });
 export type CodeReissuePage = z.infer<typeof CodeReissuePage>;
+
+/** Most persons in one bulk inquiry (一括照会): the pension service's largest runs. */
+export const MAX_BULK_PERSONS = 2_000_000;
+
+/**
+ * A bulk inquiry (一括照会): one clause, procedure, provider and item list for many persons, named by
+ * the institution's addressee numbers. Each person's inquiry is an exchange of its own, recorded as
+ * usual at the three parties.
+ */
+export const BulkInquiryInput = z.object({
+  providerId: InstitutionId,
+  clauseNo: ClauseNo,
+  procedureId: ProcedureId,
+  itemNos: z.array(ItemNo).min(1).max(20),
+  nonDisclosure: z.boolean().optional(),
+  addresseeNumbers: z.array(AddresseeNumber).min(1).max(MAX_BULK_PERSONS),
+});
+export type BulkInquiryInput = z.infer<typeof BulkInquiryInput>;
+
+export const BulkNumber = z.uuid();
+export const BulkInquiryParams = z.object({ bulkNumber: BulkNumber });
+
+/** Where a bulk inquiry stands; `done` once every person's inquiry has its outcome. */
+export const BulkInquiryStatus = z.object({
+  bulkNumber: BulkNumber,
+  status: z.enum(['running', 'done']),
+  providerId: InstitutionId,
+  clauseNo: ClauseNo,
+  procedureId: ProcedureId,
+  itemNos: z.array(ItemNo),
+  total: z.number().int(),
+  /** Persons whose inquiry the core accepted, refused or could not be asked about, so far. */
+  sent: z.number().int(),
+  /** Persons with an outcome (answered, refused, failed, or not asked: unknown addressee number…). */
+  finished: z.number().int(),
+  outcomes: z.object({
+    provided: z.number().int(),
+    not_held: z.number().int(),
+    refused: z.number().int(),
+    failed: z.number().int(),
+  }),
+  createdAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime().optional(),
+  /** The business credential that submitted it (アクセス記録). */
+  requestedBy: z.string().optional(),
+});
+export type BulkInquiryStatus = z.infer<typeof BulkInquiryStatus>;
+
+export const BulkResultsQuery = z.object({
+  /** Start after this position (the previous page's `next`). */
+  after: z.coerce.number().int().min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
+});
+
+/** One person's result, in the order the bulk inquiry named them. */
+export const BulkResult = z.object({
+  position: z.number().int(),
+  addresseeNumber: AddresseeNumber,
+  processingNumber: ProcessingNumber.optional(),
+  outcome: z.enum(['pending', 'provided', 'not_held', 'refused', 'failed']),
+  reason: z.string().optional(),
+  items: z.array(AnsweredItem).optional(),
+});
+export type BulkResult = z.infer<typeof BulkResult>;
+
+export const BulkResultPage = z.object({
+  results: z.array(BulkResult),
+  /** Pass as `after` for the next page; absent on the last one. */
+  next: z.number().int().optional(),
+});
+export type BulkResultPage = z.infer<typeof BulkResultPage>;

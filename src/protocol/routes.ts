@@ -29,6 +29,11 @@ import {
 } from './admin.ts';
 import { NoContent, defineApi } from './api.ts';
 import {
+  BulkInquiryInput,
+  BulkInquiryParams,
+  BulkInquiryStatus,
+  BulkResultPage,
+  BulkResultsQuery,
   CodeReissuePage,
   CodeReissuePageInput,
   CopiesWritten,
@@ -458,6 +463,41 @@ export const businessApi = defineApi('business', {
     label: 'query',
     query: RecordsQuery,
     response: InstitutionRecordList,
+  },
+  /**
+   * Submit a bulk inquiry (一括照会): 202 with its bulk number; the persons' inquiries are sent in
+   * the background, each recorded as a clerk's would be. Errors: ERR_VALIDATION.
+   */
+  submitBulkInquiry: {
+    method: 'POST',
+    path: '/business/v1/bulk-inquiries',
+    status: 202,
+    callers: ['business'],
+    label: 'bulk inquiry',
+    body: BulkInquiryInput,
+    response: BulkInquiryStatus,
+    bodyLimit: BATCH_BODY_LIMIT,
+  },
+  /** Where a bulk inquiry stands. Errors: ERR_UNKNOWN_BULK_NUMBER. */
+  getBulkInquiry: {
+    method: 'GET',
+    path: '/business/v1/bulk-inquiries/:bulkNumber',
+    status: 200,
+    callers: ['business'],
+    label: 'path',
+    params: BulkInquiryParams,
+    response: BulkInquiryStatus,
+  },
+  /** A page of a bulk inquiry's results, in the order submitted. Errors: ERR_UNKNOWN_BULK_NUMBER. */
+  getBulkResults: {
+    method: 'GET',
+    path: '/business/v1/bulk-inquiries/:bulkNumber/results',
+    status: 200,
+    callers: ['business'],
+    label: 'query',
+    params: BulkInquiryParams,
+    query: BulkResultsQuery,
+    response: BulkResultPage,
   },
   /** Delete records older than the retention period, and the answers received with them. */
   purgeProvisionRecords: {

@@ -23,6 +23,7 @@ export const HTTP_STATUS = {
   ERR_MALFORMED_PERSON_CODE: 400,
   ERR_UNKNOWN_PERSON_CODE: 422,
   ERR_UNKNOWN_PROCESSING_NUMBER: 404,
+  ERR_UNKNOWN_BULK_NUMBER: 404,
   // An answer fetched from the core: the provider has not answered yet (ask later), or the core no
   // longer holds it (delivered, expired, or items that were never kept).
   ERR_ANSWER_NOT_READY: 409,

@@ -19,6 +19,8 @@ import { RecordLogService, type RecordLogSigner } from './intermediate/service/r
 import { RecordService } from './intermediate/service/records.ts';
 import type { IntermediateStore } from './intermediate/store.ts';
 import { registerInstitutionRoutes, type InstitutionServices } from './router.ts';
+import { BulkInquiryService } from './intermediate/service/bulk-inquiries.ts';
+import type { BulkInquiryStore } from './intermediate/store.ts';
 
 export interface InstitutionDeps {
   institutionId: InstitutionId;
@@ -27,6 +29,8 @@ export interface InstitutionDeps {
   addresseeStore: AddresseeStore;
   /** The intermediate server's store: a separate database, never an Individual Number. */
   intermediateStore: IntermediateStore;
+  /** Bulk inquiries (一括照会), in the intermediate database. */
+  bulkStore: BulkInquiryStore;
   legalTable: LegalTable;
   clock: Clock;
   logger: Logger;
@@ -87,6 +91,7 @@ export function createInstitution(deps: InstitutionDeps): Institution {
     personCodes,
     copies: new CopyService({ store, legalTable, clock }),
     inquiries,
+    bulkInquiries: new BulkInquiryService({ store: deps.bulkStore, inquiries, clock, logger }),
     provisions: new ProvisionService({ store, legalTable, clock, logger, ...sealing }),
     records: new RecordService({
       store,
@@ -111,6 +116,7 @@ export function createInstitution(deps: InstitutionDeps): Institution {
     close: () =>
       (closing ??= (async () => {
         inquiries.close();
+        await services.bulkInquiries.close();
         await app.close();
         await inquiries.whenIdle();
         // Before the caller closes the store: the last head covers every record.

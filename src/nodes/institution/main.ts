@@ -24,6 +24,7 @@ import { KyselyAddresseeStore, type AddresseeDatabase } from './addressee/kysely
 import { addresseeMigrations } from './addressee/migrations.ts';
 import { KyselyIntermediateStore, type IntermediateDatabase } from './intermediate/kysely-store.ts';
 import { intermediateMigrations } from './intermediate/migrations.ts';
+import { KyselyBulkInquiryStore } from './intermediate/kysely-bulk-store.ts';
 
 export interface InstitutionOptions {
   dataDir: string;
@@ -115,6 +116,7 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
       kind: options.kind,
       addresseeStore: new KyselyAddresseeStore(addresseeDb),
       intermediateStore,
+      bulkStore: new KyselyBulkInquiryStore(intermediateDb),
       legalTable: options.legalTable,
       clock,
       logger,
@@ -141,6 +143,7 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
     const url = await listen(institution.app, options.port);
     // Answers the core kept while this node was down (see InquiryService.fetchPendingAnswers).
     institution.services.inquiries.catchUp();
+    await institution.services.bulkInquiries.resume();
     logger.info(
       { url, kind: options.kind, legalTable: options.legalTable.digest },
       'institution node started',

@@ -12,6 +12,7 @@ import { businessApi, networkApi } from '../../protocol/routes.ts';
 import { serve } from '../../protocol/server.ts';
 import type { AddresseeService } from './addressee/service/persons.ts';
 import type { CopyService } from './intermediate/service/copies.ts';
+import type { BulkInquiryService } from './intermediate/service/bulk-inquiries.ts';
 import type { InquiryService } from './intermediate/service/inquiries.ts';
 import type { PersonCodeService } from './intermediate/service/person-codes.ts';
 import type { ProvisionService } from './intermediate/service/provisions.ts';
@@ -22,12 +23,13 @@ export interface InstitutionServices {
   personCodes: PersonCodeService;
   copies: CopyService;
   inquiries: InquiryService;
+  bulkInquiries: BulkInquiryService;
   provisions: ProvisionService;
   records: RecordService;
 }
 
 export function registerInstitutionRoutes(app: FastifyInstance, services: InstitutionServices): void {
-  const { addressee, personCodes, copies, inquiries, provisions, records } = services;
+  const { addressee, personCodes, copies, inquiries, bulkInquiries, provisions, records } = services;
 
   // ── Business side ─────────────────────────────────────────────────────────────────────────
   serve(app, businessApi.registerPerson, async ({ body, reply }) => {
@@ -50,6 +52,14 @@ export function registerInstitutionRoutes(app: FastifyInstance, services: Instit
   );
   serve(app, businessApi.getInquiry, async ({ params, query }) =>
     inquiries.getInquiry(params.processingNumber, query.waitMs),
+  );
+  // 一括照会: each person's inquiry made with the submitting credential, as a clerk's would be.
+  serve(app, businessApi.submitBulkInquiry, async ({ body, caller }) =>
+    bulkInquiries.submit(body, caller === undefined ? {} : { requestedBy: caller.partyId }),
+  );
+  serve(app, businessApi.getBulkInquiry, async ({ params }) => bulkInquiries.status(params.bulkNumber));
+  serve(app, businessApi.getBulkResults, async ({ params, query }) =>
+    bulkInquiries.results(params.bulkNumber, query.after, query.limit),
   );
   serve(app, businessApi.listProvisionRecords, async ({ query }) => ({
     records: await records.listProvisionRecords(query.role, query.limit),

@@ -39,6 +39,13 @@ import { createRecordLogTables } from '../../../shared/record-log-tables.ts';
  *
  * Migration 0004 indexes `requester_records` by outcome, so the inquiries still pending (whose answers
  * the node fetches from the core when it starts) are found without reading every record.
+ *
+ * Migration 0005 adds the bulk inquiries (一括照会): `bulk_inquiries`, one row per bulk inquiry (its
+ * clause, procedure, provider, items, who submitted it, `finished_at` once every person has an
+ * outcome), and `bulk_members`, one row per person in the order submitted: the addressee number, then
+ * the processing number of that person's inquiry once sent (its record and answer are the ordinary
+ * requester record and answer), or the error code when it could not be sent (an unknown addressee
+ * number, a person without a code).
  */
 export const intermediateMigrations: Record<string, Migration> = {
   '0001_intermediate': {
@@ -143,6 +150,37 @@ export const intermediateMigrations: Record<string, Migration> = {
         .createIndex('requester_records_outcome')
         .on('requester_records')
         .columns(['outcome', 'processing_number'])
+        .execute();
+    },
+  },
+  '0005_bulk_inquiries': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('bulk_inquiries')
+        .addColumn('bulk_number', 'text', (c) => c.primaryKey())
+        .addColumn('provider_id', 'text', (c) => c.notNull())
+        .addColumn('clause_no', 'text', (c) => c.notNull())
+        .addColumn('procedure_id', 'text', (c) => c.notNull())
+        .addColumn('item_nos', 'text', (c) => c.notNull())
+        .addColumn('non_disclosure', 'integer', (c) => c.notNull())
+        .addColumn('requested_by', 'text')
+        .addColumn('total', 'integer', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('finished_at', 'text')
+        .execute();
+      await db.schema
+        .createTable('bulk_members')
+        .addColumn('bulk_number', 'text', (c) => c.notNull())
+        .addColumn('position', 'integer', (c) => c.notNull())
+        .addColumn('addressee_number', 'text', (c) => c.notNull())
+        .addColumn('processing_number', 'text')
+        .addColumn('error_code', 'text')
+        .addPrimaryKeyConstraint('bulk_members_pk', ['bulk_number', 'position'])
+        .execute();
+      await db.schema
+        .createIndex('bulk_members_processing_number')
+        .on('bulk_members')
+        .column('processing_number')
         .execute();
     },
   },

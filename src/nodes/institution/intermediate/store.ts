@@ -235,3 +235,63 @@ export interface IntermediateStore {
     limit: number,
   ): Promise<string[]>;
 }
+
+/** A bulk inquiry (一括照会) as stored. */
+export interface BulkInquiryRecord {
+  bulkNumber: string;
+  providerId: InstitutionId;
+  clauseNo: ClauseNo;
+  procedureId: ProcedureId;
+  itemNos: ItemNo[];
+  nonDisclosure: boolean;
+  requestedBy?: string;
+  total: number;
+  createdAt: string;
+  finishedAt?: string;
+}
+
+/** One person of a bulk inquiry, with what became of it. */
+export interface BulkMemberResult {
+  position: number;
+  addresseeNumber: AddresseeNumber;
+  processingNumber?: ProcessingNumber;
+  /** The requester record's outcome; `failed` with `reason` = the code when it could not be sent. */
+  outcome: InquiryOutcome;
+  reason?: string;
+  items?: AnsweredItem[];
+}
+
+export interface BulkProgress {
+  total: number;
+  sent: number;
+  finished: number;
+  outcomes: { provided: number; not_held: number; refused: number; failed: number };
+}
+
+/**
+ * The bulk inquiries' storage port (adapter: `KyselyBulkInquiryStore`, in the intermediate database
+ * beside the requester records it points to). Each method that changes state is one transaction.
+ */
+export interface BulkInquiryStore {
+  /** The bulk inquiry and all its persons, in one transaction. */
+  createBulk(bulk: BulkInquiryRecord, addresseeNumbers: readonly AddresseeNumber[]): Promise<void>;
+  findBulk(bulkNumber: string): Promise<BulkInquiryRecord | undefined>;
+  /** Bulk numbers not yet finished, oldest first: what a restarted node resumes. */
+  listUnfinishedBulks(): Promise<string[]>;
+  /** Persons not yet sent, by position. */
+  nextUnsent(
+    bulkNumber: string,
+    limit: number,
+  ): Promise<{ position: number; addresseeNumber: AddresseeNumber }[]>;
+  /** Mark persons sent (their processing number) or not sendable (an error code). */
+  markSent(
+    bulkNumber: string,
+    members: readonly { position: number; processingNumber?: string; errorCode?: string }[],
+  ): Promise<void>;
+  progress(bulkNumber: string): Promise<BulkProgress>;
+  finishBulk(bulkNumber: string, at: string): Promise<void>;
+  /** Processing numbers of this bulk's inquiries still pending, up to `limit`. */
+  listPending(bulkNumber: string, limit: number): Promise<ProcessingNumber[]>;
+  /** Results after `after` (a position), in order. */
+  results(bulkNumber: string, after: number, limit: number): Promise<BulkMemberResult[]>;
+}

@@ -1,0 +1,123 @@
+/**
+ * Bulk inquiries (一括照会) on the demo network: a business system of 三条市 submits many persons for
+ * 児童手当 (clause 74) to 新宿区 at once, watches the progress and pages through the results. Each
+ * person's inquiry is an exchange like a clerk's: recorded at the three parties, with the access record.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BulkInquiryStatus } from '../src/protocol/business.ts';
+import { DEMO_RESIDENTS } from '../src/network/world.ts';
+import { startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
+
+const REQUESTER = '152048'; // 三条市
+const PROVIDER = '131041'; // 新宿区
+const UNKNOWN = '999999999999999';
+
+let demo: DemoNetwork;
+
+beforeAll(async () => {
+  demo = await startDemoNetwork('bulk');
+});
+
+afterAll(async () => {
+  await demo.dispose();
+});
+
+/** The residents 三条市 knows, and what 新宿区 holds of each (item 2, the tax certificate). */
+function knownAtRequester() {
+  return DEMO_RESIDENTS.filter((r) => r.knownAt.includes(REQUESTER)).map((r) => ({
+    addresseeNumber: demo.world.addresseeNumber(r.key, REQUESTER),
+    expected: r.copies[PROVIDER]?.[2] === undefined ? 'not_held' : 'provided',
+  }));
+}
+
+async function waitUntilDone(bulkNumber: string): Promise<BulkInquiryStatus> {
+  const clerk = demo.network.institution(REQUESTER);
+  for (let i = 0; i < 300; i++) {
+    const status = await clerk.getBulkInquiry({ params: { bulkNumber } });
+    if (status.status === 'done') return status;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('the bulk inquiry did not finish in 30 s');
+}
+
+describe('a bulk inquiry', () => {
+  it('asks about every person, in order, each recorded as an exchange at the three parties', async () => {
+    const known = knownAtRequester();
+    expect(known.some((k) => k.expected === 'provided')).toBe(true);
+    expect(known.some((k) => k.expected === 'not_held')).toBe(true);
+    // 41 persons: the known ones over and over, and one number 三条市 never registered.
+    const persons = Array.from({ length: 40 }, (_, i) => known[i % known.length]!);
+    const addresseeNumbers = [...persons.map((p) => p.addresseeNumber), UNKNOWN];
+    const clerk = demo.network.institution(REQUESTER);
+    const accepted = await clerk.submitBulkInquiry({
+      body: { providerId: PROVIDER, clauseNo: '74', procedureId: '074-01', itemNos: [2], addresseeNumbers },
+    });
+    expect(accepted).toMatchObject({ status: 'running', total: 41, requestedBy: `${REQUESTER}:business` });
+
+    const done = await waitUntilDone(accepted.bulkNumber);
+    const provided = persons.filter((p) => p.expected === 'provided').length;
+    expect(done).toMatchObject({ status: 'done', total: 41, sent: 41, finished: 41 });
+    expect(done.outcomes).toEqual({ provided, not_held: 40 - provided, refused: 0, failed: 1 });
+
+    // Results in pages, in the order submitted.
+    const results = [];
+    let after: number | undefined;
+    do {
+      const page = await clerk.getBulkResults({
+        params: { bulkNumber: accepted.bulkNumber },
+        query: { limit: 16, ...(after === undefined ? {} : { after }) },
+      });
+      results.push(...page.results);
+      after = page.next;
+    } while (after !== undefined);
+    expect(results.map((r) => r.position)).toEqual(addresseeNumbers.map((_, i) => i));
+    expect(results.map((r) => r.addresseeNumber)).toEqual(addresseeNumbers);
+    expect(results.map((r) => r.outcome)).toEqual([...persons.map((p) => p.expected), 'failed']);
+    expect(results.at(-1)).toMatchObject({ reason: 'ERR_UNKNOWN_ADDRESSEE_NUMBER' });
+    expect(results.at(-1)?.processingNumber).toBeUndefined();
+    for (const r of results.filter((r) => r.outcome === 'provided')) {
+      expect(r.items?.map((i) => i.itemNo)).toEqual([2]);
+    }
+
+    // Each sent person is an exchange of its own, at the core and at both institutions.
+    const numbers = results.flatMap((r) => (r.processingNumber ? [r.processingNumber] : []));
+    expect(new Set(numbers).size).toBe(40);
+    const atCore = new Set(
+      (await demo.network.admin().listProvisionRecords({ query: { limit: 1000 } })).records.map(
+        (r) => r.processingNumber,
+      ),
+    );
+    const atRequester = (await clerk.listProvisionRecords({ query: { role: 'requester', limit: 1000 } }))
+      .records;
+    const atProvider = new Set(
+      (
+        await demo.network
+          .institution(PROVIDER)
+          .listProvisionRecords({ query: { role: 'provider', limit: 1000 } })
+      ).records.map((r) => r.processingNumber),
+    );
+    for (const pn of numbers) {
+      expect(atCore.has(pn)).toBe(true);
+      expect(atProvider.has(pn)).toBe(true);
+      expect(atRequester.find((r) => r.processingNumber === pn)?.requestedBy).toBe(`${REQUESTER}:business`);
+    }
+  });
+
+  it('refuses an unknown bulk number, and a bulk inquiry naming nobody', async () => {
+    const clerk = demo.network.institution(REQUESTER);
+    await expect(
+      clerk.getBulkInquiry({ params: { bulkNumber: '01900000-0000-7000-8000-000000000000' } }),
+    ).rejects.toMatchObject({ code: 'ERR_UNKNOWN_BULK_NUMBER' });
+    await expect(
+      clerk.submitBulkInquiry({
+        body: {
+          providerId: PROVIDER,
+          clauseNo: '74',
+          procedureId: '074-01',
+          itemNos: [2],
+          addresseeNumbers: [],
+        },
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_VALIDATION' });
+  });
+});
