@@ -3,7 +3,11 @@
  * 児童手当 (clause 74) to 新宿区 at once, watches the progress and pages through the results. Each
  * person's inquiry is an exchange like a clerk's: recorded at the three parties, with the access record.
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renkei } from '../src/cli/test-support.ts';
 import type { BulkInquiryStatus } from '../src/protocol/business.ts';
 import { DEMO_RESIDENTS } from '../src/network/world.ts';
 import { startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
@@ -119,5 +123,48 @@ describe('a bulk inquiry', () => {
         },
       }),
     ).rejects.toMatchObject({ code: 'ERR_VALIDATION' });
+  });
+});
+
+describe('renkei bulk', () => {
+  it('submits a file, shows the outcome and writes one result row per person, in order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'renkei-bulk-cli-'));
+    try {
+      const known = knownAtRequester();
+      const file = join(dir, 'persons.csv');
+      writeFileSync(file, `addresseeNumber\n${known.map((k) => k.addresseeNumber).join('\n')}\n`);
+      const out = join(dir, 'results.csv');
+      const url = demo.network.institutions.get(REQUESTER)?.url ?? '';
+      const args = ['--data-dir', demo.dir, 'bulk', 'submit', '--institution-url', url, '--file', file];
+      const run = await renkei(
+        ...args,
+        ...['--provider', PROVIDER, '--clause', '74', '--procedure', '074-01', '--items', '2', '--out', out],
+      );
+      expect(run.stderr).not.toMatch(/ERR_/);
+      expect(run.status).toBe(0);
+      expect(run.stdout).toContain(`${known.length} persons submitted`);
+      expect(run.stdout).toMatch(/│ done\s+│/);
+      const rows = readFileSync(out, 'utf8').trim().split('\n');
+      expect(rows[0]).toBe('position,addresseeNumber,processingNumber,outcome,reason,items');
+      expect(rows.slice(1).map((r) => r.split(',')[3])).toEqual(known.map((k) => k.expected));
+      expect(rows.slice(1).map((r) => r.split(',')[1])).toEqual(known.map((k) => k.addresseeNumber));
+
+      // A file with a bad line is refused, naming the line, and nothing is submitted.
+      const bad = join(dir, 'bad.csv');
+      writeFileSync(bad, `${known[0]?.addresseeNumber ?? ''}\n山田 太郎\n`);
+      const before = (await demo.network.admin().listProvisionRecords({ query: { limit: 1000 } })).records
+        .length;
+      const refused = await renkei(
+        ...['--data-dir', demo.dir, 'bulk', 'submit', '--institution-url', url, '--file', bad],
+        ...['--provider', PROVIDER, '--clause', '74', '--procedure', '074-01', '--items', '2'],
+      );
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain('1 line without a valid addressee number (line 2); nothing was sent.');
+      const after = (await demo.network.admin().listProvisionRecords({ query: { limit: 1000 } })).records
+        .length;
+      expect(after).toBe(before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

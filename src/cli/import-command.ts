@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
@@ -12,7 +11,7 @@ import { RenkeiError } from '../shared/errors.ts';
 import { businessApi } from '../protocol/routes.ts';
 import type { GlobalOptions } from './output.ts';
 import { connectNode, nodeUrlOption } from './nodes.ts';
-import { plural, table, wholeNumberOption } from './output.ts';
+import { plural, readFileArgument, table, wholeNumberOption } from './output.ts';
 
 const SHOWN_PROBLEMS = 50;
 
@@ -177,20 +176,4 @@ export function registerImportCommand(program: Command): void {
         }
       },
     );
-}
-
-/**
- * The bytes of the file given to `flag` (decoded later, in its declared or detected encoding), read before anything else is checked: ERR_VALIDATION naming
- * the flag and the path when there is no such file, it is a directory, or it cannot be read.
- */
-function readFileArgument(path: string, flag: string): Buffer {
-  const refuse = (why: string) => new RenkeiError('ERR_VALIDATION', `${flag} ${path}: ${why}`);
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    if (code === 'EISDIR') throw refuse('is a directory, not a file');
-    if (code === 'ENOENT') throw refuse('no such file');
-    throw refuse(`cannot be read (${code ?? 'unknown error'})`);
-  }
 }

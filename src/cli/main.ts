@@ -20,6 +20,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   pki: async () => (await import('./pki-command.ts')).registerPkiCommand,
   records: async () => (await import('./records-command.ts')).registerRecordsCommand,
   openapi: async () => (await import('./openapi-command.ts')).registerOpenApiCommand,
+  bulk: async () => (await import('./bulk-command.ts')).registerBulkCommand,
 };
 
 /**

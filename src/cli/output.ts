@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describePostgres, type PostgresOption } from '../shared/db.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import Table from 'cli-table3';
@@ -155,3 +156,19 @@ export function databaseOption(url: string | undefined): { postgres?: PostgresOp
 
 export const DATABASE_HELP =
   'keep the databases in this PostgreSQL database (postgres://user@host:5432/db), one schema each; SQLite files otherwise';
+
+/**
+ * The bytes of the file given to `flag` (decoded later, in its declared or detected encoding), read before anything else is checked: ERR_VALIDATION naming
+ * the flag and the path when there is no such file, it is a directory, or it cannot be read.
+ */
+export function readFileArgument(path: string, flag: string): Buffer {
+  const refuse = (why: string) => new RenkeiError('ERR_VALIDATION', `${flag} ${path}: ${why}`);
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'EISDIR') throw refuse('is a directory, not a file');
+    if (code === 'ENOENT') throw refuse('no such file');
+    throw refuse(`cannot be read (${code ?? 'unknown error'})`);
+  }
+}
