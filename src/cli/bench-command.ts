@@ -32,150 +32,171 @@ export function registerBenchCommand(program: Command): void {
     .option('--concurrency <n>', `exchanges in flight at once, at most ${MAX_CONCURRENCY}`, '32')
     .option('--persons <n>', `distinct residents to ask about, at most ${MAX_PERSONS}`, '200')
     .option('--keep', 'keep the bench databases afterwards')
-    .action(async (options: { count: string; concurrency: string; persons: string; keep?: boolean }) => {
-      const count = wholeNumberOption(options.count, '--count', 1, MAX_COUNT);
-      const concurrency = wholeNumberOption(options.concurrency, '--concurrency', 1, MAX_CONCURRENCY);
-      const persons = wholeNumberOption(options.persons, '--persons', 1, MAX_PERSONS);
-      const { dataDir } = program.opts<GlobalOptions>();
-      mkdirSync(resolve(dataDir), { recursive: true });
-      const dir = mkdtempSync(join(resolve(dataDir), 'bench-'));
-      process.env.RENKEI_LOG_LEVEL ??= 'warn';
+    .option(
+      '--bulk <n>',
+      `instead: one bulk inquiry (一括照会) of n persons over the secured path, at most ${MAX_COUNT}`,
+    )
+    .action(
+      async (options: {
+        count: string;
+        concurrency: string;
+        persons: string;
+        keep?: boolean;
+        bulk?: string;
+      }) => {
+        const count = wholeNumberOption(options.count, '--count', 1, MAX_COUNT);
+        const concurrency = wholeNumberOption(options.concurrency, '--concurrency', 1, MAX_CONCURRENCY);
+        const persons = wholeNumberOption(options.persons, '--persons', 1, MAX_PERSONS);
+        const { dataDir } = program.opts<GlobalOptions>();
+        mkdirSync(resolve(dataDir), { recursive: true });
+        const dir = mkdtempSync(join(resolve(dataDir), 'bench-'));
+        process.env.RENKEI_LOG_LEVEL ??= 'warn';
 
-      const legalTable = loadLegalTable();
-      const world: World = {
-        institutions: DEMO_INSTITUTIONS.filter((i) => i.id === REQUESTER || i.id === PROVIDER),
-        residents: Array.from({ length: persons }, (_, i) => ({
-          key: `r${i}`,
-          name: `試験 太郎${i}`,
-          nameKana: `シケン タロウ`,
-          address: '新潟県三条市旭町二丁目3番1号',
-          dateOfBirth: '1985-04-01',
-          sex: 'male' as const,
-          knownAt: [REQUESTER, PROVIDER],
-          copies: { [PROVIDER]: { 2: {} } },
-        })),
-      };
-      const rows: (string | number)[][] = [];
-      try {
-        // The same exchanges over the bare path (plain HTTP, no signatures) and the secured one
-        // (mutual TLS, every message signed and checked), one after the other in this process: the
-        // difference is what the trust layer costs on this machine today.
-        for (const secure of [false, true]) {
-          rows.push(await measure(secure));
+        const legalTable = loadLegalTable();
+        const world: World = {
+          institutions: DEMO_INSTITUTIONS.filter((i) => i.id === REQUESTER || i.id === PROVIDER),
+          residents: Array.from({ length: persons }, (_, i) => ({
+            key: `r${i}`,
+            name: `試験 太郎${i}`,
+            nameKana: `シケン タロウ`,
+            address: '新潟県三条市旭町二丁目3番1号',
+            dateOfBirth: '1985-04-01',
+            sex: 'male' as const,
+            knownAt: [REQUESTER, PROVIDER],
+            copies: { [PROVIDER]: { 2: {} } },
+          })),
+        };
+        if (options.bulk !== undefined) {
+          const total = wholeNumberOption(options.bulk, '--bulk', 1, MAX_COUNT);
+          try {
+            await benchBulk({ dir, world, legalTable, total });
+          } finally {
+            if (!options.keep) rmSync(dir, { recursive: true, force: true });
+          }
+          return;
         }
-      } finally {
-        if (!options.keep) rmSync(dir, { recursive: true, force: true });
-      }
-      console.log(
-        table(
-          [
-            'path',
-            'exchanges',
-            'concurrency',
-            'seconds',
-            'exchanges/s',
-            'p50 ms',
-            'p90 ms',
-            'p99 ms',
-            'max ms',
-            'outcomes',
-          ],
-          rows,
-        ),
-      );
-      console.log(
-        'Each exchange: clerk POST to the requester → core authorizes, converts, records → provider answers from its copy → core records, delivers → clerk fetches the answer.',
-      );
-      console.log(
-        'bare: plain HTTP between nodes, nothing signed; secured: mutual TLS 1.3, certificates checked, every message between nodes signed (ES256) and verified.',
-      );
-
-      async function measure(secure: boolean): Promise<(string | number)[]> {
-        const path = secure ? 'secured' : 'bare';
-        console.error(`${path}: starting a network…`);
-        const network = await launchNetwork({
-          dataDir: join(dir, path),
-          legalTable,
-          institutions: world.institutions,
-          basePort: 0,
-          secure,
-        });
+        const rows: (string | number)[][] = [];
         try {
-          console.error(`${path}: seeding ${plural(persons, 'resident')}…`);
-          const seeded = await seedWorld(network, world, legalTable);
-          const requester = network.institution(REQUESTER);
-          const keys = [...seeded.residents.keys()];
-
-          const exchange = async (i: number) => {
-            const resident = keys[i % keys.length] ?? 'r0';
-            const accepted = await requester.inquire({
-              body: {
-                addresseeNumber: seeded.addresseeNumber(resident, REQUESTER),
-                providerId: PROVIDER,
-                clauseNo: '74',
-                procedureId: '074-01',
-                itemNos: [2],
-              },
-            });
-            const status = await requester.getInquiry({
-              params: { processingNumber: accepted.processingNumber },
-              query: { waitMs: 30_000 },
-            });
-            return status.outcome;
-          };
-
-          const warmup = Math.min(200, count);
-          await runPool(warmup, concurrency, exchange, () => undefined);
-
-          const bar = new SingleBar(
-            { format: `${path} [{bar}] {value}/{total} {eta}s left`, stream: process.stderr },
-            Presets.shades_classic,
-          );
-          bar.start(count, 0);
-          const latencies: number[] = [];
-          const outcomes = new Map<string, number>();
-          const started = performance.now();
-          await runPool(
-            count,
-            concurrency,
-            async (i) => {
-              const t0 = performance.now();
-              let outcome: string;
-              try {
-                outcome = await exchange(i);
-              } catch (error) {
-                outcome = error instanceof RenkeiError ? error.code : 'error';
-              }
-              latencies.push(performance.now() - t0);
-              outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
-            },
-            () => bar.increment(),
-          );
-          const elapsed = (performance.now() - started) / 1000;
-          bar.stop();
-
-          latencies.sort((x, y) => x - y);
-          const pct = (p: number) =>
-            (
-              latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0
-            ).toFixed(1);
-          return [
-            path,
-            count,
-            concurrency,
-            elapsed.toFixed(2),
-            (count / elapsed).toFixed(0),
-            pct(50),
-            pct(90),
-            pct(99),
-            (latencies.at(-1) ?? 0).toFixed(1),
-            [...outcomes].map(([k, v]) => `${k}: ${v}`).join(', '),
-          ];
+          // The same exchanges over the bare path (plain HTTP, no signatures) and the secured one
+          // (mutual TLS, every message signed and checked), one after the other in this process: the
+          // difference is what the trust layer costs on this machine today.
+          for (const secure of [false, true]) {
+            rows.push(await measure(secure));
+          }
         } finally {
-          await network.close();
+          if (!options.keep) rmSync(dir, { recursive: true, force: true });
         }
-      }
-    });
+        console.log(
+          table(
+            [
+              'path',
+              'exchanges',
+              'concurrency',
+              'seconds',
+              'exchanges/s',
+              'p50 ms',
+              'p90 ms',
+              'p99 ms',
+              'max ms',
+              'outcomes',
+            ],
+            rows,
+          ),
+        );
+        console.log(
+          'Each exchange: clerk POST to the requester → core authorizes, converts, records → provider answers from its copy → core records, delivers → clerk fetches the answer.',
+        );
+        console.log(
+          'bare: plain HTTP between nodes, nothing signed; secured: mutual TLS 1.3, certificates checked, every message between nodes signed (ES256) and verified.',
+        );
+
+        async function measure(secure: boolean): Promise<(string | number)[]> {
+          const path = secure ? 'secured' : 'bare';
+          console.error(`${path}: starting a network…`);
+          const network = await launchNetwork({
+            dataDir: join(dir, path),
+            legalTable,
+            institutions: world.institutions,
+            basePort: 0,
+            secure,
+          });
+          try {
+            console.error(`${path}: seeding ${plural(persons, 'resident')}…`);
+            const seeded = await seedWorld(network, world, legalTable);
+            const requester = network.institution(REQUESTER);
+            const keys = [...seeded.residents.keys()];
+
+            const exchange = async (i: number) => {
+              const resident = keys[i % keys.length] ?? 'r0';
+              const accepted = await requester.inquire({
+                body: {
+                  addresseeNumber: seeded.addresseeNumber(resident, REQUESTER),
+                  providerId: PROVIDER,
+                  clauseNo: '74',
+                  procedureId: '074-01',
+                  itemNos: [2],
+                },
+              });
+              const status = await requester.getInquiry({
+                params: { processingNumber: accepted.processingNumber },
+                query: { waitMs: 30_000 },
+              });
+              return status.outcome;
+            };
+
+            const warmup = Math.min(200, count);
+            await runPool(warmup, concurrency, exchange, () => undefined);
+
+            const bar = new SingleBar(
+              { format: `${path} [{bar}] {value}/{total} {eta}s left`, stream: process.stderr },
+              Presets.shades_classic,
+            );
+            bar.start(count, 0);
+            const latencies: number[] = [];
+            const outcomes = new Map<string, number>();
+            const started = performance.now();
+            await runPool(
+              count,
+              concurrency,
+              async (i) => {
+                const t0 = performance.now();
+                let outcome: string;
+                try {
+                  outcome = await exchange(i);
+                } catch (error) {
+                  outcome = error instanceof RenkeiError ? error.code : 'error';
+                }
+                latencies.push(performance.now() - t0);
+                outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+              },
+              () => bar.increment(),
+            );
+            const elapsed = (performance.now() - started) / 1000;
+            bar.stop();
+
+            latencies.sort((x, y) => x - y);
+            const pct = (p: number) =>
+              (
+                latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0
+              ).toFixed(1);
+            return [
+              path,
+              count,
+              concurrency,
+              elapsed.toFixed(2),
+              (count / elapsed).toFixed(0),
+              pct(50),
+              pct(90),
+              pct(99),
+              (latencies.at(-1) ?? 0).toFixed(1),
+              [...outcomes].map(([k, v]) => `${k}: ${v}`).join(', '),
+            ];
+          } finally {
+            await network.close();
+          }
+        }
+      },
+    );
 }
 
 async function runPool(
@@ -193,4 +214,74 @@ async function runPool(
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
+}
+
+/**
+ * `--bulk n`: one bulk inquiry of n persons (cycling through the seeded residents) from 三条市 to
+ * 新宿区 over the secured path, followed to the last answer; prints persons per second.
+ */
+async function benchBulk(args: {
+  dir: string;
+  world: World;
+  legalTable: ReturnType<typeof loadLegalTable>;
+  total: number;
+}): Promise<void> {
+  const { dir, world, legalTable, total } = args;
+  console.error('bulk: starting a network…');
+  const network = await launchNetwork({
+    dataDir: join(dir, 'bulk'),
+    legalTable,
+    institutions: world.institutions,
+    basePort: 0,
+  });
+  try {
+    console.error(`bulk: seeding ${plural(world.residents.length, 'resident')}…`);
+    const seeded = await seedWorld(network, world, legalTable);
+    const requester = network.institution(REQUESTER);
+    const keys = [...seeded.residents.keys()];
+    const addresseeNumbers = Array.from({ length: total }, (_, i) =>
+      seeded.addresseeNumber(keys[i % keys.length] ?? 'r0', REQUESTER),
+    );
+    const started = performance.now();
+    const accepted = await requester.submitBulkInquiry({
+      body: { providerId: PROVIDER, clauseNo: '74', procedureId: '074-01', itemNos: [2], addresseeNumbers },
+    });
+    const submitted = performance.now();
+    const bar = new SingleBar(
+      { format: 'bulk [{bar}] {value}/{total} answered {eta}s left', stream: process.stderr },
+      Presets.shades_classic,
+    );
+    bar.start(total, 0);
+    let status = accepted;
+    while (status.status !== 'done') {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      status = await requester.getBulkInquiry({ params: { bulkNumber: accepted.bulkNumber } });
+      bar.update(status.finished);
+    }
+    bar.stop();
+    const seconds = (performance.now() - started) / 1000;
+    const { outcomes } = status;
+    console.log(
+      table(
+        ['persons', 'submit s', 'total s', 'persons/s', 'provided', 'not held', 'refused', 'failed'],
+        [
+          [
+            total,
+            ((submitted - started) / 1000).toFixed(2),
+            seconds.toFixed(1),
+            Math.round(total / seconds),
+            outcomes.provided,
+            outcomes.not_held,
+            outcomes.refused,
+            outcomes.failed,
+          ],
+        ],
+      ),
+    );
+    console.log(
+      'One bulk inquiry: the persons stored at the requester, then each one an exchange of its own over the secured path (requester → core → provider → core → requester), recorded at the three parties.',
+    );
+  } finally {
+    await network.close();
+  }
 }
