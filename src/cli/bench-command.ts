@@ -9,6 +9,7 @@ import { launchNetwork } from '../network/launch.ts';
 import { seedWorld } from '../network/seed.ts';
 import { DEMO_INSTITUTIONS, type World } from '../network/world.ts';
 import { RenkeiError } from '../shared/errors.ts';
+import { startBareChain } from './bench-baseline.ts';
 import { plural, table, wholeNumberOption, type GlobalOptions } from './output.ts';
 
 const REQUESTER = '152048'; // 三条市 (X市)
@@ -32,6 +33,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--concurrency <n>', `exchanges in flight at once, at most ${MAX_CONCURRENCY}`, '32')
     .option('--persons <n>', `distinct residents to ask about, at most ${MAX_PERSONS}`, '200')
     .option('--keep', 'keep the bench databases afterwards')
+    .option('--baseline', 'also drive a bare relay chain of the same five hops, and print the ratios')
     .option(
       '--bulk <n>',
       `instead: one bulk inquiry (一括照会) of n persons over the secured path, at most ${MAX_COUNT}`,
@@ -43,6 +45,7 @@ export function registerBenchCommand(program: Command): void {
         persons: string;
         keep?: boolean;
         bulk?: string;
+        baseline?: boolean;
       }) => {
         const count = wholeNumberOption(options.count, '--count', 1, MAX_COUNT);
         const concurrency = wholeNumberOption(options.concurrency, '--concurrency', 1, MAX_CONCURRENCY);
@@ -83,6 +86,15 @@ export function registerBenchCommand(program: Command): void {
           for (const secure of [false, true]) {
             rows.push(await measure(secure));
           }
+          if (options.baseline) {
+            console.error('bare chain: starting five plain relays…');
+            const chain = await startBareChain();
+            try {
+              rows.push(await drive('bare chain', count, concurrency, () => chain.exchange()));
+            } finally {
+              await chain.close();
+            }
+          }
         } finally {
           if (!options.keep) rmSync(dir, { recursive: true, force: true });
         }
@@ -103,6 +115,16 @@ export function registerBenchCommand(program: Command): void {
             rows,
           ),
         );
+        if (options.baseline) {
+          const rate = (label: string) => Number(rows.find((r) => r[0] === label)?.[4] ?? 0);
+          const limit = rate('bare chain');
+          if (limit > 0) {
+            console.log(
+              `Of the bare chain's ${limit} exchanges/s: bare path ${((100 * rate('bare')) / limit).toFixed(0)}%, ` +
+                `secured path ${((100 * rate('secured')) / limit).toFixed(0)}%.`,
+            );
+          }
+        }
         console.log(
           'Each exchange: clerk POST to the requester → core authorizes, converts, records → provider answers from its copy → core records, delivers → clerk fetches the answer.',
         );
@@ -144,53 +166,7 @@ export function registerBenchCommand(program: Command): void {
               return status.outcome;
             };
 
-            const warmup = Math.min(200, count);
-            await runPool(warmup, concurrency, exchange, () => undefined);
-
-            const bar = new SingleBar(
-              { format: `${path} [{bar}] {value}/{total} {eta}s left`, stream: process.stderr },
-              Presets.shades_classic,
-            );
-            bar.start(count, 0);
-            const latencies: number[] = [];
-            const outcomes = new Map<string, number>();
-            const started = performance.now();
-            await runPool(
-              count,
-              concurrency,
-              async (i) => {
-                const t0 = performance.now();
-                let outcome: string;
-                try {
-                  outcome = await exchange(i);
-                } catch (error) {
-                  outcome = error instanceof RenkeiError ? error.code : 'error';
-                }
-                latencies.push(performance.now() - t0);
-                outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
-              },
-              () => bar.increment(),
-            );
-            const elapsed = (performance.now() - started) / 1000;
-            bar.stop();
-
-            latencies.sort((x, y) => x - y);
-            const pct = (p: number) =>
-              (
-                latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0
-              ).toFixed(1);
-            return [
-              path,
-              count,
-              concurrency,
-              elapsed.toFixed(2),
-              (count / elapsed).toFixed(0),
-              pct(50),
-              pct(90),
-              pct(99),
-              (latencies.at(-1) ?? 0).toFixed(1),
-              [...outcomes].map(([k, v]) => `${k}: ${v}`).join(', '),
-            ];
+            return await drive(path, count, concurrency, exchange);
           } finally {
             await network.close();
           }
@@ -284,4 +260,58 @@ async function benchBulk(args: {
   } finally {
     await network.close();
   }
+}
+
+/** Warm up, then run `count` exchanges `concurrency` at a time, with a progress bar: the table row. */
+async function drive(
+  path: string,
+  count: number,
+  concurrency: number,
+  exchange: (i: number) => Promise<string>,
+): Promise<(string | number)[]> {
+  const warmup = Math.min(200, count);
+  await runPool(warmup, concurrency, exchange, () => undefined);
+
+  const bar = new SingleBar(
+    { format: `${path} [{bar}] {value}/{total} {eta}s left`, stream: process.stderr },
+    Presets.shades_classic,
+  );
+  bar.start(count, 0);
+  const latencies: number[] = [];
+  const outcomes = new Map<string, number>();
+  const started = performance.now();
+  await runPool(
+    count,
+    concurrency,
+    async (i) => {
+      const t0 = performance.now();
+      let outcome: string;
+      try {
+        outcome = await exchange(i);
+      } catch (error) {
+        outcome = error instanceof RenkeiError ? error.code : 'error';
+      }
+      latencies.push(performance.now() - t0);
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    },
+    () => bar.increment(),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  bar.stop();
+
+  latencies.sort((x, y) => x - y);
+  const pct = (p: number) =>
+    (latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0).toFixed(1);
+  return [
+    path,
+    count,
+    concurrency,
+    elapsed.toFixed(2),
+    (count / elapsed).toFixed(0),
+    pct(50),
+    pct(90),
+    pct(99),
+    (latencies.at(-1) ?? 0).toFixed(1),
+    [...outcomes].map(([k, v]) => `${k}: ${v}`).join(', '),
+  ];
 }

@@ -1,0 +1,123 @@
+/**
+ * The bare limit for `renkei bench --baseline`: a relay chain of the same shape as an exchange — the
+ * same five HTTP requests between the same four roles, in the same order and pattern — with nothing
+ * else: no database, no validation, no cryptography, no logging, bare node:http servers and undici
+ * keep-alive clients, in this process like the bench's network. What the network does beyond this is
+ * what it costs; the ratio of the two, measured in the same run, is the figure that means something.
+ *
+ *   1. clerk → requester     POST /inquiries            (the requester calls the core before answering)
+ *   2. requester → core      POST /inquiries            → 202 {id}; then, after the answer is written:
+ *   3. core → provider       POST /provision-requests   → 200 {items}
+ *   4. core → requester      POST /answers              → 204
+ *   5. clerk → requester     GET /inquiries/:id         (a long poll, answered when 4 has arrived)
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { Agent, request } from 'undici';
+
+export interface BareChain {
+  exchange(): Promise<string>;
+  close(): Promise<void>;
+}
+
+const ITEM = { itemNo: 2, layoutVersion: '2020.06', data: { taxableIncome: 4_200_000, fiscalYear: 2024 } };
+
+export async function startBareChain(): Promise<BareChain> {
+  const agent = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
+  const post = async (url: string, body: unknown) => {
+    const response = await request(url, {
+      method: 'POST',
+      dispatcher: agent,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const text = await response.body.text();
+    return text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>);
+  };
+  const servers: Server[] = [];
+  const listen = async (handler: (req: IncomingMessage, res: ServerResponse, body: string) => void) => {
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => handler(req, res, Buffer.concat(chunks).toString()));
+    });
+    server.keepAliveTimeout = 30_000;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+  const json = (res: ServerResponse, status: number, body?: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(body === undefined ? '' : JSON.stringify(body));
+  };
+
+  let requesterUrl = '';
+  const provider = await listen((_req, res, body) => {
+    const asked = JSON.parse(body) as { id: string };
+    json(res, 200, { id: asked.id, outcome: 'provided', items: [ITEM] });
+  });
+  const core = await listen((_req, res, body) => {
+    const inquiry = JSON.parse(body) as Record<string, unknown>;
+    const id = randomUUID();
+    json(res, 202, { id });
+    setImmediate(() => {
+      void post(`${provider}/provision-requests`, { ...inquiry, id })
+        .then((answer) => post(`${requesterUrl}/answers`, answer))
+        .catch(() => undefined);
+    });
+  });
+  const answers = new Map<string, unknown>();
+  const waiting = new Map<string, ServerResponse>();
+  requesterUrl = await listen((req, res, body) => {
+    if (req.method === 'POST' && req.url === '/inquiries') {
+      void post(`${core}/inquiries`, JSON.parse(body)).then(
+        (accepted) => json(res, 202, accepted),
+        () => json(res, 502, { error: 'core' }),
+      );
+    } else if (req.method === 'POST' && req.url === '/answers') {
+      const answer = JSON.parse(body) as { id: string };
+      const waiter = waiting.get(answer.id);
+      if (waiter) {
+        waiting.delete(answer.id);
+        json(waiter, 200, answer);
+      } else {
+        answers.set(answer.id, answer);
+      }
+      json(res, 204);
+    } else {
+      const id = (req.url ?? '').split('/').pop()?.split('?')[0] ?? '';
+      const answer = answers.get(id);
+      if (answer) {
+        answers.delete(id);
+        json(res, 200, answer);
+      } else {
+        waiting.set(id, res);
+      }
+    }
+  });
+
+  return {
+    async exchange() {
+      const accepted = await post(`${requesterUrl}/inquiries`, {
+        addresseeNumber: '131041000000101',
+        providerId: '131041',
+        clauseNo: '74',
+        procedureId: '074-01',
+        itemNos: [2],
+      });
+      const response = await request(`${requesterUrl}/inquiries/${String(accepted?.id)}?waitMs=30000`, {
+        dispatcher: agent,
+      });
+      const answer = (await response.body.json()) as { outcome?: string };
+      return answer.outcome ?? 'error';
+    },
+    async close() {
+      await agent.close();
+      for (const server of servers) {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    },
+  };
+}
