@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { mkdirSync } from 'node:fs';
@@ -10,6 +11,8 @@ import { seedWorld } from '../network/seed.ts';
 import { DEMO_INSTITUTIONS, type World } from '../network/world.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import { startBareChain } from './bench-baseline.ts';
+import { generateCoreKeys } from '../nodes/core/keys.ts';
+import { CodeCipher, LINKING_CODE_BYTES } from '../nodes/core/service/code-cipher.ts';
 import { plural, table, wholeNumberOption, type GlobalOptions } from './output.ts';
 
 const REQUESTER = '152048'; // 三条市 (X市)
@@ -35,6 +38,10 @@ export function registerBenchCommand(program: Command): void {
     .option('--keep', 'keep the bench databases afterwards')
     .option('--baseline', 'also drive a bare relay chain of the same five hops, and print the ratios')
     .option(
+      '--conversions <n>',
+      'instead: convert n codes from one institution to another, and print the rate',
+    )
+    .option(
       '--bulk <n>',
       `instead: one bulk inquiry (一括照会) of n persons over the secured path, at most ${MAX_COUNT}`,
     )
@@ -46,7 +53,12 @@ export function registerBenchCommand(program: Command): void {
         keep?: boolean;
         bulk?: string;
         baseline?: boolean;
+        conversions?: string;
       }) => {
+        if (options.conversions !== undefined) {
+          benchConversions(wholeNumberOption(options.conversions, '--conversions', 1, MAX_COUNT));
+          return;
+        }
         const count = wholeNumberOption(options.count, '--count', 1, MAX_COUNT);
         const concurrency = wholeNumberOption(options.concurrency, '--concurrency', 1, MAX_CONCURRENCY);
         const persons = wholeNumberOption(options.persons, '--persons', 1, MAX_PERSONS);
@@ -314,4 +326,33 @@ async function drive(
     (latencies.at(-1) ?? 0).toFixed(1),
     [...outcomes].map(([k, v]) => `${k}: ${v}`).join(', '),
   ];
+}
+
+/**
+ * `--conversions n`: the core's code conversion alone (decode the requester's code, encode the
+ * provider's: what every inquiry does), n times in this process on one core.
+ */
+function benchConversions(n: number): void {
+  const cipher = new CodeCipher(generateCoreKeys());
+  const codes = Array.from({ length: Math.min(n, 10_000) }, () =>
+    cipher.encode(REQUESTER, 1, new Uint8Array(randomBytes(LINKING_CODE_BYTES))),
+  );
+  const window = { current: 1, previous: 1 };
+  let failed = 0;
+  const started = performance.now();
+  for (let i = 0; i < n; i++) {
+    const linking = cipher.decode(REQUESTER, codes[i % codes.length] ?? '', window);
+    if (linking) cipher.encode(PROVIDER, 1, linking);
+    else failed++;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  console.log(
+    table(
+      ['conversions', 'seconds', 'conversions/s', 'failed'],
+      [[n, seconds.toFixed(2), Math.round(n / seconds), failed]],
+    ),
+  );
+  console.log(
+    'Each conversion: AES-256-GCM-SIV open of the requester’s code, seal under the provider’s key.',
+  );
 }
