@@ -37,6 +37,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--persons <n>', `distinct residents to ask about, at most ${MAX_PERSONS}`, '200')
     .option('--keep', 'keep the bench databases afterwards')
     .option('--baseline', 'also drive a bare relay chain of the same five hops, and print the ratios')
+    .option('--rate <n>', 'open loop: start this many exchanges per second, instead of --concurrency')
     .option(
       '--conversions <n>',
       'instead: convert n codes from one institution to another, and print the rate',
@@ -54,7 +55,10 @@ export function registerBenchCommand(program: Command): void {
         bulk?: string;
         baseline?: boolean;
         conversions?: string;
+        rate?: string;
       }) => {
+        const rate =
+          options.rate === undefined ? undefined : wholeNumberOption(options.rate, '--rate', 1, 100_000);
         if (options.conversions !== undefined) {
           benchConversions(wholeNumberOption(options.conversions, '--conversions', 1, MAX_COUNT));
           return;
@@ -102,7 +106,7 @@ export function registerBenchCommand(program: Command): void {
             console.error('bare chain: starting five plain relays…');
             const chain = await startBareChain();
             try {
-              rows.push(await drive('bare chain', count, concurrency, () => chain.exchange()));
+              rows.push(await drive('bare chain', count, concurrency, () => chain.exchange(), rate));
             } finally {
               await chain.close();
             }
@@ -127,7 +131,8 @@ export function registerBenchCommand(program: Command): void {
             rows,
           ),
         );
-        if (options.baseline) {
+        // In the open loop every path carries the offered rate: compare their latencies instead.
+        if (options.baseline && rate === undefined) {
           const rate = (label: string) => Number(rows.find((r) => r[0] === label)?.[4] ?? 0);
           const limit = rate('bare chain');
           if (limit > 0) {
@@ -178,7 +183,7 @@ export function registerBenchCommand(program: Command): void {
               return status.outcome;
             };
 
-            return await drive(path, count, concurrency, exchange);
+            return await drive(path, count, concurrency, exchange, rate);
           } finally {
             await network.close();
           }
@@ -280,6 +285,8 @@ async function drive(
   count: number,
   concurrency: number,
   exchange: (i: number) => Promise<string>,
+  /** Open loop: start exchanges at this many per second whatever the answers do, instead of a pool. */
+  rate?: number,
 ): Promise<(string | number)[]> {
   const warmup = Math.min(200, count);
   await runPool(warmup, concurrency, exchange, () => undefined);
@@ -292,22 +299,42 @@ async function drive(
   const latencies: number[] = [];
   const outcomes = new Map<string, number>();
   const started = performance.now();
-  await runPool(
-    count,
-    concurrency,
-    async (i) => {
-      const t0 = performance.now();
-      let outcome: string;
-      try {
-        outcome = await exchange(i);
-      } catch (error) {
-        outcome = error instanceof RenkeiError ? error.code : 'error';
-      }
-      latencies.push(performance.now() - t0);
-      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
-    },
-    () => bar.increment(),
-  );
+  /** One exchange, its latency counted from when it was due (so a slow answer cannot hide a queue). */
+  const one = async (i: number, due: number) => {
+    let outcome: string;
+    try {
+      outcome = await exchange(i);
+    } catch (error) {
+      outcome = error instanceof RenkeiError ? error.code : 'error';
+    }
+    latencies.push(performance.now() - due);
+    outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+  };
+  if (rate === undefined) {
+    await runPool(
+      count,
+      concurrency,
+      (i) => one(i, performance.now()),
+      () => bar.increment(),
+    );
+  } else {
+    await new Promise<void>((resolve) => {
+      let launched = 0;
+      let done = 0;
+      const tick = () => {
+        const dueNow = Math.min(count, Math.floor(((performance.now() - started) * rate) / 1000) + 1);
+        while (launched < dueNow) {
+          const i = launched++;
+          void one(i, started + (i * 1000) / rate).then(() => {
+            bar.increment();
+            if (++done === count) resolve();
+          });
+        }
+        if (launched < count) setTimeout(tick, 1);
+      };
+      tick();
+    });
+  }
   const elapsed = (performance.now() - started) / 1000;
   bar.stop();
 
@@ -317,7 +344,7 @@ async function drive(
   return [
     path,
     count,
-    concurrency,
+    rate === undefined ? concurrency : `${rate}/s open`,
     elapsed.toFixed(2),
     (count / elapsed).toFixed(0),
     pct(50),
