@@ -133,12 +133,12 @@ export function registerBenchCommand(program: Command): void {
         );
         // In the open loop every path carries the offered rate: compare their latencies instead.
         if (options.baseline && rate === undefined) {
-          const rate = (label: string) => Number(rows.find((r) => r[0] === label)?.[4] ?? 0);
-          const limit = rate('bare chain');
+          const rateOf = (label: string) => Number(rows.find((r) => r[0] === label)?.[4] ?? 0);
+          const limit = rateOf('bare chain');
           if (limit > 0) {
             console.log(
-              `Of the bare chain's ${limit} exchanges/s: bare path ${((100 * rate('bare')) / limit).toFixed(0)}%, ` +
-                `secured path ${((100 * rate('secured')) / limit).toFixed(0)}%.`,
+              `Of the bare chain's ${limit} exchanges/s: bare path ${((100 * rateOf('bare')) / limit).toFixed(0)}%, ` +
+                `secured path ${((100 * rateOf('secured')) / limit).toFixed(0)}%.`,
             );
           }
         }
