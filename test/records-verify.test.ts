@@ -123,6 +123,20 @@ const TAMPERING = {
   },
 };
 
+/** `renkei …` as a person runs it: its exit code and what it printed. */
+async function run(args: string[]): Promise<{ code: number; stdout: string }> {
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, [BIN, ...args], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    return { code: 0, stdout };
+  } catch (error) {
+    const failed = error as { code?: number; stdout?: string };
+    return { code: failed.code ?? -1, stdout: failed.stdout ?? '' };
+  }
+}
+
 function findingsOf(report: NetworkReport) {
   return [...report.parties.flatMap((p) => p.findings), ...report.exchanges.findings];
 }
@@ -255,18 +269,6 @@ describe('renkei records verify on the demo network', () => {
   });
 
   it('prints a table and every finding in words from the command line, exiting 1', async () => {
-    const run = async (args: string[]) => {
-      try {
-        const { stdout } = await promisify(execFile)(process.execPath, [BIN, ...args], {
-          encoding: 'utf8',
-          timeout: 30_000,
-        });
-        return { code: 0, stdout };
-      } catch (error) {
-        const failed = error as { code?: number; stdout?: string };
-        return { code: failed.code ?? -1, stdout: failed.stdout ?? '' };
-      }
-    };
     const clean = await run(['--data-dir', copyNetwork(), 'records', 'verify']);
     expect(clean.code).toBe(0);
     expect(clean.stdout).toContain('Every record verifies.');
@@ -283,19 +285,6 @@ describe('renkei records verify on the demo network', () => {
 });
 
 describe('renkei records show', () => {
-  const run = async (args: string[]) => {
-    try {
-      const { stdout } = await promisify(execFile)(process.execPath, [BIN, ...args], {
-        encoding: 'utf8',
-        timeout: 30_000,
-      });
-      return { code: 0, stdout };
-    } catch (error) {
-      const failed = error as { code?: number; stdout?: string };
-      return { code: failed.code ?? -1, stdout: failed.stdout ?? '' };
-    }
-  };
-
   /** The processing number of scenario a's provided inquiry, from the requester's record. */
   function providedInquiry(dir: string): string {
     return withDb(PARTIES.requester(dir), (db) => {

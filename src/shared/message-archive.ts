@@ -200,13 +200,7 @@ export async function openMessageArchive(
     flush,
     async ofExchange(processingNumber) {
       await flush();
-      const rows = await db
-        .selectFrom('signed_messages')
-        .selectAll()
-        .where('processing_number', '=', processingNumber)
-        .orderBy('id')
-        .execute();
-      return rows.map(fromRow);
+      return selectExchange(db, processingNumber);
     },
     async close() {
       if (closed) return;
@@ -227,19 +221,26 @@ export async function readArchivedMessages(
 ): Promise<ArchivedMessage[]> {
   const db = openSqliteReadOnly<ArchiveDatabase>(file);
   try {
-    const rows = await db
-      .selectFrom('signed_messages')
-      .selectAll()
-      .where('processing_number', '=', processingNumber)
-      .orderBy('id')
-      .execute();
-    return rows.map(fromRow);
+    return await selectExchange(db, processingNumber);
   } catch (error) {
     if (error instanceof Error && /no such table/.test(error.message)) return [];
     throw error;
   } finally {
     await db.destroy();
   }
+}
+
+async function selectExchange(
+  db: Kysely<ArchiveDatabase>,
+  processingNumber: string,
+): Promise<ArchivedMessage[]> {
+  const rows = await db
+    .selectFrom('signed_messages')
+    .selectAll()
+    .where('processing_number', '=', processingNumber)
+    .orderBy('id')
+    .execute();
+  return rows.map(fromRow);
 }
 
 function toRow(message: ArchivedMessage): ArchiveDatabase['signed_messages'] {

@@ -42,7 +42,7 @@ export class KyselyBulkInquiryStore implements BulkInquiryStore {
   private readonly db: Db;
 
   constructor(db: Kysely<IntermediateDatabase>) {
-    this.db = db as unknown as Db;
+    this.db = db;
   }
 
   async createBulk(bulk: BulkInquiryRecord, addresseeNumbers: readonly AddresseeNumber[]): Promise<void> {

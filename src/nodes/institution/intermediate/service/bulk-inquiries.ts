@@ -15,6 +15,7 @@ import type { BulkInquiryInput, BulkInquiryStatus, BulkResultPage } from '../../
 import type { Clock } from '../../../../shared/clock.ts';
 import { RenkeiError } from '../../../../shared/errors.ts';
 import type { Logger } from '../../../../shared/logger.ts';
+import { Sleeper } from '../../../../shared/sleeper.ts';
 import type { BulkInquiryRecord, BulkInquiryStore, BulkProgress } from '../store.ts';
 import type { InquiryService } from './inquiries.ts';
 
@@ -39,7 +40,7 @@ const PROGRESS_CACHE_MS = 1_000;
 export class BulkInquiryService {
   private readonly running = new Map<string, Promise<void>>();
   private readonly progressCache = new Map<string, { at: number; progress: BulkProgress }>();
-  private readonly sleepers = new Set<() => void>();
+  private readonly sleeper = new Sleeper();
   private closed = false;
 
   constructor(private readonly deps: BulkInquiryServiceDeps) {}
@@ -121,7 +122,7 @@ export class BulkInquiryService {
   /** Stop sending; what is not sent stays stored for the next start. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const wake of this.sleepers) wake();
+    this.sleeper.wakeAll();
     await this.whenIdle();
   }
 
@@ -215,7 +216,7 @@ export class BulkInquiryService {
       if (unavailable) {
         backoffMs = Math.min(30_000, Math.max(1_000, backoffMs * 2));
         logger.warn({ bulkNumber, retryInMs: backoffMs }, 'the core is unreachable: bulk inquiry waits');
-        await this.sleep(backoffMs);
+        await this.sleeper.sleep(backoffMs);
       } else {
         backoffMs = 0;
       }
@@ -235,19 +236,7 @@ export class BulkInquiryService {
         }
         waitingSince = Date.now();
       }
-      await this.sleep(this.deps.pollMs ?? 1_000);
+      await this.sleeper.sleep(this.deps.pollMs ?? 1_000);
     }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.sleepers.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.sleepers.add(wake);
-    });
   }
 }
