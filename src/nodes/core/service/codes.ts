@@ -65,10 +65,9 @@ export class CodeService {
     return {
       institutionId,
       keyVersion: institution.keyVersion,
-      personCodes: personCodes.map((code) => {
-        const linkingCode = cipher.decode(institutionId, code, window);
-        return linkingCode ? cipher.encode(institutionId, institution.keyVersion, linkingCode) : null;
-      }),
+      personCodes: cipher
+        .convertMany(institutionId, window, personCodes, institutionId, institution.keyVersion)
+        .map((code) => code ?? null),
     };
   }
 
