@@ -168,15 +168,18 @@ export class CodeCipher {
       if (!key) continue;
       const ciphertexts = Buffer.alloc(positions.length * BLOCK);
       const tags = Buffer.alloc(positions.length * BLOCK);
+      // Byte loops rather than Buffer#copy: for 16 bytes, its call cost was a sixth of a conversion.
       positions.forEach((position, j) => {
         const at = position * CODE_BYTES + 1;
-        bytes.copy(ciphertexts, j * BLOCK, at, at + BLOCK);
-        bytes.copy(tags, j * BLOCK, at + BLOCK, at + 2 * BLOCK);
+        for (let k = 0; k < BLOCK; k++) {
+          ciphertexts[j * BLOCK + k] = bytes[at + k]!;
+          tags[j * BLOCK + k] = bytes[at + BLOCK + k]!;
+        }
       });
       const { plaintexts, authentic } = key.open(ciphertexts, tags);
       positions.forEach((position, j) => {
         if (!authentic[j]) return;
-        plaintexts.copy(plain, position * BLOCK, j * BLOCK, (j + 1) * BLOCK);
+        for (let k = 0; k < BLOCK; k++) plain[position * BLOCK + k] = plaintexts[j * BLOCK + k]!;
         opened[position] = 1;
       });
     }
@@ -252,8 +255,10 @@ function sealCodes(key: OneBlockGcmSiv, version: number, plain: Uint8Array): Buf
   for (let i = 0; i < count; i++) {
     const at = i * CODE_BYTES;
     codes[at] = version;
-    ciphertexts.copy(codes, at + 1, i * BLOCK, (i + 1) * BLOCK);
-    tags.copy(codes, at + 1 + BLOCK, i * BLOCK, (i + 1) * BLOCK);
+    for (let k = 0; k < BLOCK; k++) {
+      codes[at + 1 + k] = ciphertexts[i * BLOCK + k]!;
+      codes[at + 1 + BLOCK + k] = tags[i * BLOCK + k]!;
+    }
   }
   return codes;
 }
