@@ -22,7 +22,10 @@ const BLOCK = 16;
 const LENGTH_BLOCK = new Uint8Array([0, 0, 0, 0, 0, 0, 0, 0, 128, 0, 0, 0, 0, 0, 0, 0]);
 
 export class OneBlockGcmSiv {
-  /** AES-256-ECB under the message-encryption key, padding off: stateless across whole blocks, so reused. */
+  /**
+   * AES-256-ECB under the message-encryption key, padding off, never finalised: ECB keeps no state
+   * between whole blocks, and it is only ever given whole blocks (checked), so one object serves all.
+   */
   private readonly aes: Cipheriv;
   /** Multiplication by H•H. */
   private readonly product: BlockProduct;
@@ -121,7 +124,9 @@ export class OneBlockGcmSiv {
  * noble's POLYVAL with its accumulator zeroed for each block, so one table serves every block:
  * P•K for a block P, K the key the table was built for. We call its one-block step directly
  * because `update`/`digest` copy and allocate per call, which halved the rate; the byte orders
- * below are those of noble's `Polyval.update` and `digestInto` on a little-endian host.
+ * below are those of noble's `Polyval.update` and `digestInto` on a little-endian host. `s0`…`s3`
+ * and `_updateBlock` are protected members (declared in noble's types), not its public API: an
+ * upgrade of @noble/ciphers that changed them would fail gcm-siv-blocks.test.ts, not pass silently.
  */
 class BlockProduct extends Polyval {
   constructor(key: Uint8Array) {
