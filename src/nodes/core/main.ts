@@ -36,6 +36,8 @@ import type { CoreStore } from './store.ts';
 export interface StartCoreOptions {
   dataDir: string;
   port: number;
+  /** The address to listen on (default 127.0.0.1; `0.0.0.0` on a machine of its own). */
+  host?: string;
   legalTable: LegalTable;
   clock?: Clock;
   logger?: Logger;
@@ -140,9 +142,9 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
         await loadPki({ dir: options.security.pkiDir, clock: systemClock }),
         logger,
       );
-      publicationUrl = await listen(publication, options.publicationPort);
+      publicationUrl = await listen(publication, options.publicationPort, options.host);
     }
-    const url = await listen(core.app, options.port);
+    const url = await listen(core.app, options.port, options.host);
     logger.info({ url, publicationUrl, legalTableDigest: options.legalTable.digest }, 'core started');
     const started = core;
     let closing: Promise<void> | undefined;
