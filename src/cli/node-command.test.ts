@@ -141,6 +141,17 @@ describe('renkei node', () => {
     expect(run.stdout).toBe('');
   });
 
+  it('refuses several core processes on SQLite, whose file belongs to one process', async () => {
+    const run = await renkei(
+      'node',
+      'core',
+      '--config',
+      exampleConfig('core', { pki: { dir: pkiDir }, workers: 2 }),
+    );
+    expect(run.status).toBe(1);
+    expect(run.stderr).toMatch(/^ERR_CONFIG_INVALID: workers: .*PostgreSQL/);
+  });
+
   it('refuses a config written for another node', async () => {
     const run = await renkei('node', 'core', '--config', join(EXAMPLES, 'jlis.yaml'));
     expect(run.status).toBe(1);

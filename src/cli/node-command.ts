@@ -38,13 +38,7 @@ export function registerNodeCommand(program: Command): void {
         throw new RenkeiError('ERR_VALIDATION', `The node must be one of ${NODE_KINDS.join(', ')}.`);
       }
       const config = loadNodeConfig(kind as NodeKind, options.config);
-      if (config.node === 'core' && (config.workers ?? 1) > 1) {
-        throw new RenkeiError(
-          'ERR_CONFIG_INVALID',
-          'workers: more than one core process is not supported yet; set workers: 1.',
-          { fields: ['workers'] },
-        );
-      }
+      if (config.node === 'core') checkWorkers(config.workers ?? 1, config.database !== undefined);
       // Its warnings are for whoever edits legal/ (`renkei legal check` shows them), not for every start.
       const legalTable = loadLegalTable();
       const node = await runNode(config, legalTable);
@@ -73,4 +67,21 @@ export function registerNodeCommand(program: Command): void {
       };
       process.stdout.write(`${JSON.stringify(ready)}\n`);
     });
+}
+
+/**
+ * Several core processes need PostgreSQL: a SQLite file belongs to one process, and the data
+ * directory's lock lets one core run on it. On PostgreSQL they are not supported yet either: an
+ * inquiry in flight has no owner, so a starting process would settle another's (see README, "Not yet").
+ * Errors: ERR_CONFIG_INVALID naming `workers`.
+ */
+export function checkWorkers(workers: number, postgres: boolean): void {
+  if (workers <= 1) return;
+  throw new RenkeiError(
+    'ERR_CONFIG_INVALID',
+    postgres
+      ? 'workers: more than one core process is not supported yet; set workers: 1.'
+      : 'workers: more than one core process needs PostgreSQL (database: postgres://… in its config, --database for renkei start); on the SQLite default, run one.',
+    { fields: ['workers'] },
+  );
 }

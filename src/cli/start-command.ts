@@ -9,6 +9,7 @@ import { SupervisedNode, type SupervisorEvent } from '../network/supervisor.ts';
 import type { RunningNode } from '../shared/node.ts';
 import { seedWorld } from '../network/seed.ts';
 import { DEMO_WORLD } from '../network/world.ts';
+import { checkWorkers } from './node-command.ts';
 import { DATABASE_HELP, databaseOption, table, wholeNumberOption, type GlobalOptions } from './output.ts';
 
 /**
@@ -30,12 +31,14 @@ export function registerStartCommand(program: Command): void {
     .option('--port-base <port>', 'core on this port, J-LIS on +1, institutions from +10', '7100')
     .option('--retention-years <years>', 'how long every node keeps provision records', '7')
     .option('--database <url>', DATABASE_HELP)
+    .option('--workers <n>', 'core processes serving its port (more than 1 needs --database)', '1')
     .option('--in-process', 'run every node in this one process (no supervision)')
     .action(
       async (options: {
         portBase: string;
         retentionYears: string;
         database?: string;
+        workers: string;
         inProcess?: boolean;
       }) => {
         const { dataDir } = program.opts<GlobalOptions>();
@@ -43,6 +46,8 @@ export function registerStartCommand(program: Command): void {
         const retentionYears = wholeNumberOption(options.retentionYears, '--retention-years', 1, 100);
         const dir = resolve(dataDir, 'network');
         const database = databaseOption(options.database);
+        const workers = wholeNumberOption(options.workers, '--workers', 1, 64);
+        checkWorkers(workers, database.postgres !== undefined);
         // Its warnings are for whoever edits legal/ (`renkei legal check` shows them), not for every start.
         const legalTable = loadLegalTable();
         const abort = new AbortController();
@@ -77,6 +82,7 @@ export function registerStartCommand(program: Command): void {
                   basePort,
                   retentionYears,
                   ...database,
+                  workers,
                   report: (event) => console.log(describeEvent(event, dir)),
                 },
                 abort.signal,

@@ -29,6 +29,8 @@ export interface NodeProcessesOptions {
   basePort: number;
   retentionYears?: number;
   postgres?: PostgresOption;
+  /** Core processes (its config's `workers`; default 1). */
+  workers?: number;
   /** Told when a node exits unexpectedly, is restarted, or is given up. */
   report: (event: SupervisorEvent) => void;
   /** Restart policy, for tests: see `SupervisedNodeOptions`. */
@@ -121,6 +123,7 @@ export async function startNodeProcesses(
       port: port(0),
       publicationPort: port(2),
       pki: { dir: pkiDir },
+      ...(options.workers === undefined || options.workers === 1 ? {} : { workers: options.workers }),
     });
     const peerPki = { dir: pkiDir, crlUrl: `${core.publicationUrl ?? ''}/pki/v1/crl` };
     const jlis = await startNode({ node: 'jlis', ...common, port: port(1), pki: peerPki, coreUrl: core.url });
