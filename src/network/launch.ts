@@ -1,10 +1,10 @@
 /**
- * Start a whole network on one machine: the core, J-LIS and one institution node per institution,
- * each its own HTTP service with its own database under `dataDir`, talking over real HTTP. `npm start`,
- * `renkei demo`, the scenario tests and the benchmark all go through here.
+ * Start a whole network in this process: the core, J-LIS and one institution node per institution,
+ * each its own HTTP service with its own database under `dataDir`, talking over real HTTP. `renkei
+ * demo`, `renkei start --in-process`, the scenario tests and the benchmark go through here.
  *
- * Later, each node runs as its own process (`renkei node core …`); this launcher is then one way
- * among others to start them, and nothing in the nodes depends on sharing a process.
+ * `renkei start` runs each node as its own process instead (node-processes.ts, `renkei node …`);
+ * this launcher is the in-process way, and nothing in the nodes depends on sharing a process.
  */
 import type { PostgresOption } from '../shared/db.ts';
 import type { LegalTable } from '../domain/legal-table/types.ts';
