@@ -4,6 +4,7 @@
  * bin/renkei.js, reached over TLS.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
@@ -15,9 +16,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNodeConfig, NODE_KINDS } from '../network/node-config.ts';
 import { ensureNetworkPki } from '../network/pki-setup.ts';
 import { DEMO_INSTITUTIONS } from '../network/world.ts';
+import { dropTestSchemas } from '../shared/test-databases.ts';
 import { pkiPaths } from '../trust/pki/files.ts';
 import { BIN, renkei } from './test-support.ts';
 
+/** Several core processes need PostgreSQL: that test runs when the suite is given one (README, "Tests"). */
+const POSTGRES = process.env.RENKEI_TEST_POSTGRES;
 const EXAMPLES = fileURLToPath(new URL('../../examples/config/', import.meta.url));
 const temp = mkdtempSync(join(tmpdir(), 'renkei-node-cli-'));
 const institution = DEMO_INSTITUTIONS[0]!;
@@ -77,6 +81,24 @@ function healthz(url: string): Promise<number> {
     req.on('error', reject);
     req.end();
   });
+}
+
+/** Poll until `done`; fails after `ms`. */
+async function until(done: () => boolean, ms: number): Promise<void> {
+  const started = Date.now();
+  while (!done()) {
+    if (Date.now() - started > ms) throw new Error(`not done within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function stop(child: ChildProcess): Promise<number | null> {
@@ -151,6 +173,51 @@ describe('renkei node', () => {
     expect(run.status).toBe(1);
     expect(run.stderr).toMatch(/^ERR_CONFIG_INVALID: workers: .*PostgreSQL/);
   });
+
+  it.skipIf(!POSTGRES)(
+    'runs the core as several processes on one port over PostgreSQL, and restarts a worker that is killed',
+    async () => {
+      const database = { url: POSTGRES ?? '', schemaPrefix: `w${randomBytes(4).toString('hex')}_` };
+      try {
+        const config = exampleConfig('core', {
+          dataDir: 'workers',
+          pki: { dir: pkiDir },
+          publicationPort: 0,
+          workers: 2,
+          database,
+        });
+        const child = spawn(process.execPath, [BIN, 'node', 'core', '--config', config], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        running.push(child);
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+        await until(() => stdout.includes('\n') || child.exitCode !== null, 60_000);
+        const ready = JSON.parse(stdout.split('\n')[0] ?? '') as {
+          url: string;
+          pid: number;
+          workers: number[];
+        };
+        expect(ready.workers).toHaveLength(2);
+        expect(new Set([ready.pid, ...ready.workers]).size).toBe(3);
+        for (let i = 0; i < 4; i++) expect(await healthz(ready.url)).toBe(200);
+
+        process.kill(ready.workers[0] ?? 0, 'SIGKILL');
+        await until(() => stderr.includes('core worker 1 restarted'), 60_000);
+        expect(stderr).toContain(`core worker 1 (process ${ready.workers[0]}) exited (signal SIGKILL)`);
+        for (let i = 0; i < 4; i++) expect(await healthz(ready.url)).toBe(200);
+        const restarted = Number(/core worker 1 restarted \(process (\d+)\)/.exec(stderr)?.[1]);
+
+        expect(await stop(child)).toBe(0);
+        expect([ready.workers[1], restarted].filter((pid) => pid !== undefined && alive(pid))).toEqual([]);
+      } finally {
+        await dropTestSchemas({ ...database });
+      }
+    },
+    120_000,
+  );
 
   it('refuses a config written for another node', async () => {
     const run = await renkei('node', 'core', '--config', join(EXAMPLES, 'jlis.yaml'));

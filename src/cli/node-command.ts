@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { loadLegalTable } from '../domain/legal-table/index.ts';
-import { NODE_KINDS, loadNodeConfig, type NodeKind } from '../network/node-config.ts';
+import { isCoreWorker, runCoreWorker, startCoreWorkers } from '../network/core-workers.ts';
+import { NODE_KINDS, loadNodeConfig, type CoreConfig, type NodeKind } from '../network/node-config.ts';
+import type { RunningNode } from '../shared/node.ts';
 import { nodeName, runNode } from '../network/run-node.ts';
 import { RenkeiError } from '../shared/errors.ts';
 
@@ -16,6 +18,8 @@ export interface ReadyLine {
   url: string;
   publicationUrl?: string;
   pid: number;
+  /** The core's worker processes, when it runs several. */
+  workers?: number[];
 }
 
 /**
@@ -24,8 +28,11 @@ export interface ReadyLine {
  * runs until SIGTERM or SIGINT, on which it stops taking requests, finishes, closes its databases,
  * flushes its log and exits 0.
  *
+ * With `workers:` above 1 (PostgreSQL only) the core runs as that many processes sharing its port
+ * (src/network/core-workers.ts); its ready line lists them.
+ *
  * Errors (printed as `CODE: message`, exit 1): ERR_CONFIG_INVALID (the file, naming each wrong
- * field), ERR_NO_PKI, ERR_PORT_IN_USE, ERR_DATA_DIR_IN_USE, ERR_DATABASE_UNAVAILABLE.
+ * field; `workers` above 1 on SQLite), ERR_NO_PKI, ERR_PORT_IN_USE, ERR_DATA_DIR_IN_USE, ERR_DATABASE_UNAVAILABLE.
  */
 export function registerNodeCommand(program: Command): void {
   program
@@ -38,10 +45,15 @@ export function registerNodeCommand(program: Command): void {
         throw new RenkeiError('ERR_VALIDATION', `The node must be one of ${NODE_KINDS.join(', ')}.`);
       }
       const config = loadNodeConfig(kind as NodeKind, options.config);
-      if (config.node === 'core') checkWorkers(config.workers ?? 1, config.database !== undefined);
       // Its warnings are for whoever edits legal/ (`renkei legal check` shows them), not for every start.
       const legalTable = loadLegalTable();
-      const node = await runNode(config, legalTable);
+      if (config.node === 'core' && isCoreWorker()) return runCoreWorker(config, legalTable);
+      const workers = config.node === 'core' ? (config.workers ?? 1) : 1;
+      checkWorkers(workers, config.database !== undefined);
+      const node: RunningNode & { workerPids?: () => number[] } =
+        config.node === 'core' && workers > 1
+          ? await coreWorkersNode(config, workers)
+          : await runNode(config, legalTable);
       let stopping = false;
       const stop = () => {
         if (stopping) return;
@@ -64,24 +76,36 @@ export function registerNodeCommand(program: Command): void {
         url: node.url,
         ...(node.publicationUrl === undefined ? {} : { publicationUrl: node.publicationUrl }),
         pid: process.pid,
+        ...(node.workerPids === undefined ? {} : { workers: node.workerPids() }),
       };
       process.stdout.write(`${JSON.stringify(ready)}\n`);
     });
 }
 
 /**
- * Several core processes need PostgreSQL: a SQLite file belongs to one process, and the data
- * directory's lock lets one core run on it. On PostgreSQL they are not supported yet either: an
- * inquiry in flight has no owner, so a starting process would settle another's (see README, "Not yet").
- * Errors: ERR_CONFIG_INVALID naming `workers`.
+ * Several core processes need PostgreSQL: a SQLite file belongs to one process, as does the data
+ * directory's lock. Errors: ERR_CONFIG_INVALID naming `workers`.
  */
 export function checkWorkers(workers: number, postgres: boolean): void {
-  if (workers <= 1) return;
+  if (workers <= 1 || postgres) return;
   throw new RenkeiError(
     'ERR_CONFIG_INVALID',
-    postgres
-      ? 'workers: more than one core process is not supported yet; set workers: 1.'
-      : 'workers: more than one core process needs PostgreSQL (database: postgres://… in its config, --database for renkei start); on the SQLite default, run one.',
+    'workers: more than one core process needs PostgreSQL (database: postgres://… in its config, --database for renkei start); on the SQLite default, run one.',
     { fields: ['workers'] },
   );
+}
+
+/** The core as a primary process and `workers` workers sharing its ports (src/network/core-workers.ts). */
+async function coreWorkersNode(
+  config: CoreConfig,
+  workers: number,
+): Promise<RunningNode & { workerPids: () => number[] }> {
+  const started = await startCoreWorkers(config, workers, (line) => console.error(line));
+  return {
+    name: 'core',
+    url: started.url,
+    ...(started.publicationUrl === undefined ? {} : { publicationUrl: started.publicationUrl }),
+    workerPids: started.pids,
+    close: () => started.close(),
+  };
 }

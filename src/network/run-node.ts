@@ -34,7 +34,12 @@ function postgresOf(config: NodeConfig): { postgres?: PostgresOption } {
  * and closes the log. Errors: those of the node's `start*` (ERR_CONFIG_INVALID, ERR_NO_PKI,
  * ERR_PORT_IN_USE, ERR_DATA_DIR_IN_USE, ERR_DATABASE_UNAVAILABLE…).
  */
-export async function runNode(config: NodeConfig, legalTable: LegalTable): Promise<RunningNode> {
+export async function runNode(
+  config: NodeConfig,
+  legalTable: LegalTable,
+  /** For one of several core processes (core-workers.ts): its id. */
+  extra: { worker?: { id: string } } = {},
+): Promise<RunningNode> {
   const logger = createLogger({
     node: nodeName(config),
     file: config.log?.file ?? defaultLogFile(config),
@@ -60,6 +65,7 @@ export async function runNode(config: NodeConfig, legalTable: LegalTable): Promi
           legalTable,
           security: { pkiDir: config.pki.dir, ...revocation },
           publicationPort: config.publicationPort ?? (config.port === 0 ? 0 : config.port + 2),
+          ...(extra.worker === undefined ? {} : { worker: extra.worker }),
         });
         break;
       case 'jlis':
