@@ -205,10 +205,18 @@ function joinPath(path: string, key: string): string {
   return path === '(the whole file)' ? key : `${path}.${key}`;
 }
 
+const EXPECTED: Record<string, string> = {
+  string: 'text',
+  number: 'a number',
+  boolean: 'true or false',
+  object: 'a mapping of fields',
+};
+
 /** Zod's wording, without ever quoting the value received (a URL may carry a password). */
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'invalid_type') {
-    return issue.message.endsWith('received undefined') ? 'missing' : `must be a ${issue.expected}`;
+    if (issue.message.endsWith('received undefined')) return 'missing';
+    return `must be ${EXPECTED[issue.expected] ?? issue.expected}`;
   }
   if (issue.code === 'invalid_union') return 'must be a postgres:// URL or { url, schemaPrefix, poolSize }';
   return issue.message;
