@@ -430,28 +430,20 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     return rows.map((row) => ({ record: toRecord(row), state: toState(row) }));
   }
 
-  /**
-   * This process's lease (several core processes only): renewed until `until`. At a process's
-   * start, `forget` first drops the lease a previous run under the same id left, so that the
-   * inquiries that run carried are resumed at once rather than when its lease runs out.
-   */
-  async renewLease(until: Date, options: { forget?: boolean } = {}): Promise<void> {
+  /** Renew this process's lease (several core processes only) until `until`. */
+  async renewLease(until: Date): Promise<void> {
     if (!this.worker) throw new TypeError('renewLease: this store is not one of several core processes');
-    const { id } = this.worker;
-    if (options.forget) {
-      await this.db.deleteFrom('core_workers').where('id', '=', id).execute();
-      return;
-    }
     await this.db
       .insertInto('core_workers')
-      .values({ id, lease_until: until.toISOString() })
+      .values({ id: this.worker.id, lease_until: until.toISOString() })
       .onConflict((oc) => oc.column('id').doUpdateSet({ lease_until: until.toISOString() }))
       .execute();
   }
 
   /**
-   * Drop this process's lease (at `close`, once its work is drained): what it still carries is then
-   * another process's to resume at once.
+   * Drop this process's lease: at `close`, once its work is drained, so that what it still carries
+   * is another process's to resume at once; and at its start, to forget the lease a previous run
+   * under the same id left, so that this process resumes that run's inquiries at once.
    */
   async dropLease(): Promise<void> {
     if (this.worker) await this.db.deleteFrom('core_workers').where('id', '=', this.worker.id).execute();

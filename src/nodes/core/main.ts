@@ -92,7 +92,9 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
   let transport: Transport | undefined;
   const ownTransport = options.transport === undefined;
   const clock = options.clock ?? systemClock;
+  let leaseTimer: NodeJS.Timeout | undefined;
   const closeSecurity = async () => {
+    clearInterval(leaseTimer);
     await publication?.close();
     if (ownTransport) await transport?.close();
     await security?.close();
@@ -143,11 +145,10 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
         ? {}
         : { answerRetentionMs: options.answerRetentionDays * DAY_MS }),
     });
-    let leaseTimer: NodeJS.Timeout | undefined;
     if (options.worker) {
       const leased = opened;
       // A previous run under this id is gone (this process has its id now): resume what it carried.
-      await leased.renewLease(systemClock.now(), { forget: true });
+      await leased.dropLease();
       await core.resumeInFlight();
       const renew = () => leased.renewLease(new Date(systemClock.now().getTime() + LEASE_MS));
       await renew();
