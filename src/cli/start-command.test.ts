@@ -3,7 +3,8 @@
  * which runs every node as a process of its own, stopped with Ctrl-C's signal.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,7 +13,7 @@ import { credentialTransport } from '../protocol/client-credentials.ts';
 import { businessApi } from '../protocol/routes.ts';
 import { systemClock } from '../shared/clock.ts';
 import { pkiPaths } from '../trust/pki/files.ts';
-import { BIN } from './test-support.ts';
+import { BIN, renkei } from './test-support.ts';
 
 const temp = mkdtempSync(join(tmpdir(), 'renkei-start-cli-'));
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
@@ -127,4 +128,22 @@ describe('renkei start', () => {
     expect(stderr).toBe('');
     expect(stdout).not.toContain('Warning');
   }, 240_000);
+
+  it("refuses to start when the core's port is taken, naming it, and leaves no node running", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const address = blocker.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    const other = mkdtempSync(join(tmpdir(), 'renkei-start-taken-'));
+    try {
+      const run = await renkei('--data-dir', other, 'start', '--port-base', String(address.port));
+      expect(run.status).toBe(1);
+      expect(run.stderr).toMatch(new RegExp(`^ERR_PORT_IN_USE: core: Port ${address.port} `));
+      // The core's lock is free again: its process is gone.
+      expect(existsSync(join(other, 'network', 'core', 'core.lock'))).toBe(false);
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+      rmSync(other, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
