@@ -10,6 +10,7 @@ type Register = (program: Command) => void;
  */
 const COMMANDS: Record<string, () => Promise<Register>> = {
   start: async () => (await import('./start-command.ts')).registerStartCommand,
+  node: async () => (await import('./node-command.ts')).registerNodeCommand,
   demo: async () => (await import('./demo-command.ts')).registerDemoCommand,
   number: async () => (await import('./number-command.ts')).registerNumberCommand,
   import: async () => (await import('./import-command.ts')).registerImportCommand,

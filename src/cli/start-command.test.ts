@@ -1,42 +1,149 @@
 /**
  * `npm start` (`renkei start`) as a newcomer runs it: a real child process through bin/renkei.js,
- * stopped with Ctrl-C's signal once it says it is ready.
+ * which runs every node as a process of its own, stopped with Ctrl-C's signal.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN } from './test-support.ts';
+import { createClient } from '../protocol/api.ts';
+import { credentialTransport } from '../protocol/client-credentials.ts';
+import { businessApi } from '../protocol/routes.ts';
+import { systemClock } from '../shared/clock.ts';
+import { pkiPaths } from '../trust/pki/files.ts';
+import { BIN, renkei } from './test-support.ts';
 
 const temp = mkdtempSync(join(tmpdir(), 'renkei-start-cli-'));
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
 
+/** Resolves when the output so far contains `text`; rejects after `ms`. */
+function waitFor(output: () => string, text: string, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const check = setInterval(() => {
+      if (output().includes(text)) {
+        clearInterval(check);
+        resolve();
+      } else if (Date.now() - started > ms) {
+        clearInterval(check);
+        reject(new Error(`no "${text}" within ${ms} ms; output so far:\n${output()}`));
+      }
+    }, 100);
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe('renkei start', () => {
-  it('starts without warnings about the legal table, which are for `renkei legal check`', async () => {
+  it('runs every node as its own process, restarts one that is killed, and stops them all on Ctrl-C', async () => {
     const child = spawn(process.execPath, [BIN, '--data-dir', temp, 'start', '--port-base', '0'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    const ready = new Promise<void>((resolve) => {
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString('utf8');
-        if (stdout.includes('Press Ctrl-C to stop.')) resolve();
-      });
-    });
-    let timer: NodeJS.Timeout | undefined;
+    const pids = new Map<string, number>();
     try {
-      await Promise.race([ready, exited, new Promise((resolve) => (timer = setTimeout(resolve, 20_000)))]);
+      await waitFor(() => stdout + stderr, 'Press Ctrl-C to stop.', 150_000);
+      // The table: │ node │ name │ URL │ process │ (no colour: stdout is not a terminal).
+      const rows = stdout
+        .split('\n')
+        .map((line) => line.split('│').map((cell) => cell.trim()))
+        .filter((cells) => cells.length === 6 && /^\d+$/.test(cells[4] ?? ''));
+      for (const cells of rows) pids.set(cells[1] ?? '', Number(cells[4]));
+      const urls = new Map(rows.map((cells) => [cells[1] ?? '', cells[3] ?? '']));
+      expect(pids.size).toBe(12); // core, J-LIS, ten institutions
+      expect(new Set(pids.values()).size).toBe(12);
+      expect([...pids.values()]).not.toContain(child.pid);
+      expect([...pids.values()].every(alive)).toBe(true);
+
+      const pkiDir = join(temp, 'network', 'pki');
+      const transport = await credentialTransport({
+        pkiDir,
+        parties: ['152048:business'],
+        clock: systemClock,
+        crl: { file: pkiPaths(pkiDir).crlDer },
+        timeoutMs: 30_000,
+      });
+      const clerk = createClient(businessApi, {
+        transport,
+        baseUrl: urls.get('institution:152048') ?? '',
+        peer: 'institution 152048',
+        party: '152048',
+      });
+      const world = JSON.parse(readFileSync(join(temp, 'network', 'world.json'), 'utf8')) as {
+        resident: string;
+        addressees: Record<string, string>;
+      }[];
+      const addresseeNumber = world.find((r) => r.resident === 'yamada-taro')?.addressees['152048'] ?? '';
+      const exchange = async () => {
+        const accepted = await clerk.inquire({
+          body: {
+            addresseeNumber,
+            providerId: '131041',
+            clauseNo: '74',
+            procedureId: '074-01',
+            itemNos: [2],
+          },
+        });
+        const answer = await clerk.getInquiry({
+          params: { processingNumber: accepted.processingNumber },
+          query: { waitMs: 20_000 },
+        });
+        return answer.outcome;
+      };
+      try {
+        expect(await exchange()).toBe('provided');
+
+        // The provider dies; the supervisor says so, restarts it on the same port, and it answers again.
+        const provider = pids.get('institution:131041') ?? 0;
+        process.kill(provider, 'SIGKILL');
+        await waitFor(() => stdout, 'institution:131041 restarted', 60_000);
+        expect(stdout).toContain(
+          `institution:131041 (process ${provider}) exited unexpectedly (signal SIGKILL)`,
+        );
+        const restarted = Number(/institution:131041 restarted \(process (\d+)\)/.exec(stdout)?.[1]);
+        expect(alive(restarted)).toBe(true);
+        pids.set('institution:131041', restarted);
+        expect(await exchange()).toBe('provided');
+      } finally {
+        await transport.close();
+      }
     } finally {
-      clearTimeout(timer);
-      child.kill('SIGTERM');
+      child.kill('SIGINT');
     }
     expect(await exited).toBe(0);
-    expect(stdout).toContain('Press Ctrl-C to stop.');
+    expect([...pids].filter(([, pid]) => alive(pid))).toEqual([]);
     expect(stderr).toBe('');
     expect(stdout).not.toContain('Warning');
-  });
+  }, 240_000);
+
+  it("refuses to start when the core's port is taken, naming it, and leaves no node running", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const address = blocker.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    const other = mkdtempSync(join(tmpdir(), 'renkei-start-taken-'));
+    try {
+      const run = await renkei('--data-dir', other, 'start', '--port-base', String(address.port));
+      expect(run.status).toBe(1);
+      expect(run.stderr).toMatch(new RegExp(`^ERR_PORT_IN_USE: core: Port ${address.port} `));
+      // The core's lock is free again: its process is gone.
+      expect(existsSync(join(other, 'network', 'core', 'core.lock'))).toBe(false);
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()));
+      rmSync(other, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

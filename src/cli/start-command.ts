@@ -1,74 +1,144 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { partyPaths, pkiPaths } from '../trust/pki/files.ts';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadLegalTable } from '../domain/legal-table/index.ts';
-import { launchNetwork } from '../network/launch.ts';
+import { launchNetwork, type Network } from '../network/launch.ts';
+import { startNodeProcesses } from '../network/node-processes.ts';
+import { SupervisedNode, type SupervisorEvent } from '../network/supervisor.ts';
+import type { RunningNode } from '../shared/node.ts';
 import { seedWorld } from '../network/seed.ts';
 import { DEMO_WORLD } from '../network/world.ts';
+import { checkWorkers } from './node-command.ts';
 import { DATABASE_HELP, databaseOption, table, wholeNumberOption, type GlobalOptions } from './output.ts';
 
 /**
- * `renkei start`: the whole demo network on one machine, on the embedded SQLite default. The first
- * start numbers the demo residents and loads the institutions' copies; later starts reuse the data.
+ * `renkei start`: the whole demo network on one machine, each node in an OS process of its own
+ * (`renkei node <kind> --config <data dir>/network/config/<node>.yaml`), supervised: a node that
+ * exits is reported here and restarted; Ctrl-C stops them all. `--in-process` runs every node in
+ * this process instead, as `renkei demo` and the tests do. The first start numbers the demo
+ * residents and loads the institutions' copies through the nodes' APIs; later starts reuse the data.
+ *
+ * Errors (exit 1): ERR_VALIDATION (an option), ERR_CONFIG_INVALID (`--database`), and any node's
+ * start-up error: ERR_PORT_IN_USE, ERR_DATA_DIR_IN_USE, ERR_DATABASE_UNAVAILABLE…
  */
 export function registerStartCommand(program: Command): void {
   program
     .command('start')
-    .description('run the demo network: core, J-LIS and the demo institutions, each on its own port')
+    .description(
+      'run the demo network: core, J-LIS and the demo institutions, each its own process on its own port',
+    )
     .option('--port-base <port>', 'core on this port, J-LIS on +1, institutions from +10', '7100')
     .option('--retention-years <years>', 'how long every node keeps provision records', '7')
     .option('--database <url>', DATABASE_HELP)
-    .action(async (options: { portBase: string; retentionYears: string; database?: string }) => {
-      const { dataDir } = program.opts<GlobalOptions>();
-      const basePort = wholeNumberOption(options.portBase, '--port-base', 0, 65_000);
-      const retentionYears = wholeNumberOption(options.retentionYears, '--retention-years', 1, 100);
-      const dir = resolve(dataDir, 'network');
-      // Its warnings are for whoever edits legal/ (`renkei legal check` shows them), not for every start.
-      const legalTable = loadLegalTable();
-      const network = await launchNetwork({
-        dataDir: dir,
-        legalTable,
-        institutions: DEMO_WORLD.institutions,
-        basePort,
-        retentionYears,
-        ...databaseOption(options.database),
-      });
-      const shutdown = () => {
-        console.log('\nStopping the network…');
-        network.close().then(
-          () => process.exit(0),
-          () => process.exit(1),
-        );
-      };
-      process.once('SIGINT', shutdown);
-      process.once('SIGTERM', shutdown);
+    .option('--workers <n>', 'core processes serving its port (more than 1 needs --database)', '1')
+    .option('--in-process', 'run every node in this one process (no supervision)')
+    .action(
+      async (options: {
+        portBase: string;
+        retentionYears: string;
+        database?: string;
+        workers: string;
+        inProcess?: boolean;
+      }) => {
+        const { dataDir } = program.opts<GlobalOptions>();
+        const basePort = wholeNumberOption(options.portBase, '--port-base', 0, 65_000);
+        const retentionYears = wholeNumberOption(options.retentionYears, '--retention-years', 1, 100);
+        const dir = resolve(dataDir, 'network');
+        const database = databaseOption(options.database);
+        const workers = wholeNumberOption(options.workers, '--workers', 1, 64);
+        checkWorkers(workers, database.postgres !== undefined);
+        // Its warnings are for whoever edits legal/ (`renkei legal check` shows them), not for every start.
+        const legalTable = loadLegalTable();
+        const abort = new AbortController();
+        let network: Network | undefined;
+        let stopping = false;
+        const shutdown = () => {
+          if (stopping) return;
+          stopping = true;
+          console.log('\nStopping the network…');
+          abort.abort();
+          (network?.close() ?? Promise.resolve()).then(
+            () => process.exit(0),
+            () => process.exit(1),
+          );
+        };
+        process.on('SIGINT', shutdown);
+        process.on('SIGTERM', shutdown);
+        try {
+          network = options.inProcess
+            ? await launchNetwork({
+                dataDir: dir,
+                legalTable,
+                institutions: DEMO_WORLD.institutions,
+                basePort,
+                retentionYears,
+                ...database,
+              })
+            : await startNodeProcesses(
+                {
+                  dataDir: dir,
+                  institutions: DEMO_WORLD.institutions,
+                  basePort,
+                  retentionYears,
+                  ...database,
+                  workers,
+                  report: (event) => console.log(describeEvent(event, dir)),
+                },
+                abort.signal,
+              );
+        } catch (error) {
+          if (stopping) return; // Ctrl-C during start-up: shutdown() exits
+          throw error;
+        }
+        if (stopping) return;
 
-      const worldFile = join(dir, 'world.json');
-      if (!existsSync(worldFile)) {
-        console.log('First start: numbering the demo residents and loading copies…');
-        await seedWorld(network, DEMO_WORLD, legalTable, { dataDir: dir });
-      }
-      const names = new Map(DEMO_WORLD.institutions.map((i) => [i.id, `${i.name} ${i.nameEn}`]));
-      console.log(
-        table(
-          ['node', 'name', 'URL (each answers GET /healthz)'],
-          network
-            .nodes()
-            .map((node) => [node.name, names.get(node.name.replace(/^institution:/, '')) ?? '', node.url]),
-        ),
-      );
-      console.log(`Data: ${dir}`);
-      if (network.core.publicationUrl) {
-        const pub = network.core.publicationUrl;
+        const worldFile = join(dir, 'world.json');
+        if (!existsSync(worldFile)) {
+          console.log('First start: numbering the demo residents and loading copies…');
+          await seedWorld(network, DEMO_WORLD, legalTable, { dataDir: dir });
+        }
+        const names = new Map(DEMO_WORLD.institutions.map((i) => [i.id, `${i.name} ${i.nameEn}`]));
+        const pid = (node: RunningNode) => (node instanceof SupervisedNode ? String(node.pid ?? '') : '');
         console.log(
-          `PKI (plain HTTP, public): ${pub}/pki/v1/crl  ${pub}/pki/v1/ocsp  ${pub}/pki/v1/ca-bundle.pem`,
+          table(
+            ['node', 'name', 'URL (each answers GET /healthz)', 'process'],
+            network
+              .nodes()
+              .map((node) => [
+                node.name,
+                names.get(node.name.replace(/^institution:/, '')) ?? '',
+                node.url,
+                options.inProcess ? `${process.pid} (all)` : pid(node),
+              ]),
+          ),
         );
-      }
-      const example = exampleInquiry(worldFile, network.institutions.get('152048')?.url, network.pkiDir);
-      if (example) console.log(`\nTry the seeds' 児童手当 exchange as 三条市's clerk:\n${example}\n`);
-      console.log('Press Ctrl-C to stop.');
-    });
+        console.log(`Data: ${dir}   Logs: ${join(dir, 'logs')}`);
+        if (network.core.publicationUrl) {
+          const pub = network.core.publicationUrl;
+          console.log(
+            `PKI (plain HTTP, public): ${pub}/pki/v1/crl  ${pub}/pki/v1/ocsp  ${pub}/pki/v1/ca-bundle.pem`,
+          );
+        }
+        const example = exampleInquiry(worldFile, network.institutions.get('152048')?.url, network.pkiDir);
+        if (example) console.log(`\nTry the seeds' 児童手当 exchange as 三条市's clerk:\n${example}\n`);
+        console.log('Press Ctrl-C to stop.');
+      },
+    );
+}
+
+/** One line on the console for what happened to a supervised node (its output file has the detail). */
+function describeEvent(event: SupervisorEvent, dataDir: string): string {
+  switch (event.type) {
+    case 'exited': {
+      const how = event.signal === null ? `exit code ${String(event.code)}` : `signal ${event.signal}`;
+      return `${event.node} (process ${event.pid}) exited unexpectedly (${how}); restarting it in ${(event.restartInMs / 1000).toFixed(1)} s`;
+    }
+    case 'restarted':
+      return `${event.node} restarted (process ${event.pid})`;
+    case 'gave-up':
+      return `${event.node} failed ${event.failures} times in a row right after starting; not restarting it. See ${relative(dataDir, event.outputFile)} under ${dataDir}.`;
+  }
 }
 
 /** A ready-to-paste inquiry for the demo's first resident, using the addressee number a clerk would type. */

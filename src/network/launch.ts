@@ -1,10 +1,10 @@
 /**
- * Start a whole network on one machine: the core, J-LIS and one institution node per institution,
- * each its own HTTP service with its own database under `dataDir`, talking over real HTTP. `npm start`,
- * `renkei demo`, the scenario tests and the benchmark all go through here.
+ * Start a whole network in this process: the core, J-LIS and one institution node per institution,
+ * each its own HTTP service with its own database under `dataDir`, talking over real HTTP. `renkei
+ * demo`, `renkei start --in-process`, the scenario tests and the benchmark go through here.
  *
- * Later, each node runs as its own process (`renkei node core …`); this launcher is then one way
- * among others to start them, and nothing in the nodes depends on sharing a process.
+ * `renkei start` runs each node as its own process instead (node-processes.ts, `renkei node …`);
+ * this launcher is the in-process way, and nothing in the nodes depends on sharing a process.
  */
 import type { PostgresOption } from '../shared/db.ts';
 import type { LegalTable } from '../domain/legal-table/types.ts';
@@ -13,15 +13,10 @@ import { startInstitution } from '../nodes/institution/main.ts';
 import { startJlis } from '../nodes/jlis/main.ts';
 import type { Clock } from '../shared/clock.ts';
 import { systemClock } from '../shared/clock.ts';
-import { OPERATOR_ROLES, businessParty, demoOperator, ensureNetworkPki } from './pki-setup.ts';
+import { ensureNetworkPki } from './pki-setup.ts';
 import type { RunningNode } from '../shared/node.ts';
-import { createClient, type Client } from '../protocol/api.ts';
-import { credentialTransport } from '../protocol/client-credentials.ts';
-import { httpTransport } from '../protocol/http-transport.ts';
-import type { Transport } from '../protocol/transport.ts';
 import { refreshCrl } from '../trust/pki/authority.ts';
-import { pkiPaths } from '../trust/pki/files.ts';
-import { adminApi, businessApi, jlisApi } from '../protocol/routes.ts';
+import { networkClients, registerInstitutions, type NetworkClients } from './clients.ts';
 import type { WorldInstitution } from './world.ts';
 
 export interface LaunchOptions {
@@ -49,21 +44,14 @@ export interface LaunchOptions {
   postgres?: PostgresOption;
 }
 
-export interface Network {
+export interface Network extends NetworkClients {
   core: RunningNode;
   jlis: RunningNode;
   institutions: Map<string, RunningNode>;
   /** Every node, in start order. */
   nodes(): RunningNode[];
-  /** A client for an institution's business API (business systems and clerks use this). */
-  institution(id: string): Client<typeof businessApi>;
-  /** A client for the core's operator API, presenting the demo operator of each route's role. */
-  admin(): Client<typeof adminApi>;
   /** The PKI directory (`<data dir>/pki`), when the network is secured. */
   pkiDir: string | undefined;
-  /** A client for J-LIS (municipalities report residents through it). */
-  jlisClient(): Client<typeof jlisApi>;
-  close(): Promise<void>;
 }
 
 export async function launchNetwork(options: LaunchOptions): Promise<Network> {
@@ -71,14 +59,14 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
   const port = (offset: number) => (options.basePort === 0 ? 0 : options.basePort + offset);
   const started: RunningNode[] = [];
   const secure = options.secure ?? true;
-  const transports: Transport[] = [];
+  let clients: NetworkClients | undefined;
   let crlTimer: NodeJS.Timeout | undefined;
   let closing: Promise<void> | undefined;
   const closeAll = () =>
     (closing ??= (async () => {
       if (crlTimer) clearInterval(crlTimer);
       for (const node of [...started].reverse()) await node.close();
-      for (const transport of transports) await transport.close();
+      await clients?.close();
     })());
   const pkiDir = secure
     ? await ensureNetworkPki({ dataDir: options.dataDir, institutions: options.institutions })
@@ -93,20 +81,6 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
   }
   const revocation =
     options.revocationMaxAgeMs === undefined ? {} : { revocationMaxAgeMs: options.revocationMaxAgeMs };
-  /** The launcher's own calls (registration, seeding, the clients it hands out), as the parties named. */
-  const transportAs = async (parties: string[]): Promise<Transport> => {
-    const transport = pkiDir
-      ? await credentialTransport({
-          pkiDir,
-          parties,
-          clock: systemClock,
-          crl: { file: pkiPaths(pkiDir).crlDer },
-          timeoutMs: 60_000,
-        })
-      : httpTransport({ timeoutMs: 60_000 });
-    transports.push(transport);
-    return transport;
-  };
   const retention = {
     ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
     ...(options.postgres === undefined ? {} : { postgres: options.postgres }),
@@ -136,14 +110,6 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
     });
     started.push(jlis);
 
-    const operatorTransport = await transportAs(OPERATOR_ROLES.map(demoOperator));
-    const coreAdmin = createClient(adminApi, {
-      transport: operatorTransport,
-      baseUrl: core.url,
-      peer: 'core',
-      party: 'core',
-    });
-    const businessTransports = new Map<string, Transport>();
     const institutions = new Map<string, RunningNode>();
     let offset = 10;
     for (const institution of options.institutions) {
@@ -160,42 +126,27 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
         ...(security ? { security } : {}),
       });
       started.push(node);
-      businessTransports.set(institution.id, await transportAs([businessParty(institution.id)]));
       institutions.set(institution.id, node);
-      await coreAdmin.registerInstitution({
-        params: { id: institution.id },
-        body: {
-          name: institution.name,
-          nameEn: institution.nameEn,
-          kind: institution.kind,
-          networkUrl: node.url,
-        },
-      });
     }
-
-    // Residents are reported to J-LIS by a municipality's systems: the first municipality's.
-    const municipality = options.institutions.find((i) => i.kind === 'municipality');
-    const reporting = businessTransports.get(municipality?.id ?? '') ?? (await transportAs([]));
+    const urls = new Map([...institutions].map(([id, node]) => [id, node.url]));
+    clients = await networkClients({
+      pkiDir,
+      coreUrl: core.url,
+      jlisUrl: jlis.url,
+      institutions: options.institutions,
+      institutionUrls: urls,
+    });
+    await registerInstitutions(clients, options.institutions, urls);
+    const { institution, admin, jlisClient } = clients;
     return {
       core,
       jlis,
       institutions,
       pkiDir,
       nodes: () => [...started],
-      institution(id) {
-        const node = institutions.get(id);
-        const transport = businessTransports.get(id);
-        if (!node || !transport) throw new TypeError(`no institution ${id} in this network`);
-        return createClient(businessApi, {
-          transport,
-          baseUrl: node.url,
-          peer: `institution ${id}`,
-          party: id,
-        });
-      },
-      admin: () => coreAdmin,
-      jlisClient: () =>
-        createClient(jlisApi, { transport: reporting, baseUrl: jlis.url, peer: 'J-LIS', party: 'jlis' }),
+      institution,
+      admin,
+      jlisClient,
       close: closeAll,
     };
   } catch (error) {

@@ -4,6 +4,7 @@ import type { Logger } from '../shared/logger.ts';
 import { openMessageArchive, type MessageArchive } from '../shared/message-archive.ts';
 import { openSecurityLog, type SecurityLog } from '../shared/security-log.ts';
 import { loadNodeTrust, type NodeTrust } from './node-trust.ts';
+import type { ReplayGuard } from '../trust/envelope/replay-guard.ts';
 import { secureTransport } from './secure-transport.ts';
 import type { SecurityEventSink } from './server.ts';
 import type { Transport } from './transport.ts';
@@ -53,12 +54,15 @@ export async function openNodeSecurity(options: {
   nodeDir: string;
   /** Told when kept messages could not be written (the node logs it; the exchange goes on). */
   onArchiveError?: (error: unknown) => void;
+  /** Where seen message ids are kept (default in memory: one process's own). */
+  replay?: ReplayGuard;
 }): Promise<OpenedNodeSecurity> {
   const trust = await loadNodeTrust({
     pkiDir: options.security.pkiDir,
     partyId: options.partyId,
     clock: options.security.clock ?? systemClock,
     crl: options.security.crl,
+    ...(options.replay === undefined ? {} : { replay: options.replay }),
     ...(options.security.revocationMaxAgeMs === undefined
       ? {}
       : { revocationMaxAgeMs: options.security.revocationMaxAgeMs }),

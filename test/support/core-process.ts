@@ -1,29 +1,23 @@
 /**
  * The core in an OS process of its own, for tests that must look at the core alone (its heap, its
- * files): `spawnCore` is a `LaunchOptions.startCore` that runs this file with `node --import tsx` and
- * the options the launcher chose, and this file, run that way, starts the core from its main.ts with
- * them, logging to the core's usual log file at the most verbose level (`trace`).
+ * files): `spawnCore` is a `LaunchOptions.startCore` that writes the options the launcher chose into
+ * a core config file and runs `renkei node core --config <file>`, as a deployment does, logging to
+ * the core's usual log file at the most verbose level (`trace`).
  *
  * The legal table and the clock cannot cross a process boundary: the child loads the same legal
- * table (`loadLegalTable()`, checked by digest) and uses the system clock, as the launcher does by
- * default.
+ * table (`loadLegalTable()`) and uses the system clock, as the launcher does by default.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadLegalTable } from '../../src/domain/legal-table/index.ts';
-import { startCore, type StartCoreOptions } from '../../src/nodes/core/main.ts';
-import { closeLogger, createLogger } from '../../src/shared/logger.ts';
+import { stringify } from 'yaml';
+import type { CoreConfig } from '../../src/network/node-config.ts';
+import type { StartCoreOptions } from '../../src/nodes/core/main.ts';
 import type { RunningNode } from '../../src/shared/node.ts';
 
-const OPTIONS_ENV = 'RENKEI_TEST_CORE_OPTIONS';
-const HERE = fileURLToPath(import.meta.url);
-
-type Portable = Pick<
-  StartCoreOptions,
-  'dataDir' | 'port' | 'retentionYears' | 'security' | 'publicationPort'
-> & { legalTableDigest: string };
+const BIN = fileURLToPath(new URL('../../bin/renkei.js', import.meta.url));
 
 export interface SpawnedCore extends RunningNode {
   readonly pid: number;
@@ -38,22 +32,36 @@ export function spawnCore(diagnosticDir: string): (options: StartCoreOptions) =>
     if (options.logger !== undefined || options.transport !== undefined) {
       throw new TypeError('spawnCore: a logger or a transport cannot cross a process boundary');
     }
-    const portable: Portable = {
+    if (!options.security) throw new TypeError('spawnCore: renkei node core runs with the trust layer only');
+    const config: CoreConfig = {
+      node: 'core',
       dataDir: options.dataDir,
       port: options.port,
-      legalTableDigest: options.legalTable.digest,
-      ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
-      ...(options.security === undefined ? {} : { security: options.security }),
+      pki: {
+        dir: options.security.pkiDir,
+        ...(options.security.revocationMaxAgeMs === undefined
+          ? {}
+          : { revocationMaxAgeMs: options.security.revocationMaxAgeMs }),
+      },
       ...(options.publicationPort === undefined ? {} : { publicationPort: options.publicationPort }),
+      ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
+      ...(options.postgres === undefined ? {} : { database: options.postgres }),
+      log: { file: join(options.dataDir, 'logs', 'core.log'), level: 'trace' },
     };
+    const file = join(diagnosticDir, 'core.yaml');
+    writeFileSync(file, stringify(config), { mode: 0o600 });
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${diagnosticDir}`, HERE],
-      {
-        cwd: join(import.meta.dirname, '..', '..'),
-        env: { ...process.env, [OPTIONS_ENV]: JSON.stringify(portable) },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
+      [
+        '--heapsnapshot-signal=SIGUSR2',
+        `--diagnostic-dir=${diagnosticDir}`,
+        BIN,
+        'node',
+        'core',
+        '--config',
+        file,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
@@ -82,33 +90,4 @@ export function spawnCore(diagnosticDir: string): (options: StartCoreOptions) =>
         })()),
     };
   };
-}
-
-async function main(options: Portable): Promise<void> {
-  const legalTable = loadLegalTable();
-  if (legalTable.digest !== options.legalTableDigest) {
-    throw new Error('the core process loaded another legal table than the launcher');
-  }
-  const logger = createLogger({
-    node: 'core',
-    file: join(options.dataDir, 'logs', 'core.log'),
-    level: 'trace',
-  });
-  const { legalTableDigest: _digest, ...rest } = options;
-  const node = await startCore({ ...rest, legalTable, logger });
-  process.on('SIGTERM', () => {
-    void node
-      .close()
-      .then(() => closeLogger(logger))
-      .then(() => process.exit(0));
-  });
-  process.stdout.write(`${JSON.stringify({ url: node.url, publicationUrl: node.publicationUrl })}\n`);
-}
-
-const passed = process.env[OPTIONS_ENV];
-if (passed !== undefined && process.argv[1] === HERE) {
-  main(JSON.parse(passed) as Portable).catch((error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  });
 }

@@ -14,6 +14,7 @@ import {
   type RecordLogTables,
 } from '../../shared/record-log-tables.ts';
 import { createMerkleLog, leafHash } from '../../trust/merkle/index.ts';
+import type { ReplayGuard } from '../../trust/envelope/replay-guard.ts';
 import { CORE_MIGRATIONS } from './migrations.ts';
 import type {
   DeliveryState,
@@ -68,7 +69,11 @@ export interface CoreDatabase extends RecordLogTables {
     delivery: string;
     delivery_attempts: number;
     delivered_at: string | null;
+    /** The core process carrying it, when several run (migration 0005); NULL for a core alone. */
+    owner: string | null;
   };
+  core_workers: { id: string; lease_until: string };
+  seen_messages: { id: string; expires_at: string };
   kept_answers: { processing_number: string; sealed_items: string; expires_at: string };
 }
 
@@ -82,7 +87,16 @@ export async function openSqliteCoreStore(file: string): Promise<KyselyCoreStore
 }
 
 /** Open the core's database (a SQLite file or a PostgreSQL schema) and bring it to the latest migration. */
-export async function openCoreStore(target: DatabaseTarget): Promise<KyselyCoreStore> {
+/**
+ * One of several core processes over one database: its id (stable across its restarts, e.g.
+ * `host#2`) owns the inquiries it accepts or answers, and the clock its lease is read against.
+ */
+export interface CoreWorker {
+  id: string;
+  now: () => Date;
+}
+
+export async function openCoreStore(target: DatabaseTarget, worker?: CoreWorker): Promise<KyselyCoreStore> {
   const db = await openDatabase<CoreDatabase>(target);
   try {
     await migrateToLatest(db as unknown as Kysely<unknown>, CORE_MIGRATIONS);
@@ -90,7 +104,7 @@ export async function openCoreStore(target: DatabaseTarget): Promise<KyselyCoreS
     await db.destroy();
     throw error;
   }
-  return new KyselyCoreStore(db);
+  return new KyselyCoreStore(db, worker);
 }
 
 const encoder = new TextEncoder();
@@ -99,7 +113,11 @@ const encoder = new TextEncoder();
 const EXPIRY_BATCH = 500;
 
 export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements CoreStore {
-  constructor(db: Kysely<CoreDatabase>) {
+  constructor(
+    db: Kysely<CoreDatabase>,
+    /** Set when the core runs as several processes; a core alone owns nothing (owner NULL). */
+    private readonly worker?: CoreWorker,
+  ) {
     super(db);
   }
 
@@ -239,6 +257,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
           delivery: state.delivery,
           delivery_attempts: state.deliveryAttempts,
           delivered_at: state.deliveredAt,
+          owner: this.worker?.id ?? null,
         })
         .execute();
       await this.appendEvents(trx, [openedEvent(record)]);
@@ -261,6 +280,15 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
         .where('outcome', '=', 'pending')
         .executeTakeFirst();
       if (result.numUpdatedRows !== 1n) return false;
+      if (this.worker) {
+        // The answer may reach another process than the one that forwarded the inquiry: the delivery
+        // is now this one's to finish, or to leave for a survivor to resume should this one die.
+        await trx
+          .updateTable('inquiries')
+          .set({ owner: this.worker.id })
+          .where('processing_number', '=', processingNumber)
+          .execute();
+      }
       if (keep) {
         await trx
           .insertInto('kept_answers')
@@ -368,15 +396,84 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
   }
 
   async listUndelivered(): Promise<UnfinishedInquiry[]> {
-    const rows = await this.db
+    let query = this.db
       .selectFrom('inquiries as i')
       .innerJoin('provision_records as r', 'r.processing_number', 'i.processing_number')
       .selectAll('r')
       .select(['i.delivery', 'i.delivery_attempts', 'i.delivered_at'])
-      .where('i.delivery', '=', 'pending')
-      .orderBy('r.processing_number')
-      .execute();
+      .where('i.delivery', '=', 'pending');
+    if (this.worker) {
+      // Claim what no live process carries, atomically (of two processes claiming at once, each row
+      // goes to one), and resume only what this call claimed.
+      const { id } = this.worker;
+      const now = this.worker.now().toISOString();
+      const claimed = await this.db
+        .updateTable('inquiries')
+        .set({ owner: id })
+        .where('delivery', '=', 'pending')
+        .where((eb) =>
+          eb.or([
+            eb('owner', 'is', null),
+            eb('owner', 'not in', eb.selectFrom('core_workers').select('id').where('lease_until', '>', now)),
+          ]),
+        )
+        .returning('processing_number')
+        .execute();
+      if (claimed.length === 0) return [];
+      query = query.where(
+        'i.processing_number',
+        'in',
+        claimed.map((row) => row.processing_number),
+      );
+    }
+    const rows = await query.orderBy('r.processing_number').execute();
     return rows.map((row) => ({ record: toRecord(row), state: toState(row) }));
+  }
+
+  /** Renew this process's lease (several core processes only) until `until`. */
+  async renewLease(until: Date): Promise<void> {
+    if (!this.worker) throw new TypeError('renewLease: this store is not one of several core processes');
+    await this.db
+      .insertInto('core_workers')
+      .values({ id: this.worker.id, lease_until: until.toISOString() })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ lease_until: until.toISOString() }))
+      .execute();
+  }
+
+  /**
+   * Drop this process's lease: at `close`, once its work is drained, so that what it still carries
+   * is another process's to resume at once; and at its start, to forget the lease a previous run
+   * under the same id left, so that this process resumes that run's inquiries at once.
+   */
+  async dropLease(): Promise<void> {
+    if (this.worker) await this.db.deleteFrom('core_workers').where('id', '=', this.worker.id).execute();
+  }
+
+  /**
+   * A `ReplayGuard` in this database, shared by every core process over it: a message id is
+   * remembered (a row) until its message would be refused as stale anyway; expired rows are
+   * swept at most once a minute.
+   */
+  replayGuard(now: () => Date): ReplayGuard {
+    let nextSweep = 0;
+    return {
+      checkAndRemember: async (id, expiresAt) => {
+        const at = now().getTime();
+        if (at >= nextSweep) {
+          nextSweep = at + 60_000;
+          await this.db
+            .deleteFrom('seen_messages')
+            .where('expires_at', '<=', new Date(at).toISOString())
+            .execute();
+        }
+        const inserted = await this.db
+          .insertInto('seen_messages')
+          .values({ id, expires_at: expiresAt.toISOString() })
+          .onConflict((oc) => oc.column('id').doNothing())
+          .executeTakeFirst();
+        return Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1;
+      },
+    };
   }
 
   async listProvisionRecords(filter: ProvisionRecordFilter): Promise<ProvisionRecord[]> {
@@ -521,7 +618,9 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     return rows.flatMap((row) => (row.processing_number === null ? [] : [row.processing_number]));
   }
 
+  /** Closes the database; one of several core processes drops its lease first (see `dropLease`). */
   async close(): Promise<void> {
+    await this.dropLease().catch(() => undefined);
     await this.db.destroy();
   }
 }

@@ -36,6 +36,8 @@ import type { CoreStore } from './store.ts';
 export interface StartCoreOptions {
   dataDir: string;
   port: number;
+  /** The address to listen on (default 127.0.0.1; `0.0.0.0` on a machine of its own). */
+  host?: string;
   legalTable: LegalTable;
   clock?: Clock;
   logger?: Logger;
@@ -55,13 +57,31 @@ export interface StartCoreOptions {
   security?: { pkiDir: string; revocationMaxAgeMs?: number };
   /** Port of the plain-HTTP publication listener (CRL, OCSP, CA bundle); with `security` only. 0 picks one. */
   publicationPort?: number;
+  /**
+   * One of several core processes over one PostgreSQL database (`renkei node core` with `workers:`):
+   * `id` (stable across this process's restarts) owns the inquiries it carries, renewing a lease on
+   * them; at start and every `LEASE_MS` it resumes only those of processes whose lease ran out; the
+   * replay guard is the database's, shared by all; and the data directory's lock is the caller's
+   * (the primary process holds it for all). PostgreSQL only (ERR_CONFIG_INVALID otherwise).
+   */
+  worker?: { id: string };
 }
+
+/** A core process's lease on the inquiries it carries, renewed every third of it. */
+const LEASE_MS = 30_000;
 
 const HOUR_MS = 3600_000;
 const DAY_MS = 24 * HOUR_MS;
 
 export async function startCore(options: StartCoreOptions): Promise<RunningNode> {
-  const lock = lockDirectory(join(options.dataDir, 'core'), 'core');
+  if (options.worker && !options.postgres) {
+    throw new RenkeiError('ERR_CONFIG_INVALID', 'Several core processes need PostgreSQL (database:).', {
+      fields: ['workers'],
+    });
+  }
+  const lock = options.worker
+    ? { path: '', release: () => undefined }
+    : lockDirectory(join(options.dataDir, 'core'), 'core');
   const ownLogger = options.logger === undefined;
   const logger =
     options.logger ?? createLogger({ node: 'core', file: join(options.dataDir, 'logs', 'core.log') });
@@ -72,12 +92,19 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
   let transport: Transport | undefined;
   const ownTransport = options.transport === undefined;
   const clock = options.clock ?? systemClock;
+  let leaseTimer: NodeJS.Timeout | undefined;
   const closeSecurity = async () => {
+    clearInterval(leaseTimer);
     await publication?.close();
     if (ownTransport) await transport?.close();
     await security?.close();
   };
   try {
+    const opened = await openCoreStore(
+      nodeDatabase(options.postgres, join(options.dataDir, 'core', 'core.sqlite'), 'core'),
+      options.worker && { id: options.worker.id, now: () => systemClock.now() },
+    );
+    store = opened;
     if (options.security) {
       const { pkiDir } = options.security;
       security = await openNodeSecurity({
@@ -85,12 +112,11 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
         partyId: 'core',
         nodeDir: join(options.dataDir, 'core'),
         onArchiveError: (error) => archiveFailed(logger, error),
+        // Several processes: a message replayed to another one must be refused too.
+        ...(options.worker ? { replay: opened.replayGuard(() => systemClock.now()) } : {}),
       });
     }
     transport = options.transport ?? security?.transport ?? httpTransport();
-    store = await openCoreStore(
-      nodeDatabase(options.postgres, join(options.dataDir, 'core', 'core.sqlite'), 'core'),
-    );
     const keyFile = join(options.dataDir, 'core', 'master-keys.json');
     if (!coreKeyFileExists(keyFile) && (await store.listInstitutions()).length > 0) {
       // Fresh keys would silently turn every code already issued into a forgery, and give every
@@ -119,7 +145,25 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
         ? {}
         : { answerRetentionMs: options.answerRetentionDays * DAY_MS }),
     });
-    await core.resumeInFlight();
+    if (options.worker) {
+      const leased = opened;
+      // A previous run under this id is gone (this process has its id now): resume what it carried.
+      await leased.dropLease();
+      await core.resumeInFlight();
+      const renew = () => leased.renewLease(new Date(systemClock.now().getTime() + LEASE_MS));
+      await renew();
+      let beats = 0;
+      const resuming = core;
+      leaseTimer = setInterval(() => {
+        // Every third beat, resume what another process left when it died (its lease ran out).
+        const sweep = ++beats % 3 === 0;
+        void renew()
+          .then(() => (sweep ? resuming.resumeInFlight() : undefined))
+          .catch(() => logger.error('renewing the lease or resuming inquiries failed'));
+      }, LEASE_MS / 3).unref();
+    } else {
+      await core.resumeInFlight();
+    }
     const { inquiries } = core.services;
     const expireAnswers = () =>
       inquiries.expireKeptAnswers().catch(() => logger.error('expiring kept answers failed'));
@@ -140,9 +184,9 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
         await loadPki({ dir: options.security.pkiDir, clock: systemClock }),
         logger,
       );
-      publicationUrl = await listen(publication, options.publicationPort);
+      publicationUrl = await listen(publication, options.publicationPort, options.host);
     }
-    const url = await listen(core.app, options.port);
+    const url = await listen(core.app, options.port, options.host);
     logger.info({ url, publicationUrl, legalTableDigest: options.legalTable.digest }, 'core started');
     const started = core;
     let closing: Promise<void> | undefined;
@@ -154,6 +198,7 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
         (closing ??= (async () => {
           clearInterval(purgeTimer);
           clearInterval(answerTimer);
+          clearInterval(leaseTimer);
           await started.close();
           await closeSecurity();
           lock.release();

@@ -27,6 +27,12 @@
  *   (same transaction) until the requester has it (push acknowledged, or fetched) or `expires_at`
  *   passes. The outcome, reason and answer time are the record's own columns: not repeated here.
  *   Items in clear (nodes without the trust layer) never come here.
+ * - `inquiries.owner`, `core_workers`, `seen_messages` (migration 0005): for several core processes
+ *   over one PostgreSQL database (`workers:` in the core's config). An unfinished inquiry's `owner` is
+ *   the process carrying it (NULL for a core that runs alone); each process renews its lease in
+ *   `core_workers`, and a process resumes only inquiries owned by none or by a process whose lease has
+ *   run out (KyselyCoreStore.listUndelivered). `seen_messages` is their shared replay guard: the ids
+ *   of signed messages received, until they would be refused as stale anyway.
  */
 import type { Kysely, Migration } from 'kysely';
 import { createRecordLogTables } from '../../shared/record-log-tables.ts';
@@ -139,6 +145,26 @@ export const CORE_MIGRATIONS: Record<string, Migration> = {
       await db.schema
         .createIndex('kept_answers_expires_at')
         .on('kept_answers')
+        .column('expires_at')
+        .execute();
+    },
+  },
+  '0005-inquiry-owners': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('inquiries').addColumn('owner', 'text').execute();
+      await db.schema
+        .createTable('core_workers')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('lease_until', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('seen_messages')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('seen_messages_expires_at')
+        .on('seen_messages')
         .column('expires_at')
         .execute();
     },

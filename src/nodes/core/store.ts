@@ -89,7 +89,11 @@ export interface CoreStore {
    * hundred per call: call again until it returns none).
    */
   expireKeptAnswers(now: string): Promise<string[]>;
-  /** Inquiries whose delivery is still pending (in flight when the core stopped). */
+  /**
+   * Inquiries whose delivery is still pending (in flight when the core stopped). When the core runs
+   * as several processes, only those no live process carries (no owner, or an owner whose lease has
+   * run out), each claimed for this process so that no two processes resume the same one.
+   */
   listUndelivered(): Promise<UnfinishedInquiry[]>;
   /** Newest first. */
   listProvisionRecords(filter: ProvisionRecordFilter): Promise<ProvisionRecord[]>;

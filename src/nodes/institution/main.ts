@@ -29,6 +29,8 @@ import { KyselyBulkInquiryStore } from './intermediate/kysely-bulk-store.ts';
 export interface InstitutionOptions {
   dataDir: string;
   port: number;
+  /** The address to listen on (default 127.0.0.1). */
+  host?: string;
   institutionId: string;
   kind: InstitutionKind;
   coreUrl: string;
@@ -140,7 +142,7 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
       });
     await purge();
     timer = setInterval(() => void purge(), DAY_MS).unref();
-    const url = await listen(institution.app, options.port);
+    const url = await listen(institution.app, options.port, options.host);
     // Answers the core kept while this node was down (see InquiryService.fetchPendingAnswers).
     institution.services.inquiries.catchUp();
     await institution.services.bulkInquiries.resume();

@@ -28,6 +28,8 @@ import { newNumberingKey } from './service/residents.ts';
 export interface StartJlisOptions {
   dataDir: string;
   port: number;
+  /** The address to listen on (default 127.0.0.1). */
+  host?: string;
   coreUrl: string;
   clock?: Clock;
   logger?: Logger;
@@ -85,7 +87,7 @@ export async function startJlis(options: StartJlisOptions): Promise<RunningNode>
       numberingKey,
       ...(security ? { security } : {}),
     }).app;
-    const url = await listen(app, options.port);
+    const url = await listen(app, options.port, options.host);
     logger.info({ url }, 'J-LIS started');
     let closing: Promise<void> | undefined;
     return { name: 'jlis', url, close: () => (closing ??= closeAll()) };

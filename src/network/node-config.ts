@@ -1,0 +1,228 @@
+/**
+ * A node's configuration file (`renkei node <core|jlis|institution> --config <file>`): YAML, one file
+ * per node, validated whole before anything starts. `renkei start` writes one per node under
+ * `<data dir>/config/`; a real deployment writes its own (examples/config/*.yaml, README "Deploying").
+ *
+ * Relative paths are read from the config file's directory, so that a config and the data it names
+ * can move together. Every field that is wrong is refused, each named by its path
+ * (ERR_CONFIG_INVALID, `details.fields`), never with its value: a database URL may hold a password.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { z } from 'zod';
+import { InstitutionId, InstitutionKind } from '../protocol/identifiers.ts';
+import { describePostgres } from '../shared/db.ts';
+import { RenkeiError } from '../shared/errors.ts';
+
+export const NODE_KINDS = ['core', 'jlis', 'institution'] as const;
+export type NodeKind = (typeof NODE_KINDS)[number];
+
+const Port = z.number().int().min(0).max(65_535);
+
+/** An http(s) base URL with no path, query or fragment: where a peer node answers. */
+const BaseUrl = z.string().refine((text) => {
+  try {
+    const url = new URL(text);
+    return (
+      (url.protocol === 'https:' || url.protocol === 'http:') &&
+      (url.pathname === '/' || url.pathname === '') &&
+      url.search === '' &&
+      url.hash === '' &&
+      !text.endsWith('/')
+    );
+  } catch {
+    return false;
+  }
+}, 'must be an http:// or https:// URL with no path and no trailing slash');
+
+const PostgresUrl = z.string().refine((text) => {
+  try {
+    describePostgres(text);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be a postgres:// URL');
+
+/** `database`: a postgres:// URL, or the URL with a schema prefix and pool size. SQLite files without it. */
+const Database = z.union([
+  PostgresUrl,
+  z.strictObject({
+    url: PostgresUrl,
+    schemaPrefix: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,30}$/, 'lower-case letters, digits and _')
+      .optional(),
+    poolSize: z.number().int().min(1).max(100).optional(),
+  }),
+]);
+
+const Log = z.strictObject({
+  /** Default `<dataDir>/logs/<node>.log`. */
+  file: z.string().min(1).optional(),
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+});
+
+const Common = {
+  /** The node's own files: its databases (SQLite), keys, security log, message archive, lock. */
+  dataDir: z.string().min(1),
+  /** The address to listen on: 127.0.0.1 (default), or 0.0.0.0 on a machine of its own. */
+  host: z.string().min(1).optional(),
+  port: Port,
+  database: Database.optional(),
+  /** Years provision records are kept (default 7). */
+  retentionYears: z.number().int().min(1).max(100).optional(),
+  log: Log.optional(),
+};
+
+export const CoreConfig = z.strictObject({
+  node: z.literal('core'),
+  ...Common,
+  pki: z.strictObject({
+    /** Holds the core's certificates and keys, the CA bundle and the CRL file it publishes. */
+    dir: z.string().min(1),
+    /** How long a CRL is trusted before it is read again (default 5 minutes). */
+    revocationMaxAgeMs: z.number().int().min(1000).optional(),
+  }),
+  /** The plain-HTTP listener for the CRL, OCSP and the CA bundle (default: port + 2). */
+  publicationPort: Port.optional(),
+  /** Processes serving the core's port (default 1); more than 1 on PostgreSQL only. */
+  workers: z.number().int().min(1).max(64).optional(),
+});
+export type CoreConfig = z.infer<typeof CoreConfig>;
+
+const PeerPki = z.strictObject({
+  /** Holds this node's certificates and keys and the CA bundle. */
+  dir: z.string().min(1),
+  /** The core's CRL: `<core publication URL>/pki/v1/crl`. */
+  crlUrl: z.string().url(),
+  revocationMaxAgeMs: z.number().int().min(1000).optional(),
+});
+
+export const JlisConfig = z.strictObject({
+  node: z.literal('jlis'),
+  ...Common,
+  pki: PeerPki,
+  coreUrl: BaseUrl,
+});
+export type JlisConfig = z.infer<typeof JlisConfig>;
+
+export const InstitutionConfig = z.strictObject({
+  node: z.literal('institution'),
+  ...Common,
+  pki: PeerPki,
+  institution: z.strictObject({ id: InstitutionId, kind: InstitutionKind }),
+  coreUrl: BaseUrl,
+  jlisUrl: BaseUrl,
+});
+export type InstitutionConfig = z.infer<typeof InstitutionConfig>;
+
+export const NodeConfig = z.discriminatedUnion('node', [CoreConfig, JlisConfig, InstitutionConfig]);
+export type NodeConfig = z.infer<typeof NodeConfig>;
+
+const SCHEMAS = { core: CoreConfig, jlis: JlisConfig, institution: InstitutionConfig } as const;
+
+/**
+ * Read and validate a node's config file for the node `kind`. Relative paths (dataDir, pki.dir,
+ * log.file) become absolute, from the file's directory.
+ *
+ * Errors: ERR_CONFIG_INVALID — the file cannot be read, is not YAML, is for another node, or has
+ * fields that are wrong, missing or unknown (each named in the message and in `details.fields`).
+ */
+export function loadNodeConfig<K extends NodeKind>(kind: K, file: string): z.infer<(typeof SCHEMAS)[K]> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new RenkeiError(
+      'ERR_CONFIG_INVALID',
+      `The config file ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}).`,
+      { file },
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (error) {
+    const line = (error as { linePos?: { line: number }[] }).linePos?.[0]?.line;
+    throw new RenkeiError(
+      'ERR_CONFIG_INVALID',
+      `The config file ${file} is not valid YAML${line === undefined ? '' : ` (line ${line})`}.`,
+      { file },
+    );
+  }
+  return parseNodeConfig(kind, raw, dirname(resolve(file)), file);
+}
+
+/** Validate a config already read (`base` resolves relative paths). Errors as `loadNodeConfig`. */
+export function parseNodeConfig<K extends NodeKind>(
+  kind: K,
+  raw: unknown,
+  base: string,
+  file = 'the config',
+): z.infer<(typeof SCHEMAS)[K]> {
+  const node = (raw as { node?: unknown } | null)?.node;
+  if (typeof raw === 'object' && raw !== null && node !== undefined && node !== kind) {
+    throw new RenkeiError(
+      'ERR_CONFIG_INVALID',
+      `${file}: node: is ${JSON.stringify(node)}, but this is renkei node ${kind}.`,
+      { file, fields: ['node'] },
+    );
+  }
+  const parsed = SCHEMAS[kind].safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const path = issue.path.map(String).join('.') || '(the whole file)';
+      const unknown = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => joinPath(path, k)) : [];
+      return {
+        fields: unknown.length > 0 ? unknown : [path],
+        text:
+          unknown.length > 0
+            ? `${unknown.join(', ')}: not a field of a ${kind} config`
+            : `${path}: ${describeIssue(issue)}`,
+      };
+    });
+    throw new RenkeiError(
+      'ERR_CONFIG_INVALID',
+      `${file} is not a valid ${kind} config: ${problems.map((p) => p.text).join('; ')}.`,
+      { file, fields: problems.flatMap((p) => p.fields) },
+    );
+  }
+  const config = parsed.data as z.infer<(typeof SCHEMAS)[K]>;
+  const at = (path: string) => (isAbsolute(path) ? path : join(base, path));
+  return {
+    ...config,
+    dataDir: at(config.dataDir),
+    pki: { ...config.pki, dir: at(config.pki.dir) },
+    ...(config.log === undefined
+      ? {}
+      : { log: { ...config.log, ...(config.log.file === undefined ? {} : { file: at(config.log.file) }) } }),
+  };
+}
+
+function joinPath(path: string, key: string): string {
+  return path === '(the whole file)' ? key : `${path}.${key}`;
+}
+
+const EXPECTED: Record<string, string> = {
+  string: 'text',
+  number: 'a number',
+  boolean: 'true or false',
+  object: 'a mapping of fields',
+};
+
+/** Zod's wording, without ever quoting the value received (a URL may carry a password). */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type') {
+    if (issue.message.endsWith('received undefined')) return 'missing';
+    return `must be ${EXPECTED[issue.expected] ?? issue.expected}`;
+  }
+  if (issue.code === 'invalid_union') return 'must be a postgres:// URL or { url, schemaPrefix, poolSize }';
+  return issue.message;
+}
+
+/** A config as YAML, for `renkei start`, which writes one per node. */
+export function formatNodeConfig(config: NodeConfig, comment?: string): string {
+  return `${comment === undefined ? '' : `# ${comment}\n`}${stringifyYaml(config)}`;
+}

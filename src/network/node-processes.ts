@@ -1,0 +1,195 @@
+/**
+ * A whole network on one machine with every node in an OS process of its own (`renkei start`): the
+ * same nodes, ports and files as `launchNetwork`, but each started by `renkei node <kind> --config
+ * <file>` from a config this module writes under `<data dir>/config/`, and supervised
+ * (src/network/supervisor.ts). The core starts first (J-LIS and the institutions need its
+ * publication URL for the CRL), then J-LIS, then the institutions side by side.
+ *
+ * We considered node:cluster or worker threads instead, and rejected them for the nodes: a process
+ * per node is what a deployment runs (one machine per node), so the demo exercises the same command,
+ * the same config files and the same failure modes (a node down while its peers run on).
+ */
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { PostgresOption } from '../shared/db.ts';
+import { systemClock } from '../shared/clock.ts';
+import { refreshCrl } from '../trust/pki/authority.ts';
+import { networkClients, registerInstitutions, type NetworkClients } from './clients.ts';
+import type { Network } from './launch.ts';
+import { formatNodeConfig, type NodeConfig } from './node-config.ts';
+import { ensureNetworkPki } from './pki-setup.ts';
+import { defaultLogFile, nodeName } from './run-node.ts';
+import { SupervisedNode, type SupervisorEvent } from './supervisor.ts';
+import type { WorldInstitution } from './world.ts';
+
+export interface NodeProcessesOptions {
+  dataDir: string;
+  institutions: readonly WorldInstitution[];
+  /** Core on `basePort`, J-LIS on +1, the core's publication listener on +2, institutions from +10; 0 picks free ports (kept across restarts). */
+  basePort: number;
+  retentionYears?: number;
+  postgres?: PostgresOption;
+  /** Core processes (its config's `workers`; default 1). */
+  workers?: number;
+  /** Told when a node exits unexpectedly, is restarted, or is given up. */
+  report: (event: SupervisorEvent) => void;
+  /** Restart policy, for tests: see `SupervisedNodeOptions`. */
+  fastFailureMs?: number;
+}
+
+export interface NodeProcesses extends Network {
+  core: SupervisedNode;
+  jlis: SupervisedNode;
+  institutions: Map<string, SupervisedNode>;
+  nodes: () => SupervisedNode[];
+  /** Stop every node (institutions, then J-LIS, then the core): SIGTERM, SIGKILL after `graceMs`. */
+  close: (graceMs?: number) => Promise<void>;
+}
+
+/**
+ * Start the network's nodes as supervised processes and return once every one is ready and every
+ * institution is registered with the core. If any node fails to start, the ones started are stopped
+ * and its error (e.g. ERR_PORT_IN_USE, ERR_DATA_DIR_IN_USE, ERR_DATABASE_UNAVAILABLE) is thrown.
+ * `signal` aborts a start in progress (Ctrl-C during start-up).
+ */
+export async function startNodeProcesses(
+  options: NodeProcessesOptions,
+  signal?: AbortSignal,
+): Promise<NodeProcesses> {
+  const port = (offset: number) => (options.basePort === 0 ? 0 : options.basePort + offset);
+  const started: SupervisedNode[] = [];
+  let clients: NetworkClients | undefined;
+  let crlTimer: NodeJS.Timeout | undefined;
+  let closing: Promise<void> | undefined;
+  const close = (graceMs?: number) =>
+    (closing ??= (async () => {
+      clearInterval(crlTimer);
+      // Institutions first, side by side; then J-LIS; the core last, so the others' last calls land.
+      const byKind = (kind: string) => started.filter((n) => nodeKind(n) === kind);
+      for (const kind of ['institution', 'jlis', 'core']) {
+        await Promise.all(byKind(kind).map((node) => node.stop(graceMs)));
+      }
+      await clients?.close();
+    })());
+  const aborted = () => {
+    if (signal?.aborted) throw new Error('start-up interrupted');
+  };
+  const configDir = join(options.dataDir, 'config');
+  mkdirSync(configDir, { recursive: true, mode: 0o700 });
+  const common = {
+    dataDir: options.dataDir,
+    ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
+    ...(options.postgres === undefined ? {} : { database: options.postgres }),
+  };
+  /** Write a node's config, start it, and pin a port it picked (port 0) so a restart keeps its URL. */
+  const startNode = async (config: NodeConfig): Promise<SupervisedNode> => {
+    aborted();
+    const name = nodeName(config);
+    const file = join(configDir, `${fileStem(name)}.yaml`);
+    writeConfig(file, config);
+    const node = new SupervisedNode({
+      name,
+      kind: config.node,
+      configFile: file,
+      outputFile: defaultLogFile(config).replace(/\.log$/, '.console.log'),
+      report: options.report,
+      ...(options.fastFailureMs === undefined ? {} : { fastFailureMs: options.fastFailureMs }),
+    });
+    started.push(node);
+    await node.start();
+    if (config.port === 0 || (config.node === 'core' && config.publicationPort === 0)) {
+      writeConfig(file, {
+        ...config,
+        port: portOf(node.url),
+        ...(config.node === 'core' && node.publicationUrl !== undefined
+          ? { publicationPort: portOf(node.publicationUrl) }
+          : {}),
+      });
+    }
+    return node;
+  };
+  const onAbort = () => void close();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const pkiDir = await ensureNetworkPki({ dataDir: options.dataDir, institutions: options.institutions });
+    // The CRL is current for a day; re-sign it twice a day while the network runs (the core reads the file).
+    crlTimer = setInterval(
+      () => void refreshCrl({ dir: pkiDir, clock: systemClock }).catch(() => undefined),
+      12 * 3600_000,
+    ).unref();
+    const core = await startNode({
+      node: 'core',
+      ...common,
+      port: port(0),
+      publicationPort: port(2),
+      pki: { dir: pkiDir },
+      ...(options.workers === undefined || options.workers === 1 ? {} : { workers: options.workers }),
+    });
+    const peerPki = { dir: pkiDir, crlUrl: `${core.publicationUrl ?? ''}/pki/v1/crl` };
+    const jlis = await startNode({ node: 'jlis', ...common, port: port(1), pki: peerPki, coreUrl: core.url });
+    const institutionNodes = await Promise.all(
+      options.institutions.map((institution, index) =>
+        startNode({
+          node: 'institution',
+          ...common,
+          port: port(10 + index),
+          pki: peerPki,
+          institution: { id: institution.id, kind: institution.kind },
+          coreUrl: core.url,
+          jlisUrl: jlis.url,
+        }),
+      ),
+    );
+    const institutions = new Map(options.institutions.map((i, index) => [i.id, institutionNodes[index]!]));
+    const urls = new Map([...institutions].map(([id, node]) => [id, node.url]));
+    aborted();
+    clients = await networkClients({
+      pkiDir,
+      coreUrl: core.url,
+      jlisUrl: jlis.url,
+      institutions: options.institutions,
+      institutionUrls: urls,
+    });
+    await registerInstitutions(clients, options.institutions, urls);
+    aborted();
+    const { institution, admin, jlisClient } = clients;
+    return {
+      core,
+      jlis,
+      institutions,
+      pkiDir,
+      nodes: () => [...started],
+      institution,
+      admin,
+      jlisClient,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+function nodeKind(node: SupervisedNode): string {
+  return node.name.split(':')[0] ?? node.name;
+}
+
+function fileStem(name: string): string {
+  return name.replace(':', '-');
+}
+
+function portOf(url: string): number {
+  return Number(new URL(url).port);
+}
+
+/** Mode 0600: a database URL may carry a password. */
+function writeConfig(file: string, config: NodeConfig): void {
+  writeFileSync(
+    file,
+    formatNodeConfig(config, 'written by `renkei start`; see examples/config/ for every field'),
+    { mode: 0o600 },
+  );
+  chmodSync(file, 0o600);
+}

@@ -1,0 +1,105 @@
+/**
+ * Start one node from its config file's contents (`renkei node`): the config's fields become the
+ * options of the node's `start*` in its main.ts, the same options `launchNetwork` passes in-process.
+ */
+import { join } from 'node:path';
+import type { LegalTable } from '../domain/legal-table/types.ts';
+import { startCore } from '../nodes/core/main.ts';
+import { startInstitution } from '../nodes/institution/main.ts';
+import { startJlis } from '../nodes/jlis/main.ts';
+import type { PostgresOption } from '../shared/db.ts';
+import { closeLogger, createLogger } from '../shared/logger.ts';
+import type { RunningNode } from '../shared/node.ts';
+import type { NodeConfig } from './node-config.ts';
+
+/** The node's name in logs and on the console: `core`, `jlis`, `institution:152048`. */
+export function nodeName(config: NodeConfig): string {
+  return config.node === 'institution' ? `institution:${config.institution.id}` : config.node;
+}
+
+/** Where a node logs unless its config says: the file the in-process launcher uses too. */
+export function defaultLogFile(config: NodeConfig): string {
+  const file =
+    config.node === 'institution' ? `institution-${config.institution.id}.log` : `${config.node}.log`;
+  return join(config.dataDir, 'logs', file);
+}
+
+function postgresOf(config: NodeConfig): { postgres?: PostgresOption } {
+  if (config.database === undefined) return {};
+  return { postgres: typeof config.database === 'string' ? { url: config.database } : config.database };
+}
+
+/**
+ * Start the node a config describes, logging to its log file. `close()` stops it and then flushes
+ * and closes the log. Errors: those of the node's `start*` (ERR_CONFIG_INVALID, ERR_NO_PKI,
+ * ERR_PORT_IN_USE, ERR_DATA_DIR_IN_USE, ERR_DATABASE_UNAVAILABLE…).
+ */
+export async function runNode(
+  config: NodeConfig,
+  legalTable: LegalTable,
+  /** For one of several core processes (core-workers.ts): its id. */
+  extra: { worker?: { id: string } } = {},
+): Promise<RunningNode> {
+  const logger = createLogger({
+    node: nodeName(config),
+    file: config.log?.file ?? defaultLogFile(config),
+    ...(config.log?.level === undefined ? {} : { level: config.log.level }),
+  });
+  const common = {
+    dataDir: config.dataDir,
+    port: config.port,
+    logger,
+    ...(config.host === undefined ? {} : { host: config.host }),
+    ...postgresOf(config),
+  };
+  const revocation =
+    config.pki.revocationMaxAgeMs === undefined ? {} : { revocationMaxAgeMs: config.pki.revocationMaxAgeMs };
+  const retention = config.retentionYears === undefined ? {} : { retentionYears: config.retentionYears };
+  let node: RunningNode;
+  try {
+    switch (config.node) {
+      case 'core':
+        node = await startCore({
+          ...common,
+          ...retention,
+          legalTable,
+          security: { pkiDir: config.pki.dir, ...revocation },
+          publicationPort: config.publicationPort ?? (config.port === 0 ? 0 : config.port + 2),
+          ...(extra.worker === undefined ? {} : { worker: extra.worker }),
+        });
+        break;
+      case 'jlis':
+        node = await startJlis({
+          ...common,
+          coreUrl: config.coreUrl,
+          security: { pkiDir: config.pki.dir, crl: { url: config.pki.crlUrl }, ...revocation },
+        });
+        break;
+      case 'institution':
+        node = await startInstitution({
+          ...common,
+          ...retention,
+          legalTable,
+          institutionId: config.institution.id,
+          kind: config.institution.kind,
+          coreUrl: config.coreUrl,
+          jlisUrl: config.jlisUrl,
+          security: { pkiDir: config.pki.dir, crl: { url: config.pki.crlUrl }, ...revocation },
+        });
+        break;
+    }
+  } catch (error) {
+    await closeLogger(logger);
+    throw error;
+  }
+  const started = node;
+  let closing: Promise<void> | undefined;
+  return {
+    ...started,
+    close: () =>
+      (closing ??= (async () => {
+        await started.close();
+        await closeLogger(logger);
+      })()),
+  };
+}

@@ -1,0 +1,247 @@
+/**
+ * One node as an OS process of its own (`renkei node <kind> --config <file>`), supervised: started
+ * and waited for until it prints its ready line; restarted with backoff when it exits unexpectedly,
+ * and given up after too many failures in a row soon after starting (a node that cannot start — a
+ * port taken, a broken database — would otherwise be restarted forever); stopped with SIGTERM, then
+ * SIGKILL after a grace period.
+ *
+ * The child's standard output and error go to a file of its own beside its log (a crash's stack
+ * lands there, never on the supervisor's console); its log proper is the pino file its config names.
+ * Its standard input is a pipe the child watches: if the supervisor dies outright, the pipe closes
+ * and the node stops, so no node is left behind.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RenkeiError, isErrorCode } from '../shared/errors.ts';
+import type { RunningNode } from '../shared/node.ts';
+import type { NodeKind } from './node-config.ts';
+
+/** bin/renkei.js: the same command a person runs, so a supervised node is started as a deployed one. */
+const BIN = fileURLToPath(new URL('../../bin/renkei.js', import.meta.url));
+
+/** Mirrors `SUPERVISED_ENV` of src/cli/node-command.ts (the network layer does not import the CLI). */
+const SUPERVISED_ENV = 'RENKEI_SUPERVISED';
+
+export type SupervisorEvent =
+  | {
+      type: 'exited';
+      node: string;
+      pid: number;
+      code: number | null;
+      signal: NodeJS.Signals | null;
+      restartInMs: number;
+    }
+  | { type: 'restarted'; node: string; pid: number }
+  | { type: 'gave-up'; node: string; failures: number; outputFile: string };
+
+export interface SupervisedNodeOptions {
+  /** `core`, `jlis`, `institution:152048`. */
+  name: string;
+  kind: NodeKind;
+  configFile: string;
+  /** Where the child's standard output and error go. */
+  outputFile: string;
+  report: (event: SupervisorEvent) => void;
+  /** An exit this soon after a start counts as a failure to start (default 10 s). */
+  fastFailureMs?: number;
+  /** Failures to start in a row after which the node is given up (default 5). */
+  maxFastFailures?: number;
+  /** First restart delay, doubled after each failure to start, up to `maxBackoffMs` (default 500 ms, 15 s). */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** How long to wait for the ready line (default 2 minutes). */
+  readyTimeoutMs?: number;
+}
+
+interface Ready {
+  url: string;
+  publicationUrl?: string;
+  pid: number;
+}
+
+export class SupervisedNode implements RunningNode {
+  readonly name: string;
+  private child: ChildProcess | undefined;
+  private ready: Ready | undefined;
+  private output: WriteStream | undefined;
+  private startedAt = 0;
+  private fastFailures = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private gaveUp = false;
+
+  constructor(private readonly options: SupervisedNodeOptions) {
+    this.name = options.name;
+  }
+
+  get url(): string {
+    if (!this.ready) throw new TypeError(`${this.name} has not started`);
+    return this.ready.url;
+  }
+
+  get publicationUrl(): string | undefined {
+    return this.ready?.publicationUrl;
+  }
+
+  /** The running process's id (undefined between a crash and its restart). */
+  get pid(): number | undefined {
+    return this.child?.exitCode === null && this.child.signalCode === null ? this.child.pid : undefined;
+  }
+
+  /**
+   * Start the process and wait for its ready line. A node that exits before it is ready is not
+   * restarted here: the error (its last line of output, e.g. `ERR_PORT_IN_USE: …`) is thrown.
+   */
+  async start(): Promise<void> {
+    this.ready = await this.spawn();
+  }
+
+  private spawn(): Promise<Ready> {
+    const { options } = this;
+    if (!this.output) {
+      mkdirSync(dirname(options.outputFile), { recursive: true });
+      this.output = createWriteStream(options.outputFile, { flags: 'a', mode: 0o600 });
+    }
+    const output = this.output;
+    const child = spawn(process.execPath, [BIN, 'node', options.kind, '--config', options.configFile], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, [SUPERVISED_ENV]: '1' },
+    });
+    this.child = child;
+    this.startedAt = Date.now();
+    child.stdin?.on('error', () => undefined); // the child gone: nothing to tell it
+    let lastError = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      output.write(chunk);
+      const lines = chunk.toString('utf8').trim().split('\n');
+      lastError = lines[lines.length - 1] ?? lastError;
+    });
+    return new Promise<Ready>((resolve, reject) => {
+      let settled = false;
+      let isReady = false;
+      let buffered = '';
+      const timer = setTimeout(() => {
+        fail(new Error(`${options.name} did not become ready in time (see ${options.outputFile})`));
+        child.kill('SIGKILL');
+      }, options.readyTimeoutMs ?? 120_000);
+      const fail = (error: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(error);
+      };
+      child.stdout?.on('data', (chunk: Buffer) => {
+        output.write(chunk);
+        if (settled) return;
+        buffered += chunk.toString('utf8');
+        const newline = buffered.indexOf('\n');
+        if (newline < 0) return;
+        try {
+          const line = JSON.parse(buffered.slice(0, newline)) as Partial<Ready>;
+          if (typeof line.url !== 'string') throw new TypeError('no url');
+          settled = true;
+          isReady = true;
+          clearTimeout(timer);
+          resolve({
+            url: line.url,
+            pid: child.pid ?? 0,
+            ...(typeof line.publicationUrl === 'string' ? { publicationUrl: line.publicationUrl } : {}),
+          });
+        } catch {
+          fail(new Error(`${options.name} printed something other than its ready line`));
+          child.kill('SIGKILL');
+        }
+      });
+      child.once('error', (error) => fail(error));
+      child.once('exit', (code, signal) => {
+        if (!isReady) {
+          const why = signal === null ? `exit code ${String(code)}` : `signal ${signal}`;
+          fail(startFailure(options.name, lastError, why));
+          return;
+        }
+        this.exited(child, code, signal);
+      });
+    });
+  }
+
+  /** A ready node's process ended: unless we are stopping it, report and restart it. */
+  private exited(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.stopping || child !== this.child) return;
+    const { options } = this;
+    const fast = Date.now() - this.startedAt < (options.fastFailureMs ?? 10_000);
+    this.fastFailures = fast ? this.fastFailures + 1 : 0;
+    if (this.fastFailures >= (options.maxFastFailures ?? 5)) {
+      this.gaveUp = true;
+      options.report({
+        type: 'gave-up',
+        node: this.name,
+        failures: this.fastFailures,
+        outputFile: options.outputFile,
+      });
+      return;
+    }
+    const base = options.backoffMs ?? 500;
+    const delay = Math.min(base * 2 ** Math.max(0, this.fastFailures - 1), options.maxBackoffMs ?? 15_000);
+    options.report({
+      type: 'exited',
+      node: this.name,
+      pid: child.pid ?? 0,
+      code,
+      signal,
+      restartInMs: delay,
+    });
+    this.restartTimer = setTimeout(() => void this.restart(), delay);
+  }
+
+  private async restart(): Promise<void> {
+    if (this.stopping) return;
+    try {
+      const ready = await this.spawn();
+      this.options.report({ type: 'restarted', node: this.name, pid: ready.pid });
+    } catch {
+      // It exited (or was killed) before it was ready: a failure to start; try again or give up.
+      const child = this.child;
+      if (!child) return;
+      if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+      this.exited(child, child.exitCode, child.signalCode);
+    }
+  }
+
+  /** Whether the supervisor stopped restarting this node. */
+  get givenUp(): boolean {
+    return this.gaveUp;
+  }
+
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process is gone. */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    const child = this.child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    }
+    const output = this.output;
+    this.output = undefined;
+    if (output) await new Promise<void>((resolve) => output.end(resolve));
+  }
+
+  close(): Promise<void> {
+    return this.stop();
+  }
+}
+
+/** A node that exited before it was ready, as the error its last line names (`ERR_PORT_IN_USE: …`). */
+function startFailure(name: string, lastLine: string, why: string): Error {
+  const match = /^(ERR_[A-Z_]+): (.*)$/.exec(lastLine);
+  if (match?.[1] !== undefined && isErrorCode(match[1])) {
+    return new RenkeiError(match[1], `${name}: ${match[2] ?? ''}`, { node: name });
+  }
+  return new Error(`${name} exited before it was ready (${why})${lastLine ? `: ${lastLine}` : ''}`);
+}
