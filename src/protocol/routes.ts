@@ -63,6 +63,7 @@ import {
   InquiryRequest,
   NetworkInquiryStatus,
   ProvisionAnswer,
+  ProvisionFailure,
   ProvisionRequest,
 } from './messages.ts';
 import { NewResident, NumberedResident, ResidentCount } from './residents.ts';
@@ -351,6 +352,22 @@ export const networkApi = defineApi('network', {
     message: 'ProvisionRequest',
     answer: 'ProvisionAnswer',
     response: ProvisionAnswer,
+  },
+  /**
+   * The core recorded a provision request it forwarded here as failed (silent past `answerBy`,
+   * unreachable, an answer it could not take): the provider records `failed` too, adding an event to
+   * a record that said otherwise; a record already failed, or none (the request never arrived), is
+   * left as it is. Idempotent: the core sends it until it is acknowledged.
+   */
+  notifyProvisionFailure: {
+    method: 'POST',
+    path: '/network/v1/provision-failures',
+    status: 204,
+    callers: ['core'],
+    label: 'provision failure',
+    body: ProvisionFailure,
+    message: 'ProvisionFailure',
+    response: NoContent,
   },
   /** The outcome (and items) of this institution's inquiry. */
   deliverAnswer: {

@@ -34,8 +34,17 @@ export interface CoreDeps {
   transport: Transport;
   /** The trust layer: mutual TLS, callers checked, messages signed. Absent only in unit tests. */
   security?: NodeSecurity;
-  /** Timeout of each call to an institution (default 10 s). */
+  /** Deadline of each call to an institution but a provision request (default 10 s). */
   fetchTimeoutMs?: number;
+  /**
+   * How long the core waits for a provider's answer, from acceptance (default 30 s); past it the
+   * inquiry fails (`provider_unavailable`) at all three parties.
+   */
+  providerTimeoutMs?: number;
+  /** Most calls in flight to one institution (default 32); the rest wait their turn. */
+  maxCallsPerInstitution?: number;
+  /** The longest wait between two attempts of a delivery (default 60 s). */
+  maxRetryDelayMs?: number;
   /** How long provision records are kept (default 7 years). */
   retentionYears?: number;
   /** Waits between attempts to deliver an answer (default 200 ms, 1 s, 5 s). */
@@ -69,13 +78,14 @@ export interface Core {
 
 export function createCore(deps: CoreDeps): Core {
   const fetchTimeoutMs = deps.fetchTimeoutMs ?? 10_000;
-  const reach: InstitutionReach = (institution) =>
+  const reach: InstitutionReach = (institution, limits) =>
     createClient(networkApi, {
       transport: deps.transport,
       baseUrl: institution.networkUrl,
       peer: `institution ${institution.id}`,
       party: institution.id,
-      timeoutMs: fetchTimeoutMs,
+      timeoutMs: limits?.timeoutMs ?? fetchTimeoutMs,
+      ...(limits?.maxAnswerBytes === undefined ? {} : { maxAnswerBytes: limits.maxAnswerBytes }),
     });
   const cipher = new CodeCipher(deps.keys);
   const registry = new Registry({
@@ -102,6 +112,11 @@ export function createCore(deps: CoreDeps): Core {
     reach,
     deliveryRetryDelaysMs: deps.deliveryRetryDelaysMs,
     maxOutboundCalls: deps.maxOutboundCalls,
+    ...(deps.providerTimeoutMs === undefined ? {} : { providerTimeoutMs: deps.providerTimeoutMs }),
+    ...(deps.maxCallsPerInstitution === undefined
+      ? {}
+      : { maxCallsPerInstitution: deps.maxCallsPerInstitution }),
+    ...(deps.maxRetryDelayMs === undefined ? {} : { maxRetryDelayMs: deps.maxRetryDelayMs }),
     ...(deps.answerRetentionMs === undefined ? {} : { answerRetentionMs: deps.answerRetentionMs }),
   });
   const records = new RecordService({

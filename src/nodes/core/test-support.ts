@@ -17,7 +17,12 @@ import type {
 } from '../../domain/legal-table/types.ts';
 import type { InstitutionRegistration } from '../../protocol/admin.ts';
 import type { InstitutionKind } from '../../protocol/identifiers.ts';
-import type { AnswerDelivery, CodeDelivery, ProvisionRequest } from '../../protocol/messages.ts';
+import type {
+  AnswerDelivery,
+  CodeDelivery,
+  ProvisionFailure,
+  ProvisionRequest,
+} from '../../protocol/messages.ts';
 import { fixedClock, type Clock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { createHttpApp, listen } from '../../shared/http.ts';
@@ -121,6 +126,8 @@ export interface StandIn {
   deliveries: CodeDelivery[];
   provisionRequests: ProvisionRequest[];
   answers: AnswerDelivery[];
+  /** The failures the core told this stand-in of, as provider. */
+  failureNotices: ProvisionFailure[];
   /** How the stand-in answers provision requests (default: provided, one item with `marker`). */
   onProvision: ProvisionHandler;
   /** How many of the next answer deliveries to refuse with HTTP 503 before accepting. */
@@ -140,6 +147,7 @@ export async function startStandIn(): Promise<StandIn> {
     deliveries: [],
     provisionRequests: [],
     answers: [],
+    failureNotices: [],
     onProvision: (request) => ({
       processingNumber: request.processingNumber,
       outcome: 'provided',
@@ -162,6 +170,10 @@ export async function startStandIn(): Promise<StandIn> {
     const provisionRequest = request.body as ProvisionRequest;
     standIn.provisionRequests.push(provisionRequest);
     return await standIn.onProvision(provisionRequest);
+  });
+  app.post('/network/v1/provision-failures', (request, reply) => {
+    standIn.failureNotices.push(request.body as ProvisionFailure);
+    return reply.status(204).send();
   });
   app.post('/network/v1/answers', (request, reply) => {
     if (standIn.failNextAnswers > 0) {
@@ -217,7 +229,16 @@ export function newAcquisitionNumber(): string {
 
 export async function startTestCore(
   options: Partial<
-    Pick<CoreDeps, 'retentionYears' | 'deliveryRetryDelaysMs' | 'fetchTimeoutMs' | 'recordLog'>
+    Pick<
+      CoreDeps,
+      | 'retentionYears'
+      | 'deliveryRetryDelaysMs'
+      | 'fetchTimeoutMs'
+      | 'recordLog'
+      | 'providerTimeoutMs'
+      | 'maxCallsPerInstitution'
+      | 'maxRetryDelayMs'
+    >
   > & {
     clock?: ReturnType<typeof fixedClock>;
     logger?: Logger;
@@ -241,6 +262,11 @@ export async function startTestCore(
     fetchTimeoutMs: options.fetchTimeoutMs ?? 2_000,
     deliveryRetryDelaysMs: options.deliveryRetryDelaysMs ?? [10, 20],
     ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
+    providerTimeoutMs: options.providerTimeoutMs ?? 2_000,
+    ...(options.maxCallsPerInstitution === undefined
+      ? {}
+      : { maxCallsPerInstitution: options.maxCallsPerInstitution }),
+    maxRetryDelayMs: options.maxRetryDelayMs ?? 100,
     ...(options.recordLog === undefined ? {} : { recordLog: options.recordLog }),
   });
   const url = await listen(core.app, 0);
