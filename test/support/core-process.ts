@@ -89,7 +89,7 @@ async function main(options: Portable): Promise<void> {
   if (legalTable.digest !== options.legalTableDigest) {
     throw new Error('the core process loaded another legal table than the launcher');
   }
-  const logger = createLogger({
+  const logger = await createLogger({
     node: 'core',
     file: join(options.dataDir, 'logs', 'core.log'),
     level: 'trace',

@@ -25,7 +25,7 @@ import { systemClock, type Clock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { listen } from '../../shared/http.ts';
 import { lockDirectory } from '../../shared/lock.ts';
-import { closeLogger, createLogger, type Logger } from '../../shared/logger.ts';
+import { closeLogger, createLogger, type Logger, type LogRotation } from '../../shared/logger.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { createCore } from './core.ts';
 import { createPublicationApp } from './publication.ts';
@@ -39,6 +39,8 @@ export interface StartCoreOptions {
   legalTable: LegalTable;
   clock?: Clock;
   logger?: Logger;
+  /** When the node's own log file rotates and how many are kept (default 100 MB or daily, 14 kept). */
+  logRotation?: LogRotation;
   /** How long provision records are kept (default 7 years); expired ones are purged at start and daily. */
   retentionYears?: number;
   /**
@@ -64,7 +66,12 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
   const lock = lockDirectory(join(options.dataDir, 'core'), 'core');
   const ownLogger = options.logger === undefined;
   const logger =
-    options.logger ?? createLogger({ node: 'core', file: join(options.dataDir, 'logs', 'core.log') });
+    options.logger ??
+    (await createLogger({
+      node: 'core',
+      file: join(options.dataDir, 'logs', 'core.log'),
+      ...(options.logRotation === undefined ? {} : { rotation: options.logRotation }),
+    }));
   let store: CoreStore | undefined;
   let core: ReturnType<typeof createCore> | undefined;
   let security: OpenedNodeSecurity | undefined;

@@ -1,3 +1,4 @@
+import { readLog } from '../../shared/logger.ts';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
@@ -637,7 +638,7 @@ describe('records and privacy', () => {
 
     const addressee = await h.databaseText('addressee');
     const intermediate = await h.databaseText('intermediate');
-    const log = readFileSync(join(h.dir, 'logs', `institution-${INSTITUTION_ID}.log`)).toString('latin1');
+    const log = readLog(join(h.dir, 'logs', `institution-${INSTITUTION_ID}.log`));
     expect(intermediate.length).toBeGreaterThan(0);
     expect(log.length).toBeGreaterThan(0);
     for (const number of [...people.map((p) => p.individualNumber), stranger]) {

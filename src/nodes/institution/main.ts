@@ -16,7 +16,7 @@ import { systemClock, type Clock } from '../../shared/clock.ts';
 import { migrateToLatest, nodeDatabase, openDatabase, type PostgresOption } from '../../shared/db.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { listen } from '../../shared/http.ts';
-import { closeLogger, createLogger, type Logger } from '../../shared/logger.ts';
+import { closeLogger, createLogger, type Logger, type LogRotation } from '../../shared/logger.ts';
 import { lockDirectory } from '../../shared/lock.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { createInstitution } from './institution.ts';
@@ -35,6 +35,8 @@ export interface InstitutionOptions {
   legalTable: LegalTable;
   clock?: Clock;
   logger?: Logger;
+  /** When the node's own log file rotates and how many are kept (default 100 MB or daily, 14 kept). */
+  logRotation?: LogRotation;
   /** Provision records are kept this many years (default 7). */
   retentionYears?: number;
   /** How the node reaches the core and J-LIS (default: a plain HTTP transport of its own). */
@@ -70,7 +72,11 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
   const ownLogger = options.logger === undefined;
   const logger =
     options.logger ??
-    createLogger({ node: name, file: join(options.dataDir, 'logs', `institution-${institutionId}.log`) });
+    (await createLogger({
+      node: name,
+      file: join(options.dataDir, 'logs', `institution-${institutionId}.log`),
+      ...(options.logRotation === undefined ? {} : { rotation: options.logRotation }),
+    }));
   let addresseeDb: Kysely<AddresseeDatabase> | undefined;
   let intermediateDb: Kysely<IntermediateDatabase> | undefined;
   let institution: ReturnType<typeof createInstitution> | undefined;

@@ -16,7 +16,7 @@ import { systemClock, type Clock } from '../../shared/clock.ts';
 import { nodeDatabase, openDatabase, type PostgresOption } from '../../shared/db.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { listen } from '../../shared/http.ts';
-import { closeLogger, createLogger, type Logger } from '../../shared/logger.ts';
+import { closeLogger, createLogger, type Logger, type LogRotation } from '../../shared/logger.ts';
 import { lockDirectory } from '../../shared/lock.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { migrateJlisDatabase } from './migrations.ts';
@@ -31,6 +31,8 @@ export interface StartJlisOptions {
   coreUrl: string;
   clock?: Clock;
   logger?: Logger;
+  /** When the node's own log file rotates and how many are kept (default 100 MB or daily, 14 kept). */
+  logRotation?: LogRotation;
   /** How J-LIS reaches the core (default: the secure transport with `security`, plain HTTP otherwise). */
   transport?: Transport;
   /** The trust layer: PKI directory and the core's CRL URL. */
@@ -49,7 +51,12 @@ export async function startJlis(options: StartJlisOptions): Promise<RunningNode>
   const lock = lockDirectory(dir, 'jlis');
   const ownLogger = options.logger === undefined;
   const logger =
-    options.logger ?? createLogger({ node: 'jlis', file: join(options.dataDir, 'logs', 'jlis.log') });
+    options.logger ??
+    (await createLogger({
+      node: 'jlis',
+      file: join(options.dataDir, 'logs', 'jlis.log'),
+      ...(options.logRotation === undefined ? {} : { rotation: options.logRotation }),
+    }));
   let db: Kysely<JlisDatabase> | undefined;
   let app: FastifyInstance | undefined;
   const ownTransport = options.transport === undefined;
