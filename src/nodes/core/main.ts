@@ -49,6 +49,11 @@ export interface StartCoreOptions {
    * recorded failed.
    */
   answerRetentionDays?: number;
+  /**
+   * How long the core waits for a provider, from acceptance (default 30 s); past it the inquiry is
+   * `failed` / `provider_unavailable` at all three parties.
+   */
+  providerTimeoutMs?: number;
   /** How the core reaches institutions (default: the secure transport when `security` is given, plain HTTP otherwise). */
   transport?: Transport;
   /** The trust layer: the PKI directory (the core reads the CRL from it and publishes it). */
@@ -122,6 +127,7 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
           }
         : {}),
       ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
+      ...(options.providerTimeoutMs === undefined ? {} : { providerTimeoutMs: options.providerTimeoutMs }),
       ...(options.answerRetentionDays === undefined
         ? {}
         : { answerRetentionMs: options.answerRetentionDays * DAY_MS }),
