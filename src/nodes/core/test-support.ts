@@ -238,6 +238,7 @@ export async function startTestCore(
       | 'providerTimeoutMs'
       | 'maxCallsPerInstitution'
       | 'maxRetryDelayMs'
+      | 'maxOutboundCalls'
     >
   > & {
     clock?: ReturnType<typeof fixedClock>;
@@ -267,6 +268,7 @@ export async function startTestCore(
       ? {}
       : { maxCallsPerInstitution: options.maxCallsPerInstitution }),
     maxRetryDelayMs: options.maxRetryDelayMs ?? 100,
+    ...(options.maxOutboundCalls === undefined ? {} : { maxOutboundCalls: options.maxOutboundCalls }),
     ...(options.recordLog === undefined ? {} : { recordLog: options.recordLog }),
   });
   const url = await listen(core.app, 0);
