@@ -128,6 +128,8 @@ export interface StandIn {
   answers: AnswerDelivery[];
   /** The failures the core told this stand-in of, as provider. */
   failureNotices: ProvisionFailure[];
+  /** How many of the next failure notices to refuse with HTTP 503 before acknowledging. */
+  failNextNotices: number;
   /** How the stand-in answers provision requests (default: provided, one item with `marker`). */
   onProvision: ProvisionHandler;
   /** How many of the next answer deliveries to refuse with HTTP 503 before accepting. */
@@ -148,6 +150,7 @@ export async function startStandIn(): Promise<StandIn> {
     provisionRequests: [],
     answers: [],
     failureNotices: [],
+    failNextNotices: 0,
     onProvision: (request) => ({
       processingNumber: request.processingNumber,
       outcome: 'provided',
@@ -172,6 +175,10 @@ export async function startStandIn(): Promise<StandIn> {
     return await standIn.onProvision(provisionRequest);
   });
   app.post('/network/v1/provision-failures', (request, reply) => {
+    if (standIn.failNextNotices > 0) {
+      standIn.failNextNotices--;
+      return reply.status(503).send('busy');
+    }
     standIn.failureNotices.push(request.body as ProvisionFailure);
     return reply.status(204).send();
   });
