@@ -358,6 +358,7 @@ export const networkApi = defineApi('network', {
    * unreachable, an answer it could not take): the provider records `failed` too, adding an event to
    * a record that said otherwise; a record already failed, or none (the request never arrived), is
    * left as it is. Idempotent: the core sends it until it is acknowledged.
+   * Errors: ERR_ANSWER_NOT_READY (the request is still being answered: send it again).
    */
   notifyProvisionFailure: {
     method: 'POST',

@@ -32,6 +32,9 @@ export interface ProvisionServiceDeps {
 export const PROVIDER_UNAVAILABLE = 'provider_unavailable';
 
 export class ProvisionService {
+  /** Requests being answered now: a failure notice for one waits until its record is written. */
+  private readonly answering = new Set<string>();
+
   constructor(private readonly deps: ProvisionServiceDeps) {}
 
   /**
@@ -47,6 +50,15 @@ export class ProvisionService {
    * recorded as `failed`), `ERR_PROVIDER_UNAVAILABLE` (past `answerBy`; recorded as `failed`).
    */
   async answerProvisionRequest(request: ProvisionRequest): Promise<ProvisionAnswer> {
+    this.answering.add(request.processingNumber);
+    try {
+      return await this.answer(request);
+    } finally {
+      this.answering.delete(request.processingNumber);
+    }
+  }
+
+  private async answer(request: ProvisionRequest): Promise<ProvisionAnswer> {
     const { store, legalTable, clock, logger } = this.deps;
     // While this institution re-keys after a rotation, the core also sends the previous version.
     let personCode = request.personCode;
@@ -161,10 +173,21 @@ export class ProvisionService {
   /**
    * The core recorded a provision request it sent here as failed: record `failed` too, as a new event
    * of the record, unless it already says failed. A request that never arrived has no record and
-   * gains none (one arriving now is past its `answerBy`, and is recorded failed then).
+   * gains none (one arriving now is past its `answerBy`, and is recorded failed then). A request
+   * still being answered is ERR_ANSWER_NOT_READY: the core sends the notice again, and it then finds
+   * the record, whatever its clock made of `answerBy`.
+   *
+   * Errors: ERR_ANSWER_NOT_READY.
    */
   async recordFailure(notice: ProvisionFailure): Promise<void> {
     const { store, clock, logger } = this.deps;
+    if (this.answering.has(notice.processingNumber)) {
+      throw new RenkeiError(
+        'ERR_ANSWER_NOT_READY',
+        'The provision request is still being answered; send the notice again.',
+        { processingNumber: notice.processingNumber },
+      );
+    }
     const [found] = await store.listProviderRecordsByProcessingNumber(undefined, 1, notice.processingNumber);
     if (found?.processingNumber !== notice.processingNumber || found.outcome === 'failed') return;
     await store.recordProvision({
