@@ -76,6 +76,10 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
       node: 'core',
       file: join(options.dataDir, 'logs', 'core.log'),
       ...(options.logRotation === undefined ? {} : { rotation: options.logRotation }),
+    }).catch((error: unknown) => {
+      // A log that cannot be opened (a directory not writable): nothing started, so let go of the lock.
+      lock.release();
+      throw error;
     }));
   let store: CoreStore | undefined;
   let core: ReturnType<typeof createCore> | undefined;

@@ -76,6 +76,10 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
       node: name,
       file: join(options.dataDir, 'logs', `institution-${institutionId}.log`),
       ...(options.logRotation === undefined ? {} : { rotation: options.logRotation }),
+    }).catch((error: unknown) => {
+      // A log that cannot be opened (a directory not writable): nothing started, so let go of the lock.
+      lock.release();
+      throw error;
     }));
   let addresseeDb: Kysely<AddresseeDatabase> | undefined;
   let intermediateDb: Kysely<IntermediateDatabase> | undefined;

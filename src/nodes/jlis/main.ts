@@ -56,6 +56,10 @@ export async function startJlis(options: StartJlisOptions): Promise<RunningNode>
       node: 'jlis',
       file: join(options.dataDir, 'logs', 'jlis.log'),
       ...(options.logRotation === undefined ? {} : { rotation: options.logRotation }),
+    }).catch((error: unknown) => {
+      // A log that cannot be opened (a directory not writable): nothing started, so let go of the lock.
+      lock.release();
+      throw error;
     }));
   let db: Kysely<JlisDatabase> | undefined;
   let app: FastifyInstance | undefined;

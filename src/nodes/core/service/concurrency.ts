@@ -56,15 +56,6 @@ export class Semaphore {
     if (next) next();
     else this.active--;
   }
-
-  async run<T>(work: () => Promise<T>): Promise<T> {
-    await this.acquire();
-    try {
-      return await work();
-    } finally {
-      this.release();
-    }
-  }
 }
 
 /** What `OutboundLimits.run` answers when the deadline passed while the call waited its turn. */
