@@ -47,7 +47,7 @@ export interface CoreDeps {
   maxRetryDelayMs?: number;
   /** How long provision records are kept (default 7 years). */
   retentionYears?: number;
-  /** Waits between attempts to deliver an answer (default 200 ms, 1 s, 5 s). */
+  /** The first waits between attempts to deliver an answer (default 200 ms, 1 s, 5 s); then doubling. */
   deliveryRetryDelaysMs?: readonly number[];
   /** How long an undelivered answer's sealed items are kept for its requester (default 7 days). */
   answerRetentionMs?: number;

@@ -4,12 +4,14 @@
  * - database: `${dataDir}/core/core.sqlite`
  * - keys: `${dataDir}/core/master-keys.json`, created at first start with mode 0600, never logged
  *   (the data directory is git-ignored)
- * - log: `${dataDir}/logs/core.log` (asynchronous JSON lines) unless a logger is passed
+ * - log: `${dataDir}/logs/core.N.log` (asynchronous JSON lines, rotated: `logRotation`) unless a
+ *   logger is passed
  *
  * On start, inquiries a previous run left in flight are settled before the port opens; see
  * `InquiryService.resumeInFlight`: forwarded-but-unanswered ones are recorded failed
- * (`provider_unavailable`) and that failure is delivered to the requester; none is re-forwarded;
- * provided answers whose sealed items were kept are pushed again. Kept answers past
+ * (`provider_unavailable`), that failure is delivered to the requester and told to the provider; none
+ * is re-forwarded; provided answers whose sealed items were kept are pushed again, and failure
+ * notices not yet acknowledged sent again. Kept answers past
  * `answerRetentionDays` are dropped at start and hourly.
  */
 import { join } from 'node:path';
