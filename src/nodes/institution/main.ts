@@ -52,7 +52,7 @@ const DAY_MS = 24 * 3600_000;
 /**
  * Start an institution node on the embedded SQLite default: two database files, one per system,
  * under `${dataDir}/institutions/${institutionId}/`, and a log at
- * `${dataDir}/logs/institution-${institutionId}.log` unless a logger is given. Pending acquisition
+ * `${dataDir}/logs/institution-${institutionId}.N.log` (rotated) unless a logger is given. Pending acquisition
  * numbers left by a crash are deleted, and records past retention are purged at start and daily.
  * Once listening, it fetches from the core the answers of inquiries still pending (in the background).
  */

@@ -43,7 +43,7 @@ export interface StartJlisOptions {
 
 /**
  * Start J-LIS: database `${dataDir}/jlis/jlis.sqlite`, numbering key `${dataDir}/jlis/numbering-key`
- * (created at first start, mode 0600), logs `${dataDir}/logs/jlis.log` unless a logger is given.
+ * (created at first start, mode 0600), logs `${dataDir}/logs/jlis.N.log` (rotated) unless a logger is given.
  */
 export async function startJlis(options: StartJlisOptions): Promise<RunningNode> {
   const dir = join(options.dataDir, 'jlis');
