@@ -700,6 +700,8 @@ export class InquiryService {
   }
 
   private sleep(ms: number): Promise<void> {
+    // Closing cuts every wait short, including one that begins after close() woke the others.
+    if (this.closing) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = () => {
         clearTimeout(timer);
