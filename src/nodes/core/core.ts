@@ -17,6 +17,11 @@ import type { CoreKeys } from './keys.ts';
 import { registerCoreRoutes, type CoreServices } from './router.ts';
 import { CodeCipher } from './service/code-cipher.ts';
 import { CodeService } from './service/codes.ts';
+import {
+  DEFAULT_MAX_CALLS_PER_INSTITUTION,
+  DEFAULT_MAX_OUTBOUND_CALLS,
+  OutboundLimits,
+} from './service/concurrency.ts';
 import { InquiryService, type ResumeSummary } from './service/inquiries.ts';
 import type { InstitutionReach } from './service/reach.ts';
 import { RecordLogService, type RecordLogSigner } from './service/record-log.ts';
@@ -87,6 +92,12 @@ export function createCore(deps: CoreDeps): Core {
       timeoutMs: limits?.timeoutMs ?? fetchTimeoutMs,
       ...(limits?.maxAnswerBytes === undefined ? {} : { maxAnswerBytes: limits.maxAnswerBytes }),
     });
+  // One set of bounds for every call to institutions: a code delivery to a slow institution waits in
+  // its queue like a forward does, and holds no slot another institution needs.
+  const outbound = new OutboundLimits({
+    total: deps.maxOutboundCalls ?? DEFAULT_MAX_OUTBOUND_CALLS,
+    perPeer: deps.maxCallsPerInstitution ?? DEFAULT_MAX_CALLS_PER_INSTITUTION,
+  });
   const cipher = new CodeCipher(deps.keys);
   const registry = new Registry({
     store: deps.store,
@@ -101,6 +112,8 @@ export function createCore(deps: CoreDeps): Core {
     clock: deps.clock,
     logger: deps.logger,
     reach,
+    outbound,
+    queueTimeoutMs: fetchTimeoutMs,
   });
   const inquiries = new InquiryService({
     store: deps.store,
@@ -111,11 +124,8 @@ export function createCore(deps: CoreDeps): Core {
     logger: deps.logger,
     reach,
     deliveryRetryDelaysMs: deps.deliveryRetryDelaysMs,
-    maxOutboundCalls: deps.maxOutboundCalls,
+    outbound,
     ...(deps.providerTimeoutMs === undefined ? {} : { providerTimeoutMs: deps.providerTimeoutMs }),
-    ...(deps.maxCallsPerInstitution === undefined
-      ? {}
-      : { maxCallsPerInstitution: deps.maxCallsPerInstitution }),
     ...(deps.maxRetryDelayMs === undefined ? {} : { maxRetryDelayMs: deps.maxRetryDelayMs }),
     ...(deps.answerRetentionMs === undefined ? {} : { answerRetentionMs: deps.answerRetentionMs }),
   });

@@ -58,6 +58,9 @@ export class Semaphore {
   }
 }
 
+export const DEFAULT_MAX_CALLS_PER_INSTITUTION = 32;
+export const DEFAULT_MAX_OUTBOUND_CALLS = 256;
+
 /** What `OutboundLimits.run` answers when the deadline passed while the call waited its turn. */
 export const QUEUE_DEADLINE_PASSED = Symbol('queue deadline passed');
 

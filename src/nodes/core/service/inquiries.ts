@@ -29,7 +29,7 @@ import type { Institution, ProvisionRecord } from '../model.ts';
 import type { CoreStore, ProviderNotice } from '../store.ts';
 import type { CodeCipher } from './code-cipher.ts';
 import type { InstitutionReach } from './reach.ts';
-import { OutboundLimits, QUEUE_DEADLINE_PASSED } from './concurrency.ts';
+import { QUEUE_DEADLINE_PASSED, type OutboundLimits } from './concurrency.ts';
 import { unknownInstitution, type Registry } from './registry.ts';
 
 /** Codes of the key version before an institution's current one still work for inquiries. */
@@ -54,10 +54,11 @@ export interface InquiryServiceOptions {
   deliveryRetryDelaysMs?: readonly number[];
   /** The longest wait between two attempts of a delivery or a provider notice (default 60 s). */
   maxRetryDelayMs?: number;
-  /** Most calls to institutions in flight at once, forwards and deliveries together (default 256). */
-  maxOutboundCalls?: number;
-  /** Most calls in flight to any one institution (default 32); its further calls wait their turn. */
-  maxCallsPerInstitution?: number;
+  /**
+   * The bounds on calls to institutions (`createCore` makes one, shared with code deliveries):
+   * at most 32 in flight to one institution and 256 in all by default.
+   */
+  outbound: OutboundLimits;
   /**
    * How long the core waits for a provider's answer from acceptance, queueing included (default
    * 30 s): past it the inquiry is `failed` / `provider_unavailable` at all three parties.
@@ -69,7 +70,6 @@ export interface InquiryServiceOptions {
 
 export const DEFAULT_ANSWER_RETENTION_MS = 7 * 24 * 3600_000;
 export const DEFAULT_PROVIDER_TIMEOUT_MS = 30_000;
-export const DEFAULT_MAX_CALLS_PER_INSTITUTION = 32;
 export const DEFAULT_MAX_RETRY_DELAY_MS = 60_000;
 
 /**
@@ -120,10 +120,7 @@ export class InquiryService {
   constructor(private readonly options: InquiryServiceOptions) {
     this.retryDelays = options.deliveryRetryDelaysMs ?? [200, 1_000, 5_000];
     this.maxRetryDelayMs = options.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS;
-    this.outbound = new OutboundLimits({
-      total: options.maxOutboundCalls ?? 256,
-      perPeer: options.maxCallsPerInstitution ?? DEFAULT_MAX_CALLS_PER_INSTITUTION,
-    });
+    this.outbound = options.outbound;
     this.answerRetentionMs = options.answerRetentionMs ?? DEFAULT_ANSWER_RETENTION_MS;
     this.providerTimeoutMs = options.providerTimeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS;
   }
