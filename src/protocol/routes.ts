@@ -326,6 +326,14 @@ export const jlisApi = defineApi('jlis', {
   },
 });
 
+/**
+ * The largest answer of an inquiry a node sends or reads: a provision answer, or its delivery to
+ * the requester. The protocol lets sealed items be 8 MiB (`SealedItems`), which a signed message
+ * carries base64url-encoded (×4/3, about 10.7 MiB) with a small envelope: 12 MiB takes the largest
+ * answer the protocol allows. Twenty items of the legal table's layouts are far smaller.
+ */
+export const ANSWER_BODY_LIMIT = 12 * 1024 * 1024;
+
 export const networkApi = defineApi('network', {
   /** The code for a pending acquisition number. Errors: ERR_UNKNOWN_ACQUISITION_NUMBER, ERR_DUPLICATE. */
   deliverCode: {
@@ -379,6 +387,7 @@ export const networkApi = defineApi('network', {
     label: 'answer',
     body: AnswerDelivery,
     message: 'AnswerDelivery',
+    bodyLimit: ANSWER_BODY_LIMIT,
     response: NoContent,
   },
 });

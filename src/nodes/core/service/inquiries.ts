@@ -21,6 +21,7 @@ import type {
   NetworkInquiryStatus,
   ProvisionRequest,
 } from '../../../protocol/messages.ts';
+import { ANSWER_BODY_LIMIT } from '../../../protocol/routes.ts';
 import type { LegalTable, RefusalRule } from '../../../domain/legal-table/types.ts';
 import type { Clock } from '../../../shared/clock.ts';
 import { HTTP_STATUS, RenkeiError, type ErrorCode } from '../../../shared/errors.ts';
@@ -73,12 +74,10 @@ export const DEFAULT_PROVIDER_TIMEOUT_MS = 30_000;
 export const DEFAULT_MAX_RETRY_DELAY_MS = 60_000;
 
 /**
- * The most bytes of a provision answer the core reads. The protocol lets sealed items be up to 8 MiB
- * (`SealedItems`), and a signed answer carries them base64url-encoded inside the JWS (×4/3, about
- * 10.7 MiB) with a small envelope; 12 MiB takes the largest answer the protocol allows, and no
- * provider can make the core hold more. Twenty items of the legal table's layouts are far smaller.
+ * The most bytes of a provision answer the core reads: the largest the protocol allows
+ * (`ANSWER_BODY_LIMIT`, 12 MiB), and no more, however much a provider sends.
  */
-export const PROVISION_ANSWER_MAX_BYTES = 12 * 1024 * 1024;
+export const PROVISION_ANSWER_MAX_BYTES = ANSWER_BODY_LIMIT;
 
 export interface ResumeSummary {
   /** Forwarded but never answered: recorded as failed and the failure delivered. */
