@@ -11,6 +11,7 @@
  * each asked copy is registered again with values of its own (long numbers, a string where the layout
  * allows one), and those are what is searched for.
  */
+import { logFiles, readLog } from '../src/shared/logger.ts';
 import { readFileSync, readdirSync, rmSync, mkdtempSync, statSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -188,7 +189,7 @@ describe('what the core holds of an exchange', () => {
       db.close();
     }
 
-    const coreFiles = () => [...filesUnder(join(dir, 'core')), join(dir, 'logs', 'core.log')];
+    const coreFiles = () => [...filesUnder(join(dir, 'core')), ...logFiles(join(dir, 'logs', 'core.log'))];
     const texts = needles.map((n) => n.text);
     // Mid-exchange: the databases with their write-ahead logs as they are, and the heap.
     expect(coreFiles().some((f) => f.endsWith('-wal'))).toBe(true);
@@ -198,7 +199,7 @@ describe('what the core holds of an exchange', () => {
 
     // And once stopped, with its log flushed at the most verbose level.
     await core.close();
-    const log = readFileSync(join(dir, 'logs', 'core.log'), 'utf8');
+    const log = readLog(join(dir, 'logs', 'core.log'));
     expect(log).toMatch(/"level":20,/); // debug lines: the level is below info
     expect(log).toContain('"processingNumber"'); // and the exchanges are in it
     expect(found(coreFiles(), texts)).toEqual([]);

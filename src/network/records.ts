@@ -328,7 +328,21 @@ function compareProvider(c: CoreExchange, p: ProviderExchange | undefined): Netw
           },
         ];
   }
-  if (c.outcome !== 'provided' && c.outcome !== 'not_held') return []; // pending, or failed: it may never have arrived
+  if (c.outcome === 'failed') {
+    // It may never have arrived; if it did, the core told the provider (a notice sent until
+    // acknowledged), which then records failed too, whatever it had answered.
+    return p === undefined || p.outcome === 'failed'
+      ? []
+      : [
+          {
+            party,
+            kind: 'exchange-outcome-disagrees',
+            processingNumber: pn,
+            message: `${party} recorded provision ${pn} as ${p.outcome}; the core recorded failed (until the core's notice reaches ${party}).`,
+          },
+        ];
+  }
+  if (c.outcome !== 'provided' && c.outcome !== 'not_held') return []; // pending
   if (p === undefined) {
     return [
       {

@@ -40,7 +40,7 @@ export async function runNode(
   /** For one of several core processes (core-workers.ts): its id. */
   extra: { worker?: { id: string } } = {},
 ): Promise<RunningNode> {
-  const logger = createLogger({
+  const logger = await createLogger({
     node: nodeName(config),
     file: config.log?.file ?? defaultLogFile(config),
     ...(config.log?.level === undefined ? {} : { level: config.log.level }),

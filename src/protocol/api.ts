@@ -114,8 +114,10 @@ export interface ClientTarget {
    * certificate names it and addresses signed messages to it.
    */
   party?: string;
-  /** Per-call timeout in ms (the transport's default otherwise). */
+  /** Each call's deadline in ms, headers and body together (the transport's default otherwise). */
   timeoutMs?: number;
+  /** Most bytes of each answer read (the transport's default otherwise). */
+  maxAnswerBytes?: number;
 }
 
 /**
@@ -145,6 +147,7 @@ async function call(
     query: queryOf(input.query),
     body: input.body,
     timeoutMs: target.timeoutMs,
+    maxAnswerBytes: target.maxAnswerBytes,
   });
   const { peer } = target;
   if (status < 200 || status >= 300) {

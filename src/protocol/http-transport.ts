@@ -1,10 +1,13 @@
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { RenkeiError } from '../shared/errors.ts';
+import { DEFAULT_MAX_ANSWER_BYTES, DEFAULT_TIMEOUT_MS, boundedRequest } from './bounded-request.ts';
 import type { Transport, TransportRequest, TransportResponse } from './transport.ts';
 
 export interface HttpTransportOptions {
-  /** Default per-call timeout, for the headers and for each gap in the body (default 10 s). */
+  /** Default deadline of a whole call, headers and body together (default 10 s). */
   timeoutMs?: number;
+  /** Default bound on an answer's body (default 16 MiB). */
+  maxAnswerBytes?: number;
   /** Most connections kept open to one origin (default 128). */
   connections?: number;
 }
@@ -18,30 +21,24 @@ export interface HttpTransportOptions {
  * core's CPU in profiles, for features (CORS, redirects, streams) that node-to-node calls never use.
  */
 export function httpTransport(options: HttpTransportOptions = {}): Transport {
-  const defaultTimeoutMs = options.timeoutMs ?? 10_000;
+  const defaultTimeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const defaultMaxAnswerBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: options.connections ?? 128 });
   let closing: Promise<void> | undefined;
   return {
     async send(call: TransportRequest): Promise<TransportResponse> {
       const url = urlOf(call);
-      const timeoutMs = call.timeoutMs ?? defaultTimeoutMs;
       const { peer } = call;
-      let status: number;
-      let text: string;
-      try {
-        const response = await request(url, {
-          method: call.route.method,
-          dispatcher: agent,
-          headers: call.body === undefined ? {} : { 'content-type': 'application/json' },
-          body: call.body === undefined ? null : JSON.stringify(call.body),
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
-        });
-        status = response.statusCode;
-        text = await response.body.text();
-      } catch (cause) {
-        throw unreachable(peer, cause);
-      }
+      const { status, text } = await boundedRequest({
+        url,
+        method: call.route.method,
+        dispatcher: agent,
+        headers: call.body === undefined ? {} : { 'content-type': 'application/json' },
+        body: call.body === undefined ? null : JSON.stringify(call.body),
+        peer,
+        timeoutMs: call.timeoutMs ?? defaultTimeoutMs,
+        maxAnswerBytes: call.maxAnswerBytes ?? defaultMaxAnswerBytes,
+      });
       return { status, body: parseJson(text, peer, status) };
     },
     close: () => (closing ??= agent.close()),
@@ -53,13 +50,6 @@ export function urlOf(call: TransportRequest): URL {
   const url = new URL(call.path, call.baseUrl);
   if (call.query) for (const [key, value] of Object.entries(call.query)) url.searchParams.set(key, value);
   return url;
-}
-
-export function unreachable(peer: string, cause: unknown): RenkeiError {
-  return new RenkeiError('ERR_UPSTREAM_UNAVAILABLE', `${peer} could not be reached.`, {
-    peer,
-    cause: cause instanceof Error ? ((cause as { code?: string }).code ?? cause.name) : 'unknown',
-  });
 }
 
 export function parseJson(text: string, peer: string, status: number): unknown {

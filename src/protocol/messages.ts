@@ -180,8 +180,27 @@ export const ProvisionRequest = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{43}$/, 'must be a message hash')
     .optional(),
+  /**
+   * When the core stops waiting for the answer. A provider that would answer later records the
+   * provision `failed` (`provider_unavailable`) and answers ERR_PROVIDER_UNAVAILABLE instead of
+   * providing: the core records the inquiry failed then, and so must the provider.
+   */
+  answerBy: z.iso.datetime().optional(),
 });
 export type ProvisionRequest = z.infer<typeof ProvisionRequest>;
+
+/**
+ * core → provider's intermediate server: `POST /network/v1/provision-failures`. The core recorded
+ * this inquiry `failed` after forwarding it (the provider was silent past `answerBy`, unreachable, or
+ * answered what the core could not take): the provider records the same, whatever it answered. Sent
+ * until the provider acknowledges it, across core restarts.
+ */
+export const ProvisionFailure = z.object({
+  processingNumber: ProcessingNumber,
+  reason: OutcomeReason,
+  failedAt: z.iso.datetime(),
+});
+export type ProvisionFailure = z.infer<typeof ProvisionFailure>;
 
 /** One item of an answer: the copy's data, valid against the layout version in force on the request date. */
 export const AnsweredItem = z.object({

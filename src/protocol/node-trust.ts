@@ -173,7 +173,12 @@ export async function loadNodeTrust(options: NodeTrustOptions): Promise<NodeTrus
 }
 
 async function fetchCrl(url: string): Promise<Uint8Array> {
-  const response = await request(url, { headersTimeout: 5_000, bodyTimeout: 5_000 });
+  // One deadline over the whole fetch: per-gap timeouts alone would let a trickling server hold it.
+  const response = await request(url, {
+    headersTimeout: 5_000,
+    bodyTimeout: 5_000,
+    signal: AbortSignal.timeout(10_000),
+  });
   const body = new Uint8Array(await response.body.arrayBuffer());
   if (response.statusCode !== 200) throw new Error(`CRL fetch answered HTTP ${response.statusCode}`);
   return body;

@@ -1,5 +1,6 @@
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { RenkeiError } from '../shared/errors.ts';
+import { DEFAULT_MAX_ANSWER_BYTES, boundedRequest } from './bounded-request.ts';
 import { isErrorBody } from '../shared/http.ts';
 
 /**
@@ -21,25 +22,16 @@ const agent = new Agent({ keepAliveTimeout: 30_000, connections: 128 });
 
 export function rawClient(baseUrl: string, peer: string, timeoutMs = 10_000): RawClient {
   async function call<T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<T> {
-    let status: number;
-    let text: string;
-    try {
-      const response = await request(new URL(path, baseUrl), {
-        method,
-        dispatcher: agent,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        body: body === undefined ? null : JSON.stringify(body),
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      status = response.statusCode;
-      text = await response.body.text();
-    } catch (cause) {
-      throw new RenkeiError('ERR_UPSTREAM_UNAVAILABLE', `${peer} could not be reached.`, {
-        peer,
-        cause: cause instanceof Error ? ((cause as { code?: string }).code ?? cause.name) : 'unknown',
-      });
-    }
+    const { status, text } = await boundedRequest({
+      url: new URL(path, baseUrl),
+      method,
+      dispatcher: agent,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? null : JSON.stringify(body),
+      peer,
+      timeoutMs,
+      maxAnswerBytes: DEFAULT_MAX_ANSWER_BYTES,
+    });
     let parsed: unknown = undefined;
     if (text.length > 0) {
       try {

@@ -68,6 +68,7 @@ import {
   InquiryRequest,
   NetworkInquiryStatus,
   ProvisionAnswer,
+  ProvisionFailure,
   ProvisionRequest,
 } from './messages.ts';
 import { NewResident, NumberedResident, ResidentCount } from './residents.ts';
@@ -330,6 +331,14 @@ export const jlisApi = defineApi('jlis', {
   },
 });
 
+/**
+ * The largest answer of an inquiry a node sends or reads: a provision answer, or its delivery to
+ * the requester. The protocol lets sealed items be 8 MiB (`SealedItems`), which a signed message
+ * carries base64url-encoded (×4/3, about 10.7 MiB) with a small envelope: 12 MiB takes the largest
+ * answer the protocol allows. Twenty items of the legal table's layouts are far smaller.
+ */
+export const ANSWER_BODY_LIMIT = 12 * 1024 * 1024;
+
 export const networkApi = defineApi('network', {
   /** The code for a pending acquisition number. Errors: ERR_UNKNOWN_ACQUISITION_NUMBER, ERR_DUPLICATE. */
   deliverCode: {
@@ -357,6 +366,23 @@ export const networkApi = defineApi('network', {
     answer: 'ProvisionAnswer',
     response: ProvisionAnswer,
   },
+  /**
+   * The core recorded a provision request it forwarded here as failed (silent past `answerBy`,
+   * unreachable, an answer it could not take): the provider records `failed` too, adding an event to
+   * a record that said otherwise; a record already failed, or none (the request never arrived), is
+   * left as it is. Idempotent: the core sends it until it is acknowledged.
+   * Errors: ERR_ANSWER_NOT_READY (the request is still being answered: send it again).
+   */
+  notifyProvisionFailure: {
+    method: 'POST',
+    path: '/network/v1/provision-failures',
+    status: 204,
+    callers: ['core'],
+    label: 'provision failure',
+    body: ProvisionFailure,
+    message: 'ProvisionFailure',
+    response: NoContent,
+  },
   /** The outcome (and items) of this institution's inquiry. */
   deliverAnswer: {
     method: 'POST',
@@ -366,6 +392,7 @@ export const networkApi = defineApi('network', {
     label: 'answer',
     body: AnswerDelivery,
     message: 'AnswerDelivery',
+    bodyLimit: ANSWER_BODY_LIMIT,
     response: NoContent,
   },
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { assertAnswers, messageHash } from '../trust/envelope/message-hash.ts';
 import { signMessage } from '../trust/envelope/sign-message.ts';
 import { verifyMessage } from '../trust/envelope/verify-message.ts';
@@ -8,13 +8,16 @@ import { normaliseSerial } from '../trust/pki/profiles.ts';
 import { partyIdOf } from '../trust/pki/verify.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import type { ArchivedMessage, MessageArchive } from '../shared/message-archive.ts';
-import { parseJson, unreachable, urlOf } from './http-transport.ts';
+import { DEFAULT_MAX_ANSWER_BYTES, DEFAULT_TIMEOUT_MS, boundedRequest } from './bounded-request.ts';
+import { parseJson, urlOf } from './http-transport.ts';
 import { derToPem, type NodeTrust } from './node-trust.ts';
 import type { Transport, TransportRequest, TransportResponse } from './transport.ts';
 
 export interface SecureTransportOptions {
-  /** Default per-call timeout, for the headers and for each gap in the body (default 10 s). */
+  /** Default deadline of a whole call, headers and body together (default 10 s). */
   timeoutMs?: number;
+  /** Default bound on an answer's body (default 16 MiB). */
+  maxAnswerBytes?: number;
   /** Most connections kept open to one peer (default 128). */
   connections?: number;
   /**
@@ -34,7 +37,8 @@ export interface SecureTransportOptions {
  * the party expected of it at every handshake.
  */
 export function secureTransport(trust: NodeTrust, options: SecureTransportOptions = {}): Transport {
-  const defaultTimeoutMs = options.timeoutMs ?? 10_000;
+  const defaultTimeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const defaultMaxAnswerBytes = options.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES;
   const agents = new Map<string, Agent>();
   /** Server certificates seen in handshakes, by `party|serial`: the keys their answers are checked with. */
   const servers = new Map<string, Uint8Array>();
@@ -81,7 +85,6 @@ export function secureTransport(trust: NodeTrust, options: SecureTransportOption
     async send(call: TransportRequest): Promise<TransportResponse> {
       const { route, peer, party } = call;
       const url = urlOf(call);
-      const timeoutMs = call.timeoutMs ?? defaultTimeoutMs;
 
       let payload: string | null = null;
       let contentType: string | undefined;
@@ -142,19 +145,19 @@ export function secureTransport(trust: NodeTrust, options: SecureTransportOption
       let status: number;
       let text: string;
       try {
-        const response = await request(url, {
+        ({ status, text } = await boundedRequest({
+          url,
           method: route.method,
           dispatcher: agentFor(url.origin, party),
           headers: contentType === undefined ? {} : { 'content-type': contentType },
           body: payload,
-          headersTimeout: timeoutMs,
-          bodyTimeout: timeoutMs,
-        });
-        status = response.statusCode;
-        text = await response.body.text();
-      } catch (cause) {
+          peer,
+          timeoutMs: call.timeoutMs ?? defaultTimeoutMs,
+          maxAnswerBytes: call.maxAnswerBytes ?? defaultMaxAnswerBytes,
+        }));
+      } catch (error) {
         keep(undefined);
-        throw unreachable(peer, cause);
+        throw error;
       }
       if (status >= 200 && status < 300 && route.answer !== undefined && requestHash !== undefined && party) {
         try {

@@ -20,7 +20,10 @@ export interface TransportRequest {
   query: Record<string, string> | undefined;
   /** The message; serialized by the transport. Undefined for routes without a body. */
   body: unknown;
+  /** The whole call's deadline, headers and body together (the transport's default otherwise). */
   timeoutMs: number | undefined;
+  /** Most bytes of answer read before the call is cut (the transport's default otherwise). */
+  maxAnswerBytes: number | undefined;
 }
 
 export interface TransportResponse {
@@ -32,7 +35,9 @@ export interface TransportResponse {
 export interface Transport {
   /**
    * Send one request and return the peer's answer, whatever its status. A peer that cannot be
-   * reached, or answers something that is not JSON, is `ERR_UPSTREAM_UNAVAILABLE` naming the peer.
+   * reached, answers past the call's deadline, or answers something that is not JSON, is
+   * `ERR_UPSTREAM_UNAVAILABLE` naming the peer; one whose answer is larger than the call's bound is
+   * `ERR_ANSWER_TOO_LARGE`, and no more of it is read.
    */
   send(request: TransportRequest): Promise<TransportResponse>;
   /** Release connections. */

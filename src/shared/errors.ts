@@ -38,6 +38,8 @@ export const HTTP_STATUS = {
   ERR_LAYOUT_VIOLATION: 422,
   ERR_PROVIDER_UNAVAILABLE: 502,
   ERR_UPSTREAM_UNAVAILABLE: 502,
+  // A peer answered more than the call allows (src/protocol/bounded-request.ts): the call was cut.
+  ERR_ANSWER_TOO_LARGE: 502,
   ERR_IMPORT_INVALID: 400,
   // A business system's file that does not decode cleanly in its declared or detected encoding
   // (src/nodes/institution/import/decode.ts); refused before anything is sent.

@@ -17,6 +17,11 @@ import type { CoreKeys } from './keys.ts';
 import { registerCoreRoutes, type CoreServices } from './router.ts';
 import { CodeCipher } from './service/code-cipher.ts';
 import { CodeService } from './service/codes.ts';
+import {
+  DEFAULT_MAX_CALLS_PER_INSTITUTION,
+  DEFAULT_MAX_OUTBOUND_CALLS,
+  OutboundLimits,
+} from './service/concurrency.ts';
 import { InquiryService, type ResumeSummary } from './service/inquiries.ts';
 import type { InstitutionReach } from './service/reach.ts';
 import { RecordLogService, type RecordLogSigner } from './service/record-log.ts';
@@ -34,11 +39,20 @@ export interface CoreDeps {
   transport: Transport;
   /** The trust layer: mutual TLS, callers checked, messages signed. Absent only in unit tests. */
   security?: NodeSecurity;
-  /** Timeout of each call to an institution (default 10 s). */
+  /** Deadline of each call to an institution but a provision request (default 10 s). */
   fetchTimeoutMs?: number;
+  /**
+   * How long the core waits for a provider's answer, from acceptance (default 30 s); past it the
+   * inquiry fails (`provider_unavailable`) at all three parties.
+   */
+  providerTimeoutMs?: number;
+  /** Most calls in flight to one institution (default 32); the rest wait their turn. */
+  maxCallsPerInstitution?: number;
+  /** The longest wait between two attempts of a delivery (default 60 s). */
+  maxRetryDelayMs?: number;
   /** How long provision records are kept (default 7 years). */
   retentionYears?: number;
-  /** Waits between attempts to deliver an answer (default 200 ms, 1 s, 5 s). */
+  /** The first waits between attempts to deliver an answer (default 200 ms, 1 s, 5 s); then doubling. */
   deliveryRetryDelaysMs?: readonly number[];
   /** How long an undelivered answer's sealed items are kept for its requester (default 7 days). */
   answerRetentionMs?: number;
@@ -69,14 +83,21 @@ export interface Core {
 
 export function createCore(deps: CoreDeps): Core {
   const fetchTimeoutMs = deps.fetchTimeoutMs ?? 10_000;
-  const reach: InstitutionReach = (institution) =>
+  const reach: InstitutionReach = (institution, limits) =>
     createClient(networkApi, {
       transport: deps.transport,
       baseUrl: institution.networkUrl,
       peer: `institution ${institution.id}`,
       party: institution.id,
-      timeoutMs: fetchTimeoutMs,
+      timeoutMs: limits?.timeoutMs ?? fetchTimeoutMs,
+      ...(limits?.maxAnswerBytes === undefined ? {} : { maxAnswerBytes: limits.maxAnswerBytes }),
     });
+  // One set of bounds for every call to institutions: a code delivery to a slow institution waits in
+  // its queue like a forward does, and holds no slot another institution needs.
+  const outbound = new OutboundLimits({
+    total: deps.maxOutboundCalls ?? DEFAULT_MAX_OUTBOUND_CALLS,
+    perPeer: deps.maxCallsPerInstitution ?? DEFAULT_MAX_CALLS_PER_INSTITUTION,
+  });
   const cipher = new CodeCipher(deps.keys);
   const registry = new Registry({
     store: deps.store,
@@ -91,6 +112,8 @@ export function createCore(deps: CoreDeps): Core {
     clock: deps.clock,
     logger: deps.logger,
     reach,
+    outbound,
+    queueTimeoutMs: fetchTimeoutMs,
   });
   const inquiries = new InquiryService({
     store: deps.store,
@@ -101,7 +124,9 @@ export function createCore(deps: CoreDeps): Core {
     logger: deps.logger,
     reach,
     deliveryRetryDelaysMs: deps.deliveryRetryDelaysMs,
-    maxOutboundCalls: deps.maxOutboundCalls,
+    outbound,
+    ...(deps.providerTimeoutMs === undefined ? {} : { providerTimeoutMs: deps.providerTimeoutMs }),
+    ...(deps.maxRetryDelayMs === undefined ? {} : { maxRetryDelayMs: deps.maxRetryDelayMs }),
     ...(deps.answerRetentionMs === undefined ? {} : { answerRetentionMs: deps.answerRetentionMs }),
   });
   const records = new RecordService({

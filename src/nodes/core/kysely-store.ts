@@ -33,7 +33,7 @@ import {
   openedEvent,
   type CoreRecordEvent,
 } from './record-events.ts';
-import type { CoreStore, KeptAnswer, UnfinishedInquiry } from './store.ts';
+import type { CoreStore, KeptAnswer, ProviderNotice, UnfinishedInquiry } from './store.ts';
 
 export interface CoreDatabase extends RecordLogTables {
   institutions: {
@@ -75,6 +75,7 @@ export interface CoreDatabase extends RecordLogTables {
   core_workers: { id: string; lease_until: string };
   seen_messages: { id: string; expires_at: string };
   kept_answers: { processing_number: string; sealed_items: string; expires_at: string };
+  provider_notices: { processing_number: string; provider_id: string; reason: string; failed_at: string };
 }
 
 type InstitutionRow = Selectable<CoreDatabase['institutions']>;
@@ -271,6 +272,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     reason: string | null,
     answeredAt: string,
     keep?: { sealedItems: string; expiresAt: string },
+    notifyProvider?: boolean,
   ): Promise<boolean> {
     const updated = await this.db.transaction().execute(async (trx) => {
       const result = await trx
@@ -278,8 +280,9 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
         .set({ outcome, reason, answered_at: answeredAt })
         .where('processing_number', '=', processingNumber)
         .where('outcome', '=', 'pending')
+        .returning('provider_id')
         .executeTakeFirst();
-      if (result.numUpdatedRows !== 1n) return false;
+      if (result === undefined) return false;
       if (this.worker) {
         // The answer may reach another process than the one that forwarded the inquiry: the delivery
         // is now this one's to finish, or to leave for a survivor to resume should this one die.
@@ -287,6 +290,17 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
           .updateTable('inquiries')
           .set({ owner: this.worker.id })
           .where('processing_number', '=', processingNumber)
+          .execute();
+      }
+      if (notifyProvider && outcome === 'failed') {
+        await trx
+          .insertInto('provider_notices')
+          .values({
+            processing_number: processingNumber,
+            provider_id: result.provider_id,
+            reason: reason ?? 'provider_unavailable',
+            failed_at: answeredAt,
+          })
           .execute();
       }
       if (keep) {
@@ -329,6 +343,25 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
       return true;
     });
     if (updated) this.appended(1);
+  }
+
+  async listProviderNotices(): Promise<ProviderNotice[]> {
+    const rows = await this.db
+      .selectFrom('provider_notices')
+      .selectAll()
+      .orderBy('failed_at')
+      .orderBy('processing_number')
+      .execute();
+    return rows.map((row) => ({
+      processingNumber: row.processing_number,
+      providerId: row.provider_id,
+      reason: row.reason,
+      failedAt: row.failed_at,
+    }));
+  }
+
+  async endProviderNotice(processingNumber: string): Promise<void> {
+    await this.db.deleteFrom('provider_notices').where('processing_number', '=', processingNumber).execute();
   }
 
   async findKeptAnswer(processingNumber: string): Promise<KeptAnswer | undefined> {

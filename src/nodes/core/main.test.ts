@@ -1,3 +1,4 @@
+import { readLog } from '../../shared/logger.ts';
 import { mkdtempSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -97,7 +98,7 @@ describe('startCore', () => {
     expect(await issue(second.client)).toBe(code);
     await second.node.close();
 
-    const log = readFileSync(join(dir, 'logs', 'core.log'), 'utf8');
+    const log = readLog(join(dir, 'logs', 'core.log'));
     expect(log).toContain('core started');
     for (const secret of [...Object.values(keys.masterKeys), code, '12345678901']) {
       expect(log.includes(secret)).toBe(false);

@@ -4,12 +4,14 @@
  * - database: `${dataDir}/core/core.sqlite`
  * - keys: `${dataDir}/core/master-keys.json`, created at first start with mode 0600, never logged
  *   (the data directory is git-ignored)
- * - log: `${dataDir}/logs/core.log` (asynchronous JSON lines) unless a logger is passed
+ * - log: `${dataDir}/logs/core.N.log` (asynchronous JSON lines, rotated: `logRotation`) unless a
+ *   logger is passed
  *
  * On start, inquiries a previous run left in flight are settled before the port opens; see
  * `InquiryService.resumeInFlight`: forwarded-but-unanswered ones are recorded failed
- * (`provider_unavailable`) and that failure is delivered to the requester; none is re-forwarded;
- * provided answers whose sealed items were kept are pushed again. Kept answers past
+ * (`provider_unavailable`), that failure is delivered to the requester and told to the provider; none
+ * is re-forwarded; provided answers whose sealed items were kept are pushed again, and failure
+ * notices not yet acknowledged sent again. Kept answers past
  * `answerRetentionDays` are dropped at start and hourly.
  */
 import { join } from 'node:path';
@@ -25,7 +27,7 @@ import { systemClock, type Clock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { listen } from '../../shared/http.ts';
 import { lockDirectory } from '../../shared/lock.ts';
-import { closeLogger, createLogger, type Logger } from '../../shared/logger.ts';
+import { closeLogger, createLogger, type Logger, type LogRotation } from '../../shared/logger.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { createCore } from './core.ts';
 import { createPublicationApp } from './publication.ts';
@@ -41,6 +43,8 @@ export interface StartCoreOptions {
   legalTable: LegalTable;
   clock?: Clock;
   logger?: Logger;
+  /** When the node's own log file rotates and how many are kept (default 100 MB or daily, 14 kept). */
+  logRotation?: LogRotation;
   /** How long provision records are kept (default 7 years); expired ones are purged at start and daily. */
   retentionYears?: number;
   /**
@@ -49,6 +53,11 @@ export interface StartCoreOptions {
    * recorded failed.
    */
   answerRetentionDays?: number;
+  /**
+   * How long the core waits for a provider, from acceptance (default 30 s); past it the inquiry is
+   * `failed` / `provider_unavailable` at all three parties.
+   */
+  providerTimeoutMs?: number;
   /** How the core reaches institutions (default: the secure transport when `security` is given, plain HTTP otherwise). */
   transport?: Transport;
   /** The trust layer: the PKI directory (the core reads the CRL from it and publishes it). */
@@ -84,7 +93,16 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
     : lockDirectory(join(options.dataDir, 'core'), 'core');
   const ownLogger = options.logger === undefined;
   const logger =
-    options.logger ?? createLogger({ node: 'core', file: join(options.dataDir, 'logs', 'core.log') });
+    options.logger ??
+    (await createLogger({
+      node: 'core',
+      file: join(options.dataDir, 'logs', 'core.log'),
+      ...(options.logRotation === undefined ? {} : { rotation: options.logRotation }),
+    }).catch((error: unknown) => {
+      // A log that cannot be opened (a directory not writable): nothing started, so let go of the lock.
+      lock.release();
+      throw error;
+    }));
   let store: CoreStore | undefined;
   let core: ReturnType<typeof createCore> | undefined;
   let security: OpenedNodeSecurity | undefined;
@@ -141,6 +159,7 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
           }
         : {}),
       ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
+      ...(options.providerTimeoutMs === undefined ? {} : { providerTimeoutMs: options.providerTimeoutMs }),
       ...(options.answerRetentionDays === undefined
         ? {}
         : { answerRetentionMs: options.answerRetentionDays * DAY_MS }),

@@ -169,4 +169,19 @@ export const CORE_MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  '0006-provider-notices': {
+    async up(db: Kysely<unknown>) {
+      // Failures the core recorded after forwarding, which the provider must record too: kept until
+      // the provider acknowledges, so a restart still sends them (InquiryService).
+      await db.schema
+        .createTable('provider_notices')
+        .addColumn('processing_number', 'text', (c) =>
+          c.primaryKey().references('provision_records.processing_number').onDelete('cascade'),
+        )
+        .addColumn('provider_id', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('failed_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };

@@ -32,6 +32,17 @@ export interface KeptAnswer {
   expiresAt: string;
 }
 
+/**
+ * A failure the core recorded after forwarding an inquiry, to be told to its provider (which may have
+ * recorded something else) until it acknowledges.
+ */
+export interface ProviderNotice {
+  processingNumber: string;
+  providerId: string;
+  reason: string;
+  failedAt: string;
+}
+
 export interface CoreStore {
   // ── Registry ──
   /** Insert or replace the registration fields; `keyVersion` and `createdAt` of an existing row are kept. */
@@ -59,8 +70,9 @@ export interface CoreStore {
   recordInquiry(record: ProvisionRecord, state: InquiryState): Promise<void>;
   /**
    * Set a pending record's final outcome (event `answered`) and, with `keep`, keep the answer's sealed
-   * items for the requester, in the same transaction. False if the record was no longer pending
-   * (nothing is kept then).
+   * items for the requester, and with `notifyProvider` (a failure after forwarding) keep a notice for
+   * the provider (`ProviderNotice`), in the same transaction. False if the record was no longer
+   * pending (nothing is kept then).
    */
   recordOutcome(
     processingNumber: string,
@@ -68,7 +80,12 @@ export interface CoreStore {
     reason: string | null,
     answeredAt: string,
     keep?: { sealedItems: string; expiresAt: string },
+    notifyProvider?: boolean,
   ): Promise<boolean>;
+  /** Notices not yet acknowledged by their providers, oldest first. */
+  listProviderNotices(): Promise<ProviderNotice[]>;
+  /** The provider acknowledged the notice: drop it. */
+  endProviderNotice(processingNumber: string): Promise<void>;
   /**
    * End a pending delivery (event `delivery`); a delivery already ended is left as it is. Either way
    * the kept answer, if any, is dropped in the same transaction: once delivery has ended the core has

@@ -17,7 +17,12 @@ import type {
 } from '../../domain/legal-table/types.ts';
 import type { InstitutionRegistration } from '../../protocol/admin.ts';
 import type { InstitutionKind } from '../../protocol/identifiers.ts';
-import type { AnswerDelivery, CodeDelivery, ProvisionRequest } from '../../protocol/messages.ts';
+import type {
+  AnswerDelivery,
+  CodeDelivery,
+  ProvisionFailure,
+  ProvisionRequest,
+} from '../../protocol/messages.ts';
 import { fixedClock, type Clock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { createHttpApp, listen } from '../../shared/http.ts';
@@ -121,6 +126,10 @@ export interface StandIn {
   deliveries: CodeDelivery[];
   provisionRequests: ProvisionRequest[];
   answers: AnswerDelivery[];
+  /** The failures the core told this stand-in of, as provider. */
+  failureNotices: ProvisionFailure[];
+  /** How many of the next failure notices to refuse with HTTP 503 before acknowledging. */
+  failNextNotices: number;
   /** How the stand-in answers provision requests (default: provided, one item with `marker`). */
   onProvision: ProvisionHandler;
   /** How many of the next answer deliveries to refuse with HTTP 503 before accepting. */
@@ -140,6 +149,8 @@ export async function startStandIn(): Promise<StandIn> {
     deliveries: [],
     provisionRequests: [],
     answers: [],
+    failureNotices: [],
+    failNextNotices: 0,
     onProvision: (request) => ({
       processingNumber: request.processingNumber,
       outcome: 'provided',
@@ -162,6 +173,14 @@ export async function startStandIn(): Promise<StandIn> {
     const provisionRequest = request.body as ProvisionRequest;
     standIn.provisionRequests.push(provisionRequest);
     return await standIn.onProvision(provisionRequest);
+  });
+  app.post('/network/v1/provision-failures', (request, reply) => {
+    if (standIn.failNextNotices > 0) {
+      standIn.failNextNotices--;
+      return reply.status(503).send('busy');
+    }
+    standIn.failureNotices.push(request.body as ProvisionFailure);
+    return reply.status(204).send();
   });
   app.post('/network/v1/answers', (request, reply) => {
     if (standIn.failNextAnswers > 0) {
@@ -217,7 +236,17 @@ export function newAcquisitionNumber(): string {
 
 export async function startTestCore(
   options: Partial<
-    Pick<CoreDeps, 'retentionYears' | 'deliveryRetryDelaysMs' | 'fetchTimeoutMs' | 'recordLog'>
+    Pick<
+      CoreDeps,
+      | 'retentionYears'
+      | 'deliveryRetryDelaysMs'
+      | 'fetchTimeoutMs'
+      | 'recordLog'
+      | 'providerTimeoutMs'
+      | 'maxCallsPerInstitution'
+      | 'maxRetryDelayMs'
+      | 'maxOutboundCalls'
+    >
   > & {
     clock?: ReturnType<typeof fixedClock>;
     logger?: Logger;
@@ -241,6 +270,12 @@ export async function startTestCore(
     fetchTimeoutMs: options.fetchTimeoutMs ?? 2_000,
     deliveryRetryDelaysMs: options.deliveryRetryDelaysMs ?? [10, 20],
     ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
+    providerTimeoutMs: options.providerTimeoutMs ?? 2_000,
+    ...(options.maxCallsPerInstitution === undefined
+      ? {}
+      : { maxCallsPerInstitution: options.maxCallsPerInstitution }),
+    maxRetryDelayMs: options.maxRetryDelayMs ?? 100,
+    ...(options.maxOutboundCalls === undefined ? {} : { maxOutboundCalls: options.maxOutboundCalls }),
     ...(options.recordLog === undefined ? {} : { recordLog: options.recordLog }),
   });
   const url = await listen(core.app, 0);

@@ -1,3 +1,4 @@
+import { readLog } from '../../shared/logger.ts';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
@@ -273,6 +274,69 @@ describe('copies (副本) and automatic answers (自動応答)', () => {
     expect(stranger.outcome).toBe('not_held');
     const { records } = await h.client.get<RecordsBody>('/business/v1/provision-records?role=provider');
     expect(records.map((r) => r.outcome)).toEqual(['not_held', 'not_held']);
+  });
+
+  it('does not provide past the core’s deadline: records failed (provider_unavailable) and says so', async () => {
+    const h = await harness();
+    const person = await registered(h);
+    await h.client.put('/business/v1/copies', {
+      addresseeNumber: person.addresseeNumber,
+      itemNo: 2,
+      data: TAX_2025,
+    });
+    // The harness's clock stands at 01:00:00; the core stopped waiting a second before.
+    const late = provisionRequest(person.personCode, { answerBy: '2025-06-02T00:59:59.000Z' });
+    const error = await failure(h.client.post('/network/v1/provision-requests', late));
+    expect(error.code).toBe('ERR_PROVIDER_UNAVAILABLE');
+    const onTime = provisionRequest(person.personCode, { answerBy: '2025-06-02T01:00:30.000Z' });
+    expect((await h.client.post<ProvisionAnswer>('/network/v1/provision-requests', onTime)).outcome).toBe(
+      'provided',
+    );
+    const { records } = await h.client.get<RecordsBody>('/business/v1/provision-records?role=provider');
+    const byNumber = new Map(records.map((r) => [r.processingNumber, r]));
+    expect(byNumber.get(late.processingNumber)).toMatchObject({
+      outcome: 'failed',
+      reason: 'provider_unavailable',
+      providedItemNos: [],
+    });
+    expect(byNumber.get(onTime.processingNumber)).toMatchObject({ outcome: 'provided' });
+  });
+
+  it('records failed, as a new event, a provision the core tells it failed; a second notice changes nothing', async () => {
+    const h = await harness();
+    const person = await registered(h);
+    await h.client.put('/business/v1/copies', {
+      addresseeNumber: person.addresseeNumber,
+      itemNo: 2,
+      data: TAX_2025,
+    });
+    const request = provisionRequest(person.personCode);
+    expect((await h.client.post<ProvisionAnswer>('/network/v1/provision-requests', request)).outcome).toBe(
+      'provided',
+    );
+    const notice = {
+      processingNumber: request.processingNumber,
+      reason: 'provider_unavailable',
+      failedAt: '2025-06-02T01:00:30.000Z',
+    };
+    await h.client.post('/network/v1/provision-failures', notice);
+    await h.client.post('/network/v1/provision-failures', notice);
+    // A notice for a request that never arrived is acknowledged and records nothing.
+    await h.client.post('/network/v1/provision-failures', { ...notice, processingNumber: uuidv7() });
+    const { records } = await h.client.get<RecordsBody>('/business/v1/provision-records?role=provider');
+    expect(records).toEqual([
+      expect.objectContaining({
+        processingNumber: request.processingNumber,
+        outcome: 'failed',
+        reason: 'provider_unavailable',
+        providedItemNos: [],
+        answeredAt: notice.failedAt,
+      }),
+    ]);
+    await h.stopNode();
+    const events = (await h.databaseText('intermediate')).match(/"event":"(provided|failed)"/g) ?? [];
+    // Both answers stay in the log (the database's bytes hold them in no particular order).
+    expect(events.sort()).toEqual(['"event":"failed"', '"event":"provided"']);
   });
 
   it('validates an answer against the layout in force on the request date', async () => {
@@ -637,7 +701,7 @@ describe('records and privacy', () => {
 
     const addressee = await h.databaseText('addressee');
     const intermediate = await h.databaseText('intermediate');
-    const log = readFileSync(join(h.dir, 'logs', `institution-${INSTITUTION_ID}.log`)).toString('latin1');
+    const log = readLog(join(h.dir, 'logs', `institution-${INSTITUTION_ID}.log`));
     expect(intermediate.length).toBeGreaterThan(0);
     expect(log.length).toBeGreaterThan(0);
     for (const number of [...people.map((p) => p.individualNumber), stranger]) {

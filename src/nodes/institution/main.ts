@@ -16,7 +16,7 @@ import { systemClock, type Clock } from '../../shared/clock.ts';
 import { migrateToLatest, nodeDatabase, openDatabase, type PostgresOption } from '../../shared/db.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { listen } from '../../shared/http.ts';
-import { closeLogger, createLogger, type Logger } from '../../shared/logger.ts';
+import { closeLogger, createLogger, type Logger, type LogRotation } from '../../shared/logger.ts';
 import { lockDirectory } from '../../shared/lock.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { createInstitution } from './institution.ts';
@@ -38,6 +38,8 @@ export interface InstitutionOptions {
   legalTable: LegalTable;
   clock?: Clock;
   logger?: Logger;
+  /** When the node's own log file rotates and how many are kept (default 100 MB or daily, 14 kept). */
+  logRotation?: LogRotation;
   /** Provision records are kept this many years (default 7). */
   retentionYears?: number;
   /** How the node reaches the core and J-LIS (default: a plain HTTP transport of its own). */
@@ -53,7 +55,7 @@ const DAY_MS = 24 * 3600_000;
 /**
  * Start an institution node on the embedded SQLite default: two database files, one per system,
  * under `${dataDir}/institutions/${institutionId}/`, and a log at
- * `${dataDir}/logs/institution-${institutionId}.log` unless a logger is given. Pending acquisition
+ * `${dataDir}/logs/institution-${institutionId}.N.log` (rotated) unless a logger is given. Pending acquisition
  * numbers left by a crash are deleted, and records past retention are purged at start and daily.
  * Once listening, it fetches from the core the answers of inquiries still pending (in the background).
  */
@@ -73,7 +75,15 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
   const ownLogger = options.logger === undefined;
   const logger =
     options.logger ??
-    createLogger({ node: name, file: join(options.dataDir, 'logs', `institution-${institutionId}.log`) });
+    (await createLogger({
+      node: name,
+      file: join(options.dataDir, 'logs', `institution-${institutionId}.log`),
+      ...(options.logRotation === undefined ? {} : { rotation: options.logRotation }),
+    }).catch((error: unknown) => {
+      // A log that cannot be opened (a directory not writable): nothing started, so let go of the lock.
+      lock.release();
+      throw error;
+    }));
   let addresseeDb: Kysely<AddresseeDatabase> | undefined;
   let intermediateDb: Kysely<IntermediateDatabase> | undefined;
   let institution: ReturnType<typeof createInstitution> | undefined;

@@ -73,6 +73,10 @@ export function registerInstitutionRoutes(app: FastifyInstance, services: Instit
     return undefined;
   });
   serve(app, networkApi.requestProvision, async ({ body }) => provisions.answerProvisionRequest(body));
+  serve(app, networkApi.notifyProvisionFailure, async ({ body }) => {
+    await provisions.recordFailure(body);
+    return undefined;
+  });
   serve(app, networkApi.deliverAnswer, async ({ body }) => {
     await inquiries.receiveAnswer(body);
     return undefined;

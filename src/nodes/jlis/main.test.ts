@@ -1,3 +1,4 @@
+import { readLog } from '../../shared/logger.ts';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +45,7 @@ describe('startJlis', () => {
     expect(await rawClient(again.url, 'J-LIS').get('/admin/v1/residents/count')).toEqual({ count: 1 });
     await again.close();
 
-    const log = readFileSync(join(dir, 'logs', 'jlis.log'), 'utf8');
+    const log = readLog(join(dir, 'logs', 'jlis.log'));
     expect(log.length).toBeGreaterThan(0);
     expect(log).not.toContain(numbered.individualNumber);
     expect(log).not.toContain(numbered.residentRecordCode);

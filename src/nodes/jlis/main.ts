@@ -16,7 +16,7 @@ import { systemClock, type Clock } from '../../shared/clock.ts';
 import { nodeDatabase, openDatabase, type PostgresOption } from '../../shared/db.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { listen } from '../../shared/http.ts';
-import { closeLogger, createLogger, type Logger } from '../../shared/logger.ts';
+import { closeLogger, createLogger, type Logger, type LogRotation } from '../../shared/logger.ts';
 import { lockDirectory } from '../../shared/lock.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { migrateJlisDatabase } from './migrations.ts';
@@ -33,6 +33,8 @@ export interface StartJlisOptions {
   coreUrl: string;
   clock?: Clock;
   logger?: Logger;
+  /** When the node's own log file rotates and how many are kept (default 100 MB or daily, 14 kept). */
+  logRotation?: LogRotation;
   /** How J-LIS reaches the core (default: the secure transport with `security`, plain HTTP otherwise). */
   transport?: Transport;
   /** The trust layer: PKI directory and the core's CRL URL. */
@@ -43,7 +45,7 @@ export interface StartJlisOptions {
 
 /**
  * Start J-LIS: database `${dataDir}/jlis/jlis.sqlite`, numbering key `${dataDir}/jlis/numbering-key`
- * (created at first start, mode 0600), logs `${dataDir}/logs/jlis.log` unless a logger is given.
+ * (created at first start, mode 0600), logs `${dataDir}/logs/jlis.N.log` (rotated) unless a logger is given.
  */
 export async function startJlis(options: StartJlisOptions): Promise<RunningNode> {
   const dir = join(options.dataDir, 'jlis');
@@ -51,7 +53,16 @@ export async function startJlis(options: StartJlisOptions): Promise<RunningNode>
   const lock = lockDirectory(dir, 'jlis');
   const ownLogger = options.logger === undefined;
   const logger =
-    options.logger ?? createLogger({ node: 'jlis', file: join(options.dataDir, 'logs', 'jlis.log') });
+    options.logger ??
+    (await createLogger({
+      node: 'jlis',
+      file: join(options.dataDir, 'logs', 'jlis.log'),
+      ...(options.logRotation === undefined ? {} : { rotation: options.logRotation }),
+    }).catch((error: unknown) => {
+      // A log that cannot be opened (a directory not writable): nothing started, so let go of the lock.
+      lock.release();
+      throw error;
+    }));
   let db: Kysely<JlisDatabase> | undefined;
   let app: FastifyInstance | undefined;
   const ownTransport = options.transport === undefined;

@@ -15,9 +15,11 @@ import type {
   CodeReissueCompletion,
 } from '../../../protocol/messages.ts';
 import type { Clock } from '../../../shared/clock.ts';
+import { RenkeiError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import type { CoreStore } from '../store.ts';
 import { LINKING_CODE_BYTES, type CodeCipher } from './code-cipher.ts';
+import { QUEUE_DEADLINE_PASSED, type OutboundLimits } from './concurrency.ts';
 import type { InstitutionReach } from './reach.ts';
 import type { Registry } from './registry.ts';
 
@@ -29,6 +31,10 @@ export interface CodeServiceOptions {
   logger: Logger;
   /** A client for an institution's network side (`networkApi`), over the core's transport. */
   reach: InstitutionReach;
+  /** The core's bounds on calls to institutions, shared with the inquiries' forwards and deliveries. */
+  outbound: OutboundLimits;
+  /** How long a delivery may wait for a free slot of its institution (the caller waits meanwhile). */
+  queueTimeoutMs: number;
 }
 
 export class CodeService {
@@ -37,7 +43,8 @@ export class CodeService {
   /**
    * Issue a person's code to an institution and deliver it there.
    *
-   * Errors: ERR_UNKNOWN_INSTITUTION; ERR_UPSTREAM_UNAVAILABLE when the institution cannot be reached;
+   * Errors: ERR_UNKNOWN_INSTITUTION; ERR_UPSTREAM_UNAVAILABLE when the institution cannot be reached
+   * (or its calls are all taken past `queueTimeoutMs`);
    * the institution's own error code when it refuses the delivery (e.g. ERR_UNKNOWN_ACQUISITION_NUMBER).
    */
   async issueCode(request: CodeIssuanceRequest): Promise<CodeIssued> {
@@ -47,7 +54,18 @@ export class CodeService {
       acquisitionNumber: request.acquisitionNumber,
       personCode: this.options.cipher.encode(institution.id, institution.keyVersion, linkingCode),
     };
-    await this.options.reach(institution).deliverCode({ body: delivery });
+    const { outbound, queueTimeoutMs } = this.options;
+    const sent = await outbound.run(
+      institution.id,
+      () => this.options.reach(institution).deliverCode({ body: delivery }),
+      Date.now() + queueTimeoutMs,
+    );
+    if (sent === QUEUE_DEADLINE_PASSED) {
+      throw new RenkeiError('ERR_UPSTREAM_UNAVAILABLE', `Institution ${institution.id} is busy; try again.`, {
+        peer: `institution ${institution.id}`,
+        cause: 'busy',
+      });
+    }
     this.options.logger.debug({ institutionId: institution.id }, 'code delivered');
     return { acquisitionNumber: request.acquisitionNumber, status: 'delivered' };
   }

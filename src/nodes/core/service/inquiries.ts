@@ -21,15 +21,16 @@ import type {
   NetworkInquiryStatus,
   ProvisionRequest,
 } from '../../../protocol/messages.ts';
+import { ANSWER_BODY_LIMIT } from '../../../protocol/routes.ts';
 import type { LegalTable, RefusalRule } from '../../../domain/legal-table/types.ts';
 import type { Clock } from '../../../shared/clock.ts';
 import { HTTP_STATUS, RenkeiError, type ErrorCode } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import type { Institution, ProvisionRecord } from '../model.ts';
-import type { CoreStore } from '../store.ts';
+import type { CoreStore, ProviderNotice } from '../store.ts';
 import type { CodeCipher } from './code-cipher.ts';
 import type { InstitutionReach } from './reach.ts';
-import { Semaphore } from './concurrency.ts';
+import { QUEUE_DEADLINE_PASSED, type OutboundLimits } from './concurrency.ts';
 import { unknownInstitution, type Registry } from './registry.ts';
 
 /** Codes of the key version before an institution's current one still work for inquiries. */
@@ -47,15 +48,36 @@ export interface InquiryServiceOptions {
   logger: Logger;
   /** A client for an institution's network side (`networkApi`), over the core's transport. */
   reach: InstitutionReach;
-  /** Waits between attempts to deliver an answer to the requester (default 200 ms, 1 s, 5 s). */
+  /**
+   * The first waits between attempts to deliver an answer to the requester (default 200 ms, 1 s,
+   * 5 s); after them each wait doubles, up to `maxRetryDelayMs`. Provider notices wait the same.
+   */
   deliveryRetryDelaysMs?: readonly number[];
-  /** Most calls to institutions in flight at once, forwards and deliveries together (default 256). */
-  maxOutboundCalls?: number;
+  /** The longest wait between two attempts of a delivery or a provider notice (default 60 s). */
+  maxRetryDelayMs?: number;
+  /**
+   * The bounds on calls to institutions (`createCore` makes one, shared with code deliveries):
+   * at most 32 in flight to one institution and 256 in all by default.
+   */
+  outbound: OutboundLimits;
+  /**
+   * How long the core waits for a provider's answer from acceptance, queueing included (default
+   * 30 s): past it the inquiry is `failed` / `provider_unavailable` at all three parties.
+   */
+  providerTimeoutMs?: number;
   /** How long sealed items are kept for a requester that has not received them (default 7 days). */
   answerRetentionMs?: number;
 }
 
 export const DEFAULT_ANSWER_RETENTION_MS = 7 * 24 * 3600_000;
+export const DEFAULT_PROVIDER_TIMEOUT_MS = 30_000;
+export const DEFAULT_MAX_RETRY_DELAY_MS = 60_000;
+
+/**
+ * The most bytes of a provision answer the core reads: the largest the protocol allows
+ * (`ANSWER_BODY_LIMIT`, 12 MiB), and no more, however much a provider sends.
+ */
+export const PROVISION_ANSWER_MAX_BYTES = ANSWER_BODY_LIMIT;
 
 export interface ResumeSummary {
   /** Forwarded but never answered: recorded as failed and the failure delivered. */
@@ -84,16 +106,22 @@ const RESUME_CONCURRENCY = 32;
 
 export class InquiryService {
   private readonly inFlight = new Set<Promise<void>>();
+  /** Provider notices being sent: apart from `inFlight`, as a provider that is down holds them long. */
+  private readonly notices = new Set<Promise<void>>();
   private readonly sleepers = new Set<() => void>();
   private readonly retryDelays: readonly number[];
-  private readonly outbound: Semaphore;
+  private readonly maxRetryDelayMs: number;
+  private readonly outbound: OutboundLimits;
   private readonly answerRetentionMs: number;
+  private readonly providerTimeoutMs: number;
   private closing = false;
 
   constructor(private readonly options: InquiryServiceOptions) {
     this.retryDelays = options.deliveryRetryDelaysMs ?? [200, 1_000, 5_000];
-    this.outbound = new Semaphore(options.maxOutboundCalls ?? 256);
+    this.maxRetryDelayMs = options.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS;
+    this.outbound = options.outbound;
     this.answerRetentionMs = options.answerRetentionMs ?? DEFAULT_ANSWER_RETENTION_MS;
+    this.providerTimeoutMs = options.providerTimeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS;
   }
 
   /**
@@ -199,10 +227,11 @@ export class InquiryService {
       deliveredAt: null,
     });
     // After the response: setImmediate runs once the handler's promise has resolved and Fastify has
-    // written the 202.
+    // written the 202. The provider's time runs from acceptance, queueing included.
+    const deadline = Date.now() + this.providerTimeoutMs;
     this.track(
       new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
-        this.forward(providerRequest, requester, provider),
+        this.forward(providerRequest, requester, provider, deadline),
       ),
     );
     return { processingNumber, requestedAt };
@@ -247,7 +276,8 @@ export class InquiryService {
    * - outcome `provided`, not delivered, sealed items kept → delivered again, sealed as they came;
    * - outcome `provided`, not delivered, nothing kept (items in clear are never stored) → delivery
    *   recorded `failed`; the requester's inquiry stays unanswered there and it may inquire again.
-   * Deliveries run in the background (see `whenIdle`).
+   * - provider notices not yet acknowledged (`ProviderNotice`) → sent again, until acknowledged.
+   * Deliveries and notices run in the background (see `whenIdle`).
    */
   async resumeInFlight(): Promise<ResumeSummary> {
     const { store, clock, logger } = this.options;
@@ -277,7 +307,8 @@ export class InquiryService {
         });
       switch (record.outcome) {
         case 'pending':
-          await store.recordOutcome(processingNumber, 'failed', PROVIDER_UNAVAILABLE, now);
+          // The provider may have answered and recorded it: it is told, as after a timeout.
+          await store.recordOutcome(processingNumber, 'failed', PROVIDER_UNAVAILABLE, now, undefined, true);
           again('failed', PROVIDER_UNAVAILABLE, now);
           summary.failed++;
           break;
@@ -307,6 +338,7 @@ export class InquiryService {
       logger.warn({ ...summary }, 'resumed inquiries left in flight');
     }
     this.track(this.redeliver(toDeliver));
+    for (const notice of await store.listProviderNotices()) this.trackNotice(notice);
     return summary;
   }
 
@@ -383,9 +415,17 @@ export class InquiryService {
     return expired;
   }
 
-  /** Resolves when no forwarding or delivery is in flight. */
+  /**
+   * Resolves when no forwarding or delivery is in flight. Provider notices are not waited for (see
+   * `whenProvidersTold`): one to a provider that is down is retried until the core closes.
+   */
   async whenIdle(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Resolves when every provider notice sent so far has been acknowledged (or the core closed). */
+  async whenProvidersTold(): Promise<void> {
+    while (this.notices.size > 0) await Promise.allSettled([...this.notices]);
   }
 
   /**
@@ -396,6 +436,7 @@ export class InquiryService {
     this.closing = true;
     for (const wake of this.sleepers) wake();
     await this.whenIdle();
+    await this.whenProvidersTold();
   }
 
   private async refuse(record: ProvisionRecord, error: RenkeiError, rule?: RefusalRule): Promise<never> {
@@ -411,6 +452,7 @@ export class InquiryService {
     request: ProvisionRequest,
     requester: Institution,
     provider: Institution,
+    deadline: number,
   ): Promise<void> {
     const { store, clock, logger, reach } = this.options;
     const { processingNumber } = request;
@@ -419,9 +461,24 @@ export class InquiryService {
     let items: AnsweredItem[] = [];
     // Sealed by the provider for the requester: relayed as it came, never opened (the core has no key).
     let sealedItems: string | undefined;
+    // Whether the request may have reached the provider: then a failure here is told to it.
+    let sent = false;
     try {
-      const answer = await this.outbound.run(() => reach(provider).requestProvision({ body: request }));
-      if (answer.processingNumber === processingNumber) {
+      const answer = await this.outbound.run(
+        provider.id,
+        () => {
+          sent = true;
+          const timeoutMs = Math.max(1, deadline - Date.now());
+          const answerBy = new Date(clock.now().getTime() + timeoutMs).toISOString();
+          return reach(provider, { timeoutMs, maxAnswerBytes: PROVISION_ANSWER_MAX_BYTES }).requestProvision({
+            body: { ...request, answerBy },
+          });
+        },
+        deadline,
+      );
+      if (answer === QUEUE_DEADLINE_PASSED) {
+        logger.warn({ processingNumber, providerId: provider.id }, 'provider busy past the deadline');
+      } else if (answer.processingNumber === processingNumber) {
         outcome = answer.outcome;
         reason = null;
         items = outcome === 'provided' ? answer.items : [];
@@ -445,8 +502,9 @@ export class InquiryService {
             expiresAt: new Date(clock.now().getTime() + this.answerRetentionMs).toISOString(),
           }
         : undefined;
+    const notify = sent && outcome === 'failed';
     try {
-      await store.recordOutcome(processingNumber, outcome, reason, answeredAt, keep);
+      await store.recordOutcome(processingNumber, outcome, reason, answeredAt, keep, notify);
     } catch (error) {
       // Without a record the answer is not passed on; the next start's resume settles the inquiry.
       logger.error({ processingNumber, err: errorSummary(error) }, 'could not record an outcome');
@@ -460,33 +518,107 @@ export class InquiryService {
       ...(sealedItems === undefined ? {} : { sealedItems }),
       answeredAt,
     };
+    if (notify) {
+      this.trackNotice({
+        processingNumber,
+        providerId: provider.id,
+        reason: reason ?? PROVIDER_UNAVAILABLE,
+        failedAt: answeredAt,
+      });
+    }
     await this.deliver(requester, delivery, 0);
   }
 
-  /** Deliver to the requester, retrying with backoff while the failure looks temporary. */
+  /**
+   * Tell the provider the inquiry failed, until it acknowledges (or the core closes: the notice is
+   * kept, and the next start sends it). Waits grow as a delivery's do.
+   */
+  private async notifyProvider(notice: ProviderNotice): Promise<void> {
+    const { logger, registry, store } = this.options;
+    const { processingNumber } = notice;
+    for (let retry = 0; !this.closing; retry++) {
+      try {
+        const provider = await registry.find(notice.providerId);
+        if (!provider) {
+          await store.endProviderNotice(processingNumber);
+          return;
+        }
+        const client = this.options.reach(provider);
+        const sent = await this.outbound.run(provider.id, () =>
+          client.notifyProvisionFailure({
+            body: { processingNumber, reason: notice.reason, failedAt: notice.failedAt },
+          }),
+        );
+        if (sent !== QUEUE_DEADLINE_PASSED) {
+          await store.endProviderNotice(processingNumber);
+          return;
+        }
+      } catch (error) {
+        if (retry % 10 === 0) {
+          logger.warn(
+            { processingNumber, providerId: notice.providerId, code: errorSummary(error).code, retry },
+            'provider not yet told of a failure; retrying',
+          );
+        }
+      }
+      await this.sleep(this.retryDelay(retry));
+    }
+  }
+
+  /** The wait before retry `retry` (from 0): the configured ones, then doubling up to the cap. */
+  private retryDelay(retry: number): number {
+    const listed = this.retryDelays[retry];
+    if (listed !== undefined) return Math.min(listed, this.maxRetryDelayMs);
+    const last = this.retryDelays.at(-1) ?? 1_000;
+    const doubled = last * 2 ** Math.min(retry - this.retryDelays.length + 1, 30);
+    return Math.min(doubled, this.maxRetryDelayMs);
+  }
+
+  /**
+   * Deliver to the requester, retrying while the failure looks temporary. An answer the core holds
+   * (an outcome without items, or sealed items kept) is retried with waits doubling up to
+   * `maxRetryDelayMs`, until delivered, fetched by the requester, or expired (the delivery is no
+   * longer pending in the store); its state is in the store, so a restart carries on. Items in clear
+   * are never kept: after the configured waits their delivery is recorded failed, as before.
+   */
   private async deliver(
     requester: Institution,
     delivery: AnswerDelivery,
     attemptsBefore: number,
   ): Promise<void> {
-    const { logger } = this.options;
+    const { logger, store } = this.options;
     const { processingNumber } = delivery;
     const client = this.options.reach(requester);
+    const held = delivery.sealedItems !== undefined || delivery.outcome !== 'provided';
     let attempts = attemptsBefore;
     let lastCode = 'ERR_INTERNAL';
     for (let retry = 0; ; retry++) {
       attempts++;
       try {
-        await this.outbound.run(() => client.deliverAnswer({ body: delivery }));
+        await this.outbound.run(requester.id, () => client.deliverAnswer({ body: delivery }));
         await this.recordDelivery(processingNumber, 'delivered', attempts);
         return;
       } catch (error) {
         if (error instanceof RenkeiError) lastCode = error.code;
         const temporary = !(error instanceof RenkeiError) || HTTP_STATUS[error.code] >= 500;
-        const wait = this.retryDelays[retry];
-        if (!temporary || wait === undefined || this.closing) break;
-        await this.sleep(wait);
+        if (!temporary || this.closing) break;
+        if (!held && retry >= this.retryDelays.length) break;
+        if (retry % 10 === 9) {
+          logger.warn(
+            { processingNumber, requesterId: requester.id, code: lastCode, attempts },
+            'answer not yet delivered; retrying',
+          );
+        }
+        await this.sleep(this.retryDelay(retry));
         if (this.closing) break;
+        if (held) {
+          // Fetched or expired meanwhile: nothing left to push.
+          const found = await store.findInquiry(processingNumber).catch(() => undefined);
+          if (found?.state.delivery !== 'pending') return;
+          // An outcome without items is not kept, so it expires here, after as long as kept items.
+          const expiresAt = Date.parse(delivery.answeredAt) + this.answerRetentionMs;
+          if (delivery.sealedItems === undefined && this.options.clock.now().getTime() >= expiresAt) break;
+        }
       }
     }
     if (this.closing) {
@@ -547,6 +679,14 @@ export class InquiryService {
     }
   }
 
+  private trackNotice(notice: ProviderNotice): void {
+    const tracked = this.notifyProvider(notice).catch((error: unknown) => {
+      this.options.logger.error({ err: errorSummary(error) }, 'telling a provider of a failure failed');
+    });
+    this.notices.add(tracked);
+    void tracked.finally(() => this.notices.delete(tracked));
+  }
+
   private track(work: Promise<void>): void {
     const tracked = work.catch((error: unknown) => {
       this.options.logger.error({ err: errorSummary(error) }, 'background inquiry work failed');
@@ -556,6 +696,8 @@ export class InquiryService {
   }
 
   private sleep(ms: number): Promise<void> {
+    // Closing cuts every wait short, including one that begins after close() woke the others.
+    if (this.closing) return Promise.resolve();
     return new Promise((resolve) => {
       const wake = () => {
         clearTimeout(timer);
@@ -574,7 +716,14 @@ function withProcessingNumber(error: RenkeiError, processingNumber: string): Ren
 
 /** The provider's own error code, or `provider_unavailable` when it could not be reached. */
 function providerFailureReason(error: unknown): string {
-  if (error instanceof RenkeiError && error.code !== 'ERR_UPSTREAM_UNAVAILABLE') return error.code;
+  if (
+    error instanceof RenkeiError &&
+    error.code !== 'ERR_UPSTREAM_UNAVAILABLE' &&
+    // The provider's own word that it answered too late (past `answerBy`).
+    error.code !== 'ERR_PROVIDER_UNAVAILABLE'
+  ) {
+    return error.code;
+  }
   return PROVIDER_UNAVAILABLE;
 }
 

@@ -9,4 +9,6 @@ import type { Institution } from '../model.ts';
  */
 export type InstitutionReach = (
   institution: Pick<Institution, 'id' | 'networkUrl'>,
+  /** Bounds on each call, where they differ from the core's defaults (a provision request's). */
+  limits?: { timeoutMs?: number; maxAnswerBytes?: number },
 ) => Client<typeof networkApi>;

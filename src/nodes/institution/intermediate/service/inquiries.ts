@@ -43,7 +43,7 @@ export interface InquiryServiceDeps {
   /**
    * A clerk's read of an inquiry pending this long makes the node fetch its answer from the core, at
    * most once per this interval per inquiry (default 10 s: a push lands in well under a second, and
-   * the core retries it for about 6 s; fetching sooner mostly finds nothing).
+   * the core retries it, the first three times within about 6 s; fetching sooner mostly finds nothing).
    */
   answerFetchAfterMs?: number;
 }

@@ -4,7 +4,12 @@
  */
 import type { LegalTable } from '../../../../domain/legal-table/types.ts';
 import type { ItemNo } from '../../../../protocol/identifiers.ts';
-import type { AnsweredItem, ProvisionAnswer, ProvisionRequest } from '../../../../protocol/messages.ts';
+import type {
+  AnsweredItem,
+  ProvisionAnswer,
+  ProvisionFailure,
+  ProvisionRequest,
+} from '../../../../protocol/messages.ts';
 import type { Clock } from '../../../../shared/clock.ts';
 import { RenkeiError } from '../../../../shared/errors.ts';
 import type { Logger } from '../../../../shared/logger.ts';
@@ -23,7 +28,13 @@ export interface ProvisionServiceDeps {
   sealer?: ItemSealer;
 }
 
+/** The reason recorded for a provision the core stopped waiting for (as the core records it). */
+export const PROVIDER_UNAVAILABLE = 'provider_unavailable';
+
 export class ProvisionService {
+  /** Requests being answered now: a failure notice for one waits until its record is written. */
+  private readonly answering = new Set<string>();
+
   constructor(private readonly deps: ProvisionServiceDeps) {}
 
   /**
@@ -31,10 +42,23 @@ export class ProvisionService {
    * each validated against the layout in force on the request date. A provider record is written for
    * every request, `not_held` and `failed` included. A person code unknown here is `not_held`.
    *
+   * A request past its `answerBy` (when it arrives, or when its answer is ready) is not provided: the
+   * core has stopped waiting and records the inquiry failed, so the provision is recorded `failed`
+   * (`provider_unavailable`) here too.
+   *
    * Errors: `ERR_LAYOUT_VIOLATION` (a copy does not follow the layout in force on the request date;
-   * recorded as `failed`).
+   * recorded as `failed`), `ERR_PROVIDER_UNAVAILABLE` (past `answerBy`; recorded as `failed`).
    */
   async answerProvisionRequest(request: ProvisionRequest): Promise<ProvisionAnswer> {
+    this.answering.add(request.processingNumber);
+    try {
+      return await this.answer(request);
+    } finally {
+      this.answering.delete(request.processingNumber);
+    }
+  }
+
+  private async answer(request: ProvisionRequest): Promise<ProvisionAnswer> {
     const { store, legalTable, clock, logger } = this.deps;
     // While this institution re-keys after a rotation, the core also sends the previous version.
     let personCode = request.personCode;
@@ -65,6 +89,18 @@ export class ProvisionService {
       nonDisclosure: request.nonDisclosure,
       recordedAt: answeredAt,
     });
+
+    const tooLate = async () => {
+      if (request.answerBy === undefined || clock.now().toISOString() <= request.answerBy) return;
+      await store.recordProvision(record('failed', [], PROVIDER_UNAVAILABLE));
+      logger.warn({ processingNumber: request.processingNumber }, 'provision request past its deadline');
+      throw new RenkeiError(
+        'ERR_PROVIDER_UNAVAILABLE',
+        'The answer would come after the core stopped waiting for it; it is recorded as failed.',
+        { processingNumber: request.processingNumber },
+      );
+    };
+    await tooLate();
 
     const items: AnsweredItem[] = [];
     for (const copy of held) {
@@ -122,6 +158,7 @@ export class ProvisionService {
         throw error;
       }
     }
+    await tooLate();
     await store.recordProvision(
       record(
         outcome,
@@ -131,5 +168,39 @@ export class ProvisionService {
     return sealedItems === undefined
       ? { processingNumber: request.processingNumber, outcome, items, answeredAt }
       : { processingNumber: request.processingNumber, outcome, items: [], sealedItems, answeredAt };
+  }
+
+  /**
+   * The core recorded a provision request it sent here as failed: record `failed` too, as a new event
+   * of the record, unless it already says failed. A request that never arrived has no record and
+   * gains none (one arriving now is past its `answerBy`, and is recorded failed then). A request
+   * still being answered is ERR_ANSWER_NOT_READY: the core sends the notice again, and it then finds
+   * the record, whatever its clock made of `answerBy`.
+   *
+   * Errors: ERR_ANSWER_NOT_READY.
+   */
+  async recordFailure(notice: ProvisionFailure): Promise<void> {
+    const { store, clock, logger } = this.deps;
+    if (this.answering.has(notice.processingNumber)) {
+      throw new RenkeiError(
+        'ERR_ANSWER_NOT_READY',
+        'The provision request is still being answered; send the notice again.',
+        { processingNumber: notice.processingNumber },
+      );
+    }
+    const [found] = await store.listProviderRecordsByProcessingNumber(undefined, 1, notice.processingNumber);
+    if (found?.processingNumber !== notice.processingNumber || found.outcome === 'failed') return;
+    await store.recordProvision({
+      ...found,
+      providedItemNos: [],
+      answeredAt: notice.failedAt,
+      outcome: 'failed',
+      reason: notice.reason,
+      recordedAt: clock.now().toISOString(),
+    });
+    logger.warn(
+      { processingNumber: notice.processingNumber, reason: notice.reason, was: found.outcome },
+      'provision recorded failed, as the core recorded it',
+    );
   }
 }
