@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNodeConfig, NODE_KINDS } from '../network/node-config.ts';
 import { ensureNetworkPki } from '../network/pki-setup.ts';
 import { DEMO_INSTITUTIONS } from '../network/world.ts';
+import { readLog } from '../shared/logger.ts';
 import { dropTestSchemas } from '../shared/test-databases.ts';
 import { pkiPaths } from '../trust/pki/files.ts';
 import { BIN, renkei } from './test-support.ts';
@@ -135,7 +136,7 @@ describe('renkei node', () => {
     for (const started of [core, jlis, node]) expect(await healthz(started.url)).toBe(200);
     for (const started of [node, jlis, core]) expect(await stop(started.child)).toBe(0);
     // Each logged to its own file under the data directory, relative to the config file.
-    const log = readFileSync(join(temp, 'data', 'logs', `institution-${institution.id}.log`), 'utf8');
+    const log = readLog(join(temp, 'data', 'logs', `institution-${institution.id}.log`));
     expect(log).toContain('institution node started');
   }, 120_000);
 
