@@ -26,6 +26,7 @@ import type { LegalTable, RefusalRule } from '../../../domain/legal-table/types.
 import type { Clock } from '../../../shared/clock.ts';
 import { HTTP_STATUS, RenkeiError, type ErrorCode } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
+import { Sleeper } from '../../../shared/sleeper.ts';
 import type { Institution, ProvisionRecord } from '../model.ts';
 import type { CoreStore, ProviderNotice } from '../store.ts';
 import type { CodeCipher } from './code-cipher.ts';
@@ -108,7 +109,7 @@ export class InquiryService {
   private readonly inFlight = new Set<Promise<void>>();
   /** Provider notices being sent: apart from `inFlight`, as a provider that is down holds them long. */
   private readonly notices = new Set<Promise<void>>();
-  private readonly sleepers = new Set<() => void>();
+  private readonly sleeper = new Sleeper();
   private readonly retryDelays: readonly number[];
   private readonly maxRetryDelayMs: number;
   private readonly outbound: OutboundLimits;
@@ -434,7 +435,7 @@ export class InquiryService {
    */
   async close(): Promise<void> {
     this.closing = true;
-    for (const wake of this.sleepers) wake();
+    this.sleeper.wakeAll();
     await this.whenIdle();
     await this.whenProvidersTold();
   }
@@ -561,7 +562,7 @@ export class InquiryService {
           );
         }
       }
-      await this.sleep(this.retryDelay(retry));
+      await this.sleeper.sleep(this.retryDelay(retry));
     }
   }
 
@@ -609,7 +610,7 @@ export class InquiryService {
             'answer not yet delivered; retrying',
           );
         }
-        await this.sleep(this.retryDelay(retry));
+        await this.sleeper.sleep(this.retryDelay(retry));
         if (this.closing) break;
         if (held) {
           // Fetched or expired meanwhile: nothing left to push.
@@ -693,20 +694,6 @@ export class InquiryService {
     });
     this.inFlight.add(tracked);
     void tracked.finally(() => this.inFlight.delete(tracked));
-  }
-
-  private sleep(ms: number): Promise<void> {
-    // Closing cuts every wait short, including one that begins after close() woke the others.
-    if (this.closing) return Promise.resolve();
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.sleepers.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.sleepers.add(wake);
-    });
   }
 }
 
