@@ -21,6 +21,7 @@
  * data and cannot change it.
  */
 import { z } from 'zod';
+import { MessageHash } from '../trust/envelope/format.ts';
 import { decryptForRecipient, encryptForRecipient } from '../trust/envelope/item-encryption.ts';
 import { importCertificateKey } from '../trust/envelope/keys.ts';
 import { signMessage } from '../trust/envelope/sign-message.ts';
@@ -35,7 +36,7 @@ export const ANSWERED_ITEMS = 'AnsweredItems';
 const Sealed = z.object({ jws: z.string().max(8 * 1024 * 1024), certificate: z.string().max(8192) });
 const AnsweredItems = z.object({
   processingNumber: z.string(),
-  inquiryHash: z.string(),
+  inquiryHash: MessageHash,
   items: z.array(AnsweredItem).max(20),
 });
 

@@ -16,6 +16,7 @@
  * (`sealedItems`, item-sealing.ts): the core relays and keeps only that ciphertext, never `items`.
  */
 import { z } from 'zod';
+import { MessageHash } from '../trust/envelope/format.ts';
 import {
   AcquisitionNumber,
   ClauseNo,
@@ -176,10 +177,7 @@ export const ProvisionRequest = z.object({
    * provider signs it into the sealed items, so that the requester knows the answer answers the very
    * message it sent, not one the core made up under the same processing number.
    */
-  inquiryHash: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{43}$/, 'must be a message hash')
-    .optional(),
+  inquiryHash: MessageHash.optional(),
   /**
    * When the core stops waiting for the answer. A provider that would answer later records the
    * provision `failed` (`provider_unavailable`) and answers ERR_PROVIDER_UNAVAILABLE instead of

@@ -520,20 +520,9 @@ export class KyselyIntermediateStore
       .limit(limit)
       .execute();
     return rows.map((row) => {
-      const view: ProviderRecordView = {
-        processingNumber: row.processing_number,
-        requesterId: row.requester_id,
-        clauseNo: row.clause_no,
-        procedureId: row.procedure_id,
-        itemNos: JSON.parse(row.item_nos) as ItemNo[],
-        providedItemNos: JSON.parse(row.provided_item_nos) as ItemNo[],
-        requestedAt: row.requested_at,
-        answeredAt: row.answered_at,
-        outcome: row.outcome as ProviderRecord['outcome'],
-        nonDisclosure: row.non_disclosure !== 0,
-        recordedAt: row.recorded_at,
-      };
-      if (row.reason !== null) view.reason = row.reason;
+      // Staff read their records without the code.
+      const { personCode: _code, ...view }: ProviderRecordView & { personCode: string } =
+        toProviderRecord(row);
       if (row.addressee_number !== null) view.addresseeNumber = row.addressee_number;
       return view;
     });
@@ -623,24 +612,7 @@ export class KyselyIntermediateStore
     if (only !== undefined) query = query.where('processing_number', '=', only);
     if (after !== undefined) query = query.where('processing_number', '>', after);
     const rows = await query.orderBy('processing_number').limit(limit).execute();
-    return rows.map((row) => {
-      const record: ProviderRecord = {
-        processingNumber: row.processing_number,
-        requesterId: row.requester_id,
-        personCode: row.person_code,
-        clauseNo: row.clause_no,
-        procedureId: row.procedure_id,
-        itemNos: JSON.parse(row.item_nos) as ItemNo[],
-        providedItemNos: JSON.parse(row.provided_item_nos) as ItemNo[],
-        requestedAt: row.requested_at,
-        answeredAt: row.answered_at,
-        outcome: row.outcome as ProviderRecord['outcome'],
-        nonDisclosure: row.non_disclosure !== 0,
-        recordedAt: row.recorded_at,
-      };
-      if (row.reason !== null) record.reason = row.reason;
-      return record;
-    });
+    return rows.map(toProviderRecord);
   }
 
   async listEventsWithoutRecord(
@@ -691,5 +663,24 @@ function toRequesterRecord(row: IntermediateDatabase['requester_records']): Requ
   if (row.answered_at !== null) record.answeredAt = row.answered_at;
   if (row.reason !== null) record.reason = row.reason;
   if (row.requested_by !== null) record.requestedBy = row.requested_by;
+  return record;
+}
+
+function toProviderRecord(row: IntermediateDatabase['provider_records']): ProviderRecord {
+  const record: ProviderRecord = {
+    processingNumber: row.processing_number,
+    requesterId: row.requester_id,
+    personCode: row.person_code,
+    clauseNo: row.clause_no,
+    procedureId: row.procedure_id,
+    itemNos: JSON.parse(row.item_nos) as ItemNo[],
+    providedItemNos: JSON.parse(row.provided_item_nos) as ItemNo[],
+    requestedAt: row.requested_at,
+    answeredAt: row.answered_at,
+    outcome: row.outcome as ProviderRecord['outcome'],
+    nonDisclosure: row.non_disclosure !== 0,
+    recordedAt: row.recorded_at,
+  };
+  if (row.reason !== null) record.reason = row.reason;
   return record;
 }
