@@ -149,6 +149,7 @@ const NODE_TITLES: Record<NodeKind, string> = {
   core: 'core (情報提供ネットワークシステム)',
   jlis: 'J-LIS',
   institution: 'institution (intermediate server)',
+  corporate: 'corporate-number service (法人番号公表サイト)',
 };
 
 /**

@@ -10,6 +10,7 @@
  *   jlisApi        J-LIS                       institutions' addressee systems; municipalities
  *   networkApi     each institution            the core
  *   businessApi    each institution            that institution's business systems and clerks
+ *   corporateApi   the corporate-number service anyone (lookups); the NTA's business systems (designations)
  *
  * Every route also answers `ERR_VALIDATION`, `ERR_BODY_NOT_JSON`, `ERR_BODY_TOO_LARGE`,
  * `ERR_UNSUPPORTED_MEDIA_TYPE` and `ERR_INTERNAL`; the codes listed beside a route are its own.
@@ -28,6 +29,19 @@ import {
   StatisticsQuery,
 } from './admin.ts';
 import { NoContent, defineApi } from './api.ts';
+import {
+  ChangesPage,
+  ChangesQuery,
+  Corporation,
+  CorporationChange,
+  CorporationCsv,
+  CorporationPage,
+  CorporationParams,
+  CorporationQuery,
+  CorporationSearch,
+  Designation,
+  DownloadQuery,
+} from './corporate.ts';
 import {
   BulkInquiryInput,
   BulkInquiryParams,
@@ -554,10 +568,84 @@ export const businessApi = defineApi('business', {
  * The APIs each kind of node serves: what its `GET /openapi.json` lists. A test starts each kind and
  * checks it serves exactly these routes (openapi.test.ts).
  */
+/**
+ * The corporate-number service (法人番号公表サイト, run by the National Tax Agency): lookups are public
+ * and free, as the law makes the Corporate Number; designations and changes come from the NTA's own
+ * business systems (`business` of the node's party, `nta`).
+ */
+export const corporateApi = defineApi('corporate', {
+  /** One corporation as it stands, with `?history=true` every change. Errors: ERR_UNKNOWN_CORPORATION, ERR_INVALID_CHECK_DIGIT. */
+  showCorporation: {
+    method: 'GET',
+    path: '/corporate/v1/corporations/:corporateNumber',
+    status: 200,
+    callers: ['anyone'],
+    label: 'request',
+    params: CorporationParams,
+    query: CorporationQuery,
+    response: Corporation,
+  },
+  /** Search by name (partial, kana-insensitive), kind, prefecture; open ones unless `includeClosed`. */
+  searchCorporations: {
+    method: 'GET',
+    path: '/corporate/v1/corporations',
+    status: 200,
+    callers: ['anyone'],
+    label: 'search',
+    query: CorporationSearch,
+    response: CorporationPage,
+  },
+  /** The history entries whose change date is in [from, to] (the NTA's difference data). */
+  listChanges: {
+    method: 'GET',
+    path: '/corporate/v1/changes',
+    status: 200,
+    callers: ['anyone'],
+    label: 'request',
+    query: ChangesQuery,
+    response: ChangesPage,
+  },
+  /** Every corporation's current entry as CSV (the full download), streamed; by prefecture if asked. */
+  downloadCorporations: {
+    method: 'GET',
+    path: '/corporate/v1/corporations.csv',
+    status: 200,
+    callers: ['anyone'],
+    label: 'request',
+    query: DownloadQuery,
+    response: CorporationCsv,
+  },
+  /** Designate a Corporate Number (法人番号の指定). Errors: ERR_DUPLICATE. */
+  designateCorporation: {
+    method: 'POST',
+    path: '/corporate/v1/corporations',
+    status: 201,
+    callers: ['business'],
+    label: 'designation',
+    body: Designation,
+    response: Corporation,
+  },
+  /**
+   * A change of name (11) or address (12), a closure (21) or reopening (22).
+   * Errors: ERR_UNKNOWN_CORPORATION, ERR_CORPORATION_STATE.
+   */
+  changeCorporation: {
+    method: 'POST',
+    path: '/corporate/v1/corporations/:corporateNumber/changes',
+    status: 201,
+    callers: ['business'],
+    label: 'change',
+    params: CorporationParams,
+    body: CorporationChange,
+    response: Corporation,
+  },
+});
+
 export const NODE_APIS = {
   core: [healthApi, coreApi, adminApi],
   jlis: [healthApi, jlisApi],
   institution: [healthApi, networkApi, businessApi],
+  corporate: [healthApi, corporateApi],
 } as const;
 
 export type NodeKind = keyof typeof NODE_APIS;

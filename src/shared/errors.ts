@@ -33,6 +33,10 @@ export const HTTP_STATUS = {
   ERR_UNKNOWN_RESIDENT: 404,
   ERR_UNKNOWN_ACQUISITION_NUMBER: 404,
   ERR_DUPLICATE: 409,
+  /** No corporation has this Corporate Number (the corporate-number service). */
+  ERR_UNKNOWN_CORPORATION: 404,
+  /** The change does not fit the corporation's state: a change to a closed one, reopening an open one. */
+  ERR_CORPORATION_STATE: 409,
   ERR_REKEY_PENDING: 409,
   ERR_KEY_VERSION_CHANGED: 409,
   ERR_LAYOUT_VIOLATION: 422,

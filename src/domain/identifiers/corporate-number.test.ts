@@ -15,8 +15,15 @@ describe('Corporate Number', () => {
   it('computes the check digit of real numbers, in front of the base', () => {
     expect(corporateNumberCheckDigit('000012050002')).toBe(7); // 国税庁
     expect(completeCorporateNumber('000012050002')).toBe('7000012050002');
-    expect(isCorporateNumber('4000012090001')).toBe(true); // 内閣府
+    expect(isCorporateNumber('4000012090001')).toBe(true); // 経済産業省
     expect(isCorporateNumber('2000012010019')).toBe(true); // 内閣官房
+    // Published on the NTA's site: a registered company's number is its 会社法人等番号 with the check
+    // digit in front; a local government's is 000020 and its local-government code.
+    expect(isCorporateNumber('1180301018771')).toBe(true); // トヨタ自動車株式会社
+    expect(isCorporateNumber('5010001008846')).toBe(true); // 株式会社三菱ＵＦＪ銀行
+    expect(completeCorporateNumber('000020130001')).toBe('8000020130001'); // 東京都
+    // A number quoted on the web for a real company that fails its check digit: a mistyped copy.
+    expect(isCorporateNumber('7010401067252')).toBe(false);
   });
 
   it('accepts what a person types: full-width digits, spaces and hyphens', () => {
