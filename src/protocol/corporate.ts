@@ -66,4 +66,6 @@ export const DownloadQuery = z.object({
 });
 
 /** The CSV of `domain/corporations/csv.ts`, UTF-8 with a header row. */
-export const CorporationCsv = z.string().describe('text/csv; charset=utf-8, columns as the README lists them');
+export const CorporationCsv = z
+  .string()
+  .describe('text/csv; charset=utf-8, columns as the README lists them');

@@ -24,7 +24,9 @@ export const CORPORATION_KINDS = {
   '499': 'その他',
 } as const;
 export type CorporationKind = keyof typeof CORPORATION_KINDS;
-export const CorporationKind = z.enum(Object.keys(CORPORATION_KINDS) as [CorporationKind, ...CorporationKind[]]);
+export const CorporationKind = z.enum(
+  Object.keys(CORPORATION_KINDS) as [CorporationKind, ...CorporationKind[]],
+);
 
 /**
  * 処理区分 (what a history entry records), the NTA's codes: 01 新規 (designation), 11 商号又は名称の

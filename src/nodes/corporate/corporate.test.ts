@@ -66,11 +66,17 @@ let baseUrl: string;
 beforeAll(async () => {
   const option = postgres ? { ...postgres, schemaPrefix: `t${process.pid}_` } : undefined;
   await dropTestSchemas(option);
-  db = await openDatabase<CorporateDatabase>(nodeDatabase(option, join(dir, 'corporate.sqlite'), 'corporate'));
+  db = await openDatabase<CorporateDatabase>(
+    nodeDatabase(option, join(dir, 'corporate.sqlite'), 'corporate'),
+  );
   await migrateCorporateDatabase(db);
   node = createCorporate({ store: createKyselyCorporateStore(db), clock, logger: silentLogger() });
   baseUrl = await listen(node.app, 0);
-  api = createClient(corporateApi, { transport: httpTransport(), baseUrl, peer: 'the corporate-number service' });
+  api = createClient(corporateApi, {
+    transport: httpTransport(),
+    baseUrl,
+    peer: 'the corporate-number service',
+  });
 });
 
 afterAll(async () => {
@@ -92,7 +98,12 @@ describe('the corporate-number service', () => {
   it('designates numbers as the NTA does: registry number or local-government code, check digit first', async () => {
     const toyota = await api.designateCorporation({ body: TOYOTA });
     expect(toyota.corporateNumber).toBe('1180301018771'); // as published on the NTA's site
-    expect(toyota).toMatchObject({ process: '01', latest: true, assignmentDate: '2026-04-01', changeDate: '1937-08-28' });
+    expect(toyota).toMatchObject({
+      process: '01',
+      latest: true,
+      assignmentDate: '2026-04-01',
+      changeDate: '1937-08-28',
+    });
     const tokyo = await api.designateCorporation({ body: TOKYO });
     expect(tokyo.corporateNumber).toBe('8000020130001'); // 東京都, as published
     // A body with neither gets the next of the service's own series, each valid and distinct.
@@ -114,9 +125,9 @@ describe('the corporate-number service', () => {
     const error = await refusal(api.designateCorporation({ body: { ...TOYOTA, name: '別の名前' } }));
     expect(error.code).toBe('ERR_DUPLICATE');
     expect(await node.service.count()).toBe(before);
-    expect((await api.showCorporation({ params: { corporateNumber: '1180301018771' } })).name).toBe(
-      'トヨタ自動車株式会社',
-    );
+    expect(
+      (await api.showCorporation({ params: { corporateNumber: '1180301018771' }, query: {} })).name,
+    ).toBe('トヨタ自動車株式会社');
   });
 
   it('refuses what does not fit: a local government without its code, a future date', async () => {
@@ -131,12 +142,14 @@ describe('the corporate-number service', () => {
   });
 
   it('looks a number up as typed, and refuses a wrong check digit or an unknown number', async () => {
-    const typed = await api.showCorporation({ params: { corporateNumber: '１ 1803 0101 8771' } });
+    const typed = await api.showCorporation({ params: { corporateNumber: '１ 1803 0101 8771' }, query: {} });
     expect(typed.corporateNumber).toBe('1180301018771');
-    expect((await refusal(api.showCorporation({ params: { corporateNumber: '2180301018771' } }))).code).toBe(
-      'ERR_INVALID_CHECK_DIGIT',
+    expect(
+      (await refusal(api.showCorporation({ params: { corporateNumber: '2180301018771' }, query: {} }))).code,
+    ).toBe('ERR_INVALID_CHECK_DIGIT');
+    const unknown = await refusal(
+      api.showCorporation({ params: { corporateNumber: '7000012050002' }, query: {} }),
     );
-    const unknown = await refusal(api.showCorporation({ params: { corporateNumber: '7000012050002' } }));
     expect(unknown.code).toBe('ERR_UNKNOWN_CORPORATION');
     expect(unknown.status).toBe(404);
   });
@@ -145,9 +158,16 @@ describe('the corporate-number service', () => {
     clock.set('2026-05-01T01:00:00Z');
     await api.changeCorporation({
       params: { corporateNumber: '1180301018771' },
-      body: { process: '12', changeDate: '2026-04-30', location: { ...TOYOTA.location, street: 'トヨタ町2番地' } },
+      body: {
+        process: '12',
+        changeDate: '2026-04-30',
+        location: { ...TOYOTA.location, street: 'トヨタ町2番地' },
+      },
     });
-    const shown = await api.showCorporation({ params: { corporateNumber: '1180301018771' }, query: { history: 'true' } });
+    const shown = await api.showCorporation({
+      params: { corporateNumber: '1180301018771' },
+      query: { history: 'true' },
+    });
     expect(shown.location.street).toBe('トヨタ町2番地');
     expect(shown.history?.map((e) => [e.process, e.latest, e.location.street])).toEqual([
       ['01', false, 'トヨタ町1番地'],
@@ -155,7 +175,10 @@ describe('the corporate-number service', () => {
     ]);
     for (const name of ['ﾄﾖﾀ', 'とよた', 'トヨタ', 'toyota motor', 'ＴＯＹＯＴＡ', 'じどうしゃ', '自動車']) {
       const found = await api.searchCorporations({ query: { name } });
-      expect(found.corporations.map((c) => c.corporateNumber), name).toEqual(['1180301018771']);
+      expect(
+        found.corporations.map((c) => c.corporateNumber),
+        name,
+      ).toEqual(['1180301018771']);
     }
     // A wildcard typed is a letter to find, not "anything".
     expect((await api.searchCorporations({ query: { name: '%' } })).corporations).toEqual([]);
@@ -173,7 +196,10 @@ describe('the corporate-number service', () => {
       (await api.searchCorporations({ query: { name: '東京都', includeClosed: 'true' } })).corporations,
     ).toHaveLength(1);
     const rename = await refusal(
-      api.changeCorporation({ params: { corporateNumber: tokyo }, body: { process: '11', changeDate: '2026-05-01', name: '東京府' } }),
+      api.changeCorporation({
+        params: { corporateNumber: tokyo },
+        body: { process: '11', changeDate: '2026-05-01', name: '東京府' },
+      }),
     );
     expect(rename.code).toBe('ERR_CORPORATION_STATE');
     const reopened = await api.changeCorporation({
@@ -182,11 +208,17 @@ describe('the corporate-number service', () => {
     });
     expect(reopened.closeDate).toBeUndefined();
     const again = await refusal(
-      api.changeCorporation({ params: { corporateNumber: tokyo }, body: { process: '22', changeDate: '2026-05-01' } }),
+      api.changeCorporation({
+        params: { corporateNumber: tokyo },
+        body: { process: '22', changeDate: '2026-05-01' },
+      }),
     );
     expect(again.code).toBe('ERR_CORPORATION_STATE');
     const early = await refusal(
-      api.changeCorporation({ params: { corporateNumber: tokyo }, body: { process: '11', changeDate: '2020-01-01', name: '東京府' } }),
+      api.changeCorporation({
+        params: { corporateNumber: tokyo },
+        body: { process: '11', changeDate: '2020-01-01', name: '東京府' },
+      }),
     );
     expect(early.code).toBe('ERR_VALIDATION');
   });
@@ -200,7 +232,9 @@ describe('the corporate-number service', () => {
     ]);
     const first = await api.listChanges({ query: { from: '2026-04-30', to: '2026-05-01', limit: 2 } });
     expect(first.entries).toHaveLength(2);
-    const rest = await api.listChanges({ query: { from: '2026-04-30', to: '2026-05-01', after: first.next } });
+    const rest = await api.listChanges({
+      query: { from: '2026-04-30', to: '2026-05-01', after: first.next },
+    });
     expect(rest.entries.map((e) => e.process)).toEqual(['22']);
     expect((await refusal(api.listChanges({ query: { from: '2026-05-02', to: '2026-05-01' } }))).code).toBe(
       'ERR_VALIDATION',
@@ -209,7 +243,13 @@ describe('the corporate-number service', () => {
 
   it('downloads every corporation as CSV, quoted where a name needs it', async () => {
     await api.designateCorporation({
-      body: { ...TOYOTA, base: '010001000001', name: '株式会社"引用", と読点', enName: undefined, furigana: undefined },
+      body: {
+        ...TOYOTA,
+        base: '010001000001',
+        name: '株式会社"引用", と読点',
+        enName: undefined,
+        furigana: undefined,
+      },
     });
     const response = await fetch(`${baseUrl}/corporate/v1/corporations.csv`);
     expect(response.status).toBe(200);

@@ -201,9 +201,13 @@ export class CorporateNumberService {
     limit?: number;
   }): Promise<{ entries: CorporationEntry[]; next?: number }> {
     if (query.to < query.from) {
-      throw new RenkeiError('ERR_VALIDATION', `The period ends (${query.to}) before it starts (${query.from}).`, {
-        issues: [{ path: 'to', message: 'before from' }],
-      });
+      throw new RenkeiError(
+        'ERR_VALIDATION',
+        `The period ends (${query.to}) before it starts (${query.from}).`,
+        {
+          issues: [{ path: 'to', message: 'before from' }],
+        },
+      );
     }
     const limit = Math.min(query.limit ?? 100, SEARCH_LIMIT_MAX);
     const rows = await this.deps.store.changes(query.from, query.to, query.after, limit + 1);
