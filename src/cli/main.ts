@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   openapi: async () => (await import('./openapi-command.ts')).registerOpenApiCommand,
   bulk: async () => (await import('./bulk-command.ts')).registerBulkCommand,
   chaos: async () => (await import('./chaos-command.ts')).registerChaosCommand,
+  corporate: async () => (await import('./corporate-command.ts')).registerCorporateCommand,
 };
 
 /**

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { NTA_PARTY } from '../nodes/corporate/corporate.ts';
 import { createClient, type Api, type Client } from '../protocol/api.ts';
 import { credentialTransport } from '../protocol/client-credentials.ts';
 import { httpTransport } from '../protocol/http-transport.ts';
@@ -14,7 +15,7 @@ import { RenkeiError } from '../shared/errors.ts';
  * the node's `GET /healthz` before a command acts, so that a typo, the wrong node or a stopped
  * network is named as such rather than surfacing as a route the node does not have.
  */
-export type NodeKind = 'core' | 'institution';
+export type NodeKind = 'core' | 'institution' | 'corporate';
 
 const KINDS: Record<
   NodeKind,
@@ -33,6 +34,13 @@ const KINDS: Record<
     name: 'an institution node',
     subject: 'The institution node',
     give: "give the institution's URL (npm start prints them)",
+  },
+  corporate: {
+    flag: '--corporate-url',
+    example: 'https://127.0.0.1:7103',
+    name: 'the corporate-number service',
+    subject: 'The corporate-number service',
+    give: "give the corporate-number service's URL (npm start prints it)",
   },
 };
 
@@ -90,7 +98,11 @@ export async function connectNode<A extends Api>(
           timeoutMs,
         })
       : httpTransport({ timeoutMs });
-  const inner = await credentials(pkiDir ? heldParties(pkiDir, (p) => p.startsWith('operator:')) : []);
+  // At the core, an operator's; at the corporate-number service, the NTA's business system's (its
+  // lookups are public and need none; designations need it).
+  const presented = (party: string) =>
+    kind === 'corporate' ? party.startsWith('nta:') : party.startsWith('operator:');
+  const inner = await credentials(pkiDir ? heldParties(pkiDir, presented) : []);
   const explain = (error: unknown): unknown => {
     if (!(error instanceof RenkeiError) || error.code !== 'ERR_UPSTREAM_UNAVAILABLE') return error;
     // Only our own call's failure: a node may pass on that *it* could not reach another node.
@@ -151,7 +163,9 @@ export async function connectNode<A extends Api>(
     const business = await credentials(own);
     return createClient(api, { transport: explaining(business), baseUrl, peer: name, party: id });
   }
-  return createClient(api, { transport, baseUrl, peer: name, party: health.node });
+  // The corporate-number service's certificate is the NTA's (`nta`), the body that runs it.
+  const party = kind === 'corporate' ? NTA_PARTY : health.node;
+  return createClient(api, { transport, baseUrl, peer: name, party });
 }
 
 /**
@@ -187,6 +201,7 @@ function heldParties(pkiDir: string, keep: (partyId: string) => boolean): string
 function describeNode(node: string): { kind: NodeKind | 'jlis' | 'other'; what: string } {
   if (node === 'core') return { kind: 'core', what: 'the core' };
   if (node === 'jlis') return { kind: 'jlis', what: 'J-LIS' };
+  if (node === 'corporate') return { kind: 'corporate', what: 'the corporate-number service' };
   if (node.startsWith('institution:')) {
     return { kind: 'institution', what: `the institution node ${node.slice('institution:'.length)}` };
   }
