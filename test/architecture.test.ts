@@ -135,9 +135,9 @@ describe('architecture', () => {
     }
   });
 
-  it('gives the three nodes one shape: README, factory, main, router, services, storage port and adapter', () => {
+  it('gives every node one shape: README, factory, main, router, services, storage port and adapter', () => {
     const nodes = readdirSync(join(root, 'src/nodes'));
-    expect(nodes.sort()).toEqual(['core', 'institution', 'jlis']);
+    expect(nodes.sort()).toEqual(['core', 'corporate', 'institution', 'jlis']);
     for (const node of nodes) {
       const dir = `src/nodes/${node}`;
       for (const file of ['README.md', `${node}.ts`, 'main.ts', 'router.ts']) {

@@ -10,7 +10,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Agent, request } from 'undici';
 import { v7 as uuidv7 } from 'uuid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Network } from '../src/network/launch.ts';
@@ -28,6 +27,7 @@ import { signMessage } from '../src/trust/envelope/sign-message.ts';
 import { initPki, issuePartyCertificates, revokeCertificate } from '../src/trust/pki/authority.ts';
 import { partyPaths, pkiPaths } from '../src/trust/pki/files.ts';
 import { renkei } from '../src/cli/test-support.ts';
+import { attemptWith, credentialOf, type Attempt, type Credential } from './support/attacker.ts';
 import { startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
 
 const REQUESTER = '152048'; // 三条市
@@ -56,52 +56,8 @@ afterAll(async () => {
 
 // ── The attacker's tools: raw HTTPS with any credential, and signed messages of its own making ─────
 
-interface Credential {
-  key: string;
-  cert: string;
-}
-
-function credentialOf(pki: string, partyId: string): Credential {
-  const files = partyPaths(pki, partyId);
-  return { key: readFileSync(files.identityKey, 'utf8'), cert: readFileSync(files.identityCert, 'utf8') };
-}
-
-interface Attempt {
-  method?: 'GET' | 'POST' | 'PUT' | 'DELETE';
-  json?: unknown;
-  raw?: string;
-  contentType?: string;
-  as?: Credential;
-}
-
 /** One request on a fresh connection (so the server checks the certificate anew). */
-async function attempt(
-  url: string,
-  attempt: Attempt = {},
-): Promise<{ status: number; code: unknown; text: string }> {
-  const agent = new Agent({ connect: { ca, ...(attempt.as ?? {}) } });
-  try {
-    const body = attempt.raw ?? (attempt.json === undefined ? undefined : JSON.stringify(attempt.json));
-    const contentType =
-      attempt.contentType ?? (attempt.raw === undefined ? 'application/json' : 'application/jose');
-    const response = await request(url, {
-      method: attempt.method ?? (body === undefined ? 'GET' : 'POST'),
-      dispatcher: agent,
-      headers: body === undefined ? {} : { 'content-type': contentType },
-      body: body ?? null,
-    });
-    const text = await response.body.text();
-    let code: unknown;
-    try {
-      code = (JSON.parse(text) as { error?: { code?: string } }).error?.code;
-    } catch {
-      code = undefined;
-    }
-    return { status: response.statusCode, code, text };
-  } finally {
-    await agent.close();
-  }
-}
+const attempt = (url: string, options: Attempt = {}) => attemptWith(ca, url, options);
 
 function securityLogOf(node: string): string {
   return node === 'core' || node === 'jlis'

@@ -49,7 +49,7 @@ export function registerCorporateCommand(program: Command): void {
       }
       console.log(
         table(
-          ['', ''],
+          ['項目 Field', '内容 Value'],
           [
             ['法人番号 Corporate Number', formatCorporateNumber(found.corporateNumber)],
             ['商号又は名称 Name', found.name],

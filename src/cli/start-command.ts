@@ -28,7 +28,11 @@ export function registerStartCommand(program: Command): void {
     .description(
       'run the demo network: core, J-LIS and the demo institutions, each its own process on its own port',
     )
-    .option('--port-base <port>', 'core on this port, J-LIS on +1, institutions from +10', '7100')
+    .option(
+      '--port-base <port>',
+      'core on this port, J-LIS on +1, the corporate-number service on +3, institutions from +10',
+      '7100',
+    )
     .option('--retention-years <years>', 'how long every node keeps provision records', '7')
     .option('--database <url>', DATABASE_HELP)
     .option('--workers <n>', 'core processes serving its port (more than 1 needs --database)', '1')
@@ -74,6 +78,7 @@ export function registerStartCommand(program: Command): void {
                 basePort,
                 retentionYears,
                 ...database,
+                corporate: { demoCorporations: DEMO_CORPORATIONS },
               })
             : await startNodeProcesses(
                 {
@@ -83,6 +88,7 @@ export function registerStartCommand(program: Command): void {
                   retentionYears,
                   ...database,
                   workers,
+                  corporate: { demoCorporations: DEMO_CORPORATIONS },
                   report: (event) => console.log(describeEvent(event, dir)),
                 },
                 abort.signal,
@@ -98,7 +104,10 @@ export function registerStartCommand(program: Command): void {
           console.log('First start: numbering the demo residents and loading copies…');
           await seedWorld(network, DEMO_WORLD, legalTable, { dataDir: dir });
         }
-        const names = new Map(DEMO_WORLD.institutions.map((i) => [i.id, `${i.name} ${i.nameEn}`]));
+        const names = new Map([
+          ...DEMO_WORLD.institutions.map((i): [string, string] => [i.id, `${i.name} ${i.nameEn}`]),
+          ['corporate', '国税庁 法人番号公表サイト Corporate Number publication'],
+        ]);
         const pid = (node: RunningNode) => (node instanceof SupervisedNode ? String(node.pid ?? '') : '');
         console.log(
           table(
@@ -122,10 +131,21 @@ export function registerStartCommand(program: Command): void {
         }
         const example = exampleInquiry(worldFile, network.institutions.get('152048')?.url, network.pkiDir);
         if (example) console.log(`\nTry the seeds' 児童手当 exchange as 三条市's clerk:\n${example}\n`);
+        if (network.corporate) {
+          const ca = network.pkiDir ? ` --cacert ${pkiPaths(network.pkiDir).caBundle}` : '';
+          console.log(
+            `Look up a corporation (public, no credential):\n` +
+              `  npx renkei corporate search とよた --corporate-url ${network.corporate.url}\n` +
+              `  curl -s${ca} ${network.corporate.url}/corporate/v1/corporations/7000012050002\n`,
+          );
+        }
         console.log('Press Ctrl-C to stop.');
       },
     );
 }
+
+/** Synthetic companies in the demo's corporate-number register, besides the real bodies. */
+const DEMO_CORPORATIONS = 3_000;
 
 /** One line on the console for what happened to a supervised node (its output file has the detail). */
 function describeEvent(event: SupervisorEvent, dataDir: string): string {

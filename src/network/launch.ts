@@ -11,6 +11,7 @@ import type { LegalTable } from '../domain/legal-table/types.ts';
 import { startCore, type StartCoreOptions } from '../nodes/core/main.ts';
 import { startInstitution } from '../nodes/institution/main.ts';
 import { startJlis } from '../nodes/jlis/main.ts';
+import { startCorporate } from '../nodes/corporate/main.ts';
 import type { Clock } from '../shared/clock.ts';
 import { systemClock } from '../shared/clock.ts';
 import { ensureNetworkPki } from './pki-setup.ts';
@@ -42,11 +43,18 @@ export interface LaunchOptions {
   startCore?: (options: StartCoreOptions) => Promise<RunningNode>;
   /** Every node's databases in schemas of this PostgreSQL database instead of SQLite files. */
   postgres?: PostgresOption;
+  /**
+   * Also run the corporate-number service (on `basePort + 3`), its register seeded with the demo's
+   * corporations and this many synthetic ones.
+   */
+  corporate?: { demoCorporations: number };
 }
 
 export interface Network extends NetworkClients {
   core: RunningNode;
   jlis: RunningNode;
+  /** The corporate-number service, when the network runs it. */
+  corporate?: RunningNode | undefined;
   institutions: Map<string, RunningNode>;
   /** Every node, in start order. */
   nodes(): RunningNode[];
@@ -69,7 +77,11 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
       await clients?.close();
     })());
   const pkiDir = secure
-    ? await ensureNetworkPki({ dataDir: options.dataDir, institutions: options.institutions })
+    ? await ensureNetworkPki({
+        dataDir: options.dataDir,
+        institutions: options.institutions,
+        corporate: options.corporate !== undefined,
+      })
     : undefined;
   if (pkiDir) {
     // The CRL is current for a day; re-sign it twice a day while the demo runs.
@@ -109,6 +121,18 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
       ...(security ? { security } : {}),
     });
     started.push(jlis);
+    const corporate =
+      options.corporate === undefined
+        ? undefined
+        : await startCorporate({
+            dataDir: options.dataDir,
+            port: port(3),
+            clock,
+            demoCorporations: options.corporate.demoCorporations,
+            ...(options.postgres === undefined ? {} : { postgres: options.postgres }),
+            ...(security ? { security } : {}),
+          });
+    if (corporate) started.push(corporate);
 
     const institutions = new Map<string, RunningNode>();
     let offset = 10;
@@ -141,6 +165,7 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
     return {
       core,
       jlis,
+      corporate,
       institutions,
       pkiDir,
       nodes: () => [...started],

@@ -1,5 +1,5 @@
 /**
- * A node's configuration file (`renkei node <core|jlis|institution> --config <file>`): YAML, one file
+ * A node's configuration file (`renkei node <core|jlis|institution|corporate> --config <file>`): YAML, one file
  * per node, validated whole before anything starts. `renkei start` writes one per node under
  * `<data dir>/config/`; a real deployment writes its own (examples/config/*.yaml, README "Deploying").
  *
@@ -15,7 +15,7 @@ import { InstitutionId, InstitutionKind } from '../protocol/identifiers.ts';
 import { describePostgres } from '../shared/db.ts';
 import { RenkeiError } from '../shared/errors.ts';
 
-export const NODE_KINDS = ['core', 'jlis', 'institution'] as const;
+export const NODE_KINDS = ['core', 'jlis', 'institution', 'corporate'] as const;
 export type NodeKind = (typeof NODE_KINDS)[number];
 
 const Port = z.number().int().min(0).max(65_535);
@@ -118,10 +118,34 @@ export const InstitutionConfig = z.strictObject({
 });
 export type InstitutionConfig = z.infer<typeof InstitutionConfig>;
 
-export const NodeConfig = z.discriminatedUnion('node', [CoreConfig, JlisConfig, InstitutionConfig]);
+/**
+ * The corporate-number service (法人番号, run by the National Tax Agency). It calls no other node;
+ * its certificate is the NTA's (`nta`), and the CRL comes from the core's publication URL like
+ * every other node's.
+ */
+export const CorporateConfig = z.strictObject({
+  node: z.literal('corporate'),
+  ...Common,
+  pki: PeerPki,
+  /** Seed an empty register with the demo's corporations and this many synthetic ones (demo only). */
+  demoCorporations: z.number().int().min(0).max(1_000_000).optional(),
+});
+export type CorporateConfig = z.infer<typeof CorporateConfig>;
+
+export const NodeConfig = z.discriminatedUnion('node', [
+  CoreConfig,
+  JlisConfig,
+  InstitutionConfig,
+  CorporateConfig,
+]);
 export type NodeConfig = z.infer<typeof NodeConfig>;
 
-const SCHEMAS = { core: CoreConfig, jlis: JlisConfig, institution: InstitutionConfig } as const;
+const SCHEMAS = {
+  core: CoreConfig,
+  jlis: JlisConfig,
+  institution: InstitutionConfig,
+  corporate: CorporateConfig,
+} as const;
 
 /**
  * Read and validate a node's config file for the node `kind`. Relative paths (dataDir, pki.dir,

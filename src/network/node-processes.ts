@@ -35,11 +35,17 @@ export interface NodeProcessesOptions {
   report: (event: SupervisorEvent) => void;
   /** Restart policy, for tests: see `SupervisedNodeOptions`. */
   fastFailureMs?: number;
+  /**
+   * Also run the corporate-number service (on `basePort + 3`), its register seeded with the demo's
+   * corporations and this many synthetic ones.
+   */
+  corporate?: { demoCorporations: number };
 }
 
 export interface NodeProcesses extends Network {
   core: SupervisedNode;
   jlis: SupervisedNode;
+  corporate: SupervisedNode | undefined;
   institutions: Map<string, SupervisedNode>;
   nodes: () => SupervisedNode[];
   /** Stop every node (institutions, then J-LIS, then the core): SIGTERM, SIGKILL after `graceMs`. */
@@ -66,7 +72,7 @@ export async function startNodeProcesses(
       clearInterval(crlTimer);
       // Institutions first, side by side; then J-LIS; the core last, so the others' last calls land.
       const byKind = (kind: string) => started.filter((n) => nodeKind(n) === kind);
-      for (const kind of ['institution', 'jlis', 'core']) {
+      for (const kind of ['institution', 'corporate', 'jlis', 'core']) {
         await Promise.all(byKind(kind).map((node) => node.stop(graceMs)));
       }
       await clients?.close();
@@ -111,7 +117,11 @@ export async function startNodeProcesses(
   const onAbort = () => void close();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const pkiDir = await ensureNetworkPki({ dataDir: options.dataDir, institutions: options.institutions });
+    const pkiDir = await ensureNetworkPki({
+      dataDir: options.dataDir,
+      institutions: options.institutions,
+      corporate: options.corporate !== undefined,
+    });
     // The CRL is current for a day; re-sign it twice a day while the network runs (the core reads the file).
     crlTimer = setInterval(
       () => void refreshCrl({ dir: pkiDir, clock: systemClock }).catch(() => undefined),
@@ -127,6 +137,16 @@ export async function startNodeProcesses(
     });
     const peerPki = { dir: pkiDir, crlUrl: `${core.publicationUrl ?? ''}/pki/v1/crl` };
     const jlis = await startNode({ node: 'jlis', ...common, port: port(1), pki: peerPki, coreUrl: core.url });
+    const corporate =
+      options.corporate === undefined
+        ? undefined
+        : await startNode({
+            node: 'corporate',
+            ...common,
+            port: port(3),
+            pki: peerPki,
+            demoCorporations: options.corporate.demoCorporations,
+          });
     const institutionNodes = await Promise.all(
       options.institutions.map((institution, index) =>
         startNode({
@@ -156,6 +176,7 @@ export async function startNodeProcesses(
     return {
       core,
       jlis,
+      corporate,
       institutions,
       pkiDir,
       nodes: () => [...started],

@@ -2,7 +2,8 @@
  * The demo network's PKI, set up with no extra step: `renkei start` and `renkei demo` create the CA
  * under `<data dir>/pki` on first use (`renkei pki init`) and issue every party the certificates it
  * lacks (`renkei pki issue`): the core, J-LIS, each institution, each institution's business system
- * (`<id>:business`), and one demo operator per role (`operator:<role>:demo`). A real deployment runs
+ * (`<id>:business`), one demo operator per role (`operator:<role>:demo`), and, when the network
+ * runs it, the corporate-number service (`nta`) and the NTA's business system (`nta:business`). A real deployment runs
  * those commands itself, one party at a time, on the machine that holds the issuing CA's key.
  */
 import { existsSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { pkiPaths } from '../trust/pki/files.ts';
 import type { PartyRole } from '../trust/pki/profiles.ts';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import type { WorldInstitution } from './world.ts';
+import { NTA_PARTY } from '../nodes/corporate/corporate.ts';
 
 export const OPERATOR_ROLES = ['registry', 'legal', 'keys', 'audit'] as const;
 
@@ -37,6 +39,8 @@ export function pkiDirOf(dataDir: string): string {
 export async function ensureNetworkPki(options: {
   dataDir: string;
   institutions: readonly WorldInstitution[];
+  /** Also the corporate-number service (`nta`) and the NTA's business system (`nta:business`). */
+  corporate?: boolean;
   clock?: Clock;
 }): Promise<string> {
   const clock = options.clock ?? systemClock;
@@ -50,6 +54,14 @@ export async function ensureNetworkPki(options: {
       [businessParty(i.id), 'business'],
     ]),
     ...OPERATOR_ROLES.map((role): [string, PartyRole] => [demoOperator(role), 'operator']),
+    // The NTA runs the corporate-number service: its node holds an institution's kind of certificate
+    // (the NTA is a public body like the network's institutions), its staff a business credential.
+    ...(options.corporate
+      ? ([
+          [NTA_PARTY, 'institution'],
+          [businessParty(NTA_PARTY), 'business'],
+        ] as [string, PartyRole][])
+      : []),
   ];
   const valid = new Set(
     listCertificates({ dir, clock })

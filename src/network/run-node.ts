@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import type { LegalTable } from '../domain/legal-table/types.ts';
 import { startCore } from '../nodes/core/main.ts';
+import { startCorporate } from '../nodes/corporate/main.ts';
 import { startInstitution } from '../nodes/institution/main.ts';
 import { startJlis } from '../nodes/jlis/main.ts';
 import type { PostgresOption } from '../shared/db.ts';
@@ -85,6 +86,13 @@ export async function runNode(
           coreUrl: config.coreUrl,
           jlisUrl: config.jlisUrl,
           security: { pkiDir: config.pki.dir, crl: { url: config.pki.crlUrl }, ...revocation },
+        });
+        break;
+      case 'corporate':
+        node = await startCorporate({
+          ...common,
+          security: { pkiDir: config.pki.dir, crl: { url: config.pki.crlUrl }, ...revocation },
+          ...(config.demoCorporations === undefined ? {} : { demoCorporations: config.demoCorporations }),
         });
         break;
     }

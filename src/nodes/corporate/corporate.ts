@@ -8,9 +8,9 @@ import { secureApp } from '../../protocol/server.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { createHttpApp } from '../../shared/http.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { CorporateStore } from './kysely-store.ts';
+import type { CorporateStore } from './store.ts';
 import { registerCorporateRoutes } from './router.ts';
-import { CorporateNumberService } from './service.ts';
+import { CorporateNumberService } from './service/corporations.ts';
 
 /** The party of the service's node certificate, and of the NTA's business credential (`nta:business`). */
 export const NTA_PARTY = 'nta';

@@ -10,7 +10,7 @@ import { parseCorporateNumber } from '../../domain/identifiers/corporate-number.
 import { serveOpenApi } from '../../protocol/openapi.ts';
 import { corporateApi } from '../../protocol/routes.ts';
 import { serve } from '../../protocol/server.ts';
-import type { CorporateNumberService } from './service.ts';
+import type { CorporateNumberService } from './service/corporations.ts';
 
 /** Corporations read per page while the CSV streams. */
 const DOWNLOAD_PAGE = 1_000;

@@ -8,7 +8,7 @@ import { silentLogger } from '../../shared/logger.ts';
 import { createKyselyCorporateStore, type CorporateDatabase } from './kysely-store.ts';
 import { migrateCorporateDatabase } from './migrations.ts';
 import { REAL_CORPORATIONS, seedCorporations, syntheticCorporations } from './seed.ts';
-import { CorporateNumberService } from './service.ts';
+import { CorporateNumberService } from './service/corporations.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'renkei-corporate-seed-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

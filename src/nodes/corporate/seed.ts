@@ -7,7 +7,7 @@
  */
 import type { Designation, Location } from '../../domain/corporations/corporation.ts';
 import { seededRandom } from '../../domain/identifiers/random-source.ts';
-import type { CorporateNumberService } from './service.ts';
+import type { CorporateNumberService } from './service/corporations.ts';
 
 const loc = (
   prefecture: string,

@@ -8,17 +8,17 @@ import {
   type CorporationChange,
   type CorporationEntry,
   type Designation,
-} from '../../domain/corporations/corporation.ts';
-import { searchKey } from '../../domain/corporations/search-key.ts';
+} from '../../../domain/corporations/corporation.ts';
+import { searchKey } from '../../../domain/corporations/search-key.ts';
 import {
   completeCorporateNumber,
   parseCorporateNumber,
   type CorporateNumber,
-} from '../../domain/identifiers/corporate-number.ts';
-import type { Clock } from '../../shared/clock.ts';
-import { RenkeiError } from '../../shared/errors.ts';
-import type { Logger } from '../../shared/logger.ts';
-import type { CorporateStore, NewEntry } from './kysely-store.ts';
+} from '../../../domain/identifiers/corporate-number.ts';
+import type { Clock } from '../../../shared/clock.ts';
+import { RenkeiError } from '../../../shared/errors.ts';
+import type { Logger } from '../../../shared/logger.ts';
+import type { CorporateStore, NewEntry } from '../store.ts';
 
 /**
  * The first base of the service's own series, for bodies that have neither a registry number nor a
