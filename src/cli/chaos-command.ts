@@ -30,9 +30,20 @@ export function registerChaosCommand(program: Command): void {
     .option('--kills <n>', 'how many SIGKILLs (at least 100 for a full run)', '100')
     .option('--concurrency <n>', 'inquiries in flight at once', '8')
     .option('--settle-seconds <n>', 'how long accepted inquiries may take to end after the load stops', '180')
+    .option(
+      '--victims <names>',
+      'kill these nodes in this order, cycling (e.g. core,institution:152048); random nodes otherwise',
+    )
     .option('--keep', 'keep the data directory afterwards')
     .action(
-      async (options: { kills: string; concurrency: string; settleSeconds: string; keep?: boolean }) => {
+      async (options: {
+        kills: string;
+        concurrency: string;
+        settleSeconds: string;
+        victims?: string;
+        keep?: boolean;
+      }) => {
+        const order = options.victims?.split(',').map((name) => name.trim());
         const kills = wholeNumberOption(options.kills, '--kills', 1, 100_000);
         const concurrency = wholeNumberOption(options.concurrency, '--concurrency', 1, 256);
         const settleMs = wholeNumberOption(options.settleSeconds, '--settle-seconds', 1, 3_600) * 1000;
@@ -89,7 +100,11 @@ export function registerChaosCommand(program: Command): void {
                 });
                 accepted.add(pending.processingNumber);
               } catch (error) {
-                const code = error instanceof RenkeiError ? error.code : 'error';
+                const cause = error instanceof RenkeiError ? error.details.cause : undefined;
+                const code =
+                  error instanceof RenkeiError
+                    ? `${error.code}${typeof cause === 'string' ? ` (${cause})` : ''}${error.details.queued === true ? ' (queued)' : ''}`
+                    : 'error';
                 notAccepted.set(code, (notAccepted.get(code) ?? 0) + 1);
                 await pause(100);
               }
@@ -98,12 +113,31 @@ export function registerChaosCommand(program: Command): void {
           const started = performance.now();
           const loaders = Array.from({ length: concurrency }, () => load());
           const victims = (): SupervisedNode[] => network.nodes();
-          for (let k = 1; k <= kills; k++) {
+          const names = victims().map((node) => node.name);
+          const unknown = order?.find((name) => !names.includes(name));
+          if (unknown !== undefined) {
+            throw new RenkeiError(
+              'ERR_VALIDATION',
+              `--victims: no node is named ${unknown} (${names.join(', ')}).`,
+            );
+          }
+          const killsByNode = new Map<string, number>();
+          for (let k = 1; k <= kills;) {
             await pause(200 + Math.random() * 1_300);
-            const alive = victims().filter((node) => node.pid !== undefined);
-            const victim = alive[Math.floor(Math.random() * alive.length)];
-            if (victim?.pid !== undefined) process.kill(victim.pid, 'SIGKILL');
+            // Nodes that are up: one still starting is not killed again. On this 2-core machine a start
+            // takes seconds (longer than the pause between kills), so killing starting nodes kept the
+            // whole network down and the load stalled, which tests nothing about in-flight work.
+            const alive = victims().filter((node) => node.up && node.pid !== undefined);
+            const named = order?.[(k - 1) % order.length];
+            const victim =
+              named === undefined
+                ? alive[Math.floor(Math.random() * alive.length)]
+                : alive.find((node) => node.name === named);
+            if (victim?.pid === undefined) continue;
+            process.kill(victim.pid, 'SIGKILL');
+            killsByNode.set(victim.name, (killsByNode.get(victim.name) ?? 0) + 1);
             process.stderr.write(`\rchaos: ${k}/${kills} kills, ${accepted.size} inquiries accepted`);
+            k++;
           }
           loading = false;
           await Promise.all(loaders);
@@ -156,6 +190,12 @@ export function registerChaosCommand(program: Command): void {
             ),
           );
           for (const finding of findings.slice(0, 20)) console.log(`  ${finding.party}: ${finding.message}`);
+          console.log(
+            `kills per node: ${[...killsByNode]
+              .sort(([a], [b]) => a.localeCompare(b))
+              .map(([name, n]) => `${name} ${n}`)
+              .join(', ')}`,
+          );
           if (gaveUp > 0) console.log(`${gaveUp} node(s) were given up by the supervisor.`);
           if (pending.size > 0 || findings.length > 0 || gaveUp > 0) process.exitCode = 1;
           console.log(

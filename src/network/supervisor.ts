@@ -72,6 +72,7 @@ export class SupervisedNode implements RunningNode {
   private restartTimer: NodeJS.Timeout | undefined;
   private stopping = false;
   private gaveUp = false;
+  private isUp = false;
 
   constructor(private readonly options: SupervisedNodeOptions) {
     this.name = options.name;
@@ -84,6 +85,11 @@ export class SupervisedNode implements RunningNode {
 
   get publicationUrl(): string | undefined {
     return this.ready?.publicationUrl;
+  }
+
+  /** Whether the process is running and has printed its ready line (false while it starts). */
+  get up(): boolean {
+    return this.isUp;
   }
 
   /** The running process's id (undefined between a crash and its restart). */
@@ -144,6 +150,7 @@ export class SupervisedNode implements RunningNode {
           if (typeof line.url !== 'string') throw new TypeError('no url');
           settled = true;
           isReady = true;
+          this.isUp = child === this.child;
           clearTimeout(timer);
           resolve({
             url: line.url,
@@ -157,6 +164,7 @@ export class SupervisedNode implements RunningNode {
       });
       child.once('error', (error) => fail(error));
       child.once('exit', (code, signal) => {
+        if (child === this.child) this.isUp = false;
         if (!isReady) {
           const why = signal === null ? `exit code ${String(code)}` : `signal ${signal}`;
           fail(startFailure(options.name, lastError, why));

@@ -64,6 +64,12 @@ export const InquiryInput = z.object({
   procedureId: ProcedureId,
   itemNos: z.array(ItemNo).min(1).max(20),
   nonDisclosure: z.boolean().optional(),
+  /**
+   * The business system's idempotency key (a UUID), optional: the same input sent again with the
+   * same key (after a timeout, or a 503 with `details.queued`) gets the first inquiry's processing
+   * number, or its refusal, instead of making a second inquiry. One key per inquiry.
+   */
+  requestId: z.uuid().optional(),
 });
 export type InquiryInput = z.infer<typeof InquiryInput>;
 

@@ -129,6 +129,13 @@ export const InquiryRequest = z.object({
   nonDisclosure: z.boolean().default(false),
   /** The requester's encryption certificate (PEM): the provider seals the items to it (item-sealing.ts). */
   encryptionCertificate: EncryptionCertificate.optional(),
+  /**
+   * The requester's idempotency key for this inquiry (a UUID it chose and recorded before sending).
+   * The core keeps it unique per requester: the same key sent again (a requester that died before
+   * recording the 202, or never saw it) gets the same processing number, or the same refusal, and
+   * never a second inquiry. Optional on the wire for requesters that do not resend.
+   */
+  requestId: z.uuid().optional(),
 });
 export type InquiryRequest = z.infer<typeof InquiryRequest>;
 

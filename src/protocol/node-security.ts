@@ -62,6 +62,7 @@ export async function openNodeSecurity(options: {
     partyId: options.partyId,
     clock: options.security.clock ?? systemClock,
     crl: options.security.crl,
+    ...('url' in options.security.crl ? { crlSaveFile: join(options.nodeDir, 'crl.der') } : {}),
     ...(options.replay === undefined ? {} : { replay: options.replay }),
     ...(options.security.revocationMaxAgeMs === undefined
       ? {}

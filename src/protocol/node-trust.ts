@@ -8,7 +8,7 @@
  * `verifyPartyCertificate`: never a field of a message body.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { request } from 'undici';
 import { importCertificateKey, importPrivateKeyPem } from '../trust/envelope/keys.ts';
 import { MemoryReplayGuard, type ReplayGuard } from '../trust/envelope/replay-guard.ts';
@@ -67,6 +67,8 @@ export interface NodeTrustOptions {
   crl: { url: string } | { file: string };
   /** How long a fetched CRL is trusted before it is fetched again (default 5 minutes). */
   revocationMaxAgeMs?: number;
+  /** Where the last fetched CRL is kept, so a restart while the core is down can use it while current. */
+  crlSaveFile?: string;
   replay?: ReplayGuard;
 }
 
@@ -102,6 +104,7 @@ export async function loadNodeTrust(options: NodeTrustOptions): Promise<NodeTrus
     ...(options.revocationMaxAgeMs === undefined ? {} : { maxAgeMs: options.revocationMaxAgeMs }),
     load:
       'url' in crl ? () => fetchCrl(crl.url) : () => Promise.resolve(new Uint8Array(readFileSync(crl.file))),
+    ...(options.crlSaveFile === undefined ? {} : { saved: savedFile(options.crlSaveFile) }),
   });
   const verify = (der: Uint8Array, use: CertificateUse) =>
     verifyPartyCertificate(der, { bundle, clock, revocation, use });
@@ -192,4 +195,21 @@ export function pemToDer(pem: string): Buffer {
 export function derToPem(der: Uint8Array): string {
   const base64 = Buffer.from(der).toString('base64');
   return `-----BEGIN CERTIFICATE-----\n${base64.replace(/(.{64})/g, '$1\n').trimEnd()}\n-----END CERTIFICATE-----\n`;
+}
+
+/** A CRL kept in a file, replaced whole (written beside it, then renamed) so a crash never leaves half. */
+function savedFile(file: string): { read: () => Uint8Array | undefined; write: (bytes: Uint8Array) => void } {
+  return {
+    read: () => {
+      try {
+        return new Uint8Array(readFileSync(file));
+      } catch {
+        return undefined;
+      }
+    },
+    write: (bytes) => {
+      writeFileSync(`${file}.tmp`, bytes);
+      renameSync(`${file}.tmp`, file);
+    },
+  };
 }

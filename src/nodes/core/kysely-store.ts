@@ -76,6 +76,7 @@ export interface CoreDatabase extends RecordLogTables {
   seen_messages: { id: string; expires_at: string };
   kept_answers: { processing_number: string; sealed_items: string; expires_at: string };
   provider_notices: { processing_number: string; provider_id: string; reason: string; failed_at: string };
+  inquiry_requests: { requester_id: string; request_id: string; processing_number: string };
 }
 
 type InstitutionRow = Selectable<CoreDatabase['institutions']>;
@@ -109,6 +110,9 @@ export async function openCoreStore(target: DatabaseTarget, worker?: CoreWorker)
 }
 
 const encoder = new TextEncoder();
+
+/** Thrown inside `recordInquiry`'s transaction to roll it back when the idempotency key is taken. */
+const DUPLICATE_REQUEST = new Error('duplicate request');
 
 /** Kept answers expired per transaction (bounded, so that the `in` lists stay small in every dialect). */
 const EXPIRY_BATCH = 500;
@@ -239,31 +243,77 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
       .execute();
   }
 
-  async recordInquiry(record: ProvisionRecord, state: InquiryState): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      await trx.insertInto('provision_records').values(toRecordRow(record)).execute();
-      await trx
-        .insertInto('provision_record_items')
-        .values(
-          [...new Set(record.itemNos)].map((itemNo) => ({
-            processing_number: record.processingNumber,
-            item_no: itemNo,
-          })),
-        )
-        .execute();
-      await trx
-        .insertInto('inquiries')
-        .values({
-          processing_number: state.processingNumber,
-          delivery: state.delivery,
-          delivery_attempts: state.deliveryAttempts,
-          delivered_at: state.deliveredAt,
-          owner: this.worker?.id ?? null,
-        })
-        .execute();
-      await this.appendEvents(trx, [openedEvent(record)]);
-    });
+  async recordInquiry(
+    record: ProvisionRecord,
+    state: InquiryState,
+    requestId?: string,
+  ): Promise<'recorded' | 'duplicate'> {
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        await this.insertInquiry(trx, record, state, requestId);
+      });
+    } catch (error) {
+      if (error === DUPLICATE_REQUEST) return 'duplicate';
+      throw error;
+    }
     this.appended(1);
+    return 'recorded';
+  }
+
+  private async insertInquiry(
+    trx: Transaction<CoreDatabase>,
+    record: ProvisionRecord,
+    state: InquiryState,
+    requestId: string | undefined,
+  ): Promise<void> {
+    await trx.insertInto('provision_records').values(toRecordRow(record)).execute();
+    if (requestId !== undefined) {
+      // ON CONFLICT DO NOTHING in both dialects: on PostgreSQL a racing insert of the same key waits
+      // for the other transaction and then inserts nothing, rather than failing the transaction.
+      const inserted = await trx
+        .insertInto('inquiry_requests')
+        .values({
+          requester_id: record.requesterId,
+          request_id: requestId,
+          processing_number: record.processingNumber,
+        })
+        .onConflict((oc) => oc.columns(['requester_id', 'request_id']).doNothing())
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) throw DUPLICATE_REQUEST; // rolls back the record
+    }
+    await trx
+      .insertInto('provision_record_items')
+      .values(
+        [...new Set(record.itemNos)].map((itemNo) => ({
+          processing_number: record.processingNumber,
+          item_no: itemNo,
+        })),
+      )
+      .execute();
+    await trx
+      .insertInto('inquiries')
+      .values({
+        processing_number: state.processingNumber,
+        delivery: state.delivery,
+        delivery_attempts: state.deliveryAttempts,
+        delivered_at: state.deliveredAt,
+        owner: this.worker?.id ?? null,
+      })
+      .execute();
+    await this.appendEvents(trx, [openedEvent(record)]);
+  }
+
+  async findInquiryByRequest(requesterId: string, requestId: string): Promise<UnfinishedInquiry | undefined> {
+    const row = await this.db
+      .selectFrom('inquiry_requests as q')
+      .innerJoin('provision_records as r', 'r.processing_number', 'q.processing_number')
+      .innerJoin('inquiries as i', 'i.processing_number', 'r.processing_number')
+      .selectAll('r')
+      .select(['i.delivery', 'i.delivery_attempts', 'i.delivered_at'])
+      .where('q.requester_id', '=', requesterId)
+      .where('q.request_id', '=', requestId)
+      .executeTakeFirst();
+    return row && { record: toRecord(row), state: toState(row) };
   }
 
   async recordOutcome(

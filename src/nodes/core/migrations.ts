@@ -184,4 +184,19 @@ export const CORE_MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  '0007-inquiry-requests': {
+    async up(db: Kysely<unknown>) {
+      // The requester's idempotency key of each inquiry, unique per requester: a resubmission finds
+      // its inquiry here instead of opening a second one. Purged with its record (ON DELETE CASCADE).
+      await db.schema
+        .createTable('inquiry_requests')
+        .addColumn('requester_id', 'text', (c) => c.notNull())
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addColumn('processing_number', 'text', (c) =>
+          c.notNull().unique().references('provision_records.processing_number').onDelete('cascade'),
+        )
+        .addPrimaryKeyConstraint('inquiry_requests_pk', ['requester_id', 'request_id'])
+        .execute();
+    },
+  },
 };

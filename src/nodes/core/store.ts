@@ -66,8 +66,19 @@ export interface CoreStore {
   // ── Inquiries and provision records ──
   // Each write below also appends its record event (record-events.ts) and the event's Merkle leaf, in
   // the same transaction; a write that changes nothing appends nothing.
-  /** The record and the inquiry's state, written in one transaction (event `accepted` or `refused`). */
-  recordInquiry(record: ProvisionRecord, state: InquiryState): Promise<void>;
+  /**
+   * The record and the inquiry's state, written in one transaction (event `accepted` or `refused`).
+   * With `requestId` (the requester's idempotency key), the key too: `duplicate` and nothing written
+   * when the requester already has an inquiry under that key (two submissions racing; the caller then
+   * answers as `findInquiryByRequest` finds it).
+   */
+  recordInquiry(
+    record: ProvisionRecord,
+    state: InquiryState,
+    requestId?: string,
+  ): Promise<'recorded' | 'duplicate'>;
+  /** The inquiry a requester submitted under an idempotency key, if any (and not purged). */
+  findInquiryByRequest(requesterId: string, requestId: string): Promise<UnfinishedInquiry | undefined>;
   /**
    * Set a pending record's final outcome (event `answered`) and, with `keep`, keep the answer's sealed
    * items for the requester, and with `notifyProvider` (a failure after forwarding) keep a notice for

@@ -23,6 +23,7 @@ import { createInstitution } from './institution.ts';
 import { KyselyAddresseeStore, type AddresseeDatabase } from './addressee/kysely-store.ts';
 import { addresseeMigrations } from './addressee/migrations.ts';
 import { KyselyIntermediateStore, type IntermediateDatabase } from './intermediate/kysely-store.ts';
+import type { IntermediateStore } from './intermediate/store.ts';
 import { intermediateMigrations } from './intermediate/migrations.ts';
 import { KyselyBulkInquiryStore } from './intermediate/kysely-bulk-store.ts';
 
@@ -48,6 +49,11 @@ export interface InstitutionOptions {
   security?: NodeSecurityOptions;
   /** PostgreSQL instead of the SQLite files: schemas `i_<id>_addressee` and `i_<id>_intermediate`. */
   postgres?: PostgresOption;
+  /**
+   * For tests of a crash between two writes: wraps the intermediate store the node uses (the real
+   * one, on the real files), e.g. to fail the write after the one under test as a dying node would.
+   */
+  wrapIntermediateStore?: (store: IntermediateStore) => IntermediateStore;
 }
 
 const DAY_MS = 24 * 3600_000;
@@ -121,8 +127,9 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
     // Migrations are written against an untyped schema; the stores see the typed one.
     await migrateToLatest(addresseeDb as unknown as Kysely<unknown>, addresseeMigrations);
     await migrateToLatest(intermediateDb as unknown as Kysely<unknown>, intermediateMigrations);
-    const intermediateStore = new KyselyIntermediateStore(intermediateDb);
-    await intermediateStore.clearAcquisitions();
+    const kyselyStore = new KyselyIntermediateStore(intermediateDb);
+    await kyselyStore.clearAcquisitions();
+    const intermediateStore = options.wrapIntermediateStore?.(kyselyStore) ?? kyselyStore;
     institution = createInstitution({
       institutionId,
       kind: options.kind,

@@ -33,6 +33,13 @@ export interface RevocationCacheOptions {
   clock: Clock;
   /** Refresh the CRL at most this long after it was last fetched. Default five minutes. */
   maxAgeMs?: number;
+  /**
+   * Where the last CRL fetched and accepted is kept across restarts (the node's own directory). A
+   * node restarted while the core is down then starts on the CRL it held, checked again as a fetched
+   * one and used only while current, instead of refusing to start: under a chaos run, every node
+   * restarted during one of the core's restarts stayed down (ERR_REVOCATION_UNAVAILABLE).
+   */
+  saved?: { read: () => Uint8Array | undefined; write: (bytes: Uint8Array) => void };
 }
 
 /** What the CRL says of one serial. */
@@ -54,6 +61,8 @@ export class RevocationCache {
   private held: HeldCrl | undefined;
   private failedAt: number | undefined;
   private pending: Promise<void> | undefined;
+  private readonly saved: RevocationCacheOptions['saved'];
+  private savedRead = false;
 
   constructor(options: RevocationCacheOptions) {
     if (options.maxAgeMs !== undefined && !(options.maxAgeMs >= 0))
@@ -62,6 +71,7 @@ export class RevocationCache {
     this.issuing = options.issuing;
     this.clock = options.clock;
     this.maxAgeMs = options.maxAgeMs ?? DEFAULT_REVOCATION_MAX_AGE_MS;
+    this.saved = options.saved;
   }
 
   /**
@@ -97,6 +107,7 @@ export class RevocationCache {
   }
 
   private async current(): Promise<HeldCrl> {
+    if (!this.savedRead) await this.readSaved();
     const now = this.clock.now().getTime();
     const held = this.held;
     const usable = held !== undefined && now < held.nextUpdate.getTime();
@@ -124,6 +135,24 @@ export class RevocationCache {
     const crl = await this.parse(bytes);
     this.held = crl;
     this.failedAt = undefined;
+    try {
+      this.saved?.write(bytes);
+    } catch {
+      // Not kept: the next start fetches, as without a saved copy.
+    }
+  }
+
+  /** The saved CRL, if it verifies, held as if fetched long ago (so the first check fetches anew). */
+  private async readSaved(): Promise<void> {
+    this.savedRead = true;
+    if (this.held) return;
+    try {
+      const bytes = this.saved?.read();
+      if (bytes === undefined) return;
+      this.held = { ...(await this.parse(bytes)), fetchedAt: Number.NEGATIVE_INFINITY };
+    } catch {
+      // Unreadable or refused: as if none was saved.
+    }
   }
 
   private async parse(bytes: Uint8Array): Promise<HeldCrl> {

@@ -24,7 +24,7 @@ import type {
 import { ANSWER_BODY_LIMIT } from '../../../protocol/routes.ts';
 import type { LegalTable, RefusalRule } from '../../../domain/legal-table/types.ts';
 import type { Clock } from '../../../shared/clock.ts';
-import { HTTP_STATUS, RenkeiError, type ErrorCode } from '../../../shared/errors.ts';
+import { HTTP_STATUS, RenkeiError, isErrorCode, type ErrorCode } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { Sleeper } from '../../../shared/sleeper.ts';
 import type { Institution, ProvisionRecord } from '../model.ts';
@@ -134,9 +134,19 @@ export class InquiryService {
    * ERR_UNKNOWN_PERSON_CODE (forged, mistyped, another institution's, or an expired key version),
    * ERR_UNKNOWN_CLAUSE, ERR_UNKNOWN_PROCEDURE, ERR_UNKNOWN_ITEM, ERR_INQUIRY_NOT_AUTHORIZED (with
    * `details.rule`).
+   *
+   * With `request.requestId` (the requester's idempotency key), a request the core already took under
+   * that key, from that requester, is answered as the first was — the same processing number, or the
+   * same refusal — and nothing new is recorded or forwarded: a requester that died before recording
+   * the 202, or never received it, sends its inquiry again without making a second one. The key reused
+   * for another inquiry (other provider, clause, procedure, items or person) is ERR_VALIDATION.
    */
   async submit(request: InquiryRequest, received: { inquiryHash?: string } = {}): Promise<InquiryAccepted> {
     const { registry, cipher, legalTable, clock } = this.options;
+    if (request.requestId !== undefined) {
+      const earlier = await this.options.store.findInquiryByRequest(request.requesterId, request.requestId);
+      if (earlier) return this.answerAgain(request, earlier.record);
+    }
     const processingNumber = uuidv7();
     const now = clock.now();
     const requestedAt = now.toISOString();
@@ -167,6 +177,8 @@ export class InquiryService {
       return this.refuse(
         record,
         withProcessingNumber(unknownInstitution(request.providerId, 'provider'), processingNumber),
+        undefined,
+        request.requestId,
       );
     }
 
@@ -182,6 +194,8 @@ export class InquiryService {
           `The person code is not one the core issued to ${requester.id}.`,
           { processingNumber },
         ),
+        undefined,
+        request.requestId,
       );
     }
     record.personKey = cipher.personKey(linkingCode);
@@ -200,6 +214,7 @@ export class InquiryService {
         record,
         new RenkeiError(code, decision.message, { processingNumber, rule: decision.rule }),
         decision.rule,
+        request.requestId,
       );
     }
 
@@ -221,12 +236,12 @@ export class InquiryService {
         : { requesterEncryptionCertificate: request.encryptionCertificate }),
       ...(received.inquiryHash === undefined ? {} : { inquiryHash: received.inquiryHash }),
     };
-    await this.options.store.recordInquiry(record, {
-      processingNumber,
-      delivery: 'pending',
-      deliveryAttempts: 0,
-      deliveredAt: null,
-    });
+    const recorded = await this.options.store.recordInquiry(
+      record,
+      { processingNumber, delivery: 'pending', deliveryAttempts: 0, deliveredAt: null },
+      request.requestId,
+    );
+    if (recorded === 'duplicate') return this.answerAgainRacing(request);
     // After the response: setImmediate runs once the handler's promise has resolved and Fastify has
     // written the 202. The provider's time runs from acceptance, queueing included.
     const deadline = Date.now() + this.providerTimeoutMs;
@@ -440,13 +455,73 @@ export class InquiryService {
     await this.whenProvidersTold();
   }
 
-  private async refuse(record: ProvisionRecord, error: RenkeiError, rule?: RefusalRule): Promise<never> {
+  private async refuse(
+    record: ProvisionRecord,
+    error: RenkeiError,
+    rule?: RefusalRule,
+    requestId?: string,
+  ): Promise<InquiryAccepted> {
     const answeredAt = record.requestedAt;
-    await this.options.store.recordInquiry(
+    const recorded = await this.options.store.recordInquiry(
       { ...record, outcome: 'refused', reason: rule ?? error.code, answeredAt },
       { processingNumber: record.processingNumber, delivery: 'none', deliveryAttempts: 0, deliveredAt: null },
+      requestId,
     );
+    // Two submissions of one request raced and the other was recorded first: answered as that one.
+    if (recorded === 'duplicate') return this.answerAgainRacing({ ...record, requestId });
     throw error;
+  }
+
+  /** A resubmission whose first submission was recorded meanwhile (two racing): answered as that one. */
+  private async answerAgainRacing(request: {
+    requesterId: string;
+    requestId?: string | undefined;
+    providerId: string;
+    clauseNo: string;
+    procedureId: string;
+    itemNos: readonly number[];
+  }): Promise<InquiryAccepted> {
+    const earlier =
+      request.requestId === undefined
+        ? undefined
+        : await this.options.store.findInquiryByRequest(request.requesterId, request.requestId);
+    if (!earlier) throw new TypeError('an idempotency key was taken by an inquiry that cannot be found');
+    return this.answerAgain(request, earlier.record);
+  }
+
+  /**
+   * The answer to a request already taken under its idempotency key: its processing number, or its
+   * refusal again (the code the rule or reason names, with the same `details`). The key reused for
+   * another inquiry is ERR_VALIDATION, so that a requester's mistake cannot read another's outcome.
+   */
+  private answerAgain(
+    request: { providerId: string; clauseNo: string; procedureId: string; itemNos: readonly number[] },
+    earlier: ProvisionRecord,
+  ): InquiryAccepted {
+    const { processingNumber } = earlier;
+    const same =
+      earlier.providerId === request.providerId &&
+      earlier.clauseNo === request.clauseNo &&
+      earlier.procedureId === request.procedureId &&
+      JSON.stringify(earlier.itemNos) === JSON.stringify(request.itemNos);
+    if (!same) {
+      throw new RenkeiError(
+        'ERR_VALIDATION',
+        'This requestId was already used for another inquiry; choose a new one for each inquiry.',
+        { field: 'requestId' },
+      );
+    }
+    if (earlier.outcome === 'refused') {
+      const reason = earlier.reason ?? 'ERR_INQUIRY_NOT_AUTHORIZED';
+      const code: ErrorCode = isErrorCode(reason)
+        ? reason
+        : (RULE_CODES[reason as RefusalRule] ?? 'ERR_INQUIRY_NOT_AUTHORIZED');
+      throw new RenkeiError(code, 'This inquiry was refused when it was first sent.', {
+        processingNumber,
+        ...(isErrorCode(reason) ? {} : { rule: reason }),
+      });
+    }
+    return { processingNumber, requestedAt: earlier.requestedAt };
   }
 
   private async forward(

@@ -27,6 +27,7 @@ import {
 import type {
   AnswerToStore,
   CopyToStore,
+  InquiryIntent,
   HeldCopy,
   InquiryOutcome,
   IntermediatePerson,
@@ -73,6 +74,18 @@ export interface IntermediateDatabase extends RecordLogTables {
     non_disclosure: number;
     recorded_at: string;
     requested_by: string | null;
+  };
+  inquiry_intents: {
+    request_id: string;
+    addressee_number: string;
+    person_code: string;
+    provider_id: string;
+    clause_no: string;
+    procedure_id: string;
+    item_nos: string;
+    non_disclosure: number;
+    requested_by: string | null;
+    created_at: string;
   };
   answers: {
     processing_number: string;
@@ -336,9 +349,50 @@ export class KyselyIntermediateStore
     return held.sort((a, b) => a.itemNo - b.itemNo);
   }
 
-  async recordInquiry(record: RequesterRecordInput): Promise<'recorded' | 'ignored'> {
+  async saveIntent(intent: InquiryIntent): Promise<boolean> {
+    const result = await this.db
+      .insertInto('inquiry_intents')
+      .values({
+        request_id: intent.requestId,
+        addressee_number: intent.addresseeNumber,
+        person_code: intent.personCode,
+        provider_id: intent.providerId,
+        clause_no: intent.clauseNo,
+        procedure_id: intent.procedureId,
+        item_nos: JSON.stringify(intent.itemNos),
+        non_disclosure: intent.nonDisclosure ? 1 : 0,
+        requested_by: intent.requestedBy ?? null,
+        created_at: intent.createdAt,
+      })
+      .onConflict((oc) => oc.column('request_id').doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async listIntents(after: string | undefined, limit: number): Promise<InquiryIntent[]> {
+    let query = this.db.selectFrom('inquiry_intents').selectAll();
+    if (after !== undefined) query = query.where('request_id', '>', after);
+    const rows = await query.orderBy('request_id').limit(limit).execute();
+    return rows.map((row) => ({
+      requestId: row.request_id,
+      addresseeNumber: row.addressee_number,
+      personCode: row.person_code,
+      providerId: row.provider_id,
+      clauseNo: row.clause_no,
+      procedureId: row.procedure_id,
+      itemNos: JSON.parse(row.item_nos) as ItemNo[],
+      nonDisclosure: row.non_disclosure === 1,
+      ...(row.requested_by === null ? {} : { requestedBy: row.requested_by }),
+      createdAt: row.created_at,
+    }));
+  }
+
+  async recordInquiry(record: RequesterRecordInput, intent?: string): Promise<'recorded' | 'ignored'> {
     const event = inquiryEvent(record);
     const result = await this.db.transaction().execute(async (trx) => {
+      if (intent !== undefined) {
+        await trx.deleteFrom('inquiry_intents').where('request_id', '=', intent).execute();
+      }
       const existing = await trx
         .selectFrom('requester_records')
         .select(['requested_at'])

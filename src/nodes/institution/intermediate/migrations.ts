@@ -184,4 +184,24 @@ export const intermediateMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0006_inquiry_intents': {
+    async up(db: Kysely<unknown>) {
+      // An inquiry written down before it is sent (the requester's intent, under its idempotency
+      // key), deleted in the transaction that opens its requester record: one left here was sent, or
+      // not, by a node that stopped before it knew the core's answer, and is sent again on start.
+      await db.schema
+        .createTable('inquiry_intents')
+        .addColumn('request_id', 'text', (c) => c.primaryKey())
+        .addColumn('addressee_number', 'text', (c) => c.notNull())
+        .addColumn('person_code', 'text', (c) => c.notNull())
+        .addColumn('provider_id', 'text', (c) => c.notNull())
+        .addColumn('clause_no', 'text', (c) => c.notNull())
+        .addColumn('procedure_id', 'text', (c) => c.notNull())
+        .addColumn('item_nos', 'text', (c) => c.notNull())
+        .addColumn('non_disclosure', 'integer', (c) => c.notNull())
+        .addColumn('requested_by', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };

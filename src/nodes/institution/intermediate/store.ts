@@ -86,6 +86,23 @@ export interface RequesterRecordInput {
   requestedBy?: string;
 }
 
+/**
+ * An inquiry as the requester wrote it down before sending it (its intent), under the idempotency key
+ * the core keeps unique per requester: what a restarted node sends again.
+ */
+export interface InquiryIntent {
+  requestId: string;
+  addresseeNumber: AddresseeNumber;
+  personCode: PersonCode;
+  providerId: InstitutionId;
+  clauseNo: ClauseNo;
+  procedureId: ProcedureId;
+  itemNos: ItemNo[];
+  nonDisclosure: boolean;
+  requestedBy?: string;
+  createdAt: string;
+}
+
 export interface AnswerToStore {
   processingNumber: ProcessingNumber;
   outcome: Outcome;
@@ -173,9 +190,18 @@ export interface IntermediateStore {
   /**
    * Open a requester record (event `inquiry_sent`, `inquiry_refused` or `inquiry_failed`), or complete
    * one its answer opened first (the answer's outcome is kept). `ignored` when the inquiry was already
-   * opened: a record is never rewritten.
+   * opened: a record is never rewritten. With `intent` (a request id), that intent is deleted in the
+   * same transaction, whether the record was opened or already was.
    */
-  recordInquiry(record: RequesterRecordInput): Promise<'recorded' | 'ignored'>;
+  recordInquiry(record: RequesterRecordInput, intent?: string): Promise<'recorded' | 'ignored'>;
+  /**
+   * Write an inquiry's intent before it is sent (see `InquiryIntent`); false when one is already
+   * kept under that key (a resend of an inquiry not yet settled). `recordInquiry(record, requestId)`
+   * deletes it in the transaction that opens the record, so an intent outlives its record never.
+   */
+  saveIntent(intent: InquiryIntent): Promise<boolean>;
+  /** Intents not yet settled, oldest first, the first `limit` after the key `after`. */
+  listIntents(after: string | undefined, limit: number): Promise<InquiryIntent[]>;
   /**
    * Store the answer's outcome in the requester record and its items, in one transaction (event
    * `answer_received`). `ignored` when the record is already settled (answered, refused or failed):

@@ -6,11 +6,12 @@
  *
  * Durable: the persons are stored with the bulk inquiry before the 202; each person is marked sent
  * with its processing number once the core has answered; a node that restarts resumes every
- * unfinished bulk inquiry from the first person not marked sent. A crash between the core's 202 and
- * that mark sends that person again: the first inquiry stays recorded at the three parties as any
- * inquiry, and the bulk inquiry's result is the second's.
+ * unfinished bulk inquiry from the first person not marked sent. Each person's inquiry goes with an
+ * idempotency key made from the bulk number and the position (a UUIDv5), so a crash between the
+ * core's 202 and that mark sends that person again under the same key, and the core answers with the
+ * same processing number: no second inquiry.
  */
-import { v7 as uuidv7 } from 'uuid';
+import { v5 as uuidv5, v7 as uuidv7 } from 'uuid';
 import type { BulkInquiryInput, BulkInquiryStatus, BulkResultPage } from '../../../../protocol/business.ts';
 import type { Clock } from '../../../../shared/clock.ts';
 import { RenkeiError } from '../../../../shared/errors.ts';
@@ -185,14 +186,19 @@ export class BulkInquiryService {
           if (!member) break;
           try {
             const pending = await inquiries.inquire(
-              { ...input, addresseeNumber: member.addresseeNumber },
+              {
+                ...input,
+                addresseeNumber: member.addresseeNumber,
+                requestId: uuidv5(String(member.position), bulkNumber),
+              },
               access,
             );
             sent.push({ position: member.position, processingNumber: pending.processingNumber });
           } catch (error) {
             if (error instanceof RenkeiError && error.code === 'ERR_UPSTREAM_UNAVAILABLE') {
-              // The core cannot be reached: the attempt is recorded failed like a clerk's, but this
-              // person stays to be sent, and the bulk inquiry waits rather than failing everyone.
+              // The core cannot be reached: the attempt is recorded failed like a clerk's (or kept in
+              // doubt, to be sent again under the same key), but this person stays to be sent, and the
+              // bulk inquiry waits rather than failing everyone.
               unavailable = true;
               break;
             }

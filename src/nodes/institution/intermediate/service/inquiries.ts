@@ -10,6 +10,7 @@
  * a periodic sweep of every pending inquiry, but it calls the core for inquiries nobody is waiting
  * for; a clerk who is waiting reads the inquiry, and that read is the moment to ask.
  */
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { v7 as uuidv7 } from 'uuid';
 import type { Client } from '../../../../protocol/api.ts';
@@ -27,7 +28,7 @@ import type { LegalTable } from '../../../../domain/legal-table/types.ts';
 import type { Clock } from '../../../../shared/clock.ts';
 import { RenkeiError } from '../../../../shared/errors.ts';
 import type { Logger } from '../../../../shared/logger.ts';
-import type { IntermediateStore, RequesterRecord, RequesterRecordInput } from '../store.ts';
+import type { InquiryIntent, IntermediateStore, RequesterRecord, RequesterRecordInput } from '../store.ts';
 import { unknownAddressee } from './errors.ts';
 
 export interface InquiryServiceDeps {
@@ -51,6 +52,9 @@ export interface InquiryServiceDeps {
 /** Pending inquiries fetched at once when the node starts. */
 const FETCH_CONCURRENCY = 8;
 const FETCH_PAGE = 500;
+/** The first wait before intents in doubt are sent again, and the longest. */
+const RESEND_FIRST_MS = 1_000;
+const RESEND_MAX_MS = 30_000;
 /** Bound on the per-inquiry throttle's memory; cleared whole when reached. */
 const THROTTLE_LIMIT = 10_000;
 
@@ -61,6 +65,10 @@ export class InquiryService {
   private readonly lastFetched = new Map<string, number>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly fetchAfterMs: number;
+  /** Request ids being sent now: a resend pass leaves them to the call sending them. */
+  private readonly sending = new Set<string>();
+  private resendTimer: NodeJS.Timeout | undefined;
+  private resendDelayMs = RESEND_FIRST_MS;
   private closed = false;
 
   constructor(private readonly deps: InquiryServiceDeps) {
@@ -70,18 +78,32 @@ export class InquiryService {
   /**
    * Send a clerk's inquiry to the core under this institution's code for the person, and record it.
    *
+   * The inquiry is written down first (its intent, under `input.requestId` or a key made here), then
+   * sent with that key, and the intent is deleted in the transaction that opens the requester record.
+   * A node that dies in between leaves the intent, and sends it again when it starts: the core
+   * answers a key it knows with the same processing number (or refusal), so the record ends up under
+   * the core's processing number and no second inquiry is made. We considered recording a `pending`
+   * row under a number made here before sending, but the core's number is the one the three parties'
+   * records share, and a row under another number would have to be renamed.
+   *
    * Errors: `ERR_UNKNOWN_ADDRESSEE_NUMBER`, `ERR_NO_PERSON_CODE`; the core's refusal (its code, e.g.
    * `ERR_INQUIRY_NOT_AUTHORIZED`, with `details.processingNumber` and `details.rule`), recorded as
-   * `refused`; `ERR_UPSTREAM_UNAVAILABLE` or another error without a processing number from the core,
-   * recorded as `failed` under a processing number made here (a UUIDv7 like the core's, so the
-   * record has its key and the clerk something to quote), returned in `details.processingNumber`.
+   * `refused`; an error without a processing number that the core answered, or a core that refused
+   * the connection (so it cannot have received the inquiry), recorded as `failed` under a processing
+   * number made here (a UUIDv7 like the core's, so the record has its key and the clerk something to
+   * quote), returned in `details.processingNumber`. `ERR_UPSTREAM_UNAVAILABLE` with
+   * `details.requestId` and `details.queued: true` when the core may have received the inquiry but
+   * did not answer (the connection dropped, the deadline passed): nothing is recorded yet; the
+   * inquiry is kept and sent again (soon, and on every start) until the core answers, and the record
+   * then gets the core's processing number. Sending the same input again with that `requestId` gets
+   * it at once, without a second inquiry.
    *
    * `requestedBy` is the party of the business credential the inquiry came with (the router takes it
    * from the client certificate, never from the body): the record keeps it as the access record
    * (アクセス記録) of who looked the person up.
    */
   async inquire(input: InquiryInput, access: { requestedBy?: string } = {}): Promise<InquiryPending> {
-    const { store, core, clock, institutionId, logger } = this.deps;
+    const { store, clock } = this.deps;
     const person = await store.findPerson(input.addresseeNumber);
     if (!person) throw unknownAddressee(input.addresseeNumber);
     if (person.personCode === undefined) {
@@ -89,14 +111,37 @@ export class InquiryService {
         addresseeNumber: input.addresseeNumber,
       });
     }
-    const request: InquiryRequest = {
-      requesterId: institutionId,
-      providerId: input.providerId,
+    const intent: InquiryIntent = {
+      requestId: input.requestId ?? randomUUID(),
+      addresseeNumber: input.addresseeNumber,
       personCode: person.personCode,
+      providerId: input.providerId,
       clauseNo: input.clauseNo,
       procedureId: input.procedureId,
       itemNos: input.itemNos,
       nonDisclosure: input.nonDisclosure ?? false,
+      ...(access.requestedBy === undefined ? {} : { requestedBy: access.requestedBy }),
+      createdAt: clock.now().toISOString(),
+    };
+    // False: an intent under this key is kept already (a resend of an inquiry in doubt). Then a refused
+    // connection proves nothing about the first send, and only an answer of the core settles it.
+    const fresh = await store.saveIntent(intent);
+    return this.send(intent, fresh);
+  }
+
+  /** Send an intent and record the core's answer; see `inquire` for what is recorded and thrown. */
+  private async send(intent: InquiryIntent, fresh: boolean): Promise<InquiryPending> {
+    const { store, core, clock, institutionId, logger } = this.deps;
+    const { requestId } = intent;
+    const request: InquiryRequest = {
+      requesterId: institutionId,
+      providerId: intent.providerId,
+      personCode: intent.personCode,
+      clauseNo: intent.clauseNo,
+      procedureId: intent.procedureId,
+      itemNos: intent.itemNos,
+      nonDisclosure: intent.nonDisclosure,
+      requestId,
       ...(this.deps.sealer ? { encryptionCertificate: this.deps.sealer.encryptionCertificate } : {}),
     };
     const record = (
@@ -106,7 +151,7 @@ export class InquiryService {
       reason?: string,
     ): RequesterRecordInput => ({
       processingNumber,
-      addresseeNumber: input.addresseeNumber,
+      addresseeNumber: intent.addresseeNumber,
       personCode: request.personCode,
       providerId: request.providerId,
       clauseNo: request.clauseNo,
@@ -117,20 +162,31 @@ export class InquiryService {
       ...(reason === undefined ? {} : { reason }),
       nonDisclosure: request.nonDisclosure,
       recordedAt: clock.now().toISOString(),
-      ...(access.requestedBy === undefined ? {} : { requestedBy: access.requestedBy }),
+      ...(intent.requestedBy === undefined ? {} : { requestedBy: intent.requestedBy }),
     });
 
     let accepted: InquiryAccepted;
+    this.sending.add(requestId);
     try {
       accepted = await core.submitInquiry({ body: request });
     } catch (error) {
       if (!(error instanceof RenkeiError)) throw error;
       const theirs = ProcessingNumber.safeParse(error.details.processingNumber);
+      if (!theirs.success && inDoubt(error, fresh)) {
+        logger.warn({ code: error.code, requestId }, 'inquiry in doubt: kept, to be sent again');
+        this.scheduleResend();
+        throw new RenkeiError(
+          error.code,
+          'The core did not answer, and may or may not have received the inquiry. It is kept and sent again until the core answers; send it again with this requestId to learn its processing number.',
+          { requestId, queued: true, peer: 'core' },
+        );
+      }
       const rule = typeof error.details.rule === 'string' ? error.details.rule : undefined;
       const processingNumber = theirs.success ? theirs.data : uuidv7({ msecs: clock.now().getTime() });
       const outcome = theirs.success ? 'refused' : 'failed';
       await store.recordInquiry(
         record(processingNumber, clock.now().toISOString(), outcome, (rule ?? error.code).slice(0, 64)),
+        requestId,
       );
       logger.info({ processingNumber, outcome, code: error.code, rule }, 'inquiry not accepted');
       throw new RenkeiError(error.code, error.message, {
@@ -138,13 +194,60 @@ export class InquiryService {
         ...(rule === undefined ? {} : { rule }),
         peer: 'core',
       });
+    } finally {
+      this.sending.delete(requestId);
     }
-    await store.recordInquiry(record(accepted.processingNumber, accepted.requestedAt, 'pending'));
+    await store.recordInquiry(record(accepted.processingNumber, accepted.requestedAt, 'pending'), requestId);
     return {
       processingNumber: accepted.processingNumber,
       status: 'pending',
       requestedAt: accepted.requestedAt,
     };
+  }
+
+  /**
+   * Send again every intent not settled (on start: those a stopped node left; later: those in doubt),
+   * a few at a time, each recorded as `inquire` records it. Intents being sent by a clerk's call are
+   * left to it. Those still in doubt are tried again later, waiting longer each time (up to 30 s).
+   */
+  async resendIntents(): Promise<{ settled: number; kept: number }> {
+    const tally = { settled: 0, kept: 0 };
+    let after: string | undefined;
+    while (!this.closed) {
+      const page = await this.deps.store.listIntents(after, FETCH_PAGE);
+      if (page.length === 0) break;
+      after = page.at(-1)?.requestId;
+      const waiting = page.filter((intent) => !this.sending.has(intent.requestId));
+      for (let i = 0; i < waiting.length && !this.closed; i += FETCH_CONCURRENCY) {
+        await Promise.all(
+          waiting.slice(i, i + FETCH_CONCURRENCY).map(async (intent) => {
+            try {
+              await this.send(intent, false);
+              tally.settled++;
+            } catch (error) {
+              if (error instanceof RenkeiError && error.details.queued === true) tally.kept++;
+              else if (error instanceof RenkeiError && error.details.processingNumber !== undefined)
+                tally.settled++;
+              else tally.kept++;
+            }
+          }),
+        );
+      }
+      if (page.length < FETCH_PAGE) break;
+    }
+    if (tally.settled + tally.kept > 0)
+      this.deps.logger.info(tally, 'inquiries written down were sent again');
+    this.resendDelayMs = tally.kept > 0 ? Math.min(RESEND_MAX_MS, this.resendDelayMs * 2) : RESEND_FIRST_MS;
+    if (tally.kept > 0) this.scheduleResend();
+    return tally;
+  }
+
+  private scheduleResend(): void {
+    if (this.closed || this.resendTimer !== undefined) return;
+    this.resendTimer = setTimeout(() => {
+      this.resendTimer = undefined;
+      this.track(this.resendIntents());
+    }, this.resendDelayMs);
   }
 
   /**
@@ -348,9 +451,24 @@ export class InquiryService {
     return tally;
   }
 
-  /** `fetchPendingAnswers` in the background (a core that is down must not hold up the node's start). */
+  /**
+   * On start, in the background (a core that is down must not hold up the node's start): send again
+   * the inquiries written down but not settled (`resendIntents`), then fetch the answers missed
+   * (`fetchPendingAnswers`), which then include those of the inquiries just settled.
+   */
   catchUp(): void {
-    this.track(this.fetchPendingAnswers());
+    this.track(
+      (async () => {
+        await this.resendIntents().catch((error: unknown) => {
+          this.deps.logger.error(
+            { code: error instanceof RenkeiError ? error.code : 'ERR_INTERNAL' },
+            'sending inquiries again failed',
+          );
+          this.scheduleResend();
+        });
+        await this.fetchPendingAnswers();
+      })(),
+    );
   }
 
   /** Resolves when no fetch started here is in flight. */
@@ -401,8 +519,20 @@ export class InquiryService {
   /** Wake every long-polling reader so the HTTP server can close promptly. */
   close(): void {
     this.closed = true;
+    clearTimeout(this.resendTimer);
+    this.resendTimer = undefined;
     for (const name of this.answered.eventNames()) this.answered.emit(name);
   }
+}
+
+/**
+ * Whether a failed send leaves it unknown if the core received the inquiry: no answer came (the
+ * connection dropped, the deadline passed, a proxy answered), except a connection refused on the
+ * first send of a fresh intent, which no core can have seen. Any answer of the core settles it.
+ */
+function inDoubt(error: RenkeiError, fresh: boolean): boolean {
+  if (error.code !== 'ERR_UPSTREAM_UNAVAILABLE') return false;
+  return !(fresh && error.details.cause === 'ECONNREFUSED');
 }
 
 /** The inquiry as sent and as recorded ask the same thing of the same provider about the same person. */
