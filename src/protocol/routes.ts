@@ -85,7 +85,15 @@ import {
   ProvisionFailure,
   ProvisionRequest,
 } from './messages.ts';
-import { NewResident, NumberedResident, ResidentCount } from './residents.ts';
+import {
+  IdentityRecordView,
+  NewResident,
+  NumberChange,
+  NumberedResident,
+  ResidentChange,
+  ResidentCount,
+  ResidentLookup,
+} from './residents.ts';
 
 export const Health = z.object({ status: z.literal('ok'), node: z.string() });
 export type Health = z.infer<typeof Health>;
@@ -325,7 +333,11 @@ export const jlisApi = defineApi('jlis', {
     boundTo: 'institutionId',
     response: CodeAcquisitionRelayed,
   },
-  /** Number a new resident. Errors: ERR_VALIDATION (e.g. a date of birth in the future). */
+  /**
+   * Number a new resident (出生, first registration), under the municipality's resident record code
+   * when it gives one. Errors: ERR_VALIDATION (e.g. a date of birth in the future), ERR_DUPLICATE
+   * (the resident record code is registered already), ERR_INVALID_CHECK_DIGIT.
+   */
   registerResident: {
     method: 'POST',
     path: '/admin/v1/residents',
@@ -333,6 +345,45 @@ export const jlisApi = defineApi('jlis', {
     callers: ['municipality'],
     label: 'resident',
     body: NewResident,
+    response: NumberedResident,
+  },
+  /**
+   * A dated change of an identity record (move in or out, name change, death, correction).
+   * Errors: ERR_UNKNOWN_RESIDENT, ERR_RESIDENT_STATE, ERR_VALIDATION.
+   */
+  recordResidentChange: {
+    method: 'POST',
+    path: '/admin/v1/resident-changes',
+    status: 201,
+    callers: ['municipality'],
+    label: 'change',
+    body: ResidentChange,
+    response: IdentityRecordView,
+  },
+  /**
+   * An identity record as it stood on a day, with its history if asked; a POST, so that the resident
+   * record code travels in the body, never in a URL. Errors: ERR_UNKNOWN_RESIDENT.
+   */
+  lookupResident: {
+    method: 'POST',
+    path: '/admin/v1/resident-lookups',
+    status: 200,
+    callers: ['municipality'],
+    label: 'lookup',
+    body: ResidentLookup,
+    response: IdentityRecordView,
+  },
+  /**
+   * 番号の変更: a new Individual Number in place of a leaked one; the old one is refused from now on
+   * (ERR_INDIVIDUAL_NUMBER_REPLACED). Errors: ERR_UNKNOWN_RESIDENT, ERR_RESIDENT_STATE.
+   */
+  changeIndividualNumber: {
+    method: 'POST',
+    path: '/admin/v1/number-changes',
+    status: 201,
+    callers: ['municipality'],
+    label: 'number change',
+    body: NumberChange,
     response: NumberedResident,
   },
   countResidents: {

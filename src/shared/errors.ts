@@ -31,6 +31,10 @@ export const HTTP_STATUS = {
   ERR_UNKNOWN_ADDRESSEE_NUMBER: 404,
   ERR_NO_PERSON_CODE: 409,
   ERR_UNKNOWN_RESIDENT: 404,
+  /** The Individual Number was replaced by a new one (番号の変更) and is refused for any new use. */
+  ERR_INDIVIDUAL_NUMBER_REPLACED: 410,
+  /** The change does not fit the resident's state: a move-in of a resident who never moved out, a change after death. */
+  ERR_RESIDENT_STATE: 409,
   ERR_UNKNOWN_ACQUISITION_NUMBER: 404,
   ERR_DUPLICATE: 409,
   /** No corporation has this Corporate Number (the corporate-number service). */

@@ -151,7 +151,7 @@ describe('numbering', () => {
     });
     const history = await store.listHistory(numbered.residentRecordCode);
     expect(history).toHaveLength(1);
-    expect(history[0]).toMatchObject({ change: 'created', ...YAMADA });
+    expect(history[0]).toMatchObject({ change: 'first_registration', effectiveDate: '2024-06-01', ...YAMADA });
     expect(history[0]?.changedAt.toISOString()).toBe('2024-06-01T00:00:00.000Z');
   });
 
@@ -161,7 +161,13 @@ describe('numbering', () => {
     const taken = deriveIndividualNumber(KEY, nextCode, 0);
     const other = generateResidentRecordCode(seededRandom(99));
     await store.insertResident(
-      { residentRecordCode: other, individualNumber: taken, numberingCounter: 0, ...YAMADA },
+      {
+        residentRecordCode: other,
+        individualNumber: taken,
+        numberingCounter: 0,
+        status: 'resident',
+        ...YAMADA,
+      },
       new Date(),
     );
     const numbered = await registerResident();
@@ -283,5 +289,180 @@ describe('code acquisition relay', () => {
     expect(response.status).toBe(502);
     expect((response.json as ErrorBody).error.code).toBe('ERR_UPSTREAM_UNAVAILABLE');
     expect(response.text).not.toContain(numbered.individualNumber);
+  });
+});
+
+describe('identity records with history (本人確認情報)', () => {
+  // The clock of J-LIS under test reads 2024-06-01 (UTC), so "today" in Japan is 2024-06-01.
+  const code = generateResidentRecordCode(seededRandom(42));
+
+  async function lookup(asOf?: string, history = false) {
+    const response = await post('/admin/v1/resident-lookups', {
+      residentRecordCode: code,
+      ...(asOf === undefined ? {} : { asOf }),
+      ...(history ? { history: true } : {}),
+    });
+    return response;
+  }
+
+  async function change(body: Record<string, unknown>) {
+    return post('/admin/v1/resident-changes', { residentRecordCode: code, ...body });
+  }
+
+  it('numbers a birth under the municipality’s resident record code, and refuses it twice', async () => {
+    const born = await post('/admin/v1/residents', {
+      ...YAMADA,
+      residentRecordCode: code,
+      event: 'birth',
+      effectiveDate: YAMADA.dateOfBirth,
+    });
+    expect(born.status).toBe(201);
+    expect(born.json).toEqual({
+      residentRecordCode: code,
+      individualNumber: deriveIndividualNumber(KEY, code, 0),
+    });
+    const again = await post('/admin/v1/residents', { ...YAMADA, residentRecordCode: code });
+    expect(again.status).toBe(409);
+    expect((again.json as ErrorBody).error.code).toBe('ERR_DUPLICATE');
+    expect(await store.countResidents()).toBe(1);
+    const mistyped = `${code.slice(0, 10)}${(Number(code[10]) + 1) % 10}`;
+    const refused = await post('/admin/v1/residents', { ...YAMADA, residentRecordCode: mistyped });
+    expect(refused.status).toBe(400);
+    expect(refused.text).not.toContain(mistyped);
+  });
+
+  it('answers "as of a day" from dated changes, a late correction included', async () => {
+    await post('/admin/v1/residents', { ...YAMADA, residentRecordCode: code, effectiveDate: '2010-04-01' });
+    expect((await change({ change: 'move_out', effectiveDate: '2015-03-31' })).status).toBe(201);
+    expect(
+      (
+        await change({
+          change: 'move_in',
+          effectiveDate: '2015-04-01',
+          address: '東京都新宿区歌舞伎町1丁目4番1号',
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (
+        await change({
+          change: 'name_change',
+          effectiveDate: '2020-10-10',
+          name: '佐藤 太郎',
+          nameKana: 'サトウ タロウ',
+        })
+      ).status,
+    ).toBe(201);
+    // Recorded last, dated first: the registered address was mistyped from the start.
+    expect(
+      (
+        await change({
+          change: 'correction',
+          effectiveDate: '2010-04-01',
+          address: '新潟県三条市旭町二丁目3番2号',
+        })
+      ).status,
+    ).toBe(201);
+
+    const at = async (day: string) => (await lookup(day)).json as Record<string, unknown>;
+    expect(await at('2012-01-01')).toMatchObject({
+      name: '山田 太郎',
+      address: '新潟県三条市旭町二丁目3番2号',
+      status: 'resident',
+    });
+    expect(await at('2015-03-31')).toMatchObject({
+      address: '新潟県三条市旭町二丁目3番2号',
+      status: 'moved_out',
+    });
+    expect(await at('2015-04-01')).toMatchObject({
+      address: '東京都新宿区歌舞伎町1丁目4番1号',
+      status: 'resident',
+    });
+    expect(await at('2020-10-09')).toMatchObject({ name: '山田 太郎' });
+    expect(await at('2024-06-01')).toMatchObject({
+      name: '佐藤 太郎',
+      nameKana: 'サトウ タロウ',
+      asOf: '2024-06-01',
+    });
+    // Before the registration, there is no record to show.
+    const before = await lookup('2009-12-31');
+    expect((before.json as ErrorBody).error.code).toBe('ERR_UNKNOWN_RESIDENT');
+    // The record as it stands now is the history folded to today, kept in the residents table.
+    expect(await store.findResident(code)).toMatchObject({
+      name: '佐藤 太郎',
+      address: '東京都新宿区歌舞伎町1丁目4番1号',
+    });
+    const history = (await lookup(undefined, true)).json as {
+      history: { change: string; effectiveDate: string }[];
+    };
+    expect(history.history.map((h) => [h.change, h.effectiveDate])).toEqual([
+      ['first_registration', '2010-04-01'],
+      ['move_out', '2015-03-31'],
+      ['move_in', '2015-04-01'],
+      ['name_change', '2020-10-10'],
+      ['correction', '2010-04-01'],
+    ]);
+  });
+
+  it('refuses changes that do not fit the day, and changes nothing', async () => {
+    await post('/admin/v1/residents', { ...YAMADA, residentRecordCode: code, effectiveDate: '2010-04-01' });
+    expect((await change({ change: 'death', effectiveDate: '2023-01-05' })).status).toBe(201);
+    const before = await store.listHistory(code);
+    for (const [body, expected] of [
+      [{ change: 'move_in', effectiveDate: '2023-02-01', address: '大阪府大阪市北区' }, 'ERR_RESIDENT_STATE'],
+      [{ change: 'move_out', effectiveDate: '2024-07-01' }, 'ERR_VALIDATION'], // in the future
+      [{ change: 'move_in', effectiveDate: '2009-01-01', address: 'x' }, 'ERR_VALIDATION'], // before registration
+      [{ change: 'name_change', effectiveDate: '2020-01-01' }, 'ERR_VALIDATION'], // no new name
+      [{ change: 'move_out', effectiveDate: '2020-01-01', sex: 'female' }, 'ERR_VALIDATION'], // sex only by correction
+    ] as const) {
+      const refused = await change(body);
+      expect((refused.json as ErrorBody).error.code, JSON.stringify(body)).toBe(expected);
+    }
+    const other = await post('/admin/v1/resident-changes', {
+      residentRecordCode: generateResidentRecordCode(seededRandom(7)),
+      change: 'death',
+      effectiveDate: '2020-01-01',
+    });
+    expect((other.json as ErrorBody).error.code).toBe('ERR_UNKNOWN_RESIDENT');
+    expect(await store.listHistory(code)).toEqual(before);
+    // A correction after death is still possible (the date of birth was wrong).
+    expect(
+      (await change({ change: 'correction', effectiveDate: '2010-04-01', dateOfBirth: '1988-05-15' })).status,
+    ).toBe(201);
+  });
+
+  it('changes a leaked number: the new one derived anew, the old one refused for any new use', async () => {
+    const numbered = await registerResident();
+    const changed = await post('/admin/v1/number-changes', {
+      residentRecordCode: numbered.residentRecordCode,
+      reason: 'leaked',
+    });
+    expect(changed.status).toBe(201);
+    const renumbered = changed.json as { individualNumber: string };
+    expect(renumbered.individualNumber).not.toBe(numbered.individualNumber);
+    expect(renumbered.individualNumber).toBe(deriveIndividualNumber(KEY, numbered.residentRecordCode, 1));
+    expect(isIndividualNumber(renumbered.individualNumber)).toBe(true);
+    // The old number is refused, and says why; the refusal is recorded like any other.
+    const old = await post('/v1/code-acquisitions', acquisition(numbered.individualNumber));
+    expect((old.json as ErrorBody).error.code).toBe('ERR_INDIVIDUAL_NUMBER_REPLACED');
+    expect(old.text).not.toContain(numbered.individualNumber);
+    expect((await store.listRelays(1))[0]).toMatchObject({
+      outcome: 'refused',
+      errorCode: 'ERR_INDIVIDUAL_NUMBER_REPLACED',
+    });
+    // The new one works, and no one is ever given the old one again.
+    expect((await post('/v1/code-acquisitions', acquisition(renumbered.individualNumber))).status).toBe(202);
+    expect(await store.isReplacedNumber(numbered.individualNumber)).toBe(true);
+    const stranger = await store.insertResident(
+      {
+        residentRecordCode: generateResidentRecordCode(seededRandom(5)),
+        individualNumber: parseIndividualNumber(numbered.individualNumber),
+        numberingCounter: 0,
+        status: 'resident',
+        ...YAMADA,
+      },
+      new Date(),
+    );
+    expect(stranger).toBe('number_taken');
   });
 });

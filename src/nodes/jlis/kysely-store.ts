@@ -1,7 +1,15 @@
 /** J-LIS's storage adapter: `JlisStore` in dialect-agnostic Kysely (SQLite today, PostgreSQL next). */
 import type { Generated, Kysely } from 'kysely';
 import type { ErrorCode } from '../../shared/errors.ts';
-import type { BasicFourInfo, JlisStore, RelayOutcome, Sex } from './store.ts';
+import {
+  HISTORY_FIELDS,
+  type BasicFourInfo,
+  type HistoryField,
+  type JlisStore,
+  type RelayOutcome,
+  type ResidentStatus,
+  type Sex,
+} from './store.ts';
 
 interface ResidentsTable {
   resident_record_code: string;
@@ -14,6 +22,7 @@ interface ResidentsTable {
   sex: string;
   created_at: string;
   updated_at: string;
+  status: Generated<string>;
 }
 
 interface ResidentHistoryTable {
@@ -26,6 +35,16 @@ interface ResidentHistoryTable {
   address: string;
   date_of_birth: string;
   sex: string;
+  effective_date: string | null;
+  status: string | null;
+  changed_fields: string | null;
+}
+
+interface ReplacedNumbersTable {
+  individual_number: string;
+  resident_record_code: string;
+  replaced_at: string;
+  reason: string;
 }
 
 interface CodeAcquisitionRelaysTable {
@@ -41,12 +60,13 @@ interface CodeAcquisitionRelaysTable {
 export interface JlisDatabase {
   residents: ResidentsTable;
   resident_history: ResidentHistoryTable;
+  replaced_numbers: ReplacedNumbersTable;
   code_acquisition_relays: CodeAcquisitionRelaysTable;
 }
 
 export function createKyselyJlisStore(db: Kysely<JlisDatabase>): JlisStore {
   return {
-    async insertResident(record, at) {
+    async insertResident(record, at, first) {
       const now = at.toISOString();
       return db.transaction().execute(async (trx) => {
         const byCode = await trx
@@ -55,23 +75,15 @@ export function createKyselyJlisStore(db: Kysely<JlisDatabase>): JlisStore {
           .where('resident_record_code', '=', record.residentRecordCode)
           .executeTakeFirst();
         if (byCode) return 'code_taken';
-        const byNumber = await trx
-          .selectFrom('residents')
-          .select('resident_record_code')
-          .where('individual_number', '=', record.individualNumber)
-          .executeTakeFirst();
-        if (byNumber) return 'number_taken';
+        if (await numberTaken(trx, record.individualNumber)) return 'number_taken';
         await trx
           .insertInto('residents')
           .values({
             resident_record_code: record.residentRecordCode,
             individual_number: record.individualNumber,
             numbering_counter: record.numberingCounter,
-            name: record.name,
-            name_kana: record.nameKana ?? null,
-            address: record.address,
-            date_of_birth: record.dateOfBirth,
-            sex: record.sex,
+            ...basicFourRow(record),
+            status: record.status,
             created_at: now,
             updated_at: now,
           })
@@ -81,16 +93,89 @@ export function createKyselyJlisStore(db: Kysely<JlisDatabase>): JlisStore {
           .values({
             resident_record_code: record.residentRecordCode,
             changed_at: now,
-            change: 'created',
-            name: record.name,
-            name_kana: record.nameKana ?? null,
-            address: record.address,
-            date_of_birth: record.dateOfBirth,
-            sex: record.sex,
+            change: first?.change ?? 'created',
+            effective_date: first?.effectiveDate ?? now.slice(0, 10),
+            status: record.status,
+            changed_fields: HISTORY_FIELDS.join(','),
+            ...basicFourRow(record),
           })
           .execute();
         return 'inserted';
       });
+    },
+
+    async appendChange(residentRecordCode, entry, current) {
+      await db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto('resident_history')
+          .values({
+            resident_record_code: residentRecordCode,
+            changed_at: entry.changedAt.toISOString(),
+            change: entry.change,
+            effective_date: entry.effectiveDate,
+            status: entry.status,
+            changed_fields: entry.changedFields.join(','),
+            ...basicFourRow(entry),
+          })
+          .execute();
+        await trx
+          .updateTable('residents')
+          .set({
+            ...basicFourRow(current),
+            status: current.status,
+            updated_at: entry.changedAt.toISOString(),
+          })
+          .where('resident_record_code', '=', residentRecordCode)
+          .execute();
+      });
+    },
+
+    async replaceNumber(residentRecordCode, individualNumber, counter, reason, at) {
+      const now = at.toISOString();
+      return db.transaction().execute(async (trx) => {
+        if (await numberTaken(trx, individualNumber)) return 'number_taken';
+        const row = await trx
+          .selectFrom('residents')
+          .selectAll()
+          .where('resident_record_code', '=', residentRecordCode)
+          .executeTakeFirstOrThrow();
+        await trx
+          .insertInto('replaced_numbers')
+          .values({
+            individual_number: row.individual_number,
+            resident_record_code: residentRecordCode,
+            replaced_at: now,
+            reason,
+          })
+          .execute();
+        await trx
+          .updateTable('residents')
+          .set({ individual_number: individualNumber, numbering_counter: counter, updated_at: now })
+          .where('resident_record_code', '=', residentRecordCode)
+          .execute();
+        await trx
+          .insertInto('resident_history')
+          .values({
+            resident_record_code: residentRecordCode,
+            changed_at: now,
+            change: 'number_change',
+            effective_date: now.slice(0, 10),
+            status: row.status,
+            changed_fields: '',
+            ...basicFourRow(basicFourInfoOf(row)),
+          })
+          .execute();
+        return 'replaced';
+      });
+    },
+
+    async isReplacedNumber(individualNumber) {
+      const row = await db
+        .selectFrom('replaced_numbers')
+        .select('individual_number')
+        .where('individual_number', '=', individualNumber)
+        .executeTakeFirst();
+      return row !== undefined;
     },
 
     async findResidentRecordCode(individualNumber) {
@@ -113,6 +198,7 @@ export function createKyselyJlisStore(db: Kysely<JlisDatabase>): JlisStore {
         residentRecordCode: row.resident_record_code,
         individualNumber: row.individual_number,
         numberingCounter: row.numbering_counter,
+        status: row.status as ResidentStatus,
         ...basicFourInfoOf(row),
       };
     },
@@ -127,6 +213,11 @@ export function createKyselyJlisStore(db: Kysely<JlisDatabase>): JlisStore {
       return rows.map((row) => ({
         changedAt: new Date(row.changed_at),
         change: row.change,
+        effectiveDate: row.effective_date ?? row.changed_at.slice(0, 10),
+        status: (row.status ?? 'resident') as ResidentStatus,
+        changedFields: (row.changed_fields ?? HISTORY_FIELDS.join(','))
+          .split(',')
+          .filter((f): f is HistoryField => (HISTORY_FIELDS as readonly string[]).includes(f)),
         ...basicFourInfoOf(row),
       }));
     },
@@ -167,6 +258,32 @@ export function createKyselyJlisStore(db: Kysely<JlisDatabase>): JlisStore {
         errorCode: (row.error_code ?? undefined) as ErrorCode | undefined,
       }));
     },
+  };
+}
+
+/** Whether a number is anyone's, now (`residents`) or before (`replaced_numbers`). */
+async function numberTaken(trx: Kysely<JlisDatabase>, individualNumber: string): Promise<boolean> {
+  const current = await trx
+    .selectFrom('residents')
+    .select('resident_record_code')
+    .where('individual_number', '=', individualNumber)
+    .executeTakeFirst();
+  if (current) return true;
+  const replaced = await trx
+    .selectFrom('replaced_numbers')
+    .select('individual_number')
+    .where('individual_number', '=', individualNumber)
+    .executeTakeFirst();
+  return replaced !== undefined;
+}
+
+function basicFourRow(info: BasicFourInfo) {
+  return {
+    name: info.name,
+    name_kana: info.nameKana ?? null,
+    address: info.address,
+    date_of_birth: info.dateOfBirth,
+    sex: info.sex,
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Kysely, Migration } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
 import { columnTypes, migrateToLatest } from '../../shared/db.ts';
 import type { JlisDatabase } from './kysely-store.ts';
 
@@ -73,6 +73,43 @@ export const JLIS_MIGRATIONS: Record<string, Migration> = {
         .createIndex('code_acquisition_relays_by_time')
         .on('code_acquisition_relays')
         .column('relayed_at')
+        .execute();
+    },
+  },
+  /**
+   * Identity records dated (issue 8): each history row says on which day it took effect
+   * (`effective_date`, 異動日), apart from when J-LIS recorded it, and where the resident stood after
+   * it (`status`: resident, moved_out, deceased), so a record can be read as of any day. Rows before
+   * this migration took effect when they were recorded. `replaced_numbers` keeps every Individual
+   * Number replaced by a number change (番号の変更): never given again, refused for any new use.
+   */
+  '0003-dated-identity-records': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('resident_history').addColumn('effective_date', 'varchar(10)').execute();
+      await db.schema.alterTable('resident_history').addColumn('status', 'varchar(16)').execute();
+      // Which of name, nameKana, address, dateOfBirth, sex and status the entry sets: a record as
+      // of a day applies, in order of effective date, only what each entry changed.
+      await db.schema.alterTable('resident_history').addColumn('changed_fields', 'varchar(64)').execute();
+      await db
+        .updateTable('resident_history' as never)
+        .set({
+          effective_date: sql`substr(changed_at, 1, 10)`,
+          status: 'resident',
+          changed_fields: 'name,nameKana,address,dateOfBirth,sex,status',
+        } as never)
+        .execute();
+      await db.schema
+        .alterTable('residents')
+        .addColumn('status', 'varchar(16)', (c) => c.notNull().defaultTo('resident'))
+        .execute();
+      await db.schema
+        .createTable('replaced_numbers')
+        .addColumn('individual_number', 'varchar(12)', (c) => c.primaryKey())
+        .addColumn('resident_record_code', 'varchar(11)', (c) =>
+          c.notNull().references('residents.resident_record_code'),
+        )
+        .addColumn('replaced_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('reason', 'varchar(16)', (c) => c.notNull())
         .execute();
     },
   },

@@ -16,6 +16,9 @@ export function registerJlisRoutes(
 ): void {
   const { residents, acquisitions } = services;
   serve(app, jlisApi.registerResident, async ({ body }) => residents.registerResident(body));
+  serve(app, jlisApi.recordResidentChange, async ({ body }) => residents.recordChange(body));
+  serve(app, jlisApi.lookupResident, async ({ body }) => residents.lookup(body));
+  serve(app, jlisApi.changeIndividualNumber, async ({ body }) => residents.changeNumber(body));
   serve(app, jlisApi.countResidents, async () => ({ count: await residents.countResidents() }));
   serve(app, jlisApi.acquireCode, async ({ body }) => acquisitions.relay(body));
   serveOpenApi(app, 'jlis');

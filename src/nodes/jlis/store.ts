@@ -18,13 +18,33 @@ export interface BasicFourInfo {
   sex: Sex;
 }
 
+/** Where a resident stands: living in a municipality, moved out (転出), or deceased. */
+export type ResidentStatus = 'resident' | 'moved_out' | 'deceased';
+
 /** An identity record (本人確認情報) as it stands now. */
 export interface IdentityRecord extends BasicFourInfo {
   residentRecordCode: string;
   individualNumber: string;
   /** Which derivation counter produced the Individual Number (0 unless the first was taken). */
   numberingCounter: number;
+  status: ResidentStatus;
 }
+
+/** One dated entry of a resident's history: the record as it stood after the change. */
+export interface HistoryRow extends BasicFourInfo {
+  /** `created`, `birth`, `first_registration`, `move_in`, `move_out`, `name_change`, `death`, `correction`, `number_change`. */
+  change: string;
+  /** The day it took effect (異動日), `YYYY-MM-DD`. */
+  effectiveDate: string;
+  /** When J-LIS recorded it. */
+  changedAt: Date;
+  status: ResidentStatus;
+  /** What this entry sets; the others are as they stood when it was recorded. */
+  changedFields: readonly HistoryField[];
+}
+
+export const HISTORY_FIELDS = ['name', 'nameKana', 'address', 'dateOfBirth', 'sex', 'status'] as const;
+export type HistoryField = (typeof HISTORY_FIELDS)[number];
 
 /** One relayed (or refused) code acquisition, as J-LIS records it: who asked, never about whom. */
 export interface RelayLogEntry {
@@ -48,15 +68,40 @@ export type InsertResult = 'inserted' | 'code_taken' | 'number_taken';
 
 export interface JlisStore {
   /**
-   * Add a resident and the first row of their history in one transaction, unless the resident record
-   * code or the Individual Number is already assigned (the unique constraints stay the backstop).
+   * Add a resident and the first row of their history (`first`: its change and effective date) in
+   * one transaction, unless the resident record code or the Individual Number is already assigned or
+   * was ever replaced (the unique constraints stay the backstop).
    */
-  insertResident(record: IdentityRecord, at: Date): Promise<InsertResult>;
+  insertResident(
+    record: IdentityRecord,
+    at: Date,
+    first?: { change: string; effectiveDate: string },
+  ): Promise<InsertResult>;
+  /** Append a history entry and set the record to `current` (the history folded to today), in one transaction. */
+  appendChange(
+    residentRecordCode: string,
+    entry: HistoryRow,
+    current: BasicFourInfo & { status: ResidentStatus },
+  ): Promise<void>;
+  /**
+   * Give the resident `individualNumber` (derived with `counter`) in place of their current one, which
+   * is kept as replaced, with a history entry, in one transaction; `number_taken` when the new number
+   * is anyone's, now or before.
+   */
+  replaceNumber(
+    residentRecordCode: string,
+    individualNumber: string,
+    counter: number,
+    reason: string,
+    at: Date,
+  ): Promise<'replaced' | 'number_taken'>;
+  /** Whether `individualNumber` was replaced by a number change (and so is refused for new use). */
+  isReplacedNumber(individualNumber: string): Promise<boolean>;
   /** The resident record code for an Individual Number, or undefined when no resident has it. */
   findResidentRecordCode(individualNumber: string): Promise<string | undefined>;
   findResident(residentRecordCode: string): Promise<IdentityRecord | undefined>;
-  /** The history of one resident's basic four info, oldest first. */
-  listHistory(residentRecordCode: string): Promise<(BasicFourInfo & { changedAt: Date; change: string })[]>;
+  /** The history of one resident's record, in the order it was recorded. */
+  listHistory(residentRecordCode: string): Promise<HistoryRow[]>;
   countResidents(): Promise<number>;
   recordRelay(entry: RelayLogEntry): Promise<void>;
   /** The latest relays, newest first. */

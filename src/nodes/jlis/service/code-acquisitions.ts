@@ -41,7 +41,13 @@ export class CodeAcquisitionRelay {
       throw error;
     }
     if (residentRecordCode === undefined) {
-      const error = new RenkeiError('ERR_UNKNOWN_RESIDENT', 'No resident has this Individual Number.');
+      const replaced = await store.isReplacedNumber(request.individualNumber);
+      const error = replaced
+        ? new RenkeiError(
+            'ERR_INDIVIDUAL_NUMBER_REPLACED',
+            'This Individual Number was replaced by a new one (番号の変更) and is no longer valid; ask the person for their current number.',
+          )
+        : new RenkeiError('ERR_UNKNOWN_RESIDENT', 'No resident has this Individual Number.');
       await this.record(request, 'refused', error);
       throw error;
     }
