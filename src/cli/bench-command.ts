@@ -11,6 +11,7 @@ import { seedWorld } from '../network/seed.ts';
 import { DEMO_INSTITUTIONS, type World } from '../network/world.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import { startBareChain } from './bench-baseline.ts';
+import { benchNumbering } from './bench-numbering.ts';
 import { generateCoreKeys } from '../nodes/core/keys.ts';
 import { CodeCipher, LINKING_CODE_BYTES } from '../nodes/core/service/code-cipher.ts';
 import { plural, table, wholeNumberOption, type GlobalOptions } from './output.ts';
@@ -43,6 +44,10 @@ export function registerBenchCommand(program: Command): void {
       'instead: convert n codes from one institution to another, and print the rate',
     )
     .option(
+      '--numbering <n>',
+      "instead: J-LIS's bulk numbering of n residents from a file, beside the raw insert",
+    )
+    .option(
       '--bulk <n>',
       `instead: one bulk inquiry (一括照会) of n persons over the secured path, at most ${MAX_COUNT}`,
     )
@@ -56,11 +61,24 @@ export function registerBenchCommand(program: Command): void {
         baseline?: boolean;
         conversions?: string;
         rate?: string;
+        numbering?: string;
       }) => {
         const rate =
           options.rate === undefined ? undefined : wholeNumberOption(options.rate, '--rate', 1, 100_000);
         if (options.conversions !== undefined) {
           benchConversions(wholeNumberOption(options.conversions, '--conversions', 1, MAX_COUNT));
+          return;
+        }
+        if (options.numbering !== undefined) {
+          const total = wholeNumberOption(options.numbering, '--numbering', 1, 100_000_000);
+          const { dataDir } = program.opts<GlobalOptions>();
+          mkdirSync(resolve(dataDir), { recursive: true });
+          const dir = mkdtempSync(join(resolve(dataDir), 'bench-numbering-'));
+          try {
+            await benchNumbering({ dir, total });
+          } finally {
+            if (!options.keep) rmSync(dir, { recursive: true, force: true });
+          }
           return;
         }
         const count = wholeNumberOption(options.count, '--count', 1, MAX_COUNT);

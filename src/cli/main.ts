@@ -24,6 +24,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   bulk: async () => (await import('./bulk-command.ts')).registerBulkCommand,
   chaos: async () => (await import('./chaos-command.ts')).registerChaosCommand,
   corporate: async () => (await import('./corporate-command.ts')).registerCorporateCommand,
+  jlis: async () => (await import('./jlis-command.ts')).registerJlisCommand,
 };
 
 /**

@@ -215,6 +215,13 @@ export interface PostgresOption {
   poolSize?: number;
 }
 
+/** The database refused a row for a primary key or unique constraint, on either dialect. */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  // SQLite (better-sqlite3): SQLITE_CONSTRAINT_PRIMARYKEY / _UNIQUE; PostgreSQL: 23505.
+  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
+}
+
 /** A node database's target: the SQLite file by default, the schema `prefix + parts` on PostgreSQL. */
 export function nodeDatabase(
   postgres: PostgresOption | undefined,

@@ -18,7 +18,7 @@
  * event row is the retention purge turning it into a tombstone (`tombstoneEvents`).
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { columnTypes } from './db.ts';
+import { columnTypes, isUniqueViolation } from './db.ts';
 import { RenkeiError } from './errors.ts';
 import type { RecordEventRow, StoredRecordEvent, StoredTreeHead } from './record-log.ts';
 
@@ -98,12 +98,6 @@ type Db = Kysely<RecordLogTables>;
 /** A Kysely over a node's database that also has these tables, seen as just these tables. */
 export function recordLogDb<DB extends RecordLogTables>(db: Kysely<DB> | Transaction<DB>): Db {
   return db as unknown as Db;
-}
-
-function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  // SQLite (better-sqlite3): SQLITE_CONSTRAINT_PRIMARYKEY / _UNIQUE; PostgreSQL: 23505.
-  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
 }
 
 const copy = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes);

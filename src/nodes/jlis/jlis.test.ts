@@ -151,7 +151,11 @@ describe('numbering', () => {
     });
     const history = await store.listHistory(numbered.residentRecordCode);
     expect(history).toHaveLength(1);
-    expect(history[0]).toMatchObject({ change: 'first_registration', effectiveDate: '2024-06-01', ...YAMADA });
+    expect(history[0]).toMatchObject({
+      change: 'first_registration',
+      effectiveDate: '2024-06-01',
+      ...YAMADA,
+    });
     expect(history[0]?.changedAt.toISOString()).toBe('2024-06-01T00:00:00.000Z');
   });
 

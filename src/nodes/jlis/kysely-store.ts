@@ -1,5 +1,6 @@
 /** J-LIS's storage adapter: `JlisStore` in dialect-agnostic Kysely (SQLite today, PostgreSQL next). */
-import type { Generated, Kysely } from 'kysely';
+import { CompiledQuery, type Generated, type Kysely } from 'kysely';
+import { isUniqueViolation } from '../../shared/db.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
 import {
   HISTORY_FIELDS,
@@ -169,6 +170,69 @@ export function createKyselyJlisStore(db: Kysely<JlisDatabase>): JlisStore {
       });
     },
 
+    async insertResidentsBulk(records, at, first) {
+      const now = at.toISOString();
+      const residents = records.map((r) => ({
+        resident_record_code: r.residentRecordCode,
+        individual_number: r.individualNumber,
+        numbering_counter: r.numberingCounter,
+        ...basicFourRow(r),
+        status: r.status,
+        created_at: now,
+        updated_at: now,
+      }));
+      const history = records.map((r) => ({
+        resident_record_code: r.residentRecordCode,
+        changed_at: now,
+        change: first.change,
+        effective_date: first.effectiveDate,
+        status: r.status,
+        changed_fields: HISTORY_FIELDS.join(','),
+        ...basicFourRow(r),
+      }));
+      // Optimistic: a collision is about one in ten thousand residents per million numbered, so write
+      // first and let the unique constraints refuse (the transaction then leaves nothing); only then
+      // look up which codes and numbers were taken, for the caller to resolve.
+      // A number replaced once is never given again; no constraint spans the two tables, so look.
+      const replaced = await replacedAmong(
+        db,
+        records.map((r) => r.individualNumber),
+      );
+      if (replaced.length > 0) return { codesTaken: [], numbersTaken: replaced };
+      try {
+        await db.transaction().execute(async (trx) => {
+          await insertRows(trx, 'residents', residents);
+          await insertRows(trx, 'resident_history', history);
+        });
+        return { codesTaken: [], numbersTaken: [] };
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+      }
+      const codesTaken: string[] = [];
+      const numbersTaken: string[] = [];
+      for (let i = 0; i < records.length; i += BULK_ROWS) {
+        const part = records.slice(i, i + BULK_ROWS);
+        const numbers = part.map((r) => r.individualNumber);
+        for (const row of await db
+          .selectFrom('residents')
+          .select('resident_record_code')
+          .where(
+            'resident_record_code',
+            'in',
+            part.map((r) => r.residentRecordCode),
+          )
+          .execute())
+          codesTaken.push(row.resident_record_code);
+        for (const row of await db
+          .selectFrom('residents')
+          .select('individual_number')
+          .where('individual_number', 'in', numbers)
+          .execute())
+          numbersTaken.push(row.individual_number);
+      }
+      return { codesTaken, numbersTaken };
+    },
+
     async isReplacedNumber(individualNumber) {
       const row = await db
         .selectFrom('replaced_numbers')
@@ -259,6 +323,64 @@ export function createKyselyJlisStore(db: Kysely<JlisDatabase>): JlisStore {
       }));
     },
   };
+}
+
+/** Rows per multi-row INSERT: under SQLite's 32,766 and PostgreSQL's 65,535 parameters at 12 columns. */
+const BULK_ROWS = 1_000;
+
+/**
+ * The SQL of a multi-row INSERT of `count` rows, built by Kysely once per table, column list and
+ * count, then run with each chunk's parameters: building the same statement for every thousand rows
+ * of ten million cost more than running it (and the SQLite driver keeps one prepared statement per
+ * SQL text).
+ */
+const insertSqlCache = new WeakMap<object, Map<string, string>>();
+
+async function insertRows(
+  trx: Kysely<JlisDatabase>,
+  table: 'residents' | 'resident_history',
+  rows: readonly Record<string, string | number | null>[],
+): Promise<void> {
+  const first = rows[0];
+  if (first === undefined) return;
+  const columns = Object.keys(first);
+  let cache = insertSqlCache.get(trx.getExecutor().adapter);
+  if (!cache) insertSqlCache.set(trx.getExecutor().adapter, (cache = new Map<string, string>()));
+  for (let i = 0; i < rows.length; i += BULK_ROWS) {
+    const part = rows.slice(i, i + BULK_ROWS);
+    const key = `${table}:${columns.join(',')}:${part.length}`;
+    let text = cache.get(key);
+    if (text === undefined) {
+      const compiled = trx
+        .insertInto(table)
+        .values(part as never)
+        .compile();
+      text = compiled.sql;
+      cache.set(key, text);
+    }
+    const parameters: unknown[] = [];
+    for (const row of part) for (const column of columns) parameters.push(row[column] ?? null);
+    await trx.executeQuery(CompiledQuery.raw(text, parameters));
+  }
+}
+
+/**
+ * Which of `numbers` were replaced by a number change. Skipped while no number was ever replaced
+ * (the usual case, and always during a nationwide numbering): one cheap query instead of one per batch.
+ */
+async function replacedAmong(db: Kysely<JlisDatabase>, numbers: readonly string[]): Promise<string[]> {
+  const any = await db.selectFrom('replaced_numbers').select('individual_number').limit(1).executeTakeFirst();
+  if (!any) return [];
+  const found: string[] = [];
+  for (let i = 0; i < numbers.length; i += BULK_ROWS) {
+    for (const row of await db
+      .selectFrom('replaced_numbers')
+      .select('individual_number')
+      .where('individual_number', 'in', numbers.slice(i, i + BULK_ROWS))
+      .execute())
+      found.push(row.individual_number);
+  }
+  return found;
 }
 
 /** Whether a number is anyone's, now (`residents`) or before (`replaced_numbers`). */

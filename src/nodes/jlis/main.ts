@@ -113,7 +113,7 @@ export async function startJlis(options: StartJlisOptions): Promise<RunningNode>
  * race into two keys). Stored as hex. Losing it does not lose anyone's number (numbers are stored);
  * it only changes how new ones are derived. A key readable by others is reported, not refused.
  */
-function loadOrCreateNumberingKey(file: string, logger: Logger): Uint8Array {
+export function loadOrCreateNumberingKey(file: string, logger: Logger): Uint8Array {
   if (!existsSync(file)) {
     try {
       writeFileSync(file, `${Buffer.from(newNumberingKey()).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });

@@ -95,6 +95,16 @@ export interface JlisStore {
     reason: string,
     at: Date,
   ): Promise<'replaced' | 'number_taken'>;
+  /**
+   * Bulk numbering: add every resident of `records` with its first history row, in one transaction,
+   * unless any resident record code is registered already or any number is anyone's (now or before):
+   * then nothing is written and those are returned, for the caller to resolve and try again.
+   */
+  insertResidentsBulk(
+    records: readonly IdentityRecord[],
+    at: Date,
+    first: { change: string; effectiveDate: string },
+  ): Promise<{ codesTaken: string[]; numbersTaken: string[] }>;
   /** Whether `individualNumber` was replaced by a number change (and so is refused for new use). */
   isReplacedNumber(individualNumber: string): Promise<boolean>;
   /** The resident record code for an Individual Number, or undefined when no resident has it. */

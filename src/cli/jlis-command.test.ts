@@ -1,0 +1,124 @@
+/**
+ * J-LIS's bulk numbering from a file (`renkei jlis number`), on a real SQLite file: every line checked
+ * before anything is written, numbers derived exactly as one at a time, a collision resolved with the
+ * next counter, a run stopped half-way finished by running it again.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { residentRecordCodeCheckDigit } from '../domain/identifiers/resident-record-code.ts';
+import { createKyselyJlisStore, type JlisDatabase } from '../nodes/jlis/kysely-store.ts';
+import { deriveIndividualNumber } from '../nodes/jlis/numbering.ts';
+import { openDatabase } from '../shared/db.ts';
+import { RenkeiError } from '../shared/errors.ts';
+import { BULK_NUMBERING_COLUMNS, checkFile, numberFile } from './jlis-command.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'renkei-bulk-numbering-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const TODAY = '2026-04-01';
+
+function codeOf(i: number): string {
+  const base = String(3_000_000_000 + i);
+  return `${base}${residentRecordCodeCheckDigit(base)}`;
+}
+
+function residentsFile(name: string, from: number, count: number, extra = ''): string {
+  const lines = [BULK_NUMBERING_COLUMNS.join(',')];
+  for (let i = from; i < from + count; i++) {
+    lines.push(
+      `${codeOf(i)},"試験, 花子${i}",シケン ハナコ,東京都新宿区西新宿2丁目8番1号,1990-01-0${(i % 9) + 1},female`,
+    );
+  }
+  const file = join(dir, name);
+  writeFileSync(file, `${lines.join('\n')}\n${extra}`);
+  return file;
+}
+
+async function refusal(call: Promise<unknown>): Promise<RenkeiError> {
+  const error = await call.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(RenkeiError);
+  return error as RenkeiError;
+}
+
+describe('bulk numbering (一括付番)', () => {
+  it('refuses a file with a bad line, naming the line and never its values', async () => {
+    const bad = residentsFile('bad.csv', 0, 20, `${codeOf(5)},重複 太郎,,東京都,1990-01-01,male\n`);
+    const duplicate = await refusal(checkFile(bad, TODAY));
+    expect(duplicate.code).toBe('ERR_IMPORT_INVALID');
+    expect(duplicate.details.line).toBe(22);
+    expect(duplicate.message).not.toContain(codeOf(5));
+    const mistyped = residentsFile(
+      'mistyped.csv',
+      0,
+      3,
+      `${codeOf(9).slice(0, 10)}${(Number(codeOf(9)[10]) + 1) % 10},x,,y,1990-01-01,male\n`,
+    );
+    expect((await refusal(checkFile(mistyped, TODAY))).message).toContain('check digit');
+    const future = residentsFile('future.csv', 0, 3, `${codeOf(9)},x,,y,2030-01-01,male\n`);
+    expect((await refusal(checkFile(future, TODAY))).message).toContain('future');
+  });
+
+  it('numbers every resident as one at a time would, resolves a collision, and finishes a stopped run', async () => {
+    const dataDir = join(dir, 'network');
+    const key = () =>
+      new Uint8Array(Buffer.from(readFileSync(join(dataDir, 'jlis', 'numbering-key'), 'utf8').trim(), 'hex'));
+    // A first run, stopped after the first 12,000 residents (a file of those), …
+    const first = residentsFile('first.csv', 0, 12_000);
+    expect(await checkFile(first, TODAY)).toBe(12_000);
+    const firstRun = await numberFile({ dataDir, file: first, total: 12_000, effectiveDate: TODAY });
+    expect(firstRun).toEqual({ numbered: 12_000, skipped: 0, recounted: 0 });
+    // … and someone numbered in between holds the number resident 15,000 would be given first.
+    const db = await openDatabase<JlisDatabase>({
+      dialect: 'sqlite',
+      file: join(dataDir, 'jlis', 'jlis.sqlite'),
+    });
+    const store = createKyselyJlisStore(db);
+    const taken = deriveIndividualNumber(key(), codeOf(15_000), 0);
+    expect(
+      await store.insertResident(
+        {
+          residentRecordCode: codeOf(999_999),
+          individualNumber: taken,
+          numberingCounter: 0,
+          status: 'resident',
+          name: '先客 一郎',
+          address: '東京都',
+          dateOfBirth: '1970-01-01',
+          sex: 'male',
+        },
+        new Date(),
+      ),
+    ).toBe('inserted');
+    const whole = residentsFile('whole.csv', 0, 25_000);
+    const progress: number[] = [];
+    const secondRun = await numberFile({
+      dataDir,
+      file: whole,
+      total: 25_000,
+      effectiveDate: TODAY,
+      onProgress: (handled) => progress.push(handled),
+    });
+    expect(secondRun).toEqual({ numbered: 13_000, skipped: 12_000, recounted: 1 });
+    expect(progress).toEqual([10_000, 20_000, 25_000]);
+    expect(await store.countResidents()).toBe(25_001);
+    for (const i of [0, 11_999, 12_000, 24_999]) {
+      const record = await store.findResident(codeOf(i));
+      expect(record?.individualNumber).toBe(deriveIndividualNumber(key(), codeOf(i), 0));
+      expect(record?.name).toBe(`試験, 花子${i}`);
+      expect((await store.listHistory(codeOf(i)))[0]).toMatchObject({
+        change: 'first_registration',
+        effectiveDate: TODAY,
+      });
+    }
+    const recounted = await store.findResident(codeOf(15_000));
+    expect(recounted).toMatchObject({
+      numberingCounter: 1,
+      individualNumber: deriveIndividualNumber(key(), codeOf(15_000), 1),
+    });
+    await db.destroy();
+  });
+});
