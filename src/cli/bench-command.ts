@@ -6,7 +6,8 @@ import { performance } from 'node:perf_hooks';
 import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { loadLegalTable } from '../domain/legal-table/index.ts';
-import { launchNetwork } from '../network/launch.ts';
+import { launchNetwork, type Network } from '../network/launch.ts';
+import { startNodeProcesses } from '../network/node-processes.ts';
 import { seedWorld } from '../network/seed.ts';
 import { DEMO_INSTITUTIONS, type World } from '../network/world.ts';
 import { RenkeiError } from '../shared/errors.ts';
@@ -25,8 +26,11 @@ const MAX_PERSONS = 100_000;
 /**
  * `renkei bench`: drive inquiries through the full path of a freshly started network — requester's
  * intermediate server → core → provider's intermediate server → core → requester — and print
- * exchanges per second and latency percentiles, over the bare path and over the secured one, in the
- * same run. A script that prints figures, not a timed test.
+ * exchanges per second and latency percentiles. By default the network is the one `renkei start`
+ * runs (every node an OS process of its own, secured), so the figure is the deployed shape's; with
+ * `--in-process` every node runs in the bench's own process, over the bare path and over the
+ * secured one in the same run (what the trust layer costs). A script that prints figures, not a
+ * timed test.
  */
 export function registerBenchCommand(program: Command): void {
   program
@@ -36,6 +40,10 @@ export function registerBenchCommand(program: Command): void {
     .option('--concurrency <n>', `exchanges in flight at once, at most ${MAX_CONCURRENCY}`, '32')
     .option('--persons <n>', `distinct residents to ask about, at most ${MAX_PERSONS}`, '200')
     .option('--keep', 'keep the bench databases afterwards')
+    .option(
+      '--in-process',
+      'every node in this process (one core), over the bare and the secured path, instead of one process per node',
+    )
     .option('--baseline', 'also drive a bare relay chain of the same five hops, and print the ratios')
     .option('--rate <n>', 'open loop: start this many exchanges per second, instead of --concurrency')
     .option(
@@ -54,6 +62,7 @@ export function registerBenchCommand(program: Command): void {
         keep?: boolean;
         bulk?: string;
         baseline?: boolean;
+        inProcess?: boolean;
         conversions?: string;
         rate?: string;
       }) => {
@@ -96,11 +105,35 @@ export function registerBenchCommand(program: Command): void {
         }
         const rows: (string | number)[][] = [];
         try {
-          // The same exchanges over the bare path (plain HTTP, no signatures) and the secured one
-          // (mutual TLS, every message signed and checked), one after the other in this process: the
-          // difference is what the trust layer costs on this machine today.
-          for (const secure of [false, true]) {
-            rows.push(await measure(secure));
+          if (options.inProcess) {
+            // The same exchanges over the bare path (plain HTTP, no signatures) and the secured one
+            // (mutual TLS, every message signed and checked), one after the other in this process:
+            // the difference is what the trust layer costs on this machine today.
+            for (const secure of [false, true]) {
+              const path = secure ? 'secured' : 'bare';
+              console.error(`${path}: starting a network in this process…`);
+              const network = await launchNetwork({
+                dataDir: join(dir, path),
+                legalTable,
+                institutions: world.institutions,
+                basePort: 0,
+                secure,
+              });
+              rows.push(await measure(path, network));
+            }
+          } else {
+            // The deployed shape: each node its own process (the secured path only: a node started
+            // by `renkei node` always runs the trust layer). The bench process is the clerks' side.
+            console.error('secured: starting the network, one process per node…');
+            const network = await startNodeProcesses({
+              dataDir: join(dir, 'secured'),
+              institutions: world.institutions,
+              basePort: 0,
+              report: (event) => {
+                if (event.type !== 'restarted') console.error(`bench: ${event.node} ${event.type}`);
+              },
+            });
+            rows.push(await measure('secured', network));
           }
           if (options.baseline) {
             console.error('bare chain: starting five plain relays…');
@@ -146,19 +179,14 @@ export function registerBenchCommand(program: Command): void {
           'Each exchange: clerk POST to the requester → core authorizes, converts, records → provider answers from its copy → core records, delivers → clerk fetches the answer.',
         );
         console.log(
-          'bare: plain HTTP between nodes, nothing signed; secured: mutual TLS 1.3, certificates checked, every message between nodes signed (ES256) and verified.',
+          (options.inProcess
+            ? 'Every node and the load in this one process. bare: plain HTTP between nodes, nothing signed; '
+            : 'One OS process per node (renkei start), the load in the bench process. ') +
+            'secured: mutual TLS 1.3, certificates checked, every message between nodes signed (ES256) and verified.',
         );
 
-        async function measure(secure: boolean): Promise<(string | number)[]> {
-          const path = secure ? 'secured' : 'bare';
-          console.error(`${path}: starting a network…`);
-          const network = await launchNetwork({
-            dataDir: join(dir, path),
-            legalTable,
-            institutions: world.institutions,
-            basePort: 0,
-            secure,
-          });
+        /** Seed the network's residents, drive the exchanges, and stop it: the table row. */
+        async function measure(path: string, network: Network): Promise<(string | number)[]> {
           try {
             console.error(`${path}: seeding ${plural(persons, 'resident')}…`);
             const seeded = await seedWorld(network, world, legalTable);
