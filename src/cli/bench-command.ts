@@ -169,10 +169,10 @@ export function registerBenchCommand(program: Command): void {
           const rateOf = (label: string) => Number(rows.find((r) => r[0] === label)?.[4] ?? 0);
           const limit = rateOf('bare chain');
           if (limit > 0) {
-            console.log(
-              `Of the bare chain's ${limit} exchanges/s: bare path ${((100 * rateOf('bare')) / limit).toFixed(0)}%, ` +
-                `secured path ${((100 * rateOf('secured')) / limit).toFixed(0)}%.`,
-            );
+            const shares = rows
+              .filter((r) => r[0] !== 'bare chain')
+              .map((r) => `${String(r[0])} path ${((100 * rateOf(String(r[0]))) / limit).toFixed(0)}%`);
+            console.log(`Of the bare chain's ${limit} exchanges/s: ${shares.join(', ')}.`);
           }
         }
         console.log(
