@@ -11,6 +11,8 @@ import {
   recordLogDb,
   KyselyRecordLog,
   tombstoneRecordEvents,
+  type PendingRecordEvents,
+  type RecordEventRow,
   type RecordLogTables,
 } from '../../shared/record-log-tables.ts';
 import { createMerkleLog, leafHash } from '../../trust/merkle/index.ts';
@@ -110,6 +112,11 @@ export async function openCoreStore(target: DatabaseTarget, worker?: CoreWorker)
 
 const encoder = new TextEncoder();
 
+/** In a work of group commit: its events join the group's one append, made just before the commit. */
+function queueEvents(group: PendingRecordEvents, events: readonly CoreRecordEvent[]): void {
+  for (const event of events) group.rows.push(eventRow(event, 0));
+}
+
 /** Kept answers expired per transaction (bounded, so that the `in` lists stay small in every dialect). */
 const EXPIRY_BATCH = 500;
 
@@ -125,13 +132,24 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
   /**
    * Appends record events and their Merkle leaves in the caller's transaction: the log over a store
    * bound to it, so a rolled-back record leaves no leaf, and a leaf never exists without its event.
+   * For the record changes outside group commit (expiry, purge); those inside queue their events
+   * (`queueEvents`) for one append per group.
    */
   private async appendEvents(trx: Transaction<CoreDatabase>, events: readonly CoreRecordEvent[]) {
+    await this.appendRows(
+      trx,
+      events.map((event) => eventRow(event, 0)),
+    );
+  }
+
+  protected override async appendRows(
+    trx: Transaction<CoreDatabase>,
+    rows: readonly Omit<RecordEventRow, 'idx'>[],
+  ): Promise<void> {
     // One appender at a time (the log's next index is read, then written): PostgreSQL's transactions
     // run side by side, across processes too, so they queue on a lock until commit.
     await lockForAppend(trx as unknown as Kysely<unknown>, 'record_log');
     const db = recordLogDb(trx);
-    const rows = events.map((event) => eventRow(event, 0));
     const first = await createMerkleLog({ store: new KyselyMerkleStore(db) }).append(
       rows.map((row) => encoder.encode(row.body)),
     );
@@ -240,7 +258,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
   }
 
   async recordInquiry(record: ProvisionRecord, state: InquiryState): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await this.writes.transaction(async (trx, group) => {
       await trx.insertInto('provision_records').values(toRecordRow(record)).execute();
       await trx
         .insertInto('provision_record_items')
@@ -261,7 +279,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
           owner: this.worker?.id ?? null,
         })
         .execute();
-      await this.appendEvents(trx, [openedEvent(record)]);
+      queueEvents(group, [openedEvent(record)]);
     });
     this.appended(1);
   }
@@ -274,7 +292,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     keep?: { sealedItems: string; expiresAt: string },
     notifyProvider?: boolean,
   ): Promise<boolean> {
-    const updated = await this.db.transaction().execute(async (trx) => {
+    const updated = await this.writes.transaction(async (trx, group) => {
       const result = await trx
         .updateTable('provision_records')
         .set({ outcome, reason, answered_at: answeredAt })
@@ -313,7 +331,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
           })
           .execute();
       }
-      await this.appendEvents(trx, [answeredEvent(processingNumber, outcome, reason, answeredAt)]);
+      queueEvents(group, [answeredEvent(processingNumber, outcome, reason, answeredAt)]);
       return true;
     });
     if (updated) this.appended(1);
@@ -326,7 +344,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     attempts: number,
     at: string,
   ): Promise<void> {
-    const updated = await this.db.transaction().execute(async (trx) => {
+    const updated = await this.writes.transaction(async (trx, group) => {
       const result = await trx
         .updateTable('inquiries')
         .set({
@@ -339,7 +357,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
         .executeTakeFirst();
       await trx.deleteFrom('kept_answers').where('processing_number', '=', processingNumber).execute();
       if (result.numUpdatedRows !== 1n) return false;
-      await this.appendEvents(trx, [deliveryEvent(processingNumber, delivery, attempts, at)]);
+      queueEvents(group, [deliveryEvent(processingNumber, delivery, attempts, at)]);
       return true;
     });
     if (updated) this.appended(1);
@@ -653,6 +671,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
 
   /** Closes the database; one of several core processes drops its lease first (see `dropLease`). */
   async close(): Promise<void> {
+    await this.drainWrites();
     await this.dropLease().catch(() => undefined);
     await this.db.destroy();
   }

@@ -14,6 +14,8 @@ import {
   recordLogDb,
   KyselyRecordLog,
   tombstoneRecordEvents,
+  type PendingRecordEvents,
+  type RecordEventRow,
   type RecordLogTables,
 } from '../../../shared/record-log-tables.ts';
 import { createMerkleLog, leafHash } from '../../../trust/merkle/index.ts';
@@ -101,6 +103,11 @@ const CHUNK = 500;
 
 const encoder = new TextEncoder();
 
+/** In a work of group commit: its events join the group's one append, made just before the commit. */
+function queueEvents(group: PendingRecordEvents, events: readonly IntermediateRecordEvent[]): void {
+  for (const event of events) group.rows.push(eventRow(event, 0));
+}
+
 /** `IntermediateStore` on Kysely: the same code for SQLite and PostgreSQL. */
 export class KyselyIntermediateStore
   extends KyselyRecordLog<IntermediateDatabase>
@@ -111,18 +118,18 @@ export class KyselyIntermediateStore
   }
 
   /**
-   * Appends record events and their Merkle leaves in the caller's transaction: the log over a store
-   * bound to it, so a rolled-back record leaves no leaf, and a leaf never exists without its event.
+   * Appends event rows and their Merkle leaves in the caller's transaction (the group's, just before
+   * it commits: see `KyselyRecordLog.writes`): the log over a store bound to it, so a rolled-back
+   * record leaves no leaf, and a leaf never exists without its event.
    */
-  private async appendEvents(
+  protected override async appendRows(
     trx: Transaction<IntermediateDatabase>,
-    events: readonly IntermediateRecordEvent[],
+    rows: readonly Omit<RecordEventRow, 'idx'>[],
   ): Promise<void> {
     // One appender at a time (the log's next index is read, then written): PostgreSQL's transactions
     // run side by side, across processes too, so they queue on a lock until commit.
     await lockForAppend(trx as unknown as Kysely<unknown>, 'record_log');
     const db = recordLogDb(trx);
-    const rows = events.map((event) => eventRow(event, 0));
     const first = await createMerkleLog({ store: new KyselyMerkleStore(db) }).append(
       rows.map((row) => encoder.encode(row.body)),
     );
@@ -338,7 +345,7 @@ export class KyselyIntermediateStore
 
   async recordInquiry(record: RequesterRecordInput): Promise<'recorded' | 'ignored'> {
     const event = inquiryEvent(record);
-    const result = await this.db.transaction().execute(async (trx) => {
+    const result = await this.writes.transaction(async (trx, group) => {
       const existing = await trx
         .selectFrom('requester_records')
         .select(['requested_at'])
@@ -377,7 +384,7 @@ export class KyselyIntermediateStore
           })
           .execute();
       }
-      await this.appendEvents(trx, [event]);
+      queueEvents(group, [event]);
       return 'recorded';
     });
     if (result === 'recorded') this.appended(1);
@@ -385,7 +392,7 @@ export class KyselyIntermediateStore
   }
 
   async recordAnswer(answer: AnswerToStore): Promise<'recorded' | 'ignored'> {
-    const result = await this.db.transaction().execute(async (trx) => {
+    const result = await this.writes.transaction(async (trx, group) => {
       const existing = await trx
         .selectFrom('requester_records')
         .select('outcome')
@@ -428,7 +435,7 @@ export class KyselyIntermediateStore
           received_at: answer.receivedAt,
         })
         .execute();
-      await this.appendEvents(trx, [answerEvent(answer)]);
+      queueEvents(group, [answerEvent(answer)]);
       return 'recorded';
     });
     if (result === 'recorded') this.appended(1);
@@ -465,7 +472,7 @@ export class KyselyIntermediateStore
   }
 
   async recordProvision(record: ProviderRecord): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await this.writes.transaction(async (trx, group) => {
       await trx
         .insertInto('provider_records')
         .values({
@@ -493,7 +500,7 @@ export class KyselyIntermediateStore
           })),
         )
         .execute();
-      await this.appendEvents(trx, [provisionEvent(record)]);
+      queueEvents(group, [provisionEvent(record)]);
     });
     this.appended(1);
   }
