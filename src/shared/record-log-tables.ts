@@ -18,7 +18,7 @@
  * event row is the retention purge turning it into a tombstone (`tombstoneEvents`).
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { columnTypes, lockForAppend } from './db.ts';
+import { columnTypes, lockForAppend, precompiled } from './db.ts';
 import { GroupCommit } from './group-commit.ts';
 import { RenkeiError } from './errors.ts';
 import type { RecordEventRow, StoredRecordEvent, StoredTreeHead } from './record-log.ts';
@@ -109,6 +109,18 @@ function isUniqueViolation(error: unknown): boolean {
 
 const copy = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes);
 
+/** Read before every append: compiled once (db.ts `precompiled`). */
+const selectLogSize = precompiled<
+  RecordLogTables,
+  Record<string, never>,
+  { max: string | number | bigint | null }
+>((db) =>
+  db
+    .selectFrom('merkle_nodes')
+    .select((eb) => eb.fn.max('idx').as('max'))
+    .where('level', '=', 0),
+);
+
 /**
  * The Merkle library's `MerkleStore` port over `merkle_nodes` (see the module comment for why the
  * type is structural). Bind it to a transaction to append in the record's transaction.
@@ -124,11 +136,7 @@ export class KyselyMerkleStore {
   }
 
   async size(): Promise<number> {
-    const row = await this.db
-      .selectFrom('merkle_nodes')
-      .select((eb) => eb.fn.max('idx').as('max'))
-      .where('level', '=', 0)
-      .executeTakeFirst();
+    const row = (await selectLogSize(this.db, {})).rows[0];
     return row?.max === null || row?.max === undefined ? 0 : Number(row.max) + 1;
   }
 

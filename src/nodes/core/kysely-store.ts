@@ -4,7 +4,13 @@
  * a Kysely with the PostgreSQL dialect, after `migrateToLatest(db, CORE_MIGRATIONS)`.
  */
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import { lockForAppend, migrateToLatest, openDatabase, type DatabaseTarget } from '../../shared/db.ts';
+import {
+  lockForAppend,
+  migrateToLatest,
+  openDatabase,
+  precompiled,
+  type DatabaseTarget,
+} from '../../shared/db.ts';
 import {
   KyselyMerkleStore,
   insertRecordEvents,
@@ -111,6 +117,73 @@ export async function openCoreStore(target: DatabaseTarget, worker?: CoreWorker)
 }
 
 const encoder = new TextEncoder();
+
+/**
+ * The exchange path's statements, compiled once (`precompiled`): each runs several times per
+ * exchange. The rest of the store builds its queries with Kysely as usual.
+ */
+const insertRecord = precompiled<CoreDatabase, RecordRow, never>((db, p) =>
+  db.insertInto('provision_records').values({
+    processing_number: p('processing_number'),
+    requester_id: p('requester_id'),
+    provider_id: p('provider_id'),
+    clause_no: p('clause_no'),
+    procedure_id: p('procedure_id'),
+    item_nos: p('item_nos'),
+    person_key: p('person_key'),
+    requested_at: p('requested_at'),
+    answered_at: p('answered_at'),
+    outcome: p('outcome'),
+    reason: p('reason'),
+    non_disclosure: p('non_disclosure'),
+    legal_table_digest: p('legal_table_digest'),
+  }),
+);
+const insertRecordItem = precompiled<CoreDatabase, Selectable<CoreDatabase['provision_record_items']>, never>(
+  (db, p) =>
+    db
+      .insertInto('provision_record_items')
+      .values({ processing_number: p('processing_number'), item_no: p('item_no') }),
+);
+const insertInquiry = precompiled<CoreDatabase, InquiryRow, never>((db, p) =>
+  db.insertInto('inquiries').values({
+    processing_number: p('processing_number'),
+    delivery: p('delivery'),
+    delivery_attempts: p('delivery_attempts'),
+    delivered_at: p('delivered_at'),
+    owner: p('owner'),
+  }),
+);
+const settleRecord = precompiled<
+  CoreDatabase,
+  { processingNumber: string; outcome: string; reason: string | null; answeredAt: string },
+  { provider_id: string }
+>((db, p) =>
+  db
+    .updateTable('provision_records')
+    .set({ outcome: p('outcome'), reason: p('reason'), answered_at: p('answeredAt') })
+    .where('processing_number', '=', p('processingNumber'))
+    .where('outcome', '=', 'pending')
+    .returning('provider_id'),
+);
+const settleDelivery = precompiled<
+  CoreDatabase,
+  { processingNumber: string; delivery: string; attempts: number; deliveredAt: string | null },
+  never
+>((db, p) =>
+  db
+    .updateTable('inquiries')
+    .set({
+      delivery: p('delivery'),
+      delivery_attempts: p('attempts'),
+      delivered_at: p('deliveredAt'),
+    })
+    .where('processing_number', '=', p('processingNumber'))
+    .where('delivery', '=', 'pending'),
+);
+const deleteKeptAnswer = precompiled<CoreDatabase, { processingNumber: string }, never>((db, p) =>
+  db.deleteFrom('kept_answers').where('processing_number', '=', p('processingNumber')),
+);
 
 /** In a work of group commit: its events join the group's one append, made just before the commit. */
 function queueEvents(group: PendingRecordEvents, events: readonly CoreRecordEvent[]): void {
@@ -259,26 +332,17 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
 
   async recordInquiry(record: ProvisionRecord, state: InquiryState): Promise<void> {
     await this.writes.transaction(async (trx, group) => {
-      await trx.insertInto('provision_records').values(toRecordRow(record)).execute();
-      await trx
-        .insertInto('provision_record_items')
-        .values(
-          [...new Set(record.itemNos)].map((itemNo) => ({
-            processing_number: record.processingNumber,
-            item_no: itemNo,
-          })),
-        )
-        .execute();
-      await trx
-        .insertInto('inquiries')
-        .values({
-          processing_number: state.processingNumber,
-          delivery: state.delivery,
-          delivery_attempts: state.deliveryAttempts,
-          delivered_at: state.deliveredAt,
-          owner: this.worker?.id ?? null,
-        })
-        .execute();
+      await insertRecord(trx, toRecordRow(record));
+      for (const itemNo of new Set(record.itemNos)) {
+        await insertRecordItem(trx, { processing_number: record.processingNumber, item_no: itemNo });
+      }
+      await insertInquiry(trx, {
+        processing_number: state.processingNumber,
+        delivery: state.delivery,
+        delivery_attempts: state.deliveryAttempts,
+        delivered_at: state.deliveredAt,
+        owner: this.worker?.id ?? null,
+      });
       queueEvents(group, [openedEvent(record)]);
     });
     this.appended(1);
@@ -293,13 +357,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     notifyProvider?: boolean,
   ): Promise<boolean> {
     const updated = await this.writes.transaction(async (trx, group) => {
-      const result = await trx
-        .updateTable('provision_records')
-        .set({ outcome, reason, answered_at: answeredAt })
-        .where('processing_number', '=', processingNumber)
-        .where('outcome', '=', 'pending')
-        .returning('provider_id')
-        .executeTakeFirst();
+      const result = (await settleRecord(trx, { processingNumber, outcome, reason, answeredAt })).rows[0];
       if (result === undefined) return false;
       if (this.worker) {
         // The answer may reach another process than the one that forwarded the inquiry: the delivery
@@ -345,18 +403,14 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     at: string,
   ): Promise<void> {
     const updated = await this.writes.transaction(async (trx, group) => {
-      const result = await trx
-        .updateTable('inquiries')
-        .set({
-          delivery,
-          delivery_attempts: attempts,
-          delivered_at: delivery === 'delivered' ? at : null,
-        })
-        .where('processing_number', '=', processingNumber)
-        .where('delivery', '=', 'pending')
-        .executeTakeFirst();
-      await trx.deleteFrom('kept_answers').where('processing_number', '=', processingNumber).execute();
-      if (result.numUpdatedRows !== 1n) return false;
+      const result = await settleDelivery(trx, {
+        processingNumber,
+        delivery,
+        attempts,
+        deliveredAt: delivery === 'delivered' ? at : null,
+      });
+      await deleteKeptAnswer(trx, { processingNumber });
+      if (result.numAffectedRows !== 1n) return false;
       queueEvents(group, [deliveryEvent(processingNumber, delivery, attempts, at)]);
       return true;
     });

@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import { lockForAppend } from '../../../shared/db.ts';
+import { lockForAppend, precompiled } from '../../../shared/db.ts';
 import type {
   AcquisitionNumber,
   ItemNo,
@@ -103,6 +103,34 @@ const CHUNK = 500;
 
 const encoder = new TextEncoder();
 
+/**
+ * The exchange path's reads, compiled once (`precompiled`): the clerk's status and the answer's
+ * checks read an inquiry several times per exchange. The rest of the store builds its queries with
+ * Kysely as usual.
+ */
+const selectInquiry = precompiled<
+  IntermediateDatabase,
+  { processingNumber: string },
+  IntermediateDatabase['requester_records'] & { items: string | null }
+>((db, p) =>
+  db
+    .selectFrom('requester_records')
+    .leftJoin('answers', 'answers.processing_number', 'requester_records.processing_number')
+    .selectAll('requester_records')
+    .select('answers.items')
+    .where('requester_records.processing_number', '=', p('processingNumber')),
+);
+const selectPerson = precompiled<
+  IntermediateDatabase,
+  { addresseeNumber: string },
+  { addressee_number: string; person_code: string | null }
+>((db, p) =>
+  db
+    .selectFrom('persons')
+    .select(['addressee_number', 'person_code'])
+    .where('addressee_number', '=', p('addresseeNumber')),
+);
+
 /** In a work of group commit: its events join the group's one append, made just before the commit. */
 function queueEvents(group: PendingRecordEvents, events: readonly IntermediateRecordEvent[]): void {
   for (const event of events) group.rows.push(eventRow(event, 0));
@@ -140,11 +168,7 @@ export class KyselyIntermediateStore
   }
 
   async findPerson(addresseeNumber: AddresseeNumber): Promise<IntermediatePerson | undefined> {
-    const row = await this.db
-      .selectFrom('persons')
-      .select(['addressee_number', 'person_code'])
-      .where('addressee_number', '=', addresseeNumber)
-      .executeTakeFirst();
+    const row = (await selectPerson(this.db, { addresseeNumber })).rows[0];
     return row && toPerson(row);
   }
 
@@ -445,13 +469,7 @@ export class KyselyIntermediateStore
   async findInquiry(
     processingNumber: ProcessingNumber,
   ): Promise<(RequesterRecord & { items: AnsweredItem[] | undefined }) | undefined> {
-    const row = await this.db
-      .selectFrom('requester_records')
-      .leftJoin('answers', 'answers.processing_number', 'requester_records.processing_number')
-      .selectAll('requester_records')
-      .select('answers.items')
-      .where('requester_records.processing_number', '=', processingNumber)
-      .executeTakeFirst();
+    const row = (await selectInquiry(this.db, { processingNumber })).rows[0];
     if (!row) return undefined;
     const record: RequesterRecord = toRequesterRecord(row);
     if (row.person_code !== null) record.personCode = row.person_code;
