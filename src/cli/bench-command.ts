@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -139,7 +139,9 @@ export function registerBenchCommand(program: Command): void {
             console.error('bare chain: starting five plain relays…');
             const chain = await startBareChain();
             try {
-              rows.push(await drive('bare chain', count, concurrency, () => chain.exchange(), rate));
+              rows.push(
+                await drive('bare chain', count, concurrency, () => chain.exchange(), rate, ownCpuMs),
+              );
             } finally {
               await chain.close();
             }
@@ -159,6 +161,7 @@ export function registerBenchCommand(program: Command): void {
               'p90 ms',
               'p99 ms',
               'max ms',
+              'CPU ms/exchange',
               'outcomes',
             ],
             rows,
@@ -183,6 +186,9 @@ export function registerBenchCommand(program: Command): void {
             ? 'Every node and the load in this one process. bare: plain HTTP between nodes, nothing signed; '
             : 'One OS process per node (renkei start), the load in the bench process. ') +
             'secured: mutual TLS 1.3, certificates checked, every message between nodes signed (ES256) and verified.',
+        );
+        console.log(
+          'CPU ms/exchange: CPU time (user + system) of every process of the path, the load generator included, per exchange: unlike exchanges/s it hardly moves when other work shares the machine.',
         );
 
         /** Seed the network's residents, drive the exchanges, and stop it: the table row. */
@@ -211,7 +217,12 @@ export function registerBenchCommand(program: Command): void {
               return status.outcome;
             };
 
-            return await drive(path, count, concurrency, exchange, rate);
+            // The nodes' processes (one process per node: /proc) and this one (the clerks' side).
+            const pids = 'pid' in network.core ? network.nodes().map((n) => (n as { pid?: number }).pid) : [];
+            const cpu = () =>
+              ownCpuMs() +
+              pids.reduce<number>((sum, pid) => sum + (pid === undefined ? 0 : processCpuMs(pid)), 0);
+            return await drive(path, count, concurrency, exchange, rate, cpu);
           } finally {
             await network.close();
           }
@@ -315,6 +326,8 @@ async function drive(
   exchange: (i: number) => Promise<string>,
   /** Open loop: start exchanges at this many per second whatever the answers do, instead of a pool. */
   rate?: number,
+  /** CPU milliseconds used so far by the processes of the path. */
+  cpuMs: () => number = ownCpuMs,
 ): Promise<(string | number)[]> {
   const warmup = Math.min(200, count);
   await runPool(warmup, concurrency, exchange, () => undefined);
@@ -327,6 +340,7 @@ async function drive(
   const latencies: number[] = [];
   const outcomes = new Map<string, number>();
   const started = performance.now();
+  const cpuAtStart = cpuMs();
   /** One exchange, its latency counted from when it was due (so a slow answer cannot hide a queue). */
   const one = async (i: number, due: number) => {
     let outcome: string;
@@ -364,6 +378,7 @@ async function drive(
     });
   }
   const elapsed = (performance.now() - started) / 1000;
+  const cpuPerExchange = (cpuMs() - cpuAtStart) / count;
   bar.stop();
 
   latencies.sort((x, y) => x - y);
@@ -379,9 +394,34 @@ async function drive(
     pct(90),
     pct(99),
     (latencies.at(-1) ?? 0).toFixed(1),
+    cpuPerExchange.toFixed(2),
     [...outcomes].map(([k, v]) => `${k}: ${v}`).join(', '),
   ];
 }
+
+/** This process's CPU time so far, user and system, in milliseconds. */
+function ownCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/**
+ * Another process's CPU time so far (user and system, in milliseconds), from /proc (Linux); 0 where
+ * it cannot be read (another system, the process gone), so that the figure is then a lower bound.
+ */
+function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces, inside parentheses): utime is the 12th, stime the 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** USER_HZ: 100 on every Linux that Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /** Codes per call on the batch path: what a bulk inquiry's chunk would hand the cipher. */
 const CONVERSION_BATCH = 4096;
