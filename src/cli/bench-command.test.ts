@@ -27,7 +27,8 @@ describe('renkei bench', () => {
     expect(run.stderr).toContain('secured: starting the network, one process per node…');
     expect(run.stdout).toMatch(/│ secured\s+│ 1 .*provided: 1/);
     expect(run.stdout).toContain('One OS process per node');
-  });
+    // Four node processes start one after another: slow on a busy machine.
+  }, 120_000);
 
   it('measures the bare and the secured path in one run in process, and speaks of one resident in the singular', async () => {
     const run = await renkei('--data-dir', temp, 'bench', '--in-process', '--persons', '1', '--count', '1');
