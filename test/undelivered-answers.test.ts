@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startCore } from '../src/nodes/core/main.ts';
 import { startInstitution } from '../src/nodes/institution/main.ts';
 import { loadLegalTable } from '../src/domain/legal-table/index.ts';
@@ -196,6 +196,10 @@ describe('an answer the requester could not take', () => {
     const answer = await clerkReads(processingNumber);
     expect(answer).toMatchObject({ status: 'answered', outcome: 'provided' });
     expect(answer.items?.map((item) => item.itemNo)).toEqual([2]);
-    expect(atCore(processingNumber)).toEqual({ delivery: 'delivered', kept: false });
+    // The core records a push delivered once the requester has acknowledged it, so the clerk may
+    // read the answer a moment before the core's record of the delivery is committed.
+    await vi.waitFor(() => expect(atCore(processingNumber)).toEqual({ delivery: 'delivered', kept: false }), {
+      timeout: 5_000,
+    });
   });
 });

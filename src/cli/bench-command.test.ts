@@ -21,8 +21,17 @@ describe('renkei bench', () => {
     expect(help.stdout).toMatch(/--concurrency <n>\s+exchanges in flight at once, at most 10000/);
   });
 
-  it('measures the bare and the secured path in one run, and speaks of one resident in the singular', async () => {
+  it('measures the secured path through one process per node', async () => {
     const run = await renkei('--data-dir', temp, 'bench', '--persons', '1', '--count', '1');
+    expect(run.status).toBe(0);
+    expect(run.stderr).toContain('secured: starting the network, one process per node…');
+    expect(run.stdout).toMatch(/│ secured\s+│ 1 .*provided: 1/);
+    expect(run.stdout).toContain('One OS process per node');
+    // Four node processes start one after another: slow on a busy machine.
+  }, 120_000);
+
+  it('measures the bare and the secured path in one run in process, and speaks of one resident in the singular', async () => {
+    const run = await renkei('--data-dir', temp, 'bench', '--in-process', '--persons', '1', '--count', '1');
     expect(run.status).toBe(0);
     expect(run.stderr).toContain('bare: seeding 1 resident…');
     expect(run.stderr).toContain('secured: seeding 1 resident…');

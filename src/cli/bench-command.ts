@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { resolve, join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { loadLegalTable } from '../domain/legal-table/index.ts';
-import { launchNetwork } from '../network/launch.ts';
+import { launchNetwork, type Network } from '../network/launch.ts';
+import { startNodeProcesses } from '../network/node-processes.ts';
 import { seedWorld } from '../network/seed.ts';
 import { DEMO_INSTITUTIONS, type World } from '../network/world.ts';
 import { RenkeiError } from '../shared/errors.ts';
@@ -26,8 +27,11 @@ const MAX_PERSONS = 100_000;
 /**
  * `renkei bench`: drive inquiries through the full path of a freshly started network — requester's
  * intermediate server → core → provider's intermediate server → core → requester — and print
- * exchanges per second and latency percentiles, over the bare path and over the secured one, in the
- * same run. A script that prints figures, not a timed test.
+ * exchanges per second and latency percentiles. By default the network is the one `renkei start`
+ * runs (every node an OS process of its own, secured), so the figure is the deployed shape's; with
+ * `--in-process` every node runs in the bench's own process, over the bare path and over the
+ * secured one in the same run (what the trust layer costs). A script that prints figures, not a
+ * timed test.
  */
 export function registerBenchCommand(program: Command): void {
   program
@@ -37,6 +41,10 @@ export function registerBenchCommand(program: Command): void {
     .option('--concurrency <n>', `exchanges in flight at once, at most ${MAX_CONCURRENCY}`, '32')
     .option('--persons <n>', `distinct residents to ask about, at most ${MAX_PERSONS}`, '200')
     .option('--keep', 'keep the bench databases afterwards')
+    .option(
+      '--in-process',
+      'every node in this process (one core), over the bare and the secured path, instead of one process per node',
+    )
     .option('--baseline', 'also drive a bare relay chain of the same five hops, and print the ratios')
     .option('--rate <n>', 'open loop: start this many exchanges per second, instead of --concurrency')
     .option(
@@ -59,6 +67,7 @@ export function registerBenchCommand(program: Command): void {
         keep?: boolean;
         bulk?: string;
         baseline?: boolean;
+        inProcess?: boolean;
         conversions?: string;
         rate?: string;
         numbering?: string;
@@ -114,17 +123,43 @@ export function registerBenchCommand(program: Command): void {
         }
         const rows: (string | number)[][] = [];
         try {
-          // The same exchanges over the bare path (plain HTTP, no signatures) and the secured one
-          // (mutual TLS, every message signed and checked), one after the other in this process: the
-          // difference is what the trust layer costs on this machine today.
-          for (const secure of [false, true]) {
-            rows.push(await measure(secure));
+          if (options.inProcess) {
+            // The same exchanges over the bare path (plain HTTP, no signatures) and the secured one
+            // (mutual TLS, every message signed and checked), one after the other in this process:
+            // the difference is what the trust layer costs on this machine today.
+            for (const secure of [false, true]) {
+              const path = secure ? 'secured' : 'bare';
+              console.error(`${path}: starting a network in this process…`);
+              const network = await launchNetwork({
+                dataDir: join(dir, path),
+                legalTable,
+                institutions: world.institutions,
+                basePort: 0,
+                secure,
+              });
+              rows.push(await measure(path, network));
+            }
+          } else {
+            // The deployed shape: each node its own process (the secured path only: a node started
+            // by `renkei node` always runs the trust layer). The bench process is the clerks' side.
+            console.error('secured: starting the network, one process per node…');
+            const network = await startNodeProcesses({
+              dataDir: join(dir, 'secured'),
+              institutions: world.institutions,
+              basePort: 0,
+              report: (event) => {
+                if (event.type !== 'restarted') console.error(`bench: ${event.node} ${event.type}`);
+              },
+            });
+            rows.push(await measure('secured', network));
           }
           if (options.baseline) {
             console.error('bare chain: starting five plain relays…');
             const chain = await startBareChain();
             try {
-              rows.push(await drive('bare chain', count, concurrency, () => chain.exchange(), rate));
+              rows.push(
+                await drive('bare chain', count, concurrency, () => chain.exchange(), rate, ownCpuMs),
+              );
             } finally {
               await chain.close();
             }
@@ -144,6 +179,7 @@ export function registerBenchCommand(program: Command): void {
               'p90 ms',
               'p99 ms',
               'max ms',
+              'CPU ms/exchange',
               'outcomes',
             ],
             rows,
@@ -154,29 +190,27 @@ export function registerBenchCommand(program: Command): void {
           const rateOf = (label: string) => Number(rows.find((r) => r[0] === label)?.[4] ?? 0);
           const limit = rateOf('bare chain');
           if (limit > 0) {
-            console.log(
-              `Of the bare chain's ${limit} exchanges/s: bare path ${((100 * rateOf('bare')) / limit).toFixed(0)}%, ` +
-                `secured path ${((100 * rateOf('secured')) / limit).toFixed(0)}%.`,
-            );
+            const shares = rows
+              .filter((r) => r[0] !== 'bare chain')
+              .map((r) => `${String(r[0])} path ${((100 * rateOf(String(r[0]))) / limit).toFixed(0)}%`);
+            console.log(`Of the bare chain's ${limit} exchanges/s: ${shares.join(', ')}.`);
           }
         }
         console.log(
           'Each exchange: clerk POST to the requester → core authorizes, converts, records → provider answers from its copy → core records, delivers → clerk fetches the answer.',
         );
         console.log(
-          'bare: plain HTTP between nodes, nothing signed; secured: mutual TLS 1.3, certificates checked, every message between nodes signed (ES256) and verified.',
+          (options.inProcess
+            ? 'Every node and the load in this one process. bare: plain HTTP between nodes, nothing signed; '
+            : 'One OS process per node (renkei start), the load in the bench process. ') +
+            'secured: mutual TLS 1.3, certificates checked, every message between nodes signed (ES256) and verified.',
+        );
+        console.log(
+          'CPU ms/exchange: CPU time (user + system) of every process of the path, the load generator included, per exchange: unlike exchanges/s it hardly moves when other work shares the machine.',
         );
 
-        async function measure(secure: boolean): Promise<(string | number)[]> {
-          const path = secure ? 'secured' : 'bare';
-          console.error(`${path}: starting a network…`);
-          const network = await launchNetwork({
-            dataDir: join(dir, path),
-            legalTable,
-            institutions: world.institutions,
-            basePort: 0,
-            secure,
-          });
+        /** Seed the network's residents, drive the exchanges, and stop it: the table row. */
+        async function measure(path: string, network: Network): Promise<(string | number)[]> {
           try {
             console.error(`${path}: seeding ${plural(persons, 'resident')}…`);
             const seeded = await seedWorld(network, world, legalTable);
@@ -201,7 +235,12 @@ export function registerBenchCommand(program: Command): void {
               return status.outcome;
             };
 
-            return await drive(path, count, concurrency, exchange, rate);
+            // The nodes' processes (one process per node: /proc) and this one (the clerks' side).
+            const pids = 'pid' in network.core ? network.nodes().map((n) => (n as { pid?: number }).pid) : [];
+            const cpu = () =>
+              ownCpuMs() +
+              pids.reduce<number>((sum, pid) => sum + (pid === undefined ? 0 : processCpuMs(pid)), 0);
+            return await drive(path, count, concurrency, exchange, rate, cpu);
           } finally {
             await network.close();
           }
@@ -305,6 +344,8 @@ async function drive(
   exchange: (i: number) => Promise<string>,
   /** Open loop: start exchanges at this many per second whatever the answers do, instead of a pool. */
   rate?: number,
+  /** CPU milliseconds used so far by the processes of the path. */
+  cpuMs: () => number = ownCpuMs,
 ): Promise<(string | number)[]> {
   const warmup = Math.min(200, count);
   await runPool(warmup, concurrency, exchange, () => undefined);
@@ -317,6 +358,7 @@ async function drive(
   const latencies: number[] = [];
   const outcomes = new Map<string, number>();
   const started = performance.now();
+  const cpuAtStart = cpuMs();
   /** One exchange, its latency counted from when it was due (so a slow answer cannot hide a queue). */
   const one = async (i: number, due: number) => {
     let outcome: string;
@@ -354,6 +396,7 @@ async function drive(
     });
   }
   const elapsed = (performance.now() - started) / 1000;
+  const cpuPerExchange = (cpuMs() - cpuAtStart) / count;
   bar.stop();
 
   latencies.sort((x, y) => x - y);
@@ -369,9 +412,34 @@ async function drive(
     pct(90),
     pct(99),
     (latencies.at(-1) ?? 0).toFixed(1),
+    cpuPerExchange.toFixed(2),
     [...outcomes].map(([k, v]) => `${k}: ${v}`).join(', '),
   ];
 }
+
+/** This process's CPU time so far, user and system, in milliseconds. */
+function ownCpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/**
+ * Another process's CPU time so far (user and system, in milliseconds), from /proc (Linux); 0 where
+ * it cannot be read (another system, the process gone), so that the figure is then a lower bound.
+ */
+function processCpuMs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces, inside parentheses): utime is the 12th, stime the 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** USER_HZ: 100 on every Linux that Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /** Codes per call on the batch path: what a bulk inquiry's chunk would hand the cipher. */
 const CONVERSION_BATCH = 4096;

@@ -25,6 +25,15 @@ const BIN = fileURLToPath(new URL('../../bin/renkei.js', import.meta.url));
 /** Mirrors `SUPERVISED_ENV` of src/cli/node-command.ts (the network layer does not import the CLI). */
 const SUPERVISED_ENV = 'RENKEI_SUPERVISED';
 
+/**
+ * Extra flags for every node's Node.js, from `RENKEI_NODE_FLAGS` (space-separated): e.g.
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile each node process (Node refuses `--cpu-prof` in
+ * NODE_OPTIONS), or `--max-old-space-size=…`. A node writes its profile when it stops (SIGTERM).
+ */
+function nodeFlags(): string[] {
+  return (process.env.RENKEI_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== '');
+}
+
 export type SupervisorEvent =
   | {
       type: 'exited';
@@ -112,10 +121,14 @@ export class SupervisedNode implements RunningNode {
       this.output = createWriteStream(options.outputFile, { flags: 'a', mode: 0o600 });
     }
     const output = this.output;
-    const child = spawn(process.execPath, [BIN, 'node', options.kind, '--config', options.configFile], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, [SUPERVISED_ENV]: '1' },
-    });
+    const child = spawn(
+      process.execPath,
+      [...nodeFlags(), BIN, 'node', options.kind, '--config', options.configFile],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { ...process.env, [SUPERVISED_ENV]: '1' },
+      },
+    );
     this.child = child;
     this.startedAt = Date.now();
     child.stdin?.on('error', () => undefined); // the child gone: nothing to tell it

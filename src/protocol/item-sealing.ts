@@ -73,6 +73,22 @@ export interface ItemSealer {
  *   the hash the provider signed.
  */
 export function createItemSealer(trust: NodeTrust, archive: MessageArchive): ItemSealer {
+  /**
+   * Requesters' encryption keys by certificate serial: importing one parses the certificate anew
+   * (a sixteenth of a provider's time under load). The certificate is checked (`verifyPeer`, with
+   * its revocation) on every seal before its key is used; a serial names one certificate of the CA.
+   */
+  const encryptionKeys = new Map<string, Promise<CryptoKey>>();
+  const encryptionKeyOf = (serial: string, certificate: string): Promise<CryptoKey> => {
+    let key = encryptionKeys.get(serial);
+    if (key === undefined) {
+      if (encryptionKeys.size >= 10_000) encryptionKeys.clear();
+      key = importCertificateKey(certificate, 'encrypt');
+      encryptionKeys.set(serial, key);
+      key.catch(() => encryptionKeys.delete(serial));
+    }
+    return key;
+  };
   return {
     encryptionCertificate: trust.self.encryption.certificatePem,
 
@@ -95,7 +111,7 @@ export function createItemSealer(trust: NodeTrust, archive: MessageArchive): Ite
         kid: trust.self.kid,
         clock: trust.clock,
       });
-      const key = await importCertificateKey(requesterCertificate, 'encrypt');
+      const key = await encryptionKeyOf(requester.serial, requesterCertificate);
       return encryptForRecipient({ jws, certificate: trust.tls.cert }, key, {
         kid: requester.serial,
         processingNumber,

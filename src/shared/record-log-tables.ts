@@ -18,7 +18,8 @@
  * event row is the retention purge turning it into a tombstone (`tombstoneEvents`).
  */
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { columnTypes, isUniqueViolation } from './db.ts';
+import { columnTypes, isUniqueViolation, lockForAppend, precompiled } from './db.ts';
+import { GroupCommit } from './group-commit.ts';
 import { RenkeiError } from './errors.ts';
 import type { RecordEventRow, StoredRecordEvent, StoredTreeHead } from './record-log.ts';
 
@@ -102,6 +103,18 @@ export function recordLogDb<DB extends RecordLogTables>(db: Kysely<DB> | Transac
 
 const copy = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes);
 
+/** Read before every append: compiled once (db.ts `precompiled`). */
+const selectLogSize = precompiled<
+  RecordLogTables,
+  Record<string, never>,
+  { max: string | number | bigint | null }
+>((db) =>
+  db
+    .selectFrom('merkle_nodes')
+    .select((eb) => eb.fn.max('idx').as('max'))
+    .where('level', '=', 0),
+);
+
 /**
  * The Merkle library's `MerkleStore` port over `merkle_nodes` (see the module comment for why the
  * type is structural). Bind it to a transaction to append in the record's transaction.
@@ -117,11 +130,7 @@ export class KyselyMerkleStore {
   }
 
   async size(): Promise<number> {
-    const row = await this.db
-      .selectFrom('merkle_nodes')
-      .select((eb) => eb.fn.max('idx').as('max'))
-      .where('level', '=', 0)
-      .executeTakeFirst();
+    const row = (await selectLogSize(this.db, {})).rows[0];
     return row?.max === null || row?.max === undefined ? 0 : Number(row.max) + 1;
   }
 
@@ -307,6 +316,11 @@ export async function latestTreeHeadSize(db: Db): Promise<number> {
   return row?.max === null || row?.max === undefined ? 0 : Number(row.max);
 }
 
+/** The events a group's works have recorded so far, appended to the log together before it commits. */
+export interface PendingRecordEvents {
+  rows: Omit<RecordEventRow, 'idx'>[];
+}
+
 /**
  * What every party's store offers about its record log, over the tables above: the Merkle store, the
  * signed heads, the events, and a listener for events just committed (the head signer's schedule). A
@@ -314,8 +328,44 @@ export async function latestTreeHeadSize(db: Db): Promise<number> {
  */
 export abstract class KyselyRecordLog<DB extends RecordLogTables> {
   private readonly listeners: ((count: number) => void)[] = [];
+  /**
+   * The record changes of the exchange path go through here: one transaction per group of them
+   * (group-commit.ts), whose works queue their events (`PendingRecordEvents`) and whose events are
+   * appended to the log in one Merkle append just before the commit (`appendRows`). A group takes the
+   * record log's lock first (PostgreSQL), as each of its works would have anyway: groups of two
+   * processes then cannot deadlock over rows each holds while waiting for the lock.
+   */
+  protected readonly writes: GroupCommit<DB, PendingRecordEvents>;
 
-  protected constructor(protected readonly db: Kysely<DB>) {}
+  protected constructor(protected readonly db: Kysely<DB>) {
+    this.writes = new GroupCommit<DB, PendingRecordEvents>(db, {
+      begin: async (trx) => {
+        await lockForAppend(trx as unknown as Kysely<unknown>, 'record_log');
+        return { rows: [] };
+      },
+      mark: (group) => group.rows.length,
+      rewind: (group, mark) => {
+        group.rows.length = mark;
+      },
+      beforeCommit: async (trx, group) => {
+        if (group.rows.length > 0) await this.appendRows(trx, group.rows);
+      },
+    });
+  }
+
+  /**
+   * Append event rows (in log order) to the Merkle log and to `record_events`, in `trx`; the node's,
+   * since the Merkle log is the trust layer's and this file may not import it.
+   */
+  protected abstract appendRows(
+    trx: Transaction<DB>,
+    rows: readonly Omit<RecordEventRow, 'idx'>[],
+  ): Promise<void>;
+
+  /** Wait until every record change issued so far is committed or has failed: before closing the database. */
+  drainWrites(): Promise<void> {
+    return this.writes.drain();
+  }
 
   /** Tell the listeners (the tree head signer) about events now committed. */
   protected appended(count: number): void {

@@ -4,13 +4,21 @@
  * a Kysely with the PostgreSQL dialect, after `migrateToLatest(db, CORE_MIGRATIONS)`.
  */
 import type { Kysely, Selectable, Transaction } from 'kysely';
-import { lockForAppend, migrateToLatest, openDatabase, type DatabaseTarget } from '../../shared/db.ts';
+import {
+  lockForAppend,
+  migrateToLatest,
+  openDatabase,
+  precompiled,
+  type DatabaseTarget,
+} from '../../shared/db.ts';
 import {
   KyselyMerkleStore,
   insertRecordEvents,
   recordLogDb,
   KyselyRecordLog,
   tombstoneRecordEvents,
+  type PendingRecordEvents,
+  type RecordEventRow,
   type RecordLogTables,
 } from '../../shared/record-log-tables.ts';
 import { createMerkleLog, leafHash } from '../../trust/merkle/index.ts';
@@ -113,6 +121,77 @@ const encoder = new TextEncoder();
 
 /** Thrown inside `recordInquiry`'s transaction to roll it back when the idempotency key is taken. */
 const DUPLICATE_REQUEST = new Error('duplicate request');
+/**
+ * The exchange path's statements, compiled once (`precompiled`): each runs several times per
+ * exchange. The rest of the store builds its queries with Kysely as usual.
+ */
+const insertRecord = precompiled<CoreDatabase, RecordRow, never>((db, p) =>
+  db.insertInto('provision_records').values({
+    processing_number: p('processing_number'),
+    requester_id: p('requester_id'),
+    provider_id: p('provider_id'),
+    clause_no: p('clause_no'),
+    procedure_id: p('procedure_id'),
+    item_nos: p('item_nos'),
+    person_key: p('person_key'),
+    requested_at: p('requested_at'),
+    answered_at: p('answered_at'),
+    outcome: p('outcome'),
+    reason: p('reason'),
+    non_disclosure: p('non_disclosure'),
+    legal_table_digest: p('legal_table_digest'),
+  }),
+);
+const insertRecordItem = precompiled<CoreDatabase, Selectable<CoreDatabase['provision_record_items']>, never>(
+  (db, p) =>
+    db
+      .insertInto('provision_record_items')
+      .values({ processing_number: p('processing_number'), item_no: p('item_no') }),
+);
+const insertInquiry = precompiled<CoreDatabase, InquiryRow, never>((db, p) =>
+  db.insertInto('inquiries').values({
+    processing_number: p('processing_number'),
+    delivery: p('delivery'),
+    delivery_attempts: p('delivery_attempts'),
+    delivered_at: p('delivered_at'),
+    owner: p('owner'),
+  }),
+);
+const settleRecord = precompiled<
+  CoreDatabase,
+  { processingNumber: string; outcome: string; reason: string | null; answeredAt: string },
+  { provider_id: string }
+>((db, p) =>
+  db
+    .updateTable('provision_records')
+    .set({ outcome: p('outcome'), reason: p('reason'), answered_at: p('answeredAt') })
+    .where('processing_number', '=', p('processingNumber'))
+    .where('outcome', '=', 'pending')
+    .returning('provider_id'),
+);
+const settleDelivery = precompiled<
+  CoreDatabase,
+  { processingNumber: string; delivery: string; attempts: number; deliveredAt: string | null },
+  never
+>((db, p) =>
+  db
+    .updateTable('inquiries')
+    .set({
+      delivery: p('delivery'),
+      delivery_attempts: p('attempts'),
+      delivered_at: p('deliveredAt'),
+    })
+    .where('processing_number', '=', p('processingNumber'))
+    .where('delivery', '=', 'pending'),
+);
+const deleteKeptAnswer = precompiled<CoreDatabase, { processingNumber: string }, never>((db, p) =>
+  db.deleteFrom('kept_answers').where('processing_number', '=', p('processingNumber')),
+);
+
+/** In a work of group commit: its events join the group's one append, made just before the commit. */
+function queueEvents(group: PendingRecordEvents, events: readonly CoreRecordEvent[]): void {
+  for (const event of events) group.rows.push(eventRow(event, 0));
+}
 
 /** Kept answers expired per transaction (bounded, so that the `in` lists stay small in every dialect). */
 const EXPIRY_BATCH = 500;
@@ -129,13 +208,24 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
   /**
    * Appends record events and their Merkle leaves in the caller's transaction: the log over a store
    * bound to it, so a rolled-back record leaves no leaf, and a leaf never exists without its event.
+   * For the record changes outside group commit (expiry, purge); those inside queue their events
+   * (`queueEvents`) for one append per group.
    */
   private async appendEvents(trx: Transaction<CoreDatabase>, events: readonly CoreRecordEvent[]) {
+    await this.appendRows(
+      trx,
+      events.map((event) => eventRow(event, 0)),
+    );
+  }
+
+  protected override async appendRows(
+    trx: Transaction<CoreDatabase>,
+    rows: readonly Omit<RecordEventRow, 'idx'>[],
+  ): Promise<void> {
     // One appender at a time (the log's next index is read, then written): PostgreSQL's transactions
     // run side by side, across processes too, so they queue on a lock until commit.
     await lockForAppend(trx as unknown as Kysely<unknown>, 'record_log');
     const db = recordLogDb(trx);
-    const rows = events.map((event) => eventRow(event, 0));
     const first = await createMerkleLog({ store: new KyselyMerkleStore(db) }).append(
       rows.map((row) => encoder.encode(row.body)),
     );
@@ -249,8 +339,34 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     requestId?: string,
   ): Promise<'recorded' | 'duplicate'> {
     try {
-      await this.db.transaction().execute(async (trx) => {
-        await this.insertInquiry(trx, record, state, requestId);
+      await this.writes.transaction(async (trx, group) => {
+        await insertRecord(trx, toRecordRow(record));
+        if (requestId !== undefined) {
+          // ON CONFLICT DO NOTHING in both dialects: on PostgreSQL a racing insert of the same key waits
+          // for the other transaction and then inserts nothing, rather than failing the transaction.
+          const inserted = await trx
+            .insertInto('inquiry_requests')
+            .values({
+              requester_id: record.requesterId,
+              request_id: requestId,
+              processing_number: record.processingNumber,
+            })
+            .onConflict((oc) => oc.columns(['requester_id', 'request_id']).doNothing())
+            .executeTakeFirst();
+          // Undoes this work's writes alone (its savepoint), the record included.
+          if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) throw DUPLICATE_REQUEST;
+        }
+        for (const itemNo of new Set(record.itemNos)) {
+          await insertRecordItem(trx, { processing_number: record.processingNumber, item_no: itemNo });
+        }
+        await insertInquiry(trx, {
+          processing_number: state.processingNumber,
+          delivery: state.delivery,
+          delivery_attempts: state.deliveryAttempts,
+          delivered_at: state.deliveredAt,
+          owner: this.worker?.id ?? null,
+        });
+        queueEvents(group, [openedEvent(record)]);
       });
     } catch (error) {
       if (error === DUPLICATE_REQUEST) return 'duplicate';
@@ -258,49 +374,6 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     }
     this.appended(1);
     return 'recorded';
-  }
-
-  private async insertInquiry(
-    trx: Transaction<CoreDatabase>,
-    record: ProvisionRecord,
-    state: InquiryState,
-    requestId: string | undefined,
-  ): Promise<void> {
-    await trx.insertInto('provision_records').values(toRecordRow(record)).execute();
-    if (requestId !== undefined) {
-      // ON CONFLICT DO NOTHING in both dialects: on PostgreSQL a racing insert of the same key waits
-      // for the other transaction and then inserts nothing, rather than failing the transaction.
-      const inserted = await trx
-        .insertInto('inquiry_requests')
-        .values({
-          requester_id: record.requesterId,
-          request_id: requestId,
-          processing_number: record.processingNumber,
-        })
-        .onConflict((oc) => oc.columns(['requester_id', 'request_id']).doNothing())
-        .executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) throw DUPLICATE_REQUEST; // rolls back the record
-    }
-    await trx
-      .insertInto('provision_record_items')
-      .values(
-        [...new Set(record.itemNos)].map((itemNo) => ({
-          processing_number: record.processingNumber,
-          item_no: itemNo,
-        })),
-      )
-      .execute();
-    await trx
-      .insertInto('inquiries')
-      .values({
-        processing_number: state.processingNumber,
-        delivery: state.delivery,
-        delivery_attempts: state.deliveryAttempts,
-        delivered_at: state.deliveredAt,
-        owner: this.worker?.id ?? null,
-      })
-      .execute();
-    await this.appendEvents(trx, [openedEvent(record)]);
   }
 
   async findInquiryByRequest(requesterId: string, requestId: string): Promise<UnfinishedInquiry | undefined> {
@@ -324,14 +397,8 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     keep?: { sealedItems: string; expiresAt: string },
     notifyProvider?: boolean,
   ): Promise<boolean> {
-    const updated = await this.db.transaction().execute(async (trx) => {
-      const result = await trx
-        .updateTable('provision_records')
-        .set({ outcome, reason, answered_at: answeredAt })
-        .where('processing_number', '=', processingNumber)
-        .where('outcome', '=', 'pending')
-        .returning('provider_id')
-        .executeTakeFirst();
+    const updated = await this.writes.transaction(async (trx, group) => {
+      const result = (await settleRecord(trx, { processingNumber, outcome, reason, answeredAt })).rows[0];
       if (result === undefined) return false;
       if (this.worker) {
         // The answer may reach another process than the one that forwarded the inquiry: the delivery
@@ -363,7 +430,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
           })
           .execute();
       }
-      await this.appendEvents(trx, [answeredEvent(processingNumber, outcome, reason, answeredAt)]);
+      queueEvents(group, [answeredEvent(processingNumber, outcome, reason, answeredAt)]);
       return true;
     });
     if (updated) this.appended(1);
@@ -376,20 +443,16 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     attempts: number,
     at: string,
   ): Promise<void> {
-    const updated = await this.db.transaction().execute(async (trx) => {
-      const result = await trx
-        .updateTable('inquiries')
-        .set({
-          delivery,
-          delivery_attempts: attempts,
-          delivered_at: delivery === 'delivered' ? at : null,
-        })
-        .where('processing_number', '=', processingNumber)
-        .where('delivery', '=', 'pending')
-        .executeTakeFirst();
-      await trx.deleteFrom('kept_answers').where('processing_number', '=', processingNumber).execute();
-      if (result.numUpdatedRows !== 1n) return false;
-      await this.appendEvents(trx, [deliveryEvent(processingNumber, delivery, attempts, at)]);
+    const updated = await this.writes.transaction(async (trx, group) => {
+      const result = await settleDelivery(trx, {
+        processingNumber,
+        delivery,
+        attempts,
+        deliveredAt: delivery === 'delivered' ? at : null,
+      });
+      await deleteKeptAnswer(trx, { processingNumber });
+      if (result.numAffectedRows !== 1n) return false;
+      queueEvents(group, [deliveryEvent(processingNumber, delivery, attempts, at)]);
       return true;
     });
     if (updated) this.appended(1);
@@ -703,6 +766,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
 
   /** Closes the database; one of several core processes drops its lease first (see `dropLease`). */
   async close(): Promise<void> {
+    await this.drainWrites();
     await this.dropLease().catch(() => undefined);
     await this.db.destroy();
   }

@@ -92,6 +92,7 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
     }));
   let addresseeDb: Kysely<AddresseeDatabase> | undefined;
   let intermediateDb: Kysely<IntermediateDatabase> | undefined;
+  let intermediateStore: KyselyIntermediateStore | undefined;
   let institution: ReturnType<typeof createInstitution> | undefined;
   let timer: NodeJS.Timeout | undefined;
   const ownTransport = options.transport === undefined;
@@ -102,6 +103,7 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
     await institution?.close();
     if (ownTransport) await transport?.close();
     await security?.close();
+    await intermediateStore?.drainWrites();
     await addresseeDb?.destroy();
     await intermediateDb?.destroy();
     lock.release();
@@ -127,14 +129,13 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
     // Migrations are written against an untyped schema; the stores see the typed one.
     await migrateToLatest(addresseeDb as unknown as Kysely<unknown>, addresseeMigrations);
     await migrateToLatest(intermediateDb as unknown as Kysely<unknown>, intermediateMigrations);
-    const kyselyStore = new KyselyIntermediateStore(intermediateDb);
-    await kyselyStore.clearAcquisitions();
-    const intermediateStore = options.wrapIntermediateStore?.(kyselyStore) ?? kyselyStore;
+    intermediateStore = new KyselyIntermediateStore(intermediateDb);
+    await intermediateStore.clearAcquisitions();
     institution = createInstitution({
       institutionId,
       kind: options.kind,
       addresseeStore: new KyselyAddresseeStore(addresseeDb),
-      intermediateStore,
+      intermediateStore: options.wrapIntermediateStore?.(intermediateStore) ?? intermediateStore,
       bulkStore: new KyselyBulkInquiryStore(intermediateDb),
       legalTable: options.legalTable,
       clock,

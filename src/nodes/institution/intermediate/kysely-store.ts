@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import { lockForAppend } from '../../../shared/db.ts';
+import { lockForAppend, precompiled } from '../../../shared/db.ts';
 import type {
   AcquisitionNumber,
   ItemNo,
@@ -14,6 +14,8 @@ import {
   recordLogDb,
   KyselyRecordLog,
   tombstoneRecordEvents,
+  type PendingRecordEvents,
+  type RecordEventRow,
   type RecordLogTables,
 } from '../../../shared/record-log-tables.ts';
 import { createMerkleLog, leafHash } from '../../../trust/merkle/index.ts';
@@ -114,6 +116,39 @@ const CHUNK = 500;
 
 const encoder = new TextEncoder();
 
+/**
+ * The exchange path's reads, compiled once (`precompiled`): the clerk's status and the answer's
+ * checks read an inquiry several times per exchange. The rest of the store builds its queries with
+ * Kysely as usual.
+ */
+const selectInquiry = precompiled<
+  IntermediateDatabase,
+  { processingNumber: string },
+  IntermediateDatabase['requester_records'] & { items: string | null }
+>((db, p) =>
+  db
+    .selectFrom('requester_records')
+    .leftJoin('answers', 'answers.processing_number', 'requester_records.processing_number')
+    .selectAll('requester_records')
+    .select('answers.items')
+    .where('requester_records.processing_number', '=', p('processingNumber')),
+);
+const selectPerson = precompiled<
+  IntermediateDatabase,
+  { addresseeNumber: string },
+  { addressee_number: string; person_code: string | null }
+>((db, p) =>
+  db
+    .selectFrom('persons')
+    .select(['addressee_number', 'person_code'])
+    .where('addressee_number', '=', p('addresseeNumber')),
+);
+
+/** In a work of group commit: its events join the group's one append, made just before the commit. */
+function queueEvents(group: PendingRecordEvents, events: readonly IntermediateRecordEvent[]): void {
+  for (const event of events) group.rows.push(eventRow(event, 0));
+}
+
 /** `IntermediateStore` on Kysely: the same code for SQLite and PostgreSQL. */
 export class KyselyIntermediateStore
   extends KyselyRecordLog<IntermediateDatabase>
@@ -124,18 +159,18 @@ export class KyselyIntermediateStore
   }
 
   /**
-   * Appends record events and their Merkle leaves in the caller's transaction: the log over a store
-   * bound to it, so a rolled-back record leaves no leaf, and a leaf never exists without its event.
+   * Appends event rows and their Merkle leaves in the caller's transaction (the group's, just before
+   * it commits: see `KyselyRecordLog.writes`): the log over a store bound to it, so a rolled-back
+   * record leaves no leaf, and a leaf never exists without its event.
    */
-  private async appendEvents(
+  protected override async appendRows(
     trx: Transaction<IntermediateDatabase>,
-    events: readonly IntermediateRecordEvent[],
+    rows: readonly Omit<RecordEventRow, 'idx'>[],
   ): Promise<void> {
     // One appender at a time (the log's next index is read, then written): PostgreSQL's transactions
     // run side by side, across processes too, so they queue on a lock until commit.
     await lockForAppend(trx as unknown as Kysely<unknown>, 'record_log');
     const db = recordLogDb(trx);
-    const rows = events.map((event) => eventRow(event, 0));
     const first = await createMerkleLog({ store: new KyselyMerkleStore(db) }).append(
       rows.map((row) => encoder.encode(row.body)),
     );
@@ -146,11 +181,7 @@ export class KyselyIntermediateStore
   }
 
   async findPerson(addresseeNumber: AddresseeNumber): Promise<IntermediatePerson | undefined> {
-    const row = await this.db
-      .selectFrom('persons')
-      .select(['addressee_number', 'person_code'])
-      .where('addressee_number', '=', addresseeNumber)
-      .executeTakeFirst();
+    const row = (await selectPerson(this.db, { addresseeNumber })).rows[0];
     return row && toPerson(row);
   }
 
@@ -389,7 +420,7 @@ export class KyselyIntermediateStore
 
   async recordInquiry(record: RequesterRecordInput, intent?: string): Promise<'recorded' | 'ignored'> {
     const event = inquiryEvent(record);
-    const result = await this.db.transaction().execute(async (trx) => {
+    const result = await this.writes.transaction(async (trx, group) => {
       if (intent !== undefined) {
         await trx.deleteFrom('inquiry_intents').where('request_id', '=', intent).execute();
       }
@@ -431,7 +462,7 @@ export class KyselyIntermediateStore
           })
           .execute();
       }
-      await this.appendEvents(trx, [event]);
+      queueEvents(group, [event]);
       return 'recorded';
     });
     if (result === 'recorded') this.appended(1);
@@ -439,7 +470,7 @@ export class KyselyIntermediateStore
   }
 
   async recordAnswer(answer: AnswerToStore): Promise<'recorded' | 'ignored'> {
-    const result = await this.db.transaction().execute(async (trx) => {
+    const result = await this.writes.transaction(async (trx, group) => {
       const existing = await trx
         .selectFrom('requester_records')
         .select('outcome')
@@ -482,7 +513,7 @@ export class KyselyIntermediateStore
           received_at: answer.receivedAt,
         })
         .execute();
-      await this.appendEvents(trx, [answerEvent(answer)]);
+      queueEvents(group, [answerEvent(answer)]);
       return 'recorded';
     });
     if (result === 'recorded') this.appended(1);
@@ -492,13 +523,7 @@ export class KyselyIntermediateStore
   async findInquiry(
     processingNumber: ProcessingNumber,
   ): Promise<(RequesterRecord & { items: AnsweredItem[] | undefined }) | undefined> {
-    const row = await this.db
-      .selectFrom('requester_records')
-      .leftJoin('answers', 'answers.processing_number', 'requester_records.processing_number')
-      .selectAll('requester_records')
-      .select('answers.items')
-      .where('requester_records.processing_number', '=', processingNumber)
-      .executeTakeFirst();
+    const row = (await selectInquiry(this.db, { processingNumber })).rows[0];
     if (!row) return undefined;
     const record: RequesterRecord = toRequesterRecord(row);
     if (row.person_code !== null) record.personCode = row.person_code;
@@ -519,7 +544,7 @@ export class KyselyIntermediateStore
   }
 
   async recordProvision(record: ProviderRecord): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await this.writes.transaction(async (trx, group) => {
       await trx
         .insertInto('provider_records')
         .values({
@@ -547,7 +572,7 @@ export class KyselyIntermediateStore
           })),
         )
         .execute();
-      await this.appendEvents(trx, [provisionEvent(record)]);
+      queueEvents(group, [provisionEvent(record)]);
     });
     this.appended(1);
   }
