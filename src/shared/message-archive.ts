@@ -165,6 +165,9 @@ export async function openMessageArchive(
     throw error;
   }
   let buffer: ArchivedMessage[] = [];
+  // Batches whose member mapping this archive wrote: a batch's members are listed by several of its
+  // messages (the acceptance, the provision request, the answer…), and once is enough.
+  const mappedBatches = new Set<string>();
   let assignments: { hash: string; processingNumber: string }[] = [];
   let timer: NodeJS.Timeout | undefined;
   let writing: Promise<void> = Promise.resolve();
@@ -182,11 +185,12 @@ export async function openMessageArchive(
           .values(rows.slice(i, i + 1_000).map(toRow))
           .execute();
       }
-      const mapped = rows.flatMap((row) =>
-        row.batchId && row.members
-          ? row.members.map((pn) => ({ batch_id: row.batchId as string, processing_number: pn }))
-          : [],
-      );
+      const mapped = rows.flatMap((row) => {
+        if (!row.batchId || !row.members || mappedBatches.has(row.batchId)) return [];
+        if (mappedBatches.size >= 10_000) mappedBatches.clear();
+        mappedBatches.add(row.batchId);
+        return row.members.map((pn) => ({ batch_id: row.batchId as string, processing_number: pn }));
+      });
       for (let i = 0; i < mapped.length; i += 5_000) {
         await trx
           .insertInto('batch_members')
