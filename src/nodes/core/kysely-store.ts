@@ -794,6 +794,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
           }
         }
       }
+      // Only a batch still waiting for its provider: one a resume settled meanwhile keeps its answer.
       await trx
         .updateTable('inquiry_batches')
         .set({
@@ -803,6 +804,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
           ...(this.worker ? { owner: this.worker.id } : {}),
         })
         .where('batch_id', '=', batchId)
+        .where('state', '=', 'forwarded')
         .execute();
       if (done.length > 0) {
         await this.appendEvents(

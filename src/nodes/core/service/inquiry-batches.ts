@@ -406,7 +406,15 @@ export class InquiryBatchService {
     }));
     const notify = sent && failure !== undefined;
     try {
-      await store.recordBatchOutcomes(batchId, outcomes, delivery.answeredAt, this.kept(delivery), notify);
+      const answered = await store.recordBatchOutcomes(
+        batchId,
+        outcomes,
+        delivery.answeredAt,
+        this.kept(delivery),
+        notify,
+      );
+      // Settled meanwhile (a resume by this or another core process): its answer went out then.
+      if (answered.length === 0) return;
     } catch (error) {
       // Without a record the answer is not passed on; the next start's resume settles the batch.
       logger.error({ batchId, code: errorCode(error) }, 'could not record a batch’s outcomes');
