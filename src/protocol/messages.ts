@@ -341,9 +341,12 @@ export const ProvisionBatchAnswer = z.object({
 });
 export type ProvisionBatchAnswer = z.infer<typeof ProvisionBatchAnswer>;
 
-/** The batch form of `AnswerDelivery`: the core's push (or a fetch's answer) to the requester. */
-export const AnswerBatchDelivery = ProvisionBatchAnswer;
-export type AnswerBatchDelivery = ProvisionBatchAnswer;
+/**
+ * The batch form of `AnswerDelivery`: the core's push (or a fetch's answer) to the requester, the
+ * provider's answer as it came (a schema object of its own, so that the OpenAPI document names it).
+ */
+export const AnswerBatchDelivery = ProvisionBatchAnswer.extend({});
+export type AnswerBatchDelivery = z.infer<typeof AnswerBatchDelivery>;
 
 export const AnswerBatchFetch = z.object({ requesterId: InstitutionId, batchId: BatchId });
 export type AnswerBatchFetch = z.infer<typeof AnswerBatchFetch>;
