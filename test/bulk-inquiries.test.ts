@@ -107,6 +107,85 @@ describe('a bulk inquiry', () => {
     }
   });
 
+  it('sends a few hundred persons in one signed batch, each an exchange recorded at the three parties, with its batch messages found under its own number', async () => {
+    const known = knownAtRequester();
+    // 300 known persons (provided or not held), and three numbers 三条市 never registered.
+    const persons = Array.from({ length: 300 }, (_, i) => known[i % known.length]!);
+    const unknown = ['999999999999991', '999999999999992', '999999999999993'];
+    const addresseeNumbers = [...persons.map((p) => p.addresseeNumber), ...unknown];
+    const clerk = demo.network.institution(REQUESTER);
+    const coreBefore = (await demo.network.admin().getStatistics({ query: {} })).total;
+    const accepted = await clerk.submitBulkInquiry({
+      body: { providerId: PROVIDER, clauseNo: '74', procedureId: '074-01', itemNos: [2], addresseeNumbers },
+    });
+    const done = await waitUntilDone(accepted.bulkNumber);
+    const provided = persons.filter((p) => p.expected === 'provided').length;
+    expect(done.outcomes).toEqual({ provided, not_held: 300 - provided, refused: 0, failed: 3 });
+
+    const results = (
+      await clerk.getBulkResults({ params: { bulkNumber: accepted.bulkNumber }, query: { limit: 1000 } })
+    ).results;
+    expect(results.map((r) => r.outcome)).toEqual([
+      ...persons.map((p) => p.expected),
+      'failed',
+      'failed',
+      'failed',
+    ]);
+    expect(results.slice(300).map((r) => r.reason)).toEqual(
+      unknown.map(() => 'ERR_UNKNOWN_ADDRESSEE_NUMBER'),
+    );
+    const numbers = results.flatMap((r) => (r.processingNumber ? [r.processingNumber] : []));
+    expect(new Set(numbers).size).toBe(300);
+    for (const r of results.filter((r) => r.outcome === 'provided')) {
+      expect(r.items?.map((i) => i.itemNo)).toEqual([2]);
+    }
+
+    // Every person an exchange of its own at the core (300 more records) and at both institutions.
+    expect((await demo.network.admin().getStatistics({ query: {} })).total).toBe(coreBefore + 300);
+    const atCore = new Map(
+      (await demo.network.admin().listProvisionRecords({ query: { limit: 1000 } })).records.map((r) => [
+        r.processingNumber,
+        r,
+      ]),
+    );
+    const atRequester = new Map(
+      (await clerk.listProvisionRecords({ query: { role: 'requester', limit: 1000 } })).records.map((r) => [
+        r.processingNumber,
+        r,
+      ]),
+    );
+    const atProvider = new Map(
+      (
+        await demo.network
+          .institution(PROVIDER)
+          .listProvisionRecords({ query: { role: 'provider', limit: 1000 } })
+      ).records.map((r) => [r.processingNumber, r]),
+    );
+    results.slice(0, 300).forEach((r, i) => {
+      const pn = r.processingNumber ?? '';
+      expect(atCore.get(pn)?.outcome, pn).toBe(persons[i]!.expected);
+      expect(atProvider.get(pn)?.outcome, pn).toBe(persons[i]!.expected);
+      expect(atRequester.get(pn)).toMatchObject({
+        outcome: persons[i]!.expected,
+        requestedBy: `${REQUESTER}:business`,
+      });
+    });
+
+    // `renkei records show` finds a member's exchange in the batch messages each party kept, and
+    // every record log still verifies (the commands read the nodes' SQLite files).
+    if (demo.postgres) return;
+    const member = results.find((r) => r.outcome === 'provided')?.processingNumber ?? '';
+    const shown = await renkei('--data-dir', demo.dir, 'records', 'show', member);
+    expect(shown.stdout).not.toContain('INVALID');
+    expect(shown.stdout).toMatch(/sent\s+│ InquiryBatchRequest\s+│ 152048 → core\s+│ valid/);
+    expect(shown.stdout).toMatch(/received\s+│ ProvisionBatchRequest\s+│ core → 131041\s+│ valid/);
+    expect(shown.stdout).toMatch(/received\s+│ AnswerBatchDelivery\s+│ core → 152048\s+│ valid/);
+    expect(shown.status).toBe(0);
+    const verified = await renkei('--data-dir', demo.dir, 'records', 'verify');
+    expect(verified.stderr).toBe('');
+    expect(verified.status).toBe(0);
+  });
+
   it('refuses an unknown bulk number, and a bulk inquiry naming nobody', async () => {
     const clerk = demo.network.institution(REQUESTER);
     await expect(

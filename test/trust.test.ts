@@ -5,6 +5,7 @@
  * with its stable error code, changes nothing, and is recorded in the refusing node's security log.
  */
 import { execFile } from 'node:child_process';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +20,13 @@ import { loadNodeTrust, type NodeTrust } from '../src/protocol/node-trust.ts';
 import { adminApi, businessApi, coreApi, jlisApi, networkApi } from '../src/protocol/routes.ts';
 import { fixedClock, systemClock } from '../src/shared/clock.ts';
 import { createItemSealer } from '../src/protocol/item-sealing.ts';
-import { openMessageArchive, type MessageArchive } from '../src/shared/message-archive.ts';
+import {
+  openMessageArchive,
+  readArchivedMessages,
+  type ArchivedMessage,
+  type MessageArchive,
+} from '../src/shared/message-archive.ts';
+import { DEMO_RESIDENTS } from '../src/network/world.ts';
 import { messageHash } from '../src/trust/envelope/message-hash.ts';
 import { completeIndividualNumber } from '../src/domain/identifiers/individual-number.ts';
 import { decryptForRecipient } from '../src/trust/envelope/item-encryption.ts';
@@ -997,3 +1004,157 @@ describe('renkei security events', () => {
     expect(unknown.stderr).toContain('No node "nowhere" has a security log');
   });
 });
+
+// ── Batches of inquiries (bulk inquiries) ────────────────────────────────────────────────────
+
+describe('batches of inquiries', () => {
+  it('refuses a batch submitted in another institution’s name', async () => {
+    const provider = await trustOf(PROVIDER);
+    const batch = {
+      batchId: uuidv7(),
+      requesterId: REQUESTER,
+      providerId: PROVIDER,
+      clauseNo: '74',
+      procedureId: '074-01',
+      itemNos: [2],
+      nonDisclosure: false,
+      personCodes: [personCodeAt(REQUESTER, heldAtProvider()[0] ?? '')],
+    };
+    const jws = await signedAs(provider, 'InquiryBatchRequest', batch, 'core');
+    await refusedAndRecorded('core', 'ERR_IDENTITY_MISMATCH', () =>
+      attempt(coreUrl('/v1/inquiry-batches'), { raw: jws, as: credentialOf(pkiDir, PROVIDER) }),
+    );
+  });
+
+  it('refuses a tampered batch answer at the requester (items altered, a member added) and records those members failed; takes a genuine one', async () => {
+    // The provider is made to hang (its address points at a server that never answers), so that the
+    // batch's genuine answer does not come while the test plays the core that tampers with it.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const registration = await network.admin().getInstitution({ params: { id: PROVIDER } });
+    const register = (networkUrl: string) =>
+      attempt(coreUrl(`/admin/v1/institutions/${PROVIDER}`), {
+        method: 'PUT',
+        json: { name: registration.name, nameEn: registration.nameEn, kind: registration.kind, networkUrl },
+        as: credentialOf(pkiDir, 'operator:registry:demo'),
+      });
+    expect((await register(`https://127.0.0.1:${(silent.address() as AddressInfo).port}`)).status).toBe(200);
+    try {
+      const residents = heldAtProvider();
+      const clerk = network.institution(REQUESTER);
+      const bulk = await clerk.submitBulkInquiry({
+        body: {
+          providerId: PROVIDER,
+          clauseNo: '74',
+          procedureId: '074-01',
+          itemNos: [2],
+          addresseeNumbers: [0, 1, 2, 3].map((i) =>
+            world.addresseeNumber(residents[i % residents.length]!, REQUESTER),
+          ),
+        },
+      });
+      let results: { processingNumber?: string; outcome: string }[] = [];
+      for (let i = 0; i < 100 && results.filter((r) => r.processingNumber).length < 4; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        results = (
+          await clerk.getBulkResults({ params: { bulkNumber: bulk.bulkNumber }, query: { limit: 10 } })
+        ).results;
+      }
+      const [a, b, c, d] = results.map((r) => r.processingNumber ?? '');
+      expect(results.map((r) => r.outcome)).toEqual(['pending', 'pending', 'pending', 'pending']);
+      // What the core received, from its archive: the batch and the hash of the requester's message.
+      // (The archive writes every 50 ms: read until it has the batch.)
+      let inquiry: ArchivedMessage | undefined;
+      for (let i = 0; i < 50 && !inquiry; i++) {
+        const kept = await readArchivedMessages(join(dir, 'core', 'messages.sqlite'), a ?? '');
+        inquiry = kept.find((m) => m.type === 'InquiryBatchRequest');
+        if (!inquiry) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const batchId = inquiry?.batchId ?? '';
+      expect(batchId).not.toBe('');
+
+      const provider = await trustOf(PROVIDER);
+      const requester = await trustOf(REQUESTER);
+      const archive = await openMessageArchive(join(strangers, `batch-${uuidv7()}.sqlite`));
+      const item = heldCopyAt(PROVIDER, residents[0] ?? '');
+      const seal = (members: string[]) =>
+        createItemSealer(provider, archive).sealBatch({
+          batchId,
+          inquiryHash: inquiry?.hash ?? '',
+          requesterId: REQUESTER,
+          requesterCertificate: requester.self.encryption.certificatePem,
+          members: members.map((processingNumber) => ({ processingNumber, items: [item] })),
+        });
+      const core = await trustOf('core');
+      const deliver = async (provided: string[], sealedItems: string) => {
+        const delivery = {
+          batchId,
+          members: provided.map((processingNumber) => ({ processingNumber, outcome: 'provided' })),
+          items: [],
+          sealedItems,
+          answeredAt: new Date().toISOString(),
+        };
+        const jws = await signedAs(core, 'AnswerBatchDelivery', delivery, REQUESTER);
+        return attempt(institutionUrl(REQUESTER, '/network/v1/answer-batches'), {
+          raw: jws,
+          as: credentialOf(pkiDir, 'core'),
+        });
+      };
+      // Items altered on the way: the ciphertext no longer opens.
+      const parts = (await seal([a ?? ''])).split('.');
+      const body = parts[3] ?? '';
+      parts[3] = `${body[0] === 'A' ? 'B' : 'A'}${body.slice(1)}`;
+      expect((await deliver([a ?? ''], parts.join('.'))).status).toBe(204);
+      // A member added: C claimed provided, though the provider sealed items for B only.
+      expect((await deliver([b ?? '', c ?? ''], await seal([b ?? '']))).status).toBe(204);
+      // The genuine answer for D is taken.
+      expect((await deliver([d ?? ''], await seal([d ?? '']))).status).toBe(204);
+
+      const status = (pn: string | undefined) =>
+        clerk.getInquiry({ params: { processingNumber: pn ?? '' }, query: {} });
+      expect(await status(a)).toMatchObject({ outcome: 'failed', reason: 'ERR_DECRYPTION_FAILED' });
+      expect(await status(b)).toMatchObject({ outcome: 'failed', reason: 'ERR_ANSWER_MISMATCH' });
+      expect(await status(c)).toMatchObject({ outcome: 'failed', reason: 'ERR_ANSWER_MISMATCH' });
+      const genuine = await status(d);
+      expect(genuine).toMatchObject({ outcome: 'provided' });
+      expect(genuine.items).toEqual([item]);
+      await archive.close();
+
+      // Another institution cannot fetch the batch's answer: to it the batch does not exist.
+      const stranger = await trustOf(PROVIDER);
+      const fetch = await signedAs(stranger, 'AnswerBatchFetch', { requesterId: PROVIDER, batchId }, 'core');
+      await refusedAndRecorded('core', 'ERR_UNKNOWN_BATCH', () =>
+        attempt(coreUrl('/v1/answer-batch-fetches'), { raw: fetch, as: credentialOf(pkiDir, PROVIDER) }),
+      );
+    } finally {
+      expect((await register(registration.networkUrl)).status).toBe(200);
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+});
+
+/** The copy of item 2 an institution holds of a resident, read from its file. */
+function heldCopyAt(institutionId: string, resident: string) {
+  const db = new SQLite(join(dir, 'institutions', institutionId, 'intermediate.sqlite'), { readonly: true });
+  try {
+    const row = db
+      .prepare('SELECT data, layout_version FROM copies WHERE addressee_number = ? AND item_no = 2')
+      .get(world.addresseeNumber(resident, institutionId)) as { data: string; layout_version: string };
+    return {
+      itemNo: 2,
+      layoutVersion: row.layout_version,
+      data: JSON.parse(row.data) as Record<string, unknown>,
+    };
+  } finally {
+    db.close();
+  }
+}
+
+/** Residents 三条市 knows and 新宿区 holds item 2 of. */
+function heldAtProvider(): string[] {
+  return DEMO_RESIDENTS.filter(
+    (r) => r.knownAt.includes(REQUESTER) && r.copies[PROVIDER]?.[2] !== undefined,
+  ).map((r) => r.key);
+}

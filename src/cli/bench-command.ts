@@ -43,7 +43,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--keep', 'keep the bench databases afterwards')
     .option(
       '--in-process',
-      'every node in this process (one core), over the bare and the secured path, instead of one process per node',
+      'every node in this process (one core): over the bare and the secured path; with --bulk, for a CPU profile of all three',
     )
     .option('--baseline', 'also drive a bare relay chain of the same five hops, and print the ratios')
     .option('--rate <n>', 'open loop: start this many exchanges per second, instead of --concurrency')
@@ -61,13 +61,13 @@ export function registerBenchCommand(program: Command): void {
     )
     .action(
       async (options: {
+        inProcess?: boolean;
         count: string;
         concurrency: string;
         persons: string;
         keep?: boolean;
         bulk?: string;
         baseline?: boolean;
-        inProcess?: boolean;
         conversions?: string;
         rate?: string;
         numbering?: string;
@@ -115,7 +115,7 @@ export function registerBenchCommand(program: Command): void {
         if (options.bulk !== undefined) {
           const total = wholeNumberOption(options.bulk, '--bulk', 1, MAX_COUNT);
           try {
-            await benchBulk({ dir, world, legalTable, total });
+            await benchBulk({ dir, world, legalTable, total, inProcess: options.inProcess === true });
           } finally {
             if (!options.keep) rmSync(dir, { recursive: true, force: true });
           }
@@ -275,15 +275,33 @@ async function benchBulk(args: {
   world: World;
   legalTable: ReturnType<typeof loadLegalTable>;
   total: number;
+  inProcess: boolean;
 }): Promise<void> {
-  const { dir, world, legalTable, total } = args;
-  console.error('bulk: starting a network…');
-  const network = await launchNetwork({
-    dataDir: join(dir, 'bulk'),
-    legalTable,
-    institutions: world.institutions,
-    basePort: 0,
-  });
+  const { dir, world, legalTable, total, inProcess } = args;
+  // One process per node, as `renkei start` runs them: the requester, the core and the provider
+  // then share the machine's cores instead of one event loop.
+  console.error(`bulk: starting a network, ${inProcess ? 'in this process' : 'one process per node'}…`);
+  const processes = inProcess
+    ? undefined
+    : await startNodeProcesses({
+        dataDir: join(dir, 'bulk'),
+        institutions: world.institutions,
+        basePort: 0,
+        report: (event) => console.error(`bulk: ${JSON.stringify(event)}`),
+      });
+  const network =
+    processes ??
+    (await launchNetwork({
+      dataDir: join(dir, 'bulk'),
+      legalTable,
+      institutions: world.institutions,
+      basePort: 0,
+    }));
+  // CPU time is what the machine's load does not change: the figure to compare runs by.
+  const cpuSeconds = () =>
+    processes
+      ? processes.nodes().reduce((sum, node) => sum + processCpuSeconds(node.pid), 0)
+      : process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6;
   try {
     console.error(`bulk: seeding ${plural(world.residents.length, 'resident')}…`);
     const seeded = await seedWorld(network, world, legalTable);
@@ -293,6 +311,7 @@ async function benchBulk(args: {
       seeded.addresseeNumber(keys[i % keys.length] ?? 'r0', REQUESTER),
     );
     const started = performance.now();
+    const cpuBefore = cpuSeconds();
     const accepted = await requester.submitBulkInquiry({
       body: { providerId: PROVIDER, clauseNo: '74', procedureId: '074-01', itemNos: [2], addresseeNumbers },
     });
@@ -310,16 +329,37 @@ async function benchBulk(args: {
     }
     bar.stop();
     const seconds = (performance.now() - started) / 1000;
+    const cpu = cpuSeconds() - cpuBefore;
+    if (processes) {
+      const byNode = processes
+        .nodes()
+        .map((node) => `${node.name} ${processCpuSeconds(node.pid).toFixed(1)}`)
+        .join(', ');
+      console.log(`CPU s by node (since start, seeding included): ${byNode}`);
+    }
     const { outcomes } = status;
     console.log(
       table(
-        ['persons', 'submit s', 'total s', 'persons/s', 'provided', 'not held', 'refused', 'failed'],
+        [
+          'persons',
+          'submit s',
+          'total s',
+          'persons/s',
+          'CPU s',
+          'persons/CPU s',
+          'provided',
+          'not held',
+          'refused',
+          'failed',
+        ],
         [
           [
             total,
             ((submitted - started) / 1000).toFixed(2),
             seconds.toFixed(1),
             Math.round(total / seconds),
+            cpu.toFixed(1),
+            Math.round(total / cpu),
             outcomes.provided,
             outcomes.not_held,
             outcomes.refused,
@@ -329,10 +369,23 @@ async function benchBulk(args: {
       ),
     );
     console.log(
-      'One bulk inquiry: the persons stored at the requester, then each one an exchange of its own over the secured path (requester → core → provider → core → requester), recorded at the three parties.',
+      'One bulk inquiry: the persons stored at the requester, then sent in batches of up to 1,000 over the secured path (requester → core → provider → core → requester), each person an exchange of its own recorded at the three parties. CPU s: the nodes’ CPU time (user + system), which the machine’s other load does not change.',
     );
   } finally {
     await network.close();
+  }
+}
+
+/** A process's CPU time (user + system) from /proc, in seconds; 0 where it cannot be read. */
+function processCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
   }
 }
 

@@ -28,10 +28,11 @@ import { signMessage } from '../trust/envelope/sign-message.ts';
 import { verifyStoredMessage } from '../trust/envelope/verify-message.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import type { MessageArchive } from '../shared/message-archive.ts';
-import { AnsweredItem, InquiryRequest } from './messages.ts';
+import { AnsweredItem, InquiryBatchRequest, InquiryRequest, MAX_BATCH_MEMBERS } from './messages.ts';
 import { pemToDer, type NodeTrust } from './node-trust.ts';
 
 export const ANSWERED_ITEMS = 'AnsweredItems';
+export const ANSWERED_BATCH = 'AnsweredBatch';
 
 const Sealed = z.object({ jws: z.string().max(8 * 1024 * 1024), certificate: z.string().max(8192) });
 const AnsweredItems = z.object({
@@ -39,6 +40,15 @@ const AnsweredItems = z.object({
   inquiryHash: MessageHash,
   items: z.array(AnsweredItem).max(20),
 });
+
+const AnsweredBatch = z.object({
+  batchId: z.string(),
+  inquiryHash: MessageHash,
+  members: z
+    .array(z.object({ processingNumber: z.string(), items: z.array(AnsweredItem).max(20) }))
+    .max(MAX_BATCH_MEMBERS),
+});
+export type AnsweredBatch = z.infer<typeof AnsweredBatch>;
 
 export interface ItemSealer {
   /** This party's encryption certificate (PEM), to put in its inquiries. */
@@ -66,6 +76,29 @@ export interface ItemSealer {
     providerId: string | undefined;
     sealed: string;
   }): Promise<{ items: AnsweredItem[]; inquiry: InquiryRequest }>;
+  /**
+   * Provider side, for a batch: every provided member's items in ONE signed message (with the hash
+   * of the requester's batch inquiry) encrypted ONCE to the requester, bound to the batch id. We
+   * considered sealing each member apart, as the single path does, but a signature and an ECDH per
+   * person is most of a batch's cost; one per batch keeps the same guarantees over all its members.
+   * Errors: as `seal`.
+   */
+  sealBatch(args: {
+    batchId: string;
+    inquiryHash: string;
+    requesterId: string;
+    requesterCertificate: string;
+    members: AnsweredBatch['members'];
+  }): Promise<string>;
+  /**
+   * Requester side, for a batch: the members' items and the batch inquiry this party sent that they
+   * answer. Errors: as `open`.
+   */
+  openBatch(args: {
+    batchId: string;
+    providerId: string;
+    sealed: string;
+  }): Promise<{ members: AnsweredBatch['members']; inquiry: InquiryBatchRequest }>;
 }
 
 /**
@@ -160,7 +193,94 @@ export function createItemSealer(trust: NodeTrust, archive: MessageArchive): Ite
       }
       return { items: answered.data.items, inquiry };
     },
+
+    async sealBatch({ batchId, inquiryHash, requesterId, requesterCertificate, members }) {
+      const der = new Uint8Array(pemToDer(requesterCertificate));
+      const requester = await trust.verifyPeer(der, 'encryption');
+      if (requester.partyId !== requesterId) {
+        throw new RenkeiError(
+          'ERR_IDENTITY_MISMATCH',
+          'The encryption certificate in the provision batch does not name its requester.',
+          { field: 'requesterEncryptionCertificate' },
+        );
+      }
+      const jws = await signMessage({
+        type: ANSWERED_BATCH,
+        payload: { batchId, inquiryHash, members },
+        sender: trust.self.partyId,
+        audience: requesterId,
+        key: trust.self.signingKey,
+        kid: trust.self.kid,
+        clock: trust.clock,
+      });
+      const key = await importCertificateKey(requesterCertificate, 'encrypt');
+      return encryptForRecipient({ jws, certificate: trust.tls.cert }, key, {
+        kid: requester.serial,
+        processingNumber: batchId,
+      });
+    },
+
+    async openBatch({ batchId, providerId, sealed }) {
+      const plain = Sealed.safeParse(
+        await decryptForRecipient(sealed, trust.self.encryption.key, {
+          expectedKid: trust.self.encryption.kid,
+          processingNumber: batchId,
+        }),
+      );
+      if (!plain.success) {
+        throw new RenkeiError(
+          'ERR_DECRYPTION_FAILED',
+          'The sealed items are not a signed message and a certificate.',
+        );
+      }
+      const der = new Uint8Array(pemToDer(plain.data.certificate));
+      const provider = await trust.verifyPeer(der, 'signing');
+      if (provider.partyId !== providerId) {
+        throw new RenkeiError(
+          'ERR_ANSWER_MISMATCH',
+          'The items are signed by another institution than the provider asked.',
+        );
+      }
+      const verified = await verifyStoredMessage(plain.data.jws, {
+        expectedType: ANSWERED_BATCH,
+        audience: trust.self.partyId,
+        resolveKey: async (kid, sender) =>
+          kid === provider.serial && sender === provider.partyId
+            ? trust.signingKeyOf(der, provider)
+            : undefined,
+      });
+      const answered = AnsweredBatch.safeParse(verified.msg);
+      if (!answered.success || answered.data.batchId !== batchId) {
+        throw new RenkeiError('ERR_ANSWER_MISMATCH', 'The sealed items belong to another batch.');
+      }
+      const kept = await archive.findByHash(answered.data.inquiryHash);
+      const inquiry =
+        kept?.direction === 'sent' &&
+        kept.type === 'InquiryBatchRequest' &&
+        kept.sender === trust.self.partyId
+          ? claimsOf(kept.jws, InquiryBatchRequest)
+          : undefined;
+      if (!inquiry || inquiry.providerId !== provider.partyId || inquiry.batchId !== batchId) {
+        throw new RenkeiError(
+          'ERR_ANSWER_MISMATCH',
+          'The sealed items answer no inquiry batch this institution sent to their provider.',
+        );
+      }
+      return { members: answered.data.members, inquiry };
+    },
   };
+}
+
+/** A message's claims as this party signed them (not checked again: it made them); undefined if other. */
+function claimsOf<T extends z.ZodType>(jws: string, schema: T): z.output<T> | undefined {
+  const claims = jws.split('.')[1] ?? '';
+  try {
+    const { msg } = JSON.parse(Buffer.from(claims, 'base64url').toString()) as { msg?: unknown };
+    const parsed = schema.safeParse(msg);
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -249,3 +249,111 @@ export const AnswerFetch = z.object({
   processingNumber: ProcessingNumber,
 });
 export type AnswerFetch = z.infer<typeof AnswerFetch>;
+
+// ── Batches (一括照会 over the network) ─────────────────────────────────────────────────────────
+
+/**
+ * The most persons one batch carries. A thousand keeps every batch message well under the node's
+ * 1 MiB body limit (a code is 44 characters, about 60 bytes with its JSON: 60 KB a batch) and its
+ * sealed answer under `ANSWER_BODY_LIMIT` even with several items a person; and a thousand rows per
+ * transaction is where the store's per-commit cost stops mattering (measured: 4,096 bought no more).
+ */
+export const MAX_BATCH_MEMBERS = 1000;
+
+/** A requester-chosen batch id (a UUID): a resend under the same id gets the same answer. */
+export const BatchId = z
+  .string()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, 'must be a lower-case UUID');
+export type BatchId = z.infer<typeof BatchId>;
+
+/**
+ * Many persons asked of one provider in one signed message, for one clause, procedure and item list:
+ * the batch form of `InquiryRequest`. Every member becomes an inquiry of its own, with its own
+ * processing number and record at the three parties.
+ */
+export const InquiryBatchRequest = z.object({
+  batchId: BatchId,
+  requesterId: InstitutionId,
+  providerId: InstitutionId,
+  clauseNo: ClauseNo,
+  procedureId: ProcedureId,
+  itemNos: z.array(ItemNo).min(1).max(20),
+  nonDisclosure: z.boolean().default(false),
+  encryptionCertificate: EncryptionCertificate.optional(),
+  personCodes: z.array(PersonCode).min(1).max(MAX_BATCH_MEMBERS),
+});
+export type InquiryBatchRequest = z.infer<typeof InquiryBatchRequest>;
+
+/** One member of an accepted batch, in the order of `personCodes`. */
+export const BatchMemberAccepted = z.object({
+  processingNumber: ProcessingNumber,
+  /** `refused` (recorded so at the core) with `reason`: the code or the legal table's rule. */
+  outcome: z.enum(['accepted', 'refused']),
+  reason: OutcomeReason.optional(),
+});
+export type BatchMemberAccepted = z.infer<typeof BatchMemberAccepted>;
+
+export const InquiryBatchAccepted = z.object({
+  batchId: BatchId,
+  requestedAt: z.iso.datetime(),
+  members: z.array(BatchMemberAccepted).max(MAX_BATCH_MEMBERS),
+});
+export type InquiryBatchAccepted = z.infer<typeof InquiryBatchAccepted>;
+
+export const ProvisionBatchMember = z.object({
+  processingNumber: ProcessingNumber,
+  personCode: PersonCode,
+  /** As `ProvisionRequest.previousPersonCode`. */
+  previousPersonCode: PersonCode.optional(),
+});
+export type ProvisionBatchMember = z.infer<typeof ProvisionBatchMember>;
+
+/** The batch form of `ProvisionRequest`: the accepted members of one `InquiryBatchRequest`. */
+export const ProvisionBatchRequest = z.object({
+  batchId: BatchId,
+  requesterId: InstitutionId,
+  clauseNo: ClauseNo,
+  procedureId: ProcedureId,
+  itemNos: z.array(ItemNo).min(1).max(20),
+  requestedAt: z.iso.datetime(),
+  nonDisclosure: z.boolean(),
+  requesterEncryptionCertificate: EncryptionCertificate.optional(),
+  /** The hash of the requester's signed `InquiryBatchRequest`: signed into the sealed answer. */
+  inquiryHash: MessageHash.optional(),
+  answerBy: z.iso.datetime().optional(),
+  members: z.array(ProvisionBatchMember).min(1).max(MAX_BATCH_MEMBERS),
+});
+export type ProvisionBatchRequest = z.infer<typeof ProvisionBatchRequest>;
+
+/** One member's outcome. `failed` carries the reason (e.g. ERR_LAYOUT_VIOLATION), recorded so. */
+export const BatchMemberOutcome = z.object({
+  processingNumber: ProcessingNumber,
+  outcome: Outcome.exclude(['refused']),
+  reason: OutcomeReason.optional(),
+});
+export type BatchMemberOutcome = z.infer<typeof BatchMemberOutcome>;
+
+/**
+ * The provider's answer to a batch: each member's outcome, and the provided members' items sealed
+ * once for the whole batch (item-sealing.ts, `sealBatch`); items in clear only off the trust layer.
+ */
+export const ProvisionBatchAnswer = z.object({
+  batchId: BatchId,
+  members: z.array(BatchMemberOutcome).max(MAX_BATCH_MEMBERS),
+  items: z
+    .array(z.object({ processingNumber: ProcessingNumber, items: z.array(AnsweredItem).max(20) }))
+    .max(MAX_BATCH_MEMBERS),
+  sealedItems: SealedItems.optional(),
+  answeredAt: z.iso.datetime(),
+});
+export type ProvisionBatchAnswer = z.infer<typeof ProvisionBatchAnswer>;
+
+/**
+ * The batch form of `AnswerDelivery`: the core's push (or a fetch's answer) to the requester, the
+ * provider's answer as it came (a schema object of its own, so that the OpenAPI document names it).
+ */
+export const AnswerBatchDelivery = ProvisionBatchAnswer.extend({});
+export type AnswerBatchDelivery = z.infer<typeof AnswerBatchDelivery>;
+
+export const AnswerBatchFetch = z.object({ requesterId: InstitutionId, batchId: BatchId });
+export type AnswerBatchFetch = z.infer<typeof AnswerBatchFetch>;

@@ -68,6 +68,8 @@ import {
 } from './business.ts';
 import { InstitutionId, ProcessingNumber } from './identifiers.ts';
 import {
+  AnswerBatchDelivery,
+  AnswerBatchFetch,
   AnswerDelivery,
   AnswerFetch,
   CodeAcquisitionRelayed,
@@ -79,9 +81,13 @@ import {
   CodeReissueCompletion,
   CodeReissueRequest,
   InquiryAccepted,
+  InquiryBatchAccepted,
+  InquiryBatchRequest,
   InquiryRequest,
   NetworkInquiryStatus,
   ProvisionAnswer,
+  ProvisionBatchAnswer,
+  ProvisionBatchRequest,
   ProvisionFailure,
   ProvisionRequest,
 } from './messages.ts';
@@ -239,6 +245,46 @@ export const coreApi = defineApi('core', {
     answer: 'AnswerDelivery',
     boundTo: 'requesterId',
     response: AnswerDelivery,
+  },
+  /**
+   * Many inquiries in one signed message (a batch, for bulk inquiries): up to `MAX_BATCH_MEMBERS`
+   * persons for one provider, clause, procedure and item list. Authorized once (the decision is the
+   * same for every member), each member numbered and recorded as an inquiry of its own, all in one
+   * transaction; then forwarded to the provider as one `networkApi.requestProvisionBatch`, and the
+   * outcomes pushed back as one `networkApi.deliverAnswerBatch`. A member whose code is not one the
+   * core issued to the requester is refused alone (`ERR_UNKNOWN_PERSON_CODE` in its `reason`); a
+   * batch that is not authorized is accepted with every member refused (each recorded). A resend
+   * under the same `batchId` gets the first answer again and changes nothing.
+   * Errors: ERR_UNKNOWN_INSTITUTION (the requester), ERR_DUPLICATE (the batch id is another's).
+   */
+  submitInquiryBatch: {
+    method: 'POST',
+    path: '/v1/inquiry-batches',
+    status: 202,
+    callers: ['institution'],
+    label: 'inquiry batch',
+    body: InquiryBatchRequest,
+    message: 'InquiryBatchRequest',
+    answer: 'InquiryBatchAccepted',
+    boundTo: 'requesterId',
+    response: InquiryBatchAccepted,
+  },
+  /**
+   * The requester fetches a batch's answer it has not received (as `fetchAnswer`); the core then
+   * records every member delivered and drops what it kept. Only the batch's requester may fetch.
+   * Errors: ERR_UNKNOWN_BATCH (unknown, or another institution's), ERR_ANSWER_NOT_READY, ERR_ANSWER_GONE.
+   */
+  fetchAnswerBatch: {
+    method: 'POST',
+    path: '/v1/answer-batch-fetches',
+    status: 200,
+    callers: ['institution'],
+    label: 'answer batch fetch',
+    body: AnswerBatchFetch,
+    message: 'AnswerBatchFetch',
+    answer: 'AnswerBatchDelivery',
+    boundTo: 'requesterId',
+    response: AnswerBatchDelivery,
   },
 });
 
@@ -457,6 +503,39 @@ export const networkApi = defineApi('network', {
     label: 'answer',
     body: AnswerDelivery,
     message: 'AnswerDelivery',
+    bodyLimit: ANSWER_BODY_LIMIT,
+    response: NoContent,
+  },
+  /**
+   * The automatic answer to a batch: the members' copies looked up in one query, their provider
+   * records written in one transaction, the provided items sealed once for the whole batch.
+   * Errors: ERR_PROVIDER_UNAVAILABLE (past `answerBy`: every member recorded failed),
+   * ERR_ENCRYPTION_REQUIRED, ERR_ANSWER_MISMATCH (no inquiry hash).
+   */
+  requestProvisionBatch: {
+    method: 'POST',
+    path: '/network/v1/provision-batches',
+    status: 200,
+    callers: ['core'],
+    label: 'provision batch',
+    body: ProvisionBatchRequest,
+    message: 'ProvisionBatchRequest',
+    answer: 'ProvisionBatchAnswer',
+    response: ProvisionBatchAnswer,
+  },
+  /**
+   * The outcomes (and sealed items) of this institution's inquiry batch, recorded in one
+   * transaction. Errors: ERR_BATCH_NOT_READY (the batch's acceptance is not recorded here yet: the
+   * core sends it again), ERR_UNKNOWN_BATCH.
+   */
+  deliverAnswerBatch: {
+    method: 'POST',
+    path: '/network/v1/answer-batches',
+    status: 204,
+    callers: ['core'],
+    label: 'answer batch',
+    body: AnswerBatchDelivery,
+    message: 'AnswerBatchDelivery',
     bodyLimit: ANSWER_BODY_LIMIT,
     response: NoContent,
   },

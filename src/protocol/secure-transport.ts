@@ -7,7 +7,7 @@ import { verifyMessage } from '../trust/envelope/verify-message.ts';
 import { normaliseSerial } from '../trust/pki/profiles.ts';
 import { partyIdOf } from '../trust/pki/verify.ts';
 import { RenkeiError } from '../shared/errors.ts';
-import type { ArchivedMessage, MessageArchive } from '../shared/message-archive.ts';
+import { batchOf, type ArchivedMessage, type MessageArchive } from '../shared/message-archive.ts';
 import { DEFAULT_MAX_ANSWER_BYTES, DEFAULT_TIMEOUT_MS, boundedRequest } from './bounded-request.ts';
 import { parseJson, urlOf } from './http-transport.ts';
 import { derToPem, type NodeTrust } from './node-trust.ts';
@@ -117,6 +117,7 @@ export function secureTransport(trust: NodeTrust, options: SecureTransportOption
       if (options.archive && route.message !== undefined && payload !== null && party !== undefined) {
         options.archive.keep([
           {
+            ...batchOf(call.body),
             processingNumber: typeof ownNumber === 'string' ? ownNumber : null,
             direction: 'sent',
             type: route.message,
@@ -183,6 +184,7 @@ export function secureTransport(trust: NodeTrust, options: SecureTransportOption
           assertAnswers(verified, requestHash);
           const der = servers.get(`${verified.sender}|${verified.kid}`);
           keep(verified.msg.processingNumber, {
+            ...batchOf(verified.msg, call.body),
             processingNumber: null,
             direction: 'received',
             type: route.answer,

@@ -36,7 +36,7 @@ import { messageHash } from '../trust/envelope/message-hash.ts';
 import { partyIdOf } from '../trust/pki/verify.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import { parseInput } from '../shared/http.ts';
-import type { ArchivedMessage, MessageArchive } from '../shared/message-archive.ts';
+import { batchOf, type ArchivedMessage, type MessageArchive } from '../shared/message-archive.ts';
 import { PLAIN_HTTP_REFUSED } from '../shared/plain-http-refusal.ts';
 import type { Caller as CallerKind, NamedRoute, RouteDef } from './api.ts';
 import { derToPem, type Caller, type NodeTrust } from './node-trust.ts';
@@ -179,9 +179,10 @@ export function serve<R extends NamedRoute>(app: FastifyInstance, route: R, hand
       }
       reply.status(route.status);
       // The signed request as received, kept with the exchange it belongs to whatever the handler does.
-      const received = (processingNumber: unknown): ArchivedMessage | undefined =>
+      const received = (processingNumber: unknown, answered?: unknown): ArchivedMessage | undefined =>
         guard && caller && signed && route.message !== undefined
           ? {
+              ...batchOf(body, answered),
               processingNumber: typeof processingNumber === 'string' ? processingNumber : null,
               direction: 'received',
               type: route.message,
@@ -240,7 +241,8 @@ export function serve<R extends NamedRoute>(app: FastifyInstance, route: R, hand
           inResponseTo: signed.hash,
         });
         const processingNumber = pnOfBody ?? pnOfAnswer ?? null;
-        keep(received(processingNumber), {
+        keep(received(processingNumber, answer), {
+          ...batchOf(answer, body),
           processingNumber: typeof processingNumber === 'string' ? processingNumber : null,
           direction: 'sent',
           type: route.answer,

@@ -24,6 +24,9 @@ export const HTTP_STATUS = {
   ERR_UNKNOWN_PERSON_CODE: 422,
   ERR_UNKNOWN_PROCESSING_NUMBER: 404,
   ERR_UNKNOWN_BULK_NUMBER: 404,
+  ERR_UNKNOWN_BATCH: 404,
+  /** The requester has not yet recorded the batch's acceptance: a retry will land. */
+  ERR_BATCH_NOT_READY: 503,
   // An answer fetched from the core: the provider has not answered yet (ask later), or the core no
   // longer holds it (delivered, expired, or items that were never kept).
   ERR_ANSWER_NOT_READY: 409,

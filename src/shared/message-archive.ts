@@ -37,6 +37,32 @@ export interface ArchivedMessage {
   jws: string;
   /** The sender's identity certificate (PEM), with which the signature is checked. */
   certificate: string;
+  /** The batch of inquiries a batch message belongs to (it names no one processing number). */
+  batchId?: string | null;
+  /**
+   * The processing numbers of the batch's members, where the message lists them: kept as a
+   * member → batch mapping, so that `ofExchange` finds a member's batch messages.
+   */
+  members?: readonly string[];
+}
+
+/**
+ * The batch a message body belongs to and the members it names (`members[].processingNumber`), for
+ * `ArchivedMessage`; nothing for a message of one exchange.
+ */
+export function batchOf(...bodies: unknown[]): { batchId?: string; members?: string[] } {
+  for (const body of bodies) {
+    const { batchId, members } = (body ?? {}) as { batchId?: unknown; members?: unknown };
+    if (typeof batchId !== 'string') continue;
+    const numbers = Array.isArray(members)
+      ? members.flatMap((m) => {
+          const pn = (m as { processingNumber?: unknown } | null)?.processingNumber;
+          return typeof pn === 'string' ? [pn] : [];
+        })
+      : [];
+    return numbers.length > 0 ? { batchId, members: numbers } : { batchId };
+  }
+  return {};
 }
 
 interface ArchiveDatabase {
@@ -53,7 +79,9 @@ interface ArchiveDatabase {
     at: string;
     jws: string;
     certificate: string;
+    batch_id?: string | null;
   };
+  batch_members: { batch_id: string; processing_number: string };
 }
 
 const MIGRATIONS: Record<string, Migration> = {
@@ -83,6 +111,24 @@ const MIGRATIONS: Record<string, Migration> = {
         .column('processing_number')
         .execute();
       await db.schema.createIndex('signed_messages_hash').on('signed_messages').column('hash').execute();
+    },
+  },
+  '0002-batches': {
+    async up(db: Kysely<unknown>) {
+      // A batch message (many inquiries in one) is kept once, under its batch, and each member's
+      // processing number mapped to the batch: a member's exchange then shows its batch's messages.
+      await db.schema.alterTable('signed_messages').addColumn('batch_id', 'text').execute();
+      await db.schema
+        .createIndex('signed_messages_batch_id')
+        .on('signed_messages')
+        .column('batch_id')
+        .execute();
+      await db.schema
+        .createTable('batch_members')
+        .addColumn('processing_number', 'text', (c) => c.notNull())
+        .addColumn('batch_id', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('batch_members_pk', ['processing_number', 'batch_id'])
+        .execute();
     },
   },
 };
@@ -119,6 +165,9 @@ export async function openMessageArchive(
     throw error;
   }
   let buffer: ArchivedMessage[] = [];
+  // Batches whose member mapping this archive wrote: a batch's members are listed by several of its
+  // messages (the acceptance, the provision request, the answer…), and once is enough.
+  const mappedBatches = new Set<string>();
   let assignments: { hash: string; processingNumber: string }[] = [];
   let timer: NodeJS.Timeout | undefined;
   let writing: Promise<void> = Promise.resolve();
@@ -134,6 +183,19 @@ export async function openMessageArchive(
         await trx
           .insertInto('signed_messages')
           .values(rows.slice(i, i + 1_000).map(toRow))
+          .execute();
+      }
+      const mapped = rows.flatMap((row) => {
+        if (!row.batchId || !row.members || mappedBatches.has(row.batchId)) return [];
+        if (mappedBatches.size >= 10_000) mappedBatches.clear();
+        mappedBatches.add(row.batchId);
+        return row.members.map((pn) => ({ batch_id: row.batchId as string, processing_number: pn }));
+      });
+      for (let i = 0; i < mapped.length; i += 5_000) {
+        await trx
+          .insertInto('batch_members')
+          .values(mapped.slice(i, i + 5_000))
+          .onConflict((oc) => oc.doNothing())
           .execute();
       }
       for (const { hash, processingNumber } of named) {
@@ -237,7 +299,16 @@ async function selectExchange(
   const rows = await db
     .selectFrom('signed_messages')
     .selectAll()
-    .where('processing_number', '=', processingNumber)
+    .where((eb) =>
+      eb.or([
+        eb('processing_number', '=', processingNumber),
+        eb(
+          'batch_id',
+          'in',
+          eb.selectFrom('batch_members').select('batch_id').where('processing_number', '=', processingNumber),
+        ),
+      ]),
+    )
     .orderBy('id')
     .execute();
   return rows.map(fromRow);
@@ -256,6 +327,7 @@ function toRow(message: ArchivedMessage): ArchiveDatabase['signed_messages'] {
     at: message.at,
     jws: message.jws,
     certificate: message.certificate,
+    batch_id: message.batchId ?? null,
   };
 }
 
@@ -272,5 +344,6 @@ function fromRow(row: ArchiveDatabase['signed_messages']): ArchivedMessage {
     at: row.at,
     jws: row.jws,
     certificate: row.certificate,
+    ...(row.batch_id ? { batchId: row.batch_id } : {}),
   };
 }

@@ -23,6 +23,7 @@ import {
   OutboundLimits,
 } from './service/concurrency.ts';
 import { InquiryService, type ResumeSummary } from './service/inquiries.ts';
+import { InquiryBatchService } from './service/inquiry-batches.ts';
 import type { InstitutionReach } from './service/reach.ts';
 import { RecordLogService, type RecordLogSigner } from './service/record-log.ts';
 import { RecordService } from './service/records.ts';
@@ -129,12 +130,29 @@ export function createCore(deps: CoreDeps): Core {
     ...(deps.maxRetryDelayMs === undefined ? {} : { maxRetryDelayMs: deps.maxRetryDelayMs }),
     ...(deps.answerRetentionMs === undefined ? {} : { answerRetentionMs: deps.answerRetentionMs }),
   });
+  const batches = new InquiryBatchService({
+    store: deps.store,
+    registry,
+    cipher,
+    legalTable: deps.legalTable,
+    clock: deps.clock,
+    logger: deps.logger,
+    reach,
+    outbound,
+    inquiries,
+    ...(deps.deliveryRetryDelaysMs === undefined
+      ? {}
+      : { deliveryRetryDelaysMs: deps.deliveryRetryDelaysMs }),
+    ...(deps.providerTimeoutMs === undefined ? {} : { providerTimeoutMs: deps.providerTimeoutMs }),
+    ...(deps.maxRetryDelayMs === undefined ? {} : { maxRetryDelayMs: deps.maxRetryDelayMs }),
+    ...(deps.answerRetentionMs === undefined ? {} : { answerRetentionMs: deps.answerRetentionMs }),
+  });
   const records = new RecordService({
     store: deps.store,
     clock: deps.clock,
     retentionYears: deps.retentionYears,
   });
-  const services: CoreServices = { registry, codes, inquiries, records };
+  const services: CoreServices = { registry, codes, inquiries, batches, records };
   const recordLog = new RecordLogService({
     store: deps.store,
     clock: deps.clock,
@@ -155,11 +173,19 @@ export function createCore(deps: CoreDeps): Core {
     app,
     services,
     recordLog,
-    resumeInFlight: () => inquiries.resumeInFlight(),
-    whenIdle: () => inquiries.whenIdle(),
+    // Batches first: the provider notices they keep are sent by the inquiries' resume.
+    resumeInFlight: async () => {
+      await batches.resume();
+      return inquiries.resumeInFlight();
+    },
+    whenIdle: async () => {
+      await batches.whenIdle();
+      await inquiries.whenIdle();
+    },
     close: () =>
       (closing ??= (async () => {
         await app.close();
+        await batches.close();
         await inquiries.close();
         await recordLog.close();
         await deps.store.close();

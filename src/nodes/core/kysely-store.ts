@@ -41,7 +41,14 @@ import {
   openedEvent,
   type CoreRecordEvent,
 } from './record-events.ts';
-import type { CoreStore, KeptAnswer, ProviderNotice, UnfinishedInquiry } from './store.ts';
+import type {
+  BatchOutcome,
+  CoreStore,
+  KeptAnswer,
+  ProviderNotice,
+  StoredInquiryBatch,
+  UnfinishedInquiry,
+} from './store.ts';
 
 export interface CoreDatabase extends RecordLogTables {
   institutions: {
@@ -79,6 +86,20 @@ export interface CoreDatabase extends RecordLogTables {
     delivered_at: string | null;
     /** The core process carrying it, when several run (migration 0005); NULL for a core alone. */
     owner: string | null;
+    /** The batch it came in (migration 0007); NULL for an inquiry of its own. */
+    batch_id?: string | null;
+  };
+  inquiry_batches: {
+    batch_id: string;
+    requester_id: string;
+    provider_id: string;
+    accepted: string;
+    state: string;
+    answer: string | null;
+    expires_at: string | null;
+    delivery_attempts: number;
+    owner: string | null;
+    created_at: string;
   };
   core_workers: { id: string; lease_until: string };
   seen_messages: { id: string; expires_at: string };
@@ -365,6 +386,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
           delivery_attempts: state.deliveryAttempts,
           delivered_at: state.deliveredAt,
           owner: this.worker?.id ?? null,
+          batch_id: null,
         });
         queueEvents(group, [openedEvent(record)]);
       });
@@ -547,7 +569,9 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
       .innerJoin('provision_records as r', 'r.processing_number', 'i.processing_number')
       .selectAll('r')
       .select(['i.delivery', 'i.delivery_attempts', 'i.delivered_at'])
-      .where('i.delivery', '=', 'pending');
+      .where('i.delivery', '=', 'pending')
+      // A batch's members are resumed with their batch (listUnfinishedBatches).
+      .where('i.batch_id', 'is', null);
     if (this.worker) {
       // Claim what no live process carries, atomically (of two processes claiming at once, each row
       // goes to one), and resume only what this call claimed.
@@ -557,6 +581,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
         .updateTable('inquiries')
         .set({ owner: id })
         .where('delivery', '=', 'pending')
+        .where('batch_id', 'is', null)
         .where((eb) =>
           eb.or([
             eb('owner', 'is', null),
@@ -765,6 +790,225 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
   }
 
   /** Closes the database; one of several core processes drops its lease first (see `dropLease`). */
+  // ── Batches of inquiries ──────────────────────────────────────────────────────────────────
+
+  async findInquiryBatch(batchId: string): Promise<StoredInquiryBatch | undefined> {
+    const row = await this.db
+      .selectFrom('inquiry_batches')
+      .selectAll()
+      .where('batch_id', '=', batchId)
+      .executeTakeFirst();
+    return row && toBatch(row);
+  }
+
+  async recordInquiryBatch(
+    batch: Omit<StoredInquiryBatch, 'answer' | 'expiresAt' | 'deliveryAttempts'>,
+    records: readonly ProvisionRecord[],
+  ): Promise<boolean> {
+    const inserted = await this.db.transaction().execute(async (trx) => {
+      const existing = await trx
+        .selectFrom('inquiry_batches')
+        .select('batch_id')
+        .where('batch_id', '=', batch.batchId)
+        .executeTakeFirst();
+      if (existing) return false;
+      await trx
+        .insertInto('inquiry_batches')
+        .values({
+          batch_id: batch.batchId,
+          requester_id: batch.requesterId,
+          provider_id: batch.providerId,
+          accepted: batch.accepted,
+          state: batch.state,
+          answer: null,
+          expires_at: null,
+          delivery_attempts: 0,
+          owner: this.worker?.id ?? null,
+          created_at: batch.createdAt,
+        })
+        .execute();
+      const owner = this.worker?.id ?? null;
+      for (const chunk of chunks(records, BATCH_ROWS)) {
+        await trx.insertInto('provision_records').values(chunk.map(toRecordRow)).execute();
+        await trx
+          .insertInto('inquiries')
+          .values(
+            chunk.map((record) => ({
+              processing_number: record.processingNumber,
+              delivery: record.outcome === 'refused' ? 'none' : 'pending',
+              delivery_attempts: 0,
+              delivered_at: null,
+              owner,
+              batch_id: batch.batchId,
+            })),
+          )
+          .execute();
+      }
+      const items = records.flatMap((record) =>
+        [...new Set(record.itemNos)].map((itemNo) => ({
+          processing_number: record.processingNumber,
+          item_no: itemNo,
+        })),
+      );
+      for (const chunk of chunks(items, BATCH_ROWS * 3)) {
+        await trx.insertInto('provision_record_items').values(chunk).execute();
+      }
+      await this.appendEvents(trx, records.map(openedEvent));
+      return true;
+    });
+    if (inserted) this.appended(records.length);
+    return inserted;
+  }
+
+  async recordBatchOutcomes(
+    batchId: string,
+    outcomes: readonly BatchOutcome[],
+    answeredAt: string,
+    answer: { json: string; expiresAt: string },
+    notifyProvider: boolean,
+  ): Promise<string[]> {
+    const answered = await this.db.transaction().execute(async (trx) => {
+      // One UPDATE per distinct (outcome, reason): a batch has two or three, whatever its size.
+      const groups = new Map<string, BatchOutcome[]>();
+      for (const o of outcomes) {
+        const key = `${o.outcome}\u0000${o.reason ?? ''}`;
+        const group = groups.get(key);
+        if (group) group.push(o);
+        else groups.set(key, [o]);
+      }
+      const done: BatchOutcome[] = [];
+      for (const group of groups.values()) {
+        const { outcome, reason } = group[0]!;
+        for (const chunk of chunks(group, BATCH_IN)) {
+          const updated = await trx
+            .updateTable('provision_records')
+            .set({ outcome, reason, answered_at: answeredAt })
+            .where(
+              'processing_number',
+              'in',
+              chunk.map((o) => o.processingNumber),
+            )
+            .where('outcome', '=', 'pending')
+            .returning(['processing_number', 'provider_id'])
+            .execute();
+          const now = new Set(updated.map((r) => r.processing_number));
+          done.push(...chunk.filter((o) => now.has(o.processingNumber)));
+          if (notifyProvider && outcome === 'failed' && updated.length > 0) {
+            await trx
+              .insertInto('provider_notices')
+              .values(
+                updated.map((r) => ({
+                  processing_number: r.processing_number,
+                  provider_id: r.provider_id,
+                  reason: reason ?? 'provider_unavailable',
+                  failed_at: answeredAt,
+                })),
+              )
+              .execute();
+          }
+        }
+      }
+      // Only a batch still waiting for its provider: one a resume settled meanwhile keeps its answer.
+      await trx
+        .updateTable('inquiry_batches')
+        .set({
+          state: 'answered',
+          answer: answer.json,
+          expires_at: answer.expiresAt,
+          ...(this.worker ? { owner: this.worker.id } : {}),
+        })
+        .where('batch_id', '=', batchId)
+        .where('state', '=', 'forwarded')
+        .execute();
+      if (done.length > 0) {
+        await this.appendEvents(
+          trx,
+          done.map((o) => answeredEvent(o.processingNumber, o.outcome, o.reason, answeredAt)),
+        );
+      }
+      return done.map((o) => o.processingNumber);
+    });
+    if (answered.length > 0) this.appended(answered.length);
+    return answered;
+  }
+
+  async recordBatchDelivery(
+    batchId: string,
+    delivery: 'delivered' | 'failed',
+    attempts: number,
+    at: string,
+  ): Promise<void> {
+    const ended = await this.db.transaction().execute(async (trx) => {
+      const updated = await trx
+        .updateTable('inquiries')
+        .set({
+          delivery,
+          delivery_attempts: attempts,
+          delivered_at: delivery === 'delivered' ? at : null,
+        })
+        .where('batch_id', '=', batchId)
+        .where('delivery', '=', 'pending')
+        .returning('processing_number')
+        .execute();
+      await trx
+        .updateTable('inquiry_batches')
+        .set({ state: delivery, answer: null, delivery_attempts: attempts })
+        .where('batch_id', '=', batchId)
+        .execute();
+      if (updated.length > 0) {
+        await this.appendEvents(
+          trx,
+          updated.map((r) => deliveryEvent(r.processing_number, delivery, attempts, at)),
+        );
+      }
+      return updated.length;
+    });
+    if (ended > 0) this.appended(ended);
+  }
+
+  async listUnfinishedBatches(): Promise<StoredInquiryBatch[]> {
+    let query = this.db
+      .selectFrom('inquiry_batches')
+      .selectAll()
+      .where('state', 'in', ['forwarded', 'answered']);
+    if (this.worker) {
+      const { id } = this.worker;
+      const now = this.worker.now().toISOString();
+      const claimed = await this.db
+        .updateTable('inquiry_batches')
+        .set({ owner: id })
+        .where('state', 'in', ['forwarded', 'answered'])
+        .where((eb) =>
+          eb.or([
+            eb('owner', 'is', null),
+            eb('owner', 'not in', eb.selectFrom('core_workers').select('id').where('lease_until', '>', now)),
+          ]),
+        )
+        .returning('batch_id')
+        .execute();
+      if (claimed.length === 0) return [];
+      query = query.where(
+        'batch_id',
+        'in',
+        claimed.map((row) => row.batch_id),
+      );
+    }
+    const rows = await query.orderBy('created_at').execute();
+    return rows.map(toBatch);
+  }
+
+  async listPendingBatchMembers(batchId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('inquiries as i')
+      .innerJoin('provision_records as r', 'r.processing_number', 'i.processing_number')
+      .select('r.processing_number')
+      .where('i.batch_id', '=', batchId)
+      .where('r.outcome', '=', 'pending')
+      .orderBy('r.processing_number')
+      .execute();
+    return rows.map((r) => r.processing_number);
+  }
+
   async close(): Promise<void> {
     await this.drainWrites();
     await this.dropLease().catch(() => undefined);
@@ -783,6 +1027,35 @@ function toInstitution(row: InstitutionRow): Institution {
     rekeyedVersion: Number(row.rekeyed_version),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+  };
+}
+
+/**
+ * Rows per multi-row INSERT of a batch: 13 values a record row, 6 an `inquiries` row: about 2,600
+ * bound values at most, under every dialect's limit (SQLite's default is 32,766; older builds 999 is
+ * not ours: better-sqlite3 ships a newer SQLite).
+ */
+const BATCH_ROWS = 200;
+/** Values in one `in (…)` list. */
+const BATCH_IN = 1_000;
+
+function chunks<T>(rows: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
+  return out;
+}
+
+function toBatch(row: Selectable<CoreDatabase['inquiry_batches']>): StoredInquiryBatch {
+  return {
+    batchId: row.batch_id,
+    requesterId: row.requester_id,
+    providerId: row.provider_id,
+    accepted: row.accepted,
+    state: row.state as StoredInquiryBatch['state'],
+    answer: row.answer,
+    expiresAt: row.expires_at,
+    deliveryAttempts: Number(row.delivery_attempts),
+    createdAt: row.created_at,
   };
 }
 

@@ -33,6 +33,10 @@
  *   `core_workers`, and a process resumes only inquiries owned by none or by a process whose lease has
  *   run out (KyselyCoreStore.listUndelivered). `seen_messages` is their shared replay guard: the ids
  *   of signed messages received, until they would be refused as stale anyway.
+ * - `inquiry_batches`, `inquiries.batch_id` (migration 0007): batches of inquiries (bulk inquiries).
+ *   Each member is an ordinary record with its `inquiries` row, tied to its batch; the batch row holds
+ *   the answer a resend gets, the batch's state (`forwarded`, `answered`, `delivered`, `failed`,
+ *   `none` when no member was accepted) and its answer until delivered (ciphertext only).
  */
 import type { Kysely, Migration } from 'kysely';
 import { createRecordLogTables } from '../../shared/record-log-tables.ts';
@@ -197,6 +201,30 @@ export const CORE_MIGRATIONS: Record<string, Migration> = {
         )
         .addPrimaryKeyConstraint('inquiry_requests_pk', ['requester_id', 'request_id'])
         .execute();
+    },
+  },
+  '0008-inquiry-batches': {
+    async up(db: Kysely<unknown>) {
+      // A batch of inquiries (coreApi.submitInquiryBatch): its members are ordinary records and
+      // `inquiries` rows, tied to it by `inquiries.batch_id`; the batch row carries what is one per
+      // batch: the answer to a resend (`accepted`), its state, and its answer until the requester has
+      // it (`answer`: the outcomes and the provider's sealed items, ciphertext only, as kept_answers).
+      await db.schema
+        .createTable('inquiry_batches')
+        .addColumn('batch_id', 'text', (c) => c.primaryKey())
+        .addColumn('requester_id', 'text', (c) => c.notNull())
+        .addColumn('provider_id', 'text', (c) => c.notNull())
+        .addColumn('accepted', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('answer', 'text')
+        .addColumn('expires_at', 'text')
+        .addColumn('delivery_attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('owner', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('inquiry_batches_state').on('inquiry_batches').column('state').execute();
+      await db.schema.alterTable('inquiries').addColumn('batch_id', 'text').execute();
+      await db.schema.createIndex('inquiries_batch_id').on('inquiries').column('batch_id').execute();
     },
   },
 };

@@ -15,6 +15,7 @@ import { RenkeiError } from '../../shared/errors.ts';
 import { serve } from '../../protocol/server.ts';
 import type { CodeService } from './service/codes.ts';
 import type { InquiryService } from './service/inquiries.ts';
+import type { InquiryBatchService } from './service/inquiry-batches.ts';
 import type { RecordService } from './service/records.ts';
 import type { Registry } from './service/registry.ts';
 
@@ -22,11 +23,12 @@ export interface CoreServices {
   registry: Registry;
   codes: CodeService;
   inquiries: InquiryService;
+  batches: InquiryBatchService;
   records: RecordService;
 }
 
 export function registerCoreRoutes(app: FastifyInstance, services: CoreServices): void {
-  const { registry, codes, inquiries, records } = services;
+  const { registry, codes, inquiries, batches, records } = services;
 
   // ── Registry (operator) ─────────────────────────────────────────────────────────────────────
   serve(app, adminApi.registerInstitution, async ({ params, body, reply }) => {
@@ -68,6 +70,20 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
       if (error instanceof RenkeiError && error.code === 'ERR_UNKNOWN_PROCESSING_NUMBER') {
         throw await refuse(error);
       }
+      throw error;
+    }
+  });
+
+  // ── Batches of inquiries (bulk inquiries) ───────────────────────────────────────────────────
+  serve(app, coreApi.submitInquiryBatch, async ({ body, signed }) =>
+    batches.submit(body, signed === undefined ? {} : { inquiryHash: signed.hash }),
+  );
+  // As `fetchAnswer`: another's batch is an unknown one, and the refusal is recorded.
+  serve(app, coreApi.fetchAnswerBatch, async ({ body, refuse }) => {
+    try {
+      return await batches.fetch(body.batchId, body.requesterId);
+    } catch (error) {
+      if (error instanceof RenkeiError && error.code === 'ERR_UNKNOWN_BATCH') throw await refuse(error);
       throw error;
     }
   });

@@ -43,6 +43,28 @@ export interface ProviderNotice {
   failedAt: string;
 }
 
+/** A batch of inquiries as the core keeps it (migration 0007). */
+export interface StoredInquiryBatch {
+  batchId: string;
+  requesterId: string;
+  providerId: string;
+  /** The `InquiryBatchAccepted` answered, as JSON: what a resend gets again. */
+  accepted: string;
+  state: 'forwarded' | 'answered' | 'delivered' | 'failed' | 'none';
+  /** The `AnswerBatchDelivery` as JSON (items sealed, never in clear) until the requester has it. */
+  answer: string | null;
+  expiresAt: string | null;
+  deliveryAttempts: number;
+  createdAt: string;
+}
+
+/** One member's outcome as the provider answered it (or the core decided it: a failure). */
+export interface BatchOutcome {
+  processingNumber: string;
+  outcome: 'provided' | 'not_held' | 'failed';
+  reason: string | null;
+}
+
 export interface CoreStore {
   // ── Registry ──
   /** Insert or replace the registration fields; `keyVersion` and `createdAt` of an existing row are kept. */
@@ -157,6 +179,49 @@ export interface CoreStore {
   ): Promise<{ record: ProvisionRecord; state: InquiryState | undefined } | undefined>;
   /** Processing numbers that events name but no record row has, in order, after `after`. */
   listEventsWithoutRecord(after: string | undefined, limit: number): Promise<string[]>;
+
+  // ── Batches of inquiries (bulk inquiries) ──
+  // As the single writes above, in bulk: one transaction per call, every member's event appended to
+  // the record log in one go.
+  findInquiryBatch(batchId: string): Promise<StoredInquiryBatch | undefined>;
+  /**
+   * The batch row and every member's record and `inquiries` row (`pending` delivery for accepted
+   * members, `none` for refused ones), with their `accepted`/`refused` events, in one transaction.
+   * False (nothing written) when a batch with this id exists already.
+   */
+  recordInquiryBatch(
+    batch: Omit<StoredInquiryBatch, 'answer' | 'expiresAt' | 'deliveryAttempts'>,
+    records: readonly ProvisionRecord[],
+  ): Promise<boolean>;
+  /**
+   * Set the outcomes of the members still pending (event `answered` each), keep the batch's answer
+   * (`answer`, until `expiresAt`), and with `notifyProvider` a `ProviderNotice` for each failed
+   * member, in one transaction; the batch becomes `answered`. The members actually answered now.
+   */
+  recordBatchOutcomes(
+    batchId: string,
+    outcomes: readonly BatchOutcome[],
+    answeredAt: string,
+    answer: { json: string; expiresAt: string },
+    notifyProvider: boolean,
+  ): Promise<string[]>;
+  /**
+   * End the delivery of every member still pending (event `delivery` each), drop the kept answer,
+   * and mark the batch `delivered` or `failed`, in one transaction.
+   */
+  recordBatchDelivery(
+    batchId: string,
+    delivery: 'delivered' | 'failed',
+    attempts: number,
+    at: string,
+  ): Promise<void>;
+  /**
+   * Batches not yet delivered (`forwarded` or `answered`) that no live process carries, claimed for
+   * this one (as `listUndelivered`).
+   */
+  listUnfinishedBatches(): Promise<StoredInquiryBatch[]>;
+  /** The processing numbers of a batch's members whose record is still pending. */
+  listPendingBatchMembers(batchId: string): Promise<string[]>;
 
   close(): Promise<void>;
 }

@@ -18,8 +18,10 @@ import type {
 import type { InstitutionRegistration } from '../../protocol/admin.ts';
 import type { InstitutionKind } from '../../protocol/identifiers.ts';
 import type {
+  AnswerBatchDelivery,
   AnswerDelivery,
   CodeDelivery,
+  ProvisionBatchRequest,
   ProvisionFailure,
   ProvisionRequest,
 } from '../../protocol/messages.ts';
@@ -134,6 +136,11 @@ export interface StandIn {
   onProvision: ProvisionHandler;
   /** How many of the next answer deliveries to refuse with HTTP 503 before accepting. */
   failNextAnswers: number;
+  /** Batches: the provision batches received, and how the stand-in answers one (default: all not held). */
+  provisionBatches: ProvisionBatchRequest[];
+  onProvisionBatch: (request: ProvisionBatchRequest) => unknown;
+  /** Batch answers delivered to this stand-in, as requester. */
+  answerBatches: AnswerBatchDelivery[];
   /** The code this stand-in received for an acquisition number. */
   codeFor(acquisitionNumber: string): string;
   close(): Promise<void>;
@@ -158,6 +165,14 @@ export async function startStandIn(): Promise<StandIn> {
       answeredAt: new Date().toISOString(),
     }),
     failNextAnswers: 0,
+    provisionBatches: [],
+    onProvisionBatch: (request) => ({
+      batchId: request.batchId,
+      members: request.members.map((m) => ({ processingNumber: m.processingNumber, outcome: 'not_held' })),
+      items: [],
+      answeredAt: new Date().toISOString(),
+    }),
+    answerBatches: [],
     codeFor(acquisitionNumber) {
       const delivery = standIn.deliveries.find((d) => d.acquisitionNumber === acquisitionNumber);
       if (!delivery) throw new TypeError(`no code delivered for ${acquisitionNumber}`);
@@ -173,6 +188,15 @@ export async function startStandIn(): Promise<StandIn> {
     const provisionRequest = request.body as ProvisionRequest;
     standIn.provisionRequests.push(provisionRequest);
     return await standIn.onProvision(provisionRequest);
+  });
+  app.post('/network/v1/provision-batches', async (request) => {
+    const batch = request.body as ProvisionBatchRequest;
+    standIn.provisionBatches.push(batch);
+    return await standIn.onProvisionBatch(batch);
+  });
+  app.post('/network/v1/answer-batches', (request, reply) => {
+    standIn.answerBatches.push(request.body as AnswerBatchDelivery);
+    return reply.status(204).send();
   });
   app.post('/network/v1/provision-failures', (request, reply) => {
     if (standIn.failNextNotices > 0) {

@@ -91,7 +91,13 @@ export function createInstitution(deps: InstitutionDeps): Institution {
     personCodes,
     copies: new CopyService({ store, legalTable, clock }),
     inquiries,
-    bulkInquiries: new BulkInquiryService({ store: deps.bulkStore, inquiries, clock, logger }),
+    bulkInquiries: new BulkInquiryService({
+      store: deps.bulkStore,
+      persons: store,
+      inquiries,
+      clock,
+      logger,
+    }),
     provisions: new ProvisionService({ store, legalTable, clock, logger, ...sealing }),
     records: new RecordService({
       store,

@@ -73,6 +73,11 @@ export function registerInstitutionRoutes(app: FastifyInstance, services: Instit
     return undefined;
   });
   serve(app, networkApi.requestProvision, async ({ body }) => provisions.answerProvisionRequest(body));
+  serve(app, networkApi.requestProvisionBatch, async ({ body }) => provisions.answerProvisionBatch(body));
+  serve(app, networkApi.deliverAnswerBatch, async ({ body }) => {
+    await inquiries.receiveAnswerBatch(body);
+    return undefined;
+  });
   serve(app, networkApi.notifyProvisionFailure, async ({ body }) => {
     await provisions.recordFailure(body);
     return undefined;

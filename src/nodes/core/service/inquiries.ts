@@ -755,6 +755,11 @@ export class InquiryService {
     }
   }
 
+  /** Tell a provider of a failure recorded with a notice (a batch's members: inquiry-batches.ts). */
+  notifyProviderLater(notice: ProviderNotice): void {
+    this.trackNotice(notice);
+  }
+
   private trackNotice(notice: ProviderNotice): void {
     const tracked = this.notifyProvider(notice).catch((error: unknown) => {
       this.options.logger.error({ err: errorSummary(error) }, 'telling a provider of a failure failed');

@@ -30,6 +30,8 @@ export interface BulkTables {
     addressee_number: string;
     processing_number: string | null;
     error_code: string | null;
+    /** The batch the person was sent in (migration 0006). */
+    batch_id?: string | null;
   };
 }
 
@@ -145,6 +147,92 @@ export class KyselyBulkInquiryStore implements BulkInquiryStore {
           .execute();
       }
     });
+  }
+
+  async nextUnsentAfter(
+    bulkNumber: string,
+    after: number,
+    limit: number,
+  ): Promise<{ position: number; addresseeNumber: AddresseeNumber }[]> {
+    const rows = await this.db
+      .selectFrom('bulk_members')
+      .select(['position', 'addressee_number'])
+      .where('bulk_number', '=', bulkNumber)
+      .where('position', '>', after)
+      .where('processing_number', 'is', null)
+      .where('error_code', 'is', null)
+      .orderBy('position')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ position: Number(r.position), addresseeNumber: r.addressee_number }));
+  }
+
+  /**
+   * One batch's persons, rewritten with what became of them in two statements (a delete of their
+   * positions and a multi-row insert), not one UPDATE each: a batch is a thousand persons.
+   */
+  async markBatchSent(
+    bulkNumber: string,
+    batchId: string,
+    members: readonly {
+      position: number;
+      addresseeNumber: AddresseeNumber;
+      processingNumber?: string;
+      errorCode?: string;
+    }[],
+  ): Promise<void> {
+    if (members.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < members.length; i += 500) {
+        const chunk = members.slice(i, i + 500);
+        await trx
+          .deleteFrom('bulk_members')
+          .where('bulk_number', '=', bulkNumber)
+          .where(
+            'position',
+            'in',
+            chunk.map((m) => m.position),
+          )
+          .execute();
+        await trx
+          .insertInto('bulk_members')
+          .values(
+            chunk.map((m) => ({
+              bulk_number: bulkNumber,
+              position: m.position,
+              addressee_number: m.addresseeNumber,
+              processing_number: m.processingNumber ?? null,
+              error_code: m.errorCode ?? null,
+              batch_id: m.processingNumber === undefined ? null : batchId,
+            })),
+          )
+          .execute();
+      }
+    });
+  }
+
+  async listPendingBatches(
+    bulkNumber: string,
+    limit: number,
+  ): Promise<{ batchId: string; processingNumbers: string[] }[]> {
+    const rows = await this.db
+      .selectFrom('bulk_members as m')
+      .innerJoin('requester_records as r', 'r.processing_number', 'm.processing_number')
+      .select(['m.batch_id', 'm.processing_number'])
+      .where('m.bulk_number', '=', bulkNumber)
+      .where('m.batch_id', 'is not', null)
+      .where('r.outcome', '=', 'pending')
+      .orderBy('m.position')
+      .limit(limit)
+      .execute();
+    const batches = new Map<string, string[]>();
+    for (const row of rows) {
+      if (row.batch_id === null || row.batch_id === undefined || row.processing_number === null) continue;
+      const list = batches.get(row.batch_id);
+      if (list) list.push(row.processing_number);
+      else batches.set(row.batch_id, [row.processing_number]);
+    }
+    return [...batches].map(([batchId, processingNumbers]) => ({ batchId, processingNumbers }));
   }
 
   async progress(bulkNumber: string): Promise<BulkProgress> {

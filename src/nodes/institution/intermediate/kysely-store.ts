@@ -113,6 +113,10 @@ export interface IntermediateDatabase extends RecordLogTables {
 
 /** Rows per INSERT statement: keeps well under SQLite's bound-parameter limit, fine for PostgreSQL. */
 const CHUNK = 500;
+/** Rows per multi-row INSERT of a batch (14 values a requester record: 2,800 bound values). */
+const BATCH_ROWS = 200;
+/** Values in one `in (…)` list of a batch. */
+const BATCH_IN = 1_000;
 
 const encoder = new TextEncoder();
 
@@ -575,6 +579,200 @@ export class KyselyIntermediateStore
       queueEvents(group, [provisionEvent(record)]);
     });
     this.appended(1);
+  }
+
+  // ── Batches (bulk inquiries) ──────────────────────────────────────────────────────────────
+
+  async findCopiesByCodes(
+    personCodes: readonly PersonCode[],
+    itemNos: readonly ItemNo[],
+  ): Promise<Map<PersonCode, HeldCopy[]>> {
+    const found = new Map<PersonCode, HeldCopy[]>();
+    const unique = [...new Set(personCodes)];
+    for (let i = 0; i < unique.length; i += BATCH_IN) {
+      const rows = await this.db
+        .selectFrom('persons')
+        .leftJoin('copies', (join) =>
+          join
+            .onRef('copies.addressee_number', '=', 'persons.addressee_number')
+            .on('copies.item_no', 'in', [...itemNos]),
+        )
+        .select(['persons.person_code', 'copies.item_no', 'copies.data'])
+        .where('persons.person_code', 'in', unique.slice(i, i + BATCH_IN))
+        .execute();
+      for (const row of rows) {
+        if (row.person_code === null) continue;
+        let held = found.get(row.person_code);
+        if (!held) found.set(row.person_code, (held = []));
+        if (row.item_no === null || row.data === null) continue;
+        held.push({ itemNo: row.item_no, data: JSON.parse(row.data) as Record<string, unknown> });
+      }
+    }
+    for (const held of found.values()) held.sort((a, b) => a.itemNo - b.itemNo);
+    return found;
+  }
+
+  async recordProvisions(records: readonly ProviderRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.writes.transaction(async (trx, group) => {
+      for (let i = 0; i < records.length; i += BATCH_ROWS) {
+        await trx
+          .insertInto('provider_records')
+          .values(
+            records.slice(i, i + BATCH_ROWS).map((record) => ({
+              processing_number: record.processingNumber,
+              requester_id: record.requesterId,
+              person_code: record.personCode,
+              clause_no: record.clauseNo,
+              procedure_id: record.procedureId,
+              item_nos: JSON.stringify(record.itemNos),
+              provided_item_nos: JSON.stringify(record.providedItemNos),
+              requested_at: record.requestedAt,
+              answered_at: record.answeredAt,
+              outcome: record.outcome,
+              reason: record.reason ?? null,
+              non_disclosure: record.nonDisclosure ? 1 : 0,
+              recorded_at: record.recordedAt,
+            })),
+          )
+          .onConflict((oc) =>
+            oc.column('processing_number').doUpdateSet((eb) => ({
+              provided_item_nos: eb.ref('excluded.provided_item_nos'),
+              answered_at: eb.ref('excluded.answered_at'),
+              outcome: eb.ref('excluded.outcome'),
+              reason: eb.ref('excluded.reason'),
+            })),
+          )
+          .execute();
+      }
+      queueEvents(group, records.map(provisionEvent));
+    });
+    this.appended(records.length);
+  }
+
+  async recordInquiries(records: readonly RequesterRecordInput[]): Promise<ProcessingNumber[]> {
+    if (records.length === 0) return [];
+    const opened = await this.writes.transaction(async (trx, group) => {
+      const existing = new Set<string>();
+      for (let i = 0; i < records.length; i += BATCH_IN) {
+        const rows = await trx
+          .selectFrom('requester_records')
+          .select('processing_number')
+          .where(
+            'processing_number',
+            'in',
+            records.slice(i, i + BATCH_IN).map((r) => r.processingNumber),
+          )
+          .execute();
+        for (const row of rows) existing.add(row.processing_number);
+      }
+      const fresh = records.filter((r) => !existing.has(r.processingNumber));
+      for (let i = 0; i < fresh.length; i += BATCH_ROWS) {
+        await trx
+          .insertInto('requester_records')
+          .values(
+            fresh.slice(i, i + BATCH_ROWS).map((record) => ({
+              processing_number: record.processingNumber,
+              addressee_number: record.addresseeNumber,
+              person_code: record.personCode,
+              provider_id: record.providerId,
+              clause_no: record.clauseNo,
+              procedure_id: record.procedureId,
+              item_nos: JSON.stringify(record.itemNos),
+              requested_at: record.requestedAt,
+              answered_at: null,
+              outcome: record.outcome,
+              reason: record.reason ?? null,
+              non_disclosure: record.nonDisclosure ? 1 : 0,
+              recorded_at: record.recordedAt,
+              requested_by: record.requestedBy ?? null,
+            })),
+          )
+          .execute();
+      }
+      if (fresh.length > 0) queueEvents(group, fresh.map(inquiryEvent));
+      return fresh.map((r) => r.processingNumber);
+    });
+    if (opened.length > 0) this.appended(opened.length);
+    return opened;
+  }
+
+  async recordAnswers(answers: readonly AnswerToStore[]): Promise<ProcessingNumber[]> {
+    if (answers.length === 0) return [];
+    const answered = await this.writes.transaction(async (trx, group) => {
+      const pending = new Set<string>();
+      for (let i = 0; i < answers.length; i += BATCH_IN) {
+        const rows = await trx
+          .selectFrom('requester_records')
+          .select('processing_number')
+          .where(
+            'processing_number',
+            'in',
+            answers.slice(i, i + BATCH_IN).map((a) => a.processingNumber),
+          )
+          .where('outcome', '=', 'pending')
+          .execute();
+        for (const row of rows) pending.add(row.processing_number);
+      }
+      const now = answers.filter((a) => pending.delete(a.processingNumber));
+      // One UPDATE per distinct outcome, reason and time: a batch has two or three.
+      const groups = new Map<string, AnswerToStore[]>();
+      for (const a of now) {
+        const key = `${a.outcome}\u0000${a.reason ?? ''}\u0000${a.answeredAt}`;
+        const group = groups.get(key);
+        if (group) group.push(a);
+        else groups.set(key, [a]);
+      }
+      for (const group of groups.values()) {
+        const { outcome, reason, answeredAt } = group[0]!;
+        for (let i = 0; i < group.length; i += BATCH_IN) {
+          await trx
+            .updateTable('requester_records')
+            .set({ answered_at: answeredAt, outcome, reason: reason ?? null })
+            .where(
+              'processing_number',
+              'in',
+              group.slice(i, i + BATCH_IN).map((a) => a.processingNumber),
+            )
+            .execute();
+        }
+      }
+      for (let i = 0; i < now.length; i += BATCH_ROWS * 4) {
+        await trx
+          .insertInto('answers')
+          .values(
+            now.slice(i, i + BATCH_ROWS * 4).map((a) => ({
+              processing_number: a.processingNumber,
+              items: JSON.stringify(a.items),
+              received_at: a.receivedAt,
+            })),
+          )
+          .execute();
+      }
+      if (now.length > 0) queueEvents(group, now.map(answerEvent));
+      return now.map((a) => a.processingNumber);
+    });
+    if (answered.length > 0) this.appended(answered.length);
+    return answered;
+  }
+
+  async findInquiries(
+    processingNumbers: readonly ProcessingNumber[],
+  ): Promise<Map<ProcessingNumber, RequesterRecord>> {
+    const found = new Map<ProcessingNumber, RequesterRecord>();
+    for (let i = 0; i < processingNumbers.length; i += BATCH_IN) {
+      const rows = await this.db
+        .selectFrom('requester_records')
+        .selectAll()
+        .where('processing_number', 'in', processingNumbers.slice(i, i + BATCH_IN))
+        .execute();
+      for (const row of rows) {
+        const record: RequesterRecord = toRequesterRecord(row);
+        if (row.person_code !== null) record.personCode = row.person_code;
+        found.set(row.processing_number, record);
+      }
+    }
+    return found;
   }
 
   async listRequesterRecords(limit: number): Promise<RequesterRecordView[]> {

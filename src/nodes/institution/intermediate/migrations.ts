@@ -204,4 +204,12 @@ export const intermediateMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0007_bulk_batches': {
+    async up(db: Kysely<unknown>) {
+      // The batch (coreApi.submitInquiryBatch) each person of a bulk inquiry went in: what a fetch of
+      // an answer the core could not push asks for.
+      await db.schema.alterTable('bulk_members').addColumn('batch_id', 'text').execute();
+      await db.schema.createIndex('bulk_members_batch_id').on('bulk_members').column('batch_id').execute();
+    },
+  },
 };

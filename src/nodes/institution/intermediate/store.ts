@@ -220,6 +220,29 @@ export interface IntermediateStore {
    */
   recordProvision(record: ProviderRecord): Promise<void>;
 
+  // ── Batches (bulk inquiries): the writes above, many in one transaction ──
+  /** `findCopiesByCode` for many codes in one query: held copies by code; a code not known here is absent. */
+  findCopiesByCodes(
+    personCodes: readonly PersonCode[],
+    itemNos: readonly ItemNo[],
+  ): Promise<Map<PersonCode, HeldCopy[]>>;
+  /** `recordProvision` for many records, in one transaction, events appended in one go. */
+  recordProvisions(records: readonly ProviderRecord[]): Promise<void>;
+  /**
+   * Open many requester records in one transaction (a batch the core accepted); records already
+   * opened are left as they are. The processing numbers opened now.
+   */
+  recordInquiries(records: readonly RequesterRecordInput[]): Promise<ProcessingNumber[]>;
+  /**
+   * `recordAnswer` for many answers in one transaction: only records still `pending` are answered.
+   * The processing numbers answered now.
+   */
+  recordAnswers(answers: readonly AnswerToStore[]): Promise<ProcessingNumber[]>;
+  /** Requester records (with the code) by processing number; absent ones are not in the map. */
+  findInquiries(
+    processingNumbers: readonly ProcessingNumber[],
+  ): Promise<Map<ProcessingNumber, RequesterRecord>>;
+
   listRequesterRecords(limit: number): Promise<RequesterRecordView[]>;
   listProviderRecords(limit: number): Promise<ProviderRecordView[]>;
   /**
@@ -314,6 +337,28 @@ export interface BulkInquiryStore {
     bulkNumber: string,
     members: readonly { position: number; processingNumber?: string; errorCode?: string }[],
   ): Promise<void>;
+  /** Persons not yet sent with a position after `after`, by position (the batches' reader). */
+  nextUnsentAfter(
+    bulkNumber: string,
+    after: number,
+    limit: number,
+  ): Promise<{ position: number; addresseeNumber: AddresseeNumber }[]>;
+  /** `markSent` for one batch's persons, with the batch they went in, in one transaction. */
+  markBatchSent(
+    bulkNumber: string,
+    batchId: string,
+    members: readonly {
+      position: number;
+      addresseeNumber: AddresseeNumber;
+      processingNumber?: string;
+      errorCode?: string;
+    }[],
+  ): Promise<void>;
+  /** The batches with persons still pending, with those persons' processing numbers (up to `limit` persons). */
+  listPendingBatches(
+    bulkNumber: string,
+    limit: number,
+  ): Promise<{ batchId: string; processingNumbers: string[] }[]>;
   progress(bulkNumber: string): Promise<BulkProgress>;
   finishBulk(bulkNumber: string, at: string): Promise<void>;
   /** Processing numbers of this bulk's inquiries still pending, up to `limit`. */

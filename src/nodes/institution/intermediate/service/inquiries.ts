@@ -21,14 +21,28 @@ import type {
   InquiryStatus,
 } from '../../../../protocol/business.ts';
 import { ProcessingNumber, type InstitutionId } from '../../../../protocol/identifiers.ts';
-import type { AnswerDelivery, InquiryAccepted, InquiryRequest } from '../../../../protocol/messages.ts';
+import type {
+  AnswerBatchDelivery,
+  AnswerDelivery,
+  AnsweredItem,
+  InquiryAccepted,
+  InquiryBatchAccepted,
+  InquiryBatchRequest,
+  InquiryRequest,
+} from '../../../../protocol/messages.ts';
 import type { coreApi } from '../../../../protocol/routes.ts';
 import type { ItemSealer } from '../../../../protocol/item-sealing.ts';
 import type { LegalTable } from '../../../../domain/legal-table/types.ts';
 import type { Clock } from '../../../../shared/clock.ts';
 import { RenkeiError } from '../../../../shared/errors.ts';
 import type { Logger } from '../../../../shared/logger.ts';
-import type { InquiryIntent, IntermediateStore, RequesterRecord, RequesterRecordInput } from '../store.ts';
+import type {
+  AnswerToStore,
+  InquiryIntent,
+  IntermediateStore,
+  RequesterRecord,
+  RequesterRecordInput,
+} from '../store.ts';
 import { unknownAddressee } from './errors.ts';
 
 export interface InquiryServiceDeps {
@@ -382,6 +396,238 @@ export class InquiryService {
   }
 
   /**
+   * Send one batch of a bulk inquiry (`coreApi.submitInquiryBatch`) and open every member's
+   * requester record (pending, or refused with the core's reason) in one transaction. The batch id
+   * is the caller's: sent again after a crash, the core answers as the first time and nothing is
+   * recorded twice. Each member's result in the order of `persons`.
+   *
+   * Errors: whatever the core answered for the whole batch (ERR_UPSTREAM_UNAVAILABLE: send it again
+   * later under the same id; nothing is recorded then, as the batch is not yet an inquiry anywhere),
+   * ERR_ANSWER_MISMATCH (the core's answer does not match the batch sent).
+   */
+  async inquireBatch(
+    batch: Omit<InquiryBatchRequest, 'requesterId' | 'personCodes' | 'encryptionCertificate'>,
+    persons: readonly { addresseeNumber: string; personCode: string }[],
+    access: { requestedBy?: string } = {},
+  ): Promise<{ processingNumber: ProcessingNumber; outcome: 'pending' | 'refused'; reason?: string }[]> {
+    const { store, core, clock, institutionId } = this.deps;
+    const request: InquiryBatchRequest = {
+      ...batch,
+      requesterId: institutionId,
+      personCodes: persons.map((p) => p.personCode),
+      ...(this.deps.sealer ? { encryptionCertificate: this.deps.sealer.encryptionCertificate } : {}),
+    };
+    const accepted: InquiryBatchAccepted = await core.submitInquiryBatch({ body: request });
+    if (accepted.batchId !== batch.batchId || accepted.members.length !== persons.length) {
+      throw new RenkeiError('ERR_ANSWER_MISMATCH', 'The core answered another batch than the one sent.', {
+        batchId: batch.batchId,
+      });
+    }
+    const recordedAt = clock.now().toISOString();
+    const results = accepted.members.map((m) => ({
+      processingNumber: m.processingNumber,
+      outcome: m.outcome === 'accepted' ? ('pending' as const) : ('refused' as const),
+      ...(m.outcome === 'refused' ? { reason: (m.reason ?? 'ERR_INQUIRY_NOT_AUTHORIZED').slice(0, 64) } : {}),
+    }));
+    await store.recordInquiries(
+      results.map((r, i) => ({
+        processingNumber: r.processingNumber,
+        addresseeNumber: persons[i]!.addresseeNumber,
+        personCode: persons[i]!.personCode,
+        providerId: batch.providerId,
+        clauseNo: batch.clauseNo,
+        procedureId: batch.procedureId,
+        itemNos: batch.itemNos,
+        requestedAt: accepted.requestedAt,
+        outcome: r.outcome,
+        ...(r.reason === undefined ? {} : { reason: r.reason }),
+        nonDisclosure: batch.nonDisclosure,
+        recordedAt,
+        ...(access.requestedBy === undefined ? {} : { requestedBy: access.requestedBy }),
+      })),
+    );
+    return results;
+  }
+
+  /**
+   * The core delivers a batch's outcomes (`networkApi.deliverAnswerBatch`, or a fetch): the sealed
+   * items opened once, every member checked as a single answer is (the items it asked for, the
+   * layout in force on the request date), and every member's answer recorded in one transaction.
+   *
+   * The sealed answer must be the provider's answer to the very batch this institution sent (its
+   * signed hash names an `InquiryBatchRequest` of ours, to that provider, with that batch id) and
+   * cover exactly the members the core says were provided: a member added, or one claimed provided
+   * without items, fails the sealed answer as a whole (ERR_ANSWER_MISMATCH), recorded against every
+   * provided member; a member this institution never sent in the batch is ignored and logged.
+   *
+   * Errors: ERR_BATCH_NOT_READY (none of the members is recorded here yet: the core's 202 has not
+   * been stored; the core sends it again).
+   */
+  async receiveAnswerBatch(delivery: AnswerBatchDelivery): Promise<void> {
+    const { store, logger, clock, sealer } = this.deps;
+    const { batchId } = delivery;
+    if (delivery.members.length === 0) return;
+    const records = await store.findInquiries(delivery.members.map((m) => m.processingNumber));
+    if (records.size === 0) {
+      throw new RenkeiError('ERR_BATCH_NOT_READY', 'This batch is not recorded here yet; send it again.', {
+        batchId,
+      });
+    }
+    const ours = delivery.members.filter((m) => records.has(m.processingNumber));
+    if (ours.length < delivery.members.length) {
+      logger.warn(
+        { batchId, strangers: delivery.members.length - ours.length },
+        'a batch answer named inquiries this institution did not send; they are ignored',
+      );
+    }
+    const providerId = records.get(ours[0]!.processingNumber)?.providerId;
+    const provided = ours.filter((m) => m.outcome === 'provided');
+    /** Items by processing number, or the code every provided member fails with. */
+    let opened: Map<string, AnsweredItem[]> | string = new Map(
+      delivery.items.map((m) => [m.processingNumber, m.items]),
+    );
+    if (sealer && provided.length > 0) {
+      if (delivery.sealedItems === undefined) {
+        logger.warn({ batchId }, 'a batch answer came with items in clear');
+        opened = 'ERR_ENCRYPTION_REQUIRED';
+      } else {
+        try {
+          const { members, inquiry } = await sealer.openBatch({
+            batchId,
+            providerId: providerId ?? '',
+            sealed: delivery.sealedItems,
+          });
+          const claimed = new Set(provided.map((m) => m.processingNumber));
+          const sentCodes = new Set(inquiry.personCodes);
+          const mismatch =
+            members.length !== claimed.size ||
+            members.some((m) => !claimed.has(m.processingNumber)) ||
+            provided.some((m) => {
+              const record = records.get(m.processingNumber);
+              return (
+                record === undefined ||
+                record.personCode === undefined ||
+                !sentCodes.has(record.personCode) ||
+                !sameBatchInquiry(inquiry, record)
+              );
+            });
+          if (mismatch) {
+            throw new RenkeiError(
+              'ERR_ANSWER_MISMATCH',
+              'The sealed items do not answer this batch as sent.',
+            );
+          }
+          opened = new Map(members.map((m) => [m.processingNumber, m.items]));
+        } catch (error) {
+          const code = error instanceof RenkeiError ? error.code : 'ERR_INTERNAL';
+          logger.warn({ batchId, code }, 'a batch’s sealed items could not be opened');
+          opened = code;
+        }
+      }
+    }
+    const receivedAt = clock.now().toISOString();
+    const answers: AnswerToStore[] = ours.map((m) => {
+      const base = { processingNumber: m.processingNumber, answeredAt: delivery.answeredAt, receivedAt };
+      if (m.outcome !== 'provided') {
+        return {
+          ...base,
+          outcome: m.outcome,
+          ...(m.reason === undefined ? {} : { reason: m.reason }),
+          items: [],
+        };
+      }
+      const items = typeof opened === 'string' ? undefined : opened.get(m.processingNumber);
+      const problem =
+        typeof opened === 'string'
+          ? opened
+          : items === undefined
+            ? 'ERR_ANSWER_MISMATCH'
+            : this.problemWithItems(
+                m.processingNumber,
+                records.get(m.processingNumber),
+                items,
+                delivery.answeredAt,
+              );
+      return problem === undefined
+        ? { ...base, outcome: 'provided', items: items ?? [] }
+        : { ...base, outcome: 'failed', reason: problem, items: [] };
+    });
+    const answered = await store.recordAnswers(answers);
+    for (const pn of answered) this.answered.emit(pn);
+  }
+
+  /**
+   * Fetch a batch's answer the core keeps (its push did not land) and take it as a pushed one.
+   * `gone`: the core no longer holds it; the members still pending here are then recorded failed
+   * (ERR_ANSWER_GONE). Otherwise as `fetchAnswer`.
+   */
+  async fetchAnswerBatch(
+    batchId: string,
+    pending: readonly ProcessingNumber[],
+  ): Promise<'received' | 'not_ready' | 'gone' | 'unavailable'> {
+    const { core, institutionId, clock, store, logger } = this.deps;
+    let delivery: AnswerBatchDelivery;
+    try {
+      delivery = await core.fetchAnswerBatch({ body: { requesterId: institutionId, batchId } });
+    } catch (error) {
+      const code = error instanceof RenkeiError ? error.code : 'ERR_INTERNAL';
+      if (code === 'ERR_ANSWER_NOT_READY') return 'not_ready';
+      if (code === 'ERR_ANSWER_GONE') {
+        const now = clock.now().toISOString();
+        const failed = await store.recordAnswers(
+          pending.map((processingNumber) => ({
+            processingNumber,
+            outcome: 'failed',
+            reason: code,
+            items: [],
+            answeredAt: now,
+            receivedAt: now,
+          })),
+        );
+        if (failed.length > 0) logger.warn({ batchId, failed: failed.length }, 'a batch’s answer is gone');
+        for (const pn of failed) this.answered.emit(pn);
+        return 'gone';
+      }
+      logger.info({ batchId, code }, 'batch answer could not be fetched from the core');
+      return 'unavailable';
+    }
+    if (delivery.batchId !== batchId) return 'unavailable';
+    await this.receiveAnswerBatch(delivery);
+    return 'received';
+  }
+
+  /** Why items of a provided member cannot be accepted (as `problemWith`); undefined when they can. */
+  private problemWithItems(
+    processingNumber: string,
+    inquiry: RequesterRecord | undefined,
+    items: readonly AnsweredItem[],
+    answeredAt: string,
+  ): string | undefined {
+    const on = new Date(inquiry?.requestedAt ?? answeredAt);
+    const seen = new Set<number>();
+    for (const item of items) {
+      const asked = inquiry?.itemNos === undefined || inquiry.itemNos.includes(item.itemNo);
+      if (!asked || seen.has(item.itemNo)) {
+        this.deps.logger.warn(
+          { processingNumber, itemNo: item.itemNo },
+          'an answer carried an item not asked for',
+        );
+        return 'ERR_ANSWER_MISMATCH';
+      }
+      seen.add(item.itemNo);
+      const check = this.deps.legalTable.checkLayout(item.itemNo, on, item.data);
+      if (!check.ok) {
+        this.deps.logger.warn(
+          { processingNumber, itemNo: item.itemNo, layoutVersion: check.version },
+          'an answer does not follow the layout in force on the request date',
+        );
+        return 'ERR_LAYOUT_VIOLATION';
+      }
+    }
+    return undefined;
+  }
+
+  /**
    * Ask the core for an answer not received, and take it exactly as a pushed one (`receiveAnswer`:
    * sealed items opened and checked, a second answer ignored). `received` when an answer was taken,
    * `not_ready` while the provider has not answered, `gone` when the core no longer holds it (then the
@@ -533,6 +779,17 @@ export class InquiryService {
 function inDoubt(error: RenkeiError, fresh: boolean): boolean {
   if (error.code !== 'ERR_UPSTREAM_UNAVAILABLE') return false;
   return !(fresh && error.details.cause === 'ECONNREFUSED');
+}
+
+/** The batch as sent and a member's record ask the same thing of the same provider. */
+function sameBatchInquiry(sent: InquiryBatchRequest, recorded: RequesterRecord): boolean {
+  return (
+    sent.providerId === recorded.providerId &&
+    sent.clauseNo === recorded.clauseNo &&
+    sent.procedureId === recorded.procedureId &&
+    sent.nonDisclosure === recorded.nonDisclosure &&
+    JSON.stringify(sent.itemNos) === JSON.stringify(recorded.itemNos)
+  );
 }
 
 /** The inquiry as sent and as recorded ask the same thing of the same provider about the same person. */

@@ -6,7 +6,11 @@ import type { LegalTable } from '../../../../domain/legal-table/types.ts';
 import type { ItemNo } from '../../../../protocol/identifiers.ts';
 import type {
   AnsweredItem,
+  BatchMemberOutcome,
   ProvisionAnswer,
+  ProvisionBatchAnswer,
+  ProvisionBatchMember,
+  ProvisionBatchRequest,
   ProvisionFailure,
   ProvisionRequest,
 } from '../../../../protocol/messages.ts';
@@ -168,6 +172,158 @@ export class ProvisionService {
     return sealedItems === undefined
       ? { processingNumber: request.processingNumber, outcome, items, answeredAt }
       : { processingNumber: request.processingNumber, outcome, items: [], sealedItems, answeredAt };
+  }
+
+  /**
+   * The automatic answer to a batch (`ProvisionBatchRequest`): every member's copies found in one
+   * query, each checked against the layout in force on the request date as a single request's are,
+   * every member's provider record written in one transaction, and the provided members' items sealed
+   * once for the whole batch (`ItemSealer.sealBatch`), signed with the hash of the requester's batch
+   * inquiry. A member whose copy breaks the layout is `failed` (ERR_LAYOUT_VIOLATION) alone.
+   *
+   * Errors (every member then recorded `failed` with the code): ERR_PROVIDER_UNAVAILABLE (past
+   * `answerBy`), ERR_ENCRYPTION_REQUIRED, ERR_ANSWER_MISMATCH (no inquiry hash), ERR_CERT_*,
+   * ERR_IDENTITY_MISMATCH (the requester's certificate).
+   */
+  async answerProvisionBatch(request: ProvisionBatchRequest): Promise<ProvisionBatchAnswer> {
+    for (const m of request.members) this.answering.add(m.processingNumber);
+    try {
+      return await this.answerBatch(request);
+    } finally {
+      for (const m of request.members) this.answering.delete(m.processingNumber);
+    }
+  }
+
+  private async answerBatch(request: ProvisionBatchRequest): Promise<ProvisionBatchAnswer> {
+    const { store, legalTable, clock, logger, sealer } = this.deps;
+    const { batchId } = request;
+    const answeredAt = clock.now().toISOString();
+    const record = (
+      member: ProvisionBatchMember,
+      personCode: string,
+      outcome: ProviderRecord['outcome'],
+      providedItemNos: ItemNo[],
+      reason?: string,
+    ): ProviderRecord => ({
+      processingNumber: member.processingNumber,
+      requesterId: request.requesterId,
+      personCode,
+      clauseNo: request.clauseNo,
+      procedureId: request.procedureId,
+      itemNos: request.itemNos,
+      providedItemNos,
+      requestedAt: request.requestedAt,
+      answeredAt,
+      outcome,
+      ...(reason === undefined ? {} : { reason }),
+      nonDisclosure: request.nonDisclosure,
+      recordedAt: answeredAt,
+    });
+    const failAll = async (code: string, error: RenkeiError): Promise<never> => {
+      await store.recordProvisions(request.members.map((m) => record(m, m.personCode, 'failed', [], code)));
+      logger.warn({ batchId, members: request.members.length, code }, 'provision batch failed');
+      throw error;
+    };
+    const tooLate = () =>
+      request.answerBy !== undefined && clock.now().toISOString() > request.answerBy
+        ? failAll(
+            PROVIDER_UNAVAILABLE,
+            new RenkeiError(
+              'ERR_PROVIDER_UNAVAILABLE',
+              'The answer would come after the core stopped waiting for it; it is recorded as failed.',
+              { batchId },
+            ),
+          )
+        : undefined;
+    await tooLate();
+
+    const codes = request.members.flatMap((m) =>
+      m.previousPersonCode === undefined ? [m.personCode] : [m.personCode, m.previousPersonCode],
+    );
+    const found = await store.findCopiesByCodes(codes, request.itemNos);
+    const requestedOn = new Date(request.requestedAt);
+    const records: ProviderRecord[] = [];
+    const members: BatchMemberOutcome[] = [];
+    const provided: { processingNumber: string; items: AnsweredItem[] }[] = [];
+    for (const member of request.members) {
+      let personCode = member.personCode;
+      let held = found.get(personCode);
+      if (held === undefined && member.previousPersonCode !== undefined) {
+        personCode = member.previousPersonCode;
+        held = found.get(personCode);
+      }
+      const items: AnsweredItem[] = [];
+      let broken = false;
+      for (const copy of held ?? []) {
+        const check = legalTable.checkLayout(copy.itemNo, requestedOn, copy.data);
+        if (!check.ok) {
+          // Problems stay here (they may quote the data).
+          logger.warn(
+            { processingNumber: member.processingNumber, itemNo: copy.itemNo, layoutVersion: check.version },
+            'a copy does not follow the layout in force on the request date',
+          );
+          broken = true;
+          break;
+        }
+        items.push({ itemNo: copy.itemNo, layoutVersion: check.version, data: copy.data });
+      }
+      const { processingNumber } = member;
+      if (broken) {
+        records.push(record(member, personCode, 'failed', [], 'ERR_LAYOUT_VIOLATION'));
+        members.push({ processingNumber, outcome: 'failed', reason: 'ERR_LAYOUT_VIOLATION' });
+      } else if (items.length > 0) {
+        records.push(
+          record(
+            member,
+            personCode,
+            'provided',
+            items.map((i) => i.itemNo),
+          ),
+        );
+        members.push({ processingNumber, outcome: 'provided' });
+        provided.push({ processingNumber, items });
+      } else {
+        records.push(record(member, personCode, 'not_held', []));
+        members.push({ processingNumber, outcome: 'not_held' });
+      }
+    }
+    let sealedItems: string | undefined;
+    if (provided.length > 0 && sealer) {
+      try {
+        if (request.requesterEncryptionCertificate === undefined) {
+          throw new RenkeiError(
+            'ERR_ENCRYPTION_REQUIRED',
+            'The provision batch carries no encryption certificate of the requester; items are never sent in clear.',
+            { batchId },
+          );
+        }
+        if (request.inquiryHash === undefined) {
+          throw new RenkeiError(
+            'ERR_ANSWER_MISMATCH',
+            'The provision batch does not name the hash of the inquiry batch it comes from.',
+            { batchId, field: 'inquiryHash' },
+          );
+        }
+        sealedItems = await sealer.sealBatch({
+          batchId,
+          inquiryHash: request.inquiryHash,
+          requesterId: request.requesterId,
+          requesterCertificate: request.requesterEncryptionCertificate,
+          members: provided,
+        });
+      } catch (error) {
+        const failure =
+          error instanceof RenkeiError
+            ? error
+            : new RenkeiError('ERR_INTERNAL', 'The items could not be sealed.', { batchId });
+        return failAll(failure.code, failure);
+      }
+    }
+    await tooLate();
+    await store.recordProvisions(records);
+    return sealedItems === undefined
+      ? { batchId, members, items: provided, answeredAt }
+      : { batchId, members, items: [], sealedItems, answeredAt };
   }
 
   /**

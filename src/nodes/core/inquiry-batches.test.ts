@@ -1,0 +1,142 @@
+/**
+ * Batches of inquiries at the core (bulk inquiries): each member an inquiry of its own, numbered and
+ * recorded, refused alone when its code is not the requester's; one request to the provider and one
+ * push to the requester per batch; a resend answered as the first time; a batch whose provider never
+ * answered settled by a restart's resume. Stand-ins play the institutions over real HTTP.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { InquiryBatchAccepted, InquiryBatchRequest } from '../../protocol/messages.ts';
+import { startStandIn, startTestCore, type StandIn, type TestCore } from './test-support.ts';
+
+let core: TestCore;
+let requester: StandIn;
+let provider: StandIn;
+let codes: string[];
+
+beforeEach(async () => {
+  core = await startTestCore({ providerTimeoutMs: 5_000 });
+  requester = await startStandIn();
+  provider = await startStandIn();
+  await core.register('131016', 'municipality', requester.url);
+  await core.register('132012', 'municipality', provider.url);
+  codes = [];
+  for (const rrc of ['12345678901', '23456789012', '34567890123']) {
+    codes.push(await core.issue({ id: '131016', standIn: requester }, rrc));
+    await core.issue({ id: '132012', standIn: provider }, rrc);
+  }
+});
+
+afterEach(async () => {
+  await core.dispose();
+  await Promise.all([requester.close(), provider.close()]);
+});
+
+const batch = (personCodes: string[]): InquiryBatchRequest => ({
+  batchId: '01930000-0000-7000-8000-00000000b001',
+  requesterId: '131016',
+  providerId: '132012',
+  clauseNo: '74',
+  procedureId: '074-01',
+  itemNos: [2],
+  nonDisclosure: false,
+  personCodes,
+});
+
+/** A well-formed code the core never issued to the requester (its first one, one character changed). */
+const forged = () => `${codes[0]!.slice(0, 10)}${codes[0]![10] === 'A' ? 'B' : 'A'}${codes[0]!.slice(11)}`;
+
+const submit = (request: InquiryBatchRequest) =>
+  core.call<InquiryBatchAccepted>('POST', '/v1/inquiry-batches', request);
+
+const status = async (processingNumber: string) =>
+  (
+    await core.call<{ outcome: string; reason: string | null; delivery: string }>(
+      'GET',
+      `/v1/inquiries/${processingNumber}`,
+    )
+  ).body;
+
+describe('a batch of inquiries', () => {
+  it('numbers and records every member, refuses alone the one whose code is not the requester’s, and forwards and delivers the rest in one call each', async () => {
+    const { status: code, body } = await submit(batch([codes[0]!, forged(), codes[1]!, codes[2]!]));
+    expect(code).toBe(202);
+    expect(body.members.map((m) => m.outcome)).toEqual(['accepted', 'refused', 'accepted', 'accepted']);
+    expect(body.members[1]?.reason).toBe('ERR_UNKNOWN_PERSON_CODE');
+    expect(new Set(body.members.map((m) => m.processingNumber)).size).toBe(4);
+    await core.core.whenIdle();
+
+    expect(provider.provisionBatches).toHaveLength(1);
+    const forwarded = provider.provisionBatches[0]!;
+    expect(forwarded.members.map((m) => m.processingNumber)).toEqual(
+      [0, 2, 3].map((i) => body.members[i]?.processingNumber),
+    );
+    // The provider's codes, not the requester's: converted by the core.
+    for (const m of forwarded.members) expect(codes).not.toContain(m.personCode);
+    expect(requester.answerBatches).toHaveLength(1);
+    expect(requester.answerBatches[0]?.members.map((m) => m.outcome)).toEqual([
+      'not_held',
+      'not_held',
+      'not_held',
+    ]);
+
+    const pns = body.members.map((m) => m.processingNumber);
+    expect(await status(pns[0]!)).toMatchObject({ outcome: 'not_held', delivery: 'delivered' });
+    expect(await status(pns[1]!)).toMatchObject({
+      outcome: 'refused',
+      reason: 'ERR_UNKNOWN_PERSON_CODE',
+      delivery: 'none',
+    });
+    const records = (
+      await core.call<{ records: { processingNumber: string }[] }>(
+        'GET',
+        '/admin/v1/provision-records?limit=100',
+      )
+    ).body.records;
+    expect(records.map((r) => r.processingNumber).sort()).toEqual([...pns].sort());
+
+    // Sent again under the same id: the same answer, nothing recorded or forwarded twice.
+    const again = await submit(batch([codes[0]!, forged(), codes[1]!, codes[2]!]));
+    expect(again.body).toEqual(body);
+    await core.core.whenIdle();
+    expect(provider.provisionBatches).toHaveLength(1);
+    const after = (await core.call<{ records: unknown[] }>('GET', '/admin/v1/provision-records?limit=100'))
+      .body.records;
+    expect(after).toHaveLength(4);
+  });
+
+  it('records every member refused when the legal table does not allow the batch', async () => {
+    const { body } = await submit({ ...batch([codes[0]!, codes[1]!]), clauseNo: '999' });
+    expect(body.members.map((m) => m.outcome)).toEqual(['refused', 'refused']);
+    await core.core.whenIdle();
+    expect(provider.provisionBatches).toHaveLength(0);
+    for (const m of body.members)
+      expect(await status(m.processingNumber)).toMatchObject({ outcome: 'refused' });
+  });
+
+  it('settles on resume a batch whose provider never answered: members failed, the failure delivered, the provider told', async () => {
+    let release: () => void = () => undefined;
+    provider.onProvisionBatch = () => new Promise((resolve) => (release = () => resolve({})));
+    const { body } = await submit(batch([codes[0]!, codes[1]!]));
+    while (provider.provisionBatches.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    // What a restart does first, while the provider still holds the batch.
+    await core.core.resumeInFlight();
+    release();
+    await core.core.whenIdle();
+    for (const m of body.members) {
+      expect(await status(m.processingNumber)).toMatchObject({
+        outcome: 'failed',
+        reason: 'provider_unavailable',
+        delivery: 'delivered',
+      });
+    }
+    expect(requester.answerBatches).toHaveLength(1);
+    expect(requester.answerBatches[0]?.members.map((m) => m.reason)).toEqual([
+      'provider_unavailable',
+      'provider_unavailable',
+    ]);
+    await core.core.services.inquiries.whenProvidersTold();
+    expect(provider.failureNotices.map((n) => n.processingNumber).sort()).toEqual(
+      body.members.map((m) => m.processingNumber).sort(),
+    );
+  });
+});
