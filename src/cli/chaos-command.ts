@@ -213,7 +213,7 @@ export function registerChaosCommand(program: Command): void {
               if (!(await until(() => gaveUp > 0 || victims().every(recovered), recoverMs))) {
                 unrecovered++;
               }
-            } else overlapping++;
+            }
             await pause(200 + Math.random() * 1_300);
             // Nodes that are up: one still starting is not killed again (it would keep the network down).
             const alive = victims().filter(recovered);
@@ -223,6 +223,8 @@ export function registerChaosCommand(program: Command): void {
                 ? alive[Math.floor(Math.random() * alive.length)]
                 : alive.find((node) => node.name === named);
             if (victim?.pid === undefined) continue;
+            // Counted as it lands: a draw that found no node up lands nothing.
+            if (!victims().every(recovered)) overlapping++;
             process.kill(victim.pid, 'SIGKILL');
             killedPid.set(victim.name, victim.pid);
             upSince.delete(victim.name);
