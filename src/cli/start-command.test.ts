@@ -63,8 +63,8 @@ describe('renkei start', () => {
         .filter((cells) => cells.length === 6 && /^\d+$/.test(cells[4] ?? ''));
       for (const cells of rows) pids.set(cells[1] ?? '', Number(cells[4]));
       const urls = new Map(rows.map((cells) => [cells[1] ?? '', cells[3] ?? '']));
-      expect(pids.size).toBe(12); // core, J-LIS, ten institutions
-      expect(new Set(pids.values()).size).toBe(12);
+      expect(pids.size).toBe(13); // core, J-LIS, the corporate-number service, ten institutions
+      expect(new Set(pids.values()).size).toBe(13);
       expect([...pids.values()]).not.toContain(child.pid);
       expect([...pids.values()].every(alive)).toBe(true);
 

@@ -10,6 +10,7 @@
  * the same config files and the same failure modes (a node down while its peers run on).
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { PostgresOption } from '../shared/db.ts';
 import { systemClock } from '../shared/clock.ts';
@@ -136,7 +137,20 @@ export async function startNodeProcesses(
       ...(options.workers === undefined || options.workers === 1 ? {} : { workers: options.workers }),
     });
     const peerPki = { dir: pkiDir, crlUrl: `${core.publicationUrl ?? ''}/pki/v1/crl` };
-    const jlis = await startNode({ node: 'jlis', ...common, port: port(1), pki: peerPki, coreUrl: core.url });
+    // J-LIS starts beside the institutions, not before them: they only need its URL (nothing calls it
+    // while starting), so its port is chosen here. A node's start is seconds on the 2-core machine
+    // (loading modules, mostly); one fewer in a row is that much sooner a network.
+    const jlisPort = options.basePort === 0 ? await freePort() : port(1);
+    const jlisUrl = `https://127.0.0.1:${jlisPort}`;
+    const jlisStarted = startNode({
+      node: 'jlis',
+      ...common,
+      port: jlisPort,
+      pki: peerPki,
+      coreUrl: core.url,
+    });
+    // Its failure is thrown where it is awaited below, not as an unhandled rejection meanwhile.
+    jlisStarted.catch(() => undefined);
     const corporate =
       options.corporate === undefined
         ? undefined
@@ -156,10 +170,11 @@ export async function startNodeProcesses(
           pki: peerPki,
           institution: { id: institution.id, kind: institution.kind },
           coreUrl: core.url,
-          jlisUrl: jlis.url,
+          jlisUrl,
         }),
       ),
     );
+    const jlis = await jlisStarted;
     const institutions = new Map(options.institutions.map((i, index) => [i.id, institutionNodes[index]!]));
     const urls = new Map([...institutions].map(([id, node]) => [id, node.url]));
     aborted();
@@ -199,6 +214,24 @@ function nodeKind(node: SupervisedNode): string {
 
 function fileStem(name: string): string {
   return name.replace(':', '-');
+}
+
+/**
+ * A port free on 127.0.0.1 now, for a node whose URL others need before it starts. Another program
+ * could take it in between: the node then fails to start with ERR_PORT_IN_USE, as with a fixed port.
+ */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        if (address === null || typeof address === 'string') reject(new TypeError('expected a TCP address'));
+        else resolve(address.port);
+      });
+    });
+  });
 }
 
 function portOf(url: string): number {

@@ -187,7 +187,9 @@ export class InquiryService {
       if (!(error instanceof RenkeiError)) throw error;
       const theirs = ProcessingNumber.safeParse(error.details.processingNumber);
       if (!theirs.success && inDoubt(error, fresh)) {
-        logger.warn({ code: error.code, requestId }, 'inquiry in doubt: kept, to be sent again');
+        // The transport's cause (ECONNREFUSED, ECONNRESET, deadline) tells a dead core from a slow one.
+        const cause = typeof error.details.cause === 'string' ? error.details.cause : undefined;
+        logger.warn({ code: error.code, cause, requestId }, 'inquiry in doubt: kept, to be sent again');
         this.scheduleResend();
         throw new RenkeiError(
           error.code,
