@@ -14,6 +14,7 @@ import { CompiledQuery, sql, type Kysely } from 'kysely';
 import { completeIndividualNumber } from '../domain/identifiers/individual-number.ts';
 import { residentRecordCodeCheckDigit } from '../domain/identifiers/resident-record-code.ts';
 import { BULK_BATCH } from '../nodes/jlis/service/bulk-numbering.ts';
+import { jstDate } from '../shared/clock.ts';
 import { splitCsvLine } from '../shared/csv.ts';
 import { dialectOf, nodeDatabase, openDatabase, type PostgresOption } from '../shared/db.ts';
 import { BULK_NUMBERING_COLUMNS, checkFile, numberFile } from './jlis-command.ts';
@@ -24,7 +25,7 @@ export async function benchNumbering(options: { dir: string; total: number; post
   const file = join(dir, 'residents.csv');
   process.stderr.write(`Writing ${total.toLocaleString('en')} synthetic residents to ${file}…\n`);
   await writeResidents(file, total);
-  const today = new Date(Date.now() + 9 * 3600_000).toISOString().slice(0, 10);
+  const today = jstDate(new Date());
 
   let started = performance.now();
   await checkFile(file, today);

@@ -6,6 +6,7 @@ import { MAX_BULK_PERSONS, type BulkInquiryStatus, type BulkResult } from '../pr
 import type { Client } from '../protocol/api.ts';
 import { AddresseeNumber, ClauseNo, InstitutionId, ItemNo, ProcedureId } from '../protocol/identifiers.ts';
 import { businessApi } from '../protocol/routes.ts';
+import { csvCell } from '../shared/csv.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import { connectNode, nodeUrlOption } from './nodes.ts';
 import { plural, readFileArgument, table, type GlobalOptions } from './output.ts';
@@ -232,7 +233,6 @@ async function writeResults(client: Client<typeof businessApi>, bulkNumber: stri
 }
 
 function csvRow(r: BulkResult): string {
-  const cell = (value: string) => (/[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value);
   return `${[
     String(r.position),
     r.addresseeNumber,
@@ -241,6 +241,6 @@ function csvRow(r: BulkResult): string {
     r.reason ?? '',
     r.items === undefined ? '' : JSON.stringify(r.items),
   ]
-    .map(cell)
+    .map(csvCell)
     .join(',')}\n`;
 }

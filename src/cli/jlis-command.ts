@@ -14,7 +14,7 @@ import {
   type BulkResident,
 } from '../nodes/jlis/service/bulk-numbering.ts';
 import type { Sex } from '../nodes/jlis/store.ts';
-import { systemClock } from '../shared/clock.ts';
+import { jstDate, systemClock } from '../shared/clock.ts';
 import { splitCsvLine } from '../shared/csv.ts';
 import { nodeDatabase, openDatabase, type PostgresOption } from '../shared/db.ts';
 import { RenkeiError } from '../shared/errors.ts';
@@ -52,7 +52,7 @@ export function registerJlisCommand(program: Command): void {
     .option('--database <url>', DATABASE_HELP)
     .action(async (options: { file: string; effectiveDate?: string; database?: string }) => {
       const { dataDir } = program.opts<GlobalOptions>();
-      const today = new Date(Date.now() + 9 * 3600_000).toISOString().slice(0, 10);
+      const today = jstDate(new Date());
       const effectiveDate = options.effectiveDate ?? today;
       if (!/^\d{4}-\d{2}-\d{2}$/.test(effectiveDate) || effectiveDate > today) {
         throw new RenkeiError(

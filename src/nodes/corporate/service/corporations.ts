@@ -15,7 +15,7 @@ import {
   parseCorporateNumber,
   type CorporateNumber,
 } from '../../../domain/identifiers/corporate-number.ts';
-import type { Clock } from '../../../shared/clock.ts';
+import { jstDate, type Clock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import type { CorporateStore, NewEntry } from '../store.ts';
@@ -231,9 +231,9 @@ export class CorporateNumberService {
     return found;
   }
 
-  /** Today in Japan (UTC+9, no daylight saving): the NTA's dates are Japanese calendar days. */
+  /** Today in Japan: the NTA's dates are Japanese calendar days. */
   private today(): string {
-    return new Date(this.deps.clock.now().getTime() + 9 * 3600_000).toISOString().slice(0, 10);
+    return jstDate(this.deps.clock.now());
   }
 
   private notFuture(date: string, path: string): void {

@@ -547,38 +547,9 @@ export class KyselyIntermediateStore
     return rows.map((row) => row.processing_number);
   }
 
+  /** One provision: a batch of one (`recordProvisions`), the same row and the same event. */
   async recordProvision(record: ProviderRecord): Promise<void> {
-    await this.writes.transaction(async (trx, group) => {
-      await trx
-        .insertInto('provider_records')
-        .values({
-          processing_number: record.processingNumber,
-          requester_id: record.requesterId,
-          person_code: record.personCode,
-          clause_no: record.clauseNo,
-          procedure_id: record.procedureId,
-          item_nos: JSON.stringify(record.itemNos),
-          provided_item_nos: JSON.stringify(record.providedItemNos),
-          requested_at: record.requestedAt,
-          answered_at: record.answeredAt,
-          outcome: record.outcome,
-          reason: record.reason ?? null,
-          non_disclosure: record.nonDisclosure ? 1 : 0,
-          recorded_at: record.recordedAt,
-        })
-        // Answered again: the row shows the latest answer; the log keeps every one (the event below).
-        .onConflict((oc) =>
-          oc.column('processing_number').doUpdateSet((eb) => ({
-            provided_item_nos: eb.ref('excluded.provided_item_nos'),
-            answered_at: eb.ref('excluded.answered_at'),
-            outcome: eb.ref('excluded.outcome'),
-            reason: eb.ref('excluded.reason'),
-          })),
-        )
-        .execute();
-      queueEvents(group, [provisionEvent(record)]);
-    });
-    this.appended(1);
+    await this.recordProvisions([record]);
   }
 
   // ── Batches (bulk inquiries) ──────────────────────────────────────────────────────────────

@@ -14,7 +14,7 @@ import type {
   ResidentChange,
   ResidentLookup,
 } from '../../../protocol/residents.ts';
-import type { Clock } from '../../../shared/clock.ts';
+import { jstDate, type Clock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { NUMBERING_KEY_BYTES, deriveIndividualNumber } from '../numbering.ts';
@@ -58,7 +58,7 @@ export class ResidentService {
   async registerResident(resident: NewResident): Promise<NumberedResident> {
     const { store, clock, logger, numberingKey } = this.deps;
     const now = clock.now();
-    const today = dayOf(now);
+    const today = jstDate(now);
     if (resident.dateOfBirth > today) throw futureDate('dateOfBirth');
     const effectiveDate = resident.effectiveDate ?? today;
     if (effectiveDate > today) throw futureDate('effectiveDate');
@@ -103,7 +103,7 @@ export class ResidentService {
     const { store, clock, logger } = this.deps;
     const now = clock.now();
     const record = await this.find(change.residentRecordCode);
-    if (change.effectiveDate > dayOf(now)) throw futureDate('effectiveDate');
+    if (change.effectiveDate > jstDate(now)) throw futureDate('effectiveDate');
     const history = await store.listHistory(change.residentRecordCode);
     if (history.every((h) => h.effectiveDate > change.effectiveDate)) {
       throw new RenkeiError('ERR_VALIDATION', 'The effective date is before the resident was registered.', {
@@ -127,10 +127,10 @@ export class ResidentService {
       changedAt: now,
       changedFields,
     };
-    const today = foldHistory([...history, entry], dayOf(now));
+    const today = foldHistory([...history, entry], jstDate(now));
     await store.appendChange(change.residentRecordCode, entry, today);
     logger.info({ change: change.change }, 'identity record changed');
-    return this.view(record.residentRecordCode, record.individualNumber, [...history, entry], dayOf(now));
+    return this.view(record.residentRecordCode, record.individualNumber, [...history, entry], jstDate(now));
   }
 
   /**
@@ -140,7 +140,7 @@ export class ResidentService {
   async lookup(query: ResidentLookup): Promise<IdentityRecordView> {
     const record = await this.find(query.residentRecordCode);
     const history = await this.deps.store.listHistory(query.residentRecordCode);
-    const asOf = query.asOf ?? dayOf(this.deps.clock.now());
+    const asOf = query.asOf ?? jstDate(this.deps.clock.now());
     if (history.every((h) => h.effectiveDate > asOf)) {
       throw new RenkeiError('ERR_UNKNOWN_RESIDENT', `The resident was not registered yet on ${asOf}.`);
     }
@@ -271,11 +271,6 @@ function historyView(entry: HistoryRow): HistoryEntry {
     sex: entry.sex,
     status: entry.status,
   };
-}
-
-/** The day in Japan (UTC+9): 異動日 are Japanese calendar days. */
-function dayOf(at: Date): string {
-  return new Date(at.getTime() + 9 * 3600_000).toISOString().slice(0, 10);
 }
 
 function futureDate(path: string): RenkeiError {
