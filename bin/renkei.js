@@ -16,12 +16,19 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const src = join(root, 'src');
 const entry = join(src, 'cli', 'main.ts');
 
-if (process.env.RENKEI_NO_BUNDLE === '1') {
+const bundle = process.env.RENKEI_NO_BUNDLE === '1' ? undefined : await bundled().catch(cannotBundle);
+if (bundle === undefined) {
   const { register } = await import('tsx/esm/api');
   register();
   await import(pathToFileURL(entry).href);
 } else {
-  await import(pathToFileURL(await bundled()).href);
+  await import(pathToFileURL(bundle).href);
+}
+
+/** A read-only node_modules (an installed deployment, say) runs the sources through tsx, as before. */
+function cannotBundle(error) {
+  process.emitWarning(`renkei: running the sources unbundled (${error.code ?? error.message})`);
+  return undefined;
 }
 
 /** The path of the bundle of the current sources, built if there is none yet. */
@@ -44,7 +51,7 @@ async function bundled() {
     packages: 'external',
     sourcemap: 'inline',
     logLevel: 'error',
-    plugins: [sourceLocations],
+    plugins: [sourceLocations()],
   });
   renameSync(temporary, out);
   removeStale(cache, dirname(out));
@@ -56,17 +63,19 @@ async function bundled() {
  * document) through import.meta.url and import.meta.dirname: in a bundle those would name the
  * bundle, so each module's own location is written in instead.
  */
-const sourceLocations = {
-  name: 'source-locations',
-  setup(build) {
-    build.onLoad({ filter: /\.ts$/ }, (args) => ({
-      contents: readFileSync(args.path, 'utf8')
-        .replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href))
-        .replaceAll('import.meta.dirname', JSON.stringify(dirname(args.path))),
-      loader: 'ts',
-    }));
-  },
-};
+function sourceLocations() {
+  return {
+    name: 'source-locations',
+    setup(build) {
+      build.onLoad({ filter: /\.ts$/ }, (args) => ({
+        contents: readFileSync(args.path, 'utf8')
+          .replaceAll('import.meta.url', JSON.stringify(pathToFileURL(args.path).href))
+          .replaceAll('import.meta.dirname', JSON.stringify(dirname(args.path))),
+        loader: 'ts',
+      }));
+    },
+  };
+}
 
 /** Path, size and mtime of every source file the command can load (tests excluded). */
 function fingerprint() {
