@@ -114,14 +114,16 @@ export type ResidentNoticeQuery = z.infer<typeof ResidentNoticeQuery>;
 /**
  * A notice as the institution recorded it. `applied`: the addressee system updated (a number change)
  * or the change is recorded for the business systems (an identity change); `not_held`: the
- * institution no longer holds the person's code (acknowledged, nothing changed). Never an
- * Individual Number: the business systems work by addressee number.
+ * institution no longer holds the person's code (acknowledged, nothing changed); `refused`, with the
+ * error code as `reason`: it could not be opened, or a number change did not match the addressee
+ * system (a clerk must look). Never an Individual Number: the business systems work by addressee number.
  */
 export const ReceivedResidentNotice = z.object({
   sequence: z.number().int(),
   noticeId: NoticeId,
   kind: ResidentNoticeKind,
-  outcome: z.enum(['applied', 'not_held']),
+  outcome: z.enum(['applied', 'not_held', 'refused']),
+  reason: z.string().optional(),
   addresseeNumber: AddresseeNumber.optional(),
   change: z.string().optional(),
   effectiveDate: IsoDate.optional(),

@@ -23,7 +23,7 @@ import type { Logger } from '../../../shared/logger.ts';
 import type { CoreStore, StoredResidentNotice } from '../store.ts';
 import type { CodeCipher } from './code-cipher.ts';
 import { QUEUE_DEADLINE_PASSED, type OutboundLimits } from './concurrency.ts';
-import { DurableSends, type AttemptResult } from './durable-sends.ts';
+import { DurableSends, type AttemptResult } from '../../../shared/durable-sends.ts';
 import type { InstitutionReach } from './reach.ts';
 import type { Registry } from './registry.ts';
 
@@ -146,8 +146,16 @@ export class ResidentNoticeService {
     const { store, registry, cipher, clock, logger, outbound } = this.options;
     const { noticeId, institutionId } = notice;
     const end = async (state: 'delivered' | 'failed', reason: string | null) => {
-      await store.endResidentNotice(noticeId, institutionId, state, attempts, reason, clock.now().toISOString());
-      if (state === 'delivered') logger.info({ noticeId, institutionId, attempts }, 'resident notice delivered');
+      await store.endResidentNotice(
+        noticeId,
+        institutionId,
+        state,
+        attempts,
+        reason,
+        clock.now().toISOString(),
+      );
+      if (state === 'delivered')
+        logger.info({ noticeId, institutionId, attempts }, 'resident notice delivered');
       else logger.warn({ noticeId, institutionId, reason, attempts }, 'resident notice failed');
       return 'done' as const;
     };

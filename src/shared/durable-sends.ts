@@ -1,10 +1,10 @@
 /**
- * Sends the core must make until the other side acknowledges them: each one's state is in the store
+ * Sends a node must make until the other side acknowledges them: each one's state is in the store
  * (so the next start sends what this run could not), and here is the loop that retries it with
- * growing waits until it is done or the core closes. Provider notices (inquiries.ts) and notices of
- * change (resident-notices.ts) go through it.
+ * growing waits until it is done or the node closes. The core's provider notices and notices of
+ * change (core/service/), and J-LIS's notices of change (jlis/service/resident-notices.ts) use it.
  */
-import { Sleeper } from '../../../shared/sleeper.ts';
+import { Sleeper } from './sleeper.ts';
 
 /** The first waits between attempts (200 ms, 1 s, 5 s), then doubling up to the cap. */
 export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [200, 1_000, 5_000];
