@@ -610,7 +610,8 @@ export const BATCH_BODY_LIMIT = 64 * 1024 * 1024;
 export const businessApi = defineApi('business', {
   /**
    * Register a person (201; 200 when already registered) and acquire their code through J-LIS.
-   * Errors: ERR_INVALID_CHARACTER, ERR_INVALID_LENGTH, ERR_INVALID_CHECK_DIGIT, ERR_DUPLICATE; after
+   * Errors: ERR_INVALID_CHARACTER, ERR_INVALID_LENGTH, ERR_INVALID_CHECK_DIGIT, ERR_DUPLICATE,
+   * ERR_INDIVIDUAL_NUMBER_REPLACED (a number a notice of change replaced); after
    * registration, with `details.addresseeNumber` (call again to retry): ERR_UNKNOWN_RESIDENT,
    * ERR_UPSTREAM_UNAVAILABLE, or another code from J-LIS or the core.
    */
