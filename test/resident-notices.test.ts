@@ -6,6 +6,7 @@
  * notice when it is back; a J-LIS stopped before the core had the notice sends it when it starts
  * again (restarted in this process over the same data directory, not killed as an OS process).
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -19,7 +20,9 @@ import { startJlis } from '../src/nodes/jlis/main.ts';
 import { createClient } from '../src/protocol/api.ts';
 import { credentialTransport } from '../src/protocol/client-credentials.ts';
 import type { ReceivedResidentNotice } from '../src/protocol/resident-notices.ts';
-import { coreApi } from '../src/protocol/routes.ts';
+import { loadNodeTrust } from '../src/protocol/node-trust.ts';
+import { createResidentNoticeSealer } from '../src/protocol/resident-notice-sealing.ts';
+import { coreApi, networkApi } from '../src/protocol/routes.ts';
 import type { Transport } from '../src/protocol/transport.ts';
 import { jstDate, systemClock } from '../src/shared/clock.ts';
 import { RenkeiError } from '../src/shared/errors.ts';
@@ -234,6 +237,56 @@ describe('notices of change', () => {
       .catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(RenkeiError);
     expect((refusal as RenkeiError).code).toBe('ERR_CALLER_NOT_ALLOWED');
+  });
+
+  it('are taken once each, acknowledged as not held for a code the institution does not hold, and refused when sealed for another', async () => {
+    // The core's side played by hand: its credential, and notices J-LIS seals as it would.
+    const crlFile = { file: pkiPaths(pkiDir).crlDer };
+    const jlisTrust = await loadNodeTrust({ pkiDir, partyId: 'jlis', clock: systemClock, crl: crlFile });
+    const sealer = createResidentNoticeSealer(jlisTrust, pkiDir);
+    const transport = await credentialTransport({
+      pkiDir,
+      parties: ['core'],
+      clock: systemClock,
+      crl: crlFile,
+    });
+    transports.push(transport);
+    const url = network.institutions.get(HOLDER_A)?.url ?? '';
+    const asCore = createClient(networkApi, {
+      transport,
+      baseUrl: url,
+      peer: 'institution',
+      party: HOLDER_A,
+    });
+    const seen = (await noticesAt(HOLDER_A)).length;
+    const content = (noticeId: string) => ({
+      kind: 'identity_change' as const,
+      noticeId,
+      change: 'move_in' as const,
+      effectiveDate: jstDate(new Date()),
+      fields: { address: '大阪府大阪市北区中之島一丁目3番20号', status: 'resident' as const },
+    });
+    const unheld = randomUUID();
+    const delivery = {
+      noticeId: unheld,
+      kind: 'identity_change' as const,
+      personCode: 'A'.repeat(44),
+      sealed: await sealer.seal(HOLDER_A, content(unheld)),
+    };
+    await asCore.deliverResidentNotice({ body: delivery });
+    await asCore.deliverResidentNotice({ body: delivery });
+    const forB = randomUUID();
+    const refusal = await asCore
+      .deliverResidentNotice({
+        body: { ...delivery, noticeId: forB, sealed: await sealer.seal(HOLDER_B, content(forB)) },
+      })
+      .catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(RenkeiError);
+    expect((refusal as RenkeiError).code).toBe('ERR_DECRYPTION_FAILED');
+    expect((await noticesAt(HOLDER_A)).slice(seen)).toMatchObject([
+      { noticeId: unheld, kind: 'identity_change', outcome: 'not_held' },
+      { noticeId: forB, outcome: 'refused', reason: 'ERR_DECRYPTION_FAILED' },
+    ]);
   });
 
   it('reach an institution that was down once it is back', async () => {

@@ -105,9 +105,10 @@ export async function startJlis(options: StartJlisOptions): Promise<RunningNode>
         : {}),
     });
     app = jlis.app;
-    const url = await listen(app, options.port, options.host);
-    // In the background: a core that is down must not hold up the start.
+    // Before listening, so that no change committed by this run is also among them. The sending is
+    // in the background: a core that is down must not hold up the start.
     await jlis.notices.resume();
+    const url = await listen(app, options.port, options.host);
     logger.info({ url }, 'J-LIS started');
     let closing: Promise<void> | undefined;
     return { name: 'jlis', url, close: () => (closing ??= closeAll()) };
