@@ -71,7 +71,7 @@ export function createResidentNoticeSealer(trust: NodeTrust, pkiDir: string): Re
       }
       const jws = await signMessage({
         type: RESIDENT_NOTICE,
-        payload: content as unknown as Record<string, unknown>,
+        payload: content,
         sender: trust.self.partyId,
         audience: institutionId,
         key: trust.self.signingKey,
