@@ -97,7 +97,10 @@ export function createResidentNoticeOpener(trust: NodeTrust): ResidentNoticeOpen
         }),
       );
       if (!plain.success) {
-        throw new RenkeiError('ERR_DECRYPTION_FAILED', 'The notice is not a signed message and a certificate.');
+        throw new RenkeiError(
+          'ERR_DECRYPTION_FAILED',
+          'The notice is not a signed message and a certificate.',
+        );
       }
       const der = new Uint8Array(pemToDer(plain.data.certificate));
       const sender = await trust.verifyPeer(der, 'signing');

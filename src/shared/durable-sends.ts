@@ -56,7 +56,11 @@ export class DurableSends {
         }
         if (this.closing) return;
         await this.sleeper.sleep(
-          retryDelay(retry, this.options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS, this.options.maxRetryDelayMs),
+          retryDelay(
+            retry,
+            this.options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS,
+            this.options.maxRetryDelayMs,
+          ),
         );
       }
     })();

@@ -438,7 +438,10 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     return rows.map(residentNoticeOf);
   }
 
-  async findResidentNotice(noticeId: string, institutionId: string): Promise<StoredResidentNotice | undefined> {
+  async findResidentNotice(
+    noticeId: string,
+    institutionId: string,
+  ): Promise<StoredResidentNotice | undefined> {
     const row = await this.db
       .selectFrom('resident_notices')
       .selectAll()

@@ -68,7 +68,11 @@ export class CodeService {
       });
     }
     // The institution holds the person now: J-LIS will ask who to tell of a change (resident-notices.ts).
-    await this.options.store.recordCodeHolder(residentKey, institution.id, this.options.clock.now().toISOString());
+    await this.options.store.recordCodeHolder(
+      residentKey,
+      institution.id,
+      this.options.clock.now().toISOString(),
+    );
     this.options.logger.debug({ institutionId: institution.id }, 'code delivered');
     return { acquisitionNumber: request.acquisitionNumber, status: 'delivered' };
   }
