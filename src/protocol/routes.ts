@@ -5,7 +5,7 @@
  *
  *   API            served by                   called by
  *   healthApi      every node                  anyone (operators' probes, the CLI, API tooling)
- *   coreApi        the core                    J-LIS (code issuance), institutions (inquiries, re-keying)
+ *   coreApi        the core                    J-LIS (code issuance, notices of change), institutions (inquiries, re-keying)
  *   adminApi       the core                    the network's operators
  *   jlisApi        J-LIS                       institutions' addressee systems; municipalities
  *   networkApi     each institution            the core
@@ -91,6 +91,15 @@ import {
   ProvisionFailure,
   ProvisionRequest,
 } from './messages.ts';
+import {
+  CodeHolderLookup,
+  CodeHolders,
+  ResidentNoticeAccepted,
+  ResidentNoticeDelivery,
+  ResidentNoticeList,
+  ResidentNoticeQuery,
+  ResidentNoticeSubmission,
+} from './resident-notices.ts';
 import {
   IdentityRecordView,
   NewResident,
@@ -285,6 +294,40 @@ export const coreApi = defineApi('core', {
     answer: 'AnswerBatchDelivery',
     boundTo: 'requesterId',
     response: AnswerBatchDelivery,
+  },
+  /**
+   * Which institutions hold a code for the person (the core recorded each issuance: `code_holders`),
+   * for J-LIS to seal a notice of change to each. J-LIS only: an institution may not learn who else
+   * holds a person. Errors: none of its own (a person with no code has no holders).
+   */
+  listCodeHolders: {
+    method: 'POST',
+    path: '/v1/code-holder-lookups',
+    status: 200,
+    callers: ['jlis'],
+    label: 'code holder lookup',
+    body: CodeHolderLookup,
+    message: 'CodeHolderLookup',
+    answer: 'CodeHolders',
+    response: CodeHolders,
+  },
+  /**
+   * A notice of change sealed by J-LIS for each holder: stored (one row per holder, the ciphertext
+   * only), answered 202, then delivered to each holder with its own code (`networkApi.deliverResidentNotice`),
+   * retried until acknowledged, across restarts. Idempotent on `noticeId`: a resend is answered as the
+   * first and stores nothing. Institutions that hold no code for the person are `skipped`.
+   * Errors: none of its own beyond validation.
+   */
+  submitResidentNotice: {
+    method: 'POST',
+    path: '/v1/resident-notices',
+    status: 202,
+    callers: ['jlis'],
+    label: 'resident notice',
+    body: ResidentNoticeSubmission,
+    message: 'ResidentNoticeSubmission',
+    answer: 'ResidentNoticeAccepted',
+    response: ResidentNoticeAccepted,
   },
 });
 
@@ -539,6 +582,26 @@ export const networkApi = defineApi('network', {
     bodyLimit: ANSWER_BODY_LIMIT,
     response: NoContent,
   },
+  /**
+   * A notice of change from J-LIS, relayed by the core: opened here (J-LIS's signature, this
+   * institution's key), the person found by code; a number change replaces the Individual Number in
+   * the addressee system (the old one kept as replaced), an identity change is recorded for the
+   * business systems (`businessApi.listResidentNotices`). 204 once recorded; idempotent on
+   * `noticeId`. A code this institution no longer holds is acknowledged and recorded `not_held`.
+   * Errors: ERR_ENCRYPTION_REQUIRED (no trust layer here), ERR_DECRYPTION_FAILED,
+   * ERR_SIGNATURE_INVALID, ERR_CERT_* (not sealed by J-LIS), ERR_ANSWER_MISMATCH (sealed for another
+   * notice or kind).
+   */
+  deliverResidentNotice: {
+    method: 'POST',
+    path: '/network/v1/resident-notices',
+    status: 204,
+    callers: ['core'],
+    label: 'resident notice',
+    body: ResidentNoticeDelivery,
+    message: 'ResidentNoticeDelivery',
+    response: NoContent,
+  },
 });
 
 /** Large enough for a batch of 10,000 copies; every other route keeps the node's 1 MiB limit. */
@@ -547,7 +610,8 @@ export const BATCH_BODY_LIMIT = 64 * 1024 * 1024;
 export const businessApi = defineApi('business', {
   /**
    * Register a person (201; 200 when already registered) and acquire their code through J-LIS.
-   * Errors: ERR_INVALID_CHARACTER, ERR_INVALID_LENGTH, ERR_INVALID_CHECK_DIGIT, ERR_DUPLICATE; after
+   * Errors: ERR_INVALID_CHARACTER, ERR_INVALID_LENGTH, ERR_INVALID_CHECK_DIGIT, ERR_DUPLICATE,
+   * ERR_INDIVIDUAL_NUMBER_REPLACED (a number a notice of change replaced); after
    * registration, with `details.addresseeNumber` (call again to retry): ERR_UNKNOWN_RESIDENT,
    * ERR_UPSTREAM_UNAVAILABLE, or another code from J-LIS or the core.
    */
@@ -691,6 +755,20 @@ export const businessApi = defineApi('business', {
     label: 'code reissue',
     body: CodeReissuePageInput,
     response: CodeReissuePage,
+  },
+  /**
+   * The notices of change this institution received (number changes and identity changes of the
+   * persons it holds), in the order received, after `since` (a notice's `sequence`). Never an
+   * Individual Number: the persons are named by addressee number.
+   */
+  listResidentNotices: {
+    method: 'GET',
+    path: '/business/v1/resident-notices',
+    status: 200,
+    callers: ['business'],
+    label: 'query',
+    query: ResidentNoticeQuery,
+    response: ResidentNoticeList,
   },
 });
 

@@ -22,11 +22,12 @@ import {
   DEFAULT_MAX_OUTBOUND_CALLS,
   OutboundLimits,
 } from './service/concurrency.ts';
-import { InquiryService, type ResumeSummary } from './service/inquiries.ts';
+import { DEFAULT_MAX_RETRY_DELAY_MS, InquiryService, type ResumeSummary } from './service/inquiries.ts';
 import { InquiryBatchService } from './service/inquiry-batches.ts';
 import type { InstitutionReach } from './service/reach.ts';
 import { RecordLogService, type RecordLogSigner } from './service/record-log.ts';
 import { RecordService } from './service/records.ts';
+import { ResidentNoticeService } from './service/resident-notices.ts';
 import { Registry } from './service/registry.ts';
 import type { CoreStore } from './store.ts';
 
@@ -152,7 +153,18 @@ export function createCore(deps: CoreDeps): Core {
     clock: deps.clock,
     retentionYears: deps.retentionYears,
   });
-  const services: CoreServices = { registry, codes, inquiries, batches, records };
+  const residentNotices = new ResidentNoticeService({
+    store: deps.store,
+    registry,
+    cipher,
+    clock: deps.clock,
+    logger: deps.logger,
+    reach,
+    outbound,
+    retryDelaysMs: deps.deliveryRetryDelaysMs,
+    maxRetryDelayMs: deps.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS,
+  });
+  const services: CoreServices = { registry, codes, inquiries, batches, records, residentNotices };
   const recordLog = new RecordLogService({
     store: deps.store,
     clock: deps.clock,
@@ -176,6 +188,7 @@ export function createCore(deps: CoreDeps): Core {
     // Batches first: the provider notices they keep are sent by the inquiries' resume.
     resumeInFlight: async () => {
       await batches.resume();
+      await residentNotices.resume();
       return inquiries.resumeInFlight();
     },
     whenIdle: async () => {
@@ -187,6 +200,7 @@ export function createCore(deps: CoreDeps): Core {
         await app.close();
         await batches.close();
         await inquiries.close();
+        await residentNotices.close();
         await recordLog.close();
         await deps.store.close();
       })()),

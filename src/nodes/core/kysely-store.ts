@@ -47,6 +47,7 @@ import type {
   KeptAnswer,
   ProviderNotice,
   StoredInquiryBatch,
+  StoredResidentNotice,
   UnfinishedInquiry,
 } from './store.ts';
 
@@ -106,6 +107,19 @@ export interface CoreDatabase extends RecordLogTables {
   kept_answers: { processing_number: string; sealed_items: string; expires_at: string };
   provider_notices: { processing_number: string; provider_id: string; reason: string; failed_at: string };
   inquiry_requests: { requester_id: string; request_id: string; processing_number: string };
+  code_holders: { resident_key: string; institution_id: string; first_issued_at: string };
+  resident_notices: {
+    notice_id: string;
+    institution_id: string;
+    resident_key: string;
+    kind: string;
+    sealed: string | null;
+    state: string;
+    attempts: number;
+    reason: string | null;
+    received_at: string;
+    ended_at: string | null;
+  };
 }
 
 type InstitutionRow = Selectable<CoreDatabase['institutions']>;
@@ -351,6 +365,106 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
       .insertInto('linking_codes')
       .values({ resident_key: residentKey, linking_code: linkingCode, created_at: createdAt })
       .onConflict((oc) => oc.column('resident_key').doNothing())
+      .execute();
+  }
+
+  async recordCodeHolder(residentKey: string, institutionId: string, issuedAt: string): Promise<void> {
+    await this.db
+      .insertInto('code_holders')
+      .values({ resident_key: residentKey, institution_id: institutionId, first_issued_at: issuedAt })
+      .onConflict((oc) => oc.columns(['resident_key', 'institution_id']).doNothing())
+      .execute();
+  }
+
+  async listCodeHolders(residentKey: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('code_holders')
+      .select('institution_id')
+      .where('resident_key', '=', residentKey)
+      .orderBy('institution_id')
+      .execute();
+    return rows.map((row) => row.institution_id);
+  }
+
+  async recordResidentNotices(notices: readonly StoredResidentNotice[]): Promise<boolean> {
+    const first = notices[0];
+    if (first === undefined) return true;
+    return this.db.transaction().execute(async (trx) => {
+      const stored = await trx
+        .selectFrom('resident_notices')
+        .select('notice_id')
+        .where('notice_id', '=', first.noticeId)
+        .executeTakeFirst();
+      if (stored) return false;
+      await trx
+        .insertInto('resident_notices')
+        .values(
+          notices.map((n) => ({
+            notice_id: n.noticeId,
+            institution_id: n.institutionId,
+            resident_key: n.residentKey,
+            kind: n.kind,
+            sealed: n.sealed,
+            state: n.state,
+            attempts: n.attempts,
+            reason: n.reason,
+            received_at: n.receivedAt,
+            ended_at: n.endedAt,
+          })),
+        )
+        .execute();
+      return true;
+    });
+  }
+
+  async listResidentNoticeHolders(noticeId: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('resident_notices')
+      .select('institution_id')
+      .where('notice_id', '=', noticeId)
+      .orderBy('institution_id')
+      .execute();
+    return rows.map((row) => row.institution_id);
+  }
+
+  async listPendingResidentNotices(): Promise<StoredResidentNotice[]> {
+    const rows = await this.db
+      .selectFrom('resident_notices')
+      .selectAll()
+      .where('state', '=', 'pending')
+      .orderBy('received_at')
+      .orderBy('notice_id')
+      .execute();
+    return rows.map(residentNoticeOf);
+  }
+
+  async findResidentNotice(
+    noticeId: string,
+    institutionId: string,
+  ): Promise<StoredResidentNotice | undefined> {
+    const row = await this.db
+      .selectFrom('resident_notices')
+      .selectAll()
+      .where('notice_id', '=', noticeId)
+      .where('institution_id', '=', institutionId)
+      .executeTakeFirst();
+    return row && residentNoticeOf(row);
+  }
+
+  async endResidentNotice(
+    noticeId: string,
+    institutionId: string,
+    state: 'delivered' | 'failed',
+    attempts: number,
+    reason: string | null,
+    at: string,
+  ): Promise<void> {
+    await this.db
+      .updateTable('resident_notices')
+      .set({ state, attempts, reason, ended_at: at, sealed: null })
+      .where('notice_id', '=', noticeId)
+      .where('institution_id', '=', institutionId)
+      .where('state', '=', 'pending')
       .execute();
   }
 
@@ -1103,5 +1217,20 @@ function toState(
     delivery: row.delivery as DeliveryState,
     deliveryAttempts: Number(row.delivery_attempts),
     deliveredAt: row.delivered_at,
+  };
+}
+
+function residentNoticeOf(row: Selectable<CoreDatabase['resident_notices']>): StoredResidentNotice {
+  return {
+    noticeId: row.notice_id,
+    institutionId: row.institution_id,
+    residentKey: row.resident_key,
+    kind: row.kind as StoredResidentNotice['kind'],
+    sealed: row.sealed,
+    state: row.state as StoredResidentNotice['state'],
+    attempts: row.attempts,
+    reason: row.reason,
+    receivedAt: row.received_at,
+    endedAt: row.ended_at,
   };
 }

@@ -37,6 +37,14 @@
  *   Each member is an ordinary record with its `inquiries` row, tied to its batch; the batch row holds
  *   the answer a resend gets, the batch's state (`forwarded`, `answered`, `delivered`, `failed`,
  *   `none` when no member was accepted) and its answer until delivered (ciphertext only).
+ * - `code_holders` (migration 0009): which institution the core issued a code for a person to, under
+ *   the person's resident key, with the first issuance's time: one row per pair. The one
+ *   persons × institutions fact the core keeps, so that J-LIS can tell the holders of a person of a
+ *   change (src/nodes/core/README.md, "Notices of change"). No code: codes stay derived.
+ * - `resident_notices` (migration 0010): a notice of change J-LIS sealed for one holder, kept
+ *   (ciphertext, which the core cannot open) until the holder acknowledges it; then `delivered` and
+ *   the ciphertext dropped. `failed` when the holder refused it for good (a 4xx) or left the
+ *   registry. The row names the person by resident key only.
  */
 import type { Kysely, Migration } from 'kysely';
 import { createRecordLogTables } from '../../shared/record-log-tables.ts';
@@ -225,6 +233,36 @@ export const CORE_MIGRATIONS: Record<string, Migration> = {
       await db.schema.createIndex('inquiry_batches_state').on('inquiry_batches').column('state').execute();
       await db.schema.alterTable('inquiries').addColumn('batch_id', 'text').execute();
       await db.schema.createIndex('inquiries_batch_id').on('inquiries').column('batch_id').execute();
+    },
+  },
+  '0009-code-holders': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('code_holders')
+        .addColumn('resident_key', 'text', (c) => c.notNull())
+        .addColumn('institution_id', 'text', (c) => c.notNull())
+        .addColumn('first_issued_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('code_holders_pk', ['resident_key', 'institution_id'])
+        .execute();
+    },
+  },
+  '0010-resident-notices': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('resident_notices')
+        .addColumn('notice_id', 'text', (c) => c.notNull())
+        .addColumn('institution_id', 'text', (c) => c.notNull())
+        .addColumn('resident_key', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('sealed', 'text')
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('reason', 'text')
+        .addColumn('received_at', 'text', (c) => c.notNull())
+        .addColumn('ended_at', 'text')
+        .addPrimaryKeyConstraint('resident_notices_pk', ['notice_id', 'institution_id'])
+        .execute();
+      await db.schema.createIndex('resident_notices_state').on('resident_notices').column('state').execute();
     },
   },
 };

@@ -18,6 +18,7 @@ import type { InquiryService } from './service/inquiries.ts';
 import type { InquiryBatchService } from './service/inquiry-batches.ts';
 import type { RecordService } from './service/records.ts';
 import type { Registry } from './service/registry.ts';
+import type { ResidentNoticeService } from './service/resident-notices.ts';
 
 export interface CoreServices {
   registry: Registry;
@@ -25,10 +26,11 @@ export interface CoreServices {
   inquiries: InquiryService;
   batches: InquiryBatchService;
   records: RecordService;
+  residentNotices: ResidentNoticeService;
 }
 
 export function registerCoreRoutes(app: FastifyInstance, services: CoreServices): void {
-  const { registry, codes, inquiries, batches, records } = services;
+  const { registry, codes, inquiries, batches, records, residentNotices } = services;
 
   // ── Registry (operator) ─────────────────────────────────────────────────────────────────────
   serve(app, adminApi.registerInstitution, async ({ params, body, reply }) => {
@@ -50,6 +52,10 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
     codes.reissueCodes(body.institutionId, body.personCodes),
   );
   serve(app, coreApi.completeReissue, async ({ body }) => codes.completeReissue(body));
+
+  // ── Notices of change (J-LIS) ───────────────────────────────────────────────────────────────
+  serve(app, coreApi.listCodeHolders, async ({ body }) => residentNotices.holders(body.residentRecordCode));
+  serve(app, coreApi.submitResidentNotice, async ({ body }) => residentNotices.submit(body));
 
   // ── Inquiries (intermediate servers) ────────────────────────────────────────────────────────
   serve(app, coreApi.submitInquiry, async ({ body, signed }) =>

@@ -65,6 +65,24 @@ export interface BatchOutcome {
   reason: string | null;
 }
 
+/**
+ * A notice of change J-LIS sealed for one holder of a person (migration 0010): the person by resident
+ * key only, the notice as ciphertext, kept until the holder acknowledges it.
+ */
+export interface StoredResidentNotice {
+  noticeId: string;
+  institutionId: string;
+  residentKey: string;
+  kind: 'number_change' | 'identity_change';
+  /** The compact JWE J-LIS sealed for the institution; null once the notice has ended. */
+  sealed: string | null;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  reason: string | null;
+  receivedAt: string;
+  endedAt: string | null;
+}
+
 export interface CoreStore {
   // ── Registry ──
   /** Insert or replace the registration fields; `keyVersion` and `createdAt` of an existing row are kept. */
@@ -84,6 +102,31 @@ export interface CoreStore {
   findLinkingCode(residentKey: string): Promise<string | undefined>;
   /** Insert unless a linking code already exists for the resident key (unique constraint); never overwrites. */
   insertLinkingCodeIfAbsent(residentKey: string, linkingCode: string, createdAt: string): Promise<void>;
+
+  // ── Code holders and notices of change (migrations 0009, 0010) ──
+  /** Record that the institution was issued a code for the person; a pair already recorded is kept. */
+  recordCodeHolder(residentKey: string, institutionId: string, issuedAt: string): Promise<void>;
+  /** The institutions issued a code for the person, by id. */
+  listCodeHolders(residentKey: string): Promise<string[]>;
+  /**
+   * Store a notice for each of its holders in one transaction, unless the notice id is stored already
+   * (a resend): then nothing is written and false is returned.
+   */
+  recordResidentNotices(notices: readonly StoredResidentNotice[]): Promise<boolean>;
+  /** The holders a notice was stored for (what a resend is answered). */
+  listResidentNoticeHolders(noticeId: string): Promise<string[]>;
+  /** Notices not yet acknowledged, oldest first. */
+  listPendingResidentNotices(): Promise<StoredResidentNotice[]>;
+  findResidentNotice(noticeId: string, institutionId: string): Promise<StoredResidentNotice | undefined>;
+  /** End a pending notice (`delivered` or `failed`, with its reason) and drop its ciphertext. */
+  endResidentNotice(
+    noticeId: string,
+    institutionId: string,
+    state: 'delivered' | 'failed',
+    attempts: number,
+    reason: string | null,
+    at: string,
+  ): Promise<void>;
 
   // ── Inquiries and provision records ──
   // Each write below also appends its record event (record-events.ts) and the event's Merkle leaf, in

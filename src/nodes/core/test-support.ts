@@ -16,6 +16,7 @@ import type {
   Procedure,
 } from '../../domain/legal-table/types.ts';
 import type { InstitutionRegistration } from '../../protocol/admin.ts';
+import type { ResidentNoticeDelivery } from '../../protocol/resident-notices.ts';
 import type { InstitutionKind } from '../../protocol/identifiers.ts';
 import type {
   AnswerBatchDelivery,
@@ -141,6 +142,11 @@ export interface StandIn {
   onProvisionBatch: (request: ProvisionBatchRequest) => unknown;
   /** Batch answers delivered to this stand-in, as requester. */
   answerBatches: AnswerBatchDelivery[];
+  /** Notices of change delivered to this stand-in, and how many of the next to refuse with 503. */
+  residentNotices: ResidentNoticeDelivery[];
+  failNextResidentNotices: number;
+  /** Refuse every notice of change for good (400 ERR_DECRYPTION_FAILED), as a holder that cannot open it. */
+  refuseResidentNotices: boolean;
   /** The code this stand-in received for an acquisition number. */
   codeFor(acquisitionNumber: string): string;
   close(): Promise<void>;
@@ -173,6 +179,9 @@ export async function startStandIn(): Promise<StandIn> {
       answeredAt: new Date().toISOString(),
     }),
     answerBatches: [],
+    residentNotices: [],
+    failNextResidentNotices: 0,
+    refuseResidentNotices: false,
     codeFor(acquisitionNumber) {
       const delivery = standIn.deliveries.find((d) => d.acquisitionNumber === acquisitionNumber);
       if (!delivery) throw new TypeError(`no code delivered for ${acquisitionNumber}`);
@@ -204,6 +213,19 @@ export async function startStandIn(): Promise<StandIn> {
       return reply.status(503).send('busy');
     }
     standIn.failureNotices.push(request.body as ProvisionFailure);
+    return reply.status(204).send();
+  });
+  app.post('/network/v1/resident-notices', (request, reply) => {
+    if (standIn.refuseResidentNotices) {
+      return reply
+        .status(400)
+        .send({ error: { code: 'ERR_DECRYPTION_FAILED', message: 'stand-in cannot open it', details: {} } });
+    }
+    if (standIn.failNextResidentNotices > 0) {
+      standIn.failNextResidentNotices--;
+      return reply.status(503).send('busy');
+    }
+    standIn.residentNotices.push(request.body as ResidentNoticeDelivery);
     return reply.status(204).send();
   });
   app.post('/network/v1/answers', (request, reply) => {

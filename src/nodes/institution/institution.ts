@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { LegalTable } from '../../domain/legal-table/types.ts';
 import type { Client } from '../../protocol/api.ts';
 import { createItemSealer } from '../../protocol/item-sealing.ts';
+import { createResidentNoticeOpener } from '../../protocol/resident-notice-sealing.ts';
 import type { NodeSecurity } from '../../protocol/node-security.ts';
 import type { coreApi, jlisApi } from '../../protocol/routes.ts';
 import { secureApp } from '../../protocol/server.ts';
@@ -10,6 +11,7 @@ import type { Clock } from '../../shared/clock.ts';
 import { createHttpApp } from '../../shared/http.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { AddresseeService } from './addressee/service/persons.ts';
+import { ResidentNoticeReceiver } from './addressee/service/resident-notices.ts';
 import type { AddresseeStore } from './addressee/store.ts';
 import { CopyService } from './intermediate/service/copies.ts';
 import { InquiryService } from './intermediate/service/inquiries.ts';
@@ -99,6 +101,13 @@ export function createInstitution(deps: InstitutionDeps): Institution {
       logger,
     }),
     provisions: new ProvisionService({ store, legalTable, clock, logger, ...sealing }),
+    residentNotices: new ResidentNoticeReceiver({
+      store: deps.addresseeStore,
+      intermediate: store,
+      opener: deps.security ? createResidentNoticeOpener(deps.security.trust) : undefined,
+      clock,
+      logger: deps.logger.child({ system: 'addressee' }),
+    }),
     records: new RecordService({
       store,
       clock,

@@ -11,6 +11,7 @@ import { serveOpenApi } from '../../protocol/openapi.ts';
 import { businessApi, networkApi } from '../../protocol/routes.ts';
 import { serve } from '../../protocol/server.ts';
 import type { AddresseeService } from './addressee/service/persons.ts';
+import type { ResidentNoticeReceiver } from './addressee/service/resident-notices.ts';
 import type { CopyService } from './intermediate/service/copies.ts';
 import type { BulkInquiryService } from './intermediate/service/bulk-inquiries.ts';
 import type { InquiryService } from './intermediate/service/inquiries.ts';
@@ -26,10 +27,12 @@ export interface InstitutionServices {
   bulkInquiries: BulkInquiryService;
   provisions: ProvisionService;
   records: RecordService;
+  residentNotices: ResidentNoticeReceiver;
 }
 
 export function registerInstitutionRoutes(app: FastifyInstance, services: InstitutionServices): void {
-  const { addressee, personCodes, copies, inquiries, bulkInquiries, provisions, records } = services;
+  const { addressee, personCodes, copies, inquiries, bulkInquiries, provisions, records, residentNotices } =
+    services;
 
   // ── Business side ─────────────────────────────────────────────────────────────────────────
   serve(app, businessApi.registerPerson, async ({ body, reply }) => {
@@ -66,6 +69,9 @@ export function registerInstitutionRoutes(app: FastifyInstance, services: Instit
   }));
   serve(app, businessApi.purgeProvisionRecords, async () => records.purgeProvisionRecords());
   serve(app, businessApi.reissueCodes, async ({ body }) => personCodes.reissueCodesPage(body));
+  serve(app, businessApi.listResidentNotices, async ({ query }) => ({
+    notices: await residentNotices.list(query.since, query.limit),
+  }));
 
   // ── Network side (called by the core) ─────────────────────────────────────────────────────
   serve(app, networkApi.deliverCode, async ({ body }) => {
@@ -80,6 +86,10 @@ export function registerInstitutionRoutes(app: FastifyInstance, services: Instit
   });
   serve(app, networkApi.notifyProvisionFailure, async ({ body }) => {
     await provisions.recordFailure(body);
+    return undefined;
+  });
+  serve(app, networkApi.deliverResidentNotice, async ({ body }) => {
+    await residentNotices.receive(body);
     return undefined;
   });
   serve(app, networkApi.deliverAnswer, async ({ body }) => {

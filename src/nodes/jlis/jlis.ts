@@ -14,6 +14,8 @@ import { createHttpApp } from '../../shared/http.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { registerJlisRoutes } from './router.ts';
 import { CodeAcquisitionRelay } from './service/code-acquisitions.ts';
+import type { ResidentNoticeSealer } from '../../protocol/resident-notice-sealing.ts';
+import { ResidentNoticeSender } from './service/resident-notices.ts';
 import { ResidentService, newNumberingKey } from './service/residents.ts';
 import type { JlisStore } from './store.ts';
 
@@ -29,6 +31,13 @@ export interface JlisDeps {
   random?: RandomSource;
   /** The trust layer: mutual TLS, callers checked, messages signed. Absent only in unit tests. */
   security?: NodeSecurity;
+  /**
+   * Seals notices of change to the institutions holding a resident (from the network's PKI
+   * directory: `main.ts`). Without it a change's notice is recorded failed (ERR_ENCRYPTION_REQUIRED).
+   */
+  noticeSealer?: ResidentNoticeSealer;
+  /** The first waits between attempts to hand a notice to the core (default 200 ms, 1 s, 5 s). */
+  noticeRetryDelaysMs?: readonly number[];
 }
 
 export interface Jlis {
@@ -36,13 +45,24 @@ export interface Jlis {
   app: FastifyInstance;
   residents: ResidentService;
   acquisitions: CodeAcquisitionRelay;
+  /** Notices of change: `resume()` at start, `close()` before the store closes. */
+  notices: ResidentNoticeSender;
 }
 
 export function createJlis(deps: JlisDeps): Jlis {
+  const notices = new ResidentNoticeSender({
+    store: deps.store,
+    core: deps.core,
+    sealer: deps.noticeSealer,
+    clock: deps.clock,
+    logger: deps.logger,
+    ...(deps.noticeRetryDelaysMs === undefined ? {} : { retryDelaysMs: deps.noticeRetryDelaysMs }),
+  });
   const residents = new ResidentService({
     store: deps.store,
     clock: deps.clock,
     logger: deps.logger,
+    notices,
     numberingKey: deps.numberingKey ?? newNumberingKey(),
     ...(deps.random ? { random: deps.random } : {}),
   });
@@ -59,5 +79,5 @@ export function createJlis(deps: JlisDeps): Jlis {
   });
   if (deps.security) secureApp(app, deps.security);
   registerJlisRoutes(app, { residents, acquisitions });
-  return { app, residents, acquisitions };
+  return { app, residents, acquisitions, notices };
 }

@@ -7,6 +7,7 @@ import {
   type BasicFourInfo,
   type HistoryField,
   type JlisStore,
+  type NoticeWrite,
   type RelayOutcome,
   type ResidentStatus,
   type Sex,
@@ -57,8 +58,21 @@ interface CodeAcquisitionRelaysTable {
   error_code: string | null;
 }
 
+interface ResidentNoticesTable {
+  notice_id: string;
+  resident_record_code: string;
+  kind: string;
+  content: string | null;
+  state: string;
+  holders: number | null;
+  error_code: string | null;
+  created_at: string;
+  ended_at: string | null;
+}
+
 /** The database as `migrations.ts` leaves it. */
 export interface JlisDatabase {
+  resident_notices: ResidentNoticesTable;
   residents: ResidentsTable;
   resident_history: ResidentHistoryTable;
   replaced_numbers: ReplacedNumbersTable;
@@ -105,8 +119,9 @@ export function createKyselyJlisStore(db: Kysely<JlisDatabase>): JlisStore {
       });
     },
 
-    async appendChange(residentRecordCode, entry, current) {
+    async appendChange(residentRecordCode, entry, current, notice) {
       await db.transaction().execute(async (trx) => {
+        if (notice) await insertNotice(trx, notice);
         await trx
           .insertInto('resident_history')
           .values({
@@ -131,10 +146,11 @@ export function createKyselyJlisStore(db: Kysely<JlisDatabase>): JlisStore {
       });
     },
 
-    async replaceNumber(residentRecordCode, individualNumber, counter, reason, at) {
+    async replaceNumber(residentRecordCode, individualNumber, counter, reason, at, notice) {
       const now = at.toISOString();
       return db.transaction().execute(async (trx) => {
         if (await numberTaken(trx, individualNumber)) return 'number_taken';
+        if (notice) await insertNotice(trx, notice);
         const row = await trx
           .selectFrom('residents')
           .selectAll()
@@ -168,6 +184,38 @@ export function createKyselyJlisStore(db: Kysely<JlisDatabase>): JlisStore {
           .execute();
         return 'replaced';
       });
+    },
+
+    async listPendingNotices() {
+      const rows = await db
+        .selectFrom('resident_notices')
+        .selectAll()
+        .where('state', '=', 'pending')
+        .orderBy('created_at')
+        .orderBy('notice_id')
+        .execute();
+      return rows.map((row) => ({
+        noticeId: row.notice_id,
+        residentRecordCode: row.resident_record_code,
+        kind: row.kind as 'number_change' | 'identity_change',
+        content: row.content ?? '',
+        createdAt: new Date(row.created_at),
+      }));
+    },
+
+    async endNotice(noticeId, end, at) {
+      await db
+        .updateTable('resident_notices')
+        .set({
+          state: end.state,
+          content: null,
+          holders: end.state === 'sent' ? end.holders : null,
+          error_code: end.state === 'failed' ? end.errorCode : null,
+          ended_at: at.toISOString(),
+        })
+        .where('notice_id', '=', noticeId)
+        .where('state', '=', 'pending')
+        .execute();
     },
 
     async insertResidentsBulk(records, at, first) {
@@ -423,4 +471,23 @@ function basicFourInfoOf(row: {
     dateOfBirth: row.date_of_birth,
     sex: row.sex as Sex,
   };
+}
+
+/** A notice written in its change's transaction: pending (content kept), or failed at once (none). */
+async function insertNotice(trx: Kysely<JlisDatabase>, write: NoticeWrite): Promise<void> {
+  const { notice } = write;
+  await trx
+    .insertInto('resident_notices')
+    .values({
+      notice_id: notice.noticeId,
+      resident_record_code: notice.residentRecordCode,
+      kind: notice.kind,
+      content: write.state === 'pending' ? notice.content : null,
+      state: write.state,
+      holders: null,
+      error_code: write.state === 'failed' ? write.errorCode : null,
+      created_at: notice.createdAt.toISOString(),
+      ended_at: write.state === 'failed' ? notice.createdAt.toISOString() : null,
+    })
+    .execute();
 }

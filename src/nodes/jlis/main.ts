@@ -10,6 +10,7 @@ import {
   type NodeSecurityOptions,
   type OpenedNodeSecurity,
 } from '../../protocol/node-security.ts';
+import { createResidentNoticeSealer } from '../../protocol/resident-notice-sealing.ts';
 import { coreApi } from '../../protocol/routes.ts';
 import type { Transport } from '../../protocol/transport.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
@@ -21,7 +22,7 @@ import { lockDirectory } from '../../shared/lock.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { migrateJlisDatabase } from './migrations.ts';
 import { NUMBERING_KEY_BYTES } from './numbering.ts';
-import { createJlis } from './jlis.ts';
+import { createJlis, type Jlis } from './jlis.ts';
 import { createKyselyJlisStore, type JlisDatabase } from './kysely-store.ts';
 import { newNumberingKey } from './service/residents.ts';
 
@@ -65,12 +66,15 @@ export async function startJlis(options: StartJlisOptions): Promise<RunningNode>
     }));
   let db: Kysely<JlisDatabase> | undefined;
   let app: FastifyInstance | undefined;
+  let jlis: Jlis | undefined;
   const ownTransport = options.transport === undefined;
   let transport: Transport | undefined;
   let security: OpenedNodeSecurity | undefined;
   const clock = options.clock ?? systemClock;
   const closeAll = async () => {
     await app?.close();
+    // Notices not yet accepted stay pending in the database: the next start sends them.
+    await jlis?.notices.close();
     if (ownTransport) await transport?.close();
     await security?.close();
     await db?.destroy();
@@ -90,14 +94,20 @@ export async function startJlis(options: StartJlisOptions): Promise<RunningNode>
     const numberingKey = loadOrCreateNumberingKey(join(dir, 'numbering-key'), logger);
     db = await openDatabase<JlisDatabase>(nodeDatabase(options.postgres, join(dir, 'jlis.sqlite'), 'jlis'));
     await migrateJlisDatabase(db);
-    app = createJlis({
+    jlis = createJlis({
       store: createKyselyJlisStore(db),
       clock,
       logger,
       core: createClient(coreApi, { transport, baseUrl: options.coreUrl, peer: 'core', party: 'core' }),
       numberingKey,
-      ...(security ? { security } : {}),
-    }).app;
+      ...(security && options.security
+        ? { security, noticeSealer: createResidentNoticeSealer(security.trust, options.security.pkiDir) }
+        : {}),
+    });
+    app = jlis.app;
+    // Before listening, so that no change committed by this run is also among them. The sending is
+    // in the background: a core that is down must not hold up the start.
+    await jlis.notices.resume();
     const url = await listen(app, options.port, options.host);
     logger.info({ url }, 'J-LIS started');
     let closing: Promise<void> | undefined;

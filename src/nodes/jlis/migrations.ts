@@ -113,6 +113,33 @@ export const JLIS_MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  /**
+   * Notices of change to send (issue 8): written in the transaction that commits a number change or
+   * an identity change, so that a change committed is told even if J-LIS stops before the core has
+   * the notice; sent again at start until the core accepts it (`state` `sent`, with how many holders
+   * it went to), or `failed` with the error code. `content` is what is sealed to each holder (the
+   * old and new Individual Numbers, or the changed fields and the effective date): J-LIS's own data,
+   * cleared once the notice is sent.
+   */
+  '0006-resident-notices': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('resident_notices')
+        .addColumn('notice_id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('resident_record_code', 'varchar(11)', (c) =>
+          c.notNull().references('residents.resident_record_code'),
+        )
+        .addColumn('kind', 'varchar(16)', (c) => c.notNull())
+        .addColumn('content', 'text')
+        .addColumn('state', 'varchar(8)', (c) => c.notNull())
+        .addColumn('holders', 'integer')
+        .addColumn('error_code', 'varchar(64)')
+        .addColumn('created_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('ended_at', 'varchar(32)')
+        .execute();
+      await db.schema.createIndex('resident_notices_state').on('resident_notices').column('state').execute();
+    },
+  },
 };
 
 /** Bring a J-LIS database to the latest migration. */

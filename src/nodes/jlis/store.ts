@@ -63,6 +63,28 @@ export interface RelayLogEntry {
  */
 export type RelayOutcome = 'relayed' | 'refused' | 'failed';
 
+/**
+ * A notice of change to the institutions that hold a resident, as J-LIS keeps it until the core has
+ * it (migration 0006). `content` is the `ResidentNoticeContent` as JSON: J-LIS's own data, which only
+ * the holders can read once sealed.
+ */
+export interface ResidentNoticeToSend {
+  noticeId: string;
+  residentRecordCode: string;
+  kind: 'number_change' | 'identity_change';
+  content: string;
+  createdAt: Date;
+}
+
+/** How a notice is written with its change: to be sent, or already failed (no trust layer to seal it). */
+export type NoticeWrite =
+  | { notice: ResidentNoticeToSend; state: 'pending' }
+  | {
+      notice: ResidentNoticeToSend;
+      state: 'failed';
+      errorCode: ErrorCode;
+    };
+
 /** What `insertResident` did: numbering retries on `code_taken` and `number_taken`. */
 export type InsertResult = 'inserted' | 'code_taken' | 'number_taken';
 
@@ -82,11 +104,12 @@ export interface JlisStore {
     residentRecordCode: string,
     entry: HistoryRow,
     current: BasicFourInfo & { status: ResidentStatus },
+    notice?: NoticeWrite,
   ): Promise<void>;
   /**
    * Give the resident `individualNumber` (derived with `counter`) in place of their current one, which
-   * is kept as replaced, with a history entry, in one transaction; `number_taken` when the new number
-   * is anyone's, now or before.
+   * is kept as replaced, with a history entry and the notice of it (if given), in one transaction;
+   * `number_taken` when the new number is anyone's, now or before.
    */
   replaceNumber(
     residentRecordCode: string,
@@ -94,7 +117,16 @@ export interface JlisStore {
     counter: number,
     reason: string,
     at: Date,
+    notice?: NoticeWrite,
   ): Promise<'replaced' | 'number_taken'>;
+  /** Notices not yet accepted by the core, oldest first. */
+  listPendingNotices(): Promise<ResidentNoticeToSend[]>;
+  /** The core accepted the notice (for `holders` institutions), or it failed for good: clear its content. */
+  endNotice(
+    noticeId: string,
+    end: { state: 'sent'; holders: number } | { state: 'failed'; errorCode: ErrorCode },
+    at: Date,
+  ): Promise<void>;
   /**
    * Bulk numbering: add every resident of `records` with its first history row, in one transaction,
    * unless any resident record code is registered already or any number is anyone's (now or before):

@@ -49,7 +49,8 @@ export class CodeService {
    */
   async issueCode(request: CodeIssuanceRequest): Promise<CodeIssued> {
     const institution = await this.options.registry.get(request.institutionId);
-    const linkingCode = await this.linkingCodeFor(request.residentRecordCode);
+    const residentKey = this.options.cipher.residentKey(request.residentRecordCode);
+    const linkingCode = await this.linkingCodeFor(residentKey);
     const delivery: CodeDelivery = {
       acquisitionNumber: request.acquisitionNumber,
       personCode: this.options.cipher.encode(institution.id, institution.keyVersion, linkingCode),
@@ -66,6 +67,12 @@ export class CodeService {
         cause: 'busy',
       });
     }
+    // The institution holds the person now: J-LIS will ask who to tell of a change (resident-notices.ts).
+    await this.options.store.recordCodeHolder(
+      residentKey,
+      institution.id,
+      this.options.clock.now().toISOString(),
+    );
     this.options.logger.debug({ institutionId: institution.id }, 'code delivered');
     return { acquisitionNumber: request.acquisitionNumber, status: 'delivered' };
   }
@@ -120,9 +127,8 @@ export class CodeService {
    * Find or create the person's linking code. Race-safe: two issuances for one new person may both
    * try to insert; the unique key lets one win, and both read the winner's code back.
    */
-  private async linkingCodeFor(residentRecordCode: string): Promise<Uint8Array> {
-    const { store, cipher, clock } = this.options;
-    const residentKey = cipher.residentKey(residentRecordCode);
+  private async linkingCodeFor(residentKey: string): Promise<Uint8Array> {
+    const { store, clock } = this.options;
     let stored = await store.findLinkingCode(residentKey);
     if (stored === undefined) {
       const fresh = randomBytes(LINKING_CODE_BYTES).toString('base64url');

@@ -26,6 +26,7 @@ import type { LegalTable, RefusalRule } from '../../../domain/legal-table/types.
 import type { Clock } from '../../../shared/clock.ts';
 import { HTTP_STATUS, RenkeiError, isErrorCode, type ErrorCode } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
+import { DurableSends, retryDelay, type AttemptResult } from '../../../shared/durable-sends.ts';
 import { Sleeper } from '../../../shared/sleeper.ts';
 import type { Institution, ProvisionRecord } from '../model.ts';
 import type { CoreStore, ProviderNotice } from '../store.ts';
@@ -108,7 +109,7 @@ const RESUME_CONCURRENCY = 32;
 export class InquiryService {
   private readonly inFlight = new Set<Promise<void>>();
   /** Provider notices being sent: apart from `inFlight`, as a provider that is down holds them long. */
-  private readonly notices = new Set<Promise<void>>();
+  private readonly notices: DurableSends;
   private readonly sleeper = new Sleeper();
   private readonly retryDelays: readonly number[];
   private readonly maxRetryDelayMs: number;
@@ -123,6 +124,13 @@ export class InquiryService {
     this.outbound = options.outbound;
     this.answerRetentionMs = options.answerRetentionMs ?? DEFAULT_ANSWER_RETENTION_MS;
     this.providerTimeoutMs = options.providerTimeoutMs ?? DEFAULT_PROVIDER_TIMEOUT_MS;
+    this.notices = new DurableSends({
+      retryDelaysMs: this.retryDelays,
+      maxRetryDelayMs: this.maxRetryDelayMs,
+      onError: (error) => {
+        options.logger.error({ err: errorSummary(error) }, 'telling a provider of a failure failed');
+      },
+    });
   }
 
   /**
@@ -441,7 +449,7 @@ export class InquiryService {
 
   /** Resolves when every provider notice sent so far has been acknowledged (or the core closed). */
   async whenProvidersTold(): Promise<void> {
-    while (this.notices.size > 0) await Promise.allSettled([...this.notices]);
+    await this.notices.whenIdle();
   }
 
   /**
@@ -451,8 +459,9 @@ export class InquiryService {
   async close(): Promise<void> {
     this.closing = true;
     this.sleeper.wakeAll();
+    const told = this.notices.close();
     await this.whenIdle();
-    await this.whenProvidersTold();
+    await told;
   }
 
   private async refuse(
@@ -606,48 +615,43 @@ export class InquiryService {
   }
 
   /**
-   * Tell the provider the inquiry failed, until it acknowledges (or the core closes: the notice is
-   * kept, and the next start sends it). Waits grow as a delivery's do.
+   * One attempt to tell the provider the inquiry failed; `again` until it acknowledges. The loop is
+   * the shared durable-send loop (`this.notices`): waits grow as a delivery's do, and a core that
+   * closes leaves the notice kept for the next start to send.
    */
-  private async notifyProvider(notice: ProviderNotice): Promise<void> {
+  private async notifyProvider(notice: ProviderNotice, retry: number): Promise<AttemptResult> {
     const { logger, registry, store } = this.options;
     const { processingNumber } = notice;
-    for (let retry = 0; !this.closing; retry++) {
-      try {
-        const provider = await registry.find(notice.providerId);
-        if (!provider) {
-          await store.endProviderNotice(processingNumber);
-          return;
-        }
-        const client = this.options.reach(provider);
-        const sent = await this.outbound.run(provider.id, () =>
-          client.notifyProvisionFailure({
-            body: { processingNumber, reason: notice.reason, failedAt: notice.failedAt },
-          }),
-        );
-        if (sent !== QUEUE_DEADLINE_PASSED) {
-          await store.endProviderNotice(processingNumber);
-          return;
-        }
-      } catch (error) {
-        if (retry % 10 === 0) {
-          logger.warn(
-            { processingNumber, providerId: notice.providerId, code: errorSummary(error).code, retry },
-            'provider not yet told of a failure; retrying',
-          );
-        }
+    try {
+      const provider = await registry.find(notice.providerId);
+      if (!provider) {
+        await store.endProviderNotice(processingNumber);
+        return 'done';
       }
-      await this.sleeper.sleep(this.retryDelay(retry));
+      const client = this.options.reach(provider);
+      const sent = await this.outbound.run(provider.id, () =>
+        client.notifyProvisionFailure({
+          body: { processingNumber, reason: notice.reason, failedAt: notice.failedAt },
+        }),
+      );
+      if (sent !== QUEUE_DEADLINE_PASSED) {
+        await store.endProviderNotice(processingNumber);
+        return 'done';
+      }
+    } catch (error) {
+      if (retry % 10 === 0) {
+        logger.warn(
+          { processingNumber, providerId: notice.providerId, code: errorSummary(error).code, retry },
+          'provider not yet told of a failure; retrying',
+        );
+      }
     }
+    return 'again';
   }
 
   /** The wait before retry `retry` (from 0): the configured ones, then doubling up to the cap. */
   private retryDelay(retry: number): number {
-    const listed = this.retryDelays[retry];
-    if (listed !== undefined) return Math.min(listed, this.maxRetryDelayMs);
-    const last = this.retryDelays.at(-1) ?? 1_000;
-    const doubled = last * 2 ** Math.min(retry - this.retryDelays.length + 1, 30);
-    return Math.min(doubled, this.maxRetryDelayMs);
+    return retryDelay(retry, this.retryDelays, this.maxRetryDelayMs);
   }
 
   /**
@@ -761,11 +765,7 @@ export class InquiryService {
   }
 
   private trackNotice(notice: ProviderNotice): void {
-    const tracked = this.notifyProvider(notice).catch((error: unknown) => {
-      this.options.logger.error({ err: errorSummary(error) }, 'telling a provider of a failure failed');
-    });
-    this.notices.add(tracked);
-    void tracked.finally(() => this.notices.delete(tracked));
+    this.notices.send((retry) => this.notifyProvider(notice, retry));
   }
 
   private track(work: Promise<void>): void {

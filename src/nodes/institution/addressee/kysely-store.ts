@@ -1,13 +1,19 @@
 import type { Kysely } from 'kysely';
 import type { IndividualNumber } from '../../../domain/identifiers/index.ts';
 import type { AddresseeNumber } from '../../../protocol/identifiers.ts';
-import type { AddresseeStore, Registration } from './store.ts';
+import type { AddresseeStore, NumberReplacement, Registration } from './store.ts';
 
 export interface AddresseeDatabase {
   addressees: {
     addressee_number: string;
     individual_number: string;
     registered_at: string;
+  };
+  replaced_individual_numbers: {
+    individual_number: string;
+    addressee_number: string;
+    replaced_at: string;
+    notice_id: string;
   };
 }
 
@@ -35,6 +41,12 @@ export class KyselyAddresseeStore implements AddresseeStore {
         }
         return { kind: 'existing', addresseeNumber: existing.addressee_number };
       }
+      const replaced = await trx
+        .selectFrom('replaced_individual_numbers')
+        .select('individual_number')
+        .where('individual_number', '=', input.individualNumber)
+        .executeTakeFirst();
+      if (replaced) return { kind: 'individual_number_replaced' };
       const taken = async (candidate: string) =>
         (await trx
           .selectFrom('addressees')
@@ -70,6 +82,47 @@ export class KyselyAddresseeStore implements AddresseeStore {
       .where('individual_number', '=', individualNumber)
       .executeTakeFirst();
     return row?.addressee_number;
+  }
+
+  replaceIndividualNumber(input: {
+    addresseeNumber: AddresseeNumber;
+    from: IndividualNumber;
+    to: IndividualNumber;
+    noticeId: string;
+    at: Date;
+  }): Promise<NumberReplacement> {
+    return this.db.transaction().execute(async (trx): Promise<NumberReplacement> => {
+      const row = await trx
+        .selectFrom('addressees')
+        .select('individual_number')
+        .where('addressee_number', '=', input.addresseeNumber)
+        .executeTakeFirst();
+      if (!row) return 'unknown';
+      if (row.individual_number === input.to) return 'already';
+      if (row.individual_number !== input.from) return 'conflict';
+      const other = await trx
+        .selectFrom('addressees')
+        .select('addressee_number')
+        .where('individual_number', '=', input.to)
+        .executeTakeFirst();
+      if (other) return 'conflict';
+      await trx
+        .insertInto('replaced_individual_numbers')
+        .values({
+          individual_number: input.from,
+          addressee_number: input.addresseeNumber,
+          replaced_at: input.at.toISOString(),
+          notice_id: input.noticeId,
+        })
+        .onConflict((oc) => oc.column('individual_number').doNothing())
+        .execute();
+      await trx
+        .updateTable('addressees')
+        .set({ individual_number: input.to })
+        .where('addressee_number', '=', input.addresseeNumber)
+        .execute();
+      return 'replaced';
+    });
   }
 
   async count(): Promise<number> {

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import type { Generated, Kysely, Selectable, Transaction } from 'kysely';
 import { lockForAppend, precompiled } from '../../../shared/db.ts';
 import type {
   AcquisitionNumber,
@@ -40,9 +40,22 @@ import type {
   RequesterRecord,
   RequesterRecordInput,
   RequesterRecordView,
+  StoredResidentNotice,
 } from './store.ts';
 
 export interface IntermediateDatabase extends RecordLogTables {
+  resident_notices: {
+    sequence: Generated<number>;
+    notice_id: string;
+    kind: string;
+    outcome: string;
+    reason: string | null;
+    addressee_number: string | null;
+    change: string | null;
+    effective_date: string | null;
+    fields: string | null;
+    received_at: string;
+  };
   persons: {
     addressee_number: string;
     person_code: string | null;
@@ -187,6 +200,57 @@ export class KyselyIntermediateStore
   async findPerson(addresseeNumber: AddresseeNumber): Promise<IntermediatePerson | undefined> {
     const row = (await selectPerson(this.db, { addresseeNumber })).rows[0];
     return row && toPerson(row);
+  }
+
+  async findAddresseeNumberByCode(personCodes: readonly PersonCode[]): Promise<AddresseeNumber | undefined> {
+    for (const code of personCodes) {
+      const row = await this.db
+        .selectFrom('persons')
+        .select('addressee_number')
+        .where('person_code', '=', code)
+        .executeTakeFirst();
+      if (row) return row.addressee_number;
+    }
+    return undefined;
+  }
+
+  async findResidentNotice(noticeId: string): Promise<StoredResidentNotice | undefined> {
+    const row = await this.db
+      .selectFrom('resident_notices')
+      .selectAll()
+      .where('notice_id', '=', noticeId)
+      .executeTakeFirst();
+    return row && residentNoticeOf(row);
+  }
+
+  async recordResidentNotice(notice: Omit<StoredResidentNotice, 'sequence'>): Promise<boolean> {
+    const result = await this.db
+      .insertInto('resident_notices')
+      .values({
+        notice_id: notice.noticeId,
+        kind: notice.kind,
+        outcome: notice.outcome,
+        reason: notice.reason ?? null,
+        addressee_number: notice.addresseeNumber ?? null,
+        change: notice.change ?? null,
+        effective_date: notice.effectiveDate ?? null,
+        fields: notice.fields === undefined ? null : JSON.stringify(notice.fields),
+        received_at: notice.receivedAt,
+      })
+      .onConflict((oc) => oc.column('notice_id').doNothing())
+      .executeTakeFirst();
+    return (result.numInsertedOrUpdatedRows ?? 0n) > 0n;
+  }
+
+  async listResidentNotices(since: number, limit: number): Promise<StoredResidentNotice[]> {
+    const rows = await this.db
+      .selectFrom('resident_notices')
+      .selectAll()
+      .where('sequence', '>', since)
+      .orderBy('sequence')
+      .limit(limit)
+      .execute();
+    return rows.map(residentNoticeOf);
   }
 
   async findPersons(
@@ -931,4 +995,19 @@ function toProviderRecord(row: IntermediateDatabase['provider_records']): Provid
   };
   if (row.reason !== null) record.reason = row.reason;
   return record;
+}
+
+function residentNoticeOf(row: Selectable<IntermediateDatabase['resident_notices']>): StoredResidentNotice {
+  return {
+    sequence: Number(row.sequence),
+    noticeId: row.notice_id,
+    kind: row.kind as StoredResidentNotice['kind'],
+    outcome: row.outcome as StoredResidentNotice['outcome'],
+    ...(row.reason === null ? {} : { reason: row.reason }),
+    ...(row.addressee_number === null ? {} : { addresseeNumber: row.addressee_number }),
+    ...(row.change === null ? {} : { change: row.change }),
+    ...(row.effective_date === null ? {} : { effectiveDate: row.effective_date }),
+    ...(row.fields === null ? {} : { fields: JSON.parse(row.fields) as Record<string, string> }),
+    receivedAt: row.received_at,
+  };
 }

@@ -1,4 +1,5 @@
 import type { Kysely, Migration } from 'kysely';
+import { columnTypes } from '../../../shared/db.ts';
 import { createRecordLogTables } from '../../../shared/record-log-tables.ts';
 
 /**
@@ -46,6 +47,13 @@ import { createRecordLogTables } from '../../../shared/record-log-tables.ts';
  * the processing number of that person's inquiry once sent (its record and answer are the ordinary
  * requester record and answer), or the error code when it could not be sent (an unknown addressee
  * number, a person without a code).
+ *
+ * Migration 0008 adds `resident_notices`: the notices of change from J-LIS (relayed by the core) this
+ * institution received, one row per notice id (a resend is taken once), in the order received
+ * (`sequence`, what the business systems page by): the kind, the outcome (`applied`, `not_held` when
+ * the code is no longer held here, `refused` with `reason` when it could not be taken), the addressee
+ * number, and for an identity change which change, its effective date and the changed fields (JSON).
+ * Never an Individual Number: a number change is applied in the addressee system.
  */
 export const intermediateMigrations: Record<string, Migration> = {
   '0001_intermediate': {
@@ -210,6 +218,26 @@ export const intermediateMigrations: Record<string, Migration> = {
       // an answer the core could not push asks for.
       await db.schema.alterTable('bulk_members').addColumn('batch_id', 'text').execute();
       await db.schema.createIndex('bulk_members_batch_id').on('bulk_members').column('batch_id').execute();
+    },
+  },
+  '0008_resident_notices': {
+    async up(db: Kysely<unknown>) {
+      const { serial, serialAutoIncrement } = columnTypes(db);
+      await db.schema
+        .createTable('resident_notices')
+        .addColumn('sequence', serial, (c) =>
+          serialAutoIncrement ? c.primaryKey().autoIncrement() : c.primaryKey(),
+        )
+        .addColumn('notice_id', 'text', (c) => c.notNull().unique())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('addressee_number', 'text')
+        .addColumn('change', 'text')
+        .addColumn('effective_date', 'text')
+        .addColumn('fields', 'text')
+        .addColumn('received_at', 'text', (c) => c.notNull())
+        .execute();
     },
   },
 };

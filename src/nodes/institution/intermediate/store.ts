@@ -20,6 +20,21 @@ export interface PersonCodeChange {
   to: PersonCode | null;
 }
 
+/** A notice of change as the institution recorded it (migration 0008): never an Individual Number. */
+export interface StoredResidentNotice {
+  sequence: number;
+  noticeId: string;
+  kind: 'number_change' | 'identity_change';
+  outcome: 'applied' | 'not_held' | 'refused';
+  reason?: string;
+  addresseeNumber?: AddresseeNumber;
+  change?: string;
+  effectiveDate?: string;
+  /** The changed fields of an identity change. */
+  fields?: Record<string, string>;
+  receivedAt: string;
+}
+
 /** A person as the intermediate server knows them: never with an Individual Number. */
 export interface IntermediatePerson {
   addresseeNumber: AddresseeNumber;
@@ -140,6 +155,15 @@ export type RequesterRecordView = Omit<RequesterRecord, 'personCode'>;
  */
 export interface IntermediateStore {
   findPerson(addresseeNumber: AddresseeNumber): Promise<IntermediatePerson | undefined>;
+  /** The addressee number of the person holding the first of these codes found here. */
+  findAddresseeNumberByCode(personCodes: readonly PersonCode[]): Promise<AddresseeNumber | undefined>;
+
+  // ── Notices of change (migration 0008) ──
+  findResidentNotice(noticeId: string): Promise<StoredResidentNotice | undefined>;
+  /** Record a notice received; false (nothing written) when its id is recorded already. */
+  recordResidentNotice(notice: Omit<StoredResidentNotice, 'sequence'>): Promise<boolean>;
+  /** Notices in the order received, after `since` (a sequence). */
+  listResidentNotices(since: number, limit: number): Promise<StoredResidentNotice[]>;
   findPersons(
     addresseeNumbers: readonly AddresseeNumber[],
   ): Promise<Map<AddresseeNumber, IntermediatePerson>>;

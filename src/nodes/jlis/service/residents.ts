@@ -2,9 +2,10 @@
  * Numbering (付番): a municipality reports a new resident; J-LIS gives them a fresh resident record
  * code and the Individual Number derived from it with J-LIS's secret key (`numbering.ts`).
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { secureRandom, type RandomSource } from '../../../domain/identifiers/random-source.ts';
 import { generateResidentRecordCode } from '../../../domain/identifiers/resident-record-code.ts';
+import type { ResidentNoticeContent } from '../../../protocol/resident-notices.ts';
 import type {
   HistoryEntry,
   IdentityRecordView,
@@ -24,8 +25,16 @@ import type {
   HistoryRow,
   IdentityRecord,
   JlisStore,
+  NoticeWrite,
+  ResidentNoticeToSend,
   ResidentStatus,
 } from '../store.ts';
+
+/** Where committed changes go to be told to the institutions holding the resident (resident-notices.ts). */
+export interface NoticeOutbox {
+  writeOf(notice: ResidentNoticeToSend): NoticeWrite;
+  send(write: NoticeWrite): void;
+}
 
 export interface ResidentServiceDeps {
   store: JlisStore;
@@ -35,6 +44,8 @@ export interface ResidentServiceDeps {
   numberingKey: Uint8Array;
   /** Where resident record codes come from (seeded in tests). */
   random?: RandomSource;
+  /** Notices of change to the institutions holding a resident; none are written without it. */
+  notices?: NoticeOutbox;
 }
 
 /** How many fresh resident record codes to try, and derivation counters per code, before giving up. */
@@ -128,7 +139,15 @@ export class ResidentService {
       changedFields,
     };
     const today = foldHistory([...history, entry], jstDate(now));
-    await store.appendChange(change.residentRecordCode, entry, today);
+    const notice = this.noticeOf(change.residentRecordCode, now, (noticeId) => ({
+      kind: 'identity_change',
+      noticeId,
+      change: change.change,
+      effectiveDate: change.effectiveDate,
+      fields: values,
+    }));
+    await store.appendChange(change.residentRecordCode, entry, today, notice);
+    if (notice) this.deps.notices?.send(notice);
     logger.info({ change: change.change }, 'identity record changed');
     return this.view(record.residentRecordCode, record.individualNumber, [...history, entry], jstDate(now));
   }
@@ -163,19 +182,48 @@ export class ResidentService {
       counter++
     ) {
       const individualNumber = deriveIndividualNumber(numberingKey, record.residentRecordCode, counter);
+      const now = clock.now();
+      const notice = this.noticeOf(record.residentRecordCode, now, (noticeId) => ({
+        kind: 'number_change',
+        noticeId,
+        oldIndividualNumber: record.individualNumber,
+        newIndividualNumber: individualNumber,
+        effectiveDate: jstDate(now),
+      }));
       const result = await store.replaceNumber(
         record.residentRecordCode,
         individualNumber,
         counter,
         change.reason,
-        clock.now(),
+        now,
+        notice,
       );
       if (result === 'replaced') {
+        if (notice) this.deps.notices?.send(notice);
         logger.info({ reason: change.reason, counter }, 'individual number changed');
         return { residentRecordCode: record.residentRecordCode, individualNumber };
       }
     }
     throw new RenkeiError('ERR_INTERNAL', 'No free Individual Number was found.');
+  }
+
+  /** The notice of a change, to be written in its transaction (none without an outbox). */
+  private noticeOf(
+    residentRecordCode: string,
+    at: Date,
+    content: (noticeId: string) => ResidentNoticeContent,
+  ): NoticeWrite | undefined {
+    const { notices } = this.deps;
+    if (!notices) return undefined;
+    const noticeId = randomUUID();
+    const made = content(noticeId);
+    return notices.writeOf({
+      noticeId,
+      residentRecordCode,
+      kind: made.kind,
+      content: JSON.stringify(made),
+      createdAt: at,
+    });
   }
 
   private async find(residentRecordCode: string): Promise<IdentityRecord> {

@@ -55,7 +55,8 @@ export class AddresseeService {
    * Register a person and make sure the intermediate server holds their code.
    *
    * Errors: `ERR_INVALID_CHARACTER`, `ERR_INVALID_LENGTH`, `ERR_INVALID_CHECK_DIGIT` (the Individual
-   * Number, never echoed); `ERR_DUPLICATE` (the number or the supplied addressee number is already
+   * Number, never echoed); `ERR_INDIVIDUAL_NUMBER_REPLACED` (a number J-LIS told us was replaced);
+   * `ERR_DUPLICATE` (the number or the supplied addressee number is already
    * registered with another); from code acquisition, with `details.addresseeNumber` (the person stays
    * registered; calling again retries): `ERR_UNKNOWN_RESIDENT`, `ERR_UPSTREAM_UNAVAILABLE`, or any
    * other code J-LIS or the core answered.
@@ -81,6 +82,11 @@ export class AddresseeService {
         throw new RenkeiError('ERR_DUPLICATE', 'This addressee number already belongs to another person.', {
           addresseeNumber: input.addresseeNumber,
         });
+      case 'individual_number_replaced':
+        throw new RenkeiError(
+          'ERR_INDIVIDUAL_NUMBER_REPLACED',
+          'This Individual Number was replaced by a number change; ask the resident for their new number.',
+        );
       case 'created':
       case 'existing':
         break;
