@@ -303,10 +303,16 @@ export class InquiryService {
    * trying to overwrite the clerk's figure): it is logged and otherwise ignored.
    */
   async receiveAnswer(sent: AnswerDelivery): Promise<void> {
-    const received = await this.opened(sent);
+    // Read once, for both checks below (it was read twice per answer: one statement of eight).
+    const inquiry =
+      sent.outcome === 'provided' ? await this.deps.store.findInquiry(sent.processingNumber) : undefined;
+    const received = await this.opened(sent, inquiry);
     // Checked where it lands: items the inquiry did not ask for, or data that does not follow the
     // layout in force on the request date, never reach a clerk; the inquiry is recorded failed.
-    const problem = received.outcome === 'provided' ? await this.problemWith(received) : undefined;
+    const problem =
+      received.outcome === 'provided'
+        ? this.problemWithItems(received.processingNumber, inquiry, received.items, received.answeredAt)
+        : undefined;
     const delivery: AnswerDelivery =
       problem === undefined ? received : { ...received, outcome: 'failed', reason: problem, items: [] };
     const result = await this.deps.store.recordAnswer({
@@ -332,8 +338,11 @@ export class InquiryService {
    * checked; on the trust layer, items in clear are refused (the core must not have seen them).
    * A failure is recorded as the inquiry's failure with its code, never passed to the clerk.
    */
-  private async opened(delivery: AnswerDelivery): Promise<AnswerDelivery> {
-    const { sealer, logger, store } = this.deps;
+  private async opened(
+    delivery: AnswerDelivery,
+    inquiry: RequesterRecord | undefined,
+  ): Promise<AnswerDelivery> {
+    const { sealer, logger } = this.deps;
     if (!sealer || delivery.outcome !== 'provided') return delivery;
     const failed = (reason: string): AnswerDelivery => ({
       ...delivery,
@@ -346,7 +355,6 @@ export class InquiryService {
       return failed('ERR_ENCRYPTION_REQUIRED');
     }
     try {
-      const inquiry = await store.findInquiry(delivery.processingNumber);
       const { items, inquiry: asked } = await sealer.open({
         processingNumber: delivery.processingNumber,
         providerId: inquiry?.providerId,
@@ -365,36 +373,6 @@ export class InquiryService {
       logger.warn({ processingNumber: delivery.processingNumber, code }, 'sealed items could not be opened');
       return failed(code);
     }
-  }
-
-  /** Why a provided answer cannot be accepted, as the code recorded for it; undefined when it can. */
-  private async problemWith(delivery: AnswerDelivery): Promise<string | undefined> {
-    const { processingNumber } = delivery;
-    const inquiry = await this.deps.store.findInquiry(processingNumber);
-    // The answer may overtake the core's 202 being recorded: then the layout of the answer's date.
-    const on = new Date(inquiry?.requestedAt ?? delivery.answeredAt);
-    const seen = new Set<number>();
-    for (const item of delivery.items) {
-      const asked = inquiry?.itemNos === undefined || inquiry.itemNos.includes(item.itemNo);
-      if (!asked || seen.has(item.itemNo)) {
-        this.deps.logger.warn(
-          { processingNumber, itemNo: item.itemNo },
-          'an answer carried an item not asked for',
-        );
-        return 'ERR_ANSWER_MISMATCH';
-      }
-      seen.add(item.itemNo);
-      const check = this.deps.legalTable.checkLayout(item.itemNo, on, item.data);
-      if (!check.ok) {
-        // The problems stay unlogged: they may quote the data.
-        this.deps.logger.warn(
-          { processingNumber, itemNo: item.itemNo, layoutVersion: check.version },
-          'an answer does not follow the layout in force on the request date',
-        );
-        return 'ERR_LAYOUT_VIOLATION';
-      }
-    }
-    return undefined;
   }
 
   /**
@@ -598,7 +576,11 @@ export class InquiryService {
     return 'received';
   }
 
-  /** Why items of a provided member cannot be accepted (as `problemWith`); undefined when they can. */
+  /**
+   * Why the items of a provided answer (a single one, or a batch's member) cannot be accepted, as the
+   * code recorded for it; undefined when they can. The answer may overtake the core's 202 being
+   * recorded (no request date yet): then the layout of the answer's date.
+   */
   private problemWithItems(
     processingNumber: string,
     inquiry: RequesterRecord | undefined,
