@@ -45,7 +45,7 @@ export function registerBenchCommand(program: Command): void {
       '--in-process',
       'every node in this process (one core): over the bare and the secured path; with --bulk, for a CPU profile of all three',
     )
-    .option('--baseline', 'also drive a bare relay chain of the same five hops, and print the ratios')
+    .option('--baseline', 'also drive a bare relay chain of the same four hops, and print the ratios')
     .option('--rate <n>', 'open loop: start this many exchanges per second, instead of --concurrency')
     .option(
       '--conversions <n>',
@@ -197,7 +197,7 @@ export function registerBenchCommand(program: Command): void {
           }
         }
         console.log(
-          'Each exchange: clerk POST to the requester → core authorizes, converts, records → provider answers from its copy → core records, delivers → clerk fetches the answer.',
+          'Each exchange: clerk POST to the requester, waiting for the answer → core authorizes, converts, records → provider answers from its copy → core records, delivers → the clerk’s POST is answered. The requester sends the inquiries that arrive while a send is in flight to the core as one batch (the bare chain relays each alone).',
         );
         console.log(
           (options.inProcess
@@ -219,17 +219,21 @@ export function registerBenchCommand(program: Command): void {
 
             const exchange = async (i: number) => {
               const resident = keys[i % keys.length] ?? 'r0';
-              const accepted = await requester.inquire({
+              // One request carries the inquiry and its answer (`waitMs`); read again only if the
+              // answer took longer than the wait.
+              const reply = await requester.inquire({
                 body: {
                   addresseeNumber: seeded.addresseeNumber(resident, REQUESTER),
                   providerId: PROVIDER,
                   clauseNo: '74',
                   procedureId: '074-01',
                   itemNos: [2],
+                  waitMs: 30_000,
                 },
               });
+              if ('outcome' in reply && reply.status === 'answered') return reply.outcome;
               const status = await requester.getInquiry({
-                params: { processingNumber: accepted.processingNumber },
+                params: { processingNumber: reply.processingNumber },
                 query: { waitMs: 30_000 },
               });
               return status.outcome;
