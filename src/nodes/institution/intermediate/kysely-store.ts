@@ -621,9 +621,18 @@ export class KyselyIntermediateStore
     this.appended(records.length);
   }
 
-  async recordInquiries(records: readonly RequesterRecordInput[]): Promise<ProcessingNumber[]> {
+  async recordInquiries(
+    records: readonly RequesterRecordInput[],
+    intents: readonly string[] = [],
+  ): Promise<ProcessingNumber[]> {
     if (records.length === 0) return [];
     const opened = await this.writes.transaction(async (trx, group) => {
+      for (let i = 0; i < intents.length; i += BATCH_IN) {
+        await trx
+          .deleteFrom('inquiry_intents')
+          .where('request_id', 'in', intents.slice(i, i + BATCH_IN))
+          .execute();
+      }
       const existing = new Set<string>();
       for (let i = 0; i < records.length; i += BATCH_IN) {
         const rows = await trx
