@@ -28,11 +28,15 @@ export interface BareChain {
 const ITEM = { itemNo: 2, layoutVersion: '2020.06', data: { taxableIncome: 4_200_000, fiscalYear: 2024 } };
 
 export async function startBareChain(): Promise<BareChain> {
+  // The clerks' connections apart from the relays' (as in the network, where the clerks are another
+  // process): a clerk's request is held until its answer comes, and clerks holding every connection
+  // to the requester must not keep the core's answers (on their way to it) from getting one.
   const agent = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
-  const post = async (url: string, body: unknown) => {
+  const clerks = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
+  const post = async (url: string, body: unknown, dispatcher: Agent = agent) => {
     const response = await request(url, {
       method: 'POST',
-      dispatcher: agent,
+      dispatcher,
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
@@ -106,18 +110,22 @@ export async function startBareChain(): Promise<BareChain> {
 
   return {
     async exchange() {
-      const answer = await post(`${requesterUrl}/inquiries`, {
-        addresseeNumber: '131041000000101',
-        providerId: '131041',
-        clauseNo: '74',
-        procedureId: '074-01',
-        itemNos: [2],
-        waitMs: 30_000,
-      });
+      const answer = await post(
+        `${requesterUrl}/inquiries`,
+        {
+          addresseeNumber: '131041000000101',
+          providerId: '131041',
+          clauseNo: '74',
+          procedureId: '074-01',
+          itemNos: [2],
+          waitMs: 30_000,
+        },
+        clerks,
+      );
       return typeof answer?.outcome === 'string' ? answer.outcome : 'error';
     },
     async close() {
-      await agent.close();
+      await Promise.all([agent.close(), clerks.close()]);
       for (const server of servers) {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
