@@ -45,7 +45,7 @@ export function registerBenchCommand(program: Command): void {
       '--in-process',
       'every node in this process (one core): over the bare and the secured path; with --bulk, for a CPU profile of all three',
     )
-    .option('--baseline', 'also drive a bare relay chain of the same five hops, and print the ratios')
+    .option('--baseline', 'also drive a bare relay chain of the same four hops, and print the ratios')
     .option('--rate <n>', 'open loop: start this many exchanges per second, instead of --concurrency')
     .option(
       '--conversions <n>',
@@ -122,6 +122,8 @@ export function registerBenchCommand(program: Command): void {
           return;
         }
         const rows: (string | number)[][] = [];
+        /** CPU ms per exchange by process, one line per path run as processes. */
+        const cpuSplit: string[] = [];
         try {
           if (options.inProcess) {
             // The same exchanges over the bare path (plain HTTP, no signatures) and the secured one
@@ -154,7 +156,7 @@ export function registerBenchCommand(program: Command): void {
             rows.push(await measure('secured', network));
           }
           if (options.baseline) {
-            console.error('bare chain: starting five plain relays…');
+            console.error('bare chain: starting three plain relays (requester, core, provider)…');
             const chain = await startBareChain();
             try {
               rows.push(
@@ -185,6 +187,8 @@ export function registerBenchCommand(program: Command): void {
             rows,
           ),
         );
+        if (cpuSplit.length > 0)
+          console.log(`CPU ms per exchange by process (warm-up included): ${cpuSplit.join('; ')}.`);
         // In the open loop every path carries the offered rate: compare their latencies instead.
         if (options.baseline && rate === undefined) {
           const rateOf = (label: string) => Number(rows.find((r) => r[0] === label)?.[4] ?? 0);
@@ -197,7 +201,7 @@ export function registerBenchCommand(program: Command): void {
           }
         }
         console.log(
-          'Each exchange: clerk POST to the requester → core authorizes, converts, records → provider answers from its copy → core records, delivers → clerk fetches the answer.',
+          'Each exchange: clerk POST to the requester, waiting for the answer → core authorizes, converts, records → provider answers from its copy → core records, delivers → the clerk’s POST is answered. The requester sends the inquiries that arrive while a send is in flight to the core as one batch (the bare chain relays each alone).',
         );
         console.log(
           (options.inProcess
@@ -219,28 +223,49 @@ export function registerBenchCommand(program: Command): void {
 
             const exchange = async (i: number) => {
               const resident = keys[i % keys.length] ?? 'r0';
-              const accepted = await requester.inquire({
+              // One request carries the inquiry and its answer (`waitMs`); read again only if the
+              // answer took longer than the wait.
+              const reply = await requester.inquire({
                 body: {
                   addresseeNumber: seeded.addresseeNumber(resident, REQUESTER),
                   providerId: PROVIDER,
                   clauseNo: '74',
                   procedureId: '074-01',
                   itemNos: [2],
+                  waitMs: 30_000,
                 },
               });
+              if ('outcome' in reply && reply.status === 'answered') return reply.outcome;
               const status = await requester.getInquiry({
-                params: { processingNumber: accepted.processingNumber },
+                params: { processingNumber: reply.processingNumber },
                 query: { waitMs: 30_000 },
               });
               return status.outcome;
             };
 
             // The nodes' processes (one process per node: /proc) and this one (the clerks' side).
-            const pids = 'pid' in network.core ? network.nodes().map((n) => (n as { pid?: number }).pid) : [];
-            const cpu = () =>
-              ownCpuMs() +
-              pids.reduce<number>((sum, pid) => sum + (pid === undefined ? 0 : processCpuMs(pid)), 0);
-            return await drive(path, count, concurrency, exchange, rate, cpu);
+            const processes =
+              'pid' in network.core
+                ? network.nodes().map((n) => ({ name: n.name, pid: (n as { pid?: number }).pid }))
+                : [];
+            const cpuByProcess = () => [
+              ['bench (clerks)', ownCpuMs()] as const,
+              ...processes.map((p) => [p.name, p.pid === undefined ? 0 : processCpuMs(p.pid)] as const),
+            ];
+            const cpu = () => cpuByProcess().reduce((sum, [, ms]) => sum + ms, 0);
+            const before = new Map(cpuByProcess());
+            const row = await drive(path, count, concurrency, exchange, rate, cpu);
+            // Warm-up included (drive's first 200): the split, not the total, is what this line is for.
+            if (processes.length > 0) {
+              const split = cpuByProcess()
+                .map(
+                  ([name, ms]) =>
+                    `${name} ${((ms - (before.get(name) ?? 0)) / (count + Math.min(200, count))).toFixed(2)}`,
+                )
+                .join(', ');
+              cpuSplit.push(`${path}: ${split}`);
+            }
+            return row;
           } finally {
             await network.close();
           }

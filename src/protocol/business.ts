@@ -70,6 +70,13 @@ export const InquiryInput = z.object({
    * number, or its refusal, instead of making a second inquiry. One key per inquiry.
    */
   requestId: z.uuid().optional(),
+  /**
+   * Wait up to this long (ms, ≤ 30,000) for the answer before answering: one request then carries
+   * the inquiry and its outcome (200 with the inquiry's status, as `GET …/inquiries/:processingNumber`
+   * gives it), or, if the answer is later, the pending inquiry (202) to read later. Absent or 0: 202
+   * at once.
+   */
+  waitMs: z.number().int().min(0).max(30_000).optional(),
 });
 export type InquiryInput = z.infer<typeof InquiryInput>;
 
@@ -108,6 +115,13 @@ export const InquiryStatus = z.object({
   items: z.array(AnsweredItem).optional(),
 });
 export type InquiryStatus = z.infer<typeof InquiryStatus>;
+
+/**
+ * What a clerk's inquiry is answered with: pending (202), or with `waitMs` the inquiry's status once
+ * answered (200; still pending if the answer did not come within the wait).
+ */
+export const InquiryReply = z.union([InquiryStatus, InquiryPending]);
+export type InquiryReply = z.infer<typeof InquiryReply>;
 
 export const ProvisionRecordRole = z.enum(['requester', 'provider']);
 export type ProvisionRecordRole = z.infer<typeof ProvisionRecordRole>;

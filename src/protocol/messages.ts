@@ -281,6 +281,13 @@ export const InquiryBatchRequest = z.object({
   nonDisclosure: z.boolean().default(false),
   encryptionCertificate: EncryptionCertificate.optional(),
   personCodes: z.array(PersonCode).min(1).max(MAX_BATCH_MEMBERS),
+  /**
+   * Each member's idempotency key (`InquiryRequest.requestId`), in the order of `personCodes`, when
+   * the batch coalesces single inquiries (a requester's intermediate server sends what its clerks
+   * asked within one send as one batch). The core keeps them as it keeps a single inquiry's: a
+   * member sent again alone under its key gets its processing number, never a second inquiry.
+   */
+  requestIds: z.array(z.uuid()).max(MAX_BATCH_MEMBERS).optional(),
 });
 export type InquiryBatchRequest = z.infer<typeof InquiryBatchRequest>;
 

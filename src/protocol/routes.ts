@@ -56,7 +56,7 @@ import {
   CopyParams,
   InquiryInput,
   InquiryParams,
-  InquiryPending,
+  InquiryReply,
   InquiryStatus,
   InquiryWait,
   InstitutionRecordList,
@@ -662,9 +662,11 @@ export const businessApi = defineApi('business', {
     response: NoContent,
   },
   /**
-   * A clerk's inquiry (情報照会), recorded. Errors: ERR_UNKNOWN_ADDRESSEE_NUMBER, ERR_NO_PERSON_CODE;
-   * the core's refusal with its code and `details.{processingNumber, rule}`; ERR_UPSTREAM_UNAVAILABLE
-   * with a local `details.processingNumber`.
+   * A clerk's inquiry (情報照会), recorded: 202 pending; with `waitMs`, 200 and its outcome once the
+   * answer came within the wait (one request instead of an inquiry and a read). Errors:
+   * ERR_UNKNOWN_ADDRESSEE_NUMBER, ERR_NO_PERSON_CODE; the core's refusal with its code and
+   * `details.{processingNumber, rule}`; ERR_UPSTREAM_UNAVAILABLE with a local
+   * `details.processingNumber`, or with `details.{requestId, queued}` when in doubt.
    */
   inquire: {
     method: 'POST',
@@ -673,7 +675,7 @@ export const businessApi = defineApi('business', {
     callers: ['business'],
     label: 'inquiry',
     body: InquiryInput,
-    response: InquiryPending,
+    response: InquiryReply,
   },
   /**
    * An inquiry's status and, once provided, its items; with `waitMs` (≤ 30 000) a long poll.

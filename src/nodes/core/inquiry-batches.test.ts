@@ -104,6 +104,37 @@ describe('a batch of inquiries', () => {
     expect(after).toHaveLength(4);
   });
 
+  it('answers a member sent again alone under its request id with its processing number, never a second inquiry', async () => {
+    const requestIds = ['0b4c7d2e-1111-4a5b-8c6d-000000000001', '0b4c7d2e-1111-4a5b-8c6d-000000000002'];
+    const { body } = await submit({ ...batch([codes[0]!, codes[1]!]), requestIds });
+    await core.core.whenIdle();
+    const single = await core.call<{ processingNumber: string }>('POST', '/v1/inquiries', {
+      requesterId: '131016',
+      providerId: '132012',
+      personCode: codes[1]!,
+      clauseNo: '74',
+      procedureId: '074-01',
+      itemNos: [2],
+      requestId: requestIds[1],
+    });
+    expect(single.status).toBe(202);
+    expect(single.body.processingNumber).toBe(body.members[1]?.processingNumber);
+    const records = (await core.call<{ records: unknown[] }>('GET', '/admin/v1/provision-records?limit=100'))
+      .body.records;
+    expect(records).toHaveLength(2);
+    expect(provider.provisionRequests).toHaveLength(0);
+  });
+
+  it('refuses a batch whose request ids do not match its person codes one to one', async () => {
+    const { status: code } = await submit({
+      ...batch([codes[0]!, codes[1]!]),
+      requestIds: ['0b4c7d2e-1111-4a5b-8c6d-000000000003'],
+    });
+    expect(code).toBe(400);
+    await core.core.whenIdle();
+    expect(provider.provisionBatches).toHaveLength(0);
+  });
+
   it('records every member refused when the legal table does not allow the batch', async () => {
     const { body } = await submit({ ...batch([codes[0]!, codes[1]!]), clauseNo: '999' });
     expect(body.members.map((m) => m.outcome)).toEqual(['refused', 'refused']);

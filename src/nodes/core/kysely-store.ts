@@ -918,6 +918,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
   async recordInquiryBatch(
     batch: Omit<StoredInquiryBatch, 'answer' | 'expiresAt' | 'deliveryAttempts'>,
     records: readonly ProvisionRecord[],
+    requestIds?: readonly string[],
   ): Promise<boolean> {
     const inserted = await this.db.transaction().execute(async (trx) => {
       const existing = await trx
@@ -966,6 +967,27 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
       );
       for (const chunk of chunks(items, BATCH_ROWS * 3)) {
         await trx.insertInto('provision_record_items').values(chunk).execute();
+      }
+      if (requestIds !== undefined) {
+        const keys = records.flatMap((record, i) => {
+          const requestId = requestIds[i];
+          return requestId === undefined
+            ? []
+            : [
+                {
+                  requester_id: record.requesterId,
+                  request_id: requestId,
+                  processing_number: record.processingNumber,
+                },
+              ];
+        });
+        for (const chunk of chunks(keys, BATCH_ROWS)) {
+          await trx
+            .insertInto('inquiry_requests')
+            .values(chunk)
+            .onConflict((oc) => oc.columns(['requester_id', 'request_id']).doNothing())
+            .execute();
+        }
       }
       await this.appendEvents(trx, records.map(openedEvent));
       return true;

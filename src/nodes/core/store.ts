@@ -230,11 +230,14 @@ export interface CoreStore {
   /**
    * The batch row and every member's record and `inquiries` row (`pending` delivery for accepted
    * members, `none` for refused ones), with their `accepted`/`refused` events, in one transaction.
-   * False (nothing written) when a batch with this id exists already.
+   * False (nothing written) when a batch with this id exists already. With `requestIds` (in the
+   * order of `records`), each member's idempotency key too, as `recordInquiry` keeps a single
+   * inquiry's; a key this requester used before is left to its first inquiry.
    */
   recordInquiryBatch(
     batch: Omit<StoredInquiryBatch, 'answer' | 'expiresAt' | 'deliveryAttempts'>,
     records: readonly ProvisionRecord[],
+    requestIds?: readonly string[],
   ): Promise<boolean>;
   /**
    * Set the outcomes of the members still pending (event `answered` each), keep the batch's answer

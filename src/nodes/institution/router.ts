@@ -50,9 +50,17 @@ export function registerInstitutionRoutes(app: FastifyInstance, services: Instit
     return undefined;
   });
   // The access record (アクセス記録): which business credential made the inquiry, from its certificate.
-  serve(app, businessApi.inquire, async ({ body, caller }) =>
-    inquiries.inquire(body, caller === undefined ? {} : { requestedBy: caller.partyId }),
-  );
+  serve(app, businessApi.inquire, async ({ body, caller, reply }) => {
+    const { waitMs, ...input } = body;
+    const pending = await inquiries.inquire(
+      input,
+      caller === undefined ? {} : { requestedBy: caller.partyId },
+    );
+    if (waitMs === undefined || waitMs === 0) return pending;
+    const status = await inquiries.getInquiry(pending.processingNumber, waitMs);
+    if (status.status === 'answered') reply.status(200);
+    return status;
+  });
   serve(app, businessApi.getInquiry, async ({ params, query }) =>
     inquiries.getInquiry(params.processingNumber, query.waitMs),
   );

@@ -23,8 +23,9 @@ import type {
 } from '../../../protocol/messages.ts';
 import { ANSWER_BODY_LIMIT } from '../../../protocol/routes.ts';
 import type { LegalTable, RefusalRule } from '../../../domain/legal-table/types.ts';
+import { RULE_CODES, refusalCode } from '../../../domain/legal-table/refusal-codes.ts';
 import type { Clock } from '../../../shared/clock.ts';
-import { HTTP_STATUS, RenkeiError, isErrorCode, type ErrorCode } from '../../../shared/errors.ts';
+import { HTTP_STATUS, RenkeiError, isErrorCode } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { DurableSends, retryDelay, type AttemptResult } from '../../../shared/durable-sends.ts';
 import { Sleeper } from '../../../shared/sleeper.ts';
@@ -96,13 +97,6 @@ interface Redelivery {
   delivery: AnswerDelivery;
   attempts: number;
 }
-
-const RULE_CODES: Partial<Record<RefusalRule, ErrorCode>> = {
-  unknown_clause: 'ERR_UNKNOWN_CLAUSE',
-  unknown_procedure: 'ERR_UNKNOWN_PROCEDURE',
-  unknown_item: 'ERR_UNKNOWN_ITEM',
-  no_items: 'ERR_VALIDATION',
-};
 
 const RESUME_CONCURRENCY = 32;
 
@@ -522,9 +516,7 @@ export class InquiryService {
     }
     if (earlier.outcome === 'refused') {
       const reason = earlier.reason ?? 'ERR_INQUIRY_NOT_AUTHORIZED';
-      const code: ErrorCode = isErrorCode(reason)
-        ? reason
-        : (RULE_CODES[reason as RefusalRule] ?? 'ERR_INQUIRY_NOT_AUTHORIZED');
+      const code = refusalCode(reason);
       throw new RenkeiError(code, 'This inquiry was refused when it was first sent.', {
         processingNumber,
         ...(isErrorCode(reason) ? {} : { rule: reason }),

@@ -112,6 +112,11 @@ export class InquiryBatchService {
     const { store, registry, cipher, legalTable, clock } = this.options;
     const again = await this.resent(request);
     if (again) return again;
+    if (request.requestIds !== undefined && request.requestIds.length !== request.personCodes.length) {
+      throw new RenkeiError('ERR_VALIDATION', 'Give one requestId per person code, or none.', {
+        field: 'requestIds',
+      });
+    }
     const requester = await registry.find(request.requesterId);
     if (!requester) throw unknownInstitution(request.requesterId, 'requester');
     const provider = await registry.find(request.providerId);
@@ -179,6 +184,7 @@ export class InquiryBatchService {
         createdAt: requestedAt,
       },
       records,
+      request.requestIds,
     );
     if (!recorded) {
       // The same batch, sent twice at once: the first one recorded wins.

@@ -449,22 +449,26 @@ export class KyselyIntermediateStore
   }
 
   async saveIntent(intent: InquiryIntent): Promise<boolean> {
-    const result = await this.db
-      .insertInto('inquiry_intents')
-      .values({
-        request_id: intent.requestId,
-        addressee_number: intent.addresseeNumber,
-        person_code: intent.personCode,
-        provider_id: intent.providerId,
-        clause_no: intent.clauseNo,
-        procedure_id: intent.procedureId,
-        item_nos: JSON.stringify(intent.itemNos),
-        non_disclosure: intent.nonDisclosure ? 1 : 0,
-        requested_by: intent.requestedBy ?? null,
-        created_at: intent.createdAt,
-      })
-      .onConflict((oc) => oc.column('request_id').doNothing())
-      .executeTakeFirst();
+    // In the group commit, as the record writes are: under load one commit for many clerks' intents
+    // (on its own it was a commit of its own per inquiry, the last one on the requester's path).
+    const result = await this.writes.transaction((trx) =>
+      trx
+        .insertInto('inquiry_intents')
+        .values({
+          request_id: intent.requestId,
+          addressee_number: intent.addresseeNumber,
+          person_code: intent.personCode,
+          provider_id: intent.providerId,
+          clause_no: intent.clauseNo,
+          procedure_id: intent.procedureId,
+          item_nos: JSON.stringify(intent.itemNos),
+          non_disclosure: intent.nonDisclosure ? 1 : 0,
+          requested_by: intent.requestedBy ?? null,
+          created_at: intent.createdAt,
+        })
+        .onConflict((oc) => oc.column('request_id').doNothing())
+        .executeTakeFirst(),
+    );
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
   }
 
@@ -685,9 +689,18 @@ export class KyselyIntermediateStore
     this.appended(records.length);
   }
 
-  async recordInquiries(records: readonly RequesterRecordInput[]): Promise<ProcessingNumber[]> {
+  async recordInquiries(
+    records: readonly RequesterRecordInput[],
+    intents: readonly string[] = [],
+  ): Promise<ProcessingNumber[]> {
     if (records.length === 0) return [];
     const opened = await this.writes.transaction(async (trx, group) => {
+      for (let i = 0; i < intents.length; i += BATCH_IN) {
+        await trx
+          .deleteFrom('inquiry_intents')
+          .where('request_id', 'in', intents.slice(i, i + BATCH_IN))
+          .execute();
+      }
       const existing = new Set<string>();
       for (let i = 0; i < records.length; i += BATCH_IN) {
         const rows = await trx

@@ -254,9 +254,13 @@ export interface IntermediateStore {
   recordProvisions(records: readonly ProviderRecord[]): Promise<void>;
   /**
    * Open many requester records in one transaction (a batch the core accepted); records already
-   * opened are left as they are. The processing numbers opened now.
+   * opened are left as they are. The processing numbers opened now. With `intents`, those intents
+   * are deleted in the same transaction (single inquiries the node sent together in one batch).
    */
-  recordInquiries(records: readonly RequesterRecordInput[]): Promise<ProcessingNumber[]>;
+  recordInquiries(
+    records: readonly RequesterRecordInput[],
+    intents?: readonly string[],
+  ): Promise<ProcessingNumber[]>;
   /**
    * `recordAnswer` for many answers in one transaction: only records still `pending` are answered.
    * The processing numbers answered now.

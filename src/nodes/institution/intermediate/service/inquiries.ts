@@ -21,20 +21,22 @@ import type {
   InquiryStatus,
 } from '../../../../protocol/business.ts';
 import { ProcessingNumber, type InstitutionId } from '../../../../protocol/identifiers.ts';
-import type {
-  AnswerBatchDelivery,
-  AnswerDelivery,
-  AnsweredItem,
-  InquiryAccepted,
-  InquiryBatchAccepted,
-  InquiryBatchRequest,
-  InquiryRequest,
+import { refusalCode } from '../../../../domain/legal-table/refusal-codes.ts';
+import {
+  MAX_BATCH_MEMBERS,
+  type AnswerBatchDelivery,
+  type AnswerDelivery,
+  type AnsweredItem,
+  type InquiryAccepted,
+  type InquiryBatchAccepted,
+  type InquiryBatchRequest,
+  type InquiryRequest,
 } from '../../../../protocol/messages.ts';
 import type { coreApi } from '../../../../protocol/routes.ts';
 import type { ItemSealer } from '../../../../protocol/item-sealing.ts';
 import type { LegalTable } from '../../../../domain/legal-table/types.ts';
 import type { Clock } from '../../../../shared/clock.ts';
-import { RenkeiError } from '../../../../shared/errors.ts';
+import { RenkeiError, isErrorCode } from '../../../../shared/errors.ts';
 import type { Logger } from '../../../../shared/logger.ts';
 import type {
   AnswerToStore,
@@ -61,6 +63,18 @@ export interface InquiryServiceDeps {
    * the core retries it, the first three times within about 6 s; fetching sooner mostly finds nothing).
    */
   answerFetchAfterMs?: number;
+  /**
+   * Send the single inquiries that arrive while a send to the core is in flight as one batch (default
+   * true): see `inquire`. False sends each alone, as before.
+   */
+  coalesce?: boolean;
+}
+
+/** A fresh single inquiry waiting for its turn to go to the core, and its caller's promise. */
+interface Queued {
+  intent: InquiryIntent;
+  resolve: (pending: InquiryPending) => void;
+  reject: (error: unknown) => void;
 }
 
 /** Pending inquiries fetched at once when the node starts. */
@@ -81,6 +95,15 @@ export class InquiryService {
   private readonly fetchAfterMs: number;
   /** Request ids being sent now: a resend pass leaves them to the call sending them. */
   private readonly sending = new Set<string>();
+  /**
+   * Fresh single inquiries waiting to be sent, by what one batch must share (provider, clause,
+   * procedure, items, non-disclosure), and whether a send of that kind is in flight.
+   */
+  private readonly queues = new Map<string, { waiting: Queued[]; sending: boolean }>();
+  /** The caller's promise of each queued or coalesced inquiry, by request id: a resend joins it. */
+  private readonly queued = new Map<string, Promise<InquiryPending>>();
+  /** Coalesced batches sent and not yet recorded here: their answer waits for the record. */
+  private readonly recording = new Map<string, Promise<void>>();
   private resendTimer: NodeJS.Timeout | undefined;
   private resendDelayMs = RESEND_FIRST_MS;
   private closed = false;
@@ -140,7 +163,189 @@ export class InquiryService {
     // False: an intent under this key is kept already (a resend of an inquiry in doubt). Then a refused
     // connection proves nothing about the first send, and only an answer of the core settles it.
     const fresh = await store.saveIntent(intent);
-    return this.send(intent, fresh);
+    if (!fresh) {
+      // The same key sent again while its first send waits or is in flight in a batch: its answer.
+      const queued = this.queued.get(intent.requestId);
+      if (queued) return queued;
+    }
+    return fresh && this.deps.coalesce !== false ? this.enqueue(intent) : this.send(intent, fresh);
+  }
+
+  /**
+   * Nagle's rule for inquiries: a fresh inquiry goes to the core at once when no send of its kind is
+   * in flight (alone, as `send` sends it: no delay when the node is idle); those that arrive while one
+   * is in flight wait for it and then go together, as one signed batch (`sendCoalesced`), up to
+   * `MAX_BATCH_MEMBERS`. We considered a fixed window (collect for 2 ms, then send), but it delays
+   * every inquiry of an idle node and still sends many small batches of a busy one; what accumulates
+   * during the previous send is the batch that load makes, with one send in flight per kind.
+   */
+  private enqueue(intent: InquiryIntent): Promise<InquiryPending> {
+    const key = JSON.stringify([
+      intent.providerId,
+      intent.clauseNo,
+      intent.procedureId,
+      intent.itemNos,
+      intent.nonDisclosure,
+    ]);
+    let queue = this.queues.get(key);
+    if (!queue) {
+      queue = { waiting: [], sending: false };
+      this.queues.set(key, queue);
+    }
+    const waiting = queue.waiting;
+    const promise = new Promise<InquiryPending>((resolve, reject) =>
+      waiting.push({ intent, resolve, reject }),
+    );
+    this.queued.set(intent.requestId, promise);
+    promise.then(
+      () => this.queued.delete(intent.requestId),
+      () => this.queued.delete(intent.requestId),
+    );
+    if (!queue.sending) this.drain(key, queue);
+    return promise;
+  }
+
+  /** Send what waits in one queue (alone, or as a batch), then what accumulated meanwhile. */
+  private drain(key: string, queue: { waiting: Queued[]; sending: boolean }): void {
+    const taken = queue.waiting.splice(0, MAX_BATCH_MEMBERS);
+    const [first] = taken;
+    if (first === undefined) {
+      this.queues.delete(key);
+      return;
+    }
+    queue.sending = true;
+    const sent =
+      taken.length === 1
+        ? this.send(first.intent, true).then(first.resolve, first.reject)
+        : this.sendCoalesced(taken);
+    void sent.finally(() => {
+      queue.sending = false;
+      this.drain(key, queue);
+    });
+  }
+
+  /**
+   * Send single inquiries together, as one `InquiryBatchRequest` with each member's request id, and
+   * record each member as `send` records a single inquiry (pending, or refused with the core's
+   * reason), their intents deleted in the same transaction. Every member is an inquiry of its own at
+   * the three parties, with its own processing number; its answer comes in the batch's answer
+   * (`receiveAnswerBatch`). What each caller gets is what `send` would have given it: a refused
+   * member's error carries the core's code, `details.processingNumber` and `details.rule`.
+   *
+   * A batch the core may or may not have received (no answer, a dropped connection) leaves every
+   * member's intent kept and in doubt, as for a single inquiry: each is sent again alone under its
+   * request id, which the core knows from the batch if it took it. A batch the core answered with an
+   * error for the whole (or could not have received) is an inquiry nowhere yet: each member is then
+   * sent alone, and recorded as a single inquiry is.
+   */
+  private async sendCoalesced(queued: readonly Queued[]): Promise<void> {
+    const { store, core, clock, institutionId, logger, sealer } = this.deps;
+    const first = queued[0]!.intent;
+    const batchId = randomUUID();
+    const request: InquiryBatchRequest = {
+      batchId,
+      requesterId: institutionId,
+      providerId: first.providerId,
+      clauseNo: first.clauseNo,
+      procedureId: first.procedureId,
+      itemNos: first.itemNos,
+      nonDisclosure: first.nonDisclosure,
+      personCodes: queued.map((q) => q.intent.personCode),
+      requestIds: queued.map((q) => q.intent.requestId),
+      ...(sealer ? { encryptionCertificate: sealer.encryptionCertificate } : {}),
+    };
+    for (const q of queued) this.sending.add(q.intent.requestId);
+    let recorded: () => void = () => undefined;
+    this.recording.set(batchId, new Promise<void>((resolve) => (recorded = resolve)));
+    try {
+      let accepted: InquiryBatchAccepted | undefined;
+      let failure: RenkeiError | undefined;
+      try {
+        accepted = await core.submitInquiryBatch({ body: request });
+      } catch (error) {
+        if (!(error instanceof RenkeiError)) throw error;
+        failure = error;
+      }
+      if (failure && !inDoubt(failure, true)) {
+        for (const q of queued) this.sending.delete(q.intent.requestId);
+        await Promise.all(queued.map((q) => this.send(q.intent, true).then(q.resolve, q.reject)));
+        return;
+      }
+      if (!accepted || accepted.batchId !== batchId || accepted.members.length !== queued.length) {
+        const cause = typeof failure?.details.cause === 'string' ? failure.details.cause : undefined;
+        logger.warn(
+          { code: failure?.code ?? 'ERR_ANSWER_MISMATCH', cause, batchId, members: queued.length },
+          'inquiries in doubt: kept, to be sent again',
+        );
+        this.scheduleResend();
+        for (const q of queued) {
+          q.reject(
+            new RenkeiError(
+              failure?.code ?? 'ERR_UPSTREAM_UNAVAILABLE',
+              'The core did not answer, and may or may not have received the inquiry. It is kept and sent again until the core answers; send it again with this requestId to learn its processing number.',
+              { requestId: q.intent.requestId, queued: true, peer: 'core' },
+            ),
+          );
+        }
+        return;
+      }
+      const recordedAt = clock.now().toISOString();
+      const records: RequesterRecordInput[] = accepted.members.map((m, i) => {
+        const { intent } = queued[i]!;
+        return {
+          processingNumber: m.processingNumber,
+          addresseeNumber: intent.addresseeNumber,
+          personCode: intent.personCode,
+          providerId: intent.providerId,
+          clauseNo: intent.clauseNo,
+          procedureId: intent.procedureId,
+          itemNos: intent.itemNos,
+          requestedAt: accepted.requestedAt,
+          outcome: m.outcome === 'accepted' ? 'pending' : 'refused',
+          ...(m.outcome === 'refused'
+            ? { reason: (m.reason ?? 'ERR_INQUIRY_NOT_AUTHORIZED').slice(0, 64) }
+            : {}),
+          nonDisclosure: intent.nonDisclosure,
+          recordedAt,
+          ...(intent.requestedBy === undefined ? {} : { requestedBy: intent.requestedBy }),
+        };
+      });
+      await store.recordInquiries(
+        records,
+        queued.map((q) => q.intent.requestId),
+      );
+      accepted.members.forEach((m, i) => {
+        const { resolve, reject } = queued[i]!;
+        const { processingNumber } = m;
+        if (m.outcome === 'accepted') {
+          resolve({ processingNumber, status: 'pending', requestedAt: accepted.requestedAt });
+          return;
+        }
+        const reason = m.reason ?? 'ERR_INQUIRY_NOT_AUTHORIZED';
+        const code = refusalCode(reason);
+        const rule = isErrorCode(reason) ? undefined : reason;
+        logger.info({ processingNumber, outcome: 'refused', code, rule }, 'inquiry not accepted');
+        reject(
+          new RenkeiError(code, 'The core refused the inquiry.', {
+            processingNumber,
+            ...(rule === undefined ? {} : { rule }),
+            peer: 'core',
+          }),
+        );
+      });
+    } catch (error) {
+      // Not recorded here (the store failed): the intents stay, and are sent again like those in doubt.
+      logger.error(
+        { code: error instanceof RenkeiError ? error.code : 'ERR_INTERNAL', batchId },
+        'coalesced inquiries could not be recorded',
+      );
+      this.scheduleResend();
+      for (const q of queued) q.reject(error);
+    } finally {
+      for (const q of queued) this.sending.delete(q.intent.requestId);
+      this.recording.delete(batchId);
+      recorded();
+    }
   }
 
   /** Send an intent and record the core's answer; see `inquire` for what is recorded and thrown. */
@@ -303,10 +508,16 @@ export class InquiryService {
    * trying to overwrite the clerk's figure): it is logged and otherwise ignored.
    */
   async receiveAnswer(sent: AnswerDelivery): Promise<void> {
-    const received = await this.opened(sent);
+    // Read once, for both checks below (it was read twice per answer: one statement of eight).
+    const inquiry =
+      sent.outcome === 'provided' ? await this.deps.store.findInquiry(sent.processingNumber) : undefined;
+    const received = await this.opened(sent, inquiry);
     // Checked where it lands: items the inquiry did not ask for, or data that does not follow the
     // layout in force on the request date, never reach a clerk; the inquiry is recorded failed.
-    const problem = received.outcome === 'provided' ? await this.problemWith(received) : undefined;
+    const problem =
+      received.outcome === 'provided'
+        ? this.problemWithItems(received.processingNumber, inquiry, received.items, received.answeredAt)
+        : undefined;
     const delivery: AnswerDelivery =
       problem === undefined ? received : { ...received, outcome: 'failed', reason: problem, items: [] };
     const result = await this.deps.store.recordAnswer({
@@ -332,8 +543,11 @@ export class InquiryService {
    * checked; on the trust layer, items in clear are refused (the core must not have seen them).
    * A failure is recorded as the inquiry's failure with its code, never passed to the clerk.
    */
-  private async opened(delivery: AnswerDelivery): Promise<AnswerDelivery> {
-    const { sealer, logger, store } = this.deps;
+  private async opened(
+    delivery: AnswerDelivery,
+    inquiry: RequesterRecord | undefined,
+  ): Promise<AnswerDelivery> {
+    const { sealer, logger } = this.deps;
     if (!sealer || delivery.outcome !== 'provided') return delivery;
     const failed = (reason: string): AnswerDelivery => ({
       ...delivery,
@@ -346,7 +560,6 @@ export class InquiryService {
       return failed('ERR_ENCRYPTION_REQUIRED');
     }
     try {
-      const inquiry = await store.findInquiry(delivery.processingNumber);
       const { items, inquiry: asked } = await sealer.open({
         processingNumber: delivery.processingNumber,
         providerId: inquiry?.providerId,
@@ -365,36 +578,6 @@ export class InquiryService {
       logger.warn({ processingNumber: delivery.processingNumber, code }, 'sealed items could not be opened');
       return failed(code);
     }
-  }
-
-  /** Why a provided answer cannot be accepted, as the code recorded for it; undefined when it can. */
-  private async problemWith(delivery: AnswerDelivery): Promise<string | undefined> {
-    const { processingNumber } = delivery;
-    const inquiry = await this.deps.store.findInquiry(processingNumber);
-    // The answer may overtake the core's 202 being recorded: then the layout of the answer's date.
-    const on = new Date(inquiry?.requestedAt ?? delivery.answeredAt);
-    const seen = new Set<number>();
-    for (const item of delivery.items) {
-      const asked = inquiry?.itemNos === undefined || inquiry.itemNos.includes(item.itemNo);
-      if (!asked || seen.has(item.itemNo)) {
-        this.deps.logger.warn(
-          { processingNumber, itemNo: item.itemNo },
-          'an answer carried an item not asked for',
-        );
-        return 'ERR_ANSWER_MISMATCH';
-      }
-      seen.add(item.itemNo);
-      const check = this.deps.legalTable.checkLayout(item.itemNo, on, item.data);
-      if (!check.ok) {
-        // The problems stay unlogged: they may quote the data.
-        this.deps.logger.warn(
-          { processingNumber, itemNo: item.itemNo, layoutVersion: check.version },
-          'an answer does not follow the layout in force on the request date',
-        );
-        return 'ERR_LAYOUT_VIOLATION';
-      }
-    }
-    return undefined;
   }
 
   /**
@@ -469,6 +652,9 @@ export class InquiryService {
     const { store, logger, clock, sealer } = this.deps;
     const { batchId } = delivery;
     if (delivery.members.length === 0) return;
+    // A coalesced batch's answer can overtake the recording of the core's 202: wait for it, rather
+    // than answer ERR_BATCH_NOT_READY and have the core push again after its retry delay.
+    await this.recording.get(batchId);
     const records = await store.findInquiries(delivery.members.map((m) => m.processingNumber));
     if (records.size === 0) {
       throw new RenkeiError('ERR_BATCH_NOT_READY', 'This batch is not recorded here yet; send it again.', {
@@ -598,7 +784,11 @@ export class InquiryService {
     return 'received';
   }
 
-  /** Why items of a provided member cannot be accepted (as `problemWith`); undefined when they can. */
+  /**
+   * Why the items of a provided answer (a single one, or a batch's member) cannot be accepted, as the
+   * code recorded for it; undefined when they can. The answer may overtake the core's 202 being
+   * recorded (no request date yet): then the layout of the answer's date.
+   */
   private problemWithItems(
     processingNumber: string,
     inquiry: RequesterRecord | undefined,
