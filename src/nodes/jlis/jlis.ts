@@ -13,6 +13,10 @@ import type { Clock } from '../../shared/clock.ts';
 import { createHttpApp } from '../../shared/http.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { registerJlisRoutes } from './router.ts';
+import type { KdfCost } from '../../card/virtual-card.ts';
+import type { CardRules } from './card-rules.ts';
+import type { JpkiIssuer } from './jpki/port.ts';
+import { CardService } from './service/cards.ts';
 import { CodeAcquisitionRelay } from './service/code-acquisitions.ts';
 import { ResidentService, newNumberingKey } from './service/residents.ts';
 import type { JlisStore } from './store.ts';
@@ -29,6 +33,11 @@ export interface JlisDeps {
   random?: RandomSource;
   /** The trust layer: mutual TLS, callers checked, messages signed. Absent only in unit tests. */
   security?: NodeSecurity;
+  /** J-LIS's JPKI certification authority, for the cards' certificates; card issuance fails without it. */
+  jpki?: JpkiIssuer;
+  /** The card expiry rules (`card-rules.yaml` when omitted) and the cards' scrypt cost (tests: cheap). */
+  cardRules?: CardRules;
+  cardKdf?: KdfCost;
 }
 
 export interface Jlis {
@@ -36,6 +45,7 @@ export interface Jlis {
   app: FastifyInstance;
   residents: ResidentService;
   acquisitions: CodeAcquisitionRelay;
+  cards: CardService;
 }
 
 export function createJlis(deps: JlisDeps): Jlis {
@@ -52,12 +62,20 @@ export function createJlis(deps: JlisDeps): Jlis {
     logger: deps.logger,
     core: deps.core,
   });
+  const cards = new CardService({
+    store: deps.store,
+    clock: deps.clock,
+    logger: deps.logger,
+    jpki: deps.jpki,
+    ...(deps.cardRules ? { rules: deps.cardRules } : {}),
+    ...(deps.cardKdf ? { kdf: deps.cardKdf } : {}),
+  });
   const app = createHttpApp({
     logger: deps.logger,
     node: 'jlis',
     ...(deps.security ? { tls: deps.security.trust.tls } : {}),
   });
   if (deps.security) secureApp(app, deps.security);
-  registerJlisRoutes(app, { residents, acquisitions });
-  return { app, residents, acquisitions };
+  registerJlisRoutes(app, { residents, acquisitions, cards });
+  return { app, residents, acquisitions, cards };
 }

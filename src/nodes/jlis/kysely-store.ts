@@ -1,6 +1,7 @@
 /** J-LIS's storage adapter: `JlisStore` in dialect-agnostic Kysely (SQLite today, PostgreSQL next). */
 import { CompiledQuery, type Generated, type Kysely } from 'kysely';
 import { isUniqueViolation } from '../../shared/db.ts';
+import { createKyselyCardStore, type CardDatabase } from './kysely-card-store.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
 import {
   HISTORY_FIELDS,
@@ -58,7 +59,7 @@ interface CodeAcquisitionRelaysTable {
 }
 
 /** The database as `migrations.ts` leaves it. */
-export interface JlisDatabase {
+export interface JlisDatabase extends CardDatabase {
   residents: ResidentsTable;
   resident_history: ResidentHistoryTable;
   replaced_numbers: ReplacedNumbersTable;
@@ -67,6 +68,7 @@ export interface JlisDatabase {
 
 export function createKyselyJlisStore(db: Kysely<JlisDatabase>): JlisStore {
   return {
+    ...createKyselyCardStore(db),
     async insertResident(record, at, first) {
       const now = at.toISOString();
       return db.transaction().execute(async (trx) => {
