@@ -20,6 +20,7 @@ import { closeLogger, createLogger, type Logger, type LogRotation } from '../../
 import { lockDirectory } from '../../shared/lock.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { migrateJlisDatabase } from './migrations.ts';
+import type { JpkiIssuer } from './jpki/port.ts';
 import { NUMBERING_KEY_BYTES } from './numbering.ts';
 import { createJlis } from './jlis.ts';
 import { createKyselyJlisStore, type JlisDatabase } from './kysely-store.ts';
@@ -41,6 +42,8 @@ export interface StartJlisOptions {
   security?: NodeSecurityOptions;
   /** PostgreSQL instead of the SQLite file: schema `jlis`. */
   postgres?: PostgresOption;
+  /** J-LIS's JPKI certification authority for the cards' certificates; card issuance fails without it. */
+  jpki?: JpkiIssuer;
 }
 
 /**
@@ -97,6 +100,7 @@ export async function startJlis(options: StartJlisOptions): Promise<RunningNode>
       core: createClient(coreApi, { transport, baseUrl: options.coreUrl, peer: 'core', party: 'core' }),
       numberingKey,
       ...(security ? { security } : {}),
+      ...(options.jpki ? { jpki: options.jpki } : {}),
     }).app;
     const url = await listen(app, options.port, options.host);
     logger.info({ url }, 'J-LIS started');
