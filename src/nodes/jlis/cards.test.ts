@@ -394,6 +394,20 @@ describe('the card lifecycle at J-LIS', () => {
     });
   });
 
+  it('never echoes a PIN or password it refuses', async () => {
+    const cardId = await applied(await resident());
+    const response = await fetch(new URL('/admin/v1/card-issuances', url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ cardId, pin: '98765', signingPassword: 'secret77' }),
+    });
+    const text = await response.text();
+    expect(response.status).toBe(400);
+    expect(JSON.parse(text)).toMatchObject({ error: { code: 'ERR_VALIDATION' } });
+    expect(text).not.toContain('98765');
+    expect(text).not.toContain('secret77');
+  });
+
   it('keeps no PIN, password, key or card contents in J-LIS’s database', async () => {
     const { archive } = await deliveredCard();
     await db.destroy();
