@@ -136,7 +136,8 @@ export class CardService {
           event(transition(card, 'issued')),
         ))
       ) {
-        await this.revokeCertificates(card.cardId, 'card_revoked');
+        // Lost to another clerk's issuance of the same card: these certificates are left, since
+        // revoking by card id would revoke the winner's too; their private keys died unsaved.
         throw raced();
       }
       return this.issued({ ...card, ...changes }, made.card);
