@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   chaos: async () => (await import('./chaos-command.ts')).registerChaosCommand,
   corporate: async () => (await import('./corporate-command.ts')).registerCorporateCommand,
   jlis: async () => (await import('./jlis-command.ts')).registerJlisCommand,
+  card: async () => (await import('./card-command.ts')).registerCardCommand,
 };
 
 /**

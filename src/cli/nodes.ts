@@ -15,7 +15,7 @@ import { RenkeiError } from '../shared/errors.ts';
  * the node's `GET /healthz` before a command acts, so that a typo, the wrong node or a stopped
  * network is named as such rather than surfacing as a route the node does not have.
  */
-export type NodeKind = 'core' | 'institution' | 'corporate';
+export type NodeKind = 'core' | 'institution' | 'corporate' | 'jlis';
 
 const KINDS: Record<
   NodeKind,
@@ -34,6 +34,13 @@ const KINDS: Record<
     name: 'an institution node',
     subject: 'The institution node',
     give: "give the institution's URL (npm start prints them)",
+  },
+  jlis: {
+    flag: '--jlis-url',
+    example: 'https://127.0.0.1:7101',
+    name: 'J-LIS',
+    subject: 'J-LIS',
+    give: "give J-LIS's URL (npm start prints it)",
   },
   corporate: {
     flag: '--corporate-url',
@@ -82,7 +89,12 @@ export async function connectNode<A extends Api>(
   baseUrl: string,
   kind: NodeKind,
   api: A,
-  options: { dataDir: string; timeoutMs?: number },
+  options: {
+    dataDir: string;
+    timeoutMs?: number;
+    /** At J-LIS: the municipality whose business-system credential (`<id>:business…`) is presented. */
+    municipality?: string;
+  },
 ): Promise<Client<A>> {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const { name, subject, give } = KINDS[kind];
@@ -100,8 +112,13 @@ export async function connectNode<A extends Api>(
       : httpTransport({ timeoutMs });
   // At the core, an operator's; at the corporate-number service, the NTA's business system's (its
   // lookups are public and need none; designations need it).
+  // At J-LIS, the municipality's business system's (住基ネット's caller).
   const presented = (party: string) =>
-    kind === 'corporate' ? party.startsWith('nta:') : party.startsWith('operator:');
+    kind === 'corporate'
+      ? party.startsWith('nta:')
+      : kind === 'jlis'
+        ? party.startsWith(`${options.municipality ?? ''}:business`)
+        : party.startsWith('operator:');
   const inner = await credentials(pkiDir ? heldParties(pkiDir, presented) : []);
   const explain = (error: unknown): unknown => {
     if (!(error instanceof RenkeiError) || error.code !== 'ERR_UPSTREAM_UNAVAILABLE') return error;
@@ -198,7 +215,7 @@ function heldParties(pkiDir: string, keep: (partyId: string) => boolean): string
 }
 
 /** What a node's `GET /healthz` name (`core`, `jlis`, `institution:<id>`) says it is. */
-function describeNode(node: string): { kind: NodeKind | 'jlis' | 'other'; what: string } {
+function describeNode(node: string): { kind: NodeKind | 'other'; what: string } {
   if (node === 'core') return { kind: 'core', what: 'the core' };
   if (node === 'jlis') return { kind: 'jlis', what: 'J-LIS' };
   if (node === 'corporate') return { kind: 'corporate', what: 'the corporate-number service' };

@@ -25,6 +25,7 @@ import {
 import * as admin from './admin.ts';
 import type { Api, NamedRoute } from './api.ts';
 import * as business from './business.ts';
+import * as cards from './cards.ts';
 import * as identifiers from './identifiers.ts';
 import * as messages from './messages.ts';
 import * as residents from './residents.ts';
@@ -60,6 +61,7 @@ const WIRE_CONTRACT: readonly Record<string, unknown>[] = [
   identifiers,
   admin,
   business,
+  cards,
   messages,
   residents,
   routes,

@@ -30,6 +30,20 @@ import {
 } from './admin.ts';
 import { NoContent, defineApi } from './api.ts';
 import {
+  CardApplication,
+  CardDelivery,
+  CardIssuance,
+  CardIssued,
+  CardLookup,
+  CardReissue,
+  CardRenewal,
+  CardRevocation,
+  CardSuspension,
+  CardSuspensionLift,
+  CardView,
+  PinUnlock,
+} from './cards.ts';
+import {
   ChangesPage,
   ChangesQuery,
   Corporation,
@@ -482,6 +496,111 @@ export const jlisApi = defineApi('jlis', {
     callers: ['municipality', 'operator:audit'],
     label: 'request',
     response: ResidentCount,
+  },
+  // The Individual Number Card (個人番号カード), src/nodes/jlis/service/cards.ts. Every card route may
+  // also answer ERR_UNKNOWN_CARD and ERR_CARD_STATE (the operation does not fit the card's state).
+  /** 申請: an application for a card. Errors: ERR_UNKNOWN_RESIDENT, ERR_RESIDENT_STATE, ERR_CARD_STATE (holds one). */
+  applyForCard: {
+    method: 'POST',
+    path: '/admin/v1/card-applications',
+    status: 201,
+    callers: ['municipality'],
+    label: 'card application',
+    body: CardApplication,
+    response: CardView,
+  },
+  /**
+   * 交付: the card made at the counter under the holder's PIN and password, with its certificates; the
+   * card file in the answer. Errors: ERR_RESIDENT_STATE, ERR_UPSTREAM_UNAVAILABLE (JPKI).
+   */
+  issueCard: {
+    method: 'POST',
+    path: '/admin/v1/card-issuances',
+    status: 201,
+    callers: ['municipality'],
+    label: 'card issuance',
+    body: CardIssuance,
+    response: CardIssued,
+  },
+  /** 交付済: the holder received the card. */
+  deliverCard: {
+    method: 'POST',
+    path: '/admin/v1/card-deliveries',
+    status: 200,
+    callers: ['municipality'],
+    label: 'card delivery',
+    body: CardDelivery,
+    response: CardView,
+  },
+  /** 一時停止: lost or stolen; both certificates revoked. Errors: ERR_UPSTREAM_UNAVAILABLE. */
+  suspendCard: {
+    method: 'POST',
+    path: '/admin/v1/card-suspensions',
+    status: 200,
+    callers: ['municipality'],
+    label: 'card suspension',
+    body: CardSuspension,
+    response: CardView,
+  },
+  /** 一時停止の解除: found again; re-keyed with new certificates. Errors: ERR_UPSTREAM_UNAVAILABLE. */
+  liftCardSuspension: {
+    method: 'POST',
+    path: '/admin/v1/card-suspension-lifts',
+    status: 200,
+    callers: ['municipality'],
+    label: 'lifting of a card suspension',
+    body: CardSuspensionLift,
+    response: CardIssued,
+  },
+  /** 廃止: for good; the certificates revoked. Errors: ERR_UPSTREAM_UNAVAILABLE. */
+  revokeCard: {
+    method: 'POST',
+    path: '/admin/v1/card-revocations',
+    status: 200,
+    callers: ['municipality'],
+    label: 'card revocation',
+    body: CardRevocation,
+    response: CardView,
+  },
+  /** 再交付: a new card in place of the old, revoked. Errors: ERR_RESIDENT_STATE, ERR_UPSTREAM_UNAVAILABLE. */
+  reissueCard: {
+    method: 'POST',
+    path: '/admin/v1/card-reissues',
+    status: 201,
+    callers: ['municipality'],
+    label: 'card reissue',
+    body: CardReissue,
+    response: CardIssued,
+  },
+  /** 更新: a new card from 3 months before expiry. Errors: ERR_RESIDENT_STATE, ERR_UPSTREAM_UNAVAILABLE. */
+  renewCard: {
+    method: 'POST',
+    path: '/admin/v1/card-renewals',
+    status: 201,
+    callers: ['municipality'],
+    label: 'card renewal',
+    body: CardRenewal,
+    response: CardIssued,
+  },
+  /** 暗証番号のロック解除. Errors: ERR_WRONG_PIN, ERR_UPSTREAM_UNAVAILABLE (when re-keying). */
+  unlockCardPin: {
+    method: 'POST',
+    path: '/admin/v1/card-pin-unlocks',
+    status: 200,
+    callers: ['municipality'],
+    label: 'PIN unlock',
+    body: PinUnlock,
+    response: CardIssued,
+  },
+  /** A card's state, dates, certificates' serials and every operation recorded on it. */
+  lookupCard: {
+    method: 'POST',
+    path: '/admin/v1/card-lookups',
+    status: 200,
+    callers: ['municipality'],
+    label: 'card lookup',
+    body: CardLookup,
+    response: CardView,
   },
 });
 

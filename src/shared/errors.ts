@@ -44,6 +44,14 @@ export const HTTP_STATUS = {
   ERR_UNKNOWN_CORPORATION: 404,
   /** The change does not fit the corporation's state: a change to a closed one, reopening an open one. */
   ERR_CORPORATION_STATE: 409,
+  // The Individual Number Card (src/card/, src/nodes/jlis/service/cards.ts).
+  ERR_UNKNOWN_CARD: 404,
+  /** The operation does not fit the card's state: delivering a suspended card, lifting a revoked one. */
+  ERR_CARD_STATE: 409,
+  /** A wrong PIN or signing password; `details.remainingTries` says how many are left (0: now locked). */
+  ERR_WRONG_PIN: 401,
+  /** The PIN or password is locked after too many wrong tries; only the municipality unlocks it. */
+  ERR_PIN_LOCKED: 423,
   ERR_REKEY_PENDING: 409,
   ERR_KEY_VERSION_CHANGED: 409,
   ERR_LAYOUT_VIOLATION: 422,

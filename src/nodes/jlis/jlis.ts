@@ -13,6 +13,10 @@ import type { Clock } from '../../shared/clock.ts';
 import { createHttpApp } from '../../shared/http.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { registerJlisRoutes } from './router.ts';
+import type { KdfCost } from '../../card/virtual-card.ts';
+import type { CardRules } from './card-rules.ts';
+import type { JpkiIssuer } from './jpki/port.ts';
+import { CardService } from './service/cards.ts';
 import { CodeAcquisitionRelay } from './service/code-acquisitions.ts';
 import type { ResidentNoticeSealer } from '../../protocol/resident-notice-sealing.ts';
 import { ResidentNoticeSender } from './service/resident-notices.ts';
@@ -38,6 +42,11 @@ export interface JlisDeps {
   noticeSealer?: ResidentNoticeSealer;
   /** The first waits between attempts to hand a notice to the core (default 200 ms, 1 s, 5 s). */
   noticeRetryDelaysMs?: readonly number[];
+  /** J-LIS's JPKI certification authority, for the cards' certificates; card issuance fails without it. */
+  jpki?: JpkiIssuer;
+  /** The card expiry rules (`card-rules.yaml` when omitted) and the cards' scrypt cost (tests: cheap). */
+  cardRules?: CardRules;
+  cardKdf?: KdfCost;
 }
 
 export interface Jlis {
@@ -47,6 +56,7 @@ export interface Jlis {
   acquisitions: CodeAcquisitionRelay;
   /** Notices of change: `resume()` at start, `close()` before the store closes. */
   notices: ResidentNoticeSender;
+  cards: CardService;
 }
 
 export function createJlis(deps: JlisDeps): Jlis {
@@ -72,12 +82,20 @@ export function createJlis(deps: JlisDeps): Jlis {
     logger: deps.logger,
     core: deps.core,
   });
+  const cards = new CardService({
+    store: deps.store,
+    clock: deps.clock,
+    logger: deps.logger,
+    jpki: deps.jpki,
+    ...(deps.cardRules ? { rules: deps.cardRules } : {}),
+    ...(deps.cardKdf ? { kdf: deps.cardKdf } : {}),
+  });
   const app = createHttpApp({
     logger: deps.logger,
     node: 'jlis',
     ...(deps.security ? { tls: deps.security.trust.tls } : {}),
   });
   if (deps.security) secureApp(app, deps.security);
-  registerJlisRoutes(app, { residents, acquisitions });
-  return { app, residents, acquisitions, notices };
+  registerJlisRoutes(app, { residents, acquisitions, cards });
+  return { app, residents, acquisitions, notices, cards };
 }

@@ -1,6 +1,7 @@
 /** J-LIS's storage adapter: `JlisStore` in dialect-agnostic Kysely (SQLite today, PostgreSQL next). */
 import { CompiledQuery, type Generated, type Kysely } from 'kysely';
 import { isUniqueViolation } from '../../shared/db.ts';
+import { createKyselyCardStore, type CardDatabase } from './kysely-card-store.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
 import {
   HISTORY_FIELDS,
@@ -71,7 +72,7 @@ interface ResidentNoticesTable {
 }
 
 /** The database as `migrations.ts` leaves it. */
-export interface JlisDatabase {
+export interface JlisDatabase extends CardDatabase {
   resident_notices: ResidentNoticesTable;
   residents: ResidentsTable;
   resident_history: ResidentHistoryTable;
@@ -81,6 +82,7 @@ export interface JlisDatabase {
 
 export function createKyselyJlisStore(db: Kysely<JlisDatabase>): JlisStore {
   return {
+    ...createKyselyCardStore(db),
     async insertResident(record, at, first) {
       const now = at.toISOString();
       return db.transaction().execute(async (trx) => {

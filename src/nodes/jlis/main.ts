@@ -21,6 +21,7 @@ import { closeLogger, createLogger, type Logger, type LogRotation } from '../../
 import { lockDirectory } from '../../shared/lock.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { migrateJlisDatabase } from './migrations.ts';
+import type { JpkiIssuer } from './jpki/port.ts';
 import { NUMBERING_KEY_BYTES } from './numbering.ts';
 import { createJlis, type Jlis } from './jlis.ts';
 import { createKyselyJlisStore, type JlisDatabase } from './kysely-store.ts';
@@ -42,6 +43,8 @@ export interface StartJlisOptions {
   security?: NodeSecurityOptions;
   /** PostgreSQL instead of the SQLite file: schema `jlis`. */
   postgres?: PostgresOption;
+  /** J-LIS's JPKI certification authority for the cards' certificates; card issuance fails without it. */
+  jpki?: JpkiIssuer;
 }
 
 /**
@@ -103,6 +106,7 @@ export async function startJlis(options: StartJlisOptions): Promise<RunningNode>
       ...(security && options.security
         ? { security, noticeSealer: createResidentNoticeSealer(security.trust, options.security.pkiDir) }
         : {}),
+      ...(options.jpki ? { jpki: options.jpki } : {}),
     });
     app = jlis.app;
     // Before listening, so that no change committed by this run is also among them. The sending is

@@ -114,6 +114,64 @@ export const JLIS_MIGRATIONS: Record<string, Migration> = {
     },
   },
   /**
+   * The Individual Number Card (issue 8, part 4): `cards` holds each card's state, dates and the
+   * serial numbers of its certificates, never a key, a PIN or the card's contents (the card itself is
+   * the holder's file); `card_events` records every card operation, done, refused or failed: when,
+   * which operation, the caller's party and clerk, the card, the states before and after, the reason,
+   * the error code. It says nothing of the holder beyond the card id, which only `cards` ties to a
+   * resident record code.
+   */
+  '0005-cards': {
+    async up(db: Kysely<unknown>) {
+      const { serial, serialAutoIncrement } = columnTypes(db);
+      await db.schema
+        .createTable('cards')
+        .addColumn('card_id', 'varchar(16)', (c) => c.primaryKey())
+        .addColumn('resident_record_code', 'varchar(11)', (c) =>
+          c.notNull().references('residents.resident_record_code'),
+        )
+        .addColumn('state', 'varchar(16)', (c) => c.notNull())
+        .addColumn('state_reason', 'varchar(32)')
+        .addColumn('applied_on', 'varchar(10)', (c) => c.notNull())
+        .addColumn('issued_on', 'varchar(10)')
+        .addColumn('expires_on', 'varchar(10)')
+        .addColumn('certificates_expire_on', 'varchar(10)')
+        .addColumn('certificates', 'varchar(8)', (c) => c.notNull())
+        .addColumn('signing_serial', 'varchar(64)')
+        .addColumn('authentication_serial', 'varchar(64)')
+        .addColumn('replaces_card_id', 'varchar(16)')
+        .addColumn('updated_at', 'varchar(32)', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('cards_by_resident')
+        .on('cards')
+        .columns(['resident_record_code', 'state'])
+        .execute();
+      await db.schema.createIndex('cards_by_replaced').on('cards').column('replaces_card_id').execute();
+      await db.schema
+        .createTable('card_events')
+        .addColumn('id', serial, (c) =>
+          serialAutoIncrement ? c.primaryKey().autoIncrement() : c.primaryKey(),
+        )
+        .addColumn('at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('operation', 'varchar(16)', (c) => c.notNull())
+        .addColumn('card_id', 'varchar(16)')
+        .addColumn('actor', 'varchar(64)', (c) => c.notNull())
+        .addColumn('clerk_id', 'varchar(64)')
+        .addColumn('outcome', 'varchar(8)', (c) => c.notNull())
+        .addColumn('from_state', 'varchar(16)')
+        .addColumn('to_state', 'varchar(16)')
+        .addColumn('reason', 'varchar(32)')
+        .addColumn('error_code', 'varchar(64)')
+        .execute();
+      await db.schema
+        .createIndex('card_events_by_card')
+        .on('card_events')
+        .columns(['card_id', 'id'])
+        .execute();
+    },
+  },
+  /**
    * Notices of change to send (issue 8): written in the transaction that commits a number change or
    * an identity change, so that a change committed is told even if J-LIS stops before the core has
    * the notice; sent again at start until the core accepts it (`state` `sent`, with how many holders

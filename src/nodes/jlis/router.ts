@@ -7,19 +7,34 @@ import type { FastifyInstance } from 'fastify';
 import { serveOpenApi } from '../../protocol/openapi.ts';
 import { jlisApi } from '../../protocol/routes.ts';
 import { serve } from '../../protocol/server.ts';
+import type { CardService } from './service/cards.ts';
 import type { CodeAcquisitionRelay } from './service/code-acquisitions.ts';
 import type { ResidentService } from './service/residents.ts';
 
 export function registerJlisRoutes(
   app: FastifyInstance,
-  services: { residents: ResidentService; acquisitions: CodeAcquisitionRelay },
+  services: { residents: ResidentService; acquisitions: CodeAcquisitionRelay; cards: CardService },
 ): void {
-  const { residents, acquisitions } = services;
+  const { residents, acquisitions, cards } = services;
   serve(app, jlisApi.registerResident, async ({ body }) => residents.registerResident(body));
   serve(app, jlisApi.recordResidentChange, async ({ body }) => residents.recordChange(body));
   serve(app, jlisApi.lookupResident, async ({ body }) => residents.lookup(body));
   serve(app, jlisApi.changeIndividualNumber, async ({ body }) => residents.changeNumber(body));
   serve(app, jlisApi.countResidents, async () => ({ count: await residents.countResidents() }));
   serve(app, jlisApi.acquireCode, async ({ body }) => acquisitions.relay(body));
+  // The card routes: the actor recorded is the caller's certificate party (the municipality).
+  const actor = (caller: { partyId: string } | undefined) => ({
+    party: caller?.partyId ?? 'unauthenticated',
+  });
+  serve(app, jlisApi.applyForCard, async ({ body, caller }) => cards.apply(body, actor(caller)));
+  serve(app, jlisApi.issueCard, async ({ body, caller }) => cards.issue(body, actor(caller)));
+  serve(app, jlisApi.deliverCard, async ({ body, caller }) => cards.deliver(body, actor(caller)));
+  serve(app, jlisApi.suspendCard, async ({ body, caller }) => cards.suspend(body, actor(caller)));
+  serve(app, jlisApi.liftCardSuspension, async ({ body, caller }) => cards.lift(body, actor(caller)));
+  serve(app, jlisApi.revokeCard, async ({ body, caller }) => cards.revoke(body, actor(caller)));
+  serve(app, jlisApi.reissueCard, async ({ body, caller }) => cards.reissue(body, actor(caller)));
+  serve(app, jlisApi.renewCard, async ({ body, caller }) => cards.renew(body, actor(caller)));
+  serve(app, jlisApi.unlockCardPin, async ({ body, caller }) => cards.unlockPin(body, actor(caller)));
+  serve(app, jlisApi.lookupCard, async ({ body, caller }) => cards.show(body, actor(caller)));
   serveOpenApi(app, 'jlis');
 }

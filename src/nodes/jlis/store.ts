@@ -88,7 +88,7 @@ export type NoticeWrite =
 /** What `insertResident` did: numbering retries on `code_taken` and `number_taken`. */
 export type InsertResult = 'inserted' | 'code_taken' | 'number_taken';
 
-export interface JlisStore {
+export interface JlisStore extends CardStore {
   /**
    * Add a resident and the first row of their history (`first`: its change and effective date) in
    * one transaction, unless the resident record code or the Individual Number is already assigned or
@@ -148,4 +148,86 @@ export interface JlisStore {
   recordRelay(entry: RelayLogEntry): Promise<void>;
   /** The latest relays, newest first. */
   listRelays(limit: number): Promise<RelayLogEntry[]>;
+}
+
+/**
+ * The Individual Number Card's lifecycle (個人番号カード), `service/cards.ts`:
+ *
+ * - `applied` (申請受付): the application is accepted; no card yet;
+ * - `issued` (発行: 交付の準備): the card made at the municipality, its keys and certificates in it;
+ * - `delivered` (交付済): the holder received it; the only state in which it is used;
+ * - `suspended` (一時停止): reported lost; its certificates are revoked;
+ * - `revoked` (廃止): for good (death, return, damage, loss, a reissue or renewal replacing it).
+ */
+export type CardState = 'applied' | 'issued' | 'delivered' | 'suspended' | 'revoked';
+
+/** Whether the card's certificates are in force: none issued yet, valid, or revoked. */
+export type CardCertificates = 'none' | 'valid' | 'revoked';
+
+/** A card as J-LIS keeps it: never a key, a PIN, or the card's contents. */
+export interface CardRow {
+  cardId: string;
+  residentRecordCode: string;
+  state: CardState;
+  /** Why it stands where it does: the suspension's or revocation's reason. */
+  stateReason?: string | undefined;
+  appliedOn: string;
+  issuedOn?: string | undefined;
+  expiresOn?: string | undefined;
+  certificatesExpireOn?: string | undefined;
+  certificates: CardCertificates;
+  signingSerial?: string | undefined;
+  authenticationSerial?: string | undefined;
+  /** The card this one replaced (a reissue or renewal). */
+  replacesCardId?: string | undefined;
+  updatedAt: Date;
+}
+
+/**
+ * One card operation as J-LIS records it, whatever its outcome: when, which operation, by whom
+ * (the caller's party and the clerk it names), which card, the states before and after, the reason,
+ * and the error code of a refusal or failure. Never a PIN, a key or the holder's data.
+ */
+export interface CardEvent {
+  at: Date;
+  operation: CardOperation;
+  cardId?: string | undefined;
+  actor: string;
+  clerkId?: string | undefined;
+  outcome: 'done' | 'refused' | 'failed';
+  fromState?: CardState | undefined;
+  toState?: CardState | undefined;
+  reason?: string | undefined;
+  errorCode?: ErrorCode | undefined;
+}
+
+export type CardOperation =
+  'apply' | 'issue' | 'deliver' | 'suspend' | 'lift' | 'revoke' | 'reissue' | 'renew' | 'unlock_pin' | 'show';
+
+export interface CardStore {
+  /** Add a card with the event that made it, in one transaction. */
+  insertCard(card: CardRow, event: CardEvent): Promise<void>;
+  findCard(cardId: string): Promise<CardRow | undefined>;
+  /** The resident's card that is not revoked, if any (a resident holds one card at a time). */
+  findLiveCard(residentRecordCode: string): Promise<CardRow | undefined>;
+  /** The card that replaced `cardId`, if any. */
+  findReplacement(cardId: string): Promise<CardRow | undefined>;
+  /**
+   * Change a card that is still in state `from` and record `event`, in one transaction; false (and
+   * nothing written) when it no longer is: another clerk's operation came first.
+   */
+  updateCard(cardId: string, from: CardState, changes: Partial<CardRow>, event: CardEvent): Promise<boolean>;
+  /**
+   * A reissue or renewal: `old` revoked (from state `from`) and `replacement` added, with both
+   * events, in one transaction; false when the old card is no longer in `from`.
+   */
+  replaceCard(
+    old: { cardId: string; from: CardState; changes: Partial<CardRow>; event: CardEvent },
+    replacement: CardRow,
+    event: CardEvent,
+  ): Promise<boolean>;
+  /** Record an operation that changed nothing (a refusal, a failure, a lookup). */
+  recordCardEvent(event: CardEvent): Promise<void>;
+  /** The events of one card (oldest first), or the latest of all cards (newest first) when none is named. */
+  listCardEvents(cardId: string | undefined, limit: number): Promise<CardEvent[]>;
 }

@@ -1,0 +1,118 @@
+/**
+ * `renkei card` as a clerk runs it: a real child process against J-LIS over real HTTP (plain, without
+ * the trust layer; the test-support JPKI issuer in place of the CA), the PINs typed on standard input.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestJpkiIssuer } from '../card/test-support.ts';
+import { TEST_KDF, VirtualCard } from '../card/virtual-card.ts';
+import { createJlis } from '../nodes/jlis/jlis.ts';
+import { createKyselyJlisStore, type JlisDatabase } from '../nodes/jlis/kysely-store.ts';
+import { migrateJlisDatabase } from '../nodes/jlis/migrations.ts';
+import { createClient } from '../protocol/api.ts';
+import { httpTransport } from '../protocol/http-transport.ts';
+import { coreApi } from '../protocol/routes.ts';
+import { systemClock } from '../shared/clock.ts';
+import { nodeDatabase, openDatabase } from '../shared/db.ts';
+import { listen } from '../shared/http.ts';
+import { silentLogger } from '../shared/logger.ts';
+import { BIN, type Run } from './test-support.ts';
+
+let dir: string;
+let db: Kysely<JlisDatabase>;
+let jlis: ReturnType<typeof createJlis>;
+let url: string;
+const transport = httpTransport();
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'renkei-card-cli-'));
+  db = await openDatabase<JlisDatabase>(nodeDatabase(undefined, join(dir, 'jlis.sqlite'), 'jlis'));
+  await migrateJlisDatabase(db);
+  jlis = createJlis({
+    store: createKyselyJlisStore(db),
+    clock: systemClock,
+    logger: silentLogger(),
+    core: createClient(coreApi, { transport, baseUrl: 'http://127.0.0.1:9', peer: 'core' }),
+    jpki: await createTestJpkiIssuer(),
+    cardKdf: TEST_KDF,
+  });
+  url = await listen(jlis.app, 0);
+});
+
+afterAll(async () => {
+  await jlis.app.close();
+  await transport.close();
+  await db.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function card(stdin: string, ...args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [BIN, 'card', ...args, '--jlis-url', url],
+      { encoding: 'utf8', timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const status = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+        resolve({ status, stdout, stderr });
+      },
+    );
+    child.stdin?.end(stdin);
+  });
+}
+
+describe('renkei card', () => {
+  it('takes a card from application to delivery at the counter, writing the card file and showing its record', async () => {
+    const registered = await fetch(new URL('/admin/v1/residents', url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: '番号 花子',
+        address: '東京都千代田区霞が関2-1-2',
+        dateOfBirth: '1998-03-31',
+        sex: 'female',
+      }),
+    });
+    const { residentRecordCode } = (await registered.json()) as { residentRecordCode: string };
+
+    const applied = await card(
+      '',
+      'apply',
+      '--resident-record-code',
+      residentRecordCode,
+      '--clerk',
+      'clerk-07',
+    );
+    expect(applied.status, applied.stderr).toBe(0);
+    const cardId = /card id\s*│\s*([0-9A-F]{16})/.exec(applied.stdout)?.[1] ?? '';
+    expect(cardId).toMatch(/^[0-9A-F]{16}$/);
+
+    const file = join(dir, 'hanako.card');
+    const issued = await card('1234\nABC123\n', 'issue', '--card-id', cardId, '--out', file);
+    expect(issued.status, issued.stderr).toBe(0);
+    expect(issued.stdout).toMatch(/state\s*│\s*issued/);
+    expect(issued.stdout).not.toContain('1234');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const opened = VirtualCard.open(file);
+    expect((await opened.readCardFace('1234')).name).toBe('番号 花子');
+    await opened.signWithSigningKey('ABC123', new Uint8Array([1]));
+
+    expect((await card('', 'deliver', '--card-id', cardId)).status).toBe(0);
+    const again = await card('', 'deliver', '--card-id', cardId);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/^ERR_CARD_STATE: /);
+
+    const overwrite = await card('1234\n\n', 'issue', '--card-id', cardId, '--out', file);
+    expect(overwrite.stderr).toMatch(/exists already/);
+
+    const shown = await card('', 'show', '--card-id', cardId);
+    expect(shown.status).toBe(0);
+    expect(shown.stdout).toMatch(/delivered/);
+    expect(shown.stdout).toMatch(/refused \(ERR_CARD_STATE\)/);
+    expect(shown.stdout).toContain('clerk-07');
+  });
+});

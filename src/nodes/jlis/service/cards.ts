@@ -1,0 +1,651 @@
+/**
+ * The Individual Number Card's lifecycle at J-LIS (個人番号カード): application (申請), issuance at the
+ * municipality's counter (交付: the virtual card made with its own keys, the certificates asked of
+ * JPKI through `JpkiIssuer`), delivery (交付済), suspension when lost (一時停止) and its lifting,
+ * revocation (廃止), reissue (再交付), renewal (更新), and the municipality's PIN unlock.
+ *
+ * The states and their transitions are `TRANSITIONS` below; any other is ERR_CARD_STATE. Every
+ * operation is recorded (`card_events`), done, refused or failed: a state change and its record in
+ * one transaction, a refusal or failure on its own. J-LIS keeps the card's state, dates and the
+ * certificates' serials, never a key, a PIN or the card file: the card is the holder's.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  DEFAULT_KDF,
+  VirtualCard,
+  type CardFaceAssist,
+  type CertifyAnswer,
+  type KdfCost,
+} from '../../../card/virtual-card.ts';
+import type {
+  CardApplication,
+  CardDelivery,
+  CardIssuance,
+  CardIssued,
+  CardLookup,
+  CardRenewal,
+  CardReissue,
+  CardRevocation,
+  CardSuspension,
+  CardSuspensionLift,
+  CardView,
+  PinUnlock,
+} from '../../../protocol/cards.ts';
+import { jstDate, type Clock } from '../../../shared/clock.ts';
+import { HTTP_STATUS, RenkeiError } from '../../../shared/errors.ts';
+import type { Logger } from '../../../shared/logger.ts';
+import { cardTerms, endOfJstDay, loadCardRules, type CardRules } from '../card-rules.ts';
+import type { JpkiIssuer, JpkiRevocationReason } from '../jpki/port.ts';
+import type { CardEvent, CardOperation, CardRow, CardState, IdentityRecord, JlisStore } from '../store.ts';
+
+export interface CardServiceDeps {
+  store: JlisStore;
+  clock: Clock;
+  logger: Logger;
+  /** J-LIS's JPKI certification authority; without it, issuing and re-keying fail (ERR_UPSTREAM_UNAVAILABLE). */
+  jpki?: JpkiIssuer | undefined;
+  /** The expiry rules; `card-rules.yaml` when omitted. */
+  rules?: CardRules;
+  /** scrypt's cost for the cards made (tests pass a cheap one). */
+  kdf?: KdfCost;
+  /** Where card ids come from (tests may fix them). */
+  newCardId?: () => string;
+}
+
+/** Who asks: the caller's party (its certificate), and the clerk its request names. */
+export interface CardActor {
+  party: string;
+}
+
+/** From which states each operation may start, and where it leaves the card. */
+export const TRANSITIONS = {
+  issue: { from: ['applied'], to: 'issued' },
+  deliver: { from: ['issued'], to: 'delivered' },
+  suspend: { from: ['delivered'], to: 'suspended' },
+  lift: { from: ['suspended'], to: 'delivered' },
+  revoke: { from: ['applied', 'issued', 'delivered', 'suspended'], to: 'revoked' },
+  reissue: { from: ['delivered', 'suspended'], to: 'revoked' },
+  renew: { from: ['delivered'], to: 'revoked' },
+  unlock_pin: { from: ['delivered'], to: 'delivered' },
+} as const satisfies Partial<Record<CardOperation, { from: readonly CardState[]; to: CardState }>>;
+
+/** A renewal is taken from this many months before the card's expiry (有効期限の3か月前から). */
+export const RENEWAL_MONTHS = 3;
+
+export class CardService {
+  private readonly rules: CardRules;
+  private readonly newCardId: () => string;
+
+  constructor(private readonly deps: CardServiceDeps) {
+    this.rules = deps.rules ?? loadCardRules();
+    this.newCardId = deps.newCardId ?? (() => randomBytes(8).toString('hex').toUpperCase());
+  }
+
+  /**
+   * 申請: a resident applies for a card. Errors: ERR_UNKNOWN_RESIDENT, ERR_RESIDENT_STATE (moved out
+   * or deceased), ERR_CARD_STATE (the resident holds a card already: reissue or renew it),
+   * ERR_VALIDATION (an application date in the future).
+   */
+  apply(input: CardApplication, actor: CardActor): Promise<CardView> {
+    return this.recorded('apply', undefined, actor, input.clerkId, async (event) => {
+      const today = this.today();
+      const appliedOn = input.appliedOn ?? today;
+      if (appliedOn > today) {
+        throw new RenkeiError('ERR_VALIDATION', 'The application date is in the future.', {
+          issues: [{ path: 'appliedOn', message: 'must not be in the future' }],
+        });
+      }
+      await this.livingResident(input.residentRecordCode);
+      const live = await this.deps.store.findLiveCard(input.residentRecordCode);
+      if (live) {
+        throw new RenkeiError(
+          'ERR_CARD_STATE',
+          `The resident holds a card already (${live.state}); reissue or renew it instead.`,
+          { cardId: live.cardId, state: live.state },
+        );
+      }
+      const card: CardRow = {
+        cardId: this.newCardId(),
+        residentRecordCode: input.residentRecordCode,
+        state: 'applied',
+        appliedOn,
+        certificates: 'none',
+        updatedAt: this.deps.clock.now(),
+      };
+      await this.deps.store.insertCard(card, event({ cardId: card.cardId, toState: 'applied' }));
+      return this.view(card);
+    });
+  }
+
+  /**
+   * 交付: the card made at the counter, its key pairs generated inside it and certified by JPKI, sealed
+   * under the PIN and signing password the holder types. Errors: ERR_UNKNOWN_CARD, ERR_CARD_STATE,
+   * ERR_RESIDENT_STATE, ERR_UPSTREAM_UNAVAILABLE (JPKI), ERR_VALIDATION.
+   */
+  issue(input: CardIssuance, actor: CardActor): Promise<CardIssued> {
+    return this.recorded('issue', input.cardId, actor, input.clerkId, async (event) => {
+      const card = await this.cardIn(input.cardId, 'issue');
+      const resident = await this.livingResident(card.residentRecordCode);
+      const made = await this.makeCard(card.cardId, resident, this.today(), input);
+      const changes: Partial<CardRow> = { ...made.row, state: 'issued', updatedAt: this.deps.clock.now() };
+      if (
+        !(await this.deps.store.updateCard(
+          card.cardId,
+          card.state,
+          changes,
+          event(transition(card, 'issued')),
+        ))
+      ) {
+        // Lost to another clerk's issuance of the same card: these certificates are left, since
+        // revoking by card id would revoke the winner's too; their private keys died unsaved.
+        throw raced();
+      }
+      return this.issued({ ...card, ...changes }, made.card);
+    });
+  }
+
+  /** 交付済: the holder received the card. Errors: ERR_UNKNOWN_CARD, ERR_CARD_STATE. */
+  deliver(input: CardDelivery, actor: CardActor): Promise<CardView> {
+    return this.recorded('deliver', input.cardId, actor, input.clerkId, async (event) => {
+      const card = await this.cardIn(input.cardId, 'deliver');
+      return this.change(card, { state: 'delivered' }, event(transition(card, 'delivered')));
+    });
+  }
+
+  /**
+   * 一時停止: the card reported lost or stolen. Its use stops and both certificates are revoked at
+   * once (reason `loss`), as the real service does on a loss report, so that a finder cannot log in
+   * or sign. Errors: ERR_UNKNOWN_CARD, ERR_CARD_STATE, ERR_UPSTREAM_UNAVAILABLE (nothing changed).
+   */
+  suspend(input: CardSuspension, actor: CardActor): Promise<CardView> {
+    return this.recorded('suspend', input.cardId, actor, input.clerkId, async (event) => {
+      const card = await this.cardIn(input.cardId, 'suspend');
+      await this.revokeCertificates(card.cardId, 'loss');
+      return this.change(
+        card,
+        { state: 'suspended', stateReason: input.reason, certificates: 'revoked' },
+        event({ ...transition(card, 'suspended'), reason: input.reason }),
+      );
+    });
+  }
+
+  /**
+   * 一時停止の解除: the card found again, brought to the counter. Its certificates were revoked, so it
+   * is re-keyed under the secrets the holder types, with new certificates. Errors: ERR_UNKNOWN_CARD,
+   * ERR_CARD_STATE, ERR_RESIDENT_STATE, ERR_VALIDATION (not this card), ERR_UPSTREAM_UNAVAILABLE.
+   */
+  lift(input: CardSuspensionLift, actor: CardActor): Promise<CardIssued> {
+    return this.recorded('lift', input.cardId, actor, input.clerkId, async (event) => {
+      const card = await this.cardIn(input.cardId, 'lift');
+      const virtual = this.holdersCard(input.card, card.cardId);
+      const row = await this.rekey(card, virtual, input);
+      const changes: Partial<CardRow> = { ...row, state: 'delivered', stateReason: undefined };
+      return this.issued(await this.change(card, changes, event(transition(card, 'delivered'))), virtual);
+    });
+  }
+
+  /**
+   * 廃止: for good, on death, return (返納), damage, a loss not found, or a withdrawn application; the
+   * certificates, when in force, are revoked (`death`, or `card_revoked`). Errors: ERR_UNKNOWN_CARD,
+   * ERR_CARD_STATE (revoked already), ERR_UPSTREAM_UNAVAILABLE.
+   */
+  revoke(input: CardRevocation, actor: CardActor): Promise<CardView> {
+    return this.recorded('revoke', input.cardId, actor, input.clerkId, async (event) => {
+      const card = await this.cardIn(input.cardId, 'revoke');
+      if (card.certificates === 'valid') {
+        await this.revokeCertificates(card.cardId, input.reason === 'death' ? 'death' : 'card_revoked');
+      }
+      return this.change(
+        card,
+        {
+          state: 'revoked',
+          stateReason: input.reason,
+          certificates: card.certificates === 'none' ? 'none' : 'revoked',
+        },
+        event({ ...transition(card, 'revoked'), reason: input.reason }),
+      );
+    });
+  }
+
+  /**
+   * 再交付: a new card (new id, new keys, new certificates) in place of one lost or damaged; the old
+   * one is revoked (reason `reissue`) with its certificates. Errors: ERR_UNKNOWN_CARD, ERR_CARD_STATE,
+   * ERR_RESIDENT_STATE, ERR_UPSTREAM_UNAVAILABLE, ERR_VALIDATION.
+   */
+  reissue(input: CardReissue, actor: CardActor): Promise<CardIssued> {
+    return this.recorded('reissue', input.cardId, actor, input.clerkId, async (event) => {
+      const card = await this.cardIn(input.cardId, 'reissue');
+      return this.replace(card, 'reissue', input, event);
+    });
+  }
+
+  /**
+   * 更新: a new card from three months before the old one's expiry (or after it); the old one is
+   * revoked (reason `renewal`). Errors: ERR_UNKNOWN_CARD, ERR_CARD_STATE (too early: details say from
+   * when), ERR_RESIDENT_STATE, ERR_UPSTREAM_UNAVAILABLE, ERR_VALIDATION.
+   */
+  renew(input: CardRenewal, actor: CardActor): Promise<CardIssued> {
+    return this.recorded('renew', input.cardId, actor, input.clerkId, async (event) => {
+      const card = await this.cardIn(input.cardId, 'renew');
+      const from = addMonths(card.expiresOn ?? this.today(), -RENEWAL_MONTHS);
+      if (this.today() < from) {
+        throw new RenkeiError(
+          'ERR_CARD_STATE',
+          `A card is renewed from ${RENEWAL_MONTHS} months before it expires.`,
+          {
+            renewableFrom: from,
+          },
+        );
+      }
+      return this.replace(card, 'renewal', input, event);
+    });
+  }
+
+  /**
+   * 暗証番号のロック解除: with the secret the holder still knows, its counter reset (and the secret
+   * changed when a new one is given); without it, the card re-keyed under a new PIN and password with
+   * new certificates, the old ones revoked (`request`). Errors: ERR_UNKNOWN_CARD, ERR_CARD_STATE,
+   * ERR_WRONG_PIN (the current secret is wrong), ERR_VALIDATION, ERR_UPSTREAM_UNAVAILABLE.
+   */
+  unlockPin(input: PinUnlock, actor: CardActor): Promise<CardIssued> {
+    return this.recorded('unlock_pin', input.cardId, actor, input.clerkId, async (event) => {
+      const card = await this.cardIn(input.cardId, 'unlock_pin');
+      const virtual = this.holdersCard(input.card, card.cardId);
+      if (input.currentSecret !== undefined) {
+        await virtual.unlockWithKnownSecret(input.which, input.currentSecret, input.newSecret);
+        await this.deps.store.recordCardEvent(
+          event({ ...transition(card, card.state), reason: input.which }),
+        );
+        return this.issued(card, virtual);
+      }
+      const pin = input.pin ?? '';
+      const row = await this.rekey(card, virtual, { pin, signingPassword: input.signingPassword }, 'request');
+      const view = await this.change(
+        card,
+        row,
+        event({ ...transition(card, card.state), reason: input.which }),
+      );
+      return this.issued(view, virtual);
+    });
+  }
+
+  /** A card as J-LIS knows it, with every operation recorded on it. Errors: ERR_UNKNOWN_CARD. */
+  show(input: CardLookup, actor: CardActor): Promise<CardView> {
+    return this.recorded('show', input.cardId, actor, input.clerkId, async (event) => {
+      const card = await this.findCard(input.cardId);
+      await this.deps.store.recordCardEvent(event({ cardId: card.cardId }));
+      const events = await this.deps.store.listCardEvents(card.cardId, 1000);
+      return {
+        ...(await this.view(card)),
+        events: events.map((e) => ({
+          at: e.at.toISOString(),
+          operation: e.operation,
+          actor: e.actor,
+          outcome: e.outcome,
+          ...(e.clerkId === undefined ? {} : { clerkId: e.clerkId }),
+          ...(e.fromState === undefined ? {} : { fromState: e.fromState }),
+          ...(e.toState === undefined ? {} : { toState: e.toState }),
+          ...(e.reason === undefined ? {} : { reason: e.reason }),
+          ...(e.errorCode === undefined ? {} : { errorCode: e.errorCode }),
+        })),
+      };
+    });
+  }
+
+  /**
+   * Run an operation and record it whatever happens: `body` records its success itself (in the
+   * transaction of its change, through the `event` it is given); a refusal (a 4xx code) or a failure
+   * is recorded here.
+   */
+  private async recorded<T>(
+    operation: CardOperation,
+    cardId: string | undefined,
+    actor: CardActor,
+    clerkId: string | undefined,
+    body: (event: (fields: Partial<CardEvent>) => CardEvent) => Promise<T>,
+  ): Promise<T> {
+    const base = (): CardEvent => ({
+      at: this.deps.clock.now(),
+      operation,
+      cardId,
+      actor: actor.party,
+      clerkId,
+      outcome: 'done',
+    });
+    try {
+      const result = await body((fields) => ({ ...base(), ...fields }));
+      this.deps.logger.info({ operation }, 'card operation');
+      return result;
+    } catch (error) {
+      const renkei =
+        error instanceof RenkeiError ? error : new RenkeiError('ERR_INTERNAL', 'The card operation failed.');
+      const known = cardId !== undefined && (await this.deps.store.findCard(cardId)) !== undefined;
+      await this.deps.store.recordCardEvent({
+        ...base(),
+        cardId: known ? cardId : undefined,
+        outcome: HTTP_STATUS[renkei.code] < 500 ? 'refused' : 'failed',
+        errorCode: renkei.code,
+      });
+      this.deps.logger.info({ operation, code: renkei.code }, 'card operation refused or failed');
+      throw error;
+    }
+  }
+
+  private async replace(
+    card: CardRow,
+    reason: 'reissue' | 'renewal',
+    secrets: { pin: string; signingPassword?: string | undefined },
+    event: (fields: Partial<CardEvent>) => CardEvent,
+  ): Promise<CardIssued> {
+    const resident = await this.livingResident(card.residentRecordCode);
+    if (card.certificates === 'valid') await this.revokeCertificates(card.cardId, 'reissue');
+    const today = this.today();
+    const cardId = this.newCardId();
+    const made = await this.makeCard(cardId, resident, today, secrets);
+    const now = this.deps.clock.now();
+    const replacement: CardRow = {
+      cardId,
+      residentRecordCode: card.residentRecordCode,
+      state: 'issued',
+      appliedOn: today,
+      ...made.row,
+      replacesCardId: card.cardId,
+      updatedAt: now,
+    };
+    const done = await this.deps.store.replaceCard(
+      {
+        cardId: card.cardId,
+        from: card.state,
+        changes: {
+          state: 'revoked',
+          stateReason: reason,
+          certificates: card.certificates === 'none' ? 'none' : 'revoked',
+          updatedAt: now,
+        },
+        event: event({ ...transition(card, 'revoked'), reason }),
+      },
+      replacement,
+      event({ cardId, toState: 'issued', reason }),
+    );
+    if (!done) {
+      await this.revokeCertificates(cardId, 'card_revoked');
+      throw raced();
+    }
+    return this.issued(replacement, made.card);
+  }
+
+  /** A new virtual card for `resident`, issued on `issuedOn` under the rules in force that day. */
+  private async makeCard(
+    cardId: string,
+    resident: IdentityRecord,
+    issuedOn: string,
+    secrets: { pin: string; signingPassword?: string | undefined },
+  ): Promise<{
+    card: VirtualCard;
+    row: Pick<CardRow, 'certificates'> & Partial<CardRow>;
+  }> {
+    const terms = cardTerms(this.rules, resident.dateOfBirth, issuedOn);
+    let serials: { signing?: string; authentication: string } | undefined;
+    const card = await VirtualCard.create({
+      cardId,
+      issuedOn,
+      cardFace: { ...face(resident), expiresOn: terms.cardExpiresOn, photo: 'placeholder' },
+      cardFaceAssist: assist(resident),
+      residentRecordCode: resident.residentRecordCode,
+      pin: secrets.pin,
+      signingPassword: terms.signingCertificate ? secrets.signingPassword : undefined,
+      kdf: this.deps.kdf ?? DEFAULT_KDF,
+      certify: async (keys) => {
+        const answer = await this.certify(cardId, resident, keys, terms.certificatesExpireOn, {
+          signing: terms.signingCertificate && secrets.signingPassword !== undefined,
+        });
+        serials = {
+          authentication: answer.authentication.serial,
+          ...(answer.signing ? { signing: answer.signing.serial } : {}),
+        };
+        return answer;
+      },
+    });
+    return {
+      card,
+      row: {
+        issuedOn,
+        expiresOn: terms.cardExpiresOn,
+        certificatesExpireOn: terms.certificatesExpireOn,
+        certificates: 'valid',
+        authenticationSerial: serials?.authentication,
+        signingSerial: serials?.signing,
+      },
+    };
+  }
+
+  /**
+   * Re-key a card J-LIS issued (found again, or a forgotten secret): its certificates revoked if still
+   * in force, new key pairs made inside it and certified to the holder's fifth birthday from today,
+   * never beyond the card's own expiry; the card face from today's record.
+   */
+  private async rekey(
+    card: CardRow,
+    virtual: VirtualCard,
+    secrets: { pin: string; signingPassword?: string | undefined },
+    revokeReason: JpkiRevocationReason = 'request',
+  ): Promise<Partial<CardRow>> {
+    const resident = await this.livingResident(card.residentRecordCode);
+    if (card.certificates === 'valid') await this.revokeCertificates(card.cardId, revokeReason);
+    const today = this.today();
+    const terms = cardTerms(this.rules, resident.dateOfBirth, today);
+    const expiresOn = card.expiresOn ?? terms.cardExpiresOn;
+    const certificatesExpireOn =
+      terms.certificatesExpireOn < expiresOn ? terms.certificatesExpireOn : expiresOn;
+    let serials: { signing?: string; authentication: string } | undefined;
+    await virtual.rekey({
+      cardFace: { ...face(resident), expiresOn, photo: 'placeholder' },
+      cardFaceAssist: assist(resident),
+      residentRecordCode: resident.residentRecordCode,
+      pin: secrets.pin,
+      signingPassword: terms.signingCertificate ? secrets.signingPassword : undefined,
+      kdf: this.deps.kdf ?? DEFAULT_KDF,
+      certify: async (keys) => {
+        const answer = await this.certify(card.cardId, resident, keys, certificatesExpireOn, {
+          signing: terms.signingCertificate && secrets.signingPassword !== undefined,
+        });
+        serials = {
+          authentication: answer.authentication.serial,
+          ...(answer.signing ? { signing: answer.signing.serial } : {}),
+        };
+        return answer;
+      },
+    });
+    return {
+      certificates: 'valid',
+      certificatesExpireOn,
+      authenticationSerial: serials?.authentication,
+      signingSerial: serials?.signing,
+      updatedAt: this.deps.clock.now(),
+    };
+  }
+
+  /**
+   * Ask JPKI for the pair. The port issues both certificates always; when no signing certificate is
+   * wanted (a holder under 15, or one who declined it) the signing one is revoked at once (`request`)
+   * and left out of the card. The issue's note asks the port for an authentication-only issuance.
+   */
+  private async certify(
+    cardId: string,
+    resident: IdentityRecord,
+    keys: { authenticationPublicKeySpki: Uint8Array; signingPublicKeySpki: Uint8Array },
+    certificatesExpireOn: string,
+    wanted: { signing: boolean },
+  ): Promise<CertifyAnswer> {
+    const jpki = this.jpki();
+    const issued = await upstream(() =>
+      jpki.issuePair({
+        residentRecordCode: resident.residentRecordCode,
+        cardId,
+        fourInformation: {
+          name: resident.name,
+          ...(resident.nameKana === undefined ? {} : { nameKana: resident.nameKana }),
+          address: resident.address,
+          dateOfBirth: resident.dateOfBirth,
+          sex: resident.sex,
+        },
+        ...keys,
+        notAfter: endOfJstDay(certificatesExpireOn),
+      }),
+    );
+    if (wanted.signing) return issued;
+    await upstream(() => jpki.revokeForCard(cardId, 'request', 'signing'));
+    return { authentication: issued.authentication };
+  }
+
+  private async revokeCertificates(cardId: string, reason: JpkiRevocationReason): Promise<void> {
+    const jpki = this.jpki();
+    await upstream(() => jpki.revokeForCard(cardId, reason, 'both'));
+  }
+
+  private jpki(): JpkiIssuer {
+    if (!this.deps.jpki) {
+      throw new RenkeiError('ERR_UPSTREAM_UNAVAILABLE', 'No JPKI certification authority is configured.');
+    }
+    return this.deps.jpki;
+  }
+
+  /** Change the card from the state it was read in, with its record; ERR_CARD_STATE if it moved meanwhile. */
+  private async change(card: CardRow, changes: Partial<CardRow>, event: CardEvent): Promise<CardView> {
+    const all = { ...changes, updatedAt: this.deps.clock.now() };
+    if (!(await this.deps.store.updateCard(card.cardId, card.state, all, event))) throw raced();
+    return this.view({ ...card, ...all });
+  }
+
+  private async issued(card: CardRow | CardView, virtual: VirtualCard): Promise<CardIssued> {
+    return {
+      card: 'expired' in card ? card : await this.view(card),
+      archive: Buffer.from(virtual.toBytes()).toString('base64'),
+    };
+  }
+
+  /** The card, which must be in a state `operation` starts from. */
+  private async cardIn(cardId: string, operation: keyof typeof TRANSITIONS): Promise<CardRow> {
+    const card = await this.findCard(cardId);
+    const allowed: readonly CardState[] = TRANSITIONS[operation].from;
+    if (!allowed.includes(card.state)) {
+      throw new RenkeiError(
+        'ERR_CARD_STATE',
+        `A card that is ${card.state} cannot be ${PAST[operation]}; it must be ${allowed.join(' or ')}.`,
+        { state: card.state, allowed },
+      );
+    }
+    return card;
+  }
+
+  private async findCard(cardId: string): Promise<CardRow> {
+    const card = await this.deps.store.findCard(cardId);
+    if (!card) throw new RenkeiError('ERR_UNKNOWN_CARD', 'No card has this card id.');
+    return card;
+  }
+
+  private async livingResident(residentRecordCode: string): Promise<IdentityRecord> {
+    const resident = await this.deps.store.findResident(residentRecordCode);
+    if (!resident)
+      throw new RenkeiError('ERR_UNKNOWN_RESIDENT', 'No resident has this resident record code.');
+    if (resident.status !== 'resident') {
+      throw new RenkeiError(
+        'ERR_RESIDENT_STATE',
+        `No card is made for a resident who is ${resident.status.replace('_', ' ')}.`,
+      );
+    }
+    return resident;
+  }
+
+  /** The holder's card brought to the counter, which must be this card. */
+  private holdersCard(archive: string, cardId: string): VirtualCard {
+    const card = VirtualCard.fromBytes(Buffer.from(archive, 'base64'));
+    if (card.cardId !== cardId) throw new RenkeiError('ERR_VALIDATION', 'The card brought is not this card.');
+    return card;
+  }
+
+  private async view(card: CardRow): Promise<CardView> {
+    const replacement = await this.deps.store.findReplacement(card.cardId);
+    const optional = <K extends string, V>(key: K, value: V | undefined) =>
+      (value === undefined ? {} : { [key]: value }) as Partial<Record<K, V>>;
+    return {
+      cardId: card.cardId,
+      residentRecordCode: card.residentRecordCode,
+      state: card.state,
+      expired: card.expiresOn !== undefined && card.expiresOn < this.today(),
+      appliedOn: card.appliedOn,
+      certificates: card.certificates,
+      ...optional('stateReason', card.stateReason),
+      ...optional('issuedOn', card.issuedOn),
+      ...optional('expiresOn', card.expiresOn),
+      ...optional('certificatesExpireOn', card.certificatesExpireOn),
+      ...optional('signingSerial', card.signingSerial),
+      ...optional('authenticationSerial', card.authenticationSerial),
+      ...optional('replacesCardId', card.replacesCardId),
+      ...optional('replacedByCardId', replacement?.cardId),
+    };
+  }
+
+  private today(): string {
+    return jstDate(this.deps.clock.now());
+  }
+}
+
+const PAST: Record<keyof typeof TRANSITIONS, string> = {
+  issue: 'issued',
+  deliver: 'delivered',
+  suspend: 'suspended',
+  lift: 'lifted from suspension',
+  revoke: 'revoked',
+  reissue: 'reissued',
+  renew: 'renewed',
+  unlock_pin: 'unlocked',
+};
+
+function transition(card: CardRow, to: CardState): Partial<CardEvent> {
+  return { cardId: card.cardId, fromState: card.state, toState: to };
+}
+
+function raced(): RenkeiError {
+  return new RenkeiError('ERR_CARD_STATE', 'The card changed while this operation ran; look at it again.');
+}
+
+/** A call to JPKI: its failure is ERR_UPSTREAM_UNAVAILABLE (the CA's own error codes pass through). */
+async function upstream<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof RenkeiError) throw error;
+    throw new RenkeiError('ERR_UPSTREAM_UNAVAILABLE', 'The JPKI certification authority did not answer.');
+  }
+}
+
+function face(resident: IdentityRecord) {
+  return {
+    name: resident.name,
+    address: resident.address,
+    dateOfBirth: resident.dateOfBirth,
+    sex: resident.sex,
+  };
+}
+
+function assist(resident: IdentityRecord): CardFaceAssist {
+  return {
+    name: resident.name,
+    ...(resident.nameKana === undefined ? {} : { nameKana: resident.nameKana }),
+    address: resident.address,
+    dateOfBirth: resident.dateOfBirth,
+    sex: resident.sex,
+    individualNumber: resident.individualNumber,
+  };
+}
+
+/** `day` moved by `months` calendar months, clamped to the month's last day. */
+export function addMonths(day: string, months: number): string {
+  const [year = 0, month = 1, date = 1] = day.split('-').map(Number);
+  const index = year * 12 + (month - 1) + months;
+  const y = Math.floor(index / 12);
+  const m = (index % 12) + 1;
+  const last = new Date(Date.UTC(y, m, 0)).getUTCDate();
+  return `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(Math.min(date, last)).padStart(2, '0')}`;
+}
