@@ -27,6 +27,7 @@ import type { Api, NamedRoute } from './api.ts';
 import * as business from './business.ts';
 import * as identifiers from './identifiers.ts';
 import * as messages from './messages.ts';
+import * as jpki from './jpki.ts';
 import * as residents from './residents.ts';
 import * as routes from './routes.ts';
 import { NODE_APIS, healthApi, type NodeKind, type OpenApiDocument } from './routes.ts';
@@ -62,6 +63,7 @@ const WIRE_CONTRACT: readonly Record<string, unknown>[] = [
   business,
   messages,
   residents,
+  jpki,
   routes,
   { ErrorBody, SignedMessage },
 ];

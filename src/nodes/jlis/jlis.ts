@@ -4,6 +4,7 @@
  * fixed clock and a seeded random source.
  */
 import type { FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
 import type { RandomSource } from '../../domain/identifiers/random-source.ts';
 import type { Client } from '../../protocol/api.ts';
 import type { NodeSecurity } from '../../protocol/node-security.ts';
@@ -12,8 +13,13 @@ import { secureApp } from '../../protocol/server.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { createHttpApp } from '../../shared/http.ts';
 import type { Logger } from '../../shared/logger.ts';
+import type { JpkiAuthority } from './jpki/authority.ts';
+import { createKyselyJpkiStore, type JpkiTables } from './jpki/kysely-store.ts';
+import type { JpkiStore } from './jpki/store.ts';
 import { registerJlisRoutes } from './router.ts';
 import { CodeAcquisitionRelay } from './service/code-acquisitions.ts';
+import { JpkiCertificateService } from './service/jpki-certificates.ts';
+import { JpkiLinkService } from './service/jpki-links.ts';
 import { ResidentService, newNumberingKey } from './service/residents.ts';
 import type { JlisStore } from './store.ts';
 
@@ -29,6 +35,11 @@ export interface JlisDeps {
   random?: RandomSource;
   /** The trust layer: mutual TLS, callers checked, messages signed. Absent only in unit tests. */
   security?: NodeSecurity;
+  /**
+   * JPKI: the CA (`openJpkiAuthority`), its storage (J-LIS's database) and the URL its certificates
+   * name for CRLs and OCSP. Without it J-LIS issues no certificates (unit tests of numbering).
+   */
+  jpki?: { authority: JpkiAuthority; store: JpkiStore; publicationUrl?: string };
 }
 
 export interface Jlis {
@@ -36,15 +47,38 @@ export interface Jlis {
   app: FastifyInstance;
   residents: ResidentService;
   acquisitions: CodeAcquisitionRelay;
+  /** JPKI, when J-LIS runs its CA: `certificates` is the `JpkiIssuer` the card's lifecycle uses. */
+  jpki: { certificates: JpkiCertificateService; links: JpkiLinkService } | undefined;
 }
 
 export function createJlis(deps: JlisDeps): Jlis {
+  const certificates = deps.jpki
+    ? new JpkiCertificateService({
+        store: deps.jpki.store,
+        residents: deps.store,
+        authority: deps.jpki.authority,
+        clock: deps.clock,
+        logger: deps.logger,
+        ...(deps.jpki.publicationUrl === undefined ? {} : { publicationUrl: deps.jpki.publicationUrl }),
+      })
+    : undefined;
+  const links =
+    deps.jpki && certificates
+      ? new JpkiLinkService({
+          store: deps.jpki.store,
+          certificates,
+          authority: deps.jpki.authority,
+          clock: deps.clock,
+          logger: deps.logger,
+        })
+      : undefined;
   const residents = new ResidentService({
     store: deps.store,
     clock: deps.clock,
     logger: deps.logger,
     numberingKey: deps.numberingKey ?? newNumberingKey(),
     ...(deps.random ? { random: deps.random } : {}),
+    ...(certificates ? { jpki: certificates } : {}),
   });
   const acquisitions = new CodeAcquisitionRelay({
     store: deps.store,
@@ -58,6 +92,11 @@ export function createJlis(deps: JlisDeps): Jlis {
     ...(deps.security ? { tls: deps.security.trust.tls } : {}),
   });
   if (deps.security) secureApp(app, deps.security);
-  registerJlisRoutes(app, { residents, acquisitions });
-  return { app, residents, acquisitions };
+  registerJlisRoutes(app, { residents, acquisitions, links });
+  return { app, residents, acquisitions, jpki: certificates && links ? { certificates, links } : undefined };
+}
+
+/** JPKI's store over J-LIS's database (its tables are J-LIS's, migration `0004-jpki`). */
+export function jpkiStoreOf(db: Kysely<JpkiTables>): JpkiStore {
+  return createKyselyJpkiStore(db);
 }

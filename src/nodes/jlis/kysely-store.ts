@@ -1,6 +1,7 @@
 /** J-LIS's storage adapter: `JlisStore` in dialect-agnostic Kysely (SQLite today, PostgreSQL next). */
 import { CompiledQuery, type Generated, type Kysely } from 'kysely';
 import { isUniqueViolation } from '../../shared/db.ts';
+import type { JpkiTables } from './jpki/kysely-store.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
 import {
   HISTORY_FIELDS,
@@ -58,7 +59,7 @@ interface CodeAcquisitionRelaysTable {
 }
 
 /** The database as `migrations.ts` leaves it. */
-export interface JlisDatabase {
+export interface JlisDatabase extends JpkiTables {
   residents: ResidentsTable;
   resident_history: ResidentHistoryTable;
   replaced_numbers: ReplacedNumbersTable;

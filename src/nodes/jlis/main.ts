@@ -21,7 +21,9 @@ import { lockDirectory } from '../../shared/lock.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { migrateJlisDatabase } from './migrations.ts';
 import { NUMBERING_KEY_BYTES } from './numbering.ts';
-import { createJlis } from './jlis.ts';
+import { createJlis, jpkiStoreOf } from './jlis.ts';
+import { openJpkiAuthority } from './jpki/authority.ts';
+import { createJpkiPublicationApp } from './jpki-publication.ts';
 import { createKyselyJlisStore, type JlisDatabase } from './kysely-store.ts';
 import { newNumberingKey } from './service/residents.ts';
 
@@ -41,11 +43,18 @@ export interface StartJlisOptions {
   security?: NodeSecurityOptions;
   /** PostgreSQL instead of the SQLite file: schema `jlis`. */
   postgres?: PostgresOption;
+  /**
+   * Port of JPKI's plain-HTTP publication listener (CRLs, OCSP, CA bundle): `jpki-publication.ts`.
+   * Not started when omitted; 0 picks one.
+   */
+  jpkiPublicationPort?: number;
+  /** The URL JPKI's certificates name for their CRL and OCSP (`http://host:port`); none when omitted. */
+  jpkiPublicationUrl?: string;
 }
 
 /**
  * Start J-LIS: database `${dataDir}/jlis/jlis.sqlite`, numbering key `${dataDir}/jlis/numbering-key`
- * (created at first start, mode 0600), logs `${dataDir}/logs/jlis.N.log` (rotated) unless a logger is given.
+ * (created at first start, mode 0600), JPKI's CA `${dataDir}/jlis/jpki/` (created at first start), logs `${dataDir}/logs/jlis.N.log` (rotated) unless a logger is given.
  */
 export async function startJlis(options: StartJlisOptions): Promise<RunningNode> {
   const dir = join(options.dataDir, 'jlis');
@@ -65,12 +74,14 @@ export async function startJlis(options: StartJlisOptions): Promise<RunningNode>
     }));
   let db: Kysely<JlisDatabase> | undefined;
   let app: FastifyInstance | undefined;
+  let publication: FastifyInstance | undefined;
   const ownTransport = options.transport === undefined;
   let transport: Transport | undefined;
   let security: OpenedNodeSecurity | undefined;
   const clock = options.clock ?? systemClock;
   const closeAll = async () => {
     await app?.close();
+    await publication?.close();
     if (ownTransport) await transport?.close();
     await security?.close();
     await db?.destroy();
@@ -90,18 +101,35 @@ export async function startJlis(options: StartJlisOptions): Promise<RunningNode>
     const numberingKey = loadOrCreateNumberingKey(join(dir, 'numbering-key'), logger);
     db = await openDatabase<JlisDatabase>(nodeDatabase(options.postgres, join(dir, 'jlis.sqlite'), 'jlis'));
     await migrateJlisDatabase(db);
-    app = createJlis({
+    const authority = await openJpkiAuthority({ dir: join(dir, 'jpki'), clock, logger });
+    const jlis = createJlis({
       store: createKyselyJlisStore(db),
       clock,
       logger,
       core: createClient(coreApi, { transport, baseUrl: options.coreUrl, peer: 'core', party: 'core' }),
       numberingKey,
       ...(security ? { security } : {}),
-    }).app;
+      jpki: {
+        authority,
+        store: jpkiStoreOf(db),
+        ...(options.jpkiPublicationUrl === undefined ? {} : { publicationUrl: options.jpkiPublicationUrl }),
+      },
+    });
+    app = jlis.app;
     const url = await listen(app, options.port, options.host);
-    logger.info({ url }, 'J-LIS started');
+    let publicationUrl: string | undefined;
+    if (options.jpkiPublicationPort !== undefined && jlis.jpki) {
+      publication = createJpkiPublicationApp(jlis.jpki.certificates, authority, logger);
+      publicationUrl = await listen(publication, options.jpkiPublicationPort, options.host);
+    }
+    logger.info({ url, publicationUrl }, 'J-LIS started');
     let closing: Promise<void> | undefined;
-    return { name: 'jlis', url, close: () => (closing ??= closeAll()) };
+    return {
+      name: 'jlis',
+      url,
+      ...(publicationUrl === undefined ? {} : { publicationUrl }),
+      close: () => (closing ??= closeAll()),
+    };
   } catch (error) {
     await closeAll();
     throw error;
