@@ -29,7 +29,7 @@ import type {
 import type { JpkiAuthority } from '../jpki/authority.ts';
 import { verifySignedData } from '../jpki/cms.ts';
 import { readFourInformation } from '../jpki/profiles.ts';
-import type { JpkiCertificateRecord, JpkiStore } from '../jpki/store.ts';
+import type { JpkiCertificateRecord, JpkiStore, LinkingEvent } from '../jpki/store.ts';
 import type { JpkiCertificateService } from './jpki-certificates.ts';
 
 export interface JpkiLinkServiceDeps {
@@ -165,6 +165,11 @@ export class JpkiLinkService {
         },
       };
     });
+  }
+
+  /** The latest linking requests J-LIS recorded, newest first (answered and refused alike). */
+  recordedEvents(limit = 1000): Promise<LinkingEvent[]> {
+    return this.deps.store.listLinkingEvents(limit);
   }
 
   /** The signing certificate `serial`, if the relying party holds a link to it. */
