@@ -9,6 +9,7 @@ const STORAGE_SUITES = [
   'src/nodes/core/{codes,group-commit,inquiries,inquiry-batches,inquiry-owners,kept-answers,outbound-limits,records,registry}.test.ts',
   'src/nodes/institution/institution.test.ts',
   'src/nodes/jlis/jlis.test.ts',
+  'src/nodes/jlis/service/jpki-certificates.test.ts',
   'src/nodes/corporate/corporate.test.ts',
   'test/storage.test.ts',
   'test/bulk-inquiries.test.ts',

@@ -1,5 +1,5 @@
 /**
- * J-LIS's JPKI CA on a real SQLite file: the two certificates' profiles, what it refuses to certify,
+ * J-LIS's JPKI CA on a real SQLite file (and PostgreSQL, a storage suite): the two certificates' profiles, what it refuses to certify,
  * revocation (by card, by an identity change), the old → new link of a reissue, the CRLs and OCSP.
  * OpenSSL's own reading of all this is `jpki/openssl.test.ts`; relying parties, `test/jpki.test.ts`.
  */
@@ -15,7 +15,8 @@ import {
   type ResidentRecordCode,
 } from '../../../domain/identifiers/resident-record-code.ts';
 import { fixedClock } from '../../../shared/clock.ts';
-import { openDatabase, nodeDatabase } from '../../../shared/db.ts';
+import { openDatabase, nodeDatabase, type PostgresOption } from '../../../shared/db.ts';
+import { dropTestSchemas, testPostgres } from '../../../shared/test-databases.ts';
 import { silentLogger } from '../../../shared/logger.ts';
 import { pkijs, x509 } from '../../../trust/pki/x509.ts';
 import { openJpkiAuthority, jpkiPaths, type JpkiAuthority } from '../jpki/authority.ts';
@@ -34,6 +35,7 @@ let authority: JpkiAuthority;
 let certificates: JpkiCertificateService;
 let residents: ResidentService;
 let card: TestCard;
+let postgres: PostgresOption | undefined;
 
 const HANAKO = {
   name: '佐藤 花子',
@@ -44,7 +46,8 @@ const HANAKO = {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'renkei-jpki-'));
-  db = await openDatabase<JlisDatabase>(nodeDatabase(undefined, join(dir, 'jlis.sqlite'), 'jlis'));
+  postgres = testPostgres();
+  db = await openDatabase<JlisDatabase>(nodeDatabase(postgres, join(dir, 'jlis.sqlite'), 'jlis'));
   await migrateJlisDatabase(db);
   authority = await openJpkiAuthority({ dir: join(dir, 'jpki'), clock });
   const store = createKyselyJlisStore(db);
@@ -68,6 +71,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await db.destroy();
+  await dropTestSchemas(postgres);
   rmSync(dir, { recursive: true, force: true });
 });
 
