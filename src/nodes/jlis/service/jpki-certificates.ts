@@ -74,6 +74,17 @@ export class JpkiCertificateService implements JpkiIssuer {
    * RSA 2048 with exponent 65537, the same key twice, notAfter not in the next five years, no card id).
    */
   async issuePair(request: JpkiIssueRequest): Promise<JpkiIssued> {
+    try {
+      return await this.issue(request);
+    } catch (error) {
+      // Recorded by its code only: the request holds the four information.
+      const code = error instanceof RenkeiError ? error.code : 'ERR_INTERNAL';
+      this.deps.logger.warn({ code }, 'JPKI issuance refused');
+      throw error;
+    }
+  }
+
+  private async issue(request: JpkiIssueRequest): Promise<JpkiIssued> {
     const { store, residents, authority, clock, logger, publicationUrl } = this.deps;
     const now = clock.now();
     const resident = await residents.findResident(request.residentRecordCode);
