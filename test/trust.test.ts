@@ -17,7 +17,7 @@ import type { Network } from '../src/network/launch.ts';
 import type { SeededWorld } from '../src/network/seed.ts';
 import type { Api } from '../src/protocol/api.ts';
 import { loadNodeTrust, type NodeTrust } from '../src/protocol/node-trust.ts';
-import { adminApi, businessApi, coreApi, jlisApi, networkApi } from '../src/protocol/routes.ts';
+import { adminApi, businessApi, coreApi, jlisApi, jpkiApi, networkApi } from '../src/protocol/routes.ts';
 import { fixedClock, systemClock } from '../src/shared/clock.ts';
 import { createItemSealer } from '../src/protocol/item-sealing.ts';
 import {
@@ -445,14 +445,16 @@ describe('every route refuses whoever its callers do not name', () => {
     (kind === 'business' && party === `${PROVIDER}:business`) ||
     // Both demo institutions asked here are municipalities (152048 三条市, 131041 新宿区).
     (kind === 'municipality' && (party === `${REQUESTER}:business` || party === `${PROVIDER}:business`)) ||
-    (kind.startsWith('operator:') && party === `${kind}:demo`);
-  const apis: Record<string, Api> = { coreApi, adminApi, jlisApi, networkApi, businessApi };
+    (kind.startsWith('operator:') && party === `${kind}:demo`) ||
+    // A relying party is any business or institution by its certificate; J-LIS checks registration.
+    (kind === 'relying-party' && (party === REQUESTER || party.endsWith(':business')));
+  const apis: Record<string, Api> = { coreApi, adminApi, jlisApi, jpkiApi, networkApi, businessApi };
 
   for (const [apiName, api] of Object.entries(apis)) {
     for (const route of Object.values(api)) {
       it(`${apiName}.${route.name}: none without a certificate, nobody its callers do not name`, async () => {
         const base =
-          apiName === 'jlisApi'
+          apiName === 'jlisApi' || apiName === 'jpkiApi'
             ? network.jlis.url
             : apiName === 'coreApi' || apiName === 'adminApi'
               ? network.core.url

@@ -37,7 +37,7 @@ beforeAll(async () => {
     clock: systemClock,
     logger: silentLogger(),
     core: createClient(coreApi, { transport, baseUrl: 'http://127.0.0.1:9', peer: 'core' }),
-    jpki: await createTestJpkiIssuer(),
+    cardIssuer: await createTestJpkiIssuer(),
     cardKdf: TEST_KDF,
   });
   url = await listen(jlis.app, 0);

@@ -116,6 +116,8 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
       dataDir: options.dataDir,
       port: port(1),
       coreUrl: core.url,
+      // JPKI's CRLs and OCSP: J-LIS's port + 3 (7104 with the default port base).
+      jpkiPublicationPort: port(1) === 0 ? 0 : port(1) + 3,
       clock,
       ...(options.postgres === undefined ? {} : { postgres: options.postgres }),
       ...(security ? { security } : {}),

@@ -105,6 +105,8 @@ export const JlisConfig = z.strictObject({
   ...Common,
   pki: PeerPki,
   coreUrl: BaseUrl,
+  /** JPKI's plain-HTTP publication listener (CRLs, OCSP, CA bundle); default port + 3 (0 with port 0). */
+  jpkiPublicationPort: Port.optional(),
 });
 export type JlisConfig = z.infer<typeof JlisConfig>;
 

@@ -146,6 +146,8 @@ export async function startNodeProcesses(
       node: 'jlis',
       ...common,
       port: jlisPort,
+      // JPKI's CRLs and OCSP: base + 4 (7104), or any free port with a random base.
+      jpkiPublicationPort: options.basePort === 0 ? 0 : port(4),
       pki: peerPki,
       coreUrl: core.url,
     });

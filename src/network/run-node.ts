@@ -74,6 +74,7 @@ export async function runNode(
           ...common,
           coreUrl: config.coreUrl,
           security: { pkiDir: config.pki.dir, crl: { url: config.pki.crlUrl }, ...revocation },
+          jpkiPublicationPort: config.jpkiPublicationPort ?? (config.port === 0 ? 0 : config.port + 3),
         });
         break;
       case 'institution':

@@ -19,6 +19,8 @@ export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
  * - `business`: a business system or clerk of the institution whose node serves the route.
  * - `operator:<role>`: a person running the network, with that role.
  * - `municipality`: a municipality reporting residents to J-LIS (住基ネット).
+ * - `relying-party`: a business or an institution verifying JPKI signatures (署名検証者); J-LIS also
+ *   checks it is registered as one.
  * - `anyone`: public (health checks, the CRL).
  */
 export type Caller =
@@ -27,6 +29,7 @@ export type Caller =
   | 'institution'
   | 'business'
   | 'municipality'
+  | 'relying-party'
   | 'operator:registry'
   | 'operator:legal'
   | 'operator:keys'

@@ -28,6 +28,7 @@ import * as business from './business.ts';
 import * as cards from './cards.ts';
 import * as identifiers from './identifiers.ts';
 import * as messages from './messages.ts';
+import * as jpki from './jpki.ts';
 import * as residents from './residents.ts';
 import * as routes from './routes.ts';
 import { NODE_APIS, healthApi, type NodeKind, type OpenApiDocument } from './routes.ts';
@@ -64,6 +65,7 @@ const WIRE_CONTRACT: readonly Record<string, unknown>[] = [
   cards,
   messages,
   residents,
+  jpki,
   routes,
   { ErrorBody, SignedMessage },
 ];

@@ -8,6 +8,7 @@
  *   coreApi        the core                    J-LIS (code issuance, notices of change), institutions (inquiries, re-keying)
  *   adminApi       the core                    the network's operators
  *   jlisApi        J-LIS                       institutions' addressee systems; municipalities
+ *   jpkiApi        J-LIS (JPKI)                relying parties (banks…); J-LIS's operators
  *   networkApi     each institution            the core
  *   businessApi    each institution            that institution's business systems and clerks
  *   corporateApi   the corporate-number service anyone (lookups); the NTA's business systems (designations)
@@ -43,6 +44,16 @@ import {
   CardView,
   PinUnlock,
 } from './cards.ts';
+import {
+  AuthenticationSerialAnswer,
+  LinkRegistered,
+  LinkRequest,
+  NewestSigningAnswer,
+  RelyingPartyList,
+  RelyingPartyRegistration,
+  RelyingPartyView,
+  SigningSerialQuery,
+} from './jpki.ts';
 import {
   ChangesPage,
   ChangesQuery,
@@ -605,6 +616,72 @@ export const jlisApi = defineApi('jlis', {
 });
 
 /**
+ * J-LIS's JPKI (公的個人認証サービス) for relying parties (署名検証者: banks and other businesses or
+ * institutions with a network certificate, registered by J-LIS's operators) and the linking service.
+ * The CRLs and OCSP are served apart, on J-LIS's plain-HTTP publication listener (not JSON).
+ */
+export const jpkiApi = defineApi('jpki', {
+  /** Register (or rename) a relying party by its certificate's party id. Errors: ERR_VALIDATION. */
+  registerRelyingParty: {
+    method: 'POST',
+    path: '/admin/v1/relying-parties',
+    status: 201,
+    callers: ['operator:registry'],
+    label: 'relying party',
+    body: RelyingPartyRegistration,
+    response: RelyingPartyView,
+  },
+  listRelyingParties: {
+    method: 'GET',
+    path: '/admin/v1/relying-parties',
+    status: 200,
+    callers: ['operator:registry', 'operator:audit'],
+    label: 'request',
+    response: RelyingPartyList,
+  },
+  /**
+   * Register a link to a signing certificate with the holder's signed consent (CMS SignedData naming
+   * the relying party). Errors: ERR_NOT_REGISTERED_RELYING_PARTY, ERR_SIGNATURE_INVALID,
+   * ERR_CERT_UNTRUSTED, ERR_CERT_EXPIRED, ERR_CERT_REVOKED, ERR_UNKNOWN_CERTIFICATE.
+   */
+  registerLink: {
+    method: 'POST',
+    path: '/jpki/v1/links',
+    status: 201,
+    callers: ['relying-party'],
+    label: 'link',
+    body: LinkRequest,
+    response: LinkRegistered,
+  },
+  /**
+   * S→R: the user-authentication certificate issued with a linked signing certificate.
+   * Errors: ERR_NOT_REGISTERED_RELYING_PARTY, ERR_UNKNOWN_CERTIFICATE, ERR_CERTIFICATE_NOT_LINKED.
+   */
+  lookupAuthenticationSerial: {
+    method: 'POST',
+    path: '/jpki/v1/authentication-serial-lookups',
+    status: 200,
+    callers: ['relying-party'],
+    label: 'lookup',
+    body: SigningSerialQuery,
+    response: AuthenticationSerialAnswer,
+  },
+  /**
+   * 最新性確認: old S → the newest signing certificate, and whether the four information changed.
+   * Errors: ERR_NOT_REGISTERED_RELYING_PARTY, ERR_UNKNOWN_CERTIFICATE, ERR_CERTIFICATE_NOT_LINKED.
+   */
+  lookupNewestSigning: {
+    method: 'POST',
+    path: '/jpki/v1/newest-signing-lookups',
+    status: 200,
+    callers: ['relying-party'],
+    label: 'lookup',
+    body: SigningSerialQuery,
+    response: NewestSigningAnswer,
+  },
+});
+
+/**
  * The largest answer of an inquiry a node sends or reads: a provision answer, or its delivery to
  * the requester. The protocol lets sealed items be 8 MiB (`SealedItems`), which a signed message
  * carries base64url-encoded (×4/3, about 10.7 MiB) with a small envelope: 12 MiB takes the largest
@@ -972,7 +1049,7 @@ export const corporateApi = defineApi('corporate', {
 
 export const NODE_APIS = {
   core: [healthApi, coreApi, adminApi],
-  jlis: [healthApi, jlisApi],
+  jlis: [healthApi, jlisApi, jpkiApi],
   institution: [healthApi, networkApi, businessApi],
   corporate: [healthApi, corporateApi],
 } as const;

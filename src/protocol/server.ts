@@ -324,6 +324,9 @@ function allows(kind: CallerKind, caller: Caller, guard: ServerTrust): boolean {
       // A municipality's own systems: its institution id is its six-digit local-government code, and
       // municipalities' codes do not end in 0000 (prefectures' do).
       return caller.role === 'business' && /^\d{2}(?!0000)\d{4}$/.test(institutionOf(caller.partyId));
+    case 'relying-party':
+      // Whether it is registered as one is J-LIS's to check (ERR_NOT_REGISTERED_RELYING_PARTY).
+      return caller.role === 'business' || caller.role === 'institution';
     case 'operator:registry':
     case 'operator:legal':
     case 'operator:keys':

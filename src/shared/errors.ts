@@ -93,6 +93,10 @@ export const HTTP_STATUS = {
   ERR_CERT_WRONG_USAGE: 403,
   ERR_REVOCATION_UNAVAILABLE: 503,
   ERR_UNKNOWN_CERTIFICATE: 404,
+  /** A party asked J-LIS's linking service without being registered as a relying party (署名検証者). */
+  ERR_NOT_REGISTERED_RELYING_PARTY: 403,
+  /** A relying party asked about a JPKI signing certificate it holds no link to (another's, or none). */
+  ERR_CERTIFICATE_NOT_LINKED: 403,
   ERR_PKI_EXISTS: 409,
   ERR_NO_PKI: 500,
   // Tamper-evident records (src/trust/merkle/).

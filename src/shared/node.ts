@@ -4,7 +4,7 @@ export interface RunningNode {
   readonly name: string;
   /** Base URL, e.g. `http://127.0.0.1:7101`. */
   readonly url: string;
-  /** The core's plain-HTTP publication point (CRL, OCSP, CA bundle), when it has one. */
+  /** The plain-HTTP publication point, when the node has one: the core's (the network's CRL, OCSP, CA bundle), J-LIS's (JPKI's). */
   readonly publicationUrl?: string;
   /** Stop accepting requests, finish background work, close databases and flush logs. */
   close(): Promise<void>;

@@ -57,7 +57,7 @@ beforeEach(async () => {
     // No code acquisition here: the core is never called.
     core: createClient(coreApi, { transport, baseUrl: 'http://127.0.0.1:9', peer: 'core' }),
     numberingKey: new Uint8Array(32).fill(7),
-    jpki,
+    cardIssuer: jpki,
     cardKdf: TEST_KDF,
   });
   url = await listen(jlis.app, 0);

@@ -2,6 +2,7 @@
 import { CompiledQuery, type Generated, type Kysely } from 'kysely';
 import { isUniqueViolation } from '../../shared/db.ts';
 import { createKyselyCardStore, type CardDatabase } from './kysely-card-store.ts';
+import type { JpkiTables } from './jpki/kysely-store.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
 import {
   HISTORY_FIELDS,
@@ -72,7 +73,7 @@ interface ResidentNoticesTable {
 }
 
 /** The database as `migrations.ts` leaves it. */
-export interface JlisDatabase extends CardDatabase {
+export interface JlisDatabase extends CardDatabase, JpkiTables {
   resident_notices: ResidentNoticesTable;
   residents: ResidentsTable;
   resident_history: ResidentHistoryTable;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isIndividualNumber } from '../../domain/identifiers/individual-number.ts';
 import { rawClient } from '../../protocol/raw-client.ts';
+import { jpkiPaths } from './jpki/authority.ts';
 import { startJlis } from './main.ts';
 
 let dir: string;
@@ -50,5 +51,36 @@ describe('startJlis', () => {
     expect(log).not.toContain(numbered.individualNumber);
     expect(log).not.toContain(numbered.residentRecordCode);
     expect(log).not.toContain('佐藤');
+  });
+
+  it('creates the JPKI CA at first start, its keys readable by J-LIS only, keeps it, and publishes its CRLs', async () => {
+    const first = await startJlis({
+      dataDir: dir,
+      port: 0,
+      coreUrl: 'http://127.0.0.1:9',
+      jpkiPublicationPort: 0,
+    });
+    const paths = jpkiPaths(join(dir, 'jlis', 'jpki'));
+    for (const key of [
+      paths.root.key,
+      paths.ca.signing.key,
+      paths.ca.authentication.key,
+      paths.responder.signing.key,
+    ]) {
+      expect(statSync(key).mode & 0o777).toBe(0o600);
+    }
+    for (const folder of [paths.dir, paths.root.dir, paths.ca.signing.dir])
+      expect(statSync(folder).mode & 0o777).toBe(0o700);
+    const root = readFileSync(paths.root.cert, 'utf8');
+    const crl = await fetch(`${first.publicationUrl ?? ''}/jpki/v1/crl/authentication`);
+    expect(crl.status).toBe(200);
+    expect(crl.headers.get('content-type')).toBe('application/pkix-crl');
+    expect((await fetch(`${first.publicationUrl ?? ''}/jpki/v1/crl/nothing`)).status).toBe(404);
+    await first.close();
+
+    const second = await startJlis({ dataDir: dir, port: 0, coreUrl: 'http://127.0.0.1:9' });
+    expect(second.publicationUrl).toBeUndefined();
+    expect(readFileSync(paths.root.cert, 'utf8')).toBe(root);
+    await second.close();
   });
 });

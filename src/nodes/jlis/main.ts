@@ -21,9 +21,10 @@ import { closeLogger, createLogger, type Logger, type LogRotation } from '../../
 import { lockDirectory } from '../../shared/lock.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { migrateJlisDatabase } from './migrations.ts';
-import type { JpkiIssuer } from './jpki/port.ts';
 import { NUMBERING_KEY_BYTES } from './numbering.ts';
-import { createJlis, type Jlis } from './jlis.ts';
+import { createJlis, jpkiStoreOf, type Jlis } from './jlis.ts';
+import { openJpkiAuthority } from './jpki/authority.ts';
+import { createJpkiPublicationApp } from './jpki-publication.ts';
 import { createKyselyJlisStore, type JlisDatabase } from './kysely-store.ts';
 import { newNumberingKey } from './service/residents.ts';
 
@@ -43,13 +44,18 @@ export interface StartJlisOptions {
   security?: NodeSecurityOptions;
   /** PostgreSQL instead of the SQLite file: schema `jlis`. */
   postgres?: PostgresOption;
-  /** J-LIS's JPKI certification authority for the cards' certificates; card issuance fails without it. */
-  jpki?: JpkiIssuer;
+  /**
+   * Port of JPKI's plain-HTTP publication listener (CRLs, OCSP, CA bundle): `jpki-publication.ts`.
+   * Not started when omitted; 0 picks one.
+   */
+  jpkiPublicationPort?: number;
+  /** The URL JPKI's certificates name for their CRL and OCSP (`http://host:port`); none when omitted. */
+  jpkiPublicationUrl?: string;
 }
 
 /**
  * Start J-LIS: database `${dataDir}/jlis/jlis.sqlite`, numbering key `${dataDir}/jlis/numbering-key`
- * (created at first start, mode 0600), logs `${dataDir}/logs/jlis.N.log` (rotated) unless a logger is given.
+ * (created at first start, mode 0600), JPKI's CA `${dataDir}/jlis/jpki/` (created at first start), logs `${dataDir}/logs/jlis.N.log` (rotated) unless a logger is given.
  */
 export async function startJlis(options: StartJlisOptions): Promise<RunningNode> {
   const dir = join(options.dataDir, 'jlis');
@@ -70,6 +76,7 @@ export async function startJlis(options: StartJlisOptions): Promise<RunningNode>
   let db: Kysely<JlisDatabase> | undefined;
   let app: FastifyInstance | undefined;
   let jlis: Jlis | undefined;
+  let publication: FastifyInstance | undefined;
   const ownTransport = options.transport === undefined;
   let transport: Transport | undefined;
   let security: OpenedNodeSecurity | undefined;
@@ -78,6 +85,7 @@ export async function startJlis(options: StartJlisOptions): Promise<RunningNode>
     await app?.close();
     // Notices not yet accepted stay pending in the database: the next start sends them.
     await jlis?.notices.close();
+    await publication?.close();
     if (ownTransport) await transport?.close();
     await security?.close();
     await db?.destroy();
@@ -97,6 +105,7 @@ export async function startJlis(options: StartJlisOptions): Promise<RunningNode>
     const numberingKey = loadOrCreateNumberingKey(join(dir, 'numbering-key'), logger);
     db = await openDatabase<JlisDatabase>(nodeDatabase(options.postgres, join(dir, 'jlis.sqlite'), 'jlis'));
     await migrateJlisDatabase(db);
+    const authority = await openJpkiAuthority({ dir: join(dir, 'jpki'), clock, logger });
     jlis = createJlis({
       store: createKyselyJlisStore(db),
       clock,
@@ -106,16 +115,30 @@ export async function startJlis(options: StartJlisOptions): Promise<RunningNode>
       ...(security && options.security
         ? { security, noticeSealer: createResidentNoticeSealer(security.trust, options.security.pkiDir) }
         : {}),
-      ...(options.jpki ? { jpki: options.jpki } : {}),
+      jpki: {
+        authority,
+        store: jpkiStoreOf(db),
+        ...(options.jpkiPublicationUrl === undefined ? {} : { publicationUrl: options.jpkiPublicationUrl }),
+      },
     });
     app = jlis.app;
     // Before listening, so that no change committed by this run is also among them. The sending is
     // in the background: a core that is down must not hold up the start.
     await jlis.notices.resume();
     const url = await listen(app, options.port, options.host);
-    logger.info({ url }, 'J-LIS started');
+    let publicationUrl: string | undefined;
+    if (options.jpkiPublicationPort !== undefined && jlis.jpki) {
+      publication = createJpkiPublicationApp(jlis.jpki.certificates, authority, logger);
+      publicationUrl = await listen(publication, options.jpkiPublicationPort, options.host);
+    }
+    logger.info({ url, publicationUrl }, 'J-LIS started');
     let closing: Promise<void> | undefined;
-    return { name: 'jlis', url, close: () => (closing ??= closeAll()) };
+    return {
+      name: 'jlis',
+      url,
+      ...(publicationUrl === undefined ? {} : { publicationUrl }),
+      close: () => (closing ??= closeAll()),
+    };
   } catch (error) {
     await closeAll();
     throw error;

@@ -114,6 +114,93 @@ export const JLIS_MIGRATIONS: Record<string, Migration> = {
     },
   },
   /**
+   * JPKI (issue 8, part 5): the certificates J-LIS's JPKI CAs issued, relying parties, their links.
+   *
+   * - `jpki_certificates`: one row per certificate: serial (hex), kind (`signing`, `authentication`),
+   *   the card and the resident it was issued for, validity, status, revocation time and reason; on a
+   *   signing certificate, the user-authentication certificate issued with it
+   *   (`authentication_serial`, 証明書紐付け) and the signing certificate that replaced it
+   *   (`replaced_by`, 新旧紐付け); and the certificate itself (DER), which J-LIS hands to a linked
+   *   relying party asking for the newest signing certificate.
+   * - `jpki_crl_numbers`: the last cRLNumber signed, per kind.
+   * - `relying_parties`: 署名検証者 registered by an operator, by the party id of their network
+   *   certificate.
+   * - `jpki_links`: which relying party registered which signing certificate (the holder's signed
+   *   consent, verified by J-LIS); only those it may ask about.
+   * - `jpki_linking_events`: every linking request, answered or refused: who, what, which serial.
+   */
+  '0004-jpki': {
+    async up(db: Kysely<unknown>) {
+      const { bytes, serial, serialAutoIncrement } = columnTypes(db);
+      await db.schema
+        .createTable('jpki_certificates')
+        .addColumn('serial', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('kind', 'varchar(16)', (c) => c.notNull())
+        .addColumn('card_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('resident_record_code', 'varchar(11)', (c) =>
+          c.notNull().references('residents.resident_record_code'),
+        )
+        .addColumn('not_before', 'varchar(32)', (c) => c.notNull())
+        .addColumn('not_after', 'varchar(32)', (c) => c.notNull())
+        .addColumn('issued_at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('status', 'varchar(16)', (c) => c.notNull())
+        .addColumn('revoked_at', 'varchar(32)')
+        .addColumn('reason', 'varchar(16)')
+        .addColumn('authentication_serial', 'varchar(64)')
+        .addColumn('replaced_by', 'varchar(64)')
+        .addColumn('certificate_der', bytes, (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('jpki_certificates_by_card')
+        .on('jpki_certificates')
+        .column('card_id')
+        .execute();
+      await db.schema
+        .createIndex('jpki_certificates_by_resident')
+        .on('jpki_certificates')
+        .columns(['resident_record_code', 'kind'])
+        .execute();
+      await db.schema
+        .createIndex('jpki_certificates_revoked')
+        .on('jpki_certificates')
+        .columns(['kind', 'status'])
+        .execute();
+      await db.schema
+        .createTable('jpki_crl_numbers')
+        .addColumn('kind', 'varchar(16)', (c) => c.primaryKey())
+        .addColumn('crl_number', 'integer', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('relying_parties')
+        .addColumn('party_id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('registered_at', 'varchar(32)', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('jpki_links')
+        .addColumn('relying_party_id', 'varchar(64)', (c) =>
+          c.notNull().references('relying_parties.party_id'),
+        )
+        .addColumn('signing_serial', 'varchar(64)', (c) => c.notNull().references('jpki_certificates.serial'))
+        .addColumn('linked_at', 'varchar(32)', (c) => c.notNull())
+        .addPrimaryKeyConstraint('jpki_links_pk', ['relying_party_id', 'signing_serial'])
+        .execute();
+      await db.schema.createIndex('jpki_links_by_serial').on('jpki_links').column('signing_serial').execute();
+      await db.schema
+        .createTable('jpki_linking_events')
+        .addColumn('id', serial, (c) =>
+          serialAutoIncrement ? c.primaryKey().autoIncrement() : c.primaryKey(),
+        )
+        .addColumn('at', 'varchar(32)', (c) => c.notNull())
+        .addColumn('relying_party_id', 'varchar(64)')
+        .addColumn('operation', 'varchar(32)', (c) => c.notNull())
+        .addColumn('serial', 'varchar(64)')
+        .addColumn('outcome', 'varchar(16)', (c) => c.notNull())
+        .addColumn('error_code', 'varchar(64)')
+        .execute();
+    },
+  },
+  /**
    * The Individual Number Card (issue 8, part 4): `cards` holds each card's state, dates and the
    * serial numbers of its certificates, never a key, a PIN or the card's contents (the card itself is
    * the holder's file); `card_events` records every card operation, done, refused or failed: when,

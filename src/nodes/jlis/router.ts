@@ -1,21 +1,34 @@
 /**
  * J-LIS's HTTP API, `jlisApi` of `src/protocol/routes.ts`: the residents' side (`/admin/v1/residents`,
  * municipalities reporting through 住基ネット; the demo seeds through it) and the network side
- * (`/v1/code-acquisitions`, institutions' addressee systems). No URL carries an identifier.
+ * (`/v1/code-acquisitions`, institutions' addressee systems), and `jpkiApi`: relying parties and the
+ * JPKI linking service. No URL carries an identifier. JPKI's CRLs and OCSP are not here but on the
+ * plain-HTTP publication listener (`jpki-publication.ts`).
  */
 import type { FastifyInstance } from 'fastify';
 import { serveOpenApi } from '../../protocol/openapi.ts';
-import { jlisApi } from '../../protocol/routes.ts';
+import { jlisApi, jpkiApi } from '../../protocol/routes.ts';
 import { serve } from '../../protocol/server.ts';
 import type { CardService } from './service/cards.ts';
+import { RenkeiError } from '../../shared/errors.ts';
 import type { CodeAcquisitionRelay } from './service/code-acquisitions.ts';
+import type { JpkiLinkService } from './service/jpki-links.ts';
 import type { ResidentService } from './service/residents.ts';
 
 export function registerJlisRoutes(
   app: FastifyInstance,
-  services: { residents: ResidentService; acquisitions: CodeAcquisitionRelay; cards: CardService },
+  services: {
+    residents: ResidentService;
+    acquisitions: CodeAcquisitionRelay;
+    cards: CardService;
+    links: JpkiLinkService | undefined;
+  },
 ): void {
   const { residents, acquisitions, cards } = services;
+  const links = (): JpkiLinkService => {
+    if (!services.links) throw new RenkeiError('ERR_CONFIG_INVALID', 'This J-LIS runs without its JPKI CA.');
+    return services.links;
+  };
   serve(app, jlisApi.registerResident, async ({ body }) => residents.registerResident(body));
   serve(app, jlisApi.recordResidentChange, async ({ body }) => residents.recordChange(body));
   serve(app, jlisApi.lookupResident, async ({ body }) => residents.lookup(body));
@@ -36,5 +49,16 @@ export function registerJlisRoutes(
   serve(app, jlisApi.renewCard, async ({ body, caller }) => cards.renew(body, actor(caller)));
   serve(app, jlisApi.unlockCardPin, async ({ body, caller }) => cards.unlockPin(body, actor(caller)));
   serve(app, jlisApi.lookupCard, async ({ body, caller }) => cards.show(body, actor(caller)));
+  serve(app, jpkiApi.registerRelyingParty, async ({ body }) => links().registerRelyingParty(body));
+  serve(app, jpkiApi.listRelyingParties, async () => ({
+    relyingParties: await links().listRelyingParties(),
+  }));
+  serve(app, jpkiApi.registerLink, async ({ body, caller }) => links().link(caller?.partyId, body));
+  serve(app, jpkiApi.lookupAuthenticationSerial, async ({ body, caller }) =>
+    links().authenticationSerial(caller?.partyId, body),
+  );
+  serve(app, jpkiApi.lookupNewestSigning, async ({ body, caller }) =>
+    links().newestSigning(caller?.partyId, body),
+  );
   serveOpenApi(app, 'jlis');
 }

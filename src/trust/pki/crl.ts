@@ -7,7 +7,7 @@
  * can still be checked against the list.
  */
 import * as asn1js from 'asn1js';
-import { REVOCATION_REASONS, type CertificateIndex } from './ca-index.ts';
+import { REVOCATION_REASONS, type CertificateIndex, type RevocationReason } from './ca-index.ts';
 import { writePublicFile, type PkiPaths } from './files.ts';
 import { LIFETIME, OID_CRL_NUMBER } from './profiles.ts';
 import { SIGNING_ALGORITHM, x509 } from './x509.ts';
@@ -19,19 +19,45 @@ export async function buildCrl(args: {
   crlNumber: number;
   now: Date;
 }): Promise<x509.X509Crl> {
-  const entries = args.index.certificates
+  const revoked = args.index.certificates
     .filter((c) => c.status === 'revoked' && c.revokedAt !== null)
-    .map((c) => ({
-      serialNumber: c.serial,
-      revocationDate: new Date(c.revokedAt!),
-      // RFC 5280 §5.3.1: the reasonCode extension is absent rather than "unspecified".
-      ...(c.reason && c.reason !== 'unspecified' ? { reason: REVOCATION_REASONS[c.reason] } : {}),
-    }));
+    .map((c) => ({ serial: c.serial, revokedAt: new Date(c.revokedAt!), reason: c.reason ?? 'unspecified' }));
+  return signCrl({ ...args, revoked });
+}
+
+/** One entry of a CRL: which certificate, since when, why. */
+export interface RevokedEntry {
+  /** Lower-case hex, as `normaliseSerial` writes it. */
+  serial: string;
+  revokedAt: Date;
+  reason: RevocationReason;
+}
+
+/**
+ * Sign a CRL of `revoked` under `issuing` (any CA: the network's issuing CA, J-LIS's JPKI CAs), with
+ * the cRLNumber given, current for `lifetimeMs` (a day by default). `signingAlgorithm` is the
+ * issuer's: ECDSA P-256 for the network, RSASSA-PKCS1-v1_5 for JPKI.
+ */
+export async function signCrl(args: {
+  issuing: x509.X509Certificate;
+  issuingKey: CryptoKey;
+  revoked: Iterable<RevokedEntry>;
+  crlNumber: number;
+  now: Date;
+  lifetimeMs?: number;
+  signingAlgorithm?: { name: string; hash: string };
+}): Promise<x509.X509Crl> {
+  const entries = [...args.revoked].map((c) => ({
+    serialNumber: c.serial,
+    revocationDate: c.revokedAt,
+    // RFC 5280 §5.3.1: the reasonCode extension is absent rather than "unspecified".
+    ...(c.reason !== 'unspecified' ? { reason: REVOCATION_REASONS[c.reason] } : {}),
+  }));
   return x509.X509CrlGenerator.create({
     issuer: args.issuing.subjectName,
     thisUpdate: args.now,
-    nextUpdate: new Date(args.now.getTime() + LIFETIME.crlMs),
-    signingAlgorithm: SIGNING_ALGORITHM,
+    nextUpdate: new Date(args.now.getTime() + (args.lifetimeMs ?? LIFETIME.crlMs)),
+    signingAlgorithm: args.signingAlgorithm ?? SIGNING_ALGORITHM,
     signingKey: args.issuingKey,
     entries,
     extensions: [
@@ -44,8 +70,12 @@ export async function buildCrl(args: {
 /** Write the CRL as DER (`crl.der`, what HTTP serves) and PEM (`crl.pem`, what people and OpenSSL read). */
 export function writeCrl(paths: PkiPaths, crl: x509.X509Crl): void {
   writePublicFile(paths.crlDer, new Uint8Array(crl.rawData));
-  // OpenSSL reads only the `X509 CRL` PEM label (RFC 7468 §5); @peculiar/x509 writes `CRL`.
-  writePublicFile(paths.crlPem, `${x509.PemConverter.encode(crl.rawData, 'X509 CRL')}\n`);
+  writePublicFile(paths.crlPem, crlPem(crl.rawData));
+}
+
+/** A CRL as PEM: OpenSSL reads only the `X509 CRL` label (RFC 7468 §5); @peculiar/x509 writes `CRL`. */
+export function crlPem(der: ArrayBuffer | Uint8Array): string {
+  return `${x509.PemConverter.encode(der instanceof Uint8Array ? new Uint8Array(der).buffer : der, 'X509 CRL')}\n`;
 }
 
 /** The cRLNumber of a CRL, or undefined if it carries none. */

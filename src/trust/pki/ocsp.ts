@@ -9,9 +9,10 @@
  */
 import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
-import { REVOCATION_REASONS } from './ca-index.ts';
-import type { PkiView } from './view.ts';
-import { pkijs } from './x509.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { REVOCATION_REASONS, type RevocationReason } from './ca-index.ts';
+import type { OcspResponder, PkiView } from './view.ts';
+import { pkijs, type x509 } from './x509.ts';
 
 /** OCSPResponseStatus (RFC 6960 §4.2.1). */
 export const OCSP_RESPONSE_STATUS = {
@@ -46,38 +47,93 @@ const MAX_NONCE_EXTENSION_BYTES = 34;
  */
 export const OCSP_ANSWER_VALIDITY_MS = 5 * 60_000;
 
+/** What an OCSP answer says of one certificate (RFC 6960's three answers). */
+export type OcspCertStatus =
+  | { status: 'good' }
+  | { status: 'revoked'; revokedAt: Date; reason: RevocationReason }
+  | { status: 'unknown' };
+
+/**
+ * One CA an OCSP responder answers for: its certificate, its delegated responder (a certificate that
+ * CA issued with id-kp-OCSPSigning) and where the status of its certificates is read. The network has
+ * one; J-LIS's JPKI has two (the signing and the user-authentication CAs).
+ */
+export interface OcspAuthority {
+  readonly issuing: x509.X509Certificate;
+  responder(): Promise<OcspResponder>;
+  /** The status of the certificate with this serial (lower-case hex without leading zero bytes). */
+  statusOf(serial: string): OcspCertStatus | Promise<OcspCertStatus>;
+}
+
+/**
+ * Answer an OCSP request about the network's certificates, from the PKI as the core serves it
+ * (`answerOcsp` with the network's one issuing CA).
+ */
+export async function respondOcsp(requestDer: Uint8Array, view: PkiView): Promise<Uint8Array> {
+  return answerOcsp(requestDer, {
+    clock: view.clock,
+    authorities: [
+      { issuing: view.issuing, responder: () => view.ocspResponder(), statusOf: (s) => view.statusOf(s) },
+    ],
+  });
+}
+
 /**
  * Answer an OCSP request. Never throws for what the request contains: a request that is not DER,
  * not an OCSPRequest, carries trailing bytes, asks about too many certificates or carries an
  * oversized nonce gets a `malformedRequest` response; a request about certificates none of which our
- * issuing CA issued gets `unauthorized` (RFC 6960 §2.3). Otherwise each CertID is answered `good`,
- * `revoked` (with time and reason) or `unknown` (a serial our CA never issued, a hash algorithm we do
+ * CAs issued gets `unauthorized` (RFC 6960 §2.3). Otherwise each CertID is answered `good`,
+ * `revoked` (with time and reason) or `unknown` (a serial the CA never issued, a hash algorithm we do
  * not support, or another issuer's certificate asked alongside ours). A nonce is echoed.
+ *
+ * The answer is signed by the delegated responder of the CA of the first CertID that is ours: a
+ * delegated responder speaks only for the CA that certified it (RFC 6960 §4.2.2.2), so CertIDs of
+ * our other CAs asked in the same request are answered `unknown`.
  *
  * Rejects (a programmer's or operator's problem, not the requester's) only if signing fails.
  */
-export async function respondOcsp(requestDer: Uint8Array, view: PkiView): Promise<Uint8Array> {
+export async function answerOcsp(
+  requestDer: Uint8Array,
+  source: { clock: Clock; authorities: readonly OcspAuthority[] },
+): Promise<Uint8Array> {
   const request = parseRequest(requestDer);
   if (!request) return statusOnly(OCSP_RESPONSE_STATUS.malformedRequest);
 
-  const now = wholeSeconds(view.clock.now());
+  const now = wholeSeconds(source.clock.now());
   const nextUpdate = new Date(now.getTime() + OCSP_ANSWER_VALIDITY_MS);
-  const issuer = issuerIdentity(view);
-  let ours = 0;
-  const responses = request.certIds.map((certID) => {
+  const issuers = source.authorities.map((authority) => ({
+    authority,
+    identity: issuerIdentity(authority.issuing),
+  }));
+  const issuerOf = (certID: pkijs.CertID) => {
     const hash = CERT_ID_HASHES[certID.hashAlgorithm.algorithmId];
-    const issuedByUs =
-      hash !== undefined &&
-      equalBytes(certID.issuerNameHash.valueBlock.valueHexView, issuer.nameHash(hash)) &&
-      equalBytes(certID.issuerKeyHash.valueBlock.valueHexView, issuer.keyHash(hash));
-    if (issuedByUs) ours++;
-    const serial = Buffer.from(certID.serialNumber.valueBlock.valueHexView).toString('hex');
-    const status = issuedByUs ? view.statusOf(serial) : ({ status: 'unknown' } as const);
-    return new pkijs.SingleResponse({ certID, certStatus: certStatus(status), thisUpdate: now, nextUpdate });
-  });
-  if (ours === 0) return statusOnly(OCSP_RESPONSE_STATUS.unauthorized);
+    if (hash === undefined) return undefined;
+    return issuers.find(
+      ({ identity }) =>
+        equalBytes(certID.issuerNameHash.valueBlock.valueHexView, identity.nameHash(hash)) &&
+        equalBytes(certID.issuerKeyHash.valueBlock.valueHexView, identity.keyHash(hash)),
+    )?.authority;
+  };
+  const answering = request.certIds.map(issuerOf).find((a) => a !== undefined);
+  if (!answering) return statusOnly(OCSP_RESPONSE_STATUS.unauthorized);
 
-  const responder = await view.ocspResponder();
+  const responses = await Promise.all(
+    request.certIds.map(async (certID) => {
+      const serial = Buffer.from(certID.serialNumber.valueBlock.valueHexView).toString('hex');
+      const status: OcspCertStatus =
+        issuerOf(certID) === answering
+          ? await answering.statusOf(normalisedHex(serial))
+          : { status: 'unknown' };
+      return new pkijs.SingleResponse({
+        certID,
+        certStatus: certStatus(status),
+        thisUpdate: now,
+        nextUpdate,
+      });
+    }),
+  );
+
+  const responder = await answering.responder();
   const responderCert = pkijs.Certificate.fromBER(responder.certificate.rawData);
   const responseData = new pkijs.ResponseData({
     // ResponderID byKey: the SHA-1 of the responder's public key (RFC 6960 §4.2.1).
@@ -102,6 +158,12 @@ export async function respondOcsp(requestDer: Uint8Array, view: PkiView): Promis
     }),
   });
   return new Uint8Array(response.toSchema().toBER());
+}
+
+/** A serial's hex without leading zero bytes (a CertID's INTEGER may carry one). */
+function normalisedHex(hex: string): string {
+  const stripped = hex.replace(/^(?:00)+(?=[0-9a-f])/, '');
+  return stripped.length % 2 === 1 ? `0${stripped}` : stripped;
 }
 
 interface ParsedRequest {
@@ -130,7 +192,7 @@ function parseRequest(der: Uint8Array): ParsedRequest | undefined {
   }
 }
 
-function certStatus(status: ReturnType<PkiView['statusOf']>): asn1js.BaseBlock {
+function certStatus(status: OcspCertStatus): asn1js.BaseBlock {
   switch (status.status) {
     case 'good':
       return new asn1js.Primitive({ idBlock: { tagClass: 3, tagNumber: 0 } });
@@ -156,8 +218,8 @@ function certStatus(status: ReturnType<PkiView['statusOf']>): asn1js.BaseBlock {
 }
 
 /** The issuing CA's name and key hashes as CertIDs carry them, per hash algorithm. */
-function issuerIdentity(view: PkiView) {
-  const cert = pkijs.Certificate.fromBER(view.issuing.rawData);
+function issuerIdentity(issuing: x509.X509Certificate) {
+  const cert = pkijs.Certificate.fromBER(issuing.rawData);
   const name = new Uint8Array(cert.subject.toSchema().toBER());
   const key = cert.subjectPublicKeyInfo.subjectPublicKey.valueBlock.valueHexView;
   return {

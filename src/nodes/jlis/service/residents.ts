@@ -18,6 +18,7 @@ import type {
 import { jstDate, type Clock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
+import type { JpkiIssuer } from '../jpki/port.ts';
 import { NUMBERING_KEY_BYTES, deriveIndividualNumber } from '../numbering.ts';
 import type {
   BasicFourInfo,
@@ -46,7 +47,17 @@ export interface ResidentServiceDeps {
   random?: RandomSource;
   /** Notices of change to the institutions holding a resident; none are written without it. */
   notices?: NoticeOutbox;
+  /** J-LIS's JPKI CA: a move, a name change or a death revokes the resident's signing certificate. */
+  jpki?: Pick<JpkiIssuer, 'revokeSigningForResident'>;
 }
+
+/** Which identity changes revoke the signing certificate (it carries the four information), and why. */
+const REVOKING_CHANGES = {
+  move_in: 'move',
+  move_out: 'move',
+  name_change: 'name_change',
+  death: 'death',
+} as const;
 
 /** How many fresh resident record codes to try, and derivation counters per code, before giving up. */
 const MAX_CODE_ATTEMPTS = 20;
@@ -149,6 +160,8 @@ export class ResidentService {
     await store.appendChange(change.residentRecordCode, entry, today, notice);
     if (notice) this.deps.notices?.send(notice);
     logger.info({ change: change.change }, 'identity record changed');
+    const revocation = change.change === 'correction' ? undefined : REVOKING_CHANGES[change.change];
+    if (revocation) await this.deps.jpki?.revokeSigningForResident(change.residentRecordCode, revocation);
     return this.view(record.residentRecordCode, record.individualNumber, [...history, entry], jstDate(now));
   }
 

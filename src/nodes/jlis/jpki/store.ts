@@ -1,0 +1,91 @@
+import type { ErrorCode } from '../../../shared/errors.ts';
+import type { JpkiRevocationReason } from './port.ts';
+import type { JpkiKind } from './profiles.ts';
+
+/**
+ * JPKI's storage port, in J-LIS's database (migration `0004-jpki`): every certificate the JPKI CAs
+ * issued, the relying parties registered with J-LIS, the links they registered with their holders'
+ * consent, and a record of every linking request, refused or answered. `kysely-store.ts` implements it.
+ * No key is stored here; a certificate's DER is (J-LIS is its issuer, and hands the newest signing
+ * certificate to a relying party that holds a link to the old one).
+ */
+
+export interface JpkiCertificateRecord {
+  /** Lower-case hex without leading zero bytes. */
+  serial: string;
+  kind: JpkiKind;
+  cardId: string;
+  residentRecordCode: string;
+  notBefore: Date;
+  notAfter: Date;
+  issuedAt: Date;
+  status: 'valid' | 'revoked';
+  revokedAt: Date | undefined;
+  reason: JpkiRevocationReason | undefined;
+  /** On a signing certificate: the user-authentication certificate issued with it (証明書紐付け). */
+  authenticationSerial: string | undefined;
+  /** On a signing certificate: the signing certificate that replaced it (新旧紐付け). */
+  replacedBy: string | undefined;
+  certificateDer: Uint8Array;
+}
+
+export interface RelyingParty {
+  /** The party id of its network certificate (role business or institution). */
+  partyId: string;
+  name: string;
+  registeredAt: Date;
+}
+
+/** One linking request of a relying party, as J-LIS records it: answered or refused alike. */
+export interface LinkingEvent {
+  at: Date;
+  /** The caller's party id (from its certificate); null when it presented none. */
+  relyingPartyId: string | null;
+  /** `link`, `authentication_serial`, `newest_signing`. */
+  operation: string;
+  /** The signing serial asked about, when the request named one. */
+  serial: string | null;
+  outcome: 'answered' | 'refused';
+  errorCode: ErrorCode | null;
+}
+
+export interface JpkiStore {
+  /**
+   * Record a new pair (signing with its authentication serial), and in the same transaction revoke
+   * (`reissue`) the resident's earlier certificates still valid and point each earlier signing
+   * certificate not yet replaced at the new one.
+   */
+  insertPair(
+    signing: JpkiCertificateRecord,
+    authentication: JpkiCertificateRecord,
+    at: Date,
+  ): Promise<{ revoked: number }>;
+  findCertificate(serial: string): Promise<JpkiCertificateRecord | undefined>;
+  /**
+   * Revoke the valid certificates matching `which`, at `at` for `reason`; returns the kinds revoked
+   * (so the CRLs to sign again). A revoked certificate stays as it was revoked.
+   */
+  revoke(
+    which: { cardId: string } | { residentRecordCode: string },
+    kinds: readonly JpkiKind[],
+    reason: JpkiRevocationReason,
+    at: Date,
+  ): Promise<JpkiKind[]>;
+  /** Every revoked certificate of a kind, for its CRL. */
+  listRevoked(kind: JpkiKind): Promise<{ serial: string; revokedAt: Date; reason: JpkiRevocationReason }[]>;
+  /** The next cRLNumber of a kind's CRL (1, 2, …), counted in the database. */
+  nextCrlNumber(kind: JpkiKind): Promise<number>;
+
+  /** Register (or rename) a relying party; `false` when it was registered already. */
+  registerRelyingParty(party: RelyingParty): Promise<boolean>;
+  findRelyingParty(partyId: string): Promise<RelyingParty | undefined>;
+  listRelyingParties(): Promise<RelyingParty[]>;
+  /** Record that a relying party holds a link to a signing certificate; `false` if it did already. */
+  insertLink(relyingPartyId: string, signingSerial: string, at: Date): Promise<boolean>;
+  hasLink(relyingPartyId: string, signingSerial: string): Promise<boolean>;
+  /** Whether any relying party holds a link to this signing certificate. */
+  isLinked(signingSerial: string): Promise<boolean>;
+  recordLinkingEvent(event: LinkingEvent): Promise<void>;
+  /** The latest linking events, newest first. */
+  listLinkingEvents(limit: number): Promise<LinkingEvent[]>;
+}
