@@ -136,6 +136,8 @@ export interface StandIn {
   onProvision: ProvisionHandler;
   /** How many of the next answer deliveries to refuse with HTTP 503 before accepting. */
   failNextAnswers: number;
+  /** As `failNextAnswers`, for pushes of batch answers. */
+  failNextAnswerBatches: number;
   /** Batches: the provision batches received, and how the stand-in answers one (default: all not held). */
   provisionBatches: ProvisionBatchRequest[];
   onProvisionBatch: (request: ProvisionBatchRequest) => unknown;
@@ -165,6 +167,7 @@ export async function startStandIn(): Promise<StandIn> {
       answeredAt: new Date().toISOString(),
     }),
     failNextAnswers: 0,
+    failNextAnswerBatches: 0,
     provisionBatches: [],
     onProvisionBatch: (request) => ({
       batchId: request.batchId,
@@ -195,6 +198,10 @@ export async function startStandIn(): Promise<StandIn> {
     return await standIn.onProvisionBatch(batch);
   });
   app.post('/network/v1/answer-batches', (request, reply) => {
+    if (standIn.failNextAnswerBatches > 0) {
+      standIn.failNextAnswerBatches--;
+      return reply.status(503).send('busy');
+    }
     standIn.answerBatches.push(request.body as AnswerBatchDelivery);
     return reply.status(204).send();
   });
