@@ -286,7 +286,8 @@ export async function startTestCore(
 ): Promise<TestCore> {
   const dir = mkdtempSync(join(tmpdir(), 'renkei-core-'));
   // SQLite, or PostgreSQL in the suite's PostgreSQL run (src/shared/test-databases.ts).
-  const postgres = testPostgres();
+  // One database, the node's production pool (10 connections): see `testPostgres`.
+  const postgres = testPostgres({ poolSize: 10 });
   const store = await openCoreStore(nodeDatabase(postgres, join(dir, 'core.sqlite'), 'core'));
   const keys = generateCoreKeys();
   const clock = options.clock ?? fixedClock('2025-06-01T01:00:00.000Z');
