@@ -168,14 +168,11 @@ describe('a requester killed between sending an inquiry and recording it', () =>
     expect((reused as RenkeiError).code).toBe('ERR_VALIDATION');
   });
 
-  // Closing the restarted requester takes about 70 s here: its Fastify `close()` waits that long
-  // although every request it received was answered (a connection it does not see as idle; see the
-  // closing note of this session). The test allows for it until that is found and fixed.
   it('leaves the three parties’ records in agreement', async () => {
     for (const node of restarted.splice(0)) await node.close();
     await network.close();
     const report = await verifyNetworkRecords({ dataDir: dir });
     const findings = [...report.parties.flatMap((p) => p.findings), ...report.exchanges.findings];
     expect(findings.map((f) => f.message)).toEqual([]);
-  }, 120_000);
+  });
 });

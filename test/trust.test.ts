@@ -1129,6 +1129,19 @@ describe('batches of inquiries', () => {
       await refusedAndRecorded('core', 'ERR_UNKNOWN_BATCH', () =>
         attempt(coreUrl('/v1/answer-batch-fetches'), { raw: fetch, as: credentialOf(pkiDir, PROVIDER) }),
       );
+      // Nor acknowledge it (which would end its delivery and drop the answer).
+      const ack = await signedAs(
+        stranger,
+        'AnswerBatchAcknowledgement',
+        { requesterId: PROVIDER, batchId },
+        'core',
+      );
+      await refusedAndRecorded('core', 'ERR_UNKNOWN_BATCH', () =>
+        attempt(coreUrl('/v1/answer-batch-acknowledgements'), {
+          raw: ack,
+          as: credentialOf(pkiDir, PROVIDER),
+        }),
+      );
     } finally {
       expect((await register(registration.networkUrl)).status).toBe(200);
       for (const socket of sockets) socket.destroy();

@@ -145,7 +145,7 @@ async function clerkReads(processingNumber: string) {
 }
 
 describe('an answer the requester could not take', () => {
-  it('is kept by the core while the requester is down, refused to another institution, and fetched when the requester comes back', async () => {
+  it('is kept by the core while the requester is down, refused (fetch or acknowledgement) to another institution, and fetched when the requester comes back', async () => {
     await registerRequesterAt(NOWHERE);
     const processingNumber = await inquire();
     await answeredAtCore(processingNumber);
@@ -178,12 +178,46 @@ describe('an answer the requester could not take', () => {
     }
     expect(atCore(processingNumber)).toEqual({ delivery: 'pending', kept: true });
 
+    // Nor can it acknowledge it (which would end the delivery and drop the answer): in its own name
+    // the inquiry does not exist, and in the requester's name its certificate is not the requester.
+    const acknowledged = await asProvider
+      .acknowledgeAnswer({ body: { requesterId: PROVIDER, processingNumber } })
+      .catch((error: unknown) => error);
+    expect((acknowledged as RenkeiError).code).toBe('ERR_UNKNOWN_PROCESSING_NUMBER');
+    const latestRefusal = () => {
+      const db = new Database(join(dir, 'core', 'security.sqlite'), { readonly: true });
+      try {
+        return db
+          .prepare('SELECT route, party_id AS partyId, code FROM security_events ORDER BY id DESC LIMIT 1')
+          .get();
+      } finally {
+        db.close();
+      }
+    };
+    expect(latestRefusal()).toEqual({
+      route: 'core.acknowledgeAnswer',
+      partyId: PROVIDER,
+      code: 'ERR_UNKNOWN_PROCESSING_NUMBER',
+    });
+    const impersonated = await asProvider
+      .acknowledgeAnswer({ body: { requesterId: REQUESTER, processingNumber } })
+      .catch((error: unknown) => error);
+    expect((impersonated as RenkeiError).code).toBe('ERR_IDENTITY_MISMATCH');
+    const fetchedAsRequester = await asProvider
+      .fetchAnswer({ body: { requesterId: REQUESTER, processingNumber } })
+      .catch((error: unknown) => error);
+    expect((fetchedAsRequester as RenkeiError).code).toBe('ERR_IDENTITY_MISMATCH');
+    expect(atCore(processingNumber)).toEqual({ delivery: 'pending', kept: true });
+
     // The core still pushes to where the requester was; the requester fetches when it starts.
     await restartRequester();
     const answer = await clerkReads(processingNumber);
     expect(answer).toMatchObject({ status: 'answered', outcome: 'provided' });
     expect(answer.items?.map((item) => item.itemNo)).toEqual([2]);
-    expect(atCore(processingNumber)).toEqual({ delivery: 'delivered', kept: false });
+    // The requester acknowledges a fetched answer once it has recorded it: just after the clerk's read.
+    await vi.waitFor(() => expect(atCore(processingNumber)).toEqual({ delivery: 'delivered', kept: false }), {
+      timeout: 5_000,
+    });
   });
 
   it('still reaches the requester when the core restarts between the answer and its delivery', async () => {

@@ -136,24 +136,33 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
           });
     if (corporate) started.push(corporate);
 
+    // The institutions side by side, as `renkei start` starts them: each start is mostly waiting on
+    // its databases (on PostgreSQL, two schemas' creation and migrations each), so one after another
+    // the demo network's start took ~20 s on a loaded machine and ran past a test hook's timeout.
+    const starts = await Promise.allSettled(
+      options.institutions.map((institution, index) =>
+        startInstitution({
+          dataDir: options.dataDir,
+          port: port(10 + index),
+          institutionId: institution.id,
+          kind: institution.kind,
+          coreUrl: core.url,
+          jlisUrl: jlis.url,
+          legalTable: options.legalTable,
+          clock,
+          ...retention,
+          ...(security ? { security } : {}),
+        }),
+      ),
+    );
     const institutions = new Map<string, RunningNode>();
-    let offset = 10;
-    for (const institution of options.institutions) {
-      const node = await startInstitution({
-        dataDir: options.dataDir,
-        port: port(offset++),
-        institutionId: institution.id,
-        kind: institution.kind,
-        coreUrl: core.url,
-        jlisUrl: jlis.url,
-        legalTable: options.legalTable,
-        clock,
-        ...retention,
-        ...(security ? { security } : {}),
-      });
-      started.push(node);
-      institutions.set(institution.id, node);
-    }
+    starts.forEach((start, index) => {
+      if (start.status !== 'fulfilled') return;
+      started.push(start.value);
+      institutions.set(options.institutions[index]?.id ?? '', start.value);
+    });
+    const failed = starts.find((start) => start.status === 'rejected');
+    if (failed) throw failed.reason;
     const urls = new Map([...institutions].map(([id, node]) => [id, node.url]));
     clients = await networkClients({
       pkiDir,

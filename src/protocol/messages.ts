@@ -11,6 +11,7 @@
  *   intermediate (requester) ──InquiryRequest──▶ core ──ProvisionRequest──▶ intermediate (provider)
  *   core ──AnswerDelivery──▶ intermediate (requester)
  *   intermediate (requester) ──AnswerFetch──▶ core, answered with the AnswerDelivery it missed
+ *   intermediate (requester) ──AnswerAcknowledgement──▶ core, once that answer is recorded
  *
  * On the trust layer every message is signed, and the provider seals the items to the requester
  * (`sealedItems`, item-sealing.ts): the core relays and keeps only that ciphertext, never `items`.
@@ -250,6 +251,17 @@ export const AnswerFetch = z.object({
 });
 export type AnswerFetch = z.infer<typeof AnswerFetch>;
 
+/**
+ * requester's intermediate server → core: `POST /v1/answer-acknowledgements`, once a fetched answer
+ * is recorded durably here. Until then the core keeps the answer (and goes on pushing it); on this
+ * the core records the delivery `delivered` and drops what it kept.
+ */
+export const AnswerAcknowledgement = z.object({
+  requesterId: InstitutionId,
+  processingNumber: ProcessingNumber,
+});
+export type AnswerAcknowledgement = z.infer<typeof AnswerAcknowledgement>;
+
 // ── Batches (一括照会 over the network) ─────────────────────────────────────────────────────────
 
 /**
@@ -364,3 +376,7 @@ export type AnswerBatchDelivery = z.infer<typeof AnswerBatchDelivery>;
 
 export const AnswerBatchFetch = z.object({ requesterId: InstitutionId, batchId: BatchId });
 export type AnswerBatchFetch = z.infer<typeof AnswerBatchFetch>;
+
+/** The batch form of `AnswerAcknowledgement`: every member's answer is recorded at the requester. */
+export const AnswerBatchAcknowledgement = z.object({ requesterId: InstitutionId, batchId: BatchId });
+export type AnswerBatchAcknowledgement = z.infer<typeof AnswerBatchAcknowledgement>;

@@ -94,8 +94,10 @@ import {
 import { InstitutionId, ProcessingNumber } from './identifiers.ts';
 import {
   AnswerBatchDelivery,
+  AnswerBatchAcknowledgement,
   AnswerBatchFetch,
   AnswerDelivery,
+  AnswerAcknowledgement,
   AnswerFetch,
   CodeAcquisitionRelayed,
   CodeAcquisitionRequest,
@@ -256,16 +258,19 @@ export const coreApi = defineApi('core', {
   /**
    * The requester fetches an answer it has not received (it was down when the core pushed it, or the
    * push failed): the same `AnswerDelivery` the push carries, sealed items as the provider sealed
-   * them. The core then records it delivered and drops what it kept. Only the inquiry's requester
-   * may fetch; for anyone else the inquiry does not exist (and the refusal is recorded).
+   * them. The fetch changes nothing at the core: it may be repeated, and gets the same answer (the
+   * same sealed bytes), until the requester acknowledges it (`acknowledgeAnswer`) once it has recorded
+   * it, or a push lands, or the kept answer expires. So an answer lost in transit (the requester
+   * killed, the connection cut after the core sent it) is fetched again, never gone. Only the
+   * inquiry's requester may fetch; for anyone else the inquiry does not exist (and the refusal is
+   * recorded).
    *
    * A POST with a signed body, not a GET: a GET has no body, so on the trust layer it could carry no
    * signed request, and `serve` signs an answer only in response to one (naming its hash). The signed
-   * request proves who fetched (kept with the refusal or the delivery), is fresh and never replayed,
-   * and binds the core's signed answer to it. It also is not a safe read: it ends the delivery.
+   * request proves who fetched, is fresh and never replayed, and binds the core's signed answer to it.
    *
    * Errors: ERR_UNKNOWN_PROCESSING_NUMBER (unknown, or another institution's), ERR_ANSWER_NOT_READY
-   * (the provider has not answered yet), ERR_ANSWER_GONE (delivered already, expired, or items that
+   * (the provider has not answered yet), ERR_ANSWER_GONE (acknowledged already, expired, or items that
    * were never kept: without the trust layer the core never keeps items in clear).
    */
   fetchAnswer: {
@@ -279,6 +284,28 @@ export const coreApi = defineApi('core', {
     answer: 'AnswerDelivery',
     boundTo: 'requesterId',
     response: AnswerDelivery,
+  },
+  /**
+   * The requester has recorded a fetched answer durably: the core records the delivery `delivered`
+   * (event `delivery`) and drops the kept answer, in one transaction. Idempotent: an acknowledgement
+   * of a delivery already ended (acknowledged, pushed, expired) changes nothing and is answered the
+   * same. A requester that never acknowledges (an older node) still ends its deliveries: the core's
+   * push goes on until one lands, and a push answered 2xx is an acknowledgement (the requester
+   * answers it only once it has recorded the answer). Only the inquiry's requester may acknowledge;
+   * for anyone else the inquiry does not exist (and the refusal is recorded).
+   * Errors: ERR_UNKNOWN_PROCESSING_NUMBER (unknown, or another institution's), ERR_ANSWER_NOT_READY
+   * (the provider has not answered yet: there is nothing to acknowledge).
+   */
+  acknowledgeAnswer: {
+    method: 'POST',
+    path: '/v1/answer-acknowledgements',
+    status: 204,
+    callers: ['institution'],
+    label: 'answer acknowledgement',
+    body: AnswerAcknowledgement,
+    message: 'AnswerAcknowledgement',
+    boundTo: 'requesterId',
+    response: NoContent,
   },
   /**
    * Many inquiries in one signed message (a batch, for bulk inquiries): up to `MAX_BATCH_MEMBERS`
@@ -304,8 +331,9 @@ export const coreApi = defineApi('core', {
     response: InquiryBatchAccepted,
   },
   /**
-   * The requester fetches a batch's answer it has not received (as `fetchAnswer`); the core then
-   * records every member delivered and drops what it kept. Only the batch's requester may fetch.
+   * The requester fetches a batch's answer it has not received (as `fetchAnswer`: repeatable, the
+   * same answer each time, until acknowledged with `acknowledgeAnswerBatch`, pushed, or expired).
+   * Only the batch's requester may fetch.
    * Errors: ERR_UNKNOWN_BATCH (unknown, or another institution's), ERR_ANSWER_NOT_READY, ERR_ANSWER_GONE.
    */
   fetchAnswerBatch: {
@@ -353,6 +381,23 @@ export const coreApi = defineApi('core', {
     message: 'ResidentNoticeSubmission',
     answer: 'ResidentNoticeAccepted',
     response: ResidentNoticeAccepted,
+  },
+  /**
+   * The requester has recorded a fetched batch answer (every member) durably: the core records every
+   * member still pending `delivered` and drops the kept answer, in one transaction (as
+   * `acknowledgeAnswer`; idempotent). Only the batch's requester may acknowledge.
+   * Errors: ERR_UNKNOWN_BATCH (unknown, or another institution's), ERR_ANSWER_NOT_READY.
+   */
+  acknowledgeAnswerBatch: {
+    method: 'POST',
+    path: '/v1/answer-batch-acknowledgements',
+    status: 204,
+    callers: ['institution'],
+    label: 'answer batch acknowledgement',
+    body: AnswerBatchAcknowledgement,
+    message: 'AnswerBatchAcknowledgement',
+    boundTo: 'requesterId',
+    response: NoContent,
   },
 });
 

@@ -78,7 +78,49 @@ export async function openDatabase<DB>(target: DatabaseTarget): Promise<Kysely<D
   // An idle connection that breaks (PostgreSQL restarted) must not crash the node: the next query
   // opens a new one, and a query that fails says so.
   pool.on('error', () => undefined);
-  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<DB>({ dialect: new SchemaPostgresDialect({ pool }, target.schema) });
+}
+
+/** The first key of our migration locks (two-key advisory locks: apart from `lockForAppend`'s). */
+const MIGRATION_LOCK_CLASS = 0x52_4b_4d; // "RKM"
+
+/**
+ * Kysely's PostgreSQL adapter serialises migrations under ONE advisory lock for the whole database
+ * (a fixed key), so nodes migrating different schemas of one database queue behind each other: the
+ * demo network's 22 schemas, every test file's own, and, on the shared test database, every other
+ * run's. Under load that queue made a test file's start-up wait out its hook's timeout. The lock is
+ * there so that two processes never migrate the same schema at once (core workers starting together):
+ * keyed by the schema, it still does that, and nothing more.
+ */
+class SchemaMigrationLockAdapter extends PostgresAdapter {
+  constructor(private readonly schema: string) {
+    super();
+  }
+
+  override async acquireMigrationLock(db: Kysely<unknown>): Promise<void> {
+    await sql`select pg_advisory_lock(${sql.lit(MIGRATION_LOCK_CLASS)}, hashtext(${this.schema}))`.execute(
+      db,
+    );
+  }
+
+  override async releaseMigrationLock(db: Kysely<unknown>): Promise<void> {
+    await sql`select pg_advisory_unlock(${sql.lit(MIGRATION_LOCK_CLASS)}, hashtext(${this.schema}))`.execute(
+      db,
+    );
+  }
+}
+
+class SchemaPostgresDialect extends PostgresDialect {
+  constructor(
+    config: ConstructorParameters<typeof PostgresDialect>[0],
+    private readonly schema: string,
+  ) {
+    super(config);
+  }
+
+  override createAdapter(): PostgresAdapter {
+    return new SchemaMigrationLockAdapter(this.schema);
+  }
 }
 
 /** `host:port/database` of a PostgreSQL URL: for messages (never the user's password). */

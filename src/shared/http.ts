@@ -61,6 +61,27 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     }),
   }) as unknown as FastifyInstance;
 
+  // Closing waits for no keep-alive connection. Fastify's close destroys the connections idle at
+  // that moment, but one whose request is still being answered is left, answered keep-alive, and
+  // then stays open until the client drops it or Fastify's keepAliveTimeout (72 s) passes: a node
+  // that answered every request took about 70 s to close (a push from the core landed as it began to
+  // close; reproduced with a bare Fastify app and an undici keep-alive client). So a response sent
+  // once closing has begun says `Connection: close`, and any connection idle after a response then
+  // (one whose headers had gone out before) is closed as well.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) void reply.header('connection', 'close');
+    done(null, payload);
+  });
+  app.addHook('onResponse', (_request, _reply, done) => {
+    if (closing) setImmediate(() => app.server.closeIdleConnections());
+    done();
+  });
+
   if (https) {
     const server: unknown = app.server;
     if (!(server instanceof TlsServer)) throw new TypeError('expected Fastify to serve HTTPS');

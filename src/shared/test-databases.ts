@@ -20,14 +20,16 @@ export function testDialect(): TestDialect {
 
 /**
  * A PostgreSQL option with a fresh schema prefix when this run is the PostgreSQL one, undefined on
- * SQLite. Few connections per database: a demo network has 22 databases, and two test files may run
- * at once against PostgreSQL's default of 100 connections.
+ * SQLite. Few connections per database by default: a demo network has 22 databases, and two test
+ * files may run at once against PostgreSQL's default of 100 connections. A test of one node alone
+ * asks for more (`poolSize`): with 2, a core answering hundreds of inquiries at once had every query
+ * queue for a connection (up to 8 waiting, measured), and its tests ran past their timeouts under load.
  */
-export function testPostgres(): PostgresOption | undefined {
+export function testPostgres(options: { poolSize?: number } = {}): PostgresOption | undefined {
   if (testDialect() !== 'postgres') return undefined;
   const url = process.env.RENKEI_TEST_POSTGRES;
   if (!url) throw new Error('RENKEI_TEST_DIALECT=postgres needs RENKEI_TEST_POSTGRES (a postgres:// URL).');
-  return { url, schemaPrefix: `t${randomBytes(5).toString('hex')}_`, poolSize: 2 };
+  return { url, schemaPrefix: `t${randomBytes(5).toString('hex')}_`, poolSize: options.poolSize ?? 2 };
 }
 
 /** Drop every schema the option's prefix made (nothing for SQLite). */

@@ -4,7 +4,7 @@
  * push to the requester per batch; a resend answered as the first time; a batch whose provider never
  * answered settled by a restart's resume. Stand-ins play the institutions over real HTTP.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { InquiryBatchAccepted, InquiryBatchRequest } from '../../protocol/messages.ts';
 import { startStandIn, startTestCore, type StandIn, type TestCore } from './test-support.ts';
 
@@ -57,6 +57,42 @@ const status = async (processingNumber: string) =>
   ).body;
 
 describe('a batch of inquiries', () => {
+  it('keeps a batch answer its requester fetched, the same on every fetch, until the requester acknowledges it', async () => {
+    requester.failNextAnswerBatches = 1_000_000;
+    const { body } = await submit(batch([codes[0]!, codes[1]!]));
+    const { batchId } = body;
+    const fetch = (requesterId = '131016') =>
+      core.call<{ members?: unknown[]; error?: { code: string } }>('POST', '/v1/answer-batch-fetches', {
+        requesterId,
+        batchId,
+      });
+    const acknowledge = (requesterId = '131016') =>
+      core.call<{ error?: { code: string } }>('POST', '/v1/answer-batch-acknowledgements', {
+        requesterId,
+        batchId,
+      });
+    await vi.waitFor(async () => expect((await fetch()).status).toBe(200));
+    const first = await fetch();
+    const second = await fetch();
+    expect(second.body).toEqual(first.body);
+    const members = body.members.map((m) => m.processingNumber);
+    for (const pn of members) expect(await status(pn)).toMatchObject({ delivery: 'pending' });
+
+    // Not another institution's to fetch or acknowledge: to it the batch does not exist.
+    expect((await fetch('132012')).body.error?.code).toBe('ERR_UNKNOWN_BATCH');
+    expect((await acknowledge('132012')).body.error?.code).toBe('ERR_UNKNOWN_BATCH');
+    for (const pn of members) expect(await status(pn)).toMatchObject({ delivery: 'pending' });
+
+    expect((await acknowledge()).status).toBe(204);
+    for (const pn of members) expect(await status(pn)).toMatchObject({ delivery: 'delivered' });
+    expect((await acknowledge()).status).toBe(204);
+    expect((await fetch()).body.error?.code).toBe('ERR_ANSWER_GONE');
+    // The push stops once acknowledged.
+    requester.failNextAnswerBatches = 0;
+    await core.core.whenIdle();
+    expect(requester.answerBatches).toEqual([]);
+  });
+
   it('numbers and records every member, refuses alone the one whose code is not the requester’s, and forwards and delivers the rest in one call each', async () => {
     const { status: code, body } = await submit(batch([codes[0]!, forged(), codes[1]!, codes[2]!]));
     expect(code).toBe(202);

@@ -72,6 +72,18 @@ const fetchAnswer = (processingNumber: string, requesterId = '131016') =>
     processingNumber,
   });
 
+const acknowledge = (processingNumber: string, requesterId = '131016') =>
+  core.call<{ error?: { code: string } }>('POST', '/v1/answer-acknowledgements', {
+    requesterId,
+    processingNumber,
+  });
+
+/** The record's `delivery` events, as its leaves say them. */
+const deliveryEvents = async (processingNumber: string) =>
+  (await core.core.recordLog.show(processingNumber)).events
+    .map((e) => JSON.parse(e.body) as { event: string })
+    .filter((e) => e.event === 'delivery');
+
 const status = async (processingNumber: string) =>
   (await core.call<{ delivery: string }>('GET', `/v1/inquiries/${processingNumber}`)).body;
 
@@ -99,7 +111,7 @@ describe('a sealed answer the requester could not take', () => {
     expect(await status(processingNumber)).toMatchObject({ outcome: 'provided', delivery: 'pending' });
   });
 
-  it('is handed to its requester on a fetch, sealed as it came, then recorded delivered and dropped', async () => {
+  it('is handed to its requester on a fetch, sealed as it came, and again on every fetch until acknowledged', async () => {
     const processingNumber = await undelivered();
     const fetched = await fetchAnswer(processingNumber);
     expect(fetched.status).toBe(200);
@@ -109,8 +121,29 @@ describe('a sealed answer the requester could not take', () => {
       items: [],
       sealedItems: SEALED,
     });
+    // The first fetch's answer may be lost in transit: nothing has changed, the next gets the same.
+    expect(await status(processingNumber)).toMatchObject({ delivery: 'pending' });
+    const again = await fetchAnswer(processingNumber);
+    expect(again.status).toBe(200);
+    expect(again.body.sealedItems).toBe(fetched.body.sealedItems);
+    expect(again.body.answeredAt).toBe(fetched.body.answeredAt);
+  });
+
+  it('is recorded delivered and dropped once its requester acknowledges it, and stays so', async () => {
+    const processingNumber = await undelivered();
+    await fetchAnswer(processingNumber);
+    expect((await acknowledge(processingNumber)).status).toBe(204);
     expect(await status(processingNumber)).toMatchObject({ delivery: 'delivered' });
+    // A second acknowledgement (the first's reply lost) changes nothing.
+    expect((await acknowledge(processingNumber)).status).toBe(204);
     expect((await fetchAnswer(processingNumber)).body.error?.code).toBe('ERR_ANSWER_GONE');
+    // The push stops: the requester, taking answers again, is sent nothing more.
+    requester.failNextAnswers = 0;
+    await core.core.whenIdle();
+    expect(requester.answers).toEqual([]);
+    expect(await deliveryEvents(processingNumber)).toEqual([
+      expect.objectContaining({ delivery: 'delivered' }),
+    ]);
     await core.close();
     expect(filesHold('SEALED-MARKER')).toEqual([]);
   });
@@ -138,14 +171,29 @@ describe('a sealed answer the requester could not take', () => {
     expect(await status(processingNumber)).toMatchObject({ delivery: 'pending' });
   });
 
-  it('expires after the retention: dropped, its delivery recorded failed, no longer fetchable', async () => {
+  it('cannot be acknowledged by another institution: the same answer as an unknown processing number', async () => {
     const processingNumber = await undelivered();
+    const theirs = await acknowledge(processingNumber, '152048');
+    const unknown = await acknowledge('01930000-0000-7000-8000-000000000000', '152048');
+    expect(theirs.status).toBe(404);
+    expect(theirs.body.error?.code).toBe('ERR_UNKNOWN_PROCESSING_NUMBER');
+    expect(Object.keys(theirs.body).sort()).toEqual(Object.keys(unknown.body).sort());
+    expect(await status(processingNumber)).toMatchObject({ delivery: 'pending' });
+    expect((await fetchAnswer(processingNumber)).body.sealedItems).toBe(SEALED);
+  });
+
+  it('expires after the retention even if fetched: dropped, its delivery recorded failed (ERR_ANSWER_GONE)', async () => {
+    const processingNumber = await undelivered();
+    await fetchAnswer(processingNumber); // fetched, never acknowledged
     core.clock.advance(7 * 24 * 3600_000 - 1_000);
     expect(await core.core.services.inquiries.expireKeptAnswers()).toBe(0);
     core.clock.advance(1_000);
     expect(await core.core.services.inquiries.expireKeptAnswers()).toBe(1);
     expect(await status(processingNumber)).toMatchObject({ outcome: 'provided', delivery: 'failed' });
     expect((await fetchAnswer(processingNumber)).body.error?.code).toBe('ERR_ANSWER_GONE');
+    expect(await deliveryEvents(processingNumber)).toEqual([
+      expect.objectContaining({ delivery: 'failed', reason: 'ERR_ANSWER_GONE' }),
+    ]);
     await core.close();
     expect(filesHold('SEALED-MARKER')).toEqual([]);
   });

@@ -656,7 +656,14 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
         await this.appendEvents(
           trx,
           pending.map((row) =>
-            deliveryEvent(row.processing_number, 'failed', Number(row.delivery_attempts), now),
+            // The requester never acknowledged it: the code a fetch now answers, and its resume records.
+            deliveryEvent(
+              row.processing_number,
+              'failed',
+              Number(row.delivery_attempts),
+              now,
+              'ERR_ANSWER_GONE',
+            ),
           ),
         );
       }

@@ -49,6 +49,8 @@ const DeliveryEvent = z.strictObject({
   event: z.literal('delivery'),
   delivery: z.enum(['delivered', 'failed']),
   attempts: z.number().int().nonnegative(),
+  /** Why a delivery failed, when the core knows: `ERR_ANSWER_GONE` for a kept answer expired unacknowledged. */
+  reason: z.string().optional(),
 });
 
 /** One event of a record at the core, as its leaf's canonical JSON says it. */
@@ -90,8 +92,18 @@ export function deliveryEvent(
   delivery: 'delivered' | 'failed',
   attempts: number,
   at: string,
+  reason?: string,
 ): CoreRecordEvent {
-  return { v: 1, role: 'core', event: 'delivery', processingNumber, at, delivery, attempts };
+  return {
+    v: 1,
+    role: 'core',
+    event: 'delivery',
+    processingNumber,
+    at,
+    delivery,
+    attempts,
+    ...(reason === undefined ? {} : { reason }),
+  };
 }
 
 /** The canonical JSON of an event (its leaf's bytes, as text) and the columns that repeat it. */

@@ -80,6 +80,19 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
     }
   });
 
+  // As `fetchAnswer`: only the requester acknowledges its own inquiry's answer.
+  serve(app, coreApi.acknowledgeAnswer, async ({ body, refuse }) => {
+    try {
+      await inquiries.acknowledgeAnswer(body.processingNumber, body.requesterId);
+      return undefined;
+    } catch (error) {
+      if (error instanceof RenkeiError && error.code === 'ERR_UNKNOWN_PROCESSING_NUMBER') {
+        throw await refuse(error);
+      }
+      throw error;
+    }
+  });
+
   // ── Batches of inquiries (bulk inquiries) ───────────────────────────────────────────────────
   serve(app, coreApi.submitInquiryBatch, async ({ body, signed }) =>
     batches.submit(body, signed === undefined ? {} : { inquiryHash: signed.hash }),
@@ -88,6 +101,15 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
   serve(app, coreApi.fetchAnswerBatch, async ({ body, refuse }) => {
     try {
       return await batches.fetch(body.batchId, body.requesterId);
+    } catch (error) {
+      if (error instanceof RenkeiError && error.code === 'ERR_UNKNOWN_BATCH') throw await refuse(error);
+      throw error;
+    }
+  });
+  serve(app, coreApi.acknowledgeAnswerBatch, async ({ body, refuse }) => {
+    try {
+      await batches.acknowledge(body.batchId, body.requesterId);
+      return undefined;
     } catch (error) {
       if (error instanceof RenkeiError && error.code === 'ERR_UNKNOWN_BATCH') throw await refuse(error);
       throw error;

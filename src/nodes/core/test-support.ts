@@ -137,6 +137,8 @@ export interface StandIn {
   onProvision: ProvisionHandler;
   /** How many of the next answer deliveries to refuse with HTTP 503 before accepting. */
   failNextAnswers: number;
+  /** As `failNextAnswers`, for pushes of batch answers. */
+  failNextAnswerBatches: number;
   /** Batches: the provision batches received, and how the stand-in answers one (default: all not held). */
   provisionBatches: ProvisionBatchRequest[];
   onProvisionBatch: (request: ProvisionBatchRequest) => unknown;
@@ -171,6 +173,7 @@ export async function startStandIn(): Promise<StandIn> {
       answeredAt: new Date().toISOString(),
     }),
     failNextAnswers: 0,
+    failNextAnswerBatches: 0,
     provisionBatches: [],
     onProvisionBatch: (request) => ({
       batchId: request.batchId,
@@ -204,6 +207,10 @@ export async function startStandIn(): Promise<StandIn> {
     return await standIn.onProvisionBatch(batch);
   });
   app.post('/network/v1/answer-batches', (request, reply) => {
+    if (standIn.failNextAnswerBatches > 0) {
+      standIn.failNextAnswerBatches--;
+      return reply.status(503).send('busy');
+    }
     standIn.answerBatches.push(request.body as AnswerBatchDelivery);
     return reply.status(204).send();
   });
@@ -301,7 +308,8 @@ export async function startTestCore(
 ): Promise<TestCore> {
   const dir = mkdtempSync(join(tmpdir(), 'renkei-core-'));
   // SQLite, or PostgreSQL in the suite's PostgreSQL run (src/shared/test-databases.ts).
-  const postgres = testPostgres();
+  // One database, the node's production pool (10 connections): see `testPostgres`.
+  const postgres = testPostgres({ poolSize: 10 });
   const store = await openCoreStore(nodeDatabase(postgres, join(dir, 'core.sqlite'), 'core'));
   const keys = generateCoreKeys();
   const clock = options.clock ?? fixedClock('2025-06-01T01:00:00.000Z');

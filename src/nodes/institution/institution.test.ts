@@ -2,7 +2,7 @@ import { readLog } from '../../shared/logger.ts';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { generateIndividualNumber } from '../../domain/identifiers/index.ts';
 import type { ProvisionAnswer, ProvisionRequest } from '../../protocol/messages.ts';
 import { fixedClock } from '../../shared/clock.ts';
@@ -619,6 +619,8 @@ describe('inquiries (情報照会)', () => {
     const status = await h.client.get<Status>(`/business/v1/inquiries/${processingNumber}?waitMs=5000`);
     expect(status).toMatchObject({ status: 'answered', outcome: 'provided', items: [{ itemNo: 2 }] });
     expect(h.core.fetched).toEqual([processingNumber]);
+    // Acknowledged once recorded, so the core can stop keeping it.
+    await vi.waitFor(() => expect(h.core.acknowledged).toEqual([processingNumber]));
   });
 
   it('records an inquiry failed when the core no longer holds its answer, so the clerk stops waiting', async () => {

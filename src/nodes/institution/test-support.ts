@@ -18,6 +18,7 @@ import { businessApi } from '../../protocol/routes.ts';
 import type { AnswerDelivery } from '../../protocol/messages.ts';
 import { type PersonCode } from '../../protocol/identifiers.ts';
 import {
+  AnswerAcknowledgement,
   AnswerFetch,
   CodeAcquisitionRequest,
   InquiryRequest,
@@ -145,6 +146,8 @@ export interface CoreStandIn {
    */
   keptAnswers: Map<string, Omit<AnswerDelivery, 'processingNumber'> | 'ERR_ANSWER_GONE'>;
   fetched: string[];
+  /** The processing numbers acknowledged (`POST /v1/answer-acknowledgements`), in order. */
+  acknowledged: string[];
   institutionUrl: string;
   close(): Promise<void>;
 }
@@ -156,6 +159,7 @@ async function startCoreStandIn(clock: Clock): Promise<CoreStandIn> {
     inquiries: [] as InquiryRequest[],
     keptAnswers: new Map<string, Omit<AnswerDelivery, 'processingNumber'> | 'ERR_ANSWER_GONE'>(),
     fetched: [] as string[],
+    acknowledged: [] as string[],
     institutionUrl: '',
   };
   app.post('/v1/answer-fetches', (request) => {
@@ -165,6 +169,11 @@ async function startCoreStandIn(clock: Clock): Promise<CoreStandIn> {
     if (kept === undefined) throw new RenkeiError('ERR_ANSWER_NOT_READY', 'Not answered yet.');
     if (kept === 'ERR_ANSWER_GONE') throw new RenkeiError('ERR_ANSWER_GONE', 'No longer held.');
     return { processingNumber, ...kept };
+  });
+  app.post('/v1/answer-acknowledgements', async (request, reply) => {
+    const { processingNumber } = parseInput(AnswerAcknowledgement, request.body);
+    state.acknowledged.push(processingNumber);
+    return reply.status(204).send();
   });
   app.post('/v1/inquiries', async (request, reply) => {
     const body = parseInput(InquiryRequest, request.body);

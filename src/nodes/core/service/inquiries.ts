@@ -4,8 +4,8 @@
  *
  * On the trust layer the answer's items arrive sealed by the provider for the requester (a JWE the
  * core has no key to open). The core keeps that ciphertext, in the same transaction as the outcome,
- * until the requester has it (it acknowledged the push, or fetched it with `fetchAnswer`) or it
- * expires (`answerRetentionMs`, default 7 days): an answer is no longer lost when the requester is
+ * until the requester has it (it acknowledged the push, or fetched it with `fetchAnswer` and then
+ * acknowledged that with `acknowledgeAnswer`) or it expires (`answerRetentionMs`, default 7 days): an answer is no longer lost when the requester is
  * down past the retries or the core restarts before delivering it. Items in clear (nodes without the
  * trust layer) are relayed in memory only and never stored, as before: a lost delivery stays lost.
  *
@@ -30,7 +30,7 @@ import type { Logger } from '../../../shared/logger.ts';
 import { DurableSends, retryDelay, type AttemptResult } from '../../../shared/durable-sends.ts';
 import { Sleeper } from '../../../shared/sleeper.ts';
 import type { Institution, ProvisionRecord } from '../model.ts';
-import type { CoreStore, ProviderNotice } from '../store.ts';
+import type { CoreStore, ProviderNotice, UnfinishedInquiry } from '../store.ts';
 import type { CodeCipher } from './code-cipher.ts';
 import type { InstitutionReach } from './reach.ts';
 import { QUEUE_DEADLINE_PASSED, type OutboundLimits } from './concurrency.ts';
@@ -362,32 +362,23 @@ export class InquiryService {
 
   /**
    * The requester fetches an answer it has not received: the delivery the push carries (sealed items
-   * as kept). The delivery is then recorded `delivered` and the kept ciphertext dropped, in one
-   * transaction. We considered keeping it until the requester acknowledged the fetch in a second
-   * call, but that is one more route and state for a rare loss (the answer lost in transit after the
-   * core sent it): then the next fetch says ERR_ANSWER_GONE and the clerk inquires again.
+   * as kept). The fetch changes nothing: the answer stays kept, and the delivery pending (the push
+   * goes on), until the requester acknowledges it (`acknowledgeAnswer`) once it has recorded it, a
+   * push lands, or it expires. So a fetch may be repeated and gets the same answer, the same sealed
+   * bytes: an answer lost in transit after the core sent it (the requester killed, the connection
+   * cut) is fetched again rather than gone. We first ended the delivery on the fetch itself, to save
+   * a route and a state; the 100-kill chaos run then found two answers lost exactly so.
    *
    * Errors: ERR_UNKNOWN_PROCESSING_NUMBER (also when `requesterId` is not the inquiry's requester: no
    * hint that it exists), ERR_ANSWER_NOT_READY (no outcome yet, or items in clear still being pushed),
-   * ERR_ANSWER_GONE.
+   * ERR_ANSWER_GONE (acknowledged, expired, or items in clear that were never kept).
    */
   async fetchAnswer(processingNumber: string, requesterId: string): Promise<AnswerDelivery> {
     const { store, clock } = this.options;
-    const found = await store.findInquiry(processingNumber);
-    if (!found || found.record.requesterId !== requesterId) {
-      throw new RenkeiError('ERR_UNKNOWN_PROCESSING_NUMBER', 'No inquiry has this processing number.', {
-        processingNumber,
-      });
-    }
-    const { record, state } = found;
-    if (record.outcome === 'pending') {
-      throw new RenkeiError('ERR_ANSWER_NOT_READY', 'The provider has not answered yet; ask again later.', {
-        processingNumber,
-      });
-    }
+    const { record, state, outcome } = await this.requestersInquiry(processingNumber, requesterId);
     const now = clock.now().toISOString();
     let sealedItems: string | undefined;
-    if (record.outcome === 'provided') {
+    if (outcome === 'provided') {
       const kept = await store.findKeptAnswer(processingNumber);
       if (!kept && state.delivery === 'pending') {
         // Items in clear, still being pushed (they are never kept): the push may yet land.
@@ -398,23 +389,60 @@ export class InquiryService {
       if (!kept || kept.expiresAt <= now) {
         throw new RenkeiError(
           'ERR_ANSWER_GONE',
-          'The core no longer holds this answer (delivered, expired, or never kept); inquire again.',
+          'The core no longer holds this answer (acknowledged, expired, or never kept); inquire again.',
           { processingNumber },
         );
       }
       sealedItems = kept.sealedItems;
     }
-    if (state.delivery === 'pending') {
-      await store.recordDelivery(processingNumber, 'delivered', state.deliveryAttempts, now);
-    }
     return {
       processingNumber,
-      outcome: record.outcome,
+      outcome,
       ...(record.reason === null ? {} : { reason: record.reason }),
       items: [],
       ...(sealedItems === undefined ? {} : { sealedItems }),
       answeredAt: record.answeredAt ?? now,
     };
+  }
+
+  /**
+   * The requester has recorded the answer (fetched, or pushed and answered 2xx but the core did not
+   * learn it): the delivery is recorded `delivered` and the kept answer dropped, in one transaction.
+   * A delivery already ended (acknowledged, pushed, expired) is left as it is: acknowledging twice is
+   * harmless, so a requester that lost the core's reply simply acknowledges again.
+   *
+   * Errors: ERR_UNKNOWN_PROCESSING_NUMBER (also another institution's inquiry), ERR_ANSWER_NOT_READY
+   * (no outcome yet: nothing can have been recorded).
+   */
+  async acknowledgeAnswer(processingNumber: string, requesterId: string): Promise<void> {
+    const { state } = await this.requestersInquiry(processingNumber, requesterId);
+    if (state.delivery !== 'pending') return;
+    await this.options.store.recordDelivery(
+      processingNumber,
+      'delivered',
+      state.deliveryAttempts,
+      this.options.clock.now().toISOString(),
+    );
+  }
+
+  /** The inquiry, answered, if `requesterId` made it; else as unknown (no hint that it exists). */
+  private async requestersInquiry(
+    processingNumber: string,
+    requesterId: string,
+  ): Promise<UnfinishedInquiry & { outcome: Exclude<ProvisionRecord['outcome'], 'pending'> }> {
+    const found = await this.options.store.findInquiry(processingNumber);
+    if (!found || found.record.requesterId !== requesterId) {
+      throw new RenkeiError('ERR_UNKNOWN_PROCESSING_NUMBER', 'No inquiry has this processing number.', {
+        processingNumber,
+      });
+    }
+    const { outcome } = found.record;
+    if (outcome === 'pending') {
+      throw new RenkeiError('ERR_ANSWER_NOT_READY', 'The provider has not answered yet; ask again later.', {
+        processingNumber,
+      });
+    }
+    return { ...found, outcome };
   }
 
   /**
@@ -684,7 +712,7 @@ export class InquiryService {
         await this.sleeper.sleep(this.retryDelay(retry));
         if (this.closing) break;
         if (held) {
-          // Fetched or expired meanwhile: nothing left to push.
+          // Acknowledged (after a fetch) or expired meanwhile: nothing left to push.
           const found = await store.findInquiry(processingNumber).catch(() => undefined);
           if (found?.state.delivery !== 'pending') return;
           // An outcome without items is not kept, so it expires here, after as long as kept items.

@@ -247,9 +247,9 @@ export class InquiryBatchService {
         return { batchId, members: [], items: [], answeredAt: batch.createdAt };
       case 'answered': {
         if (batch.answer === null || (batch.expiresAt !== null && batch.expiresAt <= now)) break;
-        const answer = JSON.parse(batch.answer) as AnswerBatchDelivery;
-        await store.recordBatchDelivery(batchId, 'delivered', batch.deliveryAttempts, now);
-        return answer;
+        // Kept, and the push going on, until the requester acknowledges (`acknowledge`): a fetch
+        // lost in transit is fetched again, the same answer.
+        return JSON.parse(batch.answer) as AnswerBatchDelivery;
       }
       case 'delivered':
       case 'failed':
@@ -259,6 +259,26 @@ export class InquiryBatchService {
       'ERR_ANSWER_GONE',
       'The core no longer holds this answer (delivered, expired, or never kept); inquire again.',
     );
+  }
+
+  /**
+   * The requester has recorded the batch's answer: every member still pending is recorded
+   * `delivered` and the kept answer dropped, in one transaction. A batch whose delivery has ended
+   * already is left as it is (acknowledging twice is harmless).
+   *
+   * Errors: ERR_UNKNOWN_BATCH (also another institution's), ERR_ANSWER_NOT_READY (not answered yet).
+   */
+  async acknowledge(batchId: string, requesterId: string): Promise<void> {
+    const { store, clock } = this.options;
+    const batch = await store.findInquiryBatch(batchId);
+    if (!batch || batch.requesterId !== requesterId) {
+      throw new RenkeiError('ERR_UNKNOWN_BATCH', 'No inquiry batch of this institution has this id.');
+    }
+    if (batch.state === 'forwarded') {
+      throw new RenkeiError('ERR_ANSWER_NOT_READY', 'The provider has not answered yet; ask again later.');
+    }
+    if (batch.state !== 'answered') return;
+    await store.recordBatchDelivery(batchId, 'delivered', batch.deliveryAttempts, clock.now().toISOString());
   }
 
   /**
@@ -468,7 +488,7 @@ export class InquiryBatchService {
         await this.sleeper.sleep(this.retryDelay(retry));
         if (this.closing) break;
         const batch = await store.findInquiryBatch(batchId).catch(() => undefined);
-        if (batch?.state !== 'answered') return; // fetched meanwhile
+        if (batch?.state !== 'answered') return; // acknowledged after a fetch meanwhile
         if (batch.expiresAt !== null && batch.expiresAt <= clock.now().toISOString()) break;
       }
     }

@@ -4,7 +4,8 @@
  *
  * The core pushes the answer (`receiveAnswer`). When the push cannot land (this node was down, or the
  * network between was), the core keeps the sealed answer for a while and this node fetches it
- * (`fetchAnswer`), handled exactly as a pushed one: when the node starts, for every inquiry still
+ * (`fetchAnswer`), handled exactly as a pushed one and then acknowledged (the core keeps it until
+ * then, so a fetched answer lost in transit is fetched again): when the node starts, for every inquiry still
  * pending (`fetchPendingAnswers`: what was missed while down), and when a clerk reads an inquiry that
  * has been pending longer than a push takes (a push that failed while both were up). We considered
  * a periodic sweep of every pending inquiry, but it calls the core for inquiries nobody is waiting
@@ -780,7 +781,14 @@ export class InquiryService {
       return 'unavailable';
     }
     if (delivery.batchId !== batchId) return 'unavailable';
+    // As `fetchAnswer`: recorded first, then acknowledged; until then the core keeps the answer.
     await this.receiveAnswerBatch(delivery);
+    try {
+      await core.acknowledgeAnswerBatch({ body: { requesterId: institutionId, batchId } });
+    } catch (error) {
+      const code = error instanceof RenkeiError ? error.code : 'ERR_INTERNAL';
+      logger.info({ batchId, code }, 'batch answer recorded but not yet acknowledged to the core');
+    }
     return 'received';
   }
 
@@ -859,8 +867,26 @@ export class InquiryService {
       logger.warn({ processingNumber }, 'the core answered a fetch with another inquiry’s answer');
       return 'unavailable';
     }
+    // Recorded (committed) first, acknowledged after: the core keeps the answer until then, so a node
+    // killed in between fetches it again on its next start, the same answer.
     await this.receiveAnswer(delivery);
+    await this.acknowledge(processingNumber);
     return 'received';
+  }
+
+  /**
+   * Tell the core an answer fetched is recorded here, so that it stops keeping (and pushing) it. A
+   * failed acknowledgement is left: the core's push goes on, and this node answers it 2xx (a second
+   * answer changes nothing), which ends the delivery as well.
+   */
+  private async acknowledge(processingNumber: ProcessingNumber): Promise<void> {
+    const { core, institutionId, logger } = this.deps;
+    try {
+      await core.acknowledgeAnswer({ body: { requesterId: institutionId, processingNumber } });
+    } catch (error) {
+      const code = error instanceof RenkeiError ? error.code : 'ERR_INTERNAL';
+      logger.info({ processingNumber, code }, 'answer recorded but not yet acknowledged to the core');
+    }
   }
 
   /**
