@@ -990,7 +990,7 @@ describe('the access record (アクセス記録)', () => {
 
 describe('renkei security events', () => {
   it("prints the refusals of every node's security log as a table, newest first", async () => {
-    const run = await renkei('--data-dir', dir, 'security', 'events', '--node', 'core', '--limit', '200');
+    const run = await renkei('--data-dir', dir, 'security', 'events', '--node', 'core', '--limit', '2000');
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('claimed (unverified)');
