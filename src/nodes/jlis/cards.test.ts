@@ -259,6 +259,20 @@ describe('the card lifecycle at J-LIS', () => {
     }
   });
 
+  it('revokes the card of a resident whose death is recorded, with J-LIS as the actor', async () => {
+    const { cardId, residentRecordCode } = await deliveredCard();
+    const death = await post('/admin/v1/resident-changes', {
+      residentRecordCode,
+      change: 'death',
+      effectiveDate: '2024-06-01',
+    });
+    expect(death.status).toBe(201);
+    const { json } = await post<CardView>('/admin/v1/card-lookups', { cardId });
+    expect(json).toMatchObject({ state: 'revoked', stateReason: 'death', certificates: 'revoked' });
+    expect(jpki.revocations).toEqual([{ cardId, reason: 'death', which: 'both' }]);
+    expect(await events(cardId)).toContainEqual(['revoke', 'done', 'delivered', 'revoked', undefined]);
+  });
+
   it('reissues a new card with new keys, the old one revoked with reason reissue', async () => {
     const { cardId, residentRecordCode } = await deliveredCard();
     await post('/admin/v1/card-suspensions', { cardId, reason: 'loss' });

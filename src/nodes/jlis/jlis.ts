@@ -103,6 +103,14 @@ export function createJlis(deps: JlisDeps): Jlis {
     logger: deps.logger,
     ...(deps.noticeRetryDelaysMs === undefined ? {} : { retryDelaysMs: deps.noticeRetryDelaysMs }),
   });
+  const cards = new CardService({
+    store: deps.store,
+    clock: deps.clock,
+    logger: deps.logger,
+    jpki: deps.cardIssuer ?? certificates,
+    ...(deps.cardRules ? { rules: deps.cardRules } : {}),
+    ...(deps.cardKdf ? { kdf: deps.cardKdf } : {}),
+  });
   const residents = new ResidentService({
     store: deps.store,
     clock: deps.clock,
@@ -111,20 +119,13 @@ export function createJlis(deps: JlisDeps): Jlis {
     numberingKey: deps.numberingKey ?? newNumberingKey(),
     ...(deps.random ? { random: deps.random } : {}),
     ...(certificates ? { jpki: certificates } : {}),
+    cards,
   });
   const acquisitions = new CodeAcquisitionRelay({
     store: deps.store,
     clock: deps.clock,
     logger: deps.logger,
     core: deps.core,
-  });
-  const cards = new CardService({
-    store: deps.store,
-    clock: deps.clock,
-    logger: deps.logger,
-    jpki: deps.cardIssuer ?? certificates,
-    ...(deps.cardRules ? { rules: deps.cardRules } : {}),
-    ...(deps.cardKdf ? { kdf: deps.cardKdf } : {}),
   });
   const app = createHttpApp({
     logger: deps.logger,

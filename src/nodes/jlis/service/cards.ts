@@ -208,6 +208,18 @@ export class CardService {
   }
 
   /**
+   * A death recorded in the identity records: the resident's card, if one is live, is revoked as a
+   * clerk would revoke it (廃止, reason `death`), recorded with J-LIS itself as the actor. The
+   * certificates are revoked by the death's own revocation (`revokeSigningForResident`); this ends
+   * the card. Errors: ERR_UPSTREAM_UNAVAILABLE.
+   */
+  async revokeOnDeath(residentRecordCode: string): Promise<void> {
+    const card = await this.deps.store.findLiveCard(residentRecordCode);
+    if (card === undefined) return;
+    await this.revoke({ cardId: card.cardId, reason: 'death' }, { party: 'jlis' });
+  }
+
+  /**
    * 再交付: a new card (new id, new keys, new certificates) in place of one lost or damaged; the old
    * one is revoked (reason `reissue`) with its certificates. Errors: ERR_UNKNOWN_CARD, ERR_CARD_STATE,
    * ERR_RESIDENT_STATE, ERR_UPSTREAM_UNAVAILABLE, ERR_VALIDATION.

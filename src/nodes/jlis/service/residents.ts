@@ -19,6 +19,7 @@ import { jstDate, type Clock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import type { JpkiIssuer } from '../jpki/port.ts';
+import type { CardService } from './cards.ts';
 import { NUMBERING_KEY_BYTES, deriveIndividualNumber } from '../numbering.ts';
 import type {
   BasicFourInfo,
@@ -49,6 +50,8 @@ export interface ResidentServiceDeps {
   notices?: NoticeOutbox;
   /** J-LIS's JPKI CA: a move, a name change or a death revokes the resident's signing certificate. */
   jpki?: Pick<JpkiIssuer, 'revokeSigningForResident'>;
+  /** The cards' lifecycle: a death revokes the resident's card (廃止, reason `death`). */
+  cards?: Pick<CardService, 'revokeOnDeath'>;
 }
 
 /** Which identity changes revoke the signing certificate (it carries the four information), and why. */
@@ -162,6 +165,7 @@ export class ResidentService {
     logger.info({ change: change.change }, 'identity record changed');
     const revocation = change.change === 'correction' ? undefined : REVOKING_CHANGES[change.change];
     if (revocation) await this.deps.jpki?.revokeSigningForResident(change.residentRecordCode, revocation);
+    if (change.change === 'death') await this.deps.cards?.revokeOnDeath(change.residentRecordCode);
     return this.view(record.residentRecordCode, record.individualNumber, [...history, entry], jstDate(now));
   }
 
