@@ -50,9 +50,9 @@ export function registerDemoJpkiCommand(demo: Command, program: Command): void {
             (given ? ` Databases kept under ${dir}.` : ''),
         );
       } catch (error) {
-        const step = error instanceof DemoStepFailed ? error.step : 'the demo';
+        // DemoStepFailed's message names the step, then the code and message of what went wrong.
         const why = error instanceof DemoStepFailed ? error.message : String(error);
-        console.error(`renkei demo jpki failed at ${step}. ${why}`);
+        console.error(`renkei demo jpki failed at ${why}`);
         if (given) console.error(`Its data is kept under ${dir}.`);
         process.exitCode = 1;
       } finally {

@@ -99,6 +99,12 @@ export async function runJpkiDemo(options: JpkiDemoOptions): Promise<DemoRow[]> 
   const transports: Transport[] = [];
   let network: Network | undefined;
   try {
+    // A directory that cannot be made fails before anything starts.
+    if (options.out !== undefined) {
+      await step('--out: making the directory', () =>
+        Promise.resolve(mkdirSync(options.out!, { recursive: true })),
+      );
+    }
     network = await step('J-LIS and the trust layer start', () =>
       launchNetwork({
         dataDir: options.dir,
@@ -481,7 +487,6 @@ export async function runJpkiDemo(options: JpkiDemoOptions): Promise<DemoRow[]> 
     if (options.out !== undefined) {
       await step('--out: writing the certificates', async () => {
         const out = options.out!;
-        mkdirSync(out, { recursive: true });
         const pem = (certificate: x509.X509Certificate) => certificate.toString('pem') + '\n';
         const authentication = async (card: VirtualCard) =>
           pem(new x509.X509Certificate((await card.readCertificate('authentication')).certificateDer));
