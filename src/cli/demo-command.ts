@@ -7,6 +7,7 @@ import { DEMO_SCENARIOS, runScenario, type Exchange } from '../network/scenarios
 import { seedWorld } from '../network/seed.ts';
 import { DEMO_WORLD } from '../network/world.ts';
 import { lockDirectory } from '../shared/lock.ts';
+import { registerDemoJpkiCommand } from './demo-jpki-command.ts';
 import { table, type GlobalOptions } from './output.ts';
 
 /**
@@ -15,7 +16,7 @@ import { table, type GlobalOptions } from './output.ts';
  * did not end as the seeds lead us to expect.
  */
 export function registerDemoCommand(program: Command): void {
-  program
+  const demo = program
     .command('demo')
     .description("run the seeds' scenarios against a freshly started network and print each exchange")
     .action(async () => {
@@ -106,6 +107,7 @@ export function registerDemoCommand(program: Command): void {
       );
       process.exitCode = failed.length === 0 ? 0 : 1;
     });
+  registerDemoJpkiCommand(demo, program);
 }
 
 type Missed = Exclude<Exchange['outcome'], 'provided'>;
