@@ -67,6 +67,12 @@ describe('renkei start', () => {
       expect(new Set(pids.values()).size).toBe(13);
       expect([...pids.values()]).not.toContain(child.pid);
       expect([...pids.values()].every(alive)).toBe(true);
+      // J-LIS's JPKI publication, as printed: its signing CRL is served, in DER (a SEQUENCE).
+      const jpki = /JPKI \(plain HTTP, public\): (\S+)\/jpki\/v1\/crl\/signing/.exec(stdout)?.[1];
+      expect(jpki, stdout).toBeDefined();
+      const crl = await fetch(`${jpki ?? ''}/jpki/v1/crl/signing`);
+      expect(crl.status).toBe(200);
+      expect(new Uint8Array(await crl.arrayBuffer())[0]).toBe(0x30);
 
       const pkiDir = join(temp, 'network', 'pki');
       const transport = await credentialTransport({

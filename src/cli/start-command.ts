@@ -129,6 +129,13 @@ export function registerStartCommand(program: Command): void {
             `PKI (plain HTTP, public): ${pub}/pki/v1/crl  ${pub}/pki/v1/ocsp  ${pub}/pki/v1/ca-bundle.pem`,
           );
         }
+        const jpki = network.jlis.publicationUrl;
+        if (jpki) {
+          console.log(
+            `JPKI (plain HTTP, public): ${jpki}/jpki/v1/crl/signing  ${jpki}/jpki/v1/crl/authentication  ` +
+              `${jpki}/jpki/v1/ocsp  ${jpki}/jpki/v1/ca-bundle.pem`,
+          );
+        }
         const example = exampleInquiry(worldFile, network.institutions.get('152048')?.url, network.pkiDir);
         if (example) console.log(`\nTry the seeds' 児童手当 exchange as 三条市's clerk:\n${example}\n`);
         if (network.corporate) {
