@@ -87,6 +87,9 @@ const RESEND_MAX_MS = 30_000;
 /** Bound on the per-inquiry throttle's memory; cleared whole when reached. */
 const THROTTLE_LIMIT = 10_000;
 
+/** What one fetch of a kept answer did (`fetchAnswer`, `fetchAnswerBatch`). */
+export type FetchOutcome = 'received' | 'not_ready' | 'gone' | 'unavailable';
+
 export class InquiryService {
   /** Wakes long-polling readers when an answer arrives; keyed by processing number. */
   private readonly answered = new EventEmitter().setMaxListeners(0);
@@ -750,46 +753,21 @@ export class InquiryService {
    * `gone`: the core no longer holds it; the members still pending here are then recorded failed
    * (ERR_ANSWER_GONE). Otherwise as `fetchAnswer`.
    */
-  async fetchAnswerBatch(
-    batchId: string,
-    pending: readonly ProcessingNumber[],
-  ): Promise<'received' | 'not_ready' | 'gone' | 'unavailable'> {
-    const { core, institutionId, clock, store, logger } = this.deps;
-    let delivery: AnswerBatchDelivery;
-    try {
-      delivery = await core.fetchAnswerBatch({ body: { requesterId: institutionId, batchId } });
-    } catch (error) {
-      const code = error instanceof RenkeiError ? error.code : 'ERR_INTERNAL';
-      if (code === 'ERR_ANSWER_NOT_READY') return 'not_ready';
-      if (code === 'ERR_ANSWER_GONE') {
-        const now = clock.now().toISOString();
-        const failed = await store.recordAnswers(
-          pending.map((processingNumber) => ({
-            processingNumber,
-            outcome: 'failed',
-            reason: code,
-            items: [],
-            answeredAt: now,
-            receivedAt: now,
-          })),
+  async fetchAnswerBatch(batchId: string, pending: readonly ProcessingNumber[]): Promise<FetchOutcome> {
+    const { core, institutionId } = this.deps;
+    return this.fetchKept(
+      { batchId },
+      pending,
+      () => core.fetchAnswerBatch({ body: { requesterId: institutionId, batchId } }),
+      async (delivery) => {
+        if (delivery.batchId !== batchId) return false;
+        await this.receiveAnswerBatch(delivery);
+        await this.acknowledge({ batchId }, () =>
+          core.acknowledgeAnswerBatch({ body: { requesterId: institutionId, batchId } }),
         );
-        if (failed.length > 0) logger.warn({ batchId, failed: failed.length }, 'a batch’s answer is gone');
-        for (const pn of failed) this.answered.emit(pn);
-        return 'gone';
-      }
-      logger.info({ batchId, code }, 'batch answer could not be fetched from the core');
-      return 'unavailable';
-    }
-    if (delivery.batchId !== batchId) return 'unavailable';
-    // As `fetchAnswer`: recorded first, then acknowledged; until then the core keeps the answer.
-    await this.receiveAnswerBatch(delivery);
-    try {
-      await core.acknowledgeAnswerBatch({ body: { requesterId: institutionId, batchId } });
-    } catch (error) {
-      const code = error instanceof RenkeiError ? error.code : 'ERR_INTERNAL';
-      logger.info({ batchId, code }, 'batch answer recorded but not yet acknowledged to the core');
-    }
-    return 'received';
+        return true;
+      },
+    );
   }
 
   /**
@@ -834,44 +812,72 @@ export class InquiryService {
    * inquiry is recorded failed, `ERR_ANSWER_GONE`, so the clerk knows to inquire again), `unavailable`
    * when the core could not be asked or knows no such inquiry (nothing changes; ask later).
    */
-  async fetchAnswer(
-    processingNumber: ProcessingNumber,
-  ): Promise<'received' | 'not_ready' | 'gone' | 'unavailable'> {
-    const { core, institutionId, logger, clock, store } = this.deps;
-    let delivery: AnswerDelivery;
+  async fetchAnswer(processingNumber: ProcessingNumber): Promise<FetchOutcome> {
+    const { core, institutionId, logger } = this.deps;
+    return this.fetchKept(
+      { processingNumber },
+      [processingNumber],
+      () => core.fetchAnswer({ body: { requesterId: institutionId, processingNumber } }),
+      async (delivery) => {
+        if (delivery.processingNumber !== processingNumber) {
+          logger.warn({ processingNumber }, 'the core answered a fetch with another inquiry’s answer');
+          return false;
+        }
+        // Recorded (committed) first, acknowledged after: the core keeps the answer until then, so a
+        // node killed in between fetches it again on its next start, the same answer.
+        await this.receiveAnswer(delivery);
+        await this.acknowledge({ processingNumber }, () =>
+          core.acknowledgeAnswer({ body: { requesterId: institutionId, processingNumber } }),
+        );
+        return true;
+      },
+    );
+  }
+
+  /**
+   * One fetch of an answer the core keeps (a single inquiry's or a batch's), the same for both:
+   * `take` records a delivery and acknowledges it, or says it was not the one asked for
+   * (`unavailable`). When the core no longer holds it, the inquiries of `pending` still pending here
+   * are recorded failed (ERR_ANSWER_GONE).
+   */
+  private async fetchKept<D>(
+    context: { processingNumber: ProcessingNumber } | { batchId: string },
+    pending: readonly ProcessingNumber[],
+    fetch: () => Promise<D>,
+    take: (delivery: D) => Promise<boolean>,
+  ): Promise<FetchOutcome> {
+    const { logger, clock, store } = this.deps;
+    let delivery: D;
     try {
-      delivery = await core.fetchAnswer({ body: { requesterId: institutionId, processingNumber } });
+      delivery = await fetch();
     } catch (error) {
       const code = error instanceof RenkeiError ? error.code : 'ERR_INTERNAL';
       if (code === 'ERR_ANSWER_NOT_READY') return 'not_ready';
       if (code === 'ERR_ANSWER_GONE') {
         const now = clock.now().toISOString();
-        const result = await store.recordAnswer({
-          processingNumber,
-          outcome: 'failed',
-          reason: code,
-          items: [],
-          answeredAt: now,
-          receivedAt: now,
-        });
-        if (result === 'recorded') {
-          logger.warn({ processingNumber }, 'the core no longer holds the answer; inquiry recorded failed');
-          this.answered.emit(processingNumber);
+        const failed = await store.recordAnswers(
+          pending.map((processingNumber) => ({
+            processingNumber,
+            outcome: 'failed',
+            reason: code,
+            items: [],
+            answeredAt: now,
+            receivedAt: now,
+          })),
+        );
+        if (failed.length > 0) {
+          logger.warn(
+            { ...context, failed: failed.length },
+            'the core no longer holds the answer; recorded failed',
+          );
         }
+        for (const pn of failed) this.answered.emit(pn);
         return 'gone';
       }
-      logger.info({ processingNumber, code }, 'answer could not be fetched from the core');
+      logger.info({ ...context, code }, 'answer could not be fetched from the core');
       return 'unavailable';
     }
-    if (delivery.processingNumber !== processingNumber) {
-      logger.warn({ processingNumber }, 'the core answered a fetch with another inquiry’s answer');
-      return 'unavailable';
-    }
-    // Recorded (committed) first, acknowledged after: the core keeps the answer until then, so a node
-    // killed in between fetches it again on its next start, the same answer.
-    await this.receiveAnswer(delivery);
-    await this.acknowledge(processingNumber);
-    return 'received';
+    return (await take(delivery)) ? 'received' : 'unavailable';
   }
 
   /**
@@ -879,13 +885,15 @@ export class InquiryService {
    * failed acknowledgement is left: the core's push goes on, and this node answers it 2xx (a second
    * answer changes nothing), which ends the delivery as well.
    */
-  private async acknowledge(processingNumber: ProcessingNumber): Promise<void> {
-    const { core, institutionId, logger } = this.deps;
+  private async acknowledge(
+    context: { processingNumber: ProcessingNumber } | { batchId: string },
+    send: () => Promise<unknown>,
+  ): Promise<void> {
     try {
-      await core.acknowledgeAnswer({ body: { requesterId: institutionId, processingNumber } });
+      await send();
     } catch (error) {
       const code = error instanceof RenkeiError ? error.code : 'ERR_INTERNAL';
-      logger.info({ processingNumber, code }, 'answer recorded but not yet acknowledged to the core');
+      this.deps.logger.info({ ...context, code }, 'answer recorded but not yet acknowledged to the core');
     }
   }
 
