@@ -159,6 +159,23 @@ describe('refusing an inquiry the legal table does not allow', () => {
     expect(message).toContain('[998]');
   });
 
+  it("names the broadest broken rule of the item list, whatever the items' order", () => {
+    // Under clause 57 a municipality may give [1], which 057-02 (asking for [53] only) does not ask for;
+    // [53] is not a municipality's to give; [998] is undefined. The broadest rule wins in either order.
+    const base = {
+      ...childAllowance,
+      requester: osaka,
+      provider: yokohama,
+      clauseNo: '57',
+      procedureId: '057-02',
+    };
+    expect(refusal({ ...base, itemNos: [1, 998] }).rule).toBe('unknown_item');
+    expect(refusal({ ...base, itemNos: [998, 1] }).rule).toBe('unknown_item');
+    expect(refusal({ ...base, itemNos: [1, 53] }).rule).toBe('item_not_allowed');
+    expect(refusal({ ...base, itemNos: [53, 1] }).rule).toBe('item_not_allowed');
+    expect(refusal({ ...base, itemNos: [1] }).rule).toBe('item_not_in_procedure');
+  });
+
   it('refuses an inquiry that asks for no item, whatever else it gets right', () => {
     const { rule, message } = refusal({ ...childAllowance, itemNos: [] });
     expect(rule).toBe('no_items');

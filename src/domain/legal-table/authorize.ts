@@ -139,23 +139,26 @@ function authorize(
       `The inquiry asks for no item; procedure ${procedure.procedureId} asks for ${brackets(procedure.itemNos)}: name the items needed.`,
     );
   }
-  for (const itemNo of inquiry.itemNos) {
-    if (!knownItems.has(itemNo)) {
-      return refuse('unknown_item', `No item [${itemNo}] is defined in legal/items.yaml.`);
-    }
-    if (!byKind?.has(itemNo) && !byId?.has(itemNo)) {
-      const allowed = [...new Set([...(byKind ?? []), ...(byId ?? [])])].sort((a, b) => a - b);
-      return refuse(
-        'item_not_allowed',
-        `Clause ${clause.clauseNo} does not let ${provider.id} provide item [${itemNo}]; from a ${provider.kind} it allows ${brackets(allowed)}.`,
-      );
-    }
-    if (!procedureEntry.itemNos.has(itemNo)) {
-      return refuse(
-        'item_not_in_procedure',
-        `Procedure ${procedure.procedureId} does not ask for item [${itemNo}]; it asks for ${brackets(procedure.itemNos)}.`,
-      );
-    }
+  // Each rule over the whole list before the next, so the reason does not depend on the items' order:
+  // an undefined item anywhere is `unknown_item`, even when an earlier item breaks a narrower rule.
+  const unknown = inquiry.itemNos.find((itemNo) => !knownItems.has(itemNo));
+  if (unknown !== undefined) {
+    return refuse('unknown_item', `No item [${unknown}] is defined in legal/items.yaml.`);
+  }
+  const notAllowed = inquiry.itemNos.find((itemNo) => !byKind?.has(itemNo) && !byId?.has(itemNo));
+  if (notAllowed !== undefined) {
+    const allowed = [...new Set([...(byKind ?? []), ...(byId ?? [])])].sort((a, b) => a - b);
+    return refuse(
+      'item_not_allowed',
+      `Clause ${clause.clauseNo} does not let ${provider.id} provide item [${notAllowed}]; from a ${provider.kind} it allows ${brackets(allowed)}.`,
+    );
+  }
+  const notAsked = inquiry.itemNos.find((itemNo) => !procedureEntry.itemNos.has(itemNo));
+  if (notAsked !== undefined) {
+    return refuse(
+      'item_not_in_procedure',
+      `Procedure ${procedure.procedureId} does not ask for item [${notAsked}]; it asks for ${brackets(procedure.itemNos)}.`,
+    );
   }
   return { allowed: true, clause, procedure };
 }

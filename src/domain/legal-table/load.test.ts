@@ -94,20 +94,39 @@ describe('loading the legal table', () => {
 });
 
 describe('warning of what loads but cannot be used', () => {
+  const unprovided64 =
+    'legal/items.yaml: item 64: no provision in legal/clauses.yaml lists it, so no inquiry can ask for it; add it to a clause provision or remove it';
+  const unasked = (clauseNo: string, itemNo: number) =>
+    `legal/clauses.yaml: clause ${clauseNo}: a provision lists item ${itemNo}, but no procedure under clause ${clauseNo} asks for it, so no inquiry can; add it to a procedure in legal/procedures.yaml or remove it from the provision`;
+
   it('warns, without refusing, of item [64]: defined in legal/items.yaml but in no clause provision', () => {
     const table = loadLegalTable();
     expect(table.findItem(64)).toBeDefined();
-    expect(table.warnings).toEqual([
-      'legal/items.yaml: item 64: no provision in legal/clauses.yaml lists it, so no inquiry can ask for it; add it to a clause provision or remove it',
-    ]);
+    expect(table.warnings).toContain(unprovided64);
   });
 
-  it('has no warning once a clause provision lists every item', () => {
+  it('warns of item [16]: clause 93 provides it, but no procedure under clause 93 asks for it', () => {
+    const table = loadLegalTable();
+    expect(table.warnings).toContain(unasked('93', 16));
+    // Provided twice under clause 26 (two provisions), warned of once.
+    expect(table.warnings.filter((w) => w === unasked('26', 14))).toHaveLength(1);
+  });
+
+  it('stops warning of an item once a procedure under the clause asks for it', () => {
+    const dir = brokenCopy('procedures.yaml', (procedures) => {
+      (entry(procedures, 'procedureId', '093-02').itemNos as number[]).push(16);
+    });
+    expect(loadLegalTable(dir).warnings).not.toContain(unasked('93', 16));
+  });
+
+  it('turns the warning of an unlisted item into one of an unasked item when a provision lists it', () => {
     const dir = brokenCopy('clauses.yaml', (clauses) => {
       const provisions = entry(clauses, 'clauseNo', '2').provisions as Entry[];
       provisions.push({ provider: { kinds: ['pension_service'] }, itemNos: [64] });
     });
-    expect(loadLegalTable(dir).warnings).toEqual([]);
+    const { warnings } = loadLegalTable(dir);
+    expect(warnings).not.toContain(unprovided64);
+    expect(warnings).toContain(unasked('2', 64));
   });
 });
 

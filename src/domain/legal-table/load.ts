@@ -9,8 +9,9 @@
  * is, layout versions that do not overlap, examples valid against their own layout, and no layout
  * field that would carry an Individual Number.
  *
- * What is consistent but cannot be used (an item no clause provision lists, so no inquiry can ask
- * for it) is not an error, since an operator may stage such an edit; it is returned in `warnings`.
+ * What is consistent but cannot be used (an item no clause provision lists, or one a clause provides
+ * but no procedure under that clause asks for: no inquiry can ask for either) is not an error, since an
+ * operator may stage such an edit; it is returned in `warnings`.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -96,7 +97,10 @@ export function buildLegalTable(source: LegalSource, digest?: string): LegalTabl
   const { itemByNo, layoutSchemas } = checkItems(items);
   const clauseByNo = checkClauses(clauses, itemByNo);
   const procedureById = checkProcedures(procedures, clauseByNo, itemByNo);
-  const warnings = unprovidedItemWarnings(itemByNo, clauseByNo);
+  const warnings = [
+    ...unprovidedItemWarnings(itemByNo, clauseByNo),
+    ...unaskedItemWarnings(clauseByNo, procedureById),
+  ];
   const authorize = buildAuthorizer([...clauseByNo.values()], [...procedureById.values()], itemByNo.keys());
 
   function layoutFor(itemNo: ItemNo, on: Date): LayoutVersion | undefined {
@@ -280,4 +284,31 @@ function unprovidedItemWarnings(
       (itemNo) =>
         `legal/items.yaml: item ${itemNo}: no provision in legal/clauses.yaml lists it, so no inquiry can ask for it; add it to a clause provision or remove it`,
     );
+}
+
+/**
+ * Items a clause's provisions list but no procedure under that clause asks for: an inquiry must name a
+ * procedure of its clause and ask only for that procedure's items, so nobody can ask for them under it.
+ */
+function unaskedItemWarnings(
+  clauseByNo: ReadonlyMap<ClauseNo, Clause>,
+  procedureById: ReadonlyMap<ProcedureId, Procedure>,
+): string[] {
+  const asked = new Map<ClauseNo, Set<ItemNo>>();
+  for (const procedure of procedureById.values()) {
+    const items = asked.get(procedure.clauseNo) ?? new Set<ItemNo>();
+    for (const itemNo of procedure.itemNos) items.add(itemNo);
+    asked.set(procedure.clauseNo, items);
+  }
+  const warnings: string[] = [];
+  for (const clause of clauseByNo.values()) {
+    const provided = new Set(clause.provisions.flatMap((provision) => provision.itemNos));
+    for (const itemNo of [...provided].sort((a, b) => a - b)) {
+      if (asked.get(clause.clauseNo)?.has(itemNo)) continue;
+      warnings.push(
+        `legal/clauses.yaml: clause ${clause.clauseNo}: a provision lists item ${itemNo}, but no procedure under clause ${clause.clauseNo} asks for it, so no inquiry can; add it to a procedure in legal/procedures.yaml or remove it from the provision`,
+      );
+    }
+  }
+  return warnings;
 }
