@@ -216,3 +216,45 @@ function eventOf(row: Omit<CardEventsTable, 'id'> & { id: number }): CardEvent {
     errorCode: (row.error_code ?? undefined) as ErrorCode | undefined,
   };
 }
+
+/**
+ * 廃止 on death, inside the identity change's transaction: the resident's card not yet revoked, if
+ * any, revoked (reason `death`, its certificates marked revoked when it had any, as the change's
+ * own revocation revoked them) with `event` recorded, its states filled in. The card id, or undefined.
+ */
+export async function revokeLiveCard(
+  trx: Kysely<CardDatabase>,
+  residentRecordCode: string,
+  event: CardEvent,
+): Promise<string | undefined> {
+  const live = await trx
+    .selectFrom('cards')
+    .select(['card_id', 'state', 'certificates'])
+    .where('resident_record_code', '=', residentRecordCode)
+    .where('state', '!=', 'revoked')
+    .executeTakeFirst();
+  if (!live) return undefined;
+  await trx
+    .updateTable('cards')
+    .set({
+      state: 'revoked',
+      state_reason: 'death',
+      certificates: live.certificates === 'none' ? 'none' : 'revoked',
+      updated_at: event.at.toISOString(),
+    })
+    .where('card_id', '=', live.card_id)
+    .execute();
+  await trx
+    .insertInto('card_events')
+    .values(
+      eventRow({
+        ...event,
+        cardId: live.card_id,
+        fromState: live.state as CardState,
+        toState: 'revoked',
+        reason: 'death',
+      }),
+    )
+    .execute();
+  return live.card_id;
+}

@@ -2,7 +2,9 @@
  * The Individual Number Card's lifecycle at J-LIS (個人番号カード): application (申請), issuance at the
  * municipality's counter (交付: the virtual card made with its own keys, the certificates asked of
  * JPKI through `JpkiIssuer`), delivery (交付済), suspension when lost (一時停止) and its lifting,
- * revocation (廃止), reissue (再交付), renewal (更新), and the municipality's PIN unlock.
+ * revocation (廃止), reissue (再交付), renewal (更新), the municipality's PIN unlock, and after a move
+ * or a name change the card kept in use: the change written on it (券面事項の追記) and a new signing
+ * certificate issued onto it (署名用電子証明書の発行).
  *
  * The states and their transitions are `TRANSITIONS` below; any other is ERR_CARD_STATE. Every
  * operation is recorded (`card_events`), done, refused or failed: a state change and its record in
@@ -20,6 +22,7 @@ import {
 import type {
   CardApplication,
   CardDelivery,
+  CardEndorsement,
   CardIssuance,
   CardIssued,
   CardLookup,
@@ -30,12 +33,13 @@ import type {
   CardSuspensionLift,
   CardView,
   PinUnlock,
+  SigningCertificateIssuance,
 } from '../../../protocol/cards.ts';
 import { jstDate, type Clock } from '../../../shared/clock.ts';
 import { HTTP_STATUS, RenkeiError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { cardTerms, endOfJstDay, loadCardRules, type CardRules } from '../card-rules.ts';
-import type { JpkiIssuer, JpkiRevocationReason } from '../jpki/port.ts';
+import type { FourInformation, JpkiIssuer, JpkiRevocationReason } from '../jpki/port.ts';
 import type { CardEvent, CardOperation, CardRow, CardState, IdentityRecord, JlisStore } from '../store.ts';
 
 export interface CardServiceDeps {
@@ -67,6 +71,8 @@ export const TRANSITIONS = {
   reissue: { from: ['delivered', 'suspended'], to: 'revoked' },
   renew: { from: ['delivered'], to: 'revoked' },
   unlock_pin: { from: ['delivered'], to: 'delivered' },
+  endorse: { from: ['delivered'], to: 'delivered' },
+  issue_signing: { from: ['delivered'], to: 'delivered' },
 } as const satisfies Partial<Record<CardOperation, { from: readonly CardState[]; to: CardState }>>;
 
 /** A renewal is taken from this many months before the card's expiry (有効期限の3か月前から). */
@@ -208,18 +214,6 @@ export class CardService {
   }
 
   /**
-   * A death recorded in the identity records: the resident's card, if one is live, is revoked as a
-   * clerk would revoke it (廃止, reason `death`), recorded with J-LIS itself as the actor. The
-   * certificates are revoked by the death's own revocation (`revokeSigningForResident`); this ends
-   * the card. Errors: ERR_UPSTREAM_UNAVAILABLE.
-   */
-  async revokeOnDeath(residentRecordCode: string): Promise<void> {
-    const card = await this.deps.store.findLiveCard(residentRecordCode);
-    if (card === undefined) return;
-    await this.revoke({ cardId: card.cardId, reason: 'death' }, { party: 'jlis' });
-  }
-
-  /**
    * 再交付: a new card (new id, new keys, new certificates) in place of one lost or damaged; the old
    * one is revoked (reason `reissue`) with its certificates. Errors: ERR_UNKNOWN_CARD, ERR_CARD_STATE,
    * ERR_RESIDENT_STATE, ERR_UPSTREAM_UNAVAILABLE, ERR_VALIDATION.
@@ -278,6 +272,107 @@ export class CardService {
         event({ ...transition(card, card.state), reason: input.which }),
       );
       return this.issued(view, virtual);
+    });
+  }
+
+  /**
+   * 券面事項の追記: after a move or a name change the card stays in use; the municipality writes the
+   * change on it. The card brought to the counter takes today's identity record on its card face
+   * (each changed value kept as a line of 追記 history) and its input assist, the holder typing the
+   * 4-digit PIN. The certificates are not touched: the change revoked the signing one already
+   * (`issueSigningCertificate` gives a new one). Errors: ERR_UNKNOWN_CARD, ERR_CARD_STATE (not
+   * delivered; the card shows the record already), ERR_RESIDENT_STATE (deceased, moved out),
+   * ERR_WRONG_PIN, ERR_PIN_LOCKED, ERR_VALIDATION (not this card).
+   */
+  endorse(input: CardEndorsement, actor: CardActor): Promise<CardIssued> {
+    return this.recorded('endorse', input.cardId, actor, input.clerkId, async (event) => {
+      const card = await this.cardIn(input.cardId, 'endorse');
+      const virtual = this.holdersCard(input.card, card.cardId);
+      const resident = await this.livingResident(card.residentRecordCode);
+      const changed = await virtual.endorse(input.pin, {
+        cardFaceAssist: assist(resident),
+        endorsedOn: this.today(),
+      });
+      if (changed.length === 0) {
+        throw new RenkeiError(
+          'ERR_CARD_STATE',
+          'The card shows the identity record already: the record did not change since.',
+        );
+      }
+      const view = await this.change(
+        card,
+        {},
+        event({ ...transition(card, card.state), reason: changed.map((f) => SHORT[f]).join(',') }),
+      );
+      return this.issued(view, virtual);
+    });
+  }
+
+  /**
+   * 署名用電子証明書の発行 onto the same card, at the counter: after a move, a name change or a
+   * correction revoked the signing certificate (its four information are out of date), a new signing
+   * key made inside the card brought, certified with today's record and linked to the card's
+   * user-authentication certificate, sealed under the signing password the holder sets. It runs to
+   * the card's certificates' expiry (`certificatesExpireOn`): one date for both, as the card row
+   * keeps. Errors: ERR_UNKNOWN_CARD, ERR_CARD_STATE (not delivered; its certificates revoked; its
+   * signing certificate in force: the record did not change), ERR_RESIDENT_STATE (deceased, moved
+   * out, under 15), ERR_VALIDATION, ERR_UPSTREAM_UNAVAILABLE.
+   */
+  issueSigningCertificate(input: SigningCertificateIssuance, actor: CardActor): Promise<CardIssued> {
+    return this.recorded('issue_signing', input.cardId, actor, input.clerkId, async (event) => {
+      const card = await this.cardIn(input.cardId, 'issue_signing');
+      const virtual = this.holdersCard(input.card, card.cardId);
+      const resident = await this.livingResident(card.residentRecordCode);
+      const jpki = this.jpki();
+      if (card.certificates !== 'valid' || card.authenticationSerial === undefined) {
+        throw new RenkeiError(
+          'ERR_CARD_STATE',
+          'The card’s certificates are not in force; re-key it (PIN unlock) instead.',
+          { certificates: card.certificates },
+        );
+      }
+      if (!cardTerms(this.rules, resident.dateOfBirth, this.today()).signingCertificate) {
+        throw new RenkeiError('ERR_RESIDENT_STATE', 'No signing certificate is issued to a holder under 15.');
+      }
+      if (
+        card.signingSerial !== undefined &&
+        (await upstream(() => jpki.certificateStatus(card.signingSerial!))) === 'valid'
+      ) {
+        throw new RenkeiError(
+          'ERR_CARD_STATE',
+          'The card’s signing certificate is in force: the identity record did not change since it was issued.',
+        );
+      }
+      const notAfter = endOfJstDay(card.certificatesExpireOn ?? this.today());
+      const issued = await virtual.replaceSigningKey({
+        signingPassword: input.signingPassword,
+        kdf: this.deps.kdf ?? DEFAULT_KDF,
+        certify: (signingPublicKeySpki) =>
+          upstream(() =>
+            jpki.issueSigning({
+              residentRecordCode: resident.residentRecordCode,
+              cardId: card.cardId,
+              fourInformation: fourInformation(resident),
+              signingPublicKeySpki,
+              authenticationSerial: card.authenticationSerial!,
+              notAfter,
+            }),
+          ),
+      });
+      const changes: Partial<CardRow> = { signingSerial: issued.serial };
+      const done = await this.deps.store.updateCard(
+        card.cardId,
+        card.state,
+        { ...changes, updatedAt: this.deps.clock.now() },
+        event(transition(card, card.state)),
+      );
+      if (!done) {
+        // The card was suspended or revoked meanwhile, its certificates revoked then: the one just
+        // issued must not outlive that.
+        await upstream(() => jpki.revokeForCard(card.cardId, 'card_revoked', 'signing'));
+        throw raced();
+      }
+      return this.issued({ ...card, ...changes }, virtual);
     });
   }
 
@@ -494,13 +589,7 @@ export class CardService {
       jpki.issuePair({
         residentRecordCode: resident.residentRecordCode,
         cardId,
-        fourInformation: {
-          name: resident.name,
-          ...(resident.nameKana === undefined ? {} : { nameKana: resident.nameKana }),
-          address: resident.address,
-          dateOfBirth: resident.dateOfBirth,
-          sex: resident.sex,
-        },
+        fourInformation: fourInformation(resident),
         ...keys,
         notAfter: endOfJstDay(certificatesExpireOn),
       }),
@@ -612,6 +701,8 @@ const PAST: Record<keyof typeof TRANSITIONS, string> = {
   reissue: 'reissued',
   renew: 'renewed',
   unlock_pin: 'unlocked',
+  endorse: 'endorsed',
+  issue_signing: 'given a signing certificate',
 };
 
 function transition(card: CardRow, to: CardState): Partial<CardEvent> {
@@ -640,6 +731,19 @@ function face(resident: IdentityRecord) {
     sex: resident.sex,
   };
 }
+
+function fourInformation(resident: IdentityRecord): FourInformation {
+  return {
+    name: resident.name,
+    ...(resident.nameKana === undefined ? {} : { nameKana: resident.nameKana }),
+    address: resident.address,
+    dateOfBirth: resident.dateOfBirth,
+    sex: resident.sex,
+  };
+}
+
+/** The fields an endorsement changed, short enough for the event's reason (32 characters). */
+const SHORT = { name: 'name', nameKana: 'kana', address: 'address', dateOfBirth: 'dob', sex: 'sex' } as const;
 
 function assist(resident: IdentityRecord): CardFaceAssist {
   return {
