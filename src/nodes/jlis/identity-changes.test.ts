@@ -206,7 +206,11 @@ describe('the card kept in use after a move (追記, a new signing certificate o
     const { residentRecordCode, cardId, archive, S, R } = await holder();
     expect((await move(residentRecordCode)).status).toBe(201);
 
-    const endorsed = await post<CardIssued>('/admin/v1/card-endorsements', { cardId, card: archive, pin: PIN });
+    const endorsed = await post<CardIssued>('/admin/v1/card-endorsements', {
+      cardId,
+      card: archive,
+      pin: PIN,
+    });
     expect(endorsed.status).toBe(200);
     const card = VirtualCard.fromBytes(Buffer.from(endorsed.json.archive, 'base64'));
     const face = await card.readCardFace(PIN);
@@ -237,11 +241,15 @@ describe('the card kept in use after a move (追記, a new signing certificate o
     const renewed = VirtualCard.fromBytes(Buffer.from(signed.json.archive, 'base64'));
     expect((await renewed.readCertificate('authentication')).serial).toBe(R);
     const certificate = await renewed.readCertificate('signing', NEW_PASSWORD);
-    expect(readFourInformation(new x509.X509Certificate(certificate.certificateDer)).address).toBe(NEW_ADDRESS);
+    expect(readFourInformation(new x509.X509Certificate(certificate.certificateDer)).address).toBe(
+      NEW_ADDRESS,
+    );
     const data = new TextEncoder().encode('口座開設');
     const signature = await renewed.signWithSigningKey(NEW_PASSWORD, data);
     const key = await certificatePublicKey(certificate.certificateDer);
-    expect(await webcrypto.subtle.verify('RSASSA-PKCS1-v1_5', key, new Uint8Array(signature), data)).toBe(true);
+    expect(await webcrypto.subtle.verify('RSASSA-PKCS1-v1_5', key, new Uint8Array(signature), data)).toBe(
+      true,
+    );
     await expect(renewed.signWithSigningKey(PASSWORD, data)).rejects.toMatchObject({ code: 'ERR_WRONG_PIN' });
 
     const { json: shown } = await post<CardView>('/admin/v1/card-lookups', { cardId });
@@ -255,7 +263,11 @@ describe('the card kept in use after a move (追記, a new signing certificate o
 
   it('refuses when the record did not change, with a wrong PIN, for a card not delivered, or once the holder died', async () => {
     const { residentRecordCode, cardId, archive } = await holder();
-    const unchanged = await post<ErrorBody>('/admin/v1/card-endorsements', { cardId, card: archive, pin: PIN });
+    const unchanged = await post<ErrorBody>('/admin/v1/card-endorsements', {
+      cardId,
+      card: archive,
+      pin: PIN,
+    });
     expect([unchanged.status, unchanged.json.error.code]).toEqual([409, 'ERR_CARD_STATE']);
     const signing = await post<ErrorBody>('/admin/v1/signing-certificate-issuances', {
       cardId,
@@ -265,11 +277,19 @@ describe('the card kept in use after a move (追記, a new signing certificate o
     expect([signing.status, signing.json.error.code]).toEqual([409, 'ERR_CARD_STATE']);
 
     await move(residentRecordCode);
-    const wrong = await post<ErrorBody>('/admin/v1/card-endorsements', { cardId, card: archive, pin: '9999' });
+    const wrong = await post<ErrorBody>('/admin/v1/card-endorsements', {
+      cardId,
+      card: archive,
+      pin: '9999',
+    });
     expect(wrong.json.error.code).toBe('ERR_WRONG_PIN');
 
     await post('/admin/v1/card-suspensions', { cardId, reason: 'loss' });
-    const suspended = await post<ErrorBody>('/admin/v1/card-endorsements', { cardId, card: archive, pin: PIN });
+    const suspended = await post<ErrorBody>('/admin/v1/card-endorsements', {
+      cardId,
+      card: archive,
+      pin: PIN,
+    });
     expect([suspended.status, suspended.json.error.code]).toEqual([409, 'ERR_CARD_STATE']);
 
     const other = await holder();
@@ -287,11 +307,55 @@ describe('the card kept in use after a move (追記, a new signing certificate o
     expect([dead.status, dead.json.error.code]).toEqual([409, 'ERR_CARD_STATE']);
 
     const { json } = await post<CardView>('/admin/v1/card-lookups', { cardId });
-    expect(json.events?.filter((e) => e.outcome === 'refused').map((e) => [e.operation, e.errorCode])).toEqual([
+    expect(
+      json.events?.filter((e) => e.outcome === 'refused').map((e) => [e.operation, e.errorCode]),
+    ).toEqual([
       ['endorse', 'ERR_CARD_STATE'],
       ['issue_signing', 'ERR_CARD_STATE'],
       ['endorse', 'ERR_WRONG_PIN'],
       ['endorse', 'ERR_CARD_STATE'],
     ]);
+  });
+});
+
+describe('two re-keys of one card at once (a forgotten signing password, at two counters)', () => {
+  it('lets one through and refuses the other, so that the card J-LIS records holds the certificates in force', async () => {
+    const { residentRecordCode, cardId, archive } = await holder();
+    const rekey = (pin: string) =>
+      post<CardIssued | ErrorBody>('/admin/v1/card-pin-unlocks', {
+        cardId,
+        card: archive,
+        which: 'password',
+        pin,
+        signingPassword: NEW_PASSWORD,
+      });
+    const answers = await Promise.all([rekey('1111'), rekey('2222')]);
+    const done = answers.filter((a) => a.status === 200).map((a) => a.json as CardIssued);
+    const refused = answers.filter((a) => a.status !== 200).map((a) => (a.json as ErrorBody).error.code);
+    expect(done).toHaveLength(1);
+    expect(refused).toEqual(['ERR_CARD_STATE']);
+
+    const winner = done[0]!;
+    const { json: recorded } = await post<CardView>('/admin/v1/card-lookups', { cardId });
+    expect(recorded).toMatchObject({
+      signingSerial: winner.card.signingSerial,
+      authenticationSerial: winner.card.authenticationSerial,
+    });
+    const card = VirtualCard.fromBytes(Buffer.from(winner.archive, 'base64'));
+    expect((await card.readCertificate('authentication')).serial).toBe(winner.card.authenticationSerial);
+    expect([
+      await status(winner.card.signingSerial!),
+      await status(winner.card.authenticationSerial!),
+    ]).toEqual(['valid', 'valid']);
+    // One holder, one valid pair: nothing the loser made is left in force.
+    const valid = await db
+      .selectFrom('jpki_certificates')
+      .select('serial')
+      .where('resident_record_code', '=', residentRecordCode)
+      .where('status', '=', 'valid')
+      .execute();
+    expect(valid.map((v) => v.serial).sort()).toEqual(
+      [winner.card.signingSerial, winner.card.authenticationSerial].sort(),
+    );
   });
 });

@@ -260,6 +260,18 @@ export interface CardStore {
     replacement: CardRow,
     event: CardEvent,
   ): Promise<boolean>;
+  /**
+   * Claim the card for one operation, before it revokes or issues anything: only while it is still in
+   * state `from` and nobody's claim holds (none, or one lapsed before `now`); false otherwise.
+   */
+  claimCard(
+    cardId: string,
+    from: CardState,
+    claim: { token: string; until: Date },
+    now: Date,
+  ): Promise<boolean>;
+  /** End the claim `token` holds on the card (none if it lapsed and another took it). */
+  releaseCard(cardId: string, token: string): Promise<void>;
   /** Record an operation that changed nothing (a refusal, a failure, a lookup). */
   recordCardEvent(event: CardEvent): Promise<void>;
   /** The events of one card (oldest first), or the latest of all cards (newest first) when none is named. */

@@ -11,7 +11,7 @@
  * one transaction, a refusal or failure on its own. J-LIS keeps the card's state, dates and the
  * certificates' serials, never a key, a PIN or the card file: the card is the holder's.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import {
   DEFAULT_KDF,
   VirtualCard,
@@ -75,6 +75,19 @@ export const TRANSITIONS = {
   issue_signing: { from: ['delivered'], to: 'delivered' },
 } as const satisfies Partial<Record<CardOperation, { from: readonly CardState[]; to: CardState }>>;
 
+/**
+ * How long an operation's claim on its card holds: far beyond any operation (key generation, the
+ * CA, scrypt; the clerk's client gives up after 60 s), so that a J-LIS that stopped mid-operation
+ * does not keep the card for long.
+ */
+const CLAIM_MS = 120_000;
+
+/** An operation's claim on cards: its token, and the cards it holds (released when it ends). */
+interface Claim {
+  token: string;
+  held: string[];
+}
+
 /** A renewal is taken from this many months before the card's expiry (有効期限の3か月前から). */
 export const RENEWAL_MONTHS = 3;
 
@@ -129,24 +142,15 @@ export class CardService {
    * ERR_RESIDENT_STATE, ERR_UPSTREAM_UNAVAILABLE (JPKI), ERR_VALIDATION.
    */
   issue(input: CardIssuance, actor: CardActor): Promise<CardIssued> {
-    return this.recorded('issue', input.cardId, actor, input.clerkId, async (event) => {
-      const card = await this.cardIn(input.cardId, 'issue');
+    return this.recorded('issue', input.cardId, actor, input.clerkId, async (event, claim) => {
+      const card = await this.cardIn(input.cardId, 'issue', claim);
       const resident = await this.livingResident(card.residentRecordCode);
       const made = await this.makeCard(card.cardId, resident, this.today(), input);
-      const changes: Partial<CardRow> = { ...made.row, state: 'issued', updatedAt: this.deps.clock.now() };
-      if (
-        !(await this.deps.store.updateCard(
-          card.cardId,
-          card.state,
-          changes,
-          event(transition(card, 'issued')),
-        ))
-      ) {
-        // Lost to another clerk's issuance of the same card: these certificates are left, since
-        // revoking by card id would revoke the winner's too; their private keys died unsaved.
-        throw raced();
-      }
-      return this.issued({ ...card, ...changes }, made.card);
+      const changes: Partial<CardRow> = { ...made.row, state: 'issued' };
+      return this.issued(
+        await this.changeOrRevoke(card, changes, event(transition(card, 'issued'))),
+        made.card,
+      );
     });
   }
 
@@ -164,8 +168,8 @@ export class CardService {
    * or sign. Errors: ERR_UNKNOWN_CARD, ERR_CARD_STATE, ERR_UPSTREAM_UNAVAILABLE (nothing changed).
    */
   suspend(input: CardSuspension, actor: CardActor): Promise<CardView> {
-    return this.recorded('suspend', input.cardId, actor, input.clerkId, async (event) => {
-      const card = await this.cardIn(input.cardId, 'suspend');
+    return this.recorded('suspend', input.cardId, actor, input.clerkId, async (event, claim) => {
+      const card = await this.cardIn(input.cardId, 'suspend', claim);
       await this.revokeCertificates(card.cardId, 'loss');
       return this.change(
         card,
@@ -181,12 +185,15 @@ export class CardService {
    * ERR_CARD_STATE, ERR_RESIDENT_STATE, ERR_VALIDATION (not this card), ERR_UPSTREAM_UNAVAILABLE.
    */
   lift(input: CardSuspensionLift, actor: CardActor): Promise<CardIssued> {
-    return this.recorded('lift', input.cardId, actor, input.clerkId, async (event) => {
-      const card = await this.cardIn(input.cardId, 'lift');
+    return this.recorded('lift', input.cardId, actor, input.clerkId, async (event, claim) => {
+      const card = await this.cardIn(input.cardId, 'lift', claim);
       const virtual = this.holdersCard(input.card, card.cardId);
       const row = await this.rekey(card, virtual, input);
       const changes: Partial<CardRow> = { ...row, state: 'delivered', stateReason: undefined };
-      return this.issued(await this.change(card, changes, event(transition(card, 'delivered'))), virtual);
+      return this.issued(
+        await this.changeOrRevoke(card, changes, event(transition(card, 'delivered'))),
+        virtual,
+      );
     });
   }
 
@@ -196,8 +203,8 @@ export class CardService {
    * ERR_CARD_STATE (revoked already), ERR_UPSTREAM_UNAVAILABLE.
    */
   revoke(input: CardRevocation, actor: CardActor): Promise<CardView> {
-    return this.recorded('revoke', input.cardId, actor, input.clerkId, async (event) => {
-      const card = await this.cardIn(input.cardId, 'revoke');
+    return this.recorded('revoke', input.cardId, actor, input.clerkId, async (event, claim) => {
+      const card = await this.cardIn(input.cardId, 'revoke', claim);
       if (card.certificates === 'valid') {
         await this.revokeCertificates(card.cardId, input.reason === 'death' ? 'death' : 'card_revoked');
       }
@@ -219,8 +226,8 @@ export class CardService {
    * ERR_RESIDENT_STATE, ERR_UPSTREAM_UNAVAILABLE, ERR_VALIDATION.
    */
   reissue(input: CardReissue, actor: CardActor): Promise<CardIssued> {
-    return this.recorded('reissue', input.cardId, actor, input.clerkId, async (event) => {
-      const card = await this.cardIn(input.cardId, 'reissue');
+    return this.recorded('reissue', input.cardId, actor, input.clerkId, async (event, claim) => {
+      const card = await this.cardIn(input.cardId, 'reissue', claim);
       return this.replace(card, 'reissue', input, event);
     });
   }
@@ -231,8 +238,8 @@ export class CardService {
    * when), ERR_RESIDENT_STATE, ERR_UPSTREAM_UNAVAILABLE, ERR_VALIDATION.
    */
   renew(input: CardRenewal, actor: CardActor): Promise<CardIssued> {
-    return this.recorded('renew', input.cardId, actor, input.clerkId, async (event) => {
-      const card = await this.cardIn(input.cardId, 'renew');
+    return this.recorded('renew', input.cardId, actor, input.clerkId, async (event, claim) => {
+      const card = await this.cardIn(input.cardId, 'renew', claim);
       const from = addMonths(card.expiresOn ?? this.today(), -RENEWAL_MONTHS);
       if (this.today() < from) {
         throw new RenkeiError(
@@ -254,8 +261,8 @@ export class CardService {
    * ERR_WRONG_PIN (the current secret is wrong), ERR_VALIDATION, ERR_UPSTREAM_UNAVAILABLE.
    */
   unlockPin(input: PinUnlock, actor: CardActor): Promise<CardIssued> {
-    return this.recorded('unlock_pin', input.cardId, actor, input.clerkId, async (event) => {
-      const card = await this.cardIn(input.cardId, 'unlock_pin');
+    return this.recorded('unlock_pin', input.cardId, actor, input.clerkId, async (event, claim) => {
+      const card = await this.cardIn(input.cardId, 'unlock_pin', claim);
       const virtual = this.holdersCard(input.card, card.cardId);
       if (input.currentSecret !== undefined) {
         await virtual.unlockWithKnownSecret(input.which, input.currentSecret, input.newSecret);
@@ -266,7 +273,7 @@ export class CardService {
       }
       const pin = input.pin ?? '';
       const row = await this.rekey(card, virtual, { pin, signingPassword: input.signingPassword }, 'request');
-      const view = await this.change(
+      const view = await this.changeOrRevoke(
         card,
         row,
         event({ ...transition(card, card.state), reason: input.which }),
@@ -285,8 +292,8 @@ export class CardService {
    * ERR_WRONG_PIN, ERR_PIN_LOCKED, ERR_VALIDATION (not this card).
    */
   endorse(input: CardEndorsement, actor: CardActor): Promise<CardIssued> {
-    return this.recorded('endorse', input.cardId, actor, input.clerkId, async (event) => {
-      const card = await this.cardIn(input.cardId, 'endorse');
+    return this.recorded('endorse', input.cardId, actor, input.clerkId, async (event, claim) => {
+      const card = await this.cardIn(input.cardId, 'endorse', claim);
       const virtual = this.holdersCard(input.card, card.cardId);
       const resident = await this.livingResident(card.residentRecordCode);
       const changed = await virtual.endorse(input.pin, {
@@ -319,8 +326,8 @@ export class CardService {
    * out, under 15), ERR_VALIDATION, ERR_UPSTREAM_UNAVAILABLE.
    */
   issueSigningCertificate(input: SigningCertificateIssuance, actor: CardActor): Promise<CardIssued> {
-    return this.recorded('issue_signing', input.cardId, actor, input.clerkId, async (event) => {
-      const card = await this.cardIn(input.cardId, 'issue_signing');
+    return this.recorded('issue_signing', input.cardId, actor, input.clerkId, async (event, claim) => {
+      const card = await this.cardIn(input.cardId, 'issue_signing', claim);
       const virtual = this.holdersCard(input.card, card.cardId);
       const resident = await this.livingResident(card.residentRecordCode);
       const jpki = this.jpki();
@@ -359,20 +366,12 @@ export class CardService {
             }),
           ),
       });
-      const changes: Partial<CardRow> = { signingSerial: issued.serial };
-      const done = await this.deps.store.updateCard(
-        card.cardId,
-        card.state,
-        { ...changes, updatedAt: this.deps.clock.now() },
+      const view = await this.changeOrRevoke(
+        card,
+        { signingSerial: issued.serial },
         event(transition(card, card.state)),
       );
-      if (!done) {
-        // The card was suspended or revoked meanwhile, its certificates revoked then: the one just
-        // issued must not outlive that.
-        await upstream(() => jpki.revokeForCard(card.cardId, 'card_revoked', 'signing'));
-        throw raced();
-      }
-      return this.issued({ ...card, ...changes }, virtual);
+      return this.issued(view, virtual);
     });
   }
 
@@ -402,15 +401,16 @@ export class CardService {
   /**
    * Run an operation and record it whatever happens: `body` records its success itself (in the
    * transaction of its change, through the `event` it is given); a refusal (a 4xx code) or a failure
-   * is recorded here.
+   * is recorded here. The claim `body` takes on its card (`cardIn`) is released here, whatever the end.
    */
   private async recorded<T>(
     operation: CardOperation,
     cardId: string | undefined,
     actor: CardActor,
     clerkId: string | undefined,
-    body: (event: (fields: Partial<CardEvent>) => CardEvent) => Promise<T>,
+    body: (event: (fields: Partial<CardEvent>) => CardEvent, claim: Claim) => Promise<T>,
   ): Promise<T> {
+    const claim: Claim = { token: randomUUID(), held: [] };
     const base = (): CardEvent => ({
       at: this.deps.clock.now(),
       operation,
@@ -420,7 +420,7 @@ export class CardService {
       outcome: 'done',
     });
     try {
-      const result = await body((fields) => ({ ...base(), ...fields }));
+      const result = await body((fields) => ({ ...base(), ...fields }), claim);
       this.deps.logger.info({ operation }, 'card operation');
       return result;
     } catch (error) {
@@ -435,6 +435,8 @@ export class CardService {
       });
       this.deps.logger.info({ operation, code: renkei.code }, 'card operation refused or failed');
       throw error;
+    } finally {
+      for (const held of claim.held) await this.deps.store.releaseCard(held, claim.token);
     }
   }
 
@@ -618,6 +620,24 @@ export class CardService {
     return this.view({ ...card, ...all });
   }
 
+  /**
+   * `change`, after certificates were issued onto the card: if it left its state meanwhile (its
+   * claim keeps clerks out, so only a death recorded meanwhile, or a claim lapsed), the certificates
+   * just issued are revoked, never left in force on a card that is not in use.
+   */
+  private async changeOrRevoke(
+    card: CardRow,
+    changes: Partial<CardRow>,
+    event: CardEvent,
+  ): Promise<CardView> {
+    const all = { ...changes, updatedAt: this.deps.clock.now() };
+    if (await this.deps.store.updateCard(card.cardId, card.state, all, event)) {
+      return this.view({ ...card, ...all });
+    }
+    await this.revokeCertificates(card.cardId, 'card_revoked');
+    throw raced();
+  }
+
   private async issued(card: CardRow | CardView, virtual: VirtualCard): Promise<CardIssued> {
     return {
       card: 'expired' in card ? card : await this.view(card),
@@ -625,8 +645,16 @@ export class CardService {
     };
   }
 
-  /** The card, which must be in a state `operation` starts from. */
-  private async cardIn(cardId: string, operation: keyof typeof TRANSITIONS): Promise<CardRow> {
+  /**
+   * The card, which must be in a state `operation` starts from; with `claim`, claimed for this
+   * operation until it ends (`recorded` releases it). Two operations on one card at once (two re-keys
+   * at two counters, a re-key and a new signing certificate) would otherwise each revoke what the
+   * other issued, each answer success, and leave a clerk handing over a card whose certificates are
+   * revoked; the later one is refused (ERR_CARD_STATE) before it revokes or issues anything. We
+   * considered a compare-and-set at the end only (on the serials), but by then the loser has already
+   * revoked the winner's certificates through JPKI.
+   */
+  private async cardIn(cardId: string, operation: keyof typeof TRANSITIONS, claim?: Claim): Promise<CardRow> {
     const card = await this.findCard(cardId);
     const allowed: readonly CardState[] = TRANSITIONS[operation].from;
     if (!allowed.includes(card.state)) {
@@ -635,6 +663,17 @@ export class CardService {
         `A card that is ${card.state} cannot be ${PAST[operation]}; it must be ${allowed.join(' or ')}.`,
         { state: card.state, allowed },
       );
+    }
+    if (claim) {
+      const now = this.deps.clock.now();
+      const until = new Date(now.getTime() + CLAIM_MS);
+      if (!(await this.deps.store.claimCard(card.cardId, card.state, { token: claim.token, until }, now))) {
+        throw new RenkeiError(
+          'ERR_CARD_STATE',
+          'Another operation on this card is under way (or the card changed); look at it again when it ends.',
+        );
+      }
+      claim.held.push(card.cardId);
     }
     return card;
   }
