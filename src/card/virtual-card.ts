@@ -365,7 +365,9 @@ export class VirtualCard {
     );
     const kana = cardFaceAssist.nameKana !== now.nameKana;
     const assistChanged =
-      kana || ENDORSED_FIELDS.some((f) => cardFaceAssist[f] !== now[f]) || cardFaceAssist.individualNumber !== now.individualNumber;
+      kana ||
+      ENDORSED_FIELDS.some((f) => cardFaceAssist[f] !== now[f]) ||
+      cardFaceAssist.individualNumber !== now.individualNumber;
     if (lines.length === 0 && !assistChanged) return [];
     const endorsed: PinContents = {
       ...contents,

@@ -137,7 +137,9 @@ describe('renkei card', () => {
     const file = join(dir, 'jiro.card');
     expect((await card('2468\nJIRO2026\n', 'issue', '--card-id', cardId, '--out', file)).status).toBe(0);
     expect((await card('', 'deliver', '--card-id', cardId)).status).toBe(0);
-    const S = /signing certificate\s*│\s*([0-9a-f]+)/.exec((await card('', 'show', '--card-id', cardId)).stdout)?.[1];
+    const S = /signing certificate\s*│\s*([0-9a-f]+)/.exec(
+      (await card('', 'show', '--card-id', cardId)).stdout,
+    )?.[1];
 
     const unchanged = await card('2468\n', 'endorse', '--card-id', cardId, '--card', file);
     expect(unchanged.status).toBe(1);
@@ -149,14 +151,30 @@ describe('renkei card', () => {
       effectiveDate: jstDate(systemClock.now()),
       address: '大阪府大阪市北区中之島1丁目3番20号',
     });
-    const endorsed = await card('2468\n', 'endorse', '--card-id', cardId, '--card', file, '--clerk', 'clerk-08');
+    const endorsed = await card(
+      '2468\n',
+      'endorse',
+      '--card-id',
+      cardId,
+      '--card',
+      file,
+      '--clerk',
+      'clerk-08',
+    );
     expect(endorsed.status, endorsed.stderr).toBe(0);
     expect(endorsed.stdout).not.toMatch(/\b2468\b/);
     const face = await VirtualCard.open(file).readCardFace('2468');
     expect(face.address).toBe('大阪府大阪市北区中之島1丁目3番20号');
     expect(face.endorsements?.map((e) => e.previous)).toEqual(['東京都千代田区霞が関2-1-2']);
 
-    const signed = await card('OSAKA2026\n', 'issue-signing-certificate', '--card-id', cardId, '--card', file);
+    const signed = await card(
+      'OSAKA2026\n',
+      'issue-signing-certificate',
+      '--card-id',
+      cardId,
+      '--card',
+      file,
+    );
     expect(signed.status, signed.stderr).toBe(0);
     expect(signed.stdout).not.toContain('OSAKA2026');
     const S2 = /signing certificate\s*│\s*([0-9a-f]+)/.exec(signed.stdout)?.[1];

@@ -207,9 +207,7 @@ export function registerCardCommand(program: Command): void {
     .action(async (options: Common & { cardId: string; card: string }) => {
       const path = resolve(options.card);
       const archive = readCard(path);
-      const [signingPassword = ''] = await ask([
-        'the holder’s new signing password (6–16 A–Z, 0–9)',
-      ]);
+      const [signingPassword = ''] = await ask(['the holder’s new signing password (6–16 A–Z, 0–9)']);
       const jlis = await connect(options);
       const issued = await jlis.issueSigningCertificate({
         body: { cardId: options.cardId, card: archive, signingPassword, ...clerk(options) },

@@ -68,7 +68,9 @@ describe('renkei demo jpki', () => {
     );
     expect(line('  ・追記 ')).toMatch(/old one kept as 追記 \(address \d{4}-\d{2}-\d{2}\)/);
     const R = new RegExp(`J-LIS answers R (${SERIAL})`).exec(line('⑧ '))?.[1];
-    expect(run.stdout).toMatch(new RegExp(`issues a new signing certificate onto the same card.*R ${R} unchanged`));
+    expect(run.stdout).toMatch(
+      new RegExp(`issues a new signing certificate onto the same card.*R ${R} unchanged`),
+    );
     expect(run.stdout).toContain(`R ${R} is customer 0001, recognised`);
     expect(run.stdout).toContain('A login with the same card after the move');
   });

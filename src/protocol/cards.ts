@@ -124,7 +124,12 @@ export type PinUnlock = z.infer<typeof PinUnlock>;
  * 券面事項の追記: after a move or a name change, the card brought to the counter takes the identity
  * record's new values (the old ones kept as 追記 history); the holder types the 4-digit PIN.
  */
-export const CardEndorsement = z.object({ cardId: CardId, card: CardArchive, pin: CardPin, clerkId: ClerkId });
+export const CardEndorsement = z.object({
+  cardId: CardId,
+  card: CardArchive,
+  pin: CardPin,
+  clerkId: ClerkId,
+});
 export type CardEndorsement = z.infer<typeof CardEndorsement>;
 
 /**

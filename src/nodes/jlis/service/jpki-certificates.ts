@@ -248,7 +248,8 @@ export class JpkiCertificateService implements JpkiIssuer {
    */
   revokedWithChange(kinds: readonly JpkiKind[]): void {
     this.invalidate(kinds);
-    if (kinds.length > 0) this.deps.logger.info({ kinds }, 'JPKI certificates revoked with an identity change');
+    if (kinds.length > 0)
+      this.deps.logger.info({ kinds }, 'JPKI certificates revoked with an identity change');
   }
 
   /** The resident registered and alive, the card id well-formed, notAfter within the five years. */

@@ -181,7 +181,11 @@ export class ResidentService {
     if (notice) this.deps.notices?.send(notice);
     this.deps.jpki?.revokedWithChange(outcome.revokedKinds);
     logger.info(
-      { change: change.change, revoked: outcome.revokedKinds, cardRevoked: outcome.revokedCardId !== undefined },
+      {
+        change: change.change,
+        revoked: outcome.revokedKinds,
+        cardRevoked: outcome.revokedCardId !== undefined,
+      },
       'identity record changed',
     );
     return this.view(record.residentRecordCode, record.individualNumber, [...history, entry], jstDate(now));
