@@ -10,6 +10,7 @@ const STORAGE_SUITES = [
   'src/nodes/institution/institution.test.ts',
   'src/nodes/jlis/jlis.test.ts',
   'src/nodes/jlis/cards.test.ts',
+  'src/nodes/jlis/identity-changes.test.ts',
   'src/nodes/jlis/service/jpki-certificates.test.ts',
   'src/nodes/corporate/corporate.test.ts',
   'test/storage.test.ts',

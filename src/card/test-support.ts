@@ -23,7 +23,8 @@ export interface TestJpkiIssuer extends JpkiIssuer {
   readonly issued: (JpkiIssueRequest & { serials: { signing: string; authentication: string } })[];
   /** Every revocation asked, in order. */
   readonly revocations: { cardId: string; reason: JpkiRevocationReason; which: string }[];
-  readonly residentRevocations: { residentRecordCode: string; reason: string }[];
+  /** Signing certificates issued alone (after an identity change), in order. */
+  readonly signingIssued: { cardId: string; serial: string; authenticationSerial: string }[];
   /** Fail the next `issuePair` (the CA unreachable). */
   failNext: boolean;
 }
@@ -43,6 +44,8 @@ export async function createTestJpkiIssuer(): Promise<TestJpkiIssuer> {
     signingAlgorithm: RSA,
   });
   let serial = 0x1000;
+  /** How many revocations had been asked when each serial was issued: only later ones touch it. */
+  const revocationsAtIssue = new Map<string, number>();
   const certify = async (spki: Uint8Array, subject: string, notAfter: Date) => {
     const publicKey = await webcrypto.subtle.importKey('spki', new Uint8Array(spki), RSA, true, ['verify']);
     const serialNumber = (serial++).toString(16);
@@ -56,12 +59,13 @@ export async function createTestJpkiIssuer(): Promise<TestJpkiIssuer> {
       notAfter,
       signingAlgorithm: RSA,
     });
+    revocationsAtIssue.set(serialNumber, issuer.revocations.length);
     return { serial: serialNumber, certificateDer: new Uint8Array(certificate.rawData) };
   };
   const issuer: TestJpkiIssuer = {
     issued: [],
     revocations: [],
-    residentRevocations: [],
+    signingIssued: [],
     failNext: false,
     async issuePair(request): Promise<JpkiIssued> {
       if (issuer.failNext) {
@@ -84,9 +88,28 @@ export async function createTestJpkiIssuer(): Promise<TestJpkiIssuer> {
       issuer.revocations.push({ cardId, reason, which });
       return Promise.resolve();
     },
-    revokeSigningForResident(residentRecordCode, reason) {
-      issuer.residentRevocations.push({ residentRecordCode, reason });
-      return Promise.resolve();
+    async issueSigning(request) {
+      const signing = await certify(request.signingPublicKeySpki, 'CN=signing', request.notAfter);
+      issuer.signingIssued.push({
+        cardId: request.cardId,
+        serial: signing.serial,
+        authenticationSerial: request.authenticationSerial,
+      });
+      return signing;
+    },
+    /** A serial it issued is valid until a later revocation of its card names its kind (or both). */
+    certificateStatus(serial) {
+      const pair = issuer.issued.find(
+        (i) => i.serials.signing === serial || i.serials.authentication === serial,
+      );
+      const alone = issuer.signingIssued.find((i) => i.serial === serial);
+      const cardId = pair?.cardId ?? alone?.cardId;
+      if (cardId === undefined) return Promise.resolve(undefined);
+      const kind = alone || pair?.serials.signing === serial ? 'signing' : 'authentication';
+      const revoked = issuer.revocations
+        .slice(revocationsAtIssue.get(serial) ?? 0)
+        .some((r) => r.cardId === cardId && (r.which === 'both' || r.which === kind));
+      return Promise.resolve(revoked ? 'revoked' : 'valid');
     },
   };
   return issuer;

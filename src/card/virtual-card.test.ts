@@ -215,4 +215,54 @@ describe('the virtual card', () => {
     );
     await card.signWithAuthenticationKey('1234', new Uint8Array([1]));
   });
+
+  it('writes a change on the card face keeping the old value as 追記, and writes nothing when nothing changed', async () => {
+    const { path, card } = await cardFile('endorse.card');
+    const moved = { ...ASSIST, address: '大阪府大阪市北区中之島1丁目3番20号' };
+    expect(await card.endorse('1234', { cardFaceAssist: ASSIST, endorsedOn: '2025-04-01' })).toEqual([]);
+    expect(await card.endorse('1234', { cardFaceAssist: moved, endorsedOn: '2025-04-01' })).toEqual([
+      'address',
+    ]);
+    const reopened = VirtualCard.open(path);
+    const face = await reopened.readCardFace('1234');
+    expect(face).toMatchObject({ address: moved.address, name: ASSIST.name, expiresOn: '2034-03-31' });
+    expect(face.endorsements).toEqual([
+      { endorsedOn: '2025-04-01', field: 'address', previous: ASSIST.address, current: moved.address },
+    ]);
+    expect((await reopened.readCardFaceAssist('1234')).address).toBe(moved.address);
+    expect(readFileSync(path, 'utf8')).not.toContain('大阪');
+    expect(
+      (await failure(reopened.endorse('9999', { cardFaceAssist: ASSIST, endorsedOn: '2025-04-02' }))).code,
+    ).toBe('ERR_WRONG_PIN');
+  });
+
+  it('takes a new signing key under a new password, keeping the user-authentication key and the PIN', async () => {
+    const { card } = await cardFile('new-signing.card');
+    const before = await card.readCertificate('authentication');
+    const issued = await card.replaceSigningKey({
+      signingPassword: 'NEW123',
+      kdf: TEST_KDF,
+      certify: (signingPublicKeySpki) =>
+        issuer.issueSigning({
+          residentRecordCode: RESIDENT_RECORD_CODE,
+          cardId: 'CARD0001',
+          fourInformation: ASSIST,
+          signingPublicKeySpki,
+          authenticationSerial: before.serial,
+          notAfter: new Date('2029-03-31T14:59:59Z'),
+        }),
+    });
+    expect((await card.readCertificate('signing', 'NEW123')).serial).toBe(issued.serial);
+    expect((await failure(card.signWithSigningKey('ABC123', new Uint8Array([1])))).code).toBe(
+      'ERR_WRONG_PIN',
+    );
+    const data = new Uint8Array([7, 7]);
+    const signature = await card.signWithSigningKey('NEW123', data);
+    const key = await certificatePublicKey(issued.certificateDer);
+    expect(await webcrypto.subtle.verify('RSASSA-PKCS1-v1_5', key, new Uint8Array(signature), data)).toBe(
+      true,
+    );
+    expect((await card.readCertificate('authentication')).serial).toBe(before.serial);
+    await card.signWithAuthenticationKey('1234', data);
+  });
 });

@@ -56,7 +56,25 @@ export interface CardFace {
   expiresOn: string;
   /** The photo is not modelled: a fixed placeholder. */
   photo: 'placeholder';
+  /**
+   * 追記: what the municipality wrote on the card after a change (the real card's back, 追記欄), oldest
+   * first: the day, the field, the value it replaced and the new one. The fields above are the
+   * current values; these keep the old ones.
+   */
+  endorsements?: CardFaceEndorsement[] | undefined;
 }
+
+export type EndorsedField = 'name' | 'address' | 'dateOfBirth' | 'sex';
+
+/** One line of the 追記欄. */
+export interface CardFaceEndorsement {
+  endorsedOn: string;
+  field: EndorsedField;
+  previous: string;
+  current: string;
+}
+
+const ENDORSED_FIELDS: readonly EndorsedField[] = ['name', 'address', 'dateOfBirth', 'sex'];
 
 /** 券面事項入力補助: the basic four information and the Individual Number. */
 export interface CardFaceAssist {
@@ -319,9 +337,83 @@ export class VirtualCard {
     if (newSecret !== undefined) checkSecret(which, newSecret);
     const slot = this.slot(which);
     const contents = await this.tryOpen(which, slot, secret, { ignoreLock: true });
-    const kdf = { N: slot.kdf.N, r: slot.kdf.r, p: slot.kdf.p };
-    this.setSlot(which, await seal(contents, newSecret ?? secret, slot.maxTries, kdf));
+    this.setSlot(which, await seal(contents, newSecret ?? secret, slot.maxTries, kdfOf(slot)));
     this.persist();
+  }
+
+  /**
+   * 券面事項の追記, at the counter after a move or a name change, the holder typing the 4-digit PIN:
+   * the card face takes the identity record's current values, each one it changes kept as a line of
+   * the 追記欄 (`endorsements`), and the input assist (券面事項入力補助) is rewritten whole. Nothing is
+   * written when nothing differs. Returns what changed: the card-face fields, and `nameKana` when
+   * only the assist's reading did. Errors: ERR_WRONG_PIN, ERR_PIN_LOCKED, ERR_VALIDATION.
+   */
+  async endorse(
+    pin: string,
+    record: { cardFaceAssist: CardFaceAssist; endorsedOn: string },
+  ): Promise<(EndorsedField | 'nameKana')[]> {
+    const contents = await this.openPin(pin);
+    const { cardFace, cardFaceAssist } = contents;
+    const now = record.cardFaceAssist;
+    const lines = ENDORSED_FIELDS.filter((field) => cardFace[field] !== now[field]).map(
+      (field): CardFaceEndorsement => ({
+        endorsedOn: record.endorsedOn,
+        field,
+        previous: cardFace[field],
+        current: now[field],
+      }),
+    );
+    const kana = cardFaceAssist.nameKana !== now.nameKana;
+    const assistChanged =
+      kana ||
+      ENDORSED_FIELDS.some((f) => cardFaceAssist[f] !== now[f]) ||
+      cardFaceAssist.individualNumber !== now.individualNumber;
+    if (lines.length === 0 && !assistChanged) return [];
+    const endorsed: PinContents = {
+      ...contents,
+      cardFace: {
+        ...cardFace,
+        name: now.name,
+        address: now.address,
+        dateOfBirth: now.dateOfBirth,
+        sex: now.sex,
+        endorsements: [...(cardFace.endorsements ?? []), ...lines],
+      },
+      cardFaceAssist: now,
+    };
+    const slot = this.file.pin;
+    this.file.pin = await seal(endorsed, pin, slot.maxTries, kdfOf(slot));
+    this.persist();
+    return [...lines.map((l) => l.field), ...(kana ? (['nameKana'] as const) : [])];
+  }
+
+  /**
+   * 署名用電子証明書の発行 onto this card at the counter (after an identity change revoked the old one,
+   * or for a holder who had none): a new signing key pair made here, certified through `certify`,
+   * sealed under the signing password the holder sets now; the user-authentication key, the card
+   * face and the PIN are untouched. Errors: ERR_VALIDATION (a password not 6–16 upper-case letters
+   * and digits).
+   */
+  async replaceSigningKey(input: {
+    signingPassword: string;
+    certify: (signingPublicKeySpki: Uint8Array) => Promise<IssuedCertificate>;
+    kdf?: KdfCost;
+  }): Promise<IssuedCertificate> {
+    checkSecret('password', input.signingPassword);
+    const signing = await newRsaKeyPair();
+    const certificate = await input.certify(spki(signing.publicKey));
+    const contents: PasswordContents = {
+      signingKey: pkcs8(signing.privateKey),
+      signingCertificate: certificateOf(certificate),
+    };
+    this.file.password = await seal(
+      contents,
+      input.signingPassword,
+      PASSWORD_TRIES,
+      input.kdf ?? kdfOf(this.file.pin),
+    );
+    this.persist();
+    return certificate;
   }
 
   /**
@@ -411,6 +503,11 @@ export function writeCardFile(path: string, bytes: Uint8Array): void {
   writeFileSync(temporary, bytes, { mode: 0o600, flag: 'wx' });
   chmodSync(temporary, 0o600);
   renameSync(temporary, path);
+}
+
+/** The scrypt cost a slot was sealed with, to seal it again alike. */
+function kdfOf(slot: Slot): KdfCost {
+  return { N: slot.kdf.N, r: slot.kdf.r, p: slot.kdf.p };
 }
 
 function label(which: SecretKind): string {

@@ -1,6 +1,6 @@
 /**
  * `renkei card` as a clerk runs it: a real child process against J-LIS over real HTTP (plain, without
- * the trust layer; the test-support JPKI issuer in place of the CA), the PINs typed on standard input.
+ * the trust layer; J-LIS's own JPKI CA), the PINs typed on standard input.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -8,15 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestJpkiIssuer } from '../card/test-support.ts';
 import { TEST_KDF, VirtualCard } from '../card/virtual-card.ts';
-import { createJlis } from '../nodes/jlis/jlis.ts';
+import { createJlis, jpkiStoreOf } from '../nodes/jlis/jlis.ts';
+import { openJpkiAuthority } from '../nodes/jlis/jpki/authority.ts';
 import { createKyselyJlisStore, type JlisDatabase } from '../nodes/jlis/kysely-store.ts';
 import { migrateJlisDatabase } from '../nodes/jlis/migrations.ts';
 import { createClient } from '../protocol/api.ts';
 import { httpTransport } from '../protocol/http-transport.ts';
 import { coreApi } from '../protocol/routes.ts';
-import { systemClock } from '../shared/clock.ts';
+import { jstDate, systemClock } from '../shared/clock.ts';
 import { nodeDatabase, openDatabase } from '../shared/db.ts';
 import { listen } from '../shared/http.ts';
 import { silentLogger } from '../shared/logger.ts';
@@ -37,7 +37,10 @@ beforeAll(async () => {
     clock: systemClock,
     logger: silentLogger(),
     core: createClient(coreApi, { transport, baseUrl: 'http://127.0.0.1:9', peer: 'core' }),
-    cardIssuer: await createTestJpkiIssuer(),
+    jpki: {
+      authority: await openJpkiAuthority({ dir: join(dir, 'jpki'), clock: systemClock }),
+      store: jpkiStoreOf(db),
+    },
     cardKdf: TEST_KDF,
   });
   url = await listen(jlis.app, 0);
@@ -114,5 +117,70 @@ describe('renkei card', () => {
     expect(shown.stdout).toMatch(/delivered/);
     expect(shown.stdout).toMatch(/refused \(ERR_CARD_STATE\)/);
     expect(shown.stdout).toContain('clerk-07');
+  });
+
+  it('writes a move on the card and issues a new signing certificate onto it, the PIN and password typed', async () => {
+    const post = async (path: string, body: unknown) =>
+      (await fetch(new URL(path, url), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then((r) => r.json())) as Record<string, unknown>;
+    const { residentRecordCode } = (await post('/admin/v1/residents', {
+      name: '転居 次郎',
+      address: '東京都千代田区霞が関2-1-2',
+      dateOfBirth: '1985-07-01',
+      sex: 'male',
+    })) as { residentRecordCode: string };
+    const applied = await card('', 'apply', '--resident-record-code', residentRecordCode);
+    const cardId = /card id\s*│\s*([0-9A-F]{16})/.exec(applied.stdout)?.[1] ?? '';
+    const file = join(dir, 'jiro.card');
+    expect((await card('2468\nJIRO2026\n', 'issue', '--card-id', cardId, '--out', file)).status).toBe(0);
+    expect((await card('', 'deliver', '--card-id', cardId)).status).toBe(0);
+    const S = /signing certificate\s*│\s*([0-9a-f]+)/.exec(
+      (await card('', 'show', '--card-id', cardId)).stdout,
+    )?.[1];
+
+    const unchanged = await card('2468\n', 'endorse', '--card-id', cardId, '--card', file);
+    expect(unchanged.status).toBe(1);
+    expect(unchanged.stderr).toMatch(/^ERR_CARD_STATE: /);
+
+    await post('/admin/v1/resident-changes', {
+      residentRecordCode,
+      change: 'move_in',
+      effectiveDate: jstDate(systemClock.now()),
+      address: '大阪府大阪市北区中之島1丁目3番20号',
+    });
+    const endorsed = await card(
+      '2468\n',
+      'endorse',
+      '--card-id',
+      cardId,
+      '--card',
+      file,
+      '--clerk',
+      'clerk-08',
+    );
+    expect(endorsed.status, endorsed.stderr).toBe(0);
+    expect(endorsed.stdout).not.toMatch(/\b2468\b/);
+    const face = await VirtualCard.open(file).readCardFace('2468');
+    expect(face.address).toBe('大阪府大阪市北区中之島1丁目3番20号');
+    expect(face.endorsements?.map((e) => e.previous)).toEqual(['東京都千代田区霞が関2-1-2']);
+
+    const signed = await card(
+      'OSAKA2026\n',
+      'issue-signing-certificate',
+      '--card-id',
+      cardId,
+      '--card',
+      file,
+    );
+    expect(signed.status, signed.stderr).toBe(0);
+    expect(signed.stdout).not.toContain('OSAKA2026');
+    const S2 = /signing certificate\s*│\s*([0-9a-f]+)/.exec(signed.stdout)?.[1];
+    expect(S2).toMatch(/^[0-9a-f]+$/);
+    expect(S2).not.toBe(S);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    await VirtualCard.open(file).signWithSigningKey('OSAKA2026', new Uint8Array([1]));
   });
 });

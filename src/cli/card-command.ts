@@ -20,8 +20,9 @@ interface Common {
 
 /**
  * `renkei card …`: the Individual Number Card (個人番号カード) at a municipality's counter, for its
- * clerk: `apply`, `issue`, `deliver`, `suspend`, `lift`, `revoke`, `reissue`, `renew`, `show` and
- * `unlock-pin`, each a call to J-LIS with the municipality's business-system credential. A card made
+ * clerk: `apply`, `issue`, `deliver`, `suspend`, `lift`, `revoke`, `reissue`, `renew`, `show`,
+ * `unlock-pin`, and after a move or a name change `endorse` (券面事項の追記) and
+ * `issue-signing-certificate` (署名用電子証明書の発行 onto the same card), each a call to J-LIS with the municipality's business-system credential. A card made
  * or changed is written to the file `--out` (or `--card`) names, mode 0600. The PIN and the signing
  * password are read from standard input (typed by the holder, not echoed on a terminal), never from
  * the command line, where `ps` would show them.
@@ -178,6 +179,40 @@ export function registerCardCommand(program: Command): void {
           ]),
         ),
       );
+    });
+
+  common(card.command('endorse'))
+    .description(
+      '券面事項の追記: write a move or a name change on the card (the old values kept); the holder types the PIN',
+    )
+    .requiredOption('--card-id <id>', 'the card')
+    .requiredOption('--card <file>', 'the card file brought to the counter (rewritten)')
+    .action(async (options: Common & { cardId: string; card: string }) => {
+      const path = resolve(options.card);
+      const archive = readCard(path);
+      const [pin = ''] = await ask(['the holder’s 4-digit PIN']);
+      const jlis = await connect(options);
+      const issued = await jlis.endorseCard({
+        body: { cardId: options.cardId, card: archive, pin, ...clerk(options) },
+      });
+      writeIssued(issued, path);
+    });
+
+  common(card.command('issue-signing-certificate'))
+    .description(
+      '署名用電子証明書の発行: a new signing certificate onto the same card, after a change revoked the old one',
+    )
+    .requiredOption('--card-id <id>', 'the card')
+    .requiredOption('--card <file>', 'the card file brought to the counter (rewritten)')
+    .action(async (options: Common & { cardId: string; card: string }) => {
+      const path = resolve(options.card);
+      const archive = readCard(path);
+      const [signingPassword = ''] = await ask(['the holder’s new signing password (6–16 A–Z, 0–9)']);
+      const jlis = await connect(options);
+      const issued = await jlis.issueSigningCertificate({
+        body: { cardId: options.cardId, card: archive, signingPassword, ...clerk(options) },
+      });
+      writeIssued(issued, path);
     });
 
   common(card.command('unlock-pin'))

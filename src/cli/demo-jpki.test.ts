@@ -56,7 +56,7 @@ describe('renkei demo jpki', () => {
     expect(run.stdout).toContain('ERR_WRONG_PIN, 2 tries left');
   });
 
-  it('after the move, answers old S → new S with the four information changed, and the new card logs in', () => {
+  it('after the move, keeps the card in use: the move written on it, a new S onto it, old S → new S with the four information changed', () => {
     const S = new RegExp(`carrying S (${SERIAL})`).exec(line('② '))?.[1];
     expect(run.stdout).toMatch(new RegExp(`S ${S} is revoked \\(move\\)`));
     expect(line('⑤⑥ ')).toContain('revoked (affiliationChanged)');
@@ -66,7 +66,13 @@ describe('renkei demo jpki', () => {
         `old S ${S} \\(revoked, move\\) → new S ${SERIAL} \\(valid\\): four information changed \\(住所 address\\)`,
       ),
     );
-    expect(run.stdout).toContain('A login with the new card');
+    expect(line('  ・追記 ')).toMatch(/old one kept as 追記 \(address \d{4}-\d{2}-\d{2}\)/);
+    const R = new RegExp(`J-LIS answers R (${SERIAL})`).exec(line('⑧ '))?.[1];
+    expect(run.stdout).toMatch(
+      new RegExp(`issues a new signing certificate onto the same card.*R ${R} unchanged`),
+    );
+    expect(run.stdout).toContain(`R ${R} is customer 0001, recognised`);
+    expect(run.stdout).toContain('A login with the same card after the move');
   });
 
   it('shows an unregistered relying party refused', () => {
@@ -86,6 +92,7 @@ describe('renkei demo jpki', () => {
     expect(printed).not.toContain(numbers[0]!.individual_number);
     expect(printed).not.toMatch(/\b4321\b/);
     expect(printed).not.toContain('KASUMI2026');
+    expect(printed).not.toContain('NAKANOSHIMA2026');
   });
 
   it('refuses to run while another demo jpki uses the data directory, deleting nothing', async () => {
@@ -105,10 +112,9 @@ describe('renkei demo jpki', () => {
     'writes certificates that openssl verify accepts against the CA bundle, the revoked ones refused with the CRLs',
     async () => {
       expect(readdirSync(out).sort()).toEqual([
-        'card-1-authentication.pem',
-        'card-1-signing.pem',
-        'card-2-authentication.pem',
-        'card-2-signing.pem',
+        'card-authentication.pem',
+        'card-signing-new.pem',
+        'card-signing-old.pem',
         'crl-authentication.pem',
         'crl-signing.pem',
         'jpki-ca-bundle.pem',
@@ -122,23 +128,16 @@ describe('renkei demo jpki', () => {
           join(out, 'jpki-ca-bundle.pem'),
           join(out, name),
         );
-      for (const name of [
-        'card-1-signing.pem',
-        'card-1-authentication.pem',
-        'card-2-signing.pem',
-        'card-2-authentication.pem',
-      ]) {
+      for (const name of ['card-signing-old.pem', 'card-signing-new.pem', 'card-authentication.pem']) {
         expect(await verify(false, name)).toMatchObject({ code: 0 });
       }
-      // The new card's are in force; the first card's were revoked (the move, then the new card).
-      for (const name of ['card-2-signing.pem', 'card-2-authentication.pem']) {
+      // The new S and the card's R are in force; the old S was revoked by the move.
+      for (const name of ['card-signing-new.pem', 'card-authentication.pem']) {
         expect(await verify(true, name)).toMatchObject({ code: 0 });
       }
-      for (const name of ['card-1-signing.pem', 'card-1-authentication.pem']) {
-        const refused = await verify(true, name);
-        expect(refused.code).not.toBe(0);
-        expect(refused.output).toContain('certificate revoked');
-      }
+      const refused = await verify(true, 'card-signing-old.pem');
+      expect(refused.code).not.toBe(0);
+      expect(refused.output).toContain('certificate revoked');
     },
   );
   if (!existsSync(OPENSSL))

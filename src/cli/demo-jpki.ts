@@ -5,8 +5,8 @@
  * story needs; a municipality numbers the holder and issues the card through the card lifecycle (the
  * keys made inside the card, the certificates from J-LIS's own CA); J-LIS's registry operator
  * registers the bank; then the bank's account opening (signed with the signing password, verified,
- * OCSP, linked S→R), a later login (the 4-digit PIN, recognised by R), a move that revokes S, a new
- * card and the bank's 最新性確認 (old S → new S), and two refusals. Nothing here prints an Individual
+ * OCSP, linked S→R), a later login (the 4-digit PIN, recognised by R), a move that revokes S, the
+ * same card endorsed (追記) and given a new S, the bank's 最新性確認 (old S → new S), and two refusals. Nothing here prints an Individual
  * Number, a PIN or a password.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -33,7 +33,7 @@ import { crlPem } from '../trust/pki/crl.ts';
 import { pkiPaths } from '../trust/pki/files.ts';
 import { x509 } from '../trust/pki/x509.ts';
 
-/** 千代田区 issues the first card; 大阪市 records the move in and issues the new card. */
+/** 千代田区 issues the card; 大阪市 records the move in, writes it on the card and issues the new S. */
 const CHIYODA: WorldInstitution = {
   id: '131016',
   name: '千代田区',
@@ -58,6 +58,8 @@ const NEW_ADDRESS = '大阪府大阪市北区中之島1丁目3番20号';
 const PIN = '4321';
 const WRONG_PIN = '1234';
 const SIGNING_PASSWORD = 'KASUMI2026';
+/** The signing password the holder sets for the new signing certificate after the move. */
+const NEW_SIGNING_PASSWORD = 'NAKANOSHIMA2026';
 
 /** One row of the closing table. */
 export interface DemoRow {
@@ -358,8 +360,10 @@ export async function runJpkiDemo(options: JpkiDemoOptions): Promise<DemoRow[]> 
       result: `recognised\n${first.customer}`,
     });
 
-    // ── 転居と再交付: the move revokes S; a new card; the bank's 最新性確認.
-    say("\n転居・再交付・最新性確認 A move, a new card, and the bank's check for the newest certificate");
+    // ── 転居: the move revokes S; the card kept in use with a new S; the bank's 最新性確認.
+    say(
+      "\n転居・追記・最新性確認 A move, the card kept in use with a new signing certificate, and the bank's check for the newest certificate",
+    );
     const today = todayInJapan();
     await step('転入 move recorded at J-LIS', () =>
       osaka.recordResidentChange({
@@ -376,34 +380,49 @@ export async function runJpkiDemo(options: JpkiDemoOptions): Promise<DemoRow[]> 
       serials: `S ${S1}`,
       result: 'S revoked (move)',
     });
-    // The lifecycle cannot yet issue a new signing certificate onto the same card (the real
-    // municipality re-certifies the card it writes the new address on): a new card stands in for it.
-    const reissued = await step('再交付 new card', () =>
-      osaka.reissueCard({
+    // The card stays in use, as the real one does: 大阪市 writes the new address on it (券面事項の追記,
+    // the holder typing the PIN) and issues a new signing certificate onto it (署名用電子証明書の発行),
+    // the holder setting the signing password; the user-authentication certificate R stays.
+    const endorsed = await step('追記 the move written on the card', () =>
+      osaka.endorseCard({
+        body: { cardId: applied.cardId, card: cardArchive(firstCard.card), pin: PIN, clerkId: 'clerk-02' },
+      }),
+    );
+    holderCard(endorsed, firstCard.path);
+    const face = await VirtualCard.open(firstCard.path).readCardFace(PIN);
+    const lines = (face.endorsements ?? []).map((e) => `${e.field} ${e.endorsedOn}`).join(', ');
+    say(
+      `  ・追記 ${OSAKA.name} writes the move on card ${applied.cardId} (the holder types the PIN): the card face and its input assist now read the new address, the old one kept as 追記 (${lines})`,
+    );
+    row({
+      step: '追記',
+      who: OSAKA.name,
+      what: '券面事項の追記 move written on the card',
+      serials: '',
+      result: 'endorsed',
+    });
+    const reissued = await step('署名用電子証明書の発行 a new S on the same card', () =>
+      osaka.issueSigningCertificate({
         body: {
           cardId: applied.cardId,
-          reason: 'damage',
-          pin: PIN,
-          signingPassword: SIGNING_PASSWORD,
+          card: cardArchive(VirtualCard.open(firstCard.path)),
+          signingPassword: NEW_SIGNING_PASSWORD,
           clerkId: 'clerk-02',
         },
       }),
     );
-    const secondCard = holderCard(reissued, join(cardsDir, 'card-2.card'));
-    await step('交付済 delivery of the new card', () =>
-      osaka.deliverCard({ body: { cardId: reissued.card.cardId, clerkId: 'clerk-02' } }),
-    );
+    const secondCard = holderCard(reissued, firstCard.path);
     const S2 = reissued.card.signingSerial ?? '';
     const R2 = reissued.card.authenticationSerial ?? '';
     say(
-      `  ・再交付 ${OSAKA.name} issues a new card ${reissued.card.cardId} (the old one revoked): S ${S2}, R ${R2}`,
+      `  ・署名用電子証明書の発行 ${OSAKA.name} issues a new signing certificate onto the same card, under the signing password the holder sets: S ${S2}; R ${R2} unchanged`,
     );
     row({
-      step: '再交付',
+      step: '発行',
       who: OSAKA.name,
-      what: 'new card issued and delivered',
+      what: 'new signing certificate, same card',
       serials: `S ${S2}\nR ${R2}`,
-      result: 'delivered',
+      result: 'valid',
     });
     const oldStatus = await step('⑤⑥ OCSP of the old S', () =>
       checkOcsp({ url: ocspUrl, certificate: verified.certificate, issuer: signingCa }),
@@ -435,29 +454,29 @@ export async function runJpkiDemo(options: JpkiDemoOptions): Promise<DemoRow[]> 
         ? `four information changed\n(${changedFields.join(', ')})`
         : 'unchanged',
     });
-    expectEqual(newest.newestSerial, S2, 'the newest S', 'the new card’s S');
+    expectEqual(newest.newestSerial, S2, 'the newest S', 'the card’s new S');
     const newR = await step('⑧ S→R for the new S', () =>
       bank.lookupAuthenticationSerial({ body: { signingSerial: newest.newestSerial } }),
     );
     customers.set(newR.authenticationSerial, 'customer 0001');
     say(
-      `⑧ 発行番号の回答 S ${newR.signingSerial} → R ${newR.authenticationSerial}: the bank updates customer 0001's address and R`,
+      `⑧ 発行番号の回答 S ${newR.signingSerial} → R ${newR.authenticationSerial}: the same R, the bank updates customer 0001's address`,
     );
     row({
       step: '⑧',
       who: 'J-LIS → bank',
-      what: '紐付け S→R (new card)',
+      what: '紐付け S→R (new S)',
       serials: `S ${newR.signingSerial}\nR ${newR.authenticationSerial}`,
       result: 'customer 0001',
     });
-    const second = await step('login with the new card', () =>
-      login(secondCard.card, 'login with the new card'),
+    const second = await step('login after the move', () => login(secondCard.card, 'login after the move'));
+    say(
+      `④' 利用者証明検証 A login with the same card after the move: R ${second.serial} is ${second.customer}, recognised`,
     );
-    say(`④' 利用者証明検証 A login with the new card: R ${second.serial} is ${second.customer}, recognised`);
     row({
       step: "②'–④'",
       who: 'card → bank',
-      what: 'ログイン login, new card',
+      what: 'ログイン login after the move',
       serials: `R ${second.serial}`,
       result: `recognised\n${second.customer}`,
     });
@@ -491,17 +510,18 @@ export async function runJpkiDemo(options: JpkiDemoOptions): Promise<DemoRow[]> 
         const authentication = async (card: VirtualCard) =>
           pem(new x509.X509Certificate((await card.readCertificate('authentication')).certificateDer));
         writeFileSync(join(out, 'jpki-ca-bundle.pem'), bundlePem);
-        writeFileSync(join(out, 'card-1-signing.pem'), pem(verified.certificate));
-        writeFileSync(join(out, 'card-1-authentication.pem'), await authentication(firstCard.card));
-        writeFileSync(join(out, 'card-2-signing.pem'), pem(newestCertificate));
-        writeFileSync(join(out, 'card-2-authentication.pem'), await authentication(secondCard.card));
+        writeFileSync(join(out, 'card-signing-old.pem'), pem(verified.certificate));
+        writeFileSync(join(out, 'card-signing-new.pem'), pem(newestCertificate));
+        writeFileSync(join(out, 'card-authentication.pem'), await authentication(secondCard.card));
         for (const kind of ['signing', 'authentication'] as const) {
           const crl = new Uint8Array(
             await (await fetch(`${publicationUrl}/jpki/v1/crl/${kind}`)).arrayBuffer(),
           );
           writeFileSync(join(out, `crl-${kind}.pem`), crlPem(crl));
         }
-        say(`\nWrote the two cards' certificates, the JPKI CA bundle and the CRLs (PEM) to ${out}`);
+        say(
+          `\nWrote the card's certificates (the old and the new signing one), the JPKI CA bundle and the CRLs (PEM) to ${out}`,
+        );
       });
     }
     return rows;
@@ -511,6 +531,11 @@ export async function runJpkiDemo(options: JpkiDemoOptions): Promise<DemoRow[]> 
     for (const transport of transports) await transport.close();
     await network?.close();
   }
+}
+
+/** The holder's card file as the clerk's counter reads it, base64. */
+function cardArchive(card: VirtualCard): string {
+  return Buffer.from(card.toBytes()).toString('base64');
 }
 
 /** The card file the clerk writes for the holder, opened as the holder's reader opens it. */

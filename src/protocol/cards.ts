@@ -2,8 +2,8 @@
  * J-LIS's card side (`/admin/v1/card-…`): a municipality's clerk takes an application for the
  * Individual Number Card (個人番号カード), issues it at the counter (交付: the card made with its keys,
  * the certificates asked of JPKI, the PINs the holder types), hands it over, suspends it when lost
- * (一時停止) and lifts the suspension, revokes it (廃止), reissues (再交付) and renews (更新) it, and
- * unlocks a locked PIN. Every route is a POST whose body names the card: no identifier in a URL.
+ * (一時停止) and lifts the suspension, revokes it (廃止), reissues (再交付) and renews (更新) it,
+ * unlocks a locked PIN, writes a change on it (追記) and issues a new signing certificate onto it. Every route is a POST whose body names the card: no identifier in a URL.
  *
  * The PIN and the signing password travel only in the bodies of the operations that set them (over
  * the node's mutual TLS), are used to seal the card, and are never stored or logged.
@@ -119,6 +119,30 @@ export const PinUnlock = z
     path: ['pin'],
   });
 export type PinUnlock = z.infer<typeof PinUnlock>;
+
+/**
+ * 券面事項の追記: after a move or a name change, the card brought to the counter takes the identity
+ * record's new values (the old ones kept as 追記 history); the holder types the 4-digit PIN.
+ */
+export const CardEndorsement = z.object({
+  cardId: CardId,
+  card: CardArchive,
+  pin: CardPin,
+  clerkId: ClerkId,
+});
+export type CardEndorsement = z.infer<typeof CardEndorsement>;
+
+/**
+ * 署名用電子証明書の発行 onto the same card: a new signing key made in the card brought to the counter,
+ * certified with the identity record's four information, under the signing password the holder sets.
+ */
+export const SigningCertificateIssuance = z.object({
+  cardId: CardId,
+  card: CardArchive,
+  signingPassword: SigningPassword,
+  clerkId: ClerkId,
+});
+export type SigningCertificateIssuance = z.infer<typeof SigningCertificateIssuance>;
 
 export const CardLookup = z.object({ cardId: CardId, clerkId: ClerkId });
 export type CardLookup = z.infer<typeof CardLookup>;

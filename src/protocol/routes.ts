@@ -33,6 +33,7 @@ import { NoContent, defineApi } from './api.ts';
 import {
   CardApplication,
   CardDelivery,
+  CardEndorsement,
   CardIssuance,
   CardIssued,
   CardLookup,
@@ -43,6 +44,7 @@ import {
   CardSuspensionLift,
   CardView,
   PinUnlock,
+  SigningCertificateIssuance,
 } from './cards.ts';
 import {
   AuthenticationSerialAnswer,
@@ -646,6 +648,35 @@ export const jlisApi = defineApi('jlis', {
     callers: ['municipality'],
     label: 'PIN unlock',
     body: PinUnlock,
+    response: CardIssued,
+  },
+  /**
+   * 券面事項の追記: the card face and its input assist take the identity record's current values (a
+   * move, a name change), the old ones kept as 追記 history. Errors: ERR_RESIDENT_STATE (deceased or
+   * moved out), ERR_CARD_STATE (not delivered; the card shows the record already), ERR_WRONG_PIN,
+   * ERR_PIN_LOCKED, ERR_VALIDATION (not this card).
+   */
+  endorseCard: {
+    method: 'POST',
+    path: '/admin/v1/card-endorsements',
+    status: 200,
+    callers: ['municipality'],
+    label: 'card endorsement',
+    body: CardEndorsement,
+    response: CardIssued,
+  },
+  /**
+   * 署名用電子証明書の発行 onto the same card, after a change revoked the old one. Errors:
+   * ERR_RESIDENT_STATE (deceased, moved out, under 15), ERR_CARD_STATE (not delivered; its signing
+   * certificate is in force: the record did not change), ERR_VALIDATION, ERR_UPSTREAM_UNAVAILABLE.
+   */
+  issueSigningCertificate: {
+    method: 'POST',
+    path: '/admin/v1/signing-certificate-issuances',
+    status: 201,
+    callers: ['municipality'],
+    label: 'signing certificate issuance',
+    body: SigningCertificateIssuance,
     response: CardIssued,
   },
   /** A card's state, dates, certificates' serials and every operation recorded on it. */

@@ -119,7 +119,6 @@ export function createJlis(deps: JlisDeps): Jlis {
     numberingKey: deps.numberingKey ?? newNumberingKey(),
     ...(deps.random ? { random: deps.random } : {}),
     ...(certificates ? { jpki: certificates } : {}),
-    cards,
   });
   const acquisitions = new CodeAcquisitionRelay({
     store: deps.store,

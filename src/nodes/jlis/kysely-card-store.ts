@@ -17,6 +17,9 @@ export interface CardsTable {
   authentication_serial: string | null;
   replaces_card_id: string | null;
   updated_at: string;
+  /** An operation's claim (migration 0008): its token, and until when it holds. */
+  claim_token: Generated<string | null>;
+  claimed_until: Generated<string | null>;
 }
 
 export interface CardEventsTable {
@@ -105,6 +108,26 @@ export function createKyselyCardStore(db: Kysely<CardDatabase>): CardStore {
       });
     },
 
+    async claimCard(cardId, from, claim, now) {
+      const result = await db
+        .updateTable('cards')
+        .set({ claim_token: claim.token, claimed_until: claim.until.toISOString() })
+        .where('card_id', '=', cardId)
+        .where('state', '=', from)
+        .where((eb) => eb.or([eb('claimed_until', 'is', null), eb('claimed_until', '<', now.toISOString())]))
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+
+    async releaseCard(cardId, token) {
+      await db
+        .updateTable('cards')
+        .set({ claim_token: null, claimed_until: null })
+        .where('card_id', '=', cardId)
+        .where('claim_token', '=', token)
+        .execute();
+    },
+
     async recordCardEvent(event) {
       await insertEvent(db, event);
     },
@@ -120,7 +143,7 @@ export function createKyselyCardStore(db: Kysely<CardDatabase>): CardStore {
   };
 }
 
-function cardRow(card: CardRow): CardsTable {
+function cardRow(card: CardRow): Omit<CardsTable, 'claim_token' | 'claimed_until'> {
   return {
     card_id: card.cardId,
     resident_record_code: card.residentRecordCode,
@@ -139,7 +162,7 @@ function cardRow(card: CardRow): CardsTable {
 }
 
 /** Only the fields given: `undefined` leaves a column as it is, so a change names what it sets. */
-function changesRow(changes: Partial<CardRow>): Partial<CardsTable> {
+function changesRow(changes: Partial<CardRow>): Partial<Omit<CardsTable, 'claim_token' | 'claimed_until'>> {
   const row = cardRow({
     cardId: '',
     residentRecordCode: '',
@@ -149,7 +172,7 @@ function changesRow(changes: Partial<CardRow>): Partial<CardsTable> {
     updatedAt: new Date(0),
     ...changes,
   });
-  const keys: Record<keyof CardRow, keyof CardsTable> = {
+  const keys: Record<keyof CardRow, keyof ReturnType<typeof cardRow>> = {
     cardId: 'card_id',
     residentRecordCode: 'resident_record_code',
     state: 'state',
@@ -166,10 +189,10 @@ function changesRow(changes: Partial<CardRow>): Partial<CardsTable> {
   };
   const out: Partial<Record<keyof CardsTable, unknown>> = {};
   for (const key of Object.keys(changes) as (keyof CardRow)[]) out[keys[key]] = row[keys[key]];
-  return out as Partial<CardsTable>;
+  return out as Partial<ReturnType<typeof cardRow>>;
 }
 
-function cardOf(row: CardsTable): CardRow {
+function cardOf(row: Omit<CardsTable, 'claim_token' | 'claimed_until'>): CardRow {
   return {
     cardId: row.card_id,
     residentRecordCode: row.resident_record_code,
@@ -215,4 +238,46 @@ function eventOf(row: Omit<CardEventsTable, 'id'> & { id: number }): CardEvent {
     reason: row.reason ?? undefined,
     errorCode: (row.error_code ?? undefined) as ErrorCode | undefined,
   };
+}
+
+/**
+ * 廃止 on death, inside the identity change's transaction: the resident's card not yet revoked, if
+ * any, revoked (reason `death`, its certificates marked revoked when it had any, as the change's
+ * own revocation revoked them) with `event` recorded, its states filled in. The card id, or undefined.
+ */
+export async function revokeLiveCard(
+  trx: Kysely<CardDatabase>,
+  residentRecordCode: string,
+  event: CardEvent,
+): Promise<string | undefined> {
+  const live = await trx
+    .selectFrom('cards')
+    .select(['card_id', 'state', 'certificates'])
+    .where('resident_record_code', '=', residentRecordCode)
+    .where('state', '!=', 'revoked')
+    .executeTakeFirst();
+  if (!live) return undefined;
+  await trx
+    .updateTable('cards')
+    .set({
+      state: 'revoked',
+      state_reason: 'death',
+      certificates: live.certificates === 'none' ? 'none' : 'revoked',
+      updated_at: event.at.toISOString(),
+    })
+    .where('card_id', '=', live.card_id)
+    .execute();
+  await trx
+    .insertInto('card_events')
+    .values(
+      eventRow({
+        ...event,
+        cardId: live.card_id,
+        fromState: live.state as CardState,
+        toState: 'revoked',
+        reason: 'death',
+      }),
+    )
+    .execute();
+  return live.card_id;
 }

@@ -1,8 +1,8 @@
 /** J-LIS's storage adapter: `JlisStore` in dialect-agnostic Kysely (SQLite today, PostgreSQL next). */
 import { CompiledQuery, type Generated, type Kysely } from 'kysely';
 import { isUniqueViolation } from '../../shared/db.ts';
-import { createKyselyCardStore, type CardDatabase } from './kysely-card-store.ts';
-import type { JpkiTables } from './jpki/kysely-store.ts';
+import { createKyselyCardStore, revokeLiveCard, type CardDatabase } from './kysely-card-store.ts';
+import { revokeCertificates, type JpkiTables } from './jpki/kysely-store.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
 import {
   HISTORY_FIELDS,
@@ -122,8 +122,8 @@ export function createKyselyJlisStore(db: Kysely<JlisDatabase>): JlisStore {
       });
     },
 
-    async appendChange(residentRecordCode, entry, current, notice) {
-      await db.transaction().execute(async (trx) => {
+    async appendChange(residentRecordCode, entry, current, notice, consequences) {
+      return db.transaction().execute(async (trx) => {
         if (notice) await insertNotice(trx, notice);
         await trx
           .insertInto('resident_history')
@@ -146,6 +146,26 @@ export function createKyselyJlisStore(db: Kysely<JlisDatabase>): JlisStore {
           })
           .where('resident_record_code', '=', residentRecordCode)
           .execute();
+        // A Transaction<JlisDatabase> is not assignable to a Kysely of a subset of its tables (its
+        // `fn` helpers are invariant), though it holds them all.
+        const revoke = consequences?.revokeCertificates;
+        const revokedKinds = revoke
+          ? await revokeCertificates(
+              trx as unknown as Kysely<JpkiTables>,
+              { residentRecordCode },
+              revoke.kinds,
+              revoke.reason,
+              entry.changedAt,
+            )
+          : [];
+        const revokedCardId = consequences?.revokeCard
+          ? await revokeLiveCard(
+              trx as unknown as Kysely<CardDatabase>,
+              residentRecordCode,
+              consequences.revokeCard.cardEvent,
+            )
+          : undefined;
+        return { revokedKinds, revokedCardId };
       });
     },
 

@@ -285,6 +285,18 @@ export const JLIS_MIGRATIONS: Record<string, Migration> = {
       await db.schema.createIndex('resident_notices_state').on('resident_notices').column('state').execute();
     },
   },
+  /**
+   * A card operation's claim on its card (issue 8): a token and until when, set with a compare-and-set
+   * before the operation revokes or issues anything, cleared when it ends, so that two operations on
+   * one card (two re-keys at two counters) cannot revoke each other's certificates; the later is
+   * refused. Until when: a J-LIS that stops mid-operation leaves a claim that lapses by itself.
+   */
+  '0008-identity-card-claims': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('cards').addColumn('claim_token', 'varchar(36)').execute();
+      await db.schema.alterTable('cards').addColumn('claimed_until', 'varchar(32)').execute();
+    },
+  },
 };
 
 /** Bring a J-LIS database to the latest migration. */

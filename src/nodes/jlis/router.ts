@@ -48,6 +48,10 @@ export function registerJlisRoutes(
   serve(app, jlisApi.reissueCard, async ({ body, caller }) => cards.reissue(body, actor(caller)));
   serve(app, jlisApi.renewCard, async ({ body, caller }) => cards.renew(body, actor(caller)));
   serve(app, jlisApi.unlockCardPin, async ({ body, caller }) => cards.unlockPin(body, actor(caller)));
+  serve(app, jlisApi.endorseCard, async ({ body, caller }) => cards.endorse(body, actor(caller)));
+  serve(app, jlisApi.issueSigningCertificate, async ({ body, caller }) =>
+    cards.issueSigningCertificate(body, actor(caller)),
+  );
   serve(app, jlisApi.lookupCard, async ({ body, caller }) => cards.show(body, actor(caller)));
   serve(app, jpkiApi.registerRelyingParty, async ({ body }) => links().registerRelyingParty(body));
   serve(app, jpkiApi.listRelyingParties, async () => ({

@@ -1,4 +1,6 @@
 import type { ErrorCode } from '../../shared/errors.ts';
+import type { JpkiRevocationReason } from './jpki/port.ts';
+import type { JpkiKind } from './jpki/profiles.ts';
 
 /**
  * J-LIS's storage port. The services see only `JlisStore`; `kysely-store.ts` implements it in
@@ -85,6 +87,22 @@ export type NoticeWrite =
       errorCode: ErrorCode;
     };
 
+/**
+ * What an identity change ends, in its own transaction (`appendChange`): the resident's JPKI
+ * certificates still valid of these kinds (the signing one carries the four information), and on a
+ * death the resident's live card (廃止, reason `death`, recorded as `cardEvent` with its states filled in).
+ */
+export interface ChangeConsequences {
+  revokeCertificates?: { kinds: readonly JpkiKind[]; reason: JpkiRevocationReason };
+  revokeCard?: { cardEvent: CardEvent };
+}
+
+/** What `appendChange` ended: the certificate kinds revoked (their CRLs to sign again), the card revoked. */
+export interface ChangeOutcome {
+  revokedKinds: JpkiKind[];
+  revokedCardId?: string | undefined;
+}
+
 /** What `insertResident` did: numbering retries on `code_taken` and `number_taken`. */
 export type InsertResult = 'inserted' | 'code_taken' | 'number_taken';
 
@@ -99,13 +117,18 @@ export interface JlisStore extends CardStore {
     at: Date,
     first?: { change: string; effectiveDate: string },
   ): Promise<InsertResult>;
-  /** Append a history entry and set the record to `current` (the history folded to today), in one transaction. */
+  /**
+   * Append a history entry and set the record to `current` (the history folded to today), with its
+   * notice and what the change ends (`consequences`), in one transaction: a change is never committed
+   * without them, nor they without it.
+   */
   appendChange(
     residentRecordCode: string,
     entry: HistoryRow,
     current: BasicFourInfo & { status: ResidentStatus },
     notice?: NoticeWrite,
-  ): Promise<void>;
+    consequences?: ChangeConsequences,
+  ): Promise<ChangeOutcome>;
   /**
    * Give the resident `individualNumber` (derived with `counter`) in place of their current one, which
    * is kept as replaced, with a history entry and the notice of it (if given), in one transaction;
@@ -202,7 +225,18 @@ export interface CardEvent {
 }
 
 export type CardOperation =
-  'apply' | 'issue' | 'deliver' | 'suspend' | 'lift' | 'revoke' | 'reissue' | 'renew' | 'unlock_pin' | 'show';
+  | 'apply'
+  | 'issue'
+  | 'deliver'
+  | 'suspend'
+  | 'lift'
+  | 'revoke'
+  | 'reissue'
+  | 'renew'
+  | 'unlock_pin'
+  | 'endorse'
+  | 'issue_signing'
+  | 'show';
 
 export interface CardStore {
   /** Add a card with the event that made it, in one transaction. */
@@ -226,6 +260,18 @@ export interface CardStore {
     replacement: CardRow,
     event: CardEvent,
   ): Promise<boolean>;
+  /**
+   * Claim the card for one operation, before it revokes or issues anything: only while it is still in
+   * state `from` and nobody's claim holds (none, or one lapsed before `now`); false otherwise.
+   */
+  claimCard(
+    cardId: string,
+    from: CardState,
+    claim: { token: string; until: Date },
+    now: Date,
+  ): Promise<boolean>;
+  /** End the claim `token` holds on the card (none if it lapsed and another took it). */
+  releaseCard(cardId: string, token: string): Promise<void>;
   /** Record an operation that changed nothing (a refusal, a failure, a lookup). */
   recordCardEvent(event: CardEvent): Promise<void>;
   /** The events of one card (oldest first), or the latest of all cards (newest first) when none is named. */

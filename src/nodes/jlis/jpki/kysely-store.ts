@@ -86,28 +86,49 @@ export function createKyselyJpkiStore(db: Kysely<JpkiTables>): JpkiStore {
 
     async revoke(which, kinds, reason, at) {
       if (kinds.length === 0) return [];
+      return db.transaction().execute((trx) => revokeCertificates(trx, which, kinds, reason, at));
+    },
+
+    async insertSigning(signing, at) {
+      const now = at.toISOString();
       return db.transaction().execute(async (trx) => {
-        let query = trx
+        const authentication = await trx
           .selectFrom('jpki_certificates')
-          .select(['serial', 'kind'])
-          .where('status', '=', 'valid')
-          .where('kind', 'in', [...kinds]);
-        query =
-          'cardId' in which
-            ? query.where('card_id', '=', which.cardId)
-            : query.where('resident_record_code', '=', which.residentRecordCode);
-        const rows = await query.execute();
-        if (rows.length === 0) return [];
-        await trx
-          .updateTable('jpki_certificates')
-          .set({ status: 'revoked', revoked_at: at.toISOString(), reason })
-          .where(
-            'serial',
-            'in',
-            rows.map((r) => r.serial),
-          )
+          .select(['card_id', 'resident_record_code', 'status', 'kind'])
+          .where('serial', '=', signing.authenticationSerial ?? '')
+          .executeTakeFirst();
+        if (
+          authentication?.kind !== 'authentication' ||
+          authentication.status !== 'valid' ||
+          authentication.card_id !== signing.cardId ||
+          authentication.resident_record_code !== signing.residentRecordCode
+        ) {
+          return 'no_authentication';
+        }
+        const earlier = await trx
+          .selectFrom('jpki_certificates')
+          .select(['serial', 'status', 'replaced_by'])
+          .where('resident_record_code', '=', signing.residentRecordCode)
+          .where('kind', '=', 'signing')
           .execute();
-        return [...new Set(rows.map((r) => r.kind as JpkiKind))];
+        const stillValid = earlier.filter((c) => c.status === 'valid').map((c) => c.serial);
+        if (stillValid.length > 0) {
+          await trx
+            .updateTable('jpki_certificates')
+            .set({ status: 'revoked', revoked_at: now, reason: 'reissue' })
+            .where('serial', 'in', stillValid)
+            .execute();
+        }
+        const toReplace = earlier.filter((c) => c.replaced_by === null).map((c) => c.serial);
+        if (toReplace.length > 0) {
+          await trx
+            .updateTable('jpki_certificates')
+            .set({ replaced_by: signing.serial })
+            .where('serial', 'in', toReplace)
+            .execute();
+        }
+        await trx.insertInto('jpki_certificates').values(toRow(signing)).execute();
+        return { revoked: stillValid.length };
       });
     },
 
@@ -250,6 +271,42 @@ export function createKyselyJpkiStore(db: Kysely<JpkiTables>): JpkiStore {
       }));
     },
   };
+}
+
+/**
+ * Revoke the valid certificates matching `which`, inside the caller's transaction: J-LIS's identity
+ * change calls it in the transaction that records the change (`kysely-store.ts`), so that a change
+ * committed never leaves a certificate in force that it made wrong. Returns the kinds revoked.
+ */
+export async function revokeCertificates(
+  trx: Kysely<JpkiTables>,
+  which: { cardId: string } | { residentRecordCode: string },
+  kinds: readonly JpkiKind[],
+  reason: JpkiRevocationReason,
+  at: Date,
+): Promise<JpkiKind[]> {
+  if (kinds.length === 0) return [];
+  let query = trx
+    .selectFrom('jpki_certificates')
+    .select(['serial', 'kind'])
+    .where('status', '=', 'valid')
+    .where('kind', 'in', [...kinds]);
+  query =
+    'cardId' in which
+      ? query.where('card_id', '=', which.cardId)
+      : query.where('resident_record_code', '=', which.residentRecordCode);
+  const rows = await query.execute();
+  if (rows.length === 0) return [];
+  await trx
+    .updateTable('jpki_certificates')
+    .set({ status: 'revoked', revoked_at: at.toISOString(), reason })
+    .where(
+      'serial',
+      'in',
+      rows.map((r) => r.serial),
+    )
+    .execute();
+  return [...new Set(rows.map((r) => r.kind as JpkiKind))];
 }
 
 function toRow(c: JpkiCertificateRecord): JpkiCertificatesTable {

@@ -11,10 +11,11 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseResidentRecordCode } from '../../../domain/identifiers/resident-record-code.ts';
 import { createClient } from '../../../protocol/api.ts';
 import { httpTransport } from '../../../protocol/http-transport.ts';
 import { coreApi } from '../../../protocol/routes.ts';
-import { systemClock } from '../../../shared/clock.ts';
+import { jstDate, systemClock } from '../../../shared/clock.ts';
 import { nodeDatabase, openDatabase } from '../../../shared/db.ts';
 import { listen } from '../../../shared/http.ts';
 import { silentLogger } from '../../../shared/logger.ts';
@@ -204,7 +205,12 @@ describe.skipIf(!present)('openssl ocsp, against a running J-LIS', () => {
     expect(before.output).toContain('Response verify OK');
     expect(before.output).toContain(`${signing}: good`);
     const record = await jlis.jpki!.certificates.find(valid.signing.serial);
-    await jlis.jpki!.certificates.revokeSigningForResident(record!.residentRecordCode, 'move');
+    await jlis.residents.recordChange({
+      residentRecordCode: parseResidentRecordCode(record!.residentRecordCode),
+      change: 'move_in',
+      effectiveDate: jstDate(systemClock.now()),
+      address: '大阪府大阪市北区中之島1丁目3番20号',
+    });
     const after = await ask('signing', signing);
     expect(after.output).toContain('Response verify OK');
     expect(after.output).toContain(`${signing}: revoked`);

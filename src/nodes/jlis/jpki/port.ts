@@ -17,17 +17,41 @@ export interface JpkiIssued {
   signing: { serial: string; certificateDer: Uint8Array };
   authentication: { serial: string; certificateDer: Uint8Array };
 }
+/**
+ * A signing certificate alone, onto a card whose user-authentication certificate stays in force
+ * (署名用電子証明書の再発行 after a move or a name change): linked to that certificate (証明書紐付け).
+ */
+export interface JpkiSigningRequest {
+  residentRecordCode: string;
+  cardId: string;
+  fourInformation: FourInformation;
+  signingPublicKeySpki: Uint8Array;
+  /** The card's user-authentication certificate, which must be valid. */
+  authenticationSerial: string;
+  notAfter: Date;
+}
 export type JpkiRevocationReason =
-  'loss' | 'death' | 'move' | 'name_change' | 'request' | 'card_revoked' | 'reissue' | 'expired_card';
+  | 'loss'
+  | 'death'
+  | 'move'
+  | 'name_change'
+  | 'correction'
+  | 'request'
+  | 'card_revoked'
+  | 'reissue'
+  | 'expired_card';
 export interface JpkiIssuer {
   issuePair(request: JpkiIssueRequest): Promise<JpkiIssued>;
+  /**
+   * Errors: ERR_VALIDATION (the user-authentication certificate is not this card's valid one, a bad
+   * key or notAfter), ERR_UNKNOWN_RESIDENT, ERR_RESIDENT_STATE.
+   */
+  issueSigning(request: JpkiSigningRequest): Promise<{ serial: string; certificateDer: Uint8Array }>;
+  /** Whether a certificate is in force; undefined for a serial never issued. */
+  certificateStatus(serial: string): Promise<'valid' | 'revoked' | undefined>;
   revokeForCard(
     cardId: string,
     reason: JpkiRevocationReason,
     which?: 'signing' | 'authentication' | 'both',
-  ): Promise<void>;
-  revokeSigningForResident(
-    residentRecordCode: string,
-    reason: 'move' | 'name_change' | 'death',
   ): Promise<void>;
 }

@@ -60,6 +60,14 @@ export interface JpkiStore {
     authentication: JpkiCertificateRecord,
     at: Date,
   ): Promise<{ revoked: number }>;
+  /**
+   * Record a signing certificate issued alone onto a card whose user-authentication certificate
+   * (`signing.authenticationSerial`) stays (署名用電子証明書の再発行, after an identity change): in the
+   * same transaction revoke (`reissue`) the resident's signing certificates still valid and point
+   * each earlier one not yet replaced at the new one. `no_authentication` (nothing written) when that
+   * user-authentication certificate is not valid, not this card's or not this resident's.
+   */
+  insertSigning(signing: JpkiCertificateRecord, at: Date): Promise<{ revoked: number } | 'no_authentication'>;
   findCertificate(serial: string): Promise<JpkiCertificateRecord | undefined>;
   /**
    * Revoke the valid certificates matching `which`, at `at` for `reason`; returns the kinds revoked

@@ -2,14 +2,16 @@
  * The Individual Number Card's lifecycle at J-LIS (個人番号カード): application (申請), issuance at the
  * municipality's counter (交付: the virtual card made with its own keys, the certificates asked of
  * JPKI through `JpkiIssuer`), delivery (交付済), suspension when lost (一時停止) and its lifting,
- * revocation (廃止), reissue (再交付), renewal (更新), and the municipality's PIN unlock.
+ * revocation (廃止), reissue (再交付), renewal (更新), the municipality's PIN unlock, and after a move
+ * or a name change the card kept in use: the change written on it (券面事項の追記) and a new signing
+ * certificate issued onto it (署名用電子証明書の発行).
  *
  * The states and their transitions are `TRANSITIONS` below; any other is ERR_CARD_STATE. Every
  * operation is recorded (`card_events`), done, refused or failed: a state change and its record in
  * one transaction, a refusal or failure on its own. J-LIS keeps the card's state, dates and the
  * certificates' serials, never a key, a PIN or the card file: the card is the holder's.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import {
   DEFAULT_KDF,
   VirtualCard,
@@ -20,6 +22,7 @@ import {
 import type {
   CardApplication,
   CardDelivery,
+  CardEndorsement,
   CardIssuance,
   CardIssued,
   CardLookup,
@@ -30,12 +33,13 @@ import type {
   CardSuspensionLift,
   CardView,
   PinUnlock,
+  SigningCertificateIssuance,
 } from '../../../protocol/cards.ts';
 import { jstDate, type Clock } from '../../../shared/clock.ts';
 import { HTTP_STATUS, RenkeiError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { cardTerms, endOfJstDay, loadCardRules, type CardRules } from '../card-rules.ts';
-import type { JpkiIssuer, JpkiRevocationReason } from '../jpki/port.ts';
+import type { FourInformation, JpkiIssuer, JpkiRevocationReason } from '../jpki/port.ts';
 import type { CardEvent, CardOperation, CardRow, CardState, IdentityRecord, JlisStore } from '../store.ts';
 
 export interface CardServiceDeps {
@@ -67,7 +71,22 @@ export const TRANSITIONS = {
   reissue: { from: ['delivered', 'suspended'], to: 'revoked' },
   renew: { from: ['delivered'], to: 'revoked' },
   unlock_pin: { from: ['delivered'], to: 'delivered' },
+  endorse: { from: ['delivered'], to: 'delivered' },
+  issue_signing: { from: ['delivered'], to: 'delivered' },
 } as const satisfies Partial<Record<CardOperation, { from: readonly CardState[]; to: CardState }>>;
+
+/**
+ * How long an operation's claim on its card holds: far beyond any operation (key generation, the
+ * CA, scrypt; the clerk's client gives up after 60 s), so that a J-LIS that stopped mid-operation
+ * does not keep the card for long.
+ */
+const CLAIM_MS = 120_000;
+
+/** An operation's claim on cards: its token, and the cards it holds (released when it ends). */
+interface Claim {
+  token: string;
+  held: string[];
+}
 
 /** A renewal is taken from this many months before the card's expiry (有効期限の3か月前から). */
 export const RENEWAL_MONTHS = 3;
@@ -123,24 +142,15 @@ export class CardService {
    * ERR_RESIDENT_STATE, ERR_UPSTREAM_UNAVAILABLE (JPKI), ERR_VALIDATION.
    */
   issue(input: CardIssuance, actor: CardActor): Promise<CardIssued> {
-    return this.recorded('issue', input.cardId, actor, input.clerkId, async (event) => {
-      const card = await this.cardIn(input.cardId, 'issue');
+    return this.recorded('issue', input.cardId, actor, input.clerkId, async (event, claim) => {
+      const card = await this.cardIn(input.cardId, 'issue', claim);
       const resident = await this.livingResident(card.residentRecordCode);
       const made = await this.makeCard(card.cardId, resident, this.today(), input);
-      const changes: Partial<CardRow> = { ...made.row, state: 'issued', updatedAt: this.deps.clock.now() };
-      if (
-        !(await this.deps.store.updateCard(
-          card.cardId,
-          card.state,
-          changes,
-          event(transition(card, 'issued')),
-        ))
-      ) {
-        // Lost to another clerk's issuance of the same card: these certificates are left, since
-        // revoking by card id would revoke the winner's too; their private keys died unsaved.
-        throw raced();
-      }
-      return this.issued({ ...card, ...changes }, made.card);
+      const changes: Partial<CardRow> = { ...made.row, state: 'issued' };
+      return this.issued(
+        await this.changeOrRevoke(card, changes, event(transition(card, 'issued'))),
+        made.card,
+      );
     });
   }
 
@@ -158,8 +168,8 @@ export class CardService {
    * or sign. Errors: ERR_UNKNOWN_CARD, ERR_CARD_STATE, ERR_UPSTREAM_UNAVAILABLE (nothing changed).
    */
   suspend(input: CardSuspension, actor: CardActor): Promise<CardView> {
-    return this.recorded('suspend', input.cardId, actor, input.clerkId, async (event) => {
-      const card = await this.cardIn(input.cardId, 'suspend');
+    return this.recorded('suspend', input.cardId, actor, input.clerkId, async (event, claim) => {
+      const card = await this.cardIn(input.cardId, 'suspend', claim);
       await this.revokeCertificates(card.cardId, 'loss');
       return this.change(
         card,
@@ -175,12 +185,15 @@ export class CardService {
    * ERR_CARD_STATE, ERR_RESIDENT_STATE, ERR_VALIDATION (not this card), ERR_UPSTREAM_UNAVAILABLE.
    */
   lift(input: CardSuspensionLift, actor: CardActor): Promise<CardIssued> {
-    return this.recorded('lift', input.cardId, actor, input.clerkId, async (event) => {
-      const card = await this.cardIn(input.cardId, 'lift');
+    return this.recorded('lift', input.cardId, actor, input.clerkId, async (event, claim) => {
+      const card = await this.cardIn(input.cardId, 'lift', claim);
       const virtual = this.holdersCard(input.card, card.cardId);
       const row = await this.rekey(card, virtual, input);
       const changes: Partial<CardRow> = { ...row, state: 'delivered', stateReason: undefined };
-      return this.issued(await this.change(card, changes, event(transition(card, 'delivered'))), virtual);
+      return this.issued(
+        await this.changeOrRevoke(card, changes, event(transition(card, 'delivered'))),
+        virtual,
+      );
     });
   }
 
@@ -190,8 +203,8 @@ export class CardService {
    * ERR_CARD_STATE (revoked already), ERR_UPSTREAM_UNAVAILABLE.
    */
   revoke(input: CardRevocation, actor: CardActor): Promise<CardView> {
-    return this.recorded('revoke', input.cardId, actor, input.clerkId, async (event) => {
-      const card = await this.cardIn(input.cardId, 'revoke');
+    return this.recorded('revoke', input.cardId, actor, input.clerkId, async (event, claim) => {
+      const card = await this.cardIn(input.cardId, 'revoke', claim);
       if (card.certificates === 'valid') {
         await this.revokeCertificates(card.cardId, input.reason === 'death' ? 'death' : 'card_revoked');
       }
@@ -208,25 +221,13 @@ export class CardService {
   }
 
   /**
-   * A death recorded in the identity records: the resident's card, if one is live, is revoked as a
-   * clerk would revoke it (廃止, reason `death`), recorded with J-LIS itself as the actor. The
-   * certificates are revoked by the death's own revocation (`revokeSigningForResident`); this ends
-   * the card. Errors: ERR_UPSTREAM_UNAVAILABLE.
-   */
-  async revokeOnDeath(residentRecordCode: string): Promise<void> {
-    const card = await this.deps.store.findLiveCard(residentRecordCode);
-    if (card === undefined) return;
-    await this.revoke({ cardId: card.cardId, reason: 'death' }, { party: 'jlis' });
-  }
-
-  /**
    * 再交付: a new card (new id, new keys, new certificates) in place of one lost or damaged; the old
    * one is revoked (reason `reissue`) with its certificates. Errors: ERR_UNKNOWN_CARD, ERR_CARD_STATE,
    * ERR_RESIDENT_STATE, ERR_UPSTREAM_UNAVAILABLE, ERR_VALIDATION.
    */
   reissue(input: CardReissue, actor: CardActor): Promise<CardIssued> {
-    return this.recorded('reissue', input.cardId, actor, input.clerkId, async (event) => {
-      const card = await this.cardIn(input.cardId, 'reissue');
+    return this.recorded('reissue', input.cardId, actor, input.clerkId, async (event, claim) => {
+      const card = await this.cardIn(input.cardId, 'reissue', claim);
       return this.replace(card, 'reissue', input, event);
     });
   }
@@ -237,8 +238,8 @@ export class CardService {
    * when), ERR_RESIDENT_STATE, ERR_UPSTREAM_UNAVAILABLE, ERR_VALIDATION.
    */
   renew(input: CardRenewal, actor: CardActor): Promise<CardIssued> {
-    return this.recorded('renew', input.cardId, actor, input.clerkId, async (event) => {
-      const card = await this.cardIn(input.cardId, 'renew');
+    return this.recorded('renew', input.cardId, actor, input.clerkId, async (event, claim) => {
+      const card = await this.cardIn(input.cardId, 'renew', claim);
       const from = addMonths(card.expiresOn ?? this.today(), -RENEWAL_MONTHS);
       if (this.today() < from) {
         throw new RenkeiError(
@@ -260,8 +261,8 @@ export class CardService {
    * ERR_WRONG_PIN (the current secret is wrong), ERR_VALIDATION, ERR_UPSTREAM_UNAVAILABLE.
    */
   unlockPin(input: PinUnlock, actor: CardActor): Promise<CardIssued> {
-    return this.recorded('unlock_pin', input.cardId, actor, input.clerkId, async (event) => {
-      const card = await this.cardIn(input.cardId, 'unlock_pin');
+    return this.recorded('unlock_pin', input.cardId, actor, input.clerkId, async (event, claim) => {
+      const card = await this.cardIn(input.cardId, 'unlock_pin', claim);
       const virtual = this.holdersCard(input.card, card.cardId);
       if (input.currentSecret !== undefined) {
         await virtual.unlockWithKnownSecret(input.which, input.currentSecret, input.newSecret);
@@ -272,10 +273,103 @@ export class CardService {
       }
       const pin = input.pin ?? '';
       const row = await this.rekey(card, virtual, { pin, signingPassword: input.signingPassword }, 'request');
-      const view = await this.change(
+      const view = await this.changeOrRevoke(
         card,
         row,
         event({ ...transition(card, card.state), reason: input.which }),
+      );
+      return this.issued(view, virtual);
+    });
+  }
+
+  /**
+   * 券面事項の追記: after a move or a name change the card stays in use; the municipality writes the
+   * change on it. The card brought to the counter takes today's identity record on its card face
+   * (each changed value kept as a line of 追記 history) and its input assist, the holder typing the
+   * 4-digit PIN. The certificates are not touched: the change revoked the signing one already
+   * (`issueSigningCertificate` gives a new one). Errors: ERR_UNKNOWN_CARD, ERR_CARD_STATE (not
+   * delivered; the card shows the record already), ERR_RESIDENT_STATE (deceased, moved out),
+   * ERR_WRONG_PIN, ERR_PIN_LOCKED, ERR_VALIDATION (not this card).
+   */
+  endorse(input: CardEndorsement, actor: CardActor): Promise<CardIssued> {
+    return this.recorded('endorse', input.cardId, actor, input.clerkId, async (event, claim) => {
+      const card = await this.cardIn(input.cardId, 'endorse', claim);
+      const virtual = this.holdersCard(input.card, card.cardId);
+      const resident = await this.livingResident(card.residentRecordCode);
+      const changed = await virtual.endorse(input.pin, {
+        cardFaceAssist: assist(resident),
+        endorsedOn: this.today(),
+      });
+      if (changed.length === 0) {
+        throw new RenkeiError(
+          'ERR_CARD_STATE',
+          'The card shows the identity record already: the record did not change since.',
+        );
+      }
+      const view = await this.change(
+        card,
+        {},
+        event({ ...transition(card, card.state), reason: changed.map((f) => SHORT[f]).join(',') }),
+      );
+      return this.issued(view, virtual);
+    });
+  }
+
+  /**
+   * 署名用電子証明書の発行 onto the same card, at the counter: after a move, a name change or a
+   * correction revoked the signing certificate (its four information are out of date), a new signing
+   * key made inside the card brought, certified with today's record and linked to the card's
+   * user-authentication certificate, sealed under the signing password the holder sets. It runs to
+   * the card's certificates' expiry (`certificatesExpireOn`): one date for both, as the card row
+   * keeps. Errors: ERR_UNKNOWN_CARD, ERR_CARD_STATE (not delivered; its certificates revoked; its
+   * signing certificate in force: the record did not change), ERR_RESIDENT_STATE (deceased, moved
+   * out, under 15), ERR_VALIDATION, ERR_UPSTREAM_UNAVAILABLE.
+   */
+  issueSigningCertificate(input: SigningCertificateIssuance, actor: CardActor): Promise<CardIssued> {
+    return this.recorded('issue_signing', input.cardId, actor, input.clerkId, async (event, claim) => {
+      const card = await this.cardIn(input.cardId, 'issue_signing', claim);
+      const virtual = this.holdersCard(input.card, card.cardId);
+      const resident = await this.livingResident(card.residentRecordCode);
+      const jpki = this.jpki();
+      if (card.certificates !== 'valid' || card.authenticationSerial === undefined) {
+        throw new RenkeiError(
+          'ERR_CARD_STATE',
+          'The card’s certificates are not in force; re-key it (PIN unlock) instead.',
+          { certificates: card.certificates },
+        );
+      }
+      if (!cardTerms(this.rules, resident.dateOfBirth, this.today()).signingCertificate) {
+        throw new RenkeiError('ERR_RESIDENT_STATE', 'No signing certificate is issued to a holder under 15.');
+      }
+      if (
+        card.signingSerial !== undefined &&
+        (await upstream(() => jpki.certificateStatus(card.signingSerial!))) === 'valid'
+      ) {
+        throw new RenkeiError(
+          'ERR_CARD_STATE',
+          'The card’s signing certificate is in force: the identity record did not change since it was issued.',
+        );
+      }
+      const notAfter = endOfJstDay(card.certificatesExpireOn ?? this.today());
+      const issued = await virtual.replaceSigningKey({
+        signingPassword: input.signingPassword,
+        kdf: this.deps.kdf ?? DEFAULT_KDF,
+        certify: (signingPublicKeySpki) =>
+          upstream(() =>
+            jpki.issueSigning({
+              residentRecordCode: resident.residentRecordCode,
+              cardId: card.cardId,
+              fourInformation: fourInformation(resident),
+              signingPublicKeySpki,
+              authenticationSerial: card.authenticationSerial!,
+              notAfter,
+            }),
+          ),
+      });
+      const view = await this.changeOrRevoke(
+        card,
+        { signingSerial: issued.serial },
+        event(transition(card, card.state)),
       );
       return this.issued(view, virtual);
     });
@@ -307,15 +401,16 @@ export class CardService {
   /**
    * Run an operation and record it whatever happens: `body` records its success itself (in the
    * transaction of its change, through the `event` it is given); a refusal (a 4xx code) or a failure
-   * is recorded here.
+   * is recorded here. The claim `body` takes on its card (`cardIn`) is released here, whatever the end.
    */
   private async recorded<T>(
     operation: CardOperation,
     cardId: string | undefined,
     actor: CardActor,
     clerkId: string | undefined,
-    body: (event: (fields: Partial<CardEvent>) => CardEvent) => Promise<T>,
+    body: (event: (fields: Partial<CardEvent>) => CardEvent, claim: Claim) => Promise<T>,
   ): Promise<T> {
+    const claim: Claim = { token: randomUUID(), held: [] };
     const base = (): CardEvent => ({
       at: this.deps.clock.now(),
       operation,
@@ -325,7 +420,7 @@ export class CardService {
       outcome: 'done',
     });
     try {
-      const result = await body((fields) => ({ ...base(), ...fields }));
+      const result = await body((fields) => ({ ...base(), ...fields }), claim);
       this.deps.logger.info({ operation }, 'card operation');
       return result;
     } catch (error) {
@@ -340,6 +435,8 @@ export class CardService {
       });
       this.deps.logger.info({ operation, code: renkei.code }, 'card operation refused or failed');
       throw error;
+    } finally {
+      for (const held of claim.held) await this.deps.store.releaseCard(held, claim.token);
     }
   }
 
@@ -494,13 +591,7 @@ export class CardService {
       jpki.issuePair({
         residentRecordCode: resident.residentRecordCode,
         cardId,
-        fourInformation: {
-          name: resident.name,
-          ...(resident.nameKana === undefined ? {} : { nameKana: resident.nameKana }),
-          address: resident.address,
-          dateOfBirth: resident.dateOfBirth,
-          sex: resident.sex,
-        },
+        fourInformation: fourInformation(resident),
         ...keys,
         notAfter: endOfJstDay(certificatesExpireOn),
       }),
@@ -529,6 +620,24 @@ export class CardService {
     return this.view({ ...card, ...all });
   }
 
+  /**
+   * `change`, after certificates were issued onto the card: if it left its state meanwhile (its
+   * claim keeps clerks out, so only a death recorded meanwhile, or a claim lapsed), the certificates
+   * just issued are revoked, never left in force on a card that is not in use.
+   */
+  private async changeOrRevoke(
+    card: CardRow,
+    changes: Partial<CardRow>,
+    event: CardEvent,
+  ): Promise<CardView> {
+    const all = { ...changes, updatedAt: this.deps.clock.now() };
+    if (await this.deps.store.updateCard(card.cardId, card.state, all, event)) {
+      return this.view({ ...card, ...all });
+    }
+    await this.revokeCertificates(card.cardId, 'card_revoked');
+    throw raced();
+  }
+
   private async issued(card: CardRow | CardView, virtual: VirtualCard): Promise<CardIssued> {
     return {
       card: 'expired' in card ? card : await this.view(card),
@@ -536,8 +645,16 @@ export class CardService {
     };
   }
 
-  /** The card, which must be in a state `operation` starts from. */
-  private async cardIn(cardId: string, operation: keyof typeof TRANSITIONS): Promise<CardRow> {
+  /**
+   * The card, which must be in a state `operation` starts from; with `claim`, claimed for this
+   * operation until it ends (`recorded` releases it). Two operations on one card at once (two re-keys
+   * at two counters, a re-key and a new signing certificate) would otherwise each revoke what the
+   * other issued, each answer success, and leave a clerk handing over a card whose certificates are
+   * revoked; the later one is refused (ERR_CARD_STATE) before it revokes or issues anything. We
+   * considered a compare-and-set at the end only (on the serials), but by then the loser has already
+   * revoked the winner's certificates through JPKI.
+   */
+  private async cardIn(cardId: string, operation: keyof typeof TRANSITIONS, claim?: Claim): Promise<CardRow> {
     const card = await this.findCard(cardId);
     const allowed: readonly CardState[] = TRANSITIONS[operation].from;
     if (!allowed.includes(card.state)) {
@@ -546,6 +663,17 @@ export class CardService {
         `A card that is ${card.state} cannot be ${PAST[operation]}; it must be ${allowed.join(' or ')}.`,
         { state: card.state, allowed },
       );
+    }
+    if (claim) {
+      const now = this.deps.clock.now();
+      const until = new Date(now.getTime() + CLAIM_MS);
+      if (!(await this.deps.store.claimCard(card.cardId, card.state, { token: claim.token, until }, now))) {
+        throw new RenkeiError(
+          'ERR_CARD_STATE',
+          'Another operation on this card is under way (or the card changed); look at it again when it ends.',
+        );
+      }
+      claim.held.push(card.cardId);
     }
     return card;
   }
@@ -612,6 +740,8 @@ const PAST: Record<keyof typeof TRANSITIONS, string> = {
   reissue: 'reissued',
   renew: 'renewed',
   unlock_pin: 'unlocked',
+  endorse: 'endorsed',
+  issue_signing: 'given a signing certificate',
 };
 
 function transition(card: CardRow, to: CardState): Partial<CardEvent> {
@@ -640,6 +770,19 @@ function face(resident: IdentityRecord) {
     sex: resident.sex,
   };
 }
+
+function fourInformation(resident: IdentityRecord): FourInformation {
+  return {
+    name: resident.name,
+    ...(resident.nameKana === undefined ? {} : { nameKana: resident.nameKana }),
+    address: resident.address,
+    dateOfBirth: resident.dateOfBirth,
+    sex: resident.sex,
+  };
+}
+
+/** The fields an endorsement changed, short enough for the event's reason (32 characters). */
+const SHORT = { name: 'name', nameKana: 'kana', address: 'address', dateOfBirth: 'dob', sex: 'sex' } as const;
 
 function assist(resident: IdentityRecord): CardFaceAssist {
   return {

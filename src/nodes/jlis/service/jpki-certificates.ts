@@ -14,7 +14,13 @@ import { answerOcsp, type OcspCertStatus } from '../../../trust/pki/ocsp.ts';
 import { normaliseSerial, randomSerial } from '../../../trust/pki/profiles.ts';
 import { x509 } from '../../../trust/pki/x509.ts';
 import type { JpkiAuthority } from '../jpki/authority.ts';
-import type { JpkiIssued, JpkiIssueRequest, JpkiIssuer, JpkiRevocationReason } from '../jpki/port.ts';
+import type {
+  JpkiIssued,
+  JpkiIssueRequest,
+  JpkiIssuer,
+  JpkiRevocationReason,
+  JpkiSigningRequest,
+} from '../jpki/port.ts';
 import {
   JPKI_KEY_ALGORITHM,
   JPKI_KINDS,
@@ -30,8 +36,8 @@ import type { JlisStore } from '../store.ts';
 
 /**
  * How each JPKI reason is written in a CRL entry and an OCSP answer (RFC 5280 §5.3.1):
- * a lost card may be in anyone's hands (keyCompromise); a move or a name change makes the
- * certified information wrong (affiliationChanged); a reissue supersedes; death, a revoked or an
+ * a lost card may be in anyone's hands (keyCompromise); a move, a name change or a correction of
+ * the four information makes the certified information wrong (affiliationChanged); a reissue supersedes; death, a revoked or an
  * expired card end the holder's use (cessationOfOperation); a holder's own request says no more.
  */
 export const RFC5280_REASON: Record<JpkiRevocationReason, RevocationReason> = {
@@ -39,6 +45,7 @@ export const RFC5280_REASON: Record<JpkiRevocationReason, RevocationReason> = {
   death: 'cessationOfOperation',
   move: 'affiliationChanged',
   name_change: 'affiliationChanged',
+  correction: 'affiliationChanged',
   request: 'unspecified',
   card_revoked: 'cessationOfOperation',
   reissue: 'superseded',
@@ -85,23 +92,10 @@ export class JpkiCertificateService implements JpkiIssuer {
   }
 
   private async issue(request: JpkiIssueRequest): Promise<JpkiIssued> {
-    const { store, residents, authority, clock, logger, publicationUrl } = this.deps;
+    const { store, authority, clock, logger, publicationUrl } = this.deps;
     const now = clock.now();
-    const resident = await residents.findResident(request.residentRecordCode);
-    if (!resident)
-      throw new RenkeiError('ERR_UNKNOWN_RESIDENT', 'No resident has this resident record code.');
-    if (resident.status === 'deceased') {
-      throw new RenkeiError('ERR_RESIDENT_STATE', 'No certificate is issued to a deceased resident.');
-    }
-    if (!/^[\w.:-]{1,64}$/.test(request.cardId))
-      invalid('cardId', 'a card id is 1 to 64 letters, digits, ., :, _ or -');
+    await this.checkRequest(request, now);
     const notAfter = request.notAfter;
-    if (
-      !(notAfter.getTime() > now.getTime()) ||
-      notAfter.getTime() - now.getTime() > JPKI_LIFETIME.holderMaxMs
-    ) {
-      invalid('notAfter', 'must be after now and at most the fifth birthday after issuance');
-    }
     if (Buffer.from(request.signingPublicKeySpki).equals(Buffer.from(request.authenticationPublicKeySpki))) {
       invalid('authenticationPublicKeySpki', 'the two certificates certify two different keys');
     }
@@ -178,6 +172,109 @@ export class JpkiCertificateService implements JpkiIssuer {
   }
 
   /**
+   * 署名用電子証明書の再発行: a signing certificate alone for the key a card made anew, onto a card whose
+   * user-authentication certificate stays (after a move or a name change revoked the old signing
+   * one). The resident's signing certificates still valid are revoked (`reissue`) and each earlier
+   * one points at the new one (新旧紐付け), in one transaction; the new one names the card's
+   * user-authentication certificate (証明書紐付け), so S→R answers the same R.
+   * Errors: ERR_UNKNOWN_RESIDENT, ERR_RESIDENT_STATE (deceased), ERR_VALIDATION (the
+   * user-authentication certificate is not this card's valid one; a key or notAfter as `issuePair`).
+   */
+  async issueSigning(request: JpkiSigningRequest): Promise<{ serial: string; certificateDer: Uint8Array }> {
+    try {
+      const { store, authority, clock, logger, publicationUrl } = this.deps;
+      const now = clock.now();
+      await this.checkRequest(request, now);
+      const signingKey = await importCardKey(request.signingPublicKeySpki, 'signingPublicKeySpki');
+      const notBefore = new Date(now.getTime() - BACKDATE_MS);
+      const serial = newSerial();
+      const ca = authority.ca.signing;
+      const certificate = await x509.X509CertificateGenerator.create({
+        serialNumber: serial,
+        subject: holderName(serial),
+        issuer: ca.certificate.subjectName,
+        notBefore,
+        notAfter: request.notAfter,
+        signingAlgorithm: JPKI_SIGNING_ALGORITHM,
+        publicKey: signingKey,
+        signingKey: ca.key,
+        extensions: await signingExtensions({
+          holderKey: signingKey,
+          caKey: await ca.certificate.publicKey.export(),
+          fourInformation: request.fourInformation,
+          publicationUrl,
+        }),
+      });
+      const der = new Uint8Array(certificate.rawData);
+      const done = await store.insertSigning(
+        {
+          serial,
+          kind: 'signing',
+          cardId: request.cardId,
+          residentRecordCode: request.residentRecordCode,
+          notBefore,
+          notAfter: request.notAfter,
+          issuedAt: now,
+          status: 'valid',
+          revokedAt: undefined,
+          reason: undefined,
+          authenticationSerial: normaliseSerial(request.authenticationSerial),
+          replacedBy: undefined,
+          certificateDer: der,
+        },
+        now,
+      );
+      if (done === 'no_authentication') {
+        invalid('authenticationSerial', "must be the card's valid user-authentication certificate");
+      }
+      if (done.revoked > 0) this.invalidate(['signing']);
+      logger.info({ signingSerial: serial, superseded: done.revoked }, 'JPKI signing certificate issued');
+      return { serial, certificateDer: der };
+    } catch (error) {
+      const code = error instanceof RenkeiError ? error.code : 'ERR_INTERNAL';
+      this.deps.logger.warn({ code }, 'JPKI issuance refused');
+      throw error;
+    }
+  }
+
+  /** Whether a certificate is in force, as J-LIS recorded it; undefined for a serial never issued. */
+  async certificateStatus(serial: string): Promise<'valid' | 'revoked' | undefined> {
+    return (await this.find(serial))?.status;
+  }
+
+  /**
+   * Certificates of these kinds were revoked in the transaction of an identity change (the store did
+   * it, `JlisStore.appendChange`): their CRLs are signed again at the next request.
+   */
+  revokedWithChange(kinds: readonly JpkiKind[]): void {
+    this.invalidate(kinds);
+    if (kinds.length > 0)
+      this.deps.logger.info({ kinds }, 'JPKI certificates revoked with an identity change');
+  }
+
+  /** The resident registered and alive, the card id well-formed, notAfter within the five years. */
+  private async checkRequest(
+    request: { residentRecordCode: string; cardId: string; notAfter: Date },
+    now: Date,
+  ): Promise<void> {
+    const resident = await this.deps.residents.findResident(request.residentRecordCode);
+    if (!resident)
+      throw new RenkeiError('ERR_UNKNOWN_RESIDENT', 'No resident has this resident record code.');
+    if (resident.status === 'deceased') {
+      throw new RenkeiError('ERR_RESIDENT_STATE', 'No certificate is issued to a deceased resident.');
+    }
+    if (!/^[\w.:-]{1,64}$/.test(request.cardId))
+      invalid('cardId', 'a card id is 1 to 64 letters, digits, ., :, _ or -');
+    const notAfter = request.notAfter;
+    if (
+      !(notAfter.getTime() > now.getTime()) ||
+      notAfter.getTime() - now.getTime() > JPKI_LIFETIME.holderMaxMs
+    ) {
+      invalid('notAfter', 'must be after now and at most the fifth birthday after issuance');
+    }
+  }
+
+  /**
    * Revoke a card's certificates (both unless `which` says one). Idempotent: certificates revoked
    * already stay as they were. Errors: ERR_VALIDATION (an unknown reason).
    */
@@ -191,26 +288,6 @@ export class JpkiCertificateService implements JpkiIssuer {
     const revoked = await this.deps.store.revoke({ cardId }, kinds, reason, this.deps.clock.now());
     this.invalidate(revoked);
     this.deps.logger.info({ reason, kinds: revoked }, 'JPKI certificates revoked');
-  }
-
-  /**
-   * The resident's identity changed: a move or a name change revokes the signing certificate (it
-   * carries the four information; the user-authentication certificate carries none and stays); a
-   * death revokes both.
-   */
-  async revokeSigningForResident(
-    residentRecordCode: string,
-    reason: 'move' | 'name_change' | 'death',
-  ): Promise<void> {
-    const kinds: readonly JpkiKind[] = reason === 'death' ? JPKI_KINDS : ['signing'];
-    const revoked = await this.deps.store.revoke(
-      { residentRecordCode },
-      kinds,
-      reason,
-      this.deps.clock.now(),
-    );
-    this.invalidate(revoked);
-    if (revoked.length > 0) this.deps.logger.info({ reason, kinds: revoked }, 'JPKI certificates revoked');
   }
 
   /** A certificate as J-LIS recorded it; undefined for a serial it never issued (any hex form). */

@@ -18,11 +18,11 @@ import type {
 import { jstDate, type Clock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
-import type { JpkiIssuer } from '../jpki/port.ts';
-import type { CardService } from './cards.ts';
+import type { JpkiCertificateService } from './jpki-certificates.ts';
 import { NUMBERING_KEY_BYTES, deriveIndividualNumber } from '../numbering.ts';
 import type {
   BasicFourInfo,
+  ChangeConsequences,
   HistoryField,
   HistoryRow,
   IdentityRecord,
@@ -48,19 +48,30 @@ export interface ResidentServiceDeps {
   random?: RandomSource;
   /** Notices of change to the institutions holding a resident; none are written without it. */
   notices?: NoticeOutbox;
-  /** J-LIS's JPKI CA: a move, a name change or a death revokes the resident's signing certificate. */
-  jpki?: Pick<JpkiIssuer, 'revokeSigningForResident'>;
-  /** The cards' lifecycle: a death revokes the resident's card (廃止, reason `death`). */
-  cards?: Pick<CardService, 'revokeOnDeath'>;
+  /**
+   * J-LIS's JPKI CA, told which certificates an identity change revoked (in the change's own
+   * transaction, through the store) so that it signs its CRLs again.
+   */
+  jpki?: Pick<JpkiCertificateService, 'revokedWithChange'>;
 }
 
-/** Which identity changes revoke the signing certificate (it carries the four information), and why. */
+/**
+ * Which identity changes revoke the signing certificate (it carries the four information), and why;
+ * a death revokes both, and ends the card. A correction revokes it only when it changes one of the
+ * four information as they stand today (below).
+ */
 const REVOKING_CHANGES = {
   move_in: 'move',
   move_out: 'move',
   name_change: 'name_change',
   death: 'death',
 } as const;
+
+/**
+ * The four information the signing certificate carries (jpki/profiles.ts): the name's reading is not
+ * among them, so a correction of nameKana alone leaves the certificate in force.
+ */
+const CERTIFIED_FIELDS = ['name', 'address', 'dateOfBirth', 'sex'] as const;
 
 /** How many fresh resident record codes to try, and derivation counters per code, before giving up. */
 const MAX_CODE_ATTEMPTS = 20;
@@ -160,12 +171,23 @@ export class ResidentService {
       effectiveDate: change.effectiveDate,
       fields: values,
     }));
-    await store.appendChange(change.residentRecordCode, entry, today, notice);
+    // What the change ends is written in its transaction: a crash after the commit cannot leave a
+    // moved resident with a signing certificate in force that names the old address. We considered
+    // a durable intent finished after the commit (as notices are sent), but the certificates and
+    // the cards are rows of this same database, and an intent leaves a window in which OCSP still
+    // answers good for a certificate the record already contradicts.
+    const consequences = this.consequencesOf(change, foldHistory(history, jstDate(now)), today, now);
+    const outcome = await store.appendChange(change.residentRecordCode, entry, today, notice, consequences);
     if (notice) this.deps.notices?.send(notice);
-    logger.info({ change: change.change }, 'identity record changed');
-    const revocation = change.change === 'correction' ? undefined : REVOKING_CHANGES[change.change];
-    if (revocation) await this.deps.jpki?.revokeSigningForResident(change.residentRecordCode, revocation);
-    if (change.change === 'death') await this.deps.cards?.revokeOnDeath(change.residentRecordCode);
+    this.deps.jpki?.revokedWithChange(outcome.revokedKinds);
+    logger.info(
+      {
+        change: change.change,
+        revoked: outcome.revokedKinds,
+        cardRevoked: outcome.revokedCardId !== undefined,
+      },
+      'identity record changed',
+    );
     return this.view(record.residentRecordCode, record.individualNumber, [...history, entry], jstDate(now));
   }
 
@@ -222,6 +244,31 @@ export class ResidentService {
       }
     }
     throw new RenkeiError('ERR_INTERNAL', 'No free Individual Number was found.');
+  }
+
+  /**
+   * What a change ends, in its transaction: a move or a name change revokes the signing certificate;
+   * a correction does when it changes one of the four information as they stood today (a
+   * correction dated back that a later change has overtaken leaves today's certificate right); a
+   * death revokes both certificates and the card (廃止, recorded with J-LIS as the actor).
+   */
+  private consequencesOf(
+    change: ResidentChange,
+    before: State,
+    after: State,
+    at: Date,
+  ): ChangeConsequences | undefined {
+    if (change.change === 'death') {
+      return {
+        revokeCertificates: { kinds: ['signing', 'authentication'], reason: 'death' },
+        revokeCard: { cardEvent: { at, operation: 'revoke', actor: 'jlis', outcome: 'done' } },
+      };
+    }
+    if (change.change === 'correction') {
+      const changed = CERTIFIED_FIELDS.some((field) => before[field] !== after[field]);
+      return changed ? { revokeCertificates: { kinds: ['signing'], reason: 'correction' } } : undefined;
+    }
+    return { revokeCertificates: { kinds: ['signing'], reason: REVOKING_CHANGES[change.change] } };
   }
 
   /** The notice of a change, to be written in its transaction (none without an outbox). */
