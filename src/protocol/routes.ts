@@ -87,6 +87,7 @@ import {
   InquiryWait,
   InstitutionRecordList,
   InstitutionRecordsPurged,
+  NonDisclosureLiftInput,
   PersonRegistered,
   PersonRegistration,
   RecordsQuery,
@@ -1024,6 +1025,22 @@ export const businessApi = defineApi('business', {
     params: BulkInquiryParams,
     query: BulkResultsQuery,
     response: BulkResultPage,
+  },
+  /**
+   * Lift the non-disclosure (不開示) this institution asked for on one of its inquiries, once the reason
+   * for it (an investigation…) has passed: the core records the lift and the resident sees the record
+   * in the Myna Portal from then on; this institution records it too. Idempotent (`lifted: false`
+   * when there was nothing to lift). Errors: ERR_UNKNOWN_PROCESSING_NUMBER (not an inquiry of this
+   * institution), ERR_UPSTREAM_UNAVAILABLE (the core could not be asked: nothing changed here).
+   */
+  liftNonDisclosure: {
+    method: 'POST',
+    path: '/business/v1/non-disclosure-lifts',
+    status: 200,
+    callers: ['business'],
+    label: 'non-disclosure lift',
+    body: NonDisclosureLiftInput,
+    response: NonDisclosureLifted,
   },
   /** Delete records older than the retention period, and the answers received with them. */
   purgeProvisionRecords: {
