@@ -3,14 +3,14 @@
  * over the trust layer (mutual TLS, signed messages): a clerk's inquiry under non-disclosure (不開示)
  * is absent from the portal's view until the requester lifts it (`renkei records lift-non-disclosure`),
  * and present after, with proofs that check in the browser's verifier against the core's signed head
- * and its certificate's key. Nobody but the requester can lift it. The records of all three parties
+ * and the key the core publishes for them. Nobody but the requester can lift it. The records of all three parties
  * still verify afterwards.
  *
  * The portal here is a certificate of role `portal` and a registry entry of kind `portal`; its code for
  * the resident is made with the core's keys, as the core would issue it (acquiring it through J-LIS
  * after the resident's login is the portal node's part, built beside this).
  */
-import { createPublicKey } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -131,9 +131,19 @@ beforeAll(async () => {
     },
   });
   portal = await coreAs('portal');
-  coreKey = createPublicKey(readFileSync(partyPaths(pkiDir, 'core').identityCert, 'utf8')).export({
-    format: 'jwk',
-  }) as PublicJwk;
+  // The key the core publishes for its heads, as a browser would fetch it.
+  const published = (await (
+    await fetch(`${demo.network.core.publicationUrl ?? ''}/pki/v1/record-log-keys`)
+  ).json()) as { keys: (PublicJwk & { kid: string; x5c: string[] })[] };
+  const [key] = published.keys;
+  if (!key) throw new Error('no key published');
+  coreKey = key;
+  // It is the core's certificate's key, under the serial its heads name.
+  const certificate = new X509Certificate(readFileSync(partyPaths(pkiDir, 'core').identityCert, 'utf8'));
+  expect(key.x5c[0]).toBe(certificate.raw.toString('base64'));
+  expect(key.kid.toLowerCase().replace(/^0+/, '')).toBe(
+    certificate.serialNumber.toLowerCase().replace(/^0+/, ''),
+  );
   visible = await inquire(false);
   hidden = await inquire(true);
   portalCode = portalCodeOf(visible);
@@ -151,6 +161,7 @@ describe('non-disclosure, from the clerk to the Myna Portal', () => {
     expect(shown).toContain(visible);
     expect(JSON.stringify(pages)).not.toContain(hidden);
     for (const page of pages) {
+      expect(page.treeHead?.kid).toBe(coreKey['kid']);
       for (const record of page.records) {
         const verdict = await verifyRecordEvidence(
           { treeHead: page.treeHead?.jws ?? '', leaves: record.evidence },
