@@ -608,6 +608,34 @@ describe('what a party may do', () => {
     expect(await network.admin().getInstitution({ params: { id: PROVIDER } })).toEqual(before);
   });
 
+  it('refuses the portal a person code that is not its own, and a portal certificate the registry does not list as the portal, recording both', async () => {
+    // A portal certificate, and the registry's entry for it (the portal node registers itself so).
+    await issuePartyCertificates({ dir: pkiDir, partyId: 'portal', role: 'portal', clock: systemClock });
+    await issuePartyCertificates({ dir: pkiDir, partyId: 'portal-2', role: 'portal', clock: systemClock });
+    await network.admin().registerInstitution({
+      params: { id: 'portal' },
+      body: {
+        name: 'マイナポータル',
+        nameEn: 'Myna Portal',
+        kind: 'portal',
+        networkUrl: 'https://127.0.0.1:1',
+      },
+    });
+    const lookup = async (partyId: string) =>
+      attempt(coreUrl('/v1/person-record-lookups'), {
+        raw: await signedAs(
+          await trustOf(partyId),
+          'PersonRecordQuery',
+          { portalId: partyId, personCode: 'A'.repeat(44) },
+          'core',
+        ),
+        as: credentialOf(pkiDir, partyId),
+      });
+    expect(await refusedAndRecorded('core', 'ERR_UNKNOWN_PERSON_CODE', () => lookup('portal'))).toBe(422);
+    expect(lastRefusalAt('core')).toMatchObject({ partyId: 'portal' });
+    expect(await refusedAndRecorded('core', 'ERR_CALLER_NOT_ALLOWED', () => lookup('portal-2'))).toBe(403);
+  });
+
   it("refuses an inquiry filed in an innocent institution's name, and files no record for it", async () => {
     const requester = await trustOf(REQUESTER);
     const records = async () =>

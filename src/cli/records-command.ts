@@ -9,6 +9,7 @@ import {
   type PartyReport,
 } from '../network/records.ts';
 import { ProcessingNumber } from '../protocol/identifiers.ts';
+import { businessApi } from '../protocol/routes.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import {
   DATABASE_HELP,
@@ -18,8 +19,13 @@ import {
   wholeNumberOption,
   type GlobalOptions,
 } from './output.ts';
+import { connectNode, nodeUrlOption } from './nodes.ts';
 
 /**
+ * `renkei records lift-non-disclosure <processing number>` (at an institution, its IT staff or a clerk's
+ * system): lift the non-disclosure (不開示) the institution asked for on one of its inquiries, through its
+ * business API; the core records the lift and the resident then sees the record in the Myna Portal.
+ *
  * `renkei records verify` and `renkei records show`: the provision records of a network, read from its
  * data directory (read-only; the nodes may be running or not). `verify` checks each party's records
  * against its Merkle log and signed tree heads, and the three parties' records of each exchange against
@@ -90,6 +96,31 @@ export function registerRecordsCommand(program: Command): void {
           : `\n${plural(findings.length, 'finding')}: the records above were changed outside the nodes.`,
       );
       if (!report.ok) process.exitCode = 1;
+    });
+
+  records
+    .command('lift-non-disclosure <processingNumber>')
+    .description(
+      "lift the non-disclosure (不開示) of one of an institution's inquiries: the resident then sees it in the Myna Portal",
+    )
+    .requiredOption('--institution-url <url>', "the institution node's base URL, e.g. https://127.0.0.1:7111")
+    .action(async (processingNumber: string, options: { institutionUrl: string }) => {
+      const parsed = ProcessingNumber.safeParse(processingNumber);
+      if (!parsed.success) {
+        throw new RenkeiError('ERR_VALIDATION', 'A processing number is a UUID, e.g. 0190f5a2-….');
+      }
+      const institution = await connectNode(
+        nodeUrlOption(options.institutionUrl, 'institution'),
+        'institution',
+        businessApi,
+        { dataDir: program.opts<GlobalOptions>().dataDir },
+      );
+      const { lifted } = await institution.liftNonDisclosure({ body: { processingNumber: parsed.data } });
+      console.log(
+        lifted
+          ? `Non-disclosure of ${parsed.data} lifted: the resident now sees it in the Myna Portal.`
+          : `${parsed.data} was not under non-disclosure: nothing changed.`,
+      );
     });
 
   records

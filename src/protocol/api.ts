@@ -16,6 +16,7 @@ export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
  * exactly its table); the trust layer enforces it from the caller's certificate or credential.
  *
  * - `core`, `jlis`, `institution`: a node of the network, proven by its node certificate.
+ * - `portal`: the Myna Portal, a node of the network whose certificate's role is `portal`.
  * - `business`: a business system or clerk of the institution whose node serves the route.
  * - `operator:<role>`: a person running the network, with that role.
  * - `municipality`: a municipality reporting residents to J-LIS (住基ネット).
@@ -27,6 +28,7 @@ export type Caller =
   | 'core'
   | 'jlis'
   | 'institution'
+  | 'portal'
   | 'business'
   | 'municipality'
   | 'relying-party'

@@ -158,6 +158,10 @@ export type InstitutionRecord = z.infer<typeof InstitutionRecord>;
 
 export const InstitutionRecordList = z.object({ records: z.array(InstitutionRecord) });
 
+/** `POST /business/v1/non-disclosure-lifts`: lift the non-disclosure of one of this institution's inquiries. */
+export const NonDisclosureLiftInput = z.object({ processingNumber: ProcessingNumber });
+export type NonDisclosureLiftInput = z.infer<typeof NonDisclosureLiftInput>;
+
 export const InstitutionRecordsPurged = z.object({
   before: z.iso.datetime(),
   requester: z.number().int(),

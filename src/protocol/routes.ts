@@ -5,7 +5,8 @@
  *
  *   API            served by                   called by
  *   healthApi      every node                  anyone (operators' probes, the CLI, API tooling)
- *   coreApi        the core                    J-LIS (code issuance, notices of change), institutions (inquiries, re-keying)
+ *   coreApi        the core                    J-LIS (code issuance, notices of change), institutions (inquiries, re-keying),
+ *                                              the Myna Portal (a person's records)
  *   adminApi       the core                    the network's operators
  *   jlisApi        J-LIS                       institutions' addressee systems; municipalities
  *   jpkiApi        J-LIS (JPKI)                relying parties (banks…); J-LIS's operators
@@ -88,6 +89,7 @@ import {
   InquiryWait,
   InstitutionRecordList,
   InstitutionRecordsPurged,
+  NonDisclosureLiftInput,
   PersonRegistered,
   PersonRegistration,
   RecordsQuery,
@@ -120,6 +122,12 @@ import {
   ProvisionFailure,
   ProvisionRequest,
 } from './messages.ts';
+import {
+  NonDisclosureLift,
+  NonDisclosureLifted,
+  PersonRecordPage,
+  PersonRecordQuery,
+} from './person-records.ts';
 import {
   CodeHolderLookup,
   CodeHolders,
@@ -400,6 +408,47 @@ export const coreApi = defineApi('core', {
     message: 'AnswerBatchAcknowledgement',
     boundTo: 'requesterId',
     response: NoContent,
+  },
+  /**
+   * The Myna Portal's view of one person's records (やりとり履歴): the portal names the person by its
+   * own code; the core answers the records about them, newest first, a page at a time, each with its
+   * events' leaves and inclusion proofs against one signed tree head (the core signs a fresh one when
+   * its latest does not cover the page). Records under non-disclosure are left out, and nothing in the
+   * answer says there were any. A caller whose registry entry is not of kind `portal` is refused.
+   * Errors: ERR_UNKNOWN_PERSON_CODE (not a code the core issued to this portal; recorded in the
+   * security log), ERR_CALLER_NOT_ALLOWED (not a portal in the registry), ERR_VALIDATION (a cursor
+   * the core did not make).
+   */
+  listPersonRecords: {
+    method: 'POST',
+    path: '/v1/person-record-lookups',
+    status: 200,
+    callers: ['portal'],
+    label: 'person record lookup',
+    body: PersonRecordQuery,
+    message: 'PersonRecordQuery',
+    answer: 'PersonRecordPage',
+    boundTo: 'portalId',
+    response: PersonRecordPage,
+  },
+  /**
+   * The requester lifts the non-disclosure it asked for (不開示の解除): recorded (event `disclosed` in
+   * the record log), and the record appears to the portal from then on. Only the inquiry's requester
+   * may lift it; for anyone else the record does not exist (the refusal recorded). Idempotent: a record
+   * not (or no longer) under non-disclosure is answered `lifted: false`.
+   * Errors: ERR_UNKNOWN_PROCESSING_NUMBER (unknown, or another institution's).
+   */
+  liftNonDisclosure: {
+    method: 'POST',
+    path: '/v1/non-disclosure-lifts',
+    status: 200,
+    callers: ['institution'],
+    label: 'non-disclosure lift',
+    body: NonDisclosureLift,
+    message: 'NonDisclosureLift',
+    answer: 'NonDisclosureLifted',
+    boundTo: 'requesterId',
+    response: NonDisclosureLifted,
   },
 });
 
@@ -1007,6 +1056,22 @@ export const businessApi = defineApi('business', {
     params: BulkInquiryParams,
     query: BulkResultsQuery,
     response: BulkResultPage,
+  },
+  /**
+   * Lift the non-disclosure (不開示) this institution asked for on one of its inquiries, once the reason
+   * for it (an investigation…) has passed: the core records the lift and the resident sees the record
+   * in the Myna Portal from then on; this institution records it too. Idempotent (`lifted: false`
+   * when there was nothing to lift). Errors: ERR_UNKNOWN_PROCESSING_NUMBER (not an inquiry of this
+   * institution), ERR_UPSTREAM_UNAVAILABLE (the core could not be asked: nothing changed here).
+   */
+  liftNonDisclosure: {
+    method: 'POST',
+    path: '/business/v1/non-disclosure-lifts',
+    status: 200,
+    callers: ['business'],
+    label: 'non-disclosure lift',
+    body: NonDisclosureLiftInput,
+    response: NonDisclosureLifted,
   },
   /** Delete records older than the retention period, and the answers received with them. */
   purgeProvisionRecords: {

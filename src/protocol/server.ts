@@ -318,6 +318,8 @@ function allows(kind: CallerKind, caller: Caller, guard: ServerTrust): boolean {
       return caller.role === kind && caller.partyId === kind;
     case 'institution':
       return caller.role === 'institution';
+    case 'portal':
+      return caller.role === 'portal';
     case 'business':
       return caller.role === 'business' && institutionOf(caller.partyId) === guard.institutionId;
     case 'municipality':

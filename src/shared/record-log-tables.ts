@@ -307,6 +307,26 @@ export async function listTreeHeads(db: Db): Promise<StoredTreeHead[]> {
   }));
 }
 
+/** The head of the largest tree (the latest signed, of several of one size); undefined when none. */
+export async function latestTreeHead(db: Db): Promise<StoredTreeHead | undefined> {
+  const row = await db
+    .selectFrom('tree_heads')
+    .selectAll()
+    .orderBy('tree_size', 'desc')
+    .orderBy('timestamp', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return (
+    row && {
+      treeSize: Number(row.tree_size),
+      rootHash: row.root_hash,
+      timestamp: Number(row.timestamp),
+      kid: row.kid,
+      jws: row.jws,
+    }
+  );
+}
+
 /** The largest tree size a stored head covers; 0 when none. */
 export async function latestTreeHeadSize(db: Db): Promise<number> {
   const row = await db
@@ -391,6 +411,10 @@ export abstract class KyselyRecordLog<DB extends RecordLogTables> {
 
   latestTreeHeadSize(): Promise<number> {
     return latestTreeHeadSize(recordLogDb(this.db));
+  }
+
+  latestTreeHead(): Promise<StoredTreeHead | undefined> {
+    return latestTreeHead(recordLogDb(this.db));
   }
 
   listRecordEvents(after: number, limit: number): Promise<StoredRecordEvent[]> {

@@ -25,6 +25,7 @@ import {
 import { DEFAULT_MAX_RETRY_DELAY_MS, InquiryService, type ResumeSummary } from './service/inquiries.ts';
 import { InquiryBatchService } from './service/inquiry-batches.ts';
 import type { InstitutionReach } from './service/reach.ts';
+import { PersonRecordService } from './service/person-records.ts';
 import { RecordLogService, type RecordLogSigner } from './service/record-log.ts';
 import { RecordService } from './service/records.ts';
 import { ResidentNoticeService } from './service/resident-notices.ts';
@@ -164,13 +165,29 @@ export function createCore(deps: CoreDeps): Core {
     retryDelaysMs: deps.deliveryRetryDelaysMs,
     maxRetryDelayMs: deps.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS,
   });
-  const services: CoreServices = { registry, codes, inquiries, batches, records, residentNotices };
   const recordLog = new RecordLogService({
     store: deps.store,
     clock: deps.clock,
     logger: deps.logger,
     ...deps.recordLog,
   });
+  const personRecords = new PersonRecordService({
+    store: deps.store,
+    registry,
+    cipher,
+    clock: deps.clock,
+    logger: deps.logger,
+    signHead: () => recordLog.signHead(),
+  });
+  const services: CoreServices = {
+    registry,
+    codes,
+    inquiries,
+    batches,
+    records,
+    residentNotices,
+    personRecords,
+  };
 
   const app = createHttpApp({
     logger: deps.logger,

@@ -37,6 +37,7 @@ import type { InstitutionKind } from '../../protocol/identifiers.ts';
 import {
   answeredEvent,
   deliveryEvent,
+  disclosedEvent,
   eventRow,
   openedEvent,
   type CoreRecordEvent,
@@ -781,6 +782,63 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
       .limit(filter.limit)
       .execute();
     return rows.map(toRecord);
+  }
+
+  async listPersonRecords(
+    personKey: string,
+    before: { requestedAt: string; processingNumber: string } | undefined,
+    limit: number,
+  ): Promise<ProvisionRecord[]> {
+    let query = this.db
+      .selectFrom('provision_records')
+      .selectAll()
+      .where('person_key', '=', personKey)
+      .where('non_disclosure', '=', 0);
+    if (before !== undefined) {
+      query = query.where((eb) =>
+        eb.or([
+          eb('requested_at', '<', before.requestedAt),
+          eb.and([
+            eb('requested_at', '=', before.requestedAt),
+            eb('processing_number', '<', before.processingNumber),
+          ]),
+        ]),
+      );
+    }
+    const rows = await query
+      .orderBy('requested_at', 'desc')
+      .orderBy('processing_number', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map(toRecord);
+  }
+
+  async liftNonDisclosure(
+    processingNumber: string,
+    requesterId: string,
+    at: string,
+  ): Promise<'lifted' | 'not_set' | 'unknown'> {
+    const result = await this.writes.transaction(async (trx, group) => {
+      const row = await trx
+        .selectFrom('provision_records')
+        .select('non_disclosure')
+        .where('processing_number', '=', processingNumber)
+        .where('requester_id', '=', requesterId)
+        .executeTakeFirst();
+      if (row === undefined) return 'unknown' as const;
+      // Compare-and-set: of two lifts racing, one writes the event, the other finds it lifted.
+      const updated = await trx
+        .updateTable('provision_records')
+        .set({ non_disclosure: 0 })
+        .where('processing_number', '=', processingNumber)
+        .where('non_disclosure', '=', 1)
+        .executeTakeFirst();
+      if (updated.numUpdatedRows !== 1n) return 'not_set' as const;
+      queueEvents(group, [disclosedEvent(processingNumber, requesterId, at)]);
+      return 'lifted' as const;
+    });
+    if (result === 'lifted') this.appended(1);
+    return result;
   }
 
   async purgeRecordsBefore(cutoff: string): Promise<number> {

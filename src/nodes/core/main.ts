@@ -202,6 +202,7 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
       publication = createPublicationApp(
         await loadPki({ dir: options.security.pkiDir, clock: systemClock }),
         logger,
+        security && { certificatePem: security.trust.tls.cert, kid: security.trust.self.kid },
       );
       publicationUrl = await listen(publication, options.publicationPort, options.host);
     }

@@ -265,4 +265,18 @@ export const CORE_MIGRATIONS: Record<string, Migration> = {
       await db.schema.createIndex('resident_notices_state').on('resident_notices').column('state').execute();
     },
   },
+  '0011-person-records': {
+    async up(db: Kysely<unknown>) {
+      // The Myna Portal pages through one person's records newest first, never those under
+      // non-disclosure (PersonRecordService): the index serves that page as one range, in order, with
+      // the filter and the cursor's tie-break (processing number) inside it. The lift of
+      // non-disclosure needs no column of its own: it is an event in the record log, and the row's
+      // `non_disclosure` its projection.
+      await db.schema
+        .createIndex('provision_records_person_disclosed')
+        .on('provision_records')
+        .columns(['person_key', 'non_disclosure', 'requested_at', 'processing_number'])
+        .execute();
+    },
+  },
 };

@@ -53,8 +53,18 @@ const DeliveryEvent = z.strictObject({
   reason: z.string().optional(),
 });
 
+/**
+ * The requester lifted the record's non-disclosure (不開示の解除): from then on the resident sees the
+ * record in the Myna Portal. Only the requester may lift it, once; it is never set again.
+ */
+const DisclosedEvent = z.strictObject({
+  ...base,
+  event: z.literal('disclosed'),
+  requesterId: z.string(),
+});
+
 /** One event of a record at the core, as its leaf's canonical JSON says it. */
-export const CoreRecordEvent = z.union([OpenedEvent, AnsweredEvent, DeliveryEvent]);
+export const CoreRecordEvent = z.union([OpenedEvent, AnsweredEvent, DeliveryEvent, DisclosedEvent]);
 export type CoreRecordEvent = z.infer<typeof CoreRecordEvent>;
 
 /** The event that opens a record: `accepted` for a pending one, `refused` for a refusal. */
@@ -104,6 +114,10 @@ export function deliveryEvent(
     attempts,
     ...(reason === undefined ? {} : { reason }),
   };
+}
+
+export function disclosedEvent(processingNumber: string, requesterId: string, at: string): CoreRecordEvent {
+  return { v: 1, role: 'core', event: 'disclosed', processingNumber, at, requesterId };
 }
 
 /** The canonical JSON of an event (its leaf's bytes, as text) and the columns that repeat it. */
@@ -183,6 +197,16 @@ export function foldCoreEvents(events: readonly { index: number; event: CoreReco
           deliveryAttempts: event.attempts,
           deliveredAt: event.delivery === 'delivered' ? event.at : null,
         };
+        break;
+      case 'disclosed':
+        if (record?.nonDisclosure !== true || record.requesterId !== event.requesterId) {
+          problems.push({
+            index,
+            message: 'lifts a non-disclosure that was not set, or not by its requester',
+          });
+          break;
+        }
+        record = { ...record, nonDisclosure: false };
         break;
     }
   }

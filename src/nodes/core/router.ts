@@ -16,6 +16,7 @@ import { serve } from '../../protocol/server.ts';
 import type { CodeService } from './service/codes.ts';
 import type { InquiryService } from './service/inquiries.ts';
 import type { InquiryBatchService } from './service/inquiry-batches.ts';
+import type { PersonRecordService } from './service/person-records.ts';
 import type { RecordService } from './service/records.ts';
 import type { Registry } from './service/registry.ts';
 import type { ResidentNoticeService } from './service/resident-notices.ts';
@@ -27,10 +28,11 @@ export interface CoreServices {
   batches: InquiryBatchService;
   records: RecordService;
   residentNotices: ResidentNoticeService;
+  personRecords: PersonRecordService;
 }
 
 export function registerCoreRoutes(app: FastifyInstance, services: CoreServices): void {
-  const { registry, codes, inquiries, batches, records, residentNotices } = services;
+  const { registry, codes, inquiries, batches, records, residentNotices, personRecords } = services;
 
   // ── Registry (operator) ─────────────────────────────────────────────────────────────────────
   serve(app, adminApi.registerInstitution, async ({ params, body, reply }) => {
@@ -112,6 +114,35 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
       return undefined;
     } catch (error) {
       if (error instanceof RenkeiError && error.code === 'ERR_UNKNOWN_BATCH') throw await refuse(error);
+      throw error;
+    }
+  });
+
+  // ── A person's records (the Myna Portal) and the lift of non-disclosure (requesters) ─────────
+  // A code that is not the portal's is a security event: the portal asked about someone it has no
+  // code for (a bug, or a portal asking about people who never logged in); so is a portal
+  // certificate whose party the registry does not list as the portal.
+  serve(app, coreApi.listPersonRecords, async ({ body, refuse }) => {
+    try {
+      return await personRecords.list(body);
+    } catch (error) {
+      if (
+        error instanceof RenkeiError &&
+        (error.code === 'ERR_UNKNOWN_PERSON_CODE' || error.code === 'ERR_CALLER_NOT_ALLOWED')
+      ) {
+        throw await refuse(error);
+      }
+      throw error;
+    }
+  });
+  // As `fetchAnswer`: another's record is an unknown one, and the refusal is recorded.
+  serve(app, coreApi.liftNonDisclosure, async ({ body, refuse }) => {
+    try {
+      return await personRecords.lift(body.requesterId, body.processingNumber);
+    } catch (error) {
+      if (error instanceof RenkeiError && error.code === 'ERR_UNKNOWN_PROCESSING_NUMBER') {
+        throw await refuse(error);
+      }
       throw error;
     }
   });

@@ -191,6 +191,27 @@ export interface CoreStore {
   /** Newest first. */
   listProvisionRecords(filter: ProvisionRecordFilter): Promise<ProvisionRecord[]>;
   /**
+   * One person's records (by person key) not under non-disclosure, newest first (requested time, then
+   * processing number, both descending), `limit` of them after `before` (the last row of the previous
+   * page). Records under non-disclosure are filtered by the query itself, so a page is never short
+   * because of them.
+   */
+  listPersonRecords(
+    personKey: string,
+    before: { requestedAt: string; processingNumber: string } | undefined,
+    limit: number,
+  ): Promise<ProvisionRecord[]>;
+  /**
+   * Lift a record's non-disclosure (event `disclosed`), only for its requester, in one transaction:
+   * `lifted`; `not_set` when the requester's record is not (or no longer) under non-disclosure (nothing
+   * written); `unknown` when there is no such record, or it is another requester's.
+   */
+  liftNonDisclosure(
+    processingNumber: string,
+    requesterId: string,
+    at: string,
+  ): Promise<'lifted' | 'not_set' | 'unknown'>;
+  /**
    * Delete records (and their inquiry state) requested before `cutoff`, leaving each of their events as
    * a tombstone (its leaf hash only, computed from its body), in one transaction; returns how many.
    */
@@ -207,6 +228,8 @@ export interface CoreStore {
   listTreeHeads(): Promise<StoredTreeHead[]>;
   /** The size the latest stored head covers; 0 when none. */
   latestTreeHeadSize(): Promise<number>;
+  /** The head of the largest tree; undefined when none. */
+  latestTreeHead(): Promise<StoredTreeHead | undefined>;
   /** Event rows in log order, `limit` after index `after` (-1 for the first page). */
   listRecordEvents(after: number, limit: number): Promise<StoredRecordEvent[]>;
   /** The (unpurged) events of these records, by processing number, then log index. */

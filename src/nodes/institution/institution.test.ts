@@ -506,6 +506,38 @@ describe('inquiries (情報照会)', () => {
     ]);
   });
 
+  it('lifts the non-disclosure of its own inquiry at the core, then in its own record; one it never sent is refused without asking the core', async () => {
+    const h = await harness();
+    const person = await registered(h);
+    const accepted = await h.client.post<{ processingNumber: string }>('/business/v1/inquiries', {
+      ...inquiry(person.addresseeNumber),
+      nonDisclosure: true,
+    });
+    const own = async () =>
+      (await h.business.listProvisionRecords({ query: { role: 'requester' } })).records.find(
+        (r) => r.processingNumber === accepted.processingNumber,
+      );
+    expect((await own())?.nonDisclosure).toBe(true);
+
+    const unknown = await failure(h.business.liftNonDisclosure({ body: { processingNumber: uuidv7() } }));
+    expect(unknown.code).toBe('ERR_UNKNOWN_PROCESSING_NUMBER');
+    expect(h.core.lifts).toEqual([]);
+
+    const lifted = await h.business.liftNonDisclosure({
+      body: { processingNumber: accepted.processingNumber },
+    });
+    expect(lifted).toEqual({ processingNumber: accepted.processingNumber, lifted: true });
+    expect(h.core.lifts).toEqual([
+      { requesterId: INSTITUTION_ID, processingNumber: accepted.processingNumber },
+    ]);
+    expect((await own())?.nonDisclosure).toBe(false);
+
+    const again = await h.business.liftNonDisclosure({
+      body: { processingNumber: accepted.processingNumber },
+    });
+    expect(again.lifted).toBe(false);
+  });
+
   it('records an answer whose data breaks the layout as failed, and never shows the clerk its items', async () => {
     const h = await harness();
     const person = await registered(h);

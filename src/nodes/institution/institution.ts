@@ -18,6 +18,7 @@ import { InquiryService } from './intermediate/service/inquiries.ts';
 import { PersonCodeService } from './intermediate/service/person-codes.ts';
 import { ProvisionService } from './intermediate/service/provisions.ts';
 import { RecordLogService, type RecordLogSigner } from './intermediate/service/record-log.ts';
+import { NonDisclosureService } from './intermediate/service/non-disclosure.ts';
 import { RecordService } from './intermediate/service/records.ts';
 import type { IntermediateStore } from './intermediate/store.ts';
 import { registerInstitutionRoutes, type InstitutionServices } from './router.ts';
@@ -108,6 +109,7 @@ export function createInstitution(deps: InstitutionDeps): Institution {
       clock,
       logger: deps.logger.child({ system: 'addressee' }),
     }),
+    nonDisclosure: new NonDisclosureService({ institutionId, store, core: deps.core, clock, logger }),
     records: new RecordService({
       store,
       clock,

@@ -17,6 +17,7 @@ import type { BulkInquiryService } from './intermediate/service/bulk-inquiries.t
 import type { InquiryService } from './intermediate/service/inquiries.ts';
 import type { PersonCodeService } from './intermediate/service/person-codes.ts';
 import type { ProvisionService } from './intermediate/service/provisions.ts';
+import type { NonDisclosureService } from './intermediate/service/non-disclosure.ts';
 import type { RecordService } from './intermediate/service/records.ts';
 
 export interface InstitutionServices {
@@ -27,12 +28,22 @@ export interface InstitutionServices {
   bulkInquiries: BulkInquiryService;
   provisions: ProvisionService;
   records: RecordService;
+  nonDisclosure: NonDisclosureService;
   residentNotices: ResidentNoticeReceiver;
 }
 
 export function registerInstitutionRoutes(app: FastifyInstance, services: InstitutionServices): void {
-  const { addressee, personCodes, copies, inquiries, bulkInquiries, provisions, records, residentNotices } =
-    services;
+  const {
+    addressee,
+    personCodes,
+    copies,
+    inquiries,
+    bulkInquiries,
+    provisions,
+    records,
+    nonDisclosure,
+    residentNotices,
+  } = services;
 
   // ── Business side ─────────────────────────────────────────────────────────────────────────
   serve(app, businessApi.registerPerson, async ({ body, reply }) => {
@@ -76,6 +87,7 @@ export function registerInstitutionRoutes(app: FastifyInstance, services: Instit
     records: await records.listProvisionRecords(query.role, query.limit),
   }));
   serve(app, businessApi.purgeProvisionRecords, async () => records.purgeProvisionRecords());
+  serve(app, businessApi.liftNonDisclosure, async ({ body }) => nonDisclosure.lift(body.processingNumber));
   serve(app, businessApi.reissueCodes, async ({ body }) => personCodes.reissueCodesPage(body));
   serve(app, businessApi.listResidentNotices, async ({ query }) => ({
     notices: await residentNotices.list(query.since, query.limit),

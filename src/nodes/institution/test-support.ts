@@ -24,6 +24,7 @@ import {
   InquiryRequest,
   type InquiryAccepted,
 } from '../../protocol/messages.ts';
+import { NonDisclosureLift } from '../../protocol/person-records.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { createHttpApp, listen, parseInput } from '../../shared/http.ts';
@@ -148,6 +149,8 @@ export interface CoreStandIn {
   fetched: string[];
   /** The processing numbers acknowledged (`POST /v1/answer-acknowledgements`), in order. */
   acknowledged: string[];
+  /** The lifts of non-disclosure asked for (`POST /v1/non-disclosure-lifts`), in order; the first of each is `lifted`. */
+  lifts: NonDisclosureLift[];
   institutionUrl: string;
   close(): Promise<void>;
 }
@@ -160,8 +163,15 @@ async function startCoreStandIn(clock: Clock): Promise<CoreStandIn> {
     keptAnswers: new Map<string, Omit<AnswerDelivery, 'processingNumber'> | 'ERR_ANSWER_GONE'>(),
     fetched: [] as string[],
     acknowledged: [] as string[],
+    lifts: [] as NonDisclosureLift[],
     institutionUrl: '',
   };
+  app.post('/v1/non-disclosure-lifts', (request) => {
+    const lift = parseInput(NonDisclosureLift, request.body);
+    const first = !state.lifts.some((l) => l.processingNumber === lift.processingNumber);
+    state.lifts.push(lift);
+    return { processingNumber: lift.processingNumber, lifted: first };
+  });
   app.post('/v1/answer-fetches', (request) => {
     const { processingNumber } = parseInput(AnswerFetch, request.body);
     state.fetched.push(processingNumber);

@@ -10,6 +10,8 @@ export type { NodeKey } from './tree-shape.ts';
 export type { SignedTreeHead, TreeHead, TreeHeadKey } from './tree-head.ts';
 export { TREE_HEAD_TYPE, signTreeHead, verifyTreeHead } from './tree-head.ts';
 export { verifyConsistency, verifyInclusion } from './verify.ts';
+export type { EvidenceLeaf, EvidenceVerdict, PublicJwk, RecordEvidence, WebTreeHead } from './web-verify.ts';
+export { verifyInclusionWeb, verifyRecordEvidence, verifyTreeHeadWeb } from './web-verify.ts';
 export type { AuditInput, AuditLeaf, AuditReport, Finding, FindingKind } from './audit.ts';
 export { auditLog } from './audit.ts';
 export type { HeadToSave, TreeHeadSignerOptions } from './head-signer.ts';

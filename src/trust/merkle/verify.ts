@@ -11,6 +11,7 @@
  * Sizes are handled with division, not bit operators (see tree-shape.ts).
  */
 import { emptyRoot, hashesEqual, isHash, nodeHash } from './hash.ts';
+import { inclusionSides } from './inclusion-walk.ts';
 import { isPowerOfTwo, isTreeInteger } from './tree-shape.ts';
 
 const isOdd = (n: number): boolean => n % 2 === 1;
@@ -18,7 +19,8 @@ const half = (n: number): number => Math.floor(n / 2);
 
 /**
  * Does `proof` show that the leaf whose hash is `leafHash` is at `leafIndex` in the tree of `treeSize`
- * leaves whose root is `rootHash`? RFC 9162 §2.1.3.2.
+ * leaves whose root is `rootHash`? RFC 9162 §2.1.3.2: the walk (which side each element goes on) is
+ * `inclusionSides`, shared with the browser's verifier (web-verify.ts); the hashes are folded here.
  */
 export function verifyInclusion(
   leafIndex: number,
@@ -27,40 +29,16 @@ export function verifyInclusion(
   proof: readonly Uint8Array[],
   rootHash: Uint8Array,
 ): boolean {
-  if (!isTreeInteger(leafIndex) || !isTreeInteger(treeSize)) return false;
   if (!isHash(leafHash) || !isHash(rootHash) || !Array.isArray(proof) || !proof.every(isHash)) return false;
-  // 1. If leaf_index >= tree_size, fail.
-  if (leafIndex >= treeSize) return false;
-  // 2. fn = leaf_index, sn = tree_size - 1.
-  let fn = leafIndex;
-  let sn = treeSize - 1;
-  // 3. r = hash.
+  const sides = inclusionSides(leafIndex, treeSize, proof.length);
+  if (sides === undefined) return false;
+  // 3. r = hash; 4.b: r = HASH(0x01 || p || r) or HASH(0x01 || r || p), as the walk says.
   let r = leafHash;
-  // 4. For each p in inclusion_path:
-  for (const p of proof) {
-    // a. If sn is 0, fail.
-    if (sn === 0) return false;
-    // b. If LSB(fn) is set, or fn equals sn:
-    if (isOdd(fn) || fn === sn) {
-      // i. r = HASH(0x01 || p || r)
-      r = nodeHash(p, r);
-      // ii. If LSB(fn) is not set, right-shift fn and sn until LSB(fn) is set or fn is 0.
-      if (!isOdd(fn)) {
-        while (!isOdd(fn) && fn !== 0) {
-          fn = half(fn);
-          sn = half(sn);
-        }
-      }
-    } else {
-      // Otherwise: r = HASH(0x01 || r || p)
-      r = nodeHash(r, p);
-    }
-    // c. Right-shift fn and sn once.
-    fn = half(fn);
-    sn = half(sn);
-  }
-  // 5. sn must be 0 and r must equal root_hash.
-  return sn === 0 && hashesEqual(r, rootHash);
+  proof.forEach((p, i) => {
+    r = sides[i] === 'left' ? nodeHash(p, r) : nodeHash(r, p);
+  });
+  // 5. r must equal root_hash.
+  return hashesEqual(r, rootHash);
 }
 
 /**

@@ -23,6 +23,7 @@ import {
   answerEvent,
   eventRow,
   inquiryEvent,
+  nonDisclosureLiftedEvent,
   provisionEvent,
   type IntermediateRecordEvent,
 } from './record-events.ts';
@@ -590,6 +591,23 @@ export class KyselyIntermediateStore
     });
     if (result === 'recorded') this.appended(1);
     return result;
+  }
+
+  async liftNonDisclosure(processingNumber: ProcessingNumber, at: string): Promise<boolean> {
+    const lifted = await this.writes.transaction(async (trx, group) => {
+      // Only an opened record (its fields stored) can carry the flag; compare-and-set against a racing lift.
+      const updated = await trx
+        .updateTable('requester_records')
+        .set({ non_disclosure: 0 })
+        .where('processing_number', '=', processingNumber)
+        .where('non_disclosure', '=', 1)
+        .executeTakeFirst();
+      if (updated.numUpdatedRows !== 1n) return false;
+      queueEvents(group, [nonDisclosureLiftedEvent(processingNumber, at)]);
+      return true;
+    });
+    if (lifted) this.appended(1);
+    return lifted;
   }
 
   async findInquiry(

@@ -70,11 +70,26 @@ const Provision = z.strictObject({
   reason: z.string().optional(),
 });
 
-export const RequesterRecordEvent = z.union([InquiryOpened, AnswerReceived]);
+/**
+ * This institution, as requester, lifted the non-disclosure it asked for (不開示の解除), and the core
+ * took it: the resident sees the record in the Myna Portal from then on.
+ */
+const NonDisclosureLifted = z.strictObject({
+  ...base,
+  role: z.literal('requester'),
+  event: z.literal('non_disclosure_lifted'),
+});
+
+export const RequesterRecordEvent = z.union([InquiryOpened, AnswerReceived, NonDisclosureLifted]);
 export type RequesterRecordEvent = z.infer<typeof RequesterRecordEvent>;
 export const ProviderRecordEvent = Provision;
 export type ProviderRecordEvent = z.infer<typeof ProviderRecordEvent>;
-export const IntermediateRecordEvent = z.union([InquiryOpened, AnswerReceived, Provision]);
+export const IntermediateRecordEvent = z.union([
+  InquiryOpened,
+  AnswerReceived,
+  NonDisclosureLifted,
+  Provision,
+]);
 export type IntermediateRecordEvent = z.infer<typeof IntermediateRecordEvent>;
 
 const OPENING = {
@@ -119,6 +134,10 @@ export function answerEvent(answer: AnswerToStore): RequesterRecordEvent {
     ...(answer.reason === undefined ? {} : { reason: answer.reason }),
     answeredAt: answer.answeredAt,
   };
+}
+
+export function nonDisclosureLiftedEvent(processingNumber: string, at: string): RequesterRecordEvent {
+  return { v: 1, role: 'requester', event: 'non_disclosure_lifted', processingNumber, at };
 }
 
 /** The event of one provision; a TypeError for `refused`, which only the core decides. */
@@ -178,6 +197,14 @@ export function foldRequesterEvents(
   let answered = false;
   const problems: Problem[] = [];
   for (const { index, event } of events) {
+    if (event.event === 'non_disclosure_lifted') {
+      if (record?.nonDisclosure !== true || opened === undefined) {
+        problems.push({ index, message: 'lifts a non-disclosure the inquiry was not sent with' });
+        continue;
+      }
+      record = { ...record, nonDisclosure: false };
+      continue;
+    }
     if (event.event === 'answer_received') {
       if (answered || (record !== undefined && record.outcome !== 'pending')) {
         problems.push({ index, message: 'answers an inquiry that was already settled' });

@@ -232,6 +232,11 @@ export interface IntermediateStore {
    * a second answer to the same processing number changes nothing.
    */
   recordAnswer(answer: AnswerToStore): Promise<'recorded' | 'ignored'>;
+  /**
+   * Lift the non-disclosure of a requester record (event `non_disclosure_lifted`), once the core has
+   * taken the lift: false (nothing written) when the record is not, or no longer, under it.
+   */
+  liftNonDisclosure(processingNumber: ProcessingNumber, at: string): Promise<boolean>;
   findInquiry(
     processingNumber: ProcessingNumber,
   ): Promise<(RequesterRecord & { items: AnsweredItem[] | undefined }) | undefined>;

@@ -1,0 +1,241 @@
+/**
+ * The exchanges about a resident, as the Myna Portal will read them from the core, on the demo network
+ * over the trust layer (mutual TLS, signed messages): a clerk's inquiry under non-disclosure (不開示)
+ * is absent from the portal's view until the requester lifts it (`renkei records lift-non-disclosure`),
+ * and present after, with proofs that check in the browser's verifier against the core's signed head
+ * and the key the core publishes for them. Nobody but the requester can lift it. The records of all three parties
+ * still verify afterwards.
+ *
+ * The portal here is a certificate of role `portal` and a registry entry of kind `portal`; its code for
+ * the resident is made with the core's keys, as the core would issue it (acquiring it through J-LIS
+ * after the resident's login is the portal node's part, built beside this).
+ */
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renkei } from '../src/cli/test-support.ts';
+import { verifyNetworkRecords } from '../src/network/records.ts';
+import { CodeCipher } from '../src/nodes/core/service/code-cipher.ts';
+import { fileCoreKeys } from '../src/nodes/core/keys.ts';
+import { createClient, type Client } from '../src/protocol/api.ts';
+import { credentialTransport } from '../src/protocol/client-credentials.ts';
+import type { PersonRecordPage } from '../src/protocol/person-records.ts';
+import { coreApi } from '../src/protocol/routes.ts';
+import type { Transport } from '../src/protocol/transport.ts';
+import { systemClock } from '../src/shared/clock.ts';
+import { RenkeiError } from '../src/shared/errors.ts';
+import { verifyRecordEvidence, type PublicJwk } from '../src/trust/merkle/index.ts';
+import { issuePartyCertificates } from '../src/trust/pki/authority.ts';
+import { partyPaths, pkiPaths } from '../src/trust/pki/files.ts';
+import { startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
+
+const REQUESTER = '152048'; // 三条市
+const PROVIDER = '131041'; // 新宿区
+const RESIDENT = 'yamada-taro';
+
+let demo: DemoNetwork;
+let pkiDir: string;
+const transports: Transport[] = [];
+/** The core's API as a party presenting `partyId`'s certificate and signing as it. */
+async function coreAs(partyId: string): Promise<Client<typeof coreApi>> {
+  const transport = await credentialTransport({
+    pkiDir,
+    parties: [partyId],
+    clock: systemClock,
+    crl: { file: pkiPaths(pkiDir).crlDer },
+  });
+  transports.push(transport);
+  return createClient(coreApi, {
+    transport,
+    baseUrl: demo.network.core.url,
+    peer: 'the core',
+    party: 'core',
+  });
+}
+
+let portal: Client<typeof coreApi>;
+let portalCode: string;
+let coreKey: PublicJwk;
+let visible: string;
+let hidden: string;
+
+/** A clerk's inquiry at the requester (scenario a's), answered; its processing number. */
+async function inquire(nonDisclosure: boolean): Promise<string> {
+  const requester = demo.network.institution(REQUESTER);
+  const accepted = await requester.inquire({
+    body: {
+      addresseeNumber: demo.world.addresseeNumber(RESIDENT, REQUESTER),
+      providerId: PROVIDER,
+      clauseNo: '74',
+      procedureId: '074-01',
+      itemNos: [2],
+      nonDisclosure,
+    },
+  });
+  const status = await requester.getInquiry({
+    params: { processingNumber: accepted.processingNumber },
+    query: { waitMs: 20_000 },
+  });
+  expect(status.outcome).toBe('provided');
+  return accepted.processingNumber;
+}
+
+/** The portal's code for the resident: the requester's, opened and sealed again under the portal's key. */
+function portalCodeOf(processingNumber: string): string {
+  const db = new SQLite(join(demo.dir, 'institutions', REQUESTER, 'intermediate.sqlite'), { readonly: true });
+  let code: string;
+  try {
+    ({ person_code: code } = db
+      .prepare('SELECT person_code FROM requester_records WHERE processing_number = ?')
+      .get(processingNumber) as { person_code: string });
+  } finally {
+    db.close();
+  }
+  const cipher = new CodeCipher(fileCoreKeys(join(demo.dir, 'core', 'master-keys.json')));
+  const linkingCode = cipher.decode(REQUESTER, code, { current: 1, previous: 0 });
+  if (!linkingCode) throw new Error('the requester’s code did not open');
+  return cipher.encode('portal', 1, linkingCode);
+}
+
+async function everyPage(): Promise<PersonRecordPage[]> {
+  const pages: PersonRecordPage[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await portal.listPersonRecords({
+      body: {
+        portalId: 'portal',
+        personCode: portalCode,
+        limit: 1,
+        ...(cursor === undefined ? {} : { cursor }),
+      },
+    });
+    pages.push(page);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined);
+  return pages;
+}
+
+beforeAll(async () => {
+  demo = await startDemoNetwork('non-disclosure');
+  pkiDir = demo.network.pkiDir ?? '';
+  await issuePartyCertificates({ dir: pkiDir, partyId: 'portal', role: 'portal', clock: systemClock });
+  await demo.network.admin().registerInstitution({
+    params: { id: 'portal' },
+    body: {
+      name: 'マイナポータル',
+      nameEn: 'Myna Portal',
+      kind: 'portal',
+      networkUrl: 'https://127.0.0.1:1',
+    },
+  });
+  portal = await coreAs('portal');
+  // The key the core publishes for its heads, as a browser would fetch it.
+  const published = (await (
+    await fetch(`${demo.network.core.publicationUrl ?? ''}/pki/v1/record-log-keys`)
+  ).json()) as { keys: (PublicJwk & { kid: string; x5c: string[] })[] };
+  const [key] = published.keys;
+  if (!key) throw new Error('no key published');
+  coreKey = key;
+  // It is the core's certificate's key, under the serial its heads name.
+  const certificate = new X509Certificate(readFileSync(partyPaths(pkiDir, 'core').identityCert, 'utf8'));
+  expect(key.x5c[0]).toBe(certificate.raw.toString('base64'));
+  expect(key.kid.toLowerCase().replace(/^0+/, '')).toBe(
+    certificate.serialNumber.toLowerCase().replace(/^0+/, ''),
+  );
+  visible = await inquire(false);
+  hidden = await inquire(true);
+  portalCode = portalCodeOf(visible);
+});
+
+afterAll(async () => {
+  for (const transport of transports) await transport.close();
+  await demo.dispose();
+});
+
+describe('non-disclosure, from the clerk to the Myna Portal', () => {
+  it('shows the portal the disclosed record, proven against the head the core signed, and nothing of the other', async () => {
+    const pages = await everyPage();
+    const shown = pages.flatMap((p) => p.records.map((r) => r.processingNumber));
+    expect(shown).toContain(visible);
+    expect(JSON.stringify(pages)).not.toContain(hidden);
+    for (const page of pages) {
+      expect(page.treeHead?.kid).toBe(coreKey['kid']);
+      for (const record of page.records) {
+        const verdict = await verifyRecordEvidence(
+          { treeHead: page.treeHead?.jws ?? '', leaves: record.evidence },
+          coreKey,
+          record.processingNumber,
+        );
+        expect(verdict).toMatchObject({ ok: true });
+      }
+    }
+  });
+
+  it('lets nobody but the requester lift it: not the provider at the core, not the provider at its own node', async () => {
+    const asProvider = await coreAs(PROVIDER);
+    const refused = await asProvider
+      .liftNonDisclosure({ body: { requesterId: PROVIDER, processingNumber: hidden } })
+      .catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(RenkeiError);
+    expect((refused as RenkeiError).code).toBe('ERR_UNKNOWN_PROCESSING_NUMBER');
+    const atProvider = await demo.network
+      .institution(PROVIDER)
+      .liftNonDisclosure({ body: { processingNumber: hidden } })
+      .catch((error: unknown) => error);
+    expect((atProvider as RenkeiError).code).toBe('ERR_UNKNOWN_PROCESSING_NUMBER');
+    expect(JSON.stringify(await everyPage())).not.toContain(hidden);
+  });
+
+  it('shows the record once the requester lifts it with `renkei records lift-non-disclosure`, and every party still verifies', async () => {
+    const url = demo.network.institutions.get(REQUESTER)?.url ?? '';
+    const run = await renkei(
+      '--data-dir',
+      demo.dir,
+      'records',
+      'lift-non-disclosure',
+      hidden,
+      '--institution-url',
+      url,
+    );
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toContain('lifted');
+    expect(run.status).toBe(0);
+
+    const pages = await everyPage();
+    const record = pages.flatMap((p) => p.records).find((r) => r.processingNumber === hidden);
+    expect(record?.evidence.map((e) => (JSON.parse(e.leaf) as { event: string }).event)).toContain(
+      'disclosed',
+    );
+    const page = pages.find((p) => p.records.some((r) => r.processingNumber === hidden));
+    expect(
+      await verifyRecordEvidence(
+        { treeHead: page?.treeHead?.jws ?? '', leaves: record?.evidence ?? [] },
+        coreKey,
+        hidden,
+      ),
+    ).toMatchObject({ ok: true });
+
+    const ownRecord = (
+      await demo.network.institution(REQUESTER).listProvisionRecords({ query: { role: 'requester' } })
+    ).records.find((r) => r.processingNumber === hidden);
+    expect(ownRecord?.nonDisclosure).toBe(false);
+
+    const again = await renkei(
+      '--data-dir',
+      demo.dir,
+      'records',
+      'lift-non-disclosure',
+      hidden,
+      '--institution-url',
+      url,
+    );
+    expect(again.stdout).toContain('nothing changed');
+
+    await demo.network.close();
+    const report = await verifyNetworkRecords({ dataDir: demo.dir, retentionYears: 7 });
+    expect([...report.parties.flatMap((p) => p.findings), ...report.exchanges.findings]).toEqual([]);
+    expect(report.ok).toBe(true);
+  });
+});
