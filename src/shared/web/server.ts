@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { HTTP_STATUS, RenkeiError, type ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
@@ -38,7 +38,7 @@ export async function createWebApp(options: WebAppOptions): Promise<FastifyInsta
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: 64 * 1024,
     genReqId: () => randomUUID(),
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
   const tls = options.tls !== undefined;
   await app.register(fastifyHelmet, {
@@ -60,7 +60,10 @@ export async function createWebApp(options: WebAppOptions): Promise<FastifyInsta
     },
     // HSTS means nothing over plain HTTP (browsers ignore it there) and would pin a demo host to TLS.
     strictTransportSecurity: tls ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-    referrerPolicy: { policy: 'no-referrer' },
+    // Not no-referrer: under it browsers send `Origin: null` with every form POST, even to the page's
+    // own origin, and the origin check of our forms could not tell a page of ours from a sandboxed
+    // attacker. same-origin still keeps URLs (a login challenge) from other sites.
+    referrerPolicy: { policy: 'same-origin' },
     crossOriginEmbedderPolicy: false,
   });
   await app.register(fastifyCookie);
