@@ -34,7 +34,12 @@ afterAll(async () => {
 });
 
 const unescape = (text: string) =>
-  text.replaceAll('&quot;', '"').replaceAll('&#39;', "'").replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
+  text
+    .replaceAll('&quot;', '"')
+    .replaceAll('&#39;', "'")
+    .replaceAll('&lt;', '<')
+    .replaceAll('&gt;', '>')
+    .replaceAll('&amp;', '&');
 
 /** The hidden and checked fields of the page's first form with `action`. */
 function formOf(page: string, action: string): Record<string, string> {
@@ -56,7 +61,9 @@ class Browser {
       method: init.method ?? (init.form ? 'POST' : 'GET'),
       redirect: 'manual',
       headers: {
-        ...(this.cookies.size > 0 ? { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') } : {}),
+        ...(this.cookies.size > 0
+          ? { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') }
+          : {}),
         ...(init.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
         ...(init.origin ? { origin: init.origin } : {}),
       },
@@ -76,7 +83,9 @@ class Browser {
 /** Log in as the holder of `card`: the portal's login page, the reader, back to the portal. */
 async function logIn(browser: Browser, card: string, pin = PIN) {
   const { text: loginPage } = await browser.go(`${net.portal.url}/login`);
-  const link = unescape(/data-testid="reader-link"|href="([^"]+)" data-testid="reader-link"/.exec(loginPage)?.[1] ?? '');
+  const link = unescape(
+    /data-testid="reader-link"|href="([^"]+)" data-testid="reader-link"/.exec(loginPage)?.[1] ?? '',
+  );
   expect(link.startsWith(`${net.readerUrl}/sign?`)).toBe(true);
   const reader = new Browser();
   const { text: readerPage } = await reader.go(link);
@@ -85,9 +94,14 @@ async function logIn(browser: Browser, card: string, pin = PIN) {
   });
   if (signed.response.status !== 200) return { signed, loginPage };
   const answer = formOf(signed.text, `${net.portal.url}/login/complete`);
-  const completed = await browser.go(`${net.portal.url}/login/complete`, { form: answer, origin: net.readerUrl });
+  const completed = await browser.go(`${net.portal.url}/login/complete`, {
+    form: answer,
+    origin: net.readerUrl,
+  });
   expect(completed.response.status).toBe(303);
-  const finished = await browser.go(new URL(completed.response.headers.get('location') ?? '', net.portal.url).href);
+  const finished = await browser.go(
+    new URL(completed.response.headers.get('location') ?? '', net.portal.url).href,
+  );
   return { signed, loginPage, completed, finished };
 }
 
@@ -102,7 +116,9 @@ describe('the Myna Portal: login with the card', () => {
     const { finished } = await logIn(browser, 'hanako');
     expect(finished?.response.status).toBe(303);
     expect(finished?.response.headers.get('location')).toBe('/');
-    const sessionCookie = finished?.response.headers.getSetCookie().find((c) => c.startsWith('portal_session='));
+    const sessionCookie = finished?.response.headers
+      .getSetCookie()
+      .find((c) => c.startsWith('portal_session='));
     expect(sessionCookie).toMatch(/HttpOnly/i);
     expect(sessionCookie).toMatch(/SameSite=Lax/i);
     expect(sessionCookie).not.toMatch(/Secure/i); // plain HTTP here; Secure where served over TLS
@@ -209,9 +225,9 @@ describe('the Myna Portal: login with the card', () => {
     expect((await browser.go(`${net.portal.url}/`)).response.status).toBe(200);
     const log = await openSecurityLog(join(net.dir, 'portal', 'security.sqlite'));
     try {
-      expect((await log.list(10)).some((e) => e.route === 'portal.logout' && e.code === 'ERR_CALLER_NOT_ALLOWED')).toBe(
-        true,
-      );
+      expect(
+        (await log.list(10)).some((e) => e.route === 'portal.logout' && e.code === 'ERR_CALLER_NOT_ALLOWED'),
+      ).toBe(true);
     } finally {
       await log.close();
     }
@@ -240,7 +256,12 @@ describe('J-LIS: the portal’s code acquisition', () => {
   it('is refused without the card’s signature over a login challenge, and to anyone but the portal', async () => {
     const pkiDir = net.network.pkiDir!;
     const transport = (party: string) =>
-      credentialTransport({ pkiDir, parties: [party], clock: systemClock, crl: { file: pkiPaths(pkiDir).crlDer } });
+      credentialTransport({
+        pkiDir,
+        parties: [party],
+        clock: systemClock,
+        crl: { file: pkiPaths(pkiDir).crlDer },
+      });
     const asPortal = await transport('portal');
     const asMunicipality = await transport('152048');
     try {
@@ -258,15 +279,24 @@ describe('J-LIS: the portal’s code acquisition', () => {
         },
         signature: Buffer.from('not a signature').toString('base64'),
       };
-      const portal = createClient(jlisApi, { transport: asPortal, baseUrl: net.network.jlis.url, peer: 'J-LIS', party: 'jlis' });
-      await expect(portal.acquirePortalCode({ body })).rejects.toMatchObject({ code: 'ERR_SIGNATURE_INVALID' });
+      const portal = createClient(jlisApi, {
+        transport: asPortal,
+        baseUrl: net.network.jlis.url,
+        peer: 'J-LIS',
+        party: 'jlis',
+      });
+      await expect(portal.acquirePortalCode({ body })).rejects.toMatchObject({
+        code: 'ERR_SIGNATURE_INVALID',
+      });
       const municipality = createClient(jlisApi, {
         transport: asMunicipality,
         baseUrl: net.network.jlis.url,
         peer: 'J-LIS',
         party: 'jlis',
       });
-      await expect(municipality.acquirePortalCode({ body: { ...body, institutionId: '152048' } })).rejects.toMatchObject({
+      await expect(
+        municipality.acquirePortalCode({ body: { ...body, institutionId: '152048' } }),
+      ).rejects.toMatchObject({
         code: 'ERR_CALLER_NOT_ALLOWED',
       });
     } finally {

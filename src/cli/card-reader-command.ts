@@ -25,16 +25,12 @@ export function registerCardReaderCommand(program: Command): void {
     .action(async (options: { cards: string; port: string; host: string; portal: string[] }) => {
       const cardsDir = resolve(options.cards);
       if (!existsSync(cardsDir) || !statSync(cardsDir).isDirectory()) {
-        throw new RenkeiError('ERR_VALIDATION', `--cards: ${cardsDir} is not a directory.`, { field: 'cards' });
+        throw new RenkeiError('ERR_VALIDATION', `--cards: ${cardsDir} is not a directory.`, {
+          field: 'cards',
+        });
       }
       for (const origin of options.portal) {
-        let ok = false;
-        try {
-          ok = new URL(origin).origin === origin;
-        } catch {
-          ok = false;
-        }
-        if (!ok) {
+        if (!isOrigin(origin)) {
           throw new RenkeiError('ERR_VALIDATION', '--portal: give an origin such as http://127.0.0.1:7180.', {
             field: 'portal',
           });
@@ -47,7 +43,9 @@ export function registerCardReaderCommand(program: Command): void {
       const logger = await createLogger({ node: 'card-reader' });
       const reader = await createCardReader({ cardsDir, portalOrigins: options.portal, logger });
       const url = await listen(reader, port, options.host);
-      console.log(`カードリーダー card reader: ${url} (cards in ${cardsDir}; answers ${options.portal.join(', ')})`);
+      console.log(
+        `カードリーダー card reader: ${url} (cards in ${cardsDir}; answers ${options.portal.join(', ')})`,
+      );
       const stop = () => {
         void reader
           .close()
@@ -57,4 +55,12 @@ export function registerCardReaderCommand(program: Command): void {
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     });
+}
+
+function isOrigin(text: string): boolean {
+  try {
+    return new URL(text).origin === text;
+  } catch {
+    return false;
+  }
 }

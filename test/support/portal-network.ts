@@ -116,7 +116,12 @@ export async function startPortalNetwork(name: string): Promise<PortalNetwork> {
       portalDatabase: nodeDatabase(postgres, join(dir, 'portal', 'portal.sqlite'), 'portal'),
       async issueCard(label, holder) {
         const { residentRecordCode, individualNumber } = await jlis.registerResident({
-          body: { name: holder, address: '新潟県三条市旭町二丁目3番1号', dateOfBirth: '1990-06-01', sex: 'female' },
+          body: {
+            name: holder,
+            address: '新潟県三条市旭町二丁目3番1号',
+            dateOfBirth: '1990-06-01',
+            sex: 'female',
+          },
         });
         const { cardId } = await jlis.applyForCard({ body: { residentRecordCode, clerkId: 'clerk-01' } });
         const issued = await jlis.issueCard({
@@ -129,7 +134,13 @@ export async function startPortalNetwork(name: string): Promise<PortalNetwork> {
       },
       async reissueCard(label, cardId) {
         const issued = await jlis.reissueCard({
-          body: { cardId, reason: 'damage', pin: PIN, signingPassword: SIGNING_PASSWORD, clerkId: 'clerk-01' },
+          body: {
+            cardId,
+            reason: 'damage',
+            pin: PIN,
+            signingPassword: SIGNING_PASSWORD,
+            clerkId: 'clerk-01',
+          },
         });
         await jlis.deliverCard({ body: { cardId: issued.card.cardId, clerkId: 'clerk-01' } });
         const file = join(cardsDir, `${label}.card`);

@@ -66,7 +66,10 @@ export async function createCardReader(options: CardReaderOptions): Promise<Fast
   const withCard = <T>(file: string, work: () => Promise<T>): Promise<T> => {
     const previous = busy.get(file) ?? Promise.resolve();
     const next = previous.then(work, work);
-    busy.set(file, next.catch(() => undefined));
+    busy.set(
+      file,
+      next.catch(() => undefined),
+    );
     return next;
   };
 
@@ -106,10 +109,18 @@ export async function createCardReader(options: CardReaderOptions): Promise<Fast
         'This request does not come from a portal this reader answers.',
       );
     }
-    return { challenge: { origin: returnUrl.origin, nonce: nonce.data, expiresAt: expires }, returnUrl: returnUrl.href };
+    return {
+      challenge: { origin: returnUrl.origin, nonce: nonce.data, expiresAt: expires },
+      returnUrl: returnUrl.href,
+    };
   };
 
-  const render = (reply: FastifyReply, status: number, request: Request, extra: { error?: string; selected?: string }) =>
+  const render = (
+    reply: FastifyReply,
+    status: number,
+    request: Request,
+    extra: { error?: string; selected?: string },
+  ) =>
     reply
       .status(status)
       .type(HTML)
@@ -140,8 +151,15 @@ export async function createCardReader(options: CardReaderOptions): Promise<Fast
     const origin = request.headers.origin;
     const token = fields.token ?? '';
     const expires = tokens.get(token);
-    if ((origin !== undefined && origin !== own) || expires === undefined || expires < clock.now().getTime()) {
-      throw new RenkeiError('ERR_CALLER_NOT_ALLOWED', 'This form was not made by this reader, or is too old.');
+    if (
+      (origin !== undefined && origin !== own) ||
+      expires === undefined ||
+      expires < clock.now().getTime()
+    ) {
+      throw new RenkeiError(
+        'ERR_CALLER_NOT_ALLOWED',
+        'This form was not made by this reader, or is too old.',
+      );
     }
     tokens.delete(token);
     const parsed = parse(fields);

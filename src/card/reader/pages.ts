@@ -13,7 +13,8 @@ export interface CardChoice {
 function cardList(cards: readonly CardChoice[]) {
   return html`<ul>
     ${cards.map(
-      (c) => html`<li>${c.label}（${c.pinTriesLeft > 0 ? `暗証番号 残り${c.pinTriesLeft}回` : 'ロック中'}）</li>`,
+      (c) =>
+        html`<li>${c.label}（${c.pinTriesLeft > 0 ? `暗証番号 残り${c.pinTriesLeft}回` : 'ロック中'}）</li>`,
     )}
   </ul>`;
 }
@@ -24,7 +25,9 @@ export function homePage(args: { cards: readonly CardChoice[] }): string {
     titleEn: 'Card reader',
     service: SERVICE,
     body: html`<p>マイナポータルのログインページから開くと、ここでカードを選び暗証番号を入力します。</p>
-      <p class="en" lang="en">Open this from the Myna Portal's login page: you then choose your card here and type its PIN.</p>
+      <p class="en" lang="en">
+        Open this from the Myna Portal's login page: you then choose your card here and type its PIN.
+      </p>
       <h2>このリーダーのカード <span class="en" lang="en">Cards in this reader</span></h2>
       ${cardList(args.cards)}`,
   });
@@ -47,7 +50,9 @@ function problem(error: string | undefined) {
       : error === 'format'
         ? ['暗証番号は数字4桁で入力してください。', 'The PIN is 4 digits.']
         : ['カードを選んでください。', 'Choose a card.'];
-  return html`<div class="notice notice--error" role="alert" data-testid="reader-error">${ja}<br /><span class="en" lang="en">${en}</span></div>`;
+  return html`<div class="notice notice--error" role="alert" data-testid="reader-error">
+    ${ja}<br /><span class="en" lang="en">${en}</span>
+  </div>`;
 }
 
 export function signPage(args: {
@@ -62,8 +67,15 @@ export function signPage(args: {
     titleEn: 'Log in with your card',
     service: SERVICE,
     body: html`${problem(args.error)}
-      <p>ログイン先 <span lang="en">Logging in to</span>: <strong data-testid="portal-origin">${args.portal}</strong></p>
-      <p class="hint">ログイン先が、いつも使うマイナポータルであることを確かめてください。<span lang="en">Check that this is the portal you meant to use.</span></p>
+      <p>
+        ログイン先 <span lang="en">Logging in to</span>:
+        <strong data-testid="portal-origin">${args.portal}</strong>
+      </p>
+      <p class="hint">
+        ログイン先が、いつも使うマイナポータルであることを確かめてください。<span lang="en"
+          >Check that this is the portal you meant to use.</span
+        >
+      </p>
       <form method="post" action="/sign">
         <input type="hidden" name="challenge" value="${args.fields.challenge}" />
         <input type="hidden" name="expires" value="${args.fields.expires}" />
@@ -73,20 +85,41 @@ export function signPage(args: {
           <fieldset>
             <legend>カード <span class="en" lang="en">Card</span></legend>
             ${args.cards.map(
-              (c, i) => html`<label class="choice">
-                <input type="radio" name="card" value="${c.file}" ${
-                  (args.selected ?? (i === 0 ? c.file : undefined)) === c.file ? html`checked` : ''
-                } />
-                ${c.label}
-                <span class="hint">${c.pinTriesLeft > 0 ? `暗証番号 残り${c.pinTriesLeft}回` : 'ロック中 Locked'}</span>
-              </label>`,
+              (c, i) =>
+                html`<label class="choice">
+                  <input
+                    type="radio"
+                    name="card"
+                    value="${c.file}"
+                    ${(args.selected ?? (i === 0 ? c.file : undefined)) === c.file ? html`checked` : ''}
+                  />
+                  ${c.label}
+                  <span class="hint"
+                    >${c.pinTriesLeft > 0 ? `暗証番号 残り${c.pinTriesLeft}回` : 'ロック中 Locked'}</span
+                  >
+                </label>`,
             )}
           </fieldset>
         </div>
         <div class="form-field">
-          <label for="pin">利用者証明用電子証明書の暗証番号（数字4桁） <span class="en" lang="en">PIN (4 digits)</span></label>
-          <input class="input" id="pin" name="pin" type="password" inputmode="numeric" autocomplete="off" pattern="[0-9]{4}" maxlength="4" required />
-          <p class="hint">3回続けて間違えるとロックされます。<span lang="en">Three wrong tries lock the card.</span></p>
+          <label for="pin"
+            >利用者証明用電子証明書の暗証番号（数字4桁）
+            <span class="en" lang="en">PIN (4 digits)</span></label
+          >
+          <input
+            class="input"
+            id="pin"
+            name="pin"
+            type="password"
+            inputmode="numeric"
+            autocomplete="off"
+            pattern="[0-9]{4}"
+            maxlength="4"
+            required
+          />
+          <p class="hint">
+            3回続けて間違えるとロックされます。<span lang="en">Three wrong tries lock the card.</span>
+          </p>
         </div>
         <button class="button" type="submit">署名してログイン <span lang="en">Sign and log in</span></button>
       </form>`,
@@ -106,12 +139,16 @@ export function answerPage(args: {
     titleEn: 'Back to the portal',
     service: SERVICE,
     scripts: ['auto-submit.js'],
-    body: html`<p class="notice notice--success">カードで署名しました。<span class="en" lang="en">Your card signed the login.</span></p>
+    body: html`<p class="notice notice--success">
+        カードで署名しました。<span class="en" lang="en">Your card signed the login.</span>
+      </p>
       <form method="post" action="${args.action}" data-auto-submit>
         <input type="hidden" name="challenge" value="${args.challenge}" />
         <input type="hidden" name="certificate" value="${args.certificate}" />
         <input type="hidden" name="signature" value="${args.signature}" />
-        <button class="button" type="submit">${args.portal} に戻る <span lang="en">Back to the portal</span></button>
+        <button class="button" type="submit">
+          ${args.portal} に戻る <span lang="en">Back to the portal</span>
+        </button>
       </form>`,
   });
 }
@@ -128,7 +165,9 @@ export function errorPage(error: { status: number; code: ErrorCode; message: str
     title: 'ご利用いただけません',
     titleEn: 'Something went wrong',
     service: SERVICE,
-    body: html`<p class="notice notice--error" role="alert">${ja}<br /><span class="en" lang="en">${en}</span></p>
+    body: html`<p class="notice notice--error" role="alert">
+        ${ja}<br /><span class="en" lang="en">${en}</span>
+      </p>
       <p class="hint">コード <span lang="en">Code</span>: <code>${error.code}</code></p>`,
   });
 }

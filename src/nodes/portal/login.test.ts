@@ -11,7 +11,11 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTHENTICATION_CERTIFICATE_POLICY, loginMessage, type LoginChallenge } from '../../protocol/portal.ts';
+import {
+  AUTHENTICATION_CERTIFICATE_POLICY,
+  loginMessage,
+  type LoginChallenge,
+} from '../../protocol/portal.ts';
 import { fixedClock } from '../../shared/clock.ts';
 import { nodeDatabase, openDatabase } from '../../shared/db.ts';
 import { listen } from '../../shared/http.ts';
@@ -71,7 +75,12 @@ async function issueCard(
   cardId: string,
   name: string,
 ): Promise<HeldCard> {
-  const info = { name, address: '東京都千代田区霞が関2丁目1番1号', dateOfBirth: '1985-04-01', sex: 'female' as const };
+  const info = {
+    name,
+    address: '東京都千代田区霞が関2丁目1番1号',
+    dateOfBirth: '1985-04-01',
+    sex: 'female' as const,
+  };
   const { residentRecordCode } = await residents.registerResident(info);
   const keys = await makeTestCard();
   const issued = await service.issuePair({
@@ -109,8 +118,13 @@ beforeAll(async () => {
   lost = await issueCard(certificates, residents, 'card-lost', '霞 次郎');
   await certificates.revokeForCard(lost.cardId, 'loss');
   // Another JPKI hierarchy altogether, with the same names: its certificates must not log in.
-  const foreignAuthority = await openJpkiAuthority({ dir: join(dir, 'foreign'), clock: fixedClock(new Date()) });
-  const foreignDb = await openDatabase<JlisDatabase>(nodeDatabase(undefined, join(dir, 'foreign.sqlite'), 'jlis'));
+  const foreignAuthority = await openJpkiAuthority({
+    dir: join(dir, 'foreign'),
+    clock: fixedClock(new Date()),
+  });
+  const foreignDb = await openDatabase<JlisDatabase>(
+    nodeDatabase(undefined, join(dir, 'foreign.sqlite'), 'jlis'),
+  );
   await migrateJlisDatabase(foreignDb);
   const foreignStore = createKyselyJlisStore(foreignDb);
   const foreign = new JpkiCertificateService({
@@ -256,7 +270,12 @@ describe('login with the card', () => {
     clock.advance(5 * 60_000 + 1);
     try {
       await expectRefused(
-        login.answer({ nonce: challenge.nonce, certificate: hanako.certificateDer, signature, remoteAddress: null }),
+        login.answer({
+          nonce: challenge.nonce,
+          certificate: hanako.certificateDer,
+          signature,
+          remoteAddress: null,
+        }),
         'ERR_MESSAGE_STALE',
       );
     } finally {
@@ -309,12 +328,18 @@ describe('login with the card', () => {
     await expect(login.finish({ nonce: challenge.nonce, binding, remoteAddress: null })).resolves.toMatch(
       /^person-of-/,
     );
-    await expectRefused(login.finish({ nonce: challenge.nonce, binding, remoteAddress: null }), 'ERR_MESSAGE_REPLAYED');
+    await expectRefused(
+      login.finish({ nonce: challenge.nonce, binding, remoteAddress: null }),
+      'ERR_MESSAGE_REPLAYED',
+    );
   });
 
   it('refuses to finish a login the card never answered', async () => {
     const { challenge, binding } = await login.issue();
-    await expectRefused(login.finish({ nonce: challenge.nonce, binding, remoteAddress: null }), 'ERR_MESSAGE_REPLAYED');
+    await expectRefused(
+      login.finish({ nonce: challenge.nonce, binding, remoteAddress: null }),
+      'ERR_MESSAGE_REPLAYED',
+    );
   });
 
   it('checks the user-authentication policy J-LIS’s CA writes', () => {

@@ -112,18 +112,21 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
       ? readFileSync(options.jpkiCaBundleFile, 'utf8')
       : await fetchBundle(options.jpkiPublicationUrl);
     const jpki = await readJpkiTrust(bundle, `${options.jpkiPublicationUrl}/jpki/v1/ocsp`);
-    db = await openDatabase<PortalDatabase>(nodeDatabase(options.postgres, join(dir, 'portal.sqlite'), 'portal'));
+    db = await openDatabase<PortalDatabase>(
+      nodeDatabase(options.postgres, join(dir, 'portal.sqlite'), 'portal'),
+    );
     await migratePortalDatabase(db);
     const webTls = options.webTls && {
       key: readFileSync(options.webTls.keyFile, 'utf8'),
       cert: readFileSync(options.webTls.certFile, 'utf8'),
     };
-    let webUrl: string | undefined;
+    // The origin browsers see is known once the web listener listens (port 0 picks one).
+    const listening = { url: '' };
     const portal = await createPortal({
       store: createKyselyPortalStore(db),
       clock: options.clock ?? systemClock,
       logger,
-      origin: options.origin ?? (() => webUrl ?? ''),
+      origin: options.origin ?? (() => listening.url),
       readerUrl: options.readerUrl ?? 'http://127.0.0.1:7181',
       jpki,
       jlis: createClient(jlisApi, { transport, baseUrl: options.jlisUrl, peer: 'J-LIS', party: 'jlis' }),
@@ -132,7 +135,8 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
     });
     ({ web, network } = portal);
     const networkUrl = await listen(network, options.networkPort, options.host);
-    webUrl = await listen(web, options.port, options.host);
+    listening.url = await listen(web, options.port, options.host);
+    const webUrl = listening.url;
     logger.info({ url: webUrl, networkUrl }, 'portal started');
     let closing: Promise<void> | undefined;
     return { name: 'portal', url: webUrl, networkUrl, close: () => (closing ??= closeAll()) };
@@ -144,7 +148,9 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
 
 async function fetchBundle(publicationUrl: string): Promise<string> {
   try {
-    const response = await fetch(`${publicationUrl}/jpki/v1/ca-bundle.pem`, { signal: AbortSignal.timeout(10_000) });
+    const response = await fetch(`${publicationUrl}/jpki/v1/ca-bundle.pem`, {
+      signal: AbortSignal.timeout(10_000),
+    });
     if (response.status === 200) return await response.text();
   } catch {
     // reported below, without the cause's text (it may quote the URL's credentials)

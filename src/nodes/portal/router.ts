@@ -61,7 +61,10 @@ export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps)
     throw new RenkeiError('ERR_CALLER_NOT_ALLOWED', 'A form of another site cannot act here.');
   };
 
-  const requireSession = async (request: FastifyRequest, reply: FastifyReply): Promise<Session | undefined> => {
+  const requireSession = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<Session | undefined> => {
     const session = await sessionOf(request);
     if (!session) {
       void reply.clearCookie(SESSION_COOKIE, cookieOptions(deps.tls)).redirect('/login', 303);
@@ -73,7 +76,10 @@ export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps)
   app.get('/', async (request, reply) => {
     const session = await requireSession(request, reply);
     if (!session) return reply;
-    return reply.type(HTML).header('cache-control', 'no-store').send(landingPage({ csrfToken: session.csrfToken }));
+    return reply
+      .type(HTML)
+      .header('cache-control', 'no-store')
+      .send(landingPage({ csrfToken: session.csrfToken }));
   });
 
   app.get('/login', async (_request, reply) => {
@@ -85,7 +91,11 @@ export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps)
       return: `${deps.origin()}/login/complete`,
     }).toString();
     return reply
-      .setCookie(LOGIN_COOKIE, binding, cookieOptions(deps.tls, '/login', Math.ceil(login.challengeTtlMs / 1000) + 60))
+      .setCookie(
+        LOGIN_COOKIE,
+        binding,
+        cookieOptions(deps.tls, '/login', Math.ceil(login.challengeTtlMs / 1000) + 60),
+      )
       .header('cache-control', 'no-store')
       .type(HTML)
       .send(loginPage({ readerLink: link.toString(), expiresAt: challenge.expiresAt }));
@@ -159,7 +169,12 @@ export function registerPortalNetworkRoutes(app: FastifyInstance, codes: PersonC
 }
 
 function base64(value: string | undefined, max: number): Uint8Array | undefined {
-  if (value === undefined || value.length === 0 || value.length > max || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) {
+  if (
+    value === undefined ||
+    value.length === 0 ||
+    value.length > max ||
+    !/^[A-Za-z0-9+/]+={0,2}$/.test(value)
+  ) {
     return undefined;
   }
   return new Uint8Array(Buffer.from(value, 'base64'));

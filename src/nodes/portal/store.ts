@@ -41,12 +41,7 @@ export interface PortalStore {
    * Move a challenge from one state to another, only if it is in `from` (compare-and-set): two
    * answers to one challenge cannot both be taken. Returns whether it moved.
    */
-  moveChallenge(
-    nonce: string,
-    from: ChallengeState,
-    to: ChallengeState,
-    personId?: string,
-  ): Promise<boolean>;
+  moveChallenge(nonce: string, from: ChallengeState, to: ChallengeState, personId?: string): Promise<boolean>;
   /** Delete challenges that expired before `before` (whatever their state). */
   purgeChallenges(before: Date): Promise<number>;
 

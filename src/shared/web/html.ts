@@ -25,9 +25,14 @@ type Value = string | number | Html | undefined | null | false | readonly Value[
 
 function render(value: Value): string {
   if (value === undefined || value === null || value === false) return '';
-  if (Array.isArray(value)) return (value as readonly Value[]).map(render).join('');
-  if (typeof value === 'object' && RAW in value) return value[RAW];
-  return escapeHtml(String(value));
+  if (typeof value === 'number') return String(value);
+  if (typeof value === 'string') return escapeHtml(value);
+  if (isHtml(value)) return value[RAW];
+  return value.map(render).join('');
+}
+
+function isHtml(value: Html | readonly Value[]): value is Html {
+  return RAW in value;
 }
 
 /** `html\`<p>${text}</p>\``: every interpolated value escaped unless it is `Html` itself. */
@@ -58,32 +63,40 @@ export interface PageOptions {
 
 /** A whole page: lang="ja", the design tokens and our stylesheet, a header, the main content. */
 export function page(options: PageOptions): string {
-  return `<!doctype html>\n${toText(html`<html lang="ja">
-  <head>
-    <meta charset="utf-8" />
-    <meta name="viewport" content="width=device-width, initial-scale=1" />
-    <title>${options.title} | ${options.service.name}</title>
-    <link rel="stylesheet" href="/assets/tokens.css" />
-    <link rel="stylesheet" href="/assets/renkei.css" />
-    ${(options.scripts ?? []).map((src) => html`<script type="module" src="/assets/${src}"></script>`)}
-  </head>
-  <body>
-    <a class="skip-link" href="#main">本文へ移動 <span lang="en">Skip to content</span></a>
-    <header class="site-header">
-      <div class="site-header__inner">
-        <a class="site-header__name" href="${options.service.href}">
-          ${options.service.name}<span class="site-header__en" lang="en">${options.service.nameEn}</span>
-        </a>
-        ${options.headerAction}
-      </div>
-    </header>
-    <main id="main" class="main">
-      <h1 class="page-title">${options.title}<span class="page-title__en" lang="en">${options.titleEn}</span></h1>
-      ${options.body}
-    </main>
-    <footer class="site-footer">
-      <p>これはデモです。本物のマイナポータルではありません。<span lang="en">A demonstration, not the real Myna Portal.</span></p>
-    </footer>
-  </body>
-</html>`)}\n`;
+  return `<!doctype html>\n${toText(
+    html`<html lang="ja">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${options.title} | ${options.service.name}</title>
+        <link rel="stylesheet" href="/assets/tokens.css" />
+        <link rel="stylesheet" href="/assets/renkei.css" />
+        ${(options.scripts ?? []).map((src) => html`<script type="module" src="/assets/${src}"></script>`)}
+      </head>
+      <body>
+        <a class="skip-link" href="#main">本文へ移動 <span lang="en">Skip to content</span></a>
+        <header class="site-header">
+          <div class="site-header__inner">
+            <a class="site-header__name" href="${options.service.href}">
+              ${options.service.name}<span class="site-header__en" lang="en">${options.service.nameEn}</span>
+            </a>
+            ${options.headerAction}
+          </div>
+        </header>
+        <main id="main" class="main">
+          <h1 class="page-title">
+            ${options.title}<span class="page-title__en" lang="en">${options.titleEn}</span>
+          </h1>
+          ${options.body}
+        </main>
+        <footer class="site-footer">
+          <p>
+            これはデモです。本物のマイナポータルではありません。<span lang="en"
+              >A demonstration, not the real Myna Portal.</span
+            >
+          </p>
+        </footer>
+      </body>
+    </html>`,
+  )}\n`;
 }

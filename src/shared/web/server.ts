@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import fastifyCookie from '@fastify/cookie';
 import fastifyHelmet from '@fastify/helmet';
 import fastifyStatic from '@fastify/static';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { HTTP_STATUS, RenkeiError, type ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
@@ -35,7 +35,7 @@ export interface WebAppOptions {
 export async function createWebApp(options: WebAppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     ...(options.tls ? { https: { key: options.tls.key, cert: options.tls.cert } } : {}),
-    loggerInstance: options.logger as FastifyBaseLogger,
+    loggerInstance: options.logger,
     bodyLimit: 64 * 1024,
     genReqId: () => randomUUID(),
     logController: new LogController({ disableRequestLogging: true }),
@@ -88,8 +88,9 @@ export async function createWebApp(options: WebAppOptions): Promise<FastifyInsta
       done(null, fields);
     },
   );
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     request.log.debug({ method: request.method, route: request.routeOptions.url ?? '(no route)' }, 'request');
+    done();
   });
   app.setErrorHandler((error, request, reply) => {
     let status: number;
@@ -103,10 +104,20 @@ export async function createWebApp(options: WebAppOptions): Promise<FastifyInsta
     } else if ((error as { statusCode?: number }).statusCode === 415) {
       [status, code, message] = [415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'Send the form as a form.'];
     } else {
-      request.log.error({ err: { name: (error as Error).name, stack: (error as Error).stack } }, 'page failed');
-      [status, code, message] = [500, 'ERR_INTERNAL', `An unexpected error occurred (request ${request.id}).`];
+      request.log.error(
+        { err: { name: (error as Error).name, stack: (error as Error).stack } },
+        'page failed',
+      );
+      [status, code, message] = [
+        500,
+        'ERR_INTERNAL',
+        `An unexpected error occurred (request ${request.id}).`,
+      ];
     }
-    return reply.status(status).type('text/html; charset=utf-8').send(options.errorPage({ status, code, message }));
+    return reply
+      .status(status)
+      .type('text/html; charset=utf-8')
+      .send(options.errorPage({ status, code, message }));
   });
   app.setNotFoundHandler((_request, reply) =>
     reply

@@ -113,7 +113,10 @@ export class CodeAcquisitionRelay {
   private async provenResident(request: PortalCodeAcquisitionRequest): Promise<string> {
     const now = this.deps.clock.now();
     const unknown = () =>
-      new RenkeiError('ERR_UNKNOWN_CERTIFICATE', 'J-LIS issued no user-authentication certificate like this one.');
+      new RenkeiError(
+        'ERR_UNKNOWN_CERTIFICATE',
+        'J-LIS issued no user-authentication certificate like this one.',
+      );
     const der = new Uint8Array(Buffer.from(request.authenticationCertificate, 'base64'));
     let presented: x509.X509Certificate;
     try {

@@ -40,7 +40,10 @@ export async function readJpkiTrust(bundlePem: string, ocspUrl: string): Promise
   const authenticationCa = certificates.find(
     (c) => c !== root && c.issuer === root.subject && /user authentication/.test(c.subject),
   );
-  if (!authenticationCa || !(await authenticationCa.verify({ publicKey: root.publicKey, signatureOnly: true }))) {
+  if (
+    !authenticationCa ||
+    !(await authenticationCa.verify({ publicKey: root.publicKey, signatureOnly: true }))
+  ) {
     throw invalid('no user-authentication CA under the root');
   }
   return { root, authenticationCa, ocspUrl };
@@ -79,7 +82,8 @@ export async function verifyAuthenticationSignature(args: {
     throw untrusted('not a user-authentication certificate');
   }
   for (const c of [certificate, trust.authenticationCa, trust.root]) {
-    if (at < c.notBefore) throw new RenkeiError('ERR_CERT_NOT_YET_VALID', 'The card’s certificate is not valid yet.');
+    if (at < c.notBefore)
+      throw new RenkeiError('ERR_CERT_NOT_YET_VALID', 'The card’s certificate is not valid yet.');
     if (at > c.notAfter) throw new RenkeiError('ERR_CERT_EXPIRED', 'The card’s certificate has expired.');
   }
   const key = await certificate.publicKey.export(RSA_SHA256, ['verify'], webcrypto);
@@ -90,7 +94,10 @@ export async function verifyAuthenticationSignature(args: {
     new Uint8Array(args.message),
   );
   if (!signed) {
-    throw new RenkeiError('ERR_SIGNATURE_INVALID', 'The card’s signature does not verify with its certificate.');
+    throw new RenkeiError(
+      'ERR_SIGNATURE_INVALID',
+      'The card’s signature does not verify with its certificate.',
+    );
   }
   let status;
   try {

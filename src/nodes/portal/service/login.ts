@@ -98,7 +98,10 @@ export class LoginService {
       const row = await store.findChallenge(input.nonce);
       if (!row) throw stale();
       if (!(await store.moveChallenge(input.nonce, 'issued', 'claimed'))) {
-        throw new RenkeiError('ERR_MESSAGE_REPLAYED', 'This login challenge was answered already; start again.');
+        throw new RenkeiError(
+          'ERR_MESSAGE_REPLAYED',
+          'This login challenge was answered already; start again.',
+        );
       }
       try {
         const now = clock.now();
@@ -136,7 +139,11 @@ export class LoginService {
    * person. Errors (each recorded): ERR_MESSAGE_STALE, ERR_MESSAGE_REPLAYED (a session was made
    * already), ERR_IDENTITY_MISMATCH (another browser: a login CSRF attempt).
    */
-  async finish(input: { nonce: string; binding: string | undefined; remoteAddress: string | null }): Promise<string> {
+  async finish(input: {
+    nonce: string;
+    binding: string | undefined;
+    remoteAddress: string | null;
+  }): Promise<string> {
     const { store, clock } = this.deps;
     try {
       const row = await store.findChallenge(input.nonce);

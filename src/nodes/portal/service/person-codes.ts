@@ -37,10 +37,7 @@ export class PersonCodeService implements PersonDirectory {
    * Errors: J-LIS's refusal (ERR_UNKNOWN_CERTIFICATE, ERR_CERT_REVOKED, ERR_SIGNATURE_INVALID…), the
    * core's passed through, ERR_UPSTREAM_UNAVAILABLE.
    */
-  async personFor(
-    serial: string,
-    proof: Parameters<PersonDirectory['personFor']>[1],
-  ): Promise<string> {
+  async personFor(serial: string, proof: Parameters<PersonDirectory['personFor']>[1]): Promise<string> {
     const { store, clock, jlis, institutionId } = this.deps;
     const known = await store.findPersonBySerial(serial);
     if (known !== undefined) return known;
