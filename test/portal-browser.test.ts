@@ -72,6 +72,7 @@ describe.skipIf(!hasChromium)('the Myna Portal in chromium', () => {
   async function toReader(page: Page, card: string) {
     await page.goto(`${net.portal.url}/login`);
     expect(await textOf(page.locator('h1'))).toContain('ログイン');
+    if (card === 'sanjo-hanako') await shoot(page, 'login');
     await page.getByTestId('reader-link').click();
     await page.waitForURL(`${net.readerUrl}/sign?**`);
     expect(await textOf(page.getByTestId('portal-origin'))).toBe(net.portal.url);
