@@ -13,6 +13,8 @@ const STORAGE_SUITES = [
   'src/nodes/jlis/identity-changes.test.ts',
   'src/nodes/jlis/service/jpki-certificates.test.ts',
   'src/nodes/corporate/corporate.test.ts',
+  'src/nodes/portal/login.test.ts',
+  'test/portal.test.ts',
   'test/storage.test.ts',
   'test/bulk-inquiries.test.ts',
 ];

@@ -54,6 +54,8 @@ beforeAll(async () => {
   ({ dir, network, world } = demo);
   pkiDir = network.pkiDir ?? '';
   ca = readFileSync(pkiPaths(pkiDir).caBundle, 'utf8');
+  // The Myna Portal's node certificate (role portal): refused everywhere but its own route.
+  await issuePartyCertificates({ dir: pkiDir, partyId: 'portal', role: 'portal', clock: systemClock });
 });
 
 afterAll(async () => {
@@ -436,6 +438,7 @@ describe('every route refuses whoever its callers do not name', () => {
     'operator:keys:demo',
     'operator:audit:demo',
     'operator:legal:demo',
+    'portal',
   ];
   /** Which candidate a caller kind names, at the node that serves the route (institutions: PROVIDER). */
   const names = (kind: string, party: string): boolean =>

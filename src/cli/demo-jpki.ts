@@ -18,7 +18,7 @@ import { launchNetwork, type Network } from '../network/launch.ts';
 import { demoOperator } from '../network/pki-setup.ts';
 import type { WorldInstitution } from '../network/world.ts';
 import { createSignedData, verifySignedData } from '../nodes/jlis/jpki/cms.ts';
-import { checkOcsp } from '../nodes/jlis/jpki/ocsp-client.ts';
+import { checkOcsp } from '../protocol/ocsp-client.ts';
 import type { FourInformation } from '../nodes/jlis/jpki/port.ts';
 import { JPKI_SIGNING_ALGORITHM, readFourInformation } from '../nodes/jlis/jpki/profiles.ts';
 import { createClient, type Client } from '../protocol/api.ts';

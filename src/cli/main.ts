@@ -26,6 +26,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   corporate: async () => (await import('./corporate-command.ts')).registerCorporateCommand,
   jlis: async () => (await import('./jlis-command.ts')).registerJlisCommand,
   card: async () => (await import('./card-command.ts')).registerCardCommand,
+  'card-reader': async () => (await import('./card-reader-command.ts')).registerCardReaderCommand,
 };
 
 /**

@@ -17,13 +17,15 @@ export interface ReadyLine {
   ready: string;
   url: string;
   publicationUrl?: string;
+  /** The portal's network listener (the core's registry names it). */
+  networkUrl?: string;
   pid: number;
   /** The core's worker processes, when it runs several. */
   workers?: number[];
 }
 
 /**
- * `renkei node <core|jlis|institution> --config <file>`: one node alone, as a real deployment runs
+ * `renkei node <core|jlis|institution|corporate|portal> --config <file>`: one node alone, as a real deployment runs
  * it (README "Deploying"; examples/config/). Prints one line when it listens (a `ReadyLine`), then
  * runs until SIGTERM or SIGINT, on which it stops taking requests, finishes, closes its databases,
  * flushes its log and exits 0.
@@ -37,7 +39,7 @@ export interface ReadyLine {
 export function registerNodeCommand(program: Command): void {
   program
     .command('node')
-    .description('run one node (core, jlis or institution) from its YAML config file')
+    .description('run one node (core, jlis, institution, corporate or portal) from its YAML config file')
     .argument('<kind>', `which node: ${NODE_KINDS.join(', ')}`)
     .requiredOption('--config <file>', 'the node’s config file (examples/config/<kind>.yaml)')
     .action(async (kind: string, options: { config: string }) => {
@@ -75,6 +77,7 @@ export function registerNodeCommand(program: Command): void {
         ready: nodeName(config),
         url: node.url,
         ...(node.publicationUrl === undefined ? {} : { publicationUrl: node.publicationUrl }),
+        ...(node.networkUrl === undefined ? {} : { networkUrl: node.networkUrl }),
         pid: process.pid,
         ...(node.workerPids === undefined ? {} : { workers: node.workerPids() }),
       };

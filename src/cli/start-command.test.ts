@@ -63,8 +63,8 @@ describe('renkei start', () => {
         .filter((cells) => cells.length === 6 && /^\d+$/.test(cells[4] ?? ''));
       for (const cells of rows) pids.set(cells[1] ?? '', Number(cells[4]));
       const urls = new Map(rows.map((cells) => [cells[1] ?? '', cells[3] ?? '']));
-      expect(pids.size).toBe(13); // core, J-LIS, the corporate-number service, ten institutions
-      expect(new Set(pids.values()).size).toBe(13);
+      expect(pids.size).toBe(14); // core, J-LIS, the corporate-number service, ten institutions, the portal
+      expect(new Set(pids.values()).size).toBe(14);
       expect([...pids.values()]).not.toContain(child.pid);
       expect([...pids.values()].every(alive)).toBe(true);
       // J-LIS's JPKI publication, as printed: its signing CRL is served, in DER (a SEQUENCE).
@@ -73,6 +73,13 @@ describe('renkei start', () => {
       const crl = await fetch(`${jpki ?? ''}/jpki/v1/crl/signing`);
       expect(crl.status).toBe(200);
       expect(new Uint8Array(await crl.arrayBuffer())[0]).toBe(0x30);
+      // The Myna Portal, as printed: its login page links to the card reader, which holds the demo cards.
+      const portal = /Myna Portal: (\S+)\/login +\(card reader (\S+);/.exec(stdout);
+      expect(portal, stdout).not.toBeNull();
+      const login = await (await fetch(`${portal?.[1] ?? ''}/login`)).text();
+      expect(login).toContain(`${portal?.[2] ?? ''}/sign?`);
+      const reader = await (await fetch(portal?.[2] ?? '')).text();
+      expect(reader).toContain('yamada-taro');
 
       const pkiDir = join(temp, 'network', 'pki');
       const transport = await credentialTransport({

@@ -4,7 +4,16 @@ import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadLegalTable } from '../domain/legal-table/index.ts';
 import { launchNetwork, type Network } from '../network/launch.ts';
-import { startNodeProcesses } from '../network/node-processes.ts';
+import { startNodeProcesses, type NodeProcesses } from '../network/node-processes.ts';
+import {
+  DEMO_CARD_PIN,
+  cardsDirOf,
+  hasDemoCards,
+  issueDemoCards,
+  startDemoReader,
+} from '../network/portal-demo.ts';
+import type { FastifyInstance } from 'fastify';
+import { createLogger } from '../shared/logger.ts';
 import { SupervisedNode, type SupervisorEvent } from '../network/supervisor.ts';
 import type { RunningNode } from '../shared/node.ts';
 import { seedWorld } from '../network/seed.ts';
@@ -56,16 +65,19 @@ export function registerStartCommand(program: Command): void {
         const legalTable = loadLegalTable();
         const abort = new AbortController();
         let network: Network | undefined;
+        let reader: FastifyInstance | undefined;
         let stopping = false;
         const shutdown = () => {
           if (stopping) return;
           stopping = true;
           console.log('\nStopping the network…');
           abort.abort();
-          (network?.close() ?? Promise.resolve()).then(
-            () => process.exit(0),
-            () => process.exit(1),
-          );
+          (reader?.close() ?? Promise.resolve())
+            .then(() => network?.close())
+            .then(
+              () => process.exit(0),
+              () => process.exit(1),
+            );
         };
         process.on('SIGINT', shutdown);
         process.on('SIGTERM', shutdown);
@@ -89,6 +101,7 @@ export function registerStartCommand(program: Command): void {
                   ...database,
                   workers,
                   corporate: { demoCorporations: DEMO_CORPORATIONS },
+                  portal: true,
                   report: (event) => console.log(describeEvent(event, dir)),
                 },
                 abort.signal,
@@ -100,13 +113,28 @@ export function registerStartCommand(program: Command): void {
         if (stopping) return;
 
         const worldFile = join(dir, 'world.json');
+        const portal = 'portal' in network ? (network as NodeProcesses) : undefined;
+        const cardsDir = cardsDirOf(dir);
         if (!existsSync(worldFile)) {
           console.log('First start: numbering the demo residents and loading copies…');
-          await seedWorld(network, DEMO_WORLD, legalTable, { dataDir: dir });
+          const seeded = await seedWorld(network, DEMO_WORLD, legalTable, { dataDir: dir });
+          if (portal?.portal && !hasDemoCards(cardsDir)) {
+            console.log('First start: issuing the demo residents’ cards (個人番号カード)…');
+            await issueDemoCards(network, seeded, cardsDir);
+          }
+        }
+        if (portal?.portal && portal.readerUrl) {
+          reader = await startDemoReader({
+            cardsDir,
+            portalUrl: portal.portal.url,
+            readerUrl: portal.readerUrl,
+            logger: await createLogger({ node: 'card-reader', file: join(dir, 'logs', 'card-reader.log') }),
+          });
         }
         const names = new Map([
           ...DEMO_WORLD.institutions.map((i): [string, string] => [i.id, `${i.name} ${i.nameEn}`]),
           ['corporate', '国税庁 法人番号公表サイト Corporate Number publication'],
+          ['portal', 'マイナポータル Myna Portal'],
         ]);
         const pid = (node: RunningNode) => (node instanceof SupervisedNode ? String(node.pid ?? '') : '');
         console.log(
@@ -144,6 +172,12 @@ export function registerStartCommand(program: Command): void {
             `Look up a corporation (public, no credential):\n` +
               `  npx renkei corporate search とよた --corporate-url ${network.corporate.url}\n` +
               `  curl -s${ca} ${network.corporate.url}/corporate/v1/corporations/7000012050002\n`,
+          );
+        }
+        if (portal?.portal && portal.readerUrl) {
+          console.log(
+            `マイナポータル Myna Portal: ${portal.portal.url}/login  (card reader ${portal.readerUrl}; ` +
+              `the demo residents' cards in ${relative(process.cwd(), cardsDir) || cardsDir}, PIN ${DEMO_CARD_PIN})\n`,
           );
         }
         console.log('Press Ctrl-C to stop.');

@@ -1,5 +1,5 @@
 /**
- * A node's configuration file (`renkei node <core|jlis|institution|corporate> --config <file>`): YAML, one file
+ * A node's configuration file (`renkei node <core|jlis|institution|corporate|portal> --config <file>`): YAML, one file
  * per node, validated whole before anything starts. `renkei start` writes one per node under
  * `<data dir>/config/`; a real deployment writes its own (examples/config/*.yaml, README "Deploying").
  *
@@ -15,7 +15,7 @@ import { InstitutionId, InstitutionKind } from '../protocol/identifiers.ts';
 import { describePostgres } from '../shared/db.ts';
 import { RenkeiError } from '../shared/errors.ts';
 
-export const NODE_KINDS = ['core', 'jlis', 'institution', 'corporate'] as const;
+export const NODE_KINDS = ['core', 'jlis', 'institution', 'corporate', 'portal'] as const;
 export type NodeKind = (typeof NODE_KINDS)[number];
 
 const Port = z.number().int().min(0).max(65_535);
@@ -134,11 +134,37 @@ export const CorporateConfig = z.strictObject({
 });
 export type CorporateConfig = z.infer<typeof CorporateConfig>;
 
+/**
+ * The Myna Portal (マイナポータル): `port` is the residents' web listener, `networkPort` the node's
+ * mutual-TLS listener where the core delivers its codes (the core's registry names it). Its
+ * certificate is the portal's (`portal`, role `portal`).
+ */
+export const PortalConfig = z.strictObject({
+  node: z.literal('portal'),
+  ...Common,
+  pki: PeerPki,
+  /** The network listener (default port + 2). */
+  networkPort: Port.optional(),
+  /** The origin residents' browsers see (default http://<host>:<port>). */
+  origin: BaseUrl.optional(),
+  jlisUrl: BaseUrl,
+  /** J-LIS's JPKI publication (CA bundle, OCSP), e.g. http://127.0.0.1:7104. */
+  jpkiPublicationUrl: BaseUrl,
+  /** J-LIS's JPKI CA bundle (PEM), given out of band; fetched from the publication when omitted. */
+  jpkiCaBundle: z.string().min(1).optional(),
+  /** The card reader the login page sends residents to (default http://127.0.0.1:7181). */
+  readerUrl: BaseUrl.optional(),
+  /** HTTPS for the web listener: its key and certificate (PEM files). */
+  webTls: z.strictObject({ key: z.string().min(1), cert: z.string().min(1) }).optional(),
+});
+export type PortalConfig = z.infer<typeof PortalConfig>;
+
 export const NodeConfig = z.discriminatedUnion('node', [
   CoreConfig,
   JlisConfig,
   InstitutionConfig,
   CorporateConfig,
+  PortalConfig,
 ]);
 export type NodeConfig = z.infer<typeof NodeConfig>;
 
@@ -147,6 +173,7 @@ const SCHEMAS = {
   jlis: JlisConfig,
   institution: InstitutionConfig,
   corporate: CorporateConfig,
+  portal: PortalConfig,
 } as const;
 
 /**
@@ -217,8 +244,18 @@ export function parseNodeConfig<K extends NodeKind>(
   }
   const config = parsed.data as z.infer<(typeof SCHEMAS)[K]>;
   const at = (path: string) => (isAbsolute(path) ? path : join(base, path));
+  const portalFiles =
+    config.node === 'portal'
+      ? {
+          ...(config.jpkiCaBundle === undefined ? {} : { jpkiCaBundle: at(config.jpkiCaBundle) }),
+          ...(config.webTls === undefined
+            ? {}
+            : { webTls: { key: at(config.webTls.key), cert: at(config.webTls.cert) } }),
+        }
+      : {};
   return {
     ...config,
+    ...portalFiles,
     dataDir: at(config.dataDir),
     pki: { ...config.pki, dir: at(config.pki.dir) },
     ...(config.log === undefined

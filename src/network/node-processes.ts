@@ -41,12 +41,21 @@ export interface NodeProcessesOptions {
    * corporations and this many synthetic ones.
    */
   corporate?: { demoCorporations: number };
+  /**
+   * Also run the Myna Portal: its web listener on `basePort + 80` (7180), its network listener on
+   * `+ 82`, sending residents to the card reader at `+ 81` (which `renkei start` runs itself).
+   */
+  portal?: boolean;
 }
 
 export interface NodeProcesses extends Network {
   core: SupervisedNode;
   jlis: SupervisedNode;
   corporate: SupervisedNode | undefined;
+  /** The Myna Portal, when the network runs it. */
+  portal: SupervisedNode | undefined;
+  /** Where the portal sends residents for their card (the reader `renkei start` runs). */
+  readerUrl: string | undefined;
   institutions: Map<string, SupervisedNode>;
   nodes: () => SupervisedNode[];
   /** Stop every node (institutions, then J-LIS, then the core): SIGTERM, SIGKILL after `graceMs`. */
@@ -73,7 +82,7 @@ export async function startNodeProcesses(
       clearInterval(crlTimer);
       // Institutions first, side by side; then J-LIS; the core last, so the others' last calls land.
       const byKind = (kind: string) => started.filter((n) => nodeKind(n) === kind);
-      for (const kind of ['institution', 'corporate', 'jlis', 'core']) {
+      for (const kind of ['portal', 'institution', 'corporate', 'jlis', 'core']) {
         await Promise.all(byKind(kind).map((node) => node.stop(graceMs)));
       }
       await clients?.close();
@@ -104,12 +113,20 @@ export async function startNodeProcesses(
     });
     started.push(node);
     await node.start();
-    if (config.port === 0 || (config.node === 'core' && config.publicationPort === 0)) {
+    if (
+      config.port === 0 ||
+      (config.node === 'core' && config.publicationPort === 0) ||
+      (config.node === 'portal' && config.networkPort === 0)
+    ) {
       writeConfig(file, {
         ...config,
         port: portOf(node.url),
         ...(config.node === 'core' && node.publicationUrl !== undefined
           ? { publicationPort: portOf(node.publicationUrl) }
+          : {}),
+        // The core's registry names the portal's network URL: a restart must keep it.
+        ...(config.node === 'portal' && node.networkUrl !== undefined
+          ? { networkPort: portOf(node.networkUrl) }
           : {}),
       });
     }
@@ -122,6 +139,7 @@ export async function startNodeProcesses(
       dataDir: options.dataDir,
       institutions: options.institutions,
       corporate: options.corporate !== undefined,
+      portal: options.portal === true,
     });
     // The CRL is current for a day; re-sign it twice a day while the network runs (the core reads the file).
     crlTimer = setInterval(
@@ -189,11 +207,42 @@ export async function startNodeProcesses(
     });
     await registerInstitutions(clients, options.institutions, urls);
     aborted();
+    const readerUrl = options.portal
+      ? `http://127.0.0.1:${options.basePort === 0 ? await freePort() : port(81)}`
+      : undefined;
+    const portal =
+      readerUrl === undefined
+        ? undefined
+        : await startNode({
+            node: 'portal',
+            ...common,
+            port: port(80),
+            networkPort: port(82),
+            readerUrl,
+            jlisUrl: jlis.url,
+            jpkiPublicationUrl: jlis.publicationUrl ?? '',
+            pki: peerPki,
+          });
+    if (portal) {
+      // The portal is a party the core issues codes to: in its registry as an institution of kind portal.
+      await clients.admin().registerInstitution({
+        params: { id: 'portal' },
+        body: {
+          name: 'マイナポータル',
+          nameEn: 'Myna Portal',
+          kind: 'portal',
+          networkUrl: portal.networkUrl ?? '',
+        },
+      });
+    }
+    aborted();
     const { institution, admin, jlisClient } = clients;
     return {
       core,
       jlis,
       corporate,
+      portal,
+      readerUrl,
       institutions,
       pkiDir,
       nodes: () => [...started],

@@ -41,6 +41,8 @@ export async function ensureNetworkPki(options: {
   institutions: readonly WorldInstitution[];
   /** Also the corporate-number service (`nta`) and the NTA's business system (`nta:business`). */
   corporate?: boolean;
+  /** Also the Myna Portal (`portal`, role `portal`). */
+  portal?: boolean;
   clock?: Clock;
 }): Promise<string> {
   const clock = options.clock ?? systemClock;
@@ -62,6 +64,7 @@ export async function ensureNetworkPki(options: {
           [businessParty(NTA_PARTY), 'business'],
         ] as [string, PartyRole][])
       : []),
+    ...(options.portal ? ([['portal', 'portal']] as [string, PartyRole][]) : []),
   ];
   const valid = new Set(
     listCertificates({ dir, clock })

@@ -8,6 +8,7 @@ import { startCore } from '../nodes/core/main.ts';
 import { startCorporate } from '../nodes/corporate/main.ts';
 import { startInstitution } from '../nodes/institution/main.ts';
 import { startJlis } from '../nodes/jlis/main.ts';
+import { startPortal } from '../nodes/portal/main.ts';
 import type { PostgresOption } from '../shared/db.ts';
 import { closeLogger, createLogger } from '../shared/logger.ts';
 import type { RunningNode } from '../shared/node.ts';
@@ -86,6 +87,21 @@ export async function runNode(
           kind: config.institution.kind,
           coreUrl: config.coreUrl,
           jlisUrl: config.jlisUrl,
+          security: { pkiDir: config.pki.dir, crl: { url: config.pki.crlUrl }, ...revocation },
+        });
+        break;
+      case 'portal':
+        node = await startPortal({
+          ...common,
+          networkPort: config.networkPort ?? (config.port === 0 ? 0 : config.port + 2),
+          jlisUrl: config.jlisUrl,
+          jpkiPublicationUrl: config.jpkiPublicationUrl,
+          ...(config.origin === undefined ? {} : { origin: config.origin }),
+          ...(config.readerUrl === undefined ? {} : { readerUrl: config.readerUrl }),
+          ...(config.jpkiCaBundle === undefined ? {} : { jpkiCaBundleFile: config.jpkiCaBundle }),
+          ...(config.webTls === undefined
+            ? {}
+            : { webTls: { keyFile: config.webTls.key, certFile: config.webTls.cert } }),
           security: { pkiDir: config.pki.dir, crl: { url: config.pki.crlUrl }, ...revocation },
         });
         break;

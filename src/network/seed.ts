@@ -17,6 +17,8 @@ export interface SeededResident {
   key: string;
   /** Held in memory only, for the tests that search databases and logs for it; never written. */
   individualNumber: string;
+  /** Held in memory only: what a municipality's clerk names to apply for the resident's card. */
+  residentRecordCode: string;
   /** Addressee number at each institution that knows the person. */
   addressees: Record<string, string>;
 }
@@ -48,6 +50,7 @@ export async function seedWorld(
     const seeded: SeededResident = {
       key: resident.key,
       individualNumber: numbered.individualNumber,
+      residentRecordCode: numbered.residentRecordCode,
       addressees: {},
     };
     for (const institutionId of resident.knownAt) {

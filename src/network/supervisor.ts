@@ -68,6 +68,7 @@ export interface SupervisedNodeOptions {
 interface Ready {
   url: string;
   publicationUrl?: string;
+  networkUrl?: string;
   pid: number;
 }
 
@@ -94,6 +95,11 @@ export class SupervisedNode implements RunningNode {
 
   get publicationUrl(): string | undefined {
     return this.ready?.publicationUrl;
+  }
+
+  /** The portal's network listener, from its ready line. */
+  get networkUrl(): string | undefined {
+    return this.ready?.networkUrl;
   }
 
   /** Whether the process is running and has printed its ready line (false while it starts). */
@@ -169,6 +175,7 @@ export class SupervisedNode implements RunningNode {
             url: line.url,
             pid: child.pid ?? 0,
             ...(typeof line.publicationUrl === 'string' ? { publicationUrl: line.publicationUrl } : {}),
+            ...(typeof line.networkUrl === 'string' ? { networkUrl: line.networkUrl } : {}),
           });
         } catch {
           fail(new Error(`${options.name} printed something other than its ready line`));

@@ -22,6 +22,7 @@ export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
  * - `municipality`: a municipality reporting residents to J-LIS (住基ネット).
  * - `relying-party`: a business or an institution verifying JPKI signatures (署名検証者); J-LIS also
  *   checks it is registered as one.
+ * - `portal`: the Myna Portal (マイナポータル), by its node certificate (role `portal`).
  * - `anyone`: public (health checks, the CRL).
  */
 export type Caller =
@@ -32,6 +33,7 @@ export type Caller =
   | 'business'
   | 'municipality'
   | 'relying-party'
+  | 'portal'
   | 'operator:registry'
   | 'operator:legal'
   | 'operator:keys'

@@ -8,9 +8,9 @@
  *   coreApi        the core                    J-LIS (code issuance, notices of change), institutions (inquiries, re-keying),
  *                                              the Myna Portal (a person's records)
  *   adminApi       the core                    the network's operators
- *   jlisApi        J-LIS                       institutions' addressee systems; municipalities
+ *   jlisApi        J-LIS                       institutions' addressee systems; municipalities; the portal
  *   jpkiApi        J-LIS (JPKI)                relying parties (banks…); J-LIS's operators
- *   networkApi     each institution            the core
+ *   networkApi     each institution            the core (the portal serves its deliverCode)
  *   businessApi    each institution            that institution's business systems and clerks
  *   corporateApi   the corporate-number service anyone (lookups); the NTA's business systems (designations)
  *
@@ -31,6 +31,7 @@ import {
   StatisticsQuery,
 } from './admin.ts';
 import { NoContent, defineApi } from './api.ts';
+import { PortalCodeAcquisitionRequest } from './portal.ts';
 import {
   CardApplication,
   CardDelivery,
@@ -539,6 +540,26 @@ export const jlisApi = defineApi('jlis', {
     label: 'code acquisition',
     body: CodeAcquisitionRequest,
     message: 'CodeAcquisitionRequest',
+    answer: 'CodeAcquisitionRelayed',
+    boundTo: 'institutionId',
+    response: CodeAcquisitionRelayed,
+  },
+  /**
+   * The Myna Portal's code acquisition (符号取得) for a resident who has just logged in with their
+   * card: the user-authentication certificate and the card's signature over the login challenge
+   * (src/protocol/portal.ts) stand in for the Individual Number, which the portal never holds. J-LIS
+   * checks both against its own records of the certificate, then relays as `acquireCode` does.
+   * Errors: ERR_UNKNOWN_CERTIFICATE, ERR_CERT_REVOKED, ERR_CERT_EXPIRED, ERR_SIGNATURE_INVALID,
+   * ERR_MESSAGE_STALE (the challenge expired), the core's answer passed through, ERR_UPSTREAM_UNAVAILABLE.
+   */
+  acquirePortalCode: {
+    method: 'POST',
+    path: '/v1/portal-code-acquisitions',
+    status: 202,
+    callers: ['portal'],
+    label: 'portal code acquisition',
+    body: PortalCodeAcquisitionRequest,
+    message: 'PortalCodeAcquisitionRequest',
     answer: 'CodeAcquisitionRelayed',
     boundTo: 'institutionId',
     response: CodeAcquisitionRelayed,

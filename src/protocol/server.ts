@@ -316,6 +316,8 @@ function allows(kind: CallerKind, caller: Caller, guard: ServerTrust): boolean {
     case 'core':
     case 'jlis':
       return caller.role === kind && caller.partyId === kind;
+    case 'portal':
+      return caller.role === 'portal';
     case 'institution':
       return caller.role === 'institution';
     case 'portal':

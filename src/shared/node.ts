@@ -6,6 +6,8 @@ export interface RunningNode {
   readonly url: string;
   /** The plain-HTTP publication point, when the node has one: the core's (the network's CRL, OCSP, CA bundle), J-LIS's (JPKI's). */
   readonly publicationUrl?: string;
+  /** A node with a network listener apart from its main one (the portal: residents on `url`). */
+  readonly networkUrl?: string;
   /** Stop accepting requests, finish background work, close databases and flush logs. */
   close(): Promise<void>;
 }

@@ -125,6 +125,7 @@ export function createJlis(deps: JlisDeps): Jlis {
     clock: deps.clock,
     logger: deps.logger,
     core: deps.core,
+    certificates,
   });
   const app = createHttpApp({
     logger: deps.logger,

@@ -35,6 +35,7 @@ export function registerJlisRoutes(
   serve(app, jlisApi.changeIndividualNumber, async ({ body }) => residents.changeNumber(body));
   serve(app, jlisApi.countResidents, async () => ({ count: await residents.countResidents() }));
   serve(app, jlisApi.acquireCode, async ({ body }) => acquisitions.relay(body));
+  serve(app, jlisApi.acquirePortalCode, async ({ body }) => acquisitions.relayForPortal(body));
   // The card routes: the actor recorded is the caller's certificate party (the municipality).
   const actor = (caller: { partyId: string } | undefined) => ({
     party: caller?.partyId ?? 'unauthenticated',

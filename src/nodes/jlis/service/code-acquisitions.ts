@@ -4,9 +4,14 @@
  * code and asks the core to issue the institution's code. J-LIS never sees the code (the core
  * delivers it to the institution), and the core never sees the Individual Number.
  */
+import { webcrypto } from 'node:crypto';
 import { parseIndividualNumber } from '../../../domain/identifiers/individual-number.ts';
 import type { Client } from '../../../protocol/api.ts';
 import type { CodeAcquisitionRelayed, CodeAcquisitionRequest } from '../../../protocol/messages.ts';
+import { loginMessage, type PortalCodeAcquisitionRequest } from '../../../protocol/portal.ts';
+import { x509 } from '../../../trust/pki/x509.ts';
+import type { JpkiCertificateRecord } from '../jpki/store.ts';
+import { JPKI_SIGNING_ALGORITHM } from '../jpki/profiles.ts';
 import type { coreApi } from '../../../protocol/routes.ts';
 import type { Clock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
@@ -19,7 +24,12 @@ export interface CodeAcquisitionRelayDeps {
   logger: Logger;
   /** The core, for code issuance. */
   core: Client<typeof coreApi>;
+  /** J-LIS's record of the certificates its JPKI CA issued (the portal's acquisitions); none without JPKI. */
+  certificates?: { find(serial: string): Promise<JpkiCertificateRecord | undefined> } | undefined;
 }
+
+/** How far ahead a login challenge may expire: the portal's own lifetime is 5 minutes. */
+const LOGIN_CHALLENGE_MAX_LIFETIME_MS = 10 * 60_000;
 
 export class CodeAcquisitionRelay {
   constructor(private readonly deps: CodeAcquisitionRelayDeps) {}
@@ -67,8 +77,86 @@ export class CodeAcquisitionRelay {
     return { acquisitionNumber: request.acquisitionNumber, status: 'relayed' };
   }
 
+  /**
+   * Relay the Myna Portal's acquisition of its code for a person who has just logged in: J-LIS finds
+   * the user-authentication certificate in its own records (the one the portal presents must be that
+   * very certificate), checks it is valid now and that the card signed the login challenge with it,
+   * and relays for the certificate's resident. The portal thus never needs the Individual Number, and
+   * cannot acquire a code for someone who did not log in (it holds no card's key). Recorded as any
+   * relay. Errors: ERR_UNKNOWN_CERTIFICATE, ERR_CERT_REVOKED, ERR_CERT_EXPIRED, ERR_SIGNATURE_INVALID,
+   * ERR_MESSAGE_STALE, and the core's answer or ERR_UPSTREAM_UNAVAILABLE as `relay`.
+   */
+  async relayForPortal(request: PortalCodeAcquisitionRequest): Promise<CodeAcquisitionRelayed> {
+    let residentRecordCode: string;
+    try {
+      residentRecordCode = await this.provenResident(request);
+    } catch (error) {
+      await this.record(request, 'refused', error);
+      throw error;
+    }
+    try {
+      await this.deps.core.issueCode({
+        body: {
+          institutionId: request.institutionId,
+          acquisitionNumber: request.acquisitionNumber,
+          residentRecordCode,
+        },
+      });
+    } catch (error) {
+      await this.record(request, 'failed', error);
+      throw error;
+    }
+    await this.record(request, 'relayed');
+    return { acquisitionNumber: request.acquisitionNumber, status: 'relayed' };
+  }
+
+  private async provenResident(request: PortalCodeAcquisitionRequest): Promise<string> {
+    const now = this.deps.clock.now();
+    const unknown = () =>
+      new RenkeiError(
+        'ERR_UNKNOWN_CERTIFICATE',
+        'J-LIS issued no user-authentication certificate like this one.',
+      );
+    const der = new Uint8Array(Buffer.from(request.authenticationCertificate, 'base64'));
+    let presented: x509.X509Certificate;
+    try {
+      presented = new x509.X509Certificate(der);
+    } catch {
+      throw unknown();
+    }
+    const record = await this.deps.certificates?.find(presented.serialNumber);
+    // The record's own DER, byte for byte: a certificate with the same serial from anywhere else is not it.
+    if (!record || record.kind !== 'authentication' || !Buffer.from(record.certificateDer).equals(der)) {
+      throw unknown();
+    }
+    if (record.status === 'revoked') {
+      throw new RenkeiError('ERR_CERT_REVOKED', 'This user-authentication certificate is revoked.');
+    }
+    if (now < record.notBefore || now > record.notAfter) {
+      throw new RenkeiError('ERR_CERT_EXPIRED', 'This user-authentication certificate is not valid today.');
+    }
+    const expiresAt = Date.parse(request.challenge.expiresAt);
+    if (expiresAt <= now.getTime() || expiresAt > now.getTime() + LOGIN_CHALLENGE_MAX_LIFETIME_MS) {
+      throw new RenkeiError('ERR_MESSAGE_STALE', 'The login challenge is expired or not a current one.');
+    }
+    const key = await presented.publicKey.export(JPKI_SIGNING_ALGORITHM, ['verify'], webcrypto);
+    const signed = await webcrypto.subtle.verify(
+      JPKI_SIGNING_ALGORITHM,
+      key,
+      new Uint8Array(Buffer.from(request.signature, 'base64')),
+      new Uint8Array(loginMessage(request.challenge)),
+    );
+    if (!signed) {
+      throw new RenkeiError(
+        'ERR_SIGNATURE_INVALID',
+        'The login signature does not verify with this user-authentication certificate.',
+      );
+    }
+    return record.residentRecordCode;
+  }
+
   private async record(
-    request: CodeAcquisitionRequest,
+    request: Pick<CodeAcquisitionRequest, 'institutionId' | 'acquisitionNumber'>,
     outcome: RelayOutcome,
     error?: unknown,
   ): Promise<void> {

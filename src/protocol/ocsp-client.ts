@@ -1,5 +1,6 @@
 /**
- * A relying party's OCSP check (RFC 6960) of a JPKI certificate at J-LIS's publication listener
+ * (In the protocol layer, not J-LIS's node, because every relying party uses it: the demo bank, the
+ * Myna Portal.) A relying party's OCSP check (RFC 6960) of a JPKI certificate at J-LIS's publication listener
  * (`POST <publication URL>/jpki/v1/ocsp`), what a bank does at ⑤⑥ of seed 002's flow (有効性確認の
  * 依頼・結果): a request for one certificate with a nonce, and an answer believed only when it is
  * signed by the delegated responder that the certificate's own issuing CA certified (id-kp-OCSPSigning),
@@ -7,8 +8,8 @@
  */
 import { webcrypto } from 'node:crypto';
 import * as asn1js from 'asn1js';
-import { RenkeiError } from '../../../shared/errors.ts';
-import { pkijs, x509 } from '../../../trust/pki/x509.ts';
+import { RenkeiError } from '../shared/errors.ts';
+import { pkijs, x509 } from '../trust/pki/x509.ts';
 
 const ID_PKIX_OCSP_NONCE = '1.3.6.1.5.5.7.48.1.2';
 const ID_KP_OCSP_SIGNING = '1.3.6.1.5.5.7.3.9';

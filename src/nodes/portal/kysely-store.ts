@@ -1,0 +1,231 @@
+/**
+ * The Myna Portal's storage in dialect-agnostic Kysely (SQLite or PostgreSQL). Times are ISO strings
+ * (UTC, millisecond precision), which compare in order as text on both.
+ */
+import type { Kysely, Selectable } from 'kysely';
+import { isUniqueViolation } from '../../shared/db.ts';
+import type { ChallengeRow, ChallengeState, PortalStore, SessionRow } from './store.ts';
+
+interface LoginChallengesTable {
+  nonce: string;
+  origin: string;
+  binding_hash: string;
+  issued_at: string;
+  expires_at: string;
+  state: string;
+  person_id: string | null;
+}
+
+interface PersonsTable {
+  person_id: string;
+  person_code: string;
+  created_at: string;
+}
+
+interface AuthenticationCertificatesTable {
+  serial: string;
+  person_id: string;
+  linked_at: string;
+}
+
+interface CodeAcquisitionsTable {
+  acquisition_number: string;
+  serial: string;
+  started_at: string;
+}
+
+interface SessionsTable {
+  token_hash: string;
+  person_id: string;
+  csrf_token: string;
+  created_at: string;
+  idle_expires_at: string;
+  absolute_expires_at: string;
+  ended_at: string | null;
+}
+
+export interface PortalDatabase {
+  login_challenges: LoginChallengesTable;
+  persons: PersonsTable;
+  authentication_certificates: AuthenticationCertificatesTable;
+  code_acquisitions: CodeAcquisitionsTable;
+  sessions: SessionsTable;
+}
+
+const iso = (date: Date) => date.toISOString();
+
+function toChallenge(row: Selectable<LoginChallengesTable>): ChallengeRow {
+  return {
+    nonce: row.nonce,
+    origin: row.origin,
+    bindingHash: row.binding_hash,
+    issuedAt: new Date(row.issued_at),
+    expiresAt: new Date(row.expires_at),
+    state: row.state as ChallengeState,
+    personId: row.person_id ?? undefined,
+  };
+}
+
+function toSession(row: Selectable<SessionsTable>): SessionRow {
+  return {
+    tokenHash: row.token_hash,
+    personId: row.person_id,
+    csrfToken: row.csrf_token,
+    createdAt: new Date(row.created_at),
+    idleExpiresAt: new Date(row.idle_expires_at),
+    absoluteExpiresAt: new Date(row.absolute_expires_at),
+    endedAt: row.ended_at === null ? undefined : new Date(row.ended_at),
+  };
+}
+
+export function createKyselyPortalStore(db: Kysely<PortalDatabase>): PortalStore {
+  return {
+    async insertChallenge(row) {
+      await db
+        .insertInto('login_challenges')
+        .values({
+          nonce: row.nonce,
+          origin: row.origin,
+          binding_hash: row.bindingHash,
+          issued_at: iso(row.issuedAt),
+          expires_at: iso(row.expiresAt),
+          state: row.state,
+          person_id: row.personId ?? null,
+        })
+        .execute();
+    },
+    async findChallenge(nonce) {
+      const row = await db
+        .selectFrom('login_challenges')
+        .selectAll()
+        .where('nonce', '=', nonce)
+        .executeTakeFirst();
+      return row && toChallenge(row);
+    },
+    async moveChallenge(nonce, from, to, personId) {
+      const result = await db
+        .updateTable('login_challenges')
+        .set({ state: to, ...(personId === undefined ? {} : { person_id: personId }) })
+        .where('nonce', '=', nonce)
+        .where('state', '=', from)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) === 1;
+    },
+    async purgeChallenges(before) {
+      const result = await db
+        .deleteFrom('login_challenges')
+        .where('expires_at', '<', iso(before))
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+    async findPersonBySerial(serial) {
+      const row = await db
+        .selectFrom('authentication_certificates')
+        .select('person_id')
+        .where('serial', '=', serial)
+        .executeTakeFirst();
+      return row?.person_id;
+    },
+    async beginAcquisition(acquisitionNumber, serial, at) {
+      await db
+        .insertInto('code_acquisitions')
+        .values({ acquisition_number: acquisitionNumber, serial, started_at: iso(at) })
+        .execute();
+    },
+    async completeAcquisition(input) {
+      const attempt = () =>
+        db.transaction().execute(async (trx) => {
+          const pending = await trx
+            .deleteFrom('code_acquisitions')
+            .where('acquisition_number', '=', input.acquisitionNumber)
+            .where('started_at', '>=', iso(input.notBefore))
+            .returning('serial')
+            .executeTakeFirst();
+          if (!pending) return 'unknown' as const;
+          const held = await trx
+            .selectFrom('persons')
+            .select('person_id')
+            .where('person_code', '=', input.personCode)
+            .executeTakeFirst();
+          let personId = held?.person_id;
+          if (personId === undefined) {
+            personId = input.newPersonId;
+            await trx
+              .insertInto('persons')
+              .values({ person_id: personId, person_code: input.personCode, created_at: iso(input.at) })
+              .execute();
+          }
+          await trx
+            .insertInto('authentication_certificates')
+            .values({ serial: pending.serial, person_id: personId, linked_at: iso(input.at) })
+            .onConflict((oc) => oc.column('serial').doNothing())
+            .execute();
+          return 'completed' as const;
+        });
+      try {
+        return await attempt();
+      } catch (error) {
+        // Two first logins of one person at once (two new cards, the same code): the second insert of
+        // the person lost the race; run again and it finds the person the first one made.
+        if (isUniqueViolation(error)) return attempt();
+        throw error;
+      }
+    },
+    async endAcquisition(acquisitionNumber) {
+      await db.deleteFrom('code_acquisitions').where('acquisition_number', '=', acquisitionNumber).execute();
+    },
+    async findPersonCode(personId) {
+      const row = await db
+        .selectFrom('persons')
+        .select('person_code')
+        .where('person_id', '=', personId)
+        .executeTakeFirst();
+      return row?.person_code;
+    },
+    async countPersons() {
+      const row = await db
+        .selectFrom('persons')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .executeTakeFirstOrThrow();
+      return Number(row.n);
+    },
+    async insertSession(row) {
+      await db
+        .insertInto('sessions')
+        .values({
+          token_hash: row.tokenHash,
+          person_id: row.personId,
+          csrf_token: row.csrfToken,
+          created_at: iso(row.createdAt),
+          idle_expires_at: iso(row.idleExpiresAt),
+          absolute_expires_at: iso(row.absoluteExpiresAt),
+          ended_at: row.endedAt === undefined ? null : iso(row.endedAt),
+        })
+        .execute();
+    },
+    async findSession(tokenHash) {
+      const row = await db
+        .selectFrom('sessions')
+        .selectAll()
+        .where('token_hash', '=', tokenHash)
+        .executeTakeFirst();
+      return row && toSession(row);
+    },
+    async touchSession(tokenHash, idleExpiresAt) {
+      await db
+        .updateTable('sessions')
+        .set({ idle_expires_at: iso(idleExpiresAt) })
+        .where('token_hash', '=', tokenHash)
+        .where('ended_at', 'is', null)
+        .execute();
+    },
+    async endSession(tokenHash, at) {
+      await db
+        .updateTable('sessions')
+        .set({ ended_at: iso(at) })
+        .where('token_hash', '=', tokenHash)
+        .where('ended_at', 'is', null)
+        .execute();
+    },
+  };
+}

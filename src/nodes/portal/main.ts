@@ -1,0 +1,161 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import { createClient } from '../../protocol/api.ts';
+import { httpTransport } from '../../protocol/http-transport.ts';
+import {
+  archiveFailed,
+  openNodeSecurity,
+  type NodeSecurityOptions,
+  type OpenedNodeSecurity,
+} from '../../protocol/node-security.ts';
+import { jlisApi } from '../../protocol/routes.ts';
+import type { Transport } from '../../protocol/transport.ts';
+import { systemClock, type Clock } from '../../shared/clock.ts';
+import { nodeDatabase, openDatabase, type PostgresOption } from '../../shared/db.ts';
+import { RenkeiError } from '../../shared/errors.ts';
+import { listen } from '../../shared/http.ts';
+import { closeLogger, createLogger, type Logger, type LogRotation } from '../../shared/logger.ts';
+import { lockDirectory } from '../../shared/lock.ts';
+import type { RunningNode } from '../../shared/node.ts';
+import { createKyselyPortalStore, type PortalDatabase } from './kysely-store.ts';
+import { migratePortalDatabase } from './migrations.ts';
+import { PORTAL_PARTY, createPortal } from './portal.ts';
+import { readJpkiTrust } from './service/jpki-verifier.ts';
+
+export interface StartPortalOptions {
+  dataDir: string;
+  /** The web listener's port (residents' browsers). */
+  port: number;
+  /** The network listener's port (mutual TLS: the core's code deliveries); 0 picks one. */
+  networkPort: number;
+  /** The address to listen on (default 127.0.0.1). */
+  host?: string;
+  /** The origin browsers see (default `http(s)://<host>:<port>` as it listens). */
+  origin?: string;
+  /** The card reader's base URL (default http://127.0.0.1:7181). */
+  readerUrl?: string;
+  jlisUrl: string;
+  /** J-LIS's JPKI publication (CA bundle, OCSP): `http://127.0.0.1:7104`. */
+  jpkiPublicationUrl: string;
+  /**
+   * J-LIS's JPKI CA bundle (PEM), as J-LIS gave it out of band. Fetched from the publication URL when
+   * omitted, which trusts whoever answers there at first start: fine for the demo on one machine,
+   * not for a deployment.
+   */
+  jpkiCaBundleFile?: string;
+  /** HTTPS for the web listener: PEM files of its key and certificate. */
+  webTls?: { keyFile: string; certFile: string };
+  clock?: Clock;
+  logger?: Logger;
+  logRotation?: LogRotation;
+  /** How the portal reaches J-LIS (default: the secure transport with `security`, plain HTTP otherwise). */
+  transport?: Transport;
+  security?: NodeSecurityOptions;
+  /** PostgreSQL instead of the SQLite file: schema `portal`. */
+  postgres?: PostgresOption;
+}
+
+export interface RunningPortal extends RunningNode {
+  /** The network listener's URL: the core's registry names it (`networkUrl`). */
+  readonly networkUrl: string;
+}
+
+/**
+ * Start the Myna Portal: database `${dataDir}/portal/portal.sqlite`, security log and message
+ * archive beside it, logs `${dataDir}/logs/portal.N.log` unless a logger is given. Errors:
+ * ERR_CONFIG_INVALID (the JPKI CA bundle unusable), ERR_UPSTREAM_UNAVAILABLE (it could not be
+ * fetched), and those of every node (ERR_NO_PKI, ERR_PORT_IN_USE, ERR_DATA_DIR_IN_USE…).
+ */
+export async function startPortal(options: StartPortalOptions): Promise<RunningPortal> {
+  const dir = join(options.dataDir, 'portal');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const lock = lockDirectory(dir, 'portal');
+  const ownLogger = options.logger === undefined;
+  const logger =
+    options.logger ??
+    (await createLogger({
+      node: 'portal',
+      file: join(options.dataDir, 'logs', 'portal.log'),
+      ...(options.logRotation === undefined ? {} : { rotation: options.logRotation }),
+    }).catch((error: unknown) => {
+      lock.release();
+      throw error;
+    }));
+  let db: Kysely<PortalDatabase> | undefined;
+  let web: FastifyInstance | undefined;
+  let network: FastifyInstance | undefined;
+  let security: OpenedNodeSecurity | undefined;
+  let transport: Transport | undefined;
+  const ownTransport = options.transport === undefined;
+  const closeAll = async () => {
+    await web?.close();
+    await network?.close();
+    if (ownTransport) await transport?.close();
+    await security?.close();
+    await db?.destroy();
+    lock.release();
+    if (ownLogger) await closeLogger(logger);
+  };
+  try {
+    if (options.security) {
+      security = await openNodeSecurity({
+        security: options.security,
+        partyId: PORTAL_PARTY,
+        nodeDir: dir,
+        onArchiveError: (error) => archiveFailed(logger, error),
+      });
+    }
+    transport = options.transport ?? security?.transport ?? httpTransport();
+    const bundle = options.jpkiCaBundleFile
+      ? readFileSync(options.jpkiCaBundleFile, 'utf8')
+      : await fetchBundle(options.jpkiPublicationUrl);
+    const jpki = await readJpkiTrust(bundle, `${options.jpkiPublicationUrl}/jpki/v1/ocsp`);
+    db = await openDatabase<PortalDatabase>(
+      nodeDatabase(options.postgres, join(dir, 'portal.sqlite'), 'portal'),
+    );
+    await migratePortalDatabase(db);
+    const webTls = options.webTls && {
+      key: readFileSync(options.webTls.keyFile, 'utf8'),
+      cert: readFileSync(options.webTls.certFile, 'utf8'),
+    };
+    // The origin browsers see is known once the web listener listens (port 0 picks one).
+    const listening = { url: '' };
+    const portal = await createPortal({
+      store: createKyselyPortalStore(db),
+      clock: options.clock ?? systemClock,
+      logger,
+      origin: options.origin ?? (() => listening.url),
+      readerUrl: options.readerUrl ?? 'http://127.0.0.1:7181',
+      jpki,
+      jlis: createClient(jlisApi, { transport, baseUrl: options.jlisUrl, peer: 'J-LIS', party: 'jlis' }),
+      security,
+      webTls,
+    });
+    ({ web, network } = portal);
+    const networkUrl = await listen(network, options.networkPort, options.host);
+    listening.url = await listen(web, options.port, options.host);
+    const webUrl = listening.url;
+    logger.info({ url: webUrl, networkUrl }, 'portal started');
+    let closing: Promise<void> | undefined;
+    return { name: 'portal', url: webUrl, networkUrl, close: () => (closing ??= closeAll()) };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+async function fetchBundle(publicationUrl: string): Promise<string> {
+  try {
+    const response = await fetch(`${publicationUrl}/jpki/v1/ca-bundle.pem`, {
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (response.status === 200) return await response.text();
+  } catch {
+    // reported below, without the cause's text (it may quote the URL's credentials)
+  }
+  throw new RenkeiError('ERR_UPSTREAM_UNAVAILABLE', 'J-LIS’s JPKI CA bundle could not be fetched.', {
+    peer: 'J-LIS publication',
+  });
+}

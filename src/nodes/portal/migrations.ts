@@ -1,0 +1,70 @@
+import type { Kysely, Migration } from 'kysely';
+import { migrateToLatest } from '../../shared/db.ts';
+import type { PortalDatabase } from './kysely-store.ts';
+
+/**
+ * The Myna Portal's database, in order; dialect-agnostic Kysely schema building, so the same list
+ * runs on SQLite and PostgreSQL. Never edit a migration once shipped: add one.
+ *
+ * - `login_challenges`: each challenge the login page issued, until it expires (purged after).
+ * - `persons`: the portal's own random person id and its institution-specific code (unique).
+ * - `authentication_certificates`: user-authentication certificate serial → person (a renewed card
+ *   adds a serial for the same person).
+ * - `code_acquisitions`: acquisitions pending at J-LIS, deleted when the core delivers the code.
+ * - `sessions`: server-side sessions, by the hash of the cookie's token.
+ *
+ * No column for an Individual Number, a name or any other of the basic four information.
+ */
+export const PORTAL_MIGRATIONS: Record<string, Migration> = {
+  '0001-portal': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('login_challenges')
+        .addColumn('nonce', 'varchar(43)', (c) => c.primaryKey())
+        .addColumn('origin', 'text', (c) => c.notNull())
+        .addColumn('binding_hash', 'varchar(64)', (c) => c.notNull())
+        .addColumn('issued_at', 'varchar(24)', (c) => c.notNull())
+        .addColumn('expires_at', 'varchar(24)', (c) => c.notNull())
+        .addColumn('state', 'varchar(16)', (c) => c.notNull())
+        .addColumn('person_id', 'varchar(36)')
+        .execute();
+      await db.schema
+        .createIndex('login_challenges_by_expiry')
+        .on('login_challenges')
+        .column('expires_at')
+        .execute();
+      await db.schema
+        .createTable('persons')
+        .addColumn('person_id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('person_code', 'varchar(44)', (c) => c.notNull().unique())
+        .addColumn('created_at', 'varchar(24)', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('authentication_certificates')
+        .addColumn('serial', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('person_id', 'varchar(36)', (c) => c.notNull().references('persons.person_id'))
+        .addColumn('linked_at', 'varchar(24)', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('code_acquisitions')
+        .addColumn('acquisition_number', 'varchar(32)', (c) => c.primaryKey())
+        .addColumn('serial', 'varchar(64)', (c) => c.notNull())
+        .addColumn('started_at', 'varchar(24)', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('sessions')
+        .addColumn('token_hash', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('person_id', 'varchar(36)', (c) => c.notNull())
+        .addColumn('csrf_token', 'varchar(64)', (c) => c.notNull())
+        .addColumn('created_at', 'varchar(24)', (c) => c.notNull())
+        .addColumn('idle_expires_at', 'varchar(24)', (c) => c.notNull())
+        .addColumn('absolute_expires_at', 'varchar(24)', (c) => c.notNull())
+        .addColumn('ended_at', 'varchar(24)')
+        .execute();
+    },
+  },
+};
+
+export function migratePortalDatabase(db: Kysely<PortalDatabase>): Promise<void> {
+  return migrateToLatest(db as unknown as Kysely<unknown>, PORTAL_MIGRATIONS);
+}

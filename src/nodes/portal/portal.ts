@@ -1,0 +1,103 @@
+/**
+ * `createPortal`: build the Myna Portal (マイナポータル) from its collaborators. Nothing here reads
+ * configuration or opens files (that is `main.ts`): tests build it over a real SQLite file and real
+ * peers.
+ *
+ * The portal has two listeners: the web, where residents come with a browser (HTTPS where it has a
+ * certificate for its public name), and the network, a node's mutual-TLS listener with its
+ * certificate from the network's CA (role `portal`), where the core delivers its codes.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Client } from '../../protocol/api.ts';
+import type { NodeSecurity } from '../../protocol/node-security.ts';
+import type { jlisApi } from '../../protocol/routes.ts';
+import { secureApp } from '../../protocol/server.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { createHttpApp } from '../../shared/http.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { createWebApp } from '../../shared/web/server.ts';
+import { registerPortalNetworkRoutes, registerPortalPages } from './router.ts';
+import type { JpkiTrust } from './service/jpki-verifier.ts';
+import { LoginService } from './service/login.ts';
+import { PersonCodeService } from './service/person-codes.ts';
+import { SessionService, type SessionPolicy } from './service/sessions.ts';
+import type { PortalStore } from './store.ts';
+import { errorPage } from './web/pages.ts';
+
+/** The portal's party id and institution id (its certificate's, and the core's registry entry). */
+export const PORTAL_PARTY = 'portal';
+
+export interface PortalDeps {
+  store: PortalStore;
+  clock: Clock;
+  logger: Logger;
+  /**
+   * The portal's origin as browsers see it (`https://myna.example`, `http://127.0.0.1:7180`); a
+   * function when it is known only once the web listener listens (port 0).
+   */
+  origin: string | (() => string);
+  /** The card reader's base URL: where the login page sends the resident. */
+  readerUrl: string;
+  /** J-LIS's JPKI CA bundle and OCSP responder. */
+  jpki: JpkiTrust;
+  /** J-LIS, for the portal's code acquisitions. */
+  jlis: Client<typeof jlisApi>;
+  /** The trust layer of the network listener (and the security log). Absent only in unit tests. */
+  security?: NodeSecurity | undefined;
+  /** The web listener's own certificate for HTTPS (PEM); plain HTTP without it (the demo). */
+  webTls?: { key: string; cert: string } | undefined;
+  sessionPolicy?: SessionPolicy | undefined;
+  challengeTtlMs?: number | undefined;
+}
+
+export interface Portal {
+  /** The residents' web app; not yet listening. */
+  web: FastifyInstance;
+  /** The network listener (`networkApi.deliverCode`); not yet listening. */
+  network: FastifyInstance;
+  login: LoginService;
+  sessions: SessionService;
+  codes: PersonCodeService;
+}
+
+export async function createPortal(deps: PortalDeps): Promise<Portal> {
+  const record = deps.security?.record;
+  const { origin: given } = deps;
+  const origin = typeof given === 'string' ? () => given : given;
+  const codes = new PersonCodeService({
+    institutionId: PORTAL_PARTY,
+    store: deps.store,
+    clock: deps.clock,
+    logger: deps.logger,
+    jlis: deps.jlis,
+  });
+  const login = new LoginService({
+    store: deps.store,
+    clock: deps.clock,
+    logger: deps.logger,
+    origin,
+    trust: deps.jpki,
+    persons: codes,
+    record,
+    ...(deps.challengeTtlMs === undefined ? {} : { challengeTtlMs: deps.challengeTtlMs }),
+  });
+  const sessions = new SessionService({ store: deps.store, clock: deps.clock, policy: deps.sessionPolicy });
+  const web = await createWebApp({ logger: deps.logger, tls: deps.webTls, errorPage });
+  registerPortalPages(web, {
+    login,
+    sessions,
+    clock: deps.clock,
+    origin,
+    readerUrl: deps.readerUrl,
+    tls: deps.webTls !== undefined,
+    record,
+  });
+  const network = createHttpApp({
+    logger: deps.logger,
+    node: 'portal',
+    ...(deps.security ? { tls: deps.security.trust.tls } : {}),
+  });
+  if (deps.security) secureApp(network, { ...deps.security, institutionId: PORTAL_PARTY });
+  registerPortalNetworkRoutes(network, codes);
+  return { web, network, login, sessions, codes };
+}

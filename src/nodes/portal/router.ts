@@ -1,0 +1,204 @@
+/**
+ * The Myna Portal's two faces:
+ *
+ * - **the web** (`registerPortalPages`): the pages a resident opens in a browser. They are HTML
+ *   forms and redirects, not a network API, so they are listed here rather than in the route table:
+ *
+ *   | method, path                 | what                                                             |
+ *   | ---------------------------- | ---------------------------------------------------------------- |
+ *   | `GET /`                      | home (logged in) or to the login page                            |
+ *   | `GET /login`                 | a new challenge and the link to the card reader                  |
+ *   | `POST /login/complete`       | the card's answer, posted back by the reader                     |
+ *   | `GET /login/finish`          | the session, in the browser that began the login                 |
+ *   | `POST /logout`               | end the session (CSRF token)                                     |
+ *   | `GET /logged-out`            | said so                                                          |
+ *   | `GET /services/:id`          | the services A–E, to come                                        |
+ *   | `GET /assets/*`, `/healthz`  | stylesheet, design tokens, scripts; health                       |
+ *
+ * - **the network** (`registerPortalNetworkRoutes`): `networkApi.deliverCode` of the route table, on
+ *   the node's mutual-TLS listener, where the core delivers the portal's codes as it does an
+ *   institution's.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { LoginNonce } from '../../protocol/portal.ts';
+import { networkApi } from '../../protocol/routes.ts';
+import { serve, type SecurityEventSink } from '../../protocol/server.ts';
+import type { Clock } from '../../shared/clock.ts';
+import { RenkeiError } from '../../shared/errors.ts';
+import { cookieOptions, formFields } from '../../shared/web/server.ts';
+import type { LoginService } from './service/login.ts';
+import type { PersonCodeService } from './service/person-codes.ts';
+import type { Session, SessionService } from './service/sessions.ts';
+import { PORTAL_SERVICES, landingPage, loggedOutPage, loginPage, servicePage } from './web/pages.ts';
+
+export const SESSION_COOKIE = 'portal_session';
+export const LOGIN_COOKIE = 'portal_login';
+
+export interface PortalPagesDeps {
+  login: LoginService;
+  sessions: SessionService;
+  clock: Clock;
+  /** The portal's origin, as browsers see it. */
+  origin: () => string;
+  /** The card reader's base URL (the resident's local reader application). */
+  readerUrl: string;
+  tls: boolean;
+  record?: SecurityEventSink | undefined;
+}
+
+const HTML = 'text/html; charset=utf-8';
+
+export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps): void {
+  const { login, sessions } = deps;
+  const sessionOf = (request: FastifyRequest) => sessions.find(request.cookies[SESSION_COOKIE]);
+
+  /** A POST from a page of another site is refused before anything (the CSRF token is the main guard). */
+  const sameOrigin = async (request: FastifyRequest, route: string) => {
+    const origin = request.headers.origin;
+    if (origin === undefined || origin === deps.origin()) return;
+    await refuse(deps, route, 'ERR_CALLER_NOT_ALLOWED', request);
+    throw new RenkeiError('ERR_CALLER_NOT_ALLOWED', 'A form of another site cannot act here.');
+  };
+
+  const requireSession = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<Session | undefined> => {
+    const session = await sessionOf(request);
+    if (!session) {
+      void reply.clearCookie(SESSION_COOKIE, cookieOptions(deps.tls)).redirect('/login', 303);
+      return undefined;
+    }
+    return session;
+  };
+
+  app.get('/', async (request, reply) => {
+    const session = await requireSession(request, reply);
+    if (!session) return reply;
+    return reply
+      .type(HTML)
+      .header('cache-control', 'no-store')
+      .send(landingPage({ csrfToken: session.csrfToken }));
+  });
+
+  app.get('/login', async (_request, reply) => {
+    const { challenge, binding } = await login.issue();
+    const link = new URL('/sign', deps.readerUrl);
+    link.search = new URLSearchParams({
+      challenge: challenge.nonce,
+      expires: challenge.expiresAt,
+      return: `${deps.origin()}/login/complete`,
+    }).toString();
+    return reply
+      .setCookie(
+        LOGIN_COOKIE,
+        binding,
+        cookieOptions(deps.tls, '/login', Math.ceil(login.challengeTtlMs / 1000) + 60),
+      )
+      .header('cache-control', 'no-store')
+      .type(HTML)
+      .send(loginPage({ readerLink: link.toString(), expiresAt: challenge.expiresAt }));
+  });
+
+  // From the reader's page (another origin, so no same-origin check): the challenge and the card's
+  // signature are the proof, and `finish` ties the login to the browser that began it.
+  app.post('/login/complete', async (request, reply) => {
+    const fields = formFields(request.body);
+    const nonce = LoginNonce.safeParse(fields.challenge);
+    const certificate = base64(fields.certificate, 8192);
+    const signature = base64(fields.signature, 1024);
+    if (!nonce.success || !certificate || !signature) {
+      await refuse(deps, 'portal.login', 'ERR_VALIDATION', request);
+      throw new RenkeiError('ERR_VALIDATION', 'The card reader’s answer is incomplete.');
+    }
+    await login.answer({ nonce: nonce.data, certificate, signature, remoteAddress: request.ip ?? null });
+    return reply.redirect(`/login/finish?${new URLSearchParams({ challenge: nonce.data }).toString()}`, 303);
+  });
+
+  app.get('/login/finish', async (request, reply) => {
+    const nonce = LoginNonce.safeParse((request.query as Record<string, unknown>).challenge);
+    if (!nonce.success) throw new RenkeiError('ERR_MESSAGE_STALE', 'This login is unknown.');
+    const personId = await login.finish({
+      nonce: nonce.data,
+      binding: request.cookies[LOGIN_COOKIE],
+      remoteAddress: request.ip ?? null,
+    });
+    // A session fixed before login is never reused: the old one (if any) ends, a new token is made.
+    await sessions.end(request.cookies[SESSION_COOKIE]);
+    const { token } = await sessions.create(personId);
+    return reply
+      .clearCookie(LOGIN_COOKIE, cookieOptions(deps.tls, '/login'))
+      .setCookie(SESSION_COOKIE, token, cookieOptions(deps.tls))
+      .redirect('/', 303);
+  });
+
+  app.post('/logout', async (request, reply) => {
+    await sameOrigin(request, 'portal.logout');
+    const session = await sessionOf(request);
+    if (session) {
+      if (!sameToken(formFields(request.body)._csrf, session.csrfToken)) {
+        await refuse(deps, 'portal.logout', 'ERR_CALLER_NOT_ALLOWED', request);
+        throw new RenkeiError('ERR_CALLER_NOT_ALLOWED', 'The form’s CSRF token is missing or wrong.');
+      }
+      await sessions.end(request.cookies[SESSION_COOKIE]);
+    }
+    return reply.clearCookie(SESSION_COOKIE, cookieOptions(deps.tls)).redirect('/logged-out', 303);
+  });
+
+  app.get('/logged-out', async (_request, reply) => reply.type(HTML).send(loggedOutPage()));
+
+  app.get('/services/:id', async (request, reply) => {
+    const session = await requireSession(request, reply);
+    if (!session) return reply;
+    const service = PORTAL_SERVICES.find((s) => s.id === (request.params as { id?: string }).id);
+    if (!service) throw new RenkeiError('ERR_ROUTE_NOT_FOUND', 'There is no such service.');
+    return reply
+      .type(HTML)
+      .header('cache-control', 'no-store')
+      .send(servicePage({ csrfToken: session.csrfToken, service }));
+  });
+}
+
+/** The network side: the core's delivery of the portal's codes. */
+export function registerPortalNetworkRoutes(app: FastifyInstance, codes: PersonCodeService): void {
+  serve(app, networkApi.deliverCode, async ({ body }) => {
+    await codes.deliverCode(body);
+    return undefined;
+  });
+}
+
+function base64(value: string | undefined, max: number): Uint8Array | undefined {
+  if (
+    value === undefined ||
+    value.length === 0 ||
+    value.length > max ||
+    !/^[A-Za-z0-9+/]+={0,2}$/.test(value)
+  ) {
+    return undefined;
+  }
+  return new Uint8Array(Buffer.from(value, 'base64'));
+}
+
+function sameToken(given: string | undefined, expected: string): boolean {
+  if (given === undefined) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+async function refuse(
+  deps: PortalPagesDeps,
+  route: string,
+  code: string,
+  request: FastifyRequest,
+): Promise<void> {
+  await deps.record?.({
+    at: deps.clock.now().toISOString(),
+    route,
+    partyId: null,
+    claimedPartyId: null,
+    code,
+    remoteAddress: request.ip ?? null,
+  });
+}

@@ -1,0 +1,74 @@
+/**
+ * The Myna Portal's storage port: what its services need of a database, whatever the database
+ * (`kysely-store.ts` adapts SQLite and PostgreSQL to it).
+ *
+ * Privacy in the types: nothing here has a field for an Individual Number, a name or any of the basic
+ * four information. The portal knows a person by its own random id, which holds the portal's
+ * institution-specific code (機関別符号) and the serials of the user-authentication certificates
+ * (利用者証明用電子証明書) the person logged in with.
+ */
+
+/** A login challenge's life: issued, answered by a card (verified), ended in a session (used). */
+export type ChallengeState = 'issued' | 'claimed' | 'verified' | 'used' | 'refused';
+
+export interface ChallengeRow {
+  nonce: string;
+  origin: string;
+  /** SHA-256 (hex) of the browser-binding cookie set with the challenge. */
+  bindingHash: string;
+  issuedAt: Date;
+  expiresAt: Date;
+  state: ChallengeState;
+  /** Once verified: the person who answered. */
+  personId: string | undefined;
+}
+
+export interface SessionRow {
+  /** SHA-256 (hex) of the cookie's token: a stolen database holds no usable session. */
+  tokenHash: string;
+  personId: string;
+  csrfToken: string;
+  createdAt: Date;
+  idleExpiresAt: Date;
+  absoluteExpiresAt: Date;
+  endedAt: Date | undefined;
+}
+
+export interface PortalStore {
+  insertChallenge(row: ChallengeRow): Promise<void>;
+  findChallenge(nonce: string): Promise<ChallengeRow | undefined>;
+  /**
+   * Move a challenge from one state to another, only if it is in `from` (compare-and-set): two
+   * answers to one challenge cannot both be taken. Returns whether it moved.
+   */
+  moveChallenge(nonce: string, from: ChallengeState, to: ChallengeState, personId?: string): Promise<boolean>;
+  /** Delete challenges that expired before `before` (whatever their state). */
+  purgeChallenges(before: Date): Promise<number>;
+
+  /** The person who logged in with this user-authentication certificate, if any did. */
+  findPersonBySerial(serial: string): Promise<string | undefined>;
+  /** Begin acquiring the portal's code for the holder of `serial` (one pending per acquisition number). */
+  beginAcquisition(acquisitionNumber: string, serial: string, at: Date): Promise<void>;
+  /**
+   * The core delivered the code for a pending acquisition: link the certificate to the person who
+   * holds the code (a renewed card's new serial reaches the same person), making that person if the
+   * code is new, and end the acquisition. `unknown` when none is pending since `notBefore`.
+   */
+  completeAcquisition(input: {
+    acquisitionNumber: string;
+    personCode: string;
+    newPersonId: string;
+    at: Date;
+    notBefore: Date;
+  }): Promise<'completed' | 'unknown'>;
+  endAcquisition(acquisitionNumber: string): Promise<void>;
+  /** The portal's code for a person (for the services to come); undefined before it is acquired. */
+  findPersonCode(personId: string): Promise<string | undefined>;
+  countPersons(): Promise<number>;
+
+  insertSession(row: SessionRow): Promise<void>;
+  findSession(tokenHash: string): Promise<SessionRow | undefined>;
+  /** Slide the idle expiry of a live session. */
+  touchSession(tokenHash: string, idleExpiresAt: Date): Promise<void>;
+  endSession(tokenHash: string, at: Date): Promise<void>;
+}

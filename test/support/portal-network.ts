@@ -1,0 +1,156 @@
+/**
+ * A small network for the Myna Portal's tests: the core, J-LIS (with JPKI) and one municipality
+ * (三条市, whose systems issue the cards) as `launchNetwork` starts them, the portal with its own
+ * certificate (role `portal`) registered in the core's registry as an institution of kind `portal`,
+ * and the card reader holding the residents' card files. Free ports, a fresh temporary directory.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { createCardReader } from '../../src/card/reader/card-reader.ts';
+import { writeCardFile } from '../../src/card/virtual-card.ts';
+import { loadLegalTable } from '../../src/domain/legal-table/index.ts';
+import { launchNetwork, type Network } from '../../src/network/launch.ts';
+import { DEMO_INSTITUTIONS } from '../../src/network/world.ts';
+import { PORTAL_PARTY } from '../../src/nodes/portal/portal.ts';
+import { startPortal, type RunningPortal } from '../../src/nodes/portal/main.ts';
+import { systemClock } from '../../src/shared/clock.ts';
+import { nodeDatabase, type DatabaseTarget, type PostgresOption } from '../../src/shared/db.ts';
+import { listen } from '../../src/shared/http.ts';
+import { silentLogger } from '../../src/shared/logger.ts';
+import { dropTestSchemas, testPostgres } from '../../src/shared/test-databases.ts';
+import { issuePartyCertificates } from '../../src/trust/pki/authority.ts';
+
+export const MUNICIPALITY = DEMO_INSTITUTIONS.find((i) => i.id === '152048')!;
+export const PIN = '1234';
+const SIGNING_PASSWORD = 'SANJO2024';
+
+export interface PortalNetwork {
+  dir: string;
+  network: Network;
+  portal: RunningPortal;
+  readerUrl: string;
+  cardsDir: string;
+  /** The suite's PostgreSQL run: where the nodes' schemas are; undefined on SQLite. */
+  postgres: PostgresOption | undefined;
+  /** The portal's database (for the tests to read what it holds). */
+  portalDatabase: DatabaseTarget;
+  /** Register a resident at J-LIS and issue, deliver and write their card (`<label>.card`). */
+  issueCard(
+    label: string,
+    name: string,
+  ): Promise<{ cardId: string; residentRecordCode: string; individualNumber: string; file: string }>;
+  /** A new card for the same resident (再交付): new keys, new serials; the old card's revoked. */
+  reissueCard(label: string, cardId: string): Promise<{ cardId: string; file: string }>;
+  dispose(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+export async function startPortalNetwork(name: string): Promise<PortalNetwork> {
+  const dir = mkdtempSync(join(tmpdir(), `renkei-${name}-`));
+  const postgres = testPostgres();
+  const cardsDir = join(dir, 'cards');
+  mkdirSync(cardsDir, { mode: 0o700 });
+  const network = await launchNetwork({
+    ...(postgres ? { postgres } : {}),
+    dataDir: dir,
+    legalTable: loadLegalTable(),
+    institutions: [MUNICIPALITY],
+    basePort: 0,
+  });
+  let portal: RunningPortal | undefined;
+  let reader: FastifyInstance | undefined;
+  const dispose = async () => {
+    await reader?.close();
+    await portal?.close();
+    await network.close();
+    await dropTestSchemas(postgres);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const pkiDir = network.pkiDir!;
+    await issuePartyCertificates({
+      dir: pkiDir,
+      partyId: PORTAL_PARTY,
+      role: 'portal',
+      hosts: ['127.0.0.1', 'localhost'],
+      clock: systemClock,
+    });
+    const [portalPort, readerPort] = [await freePort(), await freePort()];
+    const readerUrl = `http://127.0.0.1:${readerPort}`;
+    portal = await startPortal({
+      dataDir: dir,
+      port: portalPort,
+      networkPort: 0,
+      readerUrl,
+      jlisUrl: network.jlis.url,
+      jpkiPublicationUrl: network.jlis.publicationUrl!,
+      security: { pkiDir, crl: { url: `${network.core.publicationUrl}/pki/v1/crl` } },
+      logger: silentLogger(),
+      ...(postgres ? { postgres } : {}),
+    });
+    await network.admin().registerInstitution({
+      params: { id: PORTAL_PARTY },
+      body: { name: 'マイナポータル', nameEn: 'Myna Portal', kind: 'portal', networkUrl: portal.networkUrl },
+    });
+    reader = await createCardReader({ cardsDir, portalOrigins: [portal.url], logger: silentLogger() });
+    await listen(reader, readerPort);
+    const jlis = network.jlisClient();
+    const running = portal;
+    return {
+      dir,
+      network,
+      portal: running,
+      readerUrl,
+      cardsDir,
+      postgres,
+      portalDatabase: nodeDatabase(postgres, join(dir, 'portal', 'portal.sqlite'), 'portal'),
+      async issueCard(label, holder) {
+        const { residentRecordCode, individualNumber } = await jlis.registerResident({
+          body: {
+            name: holder,
+            address: '新潟県三条市旭町二丁目3番1号',
+            dateOfBirth: '1990-06-01',
+            sex: 'female',
+          },
+        });
+        const { cardId } = await jlis.applyForCard({ body: { residentRecordCode, clerkId: 'clerk-01' } });
+        const issued = await jlis.issueCard({
+          body: { cardId, pin: PIN, signingPassword: SIGNING_PASSWORD, clerkId: 'clerk-01' },
+        });
+        await jlis.deliverCard({ body: { cardId, clerkId: 'clerk-01' } });
+        const file = join(cardsDir, `${label}.card`);
+        writeCardFile(file, Buffer.from(issued.archive, 'base64'));
+        return { cardId, residentRecordCode, individualNumber, file };
+      },
+      async reissueCard(label, cardId) {
+        const issued = await jlis.reissueCard({
+          body: {
+            cardId,
+            reason: 'damage',
+            pin: PIN,
+            signingPassword: SIGNING_PASSWORD,
+            clerkId: 'clerk-01',
+          },
+        });
+        await jlis.deliverCard({ body: { cardId: issued.card.cardId, clerkId: 'clerk-01' } });
+        const file = join(cardsDir, `${label}.card`);
+        writeCardFile(file, Buffer.from(issued.archive, 'base64'));
+        return { cardId: issued.card.cardId, file };
+      },
+      dispose,
+    };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+}
