@@ -16,13 +16,12 @@ export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
  * exactly its table); the trust layer enforces it from the caller's certificate or credential.
  *
  * - `core`, `jlis`, `institution`: a node of the network, proven by its node certificate.
- * - `portal`: the Myna Portal, a node of the network whose certificate's role is `portal`.
+ * - `portal`: the Myna Portal (マイナポータル), a node of the network whose certificate's role is `portal`.
  * - `business`: a business system or clerk of the institution whose node serves the route.
  * - `operator:<role>`: a person running the network, with that role.
  * - `municipality`: a municipality reporting residents to J-LIS (住基ネット).
  * - `relying-party`: a business or an institution verifying JPKI signatures (署名検証者); J-LIS also
  *   checks it is registered as one.
- * - `portal`: the Myna Portal (マイナポータル), by its node certificate (role `portal`).
  * - `anyone`: public (health checks, the CRL).
  */
 export type Caller =
@@ -33,7 +32,6 @@ export type Caller =
   | 'business'
   | 'municipality'
   | 'relying-party'
-  | 'portal'
   | 'operator:registry'
   | 'operator:legal'
   | 'operator:keys'

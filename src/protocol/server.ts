@@ -320,8 +320,6 @@ function allows(kind: CallerKind, caller: Caller, guard: ServerTrust): boolean {
       return caller.role === 'portal';
     case 'institution':
       return caller.role === 'institution';
-    case 'portal':
-      return caller.role === 'portal';
     case 'business':
       return caller.role === 'business' && institutionOf(caller.partyId) === guard.institutionId;
     case 'municipality':
