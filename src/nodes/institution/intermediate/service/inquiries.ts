@@ -248,6 +248,11 @@ export class InquiryService {
    * `MAX_BATCH_MEMBERS`. We considered a fixed window (collect for 2 ms, then send), but it delays
    * every inquiry of an idle node and still sends many small batches of a busy one; what accumulates
    * during the previous send is the batch that load makes, with one send in flight per kind.
+   *
+   * "At once" is after a `setImmediate`, not a timer: what arrives in the same turn of the event
+   * loop joins the first. Without it, the clerks answered together by one batch answer came back
+   * together, and the first of them went alone, a signed exchange of five messages for one person,
+   * before the rest as a batch (at 32 clerks, 357 of 6,000 inquiries went alone beside 623 batches).
    */
   private enqueue(arrived: Arrived): Promise<InquiryPending> {
     const { input, requestId } = arrived;
@@ -272,7 +277,7 @@ export class InquiryService {
       () => this.queued.delete(requestId),
       () => this.queued.delete(requestId),
     );
-    if (!queue.sending) this.drain(key, queue);
+    if (!queue.sending) this.drainSoon(key, queue);
     return promise;
   }
 
@@ -291,10 +296,13 @@ export class InquiryService {
         ? this.send(first.intent, true).then(first.resolve, first.reject)
         : this.sendCoalesced(fresh);
     });
-    void sent.finally(() => {
-      queue.sending = false;
-      this.drain(key, queue);
-    });
+    void sent.finally(() => this.drainSoon(key, queue));
+  }
+
+  /** `drain` once the rest of this turn's arrivals have joined the queue; it counts as sending meanwhile. */
+  private drainSoon(key: string, queue: { waiting: Arrived[]; sending: boolean }): void {
+    queue.sending = true;
+    setImmediate(() => this.drain(key, queue));
   }
 
   /**
