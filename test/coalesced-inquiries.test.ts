@@ -80,6 +80,47 @@ describe('single inquiries sent together', () => {
     expect(inBatches(numbers)).toBeGreaterThanOrEqual(20);
   });
 
+  it('gives each clerk who waited in a batch exactly the status a later read of the inquiry gives', async () => {
+    const clerk = demo.network.institution(REQUESTER);
+    const residents = ['yamada-taro', 'ito-sakura'];
+    const replies = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        clerk.inquire(asked(demo.world.addresseeNumber(residents[i % 2]!, REQUESTER), 20_000)),
+      ),
+    );
+    expect(inBatches(replies.map((r) => r.processingNumber))).toBeGreaterThanOrEqual(12);
+    for (const reply of replies) {
+      expect(reply.status).toBe('answered');
+      const read = await clerk.getInquiry({
+        params: { processingNumber: reply.processingNumber },
+        query: { waitMs: 0 },
+      });
+      expect(reply).toEqual(read);
+    }
+  });
+
+  it('refuses a person it does not know to that clerk alone, and sends the others of the batch', async () => {
+    const clerk = demo.network.institution(REQUESTER);
+    const known = demo.world.addresseeNumber('yamada-taro', REQUESTER);
+    const unknown = 'no-such-person-0001';
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        clerk.inquire(asked(i % 3 === 2 ? unknown : known, 20_000)).then(
+          (reply) => reply,
+          (error: unknown) => error,
+        ),
+      ),
+    );
+    results.forEach((result, i) => {
+      if (i % 3 === 2) {
+        expect(result).toBeInstanceOf(RenkeiError);
+        expect((result as RenkeiError).code).toBe('ERR_UNKNOWN_ADDRESSEE_NUMBER');
+      } else {
+        expect(result).toMatchObject({ status: 'answered', outcome: 'provided' });
+      }
+    });
+  });
+
   it('refuses every member of a batch the legal table does not allow, each with its processing number and rule', async () => {
     const clerk = demo.network.institution(INSURER);
     const addresseeNumber = demo.world.addresseeNumber('yamada-taro', INSURER);

@@ -985,7 +985,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     records: readonly ProvisionRecord[],
     requestIds?: readonly string[],
   ): Promise<boolean> {
-    const inserted = await this.db.transaction().execute(async (trx) => {
+    const inserted = await this.writes.transaction(async (trx, group) => {
       const existing = await trx
         .selectFrom('inquiry_batches')
         .select('batch_id')
@@ -1054,7 +1054,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
             .execute();
         }
       }
-      await this.appendEvents(trx, records.map(openedEvent));
+      queueEvents(group, records.map(openedEvent));
       return true;
     });
     if (inserted) this.appended(records.length);
@@ -1068,7 +1068,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     answer: { json: string; expiresAt: string },
     notifyProvider: boolean,
   ): Promise<string[]> {
-    const answered = await this.db.transaction().execute(async (trx) => {
+    const answered = await this.writes.transaction(async (trx, group) => {
       // One UPDATE per distinct (outcome, reason): a batch has two or three, whatever its size.
       const groups = new Map<string, BatchOutcome[]>();
       for (const o of outcomes) {
@@ -1122,8 +1122,8 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
         .where('state', '=', 'forwarded')
         .execute();
       if (done.length > 0) {
-        await this.appendEvents(
-          trx,
+        queueEvents(
+          group,
           done.map((o) => answeredEvent(o.processingNumber, o.outcome, o.reason, answeredAt)),
         );
       }
@@ -1139,7 +1139,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     attempts: number,
     at: string,
   ): Promise<void> {
-    const ended = await this.db.transaction().execute(async (trx) => {
+    const ended = await this.writes.transaction(async (trx, group) => {
       const updated = await trx
         .updateTable('inquiries')
         .set({
@@ -1157,8 +1157,8 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
         .where('batch_id', '=', batchId)
         .execute();
       if (updated.length > 0) {
-        await this.appendEvents(
-          trx,
+        queueEvents(
+          group,
           updated.map((r) => deliveryEvent(r.processing_number, delivery, attempts, at)),
         );
       }

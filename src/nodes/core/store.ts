@@ -247,8 +247,10 @@ export interface CoreStore {
   listEventsWithoutRecord(after: string | undefined, limit: number): Promise<string[]>;
 
   // ── Batches of inquiries (bulk inquiries) ──
-  // As the single writes above, in bulk: one transaction per call, every member's event appended to
-  // the record log in one go.
+  // As the single writes above, in bulk: each call one work of the group commit (committed with the
+  // single writes and other batches issued beside it), every member's event appended to the record
+  // log in the group's one append. They had a transaction of their own each, three commits and three
+  // appends per coalesced batch besides the group's.
   findInquiryBatch(batchId: string): Promise<StoredInquiryBatch | undefined>;
   /**
    * The batch row and every member's record and `inquiries` row (`pending` delivery for accepted

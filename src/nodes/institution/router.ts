@@ -63,12 +63,11 @@ export function registerInstitutionRoutes(app: FastifyInstance, services: Instit
   // The access record (アクセス記録): which business credential made the inquiry, from its certificate.
   serve(app, businessApi.inquire, async ({ body, caller, reply }) => {
     const { waitMs, ...input } = body;
-    const pending = await inquiries.inquire(
+    const status = await inquiries.inquireAndWait(
       input,
       caller === undefined ? {} : { requestedBy: caller.partyId },
+      waitMs ?? 0,
     );
-    if (waitMs === undefined || waitMs === 0) return pending;
-    const status = await inquiries.getInquiry(pending.processingNumber, waitMs);
     if (status.status === 'answered') reply.status(200);
     return status;
   });

@@ -455,22 +455,30 @@ export class KyselyIntermediateStore
     const result = await this.writes.transaction((trx) =>
       trx
         .insertInto('inquiry_intents')
-        .values({
-          request_id: intent.requestId,
-          addressee_number: intent.addresseeNumber,
-          person_code: intent.personCode,
-          provider_id: intent.providerId,
-          clause_no: intent.clauseNo,
-          procedure_id: intent.procedureId,
-          item_nos: JSON.stringify(intent.itemNos),
-          non_disclosure: intent.nonDisclosure ? 1 : 0,
-          requested_by: intent.requestedBy ?? null,
-          created_at: intent.createdAt,
-        })
+        .values(intentRow(intent))
         .onConflict((oc) => oc.column('request_id').doNothing())
         .executeTakeFirst(),
     );
     return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async saveIntents(intents: readonly InquiryIntent[]): Promise<Set<string>> {
+    if (intents.length === 0) return new Set();
+    // The rows inserted are those `returning` names: a key kept already inserts nothing (SQLite ≥ 3.35
+    // and PostgreSQL both return only the rows written under ON CONFLICT DO NOTHING).
+    return this.writes.transaction(async (trx) => {
+      const written = new Set<string>();
+      for (let i = 0; i < intents.length; i += BATCH_ROWS) {
+        const rows = await trx
+          .insertInto('inquiry_intents')
+          .values(intents.slice(i, i + BATCH_ROWS).map(intentRow))
+          .onConflict((oc) => oc.column('request_id').doNothing())
+          .returning('request_id')
+          .execute();
+        for (const row of rows) written.add(row.request_id);
+      }
+      return written;
+    });
   }
 
   async listIntents(after: string | undefined, limit: number): Promise<InquiryIntent[]> {
@@ -988,6 +996,21 @@ export class KyselyIntermediateStore
 
 function toPerson(row: { addressee_number: string; person_code: string | null }): IntermediatePerson {
   return { addresseeNumber: row.addressee_number, personCode: row.person_code ?? undefined };
+}
+
+function intentRow(intent: InquiryIntent): IntermediateDatabase['inquiry_intents'] {
+  return {
+    request_id: intent.requestId,
+    addressee_number: intent.addresseeNumber,
+    person_code: intent.personCode,
+    provider_id: intent.providerId,
+    clause_no: intent.clauseNo,
+    procedure_id: intent.procedureId,
+    item_nos: JSON.stringify(intent.itemNos),
+    non_disclosure: intent.nonDisclosure ? 1 : 0,
+    requested_by: intent.requestedBy ?? null,
+    created_at: intent.createdAt,
+  };
 }
 
 function toRequesterRecord(row: IntermediateDatabase['requester_records']): RequesterRecordView {

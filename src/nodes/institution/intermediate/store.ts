@@ -224,6 +224,11 @@ export interface IntermediateStore {
    * deletes it in the transaction that opens the record, so an intent outlives its record never.
    */
   saveIntent(intent: InquiryIntent): Promise<boolean>;
+  /**
+   * `saveIntent` for many in one write (one statement, one work of the group commit): the request
+   * ids of those written now; the others are kept already under their key.
+   */
+  saveIntents(intents: readonly InquiryIntent[]): Promise<Set<string>>;
   /** Intents not yet settled, oldest first, the first `limit` after the key `after`. */
   listIntents(after: string | undefined, limit: number): Promise<InquiryIntent[]>;
   /**
