@@ -4,7 +4,8 @@ import { createInterface } from 'node:readline';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { Kysely } from 'kysely';
-import { createKyselyJlisStore, type JlisDatabase } from '../nodes/jlis/kysely-store.ts';
+import { createKyselyBulkNumberingStore } from '../nodes/jlis/kysely-bulk-numbering-store.ts';
+import type { JlisDatabase } from '../nodes/jlis/kysely-store.ts';
 import { loadOrCreateNumberingKey } from '../nodes/jlis/main.ts';
 import { migrateJlisDatabase } from '../nodes/jlis/migrations.ts';
 import {
@@ -95,10 +96,11 @@ async function* residentBatches(file: string): AsyncGenerator<BulkResident[]> {
 
 function residentOf(cells: string[]): BulkResident {
   const [residentRecordCode = '', name = '', nameKana = '', address = '', dateOfBirth = '', sex = ''] = cells;
+  // One shape for every row (nameKana undefined rather than absent): V8 keeps them all fast.
   return {
     residentRecordCode,
     name,
-    ...(nameKana === '' ? {} : { nameKana }),
+    nameKana: nameKana === '' ? undefined : nameKana,
     address,
     dateOfBirth,
     sex: sex as Sex,
@@ -177,7 +179,7 @@ export async function numberFile(options: {
     db = await openDatabase<JlisDatabase>(nodeDatabase(options.postgres, join(dir, 'jlis.sqlite'), 'jlis'));
     await migrateJlisDatabase(db);
     const numbering = new BulkNumbering({
-      store: createKyselyJlisStore(db),
+      store: createKyselyBulkNumberingStore(db),
       clock: systemClock,
       logger,
       numberingKey,
