@@ -39,7 +39,7 @@ export interface BulkNumberingResult {
 }
 
 /** Residents written per transaction. */
-export const BULK_BATCH = 10_000;
+export const BULK_BATCH = 50_000;
 const MAX_COUNTER = 20;
 
 export class BulkNumbering {
