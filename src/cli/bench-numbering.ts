@@ -144,7 +144,7 @@ async function rawInsert(db: Kysely<unknown>, file: string): Promise<void> {
   const isPostgres = dialectOf(db) === 'postgres';
   if (!isPostgres) {
     await sql`pragma cache_size = -262144`.execute(db);
-    await sql`pragma journal_mode = delete`.execute(db);
+    await sql`pragma journal_mode = truncate`.execute(db);
   }
   /** `insert into T values (…),(…)` for `rows` rows (SQLite, its constants written in), or one `unnest` per batch (PostgreSQL). */
   const row = `(?,?,?,?,?,?,?,?,'resident','${now}','${now}','first_registration','${now.slice(0, 10)}')`;

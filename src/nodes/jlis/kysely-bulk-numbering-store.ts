@@ -65,10 +65,11 @@ export function createKyselyBulkNumberingStore(db: Kysely<JlisDatabase>): BulkNu
       if (!postgres) {
         await sql.raw(`pragma cache_size = -${SQLITE_CACHE_KIB}`).execute(db);
         // A rollback journal while loading: rows appended to new pages are not journaled, where WAL
-        // writes every page twice (log, then checkpoint). Atomic all the same; `finish` (or the next
+        // writes every page twice (log, then checkpoint); truncated at each commit rather than
+        // deleted (an unlink per batch). Atomic all the same; `finish` (or the next
         // open, `openSqlite`) puts WAL back. Needs the only connection: another one open (there should
         // be none) leaves WAL, slower but as safe.
-        await sql`pragma journal_mode = delete`.execute(db).catch(() => undefined);
+        await sql`pragma journal_mode = truncate`.execute(db).catch(() => undefined);
       }
       // Keyset pages in primary-key order: the same on both dialects, no cursor, bounded memory.
       let after = '';
