@@ -67,10 +67,6 @@ export class BulkNumbering {
     const result: BulkNumberingResult = { numbered: 0, skipped: 0, recounted: 0 };
     const registered = new NumberSet();
     const taken = new NumberSet();
-    await store.start(
-      (code) => registered.add(Number(code)),
-      (number) => taken.add(Number(number)),
-    );
     const deriver = createNumberDeriver(numberingKey);
     const iterator =
       Symbol.asyncIterator in batches ? batches[Symbol.asyncIterator]() : batches[Symbol.iterator]();
@@ -87,6 +83,11 @@ export class BulkNumbering {
     let handled = 0;
     let finished = false;
     try {
+      // Inside: from here on, whatever fails, the index of numbers is put back (`finally`).
+      await store.start(
+        (code) => registered.add(Number(code)),
+        (number) => taken.add(Number(number)),
+      );
       for (let batch = await ahead(); batch !== undefined;) {
         const numbers = await batch.numbers;
         // Read and derive the next batch while this one is written (the worker's core meanwhile).
