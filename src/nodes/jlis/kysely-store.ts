@@ -1,6 +1,5 @@
 /** J-LIS's storage adapter: `JlisStore` in dialect-agnostic Kysely (SQLite today, PostgreSQL next). */
-import { CompiledQuery, type Generated, type Kysely } from 'kysely';
-import { isUniqueViolation } from '../../shared/db.ts';
+import type { Generated, Kysely } from 'kysely';
 import { createKyselyCardStore, revokeLiveCard, type CardDatabase } from './kysely-card-store.ts';
 import { revokeCertificates, type JpkiTables } from './jpki/kysely-store.ts';
 import type { ErrorCode } from '../../shared/errors.ts';
@@ -8,6 +7,7 @@ import {
   HISTORY_FIELDS,
   type BasicFourInfo,
   type HistoryField,
+  type HistoryRow,
   type JlisStore,
   type NoticeWrite,
   type RelayOutcome,
@@ -27,6 +27,9 @@ interface ResidentsTable {
   created_at: string;
   updated_at: string;
   status: Generated<string>;
+  /** The first history entry of a resident numbered in bulk, until their first later change (0007). */
+  registered_change: string | null;
+  registered_on: string | null;
 }
 
 interface ResidentHistoryTable {
@@ -104,6 +107,8 @@ export function createKyselyJlisStore(db: Kysely<JlisDatabase>): JlisStore {
             status: record.status,
             created_at: now,
             updated_at: now,
+            registered_change: null,
+            registered_on: null,
           })
           .execute();
         await trx
@@ -125,6 +130,7 @@ export function createKyselyJlisStore(db: Kysely<JlisDatabase>): JlisStore {
     async appendChange(residentRecordCode, entry, current, notice, consequences) {
       return db.transaction().execute(async (trx) => {
         if (notice) await insertNotice(trx, notice);
+        await keepRegistration(trx, residentRecordCode);
         await trx
           .insertInto('resident_history')
           .values({
@@ -174,6 +180,7 @@ export function createKyselyJlisStore(db: Kysely<JlisDatabase>): JlisStore {
       return db.transaction().execute(async (trx) => {
         if (await numberTaken(trx, individualNumber)) return 'number_taken';
         if (notice) await insertNotice(trx, notice);
+        await keepRegistration(trx, residentRecordCode);
         const row = await trx
           .selectFrom('residents')
           .selectAll()
@@ -241,69 +248,6 @@ export function createKyselyJlisStore(db: Kysely<JlisDatabase>): JlisStore {
         .execute();
     },
 
-    async insertResidentsBulk(records, at, first) {
-      const now = at.toISOString();
-      const residents = records.map((r) => ({
-        resident_record_code: r.residentRecordCode,
-        individual_number: r.individualNumber,
-        numbering_counter: r.numberingCounter,
-        ...basicFourRow(r),
-        status: r.status,
-        created_at: now,
-        updated_at: now,
-      }));
-      const history = records.map((r) => ({
-        resident_record_code: r.residentRecordCode,
-        changed_at: now,
-        change: first.change,
-        effective_date: first.effectiveDate,
-        status: r.status,
-        changed_fields: HISTORY_FIELDS.join(','),
-        ...basicFourRow(r),
-      }));
-      // Optimistic: a collision is about one in ten thousand residents per million numbered, so write
-      // first and let the unique constraints refuse (the transaction then leaves nothing); only then
-      // look up which codes and numbers were taken, for the caller to resolve.
-      // A number replaced once is never given again; no constraint spans the two tables, so look.
-      const replaced = await replacedAmong(
-        db,
-        records.map((r) => r.individualNumber),
-      );
-      if (replaced.length > 0) return { codesTaken: [], numbersTaken: replaced };
-      try {
-        await db.transaction().execute(async (trx) => {
-          await insertRows(trx, 'residents', residents);
-          await insertRows(trx, 'resident_history', history);
-        });
-        return { codesTaken: [], numbersTaken: [] };
-      } catch (error) {
-        if (!isUniqueViolation(error)) throw error;
-      }
-      const codesTaken: string[] = [];
-      const numbersTaken: string[] = [];
-      for (let i = 0; i < records.length; i += BULK_ROWS) {
-        const part = records.slice(i, i + BULK_ROWS);
-        const numbers = part.map((r) => r.individualNumber);
-        for (const row of await db
-          .selectFrom('residents')
-          .select('resident_record_code')
-          .where(
-            'resident_record_code',
-            'in',
-            part.map((r) => r.residentRecordCode),
-          )
-          .execute())
-          codesTaken.push(row.resident_record_code);
-        for (const row of await db
-          .selectFrom('residents')
-          .select('individual_number')
-          .where('individual_number', 'in', numbers)
-          .execute())
-          numbersTaken.push(row.individual_number);
-      }
-      return { codesTaken, numbersTaken };
-    },
-
     async isReplacedNumber(individualNumber) {
       const row = await db
         .selectFrom('replaced_numbers')
@@ -345,16 +289,37 @@ export function createKyselyJlisStore(db: Kysely<JlisDatabase>): JlisStore {
         .where('resident_record_code', '=', residentRecordCode)
         .orderBy('id')
         .execute();
-      return rows.map((row) => ({
-        changedAt: new Date(row.changed_at),
-        change: row.change,
-        effectiveDate: row.effective_date ?? row.changed_at.slice(0, 10),
-        status: (row.status ?? 'resident') as ResidentStatus,
-        changedFields: (row.changed_fields ?? HISTORY_FIELDS.join(','))
-          .split(',')
-          .filter((f): f is HistoryField => (HISTORY_FIELDS as readonly string[]).includes(f)),
-        ...basicFourInfoOf(row),
-      }));
+      const registered = await db
+        .selectFrom('residents')
+        .selectAll()
+        .where('resident_record_code', '=', residentRecordCode)
+        .where('registered_change', 'is not', null)
+        .executeTakeFirst();
+      // Numbered in bulk and unchanged since: the row itself is the first entry (migration 0007).
+      const first: HistoryRow[] = registered
+        ? [
+            {
+              changedAt: new Date(registered.created_at),
+              change: registered.registered_change ?? 'first_registration',
+              effectiveDate: registered.registered_on ?? registered.created_at.slice(0, 10),
+              status: registered.status as ResidentStatus,
+              changedFields: HISTORY_FIELDS,
+              ...basicFourInfoOf(registered),
+            },
+          ]
+        : [];
+      return first.concat(
+        rows.map((row) => ({
+          changedAt: new Date(row.changed_at),
+          change: row.change,
+          effectiveDate: row.effective_date ?? row.changed_at.slice(0, 10),
+          status: (row.status ?? 'resident') as ResidentStatus,
+          changedFields: (row.changed_fields ?? HISTORY_FIELDS.join(','))
+            .split(',')
+            .filter((f): f is HistoryField => (HISTORY_FIELDS as readonly string[]).includes(f)),
+          ...basicFourInfoOf(row),
+        })),
+      );
     },
 
     async countResidents() {
@@ -396,62 +361,53 @@ export function createKyselyJlisStore(db: Kysely<JlisDatabase>): JlisStore {
   };
 }
 
-/** Rows per multi-row INSERT: under SQLite's 32,766 and PostgreSQL's 65,535 parameters at 12 columns. */
-const BULK_ROWS = 1_000;
-
 /**
- * The SQL of a multi-row INSERT of `count` rows, built by Kysely once per table, column list and
- * count, then run with each chunk's parameters: building the same statement for every thousand rows
- * of ten million cost more than running it (and the SQLite driver keeps one prepared statement per
- * SQL text).
+ * A resident numbered in bulk keeps their first history entry on their `residents` row (migration
+ * 0007), true only while the row is unchanged: before the first change to it, write the entry into
+ * `resident_history` and clear it from the row, in the change's transaction.
  */
-const insertSqlCache = new WeakMap<object, Map<string, string>>();
-
-async function insertRows(
-  trx: Kysely<JlisDatabase>,
-  table: 'residents' | 'resident_history',
-  rows: readonly Record<string, string | number | null>[],
-): Promise<void> {
-  const first = rows[0];
-  if (first === undefined) return;
-  const columns = Object.keys(first);
-  let cache = insertSqlCache.get(trx.getExecutor().adapter);
-  if (!cache) insertSqlCache.set(trx.getExecutor().adapter, (cache = new Map<string, string>()));
-  for (let i = 0; i < rows.length; i += BULK_ROWS) {
-    const part = rows.slice(i, i + BULK_ROWS);
-    const key = `${table}:${columns.join(',')}:${part.length}`;
-    let text = cache.get(key);
-    if (text === undefined) {
-      const compiled = trx
-        .insertInto(table)
-        .values(part as never)
-        .compile();
-      text = compiled.sql;
-      cache.set(key, text);
-    }
-    const parameters: unknown[] = [];
-    for (const row of part) for (const column of columns) parameters.push(row[column] ?? null);
-    await trx.executeQuery(CompiledQuery.raw(text, parameters));
-  }
-}
-
-/**
- * Which of `numbers` were replaced by a number change. Skipped while no number was ever replaced
- * (the usual case, and always during a nationwide numbering): one cheap query instead of one per batch.
- */
-async function replacedAmong(db: Kysely<JlisDatabase>, numbers: readonly string[]): Promise<string[]> {
-  const any = await db.selectFrom('replaced_numbers').select('individual_number').limit(1).executeTakeFirst();
-  if (!any) return [];
-  const found: string[] = [];
-  for (let i = 0; i < numbers.length; i += BULK_ROWS) {
-    for (const row of await db
-      .selectFrom('replaced_numbers')
-      .select('individual_number')
-      .where('individual_number', 'in', numbers.slice(i, i + BULK_ROWS))
-      .execute())
-      found.push(row.individual_number);
-  }
-  return found;
+async function keepRegistration(trx: Kysely<JlisDatabase>, residentRecordCode: string): Promise<void> {
+  await trx
+    .insertInto('resident_history')
+    .columns([
+      'resident_record_code',
+      'changed_at',
+      'change',
+      'effective_date',
+      'status',
+      'changed_fields',
+      'name',
+      'name_kana',
+      'address',
+      'date_of_birth',
+      'sex',
+    ])
+    .expression((eb) =>
+      eb
+        .selectFrom('residents')
+        .select((s) => [
+          'resident_record_code',
+          'created_at',
+          'registered_change',
+          'registered_on',
+          'status',
+          s.val(HISTORY_FIELDS.join(',')).as('changed_fields'),
+          'name',
+          'name_kana',
+          'address',
+          'date_of_birth',
+          'sex',
+        ])
+        .where('resident_record_code', '=', residentRecordCode)
+        .where('registered_change', 'is not', null),
+    )
+    .execute();
+  await trx
+    .updateTable('residents')
+    .set({ registered_change: null, registered_on: null })
+    .where('resident_record_code', '=', residentRecordCode)
+    .where('registered_change', 'is not', null)
+    .execute();
 }
 
 /** Whether a number is anyone's, now (`residents`) or before (`replaced_numbers`). */

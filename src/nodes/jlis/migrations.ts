@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Migration } from 'kysely';
-import { columnTypes, migrateToLatest } from '../../shared/db.ts';
+import { columnTypes, dialectOf, migrateToLatest } from '../../shared/db.ts';
 import type { JlisDatabase } from './kysely-store.ts';
 
 /**
@@ -286,6 +286,71 @@ export const JLIS_MIGRATIONS: Record<string, Migration> = {
     },
   },
   /**
+   * Bulk numbering of a whole population (issue 8: 10 million residents in a minute).
+   *
+   * - `registered_change`, `registered_on`: a resident numbered in bulk gets no `resident_history` row;
+   *   their first history entry (that change, effective that day, recorded at `created_at`, the
+   *   values of the row) is read from their `residents` row, which holds exactly those values until
+   *   their first later change. That change (or a number change) first writes the entry into
+   *   `resident_history` and clears both columns, in its own transaction. Null for every other
+   *   resident. The history row repeated the basic four information and cost a second table and index
+   *   insert per resident: half of the bulk write.
+   * - The uniqueness of `individual_number` moves from a column constraint (which SQLite cannot drop)
+   *   to the named unique index `residents_by_individual_number`, so a bulk run can drop it, load
+   *   (checking uniqueness in memory) and build it once, sorted, at the end: inserting ten million
+   *   random keys into a live B-tree cost four times the load itself. `ensureNumberIndex` builds it
+   *   again at every start, should a run have stopped half-way.
+   *
+   * On SQLite the table is rebuilt (the documented twelve steps: foreign keys off, copy, drop, rename);
+   * on PostgreSQL the constraint is dropped and the columns added.
+   */
+  '0007-bulk-numbering': {
+    async up(db: Kysely<unknown>) {
+      if (dialectOf(db) === 'postgres') {
+        await sql`alter table residents add column registered_change varchar(32), add column registered_on varchar(10)`.execute(
+          db,
+        );
+        await sql`alter table residents drop constraint residents_individual_number_key`.execute(db);
+      } else {
+        // Kysely runs SQLite migrations outside a transaction (no transactional DDL), and the
+        // foreign keys pragma is a no-op inside one: off first, then one transaction for the rebuild.
+        await sql`pragma foreign_keys = off`.execute(db);
+        try {
+          await sql`begin`.execute(db);
+          await sql`create table residents_0007 (
+            resident_record_code varchar(11) primary key,
+            individual_number varchar(12) not null,
+            numbering_counter integer not null,
+            name text not null,
+            name_kana text,
+            address text not null,
+            date_of_birth varchar(10) not null,
+            sex varchar(8) not null,
+            created_at varchar(32) not null,
+            updated_at varchar(32) not null,
+            status varchar(16) not null default 'resident',
+            registered_change varchar(32),
+            registered_on varchar(10))`.execute(db);
+          await sql`insert into residents_0007 (resident_record_code, individual_number, numbering_counter, name, name_kana, address, date_of_birth, sex, created_at, updated_at, status)
+            select resident_record_code, individual_number, numbering_counter, name, name_kana, address, date_of_birth, sex, created_at, updated_at, status from residents`.execute(
+            db,
+          );
+          await sql`drop table residents`.execute(db);
+          await sql`alter table residents_0007 rename to residents`.execute(db);
+          const broken = await sql`pragma foreign_key_check`.execute(db);
+          if (broken.rows.length > 0) throw new Error('foreign keys broken by the rebuild of residents');
+          await sql`commit`.execute(db);
+        } catch (error) {
+          await sql`rollback`.execute(db).catch(() => undefined);
+          throw error;
+        } finally {
+          await sql`pragma foreign_keys = on`.execute(db);
+        }
+      }
+      await ensureNumberIndex(db);
+    },
+  },
+  /**
    * A card operation's claim on its card (issue 8): a token and until when, set with a compare-and-set
    * before the operation revokes or issues anything, cleared when it ends, so that two operations on
    * one card (two re-keys at two counters) cannot revoke each other's certificates; the later is
@@ -299,8 +364,23 @@ export const JLIS_MIGRATIONS: Record<string, Migration> = {
   },
 };
 
+/** The unique index of Individual Numbers, built again if a bulk numbering stopped without it. */
+export async function ensureNumberIndex(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createIndex(NUMBER_INDEX)
+    .ifNotExists()
+    .unique()
+    .on('residents')
+    .column('individual_number')
+    .execute();
+}
+
+/** Dropped by a bulk numbering while it loads, built again when it ends (migration 0007). */
+export const NUMBER_INDEX = 'residents_by_individual_number';
+
 /** Bring a J-LIS database to the latest migration. */
 export async function migrateJlisDatabase(db: Kysely<JlisDatabase>): Promise<void> {
   // Kysely<JlisDatabase> is not assignable to Kysely<unknown> (its `fn` helpers are invariant).
   await migrateToLatest(db as unknown as Kysely<unknown>, JLIS_MIGRATIONS);
+  await ensureNumberIndex(db as unknown as Kysely<unknown>);
 }

@@ -150,16 +150,6 @@ export interface JlisStore extends CardStore {
     end: { state: 'sent'; holders: number } | { state: 'failed'; errorCode: ErrorCode },
     at: Date,
   ): Promise<void>;
-  /**
-   * Bulk numbering: add every resident of `records` with its first history row, in one transaction,
-   * unless any resident record code is registered already or any number is anyone's (now or before):
-   * then nothing is written and those are returned, for the caller to resolve and try again.
-   */
-  insertResidentsBulk(
-    records: readonly IdentityRecord[],
-    at: Date,
-    first: { change: string; effectiveDate: string },
-  ): Promise<{ codesTaken: string[]; numbersTaken: string[] }>;
   /** Whether `individualNumber` was replaced by a number change (and so is refused for new use). */
   isReplacedNumber(individualNumber: string): Promise<boolean>;
   /** The resident record code for an Individual Number, or undefined when no resident has it. */
@@ -171,6 +161,35 @@ export interface JlisStore extends CardStore {
   recordRelay(entry: RelayLogEntry): Promise<void>;
   /** The latest relays, newest first. */
   listRelays(limit: number): Promise<RelayLogEntry[]>;
+}
+
+/**
+ * Bulk numbering's storage (一括付番, `service/bulk-numbering.ts`), apart from `JlisStore` because it
+ * works differently: the service checks uniqueness in memory against everything `start` told it, and
+ * the unique index of numbers is dropped while the rows load and built once at the end (building it
+ * sorted costs a fraction of inserting ten million random keys into it). Only for J-LIS's operators,
+ * with the node stopped: nothing else may number anyone meanwhile.
+ */
+export interface BulkNumberingStore {
+  /**
+   * Tell `onCode` every registered resident record code and `onNumber` every Individual Number anyone
+   * holds or held (replaced numbers too), then drop the unique index of numbers until `finish`.
+   */
+  start(
+    onCode: (residentRecordCode: string) => void,
+    onNumber: (individualNumber: string) => void,
+  ): Promise<void>;
+  /**
+   * Add residents numbered in bulk, in one transaction (all or none). Each one's first history entry
+   * (`first`, recorded `at`) is kept on their row, not repeated in the history (migration 0007).
+   */
+  insertBatch(
+    records: readonly IdentityRecord[],
+    at: Date,
+    first: { change: string; effectiveDate: string },
+  ): Promise<void>;
+  /** Build the unique index of numbers again: the backstop, which fails if two residents share one. */
+  finish(): Promise<void>;
 }
 
 /**
