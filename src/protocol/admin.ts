@@ -114,8 +114,8 @@ export const StatisticsQuery = z
     to: StatisticsDay.optional(),
     by: z
       .preprocess(
-        (value) =>
-          (Array.isArray(value) ? value : [value]).flatMap((v) =>
+        (value: unknown): unknown[] =>
+          (Array.isArray(value) ? (value as unknown[]) : [value]).flatMap((v: unknown) =>
             typeof v === 'string' ? v.split(',').map((part) => part.trim()) : [v],
           ),
         z.array(StatisticsBreakdown).min(1).max(STATISTICS_BREAKDOWNS.length),
