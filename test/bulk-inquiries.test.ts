@@ -114,7 +114,8 @@ describe('a bulk inquiry', () => {
     const unknown = ['999999999999991', '999999999999992', '999999999999993'];
     const addresseeNumbers = [...persons.map((p) => p.addresseeNumber), ...unknown];
     const clerk = demo.network.institution(REQUESTER);
-    const coreBefore = (await demo.network.admin().getStatistics({ query: {} })).total;
+    const statsBefore = await demo.network.admin().getStatistics({ query: { by: 'procedure' } });
+    const coreBefore = statsBefore.total;
     const accepted = await clerk.submitBulkInquiry({
       body: { providerId: PROVIDER, clauseNo: '74', procedureId: '074-01', itemNos: [2], addresseeNumbers },
     });
@@ -142,6 +143,24 @@ describe('a bulk inquiry', () => {
 
     // Every person an exchange of its own at the core (300 more records) and at both institutions.
     expect((await demo.network.admin().getStatistics({ query: {} })).total).toBe(coreBefore + 300);
+    // Provisions are the provided ones only; the not-held answers are counted apart.
+    const stats = await demo.network.admin().getStatistics({ query: { by: 'procedure' } });
+    expect(stats.provisions).toBe(statsBefore.provisions + provided);
+    expect(stats.byOutcome.not_held).toBe((statsBefore.byOutcome.not_held ?? 0) + 300 - provided);
+    expect(stats.breakdowns[0]?.rows.find((r) => r.key === '074-01')?.provisions).toBe(stats.provisions);
+    const printed = await renkei(
+      '--data-dir',
+      demo.dir,
+      'stats',
+      '--core-url',
+      demo.network.core.url,
+      '--by',
+      'procedure',
+    );
+    expect(printed.stdout).toMatch(new RegExp(`074-01.*児童手当.*${stats.provisions}`));
+    const csv = await renkei('--data-dir', demo.dir, 'stats', '--core-url', demo.network.core.url, '--csv');
+    expect(csv.stdout.startsWith('\uFEFFbreakdown,key,name,provisions,')).toBe(true);
+    expect(csv.stdout).toContain(`\r\ntotal,,,${stats.provisions},`);
     const atCore = new Map(
       (await demo.network.admin().listProvisionRecords({ query: { limit: 1000 } })).records.map((r) => [
         r.processingNumber,

@@ -80,11 +80,87 @@ export const ProvisionRecordList = z.object({ records: z.array(ProvisionRecord) 
 
 export const RecordsPurged = z.object({ purged: z.number().int().min(0), retentionYears: z.number().int() });
 
-export const StatisticsQuery = z.object({ from: Instant.optional(), to: Instant.optional() });
+/**
+ * A JST calendar day (`YYYY-MM-DD`) that exists: statistics periods are counted in Japan's days, as
+ * the seeds' tables are ("H29.7.18～R2.5.7"), not in UTC's.
+ */
+export const StatisticsDay = z.iso.date({
+  error: (issue) => `must be a calendar day such as 2025-04-01 (got "${String(issue.input).slice(0, 40)}")`,
+});
+
+/**
+ * The breakdowns of the statistics (`by`): provisions per week (週あたり提供件数, weeks Monday to
+ * Sunday in JST), by procedure, by item, by clause, by the requester's and by the provider's kind.
+ */
+export const StatisticsBreakdown = z.enum(
+  ['week', 'procedure', 'item', 'clause', 'requester-kind', 'provider-kind'],
+  {
+    error: (issue) =>
+      `unknown breakdown "${String(issue.input).slice(0, 40)}"; one of week, procedure, item, clause, requester-kind, provider-kind`,
+  },
+);
+export type StatisticsBreakdown = z.infer<typeof StatisticsBreakdown>;
+export const STATISTICS_BREAKDOWNS = StatisticsBreakdown.options;
+
+/**
+ * `GET /admin/v1/statistics?from=&to=&by=&format=`. `from` and `to` are JST calendar days, both
+ * inclusive; `by` one breakdown or several (`by=week,item` or `by=week&by=item`; every breakdown when
+ * absent); `format=csv` (or `Accept: text/csv`) answers the same figures as CSV. Strict: an unknown
+ * parameter (the old `groupBy`) is ERR_VALIDATION naming it, never silently ignored.
+ */
+export const StatisticsQuery = z
+  .strictObject({
+    from: StatisticsDay.optional(),
+    to: StatisticsDay.optional(),
+    by: z
+      .preprocess(
+        (value: unknown): unknown[] =>
+          (Array.isArray(value) ? (value as unknown[]) : [value]).flatMap((v: unknown) =>
+            typeof v === 'string' ? v.split(',').map((part) => part.trim()) : [v],
+          ),
+        z.array(StatisticsBreakdown).min(1).max(STATISTICS_BREAKDOWNS.length),
+      )
+      .optional(),
+    format: z.enum(['json', 'csv']).optional(),
+  })
+  .refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, {
+    message: 'from must be on or before to',
+    path: ['to'],
+  });
+export type StatisticsQuery = z.infer<typeof StatisticsQuery>;
+
+/**
+ * One row of a breakdown: what was provided (提供件数: outcome `provided`) apart from what was not held,
+ * refused, failed, or is still pending; `total` is every inquiry recorded. For the item breakdown, a
+ * record counts once under each item it asked for.
+ */
+export const StatisticsRow = z.object({
+  /** Week: its Monday (JST, `YYYY-MM-DD`); procedure id; item number; clause number; institution kind. */
+  key: z.string(),
+  /** The legal table's name (procedure, item, clause's business) or the week's days; null if unknown. */
+  name: z.string().nullable(),
+  provisions: z.number().int(),
+  notHeld: z.number().int(),
+  refused: z.number().int(),
+  failed: z.number().int(),
+  pending: z.number().int(),
+  total: z.number().int(),
+});
+export type StatisticsRow = z.infer<typeof StatisticsRow>;
 
 export const Statistics = z.object({
+  /** The period counted: JST days, inclusive; null where open. */
+  period: z.object({
+    from: z.string().nullable(),
+    to: z.string().nullable(),
+    timeZone: z.literal('Asia/Tokyo'),
+  }),
+  /** Every inquiry recorded in the period, whatever its outcome. */
   total: z.number().int(),
+  /** Inquiries answered with the items (outcome `provided`): the seeds' 提供件数. */
+  provisions: z.number().int(),
   byOutcome: z.record(RecordOutcome, z.number().int()),
-  byClause: z.array(z.object({ clauseNo: z.string(), count: z.number().int() })),
-  byItem: z.array(z.object({ itemNo: z.number().int(), count: z.number().int() })),
+  /** The breakdowns asked for (`by`), in their order; weeks oldest first, every week of the period. */
+  breakdowns: z.array(z.object({ by: StatisticsBreakdown, rows: z.array(StatisticsRow) })),
 });
+export type Statistics = z.infer<typeof Statistics>;

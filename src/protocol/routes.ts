@@ -515,6 +515,13 @@ export const adminApi = defineApi('admin', {
     label: 'request',
     response: RecordsPurged,
   },
+  /**
+   * The network's statistics over a period (JST days): provisions (提供件数) apart from not-held
+   * answers, refusals and failures, per week and by procedure, item, clause, requester kind and provider
+   * kind (`by`). `format=csv` or `Accept: text/csv` answers the same as CSV (protocol/statistics-csv.ts).
+   * Errors: ERR_VALIDATION (an unknown breakdown or parameter, a day that does not exist, from after to).
+   * Callers: the operator's `renkei stats`, and the operator's console.
+   */
   getStatistics: {
     method: 'GET',
     path: '/admin/v1/statistics',

@@ -153,6 +153,7 @@ export function createCore(deps: CoreDeps): Core {
     store: deps.store,
     clock: deps.clock,
     retentionYears: deps.retentionYears,
+    legalTable: deps.legalTable,
   });
   const residentNotices = new ResidentNoticeService({
     store: deps.store,

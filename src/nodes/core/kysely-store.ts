@@ -1,10 +1,12 @@
 /**
- * `CoreStore` over Kysely. Everything here is dialect-agnostic (no SQLite- or PostgreSQL-only SQL):
+ * `CoreStore` over Kysely. Everything here is dialect-agnostic (no SQLite- or PostgreSQL-only SQL)
+ * but the statistics' week, which each dialect computes with its own date functions (`countRecords`):
  * `openSqliteCoreStore` is the embedded default; a PostgreSQL store is `new KyselyCoreStore(db)` over
  * a Kysely with the PostgreSQL dialect, after `migrateToLatest(db, CORE_MIGRATIONS)`.
  */
-import type { Kysely, Selectable, Transaction } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import {
+  dialectOf,
   lockForAppend,
   migrateToLatest,
   openDatabase,
@@ -31,7 +33,8 @@ import type {
   ProvisionRecord,
   ProvisionRecordFilter,
   RecordOutcome,
-  Statistics,
+  StatisticsCount,
+  StatisticsGrouping,
 } from './model.ts';
 import type { InstitutionKind } from '../../protocol/identifiers.ts';
 import {
@@ -866,51 +869,63 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     });
   }
 
-  async statistics(range: { from?: string; to?: string }): Promise<Statistics> {
-    let records = this.db.selectFrom('provision_records');
-    if (range.from !== undefined) records = records.where('requested_at', '>=', range.from);
-    if (range.to !== undefined) records = records.where('requested_at', '<', range.to);
+  async countRecords(
+    range: { from?: string; to?: string },
+    by?: StatisticsGrouping,
+  ): Promise<StatisticsCount[]> {
+    // Raw SQL: the week's bucket is dialect arithmetic (below), and a join that only some groupings
+    // need reads plainer here than as Kysely's conditionally typed builders.
+    const key = by === undefined ? sql<string>`''` : this.groupingKey(by);
+    const join =
+      by === 'item'
+        ? sql`join provision_record_items i on i.processing_number = r.processing_number`
+        : by === 'requester-kind'
+          ? sql`left join institutions k on k.id = r.requester_id`
+          : by === 'provider-kind'
+            ? sql`left join institutions k on k.id = r.provider_id`
+            : sql``;
+    const conditions = [
+      ...(range.from === undefined ? [] : [sql`r.requested_at >= ${range.from}`]),
+      ...(range.to === undefined ? [] : [sql`r.requested_at < ${range.to}`]),
+    ];
+    const where = conditions.length === 0 ? sql`` : sql`where ${sql.join(conditions, sql` and `)}`;
+    const { rows } = await sql<{
+      key: string | number | null;
+      outcome: string;
+      count: number | string | bigint;
+    }>`
+      select ${key} as key, r.outcome as outcome, count(*) as count
+      from provision_records r ${join} ${where}
+      group by ${by === undefined ? sql`` : sql`${key}, `}r.outcome`.execute(this.db);
+    return rows.map((row) => ({
+      key: String(row.key ?? ''),
+      outcome: row.outcome as RecordOutcome,
+      count: Number(row.count),
+    }));
+  }
 
-    const byOutcomeRows = await records
-      .select(['outcome', (eb) => eb.fn.countAll<number | string | bigint>().as('count')])
-      .groupBy('outcome')
-      .execute();
-    const byClauseRows = await records
-      .select(['clause_no', (eb) => eb.fn.countAll<number | string | bigint>().as('count')])
-      .groupBy('clause_no')
-      .orderBy('clause_no')
-      .execute();
-
-    let items = this.db
-      .selectFrom('provision_record_items as i')
-      .innerJoin('provision_records as r', 'r.processing_number', 'i.processing_number');
-    if (range.from !== undefined) items = items.where('r.requested_at', '>=', range.from);
-    if (range.to !== undefined) items = items.where('r.requested_at', '<', range.to);
-    const byItemRows = await items
-      .select(['i.item_no', (eb) => eb.fn.countAll<number | string | bigint>().as('count')])
-      .groupBy('i.item_no')
-      .orderBy('i.item_no')
-      .execute();
-
-    const byOutcome: Record<RecordOutcome, number> = {
-      pending: 0,
-      provided: 0,
-      not_held: 0,
-      refused: 0,
-      failed: 0,
-    };
-    let total = 0;
-    for (const row of byOutcomeRows) {
-      const count = Number(row.count);
-      total += count;
-      if (Object.hasOwn(byOutcome, row.outcome)) byOutcome[row.outcome as RecordOutcome] = count;
+  /**
+   * The grouping's key as SQL. A week is its Monday in JST: `requested_at` is a UTC instant as text,
+   * shifted by nine hours (Japan has no daylight saving time) and taken back to Monday. SQLite's
+   * `weekday 1` moves forward to the next Monday (or stays on one), hence `-6 days` first; PostgreSQL's
+   * `date_trunc('week')` is ISO, Monday already.
+   */
+  private groupingKey(by: StatisticsGrouping) {
+    switch (by) {
+      case 'week':
+        return dialectOf(this.db as unknown as Kysely<unknown>) === 'postgres'
+          ? sql<string>`to_char(date_trunc('week', (r.requested_at::timestamptz) at time zone 'Asia/Tokyo'), 'YYYY-MM-DD')`
+          : sql<string>`date(r.requested_at, '+9 hours', '-6 days', 'weekday 1')`;
+      case 'procedure':
+        return sql<string>`r.procedure_id`;
+      case 'clause':
+        return sql<string>`r.clause_no`;
+      case 'item':
+        return sql<string>`i.item_no`;
+      case 'requester-kind':
+      case 'provider-kind':
+        return sql<string>`coalesce(k.kind, 'unknown')`;
     }
-    return {
-      total,
-      byOutcome,
-      byClause: byClauseRows.map((row) => ({ clauseNo: row.clause_no, count: Number(row.count) })),
-      byItem: byItemRows.map((row) => ({ itemNo: Number(row.item_no), count: Number(row.count) })),
-    };
   }
 
   async findRecord(

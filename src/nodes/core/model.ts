@@ -97,9 +97,17 @@ export interface ProvisionRecordFilter {
   limit: number;
 }
 
-export interface Statistics {
-  total: number;
-  byOutcome: Record<RecordOutcome, number>;
-  byClause: { clauseNo: string; count: number }[];
-  byItem: { itemNo: number; count: number }[];
+/**
+ * How the store groups records for statistics: `week` (its Monday, a JST calendar day), `procedure`,
+ * `item` (a record once under each item it asked for), `clause`, `requester-kind`, `provider-kind`
+ * (the registry's kind of the institution; `unknown` if it has left the registry).
+ */
+export type StatisticsGrouping =
+  'week' | 'procedure' | 'item' | 'clause' | 'requester-kind' | 'provider-kind';
+
+/** One group's count of records with one outcome. */
+export interface StatisticsCount {
+  key: string;
+  outcome: RecordOutcome;
+  count: number;
 }

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { InquiryRequest } from '../../protocol/messages.ts';
-import type { ProvisionRecord, Statistics } from './model.ts';
+import type { Statistics } from '../../protocol/admin.ts';
+import type { ProvisionRecord } from './model.ts';
 import { startStandIn, startTestCore, type StandIn, type TestCore } from './test-support.ts';
 
 let core: TestCore;
@@ -97,9 +98,9 @@ describe('provision records', () => {
     // Their inquiry state and items went with them.
     const gone = await core.call<{ error: { code: string } }>('GET', `/v1/inquiries/${old}`);
     expect(gone.body.error.code).toBe('ERR_UNKNOWN_PROCESSING_NUMBER');
-    const stats = await core.call<Statistics>('GET', '/admin/v1/statistics');
+    const stats = await core.call<Statistics>('GET', '/admin/v1/statistics?by=item');
     expect(stats.body.total).toBe(2);
-    expect(stats.body.byItem).toEqual([{ itemNo: 2, count: 2 }]);
+    expect(stats.body.breakdowns[0]?.rows.map((r) => [r.key, r.total])).toEqual([['2', 2]]);
 
     // The service method takes the instant to purge at.
     expect(await core.core.services.records.purgeExpiredRecords(new Date('2030-01-01T00:00:00.000Z'))).toBe(
@@ -126,7 +127,18 @@ describe('provision records', () => {
 });
 
 describe('statistics', () => {
-  it('counts exchanges by outcome, clause and item', async () => {
+  type Rows = Statistics['breakdowns'][number]['rows'];
+  async function statistics(query = ''): Promise<Statistics> {
+    const { status, body } = await core.call<Statistics>('GET', `/admin/v1/statistics${query}`);
+    expect(status).toBe(200);
+    return body;
+  }
+  const rowsOf = (stats: Statistics, by: string): Rows =>
+    stats.breakdowns.find((b) => b.by === by)?.rows ?? [];
+  const counts = (row: Rows[number] | undefined) =>
+    row && [row.provisions, row.notHeld, row.refused, row.failed, row.pending, row.total];
+
+  it('counts provisions apart from not-held answers, refusals and failures, by outcome and by item', async () => {
     await inquireAt('2025-05-01T00:00:00.000Z');
     await inquireAt('2025-05-02T00:00:00.000Z');
     await inquireAt('2025-05-03T00:00:00.000Z', { clauseNo: '999', itemNos: [2, 31] });
@@ -137,23 +149,98 @@ describe('statistics', () => {
       answeredAt: new Date().toISOString(),
     });
     await inquireAt('2025-05-04T00:00:00.000Z');
+    a.onProvision = () => {
+      throw new Error('the provider fails');
+    };
+    await inquireAt('2025-05-05T00:00:00.000Z');
 
-    const { status, body } = await core.call<Statistics>('GET', '/admin/v1/statistics');
-    expect(status).toBe(200);
-    expect(body).toEqual({
-      total: 4,
-      byOutcome: { pending: 0, provided: 2, not_held: 1, refused: 1, failed: 0 },
-      byClause: [
-        { clauseNo: '74', count: 3 },
-        { clauseNo: '999', count: 1 },
-      ],
-      byItem: [
-        { itemNo: 2, count: 4 },
-        { itemNo: 31, count: 1 },
-      ],
-    });
-    const may3 = await core.call<Statistics>('GET', '/admin/v1/statistics?from=2025-05-03&to=2025-05-04');
-    expect(may3.body.total).toBe(1);
-    expect(may3.body.byOutcome.refused).toBe(1);
+    const stats = await statistics('?by=item');
+    expect(stats.total).toBe(5);
+    expect(stats.provisions).toBe(2);
+    expect(stats.byOutcome).toEqual({ pending: 0, provided: 2, not_held: 1, refused: 1, failed: 1 });
+    // provisions, not held, refused, failed, pending, total: item 31 was only ever asked, and refused.
+    const items = rowsOf(stats, 'item');
+    expect(items.map((r) => [r.key, r.name, ...(counts(r) ?? [])])).toEqual([
+      ['2', 'item 2', 2, 1, 1, 1, 0, 5],
+      ['31', 'item 31', 0, 0, 1, 0, 0, 1],
+    ]);
+    expect(stats.breakdowns.map((b) => b.by)).toEqual(['item']);
+  });
+
+  it('orders clauses by number, names procedures from the legal table and institutions by kind', async () => {
+    await core.register('000005', 'pension_service', a.url);
+    for (const clauseNo of ['108', '48', '9']) await inquireAt('2025-05-01T00:00:00.000Z', { clauseNo });
+    await inquireAt('2025-05-01T00:00:00.000Z');
+    await inquireAt('2025-05-01T00:00:00.000Z', { providerId: '000005' });
+
+    const stats = await statistics('?by=clause,procedure&by=provider-kind');
+    expect(rowsOf(stats, 'clause').map((r) => r.key)).toEqual(['9', '48', '74', '108']);
+    expect(rowsOf(stats, 'procedure').map((r) => [r.key, r.name, r.provisions, r.total])).toEqual([
+      ['074-01', '児童手当の認定請求', 1, 5],
+    ]);
+    expect(rowsOf(stats, 'provider-kind').map((r) => [r.key, r.name, r.provisions, r.refused])).toEqual([
+      ['municipality', '市区町村', 1, 3],
+      ['pension_service', '日本年金機構', 0, 1],
+    ]);
+  });
+
+  it('counts weeks Monday to Sunday in JST, across a month end and a JST midnight, gaps included', async () => {
+    await inquireAt('2025-05-25T14:59:00.000Z'); // Sun 25 May 23:59 JST: week of 19 May
+    await inquireAt('2025-05-25T15:00:00.000Z'); // Mon 26 May 00:00 JST (still Sunday in UTC)
+    await inquireAt('2025-06-01T14:59:59.999Z'); // Sun 1 June 23:59 JST: week of 26 May, across the month end
+    await inquireAt('2025-06-01T15:00:00.000Z'); // Mon 2 June 00:00 JST
+    await inquireAt('2025-06-01T15:00:00.000Z', { clauseNo: '999' }); // refused: not a provision
+
+    const stats = await statistics('?by=week&from=2025-05-19&to=2025-06-15');
+    expect(rowsOf(stats, 'week').map((r) => [r.key, r.name, r.provisions, r.total])).toEqual([
+      ['2025-05-19', '2025-05-19〜2025-05-25', 1, 1],
+      ['2025-05-26', '2025-05-26〜2025-06-01', 2, 2],
+      ['2025-06-02', '2025-06-02〜2025-06-08', 1, 2],
+      ['2025-06-09', '2025-06-09〜2025-06-15', 0, 0],
+    ]);
+    // A period is JST days, both ends inclusive: 2 June (JST) is 1 June 15:00 UTC onwards.
+    const june2 = await statistics('?from=2025-06-02&to=2025-06-02&by=week');
+    expect([june2.total, june2.provisions]).toEqual([2, 1]);
+    expect(june2.period).toEqual({ from: '2025-06-02', to: '2025-06-02', timeZone: 'Asia/Tokyo' });
+    const may = await statistics('?from=2025-05-01&to=2025-05-31&by=week');
+    expect(may.total).toBe(2);
+  });
+
+  it('refuses an unknown breakdown, an unknown parameter and a day that does not exist, naming them', async () => {
+    for (const [query, named] of [
+      ['?by=week,outcome', '"outcome"'],
+      ['?groupBy=clause', '"groupBy"'],
+      ['?from=2025-02-30', '2025-02-30'],
+      ['?from=2025-05-02&to=2025-05-01', 'from must be on or before to'],
+    ] as const) {
+      const { status, body } = await core.call<{ error: { code: string; message: string } }>(
+        'GET',
+        `/admin/v1/statistics${query}`,
+      );
+      expect(status, query).toBe(400);
+      expect(body.error.code).toBe('ERR_VALIDATION');
+      expect(body.error.message).toContain(named);
+    }
+  });
+
+  it('answers CSV with a byte-order mark for Excel, on format=csv or Accept: text/csv', async () => {
+    await inquireAt('2025-05-01T00:00:00.000Z');
+    await inquireAt('2025-05-01T00:00:00.000Z', { clauseNo: '999' });
+    for (const [query, headers] of [
+      ['?by=procedure&format=csv', {}],
+      ['?by=procedure', { accept: 'text/csv' }],
+    ] as const) {
+      const response = await fetch(new URL(`/admin/v1/statistics${query}`, core.url), { headers });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      expect([...bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+      expect(new TextDecoder().decode(bytes.subarray(3)).split('\r\n')).toEqual([
+        'breakdown,key,name,provisions,not_held,refused,failed,pending,total,from,to',
+        'total,,,1,0,1,0,0,2,,',
+        'procedure,074-01,児童手当の認定請求,1,0,1,0,0,2,,',
+        '',
+      ]);
+    }
   });
 });

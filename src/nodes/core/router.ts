@@ -8,11 +8,13 @@
  * never logged. The admin routes have no authentication yet (operator network only); the trust layer
  * adds operator credentials with roles (`callers` in the route table).
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Statistics } from '../../protocol/admin.ts';
 import { serveOpenApi } from '../../protocol/openapi.ts';
 import { adminApi, coreApi } from '../../protocol/routes.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { serve } from '../../protocol/server.ts';
+import { statisticsCsv } from '../../protocol/statistics-csv.ts';
 import type { CodeService } from './service/codes.ts';
 import type { InquiryService } from './service/inquiries.ts';
 import type { InquiryBatchService } from './service/inquiry-batches.ts';
@@ -32,6 +34,7 @@ export interface CoreServices {
 }
 
 export function registerCoreRoutes(app: FastifyInstance, services: CoreServices): void {
+  const csvAnswers = new WeakSet<FastifyRequest>();
   const { registry, codes, inquiries, batches, records, residentNotices, personRecords } = services;
 
   // ── Registry (operator) ─────────────────────────────────────────────────────────────────────
@@ -153,7 +156,25 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
     purged: await records.purgeExpiredRecords(),
     retentionYears: records.retentionYears,
   }));
-  serve(app, adminApi.getStatistics, async ({ query }) => records.statistics(query));
+  serve(app, adminApi.getStatistics, async ({ query, request }) => {
+    if (
+      query.format === 'csv' ||
+      (query.format === undefined && /\btext\/csv\b/i.test(request.headers.accept ?? ''))
+    ) {
+      csvAnswers.add(request);
+    }
+    return records.statistics(query);
+  });
+  // The CSV is the same answer in another form, rendered after the route's schema-checked JSON: the
+  // route table (and the typed client) stay JSON. We considered a second route for CSV, but one path
+  // with content negotiation is what an operator's spreadsheet or curl expects.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (!csvAnswers.has(request) || reply.statusCode !== 200 || typeof payload !== 'string') return payload;
+    void reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', 'attachment; filename="renkei-statistics.csv"');
+    return statisticsCsv(Statistics.parse(JSON.parse(payload)));
+  });
 
   // ── This node's OpenAPI document (anyone) ───────────────────────────────────────────────────
   serveOpenApi(app, 'core');

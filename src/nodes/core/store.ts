@@ -13,7 +13,8 @@ import type {
   ProvisionRecord,
   ProvisionRecordFilter,
   RecordOutcome,
-  Statistics,
+  StatisticsCount,
+  StatisticsGrouping,
 } from './model.ts';
 
 /** An inquiry waiting for an outcome or for delivery, as found after a restart. */
@@ -216,7 +217,12 @@ export interface CoreStore {
    * a tombstone (its leaf hash only, computed from its body), in one transaction; returns how many.
    */
   purgeRecordsBefore(cutoff: string): Promise<number>;
-  statistics(range: { from?: string; to?: string }): Promise<Statistics>;
+  /**
+   * Records requested in `[from, to)` (instants) counted by outcome, and by `by` when given: one
+   * GROUP BY query, never the records themselves. The week's bucket is the dialect's own date
+   * arithmetic, hidden here.
+   */
+  countRecords(range: { from?: string; to?: string }, by?: StatisticsGrouping): Promise<StatisticsCount[]>;
 
   // ── The record log (tamper-evident records) ──
   /** Called after each committed transaction that appended record events, with how many. */
