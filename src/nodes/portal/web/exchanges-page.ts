@@ -108,8 +108,9 @@ function row(record: PersonRecord, legal: LegalTable): Html {
   >
     <p class="exchange__when">${japaneseDateTime(record.requestedAt)}</p>
     <p class="exchange__summary">
-      <strong data-testid="requester">${record.requesterName}</strong> が
-      <strong data-testid="provider">${record.providerName}</strong> に、あなたの情報を照会しました。
+      <strong data-testid="requester">${record.requesterName}</strong>が<strong data-testid="provider"
+        >${record.providerName}</strong
+      >に、あなたの情報を照会しました。
     </p>
     <dl class="exchange__details">
       <dt>照会した情報</dt>
