@@ -80,11 +80,15 @@ describe.skipIf(!hasChromium)('the Myna Portal’s page A in chromium', () => {
   const marks = async () => {
     const deadline = Date.now() + 15_000;
     for (;;) {
-      const rows = await page
-        .getByTestId('proof')
-        .evaluateAll((els) =>
-          els.map((e) => ({ state: e.getAttribute('data-state'), text: e.textContent?.trim() ?? '' })),
-        );
+      const proofs = page.getByTestId('proof');
+      const rows: { state: string | null; text: string }[] = [];
+      for (let i = 0; i < (await proofs.count()); i++) {
+        const proof = proofs.nth(i);
+        rows.push({
+          state: await proof.getAttribute('data-state'),
+          text: ((await proof.textContent()) ?? '').trim(),
+        });
+      }
       if (rows.every((r) => r.state !== 'pending') || Date.now() > deadline) return rows;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
