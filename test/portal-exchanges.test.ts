@@ -149,7 +149,12 @@ describe('the Myna Portal, page A: the exchanges about me', () => {
     expect(status).toBe(503);
     expect(text).toContain('data-testid="exchanges-unavailable"');
     expect(text).toContain('もう一度お試しください');
-    const log = readLog(join(net.dir, 'logs', 'portal.log'));
+    // The log is written asynchronously: wait for the line.
+    let log = '';
+    for (let tries = 0; tries < 50 && !log.includes('exchanges: the core'); tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      log = readLog(join(net.dir, 'logs', 'portal.log'));
+    }
     const line = log.split('\n').find((l) => l.includes('exchanges: the core'));
     expect(line).toContain('ERR_UPSTREAM_UNAVAILABLE');
     expect(log).not.toContain(seen);
