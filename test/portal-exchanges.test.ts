@@ -143,6 +143,25 @@ describe('the Myna Portal, page A: the exchanges about me', () => {
     expect(text).toContain('data-testid="exchanges-empty"');
   });
 
+  it('pages the history by the core’s cursor: 20 a page, older ones behind a link, none twice', async () => {
+    const before = (await exchangesOf(taro)).rows.length;
+    for (let i = before; i <= 20; i++) await inquire('yamada-taro');
+    const first = await exchangesOf(taro);
+    expect(first.rows).toHaveLength(20);
+    const next = /href="(\/exchanges\?after=[^"]+)"\s+data-testid="next-page"/.exec(first.text)?.[1];
+    expect(next, 'a link to older exchanges').toBeDefined();
+    const { text } = await taro.go(`${net.portal.url}${unescapeHtml(next ?? '')}`);
+    const second = rowsOf(text);
+    expect(second.length).toBeGreaterThan(0);
+    const numbers = [...first.rows, ...second].map((r) => r.facts.processingNumber);
+    expect(new Set(numbers).size).toBe(numbers.length);
+    expect(numbers).toContain(seen);
+    expect(text).toContain('href="/exchanges"'); // back to the newest
+    // A cursor the core did not make: back to the first page, nothing shown from it.
+    const forged = await taro.go(`${net.portal.url}/exchanges?after=${'A'.repeat(300)}`);
+    expect(forged.response.status).toBe(303);
+  });
+
   it('says the records cannot be read when the core is down, and logs the failure without naming anyone', async () => {
     await net.network.core.close();
     const { status, text } = await exchangesOf(taro);
