@@ -6,36 +6,35 @@
  * and the key the core publishes for them. Nobody but the requester can lift it. The records of all three parties
  * still verify afterwards.
  *
- * The portal here is a certificate of role `portal` and a registry entry of kind `portal`; its code for
- * the resident is made with the core's keys, as the core would issue it (acquiring it through J-LIS
- * after the resident's login is the portal node's part, built beside this).
+ * The portal is the portal node (a certificate of role `portal`, a registry entry of kind `portal`), and
+ * its code for the resident is the one it acquired through J-LIS when the resident logged in with the
+ * card; the test reads it from the portal's database and asks the core as the portal would.
+ * (test/portal-exchanges.test.ts reads the same through the portal's page A.)
  */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import SQLite from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renkei } from '../src/cli/test-support.ts';
 import { verifyNetworkRecords } from '../src/network/records.ts';
-import { CodeCipher } from '../src/nodes/core/service/code-cipher.ts';
-import { fileCoreKeys } from '../src/nodes/core/keys.ts';
+import type { PortalDatabase } from '../src/nodes/portal/kysely-store.ts';
 import { createClient, type Client } from '../src/protocol/api.ts';
 import { credentialTransport } from '../src/protocol/client-credentials.ts';
 import type { PersonRecordPage } from '../src/protocol/person-records.ts';
 import { coreApi } from '../src/protocol/routes.ts';
 import type { Transport } from '../src/protocol/transport.ts';
 import { systemClock } from '../src/shared/clock.ts';
+import { openDatabase } from '../src/shared/db.ts';
 import { RenkeiError } from '../src/shared/errors.ts';
 import { verifyRecordEvidence, type PublicJwk } from '../src/trust/merkle/index.ts';
-import { issuePartyCertificates } from '../src/trust/pki/authority.ts';
 import { partyPaths, pkiPaths } from '../src/trust/pki/files.ts';
-import { startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
+import { logInAs } from './support/portal-client.ts';
+import { startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
 
 const REQUESTER = '152048'; // 三条市
 const PROVIDER = '131041'; // 新宿区
 const RESIDENT = 'yamada-taro';
 
-let demo: DemoNetwork;
+let demo: PortalNetwork;
 let pkiDir: string;
 const transports: Transport[] = [];
 /** The core's API as a party presenting `partyId`'s certificate and signing as it. */
@@ -66,7 +65,7 @@ async function inquire(nonDisclosure: boolean): Promise<string> {
   const requester = demo.network.institution(REQUESTER);
   const accepted = await requester.inquire({
     body: {
-      addresseeNumber: demo.world.addresseeNumber(RESIDENT, REQUESTER),
+      addresseeNumber: demo.world!.addresseeNumber(RESIDENT, REQUESTER),
       providerId: PROVIDER,
       clauseNo: '74',
       procedureId: '074-01',
@@ -82,21 +81,17 @@ async function inquire(nonDisclosure: boolean): Promise<string> {
   return accepted.processingNumber;
 }
 
-/** The portal's code for the resident: the requester's, opened and sealed again under the portal's key. */
-function portalCodeOf(processingNumber: string): string {
-  const db = new SQLite(join(demo.dir, 'institutions', REQUESTER, 'intermediate.sqlite'), { readonly: true });
-  let code: string;
+/** The portal's code for the resident, acquired through J-LIS at their first login with the card. */
+async function portalCodeOf(resident: string): Promise<string> {
+  await logInAs(demo, resident);
+  const db = await openDatabase<PortalDatabase>(demo.portalDatabase);
   try {
-    ({ person_code: code } = db
-      .prepare('SELECT person_code FROM requester_records WHERE processing_number = ?')
-      .get(processingNumber) as { person_code: string });
+    const persons = await db.selectFrom('persons').select('person_code').execute();
+    expect(persons).toHaveLength(1);
+    return persons[0]?.person_code ?? '';
   } finally {
-    db.close();
+    await db.destroy();
   }
-  const cipher = new CodeCipher(fileCoreKeys(join(demo.dir, 'core', 'master-keys.json')));
-  const linkingCode = cipher.decode(REQUESTER, code, { current: 1, previous: 0 });
-  if (!linkingCode) throw new Error('the requester’s code did not open');
-  return cipher.encode('portal', 1, linkingCode);
 }
 
 async function everyPage(): Promise<PersonRecordPage[]> {
@@ -118,18 +113,8 @@ async function everyPage(): Promise<PersonRecordPage[]> {
 }
 
 beforeAll(async () => {
-  demo = await startDemoNetwork('non-disclosure');
+  demo = await startPortalNetwork('non-disclosure', { world: true });
   pkiDir = demo.network.pkiDir ?? '';
-  await issuePartyCertificates({ dir: pkiDir, partyId: 'portal', role: 'portal', clock: systemClock });
-  await demo.network.admin().registerInstitution({
-    params: { id: 'portal' },
-    body: {
-      name: 'マイナポータル',
-      nameEn: 'Myna Portal',
-      kind: 'portal',
-      networkUrl: 'https://127.0.0.1:1',
-    },
-  });
   portal = await coreAs('portal');
   // The key the core publishes for its heads, as a browser would fetch it.
   const published = (await (
@@ -146,8 +131,8 @@ beforeAll(async () => {
   );
   visible = await inquire(false);
   hidden = await inquire(true);
-  portalCode = portalCodeOf(visible);
-});
+  portalCode = await portalCodeOf(RESIDENT);
+}, 180_000);
 
 afterAll(async () => {
   for (const transport of transports) await transport.close();

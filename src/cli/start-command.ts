@@ -16,6 +16,7 @@ import type { FastifyInstance } from 'fastify';
 import { createLogger } from '../shared/logger.ts';
 import { SupervisedNode, type SupervisorEvent } from '../network/supervisor.ts';
 import type { RunningNode } from '../shared/node.ts';
+import { DEMO_SCENARIOS, runScenario } from '../network/scenarios.ts';
 import { seedWorld } from '../network/seed.ts';
 import { DEMO_WORLD } from '../network/world.ts';
 import { checkWorkers } from './node-command.ts';
@@ -121,6 +122,9 @@ export function registerStartCommand(program: Command): void {
           if (portal?.portal && !hasDemoCards(cardsDir)) {
             console.log('First start: issuing the demo residents’ cards (個人番号カード)…');
             await issueDemoCards(network, seeded, cardsDir);
+            // So that a resident who logs in finds exchanges in the portal's やりとり履歴 (page A).
+            console.log('First start: the seeds’ scenarios, as `renkei demo` runs them…');
+            for (const scenario of DEMO_SCENARIOS) await runScenario(network, seeded, scenario);
           }
         }
         if (portal?.portal && portal.readerUrl) {

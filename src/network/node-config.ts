@@ -148,6 +148,10 @@ export const PortalConfig = z.strictObject({
   /** The origin residents' browsers see (default http://<host>:<port>). */
   origin: BaseUrl.optional(),
   jlisUrl: BaseUrl,
+  /** The core (mutual TLS): the exchanges about a resident (page A). */
+  coreUrl: BaseUrl,
+  /** The core's publication listener, for its record-log key (default: where `pki.crlUrl` is). */
+  corePublicationUrl: BaseUrl.optional(),
   /** J-LIS's JPKI publication (CA bundle, OCSP), e.g. http://127.0.0.1:7104. */
   jpkiPublicationUrl: BaseUrl,
   /** J-LIS's JPKI CA bundle (PEM), given out of band; fetched from the publication when omitted. */

@@ -220,6 +220,7 @@ export async function startNodeProcesses(
             networkPort: port(82),
             readerUrl,
             jlisUrl: jlis.url,
+            coreUrl: core.url,
             jpkiPublicationUrl: jlis.publicationUrl ?? '',
             pki: peerPki,
           });

@@ -49,13 +49,19 @@ export const EvidenceLeaf = z.object({
 });
 export type EvidenceLeaf = z.infer<typeof EvidenceLeaf>;
 
-/** A record about the person, as the resident sees it; names of institutions and clauses are the registry's and the legal table's. */
+/**
+ * A record about the person, as the resident sees it. The institutions' names are the core's registry's
+ * (the portal has no registry of its own); the procedure's and items' names are the legal table's.
+ */
 export const PersonRecord = z.object({
   processingNumber: ProcessingNumber,
   requestedAt: z.iso.datetime(),
   answeredAt: z.iso.datetime().nullable(),
   requesterId: InstitutionId,
+  /** The requester's name in the core's registry (the id where the registry no longer has it). */
+  requesterName: z.string().min(1).max(100),
   providerId: InstitutionId,
+  providerName: z.string().min(1).max(100),
   clauseNo: ClauseNo,
   procedureId: ProcedureId,
   itemNos: z.array(ItemNo),

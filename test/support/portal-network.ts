@@ -13,7 +13,9 @@ import { createCardReader } from '../../src/card/reader/card-reader.ts';
 import { writeCardFile } from '../../src/card/virtual-card.ts';
 import { loadLegalTable } from '../../src/domain/legal-table/index.ts';
 import { launchNetwork, type Network } from '../../src/network/launch.ts';
-import { DEMO_INSTITUTIONS } from '../../src/network/world.ts';
+import { issueDemoCards } from '../../src/network/portal-demo.ts';
+import { seedWorld, type SeededWorld } from '../../src/network/seed.ts';
+import { DEMO_INSTITUTIONS, DEMO_WORLD } from '../../src/network/world.ts';
 import { PORTAL_PARTY } from '../../src/nodes/portal/portal.ts';
 import { startPortal, type RunningPortal } from '../../src/nodes/portal/main.ts';
 import { systemClock } from '../../src/shared/clock.ts';
@@ -33,6 +35,11 @@ export interface PortalNetwork {
   portal: RunningPortal;
   readerUrl: string;
   cardsDir: string;
+  /**
+   * With `world`: the demo world as `renkei demo` seeds it, and a card for each demo card holder
+   * (`<resident key>.card`: yamada-taro, yamada-hanako, sato-misaki).
+   */
+  world: SeededWorld | undefined;
   /** The suite's PostgreSQL run: where the nodes' schemas are; undefined on SQLite. */
   postgres: PostgresOption | undefined;
   /** The portal's database (for the tests to read what it holds). */
@@ -55,16 +62,27 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startPortalNetwork(name: string): Promise<PortalNetwork> {
+export interface PortalNetworkOptions {
+  /** The demo world (every demo institution, its residents and copies) and the demo residents' cards. */
+  world?: boolean;
+  /** Let the portal write its own log, `<dir>/logs/portal.log` (silent otherwise). */
+  portalLog?: boolean;
+}
+
+export async function startPortalNetwork(
+  name: string,
+  options: PortalNetworkOptions = {},
+): Promise<PortalNetwork> {
   const dir = mkdtempSync(join(tmpdir(), `renkei-${name}-`));
   const postgres = testPostgres();
   const cardsDir = join(dir, 'cards');
   mkdirSync(cardsDir, { mode: 0o700 });
+  const legalTable = loadLegalTable();
   const network = await launchNetwork({
     ...(postgres ? { postgres } : {}),
     dataDir: dir,
-    legalTable: loadLegalTable(),
-    institutions: [MUNICIPALITY],
+    legalTable,
+    institutions: options.world ? DEMO_WORLD.institutions : [MUNICIPALITY],
     basePort: 0,
   });
   let portal: RunningPortal | undefined;
@@ -93,9 +111,12 @@ export async function startPortalNetwork(name: string): Promise<PortalNetwork> {
       networkPort: 0,
       readerUrl,
       jlisUrl: network.jlis.url,
+      coreUrl: network.core.url,
+      corePublicationUrl: network.core.publicationUrl!,
+      legalTable,
       jpkiPublicationUrl: network.jlis.publicationUrl!,
       security: { pkiDir, crl: { url: `${network.core.publicationUrl}/pki/v1/crl` } },
-      logger: silentLogger(),
+      ...(options.portalLog ? {} : { logger: silentLogger() }),
       ...(postgres ? { postgres } : {}),
     });
     await network.admin().registerInstitution({
@@ -104,6 +125,8 @@ export async function startPortalNetwork(name: string): Promise<PortalNetwork> {
     });
     reader = await createCardReader({ cardsDir, portalOrigins: [portal.url], logger: silentLogger() });
     await listen(reader, readerPort);
+    const world = options.world ? await seedWorld(network, DEMO_WORLD, legalTable) : undefined;
+    if (world) await issueDemoCards(network, world, cardsDir);
     const jlis = network.jlisClient();
     const running = portal;
     return {
@@ -112,6 +135,7 @@ export async function startPortalNetwork(name: string): Promise<PortalNetwork> {
       portal: running,
       readerUrl,
       cardsDir,
+      world,
       postgres,
       portalDatabase: nodeDatabase(postgres, join(dir, 'portal', 'portal.sqlite'), 'portal'),
       async issueCard(label, holder) {

@@ -10,7 +10,8 @@ import {
   type NodeSecurityOptions,
   type OpenedNodeSecurity,
 } from '../../protocol/node-security.ts';
-import { jlisApi } from '../../protocol/routes.ts';
+import { coreApi, jlisApi } from '../../protocol/routes.ts';
+import type { LegalTable } from '../../domain/legal-table/index.ts';
 import type { Transport } from '../../protocol/transport.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import { nodeDatabase, openDatabase, type PostgresOption } from '../../shared/db.ts';
@@ -37,6 +38,12 @@ export interface StartPortalOptions {
   /** The card reader's base URL (default http://127.0.0.1:7181). */
   readerUrl?: string;
   jlisUrl: string;
+  /** The core (mutual TLS): the exchanges about a resident. */
+  coreUrl: string;
+  /** The core's publication listener (`http://127.0.0.1:7102`): its record-log key, its CRL. */
+  corePublicationUrl: string;
+  /** The legal table: names of procedures, items and clauses on page A. */
+  legalTable: LegalTable;
   /** J-LIS's JPKI publication (CA bundle, OCSP): `http://127.0.0.1:7104`. */
   jpkiPublicationUrl: string;
   /**
@@ -130,6 +137,9 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
       readerUrl: options.readerUrl ?? 'http://127.0.0.1:7181',
       jpki,
       jlis: createClient(jlisApi, { transport, baseUrl: options.jlisUrl, peer: 'J-LIS', party: 'jlis' }),
+      core: createClient(coreApi, { transport, baseUrl: options.coreUrl, peer: 'the core', party: 'core' }),
+      corePublicationUrl: options.corePublicationUrl,
+      legalTable: options.legalTable,
       security,
       webTls,
     });

@@ -10,18 +10,22 @@
 import type { FastifyInstance } from 'fastify';
 import type { Client } from '../../protocol/api.ts';
 import type { NodeSecurity } from '../../protocol/node-security.ts';
-import type { jlisApi } from '../../protocol/routes.ts';
+import type { coreApi, jlisApi } from '../../protocol/routes.ts';
+import type { LegalTable } from '../../domain/legal-table/index.ts';
 import { secureApp } from '../../protocol/server.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { createHttpApp } from '../../shared/http.ts';
+import { RenkeiError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { createWebApp } from '../../shared/web/server.ts';
-import { registerPortalNetworkRoutes, registerPortalPages } from './router.ts';
+import { registerExchangePages, registerPortalNetworkRoutes, registerPortalPages } from './router.ts';
+import { ExchangeService } from './service/exchanges.ts';
 import type { JpkiTrust } from './service/jpki-verifier.ts';
 import { LoginService } from './service/login.ts';
 import { PersonCodeService } from './service/person-codes.ts';
 import { SessionService, type SessionPolicy } from './service/sessions.ts';
 import type { PortalStore } from './store.ts';
+import { bundleExchangesScript } from './web/exchanges-bundle.ts';
 import { errorPage } from './web/pages.ts';
 
 /** The portal's party id and institution id (its certificate's, and the core's registry entry). */
@@ -42,6 +46,12 @@ export interface PortalDeps {
   jpki: JpkiTrust;
   /** J-LIS, for the portal's code acquisitions. */
   jlis: Client<typeof jlisApi>;
+  /** The core, for the exchanges about a resident (`listPersonRecords`). */
+  core: Client<typeof coreApi>;
+  /** The core's publication listener: the key its record log's heads are signed with. */
+  corePublicationUrl: string;
+  /** The legal table: the names of procedures, items and clauses a resident reads. */
+  legalTable: LegalTable;
   /** The trust layer of the network listener (and the security log). Absent only in unit tests. */
   security?: NodeSecurity | undefined;
   /** The web listener's own certificate for HTTPS (PEM); plain HTTP without it (the demo). */
@@ -58,6 +68,7 @@ export interface Portal {
   login: LoginService;
   sessions: SessionService;
   codes: PersonCodeService;
+  exchanges: ExchangeService;
 }
 
 export async function createPortal(deps: PortalDeps): Promise<Portal> {
@@ -82,6 +93,18 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     ...(deps.challengeTtlMs === undefined ? {} : { challengeTtlMs: deps.challengeTtlMs }),
   });
   const sessions = new SessionService({ store: deps.store, clock: deps.clock, policy: deps.sessionPolicy });
+  const exchanges = new ExchangeService({
+    institutionId: PORTAL_PARTY,
+    store: deps.store,
+    clock: deps.clock,
+    core: deps.core,
+    corePublicationUrl: deps.corePublicationUrl,
+    verifyCertificate: async (der) => {
+      // Without the trust layer (unit tests only) no key is vouched for: every row then shows ✗.
+      if (!deps.security) throw new RenkeiError('ERR_CERT_UNTRUSTED', 'No trust layer to check the key.');
+      return deps.security.trust.verifyPeer(der, 'signing');
+    },
+  });
   const web = await createWebApp({ logger: deps.logger, tls: deps.webTls, errorPage });
   registerPortalPages(web, {
     login,
@@ -92,6 +115,14 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     tls: deps.webTls !== undefined,
     record,
   });
+  registerExchangePages(web, {
+    sessions,
+    exchanges,
+    legalTable: deps.legalTable,
+    logger: deps.logger,
+    tls: deps.webTls !== undefined,
+    script: await bundleExchangesScript(),
+  });
   const network = createHttpApp({
     logger: deps.logger,
     node: 'portal',
@@ -99,5 +130,5 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
   });
   if (deps.security) secureApp(network, { ...deps.security, institutionId: PORTAL_PARTY });
   registerPortalNetworkRoutes(network, codes);
-  return { web, network, login, sessions, codes };
+  return { web, network, login, sessions, codes, exchanges };
 }

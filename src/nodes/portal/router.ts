@@ -12,7 +12,9 @@
  *   | `GET /login/finish`          | the session, in the browser that began the login                 |
  *   | `POST /logout`               | end the session (CSRF token)                                     |
  *   | `GET /logged-out`            | said so                                                          |
- *   | `GET /services/:id`          | the services A–E, to come                                        |
+ *   | `GET /exchanges[?after=]`    | A, やりとり履歴: the core's records about the resident, paged     |
+ *   | `GET /assets/exchanges.js`   | A's in-browser check of the records' proofs (bundled at start)   |
+ *   | `GET /services/:id`          | the services B–E, to come                                        |
  *   | `GET /assets/*`, `/healthz`  | stylesheet, design tokens, scripts; health                       |
  *
  * - **the network** (`registerPortalNetworkRoutes`): `networkApi.deliverCode` of the route table, on
@@ -21,15 +23,20 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { LegalTable } from '../../domain/legal-table/index.ts';
+import { PersonRecordCursor } from '../../protocol/person-records.ts';
 import { LoginNonce } from '../../protocol/portal.ts';
 import { networkApi } from '../../protocol/routes.ts';
 import { serve, type SecurityEventSink } from '../../protocol/server.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
+import type { Logger } from '../../shared/logger.ts';
 import { cookieOptions, formFields } from '../../shared/web/server.ts';
+import type { ExchangeService } from './service/exchanges.ts';
 import type { LoginService } from './service/login.ts';
 import type { PersonCodeService } from './service/person-codes.ts';
 import type { Session, SessionService } from './service/sessions.ts';
+import { EXCHANGES_SCRIPT, exchangesPage, exchangesUnavailablePage } from './web/exchanges-page.ts';
 import { PORTAL_SERVICES, landingPage, loggedOutPage, loginPage, servicePage } from './web/pages.ts';
 
 export const SESSION_COOKIE = 'portal_session';
@@ -157,6 +164,50 @@ export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps)
       .type(HTML)
       .header('cache-control', 'no-store')
       .send(servicePage({ csrfToken: session.csrfToken, service }));
+  });
+}
+
+export interface ExchangePagesDeps {
+  sessions: SessionService;
+  exchanges: ExchangeService;
+  legalTable: LegalTable;
+  logger: Logger;
+  tls: boolean;
+  /** The browser's check, bundled (`web/exchanges-bundle.ts`). */
+  script: string;
+}
+
+/**
+ * Page A, やりとり履歴. The core unreachable (or refusing, or its key not to be had) is a page that
+ * says so and what to do, with status 503; the log line names the error code only, never the person.
+ */
+export function registerExchangePages(app: FastifyInstance, deps: ExchangePagesDeps): void {
+  app.get(`/assets/${EXCHANGES_SCRIPT}`, (_request, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(deps.script),
+  );
+
+  app.get('/exchanges', async (request, reply) => {
+    const session = await deps.sessions.find(request.cookies[SESSION_COOKIE]);
+    if (!session) {
+      return reply.clearCookie(SESSION_COOKIE, cookieOptions(deps.tls)).redirect('/login', 303);
+    }
+    const after = (request.query as Record<string, unknown>).after;
+    const cursor = after === undefined ? undefined : PersonRecordCursor.safeParse(after);
+    if (cursor && !cursor.success) return reply.redirect('/exchanges', 303);
+    reply.type(HTML).header('cache-control', 'no-store');
+    try {
+      const [page, key] = await Promise.all([
+        deps.exchanges.page(session.personId, cursor?.data),
+        deps.exchanges.recordLogKey(),
+      ]);
+      return reply.send(
+        exchangesPage({ csrfToken: session.csrfToken, page, key, legal: deps.legalTable, later: !!cursor }),
+      );
+    } catch (error) {
+      if (!(error instanceof RenkeiError)) throw error;
+      deps.logger.warn({ code: error.code }, 'exchanges: the core’s records could not be read');
+      return reply.status(503).send(exchangesUnavailablePage({ csrfToken: session.csrfToken }));
+    }
   });
 }
 

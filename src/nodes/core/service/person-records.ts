@@ -115,13 +115,20 @@ export class PersonRecordService {
       list.push({ index: e.idx, leaf: e.body, proof });
       evidence.set(e.pn, list);
     }
+    // The resident reads names, not ids: the registry's, once per institution of the page.
+    const names = new Map<string, string>();
+    for (const id of new Set(page.flatMap((r) => [r.requesterId, r.providerId]))) {
+      names.set(id, (await registry.find(id))?.name ?? id);
+    }
     return {
       records: page.map((r) => ({
         processingNumber: r.processingNumber,
         requestedAt: r.requestedAt,
         answeredAt: r.answeredAt,
         requesterId: r.requesterId,
+        requesterName: names.get(r.requesterId) ?? r.requesterId,
         providerId: r.providerId,
+        providerName: names.get(r.providerId) ?? r.providerId,
         clauseNo: r.clauseNo,
         procedureId: r.procedureId,
         itemNos: r.itemNos,

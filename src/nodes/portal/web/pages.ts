@@ -7,13 +7,14 @@ import type { ErrorCode } from '../../../shared/errors.ts';
 
 const SERVICE = { name: 'マイナポータル', nameEn: 'Myna Portal', href: '/' };
 
-/** The services of issue 9, A–E: links to come. */
+/** The services of issue 9, A–E: those with an `href` are built, the others to come. */
 export const PORTAL_SERVICES = [
   {
     id: 'a',
     name: 'やりとり履歴',
     nameEn: 'Exchanges about me',
     text: '行政機関の間でのあなたの情報のやりとりの記録を見る',
+    href: '/exchanges',
   },
   { id: 'b', name: 'わたしの情報', nameEn: 'My information', text: '行政機関が持つあなたの情報を見る' },
   { id: 'c', name: 'お知らせ', nameEn: 'Notices', text: '行政機関からのお知らせを受け取る' },
@@ -95,11 +96,17 @@ export function landingPage(args: { csrfToken: string }): string {
         ${PORTAL_SERVICES.map(
           (s) =>
             html`<li>
-              <a class="service-card" href="/services/${s.id}">
+              <a class="service-card" href="${'href' in s ? s.href : `/services/${s.id}`}">
                 <span class="service-card__title">${s.name}</span>
                 <span class="en" lang="en">${s.nameEn}</span>
                 <span class="hint">${s.text}</span>
-                <span class="service-card__status">準備中 <span lang="en">Coming soon</span></span>
+                ${
+                  'href' in s
+                    ? ''
+                    : html`<span class="service-card__status"
+                        >準備中 <span lang="en">Coming soon</span></span
+                      >`
+                }
               </a>
             </li>`,
         )}

@@ -1,0 +1,149 @@
+/**
+ * Page A of the Myna Portal (やりとり履歴) in a real browser (Debian's chromium, driven by
+ * playwright-core): a resident logs in with the card reader, opens the history from the home page,
+ * and the page's own script marks each row ✓ once chromium (WebCrypto) has checked its proofs and the
+ * signed head against the core's key; a proof altered on the way (page.route) is marked ✗, and so is
+ * a row that shows another institution than its log says. Skipped, saying so, where /usr/bin/chromium
+ * is missing. With RENKEI_SCREENSHOTS=<dir> the pages are saved there as PNG.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PIN, startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) {
+  console.warn(
+    `portal-exchanges-browser.test.ts: SKIPPED — ${CHROMIUM} is missing, so the browser tests did not run (apt-get install -y chromium).`,
+  );
+}
+
+const OK = '✓ 改ざんされていないことを確認しました';
+
+describe.skipIf(!hasChromium)('the Myna Portal’s page A in chromium', () => {
+  let net: PortalNetwork;
+  let browser: Browser;
+  let page: Page;
+  const shots = process.env.RENKEI_SCREENSHOTS;
+
+  /** A clerk's inquiry at 三条市 about 山田 太郎 at 新宿区, answered. */
+  async function inquire(itemNos: number[], procedureId: string): Promise<string> {
+    const requester = net.network.institution('152048');
+    const { processingNumber } = await requester.inquire({
+      body: {
+        addresseeNumber: net.world!.addresseeNumber('yamada-taro', '152048'),
+        providerId: '131041',
+        clauseNo: '74',
+        procedureId,
+        itemNos,
+        nonDisclosure: false,
+      },
+    });
+    await requester.getInquiry({ params: { processingNumber }, query: { waitMs: 20_000 } });
+    return processingNumber;
+  }
+
+  beforeAll(async () => {
+    net = await startPortalNetwork('portal-exchanges-browser', { world: true });
+    await inquire([2], '074-01');
+    await inquire([1, 2], '074-01');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    if (shots) mkdirSync(shots, { recursive: true });
+    page = await browser.newPage({ locale: 'ja-JP' });
+    page.setDefaultTimeout(15_000);
+    await page.goto(`${net.portal.url}/login`);
+    await page.getByTestId('reader-link').click();
+    await page.waitForURL(`${net.readerUrl}/sign?**`);
+    await page.getByLabel('yamada-taro').check();
+    await page.getByRole('textbox', { name: /利用者証明用電子証明書の暗証番号/ }).fill(PIN);
+    await page.getByRole('button', { name: /署名してログイン/ }).click();
+    await page.waitForURL(`${net.portal.url}/`);
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await net?.dispose();
+  });
+
+  const shoot = async (name: string) => {
+    const path = join(shots ?? net.dir, `${name}.png`);
+    await page.screenshot({ path, fullPage: true });
+    expect(existsSync(path)).toBe(true);
+  };
+
+  /** Each row's mark once the page's script has decided (no row left "checking"). */
+  const marks = async () => {
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const proofs = page.getByTestId('proof');
+      const rows: { state: string | null; text: string }[] = [];
+      for (let i = 0; i < (await proofs.count()); i++) {
+        const proof = proofs.nth(i);
+        rows.push({
+          state: await proof.getAttribute('data-state'),
+          text: ((await proof.textContent()) ?? '').trim(),
+        });
+      }
+      if (rows.every((r) => r.state !== 'pending') || Date.now() > deadline) return rows;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+
+  it('marks every row ✓ once the browser has checked its proofs and the signed head', async () => {
+    await page.getByRole('link', { name: /やりとり履歴/ }).click();
+    await page.waitForURL(`${net.portal.url}/exchanges`);
+    const rows = await marks();
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect(row).toEqual({ state: 'verified', text: OK });
+    const first = page.getByTestId('exchange').first();
+    expect(await first.getByTestId('requester').textContent()).toBe('三条市');
+    expect(await first.getByTestId('provider').textContent()).toBe('新宿区');
+    expect(await first.getByTestId('items').textContent()).toContain('住民基本台帳関係情報');
+    await page.getByText(/とは/).first().click(); // the explanation, opened for the screenshot
+    await shoot('exchanges');
+  }, 60_000);
+
+  it('marks a row ✗ when a proof was altered on its way to the browser', async () => {
+    await page.route(`${net.portal.url}/exchanges`, async (route) => {
+      const response = await route.fetch();
+      const body = (await response.text()).replace(
+        /(&quot;proof&quot;:\[&quot;)([0-9a-f])/,
+        (_m, before: string, c: string) => `${before}${c === '0' ? '1' : '0'}`,
+      );
+      await route.fulfill({ response, body });
+    });
+    try {
+      await page.goto(`${net.portal.url}/exchanges`);
+      const [tampered, intact] = await marks();
+      expect(tampered?.state).toBe('failed');
+      expect(tampered?.text).toMatch(/^✗ .*確認できませんでした/);
+      expect(intact).toEqual({ state: 'verified', text: OK });
+      await shoot('exchanges-tampered');
+    } finally {
+      await page.unroute(`${net.portal.url}/exchanges`);
+    }
+  }, 60_000);
+
+  it('marks a row ✗ when it shows another institution than its log says', async () => {
+    await page.route(`${net.portal.url}/exchanges`, async (route) => {
+      const response = await route.fetch();
+      const body = (await response.text()).replace(
+        /&quot;providerId&quot;:&quot;131041&quot;/,
+        '&quot;providerId&quot;:&quot;011002&quot;',
+      );
+      await route.fulfill({ response, body });
+    });
+    try {
+      await page.goto(`${net.portal.url}/exchanges`);
+      const [shown] = await marks();
+      expect(shown?.state).toBe('failed');
+    } finally {
+      await page.unroute(`${net.portal.url}/exchanges`);
+    }
+  }, 60_000);
+});

@@ -1,0 +1,76 @@
+/**
+ * A resident's browser without a browser, for the Myna Portal's HTTP tests: a cookie jar for one
+ * origin, the hidden fields of a page's form, and the login through the card reader. (The same as
+ * test/portal.test.ts's own, which predates this module.)
+ */
+import { expect } from 'vitest';
+import { PIN, type PortalNetwork } from './portal-network.ts';
+
+export const unescapeHtml = (text: string) =>
+  text
+    .replaceAll('&quot;', '"')
+    .replaceAll('&#39;', "'")
+    .replaceAll('&lt;', '<')
+    .replaceAll('&gt;', '>')
+    .replaceAll('&amp;', '&');
+
+/** The hidden fields of the page's first form with `action`. */
+export function formOf(page: string, action: string): Record<string, string> {
+  const start = page.indexOf(`action="${action}"`);
+  expect(start, `a form posting to ${action}`).toBeGreaterThan(-1);
+  const form = page.slice(start, page.indexOf('</form>', start));
+  const fields: Record<string, string> = {};
+  for (const m of form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) {
+    fields[m[1] ?? ''] = unescapeHtml(m[2] ?? '');
+  }
+  return fields;
+}
+
+export class CookieBrowser {
+  cookies = new Map<string, string>();
+  async go(url: string, init: { form?: Record<string, string>; origin?: string } = {}) {
+    const response = await fetch(url, {
+      method: init.form ? 'POST' : 'GET',
+      redirect: 'manual',
+      headers: {
+        ...(this.cookies.size > 0
+          ? { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') }
+          : {}),
+        ...(init.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+        ...(init.origin ? { origin: init.origin } : {}),
+      },
+      ...(init.form ? { body: new URLSearchParams(init.form).toString() } : {}),
+    });
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const [name, value] = (pair ?? '').split('=');
+      if (!name) continue;
+      if (value === '' || /max-age=0|expires=thu, 01 jan 1970/i.test(line)) this.cookies.delete(name);
+      else this.cookies.set(name, value ?? '');
+    }
+    return { response, text: await response.text() };
+  }
+}
+
+/** Log in as the holder of `<card>.card` at the reader; returns the browser, logged in. */
+export async function logInAs(net: PortalNetwork, card: string): Promise<CookieBrowser> {
+  const browser = new CookieBrowser();
+  const { text: loginPage } = await browser.go(`${net.portal.url}/login`);
+  const link = unescapeHtml(/href="([^"]+)" data-testid="reader-link"/.exec(loginPage)?.[1] ?? '');
+  const reader = new CookieBrowser();
+  const { text: readerPage } = await reader.go(link);
+  const signed = await reader.go(`${net.readerUrl}/sign`, {
+    form: { ...formOf(readerPage, '/sign'), card: `${card}.card`, pin: PIN },
+  });
+  expect(signed.response.status).toBe(200);
+  const completed = await browser.go(`${net.portal.url}/login/complete`, {
+    form: formOf(signed.text, `${net.portal.url}/login/complete`),
+    origin: net.readerUrl,
+  });
+  expect(completed.response.status).toBe(303);
+  const finished = await browser.go(
+    new URL(completed.response.headers.get('location') ?? '', net.portal.url).href,
+  );
+  expect(finished.response.headers.get('location')).toBe('/');
+  return browser;
+}
