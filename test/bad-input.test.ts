@@ -1,5 +1,5 @@
 /**
- * Bad input gets a clear error and changes nothing. One real network (core, J-LIS, ten institutions)
+ * Bad input gets a clear error and changes nothing. One real network (core, J-LIS, twelve institutions)
  * on real SQLite files and real HTTP; every request is raw `fetch`, so broken bodies reach the nodes
  * as a careless or hostile client would send them. For each case: the status, the stable code, a
  * message a person can act on that never echoes the Individual Number or code sent, and the state of

@@ -1,5 +1,5 @@
 /**
- * The seeds' scenarios end to end: a real network (core, J-LIS, ten institutions) on real SQLite files
+ * The seeds' scenarios end to end: a real network (core, J-LIS, twelve institutions) on real SQLite files
  * and real HTTP, seeded through the nodes' public APIs. Nothing of our own is mocked.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * The storage contract on a whole network, run once per dialect (vitest.config.ts): the demo network
- * (core, J-LIS, ten institutions, each with its own databases) on SQLite files, and again with every
+ * (core, J-LIS, twelve institutions, each with its own databases) on SQLite files, and again with every
  * database a schema of PostgreSQL when `RENKEI_TEST_POSTGRES` is set. The same scenarios must end the
  * same way, concurrent inquiries must leave every party's Merkle log whole (on PostgreSQL, appends of
  * concurrent transactions queue on an advisory lock), and `renkei records verify`'s checks must pass.

@@ -1,6 +1,6 @@
 /**
  * The trust layer, tried as an attacker on the same machine would: against the running demo network
- * (core, J-LIS, ten institutions) over real TLS, each attack with no credential, a credential of
+ * (core, J-LIS, twelve institutions) over real TLS, each attack with no credential, a credential of
  * another CA, an expired or revoked one, another party's, or a genuine one misused. Every attack ends
  * with its stable error code, changes nothing, and is recorded in the refusing node's security log.
  */

@@ -41,7 +41,9 @@ describe('renkei demo', () => {
   it('tells which attachments are no longer needed, still needed, or why the core refused', async () => {
     const run = await renkei('--data-dir', temp, 'demo');
     expect(run.status).toBe(0);
-    expect(scenario(run.stdout, 'a')).toContain('No longer needed: 課税証明書、住民票');
+    // Scenario a asks for item 2 only: it replaces 課税証明書, not the procedure's other attachment 住民票.
+    expect(scenario(run.stdout, 'a')).toContain('No longer needed: 課税証明書\n');
+    expect(scenario(run.stdout, 'a')).not.toContain('住民票');
 
     const refused = scenario(run.stdout, 'e');
     expect(refused).toContain('    Refused by the core: a health insurer may not use clause 74');
@@ -49,7 +51,7 @@ describe('renkei demo', () => {
     expect(refused).not.toContain('needed');
 
     const notHeld = scenario(run.stdout, 'f');
-    expect(notHeld).toContain('    Still needed: 課税証明書、住民票 (the provider holds no copy)');
+    expect(notHeld).toContain('    Still needed: 課税証明書 (the provider holds no copy)');
     expect(notHeld).not.toContain('No longer needed');
   });
 });

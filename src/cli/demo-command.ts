@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadLegalTable } from '../domain/legal-table/index.ts';
+import { attachmentsReplacedBy, loadLegalTable } from '../domain/legal-table/index.ts';
 import { launchNetwork, type Network } from '../network/launch.ts';
 import { DEMO_SCENARIOS, runScenario, type Exchange } from '../network/scenarios.ts';
 import { seedWorld } from '../network/seed.ts';
@@ -59,9 +59,10 @@ export function registerDemoCommand(program: Command): void {
             );
           } else {
             console.log(`    ${scenario.application}`);
-            if (procedure && procedure.attachmentsOmitted.length > 0) {
-              console.log(`    ${attachmentsLine(procedure.attachmentsOmitted, exchanges)}`);
-            }
+            // Only the attachments the items asked for replace: the others the applicant still
+            // brings whatever the answers say, and listing them as "no longer needed" would be wrong.
+            const replaced = procedure ? attachmentsReplacedBy(procedure, scenario.itemNos) : [];
+            if (replaced.length > 0) console.log(`    ${attachmentsLine(replaced, exchanges)}`);
           }
           for (const e of exchanges) {
             console.log(

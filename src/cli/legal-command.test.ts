@@ -83,7 +83,9 @@ describe('renkei legal', () => {
     const run = renkei('legal', 'procedures', '--clause', '74');
     expect(run.status).toBe(0);
     expect(run.stdout).toContain('074-01');
-    expect(run.stdout).toContain('課税証明書、住民票');
+    // Each attachment with the items that replace it.
+    expect(run.stdout).toContain('課税証明書 ← [2]');
+    expect(run.stdout).toContain('住民票 ← [1]');
     expect(run.stdout).not.toContain('057-01');
   });
 

@@ -74,7 +74,10 @@ export function registerLegalCommand(program: Command): void {
             p.name,
             p.appliedTo,
             p.itemNos.map((n) => `[${n}]`).join(' '),
-            p.attachmentsOmitted.join('、'),
+            [
+              ...p.attachmentsOmitted.map((a) => `${a.name} ← ${a.itemNos.map((n) => `[${n}]`).join(' ')}`),
+              ...p.itemNosWithoutAttachment.map((n) => `(none) ← [${n}]`),
+            ].join('\n'),
             p.modelled ? 'yes' : 'no',
           ]),
         ),

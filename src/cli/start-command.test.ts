@@ -63,8 +63,8 @@ describe('renkei start', () => {
         .filter((cells) => cells.length === 6 && /^\d+$/.test(cells[4] ?? ''));
       for (const cells of rows) pids.set(cells[1] ?? '', Number(cells[4]));
       const urls = new Map(rows.map((cells) => [cells[1] ?? '', cells[3] ?? '']));
-      expect(pids.size).toBe(14); // core, J-LIS, the corporate-number service, ten institutions, the portal
-      expect(new Set(pids.values()).size).toBe(14);
+      expect(pids.size).toBe(16); // core, J-LIS, the corporate-number service, twelve institutions, the portal
+      expect(new Set(pids.values()).size).toBe(16);
       expect([...pids.values()]).not.toContain(child.pid);
       expect([...pids.values()].every(alive)).toBe(true);
       // J-LIS's JPKI publication, as printed: its signing CRL is served, in DER (a SEQUENCE).

@@ -78,6 +78,21 @@ export const DEMO_INSTITUTIONS: WorldInstitution[] = [
     nameEn: 'Japan Student Services Organization',
     kind: 'student_support',
   },
+  // Boards of education are institutions of their own on the network (seed 000 p.10 counts 47 and
+  // 1,737 of them), apart from their prefecture and municipality: clauses 37 and 27 name them as
+  // requesters. Their ids are the local government's code with `-boe`, since they have none of their own.
+  {
+    id: '130001-boe',
+    name: '東京都教育委員会',
+    nameEn: 'Tokyo Metropolitan Board of Education',
+    kind: 'prefectural_board_of_education',
+  },
+  {
+    id: '152048-boe',
+    name: '三条市教育委員会',
+    nameEn: 'Sanjo City Board of Education',
+    kind: 'municipal_board_of_education',
+  },
 ];
 
 /**
@@ -151,6 +166,25 @@ export const DEMO_RESIDENTS: WorldResident[] = [
     sex: 'female',
     knownAt: ['152048', '131041'],
     copies: {},
+  },
+  {
+    // (g) Every procedure of legal/: known at every institution, with a copy of every item at one
+    // provider of each kind, so that a demo clerk anywhere can try any procedure
+    // (src/network/procedure-plan.ts; test/procedures.test.ts). 横浜市 holds the municipal items.
+    key: 'nakamura-yumi',
+    name: '中村 由美',
+    nameKana: 'ナカムラ ユミ',
+    address: '神奈川県横浜市中区港町1丁目1番地',
+    dateOfBirth: '1984-12-03',
+    sex: 'female',
+    knownAt: DEMO_INSTITUTIONS.map((i) => i.id),
+    copies: {
+      '141003': { 1: {}, 2: {}, 11: {}, 12: {}, 13: {}, 14: {}, 16: {} },
+      '130001': { 12: {}, 13: {}, 14: {} },
+      jps: { 53: {} },
+      'kyokai-kenpo': { 31: {} },
+      hellowork: { 15: {} },
+    },
   },
 ];
 

@@ -43,6 +43,24 @@ export const ClauseFile = z.array(
 );
 export type ClauseFile = z.infer<typeof ClauseFile>;
 
+/**
+ * An attachment the procedure makes unnecessary and the items that replace it. Before issue 10 an entry
+ * was the bare name; that shape said which documents go but not which answers make them go, so a clerk
+ * could not tell which attachment an answer that did not come still leaves needed. It is refused with
+ * a message that shows the new shape rather than read as "replaced by nothing".
+ */
+const OmittedAttachmentEntry = z
+  .object(
+    { name: z.string().min(1), itemNos: z.array(ItemNo).min(1) },
+    {
+      error: (issue) =>
+        typeof issue.input === 'string'
+          ? `is a bare name (the old shape); write { name: ${issue.input}, itemNos: [...] } with the items that replace it`
+          : 'must be { name, itemNos }',
+    },
+  )
+  .strict();
+
 export const ProcedureFile = z.array(
   z
     .object({
@@ -52,7 +70,8 @@ export const ProcedureFile = z.array(
       nameEn: z.string().min(1),
       appliedTo: z.string().min(1),
       itemNos: z.array(ItemNo).min(1),
-      attachmentsOmitted: z.array(z.string().min(1)),
+      attachmentsOmitted: z.array(OmittedAttachmentEntry),
+      itemNosWithoutAttachment: z.array(ItemNo).default([]),
       ...InForceAndProvenance,
     })
     .strict(),

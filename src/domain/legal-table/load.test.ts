@@ -105,18 +105,29 @@ describe('warning of what loads but cannot be used', () => {
     expect(table.warnings).toContain(unprovided64);
   });
 
-  it('warns of item [16]: clause 93 provides it, but no procedure under clause 93 asks for it', () => {
+  it('warns of an item a clause provides but no procedure under it asks for, once per item', () => {
     const table = loadLegalTable();
-    expect(table.warnings).toContain(unasked('93', 16));
     // Provided twice under clause 26 (two provisions), warned of once.
     expect(table.warnings.filter((w) => w === unasked('26', 14))).toHaveLength(1);
+    // Item 16 is asked for by 093-03 (住所移転後の要介護・要支援認定申請), so clause 93 is not warned of.
+    expect(table.warnings.some((w) => w.includes('clause 93:'))).toBe(false);
   });
 
   it('stops warning of an item once a procedure under the clause asks for it', () => {
-    const dir = brokenCopy('procedures.yaml', (procedures) => {
-      (entry(procedures, 'procedureId', '093-02').itemNos as number[]).push(16);
+    const dir = brokenCopy('clauses.yaml', (clauses) => {
+      (entry(clauses, 'clauseNo', '94').provisions as Entry[]).push({
+        provider: { kinds: ['municipality'] },
+        itemNos: [16],
+      });
     });
-    expect(loadLegalTable(dir).warnings).not.toContain(unasked('93', 16));
+    expect(loadLegalTable(dir).warnings).toContain(unasked('94', 16));
+
+    editFile(dir, 'procedures.yaml', (procedures) => {
+      const procedure = entry(procedures, 'procedureId', '094-01');
+      (procedure.itemNos as number[]).push(16);
+      procedure.itemNosWithoutAttachment = [16];
+    });
+    expect(loadLegalTable(dir).warnings).not.toContain(unasked('94', 16));
   });
 
   it('turns the warning of an unlisted item into one of an unasked item when a provision lists it', () => {
@@ -334,6 +345,60 @@ describe('refusing a broken legal table', () => {
     const error = loadError(dir);
     expect(error.code).toBe('ERR_CONFIG_INVALID');
     expect(error.message).toMatch(/legal\/procedures\.yaml: procedure #\d+: /);
+  });
+
+  it('refuses the old shape of attachmentsOmitted (bare names) and shows the new one', () => {
+    const dir = brokenCopy('procedures.yaml', (procedures) => {
+      entry(procedures, 'procedureId', '074-01').attachmentsOmitted = ['課税証明書', '住民票'];
+    });
+    const error = loadError(dir);
+    expect(error.code).toBe('ERR_CONFIG_INVALID');
+    expect(error.message).toBe(
+      'legal/procedures.yaml: procedure 074-01: attachmentsOmitted.0: is a bare name (the old shape); write { name: 課税証明書, itemNos: [...] } with the items that replace it',
+    );
+  });
+
+  it('names an attachment replaced by an item the procedure does not ask for', () => {
+    const dir = brokenCopy('procedures.yaml', (procedures) => {
+      entry(procedures, 'procedureId', '074-01').attachmentsOmitted = [
+        { name: '課税証明書', itemNos: [2] },
+        { name: '住民票', itemNos: [1, 11] },
+      ];
+    });
+    expect(loadError(dir).message).toBe(
+      'legal/procedures.yaml: procedure 074-01: attachmentsOmitted[1].itemNos[1]: item 11 replaces 住民票 but the procedure does not ask for it; add it to itemNos or drop it here',
+    );
+  });
+
+  it('names an item that replaces no attachment unless it is marked as replacing none', () => {
+    const unmapped = brokenCopy('procedures.yaml', (procedures) => {
+      entry(procedures, 'procedureId', '074-01').attachmentsOmitted = [{ name: '課税証明書', itemNos: [2] }];
+    });
+    expect(loadError(unmapped).message).toBe(
+      'legal/procedures.yaml: procedure 074-01: itemNos[0]: item 1 replaces no attachment in attachmentsOmitted; map it to the attachment it replaces or list it in itemNosWithoutAttachment',
+    );
+
+    const marked = brokenCopy('procedures.yaml', (procedures) => {
+      const procedure = entry(procedures, 'procedureId', '074-01');
+      procedure.attachmentsOmitted = [{ name: '課税証明書', itemNos: [2] }];
+      procedure.itemNosWithoutAttachment = [1];
+    });
+    expect(loadLegalTable(marked).findProcedure('074-01')?.itemNosWithoutAttachment).toEqual([1]);
+
+    const both = brokenCopy('procedures.yaml', (procedures) => {
+      entry(procedures, 'procedureId', '074-01').itemNosWithoutAttachment = [2];
+    });
+    expect(loadError(both).message).toContain('itemNosWithoutAttachment[0]: item 2 replaces an attachment');
+  });
+
+  it('names an attachment listed twice in one procedure', () => {
+    const dir = brokenCopy('procedures.yaml', (procedures) => {
+      const attachments = entry(procedures, 'procedureId', '074-01').attachmentsOmitted as Entry[];
+      attachments.push({ name: '住民票', itemNos: [1] });
+    });
+    expect(loadError(dir).message).toContain(
+      'procedure 074-01: attachmentsOmitted[2]: 住民票 is listed twice',
+    );
   });
 
   it('names the entry and field of a value of the wrong type', () => {

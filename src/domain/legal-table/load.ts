@@ -6,7 +6,8 @@
  * Each file is checked on its own by its schema (`legal-files.ts`); the rules across files are here:
  * ids defined once, every clause and item a procedure or clause names defined, every item of a
  * procedure givable by some provider of its clause, every procedure in force only while its clause
- * is, layout versions that do not overlap, examples valid against their own layout, and no layout
+ * is, every attachment a procedure omits mapped to items it asks for and every item it asks for mapped
+ * (or marked as replacing none), layout versions that do not overlap, examples valid against their own layout, and no layout
  * field that would carry an Individual Number.
  *
  * What is consistent but cannot be used (an item no clause provision lists, or one a clause provides
@@ -237,9 +238,55 @@ function checkProcedures(
         );
       }
     });
+    checkAttachmentMap(where, procedure);
     procedureById.set(procedure.procedureId, procedure);
   }
   return procedureById;
+}
+
+/**
+ * The map from attachments to items is what a clerk's screen turns answers into ("課税証明書: no
+ * longer needed"), so it must be whole: an attachment replaced by an item the procedure never asks for
+ * would never be marked unnecessary, and an item that replaces nothing without saying so is more
+ * likely a forgotten mapping than a choice.
+ */
+function checkAttachmentMap(where: string, procedure: ProcedureFile[number]): void {
+  const names = new Set<string>();
+  const replacing = new Set<ItemNo>();
+  procedure.attachmentsOmitted.forEach((attachment, i) => {
+    const at = `${where}: attachmentsOmitted[${i}]`;
+    if (names.has(attachment.name)) throw invalid(at, `${attachment.name} is listed twice`);
+    names.add(attachment.name);
+    attachment.itemNos.forEach((itemNo, j) => {
+      if (!procedure.itemNos.includes(itemNo)) {
+        throw invalid(
+          `${at}.itemNos[${j}]`,
+          `item ${itemNo} replaces ${attachment.name} but the procedure does not ask for it; add it to itemNos or drop it here`,
+        );
+      }
+      replacing.add(itemNo);
+    });
+  });
+  procedure.itemNosWithoutAttachment.forEach((itemNo, i) => {
+    const at = `${where}: itemNosWithoutAttachment[${i}]`;
+    if (!procedure.itemNos.includes(itemNo)) {
+      throw invalid(at, `item ${itemNo} is not among the procedure's itemNos`);
+    }
+    if (replacing.has(itemNo)) {
+      throw invalid(
+        at,
+        `item ${itemNo} replaces an attachment in attachmentsOmitted; list it in one place only`,
+      );
+    }
+  });
+  procedure.itemNos.forEach((itemNo, i) => {
+    if (!replacing.has(itemNo) && !procedure.itemNosWithoutAttachment.includes(itemNo)) {
+      throw invalid(
+        `${where}: itemNos[${i}]`,
+        `item ${itemNo} replaces no attachment in attachmentsOmitted; map it to the attachment it replaces or list it in itemNosWithoutAttachment`,
+      );
+    }
+  });
 }
 
 /**

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { loadLegalTable, type Procedure } from './index.ts';
 
 interface SeedApplication {
-  seed: '000 p.7' | '000 p.8' | '003' | '004';
+  seed: '000 p.7' | '000 p.8' | '000 p.14' | '002' | '003' | '004';
   /** 申請項目, as the seed writes it, without the law in brackets. */
   name: string;
   /** 申請先 */
@@ -24,6 +24,23 @@ interface SeedApplication {
 }
 
 const SEED_APPLICATIONS: SeedApplication[] = [
+  // seed 000 p.14 (ひとり親世帯の行政手続): after moving, the former city's certificate
+  {
+    seed: '000 p.14',
+    name: '児童扶養手当の申請',
+    appliedTo: '市町村',
+    clauseNo: '57',
+    attachments: ['児童扶養手当証書の写し', '課税証明書'],
+  },
+  // seed 002 (社会保障分野における番号の利用例): examples without clause numbers
+  { seed: '002', name: '高額療養費の決定', appliedTo: '医療保険者', attachments: ['所得証明書'] },
+  { seed: '002', name: '未支給年金の請求', appliedTo: '日本年金機構', attachments: ['住民票'] },
+  {
+    seed: '002',
+    name: '雇用保険における未支給の失業等給付の申請',
+    appliedTo: 'ハローワーク',
+    attachments: ['住民票'],
+  },
   // seed 000 p.7 (年金関係手続以外)
   {
     seed: '000 p.7',
@@ -434,6 +451,8 @@ const SEED_APPLICATIONS: SeedApplication[] = [
 const ATTACHMENT_SPELLING: Record<string, string> = {
   生活保護受給者証明書: '生活保護受給証明書',
   生活保護受給証明証: '生活保護受給証明書',
+  児童扶養手当証書の写し: '児童扶養手当証書',
+  所得証明書: '課税証明書',
 };
 
 const table = loadLegalTable();
@@ -472,11 +491,13 @@ describe("the seeds' tables of omitted attachments", () => {
       ).not.toEqual([]);
 
       const wanted = application.attachments.map((a) => ATTACHMENT_SPELLING[a] ?? a);
-      const covering = candidates.filter((p) => wanted.every((a) => p.attachmentsOmitted.includes(a)));
+      const covering = candidates.filter((p) =>
+        wanted.every((a) => p.attachmentsOmitted.some((omitted) => omitted.name === a)),
+      );
       expect(
         covering.map((p) => p.procedureId),
         `no procedure named ${application.name} omits all of ${wanted.join('、')}; candidates: ${candidates
-          .map((p) => `${p.procedureId} [${p.attachmentsOmitted.join('、')}]`)
+          .map((p) => `${p.procedureId} [${p.attachmentsOmitted.map((a) => a.name).join('、')}]`)
           .join('; ')}`,
       ).not.toEqual([]);
     },
@@ -493,7 +514,7 @@ describe("the seeds' tables of omitted attachments", () => {
     const variants = Object.keys(ATTACHMENT_SPELLING);
     for (const procedure of table.procedures) {
       for (const attachment of procedure.attachmentsOmitted) {
-        expect(variants, `procedure ${procedure.procedureId}`).not.toContain(attachment);
+        expect(variants, `procedure ${procedure.procedureId}`).not.toContain(attachment.name);
       }
     }
   });

@@ -41,6 +41,13 @@ export interface Clause {
   source?: string;
 }
 
+/** An attachment (添付書類) a procedure makes unnecessary, and the items that replace it. */
+export interface OmittedAttachment {
+  /** The seeds' document name, one spelling per document (e.g. 課税証明書). */
+  name: string;
+  itemNos: ItemNo[];
+}
+
 /** A procedure (事務手続) under a clause's business. */
 export interface Procedure {
   procedureId: ProcedureId;
@@ -51,8 +58,17 @@ export interface Procedure {
   appliedTo: string;
   /** The items the procedure asks for; an inquiry under it may ask for these only. */
   itemNos: ItemNo[];
-  /** 省略可能な書類: the attachments the applicant no longer brings. */
-  attachmentsOmitted: string[];
+  /**
+   * 省略可能な書類: the attachments the applicant no longer brings, each with the items that replace it
+   * (it is unnecessary once every one of them has been provided).
+   */
+  attachmentsOmitted: OmittedAttachment[];
+  /**
+   * Items the procedure asks for that replace no attachment (e.g. an inquiry that replaces a paper
+   * inquiry between institutions, not a document the applicant brings). Every item of the procedure
+   * is in exactly one of these and `attachmentsOmitted`.
+   */
+  itemNosWithoutAttachment: ItemNo[];
   effectiveFrom: string;
   effectiveTo?: string;
   modelled: boolean;
