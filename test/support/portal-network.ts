@@ -42,6 +42,9 @@ export interface PortalNetwork {
     label: string,
     name: string,
   ): Promise<{ cardId: string; residentRecordCode: string; individualNumber: string; file: string }>;
+  /** Stop the portal (both listeners), as an outage; `startPortalAgain` brings it back on its ports. */
+  stopPortal(): Promise<void>;
+  startPortalAgain(): Promise<void>;
   /** A new card for the same resident (再交付): new keys, new serials; the old card's revoked. */
   reissueCard(label: string, cardId: string): Promise<{ cardId: string; file: string }>;
   dispose(): Promise<void>;
@@ -85,19 +88,22 @@ export async function startPortalNetwork(name: string): Promise<PortalNetwork> {
       hosts: ['127.0.0.1', 'localhost'],
       clock: systemClock,
     });
-    const [portalPort, readerPort] = [await freePort(), await freePort()];
+    // A fixed network port, so that a restarted portal is where the core's registry says it is.
+    const [portalPort, readerPort, networkPort] = [await freePort(), await freePort(), await freePort()];
     const readerUrl = `http://127.0.0.1:${readerPort}`;
-    portal = await startPortal({
-      dataDir: dir,
-      port: portalPort,
-      networkPort: 0,
-      readerUrl,
-      jlisUrl: network.jlis.url,
-      jpkiPublicationUrl: network.jlis.publicationUrl!,
-      security: { pkiDir, crl: { url: `${network.core.publicationUrl}/pki/v1/crl` } },
-      logger: silentLogger(),
-      ...(postgres ? { postgres } : {}),
-    });
+    const start = () =>
+      startPortal({
+        dataDir: dir,
+        port: portalPort,
+        networkPort,
+        readerUrl,
+        jlisUrl: network.jlis.url,
+        jpkiPublicationUrl: network.jlis.publicationUrl!,
+        security: { pkiDir, crl: { url: `${network.core.publicationUrl}/pki/v1/crl` } },
+        logger: silentLogger(),
+        ...(postgres ? { postgres } : {}),
+      });
+    portal = await start();
     await network.admin().registerInstitution({
       params: { id: PORTAL_PARTY },
       body: { name: 'マイナポータル', nameEn: 'Myna Portal', kind: 'portal', networkUrl: portal.networkUrl },
@@ -105,11 +111,10 @@ export async function startPortalNetwork(name: string): Promise<PortalNetwork> {
     reader = await createCardReader({ cardsDir, portalOrigins: [portal.url], logger: silentLogger() });
     await listen(reader, readerPort);
     const jlis = network.jlisClient();
-    const running = portal;
-    return {
+    const handle: PortalNetwork = {
       dir,
       network,
-      portal: running,
+      portal,
       readerUrl,
       cardsDir,
       postgres,
@@ -147,8 +152,17 @@ export async function startPortalNetwork(name: string): Promise<PortalNetwork> {
         writeCardFile(file, Buffer.from(issued.archive, 'base64'));
         return { cardId: issued.card.cardId, file };
       },
+      async stopPortal() {
+        await portal?.close();
+        portal = undefined;
+      },
+      async startPortalAgain() {
+        portal = await start();
+        handle.portal = portal;
+      },
       dispose,
     };
+    return handle;
   } catch (error) {
     await dispose();
     throw error;

@@ -18,7 +18,9 @@ import type { Logger } from '../../shared/logger.ts';
 import { createWebApp } from '../../shared/web/server.ts';
 import { registerPortalNetworkRoutes, registerPortalPages } from './router.ts';
 import type { JpkiTrust } from './service/jpki-verifier.ts';
+import { createPortalNoticeOpener } from '../../protocol/portal-notice-sealing.ts';
 import { LoginService } from './service/login.ts';
+import { NoticeService } from './service/notices.ts';
 import { PersonCodeService } from './service/person-codes.ts';
 import { SessionService, type SessionPolicy } from './service/sessions.ts';
 import type { PortalStore } from './store.ts';
@@ -58,6 +60,7 @@ export interface Portal {
   login: LoginService;
   sessions: SessionService;
   codes: PersonCodeService;
+  notices: NoticeService;
 }
 
 export async function createPortal(deps: PortalDeps): Promise<Portal> {
@@ -81,11 +84,18 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     record,
     ...(deps.challengeTtlMs === undefined ? {} : { challengeTtlMs: deps.challengeTtlMs }),
   });
+  const notices = new NoticeService({
+    store: deps.store,
+    opener: deps.security ? createPortalNoticeOpener(deps.security.trust) : undefined,
+    clock: deps.clock,
+    logger: deps.logger,
+  });
   const sessions = new SessionService({ store: deps.store, clock: deps.clock, policy: deps.sessionPolicy });
   const web = await createWebApp({ logger: deps.logger, tls: deps.webTls, errorPage });
   registerPortalPages(web, {
     login,
     sessions,
+    notices,
     clock: deps.clock,
     origin,
     readerUrl: deps.readerUrl,
@@ -98,6 +108,6 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     ...(deps.security ? { tls: deps.security.trust.tls } : {}),
   });
   if (deps.security) secureApp(network, { ...deps.security, institutionId: PORTAL_PARTY });
-  registerPortalNetworkRoutes(network, codes);
-  return { web, network, login, sessions, codes };
+  registerPortalNetworkRoutes(network, codes, notices);
+  return { web, network, login, sessions, codes, notices };
 }
