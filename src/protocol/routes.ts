@@ -1286,6 +1286,9 @@ export const NODE_APIS = {
   jlis: [healthApi, jlisApi, jpkiApi],
   institution: [healthApi, networkApi, businessApi],
   corporate: [healthApi, corporateApi],
+  // The Myna Portal's network listener: what only it serves (its `networkApi.deliverCode` is the
+  // institutions' route, documented with them).
+  portal: [healthApi, portalApi],
 } as const;
 
 export type NodeKind = keyof typeof NODE_APIS;
