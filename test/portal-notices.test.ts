@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadLegalTable } from '../src/domain/legal-table/index.ts';
 import { createClient, type Client } from '../src/protocol/api.ts';
 import { credentialTransport } from '../src/protocol/client-credentials.ts';
 import { coreApi, portalApi } from '../src/protocol/routes.ts';
@@ -22,13 +23,19 @@ import { openSecurityLog } from '../src/shared/security-log.ts';
 import { schemaText, testDialect } from '../src/shared/test-databases.ts';
 import { pkiPaths } from '../src/trust/pki/files.ts';
 import { attemptWith, credentialOf } from './support/attacker.ts';
-import { MUNICIPALITY, startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
+import {
+  MUNICIPALITY,
+  TAX_AGENCY,
+  startPortalNetwork,
+  type PortalNetwork,
+} from './support/portal-network.ts';
 import { Browser, logIn } from './support/portal-web.ts';
 
 let net: PortalNetwork;
 const transports: Transport[] = [];
 /** Label → the municipality's addressee number for the resident. */
 const addressees = new Map<string, string>();
+const individualNumbers = new Map<string, string>();
 const browsers = new Map<string, Browser>();
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
@@ -47,6 +54,7 @@ async function resident(label: string, name: string, login: boolean): Promise<vo
     .institution(MUNICIPALITY.id)
     .registerPerson({ body: { individualNumber: card.individualNumber } });
   addressees.set(label, person.addresseeNumber);
+  individualNumbers.set(label, card.individualNumber);
   if (login) {
     const browser = new Browser();
     await logIn(net, browser, label);
@@ -95,7 +103,7 @@ async function coreAs(partyId: string): Promise<Client<typeof coreApi>> {
 }
 
 beforeAll(async () => {
-  net = await startPortalNetwork('portal-notices');
+  net = await startPortalNetwork('portal-notices', { institutions: [TAX_AGENCY] });
   await resident('hanako', '三条 花子', true);
   await resident('taro', '三条 太郎', true);
   await resident('misaki', '佐藤 美咲', false);
@@ -135,6 +143,45 @@ describe('notices to residents at the Myna Portal', () => {
 
     const row = await coreRow(sent.noticeId);
     expect(row).toMatchObject({ sender_id: MUNICIPALITY.id, state: 'delivered', sealed: null });
+  });
+
+  it('lets the National Tax Agency send notices, while the legal table gives it no inquiry', async () => {
+    const nta = net.network.institution(TAX_AGENCY.id);
+    const person = await nta.registerPerson({
+      body: { individualNumber: individualNumbers.get('hanako') ?? '' },
+    });
+    await nta.sendResidentMessage({
+      body: {
+        addresseeNumber: person.addresseeNumber,
+        title: '確定申告のお知らせ',
+        body: '申告期限は3月15日です。',
+      },
+    });
+    const page = await waitFor('the NTA’s notice', async () => {
+      const text = await inbox('hanako');
+      return text.includes('確定申告のお知らせ') ? text : undefined;
+    });
+    expect(page).toContain('国税庁');
+    const inquiry = await nta
+      .inquire({
+        body: {
+          addresseeNumber: person.addresseeNumber,
+          providerId: MUNICIPALITY.id,
+          clauseNo: '74',
+          procedureId: '074-01',
+          itemNos: [2],
+        },
+      })
+      .then(
+        () => 'accepted',
+        (error: unknown) => (error instanceof RenkeiError ? error.code : error),
+      );
+    expect(inquiry).toBe('ERR_INQUIRY_NOT_AUTHORIZED');
+    // Not this clause only: no clause of the legal table names it as a requester.
+    const requesters = loadLegalTable().clauses.map((c) => c.requester);
+    expect(
+      requesters.some((r) => r.kinds.includes(TAX_AGENCY.kind) || r.institutions.includes(TAX_AGENCY.id)),
+    ).toBe(false);
   });
 
   it('refuses a forged code and another party’s code, and records both', async () => {

@@ -13,7 +13,7 @@ import { createCardReader } from '../../src/card/reader/card-reader.ts';
 import { writeCardFile } from '../../src/card/virtual-card.ts';
 import { loadLegalTable } from '../../src/domain/legal-table/index.ts';
 import { launchNetwork, type Network } from '../../src/network/launch.ts';
-import { DEMO_INSTITUTIONS } from '../../src/network/world.ts';
+import { DEMO_INSTITUTIONS, type WorldInstitution } from '../../src/network/world.ts';
 import { PORTAL_PARTY } from '../../src/nodes/portal/portal.ts';
 import { startPortal, type RunningPortal } from '../../src/nodes/portal/main.ts';
 import { systemClock } from '../../src/shared/clock.ts';
@@ -58,7 +58,21 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startPortalNetwork(name: string): Promise<PortalNetwork> {
+/**
+ * 国税庁 (seed 000: it only sends notices), for the notices' tests: an institution of its own kind
+ * (`tax_agency`), to which the legal table gives no inquiry.
+ */
+export const TAX_AGENCY: WorldInstitution = {
+  id: 'nta',
+  name: '国税庁',
+  nameEn: 'National Tax Agency',
+  kind: 'tax_agency',
+};
+
+export async function startPortalNetwork(
+  name: string,
+  options: { institutions?: readonly WorldInstitution[] } = {},
+): Promise<PortalNetwork> {
   const dir = mkdtempSync(join(tmpdir(), `renkei-${name}-`));
   const postgres = testPostgres();
   const cardsDir = join(dir, 'cards');
@@ -67,7 +81,7 @@ export async function startPortalNetwork(name: string): Promise<PortalNetwork> {
     ...(postgres ? { postgres } : {}),
     dataDir: dir,
     legalTable: loadLegalTable(),
-    institutions: [MUNICIPALITY],
+    institutions: [MUNICIPALITY, ...(options.institutions ?? [])],
     basePort: 0,
   });
   let portal: RunningPortal | undefined;
