@@ -143,11 +143,11 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
       logger,
       core: createClient(coreApi, { transport, baseUrl: options.coreUrl, peer: 'core', party: 'core' }),
       jlis: createClient(jlisApi, { transport, baseUrl: options.jlisUrl, peer: 'J-LIS', party: 'jlis' }),
-      ...(security
+      ...(security && options.security
         ? {
             security,
             recordLog: { signer: { key: security.trust.self.signingKey, kid: security.trust.self.kid } },
-            portalNoticeSealer: createPortalNoticeSealer(security.trust, options.security!.pkiDir),
+            portalNoticeSealer: createPortalNoticeSealer(security.trust, options.security.pkiDir),
           }
         : {}),
       ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
