@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   pki: async () => (await import('./pki-command.ts')).registerPkiCommand,
   records: async () => (await import('./records-command.ts')).registerRecordsCommand,
   stats: async () => (await import('./stats-command.ts')).registerStatsCommand,
+  notices: async () => (await import('./notices-command.ts')).registerNoticesCommand,
   openapi: async () => (await import('./openapi-command.ts')).registerOpenApiCommand,
   bulk: async () => (await import('./bulk-command.ts')).registerBulkCommand,
   chaos: async () => (await import('./chaos-command.ts')).registerChaosCommand,

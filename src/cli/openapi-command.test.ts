@@ -19,9 +19,11 @@ describe('renkei openapi', () => {
   });
 
   it('refuses a node kind that does not exist, with exit code 1', async () => {
-    const run = await renkei('openapi', 'portal');
+    const run = await renkei('openapi', 'bank');
     expect(run.status).toBe(1);
-    expect(run.stderr).toContain('ERR_VALIDATION: The node must be core, jlis or institution.');
+    expect(run.stderr).toContain(
+      'ERR_VALIDATION: The node must be core, jlis, institution, corporate or portal.',
+    );
     expect(run.stdout).toBe('');
   });
 });

@@ -13,14 +13,18 @@ import { RenkeiError } from '../shared/errors.ts';
 export function registerOpenApiCommand(program: Command): void {
   program
     .command('openapi')
-    .description('print the OpenAPI 3.1 document of a node: core, jlis or institution')
-    .argument('<node>', 'core, jlis or institution')
+    .description('print the OpenAPI 3.1 document of a node: core, jlis, institution, corporate or portal')
+    .argument('<node>', 'core, jlis, institution, corporate or portal')
     .option('--server <url>', 'the base URL to name in the document, e.g. https://127.0.0.1:7100')
     .action((node: string, options: { server?: string }) => {
       if (!Object.hasOwn(NODE_APIS, node)) {
-        throw new RenkeiError('ERR_VALIDATION', 'The node must be core, jlis or institution.', {
-          allowed: Object.keys(NODE_APIS),
-        });
+        throw new RenkeiError(
+          'ERR_VALIDATION',
+          'The node must be core, jlis, institution, corporate or portal.',
+          {
+            allowed: Object.keys(NODE_APIS),
+          },
+        );
       }
       if (options.server !== undefined && !URL.canParse(options.server)) {
         throw new RenkeiError('ERR_VALIDATION', '--server must be a URL such as https://127.0.0.1:7100.');

@@ -22,6 +22,7 @@ export const InstitutionKind = z.enum([
   'student_support', // 日本学生支援機構
   'mutual_aid_association', // 共済組合
   'portal', // マイナポータル
+  'tax_agency', // 国税庁: sends notices to residents (お知らせ); the legal table gives it no inquiry (seed 000)
 ]);
 export type InstitutionKind = z.infer<typeof InstitutionKind>;
 

@@ -154,6 +154,7 @@ const NODE_TITLES: Record<NodeKind, string> = {
   jlis: 'J-LIS',
   institution: 'institution (intermediate server)',
   corporate: 'corporate-number service (法人番号公表サイト)',
+  portal: 'Myna Portal (マイナポータル), network side',
 };
 
 /**

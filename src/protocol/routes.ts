@@ -11,6 +11,7 @@
  *   jlisApi        J-LIS                       institutions' addressee systems; municipalities; the portal
  *   jpkiApi        J-LIS (JPKI)                relying parties (banks…); J-LIS's operators
  *   networkApi     each institution            the core (the portal serves its deliverCode)
+ *   portalApi      the Myna Portal             the core (institutions' notices to residents)
  *   businessApi    each institution            that institution's business systems and clerks
  *   corporateApi   the corporate-number service anyone (lookups); the NTA's business systems (designations)
  *
@@ -32,6 +33,13 @@ import {
 } from './admin.ts';
 import { NoContent, defineApi } from './api.ts';
 import { PortalCodeAcquisitionRequest } from './portal.ts';
+import {
+  PortalNoticeAccepted,
+  PortalNoticeDelivery,
+  PortalNoticeSubmission,
+  ResidentMessageInput,
+  ResidentMessageSent,
+} from './portal-notices.ts';
 import {
   CardApplication,
   CardDelivery,
@@ -450,6 +458,29 @@ export const coreApi = defineApi('core', {
     answer: 'NonDisclosureLifted',
     boundTo: 'requesterId',
     response: NonDisclosureLifted,
+  },
+  /**
+   * A notice from an institution to a resident at the Myna Portal (お知らせ), naming the person by the
+   * sender's own code, its content sealed to the portal (src/protocol/portal-notices.ts). The core
+   * converts the code into the portal's, stores the notice (sender, time, ciphertext; never the
+   * content) and delivers it to the portal's network listener until the portal acknowledges it
+   * (`portalApi.deliverPortalNotice`). A person the portal holds no code for yet (never logged in) is
+   * held until the portal acquires one; the answer is the same either way. Idempotent on `noticeId`.
+   * Errors: ERR_UNKNOWN_PERSON_CODE (not a code the core issued to the sender; recorded in the
+   * security log), ERR_DUPLICATE (the notice id was used for another notice), ERR_UNKNOWN_INSTITUTION
+   * (no portal in the registry).
+   */
+  submitPortalNotice: {
+    method: 'POST',
+    path: '/v1/portal-notices',
+    status: 202,
+    callers: ['institution'],
+    label: 'portal notice',
+    body: PortalNoticeSubmission,
+    message: 'PortalNoticeSubmission',
+    answer: 'PortalNoticeAccepted',
+    boundTo: 'senderId',
+    response: PortalNoticeAccepted,
   },
 });
 
@@ -1101,6 +1132,23 @@ export const businessApi = defineApi('business', {
     body: NonDisclosureLiftInput,
     response: NonDisclosureLifted,
   },
+  /**
+   * Send a notice to a resident at the Myna Portal (お知らせ): the person by addressee number, the
+   * notice sealed to the portal here and sent to the core under this institution's code for them.
+   * 202 once the core took it (it delivers it when the portal can take it; the answer does not say
+   * whether the resident uses the portal). Recorded here (sender, time, the notice id; not the text).
+   * Errors: ERR_UNKNOWN_ADDRESSEE_NUMBER, ERR_NO_PERSON_CODE, ERR_ENCRYPTION_REQUIRED (no trust
+   * layer: nothing can be sealed), ERR_UPSTREAM_UNAVAILABLE (the core could not be reached: send again).
+   */
+  sendResidentMessage: {
+    method: 'POST',
+    path: '/business/v1/resident-messages',
+    status: 202,
+    callers: ['business'],
+    label: 'resident message',
+    body: ResidentMessageInput,
+    response: ResidentMessageSent,
+  },
   /** Delete records older than the retention period, and the answers received with them. */
   purgeProvisionRecords: {
     method: 'POST',
@@ -1216,11 +1264,38 @@ export const corporateApi = defineApi('corporate', {
   },
 });
 
+/**
+ * The Myna Portal's network side beyond `networkApi.deliverCode` (which it serves too): what the core
+ * delivers to it and to no institution.
+ */
+export const portalApi = defineApi('portal', {
+  /**
+   * An institution's notice for a resident, relayed by the core with the portal's code for them:
+   * opened here (the sender's signature, the portal's key), stored for the person, 204 once stored;
+   * idempotent on `noticeId`. Errors: ERR_UNKNOWN_PERSON_CODE (no person here holds the code),
+   * ERR_DECRYPTION_FAILED, ERR_SIGNATURE_INVALID, ERR_CERT_*, ERR_ANSWER_MISMATCH (not signed by the
+   * sender named, or sealed for another notice).
+   */
+  deliverPortalNotice: {
+    method: 'POST',
+    path: '/network/v1/portal-notices',
+    status: 204,
+    callers: ['core'],
+    label: 'portal notice',
+    body: PortalNoticeDelivery,
+    message: 'PortalNoticeDelivery',
+    response: NoContent,
+  },
+});
+
 export const NODE_APIS = {
   core: [healthApi, coreApi, adminApi],
   jlis: [healthApi, jlisApi, jpkiApi],
   institution: [healthApi, networkApi, businessApi],
   corporate: [healthApi, corporateApi],
+  // The Myna Portal's network listener: what only it serves (its `networkApi.deliverCode` is the
+  // institutions' route, documented with them).
+  portal: [healthApi, portalApi],
 } as const;
 
 export type NodeKind = keyof typeof NODE_APIS;

@@ -15,7 +15,7 @@ import { loadLegalTable } from '../../src/domain/legal-table/index.ts';
 import { launchNetwork, type Network } from '../../src/network/launch.ts';
 import { issueDemoCards } from '../../src/network/portal-demo.ts';
 import { seedWorld, type SeededWorld } from '../../src/network/seed.ts';
-import { DEMO_INSTITUTIONS, DEMO_WORLD } from '../../src/network/world.ts';
+import { DEMO_INSTITUTIONS, DEMO_WORLD, type WorldInstitution } from '../../src/network/world.ts';
 import { PORTAL_PARTY } from '../../src/nodes/portal/portal.ts';
 import { startPortal, type RunningPortal } from '../../src/nodes/portal/main.ts';
 import { systemClock } from '../../src/shared/clock.ts';
@@ -49,6 +49,9 @@ export interface PortalNetwork {
     label: string,
     name: string,
   ): Promise<{ cardId: string; residentRecordCode: string; individualNumber: string; file: string }>;
+  /** Stop the portal (both listeners), as an outage; `startPortalAgain` brings it back on its ports. */
+  stopPortal(): Promise<void>;
+  startPortalAgain(): Promise<void>;
   /** A new card for the same resident (再交付): new keys, new serials; the old card's revoked. */
   reissueCard(label: string, cardId: string): Promise<{ cardId: string; file: string }>;
   dispose(): Promise<void>;
@@ -62,11 +65,24 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/**
+ * 国税庁 (seed 000: it only sends notices), for the notices' tests: an institution of its own kind
+ * (`tax_agency`), to which the legal table gives no inquiry.
+ */
+export const TAX_AGENCY: WorldInstitution = {
+  id: 'nta',
+  name: '国税庁',
+  nameEn: 'National Tax Agency',
+  kind: 'tax_agency',
+};
+
 export interface PortalNetworkOptions {
   /** The demo world (every demo institution, its residents and copies) and the demo residents' cards. */
   world?: boolean;
   /** Let the portal write its own log, `<dir>/logs/portal.log` (silent otherwise). */
   portalLog?: boolean;
+  /** Institutions besides the one municipality (without `world`). */
+  institutions?: readonly WorldInstitution[];
 }
 
 export async function startPortalNetwork(
@@ -82,7 +98,9 @@ export async function startPortalNetwork(
     ...(postgres ? { postgres } : {}),
     dataDir: dir,
     legalTable,
-    institutions: options.world ? DEMO_WORLD.institutions : [MUNICIPALITY],
+    institutions: options.world
+      ? [...DEMO_WORLD.institutions, ...(options.institutions ?? [])]
+      : [MUNICIPALITY, ...(options.institutions ?? [])],
     basePort: 0,
   });
   let portal: RunningPortal | undefined;
@@ -103,22 +121,25 @@ export async function startPortalNetwork(
       hosts: ['127.0.0.1', 'localhost'],
       clock: systemClock,
     });
-    const [portalPort, readerPort] = [await freePort(), await freePort()];
+    // A fixed network port, so that a restarted portal is where the core's registry says it is.
+    const [portalPort, readerPort, networkPort] = [await freePort(), await freePort(), await freePort()];
     const readerUrl = `http://127.0.0.1:${readerPort}`;
-    portal = await startPortal({
-      dataDir: dir,
-      port: portalPort,
-      networkPort: 0,
-      readerUrl,
-      jlisUrl: network.jlis.url,
-      coreUrl: network.core.url,
-      corePublicationUrl: network.core.publicationUrl!,
-      legalTable,
-      jpkiPublicationUrl: network.jlis.publicationUrl!,
-      security: { pkiDir, crl: { url: `${network.core.publicationUrl}/pki/v1/crl` } },
-      ...(options.portalLog ? {} : { logger: silentLogger() }),
-      ...(postgres ? { postgres } : {}),
-    });
+    const start = () =>
+      startPortal({
+        dataDir: dir,
+        port: portalPort,
+        networkPort,
+        readerUrl,
+        jlisUrl: network.jlis.url,
+        coreUrl: network.core.url,
+        corePublicationUrl: network.core.publicationUrl!,
+        legalTable,
+        jpkiPublicationUrl: network.jlis.publicationUrl!,
+        security: { pkiDir, crl: { url: `${network.core.publicationUrl}/pki/v1/crl` } },
+        ...(options.portalLog ? {} : { logger: silentLogger() }),
+        ...(postgres ? { postgres } : {}),
+      });
+    portal = await start();
     await network.admin().registerInstitution({
       params: { id: PORTAL_PARTY },
       body: { name: 'マイナポータル', nameEn: 'Myna Portal', kind: 'portal', networkUrl: portal.networkUrl },
@@ -128,11 +149,10 @@ export async function startPortalNetwork(
     const world = options.world ? await seedWorld(network, DEMO_WORLD, legalTable) : undefined;
     if (world) await issueDemoCards(network, world, cardsDir);
     const jlis = network.jlisClient();
-    const running = portal;
-    return {
+    const handle: PortalNetwork = {
       dir,
       network,
-      portal: running,
+      portal,
       readerUrl,
       cardsDir,
       world,
@@ -171,8 +191,17 @@ export async function startPortalNetwork(
         writeCardFile(file, Buffer.from(issued.archive, 'base64'));
         return { cardId: issued.card.cardId, file };
       },
+      async stopPortal() {
+        await portal?.close();
+        portal = undefined;
+      },
+      async startPortalAgain() {
+        portal = await start();
+        handle.portal = portal;
+      },
       dispose,
     };
+    return handle;
   } catch (error) {
     await dispose();
     throw error;

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { LegalTable } from '../../domain/legal-table/types.ts';
 import { createClient } from '../../protocol/api.ts';
 import type { NodeSecurity } from '../../protocol/node-security.ts';
-import { networkApi } from '../../protocol/routes.ts';
+import { networkApi, portalApi } from '../../protocol/routes.ts';
 import { secureApp } from '../../protocol/server.ts';
 import type { Transport } from '../../protocol/transport.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -24,7 +24,8 @@ import {
 } from './service/concurrency.ts';
 import { DEFAULT_MAX_RETRY_DELAY_MS, InquiryService, type ResumeSummary } from './service/inquiries.ts';
 import { InquiryBatchService } from './service/inquiry-batches.ts';
-import type { InstitutionReach } from './service/reach.ts';
+import type { InstitutionReach, PortalReach } from './service/reach.ts';
+import { PortalNoticeService } from './service/portal-notices.ts';
 import { PersonRecordService } from './service/person-records.ts';
 import { RecordLogService, type RecordLogSigner } from './service/record-log.ts';
 import { RecordService } from './service/records.ts';
@@ -95,6 +96,14 @@ export function createCore(deps: CoreDeps): Core {
       timeoutMs: limits?.timeoutMs ?? fetchTimeoutMs,
       ...(limits?.maxAnswerBytes === undefined ? {} : { maxAnswerBytes: limits.maxAnswerBytes }),
     });
+  const reachPortal: PortalReach = (portal) =>
+    createClient(portalApi, {
+      transport: deps.transport,
+      baseUrl: portal.networkUrl,
+      peer: `institution ${portal.id}`,
+      party: portal.id,
+      timeoutMs: fetchTimeoutMs,
+    });
   // One set of bounds for every call to institutions: a code delivery to a slow institution waits in
   // its queue like a forward does, and holds no slot another institution needs.
   const outbound = new OutboundLimits({
@@ -117,6 +126,8 @@ export function createCore(deps: CoreDeps): Core {
     reach,
     outbound,
     queueTimeoutMs: fetchTimeoutMs,
+    // The portal's first code for a person releases the notices held for them (portal-notices.ts).
+    onPortalCode: (residentKey, portalId) => portalNotices.release(residentKey, portalId),
   });
   const inquiries = new InquiryService({
     store: deps.store,
@@ -166,6 +177,17 @@ export function createCore(deps: CoreDeps): Core {
     retryDelaysMs: deps.deliveryRetryDelaysMs,
     maxRetryDelayMs: deps.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS,
   });
+  const portalNotices = new PortalNoticeService({
+    store: deps.store,
+    registry,
+    cipher,
+    clock: deps.clock,
+    logger: deps.logger,
+    reach: reachPortal,
+    outbound,
+    retryDelaysMs: deps.deliveryRetryDelaysMs,
+    maxRetryDelayMs: deps.maxRetryDelayMs ?? DEFAULT_MAX_RETRY_DELAY_MS,
+  });
   const recordLog = new RecordLogService({
     store: deps.store,
     clock: deps.clock,
@@ -188,6 +210,7 @@ export function createCore(deps: CoreDeps): Core {
     records,
     residentNotices,
     personRecords,
+    portalNotices,
   };
 
   const app = createHttpApp({
@@ -207,6 +230,7 @@ export function createCore(deps: CoreDeps): Core {
     resumeInFlight: async () => {
       await batches.resume();
       await residentNotices.resume();
+      await portalNotices.resume();
       return inquiries.resumeInFlight();
     },
     whenIdle: async () => {
@@ -219,6 +243,7 @@ export function createCore(deps: CoreDeps): Core {
         await batches.close();
         await inquiries.close();
         await residentNotices.close();
+        await portalNotices.close();
         await recordLog.close();
         await deps.store.close();
       })()),

@@ -51,6 +51,7 @@ import type {
   KeptAnswer,
   ProviderNotice,
   StoredInquiryBatch,
+  StoredPortalNotice,
   StoredResidentNotice,
   UnfinishedInquiry,
 } from './store.ts';
@@ -117,6 +118,18 @@ export interface CoreDatabase extends RecordLogTables {
     institution_id: string;
     resident_key: string;
     kind: string;
+    sealed: string | null;
+    state: string;
+    attempts: number;
+    reason: string | null;
+    received_at: string;
+    ended_at: string | null;
+  };
+  portal_notices: {
+    notice_id: string;
+    sender_id: string;
+    portal_id: string;
+    resident_key: string;
     sealed: string | null;
     state: string;
     attempts: number;
@@ -369,6 +382,81 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
       .insertInto('linking_codes')
       .values({ resident_key: residentKey, linking_code: linkingCode, created_at: createdAt })
       .onConflict((oc) => oc.column('resident_key').doNothing())
+      .execute();
+  }
+
+  async findResidentKeyByLinkingCode(linkingCode: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom('linking_codes')
+      .select('resident_key')
+      .where('linking_code', '=', linkingCode)
+      .executeTakeFirst();
+    return row?.resident_key;
+  }
+
+  async recordPortalNotice(
+    notice: StoredPortalNotice,
+  ): Promise<{ stored: boolean; notice: StoredPortalNotice }> {
+    const inserted = await this.db
+      .insertInto('portal_notices')
+      .values({
+        notice_id: notice.noticeId,
+        sender_id: notice.senderId,
+        portal_id: notice.portalId,
+        resident_key: notice.residentKey,
+        sealed: notice.sealed,
+        state: notice.state,
+        attempts: notice.attempts,
+        reason: notice.reason,
+        received_at: notice.receivedAt,
+        ended_at: notice.endedAt,
+      })
+      .onConflict((oc) => oc.column('notice_id').doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0) return { stored: true, notice };
+    const row = await this.db
+      .selectFrom('portal_notices')
+      .selectAll()
+      .where('notice_id', '=', notice.noticeId)
+      .executeTakeFirstOrThrow();
+    return { stored: false, notice: portalNoticeOf(row) };
+  }
+
+  async listPendingPortalNotices(): Promise<StoredPortalNotice[]> {
+    const rows = await this.db
+      .selectFrom('portal_notices')
+      .selectAll()
+      .where('state', '=', 'pending')
+      .orderBy('received_at')
+      .orderBy('notice_id')
+      .execute();
+    return rows.map(portalNoticeOf);
+  }
+
+  async releaseHeldPortalNotices(residentKey: string, portalId: string): Promise<StoredPortalNotice[]> {
+    const rows = await this.db
+      .updateTable('portal_notices')
+      .set({ state: 'pending' })
+      .where('resident_key', '=', residentKey)
+      .where('portal_id', '=', portalId)
+      .where('state', '=', 'held')
+      .returningAll()
+      .execute();
+    return rows.map(portalNoticeOf).sort((a, b) => a.receivedAt.localeCompare(b.receivedAt));
+  }
+
+  async endPortalNotice(
+    noticeId: string,
+    state: 'delivered' | 'failed',
+    attempts: number,
+    reason: string | null,
+    at: string,
+  ): Promise<void> {
+    await this.db
+      .updateTable('portal_notices')
+      .set({ state, attempts, reason, ended_at: at, sealed: null })
+      .where('notice_id', '=', noticeId)
+      .where('state', '=', 'pending')
       .execute();
   }
 
@@ -1331,6 +1419,21 @@ function residentNoticeOf(row: Selectable<CoreDatabase['resident_notices']>): St
     sealed: row.sealed,
     state: row.state as StoredResidentNotice['state'],
     attempts: row.attempts,
+    reason: row.reason,
+    receivedAt: row.received_at,
+    endedAt: row.ended_at,
+  };
+}
+
+function portalNoticeOf(row: Selectable<CoreDatabase['portal_notices']>): StoredPortalNotice {
+  return {
+    noticeId: row.notice_id,
+    senderId: row.sender_id,
+    portalId: row.portal_id,
+    residentKey: row.resident_key,
+    sealed: row.sealed,
+    state: row.state as StoredPortalNotice['state'],
+    attempts: Number(row.attempts),
     reason: row.reason,
     receivedAt: row.received_at,
     endedAt: row.ended_at,

@@ -279,4 +279,31 @@ export const CORE_MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  '0013-portal-notices': {
+    async up(db: Kysely<unknown>) {
+      // Institutions' notices to residents at the Myna Portal: the sender, the person by resident key
+      // (as `resident_notices`), the ciphertext until the portal acknowledges it (then null), and the
+      // state: `held` while the portal holds no code for the person, `pending`, `delivered`, `failed`.
+      // Never the content: the core cannot open it. (0012 is left to another branch.)
+      await db.schema
+        .createTable('portal_notices')
+        .addColumn('notice_id', 'text', (c) => c.primaryKey())
+        .addColumn('sender_id', 'text', (c) => c.notNull())
+        .addColumn('portal_id', 'text', (c) => c.notNull())
+        .addColumn('resident_key', 'text', (c) => c.notNull())
+        .addColumn('sealed', 'text')
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('reason', 'text')
+        .addColumn('received_at', 'text', (c) => c.notNull())
+        .addColumn('ended_at', 'text')
+        .execute();
+      await db.schema.createIndex('portal_notices_state').on('portal_notices').column('state').execute();
+      await db.schema
+        .createIndex('portal_notices_held')
+        .on('portal_notices')
+        .columns(['resident_key', 'state'])
+        .execute();
+    },
+  },
 };

@@ -22,6 +22,7 @@ import type { PersonRecordService } from './service/person-records.ts';
 import type { RecordService } from './service/records.ts';
 import type { Registry } from './service/registry.ts';
 import type { ResidentNoticeService } from './service/resident-notices.ts';
+import type { PortalNoticeService } from './service/portal-notices.ts';
 
 export interface CoreServices {
   registry: Registry;
@@ -31,11 +32,13 @@ export interface CoreServices {
   records: RecordService;
   residentNotices: ResidentNoticeService;
   personRecords: PersonRecordService;
+  portalNotices: PortalNoticeService;
 }
 
 export function registerCoreRoutes(app: FastifyInstance, services: CoreServices): void {
   const csvAnswers = new WeakSet<FastifyRequest>();
-  const { registry, codes, inquiries, batches, records, residentNotices, personRecords } = services;
+  const { registry, codes, inquiries, batches, records, residentNotices, personRecords, portalNotices } =
+    services;
 
   // ── Registry (operator) ─────────────────────────────────────────────────────────────────────
   serve(app, adminApi.registerInstitution, async ({ params, body, reply }) => {
@@ -61,6 +64,19 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
   // ── Notices of change (J-LIS) ───────────────────────────────────────────────────────────────
   serve(app, coreApi.listCodeHolders, async ({ body }) => residentNotices.holders(body.residentRecordCode));
   serve(app, coreApi.submitResidentNotice, async ({ body }) => residentNotices.submit(body));
+
+  // ── Notices to residents at the Myna Portal (institutions) ──────────────────────────────────
+  // A code that is not the sender's (forged, mistyped, another party's) is recorded as a refusal.
+  serve(app, coreApi.submitPortalNotice, async ({ body, refuse }) => {
+    try {
+      return await portalNotices.submit(body);
+    } catch (error) {
+      if (error instanceof RenkeiError && ['ERR_UNKNOWN_PERSON_CODE', 'ERR_DUPLICATE'].includes(error.code)) {
+        throw await refuse(error);
+      }
+      throw error;
+    }
+  });
 
   // ── Inquiries (intermediate servers) ────────────────────────────────────────────────────────
   serve(app, coreApi.submitInquiry, async ({ body, signed }) =>

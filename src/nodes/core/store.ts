@@ -84,6 +84,26 @@ export interface StoredResidentNotice {
   endedAt: string | null;
 }
 
+/**
+ * An institution's notice to a resident at the Myna Portal (migration 0013): the sender, the person
+ * by resident key only, the portal it goes to, the content as ciphertext (sealed to the portal),
+ * kept until the portal acknowledges it. `held`: the portal holds no code for the person yet (they
+ * never logged in); it becomes `pending` when the portal acquires one.
+ */
+export interface StoredPortalNotice {
+  noticeId: string;
+  senderId: string;
+  portalId: string;
+  residentKey: string;
+  /** The compact JWE the sender sealed for the portal; null once the notice has ended. */
+  sealed: string | null;
+  state: 'held' | 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  reason: string | null;
+  receivedAt: string;
+  endedAt: string | null;
+}
+
 export interface CoreStore {
   // ── Registry ──
   /** Insert or replace the registration fields; `keyVersion` and `createdAt` of an existing row are kept. */
@@ -106,6 +126,8 @@ export interface CoreStore {
 
   // ── Code holders and notices of change (migrations 0009, 0010) ──
   /** Record that the institution was issued a code for the person; a pair already recorded is kept. */
+  /** The resident key a linking code (base64url) is stored under (unique both ways). */
+  findResidentKeyByLinkingCode(linkingCode: string): Promise<string | undefined>;
   recordCodeHolder(residentKey: string, institutionId: string, issuedAt: string): Promise<void>;
   /** The institutions issued a code for the person, by id. */
   listCodeHolders(residentKey: string): Promise<string[]>;
@@ -123,6 +145,22 @@ export interface CoreStore {
   endResidentNotice(
     noticeId: string,
     institutionId: string,
+    state: 'delivered' | 'failed',
+    attempts: number,
+    reason: string | null,
+    at: string,
+  ): Promise<void>;
+
+  // ── Notices to residents at the Myna Portal (migration 0013) ──
+  /** Store a notice unless its id is stored already; the stored one is answered either way. */
+  recordPortalNotice(notice: StoredPortalNotice): Promise<{ stored: boolean; notice: StoredPortalNotice }>;
+  /** Notices still to deliver (`pending`), oldest first. */
+  listPendingPortalNotices(): Promise<StoredPortalNotice[]>;
+  /** Move the person's `held` notices for `portalId` to `pending`, returning them. */
+  releaseHeldPortalNotices(residentKey: string, portalId: string): Promise<StoredPortalNotice[]>;
+  /** End a pending notice (`delivered` or `failed`), dropping its ciphertext. */
+  endPortalNotice(
+    noticeId: string,
     state: 'delivered' | 'failed',
     attempts: number,
     reason: string | null,

@@ -17,6 +17,7 @@ import type {
 } from '../../domain/legal-table/types.ts';
 import type { InstitutionRegistration } from '../../protocol/admin.ts';
 import type { ResidentNoticeDelivery } from '../../protocol/resident-notices.ts';
+import type { PortalNoticeDelivery } from '../../protocol/portal-notices.ts';
 import type { InstitutionKind } from '../../protocol/identifiers.ts';
 import type {
   AnswerBatchDelivery,
@@ -151,6 +152,8 @@ export interface StandIn {
   failNextResidentNotices: number;
   /** Refuse every notice of change for good (400 ERR_DECRYPTION_FAILED), as a holder that cannot open it. */
   refuseResidentNotices: boolean;
+  /** As the Myna Portal: institutions' notices delivered to this stand-in. */
+  portalNotices: PortalNoticeDelivery[];
   /** The code this stand-in received for an acquisition number. */
   codeFor(acquisitionNumber: string): string;
   close(): Promise<void>;
@@ -187,6 +190,7 @@ export async function startStandIn(): Promise<StandIn> {
     residentNotices: [],
     failNextResidentNotices: 0,
     refuseResidentNotices: false,
+    portalNotices: [],
     codeFor(acquisitionNumber) {
       const delivery = standIn.deliveries.find((d) => d.acquisitionNumber === acquisitionNumber);
       if (!delivery) throw new TypeError(`no code delivered for ${acquisitionNumber}`);
@@ -235,6 +239,10 @@ export async function startStandIn(): Promise<StandIn> {
       return reply.status(503).send('busy');
     }
     standIn.residentNotices.push(request.body as ResidentNoticeDelivery);
+    return reply.status(204).send();
+  });
+  app.post('/network/v1/portal-notices', (request, reply) => {
+    standIn.portalNotices.push(request.body as PortalNoticeDelivery);
     return reply.status(204).send();
   });
   app.post('/network/v1/answers', (request, reply) => {

@@ -3,6 +3,7 @@ import type { LegalTable } from '../../domain/legal-table/types.ts';
 import type { Client } from '../../protocol/api.ts';
 import { createItemSealer } from '../../protocol/item-sealing.ts';
 import { createResidentNoticeOpener } from '../../protocol/resident-notice-sealing.ts';
+import type { PortalNoticeSealer } from '../../protocol/portal-notice-sealing.ts';
 import type { NodeSecurity } from '../../protocol/node-security.ts';
 import type { coreApi, jlisApi } from '../../protocol/routes.ts';
 import { secureApp } from '../../protocol/server.ts';
@@ -19,6 +20,7 @@ import { PersonCodeService } from './intermediate/service/person-codes.ts';
 import { ProvisionService } from './intermediate/service/provisions.ts';
 import { RecordLogService, type RecordLogSigner } from './intermediate/service/record-log.ts';
 import { NonDisclosureService } from './intermediate/service/non-disclosure.ts';
+import { PortalNoticeSender } from './intermediate/service/portal-notices.ts';
 import { RecordService } from './intermediate/service/records.ts';
 import type { IntermediateStore } from './intermediate/store.ts';
 import { registerInstitutionRoutes, type InstitutionServices } from './router.ts';
@@ -43,6 +45,8 @@ export interface InstitutionDeps {
   retentionYears?: number;
   /** The trust layer: mutual TLS, callers checked, messages signed. Absent only in unit tests. */
   security?: NodeSecurity;
+  /** Seals notices to the Myna Portal (from the network's PKI directory); absent without the trust layer. */
+  portalNoticeSealer?: PortalNoticeSealer | undefined;
   /**
    * The tamper-evident record log: `signer` is the institution's identity key (from its certificate),
    * with which it signs a tree head every `everyAppends` events (default 100), every `everyMs` (default
@@ -110,6 +114,14 @@ export function createInstitution(deps: InstitutionDeps): Institution {
       logger: deps.logger.child({ system: 'addressee' }),
     }),
     nonDisclosure: new NonDisclosureService({ institutionId, store, core: deps.core, clock, logger }),
+    portalNotices: new PortalNoticeSender({
+      institutionId,
+      store,
+      core: deps.core,
+      sealer: deps.portalNoticeSealer,
+      clock,
+      logger,
+    }),
     records: new RecordService({
       store,
       clock,

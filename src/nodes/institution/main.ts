@@ -19,6 +19,7 @@ import { listen } from '../../shared/http.ts';
 import { closeLogger, createLogger, type Logger, type LogRotation } from '../../shared/logger.ts';
 import { lockDirectory } from '../../shared/lock.ts';
 import type { RunningNode } from '../../shared/node.ts';
+import { createPortalNoticeSealer } from '../../protocol/portal-notice-sealing.ts';
 import { createInstitution } from './institution.ts';
 import { KyselyAddresseeStore, type AddresseeDatabase } from './addressee/kysely-store.ts';
 import { addresseeMigrations } from './addressee/migrations.ts';
@@ -142,10 +143,11 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
       logger,
       core: createClient(coreApi, { transport, baseUrl: options.coreUrl, peer: 'core', party: 'core' }),
       jlis: createClient(jlisApi, { transport, baseUrl: options.jlisUrl, peer: 'J-LIS', party: 'jlis' }),
-      ...(security
+      ...(security && options.security
         ? {
             security,
             recordLog: { signer: { key: security.trust.self.signingKey, kid: security.trust.self.kid } },
+            portalNoticeSealer: createPortalNoticeSealer(security.trust, options.security.pkiDir),
           }
         : {}),
       ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),

@@ -19,6 +19,7 @@ import type { PersonCodeService } from './intermediate/service/person-codes.ts';
 import type { ProvisionService } from './intermediate/service/provisions.ts';
 import type { NonDisclosureService } from './intermediate/service/non-disclosure.ts';
 import type { RecordService } from './intermediate/service/records.ts';
+import type { PortalNoticeSender } from './intermediate/service/portal-notices.ts';
 
 export interface InstitutionServices {
   addressee: AddresseeService;
@@ -30,6 +31,7 @@ export interface InstitutionServices {
   records: RecordService;
   nonDisclosure: NonDisclosureService;
   residentNotices: ResidentNoticeReceiver;
+  portalNotices: PortalNoticeSender;
 }
 
 export function registerInstitutionRoutes(app: FastifyInstance, services: InstitutionServices): void {
@@ -43,6 +45,7 @@ export function registerInstitutionRoutes(app: FastifyInstance, services: Instit
     records,
     nonDisclosure,
     residentNotices,
+    portalNotices,
   } = services;
 
   // ── Business side ─────────────────────────────────────────────────────────────────────────
@@ -87,6 +90,9 @@ export function registerInstitutionRoutes(app: FastifyInstance, services: Instit
   }));
   serve(app, businessApi.purgeProvisionRecords, async () => records.purgeProvisionRecords());
   serve(app, businessApi.liftNonDisclosure, async ({ body }) => nonDisclosure.lift(body.processingNumber));
+  serve(app, businessApi.sendResidentMessage, async ({ body, caller }) =>
+    portalNotices.send(body, caller === undefined ? {} : { sentBy: caller.partyId }),
+  );
   serve(app, businessApi.reissueCodes, async ({ body }) => personCodes.reissueCodesPage(body));
   serve(app, businessApi.listResidentNotices, async ({ query }) => ({
     notices: await residentNotices.list(query.since, query.limit),

@@ -4,7 +4,7 @@
  */
 import type { Kysely, Selectable } from 'kysely';
 import { isUniqueViolation } from '../../shared/db.ts';
-import type { ChallengeRow, ChallengeState, PortalStore, SessionRow } from './store.ts';
+import type { ChallengeRow, ChallengeState, NoticeRow, PortalStore, SessionRow } from './store.ts';
 
 interface LoginChallengesTable {
   nonce: string;
@@ -44,7 +44,20 @@ interface SessionsTable {
   ended_at: string | null;
 }
 
+interface NoticesTable {
+  notice_id: string;
+  person_id: string;
+  sender_id: string;
+  sender_name: string;
+  title: string;
+  body: string;
+  sent_at: string;
+  received_at: string;
+  read_at: string | null;
+}
+
 export interface PortalDatabase {
+  notices: NoticesTable;
   login_challenges: LoginChallengesTable;
   persons: PersonsTable;
   authentication_certificates: AuthenticationCertificatesTable;
@@ -53,6 +66,20 @@ export interface PortalDatabase {
 }
 
 const iso = (date: Date) => date.toISOString();
+
+function toNotice(row: Selectable<NoticesTable>): NoticeRow {
+  return {
+    noticeId: row.notice_id,
+    personId: row.person_id,
+    senderId: row.sender_id,
+    senderName: row.sender_name,
+    title: row.title,
+    body: row.body,
+    sentAt: new Date(row.sent_at),
+    receivedAt: new Date(row.received_at),
+    readAt: row.read_at === null ? undefined : new Date(row.read_at),
+  };
+}
 
 function toChallenge(row: Selectable<LoginChallengesTable>): ChallengeRow {
   return {
@@ -181,6 +208,70 @@ export function createKyselyPortalStore(db: Kysely<PortalDatabase>): PortalStore
         .where('person_id', '=', personId)
         .executeTakeFirst();
       return row?.person_code;
+    },
+    async findPersonByCode(personCode) {
+      const row = await db
+        .selectFrom('persons')
+        .select('person_id')
+        .where('person_code', '=', personCode)
+        .executeTakeFirst();
+      return row?.person_id;
+    },
+    async insertNotice(row) {
+      const result = await db
+        .insertInto('notices')
+        .values({
+          notice_id: row.noticeId,
+          person_id: row.personId,
+          sender_id: row.senderId,
+          sender_name: row.senderName,
+          title: row.title,
+          body: row.body,
+          sent_at: iso(row.sentAt),
+          received_at: iso(row.receivedAt),
+          read_at: row.readAt === undefined ? null : iso(row.readAt),
+        })
+        .onConflict((oc) => oc.column('notice_id').doNothing())
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+    },
+    async listNotices(personId, limit) {
+      const rows = await db
+        .selectFrom('notices')
+        .selectAll()
+        .where('person_id', '=', personId)
+        .orderBy('sent_at', 'desc')
+        .orderBy('notice_id', 'desc')
+        .limit(limit)
+        .execute();
+      return rows.map(toNotice);
+    },
+    async findNotice(personId, noticeId) {
+      const row = await db
+        .selectFrom('notices')
+        .selectAll()
+        .where('person_id', '=', personId)
+        .where('notice_id', '=', noticeId)
+        .executeTakeFirst();
+      return row && toNotice(row);
+    },
+    async markNoticeRead(personId, noticeId, at) {
+      await db
+        .updateTable('notices')
+        .set({ read_at: iso(at) })
+        .where('person_id', '=', personId)
+        .where('notice_id', '=', noticeId)
+        .where('read_at', 'is', null)
+        .execute();
+    },
+    async countUnreadNotices(personId) {
+      const row = await db
+        .selectFrom('notices')
+        .select((eb) => eb.fn.countAll<string | number>().as('count'))
+        .where('person_id', '=', personId)
+        .where('read_at', 'is', null)
+        .executeTakeFirstOrThrow();
+      return Number(row.count);
     },
     async countPersons() {
       const row = await db

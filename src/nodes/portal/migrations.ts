@@ -12,6 +12,7 @@ import type { PortalDatabase } from './kysely-store.ts';
  *   adds a serial for the same person).
  * - `code_acquisitions`: acquisitions pending at J-LIS, deleted when the core delivers the code.
  * - `sessions`: server-side sessions, by the hash of the cookie's token.
+ * - `notices` (0002): institutions' notices to a person, read or not.
  *
  * No column for an Individual Number, a name or any other of the basic four information.
  */
@@ -60,6 +61,29 @@ export const PORTAL_MIGRATIONS: Record<string, Migration> = {
         .addColumn('idle_expires_at', 'varchar(24)', (c) => c.notNull())
         .addColumn('absolute_expires_at', 'varchar(24)', (c) => c.notNull())
         .addColumn('ended_at', 'varchar(24)')
+        .execute();
+    },
+  },
+  '0002-notices': {
+    async up(db: Kysely<unknown>) {
+      // Institutions' notices to a person (お知らせ), by the portal's own person id: never a code,
+      // an Individual Number or a name. The sender's name is the core's registry's, as delivered.
+      await db.schema
+        .createTable('notices')
+        .addColumn('notice_id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('person_id', 'varchar(36)', (c) => c.notNull().references('persons.person_id'))
+        .addColumn('sender_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('sender_name', 'text', (c) => c.notNull())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('sent_at', 'varchar(24)', (c) => c.notNull())
+        .addColumn('received_at', 'varchar(24)', (c) => c.notNull())
+        .addColumn('read_at', 'varchar(24)')
+        .execute();
+      await db.schema
+        .createIndex('notices_by_person')
+        .on('notices')
+        .columns(['person_id', 'sent_at'])
         .execute();
     },
   },

@@ -21,7 +21,9 @@ import { createWebApp } from '../../shared/web/server.ts';
 import { registerExchangePages, registerPortalNetworkRoutes, registerPortalPages } from './router.ts';
 import { ExchangeService } from './service/exchanges.ts';
 import type { JpkiTrust } from './service/jpki-verifier.ts';
+import { createPortalNoticeOpener } from '../../protocol/portal-notice-sealing.ts';
 import { LoginService } from './service/login.ts';
+import { NoticeService } from './service/notices.ts';
 import { PersonCodeService } from './service/person-codes.ts';
 import { SessionService, type SessionPolicy } from './service/sessions.ts';
 import type { PortalStore } from './store.ts';
@@ -69,6 +71,7 @@ export interface Portal {
   sessions: SessionService;
   codes: PersonCodeService;
   exchanges: ExchangeService;
+  notices: NoticeService;
 }
 
 export async function createPortal(deps: PortalDeps): Promise<Portal> {
@@ -92,6 +95,12 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     record,
     ...(deps.challengeTtlMs === undefined ? {} : { challengeTtlMs: deps.challengeTtlMs }),
   });
+  const notices = new NoticeService({
+    store: deps.store,
+    opener: deps.security ? createPortalNoticeOpener(deps.security.trust) : undefined,
+    clock: deps.clock,
+    logger: deps.logger,
+  });
   const sessions = new SessionService({ store: deps.store, clock: deps.clock, policy: deps.sessionPolicy });
   const exchanges = new ExchangeService({
     institutionId: PORTAL_PARTY,
@@ -109,6 +118,7 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
   registerPortalPages(web, {
     login,
     sessions,
+    notices,
     clock: deps.clock,
     origin,
     readerUrl: deps.readerUrl,
@@ -129,6 +139,6 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     ...(deps.security ? { tls: deps.security.trust.tls } : {}),
   });
   if (deps.security) secureApp(network, { ...deps.security, institutionId: PORTAL_PARTY });
-  registerPortalNetworkRoutes(network, codes);
-  return { web, network, login, sessions, codes, exchanges };
+  registerPortalNetworkRoutes(network, codes, notices);
+  return { web, network, login, sessions, codes, exchanges, notices };
 }

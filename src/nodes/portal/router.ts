@@ -14,30 +14,44 @@
  *   | `GET /logged-out`            | said so                                                          |
  *   | `GET /exchanges[?after=]`    | A, やりとり履歴: the core's records about the resident, paged     |
  *   | `GET /assets/exchanges.js`   | A's in-browser check of the records' proofs (bundled at start)   |
- *   | `GET /services/:id`          | the services B–E, to come                                        |
+ *   | `GET /notices`               | お知らせ: the person's inbox, unread in bold                       |
+ *   | `GET /notices/:id`           | one notice, marked read                                          |
+ *   | `GET /notices/events`        | Server-Sent Events: the unread count, each notice as it arrives  |
+ *   | `GET /services/:id`          | the services B, D, E, to come                                    |
  *   | `GET /assets/*`, `/healthz`  | stylesheet, design tokens, scripts; health                       |
  *
- * - **the network** (`registerPortalNetworkRoutes`): `networkApi.deliverCode` of the route table, on
- *   the node's mutual-TLS listener, where the core delivers the portal's codes as it does an
- *   institution's.
+ * - **the network** (`registerPortalNetworkRoutes`): `networkApi.deliverCode` and
+ *   `portalApi.deliverPortalNotice` of the route table, on the node's mutual-TLS listener, where the
+ *   core delivers the portal's codes as it does an institution's, and institutions' notices.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { LegalTable } from '../../domain/legal-table/index.ts';
 import { PersonRecordCursor } from '../../protocol/person-records.ts';
 import { LoginNonce } from '../../protocol/portal.ts';
-import { networkApi } from '../../protocol/routes.ts';
+import { PortalNoticeId } from '../../protocol/portal-notices.ts';
+import { networkApi, portalApi } from '../../protocol/routes.ts';
 import { serve, type SecurityEventSink } from '../../protocol/server.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { RenkeiError } from '../../shared/errors.ts';
+import { HTTP_STATUS, RenkeiError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { cookieOptions, formFields } from '../../shared/web/server.ts';
 import type { ExchangeService } from './service/exchanges.ts';
 import type { LoginService } from './service/login.ts';
+import type { NoticeEvent, NoticeService } from './service/notices.ts';
 import type { PersonCodeService } from './service/person-codes.ts';
 import type { Session, SessionService } from './service/sessions.ts';
 import { EXCHANGES_SCRIPT, exchangesPage, exchangesUnavailablePage } from './web/exchanges-page.ts';
-import { PORTAL_SERVICES, landingPage, loggedOutPage, loginPage, servicePage } from './web/pages.ts';
+import { japaneseDateTime } from './web/dates.ts';
+import {
+  PORTAL_SERVICES,
+  landingPage,
+  loggedOutPage,
+  loginPage,
+  noticePage,
+  noticesPage,
+  servicePage,
+} from './web/pages.ts';
 
 export const SESSION_COOKIE = 'portal_session';
 export const LOGIN_COOKIE = 'portal_login';
@@ -45,6 +59,7 @@ export const LOGIN_COOKIE = 'portal_login';
 export interface PortalPagesDeps {
   login: LoginService;
   sessions: SessionService;
+  notices: NoticeService;
   clock: Clock;
   /** The portal's origin, as browsers see it. */
   origin: () => string;
@@ -57,7 +72,7 @@ export interface PortalPagesDeps {
 const HTML = 'text/html; charset=utf-8';
 
 export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps): void {
-  const { login, sessions } = deps;
+  const { login, sessions, notices } = deps;
   const sessionOf = (request: FastifyRequest) => sessions.find(request.cookies[SESSION_COOKIE]);
 
   /** A POST from a page of another site is refused before anything (the CSRF token is the main guard). */
@@ -86,7 +101,7 @@ export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps)
     return reply
       .type(HTML)
       .header('cache-control', 'no-store')
-      .send(landingPage({ csrfToken: session.csrfToken }));
+      .send(landingPage({ csrfToken: session.csrfToken, unread: await notices.unread(session.personId) }));
   });
 
   app.get('/login', async (_request, reply) => {
@@ -165,6 +180,8 @@ export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps)
       .header('cache-control', 'no-store')
       .send(servicePage({ csrfToken: session.csrfToken, service }));
   });
+
+  registerNoticePages(app, deps, requireSession);
 }
 
 export interface ExchangePagesDeps {
@@ -211,11 +228,105 @@ export function registerExchangePages(app: FastifyInstance, deps: ExchangePagesD
   });
 }
 
-/** The network side: the core's delivery of the portal's codes. */
-export function registerPortalNetworkRoutes(app: FastifyInstance, codes: PersonCodeService): void {
+/** The network side: the core's delivery of the portal's codes and of institutions' notices. */
+export function registerPortalNetworkRoutes(
+  app: FastifyInstance,
+  codes: PersonCodeService,
+  notices: NoticeService,
+): void {
   serve(app, networkApi.deliverCode, async ({ body }) => {
     await codes.deliverCode(body);
     return undefined;
+  });
+  // A notice the portal cannot place or open (no such person, not sealed by its sender) is recorded.
+  serve(app, portalApi.deliverPortalNotice, async ({ body, refuse }) => {
+    try {
+      await notices.receive(body);
+    } catch (error) {
+      if (error instanceof RenkeiError && HTTP_STATUS[error.code] < 500) throw await refuse(error);
+      throw error;
+    }
+    return undefined;
+  });
+}
+
+/**
+ * お知らせ: the inbox, one notice, and the events an open page listens to. The event stream is a
+ * plain GET of the page's own origin (EventSource), so the CSP's `connect-src 'self'` admits it; a
+ * request without a live session is answered 401 once, and the script's stream stops retrying then.
+ */
+function registerNoticePages(
+  app: FastifyInstance,
+  deps: PortalPagesDeps,
+  requireSession: (request: FastifyRequest, reply: FastifyReply) => Promise<Session | undefined>,
+): void {
+  const { notices, sessions } = deps;
+  const streams = new Set<() => void>();
+  // Open streams would hold the listener's close forever: end them first.
+  app.addHook('preClose', (done) => {
+    for (const end of streams) end();
+    done();
+  });
+
+  app.get('/notices', async (request, reply) => {
+    const session = await requireSession(request, reply);
+    if (!session) return reply;
+    const [list, unread] = await Promise.all([
+      notices.list(session.personId),
+      notices.unread(session.personId),
+    ]);
+    return reply
+      .type(HTML)
+      .header('cache-control', 'no-store')
+      .send(noticesPage({ csrfToken: session.csrfToken, unread, notices: list }));
+  });
+
+  app.get('/notices/events', async (request, reply) => {
+    const session = await sessions.find(request.cookies[SESSION_COOKIE]);
+    if (!session) throw new RenkeiError('ERR_CALLER_NOT_ALLOWED', 'Log in to receive notices.');
+    const raw = reply.hijack().raw;
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      connection: 'keep-alive',
+    });
+    const send = (event: NoticeEvent) => {
+      const notice = event.notice && {
+        id: event.notice.noticeId,
+        senderName: event.notice.senderName,
+        title: event.notice.title,
+        sentAt: event.notice.sentAt.toISOString(),
+        date: japaneseDateTime(event.notice.sentAt),
+      };
+      raw.write(`event: unread\ndata: ${JSON.stringify({ unread: event.unread, notice })}\n\n`);
+    };
+    send({ unread: await notices.unread(session.personId) });
+    const unsubscribe = notices.subscribe(session.personId, send);
+    // A comment now and then keeps proxies from closing an idle stream.
+    const heartbeat = setInterval(() => raw.write(': \n\n'), 25_000);
+    const end = () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+      streams.delete(end);
+      raw.end();
+    };
+    streams.add(end);
+    request.raw.on('close', end);
+  });
+
+  app.get('/notices/:id', async (request, reply) => {
+    const session = await requireSession(request, reply);
+    if (!session) return reply;
+    const id = PortalNoticeId.safeParse((request.params as { id?: string }).id);
+    if (!id.success) throw new RenkeiError('ERR_ROUTE_NOT_FOUND', 'There is no such notice.');
+    const notice = await notices.open(session.personId, id.data);
+    return reply
+      .type(HTML)
+      .header('cache-control', 'no-store')
+      .send(
+        noticePage({ csrfToken: session.csrfToken, unread: await notices.unread(session.personId), notice }),
+      );
   });
 }
 

@@ -34,6 +34,23 @@ export interface SessionRow {
   endedAt: Date | undefined;
 }
 
+/**
+ * A notice an institution sent to a person (migration 0002-notices): its id, the sender's
+ * institution id and name (as the core's registry names it), title and text, when it was sent and
+ * received, and when the person first opened it.
+ */
+export interface NoticeRow {
+  noticeId: string;
+  personId: string;
+  senderId: string;
+  senderName: string;
+  title: string;
+  body: string;
+  sentAt: Date;
+  receivedAt: Date;
+  readAt: Date | undefined;
+}
+
 export interface PortalStore {
   insertChallenge(row: ChallengeRow): Promise<void>;
   findChallenge(nonce: string): Promise<ChallengeRow | undefined>;
@@ -65,6 +82,18 @@ export interface PortalStore {
   /** The portal's code for a person (for the services to come); undefined before it is acquired. */
   findPersonCode(personId: string): Promise<string | undefined>;
   countPersons(): Promise<number>;
+  /** The person who holds this code of the portal's, if anyone logged in with it. */
+  findPersonByCode(personCode: string): Promise<string | undefined>;
+
+  /** Store a notice unless its id is stored already (answered false: a redelivery). */
+  insertNotice(row: NoticeRow): Promise<boolean>;
+  /** The person's notices, newest first. */
+  listNotices(personId: string, limit: number): Promise<NoticeRow[]>;
+  /** One of the person's notices (another person's is not found). */
+  findNotice(personId: string, noticeId: string): Promise<NoticeRow | undefined>;
+  /** Mark it read, once (the first time stays). */
+  markNoticeRead(personId: string, noticeId: string, at: Date): Promise<void>;
+  countUnreadNotices(personId: string): Promise<number>;
 
   insertSession(row: SessionRow): Promise<void>;
   findSession(tokenHash: string): Promise<SessionRow | undefined>;

@@ -35,6 +35,8 @@ export interface CodeServiceOptions {
   outbound: OutboundLimits;
   /** How long a delivery may wait for a free slot of its institution (the caller waits meanwhile). */
   queueTimeoutMs: number;
+  /** Told when the portal (an institution of kind `portal`) is issued its code for a person. */
+  onPortalCode?: (residentKey: string, portalId: string) => Promise<unknown>;
 }
 
 export class CodeService {
@@ -73,6 +75,7 @@ export class CodeService {
       institution.id,
       this.options.clock.now().toISOString(),
     );
+    if (institution.kind === 'portal') await this.options.onPortalCode?.(residentKey, institution.id);
     this.options.logger.debug({ institutionId: institution.id }, 'code delivered');
     return { acquisitionNumber: request.acquisitionNumber, status: 'delivered' };
   }

@@ -1,5 +1,5 @@
 import type { Client } from '../../../protocol/api.ts';
-import type { networkApi } from '../../../protocol/routes.ts';
+import type { networkApi, portalApi } from '../../../protocol/routes.ts';
 import type { Institution } from '../model.ts';
 
 /**
@@ -12,3 +12,6 @@ export type InstitutionReach = (
   /** Bounds on each call, where they differ from the core's defaults (a provision request's). */
   limits?: { timeoutMs?: number; maxAnswerBytes?: number },
 ) => Client<typeof networkApi>;
+
+/** How the core reaches the Myna Portal's network side beyond `networkApi` (its notices). */
+export type PortalReach = (portal: Pick<Institution, 'id' | 'networkUrl'>) => Client<typeof portalApi>;

@@ -38,6 +38,7 @@ export const INSTITUTION_KIND_NAMES: Record<InstitutionKind | 'unknown', string>
   prefectural_board_of_education: '教育委員会（都道府県）',
   municipal_board_of_education: '教育委員会（市区町村）',
   pension_service: '日本年金機構',
+  tax_agency: '国税庁',
   health_insurer: '医療保険者',
   public_employment_security: '公共職業安定所',
   student_support: '日本学生支援機構',

@@ -41,10 +41,20 @@ import type {
   RequesterRecord,
   RequesterRecordInput,
   RequesterRecordView,
+  SentPortalNotice,
   StoredResidentNotice,
 } from './store.ts';
 
 export interface IntermediateDatabase extends RecordLogTables {
+  sent_portal_notices: {
+    notice_id: string;
+    addressee_number: string;
+    title: string;
+    outcome: string;
+    reason: string | null;
+    sent_by: string | null;
+    sent_at: string;
+  };
   resident_notices: {
     sequence: Generated<number>;
     notice_id: string;
@@ -213,6 +223,39 @@ export class KyselyIntermediateStore
       if (row) return row.addressee_number;
     }
     return undefined;
+  }
+
+  async recordSentPortalNotice(notice: SentPortalNotice): Promise<void> {
+    await this.db
+      .insertInto('sent_portal_notices')
+      .values({
+        notice_id: notice.noticeId,
+        addressee_number: notice.addresseeNumber,
+        title: notice.title,
+        outcome: notice.outcome,
+        reason: notice.reason,
+        sent_by: notice.sentBy,
+        sent_at: notice.sentAt,
+      })
+      .execute();
+  }
+
+  async listSentPortalNotices(addresseeNumber: string): Promise<SentPortalNotice[]> {
+    const rows = await this.db
+      .selectFrom('sent_portal_notices')
+      .selectAll()
+      .where('addressee_number', '=', addresseeNumber)
+      .orderBy('sent_at', 'desc')
+      .execute();
+    return rows.map((r) => ({
+      noticeId: r.notice_id,
+      addresseeNumber: r.addressee_number,
+      title: r.title,
+      outcome: r.outcome as SentPortalNotice['outcome'],
+      reason: r.reason,
+      sentBy: r.sent_by,
+      sentAt: r.sent_at,
+    }));
   }
 
   async findResidentNotice(noticeId: string): Promise<StoredResidentNotice | undefined> {

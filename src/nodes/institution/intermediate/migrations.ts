@@ -240,4 +240,21 @@ export const intermediateMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0009_portal_notices': {
+    async up(db: Kysely<unknown>) {
+      // The notices this institution sent to residents at the Myna Portal: to whom (addressee number),
+      // the title (the institution's own words; the body stays with the business system), who sent
+      // it, when, and what the core said (`sent`, or `refused` with the code).
+      await db.schema
+        .createTable('sent_portal_notices')
+        .addColumn('notice_id', 'text', (c) => c.primaryKey())
+        .addColumn('addressee_number', 'text', (c) => c.notNull())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('sent_by', 'text')
+        .addColumn('sent_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };

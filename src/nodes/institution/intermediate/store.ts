@@ -21,6 +21,18 @@ export interface PersonCodeChange {
 }
 
 /** A notice of change as the institution recorded it (migration 0008): never an Individual Number. */
+/** A notice this institution sent to a resident at the Myna Portal (migration 0009). */
+export interface SentPortalNotice {
+  noticeId: string;
+  addresseeNumber: string;
+  title: string;
+  outcome: 'sent' | 'refused';
+  reason: string | null;
+  /** The business credential that sent it, when known (the access record). */
+  sentBy: string | null;
+  sentAt: string;
+}
+
 export interface StoredResidentNotice {
   sequence: number;
   noticeId: string;
@@ -164,6 +176,10 @@ export interface IntermediateStore {
   recordResidentNotice(notice: Omit<StoredResidentNotice, 'sequence'>): Promise<boolean>;
   /** Notices in the order received, after `since` (a sequence). */
   listResidentNotices(since: number, limit: number): Promise<StoredResidentNotice[]>;
+  /** Record a notice sent to a resident at the Myna Portal. */
+  recordSentPortalNotice(notice: SentPortalNotice): Promise<void>;
+  /** The notices sent to the holder of an addressee number, newest first. */
+  listSentPortalNotices(addresseeNumber: string): Promise<SentPortalNotice[]>;
   findPersons(
     addresseeNumbers: readonly AddresseeNumber[],
   ): Promise<Map<AddresseeNumber, IntermediatePerson>>;

@@ -4,6 +4,8 @@
  */
 import { html, page, type Html } from '../../../shared/web/html.ts';
 import type { ErrorCode } from '../../../shared/errors.ts';
+import type { NoticeRow } from '../store.ts';
+import { japaneseDateTime } from './dates.ts';
 
 const SERVICE = { name: 'マイナポータル', nameEn: 'Myna Portal', href: '/' };
 
@@ -17,7 +19,13 @@ export const PORTAL_SERVICES = [
     href: '/exchanges',
   },
   { id: 'b', name: 'わたしの情報', nameEn: 'My information', text: '行政機関が持つあなたの情報を見る' },
-  { id: 'c', name: 'お知らせ', nameEn: 'Notices', text: '行政機関からのお知らせを受け取る' },
+  {
+    id: 'c',
+    name: 'お知らせ',
+    nameEn: 'Notices',
+    text: '行政機関からのお知らせを受け取る',
+    href: '/notices',
+  },
   {
     id: 'd',
     name: '公金受取口座・公金決済',
@@ -37,6 +45,20 @@ function logoutButton(csrfToken: string): Html {
     <input type="hidden" name="_csrf" value="${csrfToken}" />
     <button class="button button--secondary" type="submit">ログアウト <span lang="en">Log out</span></button>
   </form>`;
+}
+
+/**
+ * The header's お知らせ link with the unread count, which `notices.js` keeps current from the
+ * portal's events; with the logout button.
+ */
+function headerActions(csrfToken: string, unread: number): Html {
+  return html`<div class="header-actions">
+    <a class="header-notices" href="/notices" data-testid="header-notices"
+      >お知らせ <span lang="en">Notices</span>
+      <span class="badge" data-unread-count aria-label="未読 ${unread}件">${unread}</span></a
+    >
+    ${logoutButton(csrfToken)}
+  </div>`;
 }
 
 export function loginPage(args: { readerLink: string; expiresAt: string }): string {
@@ -82,12 +104,13 @@ export function loginPage(args: { readerLink: string; expiresAt: string }): stri
   });
 }
 
-export function landingPage(args: { csrfToken: string }): string {
+export function landingPage(args: { csrfToken: string; unread?: number }): string {
   return page({
     title: 'ホーム',
     titleEn: 'Home',
     service: SERVICE,
-    headerAction: logoutButton(args.csrfToken),
+    scripts: ['notices.js'],
+    headerAction: headerActions(args.csrfToken, args.unread ?? 0),
     body: html`<p class="notice notice--success">
         ログインしました。<span class="en" lang="en">You are logged in.</span>
       </p>
@@ -101,11 +124,16 @@ export function landingPage(args: { csrfToken: string }): string {
                 <span class="en" lang="en">${s.nameEn}</span>
                 <span class="hint">${s.text}</span>
                 ${
-                  'href' in s
-                    ? ''
-                    : html`<span class="service-card__status"
-                        >準備中 <span lang="en">Coming soon</span></span
+                  s.id === 'c'
+                    ? html`<span class="service-card__status" data-testid="home-unread"
+                        >未読 <span data-unread-count>${args.unread ?? 0}</span>件
+                        <span lang="en">unread</span></span
                       >`
+                    : 'href' in s
+                      ? ''
+                      : html`<span class="service-card__status"
+                          >準備中 <span lang="en">Coming soon</span></span
+                        >`
                 }
               </a>
             </li>`,
@@ -125,6 +153,74 @@ export function servicePage(args: { csrfToken: string; service: (typeof PORTAL_S
       </p>
       <p>
         <a href="/">ホームに戻る <span lang="en">Back to home</span></a>
+      </p>`,
+  });
+}
+
+/** One row of the inbox; `notices.js` builds the same from a live event (keep the two alike). */
+function noticeItem(notice: NoticeRow): Html {
+  const title = html`<a href="/notices/${notice.noticeId}">${notice.title}</a>`;
+  return html`<li class="inbox__item${notice.readAt === undefined ? ' inbox__item--unread' : ''}">
+    <span class="inbox__sender">${notice.senderName}</span>
+    <span class="inbox__title"
+      >${
+        notice.readAt === undefined
+          ? html`<strong>${title}</strong> <span class="badge">未読 <span lang="en">Unread</span></span>`
+          : title
+      }</span
+    >
+    <span class="inbox__date"
+      ><time datetime="${notice.sentAt.toISOString()}">${japaneseDateTime(notice.sentAt)}</time></span
+    >
+  </li>`;
+}
+
+export function noticesPage(args: {
+  csrfToken: string;
+  unread: number;
+  notices: readonly NoticeRow[];
+}): string {
+  return page({
+    title: 'お知らせ',
+    titleEn: 'Notices',
+    service: SERVICE,
+    scripts: ['notices.js'],
+    headerAction: headerActions(args.csrfToken, args.unread),
+    body: html`<p class="lead">
+        行政機関からあなたへのお知らせです。未読は <strong data-unread-count>${args.unread}</strong> 件です。
+      </p>
+      <p class="en" lang="en">
+        Notices to you from public institutions. New ones appear here as they arrive.
+      </p>
+      <p class="hint" data-notices-empty ${args.notices.length > 0 ? 'hidden' : ''}>
+        お知らせはまだありません。<span lang="en">No notices yet.</span>
+      </p>
+      <ul class="inbox" data-notice-list aria-live="polite">
+        ${args.notices.map(noticeItem)}
+      </ul>
+      <p>
+        <a href="/">ホームに戻る <span lang="en">Back to home</span></a>
+      </p>`,
+  });
+}
+
+export function noticePage(args: { csrfToken: string; unread: number; notice: NoticeRow }): string {
+  const { notice } = args;
+  return page({
+    title: notice.title,
+    titleEn: 'Notice',
+    service: SERVICE,
+    scripts: ['notices.js'],
+    headerAction: headerActions(args.csrfToken, args.unread),
+    body: html`<dl class="notice-meta">
+        <dt>差出人 <span lang="en">From</span></dt>
+        <dd data-testid="notice-sender">${notice.senderName}</dd>
+        <dt>日付 <span lang="en">Date</span></dt>
+        <dd><time datetime="${notice.sentAt.toISOString()}">${japaneseDateTime(notice.sentAt)}</time></dd>
+      </dl>
+      <div class="notice-body" data-testid="notice-body">${notice.body}</div>
+      <p>
+        <a href="/notices">お知らせ一覧に戻る <span lang="en">Back to notices</span></a>
       </p>`,
   });
 }

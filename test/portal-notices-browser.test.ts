@@ -1,0 +1,112 @@
+/**
+ * The Myna Portal's お知らせ in a real browser (Debian's chromium, driven by playwright-core): a
+ * resident has the inbox open; an institution sends a notice; the unread count in the header rises
+ * and the notice appears at the top of the list without a reload (Server-Sent Events, the script an
+ * ES module under the strict CSP); opening it marks it read and the count goes down. Skipped,
+ * saying so, where /usr/bin/chromium is missing. With RENKEI_SCREENSHOTS=<dir> the pages are kept.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MUNICIPALITY, PIN, startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) {
+  console.warn(
+    `portal-notices-browser.test.ts: SKIPPED — ${CHROMIUM} is missing, so the browser tests did not run (apt-get install -y chromium).`,
+  );
+}
+
+describe.skipIf(!hasChromium)('the Myna Portal’s notices in chromium', () => {
+  let net: PortalNetwork;
+  let browser: Browser;
+  let addresseeNumber: string;
+  const shots = process.env.RENKEI_SCREENSHOTS;
+
+  beforeAll(async () => {
+    net = await startPortalNetwork('portal-notices-browser');
+    const card = await net.issueCard('sanjo-hanako', '三条 花子');
+    const person = await net.network
+      .institution(MUNICIPALITY.id)
+      .registerPerson({ body: { individualNumber: card.individualNumber } });
+    addresseeNumber = person.addresseeNumber;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    if (shots) mkdirSync(shots, { recursive: true });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await net?.dispose();
+  });
+
+  const shoot = async (page: Page, name: string) => {
+    const path = join(shots ?? net.dir, `${name}.png`);
+    await page.screenshot({ path, fullPage: true });
+    expect(existsSync(path)).toBe(true);
+  };
+
+  const headerCount = (page: Page) => page.getByTestId('header-notices').locator('[data-unread-count]');
+
+  /** Wait, in the page, until the header's count reads `count` (the page changing itself). */
+  const untilCount = (page: Page, count: string) =>
+    page
+      .getByTestId('header-notices')
+      .locator('[data-unread-count]', { hasText: new RegExp(`^${count}$`) })
+      .waitFor();
+
+  const send = (title: string, body: string) =>
+    net.network.institution(MUNICIPALITY.id).sendResidentMessage({ body: { addresseeNumber, title, body } });
+
+  it('raises the unread count without a reload when a notice arrives, and lowers it when read', async () => {
+    const page = await browser.newPage({ locale: 'ja-JP' });
+    page.setDefaultTimeout(20_000);
+    const violations: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+    });
+    try {
+      await page.goto(`${net.portal.url}/login`);
+      await page.getByTestId('reader-link').click();
+      await page.waitForURL(`${net.readerUrl}/sign?**`);
+      await page.getByLabel('sanjo-hanako').check();
+      await page.getByRole('textbox', { name: /利用者証明用電子証明書の暗証番号/ }).fill(PIN);
+      await page.getByRole('button', { name: /署名してログイン/ }).click();
+      await page.waitForURL(`${net.portal.url}/`);
+      expect(await headerCount(page).textContent()).toBe('0');
+
+      await page.getByRole('link', { name: /お知らせ.*行政機関からのお知らせ/s }).click();
+      await page.waitForURL(`${net.portal.url}/notices`);
+      await page.locator('html[data-notices-live="open"]').waitFor({ state: 'attached' });
+      expect(await headerCount(page).textContent()).toBe('0');
+      let navigations = 0;
+      page.on('framenavigated', () => navigations++);
+
+      await send('児童手当の現況届について', '6月30日までに現況届を提出してください。\n三条市 子育て支援課');
+      await untilCount(page, '1');
+      const item = page.locator('.inbox__item--unread', { hasText: '児童手当の現況届について' });
+      await item.waitFor();
+      expect(await item.textContent()).toContain('三条市');
+      expect(await item.textContent()).toMatch(/令和\d+年\d+月\d+日（\d{4}年）/);
+      await send('予防接種のお知らせ', '接種券を送付しました。');
+      await untilCount(page, '2');
+      expect(navigations).toBe(0); // no reload: the page updated itself
+      await shoot(page, 'notices-inbox');
+
+      await item.getByRole('link').click();
+      await page.waitForURL(`${net.portal.url}/notices/**`);
+      expect(await page.getByTestId('notice-body').textContent()).toContain('6月30日までに現況届を提出');
+      expect(await headerCount(page).textContent()).toBe('1');
+      await shoot(page, 'notice');
+      await page.goto(`${net.portal.url}/`);
+      expect(await page.getByTestId('home-unread').textContent()).toContain('1');
+      expect(violations).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 90_000);
+});
