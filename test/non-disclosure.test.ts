@@ -27,7 +27,7 @@ import { openDatabase } from '../src/shared/db.ts';
 import { RenkeiError } from '../src/shared/errors.ts';
 import { verifyRecordEvidence, type PublicJwk } from '../src/trust/merkle/index.ts';
 import { partyPaths, pkiPaths } from '../src/trust/pki/files.ts';
-import { logInAs } from './support/portal-client.ts';
+import { logInAs } from './support/portal-web.ts';
 import { startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
 
 const REQUESTER = '152048'; // 三条市

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLog } from '../src/shared/logger.ts';
 import { verifyRecordEvidence, type EvidenceLeaf, type PublicJwk } from '../src/trust/merkle/index.ts';
-import { logInAs, unescapeHtml, type CookieBrowser } from './support/portal-client.ts';
+import { logInAs, unescapeHtml, type Browser } from './support/portal-web.ts';
 import { startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
 
 const REQUESTER = '152048'; // 三条市
@@ -48,13 +48,13 @@ function rowsOf(page: string) {
   }));
 }
 
-async function exchangesOf(browser: CookieBrowser) {
+async function exchangesOf(browser: Browser) {
   const { response, text } = await browser.go(`${net.portal.url}/exchanges`);
   return { status: response.status, text, rows: rowsOf(text) };
 }
 
-let taro: CookieBrowser;
-let hanako: CookieBrowser;
+let taro: Browser;
+let hanako: Browser;
 let seen: string;
 
 beforeAll(async () => {

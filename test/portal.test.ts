@@ -20,6 +20,7 @@ import { openSecurityLog } from '../src/shared/security-log.ts';
 import { schemaText, testDialect } from '../src/shared/test-databases.ts';
 import { pkiPaths } from '../src/trust/pki/files.ts';
 import { PIN, startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
+import { Browser, formOf, unescapeHtml } from './support/portal-web.ts';
 
 let net: PortalNetwork;
 let hanako: Awaited<ReturnType<PortalNetwork['issueCard']>>;
@@ -33,57 +34,10 @@ afterAll(async () => {
   await net?.dispose();
 });
 
-const unescape = (text: string) =>
-  text
-    .replaceAll('&quot;', '"')
-    .replaceAll('&#39;', "'")
-    .replaceAll('&lt;', '<')
-    .replaceAll('&gt;', '>')
-    .replaceAll('&amp;', '&');
-
-/** The hidden and checked fields of the page's first form with `action`. */
-function formOf(page: string, action: string): Record<string, string> {
-  const start = page.indexOf(`action="${action}"`);
-  expect(start, `a form posting to ${action}`).toBeGreaterThan(-1);
-  const form = page.slice(start, page.indexOf('</form>', start));
-  const fields: Record<string, string> = {};
-  for (const m of form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) {
-    fields[m[1] ?? ''] = unescape(m[2] ?? '');
-  }
-  return fields;
-}
-
-/** A browser's cookie jar for one origin, enough for these pages. */
-class Browser {
-  cookies = new Map<string, string>();
-  async go(url: string, init: { method?: string; form?: Record<string, string>; origin?: string } = {}) {
-    const response = await fetch(url, {
-      method: init.method ?? (init.form ? 'POST' : 'GET'),
-      redirect: 'manual',
-      headers: {
-        ...(this.cookies.size > 0
-          ? { cookie: [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ') }
-          : {}),
-        ...(init.form ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
-        ...(init.origin ? { origin: init.origin } : {}),
-      },
-      ...(init.form ? { body: new URLSearchParams(init.form).toString() } : {}),
-    });
-    for (const line of response.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const [name, value] = (pair ?? '').split('=');
-      if (!name) continue;
-      if (value === '' || /max-age=0|expires=thu, 01 jan 1970/i.test(line)) this.cookies.delete(name);
-      else this.cookies.set(name, value ?? '');
-    }
-    return { response, text: await response.text() };
-  }
-}
-
 /** Log in as the holder of `card`: the portal's login page, the reader, back to the portal. */
 async function logIn(browser: Browser, card: string, pin = PIN) {
   const { text: loginPage } = await browser.go(`${net.portal.url}/login`);
-  const link = unescape(
+  const link = unescapeHtml(
     /data-testid="reader-link"|href="([^"]+)" data-testid="reader-link"/.exec(loginPage)?.[1] ?? '',
   );
   expect(link.startsWith(`${net.readerUrl}/sign?`)).toBe(true);

@@ -1,7 +1,6 @@
 /**
  * A resident's side of the portal's tests without a browser: a cookie jar over fetch, the forms of a
- * page, and the login through the card reader. (The same as portal.test.ts's own, kept there as it
- * was; a test of another page logs in with these.)
+ * page, and the login through the card reader.
  */
 import { expect } from 'vitest';
 import { PIN, type PortalNetwork } from './portal-network.ts';
@@ -74,4 +73,11 @@ export async function logIn(net: PortalNetwork, browser: Browser, card: string, 
     new URL(completed.response.headers.get('location') ?? '', net.portal.url).href,
   );
   expect(finished.response.headers.get('location')).toBe('/');
+}
+
+/** A new browser, logged in as the holder of `<card>.card`. */
+export async function logInAs(net: PortalNetwork, card: string): Promise<Browser> {
+  const browser = new Browser();
+  await logIn(net, browser, card);
+  return browser;
 }
