@@ -13,6 +13,7 @@ import { DEMO_INSTITUTIONS, type World } from '../network/world.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import { startBareChain } from './bench-baseline.ts';
 import { benchNumbering } from './bench-numbering.ts';
+import { benchStatistics } from './bench-statistics.ts';
 import { generateCoreKeys } from '../nodes/core/keys.ts';
 import { CodeCipher, LINKING_CODE_BYTES } from '../nodes/core/service/code-cipher.ts';
 import { plural, table, wholeNumberOption, type GlobalOptions } from './output.ts';
@@ -59,6 +60,10 @@ export function registerBenchCommand(program: Command): void {
       '--bulk <n>',
       `instead: one bulk inquiry (一括照会) of n persons over the secured path, at most ${MAX_COUNT}`,
     )
+    .option(
+      '--statistics <n>',
+      "instead: n exchanges on the demo network in seed 000's proportions, then its two tables beside the seed's",
+    )
     .action(
       async (options: {
         inProcess?: boolean;
@@ -71,6 +76,7 @@ export function registerBenchCommand(program: Command): void {
         conversions?: string;
         rate?: string;
         numbering?: string;
+        statistics?: string;
       }) => {
         const rate =
           options.rate === undefined ? undefined : wholeNumberOption(options.rate, '--rate', 1, 100_000);
@@ -85,6 +91,24 @@ export function registerBenchCommand(program: Command): void {
           const dir = mkdtempSync(join(resolve(dataDir), 'bench-numbering-'));
           try {
             await benchNumbering({ dir, total });
+          } finally {
+            if (!options.keep) rmSync(dir, { recursive: true, force: true });
+          }
+          return;
+        }
+        if (options.statistics !== undefined) {
+          const n = wholeNumberOption(options.statistics, '--statistics', 1, MAX_COUNT);
+          const { dataDir } = program.opts<GlobalOptions>();
+          mkdirSync(resolve(dataDir), { recursive: true });
+          const dir = mkdtempSync(join(resolve(dataDir), 'bench-statistics-'));
+          process.env.RENKEI_LOG_LEVEL ??= 'warn';
+          try {
+            await benchStatistics({
+              dir,
+              legalTable: loadLegalTable(),
+              n,
+              concurrency: wholeNumberOption(options.concurrency, '--concurrency', 1, MAX_CONCURRENCY),
+            });
           } finally {
             if (!options.keep) rmSync(dir, { recursive: true, force: true });
           }
