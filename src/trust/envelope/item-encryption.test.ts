@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { CompactEncrypt } from 'jose';
+import { CompactEncrypt, compactDecrypt } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { RenkeiError } from '../../shared/errors.ts';
 import { decryptForRecipient, encryptForRecipient } from './item-encryption.ts';
@@ -72,6 +72,52 @@ describe('items encrypted for the requester', () => {
       expect(text).not.toContain('taxableIncome');
       expect(text).not.toContain(Buffer.from('渡辺').toString('latin1'));
     }
+  });
+});
+
+describe('items encrypted with node:crypto, checked against jose', () => {
+  it('is opened by jose, and opens what jose seals, for keys of either kind', async () => {
+    const imported = {
+      publicKey: await importPublicKeyPem(
+        requester.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+        'encrypt',
+      ),
+      privateKey: await importPrivateKeyPem(
+        requester.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        'encrypt',
+      ),
+    };
+    for (const keys of [requester, imported]) {
+      const ours = await encryptForRecipient(ITEMS, keys.publicKey, {
+        kid: requester.kid,
+        processingNumber: PN,
+      });
+      const { plaintext } = await compactDecrypt(ours, keys.privateKey);
+      expect(JSON.parse(new TextDecoder().decode(plaintext))).toEqual(ITEMS);
+
+      const theirs = await new CompactEncrypt(new TextEncoder().encode(JSON.stringify(ITEMS)))
+        .setProtectedHeader({ alg: 'ECDH-ES', enc: 'A256GCM', kid: requester.kid, pn: PN })
+        .encrypt(keys.publicKey);
+      expect(await decryptForRecipient(theirs, keys.privateKey, { processingNumber: PN })).toEqual(ITEMS);
+    }
+  });
+
+  it('refuses a tag cut short, which GCM would otherwise check on fewer bits (ERR_DECRYPTION_FAILED)', async () => {
+    const jwe = await seal();
+    await refusal(
+      decryptForRecipient(
+        withPart(jwe, 4, (tag) => tag.subarray(0, 12)),
+        requester.privateKey,
+        { processingNumber: PN },
+      ),
+    );
+    await refusal(
+      decryptForRecipient(
+        withPart(jwe, 2, (iv) => iv.subarray(0, 8)),
+        requester.privateKey,
+        { processingNumber: PN },
+      ),
+    );
   });
 });
 

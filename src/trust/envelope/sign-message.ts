@@ -4,7 +4,6 @@
  * format is in `format.ts` and in README.md.
  */
 import { randomUUID } from 'node:crypto';
-import { CompactSign } from 'jose';
 import type { Clock } from '../../shared/clock.ts';
 import {
   KeyId,
@@ -19,6 +18,7 @@ import {
 } from './format.ts';
 import type { SigningKey } from './keys.ts';
 import { MAX_JSON_DEPTH, nestsWithin } from './bounded-json.ts';
+import { signCompactEs256 } from './es256.ts';
 
 export interface SignMessageInput {
   /** The message type, the name of its wire schema: `InquiryRequest`, `ProvisionAnswer`… */
@@ -46,7 +46,12 @@ export interface SignMessageInput {
  * Throws only a TypeError, for a caller's mistake (an id, type, party or hash of the wrong shape, or
  * a key that cannot sign ES256): everything signed here passes `verifyMessage`'s shape checks.
  */
-export async function signMessage(input: SignMessageInput): Promise<string> {
+export function signMessage(input: SignMessageInput): Promise<string> {
+  // A promise still, so that a caller's mistake is a rejection as before.
+  return new Promise((resolve) => resolve(signNow(input)));
+}
+
+function signNow(input: SignMessageInput): string {
   const header: MessageHeader = {
     alg: MESSAGE_ALGORITHM,
     kid: valid(KeyId, input.kid, 'kid'),
@@ -68,8 +73,8 @@ export async function signMessage(input: SignMessageInput): Promise<string> {
       `signMessage: payload must be a JSON object nesting less than ${MAX_JSON_DEPTH} deep`,
     );
   }
-  const bytes = new TextEncoder().encode(JSON.stringify(claims));
-  return new CompactSign(bytes).setProtectedHeader(header).sign(input.key);
+  // With node:crypto at once rather than jose's WebCrypto on the thread pool: see es256.ts.
+  return signCompactEs256(header, Buffer.from(JSON.stringify(claims)), input.key);
 }
 
 function valid<T>(schema: { safeParse(value: unknown): { success: boolean } }, value: T, name: string): T {
