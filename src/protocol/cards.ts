@@ -171,6 +171,7 @@ export const CardView = z.object({
   appliedOn: IsoDate,
   issuedOn: IsoDate.optional(),
   expiresOn: IsoDate.optional(),
+  /** The user-authentication certificate's last valid day; a signing certificate never outlives it. */
   certificatesExpireOn: IsoDate.optional(),
   certificates: z.enum(['none', 'valid', 'revoked']),
   signingSerial: z.string().optional(),

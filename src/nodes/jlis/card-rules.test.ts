@@ -2,7 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ageOn, cardTerms, loadCardRules, nthBirthdayAfter } from './card-rules.ts';
+import {
+  ageOn,
+  cardTerms,
+  loadCardRules,
+  nthBirthdayAfter,
+  signingCertificateExpiresOn,
+} from './card-rules.ts';
 
 const rules = loadCardRules();
 
@@ -25,7 +31,7 @@ describe('the card rules file', () => {
           '  - { effectiveFrom: 2022-04-01, source: a, adultAge: 18, adultBirthdays: 10, minorBirthdays: 5 }',
           '  - { effectiveFrom: 2015-10-05, source: b, adultAge: 20, adultBirthdays: 10, minorBirthdays: 5 }',
           'certificateValidity:',
-          '  - { effectiveFrom: 2016-01-01, source: c, birthdays: 5, signingMinimumAge: 15 }',
+          '  - { effectiveFrom: 2016-01-01, source: c, birthdays: 5, signingMinimumAge: 15, signingWithinAuthentication: true }',
         ].join('\n'),
       );
       expect(() => loadCardRules(file)).toThrow(/cardValidity/);
@@ -113,5 +119,30 @@ describe('the certificates', () => {
 
   it('refuses an issuance dated before any rule was in force', () => {
     expect(() => cardTerms(rules, '1980-01-01', '2015-01-01')).toThrow(/No card rule/);
+  });
+});
+
+describe('a signing certificate issued alone onto a card (after a move)', () => {
+  // Born 1988-05-14, card and pair issued 2024-06-01: card to 2034-05-14, the pair to 2029-05-14.
+  const held = { cardExpiresOn: '2034-05-14', authenticationExpiresOn: '2029-05-14' };
+  const uncapped: typeof rules = {
+    ...rules,
+    certificateValidity: rules.certificateValidity.map((r) => ({ ...r, signingWithinAuthentication: false })),
+  };
+
+  it('ends with the user-authentication certificate under the rule in force, though its own 5th birthday is later', () => {
+    expect(signingCertificateExpiresOn(rules, '1988-05-14', '2027-06-01', held)).toBe('2029-05-14');
+  });
+
+  it('runs to the 5th birthday after its own issuance where no rule ties it to the other certificate', () => {
+    expect(signingCertificateExpiresOn(uncapped, '1988-05-14', '2027-06-01', held)).toBe('2032-05-14');
+  });
+
+  it('never outlives the card', () => {
+    expect(signingCertificateExpiresOn(uncapped, '1988-05-14', '2031-06-01', held)).toBe('2034-05-14');
+    // A minor's card: its 5th birthday is the limit whatever the certificate's own.
+    expect(
+      signingCertificateExpiresOn(uncapped, '2008-08-20', '2026-06-01', { cardExpiresOn: '2028-08-20' }),
+    ).toBe('2028-08-20');
   });
 });

@@ -25,6 +25,8 @@ const CertificateValidityRule = z.object({
   birthdays: z.number().int().min(1).max(20),
   /** Under this age on the day of issuance, no signing certificate. */
   signingMinimumAge: z.number().int().min(0).max(30),
+  /** A signing certificate never outlives the holder's user-authentication certificate. */
+  signingWithinAuthentication: z.boolean(),
 });
 
 /** Rules in order of `effectiveFrom`, each strictly after the one before. */
@@ -94,6 +96,30 @@ export function cardTerms(rules: CardRules, dateOfBirth: string, issuedOn: strin
     signingCertificate: age >= certificate.signingMinimumAge,
     ageAtIssuance: age,
   };
+}
+
+/**
+ * The last valid day of a signing certificate issued alone on `issuedOn` (after a move or a name
+ * change) onto a card that expires on `cardExpiresOn` and holds a user-authentication certificate
+ * valid until `authenticationExpiresOn`: the holder's N-th birthday after the signing certificate's
+ * own issuance, never beyond the card, nor beyond the user-authentication certificate where the rule
+ * in force on `issuedOn` says so. Errors: ERR_VALIDATION (as `cardTerms`).
+ */
+export function signingCertificateExpiresOn(
+  rules: CardRules,
+  dateOfBirth: string,
+  issuedOn: string,
+  held: { cardExpiresOn: string; authenticationExpiresOn?: string | undefined },
+): string {
+  if (issuedOn < dateOfBirth) {
+    throw new RenkeiError('ERR_VALIDATION', 'A certificate cannot be issued before the date of birth.');
+  }
+  const rule = ruleOn(rules.certificateValidity, issuedOn);
+  const limits = [nthBirthdayAfter(dateOfBirth, issuedOn, rule.birthdays), held.cardExpiresOn];
+  if (rule.signingWithinAuthentication && held.authenticationExpiresOn !== undefined) {
+    limits.push(held.authenticationExpiresOn);
+  }
+  return limits.reduce((earliest, day) => (day < earliest ? day : earliest));
 }
 
 function ruleOn<T extends { effectiveFrom: string }>(rules: readonly T[], day: string): T {

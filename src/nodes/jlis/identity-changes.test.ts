@@ -5,7 +5,8 @@
  * of the four information, and the card kept in use after a move (追記, a new signing certificate on
  * the same card).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { webcrypto } from 'node:crypto';
@@ -24,6 +25,7 @@ import { listen } from '../../shared/http.ts';
 import { silentLogger } from '../../shared/logger.ts';
 import { dropTestSchemas, testPostgres } from '../../shared/test-databases.ts';
 import { x509 } from '../../trust/pki/x509.ts';
+import { loadCardRules, type CardRules } from './card-rules.ts';
 import { createJlis, jpkiStoreOf, type Jlis } from './jlis.ts';
 import { openJpkiAuthority, type JpkiAuthority } from './jpki/authority.ts';
 import { readFourInformation } from './jpki/profiles.ts';
@@ -62,7 +64,7 @@ afterAll(async () => {
 });
 
 /** Start J-LIS over the database (kept between starts: a restart). */
-async function start(): Promise<void> {
+async function start(cardRules?: CardRules): Promise<void> {
   db = await openDatabase<JlisDatabase>(nodeDatabase(postgres, join(dir, 'jlis.sqlite'), 'jlis'));
   await migrateJlisDatabase(db);
   jlis = createJlis({
@@ -72,6 +74,7 @@ async function start(): Promise<void> {
     core: createClient(coreApi, { transport, baseUrl: 'http://127.0.0.1:9', peer: 'core' }),
     numberingKey: new Uint8Array(32).fill(5),
     cardKdf: TEST_KDF,
+    ...(cardRules ? { cardRules } : {}),
     jpki: { authority, store: jpkiStoreOf(db) },
   });
   url = await listen(jlis.app, 0);
@@ -315,6 +318,85 @@ describe('the card kept in use after a move (追記, a new signing certificate o
       ['endorse', 'ERR_WRONG_PIN'],
       ['endorse', 'ERR_CARD_STATE'],
     ]);
+  });
+});
+
+describe('the expiry of a signing certificate issued onto a card three years after it', () => {
+  // Hanako (born 1990-01-02) gets her card on 2027-01-10: the card to her 10th birthday after it
+  // (2037-01-02), the pair to her 5th (2032-01-02). She moves on 2030-01-10; the new signing
+  // certificate's own 5th birthday after its issuance is 2035-01-02.
+  const CARD_ISSUED = '2027-01-10T01:00:00Z';
+  const MOVED = '2030-01-10T01:00:00Z';
+  const OPENSSL = '/usr/bin/openssl';
+
+  /** The card issued on CARD_ISSUED, then moved, endorsed and given a new S on MOVED: S2 and R's records. */
+  async function signingAfterMove() {
+    clock.set(CARD_ISSUED);
+    const { residentRecordCode, cardId, archive, R } = await holder();
+    clock.set(MOVED);
+    expect((await move(residentRecordCode)).status).toBe(201);
+    const endorsed = await post<CardIssued>('/admin/v1/card-endorsements', {
+      cardId,
+      card: archive,
+      pin: PIN,
+    });
+    const signed = await post<CardIssued>('/admin/v1/signing-certificate-issuances', {
+      cardId,
+      card: endorsed.json.archive,
+      signingPassword: NEW_PASSWORD,
+    });
+    expect(signed.status).toBe(201);
+    return {
+      card: signed.json.card,
+      signing: (await jlis.jpki!.certificates.find(signed.json.card.signingSerial!))!,
+      authentication: (await jlis.jpki!.certificates.find(R))!,
+    };
+  }
+
+  /** What OpenSSL reads as the certificate's notAfter (undefined where OpenSSL is absent). */
+  function opensslEndDate(der: Uint8Array): Date | undefined {
+    if (!existsSync(OPENSSL)) return undefined;
+    const file = join(dir, 'certificate.der');
+    writeFileSync(file, der);
+    const output = execFileSync(OPENSSL, ['x509', '-inform', 'DER', '-noout', '-enddate', '-in', file], {
+      encoding: 'utf8',
+    });
+    return new Date(output.trim().replace(/^notAfter=/, ''));
+  }
+
+  afterEach(() => clock.set(new Date()));
+
+  it('ends with the card’s user-authentication certificate under the rule in force, which stays as it was', async () => {
+    const { card, signing, authentication } = await signingAfterMove();
+    expect(signing.notAfter).toEqual(new Date('2032-01-02T23:59:59+09:00'));
+    expect(authentication).toMatchObject({
+      status: 'valid',
+      notAfter: new Date('2032-01-02T23:59:59+09:00'),
+    });
+    expect(authentication.issuedAt.toISOString()).toBe(new Date(CARD_ISSUED).toISOString());
+    expect(card).toMatchObject({ expiresOn: '2037-01-02', certificatesExpireOn: '2032-01-02' });
+    const end = opensslEndDate(signing.certificateDer);
+    if (end) expect(end.toISOString()).toBe(signing.notAfter.toISOString());
+  });
+
+  it('runs to the 5th birthday after its own issuance under a rule that does not tie it to the other certificate', async () => {
+    const rules = loadCardRules();
+    await stop();
+    await start({
+      ...rules,
+      certificateValidity: rules.certificateValidity.map((r) => ({
+        ...r,
+        signingWithinAuthentication: false,
+      })),
+    });
+    const { card, signing, authentication } = await signingAfterMove();
+    expect(signing.notAfter).toEqual(new Date('2035-01-02T23:59:59+09:00'));
+    expect(authentication.notAfter).toEqual(new Date('2032-01-02T23:59:59+09:00'));
+    expect(card.certificatesExpireOn).toBe('2032-01-02');
+    const end = opensslEndDate(signing.certificateDer);
+    if (end) expect(end).toEqual(signing.notAfter);
+    const authenticationEnd = opensslEndDate(authentication.certificateDer);
+    if (authenticationEnd) expect(authenticationEnd).toEqual(authentication.notAfter);
   });
 });
 

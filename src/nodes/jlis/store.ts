@@ -216,6 +216,10 @@ export interface CardRow {
   appliedOn: string;
   issuedOn?: string | undefined;
   expiresOn?: string | undefined;
+  /**
+   * The user-authentication certificate's last valid day (the pair's, when issued together). A
+   * signing certificate issued alone later keeps its own in JPKI's record (`notAfter`).
+   */
   certificatesExpireOn?: string | undefined;
   certificates: CardCertificates;
   signingSerial?: string | undefined;

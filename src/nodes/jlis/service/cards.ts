@@ -38,7 +38,13 @@ import type {
 import { jstDate, type Clock } from '../../../shared/clock.ts';
 import { HTTP_STATUS, RenkeiError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
-import { cardTerms, endOfJstDay, loadCardRules, type CardRules } from '../card-rules.ts';
+import {
+  cardTerms,
+  endOfJstDay,
+  loadCardRules,
+  signingCertificateExpiresOn,
+  type CardRules,
+} from '../card-rules.ts';
 import type { FourInformation, JpkiIssuer, JpkiRevocationReason } from '../jpki/port.ts';
 import type { CardEvent, CardOperation, CardRow, CardState, IdentityRecord, JlisStore } from '../store.ts';
 
@@ -319,9 +325,10 @@ export class CardService {
    * 署名用電子証明書の発行 onto the same card, at the counter: after a move, a name change or a
    * correction revoked the signing certificate (its four information are out of date), a new signing
    * key made inside the card brought, certified with today's record and linked to the card's
-   * user-authentication certificate, sealed under the signing password the holder sets. It runs to
-   * the card's certificates' expiry (`certificatesExpireOn`): one date for both, as the card row
-   * keeps. Errors: ERR_UNKNOWN_CARD, ERR_CARD_STATE (not delivered; its certificates revoked; its
+   * user-authentication certificate, sealed under the signing password the holder sets. Its expiry
+   * is computed from its own issuance by the rules (`signingCertificateExpiresOn`): the 5th birthday
+   * after today, never beyond the card nor, under the rule in force, the user-authentication
+   * certificate (`certificatesExpireOn`, which it leaves as it is); JPKI records it (notAfter). Errors: ERR_UNKNOWN_CARD, ERR_CARD_STATE (not delivered; its certificates revoked; its
    * signing certificate in force: the record did not change), ERR_RESIDENT_STATE (deceased, moved
    * out, under 15), ERR_VALIDATION, ERR_UPSTREAM_UNAVAILABLE.
    */
@@ -350,7 +357,11 @@ export class CardService {
           'The card’s signing certificate is in force: the identity record did not change since it was issued.',
         );
       }
-      const notAfter = endOfJstDay(card.certificatesExpireOn ?? this.today());
+      const signingExpiresOn = signingCertificateExpiresOn(this.rules, resident.dateOfBirth, this.today(), {
+        cardExpiresOn: card.expiresOn ?? this.today(),
+        authenticationExpiresOn: card.certificatesExpireOn,
+      });
+      const notAfter = endOfJstDay(signingExpiresOn);
       const issued = await virtual.replaceSigningKey({
         signingPassword: input.signingPassword,
         kdf: this.deps.kdf ?? DEFAULT_KDF,
