@@ -10,20 +10,12 @@
  * The portal's encryption certificate comes from the network's PKI directory
  * (`parties/portal/encryption-cert.pem`), checked like any peer's, as J-LIS finds an institution's.
  */
-import { readFileSync } from 'node:fs';
-import { z } from 'zod';
 import { RenkeiError } from '../shared/errors.ts';
-import { decryptForRecipient, encryptForRecipient } from '../trust/envelope/item-encryption.ts';
-import { importCertificateKey } from '../trust/envelope/keys.ts';
-import { signMessage } from '../trust/envelope/sign-message.ts';
-import { verifyStoredMessage } from '../trust/envelope/verify-message.ts';
-import { partyPaths } from '../trust/pki/files.ts';
-import { pemToDer, type NodeTrust } from './node-trust.ts';
+import type { NodeTrust } from './node-trust.ts';
+import { openFromParty, sealToParty } from './party-sealing.ts';
 import { PortalNoticeContent } from './portal-notices.ts';
 
 export const PORTAL_NOTICE = 'PortalNotice';
-
-const Sealed = z.object({ jws: z.string().max(128 * 1024), certificate: z.string().max(8192) });
 
 /** The sending institution's side. */
 export interface PortalNoticeSealer {
@@ -46,73 +38,30 @@ export interface PortalNoticeOpener {
 
 export function createPortalNoticeSealer(trust: NodeTrust, pkiDir: string): PortalNoticeSealer {
   return {
-    async seal(portalId, content) {
-      let pem: string;
-      try {
-        pem = readFileSync(partyPaths(pkiDir, portalId).encryptionCert, 'utf8');
-      } catch {
-        throw new RenkeiError(
-          'ERR_CONFIG_INVALID',
-          `The portal ${portalId} has no encryption certificate in the network's PKI directory.`,
-          { portalId },
-        );
-      }
-      const recipient = await trust.verifyPeer(new Uint8Array(pemToDer(pem)), 'encryption');
-      if (recipient.partyId !== portalId) {
-        throw new RenkeiError(
-          'ERR_IDENTITY_MISMATCH',
-          'The encryption certificate found for the portal names another party.',
-          { portalId },
-        );
-      }
-      const jws = await signMessage({
+    seal: (portalId, content) =>
+      sealToParty(trust, pkiDir, {
+        recipientId: portalId,
         type: PORTAL_NOTICE,
         payload: content,
-        sender: trust.self.partyId,
-        audience: portalId,
-        key: trust.self.signingKey,
-        kid: trust.self.kid,
-        clock: trust.clock,
-      });
-      const key = await importCertificateKey(pem, 'encrypt');
-      return encryptForRecipient({ jws, certificate: trust.tls.cert }, key, {
-        kid: recipient.serial,
-        processingNumber: content.noticeId,
-      });
-    },
+        id: content.noticeId,
+        missing: `The portal ${portalId} has no encryption certificate in the network's PKI directory.`,
+        recipientKind: 'the portal',
+        details: { portalId },
+      }),
   };
 }
 
 export function createPortalNoticeOpener(trust: NodeTrust): PortalNoticeOpener {
   return {
     async open(noticeId, senderId, sealed) {
-      const plain = Sealed.safeParse(
-        await decryptForRecipient(sealed, trust.self.encryption.key, {
-          expectedKid: trust.self.encryption.kid,
-          processingNumber: noticeId,
-        }),
-      );
-      if (!plain.success) {
-        throw new RenkeiError(
-          'ERR_DECRYPTION_FAILED',
-          'The notice is not a signed message and a certificate.',
-        );
-      }
-      const der = new Uint8Array(pemToDer(plain.data.certificate));
-      const sender = await trust.verifyPeer(der, 'signing');
-      if (sender.partyId !== senderId) {
-        throw new RenkeiError(
-          'ERR_ANSWER_MISMATCH',
-          'The notice is not signed by the institution named as its sender.',
-        );
-      }
-      const verified = await verifyStoredMessage(plain.data.jws, {
-        expectedType: PORTAL_NOTICE,
-        audience: trust.self.partyId,
-        resolveKey: async (kid, from) =>
-          kid === sender.serial && from === sender.partyId ? trust.signingKeyOf(der, sender) : undefined,
+      const msg = await openFromParty(trust, sealed, {
+        type: PORTAL_NOTICE,
+        id: noticeId,
+        maxJwsChars: 128 * 1024,
+        isSender: (sender) => sender.partyId === senderId,
+        wrongSender: 'The notice is not signed by the institution named as its sender.',
       });
-      const content = PortalNoticeContent.safeParse(verified.msg);
+      const content = PortalNoticeContent.safeParse(msg);
       if (!content.success || content.data.noticeId !== noticeId || content.data.senderId !== senderId) {
         throw new RenkeiError('ERR_ANSWER_MISMATCH', 'The sealed notice belongs to another notice.');
       }

@@ -13,20 +13,12 @@
  * the core would then choose the keys J-LIS encrypts to, and a certificate naming the institution
  * is all the check could ask of it anyway. The directory is what the CA publishes.
  */
-import { readFileSync } from 'node:fs';
-import { z } from 'zod';
 import { RenkeiError } from '../shared/errors.ts';
-import { decryptForRecipient, encryptForRecipient } from '../trust/envelope/item-encryption.ts';
-import { importCertificateKey } from '../trust/envelope/keys.ts';
-import { signMessage } from '../trust/envelope/sign-message.ts';
-import { verifyStoredMessage } from '../trust/envelope/verify-message.ts';
-import { partyPaths } from '../trust/pki/files.ts';
-import { pemToDer, type NodeTrust } from './node-trust.ts';
+import type { NodeTrust } from './node-trust.ts';
+import { openFromParty, sealToParty } from './party-sealing.ts';
 import { ResidentNoticeContent } from './resident-notices.ts';
 
 export const RESIDENT_NOTICE = 'ResidentNotice';
-
-const Sealed = z.object({ jws: z.string().max(64 * 1024), certificate: z.string().max(8192) });
 
 /** J-LIS's side. */
 export interface ResidentNoticeSealer {
@@ -50,70 +42,30 @@ export interface ResidentNoticeOpener {
 
 export function createResidentNoticeSealer(trust: NodeTrust, pkiDir: string): ResidentNoticeSealer {
   return {
-    async seal(institutionId, content) {
-      let pem: string;
-      try {
-        pem = readFileSync(partyPaths(pkiDir, institutionId).encryptionCert, 'utf8');
-      } catch {
-        throw new RenkeiError(
-          'ERR_CONFIG_INVALID',
-          `Institution ${institutionId} has no encryption certificate in the network's PKI directory.`,
-          { institutionId },
-        );
-      }
-      const recipient = await trust.verifyPeer(new Uint8Array(pemToDer(pem)), 'encryption');
-      if (recipient.partyId !== institutionId) {
-        throw new RenkeiError(
-          'ERR_IDENTITY_MISMATCH',
-          'The encryption certificate found for the institution names another party.',
-          { institutionId },
-        );
-      }
-      const jws = await signMessage({
+    seal: (institutionId, content) =>
+      sealToParty(trust, pkiDir, {
+        recipientId: institutionId,
         type: RESIDENT_NOTICE,
         payload: content,
-        sender: trust.self.partyId,
-        audience: institutionId,
-        key: trust.self.signingKey,
-        kid: trust.self.kid,
-        clock: trust.clock,
-      });
-      const key = await importCertificateKey(pem, 'encrypt');
-      return encryptForRecipient({ jws, certificate: trust.tls.cert }, key, {
-        kid: recipient.serial,
-        processingNumber: content.noticeId,
-      });
-    },
+        id: content.noticeId,
+        missing: `Institution ${institutionId} has no encryption certificate in the network's PKI directory.`,
+        recipientKind: 'the institution',
+        details: { institutionId },
+      }),
   };
 }
 
 export function createResidentNoticeOpener(trust: NodeTrust): ResidentNoticeOpener {
   return {
     async open(noticeId, sealed) {
-      const plain = Sealed.safeParse(
-        await decryptForRecipient(sealed, trust.self.encryption.key, {
-          expectedKid: trust.self.encryption.kid,
-          processingNumber: noticeId,
-        }),
-      );
-      if (!plain.success) {
-        throw new RenkeiError(
-          'ERR_DECRYPTION_FAILED',
-          'The notice is not a signed message and a certificate.',
-        );
-      }
-      const der = new Uint8Array(pemToDer(plain.data.certificate));
-      const sender = await trust.verifyPeer(der, 'signing');
-      if (sender.partyId !== 'jlis' || sender.role !== 'jlis') {
-        throw new RenkeiError('ERR_ANSWER_MISMATCH', 'The notice is not signed by J-LIS.');
-      }
-      const verified = await verifyStoredMessage(plain.data.jws, {
-        expectedType: RESIDENT_NOTICE,
-        audience: trust.self.partyId,
-        resolveKey: async (kid, from) =>
-          kid === sender.serial && from === sender.partyId ? trust.signingKeyOf(der, sender) : undefined,
+      const msg = await openFromParty(trust, sealed, {
+        type: RESIDENT_NOTICE,
+        id: noticeId,
+        maxJwsChars: 64 * 1024,
+        isSender: (sender) => sender.partyId === 'jlis' && sender.role === 'jlis',
+        wrongSender: 'The notice is not signed by J-LIS.',
       });
-      const content = ResidentNoticeContent.safeParse(verified.msg);
+      const content = ResidentNoticeContent.safeParse(msg);
       if (!content.success || content.data.noticeId !== noticeId) {
         throw new RenkeiError('ERR_ANSWER_MISMATCH', 'The sealed notice belongs to another notice.');
       }
