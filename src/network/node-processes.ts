@@ -9,6 +9,7 @@
  * per node is what a deployment runs (one machine per node), so the demo exercises the same command,
  * the same config files and the same failure modes (a node down while its peers run on).
  */
+import { registerPortalRelyingParty } from './portal-demo.ts';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -235,6 +236,8 @@ export async function startNodeProcesses(
           networkUrl: portal.networkUrl ?? '',
         },
       });
+      // ぴったりサービス: the portal checks signed applications as a relying party of JPKI.
+      await registerPortalRelyingParty(pkiDir, jlis.url);
     }
     aborted();
     const { institution, admin, jlisClient } = clients;

@@ -9,7 +9,13 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createCardReader } from '../card/reader/card-reader.ts';
 import { writeCardFile } from '../card/virtual-card.ts';
+import { createClient } from '../protocol/api.ts';
+import { credentialTransport } from '../protocol/client-credentials.ts';
+import { jpkiApi } from '../protocol/routes.ts';
+import { systemClock } from '../shared/clock.ts';
 import { listen } from '../shared/http.ts';
+import { pkiPaths } from '../trust/pki/files.ts';
+import { demoOperator } from './pki-setup.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Network } from './launch.ts';
 import type { SeededWorld } from './seed.ts';
@@ -74,4 +80,31 @@ export async function startDemoReader(options: {
   const url = new URL(options.readerUrl);
   await listen(reader, Number(url.port), url.hostname);
   return reader;
+}
+
+/**
+ * J-LIS's registry operator registers the portal as a relying party of JPKI (署名検証者), so that it
+ * may link the signing certificates of ぴったりサービス's applications and ask for the
+ * user-authentication serial issued with each (S→R). Idempotent (a re-registration renames).
+ */
+export async function registerPortalRelyingParty(pkiDir: string, jlisUrl: string): Promise<void> {
+  const transport = await credentialTransport({
+    pkiDir,
+    parties: [demoOperator('registry')],
+    clock: systemClock,
+    crl: { file: pkiPaths(pkiDir).crlDer },
+    timeoutMs: 60_000,
+  });
+  try {
+    await createClient(jpkiApi, {
+      transport,
+      baseUrl: jlisUrl,
+      peer: 'J-LIS',
+      party: 'jlis',
+    }).registerRelyingParty({
+      body: { partyId: 'portal', name: 'マイナポータル（ぴったりサービス）' },
+    });
+  } finally {
+    await transport.close();
+  }
 }

@@ -60,7 +60,7 @@ function presents(kind: Caller, trust: NodeTrust): boolean {
   if (kind === 'anyone') return true;
   if (kind === 'business' || kind === 'municipality') return role === 'business';
   // A relying party of JPKI (署名検証者): whether J-LIS registered it is J-LIS's to check.
-  if (kind === 'relying-party') return role === 'business' || role === 'institution';
+  if (kind === 'relying-party') return role === 'business' || role === 'institution' || role === 'portal';
   if (kind.startsWith('operator:')) return role === 'operator' && partyId.startsWith(`${kind}:`);
   return role === kind;
 }

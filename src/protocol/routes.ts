@@ -11,13 +11,21 @@
  *   jlisApi        J-LIS                       institutions' addressee systems; municipalities; the portal
  *   jpkiApi        J-LIS (JPKI)                relying parties (banks…); J-LIS's operators
  *   networkApi     each institution            the core (the portal serves its deliverCode)
- *   portalApi      the Myna Portal             the core (institutions' notices to residents)
+ *   portalApi      the Myna Portal             the core (institutions' notices to residents); municipalities (申請データダウンロード)
  *   businessApi    each institution            that institution's business systems and clerks
  *   corporateApi   the corporate-number service anyone (lookups); the NTA's business systems (designations)
  *
  * Every route also answers `ERR_VALIDATION`, `ERR_BODY_NOT_JSON`, `ERR_BODY_TOO_LARGE`,
  * `ERR_UNSUPPORTED_MEDIA_TYPE` and `ERR_INTERNAL`; the codes listed beside a route are its own.
  */
+import {
+  ApplicationBulk,
+  ApplicationBulkRequest,
+  ApplicationDownload,
+  ApplicationList,
+  ApplicationListQuery,
+  ApplicationParams,
+} from './onestop-applications.ts';
 import { z } from 'zod';
 import {
   InstitutionList,
@@ -1285,6 +1293,48 @@ export const portalApi = defineApi('portal', {
     body: PortalNoticeDelivery,
     message: 'PortalNoticeDelivery',
     response: NoContent,
+  },
+  /**
+   * 申請データダウンロード: the ぴったりサービス applications made to the calling municipality (its
+   * business-system certificate), newest first; `state` new or downloaded. Another municipality's are
+   * never listed.
+   */
+  listApplications: {
+    method: 'GET',
+    path: '/business/v1/applications',
+    status: 200,
+    callers: ['municipality'],
+    label: 'application list',
+    query: ApplicationListQuery,
+    response: ApplicationList,
+  },
+  /**
+   * One application with its bytes, its CMS SignedData and the portal's checks (signature, the signing
+   * certificate's status at J-LIS, the user-authentication serial); marks it downloaded.
+   * Errors: ERR_UNKNOWN_APPLICATION (none by this number for this municipality).
+   */
+  getApplication: {
+    method: 'GET',
+    path: '/business/v1/applications/:applicationNumber',
+    status: 200,
+    callers: ['municipality'],
+    label: 'application',
+    params: ApplicationParams,
+    response: ApplicationDownload,
+  },
+  /**
+   * Bulk download (一括ダウンロード): every new application, or the numbers given, each as
+   * `getApplication` answers it; marks them downloaded. Errors: ERR_UNKNOWN_APPLICATION.
+   */
+  downloadApplications: {
+    method: 'POST',
+    path: '/business/v1/application-downloads',
+    status: 200,
+    callers: ['municipality'],
+    label: 'application download',
+    body: ApplicationBulkRequest,
+    response: ApplicationBulk,
+    bodyLimit: 64 * 1024,
   },
 });
 

@@ -327,8 +327,9 @@ function allows(kind: CallerKind, caller: Caller, guard: ServerTrust): boolean {
       // municipalities' codes do not end in 0000 (prefectures' do).
       return caller.role === 'business' && /^\d{2}(?!0000)\d{4}$/.test(institutionOf(caller.partyId));
     case 'relying-party':
-      // Whether it is registered as one is J-LIS's to check (ERR_NOT_REGISTERED_RELYING_PARTY).
-      return caller.role === 'business' || caller.role === 'institution';
+      // Whether it is registered as one is J-LIS's to check (ERR_NOT_REGISTERED_RELYING_PARTY). The
+      // portal is one for ぴったりサービス's signed applications (their S→R lookup).
+      return caller.role === 'business' || caller.role === 'institution' || caller.role === 'portal';
     case 'operator:registry':
     case 'operator:legal':
     case 'operator:keys':

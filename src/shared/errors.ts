@@ -24,6 +24,8 @@ export const HTTP_STATUS = {
   ERR_UNKNOWN_PERSON_CODE: 422,
   ERR_UNKNOWN_PROCESSING_NUMBER: 404,
   ERR_UNKNOWN_BULK_NUMBER: 404,
+  /** ぴったりサービス: no application by this number for this municipality (another's is not found either). */
+  ERR_UNKNOWN_APPLICATION: 404,
   ERR_UNKNOWN_BATCH: 404,
   /** The requester has not yet recorded the batch's acceptance: a retry will land. */
   ERR_BATCH_NOT_READY: 503,

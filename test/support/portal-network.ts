@@ -13,7 +13,7 @@ import { createCardReader } from '../../src/card/reader/card-reader.ts';
 import { writeCardFile } from '../../src/card/virtual-card.ts';
 import { loadLegalTable } from '../../src/domain/legal-table/index.ts';
 import { launchNetwork, type Network } from '../../src/network/launch.ts';
-import { issueDemoCards } from '../../src/network/portal-demo.ts';
+import { issueDemoCards, registerPortalRelyingParty } from '../../src/network/portal-demo.ts';
 import { seedWorld, type SeededWorld } from '../../src/network/seed.ts';
 import { DEMO_INSTITUTIONS, DEMO_WORLD, type WorldInstitution } from '../../src/network/world.ts';
 import { PORTAL_PARTY } from '../../src/nodes/portal/portal.ts';
@@ -144,6 +144,7 @@ export async function startPortalNetwork(
       params: { id: PORTAL_PARTY },
       body: { name: 'マイナポータル', nameEn: 'Myna Portal', kind: 'portal', networkUrl: portal.networkUrl },
     });
+    await registerPortalRelyingParty(pkiDir, network.jlis.url);
     reader = await createCardReader({ cardsDir, portalOrigins: [portal.url], logger: silentLogger() });
     await listen(reader, readerPort);
     const world = options.world ? await seedWorld(network, DEMO_WORLD, legalTable) : undefined;

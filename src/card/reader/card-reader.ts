@@ -7,6 +7,12 @@
  * card: 3, then locked) and the page posts the certificate and the signature back to the portal.
  * The PIN never leaves this program, and is never logged.
  *
+ * It also signs ぴったりサービス's applications (`/sign-document`): it fetches the document from the
+ * portal that asked (a registered origin, by the request's unguessable id), shows it, and after the
+ * signing password (署名用電子証明書, 6–16 characters; a wrong one counts on the card: 5, then locked)
+ * the card signs it as a CMS SignedData (RSA PKCS#1 v1.5, SHA-256, the signing certificate carried),
+ * which the page posts back to the portal. The password never leaves this program either.
+ *
  * What it guards against:
  * - a site posing as the portal: it answers only for return addresses of registered portal origins,
  *   at their `/login/complete`, and what the card signs names that origin (src/protocol/portal.ts),
@@ -25,7 +31,17 @@ import { RenkeiError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { createWebApp, formFields } from '../../shared/web/server.ts';
 import { VirtualCard } from '../virtual-card.ts';
-import { answerPage, errorPage, homePage, signPage, type CardChoice } from './pages.ts';
+import { createSignedData } from '../../trust/pki/cms.ts';
+import {
+  answerPage,
+  documentAnswerPage,
+  errorPage,
+  homePage,
+  signDocumentPage,
+  signPage,
+  type CardChoice,
+  type DocumentView,
+} from './pages.ts';
 
 export interface CardReaderOptions {
   /** The directory of card files (`*.card`, as `renkei card issue --out` writes them). */
@@ -198,5 +214,145 @@ export async function createCardReader(options: CardReaderOptions): Promise<Fast
       throw error;
     }
   });
+  registerDocumentSigning(app, { options, clock, newToken, tokens, withCard, cards });
   return app;
+}
+
+const RequestId = /^[A-Za-z0-9_-]{43}$/;
+
+/** Sign a ぴったりサービス application: fetch it from the portal, show it, sign with the signing key. */
+function registerDocumentSigning(
+  app: FastifyInstance,
+  ctx: {
+    options: CardReaderOptions;
+    clock: Clock;
+    newToken: () => string;
+    tokens: Map<string, number>;
+    withCard: <T>(file: string, work: () => Promise<T>) => Promise<T>;
+    cards: () => CardChoice[];
+  },
+): void {
+  const { options } = ctx;
+  const parse = (fields: Record<string, unknown>) => {
+    const request = typeof fields.request === 'string' ? fields.request : '';
+    const portal = typeof fields.portal === 'string' ? fields.portal : '';
+    if (!RequestId.test(request) || !options.portalOrigins.includes(portal)) {
+      throw new RenkeiError(
+        'ERR_CALLER_NOT_ALLOWED',
+        'This request does not come from a portal this reader answers.',
+      );
+    }
+    return { request, portal };
+  };
+  /** The document, from the portal itself (never from the page: the card signs what the portal holds). */
+  const fetchDocument = async (target: { request: string; portal: string }) => {
+    let response: Response;
+    try {
+      response = await fetch(`${target.portal}/signing-requests/${target.request}/document`, {
+        signal: AbortSignal.timeout(10_000),
+      });
+    } catch {
+      throw new RenkeiError('ERR_UPSTREAM_UNAVAILABLE', 'The portal could not be reached.', {
+        peer: 'portal',
+      });
+    }
+    if (response.status !== 200) {
+      throw new RenkeiError('ERR_MESSAGE_STALE', 'The portal has no application awaiting a signature here.');
+    }
+    const body = (await response.json()) as DocumentView & { content: string };
+    if (typeof body.content !== 'string' || !Array.isArray(body.lines)) {
+      throw new RenkeiError('ERR_MESSAGE_MALFORMED', 'The portal’s answer is not a document to sign.');
+    }
+    return { view: body, content: new Uint8Array(Buffer.from(body.content, 'base64')) };
+  };
+  const render = (
+    reply: FastifyReply,
+    status: number,
+    target: { request: string; portal: string },
+    document: DocumentView,
+    extra: { error?: string; selected?: string },
+  ) =>
+    reply
+      .status(status)
+      .type(HTML)
+      .header('cache-control', 'no-store')
+      .send(
+        signDocumentPage({
+          cards: ctx.cards(),
+          portal: target.portal,
+          document,
+          fields: { ...target, token: ctx.newToken() },
+          ...extra,
+        }),
+      );
+
+  app.get('/sign-document', async (request, reply) => {
+    const target = parse(request.query as Record<string, unknown>);
+    return render(reply, 200, target, (await fetchDocument(target)).view, {});
+  });
+
+  app.post('/sign-document', async (request, reply) => {
+    const fields = formFields(request.body);
+    const own = `${request.protocol}://${request.host}`;
+    const origin = request.headers.origin;
+    const token = fields.token ?? '';
+    const expires = ctx.tokens.get(token);
+    if (
+      (origin !== undefined && origin !== own) ||
+      expires === undefined ||
+      expires < ctx.clock.now().getTime()
+    ) {
+      throw new RenkeiError(
+        'ERR_CALLER_NOT_ALLOWED',
+        'This form was not made by this reader, or is too old.',
+      );
+    }
+    ctx.tokens.delete(token);
+    const target = parse(fields);
+    const document = await fetchDocument(target);
+    const file = ctx.cards().find((c) => c.file === fields.card)?.file;
+    if (file === undefined) return render(reply, 400, target, document.view, { error: 'choose' });
+    const password = fields.password ?? '';
+    if (!/^[A-Z0-9]{6,16}$/.test(password)) {
+      return render(reply, 400, target, document.view, { error: 'format', selected: file });
+    }
+    try {
+      const signedData = await ctx.withCard(file, async () => {
+        const card = VirtualCard.open(join(options.cardsDir, file));
+        const certificate = await card.readCertificate('signing', password);
+        return createSignedData({
+          content: document.content,
+          certificate: certificate.certificateDer,
+          sign: (tbs) => card.signWithSigningKey(password, tbs),
+          signingTime: ctx.clock.now(),
+        });
+      });
+      options.logger.info('an application signed');
+      return reply
+        .type(HTML)
+        .header('cache-control', 'no-store')
+        .send(
+          documentAnswerPage({
+            action: `${target.portal}/signing-requests/${target.request}/signature`,
+            portal: target.portal,
+            signedData: Buffer.from(signedData).toString('base64'),
+          }),
+        );
+    } catch (error) {
+      if (error instanceof RenkeiError && error.code === 'ERR_WRONG_PIN') {
+        const left = Number(error.details.remainingTries ?? 0);
+        return render(reply, 401, target, document.view, {
+          error: left > 0 ? `wrong:${left}` : 'locked',
+          selected: file,
+        });
+      }
+      if (error instanceof RenkeiError && error.code === 'ERR_PIN_LOCKED') {
+        return render(reply, 423, target, document.view, { error: 'locked', selected: file });
+      }
+      if (error instanceof RenkeiError && error.code === 'ERR_UNKNOWN_CERTIFICATE') {
+        return render(reply, 400, target, document.view, { error: 'nosigning', selected: file });
+      }
+      throw error;
+    }
+  });
 }

@@ -171,3 +171,142 @@ export function errorPage(error: { status: number; code: ErrorCode; message: str
       <p class="hint">コード <span lang="en">Code</span>: <code>${error.code}</code></p>`,
   });
 }
+
+/** What the portal asks the card to sign (ぴったりサービス), as the reader shows it. */
+export interface DocumentView {
+  municipalityName: string;
+  procedureName: string;
+  lines: readonly { label: string; value: string }[];
+  attachmentsOmitted: readonly string[];
+}
+
+function passwordProblem(error: string | undefined) {
+  if (error === undefined) return html``;
+  const wrong = /^wrong:(\d)$/.exec(error);
+  const [ja, en] = wrong
+    ? [
+        `パスワードが違います。あと${wrong[1]}回間違えると、署名用電子証明書がロックされます。`,
+        `Wrong password. ${wrong[1]} more wrong tries lock the signing certificate.`,
+      ]
+    : error === 'locked'
+      ? [
+          'パスワードを5回間違えたため、署名用電子証明書はロックされました。お住まいの市区町村の窓口でロックを解除してください。',
+          'The password was wrong 5 times: the signing certificate is locked. Your municipality can unlock it.',
+        ]
+      : error === 'format'
+        ? [
+            'パスワードは英大文字と数字の6〜16文字で入力してください。',
+            'The password is 6 to 16 upper-case letters and digits.',
+          ]
+        : error === 'nosigning'
+          ? ['このカードには署名用電子証明書がありません。', 'This card has no signing certificate.']
+          : ['カードを選んでください。', 'Choose a card.'];
+  return html`<div class="notice notice--error" role="alert" data-testid="reader-error">
+    ${ja}<br /><span class="en" lang="en">${en}</span>
+  </div>`;
+}
+
+/** The application to sign, the card and the signing password (署名用電子証明書, 6–16 characters). */
+export function signDocumentPage(args: {
+  cards: readonly CardChoice[];
+  portal: string;
+  document: DocumentView;
+  fields: { request: string; portal: string; token: string };
+  error?: string;
+  selected?: string;
+}): string {
+  const { document } = args;
+  return page({
+    title: 'カードで電子署名',
+    titleEn: 'Sign with your card',
+    service: SERVICE,
+    body: html`${passwordProblem(args.error)}
+      <p>
+        申請先 <span lang="en">To</span>: <strong>${document.municipalityName}</strong>（<span
+          data-testid="portal-origin"
+          >${args.portal}</span
+        >）
+      </p>
+      <h2 data-testid="document-title">${document.procedureName}</h2>
+      <dl class="summary">
+        ${document.lines.map(
+          (l) =>
+            html`<dt>${l.label}</dt>
+              <dd>${l.value}</dd>`,
+        )}
+      </dl>
+      ${
+        document.attachmentsOmitted.length > 0
+          ? html`<p class="hint">
+              添付不要 <span lang="en">No need to attach</span>: ${document.attachmentsOmitted.join('、')}
+            </p>`
+          : ''
+      }
+      <p class="hint">
+        この内容に、署名用電子証明書で電子署名します。<span lang="en"
+          >You sign exactly this with your signing certificate.</span
+        >
+      </p>
+      <form method="post" action="/sign-document">
+        <input type="hidden" name="request" value="${args.fields.request}" />
+        <input type="hidden" name="portal" value="${args.fields.portal}" />
+        <input type="hidden" name="token" value="${args.fields.token}" />
+        <div class="form-field">
+          <fieldset>
+            <legend>カード <span class="en" lang="en">Card</span></legend>
+            ${args.cards.map(
+              (c, i) =>
+                html`<label class="choice">
+                  <input
+                    type="radio"
+                    name="card"
+                    value="${c.file}"
+                    ${(args.selected ?? (i === 0 ? c.file : undefined)) === c.file ? html`checked` : ''}
+                  />
+                  ${c.label}
+                </label>`,
+            )}
+          </fieldset>
+        </div>
+        <div class="form-field">
+          <label for="password"
+            >署名用電子証明書のパスワード（英大文字・数字 6〜16文字）
+            <span class="en" lang="en">Signing password (6–16 letters and digits)</span></label
+          >
+          <input
+            class="input"
+            id="password"
+            name="password"
+            type="password"
+            autocomplete="off"
+            minlength="6"
+            maxlength="16"
+            required
+          />
+          <p class="hint">
+            5回続けて間違えるとロックされます。<span lang="en">Five wrong tries lock it.</span>
+          </p>
+        </div>
+        <button class="button" type="submit">電子署名して送信 <span lang="en">Sign and send</span></button>
+      </form>`,
+  });
+}
+
+/** The signed application, posted back to the portal (at once by `auto-submit.js`, or by the button). */
+export function documentAnswerPage(args: { action: string; portal: string; signedData: string }): string {
+  return page({
+    title: 'ポータルに戻ります',
+    titleEn: 'Back to the portal',
+    service: SERVICE,
+    scripts: ['auto-submit.js'],
+    body: html`<p class="notice notice--success">
+        カードで電子署名しました。<span class="en" lang="en">Your card signed the application.</span>
+      </p>
+      <form method="post" action="${args.action}" data-auto-submit>
+        <input type="hidden" name="signedData" value="${args.signedData}" />
+        <button class="button" type="submit">
+          ${args.portal} に送信する <span lang="en">Send to the portal</span>
+        </button>
+      </form>`,
+  });
+}

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
@@ -10,7 +10,7 @@ import {
   type NodeSecurityOptions,
   type OpenedNodeSecurity,
 } from '../../protocol/node-security.ts';
-import { coreApi, jlisApi } from '../../protocol/routes.ts';
+import { coreApi, jlisApi, jpkiApi } from '../../protocol/routes.ts';
 import type { LegalTable } from '../../domain/legal-table/index.ts';
 import type { Transport } from '../../protocol/transport.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
@@ -24,6 +24,8 @@ import { createKyselyPortalStore, type PortalDatabase } from './kysely-store.ts'
 import { migratePortalDatabase } from './migrations.ts';
 import { PORTAL_PARTY, createPortal } from './portal.ts';
 import { readJpkiTrust } from './service/jpki-verifier.ts';
+import { createKyselyApplicationStore } from './kysely-application-store.ts';
+import { parseOnestop } from './service/finder.ts';
 
 export interface StartPortalOptions {
   dataDir: string;
@@ -62,6 +64,11 @@ export interface StartPortalOptions {
   security?: NodeSecurityOptions;
   /** PostgreSQL instead of the SQLite file: schema `portal`. */
   postgres?: PostgresOption;
+  /**
+   * ぴったりサービス's data: `catalogue.yaml` and `registrations/*.yaml` (default: `onestop/` beside
+   * this file, the demo's).
+   */
+  onestopDir?: string;
 }
 
 export interface RunningPortal extends RunningNode {
@@ -123,6 +130,19 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
       nodeDatabase(options.postgres, join(dir, 'portal.sqlite'), 'portal'),
     );
     await migratePortalDatabase(db);
+    const onestopDir = options.onestopDir ?? join(import.meta.dirname, 'onestop');
+    const registrationsDir = join(onestopDir, 'registrations');
+    const catalogue = parseOnestop(
+      {
+        catalogue: readFileSync(join(onestopDir, 'catalogue.yaml'), 'utf8'),
+        registrations: new Map(
+          readdirSync(registrationsDir)
+            .filter((f) => f.endsWith('.yaml'))
+            .map((f) => [f, readFileSync(join(registrationsDir, f), 'utf8')]),
+        ),
+      },
+      options.legalTable,
+    );
     const webTls = options.webTls && {
       key: readFileSync(options.webTls.keyFile, 'utf8'),
       cert: readFileSync(options.webTls.certFile, 'utf8'),
@@ -142,6 +162,11 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
       legalTable: options.legalTable,
       security,
       webTls,
+      onestop: {
+        catalogue,
+        store: createKyselyApplicationStore(db as unknown as Kysely<unknown>),
+        jpki: createClient(jpkiApi, { transport, baseUrl: options.jlisUrl, peer: 'J-LIS', party: 'jlis' }),
+      },
     });
     ({ web, network } = portal);
     const networkUrl = await listen(network, options.networkPort, options.host);

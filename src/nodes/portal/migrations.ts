@@ -13,6 +13,7 @@ import type { PortalDatabase } from './kysely-store.ts';
  * - `code_acquisitions`: acquisitions pending at J-LIS, deleted when the core delivers the code.
  * - `sessions`: server-side sessions, by the hash of the cookie's token.
  * - `notices` (0002): institutions' notices to a person, read or not.
+ * - `onestop_signing_requests`, `onestop_applications` (0003): ぴったりサービス's applications.
  *
  * No column for an Individual Number, a name or any other of the basic four information.
  */
@@ -84,6 +85,50 @@ export const PORTAL_MIGRATIONS: Record<string, Migration> = {
         .createIndex('notices_by_person')
         .on('notices')
         .columns(['person_id', 'sent_at'])
+        .execute();
+    },
+  },
+  '0003-onestop-applications': {
+    async up(db: Kysely<unknown>) {
+      // ぴったりサービス (kysely-application-store.ts): applications awaiting the card's signature, and
+      // the signed applications kept for the municipality's download. No Individual Number column;
+      // the signing certificate inside `signed_data` carries the basic four information.
+      await db.schema
+        .createTable('onestop_signing_requests')
+        .addColumn('request_id', 'varchar(43)', (c) => c.primaryKey())
+        .addColumn('person_id', 'varchar(36)', (c) => c.notNull().references('persons.person_id'))
+        .addColumn('municipality_id', 'varchar(6)', (c) => c.notNull())
+        .addColumn('procedure_id', 'varchar(40)', (c) => c.notNull())
+        .addColumn('content', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'varchar(24)', (c) => c.notNull())
+        .addColumn('expires_at', 'varchar(24)', (c) => c.notNull())
+        .addColumn('state', 'varchar(16)', (c) => c.notNull())
+        .addColumn('application_number', 'varchar(17)')
+        .execute();
+      await db.schema
+        .createTable('onestop_applications')
+        .addColumn('application_number', 'varchar(17)', (c) => c.primaryKey())
+        .addColumn('municipality_id', 'varchar(6)', (c) => c.notNull())
+        .addColumn('procedure_id', 'varchar(40)', (c) => c.notNull())
+        .addColumn('procedure_name', 'text', (c) => c.notNull())
+        .addColumn('legal_procedure_id', 'varchar(64)')
+        .addColumn('person_id', 'varchar(36)', (c) => c.notNull().references('persons.person_id'))
+        .addColumn('content', 'text', (c) => c.notNull())
+        .addColumn('signed_data', 'text', (c) => c.notNull())
+        .addColumn('signing_serial', 'varchar(64)', (c) => c.notNull())
+        .addColumn('authentication_serial', 'varchar(64)', (c) => c.notNull())
+        .addColumn('received_at', 'varchar(24)', (c) => c.notNull())
+        .addColumn('downloaded_at', 'varchar(24)')
+        .execute();
+      await db.schema
+        .createIndex('onestop_applications_by_municipality')
+        .on('onestop_applications')
+        .columns(['municipality_id', 'received_at'])
+        .execute();
+      await db.schema
+        .createIndex('onestop_applications_by_person')
+        .on('onestop_applications')
+        .columns(['person_id', 'received_at'])
         .execute();
     },
   },

@@ -10,7 +10,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Client } from '../../protocol/api.ts';
 import type { NodeSecurity } from '../../protocol/node-security.ts';
-import type { coreApi, jlisApi } from '../../protocol/routes.ts';
+import type { coreApi, jlisApi, jpkiApi } from '../../protocol/routes.ts';
 import type { LegalTable } from '../../domain/legal-table/index.ts';
 import { secureApp } from '../../protocol/server.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -18,7 +18,12 @@ import { createHttpApp } from '../../shared/http.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { createWebApp } from '../../shared/web/server.ts';
-import { registerExchangePages, registerPortalNetworkRoutes, registerPortalPages } from './router.ts';
+import {
+  registerApplicationDownloads,
+  registerExchangePages,
+  registerPortalNetworkRoutes,
+  registerPortalPages,
+} from './router.ts';
 import { ExchangeService } from './service/exchanges.ts';
 import type { JpkiTrust } from './service/jpki-verifier.ts';
 import { createPortalNoticeOpener } from '../../protocol/portal-notice-sealing.ts';
@@ -28,6 +33,10 @@ import { PersonCodeService } from './service/person-codes.ts';
 import { SessionService, type SessionPolicy } from './service/sessions.ts';
 import type { PortalStore } from './store.ts';
 import { bundleExchangesScript } from './web/exchanges-bundle.ts';
+import type { ApplicationStore } from './application-store.ts';
+import { registerServicePages } from './onestop-router.ts';
+import { ApplicationService } from './service/applications.ts';
+import { FinderService, type Onestop } from './service/finder.ts';
 import { errorPage } from './web/pages.ts';
 
 /** The portal's party id and institution id (its certificate's, and the core's registry entry). */
@@ -60,6 +69,11 @@ export interface PortalDeps {
   webTls?: { key: string; cert: string } | undefined;
   sessionPolicy?: SessionPolicy | undefined;
   challengeTtlMs?: number | undefined;
+  /**
+   * ぴったりサービス: the catalogue and the municipalities' registrations, the applications' storage,
+   * and J-LIS's linking service (the portal a registered relying party). Without them, no finder.
+   */
+  onestop?: { catalogue: Onestop; store: ApplicationStore; jpki: Client<typeof jpkiApi> } | undefined;
 }
 
 export interface Portal {
@@ -72,6 +86,7 @@ export interface Portal {
   codes: PersonCodeService;
   exchanges: ExchangeService;
   notices: NoticeService;
+  applications: ApplicationService | undefined;
 }
 
 export async function createPortal(deps: PortalDeps): Promise<Portal> {
@@ -133,6 +148,31 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     tls: deps.webTls !== undefined,
     script: await bundleExchangesScript(),
   });
+  const applications =
+    deps.onestop &&
+    new ApplicationService({
+      store: deps.onestop.store,
+      personOfSerial: (serial) => deps.store.findPersonBySerial(serial),
+      trust: deps.jpki,
+      jpki: deps.onestop.jpki,
+      relyingPartyId: PORTAL_PARTY,
+      clock: deps.clock,
+      logger: deps.logger,
+      record,
+    });
+  if (deps.onestop && applications) {
+    registerServicePages(web, {
+      sessions,
+      notices,
+      finder: new FinderService(deps.onestop.catalogue),
+      applications,
+      clock: deps.clock,
+      origin,
+      readerUrl: deps.readerUrl,
+      tls: deps.webTls !== undefined,
+      record,
+    });
+  }
   const network = createHttpApp({
     logger: deps.logger,
     node: 'portal',
@@ -140,5 +180,6 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
   });
   if (deps.security) secureApp(network, { ...deps.security, institutionId: PORTAL_PARTY });
   registerPortalNetworkRoutes(network, codes, notices);
-  return { web, network, login, sessions, codes, exchanges, notices };
+  if (applications) registerApplicationDownloads(network, applications);
+  return { web, network, login, sessions, codes, exchanges, notices, applications };
 }

@@ -17,12 +17,14 @@
  *   | `GET /notices`               | お知らせ: the person's inbox, unread in bold                       |
  *   | `GET /notices/:id`           | one notice, marked read                                          |
  *   | `GET /notices/events`        | Server-Sent Events: the unread count, each notice as it arrives  |
- *   | `GET /services/:id`          | the services B, D, E, to come                                    |
+ *   | `GET /services/:id`          | the services B, D, to come                                       |
+ *   | `GET /services…`, `/signing-requests/…` | E, ぴったりサービス: finder, form, signing (`onestop-router.ts`) |
  *   | `GET /assets/*`, `/healthz`  | stylesheet, design tokens, scripts; health                       |
  *
  * - **the network** (`registerPortalNetworkRoutes`): `networkApi.deliverCode` and
  *   `portalApi.deliverPortalNotice` of the route table, on the node's mutual-TLS listener, where the
- *   core delivers the portal's codes as it does an institution's, and institutions' notices.
+ *   core delivers the portal's codes as it does an institution's, and institutions' notices; and
+ *   ぴったりサービス's 申請データダウンロード for municipalities (`registerApplicationDownloads`).
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -36,6 +38,7 @@ import type { Clock } from '../../shared/clock.ts';
 import { HTTP_STATUS, RenkeiError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { cookieOptions, formFields } from '../../shared/web/server.ts';
+import type { ApplicationService } from './service/applications.ts';
 import type { ExchangeService } from './service/exchanges.ts';
 import type { LoginService } from './service/login.ts';
 import type { NoticeEvent, NoticeService } from './service/notices.ts';
@@ -328,6 +331,28 @@ function registerNoticePages(
         noticePage({ csrfToken: session.csrfToken, unread: await notices.unread(session.personId), notice }),
       );
   });
+}
+
+/** The municipality of a business-system certificate: the first part of its party id (`152048:business`). */
+function municipalityOf(partyId: string | undefined): string {
+  return (partyId ?? '').split(':')[0] ?? '';
+}
+
+/**
+ * 申請データダウンロード on the network listener. The trust layer admits only municipalities'
+ * business systems (`callers: ['municipality']`); each sees only applications made to itself, so
+ * another municipality's number is not found (ERR_UNKNOWN_APPLICATION), never refused as such.
+ */
+export function registerApplicationDownloads(app: FastifyInstance, applications: ApplicationService): void {
+  serve(app, portalApi.listApplications, async ({ query, caller }) => ({
+    applications: await applications.list(municipalityOf(caller?.partyId), query.state),
+  }));
+  serve(app, portalApi.getApplication, async ({ params, caller }) =>
+    applications.download(municipalityOf(caller?.partyId), params.applicationNumber),
+  );
+  serve(app, portalApi.downloadApplications, async ({ body, caller }) => ({
+    applications: await applications.downloadMany(municipalityOf(caller?.partyId), body.applicationNumbers),
+  }));
 }
 
 function base64(value: string | undefined, max: number): Uint8Array | undefined {

@@ -16,6 +16,8 @@ export interface JpkiTrust {
   root: x509.X509Certificate;
   /** J-LIS's 利用者証明用認証局: the only issuer of user-authentication certificates. */
   authenticationCa: x509.X509Certificate;
+  /** J-LIS's 署名用認証局: the issuer of signing certificates (ぴったりサービス's signed applications). */
+  signingCa: x509.X509Certificate;
   /** `<J-LIS publication URL>/jpki/v1/ocsp`. */
   ocspUrl: string;
 }
@@ -46,7 +48,13 @@ export async function readJpkiTrust(bundlePem: string, ocspUrl: string): Promise
   ) {
     throw invalid('no user-authentication CA under the root');
   }
-  return { root, authenticationCa, ocspUrl };
+  const signingCa = certificates.find(
+    (c) => c !== root && c.issuer === root.subject && /digital signature/.test(c.subject),
+  );
+  if (!signingCa || !(await signingCa.verify({ publicKey: root.publicKey, signatureOnly: true }))) {
+    throw invalid('no signing CA under the root');
+  }
+  return { root, authenticationCa, signingCa, ocspUrl };
 }
 
 /**

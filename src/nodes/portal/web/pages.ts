@@ -7,7 +7,7 @@ import type { ErrorCode } from '../../../shared/errors.ts';
 import type { NoticeRow } from '../store.ts';
 import { japaneseDateTime } from './dates.ts';
 
-const SERVICE = { name: 'マイナポータル', nameEn: 'Myna Portal', href: '/' };
+export const SERVICE = { name: 'マイナポータル', nameEn: 'Myna Portal', href: '/' };
 
 /** The services of issue 9, A–E: those with an `href` are built, the others to come. */
 export const PORTAL_SERVICES = [
@@ -37,6 +37,7 @@ export const PORTAL_SERVICES = [
     name: 'ぴったりサービス',
     nameEn: 'Find services and apply',
     text: '手続を探して、オンラインで申請する',
+    href: '/services',
   },
 ] as const;
 
@@ -51,7 +52,7 @@ function logoutButton(csrfToken: string): Html {
  * The header's お知らせ link with the unread count, which `notices.js` keeps current from the
  * portal's events; with the logout button.
  */
-function headerActions(csrfToken: string, unread: number): Html {
+export function headerActions(csrfToken: string, unread: number): Html {
   return html`<div class="header-actions">
     <a class="header-notices" href="/notices" data-testid="header-notices"
       >お知らせ <span lang="en">Notices</span>
