@@ -22,6 +22,8 @@ import { lockDirectory } from '../../shared/lock.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { createKyselyPortalStore, type PortalDatabase } from './kysely-store.ts';
 import { migratePortalDatabase } from './migrations.ts';
+import { createKyselyMyInformationStore } from './my-information-store.ts';
+import type { InformationProvider } from './service/my-information.ts';
 import { PORTAL_PARTY, createPortal } from './portal.ts';
 import { readJpkiTrust } from './service/jpki-verifier.ts';
 
@@ -62,6 +64,8 @@ export interface StartPortalOptions {
   security?: NodeSecurityOptions;
   /** PostgreSQL instead of the SQLite file: schema `portal`. */
   postgres?: PostgresOption;
+  /** わたしの情報: the institutions the portal may ask (those its clause names are asked). */
+  informationProviders?: readonly InformationProvider[];
 }
 
 export interface RunningPortal extends RunningNode {
@@ -142,6 +146,8 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
       legalTable: options.legalTable,
       security,
       webTls,
+      myInformationStore: createKyselyMyInformationStore(db),
+      informationProviders: options.informationProviders,
     });
     ({ web, network } = portal);
     const networkUrl = await listen(network, options.networkPort, options.host);

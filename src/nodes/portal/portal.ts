@@ -18,11 +18,20 @@ import { createHttpApp } from '../../shared/http.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { createWebApp } from '../../shared/web/server.ts';
-import { registerExchangePages, registerPortalNetworkRoutes, registerPortalPages } from './router.ts';
+import {
+  registerExchangePages,
+  registerMyInformationNetworkRoute,
+  registerMyInformationPages,
+  registerPortalNetworkRoutes,
+  registerPortalPages,
+} from './router.ts';
+import { createItemSealer } from '../../protocol/item-sealing.ts';
+import type { MyInformationStore } from './my-information-store.ts';
+import { MyInformationService, type InformationProvider } from './service/my-information.ts';
 import { ExchangeService } from './service/exchanges.ts';
 import type { JpkiTrust } from './service/jpki-verifier.ts';
 import { createPortalNoticeOpener } from '../../protocol/portal-notice-sealing.ts';
-import { LoginService } from './service/login.ts';
+import { LoginService, sha256Hex } from './service/login.ts';
 import { NoticeService } from './service/notices.ts';
 import { PersonCodeService } from './service/person-codes.ts';
 import { SessionService, type SessionPolicy } from './service/sessions.ts';
@@ -60,6 +69,12 @@ export interface PortalDeps {
   webTls?: { key: string; cert: string } | undefined;
   sessionPolicy?: SessionPolicy | undefined;
   challengeTtlMs?: number | undefined;
+  /** わたしの情報: the portal's records as a requester. */
+  myInformationStore: MyInformationStore;
+  /** わたしの情報: the institutions the portal asks (those its clause names are asked). */
+  informationProviders?: readonly InformationProvider[] | undefined;
+  /** How long a resident's answers are kept in memory (default 15 minutes). */
+  myInformationKeepMs?: number | undefined;
 }
 
 export interface Portal {
@@ -72,6 +87,7 @@ export interface Portal {
   codes: PersonCodeService;
   exchanges: ExchangeService;
   notices: NoticeService;
+  myInformation: MyInformationService;
 }
 
 export async function createPortal(deps: PortalDeps): Promise<Portal> {
@@ -114,6 +130,19 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
       return deps.security.trust.verifyPeer(der, 'signing');
     },
   });
+  const keepMs = deps.myInformationKeepMs ?? 15 * 60_000;
+  const myInformation = new MyInformationService({
+    store: deps.myInformationStore,
+    findPersonCode: (personId) => deps.store.findPersonCode(personId),
+    core: deps.core,
+    sealer: deps.security ? createItemSealer(deps.security.trust, deps.security.archive) : undefined,
+    legalTable: deps.legalTable,
+    providers: deps.informationProviders ?? [],
+    clock: deps.clock,
+    logger: deps.logger,
+    institutionId: PORTAL_PARTY,
+    keepMs,
+  });
   const web = await createWebApp({ logger: deps.logger, tls: deps.webTls, errorPage });
   registerPortalPages(web, {
     login,
@@ -123,6 +152,17 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     origin,
     readerUrl: deps.readerUrl,
     tls: deps.webTls !== undefined,
+    record,
+    onLogout: (token) => myInformation.forget(sha256Hex(token ?? '')),
+  });
+  registerMyInformationPages(web, {
+    sessions,
+    myInformation,
+    legalTable: deps.legalTable,
+    clock: deps.clock,
+    origin,
+    tls: deps.webTls !== undefined,
+    keepMinutes: Math.round(keepMs / 60_000),
     record,
   });
   registerExchangePages(web, {
@@ -140,5 +180,6 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
   });
   if (deps.security) secureApp(network, { ...deps.security, institutionId: PORTAL_PARTY });
   registerPortalNetworkRoutes(network, codes, notices);
-  return { web, network, login, sessions, codes, exchanges, notices };
+  registerMyInformationNetworkRoute(network, myInformation);
+  return { web, network, login, sessions, codes, exchanges, notices, myInformation };
 }
