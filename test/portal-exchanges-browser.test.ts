@@ -146,4 +146,32 @@ describe.skipIf(!hasChromium)('the Myna Portal’s page A in chromium', () => {
       await page.unroute(`${net.portal.url}/exchanges`);
     }
   }, 60_000);
+
+  // わたしの情報 (B) on the same network, to spare a second one: from the home page, the button, the
+  // answers arriving without a reload (the page's script swaps the results block), with the labels.
+  it('fetches my information from the home page and shows it with the layout’s labels', async () => {
+    const violations: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+    });
+    await page.goto(`${net.portal.url}/`);
+    await page.getByRole('link', { name: /わたしの情報/ }).click();
+    await page.waitForURL(`${net.portal.url}/my-information`);
+    await page.getByTestId('fetch-my-information').click();
+    await page.waitForURL(`${net.portal.url}/my-information`);
+    await page.evaluate(() => ((globalThis as { stayed?: boolean }).stayed = true));
+    await page.locator('#my-information-results[data-settled="true"]').waitFor({ timeout: 20_000 });
+    // No navigation since: the answers came into this page.
+    expect(await page.evaluate(() => (globalThis as { stayed?: boolean }).stayed)).toBe(true);
+    const shinjuku = page.locator('[data-provider="131041"]');
+    expect(await shinjuku.getAttribute('data-state')).toBe('provided');
+    const text = (await shinjuku.textContent()) ?? '';
+    expect(text).toContain('新宿区');
+    expect(text).toContain('地方税関係情報');
+    expect(text).toContain('総所得金額');
+    expect(text).toMatch(/非課税\s*いいえ/);
+    expect(await page.getByTestId('my-information-progress').textContent()).toContain('9機関すべてから回答');
+    expect(violations).toEqual([]);
+    await shoot('my-information');
+  }, 60_000);
 });

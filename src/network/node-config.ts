@@ -160,6 +160,15 @@ export const PortalConfig = z.strictObject({
   readerUrl: BaseUrl.optional(),
   /** HTTPS for the web listener: its key and certificate (PEM files). */
   webTls: z.strictObject({ key: z.string().min(1), cert: z.string().min(1) }).optional(),
+  /**
+   * わたしの情報: the institutions the portal asks for a resident's information (as the core's registry
+   * names them); those whose kind the portal's clause names are asked. None: the page says nobody
+   * was asked.
+   */
+  informationProviders: z
+    .array(z.strictObject({ id: InstitutionId, name: z.string().min(1).max(100), kind: InstitutionKind }))
+    .max(2000)
+    .optional(),
 });
 export type PortalConfig = z.infer<typeof PortalConfig>;
 

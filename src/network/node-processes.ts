@@ -224,6 +224,8 @@ export async function startNodeProcesses(
             coreUrl: core.url,
             jpkiPublicationUrl: jlis.publicationUrl ?? '',
             pki: peerPki,
+            // わたしの情報: the portal asks the network's institutions (those its clause names).
+            informationProviders: options.institutions.map(({ id, name, kind }) => ({ id, name, kind })),
           });
     if (portal) {
       // The portal is a party the core issues codes to: in its registry as an institution of kind portal.

@@ -15,11 +15,21 @@ export interface ProcedurePlan {
   scenarios: Scenario[];
   /** Procedures the demo world cannot run, and why (what to add to the world). */
   unrunnable: { procedureId: string; reason: string }[];
+  /**
+   * Procedures only the Myna Portal may ask under (its 自己情報表示, clause 900): no clerk of the
+   * world makes them; the portal's own tests run them (test/portal-my-information.test.ts).
+   */
+  byPortal: string[];
 }
 
 export function planProcedureInquiries(legalTable: LegalTable, world: World): ProcedurePlan {
-  const plan: ProcedurePlan = { scenarios: [], unrunnable: [] };
+  const plan: ProcedurePlan = { scenarios: [], unrunnable: [], byPortal: [] };
   for (const procedure of legalTable.procedures) {
+    const requester = legalTable.findClause(procedure.clauseNo)?.requester;
+    if (requester && requester.institutions.length === 0 && requester.kinds.every((k) => k === 'portal')) {
+      plan.byPortal.push(procedure.procedureId);
+      continue;
+    }
     const found = planOne(legalTable, world, procedure);
     if (typeof found === 'string')
       plan.unrunnable.push({ procedureId: procedure.procedureId, reason: found });

@@ -101,6 +101,9 @@ export async function runNode(
           jpkiPublicationUrl: config.jpkiPublicationUrl,
           ...(config.origin === undefined ? {} : { origin: config.origin }),
           ...(config.readerUrl === undefined ? {} : { readerUrl: config.readerUrl }),
+          ...(config.informationProviders === undefined
+            ? {}
+            : { informationProviders: config.informationProviders }),
           ...(config.jpkiCaBundle === undefined ? {} : { jpkiCaBundleFile: config.jpkiCaBundle }),
           ...(config.webTls === undefined
             ? {}

@@ -99,7 +99,7 @@ describe('the OpenAPI document of each node', () => {
   it('puts the callers on every operation, and asks for a client certificate unless anyone may call', () => {
     const document = nodeOpenApiDocument('core');
     const inquiry = document.paths['/v1/inquiries']?.post;
-    expect(inquiry?.['x-renkei-callers']).toEqual(['institution']);
+    expect(inquiry?.['x-renkei-callers']).toEqual(['institution', 'portal']);
     expect(inquiry?.security).toEqual([{ mutualTLS: [] }]);
     const health = document.paths['/healthz']?.get;
     expect(health?.['x-renkei-callers']).toEqual(['anyone']);

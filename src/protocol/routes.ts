@@ -251,7 +251,9 @@ export const coreApi = defineApi('core', {
   },
   /**
    * An intermediate server's inquiry: numbered, authorized against the legal table, recorded, then
-   * forwarded to the provider; the outcome goes to the requester's `networkApi.deliverAnswer`.
+   * forwarded to the provider; the outcome goes to the requester's `networkApi.deliverAnswer`. The
+   * Myna Portal asks too, as a requester of kind `portal` (自己情報表示: the legal table's clause 900
+   * names it, and no other clause does).
    * Errors (each refusal with `details.processingNumber`, recorded): ERR_UNKNOWN_INSTITUTION,
    * ERR_UNKNOWN_PERSON_CODE, ERR_UNKNOWN_CLAUSE, ERR_UNKNOWN_PROCEDURE, ERR_UNKNOWN_ITEM,
    * ERR_INQUIRY_NOT_AUTHORIZED (`details.rule`).
@@ -260,7 +262,7 @@ export const coreApi = defineApi('core', {
     method: 'POST',
     path: '/v1/inquiries',
     status: 202,
-    callers: ['institution'],
+    callers: ['institution', 'portal'],
     label: 'inquiry',
     body: InquiryRequest,
     message: 'InquiryRequest',
@@ -304,7 +306,7 @@ export const coreApi = defineApi('core', {
     method: 'POST',
     path: '/v1/answer-fetches',
     status: 200,
-    callers: ['institution'],
+    callers: ['institution', 'portal'],
     label: 'answer fetch',
     body: AnswerFetch,
     message: 'AnswerFetch',
@@ -327,7 +329,7 @@ export const coreApi = defineApi('core', {
     method: 'POST',
     path: '/v1/answer-acknowledgements',
     status: 204,
-    callers: ['institution'],
+    callers: ['institution', 'portal'],
     label: 'answer acknowledgement',
     body: AnswerAcknowledgement,
     message: 'AnswerAcknowledgement',

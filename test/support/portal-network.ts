@@ -94,13 +94,14 @@ export async function startPortalNetwork(
   const cardsDir = join(dir, 'cards');
   mkdirSync(cardsDir, { mode: 0o700 });
   const legalTable = loadLegalTable();
+  const institutions = options.world
+    ? [...DEMO_WORLD.institutions, ...(options.institutions ?? [])]
+    : [MUNICIPALITY, ...(options.institutions ?? [])];
   const network = await launchNetwork({
     ...(postgres ? { postgres } : {}),
     dataDir: dir,
     legalTable,
-    institutions: options.world
-      ? [...DEMO_WORLD.institutions, ...(options.institutions ?? [])]
-      : [MUNICIPALITY, ...(options.institutions ?? [])],
+    institutions,
     basePort: 0,
   });
   let portal: RunningPortal | undefined;
@@ -138,6 +139,8 @@ export async function startPortalNetwork(
         security: { pkiDir, crl: { url: `${network.core.publicationUrl}/pki/v1/crl` } },
         ...(options.portalLog ? {} : { logger: silentLogger() }),
         ...(postgres ? { postgres } : {}),
+        // わたしの情報: every institution of this network (the portal asks those its clause names).
+        informationProviders: institutions.map(({ id, name, kind }) => ({ id, name, kind })),
       });
     portal = await start();
     await network.admin().registerInstitution({

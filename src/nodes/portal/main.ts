@@ -22,6 +22,8 @@ import { lockDirectory } from '../../shared/lock.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { createKyselyPortalStore, type PortalDatabase } from './kysely-store.ts';
 import { migratePortalDatabase } from './migrations.ts';
+import { createKyselyMyInformationStore } from './my-information-store.ts';
+import type { InformationProvider } from './service/my-information.ts';
 import { PORTAL_PARTY, createPortal } from './portal.ts';
 import { readJpkiTrust } from './service/jpki-verifier.ts';
 import { createKyselyApplicationStore } from './kysely-application-store.ts';
@@ -69,6 +71,8 @@ export interface StartPortalOptions {
    * this file, the demo's).
    */
   onestopDir?: string;
+  /** わたしの情報: the institutions the portal may ask (those its clause names are asked). */
+  informationProviders?: readonly InformationProvider[];
 }
 
 export interface RunningPortal extends RunningNode {
@@ -167,6 +171,8 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
         store: createKyselyApplicationStore(db as unknown as Kysely<unknown>),
         jpki: createClient(jpkiApi, { transport, baseUrl: options.jlisUrl, peer: 'J-LIS', party: 'jlis' }),
       },
+      myInformationStore: createKyselyMyInformationStore(db),
+      informationProviders: options.informationProviders,
     });
     ({ web, network } = portal);
     const networkUrl = await listen(network, options.networkPort, options.host);

@@ -14,6 +14,8 @@ import type { PortalDatabase } from './kysely-store.ts';
  * - `sessions`: server-side sessions, by the hash of the cookie's token.
  * - `notices` (0002): institutions' notices to a person, read or not.
  * - `onestop_signing_requests`, `onestop_applications` (0003): ぴったりサービス's applications.
+ * - `requester_records` (0004): the portal's records of its inquiries as a requester (わたしの情報);
+ *   never the items answered (my-information-store.ts).
  *
  * No column for an Individual Number, a name or any other of the basic four information.
  */
@@ -129,6 +131,31 @@ export const PORTAL_MIGRATIONS: Record<string, Migration> = {
         .createIndex('onestop_applications_by_person')
         .on('onestop_applications')
         .columns(['person_id', 'received_at'])
+        .execute();
+    },
+  },
+  '0004-requester-records': {
+    async up(db: Kysely<unknown>) {
+      // The portal as a requester (わたしの情報): its record of each inquiry, by its own person id and
+      // the core's processing number. No code, no Individual Number, no name, no item data.
+      await db.schema
+        .createTable('requester_records')
+        .addColumn('processing_number', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('person_id', 'varchar(36)', (c) => c.notNull().references('persons.person_id'))
+        .addColumn('provider_id', 'varchar(32)', (c) => c.notNull())
+        .addColumn('clause_no', 'varchar(8)', (c) => c.notNull())
+        .addColumn('procedure_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('item_nos', 'text', (c) => c.notNull())
+        .addColumn('requested_at', 'varchar(24)', (c) => c.notNull())
+        .addColumn('outcome', 'varchar(16)', (c) => c.notNull())
+        .addColumn('reason', 'varchar(64)')
+        .addColumn('answered_at', 'varchar(24)')
+        .addColumn('recorded_at', 'varchar(24)', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('requester_records_by_person')
+        .on('requester_records')
+        .columns(['person_id', 'requested_at'])
         .execute();
     },
   },

@@ -21,13 +21,18 @@ import { createWebApp } from '../../shared/web/server.ts';
 import {
   registerApplicationDownloads,
   registerExchangePages,
+  registerMyInformationNetworkRoute,
+  registerMyInformationPages,
   registerPortalNetworkRoutes,
   registerPortalPages,
 } from './router.ts';
+import { createItemSealer } from '../../protocol/item-sealing.ts';
+import type { MyInformationStore } from './my-information-store.ts';
+import { MyInformationService, type InformationProvider } from './service/my-information.ts';
 import { ExchangeService } from './service/exchanges.ts';
 import type { JpkiTrust } from './service/jpki-verifier.ts';
 import { createPortalNoticeOpener } from '../../protocol/portal-notice-sealing.ts';
-import { LoginService } from './service/login.ts';
+import { LoginService, sha256Hex } from './service/login.ts';
 import { NoticeService } from './service/notices.ts';
 import { PersonCodeService } from './service/person-codes.ts';
 import { SessionService, type SessionPolicy } from './service/sessions.ts';
@@ -74,6 +79,12 @@ export interface PortalDeps {
    * and J-LIS's linking service (the portal a registered relying party). Without them, no finder.
    */
   onestop?: { catalogue: Onestop; store: ApplicationStore; jpki: Client<typeof jpkiApi> } | undefined;
+  /** わたしの情報: the portal's records as a requester. */
+  myInformationStore: MyInformationStore;
+  /** わたしの情報: the institutions the portal asks (those its clause names are asked). */
+  informationProviders?: readonly InformationProvider[] | undefined;
+  /** How long a resident's answers are kept in memory (default 15 minutes). */
+  myInformationKeepMs?: number | undefined;
 }
 
 export interface Portal {
@@ -87,6 +98,7 @@ export interface Portal {
   exchanges: ExchangeService;
   notices: NoticeService;
   applications: ApplicationService | undefined;
+  myInformation: MyInformationService;
 }
 
 export async function createPortal(deps: PortalDeps): Promise<Portal> {
@@ -129,6 +141,19 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
       return deps.security.trust.verifyPeer(der, 'signing');
     },
   });
+  const keepMs = deps.myInformationKeepMs ?? 15 * 60_000;
+  const myInformation = new MyInformationService({
+    store: deps.myInformationStore,
+    findPersonCode: (personId) => deps.store.findPersonCode(personId),
+    core: deps.core,
+    sealer: deps.security ? createItemSealer(deps.security.trust, deps.security.archive) : undefined,
+    legalTable: deps.legalTable,
+    providers: deps.informationProviders ?? [],
+    clock: deps.clock,
+    logger: deps.logger,
+    institutionId: PORTAL_PARTY,
+    keepMs,
+  });
   const web = await createWebApp({ logger: deps.logger, tls: deps.webTls, errorPage });
   registerPortalPages(web, {
     login,
@@ -138,6 +163,17 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     origin,
     readerUrl: deps.readerUrl,
     tls: deps.webTls !== undefined,
+    record,
+    onLogout: (token) => myInformation.forget(sha256Hex(token ?? '')),
+  });
+  registerMyInformationPages(web, {
+    sessions,
+    myInformation,
+    legalTable: deps.legalTable,
+    clock: deps.clock,
+    origin,
+    tls: deps.webTls !== undefined,
+    keepMinutes: Math.round(keepMs / 60_000),
     record,
   });
   registerExchangePages(web, {
@@ -181,5 +217,6 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
   if (deps.security) secureApp(network, { ...deps.security, institutionId: PORTAL_PARTY });
   registerPortalNetworkRoutes(network, codes, notices);
   if (applications) registerApplicationDownloads(network, applications);
-  return { web, network, login, sessions, codes, exchanges, notices, applications };
+  registerMyInformationNetworkRoute(network, myInformation);
+  return { web, network, login, sessions, codes, exchanges, notices, applications, myInformation };
 }

@@ -17,14 +17,19 @@
  *   | `GET /notices`               | お知らせ: the person's inbox, unread in bold                       |
  *   | `GET /notices/:id`           | one notice, marked read                                          |
  *   | `GET /notices/events`        | Server-Sent Events: the unread count, each notice as it arrives  |
- *   | `GET /services/:id`          | the services B, D, to come                                       |
  *   | `GET /services…`, `/signing-requests/…` | E, ぴったりサービス: finder, form, signing (`onestop-router.ts`) |
+ *   | `GET /my-information`        | B, わたしの情報: the button, and the session's answers             |
+ *   | `POST /my-information`       | ask the institutions (CSRF token): one inquiry per provider      |
+ *   | `GET /my-information/results`| the answers block again, for the page's script while they arrive |
+ *   | `GET /services/:id`          | service D, to come                                               |
  *   | `GET /assets/*`, `/healthz`  | stylesheet, design tokens, scripts; health                       |
  *
  * - **the network** (`registerPortalNetworkRoutes`): `networkApi.deliverCode` and
  *   `portalApi.deliverPortalNotice` of the route table, on the node's mutual-TLS listener, where the
  *   core delivers the portal's codes as it does an institution's, and institutions' notices; and
  *   ぴったりサービス's 申請データダウンロード for municipalities (`registerApplicationDownloads`).
+ *   `networkApi.deliverAnswer` (`registerMyInformationNetworkRoute`): the answers to the portal's
+ *   own inquiries (わたしの情報).
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -40,11 +45,14 @@ import type { Logger } from '../../shared/logger.ts';
 import { cookieOptions, formFields } from '../../shared/web/server.ts';
 import type { ApplicationService } from './service/applications.ts';
 import type { ExchangeService } from './service/exchanges.ts';
-import type { LoginService } from './service/login.ts';
+import { sha256Hex, type LoginService } from './service/login.ts';
+import type { MyInformationService } from './service/my-information.ts';
 import type { NoticeEvent, NoticeService } from './service/notices.ts';
 import type { PersonCodeService } from './service/person-codes.ts';
 import type { Session, SessionService } from './service/sessions.ts';
 import { EXCHANGES_SCRIPT, exchangesPage, exchangesUnavailablePage } from './web/exchanges-page.ts';
+import { myInformationPage, myInformationResults } from './web/my-information-page.ts';
+import { toText } from '../../shared/web/html.ts';
 import { japaneseDateTime } from './web/dates.ts';
 import {
   PORTAL_SERVICES,
@@ -70,6 +78,8 @@ export interface PortalPagesDeps {
   readerUrl: string;
   tls: boolean;
   record?: SecurityEventSink | undefined;
+  /** Told the token of a session that logs out (its answers of わたしの情報 are dropped). */
+  onLogout?: ((token: string | undefined) => void) | undefined;
 }
 
 const HTML = 'text/html; charset=utf-8';
@@ -166,6 +176,7 @@ export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps)
         await refuse(deps, 'portal.logout', 'ERR_CALLER_NOT_ALLOWED', request);
         throw new RenkeiError('ERR_CALLER_NOT_ALLOWED', 'The form’s CSRF token is missing or wrong.');
       }
+      deps.onLogout?.(request.cookies[SESSION_COOKIE]);
       await sessions.end(request.cookies[SESSION_COOKIE]);
     }
     return reply.clearCookie(SESSION_COOKIE, cookieOptions(deps.tls)).redirect('/logged-out', 303);
@@ -387,5 +398,92 @@ async function refuse(
     claimedPartyId: null,
     code,
     remoteAddress: request.ip ?? null,
+  });
+}
+
+export interface MyInformationPagesDeps {
+  sessions: SessionService;
+  myInformation: MyInformationService;
+  legalTable: LegalTable;
+  clock: Clock;
+  origin: () => string;
+  tls: boolean;
+  /** How long answers are kept, in minutes (said on the page). */
+  keepMinutes: number;
+  record?: SecurityEventSink | undefined;
+}
+
+/**
+ * B, わたしの情報. Only a logged-in resident, for their own person: the retrieval is the session's
+ * (by the hash of its token), so another session, the same person's included, never sees it. The
+ * POST needs the session's CSRF token and a same-origin `Origin` (refusals recorded, route
+ * `portal.myInformation`). Nothing personal in a URL: the answers are in the page and in the block
+ * its script fetches, both `no-store`.
+ */
+export function registerMyInformationPages(app: FastifyInstance, deps: MyInformationPagesDeps): void {
+  const { sessions, myInformation } = deps;
+  const sessionKey = (request: FastifyRequest) => sha256Hex(request.cookies[SESSION_COOKIE] ?? '');
+  const refuseHere = async (request: FastifyRequest, why: string) => {
+    await deps.record?.({
+      at: deps.clock.now().toISOString(),
+      route: 'portal.myInformation',
+      partyId: null,
+      claimedPartyId: null,
+      code: 'ERR_CALLER_NOT_ALLOWED',
+      remoteAddress: request.ip ?? null,
+    });
+    throw new RenkeiError('ERR_CALLER_NOT_ALLOWED', why);
+  };
+
+  app.get('/my-information', async (request, reply) => {
+    const session = await sessions.find(request.cookies[SESSION_COOKIE]);
+    if (!session) return reply.clearCookie(SESSION_COOKIE, cookieOptions(deps.tls)).redirect('/login', 303);
+    const retrieval = myInformation.view(sessionKey(request), session.personId);
+    return reply
+      .type(HTML)
+      .header('cache-control', 'no-store')
+      .send(
+        myInformationPage({
+          csrfToken: session.csrfToken,
+          retrieval,
+          legal: deps.legalTable,
+          keepMinutes: deps.keepMinutes,
+        }),
+      );
+  });
+
+  app.get('/my-information/results', async (request, reply) => {
+    const session = await sessions.find(request.cookies[SESSION_COOKIE]);
+    if (!session) throw new RenkeiError('ERR_CALLER_NOT_ALLOWED', 'Log in to see your information.');
+    const retrieval = myInformation.view(sessionKey(request), session.personId);
+    return reply
+      .type(HTML)
+      .header('cache-control', 'no-store')
+      .send(toText(myInformationResults({ retrieval, legal: deps.legalTable })));
+  });
+
+  app.post('/my-information', async (request, reply) => {
+    const origin = request.headers.origin;
+    if (origin !== undefined && origin !== deps.origin()) {
+      await refuseHere(request, 'A form of another site cannot act here.');
+    }
+    const session = await sessions.find(request.cookies[SESSION_COOKIE]);
+    if (!session) return reply.clearCookie(SESSION_COOKIE, cookieOptions(deps.tls)).redirect('/login', 303);
+    if (!sameToken(formFields(request.body)._csrf, session.csrfToken)) {
+      await refuseHere(request, 'The form’s CSRF token is missing or wrong.');
+    }
+    await myInformation.start(sessionKey(request), session.personId);
+    return reply.redirect('/my-information', 303);
+  });
+}
+
+/** The answers to the portal's own inquiries (callers: the core only, on the mutual-TLS listener). */
+export function registerMyInformationNetworkRoute(
+  app: FastifyInstance,
+  myInformation: MyInformationService,
+): void {
+  serve(app, networkApi.deliverAnswer, async ({ body }) => {
+    await myInformation.receiveAnswer(body);
+    return undefined;
   });
 }

@@ -20,7 +20,14 @@ const ASSETS_DIR = join(import.meta.dirname, 'assets');
 const TOKENS_DIR = dirname(
   createRequire(import.meta.url).resolve('@digital-go-jp/design-tokens/dist/tokens.css'),
 );
-const ASSETS = new Set(['/renkei.css', '/auto-submit.js', '/countdown.js', '/notices.js', '/tokens.css']);
+const ASSETS = new Set([
+  '/renkei.css',
+  '/auto-submit.js',
+  '/countdown.js',
+  '/notices.js',
+  '/my-information.js',
+  '/tokens.css',
+]);
 
 export interface WebAppOptions {
   logger: Logger;

@@ -23,3 +23,15 @@ export function japaneseDateTime(date: Date): string {
   const parts = Object.fromEntries(PARTS.formatToParts(date).map((p) => [p.type, p.value]));
   return `${ERA.format(date)}（${parts.year ?? ''}年）${parts.hour ?? ''}:${parts.minute ?? ''}`;
 }
+
+/**
+ * A calendar day (`YYYY-MM-DD`, as the data layouts carry dates) in 和暦 with the Western year
+ * beside it: `令和8年11月27日（2026年）`. Anything else is returned as it is.
+ */
+export function japaneseDate(day: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (!m) return day;
+  const date = new Date(`${day}T12:00:00+09:00`);
+  if (Number.isNaN(date.getTime())) return day;
+  return `${ERA.format(date)}（${m[1]}年）`;
+}

@@ -18,7 +18,13 @@ export const PORTAL_SERVICES = [
     text: '行政機関の間でのあなたの情報のやりとりの記録を見る',
     href: '/exchanges',
   },
-  { id: 'b', name: 'わたしの情報', nameEn: 'My information', text: '行政機関が持つあなたの情報を見る' },
+  {
+    id: 'b',
+    name: 'わたしの情報',
+    nameEn: 'My information',
+    text: '行政機関が持つあなたの情報を見る',
+    href: '/my-information',
+  },
   {
     id: 'c',
     name: 'お知らせ',

@@ -35,6 +35,7 @@ import {
 } from '../../../../protocol/messages.ts';
 import type { coreApi } from '../../../../protocol/routes.ts';
 import type { ItemSealer } from '../../../../protocol/item-sealing.ts';
+import { acceptAnswer, inDoubt, problemWithItems } from '../../../../protocol/requester.ts';
 import type { LegalTable } from '../../../../domain/legal-table/types.ts';
 import type { Clock } from '../../../../shared/clock.ts';
 import { RenkeiError, isErrorCode } from '../../../../shared/errors.ts';
@@ -658,15 +659,10 @@ export class InquiryService {
     // Read once, for both checks below (it was read twice per answer: one statement of eight).
     const inquiry =
       sent.outcome === 'provided' ? await this.deps.store.findInquiry(sent.processingNumber) : undefined;
-    const received = await this.opened(sent, inquiry);
-    // Checked where it lands: items the inquiry did not ask for, or data that does not follow the
-    // layout in force on the request date, never reach a clerk; the inquiry is recorded failed.
-    const problem =
-      received.outcome === 'provided'
-        ? this.problemWithItems(received.processingNumber, inquiry, received.items, received.answeredAt)
-        : undefined;
-    const delivery: AnswerDelivery =
-      problem === undefined ? received : { ...received, outcome: 'failed', reason: problem, items: [] };
+    // Opened and checked where it lands (src/protocol/requester.ts): items the inquiry did not ask for,
+    // or data that does not follow the layout in force on the request date, never reach a clerk; the
+    // inquiry is recorded failed.
+    const delivery = await acceptAnswer(sent, inquiry, this.deps);
     const result = await this.deps.store.recordAnswer({
       processingNumber: delivery.processingNumber,
       outcome: delivery.outcome,
@@ -683,48 +679,6 @@ export class InquiryService {
       return;
     }
     this.answered.emit(delivery.processingNumber);
-  }
-
-  /**
-   * The answer with its items opened: sealed items are decrypted and their provider's signature
-   * checked; on the trust layer, items in clear are refused (the core must not have seen them).
-   * A failure is recorded as the inquiry's failure with its code, never passed to the clerk.
-   */
-  private async opened(
-    delivery: AnswerDelivery,
-    inquiry: RequesterRecord | undefined,
-  ): Promise<AnswerDelivery> {
-    const { sealer, logger } = this.deps;
-    if (!sealer || delivery.outcome !== 'provided') return delivery;
-    const failed = (reason: string): AnswerDelivery => ({
-      ...delivery,
-      outcome: 'failed',
-      reason,
-      items: [],
-    });
-    if (delivery.sealedItems === undefined) {
-      logger.warn({ processingNumber: delivery.processingNumber }, 'an answer came with items in clear');
-      return failed('ERR_ENCRYPTION_REQUIRED');
-    }
-    try {
-      const { items, inquiry: asked } = await sealer.open({
-        processingNumber: delivery.processingNumber,
-        providerId: inquiry?.providerId,
-        sealed: delivery.sealedItems,
-      });
-      // The provider signed the hash of the inquiry it answers; that inquiry, as this institution sent
-      // it, must be the one its record of this processing number holds (unless the answer overtook
-      // the core's 202, and the record has no inquiry yet: then the provider is checked against it).
-      if (inquiry?.requestedAt !== undefined && !sameInquiry(asked, inquiry)) {
-        throw new RenkeiError('ERR_ANSWER_MISMATCH', 'The items answer another inquiry than this one.');
-      }
-      const { sealedItems: _sealed, ...rest } = delivery;
-      return { ...rest, items };
-    } catch (error) {
-      const code = error instanceof RenkeiError ? error.code : 'ERR_INTERNAL';
-      logger.warn({ processingNumber: delivery.processingNumber, code }, 'sealed items could not be opened');
-      return failed(code);
-    }
   }
 
   /**
@@ -877,11 +831,12 @@ export class InquiryService {
           ? opened
           : items === undefined
             ? 'ERR_ANSWER_MISMATCH'
-            : this.problemWithItems(
+            : problemWithItems(
                 m.processingNumber,
                 records.get(m.processingNumber),
                 items,
                 delivery.answeredAt,
+                this.deps,
               );
       return problem === undefined
         ? { ...base, outcome: 'provided', items: items ?? [] }
@@ -912,41 +867,6 @@ export class InquiryService {
         return true;
       },
     );
-  }
-
-  /**
-   * Why the items of a provided answer (a single one, or a batch's member) cannot be accepted, as the
-   * code recorded for it; undefined when they can. The answer may overtake the core's 202 being
-   * recorded (no request date yet): then the layout of the answer's date.
-   */
-  private problemWithItems(
-    processingNumber: string,
-    inquiry: RequesterRecord | undefined,
-    items: readonly AnsweredItem[],
-    answeredAt: string,
-  ): string | undefined {
-    const on = new Date(inquiry?.requestedAt ?? answeredAt);
-    const seen = new Set<number>();
-    for (const item of items) {
-      const asked = inquiry?.itemNos === undefined || inquiry.itemNos.includes(item.itemNo);
-      if (!asked || seen.has(item.itemNo)) {
-        this.deps.logger.warn(
-          { processingNumber, itemNo: item.itemNo },
-          'an answer carried an item not asked for',
-        );
-        return 'ERR_ANSWER_MISMATCH';
-      }
-      seen.add(item.itemNo);
-      const check = this.deps.legalTable.checkLayout(item.itemNo, on, item.data);
-      if (!check.ok) {
-        this.deps.logger.warn(
-          { processingNumber, itemNo: item.itemNo, layoutVersion: check.version },
-          'an answer does not follow the layout in force on the request date',
-        );
-        return 'ERR_LAYOUT_VIOLATION';
-      }
-    }
-    return undefined;
   }
 
   /**
@@ -1146,16 +1066,6 @@ export class InquiryService {
 }
 
 /**
- * Whether a failed send leaves it unknown if the core received the inquiry: no answer came (the
- * connection dropped, the deadline passed, a proxy answered), except a connection refused on the
- * first send of a fresh intent, which no core can have seen. Any answer of the core settles it.
- */
-function inDoubt(error: RenkeiError, fresh: boolean): boolean {
-  if (error.code !== 'ERR_UPSTREAM_UNAVAILABLE') return false;
-  return !(fresh && error.details.cause === 'ECONNREFUSED');
-}
-
-/**
  * An inquiry's status as `getInquiry` reads it back, made from the record opened and the answer
  * recorded (the same fields: `getInquiry` drops the code and `recordedAt`).
  */
@@ -1182,18 +1092,6 @@ function statusOf(record: RequesterRecordInput, answer: AnswerToStore): InquiryS
 function sameBatchInquiry(sent: InquiryBatchRequest, recorded: RequesterRecord): boolean {
   return (
     sent.providerId === recorded.providerId &&
-    sent.clauseNo === recorded.clauseNo &&
-    sent.procedureId === recorded.procedureId &&
-    sent.nonDisclosure === recorded.nonDisclosure &&
-    JSON.stringify(sent.itemNos) === JSON.stringify(recorded.itemNos)
-  );
-}
-
-/** The inquiry as sent and as recorded ask the same thing of the same provider about the same person. */
-function sameInquiry(sent: InquiryRequest, recorded: RequesterRecord): boolean {
-  return (
-    sent.providerId === recorded.providerId &&
-    sent.personCode === recorded.personCode &&
     sent.clauseNo === recorded.clauseNo &&
     sent.procedureId === recorded.procedureId &&
     sent.nonDisclosure === recorded.nonDisclosure &&
