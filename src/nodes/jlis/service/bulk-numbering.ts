@@ -114,8 +114,9 @@ export class BulkNumbering {
       await store.finish();
       finished = true;
     } finally {
-      // Not awaited on the way out of a failure: not an unhandled rejection either.
-      for (const done of writing) done.catch(() => undefined);
+      // On the way out of a failure, the batches already handed over end first (written or not,
+      // each whole or absent), before the index is built.
+      await Promise.allSettled(writing);
       await deriver.close();
       // A failed run still tries to leave the index in place (a crash leaves it to the next start).
       if (!finished) await store.finish().catch(() => undefined);
