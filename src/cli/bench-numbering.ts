@@ -100,7 +100,8 @@ export async function benchNumbering(options: { dir: string; total: number; post
   );
   console.log(
     `${result.numbered.toLocaleString('en')} numbered, ${result.recounted} derived again after a collision; ` +
-      `numbering took ${(numberMs / rawMs).toFixed(2)}× the raw insert (load average ${loadavg()[0]!.toFixed(1)}).`,
+      `numbering took ${(numberMs / rawMs).toFixed(2)}× the raw insert (load average ${loadavg()[0]!.toFixed(1)}); ` +
+      `peak resident memory ${Math.round(process.resourceUsage().maxRSS / 1024).toLocaleString('en')} MiB.`,
   );
 }
 

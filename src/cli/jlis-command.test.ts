@@ -3,14 +3,20 @@
  * before anything is written, numbers derived exactly as one at a time, a collision resolved with the
  * next counter, a run stopped half-way finished by running it again.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { residentRecordCodeCheckDigit } from '../domain/identifiers/resident-record-code.ts';
 import { createKyselyJlisStore, type JlisDatabase } from '../nodes/jlis/kysely-store.ts';
 import { deriveIndividualNumber } from '../nodes/jlis/numbering.ts';
 import { openDatabase } from '../shared/db.ts';
+import { BULK_BATCH } from '../nodes/jlis/service/bulk-numbering.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import { BULK_NUMBERING_COLUMNS, checkFile, numberFile } from './jlis-command.ts';
 
@@ -125,4 +131,74 @@ describe('bulk numbering (一括付番)', () => {
     });
     await db.destroy();
   });
+
+  it('leaves whole batches only when the process is killed mid-run, and the same command finishes it', async () => {
+    const dataDir = join(dir, 'killed');
+    const database = join(dataDir, 'jlis', 'jlis.sqlite');
+    const total = 3 * BULK_BATCH;
+    const file = residentsFile('killed.csv', 100_000, total);
+    const bin = fileURLToPath(new URL('../../bin/renkei.js', import.meta.url));
+    const run = () =>
+      spawn(process.execPath, [bin, '--data-dir', dataDir, 'jlis', 'number', '--file', file], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+    /** Residents committed so far, read as another process would (none while the file is absent). */
+    const committed = () => {
+      try {
+        const reader = new Database(database, { readonly: true, fileMustExist: true, timeout: 5_000 });
+        try {
+          return (reader.prepare('select count(*) as n from residents').get() as { n: number }).n;
+        } finally {
+          reader.close();
+        }
+      } catch {
+        return 0;
+      }
+    };
+    const first = run();
+    const exited = once(first, 'exit');
+    let seen = 0;
+    while (seen === 0 && first.exitCode === null) {
+      await sleep(20);
+      seen = committed();
+    }
+    // Killed as soon as a batch is in: no chance to finish the batch it writes, nor to build the index.
+    first.kill('SIGKILL');
+    const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
+    expect({ code, signal }).toEqual({ code: null, signal: 'SIGKILL' });
+    // The batch being written when it died is rolled back by the next opening (its journal is hot).
+    const kept = committed();
+    expect(kept % BULK_BATCH).toBe(0);
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(total);
+
+    const second = run();
+    let out = '';
+    second.stdout.on('data', (chunk: Buffer) => (out += String(chunk)));
+    const [again] = (await once(second, 'exit')) as [number | null];
+    expect(again).toBe(0);
+    expect(out).toContain(`${total - kept} residents numbered, `);
+    expect(out).toContain(`${kept} residents numbered before (skipped)`);
+    const db = await openDatabase<JlisDatabase>({ dialect: 'sqlite', file: database });
+    try {
+      const store = createKyselyJlisStore(db);
+      expect(await store.countResidents()).toBe(total);
+      const key = new Uint8Array(
+        Buffer.from(readFileSync(join(dataDir, 'jlis', 'numbering-key'), 'utf8').trim(), 'hex'),
+      );
+      for (const i of [100_000, 100_000 + kept - 1, 100_000 + kept, 100_000 + total - 1]) {
+        expect((await store.findResident(codeOf(i)))?.individualNumber).toBe(
+          deriveIndividualNumber(key, codeOf(i), 0),
+        );
+      }
+      const index = await db
+        .selectFrom('sqlite_master' as never)
+        .select('name' as never)
+        .where('name' as never, '=', 'residents_by_individual_number' as never)
+        .execute();
+      expect(index).toHaveLength(1);
+    } finally {
+      await db.destroy();
+    }
+  }, 120_000);
 });

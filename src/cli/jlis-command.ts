@@ -204,7 +204,7 @@ export async function numberFile(options: {
     db = await openDatabase<JlisDatabase>(nodeDatabase(options.postgres, join(dir, 'jlis.sqlite'), 'jlis'));
     await migrateJlisDatabase(db);
     const numbering = new BulkNumbering({
-      store: createKyselyBulkNumberingStore(db),
+      store: createKyselyBulkNumberingStore(db, join(dir, 'jlis.sqlite')),
       clock: systemClock,
       logger,
       numberingKey,

@@ -1,14 +1,15 @@
 /**
  * Bulk numbering's storage adapter (`BulkNumberingStore`): the hot loop of a nationwide numbering,
- * kept apart from `kysely-store.ts` as the intermediate server's bulk inquiries are. Kysely still
- * carries every statement (one connection, both dialects), but the rows go as precompiled multi-row
- * INSERTs on SQLite and as one `unnest` INSERT per batch on PostgreSQL, with flat parameter arrays:
- * building a Kysely query and an object per row cost more than SQLite's own work.
+ * kept apart from `kysely-store.ts` as the intermediate server's bulk inquiries are. Kysely carries
+ * the reads, the index and the PostgreSQL rows (one `unnest` INSERT per batch, column arrays); on
+ * SQLite the rows are written by a thread of their own on its own connection (`numbering-writer.ts`),
+ * one prepared single-row INSERT per resident inside the batch's transaction.
  */
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import { dialectOf } from '../../shared/db.ts';
 import type { JlisDatabase } from './kysely-store.ts';
 import { NUMBER_INDEX, ensureNumberIndex } from './migrations.ts';
+import { createBulkWriter, type BulkWriter } from './numbering-writer.ts';
 import type { BulkNumberingStore } from './store.ts';
 
 const COLUMNS = [
@@ -44,8 +45,6 @@ const PG_TYPES = [
   'varchar',
 ];
 
-/** Rows per SQLite INSERT: 13 × 500 parameters, well under its 32,766. More gained nothing measured. */
-const SQLITE_ROWS = 500;
 /** Rows read per query while loading the codes and numbers already given. */
 const PAGE = 50_000;
 /**
@@ -53,23 +52,42 @@ const PAGE = 50_000;
  * when the file is not in code order; 256 MiB holds it for ten million residents.
  */
 const SQLITE_CACHE_KIB = 262_144;
+/**
+ * SQLite's journal while loading: a rollback journal, where WAL writes every page twice (log, then
+ * checkpoint); rows appended to new pages are not journaled; truncated at each commit rather than
+ * deleted (an unlink per batch). Atomic all the same: a batch whole or absent, a killed run's batch
+ * rolled back by the next open. `finish` (or the next open, `openSqlite`) puts WAL back.
+ */
+const SQLITE_JOURNAL = 'truncate';
 
-export function createKyselyBulkNumberingStore(db: Kysely<JlisDatabase>): BulkNumberingStore {
+/**
+ * `sqliteFile`: the database's file when `db` is SQLite's, for the writing thread's own connection
+ * (`numbering-writer.ts`). Required there: the rows are written by that thread only.
+ */
+export function createKyselyBulkNumberingStore(
+  db: Kysely<JlisDatabase>,
+  sqliteFile?: string,
+): BulkNumberingStore {
   const postgres = dialectOf(db as unknown as Kysely<unknown>) === 'postgres';
+  if (!postgres && sqliteFile === undefined) {
+    throw new TypeError('bulk numbering on SQLite writes through its own connection: name the file');
+  }
   const pgSql = `insert into residents (${COLUMNS.join(',')}) select * from unnest(${PG_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(',')})`;
-  /** SQLite's statements for one run: its constants written in, the rest bound (see `insertBatch`). */
-  let sqlite: { full: string; of: (rows: number) => string; key: string } | undefined;
+  /** SQLite's statement for one run: one row, its constants written in, the rest bound. */
+  let sqlite: { text: string; key: string } | undefined;
+  let writer: BulkWriter | undefined;
 
   return {
     async start(onCode, onNumber) {
       if (!postgres) {
+        // The cache serves the index built at the end (the writing thread has its own).
         await sql.raw(`pragma cache_size = -${SQLITE_CACHE_KIB}`).execute(db);
-        // A rollback journal while loading: rows appended to new pages are not journaled, where WAL
-        // writes every page twice (log, then checkpoint); truncated at each commit rather than
-        // deleted (an unlink per batch). Atomic all the same; `finish` (or the next
-        // open, `openSqlite`) puts WAL back. Needs the only connection: another one open (there should
-        // be none) leaves WAL, slower but as safe.
-        await sql`pragma journal_mode = truncate`.execute(db).catch(() => undefined);
+        // Needs the only connection (the node is stopped): another one open would leave WAL, slower
+        // but as safe.
+        await sql
+          .raw(`pragma journal_mode = ${SQLITE_JOURNAL}`)
+          .execute(db)
+          .catch(() => undefined);
       }
       // Keyset pages in primary-key order: the same on both dialects, no cursor, bounded memory.
       let after = '';
@@ -95,67 +113,54 @@ export function createKyselyBulkNumberingStore(db: Kysely<JlisDatabase>): BulkNu
       await db.schema.dropIndex(NUMBER_INDEX).ifExists().execute();
     },
 
-    async insertBatch(records, at, first) {
+    async insertBatch(rows, at, first) {
       const now = at.toISOString();
       if (postgres) {
-        const columns: unknown[][] = COLUMNS.map(() => new Array<unknown>(records.length));
-        records.forEach((r, i) => {
-          const values = [
-            r.residentRecordCode,
-            r.individualNumber,
-            r.numberingCounter,
-            r.name,
-            r.nameKana ?? null,
-            r.address,
-            r.dateOfBirth,
-            r.sex,
-            r.status,
-            now,
-            now,
-            first.change,
-            first.effectiveDate,
-          ];
-          for (let c = 0; c < values.length; c++) columns[c]![i] = values[c];
-        });
-        await db.executeQuery(CompiledQuery.raw(pgSql, columns));
+        const n = rows.residentRecordCodes.length;
+        const constant = (value: string) => new Array<string>(n).fill(value);
+        await db.executeQuery(
+          CompiledQuery.raw(pgSql, [
+            rows.residentRecordCodes,
+            rows.individualNumbers,
+            rows.numberingCounters,
+            rows.names,
+            rows.nameKanas,
+            rows.addresses,
+            rows.datesOfBirth,
+            rows.sexes,
+            constant('resident'),
+            constant(now),
+            constant(now),
+            constant(first.change),
+            constant(first.effectiveDate),
+          ]),
+        );
         return;
       }
+      // Opened with the first batch (after `start`'s reads and the journal's change), closed by `finish`.
+      writer ??= createBulkWriter({
+        file: sqliteFile!,
+        journalMode: SQLITE_JOURNAL,
+        cacheKib: SQLITE_CACHE_KIB,
+      });
       // What is the same for every row of a batch (status, times, the first entry) is written into
       // the statement as literals: binding 8 values a row instead of 13 saved a third of SQLite's time.
       const key = `${now}\n${first.change}\n${first.effectiveDate}`;
       if (sqlite?.key !== key) {
         const constants = ['resident', now, now, first.change, first.effectiveDate].map(literal).join(',');
-        const row = `(?,?,?,?,?,?,?,?,${constants})`;
-        const of = (rows: number) =>
-          `insert into residents (${COLUMNS.join(',')}) values ${Array.from({ length: rows }, () => row).join(',')}`;
-        sqlite = { full: of(SQLITE_ROWS), of, key };
+        sqlite = {
+          text: `insert into residents (${COLUMNS.join(',')}) values (?,?,?,?,?,?,?,?,${constants})`,
+          key,
+        };
       }
-      const statements = sqlite;
-      await db.transaction().execute(async (trx) => {
-        for (let i = 0; i < records.length; i += SQLITE_ROWS) {
-          const end = Math.min(i + SQLITE_ROWS, records.length);
-          const parameters: unknown[] = [];
-          for (let j = i; j < end; j++) {
-            const r = records[j]!;
-            if (r.status !== 'resident') throw new TypeError('bulk numbering registers residents');
-            parameters.push(
-              r.residentRecordCode,
-              r.individualNumber,
-              r.numberingCounter,
-              r.name,
-              r.nameKana ?? null,
-              r.address,
-              r.dateOfBirth,
-              r.sex,
-            );
-          }
-          const text = end - i === SQLITE_ROWS ? statements.full : statements.of(end - i);
-          await trx.executeQuery(CompiledQuery.raw(text, parameters));
-        }
-      });
+      await writer.write(sqlite.text, rows);
     },
 
     async finish() {
+      const closing = writer;
+      writer = undefined;
+      // Every batch sent is committed (or failed) before the connection closes.
+      await closing?.close();
       await ensureNumberIndex(db as unknown as Kysely<unknown>);
       if (!postgres) await sql`pragma journal_mode = wal`.execute(db);
     },

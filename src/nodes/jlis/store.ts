@@ -180,16 +180,32 @@ export interface BulkNumberingStore {
     onNumber: (individualNumber: string) => void,
   ): Promise<void>;
   /**
-   * Add residents numbered in bulk, in one transaction (all or none). Each one's first history entry
-   * (`first`, recorded `at`) is kept on their row, not repeated in the history (migration 0007).
+   * Add residents numbered in bulk (status `resident`), in one transaction (all or none). Each one's
+   * first history entry (`first`, recorded `at`) is kept on their row, not repeated in the history
+   * (migration 0007). Resolves when the batch is committed; the service may call again before then
+   * (the batches are written in the order given).
    */
-  insertBatch(
-    records: readonly IdentityRecord[],
-    at: Date,
-    first: { change: string; effectiveDate: string },
-  ): Promise<void>;
-  /** Build the unique index of numbers again: the backstop, which fails if two residents share one. */
+  insertBatch(rows: BulkRows, at: Date, first: { change: string; effectiveDate: string }): Promise<void>;
+  /**
+   * Wait for the batches still being written, then build the unique index of numbers again: the
+   * backstop, which fails if two residents share one.
+   */
   finish(): Promise<void>;
+}
+
+/**
+ * One batch of residents numbered in bulk, column by column (what PostgreSQL's `unnest` takes, and
+ * what crosses to SQLite's writing thread at the least cost): the i-th resident is the i-th of each.
+ */
+export interface BulkRows {
+  residentRecordCodes: string[];
+  individualNumbers: string[];
+  numberingCounters: number[];
+  names: string[];
+  nameKanas: (string | null)[];
+  addresses: string[];
+  datesOfBirth: string[];
+  sexes: string[];
 }
 
 /**

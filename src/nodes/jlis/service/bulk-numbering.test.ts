@@ -77,7 +77,7 @@ afterEach(async () => {
 
 function bulk(): BulkNumbering {
   return new BulkNumbering({
-    store: createKyselyBulkNumberingStore(db),
+    store: createKyselyBulkNumberingStore(db, join(dir, 'jlis.sqlite')),
     clock,
     logger: silentLogger(),
     numberingKey: KEY,
@@ -188,7 +188,7 @@ describe('bulk numbering, the fast path', () => {
     expect(await indexRefusesDuplicateOf(deriveIndividualNumber(KEY, codeOf(0), 0))).toBe(true);
 
     // Killed while loading (no chance to rebuild): the next start of the node builds the index again.
-    await createKyselyBulkNumberingStore(db).start(
+    await createKyselyBulkNumberingStore(db, join(dir, 'jlis.sqlite')).start(
       () => undefined,
       () => undefined,
     );

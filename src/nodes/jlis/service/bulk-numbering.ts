@@ -8,7 +8,8 @@
  * typed-array sets first, each derived number is checked against them (the later of two residents on
  * one number, in the file's order, goes to its next counter, as one at a time would), and the
  * database's unique index of numbers is dropped while the rows load and built once at the end, the
- * backstop. Numbers are derived in a worker thread one batch ahead of the writing. Only for J-LIS's
+ * backstop. Numbers are derived in a worker thread one batch ahead, and (on SQLite) written by another
+ * while the next batch is read, at most `WRITING` batches waiting to be committed. Only for J-LIS's
  * operators with the node stopped (`renkei jlis number` locks its data directory).
  *
  * Resumable: a resident record code already registered is skipped and counted, so a run stopped
@@ -23,7 +24,7 @@ import type { Logger } from '../../../shared/logger.ts';
 import { NumberSet } from '../number-set.ts';
 import { deriveIndividualNumber } from '../numbering.ts';
 import { createNumberDeriver } from '../numbering-worker.ts';
-import type { BasicFourInfo, BulkNumberingStore, IdentityRecord } from '../store.ts';
+import type { BasicFourInfo, BulkNumberingStore, BulkRows } from '../store.ts';
 
 export interface BulkResident extends BasicFourInfo {
   residentRecordCode: string;
@@ -82,6 +83,10 @@ export class BulkNumbering {
     };
     let handled = 0;
     let finished = false;
+    /** Batches handed to the store and not yet committed, each with the count handled by its end. */
+    const writing: Promise<number>[] = [];
+    // Not `onProgress?.(await …)`: without a listener, that would never await.
+    const report = (upTo: number) => onProgress?.(upTo);
     try {
       // Inside: from here on, whatever fails, the index of numbers is put back (`finally`).
       await store.start(
@@ -90,51 +95,28 @@ export class BulkNumbering {
       );
       for (let batch = await ahead(); batch !== undefined;) {
         const numbers = await batch.numbers;
-        // Read and derive the next batch while this one is written (the worker's core meanwhile).
+        // Read and derive the next batch while this one is resolved and written.
         const following = ahead();
         following.catch(() => undefined);
-        const records: IdentityRecord[] = batch.fresh.map((resident, i) => {
-          const { residentRecordCode } = resident;
-          let counter = 0;
-          let individualNumber = numbers[i]!;
-          while (!taken.add(Number(individualNumber))) {
-            if (++counter > MAX_COUNTER) {
-              throw new RenkeiError('ERR_INTERNAL', 'No free Individual Number was found for a resident.');
-            }
-            individualNumber = deriveIndividualNumber(numberingKey, residentRecordCode, counter);
-          }
-          if (counter > 0) result.recounted++;
-          // Spelled out: an object spread per resident was a tenth of the run (V8's slow path).
-          return {
-            residentRecordCode,
-            individualNumber,
-            numberingCounter: counter,
-            status: 'resident',
-            name: resident.name,
-            nameKana: resident.nameKana,
-            address: resident.address,
-            dateOfBirth: resident.dateOfBirth,
-            sex: resident.sex,
-          };
-        });
-        // In code order: the primary key's index then takes its entries in order.
-        records.sort((a, b) =>
-          a.residentRecordCode < b.residentRecordCode
-            ? -1
-            : a.residentRecordCode > b.residentRecordCode
-              ? 1
-              : 0,
-        );
-        if (records.length > 0) await store.insertBatch(records, clock.now(), first);
-        result.numbered += records.length;
-        result.skipped += batch.size - records.length;
+        const rows = this.rowsOf(batch.fresh, numbers, taken, result);
+        const count = rows.residentRecordCodes.length;
+        const written = count > 0 ? store.insertBatch(rows, clock.now(), first) : Promise.resolve();
+        result.numbered += count;
+        result.skipped += batch.size - count;
         handled += batch.size;
-        onProgress?.(handled);
+        const upTo = handled;
+        writing.push(written.then(() => upTo));
+        // Bounded: at most WRITING batches wait for their commit (backpressure; memory stays flat).
+        while (writing.length >= WRITING) report(await writing.shift()!);
         batch = await following;
       }
+      for (const done of writing.splice(0)) report(await done);
       await store.finish();
       finished = true;
     } finally {
+      // On the way out of a failure, the batches already handed over end first (written or not,
+      // each whole or absent), before the index is built.
+      await Promise.allSettled(writing);
       await deriver.close();
       // A failed run still tries to leave the index in place (a crash leaves it to the next start).
       if (!finished) await store.finish().catch(() => undefined);
@@ -142,7 +124,73 @@ export class BulkNumbering {
     logger.info({ ...result }, 'bulk numbering done');
     return result;
   }
+
+  /**
+   * A batch's rows, column by column, each resident on the number `numbers` gives them unless it is
+   * taken (then the next counter's, as one at a time would), in resident record code order: the
+   * primary key's index then takes its entries in order.
+   */
+  private rowsOf(
+    fresh: readonly BulkResident[],
+    numbers: readonly string[],
+    taken: NumberSet,
+    result: BulkNumberingResult,
+  ): BulkRows {
+    const { numberingKey } = this.deps;
+    const n = fresh.length;
+    const individualNumbers = new Array<string>(n);
+    const numberingCounters = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      let counter = 0;
+      let individualNumber = numbers[i]!;
+      while (!taken.add(Number(individualNumber))) {
+        if (++counter > MAX_COUNTER) {
+          throw new RenkeiError('ERR_INTERNAL', 'No free Individual Number was found for a resident.');
+        }
+        individualNumber = deriveIndividualNumber(numberingKey, fresh[i]!.residentRecordCode, counter);
+      }
+      if (counter > 0) result.recounted++;
+      individualNumbers[i] = individualNumber;
+      numberingCounters[i] = counter;
+    }
+    // Codes are 11 digits each: their order as numbers is their order as text. A file in code order
+    // (the usual) is not sorted again.
+    const keys = new Float64Array(n);
+    let sorted = true;
+    for (let i = 0; i < n; i++) {
+      keys[i] = Number(fresh[i]!.residentRecordCode);
+      if (i > 0 && keys[i]! < keys[i - 1]!) sorted = false;
+    }
+    const order = Array.from({ length: n }, (_, i) => i);
+    if (!sorted) order.sort((a, b) => keys[a]! - keys[b]!);
+    const rows: BulkRows = {
+      residentRecordCodes: new Array<string>(n),
+      individualNumbers: new Array<string>(n),
+      numberingCounters: new Array<number>(n),
+      names: new Array<string>(n),
+      nameKanas: new Array<string | null>(n),
+      addresses: new Array<string>(n),
+      datesOfBirth: new Array<string>(n),
+      sexes: new Array<string>(n),
+    };
+    for (let j = 0; j < n; j++) {
+      const i = order[j]!;
+      const resident = fresh[i]!;
+      rows.residentRecordCodes[j] = resident.residentRecordCode;
+      rows.individualNumbers[j] = individualNumbers[i]!;
+      rows.numberingCounters[j] = numberingCounters[i]!;
+      rows.names[j] = resident.name;
+      rows.nameKanas[j] = resident.nameKana ?? null;
+      rows.addresses[j] = resident.address;
+      rows.datesOfBirth[j] = resident.dateOfBirth;
+      rows.sexes[j] = resident.sex;
+    }
+    return rows;
+  }
 }
+
+/** Batches sent to the store and not yet committed, at most: one being written, one waiting. */
+const WRITING = 2;
 
 const SEXES = new Set(['male', 'female', 'other']);
 const DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
