@@ -449,8 +449,9 @@ describe('every route refuses whoever its callers do not name', () => {
     // Both demo institutions asked here are municipalities (152048 三条市, 131041 新宿区).
     (kind === 'municipality' && (party === `${REQUESTER}:business` || party === `${PROVIDER}:business`)) ||
     (kind.startsWith('operator:') && party === `${kind}:demo`) ||
-    // A relying party is any business or institution by its certificate; J-LIS checks registration.
-    (kind === 'relying-party' && (party === REQUESTER || party.endsWith(':business')));
+    // A relying party is any business or institution by its certificate, and the portal (ぴったりサービス
+    // checks the signing certificates of applications); J-LIS checks registration.
+    (kind === 'relying-party' && (party === REQUESTER || party === 'portal' || party.endsWith(':business')));
   const apis: Record<string, Api> = { coreApi, adminApi, jlisApi, jpkiApi, networkApi, businessApi };
 
   for (const [apiName, api] of Object.entries(apis)) {
