@@ -17,7 +17,7 @@ import type { AddresseeStore } from './addressee/store.ts';
 import { CopyService } from './intermediate/service/copies.ts';
 import { InquiryService } from './intermediate/service/inquiries.ts';
 import { PersonCodeService } from './intermediate/service/person-codes.ts';
-import { ProvisionService } from './intermediate/service/provisions.ts';
+import { ProvisionService } from '../../protocol/provider.ts';
 import { RecordLogService, type RecordLogSigner } from './intermediate/service/record-log.ts';
 import { NonDisclosureService } from './intermediate/service/non-disclosure.ts';
 import { PortalNoticeSender } from './intermediate/service/portal-notices.ts';

@@ -16,7 +16,7 @@ import type { CopyService } from './intermediate/service/copies.ts';
 import type { BulkInquiryService } from './intermediate/service/bulk-inquiries.ts';
 import type { InquiryService } from './intermediate/service/inquiries.ts';
 import type { PersonCodeService } from './intermediate/service/person-codes.ts';
-import type { ProvisionService } from './intermediate/service/provisions.ts';
+import type { ProvisionService } from '../../protocol/provider.ts';
 import type { NonDisclosureService } from './intermediate/service/non-disclosure.ts';
 import type { RecordService } from './intermediate/service/records.ts';
 import type { PortalNoticeSender } from './intermediate/service/portal-notices.ts';

@@ -12,6 +12,9 @@ import type { AnsweredItem } from '../../../protocol/messages.ts';
 import type { AddresseeNumber } from '../../../protocol/identifiers.ts';
 import type { StoredRecordEvent, StoredTreeHead } from '../../../shared/record-log.ts';
 import type { MerkleStore } from '../../../trust/merkle/index.ts';
+import type { HeldCopy, ProviderRecord } from '../../../protocol/provider.ts';
+
+export type { HeldCopy, ProviderRecord } from '../../../protocol/provider.ts';
 
 /** One person's code changed by re-keying: `to` is null when the core did not recognise `from`. */
 export interface PersonCodeChange {
@@ -61,10 +64,6 @@ export interface CopyToStore {
   updatedAt: Date;
 }
 
-export interface HeldCopy {
-  itemNo: ItemNo;
-  data: Record<string, unknown>;
-}
 
 export type InquiryOutcome = Outcome | 'pending';
 
@@ -137,24 +136,6 @@ export interface AnswerToStore {
   items: AnsweredItem[];
   answeredAt: string;
   receivedAt: string;
-}
-
-/** A provision record kept as provider (情報提供). */
-export interface ProviderRecord {
-  processingNumber: ProcessingNumber;
-  requesterId: InstitutionId;
-  personCode: PersonCode;
-  clauseNo: ClauseNo;
-  procedureId: ProcedureId;
-  itemNos: ItemNo[];
-  /** The items actually answered (a subset of `itemNos`; empty unless provided). */
-  providedItemNos: ItemNo[];
-  requestedAt: string;
-  answeredAt: string;
-  outcome: Outcome;
-  reason?: string;
-  nonDisclosure: boolean;
-  recordedAt: string;
 }
 
 /** A provider record as the institution's own staff read it: the addressee number, if known, in place of the code. */
