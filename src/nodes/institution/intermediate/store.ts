@@ -64,7 +64,6 @@ export interface CopyToStore {
   updatedAt: Date;
 }
 
-
 export type InquiryOutcome = Outcome | 'pending';
 
 /**
