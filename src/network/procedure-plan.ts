@@ -15,11 +15,22 @@ export interface ProcedurePlan {
   scenarios: Scenario[];
   /** Procedures the demo world cannot run, and why (what to add to the world). */
   unrunnable: { procedureId: string; reason: string }[];
+  /**
+   * Procedures only the Myna Portal provides for (clause 130: the public-funds receiving account a
+   * resident registers there). The demo world's residents register none on their own, so these are
+   * run where a resident does (test/portal-accounts.test.ts), not here.
+   */
+  portalProvided: string[];
 }
 
 export function planProcedureInquiries(legalTable: LegalTable, world: World): ProcedurePlan {
-  const plan: ProcedurePlan = { scenarios: [], unrunnable: [] };
+  const plan: ProcedurePlan = { scenarios: [], unrunnable: [], portalProvided: [] };
   for (const procedure of legalTable.procedures) {
+    const clause = legalTable.findClause(procedure.clauseNo);
+    if (clause?.provisions.every((p) => p.provider.kinds.length === 1 && p.provider.kinds[0] === 'portal')) {
+      plan.portalProvided.push(procedure.procedureId);
+      continue;
+    }
     const found = planOne(legalTable, world, procedure);
     if (typeof found === 'string')
       plan.unrunnable.push({ procedureId: procedure.procedureId, reason: found });
