@@ -24,6 +24,22 @@ export interface PersonCodeChange {
 }
 
 /** A notice of change as the institution recorded it (migration 0008): never an Individual Number. */
+/**
+ * A payment request sent with a notice (migration 0010_payment_requests): paid once the portal's
+ * confirmation arrived through the core.
+ */
+export interface StoredPaymentRequest {
+  noticeId: string;
+  addresseeNumber: string;
+  amount: number;
+  dueDate: string;
+  payee: string;
+  reference: string;
+  requestedAt: string;
+  paidAt?: string;
+  receipt?: string;
+}
+
 /** A notice this institution sent to a resident at the Myna Portal (migration 0009). */
 export interface SentPortalNotice {
   noticeId: string;
@@ -160,6 +176,11 @@ export interface IntermediateStore {
   recordSentPortalNotice(notice: SentPortalNotice): Promise<void>;
   /** The notices sent to the holder of an addressee number, newest first. */
   listSentPortalNotices(addresseeNumber: string): Promise<SentPortalNotice[]>;
+  /** A payment request sent with a notice (migration 0010). */
+  recordPaymentRequest(request: StoredPaymentRequest): Promise<void>;
+  findPaymentRequest(noticeId: string): Promise<StoredPaymentRequest | undefined>;
+  /** Mark it paid, once: false (nothing written) when it was paid already. */
+  markPaymentRequestPaid(noticeId: string, paidAt: string, receipt: string): Promise<boolean>;
   findPersons(
     addresseeNumbers: readonly AddresseeNumber[],
   ): Promise<Map<AddresseeNumber, IntermediatePerson>>;
