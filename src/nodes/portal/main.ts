@@ -21,6 +21,7 @@ import { closeLogger, createLogger, type Logger, type LogRotation } from '../../
 import { lockDirectory } from '../../shared/lock.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { createKyselyPortalStore, type PortalDatabase } from './kysely-store.ts';
+import { createKyselyMoneyStore, type MoneyDatabase } from './kysely-money-store.ts';
 import { migratePortalDatabase } from './migrations.ts';
 import { PORTAL_PARTY, createPortal } from './portal.ts';
 import { readJpkiTrust } from './service/jpki-verifier.ts';
@@ -94,11 +95,13 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
   let web: FastifyInstance | undefined;
   let network: FastifyInstance | undefined;
   let security: OpenedNodeSecurity | undefined;
+  let payments: { close(): Promise<void> } | undefined;
   let transport: Transport | undefined;
   const ownTransport = options.transport === undefined;
   const closeAll = async () => {
     await web?.close();
     await network?.close();
+    await payments?.close();
     if (ownTransport) await transport?.close();
     await security?.close();
     await db?.destroy();
@@ -131,6 +134,8 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
     const listening = { url: '' };
     const portal = await createPortal({
       store: createKyselyPortalStore(db),
+      moneyStore: createKyselyMoneyStore(db as unknown as Kysely<MoneyDatabase>),
+      pkiDir: options.security?.pkiDir,
       clock: options.clock ?? systemClock,
       logger,
       origin: options.origin ?? (() => listening.url),
@@ -143,11 +148,18 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
       security,
       webTls,
     });
-    ({ web, network } = portal);
+    ({ web, network, payments } = portal);
     const networkUrl = await listen(network, options.networkPort, options.host);
     listening.url = await listen(web, options.port, options.host);
     const webUrl = listening.url;
     logger.info({ url: webUrl, networkUrl }, 'portal started');
+    // Payment confirmations a previous run could not hand to the core (in the background).
+    void portal.payments.resume().catch((error: unknown) => {
+      logger.warn(
+        { code: error instanceof RenkeiError ? error.code : undefined },
+        'payments could not resume',
+      );
+    });
     let closing: Promise<void> | undefined;
     return { name: 'portal', url: webUrl, networkUrl, close: () => (closing ??= closeAll()) };
   } catch (error) {

@@ -17,7 +17,8 @@
  *   | `GET /notices`               | お知らせ: the person's inbox, unread in bold                       |
  *   | `GET /notices/:id`           | one notice, marked read                                          |
  *   | `GET /notices/events`        | Server-Sent Events: the unread count, each notice as it arrives  |
- *   | `GET /services/:id`          | the services B, D, E, to come                                    |
+ *   | `GET /services/:id`          | the services B, E, to come                                       |
+ *   | `/account`, `/payments/…`    | D, 公金受取口座・公金決済: money-router.ts                         |
  *   | `GET /assets/*`, `/healthz`  | stylesheet, design tokens, scripts; health                       |
  *
  * - **the network** (`registerPortalNetworkRoutes`): `networkApi.deliverCode` and
@@ -35,6 +36,7 @@ import { serve, type SecurityEventSink } from '../../protocol/server.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { HTTP_STATUS, RenkeiError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
+import type { Html } from '../../shared/web/html.ts';
 import { cookieOptions, formFields } from '../../shared/web/server.ts';
 import type { ExchangeService } from './service/exchanges.ts';
 import type { LoginService } from './service/login.ts';
@@ -67,6 +69,8 @@ export interface PortalPagesDeps {
   readerUrl: string;
   tls: boolean;
   record?: SecurityEventSink | undefined;
+  /** A notice's payment panel, when it carries a payment request (service D, money-router.ts). */
+  noticeExtra?: ((personId: string, noticeId: string) => Promise<Html | undefined>) | undefined;
 }
 
 const HTML = 'text/html; charset=utf-8';
@@ -325,7 +329,12 @@ function registerNoticePages(
       .type(HTML)
       .header('cache-control', 'no-store')
       .send(
-        noticePage({ csrfToken: session.csrfToken, unread: await notices.unread(session.personId), notice }),
+        noticePage({
+          csrfToken: session.csrfToken,
+          unread: await notices.unread(session.personId),
+          notice,
+          extra: await deps.noticeExtra?.(session.personId, notice.noticeId),
+        }),
       );
   });
 }

@@ -23,3 +23,9 @@ export function japaneseDateTime(date: Date): string {
   const parts = Object.fromEntries(PARTS.formatToParts(date).map((p) => [p.type, p.value]));
   return `${ERA.format(date)}（${parts.year ?? ''}年）${parts.hour ?? ''}:${parts.minute ?? ''}`;
 }
+
+/** The day alone: `令和8年11月27日（2026年）`, as due dates and registration days are read. */
+export function japaneseDate(date: Date): string {
+  const parts = Object.fromEntries(PARTS.formatToParts(date).map((p) => [p.type, p.value]));
+  return `${ERA.format(date)}（${parts.year ?? ''}年）`;
+}

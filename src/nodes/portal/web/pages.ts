@@ -31,6 +31,7 @@ export const PORTAL_SERVICES = [
     name: '公金受取口座・公金決済',
     nameEn: 'Benefit account and payments',
     text: '給付金の受取口座の登録、納付',
+    href: '/account',
   },
   {
     id: 'e',
@@ -204,7 +205,13 @@ export function noticesPage(args: {
   });
 }
 
-export function noticePage(args: { csrfToken: string; unread: number; notice: NoticeRow }): string {
+export function noticePage(args: {
+  csrfToken: string;
+  unread: number;
+  notice: NoticeRow;
+  /** What the notice carries besides its text (a payment request's panel). */
+  extra?: Html | undefined;
+}): string {
   const { notice } = args;
   return page({
     title: notice.title,
@@ -219,6 +226,7 @@ export function noticePage(args: { csrfToken: string; unread: number; notice: No
         <dd><time datetime="${notice.sentAt.toISOString()}">${japaneseDateTime(notice.sentAt)}</time></dd>
       </dl>
       <div class="notice-body" data-testid="notice-body">${notice.body}</div>
+      ${args.extra}
       <p>
         <a href="/notices">お知らせ一覧に戻る <span lang="en">Back to notices</span></a>
       </p>`,
