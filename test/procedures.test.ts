@@ -33,14 +33,13 @@ afterAll(async () => {
 describe('every procedure of legal/ on the demo network', () => {
   it('has a requester, a provider and a resident with copies in the demo world for every procedure', () => {
     expect(plan.unrunnable).toEqual([]);
-    expect(plan.scenarios.map((s) => s.procedureId).toSorted()).toEqual(
-      legalTable.procedures
-        .map((p) => p.procedureId)
-        .filter((id) => !plan.byPortal.includes(id))
-        .toSorted(),
-    );
-    // The portal's own procedure (自己情報表示) runs in test/portal-my-information.test.ts.
+    expect(
+      [...plan.scenarios.map((s) => s.procedureId), ...plan.byPortal, ...plan.portalProvided].toSorted(),
+    ).toEqual(legalTable.procedures.map((p) => p.procedureId).toSorted());
+    // The portal's own procedure (自己情報表示) runs in test/portal-my-information.test.ts; the
+    // public-funds receiving account is the portal's to give (test/portal-money.test.ts).
     expect(plan.byPortal).toEqual(['900-01']);
+    expect(plan.portalProvided).toEqual(['130-01']);
   });
 
   it('runs 037-01 from the prefectural board of education and 027-01 from the municipal one', () => {
@@ -49,7 +48,8 @@ describe('every procedure of legal/ on the demo network', () => {
     expect(byId.get('027-01')?.requesterId).toBe('152048-boe');
   });
 
-  for (const procedure of legalTable.procedures.filter((p) => !plan.byPortal.includes(p.procedureId))) {
+  const byOthers = [...plan.byPortal, ...plan.portalProvided];
+  for (const procedure of legalTable.procedures.filter((p) => !byOthers.includes(p.procedureId))) {
     it(`${procedure.procedureId} ${procedure.name}: provided`, () => {
       const done = exchanges.get(procedure.procedureId) ?? [];
       expect(done).toHaveLength(1);

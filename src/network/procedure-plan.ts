@@ -20,14 +20,25 @@ export interface ProcedurePlan {
    * world makes them; the portal's own tests run them (test/portal-my-information.test.ts).
    */
   byPortal: string[];
+  /**
+   * Procedures only the Myna Portal provides for (clause 130: the public-funds receiving account a
+   * resident registers there). The demo world's residents register none on their own, so these are
+   * run where a resident does (test/portal-money.test.ts), not here.
+   */
+  portalProvided: string[];
 }
 
 export function planProcedureInquiries(legalTable: LegalTable, world: World): ProcedurePlan {
-  const plan: ProcedurePlan = { scenarios: [], unrunnable: [], byPortal: [] };
+  const plan: ProcedurePlan = { scenarios: [], unrunnable: [], byPortal: [], portalProvided: [] };
   for (const procedure of legalTable.procedures) {
-    const requester = legalTable.findClause(procedure.clauseNo)?.requester;
+    const clause = legalTable.findClause(procedure.clauseNo);
+    const requester = clause?.requester;
     if (requester && requester.institutions.length === 0 && requester.kinds.every((k) => k === 'portal')) {
       plan.byPortal.push(procedure.procedureId);
+      continue;
+    }
+    if (clause?.provisions.every((p) => p.provider.kinds.length === 1 && p.provider.kinds[0] === 'portal')) {
+      plan.portalProvided.push(procedure.procedureId);
       continue;
     }
     const found = planOne(legalTable, world, procedure);

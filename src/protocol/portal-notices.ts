@@ -29,6 +29,18 @@ export const NoticeTitle = z
 /** The notice's text: plain text (the portal shows it as such, never as HTML). */
 export const NoticeBody = z.string().trim().min(1, 'must not be empty').max(20_000);
 
+/**
+ * A payment request a notice may carry (公金決済): what the resident pays, by when, to whom, and the
+ * institution's own reference (a bill number: no personal data). Amounts are whole yen.
+ */
+export const PaymentRequest = z.object({
+  amount: z.number().int().min(1).max(100_000_000),
+  dueDate: z.iso.date(),
+  payee: z.string().trim().min(1).max(100),
+  reference: z.string().regex(/^[A-Za-z0-9-]{1,32}$/, 'must be 1-32 letters, digits or hyphens'),
+});
+export type PaymentRequest = z.infer<typeof PaymentRequest>;
+
 // ── The institution's business side ──────────────────────────────────────────────────────────
 
 /** Business system → its institution: `POST /business/v1/resident-messages`. */
@@ -36,6 +48,8 @@ export const ResidentMessageInput = z.object({
   addresseeNumber: AddresseeNumber,
   title: NoticeTitle,
   body: NoticeBody,
+  /** A payment the resident is asked to make from the notice (公金決済); its status: `getPaymentRequest`. */
+  payment: PaymentRequest.optional(),
 });
 export type ResidentMessageInput = z.infer<typeof ResidentMessageInput>;
 
@@ -83,5 +97,6 @@ export const PortalNoticeContent = z.object({
   senderId: InstitutionId,
   title: NoticeTitle,
   body: NoticeBody,
+  payment: PaymentRequest.optional(),
 });
 export type PortalNoticeContent = z.infer<typeof PortalNoticeContent>;

@@ -42,6 +42,12 @@ import {
 import { NoContent, defineApi } from './api.ts';
 import { PortalCodeAcquisitionRequest } from './portal.ts';
 import {
+  PaymentConfirmationDelivery,
+  PaymentConfirmationSubmission,
+  PaymentRequestParams,
+  PaymentRequestStatus,
+} from './payments.ts';
+import {
   PortalNoticeAccepted,
   PortalNoticeDelivery,
   PortalNoticeSubmission,
@@ -491,6 +497,26 @@ export const coreApi = defineApi('core', {
     answer: 'PortalNoticeAccepted',
     boundTo: 'senderId',
     response: PortalNoticeAccepted,
+  },
+  /**
+   * The portal's confirmation that a notice's payment request was paid (公金決済), sealed by the portal
+   * to the notice's sender (src/protocol/payments.ts). The core finds the notice it relayed to this
+   * portal and forwards the confirmation to that notice's sender only
+   * (`networkApi.deliverPaymentConfirmation`), answering once the sender took it; it stores nothing,
+   * and the portal sends again until it is taken. Errors: ERR_UNKNOWN_NOTICE (no notice of that id
+   * was delivered to this portal; recorded in the security log), ERR_UPSTREAM_UNAVAILABLE (the
+   * sender could not be reached: send again), the sender's refusal.
+   */
+  relayPaymentConfirmation: {
+    method: 'POST',
+    path: '/v1/payment-confirmations',
+    status: 204,
+    callers: ['portal'],
+    label: 'payment confirmation',
+    body: PaymentConfirmationSubmission,
+    message: 'PaymentConfirmationSubmission',
+    boundTo: 'portalId',
+    response: NoContent,
   },
 });
 
@@ -992,6 +1018,25 @@ export const networkApi = defineApi('network', {
     message: 'ResidentNoticeDelivery',
     response: NoContent,
   },
+  /**
+   * The portal's confirmation that the resident paid a notice's payment request, relayed by the core
+   * to this notice's sender: opened (the portal's signature, this institution's key), matched to the
+   * request sent with the notice (amount, reference), recorded paid once. 204 once recorded;
+   * idempotent (a second confirmation of a paid request changes nothing). Errors:
+   * ERR_ENCRYPTION_REQUIRED (no trust layer here), ERR_DECRYPTION_FAILED, ERR_SIGNATURE_INVALID,
+   * ERR_CERT_*, ERR_ANSWER_MISMATCH (not the portal's, another notice's, or not what was asked),
+   * ERR_UNKNOWN_NOTICE (no payment request was sent with this notice).
+   */
+  deliverPaymentConfirmation: {
+    method: 'POST',
+    path: '/network/v1/payment-confirmations',
+    status: 204,
+    callers: ['core'],
+    label: 'payment confirmation',
+    body: PaymentConfirmationDelivery,
+    message: 'PaymentConfirmationDelivery',
+    response: NoContent,
+  },
 });
 
 /** Large enough for a batch of 10,000 copies; every other route keeps the node's 1 MiB limit. */
@@ -1186,6 +1231,21 @@ export const businessApi = defineApi('business', {
    * persons it holds), in the order received, after `since` (a notice's `sequence`). Never an
    * Individual Number: the persons are named by addressee number.
    */
+  /**
+   * A payment request this institution sent with a notice (公金決済), and whether the resident paid
+   * it: `requested`, or `paid` with when and the payment provider's receipt, as the portal confirmed
+   * it through the core. Errors: ERR_UNKNOWN_NOTICE (no payment request of this institution's with
+   * that notice id).
+   */
+  getPaymentRequest: {
+    method: 'GET',
+    path: '/business/v1/payment-requests/:noticeId',
+    status: 200,
+    callers: ['business'],
+    label: 'path',
+    params: PaymentRequestParams,
+    response: PaymentRequestStatus,
+  },
   listResidentNotices: {
     method: 'GET',
     path: '/business/v1/resident-notices',

@@ -27,6 +27,10 @@ export const HTTP_STATUS = {
   /** ぴったりサービス: no application by this number for this municipality (another's is not found either). */
   ERR_UNKNOWN_APPLICATION: 404,
   ERR_UNKNOWN_BATCH: 404,
+  /** A notice (or its payment request) that the party asked does not know, or is not the caller's. */
+  ERR_UNKNOWN_NOTICE: 404,
+  /** A payment request paid already: it is never paid twice. */
+  ERR_ALREADY_PAID: 409,
   /** The requester has not yet recorded the batch's acceptance: a retry will land. */
   ERR_BATCH_NOT_READY: 503,
   // An answer fetched from the core: the provider has not answered yet (ask later), or the core no

@@ -26,6 +26,7 @@ import { DEFAULT_MAX_RETRY_DELAY_MS, InquiryService, type ResumeSummary } from '
 import { InquiryBatchService } from './service/inquiry-batches.ts';
 import type { InstitutionReach, PortalReach } from './service/reach.ts';
 import { PortalNoticeService } from './service/portal-notices.ts';
+import { PaymentConfirmationRelay } from './service/payment-confirmations.ts';
 import { PersonRecordService } from './service/person-records.ts';
 import { RecordLogService, type RecordLogSigner } from './service/record-log.ts';
 import { RecordService } from './service/records.ts';
@@ -211,6 +212,12 @@ export function createCore(deps: CoreDeps): Core {
     residentNotices,
     personRecords,
     portalNotices,
+    paymentConfirmations: new PaymentConfirmationRelay({
+      store: deps.store,
+      registry,
+      reach,
+      logger: deps.logger,
+    }),
   };
 
   const app = createHttpApp({

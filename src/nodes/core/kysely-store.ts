@@ -422,6 +422,15 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     return { stored: false, notice: portalNoticeOf(row) };
   }
 
+  async findPortalNotice(noticeId: string): Promise<StoredPortalNotice | undefined> {
+    const row = await this.db
+      .selectFrom('portal_notices')
+      .selectAll()
+      .where('notice_id', '=', noticeId)
+      .executeTakeFirst();
+    return row && portalNoticeOf(row);
+  }
+
   async listPendingPortalNotices(): Promise<StoredPortalNotice[]> {
     const rows = await this.db
       .selectFrom('portal_notices')

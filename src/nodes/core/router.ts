@@ -23,6 +23,7 @@ import type { RecordService } from './service/records.ts';
 import type { Registry } from './service/registry.ts';
 import type { ResidentNoticeService } from './service/resident-notices.ts';
 import type { PortalNoticeService } from './service/portal-notices.ts';
+import type { PaymentConfirmationRelay } from './service/payment-confirmations.ts';
 
 export interface CoreServices {
   registry: Registry;
@@ -33,6 +34,7 @@ export interface CoreServices {
   residentNotices: ResidentNoticeService;
   personRecords: PersonRecordService;
   portalNotices: PortalNoticeService;
+  paymentConfirmations: PaymentConfirmationRelay;
 }
 
 export function registerCoreRoutes(app: FastifyInstance, services: CoreServices): void {
@@ -76,6 +78,16 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
       }
       throw error;
     }
+  });
+  // A notice the portal names that the core never delivered to it is recorded as a refusal.
+  serve(app, coreApi.relayPaymentConfirmation, async ({ body, refuse }) => {
+    try {
+      await services.paymentConfirmations.relay(body);
+    } catch (error) {
+      if (error instanceof RenkeiError && error.code === 'ERR_UNKNOWN_NOTICE') throw await refuse(error);
+      throw error;
+    }
+    return undefined;
   });
 
   // ── Inquiries (intermediate servers) ────────────────────────────────────────────────────────

@@ -154,6 +154,8 @@ export interface CoreStore {
   // ── Notices to residents at the Myna Portal (migration 0013) ──
   /** Store a notice unless its id is stored already; the stored one is answered either way. */
   recordPortalNotice(notice: StoredPortalNotice): Promise<{ stored: boolean; notice: StoredPortalNotice }>;
+  /** A notice by id, whatever its state (payment confirmations find their notice's sender). */
+  findPortalNotice(noticeId: string): Promise<StoredPortalNotice | undefined>;
   /** Notices still to deliver (`pending`), oldest first. */
   listPendingPortalNotices(): Promise<StoredPortalNotice[]>;
   /** Move the person's `held` notices for `portalId` to `pending`, returning them. */

@@ -17,10 +17,11 @@ import type { AddresseeStore } from './addressee/store.ts';
 import { CopyService } from './intermediate/service/copies.ts';
 import { InquiryService } from './intermediate/service/inquiries.ts';
 import { PersonCodeService } from './intermediate/service/person-codes.ts';
-import { ProvisionService } from './intermediate/service/provisions.ts';
+import { ProvisionService } from '../../protocol/provider.ts';
 import { RecordLogService, type RecordLogSigner } from './intermediate/service/record-log.ts';
 import { NonDisclosureService } from './intermediate/service/non-disclosure.ts';
 import { PortalNoticeSender } from './intermediate/service/portal-notices.ts';
+import { PaymentRequestService } from './intermediate/service/payment-requests.ts';
 import { RecordService } from './intermediate/service/records.ts';
 import type { IntermediateStore } from './intermediate/store.ts';
 import { registerInstitutionRoutes, type InstitutionServices } from './router.ts';
@@ -122,6 +123,7 @@ export function createInstitution(deps: InstitutionDeps): Institution {
       clock,
       logger,
     }),
+    paymentRequests: new PaymentRequestService({ store, trust: deps.security?.trust, logger }),
     records: new RecordService({
       store,
       clock,

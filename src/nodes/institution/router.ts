@@ -16,7 +16,8 @@ import type { CopyService } from './intermediate/service/copies.ts';
 import type { BulkInquiryService } from './intermediate/service/bulk-inquiries.ts';
 import type { InquiryService } from './intermediate/service/inquiries.ts';
 import type { PersonCodeService } from './intermediate/service/person-codes.ts';
-import type { ProvisionService } from './intermediate/service/provisions.ts';
+import type { PaymentRequestService } from './intermediate/service/payment-requests.ts';
+import type { ProvisionService } from '../../protocol/provider.ts';
 import type { NonDisclosureService } from './intermediate/service/non-disclosure.ts';
 import type { RecordService } from './intermediate/service/records.ts';
 import type { PortalNoticeSender } from './intermediate/service/portal-notices.ts';
@@ -32,6 +33,7 @@ export interface InstitutionServices {
   nonDisclosure: NonDisclosureService;
   residentNotices: ResidentNoticeReceiver;
   portalNotices: PortalNoticeSender;
+  paymentRequests: PaymentRequestService;
 }
 
 export function registerInstitutionRoutes(app: FastifyInstance, services: InstitutionServices): void {
@@ -111,6 +113,13 @@ export function registerInstitutionRoutes(app: FastifyInstance, services: Instit
   });
   serve(app, networkApi.notifyProvisionFailure, async ({ body }) => {
     await provisions.recordFailure(body);
+    return undefined;
+  });
+  serve(app, businessApi.getPaymentRequest, async ({ params }) =>
+    services.paymentRequests.get(params.noticeId),
+  );
+  serve(app, networkApi.deliverPaymentConfirmation, async ({ body }) => {
+    await services.paymentRequests.confirm(body);
     return undefined;
   });
   serve(app, networkApi.deliverResidentNotice, async ({ body }) => {

@@ -21,6 +21,7 @@ import { closeLogger, createLogger, type Logger, type LogRotation } from '../../
 import { lockDirectory } from '../../shared/lock.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { createKyselyPortalStore, type PortalDatabase } from './kysely-store.ts';
+import { createKyselyMoneyStore, type MoneyDatabase } from './kysely-money-store.ts';
 import { migratePortalDatabase } from './migrations.ts';
 import { createKyselyMyInformationStore } from './my-information-store.ts';
 import type { InformationProvider } from './service/my-information.ts';
@@ -105,11 +106,13 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
   let web: FastifyInstance | undefined;
   let network: FastifyInstance | undefined;
   let security: OpenedNodeSecurity | undefined;
+  let payments: { close(): Promise<void> } | undefined;
   let transport: Transport | undefined;
   const ownTransport = options.transport === undefined;
   const closeAll = async () => {
     await web?.close();
     await network?.close();
+    await payments?.close();
     if (ownTransport) await transport?.close();
     await security?.close();
     await db?.destroy();
@@ -155,6 +158,8 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
     const listening = { url: '' };
     const portal = await createPortal({
       store: createKyselyPortalStore(db),
+      moneyStore: createKyselyMoneyStore(db as unknown as Kysely<MoneyDatabase>),
+      pkiDir: options.security?.pkiDir,
       clock: options.clock ?? systemClock,
       logger,
       origin: options.origin ?? (() => listening.url),
@@ -174,11 +179,18 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
       myInformationStore: createKyselyMyInformationStore(db),
       informationProviders: options.informationProviders,
     });
-    ({ web, network } = portal);
+    ({ web, network, payments } = portal);
     const networkUrl = await listen(network, options.networkPort, options.host);
     listening.url = await listen(web, options.port, options.host);
     const webUrl = listening.url;
     logger.info({ url: webUrl, networkUrl }, 'portal started');
+    // Payment confirmations a previous run could not hand to the core (in the background).
+    void portal.payments.resume().catch((error: unknown) => {
+      logger.warn(
+        { code: error instanceof RenkeiError ? error.code : undefined },
+        'payments could not resume',
+      );
+    });
     let closing: Promise<void> | undefined;
     return { name: 'portal', url: webUrl, networkUrl, close: () => (closing ??= closeAll()) };
   } catch (error) {

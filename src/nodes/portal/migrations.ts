@@ -16,6 +16,7 @@ import type { PortalDatabase } from './kysely-store.ts';
  * - `onestop_signing_requests`, `onestop_applications` (0003): ぴったりサービス's applications.
  * - `requester_records` (0004): the portal's records of its inquiries as a requester (わたしの情報);
  *   never the items answered (my-information-store.ts).
+ * - `public_funds_accounts`, `payments`, `provider_records` (0005): service D, money-store.ts.
  *
  * No column for an Individual Number, a name or any other of the basic four information.
  */
@@ -156,6 +157,62 @@ export const PORTAL_MIGRATIONS: Record<string, Migration> = {
         .createIndex('requester_records_by_person')
         .on('requester_records')
         .columns(['person_id', 'requested_at'])
+        .execute();
+    },
+  },
+  '0005-public-funds': {
+    async up(db: Kysely<unknown>) {
+      // The public-funds receiving account (公金受取口座), one per person: the account and its
+      // holder's name in katakana (the account's, needed to pay into it). No Individual Number.
+      await db.schema
+        .createTable('public_funds_accounts')
+        .addColumn('person_id', 'varchar(36)', (c) => c.primaryKey().references('persons.person_id'))
+        .addColumn('bank_code', 'varchar(4)', (c) => c.notNull())
+        .addColumn('branch_code', 'varchar(3)', (c) => c.notNull())
+        .addColumn('account_type', 'varchar(16)', (c) => c.notNull())
+        .addColumn('account_number', 'varchar(7)', (c) => c.notNull())
+        .addColumn('holder_name', 'text', (c) => c.notNull())
+        .addColumn('registered_at', 'varchar(24)', (c) => c.notNull())
+        .addColumn('updated_at', 'varchar(24)', (c) => c.notNull())
+        .execute();
+      // A notice's payment request (公金決済) and its payment, paid once.
+      await db.schema
+        .createTable('payments')
+        .addColumn('notice_id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('person_id', 'varchar(36)', (c) => c.notNull().references('persons.person_id'))
+        .addColumn('sender_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('amount', 'integer', (c) => c.notNull())
+        .addColumn('due_date', 'varchar(10)', (c) => c.notNull())
+        .addColumn('payee', 'text', (c) => c.notNull())
+        .addColumn('reference', 'varchar(32)', (c) => c.notNull())
+        .addColumn('paid_at', 'varchar(24)')
+        .addColumn('receipt', 'varchar(64)')
+        .addColumn('confirmed_at', 'varchar(24)')
+        .execute();
+      // The portal's provision records as provider (item 70): one row per event of a processing
+      // number, the latest being the record; the person by the portal's own code, as an
+      // institution's intermediate server keeps them.
+      await db.schema
+        .createTable('provider_records')
+        .addColumn('record_id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('processing_number', 'varchar(64)', (c) => c.notNull())
+        .addColumn('requester_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('person_code', 'varchar(44)', (c) => c.notNull())
+        .addColumn('clause_no', 'varchar(8)', (c) => c.notNull())
+        .addColumn('procedure_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('item_nos', 'text', (c) => c.notNull())
+        .addColumn('provided_item_nos', 'text', (c) => c.notNull())
+        .addColumn('requested_at', 'varchar(24)', (c) => c.notNull())
+        .addColumn('answered_at', 'varchar(24)', (c) => c.notNull())
+        .addColumn('outcome', 'varchar(16)', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('non_disclosure', 'integer', (c) => c.notNull())
+        .addColumn('recorded_at', 'varchar(24)', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('provider_records_by_number')
+        .on('provider_records')
+        .columns(['processing_number', 'recorded_at'])
         .execute();
     },
   },

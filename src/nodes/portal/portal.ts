@@ -37,6 +37,14 @@ import { NoticeService } from './service/notices.ts';
 import { PersonCodeService } from './service/person-codes.ts';
 import { SessionService, type SessionPolicy } from './service/sessions.ts';
 import type { PortalStore } from './store.ts';
+import type { MoneyStore } from './money-store.ts';
+import { registerMoneyPages, registerProviderRoutes } from './money-router.ts';
+import { AccountService } from './service/accounts.ts';
+import { DemoPaymentProvider } from './service/demo-payment-provider.ts';
+import { PaymentService } from './service/payments.ts';
+import { paymentPanel } from './web/money-pages.ts';
+import { sealPaymentConfirmation } from '../../protocol/payments.ts';
+import { ProvisionService } from '../../protocol/provider.ts';
 import { bundleExchangesScript } from './web/exchanges-bundle.ts';
 import type { ApplicationStore } from './application-store.ts';
 import { registerServicePages } from './onestop-router.ts';
@@ -49,6 +57,8 @@ export const PORTAL_PARTY = 'portal';
 
 export interface PortalDeps {
   store: PortalStore;
+  /** Service D: accounts, payments, the portal's provider records (money-store.ts). */
+  moneyStore: MoneyStore;
   clock: Clock;
   logger: Logger;
   /**
@@ -68,6 +78,8 @@ export interface PortalDeps {
   corePublicationUrl: string;
   /** The legal table: the names of procedures, items and clauses a resident reads. */
   legalTable: LegalTable;
+  /** The network's PKI directory (public certificates): whom a payment confirmation is sealed to. */
+  pkiDir?: string | undefined;
   /** The trust layer of the network listener (and the security log). Absent only in unit tests. */
   security?: NodeSecurity | undefined;
   /** The web listener's own certificate for HTTPS (PEM); plain HTTP without it (the demo). */
@@ -99,6 +111,9 @@ export interface Portal {
   notices: NoticeService;
   applications: ApplicationService | undefined;
   myInformation: MyInformationService;
+  accounts: AccountService;
+  payments: PaymentService;
+  provisions: ProvisionService;
 }
 
 export async function createPortal(deps: PortalDeps): Promise<Portal> {
@@ -122,11 +137,30 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     record,
     ...(deps.challengeTtlMs === undefined ? {} : { challengeTtlMs: deps.challengeTtlMs }),
   });
+  const { security, pkiDir } = deps;
+  const payments = new PaymentService({
+    portalId: PORTAL_PARTY,
+    store: deps.moneyStore,
+    core: deps.core,
+    seal:
+      security && pkiDir ? (content) => sealPaymentConfirmation(security.trust, pkiDir, content) : undefined,
+    clock: deps.clock,
+    logger: deps.logger,
+  });
+  const accounts = new AccountService({ store: deps.moneyStore, clock: deps.clock, logger: deps.logger });
+  const provisions = new ProvisionService({
+    store: deps.moneyStore,
+    legalTable: deps.legalTable,
+    clock: deps.clock,
+    logger: deps.logger,
+    ...(security ? { sealer: createItemSealer(security.trust, security.archive) } : {}),
+  });
   const notices = new NoticeService({
     store: deps.store,
     opener: deps.security ? createPortalNoticeOpener(deps.security.trust) : undefined,
     clock: deps.clock,
     logger: deps.logger,
+    onPaymentRequest: (notice, payment) => payments.requested(notice, payment),
   });
   const sessions = new SessionService({ store: deps.store, clock: deps.clock, policy: deps.sessionPolicy });
   const exchanges = new ExchangeService({
@@ -165,6 +199,10 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     tls: deps.webTls !== undefined,
     record,
     onLogout: (token) => myInformation.forget(sha256Hex(token ?? '')),
+    noticeExtra: async (personId, noticeId) => {
+      const payment = await payments.find(personId, noticeId);
+      return payment && paymentPanel(payment);
+    },
   });
   registerMyInformationPages(web, {
     sessions,
@@ -174,6 +212,16 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     origin,
     tls: deps.webTls !== undefined,
     keepMinutes: Math.round(keepMs / 60_000),
+    record,
+  });
+  registerMoneyPages(web, {
+    sessions,
+    accounts,
+    payments,
+    provider: new DemoPaymentProvider({ clock: deps.clock, settle: (input) => payments.settle(input) }),
+    clock: deps.clock,
+    origin,
+    tls: deps.webTls !== undefined,
     record,
   });
   registerExchangePages(web, {
@@ -218,5 +266,19 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
   registerPortalNetworkRoutes(network, codes, notices);
   if (applications) registerApplicationDownloads(network, applications);
   registerMyInformationNetworkRoute(network, myInformation);
-  return { web, network, login, sessions, codes, exchanges, notices, applications, myInformation };
+  registerProviderRoutes(network, provisions);
+  return {
+    web,
+    network,
+    login,
+    sessions,
+    codes,
+    exchanges,
+    notices,
+    applications,
+    myInformation,
+    accounts,
+    payments,
+    provisions,
+  };
 }

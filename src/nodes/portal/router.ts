@@ -21,7 +21,7 @@
  *   | `GET /my-information`        | B, わたしの情報: the button, and the session's answers             |
  *   | `POST /my-information`       | ask the institutions (CSRF token): one inquiry per provider      |
  *   | `GET /my-information/results`| the answers block again, for the page's script while they arrive |
- *   | `GET /services/:id`          | service D, to come                                               |
+ *   | `/account`, `/payments/…`    | D, 公金受取口座・公金決済: money-router.ts                         |
  *   | `GET /assets/*`, `/healthz`  | stylesheet, design tokens, scripts; health                       |
  *
  * - **the network** (`registerPortalNetworkRoutes`): `networkApi.deliverCode` and
@@ -42,6 +42,7 @@ import { serve, type SecurityEventSink } from '../../protocol/server.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { HTTP_STATUS, RenkeiError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
+import type { Html } from '../../shared/web/html.ts';
 import { cookieOptions, formFields } from '../../shared/web/server.ts';
 import type { ApplicationService } from './service/applications.ts';
 import type { ExchangeService } from './service/exchanges.ts';
@@ -61,7 +62,6 @@ import {
   loginPage,
   noticePage,
   noticesPage,
-  servicePage,
 } from './web/pages.ts';
 
 export const SESSION_COOKIE = 'portal_session';
@@ -80,6 +80,8 @@ export interface PortalPagesDeps {
   record?: SecurityEventSink | undefined;
   /** Told the token of a session that logs out (its answers of わたしの情報 are dropped). */
   onLogout?: ((token: string | undefined) => void) | undefined;
+  /** A notice's payment panel, when it carries a payment request (service D, money-router.ts). */
+  noticeExtra?: ((personId: string, noticeId: string) => Promise<Html | undefined>) | undefined;
 }
 
 const HTML = 'text/html; charset=utf-8';
@@ -183,17 +185,6 @@ export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps)
   });
 
   app.get('/logged-out', async (_request, reply) => reply.type(HTML).send(loggedOutPage()));
-
-  app.get('/services/:id', async (request, reply) => {
-    const session = await requireSession(request, reply);
-    if (!session) return reply;
-    const service = PORTAL_SERVICES.find((s) => s.id === (request.params as { id?: string }).id);
-    if (!service) throw new RenkeiError('ERR_ROUTE_NOT_FOUND', 'There is no such service.');
-    return reply
-      .type(HTML)
-      .header('cache-control', 'no-store')
-      .send(servicePage({ csrfToken: session.csrfToken, service }));
-  });
 
   registerNoticePages(app, deps, requireSession);
 }
@@ -339,7 +330,12 @@ function registerNoticePages(
       .type(HTML)
       .header('cache-control', 'no-store')
       .send(
-        noticePage({ csrfToken: session.csrfToken, unread: await notices.unread(session.personId), notice }),
+        noticePage({
+          csrfToken: session.csrfToken,
+          unread: await notices.unread(session.personId),
+          notice,
+          extra: await deps.noticeExtra?.(session.personId, notice.noticeId),
+        }),
       );
   });
 }

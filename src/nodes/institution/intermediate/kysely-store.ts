@@ -42,10 +42,22 @@ import type {
   RequesterRecordInput,
   RequesterRecordView,
   SentPortalNotice,
+  StoredPaymentRequest,
   StoredResidentNotice,
 } from './store.ts';
 
 export interface IntermediateDatabase extends RecordLogTables {
+  payment_requests: {
+    notice_id: string;
+    addressee_number: string;
+    amount: number;
+    due_date: string;
+    payee: string;
+    reference: string;
+    requested_at: string;
+    paid_at: string | null;
+    receipt: string | null;
+  };
   sent_portal_notices: {
     notice_id: string;
     addressee_number: string;
@@ -238,6 +250,54 @@ export class KyselyIntermediateStore
         sent_at: notice.sentAt,
       })
       .execute();
+  }
+
+  async recordPaymentRequest(request: StoredPaymentRequest): Promise<void> {
+    await this.db
+      .insertInto('payment_requests')
+      .values({
+        notice_id: request.noticeId,
+        addressee_number: request.addresseeNumber,
+        amount: request.amount,
+        due_date: request.dueDate,
+        payee: request.payee,
+        reference: request.reference,
+        requested_at: request.requestedAt,
+        paid_at: null,
+        receipt: null,
+      })
+      .execute();
+  }
+
+  async findPaymentRequest(noticeId: string): Promise<StoredPaymentRequest | undefined> {
+    const row = await this.db
+      .selectFrom('payment_requests')
+      .selectAll()
+      .where('notice_id', '=', noticeId)
+      .executeTakeFirst();
+    return (
+      row && {
+        noticeId: row.notice_id,
+        addresseeNumber: row.addressee_number,
+        amount: Number(row.amount),
+        dueDate: row.due_date,
+        payee: row.payee,
+        reference: row.reference,
+        requestedAt: row.requested_at,
+        ...(row.paid_at === null ? {} : { paidAt: row.paid_at }),
+        ...(row.receipt === null ? {} : { receipt: row.receipt }),
+      }
+    );
+  }
+
+  async markPaymentRequestPaid(noticeId: string, paidAt: string, receipt: string): Promise<boolean> {
+    const result = await this.db
+      .updateTable('payment_requests')
+      .set({ paid_at: paidAt, receipt })
+      .where('notice_id', '=', noticeId)
+      .where('paid_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   async listSentPortalNotices(addresseeNumber: string): Promise<SentPortalNotice[]> {

@@ -257,4 +257,23 @@ export const intermediateMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0010_payment_requests': {
+    async up(db: Kysely<unknown>) {
+      // Payment requests sent with a notice (公金決済): the notice, to whom (addressee number), what
+      // was asked (amount in yen, due date, payee, the institution's reference), and once the portal
+      // confirmed it through the core, when it was paid and the payment provider's receipt.
+      await db.schema
+        .createTable('payment_requests')
+        .addColumn('notice_id', 'text', (c) => c.primaryKey())
+        .addColumn('addressee_number', 'text', (c) => c.notNull())
+        .addColumn('amount', 'integer', (c) => c.notNull())
+        .addColumn('due_date', 'text', (c) => c.notNull())
+        .addColumn('payee', 'text', (c) => c.notNull())
+        .addColumn('reference', 'text', (c) => c.notNull())
+        .addColumn('requested_at', 'text', (c) => c.notNull())
+        .addColumn('paid_at', 'text')
+        .addColumn('receipt', 'text')
+        .execute();
+    },
+  },
 };

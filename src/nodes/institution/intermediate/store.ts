@@ -12,6 +12,9 @@ import type { AnsweredItem } from '../../../protocol/messages.ts';
 import type { AddresseeNumber } from '../../../protocol/identifiers.ts';
 import type { StoredRecordEvent, StoredTreeHead } from '../../../shared/record-log.ts';
 import type { MerkleStore } from '../../../trust/merkle/index.ts';
+import type { HeldCopy, ProviderRecord } from '../../../protocol/provider.ts';
+
+export type { HeldCopy, ProviderRecord } from '../../../protocol/provider.ts';
 
 /** One person's code changed by re-keying: `to` is null when the core did not recognise `from`. */
 export interface PersonCodeChange {
@@ -21,6 +24,22 @@ export interface PersonCodeChange {
 }
 
 /** A notice of change as the institution recorded it (migration 0008): never an Individual Number. */
+/**
+ * A payment request sent with a notice (migration 0010_payment_requests): paid once the portal's
+ * confirmation arrived through the core.
+ */
+export interface StoredPaymentRequest {
+  noticeId: string;
+  addresseeNumber: string;
+  amount: number;
+  dueDate: string;
+  payee: string;
+  reference: string;
+  requestedAt: string;
+  paidAt?: string;
+  receipt?: string;
+}
+
 /** A notice this institution sent to a resident at the Myna Portal (migration 0009). */
 export interface SentPortalNotice {
   noticeId: string;
@@ -59,11 +78,6 @@ export interface CopyToStore {
   data: Record<string, unknown>;
   layoutVersion: string;
   updatedAt: Date;
-}
-
-export interface HeldCopy {
-  itemNo: ItemNo;
-  data: Record<string, unknown>;
 }
 
 export type InquiryOutcome = Outcome | 'pending';
@@ -139,24 +153,6 @@ export interface AnswerToStore {
   receivedAt: string;
 }
 
-/** A provision record kept as provider (情報提供). */
-export interface ProviderRecord {
-  processingNumber: ProcessingNumber;
-  requesterId: InstitutionId;
-  personCode: PersonCode;
-  clauseNo: ClauseNo;
-  procedureId: ProcedureId;
-  itemNos: ItemNo[];
-  /** The items actually answered (a subset of `itemNos`; empty unless provided). */
-  providedItemNos: ItemNo[];
-  requestedAt: string;
-  answeredAt: string;
-  outcome: Outcome;
-  reason?: string;
-  nonDisclosure: boolean;
-  recordedAt: string;
-}
-
 /** A provider record as the institution's own staff read it: the addressee number, if known, in place of the code. */
 export type ProviderRecordView = Omit<ProviderRecord, 'personCode'> & { addresseeNumber?: AddresseeNumber };
 export type RequesterRecordView = Omit<RequesterRecord, 'personCode'>;
@@ -180,6 +176,11 @@ export interface IntermediateStore {
   recordSentPortalNotice(notice: SentPortalNotice): Promise<void>;
   /** The notices sent to the holder of an addressee number, newest first. */
   listSentPortalNotices(addresseeNumber: string): Promise<SentPortalNotice[]>;
+  /** A payment request sent with a notice (migration 0010). */
+  recordPaymentRequest(request: StoredPaymentRequest): Promise<void>;
+  findPaymentRequest(noticeId: string): Promise<StoredPaymentRequest | undefined>;
+  /** Mark it paid, once: false (nothing written) when it was paid already. */
+  markPaymentRequestPaid(noticeId: string, paidAt: string, receipt: string): Promise<boolean>;
   findPersons(
     addresseeNumbers: readonly AddresseeNumber[],
   ): Promise<Map<AddresseeNumber, IntermediatePerson>>;

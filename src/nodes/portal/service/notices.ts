@@ -10,7 +10,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { PortalNoticeOpener } from '../../../protocol/portal-notice-sealing.ts';
-import type { PortalNoticeDelivery } from '../../../protocol/portal-notices.ts';
+import type { PaymentRequest, PortalNoticeDelivery } from '../../../protocol/portal-notices.ts';
 import type { Clock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
@@ -22,6 +22,13 @@ export interface NoticeServiceDeps {
   opener?: PortalNoticeOpener | undefined;
   clock: Clock;
   logger: Logger;
+  /** Told of a notice that carries a payment request (service D), before it is listed. */
+  onPaymentRequest?:
+    | ((
+        notice: { noticeId: string; personId: string; senderId: string },
+        payment: PaymentRequest,
+      ) => Promise<void>)
+    | undefined;
 }
 
 /** What an open page is told: how many notices are unread now, and the notice that just arrived. */
@@ -65,6 +72,8 @@ export class NoticeService {
       receivedAt: clock.now(),
       readAt: undefined,
     };
+    // Before the notice: a notice listed is one whose payment can be made (idempotent, as the insert).
+    if (content.payment) await this.deps.onPaymentRequest?.(row, content.payment);
     if (!(await store.insertNotice(row))) return;
     logger.info({ noticeId: delivery.noticeId, senderId: delivery.senderId }, 'notice received');
     const unread = await store.countUnreadNotices(personId);

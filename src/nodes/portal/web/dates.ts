@@ -25,10 +25,15 @@ export function japaneseDateTime(date: Date): string {
 }
 
 /**
- * A calendar day (`YYYY-MM-DD`, as the data layouts carry dates) in 和暦 with the Western year
- * beside it: `令和8年11月27日（2026年）`. Anything else is returned as it is.
+ * The day alone, in 和暦 with the Western year beside it: `令和8年11月27日（2026年）`, as due dates,
+ * registration days and the data layouts' dates are read. A string is a calendar day
+ * (`YYYY-MM-DD`, as layouts carry dates), read in Japan's time; any other string is returned as it is.
  */
-export function japaneseDate(day: string): string {
+export function japaneseDate(day: string | Date): string {
+  if (day instanceof Date) {
+    const parts = Object.fromEntries(PARTS.formatToParts(day).map((p) => [p.type, p.value]));
+    return `${ERA.format(day)}（${parts.year ?? ''}年）`;
+  }
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
   if (!m) return day;
   const date = new Date(`${day}T12:00:00+09:00`);

@@ -37,6 +37,7 @@ export const PORTAL_SERVICES = [
     name: '公金受取口座・公金決済',
     nameEn: 'Benefit account and payments',
     text: '給付金の受取口座の登録、納付',
+    href: '/account',
   },
   {
     id: 'e',
@@ -126,7 +127,7 @@ export function landingPage(args: { csrfToken: string; unread?: number }): strin
         ${PORTAL_SERVICES.map(
           (s) =>
             html`<li>
-              <a class="service-card" href="${'href' in s ? s.href : `/services/${s.id}`}">
+              <a class="service-card" href="${s.href}">
                 <span class="service-card__title">${s.name}</span>
                 <span class="en" lang="en">${s.nameEn}</span>
                 <span class="hint">${s.text}</span>
@@ -136,31 +137,12 @@ export function landingPage(args: { csrfToken: string; unread?: number }): strin
                         >未読 <span data-unread-count>${args.unread ?? 0}</span>件
                         <span lang="en">unread</span></span
                       >`
-                    : 'href' in s
-                      ? ''
-                      : html`<span class="service-card__status"
-                          >準備中 <span lang="en">Coming soon</span></span
-                        >`
+                    : ''
                 }
               </a>
             </li>`,
         )}
       </ul>`,
-  });
-}
-
-export function servicePage(args: { csrfToken: string; service: (typeof PORTAL_SERVICES)[number] }): string {
-  return page({
-    title: args.service.name,
-    titleEn: args.service.nameEn,
-    service: SERVICE,
-    headerAction: logoutButton(args.csrfToken),
-    body: html`<p class="notice">
-        このサービスは準備中です。<span class="en" lang="en">This service is coming soon.</span>
-      </p>
-      <p>
-        <a href="/">ホームに戻る <span lang="en">Back to home</span></a>
-      </p>`,
   });
 }
 
@@ -211,7 +193,13 @@ export function noticesPage(args: {
   });
 }
 
-export function noticePage(args: { csrfToken: string; unread: number; notice: NoticeRow }): string {
+export function noticePage(args: {
+  csrfToken: string;
+  unread: number;
+  notice: NoticeRow;
+  /** What the notice carries besides its text (a payment request's panel). */
+  extra?: Html | undefined;
+}): string {
   const { notice } = args;
   return page({
     title: notice.title,
@@ -226,6 +214,7 @@ export function noticePage(args: { csrfToken: string; unread: number; notice: No
         <dd><time datetime="${notice.sentAt.toISOString()}">${japaneseDateTime(notice.sentAt)}</time></dd>
       </dl>
       <div class="notice-body" data-testid="notice-body">${notice.body}</div>
+      ${args.extra}
       <p>
         <a href="/notices">お知らせ一覧に戻る <span lang="en">Back to notices</span></a>
       </p>`,

@@ -59,6 +59,7 @@ export class PortalNoticeSender {
       senderId: institutionId,
       title: input.title,
       body: input.body,
+      ...(input.payment ? { payment: input.payment } : {}),
     });
     const record = (outcome: SentPortalNotice['outcome'], reason: string | null) =>
       store.recordSentPortalNotice({
@@ -75,6 +76,14 @@ export class PortalNoticeSender {
         body: { senderId: institutionId, noticeId, personCode: person.personCode, sealed },
       });
       await record('sent', null);
+      if (input.payment) {
+        await store.recordPaymentRequest({
+          noticeId,
+          addresseeNumber: input.addresseeNumber,
+          ...input.payment,
+          requestedAt: accepted.receivedAt,
+        });
+      }
       logger.info({ noticeId }, 'portal notice sent');
       return { noticeId, sentAt: accepted.receivedAt };
     } catch (error) {

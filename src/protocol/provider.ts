@@ -1,9 +1,24 @@
 /**
- * Provision as provider (情報提供・自動応答): the automatic answer from this institution's copies to a
+ * Provision as provider (情報提供・自動応答): the automatic answer from a provider's copies to a
  * provision request the core forwards, recorded whatever its outcome.
+ *
+ * Shared by every provider of the network: an institution's intermediate server answers from the
+ * copies its business systems registered, and the Myna Portal answers the public-funds receiving
+ * account (公金受取口座) a resident registered there. Each gives its own `ProvisionStore`; the checks
+ * (deadline, layout in force, sealing to the requester) and the records are the same. It lives in
+ * protocol/ because no node may import another's code; we considered a copy in the portal, but two
+ * copies of the provider's rules would drift.
  */
-import type { LegalTable } from '../../../../domain/legal-table/types.ts';
-import type { ItemNo } from '../../../../protocol/identifiers.ts';
+import type { LegalTable } from '../domain/legal-table/types.ts';
+import type {
+  ClauseNo,
+  InstitutionId,
+  ItemNo,
+  Outcome,
+  PersonCode,
+  ProcedureId,
+  ProcessingNumber,
+} from './identifiers.ts';
 import type {
   AnsweredItem,
   BatchMemberOutcome,
@@ -13,15 +28,57 @@ import type {
   ProvisionBatchRequest,
   ProvisionFailure,
   ProvisionRequest,
-} from '../../../../protocol/messages.ts';
-import type { Clock } from '../../../../shared/clock.ts';
-import { RenkeiError } from '../../../../shared/errors.ts';
-import type { Logger } from '../../../../shared/logger.ts';
-import type { ItemSealer } from '../../../../protocol/item-sealing.ts';
-import type { IntermediateStore, ProviderRecord } from '../store.ts';
+} from './messages.ts';
+import type { Clock } from '../shared/clock.ts';
+import { RenkeiError } from '../shared/errors.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { ItemSealer } from './item-sealing.ts';
+
+/** A copy (副本) held for a person: one item's data. */
+export interface HeldCopy {
+  itemNo: ItemNo;
+  data: Record<string, unknown>;
+}
+
+/** A provision record kept as provider (情報提供). */
+export interface ProviderRecord {
+  processingNumber: ProcessingNumber;
+  requesterId: InstitutionId;
+  personCode: PersonCode;
+  clauseNo: ClauseNo;
+  procedureId: ProcedureId;
+  itemNos: ItemNo[];
+  /** The items actually answered (a subset of `itemNos`; empty unless provided). */
+  providedItemNos: ItemNo[];
+  requestedAt: string;
+  answeredAt: string;
+  outcome: Outcome;
+  reason?: string;
+  nonDisclosure: boolean;
+  recordedAt: string;
+}
+
+/** What a provider's storage gives the automatic answer: its copies, and its provider records. */
+export interface ProvisionStore {
+  /** The copies held for the code among `itemNos`; undefined when the code is not known here. */
+  findCopiesByCode(personCode: PersonCode, itemNos: readonly ItemNo[]): Promise<HeldCopy[] | undefined>;
+  /** `findCopiesByCode` for many codes: held copies by code; a code not known here is absent. */
+  findCopiesByCodes(
+    personCodes: readonly PersonCode[],
+    itemNos: readonly ItemNo[],
+  ): Promise<Map<PersonCode, HeldCopy[]>>;
+  recordProvision(record: ProviderRecord): Promise<void>;
+  recordProvisions(records: readonly ProviderRecord[]): Promise<void>;
+  /** Provider records in processing-number order after `after`; with `only`, that one alone. */
+  listProviderRecordsByProcessingNumber(
+    after: string | undefined,
+    limit: number,
+    only?: string,
+  ): Promise<ProviderRecord[]>;
+}
 
 export interface ProvisionServiceDeps {
-  store: IntermediateStore;
+  store: ProvisionStore;
   legalTable: LegalTable;
   clock: Clock;
   logger: Logger;
