@@ -56,7 +56,6 @@ import { myInformationPage, myInformationResults } from './web/my-information-pa
 import { toText } from '../../shared/web/html.ts';
 import { japaneseDateTime } from './web/dates.ts';
 import {
-  PORTAL_SERVICES,
   landingPage,
   loggedOutPage,
   loginPage,
