@@ -7,13 +7,17 @@
  * is not 三条市.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualCard } from '../src/card/virtual-card.ts';
+import { renkei } from '../src/cli/test-support.ts';
+import type { ApplicationDatabase } from '../src/nodes/portal/kysely-application-store.ts';
 import { createClient, type Client } from '../src/protocol/api.ts';
 import { credentialTransport } from '../src/protocol/client-credentials.ts';
 import { portalApi } from '../src/protocol/routes.ts';
 import type { Transport } from '../src/protocol/transport.ts';
 import { systemClock } from '../src/shared/clock.ts';
+import { openDatabase } from '../src/shared/db.ts';
 import { createSignedData } from '../src/trust/pki/cms.ts';
 import { issuePartyCertificates } from '../src/trust/pki/authority.ts';
 import { pkiPaths } from '../src/trust/pki/files.ts';
@@ -24,6 +28,7 @@ import { Browser, formOf, logInAs, unescapeHtml } from './support/portal-web.ts'
 const PASSWORD = 'SANJO2024';
 let net: PortalNetwork;
 let hanako: Browser;
+let other: Browser;
 let sanjo: Client<typeof portalApi>;
 const transports: Transport[] = [];
 let hanakoCard: { cardId: string; file: string };
@@ -53,6 +58,13 @@ const CHILD_ALLOWANCE = {
   payeeAccount: '公金受取口座',
   phone: '0256345111',
 };
+
+/** The status the resident's list shows for an application (`received`, `downloaded`). */
+function statusOf(page: string, applicationNumber: string): string | undefined {
+  const start = page.indexOf(`data-application="${applicationNumber}"`);
+  if (start < 0) return undefined;
+  return /data-state="([a-z]+)"/.exec(page.slice(start))?.[1];
+}
 
 /** Fill in the form and come to the signing page: the request id and the reader's link. */
 async function prepare(browser: Browser, fields = CHILD_ALLOWANCE) {
@@ -92,7 +104,7 @@ beforeAll(async () => {
   hanakoCard = await net.issueCard('hanako', '山田 花子');
   await net.issueCard('other', '佐藤 美咲');
   hanako = await logInAs(net, 'hanako');
-  await logInAs(net, 'other');
+  other = await logInAs(net, 'other');
   sanjo = await municipalityClient('152048:business');
 }, 120_000);
 
@@ -155,8 +167,19 @@ describe('ぴったりサービス: find, apply, sign, download', () => {
     expect(text).toContain('申請を受け付けました');
     number = /data-testid="application-number">([^<]+)</.exec(text)?.[1] ?? '';
     expect(number).toMatch(/^\d{8}-[0-9A-Z]{8}$/);
+    expect(text).toContain('href="/services/applications"');
     // The same answer again is a replay.
     expect((await answer(hanako, requestId, fields.signedData ?? '')).response.status).toBe(409);
+    // Her own list shows it, waiting for 三条市; nobody else's does.
+    const { text: mine } = await hanako.go(`${net.portal.url}/services/applications`);
+    expect(statusOf(mine, number)).toBe('received');
+    expect(mine).toContain('児童手当等の受給資格及び児童手当の額についての認定請求');
+    expect(mine).toMatch(/令和\d+年\d+月\d+日（\d{4}年）/);
+    const { text: theirs } = await other.go(`${net.portal.url}/services/applications`);
+    expect(theirs).not.toContain(number);
+    expect(theirs).toContain('data-testid="no-applications"');
+    const { text: home } = await hanako.go(`${net.portal.url}/`);
+    expect(home).toContain('href="/services/applications"');
   });
 
   it('lets 三条市 list, fetch and bulk-download it, verified, with the user-authentication serial', async () => {
@@ -179,7 +202,74 @@ describe('ぴったりサービス: find, apply, sign, download', () => {
     expect((await sanjo.downloadApplications({ body: {} })).applications).toHaveLength(0);
     const bulk = await sanjo.downloadApplications({ body: { applicationNumbers: [number] } });
     expect(bulk.applications[0]?.verification.signature).toBe('valid');
+    const { text: mine } = await hanako.go(`${net.portal.url}/services/applications`);
+    expect(statusOf(mine, number)).toBe('downloaded');
   });
+
+  it('downloads with `renkei applications download`, and exits 1 on an application whose signature fails', async () => {
+    const out = join(net.dir, 'downloads');
+    const cli = (...more: string[]) =>
+      renkei(
+        '--data-dir',
+        net.dir,
+        'applications',
+        'download',
+        '--portal-url',
+        net.portal.networkUrl,
+        '--municipality',
+        '152048',
+        '--out',
+        out,
+        ...more,
+      );
+    // The stored application altered in the portal's database, and made new again: the CLI lists
+    // it, downloads it, writes it, and says ✗ with a failing exit code.
+    const db = await openDatabase<ApplicationDatabase>(net.portalDatabase);
+    const row = await db
+      .selectFrom('onestop_applications')
+      .select('content')
+      .where('application_number', '=', number)
+      .executeTakeFirstOrThrow();
+    const set = (content: string) =>
+      db
+        .updateTable('onestop_applications')
+        .set({ content, downloaded_at: null })
+        .where('application_number', '=', number)
+        .execute();
+    try {
+      await set(
+        Buffer.from(
+          Buffer.from(row.content, 'base64').toString('utf8').replace('山田 一郎', '山田 次郎'),
+        ).toString('base64'),
+      );
+      const failed = await cli();
+      expect(failed.stderr).toBe('');
+      expect(failed.status).toBe(1);
+      expect(failed.stdout).toContain(number);
+      expect(failed.stdout).toContain('✗ ERR_SIGNATURE_INVALID');
+    } finally {
+      await set(row.content);
+      await db.destroy();
+    }
+    const run = await cli('--application', number);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/令和\d+年\d+月\d+日（\d{4}年）/);
+    expect(run.stdout).toContain('✓');
+    expect(run.stdout).toContain('good');
+    expect(run.stdout).not.toContain('✗');
+    const signed = readFileSync(join(out, `${number}.p7s`));
+    expect(signed[0]).toBe(0x30); // DER
+    const written = JSON.parse(readFileSync(join(out, `${number}.json`), 'utf8')) as {
+      verification: { signature: string; authenticationSerial: string };
+      application: { fields: { value: string }[] };
+    };
+    expect(written.verification.signature).toBe('valid');
+    expect(written.verification.authenticationSerial).toBe(
+      (await VirtualCard.open(hanakoCard.file).readCertificate('authentication')).serial,
+    );
+    expect(written.application.fields.map((f) => f.value)).toContain('山田 一郎');
+  }, 120_000);
 
   it('lets no other municipality, institution node, or resident read 三条市’s applications', async () => {
     const pkiDir = net.network.pkiDir!;

@@ -1,7 +1,9 @@
 /**
  * The Myna Portal in a real browser (Debian's chromium, driven by playwright-core): a resident logs
  * in through the card reader with the right PIN, sees the home page, logs out; three wrong PINs lock
- * the card, the reader saying how many tries remain. Skipped, saying so, where /usr/bin/chromium is
+ * the card, the reader saying how many tries remain; and ぴったりサービス's whole path: find 児童手当 at
+ * 三条市, apply without a 課税証明書, sign at the reader with the signing password, received, and
+ * downloaded by 三条市's systems with the signature ✓. Skipped, saying so, where /usr/bin/chromium is
  * missing (`.ci/run` installs it). With RENKEI_SCREENSHOTS=<dir> the pages are saved there as PNG.
  */
 import { existsSync, mkdirSync } from 'node:fs';
@@ -9,7 +11,12 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualCard } from '../src/card/virtual-card.ts';
-import { PIN, startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
+import { createClient } from '../src/protocol/api.ts';
+import { credentialTransport } from '../src/protocol/client-credentials.ts';
+import { portalApi } from '../src/protocol/routes.ts';
+import { systemClock } from '../src/shared/clock.ts';
+import { pkiPaths } from '../src/trust/pki/files.ts';
+import { MUNICIPALITY, PIN, startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -127,4 +134,79 @@ describe.skipIf(!hasChromium)('the Myna Portal in chromium', () => {
       await page.close();
     }
   }, 60_000);
+
+  it('finds 児童手当 at 三条市, applies without 課税証明書, signs at the reader; 三条市 downloads it ✓', async () => {
+    const page = await newPage();
+    const transport = await credentialTransport({
+      pkiDir: net.network.pkiDir!,
+      parties: [`${MUNICIPALITY.id}:business`],
+      clock: systemClock,
+      crl: { file: pkiPaths(net.network.pkiDir!).crlDer },
+      timeoutMs: 30_000,
+    });
+    try {
+      await toReader(page, 'sanjo-hanako');
+      await page.getByRole('textbox', { name: /利用者証明用電子証明書の暗証番号/ }).fill(PIN);
+      await page.getByRole('button', { name: /署名してログイン/ }).click();
+      await page.waitForURL(`${net.portal.url}/`);
+      await page.getByRole('link', { name: /ぴったりサービス.*手続を探して/s }).click();
+      await page.waitForURL(`${net.portal.url}/services`);
+      await page.locator('#event').selectOption('kosodate');
+      await page.locator('#municipality').selectOption(MUNICIPALITY.id);
+      await page.locator('#q').fill('児童手当');
+      await page.getByRole('button', { name: /探す/ }).click();
+      await page.waitForURL(`${net.portal.url}/services?**`);
+      const hit = page.locator(`[data-procedure="kosodate-01"][data-municipality="${MUNICIPALITY.id}"]`);
+      expect(await textOf(hit)).toContain('課税証明書 添付不要');
+      await shoot(page, 'services-finder');
+      await hit.getByTestId('apply-link').click();
+      await page.waitForURL(`${net.portal.url}/services/${MUNICIPALITY.id}/kosodate-01/apply`);
+      expect(await textOf(page.getByTestId('attachments-omitted'))).toContain('課税証明書 添付不要');
+      expect(await page.locator('input[type="file"]').count()).toBe(0);
+      await page.locator('#f-childName').fill('三条 一郎');
+      await page.locator('#f-childDateOfBirth').fill('2024-04-01');
+      await page.locator('#f-relationship').selectOption('子');
+      await page.locator('#f-payeeAccount').selectOption('公金受取口座');
+      await page.locator('#f-phone').fill('0256345111');
+      await shoot(page, 'services-apply');
+      await page.getByRole('button', { name: /署名へ進む/ }).click();
+      await page.waitForURL(`${net.portal.url}/services/signing/*`);
+      await page.getByTestId('sign-link').click();
+      await page.waitForURL(`${net.readerUrl}/sign-document?**`);
+      expect(await textOf(page.getByTestId('document-title'))).toContain('児童手当');
+      await page.getByLabel('sanjo-hanako').check();
+      await page.locator('#password').fill('SANJO2024');
+      await shoot(page, 'reader-sign-document');
+      await page.getByRole('button', { name: /電子署名して送信/ }).click();
+      // The reader's page posts the SignedData to the portal, which answers with the receipt.
+      await page.waitForURL(`${net.portal.url}/services/signing/*/received`);
+      expect(await textOf(page.locator('h1'))).toContain('申請を受け付けました');
+      const number = await textOf(page.getByTestId('application-number'));
+      expect(number).toMatch(/^\d{8}-[0-9A-Z]{8}$/);
+      await shoot(page, 'services-received');
+      await page.getByTestId('my-applications-link').click();
+      await page.waitForURL(`${net.portal.url}/services/applications`);
+      const row = page.locator(`[data-application="${number}"]`);
+      expect(await textOf(row.getByTestId('application-status'))).toContain('受付済み');
+
+      // 三条市's systems: 申請データダウンロード over mutual TLS, the signature checked ✓.
+      const sanjo = createClient(portalApi, {
+        transport,
+        baseUrl: net.portal.networkUrl,
+        peer: 'the portal',
+        party: 'portal',
+      });
+      const fresh = await sanjo.listApplications({ query: { state: 'new' } });
+      expect(fresh.applications.map((a) => a.applicationNumber)).toEqual([number]);
+      const [downloaded] = (await sanjo.downloadApplications({ body: {} })).applications;
+      expect(downloaded?.verification).toMatchObject({ signature: 'valid', certificateStatus: 'good' });
+      expect(Buffer.from(downloaded?.content ?? '', 'base64').toString('utf8')).toContain('三条 一郎');
+      await page.reload();
+      expect(await textOf(row.getByTestId('application-status'))).toContain('市区町村が受け取りました');
+      await shoot(page, 'services-my-applications');
+    } finally {
+      await transport.close();
+      await page.close();
+    }
+  }, 90_000);
 });

@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   records: async () => (await import('./records-command.ts')).registerRecordsCommand,
   stats: async () => (await import('./stats-command.ts')).registerStatsCommand,
   notices: async () => (await import('./notices-command.ts')).registerNoticesCommand,
+  applications: async () => (await import('./applications-command.ts')).registerApplicationsCommand,
   openapi: async () => (await import('./openapi-command.ts')).registerOpenApiCommand,
   bulk: async () => (await import('./bulk-command.ts')).registerBulkCommand,
   chaos: async () => (await import('./chaos-command.ts')).registerChaosCommand,

@@ -15,7 +15,7 @@ import { RenkeiError } from '../shared/errors.ts';
  * the node's `GET /healthz` before a command acts, so that a typo, the wrong node or a stopped
  * network is named as such rather than surfacing as a route the node does not have.
  */
-export type NodeKind = 'core' | 'institution' | 'corporate' | 'jlis';
+export type NodeKind = 'core' | 'institution' | 'corporate' | 'jlis' | 'portal';
 
 const KINDS: Record<
   NodeKind,
@@ -48,6 +48,13 @@ const KINDS: Record<
     name: 'the corporate-number service',
     subject: 'The corporate-number service',
     give: "give the corporate-number service's URL (npm start prints it)",
+  },
+  portal: {
+    flag: '--portal-url',
+    example: 'https://127.0.0.1:7182',
+    name: 'the Myna Portal’s network listener',
+    subject: 'The Myna Portal’s network listener',
+    give: "give the portal's network URL (its networkUrl in the core's registry; 7182 in the demo)",
   },
 };
 
@@ -92,7 +99,10 @@ export async function connectNode<A extends Api>(
   options: {
     dataDir: string;
     timeoutMs?: number;
-    /** At J-LIS: the municipality whose business-system credential (`<id>:business…`) is presented. */
+    /**
+     * At J-LIS and at the portal: the municipality whose business-system credential
+     * (`<id>:business…`) is presented.
+     */
     municipality?: string;
   },
 ): Promise<Client<A>> {
@@ -112,11 +122,12 @@ export async function connectNode<A extends Api>(
       : httpTransport({ timeoutMs });
   // At the core, an operator's; at the corporate-number service, the NTA's business system's (its
   // lookups are public and need none; designations need it).
-  // At J-LIS, the municipality's business system's (住基ネット's caller).
+  // At J-LIS, the municipality's business system's (住基ネット's caller); at the portal too (its
+  // 申請データダウンロード).
   const presented = (party: string) =>
     kind === 'corporate'
       ? party.startsWith('nta:')
-      : kind === 'jlis'
+      : kind === 'jlis' || kind === 'portal'
         ? party.startsWith(`${options.municipality ?? ''}:business`)
         : party.startsWith('operator:');
   const inner = await credentials(pkiDir ? heldParties(pkiDir, presented) : []);
@@ -180,6 +191,13 @@ export async function connectNode<A extends Api>(
     const business = await credentials(own);
     return createClient(api, { transport: explaining(business), baseUrl, peer: name, party: id });
   }
+  if (kind === 'portal' && pkiDir && heldParties(pkiDir, presented).length === 0) {
+    const id = options.municipality ?? '';
+    throw new RenkeiError(
+      'ERR_CONFIG_INVALID',
+      `No business-system credential of municipality ${id} in ${pkiDir}; issue one with renkei pki issue --party ${id}:business --role business.`,
+    );
+  }
   // The corporate-number service's certificate is the NTA's (`nta`), the body that runs it.
   const party = kind === 'corporate' ? NTA_PARTY : health.node;
   return createClient(api, { transport, baseUrl, peer: name, party });
@@ -219,6 +237,7 @@ function describeNode(node: string): { kind: NodeKind | 'other'; what: string } 
   if (node === 'core') return { kind: 'core', what: 'the core' };
   if (node === 'jlis') return { kind: 'jlis', what: 'J-LIS' };
   if (node === 'corporate') return { kind: 'corporate', what: 'the corporate-number service' };
+  if (node === 'portal') return { kind: 'portal', what: 'the Myna Portal’s network listener' };
   if (node.startsWith('institution:')) {
     return { kind: 'institution', what: `the institution node ${node.slice('institution:'.length)}` };
   }

@@ -12,6 +12,7 @@
  *   | `GET /signing-requests/:request/document`           | the reader   | the bytes to sign (the id is the proof)   |
  *   | `POST /signing-requests/:request/signature`         | the reader's page | the CMS SignedData; 303 to the receipt |
  *   | `GET /services/signing/:request/received`           | resident     | the receipt with the application number   |
+ *   | `GET /services/applications`                        | resident     | their own applications and their status   |
  *
  * - **network**: `registerApplicationDownloads` in `router.ts` (portalApi.listApplications,
  *   getApplication, downloadApplications), on the mutual-TLS listener.
@@ -28,7 +29,13 @@ import type { ApplicationService } from './service/applications.ts';
 import type { FinderService } from './service/finder.ts';
 import type { NoticeService } from './service/notices.ts';
 import type { Session, SessionService } from './service/sessions.ts';
-import { applyPage, finderPage, receivedPage, signRequestPage } from './web/services-page.ts';
+import {
+  applyPage,
+  finderPage,
+  myApplicationsPage,
+  receivedPage,
+  signRequestPage,
+} from './web/services-page.ts';
 
 const HTML = 'text/html; charset=utf-8';
 
@@ -109,6 +116,29 @@ export function registerServicePages(app: FastifyInstance, deps: ServicePagesDep
         municipalities: finder.municipalities,
         query,
         results: finder.search(query),
+      }),
+    );
+  });
+
+  // The resident's own applications: what, to whom, when, and whether the municipality has taken
+  // it (downloaded) yet. Only the session's person's; nothing of anyone else's is reachable here.
+  app.get('/services/applications', async (request, reply) => {
+    const session = await requireSession(request, reply);
+    if (!session) return reply;
+    const mine = await applications.listMine(session.personId);
+    const names = new Map(finder.municipalities.map((m) => [m.id, m.name]));
+    return page(
+      reply,
+      myApplicationsPage({
+        csrfToken: session.csrfToken,
+        unread: await notices.unread(session.personId),
+        applications: mine.map((a) => ({
+          applicationNumber: a.applicationNumber,
+          procedureName: a.procedureName,
+          municipalityName: names.get(a.municipalityId) ?? a.municipalityId,
+          receivedAt: a.receivedAt,
+          downloadedAt: a.downloadedAt,
+        })),
       }),
     );
   });

@@ -142,7 +142,12 @@ export function landingPage(args: { csrfToken: string; unread?: number }): strin
               </a>
             </li>`,
         )}
-      </ul>`,
+      </ul>
+      <p>
+        <a href="/services/applications" data-testid="home-applications"
+          >ぴったりサービスで申請した手続（申請履歴） <span lang="en">My applications</span></a
+        >
+      </p>`,
   });
 }
 

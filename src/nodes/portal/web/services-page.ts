@@ -288,8 +288,86 @@ export function receivedPage(args: {
         >
       </p>
       <p>
+        <a class="button" href="/services/applications" data-testid="my-applications-link"
+          >申請履歴を見る <span lang="en">My applications</span></a
+        >
         <a class="button button--secondary" href="/services"
           >ぴったりサービスに戻る <span lang="en">Back</span></a
+        >
+      </p>`,
+  });
+}
+
+/** One of the resident's applications, as their list shows it. */
+export interface MyApplication {
+  applicationNumber: string;
+  procedureName: string;
+  municipalityName: string;
+  receivedAt: Date;
+  /** When the municipality's systems first downloaded it (申請データダウンロード); undefined before. */
+  downloadedAt: Date | undefined;
+}
+
+/**
+ * 申請履歴: what the resident applied for, to whom, when, and where it is: 受付済み (the portal holds it
+ * for the municipality) or 市区町村が受け取りました (the municipality's systems downloaded it).
+ */
+export function myApplicationsPage(args: {
+  csrfToken: string;
+  unread: number;
+  applications: readonly MyApplication[];
+}): string {
+  return page({
+    title: '申請履歴',
+    titleEn: 'My applications',
+    service: SERVICE,
+    headerAction: headerActions(args.csrfToken, args.unread),
+    body: html`<p class="lead">
+        ぴったりサービスで申請した手続と、その状況です。<span class="en" lang="en"
+          >The procedures you applied for online, and where they are.</span
+        >
+      </p>
+      ${
+        args.applications.length === 0
+          ? html`<p class="hint" data-testid="no-applications">
+              まだ申請はありません。<span lang="en">You have not applied for anything yet.</span>
+            </p>`
+          : html`<ul class="results" data-testid="my-applications">
+              ${args.applications.map(
+                (a) =>
+                  html`<li class="result" data-application="${a.applicationNumber}">
+                    <div class="result__name">${a.procedureName}</div>
+                    <dl class="exchange__details">
+                      <dt>申請先 <span lang="en">To</span></dt>
+                      <dd>${a.municipalityName}</dd>
+                      <dt>申請日時 <span lang="en">Sent</span></dt>
+                      <dd>${japaneseDateTime(a.receivedAt)}</dd>
+                      <dt>申請番号 <span lang="en">Number</span></dt>
+                      <dd>${a.applicationNumber}</dd>
+                      <dt>状況 <span lang="en">Status</span></dt>
+                      <dd data-testid="application-status">
+                        ${
+                          a.downloadedAt === undefined
+                            ? html`<span class="outcome" data-state="received"
+                                >受付済み（市区町村の受け取り待ち）
+                                <span class="en" lang="en"
+                                  >Received; waiting for the municipality to take it</span
+                                ></span
+                              >`
+                            : html`<span class="outcome outcome--ok" data-state="downloaded"
+                                  >市区町村が受け取りました
+                                  <span class="en" lang="en">Taken by the municipality</span></span
+                                ><br /><span class="hint">${japaneseDateTime(a.downloadedAt)}</span>`
+                        }
+                      </dd>
+                    </dl>
+                  </li>`,
+              )}
+            </ul>`
+      }
+      <p>
+        <a class="button button--secondary" href="/services"
+          >手続を探す <span lang="en">Find a procedure</span></a
         >
       </p>`,
   });
