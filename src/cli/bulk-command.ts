@@ -110,7 +110,10 @@ function parsed<T>(
 /** The file's addressee numbers, every line checked; ERR_VALIDATION naming the first bad lines. */
 export function readAddresseeNumbers(path: string): string[] {
   const text = readFileArgument(path, '--file').toString('utf8');
-  return parseAddresseeNumbers(text, { jsonLines: /\.(jsonl|ndjson)$/i.test(path), source: `--file ${path}` });
+  return parseAddresseeNumbers(text, {
+    jsonLines: /\.(jsonl|ndjson)$/i.test(path),
+    source: `--file ${path}`,
+  });
 }
 
 /** Poll until every person has an outcome, with a progress bar on the terminal. */
@@ -179,7 +182,8 @@ async function writeResults(client: Client<typeof businessApi>, bulkNumber: stri
       params: { bulkNumber },
       query: { limit: 10_000, ...(after === undefined ? {} : { after }) },
     });
-    for (const result of page.results) await write(csv ? bulkResultCsvRow(result) : `${JSON.stringify(result)}\n`);
+    for (const result of page.results)
+      await write(csv ? bulkResultCsvRow(result) : `${JSON.stringify(result)}\n`);
     written += page.results.length;
     after = page.next;
   } while (after !== undefined);
@@ -187,5 +191,3 @@ async function writeResults(client: Client<typeof businessApi>, bulkNumber: stri
   await once(stream, 'finish');
   console.log(`Results of ${plural(written, 'person')} written to ${out}.`);
 }
-
-

@@ -11,7 +11,10 @@ import { MAX_BULK_PERSONS, type BulkResult } from './business.ts';
 import { AddresseeNumber } from './identifiers.ts';
 
 /** The file's addressee numbers. Errors: ERR_VALIDATION naming `source` and the first bad lines. */
-export function parseAddresseeNumbers(text: string, options: { jsonLines: boolean; source: string }): string[] {
+export function parseAddresseeNumbers(
+  text: string,
+  options: { jsonLines: boolean; source: string },
+): string[] {
   const { source } = options;
   const numbers: string[] = [];
   const bad: number[] = [];

@@ -64,5 +64,9 @@ export class SessionService {
 }
 
 function personOf(session: { subjectId: string; csrfToken: string; absoluteExpiresAt: Date }): Session {
-  return { personId: session.subjectId, csrfToken: session.csrfToken, absoluteExpiresAt: session.absoluteExpiresAt };
+  return {
+    personId: session.subjectId,
+    csrfToken: session.csrfToken,
+    absoluteExpiresAt: session.absoluteExpiresAt,
+  };
 }

@@ -14,7 +14,13 @@
  */
 import { RenkeiError } from '../../errors.ts';
 import type { Clock } from '../../clock.ts';
-import { DECOY_HASH, DEFAULT_SCRYPT, hashPassword, verifyPassword, type ScryptParameters } from './passwords.ts';
+import {
+  DECOY_HASH,
+  DEFAULT_SCRYPT,
+  hashPassword,
+  verifyPassword,
+  type ScryptParameters,
+} from './passwords.ts';
 import { CONSOLE_ROLES, type ConsoleAccountRow, type ConsoleRole, type ConsoleStore } from './store.ts';
 
 export const ACCOUNT_ID = /^[a-z0-9][a-z0-9._-]{2,31}$/;
@@ -27,8 +33,18 @@ export interface ThrottlePolicy {
   maxDelayMs: number;
 }
 
-export const ACCOUNT_THROTTLE: ThrottlePolicy = { slowAfter: 3, lockAfter: 10, lockMs: 15 * 60_000, maxDelayMs: 60_000 };
-export const ADDRESS_THROTTLE: ThrottlePolicy = { slowAfter: 10, lockAfter: 30, lockMs: 15 * 60_000, maxDelayMs: 60_000 };
+export const ACCOUNT_THROTTLE: ThrottlePolicy = {
+  slowAfter: 3,
+  lockAfter: 10,
+  lockMs: 15 * 60_000,
+  maxDelayMs: 60_000,
+};
+export const ADDRESS_THROTTLE: ThrottlePolicy = {
+  slowAfter: 10,
+  lockAfter: 30,
+  lockMs: 15 * 60_000,
+  maxDelayMs: 60_000,
+};
 
 /** When the next try may be made after `failures` failures in a row, the last one at `at`. */
 export function nextTryAt(policy: ThrottlePolicy, failures: number, at: Date): Date | undefined {
@@ -164,7 +180,11 @@ export class AccountService {
     }
     if (row) {
       const failures = row.failedLogins + 1;
-      await this.deps.store.setLoginThrottle(row.accountId, failures, nextTryAt(accountThrottle, failures, now));
+      await this.deps.store.setLoginThrottle(
+        row.accountId,
+        failures,
+        nextTryAt(accountThrottle, failures, now),
+      );
     }
     if (address !== null) this.failedFrom(address, addressThrottle, now);
     throw new RenkeiError('ERR_LOGIN_FAILED', 'The login id or the password is wrong.');

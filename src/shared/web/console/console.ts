@@ -185,7 +185,12 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
         return reply;
       }
       if (account.role !== role || !allowed(account)) {
-        await record(request, `console.${request.routeOptions.url ?? ''}`, 'ERR_CALLER_NOT_ALLOWED', account.accountId);
+        await record(
+          request,
+          `console.${request.routeOptions.url ?? ''}`,
+          'ERR_CALLER_NOT_ALLOWED',
+          account.accountId,
+        );
         throw new RenkeiError('ERR_CALLER_NOT_ALLOWED', 'This account may not use this page.');
       }
       staffOf.set(request, { account, lang: lang(request), csrfToken: reply.generateCsrf() });
@@ -210,7 +215,8 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
   app.get('/login', async (request, reply) => {
     const query = request.query as Record<string, unknown>;
     const t = pick(CHROME, lang(request));
-    const notice = query.bye !== undefined ? t.loggedOut : query.expired !== undefined ? t.expired : undefined;
+    const notice =
+      query.bye !== undefined ? t.loggedOut : query.expired !== undefined ? t.expired : undefined;
     return html(reply).send(loginPage(chrome(request), { csrfToken: reply.generateCsrf(), notice }));
   });
 
@@ -266,7 +272,8 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
   app.get('/lang', async (request, reply) => {
     const query = request.query as Record<string, unknown>;
     const to = langOf(typeof query.to === 'string' ? query.to : undefined);
-    const back = typeof query.return === 'string' && /^\/(?![/\\])[\w\-/.]*$/.test(query.return) ? query.return : '/';
+    const back =
+      typeof query.return === 'string' && /^\/(?![/\\])[\w\-/.]*$/.test(query.return) ? query.return : '/';
     return reply
       .setCookie(LANG_COOKIE, to, { ...cookieOptions(options.tls, '/', 365 * 86_400), httpOnly: false })
       .redirect(back, 303);

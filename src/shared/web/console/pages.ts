@@ -12,7 +12,11 @@ export interface ConsoleChrome {
   /** The current path, for the language switch to come back to. */
   path: string;
   /** Logged in: the navigation, the account and the logout form. */
-  staff?: { displayName: string; csrfToken: string; nav: { href: string; label: string; current: boolean }[] };
+  staff?: {
+    displayName: string;
+    csrfToken: string;
+    nav: { href: string; label: string; current: boolean }[];
+  };
 }
 
 export interface ConsolePageOptions {
@@ -47,31 +51,35 @@ export function consolePage(chrome: ConsoleChrome, options: ConsolePageOptions):
               <a class="lang-switch" href="${langLink}" lang="${other}" data-testid="lang-switch"
                 >${t.switchLang}</a
               >
-              ${chrome.staff
-                ? html`<span class="staff-name" data-testid="staff-name"
-                      >${t.signedInAs}: ${chrome.staff.displayName}</span
-                    >
-                    <form method="post" action="/logout">
-                      <input type="hidden" name="_csrf" value="${chrome.staff.csrfToken}" />
-                      <button class="button button--secondary" type="submit">${t.logout}</button>
-                    </form>`
-                : null}
+              ${
+                chrome.staff
+                  ? html`<span class="staff-name" data-testid="staff-name"
+                        >${t.signedInAs}: ${chrome.staff.displayName}</span
+                      >
+                      <form method="post" action="/logout">
+                        <input type="hidden" name="_csrf" value="${chrome.staff.csrfToken}" />
+                        <button class="button button--secondary" type="submit">${t.logout}</button>
+                      </form>`
+                  : null
+              }
             </div>
           </div>
-          ${chrome.staff
-            ? html`<nav class="console-nav" aria-label="${chrome.lang === 'ja' ? '業務メニュー' : 'Menu'}">
-                <ul>
-                  ${chrome.staff.nav.map(
-                    (item) =>
-                      html`<li>
-                        <a href="${item.href}" ${item.current ? html`aria-current="page"` : null}
-                          >${item.label}</a
-                        >
-                      </li>`,
-                  )}
-                </ul>
-              </nav>`
-            : null}
+          ${
+            chrome.staff
+              ? html`<nav class="console-nav" aria-label="${chrome.lang === 'ja' ? '業務メニュー' : 'Menu'}">
+                  <ul>
+                    ${chrome.staff.nav.map(
+                      (item) =>
+                        html`<li>
+                          <a href="${item.href}" ${item.current ? html`aria-current="page"` : null}
+                            >${item.label}</a
+                          >
+                        </li>`,
+                    )}
+                  </ul>
+                </nav>`
+              : null
+          }
         </header>
         <main id="main" class="main main--wide">
           <h1 class="page-title">${options.title}</h1>
@@ -91,9 +99,11 @@ export function loginPage(
   return consolePage(chrome, {
     title: t.login,
     body: html`${args.notice ? html`<p class="notice notice--success" role="status">${args.notice}</p>` : null}
-      ${args.error
-        ? html`<p class="notice notice--error" role="alert" data-testid="login-error">${args.error}</p>`
-        : null}
+      ${
+        args.error
+          ? html`<p class="notice notice--error" role="alert" data-testid="login-error">${args.error}</p>`
+          : null
+      }
       <p class="lead">${t.loginLead}</p>
       <form method="post" action="/login" class="login-form">
         <input type="hidden" name="_csrf" value="${args.csrfToken}" />
