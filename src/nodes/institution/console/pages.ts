@@ -409,7 +409,9 @@ export function bulkProgress(
       value="${status.finished}"
       data-field="finishedBar"
     ></progress>
-    <p>${Object.entries(status.outcomes).map(([o, n]) => html`<span class="outcome-count">${outcomeLabel(o, args.lang)} ${n}</span> `)}</p>
+    <p>
+      ${Object.entries(status.outcomes).map(([o, n]) => html`<span class="outcome-count">${outcomeLabel(o, args.lang)} ${n}</span> `)}
+    </p>
     ${
       done
         ? html`<div class="actions">
