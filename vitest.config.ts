@@ -14,6 +14,7 @@ const STORAGE_SUITES = [
   'src/nodes/jlis/service/jpki-certificates.test.ts',
   'src/nodes/corporate/corporate.test.ts',
   'src/nodes/portal/login.test.ts',
+  'src/shared/web/console/accounts.test.ts',
   'test/portal.test.ts',
   'test/storage.test.ts',
   'test/bulk-inquiries.test.ts',

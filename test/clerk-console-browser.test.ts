@@ -106,7 +106,9 @@ describe.skipIf(!hasChromium)('the clerk console in chromium', () => {
 
     // The sheet updates itself until the answer is there.
     const taxCertificate = page.locator('[data-attachment="課税証明書"]');
-    await page.locator('[data-attachment="課税証明書"][data-verdict="unnecessary"]').waitFor();
+    await page
+      .locator('[data-attachment="課税証明書"][data-verdict="unnecessary"]')
+      .waitFor({ timeout: 40_000 });
     expect(await taxCertificate.textContent()).toContain('不要');
     expect(await page.locator('[data-attachment="住民票"]').getAttribute('data-verdict')).toBe('not-asked');
     const answer = (await page.getByTestId('answer-2').textContent()) ?? '';
@@ -137,7 +139,7 @@ describe.skipIf(!hasChromium)('the clerk console in chromium', () => {
     await page.getByTestId('lang-switch').click();
     await page.getByRole('button', { name: 'Search' }).waitFor();
     await page.close();
-  }, 60_000);
+  }, 90_000);
 
   it('refuses a clerk of one institution at another’s console, and its session there', async () => {
     const refused = await login(consoleOf('131041'), 'clerk-152048', DEMO_CLERK_PASSWORD);

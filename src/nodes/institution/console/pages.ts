@@ -217,7 +217,10 @@ export function intakeSheet(
 ): Html {
   const t = pick(CLERK, args.lang);
   const { procedure } = view;
-  return html`<div data-status-url="/intake/${view.intakeId}/status" data-testid="intake-sheet">
+  return html`<div
+    data-status-url="${view.done ? '' : `/intake/${view.intakeId}/status`}"
+    data-testid="intake-sheet"
+  >
     <dl class="sheet-meta">
       <dt>${t.receivedAt}</dt>
       <dd>${japaneseDateTime(view.at)}</dd>
@@ -389,7 +392,7 @@ export function bulkProgress(
   const t = pick(CLERK, args.lang);
   const procedure = args.legal.findProcedure(status.procedureId);
   const done = status.status === 'done';
-  return html`<div data-status-url="/bulk/${status.bulkNumber}/status" data-testid="bulk">
+  return html`<div data-status-url="${done ? '' : `/bulk/${status.bulkNumber}/status`}" data-testid="bulk">
     <dl class="sheet-meta">
       <dt>${t.bulkNumber}</dt>
       <dd><code>${status.bulkNumber}</code></dd>

@@ -12,15 +12,10 @@
  * attacker nothing it cannot get by opening more; a refusal until a time is cheaper and testable
  * with a fixed clock.
  */
+import { randomBytes } from 'node:crypto';
 import { RenkeiError } from '../../errors.ts';
 import type { Clock } from '../../clock.ts';
-import {
-  DECOY_HASH,
-  DEFAULT_SCRYPT,
-  hashPassword,
-  verifyPassword,
-  type ScryptParameters,
-} from './passwords.ts';
+import { DEFAULT_SCRYPT, hashPassword, verifyPassword, type ScryptParameters } from './passwords.ts';
 import { CONSOLE_ROLES, type ConsoleAccountRow, type ConsoleRole, type ConsoleStore } from './store.ts';
 
 export const ACCOUNT_ID = /^[a-z0-9][a-z0-9._-]{2,31}$/;
@@ -90,6 +85,8 @@ export interface AccountServiceDeps {
 }
 
 export class AccountService {
+  /** A hash of no one's password at this service's parameters: checked for an unknown login id. */
+  private decoy: Promise<string> | undefined;
   private readonly addresses = new Map<string, { failures: number; notBefore: Date | undefined; at: Date }>();
 
   constructor(private readonly deps: AccountServiceDeps) {}
@@ -172,7 +169,9 @@ export class AccountService {
     if (byAddress?.notBefore && now < byAddress.notBefore) throw throttled(now, byAddress.notBefore);
     const row = ACCOUNT_ID.test(accountId) ? await this.deps.store.findAccount(accountId) : undefined;
     if (row?.notBefore && now < row.notBefore) throw throttled(now, row.notBefore);
-    const right = await verifyPassword(password.slice(0, 256), row?.passwordHash ?? DECOY_HASH);
+    // An unknown id costs the same scrypt as a known one, so the time taken tells nothing.
+    this.decoy ??= hashPassword(randomBytes(16).toString('hex'), this.deps.scrypt ?? DEFAULT_SCRYPT);
+    const right = await verifyPassword(password.slice(0, 256), row?.passwordHash ?? (await this.decoy));
     if (row && right && row.disabledAt === undefined) {
       if (row.failedLogins > 0) await this.deps.store.setLoginThrottle(row.accountId, 0, undefined);
       if (address !== null) this.addresses.delete(address);

@@ -60,6 +60,3 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const key = await scrypt(password, Buffer.from(salt ?? '', 'base64url'), params);
   return key.length === expected.length && timingSafeEqual(key, expected);
 }
-
-/** A hash of no one's password: checked against when the login id is unknown, so timing tells nothing. */
-export const DECOY_HASH = 'scrypt$15$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';

@@ -26,8 +26,9 @@ for (const input of document.querySelectorAll('input[type=file][data-into]')) {
 }
 
 // Live progress: poll the page's status URL; update what it names; reload once it is done.
+// An empty URL: the page shows the final state already.
 const live = document.querySelector('[data-status-url]');
-if (live instanceof HTMLElement) {
+if (live instanceof HTMLElement && live.dataset.statusUrl) {
   const url = live.dataset.statusUrl ?? '';
   const poll = async () => {
     try {
