@@ -15,6 +15,7 @@ const STORAGE_SUITES = [
   'src/nodes/corporate/corporate.test.ts',
   'src/nodes/portal/login.test.ts',
   'src/nodes/portal/application-store.test.ts',
+  'src/shared/web/console/accounts.test.ts',
   'test/portal.test.ts',
   'test/storage.test.ts',
   'test/bulk-inquiries.test.ts',

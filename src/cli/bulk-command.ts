@@ -2,11 +2,11 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { Presets, SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import { MAX_BULK_PERSONS, type BulkInquiryStatus, type BulkResult } from '../protocol/business.ts';
+import type { BulkInquiryStatus } from '../protocol/business.ts';
 import type { Client } from '../protocol/api.ts';
-import { AddresseeNumber, ClauseNo, InstitutionId, ItemNo, ProcedureId } from '../protocol/identifiers.ts';
+import { ClauseNo, InstitutionId, ItemNo, ProcedureId } from '../protocol/identifiers.ts';
 import { businessApi } from '../protocol/routes.ts';
-import { csvCell } from '../shared/csv.ts';
+import { BULK_RESULTS_CSV_HEADER, bulkResultCsvRow, parseAddresseeNumbers } from '../protocol/bulk-file.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import { connectNode, nodeUrlOption } from './nodes.ts';
 import { plural, readFileArgument, table, type GlobalOptions } from './output.ts';
@@ -109,52 +109,11 @@ function parsed<T>(
 
 /** The file's addressee numbers, every line checked; ERR_VALIDATION naming the first bad lines. */
 export function readAddresseeNumbers(path: string): string[] {
-  const text = readFileArgument(path, '--file')
-    .toString('utf8')
-    .replace(/^\uFEFF/, '');
-  const jsonLines = /\.(jsonl|ndjson)$/i.test(path);
-  const numbers: string[] = [];
-  const bad: number[] = [];
-  const lines = text.split(/\r?\n/);
-  lines.forEach((raw, index) => {
-    const line = raw.trim();
-    if (line === '') return;
-    let value: unknown;
-    if (jsonLines) {
-      try {
-        value = (JSON.parse(line) as { addresseeNumber?: unknown }).addresseeNumber;
-      } catch {
-        value = undefined;
-      }
-    } else {
-      value = line
-        .split(',')[0]
-        ?.trim()
-        .replace(/^"(.*)"$/, '$1');
-      if (index === 0 && value === 'addresseeNumber') return; // the CSV header
-    }
-    const checked = AddresseeNumber.safeParse(value);
-    if (checked.success) numbers.push(checked.data);
-    else bad.push(index + 1);
+  const text = readFileArgument(path, '--file').toString('utf8');
+  return parseAddresseeNumbers(text, {
+    jsonLines: /\.(jsonl|ndjson)$/i.test(path),
+    source: `--file ${path}`,
   });
-  if (bad.length > 0) {
-    throw new RenkeiError(
-      'ERR_VALIDATION',
-      `--file ${path}: ${plural(bad.length, 'line')} without a valid addressee number (line ${bad
-        .slice(0, 10)
-        .join(', ')}${bad.length > 10 ? ', …' : ''}); nothing was sent.`,
-    );
-  }
-  if (numbers.length === 0) {
-    throw new RenkeiError('ERR_VALIDATION', `--file ${path} names no addressee number; nothing was sent.`);
-  }
-  if (numbers.length > MAX_BULK_PERSONS) {
-    throw new RenkeiError(
-      'ERR_VALIDATION',
-      `--file ${path} names ${numbers.length} persons; a bulk inquiry takes at most ${MAX_BULK_PERSONS}.`,
-    );
-  }
-  return numbers;
 }
 
 /** Poll until every person has an outcome, with a progress bar on the terminal. */
@@ -215,7 +174,7 @@ async function writeResults(client: Client<typeof businessApi>, bulkNumber: stri
   const write = async (line: string) => {
     if (!stream.write(line)) await once(stream, 'drain');
   };
-  if (csv) await write('position,addresseeNumber,processingNumber,outcome,reason,items\n');
+  if (csv) await write(BULK_RESULTS_CSV_HEADER);
   let written = 0;
   let after: number | undefined;
   do {
@@ -223,24 +182,12 @@ async function writeResults(client: Client<typeof businessApi>, bulkNumber: stri
       params: { bulkNumber },
       query: { limit: 10_000, ...(after === undefined ? {} : { after }) },
     });
-    for (const result of page.results) await write(csv ? csvRow(result) : `${JSON.stringify(result)}\n`);
+    for (const result of page.results)
+      await write(csv ? bulkResultCsvRow(result) : `${JSON.stringify(result)}\n`);
     written += page.results.length;
     after = page.next;
   } while (after !== undefined);
   stream.end();
   await once(stream, 'finish');
   console.log(`Results of ${plural(written, 'person')} written to ${out}.`);
-}
-
-function csvRow(r: BulkResult): string {
-  return `${[
-    String(r.position),
-    r.addresseeNumber,
-    r.processingNumber ?? '',
-    r.outcome,
-    r.reason ?? '',
-    r.items === undefined ? '' : JSON.stringify(r.items),
-  ]
-    .map(csvCell)
-    .join(',')}\n`;
 }

@@ -29,6 +29,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   corporate: async () => (await import('./corporate-command.ts')).registerCorporateCommand,
   jlis: async () => (await import('./jlis-command.ts')).registerJlisCommand,
   card: async () => (await import('./card-command.ts')).registerCardCommand,
+  'console-accounts': async () =>
+    (await import('./console-accounts-command.ts')).registerConsoleAccountsCommand,
   'card-reader': async () => (await import('./card-reader-command.ts')).registerCardReaderCommand,
 };
 

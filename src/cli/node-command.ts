@@ -19,6 +19,8 @@ export interface ReadyLine {
   publicationUrl?: string;
   /** The portal's network listener (the core's registry names it). */
   networkUrl?: string;
+  /** The institution's clerk console, when it serves one. */
+  consoleUrl?: string;
   pid: number;
   /** The core's worker processes, when it runs several. */
   workers?: number[];
@@ -78,6 +80,7 @@ export function registerNodeCommand(program: Command): void {
         url: node.url,
         ...(node.publicationUrl === undefined ? {} : { publicationUrl: node.publicationUrl }),
         ...(node.networkUrl === undefined ? {} : { networkUrl: node.networkUrl }),
+        ...(node.consoleUrl === undefined ? {} : { consoleUrl: node.consoleUrl }),
         pid: process.pid,
         ...(node.workerPids === undefined ? {} : { workers: node.workerPids() }),
       };

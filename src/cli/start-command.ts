@@ -18,7 +18,7 @@ import { SupervisedNode, type SupervisorEvent } from '../network/supervisor.ts';
 import type { RunningNode } from '../shared/node.ts';
 import { DEMO_SCENARIOS, runScenario } from '../network/scenarios.ts';
 import { seedWorld } from '../network/seed.ts';
-import { DEMO_WORLD } from '../network/world.ts';
+import { DEMO_CLERK_PASSWORD, DEMO_WORLD } from '../network/world.ts';
 import { checkWorkers } from './node-command.ts';
 import { DATABASE_HELP, databaseOption, table, wholeNumberOption, type GlobalOptions } from './output.ts';
 
@@ -92,6 +92,7 @@ export function registerStartCommand(program: Command): void {
                 retentionYears,
                 ...database,
                 corporate: { demoCorporations: DEMO_CORPORATIONS },
+                consoles: true,
               })
             : await startNodeProcesses(
                 {
@@ -143,18 +144,31 @@ export function registerStartCommand(program: Command): void {
         const pid = (node: RunningNode) => (node instanceof SupervisedNode ? String(node.pid ?? '') : '');
         console.log(
           table(
-            ['node', 'name', 'URL (each answers GET /healthz)', 'process'],
+            [
+              'node',
+              'name',
+              'URL (each answers GET /healthz)',
+              'clerk console (窓口端末), login id',
+              'process',
+            ],
             network
               .nodes()
               .map((node) => [
                 node.name,
                 names.get(node.name.replace(/^institution:/, '')) ?? '',
                 node.url,
+                node.consoleUrl === undefined
+                  ? ''
+                  : `${node.consoleUrl}/login  clerk-${node.name.replace(/^institution:/, '')}`,
                 options.inProcess ? `${process.pid} (all)` : pid(node),
               ]),
           ),
         );
         console.log(`Data: ${dir}   Logs: ${join(dir, 'logs')}`);
+        console.log(
+          `Clerk consoles: log in as clerk-<institution id>, password ${DEMO_CLERK_PASSWORD} (the demo only; ` +
+            `make real accounts with \`renkei console-accounts add\`).`,
+        );
         if (network.core.publicationUrl) {
           const pub = network.core.publicationUrl;
           console.log(

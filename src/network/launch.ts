@@ -18,7 +18,8 @@ import { ensureNetworkPki } from './pki-setup.ts';
 import type { RunningNode } from '../shared/node.ts';
 import { refreshCrl } from '../trust/pki/authority.ts';
 import { networkClients, registerInstitutions, type NetworkClients } from './clients.ts';
-import type { WorldInstitution } from './world.ts';
+import { demoClerk, demoDirectory, type WorldInstitution } from './world.ts';
+import type { ScryptParameters } from '../shared/web/console/passwords.ts';
 
 export interface LaunchOptions {
   dataDir: string;
@@ -48,6 +49,11 @@ export interface LaunchOptions {
    * corporations and this many synthetic ones.
    */
   corporate?: { demoCorporations: number };
+  /**
+   * Serve each institution's clerk console (on its port + 100, or a free port), with the demo's
+   * clerk account and the world's institutions as the providers to pick from.
+   */
+  consoles?: { scrypt?: ScryptParameters } | boolean;
 }
 
 export interface Network extends NetworkClients {
@@ -152,6 +158,19 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
           clock,
           ...retention,
           ...(security ? { security } : {}),
+          ...(options.consoles
+            ? {
+                console: {
+                  port: port(10 + index) === 0 ? 0 : port(10 + index) + 100,
+                  name: institution.name,
+                  directory: demoDirectory({ institutions: options.institutions, residents: [] }),
+                  demoClerk: demoClerk(institution),
+                  ...(typeof options.consoles === 'object' && options.consoles.scrypt
+                    ? { scrypt: options.consoles.scrypt }
+                    : {}),
+                },
+              }
+            : {}),
         }),
       ),
     );

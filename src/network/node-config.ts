@@ -117,6 +117,30 @@ export const InstitutionConfig = z.strictObject({
   institution: z.strictObject({ id: InstitutionId, kind: InstitutionKind }),
   coreUrl: BaseUrl,
   jlisUrl: BaseUrl,
+  /**
+   * The clerk console (窓口端末), a web listener of its own (README "Consoles"): `port` (the demo:
+   * the node's port + 100), `tls` (HTTPS: key and certificate PEM files; plain HTTP without, for
+   * 127.0.0.1 only), `name` (the header's), `directory` (providers a clerk picks from, with names),
+   * `demoClerk` (the demo only: an account made at start when missing).
+   */
+  console: z
+    .strictObject({
+      port: Port,
+      tls: z.strictObject({ key: z.string().min(1), cert: z.string().min(1) }).optional(),
+      name: z.string().min(1).max(64).optional(),
+      directory: z
+        .array(z.strictObject({ id: InstitutionId, name: z.string().min(1).max(64), kind: InstitutionKind }))
+        .max(10_000)
+        .optional(),
+      demoClerk: z
+        .strictObject({
+          accountId: z.string().regex(/^[a-z0-9][a-z0-9._-]{2,31}$/),
+          displayName: z.string().min(1).max(64),
+          password: z.string().min(12).max(128),
+        })
+        .optional(),
+    })
+    .optional(),
 });
 export type InstitutionConfig = z.infer<typeof InstitutionConfig>;
 
@@ -266,9 +290,19 @@ export function parseNodeConfig<K extends NodeKind>(
             : { webTls: { key: at(config.webTls.key), cert: at(config.webTls.cert) } }),
         }
       : {};
+  const consoleTls =
+    config.node === 'institution' && config.console?.tls
+      ? {
+          console: {
+            ...config.console,
+            tls: { key: at(config.console.tls.key), cert: at(config.console.tls.cert) },
+          },
+        }
+      : {};
   return {
     ...config,
     ...portalFiles,
+    ...consoleTls,
     dataDir: at(config.dataDir),
     pki: { ...config.pki, dir: at(config.pki.dir) },
     ...(config.log === undefined

@@ -22,7 +22,7 @@ import { formatNodeConfig, type NodeConfig } from './node-config.ts';
 import { ensureNetworkPki } from './pki-setup.ts';
 import { defaultLogFile, nodeName } from './run-node.ts';
 import { SupervisedNode, type SupervisorEvent } from './supervisor.ts';
-import type { WorldInstitution } from './world.ts';
+import { demoClerk, demoDirectory, type WorldInstitution } from './world.ts';
 
 export interface NodeProcessesOptions {
   dataDir: string;
@@ -192,6 +192,13 @@ export async function startNodeProcesses(
           institution: { id: institution.id, kind: institution.kind },
           coreUrl: core.url,
           jlisUrl,
+          // The clerk console on the node's port + 100 (7210 for the first institution's 7110).
+          console: {
+            port: port(10 + index) === 0 ? 0 : port(10 + index) + 100,
+            name: institution.name,
+            directory: demoDirectory({ institutions: [...options.institutions], residents: [] }),
+            demoClerk: demoClerk(institution),
+          },
         }),
       ),
     );

@@ -88,6 +88,20 @@ export async function runNode(
           coreUrl: config.coreUrl,
           jlisUrl: config.jlisUrl,
           security: { pkiDir: config.pki.dir, crl: { url: config.pki.crlUrl }, ...revocation },
+          ...(config.console === undefined
+            ? {}
+            : {
+                console: {
+                  port: config.console.port,
+                  name: config.console.name,
+                  directory: config.console.directory,
+                  demoClerk: config.console.demoClerk,
+                  tls: config.console.tls && {
+                    keyFile: config.console.tls.key,
+                    certFile: config.console.tls.cert,
+                  },
+                },
+              }),
         });
         break;
       case 'portal':

@@ -69,6 +69,7 @@ interface Ready {
   url: string;
   publicationUrl?: string;
   networkUrl?: string;
+  consoleUrl?: string;
   pid: number;
 }
 
@@ -100,6 +101,11 @@ export class SupervisedNode implements RunningNode {
   /** The portal's network listener, from its ready line. */
   get networkUrl(): string | undefined {
     return this.ready?.networkUrl;
+  }
+
+  /** The institution's clerk console, from its ready line. */
+  get consoleUrl(): string | undefined {
+    return this.ready?.consoleUrl;
   }
 
   /** Whether the process is running and has printed its ready line (false while it starts). */
@@ -176,6 +182,7 @@ export class SupervisedNode implements RunningNode {
             pid: child.pid ?? 0,
             ...(typeof line.publicationUrl === 'string' ? { publicationUrl: line.publicationUrl } : {}),
             ...(typeof line.networkUrl === 'string' ? { networkUrl: line.networkUrl } : {}),
+            ...(typeof line.consoleUrl === 'string' ? { consoleUrl: line.consoleUrl } : {}),
           });
         } catch {
           fail(new Error(`${options.name} printed something other than its ready line`));

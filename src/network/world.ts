@@ -188,4 +188,27 @@ export const DEMO_RESIDENTS: WorldResident[] = [
   },
 ];
 
+/**
+ * The demo's clerk at each institution's console (窓口端末): login id `clerk-<institution id>`, one
+ * password for all, printed by `renkei start`. For the demo only.
+ */
+export const DEMO_CLERK_PASSWORD = 'renkei-demo-clerk';
+
+export function demoClerk(institution: WorldInstitution): {
+  accountId: string;
+  displayName: string;
+  password: string;
+} {
+  return {
+    accountId: `clerk-${institution.id}`,
+    displayName: `${institution.name} 窓口担当（デモ）`,
+    password: DEMO_CLERK_PASSWORD,
+  };
+}
+
+/** What a demo console offers as providers: every institution of the world with its name. */
+export function demoDirectory(world: World): { id: InstitutionId; name: string; kind: InstitutionKind }[] {
+  return world.institutions.map((i) => ({ id: i.id, name: i.name, kind: i.kind }));
+}
+
 export const DEMO_WORLD: World = { institutions: DEMO_INSTITUTIONS, residents: DEMO_RESIDENTS };

@@ -110,6 +110,10 @@ export const HTTP_STATUS = {
   ERR_MERKLE_OUT_OF_RANGE: 400,
   ERR_MERKLE_APPEND_CONFLICT: 409,
   ERR_MERKLE_NODE_MISSING: 500,
+  // Staff consoles (src/shared/web/console/): a wrong login id or password, and a login refused
+  // before its password is checked because too many failed just before (slowed down, then locked).
+  ERR_LOGIN_FAILED: 401,
+  ERR_LOGIN_THROTTLED: 429,
   ERR_INTERNAL: 500,
 } as const satisfies Record<string, number>;
 

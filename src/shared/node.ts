@@ -8,6 +8,8 @@ export interface RunningNode {
   readonly publicationUrl?: string;
   /** A node with a network listener apart from its main one (the portal: residents on `url`). */
   readonly networkUrl?: string;
+  /** The node's staff console (the institution's clerk console), when it serves one. */
+  readonly consoleUrl?: string;
   /** Stop accepting requests, finish background work, close databases and flush logs. */
   close(): Promise<void>;
 }

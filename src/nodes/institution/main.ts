@@ -27,6 +27,12 @@ import { KyselyIntermediateStore, type IntermediateDatabase } from './intermedia
 import type { IntermediateStore } from './intermediate/store.ts';
 import { intermediateMigrations } from './intermediate/migrations.ts';
 import { KyselyBulkInquiryStore } from './intermediate/kysely-bulk-store.ts';
+import { createClerkConsole, type DirectoryEntry } from './console/clerk-console.ts';
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { AccountService } from '../../shared/web/console/accounts.ts';
+import { createKyselyConsoleStore, type ConsoleDatabase } from '../../shared/web/console/kysely-store.ts';
+import type { ScryptParameters } from '../../shared/web/console/passwords.ts';
 
 export interface InstitutionOptions {
   dataDir: string;
@@ -55,6 +61,26 @@ export interface InstitutionOptions {
    * one, on the real files), e.g. to fail the write after the one under test as a dying node would.
    */
   wrapIntermediateStore?: (store: IntermediateStore) => IntermediateStore;
+  /** The clerk console (窓口端末): a web listener of its own. Absent: no console. */
+  console?: InstitutionConsoleOptions;
+}
+
+export interface InstitutionConsoleOptions {
+  /** Its port (the demo: the node's port + 100, e.g. 7211 for 三条市 on 7111); 0 picks one. */
+  port: number;
+  /** HTTPS with these PEM files; plain HTTP without (only on 127.0.0.1, as the demo runs it). */
+  tls?: { keyFile: string; certFile: string } | undefined;
+  /** The institution's name in the console's header. */
+  name?: string | undefined;
+  /** Providers a clerk picks from, with their names; without it the clerk types an institution code. */
+  directory?: readonly DirectoryEntry[] | undefined;
+  /**
+   * The demo only: make this clerk account when there is none of that id (its password is printed
+   * by `renkei start`). Never in a deployment: make accounts with `renkei console-accounts add`.
+   */
+  demoClerk?: { accountId: string; displayName: string; password: string } | undefined;
+  /** Faster password hashes, for tests only. */
+  scrypt?: ScryptParameters | undefined;
 }
 
 const DAY_MS = 24 * 3600_000;
@@ -96,11 +122,13 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
   let intermediateStore: KyselyIntermediateStore | undefined;
   let institution: ReturnType<typeof createInstitution> | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let consoleApp: FastifyInstance | undefined;
   const ownTransport = options.transport === undefined;
   let transport: Transport | undefined;
   let security: OpenedNodeSecurity | undefined;
   const closeAll = async () => {
     if (timer) clearInterval(timer);
+    await consoleApp?.close();
     await institution?.close();
     if (ownTransport) await transport?.close();
     await security?.close();
@@ -166,12 +194,48 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
     // Answers the core kept while this node was down (see InquiryService.fetchPendingAnswers).
     institution.services.inquiries.catchUp();
     await institution.services.bulkInquiries.resume();
+    let consoleUrl: string | undefined;
+    if (options.console) {
+      const consoleStore = createKyselyConsoleStore(intermediateDb as unknown as Kysely<ConsoleDatabase>);
+      const demo = options.console.demoClerk;
+      if (demo && !(await consoleStore.findAccount(demo.accountId))) {
+        await new AccountService({
+          store: consoleStore,
+          clock,
+          ...(options.console.scrypt ? { scrypt: options.console.scrypt } : {}),
+        }).create({ ...demo, role: 'clerk', institutionId });
+      }
+      const tlsFiles = options.console.tls;
+      consoleApp = await createClerkConsole({
+        institutionId,
+        kind: options.kind,
+        name: options.console.name,
+        services: institution.services,
+        legalTable: options.legalTable,
+        store: consoleStore,
+        clock,
+        logger: logger.child({ system: 'console' }),
+        tls: tlsFiles && {
+          key: readFileSync(tlsFiles.keyFile, 'utf8'),
+          cert: readFileSync(tlsFiles.certFile, 'utf8'),
+        },
+        record: security?.record,
+        directory: options.console.directory,
+        scrypt: options.console.scrypt,
+      });
+      consoleUrl = await listen(consoleApp, options.console.port, options.host);
+    }
     logger.info(
-      { url, kind: options.kind, legalTable: options.legalTable.digest },
+      { url, consoleUrl, kind: options.kind, legalTable: options.legalTable.digest },
       'institution node started',
     );
     let closing: Promise<void> | undefined;
-    return { name, url, close: () => (closing ??= closeAll()) };
+    return {
+      name,
+      url,
+      ...(consoleUrl === undefined ? {} : { consoleUrl }),
+      close: () => (closing ??= closeAll()),
+    };
   } catch (error) {
     await closeAll();
     throw error;

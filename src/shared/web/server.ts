@@ -22,6 +22,7 @@ const TOKENS_DIR = dirname(
 );
 const ASSETS = new Set([
   '/renkei.css',
+  '/console.css',
   '/auto-submit.js',
   '/countdown.js',
   '/notices.js',
@@ -35,6 +36,8 @@ export interface WebAppOptions {
   tls?: { key: string; cert: string } | undefined;
   /** Other origins the pages' forms may post to (CSP form-action), besides their own. */
   formActions?: readonly string[];
+  /** More files under /assets/ (a console's ES modules): their directory and names. */
+  assets?: { dir: string; files: readonly string[] } | undefined;
   /** The page for an error: its status, stable code and a message safe to show. */
   errorPage: (error: { status: number; code: ErrorCode; message: string }) => string;
 }
@@ -75,9 +78,9 @@ export async function createWebApp(options: WebAppOptions): Promise<FastifyInsta
   });
   await app.register(fastifyCookie);
   await app.register(fastifyStatic, {
-    root: [ASSETS_DIR, TOKENS_DIR],
+    root: [ASSETS_DIR, TOKENS_DIR, ...(options.assets ? [options.assets.dir] : [])],
     prefix: '/assets/',
-    allowedPath: (path) => ASSETS.has(path),
+    allowedPath: (path) => ASSETS.has(path) || (options.assets?.files.includes(path.slice(1)) ?? false),
     index: false,
     list: false,
     maxAge: 3600_000,
@@ -108,6 +111,13 @@ export async function createWebApp(options: WebAppOptions): Promise<FastifyInsta
       ({ message } = error);
     } else if ((error as { statusCode?: number }).statusCode === 413) {
       [status, code, message] = [413, 'ERR_BODY_TOO_LARGE', 'The form is larger than this page accepts.'];
+    } else if (String((error as { code?: unknown }).code).startsWith('FST_CSRF_')) {
+      // @fastify/csrf-protection (the consoles' forms): a form from elsewhere, or one kept too long.
+      [status, code, message] = [
+        403,
+        'ERR_CALLER_NOT_ALLOWED',
+        'The form’s CSRF token is missing or wrong: reload the page and send the form again.',
+      ];
     } else if ((error as { statusCode?: number }).statusCode === 415) {
       [status, code, message] = [415, 'ERR_UNSUPPORTED_MEDIA_TYPE', 'Send the form as a form.'];
     } else {

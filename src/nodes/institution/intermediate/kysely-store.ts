@@ -41,6 +41,7 @@ import type {
   RequesterRecord,
   RequesterRecordInput,
   RequesterRecordView,
+  ProvisionRecordFilter,
   SentPortalNotice,
   StoredPaymentRequest,
   StoredResidentNotice,
@@ -975,6 +976,51 @@ export class KyselyIntermediateStore
       .execute();
     return rows.map((row) => {
       // Staff read their records without the code.
+      const { personCode: _code, ...view }: ProviderRecordView & { personCode: string } =
+        toProviderRecord(row);
+      if (row.addressee_number !== null) view.addresseeNumber = row.addressee_number;
+      return view;
+    });
+  }
+
+  async searchRequesterRecords(filter: ProvisionRecordFilter, limit: number): Promise<RequesterRecordView[]> {
+    let query = this.db.selectFrom('requester_records').selectAll();
+    if (filter.from !== undefined) query = query.where('recorded_at', '>=', filter.from);
+    if (filter.to !== undefined) query = query.where('recorded_at', '<', filter.to);
+    if (filter.procedureId !== undefined) query = query.where('procedure_id', '=', filter.procedureId);
+    if (filter.outcome !== undefined) query = query.where('outcome', '=', filter.outcome);
+    if (filter.processingNumber !== undefined) {
+      query = query.where('processing_number', '=', filter.processingNumber);
+    }
+    const rows = await query
+      .orderBy('recorded_at', 'desc')
+      .orderBy('processing_number', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map(toRequesterRecord);
+  }
+
+  async searchProviderRecords(filter: ProvisionRecordFilter, limit: number): Promise<ProviderRecordView[]> {
+    let query = this.db
+      .selectFrom('provider_records')
+      .leftJoin('persons', 'persons.person_code', 'provider_records.person_code')
+      .selectAll('provider_records')
+      .select('persons.addressee_number');
+    if (filter.from !== undefined) query = query.where('provider_records.recorded_at', '>=', filter.from);
+    if (filter.to !== undefined) query = query.where('provider_records.recorded_at', '<', filter.to);
+    if (filter.procedureId !== undefined) {
+      query = query.where('provider_records.procedure_id', '=', filter.procedureId);
+    }
+    if (filter.outcome !== undefined) query = query.where('provider_records.outcome', '=', filter.outcome);
+    if (filter.processingNumber !== undefined) {
+      query = query.where('provider_records.processing_number', '=', filter.processingNumber);
+    }
+    const rows = await query
+      .orderBy('provider_records.recorded_at', 'desc')
+      .orderBy('provider_records.processing_number', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => {
       const { personCode: _code, ...view }: ProviderRecordView & { personCode: string } =
         toProviderRecord(row);
       if (row.addressee_number !== null) view.addresseeNumber = row.addressee_number;

@@ -1,6 +1,7 @@
 import type { Kysely, Migration } from 'kysely';
 import { columnTypes } from '../../../shared/db.ts';
 import { createRecordLogTables } from '../../../shared/record-log-tables.ts';
+import { CONSOLE_MIGRATION } from '../../../shared/web/console/kysely-store.ts';
 
 /**
  * The intermediate server's database (`intermediate.sqlite`). It never holds an Individual Number:
@@ -54,6 +55,10 @@ import { createRecordLogTables } from '../../../shared/record-log-tables.ts';
  * the code is no longer held here, `refused` with `reason` when it could not be taken), the addressee
  * number, and for an identity change which change, its effective date and the changed fields (JSON).
  * Never an Individual Number: a number change is applied in the addressee system.
+ *
+ * Migration 0010 adds the clerk console's `console_accounts` and `console_sessions`
+ * (src/shared/web/console/kysely-store.ts): staff accounts (scrypt hashes, never a password) and
+ * their browser sessions.
  */
 export const intermediateMigrations: Record<string, Migration> = {
   '0001_intermediate': {
@@ -276,4 +281,5 @@ export const intermediateMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0011_console_accounts': CONSOLE_MIGRATION,
 };

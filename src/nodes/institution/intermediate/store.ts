@@ -157,6 +157,17 @@ export interface AnswerToStore {
 export type ProviderRecordView = Omit<ProviderRecord, 'personCode'> & { addresseeNumber?: AddresseeNumber };
 export type RequesterRecordView = Omit<RequesterRecord, 'personCode'>;
 
+/** A search of provision records: each condition given narrows it. Times are ISO 8601 (UTC). */
+export interface ProvisionRecordFilter {
+  /** Recorded at or after. */
+  from?: string | undefined;
+  /** Recorded before. */
+  to?: string | undefined;
+  procedureId?: string | undefined;
+  outcome?: string | undefined;
+  processingNumber?: string | undefined;
+}
+
 /**
  * The intermediate server's storage port. Implementations: `KyselyIntermediateStore` (SQLite,
  * PostgreSQL). Each method that changes state is one transaction.
@@ -300,6 +311,12 @@ export interface IntermediateStore {
 
   listRequesterRecords(limit: number): Promise<RequesterRecordView[]>;
   listProviderRecords(limit: number): Promise<ProviderRecordView[]>;
+  /**
+   * Records matching every given condition, newest first (recorded time, then processing number),
+   * at most `limit` of each role: the clerk console's search (`RecordService.searchProvisionRecords`).
+   */
+  searchRequesterRecords(filter: ProvisionRecordFilter, limit: number): Promise<RequesterRecordView[]>;
+  searchProviderRecords(filter: ProvisionRecordFilter, limit: number): Promise<ProviderRecordView[]>;
   /**
    * Delete records (and received answers) first written before `before`, leaving each of their events
    * as a tombstone (its leaf hash only, computed from its body), in one transaction.

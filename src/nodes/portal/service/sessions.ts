@@ -1,22 +1,17 @@
 /**
- * Sessions of residents logged in to the portal: an opaque random token in a cookie, the session
- * itself a row of the portal's database keyed by the token's hash, with an idle expiry (slid by each
- * request) and an absolute one (from login, never slid), and a CSRF token for its forms. The row
- * names the person by the portal's own id only: no serial, no code, no name.
+ * Sessions of residents logged in to the portal: the shared browser sessions
+ * (`shared/web/sessions.ts`, which the staff consoles use too) over the portal's `sessions` table,
+ * whose subject is the portal's own person id: no serial, no code, no name.
  */
-import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../../shared/clock.ts';
+import {
+  DEFAULT_SESSION_POLICY,
+  SessionService as BrowserSessions,
+  type SessionPolicy,
+} from '../../../shared/web/sessions.ts';
 import type { PortalStore } from '../store.ts';
-import { sha256Hex } from './login.ts';
 
-export interface SessionPolicy {
-  /** Ended after this long without a request (default 15 minutes). */
-  idleMs: number;
-  /** Ended this long after login whatever happens (default 2 hours). */
-  absoluteMs: number;
-}
-
-export const DEFAULT_SESSION_POLICY: SessionPolicy = { idleMs: 15 * 60_000, absoluteMs: 2 * 3600_000 };
+export { DEFAULT_SESSION_POLICY, type SessionPolicy };
 
 export interface Session {
   personId: string;
@@ -25,51 +20,53 @@ export interface Session {
 }
 
 export class SessionService {
-  constructor(
-    private readonly deps: { store: PortalStore; clock: Clock; policy?: SessionPolicy | undefined },
-  ) {}
+  private readonly sessions: BrowserSessions;
+
+  constructor(deps: { store: PortalStore; clock: Clock; policy?: SessionPolicy | undefined }) {
+    const { store } = deps;
+    this.sessions = new BrowserSessions({
+      clock: deps.clock,
+      policy: deps.policy,
+      store: {
+        insertSession: ({ subjectId, ...row }) => store.insertSession({ ...row, personId: subjectId }),
+        findSession: async (tokenHash) => {
+          const row = await store.findSession(tokenHash);
+          if (!row) return undefined;
+          const { personId, ...rest } = row;
+          return { ...rest, subjectId: personId };
+        },
+        touchSession: (tokenHash, idleExpiresAt) => store.touchSession(tokenHash, idleExpiresAt),
+        endSession: (tokenHash, at) => store.endSession(tokenHash, at),
+      },
+    });
+  }
 
   get policy(): SessionPolicy {
-    return this.deps.policy ?? DEFAULT_SESSION_POLICY;
+    return this.sessions.policy;
   }
 
   /** A new session for the person: the token for the cookie (never stored) and the session. */
   async create(personId: string): Promise<{ token: string; session: Session }> {
-    const now = this.deps.clock.now();
-    const token = randomBytes(32).toString('base64url');
-    const session: Session = {
-      personId,
-      csrfToken: randomBytes(32).toString('base64url'),
-      absoluteExpiresAt: new Date(now.getTime() + this.policy.absoluteMs),
-    };
-    await this.deps.store.insertSession({
-      tokenHash: sha256Hex(token),
-      personId,
-      csrfToken: session.csrfToken,
-      createdAt: now,
-      idleExpiresAt: new Date(now.getTime() + this.policy.idleMs),
-      absoluteExpiresAt: session.absoluteExpiresAt,
-      endedAt: undefined,
-    });
-    return { token, session };
+    const { token, session } = await this.sessions.create(personId);
+    return { token, session: personOf(session) };
   }
 
   /** The live session of a token, its idle expiry slid; undefined when none, ended or expired. */
   async find(token: string | undefined): Promise<Session | undefined> {
-    if (token === undefined || !/^[A-Za-z0-9_-]{43}$/.test(token)) return undefined;
-    const now = this.deps.clock.now();
-    const hash = sha256Hex(token);
-    const row = await this.deps.store.findSession(hash);
-    if (!row || row.endedAt !== undefined || now >= row.idleExpiresAt || now >= row.absoluteExpiresAt) {
-      return undefined;
-    }
-    await this.deps.store.touchSession(hash, new Date(now.getTime() + this.policy.idleMs));
-    return { personId: row.personId, csrfToken: row.csrfToken, absoluteExpiresAt: row.absoluteExpiresAt };
+    const session = await this.sessions.find(token);
+    return session && personOf(session);
   }
 
   /** Log out: the session ends now, whatever its expiries. */
-  async end(token: string | undefined): Promise<void> {
-    if (token === undefined) return;
-    await this.deps.store.endSession(sha256Hex(token), this.deps.clock.now());
+  end(token: string | undefined): Promise<void> {
+    return this.sessions.end(token);
   }
+}
+
+function personOf(session: { subjectId: string; csrfToken: string; absoluteExpiresAt: Date }): Session {
+  return {
+    personId: session.subjectId,
+    csrfToken: session.csrfToken,
+    absoluteExpiresAt: session.absoluteExpiresAt,
+  };
 }

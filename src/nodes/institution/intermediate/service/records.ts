@@ -5,7 +5,7 @@
 import type { InstitutionRecord, ProvisionRecordRole } from '../../../../protocol/business.ts';
 import type { Clock } from '../../../../shared/clock.ts';
 import type { Logger } from '../../../../shared/logger.ts';
-import type { IntermediateStore } from '../store.ts';
+import type { IntermediateStore, ProvisionRecordFilter } from '../store.ts';
 
 export interface RecordServiceDeps {
   store: IntermediateStore;
@@ -42,6 +42,33 @@ export class RecordService {
     const all: InstitutionRecord[] = [...requester, ...provider];
     if (role === undefined) all.sort((a, b) => b.recordedAt.localeCompare(a.recordedAt));
     return all.slice(0, limit);
+  }
+
+  /**
+   * A page of this institution's records matching the filter (both roles, newest first), and
+   * whether there is more: the clerk console's search. `offset` is at most 10,000 (narrow the
+   * search past that).
+   */
+  async searchProvisionRecords(
+    filter: ProvisionRecordFilter,
+    offset: number,
+    limit: number,
+  ): Promise<{ records: InstitutionRecord[]; more: boolean }> {
+    const { store } = this.deps;
+    const want = Math.min(offset, 10_000) + limit + 1;
+    const [requester, provider] = await Promise.all([
+      store.searchRequesterRecords(filter, want),
+      store.searchProviderRecords(filter, want),
+    ]);
+    const all: InstitutionRecord[] = [
+      ...requester.map((r) => ({ ...r, role: 'requester' as const })),
+      ...provider.map((r) => ({ ...r, role: 'provider' as const })),
+    ].sort(
+      (a, b) =>
+        b.recordedAt.localeCompare(a.recordedAt) || b.processingNumber.localeCompare(a.processingNumber),
+    );
+    const start = Math.min(offset, 10_000);
+    return { records: all.slice(start, start + limit), more: all.length > start + limit };
   }
 
   /** Delete records (and received answers) older than the retention period (default 7 years). */
