@@ -24,6 +24,7 @@ import {
 } from './service/concurrency.ts';
 import { DEFAULT_MAX_RETRY_DELAY_MS, InquiryService, type ResumeSummary } from './service/inquiries.ts';
 import { InquiryBatchService } from './service/inquiry-batches.ts';
+import { LegalVersionService } from './service/legal-versions.ts';
 import type { InstitutionReach, PortalReach } from './service/reach.ts';
 import { PortalNoticeService } from './service/portal-notices.ts';
 import { PersonRecordService } from './service/person-records.ts';
@@ -35,6 +36,10 @@ import type { CoreStore } from './store.ts';
 
 export interface CoreDeps {
   store: CoreStore;
+  /**
+   * The table the core starts with (`legal/`): stored as a version by `services.legalVersions.open()`
+   * if new, and used alone until then (unit tests that never open the versions).
+   */
   legalTable: LegalTable;
   clock: Clock;
   logger: Logger;
@@ -129,11 +134,17 @@ export function createCore(deps: CoreDeps): Core {
     // The portal's first code for a person releases the notices held for them (portal-notices.ts).
     onPortalCode: (residentKey, portalId) => portalNotices.release(residentKey, portalId),
   });
+  const legalVersions = new LegalVersionService({
+    store: deps.store,
+    clock: deps.clock,
+    logger: deps.logger,
+    startTable: deps.legalTable,
+  });
   const inquiries = new InquiryService({
     store: deps.store,
     registry,
     cipher,
-    legalTable: deps.legalTable,
+    legalTables: legalVersions,
     clock: deps.clock,
     logger: deps.logger,
     reach,
@@ -147,7 +158,7 @@ export function createCore(deps: CoreDeps): Core {
     store: deps.store,
     registry,
     cipher,
-    legalTable: deps.legalTable,
+    legalTables: legalVersions,
     clock: deps.clock,
     logger: deps.logger,
     reach,
@@ -164,7 +175,7 @@ export function createCore(deps: CoreDeps): Core {
     store: deps.store,
     clock: deps.clock,
     retentionYears: deps.retentionYears,
-    legalTable: deps.legalTable,
+    legalTables: legalVersions,
   });
   const residentNotices = new ResidentNoticeService({
     store: deps.store,
@@ -211,6 +222,7 @@ export function createCore(deps: CoreDeps): Core {
     residentNotices,
     personRecords,
     portalNotices,
+    legalVersions,
   };
 
   const app = createHttpApp({
@@ -244,6 +256,7 @@ export function createCore(deps: CoreDeps): Core {
         await inquiries.close();
         await residentNotices.close();
         await portalNotices.close();
+        legalVersions.close();
         await recordLog.close();
         await deps.store.close();
       })()),
