@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { LegalTable } from '../../domain/legal-table/types.ts';
 import { createClient } from '../../protocol/api.ts';
 import type { NodeSecurity } from '../../protocol/node-security.ts';
-import { networkApi, portalApi } from '../../protocol/routes.ts';
+import { healthApi, networkApi, portalApi } from '../../protocol/routes.ts';
 import { secureApp } from '../../protocol/server.ts';
 import type { Transport } from '../../protocol/transport.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -25,6 +25,7 @@ import {
 import { DEFAULT_MAX_RETRY_DELAY_MS, InquiryService, type ResumeSummary } from './service/inquiries.ts';
 import { InquiryBatchService } from './service/inquiry-batches.ts';
 import { LegalVersionService } from './service/legal-versions.ts';
+import { NetworkHealthService } from './service/network-health.ts';
 import type { InstitutionReach, PortalReach } from './service/reach.ts';
 import { PortalNoticeService } from './service/portal-notices.ts';
 import { PersonRecordService } from './service/person-records.ts';
@@ -213,6 +214,21 @@ export function createCore(deps: CoreDeps): Core {
     logger: deps.logger,
     signHead: () => recordLog.signHead(),
   });
+  // The operator's health page: each node's /healthz over the core's own transport (its certificate).
+  const health = new NetworkHealthService({
+    store: deps.store,
+    registry,
+    clock: deps.clock,
+    probe: async (institution) => {
+      await createClient(healthApi, {
+        transport: deps.transport,
+        baseUrl: institution.networkUrl,
+        peer: `institution ${institution.id}`,
+        party: institution.id,
+        timeoutMs: 2_000,
+      }).health();
+    },
+  });
   const services: CoreServices = {
     registry,
     codes,
@@ -223,6 +239,7 @@ export function createCore(deps: CoreDeps): Core {
     personRecords,
     portalNotices,
     legalVersions,
+    health,
   };
 
   const app = createHttpApp({

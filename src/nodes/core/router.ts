@@ -24,6 +24,7 @@ import type { Registry } from './service/registry.ts';
 import type { ResidentNoticeService } from './service/resident-notices.ts';
 import type { PortalNoticeService } from './service/portal-notices.ts';
 import type { LegalVersionService } from './service/legal-versions.ts';
+import type { NetworkHealthService } from './service/network-health.ts';
 
 export interface CoreServices {
   registry: Registry;
@@ -35,6 +36,8 @@ export interface CoreServices {
   personRecords: PersonRecordService;
   portalNotices: PortalNoticeService;
   legalVersions: LegalVersionService;
+  /** For the operator's console (src/nodes/core/console/), not an API route. */
+  health: NetworkHealthService;
 }
 
 export function registerCoreRoutes(app: FastifyInstance, services: CoreServices): void {

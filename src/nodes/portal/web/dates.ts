@@ -23,3 +23,9 @@ export function japaneseDateTime(date: Date): string {
   const parts = Object.fromEntries(PARTS.formatToParts(date).map((p) => [p.type, p.value]));
   return `${ERA.format(date)}（${parts.year ?? ''}年）${parts.hour ?? ''}:${parts.minute ?? ''}`;
 }
+
+/** A JST calendar day (`YYYY-MM-DD`) in the era with the Western year: `令和7年6月1日（2025年）`. */
+export function japaneseDay(day: string): string {
+  const date = new Date(`${day}T00:00:00+09:00`);
+  return `${ERA.format(date)}（${day.slice(0, 4)}年）`;
+}
