@@ -72,7 +72,8 @@ export function page(options: PageOptions): string {
         <link rel="stylesheet" href="/assets/tokens.css" />
         <link rel="stylesheet" href="/assets/renkei.css" />
         ${(options.scripts ?? []).map(
-          (src) => html`<script type="module" src="${src.startsWith('/') ? src : `/assets/${src}`}"></script>`,
+          (src) =>
+            html`<script type="module" src="${src.startsWith('/') ? src : `/assets/${src}`}"></script>`,
         )}
       </head>
       <body>
