@@ -108,4 +108,20 @@ describe('renkei legal', () => {
     expect(run.stdout).toContain('074-01');
     expect(run.stdout).not.toContain('057-01');
   });
+
+  it('prints the diff between two directories: a changed procedure with its field, before and after', () => {
+    const dir = join(temp, 'revised');
+    cpSync(DEFAULT_LEGAL_DIR, dir, { recursive: true });
+    const path = join(dir, 'procedures.yaml');
+    writeFileSync(path, readFileSync(path, 'utf8').replace('appliedTo: 市町村', 'appliedTo: 市区町村'));
+    const run = renkei('legal', 'diff', DEFAULT_LEGAL_DIR, dir);
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('Procedures (事務手続)');
+    expect(run.stdout).toMatch(/~ procedure \d{3}-\d{2} /);
+    expect(run.stdout).toContain('appliedTo: 市町村 → 市区町村');
+    const none = renkei('legal', 'diff', 'not-a-dir-nor-digest!', dir);
+    expect(none.status).toBe(1);
+    expect(none.stderr).toContain('neither a directory nor a digest');
+  });
 });

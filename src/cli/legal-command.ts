@@ -1,8 +1,22 @@
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { DEFAULT_LEGAL_DIR, loadLegalTable, type LegalTable } from '../domain/legal-table/index.ts';
+import {
+  DEFAULT_LEGAL_DIR,
+  diffLegalTables,
+  formatLegalTableDiff,
+  legalTableFromFiles,
+  loadLegalTable,
+  readLegalFiles,
+  type LegalTable,
+} from '../domain/legal-table/index.ts';
+import { LegalVersionLoad, type LegalVersionView } from '../protocol/admin.ts';
+import type { Client } from '../protocol/api.ts';
+import { adminApi } from '../protocol/routes.ts';
 import { RenkeiError } from '../shared/errors.ts';
-import { table } from './output.ts';
+import { parseInput } from '../shared/http.ts';
+import { connectNode, nodeUrlOption } from './nodes.ts';
+import { table, type GlobalOptions } from './output.ts';
 
 /**
  * `renkei legal check [--dir <dir>]` and `renkei legal procedures [--clause <no>] [--dir <dir>]`: the
@@ -84,6 +98,149 @@ export function registerLegalCommand(program: Command): void {
       );
       console.log(`${procedures.length} procedure${procedures.length === 1 ? '' : 's'}.`);
     });
+
+  registerLegalVersionCommands(program, legal);
+}
+
+/**
+ * `renkei legal load --core-url <url> [--dir legal] --effective-from <day>` (role `operator:legal`):
+ * send a version to the core, which validates it whole and keeps it to take effect on that JST day.
+ * `renkei legal versions --core-url <url>`: the versions the core keeps. `renkei legal diff <a> <b>
+ * [--core-url <url>]`: what changed from a to b, each a directory or a digest the core keeps.
+ *
+ * Errors: ERR_LEGAL_TABLE_INVALID (the core's refusal: file, entry, problem), ERR_CONFIG_INVALID (a
+ * directory's files, before anything is sent), ERR_VALIDATION (a past day, a bad URL),
+ * ERR_UNKNOWN_LEGAL_VERSION, ERR_CALLER_NOT_ALLOWED, ERR_UPSTREAM_UNAVAILABLE.
+ */
+function registerLegalVersionCommands(program: Command, legal: Command): void {
+  const connect = (coreUrl: string) =>
+    connectNode(nodeUrlOption(coreUrl, 'core'), 'core', adminApi, {
+      dataDir: program.opts<GlobalOptions>().dataDir,
+      timeoutMs: 60_000,
+    });
+
+  legal
+    .command('load')
+    .description(
+      'send a version of legal/ to the core, to take effect on a day (validated before it is kept)',
+    )
+    .requiredOption('--core-url <url>', "the core's base URL, e.g. https://127.0.0.1:7100")
+    .requiredOption('--effective-from <day>', 'the JST day it takes effect, today or later (YYYY-MM-DD)')
+    .option(
+      '--dir <dir>',
+      'the directory holding clauses.yaml, procedures.yaml and items.yaml',
+      DEFAULT_LEGAL_DIR,
+    )
+    .action(async (options: { coreUrl: string; effectiveFrom: string; dir: string }) => {
+      const files = readLegalFiles(resolve(options.dir));
+      // Checked here too, so that a broken edit is named before anything is sent.
+      legalTableFromFiles(files);
+      const body = parseInput(
+        LegalVersionLoad,
+        { effectiveFrom: options.effectiveFrom, files },
+        '--effective-from',
+      );
+      const core = await connect(options.coreUrl);
+      const { version, stored } = await core.loadLegalVersion({ body });
+      console.log(
+        stored
+          ? `Version ${version.digest} kept; it takes effect on ${version.effectiveFrom} (JST).`
+          : `Version ${version.digest} was already kept for ${version.effectiveFrom}; nothing changed.`,
+      );
+      console.log(versionsTable([version]));
+      if (version.warnings.length > 0) {
+        console.log(NOTES_HEADING);
+        for (const warning of version.warnings) console.log(`  - ${warning}`);
+      }
+    });
+
+  legal
+    .command('versions')
+    .description('the versions of the legal table the core keeps, with the day each takes effect')
+    .requiredOption('--core-url <url>', "the core's base URL")
+    .action(async (options: { coreUrl: string }) => {
+      const core = await connect(options.coreUrl);
+      const { versions } = await core.listLegalVersions();
+      console.log(versionsTable(versions));
+    });
+
+  legal
+    .command('diff <a> <b>')
+    .description('what changed from version a to b: each a directory like legal/ or a digest the core keeps')
+    .option('--core-url <url>', "the core's base URL (for digests)")
+    .action(async (a: string, b: string, options: { coreUrl?: string }) => {
+      let core: Client<typeof adminApi> | undefined;
+      const tableOf = async (ref: string): Promise<LegalTable> => {
+        if (existsSync(ref) && statSync(ref).isDirectory()) return loadLegalTable(resolve(ref));
+        if (!/^[0-9a-f]{6,64}$/.test(ref)) {
+          throw new RenkeiError(
+            'ERR_VALIDATION',
+            `${ref} is neither a directory nor a digest (hex) of a version.`,
+          );
+        }
+        if (options.coreUrl === undefined) {
+          throw new RenkeiError(
+            'ERR_VALIDATION',
+            `Give --core-url to compare the version ${ref} the core keeps.`,
+          );
+        }
+        core ??= await connect(options.coreUrl);
+        const digest = await fullDigest(core, ref);
+        const { files } = await core.getLegalVersion({ params: { digest } });
+        return legalTableFromFiles(files);
+      };
+      const [from, to] = [await tableOf(a), await tableOf(b)];
+      process.stdout.write(formatLegalTableDiff(diffLegalTables(from, to)));
+    });
+}
+
+/** A digest as typed: whole, or a prefix of one version's (as `renkei legal versions` shows them). */
+async function fullDigest(core: Client<typeof adminApi>, ref: string): Promise<string> {
+  if (ref.length === 64) return ref;
+  const { versions } = await core.listLegalVersions();
+  const matches = [...new Set(versions.map((v) => v.digest).filter((d) => d.startsWith(ref)))];
+  if (matches.length !== 1) {
+    throw new RenkeiError(
+      matches.length === 0 ? 'ERR_UNKNOWN_LEGAL_VERSION' : 'ERR_VALIDATION',
+      matches.length === 0
+        ? `The core keeps no version whose digest starts ${ref}; \`renkei legal versions\` lists them.`
+        : `Several versions' digests start ${ref}; give more of it.`,
+    );
+  }
+  return matches[0] ?? ref;
+}
+
+const STATUS: Record<LegalVersionView['status'], string> = {
+  in_force: 'in force',
+  scheduled: 'scheduled',
+  superseded: 'superseded',
+};
+
+function versionsTable(versions: readonly LegalVersionView[]): string {
+  return table(
+    [
+      'effective from (JST)',
+      'status',
+      'digest',
+      'clauses',
+      'procedures',
+      'items',
+      'notes',
+      'loaded at',
+      'by',
+    ],
+    versions.map((v) => [
+      v.effectiveFrom,
+      STATUS[v.status],
+      v.digest.slice(0, 16),
+      v.counts.clauses,
+      v.counts.procedures,
+      v.counts.items,
+      v.warnings.length,
+      v.loadedAt,
+      v.loadedBy,
+    ]),
+  );
 }
 
 /** The heading `legal check` prints above the legal table's warnings. */

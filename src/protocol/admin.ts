@@ -164,3 +164,50 @@ export const Statistics = z.object({
   breakdowns: z.array(z.object({ by: StatisticsBreakdown, rows: z.array(StatisticsRow) })),
 });
 export type Statistics = z.infer<typeof Statistics>;
+
+/** A version's three files, as text (the YAML of `legal/clauses.yaml`, `procedures.yaml`, `items.yaml`). */
+export const LegalFilesText = z.strictObject({
+  clauses: z.string().min(1).max(4_000_000),
+  procedures: z.string().min(1).max(4_000_000),
+  items: z.string().min(1).max(4_000_000),
+});
+export type LegalFilesText = z.infer<typeof LegalFilesText>;
+
+/**
+ * `POST /admin/v1/legal-versions`: a new version of the legal table, to take effect on a JST day
+ * that is not in the past. Validated in full before anything is stored.
+ */
+export const LegalVersionLoad = z.strictObject({
+  effectiveFrom: StatisticsDay,
+  files: LegalFilesText,
+});
+export type LegalVersionLoad = z.infer<typeof LegalVersionLoad>;
+
+/** A version of the legal table as the core lists it (without its files). */
+export const LegalVersionView = z.object({
+  digest: z.string(),
+  effectiveFrom: z.string(),
+  loadedAt: z.iso.datetime(),
+  loadedBy: z.string(),
+  /** `in_force` today (JST), `scheduled` for a later day, `superseded` by a later version in force. */
+  status: z.enum(['in_force', 'scheduled', 'superseded']),
+  counts: z.object({ clauses: z.number().int(), procedures: z.number().int(), items: z.number().int() }),
+  /** The loader's notes: what loads but cannot be used (legal/README.md). */
+  warnings: z.array(z.string()),
+});
+export type LegalVersionView = z.infer<typeof LegalVersionView>;
+
+export const LegalVersionList = z.object({ versions: z.array(LegalVersionView) });
+export type LegalVersionList = z.infer<typeof LegalVersionList>;
+
+/** The answer to a load: the version stored (or already stored: `stored: false`). */
+export const LegalVersionLoaded = z.object({ version: LegalVersionView, stored: z.boolean() });
+export type LegalVersionLoaded = z.infer<typeof LegalVersionLoaded>;
+
+export const LegalVersionParams = z.object({
+  digest: z.string().regex(/^[0-9a-f]{64}$/, 'must be a sha-256 digest (64 hex digits)'),
+});
+
+/** One version with its files, to diff or to browse. */
+export const LegalVersionFiles = z.object({ version: LegalVersionView, files: LegalFilesText });
+export type LegalVersionFiles = z.infer<typeof LegalVersionFiles>;

@@ -33,6 +33,11 @@ import {
   InstitutionRegistration,
   Institution,
   KeyRotated,
+  LegalVersionFiles,
+  LegalVersionList,
+  LegalVersionLoad,
+  LegalVersionLoaded,
+  LegalVersionParams,
   ProvisionRecordList,
   ProvisionRecordQuery,
   RecordsPurged,
@@ -597,6 +602,43 @@ export const adminApi = defineApi('admin', {
     label: 'query',
     query: StatisticsQuery,
     response: Statistics,
+  },
+  /**
+   * Load a new version of the legal table (別表第二, procedures, items and layouts), to take effect on
+   * `effectiveFrom` (a JST day, today or later). Validated in full, as at start-up, before it is
+   * stored; 201 with the version and the loader's notes. The same files for the same day again answer
+   * 201 with `stored: false`. Errors: ERR_LEGAL_TABLE_INVALID (the loader's error: file, entry,
+   * problem), ERR_VALIDATION (a day in the past or that does not exist; files missing).
+   * Callers: the operator's `renkei legal load`.
+   */
+  loadLegalVersion: {
+    method: 'POST',
+    path: '/admin/v1/legal-versions',
+    status: 201,
+    callers: ['operator:legal'],
+    label: 'legal table version',
+    body: LegalVersionLoad,
+    bodyLimit: 16 * 1024 * 1024,
+    response: LegalVersionLoaded,
+  },
+  /** Every version the core keeps, by the day it takes effect. Callers: `renkei legal versions`. */
+  listLegalVersions: {
+    method: 'GET',
+    path: '/admin/v1/legal-versions',
+    status: 200,
+    callers: ['operator:legal', 'operator:audit'],
+    label: 'request',
+    response: LegalVersionList,
+  },
+  /** One version with its files (`renkei legal diff <digest> …`). Errors: ERR_UNKNOWN_LEGAL_VERSION. */
+  getLegalVersion: {
+    method: 'GET',
+    path: '/admin/v1/legal-versions/:digest',
+    status: 200,
+    callers: ['operator:legal', 'operator:audit'],
+    label: 'legal table digest',
+    params: LegalVersionParams,
+    response: LegalVersionFiles,
   },
 });
 

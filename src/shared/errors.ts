@@ -46,6 +46,9 @@ export const HTTP_STATUS = {
   ERR_RESIDENT_STATE: 409,
   ERR_UNKNOWN_ACQUISITION_NUMBER: 404,
   ERR_DUPLICATE: 409,
+  /** A version of the legal table sent to the core breaks a rule of legal/README.md (nothing stored). */
+  ERR_LEGAL_TABLE_INVALID: 422,
+  ERR_UNKNOWN_LEGAL_VERSION: 404,
   /** No corporation has this Corporate Number (the corporate-number service). */
   ERR_UNKNOWN_CORPORATION: 404,
   /** The change does not fit the corporation's state: a change to a closed one, reopening an open one. */

@@ -36,6 +36,9 @@ import type { Clause, InfoItem, LayoutCheck, LayoutVersion, LegalTable, Procedur
 
 export type { LegalSource } from './legal-files.ts';
 
+/** The text of the three files of a version of the legal table, by part. */
+export type LegalFiles = Record<keyof LegalSource, string>;
+
 /**
  * A layout field that would carry an Individual Number, by its name or its Japanese label. The
  * exchange layer never holds one (BRIEF: decisions), so the loader refuses such a layout outright.
@@ -55,19 +58,48 @@ export const DEFAULT_LEGAL_DIR = join(import.meta.dirname, '..', '..', '..', 'le
  *   message names the file, the entry and the problem.
  */
 export function loadLegalTable(dir: string = DEFAULT_LEGAL_DIR): LegalTable {
-  const hash = createHash('sha256');
-  const source: Record<string, unknown> = {};
-  for (const [key, file] of Object.entries(LEGAL_FILES)) {
+  return legalTableFromFiles(readLegalFiles(dir));
+}
+
+/**
+ * The three files' text, read from a directory (a version as the core stores it and the operator
+ * sends it: `POST /admin/v1/legal-versions`).
+ *
+ * @throws RenkeiError ERR_CONFIG_INVALID: a file is missing or unreadable.
+ */
+export function readLegalFiles(dir: string = DEFAULT_LEGAL_DIR): LegalFiles {
+  const files: Partial<LegalFiles> = {};
+  for (const [key, file] of Object.entries(LEGAL_FILES) as [keyof LegalFiles, string][]) {
     const path = join(dir, file);
-    let bytes: Buffer;
     try {
-      bytes = readFileSync(path);
+      files[key] = readFileSync(path, 'utf8');
     } catch {
       throw invalid(`legal/${file}`, `cannot be read from ${path}`);
     }
-    hash.update(file).update('\0').update(bytes).update('\0');
+  }
+  return files as LegalFiles;
+}
+
+/** The digest of a version: sha-256 over each file's name, a NUL, its UTF-8 bytes and a NUL. */
+export function legalFilesDigest(files: LegalFiles): string {
+  const hash = createHash('sha256');
+  for (const [key, file] of Object.entries(LEGAL_FILES) as [keyof LegalFiles, string][]) {
+    hash.update(file).update('\0').update(Buffer.from(files[key], 'utf8')).update('\0');
+  }
+  return hash.digest('hex');
+}
+
+/**
+ * Parse and validate a version from its files' text, whole, as at start-up; the table keeps the
+ * files (`files`) so the core can store the version it runs.
+ *
+ * @throws RenkeiError ERR_CONFIG_INVALID: a file is not YAML or breaks a rule, as `loadLegalTable`.
+ */
+export function legalTableFromFiles(files: LegalFiles): LegalTable {
+  const source: Record<string, unknown> = {};
+  for (const [key, file] of Object.entries(LEGAL_FILES) as [keyof LegalFiles, string][]) {
     try {
-      source[key] = parse(bytes.toString('utf8'));
+      source[key] = parse(files[key]);
     } catch (error) {
       throw invalid(
         `legal/${file}`,
@@ -75,7 +107,7 @@ export function loadLegalTable(dir: string = DEFAULT_LEGAL_DIR): LegalTable {
       );
     }
   }
-  return buildLegalTable(source as unknown as LegalSource, hash.digest('hex'));
+  return { ...buildLegalTable(source as unknown as LegalSource, legalFilesDigest(files)), files };
 }
 
 /**

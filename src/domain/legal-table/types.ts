@@ -149,6 +149,8 @@ export interface LegalTable {
    * no clause provision lists). Not errors: an operator may stage such an edit.
    */
   readonly warnings: readonly string[];
+  /** The files' text when the table was built from files (`legalTableFromFiles`), for storing the version. */
+  readonly files?: Readonly<Record<'clauses' | 'procedures' | 'items', string>>;
   findClause(clauseNo: ClauseNo): Clause | undefined;
   findProcedure(procedureId: ProcedureId): Procedure | undefined;
   findItem(itemNo: ItemNo): InfoItem | undefined;

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { LegalTable } from '../../domain/legal-table/types.ts';
 import { createClient } from '../../protocol/api.ts';
 import type { NodeSecurity } from '../../protocol/node-security.ts';
-import { networkApi, portalApi } from '../../protocol/routes.ts';
+import { healthApi, networkApi, portalApi } from '../../protocol/routes.ts';
 import { secureApp } from '../../protocol/server.ts';
 import type { Transport } from '../../protocol/transport.ts';
 import type { Clock } from '../../shared/clock.ts';
@@ -24,6 +24,8 @@ import {
 } from './service/concurrency.ts';
 import { DEFAULT_MAX_RETRY_DELAY_MS, InquiryService, type ResumeSummary } from './service/inquiries.ts';
 import { InquiryBatchService } from './service/inquiry-batches.ts';
+import { LegalVersionService } from './service/legal-versions.ts';
+import { NetworkHealthService } from './service/network-health.ts';
 import type { InstitutionReach, PortalReach } from './service/reach.ts';
 import { PortalNoticeService } from './service/portal-notices.ts';
 import { PaymentConfirmationRelay } from './service/payment-confirmations.ts';
@@ -36,6 +38,10 @@ import type { CoreStore } from './store.ts';
 
 export interface CoreDeps {
   store: CoreStore;
+  /**
+   * The table the core starts with (`legal/`): stored as a version by `services.legalVersions.open()`
+   * if new, and used alone until then (unit tests that never open the versions).
+   */
   legalTable: LegalTable;
   clock: Clock;
   logger: Logger;
@@ -130,11 +136,17 @@ export function createCore(deps: CoreDeps): Core {
     // The portal's first code for a person releases the notices held for them (portal-notices.ts).
     onPortalCode: (residentKey, portalId) => portalNotices.release(residentKey, portalId),
   });
+  const legalVersions = new LegalVersionService({
+    store: deps.store,
+    clock: deps.clock,
+    logger: deps.logger,
+    startTable: deps.legalTable,
+  });
   const inquiries = new InquiryService({
     store: deps.store,
     registry,
     cipher,
-    legalTable: deps.legalTable,
+    legalTables: legalVersions,
     clock: deps.clock,
     logger: deps.logger,
     reach,
@@ -148,7 +160,7 @@ export function createCore(deps: CoreDeps): Core {
     store: deps.store,
     registry,
     cipher,
-    legalTable: deps.legalTable,
+    legalTables: legalVersions,
     clock: deps.clock,
     logger: deps.logger,
     reach,
@@ -165,7 +177,7 @@ export function createCore(deps: CoreDeps): Core {
     store: deps.store,
     clock: deps.clock,
     retentionYears: deps.retentionYears,
-    legalTable: deps.legalTable,
+    legalTables: legalVersions,
   });
   const residentNotices = new ResidentNoticeService({
     store: deps.store,
@@ -203,6 +215,21 @@ export function createCore(deps: CoreDeps): Core {
     logger: deps.logger,
     signHead: () => recordLog.signHead(),
   });
+  // The operator's health page: each node's /healthz over the core's own transport (its certificate).
+  const health = new NetworkHealthService({
+    store: deps.store,
+    registry,
+    clock: deps.clock,
+    probe: async (institution) => {
+      await createClient(healthApi, {
+        transport: deps.transport,
+        baseUrl: institution.networkUrl,
+        peer: `institution ${institution.id}`,
+        party: institution.id,
+        timeoutMs: 2_000,
+      }).health();
+    },
+  });
   const services: CoreServices = {
     registry,
     codes,
@@ -218,6 +245,8 @@ export function createCore(deps: CoreDeps): Core {
       reach,
       logger: deps.logger,
     }),
+    legalVersions,
+    health,
   };
 
   const app = createHttpApp({
@@ -251,6 +280,7 @@ export function createCore(deps: CoreDeps): Core {
         await inquiries.close();
         await residentNotices.close();
         await portalNotices.close();
+        legalVersions.close();
         await recordLog.close();
         await deps.store.close();
       })()),

@@ -51,6 +51,8 @@ import type {
   KeptAnswer,
   ProviderNotice,
   StoredInquiryBatch,
+  QueueDepths,
+  StoredLegalVersion,
   StoredPortalNotice,
   StoredResidentNotice,
   UnfinishedInquiry,
@@ -124,6 +126,15 @@ export interface CoreDatabase extends RecordLogTables {
     reason: string | null;
     received_at: string;
     ended_at: string | null;
+  };
+  legal_table_versions: {
+    digest: string;
+    effective_from: string;
+    loaded_at: string;
+    loaded_by: string;
+    clauses: string;
+    procedures: string;
+    items: string;
   };
   portal_notices: {
     notice_id: string;
@@ -1320,6 +1331,81 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
       .orderBy('r.processing_number')
       .execute();
     return rows.map((r) => r.processing_number);
+  }
+
+  async insertLegalVersion(version: StoredLegalVersion): Promise<boolean> {
+    const result = await this.db
+      .insertInto('legal_table_versions')
+      .values({
+        digest: version.digest,
+        effective_from: version.effectiveFrom,
+        loaded_at: version.loadedAt,
+        loaded_by: version.loadedBy,
+        clauses: version.files.clauses,
+        procedures: version.files.procedures,
+        items: version.files.items,
+      })
+      .onConflict((oc) => oc.columns(['effective_from', 'digest']).doNothing())
+      .executeTakeFirst();
+    return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  }
+
+  async listLegalVersions(): Promise<StoredLegalVersion[]> {
+    const rows = await this.db
+      .selectFrom('legal_table_versions')
+      .selectAll()
+      .orderBy('effective_from')
+      .orderBy('loaded_at')
+      .execute();
+    return rows.map((row) => ({
+      digest: row.digest,
+      effectiveFrom: row.effective_from,
+      loadedAt: row.loaded_at,
+      loadedBy: row.loaded_by,
+      files: { clauses: row.clauses, procedures: row.procedures, items: row.items },
+    }));
+  }
+
+  async countQueues(): Promise<QueueDepths> {
+    const count = async (
+      table:
+        | 'provision_records'
+        | 'inquiries'
+        | 'kept_answers'
+        | 'provider_notices'
+        | 'resident_notices'
+        | 'portal_notices',
+      where?: [column: string, value: string],
+    ): Promise<number> => {
+      let query = this.db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n'));
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any -- one column name per table, written below
+      if (where) query = query.where(where[0] as any, '=', where[1]);
+      const row = await query.executeTakeFirst();
+      return Number(row?.n ?? 0);
+    };
+    const [awaitingProvider, undelivered, keptAnswers, providerNotices, residentNotices, portalNotices] =
+      await Promise.all([
+        count('provision_records', ['outcome', 'pending']),
+        count('inquiries', ['delivery', 'pending']),
+        count('kept_answers'),
+        count('provider_notices'),
+        count('resident_notices', ['state', 'pending']),
+        count('portal_notices', ['state', 'pending']),
+      ]);
+    return { awaitingProvider, undelivered, keptAnswers, providerNotices, residentNotices, portalNotices };
+  }
+
+  async listAnswerTimes(since: string, limit: number): Promise<number[]> {
+    const rows = await this.db
+      .selectFrom('provision_records')
+      .select(['requested_at', 'answered_at'])
+      .where('requested_at', '>=', since)
+      .where('answered_at', 'is not', null)
+      .where('outcome', 'in', ['provided', 'not_held', 'failed'])
+      .orderBy('requested_at', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => Date.parse(r.answered_at ?? r.requested_at) - Date.parse(r.requested_at));
   }
 
   async close(): Promise<void> {

@@ -164,6 +164,8 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
         ? {}
         : { answerRetentionMs: options.answerRetentionDays * DAY_MS }),
     });
+    // Before any inquiry is decided: the versions of the legal table, the start files stored if new.
+    await core.services.legalVersions.open();
     if (options.worker) {
       const leased = opened;
       // A previous run under this id is gone (this process has its id now): resume what it carried.

@@ -45,6 +45,9 @@
  *   (ciphertext, which the core cannot open) until the holder acknowledges it; then `delivered` and
  *   the ciphertext dropped. `failed` when the holder refused it for good (a 4xx) or left the
  *   registry. The row names the person by resident key only.
+ * - `legal_table_versions` (migration 0014): every version of the legal table the core has run or
+ *   will run, with its files' text, digest, the JST day it takes effect and who loaded it; the core
+ *   decides an inquiry under the version in force on the inquiry's day (service/legal-versions.ts).
  */
 import type { Kysely, Migration } from 'kysely';
 import { createRecordLogTables } from '../../shared/record-log-tables.ts';
@@ -303,6 +306,23 @@ export const CORE_MIGRATIONS: Record<string, Migration> = {
         .createIndex('portal_notices_held')
         .on('portal_notices')
         .columns(['resident_key', 'state'])
+        .execute();
+    },
+  },
+  '0014-legal-table-versions': {
+    async up(db: Kysely<unknown>) {
+      // A version is its files; one digest may come back on a later day (a revision undone), so the
+      // key is the pair. Text, not bytes: the files are YAML, UTF-8, and the digest is over that text.
+      await db.schema
+        .createTable('legal_table_versions')
+        .addColumn('digest', 'text', (c) => c.notNull())
+        .addColumn('effective_from', 'text', (c) => c.notNull())
+        .addColumn('loaded_at', 'text', (c) => c.notNull())
+        .addColumn('loaded_by', 'text', (c) => c.notNull())
+        .addColumn('clauses', 'text', (c) => c.notNull())
+        .addColumn('procedures', 'text', (c) => c.notNull())
+        .addColumn('items', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('legal_table_versions_pk', ['effective_from', 'digest'])
         .execute();
     },
   },

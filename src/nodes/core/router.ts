@@ -24,6 +24,8 @@ import type { Registry } from './service/registry.ts';
 import type { ResidentNoticeService } from './service/resident-notices.ts';
 import type { PortalNoticeService } from './service/portal-notices.ts';
 import type { PaymentConfirmationRelay } from './service/payment-confirmations.ts';
+import type { LegalVersionService } from './service/legal-versions.ts';
+import type { NetworkHealthService } from './service/network-health.ts';
 
 export interface CoreServices {
   registry: Registry;
@@ -35,12 +37,24 @@ export interface CoreServices {
   personRecords: PersonRecordService;
   portalNotices: PortalNoticeService;
   paymentConfirmations: PaymentConfirmationRelay;
+  legalVersions: LegalVersionService;
+  /** For the operator's console (src/nodes/core/console/), not an API route. */
+  health: NetworkHealthService;
 }
 
 export function registerCoreRoutes(app: FastifyInstance, services: CoreServices): void {
   const csvAnswers = new WeakSet<FastifyRequest>();
-  const { registry, codes, inquiries, batches, records, residentNotices, personRecords, portalNotices } =
-    services;
+  const {
+    registry,
+    codes,
+    inquiries,
+    batches,
+    records,
+    residentNotices,
+    personRecords,
+    portalNotices,
+    legalVersions,
+  } = services;
 
   // ── Registry (operator) ─────────────────────────────────────────────────────────────────────
   serve(app, adminApi.registerInstitution, async ({ params, body, reply }) => {
@@ -54,6 +68,44 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
     const rotated = await registry.rotateInstitutionKey(params.id);
     request.log.info({ institutionId: params.id, keyVersion: rotated.keyVersion }, 'institution key rotated');
     return { institutionId: rotated.id, keyVersion: rotated.keyVersion };
+  });
+
+  // ── Legal table versions (operator) ─────────────────────────────────────────────────────────
+  // Who loaded it is the caller's certificate (`operator:legal:<person>`); without the trust layer
+  // (unit tests) there is no caller to name.
+  serve(app, adminApi.loadLegalVersion, async ({ body, caller, request, reply }) => {
+    const loadedBy = caller?.partyId ?? 'operator';
+    try {
+      const loaded = await legalVersions.load(body, loadedBy);
+      request.log.info(
+        {
+          legalTableDigest: loaded.version.digest,
+          effectiveFrom: body.effectiveFrom,
+          loadedBy,
+          stored: loaded.stored,
+        },
+        'legal table version loaded',
+      );
+      reply.status(201);
+      return loaded;
+    } catch (error) {
+      // A refusal is recorded like a load: who, for which day, and the stable code (the loader's
+      // message names only the files' entries).
+      request.log.warn(
+        {
+          effectiveFrom: body.effectiveFrom,
+          loadedBy,
+          code: error instanceof RenkeiError ? error.code : 'ERR_INTERNAL',
+        },
+        'legal table version refused',
+      );
+      throw error;
+    }
+  });
+  serve(app, adminApi.listLegalVersions, () => ({ versions: legalVersions.list() }));
+  serve(app, adminApi.getLegalVersion, ({ params }) => {
+    const { version, files } = legalVersions.get(params.digest);
+    return { version, files: { ...files } };
   });
 
   // ── Codes (J-LIS and institutions) ──────────────────────────────────────────────────────────

@@ -17,6 +17,35 @@ import type {
   StatisticsGrouping,
 } from './model.ts';
 
+/**
+ * A version of the legal table as the core keeps it (migration 0014): the three files' text, the
+ * digest provision records carry, the JST day it takes effect, and who loaded it when.
+ */
+export interface StoredLegalVersion {
+  digest: string;
+  /** JST calendar day, `YYYY-MM-DD`: in force from its first moment until a later version's. */
+  effectiveFrom: string;
+  loadedAt: string;
+  /** The operator's party id (`operator:legal:<person>`), or `start` for the files the core started with. */
+  loadedBy: string;
+  files: { clauses: string; procedures: string; items: string };
+}
+
+/** How much work waits in the core, for the operator's health page. */
+export interface QueueDepths {
+  /** Inquiries accepted whose provider has not answered (record `pending`). */
+  awaitingProvider: number;
+  /** Inquiries answered whose answer is not yet delivered to the requester (delivery `pending`). */
+  undelivered: number;
+  /** Sealed answers kept for requesters that have not taken them. */
+  keptAnswers: number;
+  /** Failures not yet acknowledged by their provider. */
+  providerNotices: number;
+  /** Notices of change and portal notices not yet delivered. */
+  residentNotices: number;
+  portalNotices: number;
+}
+
 /** An inquiry waiting for an outcome or for delivery, as found after a restart. */
 export interface UnfinishedInquiry {
   record: ProvisionRecord;
@@ -339,6 +368,21 @@ export interface CoreStore {
   listUnfinishedBatches(): Promise<StoredInquiryBatch[]>;
   /** The processing numbers of a batch's members whose record is still pending. */
   listPendingBatchMembers(batchId: string): Promise<string[]>;
+
+  /**
+   * Store a version of the legal table; false (nothing written) if that digest is already stored for
+   * that day.
+   */
+  insertLegalVersion(version: StoredLegalVersion): Promise<boolean>;
+  /** Every stored version, with its files, by day and then by load time (the later wins a day). */
+  listLegalVersions(): Promise<StoredLegalVersion[]>;
+  /** The work waiting in the core now (a few COUNTs over indexed states). */
+  countQueues(): Promise<QueueDepths>;
+  /**
+   * How long providers took to answer, in ms (answered minus requested), of the newest `limit`
+   * inquiries requested since `since` and answered (provided, not held or failed; never refusals).
+   */
+  listAnswerTimes(since: string, limit: number): Promise<number[]>;
 
   close(): Promise<void>;
 }

@@ -57,7 +57,7 @@ export interface PageOptions {
   body: Html;
   /** Right-hand side of the header (a logout button). */
   headerAction?: Html;
-  /** ES modules under /assets/ to load (`module` scripts, no inline script). */
+  /** ES modules to load (`module` scripts, no inline script): under /assets/, or an absolute path. */
   scripts?: readonly string[];
 }
 
@@ -71,7 +71,10 @@ export function page(options: PageOptions): string {
         <title>${options.title} | ${options.service.name}</title>
         <link rel="stylesheet" href="/assets/tokens.css" />
         <link rel="stylesheet" href="/assets/renkei.css" />
-        ${(options.scripts ?? []).map((src) => html`<script type="module" src="/assets/${src}"></script>`)}
+        ${(options.scripts ?? []).map(
+          (src) =>
+            html`<script type="module" src="${src.startsWith('/') ? src : `/assets/${src}`}"></script>`,
+        )}
       </head>
       <body>
         <a class="skip-link" href="#main">本文へ移動 <span lang="en">Skip to content</span></a>

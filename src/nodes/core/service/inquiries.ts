@@ -22,7 +22,8 @@ import type {
   ProvisionRequest,
 } from '../../../protocol/messages.ts';
 import { ANSWER_BODY_LIMIT } from '../../../protocol/routes.ts';
-import type { LegalTable, RefusalRule } from '../../../domain/legal-table/types.ts';
+import type { RefusalRule } from '../../../domain/legal-table/types.ts';
+import type { LegalTableInForce } from './legal-versions.ts';
 import { RULE_CODES, refusalCode } from '../../../domain/legal-table/refusal-codes.ts';
 import type { Clock } from '../../../shared/clock.ts';
 import { HTTP_STATUS, RenkeiError, isErrorCode } from '../../../shared/errors.ts';
@@ -46,7 +47,8 @@ export interface InquiryServiceOptions {
   store: CoreStore;
   registry: Registry;
   cipher: CodeCipher;
-  legalTable: LegalTable;
+  /** The legal table in force on an inquiry's day (service/legal-versions.ts). */
+  legalTables: LegalTableInForce;
   clock: Clock;
   logger: Logger;
   /** A client for an institution's network side (`networkApi`), over the core's transport. */
@@ -144,7 +146,7 @@ export class InquiryService {
    * for another inquiry (other provider, clause, procedure, items or person) is ERR_VALIDATION.
    */
   async submit(request: InquiryRequest, received: { inquiryHash?: string } = {}): Promise<InquiryAccepted> {
-    const { registry, cipher, legalTable, clock } = this.options;
+    const { registry, cipher, legalTables, clock } = this.options;
     if (request.requestId !== undefined) {
       const earlier = await this.options.store.findInquiryByRequest(request.requesterId, request.requestId);
       if (earlier) return this.answerAgain(request, earlier.record);
@@ -152,6 +154,8 @@ export class InquiryService {
     const processingNumber = uuidv7();
     const now = clock.now();
     const requestedAt = now.toISOString();
+    // One version decides and is recorded: the one in force on the inquiry's day.
+    const legalTable = legalTables.tableOn(now);
 
     const requester = await registry.find(request.requesterId);
     // Without a known requester there is no one to attribute a record to.

@@ -27,7 +27,7 @@
  * one answered is delivered again from what is kept.
  */
 import { v7 as uuidv7 } from 'uuid';
-import type { LegalTable } from '../../../domain/legal-table/types.ts';
+import type { LegalTableInForce } from './legal-versions.ts';
 import type {
   AnswerBatchDelivery,
   BatchMemberAccepted,
@@ -59,7 +59,7 @@ export interface InquiryBatchServiceOptions {
   store: CoreStore;
   registry: Registry;
   cipher: CodeCipher;
-  legalTable: LegalTable;
+  legalTables: LegalTableInForce;
   clock: Clock;
   logger: Logger;
   reach: InstitutionReach;
@@ -109,7 +109,7 @@ export class InquiryBatchService {
     request: InquiryBatchRequest,
     received: { inquiryHash?: string } = {},
   ): Promise<InquiryBatchAccepted> {
-    const { store, registry, cipher, legalTable, clock } = this.options;
+    const { store, registry, cipher, legalTables, clock } = this.options;
     const again = await this.resent(request);
     if (again) return again;
     if (request.requestIds !== undefined && request.requestIds.length !== request.personCodes.length) {
@@ -122,6 +122,7 @@ export class InquiryBatchService {
     const provider = await registry.find(request.providerId);
     const now = clock.now();
     const requestedAt = now.toISOString();
+    const legalTable = legalTables.tableOn(now);
     const count = request.personCodes.length;
     const numbers = Array.from({ length: count }, () => uuidv7({ msecs: now.getTime() }));
 

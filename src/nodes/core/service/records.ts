@@ -9,7 +9,7 @@
  * Retention: records are kept `retentionYears` (7 by law's practice, BRIEF.md) counted from the
  * request, then purged together with the inquiry's operational row.
  */
-import type { LegalTable } from '../../../domain/legal-table/types.ts';
+import type { LegalTableInForce } from './legal-versions.ts';
 import type { InstitutionKind } from '../../../protocol/identifiers.ts';
 import type {
   Statistics,
@@ -27,8 +27,8 @@ export interface RecordServiceOptions {
   store: CoreStore;
   clock: Clock;
   retentionYears?: number;
-  /** For the names of procedures, items and clauses in the statistics. */
-  legalTable?: LegalTable;
+  /** For the names of procedures, items and clauses in the statistics (the version in force today). */
+  legalTables?: LegalTableInForce;
 }
 
 /** Japanese names of the institution kinds, as the seeds and the registry's operators say them. */
@@ -140,7 +140,7 @@ export class RecordService {
   }
 
   private nameOf(by: StatisticsBreakdown, key: string): string | null {
-    const table = this.options.legalTable;
+    const table = this.options.legalTables?.tableOn(this.options.clock.now());
     switch (by) {
       case 'week':
         return `${key}〜${addDays(key, 6)}`;
