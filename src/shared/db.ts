@@ -190,6 +190,12 @@ export function openSqlite<DB>(file: string): Kysely<DB> {
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
+  // The group commit runs each work of a group in a savepoint, whose sub-journal (the pages' prior
+  // content) SQLite keeps in memory only up to 64 KiB and then spills to a file it creates and unlinks
+  // in /var/tmp: under load, about one file per batch of inquiries at the core (found with
+  // `strace -k`: memjrnlWrite → unixOpen). In memory, a sub-journal is freed at each RELEASE. The
+  // large sorts (J-LIS's index over every resident) set it back to files for their run.
+  database.pragma('temp_store = MEMORY');
   return new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
 }
 

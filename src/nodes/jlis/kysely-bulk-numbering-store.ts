@@ -88,6 +88,9 @@ export function createKyselyBulkNumberingStore(
           .raw(`pragma journal_mode = ${SQLITE_JOURNAL}`)
           .execute(db)
           .catch(() => undefined);
+        // The index over every resident is sorted in `finish`: in temporary files, not in memory
+        // (`openSqlite` keeps temporary data in memory for the exchange path's small savepoints).
+        await sql`pragma temp_store = file`.execute(db);
       }
       // Keyset pages in primary-key order: the same on both dialects, no cursor, bounded memory.
       let after = '';
@@ -162,7 +165,10 @@ export function createKyselyBulkNumberingStore(
       // Every batch sent is committed (or failed) before the connection closes.
       await closing?.close();
       await ensureNumberIndex(db as unknown as Kysely<unknown>);
-      if (!postgres) await sql`pragma journal_mode = wal`.execute(db);
+      if (!postgres) {
+        await sql`pragma journal_mode = wal`.execute(db);
+        await sql`pragma temp_store = memory`.execute(db);
+      }
     },
   };
 }
