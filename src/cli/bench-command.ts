@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { resolve, join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -148,6 +149,8 @@ export function registerBenchCommand(program: Command): void {
         const rows: (string | number)[][] = [];
         /** CPU ms per exchange by process, one line per path run as processes. */
         const cpuSplit: string[] = [];
+        /** How the requester's inquiries went to the core (alone, or in batches), per path. */
+        const sendSplit: string[] = [];
         try {
           if (options.inProcess) {
             // The same exchanges over the bare path (plain HTTP, no signatures) and the secured one
@@ -163,7 +166,7 @@ export function registerBenchCommand(program: Command): void {
                 basePort: 0,
                 secure,
               });
-              rows.push(await measure(path, network));
+              rows.push(await measure(path, network, join(dir, path)));
             }
           } else {
             // The deployed shape: each node its own process (the secured path only: a node started
@@ -177,7 +180,7 @@ export function registerBenchCommand(program: Command): void {
                 if (event.type !== 'restarted') console.error(`bench: ${event.node} ${event.type}`);
               },
             });
-            rows.push(await measure('secured', network));
+            rows.push(await measure('secured', network, join(dir, 'secured')));
           }
           if (options.baseline) {
             console.error('bare chain: starting three plain relays (requester, core, provider)…');
@@ -213,6 +216,9 @@ export function registerBenchCommand(program: Command): void {
         );
         if (cpuSplit.length > 0)
           console.log(`CPU ms per exchange by process (warm-up included): ${cpuSplit.join('; ')}.`);
+        // A batch's fixed cost is most of an exchange's CPU at these sizes: how large they were.
+        if (sendSplit.length > 0)
+          console.log(`Sends to the core (warm-up included): ${sendSplit.join('; ')}.`);
         // In the open loop every path carries the offered rate: compare their latencies instead.
         if (options.baseline && rate === undefined) {
           const rateOf = (label: string) => Number(rows.find((r) => r[0] === label)?.[4] ?? 0);
@@ -238,7 +244,11 @@ export function registerBenchCommand(program: Command): void {
         );
 
         /** Seed the network's residents, drive the exchanges, and stop it: the table row. */
-        async function measure(path: string, network: Network): Promise<(string | number)[]> {
+        async function measure(
+          path: string,
+          network: Network,
+          dataDir: string,
+        ): Promise<(string | number)[]> {
           try {
             console.error(`${path}: seeding ${plural(persons, 'resident')}…`);
             const seeded = await seedWorld(network, world, legalTable);
@@ -289,6 +299,8 @@ export function registerBenchCommand(program: Command): void {
                 .join(', ');
               cpuSplit.push(`${path}: ${split}`);
             }
+            const sends = sendsToCore(join(dataDir, 'core', 'core.sqlite'));
+            if (sends) sendSplit.push(`${path}: ${sends}`);
             return row;
           } finally {
             await network.close();
@@ -296,6 +308,27 @@ export function registerBenchCommand(program: Command): void {
         }
       },
     );
+}
+
+/**
+ * How the core received the run's inquiries, from its database: how many sends (batches, and
+ * inquiries alone) and their mean size. Undefined where the core's file is not there to read.
+ */
+function sendsToCore(file: string): string | undefined {
+  if (!existsSync(file)) return undefined;
+  const core = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const row = core
+      .prepare(
+        'SELECT count(*) AS inquiries, count(DISTINCT batch_id) AS batches, count(*) - count(batch_id) AS alone FROM inquiries',
+      )
+      .get() as { inquiries: number; batches: number; alone: number };
+    const sends = row.batches + row.alone;
+    if (sends === 0) return undefined;
+    return `${row.inquiries} inquiries in ${sends} sends (${row.batches} batches, ${row.alone} alone), ${(row.inquiries / sends).toFixed(1)} per send`;
+  } finally {
+    core.close();
+  }
 }
 
 async function runPool(
