@@ -6,10 +6,9 @@
  * to another's console nor use its session there, and an account of another role is refused. Skipped,
  * saying so, where /usr/bin/chromium is missing. With RENKEI_SCREENSHOTS=<dir> pages are saved there.
  */
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Kysely } from 'kysely';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { chromiumFor, launchChromium, shootPage } from './support/browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadLegalTable } from '../src/domain/legal-table/index.ts';
 import { launchNetwork, type Network } from '../src/network/launch.ts';
@@ -22,13 +21,7 @@ import { createKyselyConsoleStore, type ConsoleDatabase } from '../src/shared/we
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  console.warn(
-    `clerk-console-browser.test.ts: SKIPPED — ${CHROMIUM} is missing, so the browser tests did not run (apt-get install -y chromium).`,
-  );
-}
+const hasChromium = chromiumFor('clerk-console-browser.test.ts');
 const FAST = { log2N: 10, r: 8, p: 1 };
 
 describe.skipIf(!hasChromium)('the clerk console in chromium', () => {
@@ -36,7 +29,6 @@ describe.skipIf(!hasChromium)('the clerk console in chromium', () => {
   let network: Network;
   let world: SeededWorld;
   let browser: Browser;
-  const shots = process.env.RENKEI_SCREENSHOTS;
   const consoleOf = (id: string) => {
     const url = network.institutions.get(id)?.consoleUrl;
     if (!url) throw new Error(`no console for ${id}`);
@@ -54,11 +46,7 @@ describe.skipIf(!hasChromium)('the clerk console in chromium', () => {
       consoles: { scrypt: FAST },
     });
     world = await seedWorld(network, DEMO_WORLD, legalTable);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
-    if (shots) mkdirSync(shots, { recursive: true });
+    browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {
@@ -100,7 +88,7 @@ describe.skipIf(!hasChromium)('the clerk console in chromium', () => {
     expect(listed).toContain('住民票');
     await page.locator('#addresseeNumber').fill(world.addresseeNumber('yamada-taro', '152048'));
     await page.getByTestId('provider-2').selectOption('131041');
-    if (shots) await page.screenshot({ path: join(shots, 'clerk-intake.png'), fullPage: true });
+    await shootPage(page, 'clerk-intake', () => dir);
     await page.getByRole('button', { name: '照会する' }).click();
     await page.waitForURL(/\/intake\/[0-9a-f-]{36}$/);
 
@@ -124,7 +112,7 @@ describe.skipIf(!hasChromium)('the clerk console in chromium', () => {
       (await page.locator('[data-testid="intake-sheet"] code').first().textContent()) ?? ''
     ).trim();
     expect(processingNumber).toMatch(/^[0-9a-f-]{36}$/);
-    if (shots) await page.screenshot({ path: join(shots, 'clerk-intake-sheet.png'), fullPage: true });
+    await shootPage(page, 'clerk-intake-sheet', () => dir);
 
     await page.getByRole('link', { name: '提供記録' }).click();
     await page.locator('#processingNumber').fill(processingNumber);
@@ -133,7 +121,7 @@ describe.skipIf(!hasChromium)('the clerk console in chromium', () => {
     expect(records).toContain(processingNumber);
     expect(records).toContain('074-01');
     expect(records).toContain('152048:console:clerk-152048');
-    if (shots) await page.screenshot({ path: join(shots, 'clerk-records.png'), fullPage: true });
+    await shootPage(page, 'clerk-records', () => dir);
 
     // English chrome on request, Japanese data kept.
     await page.getByTestId('lang-switch').click();
@@ -165,7 +153,7 @@ describe.skipIf(!hasChromium)('the clerk console in chromium', () => {
     });
     try {
       const accounts = new AccountService({
-        store: createKyselyConsoleStore(db as Kysely<ConsoleDatabase>),
+        store: createKyselyConsoleStore(db),
         clock: systemClock,
         scrypt: FAST,
       });

@@ -4,9 +4,9 @@
  * bar chart on the canvas (pixels painted, no CSP violation), and the by-procedure and by-item tables
  * show the figures of the page's own CSV export. Skipped, saying so, where /usr/bin/chromium is missing.
  */
-import { existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { chromiumFor, launchChromium } from './support/browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { legalTableFromFiles } from '../src/domain/legal-table/load.ts';
@@ -23,13 +23,7 @@ import { listen } from '../src/shared/http.ts';
 import { silentLogger } from '../src/shared/logger.ts';
 import { createWebApp } from '../src/shared/web/server.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  console.warn(
-    `operator-console-browser.test.ts: SKIPPED — ${CHROMIUM} is missing, so the browser tests did not run (apt-get install -y chromium).`,
-  );
-}
+const hasChromium = chromiumFor('operator-console-browser.test.ts');
 
 describe.skipIf(!hasChromium)("the operator's statistics page in chromium", () => {
   let core: TestCore;
@@ -99,10 +93,7 @@ describe.skipIf(!hasChromium)("the operator's statistics page in chromium", () =
       now: () => core.clock.now(),
     });
     url = await listen(web, 0);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

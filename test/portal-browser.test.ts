@@ -6,9 +6,9 @@
  * downloaded by 三条市's systems with the signature ✓. Skipped, saying so, where /usr/bin/chromium is
  * missing (`.ci/run` installs it). With RENKEI_SCREENSHOTS=<dir> the pages are saved there as PNG.
  */
-import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { chromiumFor, launchChromium, shootPage } from './support/browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualCard } from '../src/card/virtual-card.ts';
 import { createClient } from '../src/protocol/api.ts';
@@ -18,28 +18,17 @@ import { systemClock } from '../src/shared/clock.ts';
 import { pkiPaths } from '../src/trust/pki/files.ts';
 import { MUNICIPALITY, PIN, startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  console.warn(
-    `portal-browser.test.ts: SKIPPED — ${CHROMIUM} is missing, so the browser tests did not run (apt-get install -y chromium).`,
-  );
-}
+const hasChromium = chromiumFor('portal-browser.test.ts');
 
 describe.skipIf(!hasChromium)('the Myna Portal in chromium', () => {
   let net: PortalNetwork;
   let browser: Browser;
-  const shots = process.env.RENKEI_SCREENSHOTS;
 
   beforeAll(async () => {
     net = await startPortalNetwork('portal-browser');
     await net.issueCard('sanjo-hanako', '三条 花子');
     await net.issueCard('sanjo-jiro', '三条 次郎');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
-    if (shots) mkdirSync(shots, { recursive: true });
+    browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {
@@ -47,11 +36,7 @@ describe.skipIf(!hasChromium)('the Myna Portal in chromium', () => {
     await net?.dispose();
   });
 
-  const shoot = async (page: Page, name: string) => {
-    const path = join(shots ?? net.dir, `${name}.png`);
-    await page.screenshot({ path, fullPage: true });
-    expect(existsSync(path)).toBe(true);
-  };
+  const shoot = (page: Page, name: string) => shootPage(page, name, () => net.dir);
 
   const newPage = async () => {
     const page = await browser.newPage({ locale: 'ja-JP' });

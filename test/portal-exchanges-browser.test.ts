@@ -6,19 +6,12 @@
  * a row that shows another institution than its log says. Skipped, saying so, where /usr/bin/chromium
  * is missing. With RENKEI_SCREENSHOTS=<dir> the pages are saved there as PNG.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { chromiumFor, launchChromium, shootPage } from './support/browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PIN, startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  console.warn(
-    `portal-exchanges-browser.test.ts: SKIPPED — ${CHROMIUM} is missing, so the browser tests did not run (apt-get install -y chromium).`,
-  );
-}
+const hasChromium = chromiumFor('portal-exchanges-browser.test.ts');
 
 const OK = '✓ 改ざんされていないことを確認しました';
 
@@ -26,7 +19,6 @@ describe.skipIf(!hasChromium)('the Myna Portal’s page A in chromium', () => {
   let net: PortalNetwork;
   let browser: Browser;
   let page: Page;
-  const shots = process.env.RENKEI_SCREENSHOTS;
 
   /** A clerk's inquiry at 三条市 about 山田 太郎 at 新宿区, answered. */
   async function inquire(itemNos: number[], procedureId: string): Promise<string> {
@@ -49,11 +41,7 @@ describe.skipIf(!hasChromium)('the Myna Portal’s page A in chromium', () => {
     net = await startPortalNetwork('portal-exchanges-browser', { world: true });
     await inquire([2], '074-01');
     await inquire([1, 2], '074-01');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
-    if (shots) mkdirSync(shots, { recursive: true });
+    browser = await launchChromium();
     page = await browser.newPage({ locale: 'ja-JP' });
     page.setDefaultTimeout(15_000);
     await page.goto(`${net.portal.url}/login`);
@@ -70,11 +58,7 @@ describe.skipIf(!hasChromium)('the Myna Portal’s page A in chromium', () => {
     await net?.dispose();
   });
 
-  const shoot = async (name: string) => {
-    const path = join(shots ?? net.dir, `${name}.png`);
-    await page.screenshot({ path, fullPage: true });
-    expect(existsSync(path)).toBe(true);
-  };
+  const shoot = (name: string) => shootPage(page, name, () => net.dir);
 
   /** Each row's mark once the page's script has decided (no row left "checking"). */
   const marks = async () => {

@@ -5,25 +5,17 @@
  * ES module under the strict CSP); opening it marks it read and the count goes down. Skipped,
  * saying so, where /usr/bin/chromium is missing. With RENKEI_SCREENSHOTS=<dir> the pages are kept.
  */
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { chromiumFor, launchChromium, shootPage } from './support/browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MUNICIPALITY, PIN, startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  console.warn(
-    `portal-notices-browser.test.ts: SKIPPED — ${CHROMIUM} is missing, so the browser tests did not run (apt-get install -y chromium).`,
-  );
-}
+const hasChromium = chromiumFor('portal-notices-browser.test.ts');
 
 describe.skipIf(!hasChromium)('the Myna Portal’s notices in chromium', () => {
   let net: PortalNetwork;
   let browser: Browser;
   let addresseeNumber: string;
-  const shots = process.env.RENKEI_SCREENSHOTS;
 
   beforeAll(async () => {
     net = await startPortalNetwork('portal-notices-browser');
@@ -32,11 +24,7 @@ describe.skipIf(!hasChromium)('the Myna Portal’s notices in chromium', () => {
       .institution(MUNICIPALITY.id)
       .registerPerson({ body: { individualNumber: card.individualNumber } });
     addresseeNumber = person.addresseeNumber;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-    });
-    if (shots) mkdirSync(shots, { recursive: true });
+    browser = await launchChromium();
   }, 180_000);
 
   afterAll(async () => {
@@ -44,11 +32,7 @@ describe.skipIf(!hasChromium)('the Myna Portal’s notices in chromium', () => {
     await net?.dispose();
   });
 
-  const shoot = async (page: Page, name: string) => {
-    const path = join(shots ?? net.dir, `${name}.png`);
-    await page.screenshot({ path, fullPage: true });
-    expect(existsSync(path)).toBe(true);
-  };
+  const shoot = (page: Page, name: string) => shootPage(page, name, () => net.dir);
 
   const headerCount = (page: Page) => page.getByTestId('header-notices').locator('[data-unread-count]');
 

@@ -1,0 +1,48 @@
+/**
+ * The browser tests' chromium: Debian's package, driven by playwright-core (never a downloaded
+ * browser). Where it is missing a file's tests are skipped, and the file says so once on the console
+ * (`.ci/run` installs it, so CI always runs them). With RENKEI_SCREENSHOTS=<dir> the pages a test
+ * shoots are saved there as PNG; otherwise in the test's own directory, checked and thrown away.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { expect } from 'vitest';
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** Whether chromium is here; when not, says which file's browser tests were skipped. */
+export function chromiumFor(testFile: string): boolean {
+  const present = existsSync(CHROMIUM);
+  if (!present) {
+    console.warn(
+      `${basename(testFile)}: SKIPPED — ${CHROMIUM} is missing, so the browser tests did not run (apt-get install -y chromium).`,
+    );
+  }
+  return present;
+}
+
+/** Headless chromium with the flags this machine needs. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
+}
+
+/** The directory RENKEI_SCREENSHOTS names (made), or undefined. */
+export function screenshotDir(): string | undefined {
+  const dir = process.env.RENKEI_SCREENSHOTS;
+  if (dir) mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/**
+ * A full-page screenshot named `<name>.png`, in RENKEI_SCREENSHOTS or else in `fallbackDir()`; the
+ * file must exist afterwards.
+ */
+export async function shootPage(page: Page, name: string, fallbackDir: () => string): Promise<void> {
+  const path = join(screenshotDir() ?? fallbackDir(), `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  expect(existsSync(path)).toBe(true);
+}
