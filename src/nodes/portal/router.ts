@@ -55,13 +55,7 @@ import { EXCHANGES_SCRIPT, exchangesPage, exchangesUnavailablePage } from './web
 import { myInformationPage, myInformationResults } from './web/my-information-page.ts';
 import { toText } from '../../shared/web/html.ts';
 import { japaneseDateTime } from './web/dates.ts';
-import {
-  landingPage,
-  loggedOutPage,
-  loginPage,
-  noticePage,
-  noticesPage,
-} from './web/pages.ts';
+import { landingPage, loggedOutPage, loginPage, noticePage, noticesPage } from './web/pages.ts';
 
 export const SESSION_COOKIE = 'portal_session';
 export const LOGIN_COOKIE = 'portal_login';
