@@ -56,12 +56,12 @@ describe('renkei start', () => {
     const pids = new Map<string, number>();
     try {
       await waitFor(() => stdout + stderr, 'Press Ctrl-C to stop.', 150_000);
-      // The table: │ node │ name │ URL │ process │ (no colour: stdout is not a terminal).
+      // The table: │ node │ name │ URL │ clerk console │ process │ (no colour: stdout is not a terminal).
       const rows = stdout
         .split('\n')
         .map((line) => line.split('│').map((cell) => cell.trim()))
-        .filter((cells) => cells.length === 6 && /^\d+$/.test(cells[4] ?? ''));
-      for (const cells of rows) pids.set(cells[1] ?? '', Number(cells[4]));
+        .filter((cells) => cells.length === 7 && /^\d+$/.test(cells[5] ?? ''));
+      for (const cells of rows) pids.set(cells[1] ?? '', Number(cells[5]));
       const urls = new Map(rows.map((cells) => [cells[1] ?? '', cells[3] ?? '']));
       expect(pids.size).toBe(16); // core, J-LIS, the corporate-number service, twelve institutions, the portal
       expect(new Set(pids.values()).size).toBe(16);

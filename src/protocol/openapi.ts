@@ -29,6 +29,7 @@ import * as cards from './cards.ts';
 import * as identifiers from './identifiers.ts';
 import * as messages from './messages.ts';
 import * as jpki from './jpki.ts';
+import * as onestopApplications from './onestop-applications.ts';
 import * as residents from './residents.ts';
 import * as routes from './routes.ts';
 import { NODE_APIS, healthApi, type NodeKind, type OpenApiDocument } from './routes.ts';
@@ -66,6 +67,7 @@ const WIRE_CONTRACT: readonly Record<string, unknown>[] = [
   messages,
   residents,
   jpki,
+  onestopApplications,
   routes,
   { ErrorBody, SignedMessage },
 ];
