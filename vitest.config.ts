@@ -27,9 +27,6 @@ export default defineConfig({
   test: {
     // better-sqlite3 is a native addon: forks isolate it more predictably than worker threads.
     pool: 'forks',
-    // Vitest's default is one worker fewer than the cores: one, on the 2-core machine CI runs on. Most
-    // files wait on the processes and sockets of the networks they start, so two overlap well.
-    maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [
