@@ -15,6 +15,7 @@ const STORAGE_SUITES = [
   'src/nodes/corporate/corporate.test.ts',
   'src/nodes/portal/login.test.ts',
   'src/nodes/portal/application-store.test.ts',
+  'src/shared/db.test.ts',
   'src/shared/web/console/accounts.test.ts',
   'test/portal.test.ts',
   'test/storage.test.ts',
@@ -27,6 +28,9 @@ export default defineConfig({
   test: {
     // better-sqlite3 is a native addon: forks isolate it more predictably than worker threads.
     pool: 'forks',
+    // Two files at once on two cores (vitest's default is one fewer than the cores): the files mostly
+    // wait on their networks' HTTP and fsync, so a second one fills the other core.
+    maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [

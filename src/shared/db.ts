@@ -7,10 +7,14 @@ import {
   Migrator,
   PostgresAdapter,
   PostgresDialect,
+  PostgresIntrospector,
   SqliteDialect,
   sql,
   type ColumnDataType,
   type Compilable,
+  type DatabaseIntrospector,
+  type DatabaseMetadataOptions,
+  type TableMetadata,
   type Migration,
   type QueryResult,
   type MigrationProvider,
@@ -121,6 +125,67 @@ class SchemaPostgresDialect extends PostgresDialect {
   override createAdapter(): PostgresAdapter {
     return new SchemaMigrationLockAdapter(this.schema);
   }
+
+  override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    return new SchemaIntrospector(db, this.schema);
+  }
+}
+
+/**
+ * Kysely's PostgreSQL introspector lists the tables of EVERY schema of the database (its migrator asks
+ * it whether the migration table exists), and its query fails with `schema "…" does not exist` when
+ * another schema is dropped while it runs: test files side by side, each dropping its own schemas,
+ * broke each other's start-up that way. A node only ever needs its own schema's tables.
+ */
+class SchemaIntrospector extends PostgresIntrospector {
+  constructor(
+    private readonly database: Kysely<unknown>,
+    private readonly schema: string,
+  ) {
+    super(database);
+  }
+
+  override async getTables(
+    options: DatabaseMetadataOptions = { withInternalKyselyTables: false },
+  ): Promise<TableMetadata[]> {
+    const { rows } = await sql<{
+      table: string;
+      kind: string;
+      column: string | null;
+      type: string | null;
+      nullable: boolean | null;
+      hasDefault: boolean | null;
+      autoIncrementing: boolean | null;
+    }>`
+      select c.relname as "table", c.relkind as kind, a.attname as "column", t.typname as type,
+             not a.attnotnull as nullable, a.atthasdef as "hasDefault",
+             coalesce(pg_get_expr(d.adbin, d.adrelid) like 'nextval(%', false) as "autoIncrementing"
+        from pg_class c
+        join pg_namespace n on n.oid = c.relnamespace
+        left join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
+        left join pg_type t on t.oid = a.atttypid
+        left join pg_attrdef d on d.adrelid = c.oid and d.adnum = a.attnum
+       where n.nspname = ${this.schema} and c.relkind in ('r', 'v', 'p')
+       order by c.relname, a.attnum`.execute(this.database);
+    const tables = new Map<string, TableMetadata>();
+    for (const row of rows) {
+      if (!options.withInternalKyselyTables && row.table.startsWith('kysely_migration')) continue;
+      let table = tables.get(row.table);
+      if (!table) {
+        table = { name: row.table, schema: this.schema, isView: row.kind === 'v', columns: [] };
+        tables.set(row.table, table);
+      }
+      if (row.column === null) continue;
+      table.columns.push({
+        name: row.column,
+        dataType: row.type ?? '',
+        isNullable: row.nullable ?? true,
+        hasDefaultValue: row.hasDefault ?? false,
+        isAutoIncrementing: row.autoIncrementing ?? false,
+      });
+    }
+    return [...tables.values()];
+  }
 }
 
 /** `host:port/database` of a PostgreSQL URL: for messages (never the user's password). */
@@ -173,14 +238,21 @@ export function columnTypes(db: Kysely<unknown>): {
     : { bytes: 'blob', bigint: 'integer', serial: 'integer', serialAutoIncrement: true };
 }
 
+/** The first key of our append locks (two-key advisory locks: apart from the migration locks'). */
+const APPEND_LOCK_CLASS = 0x52_4b_41; // "RKA"
+
 /**
  * Serialise writers of one log within a transaction: on PostgreSQL a transaction-scoped advisory lock
  * (held until commit, across processes sharing the database); on SQLite nothing, since a write
- * transaction holds the whole database already.
+ * transaction holds the whole database already. The lock is keyed by the log's schema as well as its
+ * name: advisory locks belong to the whole database, and keyed by the name alone every node sharing
+ * one database (the demo network's 22 schemas, test files side by side) queued behind one lock.
  */
 export async function lockForAppend(db: Kysely<unknown>, name: string): Promise<void> {
   if (dialectOf(db) !== 'postgres') return;
-  await sql`select pg_advisory_xact_lock(hashtext(${name}))`.execute(db);
+  await sql`select pg_advisory_xact_lock(${sql.lit(APPEND_LOCK_CLASS)}, hashtext(current_schema() || '.' || ${name}))`.execute(
+    db,
+  );
 }
 
 export function openSqlite<DB>(file: string): Kysely<DB> {
