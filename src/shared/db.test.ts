@@ -6,7 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kysely, sql, type Migration } from 'kysely';
+import type { Kysely } from 'kysely';
+import { sql, type Migration } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lockForAppend, migrateToLatest, nodeDatabase, openDatabase } from './db.ts';
