@@ -7,8 +7,10 @@
  * (`portal-browser.test.ts` drives the same flow in chromium.)
  */
 import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOGIN_RATE } from '../src/nodes/portal/router.ts';
 import { VirtualCard } from '../src/card/virtual-card.ts';
 import { createKyselyPortalStore, type PortalDatabase } from '../src/nodes/portal/kysely-store.ts';
 import { createClient } from '../src/protocol/api.ts';
@@ -257,5 +259,51 @@ describe('J-LIS: the portal’s code acquisition', () => {
       await asPortal.close();
       await asMunicipality.close();
     }
+  });
+});
+
+describe('the Myna Portal: login rate limits', () => {
+  /** A request from another loopback address than the other tests' 127.0.0.1: its own count, from zero. */
+  const from = (localAddress: string, path: string, form?: string) =>
+    new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const request = httpRequest(
+        new URL(path, net.portal.url),
+        {
+          localAddress,
+          method: form === undefined ? 'GET' : 'POST',
+          headers: form === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded' },
+        },
+        (response) => {
+          let text = '';
+          response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, text }));
+        },
+      );
+      request.on('error', reject).end(form);
+    });
+
+  it('refuses an address that hands in too many card answers a minute, records it, and limits no other address', async () => {
+    const answer = (address: string) => from(address, '/login/complete', 'challenge=x');
+    for (let i = 0; i < LOGIN_RATE.answer; i++) expect((await answer('127.0.0.9')).status).toBe(400);
+    const refused = await answer('127.0.0.9');
+    expect(refused.status).toBe(429);
+    expect(refused.text).toContain('ERR_LOGIN_THROTTLED');
+    // Beginning a login is counted apart, and another address is not held up.
+    expect((await from('127.0.0.9', '/login')).status).toBe(200);
+    expect((await answer('127.0.0.10')).status).toBe(400);
+    const log = await openSecurityLog(join(net.dir, 'portal', 'security.sqlite'));
+    try {
+      const events = await log.list(50);
+      expect(events.some((e) => e.route === 'portal.login' && e.code === 'ERR_LOGIN_THROTTLED')).toBe(true);
+    } finally {
+      await log.close();
+    }
+  });
+
+  it('refuses an address that begins too many logins a minute', async () => {
+    for (let i = 0; i < LOGIN_RATE.begin; i++) expect((await from('127.0.0.11', '/login')).status).toBe(200);
+    const refused = await from('127.0.0.11', '/login');
+    expect(refused.status).toBe(429);
+    expect(refused.text).toContain('しばらくログインできません');
   });
 });

@@ -14,6 +14,7 @@ import type { coreApi, jlisApi, jpkiApi } from '../../protocol/routes.ts';
 import type { LegalTable } from '../../domain/legal-table/index.ts';
 import { secureApp } from '../../protocol/server.ts';
 import type { Clock } from '../../shared/clock.ts';
+import rateLimit from '@fastify/rate-limit';
 import { createHttpApp } from '../../shared/http.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -189,6 +190,8 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     keepMs,
   });
   const web = await createWebApp({ logger: deps.logger, tls: deps.webTls, errorPage });
+  // Before the routes: the plugin finds the routes that ask for a limit as they are added (router.ts).
+  await web.register(rateLimit, { global: false });
   registerPortalPages(web, {
     login,
     sessions,

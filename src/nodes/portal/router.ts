@@ -79,6 +79,36 @@ export interface PortalPagesDeps {
 
 const HTML = 'text/html; charset=utf-8';
 
+/**
+ * How often one address may begin a login (each makes a challenge row) and hand in a card's answer
+ * (each costs a signature check and a status query at J-LIS), per minute. A resident logs in a few
+ * times a day; a household behind one address a few more. The card's own PIN lock stops guessing at
+ * the PIN; this stops one address from filling the challenge table or keeping J-LIS busy. In memory,
+ * per process: a portal run as several processes behind a balancer multiplies it by their number.
+ */
+export const LOGIN_RATE = { begin: 30, answer: 10, windowMs: 60_000 } as const;
+
+/** The route option that applies `@fastify/rate-limit` (registered by the portal) to a login route. */
+function loginRate(max: number, deps: PortalPagesDeps, route: string) {
+  return {
+    config: {
+      rateLimit: {
+        max,
+        timeWindow: LOGIN_RATE.windowMs,
+        groupId: route,
+        onExceeded: (request: FastifyRequest) => {
+          void refuse(deps, route, 'ERR_LOGIN_THROTTLED', request);
+        },
+        errorResponseBuilder: (_request: FastifyRequest, context: { after: string }) =>
+          new RenkeiError(
+            'ERR_LOGIN_THROTTLED',
+            `Too many logins from this address: try again in ${context.after}.`,
+          ),
+      },
+    },
+  };
+}
+
 export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps): void {
   const { login, sessions, notices } = deps;
   const sessionOf = (request: FastifyRequest) => sessions.find(request.cookies[SESSION_COOKIE]);
@@ -112,7 +142,7 @@ export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps)
       .send(landingPage({ csrfToken: session.csrfToken, unread: await notices.unread(session.personId) }));
   });
 
-  app.get('/login', async (_request, reply) => {
+  app.get('/login', loginRate(LOGIN_RATE.begin, deps, 'portal.login.begin'), async (_request, reply) => {
     const { challenge, binding } = await login.issue();
     const link = new URL('/sign', deps.readerUrl);
     link.search = new URLSearchParams({
@@ -133,7 +163,7 @@ export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps)
 
   // From the reader's page (another origin, so no same-origin check): the challenge and the card's
   // signature are the proof, and `finish` ties the login to the browser that began it.
-  app.post('/login/complete', async (request, reply) => {
+  app.post('/login/complete', loginRate(LOGIN_RATE.answer, deps, 'portal.login'), async (request, reply) => {
     const fields = formFields(request.body);
     const nonce = LoginNonce.safeParse(fields.challenge);
     const certificate = base64(fields.certificate, 8192);

@@ -281,6 +281,10 @@ const WORDING: Partial<Record<ErrorCode, [string, string]>> = {
     'This request was refused. Please reload the page.',
   ],
   ERR_ROUTE_NOT_FOUND: ['ページが見つかりません。', 'There is no page here.'],
+  ERR_LOGIN_THROTTLED: [
+    'この端末からのログインが続いたため、しばらくログインできません。1分ほど待ってからもう一度お試しください。',
+    'Too many logins from this device: please wait a minute and try again.',
+  ],
 };
 
 export function errorPage(error: { status: number; code: ErrorCode; message: string }): string {
