@@ -488,6 +488,7 @@ export function recordsPage(args: {
           id="processingNumber"
           name="processingNumber"
           maxlength="36"
+          size="38"
           value="${q.processingNumber}"
         />
       </div>
