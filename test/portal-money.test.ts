@@ -21,46 +21,17 @@ import { RenkeiError } from '../src/shared/errors.ts';
 import { pkiPaths } from '../src/trust/pki/files.ts';
 import { attemptWith, credentialOf } from './support/attacker.ts';
 import { MUNICIPALITY, startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
-import { Browser, formOf, logIn, unescapeHtml } from './support/portal-web.ts';
+import { Browser, formOf, unescapeHtml } from './support/portal-web.ts';
+import { PortalResidents, waitFor } from './support/portal-residents.ts';
 
 const PREFECTURE = DEMO_INSTITUTIONS.find((i) => i.id === '130001')!;
 let net: PortalNetwork;
 const transports: Transport[] = [];
-const addressees = new Map<string, string>();
-const browsers = new Map<string, Browser>();
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function resident(label: string, name: string, login: boolean): Promise<void> {
-  const card = await net.issueCard(label, name);
-  const person = await net.network
-    .institution(MUNICIPALITY.id)
-    .registerPerson({ body: { individualNumber: card.individualNumber } });
-  addressees.set(label, person.addresseeNumber);
-  if (login) {
-    const browser = new Browser();
-    await logIn(net, browser, label);
-    browsers.set(label, browser);
-  }
-}
-
-function as(label: string): Browser {
-  const browser = browsers.get(label);
-  if (!browser) throw new Error(`${label} is not logged in`);
-  return browser;
-}
+const residents = new PortalResidents(() => net);
 
 /** Post a page's form (its hidden fields, with `fields` over them) as the browser would. */
 async function submit(label: string, pagePath: string, action: string, fields: Record<string, string> = {}) {
-  const browser = as(label);
+  const browser = residents.as(label);
   const { text } = await browser.go(`${net.portal.url}${pagePath}`);
   return browser.go(`${net.portal.url}${action}`, {
     form: { ...formOf(text, action), ...fields },
@@ -79,7 +50,7 @@ const GOOD = {
 async function register(label: string, account: Record<string, string> = GOOD) {
   const confirm = await submit(label, '/account/edit', '/account/confirm', account);
   expect(confirm.response.status).toBe(200);
-  const browser = as(label);
+  const browser = residents.as(label);
   const saved = await browser.go(`${net.portal.url}/account`, {
     form: formOf(confirm.text, '/account'),
     origin: net.portal.url,
@@ -92,7 +63,7 @@ async function inquireAccount(label: string) {
   const institution = net.network.institution(MUNICIPALITY.id);
   const accepted = await institution.inquire({
     body: {
-      addresseeNumber: addressees.get(label) ?? '',
+      addresseeNumber: residents.addressee(label),
       providerId: 'portal',
       clauseNo: '130',
       procedureId: '130-01',
@@ -108,7 +79,7 @@ async function inquireAccount(label: string) {
 function sendBill(label: string, reference: string, amount = 12_300) {
   return net.network.institution(MUNICIPALITY.id).sendResidentMessage({
     body: {
-      addresseeNumber: addressees.get(label) ?? '',
+      addresseeNumber: residents.addressee(label),
       title: '固定資産税の納付のお願い',
       body: '第1期分の納付をお願いします。',
       payment: { amount, dueDate: '2026-12-25', payee: '三条市', reference },
@@ -118,7 +89,7 @@ function sendBill(label: string, reference: string, amount = 12_300) {
 
 async function delivered(label: string, noticeId: string): Promise<string> {
   return waitFor('the notice', async () => {
-    const { response, text } = await as(label).go(`${net.portal.url}/notices/${noticeId}`);
+    const { response, text } = await residents.as(label).go(`${net.portal.url}/notices/${noticeId}`);
     return response.status === 200 ? text : undefined;
   });
 }
@@ -129,19 +100,21 @@ async function checkout(label: string, noticeId: string) {
   expect(started.response.status).toBe(303);
   const location = started.response.headers.get('location') ?? '';
   expect(location).toMatch(/^\/demo-pay\//);
-  const page = await as(label).go(`${net.portal.url}${location}`);
+  const page = await residents.as(label).go(`${net.portal.url}${location}`);
   return { path: location, page: page.text };
 }
 
 async function confirmCheckout(label: string, c: { path: string; page: string }) {
-  return as(label).go(`${net.portal.url}${c.path}`, { form: formOf(c.page, c.path), origin: net.portal.url });
+  return residents
+    .as(label)
+    .go(`${net.portal.url}${c.path}`, { form: formOf(c.page, c.path), origin: net.portal.url });
 }
 
 beforeAll(async () => {
   net = await startPortalNetwork('portal-money', { institutions: [PREFECTURE] });
-  await resident('hanako', '三条 花子', true);
-  await resident('taro', '三条 太郎', true);
-  await resident('misaki', '佐藤 美咲', false);
+  await residents.add('hanako', '三条 花子', { login: true });
+  await residents.add('taro', '三条 太郎', { login: true });
+  await residents.add('misaki', '佐藤 美咲', { login: false });
 }, 180_000);
 
 afterAll(async () => {
@@ -174,30 +147,30 @@ describe('the public-funds receiving account (公金受取口座)', () => {
     expect(confirm.text).toContain('この内容で登録します');
     expect(confirm.text).toContain('0001');
     // Nothing saved before the confirm step is posted.
-    expect((await as('hanako').go(`${net.portal.url}/account`)).text).toContain('account-next');
+    expect((await residents.as('hanako').go(`${net.portal.url}/account`)).text).toContain('account-next');
     await register('hanako');
-    const shown = await as('hanako').go(`${net.portal.url}/account?saved=1`);
+    const shown = await residents.as('hanako').go(`${net.portal.url}/account?saved=1`);
     expect(shown.text).toContain('公金受取口座を登録しました');
     expect(shown.text).toContain('0034567');
     expect(shown.text).toContain('サンジョウ　ハナコ');
   });
 
   it('shows a resident their own account only, and only with a session and the form’s token', async () => {
-    expect((await as('taro').go(`${net.portal.url}/account`)).text).not.toContain('0034567');
+    expect((await residents.as('taro').go(`${net.portal.url}/account`)).text).not.toContain('0034567');
     const stranger = new Browser();
     expect((await stranger.go(`${net.portal.url}/account`)).response.headers.get('location')).toBe('/login');
-    const noToken = await as('taro').go(`${net.portal.url}/account`, {
+    const noToken = await residents.as('taro').go(`${net.portal.url}/account`, {
       form: { ...GOOD, _csrf: 'wrong' },
       origin: net.portal.url,
     });
     expect(noToken.response.status).toBe(403);
-    const { text } = await as('taro').go(`${net.portal.url}/account`);
-    const other = await as('taro').go(`${net.portal.url}/account`, {
+    const { text } = await residents.as('taro').go(`${net.portal.url}/account`);
+    const other = await residents.as('taro').go(`${net.portal.url}/account`, {
       form: { ...formOf(text, '/account/confirm'), ...GOOD },
       origin: 'https://evil.example',
     });
     expect(other.response.status).toBe(403);
-    expect((await as('taro').go(`${net.portal.url}/account`)).text).toContain('account-next');
+    expect((await residents.as('taro').go(`${net.portal.url}/account`)).text).toContain('account-next');
   });
 });
 
@@ -228,7 +201,7 @@ describe('an institution finds the account through the network (clause 130)', ()
       await db.destroy();
     }
     // The resident sees the exchange on page A, like any other.
-    const a = await as('hanako').go(`${net.portal.url}/exchanges`);
+    const a = await residents.as('hanako').go(`${net.portal.url}/exchanges`);
     expect(a.text).toContain('公金受取口座情報');
     expect(a.text).toContain(status.processingNumber);
   });
@@ -243,7 +216,7 @@ describe('an institution finds the account through the network (clause 130)', ()
     await expect(
       institution.inquire({
         body: {
-          addresseeNumber: addressees.get('hanako') ?? '',
+          addresseeNumber: residents.addressee('hanako'),
           providerId: 'portal',
           clauseNo: '74',
           procedureId: '074-01',
@@ -268,7 +241,7 @@ describe('an institution finds the account through the network (clause 130)', ()
   });
 
   it('changes and deletes: the next inquiry gets the new account, then none', async () => {
-    const { text } = await as('hanako').go(`${net.portal.url}/account/edit`);
+    const { text } = await residents.as('hanako').go(`${net.portal.url}/account/edit`);
     expect(text).toContain('value="0034567"');
     await register('hanako', { ...GOOD, accountNumber: '7654321' });
     expect((await inquireAccount('hanako')).items?.[0]?.data).toMatchObject({ accountNumber: '7654321' });
@@ -295,7 +268,9 @@ describe('payments from a notice (公金決済)', () => {
     expect(c.page).toContain('デモの決済事業者');
     const paid = await confirmCheckout('hanako', c);
     expect(paid.response.status).toBe(303);
-    const done = await as('hanako').go(`${net.portal.url}${paid.response.headers.get('location') ?? ''}`);
+    const done = await residents
+      .as('hanako')
+      .go(`${net.portal.url}${paid.response.headers.get('location') ?? ''}`);
     expect(done.text).toContain('お支払いが完了しました');
     const receipt = /data-testid="payment-receipt">([^<]+)</.exec(done.text)?.[1];
     expect(receipt).toMatch(/^DEMO-/);
@@ -304,7 +279,7 @@ describe('payments from a notice (公金決済)', () => {
       return s.status === 'paid' ? s : undefined;
     });
     expect(status.receipt).toBe(receipt);
-    expect((await as('hanako').go(`${net.portal.url}/notices/${sent.noticeId}`)).text).toContain(
+    expect((await residents.as('hanako').go(`${net.portal.url}/notices/${sent.noticeId}`)).text).toContain(
       'お支払い済みです',
     );
   });
@@ -321,8 +296,8 @@ describe('payments from a notice (公金決済)', () => {
     // Replaying the first checkout's form changes nothing either.
     expect((await confirmCheckout('hanako', first)).response.status).toBe(303);
     // And once paid, the portal starts no checkout at all.
-    const { text: accountPage } = await as('hanako').go(`${net.portal.url}/account`);
-    const started = await as('hanako').go(`${net.portal.url}/payments/${sent.noticeId}`, {
+    const { text: accountPage } = await residents.as('hanako').go(`${net.portal.url}/account`);
+    const started = await residents.as('hanako').go(`${net.portal.url}/payments/${sent.noticeId}`, {
       form: formOf(accountPage, '/account/delete'),
       origin: net.portal.url,
     });
@@ -332,16 +307,18 @@ describe('payments from a notice (公金決済)', () => {
       const s = await business.getPaymentRequest({ params: { noticeId: sent.noticeId } });
       return s.status === 'paid' ? s : undefined;
     });
-    const page = await as('hanako').go(`${net.portal.url}/payments/${sent.noticeId}`);
+    const page = await residents.as('hanako').go(`${net.portal.url}/payments/${sent.noticeId}`);
     expect(page.text).toContain(`data-testid="payment-receipt">${status.receipt ?? '?'}<`);
   });
 
   it('shows a payment to its resident only', async () => {
     const sent = await sendBill('hanako', 'TAX-2026-0003');
     await delivered('hanako', sent.noticeId);
-    expect((await as('taro').go(`${net.portal.url}/payments/${sent.noticeId}`)).response.status).toBe(404);
-    const { text } = await as('taro').go(`${net.portal.url}/account`);
-    const tried = await as('taro').go(`${net.portal.url}/payments/${sent.noticeId}`, {
+    expect(
+      (await residents.as('taro').go(`${net.portal.url}/payments/${sent.noticeId}`)).response.status,
+    ).toBe(404);
+    const { text } = await residents.as('taro').go(`${net.portal.url}/account`);
+    const tried = await residents.as('taro').go(`${net.portal.url}/payments/${sent.noticeId}`, {
       form: { _csrf: formOf(text, '/account/confirm')._csrf ?? '' },
       origin: net.portal.url,
     });

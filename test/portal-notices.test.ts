@@ -30,49 +30,20 @@ import {
   startPortalNetwork,
   type PortalNetwork,
 } from './support/portal-network.ts';
-import { Browser, logIn } from './support/portal-web.ts';
+import { PortalResidents, waitFor } from './support/portal-residents.ts';
 
 let net: PortalNetwork;
 const transports: Transport[] = [];
-/** Label → the municipality's addressee number for the resident. */
-const addressees = new Map<string, string>();
-const individualNumbers = new Map<string, string>();
-const browsers = new Map<string, Browser>();
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-async function resident(label: string, name: string, login: boolean): Promise<void> {
-  const card = await net.issueCard(label, name);
-  const person = await net.network
-    .institution(MUNICIPALITY.id)
-    .registerPerson({ body: { individualNumber: card.individualNumber } });
-  addressees.set(label, person.addresseeNumber);
-  individualNumbers.set(label, card.individualNumber);
-  if (login) {
-    const browser = new Browser();
-    await logIn(net, browser, label);
-    browsers.set(label, browser);
-  }
-}
+const residents = new PortalResidents(() => net);
 
 function send(label: string, title: string, body = `${title}の本文です。\n二行目。`) {
   return net.network.institution(MUNICIPALITY.id).sendResidentMessage({
-    body: { addresseeNumber: addressees.get(label) ?? '', title, body },
+    body: { addresseeNumber: residents.addressee(label), title, body },
   });
 }
 
 async function inbox(label: string) {
-  const browser = browsers.get(label);
-  if (!browser) throw new Error(`${label} is not logged in`);
-  return (await browser.go(`${net.portal.url}/notices`)).text;
+  return (await residents.as(label).go(`${net.portal.url}/notices`)).text;
 }
 
 /** The core's row of a notice (state and whether it still holds the ciphertext). */
@@ -105,9 +76,9 @@ async function coreAs(partyId: string): Promise<Client<typeof coreApi>> {
 
 beforeAll(async () => {
   net = await startPortalNetwork('portal-notices', { institutions: [TAX_AGENCY] });
-  await resident('hanako', '三条 花子', true);
-  await resident('taro', '三条 太郎', true);
-  await resident('misaki', '佐藤 美咲', false);
+  await residents.add('hanako', '三条 花子', { login: true });
+  await residents.add('taro', '三条 太郎', { login: true });
+  await residents.add('misaki', '佐藤 美咲', { login: false });
 }, 180_000);
 
 afterAll(async () => {
@@ -128,14 +99,14 @@ describe('notices to residents at the Myna Portal', () => {
     expect(text).toMatch(/data-unread-count[^>]*>1</);
     expect(await inbox('taro')).not.toContain('児童手当の現況届について');
 
-    const home = (await browsers.get('hanako')!.go(`${net.portal.url}/`)).text;
+    const home = (await residents.as('hanako').go(`${net.portal.url}/`)).text;
     expect(home).toContain('href="/notices"');
     expect(home).toMatch(/data-unread-count[^>]*>1</);
 
     // Another resident cannot open it by its id; its owner can, and it is read from then on.
-    const other = await browsers.get('taro')!.go(`${net.portal.url}/notices/${sent.noticeId}`);
+    const other = await residents.as('taro').go(`${net.portal.url}/notices/${sent.noticeId}`);
     expect(other.response.status).toBe(404);
-    const opened = await browsers.get('hanako')!.go(`${net.portal.url}/notices/${sent.noticeId}`);
+    const opened = await residents.as('hanako').go(`${net.portal.url}/notices/${sent.noticeId}`);
     expect(opened.response.status).toBe(200);
     expect(opened.text).toContain('児童手当の現況届についての本文です。\n二行目。');
     const after = await inbox('hanako');
@@ -149,7 +120,7 @@ describe('notices to residents at the Myna Portal', () => {
   it('lets the National Tax Agency send notices, while the legal table gives it no inquiry', async () => {
     const nta = net.network.institution(TAX_AGENCY.id);
     const person = await nta.registerPerson({
-      body: { individualNumber: individualNumbers.get('hanako') ?? '' },
+      body: { individualNumber: residents.individualNumber('hanako') },
     });
     await nta.sendResidentMessage({
       body: {
@@ -196,7 +167,7 @@ describe('notices to residents at the Myna Portal', () => {
       '--institution-url',
       net.network.institutions.get(MUNICIPALITY.id)?.url ?? '',
       '--addressee',
-      addressees.get('taro') ?? '',
+      residents.addressee('taro'),
       '--title',
       '国民健康保険料のお知らせ',
       '--body-file',
@@ -216,7 +187,7 @@ describe('notices to residents at the Myna Portal', () => {
       '--institution-url',
       net.network.institutions.get(MUNICIPALITY.id)?.url ?? '',
       '--addressee',
-      addressees.get('taro') ?? '',
+      residents.addressee('taro'),
       '--title',
       '二行の\n件名',
       '--body-file',
@@ -266,9 +237,7 @@ describe('notices to residents at the Myna Portal', () => {
   it('holds a notice for a resident who never logged in, and delivers it at their first login', async () => {
     const sent = await send('misaki', 'マイナポータルへようこそ');
     expect((await coreRow(sent.noticeId))?.state).toBe('held');
-    const browser = new Browser();
-    await logIn(net, browser, 'misaki');
-    browsers.set('misaki', browser);
+    await residents.logIn('misaki');
     await waitFor('the held notice delivered', async () =>
       (await inbox('misaki')).includes('マイナポータルへようこそ') ? true : undefined,
     );
