@@ -19,6 +19,31 @@ function cardList(cards: readonly CardChoice[]) {
   </ul>`;
 }
 
+/** The cards to sign with, as radio buttons (the chosen one, else the first, checked). */
+function cardChooser(
+  cards: readonly CardChoice[],
+  selected: string | undefined,
+  hint?: (card: CardChoice) => string,
+) {
+  return html`<div class="form-field">
+    <fieldset>
+      <legend>カード <span class="en" lang="en">Card</span></legend>
+      ${cards.map(
+        (c, i) =>
+          html`<label class="choice">
+            <input
+              type="radio"
+              name="card"
+              value="${c.file}"
+              ${(selected ?? (i === 0 ? c.file : undefined)) === c.file ? html`checked` : ''}
+            />
+            ${c.label} ${hint ? html`<span class="hint">${hint(c)}</span>` : ''}
+          </label>`,
+      )}
+    </fieldset>
+  </div>`;
+}
+
 export function homePage(args: { cards: readonly CardChoice[] }): string {
   return page({
     title: 'カードリーダー',
@@ -81,26 +106,9 @@ export function signPage(args: {
         <input type="hidden" name="expires" value="${args.fields.expires}" />
         <input type="hidden" name="return" value="${args.fields.return}" />
         <input type="hidden" name="token" value="${args.fields.token}" />
-        <div class="form-field">
-          <fieldset>
-            <legend>カード <span class="en" lang="en">Card</span></legend>
-            ${args.cards.map(
-              (c, i) =>
-                html`<label class="choice">
-                  <input
-                    type="radio"
-                    name="card"
-                    value="${c.file}"
-                    ${(args.selected ?? (i === 0 ? c.file : undefined)) === c.file ? html`checked` : ''}
-                  />
-                  ${c.label}
-                  <span class="hint"
-                    >${c.pinTriesLeft > 0 ? `暗証番号 残り${c.pinTriesLeft}回` : 'ロック中 Locked'}</span
-                  >
-                </label>`,
-            )}
-          </fieldset>
-        </div>
+        ${cardChooser(args.cards, args.selected, (c) =>
+          c.pinTriesLeft > 0 ? `暗証番号 残り${c.pinTriesLeft}回` : 'ロック中 Locked',
+        )}
         <div class="form-field">
           <label for="pin"
             >利用者証明用電子証明書の暗証番号（数字4桁）
@@ -251,23 +259,7 @@ export function signDocumentPage(args: {
         <input type="hidden" name="request" value="${args.fields.request}" />
         <input type="hidden" name="portal" value="${args.fields.portal}" />
         <input type="hidden" name="token" value="${args.fields.token}" />
-        <div class="form-field">
-          <fieldset>
-            <legend>カード <span class="en" lang="en">Card</span></legend>
-            ${args.cards.map(
-              (c, i) =>
-                html`<label class="choice">
-                  <input
-                    type="radio"
-                    name="card"
-                    value="${c.file}"
-                    ${(args.selected ?? (i === 0 ? c.file : undefined)) === c.file ? html`checked` : ''}
-                  />
-                  ${c.label}
-                </label>`,
-            )}
-          </fieldset>
-        </div>
+        ${cardChooser(args.cards, args.selected)}
         <div class="form-field">
           <label for="password"
             >署名用電子証明書のパスワード（英大文字・数字 6〜16文字）
