@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RenkeiError } from './errors.ts';
-import { lockDirectory } from './lock.ts';
+import { lockAndLog, lockDirectory } from './lock.ts';
+import { closeLogger } from './logger.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -66,5 +67,30 @@ describe('a data directory lock', () => {
     writeFileSync(lock.path, JSON.stringify({ pid: process.ppid }));
     lock.release();
     expect(existsSync(lock.path)).toBe(true);
+  });
+});
+
+describe('a node start: its lock, then its log', () => {
+  it('lets go of the lock when the log cannot be opened, so that the node can be started again', async () => {
+    const node = join(dir, 'node');
+    writeFileSync(join(dir, 'logs'), 'a file where the log directory should be');
+    await expect(
+      lockAndLog({ dir: node, lockName: 'jlis', node: 'jlis', logFile: join(dir, 'logs', 'jlis.log') }),
+    ).rejects.toThrow();
+    expect(existsSync(join(node, 'jlis.lock'))).toBe(false);
+    rmSync(join(dir, 'logs'));
+    const started = await lockAndLog({
+      dir: node,
+      lockName: 'jlis',
+      node: 'jlis',
+      logFile: join(dir, 'logs', 'jlis.log'),
+    });
+    try {
+      expect(started.ownLogger).toBe(true);
+      expect(codeOf(() => lockDirectory(node, 'jlis'))).toBe('ERR_DATA_DIR_IN_USE');
+    } finally {
+      started.lock.release();
+      await closeLogger(started.logger);
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RenkeiError } from './errors.ts';
+import { createLogger, type Logger, type LogRotation } from './logger.ts';
 
 /** A node's hold on its data directory; `release` is idempotent. */
 export interface DirectoryLock {
@@ -79,4 +80,36 @@ function inUse(dir: string, node: string, pid: number): RenkeiError {
       'Stop that one first, or give this one its own data directory (--data-dir).',
     { node, pid },
   );
+}
+
+/**
+ * How every node's start begins: its directory locked (none for a core worker, `dir` undefined:
+ * the first core process holds it), then its logger, writing `logFile` (rotated) unless one is
+ * given. A log that cannot be opened (a directory not writable) lets go of the lock: nothing started.
+ * `ownLogger` says whether the node must close the logger when it stops.
+ */
+export async function lockAndLog(options: {
+  dir: string | undefined;
+  lockName: string;
+  node: string;
+  logFile: string;
+  logger?: Logger | undefined;
+  logRotation?: LogRotation | undefined;
+}): Promise<{ lock: DirectoryLock; logger: Logger; ownLogger: boolean }> {
+  const lock =
+    options.dir === undefined
+      ? { path: '', release: () => undefined }
+      : lockDirectory(options.dir, options.lockName);
+  if (options.logger !== undefined) return { lock, logger: options.logger, ownLogger: false };
+  try {
+    const logger = await createLogger({
+      node: options.node,
+      file: options.logFile,
+      ...(options.logRotation === undefined ? {} : { rotation: options.logRotation }),
+    });
+    return { lock, logger, ownLogger: true };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
 }

@@ -26,8 +26,8 @@ import { nodeDatabase, type PostgresOption } from '../../shared/db.ts';
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { listen } from '../../shared/http.ts';
-import { lockDirectory } from '../../shared/lock.ts';
-import { closeLogger, createLogger, type Logger, type LogRotation } from '../../shared/logger.ts';
+import { lockAndLog } from '../../shared/lock.ts';
+import { closeLogger, type Logger, type LogRotation } from '../../shared/logger.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { createCore } from './core.ts';
 import { createPublicationApp } from './publication.ts';
@@ -88,21 +88,15 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
       fields: ['workers'],
     });
   }
-  const lock = options.worker
-    ? { path: '', release: () => undefined }
-    : lockDirectory(join(options.dataDir, 'core'), 'core');
-  const ownLogger = options.logger === undefined;
-  const logger =
-    options.logger ??
-    (await createLogger({
-      node: 'core',
-      file: join(options.dataDir, 'logs', 'core.log'),
-      ...(options.logRotation === undefined ? {} : { rotation: options.logRotation }),
-    }).catch((error: unknown) => {
-      // A log that cannot be opened (a directory not writable): nothing started, so let go of the lock.
-      lock.release();
-      throw error;
-    }));
+  const { lock, logger, ownLogger } = await lockAndLog({
+    // A worker shares the first core process's directory, which that process holds.
+    dir: options.worker ? undefined : join(options.dataDir, 'core'),
+    lockName: 'core',
+    node: 'core',
+    logFile: join(options.dataDir, 'logs', 'core.log'),
+    logger: options.logger,
+    logRotation: options.logRotation,
+  });
   let store: CoreStore | undefined;
   let core: ReturnType<typeof createCore> | undefined;
   let security: OpenedNodeSecurity | undefined;

@@ -11,8 +11,8 @@ import {
 import { systemClock, type Clock } from '../../shared/clock.ts';
 import { nodeDatabase, openDatabase, type PostgresOption } from '../../shared/db.ts';
 import { listen } from '../../shared/http.ts';
-import { closeLogger, createLogger, type Logger, type LogRotation } from '../../shared/logger.ts';
-import { lockDirectory } from '../../shared/lock.ts';
+import { closeLogger, type Logger, type LogRotation } from '../../shared/logger.ts';
+import { lockAndLog } from '../../shared/lock.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { NTA_PARTY, createCorporate } from './corporate.ts';
 import { createKyselyCorporateStore, type CorporateDatabase } from './kysely-store.ts';
@@ -47,18 +47,14 @@ export interface StartCorporateOptions {
 export async function startCorporate(options: StartCorporateOptions): Promise<RunningNode> {
   const dir = join(options.dataDir, 'corporate');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const lock = lockDirectory(dir, 'corporate');
-  const ownLogger = options.logger === undefined;
-  const logger =
-    options.logger ??
-    (await createLogger({
-      node: 'corporate',
-      file: join(options.dataDir, 'logs', 'corporate.log'),
-      ...(options.logRotation === undefined ? {} : { rotation: options.logRotation }),
-    }).catch((error: unknown) => {
-      lock.release();
-      throw error;
-    }));
+  const { lock, logger, ownLogger } = await lockAndLog({
+    dir,
+    lockName: 'corporate',
+    node: 'corporate',
+    logFile: join(options.dataDir, 'logs', 'corporate.log'),
+    logger: options.logger,
+    logRotation: options.logRotation,
+  });
   let db: Kysely<CorporateDatabase> | undefined;
   let app: FastifyInstance | undefined;
   let security: OpenedNodeSecurity | undefined;

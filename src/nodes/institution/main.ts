@@ -16,8 +16,8 @@ import { systemClock, type Clock } from '../../shared/clock.ts';
 import { migrateToLatest, nodeDatabase, openDatabase, type PostgresOption } from '../../shared/db.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { listen } from '../../shared/http.ts';
-import { closeLogger, createLogger, type Logger, type LogRotation } from '../../shared/logger.ts';
-import { lockDirectory } from '../../shared/lock.ts';
+import { closeLogger, type Logger, type LogRotation } from '../../shared/logger.ts';
+import { lockAndLog } from '../../shared/lock.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { createPortalNoticeSealer } from '../../protocol/portal-notice-sealing.ts';
 import { createInstitution } from './institution.ts';
@@ -104,19 +104,14 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
   const name = `institution:${institutionId}`;
   const clock = options.clock ?? systemClock;
   const dir = join(options.dataDir, 'institutions', institutionId);
-  const lock = lockDirectory(dir, 'institution');
-  const ownLogger = options.logger === undefined;
-  const logger =
-    options.logger ??
-    (await createLogger({
-      node: name,
-      file: join(options.dataDir, 'logs', `institution-${institutionId}.log`),
-      ...(options.logRotation === undefined ? {} : { rotation: options.logRotation }),
-    }).catch((error: unknown) => {
-      // A log that cannot be opened (a directory not writable): nothing started, so let go of the lock.
-      lock.release();
-      throw error;
-    }));
+  const { lock, logger, ownLogger } = await lockAndLog({
+    dir,
+    lockName: 'institution',
+    node: name,
+    logFile: join(options.dataDir, 'logs', `institution-${institutionId}.log`),
+    logger: options.logger,
+    logRotation: options.logRotation,
+  });
   let addresseeDb: Kysely<AddresseeDatabase> | undefined;
   let intermediateDb: Kysely<IntermediateDatabase> | undefined;
   let intermediateStore: KyselyIntermediateStore | undefined;

@@ -17,8 +17,8 @@ import { systemClock, type Clock } from '../../shared/clock.ts';
 import { nodeDatabase, openDatabase, type PostgresOption } from '../../shared/db.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { listen } from '../../shared/http.ts';
-import { closeLogger, createLogger, type Logger, type LogRotation } from '../../shared/logger.ts';
-import { lockDirectory } from '../../shared/lock.ts';
+import { closeLogger, type Logger, type LogRotation } from '../../shared/logger.ts';
+import { lockAndLog } from '../../shared/lock.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { migrateJlisDatabase } from './migrations.ts';
 import { NUMBERING_KEY_BYTES } from './numbering.ts';
@@ -60,19 +60,14 @@ export interface StartJlisOptions {
 export async function startJlis(options: StartJlisOptions): Promise<RunningNode> {
   const dir = join(options.dataDir, 'jlis');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const lock = lockDirectory(dir, 'jlis');
-  const ownLogger = options.logger === undefined;
-  const logger =
-    options.logger ??
-    (await createLogger({
-      node: 'jlis',
-      file: join(options.dataDir, 'logs', 'jlis.log'),
-      ...(options.logRotation === undefined ? {} : { rotation: options.logRotation }),
-    }).catch((error: unknown) => {
-      // A log that cannot be opened (a directory not writable): nothing started, so let go of the lock.
-      lock.release();
-      throw error;
-    }));
+  const { lock, logger, ownLogger } = await lockAndLog({
+    dir,
+    lockName: 'jlis',
+    node: 'jlis',
+    logFile: join(options.dataDir, 'logs', 'jlis.log'),
+    logger: options.logger,
+    logRotation: options.logRotation,
+  });
   let db: Kysely<JlisDatabase> | undefined;
   let app: FastifyInstance | undefined;
   let jlis: Jlis | undefined;

@@ -17,8 +17,8 @@ import { systemClock, type Clock } from '../../shared/clock.ts';
 import { nodeDatabase, openDatabase, type PostgresOption } from '../../shared/db.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { listen } from '../../shared/http.ts';
-import { closeLogger, createLogger, type Logger, type LogRotation } from '../../shared/logger.ts';
-import { lockDirectory } from '../../shared/lock.ts';
+import { closeLogger, type Logger, type LogRotation } from '../../shared/logger.ts';
+import { lockAndLog } from '../../shared/lock.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { createKyselyPortalStore, type PortalDatabase } from './kysely-store.ts';
 import { createKyselyMoneyStore, type MoneyDatabase } from './kysely-money-store.ts';
@@ -90,18 +90,14 @@ export interface RunningPortal extends RunningNode {
 export async function startPortal(options: StartPortalOptions): Promise<RunningPortal> {
   const dir = join(options.dataDir, 'portal');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const lock = lockDirectory(dir, 'portal');
-  const ownLogger = options.logger === undefined;
-  const logger =
-    options.logger ??
-    (await createLogger({
-      node: 'portal',
-      file: join(options.dataDir, 'logs', 'portal.log'),
-      ...(options.logRotation === undefined ? {} : { rotation: options.logRotation }),
-    }).catch((error: unknown) => {
-      lock.release();
-      throw error;
-    }));
+  const { lock, logger, ownLogger } = await lockAndLog({
+    dir,
+    lockName: 'portal',
+    node: 'portal',
+    logFile: join(options.dataDir, 'logs', 'portal.log'),
+    logger: options.logger,
+    logRotation: options.logRotation,
+  });
   let db: Kysely<PortalDatabase> | undefined;
   let web: FastifyInstance | undefined;
   let network: FastifyInstance | undefined;
