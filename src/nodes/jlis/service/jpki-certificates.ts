@@ -73,7 +73,7 @@ const BACKDATE_MS = 3_600_000;
  * certificate's validity period." A CRL is current for JPKI_LIFETIME.crlMs and signed again within
  * half of it, so keeping the entry one lifetime past notAfter puts it on at least one CRL signed after
  * the expiry (when the CRL was asked for meanwhile). Past that, OpenSSL and every RFC 5280 verifier
- * refuse the certificate as expired anyway. We do not add ExpiredCertsOnCRL (X.509 §9.6.2.8): it would
+ * refuse the certificate as expired anyway. We do not add X.509's ExpiredCertsOnCRL extension: it would
  * promise the opposite.
  */
 export const CRL_EXPIRED_GRACE_MS = JPKI_LIFETIME.crlMs;
