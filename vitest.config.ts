@@ -20,6 +20,7 @@ const STORAGE_SUITES = [
   'test/portal.test.ts',
   'test/storage.test.ts',
   'test/bulk-inquiries.test.ts',
+  'test/certificate-holds.test.ts',
 ];
 
 const postgres = process.env.RENKEI_TEST_POSTGRES;

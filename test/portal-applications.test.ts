@@ -334,6 +334,45 @@ describe('ぴったりサービス: find, apply, sign, download', () => {
     expect((await sanjo.listApplications({ query: { state: 'new' } })).applications).toHaveLength(0);
   });
 
+  it('refuses an application signed while the card is suspended (its certificates on hold), and accepts one again after the lift', async () => {
+    const jlis = net.network.jlisClient();
+    const suspended = await jlis.suspendCard({
+      body: { cardId: hanakoCard.cardId, reason: 'loss', clerkId: 'clerk-01' },
+    });
+    expect(suspended.certificates).toBe('held');
+    const during = await prepare(hanako);
+    const signedDuring = await signAtReader(during.link, 'hanako', PASSWORD);
+    const heldData =
+      formOf(signedDuring.text, `${net.portal.url}/signing-requests/${during.requestId}/signature`)
+        .signedData ?? '';
+    const refused = await answer(hanako, during.requestId, heldData);
+    expect(refused.response.status).toBe(401);
+    expect(refused.text).toContain('ERR_CERT_REVOKED');
+    // 三条市's check of the application received before the loss shows the hold too.
+    const whileHeld = await sanjo.getApplication({ params: { applicationNumber: number } });
+    expect(whileHeld.verification).toMatchObject({ certificateStatus: 'revoked', code: 'ERR_CERT_REVOKED' });
+
+    const lifted = await jlis.liftCardSuspension({
+      body: {
+        cardId: hanakoCard.cardId,
+        card: readFileSync(hanakoCard.file).toString('base64'),
+        clerkId: 'clerk-01',
+      },
+    });
+    expect(lifted.card).toMatchObject({ state: 'delivered', certificates: 'valid' });
+    const afterLift = await sanjo.getApplication({ params: { applicationNumber: number } });
+    expect(afterLift.verification).toMatchObject({ signature: 'valid', certificateStatus: 'good' });
+    const again = await prepare(hanako);
+    const signedAgain = await signAtReader(again.link, 'hanako', PASSWORD);
+    const accepted = await answer(
+      hanako,
+      again.requestId,
+      formOf(signedAgain.text, `${net.portal.url}/signing-requests/${again.requestId}/signature`)
+        .signedData ?? '',
+    );
+    expect(accepted.response.status).toBe(303);
+  });
+
   it('shows a revoked signing certificate at download, and refuses a new application signed with it', async () => {
     const { requestId, link } = await prepare(hanako);
     const signed = await signAtReader(link, 'hanako', PASSWORD);

@@ -25,6 +25,8 @@ export interface TestJpkiIssuer extends JpkiIssuer {
   readonly revocations: { cardId: string; reason: JpkiRevocationReason; which: string }[];
   /** Signing certificates issued alone (after an identity change), in order. */
   readonly signingIssued: { cardId: string; serial: string; authenticationSerial: string }[];
+  /** The cards whose certificates are on hold now. */
+  readonly held: Set<string>;
   /** Fail the next `issuePair` (the CA unreachable). */
   failNext: boolean;
 }
@@ -66,6 +68,7 @@ export async function createTestJpkiIssuer(): Promise<TestJpkiIssuer> {
     issued: [],
     revocations: [],
     signingIssued: [],
+    held: new Set(),
     failNext: false,
     async issuePair(request): Promise<JpkiIssued> {
       if (issuer.failNext) {
@@ -86,7 +89,16 @@ export async function createTestJpkiIssuer(): Promise<TestJpkiIssuer> {
     },
     revokeForCard(cardId, reason, which = 'both') {
       issuer.revocations.push({ cardId, reason, which });
+      issuer.held.delete(cardId);
       return Promise.resolve();
+    },
+    holdForCard(cardId) {
+      issuer.held.add(cardId);
+      return Promise.resolve(['signing', 'authentication']);
+    },
+    releaseForCard(cardId) {
+      const was = issuer.held.delete(cardId);
+      return Promise.resolve(was ? ['signing', 'authentication'] : []);
     },
     async issueSigning(request) {
       const signing = await certify(request.signingPublicKeySpki, 'CN=signing', request.notAfter);
@@ -109,7 +121,7 @@ export async function createTestJpkiIssuer(): Promise<TestJpkiIssuer> {
       const revoked = issuer.revocations
         .slice(revocationsAtIssue.get(serial) ?? 0)
         .some((r) => r.cardId === cardId && (r.which === 'both' || r.which === kind));
-      return Promise.resolve(revoked ? 'revoked' : 'valid');
+      return Promise.resolve(revoked ? 'revoked' : issuer.held.has(cardId) ? 'held' : 'valid');
     },
   };
   return issuer;

@@ -3,7 +3,7 @@
  * the trust layer; J-LIS's own JPKI CA), the PINs typed on standard input.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
@@ -182,5 +182,37 @@ describe('renkei card', () => {
     expect(S2).not.toBe(S);
     expect(statSync(file).mode & 0o777).toBe(0o600);
     await VirtualCard.open(file).signWithSigningKey('OSAKA2026', new Uint8Array([1]));
+  });
+  it('suspends a lost card, saying its certificates are on hold, and lifts it, saying they are valid again, the card file unchanged', async () => {
+    const registered = await fetch(new URL('/admin/v1/residents', url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: '紛失 三郎',
+        address: '東京都千代田区霞が関2-1-2',
+        dateOfBirth: '1979-11-03',
+        sex: 'male',
+      }),
+    });
+    const { residentRecordCode } = (await registered.json()) as { residentRecordCode: string };
+    const applied = await card('', 'apply', '--resident-record-code', residentRecordCode);
+    const cardId = /card id\s*│\s*([0-9A-F]{16})/.exec(applied.stdout)?.[1] ?? '';
+    const file = join(dir, 'saburo.card');
+    expect((await card('1357\nSABURO26\n', 'issue', '--card-id', cardId, '--out', file)).status).toBe(0);
+    expect((await card('', 'deliver', '--card-id', cardId)).status).toBe(0);
+    const before = readFileSync(file);
+
+    const suspended = await card('', 'suspend', '--card-id', cardId, '--reason', 'loss');
+    expect(suspended.status, suspended.stderr).toBe(0);
+    expect(suspended.stdout).toMatch(/certificates\s*│\s*held/);
+    expect(suspended.stdout).toContain('on hold (電子証明書の一時保留)');
+
+    // No PIN is asked: the same certificates are released, nothing typed.
+    const lifted = await card('', 'lift', '--card-id', cardId, '--card', file, '--clerk', 'clerk-09');
+    expect(lifted.status, lifted.stderr).toBe(0);
+    expect(lifted.stdout).toMatch(/state\s*│\s*delivered/);
+    expect(lifted.stdout).toMatch(/certificates\s*│\s*valid/);
+    expect(lifted.stdout).toContain('Certificate hold released');
+    expect(readFileSync(file).equals(before)).toBe(true);
   });
 });

@@ -86,30 +86,45 @@ export function registerCardCommand(program: Command): void {
     });
 
   common(card.command('suspend'))
-    .description('一時停止: the card is lost or stolen; its certificates are revoked')
+    .description('一時停止: the card is lost or stolen; its certificates are put on hold (一時保留)')
     .requiredOption('--card-id <id>', 'the card')
     .option('--reason <reason>', 'loss or theft', 'loss')
     .action(async (options: Common & { cardId: string; reason: string }) => {
       const reason = oneOf(options.reason, ['loss', 'theft'] as const, '--reason');
       const jlis = await connect(options);
-      console.log(
-        cardTable(await jlis.suspendCard({ body: { cardId: options.cardId, reason, ...clerk(options) } })),
-      );
+      const view = await jlis.suspendCard({ body: { cardId: options.cardId, reason, ...clerk(options) } });
+      console.log(cardTable(view));
+      console.log(suspensionNote(view));
     });
 
   common(card.command('lift'))
-    .description('一時停止の解除: the card found again; new keys and certificates under new secrets')
+    .description(
+      '一時停止の解除: the card found again; its certificates on hold released, the same ones valid again',
+    )
     .requiredOption('--card-id <id>', 'the card')
-    .requiredOption('--card <file>', 'the card file brought to the counter (rewritten)')
-    .action(async (options: Common & { cardId: string; card: string }) => {
+    .requiredOption('--card <file>', 'the card file brought to the counter')
+    .option(
+      '--new-keys',
+      'for a card whose certificates were revoked (suspended before holds): new keys and certificates under a new PIN and password',
+    )
+    .action(async (options: Common & { cardId: string; card: string; newKeys?: boolean }) => {
       const path = resolve(options.card);
       const archive = readCard(path);
-      const secrets = await readSecrets({ signing: true });
+      const secrets = options.newKeys ? await readSecrets({ signing: true }) : {};
       const jlis = await connect(options);
       const issued = await jlis.liftCardSuspension({
         body: { cardId: options.cardId, card: archive, ...secrets, ...clerk(options) },
       });
-      writeIssued(issued, path);
+      if (options.newKeys) {
+        writeIssued(issued, path);
+        return;
+      }
+      console.log(cardTable(issued.card));
+      console.log(
+        issued.card.certificates === 'valid'
+          ? 'Certificate hold released (一時保留の解除): the same certificates are valid again; the card file is unchanged.'
+          : `The card is in use again; its certificates are ${issued.card.certificates} (a new signing certificate is issued with issue-signing-certificate).`,
+      );
     });
 
   common(card.command('revoke'))
@@ -263,6 +278,13 @@ export function cardTable(view: CardView): string {
   if (view.replacesCardId) rows.push(['replaces', view.replacesCardId]);
   if (view.replacedByCardId) rows.push(['replaced by', view.replacedByCardId]);
   return table(['', ''], rows);
+}
+
+/** What a suspension did to the certificates, in a line a clerk reads to the holder. */
+export function suspensionNote(view: CardView): string {
+  return view.certificates === 'held'
+    ? 'Both certificates are on hold (電子証明書の一時保留): they cannot log in or sign until the suspension is lifted at the municipality, or the card is revoked.'
+    : `The card is suspended; its certificates are ${view.certificates}.`;
 }
 
 function writeIssued(issued: CardIssued, path: string): void {

@@ -67,11 +67,16 @@ export const CardSuspension = z.object({
 });
 export type CardSuspension = z.infer<typeof CardSuspension>;
 
-/** 一時停止の解除: the card found again, brought with the holder; new keys under the secrets typed. */
+/**
+ * 一時停止の解除: the card found again, brought with the holder; its certificates on hold are released
+ * (the same ones, valid again). The PIN and signing password only for a card whose certificates were
+ * revoked instead (suspended before holds): it is re-keyed under them.
+ */
 export const CardSuspensionLift = z.object({
   cardId: CardId,
   card: CardArchive,
-  ...Secrets,
+  pin: CardPin.optional(),
+  signingPassword: SigningPassword.optional(),
   clerkId: ClerkId,
 });
 export type CardSuspensionLift = z.infer<typeof CardSuspensionLift>;
@@ -173,7 +178,8 @@ export const CardView = z.object({
   expiresOn: IsoDate.optional(),
   /** The user-authentication certificate's last valid day; a signing certificate never outlives it. */
   certificatesExpireOn: IsoDate.optional(),
-  certificates: z.enum(['none', 'valid', 'revoked']),
+  /** `held`: on hold (一時保留) while the card is suspended. */
+  certificates: z.enum(['none', 'valid', 'held', 'revoked']),
   signingSerial: z.string().optional(),
   authenticationSerial: z.string().optional(),
   replacesCardId: CardId.optional(),

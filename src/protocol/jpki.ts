@@ -15,7 +15,11 @@ const Base64 = z
   .string()
   .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64')
   .max(64 * 1024);
-const CertificateStatus = z.enum(['valid', 'revoked']);
+/**
+ * `held`: on hold (一時保留) while its card is suspended as lost; not usable, as a revoked one, until
+ * the suspension is lifted (valid again) or the card revoked (revoked for good).
+ */
+const CertificateStatus = z.enum(['valid', 'held', 'revoked']);
 
 export const RelyingPartyRegistration = z.object({
   /** The party id of the relying party's network certificate (role business or institution). */

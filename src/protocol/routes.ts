@@ -776,7 +776,10 @@ export const jlisApi = defineApi('jlis', {
     body: CardDelivery,
     response: CardView,
   },
-  /** 一時停止: lost or stolen; both certificates revoked. Errors: ERR_UPSTREAM_UNAVAILABLE. */
+  /**
+   * 一時停止: lost or stolen; both certificates on hold (一時保留). Errors: ERR_UNKNOWN_CARD,
+   * ERR_CARD_STATE, ERR_UPSTREAM_UNAVAILABLE.
+   */
   suspendCard: {
     method: 'POST',
     path: '/admin/v1/card-suspensions',
@@ -786,7 +789,11 @@ export const jlisApi = defineApi('jlis', {
     body: CardSuspension,
     response: CardView,
   },
-  /** 一時停止の解除: found again; re-keyed with new certificates. Errors: ERR_UPSTREAM_UNAVAILABLE. */
+  /**
+   * 一時停止の解除: found again; the held certificates released, valid again (a card whose certificates
+   * were revoked instead is re-keyed under the PIN given). Errors: ERR_UNKNOWN_CARD, ERR_CARD_STATE,
+   * ERR_RESIDENT_STATE, ERR_VALIDATION, ERR_UPSTREAM_UNAVAILABLE.
+   */
   liftCardSuspension: {
     method: 'POST',
     path: '/admin/v1/card-suspension-lifts',

@@ -199,17 +199,49 @@ describe('the card lifecycle at J-LIS', () => {
     expect(answer.json.error).toMatchObject({ code: 'ERR_CARD_STATE', details: { cardId } });
   });
 
-  it('suspends a lost card, revoking both certificates, and lifts it when found with new keys', async () => {
+  it('suspends a lost card, putting both certificates on hold, and lifts it when found: the same certificates valid again', async () => {
     const { cardId, archive } = await deliveredCard();
-    const oldSerial = (await holders(archive).readCertificate('authentication')).serial;
+    const serials = {
+      signing: (await holders(archive).readCertificate('signing', PASSWORD)).serial,
+      authentication: (await holders(archive).readCertificate('authentication')).serial,
+    };
     const suspended = await post<CardView>('/admin/v1/card-suspensions', { cardId, reason: 'loss' });
     expect(suspended.json).toMatchObject({
       state: 'suspended',
       stateReason: 'loss',
-      certificates: 'revoked',
+      certificates: 'held',
     });
-    expect(jpki.revocations).toEqual([{ cardId, reason: 'loss', which: 'both' }]);
+    expect(jpki.revocations).toEqual([]);
+    expect(await jpki.certificateStatus(serials.authentication)).toBe('held');
 
+    const lifted = await post<CardIssued>('/admin/v1/card-suspension-lifts', { cardId, card: archive });
+    expect(lifted.status).toBe(200);
+    expect(lifted.json.card).toMatchObject({
+      state: 'delivered',
+      certificates: 'valid',
+      expiresOn: '2034-05-14',
+      signingSerial: serials.signing,
+      authenticationSerial: serials.authentication,
+    });
+    expect(lifted.json.card.stateReason).toBeUndefined();
+    // No new keys: the card file comes back as it was brought, its certificates in force again.
+    expect(lifted.json.archive).toBe(archive);
+    expect(jpki.issued).toHaveLength(1);
+    expect(jpki.revocations).toEqual([]);
+    expect(await jpki.certificateStatus(serials.authentication)).toBe('valid');
+    expect(await events(cardId)).toContainEqual(['lift', 'done', 'suspended', 'delivered', undefined]);
+  });
+
+  it('lifts a card suspended before holds (its certificates revoked) only with new secrets, re-keying it', async () => {
+    const { cardId, archive } = await deliveredCard();
+    const oldSerial = (await holders(archive).readCertificate('authentication')).serial;
+    await post('/admin/v1/card-suspensions', { cardId, reason: 'loss' });
+    // As a suspension left it before migration 0016-certificate-holds: the certificates revoked.
+    await jpki.revokeForCard(cardId, 'loss');
+    await db.updateTable('cards').set({ certificates: 'revoked' }).where('card_id', '=', cardId).execute();
+
+    const bare = await post<ErrorBody>('/admin/v1/card-suspension-lifts', { cardId, card: archive });
+    expect([bare.status, bare.json.error.code]).toEqual([409, 'ERR_CARD_STATE']);
     const lifted = await post<CardIssued>('/admin/v1/card-suspension-lifts', {
       cardId,
       card: archive,
@@ -217,12 +249,7 @@ describe('the card lifecycle at J-LIS', () => {
       signingPassword: PASSWORD,
     });
     expect(lifted.status).toBe(200);
-    expect(lifted.json.card).toMatchObject({
-      state: 'delivered',
-      certificates: 'valid',
-      expiresOn: '2034-05-14',
-    });
-    expect(lifted.json.card.stateReason).toBeUndefined();
+    expect(lifted.json.card).toMatchObject({ state: 'delivered', certificates: 'valid' });
     const card = holders(lifted.json.archive);
     expect(card.cardId).toBe(cardId);
     expect((await card.readCertificate('authentication')).serial).not.toBe(oldSerial);
@@ -298,7 +325,7 @@ describe('the card lifecycle at J-LIS', () => {
       stateReason: 'reissue',
       replacedByCardId: fresh.cardId,
     });
-    // Suspended already: its certificates were revoked then (loss), not again.
+    // Suspended: its certificates were on hold, and are revoked now as a lost card's (keyCompromise).
     expect(jpki.revocations).toEqual([{ cardId, reason: 'loss', which: 'both' }]);
   });
 

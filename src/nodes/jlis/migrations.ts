@@ -362,6 +362,24 @@ export const JLIS_MIGRATIONS: Record<string, Migration> = {
       await db.schema.alterTable('cards').addColumn('claimed_until', 'varchar(32)').execute();
     },
   },
+  /**
+   * Certificate holds (電子証明書の一時保留, issue 8): a lost card's certificates are put on hold, not
+   * revoked, and the lift at the municipality releases them. `jpki_certificates.status` takes a third
+   * value, `held` (the column is wide enough already); `held_at` is when the hold began, kept when the
+   * hold becomes a revocation (the certificate is unusable since then: the CRL entry's date), cleared
+   * when it is released. `cards.certificates` takes `held` likewise. The index serves the CRL, which
+   * lists a kind's revoked and held certificates not yet expired.
+   */
+  '0016-certificate-holds': {
+    async up(db: Kysely<unknown>) {
+      await db.schema.alterTable('jpki_certificates').addColumn('held_at', 'varchar(32)').execute();
+      await db.schema
+        .createIndex('jpki_certificates_crl')
+        .on('jpki_certificates')
+        .columns(['kind', 'status', 'not_after'])
+        .execute();
+    },
+  },
 };
 
 /** The unique index of Individual Numbers, built again if a bulk numbering stopped without it. */

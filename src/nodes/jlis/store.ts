@@ -214,13 +214,13 @@ export interface BulkRows {
  * - `applied` (申請受付): the application is accepted; no card yet;
  * - `issued` (発行: 交付の準備): the card made at the municipality, its keys and certificates in it;
  * - `delivered` (交付済): the holder received it; the only state in which it is used;
- * - `suspended` (一時停止): reported lost; its certificates are revoked;
+ * - `suspended` (一時停止): reported lost; its certificates are on hold (一時保留), released at the lift;
  * - `revoked` (廃止): for good (death, return, damage, loss, a reissue or renewal replacing it).
  */
 export type CardState = 'applied' | 'issued' | 'delivered' | 'suspended' | 'revoked';
 
-/** Whether the card's certificates are in force: none issued yet, valid, or revoked. */
-export type CardCertificates = 'none' | 'valid' | 'revoked';
+/** Whether the card's certificates are in force: none issued yet, valid, on hold (suspended), or revoked. */
+export type CardCertificates = 'none' | 'valid' | 'held' | 'revoked';
 
 /** A card as J-LIS keeps it: never a key, a PIN, or the card's contents. */
 export interface CardRow {

@@ -28,6 +28,14 @@ export const REVOCATION_REASONS = {
 } as const;
 export type RevocationReason = keyof typeof REVOCATION_REASONS;
 
+/**
+ * Every code a CRL entry or an OCSP answer can carry (RFC 5280 §5.3.1): the operator's reasons above,
+ * and certificateHold, which a CA that puts certificates on hold writes (J-LIS's JPKI, while a lost
+ * card is suspended). removeFromCRL is left out: it belongs to delta CRLs, which no CA here publishes.
+ */
+export const CRL_REASON_CODES = { ...REVOCATION_REASONS, certificateHold: 6 } as const;
+export type CrlReason = keyof typeof CRL_REASON_CODES;
+
 export function isRevocationReason(value: string): value is RevocationReason {
   return Object.hasOwn(REVOCATION_REASONS, value);
 }

@@ -7,7 +7,7 @@
  * can still be checked against the list.
  */
 import * as asn1js from 'asn1js';
-import { REVOCATION_REASONS, type CertificateIndex, type RevocationReason } from './ca-index.ts';
+import { CRL_REASON_CODES, type CertificateIndex, type CrlReason } from './ca-index.ts';
 import { writePublicFile, type PkiPaths } from './files.ts';
 import { LIFETIME, OID_CRL_NUMBER } from './profiles.ts';
 import { SIGNING_ALGORITHM, x509 } from './x509.ts';
@@ -30,7 +30,8 @@ export interface RevokedEntry {
   /** Lower-case hex, as `normaliseSerial` writes it. */
   serial: string;
   revokedAt: Date;
-  reason: RevocationReason;
+  /** certificateHold for a certificate on hold (RFC 5280 §5.3.1): listed, and released by leaving the next CRL. */
+  reason: CrlReason;
 }
 
 /**
@@ -51,7 +52,7 @@ export async function signCrl(args: {
     serialNumber: c.serial,
     revocationDate: c.revokedAt,
     // RFC 5280 §5.3.1: the reasonCode extension is absent rather than "unspecified".
-    ...(c.reason !== 'unspecified' ? { reason: REVOCATION_REASONS[c.reason] } : {}),
+    ...(c.reason !== 'unspecified' ? { reason: CRL_REASON_CODES[c.reason] } : {}),
   }));
   return x509.X509CrlGenerator.create({
     issuer: args.issuing.subjectName,

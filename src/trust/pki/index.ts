@@ -22,10 +22,12 @@ export {
   type RevokeResult,
 } from './authority.ts';
 export {
+  CRL_REASON_CODES,
   REVOCATION_REASONS,
   assertRevocationReason,
   isRevocationReason,
   type CertificateRecord,
+  type CrlReason,
   type RevocationReason,
 } from './ca-index.ts';
 export { partyPaths, pkiPaths } from './files.ts';

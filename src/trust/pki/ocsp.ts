@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import type { Clock } from '../../shared/clock.ts';
-import { REVOCATION_REASONS, type RevocationReason } from './ca-index.ts';
+import { CRL_REASON_CODES, type CrlReason } from './ca-index.ts';
 import type { OcspResponder, PkiView } from './view.ts';
 import { pkijs, type x509 } from './x509.ts';
 
@@ -50,7 +50,8 @@ export const OCSP_ANSWER_VALIDITY_MS = 5 * 60_000;
 /** What an OCSP answer says of one certificate (RFC 6960's three answers). */
 export type OcspCertStatus =
   | { status: 'good' }
-  | { status: 'revoked'; revokedAt: Date; reason: RevocationReason }
+  /** `revoked` with certificateHold is a certificate on hold (RFC 6960 §2.2): it may be good again later. */
+  | { status: 'revoked'; revokedAt: Date; reason: CrlReason }
   | { status: 'unknown' };
 
 /**
@@ -206,7 +207,7 @@ function certStatus(status: OcspCertStatus): asn1js.BaseBlock {
           : [
               new asn1js.Constructed({
                 idBlock: { tagClass: 3, tagNumber: 0 },
-                value: [new asn1js.Enumerated({ value: REVOCATION_REASONS[status.reason] })],
+                value: [new asn1js.Enumerated({ value: CRL_REASON_CODES[status.reason] })],
               }),
             ];
       return new asn1js.Constructed({

@@ -4,7 +4,14 @@ import { isUniqueViolation } from '../../../shared/db.ts';
 import type { ErrorCode } from '../../../shared/errors.ts';
 import type { JpkiRevocationReason } from './port.ts';
 import type { JpkiKind } from './profiles.ts';
-import type { JpkiCertificateRecord, JpkiStore, LinkingEvent, RelyingParty } from './store.ts';
+import type {
+  JpkiCertificateRecord,
+  JpkiCertificateStatus,
+  JpkiCrlEntry,
+  JpkiStore,
+  LinkingEvent,
+  RelyingParty,
+} from './store.ts';
 
 interface JpkiCertificatesTable {
   serial: string;
@@ -15,6 +22,8 @@ interface JpkiCertificatesTable {
   not_after: string;
   issued_at: string;
   status: string;
+  /** Migration `0016-certificate-holds`. */
+  held_at: string | null;
   revoked_at: string | null;
   reason: string | null;
   authentication_serial: string | null;
@@ -49,7 +58,8 @@ export function createKyselyJpkiStore(db: Kysely<JpkiTables>): JpkiStore {
           .select(['serial', 'kind', 'status', 'replaced_by'])
           .where('resident_record_code', '=', signing.residentRecordCode)
           .execute();
-        const stillValid = earlier.filter((c) => c.status === 'valid').map((c) => c.serial);
+        // A certificate on hold is revoked as well: the new one supersedes it.
+        const stillValid = earlier.filter((c) => c.status !== 'revoked').map((c) => c.serial);
         if (stillValid.length > 0) {
           await trx
             .updateTable('jpki_certificates')
@@ -111,7 +121,8 @@ export function createKyselyJpkiStore(db: Kysely<JpkiTables>): JpkiStore {
           .where('resident_record_code', '=', signing.residentRecordCode)
           .where('kind', '=', 'signing')
           .execute();
-        const stillValid = earlier.filter((c) => c.status === 'valid').map((c) => c.serial);
+        // A certificate on hold is revoked as well: the new one supersedes it.
+        const stillValid = earlier.filter((c) => c.status !== 'revoked').map((c) => c.serial);
         if (stillValid.length > 0) {
           await trx
             .updateTable('jpki_certificates')
@@ -132,18 +143,66 @@ export function createKyselyJpkiStore(db: Kysely<JpkiTables>): JpkiStore {
       });
     },
 
-    async listRevoked(kind) {
+    async hold(cardId, at) {
+      return db.transaction().execute(async (trx) => {
+        const rows = await trx
+          .selectFrom('jpki_certificates')
+          .select(['serial', 'kind'])
+          .where('card_id', '=', cardId)
+          .where('status', '=', 'valid')
+          .execute();
+        if (rows.length === 0) return [];
+        await trx
+          .updateTable('jpki_certificates')
+          .set({ status: 'held', held_at: at.toISOString() })
+          .where(
+            'serial',
+            'in',
+            rows.map((r) => r.serial),
+          )
+          .where('status', '=', 'valid')
+          .execute();
+        return kindsOf(rows);
+      });
+    },
+
+    async release(cardId) {
+      return db.transaction().execute(async (trx) => {
+        const rows = await trx
+          .selectFrom('jpki_certificates')
+          .select(['serial', 'kind'])
+          .where('card_id', '=', cardId)
+          .where('status', '=', 'held')
+          .execute();
+        if (rows.length === 0) return [];
+        await trx
+          .updateTable('jpki_certificates')
+          .set({ status: 'valid', held_at: null })
+          .where(
+            'serial',
+            'in',
+            rows.map((r) => r.serial),
+          )
+          .where('status', '=', 'held')
+          .execute();
+        return kindsOf(rows);
+      });
+    },
+
+    async listRevoked(kind, expiredBefore) {
+      // ISO timestamps of one format compare as text, on both dialects.
       const rows = await db
         .selectFrom('jpki_certificates')
-        .select(['serial', 'revoked_at', 'reason'])
+        .select(['serial', 'status', 'held_at', 'revoked_at', 'reason'])
         .where('kind', '=', kind)
-        .where('status', '=', 'revoked')
-        .orderBy('revoked_at')
+        .where('status', 'in', ['held', 'revoked'])
+        .where('not_after', '>', expiredBefore.toISOString())
+        .orderBy('serial')
         .execute();
-      return rows.map((r) => ({
+      return rows.map((r): JpkiCrlEntry => ({
         serial: r.serial,
-        revokedAt: new Date(r.revoked_at ?? 0),
-        reason: (r.reason ?? 'request') as JpkiRevocationReason,
+        since: new Date(r.held_at ?? r.revoked_at ?? 0),
+        reason: r.status === 'held' ? 'hold' : ((r.reason ?? 'request') as JpkiRevocationReason),
       }));
     },
 
@@ -274,7 +333,7 @@ export function createKyselyJpkiStore(db: Kysely<JpkiTables>): JpkiStore {
 }
 
 /**
- * Revoke the valid certificates matching `which`, inside the caller's transaction: J-LIS's identity
+ * Revoke the valid or held certificates matching `which` (a hold becomes final), inside the caller's transaction: J-LIS's identity
  * change calls it in the transaction that records the change (`kysely-store.ts`), so that a change
  * committed never leaves a certificate in force that it made wrong. Returns the kinds revoked.
  */
@@ -289,7 +348,7 @@ export async function revokeCertificates(
   let query = trx
     .selectFrom('jpki_certificates')
     .select(['serial', 'kind'])
-    .where('status', '=', 'valid')
+    .where('status', 'in', ['valid', 'held'])
     .where('kind', 'in', [...kinds]);
   query =
     'cardId' in which
@@ -306,6 +365,10 @@ export async function revokeCertificates(
       rows.map((r) => r.serial),
     )
     .execute();
+  return kindsOf(rows);
+}
+
+function kindsOf(rows: { kind: string }[]): JpkiKind[] {
   return [...new Set(rows.map((r) => r.kind as JpkiKind))];
 }
 
@@ -319,6 +382,7 @@ function toRow(c: JpkiCertificateRecord): JpkiCertificatesTable {
     not_after: c.notAfter.toISOString(),
     issued_at: c.issuedAt.toISOString(),
     status: c.status,
+    held_at: c.heldAt?.toISOString() ?? null,
     revoked_at: c.revokedAt?.toISOString() ?? null,
     reason: c.reason ?? null,
     authentication_serial: c.authenticationSerial ?? null,
@@ -336,7 +400,8 @@ function fromRow(r: JpkiCertificatesTable): JpkiCertificateRecord {
     notBefore: new Date(r.not_before),
     notAfter: new Date(r.not_after),
     issuedAt: new Date(r.issued_at),
-    status: r.status as JpkiCertificateRecord['status'],
+    status: r.status as JpkiCertificateStatus,
+    heldAt: r.held_at === null ? undefined : new Date(r.held_at),
     revokedAt: r.revoked_at === null ? undefined : new Date(r.revoked_at),
     reason: (r.reason ?? undefined) as JpkiRevocationReason | undefined,
     authenticationSerial: r.authentication_serial ?? undefined,

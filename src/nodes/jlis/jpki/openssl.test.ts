@@ -52,6 +52,7 @@ let url: string;
 let card: TestCard;
 let valid: JpkiIssued;
 let lost: JpkiIssued;
+let held: JpkiIssued;
 const file = (name: string, data: Uint8Array | string) => {
   const path = join(temp, name);
   writeFileSync(path, data);
@@ -98,6 +99,7 @@ beforeAll(async () => {
   valid = await issue('card-valid', card);
   lost = await issue('card-lost', await makeTestCard());
   await jlis.jpki!.certificates.revokeForCard('card-lost', 'loss');
+  held = await issue('card-held', await makeTestCard());
 });
 
 afterAll(async () => {
@@ -226,6 +228,65 @@ describe.skipIf(!present)('openssl ocsp, against a running J-LIS', () => {
     expect(run.output).toContain('Response verify OK');
     expect(run.output).toContain(`${cert}: revoked`);
     expect(run.output).toContain('Reason: keyCompromise');
+  });
+});
+
+describe.skipIf(!present)('a certificate on hold (一時保留), as OpenSSL reads it', () => {
+  const verifyCommand = (kind: 'signing' | 'authentication', crl: string) => [
+    'verify',
+    '-crl_check',
+    '-CRLfile',
+    crl,
+    '-CAfile',
+    paths.root.cert,
+    '-untrusted',
+    paths.ca[kind].cert,
+  ];
+  const ocspOf = (kind: 'signing' | 'authentication', cert: string) =>
+    openssl(
+      'ocsp',
+      '-issuer',
+      paths.ca[kind].cert,
+      '-cert',
+      cert,
+      '-url',
+      `${url}/jpki/v1/ocsp`,
+      '-CAfile',
+      paths.bundle,
+      '-resp_text',
+    );
+
+  it('fails verify -crl_check and reads as revoked/certificateHold in crl and ocsp while held, and passes again once released', async () => {
+    const certificates = jlis.jpki!.certificates;
+    await certificates.holdForCard('card-held');
+    for (const kind of ['signing', 'authentication'] as const) {
+      const cert = file(`held-${kind}.pem`, pem(held[kind].certificateDer));
+      const crl = await fetchCrl(kind);
+      const refused = await openssl(...verifyCommand(kind, crl), cert);
+      expect(refused.code, refused.output).not.toBe(0);
+      expect(refused.output).toContain('certificate revoked');
+      const text = await openssl('crl', '-in', crl, '-CAfile', paths.bundle, '-noout', '-text', '-verify');
+      expect(text.output).toContain('verify OK');
+      expect(text.output).toContain(held[kind].serial.toUpperCase());
+      expect(text.output).toContain('Certificate Hold');
+      const answer = await ocspOf(kind, cert);
+      expect(answer.output).toContain('Response verify OK');
+      expect(answer.output).toContain(`${cert}: revoked`);
+      expect(answer.output).toContain('Reason: certificateHold');
+    }
+
+    await certificates.releaseForCard('card-held');
+    for (const kind of ['signing', 'authentication'] as const) {
+      const cert = file(`released-${kind}.pem`, pem(held[kind].certificateDer));
+      const crl = await fetchCrl(kind);
+      const accepted = await openssl(...verifyCommand(kind, crl), cert);
+      expect(accepted.code, accepted.output).toBe(0);
+      const text = await openssl('crl', '-in', crl, '-noout', '-text');
+      expect(text.output).not.toContain(held[kind].serial.toUpperCase());
+      const answer = await ocspOf(kind, cert);
+      expect(answer.output).toContain('Response verify OK');
+      expect(answer.output).toContain(`${cert}: good`);
+    }
   });
 });
 

@@ -1,3 +1,5 @@
+import type { JpkiKind } from './profiles.ts';
+
 export interface FourInformation {
   name: string;
   nameKana?: string;
@@ -47,8 +49,22 @@ export interface JpkiIssuer {
    * key or notAfter), ERR_UNKNOWN_RESIDENT, ERR_RESIDENT_STATE.
    */
   issueSigning(request: JpkiSigningRequest): Promise<{ serial: string; certificateDer: Uint8Array }>;
-  /** Whether a certificate is in force; undefined for a serial never issued. */
-  certificateStatus(serial: string): Promise<'valid' | 'revoked' | undefined>;
+  /**
+   * Whether a certificate is in force (`valid`), on hold (`held`: a lost card's, until the
+   * suspension is lifted or the card revoked) or revoked for good; undefined for a serial never issued.
+   */
+  certificateStatus(serial: string): Promise<'valid' | 'held' | 'revoked' | undefined>;
+  /**
+   * 電子証明書の一時保留: put the card's valid certificates on hold (listed in the CRL as
+   * certificateHold, `revoked`/certificateHold in OCSP). Idempotent; returns the kinds put on hold.
+   */
+  holdForCard(cardId: string): Promise<JpkiKind[]>;
+  /**
+   * 一時保留の解除: the card's certificates on hold valid again, the same certificates (they leave the
+   * next CRL; OCSP answers good). A certificate revoked meanwhile stays revoked. Returns the kinds released.
+   */
+  releaseForCard(cardId: string): Promise<JpkiKind[]>;
+  /** Revoke a card's valid or held certificates for good (a hold becomes final with this reason). */
   revokeForCard(
     cardId: string,
     reason: JpkiRevocationReason,

@@ -10,6 +10,18 @@ import type { JpkiKind } from './profiles.ts';
  * certificate to a relying party that holds a link to the old one).
  */
 
+export type JpkiCertificateStatus = 'valid' | 'held' | 'revoked';
+
+/**
+ * One entry of a CRL: a certificate revoked (its reason) or on hold (`hold`), since `since` (for a
+ * hold made final, the hold's time: unusable since then).
+ */
+export interface JpkiCrlEntry {
+  serial: string;
+  since: Date;
+  reason: JpkiRevocationReason | 'hold';
+}
+
 export interface JpkiCertificateRecord {
   /** Lower-case hex without leading zero bytes. */
   serial: string;
@@ -19,7 +31,13 @@ export interface JpkiCertificateRecord {
   notBefore: Date;
   notAfter: Date;
   issuedAt: Date;
-  status: 'valid' | 'revoked';
+  /** `held`: on hold (一時保留) while the card is suspended; `revoked` is final. */
+  status: JpkiCertificateStatus;
+  /**
+   * When it was put on hold; kept when a hold becomes a revocation (the certificate has been unusable
+   * since), cleared when the hold is released.
+   */
+  heldAt: Date | undefined;
   revokedAt: Date | undefined;
   reason: JpkiRevocationReason | undefined;
   /** On a signing certificate: the user-authentication certificate issued with it (証明書紐付け). */
@@ -70,8 +88,9 @@ export interface JpkiStore {
   insertSigning(signing: JpkiCertificateRecord, at: Date): Promise<{ revoked: number } | 'no_authentication'>;
   findCertificate(serial: string): Promise<JpkiCertificateRecord | undefined>;
   /**
-   * Revoke the valid certificates matching `which`, at `at` for `reason`; returns the kinds revoked
-   * (so the CRLs to sign again). A revoked certificate stays as it was revoked.
+   * Revoke the valid or held certificates matching `which`, at `at` for `reason` (a hold becomes
+   * final); returns the kinds revoked (so the CRLs to sign again). A revoked certificate stays as it
+   * was revoked.
    */
   revoke(
     which: { cardId: string } | { residentRecordCode: string },
@@ -79,8 +98,15 @@ export interface JpkiStore {
     reason: JpkiRevocationReason,
     at: Date,
   ): Promise<JpkiKind[]>;
-  /** Every revoked certificate of a kind, for its CRL. */
-  listRevoked(kind: JpkiKind): Promise<{ serial: string; revokedAt: Date; reason: JpkiRevocationReason }[]>;
+  /** Put the card's valid certificates on hold at `at`; returns the kinds put on hold. */
+  hold(cardId: string, at: Date): Promise<JpkiKind[]>;
+  /** Release the card's certificates on hold (valid again); returns the kinds released. */
+  release(cardId: string): Promise<JpkiKind[]>;
+  /**
+   * The CRL's entries of a kind: every certificate revoked or on hold whose notAfter is after
+   * `expiredBefore` (RFC 5280 §3.3: an entry may leave the CRL once the certificate has expired).
+   */
+  listRevoked(kind: JpkiKind, expiredBefore: Date): Promise<JpkiCrlEntry[]>;
   /** The next cRLNumber of a kind's CRL (1, 2, …), counted in the database. */
   nextCrlNumber(kind: JpkiKind): Promise<number>;
 

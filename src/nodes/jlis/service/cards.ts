@@ -169,35 +169,84 @@ export class CardService {
   }
 
   /**
-   * 一時停止: the card reported lost or stolen. Its use stops and both certificates are revoked at
-   * once (reason `loss`), as the real service does on a loss report, so that a finder cannot log in
-   * or sign. Errors: ERR_UNKNOWN_CARD, ERR_CARD_STATE, ERR_UPSTREAM_UNAVAILABLE (nothing changed).
+   * 一時停止: the card reported lost or stolen (the 24-hour call centre). Its use stops and both
+   * certificates are put on hold at once (電子証明書の一時保留), as the real service does on a loss
+   * report: a finder can neither log in nor sign from that moment (the CRL lists them with
+   * certificateHold, OCSP answers revoked), yet the holder who finds the card gets the same
+   * certificates back at the lift. Errors: ERR_UNKNOWN_CARD, ERR_CARD_STATE, ERR_UPSTREAM_UNAVAILABLE
+   * (nothing changed).
    */
   suspend(input: CardSuspension, actor: CardActor): Promise<CardView> {
     return this.recorded('suspend', input.cardId, actor, input.clerkId, async (event, claim) => {
       const card = await this.cardIn(input.cardId, 'suspend', claim);
-      await this.revokeCertificates(card.cardId, 'loss');
+      const jpki = this.jpki();
+      const held = card.certificates === 'valid' ? await upstream(() => jpki.holdForCard(card.cardId)) : [];
       return this.change(
         card,
-        { state: 'suspended', stateReason: input.reason, certificates: 'revoked' },
+        {
+          state: 'suspended',
+          stateReason: input.reason,
+          ...(held.length > 0 ? { certificates: 'held' as const } : {}),
+        },
         event({ ...transition(card, 'suspended'), reason: input.reason }),
       );
     });
   }
 
   /**
-   * 一時停止の解除: the card found again, brought to the counter. Its certificates were revoked, so it
-   * is re-keyed under the secrets the holder types, with new certificates. Errors: ERR_UNKNOWN_CARD,
-   * ERR_CARD_STATE, ERR_RESIDENT_STATE, ERR_VALIDATION (not this card), ERR_UPSTREAM_UNAVAILABLE.
+   * 一時停止の解除: the card found again, brought to the counter. Its certificates on hold are released:
+   * the same certificates, valid again (absent from the next CRL, good in OCSP); the card file is given
+   * back unchanged. One revoked during the hold stays revoked (after a move, a new signing certificate
+   * is issued as usual). A card suspended before holds existed (migration `0016-certificate-holds`) has
+   * its certificates revoked: it is re-keyed under the PIN and password the holder types, with new
+   * certificates, as then. Errors: ERR_UNKNOWN_CARD, ERR_CARD_STATE (not suspended; certificates
+   * revoked and no new PIN given), ERR_RESIDENT_STATE, ERR_VALIDATION (not this card, or not the
+   * certificates J-LIS issued to it), ERR_UPSTREAM_UNAVAILABLE.
    */
   lift(input: CardSuspensionLift, actor: CardActor): Promise<CardIssued> {
     return this.recorded('lift', input.cardId, actor, input.clerkId, async (event, claim) => {
       const card = await this.cardIn(input.cardId, 'lift', claim);
       const virtual = this.holdersCard(input.card, card.cardId);
-      const row = await this.rekey(card, virtual, input);
+      if (card.certificates === 'held') {
+        await this.livingResident(card.residentRecordCode);
+        const carried = await virtual.readCertificate('authentication');
+        if (carried.serial !== card.authenticationSerial) {
+          throw new RenkeiError(
+            'ERR_VALIDATION',
+            'The card brought does not carry the certificates J-LIS issued to this card.',
+          );
+        }
+        const jpki = this.jpki();
+        const released = await upstream(() => jpki.releaseForCard(card.cardId));
+        const changes: Partial<CardRow> = {
+          state: 'delivered',
+          stateReason: undefined,
+          certificates: released.includes('authentication') ? 'valid' : 'revoked',
+        };
+        return this.issued(
+          await this.changeOrRevoke(
+            card,
+            changes,
+            event({ ...transition(card, 'delivered'), reason: 'released' }),
+          ),
+          virtual,
+        );
+      }
+      if (input.pin === undefined) {
+        throw new RenkeiError(
+          'ERR_CARD_STATE',
+          'The card’s certificates were revoked, not held (suspended before holds, or revoked since): lift it with a new PIN and signing password, for new keys.',
+          { certificates: card.certificates },
+        );
+      }
+      const row = await this.rekey(card, virtual, { pin: input.pin, signingPassword: input.signingPassword });
       const changes: Partial<CardRow> = { ...row, state: 'delivered', stateReason: undefined };
       return this.issued(
-        await this.changeOrRevoke(card, changes, event(transition(card, 'delivered'))),
+        await this.changeOrRevoke(
+          card,
+          changes,
+          event({ ...transition(card, 'delivered'), reason: 'rekeyed' }),
+        ),
         virtual,
       );
     });
@@ -205,14 +254,22 @@ export class CardService {
 
   /**
    * 廃止: for good, on death, return (返納), damage, a loss not found, or a withdrawn application; the
-   * certificates, when in force, are revoked (`death`, or `card_revoked`). Errors: ERR_UNKNOWN_CARD,
-   * ERR_CARD_STATE (revoked already), ERR_UPSTREAM_UNAVAILABLE.
+   * certificates, when in force or on hold, are revoked for good: `death`; `loss` (keyCompromise) for
+   * a card lost and not found (its certificates on hold, or the reason given); else `card_revoked`.
+   * Errors: ERR_UNKNOWN_CARD, ERR_CARD_STATE (revoked already), ERR_UPSTREAM_UNAVAILABLE.
    */
   revoke(input: CardRevocation, actor: CardActor): Promise<CardView> {
     return this.recorded('revoke', input.cardId, actor, input.clerkId, async (event, claim) => {
       const card = await this.cardIn(input.cardId, 'revoke', claim);
-      if (card.certificates === 'valid') {
-        await this.revokeCertificates(card.cardId, input.reason === 'death' ? 'death' : 'card_revoked');
+      if (card.certificates === 'valid' || card.certificates === 'held') {
+        await this.revokeCertificates(
+          card.cardId,
+          input.reason === 'death'
+            ? 'death'
+            : input.reason === 'loss' || card.certificates === 'held'
+              ? 'loss'
+              : 'card_revoked',
+        );
       }
       return this.change(
         card,
@@ -458,6 +515,8 @@ export class CardService {
     event: (fields: Partial<CardEvent>) => CardEvent,
   ): Promise<CardIssued> {
     const resident = await this.livingResident(card.residentRecordCode);
+    // A card lost and replaced without being found: its held certificates are revoked as compromised.
+    if (card.certificates === 'held') await this.revokeCertificates(card.cardId, 'loss');
     if (card.certificates === 'valid') await this.revokeCertificates(card.cardId, 'reissue');
     const today = this.today();
     const cardId = this.newCardId();

@@ -129,8 +129,12 @@ export class CodeAcquisitionRelay {
     if (!record || record.kind !== 'authentication' || !Buffer.from(record.certificateDer).equals(der)) {
       throw unknown();
     }
-    if (record.status === 'revoked') {
-      throw new RenkeiError('ERR_CERT_REVOKED', 'This user-authentication certificate is revoked.');
+    if (record.status !== 'valid') {
+      // On hold (a card reported lost) as much as revoked: not usable until the suspension is lifted.
+      throw new RenkeiError(
+        'ERR_CERT_REVOKED',
+        `This user-authentication certificate is ${record.status === 'held' ? 'on hold (its card is suspended)' : 'revoked'}.`,
+      );
     }
     if (now < record.notBefore || now > record.notAfter) {
       throw new RenkeiError('ERR_CERT_EXPIRED', 'This user-authentication certificate is not valid today.');

@@ -21,11 +21,11 @@ import { silentLogger } from '../../../shared/logger.ts';
 import { pkijs, x509 } from '../../../trust/pki/x509.ts';
 import { openJpkiAuthority, jpkiPaths, type JpkiAuthority } from '../jpki/authority.ts';
 import { createKyselyJpkiStore } from '../jpki/kysely-store.ts';
-import { JPKI_OID, readFourInformation } from '../jpki/profiles.ts';
+import { JPKI_LIFETIME, JPKI_OID, readFourInformation } from '../jpki/profiles.ts';
 import { makeTestCard, yearsAfter, type TestCard } from '../jpki/test-support.ts';
 import { createKyselyJlisStore, type JlisDatabase } from '../kysely-store.ts';
 import { migrateJlisDatabase } from '../migrations.ts';
-import { JpkiCertificateService } from './jpki-certificates.ts';
+import { CRL_EXPIRED_GRACE_MS, JpkiCertificateService } from './jpki-certificates.ts';
 import { ResidentService } from './residents.ts';
 
 const clock = fixedClock(new Date());
@@ -247,6 +247,74 @@ describe('the JPKI certification authority', () => {
     expect(crlNumber(after)).toBeGreaterThan(crlNumber(before));
     // Unchanged, the CRL is served as signed until half its day has passed.
     expect(crlNumber(new x509.X509Crl(await certificates.crl('signing')))).toBe(crlNumber(after));
+  });
+
+  it('puts a card’s certificates on hold (certificateHold in the CRL and OCSP) and releases the same ones, gone from the next CRL', async () => {
+    const issued = await issue(await newResident(), 'card-hold');
+    expect(await certificates.holdForCard('card-hold')).toEqual(
+      expect.arrayContaining(['signing', 'authentication']),
+    );
+    expect(await certificates.holdForCard('card-hold')).toEqual([]); // idempotent
+    expect(await certificates.certificateStatus(issued.signing.serial)).toBe('held');
+    const held = await certificates.statusOf('authentication', issued.authentication.serial);
+    expect(held).toMatchObject({ status: 'revoked', reason: 'certificateHold' });
+    const listed = new x509.X509Crl(await certificates.crl('signing'));
+    expect(listed.findRevoked(issued.signing.serial)?.reason).toBe(x509.X509CrlReason.certificateHold);
+
+    expect(await certificates.releaseForCard('card-hold')).toEqual(
+      expect.arrayContaining(['signing', 'authentication']),
+    );
+    expect(await certificates.statusOf('authentication', issued.authentication.serial)).toEqual({
+      status: 'good',
+    });
+    const released = new x509.X509Crl(await certificates.crl('signing'));
+    expect(released.findRevoked(issued.signing.serial)).toBeNull();
+    expect(crlNumber(released)).toBeGreaterThan(crlNumber(listed));
+    // A revocation of a held certificate is final, dated from the hold.
+    await certificates.holdForCard('card-hold');
+    const heldAt = (await certificates.find(issued.signing.serial))!.heldAt!;
+    await certificates.revokeForCard('card-hold', 'loss');
+    expect(await certificates.releaseForCard('card-hold')).toEqual([]);
+    expect(await certificates.statusOf('signing', issued.signing.serial)).toEqual({
+      status: 'revoked',
+      revokedAt: heldAt,
+      reason: 'keyCompromise',
+    });
+  });
+
+  it('drops a revoked certificate from the CRL once it has expired, after one CRL lifetime past its notAfter (RFC 5280 §3.3)', async () => {
+    const later = fixedClock(clock.now());
+    const service = new JpkiCertificateService({
+      store: createKyselyJpkiStore(db),
+      residents: createKyselyJlisStore(db),
+      authority,
+      clock: later,
+      logger: silentLogger(),
+    });
+    const notAfter = new Date(later.now().getTime() + 2 * 3_600_000);
+    const short = await service.issuePair({
+      residentRecordCode: await newResident(),
+      cardId: 'card-expiring',
+      fourInformation: { ...HANAKO },
+      signingPublicKeySpki: card.signingPublicKeySpki,
+      authenticationPublicKeySpki: card.authenticationPublicKeySpki,
+      notAfter,
+    });
+    await service.revokeForCard('card-expiring', 'request', 'signing');
+    await service.holdForCard('card-expiring');
+    const listed = async (kind: 'signing' | 'authentication', serial: string) =>
+      new x509.X509Crl(await service.crl(kind)).findRevoked(serial) !== null;
+    expect(await listed('signing', short.signing.serial)).toBe(true);
+    expect(await listed('authentication', short.authentication.serial)).toBe(true);
+    // Expired, but a CRL lifetime has not passed since: still listed (on a CRL issued after the expiry).
+    later.set(new Date(notAfter.getTime() + CRL_EXPIRED_GRACE_MS - 60_000));
+    expect(await listed('signing', short.signing.serial)).toBe(true);
+    // The next CRL (signed again once half its lifetime has passed) no longer lists it.
+    later.advance(JPKI_LIFETIME.crlMs / 2 + 1000);
+    expect(await listed('signing', short.signing.serial)).toBe(false);
+    expect(await listed('authentication', short.authentication.serial)).toBe(false);
+    // Its record stays: OCSP still answers revoked for it.
+    expect(await service.statusOf('signing', short.signing.serial)).toMatchObject({ status: 'revoked' });
   });
 
   it('answers OCSP for both CAs, each through its own responder, and unauthorized for another CA', async () => {

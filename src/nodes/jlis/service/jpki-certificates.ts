@@ -8,7 +8,7 @@ import { randomBytes, webcrypto } from 'node:crypto';
 import type { Clock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
-import type { RevocationReason } from '../../../trust/pki/ca-index.ts';
+import type { CrlReason, RevocationReason } from '../../../trust/pki/ca-index.ts';
 import { signCrl } from '../../../trust/pki/crl.ts';
 import { answerOcsp, type OcspCertStatus } from '../../../trust/pki/ocsp.ts';
 import { normaliseSerial, randomSerial } from '../../../trust/pki/profiles.ts';
@@ -66,6 +66,17 @@ export interface JpkiCertificateServiceDeps {
 }
 
 const BACKDATE_MS = 3_600_000;
+
+/**
+ * How long an entry stays on the CRL after its certificate expired. RFC 5280 §3.3: "An entry MAY be
+ * removed from the CRL after appearing on one regularly scheduled CRL issued beyond the revoked
+ * certificate's validity period." A CRL is current for JPKI_LIFETIME.crlMs and signed again within
+ * half of it, so keeping the entry one lifetime past notAfter puts it on at least one CRL signed after
+ * the expiry (when the CRL was asked for meanwhile). Past that, OpenSSL and every RFC 5280 verifier
+ * refuse the certificate as expired anyway. We do not add X.509's ExpiredCertsOnCRL extension: it would
+ * promise the opposite.
+ */
+export const CRL_EXPIRED_GRACE_MS = JPKI_LIFETIME.crlMs;
 
 export class JpkiCertificateService implements JpkiIssuer {
   private readonly crls = new Map<JpkiKind, { der: Uint8Array; at: number; dirty: boolean }>();
@@ -149,6 +160,7 @@ export class JpkiCertificateService implements JpkiIssuer {
       notAfter,
       issuedAt: now,
       status: 'valid',
+      heldAt: undefined,
       revokedAt: undefined,
       reason: undefined,
       authenticationSerial: kind === 'signing' ? authenticationSerial : undefined,
@@ -216,6 +228,7 @@ export class JpkiCertificateService implements JpkiIssuer {
           notAfter: request.notAfter,
           issuedAt: now,
           status: 'valid',
+          heldAt: undefined,
           revokedAt: undefined,
           reason: undefined,
           authenticationSerial: normaliseSerial(request.authenticationSerial),
@@ -237,9 +250,31 @@ export class JpkiCertificateService implements JpkiIssuer {
     }
   }
 
-  /** Whether a certificate is in force, as J-LIS recorded it; undefined for a serial never issued. */
-  async certificateStatus(serial: string): Promise<'valid' | 'revoked' | undefined> {
+  /** Whether a certificate is in force, held or revoked, as J-LIS recorded it; undefined for a serial never issued. */
+  async certificateStatus(serial: string): Promise<'valid' | 'held' | 'revoked' | undefined> {
     return (await this.find(serial))?.status;
+  }
+
+  /**
+   * 電子証明書の一時保留: the card's valid certificates on hold, from now: the next CRL lists them with
+   * certificateHold, OCSP answers revoked/certificateHold, J-LIS's own checks refuse them. Idempotent.
+   */
+  async holdForCard(cardId: string): Promise<JpkiKind[]> {
+    const held = await this.deps.store.hold(cardId, this.deps.clock.now());
+    this.invalidate(held);
+    this.deps.logger.info({ kinds: held }, 'JPKI certificates put on hold');
+    return held;
+  }
+
+  /**
+   * 一時保留の解除: the card's held certificates valid again (the same certificates): absent from the
+   * next CRL, good in OCSP. One revoked meanwhile (a move during the hold) stays revoked.
+   */
+  async releaseForCard(cardId: string): Promise<JpkiKind[]> {
+    const released = await this.deps.store.release(cardId);
+    this.invalidate(released);
+    this.deps.logger.info({ kinds: released }, 'JPKI certificate hold released');
+    return released;
   }
 
   /**
@@ -275,8 +310,8 @@ export class JpkiCertificateService implements JpkiIssuer {
   }
 
   /**
-   * Revoke a card's certificates (both unless `which` says one). Idempotent: certificates revoked
-   * already stay as they were. Errors: ERR_VALIDATION (an unknown reason).
+   * Revoke a card's certificates, valid or on hold (both unless `which` says one). Idempotent:
+   * certificates revoked already stay as they were. Errors: ERR_VALIDATION (an unknown reason).
    */
   async revokeForCard(
     cardId: string,
@@ -301,18 +336,26 @@ export class JpkiCertificateService implements JpkiIssuer {
     return this.deps.store.findCertificate(key);
   }
 
-  /** good / revoked (time, RFC 5280 reason) / unknown, of a certificate of `kind`, now. */
+  /**
+   * good / revoked (time, RFC 5280 reason) / unknown, of a certificate of `kind`, now. A certificate
+   * on hold is `revoked` with certificateHold (RFC 6960 §2.2), since the hold; a hold made final keeps
+   * the hold's time, with the final reason.
+   */
   async statusOf(kind: JpkiKind, serial: string): Promise<OcspCertStatus> {
     const record = await this.find(serial);
     if (!record || record.kind !== kind) return { status: 'unknown' };
-    if (record.status === 'revoked') {
-      return {
-        status: 'revoked',
-        revokedAt: record.revokedAt ?? record.issuedAt,
-        reason: RFC5280_REASON[record.reason ?? 'request'],
-      };
+    switch (record.status) {
+      case 'valid':
+        return { status: 'good' };
+      case 'held':
+        return { status: 'revoked', revokedAt: record.heldAt ?? record.issuedAt, reason: 'certificateHold' };
+      case 'revoked':
+        return {
+          status: 'revoked',
+          revokedAt: record.heldAt ?? record.revokedAt ?? record.issuedAt,
+          reason: RFC5280_REASON[record.reason ?? 'request'],
+        };
     }
-    return { status: 'good' };
   }
 
   /** Answer an OCSP request (RFC 6960) about JPKI certificates of either kind. */
@@ -328,8 +371,10 @@ export class JpkiCertificateService implements JpkiIssuer {
   }
 
   /**
-   * The current CRL of a kind (DER), signed again after a revocation and once half its day has
-   * passed, each time with the next cRLNumber.
+   * The current CRL of a kind (DER), signed again after a revocation, a hold or its release, and once
+   * half its day has passed, each time with the next cRLNumber: a full CRL, never a delta, so a
+   * released hold simply leaves it (no removeFromCRL entry, which RFC 5280 §5.3.1 keeps for delta
+   * CRLs). Only certificates not yet expired (with CRL_EXPIRED_GRACE_MS) are listed.
    */
   async crl(kind: JpkiKind): Promise<Uint8Array> {
     const cached = this.crls.get(kind);
@@ -348,14 +393,14 @@ export class JpkiCertificateService implements JpkiIssuer {
     const now = clock.now();
     // Marked clean before reading, so a revocation landing during the build marks it dirty again.
     this.crls.set(kind, { der: this.crls.get(kind)?.der ?? new Uint8Array(), at: 0, dirty: false });
-    const revoked = await store.listRevoked(kind);
+    const revoked = await store.listRevoked(kind, new Date(now.getTime() - CRL_EXPIRED_GRACE_MS));
     const crl = await signCrl({
       issuing: authority.ca[kind].certificate,
       issuingKey: authority.ca[kind].key,
       revoked: revoked.map((r) => ({
         serial: r.serial,
-        revokedAt: r.revokedAt,
-        reason: RFC5280_REASON[r.reason],
+        revokedAt: r.since,
+        reason: r.reason === 'hold' ? ('certificateHold' satisfies CrlReason) : RFC5280_REASON[r.reason],
       })),
       crlNumber: await store.nextCrlNumber(kind),
       now,
