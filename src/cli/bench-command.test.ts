@@ -21,6 +21,16 @@ describe('renkei bench', () => {
     expect(help.stdout).toMatch(/--concurrency <n>\s+exchanges in flight at once, at most 10000/);
   });
 
+  it('refuses a --warmup that is not a whole number, and says what it is for in --help', async () => {
+    const [bad, help] = await Promise.all([
+      renkei('--data-dir', temp, 'bench', '--warmup', '-1'),
+      renkei('bench', '--help'),
+    ]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.trim()).toBe('ERR_VALIDATION: --warmup must be a whole number from 0 to 10000000.');
+    expect(help.stdout).toMatch(/--warmup <n>\s+exchanges run unmeasured before measuring/);
+  });
+
   it('measures the secured path through one process per node', async () => {
     const run = await renkei('--data-dir', temp, 'bench', '--persons', '1', '--count', '1');
     expect(run.status).toBe(0);

@@ -47,6 +47,10 @@ export function registerBenchCommand(program: Command): void {
       '--in-process',
       'every node in this process (one core): over the bare and the secured path; with --bulk, for a CPU profile of all three',
     )
+    .option(
+      '--warmup <n>',
+      'exchanges run unmeasured before measuring, on each path (default 200, at most --count); V8 is still compiling the nodes after 200: 3000 gives their steady state',
+    )
     .option('--baseline', 'also drive a bare relay chain of the same four hops, and print the ratios')
     .option('--rate <n>', 'open loop: start this many exchanges per second, instead of --concurrency')
     .option(
@@ -69,6 +73,7 @@ export function registerBenchCommand(program: Command): void {
       async (options: {
         inProcess?: boolean;
         count: string;
+        warmup?: string;
         concurrency: string;
         persons: string;
         keep?: boolean;
@@ -116,6 +121,10 @@ export function registerBenchCommand(program: Command): void {
           return;
         }
         const count = wholeNumberOption(options.count, '--count', 1, MAX_COUNT);
+        const warmup =
+          options.warmup === undefined
+            ? Math.min(200, count)
+            : wholeNumberOption(options.warmup, '--warmup', 0, MAX_COUNT);
         const concurrency = wholeNumberOption(options.concurrency, '--concurrency', 1, MAX_CONCURRENCY);
         const persons = wholeNumberOption(options.persons, '--persons', 1, MAX_PERSONS);
         const { dataDir } = program.opts<GlobalOptions>();
@@ -187,7 +196,7 @@ export function registerBenchCommand(program: Command): void {
             const chain = await startBareChain();
             try {
               rows.push(
-                await drive('bare chain', count, concurrency, () => chain.exchange(), rate, ownCpuMs),
+                await drive('bare chain', count, warmup, concurrency, () => chain.exchange(), rate, ownCpuMs),
               );
             } finally {
               await chain.close();
@@ -215,7 +224,7 @@ export function registerBenchCommand(program: Command): void {
           ),
         );
         if (cpuSplit.length > 0)
-          console.log(`CPU ms per exchange by process (warm-up included): ${cpuSplit.join('; ')}.`);
+          console.log(`CPU ms per exchange by process (after the warm-up): ${cpuSplit.join('; ')}.`);
         // A batch's fixed cost is most of an exchange's CPU at these sizes: how large they were.
         if (sendSplit.length > 0)
           console.log(`Sends to the core (warm-up included): ${sendSplit.join('; ')}.`);
@@ -287,15 +296,14 @@ export function registerBenchCommand(program: Command): void {
               ...processes.map((p) => [p.name, p.pid === undefined ? 0 : processCpuMs(p.pid)] as const),
             ];
             const cpu = () => cpuByProcess().reduce((sum, [, ms]) => sum + ms, 0);
-            const before = new Map(cpuByProcess());
-            const row = await drive(path, count, concurrency, exchange, rate, cpu);
-            // Warm-up included (drive's first 200): the split, not the total, is what this line is for.
+            let before = new Map(cpuByProcess());
+            const row = await drive(path, count, warmup, concurrency, exchange, rate, cpu, () => {
+              before = new Map(cpuByProcess());
+            });
+            // The measured exchanges only, as the table's total: the split is what this line adds.
             if (processes.length > 0) {
               const split = cpuByProcess()
-                .map(
-                  ([name, ms]) =>
-                    `${name} ${((ms - (before.get(name) ?? 0)) / (count + Math.min(200, count))).toFixed(2)}`,
-                )
+                .map(([name, ms]) => `${name} ${((ms - (before.get(name) ?? 0)) / count).toFixed(2)}`)
                 .join(', ');
               cpuSplit.push(`${path}: ${split}`);
             }
@@ -471,19 +479,27 @@ function processCpuSeconds(pid: number | undefined): number {
   }
 }
 
-/** Warm up, then run `count` exchanges `concurrency` at a time, with a progress bar: the table row. */
+/**
+ * Warm up (`warmup` exchanges, unmeasured), then run `count` exchanges `concurrency` at a time, with a
+ * progress bar: the table row. The warm-up matters to the CPU figure: V8 is still compiling the nodes'
+ * code a few thousand exchanges into a fresh network (its optimising compiler was about a fifth of
+ * each process's CPU 20 s into a run), a cost a node running for days does not pay per exchange.
+ */
 async function drive(
   path: string,
   count: number,
+  warmup: number,
   concurrency: number,
   exchange: (i: number) => Promise<string>,
   /** Open loop: start exchanges at this many per second whatever the answers do, instead of a pool. */
   rate?: number,
   /** CPU milliseconds used so far by the processes of the path. */
   cpuMs: () => number = ownCpuMs,
+  /** Called when the warm-up is over and the measured exchanges start. */
+  measuring: () => void = () => undefined,
 ): Promise<(string | number)[]> {
-  const warmup = Math.min(200, count);
   await runPool(warmup, concurrency, exchange, () => undefined);
+  measuring();
 
   const bar = new SingleBar(
     { format: `${path} [{bar}] {value}/{total} {eta}s left`, stream: process.stderr },
