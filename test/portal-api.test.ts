@@ -8,6 +8,14 @@
  */
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VirtualCard } from '../src/card/virtual-card.ts';
+import { createClient, type Client } from '../src/protocol/api.ts';
+import { credentialTransport } from '../src/protocol/client-credentials.ts';
+import { portalApi } from '../src/protocol/routes.ts';
+import type { Transport } from '../src/protocol/transport.ts';
+import { systemClock } from '../src/shared/clock.ts';
+import { createSignedData } from '../src/trust/pki/cms.ts';
+import { pkiPaths } from '../src/trust/pki/files.ts';
 import { loadLegalTable } from '../src/domain/legal-table/index.ts';
 import { DEMO_INSTITUTIONS } from '../src/network/world.ts';
 import { openDatabase } from '../src/shared/db.ts';
@@ -34,6 +42,21 @@ const OTHER = {
   scopes: ['item:2'],
   secret: 'other-demo-secret-0123456789abcdef01',
 };
+const APPLY = {
+  clientId: 'e-shinsei-demo',
+  name: 'デモ電子申請サイト',
+  redirectUris: ['http://127.0.0.1:9/apply'],
+  scopes: ['application'],
+  secret: 'e-shinsei-demo-secret-0123456789abcdef',
+};
+const SIGNING_PASSWORD = 'SANJO2024';
+const CHILD_ALLOWANCE = {
+  childName: '連携 一太',
+  childDateOfBirth: '2024-04-01',
+  relationship: '子',
+  payeeAccount: '公金受取口座',
+  phone: '0256345111',
+};
 const CODE_TTL_SECONDS = 2;
 
 let net: PortalNetwork;
@@ -43,7 +66,10 @@ let individualNumber: string;
 beforeAll(async () => {
   net = await startPortalNetwork('portal-api', {
     institutions: [SHINJUKU],
-    portal: { apiClients: [BUDGET, OTHER], apiPolicy: { codeTtlSeconds: CODE_TTL_SECONDS, waitMs: 15_000 } },
+    portal: {
+      apiClients: [BUDGET, OTHER, APPLY],
+      apiPolicy: { codeTtlSeconds: CODE_TTL_SECONDS, waitMs: 15_000 },
+    },
   });
   const card = await net.issueCard('api-ichiro', '連携 一郎');
   individualNumber = card.individualNumber;
@@ -432,3 +458,169 @@ async function expectRecorded(route: string, code: string, client: string | null
   const events = await securityEvents();
   throw new Error(`not recorded: ${route} ${code} ${client}; have ${JSON.stringify(events.slice(-5))}`);
 }
+
+describe('申請API (application API)', () => {
+  let ichiro: Browser;
+  let config: client.Configuration;
+  let accessToken: string;
+  let applicationNumber: string;
+  let sanjo: Client<typeof portalApi>;
+  const transports: Transport[] = [];
+
+  beforeAll(async () => {
+    ichiro = await logInAs(net, 'api-ichiro');
+    config = await configFor(APPLY);
+    const pkiDir = net.network.pkiDir!;
+    const transport = await credentialTransport({
+      pkiDir,
+      parties: ['152048:business'],
+      clock: systemClock,
+      crl: { file: pkiPaths(pkiDir).crlDer },
+      timeoutMs: 30_000,
+    });
+    transports.push(transport);
+    sanjo = createClient(portalApi, {
+      transport,
+      baseUrl: net.portal.networkUrl,
+      peer: 'the portal',
+      party: 'portal',
+    });
+  });
+
+  afterAll(async () => {
+    for (const t of transports) await t.close();
+  });
+
+  const post = (path: string, body: unknown, token = accessToken) =>
+    fetch(`${net.portal.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  /** What the card reader does: the card signs the bytes with the signing key, as CMS SignedData. */
+  const signAtReader = async (card: string, content: Uint8Array) => {
+    const file = join(net.cardsDir, `${card}.card`);
+    const opened = VirtualCard.open(file);
+    const certificate = await opened.readCertificate('signing', SIGNING_PASSWORD);
+    return Buffer.from(
+      await createSignedData({
+        content,
+        certificate: certificate.certificateDer,
+        sign: (tbs) => opened.signWithSigningKey(SIGNING_PASSWORD, tbs),
+      }),
+    ).toString('base64');
+  };
+
+  it('asks the resident’s consent to apply on their behalf, and finds the procedure through the finder', async () => {
+    const flow = await begin(config, 'openid application', APPLY.redirectUris[0]);
+    const reached = await follow(ichiro, flow.url.href);
+    expect(reached.page).toContain('デモ電子申請サイト');
+    expect(reached.page).toContain('あなたに代わって、ぴったりサービスの手続を申請すること');
+    const callback = new URL(await answerConsent(ichiro, reached.page!, 'allow'));
+    const tokens = await client.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: flow.verifier,
+      expectedState: flow.state,
+      expectedNonce: flow.nonce,
+    });
+    accessToken = tokens.access_token;
+    const found = (await (
+      await fetch(`${net.portal.url}/api/v1/procedures?event=kosodate&municipality=152048&q=児童手当`)
+    ).json()) as { procedures: { procedure: { id: string; attachmentsOmitted: string[] } }[] };
+    expect(found.procedures.map((p) => p.procedure.id)).toContain('kosodate-01');
+    expect(found.procedures[0]?.procedure.attachmentsOmitted).toContain('課税証明書');
+  });
+
+  it('validates the form exactly as the portal’s own, then takes the signature made at the card and stores the application', async () => {
+    const wrong = await post('/api/v1/applications', {
+      municipality: '152048',
+      procedure: 'kosodate-01',
+      fields: { ...CHILD_ALLOWANCE, childDateOfBirth: '2024-02-30' },
+    });
+    expect(wrong.status).toBe(400);
+    const problem = (await wrong.json()) as {
+      error: { code: string; fields: Record<string, { ja: string }> };
+    };
+    expect(problem.error.code).toBe('ERR_VALIDATION');
+    expect(problem.error.fields.childDateOfBirth?.ja).toBe('日付を正しく入力してください。');
+    const prepared = await post('/api/v1/applications', {
+      municipality: '152048',
+      procedure: 'kosodate-01',
+      fields: CHILD_ALLOWANCE,
+    });
+    expect(prepared.status).toBe(201);
+    const { requestId, content } = (await prepared.json()) as { requestId: string; content: string };
+    const document = JSON.parse(Buffer.from(content, 'base64').toString('utf8')) as Record<string, unknown>;
+    expect(document).toMatchObject({
+      relyingPartyId: 'portal',
+      submittedVia: { clientId: APPLY.clientId, name: APPLY.name },
+    });
+    const signed = await post(`/api/v1/applications/${requestId}/signature`, {
+      signedData: await signAtReader('api-ichiro', Buffer.from(content, 'base64')),
+    });
+    expect(signed.status).toBe(201);
+    ({ applicationNumber } = (await signed.json()) as { applicationNumber: string });
+    // A second answer to the same request is a replay.
+    const again = await post(`/api/v1/applications/${requestId}/signature`, {
+      signedData: await signAtReader('api-ichiro', Buffer.from(content, 'base64')),
+    });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe('ERR_MESSAGE_REPLAYED');
+  });
+
+  it('lets 三条市 download it like any other application, verified, and shows it in the resident’s 申請履歴', async () => {
+    const one = await sanjo.getApplication({ params: { applicationNumber } });
+    expect(one.verification).toMatchObject({ signature: 'valid', certificateStatus: 'good' });
+    expect(one.procedureId).toBe('kosodate-01');
+    expect(Buffer.from(one.content, 'base64').toString('utf8')).toContain(APPLY.clientId);
+    const { text } = await ichiro.go(`${net.portal.url}/services/applications`);
+    expect(text).toContain(applicationNumber);
+  });
+
+  it('refuses a token without the application scope, another card’s signature, and a request not the client’s', async () => {
+    // The household-budget app's consent covers item:2 only.
+    const budget = await configFor(BUDGET);
+    const flow = await begin(budget, 'openid item:2');
+    const callback = await authorize(ichiro, flow);
+    const itemsOnly = await client.authorizationCodeGrant(budget, callback, {
+      pkceCodeVerifier: flow.verifier,
+      expectedState: flow.state,
+      expectedNonce: flow.nonce,
+    });
+    const noScope = await post(
+      '/api/v1/applications',
+      { municipality: '152048', procedure: 'kosodate-01', fields: CHILD_ALLOWANCE },
+      itemsOnly.access_token,
+    );
+    expect(noScope.status).toBe(403);
+    await expectRecorded('portal.api.applications', 'ERR_INSUFFICIENT_SCOPE', BUDGET.clientId);
+    // Signed with another resident's card: refused by the same check as the portal's own form.
+    const prepared = (await (
+      await post('/api/v1/applications', {
+        municipality: '152048',
+        procedure: 'kosodate-01',
+        fields: CHILD_ALLOWANCE,
+      })
+    ).json()) as { requestId: string; content: string };
+    const otherCard = await post(`/api/v1/applications/${prepared.requestId}/signature`, {
+      signedData: await signAtReader('api-hanako', Buffer.from(prepared.content, 'base64')),
+    });
+    expect(otherCard.status).toBe(403);
+    expect(((await otherCard.json()) as { error: { code: string } }).error.code).toBe(
+      'ERR_IDENTITY_MISMATCH',
+    );
+    // A request of the portal's own form (the resident's browser) is not the client's to answer.
+    const path = '/services/152048/kosodate-01/apply';
+    const { text: form } = await ichiro.go(`${net.portal.url}${path}`);
+    const own = await ichiro.go(`${net.portal.url}${path}`, {
+      form: { ...formOf(form, path), ...CHILD_ALLOWANCE },
+      origin: net.portal.url,
+    });
+    const ownRequest = /\/services\/signing\/([\w-]+)/.exec(own.response.headers.get('location') ?? '')?.[1];
+    expect(ownRequest).toBeDefined();
+    const notTheirs = await post(`/api/v1/applications/${ownRequest}/signature`, { signedData: 'AAAA' });
+    expect(notTheirs.status).toBe(401);
+    await expectRecorded('portal.api.applications', 'ERR_MESSAGE_STALE', APPLY.clientId);
+    expect((await sanjo.listApplications({ query: {} })).applications).toHaveLength(1);
+  });
+});

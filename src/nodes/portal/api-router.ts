@@ -27,7 +27,11 @@ import { RenkeiError, type ErrorCode } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { cookieOptions, formFields } from '../../shared/web/server.ts';
 import type { ApiStore } from './api-store.ts';
+import secureJson from 'secure-json-parse';
+import type { ApplicationService } from './service/applications.ts';
+import type { FinderService } from './service/finder.ts';
 import {
+  APPLICATION_SCOPE,
   INTERACTION_PATH,
   MOUNT_PATH,
   createAuthorizationServer,
@@ -68,6 +72,8 @@ export interface ApiRoutesDeps {
   record?: SecurityEventSink | undefined;
   codeTtlSeconds?: number | undefined;
   grantTtlSeconds?: number | undefined;
+  /** 申請API: the finder and the applications (ぴったりサービス); without them, no 申請API. */
+  onestop?: { finder: FinderService; applications: ApplicationService } | undefined;
   /** How long the API waits for the institutions' answers before it answers with what it has (20 s). */
   waitMs?: number | undefined;
 }
@@ -80,11 +86,11 @@ export function knownScopes(myInformation: MyInformationService, on: Date): stri
 
 /** The authorization server, made on first use: its issuer is the web listener's origin, known once it listens. */
 export interface ApiRoutes {
-  provider(): Provider;
+  provider(): Promise<Provider>;
 }
 
 export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDeps): Promise<ApiRoutes> {
-  let provider: Provider | undefined;
+  let provider: Promise<Provider> | undefined;
   let callback: ReturnType<Provider['callback']> | undefined;
   const grantTtlSeconds = deps.grantTtlSeconds ?? 90 * 24 * 3600;
   const getProvider = () =>
@@ -119,19 +125,20 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
   await app.register((scope, _options, done) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, _payload, next) => next(null, undefined));
-    scope.all(`${MOUNT_PATH}/*`, (request, reply) => {
+    scope.all(`${MOUNT_PATH}/*`, async (request, reply) => {
+      const server = await getProvider();
       reply.hijack();
       const raw = request.raw as IncomingMessage & { originalUrl?: string };
       raw.originalUrl = raw.url;
       raw.url = (raw.url ?? '/').slice(MOUNT_PATH.length) || '/';
-      callback ??= getProvider().callback();
+      callback ??= server.callback();
       callback(raw, reply.raw);
     });
     done();
   });
 
   app.get(`${INTERACTION_PATH}/:uid`, async (request, reply) => {
-    const details = await getProvider().interactionDetails(request.raw, reply.raw);
+    const details = await (await getProvider()).interactionDetails(request.raw, reply.raw);
     const session = await deps.sessions.find(request.cookies[SESSION_COOKIE]);
     if (!session) {
       // The portal's own card login, then back here (`/login/finish` reads the cookie).
@@ -140,7 +147,9 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
         .redirect('/login', 303);
     }
     if (details.prompt.name === 'login' || details.session?.accountId !== session.personId) {
-      const to = await getProvider().interactionResult(
+      const to = await (
+        await getProvider()
+      ).interactionResult(
         request.raw,
         reply.raw,
         { login: { accountId: session.personId } },
@@ -179,7 +188,7 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
       await refuse(request, 'portal.oidc.consent', 'ERR_CALLER_NOT_ALLOWED', null);
       throw new RenkeiError('ERR_CALLER_NOT_ALLOWED', 'The form’s CSRF token is missing or wrong.');
     }
-    const server = getProvider();
+    const server = await getProvider();
     const details = await server.interactionDetails(request.raw, reply.raw);
     const clientId = String(details.params.client_id ?? '');
     if (details.prompt.name !== 'consent' || details.session?.accountId !== session.personId) {
@@ -227,7 +236,7 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
   const authenticate = async (request: FastifyRequest, route: string) => {
     const header = request.headers.authorization;
     const value = /^Bearer ([A-Za-z0-9._~+/-]{1,512}=*)$/.exec(header ?? '')?.[1];
-    const token = value === undefined ? undefined : await getProvider().AccessToken.find(value);
+    const token = value === undefined ? undefined : await (await getProvider()).AccessToken.find(value);
     const grant = token && (await deps.store.findGrant(token.grantId));
     const now = deps.clock.now();
     if (
@@ -248,40 +257,202 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
     return { value, token, grant, scopes: (token.scope ?? '').split(' ').filter(Boolean) };
   };
 
-  app.get('/api/v1/self-information', async (request, reply) => {
-    const route = 'portal.api.selfInformation';
-    try {
+  /**
+   * 申請API: a registered client applies to a ぴったりサービス procedure for the resident whose access
+   * token carries `application`. The form is validated exactly as the portal's own; the document
+   * (naming the client, `submittedVia`) is signed at the resident's card reader with the signing
+   * certificate, and the signature is taken by the same checks as the portal's own form
+   * (`ApplicationService.receiveSignature`): the application is then stored with every other, for
+   * the municipality's 申請データダウンロード.
+   */
+  const registerApplicationApi = (api: FastifyInstance, onestop: NonNullable<ApiRoutesDeps['onestop']>) => {
+    const { finder, applications } = onestop;
+    const route = 'portal.api.applications';
+    const withApplicationScope = async (request: FastifyRequest) => {
       const access = await authenticate(request, route);
-      const granted = itemsOfScopes(access.scopes);
-      const asked = parseItems((request.query as Record<string, unknown>).items);
-      if (asked === 'invalid')
-        throw new RenkeiError('ERR_VALIDATION', 'items: item numbers, comma-separated.');
-      const items = asked ?? granted;
-      if (granted.length === 0 || items.some((n) => !granted.includes(n))) {
+      if (!access.scopes.includes(APPLICATION_SCOPE)) {
         await refuse(request, route, 'ERR_INSUFFICIENT_SCOPE', access.token.clientId);
-        throw new RenkeiError('ERR_INSUFFICIENT_SCOPE', 'The resident did not consent to these items.', {
-          granted: granted.map(itemScope),
+        throw new RenkeiError(
+          'ERR_INSUFFICIENT_SCOPE',
+          'The resident did not consent to applications by this service.',
+          {
+            granted: access.scopes,
+          },
+        );
+      }
+      return access;
+    };
+
+    // 申請API's search: the finder, as the portal's page uses it (public: the procedures are no secret).
+    api.get('/api/v1/procedures', async (request, reply) => {
+      const q = request.query as Record<string, unknown>;
+      const text = (v: unknown, max: number) => (typeof v === 'string' && v.length <= max ? v : undefined);
+      const results = finder.search({
+        lifeEvent: text(q.event, 40) || undefined,
+        municipalityId: text(q.municipality, 6) || undefined,
+        keyword: text(q.q, 100) || undefined,
+      });
+      return reply.send({
+        procedures: results.map(({ municipality, procedure }) => ({
+          municipality: { id: municipality.id, name: municipality.name },
+          procedure: {
+            id: procedure.id,
+            name: procedure.name,
+            attachmentsOmitted: procedure.attachmentsOmitted,
+            form: procedure.form,
+          },
+        })),
+      });
+    });
+
+    api.post('/api/v1/applications', async (request, reply) => {
+      const access = await withApplicationScope(request);
+      const body = (request.body ?? {}) as Record<string, unknown>;
+      const found =
+        typeof body.municipality === 'string' && typeof body.procedure === 'string'
+          ? finder.find(body.municipality, body.procedure)
+          : undefined;
+      if (!found) {
+        throw new RenkeiError(
+          'ERR_ROUTE_NOT_FOUND',
+          'This municipality does not accept this procedure online.',
+        );
+      }
+      const given = typeof body.fields === 'object' && body.fields !== null ? body.fields : {};
+      const text = Object.fromEntries(
+        Object.entries(given).flatMap(([k, v]) =>
+          typeof v === 'string' || typeof v === 'number' ? [[k, String(v)]] : [],
+        ),
+      );
+      const checked = applications.validate(found.procedure, text);
+      if ('errors' in checked) {
+        throw new RenkeiError('ERR_VALIDATION', 'Some fields of the form are wrong.', {
+          fields: checked.errors,
         });
       }
-      const key = `api:${createHash('sha256').update(access.value).digest('hex')}`;
-      const { personId } = access.grant;
-      try {
-        await deps.myInformation.start(key, personId, items);
-        const retrieval = await settled(deps.myInformation, key, personId, deps.waitMs ?? 20_000);
-        const body = await release(deps, retrieval, access.token.clientId, access.grant.grantId);
-        return await reply
-          .header('cache-control', 'no-store')
-          .type('application/json; charset=utf-8')
-          .send({
-            subject: pairwiseSubject(deps.keys.pairwiseSecret, access.token.clientId, personId),
-            ...body,
-          });
-      } finally {
-        deps.myInformation.forget(key);
+      const prepared = await applications.prepare({
+        personId: access.grant.personId,
+        found,
+        values: checked.values,
+        via: { clientId: access.token.clientId, name: clientName(access.token.clientId) },
+      });
+      deps.logger.info({ clientId: access.token.clientId }, 'api: an application prepared');
+      return reply.status(201).send({
+        requestId: prepared.requestId,
+        content: Buffer.from(prepared.content).toString('base64'),
+        expiresAt: prepared.expiresAt.toISOString(),
+      });
+    });
+
+    api.post('/api/v1/applications/:request/signature', async (request, reply) => {
+      const access = await withApplicationScope(request);
+      const requestId = String((request.params as { request?: string }).request ?? '').slice(0, 64);
+      const pending = await applications.pendingOf(access.grant.personId, requestId);
+      const via =
+        pending &&
+        (JSON.parse(Buffer.from(pending.content).toString('utf8')) as {
+          submittedVia?: { clientId?: string };
+        });
+      if (!pending || via?.submittedVia?.clientId !== access.token.clientId) {
+        // Another resident's, another client's, or the portal's own form: not this client's to sign.
+        await refuse(request, route, 'ERR_MESSAGE_STALE', access.token.clientId);
+        throw new RenkeiError(
+          'ERR_MESSAGE_STALE',
+          'No application of this service awaits a signature by this number.',
+        );
       }
-    } catch (error) {
-      return apiError(reply, error);
-    }
+      const value = (request.body as Record<string, unknown> | undefined)?.signedData;
+      if (
+        typeof value !== 'string' ||
+        value.length === 0 ||
+        value.length > 64 * 1024 ||
+        !/^[A-Za-z0-9+/]+={0,2}$/.test(value)
+      ) {
+        await refuse(request, route, 'ERR_VALIDATION', access.token.clientId);
+        throw new RenkeiError('ERR_VALIDATION', 'signedData: the CMS SignedData in base64.');
+      }
+      const application = await applications.receiveSignature({
+        requestId,
+        signedData: new Uint8Array(Buffer.from(value, 'base64')),
+        remoteAddress: request.ip ?? null,
+      });
+      return reply.status(201).send({
+        applicationNumber: application.applicationNumber,
+        municipality: application.municipalityId,
+        procedure: application.procedureId,
+        receivedAt: application.receivedAt.toISOString(),
+      });
+    });
+  };
+
+  // The APIs' own scope: JSON bodies (secure-json-parse) and JSON errors, never the pages' HTML.
+  await app.register((api, _options, done) => {
+    api.removeAllContentTypeParsers();
+    api.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, next) => {
+      try {
+        next(null, secureJson.parse(body, undefined, { protoAction: 'error', constructorAction: 'error' }));
+      } catch {
+        next(new RenkeiError('ERR_BODY_NOT_JSON', 'The request body is not JSON.'), undefined);
+      }
+    });
+    api.setErrorHandler((error, request, reply) => {
+      if (error instanceof RenkeiError) return apiError(reply, error);
+      const status = (error as { statusCode?: number }).statusCode;
+      if (status === 413)
+        return apiError(reply, new RenkeiError('ERR_BODY_TOO_LARGE', 'The request body is too large.'));
+      if (status === 415) {
+        return apiError(
+          reply,
+          new RenkeiError('ERR_UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json.'),
+        );
+      }
+      request.log.error(
+        { err: { name: (error as Error).name, stack: (error as Error).stack } },
+        'api failed',
+      );
+      return apiError(
+        reply,
+        new RenkeiError('ERR_INTERNAL', `An unexpected error occurred (request ${request.id}).`),
+      );
+    });
+    api.get('/api/v1/self-information', async (request, reply) => {
+      const route = 'portal.api.selfInformation';
+      try {
+        const access = await authenticate(request, route);
+        const granted = itemsOfScopes(access.scopes);
+        const asked = parseItems((request.query as Record<string, unknown>).items);
+        if (asked === 'invalid')
+          throw new RenkeiError('ERR_VALIDATION', 'items: item numbers, comma-separated.');
+        const items = asked ?? granted;
+        if (granted.length === 0 || items.some((n) => !granted.includes(n))) {
+          await refuse(request, route, 'ERR_INSUFFICIENT_SCOPE', access.token.clientId);
+          throw new RenkeiError('ERR_INSUFFICIENT_SCOPE', 'The resident did not consent to these items.', {
+            granted: granted.map(itemScope),
+          });
+        }
+        const key = `api:${createHash('sha256').update(access.value).digest('hex')}`;
+        const { personId } = access.grant;
+        try {
+          await deps.myInformation.start(key, personId, items);
+          const retrieval = await settled(deps.myInformation, key, personId, deps.waitMs ?? 20_000);
+          const body = await release(deps, retrieval, access.token.clientId, access.grant.grantId);
+          return await reply
+            .header('cache-control', 'no-store')
+            .type('application/json; charset=utf-8')
+            .send({
+              subject: pairwiseSubject(deps.keys.pairwiseSecret, access.token.clientId, personId),
+              ...body,
+            });
+        } finally {
+          deps.myInformation.forget(key);
+        }
+      } catch (error) {
+        return apiError(reply, error);
+      }
+    });
+
+    if (deps.onestop) registerApplicationApi(api, deps.onestop);
+    done();
   });
 
   app.get('/connected-services', async (request, reply) => {
@@ -416,7 +587,13 @@ function apiError(reply: FastifyReply, error: unknown): FastifyReply {
     .status(error.status)
     .header('cache-control', 'no-store')
     .type('application/json; charset=utf-8')
-    .send({ error: { code: error.code, message: error.message } });
+    .send({
+      error: {
+        code: error.code,
+        message: error.message,
+        ...(error.code === 'ERR_VALIDATION' && error.details.fields ? { fields: error.details.fields } : {}),
+      },
+    });
 }
 
 function sameToken(given: string | undefined, expected: string): boolean {

@@ -275,11 +275,12 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
       logger: deps.logger,
       record,
     });
-  if (deps.onestop && applications) {
+  const finder = deps.onestop && new FinderService(deps.onestop.catalogue);
+  if (finder && applications) {
     registerServicePages(web, {
       sessions,
       notices,
-      finder: new FinderService(deps.onestop.catalogue),
+      finder,
       applications,
       clock: deps.clock,
       origin,
@@ -297,6 +298,7 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
       myInformation,
       legalTable: deps.legalTable,
       providerName: (id) => deps.informationProviders?.find((p) => p.id === id)?.name ?? id,
+      onestop: finder && applications && { finder, applications },
       clock: deps.clock,
       logger: deps.logger,
       origin,

@@ -17,7 +17,8 @@
  *   are opaque (the portal's own API is their only audience), 10 minutes; no refresh tokens.
  */
 import { createHmac } from 'node:crypto';
-import Provider, { type ClientMetadata, type KoaContextWithOIDC, type OidcAdapter } from 'oidc-provider';
+import type Provider from 'oidc-provider';
+import type { ClientMetadata, KoaContextWithOIDC, OidcAdapter } from 'oidc-provider';
 import type { SecurityEventSink } from '../../../protocol/server.ts';
 import type { Clock } from '../../../shared/clock.ts';
 import type { ErrorCode } from '../../../shared/errors.ts';
@@ -104,7 +105,13 @@ export function pairwiseSubject(secret: string, clientId: string, personId: stri
     .digest('base64url');
 }
 
-export function createAuthorizationServer(deps: AuthorizationServerDeps): Provider {
+/**
+ * The authorization server. oidc-provider is imported here, on first use, not with the module: it
+ * warns on stderr at import under Node.js 20 (it asks for 22 LTS), which every CLI command that
+ * loads the portal's modules would otherwise print.
+ */
+export async function createAuthorizationServer(deps: AuthorizationServerDeps): Promise<Provider> {
+  const { default: Provider } = await import('oidc-provider');
   const { keys } = deps;
   const clients: ClientMetadata[] = deps.clients.map((c) => ({
     client_id: c.clientId,
