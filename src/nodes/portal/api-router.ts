@@ -223,6 +223,8 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
       expiresAt: new Date(now.getTime() + grantTtlSeconds * 1000),
     });
     deps.logger.info({ clientId }, 'api: a resident consented');
+    // Expired codes, tokens, interactions and sessions of the authorization server: deleted now and then.
+    void deps.adapter.sweep().catch(() => undefined);
     const to = await server.interactionResult(
       request.raw,
       reply.raw,
