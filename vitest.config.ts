@@ -18,6 +18,7 @@ const STORAGE_SUITES = [
   'src/shared/db.test.ts',
   'src/shared/web/console/accounts.test.ts',
   'test/portal.test.ts',
+  'test/portal-api.test.ts',
   'test/storage.test.ts',
   'test/bulk-inquiries.test.ts',
   'test/certificate-holds.test.ts',

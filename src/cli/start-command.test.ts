@@ -80,6 +80,17 @@ describe('renkei start', () => {
       expect(login).toContain(`${portal?.[2] ?? ''}/sign?`);
       const reader = await (await fetch(portal?.[2] ?? '')).text();
       expect(reader).toContain('yamada-taro');
+      // デモ家計簿アプリ, registered with the portal: it sends the resident to the portal's authorization
+      // endpoint with PKCE, which takes the request (its login interaction, not an error page).
+      const kakeibo = /デモ家計簿アプリ \(a client of the portal's 自己情報取得API\): (\S+)\//.exec(stdout);
+      expect(kakeibo, stdout).not.toBeNull();
+      const connect = await fetch(`${kakeibo?.[1] ?? ''}/connect`, { redirect: 'manual' });
+      const authorize = new URL(connect.headers.get('location') ?? '');
+      expect(authorize.href.startsWith(`${portal?.[1] ?? ''}/oidc/auth?`)).toBe(true);
+      expect(authorize.searchParams.get('code_challenge_method')).toBe('S256');
+      const interaction = await fetch(authorize, { redirect: 'manual' });
+      expect(interaction.status).toBe(303);
+      expect(interaction.headers.get('location')).toMatch(/\/oidc-interaction\//);
 
       const pkiDir = join(temp, 'network', 'pki');
       const transport = await credentialTransport({

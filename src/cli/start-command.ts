@@ -14,6 +14,8 @@ import {
 } from '../network/portal-demo.ts';
 import type { FastifyInstance } from 'fastify';
 import { createLogger } from '../shared/logger.ts';
+import { createDemoKakeibo } from '../network/demo-kakeibo.ts';
+import { listen } from '../shared/http.ts';
 import { SupervisedNode, type SupervisorEvent } from '../network/supervisor.ts';
 import type { RunningNode } from '../shared/node.ts';
 import { DEMO_SCENARIOS, runScenario } from '../network/scenarios.ts';
@@ -67,6 +69,7 @@ export function registerStartCommand(program: Command): void {
         const abort = new AbortController();
         let network: Network | undefined;
         let reader: FastifyInstance | undefined;
+        let kakeibo: FastifyInstance | undefined;
         let stopping = false;
         const shutdown = () => {
           if (stopping) return;
@@ -74,6 +77,7 @@ export function registerStartCommand(program: Command): void {
           console.log('\nStopping the network…');
           abort.abort();
           (reader?.close() ?? Promise.resolve())
+            .then(() => kakeibo?.close())
             .then(() => network?.close())
             .then(
               () => process.exit(0),
@@ -135,6 +139,21 @@ export function registerStartCommand(program: Command): void {
             readerUrl: portal.readerUrl,
             logger: await createLogger({ node: 'card-reader', file: join(dir, 'logs', 'card-reader.log') }),
           });
+          if (portal.demoClient) {
+            // デモ家計簿アプリ: the 自己情報取得API's demo client, registered in the portal's config.
+            const { url, clientId, secret } = portal.demoClient;
+            kakeibo = await createDemoKakeibo({
+              portalOrigin: portal.portal.url,
+              clientId,
+              secret,
+              origin: url,
+              logger: await createLogger({
+                node: 'demo-kakeibo',
+                file: join(dir, 'logs', 'demo-kakeibo.log'),
+              }),
+            });
+            await listen(kakeibo, Number(new URL(url).port), '127.0.0.1');
+          }
         }
         const names = new Map([
           ...DEMO_WORLD.institutions.map((i): [string, string] => [i.id, `${i.name} ${i.nameEn}`]),
@@ -197,6 +216,11 @@ export function registerStartCommand(program: Command): void {
             `マイナポータル Myna Portal: ${portal.portal.url}/login  (card reader ${portal.readerUrl}; ` +
               `the demo residents' cards in ${relative(process.cwd(), cardsDir) || cardsDir}, PIN ${DEMO_CARD_PIN})\n`,
           );
+          if (portal.demoClient) {
+            console.log(
+              `デモ家計簿アプリ (a client of the portal's 自己情報取得API): ${portal.demoClient.url}/\n`,
+            );
+          }
         }
         console.log('Press Ctrl-C to stop.');
       },

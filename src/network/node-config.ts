@@ -193,6 +193,30 @@ export const PortalConfig = z.strictObject({
     .array(z.strictObject({ id: InstitutionId, name: z.string().min(1).max(100), kind: InstitutionKind }))
     .max(2000)
     .optional(),
+  /**
+   * 自己情報取得API: the services registered by the portal's operator. Each may ask for its `scopes`
+   * (`item:<n>`, `application`) with the resident's consent, and be sent back only to its
+   * `redirectUris`. A confidential client's secret is in a file of its own (`secretFile`, read at
+   * start), never in this one; without it the client is public (PKCE alone).
+   */
+  apiClients: z
+    .array(
+      z.strictObject({
+        clientId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ -'),
+        name: z.string().min(1).max(100),
+        redirectUris: z
+          .array(z.url({ protocol: /^https?$/ }))
+          .min(1)
+          .max(10),
+        scopes: z
+          .array(z.string().regex(/^(item:\d{1,3}|application)$/, 'item:<n> or application'))
+          .min(1)
+          .max(30),
+        secretFile: z.string().min(1).optional(),
+      }),
+    )
+    .max(1000)
+    .optional(),
 });
 export type PortalConfig = z.infer<typeof PortalConfig>;
 
@@ -288,6 +312,13 @@ export function parseNodeConfig<K extends NodeKind>(
           ...(config.webTls === undefined
             ? {}
             : { webTls: { key: at(config.webTls.key), cert: at(config.webTls.cert) } }),
+          ...(config.apiClients === undefined
+            ? {}
+            : {
+                apiClients: config.apiClients.map((c) =>
+                  c.secretFile === undefined ? c : { ...c, secretFile: at(c.secretFile) },
+                ),
+              }),
         }
       : {};
   const consoleTls =

@@ -10,7 +10,8 @@
  * the same config files and the same failure modes (a node down while its peers run on).
  */
 import { registerPortalRelyingParty } from './portal-demo.ts';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { PostgresOption } from '../shared/db.ts';
@@ -57,6 +58,11 @@ export interface NodeProcesses extends Network {
   portal: SupervisedNode | undefined;
   /** Where the portal sends residents for their card (the reader `renkei start` runs). */
   readerUrl: string | undefined;
+  /**
+   * デモ家計簿アプリ, a client of the portal's 自己情報取得API registered in its config (`renkei start`
+   * runs it): where it listens, its client id and secret.
+   */
+  demoClient: { url: string; clientId: string; secret: string } | undefined;
   institutions: Map<string, SupervisedNode>;
   nodes: () => SupervisedNode[];
   /** Stop every node (institutions, then J-LIS, then the core): SIGTERM, SIGKILL after `graceMs`. */
@@ -218,8 +224,15 @@ export async function startNodeProcesses(
     const readerUrl = options.portal
       ? `http://127.0.0.1:${options.basePort === 0 ? await freePort() : port(81)}`
       : undefined;
-    const portal =
+    const demoClient =
       readerUrl === undefined
+        ? undefined
+        : {
+            url: `http://127.0.0.1:${options.basePort === 0 ? await freePort() : port(83)}`,
+            ...demoClientSecret(options.dataDir),
+          };
+    const portal =
+      readerUrl === undefined || demoClient === undefined
         ? undefined
         : await startNode({
             node: 'portal',
@@ -233,6 +246,16 @@ export async function startNodeProcesses(
             pki: peerPki,
             // わたしの情報: the portal asks the network's institutions (those its clause names).
             informationProviders: options.institutions.map(({ id, name, kind }) => ({ id, name, kind })),
+            // 自己情報取得API: the demo household-budget app, registered as the operator would.
+            apiClients: [
+              {
+                clientId: demoClient.clientId,
+                name: 'デモ家計簿アプリ',
+                redirectUris: [`${demoClient.url}/callback`],
+                scopes: ['item:1', 'item:2', 'item:53'],
+                secretFile: demoClient.secretFile,
+              },
+            ],
           });
     if (portal) {
       // The portal is a party the core issues codes to: in its registry as an institution of kind portal.
@@ -256,6 +279,11 @@ export async function startNodeProcesses(
       corporate,
       portal,
       readerUrl,
+      demoClient: demoClient && {
+        url: demoClient.url,
+        clientId: demoClient.clientId,
+        secret: demoClient.secret,
+      },
       institutions,
       pkiDir,
       nodes: () => [...started],
@@ -270,6 +298,15 @@ export async function startNodeProcesses(
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** The demo client's secret, made once in the data directory (mode 0600) and kept across starts. */
+function demoClientSecret(dataDir: string): { clientId: string; secret: string; secretFile: string } {
+  const secretFile = join(dataDir, 'demo-kakeibo.secret');
+  if (!existsSync(secretFile)) {
+    writeFileSync(secretFile, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  }
+  return { clientId: 'kakeibo-demo', secret: readFileSync(secretFile, 'utf8').trim(), secretFile };
 }
 
 function nodeKind(node: SupervisedNode): string {

@@ -2,6 +2,7 @@
  * Start one node from its config file's contents (`renkei node`): the config's fields become the
  * options of the node's `start*` in its main.ts, the same options `launchNetwork` passes in-process.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LegalTable } from '../domain/legal-table/types.ts';
 import { startCore } from '../nodes/core/main.ts';
@@ -12,7 +13,9 @@ import { startPortal } from '../nodes/portal/main.ts';
 import type { PostgresOption } from '../shared/db.ts';
 import { closeLogger, createLogger } from '../shared/logger.ts';
 import type { RunningNode } from '../shared/node.ts';
-import type { NodeConfig } from './node-config.ts';
+import type { NodeConfig, PortalConfig } from './node-config.ts';
+import type { ApiClient } from '../nodes/portal/api/authorization-server.ts';
+import { RenkeiError } from '../shared/errors.ts';
 
 /** The node's name in logs and on the console: `core`, `jlis`, `institution:152048`. */
 export function nodeName(config: NodeConfig): string {
@@ -24,6 +27,35 @@ export function defaultLogFile(config: NodeConfig): string {
   const file =
     config.node === 'institution' ? `institution-${config.institution.id}.log` : `${config.node}.log`;
   return join(config.dataDir, 'logs', file);
+}
+
+/** The portal's API clients, each confidential one's secret read from its file (never logged). */
+function readApiClients(clients: NonNullable<PortalConfig['apiClients']>): ApiClient[] {
+  return clients.map(({ secretFile, ...client }) => {
+    if (secretFile === undefined) return client;
+    let secret: string;
+    try {
+      secret = readFileSync(secretFile, 'utf8').trim();
+    } catch {
+      throw new RenkeiError(
+        'ERR_CONFIG_INVALID',
+        `The secret file of API client ${client.clientId} cannot be read.`,
+        {
+          fields: ['apiClients'],
+        },
+      );
+    }
+    if (secret.length < 32) {
+      throw new RenkeiError(
+        'ERR_CONFIG_INVALID',
+        `The secret of API client ${client.clientId} is shorter than 32 characters.`,
+        {
+          fields: ['apiClients'],
+        },
+      );
+    }
+    return { ...client, secret };
+  });
 }
 
 function postgresOf(config: NodeConfig): { postgres?: PostgresOption } {
@@ -119,6 +151,7 @@ export async function runNode(
             ? {}
             : { informationProviders: config.informationProviders }),
           ...(config.jpkiCaBundle === undefined ? {} : { jpkiCaBundleFile: config.jpkiCaBundle }),
+          ...(config.apiClients === undefined ? {} : { apiClients: readApiClients(config.apiClients) }),
           ...(config.webTls === undefined
             ? {}
             : { webTls: { keyFile: config.webTls.key, certFile: config.webTls.cert } }),

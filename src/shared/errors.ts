@@ -117,6 +117,20 @@ export const HTTP_STATUS = {
   // before its password is checked because too many failed just before (slowed down, then locked).
   ERR_LOGIN_FAILED: 401,
   ERR_LOGIN_THROTTLED: 429,
+  // The Myna Portal's APIs for other services (src/nodes/portal/api/): OAuth 2.0 refusals as the
+  // authorization server answers them (RFC 6749 §5.2 names in the response; these in the records),
+  // and the resource side's (RFC 6750 §3.1).
+  ERR_OAUTH_INVALID_CLIENT: 401,
+  ERR_OAUTH_INVALID_GRANT: 400,
+  ERR_OAUTH_INVALID_REDIRECT_URI: 400,
+  ERR_OAUTH_INVALID_SCOPE: 400,
+  ERR_OAUTH_INVALID_REQUEST: 400,
+  ERR_OAUTH_UNAUTHORIZED_CLIENT: 400,
+  ERR_OAUTH_ACCESS_DENIED: 403,
+  /** An access token missing, unknown, expired, or of a consent the resident withdrew. */
+  ERR_INVALID_TOKEN: 401,
+  /** A valid access token that does not carry the scope this call needs. */
+  ERR_INSUFFICIENT_SCOPE: 403,
   ERR_INTERNAL: 500,
 } as const satisfies Record<string, number>;
 

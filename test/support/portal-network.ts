@@ -17,7 +17,7 @@ import { issueDemoCards, registerPortalRelyingParty } from '../../src/network/po
 import { seedWorld, type SeededWorld } from '../../src/network/seed.ts';
 import { DEMO_INSTITUTIONS, DEMO_WORLD, type WorldInstitution } from '../../src/network/world.ts';
 import { PORTAL_PARTY } from '../../src/nodes/portal/portal.ts';
-import { startPortal, type RunningPortal } from '../../src/nodes/portal/main.ts';
+import { startPortal, type RunningPortal, type StartPortalOptions } from '../../src/nodes/portal/main.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { nodeDatabase, type DatabaseTarget, type PostgresOption } from '../../src/shared/db.ts';
 import { listen } from '../../src/shared/http.ts';
@@ -83,6 +83,8 @@ export interface PortalNetworkOptions {
   portalLog?: boolean;
   /** Institutions besides the one municipality (without `world`). */
   institutions?: readonly WorldInstitution[];
+  /** The 自己情報取得API's registered clients and timings. */
+  portal?: Pick<StartPortalOptions, 'apiClients' | 'apiPolicy'>;
 }
 
 export async function startPortalNetwork(
@@ -141,6 +143,7 @@ export async function startPortalNetwork(
         ...(postgres ? { postgres } : {}),
         // わたしの情報: every institution of this network (the portal asks those its clause names).
         informationProviders: institutions.map(({ id, name, kind }) => ({ id, name, kind })),
+        ...options.portal,
       });
     portal = await start();
     await network.admin().registerInstitution({

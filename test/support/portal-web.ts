@@ -53,7 +53,14 @@ export class Browser {
 }
 
 /** Log in as the holder of `<card>.card`: the portal's login page, the reader, back to the portal. */
-export async function logIn(net: PortalNetwork, browser: Browser, card: string, pin = PIN): Promise<void> {
+export async function logIn(
+  net: PortalNetwork,
+  browser: Browser,
+  card: string,
+  pin = PIN,
+  /** Where the portal sends the resident once logged in (an authorization's consent page, for the API). */
+  next = '/',
+): Promise<void> {
   const { text: loginPage } = await browser.go(`${net.portal.url}/login`);
   const link = unescapeHtml(/href="([^"]+)" data-testid="reader-link"/.exec(loginPage)?.[1] ?? '');
   expect(link.startsWith(`${net.readerUrl}/sign?`)).toBe(true);
@@ -72,7 +79,7 @@ export async function logIn(net: PortalNetwork, browser: Browser, card: string, 
   const finished = await browser.go(
     new URL(completed.response.headers.get('location') ?? '', net.portal.url).href,
   );
-  expect(finished.response.headers.get('location')).toBe('/');
+  expect(finished.response.headers.get('location')).toBe(next);
 }
 
 /** A new browser, logged in as the holder of `<card>.card`. */

@@ -29,6 +29,10 @@ import { PORTAL_PARTY, createPortal } from './portal.ts';
 import { readJpkiTrust } from './service/jpki-verifier.ts';
 import { createKyselyApplicationStore } from './kysely-application-store.ts';
 import { parseOnestop } from './service/finder.ts';
+import { createKyselyApiStore } from './api-store.ts';
+import { loadOrCreateApiKeys } from './api/api-keys.ts';
+import type { ApiClient } from './api/authorization-server.ts';
+import { createOidcAdapterFactory } from './api/oidc-adapter.ts';
 
 export interface StartPortalOptions {
   dataDir: string;
@@ -74,6 +78,10 @@ export interface StartPortalOptions {
   onestopDir?: string;
   /** わたしの情報: the institutions the portal may ask (those its clause names are asked). */
   informationProviders?: readonly InformationProvider[];
+  /** The 自己情報取得API's clients, registered by the operator (none: the API refuses every client). */
+  apiClients?: readonly ApiClient[];
+  /** The API's timings (tests shorten them): authorization code, consent, waiting for answers. */
+  apiPolicy?: { codeTtlSeconds?: number; grantTtlSeconds?: number; waitMs?: number };
 }
 
 export interface RunningPortal extends RunningNode {
@@ -174,6 +182,13 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
       },
       myInformationStore: createKyselyMyInformationStore(db),
       informationProviders: options.informationProviders,
+      api: {
+        store: createKyselyApiStore(db),
+        adapter: createOidcAdapterFactory(db, options.clock ?? systemClock),
+        keys: await loadOrCreateApiKeys(join(dir, 'api-keys.json')),
+        clients: options.apiClients ?? [],
+        ...options.apiPolicy,
+      },
     });
     ({ web, network, payments } = portal);
     const networkUrl = await listen(network, options.networkPort, options.host);

@@ -17,6 +17,8 @@ import type { PortalDatabase } from './kysely-store.ts';
  * - `requester_records` (0004): the portal's records of its inquiries as a requester (わたしの情報);
  *   never the items answered (my-information-store.ts).
  * - `public_funds_accounts`, `payments`, `provider_records` (0005): service D, money-store.ts.
+ * - `oidc_artifacts`, `api_grants`, `api_releases` (0006): the 自己情報取得API's authorization server
+ *   (its codes, tokens, grants), the residents' consents and every release to a client (api-store.ts).
  *
  * No column for an Individual Number, a name or any other of the basic four information.
  */
@@ -213,6 +215,69 @@ export const PORTAL_MIGRATIONS: Record<string, Migration> = {
         .createIndex('provider_records_by_number')
         .on('provider_records')
         .columns(['processing_number', 'recorded_at'])
+        .execute();
+    },
+  },
+  '0006-self-information-api': {
+    async up(db: Kysely<unknown>) {
+      // oidc-provider's artifacts (authorization codes, access tokens, grants, interactions,
+      // sessions), one row each, as its adapter interface stores them (api/oidc-adapter.ts). The
+      // payload names the portal's person id (the grant's account), never a code or a name.
+      await db.schema
+        .createTable('oidc_artifacts')
+        .addColumn('model', 'varchar(40)', (c) => c.notNull())
+        .addColumn('id', 'varchar(128)', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('grant_id', 'varchar(128)')
+        .addColumn('uid', 'varchar(128)')
+        .addColumn('expires_at', 'varchar(24)')
+        .addColumn('consumed_at', 'varchar(24)')
+        .addPrimaryKeyConstraint('oidc_artifacts_pk', ['model', 'id'])
+        .execute();
+      await db.schema
+        .createIndex('oidc_artifacts_by_grant')
+        .on('oidc_artifacts')
+        .column('grant_id')
+        .execute();
+      await db.schema.createIndex('oidc_artifacts_by_uid').on('oidc_artifacts').column('uid').execute();
+      await db.schema
+        .createIndex('oidc_artifacts_by_expiry')
+        .on('oidc_artifacts')
+        .column('expires_at')
+        .execute();
+      // A resident's consent to a client (連携サービス): the scopes given, until withdrawn.
+      await db.schema
+        .createTable('api_grants')
+        .addColumn('grant_id', 'varchar(128)', (c) => c.primaryKey())
+        .addColumn('person_id', 'varchar(36)', (c) => c.notNull().references('persons.person_id'))
+        .addColumn('client_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('granted_at', 'varchar(24)', (c) => c.notNull())
+        .addColumn('expires_at', 'varchar(24)', (c) => c.notNull())
+        .addColumn('revoked_at', 'varchar(24)')
+        .execute();
+      await db.schema
+        .createIndex('api_grants_by_person')
+        .on('api_grants')
+        .columns(['person_id', 'granted_at'])
+        .execute();
+      // Every release of a resident's information to a client: who, which items, from whom, when.
+      // Never the information itself.
+      await db.schema
+        .createTable('api_releases')
+        .addColumn('release_id', 'varchar(36)', (c) => c.primaryKey())
+        .addColumn('person_id', 'varchar(36)', (c) => c.notNull().references('persons.person_id'))
+        .addColumn('client_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('grant_id', 'varchar(128)', (c) => c.notNull())
+        .addColumn('provider_id', 'varchar(32)', (c) => c.notNull())
+        .addColumn('item_nos', 'text', (c) => c.notNull())
+        .addColumn('processing_number', 'varchar(36)', (c) => c.notNull())
+        .addColumn('released_at', 'varchar(24)', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('api_releases_by_person')
+        .on('api_releases')
+        .columns(['person_id', 'released_at'])
         .execute();
     },
   },

@@ -52,6 +52,10 @@ import { registerServicePages } from './onestop-router.ts';
 import { ApplicationService } from './service/applications.ts';
 import { FinderService, type Onestop } from './service/finder.ts';
 import { errorPage } from './web/pages.ts';
+import type { ApiStore } from './api-store.ts';
+import { registerApiRoutes, type ApiRoutes } from './api-router.ts';
+import type { ApiClient, ApiKeys } from './api/authorization-server.ts';
+import type { createOidcAdapterFactory } from './api/oidc-adapter.ts';
 
 /** The portal's party id and institution id (its certificate's, and the core's registry entry). */
 export const PORTAL_PARTY = 'portal';
@@ -98,6 +102,21 @@ export interface PortalDeps {
   informationProviders?: readonly InformationProvider[] | undefined;
   /** How long a resident's answers are kept in memory (default 15 minutes). */
   myInformationKeepMs?: number | undefined;
+  /**
+   * The APIs for other services (自己情報取得API): the authorization server's storage and keys, the
+   * clients the operator registered. Without it, no `/oidc` and no `/api/`.
+   */
+  api?:
+    | {
+        store: ApiStore;
+        adapter: ReturnType<typeof createOidcAdapterFactory>;
+        keys: ApiKeys;
+        clients: readonly ApiClient[];
+        codeTtlSeconds?: number | undefined;
+        grantTtlSeconds?: number | undefined;
+        waitMs?: number | undefined;
+      }
+    | undefined;
 }
 
 export interface Portal {
@@ -115,6 +134,8 @@ export interface Portal {
   accounts: AccountService;
   payments: PaymentService;
   provisions: ProvisionService;
+  /** The authorization server of the APIs for other services, when `api` was given. */
+  api: ApiRoutes | undefined;
 }
 
 export async function createPortal(deps: PortalDeps): Promise<Portal> {
@@ -189,7 +210,17 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     institutionId: PORTAL_PARTY,
     keepMs,
   });
-  const web = await createWebApp({ logger: deps.logger, tls: deps.webTls, errorPage });
+  // A consent's form answers with a redirect to the client's redirect URI: browsers apply the
+  // CSP's form-action to it, so the registered clients' origins are allowed there.
+  const clientOrigins = [
+    ...new Set((deps.api?.clients ?? []).flatMap((c) => c.redirectUris.map((u) => new URL(u).origin))),
+  ];
+  const web = await createWebApp({
+    logger: deps.logger,
+    tls: deps.webTls,
+    errorPage,
+    formActions: clientOrigins,
+  });
   // Before the routes: the plugin finds the routes that ask for a limit as they are added (router.ts).
   await web.register(rateLimit, { global: false });
   registerPortalPages(web, {
@@ -247,11 +278,12 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
       logger: deps.logger,
       record,
     });
-  if (deps.onestop && applications) {
+  const finder = deps.onestop && new FinderService(deps.onestop.catalogue);
+  if (finder && applications) {
     registerServicePages(web, {
       sessions,
       notices,
-      finder: new FinderService(deps.onestop.catalogue),
+      finder,
       applications,
       clock: deps.clock,
       origin,
@@ -260,6 +292,22 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
       record,
     });
   }
+  const api =
+    deps.api &&
+    (await registerApiRoutes(web, {
+      ...deps.api,
+      sessions,
+      notices,
+      myInformation,
+      legalTable: deps.legalTable,
+      providerName: (id) => deps.informationProviders?.find((p) => p.id === id)?.name ?? id,
+      onestop: finder && applications && { finder, applications },
+      clock: deps.clock,
+      logger: deps.logger,
+      origin,
+      tls: deps.webTls !== undefined,
+      record,
+    }));
   const network = createHttpApp({
     logger: deps.logger,
     node: 'portal',
@@ -283,5 +331,6 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     accounts,
     payments,
     provisions,
+    api,
   };
 }

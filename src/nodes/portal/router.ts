@@ -22,6 +22,7 @@
  *   | `POST /my-information`       | ask the institutions (CSRF token): one inquiry per provider      |
  *   | `GET /my-information/results`| the answers block again, for the page's script while they arrive |
  *   | `/account`, `/payments/…`    | D, 公金受取口座・公金決済: money-router.ts                         |
+ *   | `/oidc/…`, `/api/v1/…`, `/connected-services` | 自己情報取得API, 連携サービス: api-router.ts |
  *   | `GET /assets/*`, `/healthz`  | stylesheet, design tokens, scripts; health                       |
  *
  * - **the network** (`registerPortalNetworkRoutes`): `networkApi.deliverCode` and
@@ -55,6 +56,7 @@ import { EXCHANGES_SCRIPT, exchangesPage, exchangesUnavailablePage } from './web
 import { myInformationPage, myInformationResults } from './web/my-information-page.ts';
 import { toText } from '../../shared/web/html.ts';
 import { japaneseDateTime } from './web/dates.ts';
+import { NEXT_COOKIE, NEXT_PATTERN } from './api-router.ts';
 import { landingPage, loggedOutPage, loginPage, noticePage, noticesPage } from './web/pages.ts';
 
 export const SESSION_COOKIE = 'portal_session';
@@ -187,10 +189,14 @@ export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps)
     // A session fixed before login is never reused: the old one (if any) ends, a new token is made.
     await sessions.end(request.cookies[SESSION_COOKIE]);
     const { token } = await sessions.create(personId);
+    // Back to where the login was asked for: only an interaction of the authorization server (a
+    // service asking for the resident's consent), never an address of another site.
+    const next = request.cookies[NEXT_COOKIE];
     return reply
       .clearCookie(LOGIN_COOKIE, cookieOptions(deps.tls, '/login'))
+      .clearCookie(NEXT_COOKIE, cookieOptions(deps.tls, '/login'))
       .setCookie(SESSION_COOKIE, token, cookieOptions(deps.tls))
-      .redirect('/', 303);
+      .redirect(next !== undefined && NEXT_PATTERN.test(next) ? next : '/', 303);
   });
 
   app.post('/logout', async (request, reply) => {

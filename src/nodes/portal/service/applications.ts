@@ -178,6 +178,8 @@ export class ApplicationService {
     personId: string;
     found: FinderResult;
     values: FormValues;
+    /** The 申請API: the registered service the resident applies through (signed with the rest). */
+    via?: { clientId: string; name: string } | undefined;
   }): Promise<SigningRequestRow> {
     const { found, values } = input;
     const now = this.deps.clock.now();
@@ -199,6 +201,7 @@ export class ApplicationService {
       fields: found.procedure.form
         .filter((f) => values[f.name] !== undefined)
         .map((f) => ({ name: f.name, label: f.label, value: values[f.name] })),
+      ...(input.via === undefined ? {} : { submittedVia: input.via }),
       preparedAt: now.toISOString(),
     };
     const row: SigningRequestRow = {

@@ -103,8 +103,11 @@ export class MyInformationService {
     this.keepMs = deps.keepMs ?? 15 * 60_000;
   }
 
-  /** Whom the portal asks, and for which items: the configured providers the clause names. */
-  plan(on: Date): { provider: InformationProvider; itemNos: number[] }[] {
+  /**
+   * Whom the portal asks, and for which items: the configured providers the clause names; with
+   * `only`, those items alone (the 自己情報取得API asks for what the resident consented to).
+   */
+  plan(on: Date, only?: readonly number[]): { provider: InformationProvider; itemNos: number[] }[] {
     const { legalTable, providers } = this.deps;
     const clause = legalTable.findClause(MY_INFORMATION_CLAUSE);
     const procedure = legalTable.findProcedure(MY_INFORMATION_PROCEDURE);
@@ -118,7 +121,7 @@ export class MyInformationService {
           )
           .flatMap((p) => p.itemNos),
       );
-      const itemNos = procedure.itemNos.filter((n) => given.has(n));
+      const itemNos = procedure.itemNos.filter((n) => given.has(n) && (only?.includes(n) ?? true));
       if (itemNos.length === 0) continue;
       const authorized = legalTable.authorize({
         requester: { id: this.deps.institutionId, kind: 'portal' },
@@ -136,9 +139,10 @@ export class MyInformationService {
   /**
    * Begin a retrieval for the session's person: one inquiry per provider, sent now (the caller does
    * not wait for them: the page shows them arriving). It replaces the session's previous one.
+   * With `only`, just those items (the 自己情報取得API's consented scopes).
    * Errors: ERR_NO_PERSON_CODE (the portal holds no code for this person: they never logged in).
    */
-  async start(sessionKey: string, personId: string): Promise<Retrieval> {
+  async start(sessionKey: string, personId: string, only?: readonly number[]): Promise<Retrieval> {
     this.sweep();
     const personCode = await this.deps.findPersonCode(personId);
     if (personCode === undefined) {
@@ -149,7 +153,7 @@ export class MyInformationService {
       personId,
       startedAt: now,
       expiresAt: new Date(now.getTime() + this.keepMs),
-      entries: this.plan(now).map(({ provider, itemNos }) => ({
+      entries: this.plan(now, only).map(({ provider, itemNos }) => ({
         providerId: provider.id,
         providerName: provider.name,
         itemNos,

@@ -147,6 +147,11 @@ export function landingPage(args: { csrfToken: string; unread?: number }): strin
         <a href="/services/applications" data-testid="home-applications"
           >ぴったりサービスで申請した手続（申請履歴） <span lang="en">My applications</span></a
         >
+      </p>
+      <p>
+        <a href="/connected-services" data-testid="home-connected-services"
+          >連携サービス（情報の提供に同意したサービス） <span lang="en">Connected services</span></a
+        >
       </p>`,
   });
 }

@@ -1,0 +1,626 @@
+/**
+ * The 自己情報取得API on a real network (core, J-LIS, 三条市, 新宿区; real SQLite files, mutual TLS):
+ * a registered client completes the authorization code flow with PKCE at the portal over real HTTP
+ * with openid-client (an independent, certified client library), the resident logging in with the
+ * card and consenting on the portal's page; the client then reads the consented items of the
+ * resident's information, and the release is recorded and shown on 連携サービス, where the resident
+ * withdraws it. Each refusal the brief lists is tried and found in the portal's security log.
+ */
+import * as client from 'openid-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VirtualCard } from '../src/card/virtual-card.ts';
+import { createClient, type Client } from '../src/protocol/api.ts';
+import { credentialTransport } from '../src/protocol/client-credentials.ts';
+import { portalApi } from '../src/protocol/routes.ts';
+import type { Transport } from '../src/protocol/transport.ts';
+import { systemClock } from '../src/shared/clock.ts';
+import { createSignedData } from '../src/trust/pki/cms.ts';
+import { pkiPaths } from '../src/trust/pki/files.ts';
+import { loadLegalTable } from '../src/domain/legal-table/index.ts';
+import { DEMO_INSTITUTIONS } from '../src/network/world.ts';
+import { openDatabase } from '../src/shared/db.ts';
+import { openSecurityLog, type SecurityEventRow } from '../src/shared/security-log.ts';
+import { MUNICIPALITY, startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
+import { Browser, formOf, logIn, logInAs } from './support/portal-web.ts';
+import { join } from 'node:path';
+
+const SHINJUKU = DEMO_INSTITUTIONS.find((i) => i.id === '131041')!;
+const legal = loadLegalTable();
+const TAX_EXAMPLE = legal.layoutFor(2, new Date())!.example;
+const REDIRECT = 'http://127.0.0.1:9/callback';
+const BUDGET = {
+  clientId: 'kakeibo-demo',
+  name: 'デモ家計簿アプリ',
+  redirectUris: [REDIRECT],
+  scopes: ['item:2', 'item:1'],
+  secret: 'kakeibo-demo-secret-0123456789abcdef',
+};
+const OTHER = {
+  clientId: 'other-demo',
+  name: 'もう一つのデモサービス',
+  redirectUris: ['http://127.0.0.1:9/other'],
+  scopes: ['item:2'],
+  secret: 'other-demo-secret-0123456789abcdef01',
+};
+const APPLY = {
+  clientId: 'e-shinsei-demo',
+  name: 'デモ電子申請サイト',
+  redirectUris: ['http://127.0.0.1:9/apply'],
+  scopes: ['application'],
+  secret: 'e-shinsei-demo-secret-0123456789abcdef',
+};
+const SIGNING_PASSWORD = 'SANJO2024';
+const CHILD_ALLOWANCE = {
+  childName: '連携 一太',
+  childDateOfBirth: '2024-04-01',
+  relationship: '子',
+  payeeAccount: '公金受取口座',
+  phone: '0256345111',
+};
+const CODE_TTL_SECONDS = 2;
+
+let net: PortalNetwork;
+let issuer: URL;
+let individualNumber: string;
+
+beforeAll(async () => {
+  net = await startPortalNetwork('portal-api', {
+    institutions: [SHINJUKU],
+    portal: {
+      apiClients: [BUDGET, OTHER, APPLY],
+      apiPolicy: { codeTtlSeconds: CODE_TTL_SECONDS, waitMs: 15_000 },
+    },
+  });
+  const card = await net.issueCard('api-ichiro', '連携 一郎');
+  individualNumber = card.individualNumber;
+  await net.issueCard('api-hanako', '連携 花子');
+  await net.network.institution(MUNICIPALITY.id).registerPerson({ body: { individualNumber } });
+  const { addresseeNumber } = await net.network
+    .institution(SHINJUKU.id)
+    .registerPerson({ body: { individualNumber } });
+  await net.network
+    .institution(SHINJUKU.id)
+    .putCopy({ body: { addresseeNumber, itemNo: 2, data: { ...TAX_EXAMPLE, totalIncome: 2718281 } } });
+  issuer = new URL(`${net.portal.url}/oidc`);
+}, 120_000);
+
+afterAll(async () => {
+  await net?.dispose();
+});
+
+async function configFor(c: { clientId: string; secret: string }, secret = c.secret) {
+  return client.discovery(issuer, c.clientId, undefined, client.ClientSecretBasic(secret), {
+    execute: [client.allowInsecureRequests],
+  });
+}
+
+/** Follow the portal's redirects in the resident's browser until one leaves the portal. */
+async function follow(
+  browser: Browser,
+  url: string,
+  hops = 10,
+): Promise<{ url: string; page?: string; status: number }> {
+  let at = url;
+  for (let i = 0; i < hops; i++) {
+    if (!at.startsWith(net.portal.url)) return { url: at, status: 303 };
+    const { response, text } = await browser.go(at);
+    const location = response.headers.get('location');
+    if (response.status < 300 || response.status >= 400 || !location) {
+      return { url: at, page: text, status: response.status };
+    }
+    at = new URL(location, at).href;
+  }
+  return { url: at, status: 303 };
+}
+
+/** The resident's answer on the consent page; the client's redirect URI it leads to. */
+async function answerConsent(browser: Browser, page: string, decision: 'allow' | 'deny'): Promise<string> {
+  const action = /action="(\/oidc-interaction\/[^"]+\/consent)"/.exec(page)?.[1];
+  expect(action).toBeDefined();
+  const answered = await browser.go(`${net.portal.url}${action}`, {
+    form: { ...formOf(page, action!), decision },
+    origin: net.portal.url,
+  });
+  expect(answered.response.status).toBe(303);
+  const back = await follow(
+    browser,
+    new URL(answered.response.headers.get('location')!, net.portal.url).href,
+  );
+  return back.url;
+}
+
+interface Flow {
+  verifier: string;
+  state: string;
+  nonce: string;
+  url: URL;
+}
+
+async function begin(config: client.Configuration, scope: string, redirectUri = REDIRECT): Promise<Flow> {
+  const verifier = client.randomPKCECodeVerifier();
+  const state = client.randomState();
+  const nonce = client.randomNonce();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: redirectUri,
+    scope,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier),
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+  });
+  return { verifier, state, nonce, url };
+}
+
+/** A whole authorization, consented: the callback URL the client receives. */
+async function authorize(browser: Browser, flow: Flow): Promise<URL> {
+  const reached = await follow(browser, flow.url.href);
+  if (reached.page !== undefined) {
+    expect(reached.page).toContain('情報の提供への同意');
+    return new URL(await answerConsent(browser, reached.page, 'allow'));
+  }
+  return new URL(reached.url);
+}
+
+async function securityEvents(): Promise<SecurityEventRow[]> {
+  const log = await openSecurityLog(join(net.dir, 'portal', 'security.sqlite'));
+  try {
+    return await log.list(500);
+  } finally {
+    await log.close();
+  }
+}
+
+describe('自己情報取得API (self-information API)', () => {
+  let ichiro: Browser;
+  let tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers;
+  let config: client.Configuration;
+
+  it('completes the code flow with PKCE over real HTTP: card login, the consent page, the code, the token', async () => {
+    config = await configFor(BUDGET);
+    const flow = await begin(config, 'openid item:2');
+    // Not logged in yet: the portal's own card login, then back to the consent page.
+    ichiro = new Browser();
+    const first = await follow(ichiro, flow.url.href);
+    expect(first.url).toBe(`${net.portal.url}/login`);
+    const interaction = decodeURIComponent(ichiro.cookies.get('portal_next') ?? '');
+    expect(interaction).toMatch(/^\/oidc-interaction\/[\w-]+$/);
+    await logIn(net, ichiro, 'api-ichiro', undefined, interaction);
+    const again = await follow(ichiro, `${net.portal.url}${interaction}`);
+    expect(again.page).toContain('デモ家計簿アプリ');
+    expect(again.page).toContain('地方税関係情報');
+    expect(again.page).not.toContain('住民基本台帳関係情報');
+    expect(again.page).toMatch(/同意の期間/);
+    const callback = new URL(await answerConsent(ichiro, again.page!, 'allow'));
+    expect(callback.origin + callback.pathname).toBe(REDIRECT);
+    tokens = await client.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: flow.verifier,
+      expectedState: flow.state,
+      expectedNonce: flow.nonce,
+    });
+    expect(tokens.token_type.toLowerCase()).toBe('bearer');
+    expect(tokens.scope?.split(' ').toSorted()).toEqual(['item:2', 'openid']);
+  });
+
+  it('gives the client the consented items, under a pairwise subject, with no Individual Number or code in any token', async () => {
+    const response = await client.fetchProtectedResource(
+      config,
+      tokens.access_token,
+      new URL(`${net.portal.url}/api/v1/self-information`),
+      'GET',
+    );
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as {
+      subject: string;
+      complete: boolean;
+      institutions: {
+        institutionId: string;
+        outcome: string;
+        items?: { itemNo: number; data: Record<string, unknown> }[];
+      }[];
+    };
+    expect(body.complete).toBe(true);
+    const shinjuku = body.institutions.find((i) => i.institutionId === SHINJUKU.id)!;
+    expect(shinjuku.outcome).toBe('provided');
+    expect(shinjuku.items?.[0]?.data.totalIncome).toBe(2718281);
+    // Only the consented item was asked for.
+    expect(body.institutions.every((i) => JSON.stringify(i).includes('"itemsAsked":[2]'))).toBe(true);
+    const claims = tokens.claims()!;
+    expect(claims.sub).toBe(body.subject);
+    const db = await openDatabase<Record<string, Record<string, unknown>>>(net.portalDatabase);
+    try {
+      const persons = (await db.selectFrom('persons').selectAll().execute()) as {
+        person_id: string;
+        person_code: string;
+      }[];
+      for (const p of persons) {
+        for (const token of [tokens.id_token!, tokens.access_token, body.subject]) {
+          expect(token).not.toContain(p.person_id);
+          expect(token).not.toContain(p.person_code);
+        }
+      }
+      const idToken = Buffer.from(tokens.id_token!.split('.')[1]!, 'base64url').toString();
+      expect(idToken).not.toContain(individualNumber);
+      expect(idToken).not.toMatch(/\d{12}/);
+      // The release is recorded: who, which items, from whom; never the information.
+      const releases = (await db.selectFrom('api_releases').selectAll().execute()) as Record<
+        string,
+        string
+      >[];
+      expect(releases.map((r) => [r.client_id, r.provider_id, r.item_nos])).toEqual([
+        [BUDGET.clientId, SHINJUKU.id, '[2]'],
+      ]);
+      expect(JSON.stringify(await db.selectFrom('oidc_artifacts').selectAll().execute())).not.toContain(
+        '2718281',
+      );
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('gives another client another subject for the same resident', async () => {
+    const other = await configFor(OTHER);
+    const flow = await begin(other, 'openid item:2', OTHER.redirectUris[0]);
+    const callback = await authorize(ichiro, flow);
+    const theirs = await client.authorizationCodeGrant(other, callback, {
+      pkceCodeVerifier: flow.verifier,
+      expectedState: flow.state,
+      expectedNonce: flow.nonce,
+    });
+    expect(theirs.claims()!.sub).not.toBe(tokens.claims()!.sub);
+  });
+
+  it('shows the release on 連携サービス', async () => {
+    const { text } = await ichiro.go(`${net.portal.url}/connected-services`);
+    expect(text).toContain('デモ家計簿アプリ');
+    expect(text).toMatch(/<td>デモ家計簿アプリ<\/td>\s*<td>地方税関係情報<\/td>\s*<td>新宿区<\/td>/);
+    const { text: home } = await ichiro.go(`${net.portal.url}/`);
+    expect(home).toContain('href="/connected-services"');
+  });
+
+  it('refuses an access token for items the resident did not consent to', async () => {
+    const response = await callApi(tokens.access_token, '?items=1');
+    expect(response.status).toBe(403);
+    expect(response.headers.get('www-authenticate')).toContain('insufficient_scope');
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe(
+      'ERR_INSUFFICIENT_SCOPE',
+    );
+    await expectRecorded('portal.api.selfInformation', 'ERR_INSUFFICIENT_SCOPE', BUDGET.clientId);
+  });
+
+  it('refuses a scope the client is not registered for', async () => {
+    const other = await configFor(OTHER);
+    const flow = await begin(other, 'openid item:1', OTHER.redirectUris[0]);
+    const reached = await follow(ichiro, flow.url.href);
+    // An error the client can be told: back to its redirect URI with invalid_scope.
+    expect(new URL(reached.url).searchParams.get('error')).toBe('invalid_scope');
+    await expectRecorded('portal.oidc.authorize', 'ERR_OAUTH_INVALID_SCOPE', OTHER.clientId);
+  });
+
+  it('refuses an unregistered client, on a page of the portal, recorded', async () => {
+    const url = new URL(`${net.portal.url}/oidc/auth`);
+    url.search = new URLSearchParams({
+      client_id: 'not-registered',
+      redirect_uri: REDIRECT,
+      response_type: 'code',
+      scope: 'openid item:2',
+      code_challenge: 'x'.repeat(43),
+      code_challenge_method: 'S256',
+    }).toString();
+    const reached = await follow(ichiro, url.href);
+    expect(reached.status).toBe(400);
+    expect(reached.page).toContain('ERR_OAUTH_INVALID_CLIENT');
+    expect(reached.page).not.toContain('<style');
+    await expectRecorded('portal.oidc.authorize', 'ERR_OAUTH_INVALID_CLIENT', 'not-registered');
+  });
+
+  it('refuses a redirect URI that is not registered, without going there', async () => {
+    const flow = await begin(config, 'openid item:2', 'http://127.0.0.1:9/elsewhere');
+    const reached = await follow(ichiro, flow.url.href);
+    expect(reached.url.startsWith(net.portal.url)).toBe(true);
+    expect(reached.status).toBe(400);
+    await expectRecorded('portal.oidc.authorize', 'ERR_OAUTH_INVALID_REDIRECT_URI', BUDGET.clientId);
+  });
+
+  it('refuses an authorization request without PKCE', async () => {
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT,
+      scope: 'openid item:2',
+      state: 's',
+    });
+    const reached = await follow(ichiro, url.href);
+    const back = new URL(reached.url);
+    expect(back.searchParams.get('error')).toBe('invalid_request');
+    await expectRecorded('portal.oidc.authorize', 'ERR_OAUTH_INVALID_REQUEST', BUDGET.clientId);
+  });
+
+  it('refuses a code with a wrong PKCE verifier, a reused code, and an expired code', async () => {
+    // A wrong verifier.
+    let flow = await begin(config, 'openid item:2');
+    let callback = await authorize(ichiro, flow);
+    await expect(
+      client.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: client.randomPKCECodeVerifier(),
+        expectedState: flow.state,
+        expectedNonce: flow.nonce,
+      }),
+    ).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expectRecorded('portal.oidc.token', 'ERR_OAUTH_INVALID_GRANT', BUDGET.clientId);
+    // A code used once already: refused, and the tokens it gave revoked.
+    flow = await begin(config, 'openid item:2');
+    callback = await authorize(ichiro, flow);
+    const checks = { pkceCodeVerifier: flow.verifier, expectedState: flow.state, expectedNonce: flow.nonce };
+    const once = await client.authorizationCodeGrant(config, callback, checks);
+    await expect(client.authorizationCodeGrant(config, callback, checks)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    const revoked = await callApi(once.access_token);
+    expect(revoked.status).toBe(401);
+    // An expired code.
+    flow = await begin(config, 'openid item:2');
+    callback = await authorize(ichiro, flow);
+    await new Promise((resolve) => setTimeout(resolve, CODE_TTL_SECONDS * 1000 + 500));
+    await expect(
+      client.authorizationCodeGrant(config, callback, {
+        pkceCodeVerifier: flow.verifier,
+        expectedState: flow.state,
+        expectedNonce: flow.nonce,
+      }),
+    ).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('refuses a client with a wrong secret at the token endpoint', async () => {
+    const flow = await begin(config, 'openid item:2');
+    const callback = await authorize(ichiro, flow);
+    const wrong = await configFor(BUDGET, 'not-the-secret-0123456789abcdef0123');
+    await expect(
+      client.authorizationCodeGrant(wrong, callback, {
+        pkceCodeVerifier: flow.verifier,
+        expectedState: flow.state,
+        expectedNonce: flow.nonce,
+      }),
+    ).rejects.toMatchObject({ status: 401, cause: [{ parameters: { error: 'invalid_client' } }] });
+    await expectRecorded('portal.oidc.token', 'ERR_OAUTH_INVALID_CLIENT', BUDGET.clientId);
+  });
+
+  it('tells the client when the resident does not consent', async () => {
+    const other = await configFor(OTHER);
+    // A fresh browser session: the earlier consent to OTHER is remembered in the first one.
+    const hanako = await logInAs(net, 'api-hanako');
+    const flow = await begin(other, 'openid item:2', OTHER.redirectUris[0]);
+    const reached = await follow(hanako, flow.url.href);
+    expect(reached.page).toContain('もう一つのデモサービス');
+    const back = new URL(await answerConsent(hanako, reached.page!, 'deny'));
+    expect(back.searchParams.get('error')).toBe('access_denied');
+    await expectRecorded('portal.oidc.authorize', 'ERR_OAUTH_ACCESS_DENIED', OTHER.clientId);
+  });
+
+  it('refuses an unknown token, and every token of a consent the resident withdrew', async () => {
+    const unknown = await fetch(`${net.portal.url}/api/v1/self-information`, {
+      headers: { authorization: 'Bearer not-a-token' },
+    });
+    expect(unknown.status).toBe(401);
+    expect(unknown.headers.get('www-authenticate')).toContain('invalid_token');
+    // A live token, then the resident withdraws the consent on 連携サービス.
+    const flow = await begin(config, 'openid item:2');
+    const callback = await authorize(ichiro, flow);
+    const live = await client.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: flow.verifier,
+      expectedState: flow.state,
+      expectedNonce: flow.nonce,
+    });
+    const { text } = await ichiro.go(`${net.portal.url}/connected-services`);
+    const grant = /data-grant="([^"]+)" data-live="true"[\s\S]*?<h3>デモ家計簿アプリ<\/h3>/.exec(text)?.[1];
+    expect(grant).toBeDefined();
+    const withdrawn = await ichiro.go(`${net.portal.url}/connected-services/revoke`, {
+      form: { ...formOf(text, '/connected-services/revoke'), grant: grant! },
+      origin: net.portal.url,
+    });
+    expect(withdrawn.response.status).toBe(303);
+    const after = await callApi(live.access_token);
+    expect(after.status).toBe(401);
+    const { text: page } = await ichiro.go(`${net.portal.url}/connected-services?revoked=1`);
+    expect(page).toContain('連携を取り消しました');
+    expect(page).toContain('取り消し済み');
+    // The token is gone with its grant: the refusal cannot name the client any more.
+    await expectRecorded('portal.api.selfInformation', 'ERR_INVALID_TOKEN', null);
+    // Another resident can neither see nor withdraw the first one's consents.
+    const live2 = /data-grant="([^"]+)" data-live="true"/.exec(
+      (await ichiro.go(`${net.portal.url}/connected-services`)).text,
+    )?.[1];
+    expect(live2).toBeDefined();
+    const hanako = await logInAs(net, 'api-hanako');
+    const { text: theirs } = await hanako.go(`${net.portal.url}/connected-services`);
+    expect(theirs).not.toContain(live2);
+    const refused = await hanako.go(`${net.portal.url}/connected-services/revoke`, {
+      form: { _csrf: formOf(theirs, '/logout')._csrf ?? '', grant: live2! },
+      origin: net.portal.url,
+    });
+    expect(refused.response.status).toBe(404);
+    expect((await ichiro.go(`${net.portal.url}/connected-services`)).text).toContain(
+      `data-grant="${live2}" data-live="true"`,
+    );
+  });
+});
+
+/** The resource call as any client makes it (openid-client throws on a challenge; the status is what we check). */
+function callApi(accessToken: string, query = ''): Promise<Response> {
+  return fetch(`${net.portal.url}/api/v1/self-information${query}`, {
+    headers: { authorization: `Bearer ${accessToken}` },
+  });
+}
+
+async function expectRecorded(route: string, code: string, client: string | null): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    const events = await securityEvents();
+    if (events.some((e) => e.route === route && e.code === code && e.claimedPartyId === client)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const events = await securityEvents();
+  throw new Error(`not recorded: ${route} ${code} ${client}; have ${JSON.stringify(events.slice(-5))}`);
+}
+
+describe('申請API (application API)', () => {
+  let ichiro: Browser;
+  let config: client.Configuration;
+  let accessToken: string;
+  let applicationNumber: string;
+  let sanjo: Client<typeof portalApi>;
+  const transports: Transport[] = [];
+
+  beforeAll(async () => {
+    ichiro = await logInAs(net, 'api-ichiro');
+    config = await configFor(APPLY);
+    const pkiDir = net.network.pkiDir!;
+    const transport = await credentialTransport({
+      pkiDir,
+      parties: ['152048:business'],
+      clock: systemClock,
+      crl: { file: pkiPaths(pkiDir).crlDer },
+      timeoutMs: 30_000,
+    });
+    transports.push(transport);
+    sanjo = createClient(portalApi, {
+      transport,
+      baseUrl: net.portal.networkUrl,
+      peer: 'the portal',
+      party: 'portal',
+    });
+  });
+
+  afterAll(async () => {
+    for (const t of transports) await t.close();
+  });
+
+  const post = (path: string, body: unknown, token = accessToken) =>
+    fetch(`${net.portal.url}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+
+  /** What the card reader does: the card signs the bytes with the signing key, as CMS SignedData. */
+  const signAtReader = async (card: string, content: Uint8Array) => {
+    const file = join(net.cardsDir, `${card}.card`);
+    const opened = VirtualCard.open(file);
+    const certificate = await opened.readCertificate('signing', SIGNING_PASSWORD);
+    return Buffer.from(
+      await createSignedData({
+        content,
+        certificate: certificate.certificateDer,
+        sign: (tbs) => opened.signWithSigningKey(SIGNING_PASSWORD, tbs),
+      }),
+    ).toString('base64');
+  };
+
+  it('asks the resident’s consent to apply on their behalf, and finds the procedure through the finder', async () => {
+    const flow = await begin(config, 'openid application', APPLY.redirectUris[0]);
+    const reached = await follow(ichiro, flow.url.href);
+    expect(reached.page).toContain('デモ電子申請サイト');
+    expect(reached.page).toContain('あなたに代わって、ぴったりサービスの手続を申請すること');
+    const callback = new URL(await answerConsent(ichiro, reached.page!, 'allow'));
+    const tokens = await client.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: flow.verifier,
+      expectedState: flow.state,
+      expectedNonce: flow.nonce,
+    });
+    accessToken = tokens.access_token;
+    const found = (await (
+      await fetch(`${net.portal.url}/api/v1/procedures?event=kosodate&municipality=152048&q=児童手当`)
+    ).json()) as { procedures: { procedure: { id: string; attachmentsOmitted: string[] } }[] };
+    expect(found.procedures.map((p) => p.procedure.id)).toContain('kosodate-01');
+    expect(found.procedures[0]?.procedure.attachmentsOmitted).toContain('課税証明書');
+  });
+
+  it('validates the form exactly as the portal’s own, then takes the signature made at the card and stores the application', async () => {
+    const wrong = await post('/api/v1/applications', {
+      municipality: '152048',
+      procedure: 'kosodate-01',
+      fields: { ...CHILD_ALLOWANCE, childDateOfBirth: '2024-02-30' },
+    });
+    expect(wrong.status).toBe(400);
+    const problem = (await wrong.json()) as {
+      error: { code: string; fields: Record<string, { ja: string }> };
+    };
+    expect(problem.error.code).toBe('ERR_VALIDATION');
+    expect(problem.error.fields.childDateOfBirth?.ja).toBe('日付を正しく入力してください。');
+    const prepared = await post('/api/v1/applications', {
+      municipality: '152048',
+      procedure: 'kosodate-01',
+      fields: CHILD_ALLOWANCE,
+    });
+    expect(prepared.status).toBe(201);
+    const { requestId, content } = (await prepared.json()) as { requestId: string; content: string };
+    const document = JSON.parse(Buffer.from(content, 'base64').toString('utf8')) as Record<string, unknown>;
+    expect(document).toMatchObject({
+      relyingPartyId: 'portal',
+      submittedVia: { clientId: APPLY.clientId, name: APPLY.name },
+    });
+    const signed = await post(`/api/v1/applications/${requestId}/signature`, {
+      signedData: await signAtReader('api-ichiro', Buffer.from(content, 'base64')),
+    });
+    expect(signed.status).toBe(201);
+    ({ applicationNumber } = (await signed.json()) as { applicationNumber: string });
+    // A second answer to the same request is a replay.
+    const again = await post(`/api/v1/applications/${requestId}/signature`, {
+      signedData: await signAtReader('api-ichiro', Buffer.from(content, 'base64')),
+    });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe('ERR_MESSAGE_REPLAYED');
+  });
+
+  it('lets 三条市 download it like any other application, verified, and shows it in the resident’s 申請履歴', async () => {
+    const one = await sanjo.getApplication({ params: { applicationNumber } });
+    expect(one.verification).toMatchObject({ signature: 'valid', certificateStatus: 'good' });
+    expect(one.procedureId).toBe('kosodate-01');
+    expect(Buffer.from(one.content, 'base64').toString('utf8')).toContain(APPLY.clientId);
+    const { text } = await ichiro.go(`${net.portal.url}/services/applications`);
+    expect(text).toContain(applicationNumber);
+  });
+
+  it('refuses a token without the application scope, another card’s signature, and a request not the client’s', async () => {
+    // The household-budget app's consent covers item:2 only.
+    const budget = await configFor(BUDGET);
+    const flow = await begin(budget, 'openid item:2');
+    const callback = await authorize(ichiro, flow);
+    const itemsOnly = await client.authorizationCodeGrant(budget, callback, {
+      pkceCodeVerifier: flow.verifier,
+      expectedState: flow.state,
+      expectedNonce: flow.nonce,
+    });
+    const noScope = await post(
+      '/api/v1/applications',
+      { municipality: '152048', procedure: 'kosodate-01', fields: CHILD_ALLOWANCE },
+      itemsOnly.access_token,
+    );
+    expect(noScope.status).toBe(403);
+    await expectRecorded('portal.api.applications', 'ERR_INSUFFICIENT_SCOPE', BUDGET.clientId);
+    // Signed with another resident's card: refused by the same check as the portal's own form.
+    const prepared = (await (
+      await post('/api/v1/applications', {
+        municipality: '152048',
+        procedure: 'kosodate-01',
+        fields: CHILD_ALLOWANCE,
+      })
+    ).json()) as { requestId: string; content: string };
+    const otherCard = await post(`/api/v1/applications/${prepared.requestId}/signature`, {
+      signedData: await signAtReader('api-hanako', Buffer.from(prepared.content, 'base64')),
+    });
+    expect(otherCard.status).toBe(403);
+    expect(((await otherCard.json()) as { error: { code: string } }).error.code).toBe(
+      'ERR_IDENTITY_MISMATCH',
+    );
+    // A request of the portal's own form (the resident's browser) is not the client's to answer.
+    const path = '/services/152048/kosodate-01/apply';
+    const { text: form } = await ichiro.go(`${net.portal.url}${path}`);
+    const own = await ichiro.go(`${net.portal.url}${path}`, {
+      form: { ...formOf(form, path), ...CHILD_ALLOWANCE },
+      origin: net.portal.url,
+    });
+    const ownRequest = /\/services\/signing\/([\w-]+)/.exec(own.response.headers.get('location') ?? '')?.[1];
+    expect(ownRequest).toBeDefined();
+    const notTheirs = await post(`/api/v1/applications/${ownRequest}/signature`, { signedData: 'AAAA' });
+    expect(notTheirs.status).toBe(401);
+    await expectRecorded('portal.api.applications', 'ERR_MESSAGE_STALE', APPLY.clientId);
+    expect((await sanjo.listApplications({ query: {} })).applications).toHaveLength(1);
+  });
+});
