@@ -106,9 +106,10 @@ export function pairwiseSubject(secret: string, clientId: string, personId: stri
 }
 
 /**
- * The authorization server. oidc-provider is imported here, on first use, not with the module: it
- * warns on stderr at import under Node.js 20 (it asks for 22 LTS), which every CLI command that
- * loads the portal's modules would otherwise print.
+ * The authorization server. oidc-provider is imported here, on first use, not with the module: only
+ * the portal's web listener needs it, and every CLI command that loads the portal's modules would
+ * otherwise load it and Koa. We use its 8.x line: 9.x supports Node.js 22 LTS and later only (it
+ * warns at import under our Node 20), while 8.x supports Node 18 LTS and later.
  */
 export async function createAuthorizationServer(deps: AuthorizationServerDeps): Promise<Provider> {
   const { default: Provider } = await import('oidc-provider');
