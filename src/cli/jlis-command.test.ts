@@ -75,7 +75,7 @@ describe('bulk numbering (一括付番)', () => {
     // A first run, stopped after the first 12,000 residents (a file of those), …
     const first = residentsFile('first.csv', 0, 12_000);
     expect(await checkFile(first, TODAY)).toBe(12_000);
-    const firstRun = await numberFile({ dataDir, file: first, total: 12_000, effectiveDate: TODAY });
+    const firstRun = await numberFile({ dataDir, file: first, effectiveDate: TODAY });
     expect(firstRun).toEqual({ numbered: 12_000, skipped: 0, recounted: 0 });
     // … and someone numbered in between holds the number resident 15,000 would be given first.
     // (J-LIS's node stopped while `renkei jlis number` runs: its connection is closed before.)
@@ -106,7 +106,6 @@ describe('bulk numbering (一括付番)', () => {
     const secondRun = await numberFile({
       dataDir,
       file: whole,
-      total: 25_000,
       effectiveDate: TODAY,
       onProgress: (handled) => progress.push(handled),
     });
