@@ -190,15 +190,26 @@ function residentOfBytes(bytes: Buffer, start: number, end: number): BulkResiden
   if (commas === undefined) return residentOf(splitCsvLine(bytes.toString('utf8', start, end)) ?? []);
   const [c1, c2, c3, c4, c5] = commas;
   const sexLength = end - c5 - 1;
+  const slices = bytes as unknown as Slices;
   return {
     // Checked ASCII: latin1 decodes it as UTF-8 would, faster.
-    residentRecordCode: bytes.toString('latin1', start, c1),
-    name: bytes.toString('utf8', c1 + 1, c2),
-    nameKana: c3 === c2 + 1 ? undefined : bytes.toString('utf8', c2 + 1, c3),
-    address: bytes.toString('utf8', c3 + 1, c4),
-    dateOfBirth: bytes.toString('latin1', c4 + 1, c5),
+    residentRecordCode: slices.latin1Slice(start, c1),
+    name: slices.utf8Slice(c1 + 1, c2),
+    nameKana: c3 === c2 + 1 ? undefined : slices.utf8Slice(c2 + 1, c3),
+    address: slices.utf8Slice(c3 + 1, c4),
+    dateOfBirth: slices.latin1Slice(c4 + 1, c5),
     sex: sexLength === 4 ? 'male' : sexLength === 6 ? 'female' : 'other',
   };
+}
+
+/**
+ * Node's own decoders on every Buffer, undeclared in its types: `toString(encoding, start, end)` without
+ * its argument checks and encoding lookup, a tenth of the second pass's time for six cells a line.
+ * UTF-8 for the text; latin1 only for cells checked to be ASCII (it is wrong for anything else).
+ */
+interface Slices {
+  utf8Slice(start: number, end: number): string;
+  latin1Slice(start: number, end: number): string;
 }
 
 /**

@@ -209,6 +209,16 @@ describe('bulk numbering, the fast path', () => {
     );
   });
 
+  it('refuses residents other than those planned (a file changed since its check): no row of the changed batch is written', async () => {
+    const run = await bulk().begin();
+    for (const batch of batchesOf(0, 200, 100)) run.assign(codeBytes(batch.map((r) => r.residentRecordCode)));
+    // The second batch is not the one whose codes were checked and numbered.
+    const changedFile = [batchesOf(0, 100, 100)[0]!, batchesOf(100, 199, 99)[0]!.concat(resident(500))];
+    await expect(run.write(changedFile, NATIONWIDE)).rejects.toMatchObject({ code: 'ERR_IMPORT_INVALID' });
+    expect(await store.countResidents()).toBe(100);
+    expect(await store.findResident(codeOf(500))).toBeUndefined();
+  });
+
   it('answers as-of queries and keeps history for a resident numbered in bulk as for one numbered alone', async () => {
     const bulkCode = codeOf(1);
     await bulk().number([[resident(1)]], NATIONWIDE);

@@ -101,8 +101,9 @@ export class BulkRun {
   private numbers = new Float64Array(1 << 16);
   private counters = new Uint8Array(1 << 16);
   private planned = 0;
-  /** The batches' numbers, resolved in the file's order as the worker answers. */
+  /** The batches' numbers, decided in the file's order as the worker answers, each with where it starts. */
   private resolving: Promise<void> = Promise.resolve();
+  private readonly decisions: { start: number; decided: Promise<void> }[] = [];
   private readonly result: BulkNumberingResult = { numbered: 0, skipped: 0, recounted: 0 };
   private ended = false;
 
@@ -135,6 +136,7 @@ export class BulkRun {
     derived.catch(() => undefined);
     this.resolving = this.resolving.then(async () => this.decide(start, await derived));
     this.resolving.catch(() => undefined);
+    this.decisions.push({ start, decided: this.resolving });
   }
 
   /**
@@ -152,20 +154,25 @@ export class BulkRun {
     let finished = false;
     let started = false;
     try {
-      await this.resolving;
-      await this.deriver.close();
       this.ended = true;
+      // The first batch's numbers before the index goes; the worker goes on deriving the others
+      // (those the check outran) while the first ones are written.
+      await this.decisions[0]?.decided;
       started = true;
       // From here on, whatever fails, the index of numbers is put back (`finally`).
       await store.start();
       let handled = 0;
       for await (const batch of batches) {
+        while (this.decisions.length > 0 && this.decisions[0]!.start < handled + batch.length) {
+          await this.decisions.shift()!.decided;
+        }
         const rows = this.rowsOf(batch, handled);
         if (rows.residentRecordCodes.length > 0) await store.insertBatch(rows, clock.now(), first);
         handled += batch.length;
         onProgress?.(handled);
       }
       if (handled !== this.planned) throw changed();
+      await this.resolving;
       await store.finish();
       finished = true;
     } finally {
