@@ -12,6 +12,7 @@ const STORAGE_SUITES = [
   'src/nodes/jlis/cards.test.ts',
   'src/nodes/jlis/identity-changes.test.ts',
   'src/nodes/jlis/service/jpki-certificates.test.ts',
+  'src/nodes/jlis/service/bulk-numbering.test.ts',
   'src/nodes/corporate/corporate.test.ts',
   'src/nodes/portal/login.test.ts',
   'src/nodes/portal/application-store.test.ts',

@@ -68,6 +68,65 @@ describe('bulk numbering (一括付番)', () => {
     expect((await refusal(checkFile(future, TODAY))).message).toContain('future');
   });
 
+  it('accepts and refuses a line on its bytes exactly as on its decoded text', async () => {
+    const header = BULK_NUMBERING_COLUMNS.join(',');
+    const check = (line: string) => {
+      const file = join(dir, 'one-line.csv');
+      writeFileSync(file, `${header}\n${line}\n`);
+      return checkFile(file, TODAY).then(
+        () => 'accepted',
+        (error: RenkeiError) =>
+          error.message.replace(/^.*line 2: /, '').replace('. Nothing was numbered.', ''),
+      );
+    };
+    const code = codeOf(1);
+    // Each line: what `checkBulkResident` on the decoded line says.
+    const cases: [string, string][] = [
+      [`${code},\u3000太郎,,東京都,1990-01-01,male`, 'accepted'], // ideographic space first, then a name
+      [`${code},\u3000\u3000,,東京都,1990-01-01,male`, 'name is empty or longer than 100'],
+      [`${code},${'漢'.repeat(100)},,東京都,1990-01-01,male`, 'accepted'], // 300 bytes, 100 characters
+      [`${code},${'漢'.repeat(101)},,東京都,1990-01-01,male`, 'name is empty or longer than 100'],
+      [`${code},太郎,${'カ'.repeat(101)},東京都,1990-01-01,male`, 'nameKana is longer than 100'],
+      [`${code},太郎,,${'東'.repeat(200)},1990-01-01,male`, 'accepted'],
+      [`${code},太郎,, ,1990-01-01,male`, 'address is empty or longer than 200'],
+      [`${code},太郎,,東京都,1990-13-01,male`, 'dateOfBirth is not a date YYYY-MM-DD'],
+      [`${code},太郎,,東京都,1990-1-01,male`, 'dateOfBirth is not a date YYYY-MM-DD'],
+      [`${code},太郎,,東京都,2026-04-02,male`, 'dateOfBirth is in the future'],
+      [`${code},太郎,,東京都,2026-04-01,other`, 'accepted'],
+      [`${code},太郎,,東京都,1990-01-01,Male`, 'sex is not male, female or other'],
+      [
+        `${code.slice(0, 10)},太郎,,東京都,1990-01-01,male`,
+        'residentRecordCode is not 11 digits with a valid check digit',
+      ],
+      [`${code},"太郎",,東京都,1990-01-01,female`, 'accepted'],
+      [`${code},太郎,,東京都,1990-01-01`, 'it must have 6 columns'],
+      [`${code},太郎,,東京都,1990-01-01,male,`, 'it must have 6 columns'],
+    ];
+    for (const [line, expected] of cases) expect(await check(line), line).toBe(expected);
+  });
+
+  it('writes nothing when the last line of a file is bad, though every number was decided before it', async () => {
+    const dataDir = join(dir, 'refused');
+    const file = residentsFile(
+      'refused.csv',
+      0,
+      BULK_BATCH + 10,
+      `${codeOf(7)},重複 太郎,,東京都,1990-01-01,male\n`,
+    );
+    expect((await refusal(numberFile({ dataDir, file, effectiveDate: TODAY }))).details.line).toBe(
+      BULK_BATCH + 12,
+    );
+    const db = await openDatabase<JlisDatabase>({
+      dialect: 'sqlite',
+      file: join(dataDir, 'jlis', 'jlis.sqlite'),
+    });
+    try {
+      expect(await createKyselyJlisStore(db).countResidents()).toBe(0);
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it('numbers every resident as one at a time would, resolves a collision, and finishes a stopped run', async () => {
     const dataDir = join(dir, 'network');
     const key = () =>
@@ -75,7 +134,7 @@ describe('bulk numbering (一括付番)', () => {
     // A first run, stopped after the first 12,000 residents (a file of those), …
     const first = residentsFile('first.csv', 0, 12_000);
     expect(await checkFile(first, TODAY)).toBe(12_000);
-    const firstRun = await numberFile({ dataDir, file: first, total: 12_000, effectiveDate: TODAY });
+    const firstRun = await numberFile({ dataDir, file: first, effectiveDate: TODAY });
     expect(firstRun).toEqual({ numbered: 12_000, skipped: 0, recounted: 0 });
     // … and someone numbered in between holds the number resident 15,000 would be given first.
     // (J-LIS's node stopped while `renkei jlis number` runs: its connection is closed before.)
@@ -106,7 +165,6 @@ describe('bulk numbering (一括付番)', () => {
     const secondRun = await numberFile({
       dataDir,
       file: whole,
-      total: 25_000,
       effectiveDate: TODAY,
       onProgress: (handled) => progress.push(handled),
     });

@@ -2,15 +2,20 @@
  * Bulk numbering's storage adapter (`BulkNumberingStore`): the hot loop of a nationwide numbering,
  * kept apart from `kysely-store.ts` as the intermediate server's bulk inquiries are. Kysely carries
  * the reads, the index and the PostgreSQL rows (one `unnest` INSERT per batch, column arrays); on
- * SQLite the rows are written by a thread of their own on its own connection (`numbering-writer.ts`),
- * one prepared single-row INSERT per resident inside the batch's transaction.
+ * SQLite the rows are written through a better-sqlite3 connection of the run's own, synchronously, one
+ * prepared single-row INSERT per resident inside the batch's transaction (Kysely's driver answers each
+ * statement with a promise, too dear ten million times).
+ *
+ * We tried the writes in a worker thread of their own (so that reading the file, deriving and writing
+ * would overlap on the two cores) and removed it: handing each batch over (a structured clone of its
+ * columns) cost more CPU than the overlap gave back, measured at one and ten million (README).
  */
+import SQLite from 'better-sqlite3';
 import { CompiledQuery, sql, type Kysely } from 'kysely';
 import { dialectOf } from '../../shared/db.ts';
 import type { JlisDatabase } from './kysely-store.ts';
 import { NUMBER_INDEX, ensureNumberIndex } from './migrations.ts';
-import { createBulkWriter, type BulkWriter } from './numbering-writer.ts';
-import type { BulkNumberingStore } from './store.ts';
+import type { BulkNumberingStore, BulkRows } from './store.ts';
 
 const COLUMNS = [
   'resident_record_code',
@@ -61,8 +66,8 @@ const SQLITE_CACHE_KIB = 262_144;
 const SQLITE_JOURNAL = 'truncate';
 
 /**
- * `sqliteFile`: the database's file when `db` is SQLite's, for the writing thread's own connection
- * (`numbering-writer.ts`). Required there: the rows are written by that thread only.
+ * `sqliteFile`: the database's file when `db` is SQLite's, for the run's own writing connection.
+ * Required there.
  */
 export function createKyselyBulkNumberingStore(
   db: Kysely<JlisDatabase>,
@@ -72,26 +77,14 @@ export function createKyselyBulkNumberingStore(
   if (!postgres && sqliteFile === undefined) {
     throw new TypeError('bulk numbering on SQLite writes through its own connection: name the file');
   }
+  const sqliteTarget = sqliteFile ?? '';
   const pgSql = `insert into residents (${COLUMNS.join(',')}) select * from unnest(${PG_TYPES.map((t, i) => `$${i + 1}::${t}[]`).join(',')})`;
   /** SQLite's statement for one run: one row, its constants written in, the rest bound. */
-  let sqlite: { text: string; key: string } | undefined;
-  let writer: BulkWriter | undefined;
+  let sqlite: { insert: (rows: BulkRows) => void; key: string } | undefined;
+  let writer: SQLite.Database | undefined;
 
   return {
-    async start(onCode, onNumber) {
-      if (!postgres) {
-        // The cache serves the index built at the end (the writing thread has its own).
-        await sql.raw(`pragma cache_size = -${SQLITE_CACHE_KIB}`).execute(db);
-        // Needs the only connection (the node is stopped): another one open would leave WAL, slower
-        // but as safe.
-        await sql
-          .raw(`pragma journal_mode = ${SQLITE_JOURNAL}`)
-          .execute(db)
-          .catch(() => undefined);
-        // The index over every resident is sorted in `finish`: in temporary files, not in memory
-        // (`openSqlite` keeps temporary data in memory for the exchange path's small savepoints).
-        await sql`pragma temp_store = file`.execute(db);
-      }
+    async load(onCode, onNumber) {
       // Keyset pages in primary-key order: the same on both dialects, no cursor, bounded memory.
       let after = '';
       for (;;) {
@@ -112,6 +105,22 @@ export function createKyselyBulkNumberingStore(
       }
       for (const row of await db.selectFrom('replaced_numbers').select('individual_number').execute()) {
         onNumber(row.individual_number);
+      }
+    },
+
+    async start() {
+      if (!postgres) {
+        // The cache serves the index built at the end (the writing connection has its own).
+        await sql.raw(`pragma cache_size = -${SQLITE_CACHE_KIB}`).execute(db);
+        // Needs the only connection (the node is stopped): another one open would leave WAL, slower
+        // but as safe.
+        await sql
+          .raw(`pragma journal_mode = ${SQLITE_JOURNAL}`)
+          .execute(db)
+          .catch(() => undefined);
+        // The index over every resident is sorted in `finish`: in temporary files, not in memory
+        // (`openSqlite` keeps temporary data in memory for the exchange path's small savepoints).
+        await sql`pragma temp_store = file`.execute(db);
       }
       await db.schema.dropIndex(NUMBER_INDEX).ifExists().execute();
     },
@@ -140,30 +149,41 @@ export function createKyselyBulkNumberingStore(
         );
         return;
       }
-      // Opened with the first batch (after `start`'s reads and the journal's change), closed by `finish`.
-      writer ??= createBulkWriter({
-        file: sqliteFile!,
-        journalMode: SQLITE_JOURNAL,
-        cacheKib: SQLITE_CACHE_KIB,
-      });
+      // Opened with the first batch (after `start`'s change of journal), closed by `finish`.
+      writer ??= openWriter(sqliteTarget);
       // What is the same for every row of a batch (status, times, the first entry) is written into
       // the statement as literals: binding 8 values a row instead of 13 saved a third of SQLite's time.
       const key = `${now}\n${first.change}\n${first.effectiveDate}`;
       if (sqlite?.key !== key) {
         const constants = ['resident', now, now, first.change, first.effectiveDate].map(literal).join(',');
-        sqlite = {
-          text: `insert into residents (${COLUMNS.join(',')}) values (?,?,?,?,?,?,?,?,${constants})`,
-          key,
-        };
+        const statement = writer.prepare(
+          `insert into residents (${COLUMNS.join(',')}) values (?,?,?,?,?,?,?,?,${constants})`,
+        );
+        const insert = writer.transaction((batch: BulkRows) => {
+          const codes = batch.residentRecordCodes;
+          for (let i = 0; i < codes.length; i++) {
+            statement.run(
+              codes[i],
+              batch.individualNumbers[i],
+              batch.numberingCounters[i],
+              batch.names[i],
+              batch.nameKanas[i],
+              batch.addresses[i],
+              batch.datesOfBirth[i],
+              batch.sexes[i],
+            );
+          }
+        });
+        sqlite = { insert, key };
       }
-      await writer.write(sqlite.text, rows);
+      sqlite.insert(rows);
+      return Promise.resolve();
     },
 
     async finish() {
-      const closing = writer;
+      writer?.close();
       writer = undefined;
-      // Every batch sent is committed (or failed) before the connection closes.
-      await closing?.close();
+      sqlite = undefined;
       await ensureNumberIndex(db as unknown as Kysely<unknown>);
       if (!postgres) {
         await sql`pragma journal_mode = wal`.execute(db);
@@ -171,6 +191,16 @@ export function createKyselyBulkNumberingStore(
       }
     },
   };
+}
+
+/** The run's own connection for the rows, set as `start` left the database. */
+function openWriter(file: string): SQLite.Database {
+  const writer = new SQLite(file);
+  writer.pragma('busy_timeout = 5000');
+  writer.pragma('synchronous = NORMAL');
+  writer.pragma(`journal_mode = ${SQLITE_JOURNAL}`);
+  writer.pragma(`cache_size = -${SQLITE_CACHE_KIB}`);
+  return writer;
 }
 
 /** A SQL string literal. The values are ours (an ISO time, a change name, a checked date), quoted all the same. */

@@ -173,29 +173,27 @@ export interface JlisStore extends CardStore {
 export interface BulkNumberingStore {
   /**
    * Tell `onCode` every registered resident record code and `onNumber` every Individual Number anyone
-   * holds or held (replaced numbers too), then drop the unique index of numbers until `finish`.
+   * holds or held (replaced numbers too). Reads only: a run whose file is then refused wrote nothing.
    */
-  start(
+  load(
     onCode: (residentRecordCode: string) => void,
     onNumber: (individualNumber: string) => void,
   ): Promise<void>;
+  /** Make ready to write: drop the unique index of numbers until `finish`. */
+  start(): Promise<void>;
   /**
    * Add residents numbered in bulk (status `resident`), in one transaction (all or none). Each one's
    * first history entry (`first`, recorded `at`) is kept on their row, not repeated in the history
-   * (migration 0007). Resolves when the batch is committed; the service may call again before then
-   * (the batches are written in the order given).
+   * (migration 0007). Resolves when the batch is committed.
    */
   insertBatch(rows: BulkRows, at: Date, first: { change: string; effectiveDate: string }): Promise<void>;
-  /**
-   * Wait for the batches still being written, then build the unique index of numbers again: the
-   * backstop, which fails if two residents share one.
-   */
+  /** Build the unique index of numbers again: the backstop, which fails if two residents share one. */
   finish(): Promise<void>;
 }
 
 /**
  * One batch of residents numbered in bulk, column by column (what PostgreSQL's `unnest` takes, and
- * what crosses to SQLite's writing thread at the least cost): the i-th resident is the i-th of each.
+ * what SQLite's prepared statement binds from): the i-th resident is the i-th of each.
  */
 export interface BulkRows {
   residentRecordCodes: string[];

@@ -21,7 +21,7 @@ import { createKyselyJlisStore, type JlisDatabase } from '../kysely-store.ts';
 import { JLIS_MIGRATIONS, migrateJlisDatabase } from '../migrations.ts';
 import { deriveIndividualNumber } from '../numbering.ts';
 import type { JlisStore } from '../store.ts';
-import { BulkNumbering, type BulkResident } from './bulk-numbering.ts';
+import { BulkNumbering, codeBytes, type BulkResident } from './bulk-numbering.ts';
 import { ResidentService } from './residents.ts';
 
 const KEY = new Uint8Array(32).fill(9);
@@ -183,15 +183,14 @@ describe('bulk numbering, the fast path', () => {
       for (const batch of batchesOf(0, 200, 100)) yield await Promise.resolve(batch);
       throw new Error('the file went away');
     }
-    await expect(bulk().number(failing(), NATIONWIDE)).rejects.toThrow('the file went away');
+    const run = await bulk().begin();
+    for (const batch of batchesOf(0, 450, 100)) run.assign(codeBytes(batch.map((r) => r.residentRecordCode)));
+    await expect(run.write(failing(), NATIONWIDE)).rejects.toThrow('the file went away');
     expect(await store.countResidents()).toBe(200);
     expect(await indexRefusesDuplicateOf(deriveIndividualNumber(KEY, codeOf(0), 0))).toBe(true);
 
     // Killed while loading (no chance to rebuild): the next start of the node builds the index again.
-    await createKyselyBulkNumberingStore(db, join(dir, 'jlis.sqlite')).start(
-      () => undefined,
-      () => undefined,
-    );
+    await createKyselyBulkNumberingStore(db, join(dir, 'jlis.sqlite')).start();
     expect(await indexRefusesDuplicateOf(deriveIndividualNumber(KEY, codeOf(0), 0))).toBe(false);
     await db.destroy();
     await open();
@@ -208,6 +207,16 @@ describe('bulk numbering, the fast path', () => {
     expect((await store.findResident(codeOf(449)))?.individualNumber).toBe(
       deriveIndividualNumber(KEY, codeOf(449), 0),
     );
+  });
+
+  it('refuses residents other than those planned (a file changed since its check): no row of the changed batch is written', async () => {
+    const run = await bulk().begin();
+    for (const batch of batchesOf(0, 200, 100)) run.assign(codeBytes(batch.map((r) => r.residentRecordCode)));
+    // The second batch is not the one whose codes were checked and numbered.
+    const changedFile = [batchesOf(0, 100, 100)[0]!, batchesOf(100, 199, 99)[0]!.concat(resident(500))];
+    await expect(run.write(changedFile, NATIONWIDE)).rejects.toMatchObject({ code: 'ERR_IMPORT_INVALID' });
+    expect(await store.countResidents()).toBe(100);
+    expect(await store.findResident(codeOf(500))).toBeUndefined();
   });
 
   it('answers as-of queries and keeps history for a resident numbered in bulk as for one numbered alone', async () => {

@@ -4,14 +4,17 @@
  * exactly as one at a time (`numbering.ts`: the same key, the same counters on a collision), and each
  * gets the same first history entry (kept on their row: migration 0007).
  *
- * Fast because uniqueness is checked in memory: every code and number already given is loaded into
- * typed-array sets first, each derived number is checked against them (the later of two residents on
- * one number, in the file's order, goes to its next counter, as one at a time would), and the
- * database's unique index of numbers is dropped while the rows load and built once at the end, the
- * backstop. Numbers are derived in a worker thread one batch ahead, and (on SQLite) written by another
- * while the next batch is read, at most `WRITING` batches waiting to be committed. Only for J-LIS's
- * operators with the node stopped (`renkei jlis number` locks its data directory).
+ * Two passes over the file, as before, but the numbers are all decided in the first: while the caller
+ * checks the file, it hands each batch's resident record codes to `BulkRun.assign`; the numbering
+ * worker derives them on the second core (it was idle during the check), and each is checked at once
+ * against typed-array sets of every code and number already given (the later of two residents on one
+ * number, in the file's order, goes to its next counter, as one at a time would). The plan (code,
+ * number and counter of each resident, 17 bytes) stays in memory; the second pass only reads the rows
+ * again and writes them. The database's unique index of numbers is dropped while the rows load and
+ * built once at the end, the backstop. Only for J-LIS's operators with the node stopped (`renkei jlis
+ * number` locks its data directory).
  *
+ * Nothing is written until the whole file is checked: a refused file leaves the database as it was.
  * Resumable: a resident record code already registered is skipped and counted, so a run stopped
  * half-way (a crash, Ctrl-C) is finished by running the same file again. Each batch is written whole
  * or not at all; a run stopped before its end leaves the index to be built by the next run, or by the
@@ -23,7 +26,7 @@ import { RenkeiError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { NumberSet } from '../number-set.ts';
 import { deriveIndividualNumber } from '../numbering.ts';
-import { createNumberDeriver } from '../numbering-worker.ts';
+import { createNumberDeriver, type NumberDeriver } from '../numbering-worker.ts';
 import type { BasicFourInfo, BulkNumberingStore, BulkRows } from '../store.ts';
 
 export interface BulkResident extends BasicFourInfo {
@@ -42,127 +45,211 @@ export interface BulkNumberingResult {
 /** Residents written per transaction. */
 export const BULK_BATCH = 50_000;
 const MAX_COUNTER = 20;
+/** In a plan, the number of a resident registered before this run (skipped). */
+const SKIPPED = -1;
+
+interface BulkNumberingDeps {
+  store: BulkNumberingStore;
+  clock: Clock;
+  logger: Logger;
+  numberingKey: Uint8Array;
+}
 
 export class BulkNumbering {
-  constructor(
-    private readonly deps: {
-      store: BulkNumberingStore;
-      clock: Clock;
-      logger: Logger;
-      numberingKey: Uint8Array;
-    },
-  ) {}
+  constructor(private readonly deps: BulkNumberingDeps) {}
 
   /**
-   * Number every resident of `batches` (each at most `BULK_BATCH`), in order; `onProgress` is told
-   * how many were handled so far. The rows must be valid and their codes distinct
-   * (`checkBulkResident`, and the caller's check of the whole file before anything is written).
-   * Errors: ERR_INTERNAL (no free number within 20 counters: a broken key or a full numbering space).
+   * Start a run: read every code and number already given (nothing is written yet). Then `assign`
+   * the file's codes as it is checked, and `write` its residents; `abandon` a run whose file is refused.
    */
-  async number(
-    batches: AsyncIterable<BulkResident[]> | Iterable<BulkResident[]>,
-    first: { change: string; effectiveDate: string },
-    onProgress?: (handled: number) => void,
-  ): Promise<BulkNumberingResult> {
-    const { store, clock, logger, numberingKey } = this.deps;
-    const result: BulkNumberingResult = { numbered: 0, skipped: 0, recounted: 0 };
+  async begin(): Promise<BulkRun> {
     const registered = new NumberSet();
     const taken = new NumberSet();
-    const deriver = createNumberDeriver(numberingKey);
-    const iterator =
-      Symbol.asyncIterator in batches ? batches[Symbol.asyncIterator]() : batches[Symbol.iterator]();
-    /** The next batch, its residents not registered yet, and their numbers (counter 0) coming. */
-    const ahead = async () => {
-      const next = await iterator.next();
-      if (next.done === true) return undefined;
-      const fresh = next.value.filter((r) => !registered.has(Number(r.residentRecordCode)));
-      const numbers = deriver.derive(fresh.map((r) => r.residentRecordCode));
-      // Awaited later, or never when the run fails first: not an unhandled rejection meanwhile.
-      numbers.catch(() => undefined);
-      return { size: next.value.length, fresh, numbers };
-    };
-    let handled = 0;
-    let finished = false;
-    /** Batches handed to the store and not yet committed, each with the count handled by its end. */
-    const writing: Promise<number>[] = [];
-    // Not `onProgress?.(await …)`: without a listener, that would never await.
-    const report = (upTo: number) => onProgress?.(upTo);
-    try {
-      // Inside: from here on, whatever fails, the index of numbers is put back (`finally`).
-      await store.start(
-        (code) => registered.add(Number(code)),
-        (number) => taken.add(Number(number)),
-      );
-      for (let batch = await ahead(); batch !== undefined;) {
-        const numbers = await batch.numbers;
-        // Read and derive the next batch while this one is resolved and written.
-        const following = ahead();
-        following.catch(() => undefined);
-        const rows = this.rowsOf(batch.fresh, numbers, taken, result);
-        const count = rows.residentRecordCodes.length;
-        const written = count > 0 ? store.insertBatch(rows, clock.now(), first) : Promise.resolve();
-        result.numbered += count;
-        result.skipped += batch.size - count;
-        handled += batch.size;
-        const upTo = handled;
-        writing.push(written.then(() => upTo));
-        // Bounded: at most WRITING batches wait for their commit (backpressure; memory stays flat).
-        while (writing.length >= WRITING) report(await writing.shift()!);
-        batch = await following;
-      }
-      for (const done of writing.splice(0)) report(await done);
-      await store.finish();
-      finished = true;
-    } finally {
-      // On the way out of a failure, the batches already handed over end first (written or not,
-      // each whole or absent), before the index is built.
-      await Promise.allSettled(writing);
-      await deriver.close();
-      // A failed run still tries to leave the index in place (a crash leaves it to the next start).
-      if (!finished) await store.finish().catch(() => undefined);
-    }
-    logger.info({ ...result }, 'bulk numbering done');
-    return result;
+    await this.deps.store.load(
+      (code) => registered.add(Number(code)),
+      (number) => taken.add(Number(number)),
+    );
+    return new BulkRun(this.deps, registered, taken);
   }
 
   /**
-   * A batch's rows, column by column, each resident on the number `numbers` gives them unless it is
-   * taken (then the next counter's, as one at a time would), in resident record code order: the
-   * primary key's index then takes its entries in order.
+   * Number every resident of `batches` (each at most `BULK_BATCH`), in order, residents already in
+   * memory (checked and distinct, `checkBulkResident`); `onProgress` is told how many were handled
+   * so far. Errors: those of `BulkRun.write`.
    */
-  private rowsOf(
-    fresh: readonly BulkResident[],
-    numbers: readonly string[],
-    taken: NumberSet,
-    result: BulkNumberingResult,
-  ): BulkRows {
-    const { numberingKey } = this.deps;
-    const n = fresh.length;
-    const individualNumbers = new Array<string>(n);
-    const numberingCounters = new Array<number>(n);
+  async number(
+    batches: readonly (readonly BulkResident[])[],
+    first: { change: string; effectiveDate: string },
+    onProgress?: (handled: number) => void,
+  ): Promise<BulkNumberingResult> {
+    const run = await this.begin();
+    for (const batch of batches) run.assign(codeBytes(batch.map((r) => r.residentRecordCode)));
+    return run.write(batches, first, onProgress);
+  }
+}
+
+/** The ASCII bytes of 11-digit codes, one after the other (what `BulkRun.assign` takes). */
+export function codeBytes(codes: readonly string[]): Uint8Array {
+  return new Uint8Array(Buffer.from(codes.join(''), 'latin1'));
+}
+
+/** One bulk numbering run: its plan (each resident's number), then its writing. */
+export class BulkRun {
+  private readonly deriver: NumberDeriver;
+  /** The plan, by the resident's place in the file: code, number (or SKIPPED), counter. */
+  private codes = new Float64Array(1 << 16);
+  private numbers = new Float64Array(1 << 16);
+  private counters = new Uint8Array(1 << 16);
+  private planned = 0;
+  /** The batches' numbers, decided in the file's order as the worker answers, each with where it starts. */
+  private resolving: Promise<void> = Promise.resolve();
+  private readonly decisions: { start: number; decided: Promise<void> }[] = [];
+  private readonly result: BulkNumberingResult = { numbered: 0, skipped: 0, recounted: 0 };
+  private ended = false;
+
+  constructor(
+    private readonly deps: BulkNumberingDeps,
+    private readonly registered: NumberSet,
+    private readonly taken: NumberSet,
+  ) {
+    this.deriver = createNumberDeriver(deps.numberingKey);
+  }
+
+  /**
+   * The next residents of the file, by their resident record codes (11 ASCII digits each, checked,
+   * one after the other; the buffer is handed over). Their numbers are derived in the worker and
+   * decided in the order given.
+   */
+  assign(codes: Uint8Array): void {
+    if (this.ended) throw new TypeError('the run has ended');
+    const n = codes.length / 11;
+    const start = this.planned;
+    this.reserve(start + n);
     for (let i = 0; i < n; i++) {
+      let code = 0;
+      for (let j = i * 11; j < i * 11 + 11; j++) code = code * 10 + codes[j]! - 48;
+      this.codes[start + i] = code;
+    }
+    this.planned += n;
+    const derived = this.deriver.derive(codes);
+    // Awaited by `write`, or never when the run is abandoned: not an unhandled rejection meanwhile.
+    derived.catch(() => undefined);
+    this.resolving = this.resolving.then(async () => this.decide(start, await derived));
+    this.resolving.catch(() => undefined);
+    this.decisions.push({ start, decided: this.resolving });
+  }
+
+  /**
+   * Write the residents of `batches` (the same, in the same order, as were assigned), a transaction
+   * per batch, then build the index of numbers again; `onProgress` is told how many were handled.
+   * Errors: ERR_IMPORT_INVALID (the residents are not those assigned: the file changed since its
+   * check), ERR_INTERNAL (no free number within 20 counters: a broken key or a full numbering space).
+   */
+  async write(
+    batches: AsyncIterable<readonly BulkResident[]> | Iterable<readonly BulkResident[]>,
+    first: { change: string; effectiveDate: string },
+    onProgress?: (handled: number) => void,
+  ): Promise<BulkNumberingResult> {
+    const { store, clock, logger } = this.deps;
+    let finished = false;
+    let started = false;
+    try {
+      this.ended = true;
+      // The first batch's numbers before the index goes; the worker goes on deriving the others
+      // (those the check outran) while the first ones are written.
+      await this.decisions[0]?.decided;
+      started = true;
+      // From here on, whatever fails, the index of numbers is put back (`finally`).
+      await store.start();
+      let handled = 0;
+      for await (const batch of batches) {
+        while (this.decisions.length > 0 && this.decisions[0]!.start < handled + batch.length) {
+          await this.decisions.shift()!.decided;
+        }
+        const rows = this.rowsOf(batch, handled);
+        if (rows.residentRecordCodes.length > 0) await store.insertBatch(rows, clock.now(), first);
+        handled += batch.length;
+        onProgress?.(handled);
+      }
+      if (handled !== this.planned) throw changed();
+      await this.resolving;
+      await store.finish();
+      finished = true;
+    } finally {
+      await this.abandon();
+      // A failed run still tries to leave the index in place (a crash leaves it to the next start).
+      if (started && !finished) await store.finish().catch(() => undefined);
+    }
+    logger.info({ ...this.result }, 'bulk numbering done');
+    return { ...this.result };
+  }
+
+  /** End a run that will not be written (its file was refused): the worker stops; nothing was written. */
+  async abandon(): Promise<void> {
+    this.ended = true;
+    await this.deriver.close();
+  }
+
+  private reserve(size: number): void {
+    if (size <= this.codes.length) return;
+    let capacity = this.codes.length;
+    while (capacity < size) capacity *= 2;
+    const grow = <T extends Float64Array | Uint8Array>(old: T, made: T): T => {
+      made.set(old);
+      return made;
+    };
+    this.codes = grow(this.codes, new Float64Array(capacity));
+    this.numbers = grow(this.numbers, new Float64Array(capacity));
+    this.counters = grow(this.counters, new Uint8Array(capacity));
+  }
+
+  /** Each resident from `start` on gets the derived number, or the next counter's when it is taken. */
+  private decide(start: number, derived: Float64Array): void {
+    const { numberingKey } = this.deps;
+    for (let i = 0; i < derived.length; i++) {
+      const at = start + i;
+      const code = this.codes[at]!;
+      if (this.registered.has(code)) {
+        this.numbers[at] = SKIPPED;
+        this.result.skipped++;
+        continue;
+      }
       let counter = 0;
-      let individualNumber = numbers[i]!;
-      while (!taken.add(Number(individualNumber))) {
+      let number = derived[i]!;
+      while (!this.taken.add(number)) {
         if (++counter > MAX_COUNTER) {
           throw new RenkeiError('ERR_INTERNAL', 'No free Individual Number was found for a resident.');
         }
-        individualNumber = deriveIndividualNumber(numberingKey, fresh[i]!.residentRecordCode, counter);
+        const text = String(code).padStart(11, '0');
+        number = Number(deriveIndividualNumber(numberingKey, text, counter));
       }
-      if (counter > 0) result.recounted++;
-      individualNumbers[i] = individualNumber;
-      numberingCounters[i] = counter;
+      if (counter > 0) this.result.recounted++;
+      this.numbers[at] = number;
+      this.counters[at] = counter;
+      this.result.numbered++;
     }
+  }
+
+  /**
+   * A batch's rows (its residents from place `from` in the file), column by column, each on the
+   * number the plan gives them, in resident record code order: the primary key's index then takes its
+   * entries in order. Residents registered before this run are left out.
+   */
+  private rowsOf(batch: readonly BulkResident[], from: number): BulkRows {
+    if (from + batch.length > this.planned) throw changed();
+    const fresh: number[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      if (Number(batch[i]!.residentRecordCode) !== this.codes[from + i]) throw changed();
+      if (this.numbers[from + i] !== SKIPPED) fresh.push(i);
+    }
+    const n = fresh.length;
     // Codes are 11 digits each: their order as numbers is their order as text. A file in code order
     // (the usual) is not sorted again.
-    const keys = new Float64Array(n);
     let sorted = true;
-    for (let i = 0; i < n; i++) {
-      keys[i] = Number(fresh[i]!.residentRecordCode);
-      if (i > 0 && keys[i]! < keys[i - 1]!) sorted = false;
+    for (let j = 1; j < n && sorted; j++) {
+      if (this.codes[from + fresh[j]!]! < this.codes[from + fresh[j - 1]!]!) sorted = false;
     }
-    const order = Array.from({ length: n }, (_, i) => i);
-    if (!sorted) order.sort((a, b) => keys[a]! - keys[b]!);
+    if (!sorted) fresh.sort((a, b) => this.codes[from + a]! - this.codes[from + b]!);
     const rows: BulkRows = {
       residentRecordCodes: new Array<string>(n),
       individualNumbers: new Array<string>(n),
@@ -174,11 +261,11 @@ export class BulkNumbering {
       sexes: new Array<string>(n),
     };
     for (let j = 0; j < n; j++) {
-      const i = order[j]!;
-      const resident = fresh[i]!;
+      const i = fresh[j]!;
+      const resident = batch[i]!;
       rows.residentRecordCodes[j] = resident.residentRecordCode;
-      rows.individualNumbers[j] = individualNumbers[i]!;
-      rows.numberingCounters[j] = numberingCounters[i]!;
+      rows.individualNumbers[j] = String(this.numbers[from + i]).padStart(12, '0');
+      rows.numberingCounters[j] = this.counters[from + i]!;
       rows.names[j] = resident.name;
       rows.nameKanas[j] = resident.nameKana ?? null;
       rows.addresses[j] = resident.address;
@@ -189,8 +276,12 @@ export class BulkNumbering {
   }
 }
 
-/** Batches sent to the store and not yet committed, at most: one being written, one waiting. */
-const WRITING = 2;
+function changed(): RenkeiError {
+  return new RenkeiError(
+    'ERR_IMPORT_INVALID',
+    'The file changed between its check and its numbering. Run the command again.',
+  );
+}
 
 const SEXES = new Set(['male', 'female', 'other']);
 const DATE = /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/;
