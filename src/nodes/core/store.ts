@@ -10,8 +10,10 @@ import type { MerkleStore } from '../../trust/merkle/index.ts';
 import type {
   Institution,
   InquiryState,
+  InstitutionCount,
   ProvisionRecord,
   ProvisionRecordFilter,
+  ReasonCount,
   RecordOutcome,
   StatisticsCount,
   StatisticsGrouping,
@@ -292,6 +294,13 @@ export interface CoreStore {
    * arithmetic, hidden here.
    */
   countRecords(range: { from?: string; to?: string }, by?: StatisticsGrouping): Promise<StatisticsCount[]>;
+  /**
+   * Records requested in `[from, to)` counted per institution and side, clause, outcome and
+   * non-disclosure: two GROUP BY queries (one per side), never the records themselves.
+   */
+  countRecordsByInstitution(range: { from?: string; to?: string }): Promise<InstitutionCount[]>;
+  /** Refused and failed records requested in `[from, to)`, counted by requester, provider and reason. */
+  countRecordsByReason(range: { from?: string; to?: string }): Promise<ReasonCount[]>;
 
   // ── The record log (tamper-evident records) ──
   /** Called after each committed transaction that appended record events, with how many. */
