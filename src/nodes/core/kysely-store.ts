@@ -25,10 +25,7 @@ import {
 } from '../../shared/record-log-tables.ts';
 import { createMerkleLog, leafHash } from '../../trust/merkle/index.ts';
 import type { ReplayGuard } from '../../trust/envelope/replay-guard.ts';
-import {
-  createKyselyConsoleStore,
-  type ConsoleDatabase,
-} from '../../shared/web/console/kysely-store.ts';
+import { createKyselyConsoleStore, type ConsoleDatabase } from '../../shared/web/console/kysely-store.ts';
 import type { ConsoleStore } from '../../shared/web/console/store.ts';
 import { CORE_MIGRATIONS } from './migrations.ts';
 import type {
@@ -1054,16 +1051,14 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
         if (range.from !== undefined) query = query.where('requested_at', '>=', range.from);
         if (range.to !== undefined) query = query.where('requested_at', '<', range.to);
         const rows = await query.execute();
-        return rows.map(
-          (row): InstitutionCount => ({
-            institutionId: row.institution_id,
-            side,
-            clauseNo: row.clause_no,
-            outcome: row.outcome as RecordOutcome,
-            nonDisclosure: Number(row.non_disclosure) === 1,
-            count: Number(row.count),
-          }),
-        );
+        return rows.map((row): InstitutionCount => ({
+          institutionId: row.institution_id,
+          side,
+          clauseNo: row.clause_no,
+          outcome: row.outcome as RecordOutcome,
+          nonDisclosure: Number(row.non_disclosure) === 1,
+          count: Number(row.count),
+        }));
       }),
     );
     return counts.flat();

@@ -32,8 +32,8 @@ import type { RecordService } from '../service/records.ts';
 import { bundleStatisticsChart } from './chart-bundle.ts';
 
 export interface OperatorConsoleOptions {
-  /** Runs before every route of the console: the login's role check. Required. */
-  guard: preHandlerHookHandler;
+  /** Runs before every route of the console: the login's role check (and its CSRF check). Required. */
+  guard: preHandlerHookHandler | preHandlerHookHandler[];
   records: RecordService;
   legalVersions: LegalVersionService;
   health: NetworkHealthService;
@@ -70,13 +70,16 @@ const LegalQuery = z.strictObject({
 });
 
 export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async (app, options) => {
-  if (typeof options.guard !== 'function') throw new TypeError('operatorConsole needs a guard');
+  const guards = [options.guard].flat();
+  if (guards.length === 0 || guards.some((g) => typeof g !== 'function')) {
+    throw new TypeError('operatorConsole needs a guard');
+  }
   const base = options.base ?? '/operator';
   const now = options.now ?? (() => new Date());
   const service = { ...SERVICE, href: `${base}/statistics` };
   const chart = await bundleStatisticsChart();
   // Every route of this plugin, and only them (Fastify encapsulation): the guard first.
-  app.addHook('preHandler', options.guard);
+  for (const guard of guards) app.addHook('preHandler', guard);
 
   const nav = html`<nav aria-label="コンソール">
     <ul class="console-nav">

@@ -20,7 +20,6 @@
  */
 import type {
   NonDisclosureLifted,
-  PersonRecord,
   PersonRecordPage,
   PersonRecordQuery,
 } from '../../../protocol/person-records.ts';
