@@ -61,7 +61,7 @@ beforeAll(async () => {
     clock: core.clock,
     logger: silentLogger(),
     record: (event) => void refusals.push({ route: event.route, code: event.code }),
-    headKey: keys.publicKey as CryptoKey,
+    headKey: keys.publicKey,
     scrypt: FAST,
   });
   await web.ready();
