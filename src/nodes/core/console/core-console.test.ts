@@ -48,6 +48,8 @@ beforeAll(async () => {
   await ask([2], true);
   await ask([31]); // refused: item not in the procedure
   await core.core.whenIdle();
+  // As the core's schedule does (every 100 events or 60 s): a head over what the log holds.
+  await core.core.recordLog.signHead();
 
   const store = core.store.consoleStore();
   const accounts = new AccountService({ store, clock: core.clock, scrypt: FAST });

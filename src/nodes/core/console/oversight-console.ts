@@ -500,17 +500,20 @@ async function logBody(oversight: OversightService, csrfToken: string, base: str
 
 function verificationBody(v: LogVerification): Html {
   const a = v.audit;
-  const ok = a.findings.length === 0 && v.keyed;
+  // Whole only when heads signed with the core's key vouch for the log: without one, the log was
+  // checked against its own hashes only, which whoever can write the database can make agree.
+  const vouched = v.keyed && a.heads.status === 'signed' && a.heads.verified > 0;
+  const ok = a.findings.length === 0 && vouched;
+  const text = ok
+    ? '検証しました。ログと記録に不整合はありません。'
+    : a.findings.length > 0
+      ? `検証しました。不整合が ${a.findings.length}件 見つかりました。`
+      : !v.keyed
+        ? '検証しました。不整合はありませんが、コアの公開鍵がないため署名は確かめていません。'
+        : '検証しました。不整合はありませんが、署名済みのツリーヘッドがまだないため、ログを保証する署名はありません。';
   return html`<section id="verification" data-ok="${ok ? 'true' : 'false'}" aria-live="polite">
     <p class="notice ${ok ? 'notice--success' : 'notice--error'}" role="status">
-      ${
-        ok
-          ? '検証しました。ログと記録に不整合はありません。'
-          : a.findings.length > 0
-            ? `検証しました。不整合が ${a.findings.length}件 見つかりました。`
-            : '検証しました。不整合はありませんが、コアの公開鍵がないため署名は確かめていません。'
-      }
-      （${japaneseDateTime(new Date(v.checkedAt))}）
+      ${text}（${japaneseDateTime(new Date(v.checkedAt))}）
     </p>
     <table class="data-table">
       <tbody>
