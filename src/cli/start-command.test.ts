@@ -80,6 +80,10 @@ describe('renkei start', () => {
       expect(login).toContain(`${portal?.[2] ?? ''}/sign?`);
       const reader = await (await fetch(portal?.[2] ?? '')).text();
       expect(reader).toContain('yamada-taro');
+      // The core's console (operators, the oversight commission), as printed: its login page.
+      const coreConsole = /Core console: (\S+)\/login/.exec(stdout)?.[1];
+      expect(coreConsole, stdout).toBeDefined();
+      expect(await (await fetch(`${coreConsole ?? ''}/login`)).text()).toContain('name="_csrf"');
 
       const pkiDir = join(temp, 'network', 'pki');
       const transport = await credentialTransport({
