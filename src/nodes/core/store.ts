@@ -310,6 +310,8 @@ export interface CoreStore {
   saveTreeHead(head: StoredTreeHead): Promise<void>;
   /** Every stored head, by size then time. */
   listTreeHeads(): Promise<StoredTreeHead[]>;
+  /** The `limit` heads of the largest trees, largest first, and how many are stored (one LIMIT query). */
+  newestTreeHeads(limit: number): Promise<{ count: number; heads: StoredTreeHead[] }>;
   /** The size the latest stored head covers; 0 when none. */
   latestTreeHeadSize(): Promise<number>;
   /** The head of the largest tree; undefined when none. */

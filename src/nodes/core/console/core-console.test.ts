@@ -294,7 +294,9 @@ describe('the oversight console', () => {
     });
     expect(included.body).toContain('id="inclusion" data-ok="true"');
     const log = await get(ppc, '/oversight/log');
-    expect(log.body).toMatch(/<tr data-tree-size="\d+">/);
+    const latest = await core.store.latestTreeHead();
+    expect(log.body).toContain('保存されたツリーヘッド 1件');
+    expect(log.body).toMatch(new RegExp(`<tbody>\\s*<tr data-tree-size="${latest?.treeSize ?? -1}">`));
 
     // Someone with the database's password rewrites an outcome: the next verification says so.
     const db = (core.store as unknown as { db: Kysely<CoreDatabase> }).db;

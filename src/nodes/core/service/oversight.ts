@@ -196,9 +196,8 @@ export class OversightService {
   }
 
   /** The newest signed tree heads, newest first, and how many there are. */
-  async heads(limit: number): Promise<{ count: number; heads: StoredTreeHead[] }> {
-    const all = await this.options.store.listTreeHeads();
-    return { count: all.length, heads: all.slice(-limit).reverse() };
+  heads(limit: number): Promise<{ count: number; heads: StoredTreeHead[] }> {
+    return this.options.store.newestTreeHeads(limit);
   }
 
   /**
