@@ -111,6 +111,7 @@ async function coreWorkersNode(
     name: 'core',
     url: started.url,
     ...(started.publicationUrl === undefined ? {} : { publicationUrl: started.publicationUrl }),
+    ...(started.consoleUrl === undefined ? {} : { consoleUrl: started.consoleUrl }),
     workerPids: started.pids,
     close: () => started.close(),
   };

@@ -91,6 +91,10 @@ describe('renkei start', () => {
       const interaction = await fetch(authorize, { redirect: 'manual' });
       expect(interaction.status).toBe(303);
       expect(interaction.headers.get('location')).toMatch(/\/oidc-interaction\//);
+      // The core's console (operators, the oversight commission), as printed: its login page.
+      const coreConsole = /Core console: (\S+)\/login/.exec(stdout)?.[1];
+      expect(coreConsole, stdout).toBeDefined();
+      expect(await (await fetch(`${coreConsole ?? ''}/login`)).text()).toContain('name="_csrf"');
 
       const pkiDir = join(temp, 'network', 'pki');
       const transport = await credentialTransport({

@@ -20,7 +20,13 @@ import { SupervisedNode, type SupervisorEvent } from '../network/supervisor.ts';
 import type { RunningNode } from '../shared/node.ts';
 import { DEMO_SCENARIOS, runScenario } from '../network/scenarios.ts';
 import { seedWorld } from '../network/seed.ts';
-import { DEMO_CLERK_PASSWORD, DEMO_WORLD } from '../network/world.ts';
+import {
+  DEMO_CLERK_PASSWORD,
+  DEMO_CORE_ACCOUNTS,
+  DEMO_OPERATOR_PASSWORD,
+  DEMO_OVERSIGHT_PASSWORD,
+  DEMO_WORLD,
+} from '../network/world.ts';
 import { checkWorkers } from './node-command.ts';
 import { DATABASE_HELP, databaseOption, table, wholeNumberOption, type GlobalOptions } from './output.ts';
 
@@ -163,13 +169,7 @@ export function registerStartCommand(program: Command): void {
         const pid = (node: RunningNode) => (node instanceof SupervisedNode ? String(node.pid ?? '') : '');
         console.log(
           table(
-            [
-              'node',
-              'name',
-              'URL (each answers GET /healthz)',
-              'clerk console (窓口端末), login id',
-              'process',
-            ],
+            ['node', 'name', 'URL (each answers GET /healthz)', 'console, login id', 'process'],
             network
               .nodes()
               .map((node) => [
@@ -178,7 +178,9 @@ export function registerStartCommand(program: Command): void {
                 node.url,
                 node.consoleUrl === undefined
                   ? ''
-                  : `${node.consoleUrl}/login  clerk-${node.name.replace(/^institution:/, '')}`,
+                  : node.name === 'core'
+                    ? `${node.consoleUrl}/login  ${DEMO_CORE_ACCOUNTS.map((a) => a.accountId).join(' / ')}`
+                    : `${node.consoleUrl}/login  clerk-${node.name.replace(/^institution:/, '')}`,
                 options.inProcess ? `${process.pid} (all)` : pid(node),
               ]),
           ),
@@ -188,6 +190,12 @@ export function registerStartCommand(program: Command): void {
           `Clerk consoles: log in as clerk-<institution id>, password ${DEMO_CLERK_PASSWORD} (the demo only; ` +
             `make real accounts with \`renkei console-accounts add\`).`,
         );
+        if (network.core.consoleUrl) {
+          console.log(
+            `Core console: ${network.core.consoleUrl}/login  operator (運用者) password ${DEMO_OPERATOR_PASSWORD}; ` +
+              `oversight (個人情報保護委員会) password ${DEMO_OVERSIGHT_PASSWORD} (the demo only).`,
+          );
+        }
         if (network.core.publicationUrl) {
           const pub = network.core.publicationUrl;
           console.log(

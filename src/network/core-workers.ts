@@ -26,11 +26,14 @@ import { runNode } from './run-node.ts';
 const SLOT_ENV = 'RENKEI_CORE_WORKER';
 
 type WorkerMessage =
-  { type: 'ready'; url: string; publicationUrl?: string } | { type: 'failed'; code: string; message: string };
+  | { type: 'ready'; url: string; publicationUrl?: string; consoleUrl?: string }
+  | { type: 'failed'; code: string; message: string };
 
 export interface CoreWorkers {
   url: string;
   publicationUrl: string | undefined;
+  /** The core's console (every worker serves it on the one port), when its config has one. */
+  consoleUrl: string | undefined;
   /** The workers' process ids, by slot. */
   pids: () => number[];
   /** SIGTERM every worker (SIGKILL after `graceMs`), then release the lock. */
@@ -122,6 +125,7 @@ export async function startCoreWorkers(
     return {
       url: first.url,
       publicationUrl: first.publicationUrl,
+      consoleUrl: first.consoleUrl,
       pids: () => [...bySlot.values()].map((w) => w.process.pid ?? 0),
       close,
     };
@@ -168,5 +172,6 @@ export async function runCoreWorker(config: CoreConfig, legalTable: LegalTable):
     type: 'ready',
     url: running.url,
     ...(running.publicationUrl === undefined ? {} : { publicationUrl: running.publicationUrl }),
+    ...(running.consoleUrl === undefined ? {} : { consoleUrl: running.consoleUrl }),
   });
 }

@@ -18,7 +18,7 @@ import { ensureNetworkPki } from './pki-setup.ts';
 import type { RunningNode } from '../shared/node.ts';
 import { refreshCrl } from '../trust/pki/authority.ts';
 import { networkClients, registerInstitutions, type NetworkClients } from './clients.ts';
-import { demoClerk, demoDirectory, type WorldInstitution } from './world.ts';
+import { DEMO_CORE_ACCOUNTS, demoClerk, demoDirectory, type WorldInstitution } from './world.ts';
 import type { ScryptParameters } from '../shared/web/console/passwords.ts';
 
 export interface LaunchOptions {
@@ -51,7 +51,8 @@ export interface LaunchOptions {
   corporate?: { demoCorporations: number };
   /**
    * Serve each institution's clerk console (on its port + 100, or a free port), with the demo's
-   * clerk account and the world's institutions as the providers to pick from.
+   * clerk account and the world's institutions as the providers to pick from; and the core's console
+   * (operators, oversight) on the core's port + 100, with the demo's two accounts.
    */
   consoles?: { scrypt?: ScryptParameters } | boolean;
 }
@@ -111,6 +112,17 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
       clock,
       ...retention,
       ...(pkiDir ? { security: { pkiDir, ...revocation }, publicationPort: port(2) } : {}),
+      ...(options.consoles
+        ? {
+            console: {
+              port: port(0) === 0 ? 0 : port(0) + 100,
+              demoAccounts: DEMO_CORE_ACCOUNTS,
+              ...(typeof options.consoles === 'object' && options.consoles.scrypt
+                ? { scrypt: options.consoles.scrypt }
+                : {}),
+            },
+          }
+        : {}),
     });
     started.push(core);
     const security = pkiDir && {

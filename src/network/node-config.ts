@@ -89,6 +89,29 @@ export const CoreConfig = z.strictObject({
   publicationPort: Port.optional(),
   /** Processes serving the core's port (default 1); more than 1 on PostgreSQL only. */
   workers: z.number().int().min(1).max(64).optional(),
+  /**
+   * The core's console (operators and the oversight commission), a web listener of its own (README
+   * "Consoles"): `port` (the demo: the core's port + 100), `tls` (HTTPS: key and certificate PEM
+   * files; plain HTTP without, for 127.0.0.1 only), `demoAccounts` (the demo only: accounts made at
+   * start when missing).
+   */
+  console: z
+    .strictObject({
+      port: Port,
+      tls: z.strictObject({ key: z.string().min(1), cert: z.string().min(1) }).optional(),
+      demoAccounts: z
+        .array(
+          z.strictObject({
+            accountId: z.string().regex(/^[a-z0-9][a-z0-9._-]{2,31}$/),
+            displayName: z.string().min(1).max(64),
+            role: z.enum(['operator', 'oversight']),
+            password: z.string().min(12).max(128),
+          }),
+        )
+        .max(10)
+        .optional(),
+    })
+    .optional(),
 });
 export type CoreConfig = z.infer<typeof CoreConfig>;
 
@@ -322,7 +345,7 @@ export function parseNodeConfig<K extends NodeKind>(
         }
       : {};
   const consoleTls =
-    config.node === 'institution' && config.console?.tls
+    (config.node === 'institution' || config.node === 'core') && config.console?.tls
       ? {
           console: {
             ...config.console,

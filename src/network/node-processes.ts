@@ -23,7 +23,7 @@ import { formatNodeConfig, type NodeConfig } from './node-config.ts';
 import { ensureNetworkPki } from './pki-setup.ts';
 import { defaultLogFile, nodeName } from './run-node.ts';
 import { SupervisedNode, type SupervisorEvent } from './supervisor.ts';
-import { demoClerk, demoDirectory, type WorldInstitution } from './world.ts';
+import { DEMO_CORE_ACCOUNTS, demoClerk, demoDirectory, type WorldInstitution } from './world.ts';
 
 export interface NodeProcessesOptions {
   dataDir: string;
@@ -160,6 +160,8 @@ export async function startNodeProcesses(
       publicationPort: port(2),
       pki: { dir: pkiDir },
       ...(options.workers === undefined || options.workers === 1 ? {} : { workers: options.workers }),
+      // The operator's and the oversight console on the core's port + 100 (7200).
+      console: { port: port(0) === 0 ? 0 : port(0) + 100, demoAccounts: [...DEMO_CORE_ACCOUNTS] },
     });
     const peerPki = { dir: pkiDir, crlUrl: `${core.publicationUrl ?? ''}/pki/v1/crl` };
     // J-LIS starts beside the institutions, not before them: they only need its URL (nothing calls it

@@ -100,6 +100,18 @@ export async function runNode(
           security: { pkiDir: config.pki.dir, ...revocation },
           publicationPort: config.publicationPort ?? (config.port === 0 ? 0 : config.port + 2),
           ...(extra.worker === undefined ? {} : { worker: extra.worker }),
+          ...(config.console === undefined
+            ? {}
+            : {
+                console: {
+                  port: config.console.port,
+                  demoAccounts: config.console.demoAccounts,
+                  tls: config.console.tls && {
+                    keyFile: config.console.tls.key,
+                    certFile: config.console.tls.cert,
+                  },
+                },
+              }),
         });
         break;
       case 'jlis':

@@ -206,6 +206,33 @@ export function demoClerk(institution: WorldInstitution): {
   };
 }
 
+/**
+ * The demo's staff at the core's console: an operator (運用者) and the oversight commission's
+ * (個人情報保護委員会) inspector, each with the one role. Printed by `renkei start`. For the demo only.
+ */
+export const DEMO_OPERATOR_PASSWORD = 'renkei-demo-operator';
+export const DEMO_OVERSIGHT_PASSWORD = 'renkei-demo-oversight';
+
+export const DEMO_CORE_ACCOUNTS: readonly {
+  accountId: string;
+  displayName: string;
+  role: 'operator' | 'oversight';
+  password: string;
+}[] = [
+  {
+    accountId: 'operator',
+    displayName: '運用担当（デモ）',
+    role: 'operator',
+    password: DEMO_OPERATOR_PASSWORD,
+  },
+  {
+    accountId: 'oversight',
+    displayName: '個人情報保護委員会 監視担当（デモ）',
+    role: 'oversight',
+    password: DEMO_OVERSIGHT_PASSWORD,
+  },
+];
+
 /** What a demo console offers as providers: every institution of the world with its name. */
 export function demoDirectory(world: World): { id: InstitutionId; name: string; kind: InstitutionKind }[] {
   return world.institutions.map((i) => ({ id: i.id, name: i.name, kind: i.kind }));

@@ -307,6 +307,36 @@ export async function listTreeHeads(db: Db): Promise<StoredTreeHead[]> {
   }));
 }
 
+/** The `limit` heads of the largest trees, largest first, and how many are stored. */
+export async function newestTreeHeads(
+  db: Db,
+  limit: number,
+): Promise<{ count: number; heads: StoredTreeHead[] }> {
+  const [rows, total] = await Promise.all([
+    db
+      .selectFrom('tree_heads')
+      .selectAll()
+      .orderBy('tree_size', 'desc')
+      .orderBy('timestamp', 'desc')
+      .limit(limit)
+      .execute(),
+    db
+      .selectFrom('tree_heads')
+      .select((eb) => eb.fn.countAll().as('count'))
+      .executeTakeFirst(),
+  ]);
+  return {
+    count: Number(total?.count ?? 0),
+    heads: rows.map((r) => ({
+      treeSize: Number(r.tree_size),
+      rootHash: r.root_hash,
+      timestamp: Number(r.timestamp),
+      kid: r.kid,
+      jws: r.jws,
+    })),
+  };
+}
+
 /** The head of the largest tree (the latest signed, of several of one size); undefined when none. */
 export async function latestTreeHead(db: Db): Promise<StoredTreeHead | undefined> {
   const row = await db
@@ -411,6 +441,10 @@ export abstract class KyselyRecordLog<DB extends RecordLogTables> {
 
   latestTreeHeadSize(): Promise<number> {
     return latestTreeHeadSize(recordLogDb(this.db));
+  }
+
+  newestTreeHeads(limit: number): Promise<{ count: number; heads: StoredTreeHead[] }> {
+    return newestTreeHeads(recordLogDb(this.db), limit);
   }
 
   latestTreeHead(): Promise<StoredTreeHead | undefined> {

@@ -25,13 +25,17 @@ import {
 } from '../../shared/record-log-tables.ts';
 import { createMerkleLog, leafHash } from '../../trust/merkle/index.ts';
 import type { ReplayGuard } from '../../trust/envelope/replay-guard.ts';
+import { createKyselyConsoleStore, type ConsoleDatabase } from '../../shared/web/console/kysely-store.ts';
+import type { ConsoleStore } from '../../shared/web/console/store.ts';
 import { CORE_MIGRATIONS } from './migrations.ts';
 import type {
   DeliveryState,
   Institution,
   InquiryState,
+  InstitutionCount,
   ProvisionRecord,
   ProvisionRecordFilter,
+  ReasonCount,
   RecordOutcome,
   StatisticsCount,
   StatisticsGrouping,
@@ -886,7 +890,25 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     if (filter.to !== undefined) query = query.where('requested_at', '<', filter.to);
     if (filter.requesterId !== undefined) query = query.where('requester_id', '=', filter.requesterId);
     if (filter.providerId !== undefined) query = query.where('provider_id', '=', filter.providerId);
+    if (filter.institutionId !== undefined) {
+      const id = filter.institutionId;
+      query = query.where((eb) => eb.or([eb('requester_id', '=', id), eb('provider_id', '=', id)]));
+    }
+    if (filter.clauseNo !== undefined) query = query.where('clause_no', '=', filter.clauseNo);
+    if (filter.procedureId !== undefined) query = query.where('procedure_id', '=', filter.procedureId);
     if (filter.outcome !== undefined) query = query.where('outcome', '=', filter.outcome);
+    const before = filter.before;
+    if (before !== undefined) {
+      query = query.where((eb) =>
+        eb.or([
+          eb('requested_at', '<', before.requestedAt),
+          eb.and([
+            eb('requested_at', '=', before.requestedAt),
+            eb('processing_number', '<', before.processingNumber),
+          ]),
+        ]),
+      );
+    }
     const rows = await query
       .orderBy('requested_at', 'desc')
       .orderBy('processing_number', 'desc')
@@ -1010,6 +1032,59 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
       outcome: row.outcome as RecordOutcome,
       count: Number(row.count),
     }));
+  }
+
+  async countRecordsByInstitution(range: { from?: string; to?: string }): Promise<InstitutionCount[]> {
+    const counts = await Promise.all(
+      (['requester', 'provider'] as const).map(async (side) => {
+        const column = side === 'requester' ? 'requester_id' : 'provider_id';
+        let query = this.db
+          .selectFrom('provision_records')
+          .select((eb) => [
+            eb.ref(column).as('institution_id'),
+            'clause_no',
+            'outcome',
+            'non_disclosure',
+            eb.fn.countAll().as('count'),
+          ])
+          .groupBy([column, 'clause_no', 'outcome', 'non_disclosure']);
+        if (range.from !== undefined) query = query.where('requested_at', '>=', range.from);
+        if (range.to !== undefined) query = query.where('requested_at', '<', range.to);
+        const rows = await query.execute();
+        return rows.map((row): InstitutionCount => ({
+          institutionId: row.institution_id,
+          side,
+          clauseNo: row.clause_no,
+          outcome: row.outcome as RecordOutcome,
+          nonDisclosure: Number(row.non_disclosure) === 1,
+          count: Number(row.count),
+        }));
+      }),
+    );
+    return counts.flat();
+  }
+
+  async countRecordsByReason(range: { from?: string; to?: string }): Promise<ReasonCount[]> {
+    let query = this.db
+      .selectFrom('provision_records')
+      .select((eb) => ['requester_id', 'provider_id', 'outcome', 'reason', eb.fn.countAll().as('count')])
+      .where('outcome', 'in', ['refused', 'failed'])
+      .groupBy(['requester_id', 'provider_id', 'outcome', 'reason']);
+    if (range.from !== undefined) query = query.where('requested_at', '>=', range.from);
+    if (range.to !== undefined) query = query.where('requested_at', '<', range.to);
+    const rows = await query.execute();
+    return rows.map((row) => ({
+      requesterId: row.requester_id,
+      providerId: row.provider_id,
+      outcome: row.outcome as 'refused' | 'failed',
+      reason: row.reason ?? '',
+      count: Number(row.count),
+    }));
+  }
+
+  /** The consoles' accounts and sessions, in the core's own database (migration 0015). */
+  consoleStore(): ConsoleStore {
+    return createKyselyConsoleStore(this.db as unknown as Kysely<ConsoleDatabase>);
   }
 
   /**

@@ -32,6 +32,11 @@ import type { RunningNode } from '../../shared/node.ts';
 import { createCore } from './core.ts';
 import { createPublicationApp } from './publication.ts';
 import { coreKeyFileExists, fileCoreKeys } from './keys.ts';
+import { readFileSync } from 'node:fs';
+import { importX509 } from 'jose';
+import { AccountService } from '../../shared/web/console/accounts.ts';
+import type { ScryptParameters } from '../../shared/web/console/passwords.ts';
+import { createCoreConsole } from './console/core-console.ts';
 import { openCoreStore } from './kysely-store.ts';
 import type { CoreStore } from './store.ts';
 
@@ -74,6 +79,32 @@ export interface StartCoreOptions {
    * (the primary process holds it for all). PostgreSQL only (ERR_CONFIG_INVALID otherwise).
    */
   worker?: { id: string };
+  /**
+   * The core's console (operators and the oversight commission), a web listener of its own
+   * (console/core-console.ts). Absent: no console.
+   */
+  console?: CoreConsoleOptions;
+}
+
+export interface CoreConsoleOptions {
+  /** Its port (the demo: the core's port + 100, 7200); 0 picks one. */
+  port: number;
+  /** HTTPS with these PEM files; plain HTTP without (only on 127.0.0.1, as the demo runs it). */
+  tls?: { keyFile: string; certFile: string } | undefined;
+  /**
+   * The demo only: make these accounts when there is none of their id (their password is printed by
+   * `renkei start`). Never in a deployment: make accounts with `renkei console-accounts add`.
+   */
+  demoAccounts?: readonly DemoConsoleAccount[] | undefined;
+  /** Faster password hashes, for tests only. */
+  scrypt?: ScryptParameters | undefined;
+}
+
+export interface DemoConsoleAccount {
+  accountId: string;
+  displayName: string;
+  role: 'operator' | 'oversight';
+  password: string;
 }
 
 /** A core process's lease on the inquiries it carries, renewed every third of it. */
@@ -101,12 +132,14 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
   let core: ReturnType<typeof createCore> | undefined;
   let security: OpenedNodeSecurity | undefined;
   let publication: FastifyInstance | undefined;
+  let consoleApp: FastifyInstance | undefined;
   let transport: Transport | undefined;
   const ownTransport = options.transport === undefined;
   const clock = options.clock ?? systemClock;
   let leaseTimer: NodeJS.Timeout | undefined;
   const closeSecurity = async () => {
     clearInterval(leaseTimer);
+    await consoleApp?.close();
     await publication?.close();
     if (ownTransport) await transport?.close();
     await security?.close();
@@ -203,18 +236,53 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
       publicationUrl = await listen(publication, options.publicationPort, options.host);
     }
     const url = await listen(core.app, options.port, options.host);
-    logger.info({ url, publicationUrl, legalTableDigest: options.legalTable.digest }, 'core started');
+    let consoleUrl: string | undefined;
+    if (options.console) {
+      const consoleStore = opened.consoleStore();
+      for (const demo of options.console.demoAccounts ?? []) {
+        if (await consoleStore.findAccount(demo.accountId)) continue;
+        await new AccountService({
+          store: consoleStore,
+          clock,
+          ...(options.console.scrypt ? { scrypt: options.console.scrypt } : {}),
+        }).create(demo);
+      }
+      const tlsFiles = options.console.tls;
+      consoleApp = await createCoreConsole({
+        services: core.services,
+        coreStore: opened,
+        recordLog: core.recordLog,
+        store: consoleStore,
+        clock,
+        logger: logger.child({ system: 'console' }),
+        tls: tlsFiles && {
+          key: readFileSync(tlsFiles.keyFile, 'utf8'),
+          cert: readFileSync(tlsFiles.certFile, 'utf8'),
+        },
+        record: security?.record,
+        pkiDir: options.security?.pkiDir,
+        headKey: security ? await importX509(security.trust.tls.cert, 'ES256') : undefined,
+        scrypt: options.console.scrypt,
+      });
+      consoleUrl = await listen(consoleApp, options.console.port, options.host);
+    }
+    logger.info(
+      { url, publicationUrl, consoleUrl, legalTableDigest: options.legalTable.digest },
+      'core started',
+    );
     const started = core;
     let closing: Promise<void> | undefined;
     return {
       name: 'core',
       url,
       ...(publicationUrl === undefined ? {} : { publicationUrl }),
+      ...(consoleUrl === undefined ? {} : { consoleUrl }),
       close: () =>
         (closing ??= (async () => {
           clearInterval(purgeTimer);
           clearInterval(answerTimer);
           clearInterval(leaseTimer);
+          await consoleApp?.close();
           await started.close();
           await closeSecurity();
           lock.release();

@@ -48,9 +48,13 @@
  * - `legal_table_versions` (migration 0014): every version of the legal table the core has run or
  *   will run, with its files' text, digest, the JST day it takes effect and who loaded it; the core
  *   decides an inquiry under the version in force on the inquiry's day (service/legal-versions.ts).
+ * - `console_accounts`, `console_sessions` (migration 0015): the staff of the core's console
+ *   (operators, the oversight commission) and their browser sessions, as every node's console keeps
+ *   them (src/shared/web/console/kysely-store.ts).
  */
 import type { Kysely, Migration } from 'kysely';
 import { createRecordLogTables } from '../../shared/record-log-tables.ts';
+import { CONSOLE_MIGRATION } from '../../shared/web/console/kysely-store.ts';
 
 export const CORE_MIGRATIONS: Record<string, Migration> = {
   '0001-core': {
@@ -326,4 +330,5 @@ export const CORE_MIGRATIONS: Record<string, Migration> = {
         .execute();
     },
   },
+  '0015-operator-console-accounts': CONSOLE_MIGRATION,
 };

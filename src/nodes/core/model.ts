@@ -93,8 +93,36 @@ export interface ProvisionRecordFilter {
   to?: string;
   requesterId?: string;
   providerId?: string;
+  /** Records where this institution is the requester or the provider (the oversight console's search). */
+  institutionId?: string;
+  clauseNo?: string;
+  procedureId?: string;
   outcome?: RecordOutcome;
+  /** Only records after this one in the order listed (newest first): the last row of the previous page. */
+  before?: { requestedAt: string; processingNumber: string };
   limit: number;
+}
+
+/**
+ * Records of one institution on one side of exchanges (`requester` or `provider`), counted by clause,
+ * outcome and non-disclosure (the oversight console's per-institution figures).
+ */
+export interface InstitutionCount {
+  institutionId: string;
+  side: 'requester' | 'provider';
+  clauseNo: string;
+  outcome: RecordOutcome;
+  nonDisclosure: boolean;
+  count: number;
+}
+
+/** Refused and failed records counted by requester, provider and reason. */
+export interface ReasonCount {
+  requesterId: string;
+  providerId: string;
+  outcome: 'refused' | 'failed';
+  reason: string;
+  count: number;
 }
 
 /**

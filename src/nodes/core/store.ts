@@ -10,8 +10,10 @@ import type { MerkleStore } from '../../trust/merkle/index.ts';
 import type {
   Institution,
   InquiryState,
+  InstitutionCount,
   ProvisionRecord,
   ProvisionRecordFilter,
+  ReasonCount,
   RecordOutcome,
   StatisticsCount,
   StatisticsGrouping,
@@ -292,6 +294,13 @@ export interface CoreStore {
    * arithmetic, hidden here.
    */
   countRecords(range: { from?: string; to?: string }, by?: StatisticsGrouping): Promise<StatisticsCount[]>;
+  /**
+   * Records requested in `[from, to)` counted per institution and side, clause, outcome and
+   * non-disclosure: two GROUP BY queries (one per side), never the records themselves.
+   */
+  countRecordsByInstitution(range: { from?: string; to?: string }): Promise<InstitutionCount[]>;
+  /** Refused and failed records requested in `[from, to)`, counted by requester, provider and reason. */
+  countRecordsByReason(range: { from?: string; to?: string }): Promise<ReasonCount[]>;
 
   // ── The record log (tamper-evident records) ──
   /** Called after each committed transaction that appended record events, with how many. */
@@ -301,6 +310,8 @@ export interface CoreStore {
   saveTreeHead(head: StoredTreeHead): Promise<void>;
   /** Every stored head, by size then time. */
   listTreeHeads(): Promise<StoredTreeHead[]>;
+  /** The `limit` heads of the largest trees, largest first, and how many are stored (one LIMIT query). */
+  newestTreeHeads(limit: number): Promise<{ count: number; heads: StoredTreeHead[] }>;
   /** The size the latest stored head covers; 0 when none. */
   latestTreeHeadSize(): Promise<number>;
   /** The head of the largest tree; undefined when none. */

@@ -36,7 +36,7 @@ import { createCore, type Core, type CoreDeps } from './core.ts';
 import { generateCoreKeys, type CoreKeys } from './keys.ts';
 import { nodeDatabase } from '../../shared/db.ts';
 import { dropTestSchemas, schemaText, testPostgres } from '../../shared/test-databases.ts';
-import { openCoreStore } from './kysely-store.ts';
+import { openCoreStore, type KyselyCoreStore } from './kysely-store.ts';
 import { buildLegalTable } from '../../domain/legal-table/load.ts';
 
 // ── A tiny legal table ─────────────────────────────────────────────────────────────────────────
@@ -268,6 +268,8 @@ export function providerError(code: 'ERR_LAYOUT_VIOLATION' | 'ERR_INTERNAL'): Pr
 
 export interface TestCore {
   core: Core;
+  /** The core's own store (the same one its services use): for the consoles' tests. */
+  store: KyselyCoreStore;
   url: string;
   dir: string;
   keys: CoreKeys;
@@ -356,6 +358,7 @@ export async function startTestCore(
 
   const test: TestCore = {
     core,
+    store,
     url,
     dir,
     keys,

@@ -15,7 +15,7 @@
  * is mounted by whoever mounts this, e.g. `guard: requireRole('operator')`. The plugin itself trusts
  * nobody: without a guard it does not register.
  */
-import type { FastifyPluginAsync, preHandlerHookHandler } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import { z } from 'zod';
 import { formatLegalTableDiff, type LegalTableDiff } from '../../../domain/legal-table/diff.ts';
 import type { LegalTable } from '../../../domain/legal-table/types.ts';
@@ -32,14 +32,27 @@ import type { RecordService } from '../service/records.ts';
 import { bundleStatisticsChart } from './chart-bundle.ts';
 
 export interface OperatorConsoleOptions {
-  /** Runs before every route of the console: the login's role check. Required. */
-  guard: preHandlerHookHandler;
+  /** Runs before every route of the console: the login's role check (and its CSRF check). Required. */
+  guard: preHandlerHookHandler | preHandlerHookHandler[];
   records: RecordService;
   legalVersions: LegalVersionService;
   health: NetworkHealthService;
+  /**
+   * The page around each page's body: the consoles' chrome (menu, account, logout, language) when
+   * the core's console mounts it (core-console.ts); without it, the plugin's own plain page and menu.
+   */
+  render?: (request: FastifyRequest, page: RenderedPage) => string;
   /** Where the plugin is mounted (its `prefix`), for links between its pages; default `/operator`. */
   base?: string;
   now?: () => Date;
+}
+
+export interface RenderedPage {
+  title: string;
+  titleEn: string;
+  body: Html;
+  /** ES modules, by absolute path. */
+  scripts?: string[];
 }
 
 const SERVICE = { name: '運用者コンソール', nameEn: "Operator's console", href: '' };
@@ -57,13 +70,16 @@ const LegalQuery = z.strictObject({
 });
 
 export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async (app, options) => {
-  if (typeof options.guard !== 'function') throw new TypeError('operatorConsole needs a guard');
+  const guards = [options.guard].flat();
+  if (guards.length === 0 || guards.some((g) => typeof g !== 'function')) {
+    throw new TypeError('operatorConsole needs a guard');
+  }
   const base = options.base ?? '/operator';
   const now = options.now ?? (() => new Date());
   const service = { ...SERVICE, href: `${base}/statistics` };
   const chart = await bundleStatisticsChart();
   // Every route of this plugin, and only them (Fastify encapsulation): the guard first.
-  app.addHook('preHandler', options.guard);
+  for (const guard of guards) app.addHook('preHandler', guard);
 
   const nav = html`<nav aria-label="コンソール">
     <ul class="console-nav">
@@ -78,8 +94,10 @@ export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async
       </li>
     </ul>
   </nav>`;
-  const render = (title: string, titleEn: string, body: Html, scripts?: string[]) =>
-    page({ title, titleEn, service, body: html`${nav}${body}`, ...(scripts ? { scripts } : {}) });
+  const render = (request: FastifyRequest, title: string, titleEn: string, body: Html, scripts?: string[]) =>
+    options.render
+      ? options.render(request, { title, titleEn, body, ...(scripts ? { scripts } : {}) })
+      : page({ title, titleEn, service, body: html`${nav}${body}`, ...(scripts ? { scripts } : {}) });
 
   /** The period asked for, by default the last 12 weeks to today (JST). */
   function period(query: unknown): { from: string; to: string } {
@@ -112,7 +130,9 @@ export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async
     return reply
       .type('text/html; charset=utf-8')
       .send(
-        render('統計', 'Statistics', statisticsBody(statistics, p, base), [`${base}/statistics-chart.js`]),
+        render(request, '統計', 'Statistics', statisticsBody(statistics, p, base), [
+          `${base}/statistics-chart.js`,
+        ]),
       );
   });
 
@@ -124,7 +144,12 @@ export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async
     return reply
       .type('text/html; charset=utf-8')
       .send(
-        render('別表第二・データ標準レイアウト', 'Legal table and layouts', legalBody(versions, table, base)),
+        render(
+          request,
+          '別表第二・データ標準レイアウト',
+          'Legal table and layouts',
+          legalBody(versions, table, base),
+        ),
       );
   });
 
@@ -133,10 +158,10 @@ export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async
     const diff = options.legalVersions.diff(from, to);
     return reply
       .type('text/html; charset=utf-8')
-      .send(render('版の差分', 'Differences between versions', diffBody(diff)));
+      .send(render(request, '版の差分', 'Differences between versions', diffBody(diff)));
   });
 
-  app.get('/health', async (_request, reply) => {
+  app.get('/health', async (request, reply) => {
     const health = await options.health.check();
     const q = health.queues;
     const t = health.answerTimes;
@@ -219,7 +244,7 @@ export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async
           </tr>
         </tbody>
       </table>`;
-    return reply.type('text/html; charset=utf-8').send(render('稼働状況', 'Network health', body));
+    return reply.type('text/html; charset=utf-8').send(render(request, '稼働状況', 'Network health', body));
   });
 };
 

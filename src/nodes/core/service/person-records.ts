@@ -20,19 +20,18 @@
  */
 import type {
   NonDisclosureLifted,
-  PersonRecord,
   PersonRecordPage,
   PersonRecordQuery,
 } from '../../../protocol/person-records.ts';
 import type { Clock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
-import { createMerkleLog, toHex } from '../../../trust/merkle/index.ts';
 import type { ProvisionRecord } from '../model.ts';
 import type { CoreStore } from '../store.ts';
 import type { CodeCipher } from './code-cipher.ts';
 import { INQUIRY_GRACE_VERSIONS } from './inquiries.ts';
 import type { Registry } from './registry.ts';
+import { recordsEvidence } from './record-evidence.ts';
 
 export interface PersonRecordServiceOptions {
   store: CoreStore;
@@ -93,28 +92,11 @@ export class PersonRecordService {
     const last = page[page.length - 1];
     const nextCursor = rows.length > query.limit && last ? cursorOf(last) : null;
 
-    const events = (await store.listRecordEventsOf(page.map((r) => r.processingNumber))).flatMap((e) =>
-      e.body === null || e.processingNumber === null
-        ? []
-        : [{ idx: e.idx, pn: e.processingNumber, body: e.body }],
+    const { head, leaves: evidence } = await recordsEvidence(
+      store,
+      page.map((r) => r.processingNumber),
+      () => this.options.signHead(),
     );
-    const highest = events.reduce((max, e) => Math.max(max, e.idx), -1);
-    let head = await store.latestTreeHead();
-    if (highest >= 0 && (head === undefined || head.treeSize <= highest)) {
-      await this.options.signHead();
-      head = await store.latestTreeHead();
-    }
-    const log = createMerkleLog({ store: store.merkleStore() });
-    const evidence = new Map<string, PersonRecord['evidence']>();
-    for (const e of events) {
-      const proof =
-        head !== undefined && e.idx < head.treeSize
-          ? (await log.inclusionProof(e.idx, head.treeSize)).map(toHex)
-          : null;
-      const list = evidence.get(e.pn) ?? [];
-      list.push({ index: e.idx, leaf: e.body, proof });
-      evidence.set(e.pn, list);
-    }
     // The resident reads names, not ids: the registry's, once per institution of the page.
     const names = new Map<string, string>();
     for (const id of new Set(page.flatMap((r) => [r.requesterId, r.providerId]))) {

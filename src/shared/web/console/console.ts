@@ -74,8 +74,10 @@ export interface ConsoleOptions {
   roles: readonly ConsoleRole[];
   institutionId?: string | undefined;
   cookieScope: string;
-  nav: readonly { href: string; label: { ja: string; en: string } }[];
-  home: string;
+  /** The menu; an item with `roles` is shown only to accounts of one of them. */
+  nav: readonly { href: string; label: { ja: string; en: string }; roles?: readonly ConsoleRole[] }[];
+  /** Where a logged-in account lands: one page, or one per role (a console of several roles). */
+  home: string | ((role: ConsoleRole) => string);
   record?: ConsoleRefusalSink | undefined;
   sessionPolicy?: SessionPolicy | undefined;
   scrypt?: ScryptParameters | undefined;
@@ -157,11 +159,13 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
             staff: {
               displayName: staff.account.displayName,
               csrfToken: staff.csrfToken,
-              nav: options.nav.map((item) => ({
-                href: item.href,
-                label: item.label[staff.lang],
-                current: current === item.href || current.startsWith(`${item.href}/`),
-              })),
+              nav: options.nav
+                .filter((item) => item.roles === undefined || item.roles.includes(staff.account.role))
+                .map((item) => ({
+                  href: item.href,
+                  label: item.label[staff.lang],
+                  current: current === item.href || current.startsWith(`${item.href}/`),
+                })),
             },
           }
         : {}),
@@ -207,9 +211,13 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
 
   const html = (reply: FastifyReply) => reply.type(HTML).header('cache-control', 'no-store');
 
+  const homeOf = (role: ConsoleRole) =>
+    typeof options.home === 'string' ? options.home : options.home(role);
+
   app.get('/', async (request, reply) => {
     const session = await sessions.find(request.cookies[sessionCookie]);
-    return reply.redirect(session ? options.home : '/login', 303);
+    const account = session && (await accounts.findActive(session.subjectId));
+    return reply.redirect(account ? homeOf(account.role) : '/login', 303);
   });
 
   app.get('/login', async (request, reply) => {
@@ -261,7 +269,7 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
     return reply
       .setCookie(sessionCookie, token, { ...cookieOptions(options.tls), sameSite: 'strict' })
       .clearCookie(csrfCookie, cookieOptions(options.tls))
-      .redirect(options.home, 303);
+      .redirect(homeOf(account.role), 303);
   });
 
   app.post('/logout', { preHandler: csrf }, async (request, reply) => {

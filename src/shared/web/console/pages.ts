@@ -22,7 +22,7 @@ export interface ConsoleChrome {
 export interface ConsolePageOptions {
   title: string;
   body: Html;
-  /** ES modules under the console's assets. */
+  /** ES modules under the console's assets (`/assets/<name>`), or at their own absolute path (`/…`). */
   scripts?: readonly string[];
 }
 
@@ -40,7 +40,7 @@ export function consolePage(chrome: ConsoleChrome, options: ConsolePageOptions):
         <link rel="stylesheet" href="/assets/tokens.css" />
         <link rel="stylesheet" href="/assets/renkei.css" />
         <link rel="stylesheet" href="/assets/console.css" />
-        ${(options.scripts ?? []).map((src) => html`<script type="module" src="/assets/${src}"></script>`)}
+        ${(options.scripts ?? []).map((src) => html`<script type="module" src="${src.startsWith('/') ? src : `/assets/${src}`}"></script>`)}
       </head>
       <body class="console">
         <a class="skip-link" href="#main">${t.skip}</a>

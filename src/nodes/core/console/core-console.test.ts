@@ -1,0 +1,312 @@
+/**
+ * The core's console as an attacker meets it, over a real core (SQLite or PostgreSQL, real HTTP to
+ * stand-in institutions) and the consoles' real login: every route of the operator's and the
+ * oversight pages (enumerated from the app, not listed by hand) sends a caller without a session to
+ * the login page, refuses a session of the other role (403, recorded), and refuses every POST without
+ * the form's CSRF token (nothing changed). Then what each role sees: the registry's add and key
+ * rotation through the registry service; the records without a person's key; the refusals and
+ * non-disclosure flags per institution; the log verified, and a tampered record found.
+ */
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { generateKeyPair } from 'jose';
+import type { Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../../shared/logger.ts';
+import { AccountService } from '../../../shared/web/console/accounts.ts';
+import type { CoreDatabase } from '../kysely-store.ts';
+import { startStandIn, startTestCore, type StandIn, type TestCore } from '../test-support.ts';
+import { createCoreConsole } from './core-console.ts';
+
+const FAST = { log2N: 10, r: 8, p: 1 };
+const PASSWORD = 'correct horse battery';
+
+let core: TestCore;
+let x: StandIn;
+let a: StandIn;
+let web: FastifyInstance;
+const refusals: { route: string; code: string }[] = [];
+
+beforeAll(async () => {
+  const keys = await generateKeyPair('ES256');
+  core = await startTestCore({ recordLog: { signer: { key: keys.privateKey, kid: 'core' }, everyMs: 0 } });
+  x = await startStandIn();
+  a = await startStandIn();
+  await core.register('131016', 'municipality', x.url);
+  await core.register('132012', 'municipality', a.url);
+  const code = await core.issue({ id: '131016', standIn: x }, '12345678901');
+  const ask = (itemNos: number[], nonDisclosure = false) =>
+    core.call('POST', '/v1/inquiries', {
+      requesterId: '131016',
+      providerId: '132012',
+      personCode: code,
+      clauseNo: '74',
+      procedureId: '074-01',
+      itemNos,
+      nonDisclosure,
+    });
+  await ask([2]);
+  await ask([2], true);
+  await ask([31]); // refused: item not in the procedure
+  await core.core.whenIdle();
+  // As the core's schedule does (every 100 events or 60 s): a head over what the log holds.
+  await core.core.recordLog.signHead();
+
+  const store = core.store.consoleStore();
+  const accounts = new AccountService({ store, clock: core.clock, scrypt: FAST });
+  await accounts.create({ accountId: 'operator', displayName: '運用', role: 'operator', password: PASSWORD });
+  await accounts.create({ accountId: 'ppc', displayName: '委員会', role: 'oversight', password: PASSWORD });
+  web = await createCoreConsole({
+    services: core.core.services,
+    coreStore: core.store,
+    recordLog: core.core.recordLog,
+    store,
+    clock: core.clock,
+    logger: silentLogger(),
+    record: (event) => void refusals.push({ route: event.route, code: event.code }),
+    headKey: keys.publicKey,
+    scrypt: FAST,
+  });
+  await web.ready();
+});
+
+afterAll(async () => {
+  await web?.close();
+  await core?.dispose();
+  await Promise.all([x?.close(), a?.close()]);
+});
+
+/** Cookies as a browser keeps them: name=value, updated from each answer. */
+class Jar {
+  private readonly cookies = new Map<string, string>();
+  take(response: LightMyRequestResponse): void {
+    for (const c of response.cookies) {
+      if (c.value === '') this.cookies.delete(c.name);
+      else this.cookies.set(c.name, c.value);
+    }
+  }
+  get header(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+}
+
+async function login(accountId: string): Promise<Jar> {
+  const jar = new Jar();
+  const form = await web.inject({ method: 'GET', url: '/login' });
+  jar.take(form);
+  const token = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1] ?? '';
+  const done = await web.inject({
+    method: 'POST',
+    url: '/login',
+    headers: { cookie: jar.header, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ _csrf: token, loginId: accountId, password: PASSWORD }).toString(),
+  });
+  expect(done.statusCode, done.body).toBe(303);
+  jar.take(done);
+  return jar;
+}
+
+async function get(jar: Jar | undefined, url: string) {
+  return web.inject({ method: 'GET', url, headers: jar ? { cookie: jar.header } : {} });
+}
+
+/** A form posted from a page of the console (its CSRF token), or without a token when `token` is null. */
+async function post(jar: Jar, page: string, url: string, fields: Record<string, string>, token?: null) {
+  const shown = await get(jar, page);
+  expect(shown.statusCode, shown.body).toBe(200);
+  jar.take(shown);
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(shown.body)?.[1] ?? '';
+  return web.inject({
+    method: 'POST',
+    url,
+    headers: { cookie: jar.header, 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams(token === null ? fields : { _csrf: csrf, ...fields }).toString(),
+  });
+}
+
+/**
+ * Every route the console serves under a prefix, with a concrete URL for its parameters: read from
+ * Fastify's tree of routes (each line a segment continuing its parent's path, four columns deeper).
+ */
+function routesUnder(prefix: string): { method: 'GET' | 'POST'; url: string }[] {
+  const out: { method: 'GET' | 'POST'; url: string }[] = [];
+  const paths: string[] = [];
+  for (const line of web.printRoutes({ commonPrefix: false }).split('\n')) {
+    const m = /^(.*?)── (\S+) \(([^)]+)\)$/.exec(line);
+    if (!m) continue;
+    const depth = ((m[1] ?? '').length + 3) / 4 - 1;
+    const path = (depth === 0 ? '' : (paths[depth - 1] ?? '')) + (m[2] ?? '');
+    paths[depth] = path;
+    if (!path.startsWith(prefix)) continue;
+    const url = path.replace(':id', '131016');
+    for (const method of (m[3] ?? '').split(', ')) {
+      if (method === 'GET' || method === 'POST') out.push({ method, url });
+    }
+  }
+  return out;
+}
+
+describe("the core's console, to an attacker", () => {
+  it('sends every page of both consoles to the login page without a session', async () => {
+    const routes = [...routesUnder('/operator'), ...routesUnder('/oversight')];
+    // statistics, .csv, chart, legal, diff, health, registry (GET, POST), rotate-key; records,
+    // institutions, log, log/verify, log/verify-record
+    expect(routes.length).toBeGreaterThanOrEqual(14);
+    for (const route of routes) {
+      const answer = await web.inject({ method: route.method, url: route.url });
+      expect(answer.statusCode, `${route.method} ${route.url}`).toBe(303);
+      expect(answer.headers.location).toBe('/login');
+    }
+  });
+
+  it("refuses an operator on every oversight page and the oversight commission on every operator's page", async () => {
+    const operator = await login('operator');
+    const ppc = await login('ppc');
+    for (const [jar, prefix] of [
+      [operator, '/oversight'],
+      [ppc, '/operator'],
+    ] as const) {
+      for (const route of routesUnder(prefix)) {
+        const answer = await web.inject({
+          method: route.method,
+          url: route.url,
+          headers: { cookie: jar.header },
+        });
+        expect(answer.statusCode, `${route.method} ${route.url}`).toBe(403);
+        expect(answer.body).toContain('ERR_CALLER_NOT_ALLOWED');
+      }
+    }
+    expect(refusals.filter((r) => r.code === 'ERR_CALLER_NOT_ALLOWED').length).toBeGreaterThanOrEqual(14);
+    // Each lands on its own home, whose menu names only its own pages.
+    const home = await get(ppc, '/');
+    expect(home.headers.location).toBe('/oversight/records');
+    const records = await get(ppc, '/oversight/records');
+    expect(records.body).toContain('href="/oversight/log"');
+    expect(records.body).not.toContain('href="/operator/registry"');
+  });
+
+  it('refuses every POST without the form’s CSRF token, and changes nothing', async () => {
+    const operator = await login('operator');
+    const ppc = await login('ppc');
+    const before = await core.core.services.registry.list();
+    const posts = [
+      ...routesUnder('/operator').map((r) => ({ ...r, jar: operator, page: '/operator/registry' })),
+      ...routesUnder('/oversight').map((r) => ({ ...r, jar: ppc, page: '/oversight/log' })),
+    ].filter((r) => r.method === 'POST');
+    expect(posts.length).toBeGreaterThanOrEqual(4);
+    for (const route of posts) {
+      const answer = await post(
+        route.jar,
+        route.page,
+        route.url,
+        {
+          id: 'evil',
+          name: 'evil',
+          nameEn: 'evil',
+          kind: 'municipality',
+          networkUrl: 'https://evil.example',
+          processingNumber: '00000000-0000-7000-8000-000000000000',
+        },
+        null,
+      );
+      expect(answer.statusCode, route.url).toBe(403);
+      expect(answer.body).toContain('ERR_CALLER_NOT_ALLOWED');
+    }
+    expect(await core.core.services.registry.list()).toEqual(before);
+  });
+});
+
+describe("the operator's registry", () => {
+  it('adds an institution and rotates its key through the registry service, showing the re-keying pending', async () => {
+    const operator = await login('operator');
+    const added = await post(operator, '/operator/registry', '/operator/registry', {
+      id: '012025',
+      name: '函館市',
+      nameEn: 'Hakodate City',
+      kind: 'municipality',
+      networkUrl: 'https://127.0.0.1:9',
+    });
+    expect(added.statusCode, added.body).toBe(303);
+    expect(added.headers.location).toBe('/operator/registry?done=registered&id=012025');
+    expect(await core.core.services.registry.get('012025')).toMatchObject({ name: '函館市', keyVersion: 1 });
+
+    const rotated = await post(operator, '/operator/registry', '/operator/registry/012025/rotate-key', {});
+    expect(rotated.statusCode, rotated.body).toBe(303);
+    expect((await core.core.services.registry.get('012025')).keyVersion).toBe(2);
+    const page = await get(operator, '/operator/registry');
+    expect(page.body).toMatch(
+      /data-institution="012025"[\s\S]*?data-key-version="2"[\s\S]*?data-rekey="pending"/,
+    );
+    // Rotating again before the institution re-keyed: the registry's own refusal.
+    const again = await post(operator, '/operator/registry', '/operator/registry/012025/rotate-key', {});
+    expect(again.statusCode).toBe(409);
+    expect(again.body).toContain('ERR_REKEY_PENDING');
+    const bad = await post(operator, '/operator/registry', '/operator/registry', {
+      id: 'BAD ID',
+      name: 'x',
+      nameEn: 'x',
+      kind: 'municipality',
+      networkUrl: 'https://x.example',
+    });
+    expect(bad.statusCode).toBe(400);
+    // The operator's pages of the plugin are served in the console's chrome.
+    const statistics = await get(operator, '/operator/statistics');
+    expect(statistics.statusCode).toBe(200);
+    expect(statistics.body).toContain('<script type="module" src="/operator/statistics-chart.js">');
+    expect(statistics.body).toContain('ログアウト');
+  });
+});
+
+describe('the oversight console', () => {
+  it('lists the records without the person key and counts refusals and non-disclosure per institution', async () => {
+    const ppc = await login('ppc');
+    const [record] = await core.core.services.records.list({ limit: 1 });
+    const personKey = record?.personKey ?? '';
+    expect(personKey.length).toBeGreaterThan(10);
+    const page = await get(ppc, '/oversight/records');
+    expect(page.statusCode).toBe(200);
+    expect((page.body.match(/data-processing-number=/g) ?? []).length).toBe(3);
+    expect(page.body).not.toContain(personKey);
+    const refused = await get(ppc, '/oversight/records?outcome=refused&institutionId=132012');
+    expect((refused.body.match(/data-outcome="refused"/g) ?? []).length).toBe(1);
+    expect(refused.body).not.toContain('data-outcome="provided"');
+    const none = await get(ppc, '/oversight/records?clauseNo=1');
+    expect(none.body).toContain('id="no-records"');
+    expect((await get(ppc, '/oversight/records?cursor=forged')).statusCode).toBe(400);
+
+    const figures = await get(ppc, '/oversight/institutions?from=2025-05-01&to=2025-06-30');
+    expect(figures.body).toContain('<strong id="total">3</strong>');
+    expect(figures.body).toContain('<strong id="refused">1</strong>');
+    expect(figures.body).toContain('<strong id="non-disclosure">1</strong>');
+    expect(figures.body).toMatch(
+      /data-institution="131016"[\s\S]*?data-refused="1"[\s\S]*?data-non-disclosure="1"/,
+    );
+  });
+
+  it('verifies the log and a record’s inclusion, and finds a record edited in the database', async () => {
+    const ppc = await login('ppc');
+    const verified = await post(ppc, '/oversight/log', '/oversight/log/verify', {});
+    expect(verified.statusCode).toBe(200);
+    expect(verified.body).toContain('id="verification" data-ok="true"');
+    const [record] = await core.core.services.records.list({ limit: 1 });
+    const pn = record?.processingNumber ?? '';
+    const included = await post(ppc, '/oversight/log', '/oversight/log/verify-record', {
+      processingNumber: pn,
+    });
+    expect(included.body).toContain('id="inclusion" data-ok="true"');
+    const log = await get(ppc, '/oversight/log');
+    const latest = await core.store.latestTreeHead();
+    expect(log.body).toContain('保存されたツリーヘッド 1件');
+    expect(log.body).toMatch(new RegExp(`<tbody>\\s*<tr data-tree-size="${latest?.treeSize ?? -1}">`));
+
+    // Someone with the database's password rewrites an outcome: the next verification says so.
+    const db = (core.store as unknown as { db: Kysely<CoreDatabase> }).db;
+    await db
+      .updateTable('provision_records')
+      .set({ outcome: 'not_held' })
+      .where('processing_number', '=', pn)
+      .execute();
+    const tampered = await post(ppc, '/oversight/log', '/oversight/log/verify', {});
+    expect(tampered.body).toContain('id="verification" data-ok="false"');
+    expect(tampered.body).toContain('record-differs');
+  });
+});

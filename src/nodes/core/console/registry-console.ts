@@ -1,0 +1,251 @@
+/**
+ * The operator's institution registry (機関の登録簿), a Fastify plugin of the core's console, mounted
+ * beside the operator's other pages under `/operator`:
+ *
+ *   GET  registry                  every institution: kind, network URL, key version and re-keying
+ *                                  status, its identity certificate's status (from the network's CA index)
+ *   POST registry                  add or update an institution (the admin API's PUT /admin/v1/institutions/:id)
+ *   POST registry/:id/rotate-key   move its codes to the next key version (the admin API's rotate-key)
+ *
+ * Each calls the registry service the admin API calls (service/registry.ts): no second copy of the
+ * rules. Errors, on the console's error page: ERR_VALIDATION (a field; the message names it),
+ * ERR_UNKNOWN_INSTITUTION (404), ERR_REKEY_PENDING (409: the institution has not re-keyed since the
+ * last rotation). Every route runs `guard` first (the console's `requireRole('operator')` and its CSRF
+ * check); without a guard the plugin does not register.
+ */
+import type { FastifyPluginAsync, FastifyRequest, preHandlerHookHandler } from 'fastify';
+import { z } from 'zod';
+import { InstitutionParams, InstitutionRegistration } from '../../../protocol/admin.ts';
+import { InstitutionId, InstitutionKind } from '../../../protocol/identifiers.ts';
+import type { Clock } from '../../../shared/clock.ts';
+import { parseInput } from '../../../shared/http.ts';
+import type { Logger } from '../../../shared/logger.ts';
+import { html, type Html } from '../../../shared/web/html.ts';
+import { japaneseDate, japaneseDateTime } from '../../../shared/web/dates.ts';
+import { formFields } from '../../../shared/web/server.ts';
+import { listCertificates, type ListedCertificate } from '../../../trust/pki/authority.ts';
+import type { Institution } from '../model.ts';
+import { INSTITUTION_KIND_NAMES } from '../service/records.ts';
+import type { Registry } from '../service/registry.ts';
+import type { RenderedPage } from './operator-console.ts';
+
+export interface RegistryConsoleOptions {
+  guard: preHandlerHookHandler | preHandlerHookHandler[];
+  registry: Registry;
+  /** The network's PKI directory, for each institution's certificate status; without it, none shown. */
+  pkiDir?: string | undefined;
+  clock: Clock;
+  logger: Logger;
+  render: (request: FastifyRequest, page: RenderedPage) => string;
+  /** The staff member of a guarded request: who they are (for the log) and their forms' CSRF token. */
+  staff: (request: FastifyRequest) => { accountId: string; csrfToken: string };
+  /** Where the plugin is mounted; default `/operator`. */
+  base?: string;
+}
+
+const Registration = InstitutionRegistration.extend({ id: InstitutionId });
+
+const DONE = z.strictObject({
+  done: z.enum(['registered', 'updated', 'rotated']).optional(),
+  id: InstitutionId.optional(),
+});
+
+const DONE_TEXT = {
+  registered: '登録しました。',
+  updated: '更新しました。',
+  rotated: '鍵の版を更新しました。機関がコードを再発行（renkei codes reissue）するまで、再鍵化は未完了です。',
+} as const;
+
+export const registryConsole: FastifyPluginAsync<RegistryConsoleOptions> = (app, options) => {
+  const guards = [options.guard].flat();
+  if (guards.length === 0 || guards.some((g) => typeof g !== 'function')) {
+    throw new TypeError('registryConsole needs a guard');
+  }
+  for (const guard of guards) app.addHook('preHandler', guard);
+  const base = options.base ?? '/operator';
+
+  const certificates = (): ListedCertificate[] | undefined => {
+    if (options.pkiDir === undefined) return undefined;
+    try {
+      return listCertificates({ dir: options.pkiDir, clock: options.clock });
+    } catch {
+      return undefined;
+    }
+  };
+
+  app.get('/registry', async (request, reply) => {
+    const done = parseInput(DONE, request.query, 'page');
+    const institutions = (await options.registry.list()).toSorted((a, b) => a.id.localeCompare(b.id));
+    const { csrfToken } = options.staff(request);
+    const body = registryBody(institutions, certificates(), csrfToken, base, done);
+    return reply
+      .type('text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .send(options.render(request, { title: '機関の登録簿', titleEn: 'Institution registry', body }));
+  });
+
+  app.post('/registry', async (request, reply) => {
+    const fields = formFields(request.body);
+    const { id, ...registration } = parseInput(
+      Registration,
+      {
+        id: (fields.id ?? '').trim(),
+        name: (fields.name ?? '').trim(),
+        nameEn: (fields.nameEn ?? '').trim(),
+        kind: fields.kind,
+        networkUrl: (fields.networkUrl ?? '').trim(),
+      },
+      'institution (id, name, nameEn, kind, networkUrl)',
+    );
+    const { created } = await options.registry.register(id, registration);
+    options.logger.info(
+      { account: options.staff(request).accountId, institutionId: id, created },
+      'institution registered from the console',
+    );
+    return reply.redirect(`${base}/registry?done=${created ? 'registered' : 'updated'}&id=${id}`, 303);
+  });
+
+  app.post('/registry/:id/rotate-key', async (request, reply) => {
+    const { id } = parseInput(InstitutionParams, request.params, 'institution id');
+    const rotated = await options.registry.rotateInstitutionKey(id);
+    options.logger.info(
+      { account: options.staff(request).accountId, institutionId: id, keyVersion: rotated.keyVersion },
+      'institution key rotated from the console',
+    );
+    return reply.redirect(`${base}/registry?done=rotated&id=${id}`, 303);
+  });
+  return Promise.resolve();
+};
+
+const CERT_STATUS = { valid: '有効', revoked: '失効', expired: '期限切れ' } as const;
+
+function certificateCell(all: ListedCertificate[] | undefined, id: string): Html {
+  if (all === undefined) return html`<span class="hint">—</span>`;
+  const identity = all
+    .filter((c) => c.partyId === id && c.kind === 'identity')
+    .toSorted((a, b) => b.issuedAt.localeCompare(a.issuedAt))[0];
+  if (!identity)
+    return html`<span class="status--down" data-cert="none">未発行 <span lang="en">none</span></span>`;
+  const until = japaneseDate(new Date(identity.notAfter));
+  return html`<span
+      class="${identity.status === 'valid' ? '' : 'status--down'}"
+      data-cert="${identity.status}"
+      >${CERT_STATUS[identity.status]}</span
+    >
+    <div class="hint">
+      ${
+        identity.status === 'revoked'
+          ? `${identity.revokedAt ? japaneseDate(new Date(identity.revokedAt)) : ''}（${identity.reason ?? ''}）`
+          : `〜${until}`
+      }
+    </div>`;
+}
+
+function rekeyCell(i: Institution): Html {
+  return i.rekeyedVersion >= i.keyVersion
+    ? html`<span data-rekey="done">完了 <span lang="en">done</span></span>`
+    : html`<span class="status--down" data-rekey="pending"
+        >未完了 <span lang="en">pending</span>（v${i.rekeyedVersion} → v${i.keyVersion}）</span
+      >`;
+}
+
+function registryBody(
+  institutions: readonly Institution[],
+  certificates: ListedCertificate[] | undefined,
+  csrfToken: string,
+  base: string,
+  done: z.infer<typeof DONE>,
+): Html {
+  const kinds = InstitutionKind.options;
+  return html`${
+      done.done
+        ? html`<p class="notice notice--success" role="status">${done.id ?? ''} ${DONE_TEXT[done.done]}</p>`
+        : null
+    }
+    <p class="lead">
+      情報提供ネットワークシステムに参加する機関
+      ${institutions.length}件。鍵の版は、機関のコードを発行する鍵の版です。
+      再鍵化は、鍵の版の更新後に機関が保有するコードをすべて新しい版で再発行したことを示します。
+    </p>
+    <table class="data-table" id="institutions">
+      <thead>
+        <tr>
+          <th>機関コード</th>
+          <th>名称</th>
+          <th>種別</th>
+          <th>ネットワークURL</th>
+          <th class="num">鍵の版</th>
+          <th>再鍵化</th>
+          <th>証明書</th>
+          <th>更新日時</th>
+          <th></th>
+        </tr>
+      </thead>
+      <tbody>
+        ${institutions.map(
+          (i) =>
+            html`<tr data-institution="${i.id}">
+              <td><code>${i.id}</code></td>
+              <td>
+                ${i.name}
+                <div class="hint" lang="en">${i.nameEn}</div>
+              </td>
+              <td>${INSTITUTION_KIND_NAMES[i.kind]}</td>
+              <td><code>${i.networkUrl}</code></td>
+              <td class="num" data-key-version="${i.keyVersion}">${i.keyVersion}</td>
+              <td>${rekeyCell(i)}</td>
+              <td>${certificateCell(certificates, i.id)}</td>
+              <td>${japaneseDateTime(new Date(i.updatedAt))}</td>
+              <td>
+                <form method="post" action="${base}/registry/${i.id}/rotate-key">
+                  <input type="hidden" name="_csrf" value="${csrfToken}" />
+                  <button
+                    class="button button--secondary"
+                    type="submit"
+                    ${i.rekeyedVersion < i.keyVersion ? html`disabled` : null}
+                    aria-label="${i.name}の鍵の版を更新"
+                  >
+                    鍵の版を更新
+                  </button>
+                </form>
+              </td>
+            </tr>`,
+        )}
+      </tbody>
+    </table>
+    <h2>機関の登録・更新 <span lang="en">Add or update an institution</span></h2>
+    <p class="hint">
+      既にある機関コードを入力すると、その機関の名称・種別・URLを更新します。鍵の版は変わりません。
+    </p>
+    <form method="post" action="${base}/registry" class="search-form" id="register">
+      <input type="hidden" name="_csrf" value="${csrfToken}" />
+      <div class="form-field">
+        <label for="id">機関コード <span lang="en">Id</span></label>
+        <input class="input" id="id" name="id" required maxlength="32" pattern="[a-z0-9\\-]{2,32}" />
+      </div>
+      <div class="form-field">
+        <label for="name">名称 <span lang="en">Name</span></label>
+        <input class="input" id="name" name="name" required maxlength="100" />
+      </div>
+      <div class="form-field">
+        <label for="nameEn">英語名 <span lang="en">Name in English</span></label>
+        <input class="input" id="nameEn" name="nameEn" required maxlength="100" />
+      </div>
+      <div class="form-field">
+        <label for="kind">種別 <span lang="en">Kind</span></label>
+        <select class="input" id="kind" name="kind">
+          ${kinds.map((k) => html`<option value="${k}">${INSTITUTION_KIND_NAMES[k]}</option>`)}
+        </select>
+      </div>
+      <div class="form-field">
+        <label for="networkUrl">ネットワークURL <span lang="en">Network URL</span></label>
+        <input class="input" id="networkUrl" name="networkUrl" type="url" required placeholder="https://" />
+      </div>
+      <button class="button" type="submit">登録 <span lang="en">Register</span></button>
+    </form>
+    <p class="hint">
+      参加の停止（証明書の失効）はこの画面ではできません:
+      <code>renkei pki revoke --party &lt;機関コード&gt;</code>
+      を使います（失効は取り消せません）。
+    </p>`;
+}

@@ -1,0 +1,248 @@
+/**
+ * What the oversight console (個人情報保護委員会, the Personal Information Protection Commission) reads
+ * at the core: the provision records searched, the figures per institution (volumes, refusals and
+ * failures, non-disclosure flags), and the core's tamper-evident record log verified. Read-only: it
+ * changes no record (a tree head may be signed, as the portal's lookups do, so that a record's proof
+ * can be checked).
+ *
+ * Never a person: a record here has no person key (the keyed hash of the person's linking code that
+ * the core keeps to answer the portal), and there is no search by person; a resident's exchanges are
+ * found through their code, by the portal, not here. Counting non-disclosure flags tells the
+ * commission how often institutions withhold records from residents, never whose.
+ */
+import type { Clock } from '../../../shared/clock.ts';
+import { RenkeiError } from '../../../shared/errors.ts';
+import type { StoredTreeHead } from '../../../shared/record-log.ts';
+import { verifyRecordEvidence, type EvidenceVerdict, type PartyAudit } from '../../../trust/merkle/index.ts';
+import type { ProvisionRecord, ProvisionRecordFilter, RecordOutcome } from '../model.ts';
+import type { CoreStore } from '../store.ts';
+import { recordsEvidence } from './record-evidence.ts';
+import type { RecordLogService } from './record-log.ts';
+import type { Registry } from './registry.ts';
+
+/** A record as the commission sees it: the core's record without the person key. */
+export type OversightRecord = Omit<ProvisionRecord, 'personKey'>;
+
+export interface OversightSearch extends Omit<ProvisionRecordFilter, 'limit' | 'before'> {
+  /** The cursor of the previous page's last row (`nextCursor`). */
+  cursor?: string | undefined;
+  limit: number;
+}
+
+export interface OutcomeCounts {
+  total: number;
+  provided: number;
+  notHeld: number;
+  refused: number;
+  failed: number;
+  pending: number;
+  /** Records under non-disclosure (不開示): withheld from the person's view at the portal. */
+  nonDisclosure: number;
+}
+
+export interface InstitutionFigures {
+  institutionId: string;
+  /** The registry's name; null when it has left the registry. */
+  name: string | null;
+  asRequester: OutcomeCounts;
+  asProvider: OutcomeCounts;
+  /** Refused and failed inquiries it made, by clause (most first). */
+  refusalsByClause: { clauseNo: string; refused: number; failed: number }[];
+  /** Refused and failed inquiries it made or was asked, by reason (most first). */
+  reasons: { side: 'requester' | 'provider'; outcome: 'refused' | 'failed'; reason: string; count: number }[];
+}
+
+export interface OversightFigures {
+  total: OutcomeCounts;
+  institutions: InstitutionFigures[];
+}
+
+export interface LogVerification {
+  checkedAt: string;
+  audit: PartyAudit & { records: number };
+  /** Whether the heads were checked with the core's key (its identity certificate's). */
+  keyed: boolean;
+}
+
+export interface RecordVerification {
+  processingNumber: string;
+  head: { treeSize: number; timestamp: number } | undefined;
+  verdict: EvidenceVerdict | { ok: false; reason: 'no-key' | 'no-head' | 'unknown' };
+}
+
+export interface OversightServiceOptions {
+  store: CoreStore;
+  registry: Registry;
+  recordLog: RecordLogService;
+  clock: Clock;
+  /** The core's public key (from its identity certificate): heads and proofs are checked with it. */
+  headKey?: CryptoKey | undefined;
+}
+
+const OUTCOME_FIELD: Record<RecordOutcome, keyof OutcomeCounts> = {
+  provided: 'provided',
+  not_held: 'notHeld',
+  refused: 'refused',
+  failed: 'failed',
+  pending: 'pending',
+};
+
+const CURSOR = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|([0-9a-f-]{36})$/;
+
+const emptyCounts = (): OutcomeCounts => ({
+  total: 0,
+  provided: 0,
+  notHeld: 0,
+  refused: 0,
+  failed: 0,
+  pending: 0,
+  nonDisclosure: 0,
+});
+
+export class OversightService {
+  constructor(private readonly options: OversightServiceOptions) {}
+
+  /**
+   * Records matching the search, newest first, `limit` a page. Errors: ERR_VALIDATION (a cursor the
+   * console did not make).
+   */
+  async search(query: OversightSearch): Promise<{ records: OversightRecord[]; nextCursor: string | null }> {
+    const { cursor, limit, ...filter } = query;
+    const rows = await this.options.store.listProvisionRecords({
+      ...filter,
+      ...(cursor === undefined ? {} : { before: readCursor(cursor) }),
+      limit: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    return {
+      records: page.map(({ personKey: _personKey, ...record }) => record),
+      nextCursor:
+        rows.length > limit && last
+          ? Buffer.from(`${last.requestedAt}|${last.processingNumber}`, 'utf8').toString('base64url')
+          : null,
+    };
+  }
+
+  /** Each institution's figures over `[from, to)` (instants), by total inquiries made, most first. */
+  async figures(range: { from?: string; to?: string }): Promise<OversightFigures> {
+    const { store, registry } = this.options;
+    const [counts, reasons, registered] = await Promise.all([
+      store.countRecordsByInstitution(range),
+      store.countRecordsByReason(range),
+      registry.list(),
+    ]);
+    const names = new Map(registered.map((i) => [i.id, i.name]));
+    const byId = new Map<string, InstitutionFigures>();
+    const figuresOf = (id: string) => {
+      let found = byId.get(id);
+      if (!found) {
+        found = {
+          institutionId: id,
+          name: names.get(id) ?? null,
+          asRequester: emptyCounts(),
+          asProvider: emptyCounts(),
+          refusalsByClause: [],
+          reasons: [],
+        };
+        byId.set(id, found);
+      }
+      return found;
+    };
+    const total = emptyCounts();
+    const clauses = new Map<string, Map<string, { refused: number; failed: number }>>();
+    for (const c of counts) {
+      const f = figuresOf(c.institutionId);
+      const side = c.side === 'requester' ? f.asRequester : f.asProvider;
+      for (const target of c.side === 'requester' ? [side, total] : [side]) {
+        target[OUTCOME_FIELD[c.outcome]] += c.count;
+        target.total += c.count;
+        if (c.nonDisclosure) target.nonDisclosure += c.count;
+      }
+      if (c.side === 'requester' && (c.outcome === 'refused' || c.outcome === 'failed')) {
+        const perClause =
+          clauses.get(c.institutionId) ?? new Map<string, { refused: number; failed: number }>();
+        const row = perClause.get(c.clauseNo) ?? { refused: 0, failed: 0 };
+        row[c.outcome] += c.count;
+        perClause.set(c.clauseNo, row);
+        clauses.set(c.institutionId, perClause);
+      }
+    }
+    for (const [id, perClause] of clauses) {
+      figuresOf(id).refusalsByClause = [...perClause]
+        .map(([clauseNo, n]) => ({ clauseNo, ...n }))
+        .sort(
+          (a, b) => b.refused + b.failed - (a.refused + a.failed) || a.clauseNo.localeCompare(b.clauseNo),
+        );
+    }
+    for (const r of reasons) {
+      for (const [id, side] of [
+        [r.requesterId, 'requester'],
+        [r.providerId, 'provider'],
+      ] as const) {
+        figuresOf(id).reasons.push({ side, outcome: r.outcome, reason: r.reason, count: r.count });
+      }
+    }
+    for (const f of byId.values()) f.reasons.sort((a, b) => b.count - a.count);
+    return {
+      total,
+      institutions: [...byId.values()].sort(
+        (a, b) =>
+          b.asRequester.total - a.asRequester.total ||
+          b.asProvider.total - a.asProvider.total ||
+          a.institutionId.localeCompare(b.institutionId),
+      ),
+    };
+  }
+
+  /** The newest signed tree heads, newest first, and how many there are. */
+  heads(limit: number): Promise<{ count: number; heads: StoredTreeHead[] }> {
+    return this.options.store.newestTreeHeads(limit);
+  }
+
+  /**
+   * The whole log checked as `renkei records verify` checks the core's: each head's signature, the
+   * heads' consistency with the stored tree and with each other, every event against its leaf, and
+   * every record row against its events. Never throws for what it finds.
+   */
+  async verifyLog(): Promise<LogVerification> {
+    const { headKey, clock, recordLog } = this.options;
+    const audit = await recordLog.verify(headKey === undefined ? {} : { publicKey: headKey });
+    return { checkedAt: clock.now().toISOString(), audit, keyed: headKey !== undefined };
+  }
+
+  /**
+   * One record's events proved included in the log under the latest signed head, checked as a
+   * resident's browser checks them at the portal (`verifyRecordEvidence`). A head is signed first
+   * when none covers the record yet.
+   */
+  async verifyRecord(processingNumber: string): Promise<RecordVerification> {
+    const { store, recordLog, headKey } = this.options;
+    const { head, leaves } = await recordsEvidence(store, [processingNumber], () => recordLog.signHead());
+    const shownHead = head && { treeSize: head.treeSize, timestamp: head.timestamp };
+    const recordLeaves = leaves.get(processingNumber);
+    if (recordLeaves === undefined)
+      return { processingNumber, head: shownHead, verdict: { ok: false, reason: 'unknown' } };
+    if (head === undefined)
+      return { processingNumber, head: shownHead, verdict: { ok: false, reason: 'no-head' } };
+    if (headKey === undefined)
+      return { processingNumber, head: shownHead, verdict: { ok: false, reason: 'no-key' } };
+    const verdict = await verifyRecordEvidence(
+      { treeHead: head.jws, leaves: recordLeaves },
+      headKey,
+      processingNumber,
+    );
+    return { processingNumber, head: shownHead, verdict };
+  }
+}
+
+function readCursor(cursor: string): { requestedAt: string; processingNumber: string } {
+  const match = CURSOR.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match?.[1] || !match[2]) {
+    throw new RenkeiError(
+      'ERR_VALIDATION',
+      'The page cursor is not one the console gave; start from the first page.',
+    );
+  }
+  return { requestedAt: match[1], processingNumber: match[2] };
+}

@@ -1,0 +1,160 @@
+/**
+ * The core's console in a real browser (Debian's chromium, driven by playwright-core), on a core with
+ * real exchanges (stand-in institutions over real HTTP) and the consoles' real login: the operator logs
+ * in, sees the week's provisions drawn and the registry; logs out; the oversight commission's account
+ * logs in, searches the records, reads the figures per institution and verifies the log. Skipped,
+ * saying so, where /usr/bin/chromium is missing. With RENKEI_SCREENSHOTS=<dir> pages are saved there.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { generateKeyPair } from 'jose';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCoreConsole } from '../src/nodes/core/console/core-console.ts';
+import { startStandIn, startTestCore, type StandIn, type TestCore } from '../src/nodes/core/test-support.ts';
+import { listen } from '../src/shared/http.ts';
+import { silentLogger } from '../src/shared/logger.ts';
+import { AccountService } from '../src/shared/web/console/accounts.ts';
+import { chromiumFor, launchChromium, shootPage } from './support/browser.ts';
+
+const hasChromium = chromiumFor('core-console-browser.test.ts');
+const FAST = { log2N: 10, r: 8, p: 1 };
+const PASSWORD = 'renkei-demo-operator';
+
+describe.skipIf(!hasChromium)("the core's console in chromium", () => {
+  let core: TestCore;
+  let x: StandIn;
+  let a: StandIn;
+  let web: FastifyInstance;
+  let url: string;
+  let browser: Browser;
+  let shots: string;
+
+  beforeAll(async () => {
+    shots = mkdtempSync(join(tmpdir(), 'renkei-core-console-'));
+    const keys = await generateKeyPair('ES256');
+    core = await startTestCore({ recordLog: { signer: { key: keys.privateKey, kid: 'core' }, everyMs: 0 } });
+    x = await startStandIn();
+    a = await startStandIn();
+    await core.register('131016', 'municipality', x.url);
+    await core.register('132012', 'municipality', a.url);
+    const code = await core.issue({ id: '131016', standIn: x }, '12345678901');
+    for (const [at, itemNos] of [
+      ['2025-05-14T01:00:00Z', [2]],
+      ['2025-05-28T01:00:00Z', [2]],
+      ['2025-05-28T02:00:00Z', [2]],
+      ['2025-05-29T01:00:00Z', [31]], // refused
+    ] as const) {
+      core.clock.set(at);
+      await core.call('POST', '/v1/inquiries', {
+        requesterId: '131016',
+        providerId: '132012',
+        personCode: code,
+        clauseNo: '74',
+        procedureId: '074-01',
+        itemNos,
+        nonDisclosure: false,
+      });
+    }
+    await core.core.whenIdle();
+    // As the core's schedule does (every 100 events or 60 s): a head over what the log holds.
+    await core.core.recordLog.signHead();
+    core.clock.set('2025-06-01T01:00:00Z');
+    const store = core.store.consoleStore();
+    const accounts = new AccountService({ store, clock: core.clock, scrypt: FAST });
+    await accounts.create({
+      accountId: 'operator',
+      displayName: '運用担当',
+      role: 'operator',
+      password: PASSWORD,
+    });
+    await accounts.create({
+      accountId: 'oversight',
+      displayName: '個人情報保護委員会 監視担当',
+      role: 'oversight',
+      password: PASSWORD,
+    });
+    web = await createCoreConsole({
+      services: core.core.services,
+      coreStore: core.store,
+      recordLog: core.core.recordLog,
+      store,
+      clock: core.clock,
+      logger: silentLogger(),
+      headKey: keys.publicKey,
+      scrypt: FAST,
+    });
+    url = await listen(web, 0);
+    browser = await launchChromium();
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await web?.close();
+    await core?.dispose();
+    await Promise.all([x?.close(), a?.close()]);
+    if (shots) rmSync(shots, { recursive: true, force: true });
+  });
+
+  async function logIn(page: Page, loginId: string, home: string) {
+    await page.goto(`${url}/`);
+    await page.waitForURL(`${url}/login`);
+    await page.getByLabel('ログインID').fill(loginId);
+    await page.getByLabel('パスワード').fill(PASSWORD);
+    await page.getByRole('button', { name: 'ログイン' }).click();
+    await page.waitForURL(`${url}${home}`);
+  }
+
+  it('walks the operator’s statistics and registry, then the oversight records, figures and log', async () => {
+    const page = await browser.newPage({ locale: 'ja-JP', viewport: { width: 1280, height: 900 } });
+    page.setDefaultTimeout(15_000);
+    const problems: string[] = [];
+    page.on('pageerror', (e) => problems.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !m.location().url.endsWith('/favicon.ico')) problems.push(m.text());
+    });
+
+    await logIn(page, 'operator', '/operator/statistics');
+    await page.goto(`${url}/operator/statistics?from=2025-05-12&to=2025-06-01`);
+    await page.waitForSelector('canvas#weekly[data-drawn="true"]');
+    expect(await page.textContent('#provisions')).toBe('3');
+    await shootPage(page, 'core-console-statistics', () => shots);
+    await page.getByRole('link', { name: '機関の登録簿' }).click();
+    await page.waitForURL(`${url}/operator/registry`);
+    expect(await page.locator('#institutions tbody tr').count()).toBe(2);
+    await shootPage(page, 'core-console-registry', () => shots);
+    // The operator's menu has no oversight page, and the oversight pages refuse the operator.
+    expect(await page.getByRole('link', { name: '改ざん検知' }).count()).toBe(0);
+    const refused = await page.goto(`${url}/oversight/records`);
+    expect(refused?.status()).toBe(403);
+    expect(problems).toEqual([
+      'Failed to load resource: the server responded with a status of 403 (Forbidden)',
+    ]);
+    problems.length = 0;
+    await page.goto(`${url}/operator/registry`);
+    await page.getByRole('button', { name: 'ログアウト' }).click();
+    await page.waitForURL(`${url}/login?bye=1`);
+
+    await logIn(page, 'oversight', '/oversight/records');
+    expect(await page.locator('#records tbody tr').count()).toBe(4);
+    await page.getByLabel('結果').selectOption('refused');
+    await page.getByRole('button', { name: '検索' }).click();
+    await page.waitForURL(/outcome=refused/);
+    expect(await page.locator('#records tbody tr').count()).toBe(1);
+    await shootPage(page, 'core-console-oversight-records', () => shots);
+    await page.getByRole('link', { name: '機関別の状況' }).click();
+    await page.getByLabel('開始日').fill('2025-05-01');
+    await page.getByRole('button', { name: '表示' }).click();
+    await page.waitForURL(/from=2025-05-01/);
+    expect(await page.textContent('#refused')).toBe('1');
+    await shootPage(page, 'core-console-oversight-institutions', () => shots);
+    await page.getByRole('link', { name: '改ざん検知' }).click();
+    await page.getByRole('button', { name: 'ログ全体を検証' }).click();
+    await page.waitForSelector('#verification[data-ok="true"]');
+    await shootPage(page, 'core-console-oversight-log', () => shots);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 60_000);
+});
