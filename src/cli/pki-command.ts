@@ -181,7 +181,7 @@ export function registerPkiCommand(program: Command): void {
     .description('sign and publish a fresh CRL (verifiers refuse one past its nextUpdate: run daily)')
     .action(async () => {
       const crl = await refreshCrl({ dir: dirOf(), clock: systemClock });
-      console.log(`Published a CRL current until ${crl.nextUpdate?.toISOString() ?? '?'}.`);
+      console.log(`Published a CRL current until ${crl.nextUpdate.toISOString()}.`);
     });
   pki
     .command('renew-ocsp')

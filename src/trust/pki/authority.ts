@@ -26,7 +26,7 @@ import {
   type CertificateIndex,
   type CertificateRecord,
 } from './ca-index.ts';
-import { buildCrl, writeCrl } from './crl.ts';
+import { buildCrl, writeCrl, type SignedCrl } from './crl.ts';
 import {
   assertPkiExists,
   ensurePrivateDir,
@@ -405,7 +405,7 @@ export async function revokeCertificate(options: RevokeOptions): Promise<RevokeR
  *
  * Errors: ERR_NO_PKI; ERR_CERT_EXPIRED if the issuing CA has expired.
  */
-export async function refreshCrl(options: { dir: string; clock: Clock }): Promise<x509.X509Crl> {
+export async function refreshCrl(options: { dir: string; clock: Clock }): Promise<SignedCrl> {
   const paths = pkiPaths(options.dir);
   assertPkiExists(options.dir);
   const lock = lockDirectory(paths.dir, 'pki');

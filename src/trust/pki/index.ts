@@ -30,6 +30,7 @@ export {
   type CrlReason,
   type RevocationReason,
 } from './ca-index.ts';
+export { CrlRefused, openCrl, type SignedCrl } from './crl.ts';
 export { partyPaths, pkiPaths } from './files.ts';
 export { OCSP_ANSWER_VALIDITY_MS, OCSP_RESPONSE_STATUS, respondOcsp } from './ocsp.ts';
 export {

@@ -12,12 +12,16 @@
  * every check fails with ERR_REVOCATION_UNAVAILABLE until a fetch succeeds. Refusing a replayed
  * older CRL matters: it is validly signed, and would hide every revocation made since.
  *
+ * The signature is checked over the raw bytes before the list is parsed (`openCrl`), so asn1js's
+ * limit of 10,000 nodes, which refused a list of about 1,350 entries, can be raised for the CA's own
+ * bytes only; the same bytes fetched again are not parsed again.
+ *
  * We considered OCSP per connection instead: fresher, but one request to the core for every TLS
  * handshake of every node, and the core's outage would stop the whole network at once.
  */
 import type { Clock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
-import { crlNumberOf } from './crl.ts';
+import { CrlRefused, crlNumberOf, openCrl } from './crl.ts';
 import { normaliseSerial } from './profiles.ts';
 import { x509 } from './x509.ts';
 
@@ -47,6 +51,8 @@ export type RevocationStatus =
   { revoked: false } | { revoked: true; revokedAt: Date; reason: x509.X509CrlReason | undefined };
 
 interface HeldCrl {
+  /** The bytes as fetched: the same bytes fetched again are the same list, already checked. */
+  bytes: Uint8Array;
   number: bigint;
   nextUpdate: Date;
   fetchedAt: number;
@@ -107,7 +113,7 @@ export class RevocationCache {
   }
 
   private async current(): Promise<HeldCrl> {
-    if (!this.savedRead) await this.readSaved();
+    if (!this.savedRead) this.readSaved();
     const now = this.clock.now().getTime();
     const held = this.held;
     const usable = held !== undefined && now < held.nextUpdate.getTime();
@@ -132,7 +138,15 @@ export class RevocationCache {
 
   private async fetch(): Promise<void> {
     const bytes = await this.load();
-    const crl = await this.parse(bytes);
+    const held = this.held;
+    if (held !== undefined && Buffer.from(bytes).equals(held.bytes)) {
+      // The list is signed again daily and fetched every five minutes: most fetches bring the bytes
+      // already checked, and parsing a large list again costs seconds (see the README's figures).
+      this.held = { ...held, fetchedAt: this.clock.now().getTime() };
+      this.failedAt = undefined;
+      return;
+    }
+    const crl = this.parse(bytes);
     this.held = crl;
     this.failedAt = undefined;
     try {
@@ -143,19 +157,19 @@ export class RevocationCache {
   }
 
   /** The saved CRL, if it verifies, held as if fetched long ago (so the first check fetches anew). */
-  private async readSaved(): Promise<void> {
+  private readSaved(): void {
     this.savedRead = true;
     if (this.held) return;
     try {
       const bytes = this.saved?.read();
       if (bytes === undefined) return;
-      this.held = { ...(await this.parse(bytes)), fetchedAt: Number.NEGATIVE_INFINITY };
+      this.held = { ...this.parse(bytes), fetchedAt: Number.NEGATIVE_INFINITY };
     } catch {
       // Unreadable or refused: as if none was saved.
     }
   }
 
-  private async parse(bytes: Uint8Array): Promise<HeldCrl> {
+  private parse(bytes: Uint8Array): HeldCrl {
     const refuse = (why: string) =>
       new RenkeiError(
         'ERR_REVOCATION_UNAVAILABLE',
@@ -163,17 +177,9 @@ export class RevocationCache {
       );
     let crl: x509.X509Crl;
     try {
-      const text =
-        bytes.byteLength > 0 && bytes[0] === 0x2d ? Buffer.from(bytes).toString('latin1') : undefined;
-      crl = new x509.X509Crl(text ?? bytes);
-    } catch {
-      throw refuse('it is not a CRL');
-    }
-    const sameIssuer = Buffer.from(crl.issuerName.toArrayBuffer()).equals(
-      Buffer.from(this.issuing.subjectName.toArrayBuffer()),
-    );
-    if (!sameIssuer || !(await crl.verify({ publicKey: this.issuing.publicKey }).catch(() => false))) {
-      throw refuse('it is not signed by the issuing CA');
+      crl = openCrl(bytes, this.issuing);
+    } catch (error) {
+      throw refuse(error instanceof CrlRefused ? error.message : 'it is not a CRL');
     }
     const number = crlNumberOf(crl);
     if (number === undefined || crl.nextUpdate === undefined)
@@ -186,6 +192,12 @@ export class RevocationCache {
         reason: entry.reason,
       });
     }
-    return { number, nextUpdate: crl.nextUpdate, fetchedAt: this.clock.now().getTime(), revoked };
+    return {
+      bytes: new Uint8Array(bytes),
+      number,
+      nextUpdate: crl.nextUpdate,
+      fetchedAt: this.clock.now().getTime(),
+      revoked,
+    };
   }
 }

@@ -407,7 +407,7 @@ export class JpkiCertificateService implements JpkiIssuer {
       lifetimeMs: JPKI_LIFETIME.crlMs,
       signingAlgorithm: JPKI_SIGNING_ALGORITHM,
     });
-    const der = new Uint8Array(crl.rawData);
+    const der = crl.der;
     const entry = this.crls.get(kind);
     this.crls.set(kind, { der, at: now.getTime(), dirty: entry?.dirty ?? false });
     return der;
