@@ -289,22 +289,49 @@ function rankedTable(
   </table>`;
 }
 
+/** A period's two date fields (JST days), as the operator's and the oversight commission's pages ask them. */
+export function periodFields(
+  p: { from?: string | undefined; to?: string | undefined },
+  required: boolean,
+): Html {
+  return html`<div class="form-field">
+      <label for="from">開始日 <span lang="en">From</span></label>
+      <input
+        class="input"
+        type="date"
+        id="from"
+        name="from"
+        value="${p.from ?? ''}"
+        ${required ? html`required` : null}
+      />
+    </div>
+    <div class="form-field">
+      <label for="to">終了日 <span lang="en">To</span></label>
+      <input
+        class="input"
+        type="date"
+        id="to"
+        name="to"
+        value="${p.to ?? ''}"
+        ${required ? html`required` : null}
+      />
+    </div>`;
+}
+
+/** A form that asks for a period alone and shows the page for it. */
+export function periodForm(action: string, p: { from: string; to: string }, className: string): Html {
+  return html`<form method="get" action="${action}" class="${className}">
+    ${periodFields(p, true)}
+    <button class="button" type="submit">表示 <span lang="en">Show</span></button>
+  </form>`;
+}
+
 function statisticsBody(statistics: Statistics, p: { from: string; to: string }, base: string): Html {
   const rows = (by: string) => statistics.breakdowns.find((b) => b.by === by)?.rows ?? [];
   const weeks = rows('week').map((w) => ({ key: w.key, label: w.key.slice(5), provisions: w.provisions }));
   const o = statistics.byOutcome;
   const csv = `${base}/statistics.csv?from=${p.from}&to=${p.to}`;
-  return html` <form method="get" action="${base}/statistics" class="period">
-      <div class="form-field">
-        <label for="from">開始日 <span lang="en">From</span></label>
-        <input class="input" type="date" id="from" name="from" value="${p.from}" required />
-      </div>
-      <div class="form-field">
-        <label for="to">終了日 <span lang="en">To</span></label>
-        <input class="input" type="date" id="to" name="to" value="${p.to}" required />
-      </div>
-      <button class="button" type="submit">表示 <span lang="en">Show</span></button>
-    </form>
+  return html` ${periodForm(`${base}/statistics`, p, 'period')}
     <p class="lead">
       ${japaneseDate(p.from)}〜${japaneseDate(p.to)}（日本時間）の情報提供件数は
       <strong id="provisions">${count.format(statistics.provisions)}</strong>件 （照会

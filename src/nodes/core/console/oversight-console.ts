@@ -38,7 +38,7 @@ import type {
   OversightService,
   RecordVerification,
 } from '../service/oversight.ts';
-import type { RenderedPage } from './operator-console.ts';
+import { periodFields, periodForm, type RenderedPage } from './operator-console.ts';
 
 export interface OversightConsoleOptions {
   guard: preHandlerHookHandler | preHandlerHookHandler[];
@@ -233,14 +233,7 @@ function recordsBody(
       コアシステムが記録したすべての情報提供等の記録を検索できます。個人番号・符号・個人を識別する情報は表示しません。
     </p>
     <form method="get" action="${base}/records" class="search-form" role="search">
-      <div class="form-field">
-        <label for="from">開始日 <span lang="en">From</span></label>
-        <input class="input" type="date" id="from" name="from" value="${q.from ?? ''}" />
-      </div>
-      <div class="form-field">
-        <label for="to">終了日 <span lang="en">To</span></label>
-        <input class="input" type="date" id="to" name="to" value="${q.to ?? ''}" />
-      </div>
+      ${periodFields(q, false)}
       <div class="form-field">
         <label for="institutionId">機関コード <span lang="en">Institution</span></label>
         <input
@@ -340,17 +333,7 @@ function countsCells(c: OutcomeCounts, requester: boolean): Html {
 
 function institutionsBody(figures: OversightFigures, p: { from: string; to: string }, base: string): Html {
   const t = figures.total;
-  return html`<form method="get" action="${base}/institutions" class="search-form">
-      <div class="form-field">
-        <label for="from">開始日 <span lang="en">From</span></label>
-        <input class="input" type="date" id="from" name="from" value="${p.from}" required />
-      </div>
-      <div class="form-field">
-        <label for="to">終了日 <span lang="en">To</span></label>
-        <input class="input" type="date" id="to" name="to" value="${p.to}" required />
-      </div>
-      <button class="button" type="submit">表示 <span lang="en">Show</span></button>
-    </form>
+  return html`${periodForm(`${base}/institutions`, p, 'search-form')}
     <p class="lead">
       ${japaneseDate(p.from)}〜${japaneseDate(p.to)}（日本時間）の情報照会
       <strong id="total">${count.format(t.total)}</strong>件のうち、拒否
