@@ -31,6 +31,7 @@ import { listen } from '../src/shared/http.ts';
 import { silentLogger } from '../src/shared/logger.ts';
 import { dropTestSchemas, testPostgres } from '../src/shared/test-databases.ts';
 import { x509 } from '../src/trust/pki/x509.ts';
+import { deliveredCardHolder, jsonPost } from '../src/nodes/jlis/test-support.ts';
 
 const HANAKO = {
   name: '佐藤 花子',
@@ -89,35 +90,12 @@ afterEach(async () => {
   await dropTestSchemas(postgres);
 });
 
-async function post<T = unknown>(path: string, body: unknown): Promise<{ status: number; json: T }> {
-  const response = await fetch(new URL(path, url), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, json: (await response.json()) as T };
-}
+const post = jsonPost(() => url);
 
 /** A resident with a delivered card: the card id, the holder's file, S and R. */
 async function holder() {
-  const { json: numbered } = await post<{ residentRecordCode: string }>('/admin/v1/residents', HANAKO);
-  const residentRecordCode = numbered.residentRecordCode;
-  const { json: applied } = await post<CardView>('/admin/v1/card-applications', { residentRecordCode });
-  const issued = await post<CardIssued>('/admin/v1/card-issuances', {
-    cardId: applied.cardId,
-    pin: PIN,
-    signingPassword: PASSWORD,
-  });
-  expect(issued.status).toBe(201);
-  expect((await post('/admin/v1/card-deliveries', { cardId: applied.cardId })).status).toBe(200);
-  return {
-    residentRecordCode,
-    cardId: applied.cardId,
-    archive: issued.json.archive,
-    card: VirtualCard.fromBytes(Buffer.from(issued.json.archive, 'base64')),
-    S: issued.json.card.signingSerial!,
-    R: issued.json.card.authenticationSerial!,
-  };
+  const held = await deliveredCardHolder(post, HANAKO, { pin: PIN, signingPassword: PASSWORD });
+  return { ...held, card: VirtualCard.fromBytes(Buffer.from(held.archive, 'base64')) };
 }
 
 type Holder = Awaited<ReturnType<typeof holder>>;

@@ -31,6 +31,7 @@ import { openJpkiAuthority, type JpkiAuthority } from './jpki/authority.ts';
 import { readFourInformation } from './jpki/profiles.ts';
 import { createKyselyJlisStore, type JlisDatabase } from './kysely-store.ts';
 import { migrateJlisDatabase } from './migrations.ts';
+import { deliveredCardHolder, jsonPost } from './test-support.ts';
 
 const HANAKO = {
   name: '佐藤 花子',
@@ -96,35 +97,10 @@ afterEach(async () => {
   await dropTestSchemas(postgres);
 });
 
-async function post<T = unknown>(path: string, body: unknown): Promise<{ status: number; json: T }> {
-  const response = await fetch(new URL(path, url), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, json: (await response.json()) as T };
-}
+const post = jsonPost(() => url);
 
 /** A resident with a delivered card and both certificates: the card id, the holder's file, S and R. */
-async function holder() {
-  const { json: numbered } = await post<{ residentRecordCode: string }>('/admin/v1/residents', HANAKO);
-  const residentRecordCode = numbered.residentRecordCode;
-  const { json: applied } = await post<CardView>('/admin/v1/card-applications', { residentRecordCode });
-  const issued = await post<CardIssued>('/admin/v1/card-issuances', {
-    cardId: applied.cardId,
-    pin: PIN,
-    signingPassword: PASSWORD,
-  });
-  expect(issued.status).toBe(201);
-  expect((await post('/admin/v1/card-deliveries', { cardId: applied.cardId })).status).toBe(200);
-  return {
-    residentRecordCode,
-    cardId: applied.cardId,
-    archive: issued.json.archive,
-    S: issued.json.card.signingSerial!,
-    R: issued.json.card.authenticationSerial!,
-  };
-}
+const holder = () => deliveredCardHolder(post, HANAKO, { pin: PIN, signingPassword: PASSWORD });
 
 const status = async (serial: string) => (await jlis.jpki!.certificates.find(serial))?.status;
 const move = (residentRecordCode: string) =>
