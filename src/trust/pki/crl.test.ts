@@ -9,7 +9,7 @@ import * as asn1js from 'asn1js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fixedClock } from '../../shared/clock.ts';
 import { CRL_REASON_CODES, type CertificateIndex, type CertificateRecord } from './ca-index.ts';
-import { CrlRefused, buildCrl, openCrl, signCrl, type RevokedEntry } from './crl.ts';
+import { CrlRefused, buildCrl, openCrl, readCrl, signCrl, type RevokedEntry } from './crl.ts';
 import { OID_CRL_NUMBER } from './profiles.ts';
 import { RevocationCache } from './revocation-cache.ts';
 import { ECDSA_P256, SIGNING_ALGORITHM, x509 } from './x509.ts';
@@ -229,6 +229,98 @@ describe('openCrl', () => {
   it('accepts the PEM form', () => {
     const pem = x509.PemConverter.encode(new Uint8Array(der).buffer, 'X509 CRL');
     expect(openCrl(Buffer.from(pem, 'latin1'), network.certificate).entries).toHaveLength(3);
+  });
+});
+
+describe('readCrl (the list a relying party needs, read from the DER directly)', () => {
+  /** A CRL signed by @peculiar/x509's generator: bytes we did not write. */
+  async function theirs(extensions: x509.Extension[], revoked = entries(5)): Promise<Uint8Array> {
+    const crl = await x509.X509CrlGenerator.create({
+      issuer: network.certificate.subjectName,
+      thisUpdate: clock.now(),
+      nextUpdate: new Date(clock.now().getTime() + DAY_MS),
+      signingAlgorithm: SIGNING_ALGORITHM,
+      signingKey: network.key,
+      entries: revoked.map((e) => ({
+        serialNumber: e.serial,
+        revocationDate: e.revokedAt,
+        reason: CRL_REASON_CODES[e.reason],
+      })),
+      extensions,
+    });
+    return new Uint8Array(crl.rawData);
+  }
+  const crlNumber = (n: number) =>
+    new x509.Extension(OID_CRL_NUMBER, false, new asn1js.Integer({ value: n }).toBER());
+
+  it('reads what @peculiar/x509 reads: every entry’s serial, date and reason, the number and the period', async () => {
+    const reasons = Object.keys(CRL_REASON_CODES) as RevokedEntry['reason'][];
+    const revoked = entries(60, (i) => reasons[i % reasons.length]!);
+    revoked.push({ serial: '80', revokedAt: clock.now(), reason: 'keyCompromise' });
+    revoked.push({ serial: '01', revokedAt: new Date('2051-02-03T04:05:06Z'), reason: 'superseded' });
+    for (const der of [
+      (
+        await signCrl({
+          issuing: network.certificate,
+          issuingKey: network.key,
+          revoked,
+          crlNumber: 9,
+          now: clock.now(),
+        })
+      ).der,
+      await theirs([crlNumber(9)], revoked),
+    ]) {
+      const ours = readCrl(der, network.certificate);
+      const reference = openCrl(der, network.certificate);
+      expect(ours.crlNumber).toBe(9n);
+      expect(ours.thisUpdate).toEqual(reference.thisUpdate);
+      expect(ours.nextUpdate).toEqual(reference.nextUpdate);
+      expect(ours.entries.size).toBe(revoked.length);
+      for (const entry of reference.entries) {
+        const serial = entry.serialNumber.replace(/^(?:00)+(?=[0-9a-f])/, '');
+        expect(ours.entries.get(serial)).toEqual({ revokedAt: entry.revocationDate, reason: entry.reason });
+      }
+      expect(ours.entries.get('80')?.reason).toBe(x509.X509CrlReason.keyCompromise);
+      expect(ours.entries.get('01')?.revokedAt).toEqual(new Date('2051-02-03T04:05:06Z'));
+    }
+  });
+
+  it('reads an empty list', async () => {
+    const der = (
+      await signCrl({
+        issuing: network.certificate,
+        issuingKey: network.key,
+        revoked: [],
+        crlNumber: 2,
+        now: clock.now(),
+      })
+    ).der;
+    expect(readCrl(der, network.certificate).entries.size).toBe(0);
+  });
+
+  it('refuses, fail closed, a CRL with an unknown critical extension or without a cRLNumber; another CA’s or altered bytes', async () => {
+    const unknown = (critical: boolean) =>
+      new x509.Extension('1.2.3.4.5', critical, new asn1js.Null().toBER());
+    expect(() => readCrl(new Uint8Array(0), network.certificate)).toThrow(new CrlRefused('it is not a CRL'));
+    const lenient = await theirs([crlNumber(1), unknown(false)]);
+    const strict = await theirs([crlNumber(1), unknown(true)]);
+    const unnumbered = await theirs([]);
+    expect(readCrl(lenient, network.certificate).crlNumber).toBe(1n);
+    expect(() => readCrl(strict, network.certificate)).toThrow(
+      new CrlRefused('it has a critical extension we do not know'),
+    );
+    expect(() => readCrl(unnumbered, network.certificate)).toThrow(
+      new CrlRefused('it lacks a CRL number or nextUpdate'),
+    );
+    const der = await theirs([crlNumber(1)]);
+    expect(() => readCrl(der, impostor.certificate)).toThrow(
+      new CrlRefused('it is not signed by the issuing CA'),
+    );
+    const altered = new Uint8Array(der);
+    altered[Math.floor(altered.byteLength / 2)]! ^= 0x01; // within the entries
+    expect(() => readCrl(altered, network.certificate)).toThrow(
+      new CrlRefused('it is not signed by the issuing CA'),
+    );
   });
 });
 
