@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { resolve, join } from 'node:path';
 import { mkdirSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -11,7 +12,9 @@ import { launchNetwork, type Network } from '../network/launch.ts';
 import { startNodeProcesses } from '../network/node-processes.ts';
 import { seedWorld } from '../network/seed.ts';
 import { DEMO_INSTITUTIONS, type World } from '../network/world.ts';
+import type { PostgresOption } from '../shared/db.ts';
 import { RenkeiError } from '../shared/errors.ts';
+import { dropTestSchemas } from '../shared/test-databases.ts';
 import { startBareChain } from './bench-baseline.ts';
 import { benchNumbering } from './bench-numbering.ts';
 import { benchStatistics } from './bench-statistics.ts';
@@ -43,6 +46,11 @@ export function registerBenchCommand(program: Command): void {
     .option('--concurrency <n>', `exchanges in flight at once, at most ${MAX_CONCURRENCY}`, '32')
     .option('--persons <n>', `distinct residents to ask about, at most ${MAX_PERSONS}`, '200')
     .option('--keep', 'keep the bench databases afterwards')
+    .option(
+      '--database <url>',
+      "the nodes' databases in PostgreSQL (postgres://…; schemas under a fresh prefix, dropped afterwards unless --keep) instead of SQLite files",
+    )
+    .option('--workers <n>', 'core processes (more than 1 needs --database)', '1')
     .option(
       '--in-process',
       'every node in this process (one core): over the bare and the secured path; with --bulk, for a CPU profile of all three',
@@ -77,6 +85,8 @@ export function registerBenchCommand(program: Command): void {
         concurrency: string;
         persons: string;
         keep?: boolean;
+        database?: string;
+        workers: string;
         bulk?: string;
         baseline?: boolean;
         conversions?: string;
@@ -127,6 +137,17 @@ export function registerBenchCommand(program: Command): void {
             : wholeNumberOption(options.warmup, '--warmup', 0, MAX_COUNT);
         const concurrency = wholeNumberOption(options.concurrency, '--concurrency', 1, MAX_CONCURRENCY);
         const persons = wholeNumberOption(options.persons, '--persons', 1, MAX_PERSONS);
+        const workers = wholeNumberOption(options.workers, '--workers', 1, 16);
+        if (workers > 1 && options.database === undefined) {
+          throw new RenkeiError(
+            'ERR_VALIDATION',
+            '--workers above 1 needs --database: core processes share one PostgreSQL database.',
+          );
+        }
+        const postgres: PostgresOption | undefined =
+          options.database === undefined
+            ? undefined
+            : { url: options.database, schemaPrefix: `bench${randomBytes(4).toString('hex')}_` };
         const { dataDir } = program.opts<GlobalOptions>();
         mkdirSync(resolve(dataDir), { recursive: true });
         const dir = mkdtempSync(join(resolve(dataDir), 'bench-'));
@@ -149,9 +170,20 @@ export function registerBenchCommand(program: Command): void {
         if (options.bulk !== undefined) {
           const total = wholeNumberOption(options.bulk, '--bulk', 1, MAX_COUNT);
           try {
-            await benchBulk({ dir, world, legalTable, total, inProcess: options.inProcess === true });
+            await benchBulk({
+              dir,
+              world,
+              legalTable,
+              total,
+              inProcess: options.inProcess === true,
+              postgres,
+              workers,
+            });
           } finally {
-            if (!options.keep) rmSync(dir, { recursive: true, force: true });
+            if (!options.keep) {
+              rmSync(dir, { recursive: true, force: true });
+              await dropTestSchemas(postgres);
+            }
           }
           return;
         }
@@ -174,6 +206,9 @@ export function registerBenchCommand(program: Command): void {
                 institutions: world.institutions,
                 basePort: 0,
                 secure,
+                ...(postgres === undefined
+                  ? {}
+                  : { postgres: { ...postgres, schemaPrefix: `${postgres.schemaPrefix}${path}_` } }),
               });
               rows.push(await measure(path, network, join(dir, path)));
             }
@@ -185,6 +220,8 @@ export function registerBenchCommand(program: Command): void {
               dataDir: join(dir, 'secured'),
               institutions: world.institutions,
               basePort: 0,
+              ...(postgres === undefined ? {} : { postgres }),
+              ...(workers === 1 ? {} : { workers }),
               report: (event) => {
                 if (event.type !== 'restarted') console.error(`bench: ${event.node} ${event.type}`);
               },
@@ -203,7 +240,10 @@ export function registerBenchCommand(program: Command): void {
             }
           }
         } finally {
-          if (!options.keep) rmSync(dir, { recursive: true, force: true });
+          if (!options.keep) {
+            rmSync(dir, { recursive: true, force: true });
+            await dropTestSchemas(postgres);
+          }
         }
         console.log(
           table(
@@ -258,6 +298,8 @@ export function registerBenchCommand(program: Command): void {
           network: Network,
           dataDir: string,
         ): Promise<(string | number)[]> {
+          // The PostgreSQL server's processes serving this run, when the nodes are on it.
+          const backends = postgres && (await postgresBackends(postgres.url, postgres.schemaPrefix ?? ''));
           try {
             console.error(`${path}: seeding ${plural(persons, 'resident')}…`);
             const seeded = await seedWorld(network, world, legalTable);
@@ -294,6 +336,7 @@ export function registerBenchCommand(program: Command): void {
             const cpuByProcess = () => [
               ['bench (clerks)', ownCpuMs()] as const,
               ...processes.map((p) => [p.name, p.pid === undefined ? 0 : processCpuMs(p.pid)] as const),
+              ...(backends ? [['PostgreSQL', backends.cpuMs()] as const] : []),
             ];
             const cpu = () => cpuByProcess().reduce((sum, [, ms]) => sum + ms, 0);
             let before = new Map(cpuByProcess());
@@ -307,10 +350,17 @@ export function registerBenchCommand(program: Command): void {
                 .join(', ');
               cpuSplit.push(`${path}: ${split}`);
             }
-            const sends = sendsToCore(join(dataDir, 'core', 'core.sqlite'));
+            const sends = await sendsToCore(
+              join(dataDir, 'core', 'core.sqlite'),
+              postgres && {
+                url: postgres.url,
+                schema: `${postgres.schemaPrefix ?? ''}${options.inProcess ? `${path}_` : ''}core`,
+              },
+            );
             if (sends) sendSplit.push(`${path}: ${sends}`);
             return row;
           } finally {
+            await backends?.close();
             await network.close();
           }
         }
@@ -318,25 +368,48 @@ export function registerBenchCommand(program: Command): void {
     );
 }
 
+/** How the core received the run's inquiries: from its SQLite file, or its PostgreSQL schema. */
+const SENDS_SQL =
+  'SELECT count(*) AS inquiries, count(DISTINCT batch_id) AS batches, count(*) - count(batch_id) AS alone FROM inquiries';
+
 /**
  * How the core received the run's inquiries, from its database: how many sends (batches, and
- * inquiries alone) and their mean size. Undefined where the core's file is not there to read.
+ * inquiries alone) and their mean size. Undefined where the core's database is not there to read.
  */
-function sendsToCore(file: string): string | undefined {
-  if (!existsSync(file)) return undefined;
-  const core = new Database(file, { readonly: true, fileMustExist: true });
-  try {
-    const row = core
-      .prepare(
-        'SELECT count(*) AS inquiries, count(DISTINCT batch_id) AS batches, count(*) - count(batch_id) AS alone FROM inquiries',
-      )
-      .get() as { inquiries: number; batches: number; alone: number };
-    const sends = row.batches + row.alone;
-    if (sends === 0) return undefined;
-    return `${row.inquiries} inquiries in ${sends} sends (${row.batches} batches, ${row.alone} alone), ${(row.inquiries / sends).toFixed(1)} per send`;
-  } finally {
-    core.close();
+async function sendsToCore(
+  file: string,
+  postgres: { url: string; schema: string } | undefined,
+): Promise<string | undefined> {
+  let row: { inquiries: number | string; batches: number | string; alone: number | string };
+  if (postgres) {
+    const client = new pg.Client({ connectionString: postgres.url });
+    await client.connect();
+    try {
+      row = (
+        await client.query<typeof row>(
+          SENDS_SQL.replace('FROM inquiries', `FROM "${postgres.schema}".inquiries`),
+        )
+      ).rows[0]!;
+    } finally {
+      await client.end();
+    }
+  } else {
+    if (!existsSync(file)) return undefined;
+    const core = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      row = core.prepare(SENDS_SQL).get() as typeof row;
+    } finally {
+      core.close();
+    }
   }
+  const [inquiries, batches, alone] = [row.inquiries, row.batches, row.alone].map(Number) as [
+    number,
+    number,
+    number,
+  ];
+  const sends = batches + alone;
+  if (sends === 0) return undefined;
+  return `${inquiries} inquiries in ${sends} sends (${batches} batches, ${alone} alone), ${(inquiries / sends).toFixed(1)} per send`;
 }
 
 async function runPool(
@@ -366,8 +439,11 @@ async function benchBulk(args: {
   legalTable: ReturnType<typeof loadLegalTable>;
   total: number;
   inProcess: boolean;
+  postgres: PostgresOption | undefined;
+  workers: number;
 }): Promise<void> {
-  const { dir, world, legalTable, total, inProcess } = args;
+  const { dir, world, legalTable, total, inProcess, postgres, workers } = args;
+  const onPostgres = postgres === undefined ? {} : { postgres };
   // One process per node, as `renkei start` runs them: the requester, the core and the provider
   // then share the machine's cores instead of one event loop.
   console.error(`bulk: starting a network, ${inProcess ? 'in this process' : 'one process per node'}…`);
@@ -377,6 +453,8 @@ async function benchBulk(args: {
         dataDir: join(dir, 'bulk'),
         institutions: world.institutions,
         basePort: 0,
+        ...onPostgres,
+        ...(workers === 1 ? {} : { workers }),
         report: (event) => console.error(`bulk: ${JSON.stringify(event)}`),
       });
   const network =
@@ -386,12 +464,15 @@ async function benchBulk(args: {
       legalTable,
       institutions: world.institutions,
       basePort: 0,
+      ...onPostgres,
     }));
+  const backends = postgres && (await postgresBackends(postgres.url, postgres.schemaPrefix ?? ''));
   // CPU time is what the machine's load does not change: the figure to compare runs by.
   const cpuSeconds = () =>
-    processes
+    (processes
       ? processes.nodes().reduce((sum, node) => sum + processCpuSeconds(node.pid), 0)
-      : process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6;
+      : process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6) +
+    (backends?.cpuMs() ?? 0) / 1000;
   try {
     console.error(`bulk: seeding ${plural(world.residents.length, 'resident')}…`);
     const seeded = await seedWorld(network, world, legalTable);
@@ -424,6 +505,7 @@ async function benchBulk(args: {
       const byNode = processes
         .nodes()
         .map((node) => `${node.name} ${processCpuSeconds(node.pid).toFixed(1)}`)
+        .concat(backends ? [`PostgreSQL ${(backends.cpuMs() / 1000).toFixed(1)}`] : [])
         .join(', ');
       console.log(`CPU s by node (since start, seeding included): ${byNode}`);
     }
@@ -459,9 +541,11 @@ async function benchBulk(args: {
       ),
     );
     console.log(
-      'One bulk inquiry: the persons stored at the requester, then sent in batches of up to 1,000 over the secured path (requester → core → provider → core → requester), each person an exchange of its own recorded at the three parties. CPU s: the nodes’ CPU time (user + system), which the machine’s other load does not change.',
+      'One bulk inquiry: the persons stored at the requester, then sent in batches of up to 1,000 over the secured path (requester → core → provider → core → requester), each person an exchange of its own recorded at the three parties. CPU s: the nodes’ CPU time (user + system), which the machine’s other load does not change' +
+        (backends ? ', with the PostgreSQL server processes serving them.' : '.'),
     );
   } finally {
+    await backends?.close();
     await network.close();
   }
 }
@@ -587,6 +671,51 @@ function processCpuMs(pid: number): number {
   } catch {
     return 0;
   }
+}
+
+/**
+ * The CPU time of the PostgreSQL server processes serving this run's nodes: the work the database
+ * does for the path, which the nodes' own CPU does not show. A node's connections carry its schema
+ * as their `application_name` (db.ts), so they are found in `pg_stat_activity` by the run's schema
+ * prefix, looked for again every 200 ms (pools open connections as load grows); each one's CPU is
+ * read from /proc (the server on this machine, as in CI and the development machine; 0 otherwise).
+ * A connection that closes keeps its last reading: the figure is then a lower bound.
+ */
+async function postgresBackends(
+  url: string,
+  prefix: string,
+): Promise<{ cpuMs: () => number; close: () => Promise<void> }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const lastSeen = new Map<number, number>();
+  const find = async () => {
+    const { rows } = await client.query<{ pid: number }>(
+      'select pid from pg_stat_activity where starts_with(application_name, $1)',
+      [prefix],
+    );
+    for (const { pid } of rows) if (!lastSeen.has(pid)) lastSeen.set(pid, processCpuMs(pid));
+  };
+  await find();
+  let finding = Promise.resolve();
+  const timer = setInterval(() => {
+    finding = finding.then(find).catch(() => undefined);
+  }, 200);
+  return {
+    cpuMs: () => {
+      let sum = 0;
+      for (const [pid, ms] of lastSeen) {
+        const now = Math.max(ms, processCpuMs(pid));
+        lastSeen.set(pid, now);
+        sum += now;
+      }
+      return sum;
+    },
+    close: async () => {
+      clearInterval(timer);
+      await finding;
+      await client.end();
+    },
+  };
 }
 
 /** USER_HZ: 100 on every Linux that Node runs on. */

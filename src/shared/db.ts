@@ -78,6 +78,9 @@ export async function openDatabase<DB>(target: DatabaseTarget): Promise<Kysely<D
     connectionString: target.url,
     max: target.poolSize ?? 10,
     options: `-c search_path=${target.schema}`,
+    // pg_stat_activity then says which node's schema a connection serves (an operator's first
+    // question; the bench adds up these connections' CPU by it).
+    application_name: target.schema,
   });
   // An idle connection that breaks (PostgreSQL restarted) must not crash the node: the next query
   // opens a new one, and a query that fails says so.
