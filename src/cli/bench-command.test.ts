@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { renkei } from './test-support.ts';
 
@@ -48,4 +49,51 @@ describe('renkei bench', () => {
     expect(run.stdout).toMatch(/│ bare\s+│ 1 .*provided: 1/);
     expect(run.stdout).toMatch(/│ secured\s+│ 1 .*provided: 1/);
   });
+
+  it('refuses --workers above 1 without --database (core processes share one PostgreSQL database)', async () => {
+    const run = await renkei('--data-dir', temp, 'bench', '--workers', '2', '--count', '1');
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim()).toBe(
+      'ERR_VALIDATION: --workers above 1 needs --database: core processes share one PostgreSQL database.',
+    );
+  });
+
+  const postgres = process.env.RENKEI_TEST_POSTGRES;
+  it.skipIf(postgres === undefined)(
+    'runs the network on PostgreSQL with --database, counts the server’s CPU, and drops its schemas afterwards',
+    async () => {
+      const benchSchemas = async () => {
+        const client = new pg.Client({ connectionString: postgres });
+        await client.connect();
+        try {
+          const { rows } = await client.query<{ n: string }>(
+            "select count(*) as n from pg_namespace where nspname like 'bench%'",
+          );
+          return Number(rows[0]!.n);
+        } finally {
+          await client.end();
+        }
+      };
+      const before = await benchSchemas();
+      const run = await renkei(
+        '--data-dir',
+        temp,
+        'bench',
+        '--database',
+        postgres!,
+        '--persons',
+        '1',
+        '--count',
+        '5',
+      );
+      expect(run.status).toBe(0);
+      expect(run.stdout).toMatch(/│ secured\s+│ 5 .*provided: 5/);
+      const pgCpu = /PostgreSQL (\d+\.\d+)/.exec(run.stdout);
+      expect(Number(pgCpu?.[1])).toBeGreaterThan(0);
+      // Read from the core's schema: the warm-up's 5 and the 5 measured.
+      expect(run.stdout).toMatch(/Sends to the core \(warm-up included\): secured: 10 inquiries in \d+ sends/);
+      expect(await benchSchemas()).toBe(before);
+    },
+    180_000,
+  );
 });
