@@ -91,7 +91,9 @@ describe('renkei bench', () => {
       const pgCpu = /PostgreSQL (\d+\.\d+)/.exec(run.stdout);
       expect(Number(pgCpu?.[1])).toBeGreaterThan(0);
       // Read from the core's schema: the warm-up's 5 and the 5 measured.
-      expect(run.stdout).toMatch(/Sends to the core \(warm-up included\): secured: 10 inquiries in \d+ sends/);
+      expect(run.stdout).toMatch(
+        /Sends to the core \(warm-up included\): secured: 10 inquiries in \d+ sends/,
+      );
       expect(await benchSchemas()).toBe(before);
     },
     180_000,
