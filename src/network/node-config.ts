@@ -143,7 +143,7 @@ export const InstitutionConfig = z.strictObject({
   /**
    * The clerk console (窓口端末), a web listener of its own (README "Consoles"): `port` (the demo:
    * the node's port + 100), `tls` (HTTPS: key and certificate PEM files; plain HTTP without, for
-   * 127.0.0.1 only), `name` (the header's), `directory` (providers a clerk picks from, with names),
+   * 127.0.0.1 only), `name` (the header's), `directory` (providers a clerk picks from until the core's directory answers),
    * `demoClerk` (the demo only: an account made at start when missing).
    */
   console: z

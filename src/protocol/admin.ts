@@ -39,6 +39,17 @@ export type Institution = z.infer<typeof Institution>;
 
 export const InstitutionList = z.object({ institutions: z.array(Institution) });
 
+/**
+ * The network's directory, for its parties: who is in the registry, by name and kind (what a clerk
+ * picks a provider from), without addresses or key versions, which are the core's business.
+ */
+export const NetworkDirectory = z.object({
+  institutions: z.array(
+    InstitutionRegistration.pick({ name: true, nameEn: true, kind: true }).extend({ id: InstitutionId }),
+  ),
+});
+export type NetworkDirectory = z.infer<typeof NetworkDirectory>;
+
 export const KeyRotated = z.object({ institutionId: InstitutionId, keyVersion: KeyVersion });
 export type KeyRotated = z.infer<typeof KeyRotated>;
 

@@ -29,6 +29,7 @@ import {
 import { z } from 'zod';
 import {
   InstitutionList,
+  NetworkDirectory,
   InstitutionParams,
   InstitutionRegistration,
   Institution,
@@ -280,6 +281,18 @@ export const coreApi = defineApi('core', {
     answer: 'InquiryAccepted',
     boundTo: 'requesterId',
     response: InquiryAccepted,
+  },
+  /**
+   * The network's directory: every institution in the registry, its name and kind (no address), for
+   * the clerk consoles' list of providers. Only the network's parties; J-LIS has no use for it.
+   */
+  getDirectory: {
+    method: 'GET',
+    path: '/v1/directory',
+    status: 200,
+    callers: ['institution', 'portal'],
+    label: 'directory request',
+    response: NetworkDirectory,
   },
   /**
    * Where an inquiry is (outcome, times, delivery; never items), for its requester.

@@ -146,6 +146,9 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
   serve(app, coreApi.submitInquiry, async ({ body, signed }) =>
     inquiries.submit(body, signed === undefined ? {} : { inquiryHash: signed.hash }),
   );
+  serve(app, coreApi.getDirectory, async () => ({
+    institutions: (await registry.list()).map(({ id, name, nameEn, kind }) => ({ id, name, nameEn, kind })),
+  }));
   // Behind the trust layer the requester is the caller's certificate; `requesterId` only without it.
   serve(app, coreApi.getInquiryStatus, async ({ params, query, caller }) =>
     inquiries.status(params.processingNumber, caller?.partyId ?? query.requesterId),

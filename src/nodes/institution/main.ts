@@ -27,7 +27,8 @@ import { KyselyIntermediateStore, type IntermediateDatabase } from './intermedia
 import type { IntermediateStore } from './intermediate/store.ts';
 import { intermediateMigrations } from './intermediate/migrations.ts';
 import { KyselyBulkInquiryStore } from './intermediate/kysely-bulk-store.ts';
-import { createClerkConsole, type DirectoryEntry } from './console/clerk-console.ts';
+import { createClerkConsole } from './console/clerk-console.ts';
+import { ProviderDirectory, type DirectoryEntry } from './console/directory.ts';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { AccountService } from '../../shared/web/console/accounts.ts';
@@ -72,7 +73,10 @@ export interface InstitutionConsoleOptions {
   tls?: { keyFile: string; certFile: string } | undefined;
   /** The institution's name in the console's header. */
   name?: string | undefined;
-  /** Providers a clerk picks from, with their names; without it the clerk types an institution code. */
+  /**
+   * Providers a clerk picks from, until the core's directory (`coreApi.getDirectory`, fetched when
+   * the console needs it, a minute at a time) answers; the core's then serves.
+   */
   directory?: readonly DirectoryEntry[] | undefined;
   /**
    * The demo only: make this clerk account when there is none of that id (its password is printed
@@ -155,6 +159,7 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
     await migrateToLatest(intermediateDb as unknown as Kysely<unknown>, intermediateMigrations);
     intermediateStore = new KyselyIntermediateStore(intermediateDb);
     await intermediateStore.clearAcquisitions();
+    const core = createClient(coreApi, { transport, baseUrl: options.coreUrl, peer: 'core', party: 'core' });
     institution = createInstitution({
       institutionId,
       kind: options.kind,
@@ -164,7 +169,7 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
       legalTable: options.legalTable,
       clock,
       logger,
-      core: createClient(coreApi, { transport, baseUrl: options.coreUrl, peer: 'core', party: 'core' }),
+      core,
       jlis: createClient(jlisApi, { transport, baseUrl: options.jlisUrl, peer: 'J-LIS', party: 'jlis' }),
       ...(security && options.security
         ? {
@@ -215,7 +220,11 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
           cert: readFileSync(tlsFiles.certFile, 'utf8'),
         },
         record: security?.record,
-        directory: options.console.directory,
+        directory: new ProviderDirectory({
+          fetch: () => core.getDirectory({}),
+          configured: options.console.directory,
+          logger: logger.child({ system: 'console' }),
+        }),
         scrypt: options.console.scrypt,
       });
       consoleUrl = await listen(consoleApp, options.console.port, options.host);

@@ -49,6 +49,7 @@ import { formFields } from '../../../shared/web/server.ts';
 import { createWebApp } from '../../../shared/web/server.ts';
 import { html } from '../../../shared/web/html.ts';
 import type { InstitutionServices } from '../router.ts';
+import type { ProviderDirectory } from './directory.ts';
 import { IntakeBook } from './intakes.ts';
 import { CLERK } from './messages.ts';
 import {
@@ -61,12 +62,6 @@ import {
   type IntakeView,
   type RecordQuery,
 } from './pages.ts';
-
-export interface DirectoryEntry {
-  id: string;
-  name: string;
-  kind: InstitutionKind;
-}
 
 export interface ClerkConsoleDeps {
   institutionId: string;
@@ -83,10 +78,10 @@ export interface ClerkConsoleDeps {
   /** The node's security log: refused logins and forms. */
   record?: ConsoleRefusalSink | undefined;
   /**
-   * Institutions a clerk may pick as providers, with their names (the demo world's; a deployment's
-   * from its config). Without it the clerk types the provider's institution code.
+   * Institutions a clerk may pick as providers, with their names: the core's directory (see
+   * directory.ts). Without any the clerk types the provider's institution code.
    */
-  directory?: readonly DirectoryEntry[] | undefined;
+  directory?: ProviderDirectory | undefined;
   /** Faster hashes for tests only. */
   scrypt?: ScryptParameters | undefined;
 }
@@ -130,8 +125,6 @@ export async function createClerkConsole(deps: ClerkConsoleDeps): Promise<Fastif
   });
   const guard = staffConsole.requireRole('clerk');
   const intakes = new IntakeBook(deps.clock);
-  const names = new Map((deps.directory ?? []).map((entry) => [entry.id, entry.name]));
-
   /** The procedures this institution may run today: those whose clause names it as requester. */
   const procedures = (): Procedure[] => {
     const today = deps.clock.now().toISOString().slice(0, 10);
@@ -145,19 +138,24 @@ export async function createClerkConsole(deps: ClerkConsoleDeps): Promise<Fastif
       );
     });
   };
-  const directory: Directory = {
-    nameOf: (id) => (id === undefined ? '' : names.has(id) ? `${names.get(id) ?? ''} (${id})` : id),
-    providersFor(procedure, itemNo) {
-      const clause = legalTable.findClause(procedure.clauseNo);
-      if (!clause) return [];
-      return (deps.directory ?? [])
-        .filter(
-          (entry) =>
-            entry.id !== institutionId &&
-            clause.provisions.some((p) => selects(p.provider, entry) && p.itemNos.includes(itemNo)),
-        )
-        .map((entry) => ({ id: entry.id, name: entry.name }));
-    },
+  /** The providers as the core's directory has them now, for one request's pages and checks. */
+  const directoryNow = async (): Promise<Directory> => {
+    const entries = (await deps.directory?.entries()) ?? [];
+    const names = new Map(entries.map((entry) => [entry.id, entry.name]));
+    return {
+      nameOf: (id) => (id === undefined ? '' : names.has(id) ? `${names.get(id) ?? ''} (${id})` : id),
+      providersFor(procedure, itemNo) {
+        const clause = legalTable.findClause(procedure.clauseNo);
+        if (!clause) return [];
+        return entries
+          .filter(
+            (entry) =>
+              entry.id !== institutionId &&
+              clause.provisions.some((p) => selects(p.provider, entry) && p.itemNos.includes(itemNo)),
+          )
+          .map((entry) => ({ id: entry.id, name: entry.name }));
+      },
+    };
   };
   const findProcedure = (id: unknown) =>
     typeof id === 'string' ? procedures().find((p) => p.procedureId === id) : undefined;
@@ -168,6 +166,7 @@ export async function createClerkConsole(deps: ClerkConsoleDeps): Promise<Fastif
 
   // ── 窓口 ─────────────────────────────────────────────────────────────────────────────────
   app.get('/intake', { preHandler: guard }, async (request, reply) => {
+    const directory = await directoryNow();
     const staff = staffConsole.staff(request);
     const query = request.query as Record<string, unknown>;
     const addressee =
@@ -190,6 +189,7 @@ export async function createClerkConsole(deps: ClerkConsoleDeps): Promise<Fastif
   });
 
   app.post('/intake', { preHandler: guard }, async (request, reply) => {
+    const directory = await directoryNow();
     const staff = staffConsole.staff(request);
     const t = pick(CLERK, staff.lang);
     const fields = formFields(request.body);
@@ -307,6 +307,7 @@ export async function createClerkConsole(deps: ClerkConsoleDeps): Promise<Fastif
   };
 
   app.get('/intake/:id', { preHandler: guard }, async (request, reply) => {
+    const directory = await directoryNow();
     const staff = staffConsole.staff(request);
     const t = pick(CLERK, staff.lang);
     const view = await intakeView(request);
@@ -334,8 +335,9 @@ export async function createClerkConsole(deps: ClerkConsoleDeps): Promise<Fastif
   });
 
   // ── 一括照会 ─────────────────────────────────────────────────────────────────────────────
-  const bulkPage = (request: FastifyRequest, procedure: Procedure | undefined, error?: string) => {
+  const bulkPage = async (request: FastifyRequest, procedure: Procedure | undefined, error?: string) => {
     const staff = staffConsole.staff(request);
+    const directory = await directoryNow();
     return send(
       request,
       pick(CLERK, staff.lang).bulk,
@@ -353,7 +355,10 @@ export async function createClerkConsole(deps: ClerkConsoleDeps): Promise<Fastif
   };
 
   app.get('/bulk', { preHandler: guard }, async (request, reply) => {
-    const out = bulkPage(request, findProcedure((request.query as Record<string, unknown>).procedureId));
+    const out = await bulkPage(
+      request,
+      findProcedure((request.query as Record<string, unknown>).procedureId),
+    );
     return reply.type(HTML).header('cache-control', 'no-store').send(out.page);
   });
 
@@ -365,8 +370,8 @@ export async function createClerkConsole(deps: ClerkConsoleDeps): Promise<Fastif
     if (!procedure) throw new RenkeiError('ERR_VALIDATION', 'This institution may not run that procedure.');
     const itemNos = procedure.itemNos.filter((n) => fields[`item-${n}`] === '1');
     const provider = InstitutionId.safeParse((fields.providerId ?? '').trim());
-    const fail = (error: string) => {
-      const out = bulkPage(request, procedure, error);
+    const fail = async (error: string) => {
+      const out = await bulkPage(request, procedure, error);
       return reply.status(out.status).type(HTML).send(out.page);
     };
     if (itemNos.length === 0) return fail(t.noItems);
@@ -408,6 +413,7 @@ export async function createClerkConsole(deps: ClerkConsoleDeps): Promise<Fastif
   };
 
   app.get('/bulk/:bulkNumber', { preHandler: guard }, async (request, reply) => {
+    const directory = await directoryNow();
     const staff = staffConsole.staff(request);
     const status = await bulkStatus(request);
     const body = bulkProgress(status, { lang: staff.lang, legal: legalTable, directory });
@@ -449,6 +455,7 @@ export async function createClerkConsole(deps: ClerkConsoleDeps): Promise<Fastif
   // ── 提供記録 ─────────────────────────────────────────────────────────────────────────────
   const DateField = z.union([z.literal(''), z.iso.date()]);
   app.get('/records', { preHandler: guard }, async (request, reply) => {
+    const directory = await directoryNow();
     const staff = staffConsole.staff(request);
     const t = pick(CLERK, staff.lang);
     const raw = request.query as Record<string, unknown>;
