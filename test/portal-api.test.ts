@@ -49,6 +49,13 @@ const APPLY = {
   scopes: ['application'],
   secret: 'e-shinsei-demo-secret-0123456789abcdef',
 };
+const OFFLINE = {
+  clientId: 'offline-demo',
+  name: 'デモ定期取込サービス',
+  redirectUris: ['http://127.0.0.1:9/offline'],
+  scopes: ['item:2', 'offline_access'],
+  secret: 'offline-demo-secret-0123456789abcdef0',
+};
 const SIGNING_PASSWORD = 'SANJO2024';
 const CHILD_ALLOWANCE = {
   childName: '連携 一太',
@@ -67,7 +74,7 @@ beforeAll(async () => {
   net = await startPortalNetwork('portal-api', {
     institutions: [SHINJUKU],
     portal: {
-      apiClients: [BUDGET, OTHER, APPLY],
+      apiClients: [BUDGET, OTHER, APPLY, OFFLINE],
       apiPolicy: { codeTtlSeconds: CODE_TTL_SECONDS, waitMs: 15_000 },
     },
   });
@@ -136,7 +143,12 @@ interface Flow {
   url: URL;
 }
 
-async function begin(config: client.Configuration, scope: string, redirectUri = REDIRECT): Promise<Flow> {
+async function begin(
+  config: client.Configuration,
+  scope: string,
+  redirectUri = REDIRECT,
+  extra: Record<string, string> = {},
+): Promise<Flow> {
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const nonce = client.randomNonce();
@@ -147,6 +159,7 @@ async function begin(config: client.Configuration, scope: string, redirectUri = 
     code_challenge_method: 'S256',
     state,
     nonce,
+    ...extra,
   });
   return { verifier, state, nonce, url };
 }
@@ -624,3 +637,136 @@ describe('申請API (application API)', () => {
     expect((await sanjo.listApplications({ query: {} })).applications).toHaveLength(1);
   });
 });
+
+describe('refresh tokens (offline_access)', () => {
+  let ichiro: Browser;
+  let config: client.Configuration;
+
+  /** A consented code flow asking for offline_access (with prompt=consent, as OpenID Connect requires). */
+  const offlineTokens = async (browser: Browser) => {
+    const flow = await begin(config, 'openid item:2 offline_access', OFFLINE.redirectUris[0], {
+      prompt: 'consent',
+    });
+    const reached = await follow(browser, flow.url.href);
+    expect(reached.page).toContain('デモ定期取込サービス');
+    expect(reached.page).toContain('data-testid="consent-offline"');
+    expect(reached.page).toContain('同意の期間が終わるか、あなたが取り消すまで');
+    const callback = new URL(await answerConsent(browser, reached.page!, 'allow'));
+    return client.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: flow.verifier,
+      expectedState: flow.state,
+      expectedNonce: flow.nonce,
+    });
+  };
+
+  /** The expiry of the row oidc-provider stored for a model and id (the grant's, a refresh token's). */
+  const expiryOf = async (model: string, where: { id?: string; grantId?: string }) => {
+    const db = await openDatabase<Record<string, Record<string, unknown>>>(net.portalDatabase);
+    try {
+      const rows = (await db
+        .selectFrom('oidc_artifacts')
+        .selectAll()
+        .where('model', '=', model)
+        .execute()) as {
+        id: string;
+        grant_id: string | null;
+        expires_at: string;
+      }[];
+      const row = rows.find((r) => (where.id ? r.id === where.id : r.grant_id === where.grantId));
+      return row && new Date(row.expires_at).getTime();
+    } finally {
+      await db.destroy();
+    }
+  };
+
+  beforeAll(async () => {
+    ichiro = await logInAs(net, 'api-ichiro');
+    config = await configFor(OFFLINE);
+  });
+
+  it('gives a refresh token only with offline_access and prompt=consent; it lives as long as the consent', async () => {
+    // Without prompt=consent, oidc-provider drops offline_access: no refresh token.
+    const plain = await begin(config, 'openid item:2 offline_access', OFFLINE.redirectUris[0]);
+    const plainTokens = await client.authorizationCodeGrant(config, await authorize(ichiro, plain), {
+      pkceCodeVerifier: plain.verifier,
+      expectedState: plain.state,
+      expectedNonce: plain.nonce,
+    });
+    expect(plainTokens.refresh_token).toBeUndefined();
+    // The client not registered for offline_access gets none either.
+    const budget = await configFor(BUDGET);
+    const flow = await begin(budget, 'openid item:2 offline_access', REDIRECT, { prompt: 'consent' });
+    const budgetTokens = await client.authorizationCodeGrant(budget, await authorize(ichiro, flow), {
+      pkceCodeVerifier: flow.verifier,
+      expectedState: flow.state,
+      expectedNonce: flow.nonce,
+    });
+    expect(budgetTokens.refresh_token).toBeUndefined();
+
+    const tokens = await offlineTokens(ichiro);
+    expect(tokens.refresh_token).toBeDefined();
+    expect(tokens.scope?.split(' ')).toContain('offline_access');
+    const access = await oidcFind('AccessToken', tokens.access_token);
+    const grantExpiry = await expiryOf('Grant', { id: access!.grantId });
+    const refreshExpiry = await expiryOf('RefreshToken', { id: tokens.refresh_token! });
+    expect(grantExpiry).toBeGreaterThan(Date.now() + 89 * 24 * 3600 * 1000);
+    expect(Math.abs(refreshExpiry! - grantExpiry!)).toBeLessThan(2000);
+  });
+
+  it('rotates the refresh token at each use; a used one presented again is refused, recorded, and kills the chain', async () => {
+    const first = await offlineTokens(ichiro);
+    const grantId = (await oidcFind('AccessToken', first.access_token))!.grantId;
+    const second = await client.refreshTokenGrant(config, first.refresh_token!);
+    expect(second.refresh_token).toBeDefined();
+    expect(second.refresh_token).not.toBe(first.refresh_token);
+    expect((await callApi(second.access_token)).status).toBe(200);
+    const third = await client.refreshTokenGrant(config, second.refresh_token!);
+    expect((await callApi(third.access_token)).status).toBe(200);
+    // The first, used already: refused, and every token of the grant with it.
+    await expect(client.refreshTokenGrant(config, first.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    await expectRecorded('portal.oidc.token', 'ERR_OAUTH_INVALID_GRANT', OFFLINE.clientId);
+    await expect(client.refreshTokenGrant(config, third.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    expect((await callApi(third.access_token)).status).toBe(401);
+    expect(await oidcFind('RefreshToken', third.refresh_token!)).toBeUndefined();
+    // The consent is over, and 連携サービス says so.
+    const { text } = await ichiro.go(`${net.portal.url}/connected-services`);
+    expect(text).toContain(`data-grant="${grantId}" data-live="false"`);
+  });
+
+  it('refuses the refresh token of a consent the resident withdrew', async () => {
+    const tokens = await offlineTokens(ichiro);
+    const grantId = (await oidcFind('AccessToken', tokens.access_token))!.grantId;
+    const { text } = await ichiro.go(`${net.portal.url}/connected-services`);
+    expect(text).toContain(`data-grant="${grantId}" data-live="true"`);
+    const withdrawn = await ichiro.go(`${net.portal.url}/connected-services/revoke`, {
+      form: { ...formOf(text, '/connected-services/revoke'), grant: grantId },
+      origin: net.portal.url,
+    });
+    expect(withdrawn.response.status).toBe(303);
+    await expect(client.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    await expectRecorded('portal.oidc.token', 'ERR_OAUTH_INVALID_GRANT', OFFLINE.clientId);
+    expect((await callApi(tokens.access_token)).status).toBe(401);
+  });
+});
+
+/** An artifact of oidc-provider as stored (AccessToken, RefreshToken…), by its id. */
+async function oidcFind(model: string, id: string): Promise<{ grantId: string } | undefined> {
+  const db = await openDatabase<Record<string, Record<string, unknown>>>(net.portalDatabase);
+  try {
+    const row = (await db
+      .selectFrom('oidc_artifacts')
+      .selectAll()
+      .where('model', '=', model)
+      .where('id', '=', id)
+      .executeTakeFirst()) as { payload: string } | undefined;
+    return row && (JSON.parse(row.payload) as { grantId: string });
+  } finally {
+    await db.destroy();
+  }
+}

@@ -34,6 +34,7 @@ import {
   APPLICATION_SCOPE,
   INTERACTION_PATH,
   MOUNT_PATH,
+  OFFLINE_SCOPE,
   createAuthorizationServer,
   itemScope,
   itemsOfScopes,
@@ -106,6 +107,12 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
       errorPage,
       codeTtlSeconds: deps.codeTtlSeconds,
       grantTtlSeconds,
+      // A used refresh token (or code) presented again: oidc-provider revoked the grant and its tokens;
+      // the consent is over, and 連携サービス says so.
+      onGrantRevoked: (grantId, personId) => {
+        deps.logger.warn({}, 'api: a grant was revoked by the authorization server (a token reused)');
+        void deps.store.revokeGrant(personId, grantId, deps.clock.now()).catch(() => undefined);
+      },
     }));
   const clientName = (clientId: string) =>
     deps.clients.find((c) => c.clientId === clientId)?.name ?? clientId;
@@ -160,6 +167,7 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
     const clientId = String(details.params.client_id ?? '');
     const missing = details.prompt.details.missingOIDCScope;
     const scopes = (Array.isArray(missing) ? (missing as string[]) : []).filter((s) => s !== 'openid');
+    const asked = String(details.params.scope ?? '').split(' ');
     return reply
       .type(HTML)
       .header('cache-control', 'no-store')
@@ -170,6 +178,7 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
           uid: details.uid,
           clientName: clientName(clientId),
           scopes,
+          offline: asked.includes(OFFLINE_SCOPE),
           legal: deps.legalTable,
           until: new Date(deps.clock.now().getTime() + grantTtlSeconds * 1000),
         }),
