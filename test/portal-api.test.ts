@@ -65,6 +65,8 @@ const CHILD_ALLOWANCE = {
   phone: '0256345111',
 };
 const CODE_TTL_SECONDS = 2;
+/** The test portal's limit per client (and per address) a minute, on `/oidc/token` and `/api/v1/`. */
+const RATE_LIMIT = 30;
 
 let net: PortalNetwork;
 let issuer: URL;
@@ -75,7 +77,14 @@ beforeAll(async () => {
     institutions: [SHINJUKU],
     portal: {
       apiClients: [BUDGET, OTHER, APPLY, OFFLINE],
-      apiPolicy: { codeTtlSeconds: CODE_TTL_SECONDS, waitMs: 15_000 },
+      apiPolicy: {
+        codeTtlSeconds: CODE_TTL_SECONDS,
+        waitMs: 15_000,
+        rateLimits: {
+          token: { max: RATE_LIMIT, windowMs: 60_000 },
+          api: { max: RATE_LIMIT, windowMs: 60_000 },
+        },
+      },
     },
   });
   const card = await net.issueCard('api-ichiro', '連携 一郎');
@@ -770,3 +779,81 @@ async function oidcFind(model: string, id: string): Promise<{ grantId: string } 
     await db.destroy();
   }
 }
+
+describe('rate limits on /oidc/token and /api/v1/', () => {
+  const throttled = async (response: Response) => {
+    expect(response.status).toBe(429);
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('ERR_API_THROTTLED');
+  };
+  /** Calls until one is refused with 429: the calls that were not. */
+  const until429 = async (call: () => Promise<Response>): Promise<{ passed: number; refused: Response }> => {
+    for (let passed = 0; passed <= RATE_LIMIT; passed++) {
+      const response = await call();
+      if (response.status === 429) return { passed, refused: response };
+      await response.body?.cancel();
+    }
+    throw new Error('never throttled');
+  };
+  const tokenRequest = (c: { clientId: string; secret: string }) =>
+    fetch(`${net.portal.url}/oidc/token`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${c.clientId}:${c.secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: 'not-a-code',
+        redirect_uri: c === BUDGET ? REDIRECT : OTHER.redirectUris[0]!,
+        code_verifier: 'v'.repeat(43),
+      }).toString(),
+    });
+
+  it('throttles one client on /api/v1/ past its limit, recorded, while another client goes on', async () => {
+    const browser = await logInAs(net, 'api-ichiro');
+    const tokenOf = async (c: typeof BUDGET | typeof OTHER) => {
+      const config = await configFor(c);
+      const flow = await begin(config, 'openid item:2', c.redirectUris[0]);
+      return (
+        await client.authorizationCodeGrant(config, await authorize(browser, flow), {
+          pkceCodeVerifier: flow.verifier,
+          expectedState: flow.state,
+          expectedNonce: flow.nonce,
+        })
+      ).access_token;
+    };
+    const other = await tokenOf(OTHER);
+    const budget = await tokenOf(BUDGET);
+    // Each call refused for its scope (cheap), but counted: the limit's next one is 429.
+    const { passed, refused } = await until429(() => callApi(other, '?items=1'));
+    expect(passed).toBe(RATE_LIMIT);
+    await throttled(refused);
+    await expectRecorded('portal.api', 'ERR_API_THROTTLED', OTHER.clientId);
+    // Another client's calls are counted apart.
+    expect((await callApi(budget, '?items=1')).status).toBe(403);
+    // Calls without a valid token are counted per address, apart from the clients'.
+    const anonymous = await until429(() => callApi('not-a-token'));
+    expect(anonymous.passed).toBeLessThanOrEqual(RATE_LIMIT);
+    await throttled(anonymous.refused);
+    await expectRecorded('portal.api', 'ERR_API_THROTTLED', null);
+    expect((await callApi(budget, '?items=1')).status).toBe(403);
+  });
+
+  it('throttles one client at the token endpoint past its limit, recorded, while another client goes on', async () => {
+    const { passed, refused } = await until429(() => tokenRequest(OTHER));
+    expect(passed).toBeGreaterThan(0);
+    await throttled(refused);
+    await expectRecorded('portal.oidc.token', 'ERR_API_THROTTLED', OTHER.clientId);
+    const budget = await tokenRequest(BUDGET);
+    expect(budget.status).toBe(400);
+    expect(((await budget.json()) as { error: string }).error).toBe('invalid_grant');
+    // A wrong secret is no client's: counted by address, never against the client it names.
+    const wrong = await tokenRequest({
+      clientId: BUDGET.clientId,
+      secret: 'wrong-secret-0123456789abcdef0123',
+    });
+    expect(wrong.status).toBe(401);
+    expect((await tokenRequest(BUDGET)).status).toBe(400);
+  });
+});

@@ -247,6 +247,16 @@ export const PortalConfig = z.strictObject({
     )
     .max(1000)
     .optional(),
+  /**
+   * Rate limits of the APIs for other services, per client (per address for calls without a valid
+   * client or token): `POST /oidc/token` and every `/api/v1/` route, a minute each (default 120).
+   */
+  apiRateLimits: z
+    .strictObject({
+      tokenPerMinute: z.int().min(1).max(1_000_000).optional(),
+      apiPerMinute: z.int().min(1).max(1_000_000).optional(),
+    })
+    .optional(),
 });
 export type PortalConfig = z.infer<typeof PortalConfig>;
 

@@ -47,6 +47,7 @@ import type { MyInformationService, Retrieval } from './service/my-information.t
 import type { NoticeService } from './service/notices.ts';
 import type { SessionService } from './service/sessions.ts';
 import { connectedServicesPage, consentPage } from './web/api-pages.ts';
+import { rateLimited, type RateLimit } from './rate-limits.ts';
 import { errorPage } from './web/pages.ts';
 
 const SESSION_COOKIE = 'portal_session';
@@ -77,7 +78,26 @@ export interface ApiRoutesDeps {
   onestop?: { finder: FinderService; applications: ApplicationService } | undefined;
   /** How long the API waits for the institutions' answers before it answers with what it has (20 s). */
   waitMs?: number | undefined;
+  /** Rate limits of `/oidc/token` and `/api/v1/` (DEFAULT_API_RATE_LIMITS for those not given). */
+  rateLimits?: Partial<ApiRateLimits> | undefined;
 }
+
+export interface ApiRateLimits {
+  /** `POST /oidc/token`, per authenticated client (per address for a public client or a wrong secret). */
+  token: RateLimit;
+  /** Every route under `/api/v1/`, per client of the access token (per address without a valid one). */
+  api: RateLimit;
+}
+
+/**
+ * 120 a minute each: a client exchanges a code or refreshes a token a few times per resident and
+ * session, and each self-information call sends an inquiry to every institution holding the items;
+ * a service with more residents than that at once asks the portal's operator for more.
+ */
+export const DEFAULT_API_RATE_LIMITS: ApiRateLimits = {
+  token: { max: 120, windowMs: 60_000 },
+  api: { max: 120, windowMs: 60_000 },
+};
 
 /** Every scope the portal knows: one per item of わたしの情報's procedure, and `application`. */
 export function knownScopes(myInformation: MyInformationService, on: Date): string[] {
@@ -128,11 +148,57 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
     });
   };
 
+  /**
+   * A route option limiting calls per caller: `client:<id>|` when `caller` knows the client, the
+   * address otherwise. Each refusal is recorded with the client counted (ERR_API_THROTTLED, 429).
+   */
+  const limits = { ...DEFAULT_API_RATE_LIMITS, ...deps.rateLimits };
+  const throttle = (
+    limit: RateLimit,
+    route: string,
+    caller: (request: FastifyRequest) => Promise<string | undefined>,
+  ) =>
+    rateLimited({
+      limit,
+      groupId: route,
+      code: 'ERR_API_THROTTLED',
+      message: (after) => `Too many calls: try again in ${after}.`,
+      keyGenerator: async (request) => {
+        const clientId = await caller(request);
+        return clientId === undefined ? `address:${request.ip}|` : `client:${clientId}|`;
+      },
+      onExceeded: (request, key) => {
+        const clientId = /^client:([^|]+)\|/.exec(key)?.[1] ?? null;
+        deps.logger.warn({ route, clientId }, 'api: a caller was throttled');
+        void refuse(request, route, 'ERR_API_THROTTLED', clientId).catch(() => undefined);
+      },
+    });
+  /** The client a token request authenticates as (client_secret_basic, the secret right); none: public or wrong. */
+  const tokenCaller = (request: FastifyRequest) => {
+    const basic = /^Basic ([A-Za-z0-9+/]{1,700}={0,2})$/.exec(request.headers.authorization ?? '')?.[1];
+    const decoded = basic === undefined ? '' : Buffer.from(basic, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const id = colon > 0 ? formDecoded(decoded.slice(0, colon)) : undefined;
+    const secret = colon > 0 ? formDecoded(decoded.slice(colon + 1)) : undefined;
+    const client = deps.clients.find((c) => c.clientId === id);
+    return Promise.resolve(
+      client?.secret !== undefined && sameToken(secret, client.secret) ? client.clientId : undefined,
+    );
+  };
+  /** The client of a call's live access token; none without one. */
+  const apiCaller = async (request: FastifyRequest) => {
+    const value = bearerOf(request);
+    const token = value === undefined ? undefined : await (await getProvider()).AccessToken.find(value);
+    return token?.clientId;
+  };
+  const tokenRate = throttle(limits.token, 'portal.oidc.token', tokenCaller);
+  const apiRate = throttle(limits.api, 'portal.api', apiCaller);
+
   // oidc-provider reads its own bodies: under /oidc no parser of ours consumes the stream.
   await app.register((scope, _options, done) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, _payload, next) => next(null, undefined));
-    scope.all(`${MOUNT_PATH}/*`, async (request, reply) => {
+    const handOver = async (request: FastifyRequest, reply: FastifyReply) => {
       const server = await getProvider();
       reply.hijack();
       const raw = request.raw as IncomingMessage & { originalUrl?: string };
@@ -140,6 +206,13 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
       raw.url = (raw.url ?? '/').slice(MOUNT_PATH.length) || '/';
       callback ??= server.callback();
       callback(raw, reply.raw);
+    };
+    // The token endpoint, limited per client; the refusal in JSON, as the API's.
+    scope.post(`${MOUNT_PATH}/token`, tokenRate, handOver);
+    scope.all(`${MOUNT_PATH}/*`, handOver);
+    scope.setErrorHandler((error, _request, reply) => {
+      if (error instanceof RenkeiError) return apiError(reply, error);
+      throw error;
     });
     done();
   });
@@ -245,8 +318,7 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
 
   /** The access token of a call, checked: live, of a consent not withdrawn, of a registered client. */
   const authenticate = async (request: FastifyRequest, route: string) => {
-    const header = request.headers.authorization;
-    const value = /^Bearer ([A-Za-z0-9._~+/-]{1,512}=*)$/.exec(header ?? '')?.[1];
+    const value = bearerOf(request);
     const token = value === undefined ? undefined : await (await getProvider()).AccessToken.find(value);
     const grant = token && (await deps.store.findGrant(token.grantId));
     const now = deps.clock.now();
@@ -295,7 +367,7 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
     };
 
     // 申請API's search: the finder, as the portal's page uses it (public: the procedures are no secret).
-    api.get('/api/v1/procedures', async (request, reply) => {
+    api.get('/api/v1/procedures', apiRate, async (request, reply) => {
       const q = request.query as Record<string, unknown>;
       const text = (v: unknown, max: number) => (typeof v === 'string' && v.length <= max ? v : undefined);
       const results = finder.search({
@@ -316,7 +388,7 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
       });
     });
 
-    api.post('/api/v1/applications', async (request, reply) => {
+    api.post('/api/v1/applications', apiRate, async (request, reply) => {
       const access = await withApplicationScope(request);
       const body = (request.body ?? {}) as Record<string, unknown>;
       const found =
@@ -355,7 +427,7 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
       });
     });
 
-    api.post('/api/v1/applications/:request/signature', async (request, reply) => {
+    api.post('/api/v1/applications/:request/signature', apiRate, async (request, reply) => {
       const access = await withApplicationScope(request);
       const requestId = String((request.params as { request?: string }).request ?? '').slice(0, 64);
       const pending = await applications.pendingOf(access.grant.personId, requestId);
@@ -426,7 +498,7 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
         new RenkeiError('ERR_INTERNAL', `An unexpected error occurred (request ${request.id}).`),
       );
     });
-    api.get('/api/v1/self-information', async (request, reply) => {
+    api.get('/api/v1/self-information', apiRate, async (request, reply) => {
       const route = 'portal.api.selfInformation';
       try {
         const access = await authenticate(request, route);
@@ -518,6 +590,20 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
   });
 
   return { provider: getProvider };
+}
+
+/** The bearer token of a call (RFC 6750 §2.1), when well-formed. */
+function bearerOf(request: FastifyRequest): string | undefined {
+  return /^Bearer ([A-Za-z0-9._~+/-]{1,512}=*)$/.exec(request.headers.authorization ?? '')?.[1];
+}
+
+/** An `application/x-www-form-urlencoded` part of a Basic credential (RFC 6749 §2.3.1). */
+function formDecoded(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '));
+  } catch {
+    return undefined;
+  }
 }
 
 function parseItems(raw: unknown): number[] | undefined | 'invalid' {

@@ -33,6 +33,7 @@ import { createKyselyApiStore } from './api-store.ts';
 import { loadOrCreateApiKeys } from './api/api-keys.ts';
 import type { ApiClient } from './api/authorization-server.ts';
 import { createOidcAdapterFactory } from './api/oidc-adapter.ts';
+import type { ApiRateLimits } from './api-router.ts';
 
 export interface StartPortalOptions {
   dataDir: string;
@@ -80,8 +81,16 @@ export interface StartPortalOptions {
   informationProviders?: readonly InformationProvider[];
   /** The 自己情報取得API's clients, registered by the operator (none: the API refuses every client). */
   apiClients?: readonly ApiClient[];
-  /** The API's timings (tests shorten them): authorization code, consent, waiting for answers. */
-  apiPolicy?: { codeTtlSeconds?: number; grantTtlSeconds?: number; waitMs?: number };
+  /**
+   * The API's timings (tests shorten them): authorization code, consent, waiting for answers; and
+   * the rate limits of `/oidc/token` and `/api/v1/` (DEFAULT_API_RATE_LIMITS).
+   */
+  apiPolicy?: {
+    codeTtlSeconds?: number;
+    grantTtlSeconds?: number;
+    waitMs?: number;
+    rateLimits?: Partial<ApiRateLimits>;
+  };
 }
 
 export interface RunningPortal extends RunningNode {

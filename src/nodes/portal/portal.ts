@@ -53,7 +53,7 @@ import { ApplicationService } from './service/applications.ts';
 import { FinderService, type Onestop } from './service/finder.ts';
 import { errorPage } from './web/pages.ts';
 import type { ApiStore } from './api-store.ts';
-import { registerApiRoutes, type ApiRoutes } from './api-router.ts';
+import { registerApiRoutes, type ApiRateLimits, type ApiRoutes } from './api-router.ts';
 import type { ApiClient, ApiKeys } from './api/authorization-server.ts';
 import type { createOidcAdapterFactory } from './api/oidc-adapter.ts';
 
@@ -115,6 +115,7 @@ export interface PortalDeps {
         codeTtlSeconds?: number | undefined;
         grantTtlSeconds?: number | undefined;
         waitMs?: number | undefined;
+        rateLimits?: Partial<ApiRateLimits> | undefined;
       }
     | undefined;
 }

@@ -56,6 +56,7 @@ import { EXCHANGES_SCRIPT, exchangesPage, exchangesUnavailablePage } from './web
 import { myInformationPage, myInformationResults } from './web/my-information-page.ts';
 import { toText } from '../../shared/web/html.ts';
 import { japaneseDateTime } from './web/dates.ts';
+import { rateLimited } from './rate-limits.ts';
 import { NEXT_COOKIE, NEXT_PATTERN } from './api-router.ts';
 import { landingPage, loggedOutPage, loginPage, noticePage, noticesPage } from './web/pages.ts';
 
@@ -92,23 +93,13 @@ export const LOGIN_RATE = { begin: 30, answer: 10, windowMs: 60_000 } as const;
 
 /** The route option that applies `@fastify/rate-limit` (registered by the portal) to a login route. */
 function loginRate(max: number, deps: PortalPagesDeps, route: string) {
-  return {
-    config: {
-      rateLimit: {
-        max,
-        timeWindow: LOGIN_RATE.windowMs,
-        groupId: route,
-        onExceeded: (request: FastifyRequest) => {
-          void refuse(deps, route, 'ERR_LOGIN_THROTTLED', request);
-        },
-        errorResponseBuilder: (_request: FastifyRequest, context: { after: string }) =>
-          new RenkeiError(
-            'ERR_LOGIN_THROTTLED',
-            `Too many logins from this address: try again in ${context.after}.`,
-          ),
-      },
-    },
-  };
+  return rateLimited({
+    limit: { max, windowMs: LOGIN_RATE.windowMs },
+    groupId: route,
+    code: 'ERR_LOGIN_THROTTLED',
+    message: (after) => `Too many logins from this address: try again in ${after}.`,
+    onExceeded: (request) => void refuse(deps, route, 'ERR_LOGIN_THROTTLED', request),
+  });
 }
 
 export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps): void {
