@@ -6,7 +6,10 @@
  * resident's information, and the release is recorded and shown on 連携サービス, where the resident
  * withdraws it. Each refusal the brief lists is tried and found in the portal's security log.
  */
+import { compileErrors, validate } from '@readme/openapi-parser';
 import * as client from 'openid-client';
+import { openApiPath } from '../src/protocol/openapi.ts';
+import type { OpenApiDocument } from '../src/protocol/routes.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualCard } from '../src/card/virtual-card.ts';
 import { createClient, type Client } from '../src/protocol/api.ts';
@@ -855,5 +858,68 @@ describe('rate limits on /oidc/token and /api/v1/', () => {
     });
     expect(wrong.status).toBe(401);
     expect((await tokenRequest(BUDGET)).status).toBe(400);
+  });
+});
+
+describe('the OpenAPI document of /api/v1/', () => {
+  it('is public, valid OpenAPI 3.1 by an independent validator, and lists every route the portal serves under /api/v1/', async () => {
+    const response = await fetch(`${net.portal.url}/api/v1/openapi.json`);
+    expect(response.status).toBe(200);
+    const document = (await response.json()) as OpenApiDocument;
+    expect(document.openapi).toMatch(/^3\.1\./);
+    // The parser dereferences in place: give it a copy.
+    const result = await validate(structuredClone(document) as never);
+    expect(result.valid, result.valid ? '' : compileErrors(result)).toBe(true);
+    const documented = Object.entries(document.paths).flatMap(([path, item]) =>
+      Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    const served = net.portal.apiRoutes().map((route) => {
+      const [method, path] = route.split(' ');
+      return `${method} ${openApiPath(path!)}`;
+    });
+    expect(served).toHaveLength(5);
+    for (const route of served) expect(documented).toContain(route);
+    expect(documented.toSorted()).toEqual([...new Set(served)].toSorted());
+  });
+
+  it('describes the bearer token and the authorization code flow the portal’s authorization server runs', async () => {
+    const document = (await (await fetch(`${net.portal.url}/api/v1/openapi.json`)).json()) as Record<
+      string,
+      unknown
+    >;
+    const discovery = (await (await fetch(`${issuer.href}/.well-known/openid-configuration`)).json()) as {
+      authorization_endpoint: string;
+      token_endpoint: string;
+    };
+    const schemes = (document.components as { securitySchemes: Record<string, Record<string, unknown>> })
+      .securitySchemes;
+    expect(schemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    const flow = (schemes.oauth2 as { flows: { authorizationCode: Record<string, unknown> } }).flows
+      .authorizationCode;
+    expect(flow.authorizationUrl).toBe(discovery.authorization_endpoint);
+    expect(flow.tokenUrl).toBe(discovery.token_endpoint);
+    expect(Object.keys(flow.scopes as object)).toEqual(
+      expect.arrayContaining(['openid', 'offline_access', 'item:2', 'application']),
+    );
+    const paths = document.paths as Record<string, Record<string, { security: unknown[] }>>;
+    expect(paths['/api/v1/self-information']!.get!.security).toEqual([
+      { bearer: [] },
+      { oauth2: expect.arrayContaining(['item:2']) as unknown },
+    ]);
+    expect(paths['/api/v1/applications']!.post!.security).toEqual([
+      { bearer: [] },
+      { oauth2: ['application'] },
+    ]);
+    expect(paths['/api/v1/procedures']!.get!.security).toEqual([]);
+    // The query's schema is the one the route validates with: what it refuses, the document forbids.
+    const items = (
+      paths['/api/v1/self-information']!.get as unknown as {
+        parameters: { name: string; schema: { pattern: string } }[];
+      }
+    ).parameters.find((p) => p.name === 'items')!;
+    expect(new RegExp(items.schema.pattern).test('2,x')).toBe(false);
+    const refused = await fetch(`${net.portal.url}/api/v1/procedures?municipality=1520480`);
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('ERR_VALIDATION');
   });
 });

@@ -6,13 +6,15 @@
  * | `/oidc/*`                                 | oidc-provider: discovery, `auth`, `token`, `jwks`, revocation |
  * | `GET /oidc-interaction/:uid`              | the login (the portal's card login) or the consent page     |
  * | `POST /oidc-interaction/:uid/consent`     | the resident's answer (CSRF token): allow or deny           |
- * | `GET /api/v1/self-information[?items=]`   | a client, with the resident's access token: their information |
+ * | `/api/v1/*`                               | the 自己情報取得API and the 申請API: src/protocol/portal-web-api.ts |
+ * | `GET /api/v1/openapi.json`                | their OpenAPI 3.1 document, generated from that table (public) |
  * | `GET /connected-services`                 | 連携サービス: consents and every release, newest first        |
  * | `POST /connected-services/revoke`         | withdraw a consent (CSRF token): its tokens die at once      |
  *
  * The API answers JSON, and refuses with `{ error: { code, message } }` and `WWW-Authenticate:
  * Bearer error=…` (RFC 6750): ERR_INVALID_TOKEN (401: none, unknown, expired, or of a withdrawn
- * consent), ERR_INSUFFICIENT_SCOPE (403: items the resident did not consent to), ERR_NO_PERSON_CODE.
+ * consent), ERR_INSUFFICIENT_SCOPE (403: items the resident did not consent to), ERR_NO_PERSON_CODE,
+ * ERR_VALIDATION (the table's schemas, which also make the document), ERR_API_THROTTLED (429).
  * Every refusal is a row of the security log (route `portal.api.*`, the client the token names).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -48,6 +50,10 @@ import type { NoticeService } from './service/notices.ts';
 import type { SessionService } from './service/sessions.ts';
 import { connectedServicesPage, consentPage } from './web/api-pages.ts';
 import { rateLimited, type RateLimit } from './rate-limits.ts';
+import { portalWebApiDocument } from '../../protocol/openapi.ts';
+import { portalWebApi } from '../../protocol/portal-web-api.ts';
+import type { OpenApiDocument } from '../../protocol/routes.ts';
+import { parseInput } from '../../shared/http.ts';
 import { errorPage } from './web/pages.ts';
 
 const SESSION_COOKIE = 'portal_session';
@@ -108,9 +114,17 @@ export function knownScopes(myInformation: MyInformationService, on: Date): stri
 /** The authorization server, made on first use: its issuer is the web listener's origin, known once it listens. */
 export interface ApiRoutes {
   provider(): Promise<Provider>;
+  /** The routes the web listener serves under `/api/v1/`, `METHOD /path` (Fastify's syntax). */
+  servedRoutes(): string[];
 }
 
 export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDeps): Promise<ApiRoutes> {
+  // Every route served under /api/v1/ (`METHOD /path`), for checking it is in the OpenAPI document.
+  const served: string[] = [];
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/api/v1/')) return;
+    for (const method of [route.method].flat()) if (method !== 'HEAD') served.push(`${method} ${route.url}`);
+  });
   let provider: Promise<Provider> | undefined;
   let callback: ReturnType<Provider['callback']> | undefined;
   const grantTtlSeconds = deps.grantTtlSeconds ?? 90 * 24 * 3600;
@@ -367,13 +381,12 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
     };
 
     // 申請API's search: the finder, as the portal's page uses it (public: the procedures are no secret).
-    api.get('/api/v1/procedures', apiRate, async (request, reply) => {
-      const q = request.query as Record<string, unknown>;
-      const text = (v: unknown, max: number) => (typeof v === 'string' && v.length <= max ? v : undefined);
+    api.get(portalWebApi.searchProcedures.path, apiRate, async (request, reply) => {
+      const q = parseInput(portalWebApi.searchProcedures.query, request.query, 'query');
       const results = finder.search({
-        lifeEvent: text(q.event, 40) || undefined,
-        municipalityId: text(q.municipality, 6) || undefined,
-        keyword: text(q.q, 100) || undefined,
+        lifeEvent: q.event || undefined,
+        municipalityId: q.municipality || undefined,
+        keyword: q.q || undefined,
       });
       return reply.send({
         procedures: results.map(({ municipality, procedure }) => ({
@@ -388,25 +401,17 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
       });
     });
 
-    api.post('/api/v1/applications', apiRate, async (request, reply) => {
+    api.post(portalWebApi.prepareApplication.path, apiRate, async (request, reply) => {
       const access = await withApplicationScope(request);
-      const body = (request.body ?? {}) as Record<string, unknown>;
-      const found =
-        typeof body.municipality === 'string' && typeof body.procedure === 'string'
-          ? finder.find(body.municipality, body.procedure)
-          : undefined;
+      const body = parseInput(portalWebApi.prepareApplication.body, request.body ?? {}, 'application');
+      const found = finder.find(body.municipality, body.procedure);
       if (!found) {
         throw new RenkeiError(
           'ERR_ROUTE_NOT_FOUND',
           'This municipality does not accept this procedure online.',
         );
       }
-      const given = typeof body.fields === 'object' && body.fields !== null ? body.fields : {};
-      const text = Object.fromEntries(
-        Object.entries(given).flatMap(([k, v]) =>
-          typeof v === 'string' || typeof v === 'number' ? [[k, String(v)]] : [],
-        ),
-      );
+      const text = Object.fromEntries(Object.entries(body.fields ?? {}).map(([k, v]) => [k, String(v)]));
       const checked = applications.validate(found.procedure, text);
       if ('errors' in checked) {
         throw new RenkeiError('ERR_VALIDATION', 'Some fields of the form are wrong.', {
@@ -427,9 +432,9 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
       });
     });
 
-    api.post('/api/v1/applications/:request/signature', apiRate, async (request, reply) => {
+    api.post(portalWebApi.signApplication.path, apiRate, async (request, reply) => {
       const access = await withApplicationScope(request);
-      const requestId = String((request.params as { request?: string }).request ?? '').slice(0, 64);
+      const { request: requestId } = parseInput(portalWebApi.signApplication.params, request.params, 'path');
       const pending = await applications.pendingOf(access.grant.personId, requestId);
       const via =
         pending &&
@@ -444,19 +449,14 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
           'No application of this service awaits a signature by this number.',
         );
       }
-      const value = (request.body as Record<string, unknown> | undefined)?.signedData;
-      if (
-        typeof value !== 'string' ||
-        value.length === 0 ||
-        value.length > 64 * 1024 ||
-        !/^[A-Za-z0-9+/]+={0,2}$/.test(value)
-      ) {
+      const signature = portalWebApi.signApplication.body.safeParse(request.body ?? {});
+      if (!signature.success) {
         await refuse(request, route, 'ERR_VALIDATION', access.token.clientId);
         throw new RenkeiError('ERR_VALIDATION', 'signedData: the CMS SignedData in base64.');
       }
       const application = await applications.receiveSignature({
         requestId,
-        signedData: new Uint8Array(Buffer.from(value, 'base64')),
+        signedData: new Uint8Array(Buffer.from(signature.data.signedData, 'base64')),
         remoteAddress: request.ip ?? null,
       });
       return reply.status(201).send({
@@ -498,15 +498,13 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
         new RenkeiError('ERR_INTERNAL', `An unexpected error occurred (request ${request.id}).`),
       );
     });
-    api.get('/api/v1/self-information', apiRate, async (request, reply) => {
+    api.get(portalWebApi.selfInformation.path, apiRate, async (request, reply) => {
       const route = 'portal.api.selfInformation';
       try {
         const access = await authenticate(request, route);
         const granted = itemsOfScopes(access.scopes);
-        const asked = parseItems((request.query as Record<string, unknown>).items);
-        if (asked === 'invalid')
-          throw new RenkeiError('ERR_VALIDATION', 'items: item numbers, comma-separated.');
-        const items = asked ?? granted;
+        const query = parseInput(portalWebApi.selfInformation.query, request.query, 'query');
+        const items = query.items?.split(',').map(Number) ?? granted;
         if (granted.length === 0 || items.some((n) => !granted.includes(n))) {
           await refuse(request, route, 'ERR_INSUFFICIENT_SCOPE', access.token.clientId);
           throw new RenkeiError('ERR_INSUFFICIENT_SCOPE', 'The resident did not consent to these items.', {
@@ -535,6 +533,14 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
     });
 
     if (deps.onestop) registerApplicationApi(api, deps.onestop);
+
+    // This API's OpenAPI document, from the schemas above; made at the first call (the origin is known
+    // once the web listener listens).
+    let document: OpenApiDocument | undefined;
+    api.get(portalWebApi.apiDocument.path, apiRate, async (_request, reply) => {
+      document ??= portalWebApiDocument({ origin: deps.origin(), scopes: scopeDescriptions(deps) });
+      return reply.header('cache-control', 'no-cache').send(document);
+    });
     done();
   });
 
@@ -589,7 +595,7 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
     return reply.redirect('/connected-services?revoked=1', 303);
   });
 
-  return { provider: getProvider };
+  return { provider: getProvider, servedRoutes: () => [...served] };
 }
 
 /** The bearer token of a call (RFC 6750 §2.1), when well-formed. */
@@ -606,10 +612,23 @@ function formDecoded(value: string): string | undefined {
   }
 }
 
-function parseItems(raw: unknown): number[] | undefined | 'invalid' {
-  if (raw === undefined) return undefined;
-  if (typeof raw !== 'string' || !/^\d{1,3}(,\d{1,3}){0,19}$/.test(raw)) return 'invalid';
-  return raw.split(',').map(Number);
+/** Each scope the portal knows, in words, for the OpenAPI document's OAuth 2.0 flow. */
+function scopeDescriptions(deps: ApiRoutesDeps): Record<string, string> {
+  const scopes: Record<string, string> = {
+    openid: 'OpenID Connect: an ID token naming the resident by a pairwise subject (never their number).',
+    [OFFLINE_SCOPE]:
+      'A refresh token (rotating), for access until the consent’s period ends or the resident withdraws it.',
+  };
+  for (const scope of knownScopes(deps.myInformation, deps.clock.now())) {
+    const [itemNo] = itemsOfScopes([scope]);
+    scopes[scope] =
+      itemNo === undefined
+        ? 'Apply to ぴったりサービス procedures for the resident (each application signed with their card).'
+        : `Read the resident’s ${deps.legalTable.findItem(itemNo)?.nameEn ?? `item ${itemNo}`} (${
+            deps.legalTable.findItem(itemNo)?.name ?? ''
+          }).`;
+  }
+  return scopes;
 }
 
 /** Wait until every institution answered (or `waitMs`), reading the retrieval as the page's script does. */

@@ -96,6 +96,8 @@ export interface StartPortalOptions {
 export interface RunningPortal extends RunningNode {
   /** The network listener's URL: the core's registry names it (`networkUrl`). */
   readonly networkUrl: string;
+  /** The routes the web listener serves under `/api/v1/` (`METHOD /path`), each in its OpenAPI document. */
+  apiRoutes(): string[];
 }
 
 /**
@@ -212,7 +214,14 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
       );
     });
     let closing: Promise<void> | undefined;
-    return { name: 'portal', url: webUrl, networkUrl, close: () => (closing ??= closeAll()) };
+    const { api } = portal;
+    return {
+      name: 'portal',
+      url: webUrl,
+      networkUrl,
+      apiRoutes: () => api?.servedRoutes() ?? [],
+      close: () => (closing ??= closeAll()),
+    };
   } catch (error) {
     await closeAll();
     throw error;
