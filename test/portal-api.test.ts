@@ -9,6 +9,7 @@
 import { compileErrors, validate } from '@readme/openapi-parser';
 import * as client from 'openid-client';
 import { openApiPath } from '../src/protocol/openapi.ts';
+import { sha256Hex } from '../src/shared/web/sessions.ts';
 import type { OpenApiDocument } from '../src/protocol/routes.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualCard } from '../src/card/virtual-card.ts';
@@ -921,5 +922,53 @@ describe('the OpenAPI document of /api/v1/', () => {
     const refused = await fetch(`${net.portal.url}/api/v1/procedures?municipality=1520480`);
     expect(refused.status).toBe(400);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('ERR_VALIDATION');
+  });
+});
+
+describe('the portal’s logout and session expiry end the authorization server’s session', () => {
+  /** A browser logged in at the portal that has consented to BUDGET: its authorization server session live. */
+  const consented = async () => {
+    const browser = await logInAs(net, 'api-ichiro');
+    const config = await configFor(BUDGET);
+    await authorize(browser, await begin(config, 'openid item:2'));
+    // The authorization server's session of this browser (its cookie holds the session's id).
+    const sessionId = decodeURIComponent(browser.cookies.get('_session') ?? '');
+    expect(await oidcFind('Session', sessionId)).toBeDefined();
+    // While the portal's session lives, a next authorization goes straight back: no login, no consent.
+    const again = await follow(browser, (await begin(config, 'openid item:2')).url.href);
+    expect(again.url.startsWith(REDIRECT)).toBe(true);
+    return { browser, config, sessionId };
+  };
+
+  it('ends it at the portal’s logout: the next authorization asks for the card again', async () => {
+    const { browser, config, sessionId } = await consented();
+    const { text: home } = await browser.go(`${net.portal.url}/`);
+    const out = await browser.go(`${net.portal.url}/logout`, {
+      form: formOf(home, '/logout'),
+      origin: net.portal.url,
+    });
+    expect(out.response.status).toBe(303);
+    expect(await oidcFind('Session', sessionId)).toBeUndefined();
+    const next = await follow(browser, (await begin(config, 'openid item:2')).url.href);
+    expect(next.url).toBe(`${net.portal.url}/login`);
+  });
+
+  it('ends it when the portal’s session expired: the next authorization asks for the card again', async () => {
+    const { browser, config, sessionId } = await consented();
+    const token = browser.cookies.get('portal_session')!;
+    const db = await openDatabase<Record<string, Record<string, unknown>>>(net.portalDatabase);
+    try {
+      const past = new Date(Date.now() - 1000).toISOString();
+      await db
+        .updateTable('sessions')
+        .set({ idle_expires_at: past })
+        .where('token_hash', '=', sha256Hex(decodeURIComponent(token)))
+        .executeTakeFirstOrThrow();
+    } finally {
+      await db.destroy();
+    }
+    const next = await follow(browser, (await begin(config, 'openid item:2')).url.href);
+    expect(next.url).toBe(`${net.portal.url}/login`);
+    expect(await oidcFind('Session', sessionId)).toBeUndefined();
   });
 });

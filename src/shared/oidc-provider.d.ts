@@ -169,6 +169,13 @@ declare module 'oidc-provider' {
     AccessToken: { find(value: string): Promise<AccessToken | undefined> };
     ClientCredentials: { find(value: string): Promise<ClientCredentials | undefined> };
     Client: { find(id: string): Promise<Client | undefined> };
+    /** The browser's session at the authorization server, from its (signed) session cookie. */
+    Session: {
+      get(ctx: { req: IncomingMessage; res: ServerResponse }): Promise<{
+        accountId?: string | undefined;
+        destroy(): Promise<void>;
+      }>;
+    };
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<Interaction>;
     interactionResult(

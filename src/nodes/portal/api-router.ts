@@ -18,7 +18,7 @@
  * Every refusal is a row of the security log (route `portal.api.*`, the client the token names).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import { v7 as uuidv7 } from 'uuid';
@@ -116,6 +116,8 @@ export interface ApiRoutes {
   provider(): Promise<Provider>;
   /** The routes the web listener serves under `/api/v1/`, `METHOD /path` (Fastify's syntax). */
   servedRoutes(): string[];
+  /** End this browser's session at the authorization server (the portal's logout). */
+  endSession(request: IncomingMessage, response: ServerResponse): Promise<void>;
 }
 
 export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDeps): Promise<ApiRoutes> {
@@ -208,12 +210,30 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
   const tokenRate = throttle(limits.token, 'portal.oidc.token', tokenCaller);
   const apiRate = throttle(limits.api, 'portal.api', apiCaller);
 
+  /**
+   * End the browser's session at the authorization server unless it is `keep`'s: oidc-provider's
+   * session (its own cookie) would otherwise let a next authorization through without the card.
+   */
+  const endOidcSession = async (req: IncomingMessage, res: ServerResponse, keep?: string) => {
+    const session = await (await getProvider()).Session.get({ req, res });
+    if (session.accountId !== undefined && session.accountId !== keep) {
+      await session.destroy();
+      deps.logger.info({}, 'api: an authorization server session ended with the portal’s');
+    }
+  };
+
   // oidc-provider reads its own bodies: under /oidc no parser of ours consumes the stream.
   await app.register((scope, _options, done) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, _payload, next) => next(null, undefined));
     const handOver = async (request: FastifyRequest, reply: FastifyReply) => {
       const server = await getProvider();
+      // An authorization in a browser whose portal session ended (logged out, expired) or is another
+      // person's: the authorization server's session of it ends first, so the card login is asked again.
+      if (request.url.startsWith(`${MOUNT_PATH}/auth`)) {
+        const portal = await deps.sessions.find(request.cookies[SESSION_COOKIE]);
+        await endOidcSession(request.raw, reply.raw, portal?.personId);
+      }
       reply.hijack();
       const raw = request.raw as IncomingMessage & { originalUrl?: string };
       raw.originalUrl = raw.url;
@@ -595,7 +615,11 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
     return reply.redirect('/connected-services?revoked=1', 303);
   });
 
-  return { provider: getProvider, servedRoutes: () => [...served] };
+  return {
+    provider: getProvider,
+    servedRoutes: () => [...served],
+    endSession: (request, response) => endOidcSession(request, response),
+  };
 }
 
 /** The bearer token of a call (RFC 6750 §2.1), when well-formed. */

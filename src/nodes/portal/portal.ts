@@ -222,6 +222,8 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     errorPage,
     formActions: clientOrigins,
   });
+  // The APIs' routes, once registered below: the portal's logout ends their authorization server's session.
+  const authorizationServer: { api?: ApiRoutes | undefined } = {};
   // Before the routes: the plugin finds the routes that ask for a limit as they are added (router.ts).
   await web.register(rateLimit, { global: false });
   registerPortalPages(web, {
@@ -233,7 +235,10 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     readerUrl: deps.readerUrl,
     tls: deps.webTls !== undefined,
     record,
-    onLogout: (token) => myInformation.forget(sha256Hex(token ?? '')),
+    onLogout: async (token, request, reply) => {
+      myInformation.forget(sha256Hex(token ?? ''));
+      await authorizationServer.api?.endSession(request.raw, reply.raw);
+    },
     noticeExtra: async (personId, noticeId) => {
       const payment = await payments.find(personId, noticeId);
       return payment && paymentPanel(payment);
@@ -309,6 +314,7 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
       tls: deps.webTls !== undefined,
       record,
     }));
+  authorizationServer.api = api;
   const network = createHttpApp({
     logger: deps.logger,
     node: 'portal',

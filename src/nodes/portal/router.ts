@@ -74,8 +74,12 @@ export interface PortalPagesDeps {
   readerUrl: string;
   tls: boolean;
   record?: SecurityEventSink | undefined;
-  /** Told the token of a session that logs out (its answers of わたしの情報 are dropped). */
-  onLogout?: ((token: string | undefined) => void) | undefined;
+  /**
+   * Told the token of a session that logs out (its answers of わたしの情報 are dropped, the
+   * authorization server's session of the browser ends).
+   */
+  onLogout?:
+    ((token: string | undefined, request: FastifyRequest, reply: FastifyReply) => Promise<void>) | undefined;
   /** A notice's payment panel, when it carries a payment request (service D, money-router.ts). */
   noticeExtra?: ((personId: string, noticeId: string) => Promise<Html | undefined>) | undefined;
 }
@@ -198,7 +202,7 @@ export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps)
         await refuse(deps, 'portal.logout', 'ERR_CALLER_NOT_ALLOWED', request);
         throw new RenkeiError('ERR_CALLER_NOT_ALLOWED', 'The form’s CSRF token is missing or wrong.');
       }
-      deps.onLogout?.(request.cookies[SESSION_COOKIE]);
+      await deps.onLogout?.(request.cookies[SESSION_COOKIE], request, reply);
       await sessions.end(request.cookies[SESSION_COOKIE]);
     }
     return reply.clearCookie(SESSION_COOKIE, cookieOptions(deps.tls)).redirect('/logged-out', 303);
