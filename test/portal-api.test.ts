@@ -6,7 +6,11 @@
  * resident's information, and the release is recorded and shown on 連携サービス, where the resident
  * withdraws it. Each refusal the brief lists is tried and found in the portal's security log.
  */
+import { compileErrors, validate } from '@readme/openapi-parser';
 import * as client from 'openid-client';
+import { openApiPath } from '../src/protocol/openapi.ts';
+import { sha256Hex } from '../src/shared/web/sessions.ts';
+import type { OpenApiDocument } from '../src/protocol/routes.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualCard } from '../src/card/virtual-card.ts';
 import { createClient, type Client } from '../src/protocol/api.ts';
@@ -49,6 +53,13 @@ const APPLY = {
   scopes: ['application'],
   secret: 'e-shinsei-demo-secret-0123456789abcdef',
 };
+const OFFLINE = {
+  clientId: 'offline-demo',
+  name: 'デモ定期取込サービス',
+  redirectUris: ['http://127.0.0.1:9/offline'],
+  scopes: ['item:2', 'offline_access'],
+  secret: 'offline-demo-secret-0123456789abcdef0',
+};
 const SIGNING_PASSWORD = 'SANJO2024';
 const CHILD_ALLOWANCE = {
   childName: '連携 一太',
@@ -58,6 +69,8 @@ const CHILD_ALLOWANCE = {
   phone: '0256345111',
 };
 const CODE_TTL_SECONDS = 2;
+/** The test portal's limit per client (and per address) a minute, on `/oidc/token` and `/api/v1/`. */
+const RATE_LIMIT = 30;
 
 let net: PortalNetwork;
 let issuer: URL;
@@ -67,8 +80,15 @@ beforeAll(async () => {
   net = await startPortalNetwork('portal-api', {
     institutions: [SHINJUKU],
     portal: {
-      apiClients: [BUDGET, OTHER, APPLY],
-      apiPolicy: { codeTtlSeconds: CODE_TTL_SECONDS, waitMs: 15_000 },
+      apiClients: [BUDGET, OTHER, APPLY, OFFLINE],
+      apiPolicy: {
+        codeTtlSeconds: CODE_TTL_SECONDS,
+        waitMs: 15_000,
+        rateLimits: {
+          token: { max: RATE_LIMIT, windowMs: 60_000 },
+          api: { max: RATE_LIMIT, windowMs: 60_000 },
+        },
+      },
     },
   });
   const card = await net.issueCard('api-ichiro', '連携 一郎');
@@ -136,7 +156,12 @@ interface Flow {
   url: URL;
 }
 
-async function begin(config: client.Configuration, scope: string, redirectUri = REDIRECT): Promise<Flow> {
+async function begin(
+  config: client.Configuration,
+  scope: string,
+  redirectUri = REDIRECT,
+  extra: Record<string, string> = {},
+): Promise<Flow> {
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
   const nonce = client.randomNonce();
@@ -147,6 +172,7 @@ async function begin(config: client.Configuration, scope: string, redirectUri = 
     code_challenge_method: 'S256',
     state,
     nonce,
+    ...extra,
   });
   return { verifier, state, nonce, url };
 }
@@ -622,5 +648,327 @@ describe('申請API (application API)', () => {
     expect(notTheirs.status).toBe(401);
     await expectRecorded('portal.api.applications', 'ERR_MESSAGE_STALE', APPLY.clientId);
     expect((await sanjo.listApplications({ query: {} })).applications).toHaveLength(1);
+  });
+});
+
+describe('refresh tokens (offline_access)', () => {
+  let ichiro: Browser;
+  let config: client.Configuration;
+
+  /** A consented code flow asking for offline_access (with prompt=consent, as OpenID Connect requires). */
+  const offlineTokens = async (browser: Browser) => {
+    const flow = await begin(config, 'openid item:2 offline_access', OFFLINE.redirectUris[0], {
+      prompt: 'consent',
+    });
+    const reached = await follow(browser, flow.url.href);
+    expect(reached.page).toContain('デモ定期取込サービス');
+    expect(reached.page).toContain('data-testid="consent-offline"');
+    expect(reached.page).toContain('同意の期間が終わるか、あなたが取り消すまで');
+    const callback = new URL(await answerConsent(browser, reached.page!, 'allow'));
+    return client.authorizationCodeGrant(config, callback, {
+      pkceCodeVerifier: flow.verifier,
+      expectedState: flow.state,
+      expectedNonce: flow.nonce,
+    });
+  };
+
+  /** The expiry of the row oidc-provider stored for a model and id (the grant's, a refresh token's). */
+  const expiryOf = async (model: string, where: { id?: string; grantId?: string }) => {
+    const db = await openDatabase<Record<string, Record<string, unknown>>>(net.portalDatabase);
+    try {
+      const rows = (await db
+        .selectFrom('oidc_artifacts')
+        .selectAll()
+        .where('model', '=', model)
+        .execute()) as {
+        id: string;
+        grant_id: string | null;
+        expires_at: string;
+      }[];
+      const row = rows.find((r) => (where.id ? r.id === where.id : r.grant_id === where.grantId));
+      return row && new Date(row.expires_at).getTime();
+    } finally {
+      await db.destroy();
+    }
+  };
+
+  beforeAll(async () => {
+    ichiro = await logInAs(net, 'api-ichiro');
+    config = await configFor(OFFLINE);
+  });
+
+  it('gives a refresh token only with offline_access and prompt=consent; it lives as long as the consent', async () => {
+    // Without prompt=consent, oidc-provider drops offline_access: no refresh token.
+    const plain = await begin(config, 'openid item:2 offline_access', OFFLINE.redirectUris[0]);
+    const plainTokens = await client.authorizationCodeGrant(config, await authorize(ichiro, plain), {
+      pkceCodeVerifier: plain.verifier,
+      expectedState: plain.state,
+      expectedNonce: plain.nonce,
+    });
+    expect(plainTokens.refresh_token).toBeUndefined();
+    // The client not registered for offline_access gets none either.
+    const budget = await configFor(BUDGET);
+    const flow = await begin(budget, 'openid item:2 offline_access', REDIRECT, { prompt: 'consent' });
+    const budgetTokens = await client.authorizationCodeGrant(budget, await authorize(ichiro, flow), {
+      pkceCodeVerifier: flow.verifier,
+      expectedState: flow.state,
+      expectedNonce: flow.nonce,
+    });
+    expect(budgetTokens.refresh_token).toBeUndefined();
+
+    const tokens = await offlineTokens(ichiro);
+    expect(tokens.refresh_token).toBeDefined();
+    expect(tokens.scope?.split(' ')).toContain('offline_access');
+    const access = await oidcFind('AccessToken', tokens.access_token);
+    const grantExpiry = await expiryOf('Grant', { id: access!.grantId });
+    const refreshExpiry = await expiryOf('RefreshToken', { id: tokens.refresh_token! });
+    expect(grantExpiry).toBeGreaterThan(Date.now() + 89 * 24 * 3600 * 1000);
+    expect(Math.abs(refreshExpiry! - grantExpiry!)).toBeLessThan(2000);
+  });
+
+  it('rotates the refresh token at each use; a used one presented again is refused, recorded, and kills the chain', async () => {
+    const first = await offlineTokens(ichiro);
+    const grantId = (await oidcFind('AccessToken', first.access_token))!.grantId;
+    const second = await client.refreshTokenGrant(config, first.refresh_token!);
+    expect(second.refresh_token).toBeDefined();
+    expect(second.refresh_token).not.toBe(first.refresh_token);
+    expect((await callApi(second.access_token)).status).toBe(200);
+    const third = await client.refreshTokenGrant(config, second.refresh_token!);
+    expect((await callApi(third.access_token)).status).toBe(200);
+    // The first, used already: refused, and every token of the grant with it.
+    await expect(client.refreshTokenGrant(config, first.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    await expectRecorded('portal.oidc.token', 'ERR_OAUTH_INVALID_GRANT', OFFLINE.clientId);
+    await expect(client.refreshTokenGrant(config, third.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    expect((await callApi(third.access_token)).status).toBe(401);
+    expect(await oidcFind('RefreshToken', third.refresh_token!)).toBeUndefined();
+    // The consent is over, and 連携サービス says so.
+    const { text } = await ichiro.go(`${net.portal.url}/connected-services`);
+    expect(text).toContain(`data-grant="${grantId}" data-live="false"`);
+  });
+
+  it('refuses the refresh token of a consent the resident withdrew', async () => {
+    const tokens = await offlineTokens(ichiro);
+    const grantId = (await oidcFind('AccessToken', tokens.access_token))!.grantId;
+    const { text } = await ichiro.go(`${net.portal.url}/connected-services`);
+    expect(text).toContain(`data-grant="${grantId}" data-live="true"`);
+    const withdrawn = await ichiro.go(`${net.portal.url}/connected-services/revoke`, {
+      form: { ...formOf(text, '/connected-services/revoke'), grant: grantId },
+      origin: net.portal.url,
+    });
+    expect(withdrawn.response.status).toBe(303);
+    await expect(client.refreshTokenGrant(config, tokens.refresh_token!)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    await expectRecorded('portal.oidc.token', 'ERR_OAUTH_INVALID_GRANT', OFFLINE.clientId);
+    expect((await callApi(tokens.access_token)).status).toBe(401);
+  });
+});
+
+/** An artifact of oidc-provider as stored (AccessToken, RefreshToken…), by its id. */
+async function oidcFind(model: string, id: string): Promise<{ grantId: string } | undefined> {
+  const db = await openDatabase<Record<string, Record<string, unknown>>>(net.portalDatabase);
+  try {
+    const row = (await db
+      .selectFrom('oidc_artifacts')
+      .selectAll()
+      .where('model', '=', model)
+      .where('id', '=', id)
+      .executeTakeFirst()) as { payload: string } | undefined;
+    return row && (JSON.parse(row.payload) as { grantId: string });
+  } finally {
+    await db.destroy();
+  }
+}
+
+describe('rate limits on /oidc/token and /api/v1/', () => {
+  const throttled = async (response: Response) => {
+    expect(response.status).toBe(429);
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('ERR_API_THROTTLED');
+  };
+  /** Calls until one is refused with 429: the calls that were not. */
+  const until429 = async (call: () => Promise<Response>): Promise<{ passed: number; refused: Response }> => {
+    for (let passed = 0; passed <= RATE_LIMIT; passed++) {
+      const response = await call();
+      if (response.status === 429) return { passed, refused: response };
+      await response.body?.cancel();
+    }
+    throw new Error('never throttled');
+  };
+  const tokenRequest = (c: { clientId: string; secret: string }) =>
+    fetch(`${net.portal.url}/oidc/token`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${c.clientId}:${c.secret}`).toString('base64')}`,
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: 'not-a-code',
+        redirect_uri: c === BUDGET ? REDIRECT : OTHER.redirectUris[0]!,
+        code_verifier: 'v'.repeat(43),
+      }).toString(),
+    });
+
+  it('throttles one client on /api/v1/ past its limit, recorded, while another client goes on', async () => {
+    const browser = await logInAs(net, 'api-ichiro');
+    const tokenOf = async (c: typeof BUDGET | typeof OTHER) => {
+      const config = await configFor(c);
+      const flow = await begin(config, 'openid item:2', c.redirectUris[0]);
+      return (
+        await client.authorizationCodeGrant(config, await authorize(browser, flow), {
+          pkceCodeVerifier: flow.verifier,
+          expectedState: flow.state,
+          expectedNonce: flow.nonce,
+        })
+      ).access_token;
+    };
+    const other = await tokenOf(OTHER);
+    const budget = await tokenOf(BUDGET);
+    // Each call refused for its scope (cheap), but counted: the limit's next one is 429.
+    const { passed, refused } = await until429(() => callApi(other, '?items=1'));
+    expect(passed).toBe(RATE_LIMIT);
+    await throttled(refused);
+    await expectRecorded('portal.api', 'ERR_API_THROTTLED', OTHER.clientId);
+    // Another client's calls are counted apart.
+    expect((await callApi(budget, '?items=1')).status).toBe(403);
+    // Calls without a valid token are counted per address, apart from the clients'.
+    const anonymous = await until429(() => callApi('not-a-token'));
+    expect(anonymous.passed).toBeLessThanOrEqual(RATE_LIMIT);
+    await throttled(anonymous.refused);
+    await expectRecorded('portal.api', 'ERR_API_THROTTLED', null);
+    expect((await callApi(budget, '?items=1')).status).toBe(403);
+  });
+
+  it('throttles one client at the token endpoint past its limit, recorded, while another client goes on', async () => {
+    const { passed, refused } = await until429(() => tokenRequest(OTHER));
+    expect(passed).toBeGreaterThan(0);
+    await throttled(refused);
+    await expectRecorded('portal.oidc.token', 'ERR_API_THROTTLED', OTHER.clientId);
+    const budget = await tokenRequest(BUDGET);
+    expect(budget.status).toBe(400);
+    expect(((await budget.json()) as { error: string }).error).toBe('invalid_grant');
+    // A wrong secret is no client's: counted by address, never against the client it names.
+    const wrong = await tokenRequest({
+      clientId: BUDGET.clientId,
+      secret: 'wrong-secret-0123456789abcdef0123',
+    });
+    expect(wrong.status).toBe(401);
+    expect((await tokenRequest(BUDGET)).status).toBe(400);
+  });
+});
+
+describe('the OpenAPI document of /api/v1/', () => {
+  it('is public, valid OpenAPI 3.1 by an independent validator, and lists every route the portal serves under /api/v1/', async () => {
+    const response = await fetch(`${net.portal.url}/api/v1/openapi.json`);
+    expect(response.status).toBe(200);
+    const document = (await response.json()) as OpenApiDocument;
+    expect(document.openapi).toMatch(/^3\.1\./);
+    // The parser dereferences in place: give it a copy.
+    const result = await validate(structuredClone(document) as never);
+    expect(result.valid, result.valid ? '' : compileErrors(result)).toBe(true);
+    const documented = Object.entries(document.paths).flatMap(([path, item]) =>
+      Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    const served = net.portal.apiRoutes().map((route) => {
+      const [method, path] = route.split(' ');
+      return `${method} ${openApiPath(path!)}`;
+    });
+    expect(served).toHaveLength(5);
+    for (const route of served) expect(documented).toContain(route);
+    expect(documented.toSorted()).toEqual([...new Set(served)].toSorted());
+  });
+
+  it('describes the bearer token and the authorization code flow the portal’s authorization server runs', async () => {
+    const document = (await (await fetch(`${net.portal.url}/api/v1/openapi.json`)).json()) as Record<
+      string,
+      unknown
+    >;
+    const discovery = (await (await fetch(`${issuer.href}/.well-known/openid-configuration`)).json()) as {
+      authorization_endpoint: string;
+      token_endpoint: string;
+    };
+    const schemes = (document.components as { securitySchemes: Record<string, Record<string, unknown>> })
+      .securitySchemes;
+    expect(schemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    const flow = (schemes.oauth2 as { flows: { authorizationCode: Record<string, unknown> } }).flows
+      .authorizationCode;
+    expect(flow.authorizationUrl).toBe(discovery.authorization_endpoint);
+    expect(flow.tokenUrl).toBe(discovery.token_endpoint);
+    expect(Object.keys(flow.scopes as object)).toEqual(
+      expect.arrayContaining(['openid', 'offline_access', 'item:2', 'application']),
+    );
+    const paths = document.paths as Record<string, Record<string, { security: unknown[] }>>;
+    expect(paths['/api/v1/self-information']!.get!.security).toEqual([
+      { bearer: [] },
+      { oauth2: expect.arrayContaining(['item:2']) as unknown },
+    ]);
+    expect(paths['/api/v1/applications']!.post!.security).toEqual([
+      { bearer: [] },
+      { oauth2: ['application'] },
+    ]);
+    expect(paths['/api/v1/procedures']!.get!.security).toEqual([]);
+    // The query's schema is the one the route validates with: what it refuses, the document forbids.
+    const items = (
+      paths['/api/v1/self-information']!.get as unknown as {
+        parameters: { name: string; schema: { pattern: string } }[];
+      }
+    ).parameters.find((p) => p.name === 'items')!;
+    expect(new RegExp(items.schema.pattern).test('2,x')).toBe(false);
+    const refused = await fetch(`${net.portal.url}/api/v1/procedures?municipality=1520480`);
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('ERR_VALIDATION');
+  });
+});
+
+describe('the portal’s logout and session expiry end the authorization server’s session', () => {
+  /** A browser logged in at the portal that has consented to BUDGET: its authorization server session live. */
+  const consented = async () => {
+    const browser = await logInAs(net, 'api-ichiro');
+    const config = await configFor(BUDGET);
+    await authorize(browser, await begin(config, 'openid item:2'));
+    // The authorization server's session of this browser (its cookie holds the session's id).
+    const sessionId = decodeURIComponent(browser.cookies.get('_session') ?? '');
+    expect(await oidcFind('Session', sessionId)).toBeDefined();
+    // While the portal's session lives, a next authorization goes straight back: no login, no consent.
+    const again = await follow(browser, (await begin(config, 'openid item:2')).url.href);
+    expect(again.url.startsWith(REDIRECT)).toBe(true);
+    return { browser, config, sessionId };
+  };
+
+  it('ends it at the portal’s logout: the next authorization asks for the card again', async () => {
+    const { browser, config, sessionId } = await consented();
+    const { text: home } = await browser.go(`${net.portal.url}/`);
+    const out = await browser.go(`${net.portal.url}/logout`, {
+      form: formOf(home, '/logout'),
+      origin: net.portal.url,
+    });
+    expect(out.response.status).toBe(303);
+    expect(await oidcFind('Session', sessionId)).toBeUndefined();
+    const next = await follow(browser, (await begin(config, 'openid item:2')).url.href);
+    expect(next.url).toBe(`${net.portal.url}/login`);
+  });
+
+  it('ends it when the portal’s session expired: the next authorization asks for the card again', async () => {
+    const { browser, config, sessionId } = await consented();
+    const token = browser.cookies.get('portal_session')!;
+    const db = await openDatabase<Record<string, Record<string, unknown>>>(net.portalDatabase);
+    try {
+      const past = new Date(Date.now() - 1000).toISOString();
+      await db
+        .updateTable('sessions')
+        .set({ idle_expires_at: past })
+        .where('token_hash', '=', sha256Hex(decodeURIComponent(token)))
+        .executeTakeFirstOrThrow();
+    } finally {
+      await db.destroy();
+    }
+    const next = await follow(browser, (await begin(config, 'openid item:2')).url.href);
+    expect(next.url).toBe(`${net.portal.url}/login`);
+    expect(await oidcFind('Session', sessionId)).toBeUndefined();
   });
 });

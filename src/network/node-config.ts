@@ -218,7 +218,7 @@ export const PortalConfig = z.strictObject({
     .optional(),
   /**
    * 自己情報取得API: the services registered by the portal's operator. Each may ask for its `scopes`
-   * (`item:<n>`, `application`) with the resident's consent, and be sent back only to its
+   * (`item:<n>`, `application`; `offline_access` for refresh tokens) with the resident's consent, and be sent back only to its
    * `redirectUris`. A confidential client's secret is in a file of its own (`secretFile`, read at
    * start), never in this one; without it the client is public (PKCE alone).
    */
@@ -232,13 +232,30 @@ export const PortalConfig = z.strictObject({
           .min(1)
           .max(10),
         scopes: z
-          .array(z.string().regex(/^(item:\d{1,3}|application)$/, 'item:<n> or application'))
+          .array(
+            z
+              .string()
+              .regex(
+                /^(item:\d{1,3}|application|offline_access)$/,
+                'item:<n>, application or offline_access',
+              ),
+          )
           .min(1)
           .max(30),
         secretFile: z.string().min(1).optional(),
       }),
     )
     .max(1000)
+    .optional(),
+  /**
+   * Rate limits of the APIs for other services, per client (per address for calls without a valid
+   * client or token): `POST /oidc/token` and every `/api/v1/` route, a minute each (default 120).
+   */
+  apiRateLimits: z
+    .strictObject({
+      tokenPerMinute: z.int().min(1).max(1_000_000).optional(),
+      apiPerMinute: z.int().min(1).max(1_000_000).optional(),
+    })
     .optional(),
 });
 export type PortalConfig = z.infer<typeof PortalConfig>;

@@ -15,6 +15,7 @@ import { closeLogger, createLogger } from '../shared/logger.ts';
 import type { RunningNode } from '../shared/node.ts';
 import type { NodeConfig, PortalConfig } from './node-config.ts';
 import type { ApiClient } from '../nodes/portal/api/authorization-server.ts';
+import type { ApiRateLimits } from '../nodes/portal/api-router.ts';
 import { RenkeiError } from '../shared/errors.ts';
 
 /** The node's name in logs and on the console: `core`, `jlis`, `institution:152048`. */
@@ -30,6 +31,14 @@ export function defaultLogFile(config: NodeConfig): string {
 }
 
 /** The portal's API clients, each confidential one's secret read from its file (never logged). */
+/** The YAML's per-minute counts as the portal's limits (the defaults for those not given). */
+function apiRateLimits(given: NonNullable<PortalConfig['apiRateLimits']>): Partial<ApiRateLimits> {
+  const perMinute = (max: number | undefined) => (max === undefined ? undefined : { max, windowMs: 60_000 });
+  const token = perMinute(given.tokenPerMinute);
+  const api = perMinute(given.apiPerMinute);
+  return { ...(token ? { token } : {}), ...(api ? { api } : {}) };
+}
+
 function readApiClients(clients: NonNullable<PortalConfig['apiClients']>): ApiClient[] {
   return clients.map(({ secretFile, ...client }) => {
     if (secretFile === undefined) return client;
@@ -164,6 +173,9 @@ export async function runNode(
             : { informationProviders: config.informationProviders }),
           ...(config.jpkiCaBundle === undefined ? {} : { jpkiCaBundleFile: config.jpkiCaBundle }),
           ...(config.apiClients === undefined ? {} : { apiClients: readApiClients(config.apiClients) }),
+          ...(config.apiRateLimits === undefined
+            ? {}
+            : { apiPolicy: { rateLimits: apiRateLimits(config.apiRateLimits) } }),
           ...(config.webTls === undefined
             ? {}
             : { webTls: { keyFile: config.webTls.key, certFile: config.webTls.cert } }),

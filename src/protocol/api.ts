@@ -22,6 +22,8 @@ export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
  * - `municipality`: a municipality reporting residents to J-LIS (住基ネット).
  * - `relying-party`: a business or an institution verifying JPKI signatures (署名検証者); J-LIS also
  *   checks it is registered as one.
+ * - `api-client`: a service registered with the Myna Portal, with a resident's OAuth 2.0 access token
+ *   (the portal's `/api/v1/`, on its web listener; portal-web-api.ts).
  * - `anyone`: public (health checks, the CRL).
  */
 export type Caller =
@@ -36,6 +38,7 @@ export type Caller =
   | 'operator:legal'
   | 'operator:keys'
   | 'operator:audit'
+  | 'api-client'
   | 'anyone';
 
 export interface RouteDef {

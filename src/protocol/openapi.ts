@@ -30,6 +30,8 @@ import * as identifiers from './identifiers.ts';
 import * as messages from './messages.ts';
 import * as jpki from './jpki.ts';
 import * as onestopApplications from './onestop-applications.ts';
+import * as portalWeb from './portal-web-api.ts';
+import { portalWebApi } from './portal-web-api.ts';
 import * as residents from './residents.ts';
 import * as routes from './routes.ts';
 import { NODE_APIS, healthApi, type NodeKind, type OpenApiDocument } from './routes.ts';
@@ -68,6 +70,7 @@ const WIRE_CONTRACT: readonly Record<string, unknown>[] = [
   residents,
   jpki,
   onestopApplications,
+  portalWeb,
   routes,
   { ErrorBody, SignedMessage },
 ];
@@ -82,6 +85,13 @@ export interface OpenApiOptions {
    * which name its callers reach it.
    */
   serverUrl?: string;
+  /** How callers authenticate, when not the network's mutual TLS (the portal's `/api/v1/`). */
+  security?: {
+    schemes: Record<string, Record<string, unknown>>;
+    /** The security requirements of an operation not open to `anyone`. */
+    of: (route: NamedRoute) => Record<string, string[]>[];
+    description: string;
+  };
 }
 
 type JsonSchema = Record<string, unknown>;
@@ -108,7 +118,10 @@ export function openApiDocument(options: OpenApiOptions): OpenApiDocument {
     if (item[method] !== undefined) {
       throw new TypeError(`two routes at ${route.method} ${route.path} (${route.api}.${route.name})`);
     }
-    item[method] = operationOf(route, schemas, comments.get(`${route.api}.${route.name}`));
+    const operation = operationOf(route, schemas, comments.get(`${route.api}.${route.name}`));
+    if (options.security && !route.callers.includes('anyone'))
+      operation.security = options.security.of(route);
+    item[method] = operation;
   }
   return {
     openapi: '3.1.1',
@@ -119,7 +132,8 @@ export function openApiDocument(options: OpenApiOptions): OpenApiDocument {
       description:
         'Generated from the route table of Renkei (src/protocol/routes.ts) and the schemas that validate ' +
         'each request. Every error answer is an `ErrorBody` with a stable code; the 4XX and 5XX responses ' +
-        'list the codes of each status.',
+        'list the codes of each status.' +
+        (options.security ? ` ${options.security.description}` : ''),
     },
     ...(options.serverUrl === undefined ? {} : { servers: [{ url: options.serverUrl }] }),
     tags: options.apis.map((api) => ({ name: apiName(api) })),
@@ -130,7 +144,7 @@ export function openApiDocument(options: OpenApiOptions): OpenApiDocument {
         ClientError: errorResponse('The request was refused', (status) => status < 500),
         ServerError: errorResponse('The node or a node it depends on failed', (status) => status >= 500),
       },
-      securitySchemes: {
+      securitySchemes: options.security?.schemes ?? {
         mutualTLS: {
           type: 'mutualTLS',
           description:
@@ -148,6 +162,59 @@ export function nodeOpenApiDocument(node: NodeKind, serverUrl?: string): OpenApi
     title: `Renkei ${NODE_TITLES[node]}`,
     apis: NODE_APIS[node],
     ...(serverUrl === undefined ? {} : { serverUrl }),
+  });
+}
+
+/**
+ * The document of the Myna Portal's APIs for other services (`/api/v1/` on its web listener,
+ * portal-web-api.ts): a resident's access token from the portal's authorization server, described
+ * both as a bearer token and as the OAuth 2.0 authorization code flow that gives it (PKCE required),
+ * with the scopes the portal knows (`scopes`: name → what it lets a service read or do).
+ */
+export function portalWebApiDocument(options: {
+  origin: string;
+  scopes: Record<string, string>;
+}): OpenApiDocument {
+  const oidc = `${options.origin}/oidc`;
+  const scopeOf: Partial<Record<string, string[]>> = {
+    selfInformation: Object.keys(options.scopes).filter((s) => s.startsWith('item:')),
+    prepareApplication: ['application'],
+    signApplication: ['application'],
+  };
+  return openApiDocument({
+    title: 'Renkei Myna Portal (マイナポータル): APIs for other services (自己情報取得API, 申請API)',
+    apis: [portalWebApi],
+    serverUrl: options.origin,
+    security: {
+      description:
+        'Callers are services registered by the portal’s operator, with a resident’s access token: ' +
+        `the authorization code flow with PKCE (S256) at ${oidc} (discovery: ` +
+        `${oidc}/.well-known/openid-configuration), the resident logging in with their card and consenting.`,
+      schemes: {
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'An opaque access token (10 minutes) of the resident’s consent; refused with 401 ERR_INVALID_TOKEN ' +
+            'once expired or withdrawn, 403 ERR_INSUFFICIENT_SCOPE beyond the consent (RFC 6750).',
+        },
+        oauth2: {
+          type: 'oauth2',
+          description:
+            'The portal’s authorization server (oidc-provider). PKCE (S256) is required of every client; ' +
+            '`offline_access` (with prompt=consent) gives a rotating refresh token to a client registered for it.',
+          flows: {
+            authorizationCode: {
+              authorizationUrl: `${oidc}/auth`,
+              tokenUrl: `${oidc}/token`,
+              refreshUrl: `${oidc}/token`,
+              scopes: options.scopes,
+            },
+          },
+        },
+      },
+      of: (route): Record<string, string[]>[] => [{ bearer: [] }, { oauth2: scopeOf[route.name] ?? [] }],
+    },
   });
 }
 
@@ -348,11 +415,13 @@ class SchemaSet {
  */
 function routeComments(): Map<string, string> {
   const comments = new Map<string, string>();
-  let text: string;
-  try {
-    text = readFileSync(new URL('./routes.ts', import.meta.url), 'utf8');
-  } catch {
-    return comments; // a build without sources: operations keep their summaries only
+  let text = '';
+  for (const file of ['./routes.ts', './portal-web-api.ts']) {
+    try {
+      text += readFileSync(new URL(file, import.meta.url), 'utf8');
+    } catch {
+      // a build without sources: operations keep their summaries only
+    }
   }
   for (const table of text.matchAll(/defineApi\('(\w+)', \{([\s\S]*?)\n\}\);/g)) {
     for (const route of (table[2] ?? '').matchAll(/\n {2}\/\*\*([\s\S]*?)\*\/\n {2}(\w+): \{/g)) {

@@ -336,6 +336,9 @@ function allows(kind: CallerKind, caller: Caller, guard: ServerTrust): boolean {
     case 'operator:audit':
       // An operator's certificate names its role: `operator:<role>:<person>`.
       return caller.role === 'operator' && caller.partyId.startsWith(`${kind}:`);
+    case 'api-client':
+      // A resident's access token on the portal's web listener, never a certificate of the network.
+      return false;
   }
 }
 

@@ -131,6 +131,8 @@ export const HTTP_STATUS = {
   ERR_INVALID_TOKEN: 401,
   /** A valid access token that does not carry the scope this call needs. */
   ERR_INSUFFICIENT_SCOPE: 403,
+  /** Too many calls by one client (or one address, unauthenticated) to `/oidc/token` or `/api/v1/`. */
+  ERR_API_THROTTLED: 429,
   ERR_INTERNAL: 500,
 } as const satisfies Record<string, number>;
 

@@ -40,7 +40,14 @@ declare module 'oidc-provider' {
     type: string;
     body: unknown;
     status: number;
-    oidc?: { client?: Client | undefined; params?: Record<string, unknown> | undefined } | undefined;
+    oidc?:
+      | {
+          client?: Client | undefined;
+          params?: Record<string, unknown> | undefined;
+          /** The models the request loaded (the grant of a code or refresh token exchange). */
+          entities: { Grant?: { exp?: number; accountId?: string } | undefined };
+        }
+      | undefined;
   }
 
   export interface Client {
@@ -48,6 +55,7 @@ declare module 'oidc-provider' {
     clientName?: string | undefined;
     scope?: string | undefined;
     redirectUris?: string[] | undefined;
+    grantTypeAllowed(type: string): boolean;
     [key: string]: unknown;
   }
 
@@ -85,8 +93,15 @@ declare module 'oidc-provider' {
       out: Record<string, string>,
       error: Error,
     ) => Promise<void> | void;
-    ttl?: Record<string, number | ((...args: unknown[]) => number)>;
-    issueRefreshToken?: (...args: unknown[]) => boolean | Promise<boolean>;
+    ttl?: Record<
+      string,
+      number | ((ctx: KoaContextWithOIDC | undefined, token: unknown, client: Client) => number)
+    >;
+    issueRefreshToken?: (
+      ctx: KoaContextWithOIDC,
+      client: Client,
+      code: { scopes: Set<string> },
+    ) => boolean | Promise<boolean>;
     responseTypes?: string[];
     enabledJWA?: Record<string, string[]>;
     clientAuthMethods?: string[];
@@ -154,6 +169,13 @@ declare module 'oidc-provider' {
     AccessToken: { find(value: string): Promise<AccessToken | undefined> };
     ClientCredentials: { find(value: string): Promise<ClientCredentials | undefined> };
     Client: { find(id: string): Promise<Client | undefined> };
+    /** The browser's session at the authorization server, from its (signed) session cookie. */
+    Session: {
+      get(ctx: { req: IncomingMessage; res: ServerResponse }): Promise<{
+        accountId?: string | undefined;
+        destroy(): Promise<void>;
+      }>;
+    };
     callback(): (req: IncomingMessage, res: ServerResponse) => void;
     interactionDetails(req: IncomingMessage, res: ServerResponse): Promise<Interaction>;
     interactionResult(

@@ -6,17 +6,19 @@
  * | `/oidc/*`                                 | oidc-provider: discovery, `auth`, `token`, `jwks`, revocation |
  * | `GET /oidc-interaction/:uid`              | the login (the portal's card login) or the consent page     |
  * | `POST /oidc-interaction/:uid/consent`     | the resident's answer (CSRF token): allow or deny           |
- * | `GET /api/v1/self-information[?items=]`   | a client, with the resident's access token: their information |
+ * | `/api/v1/*`                               | the 自己情報取得API and the 申請API: src/protocol/portal-web-api.ts |
+ * | `GET /api/v1/openapi.json`                | their OpenAPI 3.1 document, generated from that table (public) |
  * | `GET /connected-services`                 | 連携サービス: consents and every release, newest first        |
  * | `POST /connected-services/revoke`         | withdraw a consent (CSRF token): its tokens die at once      |
  *
  * The API answers JSON, and refuses with `{ error: { code, message } }` and `WWW-Authenticate:
  * Bearer error=…` (RFC 6750): ERR_INVALID_TOKEN (401: none, unknown, expired, or of a withdrawn
- * consent), ERR_INSUFFICIENT_SCOPE (403: items the resident did not consent to), ERR_NO_PERSON_CODE.
+ * consent), ERR_INSUFFICIENT_SCOPE (403: items the resident did not consent to), ERR_NO_PERSON_CODE,
+ * ERR_VALIDATION (the table's schemas, which also make the document), ERR_API_THROTTLED (429).
  * Every refusal is a row of the security log (route `portal.api.*`, the client the token names).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import { v7 as uuidv7 } from 'uuid';
@@ -34,6 +36,7 @@ import {
   APPLICATION_SCOPE,
   INTERACTION_PATH,
   MOUNT_PATH,
+  OFFLINE_SCOPE,
   createAuthorizationServer,
   itemScope,
   itemsOfScopes,
@@ -46,6 +49,11 @@ import type { MyInformationService, Retrieval } from './service/my-information.t
 import type { NoticeService } from './service/notices.ts';
 import type { SessionService } from './service/sessions.ts';
 import { connectedServicesPage, consentPage } from './web/api-pages.ts';
+import { rateLimited, type RateLimit } from './rate-limits.ts';
+import { portalWebApiDocument } from '../../protocol/openapi.ts';
+import { portalWebApi } from '../../protocol/portal-web-api.ts';
+import type { OpenApiDocument } from '../../protocol/routes.ts';
+import { parseInput } from '../../shared/http.ts';
 import { errorPage } from './web/pages.ts';
 
 const SESSION_COOKIE = 'portal_session';
@@ -76,7 +84,26 @@ export interface ApiRoutesDeps {
   onestop?: { finder: FinderService; applications: ApplicationService } | undefined;
   /** How long the API waits for the institutions' answers before it answers with what it has (20 s). */
   waitMs?: number | undefined;
+  /** Rate limits of `/oidc/token` and `/api/v1/` (DEFAULT_API_RATE_LIMITS for those not given). */
+  rateLimits?: Partial<ApiRateLimits> | undefined;
 }
+
+export interface ApiRateLimits {
+  /** `POST /oidc/token`, per authenticated client (per address for a public client or a wrong secret). */
+  token: RateLimit;
+  /** Every route under `/api/v1/`, per client of the access token (per address without a valid one). */
+  api: RateLimit;
+}
+
+/**
+ * 120 a minute each: a client exchanges a code or refreshes a token a few times per resident and
+ * session, and each self-information call sends an inquiry to every institution holding the items;
+ * a service with more residents than that at once asks the portal's operator for more.
+ */
+export const DEFAULT_API_RATE_LIMITS: ApiRateLimits = {
+  token: { max: 120, windowMs: 60_000 },
+  api: { max: 120, windowMs: 60_000 },
+};
 
 /** Every scope the portal knows: one per item of わたしの情報's procedure, and `application`. */
 export function knownScopes(myInformation: MyInformationService, on: Date): string[] {
@@ -87,9 +114,19 @@ export function knownScopes(myInformation: MyInformationService, on: Date): stri
 /** The authorization server, made on first use: its issuer is the web listener's origin, known once it listens. */
 export interface ApiRoutes {
   provider(): Promise<Provider>;
+  /** The routes the web listener serves under `/api/v1/`, `METHOD /path` (Fastify's syntax). */
+  servedRoutes(): string[];
+  /** End this browser's session at the authorization server (the portal's logout). */
+  endSession(request: IncomingMessage, response: ServerResponse): Promise<void>;
 }
 
 export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDeps): Promise<ApiRoutes> {
+  // Every route served under /api/v1/ (`METHOD /path`), for checking it is in the OpenAPI document.
+  const served: string[] = [];
+  app.addHook('onRoute', (route) => {
+    if (!route.url.startsWith('/api/v1/')) return;
+    for (const method of [route.method].flat()) if (method !== 'HEAD') served.push(`${method} ${route.url}`);
+  });
   let provider: Promise<Provider> | undefined;
   let callback: ReturnType<Provider['callback']> | undefined;
   const grantTtlSeconds = deps.grantTtlSeconds ?? 90 * 24 * 3600;
@@ -106,6 +143,12 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
       errorPage,
       codeTtlSeconds: deps.codeTtlSeconds,
       grantTtlSeconds,
+      // A used refresh token (or code) presented again: oidc-provider revoked the grant and its tokens;
+      // the consent is over, and 連携サービス says so.
+      onGrantRevoked: (grantId, personId) => {
+        deps.logger.warn({}, 'api: a grant was revoked by the authorization server (a token reused)');
+        void deps.store.revokeGrant(personId, grantId, deps.clock.now()).catch(() => undefined);
+      },
     }));
   const clientName = (clientId: string) =>
     deps.clients.find((c) => c.clientId === clientId)?.name ?? clientId;
@@ -121,18 +164,89 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
     });
   };
 
+  /**
+   * A route option limiting calls per caller: `client:<id>|` when `caller` knows the client, the
+   * address otherwise. Each refusal is recorded with the client counted (ERR_API_THROTTLED, 429).
+   */
+  const limits = { ...DEFAULT_API_RATE_LIMITS, ...deps.rateLimits };
+  const throttle = (
+    limit: RateLimit,
+    route: string,
+    caller: (request: FastifyRequest) => Promise<string | undefined>,
+  ) =>
+    rateLimited({
+      limit,
+      groupId: route,
+      code: 'ERR_API_THROTTLED',
+      message: (after) => `Too many calls: try again in ${after}.`,
+      keyGenerator: async (request) => {
+        const clientId = await caller(request);
+        return clientId === undefined ? `address:${request.ip}|` : `client:${clientId}|`;
+      },
+      onExceeded: (request, key) => {
+        const clientId = /^client:([^|]+)\|/.exec(key)?.[1] ?? null;
+        deps.logger.warn({ route, clientId }, 'api: a caller was throttled');
+        void refuse(request, route, 'ERR_API_THROTTLED', clientId).catch(() => undefined);
+      },
+    });
+  /** The client a token request authenticates as (client_secret_basic, the secret right); none: public or wrong. */
+  const tokenCaller = (request: FastifyRequest) => {
+    const basic = /^Basic ([A-Za-z0-9+/]{1,700}={0,2})$/.exec(request.headers.authorization ?? '')?.[1];
+    const decoded = basic === undefined ? '' : Buffer.from(basic, 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    const id = colon > 0 ? formDecoded(decoded.slice(0, colon)) : undefined;
+    const secret = colon > 0 ? formDecoded(decoded.slice(colon + 1)) : undefined;
+    const client = deps.clients.find((c) => c.clientId === id);
+    return Promise.resolve(
+      client?.secret !== undefined && sameToken(secret, client.secret) ? client.clientId : undefined,
+    );
+  };
+  /** The client of a call's live access token; none without one. */
+  const apiCaller = async (request: FastifyRequest) => {
+    const value = bearerOf(request);
+    const token = value === undefined ? undefined : await (await getProvider()).AccessToken.find(value);
+    return token?.clientId;
+  };
+  const tokenRate = throttle(limits.token, 'portal.oidc.token', tokenCaller);
+  const apiRate = throttle(limits.api, 'portal.api', apiCaller);
+
+  /**
+   * End the browser's session at the authorization server unless it is `keep`'s: oidc-provider's
+   * session (its own cookie) would otherwise let a next authorization through without the card.
+   */
+  const endOidcSession = async (req: IncomingMessage, res: ServerResponse, keep?: string) => {
+    const session = await (await getProvider()).Session.get({ req, res });
+    if (session.accountId !== undefined && session.accountId !== keep) {
+      await session.destroy();
+      deps.logger.info({}, 'api: an authorization server session ended with the portal’s');
+    }
+  };
+
   // oidc-provider reads its own bodies: under /oidc no parser of ours consumes the stream.
   await app.register((scope, _options, done) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', (_request, _payload, next) => next(null, undefined));
-    scope.all(`${MOUNT_PATH}/*`, async (request, reply) => {
+    const handOver = async (request: FastifyRequest, reply: FastifyReply) => {
       const server = await getProvider();
+      // An authorization in a browser whose portal session ended (logged out, expired) or is another
+      // person's: the authorization server's session of it ends first, so the card login is asked again.
+      if (request.url.startsWith(`${MOUNT_PATH}/auth`)) {
+        const portal = await deps.sessions.find(request.cookies[SESSION_COOKIE]);
+        await endOidcSession(request.raw, reply.raw, portal?.personId);
+      }
       reply.hijack();
       const raw = request.raw as IncomingMessage & { originalUrl?: string };
       raw.originalUrl = raw.url;
       raw.url = (raw.url ?? '/').slice(MOUNT_PATH.length) || '/';
       callback ??= server.callback();
       callback(raw, reply.raw);
+    };
+    // The token endpoint, limited per client; the refusal in JSON, as the API's.
+    scope.post(`${MOUNT_PATH}/token`, tokenRate, handOver);
+    scope.all(`${MOUNT_PATH}/*`, handOver);
+    scope.setErrorHandler((error, _request, reply) => {
+      if (error instanceof RenkeiError) return apiError(reply, error);
+      throw error;
     });
     done();
   });
@@ -160,6 +274,7 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
     const clientId = String(details.params.client_id ?? '');
     const missing = details.prompt.details.missingOIDCScope;
     const scopes = (Array.isArray(missing) ? (missing as string[]) : []).filter((s) => s !== 'openid');
+    const asked = String(details.params.scope ?? '').split(' ');
     return reply
       .type(HTML)
       .header('cache-control', 'no-store')
@@ -170,6 +285,7 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
           uid: details.uid,
           clientName: clientName(clientId),
           scopes,
+          offline: asked.includes(OFFLINE_SCOPE),
           legal: deps.legalTable,
           until: new Date(deps.clock.now().getTime() + grantTtlSeconds * 1000),
         }),
@@ -236,8 +352,7 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
 
   /** The access token of a call, checked: live, of a consent not withdrawn, of a registered client. */
   const authenticate = async (request: FastifyRequest, route: string) => {
-    const header = request.headers.authorization;
-    const value = /^Bearer ([A-Za-z0-9._~+/-]{1,512}=*)$/.exec(header ?? '')?.[1];
+    const value = bearerOf(request);
     const token = value === undefined ? undefined : await (await getProvider()).AccessToken.find(value);
     const grant = token && (await deps.store.findGrant(token.grantId));
     const now = deps.clock.now();
@@ -286,13 +401,12 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
     };
 
     // 申請API's search: the finder, as the portal's page uses it (public: the procedures are no secret).
-    api.get('/api/v1/procedures', async (request, reply) => {
-      const q = request.query as Record<string, unknown>;
-      const text = (v: unknown, max: number) => (typeof v === 'string' && v.length <= max ? v : undefined);
+    api.get(portalWebApi.searchProcedures.path, apiRate, async (request, reply) => {
+      const q = parseInput(portalWebApi.searchProcedures.query, request.query, 'query');
       const results = finder.search({
-        lifeEvent: text(q.event, 40) || undefined,
-        municipalityId: text(q.municipality, 6) || undefined,
-        keyword: text(q.q, 100) || undefined,
+        lifeEvent: q.event || undefined,
+        municipalityId: q.municipality || undefined,
+        keyword: q.q || undefined,
       });
       return reply.send({
         procedures: results.map(({ municipality, procedure }) => ({
@@ -307,25 +421,17 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
       });
     });
 
-    api.post('/api/v1/applications', async (request, reply) => {
+    api.post(portalWebApi.prepareApplication.path, apiRate, async (request, reply) => {
       const access = await withApplicationScope(request);
-      const body = (request.body ?? {}) as Record<string, unknown>;
-      const found =
-        typeof body.municipality === 'string' && typeof body.procedure === 'string'
-          ? finder.find(body.municipality, body.procedure)
-          : undefined;
+      const body = parseInput(portalWebApi.prepareApplication.body, request.body ?? {}, 'application');
+      const found = finder.find(body.municipality, body.procedure);
       if (!found) {
         throw new RenkeiError(
           'ERR_ROUTE_NOT_FOUND',
           'This municipality does not accept this procedure online.',
         );
       }
-      const given = typeof body.fields === 'object' && body.fields !== null ? body.fields : {};
-      const text = Object.fromEntries(
-        Object.entries(given).flatMap(([k, v]) =>
-          typeof v === 'string' || typeof v === 'number' ? [[k, String(v)]] : [],
-        ),
-      );
+      const text = Object.fromEntries(Object.entries(body.fields ?? {}).map(([k, v]) => [k, String(v)]));
       const checked = applications.validate(found.procedure, text);
       if ('errors' in checked) {
         throw new RenkeiError('ERR_VALIDATION', 'Some fields of the form are wrong.', {
@@ -346,9 +452,9 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
       });
     });
 
-    api.post('/api/v1/applications/:request/signature', async (request, reply) => {
+    api.post(portalWebApi.signApplication.path, apiRate, async (request, reply) => {
       const access = await withApplicationScope(request);
-      const requestId = String((request.params as { request?: string }).request ?? '').slice(0, 64);
+      const { request: requestId } = parseInput(portalWebApi.signApplication.params, request.params, 'path');
       const pending = await applications.pendingOf(access.grant.personId, requestId);
       const via =
         pending &&
@@ -363,19 +469,14 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
           'No application of this service awaits a signature by this number.',
         );
       }
-      const value = (request.body as Record<string, unknown> | undefined)?.signedData;
-      if (
-        typeof value !== 'string' ||
-        value.length === 0 ||
-        value.length > 64 * 1024 ||
-        !/^[A-Za-z0-9+/]+={0,2}$/.test(value)
-      ) {
+      const signature = portalWebApi.signApplication.body.safeParse(request.body ?? {});
+      if (!signature.success) {
         await refuse(request, route, 'ERR_VALIDATION', access.token.clientId);
         throw new RenkeiError('ERR_VALIDATION', 'signedData: the CMS SignedData in base64.');
       }
       const application = await applications.receiveSignature({
         requestId,
-        signedData: new Uint8Array(Buffer.from(value, 'base64')),
+        signedData: new Uint8Array(Buffer.from(signature.data.signedData, 'base64')),
         remoteAddress: request.ip ?? null,
       });
       return reply.status(201).send({
@@ -417,15 +518,13 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
         new RenkeiError('ERR_INTERNAL', `An unexpected error occurred (request ${request.id}).`),
       );
     });
-    api.get('/api/v1/self-information', async (request, reply) => {
+    api.get(portalWebApi.selfInformation.path, apiRate, async (request, reply) => {
       const route = 'portal.api.selfInformation';
       try {
         const access = await authenticate(request, route);
         const granted = itemsOfScopes(access.scopes);
-        const asked = parseItems((request.query as Record<string, unknown>).items);
-        if (asked === 'invalid')
-          throw new RenkeiError('ERR_VALIDATION', 'items: item numbers, comma-separated.');
-        const items = asked ?? granted;
+        const query = parseInput(portalWebApi.selfInformation.query, request.query, 'query');
+        const items = query.items?.split(',').map(Number) ?? granted;
         if (granted.length === 0 || items.some((n) => !granted.includes(n))) {
           await refuse(request, route, 'ERR_INSUFFICIENT_SCOPE', access.token.clientId);
           throw new RenkeiError('ERR_INSUFFICIENT_SCOPE', 'The resident did not consent to these items.', {
@@ -454,6 +553,14 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
     });
 
     if (deps.onestop) registerApplicationApi(api, deps.onestop);
+
+    // This API's OpenAPI document, from the schemas above; made at the first call (the origin is known
+    // once the web listener listens).
+    let document: OpenApiDocument | undefined;
+    api.get(portalWebApi.apiDocument.path, apiRate, async (_request, reply) => {
+      document ??= portalWebApiDocument({ origin: deps.origin(), scopes: scopeDescriptions(deps) });
+      return reply.header('cache-control', 'no-cache').send(document);
+    });
     done();
   });
 
@@ -508,13 +615,44 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
     return reply.redirect('/connected-services?revoked=1', 303);
   });
 
-  return { provider: getProvider };
+  return {
+    provider: getProvider,
+    servedRoutes: () => [...served],
+    endSession: (request, response) => endOidcSession(request, response),
+  };
 }
 
-function parseItems(raw: unknown): number[] | undefined | 'invalid' {
-  if (raw === undefined) return undefined;
-  if (typeof raw !== 'string' || !/^\d{1,3}(,\d{1,3}){0,19}$/.test(raw)) return 'invalid';
-  return raw.split(',').map(Number);
+/** The bearer token of a call (RFC 6750 §2.1), when well-formed. */
+function bearerOf(request: FastifyRequest): string | undefined {
+  return /^Bearer ([A-Za-z0-9._~+/-]{1,512}=*)$/.exec(request.headers.authorization ?? '')?.[1];
+}
+
+/** An `application/x-www-form-urlencoded` part of a Basic credential (RFC 6749 §2.3.1). */
+function formDecoded(value: string): string | undefined {
+  try {
+    return decodeURIComponent(value.replace(/\+/g, ' '));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Each scope the portal knows, in words, for the OpenAPI document's OAuth 2.0 flow. */
+function scopeDescriptions(deps: ApiRoutesDeps): Record<string, string> {
+  const scopes: Record<string, string> = {
+    openid: 'OpenID Connect: an ID token naming the resident by a pairwise subject (never their number).',
+    [OFFLINE_SCOPE]:
+      'A refresh token (rotating), for access until the consent’s period ends or the resident withdraws it.',
+  };
+  for (const scope of knownScopes(deps.myInformation, deps.clock.now())) {
+    const [itemNo] = itemsOfScopes([scope]);
+    scopes[scope] =
+      itemNo === undefined
+        ? 'Apply to ぴったりサービス procedures for the resident (each application signed with their card).'
+        : `Read the resident’s ${deps.legalTable.findItem(itemNo)?.nameEn ?? `item ${itemNo}`} (${
+            deps.legalTable.findItem(itemNo)?.name ?? ''
+          }).`;
+  }
+  return scopes;
 }
 
 /** Wait until every institution answered (or `waitMs`), reading the retrieval as the page's script does. */

@@ -33,6 +33,7 @@ import { createKyselyApiStore } from './api-store.ts';
 import { loadOrCreateApiKeys } from './api/api-keys.ts';
 import type { ApiClient } from './api/authorization-server.ts';
 import { createOidcAdapterFactory } from './api/oidc-adapter.ts';
+import type { ApiRateLimits } from './api-router.ts';
 
 export interface StartPortalOptions {
   dataDir: string;
@@ -80,13 +81,23 @@ export interface StartPortalOptions {
   informationProviders?: readonly InformationProvider[];
   /** The 自己情報取得API's clients, registered by the operator (none: the API refuses every client). */
   apiClients?: readonly ApiClient[];
-  /** The API's timings (tests shorten them): authorization code, consent, waiting for answers. */
-  apiPolicy?: { codeTtlSeconds?: number; grantTtlSeconds?: number; waitMs?: number };
+  /**
+   * The API's timings (tests shorten them): authorization code, consent, waiting for answers; and
+   * the rate limits of `/oidc/token` and `/api/v1/` (DEFAULT_API_RATE_LIMITS).
+   */
+  apiPolicy?: {
+    codeTtlSeconds?: number;
+    grantTtlSeconds?: number;
+    waitMs?: number;
+    rateLimits?: Partial<ApiRateLimits>;
+  };
 }
 
 export interface RunningPortal extends RunningNode {
   /** The network listener's URL: the core's registry names it (`networkUrl`). */
   readonly networkUrl: string;
+  /** The routes the web listener serves under `/api/v1/` (`METHOD /path`), each in its OpenAPI document. */
+  apiRoutes(): string[];
 }
 
 /**
@@ -203,7 +214,14 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
       );
     });
     let closing: Promise<void> | undefined;
-    return { name: 'portal', url: webUrl, networkUrl, close: () => (closing ??= closeAll()) };
+    const { api } = portal;
+    return {
+      name: 'portal',
+      url: webUrl,
+      networkUrl,
+      apiRoutes: () => api?.servedRoutes() ?? [],
+      close: () => (closing ??= closeAll()),
+    };
   } catch (error) {
     await closeAll();
     throw error;

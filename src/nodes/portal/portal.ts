@@ -53,7 +53,7 @@ import { ApplicationService } from './service/applications.ts';
 import { FinderService, type Onestop } from './service/finder.ts';
 import { errorPage } from './web/pages.ts';
 import type { ApiStore } from './api-store.ts';
-import { registerApiRoutes, type ApiRoutes } from './api-router.ts';
+import { registerApiRoutes, type ApiRateLimits, type ApiRoutes } from './api-router.ts';
 import type { ApiClient, ApiKeys } from './api/authorization-server.ts';
 import type { createOidcAdapterFactory } from './api/oidc-adapter.ts';
 
@@ -115,6 +115,7 @@ export interface PortalDeps {
         codeTtlSeconds?: number | undefined;
         grantTtlSeconds?: number | undefined;
         waitMs?: number | undefined;
+        rateLimits?: Partial<ApiRateLimits> | undefined;
       }
     | undefined;
 }
@@ -221,6 +222,8 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     errorPage,
     formActions: clientOrigins,
   });
+  // The APIs' routes, once registered below: the portal's logout ends their authorization server's session.
+  const authorizationServer: { api?: ApiRoutes | undefined } = {};
   // Before the routes: the plugin finds the routes that ask for a limit as they are added (router.ts).
   await web.register(rateLimit, { global: false });
   registerPortalPages(web, {
@@ -232,7 +235,10 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     readerUrl: deps.readerUrl,
     tls: deps.webTls !== undefined,
     record,
-    onLogout: (token) => myInformation.forget(sha256Hex(token ?? '')),
+    onLogout: async (token, request, reply) => {
+      myInformation.forget(sha256Hex(token ?? ''));
+      await authorizationServer.api?.endSession(request.raw, reply.raw);
+    },
     noticeExtra: async (personId, noticeId) => {
       const payment = await payments.find(personId, noticeId);
       return payment && paymentPanel(payment);
@@ -308,6 +314,7 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
       tls: deps.webTls !== undefined,
       record,
     }));
+  authorizationServer.api = api;
   const network = createHttpApp({
     logger: deps.logger,
     node: 'portal',

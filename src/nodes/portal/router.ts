@@ -56,6 +56,7 @@ import { EXCHANGES_SCRIPT, exchangesPage, exchangesUnavailablePage } from './web
 import { myInformationPage, myInformationResults } from './web/my-information-page.ts';
 import { toText } from '../../shared/web/html.ts';
 import { japaneseDateTime } from './web/dates.ts';
+import { rateLimited } from './rate-limits.ts';
 import { NEXT_COOKIE, NEXT_PATTERN } from './api-router.ts';
 import { landingPage, loggedOutPage, loginPage, noticePage, noticesPage } from './web/pages.ts';
 
@@ -73,8 +74,12 @@ export interface PortalPagesDeps {
   readerUrl: string;
   tls: boolean;
   record?: SecurityEventSink | undefined;
-  /** Told the token of a session that logs out (its answers of わたしの情報 are dropped). */
-  onLogout?: ((token: string | undefined) => void) | undefined;
+  /**
+   * Told the token of a session that logs out (its answers of わたしの情報 are dropped, the
+   * authorization server's session of the browser ends).
+   */
+  onLogout?:
+    ((token: string | undefined, request: FastifyRequest, reply: FastifyReply) => Promise<void>) | undefined;
   /** A notice's payment panel, when it carries a payment request (service D, money-router.ts). */
   noticeExtra?: ((personId: string, noticeId: string) => Promise<Html | undefined>) | undefined;
 }
@@ -92,23 +97,13 @@ export const LOGIN_RATE = { begin: 30, answer: 10, windowMs: 60_000 } as const;
 
 /** The route option that applies `@fastify/rate-limit` (registered by the portal) to a login route. */
 function loginRate(max: number, deps: PortalPagesDeps, route: string) {
-  return {
-    config: {
-      rateLimit: {
-        max,
-        timeWindow: LOGIN_RATE.windowMs,
-        groupId: route,
-        onExceeded: (request: FastifyRequest) => {
-          void refuse(deps, route, 'ERR_LOGIN_THROTTLED', request);
-        },
-        errorResponseBuilder: (_request: FastifyRequest, context: { after: string }) =>
-          new RenkeiError(
-            'ERR_LOGIN_THROTTLED',
-            `Too many logins from this address: try again in ${context.after}.`,
-          ),
-      },
-    },
-  };
+  return rateLimited({
+    limit: { max, windowMs: LOGIN_RATE.windowMs },
+    groupId: route,
+    code: 'ERR_LOGIN_THROTTLED',
+    message: (after) => `Too many logins from this address: try again in ${after}.`,
+    onExceeded: (request) => void refuse(deps, route, 'ERR_LOGIN_THROTTLED', request),
+  });
 }
 
 export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps): void {
@@ -207,7 +202,7 @@ export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps)
         await refuse(deps, 'portal.logout', 'ERR_CALLER_NOT_ALLOWED', request);
         throw new RenkeiError('ERR_CALLER_NOT_ALLOWED', 'The form’s CSRF token is missing or wrong.');
       }
-      deps.onLogout?.(request.cookies[SESSION_COOKIE]);
+      await deps.onLogout?.(request.cookies[SESSION_COOKIE], request, reply);
       await sessions.end(request.cookies[SESSION_COOKIE]);
     }
     return reply.clearCookie(SESSION_COOKIE, cookieOptions(deps.tls)).redirect('/logged-out', 303);

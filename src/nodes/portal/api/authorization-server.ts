@@ -14,7 +14,11 @@
  * - Tokens carry no Individual Number and no code: the subject is a pairwise identifier per client
  *   (HMAC of the client id and the portal's own person id under a secret of the portal), so two
  *   clients cannot link their users, and the person id itself never leaves the portal. Access tokens
- *   are opaque (the portal's own API is their only audience), 10 minutes; no refresh tokens.
+ *   are opaque (the portal's own API is their only audience), 10 minutes.
+ * - Refresh tokens only to a client registered for `offline_access` that asks for it (with
+ *   `prompt=consent`, as OpenID Connect requires): they rotate at every use, a used one presented again
+ *   revokes the whole grant (oidc-provider's reuse detection), and they expire with the consent's
+ *   period (the grant's own expiry), or when the resident withdraws the consent.
  */
 import { createHmac } from 'node:crypto';
 import type Provider from 'oidc-provider';
@@ -47,6 +51,8 @@ export interface ApiKeys {
 }
 
 export const APPLICATION_SCOPE = 'application';
+/** The scope a client asks for refresh tokens with: access while the resident is not there. */
+export const OFFLINE_SCOPE = 'offline_access';
 export const itemScope = (itemNo: number) => `item:${itemNo}`;
 export const MOUNT_PATH = '/oidc';
 export const INTERACTION_PATH = '/oidc-interaction';
@@ -76,6 +82,11 @@ export interface AuthorizationServerDeps {
   codeTtlSeconds?: number | undefined;
   /** How long a consent is remembered (default 90 days). */
   grantTtlSeconds?: number | undefined;
+  /**
+   * Told when the authorization server revokes a grant itself (a used refresh token or code presented
+   * again, a client revoking its refresh token): the consent it was is then over.
+   */
+  onGrantRevoked?: ((grantId: string, personId: string) => void) | undefined;
 }
 
 const OAUTH_CODES: Record<string, ErrorCode> = {
@@ -114,11 +125,14 @@ export function pairwiseSubject(secret: string, clientId: string, personId: stri
 export async function createAuthorizationServer(deps: AuthorizationServerDeps): Promise<Provider> {
   const { default: Provider } = await import('oidc-provider');
   const { keys } = deps;
+  const grantTtl = deps.grantTtlSeconds ?? 90 * 24 * 3600;
   const clients: ClientMetadata[] = deps.clients.map((c) => ({
     client_id: c.clientId,
     client_name: c.name,
     redirect_uris: c.redirectUris,
-    grant_types: ['authorization_code'],
+    grant_types: c.scopes.includes(OFFLINE_SCOPE)
+      ? ['authorization_code', 'refresh_token']
+      : ['authorization_code'],
     response_types: ['code'],
     scope: ['openid', ...c.scopes].join(' '),
     subject_type: 'pairwise',
@@ -129,7 +143,7 @@ export async function createAuthorizationServer(deps: AuthorizationServerDeps): 
   const provider = new Provider(deps.issuer, {
     adapter: deps.adapter,
     clients,
-    scopes: ['openid', ...deps.scopes.filter((s) => s !== 'openid')],
+    scopes: ['openid', OFFLINE_SCOPE, ...deps.scopes.filter((s) => s !== 'openid' && s !== OFFLINE_SCOPE)],
     claims: { openid: ['sub'] },
     subjectTypes: ['pairwise'],
     pairwiseIdentifier: (_ctx, accountId, client) =>
@@ -151,9 +165,18 @@ export async function createAuthorizationServer(deps: AuthorizationServerDeps): 
       IdToken: 600,
       Interaction: 600,
       Session: 600,
-      Grant: deps.grantTtlSeconds ?? 90 * 24 * 3600,
+      Grant: grantTtl,
+      // A refresh token lives as long as the consent it is of: the grant's own expiry, at issue and
+      // at each rotation (the grant is the request's entity then), never beyond.
+      RefreshToken: (ctx) => {
+        const exp = ctx?.oidc?.entities.Grant?.exp;
+        const now = Math.floor(deps.clock.now().getTime() / 1000);
+        return typeof exp === 'number' ? Math.max(exp - now, 1) : grantTtl;
+      },
     },
-    issueRefreshToken: () => false,
+    issueRefreshToken: (_ctx, client, code) =>
+      client.grantTypeAllowed('refresh_token') && code.scopes.has(OFFLINE_SCOPE),
+    rotateRefreshToken: true,
     renderError: (ctx, out, error) => {
       const code = oauthErrorCode(out);
       ctx.type = 'html';
@@ -182,6 +205,10 @@ export async function createAuthorizationServer(deps: AuthorizationServerDeps): 
   provider.on('authorization.error', record('portal.oidc.authorize'));
   provider.on('grant.error', record('portal.oidc.token'));
   provider.on('revocation.error', record('portal.oidc.revocation'));
+  provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
+    const accountId = ctx.oidc?.entities.Grant?.accountId;
+    if (accountId !== undefined) deps.onGrantRevoked?.(grantId, accountId);
+  });
   provider.on('server_error', (_ctx: KoaContextWithOIDC, error: Error) => {
     deps.logger.error({ err: { name: error.name, stack: error.stack } }, 'api: authorization server error');
   });

@@ -16,28 +16,14 @@ import { parse } from 'yaml';
 import { z } from 'zod';
 import type { LegalTable } from '../../../domain/legal-table/index.ts';
 import { ProcedureId } from '../../../protocol/identifiers.ts';
+import { FormField } from '../../../protocol/portal-web-api.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 
 const Id = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, 'lower-case letters, digits and hyphens');
 const Text = (max: number) => z.string().trim().min(1).max(max);
 
-/** One field of a form, as the catalogue declares it. */
-export const FormField = z
-  .object({
-    name: z.string().regex(/^[a-z][A-Za-z0-9]{0,39}$/, 'camelCase'),
-    label: Text(100),
-    labelEn: Text(100),
-    type: z.enum(['text', 'textarea', 'date', 'integer', 'select']),
-    required: z.boolean(),
-    maxLength: z.number().int().min(1).max(5000).optional(),
-    pattern: z.string().max(200).optional(),
-    min: z.number().int().optional(),
-    max: z.number().int().optional(),
-    options: z.array(Text(100)).min(1).max(50).optional(),
-    hint: Text(200).optional(),
-  })
-  .strict();
-export type FormField = z.infer<typeof FormField>;
+/** One field of a form, as the catalogue declares it (the 申請API's wire contract lists it too). */
+export { FormField };
 
 export const LifeEvent = z.object({ id: Id, name: Text(50), nameEn: Text(100) }).strict();
 export type LifeEvent = z.infer<typeof LifeEvent>;

@@ -31,6 +31,8 @@ export function consentPage(args: {
   uid: string;
   clientName: string;
   scopes: readonly string[];
+  /** The service asks for `offline_access`: it keeps access while the resident is not there. */
+  offline: boolean;
   legal: LegalTable;
   until: Date;
 }): string {
@@ -67,6 +69,18 @@ export function consentPage(args: {
           services” page.</span
         >
       </p>
+      ${
+        args.offline
+          ? html`<p data-testid="consent-offline">
+              このサービスは、あなたがこのページを離れた後も、同意の期間が終わるか、あなたが取り消すまで、情報を取得できます。<br /><span
+                class="en"
+                lang="en"
+                >This service keeps access after you leave, until the period ends or you withdraw your
+                consent.</span
+              >
+            </p>`
+          : ''
+      }
       <div class="button-row">
         <form method="post" action="/oidc-interaction/${args.uid}/consent">
           <input type="hidden" name="_csrf" value="${args.csrfToken}" />
