@@ -70,6 +70,22 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
     return { institutionId: rotated.id, keyVersion: rotated.keyVersion };
   });
 
+  // Who suspends is the caller's certificate (`operator:registry:<person>`); without the trust layer
+  // (unit tests) there is no caller to name.
+  serve(app, adminApi.suspendInstitution, async ({ params, body, caller, request }) => {
+    const by = caller?.partyId ?? 'operator';
+    const { changed, ...answer } = await registry.setSuspended(params.id, 'suspended', body.reason, by);
+    request.log.warn({ institutionId: params.id, by, changed }, 'institution suspended');
+    return answer;
+  });
+  serve(app, adminApi.reinstateInstitution, async ({ params, body, caller, request }) => {
+    const by = caller?.partyId ?? 'operator';
+    const { changed, ...answer } = await registry.setSuspended(params.id, 'reinstated', body.reason, by);
+    request.log.warn({ institutionId: params.id, by, changed }, 'institution reinstated');
+    return answer;
+  });
+  serve(app, adminApi.getSuspensionHistory, async ({ params }) => registry.history(params.id));
+
   // ── Legal table versions (operator) ─────────────────────────────────────────────────────────
   // Who loaded it is the caller's certificate (`operator:legal:<person>`); without the trust layer
   // (unit tests) there is no caller to name.
@@ -109,7 +125,16 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
   });
 
   // ── Codes (J-LIS and institutions) ──────────────────────────────────────────────────────────
-  serve(app, coreApi.issueCode, async ({ body }) => codes.issueCode(body));
+  // An issuance to a suspended institution is recorded as a refusal (J-LIS is told why).
+  serve(app, coreApi.issueCode, async ({ body, refuse }) => {
+    try {
+      return await codes.issueCode(body);
+    } catch (error) {
+      if (error instanceof RenkeiError && error.code === 'ERR_INSTITUTION_SUSPENDED')
+        throw await refuse(error);
+      throw error;
+    }
+  });
   serve(app, coreApi.reissueCodes, async ({ body }) =>
     codes.reissueCodes(body.institutionId, body.personCodes),
   );
@@ -125,7 +150,10 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
     try {
       return await portalNotices.submit(body);
     } catch (error) {
-      if (error instanceof RenkeiError && ['ERR_UNKNOWN_PERSON_CODE', 'ERR_DUPLICATE'].includes(error.code)) {
+      if (
+        error instanceof RenkeiError &&
+        ['ERR_UNKNOWN_PERSON_CODE', 'ERR_DUPLICATE', 'ERR_INSTITUTION_SUSPENDED'].includes(error.code)
+      ) {
         throw await refuse(error);
       }
       throw error;
