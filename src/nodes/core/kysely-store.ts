@@ -78,6 +78,7 @@ export interface CoreDatabase extends RecordLogTables {
   };
   institution_suspensions: {
     institution_id: string;
+    seq: number;
     changed_at: string;
     action: string;
     reason: string;
@@ -401,10 +402,17 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
         .where('suspended', '<>', suspended)
         .executeTakeFirst();
       if (result.numUpdatedRows !== 1n) return false;
+      // The update above holds the institution's row until commit: no two changes take one number.
+      const last = await trx
+        .selectFrom('institution_suspensions')
+        .select((eb) => eb.fn.max('seq').as('seq'))
+        .where('institution_id', '=', event.institutionId)
+        .executeTakeFirst();
       await trx
         .insertInto('institution_suspensions')
         .values({
           institution_id: event.institutionId,
+          seq: Number(last?.seq ?? 0) + 1,
           changed_at: event.at,
           action: event.action,
           reason: event.reason,
@@ -420,7 +428,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
       .selectFrom('institution_suspensions')
       .selectAll()
       .where('institution_id', '=', institutionId)
-      .orderBy('changed_at')
+      .orderBy('seq')
       .execute();
     return rows.map((row) => ({
       institutionId: row.institution_id,

@@ -345,11 +345,13 @@ export const CORE_MIGRATIONS: Record<string, Migration> = {
       await db.schema
         .createTable('institution_suspensions')
         .addColumn('institution_id', 'text', (c) => c.notNull().references('institutions.id'))
+        // 1, 2, 3… per institution: the order of its changes, even two within one millisecond.
+        .addColumn('seq', 'integer', (c) => c.notNull())
         .addColumn('changed_at', 'text', (c) => c.notNull())
         .addColumn('action', 'text', (c) => c.notNull())
         .addColumn('reason', 'text', (c) => c.notNull())
         .addColumn('changed_by', 'text', (c) => c.notNull())
-        .addPrimaryKeyConstraint('institution_suspensions_pk', ['institution_id', 'changed_at', 'action'])
+        .addPrimaryKeyConstraint('institution_suspensions_pk', ['institution_id', 'seq'])
         .execute();
     },
   },

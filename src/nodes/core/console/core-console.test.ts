@@ -4,7 +4,7 @@
  * oversight pages (enumerated from the app, not listed by hand) sends a caller without a session to
  * the login page, refuses a session of the other role (403, recorded), and refuses every POST without
  * the form's CSRF token (nothing changed). Then what each role sees: the registry's add and key
- * rotation through the registry service; the records without a person's key; the refusals and
+ * rotation through the registry service; an institution's suspension, confirmed before it is made; the records without a person's key; the refusals and
  * non-disclosure flags per institution; the log verified, and a tampered record found.
  */
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
@@ -148,9 +148,9 @@ function routesUnder(prefix: string): { method: 'GET' | 'POST'; url: string }[] 
 describe("the core's console, to an attacker", () => {
   it('sends every page of both consoles to the login page without a session', async () => {
     const routes = [...routesUnder('/operator'), ...routesUnder('/oversight')];
-    // statistics, .csv, chart, legal, diff, health, registry (GET, POST), rotate-key; records,
-    // institutions, log, log/verify, log/verify-record
-    expect(routes.length).toBeGreaterThanOrEqual(14);
+    // statistics, .csv, chart, legal, diff, health, registry (GET, POST), rotate-key, suspend,
+    // reinstate; records, institutions, log, log/verify, log/verify-record
+    expect(routes.length).toBeGreaterThanOrEqual(16);
     for (const route of routes) {
       const answer = await web.inject({ method: route.method, url: route.url });
       expect(answer.statusCode, `${route.method} ${route.url}`).toBe(303);
@@ -192,7 +192,7 @@ describe("the core's console, to an attacker", () => {
       ...routesUnder('/operator').map((r) => ({ ...r, jar: operator, page: '/operator/registry' })),
       ...routesUnder('/oversight').map((r) => ({ ...r, jar: ppc, page: '/oversight/log' })),
     ].filter((r) => r.method === 'POST');
-    expect(posts.length).toBeGreaterThanOrEqual(4);
+    expect(posts.length).toBeGreaterThanOrEqual(6);
     for (const route of posts) {
       const answer = await post(
         route.jar,
@@ -253,6 +253,61 @@ describe("the operator's registry", () => {
     expect(statistics.statusCode).toBe(200);
     expect(statistics.body).toContain('<script type="module" src="/operator/statistics-chart.js">');
     expect(statistics.body).toContain('ログアウト');
+  });
+});
+
+describe("the operator's suspension of an institution", () => {
+  it('asks to confirm, then suspends with the reason and who; reinstates the same way', async () => {
+    const operator = await login('operator');
+    const registry = core.core.services.registry;
+    const page = await get(operator, '/operator/registry');
+    expect(page.body).toMatch(/data-institution="132012"[\s\S]*?data-suspended="false"/);
+    expect(page.body).toContain('action="/operator/registry/132012/suspend"');
+
+    // The first POST shows what will happen and changes nothing.
+    const asked = await post(operator, '/operator/registry', '/operator/registry/132012/suspend', {
+      reason: '不正アクセスの調査',
+    });
+    expect(asked.statusCode, asked.body).toBe(200);
+    expect(asked.body).toContain('<dd data-reason>不正アクセスの調査</dd>');
+    expect(asked.body).toContain('name="confirmed" value="yes"');
+    expect((await registry.get('132012')).suspended).toBe(false);
+
+    const confirmed = await post(operator, '/operator/registry', '/operator/registry/132012/suspend', {
+      reason: '不正アクセスの調査',
+      confirmed: 'yes',
+    });
+    expect(confirmed.statusCode, confirmed.body).toBe(303);
+    expect(confirmed.headers.location).toBe('/operator/registry?done=suspended&id=132012');
+    const { institution, history } = await registry.history('132012');
+    expect(institution.suspended).toBe(true);
+    expect(history).toMatchObject([
+      { action: 'suspended', reason: '不正アクセスの調査', by: 'console:operator' },
+    ]);
+    const shown = await get(operator, '/operator/registry');
+    expect(shown.body).toMatch(/data-institution="132012"[\s\S]*?data-suspended="true"/);
+    expect(shown.body).toContain('action="/operator/registry/132012/reinstate"');
+
+    const noReason = await post(operator, '/operator/registry', '/operator/registry/132012/reinstate', {
+      reason: ' ',
+      confirmed: 'yes',
+    });
+    expect(noReason.statusCode).toBe(400);
+    expect((await registry.get('132012')).suspended).toBe(true);
+    const unknown = await post(operator, '/operator/registry', '/operator/registry/999999/suspend', {
+      reason: 'x',
+    });
+    expect(unknown.statusCode).toBe(422);
+
+    const reinstated = await post(operator, '/operator/registry', '/operator/registry/132012/reinstate', {
+      reason: '調査完了',
+      confirmed: 'yes',
+    });
+    expect(reinstated.headers.location).toBe('/operator/registry?done=reinstated&id=132012');
+    expect((await registry.history('132012')).history.map((e) => e.action)).toEqual([
+      'suspended',
+      'reinstated',
+    ]);
   });
 });
 
