@@ -89,34 +89,11 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
   // ── Legal table versions (operator) ─────────────────────────────────────────────────────────
   // Who loaded it is the caller's certificate (`operator:legal:<person>`); without the trust layer
   // (unit tests) there is no caller to name.
-  serve(app, adminApi.loadLegalVersion, async ({ body, caller, request, reply }) => {
-    const loadedBy = caller?.partyId ?? 'operator';
-    try {
-      const loaded = await legalVersions.load(body, loadedBy);
-      request.log.info(
-        {
-          legalTableDigest: loaded.version.digest,
-          effectiveFrom: body.effectiveFrom,
-          loadedBy,
-          stored: loaded.stored,
-        },
-        'legal table version loaded',
-      );
-      reply.status(201);
-      return loaded;
-    } catch (error) {
-      // A refusal is recorded like a load: who, for which day, and the stable code (the loader's
-      // message names only the files' entries).
-      request.log.warn(
-        {
-          effectiveFrom: body.effectiveFrom,
-          loadedBy,
-          code: error instanceof RenkeiError ? error.code : 'ERR_INTERNAL',
-        },
-        'legal table version refused',
-      );
-      throw error;
-    }
+  // The service logs the load or its refusal with who and the day.
+  serve(app, adminApi.loadLegalVersion, async ({ body, caller, reply }) => {
+    const loaded = await legalVersions.load(body, caller?.partyId ?? 'operator');
+    reply.status(201);
+    return loaded;
   });
   serve(app, adminApi.listLegalVersions, () => ({ versions: legalVersions.list() }));
   serve(app, adminApi.getLegalVersion, ({ params }) => {
