@@ -11,33 +11,16 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { generateKeyPair } from 'jose';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { legalTableFromFiles, type LegalFiles } from '../../../domain/legal-table/load.ts';
 import { silentLogger } from '../../../shared/logger.ts';
 import { AccountService } from '../../../shared/web/console/accounts.ts';
 import type { CoreDatabase } from '../kysely-store.ts';
-import { startStandIn, startTestCore, testLegalTable, type StandIn, type TestCore } from '../test-support.ts';
+import { startStandIn, startTestCore, testLegalFiles, type StandIn, type TestCore } from '../test-support.ts';
 import { createCoreConsole } from './core-console.ts';
 
 const FAST = { log2N: 10, r: 8, p: 1 };
 
-/** The test table as the files an operator loads, with `change` applied to its clauses. */
-function legalFiles(
-  change: (clauses: { clauseNo: string; requester: unknown }[]) => void = () => {},
-): LegalFiles {
-  const table = testLegalTable();
-  const clauses = structuredClone([...table.clauses]) as unknown as {
-    clauseNo: string;
-    requester: unknown;
-  }[];
-  change(clauses);
-  return {
-    clauses: stringify(clauses),
-    procedures: stringify(table.procedures),
-    items: stringify(table.items),
-  };
-}
-const BASE = legalFiles();
+const BASE = testLegalFiles();
 const PASSWORD = 'correct horse battery';
 
 let core: TestCore;
@@ -336,8 +319,8 @@ describe("the operator's suspension of an institution", () => {
 });
 
 describe("the operator's load of a legal table version", () => {
-  const B = legalFiles((clauses) => {
-    const clause = clauses.find((c) => c.clauseNo === '74');
+  const B = testLegalFiles(({ clauses }) => {
+    const clause = (clauses as { clauseNo: string; requester: unknown }[]).find((c) => c.clauseNo === '74');
     if (clause) clause.requester = { kinds: ['prefecture'], institutions: [] };
   });
   /** As a browser sends a textarea: every line end CRLF. */
