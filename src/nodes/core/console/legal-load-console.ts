@@ -155,7 +155,7 @@ function formBody(form: FormValues, csrfToken: string, base: string, problem: Ht
       新しい版は、読み込む前に起動時と同じ検証を受けます。検証に通ると、施行日にその日の版との差分を表示し、
       確認してから保存します。施行日は今日以降の日です（今日なら直ちに施行）。
     </p>
-    <form method="post" action="${base}/legal/load" id="legal-load" class="search-form">
+    <form method="post" action="${base}/legal/load" id="legal-load" class="file-form">
       <input type="hidden" name="_csrf" value="${csrfToken}" />
       <div class="form-field">
         <label for="effectiveFrom">施行日 <span lang="en">Takes effect on</span></label>
