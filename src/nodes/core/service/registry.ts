@@ -8,7 +8,7 @@
  *
  * That bound holds for a suspension too: the process that suspends refuses at once, another core
  * process may still accept the institution's inquiries for up to `cacheMs` (5 s) after it. We chose
- * the bound over a read on every inquiry; a deployment that needs none sets `cacheMs: 0`.
+ * the bound over a read on every inquiry; `cacheMs: 0` (createCore's `registryCacheMs`) removes it.
  */
 import type { InstitutionRegistration } from '../../../protocol/admin.ts';
 import type { Clock } from '../../../shared/clock.ts';
