@@ -169,7 +169,7 @@ describe('suspending an institution', () => {
     expect(x.residentNotices.map((n) => n.noticeId)).toEqual([noticeId]);
   });
 
-  it('refuses code issuances to a suspended institution', async () => {
+  it('refuses code issuances to a suspended institution and its notices to residents', async () => {
     await change('131016', 'suspensions', 'suspended for the test');
     const issued = await core.call<Failure>('POST', '/v1/code-issuances', {
       institutionId: '131016',
@@ -178,6 +178,13 @@ describe('suspending an institution', () => {
     });
     expect([issued.status, issued.body.error.code]).toEqual([403, 'ERR_INSTITUTION_SUSPENDED']);
     expect(x.deliveries).toHaveLength(1); // the one code of beforeEach
+    const notice = await core.call<Failure>('POST', '/v1/portal-notices', {
+      senderId: '131016',
+      noticeId: randomUUID(),
+      personCode: code,
+      sealed: 'aGVhZGVy..aXY.c2VhbGVk.dGFn',
+    });
+    expect([notice.status, notice.body.error.code]).toEqual([403, 'ERR_INSTITUTION_SUSPENDED']);
     await change('131016', 'reinstatements', 'done');
     expect(await core.issue({ id: '131016', standIn: x }, '23456789012')).toBeTruthy();
   });

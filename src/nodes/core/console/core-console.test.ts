@@ -294,6 +294,7 @@ describe("the operator's suspension of an institution", () => {
     const shown = await get(operator, '/operator/registry');
     expect(shown.body).toMatch(/data-institution="132012"[\s\S]*?data-suspended="true"/);
     expect(shown.body).toContain('action="/operator/registry/132012/reinstate"');
+    expect(shown.body).toMatch(/data-suspension-reason>\s*不正アクセスの調査（console:operator、令和7年/);
 
     const noReason = await post(operator, '/operator/registry', '/operator/registry/132012/reinstate', {
       reason: ' ',

@@ -27,7 +27,7 @@ import { html, type Html } from '../../../shared/web/html.ts';
 import { japaneseDate, japaneseDateTime } from '../../../shared/web/dates.ts';
 import { formFields } from '../../../shared/web/server.ts';
 import { listCertificates, type ListedCertificate } from '../../../trust/pki/authority.ts';
-import type { Institution } from '../model.ts';
+import type { Institution, SuspensionEvent } from '../model.ts';
 import { INSTITUTION_KIND_NAMES } from '../service/records.ts';
 import type { Registry } from '../service/registry.ts';
 import type { RenderedPage } from './operator-console.ts';
@@ -109,7 +109,13 @@ export const registryConsole: FastifyPluginAsync<RegistryConsoleOptions> = (app,
     const done = parseInput(DONE, request.query, 'page');
     const institutions = (await options.registry.list()).toSorted((a, b) => a.id.localeCompare(b.id));
     const { csrfToken } = options.staff(request);
-    const body = registryBody(institutions, certificates(), csrfToken, base, done);
+    // Why each suspended institution is (its latest change): a few rows, read for those only.
+    const suspensions = new Map<string, SuspensionEvent>();
+    for (const i of institutions.filter((i) => i.suspended)) {
+      const latest = (await options.registry.history(i.id)).history.at(-1);
+      if (latest) suspensions.set(i.id, latest);
+    }
+    const body = registryBody(institutions, suspensions, certificates(), csrfToken, base, done);
     return reply
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-store')
@@ -208,12 +214,27 @@ function confirmBody(
     </form>`;
 }
 
-function suspensionCell(i: Institution, csrfToken: string, base: string): Html {
+function suspensionCell(
+  i: Institution,
+  latest: SuspensionEvent | undefined,
+  csrfToken: string,
+  base: string,
+): Html {
   const path = i.suspended ? 'reinstate' : 'suspend';
   const text = ACTIONS[path];
+  const state = i.suspended
+    ? html`停止中 <span lang="en">suspended</span>`
+    : html`参加中 <span lang="en">active</span>`;
   return html`<span class="${i.suspended ? 'status--down' : ''}" data-suspended="${String(i.suspended)}"
-      >${i.suspended ? html`停止中 <span lang="en">suspended</span>` : html`参加中 <span lang="en">active</span>`}</span
+      >${state}</span
     >
+    ${
+      latest
+        ? html`<div class="hint" data-suspension-reason>
+            ${latest.reason}（${latest.by}、${japaneseDateTime(new Date(latest.at))}）
+          </div>`
+        : null
+    }
     <form method="post" action="${base}/registry/${i.id}/${path}" class="row-form">
       <input type="hidden" name="_csrf" value="${csrfToken}" />
       <input
@@ -265,6 +286,7 @@ function rekeyCell(i: Institution): Html {
 
 function registryBody(
   institutions: readonly Institution[],
+  suspensions: ReadonlyMap<string, SuspensionEvent>,
   certificates: ListedCertificate[] | undefined,
   csrfToken: string,
   base: string,
@@ -310,7 +332,7 @@ function registryBody(
               <td class="num" data-key-version="${i.keyVersion}">${i.keyVersion}</td>
               <td>${rekeyCell(i)}</td>
               <td>${certificateCell(certificates, i.id)}</td>
-              <td>${suspensionCell(i, csrfToken, base)}</td>
+              <td>${suspensionCell(i, suspensions.get(i.id), csrfToken, base)}</td>
               <td>${japaneseDateTime(new Date(i.updatedAt))}</td>
               <td>
                 <form method="post" action="${base}/registry/${i.id}/rotate-key">
