@@ -132,6 +132,7 @@ export async function createCoreConsole(deps: CoreConsoleDeps): Promise<FastifyI
     legalVersions,
     render,
     staff,
+    logger: deps.logger,
     now,
   });
   await app.register(oversightConsole, {

@@ -28,6 +28,7 @@ import { parseInput } from '../../../shared/http.ts';
 import { japaneseDate } from '../../../shared/web/dates.ts';
 import { html, type Html } from '../../../shared/web/html.ts';
 import { formFields } from '../../../shared/web/server.ts';
+import type { Logger } from '../../../shared/logger.ts';
 import type { LegalVersionService } from '../service/legal-versions.ts';
 import type { RenderedPage } from './operator-console.ts';
 
@@ -43,6 +44,7 @@ export interface LegalLoadConsoleOptions {
   legalVersions: LegalVersionService;
   render: (request: FastifyRequest, page: RenderedPage) => string;
   staff: (request: FastifyRequest) => { accountId: string; csrfToken: string };
+  logger: Logger;
   now: () => Date;
   /** Where the plugin is mounted; default `/operator`. */
   base?: string;
@@ -122,6 +124,11 @@ export const legalLoadConsole: FastifyPluginAsync<LegalLoadConsoleOptions> = (ap
       checked = options.legalVersions.check(load);
     } catch (error) {
       if (!(error instanceof RenkeiError)) throw error;
+      // Logged as the load's refusals are (LegalVersionService.load): who, the day, the code.
+      options.logger.warn(
+        { account: accountId, effectiveFrom: form.effectiveFrom, code: error.code },
+        'legal table version refused at its check in the console',
+      );
       // Refused before anything is stored: the form again, with the validator's message at its line.
       return send(error.status, formBody({ ...form, ...files }, csrfToken, base, problemBody(files, error)));
     }
