@@ -77,6 +77,7 @@ const ACTIONS = {
       '符号の発行とお知らせの送信も拒否し、異動の通知は解除まで保留します。受付済みの照会は最後まで処理します。',
     button: '停止する',
     buttonEn: 'Suspend',
+    short: '停止…',
   },
   reinstate: {
     action: 'reinstated',
@@ -85,6 +86,7 @@ const ACTIONS = {
     warning: 'この機関の照会を再び受け付けます。保留中の異動の通知を届けます。',
     button: '解除する',
     buttonEn: 'Reinstate',
+    short: '解除…',
   },
 } as const;
 
@@ -246,9 +248,7 @@ function suspensionCell(
         placeholder="理由 reason"
         aria-label="${i.name}の${text.title}の理由"
       />
-      <button class="button button--secondary" type="submit">
-        ${text.buttonEn === 'Suspend' ? '停止…' : '解除…'}
-      </button>
+      <button class="button button--secondary" type="submit">${text.short}</button>
     </form>`;
 }
 
