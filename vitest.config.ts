@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
  * data through the store ports only, so that the same test proves the same behaviour on both.
  */
 const STORAGE_SUITES = [
-  'src/nodes/core/{codes,group-commit,inquiries,inquiry-batches,inquiry-owners,kept-answers,legal-versions,outbound-limits,person-records,records,registry,resident-notices}.test.ts',
+  'src/nodes/core/{codes,group-commit,inquiries,inquiry-batches,inquiry-owners,kept-answers,legal-versions,outbound-limits,person-records,records,registry,resident-notices,suspensions}.test.ts',
   'src/nodes/core/console/core-console.test.ts',
   'src/nodes/institution/institution.test.ts',
   'src/nodes/jlis/jlis.test.ts',

@@ -1,11 +1,13 @@
 /**
  * The core's console in a real browser (Debian's chromium, driven by playwright-core), on a core with
  * real exchanges (stand-in institutions over real HTTP) and the consoles' real login: the operator logs
- * in, sees the week's provisions drawn and the registry; logs out; the oversight commission's account
+ * in, sees the week's provisions drawn and the registry, suspends an institution (confirming first)
+ * and reinstates it, loads a new version of the legal table from files (a bad one shown at its line
+ * first, then a good one's diff, stored on confirming); logs out; the oversight commission's account
  * logs in, searches the records, reads the figures per institution and verifies the log. Skipped,
  * saying so, where /usr/bin/chromium is missing. With RENKEI_SCREENSHOTS=<dir> pages are saved there.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -13,7 +15,14 @@ import { generateKeyPair } from 'jose';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCoreConsole } from '../src/nodes/core/console/core-console.ts';
-import { startStandIn, startTestCore, type StandIn, type TestCore } from '../src/nodes/core/test-support.ts';
+import { legalTableFromFiles, type LegalFiles } from '../src/domain/legal-table/load.ts';
+import {
+  startStandIn,
+  startTestCore,
+  testLegalFiles,
+  type StandIn,
+  type TestCore,
+} from '../src/nodes/core/test-support.ts';
 import { listen } from '../src/shared/http.ts';
 import { silentLogger } from '../src/shared/logger.ts';
 import { AccountService } from '../src/shared/web/console/accounts.ts';
@@ -35,7 +44,11 @@ describe.skipIf(!hasChromium)("the core's console in chromium", () => {
   beforeAll(async () => {
     shots = mkdtempSync(join(tmpdir(), 'renkei-core-console-'));
     const keys = await generateKeyPair('ES256');
-    core = await startTestCore({ recordLog: { signer: { key: keys.privateKey, kid: 'core' }, everyMs: 0 } });
+    core = await startTestCore({
+      recordLog: { signer: { key: keys.privateKey, kid: 'core' }, everyMs: 0 },
+      legalTable: legalTableFromFiles(testLegalFiles()),
+    });
+    await core.core.services.legalVersions.open();
     x = await startStandIn();
     a = await startStandIn();
     await core.register('131016', 'municipality', x.url);
@@ -125,11 +138,73 @@ describe.skipIf(!hasChromium)("the core's console in chromium", () => {
     await page.waitForURL(`${url}/operator/registry`);
     expect(await page.locator('#institutions tbody tr').count()).toBe(2);
     await shootPage(page, 'core-console-registry', () => shots);
+    // Suspend an institution: the reason, then a page that says what will happen, then confirm.
+    await page.getByLabel('132012の参加の停止の理由').fill('不正アクセスの調査');
+    await page.locator('tr[data-institution="132012"]').getByRole('button', { name: '停止…' }).click();
+    await page.waitForSelector('#confirm');
+    expect(await page.textContent('[data-reason]')).toBe('不正アクセスの調査');
+    await shootPage(page, 'core-console-suspend-confirm', () => shots);
+    await page.getByRole('button', { name: '停止する' }).click();
+    await page.waitForURL(/done=suspended/);
+    await page.waitForSelector('tr[data-institution="132012"] [data-suspended="true"]');
+    expect((await core.core.services.registry.get('132012')).suspended).toBe(true);
+    await page.getByLabel('132012の参加の停止の解除の理由').fill('調査完了');
+    await page.locator('tr[data-institution="132012"]').getByRole('button', { name: '解除…' }).click();
+    await page.getByRole('button', { name: '解除する' }).click();
+    await page.waitForSelector('tr[data-institution="132012"] [data-suspended="false"]');
+
+    // Load a version of the legal table from files: a bad one first, shown at its line.
+    const files = (name: string, f: LegalFiles) => {
+      const dir = join(shots, name);
+      mkdirSync(dir);
+      for (const [part, text] of Object.entries(f)) writeFileSync(join(dir, `${part}.yaml`), text);
+      return (part: string) => join(dir, `${part}.yaml`);
+    };
+    const good = testLegalFiles(({ clauses }) => {
+      const clause = (clauses as { clauseNo: string; requester: unknown }[]).find((c) => c.clauseNo === '74');
+      if (clause) clause.requester = { kinds: ['prefecture'], institutions: [] };
+    });
+    const bad = files('bad', { ...good, items: good.items.replace('name:', 'name: [') });
+    const ok = files('good', good);
+    await page.getByRole('link', { name: '別表第二・レイアウト' }).click();
+    await page.getByRole('link', { name: '新しい版を読み込む' }).click();
+    await page.waitForURL(`${url}/operator/legal/load`);
+    await page.getByLabel('施行日').fill('2025-07-01');
+    for (const part of ['clauses', 'procedures', 'items']) {
+      await page.getByLabel(`${part}.yamlのファイル`).setInputFiles(bad(part));
+    }
+    await expect.poll(() => page.inputValue('textarea#items')).not.toBe('');
+    await page.getByRole('button', { name: '検証' }).click();
+    await page.waitForSelector('#problem[data-code="ERR_LEGAL_TABLE_INVALID"]');
+    expect(await page.getAttribute('#problem-line', 'data-file')).toBe('legal/items.yaml');
+    await shootPage(page, 'core-console-legal-load-refused', () => shots);
+    for (const part of ['clauses', 'procedures', 'items']) {
+      await page.getByLabel(`${part}.yamlのファイル`).setInputFiles(ok(part));
+    }
+    await expect.poll(() => page.inputValue('textarea#items')).toBe(good.items);
+    await page.getByRole('button', { name: '検証' }).click();
+    await page.waitForSelector('#checked');
+    expect(await page.getAttribute('#effective-from', 'data-day')).toBe('2025-07-01');
+    expect(await page.textContent('#diff')).toContain('prefecture');
+    const before = (await core.store.listLegalVersions()).length;
+    await shootPage(page, 'core-console-legal-load-diff', () => shots);
+    await page.getByRole('button', { name: 'この版を保存' }).click();
+    await page.waitForSelector('#loaded[data-loaded="stored"]');
+    const versions = await core.store.listLegalVersions();
+    expect(versions).toHaveLength(before + 1);
+    expect(versions.at(-1)).toMatchObject({
+      effectiveFrom: '2025-07-01',
+      loadedBy: 'console:operator',
+      files: good,
+    });
+
     // The operator's menu has no oversight page, and the oversight pages refuse the operator.
     expect(await page.getByRole('link', { name: '改ざん検知' }).count()).toBe(0);
     const refused = await page.goto(`${url}/oversight/records`);
     expect(refused?.status()).toBe(403);
     expect(problems).toEqual([
+      // The bad version's page (422), then the oversight page refused (403).
+      'Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)',
       'Failed to load resource: the server responded with a status of 403 (Forbidden)',
     ]);
     problems.length = 0;

@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   bench: async () => (await import('./bench-command.ts')).registerBenchCommand,
   legal: async () => (await import('./legal-command.ts')).registerLegalCommand,
   codes: async () => (await import('./codes-command.ts')).registerCodesCommand,
+  registry: async () => (await import('./registry-command.ts')).registerRegistryCommand,
   security: async () => (await import('./security-command.ts')).registerSecurityCommand,
   pki: async () => (await import('./pki-command.ts')).registerPkiCommand,
   records: async () => (await import('./records-command.ts')).registerRecordsCommand,

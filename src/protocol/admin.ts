@@ -32,6 +32,8 @@ export const Institution = InstitutionRegistration.extend({
   keyVersion: KeyVersion,
   /** The key version the institution last confirmed all the codes it holds are under. */
   rekeyedVersion: z.number().int().min(0),
+  /** Suspended by the operator: the core refuses its inquiries, and inquiries to it, until reinstated. */
+  suspended: z.boolean(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });
@@ -49,6 +51,28 @@ export const NetworkDirectory = z.object({
   ),
 });
 export type NetworkDirectory = z.infer<typeof NetworkDirectory>;
+
+/**
+ * `POST /admin/v1/institutions/:id/suspensions` and `…/reinstatements`: why (kept in the
+ * institution's history with who and when; shown to operators, never sent to the institution).
+ */
+export const SuspensionChange = z.strictObject({ reason: z.string().trim().min(1).max(500) });
+export type SuspensionChange = z.infer<typeof SuspensionChange>;
+
+/** One suspension or reinstatement, as the registry keeps it. */
+export const SuspensionEvent = z.object({
+  institutionId: InstitutionId,
+  action: z.enum(['suspended', 'reinstated']),
+  reason: z.string(),
+  by: z.string(),
+  at: z.iso.datetime(),
+});
+
+/** An institution with its suspensions and reinstatements, oldest first. */
+export const SuspensionHistory = z.object({
+  institution: Institution,
+  history: z.array(SuspensionEvent),
+});
 
 export const KeyRotated = z.object({ institutionId: InstitutionId, keyVersion: KeyVersion });
 export type KeyRotated = z.infer<typeof KeyRotated>;

@@ -34,6 +34,8 @@ import {
   InstitutionRegistration,
   Institution,
   KeyRotated,
+  SuspensionChange,
+  SuspensionHistory,
   LegalVersionFiles,
   LegalVersionList,
   LegalVersionLoad,
@@ -580,6 +582,43 @@ export const adminApi = defineApi('admin', {
     label: 'institution id',
     params: InstitutionParams,
     response: KeyRotated,
+  },
+  /**
+   * Suspend an institution (`renkei registry suspend`): from then on the core refuses every inquiry
+   * it sends or that is addressed to it (ERR_INSTITUTION_SUSPENDED, recorded), its code issuances and
+   * its notices to residents; notices of change to it are held. Suspending a suspended institution
+   * changes nothing and adds no history. Errors: ERR_UNKNOWN_INSTITUTION.
+   */
+  suspendInstitution: {
+    method: 'POST',
+    path: '/admin/v1/institutions/:id/suspensions',
+    status: 200,
+    callers: ['operator:registry'],
+    label: 'institution suspension',
+    params: InstitutionParams,
+    body: SuspensionChange,
+    response: SuspensionHistory,
+  },
+  /** Lift a suspension (`renkei registry reinstate`). Errors: ERR_UNKNOWN_INSTITUTION. */
+  reinstateInstitution: {
+    method: 'POST',
+    path: '/admin/v1/institutions/:id/reinstatements',
+    status: 200,
+    callers: ['operator:registry'],
+    label: 'institution reinstatement',
+    params: InstitutionParams,
+    body: SuspensionChange,
+    response: SuspensionHistory,
+  },
+  /** An institution with its suspensions and reinstatements (`renkei registry history`). */
+  getSuspensionHistory: {
+    method: 'GET',
+    path: '/admin/v1/institutions/:id/suspensions',
+    status: 200,
+    callers: ['operator:registry', 'operator:audit'],
+    label: 'institution id',
+    params: InstitutionParams,
+    response: SuspensionHistory,
   },
   /** Newest first; `from` inclusive, `to` exclusive (instants or UTC days); `limit` 1–1000. */
   listProvisionRecords: {

@@ -61,6 +61,11 @@ export const HTTP_STATUS = {
   ERR_WRONG_PIN: 401,
   /** The PIN or password is locked after too many wrong tries; only the municipality unlocks it. */
   ERR_PIN_LOCKED: 423,
+  /**
+   * The operator suspended the institution (the registry's suspension): the core refuses every
+   * inquiry it sends or that is addressed to it, its code issuances and its notices to residents.
+   */
+  ERR_INSTITUTION_SUSPENDED: 403,
   ERR_REKEY_PENDING: 409,
   ERR_KEY_VERSION_CHANGED: 409,
   ERR_LAYOUT_VIOLATION: 422,

@@ -31,6 +31,7 @@ import { CORE_MIGRATIONS } from './migrations.ts';
 import type {
   DeliveryState,
   Institution,
+  SuspensionEvent,
   InquiryState,
   InstitutionCount,
   ProvisionRecord,
@@ -71,8 +72,17 @@ export interface CoreDatabase extends RecordLogTables {
     network_url: string;
     key_version: number;
     rekeyed_version: number;
+    suspended: number;
     created_at: string;
     updated_at: string;
+  };
+  institution_suspensions: {
+    institution_id: string;
+    seq: number;
+    changed_at: string;
+    action: string;
+    reason: string;
+    changed_by: string;
   };
   linking_codes: { resident_key: string; linking_code: string; created_at: string };
   provision_records: {
@@ -325,6 +335,8 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
           institution: {
             ...institution,
             keyVersion: existing.key_version,
+            rekeyedVersion: existing.rekeyed_version,
+            suspended: existing.suspended === 1,
             createdAt: existing.created_at,
           },
           created: false,
@@ -340,6 +352,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
           network_url: institution.networkUrl,
           key_version: institution.keyVersion,
           rekeyed_version: institution.rekeyedVersion,
+          suspended: institution.suspended ? 1 : 0,
           created_at: institution.createdAt,
           updated_at: institution.updatedAt,
         })
@@ -377,6 +390,53 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
       .where('key_version', '=', version)
       .executeTakeFirst();
     return result.numUpdatedRows === 1n;
+  }
+
+  async setInstitutionSuspended(event: SuspensionEvent): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const suspended = event.action === 'suspended' ? 1 : 0;
+      const result = await trx
+        .updateTable('institutions')
+        .set({ suspended, updated_at: event.at })
+        .where('id', '=', event.institutionId)
+        .where('suspended', '<>', suspended)
+        .executeTakeFirst();
+      if (result.numUpdatedRows !== 1n) return false;
+      // The update above holds the institution's row until commit: no two changes take one number.
+      const last = await trx
+        .selectFrom('institution_suspensions')
+        .select((eb) => eb.fn.max('seq').as('seq'))
+        .where('institution_id', '=', event.institutionId)
+        .executeTakeFirst();
+      await trx
+        .insertInto('institution_suspensions')
+        .values({
+          institution_id: event.institutionId,
+          seq: Number(last?.seq ?? 0) + 1,
+          changed_at: event.at,
+          action: event.action,
+          reason: event.reason,
+          changed_by: event.by,
+        })
+        .execute();
+      return true;
+    });
+  }
+
+  async listSuspensionEvents(institutionId: string): Promise<SuspensionEvent[]> {
+    const rows = await this.db
+      .selectFrom('institution_suspensions')
+      .selectAll()
+      .where('institution_id', '=', institutionId)
+      .orderBy('seq')
+      .execute();
+    return rows.map((row) => ({
+      institutionId: row.institution_id,
+      action: row.action as SuspensionEvent['action'],
+      reason: row.reason,
+      by: row.changed_by,
+      at: row.changed_at,
+    }));
   }
 
   async findLinkingCode(residentKey: string): Promise<string | undefined> {
@@ -1499,6 +1559,7 @@ function toInstitution(row: InstitutionRow): Institution {
     networkUrl: row.network_url,
     keyVersion: Number(row.key_version),
     rekeyedVersion: Number(row.rekeyed_version),
+    suspended: Number(row.suspended) === 1,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };

@@ -6,29 +6,16 @@
  * route by test/trust.test.ts ("every route refuses other callers") over the trust layer.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { legalTableFromFiles, type LegalFiles } from '../../domain/legal-table/load.ts';
-import type { LegalTable } from '../../domain/legal-table/types.ts';
+import { legalTableFromFiles } from '../../domain/legal-table/load.ts';
 import type { LegalVersionFiles, LegalVersionList } from '../../protocol/admin.ts';
 import type { ProvisionRecord } from './model.ts';
 import type { InquiryRequest } from '../../protocol/messages.ts';
 import type { CoreStore } from './store.ts';
-import { startStandIn, startTestCore, testLegalTable, type StandIn, type TestCore } from './test-support.ts';
+import { startStandIn, startTestCore, testLegalFiles, type StandIn, type TestCore } from './test-support.ts';
 
-/** The test table as files (what an operator sends), with `change` applied to its parsed entries. */
-function filesOf(
-  table: LegalTable,
-  change: (t: { clauses: unknown[]; procedures: unknown[] }) => void = () => {},
-): LegalFiles {
-  const clauses = structuredClone([...table.clauses]) as unknown[];
-  const procedures = structuredClone([...table.procedures]) as unknown[];
-  change({ clauses, procedures });
-  return { clauses: stringify(clauses), procedures: stringify(procedures), items: stringify(table.items) };
-}
-
-const BASE = filesOf(testLegalTable());
+const BASE = testLegalFiles();
 /** Version B: clause 74 (児童手当) asked by prefectures only, so a municipality's inquiry is refused. */
-const B = filesOf(testLegalTable(), ({ clauses }) => {
+const B = testLegalFiles(({ clauses }) => {
   const clause = (clauses as { clauseNo: string; requester: unknown }[]).find((c) => c.clauseNo === '74');
   if (clause) clause.requester = { kinds: ['prefecture'], institutions: [] };
 });
@@ -103,7 +90,7 @@ describe('legal table versions', () => {
   });
 
   it('refuses a version that breaks a rule with the loader’s error, and stores nothing', async () => {
-    const broken = filesOf(testLegalTable(), ({ procedures }) => {
+    const broken = testLegalFiles(({ procedures }) => {
       (procedures[0] as { itemNos: number[] }).itemNos.push(999);
     });
     const { status, body } = await core.call<{ error: { code: string; message: string } }>(

@@ -48,6 +48,9 @@
  * - `legal_table_versions` (migration 0014): every version of the legal table the core has run or
  *   will run, with its files' text, digest, the JST day it takes effect and who loaded it; the core
  *   decides an inquiry under the version in force on the inquiry's day (service/legal-versions.ts).
+ * - `institutions.suspended`, `institution_suspensions` (migration 0016): the operator's suspension of an
+ *   institution (a flag the inquiries read through the registry's cache) and every suspension and
+ *   reinstatement with who, when and why, kept for good.
  * - `console_accounts`, `console_sessions` (migration 0015): the staff of the core's console
  *   (operators, the oversight commission) and their browser sessions, as every node's console keeps
  *   them (src/shared/web/console/kysely-store.ts).
@@ -331,4 +334,25 @@ export const CORE_MIGRATIONS: Record<string, Migration> = {
     },
   },
   '0015-operator-console-accounts': CONSOLE_MIGRATION,
+  '0016-institution-suspensions': {
+    async up(db: Kysely<unknown>) {
+      // The flag is what the hot path reads (with the institution, one row); the history is what an
+      // auditor reads: one row per change, never updated.
+      await db.schema
+        .alterTable('institutions')
+        .addColumn('suspended', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .createTable('institution_suspensions')
+        .addColumn('institution_id', 'text', (c) => c.notNull().references('institutions.id'))
+        // 1, 2, 3… per institution: the order of its changes, even two within one millisecond.
+        .addColumn('seq', 'integer', (c) => c.notNull())
+        .addColumn('changed_at', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('changed_by', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('institution_suspensions_pk', ['institution_id', 'seq'])
+        .execute();
+    },
+  },
 };

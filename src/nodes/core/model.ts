@@ -26,8 +26,23 @@ export interface Institution {
    * reissuing them). Equal to `keyVersion` except between a rotation and the end of its re-keying.
    */
   rekeyedVersion: number;
+  /**
+   * Suspended by the operator (migration 0016): every inquiry it sends or is sent is refused
+   * (`ERR_INSTITUTION_SUSPENDED`) until it is reinstated. Who, when and why: `SuspensionEvent`s.
+   */
+  suspended: boolean;
   createdAt: string;
   updatedAt: string;
+}
+
+/** One suspension or reinstatement of an institution, kept for good (`institution_suspensions`). */
+export interface SuspensionEvent {
+  institutionId: InstitutionId;
+  action: 'suspended' | 'reinstated';
+  reason: string;
+  /** The operator: a console account (`console:<id>`) or an admin caller's certificate party. */
+  by: string;
+  at: string;
 }
 
 /** A provision record's outcome: `pending` until the provider answers (or the inquiry fails). */

@@ -70,37 +70,30 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
     return { institutionId: rotated.id, keyVersion: rotated.keyVersion };
   });
 
+  // Who suspends is the caller's certificate (`operator:registry:<person>`); without the trust layer
+  // (unit tests) there is no caller to name.
+  serve(app, adminApi.suspendInstitution, async ({ params, body, caller, request }) => {
+    const by = caller?.partyId ?? 'operator';
+    const { changed, ...answer } = await registry.setSuspended(params.id, 'suspended', body.reason, by);
+    request.log.warn({ institutionId: params.id, by, changed }, 'institution suspended');
+    return answer;
+  });
+  serve(app, adminApi.reinstateInstitution, async ({ params, body, caller, request }) => {
+    const by = caller?.partyId ?? 'operator';
+    const { changed, ...answer } = await registry.setSuspended(params.id, 'reinstated', body.reason, by);
+    request.log.warn({ institutionId: params.id, by, changed }, 'institution reinstated');
+    return answer;
+  });
+  serve(app, adminApi.getSuspensionHistory, async ({ params }) => registry.history(params.id));
+
   // ── Legal table versions (operator) ─────────────────────────────────────────────────────────
   // Who loaded it is the caller's certificate (`operator:legal:<person>`); without the trust layer
   // (unit tests) there is no caller to name.
-  serve(app, adminApi.loadLegalVersion, async ({ body, caller, request, reply }) => {
-    const loadedBy = caller?.partyId ?? 'operator';
-    try {
-      const loaded = await legalVersions.load(body, loadedBy);
-      request.log.info(
-        {
-          legalTableDigest: loaded.version.digest,
-          effectiveFrom: body.effectiveFrom,
-          loadedBy,
-          stored: loaded.stored,
-        },
-        'legal table version loaded',
-      );
-      reply.status(201);
-      return loaded;
-    } catch (error) {
-      // A refusal is recorded like a load: who, for which day, and the stable code (the loader's
-      // message names only the files' entries).
-      request.log.warn(
-        {
-          effectiveFrom: body.effectiveFrom,
-          loadedBy,
-          code: error instanceof RenkeiError ? error.code : 'ERR_INTERNAL',
-        },
-        'legal table version refused',
-      );
-      throw error;
-    }
+  // The service logs the load or its refusal with who and the day.
+  serve(app, adminApi.loadLegalVersion, async ({ body, caller, reply }) => {
+    const loaded = await legalVersions.load(body, caller?.partyId ?? 'operator');
+    reply.status(201);
+    return loaded;
   });
   serve(app, adminApi.listLegalVersions, () => ({ versions: legalVersions.list() }));
   serve(app, adminApi.getLegalVersion, ({ params }) => {
@@ -109,7 +102,16 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
   });
 
   // ── Codes (J-LIS and institutions) ──────────────────────────────────────────────────────────
-  serve(app, coreApi.issueCode, async ({ body }) => codes.issueCode(body));
+  // An issuance to a suspended institution is recorded as a refusal (J-LIS is told why).
+  serve(app, coreApi.issueCode, async ({ body, refuse }) => {
+    try {
+      return await codes.issueCode(body);
+    } catch (error) {
+      if (error instanceof RenkeiError && error.code === 'ERR_INSTITUTION_SUSPENDED')
+        throw await refuse(error);
+      throw error;
+    }
+  });
   serve(app, coreApi.reissueCodes, async ({ body }) =>
     codes.reissueCodes(body.institutionId, body.personCodes),
   );
@@ -125,7 +127,10 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
     try {
       return await portalNotices.submit(body);
     } catch (error) {
-      if (error instanceof RenkeiError && ['ERR_UNKNOWN_PERSON_CODE', 'ERR_DUPLICATE'].includes(error.code)) {
+      if (
+        error instanceof RenkeiError &&
+        ['ERR_UNKNOWN_PERSON_CODE', 'ERR_DUPLICATE', 'ERR_INSTITUTION_SUSPENDED'].includes(error.code)
+      ) {
         throw await refuse(error);
       }
       throw error;
@@ -146,8 +151,11 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
   serve(app, coreApi.submitInquiry, async ({ body, signed }) =>
     inquiries.submit(body, signed === undefined ? {} : { inquiryHash: signed.hash }),
   );
+  // A suspended institution is left out: the core would refuse an inquiry to it.
   serve(app, coreApi.getDirectory, async () => ({
-    institutions: (await registry.list()).map(({ id, name, nameEn, kind }) => ({ id, name, nameEn, kind })),
+    institutions: (await registry.list())
+      .filter((institution) => !institution.suspended)
+      .map(({ id, name, nameEn, kind }) => ({ id, name, nameEn, kind })),
   }));
   // Behind the trust layer the requester is the caller's certificate; `requesterId` only without it.
   serve(app, coreApi.getInquiryStatus, async ({ params, query, caller }) =>

@@ -9,6 +9,7 @@ import type { StoredRecordEvent, StoredTreeHead } from '../../shared/record-log.
 import type { MerkleStore } from '../../trust/merkle/index.ts';
 import type {
   Institution,
+  SuspensionEvent,
   InquiryState,
   InstitutionCount,
   ProvisionRecord,
@@ -148,6 +149,13 @@ export interface CoreStore {
   setInstitutionKeyVersion(id: string, from: number, to: number, updatedAt: string): Promise<boolean>;
   /** Record that the institution's codes are all under `version`, if that is still its key version. */
   setInstitutionRekeyed(id: string, version: number, updatedAt: string): Promise<boolean>;
+  /**
+   * Set the institution's suspension flag and append `event` to its history, in one transaction, if
+   * the flag changes; false (nothing written) when it was already so or there is no such institution.
+   */
+  setInstitutionSuspended(event: SuspensionEvent): Promise<boolean>;
+  /** The institution's suspensions and reinstatements, oldest first. */
+  listSuspensionEvents(institutionId: string): Promise<SuspensionEvent[]>;
 
   // ── Linking codes ──
   /** The linking code (base64url) stored against a resident key (keyed hash of the resident record code). */

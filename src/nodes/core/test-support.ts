@@ -8,6 +8,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stringify } from 'yaml';
 import type {
   Clause,
   InfoItem,
@@ -37,7 +38,7 @@ import { generateCoreKeys, type CoreKeys } from './keys.ts';
 import { nodeDatabase } from '../../shared/db.ts';
 import { dropTestSchemas, schemaText, testPostgres } from '../../shared/test-databases.ts';
 import { openCoreStore, type KyselyCoreStore } from './kysely-store.ts';
-import { buildLegalTable } from '../../domain/legal-table/load.ts';
+import { buildLegalTable, type LegalFiles } from '../../domain/legal-table/load.ts';
 
 // ── A tiny legal table ─────────────────────────────────────────────────────────────────────────
 
@@ -120,6 +121,20 @@ export function testLegalTable(): LegalTable {
     { clauses: CLAUSES, procedures: PROCEDURES, items: ITEMS },
     'test-legal-table-digest',
   );
+}
+
+/**
+ * The test table as the three files an operator loads (what `renkei legal load` and the console
+ * send), with `change` applied to its parsed entries first.
+ */
+export function testLegalFiles(
+  change: (t: { clauses: unknown[]; procedures: unknown[] }) => void = () => {},
+): LegalFiles {
+  const table = testLegalTable();
+  const clauses = structuredClone([...table.clauses]) as unknown[];
+  const procedures = structuredClone([...table.procedures]) as unknown[];
+  change({ clauses, procedures });
+  return { clauses: stringify(clauses), procedures: stringify(procedures), items: stringify(table.items) };
 }
 
 // ── Stand-ins for institutions' network endpoints ──────────────────────────────────────────────

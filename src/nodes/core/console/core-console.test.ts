@@ -4,20 +4,23 @@
  * oversight pages (enumerated from the app, not listed by hand) sends a caller without a session to
  * the login page, refuses a session of the other role (403, recorded), and refuses every POST without
  * the form's CSRF token (nothing changed). Then what each role sees: the registry's add and key
- * rotation through the registry service; the records without a person's key; the refusals and
+ * rotation through the registry service; an institution's suspension, confirmed before it is made; the records without a person's key; the refusals and
  * non-disclosure flags per institution; the log verified, and a tampered record found.
  */
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { generateKeyPair } from 'jose';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { legalTableFromFiles, type LegalFiles } from '../../../domain/legal-table/load.ts';
 import { silentLogger } from '../../../shared/logger.ts';
 import { AccountService } from '../../../shared/web/console/accounts.ts';
 import type { CoreDatabase } from '../kysely-store.ts';
-import { startStandIn, startTestCore, type StandIn, type TestCore } from '../test-support.ts';
+import { startStandIn, startTestCore, testLegalFiles, type StandIn, type TestCore } from '../test-support.ts';
 import { createCoreConsole } from './core-console.ts';
 
 const FAST = { log2N: 10, r: 8, p: 1 };
+
+const BASE = testLegalFiles();
 const PASSWORD = 'correct horse battery';
 
 let core: TestCore;
@@ -28,7 +31,11 @@ const refusals: { route: string; code: string }[] = [];
 
 beforeAll(async () => {
   const keys = await generateKeyPair('ES256');
-  core = await startTestCore({ recordLog: { signer: { key: keys.privateKey, kid: 'core' }, everyMs: 0 } });
+  core = await startTestCore({
+    recordLog: { signer: { key: keys.privateKey, kid: 'core' }, everyMs: 0 },
+    legalTable: legalTableFromFiles(BASE),
+  });
+  await core.core.services.legalVersions.open();
   x = await startStandIn();
   a = await startStandIn();
   await core.register('131016', 'municipality', x.url);
@@ -148,9 +155,9 @@ function routesUnder(prefix: string): { method: 'GET' | 'POST'; url: string }[] 
 describe("the core's console, to an attacker", () => {
   it('sends every page of both consoles to the login page without a session', async () => {
     const routes = [...routesUnder('/operator'), ...routesUnder('/oversight')];
-    // statistics, .csv, chart, legal, diff, health, registry (GET, POST), rotate-key; records,
-    // institutions, log, log/verify, log/verify-record
-    expect(routes.length).toBeGreaterThanOrEqual(14);
+    // statistics, .csv, chart, legal, diff, health, legal/load (GET, POST), load.js, registry (GET,
+    // POST), rotate-key, suspend, reinstate; records, institutions, log, log/verify, log/verify-record
+    expect(routes.length).toBeGreaterThanOrEqual(19);
     for (const route of routes) {
       const answer = await web.inject({ method: route.method, url: route.url });
       expect(answer.statusCode, `${route.method} ${route.url}`).toBe(303);
@@ -175,7 +182,7 @@ describe("the core's console, to an attacker", () => {
         expect(answer.body).toContain('ERR_CALLER_NOT_ALLOWED');
       }
     }
-    expect(refusals.filter((r) => r.code === 'ERR_CALLER_NOT_ALLOWED').length).toBeGreaterThanOrEqual(14);
+    expect(refusals.filter((r) => r.code === 'ERR_CALLER_NOT_ALLOWED').length).toBeGreaterThanOrEqual(19);
     // Each lands on its own home, whose menu names only its own pages.
     const home = await get(ppc, '/');
     expect(home.headers.location).toBe('/oversight/records');
@@ -192,7 +199,7 @@ describe("the core's console, to an attacker", () => {
       ...routesUnder('/operator').map((r) => ({ ...r, jar: operator, page: '/operator/registry' })),
       ...routesUnder('/oversight').map((r) => ({ ...r, jar: ppc, page: '/oversight/log' })),
     ].filter((r) => r.method === 'POST');
-    expect(posts.length).toBeGreaterThanOrEqual(4);
+    expect(posts.length).toBeGreaterThanOrEqual(7);
     for (const route of posts) {
       const answer = await post(
         route.jar,
@@ -253,6 +260,166 @@ describe("the operator's registry", () => {
     expect(statistics.statusCode).toBe(200);
     expect(statistics.body).toContain('<script type="module" src="/operator/statistics-chart.js">');
     expect(statistics.body).toContain('ログアウト');
+  });
+});
+
+describe("the operator's suspension of an institution", () => {
+  it('asks to confirm, then suspends with the reason and who; reinstates the same way', async () => {
+    const operator = await login('operator');
+    const registry = core.core.services.registry;
+    const page = await get(operator, '/operator/registry');
+    expect(page.body).toMatch(/data-institution="132012"[\s\S]*?data-suspended="false"/);
+    expect(page.body).toContain('action="/operator/registry/132012/suspend"');
+
+    // The first POST shows what will happen and changes nothing.
+    const asked = await post(operator, '/operator/registry', '/operator/registry/132012/suspend', {
+      reason: '不正アクセスの調査',
+    });
+    expect(asked.statusCode, asked.body).toBe(200);
+    expect(asked.body).toContain('<dd data-reason>不正アクセスの調査</dd>');
+    expect(asked.body).toContain('name="confirmed" value="yes"');
+    expect((await registry.get('132012')).suspended).toBe(false);
+
+    const confirmed = await post(operator, '/operator/registry', '/operator/registry/132012/suspend', {
+      reason: '不正アクセスの調査',
+      confirmed: 'yes',
+    });
+    expect(confirmed.statusCode, confirmed.body).toBe(303);
+    expect(confirmed.headers.location).toBe('/operator/registry?done=suspended&id=132012');
+    const { institution, history } = await registry.history('132012');
+    expect(institution.suspended).toBe(true);
+    expect(history).toMatchObject([
+      { action: 'suspended', reason: '不正アクセスの調査', by: 'console:operator' },
+    ]);
+    const shown = await get(operator, '/operator/registry');
+    expect(shown.body).toMatch(/data-institution="132012"[\s\S]*?data-suspended="true"/);
+    expect(shown.body).toContain('action="/operator/registry/132012/reinstate"');
+    expect(shown.body).toMatch(/data-suspension-reason>\s*不正アクセスの調査（console:operator、令和7年/);
+
+    const noReason = await post(operator, '/operator/registry', '/operator/registry/132012/reinstate', {
+      reason: ' ',
+      confirmed: 'yes',
+    });
+    expect(noReason.statusCode).toBe(400);
+    expect((await registry.get('132012')).suspended).toBe(true);
+    const unknown = await post(operator, '/operator/registry', '/operator/registry/999999/suspend', {
+      reason: 'x',
+    });
+    expect(unknown.statusCode).toBe(422);
+
+    const reinstated = await post(operator, '/operator/registry', '/operator/registry/132012/reinstate', {
+      reason: '調査完了',
+      confirmed: 'yes',
+    });
+    expect(reinstated.headers.location).toBe('/operator/registry?done=reinstated&id=132012');
+    expect((await registry.history('132012')).history.map((e) => e.action)).toEqual([
+      'suspended',
+      'reinstated',
+    ]);
+  });
+});
+
+describe("the operator's load of a legal table version", () => {
+  const B = testLegalFiles(({ clauses }) => {
+    const clause = (clauses as { clauseNo: string; requester: unknown }[]).find((c) => c.clauseNo === '74');
+    if (clause) clause.requester = { kinds: ['prefecture'], institutions: [] };
+  });
+  /** As a browser sends a textarea: every line end CRLF. */
+  const asForm = (files: LegalFiles) =>
+    Object.fromEntries(Object.entries(files).map(([k, v]) => [k, v.replaceAll('\n', '\r\n')]));
+  const stored = async () => (await core.store.listLegalVersions()).length;
+
+  it('shows a bad file’s error at its line and stores nothing', async () => {
+    const operator = await login('operator');
+    const before = await stored();
+    const bad = { ...B, procedures: B.procedures.replace(/itemNos:\n(\s+)- 2\n/, 'itemNos:\n$1- 999\n') };
+    expect(bad.procedures).not.toBe(B.procedures);
+    const refused = await post(operator, '/operator/legal/load', '/operator/legal/load', {
+      effectiveFrom: '2025-07-01',
+      ...asForm(bad),
+    });
+    expect(refused.statusCode).toBe(422);
+    expect(refused.body).toContain('data-code="ERR_LEGAL_TABLE_INVALID"');
+    expect(refused.body).toContain('item 999 is not defined');
+    const line = /data-file="legal\/procedures.yaml" data-line="(\d+)"/.exec(refused.body)?.[1];
+    expect(bad.procedures.split('\n')[Number(line) - 1]).toMatch(/^\s*itemNos:/);
+    // The form comes back with what was sent, to be mended.
+    expect(refused.body).toContain('- 999');
+
+    const yaml = await post(operator, '/operator/legal/load', '/operator/legal/load', {
+      effectiveFrom: '2025-07-01',
+      ...asForm({ ...B, items: 'a: [1,\n  b: }\n' }),
+    });
+    expect(yaml.statusCode).toBe(422);
+    expect(yaml.body).toMatch(/data-file="legal\/items.yaml" data-line="\d+"/);
+    const past = await post(operator, '/operator/legal/load', '/operator/legal/load', {
+      effectiveFrom: '2025-05-01',
+      ...asForm(B),
+    });
+    expect(past.statusCode).toBe(400);
+    expect(past.body).toContain('is in the past');
+    expect(await stored()).toBe(before);
+  });
+
+  it('shows the diff and the day first, and stores the version only on the confirming POST', async () => {
+    const operator = await login('operator');
+    const before = await stored();
+    const checked = await post(operator, '/operator/legal/load', '/operator/legal/load', {
+      effectiveFrom: '2025-07-01',
+      ...asForm(B),
+    });
+    expect(checked.statusCode, checked.body).toBe(200);
+    expect(checked.body).toContain('id="checked"');
+    expect(checked.body).toContain('data-day="2025-07-01"');
+    expect(checked.body).toContain('令和7年7月1日');
+    expect(checked.body).toMatch(/<pre id="diff">[\s\S]*74[\s\S]*prefecture[\s\S]*<\/pre>/);
+    expect(await stored()).toBe(before);
+    const digest = /<code id="digest">([0-9a-f]{64})<\/code>/.exec(checked.body)?.[1] ?? '';
+    expect(digest).toBe(legalTableFromFiles(B).digest);
+
+    // Files changed between the check and the confirmation: refused, nothing stored.
+    const changed = await post(operator, '/operator/legal/load', '/operator/legal/load', {
+      effectiveFrom: '2025-07-01',
+      ...asForm(BASE),
+      digest,
+      confirmed: 'yes',
+    });
+    expect(changed.statusCode).toBe(400);
+    expect(await stored()).toBe(before);
+
+    const confirmed = await post(operator, '/operator/legal/load', '/operator/legal/load', {
+      effectiveFrom: '2025-07-01',
+      ...asForm(B),
+      digest,
+      confirmed: 'yes',
+    });
+    expect(confirmed.statusCode, confirmed.body).toBe(303);
+    expect(confirmed.headers.location).toBe(`/operator/legal?version=${digest}&loaded=stored`);
+    const versions = await core.store.listLegalVersions();
+    expect(versions).toHaveLength(before + 1);
+    expect(versions.find((v) => v.digest === digest)).toMatchObject({
+      effectiveFrom: '2025-07-01',
+      loadedBy: 'console:operator',
+      files: B,
+    });
+    const legal = await get(operator, confirmed.headers.location ?? '');
+    expect(legal.body).toContain('data-loaded="stored"');
+    expect(legal.body).toContain('施行予定');
+  });
+
+  it('takes a form larger than the console’s 64 KB limit on this route only', async () => {
+    const operator = await login('operator');
+    const padded = { ...B, items: `${'#'.repeat(200_000)}\n${B.items}` };
+    const checked = await post(operator, '/operator/legal/load', '/operator/legal/load', {
+      effectiveFrom: '2025-07-02',
+      ...asForm(padded),
+    });
+    expect(checked.statusCode, checked.body.slice(0, 500)).toBe(200);
+    const elsewhere = await post(operator, '/operator/registry', '/operator/registry', {
+      id: '012025',
+      name: 'x'.repeat(100_000),
+    });
+    expect(elsewhere.statusCode).toBe(413);
   });
 });
 

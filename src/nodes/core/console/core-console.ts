@@ -5,7 +5,8 @@
  * CSRF), for two roles that never see each other's pages:
  *
  * - `operator` (運用者), under `/operator`: the statistics, the legal table and layouts, the network's
- *   health (operator-console.ts) and the institution registry (registry-console.ts);
+ *   health (operator-console.ts), the institution registry (registry-console.ts) and the load of a
+ *   version of the legal table (legal-load-console.ts);
  * - `oversight` (the Personal Information Protection Commission, 個人情報保護委員会), under
  *   `/oversight`: the records, the figures per institution and the tamper-evident log, read-only
  *   (oversight-console.ts).
@@ -27,6 +28,7 @@ import type { RecordLogService } from '../service/record-log.ts';
 import { OversightService } from '../service/oversight.ts';
 import type { CoreStore } from '../store.ts';
 import { operatorConsole, type RenderedPage } from './operator-console.ts';
+import { legalLoadConsole } from './legal-load-console.ts';
 import { oversightConsole } from './oversight-console.ts';
 import { registryConsole } from './registry-console.ts';
 
@@ -123,6 +125,15 @@ export async function createCoreConsole(deps: CoreConsoleDeps): Promise<FastifyI
     logger: deps.logger,
     render,
     staff,
+  });
+  await app.register(legalLoadConsole, {
+    prefix: '/operator',
+    guard: staffConsole.requireRole('operator'),
+    legalVersions,
+    render,
+    staff,
+    logger: deps.logger,
+    now,
   });
   await app.register(oversightConsole, {
     prefix: '/oversight',

@@ -67,6 +67,8 @@ const LegalQuery = z.strictObject({
     .string()
     .regex(/^[0-9a-f]{64}$/)
     .optional(),
+  /** After a load from the console (legal-load-console.ts): stored, or the same version already was. */
+  loaded: z.enum(['stored', 'unchanged']).optional(),
 });
 
 export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async (app, options) => {
@@ -137,7 +139,7 @@ export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async
   });
 
   app.get('/legal', async (request, reply) => {
-    const { version } = parseInput(LegalQuery, request.query, 'version');
+    const { version, loaded } = parseInput(LegalQuery, request.query, 'version');
     const versions = options.legalVersions.list();
     const shown = version === undefined ? undefined : options.legalVersions.get(version);
     const table = shown?.table ?? options.legalVersions.tableOn(now());
@@ -148,7 +150,7 @@ export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async
           request,
           '別表第二・データ標準レイアウト',
           'Legal table and layouts',
-          legalBody(versions, table, base),
+          html`${loaded ? loadedNotice(loaded) : null}${legalBody(versions, table, base)}`,
         ),
       );
   });
@@ -367,9 +369,20 @@ const items = (itemNos: readonly number[]) => itemNos.map((n) => `[${n}]`).join(
 const selectorText = (s: { kinds: readonly string[]; institutions: readonly string[] }) =>
   [...s.kinds, ...s.institutions].join(', ');
 
+function loadedNotice(loaded: 'stored' | 'unchanged'): Html {
+  return html`<p class="notice notice--success" role="status" id="loaded" data-loaded="${loaded}">
+    ${loaded === 'stored' ? '新しい版を保存しました。' : 'この版はその施行日で既に保存されています。'}
+  </p>`;
+}
+
 function legalBody(versions: ReturnType<LegalVersionService['list']>, table: LegalTable, base: string): Html {
   const inForce = versions.find((v) => v.status === 'in_force');
   return html` <h2>版 <span lang="en">Versions</span></h2>
+    <p>
+      <a class="button button--secondary" href="${base}/legal/load" id="load-link"
+        >新しい版を読み込む <span lang="en">Load a version</span></a
+      >
+    </p>
     <table class="data-table" id="versions">
       <thead>
         <tr>

@@ -6,6 +6,9 @@
  *                                  status, its identity certificate's status (from the network's CA index)
  *   POST registry                  add or update an institution (the admin API's PUT /admin/v1/institutions/:id)
  *   POST registry/:id/rotate-key   move its codes to the next key version (the admin API's rotate-key)
+ *   POST registry/:id/suspend      suspend it (a reason required): the first POST shows what will happen
+ *   POST registry/:id/reinstate    and asks to confirm; only the POST with `confirmed=yes` changes it
+ *                                  (the admin API's suspensions and reinstatements)
  *
  * Each calls the registry service the admin API calls (service/registry.ts): no second copy of the
  * rules. Errors, on the console's error page: ERR_VALIDATION (a field; the message names it),
@@ -24,7 +27,7 @@ import { html, type Html } from '../../../shared/web/html.ts';
 import { japaneseDate, japaneseDateTime } from '../../../shared/web/dates.ts';
 import { formFields } from '../../../shared/web/server.ts';
 import { listCertificates, type ListedCertificate } from '../../../trust/pki/authority.ts';
-import type { Institution } from '../model.ts';
+import type { Institution, SuspensionEvent } from '../model.ts';
 import { INSTITUTION_KIND_NAMES } from '../service/records.ts';
 import type { Registry } from '../service/registry.ts';
 import type { RenderedPage } from './operator-console.ts';
@@ -46,7 +49,7 @@ export interface RegistryConsoleOptions {
 const Registration = InstitutionRegistration.extend({ id: InstitutionId });
 
 const DONE = z.strictObject({
-  done: z.enum(['registered', 'updated', 'rotated']).optional(),
+  done: z.enum(['registered', 'updated', 'rotated', 'suspended', 'reinstated']).optional(),
   id: InstitutionId.optional(),
 });
 
@@ -54,6 +57,37 @@ const DONE_TEXT = {
   registered: '登録しました。',
   updated: '更新しました。',
   rotated: '鍵の版を更新しました。機関がコードを再発行（renkei codes reissue）するまで、再鍵化は未完了です。',
+  suspended: '参加を停止しました。この機関が送る照会、この機関への照会はすべて拒否されます。',
+  reinstated: '参加の停止を解除しました。',
+} as const;
+
+const SuspensionForm = z.strictObject({
+  _csrf: z.string().optional(),
+  reason: z.string().trim().min(1).max(500),
+  confirmed: z.literal('yes').optional(),
+});
+
+const ACTIONS = {
+  suspend: {
+    action: 'suspended',
+    title: '参加の停止',
+    titleEn: 'Suspend an institution',
+    warning:
+      'この機関が送る照会と、この機関を提供者とする照会を、解除するまですべて拒否します（拒否は記録されます）。' +
+      '符号の発行とお知らせの送信も拒否し、異動の通知は解除まで保留します。受付済みの照会は最後まで処理します。',
+    button: '停止する',
+    buttonEn: 'Suspend',
+    short: '停止…',
+  },
+  reinstate: {
+    action: 'reinstated',
+    title: '参加の停止の解除',
+    titleEn: 'Reinstate an institution',
+    warning: 'この機関の照会を再び受け付けます。保留中の異動の通知を届けます。',
+    button: '解除する',
+    buttonEn: 'Reinstate',
+    short: '解除…',
+  },
 } as const;
 
 export const registryConsole: FastifyPluginAsync<RegistryConsoleOptions> = (app, options) => {
@@ -77,7 +111,13 @@ export const registryConsole: FastifyPluginAsync<RegistryConsoleOptions> = (app,
     const done = parseInput(DONE, request.query, 'page');
     const institutions = (await options.registry.list()).toSorted((a, b) => a.id.localeCompare(b.id));
     const { csrfToken } = options.staff(request);
-    const body = registryBody(institutions, certificates(), csrfToken, base, done);
+    // Why each suspended institution is (its latest change): a few rows, read for those only.
+    const suspensions = new Map<string, SuspensionEvent>();
+    for (const i of institutions.filter((i) => i.suspended)) {
+      const latest = (await options.registry.history(i.id)).history.at(-1);
+      if (latest) suspensions.set(i.id, latest);
+    }
+    const body = registryBody(institutions, suspensions, certificates(), csrfToken, base, done);
     return reply
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-store')
@@ -114,8 +154,103 @@ export const registryConsole: FastifyPluginAsync<RegistryConsoleOptions> = (app,
     );
     return reply.redirect(`${base}/registry?done=rotated&id=${id}`, 303);
   });
+  for (const [path, text] of Object.entries(ACTIONS)) {
+    app.post(`/registry/:id/${path}`, async (request, reply) => {
+      const { id } = parseInput(InstitutionParams, request.params, 'institution id');
+      const form = parseInput(SuspensionForm, formFields(request.body), 'reason (理由)');
+      const { accountId, csrfToken } = options.staff(request);
+      if (form.confirmed !== 'yes') {
+        // Nothing changes on the first POST: the operator reads what will happen, then confirms.
+        const institution = await options.registry.get(id);
+        const body = confirmBody(
+          institution,
+          form.reason,
+          text,
+          `${base}/registry/${id}/${path}`,
+          csrfToken,
+          base,
+        );
+        return reply
+          .type('text/html; charset=utf-8')
+          .header('cache-control', 'no-store')
+          .send(options.render(request, { title: text.title, titleEn: text.titleEn, body }));
+      }
+      const { changed } = await options.registry.setSuspended(
+        id,
+        text.action,
+        form.reason,
+        `console:${accountId}`,
+      );
+      options.logger.warn(
+        { account: accountId, institutionId: id, changed },
+        `institution ${text.action} from the console`,
+      );
+      return reply.redirect(`${base}/registry?done=${text.action}&id=${id}`, 303);
+    });
+  }
   return Promise.resolve();
 };
+
+function confirmBody(
+  institution: Institution,
+  reason: string,
+  text: (typeof ACTIONS)[keyof typeof ACTIONS],
+  action: string,
+  csrfToken: string,
+  base: string,
+): Html {
+  return html`<p class="lead">
+      <code>${institution.id}</code> ${institution.name}（${INSTITUTION_KIND_NAMES[institution.kind]}）
+    </p>
+    <p class="notice notice--error" role="alert">${text.warning}</p>
+    <dl class="summary">
+      <dt>理由 <span lang="en">Reason</span></dt>
+      <dd data-reason>${reason}</dd>
+    </dl>
+    <form method="post" action="${action}" id="confirm">
+      <input type="hidden" name="_csrf" value="${csrfToken}" />
+      <input type="hidden" name="reason" value="${reason}" />
+      <input type="hidden" name="confirmed" value="yes" />
+      <button class="button" type="submit">${text.button} <span lang="en">${text.buttonEn}</span></button>
+      <a class="button button--secondary" href="${base}/registry">やめる <span lang="en">Cancel</span></a>
+    </form>`;
+}
+
+function suspensionCell(
+  i: Institution,
+  latest: SuspensionEvent | undefined,
+  csrfToken: string,
+  base: string,
+): Html {
+  const path = i.suspended ? 'reinstate' : 'suspend';
+  const text = ACTIONS[path];
+  const state = i.suspended
+    ? html`停止中 <span lang="en">suspended</span>`
+    : html`参加中 <span lang="en">active</span>`;
+  return html`<span class="${i.suspended ? 'status--down' : ''}" data-suspended="${String(i.suspended)}"
+      >${state}</span
+    >
+    ${
+      latest
+        ? html`<div class="hint" data-suspension-reason>
+            ${latest.reason}（${latest.by}、${japaneseDateTime(new Date(latest.at))}）
+          </div>`
+        : null
+    }
+    <form method="post" action="${base}/registry/${i.id}/${path}" class="row-form">
+      <input type="hidden" name="_csrf" value="${csrfToken}" />
+      <input
+        class="input"
+        id="reason-${i.id}"
+        name="reason"
+        required
+        maxlength="500"
+        placeholder="理由 reason"
+        aria-label="${i.name}の${text.title}の理由"
+      />
+      <button class="button button--secondary" type="submit">${text.short}</button>
+    </form>`;
+}
 
 const CERT_STATUS = { valid: '有効', revoked: '失効', expired: '期限切れ' } as const;
 
@@ -151,6 +286,7 @@ function rekeyCell(i: Institution): Html {
 
 function registryBody(
   institutions: readonly Institution[],
+  suspensions: ReadonlyMap<string, SuspensionEvent>,
   certificates: ListedCertificate[] | undefined,
   csrfToken: string,
   base: string,
@@ -177,6 +313,7 @@ function registryBody(
           <th class="num">鍵の版</th>
           <th>再鍵化</th>
           <th>証明書</th>
+          <th>参加 <span lang="en">Status</span></th>
           <th>更新日時</th>
           <th></th>
         </tr>
@@ -195,6 +332,7 @@ function registryBody(
               <td class="num" data-key-version="${i.keyVersion}">${i.keyVersion}</td>
               <td>${rekeyCell(i)}</td>
               <td>${certificateCell(certificates, i.id)}</td>
+              <td>${suspensionCell(i, suspensions.get(i.id), csrfToken, base)}</td>
               <td>${japaneseDateTime(new Date(i.updatedAt))}</td>
               <td>
                 <form method="post" action="${base}/registry/${i.id}/rotate-key">
@@ -244,7 +382,8 @@ function registryBody(
       <button class="button" type="submit">登録 <span lang="en">Register</span></button>
     </form>
     <p class="hint">
-      参加の停止（証明書の失効）はこの画面ではできません:
+      参加の停止は解除できます（<code>renkei registry suspend / reinstate</code>
+      も同じです）。証明書の失効はこの画面ではできません:
       <code>renkei pki revoke --party &lt;機関コード&gt;</code>
       を使います（失効は取り消せません）。
     </p>`;

@@ -21,7 +21,7 @@ import type { CoreStore } from '../store.ts';
 import { LINKING_CODE_BYTES, type CodeCipher } from './code-cipher.ts';
 import { QUEUE_DEADLINE_PASSED, type OutboundLimits } from './concurrency.ts';
 import type { InstitutionReach } from './reach.ts';
-import type { Registry } from './registry.ts';
+import { institutionSuspended, type Registry } from './registry.ts';
 
 export interface CodeServiceOptions {
   store: CoreStore;
@@ -45,12 +45,15 @@ export class CodeService {
   /**
    * Issue a person's code to an institution and deliver it there.
    *
-   * Errors: ERR_UNKNOWN_INSTITUTION; ERR_UPSTREAM_UNAVAILABLE when the institution cannot be reached
+   * Errors: ERR_UNKNOWN_INSTITUTION; ERR_INSTITUTION_SUSPENDED; ERR_UPSTREAM_UNAVAILABLE when the institution cannot be reached
    * (or its calls are all taken past `queueTimeoutMs`);
    * the institution's own error code when it refuses the delivery (e.g. ERR_UNKNOWN_ACQUISITION_NUMBER).
    */
   async issueCode(request: CodeIssuanceRequest): Promise<CodeIssued> {
     const institution = await this.options.registry.get(request.institutionId);
+    // Refused, not held: an issuance answers an acquisition the institution's clerk is waiting on
+    // (through J-LIS); it acquires again once reinstated.
+    if (institution.suspended) throw institutionSuspended(institution.id, 'institution');
     const residentKey = this.options.cipher.residentKey(request.residentRecordCode);
     const linkingCode = await this.linkingCodeFor(residentKey);
     const delivery: CodeDelivery = {

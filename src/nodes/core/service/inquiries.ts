@@ -35,7 +35,7 @@ import type { CoreStore, ProviderNotice, UnfinishedInquiry } from '../store.ts';
 import type { CodeCipher } from './code-cipher.ts';
 import type { InstitutionReach } from './reach.ts';
 import { QUEUE_DEADLINE_PASSED, type OutboundLimits } from './concurrency.ts';
-import { unknownInstitution, type Registry } from './registry.ts';
+import { institutionSuspended, unknownInstitution, type Registry } from './registry.ts';
 
 /** Codes of the key version before an institution's current one still work for inquiries. */
 export const INQUIRY_GRACE_VERSIONS = 1;
@@ -136,8 +136,8 @@ export class InquiryService {
    *
    * Errors (all with `details.processingNumber`): ERR_UNKNOWN_INSTITUTION (requester or provider),
    * ERR_UNKNOWN_PERSON_CODE (forged, mistyped, another institution's, or an expired key version),
-   * ERR_UNKNOWN_CLAUSE, ERR_UNKNOWN_PROCEDURE, ERR_UNKNOWN_ITEM, ERR_INQUIRY_NOT_AUTHORIZED (with
-   * `details.rule`).
+   * ERR_INSTITUTION_SUSPENDED (either side, `details.role`), ERR_UNKNOWN_CLAUSE,
+   * ERR_UNKNOWN_PROCEDURE, ERR_UNKNOWN_ITEM, ERR_INQUIRY_NOT_AUTHORIZED (with `details.rule`).
    *
    * With `request.requestId` (the requester's idempotency key), a request the core already took under
    * that key, from that requester, is answered as the first was — the same processing number, or the
@@ -205,6 +205,19 @@ export class InquiryService {
       );
     }
     record.personKey = cipher.personKey(linkingCode);
+
+    // The operator's suspension, of either side, before the legal table: nothing reaches a suspended
+    // provider and nothing is asked by a suspended requester, whatever the table allows.
+    const suspended = requester.suspended ? requester : provider.suspended ? provider : undefined;
+    if (suspended) {
+      const role = suspended === requester ? 'requester' : 'provider';
+      return this.refuse(
+        record,
+        withProcessingNumber(institutionSuspended(suspended.id, role), processingNumber),
+        undefined,
+        request.requestId,
+      );
+    }
 
     const decision = legalTable.authorize({
       requester: { id: requester.id, kind: requester.kind },

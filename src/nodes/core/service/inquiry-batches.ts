@@ -134,6 +134,8 @@ export class InquiryBatchService {
     let refusal: string | undefined;
     if (!provider) {
       refusal = 'ERR_UNKNOWN_INSTITUTION';
+    } else if (requester.suspended || provider.suspended) {
+      refusal = 'ERR_INSTITUTION_SUSPENDED';
     } else {
       const decision = legalTable.authorize({
         requester: { id: requester.id, kind: requester.kind },

@@ -23,7 +23,7 @@
  * store on every inquiry: a query on the hot path for a table that changes a few times a year.
  */
 import { diffLegalTables, type LegalTableDiff } from '../../../domain/legal-table/diff.ts';
-import { legalFilesDigest, legalTableFromFiles } from '../../../domain/legal-table/load.ts';
+import { legalTableFromFiles } from '../../../domain/legal-table/load.ts';
 import type { LegalTable } from '../../../domain/legal-table/types.ts';
 import type { LegalVersionLoad, LegalVersionView } from '../../../protocol/admin.ts';
 import { jstDate, type Clock } from '../../../shared/clock.ts';
@@ -133,17 +133,20 @@ export class LegalVersionService implements LegalTableInForce {
   }
 
   /**
-   * Validate and store a version to take effect on `effectiveFrom` (a JST day, today or later).
+   * Validate a version as `load` does, storing nothing: its table and digest, the version it would
+   * follow on its day (the one in force then today), and what changes from that one. The console
+   * shows this before the operator confirms the load.
    *
    * @throws RenkeiError ERR_VALIDATION (a day in the past), ERR_LEGAL_TABLE_INVALID (the loader's
-   *   error, naming file, entry and problem; nothing stored).
+   *   error, naming file, entry and problem).
    */
-  async load(
-    request: LegalVersionLoad,
-    loadedBy: string,
-  ): Promise<{ version: LegalVersionView; stored: boolean }> {
-    const now = this.options.clock.now();
-    const today = jstDate(now);
+  check(request: LegalVersionLoad): {
+    table: LegalTable;
+    digest: string;
+    follows: LegalVersionView;
+    diff: LegalTableDiff;
+  } {
+    const today = jstDate(this.options.clock.now());
     if (request.effectiveFrom < today) {
       throw new RenkeiError(
         'ERR_VALIDATION',
@@ -160,8 +163,47 @@ export class LegalVersionService implements LegalTableInForce {
       }
       throw error;
     }
+    const follows = this.versionOn(request.effectiveFrom);
+    return {
+      table,
+      digest: table.digest,
+      follows: this.view(follows, today),
+      diff: diffLegalTables(follows.table, table),
+    };
+  }
+
+  /**
+   * Validate and store a version to take effect on `effectiveFrom` (a JST day, today or later).
+   *
+   * Both outcomes are logged with who and the day.
+   *
+   * @throws RenkeiError ERR_VALIDATION (a day in the past), ERR_LEGAL_TABLE_INVALID (the loader's
+   *   error, naming file, entry and problem; nothing stored).
+   */
+  async load(
+    request: LegalVersionLoad,
+    loadedBy: string,
+  ): Promise<{ version: LegalVersionView; stored: boolean }> {
+    let checked: ReturnType<LegalVersionService['check']>;
+    try {
+      checked = this.check(request);
+    } catch (error) {
+      // A refusal is logged like a load: who, for which day, and the stable code (the loader's
+      // message names only the files' entries).
+      this.options.logger.warn(
+        {
+          effectiveFrom: request.effectiveFrom,
+          loadedBy,
+          code: error instanceof RenkeiError ? error.code : 'ERR_INTERNAL',
+        },
+        'legal table version refused',
+      );
+      throw error;
+    }
+    const { table, digest } = checked;
+    const now = this.options.clock.now();
     const version: StoredLegalVersion = {
-      digest: legalFilesDigest(request.files),
+      digest,
       effectiveFrom: request.effectiveFrom,
       loadedAt: now.toISOString(),
       loadedBy,
@@ -173,7 +215,11 @@ export class LegalVersionService implements LegalTableInForce {
     const kept = this.versions.find(
       (v) => v.stored?.digest === version.digest && v.stored.effectiveFrom === version.effectiveFrom,
     );
-    return { version: this.view(kept ?? { stored: version, table }, today), stored };
+    this.options.logger.info(
+      { legalTableDigest: digest, effectiveFrom: request.effectiveFrom, loadedBy, stored },
+      'legal table version loaded',
+    );
+    return { version: this.view(kept ?? { stored: version, table }, jstDate(now)), stored };
   }
 
   /** Every version, by day; `status` as of today (JST). */

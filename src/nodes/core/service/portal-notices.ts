@@ -26,7 +26,7 @@ import type { CodeCipher } from './code-cipher.ts';
 import { QUEUE_DEADLINE_PASSED, type OutboundLimits } from './concurrency.ts';
 import { INQUIRY_GRACE_VERSIONS } from './inquiries.ts';
 import type { PortalReach } from './reach.ts';
-import type { Registry } from './registry.ts';
+import { institutionSuspended, type Registry } from './registry.ts';
 
 export interface PortalNoticeServiceOptions {
   store: CoreStore;
@@ -62,11 +62,12 @@ export class PortalNoticeService {
   /**
    * Store and (when the portal holds the person) deliver in the background. Errors:
    * ERR_UNKNOWN_PERSON_CODE (not a code the core issued to the sender), ERR_UNKNOWN_INSTITUTION (no
-   * portal in the registry), ERR_DUPLICATE (the id names another sender's or another person's notice).
+   * portal in the registry), ERR_INSTITUTION_SUSPENDED (the sender), ERR_DUPLICATE (the id names another sender's or another person's notice).
    */
   async submit(submission: PortalNoticeSubmission): Promise<PortalNoticeAccepted> {
     const { store, registry, cipher, clock, logger } = this.options;
     const sender = await registry.get(submission.senderId);
+    if (sender.suspended) throw institutionSuspended(sender.id, 'sender');
     const linkingCode = cipher.decode(sender.id, submission.personCode, {
       current: sender.keyVersion,
       previous: INQUIRY_GRACE_VERSIONS,

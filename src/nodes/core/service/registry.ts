@@ -5,13 +5,17 @@
  * Lookups are on every inquiry's hot path, so institutions are cached in memory. The cache is
  * refreshed on this core's own writes at once and otherwise after `cacheMs`, so that several core
  * processes over one database (scaling past one machine) see each other's changes within that time.
+ *
+ * That bound holds for a suspension too: the process that suspends refuses at once, another core
+ * process may still accept the institution's inquiries for up to `cacheMs` (5 s) after it. We chose
+ * the bound over a read on every inquiry; `cacheMs: 0` (createCore's `registryCacheMs`) removes it.
  */
 import type { InstitutionRegistration } from '../../../protocol/admin.ts';
 import type { Clock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import { MAX_KEY_VERSION } from '../../../protocol/identifiers.ts';
 import type { CoreKeys } from '../keys.ts';
-import type { Institution } from '../model.ts';
+import type { Institution, SuspensionEvent } from '../model.ts';
 import type { CoreStore } from '../store.ts';
 
 export interface RegistryOptions {
@@ -41,6 +45,7 @@ export class Registry {
       ...registration,
       keyVersion: 1,
       rekeyedVersion: 1,
+      suspended: false,
       createdAt: now,
       updatedAt: now,
     });
@@ -125,6 +130,39 @@ export class Registry {
     return confirmed;
   }
 
+  /**
+   * Suspend (`suspended`) or reinstate an institution, keeping who, when and why. A change to the
+   * state it is already in changes nothing and keeps no history (`changed: false`).
+   *
+   * Errors: ERR_UNKNOWN_INSTITUTION.
+   */
+  async setSuspended(
+    id: string,
+    action: SuspensionEvent['action'],
+    reason: string,
+    by: string,
+  ): Promise<{ institution: Institution; history: SuspensionEvent[]; changed: boolean }> {
+    const at = this.options.clock.now().toISOString();
+    const changed = await this.options.store.setInstitutionSuspended({
+      institutionId: id,
+      action,
+      reason,
+      by,
+      at,
+    });
+    const institution = await this.options.store.findInstitution(id);
+    if (!institution) throw unknownInstitution(id);
+    this.remember(institution);
+    return { institution, history: await this.options.store.listSuspensionEvents(id), changed };
+  }
+
+  /** The institution and its suspensions and reinstatements, oldest first. Errors: ERR_UNKNOWN_INSTITUTION. */
+  async history(id: string): Promise<{ institution: Institution; history: SuspensionEvent[] }> {
+    const institution = await this.options.store.findInstitution(id);
+    if (!institution) throw unknownInstitution(id);
+    return { institution, history: await this.options.store.listSuspensionEvents(id) };
+  }
+
   private remember(institution: Institution): void {
     this.cache.set(institution.id, { institution, loadedAt: performance.now() });
   }
@@ -144,4 +182,16 @@ export function unknownInstitution(id: string, role?: string): RenkeiError {
     institutionId: id,
     ...(role ? { role } : {}),
   });
+}
+
+/** The refusal of anything an institution suspended by the operator sends or is sent. */
+export function institutionSuspended(
+  id: string,
+  role: 'requester' | 'provider' | 'sender' | 'institution',
+): RenkeiError {
+  return new RenkeiError(
+    'ERR_INSTITUTION_SUSPENDED',
+    `Institution ${id} is suspended from the network by the operator.`,
+    { institutionId: id, role },
+  );
 }

@@ -161,6 +161,9 @@ export class ResidentNoticeService {
     };
     const institution = await registry.find(institutionId);
     if (!institution) return end('failed', 'ERR_UNKNOWN_INSTITUTION');
+    // Held while the operator suspends it: a change of a person it holds must still reach it once
+    // reinstated, or its addressee records would stay wrong for good.
+    if (institution.suspended) return 'again';
     const stored = await store.findLinkingCode(notice.residentKey);
     if (stored === undefined || notice.sealed === null) return end('failed', 'ERR_UNKNOWN_PERSON_CODE');
     const linkingCode = new Uint8Array(Buffer.from(stored, 'base64url'));
