@@ -28,7 +28,7 @@ async function fetchDirectory(): Promise<NetworkDirectory> {
 }
 
 describe("the clerk console's provider directory", () => {
-  it("is the core's registry: ids, names and kinds, never an address; a registration shows once the minute is up", async () => {
+  it("is the core's registry: ids, names and kinds, never an address, no suspended one; a registration shows once the minute is up", async () => {
     const { body } = await core.call<{ institutions: Record<string, unknown>[] }>('GET', '/v1/directory');
     expect(body.institutions.map((i) => Object.keys(i).sort())).toEqual([
       ['id', 'kind', 'name', 'nameEn'],
@@ -42,6 +42,14 @@ describe("the clerk console's provider directory", () => {
     ]);
     await core.register('152048', 'municipality', 'http://127.0.0.1:3');
     expect((await kept.entries()).map((e) => e.id)).toEqual(['131041', 'kyokai-kenpo']);
+    expect((await fresh.entries()).map((e) => e.id)).toEqual(['131041', '152048', 'kyokai-kenpo']);
+    // A suspended institution is left out (the core would refuse an inquiry to it), and back once reinstated.
+    const change = { reason: 'テスト' };
+    expect((await core.call('POST', '/admin/v1/institutions/152048/suspensions', change)).status).toBe(200);
+    expect((await fresh.entries()).map((e) => e.id)).toEqual(['131041', 'kyokai-kenpo']);
+    expect((await core.call('POST', '/admin/v1/institutions/152048/reinstatements', change)).status).toBe(
+      200,
+    );
     expect((await fresh.entries()).map((e) => e.id)).toEqual(['131041', '152048', 'kyokai-kenpo']);
   });
 
