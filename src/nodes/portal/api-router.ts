@@ -46,7 +46,7 @@ import type { MyInformationService, Retrieval } from './service/my-information.t
 import type { NoticeService } from './service/notices.ts';
 import type { SessionService } from './service/sessions.ts';
 import { connectedServicesPage, consentPage } from './web/api-pages.ts';
-import { errorPage } from './web/pages.ts';
+import { errorPage, viewOf } from './web/pages.ts';
 
 const SESSION_COOKIE = 'portal_session';
 /** Where `/login/finish` sends the resident back to (an interaction of the authorization server). */
@@ -164,7 +164,7 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
       .type(HTML)
       .header('cache-control', 'no-store')
       .send(
-        consentPage({
+        consentPage(viewOf(request), {
           csrfToken: session.csrfToken,
           unread: await deps.notices.unread(session.personId),
           uid: details.uid,
@@ -469,7 +469,7 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
       .type(HTML)
       .header('cache-control', 'no-store')
       .send(
-        connectedServicesPage({
+        connectedServicesPage(viewOf(request), {
           csrfToken: session.csrfToken,
           unread,
           grants,

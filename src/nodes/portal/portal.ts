@@ -233,9 +233,9 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     tls: deps.webTls !== undefined,
     record,
     onLogout: (token) => myInformation.forget(sha256Hex(token ?? '')),
-    noticeExtra: async (personId, noticeId) => {
+    noticeExtra: async (personId, noticeId, lang) => {
       const payment = await payments.find(personId, noticeId);
-      return payment && paymentPanel(payment);
+      return payment && paymentPanel(lang, payment);
     },
   });
   registerMyInformationPages(web, {

@@ -4,6 +4,7 @@
  * No inline script or style (the CSP forbids them).
  */
 import { html, toText, type Html } from '../html.ts';
+import { langSwitchHref } from '../lang.ts';
 import { CHROME, pick, type Lang } from './messages.ts';
 
 export interface ConsoleChrome {
@@ -30,7 +31,7 @@ export function consolePage(chrome: ConsoleChrome, options: ConsolePageOptions):
   const t = pick(CHROME, chrome.lang);
   const other = chrome.lang === 'ja' ? 'en' : 'ja';
   const serviceName = chrome.lang === 'ja' ? chrome.service.name : chrome.service.nameEn;
-  const langLink = `/lang?${new URLSearchParams({ to: other, return: chrome.path }).toString()}`;
+  const langLink = langSwitchHref(chrome.lang, chrome.path);
   return `<!doctype html>\n${toText(
     html`<html lang="${chrome.lang}">
       <head>
