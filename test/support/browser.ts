@@ -37,12 +37,18 @@ export function screenshotDir(): string | undefined {
   return dir;
 }
 
+const SHOT_WIDTH = 1200;
+
 /**
  * A full-page screenshot named `<name>.png`, in RENKEI_SCREENSHOTS or else in `fallbackDir()`; the
  * file must exist afterwards.
  */
 export async function shootPage(page: Page, name: string, fallbackDir: () => string): Promise<void> {
   const path = join(screenshotDir() ?? fallbackDir(), `${name}.png`);
+  // 1200 CSS pixels wide, as the READMEs show them; as tall as the page (fullPage crops to it).
+  const size = page.viewportSize();
+  if (size?.width !== SHOT_WIDTH)
+    await page.setViewportSize({ width: SHOT_WIDTH, height: size?.height ?? 800 });
   await page.screenshot({ path, fullPage: true });
   expect(existsSync(path)).toBe(true);
 }
