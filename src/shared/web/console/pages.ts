@@ -136,3 +136,29 @@ export function loginPage(
       </form>`,
   });
 }
+
+/** A console's error page (no session needed): the status, the stable code, the message, in the request's language. */
+export function consoleErrorPage(
+  error: { status: number; code: string; message: string },
+  view: { lang: Lang },
+): string {
+  const en = view.lang === 'en';
+  return `<!doctype html>\n${toText(
+    html`<html lang="${view.lang}">
+      <head>
+        <meta charset="utf-8" />
+        <title>${String(error.status)}</title>
+        <link rel="stylesheet" href="/assets/tokens.css" />
+        <link rel="stylesheet" href="/assets/renkei.css" />
+      </head>
+      <body>
+        <main class="main">
+          <h1 class="page-title">${en ? 'Error' : 'エラー'} ${error.status}</h1>
+          <p>${error.message}</p>
+          <p><code>${error.code}</code></p>
+          <p><a href="/">${en ? 'Back' : '戻る'}</a></p>
+        </main>
+      </body>
+    </html>`,
+  )}\n`;
+}
