@@ -174,6 +174,8 @@ export function connectedServicesPage(
   const { legal } = args;
   const { lang } = view;
   const t = pick(API_PAGES_TEXT, lang);
+  const names = (itemNos: readonly number[]) =>
+    itemNos.map((n) => itemName(legal, n, lang)).join(lang === 'en' ? ', ' : '、');
   return page({
     ...chrome(view),
     title: t.connectedTitle,
@@ -219,9 +221,7 @@ export function connectedServicesPage(
                         >
                       </td>
                       <td>${args.clientName(r.clientId)}</td>
-                      <td>
-                        ${r.itemNos.map((n) => itemName(legal, n, lang)).join(lang === 'en' ? ', ' : '、')}
-                      </td>
+                      <td>${names(r.itemNos)}</td>
                       <td>${args.providerName(r.providerId)}</td>
                     </tr>`,
                 )}
