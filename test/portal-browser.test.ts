@@ -3,7 +3,8 @@
  * in through the card reader with the right PIN, sees the home page, logs out; three wrong PINs lock
  * the card, the reader saying how many tries remain; and ぴったりサービス's whole path: find 児童手当 at
  * 三条市, apply without a 課税証明書, sign at the reader with the signing password, received, and
- * downloaded by 三条市's systems with the signature ✓. Skipped, saying so, where /usr/bin/chromium is
+ * downloaded by 三条市's systems with the signature ✓; and the English switch, from the login page
+ * through the reader to every main page and back to Japanese. Skipped, saying so, where /usr/bin/chromium is
  * missing (`.ci/run` installs it). With RENKEI_SCREENSHOTS=<dir> the pages are saved there as PNG.
  */
 import { join } from 'node:path';
@@ -28,6 +29,7 @@ describe.skipIf(!hasChromium)('the Myna Portal in chromium', () => {
     net = await startPortalNetwork('portal-browser');
     await net.issueCard('sanjo-hanako', '三条 花子');
     await net.issueCard('sanjo-jiro', '三条 次郎');
+    await net.issueCard('sanjo-ken', '三条 健');
     browser = await launchChromium();
   }, 180_000);
 
@@ -191,6 +193,93 @@ describe.skipIf(!hasChromium)('the Myna Portal in chromium', () => {
       await shoot(page, 'services-my-applications');
     } finally {
       await transport.close();
+      await page.close();
+    }
+  }, 90_000);
+  it('switches to English on any page, keeping it, through the reader and every main page, and back', async () => {
+    const page = await newPage();
+    /** The page's `<html lang>` and its h1, once loaded. */
+    const shows = async (lang: 'ja' | 'en', heading: string | RegExp) => {
+      await page.waitForLoadState();
+      expect(await page.locator('html').getAttribute('lang')).toBe(lang);
+      const h1 = await textOf(page.locator('h1'));
+      if (typeof heading === 'string') expect(h1.trim()).toBe(heading);
+      else expect(h1).toMatch(heading);
+    };
+    /** No kana left in the page's chrome (names from data, such as 三条市, are kanji). */
+    const noKana = async () => {
+      expect(((await page.locator('body').innerText()).match(/[\u3040-\u30ff]+/g) ?? []).join(' ')).toBe('');
+    };
+    try {
+      await page.goto(`${net.portal.url}/login`);
+      await shows('ja', 'ログイン');
+      await page.getByTestId('lang-switch').click();
+      await page.waitForURL(`${net.portal.url}/login`);
+      await shows('en', 'Log in');
+      await noKana();
+      // The reader, on another port of the same host, follows the language chosen at the portal.
+      await page.getByTestId('reader-link').click();
+      await page.waitForURL(`${net.readerUrl}/sign?**`);
+      await shows('en', 'Log in with your card');
+      await page.getByLabel('sanjo-ken').check();
+      await page.getByRole('textbox', { name: /PIN/ }).fill(PIN);
+      await page.getByRole('button', { name: 'Sign and log in' }).click();
+      await page.waitForURL(`${net.portal.url}/`);
+      await shows('en', 'Home');
+      await noKana();
+      await shoot(page, 'home-en');
+      for (const [link, path, heading] of [
+        [/Exchanges about me/, '/exchanges', 'Exchanges about me'],
+        [/My information/, '/my-information', 'My information'],
+        [/^Notices/, '/notices', 'Notices'],
+        [/Benefit account/, '/account', 'Register your benefit account'],
+        [/Find services and apply/, '/services', 'Find services and apply'],
+      ] as const) {
+        await page.goto(`${net.portal.url}/`);
+        await page.getByRole('link', { name: link }).first().click();
+        await page.waitForURL(`${net.portal.url}${path}`);
+        await shows('en', heading);
+        // わたしの情報 shows the layouts' labels, the account form a katakana example: data, not chrome.
+        if (path !== '/my-information' && path !== '/account') await noKana();
+      }
+      // The finder, searched in English, switched to Japanese: the same search, in Japanese.
+      await page.locator('#event').selectOption('kosodate');
+      await page.locator('#municipality').selectOption(MUNICIPALITY.id);
+      await page.getByRole('button', { name: 'Search' }).click();
+      await page.waitForURL(`${net.portal.url}/services?**`);
+      const searched = page.url();
+      expect(await textOf(page.locator('[data-procedure="kosodate-01"]'))).toContain('no need to attach');
+      await page.getByTestId('lang-switch').click();
+      await page.waitForURL(searched);
+      await shows('ja', 'ぴったりサービス');
+      expect(await textOf(page.locator('[data-procedure="kosodate-01"]'))).toContain('課税証明書 添付不要');
+      expect(await page.locator('#event').inputValue()).toBe('kosodate');
+      // And back: English again, then Japanese from the home page, for good.
+      await page.getByTestId('lang-switch').click();
+      await page.waitForURL(searched);
+      await shows('en', 'Find services and apply');
+      for (const [path, heading] of [
+        ['/services/applications', 'My applications'],
+        ['/connected-services', 'Connected services'],
+        ['/nowhere', 'Something went wrong'],
+      ] as const) {
+        await page.goto(`${net.portal.url}${path}`);
+        await shows('en', heading);
+        await noKana();
+      }
+      await page.goto(`${net.portal.url}/`);
+      await page.getByTestId('lang-switch').click();
+      await page.waitForURL(`${net.portal.url}/`);
+      await shows('ja', 'ホーム');
+      const lang = (await page.context().cookies(net.portal.url)).find((c) => c.name === 'lang');
+      expect(lang?.value).toBe('ja');
+      // The switch only goes back to a page of this site.
+      await page.goto(`${net.portal.url}/lang?to=en&return=//example.com/`);
+      await page.waitForURL(`${net.portal.url}/`);
+      await shows('en', 'Home');
+      await page.goto(`${net.portal.url}/lang?to=ja&return=/`);
+      await shows('ja', 'ホーム');
+    } finally {
       await page.close();
     }
   }, 90_000);

@@ -88,8 +88,9 @@ describe.skipIf(!hasChromium)('the Myna Portal’s page A in chromium', () => {
     expect(await first.getByTestId('requester').textContent()).toBe('三条市');
     expect(await first.getByTestId('provider').textContent()).toBe('新宿区');
     expect(await first.getByTestId('items').textContent()).toContain('住民基本台帳関係情報');
-    await page.getByText(/とは/).first().click(); // the explanation, opened for the screenshot
     await shoot('exchanges');
+    await page.getByText(/とは/).first().click(); // the explanation, opened for its own screenshot
+    await shoot('exchanges-explained');
   }, 60_000);
 
   it('marks a row ✗ when a proof was altered on its way to the browser', async () => {

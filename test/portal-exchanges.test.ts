@@ -91,7 +91,7 @@ describe('the Myna Portal, page A: the exchanges about me', () => {
     expect(shown).toContain('児童手当の申請（認定請求）');
     expect(shown).toContain('第74項');
     expect(shown).toContain('提供済み');
-    expect(shown).toMatch(/令和\d+年\d+月\d+日（\d{4}年） \d+時\d{2}分/);
+    expect(shown).toMatch(/令和\d+年\d+月\d+日（\d{4}年）\d{2}:\d{2}/);
     expect(shown).toContain(seen); // the processing number, as a reference for asking the institution
     // Names, not ids, on screen: the ids are only in the data the browser compares with the log.
     expect(shown).not.toContain(REQUESTER);

@@ -54,7 +54,6 @@ export async function createDemoKakeibo(options: DemoKakeiboOptions): Promise<Fa
     errorPage: ({ code }) =>
       page({
         title: 'エラー',
-        titleEn: 'Error',
         service: SERVICE,
         body: html`<p class="notice notice--error" role="alert">
             マイナポータルとの連携に失敗しました。もう一度お試しください。<span class="en" lang="en"
@@ -81,7 +80,6 @@ export async function createDemoKakeibo(options: DemoKakeiboOptions): Promise<Fa
     reply.type('text/html; charset=utf-8').send(
       page({
         title: '家計簿',
-        titleEn: 'Household budget',
         service: SERVICE,
         body: html`<p class="lead">
             マイナポータルから、あなたの所得・住民税の情報を取り込めます。<br /><span class="en" lang="en"
@@ -133,7 +131,6 @@ export async function createDemoKakeibo(options: DemoKakeiboOptions): Promise<Fa
       return reply.type('text/html; charset=utf-8').send(
         page({
           title: '連携しませんでした',
-          titleEn: 'Not connected',
           service: SERVICE,
           body: html`<p class="notice" data-testid="kakeibo-denied">
             マイナポータルで同意されなかったため、情報は取り込まれていません。<span class="en" lang="en"
@@ -163,7 +160,6 @@ export async function createDemoKakeibo(options: DemoKakeiboOptions): Promise<Fa
       .send(
         page({
           title: 'マイナポータルから取り込んだ情報',
-          titleEn: 'Imported from the Myna Portal',
           service: SERVICE,
           body: html`${
               provided.length === 0

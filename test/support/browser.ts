@@ -37,12 +37,19 @@ export function screenshotDir(): string | undefined {
   return dir;
 }
 
+const SHOT_WIDTH = 1200;
+
 /**
  * A full-page screenshot named `<name>.png`, in RENKEI_SCREENSHOTS or else in `fallbackDir()`; the
  * file must exist afterwards.
  */
 export async function shootPage(page: Page, name: string, fallbackDir: () => string): Promise<void> {
   const path = join(screenshotDir() ?? fallbackDir(), `${name}.png`);
+  // 1200 CSS pixels wide, as the READMEs show them, and as tall as the page's content: a viewport lower than the
+  // page makes the full-page shot end where the page does (not at the viewport's foot). Restored afterwards.
+  const size = page.viewportSize();
+  await page.setViewportSize({ width: SHOT_WIDTH, height: 100 });
   await page.screenshot({ path, fullPage: true });
+  if (size) await page.setViewportSize(size);
   expect(existsSync(path)).toBe(true);
 }

@@ -23,12 +23,13 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LoginNonce, loginMessage, type LoginChallenge } from '../../protocol/portal.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { systemClock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { requestLang, viewPath } from '../../shared/web/lang.ts';
 import { createWebApp, formFields } from '../../shared/web/server.ts';
 import { VirtualCard } from '../virtual-card.ts';
 import { createSignedData } from '../../trust/pki/cms.ts';
@@ -41,6 +42,7 @@ import {
   signPage,
   type CardChoice,
   type DocumentView,
+  type ReaderView,
 } from './pages.ts';
 
 export interface CardReaderOptions {
@@ -53,6 +55,32 @@ export interface CardReaderOptions {
 }
 
 const FORM_TOKEN_TTL_MS = 10 * 60_000;
+
+/**
+ * The reader's language: the host's `lang` cookie, which the portal's switch sets (cookies ignore
+ * ports), and the GET page the reader's own switch comes back to.
+ */
+function readerView(request: FastifyRequest, path?: string): ReaderView {
+  return { lang: requestLang(request), path: path ?? viewPath(request) };
+}
+
+/** The PIN page of a login challenge, as a GET: where a page of that login switches language back to. */
+function signView(
+  request: FastifyRequest,
+  login: { challenge: LoginChallenge; returnUrl: string },
+): ReaderView {
+  const query = new URLSearchParams({
+    challenge: login.challenge.nonce,
+    expires: login.challenge.expiresAt,
+    return: login.returnUrl,
+  });
+  return readerView(request, `/sign?${query.toString()}`);
+}
+
+/** The signing page of an application, as a GET. */
+function documentView(request: FastifyRequest, target: { request: string; portal: string }): ReaderView {
+  return readerView(request, `/sign-document?${new URLSearchParams(target).toString()}`);
+}
 const HTML = 'text/html; charset=utf-8';
 
 /** The challenge as the portal's link gives it, checked: the return address must be a registered portal's. */
@@ -66,7 +94,7 @@ export async function createCardReader(options: CardReaderOptions): Promise<Fast
   const app = await createWebApp({
     logger: options.logger,
     formActions: options.portalOrigins,
-    errorPage: (error) => errorPage(error),
+    errorPage: (error, view) => errorPage(error, view),
   });
   /** Form tokens of pages rendered, until used or expired. */
   const tokens = new Map<string, number>();
@@ -142,7 +170,7 @@ export async function createCardReader(options: CardReaderOptions): Promise<Fast
       .type(HTML)
       .header('cache-control', 'no-store')
       .send(
-        signPage({
+        signPage(signView(reply.request, request), {
           cards: cards(),
           portal: request.challenge.origin,
           fields: {
@@ -155,7 +183,9 @@ export async function createCardReader(options: CardReaderOptions): Promise<Fast
         }),
       );
 
-  app.get('/', async (_request, reply) => reply.type(HTML).send(homePage({ cards: cards() })));
+  app.get('/', async (request, reply) =>
+    reply.type(HTML).send(homePage(readerView(request), { cards: cards() })),
+  );
 
   app.get('/sign', async (request, reply) =>
     render(reply, 200, parse(request.query as Record<string, unknown>), {}),
@@ -195,7 +225,7 @@ export async function createCardReader(options: CardReaderOptions): Promise<Fast
         .type(HTML)
         .header('cache-control', 'no-store')
         .send(
-          answerPage({
+          answerPage(signView(request, parsed), {
             action: parsed.returnUrl,
             portal: parsed.challenge.origin,
             challenge: parsed.challenge.nonce,
@@ -277,7 +307,7 @@ function registerDocumentSigning(
       .type(HTML)
       .header('cache-control', 'no-store')
       .send(
-        signDocumentPage({
+        signDocumentPage(documentView(reply.request, target), {
           cards: ctx.cards(),
           portal: target.portal,
           document,
@@ -332,7 +362,7 @@ function registerDocumentSigning(
         .type(HTML)
         .header('cache-control', 'no-store')
         .send(
-          documentAnswerPage({
+          documentAnswerPage(documentView(request, target), {
             action: `${target.portal}/signing-requests/${target.request}/signature`,
             portal: target.portal,
             signedData: Buffer.from(signedData).toString('base64'),

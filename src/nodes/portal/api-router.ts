@@ -54,7 +54,7 @@ import { portalWebApiDocument } from '../../protocol/openapi.ts';
 import { portalWebApi } from '../../protocol/portal-web-api.ts';
 import type { OpenApiDocument } from '../../protocol/routes.ts';
 import { parseInput } from '../../shared/http.ts';
-import { errorPage } from './web/pages.ts';
+import { errorPage, viewOf } from './web/pages.ts';
 
 const SESSION_COOKIE = 'portal_session';
 /** Where `/login/finish` sends the resident back to (an interaction of the authorization server). */
@@ -279,7 +279,7 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
       .type(HTML)
       .header('cache-control', 'no-store')
       .send(
-        consentPage({
+        consentPage(viewOf(request), {
           csrfToken: session.csrfToken,
           unread: await deps.notices.unread(session.personId),
           uid: details.uid,
@@ -576,7 +576,7 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
       .type(HTML)
       .header('cache-control', 'no-store')
       .send(
-        connectedServicesPage({
+        connectedServicesPage(viewOf(request), {
           csrfToken: session.csrfToken,
           unread,
           grants,

@@ -39,6 +39,7 @@ import {
   checkoutPage,
   paymentPage,
 } from './web/money-pages.ts';
+import { viewOf } from './web/pages.ts';
 
 const HTML = 'text/html; charset=utf-8';
 const ACCOUNT_FIELDS = ['bankCode', 'branchCode', 'accountType', 'accountNumber', 'holderName'] as const;
@@ -107,8 +108,8 @@ export function registerMoneyPages(app: FastifyInstance, deps: MoneyPagesDeps): 
     return send(
       reply,
       account
-        ? accountPage({ csrfToken: s.csrfToken, account, said: saved })
-        : accountFormPage({ csrfToken: s.csrfToken }),
+        ? accountPage(viewOf(request), { csrfToken: s.csrfToken, account, said: saved })
+        : accountFormPage(viewOf(request), { csrfToken: s.csrfToken }),
     );
   });
 
@@ -118,14 +119,23 @@ export function registerMoneyPages(app: FastifyInstance, deps: MoneyPagesDeps): 
     const account = await accounts.find(s.personId);
     return send(
       reply,
-      accountFormPage({ csrfToken: s.csrfToken, given: account && accountFields({ ...account }) }),
+      accountFormPage(viewOf(request), {
+        csrfToken: s.csrfToken,
+        given: account && accountFields({ ...account }),
+      }),
     );
   });
 
   app.post('/account/edit', async (request, reply) => {
     const f = await form(request, reply, 'portal.account');
     if (!f) return reply;
-    return send(reply, accountFormPage({ csrfToken: f.session.csrfToken, given: accountFields(f.fields) }));
+    return send(
+      reply,
+      accountFormPage(viewOf(request, '/account/edit'), {
+        csrfToken: f.session.csrfToken,
+        given: accountFields(f.fields),
+      }),
+    );
   });
 
   app.post('/account/confirm', async (request, reply) => {
@@ -136,12 +146,19 @@ export function registerMoneyPages(app: FastifyInstance, deps: MoneyPagesDeps): 
       reply.status(400);
       return send(
         reply,
-        accountFormPage({ csrfToken: f.session.csrfToken, given: checked.given, problems: checked.problems }),
+        accountFormPage(viewOf(request, '/account/edit'), {
+          csrfToken: f.session.csrfToken,
+          given: checked.given,
+          problems: checked.problems,
+        }),
       );
     }
     return send(
       reply,
-      accountConfirmPage({ csrfToken: f.session.csrfToken, values: { ...checked.account } }),
+      accountConfirmPage(viewOf(request, '/account/edit'), {
+        csrfToken: f.session.csrfToken,
+        values: { ...checked.account },
+      }),
     );
   });
 
@@ -153,7 +170,11 @@ export function registerMoneyPages(app: FastifyInstance, deps: MoneyPagesDeps): 
       reply.status(400);
       return send(
         reply,
-        accountFormPage({ csrfToken: f.session.csrfToken, given: checked.given, problems: checked.problems }),
+        accountFormPage(viewOf(request, '/account/edit'), {
+          csrfToken: f.session.csrfToken,
+          given: checked.given,
+          problems: checked.problems,
+        }),
       );
     }
     await accounts.save(f.session.personId, f.fields);
@@ -180,7 +201,7 @@ export function registerMoneyPages(app: FastifyInstance, deps: MoneyPagesDeps): 
     const payment = await payments.find(s.personId, noticeIdOf(request));
     if (!payment) throw new RenkeiError('ERR_ROUTE_NOT_FOUND', 'There is no such payment.');
     const done = (request.query as Record<string, unknown>).done === '1';
-    return send(reply, paymentPage({ csrfToken: s.csrfToken, payment, done }));
+    return send(reply, paymentPage(viewOf(request), { csrfToken: s.csrfToken, payment, done }));
   });
 
   app.post('/payments/:noticeId', async (request, reply) => {
@@ -205,18 +226,26 @@ export function registerMoneyPages(app: FastifyInstance, deps: MoneyPagesDeps): 
   // The demo payment provider: a page of "another service", reached by the checkout's unguessable id.
   app.get(`${CHECKOUT_PATH}/:checkoutId`, (request, reply) => {
     const checkout = provider.get((request.params as { checkoutId: string }).checkoutId);
-    return send(reply, checkoutPage(checkout));
+    return send(reply, checkoutPage(viewOf(request), checkout));
   });
 
   app.post(`${CHECKOUT_PATH}/:checkoutId`, async (request, reply) => {
     const checkoutId = (request.params as { checkoutId: string }).checkoutId;
     try {
       const checkout = await provider.confirm(checkoutId, formFields(request.body).token);
-      if (checkout.state !== 'paid') return send(reply.status(409), checkoutPage(checkout));
+      if (checkout.state !== 'paid') {
+        return send(
+          reply.status(409),
+          checkoutPage(viewOf(request, `${CHECKOUT_PATH}/${checkoutId}`), checkout),
+        );
+      }
       return reply.redirect(`/payments/${checkout.noticeId}?done=1`, 303);
     } catch (error) {
       if (error instanceof RenkeiError && error.code === 'ERR_ALREADY_PAID') {
-        return send(reply.status(409), checkoutPage(provider.get(checkoutId)));
+        return send(
+          reply.status(409),
+          checkoutPage(viewOf(request, `${CHECKOUT_PATH}/${checkoutId}`), provider.get(checkoutId)),
+        );
       }
       if (error instanceof RenkeiError && error.code === 'ERR_CALLER_NOT_ALLOWED') {
         await refuse(request, 'portal.demo-pay', error.code);

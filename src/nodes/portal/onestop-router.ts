@@ -36,6 +36,7 @@ import {
   receivedPage,
   signRequestPage,
 } from './web/services-page.ts';
+import { viewOf } from './web/pages.ts';
 
 const HTML = 'text/html; charset=utf-8';
 
@@ -109,7 +110,7 @@ export function registerServicePages(app: FastifyInstance, deps: ServicePagesDep
     };
     return page(
       reply,
-      finderPage({
+      finderPage(viewOf(request), {
         csrfToken: session.csrfToken,
         unread: await notices.unread(session.personId),
         lifeEvents: finder.lifeEvents,
@@ -126,10 +127,11 @@ export function registerServicePages(app: FastifyInstance, deps: ServicePagesDep
     const session = await requireSession(request, reply);
     if (!session) return reply;
     const mine = await applications.listMine(session.personId);
-    const names = new Map(finder.municipalities.map((m) => [m.id, m.name]));
+    const view = viewOf(request);
+    const names = new Map(finder.municipalities.map((m) => [m.id, view.lang === 'en' ? m.nameEn : m.name]));
     return page(
       reply,
-      myApplicationsPage({
+      myApplicationsPage(view, {
         csrfToken: session.csrfToken,
         unread: await notices.unread(session.personId),
         applications: mine.map((a) => ({
@@ -149,7 +151,11 @@ export function registerServicePages(app: FastifyInstance, deps: ServicePagesDep
     const hit = found(request);
     return page(
       reply,
-      applyPage({ csrfToken: session.csrfToken, unread: await notices.unread(session.personId), found: hit }),
+      applyPage(viewOf(request), {
+        csrfToken: session.csrfToken,
+        unread: await notices.unread(session.personId),
+        found: hit,
+      }),
     );
   });
 
@@ -169,7 +175,7 @@ export function registerServicePages(app: FastifyInstance, deps: ServicePagesDep
     if ('errors' in checked) {
       return page(
         reply,
-        applyPage({
+        applyPage(viewOf(request), {
           csrfToken: session.csrfToken,
           unread: await notices.unread(session.personId),
           found: hit,
@@ -198,7 +204,7 @@ export function registerServicePages(app: FastifyInstance, deps: ServicePagesDep
     link.search = new URLSearchParams({ request: requestId, portal: deps.origin() }).toString();
     return page(
       reply,
-      signRequestPage({
+      signRequestPage(viewOf(request), {
         csrfToken: session.csrfToken,
         unread: await notices.unread(session.personId),
         readerLink: link.toString(),
@@ -246,13 +252,15 @@ export function registerServicePages(app: FastifyInstance, deps: ServicePagesDep
     const application = await applications.receivedFor(session.personId, requestIdOf(request));
     if (!application) throw new RenkeiError('ERR_ROUTE_NOT_FOUND', 'There is no such application.');
     const municipality = finder.municipalities.find((m) => m.id === application.municipalityId);
+    const view = viewOf(request);
     return page(
       reply,
-      receivedPage({
+      receivedPage(view, {
         csrfToken: session.csrfToken,
         unread: await notices.unread(session.personId),
         application,
-        municipalityName: municipality?.name ?? application.municipalityId,
+        municipalityName:
+          (view.lang === 'en' ? municipality?.nameEn : municipality?.name) ?? application.municipalityId,
       }),
     );
   });

@@ -239,9 +239,9 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
       myInformation.forget(sha256Hex(token ?? ''));
       await authorizationServer.api?.endSession(request.raw, reply.raw);
     },
-    noticeExtra: async (personId, noticeId) => {
+    noticeExtra: async (personId, noticeId, lang) => {
       const payment = await payments.find(personId, noticeId);
-      return payment && paymentPanel(payment);
+      return payment && paymentPanel(lang, payment);
     },
   });
   registerMyInformationPages(web, {

@@ -55,10 +55,11 @@ import type { Session, SessionService } from './service/sessions.ts';
 import { EXCHANGES_SCRIPT, exchangesPage, exchangesUnavailablePage } from './web/exchanges-page.ts';
 import { myInformationPage, myInformationResults } from './web/my-information-page.ts';
 import { toText } from '../../shared/web/html.ts';
-import { japaneseDateTime } from './web/dates.ts';
+import { dateTimeIn } from './web/dates.ts';
 import { rateLimited } from './rate-limits.ts';
 import { NEXT_COOKIE, NEXT_PATTERN } from './api-router.ts';
-import { landingPage, loggedOutPage, loginPage, noticePage, noticesPage } from './web/pages.ts';
+import { landingPage, loggedOutPage, loginPage, noticePage, noticesPage, viewOf } from './web/pages.ts';
+import { requestLang, type Lang } from '../../shared/web/lang.ts';
 
 export const SESSION_COOKIE = 'portal_session';
 export const LOGIN_COOKIE = 'portal_login';
@@ -81,7 +82,7 @@ export interface PortalPagesDeps {
   onLogout?:
     ((token: string | undefined, request: FastifyRequest, reply: FastifyReply) => Promise<void>) | undefined;
   /** A notice's payment panel, when it carries a payment request (service D, money-router.ts). */
-  noticeExtra?: ((personId: string, noticeId: string) => Promise<Html | undefined>) | undefined;
+  noticeExtra?: ((personId: string, noticeId: string, lang: Lang) => Promise<Html | undefined>) | undefined;
 }
 
 const HTML = 'text/html; charset=utf-8';
@@ -136,10 +137,15 @@ export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps)
     return reply
       .type(HTML)
       .header('cache-control', 'no-store')
-      .send(landingPage({ csrfToken: session.csrfToken, unread: await notices.unread(session.personId) }));
+      .send(
+        landingPage(viewOf(request), {
+          csrfToken: session.csrfToken,
+          unread: await notices.unread(session.personId),
+        }),
+      );
   });
 
-  app.get('/login', loginRate(LOGIN_RATE.begin, deps, 'portal.login.begin'), async (_request, reply) => {
+  app.get('/login', loginRate(LOGIN_RATE.begin, deps, 'portal.login.begin'), async (request, reply) => {
     const { challenge, binding } = await login.issue();
     const link = new URL('/sign', deps.readerUrl);
     link.search = new URLSearchParams({
@@ -155,7 +161,7 @@ export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps)
       )
       .header('cache-control', 'no-store')
       .type(HTML)
-      .send(loginPage({ readerLink: link.toString(), expiresAt: challenge.expiresAt }));
+      .send(loginPage(viewOf(request), { readerLink: link.toString(), expiresAt: challenge.expiresAt }));
   });
 
   // From the reader's page (another origin, so no same-origin check): the challenge and the card's
@@ -208,7 +214,7 @@ export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps)
     return reply.clearCookie(SESSION_COOKIE, cookieOptions(deps.tls)).redirect('/logged-out', 303);
   });
 
-  app.get('/logged-out', async (_request, reply) => reply.type(HTML).send(loggedOutPage()));
+  app.get('/logged-out', async (request, reply) => reply.type(HTML).send(loggedOutPage(viewOf(request))));
 
   registerNoticePages(app, deps, requireSession);
 }
@@ -247,12 +253,20 @@ export function registerExchangePages(app: FastifyInstance, deps: ExchangePagesD
         deps.exchanges.recordLogKey(),
       ]);
       return reply.send(
-        exchangesPage({ csrfToken: session.csrfToken, page, key, legal: deps.legalTable, later: !!cursor }),
+        exchangesPage(viewOf(request), {
+          csrfToken: session.csrfToken,
+          page,
+          key,
+          legal: deps.legalTable,
+          later: !!cursor,
+        }),
       );
     } catch (error) {
       if (!(error instanceof RenkeiError)) throw error;
       deps.logger.warn({ code: error.code }, 'exchanges: the core’s records could not be read');
-      return reply.status(503).send(exchangesUnavailablePage({ csrfToken: session.csrfToken }));
+      return reply
+        .status(503)
+        .send(exchangesUnavailablePage(viewOf(request), { csrfToken: session.csrfToken }));
     }
   });
 }
@@ -307,12 +321,13 @@ function registerNoticePages(
     return reply
       .type(HTML)
       .header('cache-control', 'no-store')
-      .send(noticesPage({ csrfToken: session.csrfToken, unread, notices: list }));
+      .send(noticesPage(viewOf(request), { csrfToken: session.csrfToken, unread, notices: list }));
   });
 
   app.get('/notices/events', async (request, reply) => {
     const session = await sessions.find(request.cookies[SESSION_COOKIE]);
     if (!session) throw new RenkeiError('ERR_CALLER_NOT_ALLOWED', 'Log in to receive notices.');
+    const lang = requestLang(request);
     const raw = reply.hijack().raw;
     raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -326,7 +341,7 @@ function registerNoticePages(
         senderName: event.notice.senderName,
         title: event.notice.title,
         sentAt: event.notice.sentAt.toISOString(),
-        date: japaneseDateTime(event.notice.sentAt),
+        date: dateTimeIn(lang, event.notice.sentAt),
       };
       raw.write(`event: unread\ndata: ${JSON.stringify({ unread: event.unread, notice })}\n\n`);
     };
@@ -354,11 +369,11 @@ function registerNoticePages(
       .type(HTML)
       .header('cache-control', 'no-store')
       .send(
-        noticePage({
+        noticePage(viewOf(request), {
           csrfToken: session.csrfToken,
           unread: await notices.unread(session.personId),
           notice,
-          extra: await deps.noticeExtra?.(session.personId, notice.noticeId),
+          extra: await deps.noticeExtra?.(session.personId, notice.noticeId, requestLang(request)),
         }),
       );
   });
@@ -463,7 +478,7 @@ export function registerMyInformationPages(app: FastifyInstance, deps: MyInforma
       .type(HTML)
       .header('cache-control', 'no-store')
       .send(
-        myInformationPage({
+        myInformationPage(viewOf(request), {
           csrfToken: session.csrfToken,
           retrieval,
           legal: deps.legalTable,
@@ -479,7 +494,7 @@ export function registerMyInformationPages(app: FastifyInstance, deps: MyInforma
     return reply
       .type(HTML)
       .header('cache-control', 'no-store')
-      .send(toText(myInformationResults({ retrieval, legal: deps.legalTable })));
+      .send(toText(myInformationResults({ lang: requestLang(request), retrieval, legal: deps.legalTable })));
   });
 
   app.post('/my-information', async (request, reply) => {

@@ -40,3 +40,34 @@ export function japaneseDate(day: string | Date): string {
   if (Number.isNaN(date.getTime())) return day;
   return `${ERA.format(date)}（${m[1]}年）`;
 }
+
+const WESTERN_DAY = new Intl.DateTimeFormat('en-GB', {
+  year: 'numeric',
+  month: 'long',
+  day: 'numeric',
+  timeZone: 'Asia/Tokyo',
+});
+
+/** The day in English: `27 November 2026` (Japan's time); a calendar day `YYYY-MM-DD` as it is. */
+export function westernDate(day: string | Date): string {
+  if (day instanceof Date) return WESTERN_DAY.format(day);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) return day;
+  const date = new Date(`${day}T12:00:00+09:00`);
+  return Number.isNaN(date.getTime()) ? day : WESTERN_DAY.format(date);
+}
+
+/** The moment in English: `27 November 2026, 20:31 JST`. */
+export function westernDateTime(date: Date): string {
+  const parts = Object.fromEntries(PARTS.formatToParts(date).map((p) => [p.type, p.value]));
+  return `${WESTERN_DAY.format(date)}, ${parts.hour ?? ''}:${parts.minute ?? ''} JST`;
+}
+
+/** A day as a reader of `lang` reads it: 和暦 with the Western year beside in Japanese, Western in English. */
+export function dateIn(lang: 'ja' | 'en', day: string | Date): string {
+  return lang === 'en' ? westernDate(day) : japaneseDate(day);
+}
+
+/** A moment as a reader of `lang` reads it (Japan's time). */
+export function dateTimeIn(lang: 'ja' | 'en', date: Date): string {
+  return lang === 'en' ? westernDateTime(date) : japaneseDateTime(date);
+}

@@ -4,6 +4,7 @@
  * markup, and the one page layout both use. No inline script or style anywhere (the pages' CSP
  * forbids them): behaviour comes from the ES modules under `assets/`.
  */
+import { langSwitchHref, type Lang } from './lang.ts';
 
 const RAW = Symbol('raw html');
 
@@ -49,26 +50,40 @@ export function toText(markup: Html): string {
 }
 
 export interface PageOptions {
-  /** Japanese first: the page title in Japanese, the English beside it. */
+  /** The page's language (the `lang` cookie): the chrome's words, `<html lang>`, the switch's target. */
+  lang?: Lang | undefined;
+  /** The page to come back to after switching language (a GET-able path); no switch without it. */
+  path?: string | undefined;
+  /** The page title, in the page's language. */
   title: string;
-  titleEn: string;
-  /** The service's name in the header (マイナポータル, カードリーダー). */
+  /** The service's name in the header (マイナポータル, カードリーダー), each language's. */
   service: { name: string; nameEn: string; href: string };
   body: Html;
   /** Right-hand side of the header (a logout button). */
-  headerAction?: Html;
+  headerAction?: Html | undefined;
   /** ES modules to load (`module` scripts, no inline script): under /assets/, or an absolute path. */
   scripts?: readonly string[];
 }
 
-/** A whole page: lang="ja", the design tokens and our stylesheet, a header, the main content. */
+const CHROME = {
+  skip: { ja: '本文へ移動', en: 'Skip to content' },
+  demo: {
+    ja: 'これはデモです。本物のマイナポータルではありません。',
+    en: 'A demonstration, not the real Myna Portal.',
+  },
+} as const;
+
+/** A whole page: `<html lang>`, the design tokens and our stylesheet, a header (with the language switch), the main content. */
 export function page(options: PageOptions): string {
+  const lang = options.lang ?? 'ja';
+  const other: Lang = lang === 'ja' ? 'en' : 'ja';
+  const serviceName = lang === 'en' ? options.service.nameEn : options.service.name;
   return `<!doctype html>\n${toText(
-    html`<html lang="ja">
+    html`<html lang="${lang}">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>${options.title} | ${options.service.name}</title>
+        <title>${options.title} | ${serviceName}</title>
         <link rel="stylesheet" href="/assets/tokens.css" />
         <link rel="stylesheet" href="/assets/renkei.css" />
         ${(options.scripts ?? []).map(
@@ -77,27 +92,33 @@ export function page(options: PageOptions): string {
         )}
       </head>
       <body>
-        <a class="skip-link" href="#main">本文へ移動 <span lang="en">Skip to content</span></a>
+        <a class="skip-link" href="#main">${CHROME.skip[lang]}</a>
         <header class="site-header">
           <div class="site-header__inner">
-            <a class="site-header__name" href="${options.service.href}">
-              ${options.service.name}<span class="site-header__en" lang="en">${options.service.nameEn}</span>
-            </a>
-            ${options.headerAction}
+            <a class="site-header__name" href="${options.service.href}">${serviceName}</a>
+            <div class="header-actions">
+              ${
+                options.path === undefined
+                  ? null
+                  : html`<a
+                      class="lang-switch"
+                      href="${langSwitchHref(lang, options.path)}"
+                      lang="${other}"
+                      hreflang="${other}"
+                      data-testid="lang-switch"
+                      >${other === 'en' ? 'English' : '日本語'}</a
+                    >`
+              }
+              ${options.headerAction}
+            </div>
           </div>
         </header>
         <main id="main" class="main">
-          <h1 class="page-title">
-            ${options.title}<span class="page-title__en" lang="en">${options.titleEn}</span>
-          </h1>
+          <h1 class="page-title">${options.title}</h1>
           ${options.body}
         </main>
         <footer class="site-footer">
-          <p>
-            これはデモです。本物のマイナポータルではありません。<span lang="en"
-              >A demonstration, not the real Myna Portal.</span
-            >
-          </p>
+          <p>${CHROME.demo[lang]}</p>
         </footer>
       </body>
     </html>`,

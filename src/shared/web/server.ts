@@ -3,8 +3,8 @@
  * every such page needs and a node's JSON API does not: security headers from @fastify/helmet (a
  * Content-Security-Policy with no inline script or style, no framing, no referrer to other sites),
  * cookies (@fastify/cookie), the stylesheet, the Digital Agency's design tokens and the pages' ES
- * modules (@fastify/static), HTML forms as bodies, and errors rendered as a page in Japanese rather
- * than JSON. Request logs name the route pattern, never the URL (a query may carry a challenge).
+ * modules (@fastify/static), HTML forms as bodies, errors rendered as a page in the reader's language
+ * rather than JSON, and the language switch `GET /lang` (shared/web/lang.ts). Request logs name the route pattern, never the URL (a query may carry a challenge).
  */
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -15,6 +15,7 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { HTTP_STATUS, RenkeiError, type ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { LANG_COOKIE, langOf, requestLang, safeReturnPath, viewPath, type Lang } from './lang.ts';
 
 const ASSETS_DIR = join(import.meta.dirname, 'assets');
 const TOKENS_DIR = dirname(
@@ -38,8 +39,14 @@ export interface WebAppOptions {
   formActions?: readonly string[];
   /** More files under /assets/ (a console's ES modules): their directory and names. */
   assets?: { dir: string; files: readonly string[] } | undefined;
-  /** The page for an error: its status, stable code and a message safe to show. */
-  errorPage: (error: { status: number; code: ErrorCode; message: string }) => string;
+  /**
+   * The page for an error: its status, stable code and a message safe to show, in the request's
+   * language, with the page the language switch comes back to.
+   */
+  errorPage: (
+    error: { status: number; code: ErrorCode; message: string },
+    view: { lang: Lang; path: string },
+  ) => string;
 }
 
 export async function createWebApp(options: WebAppOptions): Promise<FastifyInstance> {
@@ -134,21 +141,35 @@ export async function createWebApp(options: WebAppOptions): Promise<FastifyInsta
     return reply
       .status(status)
       .type('text/html; charset=utf-8')
-      .send(options.errorPage({ status, code, message }));
+      .send(
+        options.errorPage({ status, code, message }, { lang: requestLang(request), path: viewPath(request) }),
+      );
   });
-  app.setNotFoundHandler((_request, reply) =>
+  app.setNotFoundHandler((request, reply) =>
     reply
       .status(404)
       .type('text/html; charset=utf-8')
       .send(
-        options.errorPage({
-          status: HTTP_STATUS.ERR_ROUTE_NOT_FOUND,
-          code: 'ERR_ROUTE_NOT_FOUND',
-          message: 'There is no page here.',
-        }),
+        options.errorPage(
+          {
+            status: HTTP_STATUS.ERR_ROUTE_NOT_FOUND,
+            code: 'ERR_ROUTE_NOT_FOUND',
+            message: 'There is no page here.',
+          },
+          { lang: requestLang(request), path: '/' },
+        ),
       ),
   );
   app.get('/healthz', () => ({ status: 'ok' }));
+  // The language switch of every page (shared/web/lang.ts says why a GET is safe here).
+  app.get('/lang', async (request, reply) => {
+    const query = request.query as Record<string, unknown>;
+    const to = langOf(typeof query.to === 'string' ? query.to : undefined);
+    return reply
+      .setCookie(LANG_COOKIE, to, { ...cookieOptions(tls, '/', 365 * 86_400), httpOnly: false })
+      .header('cache-control', 'no-store')
+      .redirect(safeReturnPath(query.return) ?? '/', 303);
+  });
   return app;
 }
 

@@ -20,6 +20,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Clock } from '../../../shared/clock.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { registerConsole, type ConsoleRefusalSink } from '../../../shared/web/console/console.ts';
+import { consoleErrorPage } from '../../../shared/web/console/pages.ts';
 import type { ScryptParameters } from '../../../shared/web/console/passwords.ts';
 import type { ConsoleStore } from '../../../shared/web/console/store.ts';
 import { createWebApp } from '../../../shared/web/server.ts';
@@ -52,15 +53,11 @@ export interface CoreConsoleDeps {
   scrypt?: ScryptParameters | undefined;
 }
 
-const ERROR_ASSETS =
-  '<link rel="stylesheet" href="/assets/tokens.css"><link rel="stylesheet" href="/assets/renkei.css">';
-
 export async function createCoreConsole(deps: CoreConsoleDeps): Promise<FastifyInstance> {
   const app = await createWebApp({
     logger: deps.logger,
     tls: deps.tls,
-    errorPage: ({ status, code, message }) =>
-      `<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>${status}</title>${ERROR_ASSETS}</head><body><main class="main"><h1 class="page-title">エラー <span lang="en">Error</span> ${status}</h1><p>${message.replaceAll('<', '&lt;')}</p><p><code>${code}</code></p><p><a href="/">戻る <span lang="en">Back</span></a></p></main></body></html>`,
+    errorPage: consoleErrorPage,
   });
   const staffConsole = await registerConsole(app, {
     store: deps.store,

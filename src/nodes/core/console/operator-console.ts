@@ -99,7 +99,7 @@ export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async
   const render = (request: FastifyRequest, title: string, titleEn: string, body: Html, scripts?: string[]) =>
     options.render
       ? options.render(request, { title, titleEn, body, ...(scripts ? { scripts } : {}) })
-      : page({ title, titleEn, service, body: html`${nav}${body}`, ...(scripts ? { scripts } : {}) });
+      : page({ title, service, body: html`${nav}${body}`, ...(scripts ? { scripts } : {}) });
 
   /** The period asked for, by default the last 12 weeks to today (JST). */
   function period(query: unknown): { from: string; to: string } {

@@ -42,6 +42,7 @@ import type { Clock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { registerConsole, type ConsoleRefusalSink } from '../../../shared/web/console/console.ts';
+import { consoleErrorPage } from '../../../shared/web/console/pages.ts';
 import { pick } from '../../../shared/web/console/messages.ts';
 import type { ConsoleStore } from '../../../shared/web/console/store.ts';
 import type { ScryptParameters } from '../../../shared/web/console/passwords.ts';
@@ -102,8 +103,7 @@ export async function createClerkConsole(deps: ClerkConsoleDeps): Promise<Fastif
     logger: deps.logger,
     tls: deps.tls,
     assets: { dir: ASSETS_DIR, files: ['clerk-console.js'] },
-    errorPage: ({ status, code, message }) =>
-      `<!doctype html><html lang="ja"><head><meta charset="utf-8"><title>${status}</title><link rel="stylesheet" href="/assets/tokens.css"><link rel="stylesheet" href="/assets/renkei.css"></head><body><main class="main"><h1 class="page-title">エラー <span lang="en">Error</span> ${status}</h1><p>${message.replaceAll('<', '&lt;')}</p><p><code>${code}</code></p><p><a href="/">戻る <span lang="en">Back</span></a></p></main></body></html>`,
+    errorPage: consoleErrorPage,
   });
   const staffConsole = await registerConsole(app, {
     store: deps.store,

@@ -27,6 +27,7 @@ import type { SecurityEventSink } from '../../../protocol/server.ts';
 import type { Clock } from '../../../shared/clock.ts';
 import type { ErrorCode } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
+import { langOfCookieHeader, type Lang } from '../../../shared/web/lang.ts';
 
 /** A client registered by the portal's operator. */
 export interface ApiClient {
@@ -77,7 +78,10 @@ export interface AuthorizationServerDeps {
   logger: Logger;
   record?: SecurityEventSink | undefined;
   /** The page shown for an error that cannot go back to the client (unknown client, wrong redirect URI). */
-  errorPage: (error: { status: number; code: ErrorCode; message: string }) => string;
+  errorPage: (
+    error: { status: number; code: ErrorCode; message: string },
+    view: { lang: Lang; path: string },
+  ) => string;
   /** How long an authorization code is valid (default 60 s). */
   codeTtlSeconds?: number | undefined;
   /** How long a consent is remembered (default 90 days). */
@@ -180,11 +184,17 @@ export async function createAuthorizationServer(deps: AuthorizationServerDeps): 
     renderError: (ctx, out, error) => {
       const code = oauthErrorCode(out);
       ctx.type = 'html';
-      ctx.body = deps.errorPage({
-        status: (error as { status?: number }).status ?? 400,
-        code,
-        message: 'The request from the other service was refused.',
-      });
+      ctx.body = deps.errorPage(
+        {
+          status: (error as { status?: number }).status ?? 400,
+          code,
+          message: 'The request from the other service was refused.',
+        },
+        {
+          lang: langOfCookieHeader((ctx as { req?: { headers?: { cookie?: string } } }).req?.headers?.cookie),
+          path: '/',
+        },
+      );
     },
   });
   const record = (route: string) => (ctx: KoaContextWithOIDC, error: unknown) => {

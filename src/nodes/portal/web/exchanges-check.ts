@@ -21,6 +21,7 @@ interface Element {
   setAttribute(name: string, value: string): void;
 }
 declare const document: {
+  readonly documentElement: { readonly lang: string };
   querySelector(selector: string): Element | null;
   querySelectorAll(selector: string): Iterable<Element>;
 };
@@ -36,9 +37,19 @@ interface Facts {
   outcome: string;
 }
 
-const OK = '✓ 改ざんされていないことを確認しました';
-const FAILED =
-  '✗ この記録が、改ざんできない記録簿の内容と一致することを確認できませんでした。表示を信頼せず、ページを開き直してください。続くときはお問い合わせください。';
+/** The verdicts' words, in the page's language (`<html lang>`, set by the portal's switch). */
+const WORDS = {
+  ja: {
+    ok: '✓ 改ざんされていないことを確認しました',
+    failed:
+      '✗ この記録が、改ざんできない記録簿の内容と一致することを確認できませんでした。表示を信頼せず、ページを開き直してください。続くときはお問い合わせください。',
+  },
+  en: {
+    ok: '✓ Checked: not altered',
+    failed:
+      '✗ This row could not be matched with the tamper-evident log. Do not trust what is shown: reload the page, and if it stays, contact the help desk.',
+  },
+};
 
 function parse<T>(text: string | undefined): T | undefined {
   try {
@@ -83,7 +94,8 @@ async function main(): Promise<void> {
     const mark = row.querySelector('[data-testid="proof"]');
     if (!mark) continue;
     const ok = await checkRow(row, treeHead, key).catch(() => false);
-    mark.textContent = ok ? OK : FAILED;
+    const words = document.documentElement.lang === 'en' ? WORDS.en : WORDS.ja;
+    mark.textContent = ok ? words.ok : words.failed;
     mark.setAttribute('data-state', ok ? 'verified' : 'failed');
   }
 }

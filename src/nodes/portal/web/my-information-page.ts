@@ -1,108 +1,150 @@
 /**
  * わたしの情報 (my information): the button that asks, the progress while answers arrive, then one
- * section per institution with each item under its name and the data layout's Japanese labels. A
- * provider that failed or refused gets a line saying what it means for the resident. The results
- * block (`#my-information-results`) is the same markup whether the page is loaded or
- * `my-information.js` fetches it again as answers arrive (it swaps that block only).
+ * section per institution with each item under its name and the data layout's labels (Japanese, as
+ * the layouts name them: data). A provider that failed or refused gets a line saying what it means
+ * for the resident. The results block (`#my-information-results`) is the same markup whether the
+ * page is loaded or `my-information.js` fetches it again as answers arrive (it swaps that block only).
  */
 import type { LegalTable } from '../../../domain/legal-table/types.ts';
 import { html, page, type Html } from '../../../shared/web/html.ts';
+import { pick, type Lang, type MessageTable } from '../../../shared/web/lang.ts';
 import type { Retrieval, RetrievalEntry } from '../service/my-information.ts';
-import { japaneseDate, japaneseDateTime } from './dates.ts';
+import { dateIn, dateTimeIn } from './dates.ts';
+import { chrome, fill, logoutButton, type View } from './pages.ts';
 
-const SERVICE = { name: 'マイナポータル', nameEn: 'Myna Portal', href: '/' };
 export const MY_INFORMATION_SCRIPT = 'my-information.js';
 
-/** What a provider's outcome means for the resident, in plain words (Japanese, then English). */
-function outcomeLine(entry: RetrievalEntry): Html {
+export const MY_INFORMATION_TEXT = {
+  title: { ja: 'わたしの情報', en: 'My information' },
+  pending: { ja: '取得中です…', en: 'Waiting for the answer…' },
+  notHeld: {
+    ja: 'この機関は、あなたについてこれらの情報を保有していません。',
+    en: 'This institution holds none of this information about you.',
+  },
+  refused: {
+    ja: 'マイナポータルには、この機関にこの情報を照会する権限がありませんでした。情報が無いという意味ではありません。',
+    en: 'The portal may not ask this institution for this information. It does not mean there is none.',
+  },
+  failed: {
+    ja: 'この機関から情報を取得できませんでした（機関のシステムが応答しなかったか、回答を確認できませんでした）。情報が無いという意味ではありません。しばらくしてから、もう一度「情報を取得する」を押してください。',
+    en: 'The information could not be obtained from this institution (it did not answer, or its answer could not be verified). It does not mean there is none. Please press “Fetch my information” again later.',
+  },
+  yes: { ja: 'はい', en: 'Yes' },
+  no: { ja: 'いいえ', en: 'No' },
+  itemFallback: { ja: '特定個人情報 {n}', en: 'Item {n}' },
+  layoutVersion: { ja: 'データ標準レイアウト {v} 版', en: 'Data standard layout, version {v}' },
+  partlyHeld: {
+    ja: '次の情報は、この機関では保有していません: {items}',
+    en: 'This institution does not hold: {items}',
+  },
+  nothingYet: { ja: 'まだ取得していません。', en: 'Nothing fetched yet.' },
+  asked: { ja: '照会した情報: {items}', en: 'Information asked for: {items}' },
+  processingNumber: { ja: '処理通番', en: 'Processing number' },
+  allAnswered: {
+    ja: '{total}機関すべてから回答がありました（{at}に取得）。',
+    en: 'All {total} institutions answered (fetched {at}).',
+  },
+  someAnswered: {
+    ja: '{total}機関のうち {settled}機関から回答がありました。',
+    en: '{settled} of {total} institutions have answered.',
+  },
+  holdingNothing: { ja: '情報を保有していない機関', en: 'Institutions holding nothing about you' },
+  lead: {
+    ja: '行政機関などが持っているあなたの情報を、情報提供ネットワークシステムを通じて取得して表示します。',
+    en: 'The portal asks the institutions that hold your information, through the network, and shows it here.',
+  },
+  fetch: { ja: '情報を取得する', en: 'Fetch my information' },
+  kept: {
+    ja: '取得した情報はこの画面に表示するためだけに使い、マイナポータルには保存しません。{m}分たつか、ログアウトすると消去されます。照会の記録は「やりとり履歴」に残ります。',
+    en: 'What is fetched is only shown here and never stored; it is erased after {m} minutes or when you log out. The inquiries appear in your exchange history.',
+  },
+  history: { ja: 'やりとり履歴を見る', en: 'Exchange history' },
+  backHome: { ja: 'ホームに戻る', en: 'Back to home' },
+} satisfies MessageTable;
+
+/** What a provider's outcome means for the resident, in plain words. */
+function outcomeLine(entry: RetrievalEntry, lang: Lang): Html {
+  const t = pick(MY_INFORMATION_TEXT, lang);
   switch (entry.state) {
     case 'pending':
-      return html`<p class="hint" data-state="pending">
-        取得中です… <span lang="en">Waiting for the answer…</span>
-      </p>`;
+      return html`<p class="hint" data-state="pending">${t.pending}</p>`;
     case 'not_held':
-      return html`<p class="hint" data-state="not_held">
-        この機関は、あなたについてこれらの情報を保有していません。<span class="en" lang="en"
-          >This institution holds none of this information about you.</span
-        >
-      </p>`;
+      return html`<p class="hint" data-state="not_held">${t.notHeld}</p>`;
     case 'refused':
-      return html`<p class="notice notice--error" data-state="refused">
-        マイナポータルには、この機関にこの情報を照会する権限がありませんでした。情報が無いという意味ではありません。<br /><span
-          class="en"
-          lang="en"
-          >The portal may not ask this institution for this information. It does not mean there is none.</span
-        >
-      </p>`;
+      return html`<p class="notice notice--error" data-state="refused">${t.refused}</p>`;
     case 'failed':
-      return html`<p class="notice notice--error" data-state="failed">
-        この機関から情報を取得できませんでした（機関のシステムが応答しなかったか、回答を確認できませんでした）。情報が無いという意味ではありません。しばらくしてから、もう一度「情報を取得する」を押してください。<br /><span
-          class="en"
-          lang="en"
-          >The information could not be obtained from this institution (it did not answer, or its answer could
-          not be verified). It does not mean there is none. Please try again later.</span
-        >
-      </p>`;
+      return html`<p class="notice notice--error" data-state="failed">${t.failed}</p>`;
     case 'provided':
       return html``;
   }
 }
 
-function value(type: string | undefined, raw: unknown): string {
+function value(type: string | undefined, raw: unknown, lang: Lang): string {
   if (raw === undefined || raw === null) return '—';
-  if (type === 'boolean') return raw === true ? 'はい' : 'いいえ';
-  if (type === 'date' && typeof raw === 'string') return japaneseDate(raw);
+  if (type === 'boolean') return MY_INFORMATION_TEXT[raw === true ? 'yes' : 'no'][lang];
+  if (type === 'date' && typeof raw === 'string') return dateIn(lang, raw);
   return typeof raw === 'string' || typeof raw === 'number' ? String(raw) : JSON.stringify(raw);
 }
 
-function providedItems(entry: RetrievalEntry, legal: LegalTable, on: Date): Html {
+function itemName(legal: LegalTable, n: number, lang: Lang): string {
+  const item = legal.findItem(n);
+  return (lang === 'en' ? item?.nameEn : item?.name) ?? fill(MY_INFORMATION_TEXT.itemFallback[lang], { n });
+}
+
+function itemNames(legal: LegalTable, itemNos: readonly number[], lang: Lang): string {
+  return itemNos.map((n) => itemName(legal, n, lang)).join(lang === 'en' ? ', ' : '、');
+}
+
+function providedItems(entry: RetrievalEntry, legal: LegalTable, on: Date, lang: Lang): Html {
+  const t = pick(MY_INFORMATION_TEXT, lang);
   const items = entry.items ?? [];
   const held = new Set(items.map((i) => i.itemNo));
   const missing = entry.itemNos.filter((n) => !held.has(n));
   return html`${items.map((item) => {
-    const info = legal.findItem(item.itemNo);
     const layout = legal.layoutFor(item.itemNo, on);
     const fields = layout?.fields ?? [];
     const known = new Set(fields.map((f) => f.name));
     return html`<div class="my-info__item" data-item-no="${item.itemNo}">
-      <h3>
-        ${info?.name ?? `特定個人情報 ${item.itemNo}`} <span class="en" lang="en">${info?.nameEn ?? ''}</span>
-      </h3>
+      <h3>${itemName(legal, item.itemNo, lang)}</h3>
       <dl class="notice-meta">
         ${fields
           .filter((f) => item.data[f.name] !== undefined)
           .map(
             (f) =>
               html`<dt>${f.label}</dt>
-                <dd>${value(f.type, item.data[f.name])}</dd>`,
+                <dd>${value(f.type, item.data[f.name], lang)}</dd>`,
           )}
         ${Object.keys(item.data)
           .filter((k) => !known.has(k))
           .map(
             (k) =>
               html`<dt>${k}</dt>
-                <dd>${value(undefined, item.data[k])}</dd>`,
+                <dd>${value(undefined, item.data[k], lang)}</dd>`,
           )}
       </dl>
-      <p class="hint">データ標準レイアウト ${item.layoutVersion} 版</p>
+      <p class="hint">${fill(t.layoutVersion, { v: item.layoutVersion })}</p>
     </div>`;
   })}
   ${
     missing.length > 0
       ? html`<p class="hint" data-state="partly_held">
-          次の情報は、この機関では保有していません:
-          ${missing.map((n) => legal.findItem(n)?.name ?? String(n)).join('、')}
+          ${fill(t.partlyHeld, { items: itemNames(legal, missing, lang) })}
         </p>`
       : ''
   }`;
 }
 
 /** The results block: progress, then a section per institution. */
-export function myInformationResults(args: { retrieval: Retrieval | undefined; legal: LegalTable }): Html {
-  const { retrieval, legal } = args;
+export function myInformationResults(args: {
+  lang: Lang;
+  retrieval: Retrieval | undefined;
+  legal: LegalTable;
+}): Html {
+  const { retrieval, legal, lang } = args;
+  const t = pick(MY_INFORMATION_TEXT, lang);
   if (!retrieval) {
     return html`<div id="my-information-results" data-settled="true">
-      <p class="hint">まだ取得していません。<span lang="en">Nothing fetched yet.</span></p>
+      <p class="hint">${t.nothingYet}</p>
     </div>`;
   }
   const total = retrieval.entries.length;
@@ -114,20 +156,20 @@ export function myInformationResults(args: { retrieval: Retrieval | undefined; l
   const section = (entry: RetrievalEntry) =>
     html`<section class="my-info__provider" data-provider="${entry.providerId}" data-state="${entry.state}">
       <h2>${entry.providerName}</h2>
-      ${entry.state === 'provided' ? providedItems(entry, legal, retrieval.startedAt) : outcomeLine(entry)}
+      ${
+        entry.state === 'provided'
+          ? providedItems(entry, legal, retrieval.startedAt, lang)
+          : outcomeLine(entry, lang)
+      }
       ${
         entry.state === 'pending' || entry.state === 'provided'
           ? ''
-          : html`<p class="hint">
-              照会した情報: ${entry.itemNos.map((n) => legal.findItem(n)?.name ?? String(n)).join('、')}
-            </p>`
+          : html`<p class="hint">${fill(t.asked, { items: itemNames(legal, entry.itemNos, lang) })}</p>`
       }
       ${
         entry.processingNumber === undefined
           ? ''
-          : html`<p class="hint">
-              処理通番 <span lang="en">Processing number</span>: ${entry.processingNumber}
-            </p>`
+          : html`<p class="hint">${t.processingNumber}: ${entry.processingNumber}</p>`
       }
     </section>`;
   return html`<div
@@ -139,14 +181,8 @@ export function myInformationResults(args: { retrieval: Retrieval | undefined; l
     <p data-testid="my-information-progress">
       ${
         settled === total
-          ? html`${total}機関すべてから回答がありました（${japaneseDateTime(retrieval.startedAt)}に取得）。<span
-                class="en"
-                lang="en"
-                >All ${total} institutions answered.</span
-              >`
-          : html`${total}機関のうち ${settled}機関から回答がありました。<span class="en" lang="en"
-                >${settled} of ${total} institutions have answered.</span
-              >`
+          ? fill(t.allAnswered, { total, at: dateTimeIn(lang, retrieval.startedAt) })
+          : fill(t.someAnswered, { total, settled })
       }
     </p>
     <progress max="${total}" value="${settled}">${settled} / ${total}</progress>
@@ -154,57 +190,39 @@ export function myInformationResults(args: { retrieval: Retrieval | undefined; l
     ${
       notHeld.length > 0
         ? html`<section class="my-info__none" data-state="not_held">
-            <h2>
-              情報を保有していない機関
-              <span class="en" lang="en">Institutions holding nothing about you</span>
-            </h2>
-            <p>${notHeld.map((e) => e.providerName).join('、')}</p>
+            <h2>${t.holdingNothing}</h2>
+            <p>${notHeld.map((e) => e.providerName).join(lang === 'en' ? ', ' : '、')}</p>
           </section>`
         : ''
     }
   </div>`;
 }
 
-export function myInformationPage(args: {
-  csrfToken: string;
-  retrieval: Retrieval | undefined;
-  legal: LegalTable;
-  keepMinutes: number;
-}): string {
+export function myInformationPage(
+  view: View,
+  args: {
+    csrfToken: string;
+    retrieval: Retrieval | undefined;
+    legal: LegalTable;
+    keepMinutes: number;
+  },
+): string {
+  const t = pick(MY_INFORMATION_TEXT, view.lang);
   return page({
-    title: 'わたしの情報',
-    titleEn: 'My information',
-    service: SERVICE,
+    ...chrome(view),
+    title: t.title,
     scripts: [MY_INFORMATION_SCRIPT],
-    headerAction: html`<form method="post" action="/logout">
-      <input type="hidden" name="_csrf" value="${args.csrfToken}" />
-      <button class="button button--secondary" type="submit">
-        ログアウト <span lang="en">Log out</span>
-      </button>
-    </form>`,
-    body: html`<p class="lead">
-        行政機関などが持っているあなたの情報を、情報提供ネットワークシステムを通じて取得して表示します。
-      </p>
-      <p class="en" lang="en">
-        The portal asks the institutions that hold your information, through the network, and shows it here.
-      </p>
+    headerAction: logoutButton(view.lang, args.csrfToken),
+    body: html`<p class="lead">${t.lead}</p>
       <form method="post" action="/my-information">
         <input type="hidden" name="_csrf" value="${args.csrfToken}" />
-        <button class="button" type="submit" data-testid="fetch-my-information">
-          情報を取得する <span lang="en">Fetch my information</span>
-        </button>
+        <button class="button" type="submit" data-testid="fetch-my-information">${t.fetch}</button>
       </form>
-      <p class="hint">
-        取得した情報はこの画面に表示するためだけに使い、マイナポータルには保存しません。${args.keepMinutes}分たつか、ログアウトすると消去されます。照会の記録は「やりとり履歴」に残ります。<br /><span
-          lang="en"
-          >What is fetched is only shown here and never stored; it is erased after ${args.keepMinutes} minutes
-          or when you log out. The inquiries appear in your exchange history.</span
-        >
-      </p>
-      ${myInformationResults({ retrieval: args.retrieval, legal: args.legal })}
+      <p class="hint">${fill(t.kept, { m: args.keepMinutes })}</p>
+      ${myInformationResults({ lang: view.lang, retrieval: args.retrieval, legal: args.legal })}
       <p>
-        <a href="/exchanges">やりとり履歴を見る <span lang="en">Exchange history</span></a> ・
-        <a href="/">ホームに戻る <span lang="en">Back to home</span></a>
+        <a href="/exchanges">${t.history}</a> ${view.lang === 'en' ? '·' : '・'}
+        <a href="/">${t.backHome}</a>
       </p>`,
   });
 }

@@ -2,12 +2,15 @@
 // how many notices are unread and, when one arrives, the notice itself. Every [data-unread-count]
 // shows the count; on the inbox ([data-notice-list]) the new notice is added at the top, built with
 // the DOM (textContent, never HTML), in the markup the server renders (noticeItem in pages.ts).
+// Words in the page's language (`<html lang>`, set by the portal's switch).
+const en = document.documentElement.lang === 'en';
 const counts = () => document.querySelectorAll('[data-unread-count]');
 
 function showUnread(unread) {
   for (const element of counts()) {
     element.textContent = String(unread);
-    if (element.hasAttribute('aria-label')) element.setAttribute('aria-label', `未読 ${unread}件`);
+    if (element.hasAttribute('aria-label'))
+      element.setAttribute('aria-label', en ? `${unread} unread` : `未読 ${unread}件`);
   }
 }
 
@@ -30,7 +33,7 @@ function addNotice(notice) {
   strong.append(link);
   const badge = document.createElement('span');
   badge.className = 'badge';
-  badge.textContent = '未読';
+  badge.textContent = en ? 'Unread' : '未読';
   title.append(strong, ' ', badge);
   const date = document.createElement('span');
   date.className = 'inbox__date';

@@ -35,7 +35,8 @@
  * | `GET /login`   | the login form (CSRF token included)                                 |
  * | `POST /login`  | log in: ERR_LOGIN_FAILED 401, ERR_LOGIN_THROTTLED 429, ERR_CALLER_NOT_ALLOWED 403 (role), each recorded |
  * | `POST /logout` | end the session                                                      |
- * | `GET /lang`    | `?to=ja|en&return=/path`: the `lang` cookie, back to the page        |
+ *
+ * The language switch `GET /lang` is every web app's (shared/web/server.ts).
  *
  * Sessions are the shared browser sessions (shared/web/sessions.ts): idle 15 minutes, absolute 8 hours
  * by default here (a clerk's working day), both configurable.
@@ -48,7 +49,8 @@ import type { Logger } from '../../logger.ts';
 import { cookieOptions, formFields } from '../server.ts';
 import { SessionService, type SessionPolicy } from '../sessions.ts';
 import { AccountService, ACCOUNT_ID, type ConsoleAccount, type ThrottlePolicy } from './accounts.ts';
-import { CHROME, LANG_COOKIE, langOf, pick, type Lang } from './messages.ts';
+import { requestLang } from '../lang.ts';
+import { CHROME, pick, type Lang } from './messages.ts';
 import { consolePage, loginPage, type ConsoleChrome, type ConsolePageOptions } from './pages.ts';
 import type { ScryptParameters } from './passwords.ts';
 import type { ConsoleRole, ConsoleStore } from './store.ts';
@@ -128,7 +130,7 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
     policy: options.sessionPolicy ?? CONSOLE_SESSION_POLICY,
   });
   const staffOf = new WeakMap<FastifyRequest, Staff>();
-  const lang = (request: FastifyRequest) => langOf(request.cookies[LANG_COOKIE]);
+  const lang = requestLang;
 
   const record = async (request: FastifyRequest, route: string, code: string, claimed?: string) => {
     await options.record?.({
@@ -153,7 +155,7 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
     return {
       service: options.service,
       lang: lang(request),
-      path: current,
+      path: request.method === 'GET' ? request.url : current,
       ...(staff
         ? {
             staff: {
@@ -275,16 +277,6 @@ export async function registerConsole(app: FastifyInstance, options: ConsoleOpti
   app.post('/logout', { preHandler: csrf }, async (request, reply) => {
     await sessions.end(request.cookies[sessionCookie]);
     return reply.clearCookie(sessionCookie, cookieOptions(options.tls)).redirect('/login?bye=1', 303);
-  });
-
-  app.get('/lang', async (request, reply) => {
-    const query = request.query as Record<string, unknown>;
-    const to = langOf(typeof query.to === 'string' ? query.to : undefined);
-    const back =
-      typeof query.return === 'string' && /^\/(?![/\\])[\w\-/.]*$/.test(query.return) ? query.return : '/';
-    return reply
-      .setCookie(LANG_COOKIE, to, { ...cookieOptions(options.tls, '/', 365 * 86_400), httpOnly: false })
-      .redirect(back, 303);
   });
 
   return {

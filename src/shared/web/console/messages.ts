@@ -1,22 +1,10 @@
 /**
- * The consoles' two languages: Japanese (default) and English, chosen by the `lang` cookie. Each page
- * set keeps a small table of its strings, `{ key: { ja, en } }`; `pick(table, lang)` gives the strings
- * of one language. Not a framework: data (procedure and item names) stays as the legal table has it.
+ * The consoles' strings. The language machinery (`Lang`, `pick`, the `lang` cookie, the switch) is
+ * shared with the portal and the card reader: shared/web/lang.ts.
  */
-export type Lang = 'ja' | 'en';
-export const LANG_COOKIE = 'lang';
+import type { MessageTable } from '../lang.ts';
 
-export type MessageTable = Record<string, { ja: string; en: string }>;
-
-export function pick<T extends MessageTable>(table: T, lang: Lang): { [K in keyof T]: string } {
-  const out = {} as { [K in keyof T]: string };
-  for (const key of Object.keys(table) as (keyof T)[]) out[key] = table[key]?.[lang] ?? '';
-  return out;
-}
-
-export function langOf(cookie: string | undefined): Lang {
-  return cookie === 'en' ? 'en' : 'ja';
-}
+export { LANG_COOKIE, langOf, pick, type Lang, type MessageTable } from '../lang.ts';
 
 /** The consoles' chrome: login, header, navigation. */
 export const CHROME = {

@@ -4,6 +4,7 @@
  * No inline script or style (the CSP forbids them).
  */
 import { html, toText, type Html } from '../html.ts';
+import { langSwitchHref } from '../lang.ts';
 import { CHROME, pick, type Lang } from './messages.ts';
 
 export interface ConsoleChrome {
@@ -30,7 +31,7 @@ export function consolePage(chrome: ConsoleChrome, options: ConsolePageOptions):
   const t = pick(CHROME, chrome.lang);
   const other = chrome.lang === 'ja' ? 'en' : 'ja';
   const serviceName = chrome.lang === 'ja' ? chrome.service.name : chrome.service.nameEn;
-  const langLink = `/lang?${new URLSearchParams({ to: other, return: chrome.path }).toString()}`;
+  const langLink = langSwitchHref(chrome.lang, chrome.path);
   return `<!doctype html>\n${toText(
     html`<html lang="${chrome.lang}">
       <head>
@@ -134,4 +135,30 @@ export function loginPage(
         <button class="button" type="submit">${t.login}</button>
       </form>`,
   });
+}
+
+/** A console's error page (no session needed): the status, the stable code, the message, in the request's language. */
+export function consoleErrorPage(
+  error: { status: number; code: string; message: string },
+  view: { lang: Lang },
+): string {
+  const en = view.lang === 'en';
+  return `<!doctype html>\n${toText(
+    html`<html lang="${view.lang}">
+      <head>
+        <meta charset="utf-8" />
+        <title>${String(error.status)}</title>
+        <link rel="stylesheet" href="/assets/tokens.css" />
+        <link rel="stylesheet" href="/assets/renkei.css" />
+      </head>
+      <body>
+        <main class="main">
+          <h1 class="page-title">${en ? 'Error' : 'エラー'} ${error.status}</h1>
+          <p>${error.message}</p>
+          <p><code>${error.code}</code></p>
+          <p><a href="/">${en ? 'Back' : '戻る'}</a></p>
+        </main>
+      </body>
+    </html>`,
+  )}\n`;
 }
