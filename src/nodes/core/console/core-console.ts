@@ -7,8 +7,9 @@
  * - `operator` (運用者), under `/operator`: the statistics, the legal table and layouts, the network's
  *   health (operator-console.ts) and the institution registry (registry-console.ts);
  * - `oversight` (the Personal Information Protection Commission, 個人情報保護委員会), under
- *   `/oversight`: the records, the figures per institution and the tamper-evident log, read-only
- *   (oversight-console.ts).
+ *   `/oversight`: the records, the figures per institution, a resident's exchanges (by an
+ *   institution's code), the anomalies, the tamper-evident log, the three-party cross-check and the
+ *   console's own use log, read-only (oversight-console.ts).
  *
  * An account has one role: an operator's session is refused on every oversight page and the other
  * way round (ERR_CALLER_NOT_ALLOWED, 403, recorded in the security log), as is any page without a
@@ -24,6 +25,7 @@ import type { ConsoleStore } from '../../../shared/web/console/store.ts';
 import { createWebApp } from '../../../shared/web/server.ts';
 import type { CoreServices } from '../router.ts';
 import type { RecordLogService } from '../service/record-log.ts';
+import { AnomalyService, type AnomalyRules } from '../service/anomalies.ts';
 import { OversightService } from '../service/oversight.ts';
 import type { CoreStore } from '../store.ts';
 import { operatorConsole, type RenderedPage } from './operator-console.ts';
@@ -31,7 +33,10 @@ import { oversightConsole } from './oversight-console.ts';
 import { registryConsole } from './registry-console.ts';
 
 export interface CoreConsoleDeps {
-  services: Pick<CoreServices, 'registry' | 'records' | 'legalVersions' | 'health'>;
+  services: Pick<
+    CoreServices,
+    'registry' | 'records' | 'legalVersions' | 'health' | 'personRecords' | 'recordChecks'
+  >;
   coreStore: CoreStore;
   recordLog: RecordLogService;
   /** The console's accounts and sessions (the core's database: `KyselyCoreStore.consoleStore()`). */
@@ -46,6 +51,8 @@ export interface CoreConsoleDeps {
   pkiDir?: string | undefined;
   /** The core's public key (its identity certificate's): the oversight console checks heads with it. */
   headKey?: CryptoKey | undefined;
+  /** The oversight console's anomaly rules (service/anomalies.ts); the defaults without. */
+  anomalyRules?: AnomalyRules | undefined;
   /** Faster hashes for tests only. */
   scrypt?: ScryptParameters | undefined;
 }
@@ -86,7 +93,15 @@ export async function createCoreConsole(deps: CoreConsoleDeps): Promise<FastifyI
         label: { ja: '機関別の状況', en: 'By institution' },
         roles: ['oversight'],
       },
+      { href: '/oversight/person', label: { ja: '個人別', en: 'By resident' }, roles: ['oversight'] },
+      { href: '/oversight/anomalies', label: { ja: '異常の検知', en: 'Anomalies' }, roles: ['oversight'] },
       { href: '/oversight/log', label: { ja: '改ざん検知', en: 'Log' }, roles: ['oversight'] },
+      {
+        href: '/oversight/cross-check',
+        label: { ja: '三者照合', en: 'Cross-check' },
+        roles: ['oversight'],
+      },
+      { href: '/oversight/uses', label: { ja: '利用記録', en: 'Use log' }, roles: ['oversight'] },
     ],
     home: (role) => (role === 'oversight' ? '/oversight/records' : '/operator/statistics'),
     record: deps.record,
@@ -103,7 +118,7 @@ export async function createCoreConsole(deps: CoreConsoleDeps): Promise<FastifyI
     return { accountId: s.account.accountId, csrfToken: s.csrfToken };
   };
   const now = () => deps.clock.now();
-  const { registry, records, legalVersions, health } = deps.services;
+  const { registry, records, legalVersions, health, personRecords, recordChecks } = deps.services;
 
   await app.register(operatorConsole, {
     prefix: '/operator',
@@ -133,6 +148,13 @@ export async function createCoreConsole(deps: CoreConsoleDeps): Promise<FastifyI
       recordLog: deps.recordLog,
       clock: deps.clock,
       headKey: deps.headKey,
+      personRecords,
+      recordChecks,
+      anomalies: new AnomalyService({
+        store: deps.coreStore,
+        registry,
+        ...(deps.anomalyRules === undefined ? {} : { rules: deps.anomalyRules }),
+      }),
     }),
     logger: deps.logger,
     render,
