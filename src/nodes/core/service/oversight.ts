@@ -17,7 +17,7 @@ import { RenkeiError } from '../../../shared/errors.ts';
 import type { StoredTreeHead } from '../../../shared/record-log.ts';
 import { verifyRecordEvidence, type EvidenceVerdict, type PartyAudit } from '../../../trust/merkle/index.ts';
 import type { ProvisionRecord, ProvisionRecordFilter, RecordOutcome } from '../model.ts';
-import { randomUUID } from 'node:crypto';
+import { v7 as uuidv7 } from 'uuid';
 import type { OversightUse } from '../model.ts';
 import type { CoreStore } from '../store.ts';
 import type { Anomaly, AnomalyService } from './anomalies.ts';
@@ -191,7 +191,7 @@ export class OversightService {
     use: Omit<OversightUse, 'useId' | 'at' | 'institutionId' | 'reason' | 'records'> & Partial<OversightUse>,
   ): Promise<void> {
     await this.options.store.recordOversightUse({
-      useId: randomUUID(),
+      useId: uuidv7(),
       at: this.options.clock.now().toISOString(),
       institutionId: null,
       reason: null,
