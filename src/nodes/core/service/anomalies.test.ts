@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InquiryRequest } from '../../../protocol/messages.ts';
 import { startStandIn, startTestCore, type StandIn, type TestCore } from '../test-support.ts';
-import { AnomalyService, anomalyRules, DEFAULT_ANOMALY_RULES } from './anomalies.ts';
+import { AnomalyRuleOverrides, AnomalyService, anomalyRules, DEFAULT_ANOMALY_RULES } from './anomalies.ts';
 
 let core: TestCore;
 let x: StandIn;
@@ -117,10 +117,18 @@ describe('anomaly rules', () => {
     expect(spikes.map((f) => [f.bucket, f.count, f.baseline])).toEqual([['2025-06-09T10', 4, 1]]);
   });
 
-  it('counts the weekend as outside office hours by default, and refuses rules that are not rules', () => {
+  it('counts the weekend as outside office hours by default, takes a config’s fields over the defaults, and refuses rules that are not rules', () => {
     expect(DEFAULT_ANOMALY_RULES.offHours.weekends).toBe(true);
     expect(() => anomalyRules({ spike: { factor: -1 } })).toThrow(TypeError);
     expect(() => anomalyRules({ offHours: { holidays: ['June 9'] } })).toThrow(TypeError);
+    // What a core's config file may set (`console.anomalyRules`): any field, no unknown one.
+    const configured = AnomalyRuleOverrides.parse({ offHours: { startHour: 9, holidays: ['2025-07-21'] } });
+    expect(anomalyRules(configured).offHours).toEqual({
+      ...DEFAULT_ANOMALY_RULES.offHours,
+      startHour: 9,
+      holidays: ['2025-07-21'],
+    });
+    expect(AnomalyRuleOverrides.safeParse({ spike: { treshold: 3 } }).success).toBe(false);
   });
 
   it('counts the weekend by the JST calendar: Saturday and Sunday at 10:00 JST are outside office hours', async () => {

@@ -50,8 +50,16 @@ export const DEFAULT_ANOMALY_RULES: AnomalyRules = {
   repeatedRefusals: { bucket: 'hour', threshold: 5 },
 };
 
+/** What a configuration may set (the core's `console.anomalyRules`): any rule's fields, the rest default. */
+export const AnomalyRuleOverrides = z.strictObject({
+  spike: AnomalyRules.shape.spike.partial().optional(),
+  offHours: AnomalyRules.shape.offHours.partial().optional(),
+  repeatedRefusals: AnomalyRules.shape.repeatedRefusals.partial().optional(),
+});
+export type AnomalyRuleOverrides = z.infer<typeof AnomalyRuleOverrides>;
+
 /** The defaults with what the configuration sets, checked (a TypeError for a rule that is not one). */
-export function anomalyRules(overrides: DeepPartial<AnomalyRules> = {}): AnomalyRules {
+export function anomalyRules(overrides: AnomalyRuleOverrides = {}): AnomalyRules {
   const merged = {
     spike: { ...DEFAULT_ANOMALY_RULES.spike, ...overrides.spike },
     offHours: { ...DEFAULT_ANOMALY_RULES.offHours, ...overrides.offHours },
@@ -61,8 +69,6 @@ export function anomalyRules(overrides: DeepPartial<AnomalyRules> = {}): Anomaly
   if (!parsed.success) throw new TypeError(`anomaly rules: ${parsed.error.message}`);
   return parsed.data;
 }
-
-export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? Partial<T[K]> : T[K] };
 
 export type AnomalyKind = 'spike' | 'off-hours' | 'repeated-refusals';
 
