@@ -39,7 +39,7 @@ import {
 } from '../../../protocol/identifiers.ts';
 import { RECORD_CHECK_LIMIT } from '../../../protocol/record-checks.ts';
 import { StatisticsDay } from '../../../protocol/admin.ts';
-import { jstDate } from '../../../shared/clock.ts';
+import { addDays, jstDate, jstDayStart } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import { parseInput } from '../../../shared/http.ts';
 import type { Logger } from '../../../shared/logger.ts';
@@ -82,8 +82,6 @@ export interface OversightConsoleOptions {
 const PAGE_SIZE = 50;
 const HEADS_SHOWN = 20;
 const USES_SHOWN = 200;
-const DAY_MS = 86_400_000;
-const JST_OFFSET_MS = 9 * 3_600_000;
 
 const empty = (v: unknown) => (v === '' ? undefined : v);
 const RecordQuery = z.strictObject({
@@ -113,11 +111,6 @@ const CrossCheckForm = z.strictObject({
   limit: z.preprocess(empty, z.coerce.number().int().min(1).max(RECORD_CHECK_LIMIT).optional()),
 });
 
-/** The instant a JST calendar day (plus `days`) begins. */
-function jstMidnight(day: string, days = 0): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS - JST_OFFSET_MS).toISOString();
-}
-
 function range(p: { from?: string | undefined; to?: string | undefined }): { from?: string; to?: string } {
   if (p.from !== undefined && p.to !== undefined && p.from > p.to) {
     throw new RenkeiError(
@@ -126,8 +119,8 @@ function range(p: { from?: string | undefined; to?: string | undefined }): { fro
     );
   }
   return {
-    ...(p.from === undefined ? {} : { from: jstMidnight(p.from) }),
-    ...(p.to === undefined ? {} : { to: jstMidnight(p.to, 1) }),
+    ...(p.from === undefined ? {} : { from: jstDayStart(p.from) }),
+    ...(p.to === undefined ? {} : { to: jstDayStart(p.to, 1) }),
   };
 }
 
@@ -207,7 +200,7 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
   app.get('/institutions', async (request, reply) => {
     const p = parseInput(Period, request.query, 'period (from, to)');
     const to = p.to ?? jstDate(now());
-    const from = p.from ?? jstDate(new Date(Date.parse(`${to}T00:00:00Z`) - 27 * DAY_MS));
+    const from = p.from ?? addDays(to, -27);
     const figures = await oversight.figures(range({ from, to }));
     return htmlReply(reply).send(
       send(request, '機関別の状況', 'By institution', institutionsBody(figures, { from, to }, base)),
@@ -295,7 +288,7 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
   app.get('/anomalies', async (request, reply) => {
     const p = parseInput(Period, request.query, 'period (from, to)');
     const to = p.to ?? jstDate(now());
-    const from = p.from ?? jstDate(new Date(Date.parse(`${to}T00:00:00Z`) - 6 * DAY_MS));
+    const from = p.from ?? addDays(to, -6);
     range({ from, to });
     const anomalies = await oversight.anomalies({ from, to });
     return htmlReply(reply).send(

@@ -19,6 +19,7 @@
  * is what one query can group by on both dialects and what an officer reads at a glance.
  */
 import { z } from 'zod';
+import { addDays, jstDayStart } from '../../../shared/clock.ts';
 import type { BucketCount, TimeBucket } from '../model.ts';
 import type { CoreStore } from '../store.ts';
 import type { Registry } from './registry.ts';
@@ -85,21 +86,9 @@ export interface Anomaly {
   search: { from: string; to: string; requesterId: string; outcome?: 'refused' };
 }
 
-const DAY_MS = 86_400_000;
-const JST_OFFSET_MS = 9 * 3_600_000;
-
-/** The instant a JST day (plus `days`) begins. */
-function jstMidnight(day: string, days = 0): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS - JST_OFFSET_MS).toISOString();
-}
-
-function shiftDay(day: string, days: number): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
-}
-
 /** The same bucket `days` days earlier (a day, or the same hour of that day). */
 function shiftBucket(bucket: string, days: number): string {
-  return shiftDay(bucket.slice(0, 10), days) + bucket.slice(10);
+  return addDays(bucket.slice(0, 10), days) + bucket.slice(10);
 }
 
 function median(values: number[]): number {
@@ -119,10 +108,10 @@ export class AnomalyService {
   async find(period: { from: string; to: string }): Promise<Anomaly[]> {
     const { store, registry } = this.options;
     const { spike, offHours, repeatedRefusals } = this.rules;
-    const range = { from: jstMidnight(period.from), to: jstMidnight(period.to, 1) };
+    const range = { from: jstDayStart(period.from), to: jstDayStart(period.to, 1) };
     const [volumes, outside, refusals, registered] = await Promise.all([
       store.countRequestsByBucket(
-        { from: jstMidnight(period.from, -spike.baselineDays), to: range.to },
+        { from: jstDayStart(period.from, -spike.baselineDays), to: range.to },
         spike.bucket,
       ),
       store.countOutsideHours(range, offHours),
