@@ -14,9 +14,8 @@
  *
  * Memory: a page of records at a time (500), never a whole party.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { importX509 } from 'jose';
 import type { Kysely } from 'kysely';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import {
@@ -44,7 +43,7 @@ import {
 } from '../nodes/institution/intermediate/service/record-log.ts';
 import { silentLogger } from '../shared/logger.ts';
 import type { PartyHeads, RecordFinding, TreeHeadKey } from '../trust/merkle/index.ts';
-import { loadTrustBundle, partyIdOf, partyPaths, pkiPaths, x509 } from '../trust/pki/index.ts';
+import { partyIdentityKey } from '../trust/pki/index.ts';
 import { checkExchangeMessages, type PartyMessages } from './signed-messages.ts';
 
 /** The core's party id, in the PKI and in findings. */
@@ -169,40 +168,17 @@ async function openInstitution(
   };
 }
 
-/**
- * The public key a party signs its heads with: its identity certificate's, if the network's PKI has
- * one for it, issued by the network's CA and naming that party. `note` says where it came from or why
- * there is none; a certificate that is not the party's is a finding, and no key.
- */
+/** The key a party's heads are checked with (`partyIdentityKey`), its untrusted certificate a finding. */
 async function partyKey(
   dataDir: string,
   party: string,
 ): Promise<{ key?: TreeHeadKey; note: string; finding?: RecordFinding }> {
-  const pki = join(dataDir, 'pki');
-  const certFile = partyPaths(pki, party).identityCert;
-  if (!existsSync(certFile)) return { note: 'no identity certificate in the network PKI' };
-  const pem = readFileSync(certFile, 'utf8');
-  const bundleFile = pkiPaths(pki).caBundle;
-  try {
-    const cert = new x509.X509Certificate(pem);
-    if (existsSync(bundleFile)) {
-      const bundle = await loadTrustBundle(bundleFile);
-      const issuedByUs = await cert
-        .verify({ publicKey: bundle.issuing.publicKey, signatureOnly: true })
-        .catch(() => false);
-      if (!issuedByUs) throw new Error('not issued by the network CA');
-    }
-    if (partyIdOf(cert) !== party) throw new Error('it names another party');
-    return { key: await importX509(pem, 'ES256'), note: `identity certificate ${certFile}` };
-  } catch {
-    return {
-      note: 'identity certificate not usable',
-      finding: {
-        kind: 'certificate-untrusted',
-        message: `The identity certificate ${certFile} is not one the network's CA issued to ${party}: heads were not checked with it.`,
-      },
-    };
-  }
+  const { key, note, untrusted } = await partyIdentityKey(join(dataDir, 'pki'), party);
+  return {
+    ...(key === undefined ? {} : { key }),
+    note,
+    ...(untrusted === undefined ? {} : { finding: { kind: 'certificate-untrusted', message: untrusted } }),
+  };
 }
 
 const tag =
