@@ -16,6 +16,9 @@ import { AccountService } from '../../../shared/web/console/accounts.ts';
 import type { CoreDatabase } from '../kysely-store.ts';
 import { startStandIn, startTestCore, type StandIn, type TestCore } from '../test-support.ts';
 import { createCoreConsole } from './core-console.ts';
+import { AnomalyService } from '../service/anomalies.ts';
+import { OversightService } from '../service/oversight.ts';
+import { signTreeHead } from '../../../trust/merkle/index.ts';
 
 const FAST = { log2N: 10, r: 8, p: 1 };
 const PASSWORD = 'correct horse battery';
@@ -399,6 +402,51 @@ describe("the oversight console's resident view, anomalies, cross-check and use 
     expect(silent.body).toMatch(/data-institution="132012" data-status="unreachable"/);
     const tooMany = await post(ppc, '/oversight/cross-check', '/oversight/cross-check', { limit: '501' });
     expect(tooMany.statusCode).toBe(400);
+  });
+});
+
+describe("the cross-check's tree heads", () => {
+  it('checks the head each institution answers with its identity key, and names one that does not verify', async () => {
+    const identity = await generateKeyPair('ES256');
+    const stranger = await generateKeyPair('ES256');
+    const { services, recordLog } = core.core;
+    const oversight = new OversightService({
+      store: core.store,
+      registry: services.registry,
+      recordLog,
+      clock: core.clock,
+      personRecords: services.personRecords,
+      recordChecks: services.recordChecks,
+      anomalies: new AnomalyService({ store: core.store, registry: services.registry }),
+      identityKeyOf: (id) =>
+        Promise.resolve(id === '131016' ? { key: identity.publicKey, serial: 'a1b2' } : {}),
+    });
+    const timestamp = Date.parse('2025-06-01T01:00:00Z');
+    const answering = async (key: CryptoKey, kid: string) => {
+      const jws = await signTreeHead({ treeSize: 5, rootHash: new Uint8Array(32), timestamp }, key, kid);
+      x.onRecordCheck = () => ({
+        treeHead: { treeSize: 5, timestamp, kid, jws },
+        requester: [],
+        provider: [],
+      });
+    };
+    a.onRecordCheck = () => ({ treeHead: null, requester: [], provider: [] });
+    const headOf = async () => {
+      const result = await oversight.crossCheck({ limit: 10 });
+      return { check: result.parties.find((p) => p.institutionId === '131016')?.headCheck, result };
+    };
+
+    await answering(identity.privateKey, 'a1b2');
+    expect((await headOf()).check).toBe('verified');
+    await answering(stranger.privateKey, 'a1b2');
+    const forged = await headOf();
+    expect(forged.check).toBe('invalid');
+    expect(
+      forged.result.findings.some((f) => f.kind === 'head-signature-invalid' && f.party === '131016'),
+    ).toBe(true);
+    // Signed under another certificate (an older one, before a re-key): shown unchecked, not as forged.
+    await answering(stranger.privateKey, 'c3d4');
+    expect((await headOf()).check).toBe('other-key');
   });
 });
 

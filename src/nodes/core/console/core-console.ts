@@ -16,6 +16,7 @@
  * session (303 to `/login`). Every POST carries the form's CSRF token. The pages call the same
  * services the admin API calls, in process.
  */
+import { partyIdentityKey } from '../../../trust/pki/index.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Clock } from '../../../shared/clock.ts';
 import type { Logger } from '../../../shared/logger.ts';
@@ -150,6 +151,7 @@ export async function createCoreConsole(deps: CoreConsoleDeps): Promise<FastifyI
       headKey: deps.headKey,
       personRecords,
       recordChecks,
+      identityKeyOf: deps.pkiDir === undefined ? undefined : (id) => partyIdentityKey(deps.pkiDir ?? '', id),
       anomalies: new AnomalyService({
         store: deps.coreStore,
         registry,

@@ -222,6 +222,13 @@ const PARTY_STATUS: Record<RecordCheckResult['parties'][number]['status'], strin
   'not-asked': '照会対象外',
 };
 
+const HEAD_CHECK: Record<NonNullable<RecordCheckResult['parties'][number]['headCheck']>, string> = {
+  verified: '署名を確認しました（機関の証明書）',
+  invalid: '署名を確認できません（改ざんの疑い）',
+  'other-key': '以前の証明書による署名のため確認していません',
+  'no-key': '機関の証明書がないため署名は確認していません',
+};
+
 export function crossCheckBody(
   result: RecordCheckResult | undefined,
   form: {
@@ -308,7 +315,10 @@ export function crossCheckBody(
                         ${
                           p.treeHead
                             ? html`大きさ
-                              ${count.format(p.treeHead.treeSize)}（${japaneseDateTime(new Date(p.treeHead.timestamp))}）`
+                                ${count.format(p.treeHead.treeSize)}（${japaneseDateTime(new Date(p.treeHead.timestamp))}）
+                                <div class="hint" data-head-check="${p.headCheck ?? ''}">
+                                  ${HEAD_CHECK[p.headCheck ?? 'no-key']}
+                                </div>`
                             : p.status === 'answered'
                               ? 'まだ署名されていません'
                               : ''

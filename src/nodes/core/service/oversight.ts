@@ -15,7 +15,12 @@
 import type { Clock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import type { StoredTreeHead } from '../../../shared/record-log.ts';
-import { verifyRecordEvidence, type EvidenceVerdict, type PartyAudit } from '../../../trust/merkle/index.ts';
+import {
+  verifyRecordEvidence,
+  verifyTreeHead,
+  type EvidenceVerdict,
+  type PartyAudit,
+} from '../../../trust/merkle/index.ts';
 import type { ProvisionRecord, ProvisionRecordFilter, RecordOutcome } from '../model.ts';
 import { v7 as uuidv7 } from 'uuid';
 import type { OversightUse } from '../model.ts';
@@ -88,6 +93,13 @@ export interface OversightServiceOptions {
   personRecords: Pick<PersonRecordService, 'personKeyOfInstitutionCode'>;
   anomalies: AnomalyService;
   recordChecks: Pick<RecordCheckService, 'check'>;
+  /**
+   * An institution's identity key, from the network's PKI (`partyIdentityKey`): the cross-check checks
+   * each head an institution answers with it. Absent: heads are shown unchecked.
+   */
+  identityKeyOf?:
+    | ((institutionId: string) => Promise<{ key?: CryptoKey; serial?: string; untrusted?: string }>)
+    | undefined;
 }
 
 /** The most records the per-resident view shows (newest first); it says when there are more. */
@@ -215,8 +227,40 @@ export class OversightService {
   }
 
   /** The three-party cross-check of the period's newest records (service/record-checks.ts). */
-  crossCheck(query: RecordCheckQuery): Promise<RecordCheckResult> {
-    return this.options.recordChecks.check(query);
+  async crossCheck(query: RecordCheckQuery): Promise<RecordCheckResult> {
+    const result = await this.options.recordChecks.check(query);
+    const { identityKeyOf } = this.options;
+    for (const party of result.parties) {
+      const head = party.treeHead;
+      if (head === null) continue;
+      const identity = identityKeyOf ? await identityKeyOf(party.institutionId) : {};
+      if (identity.key === undefined) {
+        party.headCheck = 'no-key';
+        if (identity.untrusted !== undefined) {
+          result.findings.push({
+            party: party.institutionId,
+            kind: 'certificate-untrusted',
+            message: identity.untrusted,
+          });
+        }
+      } else if (identity.serial !== head.kid) {
+        party.headCheck = 'other-key';
+      } else {
+        const verified = await verifyTreeHead(head.jws, identity.key).catch(() => undefined);
+        party.headCheck =
+          verified?.treeSize === head.treeSize && verified.timestamp === head.timestamp
+            ? 'verified'
+            : 'invalid';
+        if (party.headCheck === 'invalid') {
+          result.findings.push({
+            party: party.institutionId,
+            kind: 'head-signature-invalid',
+            message: `${party.institutionId}'s tree head of size ${head.treeSize} does not verify with its identity certificate.`,
+          });
+        }
+      }
+    }
+    return result;
   }
 
   /** Each institution's figures over `[from, to)` (instants), by total inquiries made, most first. */

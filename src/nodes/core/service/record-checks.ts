@@ -44,7 +44,13 @@ export interface PartyCheck {
   /** `answered`, `unreachable` (an error code in `error`), or `not-asked` (the portal; left the registry). */
   status: 'answered' | 'unreachable' | 'not-asked';
   error?: string;
-  treeHead: { treeSize: number; timestamp: number; kid: string } | null;
+  treeHead: { treeSize: number; timestamp: number; kid: string; jws: string } | null;
+  /**
+   * The head's signature checked with the institution's identity key (the oversight service's, from the
+   * network's PKI): `verified`, `invalid` (a finding), `other-key` (signed under a certificate that is not
+   * its current one: not checked), `no-key` (none to check with). Absent: no head.
+   */
+  headCheck?: 'verified' | 'invalid' | 'other-key' | 'no-key';
 }
 
 export interface RecordCheckResult {
@@ -113,6 +119,7 @@ export class RecordCheckService {
           treeSize: answer.treeHead.treeSize,
           timestamp: answer.treeHead.timestamp,
           kid: answer.treeHead.kid,
+          jws: answer.treeHead.jws,
         };
       } catch (error) {
         party.status = 'unreachable';
