@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
 const STORAGE_SUITES = [
   'src/nodes/core/{codes,group-commit,inquiries,inquiry-batches,inquiry-owners,kept-answers,legal-versions,outbound-limits,person-records,records,registry,resident-notices,suspensions}.test.ts',
   'src/nodes/core/console/core-console.test.ts',
+  'src/nodes/core/service/anomalies.test.ts',
   'src/nodes/institution/institution.test.ts',
   'src/nodes/jlis/jlis.test.ts',
   'src/nodes/jlis/cards.test.ts',

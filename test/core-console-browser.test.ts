@@ -4,7 +4,9 @@
  * in, sees the week's provisions drawn and the registry, suspends an institution (confirming first)
  * and reinstates it, loads a new version of the legal table from files (a bad one shown at its line
  * first, then a good one's diff, stored on confirming); logs out; the oversight commission's account
- * logs in, searches the records, reads the figures per institution and verifies the log. Skipped,
+ * logs in, searches the records, reads the figures per institution, verifies the log, looks up a
+ * resident by their municipality's code, follows an anomaly to its records, runs the three-party
+ * cross-check and finds the lookup in the console's use log. Skipped,
  * saying so, where /usr/bin/chromium is missing. With RENKEI_SCREENSHOTS=<dir> pages are saved there.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +25,7 @@ import {
   type StandIn,
   type TestCore,
 } from '../src/nodes/core/test-support.ts';
+import { anomalyRules } from '../src/nodes/core/service/anomalies.ts';
 import { listen } from '../src/shared/http.ts';
 import { silentLogger } from '../src/shared/logger.ts';
 import { AccountService } from '../src/shared/web/console/accounts.ts';
@@ -40,6 +43,7 @@ describe.skipIf(!hasChromium)("the core's console in chromium", () => {
   let url: string;
   let browser: Browser;
   let shots: string;
+  let code: string;
 
   beforeAll(async () => {
     shots = mkdtempSync(join(tmpdir(), 'renkei-core-console-'));
@@ -53,7 +57,7 @@ describe.skipIf(!hasChromium)("the core's console in chromium", () => {
     a = await startStandIn();
     await core.register('131016', 'municipality', x.url);
     await core.register('132012', 'municipality', a.url);
-    const code = await core.issue({ id: '131016', standIn: x }, '12345678901');
+    code = await core.issue({ id: '131016', standIn: x }, '12345678901');
     for (const [at, itemNos] of [
       ['2025-05-14T01:00:00Z', [2]],
       ['2025-05-28T01:00:00Z', [2]],
@@ -97,6 +101,8 @@ describe.skipIf(!hasChromium)("the core's console in chromium", () => {
       clock: core.clock,
       logger: silentLogger(),
       headKey: keys.publicKey,
+      // One refusal a day is enough to be listed here, so that the walk meets an anomaly.
+      anomalyRules: anomalyRules({ repeatedRefusals: { bucket: 'day', threshold: 1 } }),
       scrypt: FAST,
     });
     url = await listen(web, 0);
@@ -120,7 +126,7 @@ describe.skipIf(!hasChromium)("the core's console in chromium", () => {
     await page.waitForURL(`${url}${home}`);
   }
 
-  it('walks the operator’s statistics and registry, then the oversight records, figures and log', async () => {
+  it('walks the operator’s statistics and registry, then the oversight records, figures, log, a resident, anomalies, cross-check and use log', async () => {
     const page = await browser.newPage({ locale: 'ja-JP', viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(15_000);
     const problems: string[] = [];
@@ -229,7 +235,45 @@ describe.skipIf(!hasChromium)("the core's console in chromium", () => {
     await page.getByRole('button', { name: 'ログ全体を検証' }).click();
     await page.waitForSelector('#verification[data-ok="true"]');
     await shootPage(page, 'core-console-oversight-log', () => shots);
+
+    // A complaint: the resident's municipality gives its code for them; every exchange is shown.
+    await page.getByRole('link', { name: '個人別' }).click();
+    await page.getByLabel('機関コード').fill('131016');
+    await page.getByLabel('その機関の符号').fill(code);
+    await page.getByLabel('利用の理由').fill('苦情受付 R7-0012 の調査');
+    await page.locator('#person-search').click();
+    await page.waitForSelector('#person-records[data-count="4"]');
+    expect(await page.content()).not.toContain(code);
+    expect(await page.inputValue('#personCode')).toBe('');
+    await shootPage(page, 'core-console-oversight-person', () => shots);
+
+    // The anomalies of the period, each linked to the records behind it.
+    await page.getByRole('link', { name: '異常の検知' }).click();
+    await page.getByLabel('開始日').fill('2025-05-26');
+    await page.getByLabel('終了日').fill('2025-06-01');
+    await page.getByRole('button', { name: '表示' }).click();
+    await page.waitForURL(/anomalies\?from=2025-05-26/);
+    expect(await page.locator('#anomalies tbody tr[data-kind="repeated-refusals"]').count()).toBe(1);
+    await shootPage(page, 'core-console-oversight-anomalies', () => shots);
+    await page.getByRole('link', { name: '記録を見る' }).click();
+    await page.waitForURL(/records\?.*requesterId=131016/);
+    expect(await page.locator('#records tbody tr[data-outcome="refused"]').count()).toBe(1);
+    expect(await page.locator('#records tbody tr').count()).toBe(1);
+
+    // The three-party cross-check: the stand-in institutions keep no records, so every exchange the
+    // core recorded as answered is missing at them, and listed.
+    await page.getByRole('link', { name: '三者照合' }).click();
+    await page.getByRole('button', { name: '照合' }).click();
+    await page.waitForSelector('#cross-check[data-ok="false"]');
+    expect(await page.locator('#mismatches li[data-kind="exchange-missing"]').count()).toBeGreaterThan(0);
+    await shootPage(page, 'core-console-oversight-cross-check', () => shots);
+
+    // The console's own use log names the view, its institution and its reason.
+    await page.getByRole('link', { name: '利用記録' }).click();
+    const use = page.locator('#uses tbody tr[data-action="person"]');
+    expect(await use.count()).toBe(1);
+    expect(await use.textContent()).toContain('苦情受付 R7-0012 の調査');
     expect(problems).toEqual([]);
     await page.close();
-  }, 60_000);
+  }, 90_000);
 });

@@ -689,6 +689,28 @@ describe('what a party may do', () => {
       }),
     );
   });
+
+  it("answers the core's record check with a signed answer, and refuses another institution asking for its records", async () => {
+    const check = { processingNumbers: [uuidv7()] };
+    const requester = await trustOf(REQUESTER);
+    await refusedAndRecorded(PROVIDER, 'ERR_CALLER_NOT_ALLOWED', async () =>
+      attempt(institutionUrl(PROVIDER, '/network/v1/record-checks'), {
+        raw: await signedAs(requester, 'RecordCheckRequest', check, PROVIDER),
+        as: credentialOf(pkiDir, REQUESTER),
+      }),
+    );
+    const core = await trustOf('core');
+    const answered = await attempt(institutionUrl(PROVIDER, '/network/v1/record-checks'), {
+      raw: await signedAs(core, 'RecordCheckRequest', check, PROVIDER),
+      as: credentialOf(pkiDir, 'core'),
+    });
+    expect(answered.status, answered.text).toBe(200);
+    const [, payload = ''] = answered.text.split('.');
+    const message = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+    // Signed by the institution, to the core, and what it says is a record check's answer.
+    expect(message).toMatchObject({ iss: PROVIDER, aud: 'core' });
+    expect(JSON.stringify(message)).toContain('"requester":[]');
+  });
 });
 
 // ── Signed messages ──────────────────────────────────────────────────────────────────────────

@@ -7,6 +7,7 @@
  * can move together. Every field that is wrong is refused, each named by its path
  * (ERR_CONFIG_INVALID, `details.fields`), never with its value: a database URL may hold a password.
  */
+import { AnomalyRuleOverrides } from '../nodes/core/service/anomalies.ts';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
@@ -93,11 +94,13 @@ export const CoreConfig = z.strictObject({
    * The core's console (operators and the oversight commission), a web listener of its own (README
    * "Consoles"): `port` (the demo: the core's port + 100), `tls` (HTTPS: key and certificate PEM
    * files; plain HTTP without, for 127.0.0.1 only), `demoAccounts` (the demo only: accounts made at
-   * start when missing).
+   * start when missing), `anomalyRules` (the oversight console's rules, any field of them; the rest
+   * their defaults: src/nodes/core/service/anomalies.ts).
    */
   console: z
     .strictObject({
       port: Port,
+      anomalyRules: AnomalyRuleOverrides.optional(),
       tls: z.strictObject({ key: z.string().min(1), cert: z.string().min(1) }).optional(),
       demoAccounts: z
         .array(

@@ -14,9 +14,8 @@
  *
  * Memory: a page of records at a time (500), never a whole party.
  */
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { importX509 } from 'jose';
 import type { Kysely } from 'kysely';
 import { systemClock, type Clock } from '../shared/clock.ts';
 import {
@@ -28,7 +27,11 @@ import {
 } from '../shared/db.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import { KyselyCoreStore, type CoreDatabase } from '../nodes/core/kysely-store.ts';
-import type { CoreExchange } from '../nodes/core/record-events.ts';
+import {
+  compareProvider,
+  compareRequester,
+  type ExchangeFinding,
+} from '../nodes/core/service/exchange-comparison.ts';
 import { RecordLogService as CoreRecordLog } from '../nodes/core/service/record-log.ts';
 import {
   KyselyIntermediateStore,
@@ -36,13 +39,11 @@ import {
 } from '../nodes/institution/intermediate/kysely-store.ts';
 import {
   RecordLogService as IntermediateRecordLog,
-  type ProviderExchange,
-  type RequesterExchange,
   type ShownRecords,
 } from '../nodes/institution/intermediate/service/record-log.ts';
 import { silentLogger } from '../shared/logger.ts';
 import type { PartyHeads, RecordFinding, TreeHeadKey } from '../trust/merkle/index.ts';
-import { loadTrustBundle, partyIdOf, partyPaths, pkiPaths, x509 } from '../trust/pki/index.ts';
+import { partyIdentityKey } from '../trust/pki/index.ts';
 import { checkExchangeMessages, type PartyMessages } from './signed-messages.ts';
 
 /** The core's party id, in the PKI and in findings. */
@@ -61,7 +62,7 @@ export interface VerifyNetworkOptions {
 }
 
 /** A finding with the party it concerns. */
-export type NetworkFinding = RecordFinding & { readonly party: string };
+export type NetworkFinding = ExchangeFinding;
 
 export interface PartyReport {
   party: string;
@@ -167,40 +168,17 @@ async function openInstitution(
   };
 }
 
-/**
- * The public key a party signs its heads with: its identity certificate's, if the network's PKI has
- * one for it, issued by the network's CA and naming that party. `note` says where it came from or why
- * there is none; a certificate that is not the party's is a finding, and no key.
- */
+/** The key a party's heads are checked with (`partyIdentityKey`), its untrusted certificate a finding. */
 async function partyKey(
   dataDir: string,
   party: string,
 ): Promise<{ key?: TreeHeadKey; note: string; finding?: RecordFinding }> {
-  const pki = join(dataDir, 'pki');
-  const certFile = partyPaths(pki, party).identityCert;
-  if (!existsSync(certFile)) return { note: 'no identity certificate in the network PKI' };
-  const pem = readFileSync(certFile, 'utf8');
-  const bundleFile = pkiPaths(pki).caBundle;
-  try {
-    const cert = new x509.X509Certificate(pem);
-    if (existsSync(bundleFile)) {
-      const bundle = await loadTrustBundle(bundleFile);
-      const issuedByUs = await cert
-        .verify({ publicKey: bundle.issuing.publicKey, signatureOnly: true })
-        .catch(() => false);
-      if (!issuedByUs) throw new Error('not issued by the network CA');
-    }
-    if (partyIdOf(cert) !== party) throw new Error('it names another party');
-    return { key: await importX509(pem, 'ES256'), note: `identity certificate ${certFile}` };
-  } catch {
-    return {
-      note: 'identity certificate not usable',
-      finding: {
-        kind: 'certificate-untrusted',
-        message: `The identity certificate ${certFile} is not one the network's CA issued to ${party}: heads were not checked with it.`,
-      },
-    };
-  }
+  const { key, note, untrusted } = await partyIdentityKey(join(dataDir, 'pki'), party);
+  return {
+    ...(key === undefined ? {} : { key }),
+    note,
+    ...(untrusted === undefined ? {} : { finding: { kind: 'certificate-untrusted', message: untrusted } }),
+  };
 }
 
 const tag =
@@ -250,133 +228,6 @@ async function verifyParty(
 
 const PAGE = 500;
 const DAY_MS = 24 * 3600_000;
-const sameList = (a: readonly number[] | undefined, b: readonly number[]) =>
-  a === undefined || JSON.stringify(a) === JSON.stringify(b);
-
-/** Fields in which a party's record of an exchange differs from the core's. */
-function differing(
-  core: CoreExchange,
-  other: {
-    providerId?: string;
-    requesterId?: string;
-    clauseNo?: string;
-    procedureId?: string;
-    itemNos?: number[];
-  },
-): string[] {
-  const out: string[] = [];
-  if (other.requesterId !== undefined && other.requesterId !== core.requesterId) out.push('requester');
-  if (other.providerId !== undefined && other.providerId !== core.providerId) out.push('provider');
-  if (other.clauseNo !== undefined && other.clauseNo !== core.clauseNo) out.push('clause');
-  if (other.procedureId !== undefined && other.procedureId !== core.procedureId) out.push('procedure');
-  if (!sameList(other.itemNos, core.itemNos)) out.push('items');
-  return out;
-}
-
-/** The requester's record of an exchange against the core's; findings name the requester. */
-function compareRequester(c: CoreExchange, r: RequesterExchange | undefined): NetworkFinding[] {
-  const pn = c.processingNumber;
-  const party = c.requesterId;
-  if (r === undefined) {
-    return [
-      {
-        party,
-        kind: 'exchange-missing',
-        processingNumber: pn,
-        message: `The core recorded inquiry ${pn} from ${party}, but ${party} has no record of it.`,
-      },
-    ];
-  }
-  const findings: NetworkFinding[] = [];
-  const fields = differing(c, r);
-  if (fields.length > 0) {
-    findings.push({
-      party,
-      kind: 'exchange-disagrees',
-      processingNumber: pn,
-      message: `${party}'s record of inquiry ${pn} differs from the core's in ${fields.join(', ')}.`,
-    });
-  }
-  const expected =
-    c.outcome === 'refused' || c.outcome === 'pending' || c.delivery === 'delivered'
-      ? [c.outcome]
-      : ['pending', c.outcome];
-  // A delivery the core ended failed (the kept answer expired unacknowledged): the requester, whose
-  // fetch is then answered ERR_ANSWER_GONE, records the inquiry failed with that code.
-  const gone = c.delivery === 'failed' && r.outcome === 'failed' && r.reason === 'ERR_ANSWER_GONE';
-  if (!expected.includes(r.outcome) && !gone) {
-    findings.push({
-      party,
-      kind: 'exchange-outcome-disagrees',
-      processingNumber: pn,
-      message: `${party} recorded inquiry ${pn} as ${r.outcome}; the core recorded ${c.outcome}${c.delivery === 'delivered' ? ', delivered' : ''}.`,
-    });
-  }
-  return findings;
-}
-
-/** The provider's record of an exchange against the core's; findings name the provider. */
-function compareProvider(c: CoreExchange, p: ProviderExchange | undefined): NetworkFinding[] {
-  const pn = c.processingNumber;
-  const party = c.providerId;
-  if (c.outcome === 'refused') {
-    return p === undefined
-      ? []
-      : [
-          {
-            party,
-            kind: 'exchange-provided-though-refused',
-            processingNumber: pn,
-            message: `${party} recorded a provision for ${pn}, which the core refused and never forwarded.`,
-          },
-        ];
-  }
-  if (c.outcome === 'failed') {
-    // It may never have arrived; if it did, the core told the provider (a notice sent until
-    // acknowledged), which then records failed too, whatever it had answered.
-    return p === undefined || p.outcome === 'failed'
-      ? []
-      : [
-          {
-            party,
-            kind: 'exchange-outcome-disagrees',
-            processingNumber: pn,
-            message: `${party} recorded provision ${pn} as ${p.outcome}; the core recorded failed (until the core's notice reaches ${party}).`,
-          },
-        ];
-  }
-  if (c.outcome !== 'provided' && c.outcome !== 'not_held') return []; // pending
-  if (p === undefined) {
-    return [
-      {
-        party,
-        kind: 'exchange-missing',
-        processingNumber: pn,
-        message: `The core recorded ${pn} as ${c.outcome} by ${party}, but ${party} has no record of it.`,
-      },
-    ];
-  }
-  const findings: NetworkFinding[] = [];
-  const fields = differing(c, p);
-  if (fields.length > 0) {
-    findings.push({
-      party,
-      kind: 'exchange-disagrees',
-      processingNumber: pn,
-      message: `${party}'s record of provision ${pn} differs from the core's in ${fields.join(', ')}.`,
-    });
-  }
-  if (p.outcome !== c.outcome) {
-    findings.push({
-      party,
-      kind: 'exchange-outcome-disagrees',
-      processingNumber: pn,
-      message: `${party} recorded provision ${pn} as ${p.outcome}${p.answers > 1 ? ` (answered ${String(p.answers)} times)` : ''}; the core recorded ${c.outcome}.`,
-    });
-  }
-  return findings;
-}
-
 /** Every exchange compared across the parties that took part in it (within `scope`). */
 async function crossCheck(
   core: CoreParty | undefined,

@@ -2,6 +2,7 @@
  * Start one node from its config file's contents (`renkei node`): the config's fields become the
  * options of the node's `start*` in its main.ts, the same options `launchNetwork` passes in-process.
  */
+import { anomalyRules } from '../nodes/core/service/anomalies.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LegalTable } from '../domain/legal-table/types.ts';
@@ -115,6 +116,7 @@ export async function runNode(
                 console: {
                   port: config.console.port,
                   demoAccounts: config.console.demoAccounts,
+                  anomalyRules: anomalyRules(config.console.anomalyRules),
                   tls: config.console.tls && {
                     keyFile: config.console.tls.key,
                     certFile: config.console.tls.cert,

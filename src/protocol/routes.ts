@@ -48,6 +48,7 @@ import {
   StatisticsQuery,
 } from './admin.ts';
 import { NoContent, defineApi } from './api.ts';
+import { RecordCheckAnswer, RecordCheckRequest } from './record-checks.ts';
 import { PortalCodeAcquisitionRequest } from './portal.ts';
 import {
   PaymentConfirmationDelivery,
@@ -1053,6 +1054,22 @@ export const networkApi = defineApi('network', {
     body: ProvisionFailure,
     message: 'ProvisionFailure',
     response: NoContent,
+  },
+  /**
+   * The three-party cross-check (oversight console): this institution's latest signed tree head and
+   * its records (either role) of the exchanges named, as its record events tell them. Read-only, and
+   * nothing a code, an addressee number or an item's data (`RecordCheckAnswer` has no field for them).
+   */
+  checkRecords: {
+    method: 'POST',
+    path: '/network/v1/record-checks',
+    status: 200,
+    callers: ['core'],
+    label: 'record check',
+    body: RecordCheckRequest,
+    message: 'RecordCheckRequest',
+    answer: 'RecordCheckAnswer',
+    response: RecordCheckAnswer,
   },
   /** The outcome (and items) of this institution's inquiry. */
   deliverAnswer: {

@@ -25,3 +25,15 @@ export function fixedClock(
 export function jstDate(at: Date): string {
   return new Date(at.getTime() + 9 * 3600_000).toISOString().slice(0, 10);
 }
+
+const DAY_MS = 86_400_000;
+
+/** The instant (ISO-8601 UTC, as records store it) a JST calendar day `YYYY-MM-DD`, plus `days`, begins. */
+export function jstDayStart(day: string, days = 0): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS - 9 * 3600_000).toISOString();
+}
+
+/** A calendar day `YYYY-MM-DD` plus `days` (negative: before). */
+export function addDays(day: string, days: number): string {
+  return new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+}

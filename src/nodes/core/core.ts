@@ -16,6 +16,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { CoreKeys } from './keys.ts';
 import { registerCoreRoutes, type CoreServices } from './router.ts';
 import { CodeCipher } from './service/code-cipher.ts';
+import { RecordCheckService } from './service/record-checks.ts';
 import { CodeService } from './service/codes.ts';
 import {
   DEFAULT_MAX_CALLS_PER_INSTITUTION,
@@ -247,6 +248,14 @@ export function createCore(deps: CoreDeps): Core {
     }),
     legalVersions,
     health,
+    recordChecks: new RecordCheckService({
+      store: deps.store,
+      registry,
+      recordLog,
+      reach,
+      clock: deps.clock,
+      logger: deps.logger,
+    }),
   };
 
   const app = createHttpApp({

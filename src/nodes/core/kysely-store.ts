@@ -33,13 +33,17 @@ import type {
   Institution,
   SuspensionEvent,
   InquiryState,
+  BucketCount,
   InstitutionCount,
+  OfficeHours,
+  OversightUse,
   ProvisionRecord,
   ProvisionRecordFilter,
   ReasonCount,
   RecordOutcome,
   StatisticsCount,
   StatisticsGrouping,
+  TimeBucket,
 } from './model.ts';
 import type { InstitutionKind } from '../../protocol/identifiers.ts';
 import {
@@ -149,6 +153,16 @@ export interface CoreDatabase extends RecordLogTables {
     clauses: string;
     procedures: string;
     items: string;
+  };
+  oversight_uses: {
+    use_id: string;
+    at: string;
+    account_id: string | null;
+    action: string;
+    outcome: string;
+    institution_id: string | null;
+    reason: string | null;
+    records: number | null;
   };
   portal_notices: {
     notice_id: string;
@@ -981,12 +995,10 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     personKey: string,
     before: { requestedAt: string; processingNumber: string } | undefined,
     limit: number,
+    options: { withNonDisclosure?: boolean } = {},
   ): Promise<ProvisionRecord[]> {
-    let query = this.db
-      .selectFrom('provision_records')
-      .selectAll()
-      .where('person_key', '=', personKey)
-      .where('non_disclosure', '=', 0);
+    let query = this.db.selectFrom('provision_records').selectAll().where('person_key', '=', personKey);
+    if (options.withNonDisclosure !== true) query = query.where('non_disclosure', '=', 0);
     if (before !== undefined) {
       query = query.where((eb) =>
         eb.or([
@@ -1139,6 +1151,111 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
       outcome: row.outcome as 'refused' | 'failed',
       reason: row.reason ?? '',
       count: Number(row.count),
+    }));
+  }
+
+  async countRequestsByBucket(
+    range: { from: string; to: string },
+    bucket: TimeBucket,
+    outcome?: RecordOutcome,
+  ): Promise<BucketCount[]> {
+    const key = this.jst(bucket);
+    const { rows } = await sql<{ requester_id: string; bucket: string; count: number | string | bigint }>`
+      select r.requester_id as requester_id, ${key} as bucket, count(*) as count
+      from provision_records r
+      where ${outcome === undefined ? sql`` : sql`r.outcome = ${outcome} and `}r.requested_at >= ${range.from}
+        and r.requested_at < ${range.to}
+      group by r.requester_id, ${key}`.execute(this.db);
+    return rows.map((row) => ({
+      requesterId: row.requester_id,
+      bucket: String(row.bucket),
+      count: Number(row.count),
+    }));
+  }
+
+  async countOutsideHours(range: { from: string; to: string }, hours: OfficeHours): Promise<BucketCount[]> {
+    const day = this.jst('day');
+    const hour = this.jst('hour-of-day');
+    const outside = [
+      sql`${hour} < ${hours.startHour}`,
+      sql`${hour} >= ${hours.endHour}`,
+      ...(hours.weekends ? [sql`${this.jst('weekday')} in (0, 6)`] : []),
+      ...(hours.holidays.length > 0 ? [sql`${day} in (${sql.join([...hours.holidays])})`] : []),
+    ];
+    const { rows } = await sql<{ requester_id: string; bucket: string; count: number | string | bigint }>`
+      select r.requester_id as requester_id, ${day} as bucket, count(*) as count
+      from provision_records r
+      where r.requested_at >= ${range.from} and r.requested_at < ${range.to}
+        and (${sql.join(outside, sql` or `)})
+      group by r.requester_id, ${day}`.execute(this.db);
+    return rows.map((row) => ({
+      requesterId: row.requester_id,
+      bucket: String(row.bucket),
+      count: Number(row.count),
+    }));
+  }
+
+  /**
+   * A record's request time in JST as SQL: its day (`YYYY-MM-DD`), its hour (`YYYY-MM-DDTHH`), its
+   * hour of the day (0–23) or its weekday (0 Sunday … 6 Saturday). `requested_at` is a UTC instant as
+   * text; Japan has no daylight saving time, so SQLite's `+9 hours` is exact.
+   */
+  private jst(part: TimeBucket | 'hour-of-day' | 'weekday') {
+    const postgres = dialectOf(this.db as unknown as Kysely<unknown>) === 'postgres';
+    const at = sql`((r.requested_at::timestamptz) at time zone 'Asia/Tokyo')`;
+    switch (part) {
+      case 'day':
+        return postgres
+          ? sql<string>`to_char(${at}, 'YYYY-MM-DD')`
+          : sql<string>`date(r.requested_at, '+9 hours')`;
+      case 'hour':
+        return postgres
+          ? sql<string>`to_char(${at}, 'YYYY-MM-DD"T"HH24')`
+          : sql<string>`strftime('%Y-%m-%dT%H', r.requested_at, '+9 hours')`;
+      case 'hour-of-day':
+        return postgres
+          ? sql<number>`cast(extract(hour from ${at}) as integer)`
+          : sql<number>`cast(strftime('%H', r.requested_at, '+9 hours') as integer)`;
+      case 'weekday':
+        return postgres
+          ? sql<number>`cast(extract(dow from ${at}) as integer)`
+          : sql<number>`cast(strftime('%w', r.requested_at, '+9 hours') as integer)`;
+    }
+  }
+
+  async recordOversightUse(use: OversightUse): Promise<void> {
+    await this.db
+      .insertInto('oversight_uses')
+      .values({
+        use_id: use.useId,
+        at: use.at,
+        account_id: use.accountId,
+        action: use.action,
+        outcome: use.outcome,
+        institution_id: use.institutionId,
+        reason: use.reason,
+        records: use.records,
+      })
+      .execute();
+  }
+
+  async listOversightUses(limit: number): Promise<OversightUse[]> {
+    const rows = await this.db
+      .selectFrom('oversight_uses')
+      .selectAll()
+      .orderBy('at', 'desc')
+      .orderBy('use_id', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      useId: r.use_id,
+      at: r.at,
+      accountId: r.account_id,
+      action: r.action,
+      outcome: r.outcome,
+      institutionId: r.institution_id,
+      reason: r.reason,
+      records: r.records === null ? null : Number(r.records),
     }));
   }
 

@@ -14,6 +14,7 @@
  * notices not yet acknowledged sent again. Kept answers past
  * `answerRetentionDays` are dropped at start and hourly.
  */
+import type { AnomalyRules } from './service/anomalies.ts';
 import { join } from 'node:path';
 import type { LegalTable } from '../../domain/legal-table/types.ts';
 import type { FastifyInstance } from 'fastify';
@@ -96,6 +97,8 @@ export interface CoreConsoleOptions {
    * `renkei start`). Never in a deployment: make accounts with `renkei console-accounts add`.
    */
   demoAccounts?: readonly DemoConsoleAccount[] | undefined;
+  /** The oversight console's anomaly rules (service/anomalies.ts); the defaults without. */
+  anomalyRules?: AnomalyRules | undefined;
   /** Faster password hashes, for tests only. */
   scrypt?: ScryptParameters | undefined;
 }
@@ -262,6 +265,7 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
         record: security?.record,
         pkiDir: options.security?.pkiDir,
         headKey: security ? await importX509(security.trust.tls.cert, 'ES256') : undefined,
+        anomalyRules: options.console.anomalyRules,
         scrypt: options.console.scrypt,
       });
       consoleUrl = await listen(consoleApp, options.console.port, options.host);

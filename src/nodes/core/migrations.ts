@@ -54,6 +54,9 @@
  * - `console_accounts`, `console_sessions` (migration 0015): the staff of the core's console
  *   (operators, the oversight commission) and their browser sessions, as every node's console keeps
  *   them (src/shared/web/console/kysely-store.ts).
+ * - `oversight_uses` (migration 0016): every use of the oversight console (who, when, what, what it
+ *   answered; for the per-resident view the institution whose code was given and the officer's
+ *   reason, never the code), and the index the anomaly rules' refusals read.
  */
 import type { Kysely, Migration } from 'kysely';
 import { createRecordLogTables } from '../../shared/record-log-tables.ts';
@@ -352,6 +355,33 @@ export const CORE_MIGRATIONS: Record<string, Migration> = {
         .addColumn('reason', 'text', (c) => c.notNull())
         .addColumn('changed_by', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('institution_suspensions_pk', ['institution_id', 'seq'])
+        .execute();
+    },
+  },
+  '0017-oversight': {
+    async up(db: Kysely<unknown>) {
+      // Every use of the oversight console, the per-resident view with the institution whose code
+      // was given and the officer's reason (never the code). Its own table, not the node's log: the
+      // commission's own use is what its auditors read, and a log file rotates away.
+      await db.schema
+        .createTable('oversight_uses')
+        .addColumn('use_id', 'text', (c) => c.primaryKey())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text')
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('institution_id', 'text')
+        .addColumn('reason', 'text')
+        .addColumn('records', 'integer')
+        .execute();
+      await db.schema.createIndex('oversight_uses_at').on('oversight_uses').column('at').execute();
+      // The anomaly rule "repeated refusals" reads the refusals of a period: one range of this index
+      // rather than every record of the period. The other rules read the period's records whole
+      // (`provision_records_requested_at`).
+      await db.schema
+        .createIndex('provision_records_outcome_requested_at')
+        .on('provision_records')
+        .columns(['outcome', 'requested_at'])
         .execute();
     },
   },

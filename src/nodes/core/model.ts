@@ -131,6 +131,48 @@ export interface InstitutionCount {
   count: number;
 }
 
+/**
+ * A bucket of time in JST for the oversight console's anomaly rules: `day` (`YYYY-MM-DD`) or `hour`
+ * (`YYYY-MM-DDTHH`), both the JST calendar's.
+ */
+export type TimeBucket = 'day' | 'hour';
+
+/** Inquiries one requester made in one JST bucket (of one outcome, when asked). */
+export interface BucketCount {
+  requesterId: string;
+  /** `YYYY-MM-DD` or `YYYY-MM-DDTHH`, JST. */
+  bucket: string;
+  count: number;
+}
+
+/**
+ * Office hours for the anomaly rule "inquiries outside office hours": JST, `[startHour, endHour)`;
+ * with `weekends`, Saturdays and Sundays are outside too, as are the `holidays` (JST days).
+ */
+export interface OfficeHours {
+  startHour: number;
+  endHour: number;
+  weekends: boolean;
+  holidays: readonly string[];
+}
+
+/**
+ * One use of the oversight console (migration 0016): who, when, what (the route's pattern or
+ * `person`), what it answered, and for a per-resident view the institution whose code was given,
+ * the officer's reason and how many records were shown. Never the code.
+ */
+export interface OversightUse {
+  useId: string;
+  at: string;
+  accountId: string | null;
+  action: string;
+  /** The answer's HTTP status, or the error code of a refusal. */
+  outcome: string;
+  institutionId: string | null;
+  reason: string | null;
+  records: number | null;
+}
+
 /** Refused and failed records counted by requester, provider and reason. */
 export interface ReasonCount {
   requesterId: string;

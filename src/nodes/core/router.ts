@@ -26,6 +26,7 @@ import type { PortalNoticeService } from './service/portal-notices.ts';
 import type { PaymentConfirmationRelay } from './service/payment-confirmations.ts';
 import type { LegalVersionService } from './service/legal-versions.ts';
 import type { NetworkHealthService } from './service/network-health.ts';
+import type { RecordCheckService } from './service/record-checks.ts';
 
 export interface CoreServices {
   registry: Registry;
@@ -40,6 +41,8 @@ export interface CoreServices {
   legalVersions: LegalVersionService;
   /** For the operator's console (src/nodes/core/console/), not an API route. */
   health: NetworkHealthService;
+  /** For the oversight console's three-party cross-check, not an API route. */
+  recordChecks: RecordCheckService;
 }
 
 export function registerCoreRoutes(app: FastifyInstance, services: CoreServices): void {

@@ -11,13 +11,17 @@ import type {
   Institution,
   SuspensionEvent,
   InquiryState,
+  BucketCount,
   InstitutionCount,
+  OfficeHours,
+  OversightUse,
   ProvisionRecord,
   ProvisionRecordFilter,
   ReasonCount,
   RecordOutcome,
   StatisticsCount,
   StatisticsGrouping,
+  TimeBucket,
 } from './model.ts';
 
 /**
@@ -280,6 +284,7 @@ export interface CoreStore {
     personKey: string,
     before: { requestedAt: string; processingNumber: string } | undefined,
     limit: number,
+    options?: { withNonDisclosure?: boolean },
   ): Promise<ProvisionRecord[]>;
   /**
    * Lift a record's non-disclosure (event `disclosed`), only for its requester, in one transaction:
@@ -309,6 +314,25 @@ export interface CoreStore {
   countRecordsByInstitution(range: { from?: string; to?: string }): Promise<InstitutionCount[]>;
   /** Refused and failed records requested in `[from, to)`, counted by requester, provider and reason. */
   countRecordsByReason(range: { from?: string; to?: string }): Promise<ReasonCount[]>;
+  /**
+   * Records requested in `[from, to)` (of `outcome`, when given) counted per requester and JST
+   * bucket (day or hour): one GROUP BY, the bucket the dialect's own date arithmetic.
+   */
+  countRequestsByBucket(
+    range: { from: string; to: string },
+    bucket: TimeBucket,
+    outcome?: RecordOutcome,
+  ): Promise<BucketCount[]>;
+  /**
+   * Records requested in `[from, to)` outside `hours` (JST) counted per requester and JST day: one
+   * GROUP BY, the hour and weekday the dialect's own.
+   */
+  countOutsideHours(range: { from: string; to: string }, hours: OfficeHours): Promise<BucketCount[]>;
+
+  // ── The oversight console's use log (migration 0016) ──
+  recordOversightUse(use: OversightUse): Promise<void>;
+  /** The newest uses, newest first. */
+  listOversightUses(limit: number): Promise<OversightUse[]>;
 
   // ── The record log (tamper-evident records) ──
   /** Called after each committed transaction that appended record events, with how many. */

@@ -19,6 +19,7 @@ import type {
 import type { InstitutionRegistration } from '../../protocol/admin.ts';
 import type { ResidentNoticeDelivery } from '../../protocol/resident-notices.ts';
 import type { PortalNoticeDelivery } from '../../protocol/portal-notices.ts';
+import type { RecordCheckRequest } from '../../protocol/record-checks.ts';
 import type { InstitutionKind } from '../../protocol/identifiers.ts';
 import type {
   AnswerBatchDelivery,
@@ -169,6 +170,9 @@ export interface StandIn {
   refuseResidentNotices: boolean;
   /** As the Myna Portal: institutions' notices delivered to this stand-in. */
   portalNotices: PortalNoticeDelivery[];
+  /** The core's record checks (the oversight console's cross-check), and how the stand-in answers one. */
+  recordChecks: RecordCheckRequest[];
+  onRecordCheck: (request: RecordCheckRequest) => unknown;
   /** The code this stand-in received for an acquisition number. */
   codeFor(acquisitionNumber: string): string;
   close(): Promise<void>;
@@ -206,6 +210,8 @@ export async function startStandIn(): Promise<StandIn> {
     failNextResidentNotices: 0,
     refuseResidentNotices: false,
     portalNotices: [],
+    recordChecks: [],
+    onRecordCheck: () => ({ treeHead: null, requester: [], provider: [] }),
     codeFor(acquisitionNumber) {
       const delivery = standIn.deliveries.find((d) => d.acquisitionNumber === acquisitionNumber);
       if (!delivery) throw new TypeError(`no code delivered for ${acquisitionNumber}`);
@@ -255,6 +261,11 @@ export async function startStandIn(): Promise<StandIn> {
     }
     standIn.residentNotices.push(request.body as ResidentNoticeDelivery);
     return reply.status(204).send();
+  });
+  app.post('/network/v1/record-checks', async (request) => {
+    const check = request.body as RecordCheckRequest;
+    standIn.recordChecks.push(check);
+    return await standIn.onRecordCheck(check);
   });
   app.post('/network/v1/portal-notices', (request, reply) => {
     standIn.portalNotices.push(request.body as PortalNoticeDelivery);

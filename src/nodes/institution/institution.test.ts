@@ -3,6 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { RECORD_CHECK_LIMIT, RecordCheckAnswer } from '../../protocol/record-checks.ts';
 import { generateIndividualNumber } from '../../domain/identifiers/index.ts';
 import type { ProvisionAnswer, ProvisionRequest } from '../../protocol/messages.ts';
 import { fixedClock } from '../../shared/clock.ts';
@@ -747,5 +748,63 @@ describe('records and privacy', () => {
       expect(intermediate).toContain(person.personCode); // the search works: the codes are there
       expect(log).not.toContain(person.personCode);
     }
+  });
+});
+
+describe('the three-party cross-check (三者照合)', () => {
+  it("answers the core's record check with its records of those exchanges in both roles, never a code", async () => {
+    const h = await harness();
+    const person = await registered(h);
+    await h.client.put('/business/v1/copies', {
+      addresseeNumber: person.addresseeNumber,
+      itemNo: 2,
+      data: TAX_2025,
+    });
+    const provided = provisionRequest(person.personCode);
+    await h.client.post('/network/v1/provision-requests', provided);
+    const asked = await h.client.post<{ processingNumber: string }>('/business/v1/inquiries', {
+      addresseeNumber: person.addresseeNumber,
+      providerId: '152048',
+      clauseNo: '74',
+      procedureId: '074-01',
+      itemNos: [2],
+    });
+    const unknown = uuidv7();
+    const answer = await h.client.post<RecordCheckAnswer>('/network/v1/record-checks', {
+      processingNumbers: [provided.processingNumber, asked.processingNumber, unknown],
+    });
+    expect(RecordCheckAnswer.parse(answer)).toEqual(answer);
+    expect(answer.provider).toEqual([
+      expect.objectContaining({
+        processingNumber: provided.processingNumber,
+        requesterId: '152048',
+        clauseNo: '74',
+        procedureId: '074-01',
+        itemNos: [2],
+        outcome: 'provided',
+        answers: 1,
+      }),
+    ]);
+    expect(answer.requester).toEqual([
+      expect.objectContaining({
+        processingNumber: asked.processingNumber,
+        opened: 'inquiry_sent',
+        providerId: '152048',
+        outcome: 'pending',
+      }),
+    ]);
+    // Neither role knows the third: absent from both lists, which is how the core tells "missing".
+    expect(JSON.stringify(answer)).not.toContain(unknown);
+    expect(JSON.stringify(answer)).not.toContain(person.personCode);
+    expect(JSON.stringify(answer)).not.toContain(person.addresseeNumber);
+    // More than one page's numbers at once is refused, as is anything but processing numbers.
+    const tooMany = Array.from({ length: RECORD_CHECK_LIMIT + 1 }, () => uuidv7());
+    expect(
+      (await failure(h.client.post('/network/v1/record-checks', { processingNumbers: tooMany }))).code,
+    ).toBe('ERR_VALIDATION');
+    expect(
+      (await failure(h.client.post('/network/v1/record-checks', { processingNumbers: [person.personCode] })))
+        .code,
+    ).toBe('ERR_VALIDATION');
   });
 });

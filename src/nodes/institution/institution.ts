@@ -87,7 +87,9 @@ export function createInstitution(deps: InstitutionDeps): Institution {
     logger,
     ...sealing,
   });
+  const recordLog = new RecordLogService({ store, clock, logger, ...deps.recordLog });
   const services: InstitutionServices = {
+    recordLog,
     addressee: new AddresseeService({
       institutionId,
       store: deps.addresseeStore,
@@ -131,7 +133,6 @@ export function createInstitution(deps: InstitutionDeps): Institution {
       ...(deps.retentionYears === undefined ? {} : { retentionYears: deps.retentionYears }),
     }),
   };
-  const recordLog = new RecordLogService({ store, clock, logger, ...deps.recordLog });
   const app = createHttpApp({
     logger: deps.logger,
     node,

@@ -21,6 +21,7 @@ import type { ProvisionService } from '../../protocol/provider.ts';
 import type { NonDisclosureService } from './intermediate/service/non-disclosure.ts';
 import type { RecordService } from './intermediate/service/records.ts';
 import type { PortalNoticeSender } from './intermediate/service/portal-notices.ts';
+import type { RecordLogService } from './intermediate/service/record-log.ts';
 
 export interface InstitutionServices {
   addressee: AddresseeService;
@@ -34,6 +35,8 @@ export interface InstitutionServices {
   residentNotices: ResidentNoticeReceiver;
   portalNotices: PortalNoticeSender;
   paymentRequests: PaymentRequestService;
+  /** The record log: heads, verification, and the core's three-party cross-check. */
+  recordLog: RecordLogService;
 }
 
 export function registerInstitutionRoutes(app: FastifyInstance, services: InstitutionServices): void {
@@ -111,6 +114,8 @@ export function registerInstitutionRoutes(app: FastifyInstance, services: Instit
     await inquiries.receiveAnswerBatch(body);
     return undefined;
   });
+  // The oversight commission's cross-check, asked by the core only (the route's callers).
+  serve(app, networkApi.checkRecords, async ({ body }) => services.recordLog.check(body.processingNumbers));
   serve(app, networkApi.notifyProvisionFailure, async ({ body }) => {
     await provisions.recordFailure(body);
     return undefined;

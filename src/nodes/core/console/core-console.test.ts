@@ -12,11 +12,14 @@ import { generateKeyPair } from 'jose';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { legalTableFromFiles, type LegalFiles } from '../../../domain/legal-table/load.ts';
-import { silentLogger } from '../../../shared/logger.ts';
+import { pino } from 'pino';
 import { AccountService } from '../../../shared/web/console/accounts.ts';
 import type { CoreDatabase } from '../kysely-store.ts';
 import { startStandIn, startTestCore, testLegalFiles, type StandIn, type TestCore } from '../test-support.ts';
 import { createCoreConsole } from './core-console.ts';
+import { AnomalyService } from '../service/anomalies.ts';
+import { OversightService } from '../service/oversight.ts';
+import { signTreeHead } from '../../../trust/merkle/index.ts';
 
 const FAST = { log2N: 10, r: 8, p: 1 };
 
@@ -27,20 +30,25 @@ let core: TestCore;
 let x: StandIn;
 let a: StandIn;
 let web: FastifyInstance;
+let code: string;
 const refusals: { route: string; code: string }[] = [];
+/** Every line the core and its console log: the per-resident view's code must be in none. */
+const logLines: string[] = [];
+const logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) });
 
 beforeAll(async () => {
   const keys = await generateKeyPair('ES256');
   core = await startTestCore({
     recordLog: { signer: { key: keys.privateKey, kid: 'core' }, everyMs: 0 },
     legalTable: legalTableFromFiles(BASE),
+    logger,
   });
   await core.core.services.legalVersions.open();
   x = await startStandIn();
   a = await startStandIn();
   await core.register('131016', 'municipality', x.url);
   await core.register('132012', 'municipality', a.url);
-  const code = await core.issue({ id: '131016', standIn: x }, '12345678901');
+  code = await core.issue({ id: '131016', standIn: x }, '12345678901');
   const ask = (itemNos: number[], nonDisclosure = false) =>
     core.call('POST', '/v1/inquiries', {
       requesterId: '131016',
@@ -68,7 +76,7 @@ beforeAll(async () => {
     recordLog: core.core.recordLog,
     store,
     clock: core.clock,
-    logger: silentLogger(),
+    logger,
     record: (event) => void refusals.push({ route: event.route, code: event.code }),
     headKey: keys.publicKey,
     scrypt: FAST,
@@ -423,6 +431,190 @@ describe("the operator's load of a legal table version", () => {
   });
 });
 
+const rows = (body: string) => (body.match(/data-processing-number=/g) ?? []).length;
+
+describe("the oversight console's resident view, anomalies, cross-check and use log", () => {
+  it("shows every exchange about a resident found by an institution's code, non-disclosure flagged, and records the use with its reason, never the code", async () => {
+    const ppc = await login('ppc');
+    const [record] = await core.core.services.records.list({ limit: 1 });
+    const personKey = record?.personKey ?? '';
+    const form = await get(ppc, '/oversight/person');
+    expect(form.statusCode).toBe(200);
+    const view = (institutionId: string, personCode: string, reason: string) =>
+      post(ppc, '/oversight/person', '/oversight/person', { institutionId, personCode, reason });
+
+    const shown = await view('131016', code, '苦情受付 R7-0012');
+    expect(shown.statusCode, shown.body).toBe(200);
+    expect(rows(shown.body)).toBe(3);
+    expect((shown.body.match(/data-non-disclosure="true"/g) ?? []).length).toBe(1);
+    expect(shown.body).toContain('data-outcome="refused"');
+    expect(shown.body).not.toContain(code);
+    expect(shown.body).not.toContain(personKey);
+    expect(shown.body).toContain('苦情受付 R7-0012');
+
+    // The provider's own code for the same resident finds the same exchanges; another resident's none.
+    const providerCode = await core.issue({ id: '132012', standIn: a }, '12345678901');
+    expect(rows((await view('132012', providerCode, '提供機関からの照会')).body)).toBe(3);
+    const stranger = await core.issue({ id: '131016', standIn: x }, '98765432109');
+    expect((await view('131016', stranger, '別人の確認')).body).toContain('id="no-records"');
+
+    // One institution's code given as another's is nobody, and says so without echoing it.
+    const wrong = await view('132012', code, '取り違え');
+    expect(wrong.statusCode).toBe(422);
+    expect(wrong.body).toContain('ERR_UNKNOWN_PERSON_CODE');
+    expect(wrong.body).not.toContain(code);
+    // No reason, no view.
+    const unexplained = await view('131016', code, '   ');
+    expect(unexplained.statusCode).toBe(400);
+    expect(unexplained.body).not.toContain('data-processing-number');
+
+    const uses = (await core.store.listOversightUses(100)).filter((u) => u.action === 'person');
+    expect(uses.map((u) => [u.accountId, u.institutionId, u.outcome, u.records, u.reason]).reverse()).toEqual(
+      [
+        ['ppc', '131016', 'shown', 3, '苦情受付 R7-0012'],
+        ['ppc', '132012', 'shown', 3, '提供機関からの照会'],
+        ['ppc', '131016', 'shown', 0, '別人の確認'],
+        ['ppc', '132012', 'ERR_UNKNOWN_PERSON_CODE', null, '取り違え'],
+        ['ppc', '131016', 'ERR_VALIDATION', null, null],
+      ],
+    );
+    const page = await get(ppc, '/oversight/uses');
+    expect(page.body).toContain('苦情受付 R7-0012');
+    expect(page.body).toContain('data-action="GET /oversight/person"');
+    for (const secret of [code, providerCode, stranger]) {
+      expect(page.body).not.toContain(secret);
+      expect(await core.databaseText()).not.toContain(secret);
+      expect(logLines.join('\n')).not.toContain(secret);
+    }
+  });
+
+  it('lists the anomalies with links to the records behind them', async () => {
+    const ppc = await login('ppc');
+    // The test core's clock: Sunday 1 June 2025, 10:00 JST; the three inquiries are outside office
+    // hours by the default rules (weekends).
+    const page = await get(ppc, '/oversight/anomalies?from=2025-06-01&to=2025-06-01');
+    expect(page.statusCode, page.body).toBe(200);
+    expect(page.body).toMatch(/<tr data-kind="off-hours" data-requester="131016" data-count="3">/);
+    const link = /href="(\/oversight\/records\?[^"]+)">記録を見る/.exec(page.body)?.[1] ?? '';
+    expect(link).toBe('/oversight/records?from=2025-06-01&amp;to=2025-06-01&amp;requesterId=131016');
+    expect(rows((await get(ppc, link.replaceAll('&amp;', '&'))).body)).toBe(3);
+    const weekday = await get(ppc, '/oversight/anomalies?from=2025-06-02&to=2025-06-06');
+    expect(weekday.body).toContain('id="no-anomalies"');
+    expect((await get(ppc, '/oversight/anomalies?from=2025-06-06&to=2025-06-02')).statusCode).toBe(400);
+  });
+
+  it("cross-checks the core's records with what each institution answers over the network, and lists the mismatches", async () => {
+    const ppc = await login('ppc');
+    const exchanges = await core.core.services.records.list({ limit: 10 });
+    const requesterSays = (outcomeOf: (r: (typeof exchanges)[number]) => string) => () => ({
+      treeHead: { treeSize: 7, timestamp: Date.parse('2025-06-01T01:00:00Z'), kid: '131016', jws: 'a.b.c' },
+      requester: exchanges.map((r) => ({
+        processingNumber: r.processingNumber,
+        opened: r.outcome === 'refused' ? 'inquiry_refused' : 'inquiry_sent',
+        providerId: r.providerId,
+        clauseNo: r.clauseNo,
+        procedureId: r.procedureId,
+        itemNos: r.itemNos,
+        outcome: outcomeOf(r),
+        recordedAt: r.requestedAt,
+      })),
+      provider: [],
+    });
+    const provided = exchanges.filter((r) => r.outcome === 'provided');
+    const providerSays = (shown: typeof provided) => () => ({
+      treeHead: null,
+      requester: [],
+      provider: shown.map((r) => ({
+        processingNumber: r.processingNumber,
+        requesterId: r.requesterId,
+        clauseNo: r.clauseNo,
+        procedureId: r.procedureId,
+        itemNos: r.itemNos,
+        outcome: 'provided',
+        recordedAt: r.requestedAt,
+        answers: 1,
+      })),
+    });
+    x.onRecordCheck = requesterSays((r) => r.outcome);
+    a.onRecordCheck = providerSays(provided);
+    const agreed = await post(ppc, '/oversight/cross-check', '/oversight/cross-check', { limit: '50' });
+    expect(agreed.statusCode, agreed.body).toBe(200);
+    expect(agreed.body).toMatch(/id="cross-check"\s+data-ok="true"\s+data-findings="0"/);
+    expect(agreed.body).toMatch(/data-institution="131016" data-status="answered"/);
+    // Each institution was asked about exactly the exchanges it took part in.
+    expect(x.recordChecks.at(-1)?.processingNumbers.sort()).toEqual(
+      exchanges.map((r) => r.processingNumber).sort(),
+    );
+    expect(a.recordChecks.at(-1)?.processingNumbers).toHaveLength(3);
+
+    // The requester rewrote the refusal as a provision; the provider lost one of its records.
+    x.onRecordCheck = requesterSays((r) => (r.outcome === 'refused' ? 'provided' : r.outcome));
+    a.onRecordCheck = providerSays(provided.slice(1));
+    const disagreed = await post(ppc, '/oversight/cross-check', '/oversight/cross-check', {
+      from: '2025-06-01',
+      to: '2025-06-01',
+    });
+    expect(disagreed.body).toMatch(/data-ok="false"\s+data-findings="2"/);
+    expect(disagreed.body).toContain('data-kind="exchange-outcome-disagrees" data-party="131016"');
+    expect(disagreed.body).toContain('data-kind="exchange-missing" data-party="132012"');
+
+    // An institution that does not answer is named, not taken as agreeing.
+    a.onRecordCheck = () => {
+      throw new Error('down');
+    };
+    const silent = await post(ppc, '/oversight/cross-check', '/oversight/cross-check', {});
+    expect(silent.body).toContain('data-ok="false"');
+    expect(silent.body).toMatch(/data-institution="132012" data-status="unreachable"/);
+    const tooMany = await post(ppc, '/oversight/cross-check', '/oversight/cross-check', { limit: '501' });
+    expect(tooMany.statusCode).toBe(400);
+  });
+});
+
+describe("the cross-check's tree heads", () => {
+  it('checks the head each institution answers with its identity key, and names one that does not verify', async () => {
+    const identity = await generateKeyPair('ES256');
+    const stranger = await generateKeyPair('ES256');
+    const { services, recordLog } = core.core;
+    const oversight = new OversightService({
+      store: core.store,
+      registry: services.registry,
+      recordLog,
+      clock: core.clock,
+      personRecords: services.personRecords,
+      recordChecks: services.recordChecks,
+      anomalies: new AnomalyService({ store: core.store, registry: services.registry }),
+      identityKeyOf: (id) =>
+        Promise.resolve(id === '131016' ? { key: identity.publicKey, serial: 'a1b2' } : {}),
+    });
+    const timestamp = Date.parse('2025-06-01T01:00:00Z');
+    const answering = async (key: CryptoKey, kid: string) => {
+      const jws = await signTreeHead({ treeSize: 5, rootHash: new Uint8Array(32), timestamp }, key, kid);
+      x.onRecordCheck = () => ({
+        treeHead: { treeSize: 5, timestamp, kid, jws },
+        requester: [],
+        provider: [],
+      });
+    };
+    a.onRecordCheck = () => ({ treeHead: null, requester: [], provider: [] });
+    const headOf = async () => {
+      const result = await oversight.crossCheck({ limit: 10 });
+      return { check: result.parties.find((p) => p.institutionId === '131016')?.headCheck, result };
+    };
+
+    await answering(identity.privateKey, 'a1b2');
+    expect((await headOf()).check).toBe('verified');
+    await answering(stranger.privateKey, 'a1b2');
+    const forged = await headOf();
+    expect(forged.check).toBe('invalid');
+    expect(
+      forged.result.findings.some((f) => f.kind === 'head-signature-invalid' && f.party === '131016'),
+    ).toBe(true);
+    // Signed under another certificate (an older one, before a re-key): shown unchecked, not as forged.
+    await answering(stranger.privateKey, 'c3d4');
+    expect((await headOf()).check).toBe('other-key');
+  });
+});
+
 describe('the oversight console', () => {
   it('lists the records without the person key and counts refusals and non-disclosure per institution', async () => {
     const ppc = await login('ppc');
@@ -431,7 +623,7 @@ describe('the oversight console', () => {
     expect(personKey.length).toBeGreaterThan(10);
     const page = await get(ppc, '/oversight/records');
     expect(page.statusCode).toBe(200);
-    expect((page.body.match(/data-processing-number=/g) ?? []).length).toBe(3);
+    expect(rows(page.body)).toBe(3);
     expect(page.body).not.toContain(personKey);
     const refused = await get(ppc, '/oversight/records?outcome=refused&institutionId=132012');
     expect((refused.body.match(/data-outcome="refused"/g) ?? []).length).toBe(1);

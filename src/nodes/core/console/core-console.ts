@@ -8,14 +8,16 @@
  *   health (operator-console.ts), the institution registry (registry-console.ts) and the load of a
  *   version of the legal table (legal-load-console.ts);
  * - `oversight` (the Personal Information Protection Commission, 個人情報保護委員会), under
- *   `/oversight`: the records, the figures per institution and the tamper-evident log, read-only
- *   (oversight-console.ts).
+ *   `/oversight`: the records, the figures per institution, a resident's exchanges (by an
+ *   institution's code), the anomalies, the tamper-evident log, the three-party cross-check and the
+ *   console's own use log, read-only (oversight-console.ts).
  *
  * An account has one role: an operator's session is refused on every oversight page and the other
  * way round (ERR_CALLER_NOT_ALLOWED, 403, recorded in the security log), as is any page without a
  * session (303 to `/login`). Every POST carries the form's CSRF token. The pages call the same
  * services the admin API calls, in process.
  */
+import { partyIdentityKey } from '../../../trust/pki/index.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Clock } from '../../../shared/clock.ts';
 import type { Logger } from '../../../shared/logger.ts';
@@ -26,6 +28,7 @@ import type { ConsoleStore } from '../../../shared/web/console/store.ts';
 import { createWebApp } from '../../../shared/web/server.ts';
 import type { CoreServices } from '../router.ts';
 import type { RecordLogService } from '../service/record-log.ts';
+import { AnomalyService, type AnomalyRules } from '../service/anomalies.ts';
 import { OversightService } from '../service/oversight.ts';
 import type { CoreStore } from '../store.ts';
 import { operatorConsole, type RenderedPage } from './operator-console.ts';
@@ -34,7 +37,10 @@ import { oversightConsole } from './oversight-console.ts';
 import { registryConsole } from './registry-console.ts';
 
 export interface CoreConsoleDeps {
-  services: Pick<CoreServices, 'registry' | 'records' | 'legalVersions' | 'health'>;
+  services: Pick<
+    CoreServices,
+    'registry' | 'records' | 'legalVersions' | 'health' | 'personRecords' | 'recordChecks'
+  >;
   coreStore: CoreStore;
   recordLog: RecordLogService;
   /** The console's accounts and sessions (the core's database: `KyselyCoreStore.consoleStore()`). */
@@ -49,6 +55,8 @@ export interface CoreConsoleDeps {
   pkiDir?: string | undefined;
   /** The core's public key (its identity certificate's): the oversight console checks heads with it. */
   headKey?: CryptoKey | undefined;
+  /** The oversight console's anomaly rules (service/anomalies.ts); the defaults without. */
+  anomalyRules?: AnomalyRules | undefined;
   /** Faster hashes for tests only. */
   scrypt?: ScryptParameters | undefined;
 }
@@ -85,7 +93,15 @@ export async function createCoreConsole(deps: CoreConsoleDeps): Promise<FastifyI
         label: { ja: '機関別の状況', en: 'By institution' },
         roles: ['oversight'],
       },
+      { href: '/oversight/person', label: { ja: '個人別', en: 'By resident' }, roles: ['oversight'] },
+      { href: '/oversight/anomalies', label: { ja: '異常の検知', en: 'Anomalies' }, roles: ['oversight'] },
       { href: '/oversight/log', label: { ja: '改ざん検知', en: 'Log' }, roles: ['oversight'] },
+      {
+        href: '/oversight/cross-check',
+        label: { ja: '三者照合', en: 'Cross-check' },
+        roles: ['oversight'],
+      },
+      { href: '/oversight/uses', label: { ja: '利用記録', en: 'Use log' }, roles: ['oversight'] },
     ],
     home: (role) => (role === 'oversight' ? '/oversight/records' : '/operator/statistics'),
     record: deps.record,
@@ -102,7 +118,7 @@ export async function createCoreConsole(deps: CoreConsoleDeps): Promise<FastifyI
     return { accountId: s.account.accountId, csrfToken: s.csrfToken };
   };
   const now = () => deps.clock.now();
-  const { registry, records, legalVersions, health } = deps.services;
+  const { registry, records, legalVersions, health, personRecords, recordChecks } = deps.services;
 
   await app.register(operatorConsole, {
     prefix: '/operator',
@@ -141,6 +157,14 @@ export async function createCoreConsole(deps: CoreConsoleDeps): Promise<FastifyI
       recordLog: deps.recordLog,
       clock: deps.clock,
       headKey: deps.headKey,
+      personRecords,
+      recordChecks,
+      identityKeyOf: deps.pkiDir === undefined ? undefined : (id) => partyIdentityKey(deps.pkiDir ?? '', id),
+      anomalies: new AnomalyService({
+        store: deps.coreStore,
+        registry,
+        ...(deps.anomalyRules === undefined ? {} : { rules: deps.anomalyRules }),
+      }),
     }),
     logger: deps.logger,
     render,

@@ -12,17 +12,34 @@
  *                               heads' signatures and consistency, every event, every record row
  *   POST log/verify-record      one record's events proved included under the latest signed head, as
  *                               the portal's residents check theirs
+ *   GET  person                 the per-resident view's form: an institution, its code for the person
+ *                               (as a complaint brings it: never an Individual Number), a reason
+ *   POST person                 every exchange about that person across the network, refusals
+ *                               included, non-disclosure flagged; the code never shown back or logged
+ *   GET  anomalies              the anomaly rules' findings over a period, each linked to its records
+ *   GET  cross-check            the three-party cross-check's form (period, institution, how many)
+ *   POST cross-check            the core's records compared with what each institution answers
+ *   GET  uses                   the oversight use log: the console's own uses, newest first
  *
- * Every use is recorded in the core's log (who, which page, the answer's status), the searches' values
- * aside. Errors: ERR_VALIDATION (a search field or cursor, 400), ERR_CALLER_NOT_ALLOWED (403, from the
- * guard: not an `oversight` account; a POST without the form's CSRF token). Every route runs `guard`
- * first; without a guard the plugin does not register.
+ * Every use is recorded in the oversight use log (`oversight_uses`: who, which page, the answer's
+ * status; the per-resident view with the institution and the reason, recorded before it is shown),
+ * and in the core's log, the searches' values aside. Errors: ERR_VALIDATION (a search field or
+ * cursor, a missing reason, 400), ERR_UNKNOWN_INSTITUTION, ERR_UNKNOWN_PERSON_CODE (the per-resident
+ * view), ERR_CALLER_NOT_ALLOWED (403, from the guard: not an `oversight` account; a POST without the
+ * form's CSRF token). Every route runs `guard` first; without a guard the plugin does not register.
  */
 import type { FastifyPluginAsync, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import { z } from 'zod';
-import { ClauseNo, InstitutionId, ProcedureId, ProcessingNumber } from '../../../protocol/identifiers.ts';
+import {
+  ClauseNo,
+  InstitutionId,
+  PersonCode,
+  ProcedureId,
+  ProcessingNumber,
+} from '../../../protocol/identifiers.ts';
+import { RECORD_CHECK_LIMIT } from '../../../protocol/record-checks.ts';
 import { StatisticsDay } from '../../../protocol/admin.ts';
-import { jstDate } from '../../../shared/clock.ts';
+import { addDays, jstDate, jstDayStart } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import { parseInput } from '../../../shared/http.ts';
 import type { Logger } from '../../../shared/logger.ts';
@@ -39,6 +56,16 @@ import type {
   RecordVerification,
 } from '../service/oversight.ts';
 import { periodFields, periodForm, type RenderedPage } from './operator-console.ts';
+import {
+  OUTCOME_NAMES,
+  RECORD_HEAD,
+  anomaliesBody,
+  crossCheckBody,
+  personBody,
+  personForm,
+  recordRow,
+  usesBody,
+} from './oversight-pages.ts';
 
 export interface OversightConsoleOptions {
   guard: preHandlerHookHandler | preHandlerHookHandler[];
@@ -54,14 +81,14 @@ export interface OversightConsoleOptions {
 
 const PAGE_SIZE = 50;
 const HEADS_SHOWN = 20;
-const DAY_MS = 86_400_000;
-const JST_OFFSET_MS = 9 * 3_600_000;
+const USES_SHOWN = 200;
 
 const empty = (v: unknown) => (v === '' ? undefined : v);
 const RecordQuery = z.strictObject({
   from: z.preprocess(empty, StatisticsDay.optional()),
   to: z.preprocess(empty, StatisticsDay.optional()),
   institutionId: z.preprocess(empty, InstitutionId.optional()),
+  requesterId: z.preprocess(empty, InstitutionId.optional()),
   clauseNo: z.preprocess(empty, ClauseNo.optional()),
   procedureId: z.preprocess(empty, ProcedureId.optional()),
   outcome: z.preprocess(empty, z.enum(RECORD_OUTCOMES as [RecordOutcome, ...RecordOutcome[]]).optional()),
@@ -72,19 +99,17 @@ const Period = z.strictObject({
   to: z.preprocess(empty, StatisticsDay.optional()),
 });
 const RecordToVerify = z.object({ processingNumber: ProcessingNumber });
-
-export const OUTCOME_NAMES: Record<RecordOutcome, string> = {
-  provided: '提供',
-  not_held: '不保持',
-  refused: '拒否',
-  failed: '失敗',
-  pending: '処理中',
-};
-
-/** The instant a JST calendar day (plus `days`) begins. */
-function jstMidnight(day: string, days = 0): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS - JST_OFFSET_MS).toISOString();
-}
+const PersonForm = z.strictObject({
+  institutionId: InstitutionId,
+  personCode: PersonCode,
+  reason: z.string().trim().min(1, 'a reason is required').max(500),
+});
+const CrossCheckForm = z.strictObject({
+  from: z.preprocess(empty, StatisticsDay.optional()),
+  to: z.preprocess(empty, StatisticsDay.optional()),
+  institutionId: z.preprocess(empty, InstitutionId.optional()),
+  limit: z.preprocess(empty, z.coerce.number().int().min(1).max(RECORD_CHECK_LIMIT).optional()),
+});
 
 function range(p: { from?: string | undefined; to?: string | undefined }): { from?: string; to?: string } {
   if (p.from !== undefined && p.to !== undefined && p.from > p.to) {
@@ -94,8 +119,8 @@ function range(p: { from?: string | undefined; to?: string | undefined }): { fro
     );
   }
   return {
-    ...(p.from === undefined ? {} : { from: jstMidnight(p.from) }),
-    ...(p.to === undefined ? {} : { to: jstMidnight(p.to, 1) }),
+    ...(p.from === undefined ? {} : { from: jstDayStart(p.from) }),
+    ...(p.to === undefined ? {} : { to: jstDayStart(p.to, 1) }),
   };
 }
 
@@ -111,22 +136,33 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
 
   // Every use of the console is itself recorded: who, which page (the route's pattern, never the
   // URL with its search values), and what it answered. Refusals are the guard's, recorded by it.
-  app.addHook('onResponse', async (request, reply) => {
-    let account: string | undefined;
+  // The per-resident view records its own use, before anything is shown (`recorded`); every other use
+  // is recorded once answered. The guard's refusals are the security log's.
+  const recorded = new WeakSet<FastifyRequest>();
+  const accountOf = (request: FastifyRequest): string | null => {
     try {
-      account = options.staff(request).accountId;
+      return options.staff(request).accountId;
     } catch {
-      account = undefined;
+      return null;
     }
+  };
+  app.addHook('onResponse', async (request, reply) => {
+    const account = accountOf(request);
+    const route = request.routeOptions.url ?? null;
     options.logger.info(
-      {
-        account: account ?? null,
-        route: request.routeOptions.url ?? null,
-        method: request.method,
-        status: reply.statusCode,
-      },
+      { account, route, method: request.method, status: reply.statusCode },
       'oversight console used',
     );
+    if (recorded.has(request) || account === null) return;
+    try {
+      await oversight.recordUse({
+        accountId: account,
+        action: `${request.method} ${route ?? '(none)'}`,
+        outcome: String(reply.statusCode),
+      });
+    } catch (error) {
+      options.logger.error({ err: error, route }, 'oversight use not recorded');
+    }
   });
 
   const send = (request: FastifyRequest, title: string, titleEn: string, body: Html) =>
@@ -164,7 +200,7 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
   app.get('/institutions', async (request, reply) => {
     const p = parseInput(Period, request.query, 'period (from, to)');
     const to = p.to ?? jstDate(now());
-    const from = p.from ?? jstDate(new Date(Date.parse(`${to}T00:00:00Z`) - 27 * DAY_MS));
+    const from = p.from ?? addDays(to, -27);
     const figures = await oversight.figures(range({ from, to }));
     return htmlReply(reply).send(
       send(request, '機関別の状況', 'By institution', institutionsBody(figures, { from, to }, base)),
@@ -209,6 +245,88 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
       ),
     );
   });
+  app.get('/person', async (request, reply) => {
+    const { csrfToken } = options.staff(request);
+    return htmlReply(reply).send(
+      send(request, '個人別の記録', 'A resident’s exchanges', personForm(base, csrfToken, {})),
+    );
+  });
+
+  app.post('/person', async (request, reply) => {
+    const { accountId, csrfToken } = options.staff(request);
+    const fields = formFields(request.body);
+    const { _csrf: _token, ...input } = fields;
+    let form: z.infer<typeof PersonForm>;
+    try {
+      form = parseInput(PersonForm, input, 'form (institution, code, reason)');
+    } catch (error) {
+      // Recorded as any refusal is; the code is never part of what is kept.
+      recorded.add(request);
+      await oversight.recordUse({
+        accountId,
+        action: 'person',
+        outcome: error instanceof RenkeiError ? error.code : 'ERR_INTERNAL',
+        institutionId: InstitutionId.safeParse(input.institutionId).data ?? null,
+        reason: (input.reason ?? '').trim().slice(0, 500) || null,
+      });
+      throw error;
+    }
+    recorded.add(request);
+    const view = await oversight.person({ accountId, ...form });
+    const named = await names(view.records.flatMap((r) => [r.requesterId, r.providerId]));
+    return htmlReply(reply).send(
+      send(
+        request,
+        '個人別の記録',
+        'A resident’s exchanges',
+        html`${personForm(base, csrfToken, { institutionId: form.institutionId, reason: form.reason })}
+        ${personBody(view, named, csrfToken, base)}`,
+      ),
+    );
+  });
+
+  app.get('/anomalies', async (request, reply) => {
+    const p = parseInput(Period, request.query, 'period (from, to)');
+    const to = p.to ?? jstDate(now());
+    const from = p.from ?? addDays(to, -6);
+    range({ from, to });
+    const anomalies = await oversight.anomalies({ from, to });
+    return htmlReply(reply).send(
+      send(
+        request,
+        '異常の検知',
+        'Anomalies',
+        html`${periodForm(`${base}/anomalies`, { from, to }, 'search-form')}
+        ${anomaliesBody(anomalies, oversight.anomalyRules, { from, to }, base)}`,
+      ),
+    );
+  });
+
+  app.get('/cross-check', async (request, reply) => {
+    const { csrfToken } = options.staff(request);
+    return htmlReply(reply).send(
+      send(request, '三者照合', 'Three-party cross-check', crossCheckBody(undefined, {}, csrfToken, base)),
+    );
+  });
+
+  app.post('/cross-check', async (request, reply) => {
+    const { csrfToken } = options.staff(request);
+    const { _csrf: _token, ...input } = formFields(request.body);
+    const form = parseInput(CrossCheckForm, input, 'cross-check');
+    const result = await oversight.crossCheck({
+      ...range(form),
+      ...(form.institutionId === undefined ? {} : { institutionId: form.institutionId }),
+      limit: form.limit ?? 100,
+    });
+    return htmlReply(reply).send(
+      send(request, '三者照合', 'Three-party cross-check', crossCheckBody(result, form, csrfToken, base)),
+    );
+  });
+
+  app.get('/uses', async (request, reply) => {
+    const uses = await oversight.uses(USES_SHOWN);
+    return htmlReply(reply).send(send(request, '利用記録', 'Use log', usesBody(uses, USES_SHOWN)));
+  });
   return Promise.resolve();
 };
 
@@ -226,9 +344,6 @@ function recordsBody(
       v === undefined || v === '' ? [] : [[k, String(v)]],
     ),
   );
-  const party = (id: string) =>
-    html`${names.get(id) ?? id}
-      <div class="hint"><code>${id}</code></div>`;
   return html`<p class="lead">
       コアシステムが記録したすべての情報提供等の記録を検索できます。個人番号・符号・個人を識別する情報は表示しません。
     </p>
@@ -241,6 +356,16 @@ function recordsBody(
           id="institutionId"
           name="institutionId"
           value="${q.institutionId ?? ''}"
+          maxlength="32"
+        />
+      </div>
+      <div class="form-field">
+        <label for="requesterId">照会機関 <span lang="en">Requester</span></label>
+        <input
+          class="input"
+          id="requesterId"
+          name="requesterId"
+          value="${q.requesterId ?? ''}"
           maxlength="32"
         />
       </div>
@@ -273,41 +398,9 @@ function recordsBody(
       <button class="button" type="submit">検索 <span lang="en">Search</span></button>
     </form>
     <table class="data-table" id="records">
-      <thead>
-        <tr>
-          <th>照会日時</th>
-          <th>照会機関</th>
-          <th>提供機関</th>
-          <th>項・事務手続</th>
-          <th>特定個人情報</th>
-          <th>結果</th>
-          <th>不開示</th>
-          <th>処理番号</th>
-        </tr>
-      </thead>
+      ${RECORD_HEAD}
       <tbody>
-        ${result.records.map(
-          (r) =>
-            html`<tr data-processing-number="${r.processingNumber}" data-outcome="${r.outcome}">
-              <td>${japaneseDateTime(new Date(r.requestedAt))}</td>
-              <td>${party(r.requesterId)}</td>
-              <td>${party(r.providerId)}</td>
-              <td>${r.clauseNo}項 <code>${r.procedureId}</code></td>
-              <td>${r.itemNos.map((n) => `[${n}]`).join(' ')}</td>
-              <td class="${r.outcome === 'refused' || r.outcome === 'failed' ? 'status--down' : ''}">
-                ${OUTCOME_NAMES[r.outcome]}${r.reason ? html`<div class="hint"><code>${r.reason}</code></div>` : null}
-              </td>
-              <td>${r.nonDisclosure ? '不開示' : ''}</td>
-              <td>
-                <code>${r.processingNumber}</code>
-                <form method="post" action="${base}/log/verify-record">
-                  <input type="hidden" name="_csrf" value="${csrfToken}" />
-                  <input type="hidden" name="processingNumber" value="${r.processingNumber}" />
-                  <button class="button button--secondary" type="submit">記録を検証</button>
-                </form>
-              </td>
-            </tr>`,
-        )}
+        ${result.records.map((r) => recordRow(r, names, csrfToken, base))}
       </tbody>
     </table>
     ${result.records.length === 0 ? html`<p id="no-records">該当する記録はありません。</p>` : null}

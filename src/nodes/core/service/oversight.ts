@@ -5,18 +5,30 @@
  * changes no record (a tree head may be signed, as the portal's lookups do, so that a record's proof
  * can be checked).
  *
- * Never a person: a record here has no person key (the keyed hash of the person's linking code that
- * the core keeps to answer the portal), and there is no search by person; a resident's exchanges are
- * found through their code, by the portal, not here. Counting non-disclosure flags tells the
- * commission how often institutions withhold records from residents, never whose.
+ * Never a person key: a record here has none (the keyed hash of the person's linking code that the
+ * core keeps to answer the portal). A person is found only as a complaint brings them: an institution
+ * and that institution's code for the person (`person`), which the core opens as it opens the portal's
+ * (person-records.ts); never an Individual Number, and every such view is recorded in the oversight use
+ * log with the institution and the officer's reason, before anything is shown. Counting non-disclosure
+ * flags tells the commission how often institutions withhold records from residents, never whose.
  */
 import type { Clock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import type { StoredTreeHead } from '../../../shared/record-log.ts';
-import { verifyRecordEvidence, type EvidenceVerdict, type PartyAudit } from '../../../trust/merkle/index.ts';
+import {
+  verifyRecordEvidence,
+  verifyTreeHead,
+  type EvidenceVerdict,
+  type PartyAudit,
+} from '../../../trust/merkle/index.ts';
 import type { ProvisionRecord, ProvisionRecordFilter, RecordOutcome } from '../model.ts';
+import { v7 as uuidv7 } from 'uuid';
+import type { OversightUse } from '../model.ts';
 import type { CoreStore } from '../store.ts';
+import type { Anomaly, AnomalyService } from './anomalies.ts';
+import type { PersonRecordService } from './person-records.ts';
 import { recordsEvidence } from './record-evidence.ts';
+import type { RecordCheckQuery, RecordCheckResult, RecordCheckService } from './record-checks.ts';
 import type { RecordLogService } from './record-log.ts';
 import type { Registry } from './registry.ts';
 
@@ -77,6 +89,34 @@ export interface OversightServiceOptions {
   clock: Clock;
   /** The core's public key (from its identity certificate): heads and proofs are checked with it. */
   headKey?: CryptoKey | undefined;
+  /** Opens an institution's code for a person to the person key (the per-resident view). */
+  personRecords: Pick<PersonRecordService, 'personKeyOfInstitutionCode'>;
+  anomalies: AnomalyService;
+  recordChecks: Pick<RecordCheckService, 'check'>;
+  /**
+   * An institution's identity key, from the network's PKI (`partyIdentityKey`): the cross-check checks
+   * each head an institution answers with it. Absent: heads are shown unchecked.
+   */
+  identityKeyOf?:
+    | ((institutionId: string) => Promise<{ key?: CryptoKey; serial?: string; untrusted?: string }>)
+    | undefined;
+}
+
+/** The most records the per-resident view shows (newest first); it says when there are more. */
+export const PERSON_RECORDS_SHOWN = 500;
+
+/** Who looks at a person, and why: what the oversight use log keeps of a per-resident view. */
+export interface PersonLookup {
+  accountId: string;
+  institutionId: string;
+  personCode: string;
+  reason: string;
+}
+
+export interface PersonView {
+  /** Every record about the person, non-disclosure included (flagged), newest first. */
+  records: OversightRecord[];
+  truncated: boolean;
 }
 
 const OUTCOME_FIELD: Record<RecordOutcome, keyof OutcomeCounts> = {
@@ -122,6 +162,105 @@ export class OversightService {
           ? Buffer.from(`${last.requestedAt}|${last.processingNumber}`, 'utf8').toString('base64url')
           : null,
     };
+  }
+
+  /**
+   * Every exchange about the person an institution holds `personCode` for, across the network (both
+   * directions, refusals and failures, records under non-disclosure flagged), newest first. The use is
+   * recorded in the oversight use log (who, the institution, the reason, how many records; never the
+   * code) before the records are returned, refusals included. Errors: ERR_UNKNOWN_INSTITUTION,
+   * ERR_UNKNOWN_PERSON_CODE (not a code the core issued to that institution).
+   */
+  async person(lookup: PersonLookup): Promise<PersonView> {
+    const { store, personRecords } = this.options;
+    const use = {
+      action: 'person',
+      accountId: lookup.accountId,
+      institutionId: lookup.institutionId,
+      reason: lookup.reason,
+    };
+    let personKey: string;
+    try {
+      personKey = await personRecords.personKeyOfInstitutionCode(lookup.institutionId, lookup.personCode);
+    } catch (error) {
+      await this.recordUse({
+        ...use,
+        outcome: error instanceof RenkeiError ? error.code : 'ERR_INTERNAL',
+        records: null,
+      });
+      throw error;
+    }
+    const rows = await store.listPersonRecords(personKey, undefined, PERSON_RECORDS_SHOWN + 1, {
+      withNonDisclosure: true,
+    });
+    const records = rows.slice(0, PERSON_RECORDS_SHOWN).map(({ personKey: _personKey, ...record }) => record);
+    await this.recordUse({ ...use, outcome: 'shown', records: records.length });
+    return { records, truncated: rows.length > PERSON_RECORDS_SHOWN };
+  }
+
+  /** Record one use of the console in the oversight use log. */
+  async recordUse(
+    use: Omit<OversightUse, 'useId' | 'at' | 'institutionId' | 'reason' | 'records'> & Partial<OversightUse>,
+  ): Promise<void> {
+    await this.options.store.recordOversightUse({
+      useId: uuidv7(),
+      at: this.options.clock.now().toISOString(),
+      institutionId: null,
+      reason: null,
+      records: null,
+      ...use,
+    });
+  }
+
+  /** The newest uses of the console, newest first. */
+  uses(limit: number): Promise<OversightUse[]> {
+    return this.options.store.listOversightUses(limit);
+  }
+
+  /** The anomalies of the JST days `from` to `to`, by the rules the console was given. */
+  anomalies(period: { from: string; to: string }): Promise<Anomaly[]> {
+    return this.options.anomalies.find(period);
+  }
+
+  get anomalyRules(): AnomalyService['rules'] {
+    return this.options.anomalies.rules;
+  }
+
+  /** The three-party cross-check of the period's newest records (service/record-checks.ts). */
+  async crossCheck(query: RecordCheckQuery): Promise<RecordCheckResult> {
+    const result = await this.options.recordChecks.check(query);
+    const { identityKeyOf } = this.options;
+    for (const party of result.parties) {
+      const head = party.treeHead;
+      if (head === null) continue;
+      const identity = identityKeyOf ? await identityKeyOf(party.institutionId) : {};
+      if (identity.key === undefined) {
+        party.headCheck = 'no-key';
+        if (identity.untrusted !== undefined) {
+          result.findings.push({
+            party: party.institutionId,
+            kind: 'certificate-untrusted',
+            message: identity.untrusted,
+          });
+        }
+      } else if (identity.serial !== head.kid) {
+        party.headCheck = 'other-key';
+      } else {
+        const verified = await verifyTreeHead(head.jws, identity.key).catch(() => undefined);
+        party.headCheck =
+          verified?.treeSize === head.treeSize && verified.timestamp === head.timestamp
+            ? 'verified'
+            : 'invalid';
+        if (party.headCheck === 'invalid') {
+          result.findings.push({
+            party: party.institutionId,
+            kind: 'head-signature-invalid',
+            message: `${party.institutionId}'s tree head of size ${head.treeSize} does not verify with its identity certificate.`,
+          });
+        }
+      }
+    }
+    return result;
   }
 
   /** Each institution's figures over `[from, to)` (instants), by total inquiries made, most first. */

@@ -69,25 +69,16 @@ export class PersonRecordService {
    * ERR_VALIDATION (a cursor the core did not make).
    */
   async list(query: PersonRecordQuery): Promise<PersonRecordPage> {
-    const { store, registry, cipher } = this.options;
+    const { store, registry } = this.options;
     const portal = await registry.find(query.portalId);
     // The route admits a portal certificate only; the registry must agree that this party is the
     // portal, since its codes (and so whose records it can read) are derived under its id.
     if (portal?.kind !== 'portal') {
       throw new RenkeiError('ERR_CALLER_NOT_ALLOWED', "Only the Myna Portal may read a person's records.");
     }
-    const linkingCode = cipher.decode(portal.id, query.personCode, {
-      current: portal.keyVersion,
-      previous: INQUIRY_GRACE_VERSIONS,
-    });
-    if (!linkingCode) {
-      throw new RenkeiError(
-        'ERR_UNKNOWN_PERSON_CODE',
-        `The person code is not one the core issued to ${portal.id}.`,
-      );
-    }
+    const personKey = this.personKeyOf(portal, query.personCode);
     const before = query.cursor === undefined ? undefined : readCursor(query.cursor);
-    const rows = await store.listPersonRecords(cipher.personKey(linkingCode), before, query.limit + 1);
+    const rows = await store.listPersonRecords(personKey, before, query.limit + 1);
     const page = rows.slice(0, query.limit);
     const last = page[page.length - 1];
     const nextCursor = rows.length > query.limit && last ? cursorOf(last) : null;
@@ -121,6 +112,31 @@ export class PersonRecordService {
       treeHead: head === undefined ? null : { jws: head.jws, treeSize: head.treeSize, kid: head.kid },
       nextCursor,
     };
+  }
+
+  /**
+   * The person key of the person an institution holds `personCode` for (its code, under its current
+   * or previous key version): what the oversight console's per-resident view searches by, from the
+   * code a complaint brings. Errors: ERR_UNKNOWN_INSTITUTION, ERR_UNKNOWN_PERSON_CODE (not a code
+   * the core issued to that institution: never another person).
+   */
+  async personKeyOfInstitutionCode(institutionId: string, personCode: string): Promise<string> {
+    return this.personKeyOf(await this.options.registry.get(institutionId), personCode);
+  }
+
+  private personKeyOf(holder: { id: string; keyVersion: number }, personCode: string): string {
+    const { cipher } = this.options;
+    const linkingCode = cipher.decode(holder.id, personCode, {
+      current: holder.keyVersion,
+      previous: INQUIRY_GRACE_VERSIONS,
+    });
+    if (!linkingCode) {
+      throw new RenkeiError(
+        'ERR_UNKNOWN_PERSON_CODE',
+        `The person code is not one the core issued to ${holder.id}.`,
+      );
+    }
+    return cipher.personKey(linkingCode);
   }
 
   /**

@@ -17,7 +17,7 @@ import type {
   StatisticsQuery,
   StatisticsRow,
 } from '../../../protocol/admin.ts';
-import type { Clock } from '../../../shared/clock.ts';
+import { addDays, jstDayStart, type Clock } from '../../../shared/clock.ts';
 import type { ProvisionRecord, ProvisionRecordFilter, StatisticsCount } from '../model.ts';
 import type { CoreStore } from '../store.ts';
 
@@ -47,8 +47,6 @@ export const INSTITUTION_KIND_NAMES: Record<InstitutionKind | 'unknown', string>
   unknown: '（登録簿にない機関）',
 };
 
-const DAY_MS = 86_400_000;
-const JST_OFFSET_MS = 9 * 3_600_000;
 const numeric = new Intl.Collator('en', { numeric: true });
 
 export class RecordService {
@@ -84,8 +82,8 @@ export class RecordService {
    */
   async statistics(query: Omit<StatisticsQuery, 'format'>): Promise<Statistics> {
     const range = {
-      ...(query.from === undefined ? {} : { from: jstMidnight(query.from) }),
-      ...(query.to === undefined ? {} : { to: jstMidnight(query.to, 1) }),
+      ...(query.from === undefined ? {} : { from: jstDayStart(query.from) }),
+      ...(query.to === undefined ? {} : { to: jstDayStart(query.to, 1) }),
     };
     const breakdowns = [...new Set(query.by ?? STATISTICS_BREAKDOWN_ORDER)];
     const [totals, ...grouped] = await Promise.all([
@@ -175,15 +173,6 @@ const OUTCOME_FIELD = {
   failed: 'failed',
   pending: 'pending',
 } as const;
-
-/** The instant a JST calendar day (plus `days`) begins, as stored (`toISOString`). */
-function jstMidnight(day: string, days = 0): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS - JST_OFFSET_MS).toISOString();
-}
-
-function addDays(day: string, days: number): string {
-  return new Date(Date.parse(`${day}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
-}
 
 /** The Monday of a calendar day's week. */
 function mondayOf(day: string): string {

@@ -333,6 +333,8 @@ export interface IntermediateStore {
   listTreeHeads(): Promise<StoredTreeHead[]>;
   /** The size the latest stored head covers; 0 when none. */
   latestTreeHeadSize(): Promise<number>;
+  /** The head of the largest tree; undefined when none (the core's cross-check shows it). */
+  latestTreeHead(): Promise<StoredTreeHead | undefined>;
   /** Event rows in log order, `limit` after index `after` (-1 for the first page). */
   listRecordEvents(after: number, limit: number): Promise<StoredRecordEvent[]>;
   /** The (unpurged) events of these records, both roles, by processing number, then log index. */

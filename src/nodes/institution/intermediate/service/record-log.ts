@@ -27,7 +27,12 @@ import {
   type RequesterFold,
   type RequesterRecordEvent,
 } from '../record-events.ts';
-import type { InquiryOutcome, IntermediateStore, ProviderRecord, RequesterRecord } from '../store.ts';
+import type { IntermediateStore, ProviderRecord, RequesterRecord } from '../store.ts';
+import type {
+  ProviderExchange,
+  RecordCheckAnswer,
+  RequesterExchange,
+} from '../../../../protocol/record-checks.ts';
 
 export type { RecordLogSigner } from '../../../../trust/merkle/index.ts';
 
@@ -48,33 +53,8 @@ export interface VerifyOptions {
   purgeCutoff?: Date;
 }
 
-/** An inquiry as the requester's events tell it: what the core's record must agree with. */
-export interface RequesterExchange {
-  processingNumber: string;
-  /** How the inquiry was opened; undefined while only an answer has arrived. */
-  opened: RequesterFold['opened'];
-  providerId?: string;
-  clauseNo?: string;
-  procedureId?: string;
-  itemNos?: number[];
-  outcome: InquiryOutcome;
-  reason?: string;
-  recordedAt: string;
-}
-
-/** A provision as the provider's events tell it (the latest answer). */
-export interface ProviderExchange {
-  processingNumber: string;
-  requesterId: string;
-  clauseNo: string;
-  procedureId: string;
-  itemNos: number[];
-  outcome: ProviderRecord['outcome'];
-  reason?: string;
-  recordedAt: string;
-  /** How many times it was answered (more than once: the same request came again). */
-  answers: number;
-}
+// What the three-party cross-check compares (`renkei records verify`, and the core's `checkRecords`).
+export type { ProviderExchange, RequesterExchange } from '../../../../protocol/record-checks.ts';
 
 /** A logged event as `renkei records show` prints it. */
 export interface ShownEvent {
@@ -297,6 +277,26 @@ export class RecordLogService {
       if (p) provider.set(pn, p);
     }
     return { requester, provider };
+  }
+
+  /**
+   * What the core's three-party cross-check asks (`networkApi.checkRecords`): the latest signed head
+   * and this institution's records of these exchanges, per role, never a code (the exchanges have no
+   * field for one).
+   */
+  async check(processingNumbers: readonly string[]): Promise<RecordCheckAnswer> {
+    const [head, exchanges] = await Promise.all([
+      this.deps.store.latestTreeHead(),
+      this.exchangesOf(processingNumbers),
+    ]);
+    return {
+      treeHead:
+        head === undefined
+          ? null
+          : { treeSize: head.treeSize, timestamp: head.timestamp, kid: head.kid, jws: head.jws },
+      requester: [...exchanges.requester.values()],
+      provider: [...exchanges.provider.values()],
+    };
   }
 
   /** One processing number's records at this institution (either role), with their events. */

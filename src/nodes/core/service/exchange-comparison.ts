@@ -1,0 +1,140 @@
+/**
+ * One exchange as the core recorded it, compared with the requester's and the provider's records of
+ * it: what `renkei records verify` runs over every party's database (src/network/records.ts) and the
+ * oversight console's cross-check runs over what each institution answers the core
+ * (`networkApi.checkRecords`, service/record-checks.ts). Findings name the party whose record
+ * disagrees with the core's.
+ */
+import type { ProviderExchange, RequesterExchange } from '../../../protocol/record-checks.ts';
+import type { RecordFinding } from '../../../trust/merkle/index.ts';
+import type { CoreExchange } from '../record-events.ts';
+
+/** A finding with the party it concerns. */
+export type ExchangeFinding = RecordFinding & { readonly party: string };
+
+const sameList = (a: readonly number[] | undefined, b: readonly number[]) =>
+  a === undefined || JSON.stringify(a) === JSON.stringify(b);
+
+/** Fields in which a party's record of an exchange differs from the core's. */
+function differing(
+  core: CoreExchange,
+  other: {
+    providerId?: string;
+    requesterId?: string;
+    clauseNo?: string;
+    procedureId?: string;
+    itemNos?: number[];
+  },
+): string[] {
+  const out: string[] = [];
+  if (other.requesterId !== undefined && other.requesterId !== core.requesterId) out.push('requester');
+  if (other.providerId !== undefined && other.providerId !== core.providerId) out.push('provider');
+  if (other.clauseNo !== undefined && other.clauseNo !== core.clauseNo) out.push('clause');
+  if (other.procedureId !== undefined && other.procedureId !== core.procedureId) out.push('procedure');
+  if (!sameList(other.itemNos, core.itemNos)) out.push('items');
+  return out;
+}
+
+/** The requester's record of an exchange against the core's; findings name the requester. */
+export function compareRequester(c: CoreExchange, r: RequesterExchange | undefined): ExchangeFinding[] {
+  const pn = c.processingNumber;
+  const party = c.requesterId;
+  if (r === undefined) {
+    return [
+      {
+        party,
+        kind: 'exchange-missing',
+        processingNumber: pn,
+        message: `The core recorded inquiry ${pn} from ${party}, but ${party} has no record of it.`,
+      },
+    ];
+  }
+  const findings: ExchangeFinding[] = [];
+  const fields = differing(c, r);
+  if (fields.length > 0) {
+    findings.push({
+      party,
+      kind: 'exchange-disagrees',
+      processingNumber: pn,
+      message: `${party}'s record of inquiry ${pn} differs from the core's in ${fields.join(', ')}.`,
+    });
+  }
+  const expected =
+    c.outcome === 'refused' || c.outcome === 'pending' || c.delivery === 'delivered'
+      ? [c.outcome]
+      : ['pending', c.outcome];
+  // A delivery the core ended failed (the kept answer expired unacknowledged): the requester, whose
+  // fetch is then answered ERR_ANSWER_GONE, records the inquiry failed with that code.
+  const gone = c.delivery === 'failed' && r.outcome === 'failed' && r.reason === 'ERR_ANSWER_GONE';
+  if (!expected.includes(r.outcome) && !gone) {
+    findings.push({
+      party,
+      kind: 'exchange-outcome-disagrees',
+      processingNumber: pn,
+      message: `${party} recorded inquiry ${pn} as ${r.outcome}; the core recorded ${c.outcome}${c.delivery === 'delivered' ? ', delivered' : ''}.`,
+    });
+  }
+  return findings;
+}
+
+/** The provider's record of an exchange against the core's; findings name the provider. */
+export function compareProvider(c: CoreExchange, p: ProviderExchange | undefined): ExchangeFinding[] {
+  const pn = c.processingNumber;
+  const party = c.providerId;
+  if (c.outcome === 'refused') {
+    return p === undefined
+      ? []
+      : [
+          {
+            party,
+            kind: 'exchange-provided-though-refused',
+            processingNumber: pn,
+            message: `${party} recorded a provision for ${pn}, which the core refused and never forwarded.`,
+          },
+        ];
+  }
+  if (c.outcome === 'failed') {
+    // It may never have arrived; if it did, the core told the provider (a notice sent until
+    // acknowledged), which then records failed too, whatever it had answered.
+    return p === undefined || p.outcome === 'failed'
+      ? []
+      : [
+          {
+            party,
+            kind: 'exchange-outcome-disagrees',
+            processingNumber: pn,
+            message: `${party} recorded provision ${pn} as ${p.outcome}; the core recorded failed (until the core's notice reaches ${party}).`,
+          },
+        ];
+  }
+  if (c.outcome !== 'provided' && c.outcome !== 'not_held') return []; // pending
+  if (p === undefined) {
+    return [
+      {
+        party,
+        kind: 'exchange-missing',
+        processingNumber: pn,
+        message: `The core recorded ${pn} as ${c.outcome} by ${party}, but ${party} has no record of it.`,
+      },
+    ];
+  }
+  const findings: ExchangeFinding[] = [];
+  const fields = differing(c, p);
+  if (fields.length > 0) {
+    findings.push({
+      party,
+      kind: 'exchange-disagrees',
+      processingNumber: pn,
+      message: `${party}'s record of provision ${pn} differs from the core's in ${fields.join(', ')}.`,
+    });
+  }
+  if (p.outcome !== c.outcome) {
+    findings.push({
+      party,
+      kind: 'exchange-outcome-disagrees',
+      processingNumber: pn,
+      message: `${party} recorded provision ${pn} as ${p.outcome}${p.answers > 1 ? ` (answered ${String(p.answers)} times)` : ''}; the core recorded ${c.outcome}.`,
+    });
+  }
+  return findings;
+}

@@ -1,0 +1,151 @@
+/**
+ * The three-party cross-check (三者照合) for the oversight console, run from the core over the network:
+ * the core takes its records of a period (newest first, at most `limit`), asks each institution on
+ * either side of them for its records of those exchanges and its latest signed tree head
+ * (`networkApi.checkRecords`, over the core's transport: mutual TLS and signed messages on the trust
+ * layer, callers the core only), and compares them with its own, exchange by exchange, as
+ * `renkei records verify` does over the databases (service/exchange-comparison.ts).
+ *
+ * We considered letting the console read the institutions' databases, as `renkei records verify`
+ * does, but the core has no business holding another party's database credentials (分散管理): each
+ * party answers for its own records, in a signed answer the core keeps in its message archive.
+ *
+ * What it cannot see: an exchange an institution recorded that the core has no record of at all
+ * (it asks by the core's processing numbers). `renkei records verify` still finds those.
+ *
+ * The Myna Portal is not asked: it keeps no intermediate server's record log (its exchanges are the
+ * core's records, shown to the resident with their proofs).
+ */
+import { RECORD_CHECK_LIMIT, type RecordCheckAnswer } from '../../../protocol/record-checks.ts';
+import type { Clock } from '../../../shared/clock.ts';
+import { RenkeiError } from '../../../shared/errors.ts';
+import type { Logger } from '../../../shared/logger.ts';
+import type { CoreStore } from '../store.ts';
+import { compareProvider, compareRequester, type ExchangeFinding } from './exchange-comparison.ts';
+import type { InstitutionReach } from './reach.ts';
+import type { RecordLogService } from './record-log.ts';
+import type { Registry } from './registry.ts';
+
+export interface RecordCheckServiceOptions {
+  store: CoreStore;
+  registry: Registry;
+  recordLog: RecordLogService;
+  reach: InstitutionReach;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** What one institution answered (or why it did not). */
+export interface PartyCheck {
+  institutionId: string;
+  name: string | null;
+  /** How many of the core's exchanges it was asked about. */
+  asked: number;
+  /** `answered`, `unreachable` (an error code in `error`), or `not-asked` (the portal; left the registry). */
+  status: 'answered' | 'unreachable' | 'not-asked';
+  error?: string;
+  treeHead: { treeSize: number; timestamp: number; kid: string; jws: string } | null;
+  /**
+   * The head's signature checked with the institution's identity key (the oversight service's, from the
+   * network's PKI): `verified`, `invalid` (a finding), `other-key` (signed under a certificate that is not
+   * its current one: not checked), `no-key` (none to check with). Absent: no head.
+   */
+  headCheck?: 'verified' | 'invalid' | 'other-key' | 'no-key';
+}
+
+export interface RecordCheckResult {
+  checkedAt: string;
+  /** The core's records compared (the newest `limit` of the period). */
+  checked: number;
+  /** True when the period holds more records than were compared. */
+  truncated: boolean;
+  parties: PartyCheck[];
+  /** Exchanges on which an institution's record disagrees with the core's, or is missing. */
+  findings: ExchangeFinding[];
+}
+
+export interface RecordCheckQuery {
+  from?: string;
+  to?: string;
+  institutionId?: string;
+  limit: number;
+}
+
+export class RecordCheckService {
+  constructor(private readonly options: RecordCheckServiceOptions) {}
+
+  /**
+   * Cross-check the core's newest `limit` records of the period with their institutions. Never throws
+   * for what it finds or for an institution that does not answer (its status says so); ERR_VALIDATION
+   * for a limit beyond what one request to an institution carries.
+   */
+  async check(query: RecordCheckQuery): Promise<RecordCheckResult> {
+    const { store, registry, recordLog, clock } = this.options;
+    if (query.limit < 1 || query.limit > RECORD_CHECK_LIMIT) {
+      throw new RenkeiError('ERR_VALIDATION', `A cross-check compares 1 to ${RECORD_CHECK_LIMIT} records.`);
+    }
+    const rows = await store.listProvisionRecords({
+      ...(query.from === undefined ? {} : { from: query.from }),
+      ...(query.to === undefined ? {} : { to: query.to }),
+      ...(query.institutionId === undefined ? {} : { institutionId: query.institutionId }),
+      limit: query.limit + 1,
+    });
+    const records = rows.slice(0, query.limit);
+    const exchanges = await recordLog.exchangesOf(records.map((r) => r.processingNumber));
+    const byParty = new Map<string, string[]>();
+    for (const c of exchanges.values()) {
+      for (const id of new Set([c.requesterId, c.providerId])) {
+        byParty.set(id, [...(byParty.get(id) ?? []), c.processingNumber]);
+      }
+    }
+    const parties: PartyCheck[] = [];
+    const answers = new Map<string, RecordCheckAnswer>();
+    for (const [id, processingNumbers] of [...byParty].sort(([a], [b]) => a.localeCompare(b))) {
+      const institution = await registry.find(id);
+      const party: PartyCheck = {
+        institutionId: id,
+        name: institution?.name ?? null,
+        asked: processingNumbers.length,
+        status: 'not-asked',
+        treeHead: null,
+      };
+      parties.push(party);
+      if (institution === undefined || institution.kind === 'portal') continue;
+      try {
+        const answer = await this.options.reach(institution).checkRecords({ body: { processingNumbers } });
+        answers.set(id, answer);
+        party.status = 'answered';
+        party.treeHead = answer.treeHead && {
+          treeSize: answer.treeHead.treeSize,
+          timestamp: answer.treeHead.timestamp,
+          kid: answer.treeHead.kid,
+          jws: answer.treeHead.jws,
+        };
+      } catch (error) {
+        party.status = 'unreachable';
+        party.error = error instanceof RenkeiError ? error.code : 'ERR_UPSTREAM_UNAVAILABLE';
+        this.options.logger.warn({ institutionId: id, code: party.error }, 'record check not answered');
+      }
+    }
+    const findings: ExchangeFinding[] = [];
+    const index = (answer: RecordCheckAnswer | undefined) =>
+      answer && {
+        requester: new Map(answer.requester.map((r) => [r.processingNumber, r])),
+        provider: new Map(answer.provider.map((p) => [p.processingNumber, p])),
+      };
+    const indexed = new Map([...answers].map(([id, answer]) => [id, index(answer)]));
+    for (const c of exchanges.values()) {
+      const requester = indexed.get(c.requesterId);
+      if (requester) findings.push(...compareRequester(c, requester.requester.get(c.processingNumber)));
+      const provider = indexed.get(c.providerId);
+      if (provider) findings.push(...compareProvider(c, provider.provider.get(c.processingNumber)));
+    }
+    return {
+      checkedAt: clock.now().toISOString(),
+      checked: exchanges.size,
+      truncated: rows.length > query.limit,
+      parties,
+      findings,
+    };
+  }
+}

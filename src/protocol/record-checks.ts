@@ -1,0 +1,75 @@
+/**
+ * The three-party cross-check (三者照合) the oversight console runs from the core: the core asks an
+ * institution's intermediate server, over the network's mutual TLS (`networkApi.checkRecords`, callers:
+ * the core only), for its signed record-log tree head and what its records say of a set of exchanges,
+ * and compares them with its own (src/nodes/core/service/record-checks.ts).
+ *
+ * What the answer carries is what the core already knows of each exchange: the parties, clause,
+ * procedure, item numbers, outcome and reason, as the institution's record events tell them (the same
+ * fold `renkei records verify` compares). Never a code, an addressee number or an item's data: the
+ * schemas have no field for them.
+ */
+import { z } from 'zod';
+import { InquiryOutcome } from './business.ts';
+import { ClauseNo, InstitutionId, ItemNo, Outcome, ProcedureId, ProcessingNumber } from './identifiers.ts';
+
+/** At most this many processing numbers per request: one page of the institution's records. */
+export const RECORD_CHECK_LIMIT = 500;
+
+/**
+ * core → institution: `POST /network/v1/record-checks`. The exchanges the core recorded with this
+ * institution (as requester or provider), by processing number.
+ */
+export const RecordCheckRequest = z.strictObject({
+  processingNumbers: z.array(ProcessingNumber).min(1).max(RECORD_CHECK_LIMIT),
+});
+export type RecordCheckRequest = z.infer<typeof RecordCheckRequest>;
+
+/** An inquiry as the requester's record events tell it. */
+export const RequesterExchange = z.object({
+  processingNumber: ProcessingNumber,
+  /** How the inquiry was opened; undefined while only an answer has arrived. */
+  opened: z.enum(['inquiry_sent', 'inquiry_refused', 'inquiry_failed']).optional(),
+  providerId: InstitutionId.optional(),
+  clauseNo: ClauseNo.optional(),
+  procedureId: ProcedureId.optional(),
+  itemNos: z.array(ItemNo).max(100).optional(),
+  outcome: InquiryOutcome,
+  reason: z.string().max(64).optional(),
+  recordedAt: z.iso.datetime(),
+});
+export type RequesterExchange = z.infer<typeof RequesterExchange>;
+
+/** A provision as the provider's record events tell it (the latest answer). */
+export const ProviderExchange = z.object({
+  processingNumber: ProcessingNumber,
+  requesterId: InstitutionId,
+  clauseNo: ClauseNo,
+  procedureId: ProcedureId,
+  itemNos: z.array(ItemNo).max(100),
+  outcome: Outcome,
+  reason: z.string().max(64).optional(),
+  recordedAt: z.iso.datetime(),
+  /** How many times it was answered (more than once: the same request came again). */
+  answers: z.number().int().min(1),
+});
+export type ProviderExchange = z.infer<typeof ProviderExchange>;
+
+/**
+ * institution → core: its latest signed tree head (null when it has signed none) and its records of
+ * the exchanges asked about, per role. A processing number absent from both lists is one it has no
+ * record of. Who answers is the signed answer's sender (the institution's certificate).
+ */
+export const RecordCheckAnswer = z.object({
+  treeHead: z
+    .object({
+      treeSize: z.number().int().min(0),
+      timestamp: z.number(),
+      kid: z.string().max(200),
+      jws: z.string().max(4096),
+    })
+    .nullable(),
+  requester: z.array(RequesterExchange).max(RECORD_CHECK_LIMIT),
+  provider: z.array(ProviderExchange).max(RECORD_CHECK_LIMIT),
+});
+export type RecordCheckAnswer = z.infer<typeof RecordCheckAnswer>;
