@@ -122,6 +122,13 @@ describe('bulk numbering (一括付番)', () => {
     });
     try {
       expect(await createKyselyJlisStore(db).countResidents()).toBe(0);
+      // The index of numbers, dropped inside the run's transaction, is back with its rollback.
+      const index = await db
+        .selectFrom('sqlite_master' as never)
+        .select('name' as never)
+        .where('name' as never, '=', 'residents_by_individual_number' as never)
+        .execute();
+      expect(index).toHaveLength(1);
     } finally {
       await db.destroy();
     }
@@ -193,7 +200,10 @@ describe('bulk numbering (一括付番)', () => {
   it('leaves whole batches only when the process is killed mid-run, and the same command finishes it', async () => {
     const dataDir = join(dir, 'killed');
     const database = join(dataDir, 'jlis', 'jlis.sqlite');
-    const total = 3 * BULK_BATCH;
+    // Everything written before the whole file has passed its check is one transaction; the check
+    // runs at most four batches ahead of the writing, so the last batches of a file of eight are
+    // written after it, each committed alone.
+    const total = 8 * BULK_BATCH;
     const file = residentsFile('killed.csv', 100_000, total);
     const bin = fileURLToPath(new URL('../../bin/renkei.js', import.meta.url));
     const run = () =>
@@ -220,7 +230,8 @@ describe('bulk numbering (一括付番)', () => {
       await sleep(20);
       seen = committed();
     }
-    // Killed as soon as a batch is in: no chance to finish the batch it writes, nor to build the index.
+    // Killed as soon as anything is in (the check's transaction, committed at its end): no chance to
+    // finish the batch it writes, nor to build the index.
     first.kill('SIGKILL');
     const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
     expect({ code, signal }).toEqual({ code: null, signal: 'SIGKILL' });
