@@ -134,6 +134,56 @@ describe('bulk numbering (一括付番)', () => {
     }
   });
 
+  it('writes each cell as the file holds it, from the bytes of a plain line as from a quoted one', async () => {
+    const dataDir = join(dir, 'cells');
+    // Unquoted lines (read by the writer on their bytes, a CRLF one among them) and a quoted one
+    // (handed over as its decoded cells), with and without a kana, each sex; and a blank line.
+    const lines = [
+      BULK_NUMBERING_COLUMNS.join(','),
+      `${codeOf(1)},山田 太郎,ヤマダ タロウ,北海道札幌市中央区北1条西2丁目1番地,1950-12-31,male`,
+      `${codeOf(2)},Smith John,,東京都千代田区霞が関1-2-3 ビル5F,2001-02-03,female\r`,
+      '',
+      `${codeOf(3)},"佐藤, 花子","サトウ ハナコ","大阪府大阪市北区梅田1丁目",1980-07-07,other`,
+      `${codeOf(4)},𠮷野 一,,沖縄県那覇市泉崎1丁目2番2号,2020-01-01,other`,
+    ];
+    const file = join(dir, 'cells.csv');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    expect(await numberFile({ dataDir, file, effectiveDate: TODAY })).toEqual({
+      numbered: 4,
+      skipped: 0,
+      recounted: 0,
+    });
+    const db = await openDatabase<JlisDatabase>({
+      dialect: 'sqlite',
+      file: join(dataDir, 'jlis', 'jlis.sqlite'),
+    });
+    try {
+      const store = createKyselyJlisStore(db);
+      const expected = [
+        [1, '山田 太郎', 'ヤマダ タロウ', '北海道札幌市中央区北1条西2丁目1番地', '1950-12-31', 'male'],
+        [2, 'Smith John', undefined, '東京都千代田区霞が関1-2-3 ビル5F', '2001-02-03', 'female'],
+        [3, '佐藤, 花子', 'サトウ ハナコ', '大阪府大阪市北区梅田1丁目', '1980-07-07', 'other'],
+        [4, '𠮷野 一', undefined, '沖縄県那覇市泉崎1丁目2番2号', '2020-01-01', 'other'],
+      ] as const;
+      for (const [i, name, nameKana, address, dateOfBirth, sex] of expected) {
+        const found = await store.findResident(codeOf(i));
+        expect(found).toMatchObject({ name, address, dateOfBirth, sex, numberingCounter: 0 });
+        expect(found?.nameKana).toBe(nameKana);
+        expect(found?.individualNumber).toBe(
+          deriveIndividualNumber(
+            new Uint8Array(
+              Buffer.from(readFileSync(join(dataDir, 'jlis', 'numbering-key'), 'utf8').trim(), 'hex'),
+            ),
+            codeOf(i),
+            0,
+          ),
+        );
+      }
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it('numbers every resident as one at a time would, resolves a collision, and finishes a stopped run', async () => {
     const dataDir = join(dir, 'network');
     const key = () =>
