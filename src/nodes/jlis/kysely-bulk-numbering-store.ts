@@ -65,6 +65,8 @@ const SQLITE_CACHE_KIB = 262_144;
  * rolled back by the next open. `finish` (or the next open, `openSqlite`) puts WAL back.
  */
 const SQLITE_JOURNAL = 'truncate';
+/** SQLite's sorter threads for the index of numbers built at the end of a run. */
+export const SORT_THREADS = 2;
 
 /**
  * `sqliteFile`: the database's file when `db` is SQLite's, for the run's own writing connection.
@@ -97,6 +99,9 @@ export function createKyselyBulkNumberingStore(
     // The index over every resident is sorted in `finish`: in temporary files, not in memory
     // (`openSqlite` keeps temporary data in memory for the exchange path's small savepoints).
     await sql`pragma temp_store = file`.execute(db);
+    // And with a helper thread: the other core is idle by then (1.5 million numbers, twice each, on
+    // the shared machine: 3.56 and 1.68 s wall against 4.01 and 2.66 without, the same CPU).
+    await sql`pragma threads = ${sql.raw(String(SORT_THREADS))}`.execute(db);
   };
 
   const store: BulkNumberingStore = {
@@ -187,6 +192,7 @@ export function createKyselyBulkNumberingStore(
       if (!postgres) {
         await sql`pragma journal_mode = wal`.execute(db);
         await sql`pragma temp_store = memory`.execute(db);
+        await sql`pragma threads = 0`.execute(db);
       }
     },
   };
