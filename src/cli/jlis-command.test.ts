@@ -184,6 +184,39 @@ describe('bulk numbering (一括付番)', () => {
     }
   });
 
+  it('writes nothing and keeps the index of numbers when a write fails before the end of the check is committed', async () => {
+    const dataDir = join(dir, 'writer-fails');
+    const database = join(dataDir, 'jlis', 'jlis.sqlite');
+    await numberFile({ dataDir, file: residentsFile('one.csv', 900_000, 1), effectiveDate: TODAY });
+    // The database refuses one resident of the second batch (as a full disk would refuse a page).
+    const admin = new Database(database);
+    admin.exec(
+      `create trigger refuse_one before insert on residents when new.resident_record_code = '${codeOf(
+        BULK_BATCH + 5,
+      )}' begin select raise(abort, 'refused'); end`,
+    );
+    admin.close();
+    const failed = await numberFile({
+      dataDir,
+      file: residentsFile('fails.csv', 0, BULK_BATCH + 10),
+      effectiveDate: TODAY,
+    }).then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+    expect(failed?.message).toContain('SQLITE_CONSTRAINT_TRIGGER');
+    expect(failed?.message).not.toContain(codeOf(BULK_BATCH + 5));
+    const reader = new Database(database, { readonly: true });
+    try {
+      expect(reader.prepare('select count(*) as n from residents').get()).toEqual({ n: 1 });
+      expect(
+        reader.prepare(`select name from sqlite_master where name = 'residents_by_individual_number'`).all(),
+      ).toHaveLength(1);
+    } finally {
+      reader.close();
+    }
+  });
+
   it('numbers every resident as one at a time would, resolves a collision, and finishes a stopped run', async () => {
     const dataDir = join(dir, 'network');
     const key = () =>

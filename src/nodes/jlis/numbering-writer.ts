@@ -66,7 +66,13 @@ function write(m) {
   }
   return written;
 }
+// The first failure's code, given again to every later request (the connection is closed by then).
+let broken;
 parentPort.on('message', (m) => {
+  if (broken !== undefined) {
+    parentPort.postMessage({ failed: broken });
+    return;
+  }
   try {
     if (m.kind === 'batch') {
       const written = write(m);
@@ -92,7 +98,8 @@ parentPort.on('message', (m) => {
       db.close();
     } catch {}
     // The driver's error code only (SQLITE_FULL, …): never a value of a row.
-    parentPort.postMessage({ failed: String((error && error.code) || 'error') });
+    broken = String((error && error.code) || 'error');
+    parentPort.postMessage({ failed: broken });
   }
 });
 `;

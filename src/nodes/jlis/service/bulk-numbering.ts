@@ -191,6 +191,8 @@ export class BulkRun {
     // Held in order until decided, then handed to the writer (`pump`).
     this.writing = this.writing.then(async () => {
       await decided;
+      // After a failed write nothing more is written (`written` reports it): not kept either.
+      if (this.failure !== undefined) return;
       const end = start + n;
       this.held.push({
         lines,
