@@ -122,8 +122,98 @@ describe('bulk numbering (一括付番)', () => {
     });
     try {
       expect(await createKyselyJlisStore(db).countResidents()).toBe(0);
+      // The index of numbers, dropped inside the run's transaction, is back with its rollback.
+      const index = await db
+        .selectFrom('sqlite_master' as never)
+        .select('name' as never)
+        .where('name' as never, '=', 'residents_by_individual_number' as never)
+        .execute();
+      expect(index).toHaveLength(1);
     } finally {
       await db.destroy();
+    }
+  });
+
+  it('writes each cell as the file holds it, from the bytes of a plain line as from a quoted one', async () => {
+    const dataDir = join(dir, 'cells');
+    // Unquoted lines (read by the writer on their bytes, a CRLF one among them) and a quoted one
+    // (handed over as its decoded cells), with and without a kana, each sex; and a blank line.
+    const lines = [
+      BULK_NUMBERING_COLUMNS.join(','),
+      `${codeOf(1)},山田 太郎,ヤマダ タロウ,北海道札幌市中央区北1条西2丁目1番地,1950-12-31,male`,
+      `${codeOf(2)},Smith John,,東京都千代田区霞が関1-2-3 ビル5F,2001-02-03,female\r`,
+      '',
+      `${codeOf(3)},"佐藤, 花子","サトウ ハナコ","大阪府大阪市北区梅田1丁目",1980-07-07,other`,
+      `${codeOf(4)},𠮷野 一,,沖縄県那覇市泉崎1丁目2番2号,2020-01-01,other`,
+    ];
+    const file = join(dir, 'cells.csv');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    expect(await numberFile({ dataDir, file, effectiveDate: TODAY })).toEqual({
+      numbered: 4,
+      skipped: 0,
+      recounted: 0,
+    });
+    const db = await openDatabase<JlisDatabase>({
+      dialect: 'sqlite',
+      file: join(dataDir, 'jlis', 'jlis.sqlite'),
+    });
+    try {
+      const store = createKyselyJlisStore(db);
+      const expected = [
+        [1, '山田 太郎', 'ヤマダ タロウ', '北海道札幌市中央区北1条西2丁目1番地', '1950-12-31', 'male'],
+        [2, 'Smith John', undefined, '東京都千代田区霞が関1-2-3 ビル5F', '2001-02-03', 'female'],
+        [3, '佐藤, 花子', 'サトウ ハナコ', '大阪府大阪市北区梅田1丁目', '1980-07-07', 'other'],
+        [4, '𠮷野 一', undefined, '沖縄県那覇市泉崎1丁目2番2号', '2020-01-01', 'other'],
+      ] as const;
+      for (const [i, name, nameKana, address, dateOfBirth, sex] of expected) {
+        const found = await store.findResident(codeOf(i));
+        expect(found).toMatchObject({ name, address, dateOfBirth, sex, numberingCounter: 0 });
+        expect(found?.nameKana).toBe(nameKana);
+        expect(found?.individualNumber).toBe(
+          deriveIndividualNumber(
+            new Uint8Array(
+              Buffer.from(readFileSync(join(dataDir, 'jlis', 'numbering-key'), 'utf8').trim(), 'hex'),
+            ),
+            codeOf(i),
+            0,
+          ),
+        );
+      }
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('writes nothing and keeps the index of numbers when a write fails before the end of the check is committed', async () => {
+    const dataDir = join(dir, 'writer-fails');
+    const database = join(dataDir, 'jlis', 'jlis.sqlite');
+    await numberFile({ dataDir, file: residentsFile('one.csv', 900_000, 1), effectiveDate: TODAY });
+    // The database refuses one resident of the second batch (as a full disk would refuse a page).
+    const admin = new Database(database);
+    admin.exec(
+      `create trigger refuse_one before insert on residents when new.resident_record_code = '${codeOf(
+        BULK_BATCH + 5,
+      )}' begin select raise(abort, 'refused'); end`,
+    );
+    admin.close();
+    const failed = await numberFile({
+      dataDir,
+      file: residentsFile('fails.csv', 0, BULK_BATCH + 10),
+      effectiveDate: TODAY,
+    }).then(
+      () => undefined,
+      (error: unknown) => error as Error,
+    );
+    expect(failed?.message).toContain('SQLITE_CONSTRAINT_TRIGGER');
+    expect(failed?.message).not.toContain(codeOf(BULK_BATCH + 5));
+    const reader = new Database(database, { readonly: true });
+    try {
+      expect(reader.prepare('select count(*) as n from residents').get()).toEqual({ n: 1 });
+      expect(
+        reader.prepare(`select name from sqlite_master where name = 'residents_by_individual_number'`).all(),
+      ).toHaveLength(1);
+    } finally {
+      reader.close();
     }
   });
 
@@ -193,7 +283,10 @@ describe('bulk numbering (一括付番)', () => {
   it('leaves whole batches only when the process is killed mid-run, and the same command finishes it', async () => {
     const dataDir = join(dir, 'killed');
     const database = join(dataDir, 'jlis', 'jlis.sqlite');
-    const total = 3 * BULK_BATCH;
+    // Everything written before the whole file has passed its check is one transaction; the check
+    // runs at most four batches ahead of the writing, so the last batches of a file of eight are
+    // written after it, each committed alone.
+    const total = 8 * BULK_BATCH;
     const file = residentsFile('killed.csv', 100_000, total);
     const bin = fileURLToPath(new URL('../../bin/renkei.js', import.meta.url));
     const run = () =>
@@ -220,7 +313,8 @@ describe('bulk numbering (一括付番)', () => {
       await sleep(20);
       seen = committed();
     }
-    // Killed as soon as a batch is in: no chance to finish the batch it writes, nor to build the index.
+    // Killed as soon as anything is in (the check's transaction, committed at its end): no chance to
+    // finish the batch it writes, nor to build the index.
     first.kill('SIGKILL');
     const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
     expect({ code, signal }).toEqual({ code: null, signal: 'SIGKILL' });

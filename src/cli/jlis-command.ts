@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
@@ -16,7 +16,7 @@ import {
   type BulkNumberingResult,
   type BulkResident,
 } from '../nodes/jlis/service/bulk-numbering.ts';
-import type { Sex } from '../nodes/jlis/store.ts';
+import type { BulkLines, Sex } from '../nodes/jlis/store.ts';
 import { jstDate, systemClock } from '../shared/clock.ts';
 import { splitCsvLine } from '../shared/csv.ts';
 import { nodeDatabase, openDatabase, type PostgresOption } from '../shared/db.ts';
@@ -257,13 +257,17 @@ function residentOf(cells: string[]): BulkResident {
 export async function checkFile(
   file: string,
   today: string,
-  onCodes?: (codes: Uint8Array) => void,
+  onCodes?: (codes: Uint8Array, lines?: BulkLines) => void | Promise<void>,
+  withLines = false,
 ): Promise<number> {
   // Ten million codes: a typed-array set, where a Set<number> took most of a gigabyte.
   const codes = new NumberSet();
   let residents = 0;
   let at = 0;
   let batch = new Uint8Array(BULK_BATCH * 11);
+  // The batch's lines, when asked for (a one-pass run writes them while the rest is checked).
+  let lines = newLines(LINE_BYTES);
+  let used = 0;
   const todayNumber = Number(today.replaceAll('-', ''));
   let current = 0;
   const refuse = (why: string) =>
@@ -282,10 +286,27 @@ export async function checkFile(
       }
       if (end === start) return;
       let code: number;
-      if (fastCheck(bytes, start, end, todayNumber)) {
+      const commas = commasOf(bytes, start, end);
+      if (commas !== undefined && fastCheck(bytes, start, end, commas, todayNumber)) {
         code = 0;
         for (let i = start; i < start + 11; i++) code = code * 10 + bytes[i]! - 48;
         bytes.copy(batch, at * 11, start, start + 11);
+        if (withLines) {
+          if (used + end - start > lines.bytes.length) {
+            const bigger = newLines(Math.max(lines.bytes.length * 2, used + end - start));
+            bigger.bytes.set(lines.bytes.subarray(0, used));
+            bigger.bounds.set(lines.bounds);
+            bigger.cells = lines.cells;
+            lines = bigger;
+          }
+          bytes.copy(lines.bytes, used, start, end);
+          const o = at * 7;
+          const shift = used - start;
+          lines.bounds[o] = used;
+          for (let k = 0; k < 5; k++) lines.bounds[o + 1 + k] = commas[k]! + shift;
+          lines.bounds[o + 6] = end + shift;
+          used += end - start;
+        }
       } else {
         const cells = splitCsvLine(bytes.toString('utf8', start, end));
         if (cells?.length !== BULK_NUMBERING_COLUMNS.length) {
@@ -296,13 +317,20 @@ export async function checkFile(
         if (problem) throw refuse(problem);
         code = Number(resident.residentRecordCode);
         batch.set(Buffer.from(resident.residentRecordCode, 'latin1'), at * 11);
+        if (withLines) lines.cells[at] = cells;
       }
       if (!codes.add(code)) throw refuse('its residentRecordCode is on an earlier line too');
       residents++;
       if (++at === BULK_BATCH) {
-        onCodes?.(batch);
+        const full = batch;
+        const ready = withLines ? linesOf(lines, used) : undefined;
         batch = new Uint8Array(BULK_BATCH * 11);
         at = 0;
+        if (withLines) {
+          lines = newLines(LINE_BYTES);
+          used = 0;
+        }
+        return onCodes?.(full, ready);
       }
       return undefined;
     });
@@ -314,8 +342,26 @@ export async function checkFile(
     );
   }
   if (residents === 0) throw refuse('the file holds no resident');
-  if (at > 0) onCodes?.(batch.slice(0, at * 11));
+  if (at > 0) {
+    await onCodes?.(batch.slice(0, at * 11), withLines ? linesOf(lines, used, at) : undefined);
+  }
   return residents;
+}
+
+/** Bytes of lines a batch starts with (grown when its lines are longer): 160 a line. */
+const LINE_BYTES = BULK_BATCH * 160;
+
+function newLines(size: number): BulkLines {
+  return { bytes: Buffer.allocUnsafeSlow(size), bounds: new Int32Array(BULK_BATCH * 7), cells: {} };
+}
+
+/** A batch's lines as the writer takes them: the bytes used, the bounds of `count` lines. */
+function linesOf(lines: BulkLines, used: number, count = BULK_BATCH): BulkLines {
+  return {
+    bytes: new Uint8Array(lines.bytes.buffer, 0, used),
+    bounds: count === BULK_BATCH ? lines.bounds : lines.bounds.slice(0, count * 7),
+    cells: lines.cells,
+  };
 }
 
 /**
@@ -325,9 +371,13 @@ export async function checkFile(
  * limit (a string never has more UTF-16 units than UTF-8 bytes); a kana within it; a real-looking
  * date not after today; the sex. False means "decode it and see", not "invalid".
  */
-function fastCheck(bytes: Buffer, start: number, end: number, today: number): boolean {
-  const commas = commasOf(bytes, start, end);
-  if (commas === undefined) return false;
+function fastCheck(
+  bytes: Buffer,
+  start: number,
+  end: number,
+  commas: [number, number, number, number, number],
+  today: number,
+): boolean {
   const [c1, c2, c3, c4, c5] = commas;
   if (c1 - start !== 11) return false;
   let sum = 0;
@@ -411,23 +461,44 @@ export async function numberFile(options: {
       numberingKey,
     });
     const run = await numbering.begin();
+    const first = { change: 'first_registration', effectiveDate: options.effectiveDate };
+    let shown = false;
+    const progress = (handled: number) => {
+      bar?.update(handled);
+      options.onProgress?.(handled);
+    };
+    // SQLite: one pass, each batch written while the next ones are checked (all undone if a line is
+    // refused). PostgreSQL: the whole file checked, then read again and written.
+    const piped = await run.pipe(first, progress);
     let total: number;
     try {
-      total = await checkFile(options.file, jstDate(new Date()), (codes) => run.assign(codes));
+      total = await checkFile(
+        options.file,
+        jstDate(new Date()),
+        (codes, lines) => {
+          if (lines !== undefined && !shown) {
+            // The total is known at the end of the check: until then, guessed from the first lines.
+            shown = true;
+            const size = statSync(options.file).size;
+            bar?.start(Math.max(1, Math.round((size * codes.length) / 11 / lines.bytes.length)), 0);
+          }
+          if (lines === undefined) return run.assign(codes);
+          return run.assignLines(codes, lines);
+        },
+        piped,
+      );
     } catch (error) {
       await run.abandon();
       throw error;
     }
     options.onChecked?.(total);
+    if (piped) {
+      if (shown) bar?.setTotal(total);
+      else bar?.start(total, 0);
+      return await run.written();
+    }
     bar?.start(total, 0);
-    return await run.write(
-      residentBatches(options.file),
-      { change: 'first_registration', effectiveDate: options.effectiveDate },
-      (handled) => {
-        bar?.update(handled);
-        options.onProgress?.(handled);
-      },
-    );
+    return await run.write(residentBatches(options.file), first, progress);
   } finally {
     bar?.stop();
     await db?.destroy();

@@ -7,27 +7,30 @@ import { deriveIndividualNumber } from './numbering.ts';
 import { createNumberDeriver } from './numbering-worker.ts';
 
 describe('the numbering worker', () => {
-  it('derives exactly the numbers deriveIndividualNumber does, in order, batch after batch', async () => {
-    const key = randomBytes(32);
-    const random = seededRandom(8);
-    const batches = [5_000, 1, 3_000].map((n) =>
-      Array.from({ length: n }, () => generateResidentRecordCode(random)),
-    );
-    const deriver = createNumberDeriver(key);
-    try {
-      const derived = await Promise.all(
-        batches.map((codes) => deriver.derive(new Uint8Array(Buffer.from(codes.join(''), 'latin1')))),
+  it.each([32, 100])(
+    'derives exactly the numbers deriveIndividualNumber does, in order, batch after batch (a %i-byte key)',
+    async (keyBytes) => {
+      const key = randomBytes(keyBytes);
+      const random = seededRandom(8);
+      const batches = [5_000, 1, 3_000].map((n) =>
+        Array.from({ length: n }, () => generateResidentRecordCode(random)),
       );
-      batches.forEach((codes, b) => {
-        expect(Array.from(derived[b]!, (n) => String(n).padStart(12, '0'))).toEqual(
-          codes.map((code) => deriveIndividualNumber(key, code, 0)),
+      const deriver = createNumberDeriver(key);
+      try {
+        const derived = await Promise.all(
+          batches.map((codes) => deriver.derive(new Uint8Array(Buffer.from(codes.join(''), 'latin1')))),
         );
-      });
-      await expect(deriver.derive(new Uint8Array(3))).rejects.toThrow(TypeError);
-    } finally {
-      await deriver.close();
-    }
-  });
+        batches.forEach((codes, b) => {
+          expect(Array.from(derived[b]!, (n) => String(n).padStart(12, '0'))).toEqual(
+            codes.map((code) => deriveIndividualNumber(key, code, 0)),
+          );
+        });
+        await expect(deriver.derive(new Uint8Array(3))).rejects.toThrow(TypeError);
+      } finally {
+        await deriver.close();
+      }
+    },
+  );
 
   it('refuses a key shorter than the numbering key', () => {
     expect(() => createNumberDeriver(new Uint8Array(16))).toThrow(TypeError);

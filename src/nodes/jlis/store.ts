@@ -189,6 +189,42 @@ export interface BulkNumberingStore {
   insertBatch(rows: BulkRows, at: Date, first: { change: string; effectiveDate: string }): Promise<void>;
   /** Build the unique index of numbers again: the backstop, which fails if two residents share one. */
   finish(): Promise<void>;
+  /**
+   * SQLite's one-pass run (`numbering-writer.ts`): a writer on a thread of its own, fed the file's
+   * lines batch by batch while the file is still being checked, all in one transaction (the drop of
+   * the index of numbers first) until `checked`; `finish` after its `end`. Undefined on PostgreSQL,
+   * which checks the whole file first and then writes with `start`, `insertBatch` and `finish`.
+   */
+  pipeline?(at: Date, first: { change: string; effectiveDate: string }): Promise<BulkWriter>;
+}
+
+/** One batch of the file's lines, as `BulkWriter.write` takes it. */
+export interface BulkLines {
+  /** The lines' bytes (the buffer is handed over). */
+  bytes: Uint8Array;
+  /**
+   * Seven offsets into `bytes` a line: its start, its five commas, its end. Zeros for a line given
+   * by its `cells` instead.
+   */
+  bounds: Int32Array;
+  /** The cells of a line that was read by decoding it (a quoted cell), by its place in the batch. */
+  cells: Record<number, string[]>;
+}
+
+/** A batch's plan: each line's resident record code, its number (negative: skip it) and counter. */
+export interface BulkPlan {
+  codes: Float64Array;
+  numbers: Float64Array;
+  counters: Uint8Array;
+}
+
+export interface BulkWriter {
+  /** Write a batch (inside the run's transaction until `checked`); resolves with the rows written. */
+  write(lines: BulkLines, plan: BulkPlan): Promise<number>;
+  /** The whole file has passed its check: commit what is written, and each batch from now on. */
+  checked(): Promise<void>;
+  /** Commit (or roll back) what is left, close the connection, end the thread. */
+  end(commit: boolean): Promise<void>;
 }
 
 /**

@@ -27,7 +27,14 @@ import type { Logger } from '../../../shared/logger.ts';
 import { NumberSet } from '../number-set.ts';
 import { deriveIndividualNumber } from '../numbering.ts';
 import { createNumberDeriver, type NumberDeriver } from '../numbering-worker.ts';
-import type { BasicFourInfo, BulkNumberingStore, BulkRows } from '../store.ts';
+import type {
+  BasicFourInfo,
+  BulkLines,
+  BulkNumberingStore,
+  BulkPlan,
+  BulkRows,
+  BulkWriter,
+} from '../store.ts';
 
 export interface BulkResident extends BasicFourInfo {
   residentRecordCode: string;
@@ -44,6 +51,8 @@ export interface BulkNumberingResult {
 
 /** Residents written per transaction. */
 export const BULK_BATCH = 50_000;
+/** Batches checked but not yet written, at most, in a one-pass run: memory stays flat. */
+const AHEAD = 4;
 const MAX_COUNTER = 20;
 /** In a plan, the number of a resident registered before this run (skipped). */
 const SKIPPED = -1;
@@ -106,6 +115,16 @@ export class BulkRun {
   private readonly decisions: { start: number; decided: Promise<void> }[] = [];
   private readonly result: BulkNumberingResult = { numbered: 0, skipped: 0, recounted: 0 };
   private ended = false;
+  /** A one-pass run's writer (`pipe`), its batches in order, and how many are not written yet. */
+  private writer: BulkWriter | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  private readonly held: { lines: BulkLines; plan: BulkPlan }[] = [];
+  private inWriter = 0;
+  private pending = 0;
+  private piped = 0;
+  private wrote: (() => void) | undefined;
+  private failure: Error | undefined;
+  private onProgress: ((handled: number) => void) | undefined;
 
   constructor(
     private readonly deps: BulkNumberingDeps,
@@ -137,6 +156,122 @@ export class BulkRun {
     this.resolving = this.resolving.then(async () => this.decide(start, await derived));
     this.resolving.catch(() => undefined);
     this.decisions.push({ start, decided: this.resolving });
+  }
+
+  /**
+   * `assign` in a piped run, with the residents' lines: they are written once their numbers are
+   * decided. Resolves when few enough batches wait to be written (memory stays flat).
+   */
+  assignLines(codes: Uint8Array, lines: BulkLines): Promise<void> {
+    const start = this.planned;
+    this.assign(codes);
+    return this.pipeBatch(start, this.planned - start, this.resolving, lines);
+  }
+
+  /**
+   * A one-pass run (SQLite): from here on, each batch `assign`ed with its lines is written as soon as
+   * its numbers are decided, by the store's writer, while the rest of the file is checked; all in one
+   * transaction until `written` is called (the whole file has passed). False when the store has no
+   * such writer (PostgreSQL): check the whole file first, then `write`.
+   */
+  async pipe(
+    first: { change: string; effectiveDate: string },
+    onProgress?: (handled: number) => void,
+  ): Promise<boolean> {
+    if (this.deps.store.pipeline === undefined) return false;
+    this.writer = await this.deps.store.pipeline(this.deps.clock.now(), first);
+    this.onProgress = onProgress;
+    return true;
+  }
+
+  /** Write one batch once its numbers are decided; resolves when few enough wait to be written. */
+  private pipeBatch(start: number, n: number, decided: Promise<void>, lines: BulkLines): Promise<void> {
+    if (this.writer === undefined) throw new TypeError('assign with lines only in a piped run');
+    this.pending++;
+    // Held in order until decided, then handed to the writer (`pump`).
+    this.writing = this.writing.then(async () => {
+      await decided;
+      // After a failed write nothing more is written (`written` reports it): not kept either.
+      if (this.failure !== undefined) return;
+      const end = start + n;
+      this.held.push({
+        lines,
+        plan: {
+          codes: this.codes.slice(start, end),
+          numbers: this.numbers.slice(start, end),
+          counters: this.counters.slice(start, end),
+        },
+      });
+      this.pump();
+    });
+    this.writing.catch((error: unknown) => this.failed(error));
+    return this.room();
+  }
+
+  /**
+   * Hand held batches to the writer, two at most at a time: one being written, the next queued, so
+   * the writer never waits for this thread (busy checking); the others stay here, so that the end of
+   * the check (`checked`) is not queued behind all of them.
+   */
+  private pump(): void {
+    const writer = this.writer;
+    while (writer !== undefined && this.inWriter < 2 && this.held.length > 0 && this.failure === undefined) {
+      const { lines, plan } = this.held.shift()!;
+      const n = plan.codes.length;
+      this.inWriter++;
+      writer.write(lines, plan).then(
+        () => {
+          this.inWriter--;
+          this.pending--;
+          this.piped += n;
+          this.onProgress?.(this.piped);
+          this.pump();
+          this.wrote?.();
+        },
+        (error: unknown) => this.failed(error),
+      );
+    }
+  }
+
+  private failed(error: unknown): void {
+    this.failure ??= error instanceof Error ? error : new Error(String(error));
+    this.wrote?.();
+  }
+
+  /** Until fewer than `AHEAD` batches wait to be written (or the writing failed). */
+  private async room(): Promise<void> {
+    while (this.pending >= AHEAD && this.failure === undefined) {
+      await new Promise<void>((resolve) => (this.wrote = resolve));
+    }
+  }
+
+  /**
+   * The whole file has passed its check: commit what a piped run wrote, write the rest, build the
+   * index of numbers. Errors: ERR_INTERNAL (as `write`), the writer's (a full disk).
+   */
+  async written(): Promise<BulkNumberingResult> {
+    const writer = this.writer;
+    if (writer === undefined) throw new TypeError('not a piped run');
+    this.ended = true;
+    try {
+      // Every batch's numbers decided before anything commits: a full numbering space writes nothing.
+      await this.resolving;
+      await this.writing;
+      // Queued behind at most two batches: those and every one before them commit together.
+      await writer.checked();
+      while (this.pending > 0 && this.failure === undefined) {
+        await new Promise<void>((resolve) => (this.wrote = resolve));
+      }
+      if (this.failure !== undefined) throw this.failure;
+      await writer.end(true);
+      this.writer = undefined;
+      await this.deps.store.finish();
+    } finally {
+      // The numbering worker ends either way; the writer's transaction is rolled back if not finished.
+      await this.abandon();
+    }
+    this.deps.logger.info({ ...this.result }, 'bulk numbering done');
+    return { ...this.result };
   }
 
   /**
@@ -188,6 +323,15 @@ export class BulkRun {
   async abandon(): Promise<void> {
     this.ended = true;
     await this.deriver.close();
+    const writer = this.writer;
+    if (writer !== undefined) {
+      // A piped run: what is not committed is rolled back (all of it before `written`); the index
+      // of numbers is back either way (built again if a commit had dropped it).
+      this.writer = undefined;
+      await this.writing.catch(() => undefined);
+      await writer.end(false).catch(() => undefined);
+      await this.deps.store.finish();
+    }
   }
 
   private reserve(size: number): void {
