@@ -333,6 +333,8 @@ describe('bulk numbering (一括付番)', () => {
       }
     };
     const first = run();
+    let firstErr = '';
+    first.stderr.on('data', (chunk: Buffer) => (firstErr += String(chunk)));
     const exited = once(first, 'exit');
     let seen = 0;
     while (seen === 0 && first.exitCode === null) {
@@ -343,12 +345,19 @@ describe('bulk numbering (一括付番)', () => {
     // finish the batch it writes, nor to build the index.
     first.kill('SIGKILL');
     const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
-    expect({ code, signal }).toEqual({ code: null, signal: 'SIGKILL' });
+    expect({ code, signal, firstErr: code === null ? '' : firstErr }).toEqual({
+      code: null,
+      signal: 'SIGKILL',
+      firstErr: '',
+    });
     // The batch being written when it died is rolled back by the next opening (its journal is hot).
+    // How many batches the check's transaction held depends on how far the writing thread kept up
+    // with the check: all of them when it kept up (a loaded machine), fewer when it lagged (the
+    // rest then committed one by one, the kill landing among them). Either way whole batches only.
     const kept = committed();
     expect(kept % BULK_BATCH).toBe(0);
     expect(kept).toBeGreaterThan(0);
-    expect(kept).toBeLessThan(total);
+    expect(kept).toBeLessThanOrEqual(total);
 
     const second = run();
     let out = '';
@@ -364,7 +373,9 @@ describe('bulk numbering (一括付番)', () => {
       const key = new Uint8Array(
         Buffer.from(readFileSync(join(dataDir, 'jlis', 'numbering-key'), 'utf8').trim(), 'hex'),
       );
-      for (const i of [100_000, 100_000 + kept - 1, 100_000 + kept, 100_000 + total - 1]) {
+      for (const i of [100_000, 100_000 + kept - 1, 100_000 + kept, 100_000 + total - 1].filter(
+        (i) => i < 100_000 + total,
+      )) {
         expect((await store.findResident(codeOf(i)))?.individualNumber).toBe(
           deriveIndividualNumber(key, codeOf(i), 0),
         );
