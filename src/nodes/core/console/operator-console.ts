@@ -66,7 +66,10 @@ export const OPERATOR_MESSAGES = {
   legalTitle: { ja: '別表第二・データ標準レイアウト', en: 'Legal table and layouts' },
   diffTitle: { ja: '版の差分', en: 'Differences between versions' },
   health: { ja: '稼働状況', en: 'Network health' },
-  fromAfterTo: { ja: '開始日は終了日以前にしてください。', en: 'The start day must be on or before the end day.' },
+  fromAfterTo: {
+    ja: '開始日は終了日以前にしてください。',
+    en: 'The start day must be on or before the end day.',
+  },
   checkedAt: { ja: '確認時刻', en: 'Checked at' },
   nodes: { ja: 'ノード', en: 'Nodes' },
   institution: { ja: '機関', en: 'Institution' },
@@ -176,15 +179,23 @@ export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async
   // Every route of this plugin, and only them (Fastify encapsulation): the guard first.
   for (const guard of guards) app.addHook('preHandler', guard);
 
-  const navOf = (t: OperatorWords) => html`<nav aria-label="${t.menu}">
-    <ul class="console-nav">
-      <li><a href="${base}/statistics">${t.statistics}</a></li>
-      <li><a href="${base}/legal">${t.legal}</a></li>
-      <li><a href="${base}/health">${t.health}</a></li>
-    </ul>
-  </nav>`;
-  const render = (request: FastifyRequest, title: string, titleEn: string, body: Html, scripts?: string[]) => {
-    if (options.render) return options.render(request, { title, titleEn, body, ...(scripts ? { scripts } : {}) });
+  const navOf = (t: OperatorWords) =>
+    html`<nav aria-label="${t.menu}">
+      <ul class="console-nav">
+        <li><a href="${base}/statistics">${t.statistics}</a></li>
+        <li><a href="${base}/legal">${t.legal}</a></li>
+        <li><a href="${base}/health">${t.health}</a></li>
+      </ul>
+    </nav>`;
+  const render = (
+    request: FastifyRequest,
+    title: string,
+    titleEn: string,
+    body: Html,
+    scripts?: string[],
+  ) => {
+    if (options.render)
+      return options.render(request, { title, titleEn, body, ...(scripts ? { scripts } : {}) });
     const lang = requestLang(request);
     return page({
       title: lang === 'en' ? titleEn : title,
@@ -436,7 +447,12 @@ function statisticsBody(
     <p><a class="button button--secondary" href="${csv}" id="csv">${t.csv}</a></p>
     <h2>${t.perWeek}</h2>
     <div class="chart">
-      <canvas id="weekly" role="img" aria-label="${t.perWeekChart}" data-weeks="${JSON.stringify(weeks)}"></canvas>
+      <canvas
+        id="weekly"
+        role="img"
+        aria-label="${t.perWeekChart}"
+        data-weeks="${JSON.stringify(weeks)}"
+      ></canvas>
     </div>
     <h2>${t.byProcedure}</h2>
     ${rankedTable('by-procedure', rows('procedure'), t.procedureName, (r) => `${unknown(r)}（${r.key}）`, t)}
@@ -554,10 +570,14 @@ function legalBody(
     ${table.items.map(
       (item) =>
         html`<details>
-          <summary>［${item.itemNo}］${item.name}（${fill(t.layoutCount, { n: item.layouts.length })}）</summary>
+          <summary>
+            ［${item.itemNo}］${item.name}（${fill(t.layoutCount, { n: item.layouts.length })}）
+          </summary>
           ${item.layouts.map(
             (l) =>
-              html`<h3>${fill(t.layoutVersion, { v: l.version })}（${l.effectiveFrom}〜${l.effectiveTo ?? ''}）</h3>
+              html`<h3>
+                  ${fill(t.layoutVersion, { v: l.version })}（${l.effectiveFrom}〜${l.effectiveTo ?? ''}）
+                </h3>
                 <table class="data-table">
                   <thead>
                     <tr>

@@ -213,7 +213,12 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
   app.get('/log', async (request, reply) => {
     const { csrfToken } = options.staff(request);
     return htmlReply(reply).send(
-      send(request, '記録の改ざん検知', 'Tamper-evident log', await logBody(oversight, csrfToken, base, requestLang(request))),
+      send(
+        request,
+        '記録の改ざん検知',
+        'Tamper-evident log',
+        await logBody(oversight, csrfToken, base, requestLang(request)),
+      ),
     );
   });
 
@@ -251,7 +256,12 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
   app.get('/person', async (request, reply) => {
     const { csrfToken } = options.staff(request);
     return htmlReply(reply).send(
-      send(request, '個人別の記録', 'A resident’s exchanges', personForm(base, csrfToken, {}, requestLang(request))),
+      send(
+        request,
+        '個人別の記録',
+        'A resident’s exchanges',
+        personForm(base, csrfToken, {}, requestLang(request)),
+      ),
     );
   });
 
@@ -314,7 +324,12 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
   app.get('/cross-check', async (request, reply) => {
     const { csrfToken } = options.staff(request);
     return htmlReply(reply).send(
-      send(request, '三者照合', 'Three-party cross-check', crossCheckBody(undefined, {}, csrfToken, base, requestLang(request))),
+      send(
+        request,
+        '三者照合',
+        'Three-party cross-check',
+        crossCheckBody(undefined, {}, csrfToken, base, requestLang(request)),
+      ),
     );
   });
 
@@ -329,13 +344,20 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
       limit: form.limit ?? 100,
     });
     return htmlReply(reply).send(
-      send(request, '三者照合', 'Three-party cross-check', crossCheckBody(result, form, csrfToken, base, lang)),
+      send(
+        request,
+        '三者照合',
+        'Three-party cross-check',
+        crossCheckBody(result, form, csrfToken, base, lang),
+      ),
     );
   });
 
   app.get('/uses', async (request, reply) => {
     const uses = await oversight.uses(USES_SHOWN);
-    return htmlReply(reply).send(send(request, '利用記録', 'Use log', usesBody(uses, USES_SHOWN, requestLang(request))));
+    return htmlReply(reply).send(
+      send(request, '利用記録', 'Use log', usesBody(uses, USES_SHOWN, requestLang(request))),
+    );
   });
   return Promise.resolve();
 };
@@ -413,7 +435,10 @@ const CONSOLE_MESSAGES = {
     en: 'No signed tree head covers this record yet.',
   },
   empty: { ja: 'この記録の事象がありません。', en: 'This record has no events.' },
-  'no-key': { ja: 'コアの公開鍵がないため確かめられません。', en: 'Cannot be checked without the core’s public key.' },
+  'no-key': {
+    ja: 'コアの公開鍵がないため確かめられません。',
+    en: 'Cannot be checked without the core’s public key.',
+  },
   'no-head': { ja: '署名済みのツリーヘッドがありません。', en: 'There is no signed tree head.' },
   unknown: { ja: 'この処理番号の記録はありません。', en: 'No record has this processing number.' },
   included: {

@@ -80,12 +80,21 @@ export const OVERSIGHT_MESSAGES = {
   records: { ja: '記録', en: 'Records' },
   seeRecords: { ja: '記録を見る', en: 'See the records' },
   notRegistered: { ja: '（登録簿にない機関）', en: '(not in the registry)' },
-  noAnomalies: { ja: 'この期間に規則に当たったものはありません。', en: 'Nothing was caught by a rule in this period.' },
+  noAnomalies: {
+    ja: 'この期間に規則に当たったものはありません。',
+    en: 'Nothing was caught by a rule in this period.',
+  },
   answered: { ja: '回答あり', en: 'Answered' },
   unreachable: { ja: '回答なし', en: 'No answer' },
   'not-asked': { ja: '照会対象外', en: 'Not asked' },
-  headVerified: { ja: '署名を確認しました（機関の証明書）', en: 'Signature verified (the institution’s certificate)' },
-  headInvalid: { ja: '署名を確認できません（改ざんの疑い）', en: 'Signature does not verify (possible tampering)' },
+  headVerified: {
+    ja: '署名を確認しました（機関の証明書）',
+    en: 'Signature verified (the institution’s certificate)',
+  },
+  headInvalid: {
+    ja: '署名を確認できません（改ざんの疑い）',
+    en: 'Signature does not verify (possible tampering)',
+  },
   headOtherKey: {
     ja: '以前の証明書による署名のため確認していません',
     en: 'Signed with an earlier certificate: not checked',
@@ -261,7 +270,10 @@ export function personBody(
 
 const bucketText = (bucket: string, lang: Lang) =>
   bucket.length > 10
-    ? fill(OVERSIGHT_MESSAGES.hourBucket[lang], { day: dateIn(lang, bucket.slice(0, 10)), h: bucket.slice(11) })
+    ? fill(OVERSIGHT_MESSAGES.hourBucket[lang], {
+        day: dateIn(lang, bucket.slice(0, 10)),
+        h: bucket.slice(11),
+      })
     : dateIn(lang, bucket);
 
 export function anomaliesBody(
@@ -290,7 +302,9 @@ export function anomaliesBody(
         <li>
           ${fill(t.offHoursRule, { start: offHours.startHour, end: offHours.endHour, extra, min: offHours.minCount })}
         </li>
-        <li>${fill(t.refusalsRule, { unit: unit(repeatedRefusals.bucket), n: repeatedRefusals.threshold })}</li>
+        <li>
+          ${fill(t.refusalsRule, { unit: unit(repeatedRefusals.bucket), n: repeatedRefusals.threshold })}
+        </li>
       </ul>
     </details>
     <table class="data-table" id="anomalies">
@@ -399,7 +413,9 @@ export function crossCheckBody(
                   : fill(t.crossCheckFound, {
                       n: count.format(result.checked),
                       m: result.findings.length,
-                      unreachable: result.parties.some((p) => p.status === 'unreachable') ? t.someUnreachable : '',
+                      unreachable: result.parties.some((p) => p.status === 'unreachable')
+                        ? t.someUnreachable
+                        : '',
                     })
               }（${dateTimeIn(lang, new Date(result.checkedAt))}）
               ${result.truncated ? t.truncated : ''}
