@@ -8,7 +8,7 @@
 import { html, type Html } from '../../../shared/web/html.ts';
 import { dateIn, dateTimeIn } from '../../../shared/web/dates.ts';
 import { fill, pick, type Lang } from '../../../shared/web/lang.ts';
-import type { OversightUse, RecordOutcome } from '../model.ts';
+import type { OversightUse } from '../model.ts';
 import type { Anomaly, AnomalyKind, AnomalyRules } from '../service/anomalies.ts';
 import type { OversightRecord, PersonView } from '../service/oversight.ts';
 import { PERSON_RECORDS_SHOWN } from '../service/oversight.ts';
