@@ -31,7 +31,7 @@ import { html, type Html } from '../../../shared/web/html.ts';
 import { formFields } from '../../../shared/web/server.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import type { LegalVersionService } from '../service/legal-versions.ts';
-import type { RenderedPage } from './operator-console.ts';
+import { aside, type RenderedPage } from './operator-console.ts';
 
 /**
  * The largest form `POST legal/load` reads: 4 MiB. The repository's three files are 54 KB; a form
@@ -68,7 +68,7 @@ const LoadForm = z.strictObject({
 const PARTS = Object.keys(LEGAL_FILES) as (keyof LegalFiles)[];
 
 /** The load's words, each language's (shared/web/lang.ts). */
-const LOAD_MESSAGES = {
+export const LOAD_MESSAGES = {
   lead: {
     ja: '新しい版は、読み込む前に起動時と同じ検証を受けます。検証に通ると、施行日にその日の版との差分を表示し、確認してから保存します。施行日は今日以降の日です（今日なら直ちに施行）。',
     en: 'A new version is checked as at start-up before it is loaded. Once it passes, its differences from the version of its day are shown, and it is stored when confirmed. The day is today or later (today: in force at once).',
@@ -261,7 +261,7 @@ function checkedBody(
       <dt>${t.replaces}</dt>
       <dd>
         <code>${follows.digest.slice(0, 16)}</code
-        >（${fill(t.inForceSince, { day: follows.effectiveFrom ? dateIn(lang, follows.effectiveFrom) : '—' })}）
+        >${aside(lang, fill(t.inForceSince, { day: follows.effectiveFrom ? dateIn(lang, follows.effectiveFrom) : '—' }))}
       </dd>
     </dl>
     ${
@@ -290,7 +290,7 @@ function problemBody(files: LegalFiles, error: RenkeiError, lang: Lang): Html {
   const t = pick(LOAD_MESSAGES, lang);
   const at = locate(files, error);
   return html`<div class="notice notice--error" role="alert" id="problem" data-code="${error.code}">
-    <p>${t.notLoaded}（<code>${error.code}</code>）: ${error.message}</p>
+    <p>${t.notLoaded}${aside(lang, html`<code>${error.code}</code>`)}: ${error.message}</p>
     ${
       at
         ? html`<p id="problem-line" data-file="${at.file}" data-line="${at.line}">

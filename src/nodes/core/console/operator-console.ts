@@ -150,6 +150,7 @@ export const OPERATOR_MESSAGES = {
   optional: { ja: '任意', en: 'Optional' },
   constraints: { ja: '制約', en: 'Constraints' },
   maxLength: { ja: '最大{n}文字', en: 'at most {n} characters' },
+  span: { ja: '{from}〜{to}', en: '{from} – {to}' },
 } as const;
 type OperatorWords = ReturnType<typeof pick<typeof OPERATOR_MESSAGES>>;
 
@@ -294,7 +295,7 @@ export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async
           ${health.nodes.map(
             (n) =>
               html`<tr data-node="${n.id}">
-                <td>${n.name}（${n.id}）</td>
+                <td>${n.name}${aside(lang, n.id)}</td>
                 <td>${n.kind}</td>
                 <td class="${n.up ? '' : 'status--down'}">${n.up ? t.up : `${t.down} (${n.error ?? ''})`}</td>
                 <td class="num">${ms(n.ms)}</td>
@@ -337,12 +338,17 @@ export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async
 
 const count = new Intl.NumberFormat('ja-JP');
 
+/** A remark after a text in parentheses, as each language writes them: `名称（131016）`, `Name (131016)`. */
+export function aside(lang: Lang, inner: Html | string | number): Html {
+  return lang === 'en' ? html` (${inner})` : html`（${inner}）`;
+}
+
 /** A breakdown's rows as the seeds' tables: No, name, count (provisions), by count then key. */
 function rankedTable(
   id: string,
   rows: readonly StatisticsRow[],
   heading: string,
-  showKey: (r: StatisticsRow) => string,
+  showKey: (r: StatisticsRow) => Html | string,
   t: OperatorWords,
 ): Html {
   const ranked = rows
@@ -455,7 +461,7 @@ function statisticsBody(
       ></canvas>
     </div>
     <h2>${t.byProcedure}</h2>
-    ${rankedTable('by-procedure', rows('procedure'), t.procedureName, (r) => `${unknown(r)}（${r.key}）`, t)}
+    ${rankedTable('by-procedure', rows('procedure'), t.procedureName, (r) => html`${unknown(r)}${aside(lang, r.key)}`, t)}
     <h2>${t.byItem}</h2>
     ${rankedTable('by-item', rows('item'), t.itemName, (r) => `${unknown(r)}［${r.key}］`, t)}
     <h2>${t.byRequesterKind}</h2>
@@ -535,7 +541,7 @@ function legalBody(
                 <td>
                   ${c.provisions.map((p) => html`<div>${selectorText(p.provider)} → ${items(p.itemNos)}</div>`)}
                 </td>
-                <td>${c.effectiveFrom}${c.effectiveTo ? `〜${c.effectiveTo}` : '〜'}</td>
+                <td>${fill(t.span, { from: c.effectiveFrom, to: c.effectiveTo ?? '' })}</td>
               </tr>`,
           )}
       </tbody>
@@ -571,12 +577,12 @@ function legalBody(
       (item) =>
         html`<details>
           <summary>
-            ［${item.itemNo}］${item.name}（${fill(t.layoutCount, { n: item.layouts.length })}）
+            ［${item.itemNo}］${item.name}${aside(lang, fill(t.layoutCount, { n: item.layouts.length }))}
           </summary>
           ${item.layouts.map(
             (l) =>
               html`<h3>
-                  ${fill(t.layoutVersion, { v: l.version })}（${l.effectiveFrom}〜${l.effectiveTo ?? ''}）
+                  ${fill(t.layoutVersion, { v: l.version })}(${fill(t.span, { from: l.effectiveFrom, to: l.effectiveTo ?? '' })})
                 </h3>
                 <table class="data-table">
                   <thead>

@@ -56,7 +56,7 @@ import type {
   OversightService,
   RecordVerification,
 } from '../service/oversight.ts';
-import { OPERATOR_MESSAGES, periodFields, periodForm, type RenderedPage } from './operator-console.ts';
+import { OPERATOR_MESSAGES, aside, periodFields, periodForm, type RenderedPage } from './operator-console.ts';
 import {
   OVERSIGHT_MESSAGES,
   anomaliesBody,
@@ -363,7 +363,7 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
 };
 
 /** The records', figures' and log's words (the other pages' are oversight-pages.ts'), each language's. */
-const CONSOLE_MESSAGES = {
+export const OVERSIGHT_CONSOLE_MESSAGES = {
   ...OVERSIGHT_MESSAGES,
   recordsLead: {
     ja: 'コアシステムが記録したすべての情報提供等の記録を検索できます。個人番号・符号・個人を識別する情報は表示しません。',
@@ -457,7 +457,7 @@ function recordsBody(
   base: string,
   lang: Lang,
 ): Html {
-  const t = pick(CONSOLE_MESSAGES, lang);
+  const t = pick(OVERSIGHT_CONSOLE_MESSAGES, lang);
   const next = new URLSearchParams(
     Object.entries({ ...q, cursor: result.nextCursor ?? '' }).flatMap(([k, v]) =>
       v === undefined || v === '' ? [] : [[k, String(v)]],
@@ -544,7 +544,7 @@ function institutionsBody(
   base: string,
   lang: Lang,
 ): Html {
-  const t = pick(CONSOLE_MESSAGES, lang);
+  const t = pick(OVERSIGHT_CONSOLE_MESSAGES, lang);
   const total = figures.total;
   const heads = (names: string[]) => names.map((n) => html`<th class="num">${n}</th>`);
   return html`${periodForm(`${base}/institutions`, p, 'search-form', lang)}
@@ -589,7 +589,7 @@ function institutionsBody(
             .map(
               (f) =>
                 html`<section class="refusals" data-institution="${f.institutionId}">
-                  <h3>${f.name ?? f.institutionId}（${f.institutionId}）</h3>
+                  <h3>${f.name ?? f.institutionId}${aside(lang, f.institutionId)}</h3>
                   ${
                     f.refusalsByClause.length > 0
                       ? html`<table class="data-table">
@@ -645,7 +645,7 @@ async function logBody(
   base: string,
   lang: Lang,
 ): Promise<Html> {
-  const t = pick(CONSOLE_MESSAGES, lang);
+  const t = pick(OVERSIGHT_CONSOLE_MESSAGES, lang);
   const { count: stored, heads } = await oversight.heads(HEADS_SHOWN);
   return html`<p class="lead">${t.logLead}</p>
     <div class="actions">
@@ -688,7 +688,7 @@ async function logBody(
 }
 
 function verificationBody(v: LogVerification, lang: Lang): Html {
-  const t = pick(CONSOLE_MESSAGES, lang);
+  const t = pick(OVERSIGHT_CONSOLE_MESSAGES, lang);
   const a = v.audit;
   // Whole only when heads signed with the core's key vouch for the log: without one, the log was
   // checked against its own hashes only, which whoever can write the database can make agree.
@@ -703,7 +703,7 @@ function verificationBody(v: LogVerification, lang: Lang): Html {
         : t.verifiedNoHead;
   return html`<section id="verification" data-ok="${ok ? 'true' : 'false'}" aria-live="polite">
     <p class="notice ${ok ? 'notice--success' : 'notice--error'}" role="status">
-      ${text}（${dateTimeIn(lang, new Date(v.checkedAt))}）
+      ${text}${aside(lang, dateTimeIn(lang, new Date(v.checkedAt)))}
     </p>
     <table class="data-table">
       <tbody>
@@ -738,7 +738,7 @@ function verificationBody(v: LogVerification, lang: Lang): Html {
 }
 
 function inclusionBody(r: RecordVerification, lang: Lang): Html {
-  const t = pick(CONSOLE_MESSAGES, lang);
+  const t = pick(OVERSIGHT_CONSOLE_MESSAGES, lang);
   const ok = r.verdict.ok;
   return html`<section id="inclusion" data-ok="${ok ? 'true' : 'false'}">
     <p class="notice ${ok ? 'notice--success' : 'notice--error'}" role="status">

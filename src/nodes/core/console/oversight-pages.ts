@@ -13,7 +13,7 @@ import type { Anomaly, AnomalyKind, AnomalyRules } from '../service/anomalies.ts
 import type { OversightRecord, PersonView } from '../service/oversight.ts';
 import { PERSON_RECORDS_SHOWN } from '../service/oversight.ts';
 import type { RecordCheckResult } from '../service/record-checks.ts';
-import { periodFields } from './operator-console.ts';
+import { aside, periodFields } from './operator-console.ts';
 
 /** The oversight console's words, each language's (shared/web/lang.ts); oversight-console.ts uses them too. */
 export const OVERSIGHT_MESSAGES = {
@@ -417,7 +417,7 @@ export function crossCheckBody(
                         ? t.someUnreachable
                         : '',
                     })
-              }（${dateTimeIn(lang, new Date(result.checkedAt))}）
+              }${aside(lang, dateTimeIn(lang, new Date(result.checkedAt)))}
               ${result.truncated ? t.truncated : ''}
             </p>
             <table class="data-table" id="parties">
@@ -443,7 +443,7 @@ export function crossCheckBody(
                         ${
                           p.treeHead
                             ? html`${t.headSize}
-                                ${count.format(p.treeHead.treeSize)}（${dateTimeIn(lang, new Date(p.treeHead.timestamp))}）
+                                ${count.format(p.treeHead.treeSize)}${aside(lang, dateTimeIn(lang, new Date(p.treeHead.timestamp)))}
                                 <div class="hint" data-head-check="${p.headCheck ?? ''}">
                                   ${t[HEAD_CHECK[p.headCheck ?? 'no-key']]}
                                 </div>`

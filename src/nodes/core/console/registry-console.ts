@@ -31,7 +31,7 @@ import { listCertificates, type ListedCertificate } from '../../../trust/pki/aut
 import type { Institution, SuspensionEvent } from '../model.ts';
 import { INSTITUTION_KIND_NAMES } from '../service/records.ts';
 import type { Registry } from '../service/registry.ts';
-import type { RenderedPage } from './operator-console.ts';
+import { aside, type RenderedPage } from './operator-console.ts';
 
 export interface RegistryConsoleOptions {
   guard: preHandlerHookHandler | preHandlerHookHandler[];
@@ -55,7 +55,7 @@ const DONE = z.strictObject({
 });
 
 /** The registry's words, each language's (shared/web/lang.ts). */
-const REGISTRY_MESSAGES = {
+export const REGISTRY_MESSAGES = {
   registered: { ja: '登録しました。', en: 'Registered.' },
   updated: { ja: '更新しました。', en: 'Updated.' },
   rotated: {
@@ -93,6 +93,7 @@ const REGISTRY_MESSAGES = {
   valid: { ja: '有効', en: 'Valid' },
   revoked: { ja: '失効', en: 'Revoked' },
   expired: { ja: '期限切れ', en: 'Expired' },
+  until: { ja: '〜{day}', en: 'until {day}' },
   noCert: { ja: '未発行', en: 'None' },
   rekeyDone: { ja: '完了', en: 'Done' },
   rekeyPending: { ja: '未完了', en: 'Pending' },
@@ -270,7 +271,8 @@ function confirmBody(
 ): Html {
   const t = pick(REGISTRY_MESSAGES, lang);
   return html`<p class="lead">
-      <code>${institution.id}</code> ${institution.name}（${INSTITUTION_KIND_NAMES[institution.kind]}）
+      <code>${institution.id}</code>
+      ${institution.name}${aside(lang, INSTITUTION_KIND_NAMES[institution.kind])}
     </p>
     <p class="notice notice--error" role="alert">${t[text.warning]}</p>
     <dl class="summary">
@@ -302,7 +304,7 @@ function suspensionCell(
     ${
       latest
         ? html`<div class="hint" data-suspension-reason>
-            ${latest.reason}（${latest.by}、${dateTimeIn(lang, new Date(latest.at))}）
+            ${latest.reason}${aside(lang, `${latest.by}${lang === 'en' ? ', ' : '、'}${dateTimeIn(lang, new Date(latest.at))}`)}
           </div>`
         : null
     }
@@ -341,17 +343,17 @@ function certificateCell(
     <div class="hint">
       ${
         identity.status === 'revoked'
-          ? `${identity.revokedAt ? dateIn(lang, new Date(identity.revokedAt)) : ''}（${identity.reason ?? ''}）`
-          : `〜${until}`
+          ? html`${identity.revokedAt ? dateIn(lang, new Date(identity.revokedAt)) : ''}${aside(lang, identity.reason ?? '')}`
+          : fill(t.until, { day: until })
       }
     </div>`;
 }
 
-function rekeyCell(i: Institution, t: RegistryWords): Html {
+function rekeyCell(i: Institution, t: RegistryWords, lang: Lang): Html {
   return i.rekeyedVersion >= i.keyVersion
     ? html`<span data-rekey="done">${t.rekeyDone}</span>`
     : html`<span class="status--down" data-rekey="pending"
-        >${t.rekeyPending}（v${i.rekeyedVersion} → v${i.keyVersion}）</span
+        >${t.rekeyPending}${aside(lang, `v${i.rekeyedVersion} → v${i.keyVersion}`)}</span
       >`;
 }
 
@@ -399,7 +401,7 @@ function registryBody(
               <td>${INSTITUTION_KIND_NAMES[i.kind]}</td>
               <td><code>${i.networkUrl}</code></td>
               <td class="num" data-key-version="${i.keyVersion}">${i.keyVersion}</td>
-              <td>${rekeyCell(i, t)}</td>
+              <td>${rekeyCell(i, t, lang)}</td>
               <td>${certificateCell(certificates, i.id, t, lang)}</td>
               <td>${suspensionCell(i, suspensions.get(i.id), csrfToken, base, t, lang)}</td>
               <td>${dateTimeIn(lang, new Date(i.updatedAt))}</td>
