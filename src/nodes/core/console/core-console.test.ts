@@ -17,6 +17,12 @@ import { AccountService } from '../../../shared/web/console/accounts.ts';
 import type { CoreDatabase } from '../kysely-store.ts';
 import { startStandIn, startTestCore, testLegalFiles, type StandIn, type TestCore } from '../test-support.ts';
 import { createCoreConsole } from './core-console.ts';
+import { LOAD_MESSAGES } from './legal-load-console.ts';
+import { OPERATOR_MESSAGES } from './operator-console.ts';
+import { OVERSIGHT_CONSOLE_MESSAGES } from './oversight-console.ts';
+import { REGISTRY_MESSAGES } from './registry-console.ts';
+import { INSTITUTION_KIND_NAMES } from '../service/records.ts';
+import type { MessageTable } from '../../../shared/web/lang.ts';
 import { AnomalyService } from '../service/anomalies.ts';
 import { OversightService } from '../service/oversight.ts';
 import { signTreeHead } from '../../../trust/merkle/index.ts';
@@ -98,6 +104,9 @@ class Jar {
       if (c.value === '') this.cookies.delete(c.name);
       else this.cookies.set(c.name, c.value);
     }
+  }
+  set(name: string, value: string): void {
+    this.cookies.set(name, value);
   }
   get header(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
@@ -667,5 +676,73 @@ describe('the oversight console', () => {
     const tampered = await post(ppc, '/oversight/log', '/oversight/log/verify', {});
     expect(tampered.body).toContain('id="verification" data-ok="false"');
     expect(tampered.body).toContain('record-differs');
+  });
+});
+
+describe('the core console in one language at a time', () => {
+  /**
+   * The Japanese words of the console's tables, as fragments between placeholders. Data stays as
+   * data has it (procedure and item names, institution kinds), so a fragment that the data itself
+   * holds is not one an English page can be blamed for.
+   */
+  const typed = ['苦情受付 R7-0012', '提供機関からの照会', '別人の確認', '不正アクセスの調査', '調査完了'];
+  const data = [...Object.values(BASE), ...Object.values(INSTITUTION_KIND_NAMES), ...typed].join('\n');
+  const japanese = (...tables: MessageTable[]) => [
+    ...new Set(
+      tables
+        .flatMap((table) => Object.values(table).map((m) => m.ja))
+        .flatMap((text) => text.split(/\{\w+\}/))
+        .map((fragment) => fragment.trim())
+        .filter((fragment) => /[^\x20-\x7e]/.test(fragment) && !data.includes(fragment)),
+    ),
+  ];
+  const OPERATOR_WORDS = japanese(OPERATOR_MESSAGES, REGISTRY_MESSAGES, LOAD_MESSAGES);
+  const OVERSIGHT_WORDS = japanese(OVERSIGHT_CONSOLE_MESSAGES);
+
+  /** Every page a GET shows under `prefix` (scripts and CSV aside), with what its route needs. */
+  const pagesUnder = (prefix: string) => {
+    const digest = core.core.services.legalVersions.list()[0]?.digest ?? '';
+    return routesUnder(prefix)
+      .filter((r) => r.method === 'GET' && !/\.(js|csv)$/.test(r.url))
+      .map((r) => (r.url.endsWith('/legal/diff') ? `${r.url}?from=${digest}&to=${digest}` : r.url));
+  };
+
+  it.each([
+    ['operator', '/operator/', () => OPERATOR_WORDS],
+    ['ppc', '/oversight/', () => OVERSIGHT_WORDS],
+  ] as const)(
+    'shows each page of %s in English with the lang=en cookie, in Japanese alone without',
+    async (account, prefix, words) => {
+      const pages = pagesUnder(prefix);
+      expect(pages.length).toBe(prefix === '/operator/' ? 6 : 7);
+      expect(words().length).toBeGreaterThan(30);
+      const ja = await login(account);
+      const en = await login(account);
+      en.set('lang', 'en');
+      for (const url of pages) {
+        const english = await get(en, url);
+        expect(english.statusCode, `${url}: ${english.body}`).toBe(200);
+        expect(english.body, url).toContain('<html lang="en"');
+        const left = words().filter((w) => english.body.includes(w));
+        expect(left, url).toEqual([]);
+
+        const japanesePage = await get(ja, url);
+        expect(japanesePage.statusCode, url).toBe(200);
+        expect(japanesePage.body, url).toContain('<html lang="ja"');
+        expect(japanesePage.body, url).not.toContain('<span lang="en">');
+        expect(japanesePage.body, url).not.toMatch(/__en\b/);
+      }
+    },
+  );
+
+  it('shows dates in 和暦 with the Western year in Japanese and Western in English', async () => {
+    const ppc = await login('ppc');
+    const query = '/oversight/institutions?from=2025-05-01&to=2025-06-30';
+    const ja = await get(ppc, query);
+    expect(ja.body).toContain('令和7年5月1日（2025年）');
+    ppc.set('lang', 'en');
+    const en = await get(ppc, query);
+    expect(en.body).toContain('1 May 2025');
+    expect(en.body).not.toContain('令和');
   });
 });

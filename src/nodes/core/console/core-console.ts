@@ -109,7 +109,7 @@ export async function createCoreConsole(deps: CoreConsoleDeps): Promise<FastifyI
   });
   const render = (request: FastifyRequest, page: RenderedPage) =>
     staffConsole.page(request, {
-      title: page.title,
+      title: staffConsole.lang(request) === 'en' ? page.titleEn : page.title,
       body: page.body,
       ...(page.scripts ? { scripts: page.scripts } : {}),
     });

@@ -25,12 +25,13 @@ import { StatisticsDay } from '../../../protocol/admin.ts';
 import { jstDate } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import { parseInput } from '../../../shared/http.ts';
-import { japaneseDate } from '../../../shared/web/dates.ts';
+import { dateIn } from '../../../shared/web/dates.ts';
+import { fill, pick, requestLang, type Lang } from '../../../shared/web/lang.ts';
 import { html, type Html } from '../../../shared/web/html.ts';
 import { formFields } from '../../../shared/web/server.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import type { LegalVersionService } from '../service/legal-versions.ts';
-import type { RenderedPage } from './operator-console.ts';
+import { aside, type RenderedPage } from './operator-console.ts';
 
 /**
  * The largest form `POST legal/load` reads: 4 MiB. The repository's three files are 54 KB; a form
@@ -66,6 +67,36 @@ const LoadForm = z.strictObject({
 
 const PARTS = Object.keys(LEGAL_FILES) as (keyof LegalFiles)[];
 
+/** The load's words, each language's (shared/web/lang.ts). */
+export const LOAD_MESSAGES = {
+  lead: {
+    ja: '新しい版は、読み込む前に起動時と同じ検証を受けます。検証に通ると、施行日にその日の版との差分を表示し、確認してから保存します。施行日は今日以降の日です（今日なら直ちに施行）。',
+    en: 'A new version is checked as at start-up before it is loaded. Once it passes, its differences from the version of its day are shown, and it is stored when confirmed. The day is today or later (today: in force at once).',
+  },
+  effectiveFrom: { ja: '施行日', en: 'Takes effect on' },
+  fileOf: { ja: '{file}のファイル', en: 'File for {file}' },
+  check: { ja: '検証', en: 'Check' },
+  hint: {
+    ja: 'ファイルを選ぶと、その内容が下の欄に入ります（貼り付けても構いません）。{cmd} も同じ検証をします。',
+    en: 'A file chosen fills the field below (pasting works too). {cmd} checks the same way.',
+  },
+  checked: { ja: '検証に通りました。まだ保存していません。', en: 'Valid; nothing stored yet.' },
+  digest: { ja: 'ダイジェスト', en: 'Digest' },
+  counts: { ja: '件数', en: 'Counts' },
+  countsText: {
+    ja: '項 {clauses}・手続 {procedures}・特定個人情報 {items}',
+    en: '{clauses} clauses, {procedures} procedures, {items} items',
+  },
+  replaces: { ja: 'その日までの版', en: 'Replaces on that day' },
+  inForceSince: { ja: '{day}施行', en: 'in force from {day}' },
+  warnings: { ja: '注意', en: 'Warnings' },
+  differences: { ja: '差分', en: 'Differences' },
+  store: { ja: 'この版を保存', en: 'Store this version' },
+  cancel: { ja: 'やめる', en: 'Cancel' },
+  notLoaded: { ja: '読み込めません', en: 'Not loaded' },
+  line: { ja: '{n}行目', en: 'line {n}' },
+} as const;
+
 const SCRIPT = `for (const input of document.querySelectorAll('input[type=file][data-fills]')) {
   input.addEventListener('change', async () => {
     const file = input.files && input.files[0];
@@ -96,7 +127,7 @@ export const legalLoadConsole: FastifyPluginAsync<LegalLoadConsoleOptions> = (ap
 
   app.get('/legal/load', (request, reply) => {
     const form = { effectiveFrom: jstDate(options.now()), clauses: '', procedures: '', items: '' };
-    const body = formBody(form, options.staff(request).csrfToken, base, undefined);
+    const body = formBody(form, options.staff(request).csrfToken, base, undefined, requestLang(request));
     return reply
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-store')
@@ -112,6 +143,7 @@ export const legalLoadConsole: FastifyPluginAsync<LegalLoadConsoleOptions> = (ap
     const files = Object.fromEntries(PARTS.map((p) => [p, form[p].replaceAll('\r\n', '\n')])) as LegalFiles;
     const load = { effectiveFrom: form.effectiveFrom, files };
     const { accountId, csrfToken } = options.staff(request);
+    const lang = requestLang(request);
     const send = (status: number, body: Html) =>
       reply
         .status(status)
@@ -130,10 +162,13 @@ export const legalLoadConsole: FastifyPluginAsync<LegalLoadConsoleOptions> = (ap
         'legal table version refused at its check in the console',
       );
       // Refused before anything is stored: the form again, with the validator's message at its line.
-      return send(error.status, formBody({ ...form, ...files }, csrfToken, base, problemBody(files, error)));
+      return send(
+        error.status,
+        formBody({ ...form, ...files }, csrfToken, base, problemBody(files, error, lang), lang),
+      );
     }
     if (form.confirmed !== 'yes') {
-      return send(200, checkedBody(load, checked, csrfToken, base));
+      return send(200, checkedBody(load, checked, csrfToken, base, lang));
     }
     if (form.digest !== checked.digest) {
       throw new RenkeiError(
@@ -156,16 +191,21 @@ type FormValues = { effectiveFrom: string } & LegalFiles;
 // Every <textarea> below starts with a newline before its text: HTML drops one newline right after
 // the start tag, so a file that begins with an empty line keeps it (and its digest).
 
-function formBody(form: FormValues, csrfToken: string, base: string, problem: Html | undefined): Html {
+function formBody(
+  form: FormValues,
+  csrfToken: string,
+  base: string,
+  problem: Html | undefined,
+  lang: Lang,
+): Html {
+  const t = pick(LOAD_MESSAGES, lang);
+  const [before, after] = t.hint.split('{cmd}');
   return html`${problem ?? null}
-    <p class="lead">
-      新しい版は、読み込む前に起動時と同じ検証を受けます。検証に通ると、施行日にその日の版との差分を表示し、
-      確認してから保存します。施行日は今日以降の日です（今日なら直ちに施行）。
-    </p>
+    <p class="lead">${t.lead}</p>
     <form method="post" action="${base}/legal/load" id="legal-load" class="file-form">
       <input type="hidden" name="_csrf" value="${csrfToken}" />
       <div class="form-field">
-        <label for="effectiveFrom">施行日 <span lang="en">Takes effect on</span></label>
+        <label for="effectiveFrom">${t.effectiveFrom}</label>
         <input
           class="input"
           type="date"
@@ -184,18 +224,15 @@ function formBody(form: FormValues, csrfToken: string, base: string, problem: Ht
               accept=".yaml,.yml,text/yaml"
               data-fills="${part}"
               id="${part}-file"
-              aria-label="${LEGAL_FILES[part]}のファイル"
+              aria-label="${fill(t.fileOf, { file: LEGAL_FILES[part] })}"
             />
             <textarea class="input" id="${part}" name="${part}" rows="6" required spellcheck="false">
 ${form[part]}</textarea>
           </div>`,
       )}
-      <button class="button" type="submit">検証 <span lang="en">Check</span></button>
+      <button class="button" type="submit">${t.check}</button>
     </form>
-    <p class="hint">
-      ファイルを選ぶと、その内容が下の欄に入ります（貼り付けても構いません）。<code>renkei legal load</code>
-      も同じ検証をします。
-    </p>`;
+    <p class="hint">${before ?? ''}<code>renkei legal load</code>${after ?? ''}</p>`;
 }
 
 function checkedBody(
@@ -203,33 +240,39 @@ function checkedBody(
   checked: ReturnType<LegalVersionService['check']>,
   csrfToken: string,
   base: string,
+  lang: Lang,
 ): Html {
+  const t = pick(LOAD_MESSAGES, lang);
   const { table, digest, follows, diff } = checked;
-  return html`<p class="notice notice--success" role="status" id="checked">
-      検証に通りました。まだ保存していません。 <span lang="en">Valid; nothing stored yet.</span>
-    </p>
+  return html`<p class="notice notice--success" role="status" id="checked">${t.checked}</p>
     <dl class="summary">
-      <dt>施行日 <span lang="en">Takes effect</span></dt>
-      <dd id="effective-from" data-day="${load.effectiveFrom}">${japaneseDate(load.effectiveFrom)}</dd>
-      <dt>ダイジェスト <span lang="en">Digest</span></dt>
+      <dt>${t.effectiveFrom}</dt>
+      <dd id="effective-from" data-day="${load.effectiveFrom}">${dateIn(lang, load.effectiveFrom)}</dd>
+      <dt>${t.digest}</dt>
       <dd><code id="digest">${digest}</code></dd>
-      <dt>件数 <span lang="en">Counts</span></dt>
-      <dd>項 ${table.clauses.length}・手続 ${table.procedures.length}・特定個人情報 ${table.items.length}</dd>
-      <dt>その日までの版 <span lang="en">Replaces on that day</span></dt>
+      <dt>${t.counts}</dt>
+      <dd>
+        ${fill(t.countsText, {
+          clauses: table.clauses.length,
+          procedures: table.procedures.length,
+          items: table.items.length,
+        })}
+      </dd>
+      <dt>${t.replaces}</dt>
       <dd>
         <code>${follows.digest.slice(0, 16)}</code
-        >（${follows.effectiveFrom ? japaneseDate(follows.effectiveFrom) : '—'}施行）
+        >${aside(lang, fill(t.inForceSince, { day: follows.effectiveFrom ? dateIn(lang, follows.effectiveFrom) : '—' }))}
       </dd>
     </dl>
     ${
       table.warnings.length > 0
-        ? html`<h2>注意 <span lang="en">Warnings</span></h2>
+        ? html`<h2>${t.warnings}</h2>
             <ul id="warnings">
               ${table.warnings.map((w) => html`<li>${w}</li>`)}
             </ul>`
         : null
     }
-    <h2>差分 <span lang="en">Differences</span></h2>
+    <h2>${t.differences}</h2>
     <pre id="diff">${formatLegalTableDiff(diff)}</pre>
     <form method="post" action="${base}/legal/load" id="legal-confirm">
       <input type="hidden" name="_csrf" value="${csrfToken}" />
@@ -237,20 +280,21 @@ function checkedBody(
       ${PARTS.map((part) => html`<textarea name="${part}" hidden>${`\n${load.files[part]}`}</textarea>`)}
       <input type="hidden" name="digest" value="${digest}" />
       <input type="hidden" name="confirmed" value="yes" />
-      <button class="button" type="submit">この版を保存 <span lang="en">Store this version</span></button>
-      <a class="button button--secondary" href="${base}/legal">やめる <span lang="en">Cancel</span></a>
+      <button class="button" type="submit">${t.store}</button>
+      <a class="button button--secondary" href="${base}/legal">${t.cancel}</a>
     </form>`;
 }
 
 /** The validator's refusal, and where it is: the file and line, with the lines around it. */
-function problemBody(files: LegalFiles, error: RenkeiError): Html {
+function problemBody(files: LegalFiles, error: RenkeiError, lang: Lang): Html {
+  const t = pick(LOAD_MESSAGES, lang);
   const at = locate(files, error);
   return html`<div class="notice notice--error" role="alert" id="problem" data-code="${error.code}">
-    <p>読み込めません <span lang="en">Not loaded</span>（<code>${error.code}</code>）: ${error.message}</p>
+    <p>${t.notLoaded}${aside(lang, html`<code>${error.code}</code>`)}: ${error.message}</p>
     ${
       at
         ? html`<p id="problem-line" data-file="${at.file}" data-line="${at.line}">
-              ${at.file} ${at.line}行目 <span lang="en">line ${at.line}</span>
+              ${at.file} ${fill(t.line, { n: at.line })}
             </p>
             <pre>${at.excerpt}</pre>`
         : null

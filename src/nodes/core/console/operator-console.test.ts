@@ -151,8 +151,8 @@ describe("the operator's console", () => {
     expect(health.answerTimes.count).toBe(3);
     expect(health.answerTimes.p50Ms).toBe(0);
     const page = await get('/operator/health');
-    expect(page.body).toContain('停止 down');
-    expect(page.body).toContain('稼働中 up');
+    expect(page.body).toContain('停止 (ERR_UPSTREAM_UNAVAILABLE)');
+    expect(page.body).toContain('稼働中');
   });
 
   it('takes percentiles by nearest rank', () => {

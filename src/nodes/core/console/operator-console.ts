@@ -25,7 +25,8 @@ import { jstDate } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import { parseInput } from '../../../shared/http.ts';
 import { html, page, type Html } from '../../../shared/web/html.ts';
-import { japaneseDate, japaneseDateTime } from '../../../shared/web/dates.ts';
+import { dateIn, dateTimeIn } from '../../../shared/web/dates.ts';
+import { fill, pick, requestLang, type Lang } from '../../../shared/web/lang.ts';
 import type { LegalVersionService } from '../service/legal-versions.ts';
 import type { NetworkHealthService } from '../service/network-health.ts';
 import type { RecordService } from '../service/records.ts';
@@ -57,6 +58,102 @@ export interface RenderedPage {
 
 const SERVICE = { name: '運用者コンソール', nameEn: "Operator's console", href: '' };
 
+/** The operator's pages' words, each language's (shared/web/lang.ts). */
+export const OPERATOR_MESSAGES = {
+  menu: { ja: 'コンソール', en: 'Console' },
+  statistics: { ja: '統計', en: 'Statistics' },
+  legal: { ja: '別表第二・レイアウト', en: 'Legal table' },
+  legalTitle: { ja: '別表第二・データ標準レイアウト', en: 'Legal table and layouts' },
+  diffTitle: { ja: '版の差分', en: 'Differences between versions' },
+  health: { ja: '稼働状況', en: 'Network health' },
+  fromAfterTo: {
+    ja: '開始日は終了日以前にしてください。',
+    en: 'The start day must be on or before the end day.',
+  },
+  checkedAt: { ja: '確認時刻', en: 'Checked at' },
+  nodes: { ja: 'ノード', en: 'Nodes' },
+  institution: { ja: '機関', en: 'Institution' },
+  kind: { ja: '種別', en: 'Kind' },
+  state: { ja: '状態', en: 'State' },
+  response: { ja: '応答', en: 'Response' },
+  up: { ja: '稼働中', en: 'up' },
+  down: { ja: '停止', en: 'down' },
+  queues: { ja: '待ち行列', en: 'Queues' },
+  awaitingProvider: { ja: '提供者の回答待ちの照会', en: 'Requests awaiting the provider' },
+  undelivered: { ja: '照会者へ未配信の回答', en: 'Answers undelivered' },
+  keptAnswers: { ja: '保管中の暗号化回答', en: 'Sealed answers kept' },
+  providerNotices: { ja: '提供者への失敗通知', en: 'Failure notices to providers' },
+  residentNotices: { ja: '異動の通知', en: 'Notices of change' },
+  portalNotices: { ja: 'マイナポータルへのお知らせ', en: 'Portal notices' },
+  answerTimes: { ja: '回答時間（直近{m}分）', en: 'Answer times, last {m} minutes' },
+  answered: { ja: '件数', en: 'Answered' },
+  median: { ja: '中央値 p50', en: 'Median p50' },
+  max: { ja: '最大', en: 'Max' },
+  provisions: { ja: '提供件数', en: 'Provisions' },
+  notHeld: { ja: '不保持', en: 'Not held' },
+  refused: { ja: '拒否', en: 'Refused' },
+  failed: { ja: '失敗', en: 'Failed' },
+  requests: { ja: '照会件数', en: 'Requests' },
+  from: { ja: '開始日', en: 'From' },
+  to: { ja: '終了日', en: 'To' },
+  show: { ja: '表示', en: 'Show' },
+  summary: {
+    ja: '{from}〜{to}（日本時間）の情報提供件数は',
+    en: 'Provisions from {from} to {to} (JST):',
+  },
+  summaryRest: {
+    ja: '件 （照会 {total}件、不保持 {notHeld}件、拒否 {refused}件、失敗 {failed}件）。',
+    en: '(requests {total}, not held {notHeld}, refused {refused}, failed {failed}).',
+  },
+  csv: { ja: 'CSVで保存', en: 'Export CSV' },
+  perWeek: { ja: '週あたり提供件数', en: 'Provisions per week (Mon–Sun, JST)' },
+  perWeekChart: { ja: '週あたり提供件数の棒グラフ', en: 'Bar chart of provisions per week' },
+  byProcedure: { ja: '情報照会している主な事務手続及び件数', en: 'By procedure' },
+  procedureName: { ja: '手続名', en: 'Procedure' },
+  byItem: { ja: '情報提供されている主な特定個人情報及び件数', en: 'By item' },
+  itemName: { ja: '特定個人情報［特定個人情報番号］', en: 'Item [item number]' },
+  byRequesterKind: { ja: '照会機関の種別', en: 'By requester kind' },
+  byProviderKind: { ja: '提供機関の種別', en: 'By provider kind' },
+  unknown: { ja: '（不明）', en: '(unknown)' },
+  in_force: { ja: '施行中', en: 'In force' },
+  scheduled: { ja: '施行予定', en: 'Scheduled' },
+  superseded: { ja: '旧版', en: 'Superseded' },
+  stored: { ja: '新しい版を保存しました。', en: 'The new version is stored.' },
+  unchanged: {
+    ja: 'この版はその施行日で既に保存されています。',
+    en: 'This version was already stored with that day.',
+  },
+  versions: { ja: '版', en: 'Versions' },
+  loadVersion: { ja: '新しい版を読み込む', en: 'Load a version' },
+  effectiveFrom: { ja: '施行日', en: 'In force from' },
+  digest: { ja: 'ダイジェスト', en: 'Digest' },
+  loadedBy: { ja: '読込', en: 'Loaded by' },
+  diffWithInForce: { ja: '施行中の版との差分', en: 'Differences from the version in force' },
+  shownVersion: { ja: '表示中の版', en: 'Version shown' },
+  clauses: { ja: '項', en: 'Clauses' },
+  clause: { ja: '項', en: 'Clause' },
+  business: { ja: '事務', en: 'Business' },
+  requester: { ja: '情報照会者', en: 'Requester' },
+  providerItems: { ja: '情報提供者と特定個人情報', en: 'Providers and items' },
+  inForce: { ja: '施行', en: 'In force' },
+  procedures: { ja: '事務手続', en: 'Procedures' },
+  appliedTo: { ja: '申請先', en: 'Applied to' },
+  items: { ja: '特定個人情報', en: 'Items' },
+  attachmentsOmitted: { ja: '省略できる添付書類', en: 'Attachments omitted' },
+  itemsAndLayouts: { ja: '特定個人情報とデータ標準レイアウト', en: 'Items and layouts' },
+  layoutCount: { ja: '{n}版', en: '{n} versions' },
+  layoutVersion: { ja: '版 {v}', en: 'Version {v}' },
+  field: { ja: '項目', en: 'Field' },
+  name: { ja: '名前', en: 'Name' },
+  type: { ja: '型', en: 'Type' },
+  required: { ja: '必須', en: 'Required' },
+  optional: { ja: '任意', en: 'Optional' },
+  constraints: { ja: '制約', en: 'Constraints' },
+  maxLength: { ja: '最大{n}文字', en: 'at most {n} characters' },
+  span: { ja: '{from}〜{to}', en: '{from} – {to}' },
+} as const;
+type OperatorWords = ReturnType<typeof pick<typeof OPERATOR_MESSAGES>>;
+
 const Period = z.strictObject({ from: StatisticsDay.optional(), to: StatisticsDay.optional() });
 const DiffQuery = z.strictObject({
   from: z.string().regex(/^[0-9a-f]{64}$/),
@@ -83,34 +180,39 @@ export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async
   // Every route of this plugin, and only them (Fastify encapsulation): the guard first.
   for (const guard of guards) app.addHook('preHandler', guard);
 
-  const nav = html`<nav aria-label="コンソール">
-    <ul class="console-nav">
-      <li>
-        <a href="${base}/statistics">統計 <span lang="en">Statistics</span></a>
-      </li>
-      <li>
-        <a href="${base}/legal">別表第二・レイアウト <span lang="en">Legal table</span></a>
-      </li>
-      <li>
-        <a href="${base}/health">稼働状況 <span lang="en">Health</span></a>
-      </li>
-    </ul>
-  </nav>`;
-  const render = (request: FastifyRequest, title: string, titleEn: string, body: Html, scripts?: string[]) =>
-    options.render
-      ? options.render(request, { title, titleEn, body, ...(scripts ? { scripts } : {}) })
-      : page({ title, service, body: html`${nav}${body}`, ...(scripts ? { scripts } : {}) });
+  const navOf = (t: OperatorWords) =>
+    html`<nav aria-label="${t.menu}">
+      <ul class="console-nav">
+        <li><a href="${base}/statistics">${t.statistics}</a></li>
+        <li><a href="${base}/legal">${t.legal}</a></li>
+        <li><a href="${base}/health">${t.health}</a></li>
+      </ul>
+    </nav>`;
+  const render = (
+    request: FastifyRequest,
+    title: string,
+    titleEn: string,
+    body: Html,
+    scripts?: string[],
+  ) => {
+    if (options.render)
+      return options.render(request, { title, titleEn, body, ...(scripts ? { scripts } : {}) });
+    const lang = requestLang(request);
+    return page({
+      title: lang === 'en' ? titleEn : title,
+      service,
+      lang,
+      body: html`${navOf(pick(OPERATOR_MESSAGES, lang))}${body}`,
+      ...(scripts ? { scripts } : {}),
+    });
+  };
 
   /** The period asked for, by default the last 12 weeks to today (JST). */
-  function period(query: unknown): { from: string; to: string } {
+  function period(query: unknown, lang: Lang): { from: string; to: string } {
     const asked = parseInput(Period, query, 'period (from, to)');
     const to = asked.to ?? jstDate(now());
     const from = asked.from ?? jstDate(new Date(Date.parse(`${to}T00:00:00Z`) - 83 * 86_400_000));
-    if (from > to)
-      throw new RenkeiError(
-        'ERR_VALIDATION',
-        '開始日は終了日以前にしてください。 (from must be on or before to)',
-      );
+    if (from > to) throw new RenkeiError('ERR_VALIDATION', OPERATOR_MESSAGES.fromAfterTo[lang]);
     return { from, to };
   }
 
@@ -119,7 +221,7 @@ export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async
   );
 
   app.get('/statistics.csv', async (request, reply) => {
-    const statistics = await options.records.statistics(period(request.query));
+    const statistics = await options.records.statistics(period(request.query, requestLang(request)));
     return reply
       .type('text/csv; charset=utf-8')
       .header('content-disposition', 'attachment; filename="renkei-statistics.csv"')
@@ -127,18 +229,21 @@ export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async
   });
 
   app.get('/statistics', async (request, reply) => {
-    const p = period(request.query);
+    const lang = requestLang(request);
+    const p = period(request.query, lang);
     const statistics = await options.records.statistics(p);
     return reply
       .type('text/html; charset=utf-8')
       .send(
-        render(request, '統計', 'Statistics', statisticsBody(statistics, p, base), [
+        render(request, '統計', 'Statistics', statisticsBody(statistics, p, base, lang), [
           `${base}/statistics-chart.js`,
         ]),
       );
   });
 
   app.get('/legal', async (request, reply) => {
+    const lang = requestLang(request);
+    const t = pick(OPERATOR_MESSAGES, lang);
     const { version, loaded } = parseInput(LegalQuery, request.query, 'version');
     const versions = options.legalVersions.list();
     const shown = version === undefined ? undefined : options.legalVersions.get(version);
@@ -148,9 +253,9 @@ export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async
       .send(
         render(
           request,
-          '別表第二・データ標準レイアウト',
-          'Legal table and layouts',
-          html`${loaded ? loadedNotice(loaded) : null}${legalBody(versions, table, base)}`,
+          OPERATOR_MESSAGES.legalTitle.ja,
+          OPERATOR_MESSAGES.legalTitle.en,
+          html`${loaded ? loadedNotice(loaded, t) : null}${legalBody(versions, table, base, lang)}`,
         ),
       );
   });
@@ -160,89 +265,70 @@ export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async
     const diff = options.legalVersions.diff(from, to);
     return reply
       .type('text/html; charset=utf-8')
-      .send(render(request, '版の差分', 'Differences between versions', diffBody(diff)));
+      .send(render(request, OPERATOR_MESSAGES.diffTitle.ja, OPERATOR_MESSAGES.diffTitle.en, diffBody(diff)));
   });
 
   app.get('/health', async (request, reply) => {
+    const lang = requestLang(request);
+    const t = pick(OPERATOR_MESSAGES, lang);
     const health = await options.health.check();
     const q = health.queues;
-    const t = health.answerTimes;
+    const at = health.answerTimes;
     const ms = (v: number | null) => (v === null ? '—' : `${v} ms`);
-    const body = html` <p class="lead">確認時刻 ${japaneseDateTime(new Date(health.checkedAt))}</p>
-      <h2>ノード <span lang="en">Nodes</span></h2>
+    const queue = (label: string, value: number) =>
+      html`<tr>
+        <th>${label}</th>
+        <td class="num">${value}</td>
+      </tr>`;
+    const body = html` <p class="lead">${t.checkedAt} ${dateTimeIn(lang, new Date(health.checkedAt))}</p>
+      <h2>${t.nodes}</h2>
       <table class="data-table" id="nodes">
         <thead>
           <tr>
-            <th>機関</th>
-            <th>種別</th>
-            <th>状態</th>
-            <th class="num">応答</th>
+            <th>${t.institution}</th>
+            <th>${t.kind}</th>
+            <th>${t.state}</th>
+            <th class="num">${t.response}</th>
           </tr>
         </thead>
         <tbody>
           ${health.nodes.map(
             (n) =>
               html`<tr data-node="${n.id}">
-                <td>${n.name}（${n.id}）</td>
+                <td>${n.name}${aside(lang, n.id)}</td>
                 <td>${n.kind}</td>
-                <td class="${n.up ? '' : 'status--down'}">
-                  ${n.up ? '稼働中 up' : `停止 down (${n.error ?? ''})`}
-                </td>
+                <td class="${n.up ? '' : 'status--down'}">${n.up ? t.up : `${t.down} (${n.error ?? ''})`}</td>
                 <td class="num">${ms(n.ms)}</td>
               </tr>`,
           )}
         </tbody>
       </table>
-      <h2>待ち行列 <span lang="en">Queues</span></h2>
+      <h2>${t.queues}</h2>
       <table class="data-table" id="queues">
         <tbody>
-          <tr>
-            <th>提供者の回答待ちの照会 <span lang="en">awaiting the provider</span></th>
-            <td class="num">${q.awaitingProvider}</td>
-          </tr>
-          <tr>
-            <th>照会者へ未配信の回答 <span lang="en">answers undelivered</span></th>
-            <td class="num">${q.undelivered}</td>
-          </tr>
-          <tr>
-            <th>保管中の暗号化回答 <span lang="en">sealed answers kept</span></th>
-            <td class="num">${q.keptAnswers}</td>
-          </tr>
-          <tr>
-            <th>提供者への失敗通知 <span lang="en">failure notices to providers</span></th>
-            <td class="num">${q.providerNotices}</td>
-          </tr>
-          <tr>
-            <th>異動の通知 <span lang="en">notices of change</span></th>
-            <td class="num">${q.residentNotices}</td>
-          </tr>
-          <tr>
-            <th>マイナポータルへのお知らせ <span lang="en">portal notices</span></th>
-            <td class="num">${q.portalNotices}</td>
-          </tr>
+          ${queue(t.awaitingProvider, q.awaitingProvider)} ${queue(t.undelivered, q.undelivered)}
+          ${queue(t.keptAnswers, q.keptAnswers)} ${queue(t.providerNotices, q.providerNotices)}
+          ${queue(t.residentNotices, q.residentNotices)} ${queue(t.portalNotices, q.portalNotices)}
         </tbody>
       </table>
-      <h2>
-        回答時間（直近${t.windowMinutes}分）
-        <span lang="en">Answer times, last ${t.windowMinutes} minutes</span>
-      </h2>
+      <h2>${fill(t.answerTimes, { m: at.windowMinutes })}</h2>
       <table class="data-table" id="answer-times">
         <tbody>
           <tr>
-            <th>件数 <span lang="en">answered</span></th>
-            <td class="num">${t.count}</td>
+            <th>${t.answered}</th>
+            <td class="num">${at.count}</td>
           </tr>
           <tr>
-            <th>中央値 p50</th>
-            <td class="num">${ms(t.p50Ms)}</td>
+            <th>${t.median}</th>
+            <td class="num">${ms(at.p50Ms)}</td>
           </tr>
           <tr>
             <th>p99</th>
-            <td class="num">${ms(t.p99Ms)}</td>
+            <td class="num">${ms(at.p99Ms)}</td>
           </tr>
           <tr>
-            <th>最大 <span lang="en">max</span></th>
-            <td class="num">${ms(t.maxMs)}</td>
+            <th>${t.max}</th>
+            <td class="num">${ms(at.maxMs)}</td>
           </tr>
         </tbody>
       </table>`;
@@ -252,12 +338,18 @@ export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async
 
 const count = new Intl.NumberFormat('ja-JP');
 
+/** A remark after a text in parentheses, as each language writes them: `名称（131016）`, `Name (131016)`. */
+export function aside(lang: Lang, inner: Html | string | number): Html {
+  return lang === 'en' ? html` (${inner})` : html`（${inner}）`;
+}
+
 /** A breakdown's rows as the seeds' tables: No, name, count (provisions), by count then key. */
 function rankedTable(
   id: string,
   rows: readonly StatisticsRow[],
   heading: string,
-  showKey: (r: StatisticsRow) => string,
+  showKey: (r: StatisticsRow) => Html | string,
+  t: OperatorWords,
 ): Html {
   const ranked = rows
     .filter((r) => r.total > 0)
@@ -267,11 +359,11 @@ function rankedTable(
       <tr>
         <th class="num">No</th>
         <th>${heading}</th>
-        <th class="num">提供件数</th>
-        <th class="num">不保持</th>
-        <th class="num">拒否</th>
-        <th class="num">失敗</th>
-        <th class="num">照会件数</th>
+        <th class="num">${t.provisions}</th>
+        <th class="num">${t.notHeld}</th>
+        <th class="num">${t.refused}</th>
+        <th class="num">${t.failed}</th>
+        <th class="num">${t.requests}</th>
       </tr>
     </thead>
     <tbody>
@@ -295,9 +387,11 @@ function rankedTable(
 export function periodFields(
   p: { from?: string | undefined; to?: string | undefined },
   required: boolean,
+  lang: Lang,
 ): Html {
+  const t = pick(OPERATOR_MESSAGES, lang);
   return html`<div class="form-field">
-      <label for="from">開始日 <span lang="en">From</span></label>
+      <label for="from">${t.from}</label>
       <input
         class="input"
         type="date"
@@ -308,7 +402,7 @@ export function periodFields(
       />
     </div>
     <div class="form-field">
-      <label for="to">終了日 <span lang="en">To</span></label>
+      <label for="to">${t.to}</label>
       <input
         class="input"
         type="date"
@@ -321,75 +415,88 @@ export function periodFields(
 }
 
 /** A form that asks for a period alone and shows the page for it. */
-export function periodForm(action: string, p: { from: string; to: string }, className: string): Html {
+export function periodForm(
+  action: string,
+  p: { from: string; to: string },
+  className: string,
+  lang: Lang,
+): Html {
   return html`<form method="get" action="${action}" class="${className}">
-    ${periodFields(p, true)}
-    <button class="button" type="submit">表示 <span lang="en">Show</span></button>
+    ${periodFields(p, true, lang)}
+    <button class="button" type="submit">${OPERATOR_MESSAGES.show[lang]}</button>
   </form>`;
 }
 
-function statisticsBody(statistics: Statistics, p: { from: string; to: string }, base: string): Html {
+function statisticsBody(
+  statistics: Statistics,
+  p: { from: string; to: string },
+  base: string,
+  lang: Lang,
+): Html {
+  const t = pick(OPERATOR_MESSAGES, lang);
   const rows = (by: string) => statistics.breakdowns.find((b) => b.by === by)?.rows ?? [];
   const weeks = rows('week').map((w) => ({ key: w.key, label: w.key.slice(5), provisions: w.provisions }));
   const o = statistics.byOutcome;
   const csv = `${base}/statistics.csv?from=${p.from}&to=${p.to}`;
-  return html` ${periodForm(`${base}/statistics`, p, 'period')}
+  const unknown = (r: StatisticsRow) => r.name ?? t.unknown;
+  return html` ${periodForm(`${base}/statistics`, p, 'period', lang)}
     <p class="lead">
-      ${japaneseDate(p.from)}〜${japaneseDate(p.to)}（日本時間）の情報提供件数は
-      <strong id="provisions">${count.format(statistics.provisions)}</strong>件 （照会
-      ${count.format(statistics.total)}件、不保持 ${count.format(o.not_held ?? 0)}件、拒否
-      ${count.format(o.refused ?? 0)}件、失敗 ${count.format(o.failed ?? 0)}件）。
+      ${fill(t.summary, { from: dateIn(lang, p.from), to: dateIn(lang, p.to) })}
+      <strong id="provisions">${count.format(statistics.provisions)}</strong>
+      ${fill(t.summaryRest, {
+        total: count.format(statistics.total),
+        notHeld: count.format(o.not_held ?? 0),
+        refused: count.format(o.refused ?? 0),
+        failed: count.format(o.failed ?? 0),
+      })}
     </p>
-    <p>
-      <a class="button button--secondary" href="${csv}" id="csv"
-        >CSVで保存 <span lang="en">Export CSV</span></a
-      >
-    </p>
-    <h2>週あたり提供件数 <span lang="en">Provisions per week (Mon–Sun, JST)</span></h2>
+    <p><a class="button button--secondary" href="${csv}" id="csv">${t.csv}</a></p>
+    <h2>${t.perWeek}</h2>
     <div class="chart">
       <canvas
         id="weekly"
         role="img"
-        aria-label="週あたり提供件数の棒グラフ"
+        aria-label="${t.perWeekChart}"
         data-weeks="${JSON.stringify(weeks)}"
       ></canvas>
     </div>
-    <h2>情報照会している主な事務手続及び件数 <span lang="en">By procedure</span></h2>
-    ${rankedTable('by-procedure', rows('procedure'), '手続名', (r) => `${r.name ?? '（不明）'}（${r.key}）`)}
-    <h2>情報提供されている主な特定個人情報及び件数 <span lang="en">By item</span></h2>
-    ${rankedTable('by-item', rows('item'), '特定個人情報［特定個人情報番号］', (r) => `${r.name ?? '（不明）'}［${r.key}］`)}
-    <h2>照会機関の種別 <span lang="en">By requester kind</span></h2>
-    ${rankedTable('by-requester-kind', rows('requester-kind'), '種別', (r) => r.name ?? r.key)}
-    <h2>提供機関の種別 <span lang="en">By provider kind</span></h2>
-    ${rankedTable('by-provider-kind', rows('provider-kind'), '種別', (r) => r.name ?? r.key)}`;
+    <h2>${t.byProcedure}</h2>
+    ${rankedTable('by-procedure', rows('procedure'), t.procedureName, (r) => html`${unknown(r)}${aside(lang, r.key)}`, t)}
+    <h2>${t.byItem}</h2>
+    ${rankedTable('by-item', rows('item'), t.itemName, (r) => `${unknown(r)}［${r.key}］`, t)}
+    <h2>${t.byRequesterKind}</h2>
+    ${rankedTable('by-requester-kind', rows('requester-kind'), t.kind, (r) => r.name ?? r.key, t)}
+    <h2>${t.byProviderKind}</h2>
+    ${rankedTable('by-provider-kind', rows('provider-kind'), t.kind, (r) => r.name ?? r.key, t)}`;
 }
 
-const STATUS = { in_force: '施行中', scheduled: '施行予定', superseded: '旧版' } as const;
 const items = (itemNos: readonly number[]) => itemNos.map((n) => `[${n}]`).join(' ');
 const selectorText = (s: { kinds: readonly string[]; institutions: readonly string[] }) =>
   [...s.kinds, ...s.institutions].join(', ');
 
-function loadedNotice(loaded: 'stored' | 'unchanged'): Html {
+function loadedNotice(loaded: 'stored' | 'unchanged', t: OperatorWords): Html {
   return html`<p class="notice notice--success" role="status" id="loaded" data-loaded="${loaded}">
-    ${loaded === 'stored' ? '新しい版を保存しました。' : 'この版はその施行日で既に保存されています。'}
+    ${t[loaded]}
   </p>`;
 }
 
-function legalBody(versions: ReturnType<LegalVersionService['list']>, table: LegalTable, base: string): Html {
+function legalBody(
+  versions: ReturnType<LegalVersionService['list']>,
+  table: LegalTable,
+  base: string,
+  lang: Lang,
+): Html {
+  const t = pick(OPERATOR_MESSAGES, lang);
   const inForce = versions.find((v) => v.status === 'in_force');
-  return html` <h2>版 <span lang="en">Versions</span></h2>
-    <p>
-      <a class="button button--secondary" href="${base}/legal/load" id="load-link"
-        >新しい版を読み込む <span lang="en">Load a version</span></a
-      >
-    </p>
+  return html` <h2>${t.versions}</h2>
+    <p><a class="button button--secondary" href="${base}/legal/load" id="load-link">${t.loadVersion}</a></p>
     <table class="data-table" id="versions">
       <thead>
         <tr>
-          <th>施行日</th>
-          <th>状態</th>
-          <th>ダイジェスト</th>
-          <th>読込</th>
+          <th>${t.effectiveFrom}</th>
+          <th>${t.state}</th>
+          <th>${t.digest}</th>
+          <th>${t.loadedBy}</th>
           <th></th>
         </tr>
       </thead>
@@ -397,29 +504,29 @@ function legalBody(versions: ReturnType<LegalVersionService['list']>, table: Leg
         ${versions.map(
           (v) =>
             html`<tr>
-              <td>${v.effectiveFrom ? japaneseDate(v.effectiveFrom) : '—'}</td>
-              <td>${STATUS[v.status]}</td>
+              <td>${v.effectiveFrom ? dateIn(lang, v.effectiveFrom) : '—'}</td>
+              <td>${t[v.status]}</td>
               <td>
                 <a href="${base}/legal?version=${v.digest}"><code>${v.digest.slice(0, 16)}</code></a>
               </td>
               <td>${v.loadedBy}</td>
               <td>
-                ${inForce && inForce.digest !== v.digest ? html`<a href="${base}/legal/diff?from=${inForce.digest}&to=${v.digest}">施行中の版との差分</a>` : ''}
+                ${inForce && inForce.digest !== v.digest ? html`<a href="${base}/legal/diff?from=${inForce.digest}&to=${v.digest}">${t.diffWithInForce}</a>` : ''}
               </td>
             </tr>`,
         )}
       </tbody>
     </table>
-    <p class="hint">表示中の版 <code>${table.digest.slice(0, 16)}</code></p>
-    <h2>項 <span lang="en">Clauses</span></h2>
+    <p class="hint">${t.shownVersion} <code>${table.digest.slice(0, 16)}</code></p>
+    <h2>${t.clauses}</h2>
     <table class="data-table" id="clauses">
       <thead>
         <tr>
-          <th>項</th>
-          <th>事務</th>
-          <th>情報照会者</th>
-          <th>情報提供者と特定個人情報</th>
-          <th>施行</th>
+          <th>${t.clause}</th>
+          <th>${t.business}</th>
+          <th>${t.requester}</th>
+          <th>${t.providerItems}</th>
+          <th>${t.inForce}</th>
         </tr>
       </thead>
       <tbody>
@@ -434,20 +541,20 @@ function legalBody(versions: ReturnType<LegalVersionService['list']>, table: Leg
                 <td>
                   ${c.provisions.map((p) => html`<div>${selectorText(p.provider)} → ${items(p.itemNos)}</div>`)}
                 </td>
-                <td>${c.effectiveFrom}${c.effectiveTo ? `〜${c.effectiveTo}` : '〜'}</td>
+                <td>${fill(t.span, { from: c.effectiveFrom, to: c.effectiveTo ?? '' })}</td>
               </tr>`,
           )}
       </tbody>
     </table>
-    <h2>事務手続 <span lang="en">Procedures</span></h2>
+    <h2>${t.procedures}</h2>
     <table class="data-table" id="procedures">
       <thead>
         <tr>
           <th>ID</th>
-          <th>手続名</th>
-          <th>申請先</th>
-          <th>特定個人情報</th>
-          <th>省略できる添付書類</th>
+          <th>${t.procedureName}</th>
+          <th>${t.appliedTo}</th>
+          <th>${t.items}</th>
+          <th>${t.attachmentsOmitted}</th>
         </tr>
       </thead>
       <tbody>
@@ -465,22 +572,26 @@ function legalBody(versions: ReturnType<LegalVersionService['list']>, table: Leg
           )}
       </tbody>
     </table>
-    <h2>特定個人情報とデータ標準レイアウト <span lang="en">Items and layouts</span></h2>
+    <h2>${t.itemsAndLayouts}</h2>
     ${table.items.map(
       (item) =>
         html`<details>
-          <summary>［${item.itemNo}］${item.name}（${item.layouts.length}版）</summary>
+          <summary>
+            ［${item.itemNo}］${item.name}${aside(lang, fill(t.layoutCount, { n: item.layouts.length }))}
+          </summary>
           ${item.layouts.map(
             (l) =>
-              html`<h3>版 ${l.version}（${l.effectiveFrom}〜${l.effectiveTo ?? ''}）</h3>
+              html`<h3>
+                  ${fill(t.layoutVersion, { v: l.version })}(${fill(t.span, { from: l.effectiveFrom, to: l.effectiveTo ?? '' })})
+                </h3>
                 <table class="data-table">
                   <thead>
                     <tr>
-                      <th>項目</th>
-                      <th>名前</th>
-                      <th>型</th>
-                      <th>必須</th>
-                      <th>制約</th>
+                      <th>${t.field}</th>
+                      <th>${t.name}</th>
+                      <th>${t.type}</th>
+                      <th>${t.required}</th>
+                      <th>${t.constraints}</th>
                     </tr>
                   </thead>
                   <tbody>
@@ -490,9 +601,9 @@ function legalBody(versions: ReturnType<LegalVersionService['list']>, table: Leg
                           <td>${f.label}</td>
                           <td><code>${f.name}</code></td>
                           <td>${f.type}</td>
-                          <td>${f.required ? '必須' : '任意'}</td>
+                          <td>${f.required ? t.required : t.optional}</td>
                           <td>
-                            ${[f.maxLength === undefined ? '' : `最大${f.maxLength}文字`, f.min === undefined ? '' : `≥${f.min}`, f.max === undefined ? '' : `≤${f.max}`, f.values?.join('/') ?? ''].filter(Boolean).join(' ')}
+                            ${[f.maxLength === undefined ? '' : fill(t.maxLength, { n: f.maxLength }), f.min === undefined ? '' : `≥${f.min}`, f.max === undefined ? '' : `≤${f.max}`, f.values?.join('/') ?? ''].filter(Boolean).join(' ')}
                           </td>
                         </tr>`,
                     )}

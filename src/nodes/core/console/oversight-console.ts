@@ -44,7 +44,8 @@ import { RenkeiError } from '../../../shared/errors.ts';
 import { parseInput } from '../../../shared/http.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { html, type Html } from '../../../shared/web/html.ts';
-import { japaneseDate, japaneseDateTime } from '../../../shared/web/dates.ts';
+import { dateIn, dateTimeIn } from '../../../shared/web/dates.ts';
+import { fill, pick, requestLang, type Lang } from '../../../shared/web/lang.ts';
 import { formFields } from '../../../shared/web/server.ts';
 import { RECORD_OUTCOMES, type RecordOutcome } from '../model.ts';
 import type {
@@ -55,14 +56,14 @@ import type {
   OversightService,
   RecordVerification,
 } from '../service/oversight.ts';
-import { periodFields, periodForm, type RenderedPage } from './operator-console.ts';
+import { OPERATOR_MESSAGES, aside, periodFields, periodForm, type RenderedPage } from './operator-console.ts';
 import {
-  OUTCOME_NAMES,
-  RECORD_HEAD,
+  OVERSIGHT_MESSAGES,
   anomaliesBody,
   crossCheckBody,
   personBody,
   personForm,
+  recordHead,
   recordRow,
   usesBody,
 } from './oversight-pages.ts';
@@ -111,12 +112,12 @@ const CrossCheckForm = z.strictObject({
   limit: z.preprocess(empty, z.coerce.number().int().min(1).max(RECORD_CHECK_LIMIT).optional()),
 });
 
-function range(p: { from?: string | undefined; to?: string | undefined }): { from?: string; to?: string } {
+function range(
+  p: { from?: string | undefined; to?: string | undefined },
+  lang: Lang,
+): { from?: string; to?: string } {
   if (p.from !== undefined && p.to !== undefined && p.from > p.to) {
-    throw new RenkeiError(
-      'ERR_VALIDATION',
-      '開始日は終了日以前にしてください。 (from must be on or before to)',
-    );
+    throw new RenkeiError('ERR_VALIDATION', OPERATOR_MESSAGES.fromAfterTo[lang]);
   }
   return {
     ...(p.from === undefined ? {} : { from: jstDayStart(p.from) }),
@@ -177,10 +178,11 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
   };
 
   app.get('/records', async (request, reply) => {
+    const lang = requestLang(request);
     const query = parseInput(RecordQuery, request.query, 'search');
     const { from, to, cursor, ...filter } = query;
     const result = await oversight.search({
-      ...range({ from, to }),
+      ...range({ from, to }, lang),
       ...filter,
       ...(cursor === undefined ? {} : { cursor }),
       limit: PAGE_SIZE,
@@ -192,7 +194,7 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
         request,
         '情報提供等の記録',
         'Provision records',
-        recordsBody(query, result, named, csrfToken, base),
+        recordsBody(query, result, named, csrfToken, base, lang),
       ),
     );
   });
@@ -201,16 +203,22 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
     const p = parseInput(Period, request.query, 'period (from, to)');
     const to = p.to ?? jstDate(now());
     const from = p.from ?? addDays(to, -27);
-    const figures = await oversight.figures(range({ from, to }));
+    const lang = requestLang(request);
+    const figures = await oversight.figures(range({ from, to }, lang));
     return htmlReply(reply).send(
-      send(request, '機関別の状況', 'By institution', institutionsBody(figures, { from, to }, base)),
+      send(request, '機関別の状況', 'By institution', institutionsBody(figures, { from, to }, base, lang)),
     );
   });
 
   app.get('/log', async (request, reply) => {
     const { csrfToken } = options.staff(request);
     return htmlReply(reply).send(
-      send(request, '記録の改ざん検知', 'Tamper-evident log', await logBody(oversight, csrfToken, base)),
+      send(
+        request,
+        '記録の改ざん検知',
+        'Tamper-evident log',
+        await logBody(oversight, csrfToken, base, requestLang(request)),
+      ),
     );
   });
 
@@ -222,7 +230,7 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
         request,
         '記録の改ざん検知',
         'Tamper-evident log',
-        html`${verificationBody(verification)}${await logBody(oversight, csrfToken, base)}`,
+        html`${verificationBody(verification, requestLang(request))}${await logBody(oversight, csrfToken, base, requestLang(request))}`,
       ),
     );
   });
@@ -241,14 +249,19 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
         request,
         '記録の改ざん検知',
         'Tamper-evident log',
-        html`${inclusionBody(result)}${await logBody(oversight, csrfToken, base)}`,
+        html`${inclusionBody(result, requestLang(request))}${await logBody(oversight, csrfToken, base, requestLang(request))}`,
       ),
     );
   });
   app.get('/person', async (request, reply) => {
     const { csrfToken } = options.staff(request);
     return htmlReply(reply).send(
-      send(request, '個人別の記録', 'A resident’s exchanges', personForm(base, csrfToken, {})),
+      send(
+        request,
+        '個人別の記録',
+        'A resident’s exchanges',
+        personForm(base, csrfToken, {}, requestLang(request)),
+      ),
     );
   });
 
@@ -279,8 +292,13 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
         request,
         '個人別の記録',
         'A resident’s exchanges',
-        html`${personForm(base, csrfToken, { institutionId: form.institutionId, reason: form.reason })}
-        ${personBody(view, named, csrfToken, base)}`,
+        html`${personForm(
+          base,
+          csrfToken,
+          { institutionId: form.institutionId, reason: form.reason },
+          requestLang(request),
+        )}
+        ${personBody(view, named, csrfToken, base, requestLang(request))}`,
       ),
     );
   });
@@ -289,15 +307,16 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
     const p = parseInput(Period, request.query, 'period (from, to)');
     const to = p.to ?? jstDate(now());
     const from = p.from ?? addDays(to, -6);
-    range({ from, to });
+    const lang = requestLang(request);
+    range({ from, to }, lang);
     const anomalies = await oversight.anomalies({ from, to });
     return htmlReply(reply).send(
       send(
         request,
         '異常の検知',
         'Anomalies',
-        html`${periodForm(`${base}/anomalies`, { from, to }, 'search-form')}
-        ${anomaliesBody(anomalies, oversight.anomalyRules, { from, to }, base)}`,
+        html`${periodForm(`${base}/anomalies`, { from, to }, 'search-form', lang)}
+        ${anomaliesBody(anomalies, oversight.anomalyRules, { from, to }, base, lang)}`,
       ),
     );
   });
@@ -305,7 +324,12 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
   app.get('/cross-check', async (request, reply) => {
     const { csrfToken } = options.staff(request);
     return htmlReply(reply).send(
-      send(request, '三者照合', 'Three-party cross-check', crossCheckBody(undefined, {}, csrfToken, base)),
+      send(
+        request,
+        '三者照合',
+        'Three-party cross-check',
+        crossCheckBody(undefined, {}, csrfToken, base, requestLang(request)),
+      ),
     );
   });
 
@@ -313,22 +337,115 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
     const { csrfToken } = options.staff(request);
     const { _csrf: _token, ...input } = formFields(request.body);
     const form = parseInput(CrossCheckForm, input, 'cross-check');
+    const lang = requestLang(request);
     const result = await oversight.crossCheck({
-      ...range(form),
+      ...range(form, lang),
       ...(form.institutionId === undefined ? {} : { institutionId: form.institutionId }),
       limit: form.limit ?? 100,
     });
     return htmlReply(reply).send(
-      send(request, '三者照合', 'Three-party cross-check', crossCheckBody(result, form, csrfToken, base)),
+      send(
+        request,
+        '三者照合',
+        'Three-party cross-check',
+        crossCheckBody(result, form, csrfToken, base, lang),
+      ),
     );
   });
 
   app.get('/uses', async (request, reply) => {
     const uses = await oversight.uses(USES_SHOWN);
-    return htmlReply(reply).send(send(request, '利用記録', 'Use log', usesBody(uses, USES_SHOWN)));
+    return htmlReply(reply).send(
+      send(request, '利用記録', 'Use log', usesBody(uses, USES_SHOWN, requestLang(request))),
+    );
   });
   return Promise.resolve();
 };
+
+/** The records', figures' and log's words (the other pages' are oversight-pages.ts'), each language's. */
+export const OVERSIGHT_CONSOLE_MESSAGES = {
+  ...OVERSIGHT_MESSAGES,
+  recordsLead: {
+    ja: 'コアシステムが記録したすべての情報提供等の記録を検索できます。個人番号・符号・個人を識別する情報は表示しません。',
+    en: 'Every exchange record the core kept can be searched here. No Individual Number, code or information identifying a person is shown.',
+  },
+  clause: { ja: '項', en: 'Clause' },
+  procedure: { ja: '事務手続', en: 'Procedure' },
+  all: { ja: 'すべて', en: 'All' },
+  search: { ja: '検索', en: 'Search' },
+  noRecords: { ja: '該当する記録はありません。', en: 'No records match.' },
+  pages: { ja: 'ページ', en: 'Pages' },
+  nextPage: { ja: '次の{n}件', en: 'Next {n}' },
+  figuresLead: {
+    ja: '{from}〜{to}（日本時間）の情報照会',
+    en: 'Requests from {from} to {to} (JST):',
+  },
+  figuresOf: { ja: '件のうち、拒否', en: ', of which refused' },
+  figuresFailed: { ja: '件、失敗', en: ', failed' },
+  figuresNonDisclosure: { ja: '件、不開示の設定', en: ', set to non-disclosure' },
+  figuresEnd: { ja: '件。', en: '.' },
+  asRequester: { ja: '情報照会（照会機関として）', en: 'Requests (as requester)' },
+  asProvider: { ja: '情報提供（提供機関として）', en: 'Provisions (as provider)' },
+  refusalsAndFailures: { ja: '拒否・失敗の内訳', en: 'Refusals and failures' },
+  noRefusals: { ja: 'この期間に拒否・失敗はありません。', en: 'No refusals or failures in this period.' },
+  clauseRequested: { ja: '項（照会）', en: 'Clause (requested)' },
+  clauseNo: { ja: '{clause}項', en: 'clause {clause}' },
+  side: { ja: '立場', en: 'Side' },
+  logLead: {
+    ja: 'コアシステムは、すべての記録の変更を改ざん検知可能なログ（Merkle木）に追記し、その木の頭（ツリーヘッド）に署名します。検証は、署名、ツリーヘッド同士の整合性、ログのすべての事象、記録の各行を確かめます。',
+    en: 'The core appends every change of a record to a tamper-evident log (a Merkle tree) and signs the tree’s head. Verifying checks the signatures, the heads’ consistency, every event of the log and every row of the records.',
+  },
+  verifyLog: { ja: 'ログ全体を検証', en: 'Verify the log' },
+  verifyInclusion: { ja: '記録の包含を検証', en: 'Verify a record’s inclusion' },
+  signedHeads: { ja: '署名済みツリーヘッド', en: 'Signed tree heads' },
+  headsStored: {
+    ja: '保存されたツリーヘッド {n}件（新しい順に最大{shown}件を表示）',
+    en: '{n} tree heads stored (the newest {shown} at most shown)',
+  },
+  signedAt: { ja: '署名日時', en: 'Signed at' },
+  treeSize: { ja: '木の大きさ', en: 'Tree size' },
+  rootHash: { ja: 'ルートハッシュ', en: 'Root hash' },
+  keyId: { ja: '鍵ID', en: 'Key ID' },
+  verifiedOk: {
+    ja: '検証しました。ログと記録に不整合はありません。',
+    en: 'Verified: the log and the records agree.',
+  },
+  verifiedFindings: {
+    ja: '検証しました。不整合が {n}件 見つかりました。',
+    en: 'Verified: {n} inconsistencies found.',
+  },
+  verifiedNoKey: {
+    ja: '検証しました。不整合はありませんが、コアの公開鍵がないため署名は確かめていません。',
+    en: 'Verified: no inconsistency, but without the core’s public key the signatures were not checked.',
+  },
+  verifiedNoHead: {
+    ja: '検証しました。不整合はありませんが、署名済みのツリーヘッドがまだないため、ログを保証する署名はありません。',
+    en: 'Verified: no inconsistency, but no signed tree head vouches for the log yet.',
+  },
+  events: { ja: 'ログの事象', en: 'Events in the log' },
+  purged: { ja: '保存期間を過ぎ削除された事象', en: 'Events purged after their retention' },
+  headsCounted: { ja: 'ツリーヘッド（保存・検証済み）', en: 'Tree heads (stored, verified)' },
+  head: { ja: 'ツリーヘッドの署名を確かめられません。', en: 'The tree head’s signature does not verify.' },
+  leaf: {
+    ja: '記録の事象がツリーヘッドの木に含まれていません（改ざんの疑い）。',
+    en: 'The record’s events are not in the tree head’s tree (possible tampering).',
+  },
+  uncovered: {
+    ja: '署名済みのツリーヘッドがまだこの記録を含んでいません。',
+    en: 'No signed tree head covers this record yet.',
+  },
+  empty: { ja: 'この記録の事象がありません。', en: 'This record has no events.' },
+  'no-key': {
+    ja: 'コアの公開鍵がないため確かめられません。',
+    en: 'Cannot be checked without the core’s public key.',
+  },
+  'no-head': { ja: '署名済みのツリーヘッドがありません。', en: 'There is no signed tree head.' },
+  unknown: { ja: 'この処理番号の記録はありません。', en: 'No record has this processing number.' },
+  included: {
+    ja: 'この記録の事象はすべて、署名済みツリーヘッド（大きさ {n}）の木に含まれています。',
+    en: 'Every event of this record is in the tree of the signed tree head (size {n}).',
+  },
+} as const;
 
 const count = new Intl.NumberFormat('ja-JP');
 
@@ -338,19 +455,19 @@ function recordsBody(
   names: Map<string, string>,
   csrfToken: string,
   base: string,
+  lang: Lang,
 ): Html {
+  const t = pick(OVERSIGHT_CONSOLE_MESSAGES, lang);
   const next = new URLSearchParams(
     Object.entries({ ...q, cursor: result.nextCursor ?? '' }).flatMap(([k, v]) =>
       v === undefined || v === '' ? [] : [[k, String(v)]],
     ),
   );
-  return html`<p class="lead">
-      コアシステムが記録したすべての情報提供等の記録を検索できます。個人番号・符号・個人を識別する情報は表示しません。
-    </p>
+  return html`<p class="lead">${t.recordsLead}</p>
     <form method="get" action="${base}/records" class="search-form" role="search">
-      ${periodFields(q, false)}
+      ${periodFields(q, false, lang)}
       <div class="form-field">
-        <label for="institutionId">機関コード <span lang="en">Institution</span></label>
+        <label for="institutionId">${t.institutionCode}</label>
         <input
           class="input"
           id="institutionId"
@@ -360,7 +477,7 @@ function recordsBody(
         />
       </div>
       <div class="form-field">
-        <label for="requesterId">照会機関 <span lang="en">Requester</span></label>
+        <label for="requesterId">${t.requester}</label>
         <input
           class="input"
           id="requesterId"
@@ -370,11 +487,11 @@ function recordsBody(
         />
       </div>
       <div class="form-field">
-        <label for="clauseNo">項 <span lang="en">Clause</span></label>
+        <label for="clauseNo">${t.clause}</label>
         <input class="input" id="clauseNo" name="clauseNo" value="${q.clauseNo ?? ''}" maxlength="8" />
       </div>
       <div class="form-field">
-        <label for="procedureId">事務手続 <span lang="en">Procedure</span></label>
+        <label for="procedureId">${t.procedure}</label>
         <input
           class="input"
           id="procedureId"
@@ -384,31 +501,28 @@ function recordsBody(
         />
       </div>
       <div class="form-field">
-        <label for="outcome">結果 <span lang="en">Outcome</span></label>
+        <label for="outcome">${t.outcome}</label>
         <select class="input" id="outcome" name="outcome">
-          <option value="">すべて</option>
+          <option value="">${t.all}</option>
           ${RECORD_OUTCOMES.map(
-            (o) =>
-              html`<option value="${o}" ${o === q.outcome ? html`selected` : null}>
-                ${OUTCOME_NAMES[o]}
-              </option>`,
+            (o) => html`<option value="${o}" ${o === q.outcome ? html`selected` : null}>${t[o]}</option>`,
           )}
         </select>
       </div>
-      <button class="button" type="submit">検索 <span lang="en">Search</span></button>
+      <button class="button" type="submit">${t.search}</button>
     </form>
     <table class="data-table" id="records">
-      ${RECORD_HEAD}
+      ${recordHead(lang)}
       <tbody>
-        ${result.records.map((r) => recordRow(r, names, csrfToken, base))}
+        ${result.records.map((r) => recordRow(r, names, csrfToken, base, lang))}
       </tbody>
     </table>
-    ${result.records.length === 0 ? html`<p id="no-records">該当する記録はありません。</p>` : null}
+    ${result.records.length === 0 ? html`<p id="no-records">${t.noRecords}</p>` : null}
     ${
       result.nextCursor
-        ? html`<nav class="pager" aria-label="ページ">
+        ? html`<nav class="pager" aria-label="${t.pages}">
             <a class="button button--secondary" id="next-page" href="${base}/records?${next.toString()}"
-              >次の${PAGE_SIZE}件</a
+              >${fill(t.nextPage, { n: PAGE_SIZE })}</a
             >
           </nav>`
         : null
@@ -424,35 +538,33 @@ function countsCells(c: OutcomeCounts, requester: boolean): Html {
     ${requester ? html`<td class="num" data-non-disclosure="${c.nonDisclosure}">${count.format(c.nonDisclosure)}</td>` : null}`;
 }
 
-function institutionsBody(figures: OversightFigures, p: { from: string; to: string }, base: string): Html {
-  const t = figures.total;
-  return html`${periodForm(`${base}/institutions`, p, 'search-form')}
+function institutionsBody(
+  figures: OversightFigures,
+  p: { from: string; to: string },
+  base: string,
+  lang: Lang,
+): Html {
+  const t = pick(OVERSIGHT_CONSOLE_MESSAGES, lang);
+  const total = figures.total;
+  const heads = (names: string[]) => names.map((n) => html`<th class="num">${n}</th>`);
+  return html`${periodForm(`${base}/institutions`, p, 'search-form', lang)}
     <p class="lead">
-      ${japaneseDate(p.from)}〜${japaneseDate(p.to)}（日本時間）の情報照会
-      <strong id="total">${count.format(t.total)}</strong>件のうち、拒否
-      <strong id="refused">${count.format(t.refused)}</strong>件、失敗
-      <strong id="failed">${count.format(t.failed)}</strong>件、不開示の設定
-      <strong id="non-disclosure">${count.format(t.nonDisclosure)}</strong>件。
+      ${fill(t.figuresLead, { from: dateIn(lang, p.from), to: dateIn(lang, p.to) })}
+      <strong id="total">${count.format(total.total)}</strong>${t.figuresOf}
+      <strong id="refused">${count.format(total.refused)}</strong>${t.figuresFailed}
+      <strong id="failed">${count.format(total.failed)}</strong>${t.figuresNonDisclosure}
+      <strong id="non-disclosure">${count.format(total.nonDisclosure)}</strong>${t.figuresEnd}
     </p>
     <table class="data-table" id="by-institution">
       <thead>
         <tr>
-          <th rowspan="2">機関</th>
-          <th colspan="6">情報照会（照会機関として）</th>
-          <th colspan="5">情報提供（提供機関として）</th>
+          <th rowspan="2">${t.institution}</th>
+          <th colspan="6">${t.asRequester}</th>
+          <th colspan="5">${t.asProvider}</th>
         </tr>
         <tr>
-          <th class="num">件数</th>
-          <th class="num">提供</th>
-          <th class="num">不保持</th>
-          <th class="num">拒否</th>
-          <th class="num">失敗</th>
-          <th class="num">不開示</th>
-          <th class="num">件数</th>
-          <th class="num">提供</th>
-          <th class="num">不保持</th>
-          <th class="num">拒否</th>
-          <th class="num">失敗</th>
+          ${heads([t.count, t.provided, t.not_held, t.refused, t.failed, t.nonDisclosure])}
+          ${heads([t.count, t.provided, t.not_held, t.refused, t.failed])}
         </tr>
       </thead>
       <tbody>
@@ -460,7 +572,7 @@ function institutionsBody(figures: OversightFigures, p: { from: string; to: stri
           (f) =>
             html`<tr data-institution="${f.institutionId}">
               <th scope="row">
-                ${f.name ?? '（登録簿にない機関）'}
+                ${f.name ?? t.notRegistered}
                 <div class="hint"><code>${f.institutionId}</code></div>
               </th>
               ${countsCells(f.asRequester, true)} ${countsCells(f.asProvider, false)}
@@ -468,31 +580,31 @@ function institutionsBody(figures: OversightFigures, p: { from: string; to: stri
         )}
       </tbody>
     </table>
-    <h2>拒否・失敗の内訳 <span lang="en">Refusals and failures</span></h2>
+    <h2>${t.refusalsAndFailures}</h2>
     ${
       figures.institutions.filter((f) => f.reasons.length > 0).length === 0
-        ? html`<p>この期間に拒否・失敗はありません。</p>`
+        ? html`<p>${t.noRefusals}</p>`
         : figures.institutions
             .filter((f) => f.reasons.length > 0)
             .map(
               (f) =>
                 html`<section class="refusals" data-institution="${f.institutionId}">
-                  <h3>${f.name ?? f.institutionId}（${f.institutionId}）</h3>
+                  <h3>${f.name ?? f.institutionId}${aside(lang, f.institutionId)}</h3>
                   ${
                     f.refusalsByClause.length > 0
                       ? html`<table class="data-table">
                           <thead>
                             <tr>
-                              <th>項（照会）</th>
-                              <th class="num">拒否</th>
-                              <th class="num">失敗</th>
+                              <th>${t.clauseRequested}</th>
+                              <th class="num">${t.refused}</th>
+                              <th class="num">${t.failed}</th>
                             </tr>
                           </thead>
                           <tbody>
                             ${f.refusalsByClause.map(
                               (c) =>
                                 html`<tr data-clause="${c.clauseNo}">
-                                  <td>${c.clauseNo}項</td>
+                                  <td>${fill(t.clauseNo, { clause: c.clauseNo })}</td>
                                   <td class="num">${count.format(c.refused)}</td>
                                   <td class="num">${count.format(c.failed)}</td>
                                 </tr>`,
@@ -504,18 +616,18 @@ function institutionsBody(figures: OversightFigures, p: { from: string; to: stri
                   <table class="data-table">
                     <thead>
                       <tr>
-                        <th>立場</th>
-                        <th>結果</th>
-                        <th>理由</th>
-                        <th class="num">件数</th>
+                        <th>${t.side}</th>
+                        <th>${t.outcome}</th>
+                        <th>${t.reason}</th>
+                        <th class="num">${t.count}</th>
                       </tr>
                     </thead>
                     <tbody>
                       ${f.reasons.map(
                         (r) =>
                           html`<tr>
-                            <td>${r.side === 'requester' ? '照会機関' : '提供機関'}</td>
-                            <td>${OUTCOME_NAMES[r.outcome]}</td>
+                            <td>${r.side === 'requester' ? t.requester : t.provider}</td>
+                            <td>${t[r.outcome]}</td>
                             <td><code>${r.reason}</code></td>
                             <td class="num">${count.format(r.count)}</td>
                           </tr>`,
@@ -527,44 +639,45 @@ function institutionsBody(figures: OversightFigures, p: { from: string; to: stri
     }`;
 }
 
-async function logBody(oversight: OversightService, csrfToken: string, base: string): Promise<Html> {
+async function logBody(
+  oversight: OversightService,
+  csrfToken: string,
+  base: string,
+  lang: Lang,
+): Promise<Html> {
+  const t = pick(OVERSIGHT_CONSOLE_MESSAGES, lang);
   const { count: stored, heads } = await oversight.heads(HEADS_SHOWN);
-  return html`<p class="lead">
-      コアシステムは、すべての記録の変更を改ざん検知可能なログ（Merkle木）に追記し、その木の頭（ツリーヘッド）に署名します。
-      検証は、署名、ツリーヘッド同士の整合性、ログのすべての事象、記録の各行を確かめます。
-    </p>
+  return html`<p class="lead">${t.logLead}</p>
     <div class="actions">
       <form method="post" action="${base}/log/verify">
         <input type="hidden" name="_csrf" value="${csrfToken}" />
-        <button class="button" type="submit" id="verify-log">
-          ログ全体を検証 <span lang="en">Verify the log</span>
-        </button>
+        <button class="button" type="submit" id="verify-log">${t.verifyLog}</button>
       </form>
       <form method="post" action="${base}/log/verify-record" class="search-form">
         <input type="hidden" name="_csrf" value="${csrfToken}" />
         <div class="form-field">
-          <label for="processingNumber">処理番号 <span lang="en">Processing number</span></label>
+          <label for="processingNumber">${t.processingNumber}</label>
           <input class="input" id="processingNumber" name="processingNumber" required maxlength="36" />
         </div>
-        <button class="button button--secondary" type="submit">記録の包含を検証</button>
+        <button class="button button--secondary" type="submit">${t.verifyInclusion}</button>
       </form>
     </div>
-    <h2>署名済みツリーヘッド <span lang="en">Signed tree heads</span></h2>
-    <p>保存されたツリーヘッド ${count.format(stored)}件（新しい順に最大${HEADS_SHOWN}件を表示）</p>
+    <h2>${t.signedHeads}</h2>
+    <p>${fill(t.headsStored, { n: count.format(stored), shown: HEADS_SHOWN })}</p>
     <table class="data-table" id="heads">
       <thead>
         <tr>
-          <th>署名日時</th>
-          <th class="num">木の大きさ</th>
-          <th>ルートハッシュ</th>
-          <th>鍵ID</th>
+          <th>${t.signedAt}</th>
+          <th class="num">${t.treeSize}</th>
+          <th>${t.rootHash}</th>
+          <th>${t.keyId}</th>
         </tr>
       </thead>
       <tbody>
         ${heads.map(
           (h) =>
             html`<tr data-tree-size="${h.treeSize}">
-              <td>${japaneseDateTime(new Date(h.timestamp))}</td>
+              <td>${dateTimeIn(lang, new Date(h.timestamp))}</td>
               <td class="num">${count.format(h.treeSize)}</td>
               <td><code>${h.rootHash.slice(0, 16)}…</code></td>
               <td><code>${h.kid}</code></td>
@@ -574,39 +687,40 @@ async function logBody(oversight: OversightService, csrfToken: string, base: str
     </table>`;
 }
 
-function verificationBody(v: LogVerification): Html {
+function verificationBody(v: LogVerification, lang: Lang): Html {
+  const t = pick(OVERSIGHT_CONSOLE_MESSAGES, lang);
   const a = v.audit;
   // Whole only when heads signed with the core's key vouch for the log: without one, the log was
   // checked against its own hashes only, which whoever can write the database can make agree.
   const vouched = v.keyed && a.heads.status === 'signed' && a.heads.verified > 0;
   const ok = a.findings.length === 0 && vouched;
   const text = ok
-    ? '検証しました。ログと記録に不整合はありません。'
+    ? t.verifiedOk
     : a.findings.length > 0
-      ? `検証しました。不整合が ${a.findings.length}件 見つかりました。`
+      ? fill(t.verifiedFindings, { n: a.findings.length })
       : !v.keyed
-        ? '検証しました。不整合はありませんが、コアの公開鍵がないため署名は確かめていません。'
-        : '検証しました。不整合はありませんが、署名済みのツリーヘッドがまだないため、ログを保証する署名はありません。';
+        ? t.verifiedNoKey
+        : t.verifiedNoHead;
   return html`<section id="verification" data-ok="${ok ? 'true' : 'false'}" aria-live="polite">
     <p class="notice ${ok ? 'notice--success' : 'notice--error'}" role="status">
-      ${text}（${japaneseDateTime(new Date(v.checkedAt))}）
+      ${text}${aside(lang, dateTimeIn(lang, new Date(v.checkedAt)))}
     </p>
     <table class="data-table">
       <tbody>
         <tr>
-          <th>ログの事象</th>
+          <th>${t.events}</th>
           <td class="num" id="events">${count.format(a.events)}</td>
         </tr>
         <tr>
-          <th>保存期間を過ぎ削除された事象</th>
+          <th>${t.purged}</th>
           <td class="num">${count.format(a.purged)}</td>
         </tr>
         <tr>
-          <th>記録</th>
+          <th>${t.records}</th>
           <td class="num" id="records-checked">${count.format(a.records)}</td>
         </tr>
         <tr>
-          <th>ツリーヘッド（保存・検証済み）</th>
+          <th>${t.headsCounted}</th>
           <td class="num" id="heads-verified">
             ${count.format(a.heads.stored)}・${count.format(a.heads.verified)}
           </td>
@@ -623,26 +737,13 @@ function verificationBody(v: LogVerification): Html {
   </section>`;
 }
 
-const INCLUSION_TEXT = {
-  head: 'ツリーヘッドの署名を確かめられません。',
-  leaf: '記録の事象がツリーヘッドの木に含まれていません（改ざんの疑い）。',
-  uncovered: '署名済みのツリーヘッドがまだこの記録を含んでいません。',
-  empty: 'この記録の事象がありません。',
-  'no-key': 'コアの公開鍵がないため確かめられません。',
-  'no-head': '署名済みのツリーヘッドがありません。',
-  unknown: 'この処理番号の記録はありません。',
-} as const;
-
-function inclusionBody(r: RecordVerification): Html {
+function inclusionBody(r: RecordVerification, lang: Lang): Html {
+  const t = pick(OVERSIGHT_CONSOLE_MESSAGES, lang);
   const ok = r.verdict.ok;
   return html`<section id="inclusion" data-ok="${ok ? 'true' : 'false'}">
     <p class="notice ${ok ? 'notice--success' : 'notice--error'}" role="status">
-      処理番号 <code>${r.processingNumber}</code>:
-      ${
-        r.verdict.ok
-          ? `この記録の事象はすべて、署名済みツリーヘッド（大きさ ${r.verdict.head.treeSize}）の木に含まれています。`
-          : INCLUSION_TEXT[r.verdict.reason]
-      }
+      ${t.processingNumber} <code>${r.processingNumber}</code>:
+      ${r.verdict.ok ? fill(t.included, { n: r.verdict.head.treeSize }) : t[r.verdict.reason]}
     </p>
   </section>`;
 }

@@ -6,21 +6,140 @@
  * with the code it was given.
  */
 import { html, type Html } from '../../../shared/web/html.ts';
-import { japaneseDate, japaneseDateTime } from '../../../shared/web/dates.ts';
-import type { OversightUse, RecordOutcome } from '../model.ts';
+import { dateIn, dateTimeIn } from '../../../shared/web/dates.ts';
+import { fill, pick, type Lang } from '../../../shared/web/lang.ts';
+import type { OversightUse } from '../model.ts';
 import type { Anomaly, AnomalyKind, AnomalyRules } from '../service/anomalies.ts';
 import type { OversightRecord, PersonView } from '../service/oversight.ts';
 import { PERSON_RECORDS_SHOWN } from '../service/oversight.ts';
 import type { RecordCheckResult } from '../service/record-checks.ts';
-import { periodFields } from './operator-console.ts';
+import { aside, periodFields } from './operator-console.ts';
 
-export const OUTCOME_NAMES: Record<RecordOutcome, string> = {
-  provided: '提供',
-  not_held: '不保持',
-  refused: '拒否',
-  failed: '失敗',
-  pending: '処理中',
-};
+/** The oversight console's words, each language's (shared/web/lang.ts); oversight-console.ts uses them too. */
+export const OVERSIGHT_MESSAGES = {
+  provided: { ja: '提供', en: 'Provided' },
+  not_held: { ja: '不保持', en: 'Not held' },
+  refused: { ja: '拒否', en: 'Refused' },
+  failed: { ja: '失敗', en: 'Failed' },
+  pending: { ja: '処理中', en: 'Pending' },
+  clauseProcedure: { ja: '{clause}項', en: 'clause {clause}' },
+  nonDisclosure: { ja: '不開示', en: 'Non-disclosure' },
+  verifyRecord: { ja: '記録を検証', en: 'Verify the record' },
+  requestedAt: { ja: '照会日時', en: 'Requested at' },
+  requester: { ja: '照会機関', en: 'Requester' },
+  provider: { ja: '提供機関', en: 'Provider' },
+  clauseAndProcedure: { ja: '項・事務手続', en: 'Clause and procedure' },
+  items: { ja: '特定個人情報', en: 'Items' },
+  outcome: { ja: '結果', en: 'Outcome' },
+  processingNumber: { ja: '処理番号', en: 'Processing number' },
+  personLead: {
+    ja: '苦情等で本人の記録を確かめるときに使います。本人の属する機関に、その機関の符号（機関別符号）を照会してください。個人番号では検索できません。利用は、機関と理由とともに利用記録に残ります。',
+    en: 'For checking a resident’s records, after a complaint for instance. Ask the resident’s institution for its code for the person (the institution’s code); an Individual Number cannot be searched. Each use is kept in the use log with the institution and the reason.',
+  },
+  institutionCode: { ja: '機関コード', en: 'Institution' },
+  personCode: { ja: 'その機関の符号', en: 'The institution’s code' },
+  reason: { ja: '利用の理由', en: 'Reason' },
+  show: { ja: '表示', en: 'Show' },
+  aboutResident: { ja: 'この者に関するやりとり', en: 'Exchanges about this resident' },
+  personCount: {
+    ja: '{n}件（不開示の設定 {withheld}件：本人のマイナポータルには表示されません）。',
+    en: '{n} exchanges ({withheld} set to non-disclosure: not shown on the resident’s portal).',
+  },
+  personTruncated: { ja: '新しい順に{n}件までを表示しています。', en: 'The newest {n} are shown.' },
+  noPersonRecords: { ja: 'この者に関する記録はありません。', en: 'No records about this resident.' },
+  spike: { ja: '照会件数の急増', en: 'Spike in requests' },
+  'off-hours': { ja: '時間外の照会', en: 'Requests out of hours' },
+  'repeated-refusals': { ja: '拒否の繰り返し', en: 'Repeated refusals' },
+  hourBucket: { ja: '{day} {h}時台', en: '{day}, {h}:00–{h}:59' },
+  oneDay: { ja: '1日', en: 'a day' },
+  oneHour: { ja: '1時間', en: 'an hour' },
+  anomaliesLead: {
+    ja: '{from}〜{to}（日本時間）に規則に当たった照会機関',
+    en: 'Requesters caught by a rule from {from} to {to} (JST):',
+  },
+  anomaliesCount: { ja: '件。', en: '.' },
+  rules: { ja: '検知の規則', en: 'Rules' },
+  spikeRule: {
+    ja: '照会件数の急増：{unit}の照会が{min}件以上で、直前{days}日の中央値の{factor}倍を超える',
+    en: 'Spike in requests: {min} or more requests in {unit}, over {factor} times the median of the {days} days before',
+  },
+  offHoursRule: {
+    ja: '時間外の照会：{start}時より前か{end}時以降{extra}の照会が1日{min}件以上',
+    en: 'Requests out of hours: {min} or more a day before {start}:00 or from {end}:00{extra}',
+  },
+  weekends: { ja: '、土日', en: ', weekends' },
+  holidays: { ja: '、祝日（{n}日）', en: ', holidays ({n} days)' },
+  refusalsRule: {
+    ja: '拒否の繰り返し：{unit}に同じ照会機関の拒否が{n}件以上',
+    en: 'Repeated refusals: {n} or more refusals of one requester in {unit}',
+  },
+  kindOfAnomaly: { ja: '種類', en: 'Kind' },
+  whenJst: { ja: '日時（日本時間）', en: 'When (JST)' },
+  count: { ja: '件数', en: 'Count' },
+  baseline: { ja: '通常（中央値）', en: 'Usual (median)' },
+  records: { ja: '記録', en: 'Records' },
+  seeRecords: { ja: '記録を見る', en: 'See the records' },
+  notRegistered: { ja: '（登録簿にない機関）', en: '(not in the registry)' },
+  noAnomalies: {
+    ja: 'この期間に規則に当たったものはありません。',
+    en: 'Nothing was caught by a rule in this period.',
+  },
+  answered: { ja: '回答あり', en: 'Answered' },
+  unreachable: { ja: '回答なし', en: 'No answer' },
+  'not-asked': { ja: '照会対象外', en: 'Not asked' },
+  headVerified: {
+    ja: '署名を確認しました（機関の証明書）',
+    en: 'Signature verified (the institution’s certificate)',
+  },
+  headInvalid: {
+    ja: '署名を確認できません（改ざんの疑い）',
+    en: 'Signature does not verify (possible tampering)',
+  },
+  headOtherKey: {
+    ja: '以前の証明書による署名のため確認していません',
+    en: 'Signed with an earlier certificate: not checked',
+  },
+  headNoKey: {
+    ja: '機関の証明書がないため署名は確認していません',
+    en: 'No certificate of the institution: signature not checked',
+  },
+  crossCheckLead: {
+    ja: 'コアシステムの記録を、照会機関・提供機関それぞれの記録と突き合わせます。コアシステムが各機関にネットワーク経由（相互TLS・署名付き）で照会し、各機関は自らの記録と署名済みツリーヘッドを回答します。',
+    en: 'The core’s records compared with the requesters’ and the providers’ own. The core asks each institution over the network (mutual TLS, signed), and each answers with its records and its signed tree head.',
+  },
+  limit: { ja: '件数（新しい順）', en: 'Records (newest first)' },
+  crossCheck: { ja: '照合', en: 'Cross-check' },
+  crossCheckOk: {
+    ja: 'コアシステムの記録 {n}件を照合しました。すべての機関の記録と一致しています。',
+    en: '{n} of the core’s records cross-checked: every institution’s records agree.',
+  },
+  crossCheckFound: {
+    ja: 'コアシステムの記録 {n}件を照合しました。不一致 {m}件{unreachable}。',
+    en: '{n} of the core’s records cross-checked: {m} mismatches{unreachable}.',
+  },
+  someUnreachable: { ja: '、回答のない機関があります', en: ', and some institutions did not answer' },
+  truncated: {
+    ja: '期間内のより古い記録は照合していません。',
+    en: 'Older records of the period were not checked.',
+  },
+  institution: { ja: '機関', en: 'Institution' },
+  asked: { ja: '照会した記録', en: 'Records asked' },
+  state: { ja: '状態', en: 'State' },
+  signedHead: { ja: '署名済みツリーヘッド', en: 'Signed tree head' },
+  headSize: { ja: '大きさ', en: 'Size' },
+  notSigned: { ja: 'まだ署名されていません', en: 'Not signed yet' },
+  mismatches: { ja: '不一致', en: 'Mismatches' },
+  usesLead: {
+    ja: 'この監視・監督コンソールの利用記録です（新しい順に最大{n}件）。個人別の記録の表示は、機関と理由とともに記録されます。符号は記録しません。',
+    en: 'The uses of this oversight console (the newest {n} at most). A resident’s exchanges shown are recorded with the institution and the reason; the code is never recorded.',
+  },
+  when: { ja: '日時', en: 'When' },
+  who: { ja: '利用者', en: 'Account' },
+  action: { ja: '画面・操作', en: 'Page or action' },
+  personAction: { ja: '個人別の記録', en: 'A resident’s exchanges' },
+  recordsShown: { ja: '表示した記録', en: 'Records shown' },
+} as const;
+export type OversightWords = ReturnType<typeof pick<typeof OVERSIGHT_MESSAGES>>;
 
 const count = new Intl.NumberFormat('ja-JP');
 
@@ -30,7 +149,9 @@ export function recordRow(
   names: Map<string, string>,
   csrfToken: string,
   base: string,
+  lang: Lang,
 ): Html {
+  const t = pick(OVERSIGHT_MESSAGES, lang);
   const party = (id: string) =>
     html`${names.get(id) ?? id}
       <div class="hint"><code>${id}</code></div>`;
@@ -39,40 +160,42 @@ export function recordRow(
     data-outcome="${r.outcome}"
     data-non-disclosure="${r.nonDisclosure ? 'true' : 'false'}"
   >
-    <td>${japaneseDateTime(new Date(r.requestedAt))}</td>
+    <td>${dateTimeIn(lang, new Date(r.requestedAt))}</td>
     <td>${party(r.requesterId)}</td>
     <td>${party(r.providerId)}</td>
-    <td>${r.clauseNo}項 <code>${r.procedureId}</code></td>
+    <td>${fill(t.clauseProcedure, { clause: r.clauseNo })} <code>${r.procedureId}</code></td>
     <td>${r.itemNos.map((n) => `[${n}]`).join(' ')}</td>
     <td class="${r.outcome === 'refused' || r.outcome === 'failed' ? 'status--down' : ''}">
-      ${OUTCOME_NAMES[r.outcome]}${r.reason ? html`<div class="hint"><code>${r.reason}</code></div>` : null}
+      ${t[r.outcome]}${r.reason ? html`<div class="hint"><code>${r.reason}</code></div>` : null}
     </td>
-    <td>${r.nonDisclosure ? '不開示' : ''}</td>
+    <td>${r.nonDisclosure ? t.nonDisclosure : ''}</td>
     <td>
       <code>${r.processingNumber}</code>
       <form method="post" action="${base}/log/verify-record">
         <input type="hidden" name="_csrf" value="${csrfToken}" />
         <input type="hidden" name="processingNumber" value="${r.processingNumber}" />
-        <button class="button button--secondary" type="submit">記録を検証</button>
+        <button class="button button--secondary" type="submit">${t.verifyRecord}</button>
       </form>
     </td>
   </tr>`;
 }
 
-const RECORD_HEAD = html`<thead>
-  <tr>
-    <th>照会日時</th>
-    <th>照会機関</th>
-    <th>提供機関</th>
-    <th>項・事務手続</th>
-    <th>特定個人情報</th>
-    <th>結果</th>
-    <th>不開示</th>
-    <th>処理番号</th>
-  </tr>
-</thead>`;
-
-export { RECORD_HEAD };
+/** The head of the records' tables. */
+export function recordHead(lang: Lang): Html {
+  const t = pick(OVERSIGHT_MESSAGES, lang);
+  return html`<thead>
+    <tr>
+      <th>${t.requestedAt}</th>
+      <th>${t.requester}</th>
+      <th>${t.provider}</th>
+      <th>${t.clauseAndProcedure}</th>
+      <th>${t.items}</th>
+      <th>${t.outcome}</th>
+      <th>${t.nonDisclosure}</th>
+      <th>${t.processingNumber}</th>
+    </tr>
+  </thead>`;
+}
 
 /**
  * The per-resident form. The code field is never filled back (`autocomplete=off`, a password-type
@@ -82,15 +205,14 @@ export function personForm(
   base: string,
   csrfToken: string,
   filled: { institutionId?: string; reason?: string },
+  lang: Lang,
 ): Html {
-  return html`<p class="lead">
-      苦情等で本人の記録を確かめるときに使います。本人の属する機関に、その機関の符号（機関別符号）を照会してください。個人番号では検索できません。
-      利用は、機関と理由とともに利用記録に残ります。
-    </p>
+  const t = pick(OVERSIGHT_MESSAGES, lang);
+  return html`<p class="lead">${t.personLead}</p>
     <form method="post" action="${base}/person" class="search-form" id="person-form" autocomplete="off">
       <input type="hidden" name="_csrf" value="${csrfToken}" />
       <div class="form-field">
-        <label for="institutionId">機関コード <span lang="en">Institution</span></label>
+        <label for="institutionId">${t.institutionCode}</label>
         <input
           class="input"
           id="institutionId"
@@ -101,7 +223,7 @@ export function personForm(
         />
       </div>
       <div class="form-field">
-        <label for="personCode">その機関の符号 <span lang="en">The institution’s code</span></label>
+        <label for="personCode">${t.personCode}</label>
         <input
           class="input"
           type="password"
@@ -113,11 +235,11 @@ export function personForm(
         />
       </div>
       <div class="form-field">
-        <label for="reason">利用の理由 <span lang="en">Reason</span></label>
+        <label for="reason">${t.reason}</label>
         <textarea class="input" id="reason" name="reason" required maxlength="500" rows="2">
 ${filled.reason ?? ''}</textarea>
       </div>
-      <button class="button" type="submit" id="person-search">表示 <span lang="en">Show</span></button>
+      <button class="button" type="submit" id="person-search">${t.show}</button>
     </form>`;
 }
 
@@ -126,69 +248,74 @@ export function personBody(
   names: Map<string, string>,
   csrfToken: string,
   base: string,
+  lang: Lang,
 ): Html {
+  const t = pick(OVERSIGHT_MESSAGES, lang);
   const withheld = view.records.filter((r) => r.nonDisclosure).length;
   return html`<section id="person-records" data-count="${view.records.length}">
-    <h2>この者に関するやりとり <span lang="en">Exchanges about this resident</span></h2>
+    <h2>${t.aboutResident}</h2>
     <p>
-      ${count.format(view.records.length)}件（不開示の設定
-      ${count.format(withheld)}件：本人のマイナポータルには表示されません）。
-      ${view.truncated ? html`新しい順に${PERSON_RECORDS_SHOWN}件までを表示しています。` : null}
+      ${fill(t.personCount, { n: count.format(view.records.length), withheld: count.format(withheld) })}
+      ${view.truncated ? fill(t.personTruncated, { n: PERSON_RECORDS_SHOWN }) : null}
     </p>
     <table class="data-table">
-      ${RECORD_HEAD}
+      ${recordHead(lang)}
       <tbody>
-        ${view.records.map((r) => recordRow(r, names, csrfToken, base))}
+        ${view.records.map((r) => recordRow(r, names, csrfToken, base, lang))}
       </tbody>
     </table>
-    ${view.records.length === 0 ? html`<p id="no-records">この者に関する記録はありません。</p>` : null}
+    ${view.records.length === 0 ? html`<p id="no-records">${t.noPersonRecords}</p>` : null}
   </section>`;
 }
 
-const ANOMALY_NAMES: Record<AnomalyKind, string> = {
-  spike: '照会件数の急増',
-  'off-hours': '時間外の照会',
-  'repeated-refusals': '拒否の繰り返し',
-};
-
-const bucketText = (bucket: string) =>
-  bucket.length > 10 ? `${japaneseDate(bucket.slice(0, 10))} ${bucket.slice(11)}時台` : japaneseDate(bucket);
+const bucketText = (bucket: string, lang: Lang) =>
+  bucket.length > 10
+    ? fill(OVERSIGHT_MESSAGES.hourBucket[lang], {
+        day: dateIn(lang, bucket.slice(0, 10)),
+        h: bucket.slice(11),
+      })
+    : dateIn(lang, bucket);
 
 export function anomaliesBody(
   anomalies: Anomaly[],
   rules: AnomalyRules,
   p: { from: string; to: string },
   base: string,
+  lang: Lang,
 ): Html {
+  const t = pick(OVERSIGHT_MESSAGES, lang);
   const { spike, offHours, repeatedRefusals } = rules;
-  const unit = (b: 'day' | 'hour') => (b === 'day' ? '1日' : '1時間');
+  const unit = (b: 'day' | 'hour') => (b === 'day' ? t.oneDay : t.oneHour);
+  const extra =
+    (offHours.weekends ? t.weekends : '') +
+    (offHours.holidays.length > 0 ? fill(t.holidays, { n: offHours.holidays.length }) : '');
   return html`<p class="lead">
-      ${japaneseDate(p.from)}〜${japaneseDate(p.to)}（日本時間）に規則に当たった照会機関
-      <strong id="anomaly-count">${anomalies.length}</strong>件。
+      ${fill(t.anomaliesLead, { from: dateIn(lang, p.from), to: dateIn(lang, p.to) })}
+      <strong id="anomaly-count">${anomalies.length}</strong>${t.anomaliesCount}
     </p>
     <details id="rules">
-      <summary>検知の規則 <span lang="en">Rules</span></summary>
+      <summary>${t.rules}</summary>
       <ul>
         <li>
-          照会件数の急増：${unit(spike.bucket)}の照会が${spike.minCount}件以上で、直前${spike.baselineDays}日の中央値の${spike.factor}倍を超える
+          ${fill(t.spikeRule, { unit: unit(spike.bucket), min: spike.minCount, days: spike.baselineDays, factor: spike.factor })}
         </li>
         <li>
-          時間外の照会：${offHours.startHour}時より前か${offHours.endHour}時以降${offHours.weekends ? '、土日' : ''}${offHours.holidays.length > 0 ? `、祝日（${offHours.holidays.length}日）` : ''}の照会が1日${offHours.minCount}件以上
+          ${fill(t.offHoursRule, { start: offHours.startHour, end: offHours.endHour, extra, min: offHours.minCount })}
         </li>
         <li>
-          拒否の繰り返し：${unit(repeatedRefusals.bucket)}に同じ照会機関の拒否が${repeatedRefusals.threshold}件以上
+          ${fill(t.refusalsRule, { unit: unit(repeatedRefusals.bucket), n: repeatedRefusals.threshold })}
         </li>
       </ul>
     </details>
     <table class="data-table" id="anomalies">
       <thead>
         <tr>
-          <th>種類</th>
-          <th>照会機関</th>
-          <th>日時（日本時間）</th>
-          <th class="num">件数</th>
-          <th class="num">通常（中央値）</th>
-          <th>記録</th>
+          <th>${t.kindOfAnomaly}</th>
+          <th>${t.requester}</th>
+          <th>${t.whenJst}</th>
+          <th class="num">${t.count}</th>
+          <th class="num">${t.baseline}</th>
+          <th>${t.records}</th>
         </tr>
       </thead>
       <tbody>
@@ -200,34 +327,31 @@ export function anomaliesBody(
             ...(a.search.outcome === undefined ? {} : { outcome: a.search.outcome }),
           });
           return html`<tr data-kind="${a.kind}" data-requester="${a.requesterId}" data-count="${a.count}">
-            <td>${ANOMALY_NAMES[a.kind]}</td>
+            <td>${t[a.kind satisfies AnomalyKind]}</td>
             <td>
-              ${a.requesterName ?? '（登録簿にない機関）'}
+              ${a.requesterName ?? t.notRegistered}
               <div class="hint"><code>${a.requesterId}</code></div>
             </td>
-            <td>${bucketText(a.bucket)}</td>
+            <td>${bucketText(a.bucket, lang)}</td>
             <td class="num">${count.format(a.count)}</td>
             <td class="num">${a.baseline === undefined ? '' : count.format(a.baseline)}</td>
-            <td><a href="${base}/records?${search.toString()}">記録を見る</a></td>
+            <td><a href="${base}/records?${search.toString()}">${t.seeRecords}</a></td>
           </tr>`;
         })}
       </tbody>
     </table>
-    ${anomalies.length === 0 ? html`<p id="no-anomalies">この期間に規則に当たったものはありません。</p>` : null}`;
+    ${anomalies.length === 0 ? html`<p id="no-anomalies">${t.noAnomalies}</p>` : null}`;
 }
 
-const PARTY_STATUS: Record<RecordCheckResult['parties'][number]['status'], string> = {
-  answered: '回答あり',
-  unreachable: '回答なし',
-  'not-asked': '照会対象外',
-};
-
-const HEAD_CHECK: Record<NonNullable<RecordCheckResult['parties'][number]['headCheck']>, string> = {
-  verified: '署名を確認しました（機関の証明書）',
-  invalid: '署名を確認できません（改ざんの疑い）',
-  'other-key': '以前の証明書による署名のため確認していません',
-  'no-key': '機関の証明書がないため署名は確認していません',
-};
+const HEAD_CHECK = {
+  verified: 'headVerified',
+  invalid: 'headInvalid',
+  'other-key': 'headOtherKey',
+  'no-key': 'headNoKey',
+} as const satisfies Record<
+  NonNullable<RecordCheckResult['parties'][number]['headCheck']>,
+  keyof typeof OVERSIGHT_MESSAGES
+>;
 
 export function crossCheckBody(
   result: RecordCheckResult | undefined,
@@ -239,19 +363,19 @@ export function crossCheckBody(
   },
   csrfToken: string,
   base: string,
+  lang: Lang,
 ): Html {
+  const t = pick(OVERSIGHT_MESSAGES, lang);
   const ok =
     result !== undefined &&
     result.findings.length === 0 &&
     result.parties.every((p) => p.status !== 'unreachable');
-  return html`<p class="lead">
-      コアシステムの記録を、照会機関・提供機関それぞれの記録と突き合わせます。コアシステムが各機関にネットワーク経由（相互TLS・署名付き）で照会し、各機関は自らの記録と署名済みツリーヘッドを回答します。
-    </p>
+  return html`<p class="lead">${t.crossCheckLead}</p>
     <form method="post" action="${base}/cross-check" class="search-form" id="cross-check-form">
       <input type="hidden" name="_csrf" value="${csrfToken}" />
-      ${periodFields(form, false)}
+      ${periodFields(form, false, lang)}
       <div class="form-field">
-        <label for="institutionId">機関コード <span lang="en">Institution</span></label>
+        <label for="institutionId">${t.institutionCode}</label>
         <input
           class="input"
           id="institutionId"
@@ -261,7 +385,7 @@ export function crossCheckBody(
         />
       </div>
       <div class="form-field">
-        <label for="limit">件数（新しい順） <span lang="en">Records</span></label>
+        <label for="limit">${t.limit}</label>
         <input
           class="input"
           type="number"
@@ -272,9 +396,7 @@ export function crossCheckBody(
           value="${String(form.limit ?? 100)}"
         />
       </div>
-      <button class="button" type="submit" id="run-cross-check">
-        照合 <span lang="en">Cross-check</span>
-      </button>
+      <button class="button" type="submit" id="run-cross-check">${t.crossCheck}</button>
     </form>
     ${
       result === undefined
@@ -287,18 +409,24 @@ export function crossCheckBody(
             <p class="notice ${ok ? 'notice--success' : 'notice--error'}" role="status">
               ${
                 ok
-                  ? `コアシステムの記録 ${count.format(result.checked)}件を照合しました。すべての機関の記録と一致しています。`
-                  : `コアシステムの記録 ${count.format(result.checked)}件を照合しました。不一致 ${result.findings.length}件${result.parties.some((p) => p.status === 'unreachable') ? '、回答のない機関があります' : ''}。`
-              }（${japaneseDateTime(new Date(result.checkedAt))}）
-              ${result.truncated ? '期間内のより古い記録は照合していません。' : ''}
+                  ? fill(t.crossCheckOk, { n: count.format(result.checked) })
+                  : fill(t.crossCheckFound, {
+                      n: count.format(result.checked),
+                      m: result.findings.length,
+                      unreachable: result.parties.some((p) => p.status === 'unreachable')
+                        ? t.someUnreachable
+                        : '',
+                    })
+              }${aside(lang, dateTimeIn(lang, new Date(result.checkedAt)))}
+              ${result.truncated ? t.truncated : ''}
             </p>
             <table class="data-table" id="parties">
               <thead>
                 <tr>
-                  <th>機関</th>
-                  <th class="num">照会した記録</th>
-                  <th>状態</th>
-                  <th>署名済みツリーヘッド</th>
+                  <th>${t.institution}</th>
+                  <th class="num">${t.asked}</th>
+                  <th>${t.state}</th>
+                  <th>${t.signedHead}</th>
                 </tr>
               </thead>
               <tbody>
@@ -310,17 +438,17 @@ export function crossCheckBody(
                         <div class="hint"><code>${p.institutionId}</code></div>
                       </th>
                       <td class="num">${count.format(p.asked)}</td>
-                      <td>${PARTY_STATUS[p.status]}${p.error ? html` <code>${p.error}</code>` : null}</td>
+                      <td>${t[p.status]}${p.error ? html` <code>${p.error}</code>` : null}</td>
                       <td>
                         ${
                           p.treeHead
-                            ? html`大きさ
-                                ${count.format(p.treeHead.treeSize)}（${japaneseDateTime(new Date(p.treeHead.timestamp))}）
+                            ? html`${t.headSize}
+                                ${count.format(p.treeHead.treeSize)}${aside(lang, dateTimeIn(lang, new Date(p.treeHead.timestamp)))}
                                 <div class="hint" data-head-check="${p.headCheck ?? ''}">
-                                  ${HEAD_CHECK[p.headCheck ?? 'no-key']}
+                                  ${t[HEAD_CHECK[p.headCheck ?? 'no-key']]}
                                 </div>`
                             : p.status === 'answered'
-                              ? 'まだ署名されていません'
+                              ? t.notSigned
                               : ''
                         }
                       </td>
@@ -330,7 +458,7 @@ export function crossCheckBody(
             </table>
             ${
               result.findings.length > 0
-                ? html`<h2>不一致 <span lang="en">Mismatches</span></h2>
+                ? html`<h2>${t.mismatches}</h2>
                     <ul id="mismatches">
                       ${result.findings.map(
                         (f) =>
@@ -345,29 +473,28 @@ export function crossCheckBody(
     }`;
 }
 
-export function usesBody(uses: OversightUse[], shown: number): Html {
-  return html`<p class="lead">
-      この監視・監督コンソールの利用記録です（新しい順に最大${shown}件）。個人別の記録の表示は、機関と理由とともに記録されます。符号は記録しません。
-    </p>
+export function usesBody(uses: OversightUse[], shown: number, lang: Lang): Html {
+  const t = pick(OVERSIGHT_MESSAGES, lang);
+  return html`<p class="lead">${fill(t.usesLead, { n: shown })}</p>
     <table class="data-table" id="uses">
       <thead>
         <tr>
-          <th>日時</th>
-          <th>利用者</th>
-          <th>画面・操作</th>
-          <th>結果</th>
-          <th>機関</th>
-          <th>理由</th>
-          <th class="num">表示した記録</th>
+          <th>${t.when}</th>
+          <th>${t.who}</th>
+          <th>${t.action}</th>
+          <th>${t.outcome}</th>
+          <th>${t.institution}</th>
+          <th>${t.reason}</th>
+          <th class="num">${t.recordsShown}</th>
         </tr>
       </thead>
       <tbody>
         ${uses.map(
           (u) =>
             html`<tr data-action="${u.action}" data-outcome="${u.outcome}">
-              <td>${japaneseDateTime(new Date(u.at))}</td>
+              <td>${dateTimeIn(lang, new Date(u.at))}</td>
               <td><code>${u.accountId ?? ''}</code></td>
-              <td>${u.action === 'person' ? '個人別の記録' : html`<code>${u.action}</code>`}</td>
+              <td>${u.action === 'person' ? t.personAction : html`<code>${u.action}</code>`}</td>
               <td><code>${u.outcome}</code></td>
               <td>${u.institutionId ? html`<code>${u.institutionId}</code>` : ''}</td>
               <td>${u.reason ?? ''}</td>

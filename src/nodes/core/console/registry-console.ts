@@ -24,13 +24,14 @@ import type { Clock } from '../../../shared/clock.ts';
 import { parseInput } from '../../../shared/http.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { html, type Html } from '../../../shared/web/html.ts';
-import { japaneseDate, japaneseDateTime } from '../../../shared/web/dates.ts';
+import { dateIn, dateTimeIn } from '../../../shared/web/dates.ts';
+import { fill, pick, requestLang, type Lang } from '../../../shared/web/lang.ts';
 import { formFields } from '../../../shared/web/server.ts';
 import { listCertificates, type ListedCertificate } from '../../../trust/pki/authority.ts';
 import type { Institution, SuspensionEvent } from '../model.ts';
 import { INSTITUTION_KIND_NAMES } from '../service/records.ts';
 import type { Registry } from '../service/registry.ts';
-import type { RenderedPage } from './operator-console.ts';
+import { aside, type RenderedPage } from './operator-console.ts';
 
 export interface RegistryConsoleOptions {
   guard: preHandlerHookHandler | preHandlerHookHandler[];
@@ -53,13 +54,78 @@ const DONE = z.strictObject({
   id: InstitutionId.optional(),
 });
 
-const DONE_TEXT = {
-  registered: '登録しました。',
-  updated: '更新しました。',
-  rotated: '鍵の版を更新しました。機関がコードを再発行（renkei codes reissue）するまで、再鍵化は未完了です。',
-  suspended: '参加を停止しました。この機関が送る照会、この機関への照会はすべて拒否されます。',
-  reinstated: '参加の停止を解除しました。',
+/** The registry's words, each language's (shared/web/lang.ts). */
+export const REGISTRY_MESSAGES = {
+  registered: { ja: '登録しました。', en: 'Registered.' },
+  updated: { ja: '更新しました。', en: 'Updated.' },
+  rotated: {
+    ja: '鍵の版を更新しました。機関がコードを再発行（renkei codes reissue）するまで、再鍵化は未完了です。',
+    en: 'Key version moved on. Re-keying stays pending until the institution reissues its codes (renkei codes reissue).',
+  },
+  suspended: {
+    ja: '参加を停止しました。この機関が送る照会、この機関への照会はすべて拒否されます。',
+    en: 'Suspended. Every request from this institution and every request to it is refused.',
+  },
+  reinstated: { ja: '参加の停止を解除しました。', en: 'Reinstated.' },
+  suspendTitle: { ja: '参加の停止', en: 'Suspend an institution' },
+  suspendWarning: {
+    ja:
+      'この機関が送る照会と、この機関を提供者とする照会を、解除するまですべて拒否します（拒否は記録されます）。' +
+      '符号の発行とお知らせの送信も拒否し、異動の通知は解除まで保留します。受付済みの照会は最後まで処理します。',
+    en:
+      'Every request this institution sends and every request naming it as provider is refused until reinstated (the refusals are recorded). ' +
+      'Issuing codes and sending notices are refused too, and notices of change are held until then. Requests already accepted are finished.',
+  },
+  suspendButton: { ja: '停止する', en: 'Suspend' },
+  suspendShort: { ja: '停止…', en: 'Suspend…' },
+  reinstateTitle: { ja: '参加の停止の解除', en: 'Reinstate an institution' },
+  reinstateWarning: {
+    ja: 'この機関の照会を再び受け付けます。保留中の異動の通知を届けます。',
+    en: 'Requests of this institution are accepted again; the notices of change held are delivered.',
+  },
+  reinstateButton: { ja: '解除する', en: 'Reinstate' },
+  reinstateShort: { ja: '解除…', en: 'Reinstate…' },
+  reason: { ja: '理由', en: 'Reason' },
+  cancel: { ja: 'やめる', en: 'Cancel' },
+  suspendedState: { ja: '停止中', en: 'Suspended' },
+  active: { ja: '参加中', en: 'Active' },
+  reasonFor: { ja: '{name}の{action}の理由', en: 'Reason: {action}, {name}' },
+  valid: { ja: '有効', en: 'Valid' },
+  revoked: { ja: '失効', en: 'Revoked' },
+  expired: { ja: '期限切れ', en: 'Expired' },
+  until: { ja: '〜{day}', en: 'until {day}' },
+  noCert: { ja: '未発行', en: 'None' },
+  rekeyDone: { ja: '完了', en: 'Done' },
+  rekeyPending: { ja: '未完了', en: 'Pending' },
+  lead: {
+    ja: '情報提供ネットワークシステムに参加する機関 {n}件。鍵の版は、機関のコードを発行する鍵の版です。再鍵化は、鍵の版の更新後に機関が保有するコードをすべて新しい版で再発行したことを示します。',
+    en: '{n} institutions take part in the network. The key version is the version of the key that issues the institution’s codes; re-keying is done once the institution has reissued all its codes with the new version.',
+  },
+  institutionCode: { ja: '機関コード', en: 'Institution code' },
+  name: { ja: '名称', en: 'Name' },
+  kind: { ja: '種別', en: 'Kind' },
+  networkUrl: { ja: 'ネットワークURL', en: 'Network URL' },
+  keyVersion: { ja: '鍵の版', en: 'Key version' },
+  rekey: { ja: '再鍵化', en: 'Re-keying' },
+  certificate: { ja: '証明書', en: 'Certificate' },
+  status: { ja: '参加', en: 'Status' },
+  updatedAt: { ja: '更新日時', en: 'Updated' },
+  rotateFor: { ja: '{name}の鍵の版を更新', en: 'Move the key version of {name}' },
+  rotate: { ja: '鍵の版を更新', en: 'Move the key version' },
+  addOrUpdate: { ja: '機関の登録・更新', en: 'Add or update an institution' },
+  addHint: {
+    ja: '既にある機関コードを入力すると、その機関の名称・種別・URLを更新します。鍵の版は変わりません。',
+    en: 'An existing institution code updates that institution’s name, kind and URL; its key version stays.',
+  },
+  nameEn: { ja: '英語名', en: 'Name in English' },
+  register: { ja: '登録', en: 'Register' },
+  suspendHint: {
+    ja: '参加の停止は解除できます（{suspend} も同じです）。証明書の失効はこの画面ではできません: {revoke} を使います（失効は取り消せません）。',
+    en: 'A suspension can be undone ({suspend} do the same). A certificate cannot be revoked here: use {revoke} (a revocation cannot be undone).',
+  },
+  institutionPlaceholder: { ja: '機関コード', en: 'institution code' },
 } as const;
+type RegistryWords = ReturnType<typeof pick<typeof REGISTRY_MESSAGES>>;
 
 const SuspensionForm = z.strictObject({
   _csrf: z.string().optional(),
@@ -67,28 +133,23 @@ const SuspensionForm = z.strictObject({
   confirmed: z.literal('yes').optional(),
 });
 
+/** Each suspension action: what it sets, and its words' keys in REGISTRY_MESSAGES. */
 const ACTIONS = {
   suspend: {
     action: 'suspended',
-    title: '参加の停止',
-    titleEn: 'Suspend an institution',
-    warning:
-      'この機関が送る照会と、この機関を提供者とする照会を、解除するまですべて拒否します（拒否は記録されます）。' +
-      '符号の発行とお知らせの送信も拒否し、異動の通知は解除まで保留します。受付済みの照会は最後まで処理します。',
-    button: '停止する',
-    buttonEn: 'Suspend',
-    short: '停止…',
+    title: 'suspendTitle',
+    warning: 'suspendWarning',
+    button: 'suspendButton',
+    short: 'suspendShort',
   },
   reinstate: {
     action: 'reinstated',
-    title: '参加の停止の解除',
-    titleEn: 'Reinstate an institution',
-    warning: 'この機関の照会を再び受け付けます。保留中の異動の通知を届けます。',
-    button: '解除する',
-    buttonEn: 'Reinstate',
-    short: '解除…',
+    title: 'reinstateTitle',
+    warning: 'reinstateWarning',
+    button: 'reinstateButton',
+    short: 'reinstateShort',
   },
-} as const;
+} as const satisfies Record<string, { action: string } & Record<string, keyof typeof REGISTRY_MESSAGES>>;
 
 export const registryConsole: FastifyPluginAsync<RegistryConsoleOptions> = (app, options) => {
   const guards = [options.guard].flat();
@@ -117,7 +178,8 @@ export const registryConsole: FastifyPluginAsync<RegistryConsoleOptions> = (app,
       const latest = (await options.registry.history(i.id)).history.at(-1);
       if (latest) suspensions.set(i.id, latest);
     }
-    const body = registryBody(institutions, suspensions, certificates(), csrfToken, base, done);
+    const lang = requestLang(request);
+    const body = registryBody(institutions, suspensions, certificates(), csrfToken, base, done, lang);
     return reply
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-store')
@@ -169,11 +231,18 @@ export const registryConsole: FastifyPluginAsync<RegistryConsoleOptions> = (app,
           `${base}/registry/${id}/${path}`,
           csrfToken,
           base,
+          requestLang(request),
         );
         return reply
           .type('text/html; charset=utf-8')
           .header('cache-control', 'no-store')
-          .send(options.render(request, { title: text.title, titleEn: text.titleEn, body }));
+          .send(
+            options.render(request, {
+              title: REGISTRY_MESSAGES[text.title].ja,
+              titleEn: REGISTRY_MESSAGES[text.title].en,
+              body,
+            }),
+          );
       }
       const { changed } = await options.registry.setSuspended(
         id,
@@ -198,21 +267,24 @@ function confirmBody(
   action: string,
   csrfToken: string,
   base: string,
+  lang: Lang,
 ): Html {
+  const t = pick(REGISTRY_MESSAGES, lang);
   return html`<p class="lead">
-      <code>${institution.id}</code> ${institution.name}（${INSTITUTION_KIND_NAMES[institution.kind]}）
+      <code>${institution.id}</code>
+      ${institution.name}${aside(lang, INSTITUTION_KIND_NAMES[institution.kind])}
     </p>
-    <p class="notice notice--error" role="alert">${text.warning}</p>
+    <p class="notice notice--error" role="alert">${t[text.warning]}</p>
     <dl class="summary">
-      <dt>理由 <span lang="en">Reason</span></dt>
+      <dt>${t.reason}</dt>
       <dd data-reason>${reason}</dd>
     </dl>
     <form method="post" action="${action}" id="confirm">
       <input type="hidden" name="_csrf" value="${csrfToken}" />
       <input type="hidden" name="reason" value="${reason}" />
       <input type="hidden" name="confirmed" value="yes" />
-      <button class="button" type="submit">${text.button} <span lang="en">${text.buttonEn}</span></button>
-      <a class="button button--secondary" href="${base}/registry">やめる <span lang="en">Cancel</span></a>
+      <button class="button" type="submit">${t[text.button]}</button>
+      <a class="button button--secondary" href="${base}/registry">${t.cancel}</a>
     </form>`;
 }
 
@@ -221,19 +293,18 @@ function suspensionCell(
   latest: SuspensionEvent | undefined,
   csrfToken: string,
   base: string,
+  t: RegistryWords,
+  lang: Lang,
 ): Html {
   const path = i.suspended ? 'reinstate' : 'suspend';
   const text = ACTIONS[path];
-  const state = i.suspended
-    ? html`停止中 <span lang="en">suspended</span>`
-    : html`参加中 <span lang="en">active</span>`;
   return html`<span class="${i.suspended ? 'status--down' : ''}" data-suspended="${String(i.suspended)}"
-      >${state}</span
+      >${i.suspended ? t.suspendedState : t.active}</span
     >
     ${
       latest
         ? html`<div class="hint" data-suspension-reason>
-            ${latest.reason}（${latest.by}、${japaneseDateTime(new Date(latest.at))}）
+            ${latest.reason}${aside(lang, `${latest.by}${lang === 'en' ? ', ' : '、'}${dateTimeIn(lang, new Date(latest.at))}`)}
           </div>`
         : null
     }
@@ -245,42 +316,44 @@ function suspensionCell(
         name="reason"
         required
         maxlength="500"
-        placeholder="理由 reason"
-        aria-label="${i.name}の${text.title}の理由"
+        placeholder="${t.reason}"
+        aria-label="${fill(t.reasonFor, { name: i.name, action: t[text.title] })}"
       />
-      <button class="button button--secondary" type="submit">${text.short}</button>
+      <button class="button button--secondary" type="submit">${t[text.short]}</button>
     </form>`;
 }
 
-const CERT_STATUS = { valid: '有効', revoked: '失効', expired: '期限切れ' } as const;
-
-function certificateCell(all: ListedCertificate[] | undefined, id: string): Html {
+function certificateCell(
+  all: ListedCertificate[] | undefined,
+  id: string,
+  t: RegistryWords,
+  lang: Lang,
+): Html {
   if (all === undefined) return html`<span class="hint">—</span>`;
   const identity = all
     .filter((c) => c.partyId === id && c.kind === 'identity')
     .toSorted((a, b) => b.issuedAt.localeCompare(a.issuedAt))[0];
-  if (!identity)
-    return html`<span class="status--down" data-cert="none">未発行 <span lang="en">none</span></span>`;
-  const until = japaneseDate(new Date(identity.notAfter));
+  if (!identity) return html`<span class="status--down" data-cert="none">${t.noCert}</span>`;
+  const until = dateIn(lang, new Date(identity.notAfter));
   return html`<span
       class="${identity.status === 'valid' ? '' : 'status--down'}"
       data-cert="${identity.status}"
-      >${CERT_STATUS[identity.status]}</span
+      >${t[identity.status]}</span
     >
     <div class="hint">
       ${
         identity.status === 'revoked'
-          ? `${identity.revokedAt ? japaneseDate(new Date(identity.revokedAt)) : ''}（${identity.reason ?? ''}）`
-          : `〜${until}`
+          ? html`${identity.revokedAt ? dateIn(lang, new Date(identity.revokedAt)) : ''}${aside(lang, identity.reason ?? '')}`
+          : fill(t.until, { day: until })
       }
     </div>`;
 }
 
-function rekeyCell(i: Institution): Html {
+function rekeyCell(i: Institution, t: RegistryWords, lang: Lang): Html {
   return i.rekeyedVersion >= i.keyVersion
-    ? html`<span data-rekey="done">完了 <span lang="en">done</span></span>`
+    ? html`<span data-rekey="done">${t.rekeyDone}</span>`
     : html`<span class="status--down" data-rekey="pending"
-        >未完了 <span lang="en">pending</span>（v${i.rekeyedVersion} → v${i.keyVersion}）</span
+        >${t.rekeyPending}${aside(lang, `v${i.rekeyedVersion} → v${i.keyVersion}`)}</span
       >`;
 }
 
@@ -291,30 +364,28 @@ function registryBody(
   csrfToken: string,
   base: string,
   done: z.infer<typeof DONE>,
+  lang: Lang,
 ): Html {
+  const t = pick(REGISTRY_MESSAGES, lang);
   const kinds = InstitutionKind.options;
   return html`${
       done.done
-        ? html`<p class="notice notice--success" role="status">${done.id ?? ''} ${DONE_TEXT[done.done]}</p>`
+        ? html`<p class="notice notice--success" role="status">${done.id ?? ''} ${t[done.done]}</p>`
         : null
     }
-    <p class="lead">
-      情報提供ネットワークシステムに参加する機関
-      ${institutions.length}件。鍵の版は、機関のコードを発行する鍵の版です。
-      再鍵化は、鍵の版の更新後に機関が保有するコードをすべて新しい版で再発行したことを示します。
-    </p>
+    <p class="lead">${fill(t.lead, { n: institutions.length })}</p>
     <table class="data-table" id="institutions">
       <thead>
         <tr>
-          <th>機関コード</th>
-          <th>名称</th>
-          <th>種別</th>
-          <th>ネットワークURL</th>
-          <th class="num">鍵の版</th>
-          <th>再鍵化</th>
-          <th>証明書</th>
-          <th>参加 <span lang="en">Status</span></th>
-          <th>更新日時</th>
+          <th>${t.institutionCode}</th>
+          <th>${t.name}</th>
+          <th>${t.kind}</th>
+          <th>${t.networkUrl}</th>
+          <th class="num">${t.keyVersion}</th>
+          <th>${t.rekey}</th>
+          <th>${t.certificate}</th>
+          <th>${t.status}</th>
+          <th>${t.updatedAt}</th>
           <th></th>
         </tr>
       </thead>
@@ -330,10 +401,10 @@ function registryBody(
               <td>${INSTITUTION_KIND_NAMES[i.kind]}</td>
               <td><code>${i.networkUrl}</code></td>
               <td class="num" data-key-version="${i.keyVersion}">${i.keyVersion}</td>
-              <td>${rekeyCell(i)}</td>
-              <td>${certificateCell(certificates, i.id)}</td>
-              <td>${suspensionCell(i, suspensions.get(i.id), csrfToken, base)}</td>
-              <td>${japaneseDateTime(new Date(i.updatedAt))}</td>
+              <td>${rekeyCell(i, t, lang)}</td>
+              <td>${certificateCell(certificates, i.id, t, lang)}</td>
+              <td>${suspensionCell(i, suspensions.get(i.id), csrfToken, base, t, lang)}</td>
+              <td>${dateTimeIn(lang, new Date(i.updatedAt))}</td>
               <td>
                 <form method="post" action="${base}/registry/${i.id}/rotate-key">
                   <input type="hidden" name="_csrf" value="${csrfToken}" />
@@ -341,9 +412,9 @@ function registryBody(
                     class="button button--secondary"
                     type="submit"
                     ${i.rekeyedVersion < i.keyVersion ? html`disabled` : null}
-                    aria-label="${i.name}の鍵の版を更新"
+                    aria-label="${fill(t.rotateFor, { name: i.name })}"
                   >
-                    鍵の版を更新
+                    ${t.rotate}
                   </button>
                 </form>
               </td>
@@ -351,40 +422,45 @@ function registryBody(
         )}
       </tbody>
     </table>
-    <h2>機関の登録・更新 <span lang="en">Add or update an institution</span></h2>
-    <p class="hint">
-      既にある機関コードを入力すると、その機関の名称・種別・URLを更新します。鍵の版は変わりません。
-    </p>
+    <h2>${t.addOrUpdate}</h2>
+    <p class="hint">${t.addHint}</p>
     <form method="post" action="${base}/registry" class="search-form" id="register">
       <input type="hidden" name="_csrf" value="${csrfToken}" />
       <div class="form-field">
-        <label for="id">機関コード <span lang="en">Id</span></label>
+        <label for="id">${t.institutionCode}</label>
         <input class="input" id="id" name="id" required maxlength="32" pattern="[a-z0-9\\-]{2,32}" />
       </div>
       <div class="form-field">
-        <label for="name">名称 <span lang="en">Name</span></label>
+        <label for="name">${t.name}</label>
         <input class="input" id="name" name="name" required maxlength="100" />
       </div>
       <div class="form-field">
-        <label for="nameEn">英語名 <span lang="en">Name in English</span></label>
+        <label for="nameEn">${t.nameEn}</label>
         <input class="input" id="nameEn" name="nameEn" required maxlength="100" />
       </div>
       <div class="form-field">
-        <label for="kind">種別 <span lang="en">Kind</span></label>
+        <label for="kind">${t.kind}</label>
         <select class="input" id="kind" name="kind">
           ${kinds.map((k) => html`<option value="${k}">${INSTITUTION_KIND_NAMES[k]}</option>`)}
         </select>
       </div>
       <div class="form-field">
-        <label for="networkUrl">ネットワークURL <span lang="en">Network URL</span></label>
+        <label for="networkUrl">${t.networkUrl}</label>
         <input class="input" id="networkUrl" name="networkUrl" type="url" required placeholder="https://" />
       </div>
-      <button class="button" type="submit">登録 <span lang="en">Register</span></button>
+      <button class="button" type="submit">${t.register}</button>
     </form>
     <p class="hint">
-      参加の停止は解除できます（<code>renkei registry suspend / reinstate</code>
-      も同じです）。証明書の失効はこの画面ではできません:
-      <code>renkei pki revoke --party &lt;機関コード&gt;</code>
-      を使います（失効は取り消せません）。
+      ${withCode(t.suspendHint, {
+        suspend: 'renkei registry suspend / reinstate',
+        revoke: `renkei pki revoke --party <${t.institutionPlaceholder}>`,
+      })}
     </p>`;
+}
+
+/** A sentence of the table with its `{name}` placeholders filled with commands, each as `<code>`. */
+function withCode(text: string, commands: Record<string, string>): Html[] {
+  return text
+    .split(/\{(\w+)\}/)
+    .map((part, i) => (i % 2 === 1 ? html`<code>${commands[part] ?? ''}</code>` : html`${part}`));
 }
