@@ -383,6 +383,26 @@ function rankedTable(
   </table>`;
 }
 
+/** One labelled text field of a console form, its id its name. */
+export function textField(
+  name: string,
+  label: string,
+  value: string | undefined,
+  options: { maxlength: number; required?: boolean },
+): Html {
+  return html`<div class="form-field">
+    <label for="${name}">${label}</label>
+    <input
+      class="input"
+      id="${name}"
+      name="${name}"
+      value="${value ?? ''}"
+      ${options.required ? html`required` : null}
+      maxlength="${String(options.maxlength)}"
+    />
+  </div>`;
+}
+
 /** A period's two date fields (JST days), as the operator's and the oversight commission's pages ask them. */
 export function periodFields(
   p: { from?: string | undefined; to?: string | undefined },

@@ -28,7 +28,7 @@
  * view), ERR_CALLER_NOT_ALLOWED (403, from the guard: not an `oversight` account; a POST without the
  * form's CSRF token). Every route runs `guard` first; without a guard the plugin does not register.
  */
-import type { FastifyPluginAsync, FastifyRequest, preHandlerHookHandler } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import { z } from 'zod';
 import {
   ClauseNo,
@@ -56,7 +56,14 @@ import type {
   OversightService,
   RecordVerification,
 } from '../service/oversight.ts';
-import { OPERATOR_MESSAGES, aside, periodFields, periodForm, type RenderedPage } from './operator-console.ts';
+import {
+  OPERATOR_MESSAGES,
+  aside,
+  periodFields,
+  periodForm,
+  textField,
+  type RenderedPage,
+} from './operator-console.ts';
 import {
   OVERSIGHT_MESSAGES,
   anomaliesBody,
@@ -166,10 +173,12 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
     }
   });
 
-  const send = (request: FastifyRequest, title: string, titleEn: string, body: Html) =>
-    options.render(request, { title, titleEn, body });
-  const htmlReply = <R extends { type(t: string): R; header(k: string, v: string): R }>(reply: R) =>
-    reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');
+  /** A whole page in the console's frame, never cached. */
+  const page = (reply: FastifyReply, request: FastifyRequest, title: string, titleEn: string, body: Html) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .send(options.render(request, { title, titleEn, body }));
 
   const names = async (ids: Iterable<string>) => {
     const out = new Map<string, string>();
@@ -189,13 +198,12 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
     });
     const named = await names(result.records.flatMap((r) => [r.requesterId, r.providerId]));
     const { csrfToken } = options.staff(request);
-    return htmlReply(reply).send(
-      send(
-        request,
-        '情報提供等の記録',
-        'Provision records',
-        recordsBody(query, result, named, csrfToken, base, lang),
-      ),
+    return page(
+      reply,
+      request,
+      '情報提供等の記録',
+      'Provision records',
+      recordsBody(query, result, named, csrfToken, base, lang),
     );
   });
 
@@ -205,33 +213,35 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
     const from = p.from ?? addDays(to, -27);
     const lang = requestLang(request);
     const figures = await oversight.figures(range({ from, to }, lang));
-    return htmlReply(reply).send(
-      send(request, '機関別の状況', 'By institution', institutionsBody(figures, { from, to }, base, lang)),
+    return page(
+      reply,
+      request,
+      '機関別の状況',
+      'By institution',
+      institutionsBody(figures, { from, to }, base, lang),
     );
   });
 
   app.get('/log', async (request, reply) => {
     const { csrfToken } = options.staff(request);
-    return htmlReply(reply).send(
-      send(
-        request,
-        '記録の改ざん検知',
-        'Tamper-evident log',
-        await logBody(oversight, csrfToken, base, requestLang(request)),
-      ),
+    return page(
+      reply,
+      request,
+      '記録の改ざん検知',
+      'Tamper-evident log',
+      await logBody(oversight, csrfToken, base, requestLang(request)),
     );
   });
 
   app.post('/log/verify', async (request, reply) => {
     const verification = await oversight.verifyLog();
     const { csrfToken } = options.staff(request);
-    return htmlReply(reply).send(
-      send(
-        request,
-        '記録の改ざん検知',
-        'Tamper-evident log',
-        html`${verificationBody(verification, requestLang(request))}${await logBody(oversight, csrfToken, base, requestLang(request))}`,
-      ),
+    return page(
+      reply,
+      request,
+      '記録の改ざん検知',
+      'Tamper-evident log',
+      html`${verificationBody(verification, requestLang(request))}${await logBody(oversight, csrfToken, base, requestLang(request))}`,
     );
   });
 
@@ -244,24 +254,22 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
     );
     const result = await oversight.verifyRecord(processingNumber);
     const { csrfToken } = options.staff(request);
-    return htmlReply(reply).send(
-      send(
-        request,
-        '記録の改ざん検知',
-        'Tamper-evident log',
-        html`${inclusionBody(result, requestLang(request))}${await logBody(oversight, csrfToken, base, requestLang(request))}`,
-      ),
+    return page(
+      reply,
+      request,
+      '記録の改ざん検知',
+      'Tamper-evident log',
+      html`${inclusionBody(result, requestLang(request))}${await logBody(oversight, csrfToken, base, requestLang(request))}`,
     );
   });
   app.get('/person', async (request, reply) => {
     const { csrfToken } = options.staff(request);
-    return htmlReply(reply).send(
-      send(
-        request,
-        '個人別の記録',
-        'A resident’s exchanges',
-        personForm(base, csrfToken, {}, requestLang(request)),
-      ),
+    return page(
+      reply,
+      request,
+      '個人別の記録',
+      'A resident’s exchanges',
+      personForm(base, csrfToken, {}, requestLang(request)),
     );
   });
 
@@ -287,19 +295,18 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
     recorded.add(request);
     const view = await oversight.person({ accountId, ...form });
     const named = await names(view.records.flatMap((r) => [r.requesterId, r.providerId]));
-    return htmlReply(reply).send(
-      send(
-        request,
-        '個人別の記録',
-        'A resident’s exchanges',
-        html`${personForm(
-          base,
-          csrfToken,
-          { institutionId: form.institutionId, reason: form.reason },
-          requestLang(request),
-        )}
-        ${personBody(view, named, csrfToken, base, requestLang(request))}`,
-      ),
+    return page(
+      reply,
+      request,
+      '個人別の記録',
+      'A resident’s exchanges',
+      html`${personForm(
+        base,
+        csrfToken,
+        { institutionId: form.institutionId, reason: form.reason },
+        requestLang(request),
+      )}
+      ${personBody(view, named, csrfToken, base, requestLang(request))}`,
     );
   });
 
@@ -310,26 +317,24 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
     const lang = requestLang(request);
     range({ from, to }, lang);
     const anomalies = await oversight.anomalies({ from, to });
-    return htmlReply(reply).send(
-      send(
-        request,
-        '異常の検知',
-        'Anomalies',
-        html`${periodForm(`${base}/anomalies`, { from, to }, 'search-form', lang)}
-        ${anomaliesBody(anomalies, oversight.anomalyRules, { from, to }, base, lang)}`,
-      ),
+    return page(
+      reply,
+      request,
+      '異常の検知',
+      'Anomalies',
+      html`${periodForm(`${base}/anomalies`, { from, to }, 'search-form', lang)}
+      ${anomaliesBody(anomalies, oversight.anomalyRules, { from, to }, base, lang)}`,
     );
   });
 
   app.get('/cross-check', async (request, reply) => {
     const { csrfToken } = options.staff(request);
-    return htmlReply(reply).send(
-      send(
-        request,
-        '三者照合',
-        'Three-party cross-check',
-        crossCheckBody(undefined, {}, csrfToken, base, requestLang(request)),
-      ),
+    return page(
+      reply,
+      request,
+      '三者照合',
+      'Three-party cross-check',
+      crossCheckBody(undefined, {}, csrfToken, base, requestLang(request)),
     );
   });
 
@@ -343,21 +348,18 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
       ...(form.institutionId === undefined ? {} : { institutionId: form.institutionId }),
       limit: form.limit ?? 100,
     });
-    return htmlReply(reply).send(
-      send(
-        request,
-        '三者照合',
-        'Three-party cross-check',
-        crossCheckBody(result, form, csrfToken, base, lang),
-      ),
+    return page(
+      reply,
+      request,
+      '三者照合',
+      'Three-party cross-check',
+      crossCheckBody(result, form, csrfToken, base, lang),
     );
   });
 
   app.get('/uses', async (request, reply) => {
     const uses = await oversight.uses(USES_SHOWN);
-    return htmlReply(reply).send(
-      send(request, '利用記録', 'Use log', usesBody(uses, USES_SHOWN, requestLang(request))),
-    );
+    return page(reply, request, '利用記録', 'Use log', usesBody(uses, USES_SHOWN, requestLang(request)));
   });
   return Promise.resolve();
 };
@@ -466,40 +468,10 @@ function recordsBody(
   return html`<p class="lead">${t.recordsLead}</p>
     <form method="get" action="${base}/records" class="search-form" role="search">
       ${periodFields(q, false, lang)}
-      <div class="form-field">
-        <label for="institutionId">${t.institutionCode}</label>
-        <input
-          class="input"
-          id="institutionId"
-          name="institutionId"
-          value="${q.institutionId ?? ''}"
-          maxlength="32"
-        />
-      </div>
-      <div class="form-field">
-        <label for="requesterId">${t.requester}</label>
-        <input
-          class="input"
-          id="requesterId"
-          name="requesterId"
-          value="${q.requesterId ?? ''}"
-          maxlength="32"
-        />
-      </div>
-      <div class="form-field">
-        <label for="clauseNo">${t.clause}</label>
-        <input class="input" id="clauseNo" name="clauseNo" value="${q.clauseNo ?? ''}" maxlength="8" />
-      </div>
-      <div class="form-field">
-        <label for="procedureId">${t.procedure}</label>
-        <input
-          class="input"
-          id="procedureId"
-          name="procedureId"
-          value="${q.procedureId ?? ''}"
-          maxlength="16"
-        />
-      </div>
+      ${textField('institutionId', t.institutionCode, q.institutionId, { maxlength: 32 })}
+      ${textField('requesterId', t.requester, q.requesterId, { maxlength: 32 })}
+      ${textField('clauseNo', t.clause, q.clauseNo, { maxlength: 8 })}
+      ${textField('procedureId', t.procedure, q.procedureId, { maxlength: 16 })}
       <div class="form-field">
         <label for="outcome">${t.outcome}</label>
         <select class="input" id="outcome" name="outcome">

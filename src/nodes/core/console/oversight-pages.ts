@@ -13,7 +13,7 @@ import type { Anomaly, AnomalyKind, AnomalyRules } from '../service/anomalies.ts
 import type { OversightRecord, PersonView } from '../service/oversight.ts';
 import { PERSON_RECORDS_SHOWN } from '../service/oversight.ts';
 import type { RecordCheckResult } from '../service/record-checks.ts';
-import { aside, periodFields } from './operator-console.ts';
+import { aside, periodFields, textField } from './operator-console.ts';
 
 /** The oversight console's words, each language's (shared/web/lang.ts); oversight-console.ts uses them too. */
 export const OVERSIGHT_MESSAGES = {
@@ -211,17 +211,7 @@ export function personForm(
   return html`<p class="lead">${t.personLead}</p>
     <form method="post" action="${base}/person" class="search-form" id="person-form" autocomplete="off">
       <input type="hidden" name="_csrf" value="${csrfToken}" />
-      <div class="form-field">
-        <label for="institutionId">${t.institutionCode}</label>
-        <input
-          class="input"
-          id="institutionId"
-          name="institutionId"
-          value="${filled.institutionId ?? ''}"
-          required
-          maxlength="32"
-        />
-      </div>
+      ${textField('institutionId', t.institutionCode, filled.institutionId, { maxlength: 32, required: true })}
       <div class="form-field">
         <label for="personCode">${t.personCode}</label>
         <input
@@ -374,16 +364,7 @@ export function crossCheckBody(
     <form method="post" action="${base}/cross-check" class="search-form" id="cross-check-form">
       <input type="hidden" name="_csrf" value="${csrfToken}" />
       ${periodFields(form, false, lang)}
-      <div class="form-field">
-        <label for="institutionId">${t.institutionCode}</label>
-        <input
-          class="input"
-          id="institutionId"
-          name="institutionId"
-          value="${form.institutionId ?? ''}"
-          maxlength="32"
-        />
-      </div>
+      ${textField('institutionId', t.institutionCode, form.institutionId, { maxlength: 32 })}
       <div class="form-field">
         <label for="limit">${t.limit}</label>
         <input
