@@ -66,6 +66,11 @@ export interface StartCoreOptions {
   providerTimeoutMs?: number;
   /** How the core reaches institutions (default: the secure transport when `security` is given, plain HTTP otherwise). */
   transport?: Transport;
+  /**
+   * Wraps the transport the core would use (its own secure one included): fault injection for the
+   * tests that play a provider answering too late. Never set by `renkei` itself.
+   */
+  wrapTransport?: (transport: Transport) => Transport;
   /** The trust layer: the PKI directory (the core reads the CRL from it and publishes it). */
   /** PostgreSQL instead of the SQLite file: schema `core`. */
   postgres?: PostgresOption;
@@ -165,6 +170,7 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
       });
     }
     transport = options.transport ?? security?.transport ?? httpTransport();
+    if (options.wrapTransport) transport = options.wrapTransport(transport);
     const keyFile = join(options.dataDir, 'core', 'master-keys.json');
     if (!coreKeyFileExists(keyFile) && (await store.listInstitutions()).length > 0) {
       // Fresh keys would silently turn every code already issued into a forgery, and give every
