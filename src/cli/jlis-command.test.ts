@@ -234,6 +234,40 @@ describe('bulk numbering (一括付番)', () => {
     }
   });
 
+  it('numbers with another process’s connection open on the file, and refuses with ERR_DATABASE_BUSY while one holds it locked', async () => {
+    const dataDir = join(dir, 'held');
+    const database = join(dataDir, 'jlis', 'jlis.sqlite');
+    await numberFile({ dataDir, file: residentsFile('held-one.csv', 700_000, 1), effectiveDate: TODAY });
+    // A reader open the whole run (an operator's query tool): the run keeps WAL and goes on.
+    const reader = new Database(database, { readonly: true });
+    try {
+      reader.prepare('select count(*) as n from residents').get();
+      await numberFile({ dataDir, file: residentsFile('held-two.csv', 710_000, 20), effectiveDate: TODAY });
+      expect(reader.prepare('select count(*) as n from residents').get()).toEqual({ n: 21 });
+    } finally {
+      reader.close();
+    }
+    // A writer holding the file locked past the wait: a clear refusal, nothing written.
+    const holder = new Database(database);
+    holder.exec('begin immediate');
+    try {
+      const refused = await refusal(
+        numberFile({ dataDir, file: residentsFile('held-three.csv', 720_000, 20), effectiveDate: TODAY }),
+      );
+      expect(refused.code).toBe('ERR_DATABASE_BUSY');
+      expect(refused.message).toContain('stop it and run the command again');
+    } finally {
+      holder.exec('rollback');
+      holder.close();
+    }
+    const after = new Database(database, { readonly: true });
+    try {
+      expect(after.prepare('select count(*) as n from residents').get()).toEqual({ n: 21 });
+    } finally {
+      after.close();
+    }
+  }, 30_000);
+
   it('numbers every resident as one at a time would, resolves a collision, and finishes a stopped run', async () => {
     const dataDir = join(dir, 'network');
     const key = () =>

@@ -89,6 +89,8 @@ export const HTTP_STATUS = {
   ERR_KEY_INVALID: 400,
   ERR_CONFIG_INVALID: 500,
   ERR_DATABASE_UNAVAILABLE: 503,
+  // A database file another process holds locked past the wait (SQLite's SQLITE_BUSY): retry once it lets go.
+  ERR_DATABASE_BUSY: 503,
   ERR_DATA_DIR_IN_USE: 500,
   ERR_PORT_IN_USE: 500,
   // The network's PKI (src/trust/pki/). A certificate that does not prove who its holder is: 401; one

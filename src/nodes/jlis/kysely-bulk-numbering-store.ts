@@ -190,7 +190,10 @@ export function createKyselyBulkNumberingStore(
       sqlite = undefined;
       await ensureNumberIndex(db as unknown as Kysely<unknown>);
       if (!postgres) {
-        await sql`pragma journal_mode = wal`.execute(db);
+        // Back to WAL needs the only connection: another process's open, the next open does it.
+        await sql`pragma journal_mode = wal`.execute(db).catch((error: unknown) => {
+          if ((error as { code?: unknown } | null)?.code !== 'SQLITE_BUSY') throw error;
+        });
         await sql`pragma temp_store = memory`.execute(db);
         await sql`pragma threads = 0`.execute(db);
       }
@@ -232,7 +235,20 @@ const WRITER_PRAGMAS = [
 /** The run's own connection for the rows, set as `start` left the database. */
 function openWriter(file: string): SQLite.Database {
   const writer = new SQLite(file);
-  for (const pragma of WRITER_PRAGMAS) writer.pragma(pragma);
+  try {
+    for (const pragma of WRITER_PRAGMAS) {
+      try {
+        writer.pragma(pragma);
+      } catch (error) {
+        // Leaving WAL needs the only connection: with another process's open, WAL stays.
+        if (!pragma.startsWith('journal_mode') || (error as { code?: unknown }).code !== 'SQLITE_BUSY')
+          throw error;
+      }
+    }
+  } catch (error) {
+    writer.close();
+    throw error;
+  }
   return writer;
 }
 

@@ -22,17 +22,38 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { RenkeiError } from '../../shared/errors.ts';
 import type { BulkWriter } from './store.ts';
 
 const WRITER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
-const db = new Database(workerData.file);
-for (const pragma of workerData.pragmas) db.pragma(pragma);
-const statement = db.prepare(workerData.insert);
+// A failure here (another process holding the file locked past the wait, SQLITE_BUSY) is answered
+// to the first request, as a failure later would be: its code only.
+let broken;
+let db;
+let statement;
 let checked = false;
-db.exec('begin');
-db.exec(workerData.before);
+try {
+  db = new Database(workerData.file);
+  for (const pragma of workerData.pragmas) {
+    try {
+      db.pragma(pragma);
+    } catch (error) {
+      // Leaving WAL needs the only connection: with another process's open, WAL stays (slower, as safe).
+      if (!(pragma.startsWith('journal_mode') && error && error.code === 'SQLITE_BUSY')) throw error;
+    }
+  }
+  statement = db.prepare(workerData.insert);
+  db.exec('begin');
+  db.exec(workerData.before);
+} catch (error) {
+  try {
+    if (db && db.inTransaction) db.exec('rollback');
+    if (db) db.close();
+  } catch {}
+  broken = String((error && error.code) || 'error');
+}
 function write(m) {
   const b = Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
   const { bounds, codes, numbers, counters, cells } = m;
@@ -67,7 +88,6 @@ function write(m) {
   return written;
 }
 // The first failure's code, given again to every later request (the connection is closed by then).
-let broken;
 parentPort.on('message', (m) => {
   if (broken !== undefined) {
     parentPort.postMessage({ failed: broken });
@@ -125,12 +145,15 @@ export function createBulkWriter(options: {
     const next = waiting.shift();
     if (answer.failed === undefined) next?.resolve(answer.written ?? 0);
     else {
-      const error = new Error(`the bulk writer could not write (${answer.failed})`);
+      const error = writerError(answer.failed, options.file);
       stopped ??= error;
       next?.reject(error);
     }
   });
-  worker.on('error', fail);
+  // An error thrown in the thread arrives cloned (a SqliteError as a plain `{ code }`): made an Error again.
+  worker.on('error', (error: unknown) =>
+    fail(error instanceof Error ? error : writerError(codeOf(error) ?? 'error', options.file)),
+  );
   worker.on('exit', () => fail(new Error('the bulk writer stopped')));
   const ask = (message: unknown, transfer: ArrayBuffer[] = []) =>
     stopped
@@ -159,4 +182,24 @@ export function createBulkWriter(options: {
       }
     },
   };
+}
+
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * What the thread's failure code means to the operator: a file held by another process is
+ * ERR_DATABASE_BUSY, naming what to do; anything else the driver's code (never a row's value).
+ */
+export function writerError(code: string, file: string): Error {
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+    return new RenkeiError(
+      'ERR_DATABASE_BUSY',
+      `Another process holds ${file} locked (a running J-LIS node, or a tool reading it): stop it and run the command again. What was not committed was undone.`,
+      { cause: code },
+    );
+  }
+  return new Error(`the bulk writer could not write (${code})`);
 }
