@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { resolve, join } from 'node:path';
@@ -15,6 +15,7 @@ import { DEMO_INSTITUTIONS, type World } from '../network/world.ts';
 import type { PostgresOption } from '../shared/db.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import { dropTestSchemas } from '../shared/test-databases.ts';
+import { processCpuMs } from '../shared/process-cpu.ts';
 import { startBareChain } from './bench-baseline.ts';
 import { benchNumbering } from './bench-numbering.ts';
 import { benchStatistics } from './bench-statistics.ts';
@@ -552,15 +553,7 @@ async function benchBulk(args: {
 
 /** A process's CPU time (user + system) from /proc, in seconds; 0 where it cannot be read. */
 function processCpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 a second on Linux).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
+  return processCpuMs(pid) / 1000;
 }
 
 /**
@@ -659,21 +652,6 @@ function ownCpuMs(): number {
 }
 
 /**
- * Another process's CPU time so far (user and system, in milliseconds), from /proc (Linux); 0 where
- * it cannot be read (another system, the process gone), so that the figure is then a lower bound.
- */
-function processCpuMs(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces, inside parentheses): utime is the 12th, stime the 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
-  } catch {
-    return 0;
-  }
-}
-
-/**
  * The CPU time of the PostgreSQL server processes serving this run's nodes: the work the database
  * does for the path, which the nodes' own CPU does not show. A node's connections carry its schema
  * as their `application_name` (db.ts), so they are found in `pg_stat_activity` by the run's schema
@@ -719,7 +697,6 @@ async function postgresBackends(
 }
 
 /** USER_HZ: 100 on every Linux that Node runs on. */
-const CLOCK_TICKS_PER_SECOND = 100;
 
 /** Codes per call on the batch path: what a bulk inquiry's chunk would hand the cipher. */
 const CONVERSION_BATCH = 4096;

@@ -16,6 +16,7 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RenkeiError, isErrorCode } from '../shared/errors.ts';
+import { processCpuMs } from '../shared/process-cpu.ts';
 import type { RunningNode } from '../shared/node.ts';
 import type { NodeKind } from './node-config.ts';
 
@@ -61,7 +62,10 @@ export interface SupervisedNodeOptions {
   /** First restart delay, doubled after each failure to start, up to `maxBackoffMs` (default 500 ms, 15 s). */
   backoffMs?: number;
   maxBackoffMs?: number;
-  /** How long to wait for the ready line (default 2 minutes). */
+  /**
+   * How long to wait for the ready line while the process uses no CPU (default 2 minutes), and five
+   * times that in all (`StartWatch`).
+   */
   readyTimeoutMs?: number;
 }
 
@@ -154,14 +158,17 @@ export class SupervisedNode implements RunningNode {
       let settled = false;
       let isReady = false;
       let buffered = '';
-      const timer = setTimeout(() => {
-        fail(new Error(`${options.name} did not become ready in time (see ${options.outputFile})`));
+      const watch = new StartWatch(options.readyTimeoutMs ?? 120_000, Date.now());
+      const timer = setInterval(() => {
+        const verdict = watch.check(Date.now(), processCpuMs(child.pid));
+        if (verdict === 'starting') return;
+        fail(notReady(options.name, verdict, watch.limitMs, options.outputFile));
         child.kill('SIGKILL');
-      }, options.readyTimeoutMs ?? 120_000);
+      }, 1_000);
       const fail = (error: Error) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
+        clearInterval(timer);
         reject(error);
       };
       child.stdout?.on('data', (chunk: Buffer) => {
@@ -176,7 +183,7 @@ export class SupervisedNode implements RunningNode {
           settled = true;
           isReady = true;
           this.isUp = child === this.child;
-          clearTimeout(timer);
+          clearInterval(timer);
           resolve({
             url: line.url,
             pid: child.pid ?? 0,
@@ -279,4 +286,49 @@ function startFailure(name: string, lastLine: string, why: string): Error {
     return new RenkeiError(match[1], `${name}: ${match[2] ?? ''}`, { node: name });
   }
   return new Error(`${name} exited before it was ready (${why})${lastLine ? `: ${lastLine}` : ''}`);
+}
+
+/**
+ * Whether a node that has not printed its ready line yet is still starting. On a crowded machine (a
+ * dozen nodes starting at once on two cores, beside other work) a start can take minutes of wall
+ * clock while the process works all along, so a node is given up only when its CPU time has not
+ * moved for `limitMs` (hung, or waiting for something that does not come), or after five times that
+ * in all (busy but never ready). Where /proc cannot be read the CPU time stays 0: `limitMs` of wall
+ * clock, as before.
+ */
+export class StartWatch {
+  private lastCpuMs = 0;
+  private lastProgressAt: number;
+
+  constructor(
+    readonly limitMs: number,
+    private readonly startedAt: number,
+  ) {
+    this.lastProgressAt = startedAt;
+  }
+
+  check(now: number, cpuMs: number): 'starting' | 'stalled' | 'too-long' {
+    if (cpuMs > this.lastCpuMs) {
+      this.lastCpuMs = cpuMs;
+      this.lastProgressAt = now;
+    }
+    if (now - this.lastProgressAt >= this.limitMs) return 'stalled';
+    if (now - this.startedAt >= this.limitMs * 5) return 'too-long';
+    return 'starting';
+  }
+}
+
+function notReady(name: string, verdict: 'stalled' | 'too-long', limitMs: number, outputFile: string): Error {
+  const seconds = Math.round(limitMs / 1000);
+  const why =
+    verdict === 'stalled'
+      ? `it used no CPU for ${seconds} s (hung, or waiting for a database or port)`
+      : `it was still busy after ${seconds * 5} s`;
+  return new RenkeiError(
+    'ERR_NODE_NOT_READY',
+    `${name} did not become ready: ${why}. Its output is in ${outputFile}.`,
+    {
+      node: name,
+    },
+  );
 }

@@ -93,6 +93,8 @@ export const HTTP_STATUS = {
   ERR_DATABASE_BUSY: 503,
   ERR_DATA_DIR_IN_USE: 500,
   ERR_PORT_IN_USE: 500,
+  // A supervised node that did not print its ready line (`renkei start`): hung, or never done.
+  ERR_NODE_NOT_READY: 500,
   // The network's PKI (src/trust/pki/). A certificate that does not prove who its holder is: 401; one
   // that proves it but is presented for a purpose it was not issued for (the encryption certificate
   // as a TLS identity): 403. Revocation that cannot be checked fails closed, as 503: retry later.
