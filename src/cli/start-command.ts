@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { partyPaths, pkiPaths } from '../trust/pki/files.ts';
-import { join, relative, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadLegalTable } from '../domain/legal-table/index.ts';
 import { launchNetwork, type Network } from '../network/launch.ts';
@@ -222,7 +222,7 @@ export function registerStartCommand(program: Command): void {
         if (portal?.portal && portal.readerUrl) {
           console.log(
             `マイナポータル Myna Portal: ${portal.portal.url}/login  (card reader ${portal.readerUrl}; ` +
-              `the demo residents' cards in ${relative(process.cwd(), cardsDir) || cardsDir}, PIN ${DEMO_CARD_PIN})\n`,
+              `the demo residents' cards in ${shortPath(cardsDir)}, PIN ${DEMO_CARD_PIN})\n`,
           );
           if (portal.demoClient) {
             console.log(
@@ -283,4 +283,10 @@ function exampleInquiry(
     `  curl -s${tls} -X POST ${requesterUrl}/business/v1/inquiries -H 'content-type: application/json' -d '${body}'`,
     `  curl -s${tls} '${requesterUrl}/business/v1/inquiries/<processingNumber>?waitMs=5000'`,
   ].join('\n');
+}
+
+/** A path as a person types it from here: relative below the working directory, absolute elsewhere. */
+function shortPath(path: string): string {
+  const below = relative(process.cwd(), path);
+  return below === '' || below.startsWith('..') || isAbsolute(below) ? path : below;
 }
