@@ -27,6 +27,7 @@ import { openSecurityLog, type SecurityEventRow } from '../src/shared/security-l
 import { MUNICIPALITY, startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
 import { Browser, formOf, logIn, logInAs } from './support/portal-web.ts';
 import { join } from 'node:path';
+import { renkei } from '../src/cli/test-support.ts';
 
 const SHINJUKU = DEMO_INSTITUTIONS.find((i) => i.id === '131041')!;
 const legal = loadLegalTable();
@@ -881,6 +882,29 @@ describe('the OpenAPI document of /api/v1/', () => {
     expect(served).toHaveLength(5);
     for (const route of served) expect(documented).toContain(route);
     expect(documented.toSorted()).toEqual([...new Set(served)].toSorted());
+  });
+
+  it('is what `renkei openapi portal-web --server <origin>` prints, but for the scopes of providers this portal lacks', async () => {
+    const served = (await (await fetch(`${net.portal.url}/api/v1/openapi.json`)).json()) as OpenApiDocument;
+    const run = await renkei('openapi', 'portal-web', '--server', net.portal.url);
+    expect(run.status, run.stderr).toBe(0);
+    const printed = JSON.parse(run.stdout) as OpenApiDocument;
+    const scopesOf = (document: OpenApiDocument) =>
+      (
+        document.components as {
+          securitySchemes: { oauth2: { flows: { authorizationCode: { scopes: Record<string, string> } } } };
+        }
+      ).securitySchemes.oauth2.flows.authorizationCode.scopes;
+    // Every scope this portal knows is printed, with the same words; the CLI knows every item the
+    // legal table lets a portal read, whatever its providers.
+    expect(scopesOf(printed)).toMatchObject(scopesOf(served));
+    const withoutScopes = (document: OpenApiDocument) =>
+      JSON.parse(
+        JSON.stringify(document, (key, value: unknown) =>
+          key === 'scopes' || key === 'security' ? undefined : value,
+        ),
+      ) as unknown;
+    expect(withoutScopes(printed)).toEqual(withoutScopes(served));
   });
 
   it('describes the bearer token and the authorization code flow the portal’s authorization server runs', async () => {

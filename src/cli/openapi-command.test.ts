@@ -22,7 +22,7 @@ describe('renkei openapi', () => {
     const run = await renkei('openapi', 'bank');
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(
-      'ERR_VALIDATION: The node must be core, jlis, institution, corporate or portal.',
+      'ERR_VALIDATION: The node must be core, jlis, institution, corporate, portal or portal-web.',
     );
     expect(run.stdout).toBe('');
   });

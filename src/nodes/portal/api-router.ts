@@ -638,21 +638,29 @@ function formDecoded(value: string): string | undefined {
 
 /** Each scope the portal knows, in words, for the OpenAPI document's OAuth 2.0 flow. */
 function scopeDescriptions(deps: ApiRoutesDeps): Record<string, string> {
-  const scopes: Record<string, string> = {
+  return portalScopeDescriptions(deps.legalTable, knownScopes(deps.myInformation, deps.clock.now()));
+}
+
+/** What each of `scopes` lets a service read or do, in the words of the OpenAPI document. */
+export function portalScopeDescriptions(
+  legalTable: LegalTable,
+  scopes: readonly string[],
+): Record<string, string> {
+  const described: Record<string, string> = {
     openid: 'OpenID Connect: an ID token naming the resident by a pairwise subject (never their number).',
     [OFFLINE_SCOPE]:
       'A refresh token (rotating), for access until the consent’s period ends or the resident withdraws it.',
   };
-  for (const scope of knownScopes(deps.myInformation, deps.clock.now())) {
+  for (const scope of scopes) {
     const [itemNo] = itemsOfScopes([scope]);
-    scopes[scope] =
+    described[scope] =
       itemNo === undefined
         ? 'Apply to ぴったりサービス procedures for the resident (each application signed with their card).'
-        : `Read the resident’s ${deps.legalTable.findItem(itemNo)?.nameEn ?? `item ${itemNo}`} (${
-            deps.legalTable.findItem(itemNo)?.name ?? ''
+        : `Read the resident’s ${legalTable.findItem(itemNo)?.nameEn ?? `item ${itemNo}`} (${
+            legalTable.findItem(itemNo)?.name ?? ''
           }).`;
   }
-  return scopes;
+  return described;
 }
 
 /** Wait until every institution answered (or `waitMs`), reading the retrieval as the page's script does. */
