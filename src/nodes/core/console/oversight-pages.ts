@@ -68,7 +68,8 @@ export const OVERSIGHT_MESSAGES = {
     en: 'Requests out of hours: {min} or more a day before {start}:00 or from {end}:00{extra}',
   },
   weekends: { ja: '、土日', en: ', weekends' },
-  holidays: { ja: '、祝日（{n}日）', en: ', holidays ({n} days)' },
+  nationalHolidays: { ja: '、国民の祝日', en: ', national holidays' },
+  holidays: { ja: '、指定の休日（{n}日）', en: ', listed days off ({n})' },
   refusalsRule: {
     ja: '拒否の繰り返し：{unit}に同じ照会機関の拒否が{n}件以上',
     en: 'Repeated refusals: {n} or more refusals of one requester in {unit}',
@@ -278,6 +279,7 @@ export function anomaliesBody(
   const unit = (b: 'day' | 'hour') => (b === 'day' ? t.oneDay : t.oneHour);
   const extra =
     (offHours.weekends ? t.weekends : '') +
+    (offHours.nationalHolidays ? t.nationalHolidays : '') +
     (offHours.holidays.length > 0 ? fill(t.holidays, { n: offHours.holidays.length }) : '');
   return html`<p class="lead">
       ${fill(t.anomaliesLead, { from: dateIn(lang, p.from), to: dateIn(lang, p.to) })}

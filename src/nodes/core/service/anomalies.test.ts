@@ -7,7 +7,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InquiryRequest } from '../../../protocol/messages.ts';
 import { startStandIn, startTestCore, type StandIn, type TestCore } from '../test-support.ts';
-import { AnomalyRuleOverrides, AnomalyService, anomalyRules, DEFAULT_ANOMALY_RULES } from './anomalies.ts';
+import {
+  AnomalyRuleOverrides,
+  AnomalyService,
+  anomalyRules,
+  DEFAULT_ANOMALY_RULES,
+  holidaysOf,
+} from './anomalies.ts';
 
 let core: TestCore;
 let x: StandIn;
@@ -129,6 +135,28 @@ describe('anomaly rules', () => {
       holidays: ['2025-07-21'],
     });
     expect(AnomalyRuleOverrides.safeParse({ spike: { treshold: 3 } }).success).toBe(false);
+  });
+
+  it('counts Japan’s national holidays as outside office hours by default (海の日, a Monday), unless the rules say not', async () => {
+    const marineDay = '2025-07-21';
+    await inquireAt(jst(marineDay, '10:00'));
+    await core.core.whenIdle();
+    const service = new AnomalyService({ store: core.store, registry: core.core.services.registry });
+    expect(DEFAULT_ANOMALY_RULES.offHours.nationalHolidays).toBe(true);
+    const found = await service.find({ from: marineDay, to: marineDay });
+    expect(found.map((f) => [f.kind, f.bucket, f.count])).toEqual([['off-hours', marineDay, 1]]);
+    const without = new AnomalyService({
+      store: core.store,
+      registry: core.core.services.registry,
+      rules: anomalyRules({ offHours: { nationalHolidays: false } }),
+    });
+    expect(await without.find({ from: marineDay, to: marineDay })).toEqual([]);
+    expect(holidaysOf(DEFAULT_ANOMALY_RULES.offHours, { from: '2026-05-01', to: '2026-05-10' })).toEqual([
+      '2026-05-03',
+      '2026-05-04',
+      '2026-05-05',
+      '2026-05-06',
+    ]);
   });
 
   it('counts the weekend by the JST calendar: Saturday and Sunday at 10:00 JST are outside office hours', async () => {

@@ -7,9 +7,10 @@
  *   more than `factor` × the median of its counts over the `baselineDays` days before (for hours: the
  *   same hour of those days), days without inquiries counted as 0. Defaults: day, 3×, 28 days, 50.
  * - **off-hours** (時間外の照会): a requester's inquiries on a JST day outside `[startHour, endHour)`
- *   JST, on Saturdays and Sundays (`weekends`) and on the `holidays` listed (JST days; the repository
- *   keeps no holiday calendar, so the list is the operator's), when at least `minCount`. Defaults:
- *   8–20, weekends, no holidays, 1.
+ *   JST, on Saturdays and Sundays (`weekends`), on Japan's national holidays (`nationalHolidays`: 国民の
+ *   祝日 and substitute holidays, from @holiday-jp/holiday_jp's calendar, 1970–2050) and on the
+ *   `holidays` listed (JST days: the operator's own, such as 年末年始 29 December – 3 January), when
+ *   at least `minCount`. Defaults: 8–20, weekends, national holidays, none listed, 1.
  * - **repeated refusals** (拒否の繰り返し): a requester refused at least `threshold` times in one JST
  *   hour (or day). Defaults: hour, 5.
  *
@@ -18,6 +19,7 @@
  * few rows per requester and bucket. We considered sliding windows for refusals, but a fixed JST hour
  * is what one query can group by on both dialects and what an officer reads at a glance.
  */
+import holidayJp from '@holiday-jp/holiday_jp';
 import { z } from 'zod';
 import { addDays, jstDayStart } from '../../../shared/clock.ts';
 import type { BucketCount, TimeBucket } from '../model.ts';
@@ -38,6 +40,7 @@ export const AnomalyRules = z.strictObject({
     startHour: z.number().int().min(0).max(24),
     endHour: z.number().int().min(0).max(24),
     weekends: z.boolean(),
+    nationalHolidays: z.boolean(),
     holidays: z.array(Day).max(1000),
     minCount: z.number().int().min(1),
   }),
@@ -47,7 +50,7 @@ export type AnomalyRules = z.infer<typeof AnomalyRules>;
 
 export const DEFAULT_ANOMALY_RULES: AnomalyRules = {
   spike: { bucket: 'day', factor: 3, baselineDays: 28, minCount: 50 },
-  offHours: { startHour: 8, endHour: 20, weekends: true, holidays: [], minCount: 1 },
+  offHours: { startHour: 8, endHour: 20, weekends: true, nationalHolidays: true, holidays: [], minCount: 1 },
   repeatedRefusals: { bucket: 'hour', threshold: 5 },
 };
 
@@ -91,6 +94,23 @@ function shiftBucket(bucket: string, days: number): string {
   return addDays(bucket.slice(0, 10), days) + bucket.slice(10);
 }
 
+/**
+ * The JST days from `period.from` to `period.to` that count as holidays under `rule`: the listed ones,
+ * and Japan's national holidays when `nationalHolidays`.
+ */
+export function holidaysOf(
+  rule: Pick<AnomalyRules['offHours'], 'nationalHolidays' | 'holidays'>,
+  period: { from: string; to: string },
+): string[] {
+  const days = new Set(rule.holidays.filter((d) => d >= period.from && d <= period.to));
+  if (rule.nationalHolidays) {
+    for (const day of Object.keys(holidayJp.holidays)) {
+      if (day >= period.from && day <= period.to) days.add(day);
+    }
+  }
+  return [...days].sort();
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -114,7 +134,7 @@ export class AnomalyService {
         { from: jstDayStart(period.from, -spike.baselineDays), to: range.to },
         spike.bucket,
       ),
-      store.countOutsideHours(range, offHours),
+      store.countOutsideHours(range, { ...offHours, holidays: holidaysOf(offHours, period) }),
       store.countRequestsByBucket(range, repeatedRefusals.bucket, 'refused'),
       registry.list(),
     ]);
