@@ -682,11 +682,15 @@ describe('the oversight console', () => {
 describe('the core console in one language at a time', () => {
   /**
    * The Japanese words of the console's tables, as fragments between placeholders. Data stays as
-   * data has it (procedure and item names, institution kinds), so a fragment that the data itself
-   * holds is not one an English page can be blamed for.
+   * data has it (procedure and item names), so a fragment that the data itself holds is not one an
+   * English page can be blamed for. The institution kinds have English names: their Japanese ones
+   * are words of the pages, whatever the data holds.
    */
   const typed = ['苦情受付 R7-0012', '提供機関からの照会', '別人の確認', '不正アクセスの調査', '調査完了'];
-  const data = [...Object.values(BASE), ...Object.values(INSTITUTION_KIND_NAMES), ...typed].join('\n');
+  const data = [...Object.values(BASE), ...typed].join('\n');
+  const KIND_WORDS = Object.values(INSTITUTION_KIND_NAMES).map((name) => name.ja);
+  // Kinds' names the legal data does not hold itself (its 申請先 says 市区町村, say).
+  const KIND_WORDS_NOT_DATA = KIND_WORDS.filter((w) => !data.includes(w));
   const japanese = (...tables: MessageTable[]) => [
     ...new Set(
       tables
@@ -696,7 +700,10 @@ describe('the core console in one language at a time', () => {
         .filter((fragment) => /[^\x20-\x7e]/.test(fragment) && !data.includes(fragment)),
     ),
   ];
-  const OPERATOR_WORDS = japanese(OPERATOR_MESSAGES, REGISTRY_MESSAGES, LOAD_MESSAGES);
+  const OPERATOR_WORDS = [
+    ...japanese(OPERATOR_MESSAGES, REGISTRY_MESSAGES, LOAD_MESSAGES),
+    ...KIND_WORDS_NOT_DATA,
+  ];
   const OVERSIGHT_WORDS = japanese(OVERSIGHT_CONSOLE_MESSAGES);
 
   /** Every page a GET shows under `prefix` (scripts and CSV aside), with what its route needs. */
@@ -734,6 +741,31 @@ describe('the core console in one language at a time', () => {
       }
     },
   );
+
+  it('names the institution kinds in the page’s language on the statistics and the registry, in Japanese in the CSV', async () => {
+    const operator = await login('operator');
+    const period = '?from=2025-05-01&to=2025-06-30';
+    for (const url of [`/operator/statistics${period}`, '/operator/registry']) {
+      const ja = await get(operator, url);
+      expect(ja.body, url).toContain('市区町村');
+      expect(ja.body, url).not.toContain('Municipality');
+      operator.set('lang', 'en');
+      const en = await get(operator, url);
+      operator.set('lang', 'ja');
+      expect(en.body, url).toContain('Municipality');
+      expect(
+        KIND_WORDS.filter((w) => en.body.includes(w)),
+        url,
+      ).toEqual([]);
+    }
+    operator.set('lang', 'en');
+    const legal = await get(operator, '/operator/legal');
+    expect(legal.body).toMatch(/<td>Municipality(, [A-Z][^<]*)?<\/td>/);
+    // The CSV is the same in either language: the kind's code and its Japanese name.
+    const csv = await get(operator, `/operator/statistics.csv${period}`);
+    expect(csv.body).toContain('requester-kind,municipality,市区町村,');
+    expect(csv.body).not.toContain('Municipality');
+  });
 
   it('shows dates in 和暦 with the Western year in Japanese and Western in English', async () => {
     const ppc = await login('ppc');
