@@ -17,7 +17,11 @@
  */
 import type { FastifyPluginAsync, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import { z } from 'zod';
-import { formatLegalTableDiff, type LegalTableDiff } from '../../../domain/legal-table/diff.ts';
+import {
+  formatLegalTableDiff,
+  LEGAL_DIFF_WORDS,
+  type LegalTableDiff,
+} from '../../../domain/legal-table/diff.ts';
 import type { LegalTable } from '../../../domain/legal-table/types.ts';
 import { StatisticsDay, type Statistics, type StatisticsRow } from '../../../protocol/admin.ts';
 import { statisticsCsv } from '../../../protocol/statistics-csv.ts';
@@ -266,7 +270,14 @@ export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async
     const diff = options.legalVersions.diff(from, to);
     return reply
       .type('text/html; charset=utf-8')
-      .send(render(request, OPERATOR_MESSAGES.diffTitle.ja, OPERATOR_MESSAGES.diffTitle.en, diffBody(diff)));
+      .send(
+        render(
+          request,
+          OPERATOR_MESSAGES.diffTitle.ja,
+          OPERATOR_MESSAGES.diffTitle.en,
+          diffBody(diff, requestLang(request)),
+        ),
+      );
   });
 
   app.get('/health', async (request, reply) => {
@@ -640,9 +651,9 @@ function legalBody(
     )}`;
 }
 
-function diffBody(diff: LegalTableDiff): Html {
+function diffBody(diff: LegalTableDiff, lang: Lang): Html {
   return html`<p class="lead">
       <code>${diff.from.slice(0, 16)}</code> → <code>${diff.to.slice(0, 16)}</code>
     </p>
-    <pre id="diff">${formatLegalTableDiff(diff)}</pre>`;
+    <pre id="diff">${formatLegalTableDiff(diff, LEGAL_DIFF_WORDS[lang])}</pre>`;
 }

@@ -219,7 +219,7 @@ export const registryConsole: FastifyPluginAsync<RegistryConsoleOptions> = (app,
   for (const [path, text] of Object.entries(ACTIONS)) {
     app.post(`/registry/:id/${path}`, async (request, reply) => {
       const { id } = parseInput(InstitutionParams, request.params, 'institution id');
-      const form = parseInput(SuspensionForm, formFields(request.body), 'reason (理由)');
+      const form = parseInput(SuspensionForm, formFields(request.body), 'reason');
       const { accountId, csrfToken } = options.staff(request);
       if (form.confirmed !== 'yes') {
         // Nothing changes on the first POST: the operator reads what will happen, then confirms.
