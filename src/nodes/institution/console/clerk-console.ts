@@ -44,6 +44,7 @@ import type { Logger } from '../../../shared/logger.ts';
 import { registerConsole, type ConsoleRefusalSink } from '../../../shared/web/console/console.ts';
 import { consoleErrorPage } from '../../../shared/web/console/pages.ts';
 import { pick } from '../../../shared/web/console/messages.ts';
+import { fill } from '../../../shared/web/lang.ts';
 import type { ConsoleStore } from '../../../shared/web/console/store.ts';
 import type { ScryptParameters } from '../../../shared/web/console/passwords.ts';
 import { formFields } from '../../../shared/web/server.ts';
@@ -52,7 +53,7 @@ import { html } from '../../../shared/web/html.ts';
 import type { InstitutionServices } from '../router.ts';
 import type { ProviderDirectory } from './directory.ts';
 import type { IntakeStore } from './intake-store.ts';
-import { IntakeBook } from './intakes.ts';
+import { DEFAULT_INTAKE_HOURS, IntakeBook } from './intakes.ts';
 import { CLERK } from './messages.ts';
 import {
   bulkForm,
@@ -324,7 +325,9 @@ export async function createClerkConsole(deps: ClerkConsoleDeps): Promise<Fastif
           directory,
           clerk: staff.account.displayName,
         })
-      : html`<p class="notice notice--error" role="alert">${t.intakeGone}</p>`;
+      : html`<p class="notice notice--error" role="alert">
+          ${fill(t.intakeGone, { hours: deps.intakeHours ?? DEFAULT_INTAKE_HOURS })}
+        </p>`;
     return reply
       .status(view ? 200 : 404)
       .type(HTML)

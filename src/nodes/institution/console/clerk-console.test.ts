@@ -1,9 +1,11 @@
 /**
- * The clerk console's intake sheets (受付票) kept in the intermediate server's database, run once per
- * dialect (vitest.config.ts's STORAGE_SUITES): a whole institution node with its console, started as
- * in production over real HTTP, stopped and started again on the same files (or PostgreSQL schemas).
- * The sheet a clerk made is still there for that clerk after the restart, never for another clerk of
- * the same institution, and gone once the working day is over. No Individual Number is in the table.
+ * The clerk console (窓口端末) over real HTTP, on a whole institution node started as in production,
+ * run once per dialect (vitest.config.ts's STORAGE_SUITES). Its intake sheets (受付票) are kept in the
+ * intermediate server's database: stopped and started again on the same files (or PostgreSQL
+ * schemas), the node still shows a sheet to the clerk who made it, never to another clerk of the same
+ * institution, and not once the working day is over; no Individual Number is in the table. And what
+ * each POST answers (the intake sheet, a refused form, a bulk inquiry's progress) is in English under
+ * the English switch, in Japanese alone without.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
@@ -13,8 +15,11 @@ import { nodeDatabase, openDatabase } from '../../../shared/db.ts';
 import { testDialect } from '../../../shared/test-databases.ts';
 import { AccountService } from '../../../shared/web/console/accounts.ts';
 import { createKyselyConsoleStore, type ConsoleDatabase } from '../../../shared/web/console/kysely-store.ts';
+import { CHROME } from '../../../shared/web/console/messages.ts';
+import type { MessageTable } from '../../../shared/web/lang.ts';
 import { INSTITUTION_ID, startHarness, type Harness } from '../test-support.ts';
 import type { IntakeDatabase } from './kysely-intake-store.ts';
+import { CLERK } from './messages.ts';
 
 const FAST = { log2N: 10, r: 8, p: 1 };
 const PASSWORD = 'correct horse battery';
@@ -37,6 +42,9 @@ class Jar {
       else this.cookies.set(name, value);
     }
   }
+  set(name: string, value: string): void {
+    this.cookies.set(name, value);
+  }
   get header(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }
@@ -48,8 +56,9 @@ function consoleUrl(h: Harness): string {
   return url;
 }
 
-async function login(h: Harness, loginId: string, password: string) {
+async function login(h: Harness, loginId: string, password: string, lang?: 'en') {
   const jar = new Jar();
+  if (lang) jar.set('lang', lang);
   const form = await fetch(`${consoleUrl(h)}/login`);
   jar.take(form);
   const token = /name="_csrf" value="([^"]+)"/.exec(await form.text())?.[1] ?? '';
@@ -81,7 +90,8 @@ async function login(h: Harness, loginId: string, password: string) {
         body: new URLSearchParams({ _csrf: csrf, ...fields }).toString(),
       });
       jar.take(response);
-      return { status: response.status, location: response.headers.get('location') ?? '' };
+      const location = response.headers.get('location') ?? '';
+      return { status: response.status, location, body: await response.text() };
     },
   };
 }
@@ -180,6 +190,109 @@ describe(`the clerk console's intake sheets on ${testDialect()}`, () => {
       expect(await purged.selectFrom('console_intakes').selectAll().execute()).toEqual([]);
     } finally {
       await purged.destroy();
+    }
+  });
+});
+
+describe('the clerk console in one language at a time', () => {
+  it('answers every POST in English with the lang=en cookie, in Japanese alone without', async () => {
+    const legalTable = loadLegalTable();
+    const h = await startHarness({
+      clock: fixedClock('2025-06-02T01:00:00Z'),
+      legalTable,
+      console: {
+        port: 0,
+        name: '新宿区',
+        directory: [{ id: '152048', name: '三条市', kind: 'municipality' }],
+        demoClerk: { accountId: 'clerk-a', displayName: 'Clerk A', password: PASSWORD },
+        scrypt: FAST,
+      },
+    });
+    harnesses.push(h);
+    const person = await h.client.post<{ addresseeNumber: string }>('/business/v1/persons', {
+      individualNumber: h.newResident().individualNumber,
+    });
+    // The console's own Japanese words, less those the data holds too (procedures, attachments…).
+    const data = JSON.stringify([legalTable.procedures, legalTable.items, legalTable.clauses]);
+    const words = (...tables: MessageTable[]) =>
+      tables
+        .flatMap((table) => Object.entries(table))
+        .filter(([key]) => key !== 'switchLang')
+        .flatMap(([, m]) => m.ja.split(/\{\w+\}/))
+        .map((fragment) => fragment.trim())
+        .filter((fragment) => /[^\x20-\x7e]/.test(fragment) && !data.includes(fragment));
+    const JAPANESE = [...new Set([...words(CLERK, CHROME), '提供あり', '回答待ち', '拒否', '失敗'])];
+    expect(JAPANESE.length).toBeGreaterThan(40);
+
+    const intake = { procedureId: '074-01', addresseeNumber: person.addresseeNumber, 'provider-2': '152048' };
+    const bulk = { procedureId: '074-01', providerId: '152048', 'item-2': '1', format: 'csv' };
+    const posts: {
+      what: string;
+      from: string;
+      url: string;
+      fields: Record<string, string>;
+      status: number;
+    }[] = [
+      { what: 'intake', from: '/intake?procedureId=074-01', url: '/intake', fields: intake, status: 303 },
+      {
+        what: 'intake, bad addressee number',
+        from: '/intake?procedureId=074-01',
+        url: '/intake',
+        fields: { ...intake, addresseeNumber: 'not one!' },
+        status: 400,
+      },
+      {
+        what: 'intake, no provider',
+        from: '/intake?procedureId=074-01',
+        url: '/intake',
+        fields: { ...intake, 'provider-2': '' },
+        status: 400,
+      },
+      {
+        what: 'bulk',
+        from: '/bulk?procedureId=074-01',
+        url: '/bulk',
+        fields: { ...bulk, lines: `addresseeNumber\n${person.addresseeNumber}\n` },
+        status: 303,
+      },
+      {
+        what: 'bulk, no items',
+        from: '/bulk?procedureId=074-01',
+        url: '/bulk',
+        fields: { ...bulk, 'item-2': '0', lines: person.addresseeNumber },
+        status: 400,
+      },
+      {
+        what: 'bulk, bad file',
+        from: '/bulk?procedureId=074-01',
+        url: '/bulk',
+        fields: { ...bulk, lines: 'not a number' },
+        status: 400,
+      },
+    ];
+    for (const lang of ['en', 'ja'] as const) {
+      const clerk = await login(h, 'clerk-a', PASSWORD, lang === 'en' ? 'en' : undefined);
+      for (const { what, from, url, fields, status } of posts) {
+        const answer = await clerk.post(from, url, fields);
+        expect(answer.status, `${lang} ${what}: ${answer.location} ${answer.body.slice(0, 300)}`).toBe(
+          status,
+        );
+        const shown = status === 303 ? await clerk.get(answer.location) : answer;
+        expect(shown.status, `${lang} ${what}`).toBe(200 + (status === 303 ? 0 : status - 200));
+        expect(shown.body, `${lang} ${what}`).toContain(`<html lang="${lang}"`);
+        if (lang === 'en') {
+          expect(
+            JAPANESE.filter((w) => shown.body.includes(w)),
+            what,
+          ).toEqual([]);
+        } else {
+          expect(shown.body, what).not.toContain('<span lang="en">');
+          expect(shown.body, what).toContain(CLERK.intake.ja);
+        }
+      }
+      const gone = await clerk.get('/intake/00000000-0000-4000-8000-000000000000');
+      expect(gone.status).toBe(404);
+      expect(gone.body).toContain(lang === 'en' ? 'over 8 hours old' : '8時間を過ぎたか');
     }
   });
 });
