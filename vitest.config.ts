@@ -10,6 +10,7 @@ const STORAGE_SUITES = [
   'src/nodes/core/console/core-console.test.ts',
   'src/nodes/core/service/anomalies.test.ts',
   'src/nodes/institution/institution.test.ts',
+  'src/nodes/institution/console/clerk-console.test.ts',
   'src/nodes/jlis/jlis.test.ts',
   'src/nodes/jlis/cards.test.ts',
   'src/nodes/jlis/identity-changes.test.ts',

@@ -147,7 +147,8 @@ export const InstitutionConfig = z.strictObject({
    * The clerk console (窓口端末), a web listener of its own (README "Consoles"): `port` (the demo:
    * the node's port + 100), `tls` (HTTPS: key and certificate PEM files; plain HTTP without, for
    * 127.0.0.1 only), `name` (the header's), `directory` (providers a clerk picks from until the core's directory answers),
-   * `demoClerk` (the demo only: an account made at start when missing).
+   * `demoClerk` (the demo only: an account made at start when missing), `intakeHours` (how long a
+   * clerk's intake sheet is kept, default 8).
    */
   console: z
     .strictObject({
@@ -164,6 +165,12 @@ export const InstitutionConfig = z.strictObject({
           displayName: z.string().min(1).max(64),
           password: z.string().min(12).max(128),
         })
+        .optional(),
+      intakeHours: z
+        .number()
+        .int()
+        .min(1)
+        .max(24 * 31)
         .optional(),
     })
     .optional(),

@@ -151,6 +151,7 @@ export async function runNode(
                   name: config.console.name,
                   directory: config.console.directory,
                   demoClerk: config.console.demoClerk,
+                  intakeHours: config.console.intakeHours,
                   tls: config.console.tls && {
                     keyFile: config.console.tls.key,
                     certFile: config.console.tls.cert,

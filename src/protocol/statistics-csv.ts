@@ -8,7 +8,7 @@
  * | ------------ | --------------------------------------------------------------------------- |
  * | `breakdown`  | `total`, `week`, `procedure`, `item`, `clause`, `requester-kind`, `provider-kind` |
  * | `key`        | the week's Monday (JST), procedure id, item number, clause number or kind   |
- * | `name`       | the legal table's name, the week's days (月〜日), the kind in Japanese        |
+ * | `name`       | the legal table's name, the week's days (月〜日), the kind in Japanese always  |
  * | `provisions` | provided (提供件数)                                                          |
  * | `not_held`, `refused`, `failed`, `pending` | the other outcomes                            |
  * | `total`      | every inquiry recorded                                                       |

@@ -272,13 +272,88 @@ function diffLayoutFields(
 
 const SIGN = { added: '+', removed: '-', changed: '~', retyped: '~' } as const;
 
-/** The diff as text: one section per kind of entry, `+` added, `-` removed, `~` changed with its fields. */
-export function formatLegalTableDiff(diff: LegalTableDiff): string {
-  const lines = [`Legal table ${diff.from.slice(0, 12)} → ${diff.to.slice(0, 12)}`];
+/** The words of the diff's text: its title, section headings and row labels, in one language. */
+export interface LegalDiffWords {
+  title: string;
+  none: string;
+  clauses: string;
+  procedures: string;
+  items: string;
+  layouts: string;
+  clause: string;
+  procedure: string;
+  item: string;
+  layout: string;
+  field: string;
+  /** An empty value before or after. */
+  empty: string;
+}
+
+/**
+ * The diff's words for `renkei legal diff` (English with the seeds' terms beside them, as the CLI
+ * speaks) and for a console page in each language. The field names (`requester`, `itemNos`,
+ * `effectiveTo`…) are the YAML files' own keys in every language: they are what an operator edits.
+ */
+export const LEGAL_DIFF_WORDS = {
+  cli: {
+    title: 'Legal table',
+    none: 'No clause, procedure, item or layout differs.',
+    clauses: 'Clauses (項)',
+    procedures: 'Procedures (事務手続)',
+    items: 'Items (特定個人情報)',
+    layouts: 'Layout versions (データ標準レイアウト)',
+    clause: 'clause',
+    procedure: 'procedure',
+    item: 'item',
+    layout: 'layout',
+    field: 'field',
+    empty: '(none)',
+  },
+  en: {
+    title: 'Legal table',
+    none: 'No clause, procedure, item or layout differs.',
+    clauses: 'Clauses',
+    procedures: 'Procedures',
+    items: 'Items',
+    layouts: 'Layout versions',
+    clause: 'clause',
+    procedure: 'procedure',
+    item: 'item',
+    layout: 'layout',
+    field: 'field',
+    empty: '(none)',
+  },
+  ja: {
+    title: '別表第二',
+    none: '項・事務手続・特定個人情報・データ標準レイアウトに差分はありません。',
+    clauses: '項',
+    procedures: '事務手続',
+    items: '特定個人情報',
+    layouts: 'データ標準レイアウトの版',
+    clause: '項',
+    procedure: '事務手続',
+    item: '特定個人情報',
+    layout: '版',
+    field: '項目',
+    empty: '（なし）',
+  },
+} as const satisfies Record<'cli' | 'en' | 'ja', LegalDiffWords>;
+
+/**
+ * The diff as text: one section per kind of entry, `+` added, `-` removed, `~` changed with its
+ * fields, in the words given (the CLI's by default).
+ */
+export function formatLegalTableDiff(
+  diff: LegalTableDiff,
+  words: LegalDiffWords = LEGAL_DIFF_WORDS.cli,
+): string {
+  const w = words;
+  const lines = [`${w.title} ${diff.from.slice(0, 12)} → ${diff.to.slice(0, 12)}`];
   if (isEmptyDiff(diff)) {
-    lines.push('', 'No clause, procedure, item or layout differs.');
+    lines.push('', w.none);
     return `${lines.join('\n')}\n`;
   }
+  const value = (text: string) => text || w.empty;
   const section = (title: string, noun: string, set: EntrySet) => {
     if (set.added.length + set.removed.length + set.changed.length === 0) return;
     lines.push('', title);
@@ -286,23 +361,21 @@ export function formatLegalTableDiff(diff: LegalTableDiff): string {
     for (const e of set.removed) lines.push(`  - ${noun} ${e.key} ${e.name}`);
     for (const e of set.changed) {
       lines.push(`  ~ ${noun} ${e.key} ${e.name}`);
-      for (const c of e.changes) lines.push(`      ${c.field}: ${c.from || '(none)'} → ${c.to || '(none)'}`);
+      for (const c of e.changes) lines.push(`      ${c.field}: ${value(c.from)} → ${value(c.to)}`);
     }
   };
-  section('Clauses (項)', 'clause', diff.clauses);
-  section('Procedures (事務手続)', 'procedure', diff.procedures);
-  section('Items (特定個人情報)', 'item', diff.items);
+  section(w.clauses, w.clause, diff.clauses);
+  section(w.procedures, w.procedure, diff.procedures);
+  section(w.items, w.item, diff.items);
   if (diff.layouts.length > 0) {
-    lines.push('', 'Layout versions (データ標準レイアウト)');
+    lines.push('', w.layouts);
     for (const l of diff.layouts) {
-      lines.push(`  ${SIGN[l.kind]} item ${l.itemNo} ${l.itemName} layout ${l.version}`);
-      for (const c of l.changes) lines.push(`      ${c.field}: ${c.from || '(none)'} → ${c.to || '(none)'}`);
+      lines.push(`  ${SIGN[l.kind]} ${w.item} ${l.itemNo} ${l.itemName} ${w.layout} ${l.version}`);
+      for (const c of l.changes) lines.push(`      ${c.field}: ${value(c.from)} → ${value(c.to)}`);
       if (l.kind === 'changed') {
         for (const f of l.fields) {
-          const detail = f.changes
-            .map((c) => `${c.field} ${c.from || '(none)'} → ${c.to || '(none)'}`)
-            .join(', ');
-          lines.push(`      ${SIGN[f.kind]} field ${f.name} (${f.label})${detail ? `: ${detail}` : ''}`);
+          const detail = f.changes.map((c) => `${c.field} ${value(c.from)} → ${value(c.to)}`).join(', ');
+          lines.push(`      ${SIGN[f.kind]} ${w.field} ${f.name} (${f.label})${detail ? `: ${detail}` : ''}`);
         }
       }
     }

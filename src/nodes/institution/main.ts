@@ -28,6 +28,7 @@ import type { IntermediateStore } from './intermediate/store.ts';
 import { intermediateMigrations } from './intermediate/migrations.ts';
 import { KyselyBulkInquiryStore } from './intermediate/kysely-bulk-store.ts';
 import { createClerkConsole } from './console/clerk-console.ts';
+import { createKyselyIntakeStore, type IntakeDatabase } from './console/kysely-intake-store.ts';
 import { ProviderDirectory, type DirectoryEntry } from './console/directory.ts';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
@@ -83,6 +84,8 @@ export interface InstitutionConsoleOptions {
    * by `renkei start`). Never in a deployment: make accounts with `renkei console-accounts add`.
    */
   demoClerk?: { accountId: string; displayName: string; password: string } | undefined;
+  /** How long a clerk's intake sheet is kept, in hours (default 8: the working day). */
+  intakeHours?: number | undefined;
   /** Faster password hashes, for tests only. */
   scrypt?: ScryptParameters | undefined;
 }
@@ -213,6 +216,8 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
         services: institution.services,
         legalTable: options.legalTable,
         store: consoleStore,
+        intakes: createKyselyIntakeStore(intermediateDb as unknown as Kysely<IntakeDatabase>),
+        intakeHours: options.console.intakeHours,
         clock,
         logger: logger.child({ system: 'console' }),
         tls: tlsFiles && {

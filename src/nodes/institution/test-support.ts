@@ -26,11 +26,12 @@ import {
 } from '../../protocol/messages.ts';
 import { NonDisclosureLift } from '../../protocol/person-records.ts';
 import type { Clock } from '../../shared/clock.ts';
+import type { PostgresOption } from '../../shared/db.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { createHttpApp, listen, parseInput } from '../../shared/http.ts';
 import { silentLogger } from '../../shared/logger.ts';
 import type { RunningNode } from '../../shared/node.ts';
-import { startInstitution } from './main.ts';
+import { startInstitution, type InstitutionConsoleOptions } from './main.ts';
 import { buildLegalTable } from '../../domain/legal-table/load.ts';
 
 // ── A legal table with just what the institution uses: items and their layouts ──────────────────
@@ -227,6 +228,13 @@ export interface Harness {
   newResident(): { individualNumber: string; personCode: PersonCode };
   /** Stop the node (flushing its logs and databases) but keep the directory. */
   stopNode(): Promise<void>;
+  /**
+   * Stop the node if it runs and start it again on the same files (or PostgreSQL schemas), as a
+   * restarted process would; `node` is then the new one (new ports).
+   */
+  restartNode(): Promise<RunningNode>;
+  /** The PostgreSQL option the node runs on (its schemas' prefix), undefined on SQLite. */
+  postgres: PostgresOption | undefined;
   /** All that one of the node's databases holds, as text (its file's bytes, or its PostgreSQL rows). */
   databaseText(which: 'addressee' | 'intermediate'): Promise<string>;
   close(): Promise<void>;
@@ -238,30 +246,38 @@ export async function startHarness(options: {
   clock: Clock;
   retentionYears?: number;
   coreUrl?: string;
+  /** The real legal table for a console test, say (default the small `testLegalTable`). */
+  legalTable?: LegalTable;
+  console?: InstitutionConsoleOptions;
 }): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'renkei-institution-'));
   const jlis = await startJlisStandIn();
   const core = await startCoreStandIn(options.clock);
   // SQLite, or PostgreSQL in the suite's PostgreSQL run (src/shared/test-databases.ts).
   const postgres = testPostgres();
-  const node = await startInstitution({
-    ...(postgres ? { postgres } : {}),
-    dataDir: dir,
-    port: 0,
-    institutionId: INSTITUTION_ID,
-    kind: 'municipality',
-    coreUrl: options.coreUrl ?? core.url,
-    jlisUrl: jlis.url,
-    legalTable: testLegalTable,
-    clock: options.clock,
-    ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
-  });
-  jlis.institutionUrl = node.url;
-  core.institutionUrl = node.url;
+  const start = async () => {
+    const started = await startInstitution({
+      ...(postgres ? { postgres } : {}),
+      dataDir: dir,
+      port: 0,
+      institutionId: INSTITUTION_ID,
+      kind: 'municipality',
+      coreUrl: options.coreUrl ?? core.url,
+      jlisUrl: jlis.url,
+      legalTable: options.legalTable ?? testLegalTable,
+      clock: options.clock,
+      ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
+      ...(options.console === undefined ? {} : { console: options.console }),
+    });
+    jlis.institutionUrl = started.url;
+    core.institutionUrl = started.url;
+    return started;
+  };
+  const node = await start();
   let stopped: Promise<void> | undefined;
-  const stopNode = () => (stopped ??= node.close());
+  const stopNode = () => (stopped ??= harness.node.close());
   const transport = httpTransport();
-  return {
+  const harness: Harness = {
     dir,
     node,
     client: rawClient(node.url, 'institution'),
@@ -275,6 +291,19 @@ export async function startHarness(options: {
       return { individualNumber, personCode };
     },
     stopNode,
+    postgres,
+    async restartNode() {
+      await stopNode();
+      harness.node = await start();
+      stopped = undefined;
+      harness.client = rawClient(harness.node.url, 'institution');
+      harness.business = createClient(businessApi, {
+        transport,
+        baseUrl: harness.node.url,
+        peer: 'institution',
+      });
+      return harness.node;
+    },
     async databaseText(which) {
       if (postgres) return schemaText(postgres, `${postgres.schemaPrefix ?? ''}i_${INSTITUTION_ID}_${which}`);
       const nodeDir = join(dir, 'institutions', INSTITUTION_ID);
@@ -292,4 +321,5 @@ export async function startHarness(options: {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+  return harness;
 }

@@ -682,11 +682,15 @@ describe('the oversight console', () => {
 describe('the core console in one language at a time', () => {
   /**
    * The Japanese words of the console's tables, as fragments between placeholders. Data stays as
-   * data has it (procedure and item names, institution kinds), so a fragment that the data itself
-   * holds is not one an English page can be blamed for.
+   * data has it (procedure and item names), so a fragment that the data itself holds is not one an
+   * English page can be blamed for. The institution kinds have English names: their Japanese ones
+   * are words of the pages, whatever the data holds.
    */
   const typed = ['苦情受付 R7-0012', '提供機関からの照会', '別人の確認', '不正アクセスの調査', '調査完了'];
-  const data = [...Object.values(BASE), ...Object.values(INSTITUTION_KIND_NAMES), ...typed].join('\n');
+  const data = [...Object.values(BASE), ...typed].join('\n');
+  const KIND_WORDS = Object.values(INSTITUTION_KIND_NAMES).map((name) => name.ja);
+  // Kinds' names the legal data does not hold itself (its 申請先 says 市区町村, say).
+  const KIND_WORDS_NOT_DATA = KIND_WORDS.filter((w) => !data.includes(w));
   const japanese = (...tables: MessageTable[]) => [
     ...new Set(
       tables
@@ -696,7 +700,10 @@ describe('the core console in one language at a time', () => {
         .filter((fragment) => /[^\x20-\x7e]/.test(fragment) && !data.includes(fragment)),
     ),
   ];
-  const OPERATOR_WORDS = japanese(OPERATOR_MESSAGES, REGISTRY_MESSAGES, LOAD_MESSAGES);
+  const OPERATOR_WORDS = [
+    ...japanese(OPERATOR_MESSAGES, REGISTRY_MESSAGES, LOAD_MESSAGES),
+    ...KIND_WORDS_NOT_DATA,
+  ];
   const OVERSIGHT_WORDS = japanese(OVERSIGHT_CONSOLE_MESSAGES);
 
   /** Every page a GET shows under `prefix` (scripts and CSV aside), with what its route needs. */
@@ -734,6 +741,118 @@ describe('the core console in one language at a time', () => {
       }
     },
   );
+
+  it('shows the result of every POST in English with the lang=en cookie: registry, suspension, legal load, oversight queries', async () => {
+    const operator = await login('operator');
+    const ppc = await login('ppc');
+    operator.set('lang', 'en');
+    ppc.set('lang', 'en');
+    const results: { what: string; status: number; body: string; words: string[] }[] = [];
+    const seen = async (
+      what: string,
+      jar: Jar,
+      answer: LightMyRequestResponse,
+      words: string[],
+      status: number,
+    ) => {
+      expect(answer.statusCode, `${what}: ${answer.body.slice(0, 400)}`).toBe(status);
+      const shown = status === 303 ? await get(jar, answer.headers.location ?? '') : answer;
+      results.push({ what, status: shown.statusCode, body: shown.body, words });
+    };
+    const op = (what: string, url: string, fields: Record<string, string>, status: number, from = url) =>
+      post(operator, from, url, fields).then((a) => seen(what, operator, a, OPERATOR_WORDS, status));
+    const registry = '/operator/registry';
+    const institution = { name: '室蘭市', nameEn: 'Muroran City', kind: 'municipality' };
+    await op('add', registry, { id: '012050', ...institution, networkUrl: 'https://127.0.0.1:9' }, 303);
+    await op('add, refused', registry, { id: 'BAD ID', ...institution, networkUrl: 'https://x' }, 400);
+    await op('rotate', `${registry}/012050/rotate-key`, {}, 303, registry);
+    await op('rotate, refused', `${registry}/012050/rotate-key`, {}, 409, registry);
+    for (const action of ['suspend', 'reinstate']) {
+      const url = `${registry}/012050/${action}`;
+      await op(`${action}, asked`, url, { reason: 'audit' }, 200, registry);
+      await op(`${action}, no reason`, url, { reason: ' ', confirmed: 'yes' }, 400, registry);
+      await op(`${action}, confirmed`, url, { reason: 'audit', confirmed: 'yes' }, 303, registry);
+    }
+    const load = '/operator/legal/load';
+    const C = testLegalFiles(({ clauses }) => {
+      const clause = (clauses as { clauseNo: string; requester: unknown }[]).find((c) => c.clauseNo === '74');
+      if (clause) clause.requester = { kinds: ['municipality', 'prefecture'], institutions: [] };
+    });
+    const form = (files: LegalFiles) => ({ effectiveFrom: '2025-07-10', ...files });
+    await op('load, invalid', load, form({ ...C, items: 'a: [1,\n  b: }\n' }), 422);
+    await op('load, checked', load, form(C), 200);
+    const digest = legalTableFromFiles(C).digest;
+    await op('load, changed', load, { ...form(BASE), digest, confirmed: 'yes' }, 400);
+    await op('load, stored', load, { ...form(C), digest, confirmed: 'yes' }, 303);
+
+    const over = (what: string, from: string, url: string, fields: Record<string, string>, status: number) =>
+      post(ppc, from, url, fields).then((a) => seen(what, ppc, a, OVERSIGHT_WORDS, status));
+    await over('verify', '/oversight/log', '/oversight/log/verify', {}, 200);
+    const [record] = await core.core.services.records.list({ limit: 1 });
+    const pn = record?.processingNumber ?? '';
+    await over(
+      'verify a record',
+      '/oversight/log',
+      '/oversight/log/verify-record',
+      { processingNumber: pn },
+      200,
+    );
+    const person = { institutionId: '131016', personCode: code, reason: 'complaint R7-0013' };
+    await over('person', '/oversight/person', '/oversight/person', person, 200);
+    await over('person, no reason', '/oversight/person', '/oversight/person', { ...person, reason: '' }, 400);
+    await over('cross-check', '/oversight/cross-check', '/oversight/cross-check', { limit: '50' }, 200);
+    await over(
+      'cross-check, refused',
+      '/oversight/cross-check',
+      '/oversight/cross-check',
+      { limit: '501' },
+      400,
+    );
+
+    for (const { what, body, words } of results) {
+      expect(body, what).toContain('<html lang="en"');
+      expect(
+        words.filter((w) => body.includes(w)),
+        what,
+      ).toEqual([]);
+    }
+    const changed = results.find((r) => r.what === 'load, changed')?.body ?? '';
+    expect(changed).toContain(LOAD_MESSAGES.changed.en);
+    expect(changed).toContain('id="legal-load"');
+    // The diff's labels in English; the same diff in Japanese on a Japanese page.
+    const checked = results.find((r) => r.what === 'load, checked')?.body ?? '';
+    expect(checked).toMatch(/<pre id="diff">[\s\S]*Clauses[\s\S]*~ clause 74[\s\S]*<\/pre>/);
+    operator.set('lang', 'ja');
+    const ja = await post(operator, load, load, { ...form(C), effectiveFrom: '2025-07-09' });
+    expect(ja.statusCode, /id="problem"[\s\S]*?<\/p>/.exec(ja.body)?.[0]).toBe(200);
+    expect(ja.body).toMatch(/<pre id="diff">[\s\S]*項[\s\S]*~ 項 74[\s\S]*<\/pre>/);
+    expect(ja.body).not.toMatch(/<pre id="diff">[\s\S]*Clauses/);
+  });
+
+  it('names the institution kinds in the page’s language on the statistics and the registry, in Japanese in the CSV', async () => {
+    const operator = await login('operator');
+    const period = '?from=2025-05-01&to=2025-06-30';
+    for (const url of [`/operator/statistics${period}`, '/operator/registry']) {
+      const ja = await get(operator, url);
+      expect(ja.body, url).toContain('市区町村');
+      expect(ja.body, url).not.toContain('Municipality');
+      operator.set('lang', 'en');
+      const en = await get(operator, url);
+      operator.set('lang', 'ja');
+      expect(en.body, url).toContain('Municipality');
+      expect(
+        KIND_WORDS.filter((w) => en.body.includes(w)),
+        url,
+      ).toEqual([]);
+    }
+    operator.set('lang', 'en');
+    const legal = await get(operator, '/operator/legal');
+    expect(legal.body).toMatch(/<td>Municipality(, [A-Z][^<]*)?<\/td>/);
+    // The CSV is the same in either language: the kind's code and its Japanese name.
+    const csv = await get(operator, `/operator/statistics.csv${period}`);
+    expect(csv.body).toContain('requester-kind,municipality,市区町村,');
+    expect(csv.body).not.toContain('Municipality');
+  });
 
   it('shows dates in 和暦 with the Western year in Japanese and Western in English', async () => {
     const ppc = await login('ppc');

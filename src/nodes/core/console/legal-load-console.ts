@@ -18,7 +18,7 @@
  */
 import type { FastifyPluginAsync, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import { z } from 'zod';
-import { formatLegalTableDiff } from '../../../domain/legal-table/diff.ts';
+import { formatLegalTableDiff, LEGAL_DIFF_WORDS } from '../../../domain/legal-table/diff.ts';
 import { LEGAL_FILES } from '../../../domain/legal-table/legal-files.ts';
 import type { LegalFiles } from '../../../domain/legal-table/load.ts';
 import { StatisticsDay } from '../../../protocol/admin.ts';
@@ -95,6 +95,10 @@ export const LOAD_MESSAGES = {
   cancel: { ja: 'やめる', en: 'Cancel' },
   notLoaded: { ja: '読み込めません', en: 'Not loaded' },
   line: { ja: '{n}行目', en: 'line {n}' },
+  changed: {
+    ja: '確認したときとファイルが異なります。もう一度検証してください。',
+    en: 'The files differ from the ones shown for confirmation; check them again.',
+  },
 } as const;
 
 const SCRIPT = `for (const input of document.querySelectorAll('input[type=file][data-fills]')) {
@@ -171,10 +175,17 @@ export const legalLoadConsole: FastifyPluginAsync<LegalLoadConsoleOptions> = (ap
       return send(200, checkedBody(load, checked, csrfToken, base, lang));
     }
     if (form.digest !== checked.digest) {
-      throw new RenkeiError(
-        'ERR_VALIDATION',
-        'The files differ from the ones shown for confirmation; check them again. (確認した版と異なります)',
-        { field: 'digest' },
+      // Refused as a validation error, in the page's language: the form again, with these files.
+      options.logger.warn(
+        { account: accountId, effectiveFrom: form.effectiveFrom, code: 'ERR_VALIDATION' },
+        'legal table version refused at its confirmation: the files differ from the ones checked',
+      );
+      const changed = new RenkeiError('ERR_VALIDATION', pick(LOAD_MESSAGES, lang).changed, {
+        field: 'digest',
+      });
+      return send(
+        400,
+        formBody({ ...form, ...files }, csrfToken, base, problemBody(files, changed, lang), lang),
       );
     }
     const loaded = await options.legalVersions.load(load, `console:${accountId}`);
@@ -273,7 +284,7 @@ function checkedBody(
         : null
     }
     <h2>${t.differences}</h2>
-    <pre id="diff">${formatLegalTableDiff(diff)}</pre>
+    <pre id="diff">${formatLegalTableDiff(diff, LEGAL_DIFF_WORDS[lang])}</pre>
     <form method="post" action="${base}/legal/load" id="legal-confirm">
       <input type="hidden" name="_csrf" value="${csrfToken}" />
       <input type="hidden" name="effectiveFrom" value="${load.effectiveFrom}" />

@@ -17,10 +17,15 @@
  */
 import type { FastifyPluginAsync, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import { z } from 'zod';
-import { formatLegalTableDiff, type LegalTableDiff } from '../../../domain/legal-table/diff.ts';
+import {
+  formatLegalTableDiff,
+  LEGAL_DIFF_WORDS,
+  type LegalTableDiff,
+} from '../../../domain/legal-table/diff.ts';
 import type { LegalTable } from '../../../domain/legal-table/types.ts';
 import { StatisticsDay, type Statistics, type StatisticsRow } from '../../../protocol/admin.ts';
 import { statisticsCsv } from '../../../protocol/statistics-csv.ts';
+import { institutionKindName } from '../service/records.ts';
 import { jstDate } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import { parseInput } from '../../../shared/http.ts';
@@ -265,7 +270,14 @@ export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async
     const diff = options.legalVersions.diff(from, to);
     return reply
       .type('text/html; charset=utf-8')
-      .send(render(request, OPERATOR_MESSAGES.diffTitle.ja, OPERATOR_MESSAGES.diffTitle.en, diffBody(diff)));
+      .send(
+        render(
+          request,
+          OPERATOR_MESSAGES.diffTitle.ja,
+          OPERATOR_MESSAGES.diffTitle.en,
+          diffBody(diff, requestLang(request)),
+        ),
+      );
   });
 
   app.get('/health', async (request, reply) => {
@@ -459,6 +471,8 @@ function statisticsBody(
   const o = statistics.byOutcome;
   const csv = `${base}/statistics.csv?from=${p.from}&to=${p.to}`;
   const unknown = (r: StatisticsRow) => r.name ?? t.unknown;
+  // The statistics carry the kind's Japanese name (their stable form); the page names it in its language.
+  const kindName = (r: StatisticsRow) => institutionKindName(r.key, lang) ?? r.name ?? r.key;
   return html` ${periodForm(`${base}/statistics`, p, 'period', lang)}
     <p class="lead">
       ${fill(t.summary, { from: dateIn(lang, p.from), to: dateIn(lang, p.to) })}
@@ -485,14 +499,17 @@ function statisticsBody(
     <h2>${t.byItem}</h2>
     ${rankedTable('by-item', rows('item'), t.itemName, (r) => `${unknown(r)}［${r.key}］`, t)}
     <h2>${t.byRequesterKind}</h2>
-    ${rankedTable('by-requester-kind', rows('requester-kind'), t.kind, (r) => r.name ?? r.key, t)}
+    ${rankedTable('by-requester-kind', rows('requester-kind'), t.kind, kindName, t)}
     <h2>${t.byProviderKind}</h2>
-    ${rankedTable('by-provider-kind', rows('provider-kind'), t.kind, (r) => r.name ?? r.key, t)}`;
+    ${rankedTable('by-provider-kind', rows('provider-kind'), t.kind, kindName, t)}`;
 }
 
 const items = (itemNos: readonly number[]) => itemNos.map((n) => `[${n}]`).join(' ');
-const selectorText = (s: { kinds: readonly string[]; institutions: readonly string[] }) =>
-  [...s.kinds, ...s.institutions].join(', ');
+/** A clause's requester or provider: its kinds by name in the page's language, then named institutions. */
+const selectorText = (s: { kinds: readonly string[]; institutions: readonly string[] }, lang: Lang) =>
+  [...s.kinds.map((k) => institutionKindName(k, lang) ?? k), ...s.institutions].join(
+    lang === 'en' ? ', ' : '、',
+  );
 
 function loadedNotice(loaded: 'stored' | 'unchanged', t: OperatorWords): Html {
   return html`<p class="notice notice--success" role="status" id="loaded" data-loaded="${loaded}">
@@ -557,9 +574,9 @@ function legalBody(
               html`<tr>
                 <td>${c.clauseNo}</td>
                 <td>${c.business}</td>
-                <td>${selectorText(c.requester)}</td>
+                <td>${selectorText(c.requester, lang)}</td>
                 <td>
-                  ${c.provisions.map((p) => html`<div>${selectorText(p.provider)} → ${items(p.itemNos)}</div>`)}
+                  ${c.provisions.map((p) => html`<div>${selectorText(p.provider, lang)} → ${items(p.itemNos)}</div>`)}
                 </td>
                 <td>${fill(t.span, { from: c.effectiveFrom, to: c.effectiveTo ?? '' })}</td>
               </tr>`,
@@ -634,9 +651,9 @@ function legalBody(
     )}`;
 }
 
-function diffBody(diff: LegalTableDiff): Html {
+function diffBody(diff: LegalTableDiff, lang: Lang): Html {
   return html`<p class="lead">
       <code>${diff.from.slice(0, 16)}</code> → <code>${diff.to.slice(0, 16)}</code>
     </p>
-    <pre id="diff">${formatLegalTableDiff(diff)}</pre>`;
+    <pre id="diff">${formatLegalTableDiff(diff, LEGAL_DIFF_WORDS[lang])}</pre>`;
 }

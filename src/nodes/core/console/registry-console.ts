@@ -219,7 +219,7 @@ export const registryConsole: FastifyPluginAsync<RegistryConsoleOptions> = (app,
   for (const [path, text] of Object.entries(ACTIONS)) {
     app.post(`/registry/:id/${path}`, async (request, reply) => {
       const { id } = parseInput(InstitutionParams, request.params, 'institution id');
-      const form = parseInput(SuspensionForm, formFields(request.body), 'reason (理由)');
+      const form = parseInput(SuspensionForm, formFields(request.body), 'reason');
       const { accountId, csrfToken } = options.staff(request);
       if (form.confirmed !== 'yes') {
         // Nothing changes on the first POST: the operator reads what will happen, then confirms.
@@ -272,7 +272,7 @@ function confirmBody(
   const t = pick(REGISTRY_MESSAGES, lang);
   return html`<p class="lead">
       <code>${institution.id}</code>
-      ${institution.name}${aside(lang, INSTITUTION_KIND_NAMES[institution.kind])}
+      ${institution.name}${aside(lang, INSTITUTION_KIND_NAMES[institution.kind][lang])}
     </p>
     <p class="notice notice--error" role="alert">${t[text.warning]}</p>
     <dl class="summary">
@@ -398,7 +398,7 @@ function registryBody(
                 ${i.name}
                 <div class="hint" lang="en">${i.nameEn}</div>
               </td>
-              <td>${INSTITUTION_KIND_NAMES[i.kind]}</td>
+              <td>${INSTITUTION_KIND_NAMES[i.kind][lang]}</td>
               <td><code>${i.networkUrl}</code></td>
               <td class="num" data-key-version="${i.keyVersion}">${i.keyVersion}</td>
               <td>${rekeyCell(i, t, lang)}</td>
@@ -441,7 +441,7 @@ function registryBody(
       <div class="form-field">
         <label for="kind">${t.kind}</label>
         <select class="input" id="kind" name="kind">
-          ${kinds.map((k) => html`<option value="${k}">${INSTITUTION_KIND_NAMES[k]}</option>`)}
+          ${kinds.map((k) => html`<option value="${k}">${INSTITUTION_KIND_NAMES[k][lang]}</option>`)}
         </select>
       </div>
       <div class="form-field">

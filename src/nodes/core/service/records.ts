@@ -31,21 +31,42 @@ export interface RecordServiceOptions {
   legalTables?: LegalTableInForce;
 }
 
-/** Japanese names of the institution kinds, as the seeds and the registry's operators say them. */
-export const INSTITUTION_KIND_NAMES: Record<InstitutionKind | 'unknown', string> = {
-  municipality: '市区町村',
-  prefecture: '都道府県',
-  prefectural_board_of_education: '教育委員会（都道府県）',
-  municipal_board_of_education: '教育委員会（市区町村）',
-  pension_service: '日本年金機構',
-  tax_agency: '国税庁',
-  health_insurer: '医療保険者',
-  public_employment_security: '公共職業安定所',
-  student_support: '日本学生支援機構',
-  mutual_aid_association: '共済組合',
-  portal: 'マイナポータル',
-  unknown: '（登録簿にない機関）',
+/**
+ * The institution kinds' names: Japanese as the seeds and the registry's operators say them, English
+ * as GLOSSARY.md and the institutions' own English names have them. The statistics (API, CSV, `renkei
+ * stats`) carry the Japanese name beside the kind's code (`municipality`), the stable form whatever
+ * the page's language; a console page in English shows `en`.
+ */
+export const INSTITUTION_KIND_NAMES: Record<InstitutionKind | 'unknown', { ja: string; en: string }> = {
+  municipality: { ja: '市区町村', en: 'Municipality' },
+  prefecture: { ja: '都道府県', en: 'Prefecture' },
+  prefectural_board_of_education: {
+    ja: '教育委員会（都道府県）',
+    en: 'Board of education (prefecture)',
+  },
+  municipal_board_of_education: {
+    ja: '教育委員会（市区町村）',
+    en: 'Board of education (municipality)',
+  },
+  pension_service: { ja: '日本年金機構', en: 'Japan Pension Service' },
+  tax_agency: { ja: '国税庁', en: 'National Tax Agency' },
+  health_insurer: { ja: '医療保険者', en: 'Health insurer' },
+  public_employment_security: {
+    ja: '公共職業安定所',
+    en: 'Public Employment Security Office (Hello Work)',
+  },
+  student_support: { ja: '日本学生支援機構', en: 'Japan Student Services Organization' },
+  mutual_aid_association: { ja: '共済組合', en: 'Mutual aid association' },
+  portal: { ja: 'マイナポータル', en: 'Myna Portal' },
+  unknown: { ja: '（登録簿にない機関）', en: '(an institution not in the registry)' },
 };
+
+/** A kind's name in a language, or undefined for a key that names no kind. */
+export function institutionKindName(key: string, lang: 'ja' | 'en'): string | undefined {
+  return Object.hasOwn(INSTITUTION_KIND_NAMES, key)
+    ? INSTITUTION_KIND_NAMES[key as keyof typeof INSTITUTION_KIND_NAMES][lang]
+    : undefined;
+}
 
 const numeric = new Intl.Collator('en', { numeric: true });
 
@@ -150,9 +171,7 @@ export class RecordService {
         return table?.clauses.find((c) => c.clauseNo === key)?.business ?? null;
       case 'requester-kind':
       case 'provider-kind':
-        return Object.hasOwn(INSTITUTION_KIND_NAMES, key)
-          ? INSTITUTION_KIND_NAMES[key as keyof typeof INSTITUTION_KIND_NAMES]
-          : null;
+        return institutionKindName(key, 'ja') ?? null;
     }
   }
 }

@@ -44,6 +44,7 @@ import type { Logger } from '../../../shared/logger.ts';
 import { registerConsole, type ConsoleRefusalSink } from '../../../shared/web/console/console.ts';
 import { consoleErrorPage } from '../../../shared/web/console/pages.ts';
 import { pick } from '../../../shared/web/console/messages.ts';
+import { fill } from '../../../shared/web/lang.ts';
 import type { ConsoleStore } from '../../../shared/web/console/store.ts';
 import type { ScryptParameters } from '../../../shared/web/console/passwords.ts';
 import { formFields } from '../../../shared/web/server.ts';
@@ -51,7 +52,8 @@ import { createWebApp } from '../../../shared/web/server.ts';
 import { html } from '../../../shared/web/html.ts';
 import type { InstitutionServices } from '../router.ts';
 import type { ProviderDirectory } from './directory.ts';
-import { IntakeBook } from './intakes.ts';
+import type { IntakeStore } from './intake-store.ts';
+import { DEFAULT_INTAKE_HOURS, IntakeBook } from './intakes.ts';
 import { CLERK } from './messages.ts';
 import {
   bulkForm,
@@ -72,6 +74,10 @@ export interface ClerkConsoleDeps {
   services: Pick<InstitutionServices, 'inquiries' | 'bulkInquiries' | 'records'>;
   legalTable: LegalTable;
   store: ConsoleStore;
+  /** Where the intake sheets are kept (the intermediate server's database). */
+  intakes: IntakeStore;
+  /** How long an intake sheet is kept, in hours (default 8: the working day). */
+  intakeHours?: number | undefined;
   clock: Clock;
   logger: Logger;
   /** HTTPS with this key and certificate (PEM); plain HTTP without (the demo, on 127.0.0.1). */
@@ -124,7 +130,8 @@ export async function createClerkConsole(deps: ClerkConsoleDeps): Promise<Fastif
     scrypt: deps.scrypt,
   });
   const guard = staffConsole.requireRole('clerk');
-  const intakes = new IntakeBook(deps.clock);
+  const intakes = new IntakeBook(deps.intakes, deps.clock, deps.intakeHours);
+  await intakes.purge();
   /** The procedures this institution may run today: those whose clause names it as requester. */
   const procedures = (): Procedure[] => {
     const today = deps.clock.now().toISOString().slice(0, 10);
@@ -260,7 +267,7 @@ export async function createClerkConsole(deps: ClerkConsoleDeps): Promise<Fastif
         }
       }),
     );
-    const intake = intakes.add({
+    const intake = await intakes.add({
       accountId: staff.account.accountId,
       procedureId: procedure.procedureId,
       addresseeNumber: addressee.data,
@@ -272,7 +279,7 @@ export async function createClerkConsole(deps: ClerkConsoleDeps): Promise<Fastif
   const intakeView = async (request: FastifyRequest): Promise<IntakeView | undefined> => {
     const staff = staffConsole.staff(request);
     const id = z.uuid().safeParse((request.params as { id?: string }).id);
-    const intake = id.success ? intakes.find(id.data, staff.account.accountId) : undefined;
+    const intake = id.success ? await intakes.find(id.data, staff.account.accountId) : undefined;
     const procedure = intake && legalTable.findProcedure(intake.procedureId);
     if (!intake || !procedure) return undefined;
     const rows = await Promise.all(
@@ -318,7 +325,9 @@ export async function createClerkConsole(deps: ClerkConsoleDeps): Promise<Fastif
           directory,
           clerk: staff.account.displayName,
         })
-      : html`<p class="notice notice--error" role="alert">${t.intakeGone}</p>`;
+      : html`<p class="notice notice--error" role="alert">
+          ${fill(t.intakeGone, { hours: deps.intakeHours ?? DEFAULT_INTAKE_HOURS })}
+        </p>`;
     return reply
       .status(view ? 200 : 404)
       .type(HTML)

@@ -1,61 +1,53 @@
 /**
- * The intakes (受付) a clerk made at the console: which procedure, which applicant, which inquiries.
- * Kept in memory for the working day (8 hours, at most 5,000): the intake sheet is printed or saved
- * then, and the inquiries themselves are provision records for 7 years (the 提供記録 page). A node
- * restart forgets the sheets, not the records. Only the account that made an intake sees it.
+ * The intakes (受付) a clerk made at the console: which procedure, which applicant (by addressee
+ * number), which inquiries. Kept in the intermediate server's database (intake-store.ts) for the
+ * working day (8 hours by default, or the console's configured period), so that a node restart in the
+ * middle of the day leaves every clerk's sheets where they were; the sheet is printed or saved within
+ * that time, and the inquiries themselves are provision records for 7 years (the 提供記録 page).
+ * Only the account that made an intake sees it. Sheets older than the period are never shown, and are
+ * deleted when the console starts and whenever an intake is made.
+ *
+ * We considered keeping them in memory (as before: a restart lost them) and keeping them as long as
+ * the records (7 years: the sheet would then be a second, unaudited copy of the provision records).
  */
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../../../shared/clock.ts';
+import type { Intake, IntakeStore } from './intake-store.ts';
 
-export interface IntakeInquiry {
-  providerId: string;
-  itemNos: number[];
-  processingNumber: string | undefined;
-  /** The refusal's code when the inquiry could not be made. */
-  error: string | undefined;
-}
+export type { Intake, IntakeInquiry } from './intake-store.ts';
 
-export interface Intake {
-  intakeId: string;
-  accountId: string;
-  procedureId: string;
-  addresseeNumber: string;
-  at: Date;
-  inquiries: IntakeInquiry[];
-}
-
-const KEEP_MS = 8 * 3600_000;
-const MAX = 5_000;
+export const DEFAULT_INTAKE_HOURS = 8;
 
 export class IntakeBook {
-  private readonly intakes = new Map<string, Intake>();
+  private readonly keepMs: number;
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly store: IntakeStore,
+    private readonly clock: Clock,
+    keepHours = DEFAULT_INTAKE_HOURS,
+  ) {
+    if (!(keepHours > 0)) throw new TypeError('An intake is kept for a positive number of hours.');
+    this.keepMs = keepHours * 3600_000;
+  }
 
-  add(intake: Omit<Intake, 'intakeId' | 'at'>): Intake {
-    this.expire();
+  async add(intake: Omit<Intake, 'intakeId' | 'at'>): Promise<Intake> {
+    await this.purge();
     const made: Intake = { ...intake, intakeId: randomUUID(), at: this.clock.now() };
-    this.intakes.set(made.intakeId, made);
-    while (this.intakes.size > MAX) {
-      const oldest = this.intakes.keys().next().value;
-      if (oldest === undefined) break;
-      this.intakes.delete(oldest);
-    }
+    await this.store.insertIntake(made);
     return made;
   }
 
   /** The account's intake, if it made it and it is still kept. */
-  find(intakeId: string, accountId: string): Intake | undefined {
-    this.expire();
-    const intake = this.intakes.get(intakeId);
-    return intake?.accountId === accountId ? intake : undefined;
+  find(intakeId: string, accountId: string): Promise<Intake | undefined> {
+    return this.store.findIntake(intakeId, accountId, this.cutoff());
   }
 
-  private expire(): void {
-    const before = this.clock.now().getTime() - KEEP_MS;
-    for (const [id, intake] of this.intakes) {
-      if (intake.at.getTime() >= before) break;
-      this.intakes.delete(id);
-    }
+  /** Delete the intakes past the period; how many. */
+  purge(): Promise<number> {
+    return this.store.purgeIntakes(this.cutoff());
+  }
+
+  private cutoff(): Date {
+    return new Date(this.clock.now().getTime() - this.keepMs);
   }
 }

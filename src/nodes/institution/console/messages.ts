@@ -51,8 +51,8 @@ export const CLERK = {
   print: { ja: '受付票を印刷', en: 'Print the intake sheet' },
   nextIntake: { ja: '次の受付', en: 'Next intake' },
   intakeGone: {
-    ja: 'この受付票はもう表示できません（8時間を過ぎたか、ほかの担当者のものです）。照会の記録は提供記録で確認できます。',
-    en: 'This intake sheet is no longer shown (over 8 hours old, or another clerk’s). The provision records keep the inquiries.',
+    ja: 'この受付票はもう表示できません（{hours}時間を過ぎたか、ほかの担当者のものです）。照会の記録は提供記録で確認できます。',
+    en: 'This intake sheet is no longer shown (over {hours} hours old, or another clerk’s). The provision records keep the inquiries.',
   },
   bulkLead: {
     ja: '宛名番号を1行に1つ書いたCSV、またはJSON Lines（{"addresseeNumber": "…"}）のファイルを選びます。',

@@ -2,6 +2,7 @@ import type { Kysely, Migration } from 'kysely';
 import { columnTypes } from '../../../shared/db.ts';
 import { createRecordLogTables } from '../../../shared/record-log-tables.ts';
 import { CONSOLE_MIGRATION } from '../../../shared/web/console/kysely-store.ts';
+import { INTAKE_MIGRATION } from '../console/kysely-intake-store.ts';
 
 /**
  * The intermediate server's database (`intermediate.sqlite`). It never holds an Individual Number:
@@ -59,6 +60,10 @@ import { CONSOLE_MIGRATION } from '../../../shared/web/console/kysely-store.ts';
  * Migration 0010 adds the clerk console's `console_accounts` and `console_sessions`
  * (src/shared/web/console/kysely-store.ts): staff accounts (scrypt hashes, never a password) and
  * their browser sessions.
+ *
+ * Migration 0012 adds `console_intakes` (../console/kysely-intake-store.ts): the clerks' intake
+ * sheets, each with the account that made it, the procedure, the addressee number and the inquiries'
+ * processing numbers, kept for the working day and then deleted. Never an Individual Number.
  */
 export const intermediateMigrations: Record<string, Migration> = {
   '0001_intermediate': {
@@ -282,4 +287,5 @@ export const intermediateMigrations: Record<string, Migration> = {
     },
   },
   '0011_console_accounts': CONSOLE_MIGRATION,
+  '0012_console_intakes': INTAKE_MIGRATION,
 };
