@@ -592,8 +592,14 @@ describe("the cross-check's tree heads", () => {
       personRecords: services.personRecords,
       recordChecks: services.recordChecks,
       anomalies: new AnomalyService({ store: core.store, registry: services.registry }),
-      identityKeyOf: (id) =>
-        Promise.resolve(id === '131016' ? { key: identity.publicKey, serial: 'a1b2' } : {}),
+      // As the PKI answers (src/trust/pki/party-key.ts): the current certificate of serial a1b2; any
+      // other key id is an earlier certificate of which no copy was kept.
+      headKeyOf: (id, kid) =>
+        Promise.resolve(
+          id === '131016' && kid === 'a1b2'
+            ? { status: 'usable' as const, key: identity.publicKey, current: true }
+            : { status: 'unavailable' as const, note: 'no copy' },
+        ),
     });
     const timestamp = Date.parse('2025-06-01T01:00:00Z');
     const answering = async (key: CryptoKey, kid: string) => {

@@ -17,7 +17,7 @@
  * session (303 to `/login`). Every POST carries the form's CSRF token. The pages call the same
  * services the admin API calls, in process.
  */
-import { partyIdentityKey } from '../../../trust/pki/index.ts';
+import { partyHeadKey } from '../../../trust/pki/index.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Clock } from '../../../shared/clock.ts';
 import type { Logger } from '../../../shared/logger.ts';
@@ -159,7 +159,8 @@ export async function createCoreConsole(deps: CoreConsoleDeps): Promise<FastifyI
       headKey: deps.headKey,
       personRecords,
       recordChecks,
-      identityKeyOf: deps.pkiDir === undefined ? undefined : (id) => partyIdentityKey(deps.pkiDir ?? '', id),
+      headKeyOf:
+        deps.pkiDir === undefined ? undefined : (id, kid, at) => partyHeadKey(deps.pkiDir ?? '', id, kid, at),
       anomalies: new AnomalyService({
         store: deps.coreStore,
         registry,

@@ -15,7 +15,9 @@
 import type { Clock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import type { StoredTreeHead } from '../../../shared/record-log.ts';
+import type { HeadKey } from '../../../trust/pki/index.ts';
 import {
+  toHex,
   verifyRecordEvidence,
   verifyTreeHead,
   type EvidenceVerdict,
@@ -26,6 +28,8 @@ import { v7 as uuidv7 } from 'uuid';
 import type { OversightUse } from '../model.ts';
 import type { CoreStore } from '../store.ts';
 import type { Anomaly, AnomalyService } from './anomalies.ts';
+import type { ExchangeFinding } from './exchange-comparison.ts';
+import { checkHeadHistory, headClaims } from './head-history.ts';
 import type { PersonRecordService } from './person-records.ts';
 import { recordsEvidence } from './record-evidence.ts';
 import type { RecordCheckQuery, RecordCheckResult, RecordCheckService } from './record-checks.ts';
@@ -94,12 +98,10 @@ export interface OversightServiceOptions {
   anomalies: AnomalyService;
   recordChecks: Pick<RecordCheckService, 'check'>;
   /**
-   * An institution's identity key, from the network's PKI (`partyIdentityKey`): the cross-check checks
-   * each head an institution answers with it. Absent: heads are shown unchecked.
+   * The key an institution's head of key id `kid`, signed at `at`, is checked with, from the network's
+   * PKI (`partyHeadKey`: the certificate of that serial, valid then). Absent: heads are shown unchecked.
    */
-  identityKeyOf?:
-    | ((institutionId: string) => Promise<{ key?: CryptoKey; serial?: string; untrusted?: string }>)
-    | undefined;
+  headKeyOf?: ((institutionId: string, kid: string, at: Date) => Promise<HeadKey>) | undefined;
 }
 
 /** The most records the per-resident view shows (newest first); it says when there are more. */
@@ -226,39 +228,82 @@ export class OversightService {
     return this.options.anomalies.rules;
   }
 
-  /** The three-party cross-check of the period's newest records (service/record-checks.ts). */
+  /**
+   * The three-party cross-check of the period's newest records (service/record-checks.ts), and each
+   * institution's head: its signature checked with the institution's certificate of the head's key id
+   * (valid at the head's time, an earlier one after a re-key included), then against the head the core
+   * kept from an earlier check (a consistency proof: head-history.ts). Every head answered is kept
+   * (one row per distinct head) with the kind of what was found wrong with it, if anything.
+   */
   async crossCheck(query: RecordCheckQuery): Promise<RecordCheckResult> {
     const result = await this.options.recordChecks.check(query);
-    const { identityKeyOf } = this.options;
+    const { headKeyOf, store, clock } = this.options;
     for (const party of result.parties) {
+      if (party.status !== 'answered') continue;
       const head = party.treeHead;
-      if (head === null) continue;
-      const identity = identityKeyOf ? await identityKeyOf(party.institutionId) : {};
-      if (identity.key === undefined) {
-        party.headCheck = 'no-key';
-        if (identity.untrusted !== undefined) {
-          result.findings.push({
-            party: party.institutionId,
-            kind: 'certificate-untrusted',
-            message: identity.untrusted,
-          });
+      const findings: ExchangeFinding[] = [];
+      let rootHash: string | undefined;
+      if (head !== null) {
+        const claims = headClaims(head.jws);
+        const key = headKeyOf
+          ? await headKeyOf(party.institutionId, head.kid, new Date(head.timestamp))
+          : undefined;
+        if (key === undefined || key.status === 'unavailable') {
+          party.headCheck = key === undefined ? 'no-key' : 'other-key';
+          rootHash = claims?.rootHash;
+        } else if (key.status === 'refused') {
+          party.headCheck = key.kind === 'certificate-untrusted' ? 'no-key' : 'refused';
+          findings.push({ party: party.institutionId, kind: key.kind, message: key.message });
+        } else {
+          const verified = await verifyTreeHead(head.jws, key.key).catch(() => undefined);
+          const matches = verified?.treeSize === head.treeSize && verified.timestamp === head.timestamp;
+          party.headCheck = !matches ? 'invalid' : key.current ? 'verified' : 'verified-earlier';
+          if (matches) rootHash = toHex(verified.rootHash);
+          else {
+            findings.push({
+              party: party.institutionId,
+              kind: 'head-signature-invalid',
+              detail: { treeSize: head.treeSize },
+              message: `${party.institutionId}'s tree head of size ${head.treeSize} does not verify with its identity certificate.`,
+            });
+          }
         }
-      } else if (identity.serial !== head.kid) {
-        party.headCheck = 'other-key';
-      } else {
-        const verified = await verifyTreeHead(head.jws, identity.key).catch(() => undefined);
-        party.headCheck =
-          verified?.treeSize === head.treeSize && verified.timestamp === head.timestamp
-            ? 'verified'
-            : 'invalid';
-        if (party.headCheck === 'invalid') {
-          result.findings.push({
-            party: party.institutionId,
-            kind: 'head-signature-invalid',
-            message: `${party.institutionId}'s tree head of size ${head.treeSize} does not verify with its identity certificate.`,
+        // Claims that are not those of the head answered are no head at all.
+        if (
+          claims === undefined ||
+          claims.treeSize !== head.treeSize ||
+          claims.timestamp !== head.timestamp
+        ) {
+          rootHash = undefined;
+        }
+      }
+      // A head whose signature or key was refused is a finding already; its history is not compared.
+      if (findings.length === 0 && (head === null || rootHash !== undefined)) {
+        const checked = checkHeadHistory(
+          party.institutionId,
+          party.kept,
+          head === null || rootHash === undefined ? undefined : { treeSize: head.treeSize, rootHash },
+          party.consistency,
+        );
+        if (party.kept !== undefined || head !== null) party.history = checked.history;
+        if (checked.finding) findings.push(checked.finding);
+      }
+      if (head !== null) {
+        const claimed = rootHash ?? headClaims(head.jws)?.rootHash;
+        if (claimed !== undefined) {
+          await store.keepInstitutionTreeHead({
+            institutionId: party.institutionId,
+            treeSize: head.treeSize,
+            rootHash: claimed,
+            timestamp: head.timestamp,
+            kid: head.kid,
+            jws: head.jws,
+            seenAt: clock.now().toISOString(),
+            finding: findings[0]?.kind ?? null,
           });
         }
       }
+      result.findings.push(...findings);
     }
     return result;
   }
