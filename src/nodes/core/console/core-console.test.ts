@@ -566,6 +566,26 @@ describe("the oversight console's resident view, anomalies, cross-check and use 
     expect(disagreed.body).toMatch(/data-ok="false"\s+data-findings="2"/);
     expect(disagreed.body).toContain('data-kind="exchange-outcome-disagrees" data-party="131016"');
     expect(disagreed.body).toContain('data-kind="exchange-missing" data-party="132012"');
+    // Each said in the page's language, from the finding's kind and particulars (the CLI keeps its English).
+    const refusedPn = exchanges.find((r) => r.outcome === 'refused')?.processingNumber ?? '';
+    const lostPn = provided[0]?.processingNumber ?? '';
+    expect(disagreed.body).toContain(
+      `131016は照会 ${refusedPn} を「提供」と記録していますが、コアシステムの記録は「拒否」です。`,
+    );
+    expect(disagreed.body).toContain(
+      `コアシステムは ${lostPn} を132012による「提供」と記録していますが、132012にその記録がありません。`,
+    );
+    expect(disagreed.body).not.toContain('has no record of it');
+    ppc.set('lang', 'en');
+    const inEnglish = await post(ppc, '/oversight/cross-check', '/oversight/cross-check', {});
+    expect(inEnglish.body).toContain(
+      `131016 recorded inquiry ${refusedPn} as “Provided”; the core recorded “Refused”.`,
+    );
+    expect(inEnglish.body).toContain(
+      `The core recorded ${lostPn} as “Provided” by 132012, but 132012 has no record of it.`,
+    );
+    expect(inEnglish.body).not.toContain('コアシステムの記録は');
+    ppc.set('lang', 'ja');
 
     // An institution that does not answer is named, not taken as agreeing.
     a.onRecordCheck = () => {
