@@ -174,6 +174,7 @@ export interface CoreDatabase extends RecordLogTables {
     institution_id: string | null;
     reason: string | null;
     records: number | null;
+    view_of: string | null;
   };
   portal_notices: {
     notice_id: string;
@@ -1246,6 +1247,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
         institution_id: use.institutionId,
         reason: use.reason,
         records: use.records,
+        view_of: use.viewOf,
       })
       .execute();
   }
@@ -1267,6 +1269,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
       institutionId: r.institution_id,
       reason: r.reason,
       records: r.records === null ? null : Number(r.records),
+      viewOf: r.view_of,
     }));
   }
 

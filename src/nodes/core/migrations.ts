@@ -59,7 +59,8 @@
  *   reason, never the code), and the index the anomaly rules' refusals read.
  * - `institution_tree_heads` (migration 0018): every distinct signed tree head each institution
  *   answered the oversight cross-check with, and what was found wrong with it (NULL when nothing):
- *   the next cross-check asks for a consistency proof from the latest one that passed.
+ *   the next cross-check asks for a consistency proof from the latest one that passed. And
+ *   `oversight_uses.view_of`: the use id of the per-resident view a further page of it belongs to.
  */
 import type { Kysely, Migration } from 'kysely';
 import { createRecordLogTables } from '../../shared/record-log-tables.ts';
@@ -414,6 +415,8 @@ export const CORE_MIGRATIONS: Record<string, Migration> = {
           'root_hash',
         ])
         .execute();
+      // A page of a resident's view beyond the first is a use of its own, tied to the view's use.
+      await db.schema.alterTable('oversight_uses').addColumn('view_of', 'text').execute();
     },
   },
 };

@@ -171,6 +171,8 @@ export interface OversightUse {
   institutionId: string | null;
   reason: string | null;
   records: number | null;
+  /** For a further page of a resident's view: the use id of the view (migration 0018). */
+  viewOf: string | null;
 }
 
 /**

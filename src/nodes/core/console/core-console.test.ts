@@ -599,6 +599,103 @@ describe("the oversight console's resident view, anomalies, cross-check and use 
   });
 });
 
+describe("the resident view's further pages", () => {
+  it('pages a resident’s view by its use id and a cursor, for the same account only, until it expires, each page a use', async () => {
+    const paged = await createCoreConsole({
+      services: core.core.services,
+      coreStore: core.store,
+      recordLog: core.core.recordLog,
+      store: core.store.consoleStore(),
+      clock: core.clock,
+      logger,
+      personPaging: { pageSize: 2, viewTtlMs: 5 * 60_000 },
+      scrypt: FAST,
+    });
+    const before = core.clock.now();
+    try {
+      const accounts = new AccountService({
+        store: core.store.consoleStore(),
+        clock: core.clock,
+        scrypt: FAST,
+      });
+      await accounts.create({
+        accountId: 'ppc2',
+        displayName: '委員会2',
+        role: 'oversight',
+        password: PASSWORD,
+      });
+      const loginOn = async (accountId: string) => {
+        const jar = new Jar();
+        const form = await paged.inject({ method: 'GET', url: '/login' });
+        jar.take(form);
+        const token = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1] ?? '';
+        const done = await paged.inject({
+          method: 'POST',
+          url: '/login',
+          headers: { cookie: jar.header, 'content-type': 'application/x-www-form-urlencoded' },
+          payload: new URLSearchParams({ _csrf: token, loginId: accountId, password: PASSWORD }).toString(),
+        });
+        jar.take(done);
+        return jar;
+      };
+      const open = (jar: Jar, url: string) =>
+        paged.inject({ method: 'GET', url, headers: { cookie: jar.header } });
+      const ppc = await loginOn('ppc');
+      const form = await open(ppc, '/oversight/person');
+      ppc.take(form);
+      const first = await paged.inject({
+        method: 'POST',
+        url: '/oversight/person',
+        headers: { cookie: ppc.header, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({
+          _csrf: /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1] ?? '',
+          institutionId: '131016',
+          personCode: code,
+          reason: '苦情受付 R7-0031',
+        }).toString(),
+      });
+      expect(first.statusCode, first.body).toBe(200);
+      expect(rows(first.body)).toBe(2);
+      const next = /id="next-page" href="([^"]+)"/.exec(first.body)?.[1]?.replaceAll('&amp;', '&') ?? '';
+      const [viewUse] = (await core.store.listOversightUses(5)).filter((u) => u.action === 'person');
+      expect(next).toMatch(
+        new RegExp(`^/oversight/person\\?view=${viewUse?.useId ?? '-'}&cursor=[\\w-]+&page=2$`),
+      );
+      expect(next).not.toContain(code);
+
+      const second = await open(ppc, next);
+      expect(second.statusCode, second.body).toBe(200);
+      expect(second.body).toContain('data-page="2"');
+      expect(rows(second.body)).toBe(1);
+      expect(second.body).not.toContain('id="next-page"');
+      expect(second.body).not.toContain(code);
+
+      // Another account of the commission cannot open it; nor can anyone once it expired.
+      const other = await open(await loginOn('ppc2'), next);
+      expect(other.statusCode).toBe(410);
+      expect(other.body).toContain('ERR_PERSON_VIEW_GONE');
+      const forged = await open(ppc, `/oversight/person?view=${viewUse?.useId ?? ''}&cursor=forged`);
+      expect(forged.statusCode).toBe(400);
+      core.clock.advance(6 * 60_000);
+      const late = await open(ppc, next);
+      expect(late.statusCode, late.body).toBe(410);
+
+      const pages = (await core.store.listOversightUses(20))
+        .filter((u) => u.action === 'person-page')
+        .reverse();
+      expect(pages.map((u) => [u.accountId, u.outcome, u.viewOf, u.institutionId, u.records])).toEqual([
+        ['ppc', 'shown', viewUse?.useId, '131016', 1],
+        ['ppc2', 'ERR_PERSON_VIEW_GONE', viewUse?.useId, null, null],
+        ['ppc', 'ERR_VALIDATION', viewUse?.useId, '131016', null],
+        ['ppc', 'ERR_PERSON_VIEW_GONE', viewUse?.useId, null, null],
+      ]);
+    } finally {
+      core.clock.set(before);
+      await paged.close();
+    }
+  });
+});
+
 describe("the cross-check's tree heads", () => {
   it('checks the head each institution answers with its identity key, and names one that does not verify', async () => {
     const identity = await generateKeyPair('ES256');

@@ -11,7 +11,7 @@ import { fill, pick, type Lang } from '../../../shared/web/lang.ts';
 import type { OversightUse } from '../model.ts';
 import type { Anomaly, AnomalyKind, AnomalyRules } from '../service/anomalies.ts';
 import type { OversightRecord, PersonView } from '../service/oversight.ts';
-import { PERSON_RECORDS_SHOWN } from '../service/oversight.ts';
+import { PERSON_VIEW_TTL_MS } from '../service/oversight.ts';
 import type { ExchangeFinding } from '../service/exchange-comparison.ts';
 import type { PartyCheck, RecordCheckResult } from '../service/record-checks.ts';
 import { aside, periodFields, textField } from './operator-console.ts';
@@ -46,7 +46,14 @@ export const OVERSIGHT_MESSAGES = {
     ja: '{n}件（不開示の設定 {withheld}件：本人のマイナポータルには表示されません）。',
     en: '{n} exchanges ({withheld} set to non-disclosure: not shown on the resident’s portal).',
   },
-  personTruncated: { ja: '新しい順に{n}件までを表示しています。', en: 'The newest {n} are shown.' },
+  personPage: { ja: '{page}ページ目（新しい順）', en: 'Page {page} (newest first)' },
+  personOlder: { ja: 'さらに古い記録', en: 'Older records' },
+  personPages: { ja: 'この者の記録のページ', en: 'Pages of this resident’s records' },
+  personPagesNote: {
+    ja: '続きのページは、この表示を求めた利用者だけが{minutes}分間開けます。開くたびに利用記録に残ります。',
+    en: 'Further pages open only for the account that asked for this view, for {minutes} minutes; each is kept in the use log.',
+  },
+  personPageAction: { ja: '個人別の記録（続きのページ）', en: 'A resident’s exchanges (further page)' },
   noPersonRecords: { ja: 'この者に関する記録はありません。', en: 'No records about this resident.' },
   spike: { ja: '照会件数の急増', en: 'Spike in requests' },
   'off-hours': { ja: '時間外の照会', en: 'Requests out of hours' },
@@ -331,11 +338,15 @@ export function personBody(
 ): Html {
   const t = pick(OVERSIGHT_MESSAGES, lang);
   const withheld = view.records.filter((r) => r.nonDisclosure).length;
-  return html`<section id="person-records" data-count="${view.records.length}">
+  const next =
+    view.nextCursor === null
+      ? null
+      : new URLSearchParams({ view: view.useId, cursor: view.nextCursor, page: String(view.page + 1) });
+  return html`<section id="person-records" data-count="${view.records.length}" data-page="${view.page}">
     <h2>${t.aboutResident}</h2>
     <p>
+      ${fill(t.personPage, { page: view.page })}:
       ${fill(t.personCount, { n: count.format(view.records.length), withheld: count.format(withheld) })}
-      ${view.truncated ? fill(t.personTruncated, { n: PERSON_RECORDS_SHOWN }) : null}
     </p>
     <table class="data-table">
       ${recordHead(lang)}
@@ -344,6 +355,16 @@ export function personBody(
       </tbody>
     </table>
     ${view.records.length === 0 ? html`<p id="no-records">${t.noPersonRecords}</p>` : null}
+    ${
+      next === null
+        ? null
+        : html`<nav class="pager" aria-label="${t.personPages}">
+            <a class="button button--secondary" id="next-page" href="${base}/person?${next.toString()}"
+              >${t.personOlder}</a
+            >
+            <p class="hint">${fill(t.personPagesNote, { minutes: PERSON_VIEW_TTL_MS / 60_000 })}</p>
+          </nav>`
+    }
   </section>`;
 }
 
@@ -642,7 +663,15 @@ export function usesBody(uses: OversightUse[], shown: number, lang: Lang): Html 
             html`<tr data-action="${u.action}" data-outcome="${u.outcome}">
               <td>${dateTimeIn(lang, new Date(u.at))}</td>
               <td><code>${u.accountId ?? ''}</code></td>
-              <td>${u.action === 'person' ? t.personAction : html`<code>${u.action}</code>`}</td>
+              <td>
+                ${
+                  u.action === 'person'
+                    ? t.personAction
+                    : u.action === 'person-page'
+                      ? t.personPageAction
+                      : html`<code>${u.action}</code>`
+                }
+              </td>
               <td><code>${u.outcome}</code></td>
               <td>${u.institutionId ? html`<code>${u.institutionId}</code>` : ''}</td>
               <td>${u.reason ?? ''}</td>
