@@ -26,6 +26,7 @@ const STORAGE_SUITES = [
   'test/storage.test.ts',
   'test/bulk-inquiries.test.ts',
   'test/certificate-holds.test.ts',
+  'test/oversight-heads.test.ts',
 ];
 
 const postgres = process.env.RENKEI_TEST_POSTGRES;

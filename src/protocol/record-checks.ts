@@ -22,6 +22,12 @@ export const RECORD_CHECK_LIMIT = 500;
  */
 export const RecordCheckRequest = z.strictObject({
   processingNumbers: z.array(ProcessingNumber).min(1).max(RECORD_CHECK_LIMIT),
+  /**
+   * The size of the latest tree head of this institution that the core kept from an earlier check:
+   * the institution answers, beside its latest head, a consistency proof from that size to its head's
+   * (RFC 9162 §2.1.4), so the core can tell a log that grew from one that was rewritten.
+   */
+  since: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
 });
 export type RecordCheckRequest = z.infer<typeof RecordCheckRequest>;
 
@@ -71,5 +77,17 @@ export const RecordCheckAnswer = z.object({
     .nullable(),
   requester: z.array(RequesterExchange).max(RECORD_CHECK_LIMIT),
   provider: z.array(ProviderExchange).max(RECORD_CHECK_LIMIT),
+  /**
+   * Asked with `since` and a head to answer: PROOF(since, D[treeHead.treeSize]), each node's hash in
+   * lower-case hex (at most 2·log₂ n of them). Absent when the log is smaller than `since` (the core
+   * names it) or the proof cannot be made.
+   */
+  consistency: z
+    .object({
+      from: z.number().int().min(0),
+      to: z.number().int().min(0),
+      proof: z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(128),
+    })
+    .optional(),
 });
 export type RecordCheckAnswer = z.infer<typeof RecordCheckAnswer>;

@@ -37,6 +37,8 @@ export const HTTP_STATUS = {
   // longer holds it (delivered, expired, or items that were never kept).
   ERR_ANSWER_NOT_READY: 409,
   ERR_ANSWER_GONE: 410,
+  /** The oversight console's per-resident view is no longer kept (expired, or another account's). */
+  ERR_PERSON_VIEW_GONE: 410,
   ERR_UNKNOWN_ADDRESSEE_NUMBER: 404,
   ERR_NO_PERSON_CODE: 409,
   ERR_UNKNOWN_RESIDENT: 404,

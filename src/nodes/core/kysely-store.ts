@@ -37,6 +37,7 @@ import type {
   InstitutionCount,
   OfficeHours,
   OversightUse,
+  InstitutionTreeHead,
   ProvisionRecord,
   ProvisionRecordFilter,
   ReasonCount,
@@ -154,6 +155,16 @@ export interface CoreDatabase extends RecordLogTables {
     procedures: string;
     items: string;
   };
+  institution_tree_heads: {
+    institution_id: string;
+    tree_size: number;
+    root_hash: string;
+    timestamp: number;
+    kid: string;
+    jws: string;
+    seen_at: string;
+    finding: string | null;
+  };
   oversight_uses: {
     use_id: string;
     at: string;
@@ -163,6 +174,7 @@ export interface CoreDatabase extends RecordLogTables {
     institution_id: string | null;
     reason: string | null;
     records: number | null;
+    view_of: string | null;
   };
   portal_notices: {
     notice_id: string;
@@ -1235,6 +1247,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
         institution_id: use.institutionId,
         reason: use.reason,
         records: use.records,
+        view_of: use.viewOf,
       })
       .execute();
   }
@@ -1256,7 +1269,49 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
       institutionId: r.institution_id,
       reason: r.reason,
       records: r.records === null ? null : Number(r.records),
+      viewOf: r.view_of,
     }));
+  }
+
+  async keepInstitutionTreeHead(head: InstitutionTreeHead): Promise<void> {
+    await this.db
+      .insertInto('institution_tree_heads')
+      .values({
+        institution_id: head.institutionId,
+        tree_size: head.treeSize,
+        root_hash: head.rootHash,
+        timestamp: head.timestamp,
+        kid: head.kid,
+        jws: head.jws,
+        seen_at: head.seenAt,
+        finding: head.finding,
+      })
+      .onConflict((oc) => oc.columns(['institution_id', 'tree_size', 'timestamp', 'root_hash']).doNothing())
+      .execute();
+  }
+
+  async findLatestInstitutionTreeHead(institutionId: string): Promise<InstitutionTreeHead | undefined> {
+    const row = await this.db
+      .selectFrom('institution_tree_heads')
+      .selectAll()
+      .where('institution_id', '=', institutionId)
+      .where('finding', 'is', null)
+      .orderBy('tree_size', 'desc')
+      .orderBy('timestamp', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row && institutionTreeHeadOf(row);
+  }
+
+  async listInstitutionTreeHeads(institutionId: string): Promise<InstitutionTreeHead[]> {
+    const rows = await this.db
+      .selectFrom('institution_tree_heads')
+      .selectAll()
+      .where('institution_id', '=', institutionId)
+      .orderBy('tree_size')
+      .orderBy('timestamp')
+      .execute();
+    return rows.map(institutionTreeHeadOf);
   }
 
   /** The consoles' accounts and sessions, in the core's own database (migration 0015). */
@@ -1785,5 +1840,18 @@ function portalNoticeOf(row: Selectable<CoreDatabase['portal_notices']>): Stored
     reason: row.reason,
     receivedAt: row.received_at,
     endedAt: row.ended_at,
+  };
+}
+
+function institutionTreeHeadOf(row: CoreDatabase['institution_tree_heads']): InstitutionTreeHead {
+  return {
+    institutionId: row.institution_id,
+    treeSize: Number(row.tree_size),
+    rootHash: row.root_hash,
+    timestamp: Number(row.timestamp),
+    kid: row.kid,
+    jws: row.jws,
+    seenAt: row.seen_at,
+    finding: row.finding,
   };
 }

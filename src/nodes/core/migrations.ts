@@ -57,9 +57,14 @@
  * - `oversight_uses` (migration 0016): every use of the oversight console (who, when, what, what it
  *   answered; for the per-resident view the institution whose code was given and the officer's
  *   reason, never the code), and the index the anomaly rules' refusals read.
+ * - `institution_tree_heads` (migration 0018): every distinct signed tree head each institution
+ *   answered the oversight cross-check with, and what was found wrong with it (NULL when nothing):
+ *   the next cross-check asks for a consistency proof from the latest one that passed. And
+ *   `oversight_uses.view_of`: the use id of the per-resident view a further page of it belongs to.
  */
 import type { Kysely, Migration } from 'kysely';
 import { createRecordLogTables } from '../../shared/record-log-tables.ts';
+import { columnTypes } from '../../shared/db.ts';
 import { CONSOLE_MIGRATION } from '../../shared/web/console/kysely-store.ts';
 
 export const CORE_MIGRATIONS: Record<string, Migration> = {
@@ -383,6 +388,35 @@ export const CORE_MIGRATIONS: Record<string, Migration> = {
         .on('provision_records')
         .columns(['outcome', 'requested_at'])
         .execute();
+    },
+  },
+  '0018-institution-tree-heads': {
+    async up(db: Kysely<unknown>) {
+      const { bigint } = columnTypes(db);
+      // Every distinct signed tree head an institution answered the oversight cross-check with, so the
+      // next check can ask for a consistency proof from the last one and see a rewritten log. The JWS is
+      // what counts; the other columns repeat what it says, for queries. `finding` is the kind of what
+      // was wrong with it (a head not consistent with the one kept before it…), NULL for a head that
+      // passed: the next check proves consistency from the latest head that passed.
+      await db.schema
+        .createTable('institution_tree_heads')
+        .addColumn('institution_id', 'text', (c) => c.notNull())
+        .addColumn('tree_size', bigint, (c) => c.notNull())
+        .addColumn('root_hash', 'text', (c) => c.notNull())
+        .addColumn('timestamp', bigint, (c) => c.notNull())
+        .addColumn('kid', 'text', (c) => c.notNull())
+        .addColumn('jws', 'text', (c) => c.notNull())
+        .addColumn('seen_at', 'text', (c) => c.notNull())
+        .addColumn('finding', 'text')
+        .addPrimaryKeyConstraint('institution_tree_heads_pk', [
+          'institution_id',
+          'tree_size',
+          'timestamp',
+          'root_hash',
+        ])
+        .execute();
+      // A page of a resident's view beyond the first is a use of its own, tied to the view's use.
+      await db.schema.alterTable('oversight_uses').addColumn('view_of', 'text').execute();
     },
   },
 };

@@ -171,6 +171,25 @@ export interface OversightUse {
   institutionId: string | null;
   reason: string | null;
   records: number | null;
+  /** For a further page of a resident's view: the use id of the view (migration 0018). */
+  viewOf: string | null;
+}
+
+/**
+ * A signed tree head an institution answered the oversight cross-check with (migration 0018): what it
+ * says, the JWS that says it, when the core saw it, and what was found wrong with it (a finding's
+ * kind, null when nothing: the next check proves consistency from the latest such head).
+ */
+export interface InstitutionTreeHead {
+  institutionId: string;
+  treeSize: number;
+  /** Lower-case hex, as the JWS's payload has it. */
+  rootHash: string;
+  timestamp: number;
+  kid: string;
+  jws: string;
+  seenAt: string;
+  finding: string | null;
 }
 
 /** Refused and failed records counted by requester, provider and reason. */

@@ -15,6 +15,7 @@ import type {
   InstitutionCount,
   OfficeHours,
   OversightUse,
+  InstitutionTreeHead,
   ProvisionRecord,
   ProvisionRecordFilter,
   ReasonCount,
@@ -333,6 +334,14 @@ export interface CoreStore {
   recordOversightUse(use: OversightUse): Promise<void>;
   /** The newest uses, newest first. */
   listOversightUses(limit: number): Promise<OversightUse[]>;
+
+  // ── Institutions' tree heads seen by the cross-check (migration 0018) ──
+  /** Keep a head; the same head (institution, size, time, root) seen again is kept once. */
+  keepInstitutionTreeHead(head: InstitutionTreeHead): Promise<void>;
+  /** The latest head of the largest tree kept for the institution with no finding; undefined when none. */
+  findLatestInstitutionTreeHead(institutionId: string): Promise<InstitutionTreeHead | undefined>;
+  /** Every head kept for the institution, by size then time. */
+  listInstitutionTreeHeads(institutionId: string): Promise<InstitutionTreeHead[]>;
 
   // ── The record log (tamper-evident records) ──
   /** Called after each committed transaction that appended record events, with how many. */

@@ -115,7 +115,9 @@ export function registerInstitutionRoutes(app: FastifyInstance, services: Instit
     return undefined;
   });
   // The oversight commission's cross-check, asked by the core only (the route's callers).
-  serve(app, networkApi.checkRecords, async ({ body }) => services.recordLog.check(body.processingNumbers));
+  serve(app, networkApi.checkRecords, async ({ body }) =>
+    services.recordLog.check(body.processingNumbers, body.since),
+  );
   serve(app, networkApi.notifyProvisionFailure, async ({ body }) => {
     await provisions.recordFailure(body);
     return undefined;

@@ -28,6 +28,7 @@ import {
 } from './ca-index.ts';
 import { buildCrl, writeCrl, type SignedCrl } from './crl.ts';
 import {
+  archivedCertificatePath,
   assertPkiExists,
   ensurePrivateDir,
   partyPaths,
@@ -310,6 +311,15 @@ export async function issuePartyCertificates(options: IssuePartyOptions): Promis
     writePublicFile(files.identityCert, pem(identity));
     await savePrivateKey(files.encryptionKey, encryptionKeys.privateKey);
     writePublicFile(files.encryptionCert, pem(encryption));
+    // The copies kept for good: the files above are replaced at the next issue, and what the party
+    // signed meanwhile (its record log's tree heads) is checked with the certificate of that time.
+    ensurePrivateDir(files.certificates);
+    for (const cert of [identity, encryption]) {
+      writePublicFile(
+        archivedCertificatePath(options.dir, partyId, normaliseSerial(cert.serialNumber)),
+        pem(cert),
+      );
+    }
 
     const index = readIndex(paths.index);
     index.certificates.push(

@@ -41,6 +41,11 @@ export function partyPaths(dir: string, partyId: string) {
     identityCert: join(partyDir, 'identity-cert.pem'),
     encryptionKey: join(partyDir, 'encryption-key.pem'),
     encryptionCert: join(partyDir, 'encryption-cert.pem'),
+    /**
+     * Every certificate ever issued to the party, `<serial>.pem`: a party's files are replaced when it
+     * is issued again, and a tree head signed under its earlier identity key is checked with this copy.
+     */
+    certificates: join(partyDir, 'certificates'),
   };
 }
 
@@ -52,6 +57,12 @@ export function partyPaths(dir: string, partyId: string) {
  */
 export function safePartyDirName(partyId: string): string {
   return encodeURIComponent(partyId);
+}
+
+/** Where the copy of a party's certificate of this serial (normalised) is kept. */
+export function archivedCertificatePath(dir: string, partyId: string, serial: string): string {
+  if (!/^[0-9a-f]+$/.test(serial)) throw new TypeError('A serial is lower-case hex.');
+  return join(partyPaths(dir, partyId).certificates, `${serial}.pem`);
 }
 
 /** A directory only its owner can enter (0700), made if missing and tightened if it was looser. */

@@ -47,7 +47,7 @@ export {
   type RevocationCacheOptions,
   type RevocationStatus,
 } from './revocation-cache.ts';
-export { partyIdentityKey } from './party-key.ts';
+export { partyHeadKey, partyIdentityKey, type HeadKey, type HeadKeyRefusal } from './party-key.ts';
 export { loadTrustBundle, parseTrustBundle, type TrustBundle } from './trust-bundle.ts';
 export {
   partyIdOf,

@@ -566,6 +566,26 @@ describe("the oversight console's resident view, anomalies, cross-check and use 
     expect(disagreed.body).toMatch(/data-ok="false"\s+data-findings="2"/);
     expect(disagreed.body).toContain('data-kind="exchange-outcome-disagrees" data-party="131016"');
     expect(disagreed.body).toContain('data-kind="exchange-missing" data-party="132012"');
+    // Each said in the page's language, from the finding's kind and particulars (the CLI keeps its English).
+    const refusedPn = exchanges.find((r) => r.outcome === 'refused')?.processingNumber ?? '';
+    const lostPn = provided[0]?.processingNumber ?? '';
+    expect(disagreed.body).toContain(
+      `131016は照会 ${refusedPn} を「提供」と記録していますが、コアシステムの記録は「拒否」です。`,
+    );
+    expect(disagreed.body).toContain(
+      `コアシステムは ${lostPn} を132012による「提供」と記録していますが、132012にその記録がありません。`,
+    );
+    expect(disagreed.body).not.toContain('has no record of it');
+    ppc.set('lang', 'en');
+    const inEnglish = await post(ppc, '/oversight/cross-check', '/oversight/cross-check', {});
+    expect(inEnglish.body).toContain(
+      `131016 recorded inquiry ${refusedPn} as “Provided”; the core recorded “Refused”.`,
+    );
+    expect(inEnglish.body).toContain(
+      `The core recorded ${lostPn} as “Provided” by 132012, but 132012 has no record of it.`,
+    );
+    expect(inEnglish.body).not.toContain('コアシステムの記録は');
+    ppc.set('lang', 'ja');
 
     // An institution that does not answer is named, not taken as agreeing.
     a.onRecordCheck = () => {
@@ -576,6 +596,103 @@ describe("the oversight console's resident view, anomalies, cross-check and use 
     expect(silent.body).toMatch(/data-institution="132012" data-status="unreachable"/);
     const tooMany = await post(ppc, '/oversight/cross-check', '/oversight/cross-check', { limit: '501' });
     expect(tooMany.statusCode).toBe(400);
+  });
+});
+
+describe("the resident view's further pages", () => {
+  it('pages a resident’s view by its use id and a cursor, for the same account only, until it expires, each page a use', async () => {
+    const paged = await createCoreConsole({
+      services: core.core.services,
+      coreStore: core.store,
+      recordLog: core.core.recordLog,
+      store: core.store.consoleStore(),
+      clock: core.clock,
+      logger,
+      personPaging: { pageSize: 2, viewTtlMs: 5 * 60_000 },
+      scrypt: FAST,
+    });
+    const before = core.clock.now();
+    try {
+      const accounts = new AccountService({
+        store: core.store.consoleStore(),
+        clock: core.clock,
+        scrypt: FAST,
+      });
+      await accounts.create({
+        accountId: 'ppc2',
+        displayName: '委員会2',
+        role: 'oversight',
+        password: PASSWORD,
+      });
+      const loginOn = async (accountId: string) => {
+        const jar = new Jar();
+        const form = await paged.inject({ method: 'GET', url: '/login' });
+        jar.take(form);
+        const token = /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1] ?? '';
+        const done = await paged.inject({
+          method: 'POST',
+          url: '/login',
+          headers: { cookie: jar.header, 'content-type': 'application/x-www-form-urlencoded' },
+          payload: new URLSearchParams({ _csrf: token, loginId: accountId, password: PASSWORD }).toString(),
+        });
+        jar.take(done);
+        return jar;
+      };
+      const open = (jar: Jar, url: string) =>
+        paged.inject({ method: 'GET', url, headers: { cookie: jar.header } });
+      const ppc = await loginOn('ppc');
+      const form = await open(ppc, '/oversight/person');
+      ppc.take(form);
+      const first = await paged.inject({
+        method: 'POST',
+        url: '/oversight/person',
+        headers: { cookie: ppc.header, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: new URLSearchParams({
+          _csrf: /name="_csrf" value="([^"]+)"/.exec(form.body)?.[1] ?? '',
+          institutionId: '131016',
+          personCode: code,
+          reason: '苦情受付 R7-0031',
+        }).toString(),
+      });
+      expect(first.statusCode, first.body).toBe(200);
+      expect(rows(first.body)).toBe(2);
+      const next = /id="next-page" href="([^"]+)"/.exec(first.body)?.[1]?.replaceAll('&amp;', '&') ?? '';
+      const [viewUse] = (await core.store.listOversightUses(5)).filter((u) => u.action === 'person');
+      expect(next).toMatch(
+        new RegExp(`^/oversight/person\\?view=${viewUse?.useId ?? '-'}&cursor=[\\w-]+&page=2$`),
+      );
+      expect(next).not.toContain(code);
+
+      const second = await open(ppc, next);
+      expect(second.statusCode, second.body).toBe(200);
+      expect(second.body).toContain('data-page="2"');
+      expect(rows(second.body)).toBe(1);
+      expect(second.body).not.toContain('id="next-page"');
+      expect(second.body).not.toContain(code);
+
+      // Another account of the commission cannot open it; nor can anyone once it expired.
+      const other = await open(await loginOn('ppc2'), next);
+      expect(other.statusCode).toBe(410);
+      expect(other.body).toContain('ERR_PERSON_VIEW_GONE');
+      const forged = await open(ppc, `/oversight/person?view=${viewUse?.useId ?? ''}&cursor=forged`);
+      expect(forged.statusCode).toBe(400);
+      core.clock.advance(6 * 60_000);
+      const late = await open(ppc, next);
+      expect(late.statusCode, late.body).toBe(410);
+
+      const pages = (await core.store.listOversightUses(20))
+        .filter((u) => u.action === 'person-page')
+        .reverse();
+      expect(pages.map((u) => [u.accountId, u.outcome, u.viewOf, u.institutionId, u.records])).toEqual([
+        ['ppc', 'shown', viewUse?.useId, '131016', 1],
+        ['ppc2', 'ERR_PERSON_VIEW_GONE', viewUse?.useId, null, null],
+        ['ppc', 'ERR_VALIDATION', viewUse?.useId, '131016', null],
+        ['ppc', 'ERR_PERSON_VIEW_GONE', viewUse?.useId, null, null],
+      ]);
+    } finally {
+      core.clock.set(before);
+      await paged.close();
+    }
   });
 });
 
@@ -592,8 +709,14 @@ describe("the cross-check's tree heads", () => {
       personRecords: services.personRecords,
       recordChecks: services.recordChecks,
       anomalies: new AnomalyService({ store: core.store, registry: services.registry }),
-      identityKeyOf: (id) =>
-        Promise.resolve(id === '131016' ? { key: identity.publicKey, serial: 'a1b2' } : {}),
+      // As the PKI answers (src/trust/pki/party-key.ts): the current certificate of serial a1b2; any
+      // other key id is an earlier certificate of which no copy was kept.
+      headKeyOf: (id, kid) =>
+        Promise.resolve(
+          id === '131016' && kid === 'a1b2'
+            ? { status: 'usable' as const, key: identity.publicKey, current: true }
+            : { status: 'unavailable' as const, note: 'no copy' },
+        ),
     });
     const timestamp = Date.parse('2025-06-01T01:00:00Z');
     const answering = async (key: CryptoKey, kid: string) => {

@@ -17,7 +17,7 @@
  * session (303 to `/login`). Every POST carries the form's CSRF token. The pages call the same
  * services the admin API calls, in process.
  */
-import { partyIdentityKey } from '../../../trust/pki/index.ts';
+import { partyHeadKey } from '../../../trust/pki/index.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Clock } from '../../../shared/clock.ts';
 import type { Logger } from '../../../shared/logger.ts';
@@ -57,6 +57,11 @@ export interface CoreConsoleDeps {
   headKey?: CryptoKey | undefined;
   /** The oversight console's anomaly rules (service/anomalies.ts); the defaults without. */
   anomalyRules?: AnomalyRules | undefined;
+  /**
+   * The per-resident view's page size and how long a view is kept for its further pages
+   * (service/oversight.ts: 100 records, 15 minutes by default).
+   */
+  personPaging?: { pageSize?: number; viewTtlMs?: number } | undefined;
   /** Faster hashes for tests only. */
   scrypt?: ScryptParameters | undefined;
 }
@@ -159,7 +164,10 @@ export async function createCoreConsole(deps: CoreConsoleDeps): Promise<FastifyI
       headKey: deps.headKey,
       personRecords,
       recordChecks,
-      identityKeyOf: deps.pkiDir === undefined ? undefined : (id) => partyIdentityKey(deps.pkiDir ?? '', id),
+      ...(deps.personPaging?.pageSize === undefined ? {} : { personPageSize: deps.personPaging.pageSize }),
+      ...(deps.personPaging?.viewTtlMs === undefined ? {} : { personViewTtlMs: deps.personPaging.viewTtlMs }),
+      headKeyOf:
+        deps.pkiDir === undefined ? undefined : (id, kid, at) => partyHeadKey(deps.pkiDir ?? '', id, kid, at),
       anomalies: new AnomalyService({
         store: deps.coreStore,
         registry,

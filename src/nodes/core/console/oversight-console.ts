@@ -15,7 +15,10 @@
  *   GET  person                 the per-resident view's form: an institution, its code for the person
  *                               (as a complaint brings it: never an Individual Number), a reason
  *   POST person                 every exchange about that person across the network, refusals
- *                               included, non-disclosure flagged; the code never shown back or logged
+ *                               included, non-disclosure flagged, a page of 100; the code never shown
+ *                               back or logged
+ *   GET  person?view=&cursor=   a further page of that view, by its use id and a cursor only, for the
+ *                               account that made it while it is kept (15 minutes; each page a use)
  *   GET  anomalies              the anomaly rules' findings over a period, each linked to its records
  *   GET  cross-check            the three-party cross-check's form (period, institution, how many)
  *   POST cross-check            the core's records compared with what each institution answers
@@ -25,7 +28,7 @@
  * status; the per-resident view with the institution and the reason, recorded before it is shown),
  * and in the core's log, the searches' values aside. Errors: ERR_VALIDATION (a search field or
  * cursor, a missing reason, 400), ERR_UNKNOWN_INSTITUTION, ERR_UNKNOWN_PERSON_CODE (the per-resident
- * view), ERR_CALLER_NOT_ALLOWED (403, from the guard: not an `oversight` account; a POST without the
+ * view), ERR_PERSON_VIEW_GONE (410: a further page of a view no longer kept, or another account's), ERR_CALLER_NOT_ALLOWED (403, from the guard: not an `oversight` account; a POST without the
  * form's CSRF token). Every route runs `guard` first; without a guard the plugin does not register.
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
@@ -111,6 +114,11 @@ const PersonForm = z.strictObject({
   institutionId: InstitutionId,
   personCode: PersonCode,
   reason: z.string().trim().min(1, 'a reason is required').max(500),
+});
+const PersonPageQuery = z.strictObject({
+  view: z.preprocess(empty, z.uuid().optional()),
+  cursor: z.preprocess(empty, z.string().max(200).optional()),
+  page: z.preprocess(empty, z.coerce.number().int().min(2).max(1_000_000).optional()),
 });
 const CrossCheckForm = z.strictObject({
   from: z.preprocess(empty, StatisticsDay.optional()),
@@ -263,13 +271,33 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
     );
   });
   app.get('/person', async (request, reply) => {
-    const { csrfToken } = options.staff(request);
+    const { accountId, csrfToken } = options.staff(request);
+    const lang = requestLang(request);
+    const query = parseInput(PersonPageQuery, request.query, 'page of a resident’s view');
+    if (query.view === undefined) {
+      return page(
+        reply,
+        request,
+        '個人別の記録',
+        'A resident’s exchanges',
+        personForm(base, csrfToken, {}, lang),
+      );
+    }
+    // A further page of a view made by POST: by its use id and cursor only, recorded by the service.
+    recorded.add(request);
+    const view = await oversight.personPage({
+      accountId,
+      useId: query.view,
+      cursor: query.cursor ?? '',
+      page: query.page ?? 2,
+    });
+    const named = await names(view.records.flatMap((r) => [r.requesterId, r.providerId]));
     return page(
       reply,
       request,
       '個人別の記録',
       'A resident’s exchanges',
-      personForm(base, csrfToken, {}, requestLang(request)),
+      html`${personForm(base, csrfToken, {}, lang)} ${personBody(view, named, csrfToken, base, lang)}`,
     );
   });
 

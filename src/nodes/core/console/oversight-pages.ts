@@ -11,8 +11,9 @@ import { fill, pick, type Lang } from '../../../shared/web/lang.ts';
 import type { OversightUse } from '../model.ts';
 import type { Anomaly, AnomalyKind, AnomalyRules } from '../service/anomalies.ts';
 import type { OversightRecord, PersonView } from '../service/oversight.ts';
-import { PERSON_RECORDS_SHOWN } from '../service/oversight.ts';
-import type { RecordCheckResult } from '../service/record-checks.ts';
+import { PERSON_VIEW_TTL_MS } from '../service/oversight.ts';
+import type { ExchangeFinding } from '../service/exchange-comparison.ts';
+import type { PartyCheck, RecordCheckResult } from '../service/record-checks.ts';
 import { aside, periodFields, textField } from './operator-console.ts';
 
 /** The oversight console's words, each language's (shared/web/lang.ts); oversight-console.ts uses them too. */
@@ -45,7 +46,14 @@ export const OVERSIGHT_MESSAGES = {
     ja: '{n}件（不開示の設定 {withheld}件：本人のマイナポータルには表示されません）。',
     en: '{n} exchanges ({withheld} set to non-disclosure: not shown on the resident’s portal).',
   },
-  personTruncated: { ja: '新しい順に{n}件までを表示しています。', en: 'The newest {n} are shown.' },
+  personPage: { ja: '{page}ページ目（新しい順）', en: 'Page {page} (newest first)' },
+  personOlder: { ja: 'さらに古い記録', en: 'Older records' },
+  personPages: { ja: 'この者の記録のページ', en: 'Pages of this resident’s records' },
+  personPagesNote: {
+    ja: '続きのページは、この表示を求めた利用者だけが{minutes}分間開けます。開くたびに利用記録に残ります。',
+    en: 'Further pages open only for the account that asked for this view, for {minutes} minutes; each is kept in the use log.',
+  },
+  personPageAction: { ja: '個人別の記録（続きのページ）', en: 'A resident’s exchanges (further page)' },
   noPersonRecords: { ja: 'この者に関する記録はありません。', en: 'No records about this resident.' },
   spike: { ja: '照会件数の急増', en: 'Spike in requests' },
   'off-hours': { ja: '時間外の照会', en: 'Requests out of hours' },
@@ -96,9 +104,97 @@ export const OVERSIGHT_MESSAGES = {
     ja: '署名を確認できません（改ざんの疑い）',
     en: 'Signature does not verify (possible tampering)',
   },
+  headVerifiedEarlier: {
+    ja: '署名を確認しました（以前の証明書、署名の時点で有効）',
+    en: 'Signature verified (an earlier certificate, valid when it signed)',
+  },
+  headRefused: {
+    ja: '署名の時点で有効な証明書がありません',
+    en: 'No certificate valid when it signed',
+  },
   headOtherKey: {
-    ja: '以前の証明書による署名のため確認していません',
-    en: 'Signed with an earlier certificate: not checked',
+    ja: '以前の証明書の写しがないため署名は確認していません',
+    en: 'Signed with an earlier certificate of which no copy was kept: not checked',
+  },
+  historyFirst: { ja: '初めて受け取ったツリーヘッド（保存しました）', en: 'First head seen (kept)' },
+  historySame: { ja: '前回と同じツリーヘッド', en: 'The same head as before' },
+  historyConsistent: {
+    ja: '前回のツリーヘッド（大きさ {n}）と整合しています',
+    en: 'Consistent with the head kept before (size {n})',
+  },
+  historyBroken: {
+    ja: '前回のツリーヘッド（大きさ {n}）と整合しません',
+    en: 'Not consistent with the head kept before (size {n})',
+  },
+  inquiryNoun: { ja: '照会', en: 'inquiry' },
+  provisionNoun: { ja: '提供', en: 'provision' },
+  fieldRequester: { ja: '照会機関', en: 'requester' },
+  fieldProvider: { ja: '提供機関', en: 'provider' },
+  fieldClause: { ja: '項', en: 'clause' },
+  fieldProcedure: { ja: '事務手続', en: 'procedure' },
+  fieldItems: { ja: '特定個人情報', en: 'items' },
+  fieldSeparator: { ja: '・', en: ', ' },
+  delivered: { ja: '（配信済み）', en: ', delivered' },
+  answeredTimes: { ja: '（{n}回回答）', en: ' (answered {n} times)' },
+  'exchange-missing-requester': {
+    ja: 'コアシステムは{party}からの照会 {pn} を記録していますが、{party}にその記録がありません。',
+    en: 'The core recorded inquiry {pn} from {party}, but {party} has no record of it.',
+  },
+  'exchange-missing-provider': {
+    ja: 'コアシステムは {pn} を{party}による「{outcome}」と記録していますが、{party}にその記録がありません。',
+    en: 'The core recorded {pn} as “{outcome}” by {party}, but {party} has no record of it.',
+  },
+  'exchange-disagrees': {
+    ja: '{party}の{role} {pn} の記録は、{fields}がコアシステムの記録と異なります。',
+    en: '{party}’s record of {role} {pn} differs from the core’s in its {fields}.',
+  },
+  'exchange-outcome-disagrees': {
+    ja: '{party}は{role} {pn} を「{theirs}」{answers}と記録していますが、コアシステムの記録は「{ours}」{delivered}です。',
+    en: '{party} recorded {role} {pn} as “{theirs}”{answers}; the core recorded “{ours}”{delivered}.',
+  },
+  'exchange-provided-though-refused': {
+    ja: '{party}は {pn} の提供を記録していますが、コアシステムはこの照会を拒否し、転送していません。',
+    en: '{party} recorded a provision for {pn}, which the core refused and never forwarded.',
+  },
+  'head-signature-invalid': {
+    ja: '{party}の大きさ {size} のツリーヘッドは、機関の証明書で署名を確認できません（改ざんの疑い）。',
+    en: '{party}’s tree head of size {size} does not verify with its identity certificate (possible tampering).',
+  },
+  'certificate-untrusted': {
+    ja: '{party}の証明書は、ネットワークの認証局が{party}に発行したものではありません。ツリーヘッドは確認していません。',
+    en: '{party}’s certificate is not one the network’s CA issued to it: its tree head was not checked.',
+  },
+  'head-key-unknown': {
+    ja: '{party}のツリーヘッドの鍵IDは、認証局が{party}に発行したどの証明書にも当たりません。',
+    en: '{party}’s tree head names a key of none of the certificates the CA issued to it.',
+  },
+  'head-outside-validity': {
+    ja: '{party}のツリーヘッドは、署名した証明書の有効期間の外の日時に署名されています。',
+    en: '{party}’s tree head was signed at a time outside its certificate’s validity.',
+  },
+  'head-after-revocation': {
+    ja: '{party}のツリーヘッドは、署名した証明書の失効より後に署名されています。',
+    en: '{party}’s tree head was signed after its certificate was revoked.',
+  },
+  'head-key-compromised': {
+    ja: '{party}のツリーヘッドは、鍵の危殆化で失効した証明書の鍵で署名されています。この鍵による署名は信頼できません。',
+    en: '{party}’s tree head is signed with the key of a certificate revoked as compromised: nothing signed with it is trusted.',
+  },
+  'head-missing': {
+    ja: '{party}はツリーヘッドを回答しませんでした。以前は大きさ {earlier} のツリーヘッドを回答しています（ツリーヘッドの削除）。',
+    en: '{party} answered no tree head, though it gave one of size {earlier} before (its heads were deleted).',
+  },
+  'head-tree-shrank': {
+    ja: '{party}のツリーヘッドの大きさ {size} は、以前に回答した {earlier} より小さくなっています（記録の削除）。',
+    en: '{party}’s tree head is of size {size}, smaller than the {earlier} it gave before (records removed).',
+  },
+  'head-inconsistent': {
+    ja: '{party}の大きさ {size} のツリーヘッドは、以前に回答した大きさ {earlier} のツリーヘッドと整合しません（ログの書換え）。',
+    en: '{party}’s tree head of size {size} is not consistent with the head of size {earlier} it gave before (its log was rewritten).',
+  },
+  'head-proof-missing': {
+    ja: '{party}は、大きさ {earlier} から {size} への整合性の証明を回答しませんでした。',
+    en: '{party} answered no consistency proof from size {earlier} to size {size}.',
   },
   headNoKey: {
     ja: '機関の証明書がないため署名は確認していません',
@@ -243,11 +339,15 @@ export function personBody(
 ): Html {
   const t = pick(OVERSIGHT_MESSAGES, lang);
   const withheld = view.records.filter((r) => r.nonDisclosure).length;
-  return html`<section id="person-records" data-count="${view.records.length}">
+  const next =
+    view.nextCursor === null
+      ? null
+      : new URLSearchParams({ view: view.useId, cursor: view.nextCursor, page: String(view.page + 1) });
+  return html`<section id="person-records" data-count="${view.records.length}" data-page="${view.page}">
     <h2>${t.aboutResident}</h2>
     <p>
+      ${fill(t.personPage, { page: view.page })}:
       ${fill(t.personCount, { n: count.format(view.records.length), withheld: count.format(withheld) })}
-      ${view.truncated ? fill(t.personTruncated, { n: PERSON_RECORDS_SHOWN }) : null}
     </p>
     <table class="data-table">
       ${recordHead(lang)}
@@ -256,6 +356,16 @@ export function personBody(
       </tbody>
     </table>
     ${view.records.length === 0 ? html`<p id="no-records">${t.noPersonRecords}</p>` : null}
+    ${
+      next === null
+        ? null
+        : html`<nav class="pager" aria-label="${t.personPages}">
+            <a class="button button--secondary" id="next-page" href="${base}/person?${next.toString()}"
+              >${t.personOlder}</a
+            >
+            <p class="hint">${fill(t.personPagesNote, { minutes: PERSON_VIEW_TTL_MS / 60_000 })}</p>
+          </nav>`
+    }
   </section>`;
 }
 
@@ -337,7 +447,9 @@ export function anomaliesBody(
 
 const HEAD_CHECK = {
   verified: 'headVerified',
+  'verified-earlier': 'headVerifiedEarlier',
   invalid: 'headInvalid',
+  refused: 'headRefused',
   'other-key': 'headOtherKey',
   'no-key': 'headNoKey',
 } as const satisfies Record<
@@ -358,6 +470,9 @@ export function crossCheckBody(
   lang: Lang,
 ): Html {
   const t = pick(OVERSIGHT_MESSAGES, lang);
+  const partyNames = new Map(
+    (result?.parties ?? []).map((p) => [p.institutionId, p.name ?? p.institutionId]),
+  );
   const ok =
     result !== undefined &&
     result.findings.length === 0 &&
@@ -429,7 +544,8 @@ export function crossCheckBody(
                                 ${count.format(p.treeHead.treeSize)}${aside(lang, dateTimeIn(lang, new Date(p.treeHead.timestamp)))}
                                 <div class="hint" data-head-check="${p.headCheck ?? ''}">
                                   ${t[HEAD_CHECK[p.headCheck ?? 'no-key']]}
-                                </div>`
+                                </div>
+                                ${historyLine(p, t)}`
                             : p.status === 'answered'
                               ? t.notSigned
                               : ''
@@ -446,7 +562,7 @@ export function crossCheckBody(
                       ${result.findings.map(
                         (f) =>
                           html`<li data-kind="${f.kind}" data-party="${f.party}">
-                            <code>${f.kind}</code> ${f.message}
+                            ${findingText(f, partyNames, lang)}
                           </li>`,
                       )}
                     </ul>`
@@ -455,6 +571,78 @@ export function crossCheckBody(
           </section>`
     }`;
 }
+
+function historyLine(p: PartyCheck, t: OversightWords): Html | null {
+  if (p.history === undefined) return null;
+  const text =
+    p.history === 'first'
+      ? t.historyFirst
+      : p.history === 'same'
+        ? t.historySame
+        : p.history === 'consistent'
+          ? fill(t.historyConsistent, { n: count.format(p.kept?.treeSize ?? 0) })
+          : fill(t.historyBroken, { n: count.format(p.kept?.treeSize ?? 0) });
+  return html`<div class="hint" data-head-history="${p.history}">${text}</div>`;
+}
+
+const FIELD_WORDS = {
+  requester: 'fieldRequester',
+  provider: 'fieldProvider',
+  clause: 'fieldClause',
+  procedure: 'fieldProcedure',
+  items: 'fieldItems',
+} as const;
+
+const OUTCOME_WORDS = new Set(['provided', 'not_held', 'refused', 'failed', 'pending']);
+
+/**
+ * A finding in the page's language, from its kind and particulars (`detail`): the comparison's own
+ * `message` is English, kept for `renkei records verify` and the log, and shown only for a kind this
+ * page has no words for.
+ */
+export function findingText(f: ExchangeFinding, names: Map<string, string>, lang: Lang): string {
+  const t = pick(OVERSIGHT_MESSAGES, lang);
+  const d = f.detail ?? {};
+  const outcome = (o: string | undefined) =>
+    o !== undefined && OUTCOME_WORDS.has(o) ? t[o as 'provided'] : (o ?? '');
+  const values = {
+    party: names.get(f.party) ?? f.party,
+    pn: f.processingNumber ?? '',
+    role: d.role === 'provider' ? t.provisionNoun : t.inquiryNoun,
+    size: d.treeSize === undefined ? '' : count.format(d.treeSize),
+    earlier: d.earlierSize === undefined ? '' : count.format(d.earlierSize),
+    fields: (d.fields ?? [])
+      .map((name) => (name in FIELD_WORDS ? t[FIELD_WORDS[name as keyof typeof FIELD_WORDS]] : name))
+      .join(t.fieldSeparator),
+    theirs: outcome(d.partyOutcome),
+    ours: outcome(d.coreOutcome),
+    outcome: outcome(d.coreOutcome),
+    delivered: d.delivered ? t.delivered : '',
+    answers: d.answers !== undefined && d.answers > 1 ? fill(t.answeredTimes, { n: d.answers }) : '',
+  };
+  const kind = f.kind === 'exchange-missing' ? `exchange-missing-${d.role ?? 'requester'}` : f.kind;
+  return Object.hasOwn(OVERSIGHT_MESSAGES, kind) && FINDING_KINDS.has(kind)
+    ? fill(t[kind as keyof typeof OVERSIGHT_MESSAGES], values)
+    : f.message;
+}
+
+const FINDING_KINDS = new Set([
+  'exchange-missing-requester',
+  'exchange-missing-provider',
+  'exchange-disagrees',
+  'exchange-outcome-disagrees',
+  'exchange-provided-though-refused',
+  'head-signature-invalid',
+  'certificate-untrusted',
+  'head-key-unknown',
+  'head-outside-validity',
+  'head-after-revocation',
+  'head-key-compromised',
+  'head-missing',
+  'head-tree-shrank',
+  'head-inconsistent',
+  'head-proof-missing',
+]);
 
 export function usesBody(uses: OversightUse[], shown: number, lang: Lang): Html {
   const t = pick(OVERSIGHT_MESSAGES, lang);
@@ -477,7 +665,15 @@ export function usesBody(uses: OversightUse[], shown: number, lang: Lang): Html 
             html`<tr data-action="${u.action}" data-outcome="${u.outcome}">
               <td>${dateTimeIn(lang, new Date(u.at))}</td>
               <td><code>${u.accountId ?? ''}</code></td>
-              <td>${u.action === 'person' ? t.personAction : html`<code>${u.action}</code>`}</td>
+              <td>
+                ${
+                  u.action === 'person'
+                    ? t.personAction
+                    : u.action === 'person-page'
+                      ? t.personPageAction
+                      : html`<code>${u.action}</code>`
+                }
+              </td>
               <td><code>${u.outcome}</code></td>
               <td>${u.institutionId ? html`<code>${u.institutionId}</code>` : ''}</td>
               <td>${u.reason ?? ''}</td>

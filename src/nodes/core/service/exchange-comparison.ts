@@ -9,8 +9,34 @@ import type { ProviderExchange, RequesterExchange } from '../../../protocol/reco
 import type { RecordFinding } from '../../../trust/merkle/index.ts';
 import type { CoreExchange } from '../record-events.ts';
 
-/** A finding with the party it concerns. */
-export type ExchangeFinding = RecordFinding & { readonly party: string };
+/**
+ * What a page needs to say a finding in its own language (the `message` is English, for the CLI and
+ * the log): the kind names what is wrong, these fields the particulars.
+ */
+export interface FindingDetail {
+  /** Whose record: the requester's (an inquiry) or the provider's (a provision). */
+  readonly role?: 'requester' | 'provider';
+  /** The fields in which the party's record differs: requester, provider, clause, procedure, items. */
+  readonly fields?: readonly string[];
+  readonly partyOutcome?: string;
+  readonly coreOutcome?: string;
+  /** The core delivered the answer to the requester. */
+  readonly delivered?: boolean;
+  /** How many times the provider answered. */
+  readonly answers?: number;
+  /** A tree head's size, and the size of the head kept before it. */
+  readonly treeSize?: number;
+  readonly earlierSize?: number;
+}
+
+/**
+ * A finding with the party it concerns. Kinds: `exchange-missing`, `exchange-disagrees`,
+ * `exchange-outcome-disagrees`, `exchange-provided-though-refused` (here), `head-signature-invalid`,
+ * `certificate-untrusted`, the head's key refused (`head-key-unknown`, `head-outside-validity`,
+ * `head-after-revocation`, `head-key-compromised`: src/trust/pki/party-key.ts) and the head's history
+ * (`head-missing`, `head-tree-shrank`, `head-inconsistent`, `head-proof-missing`: head-history.ts).
+ */
+export type ExchangeFinding = RecordFinding & { readonly party: string; readonly detail?: FindingDetail };
 
 const sameList = (a: readonly number[] | undefined, b: readonly number[]) =>
   a === undefined || JSON.stringify(a) === JSON.stringify(b);
@@ -45,6 +71,7 @@ export function compareRequester(c: CoreExchange, r: RequesterExchange | undefin
         party,
         kind: 'exchange-missing',
         processingNumber: pn,
+        detail: { role: 'requester' },
         message: `The core recorded inquiry ${pn} from ${party}, but ${party} has no record of it.`,
       },
     ];
@@ -56,6 +83,7 @@ export function compareRequester(c: CoreExchange, r: RequesterExchange | undefin
       party,
       kind: 'exchange-disagrees',
       processingNumber: pn,
+      detail: { role: 'requester', fields },
       message: `${party}'s record of inquiry ${pn} differs from the core's in ${fields.join(', ')}.`,
     });
   }
@@ -71,6 +99,12 @@ export function compareRequester(c: CoreExchange, r: RequesterExchange | undefin
       party,
       kind: 'exchange-outcome-disagrees',
       processingNumber: pn,
+      detail: {
+        role: 'requester',
+        partyOutcome: r.outcome,
+        coreOutcome: c.outcome,
+        delivered: c.delivery === 'delivered',
+      },
       message: `${party} recorded inquiry ${pn} as ${r.outcome}; the core recorded ${c.outcome}${c.delivery === 'delivered' ? ', delivered' : ''}.`,
     });
   }
@@ -89,6 +123,7 @@ export function compareProvider(c: CoreExchange, p: ProviderExchange | undefined
             party,
             kind: 'exchange-provided-though-refused',
             processingNumber: pn,
+            detail: { role: 'provider', partyOutcome: p.outcome, coreOutcome: 'refused' },
             message: `${party} recorded a provision for ${pn}, which the core refused and never forwarded.`,
           },
         ];
@@ -103,6 +138,7 @@ export function compareProvider(c: CoreExchange, p: ProviderExchange | undefined
             party,
             kind: 'exchange-outcome-disagrees',
             processingNumber: pn,
+            detail: { role: 'provider', partyOutcome: p.outcome, coreOutcome: 'failed' },
             message: `${party} recorded provision ${pn} as ${p.outcome}; the core recorded failed (until the core's notice reaches ${party}).`,
           },
         ];
@@ -114,6 +150,7 @@ export function compareProvider(c: CoreExchange, p: ProviderExchange | undefined
         party,
         kind: 'exchange-missing',
         processingNumber: pn,
+        detail: { role: 'provider', coreOutcome: c.outcome },
         message: `The core recorded ${pn} as ${c.outcome} by ${party}, but ${party} has no record of it.`,
       },
     ];
@@ -125,6 +162,7 @@ export function compareProvider(c: CoreExchange, p: ProviderExchange | undefined
       party,
       kind: 'exchange-disagrees',
       processingNumber: pn,
+      detail: { role: 'provider', fields },
       message: `${party}'s record of provision ${pn} differs from the core's in ${fields.join(', ')}.`,
     });
   }
@@ -133,6 +171,7 @@ export function compareProvider(c: CoreExchange, p: ProviderExchange | undefined
       party,
       kind: 'exchange-outcome-disagrees',
       processingNumber: pn,
+      detail: { role: 'provider', partyOutcome: p.outcome, coreOutcome: c.outcome, answers: p.answers },
       message: `${party} recorded provision ${pn} as ${p.outcome}${p.answers > 1 ? ` (answered ${String(p.answers)} times)` : ''}; the core recorded ${c.outcome}.`,
     });
   }

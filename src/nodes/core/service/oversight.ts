@@ -15,7 +15,9 @@
 import type { Clock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import type { StoredTreeHead } from '../../../shared/record-log.ts';
+import type { HeadKey } from '../../../trust/pki/index.ts';
 import {
+  toHex,
   verifyRecordEvidence,
   verifyTreeHead,
   type EvidenceVerdict,
@@ -26,6 +28,8 @@ import { v7 as uuidv7 } from 'uuid';
 import type { OversightUse } from '../model.ts';
 import type { CoreStore } from '../store.ts';
 import type { Anomaly, AnomalyService } from './anomalies.ts';
+import type { ExchangeFinding } from './exchange-comparison.ts';
+import { checkHeadHistory, headClaims } from './head-history.ts';
 import type { PersonRecordService } from './person-records.ts';
 import { recordsEvidence } from './record-evidence.ts';
 import type { RecordCheckQuery, RecordCheckResult, RecordCheckService } from './record-checks.ts';
@@ -93,17 +97,21 @@ export interface OversightServiceOptions {
   personRecords: Pick<PersonRecordService, 'personKeyOfInstitutionCode'>;
   anomalies: AnomalyService;
   recordChecks: Pick<RecordCheckService, 'check'>;
+  /** Records a page of the per-resident view (default PERSON_PAGE_SIZE). */
+  personPageSize?: number;
+  /** How long a per-resident view is kept for its further pages (default PERSON_VIEW_TTL_MS). */
+  personViewTtlMs?: number;
   /**
-   * An institution's identity key, from the network's PKI (`partyIdentityKey`): the cross-check checks
-   * each head an institution answers with it. Absent: heads are shown unchecked.
+   * The key an institution's head of key id `kid`, signed at `at`, is checked with, from the network's
+   * PKI (`partyHeadKey`: the certificate of that serial, valid then). Absent: heads are shown unchecked.
    */
-  identityKeyOf?:
-    | ((institutionId: string) => Promise<{ key?: CryptoKey; serial?: string; untrusted?: string }>)
-    | undefined;
+  headKeyOf?: ((institutionId: string, kid: string, at: Date) => Promise<HeadKey>) | undefined;
 }
 
-/** The most records the per-resident view shows (newest first); it says when there are more. */
-export const PERSON_RECORDS_SHOWN = 500;
+/** Records a page of the per-resident view shows (newest first); further pages follow by cursor. */
+export const PERSON_PAGE_SIZE = 100;
+/** How long a per-resident view is kept for its further pages (15 minutes). */
+export const PERSON_VIEW_TTL_MS = 15 * 60_000;
 
 /** Who looks at a person, and why: what the oversight use log keeps of a per-resident view. */
 export interface PersonLookup {
@@ -114,9 +122,14 @@ export interface PersonLookup {
 }
 
 export interface PersonView {
-  /** Every record about the person, non-disclosure included (flagged), newest first. */
+  /** One page of the records about the person, non-disclosure included (flagged), newest first. */
   records: OversightRecord[];
-  truncated: boolean;
+  /** The cursor of the next page (older records), null on the last page. */
+  nextCursor: string | null;
+  /** The view's use id: what the next page's link carries, with the cursor. */
+  useId: string;
+  /** 1 for the view's first page. */
+  page: number;
 }
 
 const OUTCOME_FIELD: Record<RecordOutcome, keyof OutcomeCounts> = {
@@ -140,7 +153,11 @@ const emptyCounts = (): OutcomeCounts => ({
 });
 
 export class OversightService {
-  constructor(private readonly options: OversightServiceOptions) {}
+  private readonly views: PersonViews;
+
+  constructor(private readonly options: OversightServiceOptions) {
+    this.views = new PersonViews(options.clock, options.personViewTtlMs ?? PERSON_VIEW_TTL_MS);
+  }
 
   /**
    * Records matching the search, newest first, `limit` a page. Errors: ERR_VALIDATION (a cursor the
@@ -157,22 +174,21 @@ export class OversightService {
     const last = page.at(-1);
     return {
       records: page.map(({ personKey: _personKey, ...record }) => record),
-      nextCursor:
-        rows.length > limit && last
-          ? Buffer.from(`${last.requestedAt}|${last.processingNumber}`, 'utf8').toString('base64url')
-          : null,
+      nextCursor: rows.length > limit && last ? cursorOf(last) : null,
     };
   }
 
   /**
    * Every exchange about the person an institution holds `personCode` for, across the network (both
-   * directions, refusals and failures, records under non-disclosure flagged), newest first. The use is
-   * recorded in the oversight use log (who, the institution, the reason, how many records; never the
-   * code) before the records are returned, refusals included. Errors: ERR_UNKNOWN_INSTITUTION,
-   * ERR_UNKNOWN_PERSON_CODE (not a code the core issued to that institution).
+   * directions, refusals and failures, records under non-disclosure flagged), newest first, one page.
+   * The use is recorded in the oversight use log (who, the institution, the reason, how many records;
+   * never the code) before the records are returned, refusals included. The view is kept in memory
+   * under the use's id (the person key, never the code; for `personViewTtlMs`, for this account only)
+   * so that its further pages (`personPage`) need only that id and a cursor. Errors:
+   * ERR_UNKNOWN_INSTITUTION, ERR_UNKNOWN_PERSON_CODE (not a code the core issued to that institution).
    */
   async person(lookup: PersonLookup): Promise<PersonView> {
-    const { store, personRecords } = this.options;
+    const { personRecords } = this.options;
     const use = {
       action: 'person',
       accountId: lookup.accountId,
@@ -190,26 +206,85 @@ export class OversightService {
       });
       throw error;
     }
-    const rows = await store.listPersonRecords(personKey, undefined, PERSON_RECORDS_SHOWN + 1, {
-      withNonDisclosure: true,
+    const page = await this.personRecordsPage(personKey, undefined);
+    const useId = await this.recordUse({ ...use, outcome: 'shown', records: page.records.length });
+    this.views.keep(useId, {
+      accountId: lookup.accountId,
+      personKey,
+      institutionId: lookup.institutionId,
+      reason: lookup.reason,
     });
-    const records = rows.slice(0, PERSON_RECORDS_SHOWN).map(({ personKey: _personKey, ...record }) => record);
-    await this.recordUse({ ...use, outcome: 'shown', records: records.length });
-    return { records, truncated: rows.length > PERSON_RECORDS_SHOWN };
+    return { ...page, useId, page: 1 };
   }
 
-  /** Record one use of the console in the oversight use log. */
+  /**
+   * A further page of a resident's view, by the view's use id and the cursor its previous page gave,
+   * for the account that asked for the view, while it is kept. Each page is a use of its own
+   * (`person-page`, tied to the view by `viewOf`), refusals included. Errors: ERR_PERSON_VIEW_GONE
+   * (no such view kept for this account: expired, never made, or another account's), ERR_VALIDATION
+   * (a cursor the console did not make).
+   */
+  async personPage(request: {
+    accountId: string;
+    useId: string;
+    cursor: string;
+    page: number;
+  }): Promise<PersonView> {
+    const view = this.views.find(request.useId, request.accountId);
+    const use = {
+      action: 'person-page',
+      accountId: request.accountId,
+      institutionId: view?.institutionId ?? null,
+      reason: view?.reason ?? null,
+      viewOf: request.useId,
+    };
+    if (view === undefined) {
+      await this.recordUse({ ...use, outcome: 'ERR_PERSON_VIEW_GONE' });
+      throw new RenkeiError(
+        'ERR_PERSON_VIEW_GONE',
+        'This view of a resident’s exchanges is no longer kept (it expires, and is only for the account that asked for it): ask for it again with the institution’s code.',
+      );
+    }
+    let page: Omit<PersonView, 'useId' | 'page'>;
+    try {
+      page = await this.personRecordsPage(view.personKey, readCursor(request.cursor));
+    } catch (error) {
+      await this.recordUse({ ...use, outcome: error instanceof RenkeiError ? error.code : 'ERR_INTERNAL' });
+      throw error;
+    }
+    await this.recordUse({ ...use, outcome: 'shown', records: page.records.length });
+    return { ...page, useId: request.useId, page: request.page };
+  }
+
+  private async personRecordsPage(
+    personKey: string,
+    before: { requestedAt: string; processingNumber: string } | undefined,
+  ): Promise<Omit<PersonView, 'useId' | 'page'>> {
+    const size = this.options.personPageSize ?? PERSON_PAGE_SIZE;
+    const rows = await this.options.store.listPersonRecords(personKey, before, size + 1, {
+      withNonDisclosure: true,
+    });
+    const records = rows.slice(0, size).map(({ personKey: _personKey, ...record }) => record);
+    const last = records.at(-1);
+    return { records, nextCursor: rows.length > size && last ? cursorOf(last) : null };
+  }
+
+  /** Record one use of the console in the oversight use log; returns its id. */
   async recordUse(
-    use: Omit<OversightUse, 'useId' | 'at' | 'institutionId' | 'reason' | 'records'> & Partial<OversightUse>,
-  ): Promise<void> {
+    use: Omit<OversightUse, 'useId' | 'at' | 'institutionId' | 'reason' | 'records' | 'viewOf'> &
+      Partial<OversightUse>,
+  ): Promise<string> {
+    const useId = uuidv7();
     await this.options.store.recordOversightUse({
-      useId: uuidv7(),
+      useId,
       at: this.options.clock.now().toISOString(),
       institutionId: null,
       reason: null,
       records: null,
+      viewOf: null,
       ...use,
     });
+    return useId;
   }
 
   /** The newest uses of the console, newest first. */
@@ -226,39 +301,82 @@ export class OversightService {
     return this.options.anomalies.rules;
   }
 
-  /** The three-party cross-check of the period's newest records (service/record-checks.ts). */
+  /**
+   * The three-party cross-check of the period's newest records (service/record-checks.ts), and each
+   * institution's head: its signature checked with the institution's certificate of the head's key id
+   * (valid at the head's time, an earlier one after a re-key included), then against the head the core
+   * kept from an earlier check (a consistency proof: head-history.ts). Every head answered is kept
+   * (one row per distinct head) with the kind of what was found wrong with it, if anything.
+   */
   async crossCheck(query: RecordCheckQuery): Promise<RecordCheckResult> {
     const result = await this.options.recordChecks.check(query);
-    const { identityKeyOf } = this.options;
+    const { headKeyOf, store, clock } = this.options;
     for (const party of result.parties) {
+      if (party.status !== 'answered') continue;
       const head = party.treeHead;
-      if (head === null) continue;
-      const identity = identityKeyOf ? await identityKeyOf(party.institutionId) : {};
-      if (identity.key === undefined) {
-        party.headCheck = 'no-key';
-        if (identity.untrusted !== undefined) {
-          result.findings.push({
-            party: party.institutionId,
-            kind: 'certificate-untrusted',
-            message: identity.untrusted,
-          });
+      const findings: ExchangeFinding[] = [];
+      let rootHash: string | undefined;
+      if (head !== null) {
+        const claims = headClaims(head.jws);
+        const key = headKeyOf
+          ? await headKeyOf(party.institutionId, head.kid, new Date(head.timestamp))
+          : undefined;
+        if (key === undefined || key.status === 'unavailable') {
+          party.headCheck = key === undefined ? 'no-key' : 'other-key';
+          rootHash = claims?.rootHash;
+        } else if (key.status === 'refused') {
+          party.headCheck = key.kind === 'certificate-untrusted' ? 'no-key' : 'refused';
+          findings.push({ party: party.institutionId, kind: key.kind, message: key.message });
+        } else {
+          const verified = await verifyTreeHead(head.jws, key.key).catch(() => undefined);
+          const matches = verified?.treeSize === head.treeSize && verified.timestamp === head.timestamp;
+          party.headCheck = !matches ? 'invalid' : key.current ? 'verified' : 'verified-earlier';
+          if (matches) rootHash = toHex(verified.rootHash);
+          else {
+            findings.push({
+              party: party.institutionId,
+              kind: 'head-signature-invalid',
+              detail: { treeSize: head.treeSize },
+              message: `${party.institutionId}'s tree head of size ${head.treeSize} does not verify with its identity certificate.`,
+            });
+          }
         }
-      } else if (identity.serial !== head.kid) {
-        party.headCheck = 'other-key';
-      } else {
-        const verified = await verifyTreeHead(head.jws, identity.key).catch(() => undefined);
-        party.headCheck =
-          verified?.treeSize === head.treeSize && verified.timestamp === head.timestamp
-            ? 'verified'
-            : 'invalid';
-        if (party.headCheck === 'invalid') {
-          result.findings.push({
-            party: party.institutionId,
-            kind: 'head-signature-invalid',
-            message: `${party.institutionId}'s tree head of size ${head.treeSize} does not verify with its identity certificate.`,
+        // Claims that are not those of the head answered are no head at all.
+        if (
+          claims === undefined ||
+          claims.treeSize !== head.treeSize ||
+          claims.timestamp !== head.timestamp
+        ) {
+          rootHash = undefined;
+        }
+      }
+      // A head whose signature or key was refused is a finding already; its history is not compared.
+      if (findings.length === 0 && (head === null || rootHash !== undefined)) {
+        const checked = checkHeadHistory(
+          party.institutionId,
+          party.kept,
+          head === null || rootHash === undefined ? undefined : { treeSize: head.treeSize, rootHash },
+          party.consistency,
+        );
+        if (party.kept !== undefined || head !== null) party.history = checked.history;
+        if (checked.finding) findings.push(checked.finding);
+      }
+      if (head !== null) {
+        const claimed = rootHash ?? headClaims(head.jws)?.rootHash;
+        if (claimed !== undefined) {
+          await store.keepInstitutionTreeHead({
+            institutionId: party.institutionId,
+            treeSize: head.treeSize,
+            rootHash: claimed,
+            timestamp: head.timestamp,
+            kid: head.kid,
+            jws: head.jws,
+            seenAt: clock.now().toISOString(),
+            finding: findings[0]?.kind ?? null,
           });
         }
       }
+      result.findings.push(...findings);
     }
     return result;
   }
@@ -375,6 +493,10 @@ export class OversightService {
   }
 }
 
+function cursorOf(last: { requestedAt: string; processingNumber: string }): string {
+  return Buffer.from(`${last.requestedAt}|${last.processingNumber}`, 'utf8').toString('base64url');
+}
+
 function readCursor(cursor: string): { requestedAt: string; processingNumber: string } {
   const match = CURSOR.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
   if (!match?.[1] || !match[2]) {
@@ -384,4 +506,51 @@ function readCursor(cursor: string): { requestedAt: string; processingNumber: st
     );
   }
   return { requestedAt: match[1], processingNumber: match[2] };
+}
+
+interface KeptView {
+  accountId: string;
+  personKey: string;
+  institutionId: string;
+  reason: string;
+}
+
+/**
+ * The per-resident views kept for their further pages, in this process's memory only: the person key
+ * (the core's keyed hash, never the code), the account that asked, the institution and reason, until
+ * `ttlMs` after the view was made. We considered carrying the code in the next page's link, or the
+ * person key, but a link lands in the browser's history and in proxies' logs; the code must not be
+ * shown back at all. A restart forgets the views: the officer asks again (and that is recorded).
+ * At most MAX_VIEWS are kept, the oldest dropped first.
+ */
+class PersonViews {
+  private static readonly MAX_VIEWS = 1_000;
+  private readonly kept = new Map<string, KeptView & { until: number }>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly ttlMs: number,
+  ) {}
+
+  keep(useId: string, view: KeptView): void {
+    this.sweep();
+    this.kept.set(useId, { ...view, until: this.clock.now().getTime() + this.ttlMs });
+    while (this.kept.size > PersonViews.MAX_VIEWS) {
+      const oldest = this.kept.keys().next().value;
+      if (oldest === undefined) break;
+      this.kept.delete(oldest);
+    }
+  }
+
+  /** The view, for this account only, while it is kept. */
+  find(useId: string, accountId: string): KeptView | undefined {
+    this.sweep();
+    const view = this.kept.get(useId);
+    return view?.accountId === accountId ? view : undefined;
+  }
+
+  private sweep(): void {
+    const now = this.clock.now().getTime();
+    for (const [id, view] of this.kept) if (view.until <= now) this.kept.delete(id);
+  }
 }

@@ -20,7 +20,9 @@ import { RECORD_CHECK_LIMIT, type RecordCheckAnswer } from '../../../protocol/re
 import type { Clock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
+import type { InstitutionTreeHead } from '../model.ts';
 import type { CoreStore } from '../store.ts';
+import type { HeadHistory } from './head-history.ts';
 import { compareProvider, compareRequester, type ExchangeFinding } from './exchange-comparison.ts';
 import type { InstitutionReach } from './reach.ts';
 import type { RecordLogService } from './record-log.ts';
@@ -46,11 +48,20 @@ export interface PartyCheck {
   error?: string;
   treeHead: { treeSize: number; timestamp: number; kid: string; jws: string } | null;
   /**
-   * The head's signature checked with the institution's identity key (the oversight service's, from the
-   * network's PKI): `verified`, `invalid` (a finding), `other-key` (signed under a certificate that is not
-   * its current one: not checked), `no-key` (none to check with). Absent: no head.
+   * The head's signature checked with the institution's identity certificate of the head's key id
+   * (the oversight service's, from the network's PKI): `verified` (its current certificate),
+   * `verified-earlier` (an earlier certificate, valid at the head's time), `invalid` (a finding),
+   * `refused` (the certificate was not valid at the head's time, or is unknown: a finding),
+   * `other-key` (an earlier certificate the PKI kept no copy of: not checked), `no-key` (none to
+   * check with). Absent: no head.
    */
-  headCheck?: 'verified' | 'invalid' | 'other-key' | 'no-key';
+  headCheck?: 'verified' | 'verified-earlier' | 'invalid' | 'refused' | 'other-key' | 'no-key';
+  /** The latest head of this institution the core kept from an earlier check (with no finding). */
+  kept?: InstitutionTreeHead;
+  /** The consistency proof the institution answered from the kept head's size to its head's. */
+  consistency?: RecordCheckAnswer['consistency'];
+  /** How the head stands against the kept one (head-history.ts); absent when not compared. */
+  history?: HeadHistory;
 }
 
 export interface RecordCheckResult {
@@ -111,10 +122,15 @@ export class RecordCheckService {
       };
       parties.push(party);
       if (institution === undefined || institution.kind === 'portal') continue;
+      const kept = await store.findLatestInstitutionTreeHead(id);
+      if (kept !== undefined) party.kept = kept;
       try {
-        const answer = await this.options.reach(institution).checkRecords({ body: { processingNumbers } });
+        const answer = await this.options.reach(institution).checkRecords({
+          body: { processingNumbers, ...(kept === undefined ? {} : { since: kept.treeSize }) },
+        });
         answers.set(id, answer);
         party.status = 'answered';
+        if (answer.consistency !== undefined) party.consistency = answer.consistency;
         party.treeHead = answer.treeHead && {
           treeSize: answer.treeHead.treeSize,
           timestamp: answer.treeHead.timestamp,

@@ -11,7 +11,9 @@ import type { Clock } from '../../../../shared/clock.ts';
 import type { Logger } from '../../../../shared/logger.ts';
 import {
   auditRecordLog,
+  createMerkleLog,
   scheduleHeadSigning,
+  toHex,
   type PartyAudit,
   type RecordFinding,
   type RecordLogSigner,
@@ -282,13 +284,28 @@ export class RecordLogService {
   /**
    * What the core's three-party cross-check asks (`networkApi.checkRecords`): the latest signed head
    * and this institution's records of these exchanges, per role, never a code (the exchanges have no
-   * field for one).
+   * field for one). With `since` (the size of the last head the core kept), a consistency proof
+   * from that size to the head answered, made from the Merkle log as it is now: a log rewritten since
+   * gives a proof that does not verify against the core's earlier head, which is the point.
    */
-  async check(processingNumbers: readonly string[]): Promise<RecordCheckAnswer> {
+  async check(processingNumbers: readonly string[], since?: number): Promise<RecordCheckAnswer> {
     const [head, exchanges] = await Promise.all([
       this.deps.store.latestTreeHead(),
       this.exchangesOf(processingNumbers),
     ]);
+    let consistency: RecordCheckAnswer['consistency'];
+    if (head !== undefined && since !== undefined && since <= head.treeSize) {
+      try {
+        const proof = await createMerkleLog({ store: this.deps.store.merkleStore() }).consistencyProof(
+          since,
+          head.treeSize,
+        );
+        consistency = { from: since, to: head.treeSize, proof: proof.map(toHex) };
+      } catch (error) {
+        // A node missing from the store: no proof, which the core names as a finding.
+        this.deps.logger.warn({ code: (error as { code?: string }).code }, 'no consistency proof');
+      }
+    }
     return {
       treeHead:
         head === undefined
@@ -296,6 +313,7 @@ export class RecordLogService {
           : { treeSize: head.treeSize, timestamp: head.timestamp, kid: head.kid, jws: head.jws },
       requester: [...exchanges.requester.values()],
       provider: [...exchanges.provider.values()],
+      ...(consistency === undefined ? {} : { consistency }),
     };
   }
 
