@@ -29,7 +29,8 @@ import { dateIn, dateTimeIn } from '../../../shared/web/dates.ts';
 import { fill, pick, requestLang, type Lang } from '../../../shared/web/lang.ts';
 import type { LegalVersionService } from '../service/legal-versions.ts';
 import type { NetworkHealthService } from '../service/network-health.ts';
-import type { RecordService } from '../service/records.ts';
+import { INSTITUTION_KIND_NAMES_EN, institutionKindName, type RecordService } from '../service/records.ts';
+import type { InstitutionKind } from '../../../protocol/identifiers.ts';
 import { bundleStatisticsChart } from './chart-bundle.ts';
 
 export interface OperatorConsoleOptions {
@@ -235,9 +236,13 @@ export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async
     return reply
       .type('text/html; charset=utf-8')
       .send(
-        render(request, '統計', 'Statistics', statisticsBody(statistics, p, base, lang), [
-          `${base}/statistics-chart.js`,
-        ]),
+        render(
+          request,
+          '統計',
+          'Statistics',
+          statisticsBody(statistics, p, base, lang, options.legalVersions.tableOn(now())),
+          [`${base}/statistics-chart.js`],
+        ),
       );
   });
 
@@ -295,8 +300,10 @@ export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async
           ${health.nodes.map(
             (n) =>
               html`<tr data-node="${n.id}">
-                <td>${n.name}${aside(lang, n.id)}</td>
-                <td>${n.kind}</td>
+                <td>${lang === 'en' ? n.nameEn : n.name}${aside(lang, n.id)}</td>
+                <td>
+                  ${Object.hasOwn(INSTITUTION_KIND_NAMES_EN, n.kind) ? institutionKindName(n.kind as InstitutionKind, lang) : n.kind}
+                </td>
                 <td class="${n.up ? '' : 'status--down'}">${n.up ? t.up : `${t.down} (${n.error ?? ''})`}</td>
                 <td class="num">${ms(n.ms)}</td>
               </tr>`,
@@ -447,14 +454,42 @@ export function periodForm(
   </form>`;
 }
 
+/**
+ * A statistics row's name in the page's language: the service names rows in Japanese (as the CSV and
+ * the API give them); in English, the legal table's English names by the row's key, and the kinds'.
+ */
+function statisticsName(by: string, row: StatisticsRow, lang: Lang, table: LegalTable): string | null {
+  if (lang === 'ja' || row.name === null) return row.name;
+  switch (by) {
+    case 'procedure':
+      return table.findProcedure(row.key)?.nameEn ?? row.name;
+    case 'item':
+      return table.findItem(Number(row.key))?.nameEn ?? row.name;
+    case 'clause':
+      return table.findClause(row.key)?.businessEn ?? row.name;
+    case 'requester-kind':
+    case 'provider-kind':
+      return Object.hasOwn(INSTITUTION_KIND_NAMES_EN, row.key)
+        ? institutionKindName(row.key as InstitutionKind, 'en')
+        : row.name;
+    default:
+      return row.name;
+  }
+}
+
 function statisticsBody(
   statistics: Statistics,
   p: { from: string; to: string },
   base: string,
   lang: Lang,
+  table: LegalTable,
 ): Html {
   const t = pick(OPERATOR_MESSAGES, lang);
-  const rows = (by: string) => statistics.breakdowns.find((b) => b.by === by)?.rows ?? [];
+  const rows = (by: string) =>
+    (statistics.breakdowns.find((b) => b.by === by)?.rows ?? []).map((r) => ({
+      ...r,
+      name: statisticsName(by, r, lang, table),
+    }));
   const weeks = rows('week').map((w) => ({ key: w.key, label: w.key.slice(5), provisions: w.provisions }));
   const o = statistics.byOutcome;
   const csv = `${base}/statistics.csv?from=${p.from}&to=${p.to}`;
@@ -556,7 +591,7 @@ function legalBody(
             (c) =>
               html`<tr>
                 <td>${c.clauseNo}</td>
-                <td>${c.business}</td>
+                <td>${lang === 'en' ? html`${c.businessEn} (${c.lawEn})` : c.business}</td>
                 <td>${selectorText(c.requester)}</td>
                 <td>
                   ${c.provisions.map((p) => html`<div>${selectorText(p.provider)} → ${items(p.itemNos)}</div>`)}
@@ -584,10 +619,14 @@ function legalBody(
             (p) =>
               html`<tr>
                 <td>${p.procedureId}</td>
-                <td>${p.name}</td>
-                <td>${p.appliedTo}</td>
+                <td>${lang === 'en' ? p.nameEn : p.name}</td>
+                <td>${lang === 'en' ? p.appliedToEn : p.appliedTo}</td>
                 <td>${items(p.itemNos)}</td>
-                <td>${p.attachmentsOmitted.map((a) => html`<div>${a.name} ← ${items(a.itemNos)}</div>`)}</td>
+                <td>
+                  ${p.attachmentsOmitted.map(
+                    (a) => html`<div>${lang === 'en' ? a.nameEn : a.name} ← ${items(a.itemNos)}</div>`,
+                  )}
+                </td>
               </tr>`,
           )}
       </tbody>
@@ -597,7 +636,7 @@ function legalBody(
       (item) =>
         html`<details>
           <summary>
-            ［${item.itemNo}］${item.name}${aside(lang, fill(t.layoutCount, { n: item.layouts.length }))}
+            ［${item.itemNo}］${lang === 'en' ? item.nameEn : item.name}${aside(lang, fill(t.layoutCount, { n: item.layouts.length }))}
           </summary>
           ${item.layouts.map(
             (l) =>
@@ -618,7 +657,7 @@ function legalBody(
                     ${l.fields.map(
                       (f) =>
                         html`<tr>
-                          <td>${f.label}</td>
+                          <td>${lang === 'en' ? f.labelEn : f.label}</td>
                           <td><code>${f.name}</code></td>
                           <td>${f.type}</td>
                           <td>${f.required ? t.required : t.optional}</td>

@@ -29,7 +29,7 @@ import { fill, pick, requestLang, type Lang } from '../../../shared/web/lang.ts'
 import { formFields } from '../../../shared/web/server.ts';
 import { listCertificates, type ListedCertificate } from '../../../trust/pki/authority.ts';
 import type { Institution, SuspensionEvent } from '../model.ts';
-import { INSTITUTION_KIND_NAMES } from '../service/records.ts';
+import { institutionKindName } from '../service/records.ts';
 import type { Registry } from '../service/registry.ts';
 import { aside, type RenderedPage } from './operator-console.ts';
 
@@ -272,7 +272,7 @@ function confirmBody(
   const t = pick(REGISTRY_MESSAGES, lang);
   return html`<p class="lead">
       <code>${institution.id}</code>
-      ${institution.name}${aside(lang, INSTITUTION_KIND_NAMES[institution.kind])}
+      ${lang === 'en' ? institution.nameEn : institution.name}${aside(lang, institutionKindName(institution.kind, lang))}
     </p>
     <p class="notice notice--error" role="alert">${t[text.warning]}</p>
     <dl class="summary">
@@ -395,10 +395,10 @@ function registryBody(
             html`<tr data-institution="${i.id}">
               <td><code>${i.id}</code></td>
               <td>
-                ${i.name}
+                <span lang="ja">${i.name}</span>
                 <div class="hint" lang="en">${i.nameEn}</div>
               </td>
-              <td>${INSTITUTION_KIND_NAMES[i.kind]}</td>
+              <td>${institutionKindName(i.kind, lang)}</td>
               <td><code>${i.networkUrl}</code></td>
               <td class="num" data-key-version="${i.keyVersion}">${i.keyVersion}</td>
               <td>${rekeyCell(i, t, lang)}</td>
@@ -441,7 +441,7 @@ function registryBody(
       <div class="form-field">
         <label for="kind">${t.kind}</label>
         <select class="input" id="kind" name="kind">
-          ${kinds.map((k) => html`<option value="${k}">${INSTITUTION_KIND_NAMES[k]}</option>`)}
+          ${kinds.map((k) => html`<option value="${k}">${institutionKindName(k, lang)}</option>`)}
         </select>
       </div>
       <div class="form-field">

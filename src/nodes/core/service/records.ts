@@ -47,6 +47,27 @@ export const INSTITUTION_KIND_NAMES: Record<InstitutionKind | 'unknown', string>
   unknown: '（登録簿にない機関）',
 };
 
+/** The same kinds in English, for the consoles in English (the statistics' own names stay Japanese). */
+export const INSTITUTION_KIND_NAMES_EN: Record<InstitutionKind | 'unknown', string> = {
+  municipality: 'Municipality',
+  prefecture: 'Prefecture',
+  prefectural_board_of_education: 'Board of education (prefecture)',
+  municipal_board_of_education: 'Board of education (municipality)',
+  pension_service: 'Japan Pension Service',
+  tax_agency: 'National Tax Agency',
+  health_insurer: 'Health insurer',
+  public_employment_security: 'Public Employment Security Office',
+  student_support: 'Japan Student Services Organization',
+  mutual_aid_association: 'Mutual aid association',
+  portal: 'Myna Portal',
+  unknown: '(an institution not in the registry)',
+};
+
+/** An institution kind's name in a language. */
+export function institutionKindName(kind: InstitutionKind | 'unknown', lang: 'ja' | 'en'): string {
+  return (lang === 'en' ? INSTITUTION_KIND_NAMES_EN : INSTITUTION_KIND_NAMES)[kind];
+}
+
 const numeric = new Intl.Collator('en', { numeric: true });
 
 export class RecordService {
