@@ -518,7 +518,7 @@ function statisticsBody(
     <h2>${t.byProcedure}</h2>
     ${rankedTable('by-procedure', rows('procedure'), t.procedureName, (r) => html`${unknown(r)}${aside(lang, r.key)}`, t)}
     <h2>${t.byItem}</h2>
-    ${rankedTable('by-item', rows('item'), t.itemName, (r) => `${unknown(r)}［${r.key}］`, t)}
+    ${rankedTable('by-item', rows('item'), t.itemName, (r) => (lang === 'en' ? `${unknown(r)} [${r.key}]` : `${unknown(r)}［${r.key}］`), t)}
     <h2>${t.byRequesterKind}</h2>
     ${rankedTable('by-requester-kind', rows('requester-kind'), t.kind, (r) => r.name ?? r.key, t)}
     <h2>${t.byProviderKind}</h2>
@@ -636,7 +636,7 @@ function legalBody(
       (item) =>
         html`<details>
           <summary>
-            ［${item.itemNo}］${lang === 'en' ? item.nameEn : item.name}${aside(lang, fill(t.layoutCount, { n: item.layouts.length }))}
+            ${lang === 'en' ? `[${item.itemNo}] ${item.nameEn}` : `［${item.itemNo}］${item.name}`}${aside(lang, fill(t.layoutCount, { n: item.layouts.length }))}
           </summary>
           ${item.layouts.map(
             (l) =>
