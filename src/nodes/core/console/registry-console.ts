@@ -317,7 +317,7 @@ function suspensionCell(
         required
         maxlength="500"
         placeholder="${t.reason}"
-        aria-label="${fill(t.reasonFor, { name: i.name, action: t[text.title] })}"
+        aria-label="${fill(t.reasonFor, { name: lang === 'en' ? i.nameEn : i.name, action: t[text.title] })}"
       />
       <button class="button button--secondary" type="submit">${t[text.short]}</button>
     </form>`;
@@ -412,7 +412,7 @@ function registryBody(
                     class="button button--secondary"
                     type="submit"
                     ${i.rekeyedVersion < i.keyVersion ? html`disabled` : null}
-                    aria-label="${fill(t.rotateFor, { name: i.name })}"
+                    aria-label="${fill(t.rotateFor, { name: lang === 'en' ? i.nameEn : i.name })}"
                   >
                     ${t.rotate}
                   </button>
