@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadLegalTable } from '../src/domain/legal-table/index.ts';
 import { launchNetwork, type Network } from '../src/network/launch.ts';
 import { seedWorld, type SeededWorld } from '../src/network/seed.ts';
-import { DEMO_CLERK_PASSWORD, DEMO_WORLD } from '../src/network/world.ts';
+import { DEMO_CLERK_PASSWORD, DEMO_WORLD, demoClerk } from '../src/network/world.ts';
 import { openDatabase } from '../src/shared/db.ts';
 import { systemClock } from '../src/shared/clock.ts';
 import { AccountService } from '../src/shared/web/console/accounts.ts';
@@ -22,6 +22,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 const hasChromium = chromiumFor('clerk-console-browser.test.ts');
+
+/** The Japanese characters of a text (kana, kanji, full-width forms), to find what was not translated. */
+const japaneseIn = (text: string) =>
+  (text.match(/[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]/g) ?? []).join('');
 const FAST = { log2N: 10, r: 8, p: 1 };
 
 describe.skipIf(!hasChromium)('the clerk console in chromium', () => {
@@ -91,6 +95,7 @@ describe.skipIf(!hasChromium)('the clerk console in chromium', () => {
     await shootPage(page, 'clerk-intake', () => dir);
     await page.getByRole('button', { name: '照会する' }).click();
     await page.waitForURL(/\/intake\/[0-9a-f-]{36}$/);
+    const sheetUrl = page.url();
 
     // The sheet updates itself until the answer is there.
     const taxCertificate = page.locator('[data-attachment="課税証明書"]');
@@ -123,9 +128,43 @@ describe.skipIf(!hasChromium)('the clerk console in chromium', () => {
     expect(records).toContain('152048:console:clerk-152048');
     await shootPage(page, 'clerk-records', () => dir);
 
-    // English chrome on request, Japanese data kept.
+    // In English, the data too: the legal table's and the directory's English names, the layout's
+    // English labels; no Japanese left in the page's content (the clerk's own name is in the header).
     await page.getByTestId('lang-switch').click();
     await page.getByRole('button', { name: 'Search' }).waitFor();
+    const legal = loadLegalTable();
+    const recordsEn = (await page.getByTestId('records').textContent()) ?? '';
+    expect(recordsEn).toContain(legal.findProcedure('074-01')?.nameEn ?? '?');
+    expect(recordsEn).toContain('Shinjuku City (131041)');
+    expect(recordsEn).toContain(legal.findItem(2)?.nameEn ?? '?');
+    expect(japaneseIn(await page.locator('main').innerText())).toBe('');
+    await shootPage(page, 'clerk-records-en', () => dir);
+
+    await page.goto(sheetUrl);
+    const taxEn = (await page.locator('[data-attachment="課税証明書"]').textContent()) ?? '';
+    expect(taxEn).toContain('Tax certificate');
+    expect(taxEn).not.toContain('課税証明書');
+    const answerEn = (await page.getByTestId('answer-2').textContent()) ?? '';
+    const shown = (legal.findItem(2)?.layouts.at(-1)?.fields ?? []).filter((f) => f.required);
+    for (const field of shown) {
+      expect(answerEn, field.name).toContain(field.labelEn);
+      expect(answerEn, field.name).not.toContain(field.label);
+    }
+    expect(answerEn).toContain('Shinjuku City');
+    // The sheet names the clerk as their account does (a person's name, as given): all else is English.
+    const sanjoInstitution = DEMO_WORLD.institutions.find((i) => i.id === '152048');
+    const clerkName = sanjoInstitution ? demoClerk(sanjoInstitution).displayName : '?';
+    const sheetText = await page.locator('main').innerText();
+    expect(sheetText).toContain(clerkName);
+    expect(japaneseIn(sheetText.replaceAll(clerkName, ''))).toBe('');
+    await shootPage(page, 'clerk-intake-sheet-en', () => dir);
+
+    // And back: the Japanese page as it was.
+    await page.getByTestId('lang-switch').click();
+    await page.getByTestId('answer-2').waitFor();
+    const answerJa = (await page.getByTestId('answer-2').textContent()) ?? '';
+    for (const field of shown) expect(answerJa, field.name).toContain(field.label);
+    expect(await page.locator('[data-attachment="課税証明書"]').textContent()).toContain('課税証明書');
     await page.close();
   }, 90_000);
 

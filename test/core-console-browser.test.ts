@@ -276,4 +276,44 @@ describe.skipIf(!hasChromium)("the core's console in chromium", () => {
     expect(problems).toEqual([]);
     await page.close();
   }, 90_000);
+
+  // Issue 10's English for the data: in English, the statistics' rows, the legal table's page and the
+  // registry name procedures, items, layout labels, attachments and kinds by their English names.
+  it('shows the statistics, the legal table and the registry in English with no Japanese data left, and Japanese back', async () => {
+    const page = await browser.newPage({ locale: 'ja-JP', viewport: { width: 1280, height: 900 } });
+    page.setDefaultTimeout(15_000);
+    const japaneseIn = async (selector: string) =>
+      (
+        (await page.locator(selector).innerText()).match(/[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]/g) ?? []
+      ).join('');
+    await logIn(page, 'operator', '/operator/statistics');
+    await page.goto(`${url}/operator/statistics?from=2025-05-12&to=2025-06-01`);
+    await page.getByTestId('lang-switch').click();
+    await page.waitForSelector('html[lang="en"]');
+    const byProcedure = await page.locator('#by-procedure').innerText();
+    expect(byProcedure).toContain('child allowance claim');
+    expect(await page.locator('#by-requester-kind').innerText()).toContain('Municipality');
+    expect(await japaneseIn('main')).toBe('');
+    await shootPage(page, 'core-console-statistics-en', () => shots);
+
+    await page.goto(`${url}/operator/legal`);
+    expect(await page.locator('#procedures').innerText()).toContain('Tax certificate');
+    expect(await page.locator('#clauses').innerText()).toContain('Child Allowance Act');
+    await page.locator('details').first().locator('summary').click();
+    expect(await page.locator('details').first().innerText()).toContain('Value');
+    expect(await japaneseIn('main')).toBe('');
+    await shootPage(page, 'core-console-legal-en', () => shots);
+
+    await page.goto(`${url}/operator/registry`);
+    const kinds = await page.locator('#institutions tbody td:nth-child(3)').allInnerTexts();
+    expect(kinds).toEqual(['Municipality', 'Municipality']);
+
+    // Back to Japanese: the Japanese names, as before.
+    await page.goto(`${url}/operator/statistics?from=2025-05-12&to=2025-06-01`);
+    await page.getByTestId('lang-switch').click();
+    await page.waitForSelector('html[lang="ja"]');
+    expect(await page.locator('#by-procedure').innerText()).toContain('児童手当の認定請求');
+    expect(await page.locator('#by-requester-kind').innerText()).toContain('市区町村');
+    await page.close();
+  }, 90_000);
 });

@@ -14,6 +14,8 @@ import { PIN, startPortalNetwork, type PortalNetwork } from './support/portal-ne
 const hasChromium = chromiumFor('portal-exchanges-browser.test.ts');
 
 const OK = '✓ 改ざんされていないことを確認しました';
+/** A Japanese character (kana, kanji, full-width forms). */
+const JAPANESE = /[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]/;
 
 describe.skipIf(!hasChromium)('the Myna Portal’s page A in chromium', () => {
   let net: PortalNetwork;
@@ -158,5 +160,53 @@ describe.skipIf(!hasChromium)('the Myna Portal’s page A in chromium', () => {
     expect(await page.getByTestId('my-information-progress').textContent()).toContain('9機関すべてから回答');
     expect(violations).toEqual([]);
     await shoot('my-information');
+  }, 60_000);
+
+  // Issue 9's English for the data that had none: in English, the institutions, the items and the
+  // layouts' labels are the registry's and the legal table's English names. The values stay as the
+  // institution holds them (世帯主 is 山田 太郎's own data), so the labels are what is checked here:
+  // every <dt>, every institution and item heading; the history's rows have no Japanese at all.
+  it('shows my information and the exchanges in English with no Japanese-only label left, and Japanese back unchanged', async () => {
+    await page.goto(`${net.portal.url}/my-information`);
+    await page.getByTestId('lang-switch').click();
+    await page.waitForURL(`${net.portal.url}/my-information`);
+    expect(await page.locator('html').getAttribute('lang')).toBe('en');
+    await page.locator('#my-information-results[data-settled="true"]').waitFor({ timeout: 20_000 });
+    const shinjuku = page.locator('[data-provider="131041"]');
+    const text = (await shinjuku.textContent()) ?? '';
+    expect(text).toContain('Shinjuku City');
+    expect(text).toContain('local tax information');
+    expect(text).toContain('Total income');
+    expect(text).toMatch(/Not taxable\s*No/);
+    const labels = await page.locator('#my-information-results dt').allInnerTexts();
+    expect(labels.length).toBeGreaterThan(5);
+    const headings = await page
+      .locator('#my-information-results h2, #my-information-results h3')
+      .allInnerTexts();
+    expect(headings.length).toBeGreaterThan(2);
+    expect([...labels, ...headings].filter((t) => JAPANESE.test(t))).toEqual([]);
+    await shoot('my-information-en');
+
+    await page.goto(`${net.portal.url}/exchanges`);
+    expect(await page.locator('html').getAttribute('lang')).toBe('en');
+    const rows = page.getByTestId('exchange');
+    expect(await rows.count()).toBeGreaterThan(1);
+    const history = await page.locator('.exchanges, main').first().innerText();
+    expect(history).toContain('Sanjo City');
+    expect(history).toContain('Shinjuku City');
+    expect(history).toContain('Child Allowance Act');
+    expect((await rows.allInnerTexts()).filter((t) => JAPANESE.test(t))).toEqual([]);
+    await shoot('exchanges-en');
+
+    // Back to Japanese: the page as it was.
+    await page.getByTestId('lang-switch').click();
+    await page.waitForURL(`${net.portal.url}/exchanges`);
+    expect(await page.locator('html').getAttribute('lang')).toBe('ja');
+    const japanese = (await rows.allInnerTexts()).join('\n');
+    expect(japanese).toContain('三条市');
+    expect(japanese).toContain('新宿区');
+    expect(japanese).toContain('児童手当法');
+    await page.goto(`${net.portal.url}/my-information`);
+    expect((await page.locator('[data-provider="131041"]').textContent()) ?? '').toContain('総所得金額');
   }, 60_000);
 });

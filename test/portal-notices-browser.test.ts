@@ -46,7 +46,7 @@ describe.skipIf(!hasChromium)('the Myna Portal’s notices in chromium', () => {
   const send = (title: string, body: string) =>
     net.network.institution(MUNICIPALITY.id).sendResidentMessage({ body: { addresseeNumber, title, body } });
 
-  it('raises the unread count without a reload when a notice arrives, and lowers it when read', async () => {
+  it('raises the unread count without a reload when a notice arrives, lowers it when read; in English names the sender so, the notice left as sent', async () => {
     const page = await browser.newPage({ locale: 'ja-JP' });
     page.setDefaultTimeout(20_000);
     const violations: string[] = [];
@@ -86,8 +86,40 @@ describe.skipIf(!hasChromium)('the Myna Portal’s notices in chromium', () => {
       expect(await page.getByTestId('notice-body').textContent()).toContain('6月30日までに現況届を提出');
       expect(await headerCount(page).textContent()).toBe('1');
       await shoot(page, 'notice');
+      // In English: the sender by its English name; the notice's title and text as the institution
+      // wrote them, marked lang="ja", and the page says so.
+      const noticeUrl = page.url();
+      await page.getByTestId('lang-switch').click();
+      await page.waitForURL(noticeUrl);
+      expect(await page.getByTestId('notice-sender').textContent()).toBe(MUNICIPALITY.nameEn);
+      expect(await page.getByTestId('notice-body').getAttribute('lang')).toBe('ja');
+      expect(await page.locator('h1').getAttribute('lang')).toBe('ja');
+      expect(await page.getByTestId('notice-as-sent').textContent()).toContain(
+        'as the institution wrote them',
+      );
+      await page.goto(`${net.portal.url}/notices`);
+      await page.locator('html[data-notices-live="open"]').waitFor({ state: 'attached' });
+      const listed = page.locator('.inbox__item', { hasText: '予防接種のお知らせ' });
+      expect(await listed.locator('.inbox__sender').textContent()).toBe(MUNICIPALITY.nameEn);
+      expect(await listed.locator('a').getAttribute('lang')).toBe('ja');
+      // One arriving live, on the page in English, is named the same way.
+      await send('健診のお知らせ', '健診の案内を送付しました。');
+      const live = page.locator('.inbox__item--unread', { hasText: '健診のお知らせ' });
+      await live.waitFor();
+      expect(await live.locator('.inbox__sender').textContent()).toBe(MUNICIPALITY.nameEn);
+      expect(await live.locator('a').getAttribute('lang')).toBe('ja');
+      await shoot(page, 'notices-inbox-en');
+      await page.getByTestId('lang-switch').click();
+      await page.waitForURL(`${net.portal.url}/notices`);
+      expect(
+        await page
+          .locator('.inbox__item', { hasText: '健診のお知らせ' })
+          .locator('.inbox__sender')
+          .textContent(),
+      ).toBe(MUNICIPALITY.name);
+
       await page.goto(`${net.portal.url}/`);
-      expect(await page.getByTestId('home-unread').textContent()).toContain('1');
+      expect(await page.getByTestId('home-unread').textContent()).toContain('2');
       expect(violations).toEqual([]);
     } finally {
       await page.close();

@@ -49,7 +49,7 @@ describe('renkei legal', () => {
     - version: '2019.07'
       effectiveFrom: '2019-07-01'
       fields:
-        - { name: amount, label: 金額, type: integer, required: true, min: 0 }
+        - { name: amount, label: 金額, labelEn: Amount, type: integer, required: true, min: 0 }
       example: { amount: 1 }
 `,
     );

@@ -175,6 +175,7 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
                 console: {
                   port: port(10 + index) === 0 ? 0 : port(10 + index) + 100,
                   name: institution.name,
+                  nameEn: institution.nameEn,
                   directory: demoDirectory({ institutions: options.institutions, residents: [] }),
                   demoClerk: demoClerk(institution),
                   ...(typeof options.consoles === 'object' && options.consoles.scrypt

@@ -155,8 +155,16 @@ export const InstitutionConfig = z.strictObject({
       port: Port,
       tls: z.strictObject({ key: z.string().min(1), cert: z.string().min(1) }).optional(),
       name: z.string().min(1).max(64).optional(),
+      nameEn: z.string().min(1).max(100).optional(),
       directory: z
-        .array(z.strictObject({ id: InstitutionId, name: z.string().min(1).max(64), kind: InstitutionKind }))
+        .array(
+          z.strictObject({
+            id: InstitutionId,
+            name: z.string().min(1).max(64),
+            nameEn: z.string().min(1).max(100).optional(),
+            kind: InstitutionKind,
+          }),
+        )
         .max(10_000)
         .optional(),
       demoClerk: z
@@ -223,7 +231,15 @@ export const PortalConfig = z.strictObject({
    * was asked.
    */
   informationProviders: z
-    .array(z.strictObject({ id: InstitutionId, name: z.string().min(1).max(100), kind: InstitutionKind }))
+    .array(
+      z.strictObject({
+        id: InstitutionId,
+        name: z.string().min(1).max(100),
+        // The registry's English name, for the pages in English (a config written before it: the name).
+        nameEn: z.string().min(1).max(100).optional(),
+        kind: InstitutionKind,
+      }),
+    )
     .max(2000)
     .optional(),
   /**
@@ -237,6 +253,7 @@ export const PortalConfig = z.strictObject({
       z.strictObject({
         clientId: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ -'),
         name: z.string().min(1).max(100),
+        nameEn: z.string().min(1).max(100).optional(),
         redirectUris: z
           .array(z.url({ protocol: /^https?$/ }))
           .min(1)

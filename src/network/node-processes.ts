@@ -204,6 +204,7 @@ export async function startNodeProcesses(
           console: {
             port: port(10 + index) === 0 ? 0 : port(10 + index) + 100,
             name: institution.name,
+            nameEn: institution.nameEn,
             directory: demoDirectory({ institutions: [...options.institutions], residents: [] }),
             demoClerk: demoClerk(institution),
           },
@@ -247,12 +248,18 @@ export async function startNodeProcesses(
             jpkiPublicationUrl: jlis.publicationUrl ?? '',
             pki: peerPki,
             // わたしの情報: the portal asks the network's institutions (those its clause names).
-            informationProviders: options.institutions.map(({ id, name, kind }) => ({ id, name, kind })),
+            informationProviders: options.institutions.map(({ id, name, nameEn, kind }) => ({
+              id,
+              name,
+              nameEn,
+              kind,
+            })),
             // 自己情報取得API: the demo household-budget app, registered as the operator would.
             apiClients: [
               {
                 clientId: demoClient.clientId,
                 name: 'デモ家計簿アプリ',
+                nameEn: 'Demo household-budget app',
                 redirectUris: [`${demoClient.url}/callback`],
                 scopes: ['item:1', 'item:2', 'item:53'],
                 secretFile: demoClient.secretFile,

@@ -149,6 +149,7 @@ export async function runNode(
                 console: {
                   port: config.console.port,
                   name: config.console.name,
+                  nameEn: config.console.nameEn,
                   directory: config.console.directory,
                   demoClerk: config.console.demoClerk,
                   intakeHours: config.console.intakeHours,

@@ -234,8 +234,10 @@ export const DEMO_CORE_ACCOUNTS: readonly {
 ];
 
 /** What a demo console offers as providers: every institution of the world with its name. */
-export function demoDirectory(world: World): { id: InstitutionId; name: string; kind: InstitutionKind }[] {
-  return world.institutions.map((i) => ({ id: i.id, name: i.name, kind: i.kind }));
+export function demoDirectory(
+  world: World,
+): { id: InstitutionId; name: string; nameEn: string; kind: InstitutionKind }[] {
+  return world.institutions.map((i) => ({ id: i.id, name: i.name, nameEn: i.nameEn, kind: i.kind }));
 }
 
 export const DEMO_WORLD: World = { institutions: DEMO_INSTITUTIONS, residents: DEMO_RESIDENTS };

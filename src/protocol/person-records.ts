@@ -60,8 +60,11 @@ export const PersonRecord = z.object({
   requesterId: InstitutionId,
   /** The requester's name in the core's registry (the id where the registry no longer has it). */
   requesterName: z.string().min(1).max(100),
+  /** The requester's English name in the registry (the id where the registry no longer has it). */
+  requesterNameEn: z.string().min(1).max(100),
   providerId: InstitutionId,
   providerName: z.string().min(1).max(100),
+  providerNameEn: z.string().min(1).max(100),
   clauseNo: ClauseNo,
   procedureId: ProcedureId,
   itemNos: z.array(ItemNo),

@@ -29,8 +29,12 @@ export const FormField = z
     pattern: z.string().max(200).optional(),
     min: z.number().int().optional(),
     max: z.number().int().optional(),
+    /** A select's choices: each is the value sent, in Japanese, as the municipality reads it. */
     options: z.array(Text(100)).min(1).max(50).optional(),
+    /** The same choices in English, in the same order: shown in English, never sent. */
+    optionsEn: z.array(Text(100)).min(1).max(50).optional(),
     hint: Text(200).optional(),
+    hintEn: Text(200).optional(),
   })
   .strict();
 export type FormField = z.infer<typeof FormField>;

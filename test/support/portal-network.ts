@@ -142,7 +142,7 @@ export async function startPortalNetwork(
         ...(options.portalLog ? {} : { logger: silentLogger() }),
         ...(postgres ? { postgres } : {}),
         // わたしの情報: every institution of this network (the portal asks those its clause names).
-        informationProviders: institutions.map(({ id, name, kind }) => ({ id, name, kind })),
+        informationProviders: institutions.map(({ id, name, nameEn, kind }) => ({ id, name, nameEn, kind })),
         ...options.portal,
       });
     portal = await start();

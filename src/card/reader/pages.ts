@@ -77,7 +77,7 @@ export const READER_TEXT = {
   noAttach: { ja: '添付不要', en: 'No need to attach' },
   signExactly: {
     ja: 'この内容に、署名用電子証明書で電子署名します。',
-    en: 'You sign exactly this with your signing certificate.',
+    en: 'You sign exactly this with your signing certificate. The document itself is in Japanese, as the municipality receives it; its names and labels are shown here in English.',
   },
   passwordLabel: {
     ja: '署名用電子証明書のパスワード（英大文字・数字 6〜16文字）',
@@ -253,6 +253,19 @@ export interface DocumentView {
   procedureName: string;
   lines: readonly { label: string; value: string }[];
   attachmentsOmitted: readonly string[];
+  /**
+   * The same in English, from the portal's catalogue and legal table, for the reader in English: the
+   * labels and names translated, each value as signed (a choice's English beside it). The card signs
+   * the document's bytes, in Japanese, whichever the reader shows.
+   */
+  en?: DocumentInEnglish | undefined;
+}
+
+export interface DocumentInEnglish {
+  municipalityName: string;
+  procedureName: string;
+  lines: readonly { label: string; value: string }[];
+  attachmentsOmitted: readonly string[];
 }
 
 function passwordProblem(lang: Lang, error: string | undefined) {
@@ -284,7 +297,7 @@ export function signDocumentPage(
     selected?: string;
   },
 ): string {
-  const { document } = args;
+  const document = view.lang === 'en' && args.document.en ? args.document.en : args.document;
   const t = pick(READER_TEXT, view.lang);
   return page({
     ...chrome(view),

@@ -4,9 +4,9 @@ import { loadLegalTable } from './index.ts';
 
 const procedure = {
   attachmentsOmitted: [
-    { name: '住民票', itemNos: [1] },
-    { name: '課税証明書', itemNos: [2] },
-    { name: '年金関係書類', itemNos: [2, 53] },
+    { name: '住民票', nameEn: 'Certificate of residence', itemNos: [1] },
+    { name: '課税証明書', nameEn: 'Tax certificate', itemNos: [2] },
+    { name: '年金関係書類', nameEn: 'Pension documents', itemNos: [2, 53] },
   ],
 };
 

@@ -61,6 +61,55 @@ describe('diffLegalTables', () => {
     expect(formatLegalTableDiff(diff)).toContain('effectiveTo: (none) → 2030-03-31');
   });
 
+  it('names an English name changed: of a procedure, an attachment, a law and a layout label', () => {
+    const before = legalTableFromFiles(base);
+    const procedures = edited('procedures', (entries) => {
+      const p = find(entries, 'procedureId', '074-01');
+      p.appliedToEn = 'City, town or village';
+      const attachments = p.attachmentsOmitted as Entry[];
+      for (const a of attachments) if (a.name === '課税証明書') a.nameEn = 'Income certificate';
+      // One document, one English name: every procedure that omits it says so.
+      for (const other of entries) {
+        for (const a of other.attachmentsOmitted as Entry[]) {
+          if (a.name === '課税証明書') a.nameEn = 'Income certificate';
+        }
+      }
+    });
+    const clauses = edited('clauses', (entries) => {
+      find(entries, 'clauseNo', '74').lawEn = 'Child Allowances Act';
+    });
+    const items = edited('items', (entries) => {
+      const layouts = find(entries, 'itemNo', 2).layouts as Entry[];
+      const fields = layouts.at(-1)?.fields as Entry[];
+      find(fields, 'name', 'taxYear').labelEn = 'Year of assessment';
+    });
+    const after = legalTableFromFiles({
+      clauses: clauses.clauses,
+      procedures: procedures.procedures,
+      items: items.items,
+    });
+    const diff = diffLegalTables(before, after);
+    const changes = diff.procedures.changed.find((c) => c.key === '074-01')?.changes ?? [];
+    expect(changes.map((c) => c.field)).toEqual(['appliedToEn', 'attachmentsEn']);
+    expect(changes[1]?.to).toContain('課税証明書: Income certificate');
+    expect(diff.clauses.changed).toEqual([
+      {
+        key: '74',
+        name: expect.any(String) as string,
+        changes: [{ field: 'lawEn', from: 'Child Allowance Act', to: 'Child Allowances Act' }],
+      },
+    ]);
+    const layout = diff.layouts.find((l) => l.itemNo === 2);
+    expect(layout?.fields).toEqual([
+      {
+        name: 'taxYear',
+        label: '課税年度',
+        kind: 'retyped',
+        changes: [{ field: 'labelEn', from: 'Tax year', to: 'Year of assessment' }],
+      },
+    ]);
+  });
+
   it('lists a procedure added and one removed, and a clause whose requester and providers changed', () => {
     const before = legalTableFromFiles(base);
     const procedures = parse(base.procedures) as Entry[];
@@ -104,7 +153,7 @@ describe('diffLegalTables', () => {
         dependents.max = 30;
         newest.fields = [
           ...fields.filter((f) => f.name !== 'nonTaxable'),
-          { name: 'note', label: '備考', type: 'string', required: false },
+          { name: 'note', label: '備考', labelEn: 'Remarks', type: 'string', required: false },
         ];
         delete example.nonTaxable;
         newest.effectiveTo = '2027-03-31';

@@ -35,7 +35,7 @@ export interface EntryChange {
 export interface LayoutFieldChange {
   name: string;
   label: string;
-  /** `added`, `removed`, or `retyped` (its type, limits, values or `required` differ: `changes`). */
+  /** `added`, `removed`, or `retyped` (its labels, type, limits, values or `required` differ: `changes`). */
   kind: 'added' | 'removed' | 'retyped';
   changes: FieldChange[];
 }
@@ -153,6 +153,7 @@ function clauseFields(c: Clause): Record<string, string> {
     business: c.business,
     businessEn: c.businessEn,
     law: c.law,
+    lawEn: c.lawEn,
     requester: selector(c.requester),
     // Who may be asked, and for what: one line per provision, as the file lists them.
     providers: c.provisions.map((p) => `${selector(p.provider)} → ${items(p.itemNos)}`).join(' | '),
@@ -168,8 +169,10 @@ function procedureFields(p: Procedure): Record<string, string> {
     name: p.name,
     nameEn: p.nameEn,
     appliedTo: p.appliedTo,
+    appliedToEn: p.appliedToEn,
     itemNos: items(p.itemNos),
     attachments: p.attachmentsOmitted.map((a) => `${a.name} ← ${items(a.itemNos)}`).join(', '),
+    attachmentsEn: p.attachmentsOmitted.map((a) => `${a.name}: ${a.nameEn}`).join(', '),
     itemNosWithoutAttachment: items(p.itemNosWithoutAttachment),
     effectiveFrom: p.effectiveFrom,
     effectiveTo: p.effectiveTo ?? '',
@@ -184,6 +187,7 @@ function itemFields(i: InfoItem): Record<string, string> {
 function layoutFieldText(f: LayoutField): Record<string, string> {
   return {
     label: f.label,
+    labelEn: f.labelEn,
     type: f.type,
     required: String(f.required),
     maxLength: f.maxLength === undefined ? '' : String(f.maxLength),

@@ -35,6 +35,7 @@ export const ClauseFile = z.array(
       business: z.string().min(1),
       businessEn: z.string().min(1),
       law: z.string().min(1),
+      lawEn: z.string().min(1),
       requester: Selector,
       provisions: z.array(z.object({ provider: Selector, itemNos: z.array(ItemNo).min(1) }).strict()).min(1),
       ...InForceAndProvenance,
@@ -51,12 +52,12 @@ export type ClauseFile = z.infer<typeof ClauseFile>;
  */
 const OmittedAttachmentEntry = z
   .object(
-    { name: z.string().min(1), itemNos: z.array(ItemNo).min(1) },
+    { name: z.string().min(1), nameEn: z.string().min(1), itemNos: z.array(ItemNo).min(1) },
     {
       error: (issue) =>
         typeof issue.input === 'string'
-          ? `is a bare name (the old shape); write { name: ${issue.input}, itemNos: [...] } with the items that replace it`
-          : 'must be { name, itemNos }',
+          ? `is a bare name (the old shape); write { name: ${issue.input}, nameEn: ..., itemNos: [...] } with its English name and the items that replace it`
+          : 'must be { name, nameEn, itemNos }',
     },
   )
   .strict();
@@ -69,6 +70,7 @@ export const ProcedureFile = z.array(
       name: z.string().min(1),
       nameEn: z.string().min(1),
       appliedTo: z.string().min(1),
+      appliedToEn: z.string().min(1),
       itemNos: z.array(ItemNo).min(1),
       attachmentsOmitted: z.array(OmittedAttachmentEntry),
       itemNosWithoutAttachment: z.array(ItemNo).default([]),
@@ -82,6 +84,7 @@ const LayoutFieldEntry = z
   .object({
     name: z.string().regex(/^[a-z][A-Za-z0-9]*$/, 'must be a camelCase name'),
     label: z.string().min(1),
+    labelEn: z.string().min(1),
     type: z.enum(['string', 'integer', 'boolean', 'date', 'enum']),
     required: z.boolean(),
     maxLength: z.number().int().positive().optional(),

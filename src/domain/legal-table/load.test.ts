@@ -299,6 +299,7 @@ describe('refusing a broken legal table', () => {
       (version.fields as Entry[]).push({
         name: 'myNumber',
         label: '番号',
+        labelEn: 'Number',
         type: 'string',
         required: false,
       });
@@ -315,6 +316,21 @@ describe('refusing a broken legal table', () => {
       (version.fields as Entry[]).push({
         name: 'personNo',
         label: '個人番号',
+        labelEn: 'Person number',
+        type: 'string',
+        required: false,
+      });
+    });
+    expect(loadError(dir).message).toContain('field personNo looks like an Individual Number');
+  });
+
+  it('refuses a layout field labelled Individual Number in English whatever its name', () => {
+    const dir = brokenCopy('items.yaml', (items) => {
+      const version = layout(items, 1, '2019.06');
+      (version.fields as Entry[]).push({
+        name: 'personNo',
+        label: '番号',
+        labelEn: 'Individual Number',
         type: 'string',
         required: false,
       });
@@ -354,15 +370,15 @@ describe('refusing a broken legal table', () => {
     const error = loadError(dir);
     expect(error.code).toBe('ERR_CONFIG_INVALID');
     expect(error.message).toBe(
-      'legal/procedures.yaml: procedure 074-01: attachmentsOmitted.0: is a bare name (the old shape); write { name: 課税証明書, itemNos: [...] } with the items that replace it',
+      'legal/procedures.yaml: procedure 074-01: attachmentsOmitted.0: is a bare name (the old shape); write { name: 課税証明書, nameEn: ..., itemNos: [...] } with its English name and the items that replace it',
     );
   });
 
   it('names an attachment replaced by an item the procedure does not ask for', () => {
     const dir = brokenCopy('procedures.yaml', (procedures) => {
       entry(procedures, 'procedureId', '074-01').attachmentsOmitted = [
-        { name: '課税証明書', itemNos: [2] },
-        { name: '住民票', itemNos: [1, 11] },
+        { name: '課税証明書', nameEn: 'Tax certificate', itemNos: [2] },
+        { name: '住民票', nameEn: 'Certificate of residence', itemNos: [1, 11] },
       ];
     });
     expect(loadError(dir).message).toBe(
@@ -372,7 +388,9 @@ describe('refusing a broken legal table', () => {
 
   it('names an item that replaces no attachment unless it is marked as replacing none', () => {
     const unmapped = brokenCopy('procedures.yaml', (procedures) => {
-      entry(procedures, 'procedureId', '074-01').attachmentsOmitted = [{ name: '課税証明書', itemNos: [2] }];
+      entry(procedures, 'procedureId', '074-01').attachmentsOmitted = [
+        { name: '課税証明書', nameEn: 'Tax certificate', itemNos: [2] },
+      ];
     });
     expect(loadError(unmapped).message).toBe(
       'legal/procedures.yaml: procedure 074-01: itemNos[0]: item 1 replaces no attachment in attachmentsOmitted; map it to the attachment it replaces or list it in itemNosWithoutAttachment',
@@ -380,7 +398,7 @@ describe('refusing a broken legal table', () => {
 
     const marked = brokenCopy('procedures.yaml', (procedures) => {
       const procedure = entry(procedures, 'procedureId', '074-01');
-      procedure.attachmentsOmitted = [{ name: '課税証明書', itemNos: [2] }];
+      procedure.attachmentsOmitted = [{ name: '課税証明書', nameEn: 'Tax certificate', itemNos: [2] }];
       procedure.itemNosWithoutAttachment = [1];
     });
     expect(loadLegalTable(marked).findProcedure('074-01')?.itemNosWithoutAttachment).toEqual([1]);
@@ -394,7 +412,7 @@ describe('refusing a broken legal table', () => {
   it('names an attachment listed twice in one procedure', () => {
     const dir = brokenCopy('procedures.yaml', (procedures) => {
       const attachments = entry(procedures, 'procedureId', '074-01').attachmentsOmitted as Entry[];
-      attachments.push({ name: '住民票', itemNos: [1] });
+      attachments.push({ name: '住民票', nameEn: 'Certificate of residence', itemNos: [1] });
     });
     expect(loadError(dir).message).toContain(
       'procedure 074-01: attachmentsOmitted[2]: 住民票 is listed twice',
@@ -407,5 +425,116 @@ describe('refusing a broken legal table', () => {
     });
     const error = loadError(dir);
     expect(error.message).toContain('legal/procedures.yaml: procedure 057-01: attachmentsOmitted');
+  });
+});
+
+/**
+ * The pages shown in English (the portal, the card reader, the consoles) read the English names from
+ * the table itself, so the loader requires one wherever a page shows the Japanese: a new entry without
+ * its English fails start-up instead of showing Japanese on an English page.
+ */
+describe('English names', () => {
+  const JAPANESE = /[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]/;
+
+  const missing: [string, FileName, (entries: Entry[]) => void, string][] = [
+    [
+      'a clause without the English title of its law',
+      'clauses.yaml',
+      (clauses) => delete entry(clauses, 'clauseNo', '74').lawEn,
+      'legal/clauses.yaml: clause 74: lawEn: ',
+    ],
+    [
+      'a clause without its business in English',
+      'clauses.yaml',
+      (clauses) => delete entry(clauses, 'clauseNo', '74').businessEn,
+      'legal/clauses.yaml: clause 74: businessEn: ',
+    ],
+    [
+      'a procedure without its English name',
+      'procedures.yaml',
+      (procedures) => delete entry(procedures, 'procedureId', '074-01').nameEn,
+      'legal/procedures.yaml: procedure 074-01: nameEn: ',
+    ],
+    [
+      'a procedure without where it is applied to in English',
+      'procedures.yaml',
+      (procedures) => delete entry(procedures, 'procedureId', '074-01').appliedToEn,
+      'legal/procedures.yaml: procedure 074-01: appliedToEn: ',
+    ],
+    [
+      'an omitted attachment without its English name',
+      'procedures.yaml',
+      (procedures) => {
+        const attachments = entry(procedures, 'procedureId', '074-01').attachmentsOmitted as Entry[];
+        delete attachments[0]?.nameEn;
+      },
+      'legal/procedures.yaml: procedure 074-01: attachmentsOmitted.0',
+    ],
+    [
+      'an item without its English name',
+      'items.yaml',
+      (items) => delete entry(items, 'itemNo', 2).nameEn,
+      'legal/items.yaml: item 2: nameEn: ',
+    ],
+    [
+      'a layout field without its English label',
+      'items.yaml',
+      (items) => {
+        const fields = layout(items, 2, '2020.06').fields as Entry[];
+        delete fields[1]?.labelEn;
+      },
+      'legal/items.yaml: item 2: layouts.1.fields.1.labelEn: ',
+    ],
+  ];
+  for (const [name, file, change, where] of missing) {
+    it(`refuses ${name}, naming the entry`, () => {
+      const error = loadError(brokenCopy(file, change));
+      expect(error.code).toBe('ERR_CONFIG_INVALID');
+      expect(error.message).toContain(where);
+    });
+  }
+
+  it('refuses two English names for one document, naming both procedures', () => {
+    const dir = brokenCopy('procedures.yaml', (procedures) => {
+      const attachments = entry(procedures, 'procedureId', '074-02').attachmentsOmitted as Entry[];
+      const residence = attachments.find((a) => a.name === '住民票');
+      if (!residence) throw new Error('test setup: 074-02 omits no 住民票');
+      residence.nameEn = 'Residence record';
+    });
+    const message = loadError(dir).message;
+    expect(message).toContain('legal/procedures.yaml: procedure 074-02: attachmentsOmitted[');
+    expect(message).toContain(
+      '住民票 is "Residence record" here but "Certificate of residence" in procedure',
+    );
+  });
+
+  it('gives every entry of the repository legal/ an English name with no Japanese in it', () => {
+    const table = loadLegalTable();
+    const english: [string, string][] = [
+      ...table.clauses.flatMap((c): [string, string][] => [
+        [`clause ${c.clauseNo} businessEn`, c.businessEn],
+        [`clause ${c.clauseNo} lawEn`, c.lawEn],
+      ]),
+      ...table.procedures.flatMap((p): [string, string][] => [
+        [`procedure ${p.procedureId} nameEn`, p.nameEn],
+        [`procedure ${p.procedureId} appliedToEn`, p.appliedToEn],
+        ...p.attachmentsOmitted.map((a): [string, string] => [`${p.procedureId} ${a.name}`, a.nameEn]),
+      ]),
+      ...table.items.flatMap((i): [string, string][] => [
+        [`item ${i.itemNo} nameEn`, i.nameEn],
+        ...i.layouts.flatMap((l) =>
+          l.fields.map((f): [string, string] => [`item ${i.itemNo} ${l.version} ${f.name}`, f.labelEn]),
+        ),
+      ]),
+    ];
+    expect(english.length).toBeGreaterThan(200);
+    expect(english.filter(([, text]) => JAPANESE.test(text)).map(([where]) => where)).toEqual([]);
+    expect(
+      table
+        .findItem(2)
+        ?.layouts.at(-1)
+        ?.fields.find((f) => f.name === 'taxYear')?.labelEn,
+    ).toBe('Tax year');
+    expect(table.findClause('74')?.lawEn).toBe('Child Allowance Act');
   });
 });

@@ -193,7 +193,10 @@ function checkItems(items: ItemFile): {
         );
       }
       const numberField = layout.fields.find(
-        (f) => INDIVIDUAL_NUMBER_NAME.test(f.name) || INDIVIDUAL_NUMBER_LABEL.test(f.label),
+        (f) =>
+          INDIVIDUAL_NUMBER_NAME.test(f.name) ||
+          INDIVIDUAL_NUMBER_LABEL.test(f.label) ||
+          INDIVIDUAL_NUMBER_NAME.test(f.labelEn.replace(/\s+/g, '')),
       );
       if (numberField) {
         throw invalid(
@@ -250,6 +253,7 @@ function checkProcedures(
   itemByNo: ReadonlyMap<ItemNo, InfoItem>,
 ): Map<ProcedureId, Procedure> {
   const procedureById = new Map<ProcedureId, Procedure>();
+  const englishOf = new Map<string, { nameEn: string; procedureId: ProcedureId }>();
   for (const procedure of procedures) {
     const where = `legal/procedures.yaml: procedure ${procedure.procedureId}`;
     if (procedureById.has(procedure.procedureId)) throw invalid(where, 'is defined twice');
@@ -271,6 +275,17 @@ function checkProcedures(
       }
     });
     checkAttachmentMap(where, procedure);
+    procedure.attachmentsOmitted.forEach((attachment, i) => {
+      const seen = englishOf.get(attachment.name);
+      if (seen === undefined) {
+        englishOf.set(attachment.name, { nameEn: attachment.nameEn, procedureId: procedure.procedureId });
+      } else if (seen.nameEn !== attachment.nameEn) {
+        throw invalid(
+          `${where}: attachmentsOmitted[${i}].nameEn`,
+          `${attachment.name} is "${attachment.nameEn}" here but "${seen.nameEn}" in procedure ${seen.procedureId}; one document has one English name`,
+        );
+      }
+    });
     procedureById.set(procedure.procedureId, procedure);
   }
   return procedureById;

@@ -28,8 +28,11 @@ export interface Clause {
   clauseNo: ClauseNo;
   /** 事務: the business the requester carries out, in Japanese as the law words it. */
   business: string;
+  /** The business in English, shortened as a resident reads it (the English pages show it). */
   businessEn: string;
   law: string;
+  /** The law's title in English, after the Japanese Law Translation database's titles (unofficial, as those are). */
+  lawEn: string;
   requester: InstitutionSelector;
   provisions: Provision[];
   /** JST calendar dates, `YYYY-MM-DD`; `effectiveTo` is the last day in force. */
@@ -45,6 +48,8 @@ export interface Clause {
 export interface OmittedAttachment {
   /** The seeds' document name, one spelling per document (e.g. 課税証明書). */
   name: string;
+  /** Its English name: one per document too (the loader refuses two English names for one document). */
+  nameEn: string;
   itemNos: ItemNo[];
 }
 
@@ -56,6 +61,7 @@ export interface Procedure {
   nameEn: string;
   /** 申請先, as the seeds' tables give it. */
   appliedTo: string;
+  appliedToEn: string;
   /** The items the procedure asks for; an inquiry under it may ask for these only. */
   itemNos: ItemNo[];
   /**
@@ -81,6 +87,8 @@ export interface LayoutField {
   name: string;
   /** Japanese label, as the layout documents name it. */
   label: string;
+  /** The label in English, for the pages shown in English (the Japanese stays the primary name). */
+  labelEn: string;
   type: FieldType;
   required: boolean;
   maxLength?: number;

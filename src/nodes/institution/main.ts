@@ -74,6 +74,8 @@ export interface InstitutionConsoleOptions {
   tls?: { keyFile: string; certFile: string } | undefined;
   /** The institution's name in the console's header. */
   name?: string | undefined;
+  /** Its English name, in the header in English (the name where none is given). */
+  nameEn?: string | undefined;
   /**
    * Providers a clerk picks from, until the core's directory (`coreApi.getDirectory`, fetched when
    * the console needs it, a minute at a time) answers; the core's then serves.
@@ -213,6 +215,7 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
         institutionId,
         kind: options.kind,
         name: options.console.name,
+        nameEn: options.console.nameEn,
         services: institution.services,
         legalTable: options.legalTable,
         store: consoleStore,

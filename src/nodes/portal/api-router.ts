@@ -28,6 +28,7 @@ import type { Clock } from '../../shared/clock.ts';
 import { RenkeiError, type ErrorCode } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { cookieOptions, formFields } from '../../shared/web/server.ts';
+import { requestLang, type Lang } from '../../shared/web/lang.ts';
 import type { ApiStore } from './api-store.ts';
 import secureJson from 'secure-json-parse';
 import type { ApplicationService } from './service/applications.ts';
@@ -72,7 +73,8 @@ export interface ApiRoutesDeps {
   clients: readonly ApiClient[];
   legalTable: LegalTable;
   /** The institutions' names (the configured providers of わたしの情報). */
-  providerName: (providerId: string) => string;
+  /** An institution's name in the registry, in the page's language (undefined: the id is shown). */
+  providerName: (providerId: string, lang: Lang) => string;
   clock: Clock;
   logger: Logger;
   origin: () => string;
@@ -150,8 +152,10 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
         void deps.store.revokeGrant(personId, grantId, deps.clock.now()).catch(() => undefined);
       },
     }));
-  const clientName = (clientId: string) =>
-    deps.clients.find((c) => c.clientId === clientId)?.name ?? clientId;
+  const clientName = (clientId: string, lang: Lang = 'ja') => {
+    const client = deps.clients.find((c) => c.clientId === clientId);
+    return (lang === 'en' ? (client?.nameEn ?? client?.name) : client?.name) ?? clientId;
+  };
 
   const refuse = async (request: FastifyRequest, route: string, code: ErrorCode, client: string | null) => {
     await deps.record?.({
@@ -283,7 +287,7 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
           csrfToken: session.csrfToken,
           unread: await deps.notices.unread(session.personId),
           uid: details.uid,
-          clientName: clientName(clientId),
+          clientName: clientName(clientId, requestLang(request)),
           scopes,
           offline: asked.includes(OFFLINE_SCOPE),
           legal: deps.legalTable,
@@ -581,8 +585,8 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
           unread,
           grants,
           releases,
-          clientName,
-          providerName: deps.providerName,
+          clientName: (clientId) => clientName(clientId, requestLang(request)),
+          providerName: (providerId) => deps.providerName(providerId, requestLang(request)),
           legal: deps.legalTable,
           now: deps.clock.now(),
           revoked: (request.query as Record<string, unknown>).revoked === '1',

@@ -25,7 +25,7 @@ import type { Clock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { cookieOptions, formFields } from '../../shared/web/server.ts';
 import { SESSION_COOKIE } from './router.ts';
-import type { ApplicationService } from './service/applications.ts';
+import type { ApplicationService, SigningDocument } from './service/applications.ts';
 import type { FinderService } from './service/finder.ts';
 import type { NoticeService } from './service/notices.ts';
 import type { Session, SessionService } from './service/sessions.ts';
@@ -202,15 +202,17 @@ export function registerServicePages(app: FastifyInstance, deps: ServicePagesDep
     const document = await applications.document(requestId);
     const link = new URL('/sign-document', deps.readerUrl);
     link.search = new URLSearchParams({ request: requestId, portal: deps.origin() }).toString();
+    const view = viewOf(request);
+    const shown = (view.lang === 'en' && documentInEnglish(finder, document)) || document;
     return page(
       reply,
-      signRequestPage(viewOf(request), {
+      signRequestPage(view, {
         csrfToken: session.csrfToken,
         unread: await notices.unread(session.personId),
         readerLink: link.toString(),
-        procedureName: document.procedureName,
-        municipalityName: document.municipalityName,
-        lines: document.lines,
+        procedureName: shown.procedureName,
+        municipalityName: shown.municipalityName,
+        lines: shown.lines,
       }),
     );
   });
@@ -225,6 +227,7 @@ export function registerServicePages(app: FastifyInstance, deps: ServicePagesDep
       procedureName: document.procedureName,
       lines: document.lines,
       attachmentsOmitted: document.attachmentsOmitted,
+      en: documentInEnglish(finder, document),
       expiresAt: document.expiresAt.toISOString(),
     });
   });
@@ -264,6 +267,44 @@ export function registerServicePages(app: FastifyInstance, deps: ServicePagesDep
       }),
     );
   });
+}
+
+/**
+ * A document to sign, shown in English: the catalogue's and the legal table's English for its names,
+ * labels and omitted attachments; each value as signed, with a choice's English beside it (the card
+ * signs the Japanese bytes, and the resident should see what they are). Undefined when the catalogue no
+ * longer has the procedure (the Japanese is shown).
+ */
+export function documentInEnglish(
+  finder: FinderService,
+  document: SigningDocument,
+):
+  | {
+      municipalityName: string;
+      procedureName: string;
+      lines: { label: string; value: string }[];
+      attachmentsOmitted: string[];
+    }
+  | undefined {
+  const found = finder.find(document.municipalityId, document.procedureId);
+  if (!found) return undefined;
+  const fields = new Map(found.procedure.form.map((f) => [f.name, f]));
+  const { attachmentsOmitted, attachmentsOmittedEn } = found.procedure;
+  return {
+    municipalityName: found.municipality.nameEn,
+    procedureName: found.procedure.nameEn,
+    lines: document.lines.map((line) => {
+      const field = fields.get(line.name);
+      const choice = field?.optionsEn?.[field.options?.indexOf(line.value) ?? -1];
+      return {
+        label: field?.labelEn ?? line.label,
+        value: choice ? `${line.value} (${choice})` : line.value,
+      };
+    }),
+    attachmentsOmitted: document.attachmentsOmitted.map(
+      (name) => attachmentsOmittedEn[attachmentsOmitted.indexOf(name)] ?? name,
+    ),
+  };
 }
 
 function sameToken(given: string | undefined, expected: string): boolean {

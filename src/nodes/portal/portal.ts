@@ -19,6 +19,7 @@ import { createHttpApp } from '../../shared/http.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { createWebApp } from '../../shared/web/server.ts';
+import type { Lang } from '../../shared/web/lang.ts';
 import {
   registerApplicationDownloads,
   registerExchangePages,
@@ -199,6 +200,12 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     },
   });
   const keepMs = deps.myInformationKeepMs ?? 15 * 60_000;
+  // The institutions' names as the core's registry gives them (the launcher copies the registry's
+  // names into the portal's configuration): the English one for pages in English.
+  const institutionName = (id: string, lang: Lang): string | undefined => {
+    const institution = deps.informationProviders?.find((p) => p.id === id);
+    return lang === 'en' ? (institution?.nameEn ?? institution?.name) : institution?.name;
+  };
   const myInformation = new MyInformationService({
     store: deps.myInformationStore,
     findPersonCode: (personId) => deps.store.findPersonCode(personId),
@@ -235,6 +242,7 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     readerUrl: deps.readerUrl,
     tls: deps.webTls !== undefined,
     record,
+    englishName: (id) => institutionName(id, 'en'),
     onLogout: async (token, request, reply) => {
       myInformation.forget(sha256Hex(token ?? ''));
       await authorizationServer.api?.endSession(request.raw, reply.raw);
@@ -306,7 +314,7 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
       notices,
       myInformation,
       legalTable: deps.legalTable,
-      providerName: (id) => deps.informationProviders?.find((p) => p.id === id)?.name ?? id,
+      providerName: (id, lang) => institutionName(id, lang) ?? id,
       onestop: finder && applications && { finder, applications },
       clock: deps.clock,
       logger: deps.logger,

@@ -76,6 +76,11 @@ export interface PortalPagesDeps {
   tls: boolean;
   record?: SecurityEventSink | undefined;
   /**
+   * An institution's English name by its id (the registry's), for the notices' senders in English:
+   * a notice keeps the sender's name as the core gave it on delivery, in Japanese.
+   */
+  englishName?: ((institutionId: string) => string | undefined) | undefined;
+  /**
    * Told the token of a session that logs out (its answers of わたしの情報 are dropped, the
    * authorization server's session of the browser ends).
    */
@@ -305,6 +310,11 @@ function registerNoticePages(
 ): void {
   const { notices, sessions } = deps;
   const streams = new Set<() => void>();
+  /** The notice with its sender named in the page's language; its own text stays as sent. */
+  const senderIn = <T extends { senderId: string; senderName: string }>(lang: Lang, notice: T): T =>
+    lang === 'en'
+      ? { ...notice, senderName: deps.englishName?.(notice.senderId) ?? notice.senderName }
+      : notice;
   // Open streams would hold the listener's close forever: end them first.
   app.addHook('preClose', (done) => {
     for (const end of streams) end();
@@ -318,10 +328,17 @@ function registerNoticePages(
       notices.list(session.personId),
       notices.unread(session.personId),
     ]);
+    const view = viewOf(request);
     return reply
       .type(HTML)
       .header('cache-control', 'no-store')
-      .send(noticesPage(viewOf(request), { csrfToken: session.csrfToken, unread, notices: list }));
+      .send(
+        noticesPage(view, {
+          csrfToken: session.csrfToken,
+          unread,
+          notices: list.map((notice) => senderIn(view.lang, notice)),
+        }),
+      );
   });
 
   app.get('/notices/events', async (request, reply) => {
@@ -338,7 +355,7 @@ function registerNoticePages(
     const send = (event: NoticeEvent) => {
       const notice = event.notice && {
         id: event.notice.noticeId,
-        senderName: event.notice.senderName,
+        senderName: senderIn(lang, event.notice).senderName,
         title: event.notice.title,
         sentAt: event.notice.sentAt.toISOString(),
         date: dateTimeIn(lang, event.notice.sentAt),
@@ -372,7 +389,7 @@ function registerNoticePages(
         noticePage(viewOf(request), {
           csrfToken: session.csrfToken,
           unread: await notices.unread(session.personId),
-          notice,
+          notice: senderIn(requestLang(request), notice),
           extra: await deps.noticeExtra?.(session.personId, notice.noticeId, requestLang(request)),
         }),
       );

@@ -56,6 +56,11 @@ export interface PageOptions {
   path?: string | undefined;
   /** The page title, in the page's language. */
   title: string;
+  /**
+   * The title's own language when it is not the page's: a notice's title is the sending institution's
+   * text, in Japanese on a page in English (`lang` on the heading, so a screen reader reads it right).
+   */
+  titleLang?: Lang | undefined;
   /** The service's name in the header (マイナポータル, カードリーダー), each language's. */
   service: { name: string; nameEn: string; href: string };
   body: Html;
@@ -114,7 +119,9 @@ export function page(options: PageOptions): string {
           </div>
         </header>
         <main id="main" class="main">
-          <h1 class="page-title">${options.title}</h1>
+          <h1 class="page-title" ${options.titleLang === undefined ? '' : html`lang="${options.titleLang}"`}>
+            ${options.title}
+          </h1>
           ${options.body}
         </main>
         <footer class="site-footer">

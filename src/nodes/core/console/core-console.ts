@@ -177,7 +177,10 @@ export async function createCoreConsole(deps: CoreConsoleDeps): Promise<FastifyI
     logger: deps.logger,
     render,
     staff,
-    nameOf: async (id) => (await registry.find(id))?.name,
+    nameOf: async (id, lang) => {
+      const institution = await registry.find(id);
+      return lang === 'en' ? institution?.nameEn : institution?.name;
+    },
     now,
   });
   return app;

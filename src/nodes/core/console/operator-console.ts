@@ -240,9 +240,13 @@ export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async
     return reply
       .type('text/html; charset=utf-8')
       .send(
-        render(request, '統計', 'Statistics', statisticsBody(statistics, p, base, lang), [
-          `${base}/statistics-chart.js`,
-        ]),
+        render(
+          request,
+          '統計',
+          'Statistics',
+          statisticsBody(statistics, p, base, lang, options.legalVersions.tableOn(now())),
+          [`${base}/statistics-chart.js`],
+        ),
       );
   });
 
@@ -307,8 +311,8 @@ export const operatorConsole: FastifyPluginAsync<OperatorConsoleOptions> = async
           ${health.nodes.map(
             (n) =>
               html`<tr data-node="${n.id}">
-                <td>${n.name}${aside(lang, n.id)}</td>
-                <td>${n.kind}</td>
+                <td>${lang === 'en' ? n.nameEn : n.name}${aside(lang, n.id)}</td>
+                <td>${institutionKindName(n.kind, lang) ?? n.kind}</td>
                 <td class="${n.up ? '' : 'status--down'}">${n.up ? t.up : `${t.down} (${n.error ?? ''})`}</td>
                 <td class="num">${ms(n.ms)}</td>
               </tr>`,
@@ -459,14 +463,40 @@ export function periodForm(
   </form>`;
 }
 
+/**
+ * A statistics row's name in the page's language: the service names rows in Japanese (as the CSV and
+ * the API give them); in English, the legal table's English names by the row's key, and the kinds'.
+ */
+function statisticsName(by: string, row: StatisticsRow, lang: Lang, table: LegalTable): string | null {
+  if (lang === 'ja' || row.name === null) return row.name;
+  switch (by) {
+    case 'procedure':
+      return table.findProcedure(row.key)?.nameEn ?? row.name;
+    case 'item':
+      return table.findItem(Number(row.key))?.nameEn ?? row.name;
+    case 'clause':
+      return table.findClause(row.key)?.businessEn ?? row.name;
+    case 'requester-kind':
+    case 'provider-kind':
+      return institutionKindName(row.key, 'en') ?? row.name;
+    default:
+      return row.name;
+  }
+}
+
 function statisticsBody(
   statistics: Statistics,
   p: { from: string; to: string },
   base: string,
   lang: Lang,
+  table: LegalTable,
 ): Html {
   const t = pick(OPERATOR_MESSAGES, lang);
-  const rows = (by: string) => statistics.breakdowns.find((b) => b.by === by)?.rows ?? [];
+  const rows = (by: string) =>
+    (statistics.breakdowns.find((b) => b.by === by)?.rows ?? []).map((r) => ({
+      ...r,
+      name: statisticsName(by, r, lang, table),
+    }));
   const weeks = rows('week').map((w) => ({ key: w.key, label: w.key.slice(5), provisions: w.provisions }));
   const o = statistics.byOutcome;
   const csv = `${base}/statistics.csv?from=${p.from}&to=${p.to}`;
@@ -497,7 +527,7 @@ function statisticsBody(
     <h2>${t.byProcedure}</h2>
     ${rankedTable('by-procedure', rows('procedure'), t.procedureName, (r) => html`${unknown(r)}${aside(lang, r.key)}`, t)}
     <h2>${t.byItem}</h2>
-    ${rankedTable('by-item', rows('item'), t.itemName, (r) => `${unknown(r)}［${r.key}］`, t)}
+    ${rankedTable('by-item', rows('item'), t.itemName, (r) => (lang === 'en' ? `${unknown(r)} [${r.key}]` : `${unknown(r)}［${r.key}］`), t)}
     <h2>${t.byRequesterKind}</h2>
     ${rankedTable('by-requester-kind', rows('requester-kind'), t.kind, kindName, t)}
     <h2>${t.byProviderKind}</h2>
@@ -573,7 +603,7 @@ function legalBody(
             (c) =>
               html`<tr>
                 <td>${c.clauseNo}</td>
-                <td>${c.business}</td>
+                <td>${lang === 'en' ? html`${c.businessEn} (${c.lawEn})` : c.business}</td>
                 <td>${selectorText(c.requester, lang)}</td>
                 <td>
                   ${c.provisions.map((p) => html`<div>${selectorText(p.provider, lang)} → ${items(p.itemNos)}</div>`)}
@@ -601,10 +631,14 @@ function legalBody(
             (p) =>
               html`<tr>
                 <td>${p.procedureId}</td>
-                <td>${p.name}</td>
-                <td>${p.appliedTo}</td>
+                <td>${lang === 'en' ? p.nameEn : p.name}</td>
+                <td>${lang === 'en' ? p.appliedToEn : p.appliedTo}</td>
                 <td>${items(p.itemNos)}</td>
-                <td>${p.attachmentsOmitted.map((a) => html`<div>${a.name} ← ${items(a.itemNos)}</div>`)}</td>
+                <td>
+                  ${p.attachmentsOmitted.map(
+                    (a) => html`<div>${lang === 'en' ? a.nameEn : a.name} ← ${items(a.itemNos)}</div>`,
+                  )}
+                </td>
               </tr>`,
           )}
       </tbody>
@@ -614,7 +648,7 @@ function legalBody(
       (item) =>
         html`<details>
           <summary>
-            ［${item.itemNo}］${item.name}${aside(lang, fill(t.layoutCount, { n: item.layouts.length }))}
+            ${lang === 'en' ? `[${item.itemNo}] ${item.nameEn}` : `［${item.itemNo}］${item.name}`}${aside(lang, fill(t.layoutCount, { n: item.layouts.length }))}
           </summary>
           ${item.layouts.map(
             (l) =>
@@ -635,7 +669,7 @@ function legalBody(
                     ${l.fields.map(
                       (f) =>
                         html`<tr>
-                          <td>${f.label}</td>
+                          <td>${lang === 'en' ? f.labelEn : f.label}</td>
                           <td><code>${f.name}</code></td>
                           <td>${f.type}</td>
                           <td>${f.required ? t.required : t.optional}</td>

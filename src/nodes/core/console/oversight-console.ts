@@ -85,7 +85,8 @@ export interface OversightConsoleOptions {
   render: (request: FastifyRequest, page: RenderedPage) => string;
   staff: (request: FastifyRequest) => { accountId: string; csrfToken: string };
   /** Institutions' names, for the records' table (the registry's). */
-  nameOf: (id: string) => Promise<string | undefined>;
+  /** An institution's name in the registry, in the page's language (its English name in English). */
+  nameOf: (id: string, lang: Lang) => Promise<string | undefined>;
   now?: () => Date;
   base?: string;
 }
@@ -188,10 +189,23 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
       .header('cache-control', 'no-store')
       .send(options.render(request, { title, titleEn, body }));
 
-  const names = async (ids: Iterable<string>) => {
+  const names = async (ids: Iterable<string>, lang: Lang) => {
     const out = new Map<string, string>();
-    for (const id of new Set(ids)) out.set(id, (await options.nameOf(id)) ?? id);
+    for (const id of new Set(ids)) out.set(id, (await options.nameOf(id, lang)) ?? id);
     return out;
+  };
+  /**
+   * The services name institutions as the registry does, in Japanese; a page in English shows the
+   * registry's English names instead (an institution the registry does not know keeps its null).
+   */
+  const inLang = async <T extends { name: string | null }>(
+    rows: readonly T[],
+    idOf: (row: T) => string,
+    lang: Lang,
+  ): Promise<T[]> => {
+    if (lang === 'ja') return [...rows];
+    const named = await names(rows.map(idOf), lang);
+    return rows.map((row) => (row.name === null ? row : { ...row, name: named.get(idOf(row)) ?? row.name }));
   };
 
   app.get('/records', async (request, reply) => {
@@ -204,7 +218,10 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
       ...(cursor === undefined ? {} : { cursor }),
       limit: PAGE_SIZE,
     });
-    const named = await names(result.records.flatMap((r) => [r.requesterId, r.providerId]));
+    const named = await names(
+      result.records.flatMap((r) => [r.requesterId, r.providerId]),
+      lang,
+    );
     const { csrfToken } = options.staff(request);
     return page(
       reply,
@@ -220,7 +237,11 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
     const to = p.to ?? jstDate(now());
     const from = p.from ?? addDays(to, -27);
     const lang = requestLang(request);
-    const figures = await oversight.figures(range({ from, to }, lang));
+    const counted = await oversight.figures(range({ from, to }, lang));
+    const figures = {
+      ...counted,
+      institutions: await inLang(counted.institutions, (f) => f.institutionId, lang),
+    };
     return page(
       reply,
       request,
@@ -291,7 +312,10 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
       cursor: query.cursor ?? '',
       page: query.page ?? 2,
     });
-    const named = await names(view.records.flatMap((r) => [r.requesterId, r.providerId]));
+    const named = await names(
+      view.records.flatMap((r) => [r.requesterId, r.providerId]),
+      lang,
+    );
     return page(
       reply,
       request,
@@ -322,7 +346,10 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
     }
     recorded.add(request);
     const view = await oversight.person({ accountId, ...form });
-    const named = await names(view.records.flatMap((r) => [r.requesterId, r.providerId]));
+    const named = await names(
+      view.records.flatMap((r) => [r.requesterId, r.providerId]),
+      requestLang(request),
+    );
     return page(
       reply,
       request,
@@ -344,7 +371,13 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
     const from = p.from ?? addDays(to, -6);
     const lang = requestLang(request);
     range({ from, to }, lang);
-    const anomalies = await oversight.anomalies({ from, to });
+    const found = await oversight.anomalies({ from, to });
+    const englished = await inLang(
+      found.map((a) => ({ ...a, name: a.requesterName })),
+      (a) => a.requesterId,
+      lang,
+    );
+    const anomalies = englished.map(({ name, ...a }) => ({ ...a, requesterName: name }));
     return page(
       reply,
       request,
@@ -371,11 +404,12 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
     const { _csrf: _token, ...input } = formFields(request.body);
     const form = parseInput(CrossCheckForm, input, 'cross-check');
     const lang = requestLang(request);
-    const result = await oversight.crossCheck({
+    const checked = await oversight.crossCheck({
       ...range(form, lang),
       ...(form.institutionId === undefined ? {} : { institutionId: form.institutionId }),
       limit: form.limit ?? 100,
     });
+    const result = { ...checked, parties: await inLang(checked.parties, (p) => p.institutionId, lang) };
     return page(
       reply,
       request,

@@ -272,7 +272,7 @@ function confirmBody(
   const t = pick(REGISTRY_MESSAGES, lang);
   return html`<p class="lead">
       <code>${institution.id}</code>
-      ${institution.name}${aside(lang, INSTITUTION_KIND_NAMES[institution.kind][lang])}
+      ${lang === 'en' ? institution.nameEn : institution.name}${aside(lang, INSTITUTION_KIND_NAMES[institution.kind][lang])}
     </p>
     <p class="notice notice--error" role="alert">${t[text.warning]}</p>
     <dl class="summary">
@@ -317,7 +317,7 @@ function suspensionCell(
         required
         maxlength="500"
         placeholder="${t.reason}"
-        aria-label="${fill(t.reasonFor, { name: i.name, action: t[text.title] })}"
+        aria-label="${fill(t.reasonFor, { name: lang === 'en' ? i.nameEn : i.name, action: t[text.title] })}"
       />
       <button class="button button--secondary" type="submit">${t[text.short]}</button>
     </form>`;
@@ -395,7 +395,7 @@ function registryBody(
             html`<tr data-institution="${i.id}">
               <td><code>${i.id}</code></td>
               <td>
-                ${i.name}
+                <span lang="ja">${i.name}</span>
                 <div class="hint" lang="en">${i.nameEn}</div>
               </td>
               <td>${INSTITUTION_KIND_NAMES[i.kind][lang]}</td>
@@ -412,7 +412,7 @@ function registryBody(
                     class="button button--secondary"
                     type="submit"
                     ${i.rekeyedVersion < i.keyVersion ? html`disabled` : null}
-                    aria-label="${fill(t.rotateFor, { name: i.name })}"
+                    aria-label="${fill(t.rotateFor, { name: lang === 'en' ? i.nameEn : i.name })}"
                   >
                     ${t.rotate}
                   </button>

@@ -17,6 +17,8 @@ import type { Registry } from './registry.ts';
 export interface NodeProbe {
   id: string;
   name: string;
+  /** The registry's English name, for the console in English. */
+  nameEn: string;
   kind: string;
   up: boolean;
   /** How long the probe took, in ms (when it answered). */
@@ -95,7 +97,12 @@ export class NetworkHealthService {
 
   private async probeOne(institution: Institution): Promise<NodeProbe> {
     const started = performance.now();
-    const base = { id: institution.id, name: institution.name, kind: institution.kind };
+    const base = {
+      id: institution.id,
+      name: institution.name,
+      nameEn: institution.nameEn,
+      kind: institution.kind,
+    };
     try {
       await this.options.probe(institution);
       return { ...base, up: true, ms: Math.round(performance.now() - started), error: null };

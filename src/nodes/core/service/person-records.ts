@@ -89,9 +89,10 @@ export class PersonRecordService {
       () => this.options.signHead(),
     );
     // The resident reads names, not ids: the registry's, once per institution of the page.
-    const names = new Map<string, string>();
+    const names = new Map<string, { ja: string; en: string }>();
     for (const id of new Set(page.flatMap((r) => [r.requesterId, r.providerId]))) {
-      names.set(id, (await registry.find(id))?.name ?? id);
+      const institution = await registry.find(id);
+      names.set(id, { ja: institution?.name ?? id, en: institution?.nameEn ?? id });
     }
     return {
       records: page.map((r) => ({
@@ -99,9 +100,11 @@ export class PersonRecordService {
         requestedAt: r.requestedAt,
         answeredAt: r.answeredAt,
         requesterId: r.requesterId,
-        requesterName: names.get(r.requesterId) ?? r.requesterId,
+        requesterName: names.get(r.requesterId)?.ja ?? r.requesterId,
+        requesterNameEn: names.get(r.requesterId)?.en ?? r.requesterId,
         providerId: r.providerId,
-        providerName: names.get(r.providerId) ?? r.providerId,
+        providerName: names.get(r.providerId)?.ja ?? r.providerId,
+        providerNameEn: names.get(r.providerId)?.en ?? r.providerId,
         clauseNo: r.clauseNo,
         procedureId: r.procedureId,
         itemNos: r.itemNos,

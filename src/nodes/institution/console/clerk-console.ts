@@ -43,7 +43,7 @@ import { RenkeiError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { registerConsole, type ConsoleRefusalSink } from '../../../shared/web/console/console.ts';
 import { consoleErrorPage } from '../../../shared/web/console/pages.ts';
-import { pick } from '../../../shared/web/console/messages.ts';
+import { pick, type Lang } from '../../../shared/web/console/messages.ts';
 import { fill } from '../../../shared/web/lang.ts';
 import type { ConsoleStore } from '../../../shared/web/console/store.ts';
 import type { ScryptParameters } from '../../../shared/web/console/passwords.ts';
@@ -51,7 +51,7 @@ import { formFields } from '../../../shared/web/server.ts';
 import { createWebApp } from '../../../shared/web/server.ts';
 import { html } from '../../../shared/web/html.ts';
 import type { InstitutionServices } from '../router.ts';
-import type { ProviderDirectory } from './directory.ts';
+import type { DirectoryEntry, ProviderDirectory } from './directory.ts';
 import type { IntakeStore } from './intake-store.ts';
 import { DEFAULT_INTAKE_HOURS, IntakeBook } from './intakes.ts';
 import { CLERK } from './messages.ts';
@@ -71,6 +71,8 @@ export interface ClerkConsoleDeps {
   kind: InstitutionKind;
   /** The institution's name in the header (default its id). */
   name?: string | undefined;
+  /** Its English name, in the header in English (default the name). */
+  nameEn?: string | undefined;
   services: Pick<InstitutionServices, 'inquiries' | 'bulkInquiries' | 'records'>;
   legalTable: LegalTable;
   store: ConsoleStore;
@@ -116,7 +118,10 @@ export async function createClerkConsole(deps: ClerkConsoleDeps): Promise<Fastif
     clock: deps.clock,
     logger: deps.logger,
     tls: deps.tls !== undefined,
-    service: { name: `${name} ${CLERK.console.ja}`, nameEn: `${name} ${CLERK.console.en}` },
+    service: {
+      name: `${name} ${CLERK.console.ja}`,
+      nameEn: `${deps.nameEn ?? name} ${CLERK.console.en}`,
+    },
     roles: ['clerk'],
     institutionId,
     cookieScope: institutionId.replace(/[^a-z0-9]/g, '_'),
@@ -148,9 +153,14 @@ export async function createClerkConsole(deps: ClerkConsoleDeps): Promise<Fastif
   /** The providers as the core's directory has them now, for one request's pages and checks. */
   const directoryNow = async (): Promise<Directory> => {
     const entries = (await deps.directory?.entries()) ?? [];
-    const names = new Map(entries.map((entry) => [entry.id, entry.name]));
+    const byId = new Map(entries.map((entry) => [entry.id, entry]));
+    const named = (entry: DirectoryEntry, lang: Lang) =>
+      lang === 'en' ? (entry.nameEn ?? entry.name) : entry.name;
     return {
-      nameOf: (id) => (id === undefined ? '' : names.has(id) ? `${names.get(id) ?? ''} (${id})` : id),
+      nameOf: (id, lang) => {
+        const entry = id === undefined ? undefined : byId.get(id);
+        return entry ? `${named(entry, lang)} (${entry.id})` : (id ?? '');
+      },
       providersFor(procedure, itemNo) {
         const clause = legalTable.findClause(procedure.clauseNo);
         if (!clause) return [];
@@ -160,7 +170,7 @@ export async function createClerkConsole(deps: ClerkConsoleDeps): Promise<Fastif
               entry.id !== institutionId &&
               clause.provisions.some((p) => selects(p.provider, entry) && p.itemNos.includes(itemNo)),
           )
-          .map((entry) => ({ id: entry.id, name: entry.name }));
+          .map((entry) => ({ id: entry.id, name: entry.name, nameEn: entry.nameEn ?? entry.name }));
       },
     };
   };
@@ -332,7 +342,13 @@ export async function createClerkConsole(deps: ClerkConsoleDeps): Promise<Fastif
       .status(view ? 200 : 404)
       .type(HTML)
       .header('cache-control', 'no-store')
-      .send(send(request, `${t.intake}: ${view?.procedure.name ?? ''}`, body).page);
+      .send(
+        send(
+          request,
+          `${t.intake}: ${(staff.lang === 'en' ? view?.procedure.nameEn : view?.procedure.name) ?? ''}`,
+          body,
+        ).page,
+      );
   });
 
   app.get('/intake/:id/status', { preHandler: guard }, async (request, reply) => {

@@ -37,8 +37,8 @@ describe("the clerk console's provider directory", () => {
     const kept = new ProviderDirectory({ fetch: fetchDirectory, logger: silentLogger() });
     const fresh = new ProviderDirectory({ fetch: fetchDirectory, logger: silentLogger(), maxAgeMs: 0 });
     expect(await kept.entries()).toEqual([
-      { id: '131041', name: '131041', kind: 'municipality' },
-      { id: 'kyokai-kenpo', name: 'kyokai-kenpo', kind: 'health_insurer' },
+      { id: '131041', name: '131041', nameEn: '131041', kind: 'municipality' },
+      { id: 'kyokai-kenpo', name: 'kyokai-kenpo', nameEn: 'kyokai-kenpo', kind: 'health_insurer' },
     ]);
     await core.register('152048', 'municipality', 'http://127.0.0.1:3');
     expect((await kept.entries()).map((e) => e.id)).toEqual(['131041', 'kyokai-kenpo']);

@@ -14,6 +14,8 @@ import type { Logger } from '../../../shared/logger.ts';
 export interface DirectoryEntry {
   id: string;
   name: string;
+  /** The registry's English name, for the console in English (the name where none is known). */
+  nameEn?: string | undefined;
   kind: InstitutionKind;
 }
 
@@ -43,7 +45,12 @@ export class ProviderDirectory {
     }
     this.pending ??= fetch()
       .then((directory) => {
-        const entries = directory.institutions.map(({ id, name, kind }) => ({ id, name, kind }));
+        const entries = directory.institutions.map(({ id, name, nameEn, kind }) => ({
+          id,
+          name,
+          nameEn,
+          kind,
+        }));
         this.fetched = { entries, at: performance.now() };
         return entries;
       })

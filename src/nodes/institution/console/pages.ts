@@ -1,7 +1,8 @@
 /**
  * The clerk console's pages (窓口, 一括照会, 提供記録), server-rendered into the consoles' chrome,
- * Japanese first (the `lang` cookie switches the console's own words to English; the legal table's
- * names stay as the table has them, with its English name beside). Dates in 和暦 with the Western year.
+ * Japanese first (the `lang` cookie switches to English: the console's own words, and the legal
+ * table's and the directory's names, by their English names). Dates in 和暦 with the Western year
+ * (Western dates in English).
  */
 import { html, type Html } from '../../../shared/web/html.ts';
 import { pick, type Lang } from '../../../shared/web/console/messages.ts';
@@ -13,16 +14,18 @@ import type {
 } from '../../../protocol/business.ts';
 import type { LegalTable, Procedure } from '../../../domain/legal-table/types.ts';
 import type { AttachmentsVerdict } from '../../../domain/legal-table/attachments.ts';
-import { japaneseDateTime } from '../../../shared/web/dates.ts';
+import { dateTimeIn } from '../../../shared/web/dates.ts';
 import { CLERK } from './messages.ts';
 
 export interface ProviderChoice {
   id: string;
   name: string;
+  nameEn: string;
 }
 
 export interface Directory {
-  nameOf(id: string | undefined): string;
+  /** `name (id)` in the page's language, or the id when the directory does not know it. */
+  nameOf(id: string | undefined, lang: Lang): string;
   /** Candidates to ask for an item under a procedure; empty when the node has no directory (type a code). */
   providersFor(procedure: Procedure, itemNo: number): ProviderChoice[];
 }
@@ -39,15 +42,33 @@ export function outcomeLabel(outcome: string, lang: Lang): string {
   return OUTCOME[outcome]?.[lang] ?? outcome;
 }
 
-function itemName(legal: LegalTable, itemNo: number): string {
-  return `[${itemNo}] ${legal.findItem(itemNo)?.name ?? ''}`;
+function itemName(legal: LegalTable, itemNo: number, lang: Lang): string {
+  const item = legal.findItem(itemNo);
+  return `[${itemNo}] ${(lang === 'en' ? item?.nameEn : item?.name) ?? ''}`;
 }
 
-function procedureOptions(procedures: readonly Procedure[], selected: string | undefined): Html[] {
+/** A list's separator in the page's language. */
+const sep = (lang: Lang) => (lang === 'en' ? ', ' : '、');
+
+function procedureName(procedure: Procedure | undefined, lang: Lang): string {
+  return (lang === 'en' ? procedure?.nameEn : procedure?.name) ?? '';
+}
+
+/** An omitted attachment's name in the page's language (the legal table's `nameEn` in English). */
+function attachmentName(procedure: Procedure, name: string, lang: Lang): string {
+  if (lang === 'ja') return name;
+  return procedure.attachmentsOmitted.find((a) => a.name === name)?.nameEn ?? name;
+}
+
+function procedureOptions(
+  procedures: readonly Procedure[],
+  selected: string | undefined,
+  lang: Lang,
+): Html[] {
   return procedures.map(
     (p) =>
       html`<option value="${p.procedureId}" ${p.procedureId === selected ? html`selected` : null}>
-        ${p.procedureId} ${p.name}
+        ${p.procedureId} ${procedureName(p, lang)}
       </option>`,
   );
 }
@@ -72,7 +93,7 @@ function providerField(
   }
   return html`<select class="input" name="${name}" id="${name}" data-testid="${name}">
     <option value="">${t.noInquiry}</option>
-    ${choices.map((c) => html`<option value="${c.id}">${c.name} (${c.id})</option>`)}
+    ${choices.map((c) => html`<option value="${c.id}">${lang === 'en' ? c.nameEn : c.name} (${c.id})</option>`)}
   </select>`;
 }
 
@@ -95,7 +116,7 @@ export function intakeForm(args: {
         <label for="procedureId">${t.procedure}</label>
         <select class="input" id="procedureId" name="procedureId" data-submit-on-change>
           <option value="">${t.choose}</option>
-          ${procedureOptions(args.procedures, procedure?.procedureId)}
+          ${procedureOptions(args.procedures, procedure?.procedureId, args.lang)}
         </select>
       </div>
       <div class="form-field">
@@ -115,7 +136,11 @@ export function intakeForm(args: {
       procedure
         ? html`<section aria-labelledby="attachments-title" data-testid="attachments">
             <h2 id="attachments-title">
-              ${procedure.name} <span class="en" lang="en">${procedure.nameEn}</span>
+              ${
+                args.lang === 'en'
+                  ? html`${procedure.nameEn} <span class="en" lang="ja">${procedure.name}</span>`
+                  : html`${procedure.name} <span class="en" lang="en">${procedure.nameEn}</span>`
+              }
             </h2>
             <div class="attachments">
               <div>
@@ -124,9 +149,12 @@ export function intakeForm(args: {
                   ${procedure.attachmentsOmitted.map(
                     (a) =>
                       html`<li>
-                        <span class="mark mark--unnecessary">${t.byNetwork}</span>${a.name}
+                        <span class="mark mark--unnecessary">${t.byNetwork}</span>${
+                          args.lang === 'en' ? a.nameEn : a.name
+                        }
                         <span class="hint"
-                          >← ${a.itemNos.map((n) => itemName(args.legal, n)).join('、')}</span
+                          >←
+                          ${a.itemNos.map((n) => itemName(args.legal, n, args.lang)).join(sep(args.lang))}</span
                         >
                       </li>`,
                   )}
@@ -139,7 +167,9 @@ export function intakeForm(args: {
                   procedure.itemNosWithoutAttachment.length > 0
                     ? html`<p class="hint">
                         ${t.withoutAttachment}:
-                        ${procedure.itemNosWithoutAttachment.map((n) => itemName(args.legal, n)).join('、')}
+                        ${procedure.itemNosWithoutAttachment
+                          .map((n) => itemName(args.legal, n, args.lang))
+                          .join(sep(args.lang))}
                       </p>`
                     : null
                 }
@@ -172,12 +202,14 @@ export function intakeForm(args: {
                   ${replacing.map(
                     (itemNo) =>
                       html`<tr>
-                        <td><label for="provider-${itemNo}">${itemName(args.legal, itemNo)}</label></td>
+                        <td>
+                          <label for="provider-${itemNo}">${itemName(args.legal, itemNo, args.lang)}</label>
+                        </td>
                         <td>
                           ${procedure.attachmentsOmitted
                             .filter((a) => a.itemNos.includes(itemNo))
-                            .map((a) => a.name)
-                            .join('、')}
+                            .map((a) => (args.lang === 'en' ? a.nameEn : a.name))
+                            .join(sep(args.lang))}
                         </td>
                         <td>
                           ${providerField(args.directory, procedure, itemNo, args.lang, `provider-${itemNo}`)}
@@ -223,9 +255,9 @@ export function intakeSheet(
   >
     <dl class="sheet-meta">
       <dt>${t.receivedAt}</dt>
-      <dd>${japaneseDateTime(view.at)}</dd>
+      <dd>${dateTimeIn(args.lang, view.at)}</dd>
       <dt>${t.procedure}</dt>
-      <dd>${procedure.procedureId} ${procedure.name}</dd>
+      <dd>${procedure.procedureId} ${procedureName(procedure, args.lang)}</dd>
       <dt>${t.addresseeNumber}</dt>
       <dd>${view.addresseeNumber}</dd>
       <dt>${t.clerk}</dt>
@@ -240,7 +272,8 @@ export function intakeSheet(
       ${view.verdict.unnecessary.map(
         (name) =>
           html`<li data-attachment="${name}" data-verdict="unnecessary">
-            <span class="mark mark--unnecessary">${t.unnecessary}</span>${name}
+            <span class="mark mark--unnecessary">${t.unnecessary}</span
+            >${attachmentName(procedure, name, args.lang)}
           </li>`,
       )}
       ${view.verdict.stillNeeded.map(
@@ -248,13 +281,13 @@ export function intakeSheet(
           html`<li data-attachment="${name}" data-verdict="${view.done ? 'needed' : 'pending'}">
             <span class="mark ${view.done ? 'mark--needed' : 'mark--pending'}"
               >${view.done ? t.needed : t.waiting}</span
-            >${name}
+            >${attachmentName(procedure, name, args.lang)}
           </li>`,
       )}
       ${view.notAsked.map(
         (name) =>
           html`<li data-attachment="${name}" data-verdict="not-asked">
-            <span class="mark mark--needed">${t.needed}</span>${name}
+            <span class="mark mark--needed">${t.needed}</span>${attachmentName(procedure, name, args.lang)}
             <span class="hint">(${t.notAsked})</span>
           </li>`,
       )}
@@ -273,8 +306,8 @@ export function intakeSheet(
         ${view.rows.map(
           (row) =>
             html`<tr>
-              <td>${args.directory.nameOf(row.providerId)}</td>
-              <td>${row.itemNos.map((n) => itemName(args.legal, n)).join('、')}</td>
+              <td>${args.directory.nameOf(row.providerId, args.lang)}</td>
+              <td>${row.itemNos.map((n) => itemName(args.legal, n, args.lang)).join(sep(args.lang))}</td>
               <td><code>${row.processingNumber ?? '—'}</code></td>
               <td data-testid="outcome">
                 ${
@@ -292,12 +325,15 @@ export function intakeSheet(
         const layout = args.legal
           .findItem(item.itemNo)
           ?.layouts.find((l) => l.version === item.layoutVersion);
-        const label = (field: string) => layout?.fields.find((f) => f.name === field)?.label ?? field;
+        const label = (field: string) => {
+          const f = layout?.fields.find((x) => x.name === field);
+          return (args.lang === 'en' ? f?.labelEn : f?.label) ?? field;
+        };
         return html`<section class="answer" data-testid="answer-${item.itemNo}">
           <h3>
-            ${itemName(args.legal, item.itemNo)}
+            ${itemName(args.legal, item.itemNo, args.lang)}
             <span class="hint"
-              >(${args.directory.nameOf(row.providerId)} · ${t.layout} ${item.layoutVersion})</span
+              >(${args.directory.nameOf(row.providerId, args.lang)} · ${t.layout} ${item.layoutVersion})</span
             >
           </h3>
           <table class="data-table">
@@ -339,7 +375,7 @@ export function bulkForm(args: {
         <label for="procedureId">${t.procedure}</label>
         <select class="input" id="procedureId" name="procedureId" data-submit-on-change>
           <option value="">${t.choose}</option>
-          ${procedureOptions(args.procedures, procedure?.procedureId)}
+          ${procedureOptions(args.procedures, procedure?.procedureId, args.lang)}
         </select>
       </div>
       <button class="button button--secondary" type="submit">${t.show}</button>
@@ -356,7 +392,7 @@ export function bulkForm(args: {
                 (itemNo) =>
                   html`<label class="choice"
                     ><input type="checkbox" name="item-${itemNo}" value="1" />
-                    ${itemName(args.legal, itemNo)}</label
+                    ${itemName(args.legal, itemNo, args.lang)}</label
                   >`,
               )}
             </fieldset>
@@ -397,11 +433,11 @@ export function bulkProgress(
       <dt>${t.bulkNumber}</dt>
       <dd><code>${status.bulkNumber}</code></dd>
       <dt>${t.procedure}</dt>
-      <dd>${status.procedureId} ${procedure?.name ?? ''}</dd>
+      <dd>${status.procedureId} ${procedureName(procedure, args.lang)}</dd>
       <dt>${t.provider}</dt>
-      <dd>${args.directory.nameOf(status.providerId)}</dd>
+      <dd>${args.directory.nameOf(status.providerId, args.lang)}</dd>
       <dt>${t.item}</dt>
-      <dd>${status.itemNos.map((n) => itemName(args.legal, n)).join('、')}</dd>
+      <dd>${status.itemNos.map((n) => itemName(args.legal, n, args.lang)).join(sep(args.lang))}</dd>
     </dl>
     <label for="bulk-progress"
       >${t.progress}: <span data-field="finished">${status.finished}</span> / ${status.total}</label
@@ -466,7 +502,7 @@ export function recordsPage(args: {
         <label for="procedureId">${t.procedure}</label>
         <select class="input" id="procedureId" name="procedureId">
           <option value="">${t.all}</option>
-          ${procedureOptions(args.procedures, q.procedureId)}
+          ${procedureOptions(args.procedures, q.procedureId, args.lang)}
         </select>
       </div>
       <div class="form-field">
@@ -516,15 +552,19 @@ export function recordsPage(args: {
             : args.records.map(
                 (r) =>
                   html`<tr>
-                    <td>${japaneseDateTime(new Date(r.recordedAt))}</td>
+                    <td>${dateTimeIn(args.lang, new Date(r.recordedAt))}</td>
                     <td>${r.role === 'requester' ? t.asRequester : t.asProvider}</td>
                     <td><code>${r.processingNumber}</code></td>
                     <td>
                       ${r.procedureId ?? ''}
-                      ${r.procedureId ? (args.legal.findProcedure(r.procedureId)?.name ?? '') : ''}
+                      ${r.procedureId ? procedureName(args.legal.findProcedure(r.procedureId), args.lang) : ''}
                     </td>
-                    <td>${args.directory.nameOf(r.role === 'requester' ? r.providerId : r.requesterId)}</td>
-                    <td>${(r.itemNos ?? []).map((n) => itemName(args.legal, n)).join('、')}</td>
+                    <td>
+                      ${args.directory.nameOf(r.role === 'requester' ? r.providerId : r.requesterId, args.lang)}
+                    </td>
+                    <td>
+                      ${(r.itemNos ?? []).map((n) => itemName(args.legal, n, args.lang)).join(sep(args.lang))}
+                    </td>
                     <td>${outcomeLabel(r.outcome, args.lang)}${r.reason ? html` (${r.reason})` : null}</td>
                     <td>${r.requestedBy ?? ''}</td>
                   </tr>`,

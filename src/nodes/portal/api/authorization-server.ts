@@ -34,6 +34,8 @@ export interface ApiClient {
   clientId: string;
   /** The service's name, as the consent page and the 連携サービス page show it. */
   name: string;
+  /** Its name in English, for those pages in English (the Japanese name where none is given). */
+  nameEn?: string | undefined;
   redirectUris: string[];
   /** The scopes it may ask for (besides `openid`). */
   scopes: string[];

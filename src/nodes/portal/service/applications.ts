@@ -68,9 +68,13 @@ export type FormErrors = Record<string, { ja: string; en: string }>;
 /** The document the reader shows before the card signs it. */
 export interface SigningDocument {
   content: Uint8Array;
+  /** The municipality's code and the catalogue's procedure id (`kosodate-01`). */
+  municipalityId: string;
+  procedureId: string;
   municipalityName: string;
   procedureName: string;
-  lines: { label: string; value: string }[];
+  /** Each field as signed: its name, its label (Japanese) and the value given. */
+  lines: { name: string; label: string; value: string }[];
   attachmentsOmitted: string[];
   expiresAt: Date;
 }
@@ -239,13 +243,15 @@ export class ApplicationService {
       municipality: { name: string };
       procedure: { name: string };
       attachmentsOmitted: string[];
-      fields: { label: string; value: string | number }[];
+      fields: { name: string; label: string; value: string | number }[];
     };
     return {
       content: row.content,
+      municipalityId: row.municipalityId,
+      procedureId: row.procedureId,
       municipalityName: parsed.municipality.name,
       procedureName: parsed.procedure.name,
-      lines: parsed.fields.map((f) => ({ label: f.label, value: String(f.value) })),
+      lines: parsed.fields.map((f) => ({ name: f.name, label: f.label, value: String(f.value) })),
       attachmentsOmitted: parsed.attachmentsOmitted,
       expiresAt: row.expiresAt,
     };

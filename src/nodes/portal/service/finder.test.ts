@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadLegalTable } from '../../../domain/legal-table/index.ts';
 import { ApplicationService } from './applications.ts';
 import { FinderService, parseOnestop } from './finder.ts';
+import { documentInEnglish } from '../onestop-router.ts';
 
 const dir = join(import.meta.dirname, '..', 'onestop');
 const legal = loadLegalTable();
@@ -16,6 +17,8 @@ const registrations = new Map(
 const catalogueText = readFileSync(join(dir, 'catalogue.yaml'), 'utf8');
 const onestop = parseOnestop({ catalogue: catalogueText, registrations }, legal);
 const finder = new FinderService(onestop);
+/** How many procedures spare a 課税証明書: found as many by its English name. */
+const spareCount = finder.search({ keyword: '課税証明書' }).length;
 
 describe('the service finder (ぴったりサービス)', () => {
   it('registers the seeds’ one-stop lists: 子育て 15, 介護 nine, 被災者支援 ten', () => {
@@ -42,6 +45,55 @@ describe('the service finder (ぴったりサービス)', () => {
       finder.search({ keyword: 'DISASTER RELIEF' }).every((h) => h.procedure.lifeEvents.includes('hisai')),
     ).toBe(true);
     expect(finder.find('271004', 'hisai-01')?.procedure.attachmentsOmitted).toEqual([]);
+  });
+
+  it('gives each choice, hint and omitted attachment its English, and refuses a form without them', () => {
+    const allowance = finder.find('152048', 'kosodate-01')?.procedure;
+    expect(allowance?.attachmentsOmittedEn).toEqual(['Tax certificate', 'Certificate of residence']);
+    const relationship = allowance?.form.find((f) => f.name === 'relationship');
+    expect(relationship?.optionsEn).toEqual(['Child', 'Grandchild', 'Other']);
+    expect(allowance?.form.find((f) => f.name === 'phone')?.hintEn).toBe('10 or 11 digits, without hyphens');
+    expect(finder.search({ keyword: 'tax certificate' }).length).toBe(spareCount);
+
+    const noChoices = catalogueText.replace('      optionsEn: [Child, Grandchild, Other]\n', '');
+    expect(noChoices).not.toBe(catalogueText);
+    expect(() => parseOnestop({ catalogue: noChoices, registrations }, legal)).toThrow(
+      /field relationship: optionsEn must name each of the 3 options in English, in order/,
+    );
+    const shortChoices = catalogueText.replace('optionsEn: [Child, Grandchild, Other]', 'optionsEn: [Child]');
+    expect(() => parseOnestop({ catalogue: shortChoices, registrations }, legal)).toThrow(/optionsEn/);
+    const noHint = catalogueText.replace("hintEn: '10 digits',", '');
+    expect(noHint).not.toBe(catalogueText);
+    expect(() => parseOnestop({ catalogue: noHint, registrations }, legal)).toThrow(
+      /field insuredNumber: a hint has its English/,
+    );
+  });
+
+  it('shows a document to sign in English: names and labels translated, each value as signed', () => {
+    const signed = {
+      content: new Uint8Array(),
+      municipalityId: '152048',
+      procedureId: 'kosodate-01',
+      municipalityName: '三条市',
+      procedureName: '児童手当等の受給資格及び児童手当の額についての認定請求',
+      lines: [
+        { name: 'childName', label: '児童の氏名', value: '山田 一郎' },
+        { name: 'relationship', label: '申請者から見た続柄', value: '子' },
+      ],
+      attachmentsOmitted: ['課税証明書', '住民票'],
+      expiresAt: new Date(),
+    };
+    expect(documentInEnglish(finder, signed)).toEqual({
+      municipalityName: 'Sanjo City',
+      procedureName: 'Child allowance: application for certification',
+      lines: [
+        { label: "Child's name", value: '山田 一郎' },
+        { label: 'Relationship to you', value: '子 (Child)' },
+      ],
+      attachmentsOmitted: ['Tax certificate', 'Certificate of residence'],
+    });
+    // A procedure the catalogue no longer lists: nothing in English (the Japanese is shown).
+    expect(documentInEnglish(finder, { ...signed, procedureId: 'gone-01' })).toBeUndefined();
   });
 
   it('finds only what a municipality registered', () => {

@@ -66,6 +66,8 @@ export interface OnlineProcedure {
   procedureId: string | undefined;
   /** 添付不要: the attachments the network's answers replace (the legal table's names). */
   attachmentsOmitted: string[];
+  /** The same, in English (the legal table's `nameEn`), for the pages in English. */
+  attachmentsOmittedEn: string[];
   form: FormField[];
 }
 
@@ -131,6 +133,19 @@ export function parseOnestop(
       if ((field.type === 'select') !== (field.options !== undefined)) {
         throw invalid(where, 'a select has options, and only a select');
       }
+      // The form in English needs each choice and hint in English too: required, so none is forgotten.
+      if (field.options !== undefined && field.optionsEn?.length !== field.options.length) {
+        throw invalid(
+          where,
+          `optionsEn must name each of the ${field.options.length} options in English, in order`,
+        );
+      }
+      if (field.options === undefined && field.optionsEn !== undefined) {
+        throw invalid(where, 'optionsEn without options');
+      }
+      if ((field.hint === undefined) !== (field.hintEn === undefined)) {
+        throw invalid(where, 'a hint has its English (hintEn), and hintEn its hint');
+      }
       if (field.pattern !== undefined) {
         try {
           new RegExp(field.pattern, 'u');
@@ -159,6 +174,7 @@ export function parseOnestop(
       lifeEvents: entry.lifeEvents,
       procedureId: entry.procedureId,
       attachmentsOmitted: legal?.attachmentsOmitted.map((a) => a.name) ?? [],
+      attachmentsOmittedEn: legal?.attachmentsOmitted.map((a) => a.nameEn) ?? [],
       form,
     });
   }
@@ -239,6 +255,7 @@ export class FinderService {
       procedure.nameEn,
       ...events.flatMap((e) => [e.name, e.nameEn]),
       ...procedure.attachmentsOmitted,
+      ...procedure.attachmentsOmittedEn,
     ]
       .join('\n')
       .toLowerCase();

@@ -45,6 +45,8 @@ export const MY_INFORMATION_PROCEDURE = '900-01';
 export interface InformationProvider {
   id: InstitutionId;
   name: string;
+  /** The registry's English name, for the page in English (the name where none is given). */
+  nameEn?: string | undefined;
   kind: InstitutionKind;
 }
 
@@ -52,6 +54,7 @@ export interface InformationProvider {
 export interface RetrievalEntry {
   providerId: string;
   providerName: string;
+  providerNameEn: string;
   itemNos: number[];
   state: RequesterOutcome;
   /** For `refused` and `failed`: the rule or code (the page says what it means). */
@@ -156,6 +159,7 @@ export class MyInformationService {
       entries: this.plan(now, only).map(({ provider, itemNos }) => ({
         providerId: provider.id,
         providerName: provider.name,
+        providerNameEn: provider.nameEn ?? provider.name,
         itemNos,
         state: 'pending' as const,
       })),

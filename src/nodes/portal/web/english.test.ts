@@ -1,10 +1,12 @@
 /**
  * The portal's and the card reader's English: every page rendered in English has `<html lang="en">`,
- * a switch back to 日本語, and no Japanese chrome left — neither a string of the pages' Japanese tables
- * nor any Japanese character at all, once the data the page was given (an institution's name, a
- * layout's labels, which stay as data has them) is taken out. Fixtures name institutions in ASCII, so
- * that a Japanese character in an English page can only be chrome someone forgot. The Japanese pages
- * are checked the other way: `lang="ja"`, the switch to English, and no English sentence of the tables.
+ * a switch back to 日本語, and no Japanese left — neither a string of the pages' Japanese tables nor any
+ * Japanese character at all, but for what stays Japanese on purpose: a notice's title and text (the
+ * institution's own words, marked `lang="ja"`). Fixtures give the data as the network does, Japanese
+ * names with their English (institutions, the legal table's procedures, items, layout labels and
+ * attachments, the catalogue's choices), so that a Japanese character in an English page is chrome or
+ * data someone forgot to translate. The Japanese pages are checked the other way: `lang="ja"`, the
+ * switch to English, and no English sentence of the tables.
  */
 import { describe, expect, it } from 'vitest';
 import { loadLegalTable } from '../../../domain/legal-table/index.ts';
@@ -89,18 +91,22 @@ function pieces(text: string, min: number): string[] {
 
 const JAPANESE = /[\u3000-\u30ff\u3400-\u9fff\uff00-\uffef]/g;
 
-/** Data the fixtures hand the pages in Japanese (as data has it), and the switch's own 「日本語」. */
+/** A notice as its institution wrote it: Japanese on every page (marked `lang="ja"`). */
+const NOTICE_TITLE = '固定資産税のお知らせ';
+const NOTICE_BODY = '第3期分を納付してください。';
+
+/** What stays Japanese on an English page: the switch's own 「日本語」, and the notice's own words. */
 const ALLOWED_JAPANESE = [
   '日本語',
   'ヤマダ　タロウ', // the example of a katakana account name: the field is typed in katakana
-  ...(legal.layoutFor(2, at)?.fields.map((f) => f.label) ?? []),
-  ...(legal.layoutFor(31, at)?.fields.map((f) => f.label) ?? []),
-  '課税証明書', // an attachment's name, as the legal table has it
+  NOTICE_TITLE,
+  NOTICE_BODY,
 ];
 
 /** The page's visible text and attributes people read, without the data allowed to stay Japanese. */
 function chromeOf(markup: string): string {
-  let text = markup;
+  // A choice's value is what the form sends (the Japanese the municipality reads), not what is shown.
+  let text = markup.replace(/<option value="[^"]*"/g, '<option');
   for (const data of ALLOWED_JAPANESE.sort((a, b) => b.length - a.length)) text = text.replaceAll(data, '');
   return text;
 }
@@ -145,6 +151,7 @@ const finderResult: FinderResult = {
     lifeEvents: ['kosodate'],
     procedureId: '074-01',
     attachmentsOmitted: ['課税証明書'],
+    attachmentsOmittedEn: ['Tax certificate'],
     form: [
       { name: 'childName', label: '児童の氏名', labelEn: 'Child’s name', type: 'text', required: true },
       { name: 'birthDate', label: '生年月日', labelEn: 'Date of birth', type: 'date', required: true },
@@ -156,7 +163,17 @@ const finderResult: FinderResult = {
         labelEn: 'Relationship',
         type: 'select',
         required: true,
-        options: ['child'],
+        options: ['子', '孫'],
+        optionsEn: ['Child', 'Grandchild'],
+      },
+      {
+        name: 'phone',
+        label: '電話番号',
+        labelEn: 'Phone',
+        type: 'text',
+        required: true,
+        hint: 'ハイフンなし',
+        hintEn: 'Without hyphens',
       },
     ],
   },
@@ -167,9 +184,11 @@ const record = (outcome: 'provided' | 'not_held' | 'refused' | 'failed' | 'pendi
   requestedAt: at.toISOString(),
   answeredAt: null,
   requesterId: '152048',
-  requesterName: 'Sanjo City',
+  requesterName: '三条市',
+  requesterNameEn: 'Sanjo City',
   providerId: '131041',
-  providerName: 'Shinjuku City',
+  providerName: '新宿区',
+  providerNameEn: 'Shinjuku City',
   clauseNo: '74',
   procedureId: '074-01',
   itemNos: [2],
@@ -182,9 +201,10 @@ const notice = {
   noticeId: '00000000-0000-4000-8000-000000000001',
   personId: 'p',
   senderId: '152048',
+  // The sender's English name is the router's to put in (router.ts, from the registry's names).
   senderName: 'Sanjo City',
-  title: 'Property tax',
-  body: 'Please pay.',
+  title: NOTICE_TITLE,
+  body: NOTICE_BODY,
   sentAt: at,
   receivedAt: at,
   readAt: undefined,
@@ -216,10 +236,22 @@ const cards = [
   { file: 'b.card', label: 'card-b', pinTriesLeft: 0 },
 ];
 const documentView = {
-  municipalityName: 'Sanjo City',
-  procedureName: 'Child allowance',
-  lines: [{ label: 'Name', value: 'Hanako' }],
+  municipalityName: '三条市',
+  procedureName: '児童手当の認定請求',
+  lines: [
+    { label: '児童の氏名', value: 'Hanako' },
+    { label: '続柄', value: '子' },
+  ],
   attachmentsOmitted: ['課税証明書'],
+  en: {
+    municipalityName: 'Sanjo City',
+    procedureName: 'Child allowance: application',
+    lines: [
+      { label: 'Child’s name', value: 'Hanako' },
+      { label: 'Relationship', value: 'Child' },
+    ],
+    attachmentsOmitted: ['Tax certificate'],
+  },
 };
 
 /** Every page of the portal and the reader, in one language, with what makes each of its parts show. */
@@ -274,7 +306,8 @@ function pages(lang: Lang): [string, string][] {
           entries: [
             {
               providerId: '131041',
-              providerName: 'Shinjuku City',
+              providerName: '新宿区',
+              providerNameEn: 'Shinjuku City',
               itemNos: [2, 31],
               state: 'provided',
               processingNumber: 'PN1',
@@ -286,10 +319,28 @@ function pages(lang: Lang): [string, string][] {
                 },
               ],
             },
-            { providerId: 'x1', providerName: 'Tokyo', itemNos: [2], state: 'not_held' },
-            { providerId: 'x2', providerName: 'Pension', itemNos: [2], state: 'refused' },
-            { providerId: 'x3', providerName: 'Other', itemNos: [2], state: 'failed' },
-            { providerId: 'x4', providerName: 'Slow', itemNos: [2], state: 'pending' },
+            {
+              providerId: 'x1',
+              providerName: '東京都',
+              providerNameEn: 'Tokyo',
+              itemNos: [2],
+              state: 'not_held',
+            },
+            {
+              providerId: 'x2',
+              providerName: '日本年金機構',
+              providerNameEn: 'Pension',
+              itemNos: [2],
+              state: 'refused',
+            },
+            { providerId: 'x3', providerName: '他', providerNameEn: 'Other', itemNos: [2], state: 'failed' },
+            {
+              providerId: 'x4',
+              providerName: '遅い',
+              providerNameEn: 'Slow',
+              itemNos: [2],
+              state: 'pending',
+            },
           ],
         },
       }),
@@ -566,6 +617,43 @@ describe('the portal’s and the card reader’s two languages', () => {
     expect(en.get('finder')).not.toContain('三条市');
     expect(en.get('apply')).toContain('Child’s name');
     expect(toText(paymentPanel('en', payment))).toContain('¥12,345');
+  });
+
+  it('gives the data that was Japanese only in English too: institutions, layout labels, attachments, choices', () => {
+    const en = new Map(pages('en'));
+    const ja = new Map(pages('ja'));
+    const labels = legal.layoutFor(2, at)?.fields ?? [];
+    expect(labels.length).toBeGreaterThan(3);
+    for (const f of labels) {
+      expect(en.get('my information'), f.name).toContain(`<dt>${f.labelEn}</dt>`);
+      expect(ja.get('my information'), f.name).toContain(`<dt>${f.label}</dt>`);
+    }
+    expect(en.get('my information')).toContain('Shinjuku City');
+    expect(ja.get('my information')).toContain('新宿区');
+    expect(en.get('exchanges')).toContain('Sanjo City');
+    expect(en.get('exchanges')).toContain('Child Allowance Act');
+    expect(ja.get('exchanges')).toContain('三条市');
+    expect(en.get('finder')).toContain('Tax certificate');
+    expect(ja.get('finder')).toContain('課税証明書');
+    // A choice shows in English; the value sent stays the Japanese the municipality reads.
+    expect(en.get('apply')).toMatch(/<option value="子"[^>]*>\s*Child\s*<\/option>/);
+    expect(ja.get('apply')).toMatch(/<option value="子"[^>]*>\s*子\s*<\/option>/);
+    expect(en.get('apply')).toContain('Without hyphens');
+    expect(ja.get('apply')).toContain('ハイフンなし');
+    const reader = en.get('reader sign document undefined') ?? '';
+    expect(reader).toContain('Sanjo City');
+    expect(reader).toContain('Tax certificate');
+  });
+
+  it('leaves a notice as its institution wrote it, marked lang="ja" for screen readers, and says so in English', () => {
+    for (const lang of ['en', 'ja'] as const) {
+      const markup = new Map(pages(lang)).get('notice') ?? '';
+      expect(markup).toMatch(new RegExp(`<h1 class="page-title"\\s+lang="ja">\\s*${NOTICE_TITLE}`));
+      expect(markup).toMatch(new RegExp(`data-testid="notice-body" lang="ja">${NOTICE_BODY}<`));
+      expect(markup.includes('data-testid="notice-as-sent"')).toBe(lang === 'en');
+      const inbox = new Map(pages(lang)).get('notices') ?? '';
+      expect(inbox).toContain(`lang="ja">${NOTICE_TITLE}</a>`);
+    }
   });
 
   it('keeps the page to come back to in the switch, and only a path of this origin', () => {

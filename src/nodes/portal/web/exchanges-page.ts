@@ -100,7 +100,7 @@ export const EXCHANGES_TEXT = {
   noProcedure: { ja: '（法令に定めのない手続）', en: '(a procedure the law does not define)' },
   clause: { ja: '根拠', en: 'Legal basis' },
   clauseNo: { ja: '第{n}項', en: 'Appended Table 2, clause {n}' },
-  clauseLaw: { ja: '（{law}による事務）', en: ' ({law})' },
+  clauseLaw: { ja: '（{law}による事務）', en: ' ({business}, under the {law})' },
   outcome: { ja: '結果', en: 'Outcome' },
   processingNumber: { ja: '処理番号', en: 'Processing number' },
   processingHint: {
@@ -202,9 +202,8 @@ function row(record: PersonRecord, legal: LegalTable, lang: Lang): Html {
   >
     <p class="exchange__when">${dateTimeIn(lang, new Date(record.requestedAt))}</p>
     <p class="exchange__summary">
-      ${before}<strong data-testid="requester">${record.requesterName}</strong>${middle}<strong
-        data-testid="provider"
-        >${record.providerName}</strong
+      ${before}<strong data-testid="requester">${en ? record.requesterNameEn : record.requesterName}</strong
+      >${middle}<strong data-testid="provider">${en ? record.providerNameEn : record.providerName}</strong
       >${after}
     </p>
     <dl class="exchange__details">
@@ -214,7 +213,7 @@ function row(record: PersonRecord, legal: LegalTable, lang: Lang): Html {
       <dd data-testid="procedure">${(en ? procedure?.nameEn : procedure?.name) ?? t.noProcedure}</dd>
       <dt>${t.clause}</dt>
       <dd data-testid="clause">
-        ${fill(t.clauseNo, { n: record.clauseNo })}${clause ? fill(t.clauseLaw, { law: en ? clause.businessEn : clause.law }) : ''}
+        ${fill(t.clauseNo, { n: record.clauseNo })}${clause ? fill(t.clauseLaw, en ? { business: clause.businessEn, law: clause.lawEn } : { law: clause.law }) : ''}
       </dd>
       <dt>${t.outcome}</dt>
       <dd>

@@ -1,7 +1,7 @@
 /**
  * わたしの情報 (my information): the button that asks, the progress while answers arrive, then one
- * section per institution with each item under its name and the data layout's labels (Japanese, as
- * the layouts name them: data). A provider that failed or refused gets a line saying what it means
+ * section per institution with each item under its name and the data layout's labels (the layout's
+ * Japanese label, or its English one in English; the values are as the institution holds them). A provider that failed or refused gets a line saying what it means
  * for the resident. The results block (`#my-information-results`) is the same markup whether the
  * page is loaded or `my-information.js` fetches it again as answers arrive (it swaps that block only).
  */
@@ -111,7 +111,7 @@ function providedItems(entry: RetrievalEntry, legal: LegalTable, on: Date, lang:
           .filter((f) => item.data[f.name] !== undefined)
           .map(
             (f) =>
-              html`<dt>${f.label}</dt>
+              html`<dt>${lang === 'en' ? f.labelEn : f.label}</dt>
                 <dd>${value(f.type, item.data[f.name], lang)}</dd>`,
           )}
         ${Object.keys(item.data)
@@ -155,7 +155,7 @@ export function myInformationResults(args: {
   const pending = retrieval.entries.filter((e) => e.state === 'pending');
   const section = (entry: RetrievalEntry) =>
     html`<section class="my-info__provider" data-provider="${entry.providerId}" data-state="${entry.state}">
-      <h2>${entry.providerName}</h2>
+      <h2>${lang === 'en' ? entry.providerNameEn : entry.providerName}</h2>
       ${
         entry.state === 'provided'
           ? providedItems(entry, legal, retrieval.startedAt, lang)
@@ -191,7 +191,13 @@ export function myInformationResults(args: {
       notHeld.length > 0
         ? html`<section class="my-info__none" data-state="not_held">
             <h2>${t.holdingNothing}</h2>
-            <p>${notHeld.map((e) => e.providerName).join(lang === 'en' ? ', ' : '、')}</p>
+            <p>
+              ${
+                lang === 'en'
+                  ? notHeld.map((e) => e.providerNameEn).join(', ')
+                  : notHeld.map((e) => e.providerName).join('、')
+              }
+            </p>
           </section>`
         : ''
     }

@@ -119,6 +119,10 @@ export const PAGES_TEXT = {
   from: { ja: '差出人', en: 'From' },
   date: { ja: '日付', en: 'Date' },
   backToNotices: { ja: 'お知らせ一覧に戻る', en: 'Back to notices' },
+  asSent: {
+    ja: 'お知らせの件名と本文は、送った機関が書いたとおりに表示しています。',
+    en: 'The title and text of a notice are shown as the institution wrote them, in Japanese.',
+  },
   loggedOutTitle: { ja: 'ログアウトしました', en: 'Logged out' },
   loggedOut: {
     ja: 'ログアウトしました。共用のパソコンでは、ブラウザを閉じてください。',
@@ -220,7 +224,8 @@ export function landingPage(view: View, args: { csrfToken: string; unread?: numb
 
 /** One row of the inbox; `notices.js` builds the same from a live event (keep the two alike). */
 function noticeItem(lang: Lang, notice: NoticeRow): Html {
-  const title = html`<a href="/notices/${notice.noticeId}">${notice.title}</a>`;
+  // The title and the text are the institution's, as sent (in Japanese): said so, for screen readers.
+  const title = html`<a href="/notices/${notice.noticeId}" lang="ja">${notice.title}</a>`;
   return html`<li class="inbox__item${notice.readAt === undefined ? ' inbox__item--unread' : ''}">
     <span class="inbox__sender">${notice.senderName}</span>
     <span class="inbox__title"
@@ -273,6 +278,7 @@ export function noticePage(
   return page({
     ...chrome(view),
     title: notice.title,
+    titleLang: 'ja',
     scripts: ['notices.js'],
     headerAction: headerActions(view.lang, args.csrfToken, args.unread),
     body: html`<dl class="notice-meta">
@@ -283,7 +289,8 @@ export function noticePage(
           <time datetime="${notice.sentAt.toISOString()}">${dateTimeIn(view.lang, notice.sentAt)}</time>
         </dd>
       </dl>
-      <div class="notice-body" data-testid="notice-body">${notice.body}</div>
+      <div class="notice-body" data-testid="notice-body" lang="ja">${notice.body}</div>
+      ${view.lang === 'en' ? html`<p class="hint" data-testid="notice-as-sent">${t.asSent}</p>` : ''}
       ${args.extra}
       <p>
         <a href="/notices">${t.backToNotices}</a>

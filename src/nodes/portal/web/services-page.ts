@@ -85,7 +85,11 @@ export const SERVICES_TEXT = {
 
 const named = (lang: Lang, x: { name: string; nameEn: string }) => (lang === 'en' ? x.nameEn : x.name);
 
-function unnecessary(lang: Lang, attachments: readonly string[]): Html {
+function unnecessary(
+  lang: Lang,
+  procedure: { attachmentsOmitted: readonly string[]; attachmentsOmittedEn: readonly string[] },
+): Html {
+  const attachments = lang === 'en' ? procedure.attachmentsOmittedEn : procedure.attachmentsOmitted;
   if (attachments.length === 0) return html``;
   return html`<p class="hint" data-testid="unnecessary">
     ${attachments.map(
@@ -161,7 +165,7 @@ export function finderPage(
                   >
                     <div class="result__name">${named(lang, r.procedure)}</div>
                     <div>${named(lang, r.municipality)}</div>
-                    ${unnecessary(lang, r.procedure.attachmentsOmitted)}
+                    ${unnecessary(lang, r.procedure)}
                     <a
                       class="button button--secondary"
                       href="/services/${r.municipality.id}/${r.procedure.id}/apply"
@@ -196,7 +200,11 @@ ${value ?? ''}</textarea>`;
       control = html`<select class="input" ${common}>
         <option value="">${t.choose}</option>
         ${(field.options ?? []).map(
-          (o) => html`<option value="${o}" ${value === o ? html`selected` : ''}>${o}</option>`,
+          // The value sent stays the Japanese choice the municipality reads; its English is shown.
+          (o, i) =>
+            html`<option value="${o}" ${value === o ? html`selected` : ''}>
+              ${lang === 'en' ? (field.optionsEn?.[i] ?? o) : o}
+            </option>`,
         )}
       </select>`;
       break;
@@ -230,7 +238,7 @@ ${value ?? ''}</textarea>`;
         field.required ? html` <span class="badge">${t.required}</span>` : ''
       }</label
     >
-    ${field.hint ? html`<p class="hint">${field.hint}</p>` : ''}
+    ${field.hint ? html`<p class="hint">${lang === 'en' ? (field.hintEn ?? field.hint) : field.hint}</p>` : ''}
     ${error ? html`<p class="field-error" id="${described}">${error[lang]}</p>` : ''} ${control}
   </div>`;
 }
@@ -262,7 +270,7 @@ export function applyPage(
         found.procedure.attachmentsOmitted.length > 0
           ? html`<div class="notice notice--success" data-testid="attachments-omitted">
               <p>${t.omitted}</p>
-              ${unnecessary(lang, found.procedure.attachmentsOmitted)}
+              ${unnecessary(lang, found.procedure)}
             </div>`
           : ''
       }

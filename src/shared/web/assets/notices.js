@@ -30,6 +30,8 @@ function addNotice(notice) {
   const link = document.createElement('a');
   link.href = `/notices/${notice.id}`;
   link.textContent = notice.title;
+  // The institution's own text, as sent (noticeItem in pages.ts says so too).
+  link.lang = 'ja';
   strong.append(link);
   const badge = document.createElement('span');
   badge.className = 'badge';
