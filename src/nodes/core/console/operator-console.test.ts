@@ -136,7 +136,7 @@ describe("the operator's console", () => {
     const base = legalTableFromFiles(FILES).digest;
     const diff = await get(`/operator/legal/diff?from=${base}&to=${loaded.body.version.digest}`);
     expect(diff.statusCode).toBe(200);
-    expect(diff.body).toMatch(/~ procedure 074-01 [\s\S]*appliedTo: .+ → 変更後の申請先/);
+    expect(diff.body).toMatch(/~ 事務手続 074-01 [\s\S]*appliedTo: .+ → 変更後の申請先/);
     expect((await get(`/operator/legal/diff?from=${base}&to=${'0'.repeat(64)}`)).statusCode).toBe(404);
   });
 

@@ -489,6 +489,7 @@ export const OVERSIGHT_CONSOLE_MESSAGES = {
   events: { ja: 'ログの事象', en: 'Events in the log' },
   purged: { ja: '保存期間を過ぎ削除された事象', en: 'Events purged after their retention' },
   headsCounted: { ja: 'ツリーヘッド（保存・検証済み）', en: 'Tree heads (stored, verified)' },
+  countSeparator: { ja: '・', en: ', ' },
   head: { ja: 'ツリーヘッドの署名を確かめられません。', en: 'The tree head’s signature does not verify.' },
   leaf: {
     ja: '記録の事象がツリーヘッドの木に含まれていません（改ざんの疑い）。',
@@ -756,7 +757,7 @@ function verificationBody(v: LogVerification, lang: Lang): Html {
         <tr>
           <th>${t.headsCounted}</th>
           <td class="num" id="heads-verified">
-            ${count.format(a.heads.stored)}・${count.format(a.heads.verified)}
+            ${count.format(a.heads.stored)}${t.countSeparator}${count.format(a.heads.verified)}
           </td>
         </tr>
       </tbody>
