@@ -39,6 +39,9 @@ import { PersonCodeService } from './service/person-codes.ts';
 import { SessionService, type SessionPolicy } from './service/sessions.ts';
 import type { PortalStore } from './store.ts';
 import type { MoneyStore } from './money-store.ts';
+import type { KyselyPortalRecordLog } from './record-log-store.ts';
+import { PortalRecordLogService } from './service/record-log.ts';
+import type { RecordLogSigner } from '../../trust/merkle/index.ts';
 import { registerMoneyPages, registerProviderRoutes } from './money-router.ts';
 import { AccountService } from './service/accounts.ts';
 import { DemoPaymentProvider } from './service/demo-payment-provider.ts';
@@ -98,6 +101,17 @@ export interface PortalDeps {
   onestop?: { catalogue: Onestop; store: ApplicationStore; jpki: Client<typeof jpkiApi> } | undefined;
   /** わたしの情報: the portal's records as a requester. */
   myInformationStore: MyInformationStore;
+  /**
+   * The portal's tamper-evident record log (its requester, provider and notice records): `signer` is
+   * the portal's identity key; heads are signed after `everyAppends` events (default 100) or every
+   * `everyMs` (default 60 s) if the log grew, and at close. Without a signer no head is signed.
+   */
+  recordLog: {
+    log: KyselyPortalRecordLog;
+    signer?: RecordLogSigner | undefined;
+    everyAppends?: number;
+    everyMs?: number;
+  };
   /** わたしの情報: the institutions the portal asks (those its clause names are asked). */
   informationProviders?: readonly InformationProvider[] | undefined;
   /** How long a resident's answers are kept in memory (default 15 minutes). */
@@ -135,6 +149,7 @@ export interface Portal {
   accounts: AccountService;
   payments: PaymentService;
   provisions: ProvisionService;
+  recordLog: PortalRecordLogService;
   /** The authorization server of the APIs for other services, when `api` was given. */
   api: ApiRoutes | undefined;
 }
@@ -167,6 +182,12 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     core: deps.core,
     seal:
       security && pkiDir ? (content) => sealPaymentConfirmation(security.trust, pkiDir, content) : undefined,
+    clock: deps.clock,
+    logger: deps.logger,
+  });
+  const recordLog = new PortalRecordLogService({
+    ...deps.recordLog,
+    providerRecords: (after, limit) => deps.moneyStore.listProviderRecordsByProcessingNumber(after, limit),
     clock: deps.clock,
     logger: deps.logger,
   });
@@ -321,7 +342,7 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     ...(deps.security ? { tls: deps.security.trust.tls } : {}),
   });
   if (deps.security) secureApp(network, { ...deps.security, institutionId: PORTAL_PARTY });
-  registerPortalNetworkRoutes(network, codes, notices);
+  registerPortalNetworkRoutes(network, codes, notices, recordLog);
   if (applications) registerApplicationDownloads(network, applications);
   registerMyInformationNetworkRoute(network, myInformation);
   registerProviderRoutes(network, provisions);
@@ -338,6 +359,7 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     accounts,
     payments,
     provisions,
+    recordLog,
     api,
   };
 }

@@ -50,6 +50,7 @@ import type { ExchangeService } from './service/exchanges.ts';
 import { sha256Hex, type LoginService } from './service/login.ts';
 import type { MyInformationService } from './service/my-information.ts';
 import type { NoticeEvent, NoticeService } from './service/notices.ts';
+import type { PortalRecordLogService } from './service/record-log.ts';
 import type { PersonCodeService } from './service/person-codes.ts';
 import type { Session, SessionService } from './service/sessions.ts';
 import { EXCHANGES_SCRIPT, exchangesPage, exchangesUnavailablePage } from './web/exchanges-page.ts';
@@ -271,12 +272,18 @@ export function registerExchangePages(app: FastifyInstance, deps: ExchangePagesD
   });
 }
 
-/** The network side: the core's delivery of the portal's codes and of institutions' notices. */
+/**
+ * The network side: the core's delivery of the portal's codes and of institutions' notices, and the
+ * core's three-party cross-check of the portal's records (`networkApi.checkRecords`, read-only; the
+ * answer has no field for a code or a person id).
+ */
 export function registerPortalNetworkRoutes(
   app: FastifyInstance,
   codes: PersonCodeService,
   notices: NoticeService,
+  recordLog: PortalRecordLogService,
 ): void {
+  serve(app, networkApi.checkRecords, async ({ body }) => recordLog.check(body.processingNumbers));
   serve(app, networkApi.deliverCode, async ({ body }) => {
     await codes.deliverCode(body);
     return undefined;

@@ -33,6 +33,7 @@ import type {
   RecordCheckAnswer,
   RequesterExchange,
 } from '../../../../protocol/record-checks.ts';
+import { providerExchangeOf as sharedProviderExchangeOf } from '../../../../protocol/provider-record-events.ts';
 
 export type { RecordLogSigner } from '../../../../trust/merkle/index.ts';
 
@@ -335,16 +336,7 @@ function requesterExchangeOf(folded: Folded | undefined): RequesterExchange | un
 
 function providerExchangeOf(folded: Folded | undefined): ProviderExchange | undefined {
   const record = folded?.provider?.record;
-  if (folded?.provider === undefined || record === undefined) return undefined;
-  return {
-    processingNumber: record.processingNumber,
-    requesterId: record.requesterId,
-    clauseNo: record.clauseNo,
-    procedureId: record.procedureId,
-    itemNos: record.itemNos,
-    outcome: record.outcome,
-    ...(record.reason === undefined ? {} : { reason: record.reason }),
-    recordedAt: record.recordedAt,
-    answers: folded.provider.events,
-  };
+  return folded?.provider === undefined || record === undefined
+    ? undefined
+    : sharedProviderExchangeOf(record, folded.provider.events);
 }
