@@ -82,6 +82,7 @@ function toNotice(row: Selectable<NoticesTable>): NoticeRow {
     sentAt: new Date(row.sent_at),
     receivedAt: new Date(row.received_at),
     readAt: row.read_at === null ? undefined : new Date(row.read_at),
+    ...(row.log_index === null ? {} : { logIndex: Number(row.log_index) }),
   };
 }
 

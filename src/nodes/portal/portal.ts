@@ -288,6 +288,8 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
   registerExchangePages(web, {
     sessions,
     exchanges,
+    notices,
+    recordLog,
     legalTable: deps.legalTable,
     logger: deps.logger,
     tls: deps.webTls !== undefined,

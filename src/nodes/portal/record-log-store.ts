@@ -22,7 +22,7 @@ import {
 import type { NoticeRow } from './store.ts';
 
 /** A notice row with its log entry (null: received before the log existed). */
-export interface LoggedNotice extends Omit<NoticeRow, 'readAt'> {
+export interface LoggedNotice extends Omit<NoticeRow, 'readAt' | 'logIndex'> {
   logIndex: number | null;
 }
 

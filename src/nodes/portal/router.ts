@@ -223,6 +223,9 @@ export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps)
 export interface ExchangePagesDeps {
   sessions: SessionService;
   exchanges: ExchangeService;
+  /** The notices the person received, each with its entry in the portal's record log. */
+  notices: NoticeService;
+  recordLog: PortalRecordLogService;
   legalTable: LegalTable;
   logger: Logger;
   tls: boolean;
@@ -249,9 +252,11 @@ export function registerExchangePages(app: FastifyInstance, deps: ExchangePagesD
     if (cursor && !cursor.success) return reply.redirect('/exchanges', 303);
     reply.type(HTML).header('cache-control', 'no-store');
     try {
-      const [page, key] = await Promise.all([
+      const [page, key, notices, signedSize] = await Promise.all([
         deps.exchanges.page(session.personId, cursor?.data),
         deps.exchanges.recordLogKey(),
+        cursor ? [] : deps.notices.list(session.personId),
+        deps.recordLog.signedSize(),
       ]);
       return reply.send(
         exchangesPage(viewOf(request), {
@@ -260,6 +265,7 @@ export function registerExchangePages(app: FastifyInstance, deps: ExchangePagesD
           key,
           legal: deps.legalTable,
           later: !!cursor,
+          notices: { rows: notices, signedSize },
         }),
       );
     } catch (error) {
