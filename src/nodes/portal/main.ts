@@ -204,6 +204,7 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
         jpki: createClient(jpkiApi, { transport, baseUrl: options.jlisUrl, peer: 'J-LIS', party: 'jlis' }),
       },
       myInformationStore: createKyselyMyInformationStore(db, log),
+      demoCheckoutsFile: join(dir, 'demo-checkouts.json'),
       informationProviders: options.informationProviders,
       api: {
         store: createKyselyApiStore(db),

@@ -99,6 +99,8 @@ export interface PortalDeps {
    * and J-LIS's linking service (the portal a registered relying party). Without them, no finder.
    */
   onestop?: { catalogue: Onestop; store: ApplicationStore; jpki: Client<typeof jpkiApi> } | undefined;
+  /** The demo payment provider's own file of checkouts (kept across restarts); in memory without. */
+  demoCheckoutsFile?: string | undefined;
   /** わたしの情報: the portal's records as a requester. */
   myInformationStore: MyInformationStore;
   /**
@@ -279,7 +281,11 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     sessions,
     accounts,
     payments,
-    provider: new DemoPaymentProvider({ clock: deps.clock, settle: (input) => payments.settle(input) }),
+    provider: new DemoPaymentProvider({
+      clock: deps.clock,
+      settle: (input) => payments.settle(input),
+      file: deps.demoCheckoutsFile,
+    }),
     clock: deps.clock,
     origin,
     tls: deps.webTls !== undefined,
