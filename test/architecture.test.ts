@@ -178,9 +178,10 @@ describe('architecture', () => {
     expect(new Set(served)).toEqual(new Set(declared.filter((d) => !d.startsWith('healthApi.'))));
     // The code delivery is served by every party the core issues codes to: each institution and
     // the Myna Portal (which acquires its codes as an institution does); so is the answer delivery,
-    // since the portal is a requester too (わたしの情報). Nothing else twice.
-    const shared = ['networkApi.deliverCode', 'networkApi.deliverAnswer'];
-    expect(served.filter((s) => shared.includes(s)).length).toBe(4);
+    // since the portal is a requester too (わたしの情報); and the core's cross-check of a party's
+    // records, since the portal keeps a record log as an institution does. Nothing else twice.
+    const shared = ['networkApi.deliverCode', 'networkApi.deliverAnswer', 'networkApi.checkRecords'];
+    expect(served.filter((s) => shared.includes(s)).length).toBe(6);
     const rest = served.filter((s) => !shared.includes(s));
     expect(rest.length).toBe(new Set(rest).size);
   });

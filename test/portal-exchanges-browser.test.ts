@@ -95,6 +95,42 @@ describe.skipIf(!hasChromium)('the Myna Portal’s page A in chromium', () => {
     await shoot('exchanges-explained');
   }, 60_000);
 
+  it('shows a notice an institution sent as a notice, with its log entry, in Japanese and English', async () => {
+    const sent = await net.network.institution('152048').sendResidentMessage({
+      body: {
+        addresseeNumber: net.world!.addresseeNumber('yamada-taro', '152048'),
+        title: '児童手当の現況届のお願い',
+        body: '6月30日までに提出してください。',
+      },
+    });
+    const notice = page.getByTestId('notice-received');
+    const deadline = Date.now() + 15_000;
+    do {
+      await page.goto(`${net.portal.url}/exchanges`);
+    } while ((await notice.count()) === 0 && Date.now() < deadline);
+    expect(await notice.count()).toBe(1);
+    expect(await notice.getByTestId('notice-sender').textContent()).toBe('三条市');
+    expect(await notice.getByTestId('notice-title').textContent()).toBe('児童手当の現況届のお願い');
+    expect(await notice.getByTestId('notice-title').getAttribute('href')).toBe(`/notices/${sent.noticeId}`);
+    // The portal's log holds the notice's entry; its first head comes with the next signing.
+    expect(await notice.getByTestId('notice-log-entry').textContent()).toMatch(
+      /マイナポータルの記録簿の第\d+項目/,
+    );
+    expect(await notice.textContent()).toMatch(/令和\d+年/);
+    // The exchanges' own rows are still checked as before.
+    expect((await marks()).every((r) => r.state === 'verified')).toBe(true);
+    await shoot('exchanges-notice');
+    await page.getByRole('link', { name: 'English' }).click();
+    await page.waitForURL(`${net.portal.url}/exchanges`);
+    expect(await notice.getByTestId('notice-sender').textContent()).toBe('三条市');
+    expect(await notice.textContent()).toContain('sent you a notice');
+    expect(await notice.getByTestId('notice-log-entry').textContent()).toMatch(
+      /Entry \d+ of the Myna Portal’s log/,
+    );
+    await page.getByRole('link', { name: '日本語' }).click();
+    await page.waitForURL(`${net.portal.url}/exchanges`);
+  }, 60_000);
+
   it('marks a row ✗ when a proof was altered on its way to the browser', async () => {
     await page.route(`${net.portal.url}/exchanges`, async (route) => {
       const response = await route.fetch();

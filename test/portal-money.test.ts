@@ -23,6 +23,9 @@ import { attemptWith, credentialOf } from './support/attacker.ts';
 import { MUNICIPALITY, startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
 import { Browser, formOf, unescapeHtml } from './support/portal-web.ts';
 import { PortalResidents, waitFor } from './support/portal-residents.ts';
+import { renkei } from '../src/cli/test-support.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const PREFECTURE = DEMO_INSTITUTIONS.find((i) => i.id === '130001')!;
 let net: PortalNetwork;
@@ -375,4 +378,58 @@ describe('payments from a notice (公金決済)', () => {
     expect(error).toBeInstanceOf(RenkeiError);
     expect((error as RenkeiError).code).toBe('ERR_UNKNOWN_NOTICE');
   });
+
+  it('sends a payment request with `renkei notices send --payment`, and refuses a malformed one', async () => {
+    const bodyFile = join(net.dir, 'bill.txt');
+    writeFileSync(bodyFile, '第2期分の納付をお願いします。\n');
+    const send = (...payment: string[]) =>
+      renkei(
+        '--data-dir',
+        net.dir,
+        'notices',
+        'send',
+        '--institution-url',
+        net.network.institutions.get(MUNICIPALITY.id)?.url ?? '',
+        '--addressee',
+        residents.addressee('taro'),
+        '--title',
+        '固定資産税の納付のお願い',
+        '--body-file',
+        bodyFile,
+        ...payment,
+      );
+    const run = await send(
+      '--payment',
+      '4500',
+      '--due',
+      '2027-01-31',
+      '--payee',
+      '三条市',
+      '--reference',
+      'CLI-0002',
+    );
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('4,500 yen to 三条市 by 2027-01-31 (reference CLI-0002)');
+    const noticeId = /^Notice ([0-9a-f-]{36}) sent/.exec(run.stdout)?.[1] ?? '';
+    expect(
+      await net.network.institution(MUNICIPALITY.id).getPaymentRequest({ params: { noticeId } }),
+    ).toMatchObject({ status: 'requested', amount: 4500, dueDate: '2027-01-31', reference: 'CLI-0002' });
+    // The resident sees the payment on the notice.
+    expect(await delivered('taro', noticeId)).toContain(`/payments/${noticeId}`);
+    for (const [args, words] of [
+      [['--payment', '12.5', '--due', '2027-01-31', '--payee', '三条市', '--reference', 'X'], 'whole yen'],
+      [['--payment', '4500', '--payee', '三条市'], '--due, --reference'],
+      [
+        ['--payment', '4500', '--due', '2027-02-30x', '--payee', '三条市', '--reference', 'X'],
+        '--due must be a date',
+      ],
+      [['--due', '2027-01-31'], 'go with --payment'],
+    ] as const) {
+      const refused = await send(...args);
+      expect(refused.status, args.join(' ')).toBe(1);
+      expect(refused.stderr).toContain('ERR_VALIDATION');
+      expect(refused.stderr).toContain(words);
+    }
+  }, 60_000);
 });

@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOGIN_RATE } from '../src/nodes/portal/router.ts';
 import { VirtualCard } from '../src/card/virtual-card.ts';
 import { createKyselyPortalStore, type PortalDatabase } from '../src/nodes/portal/kysely-store.ts';
+import { KyselyPortalRecordLog } from '../src/nodes/portal/record-log-store.ts';
+import type { Kysely } from 'kysely';
 import { createClient } from '../src/protocol/api.ts';
 import { credentialTransport } from '../src/protocol/client-credentials.ts';
 import { jlisApi } from '../src/protocol/routes.ts';
@@ -63,7 +65,8 @@ async function logIn(browser: Browser, card: string, pin = PIN) {
 
 async function portalStore() {
   const db = await openDatabase<PortalDatabase>(net.portalDatabase);
-  return { store: createKyselyPortalStore(db), close: () => db.destroy(), db };
+  const log = new KyselyPortalRecordLog(db as unknown as Kysely<unknown>);
+  return { store: createKyselyPortalStore(db, log), close: () => db.destroy(), db };
 }
 
 describe('the Myna Portal: login with the card', () => {

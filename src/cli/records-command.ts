@@ -48,7 +48,7 @@ export function registerRecordsCommand(program: Command): void {
     .description(
       "check every party's records against its Merkle log, its signed heads and the other parties'",
     )
-    .option('--party <id>', 'check only this party (core or an institution code) and its exchanges')
+    .option('--party <id>', 'check only this party (core, portal or an institution code) and its exchanges')
     .option('--retention-years <n>', 'how long records are kept (older ones may be purged)', '7')
     .option('--database <url>', DATABASE_HELP)
     .action(async (options: { party?: string; retentionYears: string; database?: string }) => {

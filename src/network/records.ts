@@ -5,7 +5,7 @@
  * not the nodes are running). No node ever does this: 分散管理 holds for the nodes; this is the
  * auditor's tool (the oversight commission's, or an operator's with every party's consent).
  *
- * Per party (the core; each institution's intermediate server), its own RecordLogService checks its
+ * Per party (the core; each institution's intermediate server; the Myna Portal), its own RecordLogService checks its
  * events against its Merkle log and its signed heads (verified with the public key of the party's
  * identity certificate from the network's PKI, when there is one), and its record rows against its
  * events. Across parties, each exchange is compared by processing number: the core's record with the
@@ -42,6 +42,10 @@ import {
   type ShownRecords,
 } from '../nodes/institution/intermediate/service/record-log.ts';
 import { silentLogger } from '../shared/logger.ts';
+import { PORTAL_PARTY } from '../nodes/portal/portal.ts';
+import { KyselyPortalRecordLog } from '../nodes/portal/record-log-store.ts';
+import { createKyselyMoneyStore } from '../nodes/portal/kysely-money-store.ts';
+import { PortalRecordLogService } from '../nodes/portal/service/record-log.ts';
 import type { PartyHeads, RecordFinding, TreeHeadKey } from '../trust/merkle/index.ts';
 import { partyIdentityKey } from '../trust/pki/index.ts';
 import { checkExchangeMessages, type PartyMessages } from './signed-messages.ts';
@@ -93,10 +97,16 @@ interface CoreParty {
   close(): Promise<void>;
 }
 
+/** What the verification asks of a party other than the core (an intermediate server, the portal). */
+type PartyRecordLog = Pick<
+  IntermediateRecordLog,
+  'verify' | 'exchangesOf' | 'requesterExchanges' | 'providerExchanges'
+>;
+
 interface InstitutionParty {
   id: string;
   file: string;
-  log: IntermediateRecordLog;
+  log: PartyRecordLog;
   close(): Promise<void>;
 }
 
@@ -156,7 +166,7 @@ async function openInstitution(
   id: string,
   clock: Clock,
   postgres?: PostgresOption,
-): Promise<InstitutionParty> {
+): Promise<InstitutionParty & { log: IntermediateRecordLog }> {
   const file = join(dataDir, 'institutions', id, 'intermediate.sqlite');
   const { db, where } = await openPartyDb<IntermediateDatabase>(postgres, file, 'i', id, 'intermediate');
   const store = new KyselyIntermediateStore(db);
@@ -164,6 +174,37 @@ async function openInstitution(
     id,
     file: where,
     log: new IntermediateRecordLog({ store, clock, logger: silentLogger() }),
+    close: () => db.destroy(),
+  };
+}
+
+function portalFile(dataDir: string): string {
+  return join(dataDir, PORTAL_PARTY, 'portal.sqlite');
+}
+
+/**
+ * The Myna Portal, a party of the network with a record log of its own (its requester, provider and
+ * notice records), when the directory holds one (on PostgreSQL: its node directory).
+ */
+async function openPortal(
+  dataDir: string,
+  clock: Clock,
+  postgres?: PostgresOption,
+): Promise<InstitutionParty | undefined> {
+  const there = postgres ? existsSync(join(dataDir, PORTAL_PARTY)) : existsSync(portalFile(dataDir));
+  if (!there) return undefined;
+  const { db, where } = await openPartyDb<unknown>(postgres, portalFile(dataDir), PORTAL_PARTY);
+  const log = new KyselyPortalRecordLog(db);
+  const money = createKyselyMoneyStore(db, log);
+  return {
+    id: PORTAL_PARTY,
+    file: where,
+    log: new PortalRecordLogService({
+      log,
+      providerRecords: (after, limit) => money.listProviderRecordsByProcessingNumber(after, limit),
+      clock,
+      logger: silentLogger(),
+    }),
     close: () => db.destroy(),
   };
 }
@@ -332,7 +373,15 @@ export async function verifyNetworkRecords(options: VerifyNetworkOptions): Promi
 
   const ids = institutionIds(dataDir, options.postgres);
   const { party } = options;
-  if (party !== undefined && party !== CORE_PARTY && !ids.includes(party)) {
+  const portalThere = options.postgres
+    ? existsSync(join(dataDir, PORTAL_PARTY))
+    : existsSync(portalFile(dataDir));
+  if (
+    party !== undefined &&
+    party !== CORE_PARTY &&
+    !ids.includes(party) &&
+    !(party === PORTAL_PARTY && portalThere)
+  ) {
     throw new RenkeiError('ERR_VALIDATION', `There is no database of party ${party} in ${dataDir}.`, {
       party,
     });
@@ -342,6 +391,9 @@ export async function verifyNetworkRecords(options: VerifyNetworkOptions): Promi
   const institutions = new Map<string, InstitutionParty>();
   try {
     for (const id of ids) institutions.set(id, await openInstitution(dataDir, id, clock, options.postgres));
+    // The portal is checked as an institution is: its own log, and its exchanges against the core's.
+    const portal = await openPortal(dataDir, clock, options.postgres);
+    if (portal) institutions.set(portal.id, portal);
     const parties: PartyReport[] = [];
     if (core && inScope(CORE_PARTY)) parties.push(await verifyParty(dataDir, core, purgeCutoff));
     for (const [id, institution] of institutions) {

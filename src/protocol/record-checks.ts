@@ -10,6 +10,9 @@
  * schemas have no field for them.
  */
 import { z } from 'zod';
+import type { Logger } from '../shared/logger.ts';
+import type { StoredTreeHead } from '../shared/record-log.ts';
+import { createMerkleLog, toHex, type MerkleStore } from '../trust/merkle/index.ts';
 import { InquiryOutcome } from './business.ts';
 import { ClauseNo, InstitutionId, ItemNo, Outcome, ProcedureId, ProcessingNumber } from './identifiers.ts';
 
@@ -91,3 +94,44 @@ export const RecordCheckAnswer = z.object({
     .optional(),
 });
 export type RecordCheckAnswer = z.infer<typeof RecordCheckAnswer>;
+
+/**
+ * A party's answer to the cross-check (institutions and the portal alike): its latest signed head,
+ * its records of the exchanges asked about, per role, and with `since` (the size of the last head the
+ * core kept) a consistency proof from that size to the head answered, made from the Merkle log as it
+ * is now: a log rewritten since gives a proof that does not verify against the core's earlier head,
+ * which is the point. A proof that cannot be made (a node missing from the store) is left out, which
+ * the core names as a finding.
+ */
+export async function answerRecordCheck(
+  log: { latestTreeHead(): Promise<StoredTreeHead | undefined>; merkleStore(): MerkleStore },
+  exchanges: {
+    requester: ReadonlyMap<string, RequesterExchange>;
+    provider: ReadonlyMap<string, ProviderExchange>;
+  },
+  since: number | undefined,
+  logger: Logger,
+): Promise<RecordCheckAnswer> {
+  const head = await log.latestTreeHead();
+  let consistency: RecordCheckAnswer['consistency'];
+  if (head !== undefined && since !== undefined && since <= head.treeSize) {
+    try {
+      const proof = await createMerkleLog({ store: log.merkleStore() }).consistencyProof(
+        since,
+        head.treeSize,
+      );
+      consistency = { from: since, to: head.treeSize, proof: proof.map(toHex) };
+    } catch (error) {
+      logger.warn({ code: (error as { code?: string }).code }, 'no consistency proof');
+    }
+  }
+  return {
+    treeHead:
+      head === undefined
+        ? null
+        : { treeSize: head.treeSize, timestamp: head.timestamp, kid: head.kid, jws: head.jws },
+    requester: [...exchanges.requester.values()],
+    provider: [...exchanges.provider.values()],
+    ...(consistency === undefined ? {} : { consistency }),
+  };
+}

@@ -6,7 +6,8 @@
 /** A record event as written: its log index and its canonical JSON, with the columns it repeats. */
 export interface RecordEventRow {
   idx: number;
-  processingNumber: string;
+  /** Null for an event of no exchange (a notice the Myna Portal received). */
+  processingNumber: string | null;
   role: string;
   event: string;
   at: string;
@@ -92,8 +93,9 @@ export async function* recordLeaves(
         continue;
       }
       const said = body as Record<string, unknown>;
+      // An event of no exchange (a notice at the portal) says no processing number: its column is null.
       const differ = (['processingNumber', 'role', 'event', 'at'] as const).filter(
-        (key) => said[key] !== row[key],
+        (key) => (said[key] ?? null) !== row[key],
       );
       if (differ.length > 0) {
         found({

@@ -4,18 +4,16 @@
  * `openSqliteCoreStore` is the embedded default; a PostgreSQL store is `new KyselyCoreStore(db)` over
  * a Kysely with the PostgreSQL dialect, after `migrateToLatest(db, CORE_MIGRATIONS)`.
  */
+import { appendRecordRows } from '../../protocol/record-log-append.ts';
 import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import {
   dialectOf,
-  lockForAppend,
   migrateToLatest,
   openDatabase,
   precompiled,
   type DatabaseTarget,
 } from '../../shared/db.ts';
 import {
-  KyselyMerkleStore,
-  insertRecordEvents,
   recordLogDb,
   KyselyRecordLog,
   tombstoneRecordEvents,
@@ -23,7 +21,7 @@ import {
   type RecordEventRow,
   type RecordLogTables,
 } from '../../shared/record-log-tables.ts';
-import { createMerkleLog, leafHash } from '../../trust/merkle/index.ts';
+import { leafHash } from '../../trust/merkle/index.ts';
 import type { ReplayGuard } from '../../trust/envelope/replay-guard.ts';
 import { createKyselyConsoleStore, type ConsoleDatabase } from '../../shared/web/console/kysely-store.ts';
 import type { ConsoleStore } from '../../shared/web/console/store.ts';
@@ -325,17 +323,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     trx: Transaction<CoreDatabase>,
     rows: readonly Omit<RecordEventRow, 'idx'>[],
   ): Promise<void> {
-    // One appender at a time (the log's next index is read, then written): PostgreSQL's transactions
-    // run side by side, across processes too, so they queue on a lock until commit.
-    await lockForAppend(trx as unknown as Kysely<unknown>, 'record_log');
-    const db = recordLogDb(trx);
-    const first = await createMerkleLog({ store: new KyselyMerkleStore(db) }).append(
-      rows.map((row) => encoder.encode(row.body)),
-    );
-    await insertRecordEvents(
-      db,
-      rows.map((row, i) => ({ ...row, idx: first + i })),
-    );
+    await appendRecordRows(trx, rows);
   }
 
   async upsertInstitution(institution: Institution): Promise<{ institution: Institution; created: boolean }> {

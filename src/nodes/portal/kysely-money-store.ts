@@ -7,6 +7,8 @@ import type { Kysely, Selectable } from 'kysely';
 import type { ItemNo, Outcome } from '../../protocol/identifiers.ts';
 import type { HeldCopy, ProviderRecord } from '../../protocol/provider.ts';
 import type { AccountRow, AccountType, MoneyStore, PaymentRow } from './money-store.ts';
+import { provisionEvent } from '../../protocol/provider-record-events.ts';
+import type { KyselyPortalRecordLog } from './record-log-store.ts';
 
 /** The item number of 公金受取口座情報 (legal/items.yaml). */
 export const ACCOUNT_ITEM_NO = 70;
@@ -122,7 +124,19 @@ export function accountCopy(account: AccountRow): HeldCopy {
   };
 }
 
-export function createKyselyMoneyStore(db: Kysely<MoneyDatabase>): MoneyStore {
+export function createKyselyMoneyStore(db: Kysely<MoneyDatabase>, log: KyselyPortalRecordLog): MoneyStore {
+  // Each provision with its event (the provider events every provider logs) in one transaction.
+  const recordProvisions = async (records: readonly ProviderRecord[]) => {
+    if (records.length === 0) return;
+    const events = records.map(provisionEvent);
+    await log.write(async (trx, append) => {
+      await (trx as unknown as Kysely<MoneyDatabase>)
+        .insertInto('provider_records')
+        .values(records.map(providerRow))
+        .execute();
+      await append(events);
+    });
+  };
   const copiesFor = async (personCodes: readonly string[]) => {
     if (personCodes.length === 0) return [];
     return db
@@ -186,13 +200,8 @@ export function createKyselyMoneyStore(db: Kysely<MoneyDatabase>): MoneyStore {
       const rows = await copiesFor(personCodes);
       return new Map(rows.map((row) => [row.person_code, held(row, itemNos)]));
     },
-    async recordProvision(record) {
-      await db.insertInto('provider_records').values(providerRow(record)).execute();
-    },
-    async recordProvisions(records) {
-      if (records.length === 0) return;
-      await db.insertInto('provider_records').values(records.map(providerRow)).execute();
-    },
+    recordProvision: (record) => recordProvisions([record]),
+    recordProvisions,
     async listProviderRecordsByProcessingNumber(after, limit, only) {
       let query = db.selectFrom('provider_records').selectAll();
       if (only !== undefined) query = query.where('processing_number', '=', only);

@@ -5,6 +5,8 @@
 import type { Kysely, Selectable } from 'kysely';
 import { isUniqueViolation } from '../../shared/db.ts';
 import type { ChallengeRow, ChallengeState, NoticeRow, PortalStore, SessionRow } from './store.ts';
+import { noticeEvent } from './record-events.ts';
+import type { KyselyPortalRecordLog } from './record-log-store.ts';
 
 interface LoginChallengesTable {
   nonce: string;
@@ -54,6 +56,8 @@ interface NoticesTable {
   sent_at: string;
   received_at: string;
   read_at: string | null;
+  /** The notice's entry in the record log (migration 0007; null before it). */
+  log_index: number | null;
 }
 
 export interface PortalDatabase {
@@ -78,6 +82,7 @@ function toNotice(row: Selectable<NoticesTable>): NoticeRow {
     sentAt: new Date(row.sent_at),
     receivedAt: new Date(row.received_at),
     readAt: row.read_at === null ? undefined : new Date(row.read_at),
+    ...(row.log_index === null ? {} : { logIndex: Number(row.log_index) }),
   };
 }
 
@@ -105,7 +110,7 @@ function toSession(row: Selectable<SessionsTable>): SessionRow {
   };
 }
 
-export function createKyselyPortalStore(db: Kysely<PortalDatabase>): PortalStore {
+export function createKyselyPortalStore(db: Kysely<PortalDatabase>, log: KyselyPortalRecordLog): PortalStore {
   return {
     async insertChallenge(row) {
       await db
@@ -218,22 +223,34 @@ export function createKyselyPortalStore(db: Kysely<PortalDatabase>): PortalStore
       return row?.person_id;
     },
     async insertNotice(row) {
-      const result = await db
-        .insertInto('notices')
-        .values({
-          notice_id: row.noticeId,
-          person_id: row.personId,
-          sender_id: row.senderId,
-          sender_name: row.senderName,
-          title: row.title,
-          body: row.body,
-          sent_at: iso(row.sentAt),
-          received_at: iso(row.receivedAt),
-          read_at: row.readAt === undefined ? null : iso(row.readAt),
-        })
-        .onConflict((oc) => oc.column('notice_id').doNothing())
-        .executeTakeFirst();
-      return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
+      // The notice and its log entry in one transaction; the row names its entry (page A shows it).
+      const event = noticeEvent(row);
+      return log.write(async (trx, append) => {
+        const result = await trx
+          .insertInto('notices')
+          .values({
+            notice_id: row.noticeId,
+            person_id: row.personId,
+            sender_id: row.senderId,
+            sender_name: row.senderName,
+            title: row.title,
+            body: row.body,
+            sent_at: iso(row.sentAt),
+            received_at: iso(row.receivedAt),
+            read_at: row.readAt === undefined ? null : iso(row.readAt),
+            log_index: null,
+          })
+          .onConflict((oc) => oc.column('notice_id').doNothing())
+          .executeTakeFirst();
+        if (Number(result.numInsertedOrUpdatedRows ?? 0n) === 0) return false;
+        const logIndex = await append([event]);
+        await trx
+          .updateTable('notices')
+          .set({ log_index: logIndex })
+          .where('notice_id', '=', row.noticeId)
+          .execute();
+        return true;
+      });
     },
     async listNotices(personId, limit) {
       const rows = await db

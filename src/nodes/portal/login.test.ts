@@ -33,6 +33,7 @@ import { migrateJlisDatabase } from '../jlis/migrations.ts';
 import { JpkiCertificateService } from '../jlis/service/jpki-certificates.ts';
 import { ResidentService } from '../jlis/service/residents.ts';
 import { createKyselyPortalStore, type PortalDatabase } from './kysely-store.ts';
+import { KyselyPortalRecordLog } from './record-log-store.ts';
 import { migratePortalDatabase } from './migrations.ts';
 import { readJpkiTrust, type JpkiTrust } from './service/jpki-verifier.ts';
 import { LoginService, type PersonDirectory } from './service/login.ts';
@@ -162,7 +163,10 @@ beforeAll(async () => {
 
   portalDb = await openDatabase<PortalDatabase>(nodeDatabase(postgres, join(dir, 'portal.sqlite'), 'portal'));
   await migratePortalDatabase(portalDb);
-  store = createKyselyPortalStore(portalDb);
+  store = createKyselyPortalStore(
+    portalDb,
+    new KyselyPortalRecordLog(portalDb as unknown as Kysely<unknown>),
+  );
   securityLog = await openSecurityLog(join(dir, 'security.sqlite'));
   login = new LoginService({
     store,

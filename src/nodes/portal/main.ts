@@ -23,6 +23,7 @@ import type { RunningNode } from '../../shared/node.ts';
 import { createKyselyPortalStore, type PortalDatabase } from './kysely-store.ts';
 import { createKyselyMoneyStore, type MoneyDatabase } from './kysely-money-store.ts';
 import { migratePortalDatabase } from './migrations.ts';
+import { KyselyPortalRecordLog } from './record-log-store.ts';
 import { createKyselyMyInformationStore } from './my-information-store.ts';
 import type { InformationProvider } from './service/my-information.ts';
 import { PORTAL_PARTY, createPortal } from './portal.ts';
@@ -122,12 +123,15 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
   let network: FastifyInstance | undefined;
   let security: OpenedNodeSecurity | undefined;
   let payments: { close(): Promise<void> } | undefined;
+  let recordLog: { close(): Promise<void> } | undefined;
   let transport: Transport | undefined;
   const ownTransport = options.transport === undefined;
   const closeAll = async () => {
     await web?.close();
     await network?.close();
     await payments?.close();
+    // Signs what the last head does not cover, before the database closes.
+    await recordLog?.close();
     if (ownTransport) await transport?.close();
     await security?.close();
     await db?.destroy();
@@ -152,6 +156,7 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
       nodeDatabase(options.postgres, join(dir, 'portal.sqlite'), 'portal'),
     );
     await migratePortalDatabase(db);
+    const log = new KyselyPortalRecordLog(db as unknown as Kysely<unknown>);
     const onestopDir = options.onestopDir ?? join(import.meta.dirname, 'onestop');
     const registrationsDir = join(onestopDir, 'registrations');
     const catalogue = parseOnestop(
@@ -172,8 +177,15 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
     // The origin browsers see is known once the web listener listens (port 0 picks one).
     const listening = { url: '' };
     const portal = await createPortal({
-      store: createKyselyPortalStore(db),
-      moneyStore: createKyselyMoneyStore(db as unknown as Kysely<MoneyDatabase>),
+      store: createKyselyPortalStore(db, log),
+      moneyStore: createKyselyMoneyStore(db as unknown as Kysely<MoneyDatabase>, log),
+      recordLog: {
+        log,
+        // Heads signed with the portal's identity key, as every party's (its certificate's key).
+        ...(security
+          ? { signer: { key: security.trust.self.signingKey, kid: security.trust.self.kid } }
+          : {}),
+      },
       pkiDir: options.security?.pkiDir,
       clock: options.clock ?? systemClock,
       logger,
@@ -191,7 +203,8 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
         store: createKyselyApplicationStore(db as unknown as Kysely<unknown>),
         jpki: createClient(jpkiApi, { transport, baseUrl: options.jlisUrl, peer: 'J-LIS', party: 'jlis' }),
       },
-      myInformationStore: createKyselyMyInformationStore(db),
+      myInformationStore: createKyselyMyInformationStore(db, log),
+      demoCheckoutsFile: join(dir, 'demo-checkouts.json'),
       informationProviders: options.informationProviders,
       api: {
         store: createKyselyApiStore(db),
@@ -201,7 +214,7 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
         ...options.apiPolicy,
       },
     });
-    ({ web, network, payments } = portal);
+    ({ web, network, payments, recordLog } = portal);
     const networkUrl = await listen(network, options.networkPort, options.host);
     listening.url = await listen(web, options.port, options.host);
     const webUrl = listening.url;

@@ -1,5 +1,6 @@
 import type { Kysely, Migration } from 'kysely';
-import { migrateToLatest } from '../../shared/db.ts';
+import { columnTypes, migrateToLatest } from '../../shared/db.ts';
+import { createRecordLogTables } from '../../shared/record-log-tables.ts';
 import type { PortalDatabase } from './kysely-store.ts';
 
 /**
@@ -19,6 +20,9 @@ import type { PortalDatabase } from './kysely-store.ts';
  * - `public_funds_accounts`, `payments`, `provider_records` (0005): service D, money-store.ts.
  * - `oidc_artifacts`, `api_grants`, `api_releases` (0006): the 自己情報取得API's authorization server
  *   (its codes, tokens, grants), the residents' consents and every release to a client (api-store.ts).
+ * - `record_events`, `merkle_nodes`, `tree_heads` (0007): the portal's tamper-evident record log, the
+ *   same tables as every party's (src/shared/record-log-tables.ts); `notices.log_index`, the log entry
+ *   of each notice received (record-log-store.ts).
  *
  * No column for an Individual Number, a name or any other of the basic four information.
  */
@@ -279,6 +283,15 @@ export const PORTAL_MIGRATIONS: Record<string, Migration> = {
         .on('api_releases')
         .columns(['person_id', 'released_at'])
         .execute();
+    },
+  },
+  '0007-record-log': {
+    async up(db: Kysely<unknown>) {
+      // The portal's requester and provider records and the notices it received, each change an
+      // event of a Merkle log with signed heads, as at every party (record-events.ts). Records made
+      // before this migration have no event: `renkei records verify` names them.
+      await createRecordLogTables(db);
+      await db.schema.alterTable('notices').addColumn('log_index', columnTypes(db).bigint).execute();
     },
   },
 };

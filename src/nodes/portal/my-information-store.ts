@@ -7,6 +7,8 @@
  */
 import type { Kysely } from 'kysely';
 import type { PortalDatabase } from './kysely-store.ts';
+import { answerEvent, inquiryEvent } from './record-events.ts';
+import type { KyselyPortalRecordLog } from './record-log-store.ts';
 
 export type RequesterOutcome = 'pending' | 'provided' | 'not_held' | 'refused' | 'failed';
 
@@ -43,7 +45,7 @@ export interface MyInformationStore {
   listInquiries(personId: string, limit: number): Promise<PortalRequesterRecord[]>;
 }
 
-interface RequesterRecordsTable {
+export interface RequesterRecordsTable {
   processing_number: string;
   person_id: string;
   provider_id: string;
@@ -62,7 +64,7 @@ export interface MyInformationDatabase {
   requester_records: RequesterRecordsTable;
 }
 
-function toRecord(row: RequesterRecordsTable): PortalRequesterRecord {
+export function toRequesterRecord(row: RequesterRecordsTable): PortalRequesterRecord {
   return {
     processingNumber: row.processing_number,
     personId: row.person_id,
@@ -78,28 +80,39 @@ function toRecord(row: RequesterRecordsTable): PortalRequesterRecord {
   };
 }
 
-/** The Kysely adapter (SQLite or PostgreSQL), over the portal's own database. */
-export function createKyselyMyInformationStore(portalDb: Kysely<PortalDatabase>): MyInformationStore {
+/**
+ * The Kysely adapter (SQLite or PostgreSQL), over the portal's own database; each change to a record
+ * is an event of the portal's record log, in the same transaction (record-events.ts).
+ */
+export function createKyselyMyInformationStore(
+  portalDb: Kysely<PortalDatabase>,
+  log: KyselyPortalRecordLog,
+): MyInformationStore {
   const db = portalDb as unknown as Kysely<MyInformationDatabase>;
   return {
     async recordInquiry(row) {
-      await db
-        .insertInto('requester_records')
-        .values({
-          processing_number: row.processingNumber,
-          person_id: row.personId,
-          provider_id: row.providerId,
-          clause_no: row.clauseNo,
-          procedure_id: row.procedureId,
-          item_nos: JSON.stringify(row.itemNos),
-          requested_at: row.requestedAt.toISOString(),
-          outcome: row.outcome,
-          reason: row.reason ?? null,
-          answered_at: row.answeredAt?.toISOString() ?? null,
-          recorded_at: row.recordedAt.toISOString(),
-        })
-        .onConflict((oc) => oc.column('processing_number').doNothing())
-        .execute();
+      // The event first: a TypeError for an outcome an inquiry cannot open with, before any write.
+      const event = inquiryEvent(row);
+      await log.write(async (trx, append) => {
+        const inserted = await trx
+          .insertInto('requester_records')
+          .values({
+            processing_number: row.processingNumber,
+            person_id: row.personId,
+            provider_id: row.providerId,
+            clause_no: row.clauseNo,
+            procedure_id: row.procedureId,
+            item_nos: JSON.stringify(row.itemNos),
+            requested_at: row.requestedAt.toISOString(),
+            outcome: row.outcome,
+            reason: row.reason ?? null,
+            answered_at: row.answeredAt?.toISOString() ?? null,
+            recorded_at: row.recordedAt.toISOString(),
+          })
+          .onConflict((oc) => oc.column('processing_number').doNothing())
+          .executeTakeFirst();
+        if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0) await append([event]);
+      });
     },
     async findInquiry(processingNumber) {
       const row = await db
@@ -107,20 +120,24 @@ export function createKyselyMyInformationStore(portalDb: Kysely<PortalDatabase>)
         .selectAll()
         .where('processing_number', '=', processingNumber)
         .executeTakeFirst();
-      return row && toRecord(row);
+      return row && toRequesterRecord(row);
     },
     async recordAnswer(answer) {
-      const result = await db
-        .updateTable('requester_records')
-        .set({
-          outcome: answer.outcome,
-          reason: answer.reason ?? null,
-          answered_at: answer.answeredAt.toISOString(),
-        })
-        .where('processing_number', '=', answer.processingNumber)
-        .where('outcome', '=', 'pending')
-        .executeTakeFirst();
-      return result.numUpdatedRows > 0n ? 'recorded' : 'ignored';
+      return log.write(async (trx, append) => {
+        const result = await trx
+          .updateTable('requester_records')
+          .set({
+            outcome: answer.outcome,
+            reason: answer.reason ?? null,
+            answered_at: answer.answeredAt.toISOString(),
+          })
+          .where('processing_number', '=', answer.processingNumber)
+          .where('outcome', '=', 'pending')
+          .executeTakeFirst();
+        if (result.numUpdatedRows === 0n) return 'ignored';
+        await append([answerEvent(answer, answer.answeredAt)]);
+        return 'recorded';
+      });
     },
     async listInquiries(personId, limit) {
       const rows = await db
@@ -131,7 +148,7 @@ export function createKyselyMyInformationStore(portalDb: Kysely<PortalDatabase>)
         .orderBy('processing_number', 'desc')
         .limit(limit)
         .execute();
-      return rows.map(toRecord);
+      return rows.map(toRequesterRecord);
     },
   };
 }

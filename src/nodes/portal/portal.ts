@@ -40,6 +40,9 @@ import { PersonCodeService } from './service/person-codes.ts';
 import { SessionService, type SessionPolicy } from './service/sessions.ts';
 import type { PortalStore } from './store.ts';
 import type { MoneyStore } from './money-store.ts';
+import type { KyselyPortalRecordLog } from './record-log-store.ts';
+import { PortalRecordLogService } from './service/record-log.ts';
+import type { RecordLogSigner } from '../../trust/merkle/index.ts';
 import { registerMoneyPages, registerProviderRoutes } from './money-router.ts';
 import { AccountService } from './service/accounts.ts';
 import { DemoPaymentProvider } from './service/demo-payment-provider.ts';
@@ -97,8 +100,21 @@ export interface PortalDeps {
    * and J-LIS's linking service (the portal a registered relying party). Without them, no finder.
    */
   onestop?: { catalogue: Onestop; store: ApplicationStore; jpki: Client<typeof jpkiApi> } | undefined;
+  /** The demo payment provider's own file of checkouts (kept across restarts); in memory without. */
+  demoCheckoutsFile?: string | undefined;
   /** わたしの情報: the portal's records as a requester. */
   myInformationStore: MyInformationStore;
+  /**
+   * The portal's tamper-evident record log (its requester, provider and notice records): `signer` is
+   * the portal's identity key; heads are signed after `everyAppends` events (default 100) or every
+   * `everyMs` (default 60 s) if the log grew, and at close. Without a signer no head is signed.
+   */
+  recordLog: {
+    log: KyselyPortalRecordLog;
+    signer?: RecordLogSigner | undefined;
+    everyAppends?: number;
+    everyMs?: number;
+  };
   /** わたしの情報: the institutions the portal asks (those its clause names are asked). */
   informationProviders?: readonly InformationProvider[] | undefined;
   /** How long a resident's answers are kept in memory (default 15 minutes). */
@@ -136,6 +152,7 @@ export interface Portal {
   accounts: AccountService;
   payments: PaymentService;
   provisions: ProvisionService;
+  recordLog: PortalRecordLogService;
   /** The authorization server of the APIs for other services, when `api` was given. */
   api: ApiRoutes | undefined;
 }
@@ -168,6 +185,12 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     core: deps.core,
     seal:
       security && pkiDir ? (content) => sealPaymentConfirmation(security.trust, pkiDir, content) : undefined,
+    clock: deps.clock,
+    logger: deps.logger,
+  });
+  const recordLog = new PortalRecordLogService({
+    ...deps.recordLog,
+    providerRecords: (after, limit) => deps.moneyStore.listProviderRecordsByProcessingNumber(after, limit),
     clock: deps.clock,
     logger: deps.logger,
   });
@@ -266,7 +289,11 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     sessions,
     accounts,
     payments,
-    provider: new DemoPaymentProvider({ clock: deps.clock, settle: (input) => payments.settle(input) }),
+    provider: new DemoPaymentProvider({
+      clock: deps.clock,
+      settle: (input) => payments.settle(input),
+      file: deps.demoCheckoutsFile,
+    }),
     clock: deps.clock,
     origin,
     tls: deps.webTls !== undefined,
@@ -275,6 +302,8 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
   registerExchangePages(web, {
     sessions,
     exchanges,
+    notices,
+    recordLog,
     legalTable: deps.legalTable,
     logger: deps.logger,
     tls: deps.webTls !== undefined,
@@ -329,7 +358,7 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     ...(deps.security ? { tls: deps.security.trust.tls } : {}),
   });
   if (deps.security) secureApp(network, { ...deps.security, institutionId: PORTAL_PARTY });
-  registerPortalNetworkRoutes(network, codes, notices);
+  registerPortalNetworkRoutes(network, codes, notices, recordLog);
   if (applications) registerApplicationDownloads(network, applications);
   registerMyInformationNetworkRoute(network, myInformation);
   registerProviderRoutes(network, provisions);
@@ -346,6 +375,7 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
     accounts,
     payments,
     provisions,
+    recordLog,
     api,
   };
 }

@@ -50,6 +50,7 @@ import type { ExchangeService } from './service/exchanges.ts';
 import { sha256Hex, type LoginService } from './service/login.ts';
 import type { MyInformationService } from './service/my-information.ts';
 import type { NoticeEvent, NoticeService } from './service/notices.ts';
+import type { PortalRecordLogService } from './service/record-log.ts';
 import type { PersonCodeService } from './service/person-codes.ts';
 import type { Session, SessionService } from './service/sessions.ts';
 import { EXCHANGES_SCRIPT, exchangesPage, exchangesUnavailablePage } from './web/exchanges-page.ts';
@@ -227,6 +228,9 @@ export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps)
 export interface ExchangePagesDeps {
   sessions: SessionService;
   exchanges: ExchangeService;
+  /** The notices the person received, each with its entry in the portal's record log. */
+  notices: NoticeService;
+  recordLog: PortalRecordLogService;
   legalTable: LegalTable;
   logger: Logger;
   tls: boolean;
@@ -253,9 +257,11 @@ export function registerExchangePages(app: FastifyInstance, deps: ExchangePagesD
     if (cursor && !cursor.success) return reply.redirect('/exchanges', 303);
     reply.type(HTML).header('cache-control', 'no-store');
     try {
-      const [page, key] = await Promise.all([
+      const [page, key, notices, signedSize] = await Promise.all([
         deps.exchanges.page(session.personId, cursor?.data),
         deps.exchanges.recordLogKey(),
+        cursor ? [] : deps.notices.list(session.personId),
+        deps.recordLog.signedSize(),
       ]);
       return reply.send(
         exchangesPage(viewOf(request), {
@@ -264,6 +270,7 @@ export function registerExchangePages(app: FastifyInstance, deps: ExchangePagesD
           key,
           legal: deps.legalTable,
           later: !!cursor,
+          notices: { rows: notices, signedSize },
         }),
       );
     } catch (error) {
@@ -276,12 +283,20 @@ export function registerExchangePages(app: FastifyInstance, deps: ExchangePagesD
   });
 }
 
-/** The network side: the core's delivery of the portal's codes and of institutions' notices. */
+/**
+ * The network side: the core's delivery of the portal's codes and of institutions' notices, and the
+ * core's three-party cross-check of the portal's records (`networkApi.checkRecords`, read-only; the
+ * answer has no field for a code or a person id).
+ */
 export function registerPortalNetworkRoutes(
   app: FastifyInstance,
   codes: PersonCodeService,
   notices: NoticeService,
+  recordLog: PortalRecordLogService,
 ): void {
+  serve(app, networkApi.checkRecords, async ({ body }) =>
+    recordLog.check(body.processingNumbers, body.since),
+  );
   serve(app, networkApi.deliverCode, async ({ body }) => {
     await codes.deliverCode(body);
     return undefined;

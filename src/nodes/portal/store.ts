@@ -49,6 +49,8 @@ export interface NoticeRow {
   sentAt: Date;
   receivedAt: Date;
   readAt: Date | undefined;
+  /** Its entry in the portal's record log (set as it is stored; absent before migration 0007). */
+  logIndex?: number | undefined;
 }
 
 export interface PortalStore {

@@ -13,8 +13,8 @@
  * What it cannot see: an exchange an institution recorded that the core has no record of at all
  * (it asks by the core's processing numbers). `renkei records verify` still finds those.
  *
- * The Myna Portal is not asked: it keeps no intermediate server's record log (its exchanges are the
- * core's records, shown to the resident with their proofs).
+ * The Myna Portal is asked as any institution is: it keeps its requester and provider records in a
+ * record log of its own, with heads signed by its identity key, and answers the same request.
  */
 import { RECORD_CHECK_LIMIT, type RecordCheckAnswer } from '../../../protocol/record-checks.ts';
 import type { Clock } from '../../../shared/clock.ts';
@@ -43,7 +43,7 @@ export interface PartyCheck {
   name: string | null;
   /** How many of the core's exchanges it was asked about. */
   asked: number;
-  /** `answered`, `unreachable` (an error code in `error`), or `not-asked` (the portal; left the registry). */
+  /** `answered`, `unreachable` (an error code in `error`), or `not-asked` (it left the registry). */
   status: 'answered' | 'unreachable' | 'not-asked';
   error?: string;
   treeHead: { treeSize: number; timestamp: number; kid: string; jws: string } | null;
@@ -121,7 +121,7 @@ export class RecordCheckService {
         treeHead: null,
       };
       parties.push(party);
-      if (institution === undefined || institution.kind === 'portal') continue;
+      if (institution === undefined) continue;
       const kept = await store.findLatestInstitutionTreeHead(id);
       if (kept !== undefined) party.kept = kept;
       try {

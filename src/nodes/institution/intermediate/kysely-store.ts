@@ -1,5 +1,6 @@
+import { appendRecordRows } from '../../../protocol/record-log-append.ts';
 import type { Generated, Kysely, Selectable, Transaction } from 'kysely';
-import { lockForAppend, precompiled } from '../../../shared/db.ts';
+import { precompiled } from '../../../shared/db.ts';
 import type {
   AcquisitionNumber,
   ItemNo,
@@ -9,8 +10,6 @@ import type {
 import type { AnsweredItem } from '../../../protocol/messages.ts';
 import type { AddresseeNumber } from '../../../protocol/identifiers.ts';
 import {
-  KyselyMerkleStore,
-  insertRecordEvents,
   recordLogDb,
   KyselyRecordLog,
   tombstoneRecordEvents,
@@ -18,7 +17,7 @@ import {
   type RecordEventRow,
   type RecordLogTables,
 } from '../../../shared/record-log-tables.ts';
-import { createMerkleLog, leafHash } from '../../../trust/merkle/index.ts';
+import { leafHash } from '../../../trust/merkle/index.ts';
 import {
   answerEvent,
   eventRow,
@@ -208,17 +207,7 @@ export class KyselyIntermediateStore
     trx: Transaction<IntermediateDatabase>,
     rows: readonly Omit<RecordEventRow, 'idx'>[],
   ): Promise<void> {
-    // One appender at a time (the log's next index is read, then written): PostgreSQL's transactions
-    // run side by side, across processes too, so they queue on a lock until commit.
-    await lockForAppend(trx as unknown as Kysely<unknown>, 'record_log');
-    const db = recordLogDb(trx);
-    const first = await createMerkleLog({ store: new KyselyMerkleStore(db) }).append(
-      rows.map((row) => encoder.encode(row.body)),
-    );
-    await insertRecordEvents(
-      db,
-      rows.map((row, i) => ({ ...row, idx: first + i })),
-    );
+    await appendRecordRows(trx, rows);
   }
 
   async findPerson(addresseeNumber: AddresseeNumber): Promise<IntermediatePerson | undefined> {

@@ -16,17 +16,15 @@
  * addressee number (both in the record already), never an item's data, never an Individual Number.
  */
 import { z } from 'zod';
-import { canonicalJson } from '../../../trust/merkle/index.ts';
+import {
+  ProviderRecordEvent,
+  recordEventBase,
+  recordEventRow,
+} from '../../../protocol/provider-record-events.ts';
 import type { RecordEventRow } from '../../../shared/record-log.ts';
-import type {
-  AnswerToStore,
-  InquiryOutcome,
-  ProviderRecord,
-  RequesterRecord,
-  RequesterRecordInput,
-} from './store.ts';
+import type { AnswerToStore, InquiryOutcome, RequesterRecord, RequesterRecordInput } from './store.ts';
 
-const base = { v: z.literal(1), processingNumber: z.string().min(1), at: z.string().min(1) };
+const base = recordEventBase;
 
 const InquiryOpened = z.strictObject({
   ...base,
@@ -54,22 +52,6 @@ const AnswerReceived = z.strictObject({
   answeredAt: z.string(),
 });
 
-const Provision = z.strictObject({
-  ...base,
-  role: z.literal('provider'),
-  event: z.enum(['provided', 'not_held', 'failed']),
-  requesterId: z.string(),
-  personCode: z.string(),
-  clauseNo: z.string(),
-  procedureId: z.string(),
-  itemNos: z.array(z.number().int()),
-  providedItemNos: z.array(z.number().int()),
-  requestedAt: z.string(),
-  answeredAt: z.string(),
-  nonDisclosure: z.boolean(),
-  reason: z.string().optional(),
-});
-
 /**
  * This institution, as requester, lifted the non-disclosure it asked for (不開示の解除), and the core
  * took it: the resident sees the record in the Myna Portal from then on.
@@ -82,13 +64,11 @@ const NonDisclosureLifted = z.strictObject({
 
 export const RequesterRecordEvent = z.union([InquiryOpened, AnswerReceived, NonDisclosureLifted]);
 export type RequesterRecordEvent = z.infer<typeof RequesterRecordEvent>;
-export const ProviderRecordEvent = Provision;
-export type ProviderRecordEvent = z.infer<typeof ProviderRecordEvent>;
 export const IntermediateRecordEvent = z.union([
   InquiryOpened,
   AnswerReceived,
   NonDisclosureLifted,
-  Provision,
+  ProviderRecordEvent,
 ]);
 export type IntermediateRecordEvent = z.infer<typeof IntermediateRecordEvent>;
 
@@ -140,39 +120,9 @@ export function nonDisclosureLiftedEvent(processingNumber: string, at: string): 
   return { v: 1, role: 'requester', event: 'non_disclosure_lifted', processingNumber, at };
 }
 
-/** The event of one provision; a TypeError for `refused`, which only the core decides. */
-export function provisionEvent(record: ProviderRecord): ProviderRecordEvent {
-  const outcome = record.outcome;
-  if (outcome === 'refused') throw new TypeError('A provider does not record a refusal.');
-  return {
-    v: 1,
-    role: 'provider',
-    event: outcome,
-    processingNumber: record.processingNumber,
-    at: record.recordedAt,
-    requesterId: record.requesterId,
-    personCode: record.personCode,
-    clauseNo: record.clauseNo,
-    procedureId: record.procedureId,
-    itemNos: record.itemNos,
-    providedItemNos: record.providedItemNos,
-    requestedAt: record.requestedAt,
-    answeredAt: record.answeredAt,
-    nonDisclosure: record.nonDisclosure,
-    ...(record.reason === undefined ? {} : { reason: record.reason }),
-  };
-}
-
 /** The canonical JSON of an event (its leaf's bytes, as text) and the columns that repeat it. */
 export function eventRow(event: IntermediateRecordEvent, idx: number): RecordEventRow {
-  return {
-    idx,
-    processingNumber: event.processingNumber,
-    role: event.role,
-    event: event.event,
-    at: event.at,
-    body: canonicalJson(event),
-  };
+  return recordEventRow(event, idx);
 }
 
 interface Problem {
@@ -253,42 +203,10 @@ export function foldRequesterEvents(
   return { record, opened, problems };
 }
 
-/** A provider record as its events say it is: the first request's fields, the latest answer. Pure. */
-export function foldProviderEvents(events: readonly { index: number; event: ProviderRecordEvent }[]): {
-  record: ProviderRecord | undefined;
-  problems: Problem[];
-} {
-  let record: ProviderRecord | undefined;
-  for (const { event } of events) {
-    const latest = {
-      providedItemNos: event.providedItemNos,
-      answeredAt: event.answeredAt,
-      outcome: event.event,
-    };
-    if (record === undefined) {
-      record = {
-        processingNumber: event.processingNumber,
-        requesterId: event.requesterId,
-        personCode: event.personCode,
-        clauseNo: event.clauseNo,
-        procedureId: event.procedureId,
-        itemNos: event.itemNos,
-        requestedAt: event.requestedAt,
-        nonDisclosure: event.nonDisclosure,
-        recordedAt: event.at,
-        ...latest,
-      };
-    } else {
-      record = { ...record, ...latest };
-      delete record.reason;
-    }
-    if (event.reason !== undefined) record.reason = event.reason;
-  }
-  return { record, problems: [] };
-}
-
-/** The names of the fields in which two records differ (undefined and absent are the same). */
-export function differingFields<T extends object>(expected: T, actual: T): string[] {
-  const keys = new Set([...Object.keys(expected), ...Object.keys(actual)]) as Set<keyof T>;
-  return [...keys].filter((key) => JSON.stringify(expected[key]) !== JSON.stringify(actual[key])) as string[];
-}
+// Shared with every provider (the Myna Portal provides too): src/protocol/provider-record-events.ts.
+export {
+  ProviderRecordEvent,
+  differingFields,
+  foldProviderEvents,
+  provisionEvent,
+} from '../../../protocol/provider-record-events.ts';

@@ -3,12 +3,20 @@
  * from the portal: a checkout for one payment, a page where the resident confirms, and the provider
  * telling the portal. No card number, no bank login: the demo says plainly that nothing is charged.
  *
- * Its state (the checkouts) is its own and in memory, as a separate provider's would be; it reaches
- * the portal only through `settle` (for a real provider, a signed call to the portal's callback),
- * and charges only once the portal accepted the payment, so a request paid already is never charged
- * again. Checkouts expire after 15 minutes.
+ * Its state (the checkouts) is its own, as a separate provider's would be: kept in its own file
+ * (`file`, JSON, written whole to a temporary file and renamed over the old one at each change, mode
+ * 0600), not in the portal's database, so that a restart of the portal keeps every checkout a resident
+ * may come back to. Without `file` (unit tests) they are in memory only. It reaches the portal only
+ * through `settle` (for a real provider, a signed call to the portal's callback), and charges only
+ * once the portal accepted the payment, so a request paid already is never charged again. Checkouts
+ * expire after 15 minutes.
+ *
+ * A checkout the process left `settling` (stopped while telling the portal) comes back `open`: the
+ * resident may confirm again, and the portal, which takes a payment once, refuses a second one
+ * (ERR_ALREADY_PAID) if the first had reached it.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Clock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import type { PaymentProvider } from './payments.ts';
@@ -44,8 +52,33 @@ export class DemoPaymentProvider implements PaymentProvider {
         amount: number;
         receipt: string;
       }) => Promise<unknown>;
+      /** Where the checkouts are kept across restarts (the portal's node directory). */
+      file?: string | undefined;
     },
-  ) {}
+  ) {
+    const { file } = deps;
+    if (file === undefined || !existsSync(file)) return;
+    const now = deps.clock.now();
+    for (const stored of JSON.parse(readFileSync(file, 'utf8')) as (Omit<Checkout, 'expiresAt'> & {
+      expiresAt: string;
+    })[]) {
+      const checkout: Checkout = {
+        ...stored,
+        expiresAt: new Date(stored.expiresAt),
+        state: stored.state === 'settling' ? 'open' : stored.state,
+      };
+      if (checkout.expiresAt >= now) this.checkouts.set(checkout.checkoutId, checkout);
+    }
+  }
+
+  /** Write every checkout to the file (whole, then renamed: a crash leaves the old or the new). */
+  private save(): void {
+    const { file } = this.deps;
+    if (file === undefined) return;
+    const temporary = `${file}.tmp`;
+    writeFileSync(temporary, JSON.stringify([...this.checkouts.values()]), { mode: 0o600 });
+    renameSync(temporary, file);
+  }
 
   createCheckout(input: Omit<Checkout, 'checkoutId' | 'formToken' | 'expiresAt' | 'state'>) {
     const now = this.deps.clock.now();
@@ -58,6 +91,7 @@ export class DemoPaymentProvider implements PaymentProvider {
       state: 'open',
     };
     this.checkouts.set(checkout.checkoutId, checkout);
+    this.save();
     return Promise.resolve({ url: `${CHECKOUT_PATH}/${checkout.checkoutId}` });
   }
 
@@ -83,6 +117,7 @@ export class DemoPaymentProvider implements PaymentProvider {
     if (checkout.state !== 'open') return checkout;
     // A second confirm while the portal is being told finds it `settling`, and is not sent again.
     checkout.state = 'settling';
+    this.save();
     const receipt = `DEMO-${randomBytes(6).toString('hex').toUpperCase()}`;
     try {
       await this.deps.settle({
@@ -93,10 +128,12 @@ export class DemoPaymentProvider implements PaymentProvider {
       });
     } catch (error) {
       checkout.state = error instanceof RenkeiError && error.code === 'ERR_ALREADY_PAID' ? 'refused' : 'open';
+      this.save();
       throw error;
     }
     checkout.state = 'paid';
     checkout.receipt = receipt;
+    this.save();
     return checkout;
   }
 }

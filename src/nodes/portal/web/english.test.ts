@@ -276,7 +276,20 @@ function pages(lang: Lang): [string, string][] {
     ['error (other)', errorPage({ status: 500, code: 'ERR_INTERNAL', message: 'm' }, view)],
     [
       'exchanges',
-      exchangesPage(view, { csrfToken, page: exchangePage, legal, key: {} as never, later: false }),
+      exchangesPage(view, {
+        csrfToken,
+        page: exchangePage,
+        legal,
+        key: {} as never,
+        later: false,
+        notices: {
+          rows: [
+            { ...notice, logIndex: 3 },
+            { ...notice, logIndex: 12 },
+          ],
+          signedSize: 10,
+        },
+      }),
     ],
     [
       'exchanges (empty, later)',

@@ -11,6 +11,7 @@ import type { PersonRecord, PersonRecordPage } from '../../../protocol/person-re
 import { html, page, type Html } from '../../../shared/web/html.ts';
 import { pick, type Lang, type MessageTable } from '../../../shared/web/lang.ts';
 import type { RecordLogJwk } from '../service/exchanges.ts';
+import type { NoticeRow } from '../store.ts';
 import { dateTimeIn } from './dates.ts';
 import { chrome, fill, logoutButton, type View } from './pages.ts';
 
@@ -142,7 +143,68 @@ export const EXCHANGES_TEXT = {
     en: 'The exchange records cannot be read now: the network could not be reached. Please try again later; if it goes on, contact the Myna Portal’s help desk.',
   },
   tryAgain: { ja: 'もう一度読み込む', en: 'Try again' },
+  noticesTitle: { ja: '受け取ったお知らせ', en: 'Notices received' },
+  noticesLead: {
+    ja: '機関からマイナポータルに届いたお知らせです。受け取った記録は、マイナポータルの記録簿（改ざんを検知できる記録）に残しています。',
+    en: 'Notices institutions sent you through the Myna Portal. Each one received is kept in the portal’s tamper-evident log.',
+  },
+  noticeBadge: { ja: 'お知らせ', en: 'Notice' },
+  noticeSummary: { ja: '{sender}からお知らせが届きました。', en: '{sender} sent you a notice.' },
+  noticeTitle: { ja: '件名', en: 'Title' },
+  noticeLog: { ja: '記録簿', en: 'Log entry' },
+  noticeEntry: {
+    ja: 'マイナポータルの記録簿の第{n}項目（署名済みの記録簿に含まれています）',
+    en: 'Entry {n} of the Myna Portal’s log, covered by its signed tree head',
+  },
+  noticeEntryPending: {
+    ja: 'マイナポータルの記録簿の第{n}項目（次の署名を待っています）',
+    en: 'Entry {n} of the Myna Portal’s log, awaiting its next signed tree head',
+  },
+  noticeEntryNone: {
+    ja: '記録簿ができる前に受け取ったお知らせです',
+    en: 'Received before the portal kept a log',
+  },
+  noNotices: { ja: '受け取ったお知らせはありません。', en: 'You have received no notices.' },
 } satisfies MessageTable;
+
+/** A notice received, as a row of the history: when, from whom, its title, its log entry. */
+function noticeRow(notice: NoticeRow, signedSize: number, lang: Lang): Html {
+  const t = pick(EXCHANGES_TEXT, lang);
+  const [before, after] = t.noticeSummary.split('{sender}');
+  const entry =
+    notice.logIndex === undefined
+      ? t.noticeEntryNone
+      : fill(notice.logIndex < signedSize ? t.noticeEntry : t.noticeEntryPending, { n: notice.logIndex + 1 });
+  return html`<li class="exchange exchange--notice" data-testid="notice-received">
+    <p class="exchange__when">
+      <span class="outcome outcome--neutral">${t.noticeBadge}</span> ${dateTimeIn(lang, notice.sentAt)}
+    </p>
+    <p class="exchange__summary">
+      ${before}<strong data-testid="notice-sender">${notice.senderName}</strong>${after}
+    </p>
+    <dl class="exchange__details">
+      <dt>${t.noticeTitle}</dt>
+      <dd><a href="/notices/${notice.noticeId}" data-testid="notice-title">${notice.title}</a></dd>
+      <dt>${t.noticeLog}</dt>
+      <dd data-testid="notice-log-entry">${entry}</dd>
+    </dl>
+  </li>`;
+}
+
+function noticesSection(lang: Lang, notices: { rows: readonly NoticeRow[]; signedSize: number }): Html {
+  const t = pick(EXCHANGES_TEXT, lang);
+  return html`<section aria-labelledby="notices-received" data-testid="notices-received">
+    <h2 id="notices-received">${t.noticesTitle}</h2>
+    <p>${t.noticesLead}</p>
+    ${
+      notices.rows.length === 0
+        ? html`<p class="notice">${t.noNotices}</p>`
+        : html`<ol class="exchanges">
+            ${notices.rows.map((n) => noticeRow(n, notices.signedSize, lang))}
+          </ol>`
+    }
+  </section>`;
+}
 
 function outcomeOf(
   record: PersonRecord,
@@ -249,6 +311,8 @@ export function exchangesPage(
     key: RecordLogJwk;
     /** Whether this is a later page (a link back to the first is shown). */
     later: boolean;
+    /** The notices received (first page only), and the size of the portal's latest signed head. */
+    notices?: { rows: readonly NoticeRow[]; signedSize: number };
   },
 ): string {
   const t = pick(EXCHANGES_TEXT, view.lang);
@@ -271,6 +335,7 @@ export function exchangesPage(
     scripts: [EXCHANGES_SCRIPT],
     body: html`<p class="lead">${t.lead}</p>
       ${explanation(view.lang)} ${list}
+      ${args.later || args.notices === undefined ? '' : noticesSection(view.lang, args.notices)}
       <nav class="pager" aria-label="${t.pages}">
         ${args.later ? html`<a href="/exchanges">${t.newest}</a>` : ''}
         ${

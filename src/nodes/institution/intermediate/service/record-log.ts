@@ -11,9 +11,7 @@ import type { Clock } from '../../../../shared/clock.ts';
 import type { Logger } from '../../../../shared/logger.ts';
 import {
   auditRecordLog,
-  createMerkleLog,
   scheduleHeadSigning,
-  toHex,
   type PartyAudit,
   type RecordFinding,
   type RecordLogSigner,
@@ -30,11 +28,13 @@ import {
   type RequesterRecordEvent,
 } from '../record-events.ts';
 import type { IntermediateStore, ProviderRecord, RequesterRecord } from '../store.ts';
-import type {
-  ProviderExchange,
-  RecordCheckAnswer,
-  RequesterExchange,
+import {
+  answerRecordCheck,
+  type ProviderExchange,
+  type RecordCheckAnswer,
+  type RequesterExchange,
 } from '../../../../protocol/record-checks.ts';
+import { providerExchangeOf as sharedProviderExchangeOf } from '../../../../protocol/provider-record-events.ts';
 
 export type { RecordLogSigner } from '../../../../trust/merkle/index.ts';
 
@@ -289,32 +289,8 @@ export class RecordLogService {
    * gives a proof that does not verify against the core's earlier head, which is the point.
    */
   async check(processingNumbers: readonly string[], since?: number): Promise<RecordCheckAnswer> {
-    const [head, exchanges] = await Promise.all([
-      this.deps.store.latestTreeHead(),
-      this.exchangesOf(processingNumbers),
-    ]);
-    let consistency: RecordCheckAnswer['consistency'];
-    if (head !== undefined && since !== undefined && since <= head.treeSize) {
-      try {
-        const proof = await createMerkleLog({ store: this.deps.store.merkleStore() }).consistencyProof(
-          since,
-          head.treeSize,
-        );
-        consistency = { from: since, to: head.treeSize, proof: proof.map(toHex) };
-      } catch (error) {
-        // A node missing from the store: no proof, which the core names as a finding.
-        this.deps.logger.warn({ code: (error as { code?: string }).code }, 'no consistency proof');
-      }
-    }
-    return {
-      treeHead:
-        head === undefined
-          ? null
-          : { treeSize: head.treeSize, timestamp: head.timestamp, kid: head.kid, jws: head.jws },
-      requester: [...exchanges.requester.values()],
-      provider: [...exchanges.provider.values()],
-      ...(consistency === undefined ? {} : { consistency }),
-    };
+    const exchanges = await this.exchangesOf(processingNumbers);
+    return answerRecordCheck(this.deps.store, exchanges, since, this.deps.logger);
   }
 
   /** One processing number's records at this institution (either role), with their events. */
@@ -353,16 +329,7 @@ function requesterExchangeOf(folded: Folded | undefined): RequesterExchange | un
 
 function providerExchangeOf(folded: Folded | undefined): ProviderExchange | undefined {
   const record = folded?.provider?.record;
-  if (folded?.provider === undefined || record === undefined) return undefined;
-  return {
-    processingNumber: record.processingNumber,
-    requesterId: record.requesterId,
-    clauseNo: record.clauseNo,
-    procedureId: record.procedureId,
-    itemNos: record.itemNos,
-    outcome: record.outcome,
-    ...(record.reason === undefined ? {} : { reason: record.reason }),
-    recordedAt: record.recordedAt,
-    answers: folded.provider.events,
-  };
+  return folded?.provider === undefined || record === undefined
+    ? undefined
+    : sharedProviderExchangeOf(record, folded.provider.events);
 }
