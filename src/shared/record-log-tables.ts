@@ -376,6 +376,44 @@ export interface PendingRecordEvents {
  * signed heads, the events, and a listener for events just committed (the head signer's schedule). A
  * node's Kysely store extends it and calls `appended` after each transaction that wrote events.
  */
+/** What a party that records as requester and provider (an institution, the portal) has beside the log. */
+interface PartyRecordTables extends RecordLogTables {
+  requester_records: { processing_number: string };
+  provider_records: { processing_number: string };
+}
+
+/**
+ * Processing numbers with events of `role` in the log but no record row (deleted), in order after
+ * `after`: what a party's audit reports as a record deleted behind the log's back.
+ */
+export async function eventsWithoutRecord<DB extends RecordLogTables>(
+  db: Kysely<DB>,
+  role: 'requester' | 'provider',
+  after: string | undefined,
+  limit: number,
+): Promise<string[]> {
+  const table = role === 'requester' ? 'requester_records' : 'provider_records';
+  let query = (db as unknown as Kysely<PartyRecordTables>)
+    .selectFrom('record_events as e')
+    .select('e.processing_number')
+    .distinct()
+    .where('e.role', '=', role)
+    .where('e.processing_number', 'is not', null)
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom(table)
+            .select('processing_number')
+            .whereRef(`${table}.processing_number`, '=', 'e.processing_number'),
+        ),
+      ),
+    );
+  if (after !== undefined) query = query.where('e.processing_number', '>', after);
+  const rows = await query.orderBy('e.processing_number').limit(limit).execute();
+  return rows.flatMap((row) => (row.processing_number === null ? [] : [row.processing_number]));
+}
+
 export abstract class KyselyRecordLog<DB extends RecordLogTables> {
   private readonly listeners: ((count: number) => void)[] = [];
   /**

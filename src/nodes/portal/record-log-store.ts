@@ -12,7 +12,11 @@
 import type { Kysely, Transaction } from 'kysely';
 import { appendRecordRows } from '../../protocol/record-log-append.ts';
 import type { RecordEventRow, StoredRecordEvent } from '../../shared/record-log.ts';
-import { KyselyRecordLog, type RecordLogTables } from '../../shared/record-log-tables.ts';
+import {
+  eventsWithoutRecord,
+  KyselyRecordLog,
+  type RecordLogTables,
+} from '../../shared/record-log-tables.ts';
 import { eventRow, type PortalRecordEvent } from './record-events.ts';
 import {
   toRequesterRecord,
@@ -90,31 +94,12 @@ export class KyselyPortalRecordLog extends KyselyRecordLog<PortalRecordLogDataba
   }
 
   /** Processing numbers with events of `role` in the log but no row (deleted), in order after `after`. */
-  async listEventsWithoutRecord(
+  listEventsWithoutRecord(
     role: 'requester' | 'provider',
     after: string | undefined,
     limit: number,
   ): Promise<string[]> {
-    const table = role === 'requester' ? 'requester_records' : 'provider_records';
-    let query = this.db
-      .selectFrom('record_events as e')
-      .select('e.processing_number')
-      .distinct()
-      .where('e.role', '=', role)
-      .where('e.processing_number', 'is not', null)
-      .where((eb) =>
-        eb.not(
-          eb.exists(
-            eb
-              .selectFrom(table)
-              .select('processing_number')
-              .whereRef(`${table}.processing_number`, '=', 'e.processing_number'),
-          ),
-        ),
-      );
-    if (after !== undefined) query = query.where('e.processing_number', '>', after);
-    const rows = await query.orderBy('e.processing_number').limit(limit).execute();
-    return rows.flatMap((row) => (row.processing_number === null ? [] : [row.processing_number]));
+    return eventsWithoutRecord(this.db, role, after, limit);
   }
 
   /** Notices in id order after `after`, with their log entry. */

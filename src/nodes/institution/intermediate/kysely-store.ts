@@ -10,6 +10,7 @@ import type {
 import type { AnsweredItem } from '../../../protocol/messages.ts';
 import type { AddresseeNumber } from '../../../protocol/identifiers.ts';
 import {
+  eventsWithoutRecord,
   recordLogDb,
   KyselyRecordLog,
   tombstoneRecordEvents,
@@ -1104,31 +1105,12 @@ export class KyselyIntermediateStore
     return rows.map(toProviderRecord);
   }
 
-  async listEventsWithoutRecord(
+  listEventsWithoutRecord(
     role: 'requester' | 'provider',
     after: string | undefined,
     limit: number,
   ): Promise<string[]> {
-    const table = role === 'requester' ? 'requester_records' : 'provider_records';
-    let query = this.db
-      .selectFrom('record_events as e')
-      .select('e.processing_number')
-      .distinct()
-      .where('e.role', '=', role)
-      .where('e.processing_number', 'is not', null)
-      .where((eb) =>
-        eb.not(
-          eb.exists(
-            eb
-              .selectFrom(table)
-              .select('processing_number')
-              .whereRef(`${table}.processing_number`, '=', 'e.processing_number'),
-          ),
-        ),
-      );
-    if (after !== undefined) query = query.where('e.processing_number', '>', after);
-    const rows = await query.orderBy('e.processing_number').limit(limit).execute();
-    return rows.flatMap((row) => (row.processing_number === null ? [] : [row.processing_number]));
+    return eventsWithoutRecord(this.db, role, after, limit);
   }
 }
 
