@@ -95,7 +95,9 @@ describe('notices to residents at the Myna Portal', () => {
     });
     expect(text).toContain('三条市'); // the sender, by the core's registry
     expect(text).toMatch(/令和\d+年\d+月\d+日（\d{4}年）/); // 和暦 and 西暦
-    expect(text).toMatch(/<strong><a href="\/notices\/[^"]+">児童手当の現況届について<\/a><\/strong>/);
+    expect(text).toMatch(
+      /<strong><a href="\/notices\/[^"]+" lang="ja">児童手当の現況届について<\/a><\/strong>/,
+    );
     expect(text).toMatch(/data-unread-count[^>]*>1</);
     expect(await inbox('taro')).not.toContain('児童手当の現況届について');
 
