@@ -124,6 +124,26 @@ describe("the portal's records in a tamper-evident log", () => {
     ]);
     // Neither a code nor the portal's person id leaves in the answer.
     expect(JSON.stringify(answer)).not.toMatch(/personCode|personId/);
+    // The core only: an institution of the network, with its own valid certificate, is refused.
+    const institution = await credentialTransport({
+      pkiDir: net.network.pkiDir ?? '',
+      parties: [MUNICIPALITY.id],
+      clock: systemClock,
+      crl: { file: pkiPaths(net.network.pkiDir ?? '').crlDer },
+    });
+    transports.push(institution);
+    const refused = await createClient(networkApi, {
+      transport: institution,
+      baseUrl: net.portal.networkUrl,
+      peer: 'the portal',
+      party: 'portal',
+    })
+      .checkRecords({ body: { processingNumbers: [exchanges.provider ?? ''] } })
+      .then(
+        () => undefined,
+        (error: unknown) => error as { code?: string },
+      );
+    expect(refused?.code).toBe('ERR_CALLER_NOT_ALLOWED');
   });
 
   it('verifies the honest case: its log, its heads signed with its identity key, its exchanges', async () => {
