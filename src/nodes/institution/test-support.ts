@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { v7 as uuidv7 } from 'uuid';
 import { generateIndividualNumber } from '../../domain/identifiers/index.ts';
-import type { LegalTable, InfoItem } from '../../domain/legal-table/types.ts';
+import type { LegalTable, InfoItem, LayoutField } from '../../domain/legal-table/types.ts';
 import { createClient, type Client } from '../../protocol/api.ts';
 import { httpTransport } from '../../protocol/http-transport.ts';
 import { rawClient, type RawClient } from '../../protocol/raw-client.ts';
@@ -35,6 +35,35 @@ import { startInstitution, type InstitutionConsoleOptions } from './main.ts';
 import { buildLegalTable } from '../../domain/legal-table/load.ts';
 
 // ── A legal table with just what the institution uses: items and their layouts ──────────────────
+
+/** Item 2's fields common to both its layouts (2025.1 adds `dependants`). */
+const TAX_FIELDS: LayoutField[] = [
+  {
+    name: 'fiscalYear',
+    label: '年度',
+    labelEn: 'Fiscal year',
+    type: 'integer',
+    required: true,
+    min: 2000,
+    max: 2100,
+  },
+  {
+    name: 'taxableIncome',
+    label: '課税所得',
+    labelEn: 'Taxable income',
+    type: 'integer',
+    required: true,
+    min: 0,
+  },
+  {
+    name: 'municipality',
+    label: '市区町村',
+    labelEn: 'Municipality',
+    type: 'string',
+    required: false,
+    maxLength: 20,
+  },
+];
 
 const ITEMS: InfoItem[] = [
   {
@@ -77,64 +106,14 @@ const ITEMS: InfoItem[] = [
         version: '2020.1',
         effectiveFrom: '2020-01-01',
         effectiveTo: '2025-03-31',
-        fields: [
-          {
-            name: 'fiscalYear',
-            label: '年度',
-            labelEn: 'Fiscal year',
-            type: 'integer',
-            required: true,
-            min: 2000,
-            max: 2100,
-          },
-          {
-            name: 'taxableIncome',
-            label: '課税所得',
-            labelEn: 'Taxable income',
-            type: 'integer',
-            required: true,
-            min: 0,
-          },
-          {
-            name: 'municipality',
-            label: '市区町村',
-            labelEn: 'Municipality',
-            type: 'string',
-            required: false,
-            maxLength: 20,
-          },
-        ],
+        fields: [...TAX_FIELDS],
         example: { fiscalYear: 2024, taxableIncome: 1000000 },
       },
       {
         version: '2025.1',
         effectiveFrom: '2025-04-01',
         fields: [
-          {
-            name: 'fiscalYear',
-            label: '年度',
-            labelEn: 'Fiscal year',
-            type: 'integer',
-            required: true,
-            min: 2000,
-            max: 2100,
-          },
-          {
-            name: 'taxableIncome',
-            label: '課税所得',
-            labelEn: 'Taxable income',
-            type: 'integer',
-            required: true,
-            min: 0,
-          },
-          {
-            name: 'municipality',
-            label: '市区町村',
-            labelEn: 'Municipality',
-            type: 'string',
-            required: false,
-            maxLength: 20,
-          },
+          ...TAX_FIELDS,
           {
             name: 'dependants',
             label: '扶養親族数',
