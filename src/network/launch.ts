@@ -9,7 +9,7 @@
 import type { PostgresOption } from '../shared/db.ts';
 import type { LegalTable } from '../domain/legal-table/types.ts';
 import { startCore, type StartCoreOptions } from '../nodes/core/main.ts';
-import { startInstitution } from '../nodes/institution/main.ts';
+import { startInstitution, type InstitutionOptions } from '../nodes/institution/main.ts';
 import { startJlis } from '../nodes/jlis/main.ts';
 import { startCorporate } from '../nodes/corporate/main.ts';
 import type { Clock } from '../shared/clock.ts';
@@ -42,6 +42,8 @@ export interface LaunchOptions {
    * process). The privacy test starts it in a process of its own, to take its heap snapshot.
    */
   startCore?: (options: StartCoreOptions) => Promise<RunningNode>;
+  /** How each institution is started (default `startInstitution`, in this process): as `startCore`. */
+  startInstitution?: (options: InstitutionOptions) => Promise<RunningNode>;
   /** Every node's databases in schemas of this PostgreSQL database instead of SQLite files. */
   postgres?: PostgresOption;
   /**
@@ -159,7 +161,7 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
     // the demo network's start took ~20 s on a loaded machine and ran past a test hook's timeout.
     const starts = await Promise.allSettled(
       options.institutions.map((institution, index) =>
-        startInstitution({
+        (options.startInstitution ?? startInstitution)({
           dataDir: options.dataDir,
           port: port(10 + index),
           institutionId: institution.id,

@@ -25,7 +25,7 @@ export interface DemoNetwork {
  */
 export async function startDemoNetwork(
   name: string,
-  options: Pick<LaunchOptions, 'secure' | 'revocationMaxAgeMs' | 'startCore'> = {},
+  options: Pick<LaunchOptions, 'secure' | 'revocationMaxAgeMs' | 'startCore' | 'startInstitution'> = {},
 ): Promise<DemoNetwork> {
   const dir = mkdtempSync(join(tmpdir(), `renkei-${name}-`));
   const legalTable = loadLegalTable();

@@ -54,6 +54,11 @@ export interface InstitutionOptions {
   retentionYears?: number;
   /** How the node reaches the core and J-LIS (default: a plain HTTP transport of its own). */
   transport?: Transport;
+  /**
+   * Wraps the transport the node would use (its own secure one included): fault injection for the
+   * tests that lose the core's answer to a send. Never set by `renkei` itself.
+   */
+  wrapTransport?: (transport: Transport) => Transport;
   /** The trust layer: PKI directory and the core's CRL URL. */
   security?: NodeSecurityOptions;
   /** PostgreSQL instead of the SQLite files: schemas `i_<id>_addressee` and `i_<id>_intermediate`. */
@@ -153,6 +158,7 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
       });
     }
     transport = options.transport ?? security?.transport ?? httpTransport();
+    if (options.wrapTransport) transport = options.wrapTransport(transport);
     addresseeDb = await openDatabase<AddresseeDatabase>(
       nodeDatabase(options.postgres, join(dir, 'addressee.sqlite'), 'i', institutionId, 'addressee'),
     );

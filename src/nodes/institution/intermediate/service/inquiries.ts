@@ -744,10 +744,17 @@ export class InquiryService {
    * signed hash names an `InquiryBatchRequest` of ours, to that provider, with that batch id) and
    * cover exactly the members the core says were provided: a member added, or one claimed provided
    * without items, fails the sealed answer as a whole (ERR_ANSWER_MISMATCH), recorded against every
-   * provided member; a member this institution never sent in the batch is ignored and logged.
+   * provided member.
    *
-   * Errors: ERR_BATCH_NOT_READY (none of the members is recorded here yet: the core's 202 has not
-   * been stored; the core sends it again).
+   * Every member must be recorded here before any answer is: a batch the core took while this node
+   * did not learn it (the 202 lost: its members in doubt, sent again one by one under their request
+   * ids) can be answered while only some of them are recorded again. Taking the answer then would
+   * have the core count the whole batch delivered and drop what it kept, and the members recorded
+   * later would stay pending for ever (and the sealed items, which name every member, would not
+   * match the few known). So nothing is recorded and the core is asked to send it again; the same
+   * holds for a member this node never sent (a core that adds one is not answered at all).
+   *
+   * Errors: ERR_BATCH_NOT_READY (a member is not recorded here yet; the core sends it again).
    */
   async receiveAnswerBatch(delivery: AnswerBatchDelivery): Promise<void> {
     const { store, logger, clock, sealer } = this.deps;
@@ -757,18 +764,18 @@ export class InquiryService {
     // than answer ERR_BATCH_NOT_READY and have the core push again after its retry delay.
     await this.recording.get(batchId);
     const records = await store.findInquiries(delivery.members.map((m) => m.processingNumber));
-    if (records.size === 0) {
-      throw new RenkeiError('ERR_BATCH_NOT_READY', 'This batch is not recorded here yet; send it again.', {
-        batchId,
-      });
-    }
-    const ours = delivery.members.filter((m) => records.has(m.processingNumber));
-    if (ours.length < delivery.members.length) {
-      logger.warn(
-        { batchId, strangers: delivery.members.length - ours.length },
-        'a batch answer named inquiries this institution did not send; they are ignored',
+    const unknown = delivery.members.filter((m) => !records.has(m.processingNumber)).length;
+    if (unknown > 0) {
+      if (records.size > 0) {
+        logger.info({ batchId, unknown }, 'a batch answer names inquiries not recorded here yet; not taken');
+      }
+      throw new RenkeiError(
+        'ERR_BATCH_NOT_READY',
+        'This batch is not recorded here yet (all its members); send it again.',
+        { batchId },
       );
     }
+    const ours = delivery.members;
     const providerId = records.get(ours[0]!.processingNumber)?.providerId;
     const provided = ours.filter((m) => m.outcome === 'provided');
     /** Items by processing number, or the code every provided member fails with. */
@@ -860,7 +867,13 @@ export class InquiryService {
       () => core.fetchAnswerBatch({ body: { requesterId: institutionId, batchId } }),
       async (delivery) => {
         if (delivery.batchId !== batchId) return false;
-        await this.receiveAnswerBatch(delivery);
+        try {
+          await this.receiveAnswerBatch(delivery);
+        } catch (error) {
+          // Members still in doubt here: taken once they are recorded (a later fetch, or the push).
+          if (error instanceof RenkeiError && error.code === 'ERR_BATCH_NOT_READY') return false;
+          throw error;
+        }
         await this.acknowledge({ batchId }, () =>
           core.acknowledgeAnswerBatch({ body: { requesterId: institutionId, batchId } }),
         );
