@@ -3,6 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { nodeOpenApiDocument } from '../protocol/openapi.ts';
+import { portalApi, portalNetworkApi, type OpenApiDocument } from '../protocol/routes.ts';
 import { renkei } from './test-support.ts';
 
 describe('renkei openapi', () => {
@@ -10,6 +11,16 @@ describe('renkei openapi', () => {
     const run = await renkei('openapi', 'institution');
     expect(run.status).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual(nodeOpenApiDocument('institution'));
+  });
+
+  it('prints the document of the portal’s network listener: its part of networkApi and portalApi', async () => {
+    const run = await renkei('openapi', 'portal');
+    expect(run.status).toBe(0);
+    const document = JSON.parse(run.stdout) as OpenApiDocument;
+    expect(document).toEqual(nodeOpenApiDocument('portal'));
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining([portalNetworkApi.deliverCode.path, portalApi.deliverPortalNotice.path]),
+    );
   });
 
   it('names the server when asked', async () => {

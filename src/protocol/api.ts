@@ -92,6 +92,21 @@ export function defineApi<const T extends Record<string, RouteDef>>(
   return named as { readonly [K in keyof T]: T[K] & NamedRoute };
 }
 
+/**
+ * Some routes of an API, for a node that serves only part of it (the Myna Portal serves six of
+ * `networkApi`'s): the same entries, not copies, so the part cannot drift from the table. A node
+ * serving from the part cannot serve a route outside it (the compiler refuses the name), and its
+ * OpenAPI document (`NODE_APIS`) lists the part.
+ */
+export function pickRoutes<A extends Api, const K extends keyof A & string>(
+  api: A,
+  names: readonly K[],
+): { readonly [N in K]: A[N] } {
+  const picked: Partial<Record<K, A[K]>> = {};
+  for (const name of names) picked[name] = api[name];
+  return picked as { readonly [N in K]: A[N] };
+}
+
 type Part<R, K extends 'params' | 'query' | 'body'> = R extends {
   readonly [P in K]: infer S extends z.ZodType;
 }

@@ -11,6 +11,7 @@ import addFormats from 'ajv-formats';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoNetwork, type DemoNetwork } from '../../test/support/demo-network.ts';
+import { startPortalNetwork, type PortalNetwork } from '../../test/support/portal-network.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import { systemClock } from '../shared/clock.ts';
 import { initPki, issuePartyCertificates } from '../trust/pki/authority.ts';
@@ -19,15 +20,27 @@ import type { NamedRoute } from './api.ts';
 import { InquiryInput } from './business.ts';
 import { ErrorBody, nodeOpenApiDocument, openApiPath } from './openapi.ts';
 import { NewResident } from './residents.ts';
-import { NODE_APIS, coreApi, jlisApi, businessApi, type NodeKind, type OpenApiDocument } from './routes.ts';
+import {
+  NODE_APIS,
+  coreApi,
+  jlisApi,
+  businessApi,
+  portalNetworkApi,
+  type NodeKind,
+  type OpenApiDocument,
+} from './routes.ts';
 import * as routes from './routes.ts';
 
 const KINDS = Object.keys(NODE_APIS) as NodeKind[];
 
-/** Every route of the whole table, whichever node serves it. */
-const TABLE: NamedRoute[] = (Object.values(routes) as unknown[]).flatMap((value) =>
-  typeof value === 'object' && value !== null ? Object.values(value).filter(isRoute) : [],
-);
+/** Every route of the whole table, whichever node serves it (once: a part of an API holds its entries). */
+const TABLE: NamedRoute[] = [
+  ...new Set(
+    (Object.values(routes) as unknown[]).flatMap((value) =>
+      typeof value === 'object' && value !== null ? Object.values(value).filter(isRoute) : [],
+    ),
+  ),
+];
 
 function isRoute(value: unknown): value is NamedRoute {
   return typeof value === 'object' && value !== null && 'api' in value && 'method' in value;
@@ -73,15 +86,27 @@ describe('the OpenAPI document of each node', () => {
     );
   });
 
-  it('documents each API with one node only, and every route of the table with some node', () => {
+  it('documents each route with one node only, but the part of networkApi the portal serves too, and every route of the table with some node', () => {
     const documented = KINDS.flatMap((kind) => operationsOf(nodeOpenApiDocument(kind))).filter(
       (operation) => !operation.endsWith(' /healthz') && !operation.endsWith(' /openapi.json'),
     );
-    expect(new Set(documented).size).toBe(documented.length);
+    // The portal's network listener serves these as an institution's does: both document them.
+    const shared = new Set(
+      Object.values(portalNetworkApi).map((route) => `${route.method} ${openApiPath(route.path)}`),
+    );
+    expect(shared.size).toBeGreaterThan(0);
+    for (const operation of shared) {
+      expect(
+        documented.filter((d) => d === operation),
+        operation,
+      ).toHaveLength(2);
+    }
+    const once = documented.filter((operation) => !shared.has(operation));
+    expect(new Set(once).size).toBe(once.length);
     const table = TABLE.filter((route) => route.api !== 'health').map(
       (route) => `${route.method} ${openApiPath(route.path)}`,
     );
-    expect(documented.sort()).toEqual(table.sort());
+    expect([...new Set(documented)].sort()).toEqual(table.sort());
   });
 
   it('describes each operation with its doc comment in the route table, error codes included', () => {
@@ -237,6 +262,41 @@ function compile(document: OpenApiDocument, schema: unknown): (value: unknown) =
 
 // ── The running nodes ───────────────────────────────────────────────────────────────────────────
 
+async function get(agent: Agent, url: string, method: NamedRoute['method'] = 'GET') {
+  const response = await request(url, { method, dispatcher: agent });
+  const text = await response.body.text();
+  return { status: response.statusCode, type: response.headers['content-type'], text };
+}
+
+/** That the listener at `url` answers its kind's generated document at `/openapi.json`. */
+async function expectAnswersItsDocument(agent: Agent, kind: NodeKind, url: string): Promise<void> {
+  expect(url).toMatch(/^https:/);
+  const response = await get(agent, `${url}/openapi.json`);
+  expect(response.status, kind).toBe(200);
+  expect(response.type).toMatch(/^application\/json/);
+  expect(JSON.parse(response.text), kind).toEqual(nodeOpenApiDocument(kind));
+}
+
+/**
+ * That the listener at `url` serves exactly the routes of the whole table its kind's document lists:
+ * each route is asked for, without a certificate, so that the listener's own routing says whether
+ * it has it.
+ */
+async function expectServesItsRoutes(agent: Agent, kind: NodeKind, url: string): Promise<void> {
+  const documented = new Set(operationsOf(nodeOpenApiDocument(kind)));
+  for (const route of TABLE) {
+    const path = route.path.replace(/(::)|:([A-Za-z]+)/g, (_, colon: string | undefined, name: string) =>
+      colon ? ':' : name === 'itemNo' ? '1' : 'x',
+    );
+    const { status, text } = await get(agent, `${url}${path}`, route.method);
+    // Without a certificate a served route refuses (or, for anyone's, answers); only a route the
+    // node does not have is ERR_ROUTE_NOT_FOUND.
+    const served = !(status === 404 && text.includes('ERR_ROUTE_NOT_FOUND'));
+    const operation = `${route.method} ${openApiPath(route.path)}`;
+    expect(served, `${kind}: ${operation}`).toBe(documented.has(operation));
+  }
+}
+
 describe('GET /openapi.json on a running network', () => {
   let demo: DemoNetwork | undefined;
   let agent: Agent;
@@ -265,20 +325,8 @@ describe('GET /openapi.json on a running network', () => {
     ];
   }
 
-  async function get(url: string, method: NamedRoute['method'] = 'GET') {
-    const response = await request(url, { method, dispatcher: agent });
-    const text = await response.body.text();
-    return { status: response.statusCode, type: response.headers['content-type'], text };
-  }
-
   it('answers each node’s generated document over mutual TLS, without a client certificate', async () => {
-    for (const [kind, url] of nodes()) {
-      expect(url).toMatch(/^https:/);
-      const response = await get(`${url}/openapi.json`);
-      expect(response.status, kind).toBe(200);
-      expect(response.type).toMatch(/^application\/json/);
-      expect(JSON.parse(response.text), kind).toEqual(nodeOpenApiDocument(kind));
-    }
+    for (const [kind, url] of nodes()) await expectAnswersItsDocument(agent, kind, url);
   });
 
   it('still checks a certificate presented for it: one of another CA is refused, as on every route', async () => {
@@ -305,19 +353,30 @@ describe('GET /openapi.json on a running network', () => {
   });
 
   it('serves at each node exactly the routes of the table its document lists', async () => {
-    for (const [kind, url] of nodes()) {
-      const documented = new Set(operationsOf(nodeOpenApiDocument(kind)));
-      for (const route of TABLE) {
-        const path = route.path.replace(/(::)|:([A-Za-z]+)/g, (_, colon: string | undefined, name: string) =>
-          colon ? ':' : name === 'itemNo' ? '1' : 'x',
-        );
-        const { status, text } = await get(`${url}${path}`, route.method);
-        // Without a certificate a served route refuses (or, for anyone's, answers); only a route the
-        // node does not have is ERR_ROUTE_NOT_FOUND.
-        const served = !(status === 404 && text.includes('ERR_ROUTE_NOT_FOUND'));
-        const operation = `${route.method} ${openApiPath(route.path)}`;
-        expect(served, `${kind}: ${operation}`).toBe(documented.has(operation));
-      }
-    }
+    for (const [kind, url] of nodes()) await expectServesItsRoutes(agent, kind, url);
+  });
+});
+
+describe('GET /openapi.json on the Myna Portal’s network listener', () => {
+  let net: PortalNetwork | undefined;
+  let agent: Agent | undefined;
+
+  beforeAll(async () => {
+    net = await startPortalNetwork('openapi-portal');
+    const ca = readFileSync(pkiPaths(net.network.pkiDir ?? '').caBundle, 'utf8');
+    agent = new Agent({ connect: { ca } });
+  }, 120_000);
+
+  afterAll(async () => {
+    await agent?.close();
+    await net?.dispose();
+  });
+
+  it('answers the portal’s generated document over mutual TLS, without a client certificate', async () => {
+    await expectAnswersItsDocument(agent!, 'portal', net?.portal.networkUrl ?? '');
+  });
+
+  it('serves exactly the routes of the table its document lists', async () => {
+    await expectServesItsRoutes(agent!, 'portal', net?.portal.networkUrl ?? '');
   });
 });

@@ -47,7 +47,7 @@ import {
   Statistics,
   StatisticsQuery,
 } from './admin.ts';
-import { NoContent, defineApi } from './api.ts';
+import { NoContent, defineApi, pickRoutes } from './api.ts';
 import { RecordCheckAnswer, RecordCheckRequest } from './record-checks.ts';
 import { PortalCodeAcquisitionRequest } from './portal.ts';
 import {
@@ -1453,8 +1453,8 @@ export const corporateApi = defineApi('corporate', {
 });
 
 /**
- * The Myna Portal's network side beyond `networkApi.deliverCode` (which it serves too): what the core
- * delivers to it and to no institution.
+ * The Myna Portal's network side beyond `portalNetworkApi` (the part of `networkApi` it serves too):
+ * what it serves and no institution does.
  */
 export const portalApi = defineApi('portal', {
   /**
@@ -1518,14 +1518,29 @@ export const portalApi = defineApi('portal', {
   },
 });
 
+/**
+ * The routes of `networkApi` that the Myna Portal's network listener serves, as an institution's
+ * intermediate server does: the core delivers its codes (`deliverCode`) and the answers to its own
+ * inquiries (`deliverAnswer`, わたしの情報), asks it as a provider (公金受取口座: `requestProvision`,
+ * `requestProvisionBatch`, `notifyProvisionFailure`) and cross-checks its records (`checkRecords`).
+ * The portal's routers serve them from here, so its document (`NODE_APIS.portal`) lists what it serves.
+ */
+export const portalNetworkApi = pickRoutes(networkApi, [
+  'deliverCode',
+  'deliverAnswer',
+  'requestProvision',
+  'requestProvisionBatch',
+  'notifyProvisionFailure',
+  'checkRecords',
+]);
+
 export const NODE_APIS = {
   core: [healthApi, coreApi, adminApi],
   jlis: [healthApi, jlisApi, jpkiApi],
   institution: [healthApi, networkApi, businessApi],
   corporate: [healthApi, corporateApi],
-  // The Myna Portal's network listener: what only it serves (its `networkApi.deliverCode` is the
-  // institutions' route, documented with them).
-  portal: [healthApi, portalApi],
+  // The Myna Portal's network listener: the part of `networkApi` it serves too, and what only it serves.
+  portal: [healthApi, portalNetworkApi, portalApi],
 } as const;
 
 export type NodeKind = keyof typeof NODE_APIS;

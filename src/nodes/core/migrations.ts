@@ -33,7 +33,7 @@
  *   `core_workers`, and a process resumes only inquiries owned by none or by a process whose lease has
  *   run out (KyselyCoreStore.listUndelivered). `seen_messages` is their shared replay guard: the ids
  *   of signed messages received, until they would be refused as stale anyway.
- * - `inquiry_batches`, `inquiries.batch_id` (migration 0007): batches of inquiries (bulk inquiries).
+ * - `inquiry_batches`, `inquiries.batch_id` (migration 0008): batches of inquiries (bulk inquiries).
  *   Each member is an ordinary record with its `inquiries` row, tied to its batch; the batch row holds
  *   the answer a resend gets, the batch's state (`forwarded`, `answered`, `delivered`, `failed`,
  *   `none` when no member was accepted) and its answer until delivered (ciphertext only).
@@ -48,13 +48,13 @@
  * - `legal_table_versions` (migration 0014): every version of the legal table the core has run or
  *   will run, with its files' text, digest, the JST day it takes effect and who loaded it; the core
  *   decides an inquiry under the version in force on the inquiry's day (service/legal-versions.ts).
- * - `institutions.suspended`, `institution_suspensions` (migration 0016): the operator's suspension of an
- *   institution (a flag the inquiries read through the registry's cache) and every suspension and
- *   reinstatement with who, when and why, kept for good.
  * - `console_accounts`, `console_sessions` (migration 0015): the staff of the core's console
  *   (operators, the oversight commission) and their browser sessions, as every node's console keeps
  *   them (src/shared/web/console/kysely-store.ts).
- * - `oversight_uses` (migration 0016): every use of the oversight console (who, when, what, what it
+ * - `institutions.suspended`, `institution_suspensions` (migration 0016): the operator's suspension of an
+ *   institution (a flag the inquiries read through the registry's cache) and every suspension and
+ *   reinstatement with who, when and why, kept for good.
+ * - `oversight_uses` (migration 0017): every use of the oversight console (who, when, what, what it
  *   answered; for the per-resident view the institution whose code was given and the officer's
  *   reason, never the code), and the index the anomaly rules' refusals read.
  * - `institution_tree_heads` (migration 0018): every distinct signed tree head each institution

@@ -9,7 +9,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -19,19 +18,16 @@ import {
 } from '../../protocol/portal.ts';
 import { fixedClock } from '../../shared/clock.ts';
 import { nodeDatabase, openDatabase } from '../../shared/db.ts';
-import { listen } from '../../shared/http.ts';
 import { silentLogger } from '../../shared/logger.ts';
 import { openSecurityLog, type SecurityLog } from '../../shared/security-log.ts';
 import { dropTestSchemas, testPostgres } from '../../shared/test-databases.ts';
-import { openJpkiAuthority } from '../jlis/jpki/authority.ts';
-import { createKyselyJpkiStore } from '../jlis/jpki/kysely-store.ts';
-import { JPKI_OID } from '../jlis/jpki/profiles.ts';
-import { makeTestCard, signer, yearsAfter, type TestCard } from '../jlis/jpki/test-support.ts';
-import { createJpkiPublicationApp } from '../jlis/jpki-publication.ts';
-import { createKyselyJlisStore, type JlisDatabase } from '../jlis/kysely-store.ts';
-import { migrateJlisDatabase } from '../jlis/migrations.ts';
-import { JpkiCertificateService } from '../jlis/service/jpki-certificates.ts';
-import { ResidentService } from '../jlis/service/residents.ts';
+import { signer } from '../jlis/jpki/test-support.ts';
+import {
+  JPKI_AUTHENTICATION_POLICY,
+  startTestJpki,
+  type TestCardHolder,
+  type TestJpki,
+} from '../jlis/test-support.ts';
 import { createKyselyPortalStore, type PortalDatabase } from './kysely-store.ts';
 import { KyselyPortalRecordLog } from './record-log-store.ts';
 import { migratePortalDatabase } from './migrations.ts';
@@ -43,24 +39,17 @@ const ORIGIN = 'https://portal.test';
 const dir = mkdtempSync(join(tmpdir(), 'renkei-portal-login-'));
 const clock = fixedClock(new Date());
 const postgres = testPostgres();
-let jlisDb: Kysely<JlisDatabase>;
+let jpki: TestJpki;
 let portalDb: Kysely<PortalDatabase>;
-let publication: FastifyInstance;
-let certificates: JpkiCertificateService;
 let trust: JpkiTrust;
 let store: PortalStore;
 let securityLog: SecurityLog;
 let login: LoginService;
 
-interface HeldCard {
-  keys: TestCard;
-  certificateDer: Uint8Array;
-  cardId: string;
-}
-let hanako: HeldCard;
-let taro: HeldCard;
-let lost: HeldCard;
-let foreignCard: HeldCard;
+let hanako: TestCardHolder;
+let taro: TestCardHolder;
+let lost: TestCardHolder;
+let foreignCard: TestCardHolder;
 
 /**
  * The portal's persons by serial: here a fixed mapping to a fresh id per serial (the real one asks
@@ -77,89 +66,20 @@ const persons: PersonDirectory & { serialOf: Map<string, string> } = {
   },
 };
 
-async function issueCard(
-  service: JpkiCertificateService,
-  residents: ResidentService,
-  cardId: string,
-  name: string,
-): Promise<HeldCard> {
-  const info = {
-    name,
-    address: '東京都千代田区霞が関2丁目1番1号',
-    dateOfBirth: '1985-04-01',
-    sex: 'female' as const,
-  };
-  const { residentRecordCode } = await residents.registerResident(info);
-  const keys = await makeTestCard();
-  const issued = await service.issuePair({
-    residentRecordCode,
-    cardId,
-    fourInformation: info,
-    signingPublicKeySpki: keys.signingPublicKeySpki,
-    authenticationPublicKeySpki: keys.authenticationPublicKeySpki,
-    notAfter: yearsAfter(new Date(), 5),
-  });
-  return { keys, certificateDer: issued.authentication.certificateDer, cardId };
-}
-
 beforeAll(async () => {
-  jlisDb = await openDatabase<JlisDatabase>(nodeDatabase(undefined, join(dir, 'jlis.sqlite'), 'jlis'));
-  await migrateJlisDatabase(jlisDb);
-  const authority = await openJpkiAuthority({ dir: join(dir, 'jpki'), clock: fixedClock(new Date()) });
-  const jlisStore = createKyselyJlisStore(jlisDb);
-  certificates = new JpkiCertificateService({
-    store: createKyselyJpkiStore(jlisDb),
-    residents: jlisStore,
-    authority,
-    clock: fixedClock(new Date()),
-    logger: silentLogger(),
-  });
-  const residents = new ResidentService({
-    store: jlisStore,
-    clock: fixedClock(new Date()),
-    logger: silentLogger(),
-    numberingKey: new Uint8Array(32).fill(7),
-    jpki: certificates,
-  });
-  hanako = await issueCard(certificates, residents, 'card-hanako', '霞 花子');
-  taro = await issueCard(certificates, residents, 'card-taro', '霞 太郎');
-  lost = await issueCard(certificates, residents, 'card-lost', '霞 次郎');
-  await certificates.revokeForCard(lost.cardId, 'loss');
+  // J-LIS's JPKI, through its test support: the portal's tests reach no J-LIS module directly.
+  jpki = await startTestJpki(dir);
+  hanako = await jpki.issueCard('card-hanako', '霞 花子');
+  taro = await jpki.issueCard('card-taro', '霞 太郎');
+  lost = await jpki.issueCard('card-lost', '霞 次郎');
+  await jpki.revokeCard(lost.cardId);
   // Another JPKI hierarchy altogether, with the same names: its certificates must not log in.
-  const foreignAuthority = await openJpkiAuthority({
-    dir: join(dir, 'foreign'),
-    clock: fixedClock(new Date()),
-  });
-  const foreignDb = await openDatabase<JlisDatabase>(
-    nodeDatabase(undefined, join(dir, 'foreign.sqlite'), 'jlis'),
-  );
-  await migrateJlisDatabase(foreignDb);
-  const foreignStore = createKyselyJlisStore(foreignDb);
-  const foreign = new JpkiCertificateService({
-    store: createKyselyJpkiStore(foreignDb),
-    residents: foreignStore,
-    authority: foreignAuthority,
-    clock: fixedClock(new Date()),
-    logger: silentLogger(),
-  });
-  foreignCard = await issueCard(
-    foreign,
-    new ResidentService({
-      store: foreignStore,
-      clock: fixedClock(new Date()),
-      logger: silentLogger(),
-      numberingKey: new Uint8Array(32).fill(8),
-      jpki: foreign,
-    }),
-    'card-foreign',
-    '偽 花子',
-  );
-  await foreignDb.destroy();
+  const foreign = await startTestJpki(join(dir, 'foreign'));
+  foreignCard = await foreign.issueCard('card-foreign', '偽 花子');
+  await foreign.close();
 
-  publication = createJpkiPublicationApp(certificates, authority, silentLogger());
-  const publicationUrl = await listen(publication, 0);
-  const bundle = await (await fetch(`${publicationUrl}/jpki/v1/ca-bundle.pem`)).text();
-  trust = await readJpkiTrust(bundle, `${publicationUrl}/jpki/v1/ocsp`);
+  const bundle = await (await fetch(`${jpki.publicationUrl}/jpki/v1/ca-bundle.pem`)).text();
+  trust = await readJpkiTrust(bundle, `${jpki.publicationUrl}/jpki/v1/ocsp`);
 
   portalDb = await openDatabase<PortalDatabase>(nodeDatabase(postgres, join(dir, 'portal.sqlite'), 'portal'));
   await migratePortalDatabase(portalDb);
@@ -180,15 +100,14 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await publication.close();
+  await jpki.close();
   await securityLog.close();
   await portalDb.destroy();
-  await jlisDb.destroy();
   await dropTestSchemas(postgres);
   rmSync(dir, { recursive: true, force: true });
 });
 
-const sign = (card: HeldCard, challenge: LoginChallenge) =>
+const sign = (card: TestCardHolder, challenge: LoginChallenge) =>
   signer(card.keys.authentication.privateKey)(loginMessage(challenge));
 
 /** The newest security event: what the last refusal recorded. */
@@ -218,7 +137,7 @@ describe('login with the card', () => {
     const personId = await login.finish({ nonce: challenge.nonce, binding, remoteAddress: '127.0.0.1' });
     // The person is known by the certificate's serial, as J-LIS issued it.
     const serial = persons.serialOf.get(personId) ?? '';
-    expect((await certificates.find(serial))?.cardId).toBe(hanako.cardId);
+    expect(await jpki.cardOf(serial)).toBe(hanako.cardId);
   });
 
   it('refuses a wrong signature (the card signed something else)', async () => {
@@ -352,6 +271,6 @@ describe('login with the card', () => {
   });
 
   it('checks the user-authentication policy J-LIS’s CA writes', () => {
-    expect(AUTHENTICATION_CERTIFICATE_POLICY).toBe(JPKI_OID.authenticationPolicy);
+    expect(AUTHENTICATION_CERTIFICATE_POLICY).toBe(JPKI_AUTHENTICATION_POLICY);
   });
 });

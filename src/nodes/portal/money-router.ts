@@ -22,7 +22,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PortalNoticeId } from '../../protocol/portal-notices.ts';
 import type { ProvisionService } from '../../protocol/provider.ts';
-import { networkApi } from '../../protocol/routes.ts';
+import { portalNetworkApi } from '../../protocol/routes.ts';
 import { serve, type SecurityEventSink } from '../../protocol/server.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
@@ -257,9 +257,11 @@ export function registerMoneyPages(app: FastifyInstance, deps: MoneyPagesDeps): 
 
 /** The portal as a provider of the network: item 70, under clause 130 (callers: the core only). */
 export function registerProviderRoutes(app: FastifyInstance, provisions: ProvisionService): void {
-  serve(app, networkApi.requestProvision, async ({ body }) => provisions.answerProvisionRequest(body));
-  serve(app, networkApi.requestProvisionBatch, async ({ body }) => provisions.answerProvisionBatch(body));
-  serve(app, networkApi.notifyProvisionFailure, async ({ body }) => {
+  serve(app, portalNetworkApi.requestProvision, async ({ body }) => provisions.answerProvisionRequest(body));
+  serve(app, portalNetworkApi.requestProvisionBatch, async ({ body }) =>
+    provisions.answerProvisionBatch(body),
+  );
+  serve(app, portalNetworkApi.notifyProvisionFailure, async ({ body }) => {
     await provisions.recordFailure(body);
     return undefined;
   });

@@ -10,6 +10,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Client } from '../../protocol/api.ts';
 import type { NodeSecurity } from '../../protocol/node-security.ts';
+import { serveOpenApi } from '../../protocol/openapi.ts';
 import type { coreApi, jlisApi, jpkiApi } from '../../protocol/routes.ts';
 import type { LegalTable } from '../../domain/legal-table/index.ts';
 import { secureApp } from '../../protocol/server.ts';
@@ -140,7 +141,10 @@ export interface PortalDeps {
 export interface Portal {
   /** The residents' web app; not yet listening. */
   web: FastifyInstance;
-  /** The network listener (`networkApi.deliverCode`); not yet listening. */
+  /**
+   * The network listener (`portalNetworkApi`, `portalApi`, its OpenAPI document at `/openapi.json`);
+   * not yet listening.
+   */
   network: FastifyInstance;
   login: LoginService;
   sessions: SessionService;
@@ -362,6 +366,8 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
   if (applications) registerApplicationDownloads(network, applications);
   registerMyInformationNetworkRoute(network, myInformation);
   registerProviderRoutes(network, provisions);
+  // Its document lists `NODE_APIS.portal`: the routers above serve from those tables.
+  serveOpenApi(network, 'portal');
   return {
     web,
     network,

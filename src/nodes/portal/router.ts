@@ -25,12 +25,14 @@
  *   | `/oidc/…`, `/api/v1/…`, `/connected-services` | 自己情報取得API, 連携サービス: api-router.ts |
  *   | `GET /assets/*`, `/healthz`  | stylesheet, design tokens, scripts; health                       |
  *
- * - **the network** (`registerPortalNetworkRoutes`): `networkApi.deliverCode` and
+ * - **the network** (`registerPortalNetworkRoutes`): `deliverCode` and `checkRecords` of
+ *   `portalNetworkApi` (the part of `networkApi` the portal serves, as institutions do) and
  *   `portalApi.deliverPortalNotice` of the route table, on the node's mutual-TLS listener, where the
  *   core delivers the portal's codes as it does an institution's, and institutions' notices; and
  *   ぴったりサービス's 申請データダウンロード for municipalities (`registerApplicationDownloads`).
- *   `networkApi.deliverAnswer` (`registerMyInformationNetworkRoute`): the answers to the portal's
- *   own inquiries (わたしの情報).
+ *   `deliverAnswer` (`registerMyInformationNetworkRoute`): the answers to the portal's own inquiries
+ *   (わたしの情報). The provider's routes are money-router.ts's; the listener's OpenAPI document
+ *   (`/openapi.json`) lists exactly these (`NODE_APIS.portal`).
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -38,7 +40,7 @@ import type { LegalTable } from '../../domain/legal-table/index.ts';
 import { PersonRecordCursor } from '../../protocol/person-records.ts';
 import { LoginNonce } from '../../protocol/portal.ts';
 import { PortalNoticeId } from '../../protocol/portal-notices.ts';
-import { networkApi, portalApi } from '../../protocol/routes.ts';
+import { portalApi, portalNetworkApi } from '../../protocol/routes.ts';
 import { serve, type SecurityEventSink } from '../../protocol/server.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { HTTP_STATUS, RenkeiError } from '../../shared/errors.ts';
@@ -294,10 +296,10 @@ export function registerPortalNetworkRoutes(
   notices: NoticeService,
   recordLog: PortalRecordLogService,
 ): void {
-  serve(app, networkApi.checkRecords, async ({ body }) =>
+  serve(app, portalNetworkApi.checkRecords, async ({ body }) =>
     recordLog.check(body.processingNumbers, body.since),
   );
-  serve(app, networkApi.deliverCode, async ({ body }) => {
+  serve(app, portalNetworkApi.deliverCode, async ({ body }) => {
     await codes.deliverCode(body);
     return undefined;
   });
@@ -549,7 +551,7 @@ export function registerMyInformationNetworkRoute(
   app: FastifyInstance,
   myInformation: MyInformationService,
 ): void {
-  serve(app, networkApi.deliverAnswer, async ({ body }) => {
+  serve(app, portalNetworkApi.deliverAnswer, async ({ body }) => {
     await myInformation.receiveAnswer(body);
     return undefined;
   });

@@ -296,3 +296,62 @@ describe('the clerk console in one language at a time', () => {
     }
   });
 });
+
+describe('the clerk console’s addressee number', () => {
+  /** The values of the page's addressee number fields (the one that picks, the one that sends). */
+  const carried = (page: string) =>
+    [...page.matchAll(/name="addresseeNumber"[^>]*?value="([^"]*)"/g)].map((m) => m[1]);
+
+  it('takes an addressee number as the business API does, and says what that is in either language', async () => {
+    const h = await startHarness({
+      clock: fixedClock('2025-06-02T01:00:00Z'),
+      legalTable: loadLegalTable(),
+      console: {
+        port: 0,
+        name: '新宿区',
+        directory: [{ id: '152048', name: '三条市', kind: 'municipality' }],
+        demoClerk: { accountId: 'clerk-a', displayName: 'Clerk A', password: PASSWORD },
+        scrypt: FAST,
+      },
+    });
+    harnesses.push(h);
+    // A business system that numbers its persons itself registers one with letters, 32 characters.
+    const own = 'CASE-2025_' + 'x'.repeat(22);
+    expect(own).toHaveLength(32);
+    await h.client.post('/business/v1/persons', {
+      individualNumber: h.newResident().individualNumber,
+      addresseeNumber: own,
+    });
+    const said = {
+      en: 'An addressee number is 1 to 32 letters, digits, hyphens (-) or underscores (_).',
+      ja: '宛名番号は1〜32文字の英数字、ハイフン（-）または下線（_）です。',
+    };
+    for (const lang of ['en', 'ja'] as const) {
+      const clerk = await login(h, 'clerk-a', PASSWORD, lang === 'en' ? 'en' : undefined);
+      // Carried into the form whole, as the business API would take it: not cut to 15, not dropped.
+      const form = await clerk.get(`/intake?procedureId=074-01&addresseeNumber=${own}`);
+      expect(form.status).toBe(200);
+      expect(carried(form.body), lang).toEqual([own, own]);
+      const digits = '12345678901234567890';
+      const long = await clerk.get(`/intake?procedureId=074-01&addresseeNumber=${digits}`);
+      expect(carried(long.body), lang).toEqual([digits, digits]);
+      // One that is not an addressee number is not carried at all.
+      const notOne = await clerk.get(`/intake?procedureId=074-01&addresseeNumber=${own}y`);
+      expect(carried(notOne.body), lang).toEqual(['', '']);
+      const intake = { procedureId: '074-01', 'provider-2': '152048' };
+      const taken = await clerk.post('/intake?procedureId=074-01', '/intake', {
+        ...intake,
+        addresseeNumber: own,
+      });
+      expect(taken.status, `${lang}: ${taken.body.slice(0, 300)}`).toBe(303);
+      for (const bad of [`${own}y`, 'not one!', 'A.1']) {
+        const refused = await clerk.post('/intake?procedureId=074-01', '/intake', {
+          ...intake,
+          addresseeNumber: bad,
+        });
+        expect(refused.status, `${lang} ${bad}`).toBe(400);
+        expect(refused.body, `${lang} ${bad}`).toContain(said[lang]);
+      }
+    }
+  });
+});

@@ -186,8 +186,9 @@ export async function createClerkConsole(deps: ClerkConsoleDeps): Promise<Fastif
     const directory = await directoryNow();
     const staff = staffConsole.staff(request);
     const query = request.query as Record<string, unknown>;
-    const addressee =
-      typeof query.addresseeNumber === 'string' ? query.addresseeNumber.trim().slice(0, 15) : '';
+    const addressee = AddresseeNumber.safeParse(
+      typeof query.addresseeNumber === 'string' ? query.addresseeNumber.trim() : undefined,
+    );
     const t = pick(CLERK, staff.lang);
     const out = send(
       request,
@@ -198,7 +199,7 @@ export async function createClerkConsole(deps: ClerkConsoleDeps): Promise<Fastif
         directory,
         procedures: procedures(),
         procedure: findProcedure(query.procedureId),
-        addresseeNumber: /^\d{1,15}$/.test(addressee) ? addressee : '',
+        addresseeNumber: addressee.success ? addressee.data : '',
         csrfToken: staff.csrfToken,
       }),
     );

@@ -33,7 +33,11 @@ export const CLERK = {
     ja: '照会先を少なくとも1つ選んでください。',
     en: 'Choose a provider for at least one item.',
   },
-  badAddressee: { ja: '宛名番号は1〜15桁の数字です。', en: 'An addressee number is 1 to 15 digits.' },
+  // What `AddresseeNumber` (protocol/identifiers.ts) accepts, which the console checks with.
+  badAddressee: {
+    ja: '宛名番号は1〜32文字の英数字、ハイフン（-）または下線（_）です。',
+    en: 'An addressee number is 1 to 32 letters, digits, hyphens (-) or underscores (_).',
+  },
   badProvider: { ja: '照会先の機関コードが正しくありません。', en: 'A provider code is not valid.' },
   receivedAt: { ja: '受付日時', en: 'Received' },
   clerk: { ja: '担当者', en: 'Clerk' },

@@ -125,8 +125,6 @@ export function intakeForm(args: {
           class="input"
           id="addresseeNumber-pick"
           name="addresseeNumber"
-          inputmode="numeric"
-          maxlength="15"
           value="${args.addresseeNumber}"
         />
       </div>
@@ -184,8 +182,6 @@ export function intakeForm(args: {
                   class="input"
                   id="addresseeNumber"
                   name="addresseeNumber"
-                  inputmode="numeric"
-                  maxlength="15"
                   required
                   value="${args.addresseeNumber}"
                 />
