@@ -12,11 +12,9 @@ import { stringify } from 'yaml';
 import { legalTableFromFiles } from '../src/domain/legal-table/load.ts';
 import { operatorConsole } from '../src/nodes/core/console/operator-console.ts';
 import {
-  startStandIn,
-  startTestCore,
+  startTwoMunicipalities,
   testLegalTable,
-  type StandIn,
-  type TestCore,
+  type TwoMunicipalities,
 } from '../src/nodes/core/test-support.ts';
 import { RenkeiError } from '../src/shared/errors.ts';
 import { listen } from '../src/shared/http.ts';
@@ -26,54 +24,30 @@ import { createWebApp } from '../src/shared/web/server.ts';
 const hasChromium = chromiumFor('operator-console-browser.test.ts');
 
 describe.skipIf(!hasChromium)("the operator's statistics page in chromium", () => {
-  let core: TestCore;
-  let x: StandIn;
-  let a: StandIn;
+  let net: TwoMunicipalities;
   let web: FastifyInstance;
   let url: string;
   let browser: Browser;
 
   beforeAll(async () => {
     const table = testLegalTable();
-    core = await startTestCore({
+    net = await startTwoMunicipalities({
       legalTable: legalTableFromFiles({
         clauses: stringify(table.clauses),
         procedures: stringify(table.procedures),
         items: stringify(table.items),
       }),
     });
-    x = await startStandIn();
-    a = await startStandIn();
-    await core.register('131016', 'municipality', x.url);
-    await core.register('132012', 'municipality', a.url);
-    const code = await core.issue({ id: '131016', standIn: x }, '12345678901');
+    const { core } = net;
     // Exchanges over three weeks: 2, 0 and 3 provisions, and a refusal.
     for (const [at, n] of [
       ['2025-05-14T01:00:00Z', 2],
       ['2025-05-28T01:00:00Z', 3],
     ] as const) {
       core.clock.set(at);
-      for (let i = 0; i < n; i++) {
-        await core.call('POST', '/v1/inquiries', {
-          requesterId: '131016',
-          providerId: '132012',
-          personCode: code,
-          clauseNo: '74',
-          procedureId: '074-01',
-          itemNos: [2],
-          nonDisclosure: false,
-        });
-      }
+      for (let i = 0; i < n; i++) await net.inquire([2]);
     }
-    await core.call('POST', '/v1/inquiries', {
-      requesterId: '131016',
-      providerId: '132012',
-      personCode: code,
-      clauseNo: '74',
-      procedureId: '074-01',
-      itemNos: [31],
-      nonDisclosure: false,
-    });
+    await net.inquire([31]);
     await core.core.whenIdle();
     core.clock.set('2025-06-01T01:00:00Z');
 
@@ -99,8 +73,7 @@ describe.skipIf(!hasChromium)("the operator's statistics page in chromium", () =
   afterAll(async () => {
     await browser?.close();
     await web?.close();
-    await core?.dispose();
-    await Promise.all([x?.close(), a?.close()]);
+    await net?.dispose();
   });
 
   it('draws the weekly provisions and shows the CSV’s figures in its tables', async () => {

@@ -40,6 +40,10 @@ import { nodeDatabase } from '../../shared/db.ts';
 import { dropTestSchemas, schemaText, testPostgres } from '../../shared/test-databases.ts';
 import { openCoreStore, type KyselyCoreStore } from './kysely-store.ts';
 import { buildLegalTable, type LegalFiles } from '../../domain/legal-table/load.ts';
+import type { FastifyInstance } from 'fastify';
+import { AccountService } from '../../shared/web/console/accounts.ts';
+import type { ConsoleRole } from '../../shared/web/console/store.ts';
+import { createCoreConsole, type CoreConsoleDeps } from './console/core-console.ts';
 
 // ── A tiny legal table ─────────────────────────────────────────────────────────────────────────
 
@@ -427,4 +431,87 @@ export async function startTestCore(
     },
   };
   return test;
+}
+
+// ── Two municipalities exchanging, and the core's console over them ────────────────────────────
+
+/**
+ * A core (`startTestCore(options)`) with two municipalities' stand-ins registered, 131016 (`x`, the
+ * requester) and 132012 (`a`, the provider), and x's code for one resident (record code
+ * 12345678901): what the consoles' tests show exchanges of.
+ */
+export interface TwoMunicipalities {
+  core: TestCore;
+  x: StandIn;
+  a: StandIn;
+  /** x's code for the resident. */
+  code: string;
+  /** x asks a for `itemNos` of the resident under clause 74 (procedure 074-01, whose item is 2). */
+  inquire(itemNos: readonly number[], nonDisclosure?: boolean): Promise<{ status: number }>;
+  /** Close the core (deleting its directory) and both stand-ins. */
+  dispose(): Promise<void>;
+}
+
+export async function startTwoMunicipalities(
+  options: Parameters<typeof startTestCore>[0] = {},
+): Promise<TwoMunicipalities> {
+  const core = await startTestCore(options);
+  const x = await startStandIn();
+  const a = await startStandIn();
+  await core.register('131016', 'municipality', x.url);
+  await core.register('132012', 'municipality', a.url);
+  const code = await core.issue({ id: '131016', standIn: x }, '12345678901');
+  return {
+    core,
+    x,
+    a,
+    code,
+    inquire: (itemNos, nonDisclosure = false) =>
+      core.call('POST', '/v1/inquiries', {
+        requesterId: '131016',
+        providerId: '132012',
+        personCode: code,
+        clauseNo: '74',
+        procedureId: '074-01',
+        itemNos,
+        nonDisclosure,
+      }),
+    async dispose() {
+      await core.dispose();
+      await Promise.all([x.close(), a.close()]);
+    },
+  };
+}
+
+/** Fast scrypt parameters for the consoles' test accounts (production's take a second a login). */
+export const FAST_SCRYPT = { log2N: 10, r: 8, p: 1 };
+
+/**
+ * The core's console over a test core (its services, store, record log and clock), ready, with these
+ * staff accounts made first, each with `password`; the rest of its options as given (a silent logger
+ * unless one is).
+ */
+export async function startTestCoreConsole(
+  core: TestCore,
+  options: Partial<Omit<CoreConsoleDeps, 'services' | 'coreStore' | 'recordLog' | 'store' | 'clock'>> & {
+    accounts: { accountId: string; displayName: string; role: ConsoleRole }[];
+    password: string;
+  },
+): Promise<FastifyInstance> {
+  const { accounts: staff, password, ...rest } = options;
+  const store = core.store.consoleStore();
+  const accounts = new AccountService({ store, clock: core.clock, scrypt: FAST_SCRYPT });
+  for (const account of staff) await accounts.create({ ...account, password });
+  const web = await createCoreConsole({
+    services: core.core.services,
+    coreStore: core.store,
+    recordLog: core.core.recordLog,
+    store,
+    clock: core.clock,
+    logger: silentLogger(),
+    scrypt: FAST_SCRYPT,
+    ...rest,
+  });
+  await web.ready();
+  return web;
 }
