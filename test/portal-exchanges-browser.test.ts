@@ -9,7 +9,8 @@
 import type { Browser, Page } from 'playwright-core';
 import { chromiumFor, launchChromium, shootPage } from './support/browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PIN, startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
+import { logInWithCard } from './support/portal-chromium.ts';
+import { startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
 
 const hasChromium = chromiumFor('portal-exchanges-browser.test.ts');
 
@@ -46,13 +47,7 @@ describe.skipIf(!hasChromium)('the Myna Portal’s page A in chromium', () => {
     browser = await launchChromium();
     page = await browser.newPage({ locale: 'ja-JP' });
     page.setDefaultTimeout(15_000);
-    await page.goto(`${net.portal.url}/login`);
-    await page.getByTestId('reader-link').click();
-    await page.waitForURL(`${net.readerUrl}/sign?**`);
-    await page.getByLabel('yamada-taro').check();
-    await page.getByRole('textbox', { name: /利用者証明用電子証明書の暗証番号/ }).fill(PIN);
-    await page.getByRole('button', { name: /署名してログイン/ }).click();
-    await page.waitForURL(`${net.portal.url}/`);
+    await logInWithCard(page, net, 'yamada-taro');
   }, 180_000);
 
   afterAll(async () => {
