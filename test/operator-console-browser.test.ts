@@ -10,16 +10,14 @@ import { chromiumFor, launchChromium } from './support/browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { legalTableFromFiles } from '../src/domain/legal-table/load.ts';
-import { operatorConsole } from '../src/nodes/core/console/operator-console.ts';
 import {
+  TEST_OPERATOR_HEADERS,
+  startTestOperatorConsole,
   startTwoMunicipalities,
   testLegalTable,
   type TwoMunicipalities,
 } from '../src/nodes/core/test-support.ts';
-import { RenkeiError } from '../src/shared/errors.ts';
 import { listen } from '../src/shared/http.ts';
-import { silentLogger } from '../src/shared/logger.ts';
-import { createWebApp } from '../src/shared/web/server.ts';
 
 const hasChromium = chromiumFor('operator-console-browser.test.ts');
 
@@ -51,21 +49,7 @@ describe.skipIf(!hasChromium)("the operator's statistics page in chromium", () =
     await core.core.whenIdle();
     core.clock.set('2025-06-01T01:00:00Z');
 
-    web = await createWebApp({ logger: silentLogger(), errorPage: (e) => `<p>${e.code}</p>` });
-    const { records, legalVersions, health } = core.core.services;
-    await web.register(operatorConsole, {
-      prefix: '/operator',
-      guard: (request, _reply, done) =>
-        done(
-          request.headers['x-test-operator'] === 'yes'
-            ? undefined
-            : new RenkeiError('ERR_CALLER_NOT_ALLOWED', 'Operators only.'),
-        ),
-      records,
-      legalVersions,
-      health,
-      now: () => core.clock.now(),
-    });
+    web = await startTestOperatorConsole(core);
     url = await listen(web, 0);
     browser = await launchChromium();
   }, 60_000);
@@ -79,7 +63,7 @@ describe.skipIf(!hasChromium)("the operator's statistics page in chromium", () =
   it('draws the weekly provisions and shows the CSV’s figures in its tables', async () => {
     const context = await browser.newContext({
       locale: 'ja-JP',
-      extraHTTPHeaders: { 'x-test-operator': 'yes' },
+      extraHTTPHeaders: TEST_OPERATOR_HEADERS,
     });
     const page = await context.newPage();
     page.setDefaultTimeout(15_000);

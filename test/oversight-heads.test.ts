@@ -17,12 +17,12 @@ import { v7 as uuidv7 } from 'uuid';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   startTestCoreConsole,
+  testOversight,
   startTwoMunicipalities,
   type TestCore,
 } from '../src/nodes/core/test-support.ts';
-import { AnomalyService } from '../src/nodes/core/service/anomalies.ts';
 import { checkHeadHistory } from '../src/nodes/core/service/head-history.ts';
-import { OversightService } from '../src/nodes/core/service/oversight.ts';
+import type { OversightService } from '../src/nodes/core/service/oversight.ts';
 import {
   KyselyIntermediateStore,
   type IntermediateDatabase,
@@ -113,17 +113,7 @@ function provision(): ProviderRecord {
 }
 
 function oversightOf(core: TestCore, pkiDir: string): OversightService {
-  const { services, recordLog } = core.core;
-  return new OversightService({
-    store: core.store,
-    registry: services.registry,
-    recordLog,
-    clock: core.clock,
-    personRecords: services.personRecords,
-    recordChecks: services.recordChecks,
-    anomalies: new AnomalyService({ store: core.store, registry: services.registry }),
-    headKeyOf: (id, kid, at) => partyHeadKey(pkiDir, id, kid, at),
-  });
+  return testOversight(core, (id, kid, at) => partyHeadKey(pkiDir, id, kid, at));
 }
 
 async function consoleOf(core: TestCore, pkiDir: string): Promise<FastifyInstance> {

@@ -1,7 +1,9 @@
 /**
  * Helpers for the core's tests: a tiny legal table, stand-ins for the institutions on the other side
  * of the wire (small real Fastify apps speaking messages.ts), and a core on a real SQLite file in a
- * temporary directory, listening on a real port. Nothing of the core's own is mocked.
+ * temporary directory, listening on a real port; two municipalities exchanging through it, and its
+ * consoles and oversight service over it, as the consoles' tests start them. Nothing of the core's
+ * own is mocked.
  *
  * The legal table here is built from a few in-memory clauses by the real loader.
  */
@@ -44,6 +46,10 @@ import type { FastifyInstance } from 'fastify';
 import { AccountService } from '../../shared/web/console/accounts.ts';
 import type { ConsoleRole } from '../../shared/web/console/store.ts';
 import { createCoreConsole, type CoreConsoleDeps } from './console/core-console.ts';
+import { operatorConsole } from './console/operator-console.ts';
+import { createWebApp } from '../../shared/web/server.ts';
+import { AnomalyService } from './service/anomalies.ts';
+import { OversightService, type OversightServiceOptions } from './service/oversight.ts';
 
 // ── A tiny legal table ─────────────────────────────────────────────────────────────────────────
 
@@ -511,6 +517,60 @@ export async function startTestCoreConsole(
     logger: silentLogger(),
     scrypt: FAST_SCRYPT,
     ...rest,
+  });
+  await web.ready();
+  return web;
+}
+
+/**
+ * The oversight commission's service over a test core (its store, registry, record log, clock and
+ * services), checking the heads institutions answer with the keys `headKeyOf` gives.
+ */
+export function testOversight(
+  core: TestCore,
+  headKeyOf: NonNullable<OversightServiceOptions['headKeyOf']>,
+): OversightService {
+  const { services, recordLog } = core.core;
+  return new OversightService({
+    store: core.store,
+    registry: services.registry,
+    recordLog,
+    clock: core.clock,
+    personRecords: services.personRecords,
+    recordChecks: services.recordChecks,
+    anomalies: new AnomalyService({ store: core.store, registry: services.registry }),
+    headKeyOf,
+  });
+}
+
+/** The header that lets a request past the guard of `startTestOperatorConsole`'s app. */
+export const TEST_OPERATOR_HEADERS = { 'x-test-operator': 'yes' };
+
+/**
+ * The operator's console plugin alone (at /operator) over a test core, in a web app of its own,
+ * behind a guard that lets in only requests with `TEST_OPERATOR_HEADERS` (others: 403,
+ * ERR_CALLER_NOT_ALLOWED); `onRoute` is told of every route the app registers. Ready, not listening.
+ */
+export async function startTestOperatorConsole(
+  core: TestCore,
+  onRoute?: (route: { method: string | string[]; url: string }) => void,
+): Promise<FastifyInstance> {
+  const web = await createWebApp({ logger: silentLogger(), errorPage: (e) => `<p>${e.code}</p>` });
+  if (onRoute) web.addHook('onRoute', onRoute);
+  const { records, legalVersions, health } = core.core.services;
+  await web.register(operatorConsole, {
+    prefix: '/operator',
+    guard: (request, _reply, done) => {
+      done(
+        request.headers['x-test-operator'] === 'yes'
+          ? undefined
+          : new RenkeiError('ERR_CALLER_NOT_ALLOWED', 'Operators only.'),
+      );
+    },
+    records,
+    legalVersions,
+    health,
+    now: () => core.clock.now(),
   });
   await web.ready();
   return web;

@@ -18,6 +18,7 @@ import {
   startTestCoreConsole,
   startTwoMunicipalities,
   testLegalFiles,
+  testOversight,
   type StandIn,
   type TestCore,
   type TwoMunicipalities,
@@ -28,8 +29,6 @@ import { OVERSIGHT_CONSOLE_MESSAGES } from './oversight-console.ts';
 import { REGISTRY_MESSAGES } from './registry-console.ts';
 import { INSTITUTION_KIND_NAMES } from '../service/records.ts';
 import type { MessageTable } from '../../../shared/web/lang.ts';
-import { AnomalyService } from '../service/anomalies.ts';
-import { OversightService } from '../service/oversight.ts';
 import { signTreeHead } from '../../../trust/merkle/index.ts';
 
 const BASE = testLegalFiles();
@@ -668,24 +667,15 @@ describe("the cross-check's tree heads", () => {
   it('checks the head each institution answers with its identity key, and names one that does not verify', async () => {
     const identity = await generateKeyPair('ES256');
     const stranger = await generateKeyPair('ES256');
-    const { services, recordLog } = core.core;
-    const oversight = new OversightService({
-      store: core.store,
-      registry: services.registry,
-      recordLog,
-      clock: core.clock,
-      personRecords: services.personRecords,
-      recordChecks: services.recordChecks,
-      anomalies: new AnomalyService({ store: core.store, registry: services.registry }),
-      // As the PKI answers (src/trust/pki/party-key.ts): the current certificate of serial a1b2; any
-      // other key id is an earlier certificate of which no copy was kept.
-      headKeyOf: (id, kid) =>
-        Promise.resolve(
-          id === '131016' && kid === 'a1b2'
-            ? { status: 'usable' as const, key: identity.publicKey, current: true }
-            : { status: 'unavailable' as const, note: 'no copy' },
-        ),
-    });
+    // As the PKI answers (src/trust/pki/party-key.ts): the current certificate of serial a1b2; any
+    // other key id is an earlier certificate of which no copy was kept.
+    const oversight = testOversight(core, (id, kid) =>
+      Promise.resolve(
+        id === '131016' && kid === 'a1b2'
+          ? { status: 'usable' as const, key: identity.publicKey, current: true }
+          : { status: 'unavailable' as const, note: 'no copy' },
+      ),
+    );
     const timestamp = Date.parse('2025-06-01T01:00:00Z');
     const answering = async (key: CryptoKey, kid: string) => {
       const jws = await signTreeHead({ treeSize: 5, rootHash: new Uint8Array(32), timestamp }, key, kid);
