@@ -7,7 +7,7 @@
  * is missing. With RENKEI_SCREENSHOTS=<dir> the pages are saved there as PNG.
  */
 import type { Browser, Page } from 'playwright-core';
-import { chromiumFor, launchChromium, shootPage } from './support/browser.ts';
+import { chromiumFor, cspViolations, launchChromium, shootPage } from './support/browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logInWithCard } from './support/portal-chromium.ts';
 import { startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
@@ -168,10 +168,7 @@ describe.skipIf(!hasChromium)('the Myna Portal’s page A in chromium', () => {
   // わたしの情報 (B) on the same network, to spare a second one: from the home page, the button, the
   // answers arriving without a reload (the page's script swaps the results block), with the labels.
   it('fetches my information from the home page and shows it with the layout’s labels', async () => {
-    const violations: string[] = [];
-    page.on('console', (message) => {
-      if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
-    });
+    const violations = cspViolations(page);
     await page.goto(`${net.portal.url}/`);
     await page.getByRole('link', { name: /わたしの情報/ }).click();
     await page.waitForURL(`${net.portal.url}/my-information`);

@@ -7,7 +7,7 @@
  * With RENKEI_SCREENSHOTS=<dir> the pages are kept.
  */
 import type { Browser, Page } from 'playwright-core';
-import { chromiumFor, shootPage } from './support/browser.ts';
+import { chromiumFor, cspViolations, shootPage } from './support/browser.ts';
 import { logInWithCard, startPortalInChromium, type PortalInChromium } from './support/portal-chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MUNICIPALITY, type PortalNetwork } from './support/portal-network.ts';
@@ -34,10 +34,7 @@ describe.skipIf(!hasChromium)('the Myna Portal’s account and payments in chrom
   it('registers the account, pays a notice’s request, and the institution sees it paid', async () => {
     const page = await browser.newPage({ locale: 'ja-JP' });
     page.setDefaultTimeout(20_000);
-    const violations: string[] = [];
-    page.on('console', (message) => {
-      if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
-    });
+    const violations = cspViolations(page);
     try {
       await logInWithCard(page, net, 'sanjo-hanako');
 

@@ -6,7 +6,7 @@
  * saying so, where /usr/bin/chromium is missing. With RENKEI_SCREENSHOTS=<dir> the pages are kept.
  */
 import type { Browser, Page } from 'playwright-core';
-import { chromiumFor, shootPage } from './support/browser.ts';
+import { chromiumFor, cspViolations, shootPage } from './support/browser.ts';
 import { logInWithCard, startPortalInChromium, type PortalInChromium } from './support/portal-chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MUNICIPALITY, type PortalNetwork } from './support/portal-network.ts';
@@ -45,10 +45,7 @@ describe.skipIf(!hasChromium)('the Myna Portal’s notices in chromium', () => {
   it('raises the unread count without a reload when a notice arrives, lowers it when read; in English names the sender so, the notice left as sent', async () => {
     const page = await browser.newPage({ locale: 'ja-JP' });
     page.setDefaultTimeout(20_000);
-    const violations: string[] = [];
-    page.on('console', (message) => {
-      if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
-    });
+    const violations = cspViolations(page);
     try {
       await logInWithCard(page, net, 'sanjo-hanako');
       expect(await headerCount(page).textContent()).toBe('0');
