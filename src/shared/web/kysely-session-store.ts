@@ -45,6 +45,9 @@ export function createKyselySessionStore<Table extends string, Subject extends s
   const db = database as unknown as Kysely<Record<string, SessionColumns>>;
   const table: string = names.table;
   const subject = sql.ref(names.subject);
+  /** An update of the session, if it has not ended (an ended one is never touched or ended again). */
+  const live = (tokenHash: string) =>
+    db.updateTable(table).where('token_hash', '=', tokenHash).where('ended_at', 'is', null);
   return {
     async insertSession(row: SessionRow) {
       await db
@@ -87,19 +90,13 @@ export function createKyselySessionStore<Table extends string, Subject extends s
       );
     },
     async touchSession(tokenHash, idleExpiresAt) {
-      await db
-        .updateTable(table)
+      await live(tokenHash)
         .set({ idle_expires_at: iso(idleExpiresAt) })
-        .where('token_hash', '=', tokenHash)
-        .where('ended_at', 'is', null)
         .execute();
     },
     async endSession(tokenHash, at) {
-      await db
-        .updateTable(table)
+      await live(tokenHash)
         .set({ ended_at: iso(at) })
-        .where('token_hash', '=', tokenHash)
-        .where('ended_at', 'is', null)
         .execute();
     },
   };
