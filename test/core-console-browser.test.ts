@@ -16,29 +16,24 @@ import type { FastifyInstance } from 'fastify';
 import { generateKeyPair } from 'jose';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCoreConsole } from '../src/nodes/core/console/core-console.ts';
 import { legalTableFromFiles, type LegalFiles } from '../src/domain/legal-table/load.ts';
 import {
-  startStandIn,
-  startTestCore,
+  startTestCoreConsole,
+  startTwoMunicipalities,
   testLegalFiles,
-  type StandIn,
   type TestCore,
+  type TwoMunicipalities,
 } from '../src/nodes/core/test-support.ts';
 import { anomalyRules } from '../src/nodes/core/service/anomalies.ts';
 import { listen } from '../src/shared/http.ts';
-import { silentLogger } from '../src/shared/logger.ts';
-import { AccountService } from '../src/shared/web/console/accounts.ts';
 import { chromiumFor, launchChromium, shootPage } from './support/browser.ts';
 
 const hasChromium = chromiumFor('core-console-browser.test.ts');
-const FAST = { log2N: 10, r: 8, p: 1 };
 const PASSWORD = 'renkei-demo-operator';
 
 describe.skipIf(!hasChromium)("the core's console in chromium", () => {
+  let net: TwoMunicipalities;
   let core: TestCore;
-  let x: StandIn;
-  let a: StandIn;
   let web: FastifyInstance;
   let url: string;
   let browser: Browser;
@@ -48,16 +43,12 @@ describe.skipIf(!hasChromium)("the core's console in chromium", () => {
   beforeAll(async () => {
     shots = mkdtempSync(join(tmpdir(), 'renkei-core-console-'));
     const keys = await generateKeyPair('ES256');
-    core = await startTestCore({
+    net = await startTwoMunicipalities({
       recordLog: { signer: { key: keys.privateKey, kid: 'core' }, everyMs: 0 },
       legalTable: legalTableFromFiles(testLegalFiles()),
     });
+    ({ core, code } = net);
     await core.core.services.legalVersions.open();
-    x = await startStandIn();
-    a = await startStandIn();
-    await core.register('131016', 'municipality', x.url);
-    await core.register('132012', 'municipality', a.url);
-    code = await core.issue({ id: '131016', standIn: x }, '12345678901');
     for (const [at, itemNos] of [
       ['2025-05-14T01:00:00Z', [2]],
       ['2025-05-28T01:00:00Z', [2]],
@@ -65,45 +56,21 @@ describe.skipIf(!hasChromium)("the core's console in chromium", () => {
       ['2025-05-29T01:00:00Z', [31]], // refused
     ] as const) {
       core.clock.set(at);
-      await core.call('POST', '/v1/inquiries', {
-        requesterId: '131016',
-        providerId: '132012',
-        personCode: code,
-        clauseNo: '74',
-        procedureId: '074-01',
-        itemNos,
-        nonDisclosure: false,
-      });
+      await net.inquire(itemNos);
     }
     await core.core.whenIdle();
     // As the core's schedule does (every 100 events or 60 s): a head over what the log holds.
     await core.core.recordLog.signHead();
     core.clock.set('2025-06-01T01:00:00Z');
-    const store = core.store.consoleStore();
-    const accounts = new AccountService({ store, clock: core.clock, scrypt: FAST });
-    await accounts.create({
-      accountId: 'operator',
-      displayName: '運用担当',
-      role: 'operator',
+    web = await startTestCoreConsole(core, {
+      accounts: [
+        { accountId: 'operator', displayName: '運用担当', role: 'operator' },
+        { accountId: 'oversight', displayName: '個人情報保護委員会 監視担当', role: 'oversight' },
+      ],
       password: PASSWORD,
-    });
-    await accounts.create({
-      accountId: 'oversight',
-      displayName: '個人情報保護委員会 監視担当',
-      role: 'oversight',
-      password: PASSWORD,
-    });
-    web = await createCoreConsole({
-      services: core.core.services,
-      coreStore: core.store,
-      recordLog: core.core.recordLog,
-      store,
-      clock: core.clock,
-      logger: silentLogger(),
       headKey: keys.publicKey,
       // One refusal a day is enough to be listed here, so that the walk meets an anomaly.
       anomalyRules: anomalyRules({ repeatedRefusals: { bucket: 'day', threshold: 1 } }),
-      scrypt: FAST,
     });
     url = await listen(web, 0);
     browser = await launchChromium();
@@ -112,8 +79,7 @@ describe.skipIf(!hasChromium)("the core's console in chromium", () => {
   afterAll(async () => {
     await browser?.close();
     await web?.close();
-    await core?.dispose();
-    await Promise.all([x?.close(), a?.close()]);
+    await net?.dispose();
     if (shots) rmSync(shots, { recursive: true, force: true });
   });
 

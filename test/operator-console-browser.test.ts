@@ -10,88 +10,46 @@ import { chromiumFor, launchChromium } from './support/browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { legalTableFromFiles } from '../src/domain/legal-table/load.ts';
-import { operatorConsole } from '../src/nodes/core/console/operator-console.ts';
 import {
-  startStandIn,
-  startTestCore,
+  TEST_OPERATOR_HEADERS,
+  startTestOperatorConsole,
+  startTwoMunicipalities,
   testLegalTable,
-  type StandIn,
-  type TestCore,
+  type TwoMunicipalities,
 } from '../src/nodes/core/test-support.ts';
-import { RenkeiError } from '../src/shared/errors.ts';
 import { listen } from '../src/shared/http.ts';
-import { silentLogger } from '../src/shared/logger.ts';
-import { createWebApp } from '../src/shared/web/server.ts';
 
 const hasChromium = chromiumFor('operator-console-browser.test.ts');
 
 describe.skipIf(!hasChromium)("the operator's statistics page in chromium", () => {
-  let core: TestCore;
-  let x: StandIn;
-  let a: StandIn;
+  let net: TwoMunicipalities;
   let web: FastifyInstance;
   let url: string;
   let browser: Browser;
 
   beforeAll(async () => {
     const table = testLegalTable();
-    core = await startTestCore({
+    net = await startTwoMunicipalities({
       legalTable: legalTableFromFiles({
         clauses: stringify(table.clauses),
         procedures: stringify(table.procedures),
         items: stringify(table.items),
       }),
     });
-    x = await startStandIn();
-    a = await startStandIn();
-    await core.register('131016', 'municipality', x.url);
-    await core.register('132012', 'municipality', a.url);
-    const code = await core.issue({ id: '131016', standIn: x }, '12345678901');
+    const { core } = net;
     // Exchanges over three weeks: 2, 0 and 3 provisions, and a refusal.
     for (const [at, n] of [
       ['2025-05-14T01:00:00Z', 2],
       ['2025-05-28T01:00:00Z', 3],
     ] as const) {
       core.clock.set(at);
-      for (let i = 0; i < n; i++) {
-        await core.call('POST', '/v1/inquiries', {
-          requesterId: '131016',
-          providerId: '132012',
-          personCode: code,
-          clauseNo: '74',
-          procedureId: '074-01',
-          itemNos: [2],
-          nonDisclosure: false,
-        });
-      }
+      for (let i = 0; i < n; i++) await net.inquire([2]);
     }
-    await core.call('POST', '/v1/inquiries', {
-      requesterId: '131016',
-      providerId: '132012',
-      personCode: code,
-      clauseNo: '74',
-      procedureId: '074-01',
-      itemNos: [31],
-      nonDisclosure: false,
-    });
+    await net.inquire([31]);
     await core.core.whenIdle();
     core.clock.set('2025-06-01T01:00:00Z');
 
-    web = await createWebApp({ logger: silentLogger(), errorPage: (e) => `<p>${e.code}</p>` });
-    const { records, legalVersions, health } = core.core.services;
-    await web.register(operatorConsole, {
-      prefix: '/operator',
-      guard: (request, _reply, done) =>
-        done(
-          request.headers['x-test-operator'] === 'yes'
-            ? undefined
-            : new RenkeiError('ERR_CALLER_NOT_ALLOWED', 'Operators only.'),
-        ),
-      records,
-      legalVersions,
-      health,
-      now: () => core.clock.now(),
-    });
+    web = await startTestOperatorConsole(core);
     url = await listen(web, 0);
     browser = await launchChromium();
   }, 60_000);
@@ -99,14 +57,13 @@ describe.skipIf(!hasChromium)("the operator's statistics page in chromium", () =
   afterAll(async () => {
     await browser?.close();
     await web?.close();
-    await core?.dispose();
-    await Promise.all([x?.close(), a?.close()]);
+    await net?.dispose();
   });
 
   it('draws the weekly provisions and shows the CSV’s figures in its tables', async () => {
     const context = await browser.newContext({
       locale: 'ja-JP',
-      extraHTTPHeaders: { 'x-test-operator': 'yes' },
+      extraHTTPHeaders: TEST_OPERATOR_HEADERS,
     });
     const page = await context.newPage();
     page.setDefaultTimeout(15_000);

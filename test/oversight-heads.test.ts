@@ -15,11 +15,14 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startStandIn, startTestCore, type StandIn, type TestCore } from '../src/nodes/core/test-support.ts';
-import { createCoreConsole } from '../src/nodes/core/console/core-console.ts';
-import { AnomalyService } from '../src/nodes/core/service/anomalies.ts';
+import {
+  startTestCoreConsole,
+  testOversight,
+  startTwoMunicipalities,
+  type TestCore,
+} from '../src/nodes/core/test-support.ts';
 import { checkHeadHistory } from '../src/nodes/core/service/head-history.ts';
-import { OversightService } from '../src/nodes/core/service/oversight.ts';
+import type { OversightService } from '../src/nodes/core/service/oversight.ts';
 import {
   KyselyIntermediateStore,
   type IntermediateDatabase,
@@ -31,14 +34,12 @@ import { newPersonCode } from '../src/nodes/institution/test-support.ts';
 import { fixedClock } from '../src/shared/clock.ts';
 import { migrateToLatest, openSqlite } from '../src/shared/db.ts';
 import { silentLogger } from '../src/shared/logger.ts';
-import { AccountService } from '../src/shared/web/console/accounts.ts';
 import { createMemoryMerkleStore, createMerkleLog, signTreeHead, toHex } from '../src/trust/merkle/index.ts';
 import { initPki, issuePartyCertificates, revokeCertificate } from '../src/trust/pki/authority.ts';
 import { partyPaths } from '../src/trust/pki/files.ts';
 import { loadSigningKey } from '../src/trust/pki/keys.ts';
 import { partyHeadKey } from '../src/trust/pki/party-key.ts';
 
-const FAST = { log2N: 10, r: 8, p: 1 };
 const PASSWORD = 'correct horse battery';
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -59,25 +60,13 @@ async function network() {
   const first = await issuePartyCertificates({ dir: pkiDir, partyId: '131016', role: 'institution', clock });
   const firstKey = await loadSigningKey(first.files.identityKey);
 
-  const core = await startTestCore();
-  const x: StandIn = await startStandIn();
-  const a: StandIn = await startStandIn();
+  const net = await startTwoMunicipalities();
   cleanups.push(async () => {
-    await core.dispose();
-    await Promise.all([x.close(), a.close()]);
+    await net.dispose();
     rmSync(dir, { recursive: true, force: true });
   });
-  await core.register('131016', 'municipality', x.url);
-  await core.register('132012', 'municipality', a.url);
-  const code = await core.issue({ id: '131016', standIn: x }, '12345678901');
-  await core.call('POST', '/v1/inquiries', {
-    requesterId: '131016',
-    providerId: '132012',
-    personCode: code,
-    clauseNo: '74',
-    procedureId: '074-01',
-    itemNos: [2],
-  });
+  const { core, x, a } = net;
+  await net.inquire([2]);
   await core.core.whenIdle();
 
   const file = join(dir, 'intermediate.sqlite');
@@ -124,32 +113,14 @@ function provision(): ProviderRecord {
 }
 
 function oversightOf(core: TestCore, pkiDir: string): OversightService {
-  const { services, recordLog } = core.core;
-  return new OversightService({
-    store: core.store,
-    registry: services.registry,
-    recordLog,
-    clock: core.clock,
-    personRecords: services.personRecords,
-    recordChecks: services.recordChecks,
-    anomalies: new AnomalyService({ store: core.store, registry: services.registry }),
-    headKeyOf: (id, kid, at) => partyHeadKey(pkiDir, id, kid, at),
-  });
+  return testOversight(core, (id, kid, at) => partyHeadKey(pkiDir, id, kid, at));
 }
 
 async function consoleOf(core: TestCore, pkiDir: string): Promise<FastifyInstance> {
-  const store = core.store.consoleStore();
-  const accounts = new AccountService({ store, clock: core.clock, scrypt: FAST });
-  await accounts.create({ accountId: 'ppc', displayName: '委員会', role: 'oversight', password: PASSWORD });
-  const web = await createCoreConsole({
-    services: core.core.services,
-    coreStore: core.store,
-    recordLog: core.core.recordLog,
-    store,
-    clock: core.clock,
-    logger: silentLogger(),
+  const web = await startTestCoreConsole(core, {
+    accounts: [{ accountId: 'ppc', displayName: '委員会', role: 'oversight' }],
+    password: PASSWORD,
     pkiDir,
-    scrypt: FAST,
   });
   cleanups.push(() => web.close());
   return web;

@@ -16,7 +16,7 @@ import { createDemoKakeibo } from '../src/network/demo-kakeibo.ts';
 import { DEMO_INSTITUTIONS } from '../src/network/world.ts';
 import { listen } from '../src/shared/http.ts';
 import { silentLogger } from '../src/shared/logger.ts';
-import { chromiumFor, launchChromium, shootPage } from './support/browser.ts';
+import { chromiumFor, cspViolations, launchChromium, shootPage } from './support/browser.ts';
 import { MUNICIPALITY, PIN, startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
 
 const hasChromium = chromiumFor('portal-api-browser.test.ts');
@@ -87,10 +87,7 @@ describe.skipIf(!hasChromium)('the 自己情報取得API’s consent in chromium
   it('logs in with the card, asks consent naming the service, the items and the period, and the app shows what it was given', async () => {
     const page = await browser.newPage({ locale: 'ja-JP' });
     page.setDefaultTimeout(20_000);
-    const violations: string[] = [];
-    page.on('console', (message) => {
-      if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
-    });
+    const violations = cspViolations(page);
     try {
       await page.goto(`${kakeiboUrl}/`);
       await page.getByTestId('kakeibo-connect').click();

@@ -7,9 +7,10 @@
  * is missing. With RENKEI_SCREENSHOTS=<dir> the pages are saved there as PNG.
  */
 import type { Browser, Page } from 'playwright-core';
-import { chromiumFor, launchChromium, shootPage } from './support/browser.ts';
+import { chromiumFor, cspViolations, launchChromium, shootPage } from './support/browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PIN, startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
+import { logInWithCard } from './support/portal-chromium.ts';
+import { startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
 
 const hasChromium = chromiumFor('portal-exchanges-browser.test.ts');
 
@@ -46,13 +47,7 @@ describe.skipIf(!hasChromium)('the Myna Portal’s page A in chromium', () => {
     browser = await launchChromium();
     page = await browser.newPage({ locale: 'ja-JP' });
     page.setDefaultTimeout(15_000);
-    await page.goto(`${net.portal.url}/login`);
-    await page.getByTestId('reader-link').click();
-    await page.waitForURL(`${net.readerUrl}/sign?**`);
-    await page.getByLabel('yamada-taro').check();
-    await page.getByRole('textbox', { name: /利用者証明用電子証明書の暗証番号/ }).fill(PIN);
-    await page.getByRole('button', { name: /署名してログイン/ }).click();
-    await page.waitForURL(`${net.portal.url}/`);
+    await logInWithCard(page, net, 'yamada-taro');
   }, 180_000);
 
   afterAll(async () => {
@@ -173,10 +168,7 @@ describe.skipIf(!hasChromium)('the Myna Portal’s page A in chromium', () => {
   // わたしの情報 (B) on the same network, to spare a second one: from the home page, the button, the
   // answers arriving without a reload (the page's script swaps the results block), with the labels.
   it('fetches my information from the home page and shows it with the layout’s labels', async () => {
-    const violations: string[] = [];
-    page.on('console', (message) => {
-      if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
-    });
+    const violations = cspViolations(page);
     await page.goto(`${net.portal.url}/`);
     await page.getByRole('link', { name: /わたしの情報/ }).click();
     await page.waitForURL(`${net.portal.url}/my-information`);

@@ -7,30 +7,26 @@
  * With RENKEI_SCREENSHOTS=<dir> the pages are kept.
  */
 import type { Browser, Page } from 'playwright-core';
-import { chromiumFor, launchChromium, shootPage } from './support/browser.ts';
+import { chromiumFor, cspViolations, shootPage } from './support/browser.ts';
+import { logInWithCard, startPortalInChromium, type PortalInChromium } from './support/portal-chromium.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MUNICIPALITY, PIN, startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
+import { MUNICIPALITY, type PortalNetwork } from './support/portal-network.ts';
 
 const hasChromium = chromiumFor('portal-money-browser.test.ts');
 
 describe.skipIf(!hasChromium)('the Myna Portal’s account and payments in chromium', () => {
+  let portal: PortalInChromium;
   let net: PortalNetwork;
   let browser: Browser;
   let addresseeNumber: string;
 
   beforeAll(async () => {
-    net = await startPortalNetwork('portal-money-browser');
-    const card = await net.issueCard('sanjo-hanako', '三条 花子');
-    const person = await net.network
-      .institution(MUNICIPALITY.id)
-      .registerPerson({ body: { individualNumber: card.individualNumber } });
-    addresseeNumber = person.addresseeNumber;
-    browser = await launchChromium();
+    portal = await startPortalInChromium('portal-money-browser');
+    ({ net, browser, addresseeNumber } = portal);
   }, 180_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await net?.dispose();
+    await portal?.dispose();
   });
 
   const shoot = (page: Page, name: string) => shootPage(page, name, () => net.dir);
@@ -38,18 +34,9 @@ describe.skipIf(!hasChromium)('the Myna Portal’s account and payments in chrom
   it('registers the account, pays a notice’s request, and the institution sees it paid', async () => {
     const page = await browser.newPage({ locale: 'ja-JP' });
     page.setDefaultTimeout(20_000);
-    const violations: string[] = [];
-    page.on('console', (message) => {
-      if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
-    });
+    const violations = cspViolations(page);
     try {
-      await page.goto(`${net.portal.url}/login`);
-      await page.getByTestId('reader-link').click();
-      await page.waitForURL(`${net.readerUrl}/sign?**`);
-      await page.getByLabel('sanjo-hanako').check();
-      await page.getByRole('textbox', { name: /利用者証明用電子証明書の暗証番号/ }).fill(PIN);
-      await page.getByRole('button', { name: /署名してログイン/ }).click();
-      await page.waitForURL(`${net.portal.url}/`);
+      await logInWithCard(page, net, 'sanjo-hanako');
 
       // 公金受取口座: a mistake said in words, then the confirm step, then registered.
       await page.getByRole('link', { name: /公金受取口座・公金決済/ }).click();

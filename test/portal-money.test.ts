@@ -20,7 +20,12 @@ import { openDatabase } from '../src/shared/db.ts';
 import { RenkeiError } from '../src/shared/errors.ts';
 import { pkiPaths } from '../src/trust/pki/files.ts';
 import { attemptWith, credentialOf } from './support/attacker.ts';
-import { MUNICIPALITY, startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
+import {
+  MUNICIPALITY,
+  disposeWithTransports,
+  startPortalNetwork,
+  type PortalNetwork,
+} from './support/portal-network.ts';
 import { Browser, formOf, unescapeHtml } from './support/portal-web.ts';
 import { PortalResidents, waitFor } from './support/portal-residents.ts';
 import { renkei } from '../src/cli/test-support.ts';
@@ -115,15 +120,10 @@ async function confirmCheckout(label: string, c: { path: string; page: string })
 
 beforeAll(async () => {
   net = await startPortalNetwork('portal-money', { institutions: [PREFECTURE] });
-  await residents.add('hanako', '三条 花子', { login: true });
-  await residents.add('taro', '三条 太郎', { login: true });
-  await residents.add('misaki', '佐藤 美咲', { login: false });
+  await residents.addThree();
 }, 180_000);
 
-afterAll(async () => {
-  for (const transport of transports) await transport.close?.();
-  await net?.dispose();
-});
+afterAll(() => disposeWithTransports(net, transports));
 
 describe('the public-funds receiving account (公金受取口座)', () => {
   it('says what is wrong with each field, in Japanese, and keeps what was typed', async () => {

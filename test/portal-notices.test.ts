@@ -27,6 +27,7 @@ import { attemptWith, credentialOf } from './support/attacker.ts';
 import {
   MUNICIPALITY,
   TAX_AGENCY,
+  disposeWithTransports,
   startPortalNetwork,
   type PortalNetwork,
 } from './support/portal-network.ts';
@@ -76,15 +77,10 @@ async function coreAs(partyId: string): Promise<Client<typeof coreApi>> {
 
 beforeAll(async () => {
   net = await startPortalNetwork('portal-notices', { institutions: [TAX_AGENCY] });
-  await residents.add('hanako', '三条 花子', { login: true });
-  await residents.add('taro', '三条 太郎', { login: true });
-  await residents.add('misaki', '佐藤 美咲', { login: false });
+  await residents.addThree();
 }, 180_000);
 
-afterAll(async () => {
-  for (const transport of transports) await transport.close?.();
-  await net?.dispose();
-});
+afterAll(() => disposeWithTransports(net, transports));
 
 describe('notices to residents at the Myna Portal', () => {
   it('delivers an institution’s notice to the right resident only, unread until opened', async () => {

@@ -30,6 +30,15 @@ export function launchChromium(): Promise<Browser> {
   });
 }
 
+/** The Content Security Policy violations the page's console reports from now on (a test expects none). */
+export function cspViolations(page: Page): string[] {
+  const violations: string[] = [];
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) violations.push(message.text());
+  });
+  return violations;
+}
+
 /** The directory RENKEI_SCREENSHOTS names (made), or undefined. */
 export function screenshotDir(): string | undefined {
   const dir = process.env.RENKEI_SCREENSHOTS;

@@ -17,6 +17,7 @@ import { issueDemoCards, registerPortalRelyingParty } from '../../src/network/po
 import { seedWorld, type SeededWorld } from '../../src/network/seed.ts';
 import { DEMO_INSTITUTIONS, DEMO_WORLD, type WorldInstitution } from '../../src/network/world.ts';
 import { PORTAL_PARTY } from '../../src/nodes/portal/portal.ts';
+import type { Transport } from '../../src/protocol/transport.ts';
 import { startPortal, type RunningPortal, type StartPortalOptions } from '../../src/nodes/portal/main.ts';
 import { systemClock } from '../../src/shared/clock.ts';
 import { nodeDatabase, type DatabaseTarget, type PostgresOption } from '../../src/shared/db.ts';
@@ -55,6 +56,15 @@ export interface PortalNetwork {
   /** A new card for the same resident (再交付): new keys, new serials; the old card's revoked. */
   reissueCard(label: string, cardId: string): Promise<{ cardId: string; file: string }>;
   dispose(): Promise<void>;
+}
+
+/** After a file's tests: close every transport they made, then dispose of the network (if it started). */
+export async function disposeWithTransports(
+  net: PortalNetwork | undefined,
+  transports: readonly Transport[],
+): Promise<void> {
+  for (const transport of transports) await transport.close?.();
+  await net?.dispose();
 }
 
 async function freePort(): Promise<number> {

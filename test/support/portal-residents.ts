@@ -33,6 +33,16 @@ export class PortalResidents {
     if (options.login) await this.logIn(label);
   }
 
+  /**
+   * The residents of the portal's service tests, all at 三条市: 三条 花子 (`hanako`) and 三条 太郎
+   * (`taro`), logged in, and 佐藤 美咲 (`misaki`), who has not logged in yet.
+   */
+  async addThree(): Promise<void> {
+    await this.add('hanako', '三条 花子', { login: true });
+    await this.add('taro', '三条 太郎', { login: true });
+    await this.add('misaki', '佐藤 美咲', { login: false });
+  }
+
   /** Log the resident in (again: a new browser, a new session). */
   async logIn(label: string): Promise<Browser> {
     const browser = new Browser();

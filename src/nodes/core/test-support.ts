@@ -1,7 +1,9 @@
 /**
  * Helpers for the core's tests: a tiny legal table, stand-ins for the institutions on the other side
  * of the wire (small real Fastify apps speaking messages.ts), and a core on a real SQLite file in a
- * temporary directory, listening on a real port. Nothing of the core's own is mocked.
+ * temporary directory, listening on a real port; two municipalities exchanging through it, and its
+ * consoles and oversight service over it, as the consoles' tests start them. Nothing of the core's
+ * own is mocked.
  *
  * The legal table here is built from a few in-memory clauses by the real loader.
  */
@@ -40,6 +42,14 @@ import { nodeDatabase } from '../../shared/db.ts';
 import { dropTestSchemas, schemaText, testPostgres } from '../../shared/test-databases.ts';
 import { openCoreStore, type KyselyCoreStore } from './kysely-store.ts';
 import { buildLegalTable, type LegalFiles } from '../../domain/legal-table/load.ts';
+import type { FastifyInstance } from 'fastify';
+import { AccountService } from '../../shared/web/console/accounts.ts';
+import type { ConsoleRole } from '../../shared/web/console/store.ts';
+import { createCoreConsole, type CoreConsoleDeps } from './console/core-console.ts';
+import { operatorConsole } from './console/operator-console.ts';
+import { createWebApp } from '../../shared/web/server.ts';
+import { AnomalyService } from './service/anomalies.ts';
+import { OversightService, type OversightServiceOptions } from './service/oversight.ts';
 
 // ── A tiny legal table ─────────────────────────────────────────────────────────────────────────
 
@@ -427,4 +437,141 @@ export async function startTestCore(
     },
   };
   return test;
+}
+
+// ── Two municipalities exchanging, and the core's console over them ────────────────────────────
+
+/**
+ * A core (`startTestCore(options)`) with two municipalities' stand-ins registered, 131016 (`x`, the
+ * requester) and 132012 (`a`, the provider), and x's code for one resident (record code
+ * 12345678901): what the consoles' tests show exchanges of.
+ */
+export interface TwoMunicipalities {
+  core: TestCore;
+  x: StandIn;
+  a: StandIn;
+  /** x's code for the resident. */
+  code: string;
+  /** x asks a for `itemNos` of the resident under clause 74 (procedure 074-01, whose item is 2). */
+  inquire(itemNos: readonly number[], nonDisclosure?: boolean): Promise<{ status: number }>;
+  /** Close the core (deleting its directory) and both stand-ins. */
+  dispose(): Promise<void>;
+}
+
+export async function startTwoMunicipalities(
+  options: Parameters<typeof startTestCore>[0] = {},
+): Promise<TwoMunicipalities> {
+  const core = await startTestCore(options);
+  const x = await startStandIn();
+  const a = await startStandIn();
+  await core.register('131016', 'municipality', x.url);
+  await core.register('132012', 'municipality', a.url);
+  const code = await core.issue({ id: '131016', standIn: x }, '12345678901');
+  return {
+    core,
+    x,
+    a,
+    code,
+    inquire: (itemNos, nonDisclosure = false) =>
+      core.call('POST', '/v1/inquiries', {
+        requesterId: '131016',
+        providerId: '132012',
+        personCode: code,
+        clauseNo: '74',
+        procedureId: '074-01',
+        itemNos,
+        nonDisclosure,
+      }),
+    async dispose() {
+      await core.dispose();
+      await Promise.all([x.close(), a.close()]);
+    },
+  };
+}
+
+/** Fast scrypt parameters for the consoles' test accounts (production's take a second a login). */
+export const FAST_SCRYPT = { log2N: 10, r: 8, p: 1 };
+
+/**
+ * The core's console over a test core (its services, store, record log and clock), ready, with these
+ * staff accounts made first, each with `password`; the rest of its options as given (a silent logger
+ * unless one is).
+ */
+export async function startTestCoreConsole(
+  core: TestCore,
+  options: Partial<Omit<CoreConsoleDeps, 'services' | 'coreStore' | 'recordLog' | 'store' | 'clock'>> & {
+    accounts: { accountId: string; displayName: string; role: ConsoleRole }[];
+    password: string;
+  },
+): Promise<FastifyInstance> {
+  const { accounts: staff, password, ...rest } = options;
+  const store = core.store.consoleStore();
+  const accounts = new AccountService({ store, clock: core.clock, scrypt: FAST_SCRYPT });
+  for (const account of staff) await accounts.create({ ...account, password });
+  const web = await createCoreConsole({
+    services: core.core.services,
+    coreStore: core.store,
+    recordLog: core.core.recordLog,
+    store,
+    clock: core.clock,
+    logger: silentLogger(),
+    scrypt: FAST_SCRYPT,
+    ...rest,
+  });
+  await web.ready();
+  return web;
+}
+
+/**
+ * The oversight commission's service over a test core (its store, registry, record log, clock and
+ * services), checking the heads institutions answer with the keys `headKeyOf` gives.
+ */
+export function testOversight(
+  core: TestCore,
+  headKeyOf: NonNullable<OversightServiceOptions['headKeyOf']>,
+): OversightService {
+  const { services, recordLog } = core.core;
+  return new OversightService({
+    store: core.store,
+    registry: services.registry,
+    recordLog,
+    clock: core.clock,
+    personRecords: services.personRecords,
+    recordChecks: services.recordChecks,
+    anomalies: new AnomalyService({ store: core.store, registry: services.registry }),
+    headKeyOf,
+  });
+}
+
+/** The header that lets a request past the guard of `startTestOperatorConsole`'s app. */
+export const TEST_OPERATOR_HEADERS = { 'x-test-operator': 'yes' };
+
+/**
+ * The operator's console plugin alone (at /operator) over a test core, in a web app of its own,
+ * behind a guard that lets in only requests with `TEST_OPERATOR_HEADERS` (others: 403,
+ * ERR_CALLER_NOT_ALLOWED); `onRoute` is told of every route the app registers. Ready, not listening.
+ */
+export async function startTestOperatorConsole(
+  core: TestCore,
+  onRoute?: (route: { method: string | string[]; url: string }) => void,
+): Promise<FastifyInstance> {
+  const web = await createWebApp({ logger: silentLogger(), errorPage: (e) => `<p>${e.code}</p>` });
+  if (onRoute) web.addHook('onRoute', onRoute);
+  const { records, legalVersions, health } = core.core.services;
+  await web.register(operatorConsole, {
+    prefix: '/operator',
+    guard: (request, _reply, done) => {
+      done(
+        request.headers['x-test-operator'] === 'yes'
+          ? undefined
+          : new RenkeiError('ERR_CALLER_NOT_ALLOWED', 'Operators only.'),
+      );
+    },
+    records,
+    legalVersions,
+    health,
+    now: () => core.clock.now(),
+  });
+  await web.ready();
+  return web;
 }

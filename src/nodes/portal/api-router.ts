@@ -25,7 +25,7 @@ import { v7 as uuidv7 } from 'uuid';
 import type { LegalTable } from '../../domain/legal-table/types.ts';
 import type { SecurityEventSink } from '../../protocol/server.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { RenkeiError, type ErrorCode } from '../../shared/errors.ts';
+import { RenkeiError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { cookieOptions, formFields } from '../../shared/web/server.ts';
 import { requestLang, type Lang } from '../../shared/web/lang.ts';
@@ -51,6 +51,7 @@ import type { NoticeService } from './service/notices.ts';
 import type { SessionService } from './service/sessions.ts';
 import { connectedServicesPage, consentPage } from './web/api-pages.ts';
 import { rateLimited, type RateLimit } from './rate-limits.ts';
+import { refusalRecorder } from './refusals.ts';
 import { portalWebApiDocument } from '../../protocol/openapi.ts';
 import { portalWebApi } from '../../protocol/portal-web-api.ts';
 import type { OpenApiDocument } from '../../protocol/routes.ts';
@@ -157,16 +158,7 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
     return (lang === 'en' ? (client?.nameEn ?? client?.name) : client?.name) ?? clientId;
   };
 
-  const refuse = async (request: FastifyRequest, route: string, code: ErrorCode, client: string | null) => {
-    await deps.record?.({
-      at: deps.clock.now().toISOString(),
-      route,
-      partyId: null,
-      claimedPartyId: client,
-      code,
-      remoteAddress: request.ip ?? null,
-    });
-  };
+  const refuse = refusalRecorder(deps);
 
   /**
    * A route option limiting calls per caller: `client:<id>|` when `caller` knows the client, the

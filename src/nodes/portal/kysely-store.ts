@@ -4,7 +4,8 @@
  */
 import type { Kysely, Selectable } from 'kysely';
 import { isUniqueViolation } from '../../shared/db.ts';
-import type { ChallengeRow, ChallengeState, NoticeRow, PortalStore, SessionRow } from './store.ts';
+import { createKyselySessionStore, type SessionsTable } from '../../shared/web/kysely-session-store.ts';
+import type { ChallengeRow, ChallengeState, NoticeRow, PortalStore } from './store.ts';
 import { noticeEvent } from './record-events.ts';
 import type { KyselyPortalRecordLog } from './record-log-store.ts';
 
@@ -36,16 +37,6 @@ interface CodeAcquisitionsTable {
   started_at: string;
 }
 
-interface SessionsTable {
-  token_hash: string;
-  person_id: string;
-  csrf_token: string;
-  created_at: string;
-  idle_expires_at: string;
-  absolute_expires_at: string;
-  ended_at: string | null;
-}
-
 interface NoticesTable {
   notice_id: string;
   person_id: string;
@@ -66,7 +57,8 @@ export interface PortalDatabase {
   persons: PersonsTable;
   authentication_certificates: AuthenticationCertificatesTable;
   code_acquisitions: CodeAcquisitionsTable;
-  sessions: SessionsTable;
+  /** The residents' browser sessions, by the portal's person id. */
+  sessions: SessionsTable<'person_id'>;
 }
 
 const iso = (date: Date) => date.toISOString();
@@ -98,20 +90,9 @@ function toChallenge(row: Selectable<LoginChallengesTable>): ChallengeRow {
   };
 }
 
-function toSession(row: Selectable<SessionsTable>): SessionRow {
-  return {
-    tokenHash: row.token_hash,
-    personId: row.person_id,
-    csrfToken: row.csrf_token,
-    createdAt: new Date(row.created_at),
-    idleExpiresAt: new Date(row.idle_expires_at),
-    absoluteExpiresAt: new Date(row.absolute_expires_at),
-    endedAt: row.ended_at === null ? undefined : new Date(row.ended_at),
-  };
-}
-
 export function createKyselyPortalStore(db: Kysely<PortalDatabase>, log: KyselyPortalRecordLog): PortalStore {
   return {
+    ...createKyselySessionStore(db, { table: 'sessions', subject: 'person_id' }),
     async insertChallenge(row) {
       await db
         .insertInto('login_challenges')
@@ -296,44 +277,6 @@ export function createKyselyPortalStore(db: Kysely<PortalDatabase>, log: KyselyP
         .select((eb) => eb.fn.countAll<number | string>().as('n'))
         .executeTakeFirstOrThrow();
       return Number(row.n);
-    },
-    async insertSession(row) {
-      await db
-        .insertInto('sessions')
-        .values({
-          token_hash: row.tokenHash,
-          person_id: row.personId,
-          csrf_token: row.csrfToken,
-          created_at: iso(row.createdAt),
-          idle_expires_at: iso(row.idleExpiresAt),
-          absolute_expires_at: iso(row.absoluteExpiresAt),
-          ended_at: row.endedAt === undefined ? null : iso(row.endedAt),
-        })
-        .execute();
-    },
-    async findSession(tokenHash) {
-      const row = await db
-        .selectFrom('sessions')
-        .selectAll()
-        .where('token_hash', '=', tokenHash)
-        .executeTakeFirst();
-      return row && toSession(row);
-    },
-    async touchSession(tokenHash, idleExpiresAt) {
-      await db
-        .updateTable('sessions')
-        .set({ idle_expires_at: iso(idleExpiresAt) })
-        .where('token_hash', '=', tokenHash)
-        .where('ended_at', 'is', null)
-        .execute();
-    },
-    async endSession(tokenHash, at) {
-      await db
-        .updateTable('sessions')
-        .set({ ended_at: iso(at) })
-        .where('token_hash', '=', tokenHash)
-        .where('ended_at', 'is', null)
-        .execute();
     },
   };
 }

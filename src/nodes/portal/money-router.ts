@@ -26,6 +26,7 @@ import { portalNetworkApi } from '../../protocol/routes.ts';
 import { serve, type SecurityEventSink } from '../../protocol/server.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
+import { refusalRecorder } from './refusals.ts';
 import { cookieOptions, formFields } from '../../shared/web/server.ts';
 import { SESSION_COOKIE } from './router.ts';
 import { checkAccount, type AccountService } from './service/accounts.ts';
@@ -58,16 +59,7 @@ export interface MoneyPagesDeps {
 export function registerMoneyPages(app: FastifyInstance, deps: MoneyPagesDeps): void {
   const { sessions, accounts, payments, provider } = deps;
 
-  const refuse = async (request: FastifyRequest, route: string, code: string) => {
-    await deps.record?.({
-      at: deps.clock.now().toISOString(),
-      route,
-      partyId: null,
-      claimedPartyId: null,
-      code,
-      remoteAddress: request.ip ?? null,
-    });
-  };
+  const refuse = refusalRecorder(deps);
   const session = async (request: FastifyRequest, reply: FastifyReply): Promise<Session | undefined> => {
     const found = await sessions.find(request.cookies[SESSION_COOKIE]);
     if (!found) void reply.clearCookie(SESSION_COOKIE, cookieOptions(deps.tls)).redirect('/login', 303);

@@ -22,7 +22,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LoginNonce } from '../../protocol/portal.ts';
 import type { SecurityEventSink } from '../../protocol/server.ts';
 import type { Clock } from '../../shared/clock.ts';
-import { RenkeiError } from '../../shared/errors.ts';
+import { RenkeiError, type ErrorCode } from '../../shared/errors.ts';
 import { cookieOptions, formFields } from '../../shared/web/server.ts';
 import { SESSION_COOKIE } from './router.ts';
 import type { ApplicationService, SigningDocument } from './service/applications.ts';
@@ -37,6 +37,7 @@ import {
   signRequestPage,
 } from './web/services-page.ts';
 import { viewOf } from './web/pages.ts';
+import { refusalRecorder } from './refusals.ts';
 
 const HTML = 'text/html; charset=utf-8';
 
@@ -65,15 +66,9 @@ export function registerServicePages(app: FastifyInstance, deps: ServicePagesDep
     }
     return session;
   };
-  const refuse = async (route: string, code: string, request: FastifyRequest) => {
-    await deps.record?.({
-      at: deps.clock.now().toISOString(),
-      route,
-      partyId: null,
-      claimedPartyId: null,
-      code,
-      remoteAddress: request.ip ?? null,
-    });
+  const recordRefusal = refusalRecorder(deps);
+  const refuse = async (route: string, code: ErrorCode, request: FastifyRequest) => {
+    await recordRefusal(request, route, code);
     return new RenkeiError(
       'ERR_CALLER_NOT_ALLOWED',
       'A form of another site, or an old form, cannot act here.',

@@ -60,6 +60,7 @@ import { myInformationPage, myInformationResults } from './web/my-information-pa
 import { toText } from '../../shared/web/html.ts';
 import { dateTimeIn } from './web/dates.ts';
 import { rateLimited } from './rate-limits.ts';
+import { refusalRecorder } from './refusals.ts';
 import { NEXT_COOKIE, NEXT_PATTERN } from './api-router.ts';
 import { landingPage, loggedOutPage, loginPage, noticePage, noticesPage, viewOf } from './web/pages.ts';
 import { requestLang, type Lang } from '../../shared/web/lang.ts';
@@ -106,24 +107,26 @@ export const LOGIN_RATE = { begin: 30, answer: 10, windowMs: 60_000 } as const;
 
 /** The route option that applies `@fastify/rate-limit` (registered by the portal) to a login route. */
 function loginRate(max: number, deps: PortalPagesDeps, route: string) {
+  const refuse = refusalRecorder(deps);
   return rateLimited({
     limit: { max, windowMs: LOGIN_RATE.windowMs },
     groupId: route,
     code: 'ERR_LOGIN_THROTTLED',
     message: (after) => `Too many logins from this address: try again in ${after}.`,
-    onExceeded: (request) => void refuse(deps, route, 'ERR_LOGIN_THROTTLED', request),
+    onExceeded: (request) => void refuse(request, route, 'ERR_LOGIN_THROTTLED'),
   });
 }
 
 export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps): void {
   const { login, sessions, notices } = deps;
+  const refuse = refusalRecorder(deps);
   const sessionOf = (request: FastifyRequest) => sessions.find(request.cookies[SESSION_COOKIE]);
 
   /** A POST from a page of another site is refused before anything (the CSRF token is the main guard). */
   const sameOrigin = async (request: FastifyRequest, route: string) => {
     const origin = request.headers.origin;
     if (origin === undefined || origin === deps.origin()) return;
-    await refuse(deps, route, 'ERR_CALLER_NOT_ALLOWED', request);
+    await refuse(request, route, 'ERR_CALLER_NOT_ALLOWED');
     throw new RenkeiError('ERR_CALLER_NOT_ALLOWED', 'A form of another site cannot act here.');
   };
 
@@ -180,7 +183,7 @@ export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps)
     const certificate = base64(fields.certificate, 8192);
     const signature = base64(fields.signature, 1024);
     if (!nonce.success || !certificate || !signature) {
-      await refuse(deps, 'portal.login', 'ERR_VALIDATION', request);
+      await refuse(request, 'portal.login', 'ERR_VALIDATION');
       throw new RenkeiError('ERR_VALIDATION', 'The card reader’s answer is incomplete.');
     }
     await login.answer({ nonce: nonce.data, certificate, signature, remoteAddress: request.ip ?? null });
@@ -213,7 +216,7 @@ export function registerPortalPages(app: FastifyInstance, deps: PortalPagesDeps)
     const session = await sessionOf(request);
     if (session) {
       if (!sameToken(formFields(request.body)._csrf, session.csrfToken)) {
-        await refuse(deps, 'portal.logout', 'ERR_CALLER_NOT_ALLOWED', request);
+        await refuse(request, 'portal.logout', 'ERR_CALLER_NOT_ALLOWED');
         throw new RenkeiError('ERR_CALLER_NOT_ALLOWED', 'The form’s CSRF token is missing or wrong.');
       }
       await deps.onLogout?.(request.cookies[SESSION_COOKIE], request, reply);
@@ -454,22 +457,6 @@ function sameToken(given: string | undefined, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-async function refuse(
-  deps: PortalPagesDeps,
-  route: string,
-  code: string,
-  request: FastifyRequest,
-): Promise<void> {
-  await deps.record?.({
-    at: deps.clock.now().toISOString(),
-    route,
-    partyId: null,
-    claimedPartyId: null,
-    code,
-    remoteAddress: request.ip ?? null,
-  });
-}
-
 export interface MyInformationPagesDeps {
   sessions: SessionService;
   myInformation: MyInformationService;
@@ -492,15 +479,9 @@ export interface MyInformationPagesDeps {
 export function registerMyInformationPages(app: FastifyInstance, deps: MyInformationPagesDeps): void {
   const { sessions, myInformation } = deps;
   const sessionKey = (request: FastifyRequest) => sha256Hex(request.cookies[SESSION_COOKIE] ?? '');
+  const refuse = refusalRecorder(deps);
   const refuseHere = async (request: FastifyRequest, why: string) => {
-    await deps.record?.({
-      at: deps.clock.now().toISOString(),
-      route: 'portal.myInformation',
-      partyId: null,
-      claimedPartyId: null,
-      code: 'ERR_CALLER_NOT_ALLOWED',
-      remoteAddress: request.ip ?? null,
-    });
+    await refuse(request, 'portal.myInformation', 'ERR_CALLER_NOT_ALLOWED');
     throw new RenkeiError('ERR_CALLER_NOT_ALLOWED', why);
   };
 

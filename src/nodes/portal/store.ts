@@ -7,6 +7,7 @@
  * institution-specific code (機関別符号) and the serials of the user-authentication certificates
  * (利用者証明用電子証明書) the person logged in with.
  */
+import type { SessionStore } from '../../shared/web/sessions.ts';
 
 /** A login challenge's life: issued, answered by a card (verified), ended in a session (used). */
 export type ChallengeState = 'issued' | 'claimed' | 'verified' | 'used' | 'refused';
@@ -21,17 +22,6 @@ export interface ChallengeRow {
   state: ChallengeState;
   /** Once verified: the person who answered. */
   personId: string | undefined;
-}
-
-export interface SessionRow {
-  /** SHA-256 (hex) of the cookie's token: a stolen database holds no usable session. */
-  tokenHash: string;
-  personId: string;
-  csrfToken: string;
-  createdAt: Date;
-  idleExpiresAt: Date;
-  absoluteExpiresAt: Date;
-  endedAt: Date | undefined;
 }
 
 /**
@@ -53,7 +43,11 @@ export interface NoticeRow {
   logIndex?: number | undefined;
 }
 
-export interface PortalStore {
+/**
+ * The browser sessions (`SessionStore`) are the portal's residents', their subject the portal's own
+ * person id: its `sessions` table, kept by the sessions' one store (shared/web/kysely-session-store.ts).
+ */
+export interface PortalStore extends SessionStore {
   insertChallenge(row: ChallengeRow): Promise<void>;
   findChallenge(nonce: string): Promise<ChallengeRow | undefined>;
   /**
@@ -96,10 +90,4 @@ export interface PortalStore {
   /** Mark it read, once (the first time stays). */
   markNoticeRead(personId: string, noticeId: string, at: Date): Promise<void>;
   countUnreadNotices(personId: string): Promise<number>;
-
-  insertSession(row: SessionRow): Promise<void>;
-  findSession(tokenHash: string): Promise<SessionRow | undefined>;
-  /** Slide the idle expiry of a live session. */
-  touchSession(tokenHash: string, idleExpiresAt: Date): Promise<void>;
-  endSession(tokenHash: string, at: Date): Promise<void>;
 }

@@ -7,7 +7,8 @@
  * id, a console account's id. Nothing else about them.
  *
  * Each node keeps the rows in its own table through the small `SessionStore` port below; the portal's
- * is its `sessions` table, a console's `console_sessions`.
+ * is its `sessions` table, a console's `console_sessions`, both kept by one store over Kysely
+ * (kysely-session-store.ts) told the table's name and its subject column's.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.ts';

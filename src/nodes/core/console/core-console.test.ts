@@ -13,25 +13,28 @@ import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { legalTableFromFiles, type LegalFiles } from '../../../domain/legal-table/load.ts';
 import { pino } from 'pino';
-import { AccountService } from '../../../shared/web/console/accounts.ts';
 import type { CoreDatabase } from '../kysely-store.ts';
-import { startStandIn, startTestCore, testLegalFiles, type StandIn, type TestCore } from '../test-support.ts';
-import { createCoreConsole } from './core-console.ts';
+import {
+  startTestCoreConsole,
+  startTwoMunicipalities,
+  testLegalFiles,
+  testOversight,
+  type StandIn,
+  type TestCore,
+  type TwoMunicipalities,
+} from '../test-support.ts';
 import { LOAD_MESSAGES } from './legal-load-console.ts';
 import { OPERATOR_MESSAGES } from './operator-console.ts';
 import { OVERSIGHT_CONSOLE_MESSAGES } from './oversight-console.ts';
 import { REGISTRY_MESSAGES } from './registry-console.ts';
 import { INSTITUTION_KIND_NAMES } from '../service/records.ts';
 import type { MessageTable } from '../../../shared/web/lang.ts';
-import { AnomalyService } from '../service/anomalies.ts';
-import { OversightService } from '../service/oversight.ts';
 import { signTreeHead } from '../../../trust/merkle/index.ts';
-
-const FAST = { log2N: 10, r: 8, p: 1 };
 
 const BASE = testLegalFiles();
 const PASSWORD = 'correct horse battery';
 
+let net: TwoMunicipalities;
 let core: TestCore;
 let x: StandIn;
 let a: StandIn;
@@ -44,56 +47,35 @@ const logger = pino({ level: 'debug' }, { write: (line: string) => void logLines
 
 beforeAll(async () => {
   const keys = await generateKeyPair('ES256');
-  core = await startTestCore({
+  net = await startTwoMunicipalities({
     recordLog: { signer: { key: keys.privateKey, kid: 'core' }, everyMs: 0 },
     legalTable: legalTableFromFiles(BASE),
     logger,
   });
+  ({ core, x, a, code } = net);
   await core.core.services.legalVersions.open();
-  x = await startStandIn();
-  a = await startStandIn();
-  await core.register('131016', 'municipality', x.url);
-  await core.register('132012', 'municipality', a.url);
-  code = await core.issue({ id: '131016', standIn: x }, '12345678901');
-  const ask = (itemNos: number[], nonDisclosure = false) =>
-    core.call('POST', '/v1/inquiries', {
-      requesterId: '131016',
-      providerId: '132012',
-      personCode: code,
-      clauseNo: '74',
-      procedureId: '074-01',
-      itemNos,
-      nonDisclosure,
-    });
-  await ask([2]);
-  await ask([2], true);
-  await ask([31]); // refused: item not in the procedure
+  await net.inquire([2]);
+  await net.inquire([2], true);
+  await net.inquire([31]); // refused: item not in the procedure
   await core.core.whenIdle();
   // As the core's schedule does (every 100 events or 60 s): a head over what the log holds.
   await core.core.recordLog.signHead();
 
-  const store = core.store.consoleStore();
-  const accounts = new AccountService({ store, clock: core.clock, scrypt: FAST });
-  await accounts.create({ accountId: 'operator', displayName: '運用', role: 'operator', password: PASSWORD });
-  await accounts.create({ accountId: 'ppc', displayName: '委員会', role: 'oversight', password: PASSWORD });
-  web = await createCoreConsole({
-    services: core.core.services,
-    coreStore: core.store,
-    recordLog: core.core.recordLog,
-    store,
-    clock: core.clock,
+  web = await startTestCoreConsole(core, {
+    accounts: [
+      { accountId: 'operator', displayName: '運用', role: 'operator' },
+      { accountId: 'ppc', displayName: '委員会', role: 'oversight' },
+    ],
+    password: PASSWORD,
     logger,
     record: (event) => void refusals.push({ route: event.route, code: event.code }),
     headKey: keys.publicKey,
-    scrypt: FAST,
   });
-  await web.ready();
 });
 
 afterAll(async () => {
   await web?.close();
-  await core?.dispose();
-  await Promise.all([x?.close(), a?.close()]);
+  await net?.dispose();
 });
 
 /** Cookies as a browser keeps them: name=value, updated from each answer. */
@@ -601,29 +583,14 @@ describe("the oversight console's resident view, anomalies, cross-check and use 
 
 describe("the resident view's further pages", () => {
   it('pages a resident’s view by its use id and a cursor, for the same account only, until it expires, each page a use', async () => {
-    const paged = await createCoreConsole({
-      services: core.core.services,
-      coreStore: core.store,
-      recordLog: core.core.recordLog,
-      store: core.store.consoleStore(),
-      clock: core.clock,
+    const paged = await startTestCoreConsole(core, {
+      accounts: [{ accountId: 'ppc2', displayName: '委員会2', role: 'oversight' }],
+      password: PASSWORD,
       logger,
       personPaging: { pageSize: 2, viewTtlMs: 5 * 60_000 },
-      scrypt: FAST,
     });
     const before = core.clock.now();
     try {
-      const accounts = new AccountService({
-        store: core.store.consoleStore(),
-        clock: core.clock,
-        scrypt: FAST,
-      });
-      await accounts.create({
-        accountId: 'ppc2',
-        displayName: '委員会2',
-        role: 'oversight',
-        password: PASSWORD,
-      });
       const loginOn = async (accountId: string) => {
         const jar = new Jar();
         const form = await paged.inject({ method: 'GET', url: '/login' });
@@ -700,24 +667,15 @@ describe("the cross-check's tree heads", () => {
   it('checks the head each institution answers with its identity key, and names one that does not verify', async () => {
     const identity = await generateKeyPair('ES256');
     const stranger = await generateKeyPair('ES256');
-    const { services, recordLog } = core.core;
-    const oversight = new OversightService({
-      store: core.store,
-      registry: services.registry,
-      recordLog,
-      clock: core.clock,
-      personRecords: services.personRecords,
-      recordChecks: services.recordChecks,
-      anomalies: new AnomalyService({ store: core.store, registry: services.registry }),
-      // As the PKI answers (src/trust/pki/party-key.ts): the current certificate of serial a1b2; any
-      // other key id is an earlier certificate of which no copy was kept.
-      headKeyOf: (id, kid) =>
-        Promise.resolve(
-          id === '131016' && kid === 'a1b2'
-            ? { status: 'usable' as const, key: identity.publicKey, current: true }
-            : { status: 'unavailable' as const, note: 'no copy' },
-        ),
-    });
+    // As the PKI answers (src/trust/pki/party-key.ts): the current certificate of serial a1b2; any
+    // other key id is an earlier certificate of which no copy was kept.
+    const oversight = testOversight(core, (id, kid) =>
+      Promise.resolve(
+        id === '131016' && kid === 'a1b2'
+          ? { status: 'usable' as const, key: identity.publicKey, current: true }
+          : { status: 'unavailable' as const, note: 'no copy' },
+      ),
+    );
     const timestamp = Date.parse('2025-06-01T01:00:00Z');
     const answering = async (key: CryptoKey, kid: string) => {
       const jws = await signTreeHead({ treeSize: 5, rootHash: new Uint8Array(32), timestamp }, key, kid);

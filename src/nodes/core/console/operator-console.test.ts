@@ -9,12 +9,15 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { legalTableFromFiles } from '../../../domain/legal-table/load.ts';
-import { RenkeiError } from '../../../shared/errors.ts';
-import { silentLogger } from '../../../shared/logger.ts';
-import { createWebApp } from '../../../shared/web/server.ts';
 import { percentile } from '../service/network-health.ts';
-import { startStandIn, startTestCore, testLegalTable, type StandIn, type TestCore } from '../test-support.ts';
-import { operatorConsole } from './operator-console.ts';
+import {
+  TEST_OPERATOR_HEADERS,
+  startTestOperatorConsole,
+  startTwoMunicipalities,
+  testLegalTable,
+  type TestCore,
+  type TwoMunicipalities,
+} from '../test-support.ts';
 
 const table = testLegalTable();
 const FILES = {
@@ -23,65 +26,32 @@ const FILES = {
   items: stringify(table.items),
 };
 
+let net: TwoMunicipalities;
 let core: TestCore;
-let x: StandIn;
-let a: StandIn;
 let web: FastifyInstance;
 const routes: { method: string; url: string }[] = [];
-const ALLOWED = { 'x-test-operator': 'yes' };
+const ALLOWED = TEST_OPERATOR_HEADERS;
 
 beforeAll(async () => {
-  core = await startTestCore({ legalTable: legalTableFromFiles(FILES) });
+  net = await startTwoMunicipalities({ legalTable: legalTableFromFiles(FILES) });
+  ({ core } = net);
   await core.core.services.legalVersions.open();
-  x = await startStandIn();
-  a = await startStandIn();
-  await core.register('131016', 'municipality', x.url);
-  await core.register('132012', 'municipality', a.url);
   // A node that does not answer: its health is "down".
   await core.register('152048', 'municipality', 'http://127.0.0.1:9');
-  const code = await core.issue({ id: '131016', standIn: x }, '12345678901');
-  const ask = (itemNos: number[]) =>
-    core.call('POST', '/v1/inquiries', {
-      requesterId: '131016',
-      providerId: '132012',
-      personCode: code,
-      clauseNo: '74',
-      procedureId: '074-01',
-      itemNos,
-      nonDisclosure: false,
-    });
-  for (let i = 0; i < 3; i++) await ask([2]);
-  await ask([1, 2]);
-  await ask([31]); // refused: item not in the procedure
+  for (let i = 0; i < 3; i++) await net.inquire([2]);
+  await net.inquire([1, 2]);
+  await net.inquire([31]); // refused: item not in the procedure
   await core.core.whenIdle();
 
-  web = await createWebApp({ logger: silentLogger(), errorPage: (e) => `<p>${e.code}</p>` });
-  web.addHook('onRoute', (route) => {
+  web = await startTestOperatorConsole(core, (route) => {
     for (const method of [route.method].flat())
       if (method !== 'HEAD') routes.push({ method, url: route.url });
   });
-  const { records, legalVersions, health } = core.core.services;
-  await web.register(operatorConsole, {
-    prefix: '/operator',
-    guard: (request, _reply, done) => {
-      done(
-        request.headers['x-test-operator'] === 'yes'
-          ? undefined
-          : new RenkeiError('ERR_CALLER_NOT_ALLOWED', 'Operators only.'),
-      );
-    },
-    records,
-    legalVersions,
-    health,
-    now: () => core.clock.now(),
-  });
-  await web.ready();
 });
 
 afterAll(async () => {
   await web.close();
-  await core.dispose();
-  await Promise.all([x.close(), a.close()]);
+  await net.dispose();
 });
 
 const get = (url: string, headers: Record<string, string> = ALLOWED) =>

@@ -23,22 +23,7 @@ export class SessionService {
   private readonly sessions: BrowserSessions;
 
   constructor(deps: { store: PortalStore; clock: Clock; policy?: SessionPolicy | undefined }) {
-    const { store } = deps;
-    this.sessions = new BrowserSessions({
-      clock: deps.clock,
-      policy: deps.policy,
-      store: {
-        insertSession: ({ subjectId, ...row }) => store.insertSession({ ...row, personId: subjectId }),
-        findSession: async (tokenHash) => {
-          const row = await store.findSession(tokenHash);
-          if (!row) return undefined;
-          const { personId, ...rest } = row;
-          return { ...rest, subjectId: personId };
-        },
-        touchSession: (tokenHash, idleExpiresAt) => store.touchSession(tokenHash, idleExpiresAt),
-        endSession: (tokenHash, at) => store.endSession(tokenHash, at),
-      },
-    });
+    this.sessions = new BrowserSessions({ clock: deps.clock, policy: deps.policy, store: deps.store });
   }
 
   get policy(): SessionPolicy {

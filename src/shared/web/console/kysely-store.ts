@@ -5,10 +5,11 @@
  *
  * - `console_accounts`: one row per staff account: id, display name, role, institution (clerks), the
  *   scrypt hash, created and disabled times, and the login throttle (failures, next try).
- * - `console_sessions`: browser sessions by the hash of the cookie's token (shared/web/sessions.ts).
+ * - `console_sessions`: browser sessions by the hash of the cookie's token (shared/web/sessions.ts),
+ *   kept by the sessions' one store (shared/web/kysely-session-store.ts), as the portal's are.
  */
 import type { Kysely, Migration, Selectable } from 'kysely';
-import type { SessionRow } from '../sessions.ts';
+import { createKyselySessionStore, type SessionsTable } from '../kysely-session-store.ts';
 import type { ConsoleAccountRow, ConsoleRole, ConsoleStore } from './store.ts';
 
 interface AccountsTable {
@@ -23,19 +24,9 @@ interface AccountsTable {
   not_before: string | null;
 }
 
-interface SessionsTable {
-  token_hash: string;
-  account_id: string;
-  csrf_token: string;
-  created_at: string;
-  idle_expires_at: string;
-  absolute_expires_at: string;
-  ended_at: string | null;
-}
-
 export interface ConsoleDatabase {
   console_accounts: AccountsTable;
-  console_sessions: SessionsTable;
+  console_sessions: SessionsTable<'account_id'>;
 }
 
 export const CONSOLE_MIGRATION: Migration = {
@@ -87,21 +78,10 @@ function toAccount(row: Selectable<AccountsTable>): ConsoleAccountRow {
   };
 }
 
-function toSession(row: Selectable<SessionsTable>): SessionRow {
-  return {
-    tokenHash: row.token_hash,
-    subjectId: row.account_id,
-    csrfToken: row.csrf_token,
-    createdAt: new Date(row.created_at),
-    idleExpiresAt: new Date(row.idle_expires_at),
-    absoluteExpiresAt: new Date(row.absolute_expires_at),
-    endedAt: date(row.ended_at),
-  };
-}
-
 /** The store over a node's database that holds the console tables (any other tables it has are its own). */
 export function createKyselyConsoleStore(db: Kysely<ConsoleDatabase>): ConsoleStore {
   return {
+    ...createKyselySessionStore(db, { table: 'console_sessions', subject: 'account_id' }),
     async insertAccount(row) {
       const result = await db
         .insertInto('console_accounts')
@@ -161,44 +141,6 @@ export function createKyselyConsoleStore(db: Kysely<ConsoleDatabase>): ConsoleSt
         .updateTable('console_accounts')
         .set({ failed_logins: failedLogins, not_before: notBefore === undefined ? null : iso(notBefore) })
         .where('account_id', '=', accountId)
-        .execute();
-    },
-    async insertSession(row) {
-      await db
-        .insertInto('console_sessions')
-        .values({
-          token_hash: row.tokenHash,
-          account_id: row.subjectId,
-          csrf_token: row.csrfToken,
-          created_at: iso(row.createdAt),
-          idle_expires_at: iso(row.idleExpiresAt),
-          absolute_expires_at: iso(row.absoluteExpiresAt),
-          ended_at: row.endedAt === undefined ? null : iso(row.endedAt),
-        })
-        .execute();
-    },
-    async findSession(tokenHash) {
-      const row = await db
-        .selectFrom('console_sessions')
-        .selectAll()
-        .where('token_hash', '=', tokenHash)
-        .executeTakeFirst();
-      return row && toSession(row);
-    },
-    async touchSession(tokenHash, idleExpiresAt) {
-      await db
-        .updateTable('console_sessions')
-        .set({ idle_expires_at: iso(idleExpiresAt) })
-        .where('token_hash', '=', tokenHash)
-        .where('ended_at', 'is', null)
-        .execute();
-    },
-    async endSession(tokenHash, at) {
-      await db
-        .updateTable('console_sessions')
-        .set({ ended_at: iso(at) })
-        .where('token_hash', '=', tokenHash)
-        .where('ended_at', 'is', null)
         .execute();
     },
   };
