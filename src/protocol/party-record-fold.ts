@@ -9,7 +9,12 @@
  * `renkei records verify` and the core's cross-check is what must not drift between parties.
  */
 import type { StoredRecordEvent } from '../shared/record-log.ts';
-import type { LoggedRecord, RecordKind } from '../trust/merkle/index.ts';
+import {
+  checkRecords,
+  type LoggedRecord,
+  type ProjectionCheck,
+  type RecordKind,
+} from '../trust/merkle/index.ts';
 import type { ProviderRecord } from './provider.ts';
 import {
   differingFields,
@@ -104,40 +109,59 @@ export function partyExchangesOf<RequesterFold>(
   return { requester, provider };
 }
 
+/** Where a party's row checks read from: its rows of each role, its fold, its orphans query. */
+export interface PartyRecordSource<RequesterRow, RequesterFold> {
+  requesterRows: (after: string | undefined, limit: number) => Promise<RequesterRow[]>;
+  providerRows: (after: string | undefined, limit: number) => Promise<ProviderRecord[]>;
+  fold: (processingNumbers: readonly string[]) => Promise<Map<string, PartyFold<RequesterFold>>>;
+  eventsWithoutRecord: (
+    role: 'requester' | 'provider',
+    after: string | undefined,
+    limit: number,
+  ) => Promise<string[]>;
+}
+
 /**
- * One role's records of a party as `checkRecords` (src/trust/merkle/projection-audit.ts) reads them:
- * named `The requester record 42`, compared field by field, and a row whose events open no record
- * said to have no event as well. `ofRole` picks the role's fold out of a record's.
+ * A party's checks of its rows (src/trust/merkle/projection-audit.ts `checkRecords`): the requester
+ * rows, then the provider rows, each against what its role's events fold to. Records are named `The
+ * requester record 42`, compared field by field, and a row whose events open no record is said to
+ * have no event as well.
  */
-export function partyRecordKind<Row extends { processingNumber: string }, RequesterFold>(
-  role: 'requester' | 'provider',
-  source: {
-    rows: (after: string | undefined, limit: number) => Promise<Row[]>;
-    fold: (processingNumbers: readonly string[]) => Promise<Map<string, PartyFold<RequesterFold>>>;
-    ofRole: (folded: PartyFold<RequesterFold>) =>
-      | {
-          record: Row | undefined;
-          problems?: readonly { index: number; message: string }[];
-          firstIndex: number;
-        }
-      | undefined;
-    eventsWithoutRecord: (
-      role: 'requester' | 'provider',
-      after: string | undefined,
-      limit: number,
-    ) => Promise<string[]>;
+export function partyRecordChecks<
+  RequesterRow extends { processingNumber: string },
+  RequesterFold extends {
+    record: RequesterRow | undefined;
+    problems: readonly { index: number; message: string }[];
   },
+>(source: PartyRecordSource<RequesterRow, RequesterFold>): (() => Promise<ProjectionCheck>)[] {
+  return [
+    () => checkRecords(roleKind('requester', source.requesterRows, source, (f) => f.requester)),
+    () => checkRecords(roleKind('provider', source.providerRows, source, (f) => f.provider)),
+  ];
+}
+
+function roleKind<Row extends { processingNumber: string }, RequesterFold>(
+  role: 'requester' | 'provider',
+  rows: (after: string | undefined, limit: number) => Promise<Row[]>,
+  source: PartyRecordSource<unknown, RequesterFold>,
+  ofRole: (folded: PartyFold<RequesterFold>) =>
+    | {
+        record: Row | undefined;
+        problems?: readonly { index: number; message: string }[];
+        firstIndex: number;
+      }
+    | undefined,
 ): RecordKind<Row> {
   return {
     name: (pn) => `The ${role} record ${pn}`,
     eventName: `${role} event`,
     unopenedIsUnlogged: true,
-    rows: source.rows,
+    rows,
     processingNumber: (row) => row.processingNumber,
     fold: async (pns) => {
       const out = new Map<string, LoggedRecord<Row>>();
       for (const [pn, folded] of await source.fold(pns)) {
-        const fold = source.ofRole(folded);
+        const fold = ofRole(folded);
         if (fold === undefined) continue;
         out.set(pn, { expected: fold.record, problems: fold.problems ?? [], firstIndex: fold.firstIndex });
       }

@@ -149,18 +149,17 @@ export interface VerifyOptions {
 export abstract class PartyRecordLog {
   private readonly signer: TreeHeadSigner | undefined;
 
+  /** `schema`: the party's events (its zod schema, structurally), what `auditRecordLog` checks bodies by. */
   protected constructor(
     private readonly log: PartyLogStore,
     options: HeadSigning & {
       clock: Clock;
       logger: { warn(message: string): void; error(message: string): void };
     },
+    private readonly schema: { safeParse(value: unknown): { success: boolean } },
   ) {
     this.signer = scheduleHeadSigning(log, options);
   }
-
-  /** Whether a parsed body is an event this party writes (its schema). */
-  protected abstract isEvent(body: unknown): boolean;
 
   /** The party's checks of its rows against its events, run in this order. */
   protected abstract checks(): (() => Promise<ProjectionCheck>)[];
@@ -181,7 +180,10 @@ export abstract class PartyRecordLog {
    * cannot be read rejects with its own error.
    */
   async verify(options: VerifyOptions = {}): Promise<PartyAudit & { records: number }> {
-    const audit = await auditRecordLog(this.log, { isEvent: (body) => this.isEvent(body), ...options });
+    const audit = await auditRecordLog(this.log, {
+      isEvent: (body) => this.schema.safeParse(body).success,
+      ...options,
+    });
     const findings = [...audit.findings];
     let records = 0;
     for (const check of this.checks()) {

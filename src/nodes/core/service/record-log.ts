@@ -70,11 +70,7 @@ const parse = eventParser(CoreRecordEvent);
  */
 export class RecordLogService extends PartyRecordLog {
   constructor(private readonly options: RecordLogOptions) {
-    super(options.store, options);
-  }
-
-  protected override isEvent(body: unknown): boolean {
-    return CoreRecordEvent.safeParse(body).success;
+    super(options.store, options, CoreRecordEvent);
   }
 
   /**

@@ -17,7 +17,7 @@ import { differingFields } from '../../../protocol/provider-record-events.ts';
 import {
   foldPartyEvents,
   partyExchangesOf,
-  partyRecordKind,
+  partyRecordChecks,
   type PartyFold,
 } from '../../../protocol/party-record-fold.ts';
 import {
@@ -30,7 +30,6 @@ import type { Clock } from '../../../shared/clock.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import {
   PartyRecordLog,
-  checkRecords,
   eventParser,
   pages,
   type ProjectionCheck,
@@ -77,37 +76,19 @@ const parse = eventParser(PortalRecordEvent);
  */
 export class PortalRecordLogService extends PartyRecordLog {
   constructor(private readonly deps: PortalRecordLogDeps) {
-    super(deps.log, deps);
-  }
-
-  protected override isEvent(body: unknown): boolean {
-    return PortalRecordEvent.safeParse(body).success;
+    super(deps.log, deps, PortalRecordEvent);
   }
 
   /** The requester rows, the provider rows, then the notices, each against their events. */
   protected override checks(): (() => Promise<ProjectionCheck>)[] {
-    const { log, providerRecords } = this.deps;
-    const fold = (pns: readonly string[]) => this.fold(pns);
-    const eventsWithoutRecord = log.listEventsWithoutRecord.bind(log);
+    const { log } = this.deps;
     return [
-      () =>
-        checkRecords(
-          partyRecordKind('requester', {
-            rows: (after, limit) => log.listRequesterRecords(after, limit),
-            fold,
-            ofRole: (f) => f.requester,
-            eventsWithoutRecord,
-          }),
-        ),
-      () =>
-        checkRecords(
-          partyRecordKind('provider', {
-            rows: providerRecords,
-            fold,
-            ofRole: (f) => f.provider,
-            eventsWithoutRecord,
-          }),
-        ),
+      ...partyRecordChecks({
+        requesterRows: (after, limit) => log.listRequesterRecords(after, limit),
+        providerRows: this.deps.providerRecords,
+        fold: (pns) => this.fold(pns),
+        eventsWithoutRecord: (role, after, limit) => log.listEventsWithoutRecord(role, after, limit),
+      }),
       () => this.verifyNotices(),
     ];
   }

@@ -11,7 +11,6 @@ import type { Clock } from '../../../../shared/clock.ts';
 import type { Logger } from '../../../../shared/logger.ts';
 import {
   PartyRecordLog,
-  checkRecords,
   eventParser,
   type ProjectionCheck,
   type RecordLogSigner,
@@ -27,7 +26,7 @@ import {
 import {
   foldPartyEvents,
   partyExchangesOf,
-  partyRecordKind,
+  partyRecordChecks,
   type PartyFold,
 } from '../../../../protocol/party-record-fold.ts';
 
@@ -81,38 +80,18 @@ function withoutCode<T extends { personCode?: string }>(record: T): Omit<T, 'per
  */
 export class RecordLogService extends PartyRecordLog {
   constructor(private readonly deps: RecordLogDeps) {
-    super(deps.store, deps);
-  }
-
-  protected override isEvent(body: unknown): boolean {
-    return IntermediateRecordEvent.safeParse(body).success;
+    super(deps.store, deps, IntermediateRecordEvent);
   }
 
   /** The requester rows against their events, then the provider rows against theirs. */
   protected override checks(): (() => Promise<ProjectionCheck>)[] {
     const { store } = this.deps;
-    const fold = (pns: readonly string[]) => this.fold(pns);
-    const eventsWithoutRecord = store.listEventsWithoutRecord.bind(store);
-    return [
-      () =>
-        checkRecords(
-          partyRecordKind('requester', {
-            rows: (after, limit) => store.listRequesterRecordsByProcessingNumber(after, limit),
-            fold,
-            ofRole: (f) => f.requester,
-            eventsWithoutRecord,
-          }),
-        ),
-      () =>
-        checkRecords(
-          partyRecordKind('provider', {
-            rows: (after, limit) => store.listProviderRecordsByProcessingNumber(after, limit),
-            fold,
-            ofRole: (f) => f.provider,
-            eventsWithoutRecord,
-          }),
-        ),
-    ];
+    return partyRecordChecks({
+      requesterRows: (after, limit) => store.listRequesterRecordsByProcessingNumber(after, limit),
+      providerRows: (after, limit) => store.listProviderRecordsByProcessingNumber(after, limit),
+      fold: (pns) => this.fold(pns),
+      eventsWithoutRecord: (role, after, limit) => store.listEventsWithoutRecord(role, after, limit),
+    });
   }
 
   /** The events of these records, parsed and folded per role, by processing number. */
