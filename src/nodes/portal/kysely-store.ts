@@ -46,7 +46,7 @@ interface SessionsTable {
   ended_at: string | null;
 }
 
-interface NoticesTable {
+export interface NoticesTable {
   notice_id: string;
   person_id: string;
   sender_id: string;
@@ -71,7 +71,7 @@ export interface PortalDatabase {
 
 const iso = (date: Date) => date.toISOString();
 
-function toNotice(row: Selectable<NoticesTable>): NoticeRow {
+export function toNotice(row: Selectable<NoticesTable>): NoticeRow {
   return {
     noticeId: row.notice_id,
     personId: row.person_id,
