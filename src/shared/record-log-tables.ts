@@ -1,9 +1,11 @@
 /**
- * The tables of a party's tamper-evident record log, the same in the core's database and in each
- * intermediate server's: `record_events` (every change to a provision record, as a new row), the
+ * The tables of a party's tamper-evident record log, the same in the core's database, in each
+ * intermediate server's and in the Myna Portal's: `record_events` (every change to a provision record, as a new row), the
  * Merkle log over them (`merkle_nodes`, src/trust/merkle/README.md) and its signed tree heads
  * (`tree_heads`). Here are their schema and their Kysely access; what an event says, and the Merkle
- * log itself, belong to the nodes and to `src/trust/merkle/`.
+ * log itself, belong to the nodes and to `src/trust/merkle/`. The queries the parties' audits share
+ * are here too (`eventsWithoutRecord`, `pageByProcessingNumber`, `findRecordEventsAt`), so that the
+ * nodes' stores do not each write them out again.
  *
  * Why here, in `shared/`: the core and the intermediate server hold the same three tables, and a
  * node may not import another node; the trust layer may not import Kysely. So this file holds the
@@ -552,5 +554,20 @@ export abstract class KyselyRecordLog<DB extends RecordLogTables> {
 
   listRecordEventsOf(processingNumbers: readonly string[]): Promise<StoredRecordEvent[]> {
     return listRecordEventsOf(recordLogDb(this.db), processingNumbers);
+  }
+}
+
+/**
+ * The record log of a party that keeps records as requester and as provider (an institution's
+ * intermediate server, the Myna Portal): the log, and its rows' orphans per role.
+ */
+export abstract class KyselyPartyRecordLog<DB extends RecordLogTables> extends KyselyRecordLog<DB> {
+  /** Processing numbers with events of `role` in the log but no row (deleted), in order after `after`. */
+  listEventsWithoutRecord(
+    role: 'requester' | 'provider',
+    after: string | undefined,
+    limit: number,
+  ): Promise<string[]> {
+    return eventsWithoutRecord(this.db, role, after, limit);
   }
 }

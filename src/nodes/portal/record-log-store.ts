@@ -13,11 +13,10 @@ import type { Kysely, Transaction } from 'kysely';
 import { appendRecordRows } from '../../protocol/record-log-append.ts';
 import type { StoredRecordEvent } from '../../shared/record-log.ts';
 import {
-  eventsWithoutRecord,
   findRecordEventsAt,
   recordLogDb,
   pageByProcessingNumber,
-  KyselyRecordLog,
+  KyselyPartyRecordLog,
   type RecordLogTables,
 } from '../../shared/record-log-tables.ts';
 import { eventRow, type PortalRecordEvent } from './record-events.ts';
@@ -41,7 +40,7 @@ export interface PortalRecordLogDatabase extends RecordLogTables {
   notices: NoticesTable;
 }
 
-export class KyselyPortalRecordLog extends KyselyRecordLog<PortalRecordLogDatabase> {
+export class KyselyPortalRecordLog extends KyselyPartyRecordLog<PortalRecordLogDatabase> {
   constructor(db: Kysely<unknown>) {
     super(db, appendRecordRows);
   }
@@ -74,15 +73,6 @@ export class KyselyPortalRecordLog extends KyselyRecordLog<PortalRecordLogDataba
     const query = this.db.selectFrom('requester_records').selectAll();
     const rows = await pageByProcessingNumber(query, { after, limit }).execute();
     return rows.map(toRequesterRecord);
-  }
-
-  /** Processing numbers with events of `role` in the log but no row (deleted), in order after `after`. */
-  listEventsWithoutRecord(
-    role: 'requester' | 'provider',
-    after: string | undefined,
-    limit: number,
-  ): Promise<string[]> {
-    return eventsWithoutRecord(this.db, role, after, limit);
   }
 
   /** Notices in id order after `after`, with their log entry. */

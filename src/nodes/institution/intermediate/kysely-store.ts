@@ -10,10 +10,9 @@ import type {
 import type { AnsweredItem } from '../../../protocol/messages.ts';
 import type { AddresseeNumber } from '../../../protocol/identifiers.ts';
 import {
-  eventsWithoutRecord,
   pageByProcessingNumber,
   recordLogDb,
-  KyselyRecordLog,
+  KyselyPartyRecordLog,
   tombstoneRecordEvents,
   type PendingRecordEvents,
   type RecordLogTables,
@@ -192,7 +191,7 @@ function queueEvents(group: PendingRecordEvents, events: readonly IntermediateRe
 
 /** `IntermediateStore` on Kysely: the same code for SQLite and PostgreSQL. */
 export class KyselyIntermediateStore
-  extends KyselyRecordLog<IntermediateDatabase>
+  extends KyselyPartyRecordLog<IntermediateDatabase>
   implements IntermediateStore
 {
   constructor(db: Kysely<IntermediateDatabase>) {
@@ -1093,14 +1092,6 @@ export class KyselyIntermediateStore
       only,
     }).execute();
     return rows.map(toProviderRecord);
-  }
-
-  listEventsWithoutRecord(
-    role: 'requester' | 'provider',
-    after: string | undefined,
-    limit: number,
-  ): Promise<string[]> {
-    return eventsWithoutRecord(this.db, role, after, limit);
   }
 }
 
