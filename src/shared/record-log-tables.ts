@@ -1,9 +1,11 @@
 /**
- * The tables of a party's tamper-evident record log, the same in the core's database and in each
- * intermediate server's: `record_events` (every change to a provision record, as a new row), the
+ * The tables of a party's tamper-evident record log, the same in the core's database, in each
+ * intermediate server's and in the Myna Portal's: `record_events` (every change to a provision record, as a new row), the
  * Merkle log over them (`merkle_nodes`, src/trust/merkle/README.md) and its signed tree heads
  * (`tree_heads`). Here are their schema and their Kysely access; what an event says, and the Merkle
- * log itself, belong to the nodes and to `src/trust/merkle/`.
+ * log itself, belong to the nodes and to `src/trust/merkle/`. The queries the parties' audits share
+ * are here too (`eventsWithoutRecord`, `pageByProcessingNumber`, `findRecordEventsAt`), so that the
+ * nodes' stores do not each write them out again.
  *
  * Why here, in `shared/`: the core and the intermediate server hold the same three tables, and a
  * node may not import another node; the trust layer may not import Kysely. So this file holds the
@@ -17,7 +19,7 @@
  * dialect's code. No update and no delete on `merkle_nodes`, ever. The one change ever made to an
  * event row is the retention purge turning it into a tombstone (`tombstoneEvents`).
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely';
 import { columnTypes, isUniqueViolation, lockForAppend, precompiled } from './db.ts';
 import { GroupCommit } from './group-commit.ts';
 import { RenkeiError } from './errors.ts';
@@ -252,6 +254,24 @@ export async function listRecordEventsOf(
   return out;
 }
 
+/** The event rows at these log indices (absent: no such row), by index. */
+export async function findRecordEventsAt(
+  db: Db,
+  indices: readonly number[],
+): Promise<Map<number, StoredRecordEvent>> {
+  const out = new Map<number, StoredRecordEvent>();
+  const unique = [...new Set(indices)];
+  for (let i = 0; i < unique.length; i += MAX_PARAMS) {
+    const rows = await db
+      .selectFrom('record_events')
+      .selectAll()
+      .where('idx', 'in', unique.slice(i, i + MAX_PARAMS))
+      .execute();
+    for (const row of rows) out.set(Number(row.idx), toStoredEvent(row));
+  }
+  return out;
+}
+
 /**
  * Turn events into tombstones: the body and every column that repeats it set to NULL, the leaf hash
  * (computed by the caller from the body, never copied from `merkle_nodes`) kept, so that the log,
@@ -371,33 +391,41 @@ export interface PendingRecordEvents {
   rows: Omit<RecordEventRow, 'idx'>[];
 }
 
-/**
- * What every party's store offers about its record log, over the tables above: the Merkle store, the
- * signed heads, the events, and a listener for events just committed (the head signer's schedule). A
- * node's Kysely store extends it and calls `appended` after each transaction that wrote events.
- */
-/** What a party that records as requester and provider (an institution, the portal) has beside the log. */
-interface PartyRecordTables extends RecordLogTables {
+/** The record rows a party keeps beside its log: a party's per role, the core's provision records. */
+interface RecordTables extends RecordLogTables {
   requester_records: { processing_number: string };
   provider_records: { processing_number: string };
+  provision_records: { processing_number: string };
 }
 
 /**
- * Processing numbers with events of `role` in the log but no record row (deleted), in order after
+ * Each kind of record row, the table it is in and the role its events carry. The core's events are
+ * all its own, so for its provision records any event of the processing number counts.
+ */
+const RECORD_KINDS = {
+  requester: { table: 'requester_records', role: 'requester' },
+  provider: { table: 'provider_records', role: 'provider' },
+  core: { table: 'provision_records', role: undefined },
+} as const;
+
+/** A kind of record row (`RECORD_KINDS`). */
+export type RecordKindName = keyof typeof RECORD_KINDS;
+
+/**
+ * Processing numbers with events of this kind in the log but no record row (deleted), in order after
  * `after`: what a party's audit reports as a record deleted behind the log's back.
  */
 export async function eventsWithoutRecord<DB extends RecordLogTables>(
   db: Kysely<DB>,
-  role: 'requester' | 'provider',
+  kind: RecordKindName,
   after: string | undefined,
   limit: number,
 ): Promise<string[]> {
-  const table = role === 'requester' ? 'requester_records' : 'provider_records';
-  let query = (db as unknown as Kysely<PartyRecordTables>)
+  const { table, role } = RECORD_KINDS[kind];
+  let query = (db as unknown as Kysely<RecordTables>)
     .selectFrom('record_events as e')
     .select('e.processing_number')
     .distinct()
-    .where('e.role', '=', role)
     .where('e.processing_number', 'is not', null)
     .where((eb) =>
       eb.not(
@@ -409,11 +437,32 @@ export async function eventsWithoutRecord<DB extends RecordLogTables>(
         ),
       ),
     );
+  if (role !== undefined) query = query.where('e.role', '=', role);
   if (after !== undefined) query = query.where('e.processing_number', '>', after);
   const rows = await query.orderBy('e.processing_number').limit(limit).execute();
   return rows.flatMap((row) => (row.processing_number === null ? [] : [row.processing_number]));
 }
 
+/**
+ * A query of record rows narrowed to one page by processing number (`column`, by default
+ * `processing_number`): `limit` after `after`, in order; with `only`, that one record.
+ */
+export function pageByProcessingNumber<DB, TB extends keyof DB, O>(
+  query: SelectQueryBuilder<DB, TB, O>,
+  page: { after: string | undefined; limit: number; only?: string | undefined },
+  column = 'processing_number',
+): SelectQueryBuilder<DB, TB, O> {
+  let narrowed = query;
+  if (page.only !== undefined) narrowed = narrowed.where(sql.ref(column), '=', page.only);
+  if (page.after !== undefined) narrowed = narrowed.where(sql.ref(column), '>', page.after);
+  return narrowed.orderBy(sql.ref(column)).limit(page.limit);
+}
+
+/**
+ * What every party's store offers about its record log, over the tables above: the Merkle store, the
+ * signed heads, the events, and a listener for events just committed (the head signer's schedule). A
+ * node's Kysely store extends it and calls `appended` after each transaction that wrote events.
+ */
 export abstract class KyselyRecordLog<DB extends RecordLogTables> {
   private readonly listeners: ((count: number) => void)[] = [];
   /**
@@ -425,7 +474,18 @@ export abstract class KyselyRecordLog<DB extends RecordLogTables> {
    */
   protected readonly writes: GroupCommit<DB, PendingRecordEvents>;
 
-  protected constructor(protected readonly db: Kysely<DB>) {
+  /**
+   * `append`: appends event rows (in log order) to the Merkle log and to `record_events`, in the
+   * transaction given: protocol/record-log-append.ts `appendRecordRows` for every node, handed in by
+   * each since the Merkle log is the trust layer's and this file may not import it.
+   */
+  protected constructor(
+    protected readonly db: Kysely<DB>,
+    private readonly append: (
+      trx: Transaction<DB>,
+      rows: readonly Omit<RecordEventRow, 'idx'>[],
+    ) => Promise<unknown>,
+  ) {
     this.writes = new GroupCommit<DB, PendingRecordEvents>(db, {
       begin: async (trx) => {
         await lockForAppend(trx as unknown as Kysely<unknown>, 'record_log');
@@ -441,14 +501,13 @@ export abstract class KyselyRecordLog<DB extends RecordLogTables> {
     });
   }
 
-  /**
-   * Append event rows (in log order) to the Merkle log and to `record_events`, in `trx`; the node's,
-   * since the Merkle log is the trust layer's and this file may not import it.
-   */
-  protected abstract appendRows(
+  /** Append event rows (in log order) to the Merkle log and to `record_events`, in `trx`. */
+  protected async appendRows(
     trx: Transaction<DB>,
     rows: readonly Omit<RecordEventRow, 'idx'>[],
-  ): Promise<void>;
+  ): Promise<void> {
+    await this.append(trx, rows);
+  }
 
   /** Wait until every record change issued so far is committed or has failed: before closing the database. */
   drainWrites(): Promise<void> {
@@ -495,5 +554,20 @@ export abstract class KyselyRecordLog<DB extends RecordLogTables> {
 
   listRecordEventsOf(processingNumbers: readonly string[]): Promise<StoredRecordEvent[]> {
     return listRecordEventsOf(recordLogDb(this.db), processingNumbers);
+  }
+}
+
+/**
+ * The record log of a party that keeps records as requester and as provider (an institution's
+ * intermediate server, the Myna Portal): the log, and its rows' orphans per role.
+ */
+export abstract class KyselyPartyRecordLog<DB extends RecordLogTables> extends KyselyRecordLog<DB> {
+  /** Processing numbers with events of `role` in the log but no row (deleted), in order after `after`. */
+  listEventsWithoutRecord(
+    role: 'requester' | 'provider',
+    after: string | undefined,
+    limit: number,
+  ): Promise<string[]> {
+    return eventsWithoutRecord(this.db, role, after, limit);
   }
 }

@@ -14,11 +14,12 @@ import {
   type DatabaseTarget,
 } from '../../shared/db.ts';
 import {
+  eventsWithoutRecord,
+  pageByProcessingNumber,
   recordLogDb,
   KyselyRecordLog,
   tombstoneRecordEvents,
   type PendingRecordEvents,
-  type RecordEventRow,
   type RecordLogTables,
 } from '../../shared/record-log-tables.ts';
 import { leafHash } from '../../trust/merkle/index.ts';
@@ -303,7 +304,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     /** Set when the core runs as several processes; a core alone owns nothing (owner NULL). */
     private readonly worker?: CoreWorker,
   ) {
-    super(db);
+    super(db, appendRecordRows);
   }
 
   /**
@@ -317,13 +318,6 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
       trx,
       events.map((event) => eventRow(event, 0)),
     );
-  }
-
-  protected override async appendRows(
-    trx: Transaction<CoreDatabase>,
-    rows: readonly Omit<RecordEventRow, 'idx'>[],
-  ): Promise<void> {
-    await appendRecordRows(trx, rows);
   }
 
   async upsertInstitution(institution: Institution): Promise<{ institution: Institution; created: boolean }> {
@@ -1350,15 +1344,13 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     after: string | undefined,
     limit: number,
   ): Promise<{ record: ProvisionRecord; state: InquiryState | undefined }[]> {
-    let query = this.db
+    const query = this.db
       .selectFrom('provision_records as r')
       .leftJoin('inquiries as i', 'i.processing_number', 'r.processing_number')
       .selectAll('r')
       .select(['i.delivery', 'i.delivery_attempts', 'i.delivered_at'])
       .select('i.processing_number as state_pn');
-    if (only !== undefined) query = query.where('r.processing_number', '=', only);
-    if (after !== undefined) query = query.where('r.processing_number', '>', after);
-    const rows = await query.orderBy('r.processing_number').limit(limit).execute();
+    const rows = await pageByProcessingNumber(query, { after, limit, only }, 'r.processing_number').execute();
     return rows.map((row) => ({
       record: toRecord(row),
       state:
@@ -1373,17 +1365,8 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     }));
   }
 
-  async listEventsWithoutRecord(after: string | undefined, limit: number): Promise<string[]> {
-    let query = this.db
-      .selectFrom('record_events as e')
-      .leftJoin('provision_records as r', 'r.processing_number', 'e.processing_number')
-      .select('e.processing_number')
-      .distinct()
-      .where('e.processing_number', 'is not', null)
-      .where('r.processing_number', 'is', null);
-    if (after !== undefined) query = query.where('e.processing_number', '>', after);
-    const rows = await query.orderBy('e.processing_number').limit(limit).execute();
-    return rows.flatMap((row) => (row.processing_number === null ? [] : [row.processing_number]));
+  listEventsWithoutRecord(after: string | undefined, limit: number): Promise<string[]> {
+    return eventsWithoutRecord(this.db, 'core', after, limit);
   }
 
   /** Closes the database; one of several core processes drops its lease first (see `dropLease`). */

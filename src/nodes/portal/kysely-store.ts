@@ -37,7 +37,7 @@ interface CodeAcquisitionsTable {
   started_at: string;
 }
 
-interface NoticesTable {
+export interface NoticesTable {
   notice_id: string;
   person_id: string;
   sender_id: string;
@@ -63,7 +63,7 @@ export interface PortalDatabase {
 
 const iso = (date: Date) => date.toISOString();
 
-function toNotice(row: Selectable<NoticesTable>): NoticeRow {
+export function toNotice(row: Selectable<NoticesTable>): NoticeRow {
   return {
     noticeId: row.notice_id,
     personId: row.person_id,

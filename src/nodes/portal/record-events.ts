@@ -19,36 +19,19 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { ProviderRecordEvent, recordEventRow } from '../../protocol/provider-record-events.ts';
 import {
-  ProviderRecordEvent,
-  recordEventBase,
-  recordEventRow,
-} from '../../protocol/provider-record-events.ts';
+  AnswerReceived,
+  answerReceivedEvent,
+  inquiryOpenedFields,
+  openedOutcome,
+  openingEvent,
+} from '../../protocol/requester-record-events.ts';
 import type { RecordEventRow } from '../../shared/record-log.ts';
 import type { PortalRequesterRecord, RequesterOutcome } from './my-information-store.ts';
 import type { NoticeRow } from './store.ts';
 
-const InquiryOpened = z.strictObject({
-  ...recordEventBase,
-  role: z.literal('requester'),
-  event: z.enum(['inquiry_sent', 'inquiry_refused', 'inquiry_failed']),
-  personId: z.string(),
-  providerId: z.string(),
-  clauseNo: z.string(),
-  procedureId: z.string(),
-  itemNos: z.array(z.number().int()),
-  requestedAt: z.string(),
-  reason: z.string().optional(),
-});
-
-const AnswerReceived = z.strictObject({
-  ...recordEventBase,
-  role: z.literal('requester'),
-  event: z.literal('answer_received'),
-  outcome: z.enum(['provided', 'not_held', 'refused', 'failed']),
-  reason: z.string().optional(),
-  answeredAt: z.string(),
-});
+const InquiryOpened = z.strictObject({ ...inquiryOpenedFields, personId: z.string() });
 
 export const NoticeReceived = z.strictObject({
   v: z.literal(1),
@@ -76,18 +59,12 @@ export const PortalRecordEvent = z.union([
 ]);
 export type PortalRecordEvent = z.infer<typeof PortalRecordEvent>;
 
-const OPENING = { pending: 'inquiry_sent', refused: 'inquiry_refused', failed: 'inquiry_failed' } as const;
-
 /** The event that opens a requester record; a TypeError for an outcome an inquiry cannot open with. */
 export function inquiryEvent(record: PortalRequesterRecord): PortalRequesterEvent {
-  const { outcome } = record;
-  if (outcome !== 'pending' && outcome !== 'refused' && outcome !== 'failed') {
-    throw new TypeError(`An inquiry is not recorded as ${outcome} before it is answered.`);
-  }
   return {
     v: 1,
     role: 'requester',
-    event: OPENING[outcome],
+    event: openingEvent(record.outcome),
     processingNumber: record.processingNumber,
     at: record.recordedAt.toISOString(),
     personId: record.personId,
@@ -109,16 +86,11 @@ export function answerEvent(
   },
   at: Date,
 ): PortalRequesterEvent {
-  return {
-    v: 1,
-    role: 'requester',
-    event: 'answer_received',
-    processingNumber: answer.processingNumber,
+  return answerReceivedEvent({
+    ...answer,
     at: at.toISOString(),
-    outcome: answer.outcome,
-    ...(answer.reason === undefined ? {} : { reason: answer.reason }),
     answeredAt: answer.answeredAt.toISOString(),
-  };
+  });
 }
 
 export function sha256Hex(text: string): string {
@@ -187,8 +159,7 @@ export function foldRequesterEvents(
       procedureId: event.procedureId,
       itemNos: event.itemNos,
       requestedAt: new Date(event.requestedAt),
-      outcome:
-        event.event === 'inquiry_sent' ? 'pending' : event.event === 'inquiry_refused' ? 'refused' : 'failed',
+      outcome: openedOutcome(event.event),
       reason: event.reason,
       answeredAt: undefined,
       recordedAt: new Date(event.at),

@@ -11,10 +11,12 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import { appendRecordRows } from '../../protocol/record-log-append.ts';
-import type { RecordEventRow, StoredRecordEvent } from '../../shared/record-log.ts';
+import type { StoredRecordEvent } from '../../shared/record-log.ts';
 import {
-  eventsWithoutRecord,
-  KyselyRecordLog,
+  findRecordEventsAt,
+  recordLogDb,
+  pageByProcessingNumber,
+  KyselyPartyRecordLog,
   type RecordLogTables,
 } from '../../shared/record-log-tables.ts';
 import { eventRow, type PortalRecordEvent } from './record-events.ts';
@@ -23,24 +25,12 @@ import {
   type PortalRequesterRecord,
   type RequesterRecordsTable,
 } from './my-information-store.ts';
+import { toNotice, type NoticesTable } from './kysely-store.ts';
 import type { NoticeRow } from './store.ts';
 
 /** A notice row with its log entry (null: received before the log existed). */
 export interface LoggedNotice extends Omit<NoticeRow, 'readAt' | 'logIndex'> {
   logIndex: number | null;
-}
-
-interface NoticesTable {
-  notice_id: string;
-  person_id: string;
-  sender_id: string;
-  sender_name: string;
-  title: string;
-  body: string;
-  sent_at: string;
-  received_at: string;
-  read_at: string | null;
-  log_index: number | null;
 }
 
 /** The tables the log and its verification read (the rest of the portal's database is not seen here). */
@@ -50,16 +40,9 @@ export interface PortalRecordLogDatabase extends RecordLogTables {
   notices: NoticesTable;
 }
 
-export class KyselyPortalRecordLog extends KyselyRecordLog<PortalRecordLogDatabase> {
+export class KyselyPortalRecordLog extends KyselyPartyRecordLog<PortalRecordLogDatabase> {
   constructor(db: Kysely<unknown>) {
-    super(db);
-  }
-
-  protected override async appendRows(
-    trx: Transaction<PortalRecordLogDatabase>,
-    rows: readonly Omit<RecordEventRow, 'idx'>[],
-  ): Promise<void> {
-    await appendRecordRows(trx, rows);
+    super(db, appendRecordRows);
   }
 
   /**
@@ -87,19 +70,9 @@ export class KyselyPortalRecordLog extends KyselyRecordLog<PortalRecordLogDataba
 
   /** Requester records in processing-number order after `after`. */
   async listRequesterRecords(after: string | undefined, limit: number): Promise<PortalRequesterRecord[]> {
-    let query = this.db.selectFrom('requester_records').selectAll();
-    if (after !== undefined) query = query.where('processing_number', '>', after);
-    const rows = await query.orderBy('processing_number').limit(limit).execute();
+    const query = this.db.selectFrom('requester_records').selectAll();
+    const rows = await pageByProcessingNumber(query, { after, limit }).execute();
     return rows.map(toRequesterRecord);
-  }
-
-  /** Processing numbers with events of `role` in the log but no row (deleted), in order after `after`. */
-  listEventsWithoutRecord(
-    role: 'requester' | 'provider',
-    after: string | undefined,
-    limit: number,
-  ): Promise<string[]> {
-    return eventsWithoutRecord(this.db, role, after, limit);
   }
 
   /** Notices in id order after `after`, with their log entry. */
@@ -107,17 +80,10 @@ export class KyselyPortalRecordLog extends KyselyRecordLog<PortalRecordLogDataba
     let query = this.db.selectFrom('notices').selectAll();
     if (after !== undefined) query = query.where('notice_id', '>', after);
     const rows = await query.orderBy('notice_id').limit(limit).execute();
-    return rows.map((row) => ({
-      noticeId: row.notice_id,
-      personId: row.person_id,
-      senderId: row.sender_id,
-      senderName: row.sender_name,
-      title: row.title,
-      body: row.body,
-      sentAt: new Date(row.sent_at),
-      receivedAt: new Date(row.received_at),
-      logIndex: row.log_index === null ? null : Number(row.log_index),
-    }));
+    return rows.map((row) => {
+      const { readAt: _readAt, logIndex: _logIndex, ...notice } = toNotice(row);
+      return { ...notice, logIndex: row.log_index === null ? null : Number(row.log_index) };
+    });
   }
 
   /** Log indices of notice events no notice row names (its row deleted, or its entry changed). */
@@ -139,29 +105,7 @@ export class KyselyPortalRecordLog extends KyselyRecordLog<PortalRecordLogDataba
   }
 
   /** The event rows at these log indices (absent: no such row). */
-  async findRecordEventsAt(indices: readonly number[]): Promise<Map<number, StoredRecordEvent>> {
-    const out = new Map<number, StoredRecordEvent>();
-    if (indices.length === 0) return out;
-    const rows = await this.db
-      .selectFrom('record_events')
-      .selectAll()
-      .where('idx', 'in', [...new Set(indices)])
-      .execute();
-    for (const row of rows) {
-      out.set(
-        Number(row.idx),
-        row.body === null
-          ? { idx: Number(row.idx), leafHash: row.leaf_hash, body: null }
-          : {
-              idx: Number(row.idx),
-              processingNumber: row.processing_number,
-              role: row.role,
-              event: row.event,
-              at: row.at,
-              body: row.body,
-            },
-      );
-    }
-    return out;
+  findRecordEventsAt(indices: readonly number[]): Promise<Map<number, StoredRecordEvent>> {
+    return findRecordEventsAt(recordLogDb(this.db), indices);
   }
 }

@@ -25,3 +25,15 @@ export {
   type PartyLogStore,
   type RecordLogSigner,
 } from './party-log.ts';
+export {
+  AUDIT_PAGE,
+  PartyRecordLog,
+  checkRecords,
+  eventParser,
+  outOfSequence,
+  pages,
+  type LoggedRecord,
+  type ProjectionCheck,
+  type RecordKind,
+  type VerifyOptions,
+} from './projection-audit.ts';

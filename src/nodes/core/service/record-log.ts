@@ -11,13 +11,12 @@
 import type { Clock } from '../../../shared/clock.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import {
-  auditRecordLog,
-  scheduleHeadSigning,
-  type PartyAudit,
-  type RecordFinding,
+  PartyRecordLog,
+  checkRecords,
+  eventParser,
+  type LoggedRecord,
+  type ProjectionCheck,
   type RecordLogSigner,
-  type TreeHeadKey,
-  type TreeHeadSigner,
 } from '../../../trust/merkle/index.ts';
 import type { InquiryState, ProvisionRecord } from '../model.ts';
 import {
@@ -29,7 +28,7 @@ import {
 } from '../record-events.ts';
 import type { CoreStore } from '../store.ts';
 
-export type { RecordLogSigner } from '../../../trust/merkle/index.ts';
+export type { RecordLogSigner, VerifyOptions } from '../../../trust/merkle/index.ts';
 
 export interface RecordLogOptions {
   store: CoreStore;
@@ -39,13 +38,6 @@ export interface RecordLogOptions {
   /** Sign a head after this many events (default 100) and every `everyMs` (default 60 s) if it grew. */
   everyAppends?: number;
   everyMs?: number;
-}
-
-export interface VerifyOptions {
-  /** The core's public key (from its identity certificate); without it, stored heads are not checked. */
-  publicKey?: TreeHeadKey;
-  /** Purged records younger than this are premature purges (now minus the retention period). */
-  purgeCutoff?: Date;
 }
 
 /** A record as `renkei records show` prints it: the projection rows and every event behind them. */
@@ -63,106 +55,60 @@ export interface ShownRecord {
   }[];
 }
 
-const PAGE = 500;
-
-function parse(body: string): CoreRecordEvent | undefined {
-  try {
-    const parsed = CoreRecordEvent.safeParse(JSON.parse(body));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+/** A provision record with its inquiry's state: the core's projection of one record's events. */
+interface CoreRow {
+  record: ProvisionRecord;
+  state: InquiryState | undefined;
 }
 
-export class RecordLogService {
-  private readonly signer: TreeHeadSigner | undefined;
+const parse = eventParser(CoreRecordEvent);
 
+/**
+ * `verify` (PartyRecordLog's) checks the core's log and records; never throws for what it finds.
+ * Findings name the log index or the processing number. A store that cannot be read rejects with its
+ * own error.
+ */
+export class RecordLogService extends PartyRecordLog {
   constructor(private readonly options: RecordLogOptions) {
-    const { store } = options;
-    this.signer = scheduleHeadSigning(store, options);
-  }
-
-  /** Sign a head now if the log grew since the last one (no-op without a signer). */
-  async signHead(): Promise<void> {
-    await this.signer?.signNow();
-  }
-
-  /** Stop the schedule and sign what the last head does not cover. Before the store closes. */
-  async close(): Promise<void> {
-    await this.signer?.close();
+    super(options.store, options, CoreRecordEvent);
   }
 
   /**
-   * Checks the core's log and records; never throws for what it finds. Findings name the log index or
-   * the processing number. A store that cannot be read rejects with its own error.
+   * The projection rows against the events, record by record, in pages. The core has one kind of
+   * record and no roles: its records are named `Record 42`, and a row whose events open no record is
+   * named by its events' problems only.
    */
-  async verify(options: VerifyOptions = {}): Promise<PartyAudit & { records: number }> {
+  protected override checks(): (() => Promise<ProjectionCheck>)[] {
     const { store } = this.options;
-    const audit = await auditRecordLog(store, {
-      isEvent: (body) => CoreRecordEvent.safeParse(body).success,
-      ...options,
-    });
-    const projection = await this.verifyProjection();
-    return {
-      ...audit,
-      records: projection.records,
-      findings: [...audit.findings, ...projection.findings],
-    };
+    return [
+      () =>
+        checkRecords<CoreRow>({
+          name: (pn) => `Record ${pn}`,
+          eventName: 'event',
+          unopenedIsUnlogged: false,
+          rows: (after, limit) => store.listRecordsByProcessingNumber(after, limit),
+          processingNumber: (row) => row.record.processingNumber,
+          fold: async (pns) => {
+            const out = new Map<string, LoggedRecord<CoreRow>>();
+            for (const [pn, fold] of await this.fold(pns)) {
+              out.set(pn, {
+                expected: fold.record && { record: fold.record, state: fold.state },
+                problems: fold.problems,
+                firstIndex: fold.firstIndex,
+              });
+            }
+            return out;
+          },
+          differences: projectionDifferences,
+          eventsWithoutRecord: (after, limit) => store.listEventsWithoutRecord(after, limit),
+        }),
+    ];
   }
 
-  /** The projection rows against the events, record by record, in pages. */
-  private async verifyProjection(): Promise<{ records: number; findings: RecordFinding[] }> {
-    const { store } = this.options;
-    const findings: RecordFinding[] = [];
-    let records = 0;
-    for (let after: string | undefined; ;) {
-      const page = await store.listRecordsByProcessingNumber(after, PAGE);
-      const folds = await this.fold(page.map((p) => p.record.processingNumber));
-      for (const actual of page) {
-        records++;
-        const processingNumber = actual.record.processingNumber;
-        after = processingNumber;
-        const fold = folds.get(processingNumber);
-        if (fold === undefined) {
-          findings.push({
-            kind: 'record-without-events',
-            processingNumber,
-            message: `Record ${processingNumber} has no event in the log: it was inserted without being logged (or before the log existed).`,
-          });
-          continue;
-        }
-        findings.push(...fold.findings);
-        if (fold.record === undefined) continue;
-        const differ = projectionDifferences({ record: fold.record, state: fold.state }, actual);
-        if (differ.length > 0) {
-          findings.push({
-            kind: 'record-differs',
-            processingNumber,
-            message: `Record ${processingNumber} does not match its logged events (${differ.join(', ')}): the row or an event was edited.`,
-          });
-        }
-      }
-      if (page.length < PAGE) break;
-    }
-    for (let after: string | undefined; ;) {
-      const orphans = await store.listEventsWithoutRecord(after, PAGE);
-      const folds = await this.fold(orphans);
-      for (const processingNumber of orphans) {
-        after = processingNumber;
-        const first = folds.get(processingNumber)?.firstIndex;
-        findings.push({
-          kind: 'record-missing',
-          processingNumber,
-          ...(first === undefined ? {} : { index: first }),
-          message: `Record ${processingNumber} has events in the log${first === undefined ? '' : ` (the first at index ${String(first)})`} but no record row: the row was deleted.`,
-        });
-      }
-      if (orphans.length < PAGE) break;
-    }
-    return { records, findings };
-  }
-
-  /** The events of these records, parsed and folded, by processing number. */
+  /**
+   * The events of these records, parsed and folded, by processing number; `firstIndex` is the first
+   * row filed under the record, whether or not it parses.
+   */
   private async fold(processingNumbers: readonly string[]) {
     const events = await this.options.store.listRecordEventsOf(processingNumbers);
     const byRecord = new Map<string, { index: number; event: CoreRecordEvent }[]>();
@@ -179,24 +125,9 @@ export class RecordLogService {
       list.push({ index: row.idx, event });
       byRecord.set(pn, list);
     }
-    const out = new Map<
-      string,
-      ReturnType<typeof foldCoreEvents> & { findings: RecordFinding[]; firstIndex: number | undefined }
-    >();
+    const out = new Map<string, ReturnType<typeof foldCoreEvents> & { firstIndex: number | undefined }>();
     for (const [pn, events] of byRecord) {
-      const fold = foldCoreEvents(events);
-      out.set(pn, {
-        ...fold,
-        firstIndex: firstIndex.get(pn),
-        findings: [
-          ...fold.problems.map((p) => ({
-            kind: 'event-out-of-sequence',
-            index: p.index,
-            processingNumber: pn,
-            message: `The event at log index ${String(p.index)} (record ${pn}) ${p.message}.`,
-          })),
-        ],
-      });
+      out.set(pn, { ...foldCoreEvents(events), firstIndex: firstIndex.get(pn) });
     }
     return out;
   }

@@ -1,5 +1,5 @@
 import { appendRecordRows } from '../../../protocol/record-log-append.ts';
-import type { Generated, Kysely, Selectable, Transaction } from 'kysely';
+import type { Generated, Kysely, Selectable } from 'kysely';
 import { precompiled } from '../../../shared/db.ts';
 import type {
   AcquisitionNumber,
@@ -10,12 +10,11 @@ import type {
 import type { AnsweredItem } from '../../../protocol/messages.ts';
 import type { AddresseeNumber } from '../../../protocol/identifiers.ts';
 import {
-  eventsWithoutRecord,
+  pageByProcessingNumber,
   recordLogDb,
-  KyselyRecordLog,
+  KyselyPartyRecordLog,
   tombstoneRecordEvents,
   type PendingRecordEvents,
-  type RecordEventRow,
   type RecordLogTables,
 } from '../../../shared/record-log-tables.ts';
 import { leafHash } from '../../../trust/merkle/index.ts';
@@ -192,23 +191,11 @@ function queueEvents(group: PendingRecordEvents, events: readonly IntermediateRe
 
 /** `IntermediateStore` on Kysely: the same code for SQLite and PostgreSQL. */
 export class KyselyIntermediateStore
-  extends KyselyRecordLog<IntermediateDatabase>
+  extends KyselyPartyRecordLog<IntermediateDatabase>
   implements IntermediateStore
 {
   constructor(db: Kysely<IntermediateDatabase>) {
-    super(db);
-  }
-
-  /**
-   * Appends event rows and their Merkle leaves in the caller's transaction (the group's, just before
-   * it commits: see `KyselyRecordLog.writes`): the log over a store bound to it, so a rolled-back
-   * record leaves no leaf, and a leaf never exists without its event.
-   */
-  protected override async appendRows(
-    trx: Transaction<IntermediateDatabase>,
-    rows: readonly Omit<RecordEventRow, 'idx'>[],
-  ): Promise<void> {
-    await appendRecordRows(trx, rows);
+    super(db, appendRecordRows);
   }
 
   async findPerson(addresseeNumber: AddresseeNumber): Promise<IntermediatePerson | undefined> {
@@ -1081,10 +1068,11 @@ export class KyselyIntermediateStore
     limit: number,
     only?: string,
   ): Promise<RequesterRecord[]> {
-    let query = this.db.selectFrom('requester_records').selectAll();
-    if (only !== undefined) query = query.where('processing_number', '=', only);
-    if (after !== undefined) query = query.where('processing_number', '>', after);
-    const rows = await query.orderBy('processing_number').limit(limit).execute();
+    const rows = await pageByProcessingNumber(this.db.selectFrom('requester_records').selectAll(), {
+      after,
+      limit,
+      only,
+    }).execute();
     return rows.map((row) => {
       const record: RequesterRecord = toRequesterRecord(row);
       if (row.person_code !== null) record.personCode = row.person_code;
@@ -1098,19 +1086,12 @@ export class KyselyIntermediateStore
     limit: number,
     only?: string,
   ): Promise<ProviderRecord[]> {
-    let query = this.db.selectFrom('provider_records').selectAll();
-    if (only !== undefined) query = query.where('processing_number', '=', only);
-    if (after !== undefined) query = query.where('processing_number', '>', after);
-    const rows = await query.orderBy('processing_number').limit(limit).execute();
+    const rows = await pageByProcessingNumber(this.db.selectFrom('provider_records').selectAll(), {
+      after,
+      limit,
+      only,
+    }).execute();
     return rows.map(toProviderRecord);
-  }
-
-  listEventsWithoutRecord(
-    role: 'requester' | 'provider',
-    after: string | undefined,
-    limit: number,
-  ): Promise<string[]> {
-    return eventsWithoutRecord(this.db, role, after, limit);
   }
 }
 

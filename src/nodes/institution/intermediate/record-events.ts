@@ -21,35 +21,25 @@ import {
   recordEventBase,
   recordEventRow,
 } from '../../../protocol/provider-record-events.ts';
+import {
+  AnswerReceived,
+  answerReceivedEvent,
+  inquiryOpenedFields,
+  openedOutcome,
+  openingEvent,
+} from '../../../protocol/requester-record-events.ts';
 import type { RecordEventRow } from '../../../shared/record-log.ts';
 import type { AnswerToStore, InquiryOutcome, RequesterRecord, RequesterRecordInput } from './store.ts';
 
 const base = recordEventBase;
 
 const InquiryOpened = z.strictObject({
-  ...base,
-  role: z.literal('requester'),
-  event: z.enum(['inquiry_sent', 'inquiry_refused', 'inquiry_failed']),
+  ...inquiryOpenedFields,
   addresseeNumber: z.string(),
   personCode: z.string(),
-  providerId: z.string(),
-  clauseNo: z.string(),
-  procedureId: z.string(),
-  itemNos: z.array(z.number().int()),
-  requestedAt: z.string(),
   nonDisclosure: z.boolean(),
-  reason: z.string().optional(),
   /** The business credential that made the inquiry (アクセス記録); absent off the trust layer. */
   requestedBy: z.string().optional(),
-});
-
-const AnswerReceived = z.strictObject({
-  ...base,
-  role: z.literal('requester'),
-  event: z.literal('answer_received'),
-  outcome: z.enum(['provided', 'not_held', 'refused', 'failed']),
-  reason: z.string().optional(),
-  answeredAt: z.string(),
 });
 
 /**
@@ -72,22 +62,12 @@ export const IntermediateRecordEvent = z.union([
 ]);
 export type IntermediateRecordEvent = z.infer<typeof IntermediateRecordEvent>;
 
-const OPENING = {
-  pending: 'inquiry_sent',
-  refused: 'inquiry_refused',
-  failed: 'inquiry_failed',
-} as const;
-
 /** The event that opens a requester record; a TypeError for an outcome an inquiry cannot open with. */
 export function inquiryEvent(record: RequesterRecordInput): RequesterRecordEvent {
-  const outcome = record.outcome;
-  if (outcome !== 'pending' && outcome !== 'refused' && outcome !== 'failed') {
-    throw new TypeError(`An inquiry is not recorded as ${outcome} before it is answered.`);
-  }
   return {
     v: 1,
     role: 'requester',
-    event: OPENING[outcome],
+    event: openingEvent(record.outcome),
     processingNumber: record.processingNumber,
     at: record.recordedAt,
     addresseeNumber: record.addresseeNumber,
@@ -104,16 +84,7 @@ export function inquiryEvent(record: RequesterRecordInput): RequesterRecordEvent
 }
 
 export function answerEvent(answer: AnswerToStore): RequesterRecordEvent {
-  return {
-    v: 1,
-    role: 'requester',
-    event: 'answer_received',
-    processingNumber: answer.processingNumber,
-    at: answer.receivedAt,
-    outcome: answer.outcome,
-    ...(answer.reason === undefined ? {} : { reason: answer.reason }),
-    answeredAt: answer.answeredAt,
-  };
+  return answerReceivedEvent({ ...answer, at: answer.receivedAt });
 }
 
 export function nonDisclosureLiftedEvent(processingNumber: string, at: string): RequesterRecordEvent {
@@ -179,8 +150,7 @@ export function foldRequesterEvents(
       continue;
     }
     opened = event.event;
-    const outcome: InquiryOutcome =
-      event.event === 'inquiry_sent' ? 'pending' : event.event === 'inquiry_refused' ? 'refused' : 'failed';
+    const outcome: InquiryOutcome = openedOutcome(event.event);
     const next: RequesterRecord = {
       ...(record ?? { processingNumber: event.processingNumber, outcome, recordedAt: event.at }),
       addresseeNumber: event.addresseeNumber,

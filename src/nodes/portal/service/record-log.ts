@@ -13,12 +13,13 @@
  * portal knows a person by its own id where an institution has an addressee number.
  */
 import type { ProviderRecord } from '../../../protocol/provider.ts';
-import type { ProviderRecordEvent } from '../../../protocol/provider-record-events.ts';
+import { differingFields } from '../../../protocol/provider-record-events.ts';
 import {
-  differingFields,
-  foldProviderEvents,
-  providerExchangeOf,
-} from '../../../protocol/provider-record-events.ts';
+  foldPartyEvents,
+  partyExchangesOf,
+  partyRecordChecks,
+  type PartyFold,
+} from '../../../protocol/party-record-fold.ts';
 import {
   answerRecordCheck,
   type ProviderExchange,
@@ -28,15 +29,13 @@ import {
 import type { Clock } from '../../../shared/clock.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import {
-  auditRecordLog,
-  scheduleHeadSigning,
-  type PartyAudit,
+  PartyRecordLog,
+  eventParser,
+  pages,
+  type ProjectionCheck,
   type RecordFinding,
   type RecordLogSigner,
-  type TreeHeadKey,
-  type TreeHeadSigner,
 } from '../../../trust/merkle/index.ts';
-import type { PortalRequesterEvent } from '../record-events.ts';
 import {
   NoticeReceived,
   PortalRecordEvent,
@@ -57,11 +56,7 @@ export interface PortalRecordLogDeps {
   everyMs?: number;
 }
 
-export interface VerifyOptions {
-  /** The portal's public key (from its identity certificate); without it, heads are not checked. */
-  publicKey?: TreeHeadKey;
-  purgeCutoff?: Date;
-}
+export type { VerifyOptions } from '../../../trust/merkle/index.ts';
 
 /** A logged notice as page A shows it: its entry in the log, and whether a signed head covers it yet. */
 export interface NoticeEntry {
@@ -70,100 +65,32 @@ export interface NoticeEntry {
   signedSize: number;
 }
 
-const PAGE = 500;
+type Folded = PartyFold<PortalRequesterFold>;
 
-interface Folded {
-  requester?: PortalRequesterFold & { firstIndex: number };
-  provider?: { record: ProviderRecord | undefined; events: number; firstIndex: number };
-}
+const parse = eventParser(PortalRecordEvent);
 
-function parse(body: string): PortalRecordEvent | undefined {
-  try {
-    const parsed = PortalRecordEvent.safeParse(JSON.parse(body));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-export class PortalRecordLogService {
-  private readonly signer: TreeHeadSigner | undefined;
-
+/**
+ * `verify` (PartyRecordLog's) checks the portal's log and its records; never throws for what it
+ * finds. Findings name the log index, the processing number or the notice. A database that cannot be
+ * read rejects with its error.
+ */
+export class PortalRecordLogService extends PartyRecordLog {
   constructor(private readonly deps: PortalRecordLogDeps) {
-    this.signer = scheduleHeadSigning(deps.log, {
-      clock: deps.clock,
-      logger: deps.logger,
-      ...(deps.signer === undefined ? {} : { signer: deps.signer }),
-      ...(deps.everyAppends === undefined ? {} : { everyAppends: deps.everyAppends }),
-      ...(deps.everyMs === undefined ? {} : { everyMs: deps.everyMs }),
-    });
+    super(deps.log, deps, PortalRecordEvent);
   }
 
-  /** Sign a head now if the log grew since the last one (no-op without a signer). */
-  async signHead(): Promise<void> {
-    await this.signer?.signNow();
-  }
-
-  /** Stop the schedule and sign what the last head does not cover. Before the database closes. */
-  async close(): Promise<void> {
-    await this.signer?.close();
-  }
-
-  /**
-   * Checks the portal's log and its records; never throws for what it finds. Findings name the log
-   * index, the processing number or the notice. A database that cannot be read rejects with its error.
-   */
-  async verify(options: VerifyOptions = {}): Promise<PartyAudit & { records: number }> {
-    const audit = await auditRecordLog(this.deps.log, {
-      isEvent: (body) => PortalRecordEvent.safeParse(body).success,
-      ...options,
-    });
-    const requester = await this.verifyRequester();
-    const provider = await this.verifyProvider();
-    const notices = await this.verifyNotices();
-    return {
-      ...audit,
-      records: requester.records + provider.records + notices.records,
-      findings: [...audit.findings, ...requester.findings, ...provider.findings, ...notices.findings],
-    };
-  }
-
-  private async verifyRequester(): Promise<{ records: number; findings: RecordFinding[] }> {
+  /** The requester rows, the provider rows, then the notices, each against their events. */
+  protected override checks(): (() => Promise<ProjectionCheck>)[] {
     const { log } = this.deps;
-    const findings: RecordFinding[] = [];
-    let records = 0;
-    for (let after: string | undefined; ;) {
-      const page = await log.listRequesterRecords(after, PAGE);
-      const folds = await this.fold(page.map((r) => r.processingNumber));
-      for (const actual of page) {
-        records++;
-        after = actual.processingNumber;
-        const folded = folds.get(actual.processingNumber)?.requester;
-        findings.push(...problemsOf(actual.processingNumber, folded));
-        findings.push(...compared('requester', actual.processingNumber, folded?.record, actual));
-      }
-      if (page.length < PAGE) break;
-    }
-    findings.push(...(await this.orphans('requester')));
-    return { records, findings };
-  }
-
-  private async verifyProvider(): Promise<{ records: number; findings: RecordFinding[] }> {
-    const findings: RecordFinding[] = [];
-    let records = 0;
-    for (let after: string | undefined; ;) {
-      const page = await this.deps.providerRecords(after, PAGE);
-      const folds = await this.fold(page.map((r) => r.processingNumber));
-      for (const actual of page) {
-        records++;
-        after = actual.processingNumber;
-        const expected = folds.get(actual.processingNumber)?.provider?.record;
-        findings.push(...compared('provider', actual.processingNumber, expected, actual));
-      }
-      if (page.length < PAGE) break;
-    }
-    findings.push(...(await this.orphans('provider')));
-    return { records, findings };
+    return [
+      ...partyRecordChecks({
+        requesterRows: (after, limit) => log.listRequesterRecords(after, limit),
+        providerRows: this.deps.providerRecords,
+        fold: (pns) => this.fold(pns),
+        eventsWithoutRecord: (role, after, limit) => log.listEventsWithoutRecord(role, after, limit),
+      }),
+      () => this.verifyNotices(),
+    ];
   }
 
   /** Each notice row against the event its `log_index` names; each notice event against a row. */
@@ -171,14 +98,17 @@ export class PortalRecordLogService {
     const { log } = this.deps;
     const findings: RecordFinding[] = [];
     let records = 0;
-    for (let after: string | undefined; ;) {
-      const page = await log.listLoggedNotices(after, PAGE);
+    const noticePages = pages(
+      (after, limit) => log.listLoggedNotices(after, limit),
+      (n) => n.noticeId,
+      undefined as string | undefined,
+    );
+    for await (const page of noticePages) {
       const events = await log.findRecordEventsAt(
         page.flatMap((n) => (n.logIndex === null ? [] : [n.logIndex])),
       );
       for (const notice of page) {
         records++;
-        after = notice.noticeId;
         const stored = notice.logIndex === null ? undefined : events.get(notice.logIndex);
         const event = stored?.body ? NoticeReceived.safeParse(safeJson(stored.body)) : undefined;
         if (notice.logIndex === null || event === undefined || !event.success) {
@@ -220,77 +150,28 @@ export class PortalRecordLogService {
           });
         }
       }
-      if (page.length < PAGE) break;
     }
-    for (let after = -1; ;) {
-      const orphans = await log.listNoticeEventsWithoutRow(after, PAGE);
+    const orphanPages = pages(
+      (after, limit) => log.listNoticeEventsWithoutRow(after, limit),
+      (index) => index,
+      -1,
+    );
+    for await (const orphans of orphanPages) {
       for (const index of orphans) {
-        after = index;
         findings.push({
           kind: 'record-missing',
           index,
           message: `The notice event at log index ${String(index)} has no notice row that names it: the row was deleted or its entry changed.`,
         });
       }
-      if (orphans.length < PAGE) break;
     }
     return { records, findings };
-  }
-
-  private async orphans(role: 'requester' | 'provider'): Promise<RecordFinding[]> {
-    const findings: RecordFinding[] = [];
-    for (let after: string | undefined; ;) {
-      const orphans = await this.deps.log.listEventsWithoutRecord(role, after, PAGE);
-      const folds = await this.fold(orphans);
-      for (const pn of orphans) {
-        after = pn;
-        const first = folds.get(pn)?.[role]?.firstIndex;
-        findings.push({
-          kind: 'record-missing',
-          processingNumber: pn,
-          ...(first === undefined ? {} : { index: first }),
-          message: `The ${role} record ${pn} has events in the log${first === undefined ? '' : ` (the first at index ${String(first)})`} but no record row: the row was deleted.`,
-        });
-      }
-      if (orphans.length < PAGE) break;
-    }
-    return findings;
   }
 
   /** The events of these records, parsed and folded per role, by processing number. */
   private async fold(processingNumbers: readonly string[]): Promise<Map<string, Folded>> {
     const rows = await this.deps.log.listRecordEventsOf(processingNumbers);
-    const requester = new Map<string, { index: number; event: PortalRequesterEvent }[]>();
-    const provider = new Map<string, { index: number; event: ProviderRecordEvent }[]>();
-    for (const row of rows) {
-      if (row.body === null || row.processingNumber === null) continue;
-      const event = parse(row.body);
-      // Not an event (named by the audit's pass over the rows), or filed under another record.
-      if (
-        event === undefined ||
-        !('processingNumber' in event) ||
-        event.processingNumber !== row.processingNumber
-      ) {
-        continue;
-      }
-      const pn = row.processingNumber;
-      if (event.role === 'provider')
-        provider.set(pn, [...(provider.get(pn) ?? []), { index: row.idx, event }]);
-      else requester.set(pn, [...(requester.get(pn) ?? []), { index: row.idx, event }]);
-    }
-    const out = new Map<string, Folded>();
-    const entry = (pn: string) => out.get(pn) ?? out.set(pn, {}).get(pn)!;
-    for (const [pn, events] of requester) {
-      entry(pn).requester = { ...foldRequesterEvents(events), firstIndex: events[0]?.index ?? 0 };
-    }
-    for (const [pn, events] of provider) {
-      entry(pn).provider = {
-        record: foldProviderEvents(events).record,
-        events: events.length,
-        firstIndex: events[0]?.index ?? 0,
-      };
-    }
-    return out;
+    return foldPartyEvents(rows, parse, foldRequesterEvents);
   }
 
   /** The exchanges with these processing numbers that the portal's events know, per role. */
@@ -298,16 +179,7 @@ export class PortalRecordLogService {
     requester: Map<string, RequesterExchange>;
     provider: Map<string, ProviderExchange>;
   }> {
-    const folds = await this.fold(processingNumbers);
-    const requester = new Map<string, RequesterExchange>();
-    const provider = new Map<string, ProviderExchange>();
-    for (const [pn, folded] of folds) {
-      const r = requesterExchangeOf(folded.requester);
-      if (r) requester.set(pn, r);
-      const p = folded.provider;
-      if (p?.record) provider.set(pn, providerExchangeOf(p.record, p.events));
-    }
-    return { requester, provider };
+    return partyExchangesOf(await this.fold(processingNumbers), requesterExchangeOf);
   }
 
   /** The portal's inquiries as its events tell them, by processing number after `after`. */
@@ -348,48 +220,12 @@ function safeJson(text: string): unknown {
   }
 }
 
-function problemsOf(pn: string, folded: PortalRequesterFold | undefined): RecordFinding[] {
-  return (folded?.problems ?? []).map((p) => ({
-    kind: 'event-out-of-sequence',
-    index: p.index,
-    processingNumber: pn,
-    message: `The requester event at log index ${String(p.index)} (record ${pn}) ${p.message}.`,
-  }));
-}
-
-function compared<T extends object>(
-  role: 'requester' | 'provider',
-  pn: string,
-  expected: T | undefined,
-  actual: T,
-): RecordFinding[] {
-  if (expected === undefined) {
-    return [
-      {
-        kind: 'record-without-events',
-        processingNumber: pn,
-        message: `The ${role} record ${pn} has no event in the log: it was inserted without being logged (or before the log existed).`,
-      },
-    ];
-  }
-  const differ = differingFields(expected, actual);
-  return differ.length === 0
-    ? []
-    : [
-        {
-          kind: 'record-differs',
-          processingNumber: pn,
-          message: `The ${role} record ${pn} does not match its logged events (${differ.join(', ')}): the row or an event was edited.`,
-        },
-      ];
-}
-
-function requesterExchangeOf(folded: PortalRequesterFold | undefined): RequesterExchange | undefined {
-  const record = folded?.record;
+function requesterExchangeOf(folded: PortalRequesterFold): RequesterExchange | undefined {
+  const { record } = folded;
   if (record === undefined) return undefined;
   return {
     processingNumber: record.processingNumber,
-    ...(folded?.opened === undefined ? {} : { opened: folded.opened }),
+    ...(folded.opened === undefined ? {} : { opened: folded.opened }),
     providerId: record.providerId,
     clauseNo: record.clauseNo,
     procedureId: record.procedureId,
