@@ -35,6 +35,7 @@ import type {
   BucketCount,
   InstitutionCount,
   OfficeHours,
+  OversightPersonView,
   OversightUse,
   InstitutionTreeHead,
   ProvisionRecord,
@@ -174,6 +175,14 @@ export interface CoreDatabase extends RecordLogTables {
     reason: string | null;
     records: number | null;
     view_of: string | null;
+  };
+  oversight_person_views: {
+    use_id: string;
+    account_id: string;
+    person_key: string;
+    institution_id: string;
+    reason: string;
+    expires_at: string;
   };
   portal_notices: {
     notice_id: string;
@@ -1253,6 +1262,46 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
       records: r.records === null ? null : Number(r.records),
       viewOf: r.view_of,
     }));
+  }
+
+  async keepOversightPersonView(view: OversightPersonView, now: string): Promise<void> {
+    // Two statements, no transaction: the rows deleted are expired whether or not the insert succeeds.
+    await this.db.deleteFrom('oversight_person_views').where('expires_at', '<=', now).execute();
+    await this.db
+      .insertInto('oversight_person_views')
+      .values({
+        use_id: view.useId,
+        account_id: view.accountId,
+        person_key: view.personKey,
+        institution_id: view.institutionId,
+        reason: view.reason,
+        expires_at: view.expiresAt,
+      })
+      .execute();
+  }
+
+  async findOversightPersonView(
+    useId: string,
+    accountId: string,
+    now: string,
+  ): Promise<OversightPersonView | undefined> {
+    const row = await this.db
+      .selectFrom('oversight_person_views')
+      .selectAll()
+      .where('use_id', '=', useId)
+      .where('account_id', '=', accountId)
+      .where('expires_at', '>', now)
+      .executeTakeFirst();
+    return (
+      row && {
+        useId: row.use_id,
+        accountId: row.account_id,
+        personKey: row.person_key,
+        institutionId: row.institution_id,
+        reason: row.reason,
+        expiresAt: row.expires_at,
+      }
+    );
   }
 
   async keepInstitutionTreeHead(head: InstitutionTreeHead): Promise<void> {

@@ -61,6 +61,11 @@
  *   answered the oversight cross-check with, and what was found wrong with it (NULL when nothing):
  *   the next cross-check asks for a consistency proof from the latest one that passed. And
  *   `oversight_uses.view_of`: the use id of the per-resident view a further page of it belongs to.
+ * - `oversight_person_views` (migration 0019): the per-resident views the oversight console keeps for
+ *   their further pages, under the view's use id: the account that asked, the person key (as the
+ *   provision records hold it; never a code), the institution, the reason and `expires_at`. In the
+ *   database, not in a process's memory, so that every core worker (`--workers`) serves every page.
+ *   An expired view is never served and is deleted when the next view is kept.
  */
 import type { Kysely, Migration } from 'kysely';
 import { createRecordLogTables } from '../../shared/record-log-tables.ts';
@@ -417,6 +422,27 @@ export const CORE_MIGRATIONS: Record<string, Migration> = {
         .execute();
       // A page of a resident's view beyond the first is a use of its own, tied to the view's use.
       await db.schema.alterTable('oversight_uses').addColumn('view_of', 'text').execute();
+    },
+  },
+  '0019-oversight-person-views': {
+    async up(db: Kysely<unknown>) {
+      // A per-resident view kept for its further pages, so that any core worker serves them: the person
+      // key the provision records already hold (no new exposure; never a code), the account it is for,
+      // and when it expires. Expired rows are deleted as a new view is kept (`expires_at`'s index).
+      await db.schema
+        .createTable('oversight_person_views')
+        .addColumn('use_id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('person_key', 'text', (c) => c.notNull())
+        .addColumn('institution_id', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('oversight_person_views_expires_at')
+        .on('oversight_person_views')
+        .column('expires_at')
+        .execute();
     },
   },
 };

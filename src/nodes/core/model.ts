@@ -176,6 +176,20 @@ export interface OversightUse {
 }
 
 /**
+ * A per-resident view of the oversight console kept for its further pages (migration 0019), under the
+ * view's use id: the account it is for, the person key (as the provision records hold it; never a
+ * code), the institution whose code was given, the officer's reason, and when it stops being served.
+ */
+export interface OversightPersonView {
+  useId: string;
+  accountId: string;
+  personKey: string;
+  institutionId: string;
+  reason: string;
+  expiresAt: string;
+}
+
+/**
  * A signed tree head an institution answered the oversight cross-check with (migration 0018): what it
  * says, the JWS that says it, when the core saw it, and what was found wrong with it (a finding's
  * kind, null when nothing: the next check proves consistency from the latest such head).

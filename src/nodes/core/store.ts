@@ -14,6 +14,7 @@ import type {
   BucketCount,
   InstitutionCount,
   OfficeHours,
+  OversightPersonView,
   OversightUse,
   InstitutionTreeHead,
   ProvisionRecord,
@@ -334,6 +335,19 @@ export interface CoreStore {
   recordOversightUse(use: OversightUse): Promise<void>;
   /** The newest uses, newest first. */
   listOversightUses(limit: number): Promise<OversightUse[]>;
+
+  // ── The oversight console's per-resident views, kept for their further pages (migration 0019) ──
+  /**
+   * Keep a view; every view whose `expiresAt` is at or before `now` is deleted first (on write, so that
+   * a read of a page changes nothing and expired person keys do not wait for a page nobody asks for).
+   */
+  keepOversightPersonView(view: OversightPersonView, now: string): Promise<void>;
+  /** The view of this use id for this account, while `now` is before its `expiresAt`; else undefined. */
+  findOversightPersonView(
+    useId: string,
+    accountId: string,
+    now: string,
+  ): Promise<OversightPersonView | undefined>;
 
   // ── Institutions' tree heads seen by the cross-check (migration 0018) ──
   /** Keep a head; the same head (institution, size, time, root) seen again is kept once. */
