@@ -524,14 +524,17 @@ export async function startTestCoreConsole(
 
 /**
  * The oversight commission's service over a test core (its store, registry, record log, clock and
- * services), checking the heads institutions answer with the keys `headKeyOf` gives.
+ * services), checking the heads institutions answer with the keys `headKeyOf` gives; its resident
+ * views paged as `paging` says (the defaults otherwise).
  */
 export function testOversight(
   core: TestCore,
   headKeyOf: NonNullable<OversightServiceOptions['headKeyOf']>,
+  paging: Pick<OversightServiceOptions, 'personPageSize' | 'personViewTtlMs'> = {},
 ): OversightService {
   const { services, recordLog } = core.core;
   return new OversightService({
+    ...paging,
     store: core.store,
     registry: services.registry,
     recordLog,

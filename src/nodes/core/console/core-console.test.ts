@@ -636,6 +636,11 @@ describe("the resident view's further pages", () => {
       expect(rows(second.body)).toBe(1);
       expect(second.body).not.toContain('id="next-page"');
       expect(second.body).not.toContain(code);
+      // Another console over the same database (another core worker: a process of its own) serves it too.
+      const elsewhere = await web.inject({ method: 'GET', url: next, headers: { cookie: ppc.header } });
+      expect(elsewhere.statusCode, elsewhere.body).toBe(200);
+      expect(elsewhere.body).toContain('data-page="2"');
+      expect(rows(elsewhere.body)).toBe(1);
 
       // Another account of the commission cannot open it; nor can anyone once it expired.
       const other = await open(await loginOn('ppc2'), next);
@@ -652,6 +657,7 @@ describe("the resident view's further pages", () => {
         .reverse();
       expect(pages.map((u) => [u.accountId, u.outcome, u.viewOf, u.institutionId, u.records])).toEqual([
         ['ppc', 'shown', viewUse?.useId, '131016', 1],
+        ['ppc', 'shown', viewUse?.useId, '131016', 1],
         ['ppc2', 'ERR_PERSON_VIEW_GONE', viewUse?.useId, null, null],
         ['ppc', 'ERR_VALIDATION', viewUse?.useId, '131016', null],
         ['ppc', 'ERR_PERSON_VIEW_GONE', viewUse?.useId, null, null],
@@ -659,6 +665,84 @@ describe("the resident view's further pages", () => {
     } finally {
       core.clock.set(before);
       await paged.close();
+    }
+  });
+
+  it('keeps a view in the database: made by one service, paged by another, for its account only, until it expires', async () => {
+    const noHeads = () => Promise.reject(new Error('no heads are checked here'));
+    const paging = { personPageSize: 2, personViewTtlMs: 5 * 60_000 };
+    // Two services over one database, as two core workers are: nothing shared but the database.
+    const one = testOversight(core, noHeads, paging);
+    const two = testOversight(core, noHeads, paging);
+    const db = (core.store as unknown as { db: Kysely<CoreDatabase> }).db;
+    const before = core.clock.now();
+    try {
+      const first = await one.person({
+        accountId: 'ppc',
+        institutionId: '131016',
+        personCode: code,
+        reason: '苦情受付 R7-0044',
+      });
+      expect(first.records).toHaveLength(2);
+      const page2 = { accountId: 'ppc', useId: first.useId, cursor: first.nextCursor ?? '', page: 2 };
+      const second = await two.personPage(page2);
+      expect(second.records).toHaveLength(1);
+      expect(second.nextCursor).toBeNull();
+      expect(second.records[0]?.processingNumber).not.toBe(first.records[1]?.processingNumber);
+      expect(Date.parse(second.records[0]?.requestedAt ?? '')).toBeLessThanOrEqual(
+        Date.parse(first.records[1]?.requestedAt ?? ''),
+      );
+      // The kept row holds the person key, as the provision records do; never the code.
+      const kept = await db
+        .selectFrom('oversight_person_views')
+        .selectAll()
+        .where('use_id', '=', first.useId)
+        .executeTakeFirstOrThrow();
+      const [record] = await core.core.services.records.list({ limit: 1 });
+      expect(kept.person_key).toBe(record?.personKey);
+      expect(JSON.stringify(kept)).not.toContain(code);
+
+      // Another account of the commission: gone, on either service.
+      for (const service of [one, two]) {
+        await expect(service.personPage({ ...page2, accountId: 'ppc2' })).rejects.toMatchObject({
+          code: 'ERR_PERSON_VIEW_GONE',
+        });
+      }
+      // Served until the last millisecond of its five minutes, gone from then on.
+      core.clock.set(new Date(before.getTime() + 5 * 60_000 - 1));
+      expect((await one.personPage(page2)).records).toHaveLength(1);
+      core.clock.set(new Date(before.getTime() + 5 * 60_000));
+      for (const service of [two, one]) {
+        await expect(service.personPage(page2)).rejects.toMatchObject({ code: 'ERR_PERSON_VIEW_GONE' });
+      }
+      expect(
+        (await core.store.listOversightUses(20))
+          .filter((u) => u.viewOf === first.useId)
+          .reverse()
+          .map((u) => [u.accountId, u.outcome, u.institutionId, u.reason, u.records]),
+      ).toEqual([
+        ['ppc', 'shown', '131016', '苦情受付 R7-0044', 1],
+        ['ppc2', 'ERR_PERSON_VIEW_GONE', null, null, null],
+        ['ppc2', 'ERR_PERSON_VIEW_GONE', null, null, null],
+        ['ppc', 'shown', '131016', '苦情受付 R7-0044', 1],
+        ['ppc', 'ERR_PERSON_VIEW_GONE', null, null, null],
+        ['ppc', 'ERR_PERSON_VIEW_GONE', null, null, null],
+      ]);
+
+      // The expired view's row is deleted as the next view is kept; the new one is served.
+      const again = await two.person({
+        accountId: 'ppc',
+        institutionId: '131016',
+        personCode: code,
+        reason: '苦情受付 R7-0044 再照会',
+      });
+      const left = await db.selectFrom('oversight_person_views').select('use_id').execute();
+      expect(left.map((r) => r.use_id)).not.toContain(first.useId);
+      expect(left.map((r) => r.use_id)).toContain(again.useId);
+      const againPage = { accountId: 'ppc', useId: again.useId, cursor: again.nextCursor ?? '', page: 2 };
+      expect((await one.personPage(againPage)).records).toHaveLength(1);
+    } finally {
+      core.clock.set(before);
     }
   });
 });

@@ -110,7 +110,16 @@ export interface OversightServiceOptions {
 
 /** Records a page of the per-resident view shows (newest first); further pages follow by cursor. */
 export const PERSON_PAGE_SIZE = 100;
-/** How long a per-resident view is kept for its further pages (15 minutes). */
+/**
+ * How long a per-resident view is kept for its further pages (15 minutes). A view is kept in the core's
+ * database (`oversight_person_views`, migration 0019: the person key, never the code, the account that
+ * asked, the institution and reason, until it expires), not in a process's memory: with `--workers` any
+ * worker serves the next page. We considered carrying the code in the next page's link, or the person
+ * key, but a link lands in the browser's history and in proxies' logs; the code must not be shown back
+ * at all. Expired views are deleted as each new view is kept (see `CoreStore.keepOversightPersonView`):
+ * the table holds about one TTL's worth of views, so there is no cap on their number as there was in
+ * memory.
+ */
 export const PERSON_VIEW_TTL_MS = 15 * 60_000;
 
 /** Who looks at a person, and why: what the oversight use log keeps of a per-resident view. */
@@ -153,11 +162,7 @@ const emptyCounts = (): OutcomeCounts => ({
 });
 
 export class OversightService {
-  private readonly views: PersonViews;
-
-  constructor(private readonly options: OversightServiceOptions) {
-    this.views = new PersonViews(options.clock, options.personViewTtlMs ?? PERSON_VIEW_TTL_MS);
-  }
+  constructor(private readonly options: OversightServiceOptions) {}
 
   /**
    * Records matching the search, newest first, `limit` a page. Errors: ERR_VALIDATION (a cursor the
@@ -182,9 +187,10 @@ export class OversightService {
    * Every exchange about the person an institution holds `personCode` for, across the network (both
    * directions, refusals and failures, records under non-disclosure flagged), newest first, one page.
    * The use is recorded in the oversight use log (who, the institution, the reason, how many records;
-   * never the code) before the records are returned, refusals included. The view is kept in memory
-   * under the use's id (the person key, never the code; for `personViewTtlMs`, for this account only)
-   * so that its further pages (`personPage`) need only that id and a cursor. Errors:
+   * never the code) before the records are returned, refusals included. The view is kept in the core's
+   * database under the use's id (the person key, never the code; for `personViewTtlMs`, for this account
+   * only) so that its further pages (`personPage`) need only that id and a cursor, whichever core
+   * worker serves them. Errors:
    * ERR_UNKNOWN_INSTITUTION, ERR_UNKNOWN_PERSON_CODE (not a code the core issued to that institution).
    */
   async person(lookup: PersonLookup): Promise<PersonView> {
@@ -208,12 +214,19 @@ export class OversightService {
     }
     const page = await this.personRecordsPage(personKey, undefined);
     const useId = await this.recordUse({ ...use, outcome: 'shown', records: page.records.length });
-    this.views.keep(useId, {
-      accountId: lookup.accountId,
-      personKey,
-      institutionId: lookup.institutionId,
-      reason: lookup.reason,
-    });
+    const now = this.options.clock.now();
+    const ttlMs = this.options.personViewTtlMs ?? PERSON_VIEW_TTL_MS;
+    await this.options.store.keepOversightPersonView(
+      {
+        useId,
+        accountId: lookup.accountId,
+        personKey,
+        institutionId: lookup.institutionId,
+        reason: lookup.reason,
+        expiresAt: new Date(now.getTime() + ttlMs).toISOString(),
+      },
+      now.toISOString(),
+    );
     return { ...page, useId, page: 1 };
   }
 
@@ -230,7 +243,11 @@ export class OversightService {
     cursor: string;
     page: number;
   }): Promise<PersonView> {
-    const view = this.views.find(request.useId, request.accountId);
+    const view = await this.options.store.findOversightPersonView(
+      request.useId,
+      request.accountId,
+      this.options.clock.now().toISOString(),
+    );
     const use = {
       action: 'person-page',
       accountId: request.accountId,
@@ -506,51 +523,4 @@ function readCursor(cursor: string): { requestedAt: string; processingNumber: st
     );
   }
   return { requestedAt: match[1], processingNumber: match[2] };
-}
-
-interface KeptView {
-  accountId: string;
-  personKey: string;
-  institutionId: string;
-  reason: string;
-}
-
-/**
- * The per-resident views kept for their further pages, in this process's memory only: the person key
- * (the core's keyed hash, never the code), the account that asked, the institution and reason, until
- * `ttlMs` after the view was made. We considered carrying the code in the next page's link, or the
- * person key, but a link lands in the browser's history and in proxies' logs; the code must not be
- * shown back at all. A restart forgets the views: the officer asks again (and that is recorded).
- * At most MAX_VIEWS are kept, the oldest dropped first.
- */
-class PersonViews {
-  private static readonly MAX_VIEWS = 1_000;
-  private readonly kept = new Map<string, KeptView & { until: number }>();
-
-  constructor(
-    private readonly clock: Clock,
-    private readonly ttlMs: number,
-  ) {}
-
-  keep(useId: string, view: KeptView): void {
-    this.sweep();
-    this.kept.set(useId, { ...view, until: this.clock.now().getTime() + this.ttlMs });
-    while (this.kept.size > PersonViews.MAX_VIEWS) {
-      const oldest = this.kept.keys().next().value;
-      if (oldest === undefined) break;
-      this.kept.delete(oldest);
-    }
-  }
-
-  /** The view, for this account only, while it is kept. */
-  find(useId: string, accountId: string): KeptView | undefined {
-    this.sweep();
-    const view = this.kept.get(useId);
-    return view?.accountId === accountId ? view : undefined;
-  }
-
-  private sweep(): void {
-    const now = this.clock.now().getTime();
-    for (const [id, view] of this.kept) if (view.until <= now) this.kept.delete(id);
-  }
 }
