@@ -10,13 +10,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { loadLegalTable } from '../../../domain/legal-table/index.ts';
-import { fixedClock } from '../../../shared/clock.ts';
+import { fixedClock, type Clock } from '../../../shared/clock.ts';
 import { nodeDatabase, openDatabase } from '../../../shared/db.ts';
 import { testDialect } from '../../../shared/test-databases.ts';
 import { AccountService } from '../../../shared/web/console/accounts.ts';
 import { createKyselyConsoleStore, type ConsoleDatabase } from '../../../shared/web/console/kysely-store.ts';
 import { CHROME } from '../../../shared/web/console/messages.ts';
 import type { MessageTable } from '../../../shared/web/lang.ts';
+import type { LegalTable } from '../../../domain/legal-table/types.ts';
 import { INSTITUTION_ID, startHarness, type Harness } from '../test-support.ts';
 import type { IntakeDatabase } from './kysely-intake-store.ts';
 import { CLERK } from './messages.ts';
@@ -48,6 +49,27 @@ class Jar {
   get header(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
   }
+}
+
+/** 新宿区's node with its clerk console (one clerk, clerk-a, named `clerkName`), closed after the test. */
+async function startShinjukuConsole(
+  clock: Clock,
+  clerkName: string,
+  legalTable: LegalTable = loadLegalTable(),
+): Promise<Harness> {
+  const h = await startHarness({
+    clock,
+    legalTable,
+    console: {
+      port: 0,
+      name: '新宿区',
+      directory: [{ id: '152048', name: '三条市', kind: 'municipality' }],
+      demoClerk: { accountId: 'clerk-a', displayName: clerkName, password: PASSWORD },
+      scrypt: FAST,
+    },
+  });
+  harnesses.push(h);
+  return h;
 }
 
 function consoleUrl(h: Harness): string {
@@ -112,18 +134,7 @@ async function intermediateDatabase(h: Harness) {
 describe(`the clerk console's intake sheets on ${testDialect()}`, () => {
   it('keeps a clerk’s intake sheet across a node restart, for that clerk only, for the working day', async () => {
     const clock = fixedClock('2025-06-02T01:00:00Z'); // 10:00 JST, a Monday
-    const h = await startHarness({
-      clock,
-      legalTable: loadLegalTable(),
-      console: {
-        port: 0,
-        name: '新宿区',
-        directory: [{ id: '152048', name: '三条市', kind: 'municipality' }],
-        demoClerk: { accountId: 'clerk-a', displayName: '窓口 A', password: PASSWORD },
-        scrypt: FAST,
-      },
-    });
-    harnesses.push(h);
+    const h = await startShinjukuConsole(clock, '窓口 A');
     const resident = h.newResident();
     const person = await h.client.post<{ addresseeNumber: string }>('/business/v1/persons', {
       individualNumber: resident.individualNumber,
@@ -197,18 +208,7 @@ describe(`the clerk console's intake sheets on ${testDialect()}`, () => {
 describe('the clerk console in one language at a time', () => {
   it('answers every POST in English with the lang=en cookie, in Japanese alone without', async () => {
     const legalTable = loadLegalTable();
-    const h = await startHarness({
-      clock: fixedClock('2025-06-02T01:00:00Z'),
-      legalTable,
-      console: {
-        port: 0,
-        name: '新宿区',
-        directory: [{ id: '152048', name: '三条市', kind: 'municipality' }],
-        demoClerk: { accountId: 'clerk-a', displayName: 'Clerk A', password: PASSWORD },
-        scrypt: FAST,
-      },
-    });
-    harnesses.push(h);
+    const h = await startShinjukuConsole(fixedClock('2025-06-02T01:00:00Z'), 'Clerk A', legalTable);
     const person = await h.client.post<{ addresseeNumber: string }>('/business/v1/persons', {
       individualNumber: h.newResident().individualNumber,
     });
@@ -303,18 +303,7 @@ describe('the clerk console’s addressee number', () => {
     [...page.matchAll(/name="addresseeNumber"[^>]*?value="([^"]*)"/g)].map((m) => m[1]);
 
   it('takes an addressee number as the business API does, and says what that is in either language', async () => {
-    const h = await startHarness({
-      clock: fixedClock('2025-06-02T01:00:00Z'),
-      legalTable: loadLegalTable(),
-      console: {
-        port: 0,
-        name: '新宿区',
-        directory: [{ id: '152048', name: '三条市', kind: 'municipality' }],
-        demoClerk: { accountId: 'clerk-a', displayName: 'Clerk A', password: PASSWORD },
-        scrypt: FAST,
-      },
-    });
-    harnesses.push(h);
+    const h = await startShinjukuConsole(fixedClock('2025-06-02T01:00:00Z'), 'Clerk A');
     // A business system that numbers its persons itself registers one with letters, 32 characters.
     const own = 'CASE-2025_' + 'x'.repeat(22);
     expect(own).toHaveLength(32);
