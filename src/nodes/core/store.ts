@@ -331,7 +331,7 @@ export interface CoreStore {
    */
   countOutsideHours(range: { from: string; to: string }, hours: OfficeHours): Promise<BucketCount[]>;
 
-  // ── The oversight console's use log (migration 0016) ──
+  // ── The oversight console's use log (migration 0017) ──
   recordOversightUse(use: OversightUse): Promise<void>;
   /** The newest uses, newest first. */
   listOversightUses(limit: number): Promise<OversightUse[]>;
