@@ -15,10 +15,9 @@ import type { InquiryBatchRequest, InquiryRequest } from '../src/protocol/messag
 import type { Transport, TransportRequest } from '../src/protocol/transport.ts';
 import { verifyNetworkRecords } from '../src/network/records.ts';
 import { RenkeiError } from '../src/shared/errors.ts';
-import { startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
+import { clause74Inquiry, startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
 
 const REQUESTER = '152048'; // 三条市
-const PROVIDER = '131041'; // 新宿区
 const MEMBERS = 6;
 
 let demo: DemoNetwork | undefined;
@@ -129,17 +128,7 @@ describe('a coalesced batch whose 202 the requester lost', () => {
     const clerk = demo.network.institution(REQUESTER);
     const addresseeNumber = demo.world.addresseeNumber('yamada-taro', REQUESTER);
     const results = await Promise.allSettled(
-      Array.from({ length: MEMBERS }, () =>
-        clerk.inquire({
-          body: {
-            addresseeNumber,
-            providerId: PROVIDER,
-            clauseNo: '74',
-            procedureId: '074-01',
-            itemNos: [2],
-          },
-        }),
-      ),
+      Array.from({ length: MEMBERS }, () => clerk.inquire(clause74Inquiry(addresseeNumber))),
     );
     if (!lost) throw new Error('no inquiries went as a batch');
     const inBatch = lost.requestIds.length;

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyNetworkRecords } from '../src/network/records.ts';
 import type { InquiryReply } from '../src/protocol/business.ts';
 import { RenkeiError } from '../src/shared/errors.ts';
-import { startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
+import { clause74Inquiry, startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
 
 const REQUESTER = '152048'; // 三条市
 const PROVIDER = '131041'; // 新宿区
@@ -26,16 +26,8 @@ afterAll(async () => {
   await demo.dispose();
 });
 
-const asked = (addresseeNumber: string, waitMs?: number) => ({
-  body: {
-    addresseeNumber,
-    providerId: PROVIDER,
-    clauseNo: '74',
-    procedureId: '074-01',
-    itemNos: [2],
-    ...(waitMs === undefined ? {} : { waitMs }),
-  },
-});
+const asked = (addresseeNumber: string, waitMs?: number) =>
+  clause74Inquiry(addresseeNumber, waitMs === undefined ? {} : { waitMs });
 
 /** How many of these inquiries the core recorded as members of a batch. */
 function inBatches(numbers: readonly string[]): number {

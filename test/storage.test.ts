@@ -9,10 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyNetworkRecords } from '../src/network/records.ts';
 import { DEMO_SCENARIOS, runScenario } from '../src/network/scenarios.ts';
 import { testDialect } from '../src/shared/test-databases.ts';
-import { startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
+import { clause74Inquiry, startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
 
 const REQUESTER = '152048'; // 三条市
-const PROVIDER = '131041'; // 新宿区
 
 let demo: DemoNetwork;
 
@@ -43,17 +42,7 @@ describe(`the demo network on ${testDialect()}`, () => {
     const clerk = demo.network.institution(REQUESTER);
     const addresseeNumber = demo.world.addresseeNumber('yamada-taro', REQUESTER);
     const accepted = await Promise.all(
-      Array.from({ length: 60 }, () =>
-        clerk.inquire({
-          body: {
-            addresseeNumber,
-            providerId: PROVIDER,
-            clauseNo: '74',
-            procedureId: '074-01',
-            itemNos: [2],
-          },
-        }),
-      ),
+      Array.from({ length: 60 }, () => clerk.inquire(clause74Inquiry(addresseeNumber))),
     );
     const answers = await Promise.all(
       accepted.map((a) =>

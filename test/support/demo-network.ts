@@ -51,3 +51,20 @@ export async function startDemoNetwork(
     },
   };
 }
+
+/**
+ * The demo's everyday inquiry, as a clerk's `inquire` takes it: item 2 (住民票関係情報) of 新宿区 under
+ * clause 74 (procedure 074-01) about the person with this addressee number; `waitMs` to wait for the answer.
+ */
+export function clause74Inquiry(addresseeNumber: string, options: { waitMs?: number } = {}) {
+  return {
+    body: {
+      addresseeNumber,
+      providerId: '131041',
+      clauseNo: '74',
+      procedureId: '074-01',
+      itemNos: [2],
+      ...(options.waitMs === undefined ? {} : { waitMs: options.waitMs }),
+    },
+  };
+}
