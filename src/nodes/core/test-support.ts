@@ -457,7 +457,8 @@ export type TwoMunicipalitiesOptions<K extends string = never> = TestCoreOptions
 /**
  * A core (`startTestCore(options)`) with two municipalities' stand-ins registered, 131016 (`x`, the
  * requester) and 132012 (`a`, the provider), and x's code for one resident (record code
- * 12345678901): what the consoles' tests show exchanges of.
+ * 12345678901; a's too, or neither, as `codes` says): what the core's tests and its consoles' tests
+ * exchange over.
  */
 export interface TwoMunicipalities<K extends string = never> {
   core: TestCore;
