@@ -2,28 +2,23 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   newAcquisitionNumber,
   startStandIn,
-  startTestCore,
+  startTwoMunicipalities,
   type StandIn,
   type TestCore,
+  type TwoMunicipalities,
 } from './test-support.ts';
 
+let net: TwoMunicipalities;
 let core: TestCore;
-let a: StandIn;
-let b: StandIn;
+let a: StandIn; // 131016 (the network's x)
+let b: StandIn; // 132012 (the network's a)
 
 beforeEach(async () => {
-  core = await startTestCore();
-  a = await startStandIn();
-  b = await startStandIn();
-  await core.register('131016', 'municipality', a.url);
-  await core.register('132012', 'municipality', b.url);
+  net = await startTwoMunicipalities({ codes: 'none' });
+  ({ core, x: a, a: b } = net);
 });
 
-afterEach(async () => {
-  await core.dispose();
-  await a.close();
-  await b.close();
-});
+afterEach(() => net.dispose());
 
 const city = (id: string, standIn: StandIn) => ({ id, standIn });
 

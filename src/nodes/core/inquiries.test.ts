@@ -6,52 +6,35 @@ import type { ProvisionRecord } from './model.ts';
 import {
   ITEM_MARKER,
   providerError,
-  startStandIn,
-  startTestCore,
+  startTwoMunicipalities,
   type StandIn,
   type TestCore,
+  type TwoMunicipalities,
 } from './test-support.ts';
 
 interface ErrorResponse {
   error: { code: string; message: string; details: { processingNumber?: string; rule?: string } };
 }
 
+let net: TwoMunicipalities<'insurer'>;
 let core: TestCore;
 let requester: StandIn; // X市 (131016)
 let provider: StandIn; // A市 (132012)
 let insurer: StandIn; // 協会けんぽ
 let requesterCode: string;
 let providerCode: string;
+let inquiry: (overrides?: Partial<InquiryRequest>) => InquiryRequest;
 
 beforeEach(async () => {
-  core = await startTestCore();
-  requester = await startStandIn();
-  provider = await startStandIn();
-  insurer = await startStandIn();
-  await core.register('131016', 'municipality', requester.url);
-  await core.register('132012', 'municipality', provider.url);
-  await core.register('kyokai-kenpo', 'health_insurer', insurer.url);
-  requesterCode = await core.issue({ id: '131016', standIn: requester }, '12345678901');
-  providerCode = await core.issue({ id: '132012', standIn: provider }, '12345678901');
+  net = await startTwoMunicipalities({
+    codes: 'both',
+    others: { insurer: { id: 'kyokai-kenpo', kind: 'health_insurer' } },
+  });
+  ({ core, x: requester, a: provider, code: requesterCode, providerCode, inquiry } = net);
+  insurer = net.others.insurer;
 });
 
-afterEach(async () => {
-  await core.dispose();
-  await Promise.all([requester.close(), provider.close(), insurer.close()]);
-});
-
-function inquiry(overrides: Partial<InquiryRequest> = {}): InquiryRequest {
-  return {
-    requesterId: '131016',
-    providerId: '132012',
-    personCode: requesterCode,
-    clauseNo: '74',
-    procedureId: '074-01',
-    itemNos: [2],
-    nonDisclosure: false,
-    ...overrides,
-  };
-}
+afterEach(() => net.dispose());
 
 async function records(query = ''): Promise<ProvisionRecord[]> {
   const { body } = await core.call<{ records: ProvisionRecord[] }>(

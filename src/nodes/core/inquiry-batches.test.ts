@@ -6,30 +6,30 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { InquiryBatchAccepted, InquiryBatchRequest } from '../../protocol/messages.ts';
-import { startStandIn, startTestCore, type StandIn, type TestCore } from './test-support.ts';
+import {
+  startTwoMunicipalities,
+  type StandIn,
+  type TestCore,
+  type TwoMunicipalities,
+} from './test-support.ts';
 
+let net: TwoMunicipalities;
 let core: TestCore;
 let requester: StandIn;
 let provider: StandIn;
 let codes: string[];
 
 beforeEach(async () => {
-  core = await startTestCore({ providerTimeoutMs: 5_000 });
-  requester = await startStandIn();
-  provider = await startStandIn();
-  await core.register('131016', 'municipality', requester.url);
-  await core.register('132012', 'municipality', provider.url);
-  codes = [];
-  for (const rrc of ['12345678901', '23456789012', '34567890123']) {
+  net = await startTwoMunicipalities({ providerTimeoutMs: 5_000, codes: 'both' });
+  ({ core, x: requester, a: provider } = net);
+  codes = [net.code]; // resident 12345678901's
+  for (const rrc of ['23456789012', '34567890123']) {
     codes.push(await core.issue({ id: '131016', standIn: requester }, rrc));
     await core.issue({ id: '132012', standIn: provider }, rrc);
   }
 });
 
-afterEach(async () => {
-  await core.dispose();
-  await Promise.all([requester.close(), provider.close()]);
-});
+afterEach(() => net.dispose());
 
 const batch = (personCodes: string[]): InquiryBatchRequest => ({
   batchId: '01930000-0000-7000-8000-00000000b001',

@@ -8,27 +8,28 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AnswerDelivery, InquiryRequest } from '../../protocol/messages.ts';
-import { ITEM_MARKER, startStandIn, startTestCore, type StandIn, type TestCore } from './test-support.ts';
+import {
+  ITEM_MARKER,
+  startTwoMunicipalities,
+  type StandIn,
+  type TestCore,
+  type TwoMunicipalities,
+} from './test-support.ts';
 
 /** Five base64url segments, as a compact JWE; the marker is the "ciphertext". */
 const SEALED = `eyJhbGciOiJFQ0RILUVTIn0..aXY.${Buffer.from('SEALED-MARKER-4b1d').toString('base64url')}.dGFn`;
 
+let net: TwoMunicipalities<'stranger'>;
 let core: TestCore;
 let requester: StandIn;
 let provider: StandIn;
-let stranger: StandIn;
-let requesterCode: string;
 
 beforeEach(async () => {
-  core = await startTestCore();
-  requester = await startStandIn();
-  provider = await startStandIn();
-  stranger = await startStandIn();
-  await core.register('131016', 'municipality', requester.url);
-  await core.register('132012', 'municipality', provider.url);
-  await core.register('152048', 'municipality', stranger.url);
-  requesterCode = await core.issue({ id: '131016', standIn: requester }, '12345678901');
-  await core.issue({ id: '132012', standIn: provider }, '12345678901');
+  net = await startTwoMunicipalities({
+    codes: 'both',
+    others: { stranger: { id: '152048', kind: 'municipality' } },
+  });
+  ({ core, x: requester, a: provider } = net);
   provider.onProvision = (request) => ({
     processingNumber: request.processingNumber,
     outcome: 'provided',
@@ -38,20 +39,9 @@ beforeEach(async () => {
   });
 });
 
-afterEach(async () => {
-  await core.dispose();
-  await Promise.all([requester.close(), provider.close(), stranger.close()]);
-});
+afterEach(() => net.dispose());
 
-const inquiry: () => InquiryRequest = () => ({
-  requesterId: '131016',
-  providerId: '132012',
-  personCode: requesterCode,
-  clauseNo: '74',
-  procedureId: '074-01',
-  itemNos: [2],
-  nonDisclosure: false,
-});
+const inquiry = (): InquiryRequest => net.inquiry();
 
 /**
  * An inquiry whose answer the requester could not take (it refused three pushes): the core has
@@ -223,12 +213,9 @@ describe('fetching an answer', () => {
   });
 
   it('says not ready, not gone, while items in clear are still being pushed', async () => {
-    await core.dispose();
-    core = await startTestCore({ deliveryRetryDelaysMs: [5_000] });
-    await core.register('131016', 'municipality', requester.url);
-    await core.register('132012', 'municipality', provider.url);
-    requesterCode = await core.issue({ id: '131016', standIn: requester }, '12345678901');
-    await core.issue({ id: '132012', standIn: provider }, '12345678901');
+    await net.dispose();
+    net = await startTwoMunicipalities({ deliveryRetryDelaysMs: [5_000], codes: 'both' });
+    ({ core, x: requester, a: provider } = net);
     provider.onProvision = (request) => ({
       processingNumber: request.processingNumber,
       outcome: 'provided',

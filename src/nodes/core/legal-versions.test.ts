@@ -9,9 +9,13 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { legalTableFromFiles } from '../../domain/legal-table/load.ts';
 import type { LegalVersionFiles, LegalVersionList } from '../../protocol/admin.ts';
 import type { ProvisionRecord } from './model.ts';
-import type { InquiryRequest } from '../../protocol/messages.ts';
 import type { CoreStore } from './store.ts';
-import { startStandIn, startTestCore, testLegalFiles, type StandIn, type TestCore } from './test-support.ts';
+import {
+  startTwoMunicipalities,
+  testLegalFiles,
+  type TestCore,
+  type TwoMunicipalities,
+} from './test-support.ts';
 
 const BASE = testLegalFiles();
 /** Version B: clause 74 (児童手当) asked by prefectures only, so a municipality's inquiry is refused. */
@@ -20,44 +24,20 @@ const B = testLegalFiles(({ clauses }) => {
   if (clause) clause.requester = { kinds: ['prefecture'], institutions: [] };
 });
 
+let net: TwoMunicipalities;
 let core: TestCore;
-let x: StandIn;
-let a: StandIn;
-let code: string;
 
 beforeEach(async () => {
-  core = await startTestCore({ legalTable: legalTableFromFiles(BASE) });
+  net = await startTwoMunicipalities({ legalTable: legalTableFromFiles(BASE) });
+  ({ core } = net);
   await core.core.services.legalVersions.open();
-  x = await startStandIn();
-  a = await startStandIn();
-  await core.register('131016', 'municipality', x.url);
-  await core.register('132012', 'municipality', a.url);
-  code = await core.issue({ id: '131016', standIn: x }, '12345678901');
 });
 
-afterEach(async () => {
-  await core.dispose();
-  await Promise.all([x.close(), a.close()]);
-});
-
-const inquiry = (): InquiryRequest => ({
-  requesterId: '131016',
-  providerId: '132012',
-  personCode: code,
-  clauseNo: '74',
-  procedureId: '074-01',
-  itemNos: [2],
-  nonDisclosure: false,
-});
+afterEach(() => net.dispose());
 
 async function inquireAt(at: string): Promise<ProvisionRecord> {
   core.clock.set(at);
-  const { body } = await core.call<{
-    processingNumber?: string;
-    error?: { details: { processingNumber: string } };
-  }>('POST', '/v1/inquiries', inquiry());
-  await core.core.whenIdle();
-  const pn = body.processingNumber ?? body.error?.details.processingNumber;
+  const pn = await net.inquireSettled();
   const { body: list } = await core.call<{ records: ProvisionRecord[] }>(
     'GET',
     '/admin/v1/provision-records',

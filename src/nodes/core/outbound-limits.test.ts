@@ -3,62 +3,57 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { InquiryRequest } from '../../protocol/messages.ts';
 import type { ProvisionRecord } from './model.ts';
-import { providerError, startStandIn, startTestCore, type StandIn, type TestCore } from './test-support.ts';
+import {
+  providerError,
+  startTwoMunicipalities,
+  type StandIn,
+  type TestCore,
+  type TwoMunicipalities,
+} from './test-support.ts';
 
 const DEADLINE_MS = 3_000;
 
+let net: TwoMunicipalities<'otherRequester' | 'other'>;
 let core: TestCore;
 let slowRequester: StandIn; // 131016, asking a provider that never answers
 let slow: StandIn; // 132012
-let otherRequester: StandIn; // 152048
-let other: StandIn; // 131041
+let otherRequester: StandIn; // 152048 (asking 131041)
 const codes = new Map<string, string>();
 
 /** Start the core and the four institutions; the slow provider's network side at `slowUrl` if given. */
 async function setup(slowUrl?: string) {
   // A small shared pool (16) and 4 calls per institution: without the per-institution bound, the
   // slow provider's calls would fill the pool and the other pair would wait out the deadline.
-  core = await startTestCore({
+  net = await startTwoMunicipalities({
     providerTimeoutMs: DEADLINE_MS,
     maxCallsPerInstitution: 4,
     maxOutboundCalls: 16,
     deliveryRetryDelaysMs: [10],
+    codes: 'both',
+    others: {
+      otherRequester: { id: '152048', kind: 'municipality' },
+      other: { id: '131041', kind: 'municipality' },
+    },
   });
-  [slowRequester, slow, otherRequester, other] = await Promise.all([
-    startStandIn(),
-    startStandIn(),
-    startStandIn(),
-    startStandIn(),
-  ]);
+  ({ core, x: slowRequester, a: slow } = net);
+  ({ otherRequester } = net.others);
   // Never answers: the core's deadline must end each call.
   slow.onProvision = () => new Promise(() => undefined);
+  codes.set('131016', net.code);
+  codes.set('132012', net.providerCode);
   for (const [id, standIn] of [
-    ['131016', slowRequester],
-    ['132012', slow],
     ['152048', otherRequester],
-    ['131041', other],
+    ['131041', net.others.other],
   ] as const) {
-    await core.register(id, 'municipality', standIn.url);
     codes.set(id, await core.issue({ id, standIn }, '12345678901'));
   }
   if (slowUrl !== undefined) await core.register('132012', 'municipality', slowUrl);
 }
 
-afterEach(async () => {
-  await core.dispose();
-  for (const standIn of [slowRequester, slow, otherRequester, other]) await standIn.close();
-});
+afterEach(() => net.dispose());
 
 function inquiry(requesterId: string, providerId: string): InquiryRequest {
-  return {
-    requesterId,
-    providerId,
-    personCode: codes.get(requesterId) ?? '',
-    clauseNo: '74',
-    procedureId: '074-01',
-    itemNos: [2],
-    nonDisclosure: false,
-  };
+  return net.inquiry({ requesterId, providerId, personCode: codes.get(requesterId) ?? '' });
 }
 
 async function until(condition: () => boolean, ms: number): Promise<void> {

@@ -9,7 +9,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { InquiryRequest } from '../../protocol/messages.ts';
 import type { PersonRecordPage } from '../../protocol/person-records.ts';
 import { verifyRecordEvidence, type PublicJwk, type TreeHeadKey } from '../../trust/merkle/index.ts';
-import { startStandIn, startTestCore, type StandIn, type TestCore } from './test-support.ts';
+import { startTwoMunicipalities, type TestCore, type TwoMunicipalities } from './test-support.ts';
 
 const ALICE = '12345678901';
 const BOB = '98765432109';
@@ -21,10 +21,8 @@ beforeAll(async () => {
   jwk = (await exportJWK(keys.publicKey)) as PublicJwk;
 });
 
+let net: TwoMunicipalities<'portal'>;
 let core: TestCore;
-let x: StandIn;
-let a: StandIn;
-let portal: StandIn;
 /** Codes: X市's and the portal's, for Alice and for Bob. */
 let xAlice: string;
 let xBob: string;
@@ -34,46 +32,28 @@ let portalBob: string;
 
 beforeEach(async () => {
   // everyAppends high and no timer: a head is signed only when a lookup needs one (or at close).
-  core = await startTestCore({
+  net = await startTwoMunicipalities({
     recordLog: { signer: { key: keys.privateKey, kid: 'core-1' }, everyAppends: 10_000, everyMs: 0 },
+    others: { portal: { id: 'portal', kind: 'portal' } },
   });
-  [x, a, portal] = [await startStandIn(), await startStandIn(), await startStandIn()];
-  await core.register('131016', 'municipality', x.url);
-  await core.register('132012', 'municipality', a.url);
-  await core.register('portal', 'portal', portal.url);
-  xAlice = await core.issue({ id: '131016', standIn: x }, ALICE);
+  const {
+    x,
+    a,
+    others: { portal },
+  } = net;
+  ({ core, code: xAlice } = net); // ALICE is the network's resident
   xBob = await core.issue({ id: '131016', standIn: x }, BOB);
   aAlice = await core.issue({ id: '132012', standIn: a }, ALICE);
   portalAlice = await core.issue({ id: 'portal', standIn: portal }, ALICE);
   portalBob = await core.issue({ id: 'portal', standIn: portal }, BOB);
 });
 
-afterEach(async () => {
-  await core.dispose();
-  await Promise.all([x.close(), a.close(), portal.close()]);
-});
+afterEach(() => net.dispose());
 
 /** An inquiry by 131016 (or `requesterId`) to 132012, a minute after the last; its processing number. */
 async function inquire(personCode: string, overrides: Partial<InquiryRequest> = {}): Promise<string> {
   core.clock.advance(60_000);
-  const request: InquiryRequest = {
-    requesterId: '131016',
-    providerId: '132012',
-    personCode,
-    clauseNo: '74',
-    procedureId: '074-01',
-    itemNos: [2],
-    nonDisclosure: false,
-    ...overrides,
-  };
-  const { body } = await core.call<{
-    processingNumber?: string;
-    error?: { details: { processingNumber: string } };
-  }>('POST', '/v1/inquiries', request);
-  await core.core.whenIdle();
-  const pn = body.processingNumber ?? body.error?.details.processingNumber;
-  if (pn === undefined) throw new Error('no processing number');
-  return pn;
+  return net.inquireSettled({ personCode, ...overrides });
 }
 
 async function lookup(personCode: string, more: { cursor?: string; limit?: number; portalId?: string } = {}) {

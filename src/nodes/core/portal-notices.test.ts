@@ -6,26 +6,33 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startStandIn, startTestCore, type StandIn, type TestCore } from './test-support.ts';
+import {
+  startTwoMunicipalities,
+  type StandIn,
+  type TestCore,
+  type TwoMunicipalities,
+} from './test-support.ts';
 
 const RESIDENT = '12345678901';
 const SEALED = 'aGVhZGVy..aXY.c2VhbGVkLXRvLXRoZS1wb3J0YWw.dGFn';
 
+let net: TwoMunicipalities<'portal'>;
 let core: TestCore;
-let city: StandIn;
+let city: StandIn; // 131016 (the network's x; its a, 132012, plays no part here)
 let portal: StandIn;
 
 beforeEach(async () => {
-  core = await startTestCore({ deliveryRetryDelaysMs: [20, 40, 80], maxRetryDelayMs: 200 });
-  [city, portal] = [await startStandIn(), await startStandIn()];
-  await core.register('131016', 'municipality', city.url);
-  await core.register('portal', 'portal', portal.url);
+  net = await startTwoMunicipalities({
+    deliveryRetryDelaysMs: [20, 40, 80],
+    maxRetryDelayMs: 200,
+    codes: 'none',
+    others: { portal: { id: 'portal', kind: 'portal' } },
+  });
+  ({ core, x: city } = net);
+  ({ portal } = net.others);
 });
 
-afterEach(async () => {
-  await core.dispose();
-  for (const standIn of [city, portal]) await standIn.close();
-});
+afterEach(() => net.dispose());
 
 const submit = (noticeId: string, personCode: string, senderId = '131016') =>
   core.call('POST', '/v1/portal-notices', { senderId, noticeId, personCode, sealed: SEALED });

@@ -15,7 +15,7 @@ import {
 } from '../../trust/merkle/index.ts';
 import { openSqliteCoreStore } from './kysely-store.ts';
 import { RecordLogService } from './service/record-log.ts';
-import { startStandIn, startTestCore, type StandIn, type TestCore } from './test-support.ts';
+import { startTwoMunicipalities, type TestCore, type TwoMunicipalities } from './test-support.ts';
 
 let keys: { publicKey: TreeHeadKey; privateKey: TreeHeadKey };
 let otherKeys: { publicKey: TreeHeadKey; privateKey: TreeHeadKey };
@@ -24,45 +24,20 @@ beforeAll(async () => {
   otherKeys = await generateKeyPair('ES256');
 });
 
+let net: TwoMunicipalities;
 let core: TestCore;
-let x: StandIn;
-let a: StandIn;
 let code: string;
 
 beforeEach(async () => {
-  core = await startTestCore({ recordLog: { signer: { key: keys.privateKey, kid: 'core' }, everyMs: 0 } });
-  x = await startStandIn();
-  a = await startStandIn();
-  await core.register('131016', 'municipality', x.url);
-  await core.register('132012', 'municipality', a.url);
-  code = await core.issue({ id: '131016', standIn: x }, '12345678901');
+  net = await startTwoMunicipalities({
+    recordLog: { signer: { key: keys.privateKey, kid: 'core' }, everyMs: 0 },
+  });
+  ({ core, code } = net);
 });
 
-afterEach(async () => {
-  await core.dispose();
-  await Promise.all([x.close(), a.close()]);
-});
+afterEach(() => net.dispose());
 
-async function inquire(overrides: Partial<InquiryRequest> = {}): Promise<string> {
-  const request: InquiryRequest = {
-    requesterId: '131016',
-    providerId: '132012',
-    personCode: code,
-    clauseNo: '74',
-    procedureId: '074-01',
-    itemNos: [2],
-    nonDisclosure: false,
-    ...overrides,
-  };
-  const { body } = await core.call<{
-    processingNumber?: string;
-    error?: { details: { processingNumber: string } };
-  }>('POST', '/v1/inquiries', request);
-  await core.core.whenIdle();
-  const pn = body.processingNumber ?? body.error?.details.processingNumber;
-  if (pn === undefined) throw new Error('no processing number');
-  return pn;
-}
+const inquire = (overrides: Partial<InquiryRequest> = {}): Promise<string> => net.inquireSettled(overrides);
 
 /** Stop the core (it signs a last head), then verify its database as `renkei records verify` does. */
 async function stopAndVerify(tamper?: (db: Database.Database) => void, publicKey = keys.publicKey) {

@@ -2,50 +2,27 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { InquiryRequest } from '../../protocol/messages.ts';
 import type { Statistics } from '../../protocol/admin.ts';
 import type { ProvisionRecord } from './model.ts';
-import { startStandIn, startTestCore, type StandIn, type TestCore } from './test-support.ts';
+import {
+  startTwoMunicipalities,
+  type StandIn,
+  type TestCore,
+  type TwoMunicipalities,
+} from './test-support.ts';
 
+let net: TwoMunicipalities;
 let core: TestCore;
-let x: StandIn;
 let a: StandIn;
-let code: string;
 
 beforeEach(async () => {
-  core = await startTestCore();
-  x = await startStandIn();
-  a = await startStandIn();
-  await core.register('131016', 'municipality', x.url);
-  await core.register('132012', 'municipality', a.url);
-  code = await core.issue({ id: '131016', standIn: x }, '12345678901');
+  net = await startTwoMunicipalities();
+  ({ core, a } = net);
 });
 
-afterEach(async () => {
-  await core.dispose();
-  await Promise.all([x.close(), a.close()]);
-});
-
-function inquiry(overrides: Partial<InquiryRequest> = {}): InquiryRequest {
-  return {
-    requesterId: '131016',
-    providerId: '132012',
-    personCode: code,
-    clauseNo: '74',
-    procedureId: '074-01',
-    itemNos: [2],
-    nonDisclosure: false,
-    ...overrides,
-  };
-}
+afterEach(() => net.dispose());
 
 async function inquireAt(at: string, overrides: Partial<InquiryRequest> = {}): Promise<string> {
   core.clock.set(at);
-  const { body } = await core.call<{
-    processingNumber?: string;
-    error?: { details: { processingNumber: string } };
-  }>('POST', '/v1/inquiries', inquiry(overrides));
-  await core.core.whenIdle();
-  const pn = body.processingNumber ?? body.error?.details.processingNumber;
-  if (!pn) throw new Error('no processing number');
-  return pn;
+  return net.inquireSettled(overrides);
 }
 
 async function records(query = ''): Promise<ProvisionRecord[]> {
@@ -110,18 +87,14 @@ describe('provision records', () => {
   });
 
   it('applies a shorter retention policy given to the core', async () => {
-    const shortCore = await startTestCore({ retentionYears: 1 });
+    const short = await startTwoMunicipalities({ retentionYears: 1 });
     try {
-      const x2 = await startStandIn();
-      await shortCore.register('131016', 'municipality', x2.url);
-      const personCode = await shortCore.issue({ id: '131016', standIn: x2 }, '12345678901');
-      shortCore.clock.set('2024-01-01T00:00:00.000Z');
-      await shortCore.call('POST', '/v1/inquiries', inquiry({ personCode, clauseNo: '999' }));
-      shortCore.clock.set('2025-06-01T00:00:00.000Z');
-      expect(await shortCore.core.services.records.purgeExpiredRecords(shortCore.clock.now())).toBe(1);
-      await x2.close();
+      short.core.clock.set('2024-01-01T00:00:00.000Z');
+      await short.core.call('POST', '/v1/inquiries', short.inquiry({ clauseNo: '999' }));
+      short.core.clock.set('2025-06-01T00:00:00.000Z');
+      expect(await short.core.core.services.records.purgeExpiredRecords(short.core.clock.now())).toBe(1);
     } finally {
-      await shortCore.dispose();
+      await short.dispose();
     }
   });
 });

@@ -1,24 +1,31 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { InquiryRequest, ProvisionRequest } from '../../protocol/messages.ts';
+import type { ProvisionRequest } from '../../protocol/messages.ts';
 import type { Institution } from './model.ts';
-import { startStandIn, startTestCore, type StandIn, type TestCore } from './test-support.ts';
+import {
+  startStandIn,
+  startTestCore,
+  startTwoMunicipalities,
+  type StandIn,
+  type TestCore,
+  type TwoMunicipalities,
+} from './test-support.ts';
 
 let core: TestCore;
 let x: StandIn;
 let a: StandIn;
 
-beforeEach(async () => {
-  core = await startTestCore();
-  x = await startStandIn();
-  a = await startStandIn();
-});
-
-afterEach(async () => {
-  await core.dispose();
-  await Promise.all([x.close(), a.close()]);
-});
-
 describe('institution registry', () => {
+  beforeEach(async () => {
+    core = await startTestCore();
+    x = await startStandIn();
+    a = await startStandIn();
+  });
+
+  afterEach(async () => {
+    await core.dispose();
+    await Promise.all([x.close(), a.close()]);
+  });
+
   it('registers, updates and lists institutions, keeping the key version', async () => {
     const registration = {
       name: '千代田区',
@@ -72,22 +79,19 @@ describe('institution registry', () => {
 });
 
 describe('key rotation', () => {
-  function inquiry(requesterCode: string): InquiryRequest {
-    return {
-      requesterId: '131016',
-      providerId: '132012',
-      personCode: requesterCode,
-      clauseNo: '74',
-      procedureId: '074-01',
-      itemNos: [2],
-      nonDisclosure: false,
-    };
-  }
+  let net: TwoMunicipalities;
+
+  beforeEach(async () => {
+    net = await startTwoMunicipalities({ codes: 'both' });
+    ({ core, x, a } = net);
+  });
+
+  afterEach(() => net.dispose());
 
   /** The provision request the provider received for an inquiry under `requesterCode`. */
   async function forwarded(requesterCode: string): Promise<ProvisionRequest | undefined> {
     const before = a.provisionRequests.length;
-    const { status } = await core.call('POST', '/v1/inquiries', inquiry(requesterCode));
+    const { status } = await core.call('POST', '/v1/inquiries', net.inquiry({ personCode: requesterCode }));
     if (status !== 202) return undefined;
     await core.core.whenIdle();
     expect(a.provisionRequests).toHaveLength(before + 1);
@@ -127,10 +131,7 @@ describe('key rotation', () => {
   }
 
   it('keeps working after key rotation', async () => {
-    await core.register('131016', 'municipality', x.url);
-    await core.register('132012', 'municipality', a.url);
-    const oldCode = await core.issue({ id: '131016', standIn: x }, '12345678901');
-    const providerCode = await core.issue({ id: '132012', standIn: a }, '12345678901');
+    const { code: oldCode, providerCode } = net;
 
     const rotated = await rotate('131016');
     expect(rotated.body).toEqual({ institutionId: '131016', keyVersion: 2 });
@@ -156,17 +157,18 @@ describe('key rotation', () => {
 
     // A second rotation ends the old version's grace for inquiries; reissue still rescues it.
     expect((await rotate('131016')).body.keyVersion).toBe(3);
-    const refused = await core.call<{ error: { code: string } }>('POST', '/v1/inquiries', inquiry(oldCode));
+    const refused = await core.call<{ error: { code: string } }>(
+      'POST',
+      '/v1/inquiries',
+      net.inquiry({ personCode: oldCode }),
+    );
     expect(refused.body.error.code).toBe('ERR_UNKNOWN_PERSON_CODE');
     const [third] = await reissue('131016', [oldCode]);
     expect(await forwardedCode(third ?? '')).toBe(providerCode);
   });
 
   it('sends a rotated provider both versions of the code until it has re-keyed', async () => {
-    await core.register('131016', 'municipality', x.url);
-    await core.register('132012', 'municipality', a.url);
-    const requesterCode = await core.issue({ id: '131016', standIn: x }, '12345678901');
-    const providerCode = await core.issue({ id: '132012', standIn: a }, '12345678901');
+    const { code: requesterCode, providerCode } = net;
 
     const before = await forwarded(requesterCode);
     expect(before?.personCode).toBe(providerCode);

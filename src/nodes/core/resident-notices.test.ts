@@ -5,29 +5,35 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startStandIn, startTestCore, type StandIn, type TestCore } from './test-support.ts';
+import {
+  startTwoMunicipalities,
+  type StandIn,
+  type TestCore,
+  type TwoMunicipalities,
+} from './test-support.ts';
 
 const RESIDENT = '12345678901';
 /** A compact JWE's shape: the core cannot open it, and does not try. */
 const sealedFor = (id: string) => `aGVhZGVy..aXY.c2VhbGVkLWZvci0${id}.dGFn`;
 
+let net: TwoMunicipalities<'c'>;
 let core: TestCore;
-let a: StandIn;
-let b: StandIn;
-let c: StandIn;
+let a: StandIn; // 131016 (the network's x)
+let b: StandIn; // 132012 (the network's a)
+let c: StandIn; // 141003
 
 beforeEach(async () => {
-  core = await startTestCore({ deliveryRetryDelaysMs: [20, 40, 80], maxRetryDelayMs: 200 });
-  [a, b, c] = [await startStandIn(), await startStandIn(), await startStandIn()];
-  await core.register('131016', 'municipality', a.url);
-  await core.register('132012', 'municipality', b.url);
-  await core.register('141003', 'municipality', c.url);
+  net = await startTwoMunicipalities({
+    deliveryRetryDelaysMs: [20, 40, 80],
+    maxRetryDelayMs: 200,
+    codes: 'none',
+    others: { c: { id: '141003', kind: 'municipality' } },
+  });
+  ({ core, x: a, a: b } = net);
+  c = net.others.c;
 });
 
-afterEach(async () => {
-  await core.dispose();
-  for (const standIn of [a, b, c]) await standIn.close();
-});
+afterEach(() => net.dispose());
 
 function submit(noticeId: string, sealed: Record<string, string>) {
   return core.call('POST', '/v1/resident-notices', {

@@ -14,44 +14,28 @@ import type { z } from 'zod';
 import type { ProvisionRecord } from './model.ts';
 import {
   newAcquisitionNumber,
-  startStandIn,
-  startTestCore,
+  startTwoMunicipalities,
   type StandIn,
   type TestCore,
+  type TwoMunicipalities,
 } from './test-support.ts';
 
 type History = z.infer<typeof SuspensionHistory>;
 type Failure = { error: { code: string; details: Record<string, unknown> } };
 
+let net: TwoMunicipalities;
 let core: TestCore;
 let x: StandIn;
 let a: StandIn;
 let code: string;
+let inquiry: () => InquiryRequest;
 
 beforeEach(async () => {
-  core = await startTestCore();
-  x = await startStandIn();
-  a = await startStandIn();
-  await core.register('131016', 'municipality', x.url);
-  await core.register('132012', 'municipality', a.url);
-  code = await core.issue({ id: '131016', standIn: x }, '12345678901');
-  await core.issue({ id: '132012', standIn: a }, '12345678901');
+  net = await startTwoMunicipalities({ codes: 'both' });
+  ({ core, x, a, code, inquiry } = net);
 });
 
-afterEach(async () => {
-  await core.dispose();
-  await Promise.all([x.close(), a.close()]);
-});
-
-const inquiry = (): InquiryRequest => ({
-  requesterId: '131016',
-  providerId: '132012',
-  personCode: code,
-  clauseNo: '74',
-  procedureId: '074-01',
-  itemNos: [2],
-  nonDisclosure: false,
-});
+afterEach(() => net.dispose());
 
 const change = (id: string, what: 'suspensions' | 'reinstatements', reason: string) =>
   core.call<History>('POST', `/admin/v1/institutions/${id}/${what}`, { reason });

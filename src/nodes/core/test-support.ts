@@ -27,6 +27,7 @@ import type {
   AnswerBatchDelivery,
   AnswerDelivery,
   CodeDelivery,
+  InquiryRequest,
   ProvisionBatchRequest,
   ProvisionFailure,
   ProvisionRequest,
@@ -339,25 +340,26 @@ export function newAcquisitionNumber(): string {
   return `${Date.now().toString(16).padStart(16, '0')}${acquisitionCounter.toString(16).padStart(16, '0')}`;
 }
 
-export async function startTestCore(
-  options: Partial<
-    Pick<
-      CoreDeps,
-      | 'retentionYears'
-      | 'deliveryRetryDelaysMs'
-      | 'fetchTimeoutMs'
-      | 'recordLog'
-      | 'providerTimeoutMs'
-      | 'maxCallsPerInstitution'
-      | 'maxRetryDelayMs'
-      | 'maxOutboundCalls'
-    >
-  > & {
-    clock?: ReturnType<typeof fixedClock>;
-    logger?: Logger;
-    legalTable?: LegalTable;
-  } = {},
-): Promise<TestCore> {
+/** What `startTestCore` may be given (each has a default). */
+export type TestCoreOptions = Partial<
+  Pick<
+    CoreDeps,
+    | 'retentionYears'
+    | 'deliveryRetryDelaysMs'
+    | 'fetchTimeoutMs'
+    | 'recordLog'
+    | 'providerTimeoutMs'
+    | 'maxCallsPerInstitution'
+    | 'maxRetryDelayMs'
+    | 'maxOutboundCalls'
+  >
+> & {
+  clock?: ReturnType<typeof fixedClock>;
+  logger?: Logger;
+  legalTable?: LegalTable;
+};
+
+export async function startTestCore(options: TestCoreOptions = {}): Promise<TestCore> {
   const dir = mkdtempSync(join(tmpdir(), 'renkei-core-'));
   // SQLite, or PostgreSQL in the suite's PostgreSQL run (src/shared/test-databases.ts).
   // One database, the node's production pool (10 connections): see `testPostgres`.
@@ -442,49 +444,95 @@ export async function startTestCore(
 // ── Two municipalities exchanging, and the core's console over them ────────────────────────────
 
 /**
+ * What `startTwoMunicipalities` may be given: the core's options, and
+ * - `codes`: whose code for the resident is issued, x's (the default), x's then a's (`both`), or none;
+ * - `others`: more institutions, each at a stand-in of its own, registered after the two (before any
+ *   code is issued), by a name of the test's choosing.
+ */
+export type TwoMunicipalitiesOptions<K extends string = never> = TestCoreOptions & {
+  codes?: 'requester' | 'both' | 'none';
+  others?: Record<K, { id: string; kind: InstitutionKind }>;
+};
+
+/**
  * A core (`startTestCore(options)`) with two municipalities' stand-ins registered, 131016 (`x`, the
  * requester) and 132012 (`a`, the provider), and x's code for one resident (record code
- * 12345678901): what the consoles' tests show exchanges of.
+ * 12345678901; a's too, or neither, as `codes` says): what the core's tests and its consoles' tests
+ * exchange over.
  */
-export interface TwoMunicipalities {
+export interface TwoMunicipalities<K extends string = never> {
   core: TestCore;
   x: StandIn;
   a: StandIn;
-  /** x's code for the resident. */
+  /** The stand-ins of `options.others`, by their names. */
+  others: Record<K, StandIn>;
+  /** x's code for the resident ('' with `codes: 'none'`). */
   code: string;
+  /** a's code for the resident ('' unless `codes: 'both'`). */
+  providerCode: string;
+  /** x's inquiry to a for item 2 of the resident under clause 74 (procedure 074-01), with `overrides`. */
+  inquiry: (overrides?: Partial<InquiryRequest>) => InquiryRequest;
   /** x asks a for `itemNos` of the resident under clause 74 (procedure 074-01, whose item is 2). */
-  inquire(itemNos: readonly number[], nonDisclosure?: boolean): Promise<{ status: number }>;
-  /** Close the core (deleting its directory) and both stand-ins. */
+  inquire: (itemNos: readonly number[], nonDisclosure?: boolean) => Promise<{ status: number }>;
+  /**
+   * Send `inquiry(overrides)`, wait until the core is idle, and return the inquiry's processing number
+   * (an accepted one's, or a refused one's from its error).
+   */
+  inquireSettled: (overrides?: Partial<InquiryRequest>) => Promise<string>;
+  /** Close the core (deleting its directory) and every stand-in. */
   dispose(): Promise<void>;
 }
 
-export async function startTwoMunicipalities(
-  options: Parameters<typeof startTestCore>[0] = {},
-): Promise<TwoMunicipalities> {
-  const core = await startTestCore(options);
+export async function startTwoMunicipalities<K extends string = never>(
+  options: TwoMunicipalitiesOptions<K> = {},
+): Promise<TwoMunicipalities<K>> {
+  const { codes = 'requester', others: otherIds, ...coreOptions } = options;
+  const core = await startTestCore(coreOptions);
   const x = await startStandIn();
   const a = await startStandIn();
+  const others = {} as Record<K, StandIn>;
+  for (const name of Object.keys(otherIds ?? {}) as K[]) others[name] = await startStandIn();
   await core.register('131016', 'municipality', x.url);
   await core.register('132012', 'municipality', a.url);
-  const code = await core.issue({ id: '131016', standIn: x }, '12345678901');
+  for (const name of Object.keys(others) as K[]) {
+    const { id, kind } = (otherIds as Record<K, { id: string; kind: InstitutionKind }>)[name];
+    await core.register(id, kind, others[name].url);
+  }
+  const code = codes === 'none' ? '' : await core.issue({ id: '131016', standIn: x }, '12345678901');
+  const providerCode = codes === 'both' ? await core.issue({ id: '132012', standIn: a }, '12345678901') : '';
+  const inquiry = (overrides: Partial<InquiryRequest> = {}): InquiryRequest => ({
+    requesterId: '131016',
+    providerId: '132012',
+    personCode: code,
+    clauseNo: '74',
+    procedureId: '074-01',
+    itemNos: [2],
+    nonDisclosure: false,
+    ...overrides,
+  });
   return {
     core,
     x,
     a,
+    others,
     code,
+    providerCode,
+    inquiry,
     inquire: (itemNos, nonDisclosure = false) =>
-      core.call('POST', '/v1/inquiries', {
-        requesterId: '131016',
-        providerId: '132012',
-        personCode: code,
-        clauseNo: '74',
-        procedureId: '074-01',
-        itemNos,
-        nonDisclosure,
-      }),
+      core.call('POST', '/v1/inquiries', inquiry({ itemNos: [...itemNos], nonDisclosure })),
+    inquireSettled: async (overrides) => {
+      const { body } = await core.call<{
+        processingNumber?: string;
+        error?: { details: { processingNumber: string } };
+      }>('POST', '/v1/inquiries', inquiry(overrides));
+      await core.core.whenIdle();
+      const processingNumber = body.processingNumber ?? body.error?.details.processingNumber;
+      if (processingNumber === undefined) throw new Error('no processing number');
+      return processingNumber;
+    },
     async dispose() {
       await core.dispose();
-      await Promise.all([x.close(), a.close()]);
+      await Promise.all([x.close(), a.close(), ...Object.values<StandIn>(others).map((s) => s.close())]);
     },
   };
 }

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InquiryRequest } from '../../../protocol/messages.ts';
-import { startStandIn, startTestCore, type StandIn, type TestCore } from '../test-support.ts';
+import { startTwoMunicipalities, type TestCore, type TwoMunicipalities } from '../test-support.ts';
 import {
   AnomalyRuleOverrides,
   AnomalyService,
@@ -15,10 +15,8 @@ import {
   holidaysOf,
 } from './anomalies.ts';
 
+let net: TwoMunicipalities;
 let core: TestCore;
-let x: StandIn;
-let a: StandIn;
-let code: string;
 
 /** JST wall-clock time as the UTC instant the core records. */
 const jst = (day: string, time: string) =>
@@ -26,25 +24,12 @@ const jst = (day: string, time: string) =>
 
 async function inquireAt(at: string, overrides: Partial<InquiryRequest> = {}): Promise<void> {
   core.clock.set(at);
-  await core.call('POST', '/v1/inquiries', {
-    requesterId: '131016',
-    providerId: '132012',
-    personCode: code,
-    clauseNo: '74',
-    procedureId: '074-01',
-    itemNos: [2],
-    nonDisclosure: false,
-    ...overrides,
-  });
+  await core.call('POST', '/v1/inquiries', net.inquiry(overrides));
 }
 
 beforeAll(async () => {
-  core = await startTestCore();
-  x = await startStandIn();
-  a = await startStandIn();
-  await core.register('131016', 'municipality', x.url);
-  await core.register('132012', 'municipality', a.url);
-  code = await core.issue({ id: '131016', standIn: x }, '12345678901');
+  net = await startTwoMunicipalities();
+  ({ core } = net);
   // The usual rate: one inquiry a day at 10:00 for the seven days before the period.
   for (let d = 2; d <= 8; d++) await inquireAt(jst(`2025-06-0${d}`, '10:00'));
   // Monday the 9th (a holiday in the rules below): four in the morning.
@@ -61,8 +46,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await core?.dispose();
-  await Promise.all([x?.close(), a?.close()]);
+  await net?.dispose();
 });
 
 describe('anomaly rules', () => {
