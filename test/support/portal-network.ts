@@ -20,6 +20,7 @@ import { PORTAL_PARTY } from '../../src/nodes/portal/portal.ts';
 import type { Transport } from '../../src/protocol/transport.ts';
 import { startPortal, type RunningPortal, type StartPortalOptions } from '../../src/nodes/portal/main.ts';
 import { systemClock } from '../../src/shared/clock.ts';
+import { RenkeiError } from '../../src/shared/errors.ts';
 import { nodeDatabase, type DatabaseTarget, type PostgresOption } from '../../src/shared/db.ts';
 import { listen } from '../../src/shared/http.ts';
 import { silentLogger } from '../../src/shared/logger.ts';
@@ -135,8 +136,8 @@ export async function startPortalNetwork(
       clock: systemClock,
     });
     // A fixed network port, so that a restarted portal is where the core's registry says it is.
-    const [portalPort, readerPort, networkPort] = [await freePort(), await freePort(), await freePort()];
-    const readerUrl = `http://127.0.0.1:${readerPort}`;
+    let [portalPort, readerPort, networkPort] = [await freePort(), await freePort(), await freePort()];
+    let readerUrl = `http://127.0.0.1:${readerPort}`;
     const start = () =>
       startPortal({
         dataDir: dir,
@@ -155,7 +156,18 @@ export async function startPortalNetwork(
         informationProviders: institutions.map(({ id, name, nameEn, kind }) => ({ id, name, nameEn, kind })),
         ...options.portal,
       });
-    portal = await start();
+    // Ports picked free are released before the portal takes them, and another process (the next test
+    // file's nodes on ephemeral ports) may take one meanwhile: the first start picks again then.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        portal = await start();
+        break;
+      } catch (error) {
+        if (attempt === 5 || !(error instanceof RenkeiError) || error.code !== 'ERR_PORT_IN_USE') throw error;
+        [portalPort, readerPort, networkPort] = [await freePort(), await freePort(), await freePort()];
+        readerUrl = `http://127.0.0.1:${readerPort}`;
+      }
+    }
     await network.admin().registerInstitution({
       params: { id: PORTAL_PARTY },
       body: { name: 'マイナポータル', nameEn: 'Myna Portal', kind: 'portal', networkUrl: portal.networkUrl },
