@@ -33,6 +33,10 @@
  *   `core_workers`, and a process resumes only inquiries owned by none or by a process whose lease has
  *   run out (KyselyCoreStore.listUndelivered). `seen_messages` is their shared replay guard: the ids
  *   of signed messages received, until they would be refused as stale anyway.
+ * - `provider_notices` (migration 0006): a failure the core recorded after forwarding, which the
+ *   provider must record too, kept until the provider acknowledges it (so a restart still sends it).
+ * - `inquiry_requests` (migration 0007): each inquiry's idempotency key, unique per requester, so that
+ *   a request sent again finds its inquiry instead of opening a second one; purged with its record.
  * - `inquiry_batches`, `inquiries.batch_id` (migration 0008): batches of inquiries (bulk inquiries).
  *   Each member is an ordinary record with its `inquiries` row, tied to its batch; the batch row holds
  *   the answer a resend gets, the batch's state (`forwarded`, `answered`, `delivered`, `failed`,
@@ -45,6 +49,11 @@
  *   (ciphertext, which the core cannot open) until the holder acknowledges it; then `delivered` and
  *   the ciphertext dropped. `failed` when the holder refused it for good (a 4xx) or left the
  *   registry. The row names the person by resident key only.
+ * - Migration 0011: the index by which the Myna Portal pages through one person's records, newest
+ *   first, those under non-disclosure left out (`provision_records_person_disclosed`).
+ * - `portal_notices` (migration 0013; 0012 was left to another branch and never used): institutions'
+ *   notices to residents at the Myna Portal, the person by resident key, the ciphertext (never the
+ *   content) until the portal acknowledges it, and its state (`held`, `pending`, `delivered`, `failed`).
  * - `legal_table_versions` (migration 0014): every version of the legal table the core has run or
  *   will run, with its files' text, digest, the JST day it takes effect and who loaded it; the core
  *   decides an inquiry under the version in force on the inquiry's day (service/legal-versions.ts).
