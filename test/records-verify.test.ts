@@ -196,6 +196,10 @@ describe('renkei records verify on the demo network', () => {
     expect(findingsOf(report)).toEqual([
       expect.objectContaining({ party: PROVIDER, kind: 'record-differs', processingNumber: pn }),
     ]);
+    // The words `records verify` prints are its output as much as the kinds: an auditor acts on them.
+    expect(findingsOf(report)[0]?.message).toBe(
+      `The provider record ${pn} does not match its logged events (outcome): the row or an event was edited.`,
+    );
   });
 
   it('catches a provider that rewrote its record, its event and its whole Merkle log consistently, by the core’s record', async () => {
@@ -233,6 +237,9 @@ describe('renkei records verify on the demo network', () => {
     expect(report.exchanges.findings).toEqual([
       expect.objectContaining({ party: PROVIDER, kind: 'exchange-outcome-disagrees', processingNumber: pn }),
     ]);
+    expect(report.exchanges.findings[0]?.message).toBe(
+      `${PROVIDER} recorded provision ${pn} as not_held; the core recorded provided.`,
+    );
   });
 
   it('verifies clean after the retention purge has removed every record, leaving their leaf hashes', async () => {
