@@ -293,40 +293,37 @@ export interface LegalDiffWords {
   empty: string;
 }
 
+/** The diff's words in English, as a console page shows them. */
+const ENGLISH_WORDS = {
+  title: 'Legal table',
+  none: 'No clause, procedure, item or layout differs.',
+  clauses: 'Clauses',
+  procedures: 'Procedures',
+  items: 'Items',
+  layouts: 'Layout versions',
+  clause: 'clause',
+  procedure: 'procedure',
+  item: 'item',
+  layout: 'layout',
+  field: 'field',
+  empty: '(none)',
+};
+
 /**
  * The diff's words for `renkei legal diff` (English with the seeds' terms beside them, as the CLI
  * speaks) and for a console page in each language. The field names (`requester`, `itemNos`,
  * `effectiveTo`…) are the YAML files' own keys in every language: they are what an operator edits.
  */
 export const LEGAL_DIFF_WORDS = {
+  // The command line's are the English ones with each section's Japanese term beside it.
   cli: {
-    title: 'Legal table',
-    none: 'No clause, procedure, item or layout differs.',
+    ...ENGLISH_WORDS,
     clauses: 'Clauses (項)',
     procedures: 'Procedures (事務手続)',
     items: 'Items (特定個人情報)',
     layouts: 'Layout versions (データ標準レイアウト)',
-    clause: 'clause',
-    procedure: 'procedure',
-    item: 'item',
-    layout: 'layout',
-    field: 'field',
-    empty: '(none)',
   },
-  en: {
-    title: 'Legal table',
-    none: 'No clause, procedure, item or layout differs.',
-    clauses: 'Clauses',
-    procedures: 'Procedures',
-    items: 'Items',
-    layouts: 'Layout versions',
-    clause: 'clause',
-    procedure: 'procedure',
-    item: 'item',
-    layout: 'layout',
-    field: 'field',
-    empty: '(none)',
-  },
+  en: ENGLISH_WORDS,
   ja: {
     title: '別表第二',
     none: '項・事務手続・特定個人情報・データ標準レイアウトに差分はありません。',
