@@ -28,7 +28,6 @@ import {
 } from './support/portal-network.ts';
 import { Browser, formOf, unescapeHtml } from './support/portal-web.ts';
 import { PortalResidents, waitFor } from './support/portal-residents.ts';
-import { renkei } from '../src/cli/test-support.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -383,21 +382,7 @@ describe('payments from a notice (公金決済)', () => {
     const bodyFile = join(net.dir, 'bill.txt');
     writeFileSync(bodyFile, '第2期分の納付をお願いします。\n');
     const send = (...payment: string[]) =>
-      renkei(
-        '--data-dir',
-        net.dir,
-        'notices',
-        'send',
-        '--institution-url',
-        net.network.institutions.get(MUNICIPALITY.id)?.url ?? '',
-        '--addressee',
-        residents.addressee('taro'),
-        '--title',
-        '固定資産税の納付のお願い',
-        '--body-file',
-        bodyFile,
-        ...payment,
-      );
+      residents.sendNotice('taro', '固定資産税の納付のお願い', bodyFile, ...payment);
     const run = await send(
       '--payment',
       '4500',

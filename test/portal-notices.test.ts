@@ -11,7 +11,6 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renkei } from '../src/cli/test-support.ts';
 import { loadLegalTable } from '../src/domain/legal-table/index.ts';
 import { createClient, type Client } from '../src/protocol/api.ts';
 import { credentialTransport } from '../src/protocol/client-credentials.ts';
@@ -157,40 +156,14 @@ describe('notices to residents at the Myna Portal', () => {
   it('sends a notice with `renkei notices send`', async () => {
     const bodyFile = join(net.dir, 'notice.txt');
     writeFileSync(bodyFile, '保険料の納付期限は今月末です。\n三条市 国保年金課\n');
-    const run = await renkei(
-      '--data-dir',
-      net.dir,
-      'notices',
-      'send',
-      '--institution-url',
-      net.network.institutions.get(MUNICIPALITY.id)?.url ?? '',
-      '--addressee',
-      residents.addressee('taro'),
-      '--title',
-      '国民健康保険料のお知らせ',
-      '--body-file',
-      bodyFile,
-    );
+    const run = await residents.sendNotice('taro', '国民健康保険料のお知らせ', bodyFile);
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/^Notice [0-9a-f-]{36} sent/);
     await waitFor('the CLI’s notice', async () =>
       (await inbox('taro')).includes('国民健康保険料のお知らせ') ? true : undefined,
     );
-    const refused = await renkei(
-      '--data-dir',
-      net.dir,
-      'notices',
-      'send',
-      '--institution-url',
-      net.network.institutions.get(MUNICIPALITY.id)?.url ?? '',
-      '--addressee',
-      residents.addressee('taro'),
-      '--title',
-      '二行の\n件名',
-      '--body-file',
-      bodyFile,
-    );
+    const refused = await residents.sendNotice('taro', '二行の\n件名', bodyFile);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain('ERR_VALIDATION');
   }, 60_000);

@@ -3,6 +3,7 @@
  * municipality (its addressee number kept), and, when asked, logged in to the portal in a browser of
  * their own. Shared by the tests of the portal's services that need several residents at once.
  */
+import { renkei, type Run } from '../../src/cli/test-support.ts';
 import { MUNICIPALITY, type PortalNetwork } from './portal-network.ts';
 import { Browser, logIn } from './portal-web.ts';
 
@@ -49,6 +50,29 @@ export class PortalResidents {
     await logIn(this.net(), browser, label);
     this.get(label).browser = browser;
     return browser;
+  }
+
+  /**
+   * `renkei notices send` as the municipality's staff run it: a notice to the resident with this title
+   * and the text of `bodyFile`, and any further options (`--payment …`).
+   */
+  sendNotice(label: string, title: string, bodyFile: string, ...options: string[]): Promise<Run> {
+    const net = this.net();
+    return renkei(
+      '--data-dir',
+      net.dir,
+      'notices',
+      'send',
+      '--institution-url',
+      net.network.institutions.get(MUNICIPALITY.id)?.url ?? '',
+      '--addressee',
+      this.addressee(label),
+      '--title',
+      title,
+      '--body-file',
+      bodyFile,
+      ...options,
+    );
   }
 
   /** The municipality's addressee number for the resident. */
