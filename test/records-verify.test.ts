@@ -93,7 +93,11 @@ const TAMPERING = {
   delete(db: Database.Database, party: Party) {
     const idx = providedEvent(db, party);
     db.prepare('DELETE FROM record_events WHERE idx = ?').run(idx);
-    return { indices: [idx], kinds: ['leaf-missing'] };
+    return {
+      indices: [idx],
+      kinds: ['leaf-missing'],
+      words: [`No record claims log index ${String(idx)}: a row was deleted.`],
+    };
   },
   /** A row edited: the provision turned into "not held", in the event and in the record row. */
   edit(db: Database.Database, party: Party) {
@@ -101,7 +105,13 @@ const TAMPERING = {
     db.prepare(`UPDATE record_events SET body = replace(body, '"provided"', '"not_held"') WHERE idx = ?`).run(
       idx,
     );
-    return { indices: [idx], kinds: ['leaf-hash-mismatch'] };
+    return {
+      indices: [idx],
+      kinds: ['leaf-hash-mismatch'],
+      words: [
+        `The record at log index ${String(idx)} does not match its stored leaf hash: the record or the hash was edited.`,
+      ],
+    };
   },
   /** Two rows reordered: each takes the other's whole content, its index kept. */
   reorder(db: Database.Database, party: Party) {
@@ -119,7 +129,14 @@ const TAMPERING = {
     const values = (r: Record<string, unknown>) => [r.processing_number, r.role, r.event, r.at, r.body];
     put.run(...values(second), a);
     put.run(...values(first), b);
-    return { indices: [a, b], kinds: ['leaf-moved'] };
+    return {
+      indices: [a, b],
+      kinds: ['leaf-moved'],
+      words: [
+        `The record at log index ${String(a)} is the one logged at index ${String(b)}: rows were reordered.`,
+        `The record at log index ${String(b)} is the one logged at index ${String(a)}: rows were reordered.`,
+      ],
+    };
   },
 };
 
@@ -170,6 +187,8 @@ describe('renkei records verify on the demo network', () => {
             `${party} ${how} at ${String(index)}`,
           ).toEqual(expect.arrayContaining(done.kinds));
         }
+        // And in the words an auditor reads, naming the rows.
+        expect(named.map((f) => f.message)).toEqual(expect.arrayContaining(done.words));
         // Nothing is blamed on a party that was not touched, except disagreements with the one that was.
         for (const f of findingsOf(report).filter((f) => f.party !== PARTY_ID[party])) {
           expect(f.kind, f.message).toMatch(/^exchange-/);
