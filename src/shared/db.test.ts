@@ -52,6 +52,37 @@ describe(`a node's database on ${testDialect()}`, () => {
     }
   });
 
+  it('refuses a database that a newer version migrated, saying what to do, and changes nothing', async () => {
+    const db = await open('newer');
+    const later: Record<string, Migration> = {
+      ...migrations,
+      '0002': {
+        up: async (db) => {
+          await db.schema.createTable('later').addColumn('id', 'integer').execute();
+        },
+      },
+    };
+    try {
+      await migrateToLatest(db, later);
+      const refused = await migrateToLatest(db, migrations).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refused).toMatchObject({
+        code: 'ERR_DATABASE_NEWER',
+        message:
+          'This database was migrated by a newer version of Renkei: it has 1 migration(s) this version does not know (the latest 0002). Run that version or a later one, or restore the backup taken before the upgrade.',
+        details: { unknownMigrations: ['0002'] },
+      });
+      // The newer version still runs on it, finding nothing to do.
+      await migrateToLatest(db, later);
+      const tables = await db.introspection.getTables();
+      expect(tables.map((t) => t.name).sort()).toEqual(['entries', 'later']);
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it.skipIf(!postgres)(
     "sees its own schema's tables only, and starts while other schemas come and go",
     async () => {

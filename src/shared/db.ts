@@ -296,6 +296,14 @@ export async function migrateToLatest(
     dialectOf(db) === 'postgres'
       ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
       : undefined;
+  const newer = (await executedMigrations(db)).filter((name) => !(name in migrations));
+  if (newer.length > 0) {
+    throw new RenkeiError(
+      'ERR_DATABASE_NEWER',
+      `This database was migrated by a newer version of Renkei: it has ${String(newer.length)} migration(s) this version does not know (the latest ${newer.sort().at(-1) ?? ''}). Run that version or a later one, or restore the backup taken before the upgrade.`,
+      { unknownMigrations: newer },
+    );
+  }
   const migrator = new Migrator({
     db,
     provider,
@@ -307,6 +315,17 @@ export async function migrateToLatest(
     const cause = error instanceof Error ? error.message : JSON.stringify(error);
     throw new Error(`database migration ${failed?.migrationName ?? '(unknown)'} failed: ${cause}`);
   }
+}
+
+/**
+ * The migrations a database has run, by name; none for a database never migrated. Each node's migration
+ * table is in its own schema on PostgreSQL (the connection's search path names only that schema).
+ */
+async function executedMigrations(db: Kysely<unknown>): Promise<string[]> {
+  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
+  if (!tables.some((t) => t.name === 'kysely_migration')) return [];
+  const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
+  return rows.map((row) => row.name);
 }
 
 /**

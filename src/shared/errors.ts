@@ -93,6 +93,8 @@ export const HTTP_STATUS = {
   ERR_DATABASE_UNAVAILABLE: 503,
   // A database file another process holds locked past the wait (SQLite's SQLITE_BUSY): retry once it lets go.
   ERR_DATABASE_BUSY: 503,
+  // A database that a later version migrated (an older node started on it after an upgrade): at start only.
+  ERR_DATABASE_NEWER: 500,
   ERR_DATA_DIR_IN_USE: 500,
   ERR_PORT_IN_USE: 500,
   // A supervised node that did not print its ready line (`renkei start`): hung, or never done.
