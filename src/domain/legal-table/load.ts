@@ -250,7 +250,9 @@ function checkItems(items: ItemFile): {
         }
       }
       const schema = layoutSchema(layout.fields);
-      const check = schema.safeParse(layout.example);
+      // Without zod's compiled fast path: `checkLayout` compiles it on a layout's first answer, so
+      // a process compiles only the layouts it checks answers against (about 10 ms less at start).
+      const check = schema.safeParse(layout.example, { jitless: true });
       if (!check.success) {
         throw invalid(at, `its example is invalid: ${layoutProblems(check.error)[0] ?? ''}`);
       }
