@@ -6,6 +6,7 @@ export {
   legalTableFromFiles,
   DEFAULT_LEGAL_DIR,
   type LegalFiles,
+  type LegalLoadOptions,
   type LegalSource,
 } from './load.ts';
 export { diffLegalTables, formatLegalTableDiff, isEmptyDiff, type LegalTableDiff } from './diff.ts';
