@@ -56,10 +56,14 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 try {
-  // The command asked for, alone; all of them for help, a mistyped command's suggestions, or none.
-  const asked = commandIn(process.argv.slice(2));
+  // The command asked for, alone; all of them for help, a mistyped command's suggestions, or none;
+  // none at all for the version alone (commander prints it from the program).
+  const args = process.argv.slice(2);
+  const asked = commandIn(args);
   const load = asked === undefined ? undefined : COMMANDS[asked];
-  for (const register of await Promise.all(load ? [load()] : Object.values(COMMANDS).map((l) => l()))) {
+  const versionOnly = args.length === 1 && (args[0] === '-V' || args[0] === '--version');
+  const loads = versionOnly ? [] : load ? [load()] : Object.values(COMMANDS).map((l) => l());
+  for (const register of await Promise.all(loads)) {
     register(program);
   }
   await program.parseAsync(process.argv);
