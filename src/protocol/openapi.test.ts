@@ -24,9 +24,11 @@ import {
   ErrorBody,
   nodeOpenApiDocument,
   openApiPath,
+  portalWebApiDocument,
   serveOpenApi,
   servedOpenApiDocument,
 } from './openapi.ts';
+import { portalWebApi } from './portal-web-api.ts';
 import { NewResident } from './residents.ts';
 import { serve } from './server.ts';
 import {
@@ -484,5 +486,26 @@ describe('GET /openapi.json on a Myna Portal without ぴったりサービス', 
 
   it('serves exactly the routes of the table its document lists', async () => {
     await expectServesItsRoutes(agent!, 'portal', net?.portal.networkUrl ?? '');
+  });
+
+  it('lists in its web listener’s /api/v1/ document no 申請API, which it does not serve either', async () => {
+    const response = await request(`${net?.portal.url ?? ''}/api/v1/openapi.json`);
+    expect(response.statusCode).toBe(200);
+    const document = (await response.body.json()) as OpenApiDocument;
+    const result = await validate(structuredClone(document) as never);
+    expect(result.valid, result.valid ? '' : compileErrors(result)).toBe(true);
+    const applicationApi = [
+      portalWebApi.searchProcedures,
+      portalWebApi.prepareApplication,
+      portalWebApi.signApplication,
+    ].map((route) => `${route.method} ${openApiPath(route.path)}`);
+    const whole = operationsOf(portalWebApiDocument({ origin: net?.portal.url ?? '', scopes: {} }));
+    for (const operation of applicationApi) expect(whole).toContain(operation);
+    expect(operationsOf(document).sort()).toEqual(whole.filter((o) => !applicationApi.includes(o)).sort());
+    const served = (net?.portal.apiRoutes() ?? []).map((route) => {
+      const [method, path] = route.split(' ');
+      return `${method} ${openApiPath(path ?? '')}`;
+    });
+    expect([...new Set(served)].sort()).toEqual(operationsOf(document).sort());
   });
 });

@@ -177,11 +177,14 @@ function nodeDocument(node: NodeKind, apis: readonly Api[], serverUrl: string | 
  * The document of the Myna Portal's APIs for other services (`/api/v1/` on its web listener,
  * portal-web-api.ts): a resident's access token from the portal's authorization server, described
  * both as a bearer token and as the OAuth 2.0 authorization code flow that gives it (PKCE required),
- * with the scopes the portal knows (`scopes`: name → what it lets a service read or do).
+ * with the scopes the portal knows (`scopes`: name → what it lets a service read or do). `served`:
+ * the app the portal serves them on, whose routes alone are then listed (without ぴったりサービス,
+ * no 申請API); absent, every route of the table (`renkei openapi portal-web`).
  */
 export function portalWebApiDocument(options: {
   origin: string;
   scopes: Record<string, string>;
+  served?: FastifyInstance;
 }): OpenApiDocument {
   const oidc = `${options.origin}/oidc`;
   const scopeOf: Partial<Record<string, string[]>> = {
@@ -191,7 +194,7 @@ export function portalWebApiDocument(options: {
   };
   return openApiDocument({
     title: 'Renkei Myna Portal (マイナポータル): APIs for other services (自己情報取得API, 申請API)',
-    apis: [portalWebApi],
+    apis: options.served ? servedApis(options.served, [portalWebApi]) : [portalWebApi],
     serverUrl: options.origin,
     security: {
       description:
