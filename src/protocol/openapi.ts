@@ -282,7 +282,7 @@ export function servedOpenApiDocument(app: FastifyInstance, node: NodeKind): Ope
 }
 
 /** The routes of `apis` that `app` serves, each API keeping its served routes (none: left out). */
-export function servedApis(app: FastifyInstance, apis: readonly Api[]): Api[] {
+function servedApis(app: FastifyInstance, apis: readonly Api[]): Api[] {
   return apis
     .map((api) =>
       Object.fromEntries(
