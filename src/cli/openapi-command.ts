@@ -9,8 +9,9 @@ import { RenkeiError } from '../shared/errors.ts';
 
 /**
  * `renkei openapi <core|jlis|institution|corporate|portal> [--server <url>]`: print the OpenAPI 3.1
- * document of a kind of node, the one it serves at `GET /openapi.json` (the portal's: on its network
- * listener), generated from the route table; no node needs to run. With `--server`, the document names that base URL (a running node's
+ * document of a kind of node, as it serves it at `GET /openapi.json` with every part configured (the
+ * portal's: on its network listener; without ぴったりサービス it lists no 申請データダウンロード),
+ * generated from the route table; no node needs to run. With `--server`, the document names that base URL (a running node's
  * names none).
  *
  * `renkei openapi portal-web [--server <url>]`: the document of the Myna Portal's APIs for other

@@ -13,18 +13,32 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemoNetwork, type DemoNetwork } from '../../test/support/demo-network.ts';
 import { startPortalNetwork, type PortalNetwork } from '../../test/support/portal-network.ts';
 import { RenkeiError } from '../shared/errors.ts';
+import { createHttpApp } from '../shared/http.ts';
+import { silentLogger } from '../shared/logger.ts';
 import { systemClock } from '../shared/clock.ts';
 import { initPki, issuePartyCertificates } from '../trust/pki/authority.ts';
 import { partyPaths, pkiPaths } from '../trust/pki/files.ts';
 import type { NamedRoute } from './api.ts';
 import { InquiryInput } from './business.ts';
-import { ErrorBody, nodeOpenApiDocument, openApiPath } from './openapi.ts';
+import {
+  ErrorBody,
+  nodeOpenApiDocument,
+  openApiPath,
+  portalWebApiDocument,
+  serveOpenApi,
+  servedOpenApiDocument,
+} from './openapi.ts';
+import { portalWebApi } from './portal-web-api.ts';
 import { NewResident } from './residents.ts';
+import { serve } from './server.ts';
 import {
   NODE_APIS,
   coreApi,
   jlisApi,
   businessApi,
+  corporateApi,
+  healthApi,
+  portalApi,
   portalNetworkApi,
   type NodeKind,
   type OpenApiDocument,
@@ -242,6 +256,48 @@ describe('the OpenAPI document of each node', () => {
   });
 });
 
+describe('serveOpenApi', () => {
+  it('documents the routes the app serves, those registered after it too, and no route the app lacks', async () => {
+    const app = createHttpApp({ logger: silentLogger(), node: 'corporate' });
+    try {
+      // Called before the routes: the document is made when the app is ready, not here.
+      serveOpenApi(app, 'corporate');
+      serve(app, corporateApi.showCorporation, () => {
+        throw new RenkeiError('ERR_UNKNOWN_CORPORATION', 'No such corporation.', {});
+      });
+      const response = await app.inject({ method: 'GET', url: '/openapi.json' });
+      expect(response.statusCode).toBe(200);
+      const document = response.json<OpenApiDocument>();
+      expect(operationsOf(document).sort()).toEqual(
+        [healthApi.health, healthApi.apiDocument, corporateApi.showCorporation]
+          .map((route) => `${route.method} ${openApiPath(route.path)}`)
+          .sort(),
+      );
+      // The kind's whole document lists the corporate routes this app lacks.
+      expect(operationsOf(nodeOpenApiDocument('corporate')).length).toBeGreaterThan(3);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('keeps the path of a route whose path has a literal colon (Fastify’s `::`)', async () => {
+    const app = createHttpApp({ logger: silentLogger(), node: 'institution' });
+    try {
+      serveOpenApi(app, 'institution');
+      serve(app, businessApi.putCopies, () => {
+        throw new RenkeiError('ERR_INTERNAL', 'Not called.', {});
+      });
+      await app.ready();
+      expect(operationsOf(servedOpenApiDocument(app, 'institution'))).toContain(
+        `POST ${openApiPath(businessApi.putCopies.path)}`,
+      );
+      expect(businessApi.putCopies.path).toContain('::');
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 /** A JSON Schema of `document` (with `$ref`s into its components), compiled by Ajv. */
 function compile(document: OpenApiDocument, schema: unknown): (value: unknown) => boolean {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
@@ -268,22 +324,34 @@ async function get(agent: Agent, url: string, method: NamedRoute['method'] = 'GE
   return { status: response.statusCode, type: response.headers['content-type'], text };
 }
 
-/** That the listener at `url` answers its kind's generated document at `/openapi.json`. */
-async function expectAnswersItsDocument(agent: Agent, kind: NodeKind, url: string): Promise<void> {
+/** The document the listener at `url` answers at `/openapi.json`, checked by the independent validator. */
+async function fetchDocument(agent: Agent, kind: NodeKind, url: string): Promise<OpenApiDocument> {
   expect(url).toMatch(/^https:/);
   const response = await get(agent, `${url}/openapi.json`);
   expect(response.status, kind).toBe(200);
   expect(response.type).toMatch(/^application\/json/);
-  expect(JSON.parse(response.text), kind).toEqual(nodeOpenApiDocument(kind));
+  const document = JSON.parse(response.text) as OpenApiDocument;
+  const result = await validate(structuredClone(document) as never);
+  expect(result.valid, result.valid ? '' : compileErrors(result)).toBe(true);
+  return document;
 }
 
 /**
- * That the listener at `url` serves exactly the routes of the whole table its kind's document lists:
- * each route is asked for, without a certificate, so that the listener's own routing says whether
- * it has it.
+ * That the listener at `url` answers its kind's whole generated document: every route of the APIs
+ * its kind serves is served (a route the node always serves but did not register is missing there).
+ */
+async function expectAnswersItsDocument(agent: Agent, kind: NodeKind, url: string): Promise<void> {
+  expect(await fetchDocument(agent, kind, url), kind).toEqual(nodeOpenApiDocument(kind));
+}
+
+/**
+ * That the listener at `url` serves exactly the routes of the whole table that the document it
+ * answers lists: each route is asked for, without a certificate, so that the listener's own routing
+ * says whether it has it.
  */
 async function expectServesItsRoutes(agent: Agent, kind: NodeKind, url: string): Promise<void> {
-  const documented = new Set(operationsOf(nodeOpenApiDocument(kind)));
+  const documented = new Set(operationsOf(await fetchDocument(agent, kind, url)));
+  let served = 0;
   for (const route of TABLE) {
     const path = route.path.replace(/(::)|:([A-Za-z]+)/g, (_, colon: string | undefined, name: string) =>
       colon ? ':' : name === 'itemNo' ? '1' : 'x',
@@ -291,10 +359,12 @@ async function expectServesItsRoutes(agent: Agent, kind: NodeKind, url: string):
     const { status, text } = await get(agent, `${url}${path}`, route.method);
     // Without a certificate a served route refuses (or, for anyone's, answers); only a route the
     // node does not have is ERR_ROUTE_NOT_FOUND.
-    const served = !(status === 404 && text.includes('ERR_ROUTE_NOT_FOUND'));
+    const has = !(status === 404 && text.includes('ERR_ROUTE_NOT_FOUND'));
     const operation = `${route.method} ${openApiPath(route.path)}`;
-    expect(served, `${kind}: ${operation}`).toBe(documented.has(operation));
+    expect(has, `${kind}: ${operation}`).toBe(documented.has(operation));
+    if (has) served++;
   }
+  expect(served, kind).toBeGreaterThan(2);
 }
 
 describe('GET /openapi.json on a running network', () => {
@@ -378,5 +448,64 @@ describe('GET /openapi.json on the Myna Portal’s network listener', () => {
 
   it('serves exactly the routes of the table its document lists', async () => {
     await expectServesItsRoutes(agent!, 'portal', net?.portal.networkUrl ?? '');
+  });
+});
+
+describe('GET /openapi.json on a Myna Portal without ぴったりサービス', () => {
+  let net: PortalNetwork | undefined;
+  let agent: Agent | undefined;
+  // 申請データダウンロード: served (and documented) only by a portal with ぴったりサービス.
+  const downloads = [
+    portalApi.listApplications,
+    portalApi.getApplication,
+    portalApi.downloadApplications,
+  ].map((route) => `${route.method} ${openApiPath(route.path)}`);
+
+  beforeAll(async () => {
+    net = await startPortalNetwork('openapi-portal-bare', { portal: { onestopDir: false } });
+    const ca = readFileSync(pkiPaths(net.network.pkiDir ?? '').caBundle, 'utf8');
+    agent = new Agent({ connect: { ca } });
+  }, 120_000);
+
+  afterAll(async () => {
+    await agent?.close();
+    await net?.dispose();
+  });
+
+  it('documents every route of the portal’s table but the three application downloads, which a portal with it documents', async () => {
+    const document = await fetchDocument(agent!, 'portal', net?.portal.networkUrl ?? '');
+    const whole = operationsOf(nodeOpenApiDocument('portal'));
+    for (const operation of downloads) expect(whole).toContain(operation);
+    expect(operationsOf(document).sort()).toEqual(whole.filter((o) => !downloads.includes(o)).sort());
+    // The tag of portalApi stays (deliverPortalNotice is served); no schema only the downloads use is left.
+    expect(at(document, 'tags')).toEqual(at(nodeOpenApiDocument('portal'), 'tags'));
+    const schemas = (document: OpenApiDocument) => Object.keys(at(document, 'components', 'schemas') ?? {});
+    expect(schemas(nodeOpenApiDocument('portal'))).toContain('ApplicationBulkRequest');
+    expect(schemas(document)).not.toContain('ApplicationBulkRequest');
+  });
+
+  it('serves exactly the routes of the table its document lists', async () => {
+    await expectServesItsRoutes(agent!, 'portal', net?.portal.networkUrl ?? '');
+  });
+
+  it('lists in its web listener’s /api/v1/ document no 申請API, which it does not serve either', async () => {
+    const response = await request(`${net?.portal.url ?? ''}/api/v1/openapi.json`);
+    expect(response.statusCode).toBe(200);
+    const document = (await response.body.json()) as OpenApiDocument;
+    const result = await validate(structuredClone(document) as never);
+    expect(result.valid, result.valid ? '' : compileErrors(result)).toBe(true);
+    const applicationApi = [
+      portalWebApi.searchProcedures,
+      portalWebApi.prepareApplication,
+      portalWebApi.signApplication,
+    ].map((route) => `${route.method} ${openApiPath(route.path)}`);
+    const whole = operationsOf(portalWebApiDocument({ origin: net?.portal.url ?? '', scopes: {} }));
+    for (const operation of applicationApi) expect(whole).toContain(operation);
+    expect(operationsOf(document).sort()).toEqual(whole.filter((o) => !applicationApi.includes(o)).sort());
+    const served = (net?.portal.apiRoutes() ?? []).map((route) => {
+      const [method, path] = route.split(' ');
+      return `${method} ${openApiPath(path ?? '')}`;
+    });
+    expect([...new Set(served)].sort()).toEqual(operationsOf(document).sort());
   });
 });

@@ -156,11 +156,19 @@ export function openApiDocument(options: OpenApiOptions): OpenApiDocument {
   };
 }
 
-/** The document of one kind of node: exactly the APIs it serves. */
+/**
+ * The document of one kind of node: every route of the APIs it may serve (`NODE_APIS`), as
+ * `renkei openapi <node>` prints it. A running node answers `servedOpenApiDocument`: these routes,
+ * less those it was not configured to serve.
+ */
 export function nodeOpenApiDocument(node: NodeKind, serverUrl?: string): OpenApiDocument {
+  return nodeDocument(node, NODE_APIS[node], serverUrl);
+}
+
+function nodeDocument(node: NodeKind, apis: readonly Api[], serverUrl: string | undefined): OpenApiDocument {
   return openApiDocument({
     title: `Renkei ${NODE_TITLES[node]}`,
-    apis: NODE_APIS[node],
+    apis,
     ...(serverUrl === undefined ? {} : { serverUrl }),
   });
 }
@@ -169,11 +177,14 @@ export function nodeOpenApiDocument(node: NodeKind, serverUrl?: string): OpenApi
  * The document of the Myna Portal's APIs for other services (`/api/v1/` on its web listener,
  * portal-web-api.ts): a resident's access token from the portal's authorization server, described
  * both as a bearer token and as the OAuth 2.0 authorization code flow that gives it (PKCE required),
- * with the scopes the portal knows (`scopes`: name → what it lets a service read or do).
+ * with the scopes the portal knows (`scopes`: name → what it lets a service read or do). `served`:
+ * the app the portal serves them on, whose routes alone are then listed (without ぴったりサービス,
+ * no 申請API); absent, every route of the table (`renkei openapi portal-web`).
  */
 export function portalWebApiDocument(options: {
   origin: string;
   scopes: Record<string, string>;
+  served?: FastifyInstance;
 }): OpenApiDocument {
   const oidc = `${options.origin}/oidc`;
   const scopeOf: Partial<Record<string, string[]>> = {
@@ -183,7 +194,7 @@ export function portalWebApiDocument(options: {
   };
   return openApiDocument({
     title: 'Renkei Myna Portal (マイナポータル): APIs for other services (自己情報取得API, 申請API)',
-    apis: [portalWebApi],
+    apis: options.served ? servedApis(options.served, [portalWebApi]) : [portalWebApi],
     serverUrl: options.origin,
     security: {
       description:
@@ -227,14 +238,58 @@ const NODE_TITLES: Record<NodeKind, string> = {
 };
 
 /**
- * `GET /openapi.json` on `app`: the document of the node kind it is, generated once. It is
- * `anyone`'s, like `/healthz`: on the trust layer it needs no client certificate, because the
+ * `GET /openapi.json` on `app`: the document of the node kind it is, listing the routes of its APIs
+ * (`NODE_APIS`) that `app` serves, and no other. A node serves some routes only when configured so
+ * (the portal's 申請データダウンロード, only with ぴったりサービス): the table says what a kind of
+ * node may serve, the app what this one does, and a route the app does not have is not documented.
+ *
+ * The document is made once, when `app` is ready (Fastify's `onReady`), not when this is called:
+ * Fastify takes no route after it is ready, so the set is final then whatever the order the node
+ * registers its routes and this in, and a document that cannot be made (two routes at one path)
+ * fails the node's start rather than its first caller. We considered making it here and failing
+ * when routes are missing, but that could only catch a call before every route (an empty document),
+ * not one before some (a document missing the routes registered after it); and making it at the
+ * first request would turn the same mistake into a 500 for a client instead of a start that fails.
+ *
+ * It is `anyone`'s, like `/healthz`: on the trust layer it needs no client certificate, because the
  * document holds no more than the open source code does, and a party must be able to read how to
  * connect before it holds a certificate. (A certificate presented is still checked.)
  */
 export function serveOpenApi(app: FastifyInstance, node: NodeKind): void {
-  const document = nodeOpenApiDocument(node);
-  serve(app, healthApi.apiDocument, () => document);
+  let document: OpenApiDocument | undefined;
+  app.addHook('onReady', (done) => {
+    try {
+      document = servedOpenApiDocument(app, node);
+      done();
+    } catch (error) {
+      done(error instanceof Error ? error : new TypeError(String(error)));
+    }
+  });
+  serve(app, healthApi.apiDocument, () => {
+    // Unreachable: Fastify answers no request before it is ready.
+    if (document === undefined) throw new TypeError('the OpenAPI document is made when the node is ready');
+    return document;
+  });
+}
+
+/**
+ * The document of a node kind as `app` serves it: of the routes of `NODE_APIS[node]`, those `app`
+ * has (`hasRoute`, with the route's path as `serve` registers it, Fastify's syntax). An API none of
+ * whose routes are served is left out, tag and all.
+ */
+export function servedOpenApiDocument(app: FastifyInstance, node: NodeKind): OpenApiDocument {
+  return nodeDocument(node, servedApis(app, NODE_APIS[node]), undefined);
+}
+
+/** The routes of `apis` that `app` serves, each API keeping its served routes (none: left out). */
+function servedApis(app: FastifyInstance, apis: readonly Api[]): Api[] {
+  return apis
+    .map((api) =>
+      Object.fromEntries(
+        Object.entries(api).filter(([, route]) => app.hasRoute({ method: route.method, url: route.path })),
+      ),
+    )
+    .filter((api) => Object.keys(api).length > 0);
 }
 
 function operationOf(route: NamedRoute, schemas: SchemaSet, comment: string | undefined): Operation {

@@ -202,7 +202,8 @@ export const healthApi = defineApi('health', {
   },
   /**
    * `GET /openapi.json`: the node's OpenAPI 3.1 document, generated from this table and its schemas
-   * (`serveOpenApi` in openapi.ts), listing exactly the APIs of `NODE_APIS` for its kind.
+   * (`serveOpenApi` in openapi.ts), listing exactly the routes of `NODE_APIS` for its kind that the
+   * node serves (one configured without a part, the portal without ぴったりサービス, lists no route of it).
    */
   apiDocument: {
     method: 'GET',
@@ -1523,7 +1524,7 @@ export const portalApi = defineApi('portal', {
  * intermediate server does: the core delivers its codes (`deliverCode`) and the answers to its own
  * inquiries (`deliverAnswer`, わたしの情報), asks it as a provider (公金受取口座: `requestProvision`,
  * `requestProvisionBatch`, `notifyProvisionFailure`) and cross-checks its records (`checkRecords`).
- * The portal's routers serve them from here, so its document (`NODE_APIS.portal`) lists what it serves.
+ * The portal's routers serve them from here, and its document lists those of `NODE_APIS.portal` it serves.
  */
 export const portalNetworkApi = pickRoutes(networkApi, [
   'deliverCode',

@@ -94,8 +94,11 @@ export interface PortalNetworkOptions {
   portalLog?: boolean;
   /** Institutions besides the one municipality (without `world`). */
   institutions?: readonly WorldInstitution[];
-  /** The 自己情報取得API's registered clients and timings. */
-  portal?: Pick<StartPortalOptions, 'apiClients' | 'apiPolicy'>;
+  /**
+   * The 自己情報取得API's registered clients and timings; `onestopDir: false` for a portal without
+   * ぴったりサービス.
+   */
+  portal?: Pick<StartPortalOptions, 'apiClients' | 'apiPolicy' | 'onestopDir'>;
 }
 
 export async function startPortalNetwork(

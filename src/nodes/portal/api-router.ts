@@ -550,11 +550,15 @@ export async function registerApiRoutes(app: FastifyInstance, deps: ApiRoutesDep
 
     if (deps.onestop) registerApplicationApi(api, deps.onestop);
 
-    // This API's OpenAPI document, from the schemas above; made at the first call (the origin is known
-    // once the web listener listens).
+    // This API's OpenAPI document, from the schemas above, listing the routes registered here; made at
+    // the first call (the origin is known once the web listener listens, and the routes are final).
     let document: OpenApiDocument | undefined;
     api.get(portalWebApi.apiDocument.path, apiRate, async (_request, reply) => {
-      document ??= portalWebApiDocument({ origin: deps.origin(), scopes: scopeDescriptions(deps) });
+      document ??= portalWebApiDocument({
+        origin: deps.origin(),
+        scopes: scopeDescriptions(deps),
+        served: api,
+      });
       return reply.header('cache-control', 'no-cache').send(document);
     });
     done();

@@ -29,7 +29,7 @@ import type { InformationProvider } from './service/my-information.ts';
 import { PORTAL_PARTY, createPortal } from './portal.ts';
 import { readJpkiTrust } from './service/jpki-verifier.ts';
 import { createKyselyApplicationStore } from './kysely-application-store.ts';
-import { parseOnestop } from './service/finder.ts';
+import { parseOnestop, type Onestop } from './service/finder.ts';
 import { createKyselyApiStore } from './api-store.ts';
 import { loadOrCreateApiKeys } from './api/api-keys.ts';
 import type { ApiClient } from './api/authorization-server.ts';
@@ -75,9 +75,10 @@ export interface StartPortalOptions {
   postgres?: PostgresOption;
   /**
    * ぴったりサービス's data: `catalogue.yaml` and `registrations/*.yaml` (default: `onestop/` beside
-   * this file, the demo's).
+   * this file, the demo's). `false`: a portal without ぴったりサービス, so no finder, no application
+   * pages, no 申請API and no 申請データダウンロード on the network listener (nor in its document).
    */
-  onestopDir?: string;
+  onestopDir?: string | false;
   /** わたしの情報: the institutions the portal may ask (those its clause names are asked). */
   informationProviders?: readonly InformationProvider[];
   /** The 自己情報取得API's clients, registered by the operator (none: the API refuses every client). */
@@ -158,18 +159,7 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
     await migratePortalDatabase(db);
     const log = new KyselyPortalRecordLog(db as unknown as Kysely<unknown>);
     const onestopDir = options.onestopDir ?? join(import.meta.dirname, 'onestop');
-    const registrationsDir = join(onestopDir, 'registrations');
-    const catalogue = parseOnestop(
-      {
-        catalogue: readFileSync(join(onestopDir, 'catalogue.yaml'), 'utf8'),
-        registrations: new Map(
-          readdirSync(registrationsDir)
-            .filter((f) => f.endsWith('.yaml'))
-            .map((f) => [f, readFileSync(join(registrationsDir, f), 'utf8')]),
-        ),
-      },
-      options.legalTable,
-    );
+    const catalogue = onestopDir === false ? undefined : readOnestop(onestopDir, options.legalTable);
     const webTls = options.webTls && {
       key: readFileSync(options.webTls.keyFile, 'utf8'),
       cert: readFileSync(options.webTls.certFile, 'utf8'),
@@ -198,7 +188,7 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
       legalTable: options.legalTable,
       security,
       webTls,
-      onestop: {
+      onestop: catalogue && {
         catalogue,
         store: createKyselyApplicationStore(db as unknown as Kysely<unknown>),
         jpki: createClient(jpkiApi, { transport, baseUrl: options.jlisUrl, peer: 'J-LIS', party: 'jlis' }),
@@ -253,4 +243,20 @@ async function fetchBundle(publicationUrl: string): Promise<string> {
   throw new RenkeiError('ERR_UPSTREAM_UNAVAILABLE', 'J-LIS’s JPKI CA bundle could not be fetched.', {
     peer: 'J-LIS publication',
   });
+}
+
+/** ぴったりサービス's catalogue and the municipalities' registrations, from `dir`. */
+function readOnestop(dir: string, legalTable: LegalTable): Onestop {
+  const registrationsDir = join(dir, 'registrations');
+  return parseOnestop(
+    {
+      catalogue: readFileSync(join(dir, 'catalogue.yaml'), 'utf8'),
+      registrations: new Map(
+        readdirSync(registrationsDir)
+          .filter((f) => f.endsWith('.yaml'))
+          .map((f) => [f, readFileSync(join(registrationsDir, f), 'utf8')]),
+      ),
+    },
+    legalTable,
+  );
 }

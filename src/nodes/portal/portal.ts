@@ -366,7 +366,8 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
   if (applications) registerApplicationDownloads(network, applications);
   registerMyInformationNetworkRoute(network, myInformation);
   registerProviderRoutes(network, provisions);
-  // Its document lists `NODE_APIS.portal`: the routers above serve from those tables.
+  // Its document lists the routes of `NODE_APIS.portal` registered above (the downloads only with
+  // ぴったりサービス), read from the app when it is ready: the routers serve from those tables.
   serveOpenApi(network, 'portal');
   return {
     web,

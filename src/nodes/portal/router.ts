@@ -32,7 +32,7 @@
  *   ぴったりサービス's 申請データダウンロード for municipalities (`registerApplicationDownloads`).
  *   `deliverAnswer` (`registerMyInformationNetworkRoute`): the answers to the portal's own inquiries
  *   (わたしの情報). The provider's routes are money-router.ts's; the listener's OpenAPI document
- *   (`/openapi.json`) lists exactly these (`NODE_APIS.portal`).
+ *   (`/openapi.json`) lists exactly those of `NODE_APIS.portal` the listener has (`serveOpenApi`).
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
