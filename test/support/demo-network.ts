@@ -5,6 +5,7 @@ import { loadLegalTable } from '../../src/domain/legal-table/index.ts';
 import { launchNetwork, type LaunchOptions, type Network } from '../../src/network/launch.ts';
 import { seedWorld, type SeededWorld } from '../../src/network/seed.ts';
 import { DEMO_WORLD } from '../../src/network/world.ts';
+import type { InquiryInput } from '../../src/protocol/business.ts';
 import type { PostgresOption } from '../../src/shared/db.ts';
 import { dropTestSchemas, testPostgres } from '../../src/shared/test-databases.ts';
 
@@ -53,10 +54,17 @@ export async function startDemoNetwork(
 }
 
 /**
- * The demo's everyday inquiry, as a clerk's `inquire` takes it: item 2 (住民票関係情報) of 新宿区 under
- * clause 74 (procedure 074-01) about the person with this addressee number; `waitMs` to wait for the answer.
+ * The demo's everyday inquiry, as a clerk's `inquire` takes it: item 2 (地方税関係情報) of 新宿区 under
+ * clause 74 (procedure 074-01) about the person with this addressee number. The options change one
+ * part of it while the test still means this inquiry: another provider (a single institution's harness
+ * asks itself), more items, non-disclosure, an idempotency key, or `waitMs` to wait for the answer.
  */
-export function clause74Inquiry(addresseeNumber: string, options: { waitMs?: number } = {}) {
+export function clause74Inquiry(
+  addresseeNumber: string,
+  options: Partial<
+    Pick<InquiryInput, 'providerId' | 'itemNos' | 'nonDisclosure' | 'requestId' | 'waitMs'>
+  > = {},
+) {
   return {
     body: {
       addresseeNumber,
@@ -64,7 +72,7 @@ export function clause74Inquiry(addresseeNumber: string, options: { waitMs?: num
       clauseNo: '74',
       procedureId: '074-01',
       itemNos: [2],
-      ...(options.waitMs === undefined ? {} : { waitMs: options.waitMs }),
+      ...options,
     },
   };
 }
