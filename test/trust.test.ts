@@ -35,7 +35,12 @@ import { initPki, issuePartyCertificates, revokeCertificate } from '../src/trust
 import { partyPaths, pkiPaths } from '../src/trust/pki/files.ts';
 import { renkei } from '../src/cli/test-support.ts';
 import { attemptWith, credentialOf, type Attempt, type Credential } from './support/attacker.ts';
-import { clause74Inquiry, startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
+import {
+  clause74BulkInquiry,
+  clause74Inquiry,
+  startDemoNetwork,
+  type DemoNetwork,
+} from './support/demo-network.ts';
 
 const REQUESTER = '152048'; // 三条市
 const PROVIDER = '131041'; // 新宿区
@@ -1085,17 +1090,11 @@ describe('batches of inquiries', () => {
     try {
       const residents = heldAtProvider();
       const clerk = network.institution(REQUESTER);
-      const bulk = await clerk.submitBulkInquiry({
-        body: {
-          providerId: PROVIDER,
-          clauseNo: '74',
-          procedureId: '074-01',
-          itemNos: [2],
-          addresseeNumbers: [0, 1, 2, 3].map((i) =>
-            world.addresseeNumber(residents[i % residents.length]!, REQUESTER),
-          ),
-        },
-      });
+      const bulk = await clerk.submitBulkInquiry(
+        clause74BulkInquiry(
+          [0, 1, 2, 3].map((i) => world.addresseeNumber(residents[i % residents.length]!, REQUESTER)),
+        ),
+      );
       let results: { processingNumber?: string; outcome: string }[] = [];
       for (let i = 0; i < 100 && results.filter((r) => r.processingNumber).length < 4; i++) {
         await new Promise((resolve) => setTimeout(resolve, 100));
