@@ -16,7 +16,7 @@ import type { Network } from '../src/network/launch.ts';
 import { verifyNetworkRecords } from '../src/network/records.ts';
 import type { SeededWorld } from '../src/network/seed.ts';
 import { DEMO_WORLD } from '../src/network/world.ts';
-import { startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
+import { clause74Inquiry, startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
 import { spawnInstitution, type InstitutionProcess } from './support/institution-process.ts';
 
 const REQUESTER = '152048'; // 三条市
@@ -99,14 +99,6 @@ async function until<T>(what: string, probe: () => T | Promise<T>, ms = 60_000):
   }
 }
 
-const inquiry = () => ({
-  addresseeNumber: world.addresseeNumber('yamada-taro', REQUESTER),
-  providerId: PROVIDER,
-  clauseNo: '74',
-  procedureId: '074-01',
-  itemNos: [2],
-});
-
 describe('a requester killed between the core’s reply to its fetch and its commit', () => {
   it('fetches the same answer again when it restarts, and the three parties record it provided', async () => {
     // An inquiry whose push cannot be recorded: the requester's database is locked as soon as the
@@ -114,7 +106,9 @@ describe('a requester killed between the core’s reply to its fetch and its com
     let lock: Database.Database | undefined;
     let processingNumber = '';
     for (let attempt = 0; attempt < 5 && processingNumber === ''; attempt++) {
-      const accepted = await network.institution(REQUESTER).inquire({ body: inquiry() });
+      const accepted = await network
+        .institution(REQUESTER)
+        .inquire(clause74Inquiry(world.addresseeNumber('yamada-taro', REQUESTER)));
       lock = new Database(requesterFile());
       lock.exec('BEGIN IMMEDIATE');
       if (outcomeAt(requesterFile(), 'requester_records', accepted.processingNumber) === 'pending') {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renkei } from '../src/cli/test-support.ts';
 import type { BulkInquiryStatus } from '../src/protocol/business.ts';
 import { DEMO_RESIDENTS } from '../src/network/world.ts';
-import { startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
+import { clause74BulkInquiry, startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
 
 const REQUESTER = '152048'; // 三条市
 const PROVIDER = '131041'; // 新宿区
@@ -53,9 +53,7 @@ describe('a bulk inquiry', () => {
     const persons = Array.from({ length: 40 }, (_, i) => known[i % known.length]!);
     const addresseeNumbers = [...persons.map((p) => p.addresseeNumber), UNKNOWN];
     const clerk = demo.network.institution(REQUESTER);
-    const accepted = await clerk.submitBulkInquiry({
-      body: { providerId: PROVIDER, clauseNo: '74', procedureId: '074-01', itemNos: [2], addresseeNumbers },
-    });
+    const accepted = await clerk.submitBulkInquiry(clause74BulkInquiry(addresseeNumbers));
     expect(accepted).toMatchObject({ status: 'running', total: 41, requestedBy: `${REQUESTER}:business` });
 
     const done = await waitUntilDone(accepted.bulkNumber);
@@ -116,9 +114,7 @@ describe('a bulk inquiry', () => {
     const clerk = demo.network.institution(REQUESTER);
     const statsBefore = await demo.network.admin().getStatistics({ query: { by: 'procedure' } });
     const coreBefore = statsBefore.total;
-    const accepted = await clerk.submitBulkInquiry({
-      body: { providerId: PROVIDER, clauseNo: '74', procedureId: '074-01', itemNos: [2], addresseeNumbers },
-    });
+    const accepted = await clerk.submitBulkInquiry(clause74BulkInquiry(addresseeNumbers));
     const done = await waitUntilDone(accepted.bulkNumber);
     const provided = persons.filter((p) => p.expected === 'provided').length;
     expect(done.outcomes).toEqual({ provided, not_held: 300 - provided, refused: 0, failed: 3 });
@@ -210,17 +206,9 @@ describe('a bulk inquiry', () => {
     await expect(
       clerk.getBulkInquiry({ params: { bulkNumber: '01900000-0000-7000-8000-000000000000' } }),
     ).rejects.toMatchObject({ code: 'ERR_UNKNOWN_BULK_NUMBER' });
-    await expect(
-      clerk.submitBulkInquiry({
-        body: {
-          providerId: PROVIDER,
-          clauseNo: '74',
-          procedureId: '074-01',
-          itemNos: [2],
-          addresseeNumbers: [],
-        },
-      }),
-    ).rejects.toMatchObject({ code: 'ERR_VALIDATION' });
+    await expect(clerk.submitBulkInquiry(clause74BulkInquiry([]))).rejects.toMatchObject({
+      code: 'ERR_VALIDATION',
+    });
   });
 });
 

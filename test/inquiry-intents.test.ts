@@ -17,10 +17,9 @@ import type { IntermediateStore } from '../src/nodes/institution/intermediate/st
 import { startInstitution } from '../src/nodes/institution/main.ts';
 import { RenkeiError } from '../src/shared/errors.ts';
 import type { RunningNode } from '../src/shared/node.ts';
-import { startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
+import { clause74Inquiry, startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
 
 const REQUESTER = '152048'; // 三条市
-const PROVIDER = '131041'; // 新宿区
 
 let demo: DemoNetwork | undefined;
 let network: Network;
@@ -95,16 +94,9 @@ const coreInquiriesOf = (requester: string) =>
     requester,
   ).map((r) => r.processingNumber);
 
-function inquiry(requestId?: string) {
-  return {
-    addresseeNumber: world.addresseeNumber('yamada-taro', REQUESTER),
-    providerId: PROVIDER,
-    clauseNo: '74',
-    procedureId: '074-01',
-    itemNos: [2],
-    ...(requestId === undefined ? {} : { requestId }),
-  };
-}
+/** 山田 太郎's clause-74 inquiry from 三条市, with these options (an idempotency key, other items). */
+const inquiry = (options: Parameters<typeof clause74Inquiry>[1] = {}) =>
+  clause74Inquiry(world.addresseeNumber('yamada-taro', REQUESTER), options);
 
 describe('a requester killed between sending an inquiry and recording it', () => {
   it('sends it again when it starts, records it under the core’s processing number, and the core keeps one inquiry', async () => {
@@ -112,7 +104,7 @@ describe('a requester killed between sending an inquiry and recording it', () =>
     const before = coreInquiriesOf(REQUESTER);
     const failure = await network
       .institution(REQUESTER)
-      .inquire({ body: inquiry() })
+      .inquire(inquiry())
       .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(RenkeiError);
     const opened = coreInquiriesOf(REQUESTER).filter((pn) => !before.includes(pn));
@@ -154,15 +146,15 @@ describe('a requester killed between sending an inquiry and recording it', () =>
   it('gets the same processing number for the same requestId sent twice, and the core opens one inquiry', async () => {
     const before = coreInquiriesOf(REQUESTER);
     const requestId = '0f6f3c2e-5d6b-4b8e-9a53-2f1c7e0d4a11';
-    const first = await network.institution(REQUESTER).inquire({ body: inquiry(requestId) });
-    const again = await network.institution(REQUESTER).inquire({ body: inquiry(requestId) });
+    const first = await network.institution(REQUESTER).inquire(inquiry({ requestId }));
+    const again = await network.institution(REQUESTER).inquire(inquiry({ requestId }));
     expect(again.processingNumber).toBe(first.processingNumber);
     expect(coreInquiriesOf(REQUESTER)).toEqual([...before, first.processingNumber].sort());
 
     // The key reused for another inquiry is refused, not answered with the first one's number.
     const reused = await network
       .institution(REQUESTER)
-      .inquire({ body: { ...inquiry(requestId), itemNos: [1] } })
+      .inquire(inquiry({ requestId, itemNos: [1] }))
       .catch((error: unknown) => error);
     expect(reused).toBeInstanceOf(RenkeiError);
     expect((reused as RenkeiError).code).toBe('ERR_VALIDATION');

@@ -28,6 +28,7 @@ import { RenkeiError } from '../src/shared/errors.ts';
 import { verifyRecordEvidence, type PublicJwk } from '../src/trust/merkle/index.ts';
 import { partyPaths, pkiPaths } from '../src/trust/pki/files.ts';
 import { logInAs } from './support/portal-web.ts';
+import { clause74Inquiry } from './support/demo-network.ts';
 import { startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
 
 const REQUESTER = '152048'; // 三条市
@@ -63,16 +64,9 @@ let hidden: string;
 /** A clerk's inquiry at the requester (scenario a's), answered; its processing number. */
 async function inquire(nonDisclosure: boolean): Promise<string> {
   const requester = demo.network.institution(REQUESTER);
-  const accepted = await requester.inquire({
-    body: {
-      addresseeNumber: demo.world!.addresseeNumber(RESIDENT, REQUESTER),
-      providerId: PROVIDER,
-      clauseNo: '74',
-      procedureId: '074-01',
-      itemNos: [2],
-      nonDisclosure,
-    },
-  });
+  const accepted = await requester.inquire(
+    clause74Inquiry(demo.world!.addresseeNumber(RESIDENT, REQUESTER), { nonDisclosure }),
+  );
   const status = await requester.getInquiry({
     params: { processingNumber: accepted.processingNumber },
     query: { waitMs: 20_000 },

@@ -10,6 +10,7 @@ import type { Browser, Page } from 'playwright-core';
 import { chromiumFor, cspViolations, launchChromium, shootPage } from './support/browser.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logInWithCard } from './support/portal-chromium.ts';
+import { clause74Inquiry } from './support/demo-network.ts';
 import { startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
 
 const hasChromium = chromiumFor('portal-exchanges-browser.test.ts');
@@ -24,26 +25,19 @@ describe.skipIf(!hasChromium)('the Myna Portal’s page A in chromium', () => {
   let page: Page;
 
   /** A clerk's inquiry at 三条市 about 山田 太郎 at 新宿区, answered. */
-  async function inquire(itemNos: number[], procedureId: string): Promise<string> {
+  async function inquire(itemNos: number[]): Promise<string> {
     const requester = net.network.institution('152048');
-    const { processingNumber } = await requester.inquire({
-      body: {
-        addresseeNumber: net.world!.addresseeNumber('yamada-taro', '152048'),
-        providerId: '131041',
-        clauseNo: '74',
-        procedureId,
-        itemNos,
-        nonDisclosure: false,
-      },
-    });
+    const { processingNumber } = await requester.inquire(
+      clause74Inquiry(net.world!.addresseeNumber('yamada-taro', '152048'), { itemNos, nonDisclosure: false }),
+    );
     await requester.getInquiry({ params: { processingNumber }, query: { waitMs: 20_000 } });
     return processingNumber;
   }
 
   beforeAll(async () => {
     net = await startPortalNetwork('portal-exchanges-browser', { world: true });
-    await inquire([2], '074-01');
-    await inquire([1, 2], '074-01');
+    await inquire([2]);
+    await inquire([1, 2]);
     browser = await launchChromium();
     page = await browser.newPage({ locale: 'ja-JP' });
     page.setDefaultTimeout(15_000);

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLog } from '../src/shared/logger.ts';
 import { verifyRecordEvidence, type EvidenceLeaf, type PublicJwk } from '../src/trust/merkle/index.ts';
 import { logInAs, unescapeHtml, type Browser } from './support/portal-web.ts';
+import { clause74Inquiry } from './support/demo-network.ts';
 import { startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
 
 const REQUESTER = '152048'; // 三条市
@@ -21,16 +22,9 @@ let net: PortalNetwork;
 /** A clerk's inquiry at 三条市 about `resident` (児童手当, 地方税関係情報), answered; its processing number. */
 async function inquire(resident: string, nonDisclosure = false): Promise<string> {
   const requester = net.network.institution(REQUESTER);
-  const accepted = await requester.inquire({
-    body: {
-      addresseeNumber: net.world!.addresseeNumber(resident, REQUESTER),
-      providerId: PROVIDER,
-      clauseNo: '74',
-      procedureId: '074-01',
-      itemNos: [2],
-      nonDisclosure,
-    },
-  });
+  const accepted = await requester.inquire(
+    clause74Inquiry(net.world!.addresseeNumber(resident, REQUESTER), { nonDisclosure }),
+  );
   const status = await requester.getInquiry({
     params: { processingNumber: accepted.processingNumber },
     query: { waitMs: 20_000 },

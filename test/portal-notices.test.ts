@@ -23,6 +23,7 @@ import { openSecurityLog } from '../src/shared/security-log.ts';
 import { schemaText, testDialect } from '../src/shared/test-databases.ts';
 import { pkiPaths } from '../src/trust/pki/files.ts';
 import { attemptWith, credentialOf } from './support/attacker.ts';
+import { clause74Inquiry } from './support/demo-network.ts';
 import {
   MUNICIPALITY,
   TAX_AGENCY,
@@ -132,15 +133,7 @@ describe('notices to residents at the Myna Portal', () => {
     });
     expect(page).toContain('国税庁');
     const inquiry = await nta
-      .inquire({
-        body: {
-          addresseeNumber: person.addresseeNumber,
-          providerId: MUNICIPALITY.id,
-          clauseNo: '74',
-          procedureId: '074-01',
-          itemNos: [2],
-        },
-      })
+      .inquire(clause74Inquiry(person.addresseeNumber, { providerId: MUNICIPALITY.id }))
       .then(
         () => 'accepted',
         (error: unknown) => (error instanceof RenkeiError ? error.code : error),

@@ -35,7 +35,12 @@ import { initPki, issuePartyCertificates, revokeCertificate } from '../src/trust
 import { partyPaths, pkiPaths } from '../src/trust/pki/files.ts';
 import { renkei } from '../src/cli/test-support.ts';
 import { attemptWith, credentialOf, type Attempt, type Credential } from './support/attacker.ts';
-import { startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
+import {
+  clause74BulkInquiry,
+  clause74Inquiry,
+  startDemoNetwork,
+  type DemoNetwork,
+} from './support/demo-network.ts';
 
 const REQUESTER = '152048'; // 三条市
 const PROVIDER = '131041'; // 新宿区
@@ -959,15 +964,7 @@ describe('the core as a client', () => {
     });
     try {
       const clerk = network.institution(REQUESTER);
-      const accepted = await clerk.inquire({
-        body: {
-          addresseeNumber: world.addresseeNumber('yamada-taro', REQUESTER),
-          providerId: PROVIDER,
-          clauseNo: '74',
-          procedureId: '074-01',
-          itemNos: [2],
-        },
-      });
+      const accepted = await clerk.inquire(clause74Inquiry(world.addresseeNumber('yamada-taro', REQUESTER)));
       const answer = await clerk.getInquiry({
         params: { processingNumber: accepted.processingNumber },
         query: { waitMs: 20_000 },
@@ -1006,13 +1003,7 @@ describe('the access record (アクセス記録)', () => {
     }
   }
 
-  const inquiry = () => ({
-    addresseeNumber: world.addresseeNumber('yamada-taro', REQUESTER),
-    providerId: PROVIDER,
-    clauseNo: '74',
-    procedureId: '074-01',
-    itemNos: [2],
-  });
+  const inquiry = () => clause74Inquiry(world.addresseeNumber('yamada-taro', REQUESTER)).body;
 
   it('records the business credential that made each inquiry, from its certificate, in the logged event', async () => {
     const bySystem = await network.institution(REQUESTER).inquire({ body: inquiry() });
@@ -1099,17 +1090,11 @@ describe('batches of inquiries', () => {
     try {
       const residents = heldAtProvider();
       const clerk = network.institution(REQUESTER);
-      const bulk = await clerk.submitBulkInquiry({
-        body: {
-          providerId: PROVIDER,
-          clauseNo: '74',
-          procedureId: '074-01',
-          itemNos: [2],
-          addresseeNumbers: [0, 1, 2, 3].map((i) =>
-            world.addresseeNumber(residents[i % residents.length]!, REQUESTER),
-          ),
-        },
-      });
+      const bulk = await clerk.submitBulkInquiry(
+        clause74BulkInquiry(
+          [0, 1, 2, 3].map((i) => world.addresseeNumber(residents[i % residents.length]!, REQUESTER)),
+        ),
+      );
       let results: { processingNumber?: string; outcome: string }[] = [];
       for (let i = 0; i < 100 && results.filter((r) => r.processingNumber).length < 4; i++) {
         await new Promise((resolve) => setTimeout(resolve, 100));

@@ -21,7 +21,7 @@ import { systemClock } from '../src/shared/clock.ts';
 import { RenkeiError } from '../src/shared/errors.ts';
 import type { RunningNode } from '../src/shared/node.ts';
 import { pkiPaths } from '../src/trust/pki/files.ts';
-import { startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
+import { clause74Inquiry, startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
 
 const REQUESTER = '152048'; // 三条市 (X市)
 const PROVIDER = '131041'; // 新宿区 (A市)
@@ -65,15 +65,9 @@ async function registerRequesterAt(networkUrl: string): Promise<void> {
 
 /** A clerk at the requester asks the provider for the child-allowance item (scenario a). */
 async function inquire(): Promise<string> {
-  const accepted = await network.institution(REQUESTER).inquire({
-    body: {
-      addresseeNumber: world.addresseeNumber('yamada-taro', REQUESTER),
-      providerId: PROVIDER,
-      clauseNo: '74',
-      procedureId: '074-01',
-      itemNos: [2],
-    },
-  });
+  const accepted = await network
+    .institution(REQUESTER)
+    .inquire(clause74Inquiry(world.addresseeNumber('yamada-taro', REQUESTER)));
   return accepted.processingNumber;
 }
 

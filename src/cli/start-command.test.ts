@@ -13,6 +13,7 @@ import { credentialTransport } from '../protocol/client-credentials.ts';
 import { businessApi } from '../protocol/routes.ts';
 import { systemClock } from '../shared/clock.ts';
 import { pkiPaths } from '../trust/pki/files.ts';
+import { clause74Inquiry } from '../../test/support/demo-network.ts';
 import { BIN, renkei } from './test-support.ts';
 
 const temp = mkdtempSync(join(tmpdir(), 'renkei-start-cli-'));
@@ -116,15 +117,7 @@ describe('renkei start', () => {
       }[];
       const addresseeNumber = world.find((r) => r.resident === 'yamada-taro')?.addressees['152048'] ?? '';
       const exchange = async () => {
-        const accepted = await clerk.inquire({
-          body: {
-            addresseeNumber,
-            providerId: '131041',
-            clauseNo: '74',
-            procedureId: '074-01',
-            itemNos: [2],
-          },
-        });
+        const accepted = await clerk.inquire(clause74Inquiry(addresseeNumber));
         const answer = await clerk.getInquiry({
           params: { processingNumber: accepted.processingNumber },
           query: { waitMs: 20_000 },

@@ -5,6 +5,7 @@ import { loadLegalTable } from '../../src/domain/legal-table/index.ts';
 import { launchNetwork, type LaunchOptions, type Network } from '../../src/network/launch.ts';
 import { seedWorld, type SeededWorld } from '../../src/network/seed.ts';
 import { DEMO_WORLD } from '../../src/network/world.ts';
+import type { InquiryInput } from '../../src/protocol/business.ts';
 import type { PostgresOption } from '../../src/shared/db.ts';
 import { dropTestSchemas, testPostgres } from '../../src/shared/test-databases.ts';
 
@@ -53,18 +54,27 @@ export async function startDemoNetwork(
 }
 
 /**
- * The demo's everyday inquiry, as a clerk's `inquire` takes it: item 2 (住民票関係情報) of 新宿区 under
- * clause 74 (procedure 074-01) about the person with this addressee number; `waitMs` to wait for the answer.
+ * What the demo's everyday inquiry asks, whoever it is about: item 2 (地方税関係情報) of 新宿区 under
+ * clause 74 (procedure 074-01).
  */
-export function clause74Inquiry(addresseeNumber: string, options: { waitMs?: number } = {}) {
-  return {
-    body: {
-      addresseeNumber,
-      providerId: '131041',
-      clauseNo: '74',
-      procedureId: '074-01',
-      itemNos: [2],
-      ...(options.waitMs === undefined ? {} : { waitMs: options.waitMs }),
-    },
-  };
+const clause74 = () => ({ providerId: '131041', clauseNo: '74', procedureId: '074-01', itemNos: [2] });
+
+/**
+ * The demo's everyday inquiry (the seeds' 児童手当 example), as a clerk's `inquire` takes it, about
+ * the person with this addressee number. The options change one part of it while the test still
+ * means this inquiry: another provider (the institution harness, being 新宿区, asks 三条市), more items,
+ * non-disclosure, an idempotency key, or `waitMs` to wait for the answer.
+ */
+export function clause74Inquiry(
+  addresseeNumber: string,
+  options: Partial<
+    Pick<InquiryInput, 'providerId' | 'itemNos' | 'nonDisclosure' | 'requestId' | 'waitMs'>
+  > = {},
+) {
+  return { body: { addresseeNumber, ...clause74(), ...options } };
+}
+
+/** The same inquiry about many persons at once, as a clerk's `submitBulkInquiry` takes it. */
+export function clause74BulkInquiry(addresseeNumbers: string[]) {
+  return { body: { ...clause74(), addresseeNumbers } };
 }

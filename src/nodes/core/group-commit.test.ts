@@ -15,8 +15,8 @@ import { silentLogger } from '../../shared/logger.ts';
 import { fixedClock } from '../../shared/clock.ts';
 import { dropTestSchemas, testPostgres } from '../../shared/test-databases.ts';
 import { openCoreStore, type KyselyCoreStore } from './kysely-store.ts';
-import type { ProvisionRecord } from './model.ts';
 import { RecordLogService } from './service/record-log.ts';
+import { pendingInquiry } from './test-support.ts';
 
 let dir: string;
 let postgres: PostgresOption | undefined;
@@ -40,31 +40,6 @@ async function store(): Promise<KyselyCoreStore> {
   return opened;
 }
 
-function record(processingNumber: string): ProvisionRecord {
-  return {
-    processingNumber,
-    requesterId: '152048',
-    providerId: '131041',
-    clauseNo: '74',
-    procedureId: '074-01',
-    itemNos: [2],
-    personKey: null,
-    requestedAt: '2026-01-01T00:00:00.000Z',
-    answeredAt: null,
-    outcome: 'pending',
-    reason: null,
-    nonDisclosure: false,
-    legalTableDigest: 'test',
-  };
-}
-
-const pending = (processingNumber: string) => ({
-  processingNumber,
-  delivery: 'pending' as const,
-  deliveryAttempts: 0,
-  deliveredAt: null,
-});
-
 async function verify(core: KyselyCoreStore) {
   return new RecordLogService({
     store: core,
@@ -77,7 +52,7 @@ describe('group commit in the core store', () => {
   it('writes record changes issued together, their events in call order, and a log that verifies', async () => {
     const core = await store();
     const numbers = Array.from({ length: 40 }, () => randomUUID());
-    await Promise.all(numbers.map((pn) => core.recordInquiry(record(pn), pending(pn))));
+    await Promise.all(numbers.map((pn) => core.recordInquiry(...pendingInquiry(pn))));
     const outcomes = await Promise.all(
       numbers.map((pn, i) =>
         core.recordOutcome(pn, i % 2 === 0 ? 'provided' : 'not_held', null, '2026-01-01T00:00:01.000Z'),
@@ -99,10 +74,10 @@ describe('group commit in the core store', () => {
   it('undoes only the write that fails in a group: its neighbours commit, and it leaves no event', async () => {
     const core = await store();
     const taken = randomUUID();
-    await core.recordInquiry(record(taken), pending(taken));
+    await core.recordInquiry(...pendingInquiry(taken));
     const fresh = Array.from({ length: 9 }, () => randomUUID());
     const calls = [...fresh.slice(0, 4), taken, ...fresh.slice(4)].map((pn) =>
-      core.recordInquiry(record(pn), pending(pn)),
+      core.recordInquiry(...pendingInquiry(pn)),
     );
     const settled = await Promise.allSettled(calls);
     expect(settled.map((s) => s.status)).toEqual([
@@ -120,6 +95,7 @@ describe('group commit in the core store', () => {
     // A writer process records inquiries 16 at a time and prints each processing number once its
     // promise resolves; it is killed mid-stream, with groups in flight.
     const kysely = fileURLToPath(new URL('./kysely-store.ts', import.meta.url));
+    const support = fileURLToPath(new URL('./test-support.ts', import.meta.url));
     const child = spawn(
       process.execPath,
       [
@@ -131,14 +107,11 @@ describe('group commit in the core store', () => {
         const { openCoreStore } = await import(${JSON.stringify(kysely)});
         const { randomUUID } = await import('node:crypto');
         const store = await openCoreStore(JSON.parse(process.argv[1]));
-        const record = (processingNumber) => ({ processingNumber, requesterId: '152048', providerId: '131041',
-          clauseNo: '74', procedureId: '074-01', itemNos: [2], personKey: null,
-          requestedAt: '2026-01-01T00:00:00.000Z', answeredAt: null, outcome: 'pending', reason: null,
-          nonDisclosure: false, legalTableDigest: 'test' });
+        const { pendingInquiry } = await import(${JSON.stringify(support)});
         const writer = async () => {
           for (;;) {
             const pn = randomUUID();
-            await store.recordInquiry(record(pn), { processingNumber: pn, delivery: 'pending', deliveryAttempts: 0, deliveredAt: null });
+            await store.recordInquiry(...pendingInquiry(pn));
             process.stdout.write(pn + '\\n');
           }
         };

@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nodeDatabase, type PostgresOption } from '../../shared/db.ts';
 import { dropTestSchemas, testPostgres } from '../../shared/test-databases.ts';
 import { openCoreStore, type KyselyCoreStore } from './kysely-store.ts';
-import type { ProvisionRecord } from './model.ts';
+import { pendingInquiry } from './test-support.ts';
 
 let dir: string;
 let postgres: PostgresOption | undefined;
@@ -39,29 +39,9 @@ async function worker(id: string | undefined): Promise<KyselyCoreStore> {
   return store;
 }
 
-async function pendingInquiry(store: KyselyCoreStore): Promise<string> {
+async function writePendingInquiry(store: KyselyCoreStore): Promise<string> {
   const processingNumber = uuidv7();
-  const record: ProvisionRecord = {
-    processingNumber,
-    requesterId: '152048',
-    providerId: '131041',
-    clauseNo: '74',
-    procedureId: '074-01',
-    itemNos: [2],
-    personKey: null,
-    requestedAt: now.toISOString(),
-    answeredAt: null,
-    outcome: 'pending',
-    reason: null,
-    nonDisclosure: false,
-    legalTableDigest: 'test',
-  };
-  await store.recordInquiry(record, {
-    processingNumber,
-    delivery: 'pending',
-    deliveryAttempts: 0,
-    deliveredAt: null,
-  });
+  await store.recordInquiry(...pendingInquiry(processingNumber, now.toISOString()));
   return processingNumber;
 }
 
@@ -78,7 +58,7 @@ describe('inquiries in flight at several core processes', () => {
     await a.renewLease(lease(30));
     await b.renewLease(lease(30));
     await c.renewLease(lease(30));
-    const carried = await pendingInquiry(a);
+    const carried = await writePendingInquiry(a);
 
     expect(await numbers(b)).toEqual([]); // a is alive: its inquiry is its own
     now = lease(31); // a stops renewing (it died); b and c go on
@@ -96,7 +76,7 @@ describe('inquiries in flight at several core processes', () => {
     const other = await worker('host#2');
     await before.renewLease(lease(30));
     await other.renewLease(lease(30));
-    const carried = await pendingInquiry(before);
+    const carried = await writePendingInquiry(before);
     // host#1 is killed and started again at once: it forgets its old lease, then resumes.
     const after = await worker('host#1');
     await after.dropLease();
@@ -111,7 +91,7 @@ describe('inquiries in flight at several core processes', () => {
     const staying = await worker('host#2');
     await leaving.renewLease(lease(30));
     await staying.renewLease(lease(30));
-    const carried = await pendingInquiry(leaving);
+    const carried = await writePendingInquiry(leaving);
     await leaving.close(); // drops its lease
     open.splice(open.indexOf(leaving), 1);
     expect(await numbers(staying)).toEqual([carried]);
@@ -119,8 +99,8 @@ describe('inquiries in flight at several core processes', () => {
 
   it('resumes every unfinished inquiry when the core runs alone, as before', async () => {
     const alone = await worker(undefined);
-    const first = await pendingInquiry(alone);
-    const second = await pendingInquiry(alone);
+    const first = await writePendingInquiry(alone);
+    const second = await writePendingInquiry(alone);
     expect((await numbers(alone)).sort()).toEqual([first, second].sort());
   });
 

@@ -42,6 +42,7 @@ import { generateCoreKeys, type CoreKeys } from './keys.ts';
 import { nodeDatabase } from '../../shared/db.ts';
 import { dropTestSchemas, schemaText, testPostgres } from '../../shared/test-databases.ts';
 import { openCoreStore, type KyselyCoreStore } from './kysely-store.ts';
+import type { InquiryState, ProvisionRecord } from './model.ts';
 import { buildLegalTable, type LegalFiles } from '../../domain/legal-table/load.ts';
 import type { FastifyInstance } from 'fastify';
 import { AccountService } from '../../shared/web/console/accounts.ts';
@@ -303,6 +304,37 @@ export function providerError(code: 'ERR_LAYOUT_VIOLATION' | 'ERR_INTERNAL'): Pr
   return () => {
     throw new RenkeiError(code, 'stand-in failure');
   };
+}
+
+// ── An inquiry written straight into a core store ─────────────────────────────────────────────
+
+/**
+ * What the core writes with `recordInquiry` when it accepts the seeds' 児童手当 inquiry (三条市 asks
+ * 新宿区 for item 2 under clause 74) and has not yet answered it: the pending record and its pending
+ * delivery, for the store's own tests, which write inquiries without a core around the store.
+ */
+export function pendingInquiry(
+  processingNumber: string,
+  requestedAt = '2026-01-01T00:00:00.000Z',
+): [ProvisionRecord, InquiryState] {
+  return [
+    {
+      processingNumber,
+      requesterId: '152048',
+      providerId: '131041',
+      clauseNo: '74',
+      procedureId: '074-01',
+      itemNos: [2],
+      personKey: null,
+      requestedAt,
+      answeredAt: null,
+      outcome: 'pending',
+      reason: null,
+      nonDisclosure: false,
+      legalTableDigest: 'test',
+    },
+    { processingNumber, delivery: 'pending', deliveryAttempts: 0, deliveredAt: null },
+  ];
 }
 
 // ── A core under test ──────────────────────────────────────────────────────────────────────────

@@ -5,10 +5,17 @@ import { v7 as uuidv7 } from 'uuid';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RECORD_CHECK_LIMIT, RecordCheckAnswer } from '../../protocol/record-checks.ts';
 import { generateIndividualNumber } from '../../domain/identifiers/index.ts';
-import type { ProvisionAnswer, ProvisionRequest } from '../../protocol/messages.ts';
+import type { ProvisionAnswer } from '../../protocol/messages.ts';
 import { fixedClock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
-import { INSTITUTION_ID, newPersonCode, startHarness, type Harness } from './test-support.ts';
+import {
+  INSTITUTION_ID,
+  harnessInquiry,
+  newPersonCode,
+  provisionRequest,
+  startHarness,
+  type Harness,
+} from './test-support.ts';
 
 const harnesses: Harness[] = [];
 afterEach(async () => {
@@ -48,20 +55,6 @@ async function registered(h: Harness) {
 }
 
 const TAX_2025 = { fiscalYear: 2025, taxableIncome: 3_200_000, dependants: 1 };
-
-function provisionRequest(personCode: string, overrides: Partial<ProvisionRequest> = {}): ProvisionRequest {
-  return {
-    processingNumber: uuidv7(),
-    requesterId: '152048',
-    personCode,
-    clauseNo: '74',
-    procedureId: '074-01',
-    itemNos: [2],
-    requestedAt: '2025-06-02T01:00:00.000Z',
-    nonDisclosure: false,
-    ...overrides,
-  };
-}
 
 interface RecordsBody {
   records: {
@@ -458,14 +451,6 @@ describe('copies (副本) and automatic answers (自動応答)', () => {
 });
 
 describe('inquiries (情報照会)', () => {
-  const inquiry = (addresseeNumber: string) => ({
-    addresseeNumber,
-    providerId: '152048',
-    clauseNo: '74',
-    procedureId: '074-01',
-    itemNos: [2],
-  });
-
   interface Status {
     processingNumber: string;
     status: string;
@@ -480,7 +465,7 @@ describe('inquiries (情報照会)', () => {
     const person = await registered(h);
     const accepted = await h.client.post<{ processingNumber: string; status: string }>(
       '/business/v1/inquiries',
-      inquiry(person.addresseeNumber),
+      harnessInquiry(person.addresseeNumber),
     );
     expect(accepted.status).toBe('pending');
     expect(h.core.inquiries[0]).toMatchObject({
@@ -511,7 +496,7 @@ describe('inquiries (情報照会)', () => {
     const h = await harness();
     const person = await registered(h);
     const accepted = await h.client.post<{ processingNumber: string }>('/business/v1/inquiries', {
-      ...inquiry(person.addresseeNumber),
+      ...harnessInquiry(person.addresseeNumber),
       nonDisclosure: true,
     });
     const own = async () =>
@@ -544,7 +529,7 @@ describe('inquiries (情報照会)', () => {
     const person = await registered(h);
     const accepted = await h.client.post<{ processingNumber: string }>(
       '/business/v1/inquiries',
-      inquiry(person.addresseeNumber),
+      harnessInquiry(person.addresseeNumber),
     );
     await h.client.post('/network/v1/answers', {
       processingNumber: accepted.processingNumber,
@@ -562,7 +547,7 @@ describe('inquiries (情報照会)', () => {
     const person = await registered(h);
     const accepted = await h.client.post<{ processingNumber: string }>(
       '/business/v1/inquiries',
-      inquiry(person.addresseeNumber),
+      harnessInquiry(person.addresseeNumber),
     );
     await h.client.post('/network/v1/answers', {
       processingNumber: accepted.processingNumber,
@@ -583,7 +568,7 @@ describe('inquiries (情報照会)', () => {
     const person = await registered(h);
     const accepted = await h.client.post<{ processingNumber: string }>(
       '/business/v1/inquiries',
-      inquiry(person.addresseeNumber),
+      harnessInquiry(person.addresseeNumber),
     );
     const status = await h.client.get<Status>(
       `/business/v1/inquiries/${accepted.processingNumber}?waitMs=100`,
@@ -600,7 +585,7 @@ describe('inquiries (情報照会)', () => {
     };
     const accepted = await h.client.post<{ processingNumber: string }>(
       '/business/v1/inquiries',
-      inquiry(person.addresseeNumber),
+      harnessInquiry(person.addresseeNumber),
     );
     const status = await h.client.get<Status>(`/business/v1/inquiries/${accepted.processingNumber}`);
     expect(status).toMatchObject({ status: 'answered', outcome: 'not_held', providerId: '152048' });
@@ -610,7 +595,9 @@ describe('inquiries (情報照会)', () => {
     const h = await harness();
     const person = await registered(h);
     h.core.behaviour = { kind: 'refuse', code: 'ERR_INQUIRY_NOT_AUTHORIZED', rule: 'requester_not_allowed' };
-    const error = await failure(h.client.post('/business/v1/inquiries', inquiry(person.addresseeNumber)));
+    const error = await failure(
+      h.client.post('/business/v1/inquiries', harnessInquiry(person.addresseeNumber)),
+    );
     expect(error.code).toBe('ERR_INQUIRY_NOT_AUTHORIZED');
     const processingNumber = error.details.processingNumber as string;
     expect(error.details.rule).toBe('requester_not_allowed');
@@ -625,7 +612,9 @@ describe('inquiries (情報照会)', () => {
   it('records a failed inquiry under a local processing number when the core is unreachable', async () => {
     const h = await harness({ coreUrl: 'http://127.0.0.1:1' });
     const person = await registered(h);
-    const error = await failure(h.client.post('/business/v1/inquiries', inquiry(person.addresseeNumber)));
+    const error = await failure(
+      h.client.post('/business/v1/inquiries', harnessInquiry(person.addresseeNumber)),
+    );
     expect(error.code).toBe('ERR_UPSTREAM_UNAVAILABLE');
     const processingNumber = error.details.processingNumber as string;
     const status = await h.client.get<Status>(`/business/v1/inquiries/${processingNumber}`);
@@ -637,7 +626,7 @@ describe('inquiries (情報照会)', () => {
     const person = await registered(h);
     const { processingNumber } = await h.client.post<{ processingNumber: string }>(
       '/business/v1/inquiries',
-      inquiry(person.addresseeNumber),
+      harnessInquiry(person.addresseeNumber),
     );
     h.core.keptAnswers.set(processingNumber, {
       outcome: 'provided',
@@ -661,7 +650,7 @@ describe('inquiries (情報照会)', () => {
     const person = await registered(h);
     const { processingNumber } = await h.client.post<{ processingNumber: string }>(
       '/business/v1/inquiries',
-      inquiry(person.addresseeNumber),
+      harnessInquiry(person.addresseeNumber),
     );
     h.core.keptAnswers.set(processingNumber, 'ERR_ANSWER_GONE');
     h.clock.advance(11_000);
@@ -671,7 +660,7 @@ describe('inquiries (情報照会)', () => {
 
   it('refuses an inquiry about an unknown person or an unknown processing number', async () => {
     const h = await harness();
-    const error = await failure(h.client.post('/business/v1/inquiries', inquiry('nobody')));
+    const error = await failure(h.client.post('/business/v1/inquiries', harnessInquiry('nobody')));
     expect(error.code).toBe('ERR_UNKNOWN_ADDRESSEE_NUMBER');
     const unknown = await failure(h.client.get(`/business/v1/inquiries/${uuidv7()}?waitMs=10`));
     expect(unknown.code).toBe('ERR_UNKNOWN_PROCESSING_NUMBER');
@@ -685,13 +674,10 @@ describe('records and privacy', () => {
     const person = await registered(h);
     const old = provisionRequest(person.personCode, { requestedAt: '2018-04-01T00:00:00.000Z' });
     await h.client.post('/network/v1/provision-requests', old);
-    const oldInquiry = await h.client.post<{ processingNumber: string }>('/business/v1/inquiries', {
-      addresseeNumber: person.addresseeNumber,
-      providerId: '152048',
-      clauseNo: '74',
-      procedureId: '074-01',
-      itemNos: [2],
-    });
+    const oldInquiry = await h.client.post<{ processingNumber: string }>(
+      '/business/v1/inquiries',
+      harnessInquiry(person.addresseeNumber),
+    );
 
     h.clock.set('2025-03-31T23:59:59Z'); // not yet 7 years
     expect(await h.client.post('/business/v1/provision-records/purge', {})).toMatchObject({
@@ -720,13 +706,7 @@ describe('records and privacy', () => {
         itemNo: 2,
         data: TAX_2025,
       });
-      await h.client.post('/business/v1/inquiries', {
-        addresseeNumber: person.addresseeNumber,
-        providerId: '152048',
-        clauseNo: '74',
-        procedureId: '074-01',
-        itemNos: [2],
-      });
+      await h.client.post('/business/v1/inquiries', harnessInquiry(person.addresseeNumber));
       await h.client.post('/network/v1/provision-requests', provisionRequest(person.personCode));
     }
     // A failed acquisition logs too: make sure that path does not leak either.
@@ -762,13 +742,10 @@ describe('the three-party cross-check (三者照合)', () => {
     });
     const provided = provisionRequest(person.personCode);
     await h.client.post('/network/v1/provision-requests', provided);
-    const asked = await h.client.post<{ processingNumber: string }>('/business/v1/inquiries', {
-      addresseeNumber: person.addresseeNumber,
-      providerId: '152048',
-      clauseNo: '74',
-      procedureId: '074-01',
-      itemNos: [2],
-    });
+    const asked = await h.client.post<{ processingNumber: string }>(
+      '/business/v1/inquiries',
+      harnessInquiry(person.addresseeNumber),
+    );
     const unknown = uuidv7();
     const answer = await h.client.post<RecordCheckAnswer>('/network/v1/record-checks', {
       processingNumbers: [provided.processingNumber, asked.processingNumber, unknown],

@@ -6,7 +6,6 @@ import { generateKeyPair } from 'jose';
 import type { Kysely } from 'kysely';
 import { v7 as uuidv7 } from 'uuid';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ProvisionRequest } from '../../protocol/messages.ts';
 import { fixedClock } from '../../shared/clock.ts';
 import { migrateToLatest, openSqlite, openSqliteReadOnly } from '../../shared/db.ts';
 import { silentLogger } from '../../shared/logger.ts';
@@ -15,7 +14,13 @@ import { KyselyIntermediateStore, type IntermediateDatabase } from './intermedia
 import { intermediateMigrations } from './intermediate/migrations.ts';
 import { RecordLogService } from './intermediate/service/record-log.ts';
 import type { ProviderRecord } from './intermediate/store.ts';
-import { newPersonCode, startHarness, type Harness } from './test-support.ts';
+import {
+  harnessInquiry,
+  newPersonCode,
+  provisionRequest,
+  startHarness,
+  type Harness,
+} from './test-support.ts';
 
 let keys: { publicKey: TreeHeadKey; privateKey: TreeHeadKey };
 beforeAll(async () => {
@@ -63,33 +68,16 @@ async function registered(h: Harness) {
   return { ...resident, addresseeNumber: person.addresseeNumber };
 }
 
-function provisionRequest(personCode: string, overrides: Partial<ProvisionRequest> = {}): ProvisionRequest {
-  return {
-    processingNumber: uuidv7(),
-    requesterId: '152048',
-    personCode,
-    clauseNo: '74',
-    procedureId: '074-01',
-    itemNos: [2],
-    requestedAt: '2025-06-02T01:00:00.000Z',
-    nonDisclosure: false,
-    ...overrides,
-  };
-}
-
 const TAX_2025 = { fiscalYear: 2025, taxableIncome: 3_200_000, dependants: 1 };
 
 describe('the intermediate server record log', () => {
   it('ignores a second answer to the same processing number: the clerk keeps the first', async () => {
     const h = await harness();
     const person = await registered(h);
-    const { processingNumber } = await h.client.post<{ processingNumber: string }>('/business/v1/inquiries', {
-      addresseeNumber: person.addresseeNumber,
-      providerId: '152048',
-      clauseNo: '74',
-      procedureId: '074-01',
-      itemNos: [2],
-    });
+    const { processingNumber } = await h.client.post<{ processingNumber: string }>(
+      '/business/v1/inquiries',
+      harnessInquiry(person.addresseeNumber),
+    );
     const first = [{ itemNo: 2, layoutVersion: '2025.1', data: TAX_2025 }];
     await h.client.post('/network/v1/answers', {
       processingNumber,
@@ -154,13 +142,7 @@ describe('the intermediate server record log', () => {
     const h = await harness({ start: '2018-04-01T00:00:00Z', retentionYears: 7 });
     const person = await registered(h);
     await h.client.post('/network/v1/provision-requests', provisionRequest(person.personCode));
-    await h.client.post('/business/v1/inquiries', {
-      addresseeNumber: person.addresseeNumber,
-      providerId: '152048',
-      clauseNo: '74',
-      procedureId: '074-01',
-      itemNos: [2],
-    });
+    await h.client.post('/business/v1/inquiries', harnessInquiry(person.addresseeNumber));
     h.clock.set('2025-04-01T00:00:01Z');
     await h.client.post('/network/v1/provision-requests', provisionRequest(person.personCode));
     expect(await h.client.post('/business/v1/provision-records/purge', {})).toMatchObject({

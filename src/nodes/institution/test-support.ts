@@ -15,7 +15,7 @@ import { createClient, type Client } from '../../protocol/api.ts';
 import { httpTransport } from '../../protocol/http-transport.ts';
 import { rawClient, type RawClient } from '../../protocol/raw-client.ts';
 import { businessApi } from '../../protocol/routes.ts';
-import type { AnswerDelivery } from '../../protocol/messages.ts';
+import type { AnswerDelivery, ProvisionRequest } from '../../protocol/messages.ts';
 import { type PersonCode } from '../../protocol/identifiers.ts';
 import {
   AnswerAcknowledgement,
@@ -33,6 +33,7 @@ import { silentLogger } from '../../shared/logger.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { startInstitution, type InstitutionConsoleOptions } from './main.ts';
 import { buildLegalTable } from '../../domain/legal-table/load.ts';
+import { clause74Inquiry } from '../../../test/support/demo-network.ts';
 
 // ── A legal table with just what the institution uses: items and their layouts ──────────────────
 
@@ -131,6 +132,33 @@ const ITEMS: InfoItem[] = [
 
 /** Built by the real loader, so the node's tests exercise the real layout validation. */
 export const testLegalTable: LegalTable = buildLegalTable({ clauses: [], procedures: [], items: ITEMS });
+
+// ── What the harness's business system and the core send it ────────────────────────────────
+
+/**
+ * The seeds' clause-74 inquiry the other way round, as the harness's business system posts it to
+ * `/business/v1/inquiries`: 新宿区 (the harness's INSTITUTION_ID) asks 三条市 about this person.
+ */
+export const harnessInquiry = (addresseeNumber: string) =>
+  clause74Inquiry(addresseeNumber, { providerId: '152048' }).body;
+
+/** The core's provision request to the harness for that inquiry from 三条市: item 2 under clause 74. */
+export function provisionRequest(
+  personCode: string,
+  overrides: Partial<ProvisionRequest> = {},
+): ProvisionRequest {
+  return {
+    processingNumber: uuidv7(),
+    requesterId: '152048',
+    personCode,
+    clauseNo: '74',
+    procedureId: '074-01',
+    itemNos: [2],
+    requestedAt: '2025-06-02T01:00:00.000Z',
+    nonDisclosure: false,
+    ...overrides,
+  };
+}
 
 // ── Stand-ins for the other side of the wire ────────────────────────────────────────────────
 

@@ -3,12 +3,11 @@ import { tmpdir } from 'node:os';
 import Database from 'better-sqlite3';
 import iconv from 'iconv-lite';
 import { join } from 'node:path';
-import { v7 as uuidv7 } from 'uuid';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProvisionAnswer } from '../../../protocol/messages.ts';
 import { fixedClock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
-import { startHarness, testLegalTable, type Harness } from '../test-support.ts';
+import { provisionRequest, startHarness, testLegalTable, type Harness } from '../test-support.ts';
 import { CsvSyntaxError, parseCsv } from './csv.ts';
 import { loadFixedLengthLayout } from './fixed-length.ts';
 import { parseCopies } from './parse-copies.ts';
@@ -124,16 +123,10 @@ describe('importing into an institution', () => {
     expect(progress).toBe(5);
 
     const last = persons[4]!;
-    const answer = await h.client.post<ProvisionAnswer>('/network/v1/provision-requests', {
-      processingNumber: uuidv7(),
-      requesterId: '152048',
-      personCode: last.personCode,
-      clauseNo: '74',
-      procedureId: '074-01',
-      itemNos: [2],
-      requestedAt: ON.toISOString(),
-      nonDisclosure: false,
-    });
+    const answer = await h.client.post<ProvisionAnswer>(
+      '/network/v1/provision-requests',
+      provisionRequest(last.personCode, { requestedAt: ON.toISOString() }),
+    );
     expect(answer.items[0]?.data).toEqual({
       fiscalYear: 2025,
       taxableIncome: 5_000_000,
