@@ -5,7 +5,7 @@
  * a Kysely with the PostgreSQL dialect, after `migrateToLatest(db, CORE_MIGRATIONS)`.
  */
 import { appendRecordRows } from '../../protocol/record-log-append.ts';
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely, type Selectable, type Transaction } from 'kysely';
 import {
   dialectOf,
   migrateToLatest,
@@ -300,6 +300,20 @@ const deleteKeptAnswer = precompiled<CoreDatabase, { processingNumber: string },
 );
 
 /** In a work of group commit: its events join the group's one append, made just before the commit. */
+/**
+ * The rows no live core process carries (several core processes only): never claimed, or claimed by
+ * a process whose lease ended before `now`. Both claims (inquiries, batches) use this one test.
+ */
+function carriedByNoLiveWorker(
+  eb: ExpressionBuilder<CoreDatabase, 'inquiries' | 'inquiry_batches'>,
+  now: string,
+) {
+  return eb.or([
+    eb('owner', 'is', null),
+    eb('owner', 'not in', eb.selectFrom('core_workers').select('id').where('lease_until', '>', now)),
+  ]);
+}
+
 function queueEvents(group: PendingRecordEvents, events: readonly CoreRecordEvent[]): void {
   for (const event of events) group.rows.push(eventRow(event, 0));
 }
@@ -896,12 +910,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
         .set({ owner: id })
         .where('delivery', '=', 'pending')
         .where('batch_id', 'is', null)
-        .where((eb) =>
-          eb.or([
-            eb('owner', 'is', null),
-            eb('owner', 'not in', eb.selectFrom('core_workers').select('id').where('lease_until', '>', now)),
-          ]),
-        )
+        .where((eb) => carriedByNoLiveWorker(eb, now))
         .returning('processing_number')
         .execute();
       if (claimed.length === 0) return [];
@@ -1629,12 +1638,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
         .updateTable('inquiry_batches')
         .set({ owner: id })
         .where('state', 'in', ['forwarded', 'answered'])
-        .where((eb) =>
-          eb.or([
-            eb('owner', 'is', null),
-            eb('owner', 'not in', eb.selectFrom('core_workers').select('id').where('lease_until', '>', now)),
-          ]),
-        )
+        .where((eb) => carriedByNoLiveWorker(eb, now))
         .returning('batch_id')
         .execute();
       if (claimed.length === 0) return [];
