@@ -122,34 +122,54 @@ export function createItemSealer(trust: NodeTrust, archive: MessageArchive): Ite
     }
     return key;
   };
+  /**
+   * The provider's side of both seals: checks the requester's encryption certificate (the CA's, for
+   * encryption, naming `requesterId`, else `ERR_IDENTITY_MISMATCH` with `mismatch`), signs `payload`
+   * as a `type` message to the requester, and encrypts that to the certificate's key (`keyOf`),
+   * bound to `boundTo` (the processing number, or the batch id).
+   */
+  const sealTo = async (
+    type: string,
+    payload: Record<string, unknown>,
+    boundTo: string,
+    requesterId: string,
+    requesterCertificate: string,
+    mismatch: string,
+    keyOf: (serial: string, certificate: string) => Promise<CryptoKey>,
+  ): Promise<string> => {
+    const der = new Uint8Array(pemToDer(requesterCertificate));
+    const requester = await trust.verifyPeer(der, 'encryption');
+    if (requester.partyId !== requesterId) {
+      throw new RenkeiError('ERR_IDENTITY_MISMATCH', mismatch, { field: 'requesterEncryptionCertificate' });
+    }
+    const jws = await signMessage({
+      type,
+      payload,
+      sender: trust.self.partyId,
+      audience: requesterId,
+      key: trust.self.signingKey,
+      kid: trust.self.kid,
+      clock: trust.clock,
+    });
+    const key = await keyOf(requester.serial, requesterCertificate);
+    return encryptForRecipient({ jws, certificate: trust.tls.cert }, key, {
+      kid: requester.serial,
+      processingNumber: boundTo,
+    });
+  };
   return {
     encryptionCertificate: trust.self.encryption.certificatePem,
 
-    async seal({ processingNumber, inquiryHash, requesterId, requesterCertificate, items }) {
-      const der = new Uint8Array(pemToDer(requesterCertificate));
-      const requester = await trust.verifyPeer(der, 'encryption');
-      if (requester.partyId !== requesterId) {
-        throw new RenkeiError(
-          'ERR_IDENTITY_MISMATCH',
-          'The encryption certificate in the provision request does not name its requester.',
-          { field: 'requesterEncryptionCertificate' },
-        );
-      }
-      const jws = await signMessage({
-        type: ANSWERED_ITEMS,
-        payload: { processingNumber, inquiryHash, items },
-        sender: trust.self.partyId,
-        audience: requesterId,
-        key: trust.self.signingKey,
-        kid: trust.self.kid,
-        clock: trust.clock,
-      });
-      const key = await encryptionKeyOf(requester.serial, requesterCertificate);
-      return encryptForRecipient({ jws, certificate: trust.tls.cert }, key, {
-        kid: requester.serial,
+    seal: ({ processingNumber, inquiryHash, requesterId, requesterCertificate, items }) =>
+      sealTo(
+        ANSWERED_ITEMS,
+        { processingNumber, inquiryHash, items },
         processingNumber,
-      });
-    },
+        requesterId,
+        requesterCertificate,
+        'The encryption certificate in the provision request does not name its requester.',
+        encryptionKeyOf,
+      ),
 
     async open({ processingNumber, providerId, sealed }) {
       const plain = Sealed.safeParse(
@@ -194,31 +214,16 @@ export function createItemSealer(trust: NodeTrust, archive: MessageArchive): Ite
       return { items: answered.data.items, inquiry };
     },
 
-    async sealBatch({ batchId, inquiryHash, requesterId, requesterCertificate, members }) {
-      const der = new Uint8Array(pemToDer(requesterCertificate));
-      const requester = await trust.verifyPeer(der, 'encryption');
-      if (requester.partyId !== requesterId) {
-        throw new RenkeiError(
-          'ERR_IDENTITY_MISMATCH',
-          'The encryption certificate in the provision batch does not name its requester.',
-          { field: 'requesterEncryptionCertificate' },
-        );
-      }
-      const jws = await signMessage({
-        type: ANSWERED_BATCH,
-        payload: { batchId, inquiryHash, members },
-        sender: trust.self.partyId,
-        audience: requesterId,
-        key: trust.self.signingKey,
-        kid: trust.self.kid,
-        clock: trust.clock,
-      });
-      const key = await importCertificateKey(requesterCertificate, 'encrypt');
-      return encryptForRecipient({ jws, certificate: trust.tls.cert }, key, {
-        kid: requester.serial,
-        processingNumber: batchId,
-      });
-    },
+    sealBatch: ({ batchId, inquiryHash, requesterId, requesterCertificate, members }) =>
+      sealTo(
+        ANSWERED_BATCH,
+        { batchId, inquiryHash, members },
+        batchId,
+        requesterId,
+        requesterCertificate,
+        'The encryption certificate in the provision batch does not name its requester.',
+        importEncryptionKey,
+      ),
 
     async openBatch({ batchId, providerId, sealed }) {
       const plain = Sealed.safeParse(
@@ -270,6 +275,10 @@ export function createItemSealer(trust: NodeTrust, archive: MessageArchive): Ite
     },
   };
 }
+
+/** A batch's requester key, imported for that batch alone (`sealBatch` keeps no cache, unlike `seal`). */
+const importEncryptionKey = (_serial: string, certificate: string): Promise<CryptoKey> =>
+  importCertificateKey(certificate, 'encrypt');
 
 /** A message's claims as this party signed them (not checked again: it made them); undefined if other. */
 function claimsOf<T extends z.ZodType>(jws: string, schema: T): z.output<T> | undefined {
