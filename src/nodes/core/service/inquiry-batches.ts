@@ -50,6 +50,7 @@ import {
   INQUIRY_GRACE_VERSIONS,
   PROVIDER_UNAVAILABLE,
   PROVISION_ANSWER_MAX_BYTES,
+  providerFailureReason,
   type InquiryService,
 } from './inquiries.ts';
 import type { InstitutionReach } from './reach.ts';
@@ -524,18 +525,6 @@ export class InquiryBatchService {
     this.inFlight.add(tracked);
     void tracked.finally(() => this.inFlight.delete(tracked));
   }
-}
-
-/** The provider's own error code, or `provider_unavailable` when it could not be reached. */
-function providerFailureReason(error: unknown): string {
-  if (
-    error instanceof RenkeiError &&
-    error.code !== 'ERR_UPSTREAM_UNAVAILABLE' &&
-    error.code !== 'ERR_PROVIDER_UNAVAILABLE'
-  ) {
-    return error.code;
-  }
-  return PROVIDER_UNAVAILABLE;
 }
 
 function errorCode(error: unknown): string {
