@@ -39,6 +39,7 @@ import type { Clock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { Sleeper } from '../../../shared/sleeper.ts';
+import { retryDelay } from '../../../shared/durable-sends.ts';
 import type { Institution, ProvisionRecord } from '../model.ts';
 import type { BatchOutcome, CoreStore, StoredInquiryBatch } from '../store.ts';
 import type { CodeCipher } from './code-cipher.ts';
@@ -489,7 +490,7 @@ export class InquiryBatchService {
             'batch answer not yet delivered; retrying',
           );
         }
-        await this.sleeper.sleep(this.retryDelay(retry));
+        await this.sleeper.sleep(retryDelay(retry, this.retryDelays, this.maxRetryDelayMs));
         if (this.closing) break;
         const batch = await store.findInquiryBatch(batchId).catch(() => undefined);
         if (batch?.state !== 'answered') return; // acknowledged after a fetch meanwhile
@@ -509,13 +510,6 @@ export class InquiryBatchService {
       .catch((error: unknown) =>
         logger.error({ batchId, code: errorCode(error) }, 'could not record a delivery'),
       );
-  }
-
-  private retryDelay(retry: number): number {
-    const listed = this.retryDelays[retry];
-    if (listed !== undefined) return Math.min(listed, this.maxRetryDelayMs);
-    const last = this.retryDelays.at(-1) ?? 1_000;
-    return Math.min(last * 2 ** Math.min(retry - this.retryDelays.length + 1, 30), this.maxRetryDelayMs);
   }
 
   private track(work: Promise<void>): void {
