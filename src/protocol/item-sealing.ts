@@ -123,24 +123,29 @@ export function createItemSealer(trust: NodeTrust, archive: MessageArchive): Ite
     return key;
   };
   /**
-   * The provider's side of both seals: checks the requester's encryption certificate (the CA's, for
-   * encryption, naming `requesterId`, else `ERR_IDENTITY_MISMATCH` with `mismatch`), signs `payload`
-   * as a `type` message to the requester, and encrypts that to the certificate's key (`keyOf`),
-   * bound to `boundTo` (the processing number, or the batch id).
+   * The provider's side of both seals, an inquiry's items (`AnsweredItems`) and a batch's
+   * (`AnsweredBatch`): checks the requester's encryption certificate (the CA's, for encryption,
+   * naming the requester, else `ERR_IDENTITY_MISMATCH`), signs `payload` as a `type` message to the
+   * requester, and encrypts that to the certificate's key, bound to `boundTo` (the processing number,
+   * or the batch id). An inquiry's key comes from the cache; a batch's is imported for that batch.
    */
   const sealTo = async (
-    type: string,
+    type: typeof ANSWERED_ITEMS | typeof ANSWERED_BATCH,
     payload: Record<string, unknown>,
     boundTo: string,
-    requesterId: string,
-    requesterCertificate: string,
-    mismatch: string,
-    keyOf: (serial: string, certificate: string) => Promise<CryptoKey>,
+    { requesterId, requesterCertificate }: { requesterId: string; requesterCertificate: string },
   ): Promise<string> => {
+    const batch = type === ANSWERED_BATCH;
     const der = new Uint8Array(pemToDer(requesterCertificate));
     const requester = await trust.verifyPeer(der, 'encryption');
     if (requester.partyId !== requesterId) {
-      throw new RenkeiError('ERR_IDENTITY_MISMATCH', mismatch, { field: 'requesterEncryptionCertificate' });
+      throw new RenkeiError(
+        'ERR_IDENTITY_MISMATCH',
+        batch
+          ? 'The encryption certificate in the provision batch does not name its requester.'
+          : 'The encryption certificate in the provision request does not name its requester.',
+        { field: 'requesterEncryptionCertificate' },
+      );
     }
     const jws = await signMessage({
       type,
@@ -151,7 +156,9 @@ export function createItemSealer(trust: NodeTrust, archive: MessageArchive): Ite
       kid: trust.self.kid,
       clock: trust.clock,
     });
-    const key = await keyOf(requester.serial, requesterCertificate);
+    const key = await (batch
+      ? importCertificateKey(requesterCertificate, 'encrypt')
+      : encryptionKeyOf(requester.serial, requesterCertificate));
     return encryptForRecipient({ jws, certificate: trust.tls.cert }, key, {
       kid: requester.serial,
       processingNumber: boundTo,
@@ -160,16 +167,10 @@ export function createItemSealer(trust: NodeTrust, archive: MessageArchive): Ite
   return {
     encryptionCertificate: trust.self.encryption.certificatePem,
 
-    seal: ({ processingNumber, inquiryHash, requesterId, requesterCertificate, items }) =>
-      sealTo(
-        ANSWERED_ITEMS,
-        { processingNumber, inquiryHash, items },
-        processingNumber,
-        requesterId,
-        requesterCertificate,
-        'The encryption certificate in the provision request does not name its requester.',
-        encryptionKeyOf,
-      ),
+    seal(args) {
+      const { processingNumber, inquiryHash, items } = args;
+      return sealTo(ANSWERED_ITEMS, { processingNumber, inquiryHash, items }, processingNumber, args);
+    },
 
     async open({ processingNumber, providerId, sealed }) {
       const plain = Sealed.safeParse(
@@ -214,16 +215,10 @@ export function createItemSealer(trust: NodeTrust, archive: MessageArchive): Ite
       return { items: answered.data.items, inquiry };
     },
 
-    sealBatch: ({ batchId, inquiryHash, requesterId, requesterCertificate, members }) =>
-      sealTo(
-        ANSWERED_BATCH,
-        { batchId, inquiryHash, members },
-        batchId,
-        requesterId,
-        requesterCertificate,
-        'The encryption certificate in the provision batch does not name its requester.',
-        importEncryptionKey,
-      ),
+    sealBatch(args) {
+      const { batchId, inquiryHash, members } = args;
+      return sealTo(ANSWERED_BATCH, { batchId, inquiryHash, members }, batchId, args);
+    },
 
     async openBatch({ batchId, providerId, sealed }) {
       const plain = Sealed.safeParse(
@@ -275,10 +270,6 @@ export function createItemSealer(trust: NodeTrust, archive: MessageArchive): Ite
     },
   };
 }
-
-/** A batch's requester key, imported for that batch alone (`sealBatch` keeps no cache, unlike `seal`). */
-const importEncryptionKey = (_serial: string, certificate: string): Promise<CryptoKey> =>
-  importCertificateKey(certificate, 'encrypt');
 
 /** A message's claims as this party signed them (not checked again: it made them); undefined if other. */
 function claimsOf<T extends z.ZodType>(jws: string, schema: T): z.output<T> | undefined {
