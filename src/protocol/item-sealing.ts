@@ -122,33 +122,54 @@ export function createItemSealer(trust: NodeTrust, archive: MessageArchive): Ite
     }
     return key;
   };
+  /**
+   * The provider's side of both seals, an inquiry's items (`AnsweredItems`) and a batch's
+   * (`AnsweredBatch`): checks the requester's encryption certificate (the CA's, for encryption,
+   * naming the requester, else `ERR_IDENTITY_MISMATCH`), signs `payload` as a `type` message to the
+   * requester, and encrypts that to the certificate's key, bound to `boundTo` (the processing number,
+   * or the batch id). An inquiry's key comes from the cache; a batch's is imported for that batch.
+   */
+  const sealTo = async (
+    type: typeof ANSWERED_ITEMS | typeof ANSWERED_BATCH,
+    payload: Record<string, unknown>,
+    boundTo: string,
+    { requesterId, requesterCertificate }: { requesterId: string; requesterCertificate: string },
+  ): Promise<string> => {
+    const batch = type === ANSWERED_BATCH;
+    const der = new Uint8Array(pemToDer(requesterCertificate));
+    const requester = await trust.verifyPeer(der, 'encryption');
+    if (requester.partyId !== requesterId) {
+      throw new RenkeiError(
+        'ERR_IDENTITY_MISMATCH',
+        batch
+          ? 'The encryption certificate in the provision batch does not name its requester.'
+          : 'The encryption certificate in the provision request does not name its requester.',
+        { field: 'requesterEncryptionCertificate' },
+      );
+    }
+    const jws = await signMessage({
+      type,
+      payload,
+      sender: trust.self.partyId,
+      audience: requesterId,
+      key: trust.self.signingKey,
+      kid: trust.self.kid,
+      clock: trust.clock,
+    });
+    const key = await (batch
+      ? importCertificateKey(requesterCertificate, 'encrypt')
+      : encryptionKeyOf(requester.serial, requesterCertificate));
+    return encryptForRecipient({ jws, certificate: trust.tls.cert }, key, {
+      kid: requester.serial,
+      processingNumber: boundTo,
+    });
+  };
   return {
     encryptionCertificate: trust.self.encryption.certificatePem,
 
-    async seal({ processingNumber, inquiryHash, requesterId, requesterCertificate, items }) {
-      const der = new Uint8Array(pemToDer(requesterCertificate));
-      const requester = await trust.verifyPeer(der, 'encryption');
-      if (requester.partyId !== requesterId) {
-        throw new RenkeiError(
-          'ERR_IDENTITY_MISMATCH',
-          'The encryption certificate in the provision request does not name its requester.',
-          { field: 'requesterEncryptionCertificate' },
-        );
-      }
-      const jws = await signMessage({
-        type: ANSWERED_ITEMS,
-        payload: { processingNumber, inquiryHash, items },
-        sender: trust.self.partyId,
-        audience: requesterId,
-        key: trust.self.signingKey,
-        kid: trust.self.kid,
-        clock: trust.clock,
-      });
-      const key = await encryptionKeyOf(requester.serial, requesterCertificate);
-      return encryptForRecipient({ jws, certificate: trust.tls.cert }, key, {
-        kid: requester.serial,
-        processingNumber,
-      });
+    seal(args) {
+      const { processingNumber, inquiryHash, items } = args;
+      return sealTo(ANSWERED_ITEMS, { processingNumber, inquiryHash, items }, processingNumber, args);
     },
 
     async open({ processingNumber, providerId, sealed }) {
@@ -194,30 +215,9 @@ export function createItemSealer(trust: NodeTrust, archive: MessageArchive): Ite
       return { items: answered.data.items, inquiry };
     },
 
-    async sealBatch({ batchId, inquiryHash, requesterId, requesterCertificate, members }) {
-      const der = new Uint8Array(pemToDer(requesterCertificate));
-      const requester = await trust.verifyPeer(der, 'encryption');
-      if (requester.partyId !== requesterId) {
-        throw new RenkeiError(
-          'ERR_IDENTITY_MISMATCH',
-          'The encryption certificate in the provision batch does not name its requester.',
-          { field: 'requesterEncryptionCertificate' },
-        );
-      }
-      const jws = await signMessage({
-        type: ANSWERED_BATCH,
-        payload: { batchId, inquiryHash, members },
-        sender: trust.self.partyId,
-        audience: requesterId,
-        key: trust.self.signingKey,
-        kid: trust.self.kid,
-        clock: trust.clock,
-      });
-      const key = await importCertificateKey(requesterCertificate, 'encrypt');
-      return encryptForRecipient({ jws, certificate: trust.tls.cert }, key, {
-        kid: requester.serial,
-        processingNumber: batchId,
-      });
+    sealBatch(args) {
+      const { batchId, inquiryHash, members } = args;
+      return sealTo(ANSWERED_BATCH, { batchId, inquiryHash, members }, batchId, args);
     },
 
     async openBatch({ batchId, providerId, sealed }) {

@@ -135,21 +135,16 @@ export class ProvisionService {
       outcome: ProviderRecord['outcome'],
       providedItemNos: ItemNo[],
       reason?: string,
-    ): ProviderRecord => ({
-      processingNumber: request.processingNumber,
-      requesterId: request.requesterId,
-      personCode,
-      clauseNo: request.clauseNo,
-      procedureId: request.procedureId,
-      itemNos: request.itemNos,
-      providedItemNos,
-      requestedAt: request.requestedAt,
-      answeredAt,
-      outcome,
-      ...(reason === undefined ? {} : { reason }),
-      nonDisclosure: request.nonDisclosure,
-      recordedAt: answeredAt,
-    });
+    ): ProviderRecord =>
+      providerRecord(
+        request,
+        request.processingNumber,
+        personCode,
+        answeredAt,
+        outcome,
+        providedItemNos,
+        reason,
+      );
 
     const tooLate = async () => {
       if (request.answerBy === undefined || clock.now().toISOString() <= request.answerBy) return;
@@ -261,21 +256,16 @@ export class ProvisionService {
       outcome: ProviderRecord['outcome'],
       providedItemNos: ItemNo[],
       reason?: string,
-    ): ProviderRecord => ({
-      processingNumber: member.processingNumber,
-      requesterId: request.requesterId,
-      personCode,
-      clauseNo: request.clauseNo,
-      procedureId: request.procedureId,
-      itemNos: request.itemNos,
-      providedItemNos,
-      requestedAt: request.requestedAt,
-      answeredAt,
-      outcome,
-      ...(reason === undefined ? {} : { reason }),
-      nonDisclosure: request.nonDisclosure,
-      recordedAt: answeredAt,
-    });
+    ): ProviderRecord =>
+      providerRecord(
+        request,
+        member.processingNumber,
+        personCode,
+        answeredAt,
+        outcome,
+        providedItemNos,
+        reason,
+      );
     const failAll = async (code: string, error: RenkeiError): Promise<never> => {
       await store.recordProvisions(request.members.map((m) => record(m, m.personCode, 'failed', [], code)));
       logger.warn({ batchId, members: request.members.length, code }, 'provision batch failed');
@@ -416,4 +406,37 @@ export class ProvisionService {
       'provision recorded failed, as the core recorded it',
     );
   }
+}
+
+/**
+ * The provider's record of one inquiry it answered (alone or as a batch member): what the request
+ * asked, under `personCode` (the code it was found under), and what came of it at `answeredAt`.
+ */
+function providerRecord(
+  request: Pick<
+    ProvisionRequest,
+    'requesterId' | 'clauseNo' | 'procedureId' | 'itemNos' | 'requestedAt' | 'nonDisclosure'
+  >,
+  processingNumber: ProcessingNumber,
+  personCode: PersonCode,
+  answeredAt: string,
+  outcome: ProviderRecord['outcome'],
+  providedItemNos: ItemNo[],
+  reason: string | undefined,
+): ProviderRecord {
+  return {
+    processingNumber,
+    requesterId: request.requesterId,
+    personCode,
+    clauseNo: request.clauseNo,
+    procedureId: request.procedureId,
+    itemNos: request.itemNos,
+    providedItemNos,
+    requestedAt: request.requestedAt,
+    answeredAt,
+    outcome,
+    ...(reason === undefined ? {} : { reason }),
+    nonDisclosure: request.nonDisclosure,
+    recordedAt: answeredAt,
+  };
 }

@@ -4,6 +4,8 @@
  * growing waits until it is done or the node closes. The core's provider notices and notices of
  * change (core/service/), and J-LIS's notices of change (jlis/service/resident-notices.ts) use it.
  */
+import { RenkeiError } from './errors.ts';
+import type { Logger } from './logger.ts';
 import { Sleeper } from './sleeper.ts';
 
 /** The first waits between attempts (200 ms, 1 s, 5 s), then doubling up to the cap. */
@@ -23,6 +25,21 @@ export function retryDelay(retry: number, delays: readonly number[], maxMs: numb
  * the next wait).
  */
 export type AttemptResult = 'done' | 'again';
+
+/**
+ * An `onError` that warns of a failed attempt on the first retry and every tenth after it (the
+ * error's code only, never its message or details), so that a long outage is logged without flooding.
+ */
+export function warnEveryTenthRetry(
+  logger: Logger,
+  message: string,
+): (error: unknown, retry: number) => void {
+  return (error, retry) => {
+    if (retry % 10 === 0) {
+      logger.warn({ code: error instanceof RenkeiError ? error.code : undefined, retry }, message);
+    }
+  };
+}
 
 export class DurableSends {
   private readonly running = new Set<Promise<void>>();

@@ -5,7 +5,14 @@
  * a Kysely with the PostgreSQL dialect, after `migrateToLatest(db, CORE_MIGRATIONS)`.
  */
 import { appendRecordRows } from '../../protocol/record-log-append.ts';
-import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
+import {
+  sql,
+  type ExpressionBuilder,
+  type Kysely,
+  type Selectable,
+  type SelectQueryBuilder,
+  type Transaction,
+} from 'kysely';
 import {
   dialectOf,
   migrateToLatest,
@@ -300,6 +307,45 @@ const deleteKeptAnswer = precompiled<CoreDatabase, { processingNumber: string },
 );
 
 /** In a work of group commit: its events join the group's one append, made just before the commit. */
+/**
+ * The rows no live core process carries (several core processes only): never claimed, or claimed by
+ * a process whose lease ended before `now`. Both claims (inquiries, batches) use this one test.
+ */
+function carriedByNoLiveWorker(
+  eb: ExpressionBuilder<CoreDatabase, 'inquiries' | 'inquiry_batches'>,
+  now: string,
+) {
+  return eb.or([
+    eb('owner', 'is', null),
+    eb('owner', 'not in', eb.selectFrom('core_workers').select('id').where('lease_until', '>', now)),
+  ]);
+}
+
+/**
+ * A query of provision records narrowed to one page, newest first: `limit` records requested before
+ * the cursor `before` (by request time, then processing number), or from the newest when it is absent.
+ * The oversight's record search and a person's records page alike.
+ */
+function newestFirstBefore<O>(
+  query: SelectQueryBuilder<CoreDatabase, 'provision_records', O>,
+  before: { requestedAt: string; processingNumber: string } | undefined,
+  limit: number,
+): SelectQueryBuilder<CoreDatabase, 'provision_records', O> {
+  const narrowed =
+    before === undefined
+      ? query
+      : query.where((eb) =>
+          eb.or([
+            eb('requested_at', '<', before.requestedAt),
+            eb.and([
+              eb('requested_at', '=', before.requestedAt),
+              eb('processing_number', '<', before.processingNumber),
+            ]),
+          ]),
+        );
+  return narrowed.orderBy('requested_at', 'desc').orderBy('processing_number', 'desc').limit(limit);
+}
+
 function queueEvents(group: PendingRecordEvents, events: readonly CoreRecordEvent[]): void {
   for (const event of events) group.rows.push(eventRow(event, 0));
 }
@@ -896,12 +942,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
         .set({ owner: id })
         .where('delivery', '=', 'pending')
         .where('batch_id', 'is', null)
-        .where((eb) =>
-          eb.or([
-            eb('owner', 'is', null),
-            eb('owner', 'not in', eb.selectFrom('core_workers').select('id').where('lease_until', '>', now)),
-          ]),
-        )
+        .where((eb) => carriedByNoLiveWorker(eb, now))
         .returning('processing_number')
         .execute();
       if (claimed.length === 0) return [];
@@ -974,23 +1015,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     if (filter.clauseNo !== undefined) query = query.where('clause_no', '=', filter.clauseNo);
     if (filter.procedureId !== undefined) query = query.where('procedure_id', '=', filter.procedureId);
     if (filter.outcome !== undefined) query = query.where('outcome', '=', filter.outcome);
-    const before = filter.before;
-    if (before !== undefined) {
-      query = query.where((eb) =>
-        eb.or([
-          eb('requested_at', '<', before.requestedAt),
-          eb.and([
-            eb('requested_at', '=', before.requestedAt),
-            eb('processing_number', '<', before.processingNumber),
-          ]),
-        ]),
-      );
-    }
-    const rows = await query
-      .orderBy('requested_at', 'desc')
-      .orderBy('processing_number', 'desc')
-      .limit(filter.limit)
-      .execute();
+    const rows = await newestFirstBefore(query, filter.before, filter.limit).execute();
     return rows.map(toRecord);
   }
 
@@ -1002,22 +1027,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
   ): Promise<ProvisionRecord[]> {
     let query = this.db.selectFrom('provision_records').selectAll().where('person_key', '=', personKey);
     if (options.withNonDisclosure !== true) query = query.where('non_disclosure', '=', 0);
-    if (before !== undefined) {
-      query = query.where((eb) =>
-        eb.or([
-          eb('requested_at', '<', before.requestedAt),
-          eb.and([
-            eb('requested_at', '=', before.requestedAt),
-            eb('processing_number', '<', before.processingNumber),
-          ]),
-        ]),
-      );
-    }
-    const rows = await query
-      .orderBy('requested_at', 'desc')
-      .orderBy('processing_number', 'desc')
-      .limit(limit)
-      .execute();
+    const rows = await newestFirstBefore(query, before, limit).execute();
     return rows.map(toRecord);
   }
 
@@ -1629,12 +1639,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
         .updateTable('inquiry_batches')
         .set({ owner: id })
         .where('state', 'in', ['forwarded', 'answered'])
-        .where((eb) =>
-          eb.or([
-            eb('owner', 'is', null),
-            eb('owner', 'not in', eb.selectFrom('core_workers').select('id').where('lease_until', '>', now)),
-          ]),
-        )
+        .where((eb) => carriedByNoLiveWorker(eb, now))
         .returning('batch_id')
         .execute();
       if (claimed.length === 0) return [];

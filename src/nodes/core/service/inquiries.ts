@@ -818,8 +818,11 @@ function withProcessingNumber(error: RenkeiError, processingNumber: string): Ren
   return new RenkeiError(error.code, error.message, { ...error.details, processingNumber });
 }
 
-/** The provider's own error code, or `provider_unavailable` when it could not be reached. */
-function providerFailureReason(error: unknown): string {
+/**
+ * The provider's own error code, or `provider_unavailable` when it could not be reached: the reason
+ * recorded for a failed inquiry, alone or as a batch member (inquiry-batches.ts).
+ */
+export function providerFailureReason(error: unknown): string {
   if (
     error instanceof RenkeiError &&
     error.code !== 'ERR_UPSTREAM_UNAVAILABLE' &&

@@ -39,6 +39,7 @@ import type { Clock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import { Sleeper } from '../../../shared/sleeper.ts';
+import { retryDelay } from '../../../shared/durable-sends.ts';
 import type { Institution, ProvisionRecord } from '../model.ts';
 import type { BatchOutcome, CoreStore, StoredInquiryBatch } from '../store.ts';
 import type { CodeCipher } from './code-cipher.ts';
@@ -50,6 +51,7 @@ import {
   INQUIRY_GRACE_VERSIONS,
   PROVIDER_UNAVAILABLE,
   PROVISION_ANSWER_MAX_BYTES,
+  providerFailureReason,
   type InquiryService,
 } from './inquiries.ts';
 import type { InstitutionReach } from './reach.ts';
@@ -488,7 +490,7 @@ export class InquiryBatchService {
             'batch answer not yet delivered; retrying',
           );
         }
-        await this.sleeper.sleep(this.retryDelay(retry));
+        await this.sleeper.sleep(retryDelay(retry, this.retryDelays, this.maxRetryDelayMs));
         if (this.closing) break;
         const batch = await store.findInquiryBatch(batchId).catch(() => undefined);
         if (batch?.state !== 'answered') return; // acknowledged after a fetch meanwhile
@@ -510,13 +512,6 @@ export class InquiryBatchService {
       );
   }
 
-  private retryDelay(retry: number): number {
-    const listed = this.retryDelays[retry];
-    if (listed !== undefined) return Math.min(listed, this.maxRetryDelayMs);
-    const last = this.retryDelays.at(-1) ?? 1_000;
-    return Math.min(last * 2 ** Math.min(retry - this.retryDelays.length + 1, 30), this.maxRetryDelayMs);
-  }
-
   private track(work: Promise<void>): void {
     const tracked = work.catch((error: unknown) => {
       this.options.logger.error({ code: errorCode(error) }, 'background batch work failed');
@@ -524,18 +519,6 @@ export class InquiryBatchService {
     this.inFlight.add(tracked);
     void tracked.finally(() => this.inFlight.delete(tracked));
   }
-}
-
-/** The provider's own error code, or `provider_unavailable` when it could not be reached. */
-function providerFailureReason(error: unknown): string {
-  if (
-    error instanceof RenkeiError &&
-    error.code !== 'ERR_UPSTREAM_UNAVAILABLE' &&
-    error.code !== 'ERR_PROVIDER_UNAVAILABLE'
-  ) {
-    return error.code;
-  }
-  return PROVIDER_UNAVAILABLE;
 }
 
 function errorCode(error: unknown): string {

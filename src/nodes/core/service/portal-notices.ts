@@ -18,7 +18,7 @@
  */
 import type { PortalNoticeAccepted, PortalNoticeSubmission } from '../../../protocol/portal-notices.ts';
 import type { Clock } from '../../../shared/clock.ts';
-import { DurableSends, type AttemptResult } from '../../../shared/durable-sends.ts';
+import { DurableSends, warnEveryTenthRetry, type AttemptResult } from '../../../shared/durable-sends.ts';
 import { HTTP_STATUS, RenkeiError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import type { CoreStore, StoredPortalNotice } from '../store.ts';
@@ -48,14 +48,7 @@ export class PortalNoticeService {
     this.sends = new DurableSends({
       retryDelaysMs: options.retryDelaysMs,
       maxRetryDelayMs: options.maxRetryDelayMs,
-      onError: (error, retry) => {
-        if (retry % 10 === 0) {
-          options.logger.warn(
-            { code: error instanceof RenkeiError ? error.code : undefined, retry },
-            'portal notice not yet delivered; retrying',
-          );
-        }
-      },
+      onError: warnEveryTenthRetry(options.logger, 'portal notice not yet delivered; retrying'),
     });
   }
 

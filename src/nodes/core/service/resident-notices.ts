@@ -23,7 +23,7 @@ import type { Logger } from '../../../shared/logger.ts';
 import type { CoreStore, StoredResidentNotice } from '../store.ts';
 import type { CodeCipher } from './code-cipher.ts';
 import { QUEUE_DEADLINE_PASSED, type OutboundLimits } from './concurrency.ts';
-import { DurableSends, type AttemptResult } from '../../../shared/durable-sends.ts';
+import { DurableSends, warnEveryTenthRetry, type AttemptResult } from '../../../shared/durable-sends.ts';
 import type { InstitutionReach } from './reach.ts';
 import type { Registry } from './registry.ts';
 
@@ -49,14 +49,7 @@ export class ResidentNoticeService {
     this.sends = new DurableSends({
       retryDelaysMs: options.retryDelaysMs,
       maxRetryDelayMs: options.maxRetryDelayMs,
-      onError: (error, retry) => {
-        if (retry % 10 === 0) {
-          options.logger.warn(
-            { code: error instanceof RenkeiError ? error.code : undefined, retry },
-            'resident notice not yet delivered; retrying',
-          );
-        }
-      },
+      onError: warnEveryTenthRetry(options.logger, 'resident notice not yet delivered; retrying'),
     });
   }
 

@@ -113,20 +113,11 @@ export class KyselyBulkInquiryStore implements BulkInquiryStore {
     return rows.map((r) => r.bulk_number);
   }
 
-  async nextUnsent(
+  nextUnsent(
     bulkNumber: string,
     limit: number,
   ): Promise<{ position: number; addresseeNumber: AddresseeNumber }[]> {
-    const rows = await this.db
-      .selectFrom('bulk_members')
-      .select(['position', 'addressee_number'])
-      .where('bulk_number', '=', bulkNumber)
-      .where('processing_number', 'is', null)
-      .where('error_code', 'is', null)
-      .orderBy('position')
-      .limit(limit)
-      .execute();
-    return rows.map((r) => ({ position: Number(r.position), addresseeNumber: r.addressee_number }));
+    return this.unsent(bulkNumber, undefined, limit);
   }
 
   async markSent(
@@ -149,16 +140,26 @@ export class KyselyBulkInquiryStore implements BulkInquiryStore {
     });
   }
 
-  async nextUnsentAfter(
+  nextUnsentAfter(
     bulkNumber: string,
     after: number,
     limit: number,
   ): Promise<{ position: number; addresseeNumber: AddresseeNumber }[]> {
-    const rows = await this.db
+    return this.unsent(bulkNumber, after, limit);
+  }
+
+  /** The first `limit` persons of a bulk neither sent nor refused, in order; after `after` if given. */
+  private async unsent(
+    bulkNumber: string,
+    after: number | undefined,
+    limit: number,
+  ): Promise<{ position: number; addresseeNumber: AddresseeNumber }[]> {
+    let query = this.db
       .selectFrom('bulk_members')
       .select(['position', 'addressee_number'])
-      .where('bulk_number', '=', bulkNumber)
-      .where('position', '>', after)
+      .where('bulk_number', '=', bulkNumber);
+    if (after !== undefined) query = query.where('position', '>', after);
+    const rows = await query
       .where('processing_number', 'is', null)
       .where('error_code', 'is', null)
       .orderBy('position')

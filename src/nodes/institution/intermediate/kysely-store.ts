@@ -930,34 +930,13 @@ export class KyselyIntermediateStore
     return found;
   }
 
-  async listRequesterRecords(limit: number): Promise<RequesterRecordView[]> {
-    const rows = await this.db
-      .selectFrom('requester_records')
-      .selectAll()
-      .orderBy('recorded_at', 'desc')
-      .orderBy('processing_number', 'desc')
-      .limit(limit)
-      .execute();
-    return rows.map(toRequesterRecord);
+  /** The newest records: a search with no filter (the same query). */
+  listRequesterRecords(limit: number): Promise<RequesterRecordView[]> {
+    return this.searchRequesterRecords({}, limit);
   }
 
-  async listProviderRecords(limit: number): Promise<ProviderRecordView[]> {
-    const rows = await this.db
-      .selectFrom('provider_records')
-      .leftJoin('persons', 'persons.person_code', 'provider_records.person_code')
-      .selectAll('provider_records')
-      .select('persons.addressee_number')
-      .orderBy('provider_records.recorded_at', 'desc')
-      .orderBy('provider_records.processing_number', 'desc')
-      .limit(limit)
-      .execute();
-    return rows.map((row) => {
-      // Staff read their records without the code.
-      const { personCode: _code, ...view }: ProviderRecordView & { personCode: string } =
-        toProviderRecord(row);
-      if (row.addressee_number !== null) view.addresseeNumber = row.addressee_number;
-      return view;
-    });
+  listProviderRecords(limit: number): Promise<ProviderRecordView[]> {
+    return this.searchProviderRecords({}, limit);
   }
 
   async searchRequesterRecords(filter: ProvisionRecordFilter, limit: number): Promise<RequesterRecordView[]> {
@@ -998,6 +977,7 @@ export class KyselyIntermediateStore
       .limit(limit)
       .execute();
     return rows.map((row) => {
+      // Staff read their records without the code.
       const { personCode: _code, ...view }: ProviderRecordView & { personCode: string } =
         toProviderRecord(row);
       if (row.addressee_number !== null) view.addresseeNumber = row.addressee_number;

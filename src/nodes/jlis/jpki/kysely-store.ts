@@ -143,50 +143,12 @@ export function createKyselyJpkiStore(db: Kysely<JpkiTables>): JpkiStore {
       });
     },
 
-    async hold(cardId, at) {
-      return db.transaction().execute(async (trx) => {
-        const rows = await trx
-          .selectFrom('jpki_certificates')
-          .select(['serial', 'kind'])
-          .where('card_id', '=', cardId)
-          .where('status', '=', 'valid')
-          .execute();
-        if (rows.length === 0) return [];
-        await trx
-          .updateTable('jpki_certificates')
-          .set({ status: 'held', held_at: at.toISOString() })
-          .where(
-            'serial',
-            'in',
-            rows.map((r) => r.serial),
-          )
-          .where('status', '=', 'valid')
-          .execute();
-        return kindsOf(rows);
-      });
+    hold(cardId, at) {
+      return moveCardCertificates(db, cardId, 'valid', 'held', at);
     },
 
-    async release(cardId) {
-      return db.transaction().execute(async (trx) => {
-        const rows = await trx
-          .selectFrom('jpki_certificates')
-          .select(['serial', 'kind'])
-          .where('card_id', '=', cardId)
-          .where('status', '=', 'held')
-          .execute();
-        if (rows.length === 0) return [];
-        await trx
-          .updateTable('jpki_certificates')
-          .set({ status: 'valid', held_at: null })
-          .where(
-            'serial',
-            'in',
-            rows.map((r) => r.serial),
-          )
-          .where('status', '=', 'held')
-          .execute();
-        return kindsOf(rows);
-      });
+    release(cardId) {
+      return moveCardCertificates(db, cardId, 'held', 'valid', null);
     },
 
     async listRevoked(kind, expiredBefore) {
@@ -366,6 +328,39 @@ export async function revokeCertificates(
     )
     .execute();
   return kindsOf(rows);
+}
+
+/**
+ * A hold of a card's certificates (`valid` to `held`, at `heldAt`) or its release (`held` to `valid`,
+ * no hold time), in one transaction: the kinds it moved, none when the card had none in `from`.
+ */
+async function moveCardCertificates(
+  db: Kysely<JpkiTables>,
+  cardId: string,
+  from: 'valid' | 'held',
+  to: 'held' | 'valid',
+  heldAt: Date | null,
+): Promise<JpkiKind[]> {
+  return db.transaction().execute(async (trx) => {
+    const rows = await trx
+      .selectFrom('jpki_certificates')
+      .select(['serial', 'kind'])
+      .where('card_id', '=', cardId)
+      .where('status', '=', from)
+      .execute();
+    if (rows.length === 0) return [];
+    await trx
+      .updateTable('jpki_certificates')
+      .set({ status: to, held_at: heldAt === null ? null : heldAt.toISOString() })
+      .where(
+        'serial',
+        'in',
+        rows.map((r) => r.serial),
+      )
+      .where('status', '=', from)
+      .execute();
+    return kindsOf(rows);
+  });
 }
 
 function kindsOf(rows: { kind: string }[]): JpkiKind[] {

@@ -40,7 +40,7 @@ export class CodeAcquisitionRelay {
    * whatever the core answers (ERR_UNKNOWN_INSTITUTION, ERR_DUPLICATE, …) or ERR_UPSTREAM_UNAVAILABLE.
    */
   async relay(request: CodeAcquisitionRequest): Promise<CodeAcquisitionRelayed> {
-    const { store, core } = this.deps;
+    const { store } = this.deps;
     let residentRecordCode: string | undefined;
     try {
       residentRecordCode = await store.findResidentRecordCode(
@@ -61,20 +61,7 @@ export class CodeAcquisitionRelay {
       await this.record(request, 'refused', error);
       throw error;
     }
-    try {
-      await core.issueCode({
-        body: {
-          institutionId: request.institutionId,
-          acquisitionNumber: request.acquisitionNumber,
-          residentRecordCode,
-        },
-      });
-    } catch (error) {
-      await this.record(request, 'failed', error);
-      throw error;
-    }
-    await this.record(request, 'relayed');
-    return { acquisitionNumber: request.acquisitionNumber, status: 'relayed' };
+    return this.relayFor(request, residentRecordCode);
   }
 
   /**
@@ -94,6 +81,18 @@ export class CodeAcquisitionRelay {
       await this.record(request, 'refused', error);
       throw error;
     }
+    return this.relayFor(request, residentRecordCode);
+  }
+
+  /**
+   * The relay itself, once the resident is known (by Individual Number, or by the portal's login):
+   * the core issues the institution's code for them; recorded `relayed`, or `failed` with the
+   * core's error (rethrown).
+   */
+  private async relayFor(
+    request: Pick<CodeAcquisitionRequest, 'institutionId' | 'acquisitionNumber'>,
+    residentRecordCode: string,
+  ): Promise<CodeAcquisitionRelayed> {
     try {
       await this.deps.core.issueCode({
         body: {

@@ -13,7 +13,7 @@ import type { ResidentNoticeSealer } from '../../../protocol/resident-notice-sea
 import { ResidentNoticeContent } from '../../../protocol/resident-notices.ts';
 import type { coreApi } from '../../../protocol/routes.ts';
 import type { Clock } from '../../../shared/clock.ts';
-import { DurableSends, type AttemptResult } from '../../../shared/durable-sends.ts';
+import { DurableSends, warnEveryTenthRetry, type AttemptResult } from '../../../shared/durable-sends.ts';
 import { HTTP_STATUS, RenkeiError, type ErrorCode } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import type { JlisStore, NoticeWrite, ResidentNoticeToSend } from '../store.ts';
@@ -38,14 +38,7 @@ export class ResidentNoticeSender {
     this.sends = new DurableSends({
       retryDelaysMs: deps.retryDelaysMs,
       maxRetryDelayMs: deps.maxRetryDelayMs ?? 60_000,
-      onError: (error, retry) => {
-        if (retry % 10 === 0) {
-          deps.logger.warn(
-            { code: error instanceof RenkeiError ? error.code : undefined, retry },
-            'resident notice not yet accepted by the core; retrying',
-          );
-        }
-      },
+      onError: warnEveryTenthRetry(deps.logger, 'resident notice not yet accepted by the core; retrying'),
     });
   }
 

@@ -17,7 +17,7 @@ import type { PaymentConfirmationContent } from '../../../protocol/payments.ts';
 import type { PaymentRequest } from '../../../protocol/portal-notices.ts';
 import type { coreApi } from '../../../protocol/routes.ts';
 import type { Clock } from '../../../shared/clock.ts';
-import { DurableSends } from '../../../shared/durable-sends.ts';
+import { DurableSends, warnEveryTenthRetry } from '../../../shared/durable-sends.ts';
 import { HTTP_STATUS, RenkeiError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import type { MoneyStore, PaymentRow } from '../money-store.ts';
@@ -53,14 +53,7 @@ export class PaymentService {
     this.sends = new DurableSends({
       retryDelaysMs: deps.retryDelaysMs,
       maxRetryDelayMs: 60_000,
-      onError: (error, retry) => {
-        if (retry % 10 === 0) {
-          deps.logger.warn(
-            { code: error instanceof RenkeiError ? error.code : undefined, retry },
-            'payment confirmation not yet taken; retrying',
-          );
-        }
-      },
+      onError: warnEveryTenthRetry(deps.logger, 'payment confirmation not yet taken; retrying'),
     });
   }
 

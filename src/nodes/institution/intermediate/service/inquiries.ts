@@ -21,7 +21,12 @@ import type {
   InquiryPending,
   InquiryStatus,
 } from '../../../../protocol/business.ts';
-import { ProcessingNumber, type InstitutionId } from '../../../../protocol/identifiers.ts';
+import {
+  ProcessingNumber,
+  type AddresseeNumber,
+  type InstitutionId,
+  type PersonCode,
+} from '../../../../protocol/identifiers.ts';
 import { refusalCode } from '../../../../domain/legal-table/refusal-codes.ts';
 import {
   MAX_BATCH_MEMBERS,
@@ -180,23 +185,14 @@ export class InquiryService {
     }
     const person = await store.findPerson(input.addresseeNumber);
     if (!person) throw unknownAddressee(input.addresseeNumber);
-    if (person.personCode === undefined) {
-      throw new RenkeiError('ERR_NO_PERSON_CODE', 'This person has no code yet, so no inquiry can be made.', {
-        addresseeNumber: input.addresseeNumber,
-      });
-    }
-    const intent: InquiryIntent = {
-      requestId: input.requestId ?? randomUUID(),
-      addresseeNumber: input.addresseeNumber,
-      personCode: person.personCode,
-      providerId: input.providerId,
-      clauseNo: input.clauseNo,
-      procedureId: input.procedureId,
-      itemNos: input.itemNos,
-      nonDisclosure: input.nonDisclosure ?? false,
-      ...(access.requestedBy === undefined ? {} : { requestedBy: access.requestedBy }),
-      createdAt: clock.now().toISOString(),
-    };
+    if (person.personCode === undefined) throw noPersonCode(input.addresseeNumber);
+    const intent = intentOf(
+      input,
+      input.requestId ?? randomUUID(),
+      person.personCode,
+      access.requestedBy,
+      clock.now().toISOString(),
+    );
     // False: an intent under this key is kept already (a resend of an inquiry in doubt). Then a refused
     // connection proves nothing about the first send, and only an answer of the core settles it.
     const fresh = await store.saveIntent(intent);
@@ -326,26 +322,11 @@ export class InquiryService {
           continue;
         }
         if (person.personCode === undefined) {
-          a.reject(
-            new RenkeiError('ERR_NO_PERSON_CODE', 'This person has no code yet, so no inquiry can be made.', {
-              addresseeNumber: input.addresseeNumber,
-            }),
-          );
+          a.reject(noPersonCode(input.addresseeNumber));
           continue;
         }
         ready.push({
-          intent: {
-            requestId: a.requestId,
-            addresseeNumber: input.addresseeNumber,
-            personCode: person.personCode,
-            providerId: input.providerId,
-            clauseNo: input.clauseNo,
-            procedureId: input.procedureId,
-            itemNos: input.itemNos,
-            nonDisclosure: input.nonDisclosure ?? false,
-            ...(a.requestedBy === undefined ? {} : { requestedBy: a.requestedBy }),
-            createdAt: a.createdAt,
-          },
+          intent: intentOf(input, a.requestId, person.personCode, a.requestedBy, a.createdAt),
           resolve: a.resolve,
           reject: a.reject,
           onOpened: a.onOpened,
@@ -1076,6 +1057,38 @@ export class InquiryService {
     this.resendTimer = undefined;
     for (const name of this.answered.eventNames()) this.answered.emit(name);
   }
+}
+
+/**
+ * The intent written down before an inquiry is sent (a resend under `requestId` finds it): what
+ * `input` asks, of the person under `personCode`. One inquiry's and a coalesced batch member's alike.
+ */
+function intentOf(
+  input: InquiryInput,
+  requestId: string,
+  personCode: PersonCode,
+  requestedBy: string | undefined,
+  createdAt: string,
+): InquiryIntent {
+  return {
+    requestId,
+    addresseeNumber: input.addresseeNumber,
+    personCode,
+    providerId: input.providerId,
+    clauseNo: input.clauseNo,
+    procedureId: input.procedureId,
+    itemNos: input.itemNos,
+    nonDisclosure: input.nonDisclosure ?? false,
+    ...(requestedBy === undefined ? {} : { requestedBy }),
+    createdAt,
+  };
+}
+
+/** A person found but not yet given a code: no inquiry can be made for them. */
+function noPersonCode(addresseeNumber: AddresseeNumber): RenkeiError {
+  return new RenkeiError('ERR_NO_PERSON_CODE', 'This person has no code yet, so no inquiry can be made.', {
+    addresseeNumber,
+  });
 }
 
 /**
