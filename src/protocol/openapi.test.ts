@@ -427,33 +427,39 @@ describe('GET /openapi.json on a running network', () => {
   });
 });
 
-describe('GET /openapi.json on the Myna Portal’s network listener', () => {
+/** A portal network for the enclosing describe, and an agent that trusts its CA (no client certificate). */
+function portalNetworkWithAgent(
+  name: string,
+  options?: Parameters<typeof startPortalNetwork>[1],
+): () => { net: PortalNetwork; agent: Agent } {
   let net: PortalNetwork | undefined;
   let agent: Agent | undefined;
-
   beforeAll(async () => {
-    net = await startPortalNetwork('openapi-portal');
+    net = await startPortalNetwork(name, options);
     const ca = readFileSync(pkiPaths(net.network.pkiDir ?? '').caBundle, 'utf8');
     agent = new Agent({ connect: { ca } });
   }, 120_000);
-
   afterAll(async () => {
     await agent?.close();
     await net?.dispose();
   });
+  return () => ({ net: net!, agent: agent! });
+}
+
+describe('GET /openapi.json on the Myna Portal’s network listener', () => {
+  const started = portalNetworkWithAgent('openapi-portal');
 
   it('answers the portal’s generated document over mutual TLS, without a client certificate', async () => {
-    await expectAnswersItsDocument(agent!, 'portal', net?.portal.networkUrl ?? '');
+    await expectAnswersItsDocument(started().agent, 'portal', started().net.portal.networkUrl);
   });
 
   it('serves exactly the routes of the table its document lists', async () => {
-    await expectServesItsRoutes(agent!, 'portal', net?.portal.networkUrl ?? '');
+    await expectServesItsRoutes(started().agent, 'portal', started().net.portal.networkUrl);
   });
 });
 
 describe('GET /openapi.json on a Myna Portal without ぴったりサービス', () => {
-  let net: PortalNetwork | undefined;
-  let agent: Agent | undefined;
+  const started = portalNetworkWithAgent('openapi-portal-bare', { portal: { onestopDir: false } });
   // 申請データダウンロード: served (and documented) only by a portal with ぴったりサービス.
   const downloads = [
     portalApi.listApplications,
@@ -461,19 +467,8 @@ describe('GET /openapi.json on a Myna Portal without ぴったりサービス', 
     portalApi.downloadApplications,
   ].map((route) => `${route.method} ${openApiPath(route.path)}`);
 
-  beforeAll(async () => {
-    net = await startPortalNetwork('openapi-portal-bare', { portal: { onestopDir: false } });
-    const ca = readFileSync(pkiPaths(net.network.pkiDir ?? '').caBundle, 'utf8');
-    agent = new Agent({ connect: { ca } });
-  }, 120_000);
-
-  afterAll(async () => {
-    await agent?.close();
-    await net?.dispose();
-  });
-
   it('documents every route of the portal’s table but the three application downloads, which a portal with it documents', async () => {
-    const document = await fetchDocument(agent!, 'portal', net?.portal.networkUrl ?? '');
+    const document = await fetchDocument(started().agent, 'portal', started().net.portal.networkUrl);
     const whole = operationsOf(nodeOpenApiDocument('portal'));
     for (const operation of downloads) expect(whole).toContain(operation);
     expect(operationsOf(document).sort()).toEqual(whole.filter((o) => !downloads.includes(o)).sort());
@@ -485,11 +480,11 @@ describe('GET /openapi.json on a Myna Portal without ぴったりサービス', 
   });
 
   it('serves exactly the routes of the table its document lists', async () => {
-    await expectServesItsRoutes(agent!, 'portal', net?.portal.networkUrl ?? '');
+    await expectServesItsRoutes(started().agent, 'portal', started().net.portal.networkUrl);
   });
 
   it('lists in its web listener’s /api/v1/ document no 申請API, which it does not serve either', async () => {
-    const response = await request(`${net?.portal.url ?? ''}/api/v1/openapi.json`);
+    const response = await request(`${started().net.portal.url}/api/v1/openapi.json`);
     expect(response.statusCode).toBe(200);
     const document = (await response.body.json()) as OpenApiDocument;
     const result = await validate(structuredClone(document) as never);
@@ -499,13 +494,15 @@ describe('GET /openapi.json on a Myna Portal without ぴったりサービス', 
       portalWebApi.prepareApplication,
       portalWebApi.signApplication,
     ].map((route) => `${route.method} ${openApiPath(route.path)}`);
-    const whole = operationsOf(portalWebApiDocument({ origin: net?.portal.url ?? '', scopes: {} }));
+    const whole = operationsOf(portalWebApiDocument({ origin: started().net.portal.url, scopes: {} }));
     for (const operation of applicationApi) expect(whole).toContain(operation);
     expect(operationsOf(document).sort()).toEqual(whole.filter((o) => !applicationApi.includes(o)).sort());
-    const served = (net?.portal.apiRoutes() ?? []).map((route) => {
-      const [method, path] = route.split(' ');
-      return `${method} ${openApiPath(path ?? '')}`;
-    });
+    const served = started()
+      .net.portal.apiRoutes()
+      .map((route) => {
+        const [method, path] = route.split(' ');
+        return `${method} ${openApiPath(path ?? '')}`;
+      });
     expect([...new Set(served)].sort()).toEqual(operationsOf(document).sort());
   });
 });
