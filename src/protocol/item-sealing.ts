@@ -127,7 +127,7 @@ export function createItemSealer(trust: NodeTrust, archive: MessageArchive): Ite
    * (`AnsweredBatch`): checks the requester's encryption certificate (the CA's, for encryption,
    * naming the requester, else `ERR_IDENTITY_MISMATCH`), signs `payload` as a `type` message to the
    * requester, and encrypts that to the certificate's key, bound to `boundTo` (the processing number,
-   * or the batch id). An inquiry's key comes from the cache; a batch's is imported for that batch.
+   * or the batch id), with the key kept by the certificate's serial.
    */
   const sealTo = async (
     type: typeof ANSWERED_ITEMS | typeof ANSWERED_BATCH,
@@ -156,9 +156,7 @@ export function createItemSealer(trust: NodeTrust, archive: MessageArchive): Ite
       kid: trust.self.kid,
       clock: trust.clock,
     });
-    const key = await (batch
-      ? importCertificateKey(requesterCertificate, 'encrypt')
-      : encryptionKeyOf(requester.serial, requesterCertificate));
+    const key = await encryptionKeyOf(requester.serial, requesterCertificate);
     return encryptForRecipient({ jws, certificate: trust.tls.cert }, key, {
       kid: requester.serial,
       processingNumber: boundTo,
