@@ -87,6 +87,35 @@ export async function networkClients(options: {
   }
 }
 
+/**
+ * The clients for a network whose nodes have started, with every institution registered with the
+ * core at the URL its node answers on. `hold` gets the clients as soon as they exist, before any
+ * registration: a launcher's close then closes them too when a registration fails.
+ */
+export async function connectNetwork(
+  options: {
+    pkiDir: string | undefined;
+    core: { url: string };
+    jlis: { url: string };
+    institutions: readonly WorldInstitution[];
+    /** Institution id → its node. */
+    nodes: ReadonlyMap<string, { url: string }>;
+  },
+  hold: (clients: NetworkClients) => void,
+): Promise<NetworkClients> {
+  const urls = new Map([...options.nodes].map(([id, node]) => [id, node.url]));
+  const clients = await networkClients({
+    pkiDir: options.pkiDir,
+    coreUrl: options.core.url,
+    jlisUrl: options.jlis.url,
+    institutions: options.institutions,
+    institutionUrls: urls,
+  });
+  hold(clients);
+  await registerInstitutions(clients, options.institutions, urls);
+  return clients;
+}
+
 /** Register (or update) every institution in the core's registry, with the URL its node answers on. */
 export async function registerInstitutions(
   clients: NetworkClients,

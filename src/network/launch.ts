@@ -17,7 +17,7 @@ import { systemClock } from '../shared/clock.ts';
 import { ensureNetworkPki } from './pki-setup.ts';
 import type { RunningNode } from '../shared/node.ts';
 import { refreshCrl } from '../trust/pki/authority.ts';
-import { networkClients, registerInstitutions, type NetworkClients } from './clients.ts';
+import { connectNetwork, type NetworkClients } from './clients.ts';
 import { DEMO_CORE_ACCOUNTS, demoClerk, demoDirectory, type WorldInstitution } from './world.ts';
 import type { ScryptParameters } from '../shared/web/console/passwords.ts';
 
@@ -197,16 +197,10 @@ export async function launchNetwork(options: LaunchOptions): Promise<Network> {
     });
     const failed = starts.find((start) => start.status === 'rejected');
     if (failed) throw failed.reason;
-    const urls = new Map([...institutions].map(([id, node]) => [id, node.url]));
-    clients = await networkClients({
-      pkiDir,
-      coreUrl: core.url,
-      jlisUrl: jlis.url,
-      institutions: options.institutions,
-      institutionUrls: urls,
-    });
-    await registerInstitutions(clients, options.institutions, urls);
-    const { institution, admin, jlisClient } = clients;
+    const { institution, admin, jlisClient } = await connectNetwork(
+      { pkiDir, core, jlis, institutions: options.institutions, nodes: institutions },
+      (made) => (clients = made),
+    );
     return {
       core,
       jlis,

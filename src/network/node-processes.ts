@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import type { PostgresOption } from '../shared/db.ts';
 import { systemClock } from '../shared/clock.ts';
 import { refreshCrl } from '../trust/pki/authority.ts';
-import { networkClients, registerInstitutions, type NetworkClients } from './clients.ts';
+import { connectNetwork, type NetworkClients } from './clients.ts';
 import type { Network } from './launch.ts';
 import { formatNodeConfig, type NodeConfig } from './node-config.ts';
 import { ensureNetworkPki } from './pki-setup.ts';
@@ -213,16 +213,11 @@ export async function startNodeProcesses(
     );
     const jlis = await jlisStarted;
     const institutions = new Map(options.institutions.map((i, index) => [i.id, institutionNodes[index]!]));
-    const urls = new Map([...institutions].map(([id, node]) => [id, node.url]));
     aborted();
-    clients = await networkClients({
-      pkiDir,
-      coreUrl: core.url,
-      jlisUrl: jlis.url,
-      institutions: options.institutions,
-      institutionUrls: urls,
-    });
-    await registerInstitutions(clients, options.institutions, urls);
+    clients = await connectNetwork(
+      { pkiDir, core, jlis, institutions: options.institutions, nodes: institutions },
+      (made) => (clients = made),
+    );
     aborted();
     const readerUrl = options.portal
       ? `http://127.0.0.1:${options.basePort === 0 ? await freePort() : port(81)}`

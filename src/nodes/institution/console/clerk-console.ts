@@ -182,26 +182,42 @@ export async function createClerkConsole(deps: ClerkConsoleDeps): Promise<Fastif
   });
 
   // ── 窓口 ─────────────────────────────────────────────────────────────────────────────────
-  app.get('/intake', { preHandler: guard }, async (request, reply) => {
-    const directory = await directoryNow();
+  /** The intake form's page: the GET shows it, a refused POST shows it again with its error. */
+  const intakePage = (
+    request: FastifyRequest,
+    directory: Directory,
+    procedure: Procedure | undefined,
+    addresseeNumber: string,
+    error?: string,
+  ) => {
     const staff = staffConsole.staff(request);
-    const query = request.query as Record<string, unknown>;
-    const addressee = AddresseeNumber.safeParse(
-      typeof query.addresseeNumber === 'string' ? query.addresseeNumber.trim() : undefined,
-    );
-    const t = pick(CLERK, staff.lang);
-    const out = send(
+    return send(
       request,
-      t.intake,
+      pick(CLERK, staff.lang).intake,
       intakeForm({
         lang: staff.lang,
         legal: legalTable,
         directory,
         procedures: procedures(),
-        procedure: findProcedure(query.procedureId),
-        addresseeNumber: addressee.success ? addressee.data : '',
+        procedure,
+        addresseeNumber,
         csrfToken: staff.csrfToken,
+        error,
       }),
+    );
+  };
+
+  app.get('/intake', { preHandler: guard }, async (request, reply) => {
+    const directory = await directoryNow();
+    const query = request.query as Record<string, unknown>;
+    const addressee = AddresseeNumber.safeParse(
+      typeof query.addresseeNumber === 'string' ? query.addresseeNumber.trim() : undefined,
+    );
+    const out = intakePage(
+      request,
+      directory,
+      findProcedure(query.procedureId),
+      addressee.success ? addressee.data : '',
     );
     return reply.type(HTML).header('cache-control', 'no-store').send(out.page);
   });
@@ -235,20 +251,7 @@ export async function createClerkConsole(deps: ClerkConsoleDeps): Promise<Fastif
           ? t.noneChosen
           : undefined;
     if (error || !addressee.success) {
-      const out = send(
-        request,
-        t.intake,
-        intakeForm({
-          lang: staff.lang,
-          legal: legalTable,
-          directory,
-          procedures: procedures(),
-          procedure,
-          addresseeNumber: addressee.success ? addressee.data : '',
-          csrfToken: staff.csrfToken,
-          error,
-        }),
-      );
+      const out = intakePage(request, directory, procedure, addressee.success ? addressee.data : '', error);
       return reply.status(400).type(HTML).send(out.page);
     }
     const requestedBy = `${institutionId}:console:${staff.account.accountId}`;
