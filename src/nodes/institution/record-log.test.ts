@@ -13,10 +13,9 @@ import type { TreeHeadKey } from '../../trust/merkle/index.ts';
 import { KyselyIntermediateStore, type IntermediateDatabase } from './intermediate/kysely-store.ts';
 import { intermediateMigrations } from './intermediate/migrations.ts';
 import { RecordLogService } from './intermediate/service/record-log.ts';
-import type { ProviderRecord } from './intermediate/store.ts';
 import {
   harnessInquiry,
-  newPersonCode,
+  providerRecord,
   provisionRequest,
   startHarness,
   type Harness,
@@ -182,24 +181,9 @@ describe('the intermediate server record log, signed', () => {
     return { file, store, close };
   }
 
-  const provision = (pn: string, outcome: ProviderRecord['outcome']): ProviderRecord => ({
-    processingNumber: pn,
-    requesterId: '152048',
-    personCode: newPersonCode(),
-    clauseNo: '74',
-    procedureId: '074-01',
-    itemNos: [2],
-    providedItemNos: outcome === 'provided' ? [2] : [],
-    requestedAt: '2025-06-02T01:00:00.000Z',
-    answeredAt: '2025-06-02T01:00:00.500Z',
-    outcome,
-    nonDisclosure: false,
-    recordedAt: '2025-06-02T01:00:00.500Z',
-  });
-
   it('signs heads as records are written and at close, and verifies clean with its key', async () => {
     const { file, store, close } = await signedStore();
-    for (const pn of [uuidv7(), uuidv7(), uuidv7()]) await store.recordProvision(provision(pn, 'provided'));
+    for (let i = 0; i < 3; i++) await store.recordProvision(providerRecord());
     await close();
     const report = await verifyFile(file, keys.publicKey);
     expect(report.findings).toEqual([]);
@@ -212,7 +196,7 @@ describe('the intermediate server record log, signed', () => {
   it('names a deleted event, an edited record row and two swapped events', async () => {
     const { file, store, close } = await signedStore();
     const pns = [uuidv7(), uuidv7(), uuidv7(), uuidv7()];
-    for (const pn of pns) await store.recordProvision(provision(pn, 'provided'));
+    for (const pn of pns) await store.recordProvision(providerRecord({ processingNumber: pn }));
     await close();
     const db = new Database(file);
     db.prepare('DELETE FROM record_events WHERE idx = 0').run();

@@ -16,6 +16,7 @@ import { httpTransport } from '../../protocol/http-transport.ts';
 import { rawClient, type RawClient } from '../../protocol/raw-client.ts';
 import { businessApi } from '../../protocol/routes.ts';
 import type { AnswerDelivery, ProvisionRequest } from '../../protocol/messages.ts';
+import type { ProviderRecord } from '../../protocol/provider.ts';
 import { type PersonCode } from '../../protocol/identifiers.ts';
 import {
   AnswerAcknowledgement,
@@ -157,6 +158,31 @@ export function provisionRequest(
     requestedAt: '2025-06-02T01:00:00.000Z',
     nonDisclosure: false,
     ...overrides,
+  };
+}
+
+/**
+ * What the harness's record store holds once it has provided item 2 for such a request (for a new
+ * person, half a second after `requestedAt`): for tests that write provider records straight into it.
+ */
+export function providerRecord({
+  processingNumber = uuidv7(),
+  requestedAt = '2025-06-02T01:00:00.000Z',
+}: Partial<Pick<ProviderRecord, 'processingNumber' | 'requestedAt'>> = {}): ProviderRecord {
+  const answeredAt = new Date(Date.parse(requestedAt) + 500).toISOString();
+  return {
+    processingNumber,
+    requesterId: '152048',
+    personCode: newPersonCode(),
+    clauseNo: '74',
+    procedureId: '074-01',
+    itemNos: [2],
+    providedItemNos: [2],
+    requestedAt,
+    answeredAt,
+    outcome: 'provided',
+    nonDisclosure: false,
+    recordedAt: answeredAt,
   };
 }
 
