@@ -17,7 +17,9 @@ import {
   harnessInquiry,
   providerRecord,
   provisionRequest,
-  startHarness,
+  registered,
+  startClockedHarness,
+  TAX_2025,
   type Harness,
 } from './test-support.ts';
 
@@ -32,13 +34,9 @@ afterEach(async () => {
 });
 
 async function harness(options: { start?: string; retentionYears?: number } = {}) {
-  const clock = fixedClock(options.start ?? '2025-06-02T01:00:00Z');
-  const h = await startHarness({
-    clock,
-    ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
-  });
+  const h = await startClockedHarness(options);
   cleanups.push(() => h.close());
-  return { ...h, clock };
+  return h;
 }
 
 /** Verify an institution's database read-only, as `renkei records verify` does. */
@@ -58,16 +56,6 @@ async function verifyFile(file: string, publicKey?: TreeHeadKey) {
 }
 
 const intermediateFile = (h: Harness) => join(h.dir, 'institutions', '131041', 'intermediate.sqlite');
-
-async function registered(h: Harness) {
-  const resident = h.newResident();
-  const person = await h.client.post<{ addresseeNumber: string }>('/business/v1/persons', {
-    individualNumber: resident.individualNumber,
-  });
-  return { ...resident, addresseeNumber: person.addresseeNumber };
-}
-
-const TAX_2025 = { fiscalYear: 2025, taxableIncome: 3_200_000, dependants: 1 };
 
 describe('the intermediate server record log', () => {
   it('ignores a second answer to the same processing number: the clerk keeps the first', async () => {
