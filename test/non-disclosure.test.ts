@@ -28,8 +28,7 @@ import { RenkeiError } from '../src/shared/errors.ts';
 import { verifyRecordEvidence, type PublicJwk } from '../src/trust/merkle/index.ts';
 import { partyPaths, pkiPaths } from '../src/trust/pki/files.ts';
 import { logInAs } from './support/portal-web.ts';
-import { clause74Inquiry } from './support/demo-network.ts';
-import { startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
+import { providedInquiry, startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
 
 const REQUESTER = '152048'; // 三条市
 const PROVIDER = '131041'; // 新宿区
@@ -60,20 +59,6 @@ let portalCode: string;
 let coreKey: PublicJwk;
 let visible: string;
 let hidden: string;
-
-/** A clerk's inquiry at the requester (scenario a's), answered; its processing number. */
-async function inquire(nonDisclosure: boolean): Promise<string> {
-  const requester = demo.network.institution(REQUESTER);
-  const accepted = await requester.inquire(
-    clause74Inquiry(demo.world!.addresseeNumber(RESIDENT, REQUESTER), { nonDisclosure }),
-  );
-  const status = await requester.getInquiry({
-    params: { processingNumber: accepted.processingNumber },
-    query: { waitMs: 20_000 },
-  });
-  expect(status.outcome).toBe('provided');
-  return accepted.processingNumber;
-}
 
 /** The portal's code for the resident, acquired through J-LIS at their first login with the card. */
 async function portalCodeOf(resident: string): Promise<string> {
@@ -123,8 +108,8 @@ beforeAll(async () => {
   expect(key.kid.toLowerCase().replace(/^0+/, '')).toBe(
     certificate.serialNumber.toLowerCase().replace(/^0+/, ''),
   );
-  visible = await inquire(false);
-  hidden = await inquire(true);
+  visible = await providedInquiry(demo, RESIDENT, false);
+  hidden = await providedInquiry(demo, RESIDENT, true);
   portalCode = await portalCodeOf(RESIDENT);
 }, 180_000);
 

@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Kysely } from 'kysely';
-import { v7 as uuidv7 } from 'uuid';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   startTestCoreConsole,
@@ -29,8 +28,7 @@ import {
 } from '../src/nodes/institution/intermediate/kysely-store.ts';
 import { intermediateMigrations } from '../src/nodes/institution/intermediate/migrations.ts';
 import { RecordLogService } from '../src/nodes/institution/intermediate/service/record-log.ts';
-import type { ProviderRecord } from '../src/nodes/institution/intermediate/store.ts';
-import { newPersonCode } from '../src/nodes/institution/test-support.ts';
+import { providerRecord } from '../src/nodes/institution/test-support.ts';
 import { fixedClock } from '../src/shared/clock.ts';
 import { migrateToLatest, openSqlite } from '../src/shared/db.ts';
 import { silentLogger } from '../src/shared/logger.ts';
@@ -89,27 +87,11 @@ async function network() {
   a.onRecordCheck = () => ({ treeHead: null, requester: [], provider: [] });
 
   const provisions = async (n: number) => {
-    for (let i = 0; i < n; i++) await store.recordProvision(provision());
+    for (let i = 0; i < n; i++)
+      await store.recordProvision(providerRecord({ requestedAt: '2025-06-01T01:00:00.000Z' }));
     await recordLog.signHead();
   };
   return { core, x, a, clock, pkiDir, first, firstKey, file, store, recordLog, provisions };
-}
-
-function provision(): ProviderRecord {
-  return {
-    processingNumber: uuidv7(),
-    requesterId: '152048',
-    personCode: newPersonCode(),
-    clauseNo: '74',
-    procedureId: '074-01',
-    itemNos: [2],
-    providedItemNos: [2],
-    requestedAt: '2025-06-01T01:00:00.000Z',
-    answeredAt: '2025-06-01T01:00:00.500Z',
-    outcome: 'provided',
-    nonDisclosure: false,
-    recordedAt: '2025-06-01T01:00:00.500Z',
-  };
 }
 
 function oversightOf(core: TestCore, pkiDir: string): OversightService {

@@ -11,27 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readLog } from '../src/shared/logger.ts';
 import { verifyRecordEvidence, type EvidenceLeaf, type PublicJwk } from '../src/trust/merkle/index.ts';
 import { logInAs, unescapeHtml, type Browser } from './support/portal-web.ts';
-import { clause74Inquiry } from './support/demo-network.ts';
-import { startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
+import { providedInquiry, startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
 
 const REQUESTER = '152048'; // 三条市
 const PROVIDER = '131041'; // 新宿区
 
 let net: PortalNetwork;
-
-/** A clerk's inquiry at 三条市 about `resident` (児童手当, 地方税関係情報), answered; its processing number. */
-async function inquire(resident: string, nonDisclosure = false): Promise<string> {
-  const requester = net.network.institution(REQUESTER);
-  const accepted = await requester.inquire(
-    clause74Inquiry(net.world!.addresseeNumber(resident, REQUESTER), { nonDisclosure }),
-  );
-  const status = await requester.getInquiry({
-    params: { processingNumber: accepted.processingNumber },
-    query: { waitMs: 20_000 },
-  });
-  expect(status.outcome).toBe('provided');
-  return accepted.processingNumber;
-}
 
 /** The rows of page A: each `<li data-testid="exchange">` with its visible text and data attributes. */
 function rowsOf(page: string) {
@@ -53,7 +38,7 @@ let seen: string;
 
 beforeAll(async () => {
   net = await startPortalNetwork('portal-exchanges', { world: true, portalLog: true });
-  seen = await inquire('yamada-taro');
+  seen = await providedInquiry(net, 'yamada-taro');
   taro = await logInAs(net, 'yamada-taro');
   hanako = await logInAs(net, 'yamada-hanako');
 }, 180_000);
@@ -118,7 +103,7 @@ describe('the Myna Portal, page A: the exchanges about me', () => {
   });
 
   it('shows an inquiry under non-disclosure only once the requester lifts it', async () => {
-    const hidden = await inquire('yamada-taro', true);
+    const hidden = await providedInquiry(net, 'yamada-taro', true);
     const before = await exchangesOf(taro);
     expect(before.rows.map((r) => r.facts.processingNumber)).toContain(seen);
     expect(before.text).not.toContain(hidden);
@@ -139,7 +124,7 @@ describe('the Myna Portal, page A: the exchanges about me', () => {
 
   it('pages the history by the core’s cursor: 20 a page, older ones behind a link, none twice', async () => {
     const before = (await exchangesOf(taro)).rows.length;
-    for (let i = before; i <= 20; i++) await inquire('yamada-taro');
+    for (let i = before; i <= 20; i++) await providedInquiry(net, 'yamada-taro');
     const first = await exchangesOf(taro);
     expect(first.rows).toHaveLength(20);
     const next = /href="(\/exchanges\?after=[^"]+)"\s+data-testid="next-page"/.exec(first.text)?.[1];

@@ -9,6 +9,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { expect } from 'vitest';
 import { createCardReader } from '../../src/card/reader/card-reader.ts';
 import { writeCardFile } from '../../src/card/virtual-card.ts';
 import { loadLegalTable } from '../../src/domain/legal-table/index.ts';
@@ -26,9 +27,32 @@ import { listen } from '../../src/shared/http.ts';
 import { silentLogger } from '../../src/shared/logger.ts';
 import { dropTestSchemas, testPostgres } from '../../src/shared/test-databases.ts';
 import { issuePartyCertificates } from '../../src/trust/pki/authority.ts';
+import { clause74Inquiry } from './demo-network.ts';
 
 export const MUNICIPALITY = DEMO_INSTITUTIONS.find((i) => i.id === '152048')!;
 export const PIN = '1234';
+
+/**
+ * A clerk's inquiry at 三条市 (scenario a's: 児童手当, 地方税関係情報 from 新宿区) about `resident` of
+ * the demo world (`world: true`), under non-disclosure or not, waited for and expected provided: its
+ * processing number.
+ */
+export async function providedInquiry(
+  net: PortalNetwork,
+  resident: string,
+  nonDisclosure = false,
+): Promise<string> {
+  const requester = net.network.institution(MUNICIPALITY.id);
+  const accepted = await requester.inquire(
+    clause74Inquiry(net.world!.addresseeNumber(resident, MUNICIPALITY.id), { nonDisclosure }),
+  );
+  const status = await requester.getInquiry({
+    params: { processingNumber: accepted.processingNumber },
+    query: { waitMs: 20_000 },
+  });
+  expect(status.outcome).toBe('provided');
+  return accepted.processingNumber;
+}
 const SIGNING_PASSWORD = 'SANJO2024';
 
 export interface PortalNetwork {

@@ -11,7 +11,13 @@ import type { RunningNode } from '../../shared/node.ts';
 import { openSqliteCoreStore } from './kysely-store.ts';
 import { startCore } from './main.ts';
 import type { ProvisionRecord } from './model.ts';
-import { newAcquisitionNumber, startStandIn, testLegalTable, type StandIn } from './test-support.ts';
+import {
+  newAcquisitionNumber,
+  pendingInquiry,
+  startStandIn,
+  testLegalTable,
+  type StandIn,
+} from './test-support.ts';
 
 let dir: string;
 let x: StandIn;
@@ -61,22 +67,16 @@ async function issue(client: RawClient): Promise<string> {
   return x.codeFor(request.acquisitionNumber);
 }
 
-function pending(processingNumber: string, outcome: ProvisionRecord['outcome']): ProvisionRecord {
-  return {
-    processingNumber,
+/** x's clause-74 inquiry to a as a crash leaves it: answered with `outcome` (or not yet), not delivered. */
+function leftInFlight(processingNumber: string, outcome: ProvisionRecord['outcome']) {
+  return pendingInquiry(processingNumber, '2025-06-01T00:00:00.000Z', {
     requesterId: '131016',
     providerId: '132012',
-    clauseNo: '74',
-    procedureId: '074-01',
-    itemNos: [2],
     personKey: 'person-key',
-    requestedAt: '2025-06-01T00:00:00.000Z',
     answeredAt: outcome === 'pending' ? null : '2025-06-01T00:00:01.000Z',
     outcome,
-    reason: null,
-    nonDisclosure: false,
     legalTableDigest: legalTable.digest,
-  };
+  });
 }
 
 async function until(condition: () => boolean): Promise<void> {
@@ -120,12 +120,7 @@ describe('startCore', () => {
       [notHeld, 'not_held'],
       [provided, 'provided'],
     ] as const) {
-      await store.recordInquiry(pending(pn, outcome), {
-        processingNumber: pn,
-        delivery: 'pending',
-        deliveryAttempts: 0,
-        deliveredAt: null,
-      });
+      await store.recordInquiry(...leftInFlight(pn, outcome));
     }
     await store.close();
 

@@ -312,10 +312,13 @@ export function providerError(code: 'ERR_LAYOUT_VIOLATION' | 'ERR_INTERNAL'): Pr
  * What the core writes with `recordInquiry` when it accepts the seeds' 児童手当 inquiry (三条市 asks
  * 新宿区 for item 2 under clause 74) and has not yet answered it: the pending record and its pending
  * delivery, for the store's own tests, which write inquiries without a core around the store.
+ * `record` changes the record (another requester and provider, a person key, an outcome already
+ * reached); the delivery stays pending.
  */
 export function pendingInquiry(
   processingNumber: string,
   requestedAt = '2026-01-01T00:00:00.000Z',
+  record: Partial<Omit<ProvisionRecord, 'processingNumber' | 'requestedAt'>> = {},
 ): [ProvisionRecord, InquiryState] {
   return [
     {
@@ -332,6 +335,7 @@ export function pendingInquiry(
       reason: null,
       nonDisclosure: false,
       legalTableDigest: 'test',
+      ...record,
     },
     { processingNumber, delivery: 'pending', deliveryAttempts: 0, deliveredAt: null },
   ];

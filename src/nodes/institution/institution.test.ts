@@ -6,14 +6,15 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RECORD_CHECK_LIMIT, RecordCheckAnswer } from '../../protocol/record-checks.ts';
 import { generateIndividualNumber } from '../../domain/identifiers/index.ts';
 import type { ProvisionAnswer } from '../../protocol/messages.ts';
-import { fixedClock } from '../../shared/clock.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import {
   INSTITUTION_ID,
   harnessInquiry,
   newPersonCode,
   provisionRequest,
-  startHarness,
+  registered,
+  startClockedHarness,
+  TAX_2025,
   type Harness,
 } from './test-support.ts';
 
@@ -23,14 +24,9 @@ afterEach(async () => {
 });
 
 async function harness(options: { start?: string; retentionYears?: number; coreUrl?: string } = {}) {
-  const clock = fixedClock(options.start ?? '2025-06-02T01:00:00Z');
-  const started = await startHarness({
-    clock,
-    ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
-    ...(options.coreUrl === undefined ? {} : { coreUrl: options.coreUrl }),
-  });
+  const started = await startClockedHarness(options);
   harnesses.push(started);
-  return { ...started, clock };
+  return started;
 }
 
 async function failure(promise: Promise<unknown>): Promise<RenkeiError> {
@@ -41,20 +37,6 @@ async function failure(promise: Promise<unknown>): Promise<RenkeiError> {
   if (!(error instanceof RenkeiError)) throw new Error(`expected a RenkeiError, got ${String(error)}`);
   return error;
 }
-
-/** Register a resident J-LIS knows; returns their addressee number and the code the core delivered. */
-async function registered(h: Harness) {
-  const resident = h.newResident();
-  const person = await h.client.post<{ addresseeNumber: string; codeStatus: string }>(
-    '/business/v1/persons',
-    {
-      individualNumber: resident.individualNumber,
-    },
-  );
-  return { ...resident, addresseeNumber: person.addresseeNumber };
-}
-
-const TAX_2025 = { fiscalYear: 2025, taxableIncome: 3_200_000, dependants: 1 };
 
 interface RecordsBody {
   records: {

@@ -13,12 +13,13 @@ import type { TreeHeadKey } from '../../trust/merkle/index.ts';
 import { KyselyIntermediateStore, type IntermediateDatabase } from './intermediate/kysely-store.ts';
 import { intermediateMigrations } from './intermediate/migrations.ts';
 import { RecordLogService } from './intermediate/service/record-log.ts';
-import type { ProviderRecord } from './intermediate/store.ts';
 import {
   harnessInquiry,
-  newPersonCode,
+  providerRecord,
   provisionRequest,
-  startHarness,
+  registered,
+  startClockedHarness,
+  TAX_2025,
   type Harness,
 } from './test-support.ts';
 
@@ -33,13 +34,9 @@ afterEach(async () => {
 });
 
 async function harness(options: { start?: string; retentionYears?: number } = {}) {
-  const clock = fixedClock(options.start ?? '2025-06-02T01:00:00Z');
-  const h = await startHarness({
-    clock,
-    ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
-  });
+  const h = await startClockedHarness(options);
   cleanups.push(() => h.close());
-  return { ...h, clock };
+  return h;
 }
 
 /** Verify an institution's database read-only, as `renkei records verify` does. */
@@ -59,16 +56,6 @@ async function verifyFile(file: string, publicKey?: TreeHeadKey) {
 }
 
 const intermediateFile = (h: Harness) => join(h.dir, 'institutions', '131041', 'intermediate.sqlite');
-
-async function registered(h: Harness) {
-  const resident = h.newResident();
-  const person = await h.client.post<{ addresseeNumber: string }>('/business/v1/persons', {
-    individualNumber: resident.individualNumber,
-  });
-  return { ...resident, addresseeNumber: person.addresseeNumber };
-}
-
-const TAX_2025 = { fiscalYear: 2025, taxableIncome: 3_200_000, dependants: 1 };
 
 describe('the intermediate server record log', () => {
   it('ignores a second answer to the same processing number: the clerk keeps the first', async () => {
@@ -182,24 +169,9 @@ describe('the intermediate server record log, signed', () => {
     return { file, store, close };
   }
 
-  const provision = (pn: string, outcome: ProviderRecord['outcome']): ProviderRecord => ({
-    processingNumber: pn,
-    requesterId: '152048',
-    personCode: newPersonCode(),
-    clauseNo: '74',
-    procedureId: '074-01',
-    itemNos: [2],
-    providedItemNos: outcome === 'provided' ? [2] : [],
-    requestedAt: '2025-06-02T01:00:00.000Z',
-    answeredAt: '2025-06-02T01:00:00.500Z',
-    outcome,
-    nonDisclosure: false,
-    recordedAt: '2025-06-02T01:00:00.500Z',
-  });
-
   it('signs heads as records are written and at close, and verifies clean with its key', async () => {
     const { file, store, close } = await signedStore();
-    for (const pn of [uuidv7(), uuidv7(), uuidv7()]) await store.recordProvision(provision(pn, 'provided'));
+    for (let i = 0; i < 3; i++) await store.recordProvision(providerRecord());
     await close();
     const report = await verifyFile(file, keys.publicKey);
     expect(report.findings).toEqual([]);
@@ -212,7 +184,7 @@ describe('the intermediate server record log, signed', () => {
   it('names a deleted event, an edited record row and two swapped events', async () => {
     const { file, store, close } = await signedStore();
     const pns = [uuidv7(), uuidv7(), uuidv7(), uuidv7()];
-    for (const pn of pns) await store.recordProvision(provision(pn, 'provided'));
+    for (const pn of pns) await store.recordProvision(providerRecord({ processingNumber: pn }));
     await close();
     const db = new Database(file);
     db.prepare('DELETE FROM record_events WHERE idx = 0').run();

@@ -16,6 +16,7 @@ import { httpTransport } from '../../protocol/http-transport.ts';
 import { rawClient, type RawClient } from '../../protocol/raw-client.ts';
 import { businessApi } from '../../protocol/routes.ts';
 import type { AnswerDelivery, ProvisionRequest } from '../../protocol/messages.ts';
+import type { ProviderRecord } from '../../protocol/provider.ts';
 import { type PersonCode } from '../../protocol/identifiers.ts';
 import {
   AnswerAcknowledgement,
@@ -25,7 +26,7 @@ import {
   type InquiryAccepted,
 } from '../../protocol/messages.ts';
 import { NonDisclosureLift } from '../../protocol/person-records.ts';
-import type { Clock } from '../../shared/clock.ts';
+import { fixedClock, type Clock } from '../../shared/clock.ts';
 import type { PostgresOption } from '../../shared/db.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { createHttpApp, listen, parseInput } from '../../shared/http.ts';
@@ -157,6 +158,31 @@ export function provisionRequest(
     requestedAt: '2025-06-02T01:00:00.000Z',
     nonDisclosure: false,
     ...overrides,
+  };
+}
+
+/**
+ * What the harness's record store holds once it has provided item 2 for such a request (for a new
+ * person, half a second after `requestedAt`): for tests that write provider records straight into it.
+ */
+export function providerRecord({
+  processingNumber = uuidv7(),
+  requestedAt = '2025-06-02T01:00:00.000Z',
+}: Partial<Pick<ProviderRecord, 'processingNumber' | 'requestedAt'>> = {}): ProviderRecord {
+  const answeredAt = new Date(Date.parse(requestedAt) + 500).toISOString();
+  return {
+    processingNumber,
+    requesterId: '152048',
+    personCode: newPersonCode(),
+    clauseNo: '74',
+    procedureId: '074-01',
+    itemNos: [2],
+    providedItemNos: [2],
+    requestedAt,
+    answeredAt,
+    outcome: 'provided',
+    nonDisclosure: false,
+    recordedAt: answeredAt,
   };
 }
 
@@ -394,3 +420,31 @@ export async function startHarness(options: {
   };
   return harness;
 }
+
+/**
+ * `startHarness` on a fixed clock set at `start` (default 2025-06-02T01:00:00Z), returned with it so
+ * that a test can move it; the caller closes the harness.
+ */
+export async function startClockedHarness(
+  options: { start?: string; retentionYears?: number; coreUrl?: string } = {},
+) {
+  const clock = fixedClock(options.start ?? '2025-06-02T01:00:00Z');
+  const started = await startHarness({
+    clock,
+    ...(options.retentionYears === undefined ? {} : { retentionYears: options.retentionYears }),
+    ...(options.coreUrl === undefined ? {} : { coreUrl: options.coreUrl }),
+  });
+  return { ...started, clock };
+}
+
+/** Register a resident J-LIS knows; returns their Individual Number, the code the core delivered and their addressee number. */
+export async function registered(h: Harness) {
+  const resident = h.newResident();
+  const person = await h.client.post<{ addresseeNumber: string }>('/business/v1/persons', {
+    individualNumber: resident.individualNumber,
+  });
+  return { ...resident, addresseeNumber: person.addresseeNumber };
+}
+
+/** Item 2 as a provider answers it in layout 2025.1. */
+export const TAX_2025 = { fiscalYear: 2025, taxableIncome: 3_200_000, dependants: 1 };
