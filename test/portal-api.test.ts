@@ -9,7 +9,7 @@
 import { compileErrors, validate } from '@readme/openapi-parser';
 import * as client from 'openid-client';
 import { openApiPath } from '../src/protocol/openapi.ts';
-import { sha256Hex } from '../src/shared/web/sessions.ts';
+import { sha256Hex } from '../src/shared/hash.ts';
 import type { OpenApiDocument } from '../src/protocol/routes.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VirtualCard } from '../src/card/virtual-card.ts';

@@ -14,18 +14,11 @@
  * and nothing is written where the directory cannot be (a read-only installation just parses).
  */
 import { createHash } from 'node:crypto';
-import {
-  mkdirSync,
-  readFileSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  statSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../../shared/files.ts';
+import { sha256Hex } from '../../shared/hash.ts';
 import type { LegalSource } from './legal-files.ts';
 
 /** Where a checkout keeps it: beside bin/renkei.js's bundles, in a directory of its own. */
@@ -65,7 +58,7 @@ export function readParsedSource(dir: string, digest: string): LegalSource | und
     if (newline < 0) return undefined;
     const header = JSON.parse(text.slice(0, newline)) as { key?: unknown; sha256?: unknown };
     const body = text.slice(newline + 1);
-    if (header.key !== key || header.sha256 !== sha256(body)) return undefined;
+    if (header.key !== key || header.sha256 !== sha256Hex(body)) return undefined;
     const source = JSON.parse(body) as Partial<LegalSource> | null;
     if (!source || !('clauses' in source && 'procedures' in source && 'items' in source)) return undefined;
     touch(path);
@@ -84,19 +77,13 @@ export function writeParsedSource(dir: string, digest: string, source: LegalSour
   if (!isJson(source, [])) return;
   const key = parseCacheKey(digest);
   const path = join(dir, `${key}.json`);
-  const temporary = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
     const body = JSON.stringify(source);
     mkdirSync(dir, { recursive: true });
-    writeFileSync(temporary, `${JSON.stringify({ key, sha256: sha256(body) })}\n${body}`);
-    renameSync(temporary, path);
+    writeFileAtomic(path, `${JSON.stringify({ key, sha256: sha256Hex(body) })}\n${body}`, 0o644);
     removeOldest(dir);
   } catch {
-    try {
-      rmSync(temporary, { force: true });
-    } catch {
-      // Nothing was written where nothing can be.
-    }
+    // Nothing is kept where nothing can be written.
   }
 }
 
@@ -136,10 +123,6 @@ function touch(path: string): void {
   } catch {
     // A read-only cache is still read.
   }
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }
 
 let yamlPackageVersion: string | undefined;

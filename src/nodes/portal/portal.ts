@@ -35,7 +35,8 @@ import { MyInformationService, type InformationProvider } from './service/my-inf
 import { ExchangeService } from './service/exchanges.ts';
 import type { JpkiTrust } from './service/jpki-verifier.ts';
 import { createPortalNoticeOpener } from '../../protocol/portal-notice-sealing.ts';
-import { LoginService, sha256Hex } from './service/login.ts';
+import { LoginService } from './service/login.ts';
+import { sha256Hex } from '../../shared/hash.ts';
 import { NoticeService } from './service/notices.ts';
 import { PersonCodeService } from './service/person-codes.ts';
 import { SessionService, type SessionPolicy } from './service/sessions.ts';

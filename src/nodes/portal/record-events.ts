@@ -17,7 +17,6 @@
  * events, written with them in one transaction. A leaf holds the portal's own person id or its code
  * for the person, as the record does; never an item's data, never an Individual Number or a name.
  */
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ProviderRecordEvent, recordEventRow } from '../../protocol/provider-record-events.ts';
 import {
@@ -30,6 +29,7 @@ import {
 import type { RecordEventRow } from '../../shared/record-log.ts';
 import type { PortalRequesterRecord, RequesterOutcome } from './my-information-store.ts';
 import type { NoticeRow } from './store.ts';
+import { sha256Hex } from '../../shared/hash.ts';
 
 const InquiryOpened = z.strictObject({ ...inquiryOpenedFields, personId: z.string() });
 
@@ -91,10 +91,6 @@ export function answerEvent(
     at: at.toISOString(),
     answeredAt: answer.answeredAt.toISOString(),
   });
-}
-
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 export function noticeEvent(row: NoticeRow): NoticeReceived {

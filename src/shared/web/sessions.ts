@@ -10,8 +10,9 @@
  * is its `sessions` table, a console's `console_sessions`, both kept by one store over Kysely
  * (kysely-session-store.ts) told the table's name and its subject column's.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.ts';
+import { sha256Hex } from '../hash.ts';
 
 export interface SessionPolicy {
   /** Ended after this long without a request (default 15 minutes). */
@@ -45,10 +46,6 @@ export interface Session {
   subjectId: string;
   csrfToken: string;
   absoluteExpiresAt: Date;
-}
-
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }
 
 export class SessionService {

@@ -3,10 +3,10 @@
  * readable by another user) and atomic (a temporary file renamed over the old one, so a reader in
  * another process never sees half a file).
  */
-import { chmodSync, existsSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { RenkeiError } from '../../shared/errors.ts';
+import { writeFileAtomic } from '../../shared/files.ts';
 
 /** Every path under a PKI directory, in one place. */
 export function pkiPaths(dir: string) {
@@ -69,21 +69,6 @@ export function archivedCertificatePath(dir: string, partyId: string, serial: st
 export function ensurePrivateDir(path: string): void {
   mkdirSync(path, { recursive: true, mode: 0o700 });
   chmodSync(path, 0o700);
-}
-
-/**
- * Write `data` to `path` atomically with the given mode: a temporary file beside it (created with
- * that mode from the start, so a key is never briefly world-readable), then a rename over `path`.
- */
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode: number): void {
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    writeFileSync(temp, data, { mode, flag: 'wx' });
-    renameSync(temp, path);
-  } catch (error) {
-    if (existsSync(temp)) unlinkSync(temp);
-    throw error;
-  }
 }
 
 /** A private key or other secret: mode 0600, written atomically. */

@@ -14,7 +14,7 @@
  * Every refusal is a security event (`portal.login`, the error code, the peer's address), as the
  * trust layer records its own: never the certificate, its serial or the challenge.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { loginMessage, type LoginChallenge } from '../../../protocol/portal.ts';
 import type { SecurityEventSink } from '../../../protocol/server.ts';
 import type { Clock } from '../../../shared/clock.ts';
@@ -22,6 +22,7 @@ import { RenkeiError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
 import type { PortalStore } from '../store.ts';
 import { verifyAuthenticationSignature, type JpkiTrust } from './jpki-verifier.ts';
+import { sha256Hex } from '../../../shared/hash.ts';
 
 /** What a login that passed the card's checks needs of the rest of the portal: the person. */
 export interface PersonDirectory {
@@ -48,8 +49,6 @@ export interface LoginDeps {
 export const DEFAULT_CHALLENGE_TTL_MS = 5 * 60_000;
 /** How long after its expiry a verified challenge may still end in a session (the redirect's time). */
 const FINISH_GRACE_MS = 60_000;
-
-export const sha256Hex = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 export class LoginService {
   constructor(private readonly deps: LoginDeps) {}

@@ -40,10 +40,10 @@ import {
   NoticeReceived,
   PortalRecordEvent,
   foldRequesterEvents,
-  sha256Hex,
   type PortalRequesterFold,
 } from '../record-events.ts';
 import type { KyselyPortalRecordLog } from '../record-log-store.ts';
+import { sha256Hex } from '../../../shared/hash.ts';
 
 export interface PortalRecordLogDeps {
   log: KyselyPortalRecordLog;
