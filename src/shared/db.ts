@@ -296,22 +296,24 @@ export async function migrateToLatest(
     dialectOf(db) === 'postgres'
       ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
       : undefined;
-  const newer = (await executedMigrations(db)).filter((name) => !(name in migrations));
-  if (newer.length > 0) {
-    throw new RenkeiError(
-      'ERR_DATABASE_NEWER',
-      `This database was migrated by a newer version of Renkei: it has ${String(newer.length)} migration(s) this version does not know (the latest ${newer.sort().at(-1) ?? ''}). Run that version or a later one, or restore the backup taken before the upgrade.`,
-      { unknownMigrations: newer },
-    );
-  }
   const migrator = new Migrator({
     db,
     provider,
     ...(schema === undefined ? {} : { migrationTableSchema: schema }),
   });
   const { error, results } = await migrator.migrateToLatest();
-  const failed = results?.find((r) => r.status === 'Error');
   if (error) {
+    // Kysely refuses, before running anything, a database that ran migrations it was not given: one a
+    // newer version migrated. Looked for only then, so a normal start reads nothing more.
+    const newer = (await executedMigrations(db)).filter((name) => !(name in migrations));
+    if (newer.length > 0) {
+      throw new RenkeiError(
+        'ERR_DATABASE_NEWER',
+        `This database was migrated by a newer version of Renkei: it has ${String(newer.length)} migration(s) this version does not know (the latest ${newer.sort().at(-1) ?? ''}). Run that version or a later one, or restore the backup taken before the upgrade.`,
+        { unknownMigrations: newer },
+      );
+    }
+    const failed = results?.find((r) => r.status === 'Error');
     const cause = error instanceof Error ? error.message : JSON.stringify(error);
     throw new Error(`database migration ${failed?.migrationName ?? '(unknown)'} failed: ${cause}`);
   }
