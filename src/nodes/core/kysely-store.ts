@@ -1444,14 +1444,24 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
     batch: Omit<StoredInquiryBatch, 'answer' | 'expiresAt' | 'deliveryAttempts'>,
     records: readonly ProvisionRecord[],
     requestIds?: readonly string[],
-  ): Promise<boolean> {
-    const inserted = await this.writes.transaction(async (trx, group) => {
+  ): Promise<'recorded' | 'exists' | 'request-known'> {
+    const result = await this.writes.transaction(async (trx, group) => {
       const existing = await trx
         .selectFrom('inquiry_batches')
         .select('batch_id')
         .where('batch_id', '=', batch.batchId)
         .executeTakeFirst();
-      if (existing) return false;
+      if (existing) return 'exists' as const;
+      const keys = (requestIds ?? []).filter((key) => key !== undefined);
+      for (const chunk of chunks(keys, BATCH_ROWS)) {
+        const known = await trx
+          .selectFrom('inquiry_requests')
+          .select('request_id')
+          .where('requester_id', '=', batch.requesterId)
+          .where('request_id', 'in', chunk)
+          .executeTakeFirst();
+        if (known) return 'request-known' as const;
+      }
       await trx
         .insertInto('inquiry_batches')
         .values({
@@ -1515,10 +1525,10 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
         }
       }
       queueEvents(group, records.map(openedEvent));
-      return true;
+      return 'recorded' as const;
     });
-    if (inserted) this.appended(records.length);
-    return inserted;
+    if (result === 'recorded') this.appended(records.length);
+    return result;
   }
 
   async recordBatchOutcomes(

@@ -396,15 +396,16 @@ export interface CoreStore {
   /**
    * The batch row and every member's record and `inquiries` row (`pending` delivery for accepted
    * members, `none` for refused ones), with their `accepted`/`refused` events, in one transaction.
-   * False (nothing written) when a batch with this id exists already. With `requestIds` (in the
+   * `exists` (nothing written) when a batch with this id exists already. With `requestIds` (in the
    * order of `records`), each member's idempotency key too, as `recordInquiry` keeps a single
-   * inquiry's; a key this requester used before is left to its first inquiry.
+   * inquiry's; `request-known` (nothing written) when this requester used one of them before, for
+   * an inquiry of its own that a batch must not make again.
    */
   recordInquiryBatch(
     batch: Omit<StoredInquiryBatch, 'answer' | 'expiresAt' | 'deliveryAttempts'>,
     records: readonly ProvisionRecord[],
     requestIds?: readonly string[],
-  ): Promise<boolean>;
+  ): Promise<'recorded' | 'exists' | 'request-known'>;
   /**
    * Set the outcomes of the members still pending (event `answered` each), keep the batch's answer
    * (`answer`, until `expiresAt`), and with `notifyProvider` a `ProviderNotice` for each failed

@@ -105,7 +105,8 @@ export class InquiryBatchService {
    * requester used gets the first answer, and nothing is recorded again.
    *
    * Errors: ERR_UNKNOWN_INSTITUTION (the requester: no one to attribute records to), ERR_DUPLICATE
-   * (the batch id is another requester's).
+   * (the batch id is another requester's, or a member's requestId names an inquiry made before: the
+   * requester then sends the members alone, and the single route answers that one's number).
    */
   async submit(
     request: InquiryBatchRequest,
@@ -191,7 +192,16 @@ export class InquiryBatchService {
       records,
       request.requestIds,
     );
-    if (!recorded) {
+    if (recorded === 'request-known') {
+      // A key sent again (a business system's retry) names the inquiry made under it first, whose
+      // processing number the single route gives; nothing of this batch is made.
+      throw new RenkeiError(
+        'ERR_DUPLICATE',
+        'A requestId of this batch names an inquiry made before; send these inquiries alone to learn its processing number and make the others.',
+        { field: 'requestIds' },
+      );
+    }
+    if (recorded === 'exists') {
       // The same batch, sent twice at once: the first one recorded wins.
       const first = await this.resent(request);
       if (first) return first;
