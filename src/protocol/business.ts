@@ -14,6 +14,7 @@ import {
   ProcedureId,
   ProcessingNumber,
 } from './identifiers.ts';
+import { ERROR_CODES, type ErrorCode } from '../shared/errors.ts';
 import { AnsweredItem, MAX_REISSUE_BATCH } from './messages.ts';
 
 /** `POST /business/v1/persons`: the Individual Number goes to the addressee system, and no further. */
@@ -122,6 +123,57 @@ export type InquiryStatus = z.infer<typeof InquiryStatus>;
  */
 export const InquiryReply = z.union([InquiryStatus, InquiryPending]);
 export type InquiryReply = z.infer<typeof InquiryReply>;
+
+/** The most inquiries one `POST /business/v1/inquiries:batch` carries (a household, a day's caseload). */
+export const MAX_INQUIRIES_PER_REQUEST = 1000;
+
+/**
+ * Many clerks' inquiries in one request (`POST /business/v1/inquiries:batch`): each is an inquiry of its
+ * own, as if sent alone (its own processing number, record, refusal and idempotency key), answered in
+ * the order sent. A business system with a household or a caseload pays one request for all of them
+ * instead of one each. `waitMs` applies to the whole request: it is answered when every inquiry is
+ * answered or the wait ran out, whichever is first.
+ */
+export const InquirySetInput = z
+  .object({
+    inquiries: z
+      .array(InquiryInput.omit({ waitMs: true }))
+      .min(1)
+      .max(MAX_INQUIRIES_PER_REQUEST),
+    waitMs: z.number().int().min(0).max(MAX_WAIT_MS).optional(),
+  })
+  .superRefine((input, ctx) => {
+    const seen = new Set<string>();
+    input.inquiries.forEach((inquiry, index) => {
+      if (inquiry.requestId === undefined) return;
+      if (seen.has(inquiry.requestId)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['inquiries', index, 'requestId'],
+          message: 'the same requestId twice in one request: one key per inquiry',
+        });
+      }
+      seen.add(inquiry.requestId);
+    });
+  });
+export type InquirySetInput = z.infer<typeof InquirySetInput>;
+
+/** One inquiry of a set that was not made, or not answered, as the single route would have refused it. */
+export const InquiryFailure = z.object({
+  status: z.literal('error'),
+  error: z.object({
+    code: z.enum(ERROR_CODES as [ErrorCode, ...ErrorCode[]]),
+    message: z.string(),
+    details: z.record(z.string(), z.unknown()),
+  }),
+});
+export type InquiryFailure = z.infer<typeof InquiryFailure>;
+
+/** Each inquiry's reply, in the order sent: its status, pending, or the error it got. */
+export const InquirySetReply = z.object({
+  results: z.array(z.union([InquiryStatus, InquiryPending, InquiryFailure])),
+});
+export type InquirySetReply = z.infer<typeof InquirySetReply>;
 
 export const ProvisionRecordRole = z.enum(['requester', 'provider']);
 export type ProvisionRecordRole = z.infer<typeof ProvisionRecordRole>;

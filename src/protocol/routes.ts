@@ -117,6 +117,8 @@ import {
   InquiryInput,
   InquiryParams,
   InquiryReply,
+  InquirySetInput,
+  InquirySetReply,
   InquiryStatus,
   InquiryWait,
   InstitutionRecordList,
@@ -1230,6 +1232,21 @@ export const businessApi = defineApi('business', {
     label: 'inquiry',
     body: InquiryInput,
     response: InquiryReply,
+  },
+  /**
+   * Many inquiries in one request (up to 1,000): each made as `inquire` makes one, answered in the
+   * order sent with its status, pending, or the error `inquire` would have answered (`status:
+   * 'error'`). 200 whatever each inquiry's outcome; a body that is not a valid set is refused whole
+   * (ERR_VALIDATION), with nothing made.
+   */
+  inquireMany: {
+    method: 'POST',
+    path: '/business/v1/inquiries::batch',
+    status: 200,
+    callers: ['business'],
+    label: 'inquiry set',
+    body: InquirySetInput,
+    response: InquirySetReply,
   },
   /**
    * An inquiry's status and, once provided, its items; with `waitMs` (≤ 30 000) a long poll.

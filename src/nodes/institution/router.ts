@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { serveOpenApi } from '../../protocol/openapi.ts';
 import { businessApi, networkApi } from '../../protocol/routes.ts';
 import { serve } from '../../protocol/server.ts';
+import { toErrorResponse } from '../../shared/http.ts';
 import type { AddresseeService } from './addressee/service/persons.ts';
 import type { ResidentNoticeReceiver } from './addressee/service/resident-notices.ts';
 import type { CopyService } from './intermediate/service/copies.ts';
@@ -78,6 +79,28 @@ export function registerInstitutionRoutes(app: FastifyInstance, services: Instit
     );
     if (status.status === 'answered') reply.status(200);
     return status;
+  });
+  // Many inquiries in one request: each as `inquire` makes it (they go to the core together, as
+  // inquiries arriving at once do), each answered with its status or the error it got.
+  serve(app, businessApi.inquireMany, async ({ body, caller, request }) => {
+    const access = caller === undefined ? {} : { requestedBy: caller.partyId };
+    const results = await Promise.all(
+      body.inquiries.map((input) =>
+        inquiries.inquireAndWait(input, access, body.waitMs ?? 0).catch((error: unknown) => {
+          const failure = toErrorResponse(error, request.id);
+          if (failure.status >= 500) {
+            // As the error handler logs a request's failure: the code and stack, never the input.
+            const stack = error instanceof Error ? error.stack : undefined;
+            request.log.error(
+              { err: { code: failure.body.error.code, stack } },
+              'an inquiry of a set failed',
+            );
+          }
+          return { status: 'error' as const, error: failure.body.error };
+        }),
+      ),
+    );
+    return { results };
   });
   serve(app, businessApi.getInquiry, async ({ params, query }) =>
     inquiries.getInquiry(params.processingNumber, query.waitMs),
