@@ -11,6 +11,9 @@
  *   3. core → provider       POST /provision-requests   → 200 {items}
  *   4. core → requester      POST /answers              → 204
  *
+ * With `--per-request k` the clerk's request carries k inquiries (`POST /inquiry-sets`, as the network's
+ * `inquiries:batch`), answered when all k are; the requester relays each of them as above.
+ *
  * Each inquiry is relayed alone: the chain does not batch, as the network's requester does when
  * inquiries arrive while a send is in flight. Batching is what the network does to go beyond one
  * message per inquiry; the chain is one message per hop per inquiry, the limit of that pattern.
@@ -21,7 +24,8 @@ import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
 
 export interface BareChain {
-  exchange(): Promise<string>;
+  /** One clerk's request of `perRequest` inquiries; their outcomes. */
+  exchange(perRequest: number): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -76,21 +80,28 @@ export async function startBareChain(): Promise<BareChain> {
     });
   });
   const answers = new Map<string, unknown>();
-  const waiting = new Map<string, ServerResponse>();
+  const waiting = new Map<string, (answer: unknown) => void>();
+  /** Relay one inquiry to the core; the answer, which may come before the core's 202 does. */
+  const relay = async (inquiry: unknown): Promise<unknown> => {
+    const accepted = await post(`${core}/inquiries`, inquiry);
+    const id = String(accepted?.id);
+    const answer = answers.get(id);
+    if (answer) {
+      answers.delete(id);
+      return answer;
+    }
+    return new Promise((resolve) => waiting.set(id, resolve));
+  };
   requesterUrl = await listen((req, res, body) => {
     if (req.method === 'POST' && req.url === '/inquiries') {
-      // Answered with the answer (the clerk's wait), which may come before the core's 202 does.
-      void post(`${core}/inquiries`, JSON.parse(body)).then(
-        (accepted) => {
-          const id = String(accepted?.id);
-          const answer = answers.get(id);
-          if (answer) {
-            answers.delete(id);
-            json(res, 200, answer);
-          } else {
-            waiting.set(id, res);
-          }
-        },
+      relay(JSON.parse(body)).then(
+        (answer) => json(res, 200, answer),
+        () => json(res, 502, { error: 'core' }),
+      );
+    } else if (req.method === 'POST' && req.url === '/inquiry-sets') {
+      const { inquiries } = JSON.parse(body) as { inquiries: unknown[] };
+      Promise.all(inquiries.map(relay)).then(
+        (results) => json(res, 200, { results }),
         () => json(res, 502, { error: 'core' }),
       );
     } else if (req.method === 'POST' && req.url === '/answers') {
@@ -98,7 +109,7 @@ export async function startBareChain(): Promise<BareChain> {
       const waiter = waiting.get(answer.id);
       if (waiter) {
         waiting.delete(answer.id);
-        json(waiter, 200, answer);
+        waiter(answer);
       } else {
         answers.set(answer.id, answer);
       }
@@ -108,21 +119,29 @@ export async function startBareChain(): Promise<BareChain> {
     }
   });
 
+  const inquiry = {
+    addresseeNumber: '131041000000101',
+    providerId: '131041',
+    clauseNo: '74',
+    procedureId: '074-01',
+    itemNos: [2],
+  };
+  const outcomeOf = (answer: unknown) => {
+    const outcome = (answer as { outcome?: unknown } | undefined)?.outcome;
+    return typeof outcome === 'string' ? outcome : 'error';
+  };
   return {
-    async exchange() {
+    async exchange(perRequest: number) {
+      if (perRequest === 1) {
+        return [outcomeOf(await post(`${requesterUrl}/inquiries`, { ...inquiry, waitMs: 30_000 }, clerks))];
+      }
       const answer = await post(
-        `${requesterUrl}/inquiries`,
-        {
-          addresseeNumber: '131041000000101',
-          providerId: '131041',
-          clauseNo: '74',
-          procedureId: '074-01',
-          itemNos: [2],
-          waitMs: 30_000,
-        },
+        `${requesterUrl}/inquiry-sets`,
+        { inquiries: Array.from({ length: perRequest }, () => inquiry), waitMs: 30_000 },
         clerks,
       );
-      return typeof answer?.outcome === 'string' ? answer.outcome : 'error';
+      const results = Array.isArray(answer?.results) ? (answer.results as unknown[]) : [];
+      return Array.from({ length: perRequest }, (_, i) => outcomeOf(results[i]));
     },
     async close() {
       await Promise.all([agent.close(), clerks.close()]);

@@ -14,6 +14,7 @@ import { seedWorld } from '../network/seed.ts';
 import { DEMO_INSTITUTIONS, type World } from '../network/world.ts';
 import type { PostgresOption } from '../shared/db.ts';
 import { RenkeiError } from '../shared/errors.ts';
+import { MAX_INQUIRIES_PER_REQUEST, type InquiryReply } from '../protocol/business.ts';
 import { dropTestSchemas } from '../shared/test-databases.ts';
 import { processCpuMs } from '../shared/process-cpu.ts';
 import { startBareChain } from './bench-baseline.ts';
@@ -63,6 +64,11 @@ export function registerBenchCommand(program: Command): void {
     .option('--baseline', 'also drive a bare relay chain of the same four hops, and print the ratios')
     .option('--rate <n>', 'open loop: start this many exchanges per second, instead of --concurrency')
     .option(
+      '--per-request <k>',
+      `each clerk's request carries k inquiries (inquiries:batch, at most ${MAX_INQUIRIES_PER_REQUEST}); --concurrency counts requests`,
+      '1',
+    )
+    .option(
       '--conversions <n>',
       'instead: convert n codes from one institution to another, and print the rate',
     )
@@ -92,6 +98,7 @@ export function registerBenchCommand(program: Command): void {
         baseline?: boolean;
         conversions?: string;
         rate?: string;
+        perRequest: string;
         numbering?: string;
         statistics?: string;
       }) => {
@@ -138,6 +145,12 @@ export function registerBenchCommand(program: Command): void {
             : wholeNumberOption(options.warmup, '--warmup', 0, MAX_COUNT);
         const concurrency = wholeNumberOption(options.concurrency, '--concurrency', 1, MAX_CONCURRENCY);
         const persons = wholeNumberOption(options.persons, '--persons', 1, MAX_PERSONS);
+        const perRequest = wholeNumberOption(
+          options.perRequest,
+          '--per-request',
+          1,
+          MAX_INQUIRIES_PER_REQUEST,
+        );
         const workers = wholeNumberOption(options.workers, '--workers', 1, 16);
         if (workers > 1 && options.database === undefined) {
           throw new RenkeiError(
@@ -234,7 +247,9 @@ export function registerBenchCommand(program: Command): void {
             const chain = await startBareChain();
             try {
               rows.push(
-                await drive('bare chain', count, warmup, concurrency, () => chain.exchange(), rate, ownCpuMs),
+                await drive('bare chain', { count, warmup, concurrency, perRequest, rate }, () =>
+                  chain.exchange(perRequest),
+                ),
               );
             } finally {
               await chain.close();
@@ -307,26 +322,39 @@ export function registerBenchCommand(program: Command): void {
             const requester = network.institution(REQUESTER);
             const keys = [...seeded.residents.keys()];
 
-            const exchange = async (i: number) => {
-              const resident = keys[i % keys.length] ?? 'r0';
-              // One request carries the inquiry and its answer (`waitMs`); read again only if the
-              // answer took longer than the wait.
-              const reply = await requester.inquire({
+            const addresseeNumber = (i: number) =>
+              seeded.addresseeNumber(keys[i % keys.length] ?? 'r0', REQUESTER);
+            const inquiry = (i: number) => ({
+              addresseeNumber: addresseeNumber(i),
+              providerId: PROVIDER,
+              clauseNo: '74',
+              procedureId: '074-01',
+              itemNos: [2],
+            });
+            /** Read again an inquiry whose answer took longer than the wait. */
+            const later = async (reply: InquiryReply) =>
+              'outcome' in reply && reply.status === 'answered'
+                ? reply.outcome
+                : (
+                    await requester.getInquiry({
+                      params: { processingNumber: reply.processingNumber },
+                      query: { waitMs: 30_000 },
+                    })
+                  ).outcome;
+            // One request carries the inquiry (or k of them) and the answers (`waitMs`).
+            const exchange = async (i: number): Promise<string[]> => {
+              if (perRequest === 1) {
+                return [await later(await requester.inquire({ body: { ...inquiry(i), waitMs: 30_000 } }))];
+              }
+              const { results } = await requester.inquireMany({
                 body: {
-                  addresseeNumber: seeded.addresseeNumber(resident, REQUESTER),
-                  providerId: PROVIDER,
-                  clauseNo: '74',
-                  procedureId: '074-01',
-                  itemNos: [2],
+                  inquiries: Array.from({ length: perRequest }, (_, j) => inquiry(i * perRequest + j)),
                   waitMs: 30_000,
                 },
               });
-              if ('outcome' in reply && reply.status === 'answered') return reply.outcome;
-              const status = await requester.getInquiry({
-                params: { processingNumber: reply.processingNumber },
-                query: { waitMs: 30_000 },
-              });
-              return status.outcome;
+              return Promise.all(
+                results.map((r) => (r.status === 'error' ? Promise.resolve(r.error.code) : later(r))),
+              );
             };
 
             // The nodes' processes (one process per node: /proc) and this one (the clerks' side).
@@ -341,9 +369,15 @@ export function registerBenchCommand(program: Command): void {
             ];
             const cpu = () => cpuByProcess().reduce((sum, [, ms]) => sum + ms, 0);
             let before = new Map(cpuByProcess());
-            const row = await drive(path, count, warmup, concurrency, exchange, rate, cpu, () => {
-              before = new Map(cpuByProcess());
-            });
+            const row = await drive(
+              path,
+              { count, warmup, concurrency, perRequest, rate },
+              exchange,
+              cpu,
+              () => {
+                before = new Map(cpuByProcess());
+              },
+            );
             // The measured exchanges only, as the table's total: the split is what this line adds.
             if (processes.length > 0) {
               const split = cpuByProcess()
@@ -564,18 +598,27 @@ function processCpuSeconds(pid: number | undefined): number {
  */
 async function drive(
   path: string,
-  count: number,
-  warmup: number,
-  concurrency: number,
-  exchange: (i: number) => Promise<string>,
-  /** Open loop: start exchanges at this many per second whatever the answers do, instead of a pool. */
-  rate?: number,
+  load: {
+    count: number;
+    warmup: number;
+    /** Requests in flight at once (closed loop). */
+    concurrency: number;
+    /** Exchanges (inquiries) each request carries: the figures count exchanges, not requests. */
+    perRequest: number;
+    /** Open loop: start exchanges at this many per second whatever the answers do, instead of a pool. */
+    rate?: number | undefined;
+  },
+  /** One request of `perRequest` exchanges; its outcomes. */
+  request: (i: number) => Promise<string[]>,
   /** CPU milliseconds used so far by the processes of the path. */
   cpuMs: () => number = ownCpuMs,
   /** Called when the warm-up is over and the measured exchanges start. */
   measuring: () => void = () => undefined,
 ): Promise<(string | number)[]> {
-  await runPool(warmup, concurrency, exchange, () => undefined);
+  const { concurrency, perRequest, rate } = load;
+  const requests = Math.ceil(load.count / perRequest);
+  const count = requests * perRequest;
+  await runPool(Math.ceil(load.warmup / perRequest), concurrency, request, () => undefined);
   measuring();
 
   const bar = new SingleBar(
@@ -587,38 +630,47 @@ async function drive(
   const outcomes = new Map<string, number>();
   const started = performance.now();
   const cpuAtStart = cpuMs();
-  /** One exchange, its latency counted from when it was due (so a slow answer cannot hide a queue). */
+  /** One request, each of its exchanges' latency counted from when it was due (so a slow answer cannot hide a queue). */
   const one = async (i: number, due: number) => {
-    let outcome: string;
+    let answered: string[];
     try {
-      outcome = await exchange(i);
+      answered = await request(i);
     } catch (error) {
-      outcome = error instanceof RenkeiError ? error.code : 'error';
+      answered = Array.from({ length: perRequest }, () =>
+        error instanceof RenkeiError ? error.code : 'error',
+      );
     }
-    latencies.push(performance.now() - due);
-    outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    const latency = performance.now() - due;
+    for (const outcome of answered) {
+      latencies.push(latency);
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    }
+    bar.increment(answered.length);
   };
   if (rate === undefined) {
     await runPool(
-      count,
+      requests,
       concurrency,
       (i) => one(i, performance.now()),
-      () => bar.increment(),
+      () => undefined,
     );
   } else {
+    const requestRate = rate / perRequest;
     await new Promise<void>((resolve) => {
       let launched = 0;
       let done = 0;
       const tick = () => {
-        const dueNow = Math.min(count, Math.floor(((performance.now() - started) * rate) / 1000) + 1);
+        const dueNow = Math.min(
+          requests,
+          Math.floor(((performance.now() - started) * requestRate) / 1000) + 1,
+        );
         while (launched < dueNow) {
           const i = launched++;
-          void one(i, started + (i * 1000) / rate).then(() => {
-            bar.increment();
-            if (++done === count) resolve();
+          void one(i, started + (i * 1000) / requestRate).then(() => {
+            if (++done === requests) resolve();
           });
         }
-        if (launched < count) setTimeout(tick, 1);
+        if (launched < requests) setTimeout(tick, 1);
       };
       tick();
     });
@@ -630,10 +682,11 @@ async function drive(
   latencies.sort((x, y) => x - y);
   const pct = (p: number) =>
     (latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0).toFixed(1);
+  const inFlight = perRequest === 1 ? `${concurrency}` : `${concurrency} × ${perRequest}`;
   return [
     path,
     count,
-    rate === undefined ? concurrency : `${rate}/s open`,
+    rate === undefined ? inFlight : `${rate}/s open${perRequest === 1 ? '' : `, ${perRequest} per request`}`,
     elapsed.toFixed(2),
     (count / elapsed).toFixed(0),
     pct(50),
