@@ -50,6 +50,19 @@ describe('renkei bench', () => {
     expect(run.stdout).toMatch(/│ secured\s+│ 1 .*provided: 1/);
   });
 
+  it('puts several inquiries in each clerk request with --per-request, on both paths and the bare chain, counting exchanges', async () => {
+    const run = await renkei(
+      ...['--data-dir', temp, 'bench', '--in-process', '--persons', '2', '--count', '5'],
+      ...['--per-request', '3', '--concurrency', '2', '--baseline'],
+    );
+    expect(run.status).toBe(0);
+    expect(run.stderr).toContain('bench: --count 5 is measured as 6: whole requests of 3.');
+    for (const path of ['bare', 'secured', 'bare chain']) {
+      expect(run.stdout).toMatch(new RegExp(`│ ${path}\\s+│ 6\\s+│ 2 × 3\\s+│.*provided: 6`));
+    }
+    expect(run.stdout).toContain('Each clerk’s POST carries 3 inquiries');
+  });
+
   it('refuses --workers above 1 without --database (core processes share one PostgreSQL database)', async () => {
     const run = await renkei('--data-dir', temp, 'bench', '--workers', '2', '--count', '1');
     expect(run.status).toBe(1);

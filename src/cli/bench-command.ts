@@ -151,6 +151,10 @@ export function registerBenchCommand(program: Command): void {
           1,
           MAX_INQUIRIES_PER_REQUEST,
         );
+        if (count % perRequest !== 0) {
+          const whole = Math.ceil(count / perRequest) * perRequest;
+          console.error(`bench: --count ${count} is measured as ${whole}: whole requests of ${perRequest}.`);
+        }
         const workers = wholeNumberOption(options.workers, '--workers', 1, 16);
         if (workers > 1 && options.database === undefined) {
           throw new RenkeiError(
@@ -296,7 +300,10 @@ export function registerBenchCommand(program: Command): void {
           }
         }
         console.log(
-          'Each exchange: clerk POST to the requester, waiting for the answer → core authorizes, converts, records → provider answers from its copy → core records, delivers → the clerk’s POST is answered. The requester sends the inquiries that arrive while a send is in flight to the core as one batch (the bare chain relays each alone).',
+          'Each exchange: clerk POST to the requester, waiting for the answer → core authorizes, converts, records → provider answers from its copy → core records, delivers → the clerk’s POST is answered. The requester sends the inquiries that arrive while a send is in flight to the core as one batch (the bare chain relays each alone).' +
+            (perRequest === 1
+              ? ''
+              : ` Each clerk’s POST carries ${perRequest} inquiries (inquiries:batch; the bare chain’s /inquiry-sets), answered together: the latencies are the requests’.`),
         );
         console.log(
           (options.inProcess
