@@ -14,7 +14,7 @@ import {
   ProcedureId,
   ProcessingNumber,
 } from './identifiers.ts';
-import { ERROR_CODES, type ErrorCode } from '../shared/errors.ts';
+import { ErrorObject } from './error-body.ts';
 import { AnsweredItem, MAX_REISSUE_BATCH } from './messages.ts';
 
 /** `POST /business/v1/persons`: the Individual Number goes to the addressee system, and no further. */
@@ -161,11 +161,7 @@ export type InquirySetInput = z.infer<typeof InquirySetInput>;
 /** One inquiry of a set that was not made, or not answered, as the single route would have refused it. */
 export const InquiryFailure = z.object({
   status: z.literal('error'),
-  error: z.object({
-    code: z.enum(ERROR_CODES as [ErrorCode, ...ErrorCode[]]),
-    message: z.string(),
-    details: z.record(z.string(), z.unknown()),
-  }),
+  error: ErrorObject,
 });
 export type InquiryFailure = z.infer<typeof InquiryFailure>;
 

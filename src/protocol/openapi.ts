@@ -16,13 +16,9 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import {
-  ERROR_CODES,
-  HTTP_STATUS,
-  type ErrorCode,
-  type ErrorBody as ErrorBodyShape,
-} from '../shared/errors.ts';
+import { ERROR_CODES, HTTP_STATUS } from '../shared/errors.ts';
 import * as admin from './admin.ts';
+import { ErrorBody } from './error-body.ts';
 import type { Api, NamedRoute } from './api.ts';
 import * as business from './business.ts';
 import * as cards from './cards.ts';
@@ -37,19 +33,8 @@ import * as routes from './routes.ts';
 import { NODE_APIS, healthApi, type NodeKind, type OpenApiDocument } from './routes.ts';
 import { serve } from './server.ts';
 
-/** The one shape of every error answer of every node (`ErrorBody` in shared/errors.ts). */
-export const ErrorBody = z.object({
-  error: z.object({
-    code: z
-      .enum(ERROR_CODES as [ErrorCode, ...ErrorCode[]])
-      .describe('The stable error code: the contract, on which clients branch. Each maps to one status.'),
-    message: z.string().describe('For people; never contains an identifier or personal data.'),
-    details: z.record(z.string(), z.unknown()).describe('Typed details, per code.'),
-  }),
-});
-// One shape, two declarations (the interface is below the protocol layer): the compiler checks they agree.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const _sameErrorBody: Same<z.infer<typeof ErrorBody>, ErrorBodyShape> = true;
+/** The one shape of every error answer of every node. */
+export { ErrorBody };
 
 /**
  * A signed message as it travels, `application/jose`: a compact JWS (RFC 7515 §7.1), three base64url
