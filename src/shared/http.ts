@@ -98,16 +98,7 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   }
 
   app.setErrorHandler((error: FastifyError | RenkeiError | Error, request, reply) => {
-    const { status, body } = toErrorResponse(error, request.id);
-    if (status >= 500) {
-      // The stack and the code only: never the request body, which may hold personal data.
-      request.log.error(
-        { err: { code: body.error.code, stack: error.stack } }, // request.log carries the reqId
-        'request failed',
-      );
-    } else {
-      request.log.info({ code: body.error.code }, 'request refused');
-    }
+    const { status, body } = loggedErrorResponse(error, request);
     return reply.status(status).send(body);
   });
 
@@ -210,6 +201,27 @@ class RouteLogController extends LogController {
     // Not under `req`: Fastify's serializer for `req` would log the URL again.
     request.log.info({ method: request.method, route }, 'incoming request');
   }
+}
+
+/**
+ * `toErrorResponse`, logged as a request's failure is: the code and stack of an unexpected error, the
+ * code of a refusal; never the request body, which may hold personal data. `what` names the failure
+ * (a request, or one part of it answered on its own, such as an inquiry of a set).
+ */
+export function loggedErrorResponse(
+  error: unknown,
+  request: FastifyRequest,
+  what = 'request',
+): { status: number; body: ErrorBody } {
+  const answer = toErrorResponse(error, request.id);
+  const { code } = answer.body.error;
+  if (answer.status >= 500) {
+    const stack = error instanceof Error ? error.stack : undefined;
+    request.log.error({ err: { code, stack } }, `${what} failed`); // request.log carries the reqId
+  } else {
+    request.log.info({ code }, `${what} refused`);
+  }
+  return answer;
 }
 
 /** The single mapping from any thrown value to an HTTP status and an `ErrorBody`. */

@@ -1452,8 +1452,7 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
         .where('batch_id', '=', batch.batchId)
         .executeTakeFirst();
       if (existing) return 'exists' as const;
-      const keys = (requestIds ?? []).filter((key) => key !== undefined);
-      for (const chunk of chunks(keys, BATCH_ROWS)) {
+      for (const chunk of chunks(requestIds ?? [], BATCH_ROWS)) {
         const known = await trx
           .selectFrom('inquiry_requests')
           .select('request_id')

@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import { serveOpenApi } from '../../protocol/openapi.ts';
 import { businessApi, networkApi } from '../../protocol/routes.ts';
 import { serve } from '../../protocol/server.ts';
-import { toErrorResponse } from '../../shared/http.ts';
+import { loggedErrorResponse } from '../../shared/http.ts';
 import type { AddresseeService } from './addressee/service/persons.ts';
 import type { ResidentNoticeReceiver } from './addressee/service/resident-notices.ts';
 import type { CopyService } from './intermediate/service/copies.ts';
@@ -86,18 +86,10 @@ export function registerInstitutionRoutes(app: FastifyInstance, services: Instit
     const access = caller === undefined ? {} : { requestedBy: caller.partyId };
     const results = await Promise.all(
       body.inquiries.map((input) =>
-        inquiries.inquireAndWait(input, access, body.waitMs ?? 0).catch((error: unknown) => {
-          const failure = toErrorResponse(error, request.id);
-          if (failure.status >= 500) {
-            // As the error handler logs a request's failure: the code and stack, never the input.
-            const stack = error instanceof Error ? error.stack : undefined;
-            request.log.error(
-              { err: { code: failure.body.error.code, stack } },
-              'an inquiry of a set failed',
-            );
-          }
-          return { status: 'error' as const, error: failure.body.error };
-        }),
+        inquiries.inquireAndWait(input, access, body.waitMs ?? 0).catch((error: unknown) => ({
+          status: 'error' as const,
+          error: loggedErrorResponse(error, request, 'an inquiry of a set').body.error,
+        })),
       ),
     );
     return { results };
