@@ -139,6 +139,7 @@ export function registerStartCommand(program: Command): void {
           }
         }
         if (portal?.portal && portal.readerUrl) {
+          await portal.releasePort(portal.readerUrl);
           reader = await startDemoReader({
             cardsDir,
             portalUrl: portal.portal.url,
@@ -158,6 +159,7 @@ export function registerStartCommand(program: Command): void {
                 file: join(dir, 'logs', 'demo-kakeibo.log'),
               }),
             });
+            await portal.releasePort(url);
             await listen(kakeibo, Number(new URL(url).port), '127.0.0.1');
           }
         }

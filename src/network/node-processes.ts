@@ -12,7 +12,7 @@
 import { registerPortalRelyingParty } from './portal-demo.ts';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { PostgresOption } from '../shared/db.ts';
 import { systemClock } from '../shared/clock.ts';
@@ -63,6 +63,13 @@ export interface NodeProcesses extends Network {
    * runs it): where it listens, its client id and secret.
    */
   demoClient: { url: string; clientId: string; secret: string } | undefined;
+  /**
+   * With `basePort` 0, the reader's and the demo client's ports stay bound here from the moment they
+   * are chosen (the portal's config names them) until their server is about to listen: call this just
+   * before (the ports are released on `close` too). Chosen and then left free through the first start's
+   * seeding, another program's connection once took one meanwhile (ERR_PORT_IN_USE in a full test run).
+   */
+  releasePort: (url: string) => Promise<void>;
   institutions: Map<string, SupervisedNode>;
   nodes: () => SupervisedNode[];
   /** Stop every node (institutions, then J-LIS, then the core): SIGTERM, SIGKILL after `graceMs`. */
@@ -81,6 +88,12 @@ export async function startNodeProcesses(
 ): Promise<NodeProcesses> {
   const port = (offset: number) => (options.basePort === 0 ? 0 : options.basePort + offset);
   const started: SupervisedNode[] = [];
+  const reserved = new Map<number, Server>();
+  const releasePort = async (url: string) => {
+    const server = reserved.get(portOf(url));
+    reserved.delete(portOf(url));
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
   let clients: NetworkClients | undefined;
   let crlTimer: NodeJS.Timeout | undefined;
   let closing: Promise<void> | undefined;
@@ -93,6 +106,7 @@ export async function startNodeProcesses(
         await Promise.all(byKind(kind).map((node) => node.stop(graceMs)));
       }
       await clients?.close();
+      for (const port of [...reserved.keys()]) await releasePort(`http://127.0.0.1:${port}`);
     })());
   const aborted = () => {
     if (signal?.aborted) throw new Error('start-up interrupted');
@@ -220,13 +234,13 @@ export async function startNodeProcesses(
     );
     aborted();
     const readerUrl = options.portal
-      ? `http://127.0.0.1:${options.basePort === 0 ? await freePort() : port(81)}`
+      ? `http://127.0.0.1:${options.basePort === 0 ? await reservePort(reserved) : port(81)}`
       : undefined;
     const demoClient =
       readerUrl === undefined
         ? undefined
         : {
-            url: `http://127.0.0.1:${options.basePort === 0 ? await freePort() : port(83)}`,
+            url: `http://127.0.0.1:${options.basePort === 0 ? await reservePort(reserved) : port(83)}`,
             ...demoClientSecret(options.dataDir),
           };
     const portal =
@@ -283,6 +297,7 @@ export async function startNodeProcesses(
       corporate,
       portal,
       readerUrl,
+      releasePort,
       demoClient: demoClient && {
         url: demoClient.url,
         clientId: demoClient.clientId,
@@ -335,6 +350,27 @@ function freePort(): Promise<number> {
         if (address === null || typeof address === 'string') reject(new TypeError('expected a TCP address'));
         else resolve(address.port);
       });
+    });
+  });
+}
+
+/**
+ * A port bound on 127.0.0.1 and kept so in `reserved` (by port) until released; a connection to it
+ * meanwhile is closed at once (so none holds up the release).
+ */
+function reservePort(reserved: Map<number, Server>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((socket) => socket.destroy()).unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      if (address === null || typeof address === 'string') {
+        server.close();
+        reject(new TypeError('expected a TCP address'));
+        return;
+      }
+      reserved.set(address.port, server);
+      resolve(address.port);
     });
   });
 }
