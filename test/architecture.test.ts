@@ -178,8 +178,12 @@ describe('architecture', () => {
       ...table.matchAll(/export const (\w+Api) = defineApi\('\w+', \{([\s\S]*?)\n\}\);/g),
     ].flatMap((m) => [...(m[2] ?? '').matchAll(/^ {2}(\w+): \{/gm)].map((r) => `${m[1]}.${r[1]}`));
     expect(declared.length).toBeGreaterThan(20);
-    // healthApi is served by every node: /healthz by createHttpApp, /openapi.json by serveOpenApi.
-    expect(new Set(served)).toEqual(new Set(declared.filter((d) => !d.startsWith('healthApi.'))));
+    // healthApi and monitoringApi are served by every node: /healthz by createHttpApp, /openapi.json
+    // by serveOpenApi, /metrics by serveMetrics.
+    expect(declared).toContain('monitoringApi.metrics');
+    expect(new Set(served)).toEqual(
+      new Set(declared.filter((d) => !d.startsWith('healthApi.') && !d.startsWith('monitoringApi.'))),
+    );
     // The code delivery is served by every party the core issues codes to: each institution and
     // the Myna Portal (which acquires its codes as an institution does); so is the answer delivery,
     // since the portal is a requester too (わたしの情報); and the core's cross-check of a party's

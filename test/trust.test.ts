@@ -17,7 +17,15 @@ import type { Network } from '../src/network/launch.ts';
 import type { SeededWorld } from '../src/network/seed.ts';
 import type { Api } from '../src/protocol/api.ts';
 import { loadNodeTrust, type NodeTrust } from '../src/protocol/node-trust.ts';
-import { adminApi, businessApi, coreApi, jlisApi, jpkiApi, networkApi } from '../src/protocol/routes.ts';
+import {
+  adminApi,
+  businessApi,
+  coreApi,
+  jlisApi,
+  jpkiApi,
+  monitoringApi,
+  networkApi,
+} from '../src/protocol/routes.ts';
 import { fixedClock, systemClock } from '../src/shared/clock.ts';
 import { createItemSealer } from '../src/protocol/item-sealing.ts';
 import {
@@ -443,6 +451,7 @@ describe('every route refuses whoever its callers do not name', () => {
     'operator:keys:demo',
     'operator:audit:demo',
     'operator:legal:demo',
+    'operator:monitoring:demo',
     'portal',
   ];
   /** Which candidate a caller kind names, at the node that serves the route (institutions: PROVIDER). */
@@ -457,7 +466,15 @@ describe('every route refuses whoever its callers do not name', () => {
     // A relying party is any business or institution by its certificate, and the portal (ぴったりサービス
     // checks the signing certificates of applications); J-LIS checks registration.
     (kind === 'relying-party' && (party === REQUESTER || party === 'portal' || party.endsWith(':business')));
-  const apis: Record<string, Api> = { coreApi, adminApi, jlisApi, jpkiApi, networkApi, businessApi };
+  const apis: Record<string, Api> = {
+    coreApi,
+    adminApi,
+    jlisApi,
+    jpkiApi,
+    networkApi,
+    businessApi,
+    monitoringApi,
+  };
 
   for (const [apiName, api] of Object.entries(apis)) {
     for (const route of Object.values(api)) {
@@ -465,7 +482,7 @@ describe('every route refuses whoever its callers do not name', () => {
         const base =
           apiName === 'jlisApi' || apiName === 'jpkiApi'
             ? network.jlis.url
-            : apiName === 'coreApi' || apiName === 'adminApi'
+            : apiName === 'coreApi' || apiName === 'adminApi' || apiName === 'monitoringApi'
               ? network.core.url
               : (network.institutions.get(PROVIDER)?.url ?? '');
         const path = route.path

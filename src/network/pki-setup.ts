@@ -15,7 +15,7 @@ import { systemClock, type Clock } from '../shared/clock.ts';
 import type { WorldInstitution } from './world.ts';
 import { NTA_PARTY } from '../nodes/corporate/corporate.ts';
 
-export const OPERATOR_ROLES = ['registry', 'legal', 'keys', 'audit'] as const;
+export const OPERATOR_ROLES = ['registry', 'legal', 'keys', 'audit', 'monitoring'] as const;
 
 /** The demo operator's credential for one role. */
 export function demoOperator(role: (typeof OPERATOR_ROLES)[number]): string {

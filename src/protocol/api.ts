@@ -38,6 +38,7 @@ export type Caller =
   | 'operator:legal'
   | 'operator:keys'
   | 'operator:audit'
+  | 'operator:monitoring'
   | 'api-client'
   | 'anyone';
 
@@ -54,6 +55,11 @@ export interface RouteDef {
   readonly query?: z.ZodType;
   readonly body?: z.ZodType;
   readonly response: z.ZodType;
+  /**
+   * The success answer's media type when it is not JSON: the answer is then text of that type, read
+   * as a string (`GET /metrics`, Prometheus's text format).
+   */
+  readonly answerMediaType?: string;
   /** Largest accepted body in bytes, when not the node's default (1 MiB). */
   readonly bodyLimit?: number;
   /**

@@ -39,7 +39,7 @@ export function httpTransport(options: HttpTransportOptions = {}): Transport {
         timeoutMs: call.timeoutMs ?? defaultTimeoutMs,
         maxAnswerBytes: call.maxAnswerBytes ?? defaultMaxAnswerBytes,
       });
-      return { status, body: parseJson(text, peer, status) };
+      return { status, body: answerBody(call, text, status) };
     },
     close: () => (closing ??= agent.close()),
   };
@@ -50,6 +50,12 @@ export function urlOf(call: TransportRequest): URL {
   const url = new URL(call.path, call.baseUrl);
   if (call.query) for (const [key, value] of Object.entries(call.query)) url.searchParams.set(key, value);
   return url;
+}
+
+/** A success answer of a route whose answer is text (`answerMediaType`) as it came; any other body as JSON. */
+export function answerBody(call: TransportRequest, text: string, status: number): unknown {
+  if (call.route.answerMediaType !== undefined && status >= 200 && status < 300) return text;
+  return parseJson(text, call.peer, status);
 }
 
 export function parseJson(text: string, peer: string, status: number): unknown {

@@ -101,8 +101,19 @@ describe('the OpenAPI document of each node', () => {
   });
 
   it('documents each route with one node only, but the part of networkApi the portal serves too, and every route of the table with some node', () => {
+    // Every node serves the health and monitoring routes.
+    const everywhere = new Set(
+      TABLE.filter((route) => route.api === 'health' || route.api === 'monitoring').map(
+        (route) => `${route.method} ${openApiPath(route.path)}`,
+      ),
+    );
+    expect(everywhere).toContain('GET /metrics');
+    for (const kind of KINDS) {
+      const operations = operationsOf(nodeOpenApiDocument(kind));
+      for (const operation of everywhere) expect(operations, kind).toContain(operation);
+    }
     const documented = KINDS.flatMap((kind) => operationsOf(nodeOpenApiDocument(kind))).filter(
-      (operation) => !operation.endsWith(' /healthz') && !operation.endsWith(' /openapi.json'),
+      (operation) => !everywhere.has(operation),
     );
     // The portal's network listener serves these as an institution's does: both document them.
     const shared = new Set(
@@ -117,7 +128,7 @@ describe('the OpenAPI document of each node', () => {
     }
     const once = documented.filter((operation) => !shared.has(operation));
     expect(new Set(once).size).toBe(once.length);
-    const table = TABLE.filter((route) => route.api !== 'health').map(
+    const table = TABLE.filter((route) => route.api !== 'health' && route.api !== 'monitoring').map(
       (route) => `${route.method} ${openApiPath(route.path)}`,
     );
     expect([...new Set(documented)].sort()).toEqual(table.sort());

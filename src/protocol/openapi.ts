@@ -318,6 +318,12 @@ function requestBodyOf(route: NamedRoute, schemas: SchemaSet): Record<string, un
 
 function successOf(route: NamedRoute, schemas: SchemaSet): Record<string, unknown> {
   if (route.status === 204) return { description: 'Done; no content.' };
+  if (route.answerMediaType !== undefined) {
+    return {
+      description: 'Success.',
+      content: { [route.answerMediaType]: { schema: schemas.ref(route.response) } },
+    };
+  }
   const json = { 'application/json': { schema: schemas.ref(route.response) } };
   if (route.answer === undefined) return { description: 'Success.', content: json };
   return {

@@ -5,6 +5,7 @@
  *
  *   API            served by                   called by
  *   healthApi      every node                  anyone (operators' probes, the CLI, API tooling)
+ *   monitoringApi  every node                  the network's monitoring (Prometheus), an operator:monitoring certificate
  *   coreApi        the core                    J-LIS (code issuance, notices of change), institutions (inquiries, re-keying),
  *                                              the Myna Portal (a person's records)
  *   adminApi       the core                    the network's operators
@@ -214,6 +215,25 @@ export const healthApi = defineApi('health', {
     callers: ['anyone'],
     label: 'request',
     response: OpenApiDocument,
+  },
+});
+
+export const monitoringApi = defineApi('monitoring', {
+  /**
+   * `GET /metrics`: the node's figures in Prometheus's text format (src/shared/metrics.ts): requests
+   * by route pattern, method and status with their durations, errors by code, and the process's CPU,
+   * memory, event-loop delay and garbage collection. For the network's monitoring only (an
+   * `operator:monitoring:…` certificate): no personal data, but how busy each route is and which
+   * errors a node answers are the operator's to know.
+   */
+  metrics: {
+    method: 'GET',
+    path: '/metrics',
+    status: 200,
+    callers: ['operator:monitoring'],
+    label: 'request',
+    response: z.string(),
+    answerMediaType: 'text/plain; version=0.0.4; charset=utf-8',
   },
 });
 
@@ -1553,12 +1573,12 @@ export const portalNetworkApi = pickRoutes(networkApi, [
 ]);
 
 export const NODE_APIS = {
-  core: [healthApi, coreApi, adminApi],
-  jlis: [healthApi, jlisApi, jpkiApi],
-  institution: [healthApi, networkApi, businessApi],
-  corporate: [healthApi, corporateApi],
+  core: [healthApi, monitoringApi, coreApi, adminApi],
+  jlis: [healthApi, monitoringApi, jlisApi, jpkiApi],
+  institution: [healthApi, monitoringApi, networkApi, businessApi],
+  corporate: [healthApi, monitoringApi, corporateApi],
   // The Myna Portal's network listener: the part of `networkApi` it serves too, and what only it serves.
-  portal: [healthApi, portalNetworkApi, portalApi],
+  portal: [healthApi, monitoringApi, portalNetworkApi, portalApi],
 } as const;
 
 export type NodeKind = keyof typeof NODE_APIS;

@@ -9,7 +9,7 @@ import { partyIdOf } from '../trust/pki/verify.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import { batchOf, type ArchivedMessage, type MessageArchive } from '../shared/message-archive.ts';
 import { DEFAULT_MAX_ANSWER_BYTES, DEFAULT_TIMEOUT_MS, boundedRequest } from './bounded-request.ts';
-import { parseJson, urlOf } from './http-transport.ts';
+import { answerBody, urlOf } from './http-transport.ts';
 import { derToPem, type NodeTrust } from './node-trust.ts';
 import type { Transport, TransportRequest, TransportResponse } from './transport.ts';
 
@@ -213,7 +213,7 @@ export function secureTransport(trust: NodeTrust, options: SecureTransportOption
           throw error;
         }
       }
-      const body = parseJson(text, peer, status);
+      const body = answerBody(call, text, status);
       // A refusal names the exchange in its details (a refused inquiry's processing number).
       keep(
         (body as { error?: { details?: { processingNumber?: unknown } } } | undefined)?.error?.details

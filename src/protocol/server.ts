@@ -334,6 +334,7 @@ function allows(kind: CallerKind, caller: Caller, guard: ServerTrust): boolean {
     case 'operator:legal':
     case 'operator:keys':
     case 'operator:audit':
+    case 'operator:monitoring':
       // An operator's certificate names its role: `operator:<role>:<person>`.
       return caller.role === 'operator' && caller.partyId.startsWith(`${kind}:`);
     case 'api-client':

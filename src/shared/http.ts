@@ -11,6 +11,7 @@ import secureJson from 'secure-json-parse';
 import type { z } from 'zod';
 import { HTTP_STATUS, RenkeiError, isErrorCode, type ErrorBody } from './errors.ts';
 import type { Logger } from './logger.ts';
+import { attachMetrics, metricsOf } from './metrics.ts';
 import { refusePlainHttp } from './plain-http-refusal.ts';
 
 export interface HttpAppOptions {
@@ -32,8 +33,9 @@ export interface HttpAppOptions {
 
 /**
  * A Fastify instance with the behaviour every node shares: one error mapping (code → status), JSON
- * bodies only (415 for any other content type), a size limit, request ids for correlation, and
- * `GET /healthz`.
+ * bodies only (415 for any other content type), a size limit, request ids for correlation,
+ * `GET /healthz`, and each answered request and error counted for `GET /metrics` (metrics.ts; served
+ * by protocol/monitoring.ts).
  *
  * Request logging (opt-in, `RENKEI_REQUEST_LOG=1`) is Fastify's own (method, route, status, time),
  * except that it logs the matched route's pattern rather than the URL as sent: no route carries an
@@ -77,8 +79,16 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     if (closing) void reply.header('connection', 'close');
     done(null, payload);
   });
-  app.addHook('onResponse', (_request, _reply, done) => {
+  const metrics = attachMetrics(app.server);
+  app.addHook('onResponse', (request, reply, done) => {
     if (closing) setImmediate(() => app.server.closeIdleConnections());
+    // The route's pattern, never the URL as sent (see RouteLogController).
+    metrics.request(
+      request.routeOptions.url ?? '(no route)',
+      request.method,
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
     done();
   });
 
@@ -215,6 +225,7 @@ export function loggedErrorResponse(
 ): { status: number; body: ErrorBody } {
   const answer = toErrorResponse(error, request.id);
   const { code } = answer.body.error;
+  metricsOf(request.server.server)?.error(code);
   if (answer.status >= 500) {
     const stack = error instanceof Error ? error.stack : undefined;
     request.log.error({ err: { code, stack } }, `${what} failed`); // request.log carries the reqId

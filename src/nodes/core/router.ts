@@ -11,6 +11,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Statistics } from '../../protocol/admin.ts';
 import { serveOpenApi } from '../../protocol/openapi.ts';
+import { serveMetrics } from '../../protocol/monitoring.ts';
 import { adminApi, coreApi } from '../../protocol/routes.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { serve } from '../../protocol/server.ts';
@@ -272,4 +273,5 @@ export function registerCoreRoutes(app: FastifyInstance, services: CoreServices)
 
   // ── This node's OpenAPI document (anyone) ───────────────────────────────────────────────────
   serveOpenApi(app, 'core');
+  serveMetrics(app);
 }

@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { CORPORATION_CSV_HEADER, corporationCsvRow } from '../../domain/corporations/csv.ts';
 import { parseCorporateNumber } from '../../domain/identifiers/corporate-number.ts';
 import { serveOpenApi } from '../../protocol/openapi.ts';
+import { serveMetrics } from '../../protocol/monitoring.ts';
 import { corporateApi } from '../../protocol/routes.ts';
 import { serve } from '../../protocol/server.ts';
 import type { CorporateNumberService } from './service/corporations.ts';
@@ -48,4 +49,5 @@ export function registerCorporateRoutes(app: FastifyInstance, service: Corporate
     return Readable.from(rows()) as unknown as string;
   });
   serveOpenApi(app, 'corporate');
+  serveMetrics(app);
 }

@@ -8,6 +8,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { serveOpenApi } from '../../protocol/openapi.ts';
+import { serveMetrics } from '../../protocol/monitoring.ts';
 import { businessApi, networkApi } from '../../protocol/routes.ts';
 import { serve } from '../../protocol/server.ts';
 import { loggedErrorResponse } from '../../shared/http.ts';
@@ -154,4 +155,5 @@ export function registerInstitutionRoutes(app: FastifyInstance, services: Instit
   });
 
   serveOpenApi(app, 'institution');
+  serveMetrics(app);
 }

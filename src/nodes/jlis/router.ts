@@ -7,6 +7,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { serveOpenApi } from '../../protocol/openapi.ts';
+import { serveMetrics } from '../../protocol/monitoring.ts';
 import { jlisApi, jpkiApi } from '../../protocol/routes.ts';
 import { serve } from '../../protocol/server.ts';
 import type { CardService } from './service/cards.ts';
@@ -66,4 +67,5 @@ export function registerJlisRoutes(
     links().newestSigning(caller?.partyId, body),
   );
   serveOpenApi(app, 'jlis');
+  serveMetrics(app);
 }

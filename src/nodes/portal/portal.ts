@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Client } from '../../protocol/api.ts';
 import type { NodeSecurity } from '../../protocol/node-security.ts';
 import { serveOpenApi } from '../../protocol/openapi.ts';
+import { serveMetrics } from '../../protocol/monitoring.ts';
 import type { coreApi, jlisApi, jpkiApi } from '../../protocol/routes.ts';
 import type { LegalTable } from '../../domain/legal-table/index.ts';
 import { secureApp } from '../../protocol/server.ts';
@@ -370,6 +371,7 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
   // Its document lists the routes of `NODE_APIS.portal` registered above (the downloads only with
   // ぴったりサービス), read from the app when it is ready: the routers serve from those tables.
   serveOpenApi(network, 'portal');
+  serveMetrics(network);
   return {
     web,
     network,

@@ -1,0 +1,144 @@
+/**
+ * `GET /metrics` (monitoringApi.metrics), on the demo network: every node serves it, to an
+ * `operator:monitoring:…` certificate only; it counts each answered request by route pattern, method
+ * and status, and each error by code, and never holds what a request carried (an addressee number, a
+ * processing number, an Individual Number put into a URL by mistake).
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoOperator } from '../src/network/pki-setup.ts';
+import { createClient } from '../src/protocol/api.ts';
+import { credentialTransport } from '../src/protocol/client-credentials.ts';
+import { monitoringApi } from '../src/protocol/routes.ts';
+import { systemClock } from '../src/shared/clock.ts';
+import { RenkeiError } from '../src/shared/errors.ts';
+import { pkiPaths } from '../src/trust/pki/files.ts';
+import { attemptWith, credentialOf } from './support/attacker.ts';
+import { clause74Inquiry, startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
+
+const REQUESTER = '152048'; // 三条市
+const PROVIDER = '131041'; // 新宿区
+const MONITORING = demoOperator('monitoring');
+
+let demo: DemoNetwork;
+let pkiDir: string;
+let ca: string;
+
+beforeAll(async () => {
+  demo = await startDemoNetwork('metrics');
+  pkiDir = demo.network.pkiDir ?? '';
+  ca = readFileSync(pkiPaths(pkiDir).caBundle, 'utf8');
+});
+
+afterAll(async () => {
+  await demo.dispose();
+});
+
+const nodes = () => [
+  { name: 'core', url: demo.network.core.url },
+  { name: 'jlis', url: demo.network.jlis.url },
+  ...[...demo.network.institutions].map(([id, node]) => ({ name: `institution:${id}`, url: node.url })),
+];
+
+/** The metrics text of a node, read as Prometheus reads it (the monitoring certificate, raw HTTPS). */
+async function scrape(url: string): Promise<string> {
+  const answer = await attemptWith(ca, `${url}/metrics`, { as: credentialOf(pkiDir, MONITORING) });
+  expect(answer.status).toBe(200);
+  return answer.text;
+}
+
+/** The value of one sample line (`name{labels} value`), or undefined when the text has none. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('who may read a node’s metrics', () => {
+  it('every node refuses a caller without a certificate, and any certificate but monitoring’s', async () => {
+    for (const { name, url } of nodes()) {
+      expect((await attemptWith(ca, `${url}/metrics`)).code, name).toBe('ERR_CLIENT_CERT_REQUIRED');
+      for (const party of [`${REQUESTER}:business`, PROVIDER, 'core', demoOperator('audit')]) {
+        const refused = await attemptWith(ca, `${url}/metrics`, { as: credentialOf(pkiDir, party) });
+        expect(refused.code, `${name} as ${party}`).toBe('ERR_CALLER_NOT_ALLOWED');
+        expect(refused.text, `${name} as ${party}`).not.toContain('renkei_http_request_duration_seconds');
+      }
+      const text = await scrape(url);
+      expect(text, name).toContain('# TYPE renkei_http_request_duration_seconds histogram');
+      expect(text, name).toContain('# TYPE process_cpu_seconds_total counter');
+    }
+  });
+
+  it('answers the typed client with the text as it came, in Prometheus’s media type', async () => {
+    const transport = await credentialTransport({
+      pkiDir,
+      parties: [MONITORING],
+      clock: systemClock,
+      crl: { file: pkiPaths(pkiDir).crlDer },
+    });
+    try {
+      const monitoring = createClient(monitoringApi, {
+        transport,
+        baseUrl: demo.network.core.url,
+        peer: 'core',
+        party: 'core',
+      });
+      const text = await monitoring.metrics();
+      expect(typeof text).toBe('string');
+      expect(text).toMatch(/^# HELP /m);
+    } finally {
+      await transport.close();
+    }
+  });
+});
+
+describe('what the metrics count', () => {
+  it('counts an inquiry and a refused one by route, status and code, and holds nothing of either', async () => {
+    const requester = demo.network.institutions.get(REQUESTER)?.url ?? '';
+    const inquiries =
+      'renkei_http_request_duration_seconds_count{route="/business/v1/inquiries",method="POST"';
+    const unknownCode = 'renkei_errors_total{code="ERR_UNKNOWN_ADDRESSEE_NUMBER"}';
+    const before = await scrape(requester);
+    const answered = sample(before, `${inquiries},status="200"}`) ?? 0;
+    const refused = sample(before, `${inquiries},status="404"}`) ?? 0;
+    const unknown = sample(before, unknownCode) ?? 0;
+
+    const clerk = demo.network.institution(REQUESTER);
+    const addresseeNumber = demo.world.addresseeNumber('yamada-taro', REQUESTER);
+    const reply = await clerk.inquire(clause74Inquiry(addresseeNumber, { waitMs: 20_000 }));
+    expect(reply).toMatchObject({ status: 'answered', outcome: 'provided' });
+    const unknownNumber = 'NO-SUCH-ADDRESSEE-7731';
+    const error = await clerk.inquire(clause74Inquiry(unknownNumber)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RenkeiError);
+    expect((error as RenkeiError).code).toBe('ERR_UNKNOWN_ADDRESSEE_NUMBER');
+    // A URL no route has, carrying what looks like an Individual Number.
+    const individualNumber = demo.world.residents.get('yamada-taro')?.individualNumber ?? '';
+    expect(individualNumber).toMatch(/^\d{12}$/);
+    const stray = await attemptWith(
+      ca,
+      `${requester}/business/v1/persons/${individualNumber}?n=${individualNumber}`,
+      {
+        as: credentialOf(pkiDir, `${REQUESTER}:business`),
+      },
+    );
+    expect(stray.code).toBe('ERR_ROUTE_NOT_FOUND');
+
+    const after = await scrape(requester);
+    expect(sample(after, `${inquiries},status="200"}`)).toBe(answered + 1);
+    expect(sample(after, `${inquiries},status="404"}`)).toBe(refused + 1);
+    expect(sample(after, unknownCode)).toBe(unknown + 1);
+    expect(
+      sample(
+        after,
+        'renkei_http_request_duration_seconds_count{route="(no route)",method="GET",status="404"}',
+      ),
+    ).toBeGreaterThanOrEqual(1);
+    for (const secret of [addresseeNumber, unknownNumber, individualNumber, reply.processingNumber]) {
+      expect(after).not.toContain(secret);
+    }
+    // The provider answered the core's request for it, and counted it as the core's route.
+    const provider = await scrape(demo.network.institutions.get(PROVIDER)?.url ?? '');
+    expect(provider).toMatch(
+      /renkei_http_request_duration_seconds_count\{route="\/network\/v1\/provision-(requests|batches)",method="POST",status="200"\} [1-9]/,
+    );
+  });
+});
