@@ -142,3 +142,20 @@ describe('what the metrics count', () => {
     );
   });
 });
+
+describe('the state the nodes report', () => {
+  it('the requester’s inquiries not yet numbered, and the core’s calls to other parties, at rest', async () => {
+    const clerk = demo.network.institution(REQUESTER);
+    const addresseeNumber = demo.world.addresseeNumber('ito-sakura', REQUESTER);
+    expect(await clerk.inquire(clause74Inquiry(addresseeNumber, { waitMs: 20_000 }))).toMatchObject({
+      status: 'answered',
+    });
+    const requester = await scrape(demo.network.institutions.get(REQUESTER)?.url ?? '');
+    for (const state of ['waiting', 'sending', 'in_doubt']) {
+      expect(sample(requester, `renkei_requester_inquiries{state="${state}"}`), state).toBe(0);
+    }
+    const core = await scrape(demo.network.core.url);
+    expect(sample(core, 'renkei_core_outbound_calls{peer="(all)",state="waiting"}')).toBe(0);
+    expect(core).toContain('# TYPE renkei_core_outbound_calls gauge');
+  });
+});

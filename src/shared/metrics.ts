@@ -11,7 +11,7 @@
  * figures are one registry per process, shown by every node of it (one process per node, as `renkei
  * start` runs them; an in-process network's nodes show the same process figures).
  */
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Seconds; 0.02 is issue 7's p99 target for an exchange. */
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -53,6 +53,38 @@ export class NodeMetrics {
 
   error(code: string): void {
     this.errors.inc({ code });
+  }
+
+  /**
+   * A gauge of the node's own state, read at each scrape: `read` gives every series's value now (a
+   * series it no longer gives is gone from the next scrape, not left at its last value).
+   */
+  gauge<L extends string>(options: {
+    name: string;
+    help: string;
+    labelNames: readonly L[];
+    read: () =>
+      | Iterable<{ labels: Record<L, string>; value: number }>
+      | Promise<Iterable<{ labels: Record<L, string>; value: number }>>;
+  }): void {
+    const { read } = options;
+    new Gauge<L>({
+      name: options.name,
+      help: options.help,
+      labelNames: options.labelNames,
+      registers: [this.registry],
+      async collect() {
+        const series = await read();
+        this.reset();
+        for (const { labels, value } of series) this.set(labels as Partial<Record<L, string>>, value);
+      },
+    });
+  }
+
+  /** Labels on every series of this node and of its process (a core worker's id). */
+  labelWith(labels: Record<string, string>): void {
+    this.registry.setDefaultLabels(labels);
+    processMetrics().setDefaultLabels(labels);
   }
 
   /** The exposition: this process's figures, then this node's. */

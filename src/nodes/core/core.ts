@@ -12,6 +12,7 @@ import { secureApp } from '../../protocol/server.ts';
 import type { Transport } from '../../protocol/transport.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { createHttpApp } from '../../shared/http.ts';
+import { metricsOf } from '../../shared/metrics.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { CoreKeys } from './keys.ts';
 import { registerCoreRoutes, type CoreServices } from './router.ts';
@@ -265,6 +266,16 @@ export function createCore(deps: CoreDeps): Core {
   });
   if (deps.security) secureApp(app, deps.security);
   registerCoreRoutes(app, services);
+  metricsOf(app.server)?.gauge({
+    name: 'renkei_core_outbound_calls',
+    help: 'The core’s calls to other parties now, by party (`(all)`: the shared pool): holding a slot (state active, running or waiting for the pool) or waiting for one (state waiting). A party with calls waiting is slower than its slots.',
+    labelNames: ['peer', 'state'],
+    read: () =>
+      outbound.load().flatMap(({ peer, active, waiting }) => [
+        { labels: { peer: peer ?? '(all)', state: 'active' }, value: active },
+        { labels: { peer: peer ?? '(all)', state: 'waiting' }, value: waiting },
+      ]),
+  });
 
   let closing: Promise<void> | undefined;
   return {

@@ -31,6 +31,7 @@ import { lockAndLog } from '../../shared/lock.ts';
 import { closeLogger, type Logger, type LogRotation } from '../../shared/logger.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { createCore } from './core.ts';
+import { metricsOf } from '../../shared/metrics.ts';
 import { createPublicationApp } from './publication.ts';
 import { coreKeyFileExists, fileCoreKeys } from './keys.ts';
 import { readFileSync } from 'node:fs';
@@ -244,6 +245,8 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
       );
       publicationUrl = await listen(publication, options.publicationPort, options.host);
     }
+    // Workers share the core's port: a scrape of /metrics reaches one of them, and says which.
+    if (options.worker) metricsOf(core.app.server)?.labelWith({ worker: options.worker.id });
     const url = await listen(core.app, options.port, options.host);
     let consoleUrl: string | undefined;
     if (options.console) {

@@ -603,6 +603,30 @@ describe('inquiries (情報照会)', () => {
     expect(status).toMatchObject({ outcome: 'failed', reason: 'ERR_UPSTREAM_UNAVAILABLE' });
   });
 
+  it('counts an inquiry the core did not answer in doubt in its metrics, until a resend is taken', async () => {
+    const h = await harness();
+    const person = await registered(h);
+    const inDoubt = async () => {
+      const text = await (await fetch(`${h.node.url}/metrics`)).text();
+      const line = text
+        .split('\n')
+        .find((l) => l.startsWith('renkei_requester_inquiries{state="in_doubt"} '));
+      return Number(line?.split(' ')[1] ?? Number.NaN);
+    };
+    expect(await inDoubt()).toBe(0);
+    h.core.behaviour = { kind: 'drop' };
+    const error = await failure(
+      h.client.post('/business/v1/inquiries', harnessInquiry(person.addresseeNumber)),
+    );
+    expect(error.details.queued).toBe(true);
+    expect(await inDoubt()).toBe(1);
+    h.core.behaviour = { kind: 'accept' };
+    const until = Date.now() + 10_000;
+    while ((await inDoubt()) !== 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    expect(await inDoubt()).toBe(0);
+    expect(h.core.inquiries).toHaveLength(2);
+  });
+
   it('fetches an answer the core kept when a clerk reads an inquiry pending longer than a push takes', async () => {
     const h = await harness();
     const person = await registered(h);

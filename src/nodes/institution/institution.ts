@@ -10,6 +10,7 @@ import { secureApp } from '../../protocol/server.ts';
 import type { InstitutionId, InstitutionKind } from '../../protocol/identifiers.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { createHttpApp } from '../../shared/http.ts';
+import { metricsOf } from '../../shared/metrics.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { AddresseeService } from './addressee/service/persons.ts';
 import { ResidentNoticeReceiver } from './addressee/service/resident-notices.ts';
@@ -140,6 +141,19 @@ export function createInstitution(deps: InstitutionDeps): Institution {
   });
   if (deps.security) secureApp(app, { ...deps.security, institutionId: deps.institutionId });
   registerInstitutionRoutes(app, services);
+  metricsOf(app.server)?.gauge({
+    name: 'renkei_requester_inquiries',
+    help: 'Inquiries of this institution’s business systems and clerks the core has not yet numbered: waiting for a send of their kind, sending, or in doubt (the core did not answer; sent again until it does).',
+    labelNames: ['state'],
+    read: async () => {
+      const { waiting, sending, inDoubt } = await inquiries.load();
+      return [
+        { labels: { state: 'waiting' }, value: waiting },
+        { labels: { state: 'sending' }, value: sending },
+        { labels: { state: 'in_doubt' }, value: inDoubt },
+      ];
+    },
+  });
   let closing: Promise<void> | undefined;
   return {
     app,

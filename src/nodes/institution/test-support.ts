@@ -233,7 +233,9 @@ export type CoreBehaviour =
   | { kind: 'accept' }
   /** Deliver this answer to the requester before answering 202 (the race the requester must survive). */
   | { kind: 'answer-first'; answer: (processingNumber: string) => Omit<AnswerDelivery, 'processingNumber'> }
-  | { kind: 'refuse'; code: 'ERR_INQUIRY_NOT_AUTHORIZED'; rule: string };
+  | { kind: 'refuse'; code: 'ERR_INQUIRY_NOT_AUTHORIZED'; rule: string }
+  /** Drop the connection once the inquiry is in (kept): the requester cannot know whether it was taken. */
+  | { kind: 'drop' };
 
 export interface CoreStandIn {
   url: string;
@@ -300,6 +302,9 @@ async function startCoreStandIn(clock: Clock): Promise<CoreStandIn> {
           ...behaviour.answer(processingNumber),
         });
         break;
+      case 'drop':
+        request.raw.socket.destroy();
+        return reply.hijack();
       case 'accept':
         break;
     }

@@ -21,6 +21,11 @@ export class Semaphore {
     return this.active === 0 && this.waiting.length === 0;
   }
 
+  /** Slots taken, and calls waiting for one. */
+  get load(): { active: number; waiting: number } {
+    return { active: this.active, waiting: this.waiting.length };
+  }
+
   /**
    * Take a slot, waiting in order; false if `deadline` (a `Date.now()` time) passes first, and the
    * place in the queue is given up.
@@ -73,6 +78,17 @@ export class OutboundLimits {
     if (!Number.isInteger(limits.perPeer) || limits.perPeer < 1) {
       throw new TypeError('perPeer must be a positive integer');
     }
+  }
+
+  /**
+   * The calls of each peer with any now (`active`: holding a slot of the peer, running or waiting for
+   * one of the shared pool; `waiting`: for a slot of the peer), and of the shared pool (`peer` null).
+   */
+  load(): { peer: string | null; active: number; waiting: number }[] {
+    return [
+      { peer: null, ...this.shared.load },
+      ...[...this.peers].map(([peer, semaphore]) => ({ peer, ...semaphore.load })),
+    ];
   }
 
   /**

@@ -562,6 +562,14 @@ export class KyselyIntermediateStore
     });
   }
 
+  async countIntents(): Promise<number> {
+    const row = await this.db
+      .selectFrom('inquiry_intents')
+      .select((eb) => eb.fn.countAll().as('count'))
+      .executeTakeFirst();
+    return Number(row?.count ?? 0);
+  }
+
   async listIntents(after: string | undefined, limit: number): Promise<InquiryIntent[]> {
     let query = this.db.selectFrom('inquiry_intents').selectAll();
     if (after !== undefined) query = query.where('request_id', '>', after);

@@ -259,6 +259,8 @@ export interface IntermediateStore {
   saveIntents(intents: readonly InquiryIntent[]): Promise<Set<string>>;
   /** Intents not yet settled, oldest first, the first `limit` after the key `after`. */
   listIntents(after: string | undefined, limit: number): Promise<InquiryIntent[]>;
+  /** How many intents are not yet settled (for the node's metrics). */
+  countIntents(): Promise<number>;
   /**
    * Store the answer's outcome in the requester record and its items, in one transaction (event
    * `answer_received`). `ignored` when the record is already settled (answered, refused or failed):

@@ -477,6 +477,19 @@ export class InquiryService {
     }
   }
 
+  /**
+   * Inquiries the core has not yet numbered: waiting for a send of their kind, being sent, or in
+   * doubt (written down, the core did not answer; sent again until it does). A count in doubt that
+   * stays up is a core this node cannot reach.
+   */
+  async load(): Promise<{ waiting: number; sending: number; inDoubt: number }> {
+    let waiting = 0;
+    for (const queue of this.queues.values()) waiting += queue.waiting.length;
+    const sending = this.sending.size;
+    const written = await this.deps.store.countIntents();
+    return { waiting, sending, inDoubt: Math.max(0, written - sending) };
+  }
+
   /** Send an intent and record the core's answer; see `inquire` for what is recorded and thrown. */
   private async send(intent: InquiryIntent, fresh: boolean): Promise<InquiryPending> {
     const { store, core, clock, institutionId, logger } = this.deps;
