@@ -5,6 +5,7 @@
  * processing number, an Individual Number put into a URL by mistake).
  */
 import { readFileSync } from 'node:fs';
+import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoOperator } from '../src/network/pki-setup.ts';
 import { createClient } from '../src/protocol/api.ts';
@@ -68,7 +69,16 @@ describe('who may read a node’s metrics', () => {
     }
   });
 
-  it('answers the typed client with the text as it came, in Prometheus’s media type', async () => {
+  it('answers in Prometheus’s media type, and the typed client gets the text as it came', async () => {
+    const agent = new Agent({ connect: { ca, ...credentialOf(pkiDir, MONITORING) } });
+    try {
+      const answer = await request(`${demo.network.core.url}/metrics`, { dispatcher: agent });
+      await answer.body.text();
+      expect(answer.statusCode).toBe(200);
+      expect(answer.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    } finally {
+      await agent.close();
+    }
     const transport = await credentialTransport({
       pkiDir,
       parties: [MONITORING],
