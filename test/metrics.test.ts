@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoOperator } from '../src/network/pki-setup.ts';
 import { createClient } from '../src/protocol/api.ts';
@@ -167,5 +168,27 @@ describe('the state the nodes report', () => {
     const core = await scrape(demo.network.core.url);
     expect(sample(core, 'renkei_core_outbound_calls{peer="(all)",state="waiting"}')).toBe(0);
     expect(core).toContain('# TYPE renkei_core_outbound_calls gauge');
+  });
+});
+
+describe('the alerting rules shipped beside the metrics', () => {
+  it('name only series the nodes report (docs/monitoring/alerts.yaml)', async () => {
+    const rules = (
+      parse(readFileSync('docs/monitoring/alerts.yaml', 'utf8')) as {
+        groups: { rules: { alert: string; expr: string }[] }[];
+      }
+    ).groups.flatMap((g) => g.rules);
+    expect(rules.length).toBeGreaterThan(5);
+    const reported = [
+      await scrape(demo.network.core.url),
+      await scrape(demo.network.institutions.get(REQUESTER)?.url ?? ''),
+    ].join('\n');
+    const named = new Set(rules.flatMap((r) => r.expr.match(/\b(?:renkei|nodejs|process)_\w+/g) ?? []));
+    expect(named.size).toBeGreaterThan(4);
+    for (const series of named) {
+      // Declared (a counter with no sample yet has only its TYPE line), a histogram by its base name.
+      const metric = series.replace(/_(bucket|count|sum)$/, '');
+      expect(reported, series).toMatch(new RegExp(`^# TYPE ${metric} `, 'm'));
+    }
   });
 });
