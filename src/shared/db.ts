@@ -85,6 +85,12 @@ export async function openDatabase<DB>(target: DatabaseTarget): Promise<Kysely<D
   // An idle connection that breaks (PostgreSQL restarted) must not crash the node: the next query
   // opens a new one, and a query that fails says so.
   pool.on('error', () => undefined);
+  // Nor one that breaks while it is checked out: pg then emits 'error' on the client itself, which the
+  // pool listens to only while the client is idle, and Kysely not at all, so the node died of an
+  // uncaught exception when a query went to a connection whose socket had just been cut (found by
+  // src/shared/database-unreachable.test.ts). The query itself still fails (ERR_DATABASE_UNAVAILABLE),
+  // and the pool drops the broken client when it is released.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return new Kysely<DB>({ dialect: new SchemaPostgresDialect({ pool }, target.schema) });
 }
 

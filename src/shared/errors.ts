@@ -90,6 +90,7 @@ export const HTTP_STATUS = {
   ERR_DECRYPTION_FAILED: 400,
   ERR_KEY_INVALID: 400,
   ERR_CONFIG_INVALID: 500,
+  // PostgreSQL cannot be reached: at start (openDatabase), or by a request while the node runs (http.ts).
   ERR_DATABASE_UNAVAILABLE: 503,
   // A database file another process holds locked past the wait (SQLite's SQLITE_BUSY): retry once it lets go.
   ERR_DATABASE_BUSY: 503,

@@ -255,6 +255,12 @@ export function toErrorResponse(error: unknown, requestId: string): { status: nu
   if (error instanceof SyntaxError || (error as { statusCode?: number }).statusCode === 400) {
     return errorOf('ERR_BODY_NOT_JSON', 'The request body is not valid JSON.');
   }
+  if (databaseUnreachable(error)) {
+    return errorOf(
+      'ERR_DATABASE_UNAVAILABLE',
+      'This node cannot reach its database just now; try again shortly (an inquiry sent again with its requestId is answered once).',
+    );
+  }
   return {
     status: 500,
     body: {
@@ -265,6 +271,33 @@ export function toErrorResponse(error: unknown, requestId: string): { status: nu
       },
     },
   };
+}
+
+/**
+ * An error of the node's PostgreSQL connection, while it runs (at start, `openDatabase` answers
+ * ERR_DATABASE_UNAVAILABLE itself): a connection exception or a server shutting down (SQLSTATE class
+ * 08, 57P01–57P03), pg-pool's own errors for a connection lost or never made, or the socket's. A
+ * request handler meets no other socket error unwrapped: calls to other nodes fail as
+ * ERR_UPSTREAM_UNAVAILABLE (bounded-request.ts).
+ */
+function databaseUnreachable(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string') {
+    if (/^08[0-9A-Z]{3}$/.test(code) || /^57P0[123]$/.test(code)) return true;
+    if (
+      ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE'].includes(
+        code,
+      )
+    ) {
+      return true;
+    }
+  }
+  return (
+    typeof message === 'string' &&
+    /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/.test(
+      message,
+    )
+  );
 }
 
 function errorOf(code: keyof typeof HTTP_STATUS, message: string): { status: number; body: ErrorBody } {

@@ -1,0 +1,116 @@
+/**
+ * A node whose PostgreSQL goes away while it runs answers ERR_DATABASE_UNAVAILABLE (503), counted in
+ * its metrics, rather than ERR_INTERNAL; and answers again once the database is back. With pg's real
+ * errors: a port nothing listens on, and a TCP proxy to the test PostgreSQL cut while it runs.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { openDatabase } from './db.ts';
+import { createHttpApp } from './http.ts';
+import { silentLogger } from './logger.ts';
+import { metricsOf } from './metrics.ts';
+
+const postgres = process.env.RENKEI_TEST_POSTGRES;
+
+/** A node's app with one route that reads its database. */
+function over(db: Kysely<unknown>) {
+  const app = createHttpApp({ logger: silentLogger(), node: 'test' });
+  app.get('/one', async () => ({
+    one: (await sql<{ one: number }>`select 1 as one`.execute(db)).rows[0]?.one,
+  }));
+  return {
+    app,
+    ask: () => app.inject({ method: 'GET', url: '/one' }),
+    close: async () => {
+      await app.close();
+      await db.destroy();
+    },
+  };
+}
+
+const codeOf = (answer: { json: () => unknown }) =>
+  (answer.json() as { error?: { code?: string } }).error?.code;
+
+/** A TCP proxy to `target` (host:port) that can be cut (every connection dropped, none taken) and restored. */
+async function proxyTo(target: URL) {
+  const sockets = new Set<Socket>();
+  let server: Server | undefined;
+  let port = 0;
+  const open = async () => {
+    server = createServer((client) => {
+      const upstream = connect(Number(target.port || 5432), target.hostname);
+      for (const socket of [client, upstream]) {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+        socket.on('error', () => undefined);
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => server?.listen(port, '127.0.0.1', resolve));
+    port = (server.address() as { port: number }).port;
+  };
+  await open();
+  return {
+    url: () => {
+      const url = new URL(target);
+      url.host = `127.0.0.1:${port}`;
+      return url.toString();
+    },
+    cut: async () => {
+      const closed = new Promise<void>((resolve) => server?.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    },
+    restore: open,
+  };
+}
+
+describe('a node whose database goes away', () => {
+  it('answers ERR_DATABASE_UNAVAILABLE when PostgreSQL refuses the connection, naming neither host nor port', async () => {
+    const pool = new pg.Pool({ connectionString: 'postgres://renkei:secret@127.0.0.1:1/nowhere' });
+    pool.on('error', () => undefined);
+    const node = over(new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) }));
+    try {
+      const answer = await node.ask();
+      expect(answer.statusCode).toBe(503);
+      expect(codeOf(answer)).toBe('ERR_DATABASE_UNAVAILABLE');
+      expect(answer.body).not.toMatch(/127\.0\.0\.1|secret|nowhere/);
+      expect(await metricsOf(node.app.server)?.text()).toContain(
+        'renkei_errors_total{code="ERR_DATABASE_UNAVAILABLE"} 1',
+      );
+    } finally {
+      await node.close();
+    }
+  });
+
+  it.runIf(postgres)(
+    'as the node opens it (openDatabase): answers it while the connection is cut, without dying, and again once it is back',
+    async () => {
+      const proxy = await proxyTo(new URL(postgres ?? ''));
+      const schema = `t${randomBytes(5).toString('hex')}_cut`;
+      const node = over(await openDatabase<unknown>({ dialect: 'postgres', url: proxy.url(), schema }));
+      try {
+        expect((await node.ask()).json()).toEqual({ one: 1 });
+        await proxy.cut();
+        // The first goes to the pooled connection whose socket was just cut, the second to a new one.
+        for (let i = 0; i < 2; i++) {
+          const cut = await node.ask();
+          expect(cut.statusCode).toBe(503);
+          expect(codeOf(cut)).toBe('ERR_DATABASE_UNAVAILABLE');
+        }
+        await proxy.restore();
+        expect((await node.ask()).json()).toEqual({ one: 1 });
+      } finally {
+        await node.close();
+        await proxy.cut();
+        const client = new pg.Client({ connectionString: postgres });
+        await client.connect();
+        await client.query(`drop schema if exists "${schema}" cascade`);
+        await client.end();
+      }
+    },
+  );
+});
