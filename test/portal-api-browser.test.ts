@@ -23,12 +23,15 @@ const hasChromium = chromiumFor('portal-api-browser.test.ts');
 const SHINJUKU = DEMO_INSTITUTIONS.find((i) => i.id === '131041')!;
 const SECRET = 'kakeibo-browser-secret-0123456789abcdef';
 
-async function freePort(): Promise<number> {
-  const server = createServer();
+/**
+ * A port held bound until `release`, just before the app that the portal's config names listens on it:
+ * chosen free and left so through the network's start, another test's connection could take it.
+ */
+async function reservePort(): Promise<{ port: number; release: () => Promise<void> }> {
+  const server = createServer((socket) => socket.destroy());
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  return { port, release: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 describe.skipIf(!hasChromium)('the 自己情報取得API’s consent in chromium', () => {
@@ -38,7 +41,7 @@ describe.skipIf(!hasChromium)('the 自己情報取得API’s consent in chromium
   let kakeiboUrl: string;
 
   beforeAll(async () => {
-    const port = await freePort();
+    const { port, release } = await reservePort();
     kakeiboUrl = `http://127.0.0.1:${port}`;
     net = await startPortalNetwork('portal-api-browser', {
       institutions: [SHINJUKU],
@@ -72,6 +75,7 @@ describe.skipIf(!hasChromium)('the 自己情報取得API’s consent in chromium
       origin: kakeiboUrl,
       logger: silentLogger(),
     });
+    await release();
     await listen(kakeibo, port, '127.0.0.1');
     browser = await launchChromium();
   }, 180_000);

@@ -5,7 +5,6 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,8 +19,11 @@ let demo: DemoNetwork;
 let coreUrl: string;
 let jlisUrl: string;
 let institutionUrl: string;
-/** A port on which nothing listens. */
-let closedUrl: string;
+/**
+ * A port on which nothing listens: 1 (tcpmux), which no node or test binds. A port found free and then
+ * closed was once taken meanwhile by another test's node, which answered ERR_TLS_REQUIRED.
+ */
+const closedUrl = 'http://127.0.0.1:1';
 const temp = mkdtempSync(join(tmpdir(), 'renkei-node-cli-'));
 
 beforeAll(async () => {
@@ -29,7 +31,6 @@ beforeAll(async () => {
   coreUrl = demo.network.core.url;
   jlisUrl = demo.network.jlis.url;
   institutionUrl = demo.network.institutions.get('131041')!.url;
-  closedUrl = `http://127.0.0.1:${await freePort()}`;
 });
 afterAll(async () => {
   await demo?.dispose();
@@ -39,18 +40,6 @@ afterAll(async () => {
 /** The command as a user of the demo network runs it: `--data-dir` holds the network's credentials. */
 function cli(...args: string[]) {
   return renkei('--data-dir', demo.dir, ...args);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** The copies of item `itemNo` that 新宿区's intermediate server holds: addressee number → data. */
