@@ -16,6 +16,7 @@ import { systemClock } from '../src/shared/clock.ts';
 import { RenkeiError } from '../src/shared/errors.ts';
 import { pkiPaths } from '../src/trust/pki/files.ts';
 import { attemptWith, credentialOf } from './support/attacker.ts';
+import { sampleOf } from './support/metrics.ts';
 import { clause74Inquiry, startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
 
 const REQUESTER = '152048'; // 三条市
@@ -47,12 +48,6 @@ async function scrape(url: string): Promise<string> {
   const answer = await attemptWith(ca, `${url}/metrics`, { as: credentialOf(pkiDir, MONITORING) });
   expect(answer.status).toBe(200);
   return answer.text;
-}
-
-/** The value of one sample line (`name{labels} value`), or undefined when the text has none. */
-function sample(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
 describe('who may read a node’s metrics', () => {
@@ -109,9 +104,9 @@ describe('what the metrics count', () => {
       'renkei_http_request_duration_seconds_count{route="/business/v1/inquiries",method="POST"';
     const unknownCode = 'renkei_errors_total{code="ERR_UNKNOWN_ADDRESSEE_NUMBER"}';
     const before = await scrape(requester);
-    const answered = sample(before, `${inquiries},status="200"}`) ?? 0;
-    const refused = sample(before, `${inquiries},status="404"}`) ?? 0;
-    const unknown = sample(before, unknownCode) ?? 0;
+    const answered = sampleOf(before, `${inquiries},status="200"}`) ?? 0;
+    const refused = sampleOf(before, `${inquiries},status="404"}`) ?? 0;
+    const unknown = sampleOf(before, unknownCode) ?? 0;
 
     const clerk = demo.network.institution(REQUESTER);
     const addresseeNumber = demo.world.addresseeNumber('yamada-taro', REQUESTER);
@@ -134,11 +129,11 @@ describe('what the metrics count', () => {
     expect(stray.code).toBe('ERR_ROUTE_NOT_FOUND');
 
     const after = await scrape(requester);
-    expect(sample(after, `${inquiries},status="200"}`)).toBe(answered + 1);
-    expect(sample(after, `${inquiries},status="404"}`)).toBe(refused + 1);
-    expect(sample(after, unknownCode)).toBe(unknown + 1);
+    expect(sampleOf(after, `${inquiries},status="200"}`)).toBe(answered + 1);
+    expect(sampleOf(after, `${inquiries},status="404"}`)).toBe(refused + 1);
+    expect(sampleOf(after, unknownCode)).toBe(unknown + 1);
     expect(
-      sample(
+      sampleOf(
         after,
         'renkei_http_request_duration_seconds_count{route="(no route)",method="GET",status="404"}',
       ),
@@ -163,10 +158,10 @@ describe('the state the nodes report', () => {
     });
     const requester = await scrape(demo.network.institutions.get(REQUESTER)?.url ?? '');
     for (const state of ['waiting', 'sending', 'in_doubt']) {
-      expect(sample(requester, `renkei_requester_inquiries{state="${state}"}`), state).toBe(0);
+      expect(sampleOf(requester, `renkei_requester_inquiries{state="${state}"}`), state).toBe(0);
     }
     const core = await scrape(demo.network.core.url);
-    expect(sample(core, 'renkei_core_outbound_calls{peer="(all)",state="waiting"}')).toBe(0);
+    expect(sampleOf(core, 'renkei_core_outbound_calls{peer="(all)",state="waiting"}')).toBe(0);
     expect(core).toContain('# TYPE renkei_core_outbound_calls gauge');
   });
 });

@@ -7,7 +7,7 @@
  * Skipped, saying so, where /usr/bin/chromium is missing. With RENKEI_SCREENSHOTS=<dir> the pages
  * are kept (`consent.png`, `kakeibo-imported.png`, `connected-services.png`).
  */
-import { createServer, type AddressInfo } from 'node:net';
+import { reservePort } from '../src/shared/ports.ts';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,17 +22,6 @@ import { MUNICIPALITY, PIN, startPortalNetwork, type PortalNetwork } from './sup
 const hasChromium = chromiumFor('portal-api-browser.test.ts');
 const SHINJUKU = DEMO_INSTITUTIONS.find((i) => i.id === '131041')!;
 const SECRET = 'kakeibo-browser-secret-0123456789abcdef';
-
-/**
- * A port held bound until `release`, just before the app that the portal's config names listens on it:
- * chosen free and left so through the network's start, another test's connection could take it.
- */
-async function reservePort(): Promise<{ port: number; release: () => Promise<void> }> {
-  const server = createServer((socket) => socket.destroy());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { port, release: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
 
 describe.skipIf(!hasChromium)('the 自己情報取得API’s consent in chromium', () => {
   let net: PortalNetwork;

@@ -12,9 +12,9 @@
 import { registerPortalRelyingParty } from './portal-demo.ts';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { PostgresOption } from '../shared/db.ts';
+import { freePort, reservePort, type PortReservation } from '../shared/ports.ts';
 import { systemClock } from '../shared/clock.ts';
 import { refreshCrl } from '../trust/pki/authority.ts';
 import { connectNetwork, type NetworkClients } from './clients.ts';
@@ -88,11 +88,16 @@ export async function startNodeProcesses(
 ): Promise<NodeProcesses> {
   const port = (offset: number) => (options.basePort === 0 ? 0 : options.basePort + offset);
   const started: SupervisedNode[] = [];
-  const reserved = new Map<number, Server>();
+  const reserved = new Map<number, PortReservation>();
+  const reserve = async () => {
+    const reservation = await reservePort();
+    reserved.set(reservation.port, reservation);
+    return reservation.port;
+  };
   const releasePort = async (url: string) => {
-    const server = reserved.get(portOf(url));
+    const reservation = reserved.get(portOf(url));
     reserved.delete(portOf(url));
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await reservation?.release();
   };
   let clients: NetworkClients | undefined;
   let crlTimer: NodeJS.Timeout | undefined;
@@ -106,7 +111,8 @@ export async function startNodeProcesses(
         await Promise.all(byKind(kind).map((node) => node.stop(graceMs)));
       }
       await clients?.close();
-      for (const port of [...reserved.keys()]) await releasePort(`http://127.0.0.1:${port}`);
+      for (const reservation of reserved.values()) await reservation.release();
+      reserved.clear();
     })());
   const aborted = () => {
     if (signal?.aborted) throw new Error('start-up interrupted');
@@ -234,13 +240,13 @@ export async function startNodeProcesses(
     );
     aborted();
     const readerUrl = options.portal
-      ? `http://127.0.0.1:${options.basePort === 0 ? await reservePort(reserved) : port(81)}`
+      ? `http://127.0.0.1:${options.basePort === 0 ? await reserve() : port(81)}`
       : undefined;
     const demoClient =
       readerUrl === undefined
         ? undefined
         : {
-            url: `http://127.0.0.1:${options.basePort === 0 ? await reservePort(reserved) : port(83)}`,
+            url: `http://127.0.0.1:${options.basePort === 0 ? await reserve() : port(83)}`,
             ...demoClientSecret(options.dataDir),
           };
     const portal =
@@ -334,45 +340,6 @@ function nodeKind(node: SupervisedNode): string {
 
 function fileStem(name: string): string {
   return name.replace(':', '-');
-}
-
-/**
- * A port free on 127.0.0.1 now, for a node whose URL others need before it starts. Another program
- * could take it in between: the node then fails to start with ERR_PORT_IN_USE, as with a fixed port.
- */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address === null || typeof address === 'string') reject(new TypeError('expected a TCP address'));
-        else resolve(address.port);
-      });
-    });
-  });
-}
-
-/**
- * A port bound on 127.0.0.1 and kept so in `reserved` (by port) until released; a connection to it
- * meanwhile is closed at once (so none holds up the release).
- */
-function reservePort(reserved: Map<number, Server>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer((socket) => socket.destroy()).unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') {
-        server.close();
-        reject(new TypeError('expected a TCP address'));
-        return;
-      }
-      reserved.set(address.port, server);
-      resolve(address.port);
-    });
-  });
 }
 
 function portOf(url: string): number {

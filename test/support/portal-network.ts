@@ -5,7 +5,7 @@
  * and the card reader holding the residents' card files. Free ports, a fresh temporary directory.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { freePort } from '../../src/shared/ports.ts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -90,14 +90,6 @@ export async function disposeWithTransports(
 ): Promise<void> {
   for (const transport of transports) await transport.close?.();
   await net?.dispose();
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /**

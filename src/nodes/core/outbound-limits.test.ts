@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { InquiryRequest } from '../../protocol/messages.ts';
 import type { ProvisionRecord } from './model.ts';
 import { metricsOf } from '../../shared/metrics.ts';
+import { sampleOf } from '../../../test/support/metrics.ts';
 import {
   providerError,
   startTwoMunicipalities,
@@ -85,11 +86,8 @@ describe('a provider that never answers', () => {
     // What the operator's monitoring reads meanwhile (GET /metrics): the slow provider's four slots
     // taken and its other calls waiting, nothing of the other pair's.
     const metrics = (await metricsOf(core.core.app.server)?.text()) ?? '';
-    const calls = (peer: string, state: string) => {
-      const series = `renkei_core_outbound_calls{peer="${peer}",state="${state}"} `;
-      const line = metrics.split('\n').find((l) => l.startsWith(series));
-      return line === undefined ? Number.NaN : Number(line.slice(series.length));
-    };
+    const calls = (peer: string, state: string) =>
+      sampleOf(metrics, `renkei_core_outbound_calls{peer="${peer}",state="${state}"}`);
     expect(calls('132012', 'active')).toBe(4);
     expect(calls('132012', 'waiting')).toBeGreaterThan(0);
     expect(calls('(all)', 'active')).toBe(4);
