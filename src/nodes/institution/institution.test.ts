@@ -7,6 +7,7 @@ import { RECORD_CHECK_LIMIT, RecordCheckAnswer } from '../../protocol/record-che
 import { generateIndividualNumber } from '../../domain/identifiers/index.ts';
 import type { ProvisionAnswer } from '../../protocol/messages.ts';
 import { RenkeiError } from '../../shared/errors.ts';
+import { sampleOf } from '../../../test/support/metrics.ts';
 import {
   INSTITUTION_ID,
   harnessInquiry,
@@ -606,25 +607,32 @@ describe('inquiries (情報照会)', () => {
   it('counts an inquiry the core did not answer in doubt in its metrics, until a resend is taken', async () => {
     const h = await harness();
     const person = await registered(h);
-    const inDoubt = async () => {
+    const unnumbered = async () => {
       const text = await (await fetch(`${h.node.url}/metrics`)).text();
-      const line = text
-        .split('\n')
-        .find((l) => l.startsWith('renkei_requester_inquiries{state="in_doubt"} '));
-      return Number(line?.split(' ')[1] ?? Number.NaN);
+      return {
+        inDoubt: sampleOf(text, 'renkei_requester_inquiries{state="in_doubt"}'),
+        sending: sampleOf(text, 'renkei_requester_inquiries{state="sending"}'),
+      };
     };
-    expect(await inDoubt()).toBe(0);
+    expect(await unnumbered()).toEqual({ inDoubt: 0, sending: 0 });
     h.core.behaviour = { kind: 'drop' };
     const error = await failure(
       h.client.post('/business/v1/inquiries', harnessInquiry(person.addresseeNumber)),
     );
     expect(error.details.queued).toBe(true);
-    expect(await inDoubt()).toBe(1);
+    // In doubt, or already being sent again (the first resend is a second later, and the core still
+    // drops it): on a loaded machine the scrape can come after it (a full run once read sending 1).
+    const kept = await unnumbered();
+    expect((kept.inDoubt ?? 0) + (kept.sending ?? 0)).toBe(1);
     h.core.behaviour = { kind: 'accept' };
+    const settled = async () => {
+      const { inDoubt, sending } = await unnumbered();
+      return inDoubt === 0 && sending === 0;
+    };
     const until = Date.now() + 10_000;
-    while ((await inDoubt()) !== 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-    expect(await inDoubt()).toBe(0);
-    expect(h.core.inquiries).toHaveLength(2);
+    while (!(await settled()) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    expect(await unnumbered()).toEqual({ inDoubt: 0, sending: 0 });
+    expect(h.core.inquiries.length).toBeGreaterThanOrEqual(2);
   });
 
   it('fetches an answer the core kept when a clerk reads an inquiry pending longer than a push takes', async () => {
