@@ -135,13 +135,41 @@ export function problemWithItems(
 }
 
 /**
+ * The core's answers that do not say whether it kept the inquiry: its database failed under the
+ * request (a COMMIT whose connection dropped may have landed; a lock wait that ran out), or an
+ * error escaped its handler, maybe after the commit. Sending again under the same request id is
+ * safe: the core answers the processing number it gave, or takes the inquiry then.
+ */
+const UNSETTLING_ANSWERS: ReadonlySet<string> = new Set([
+  'ERR_DATABASE_UNAVAILABLE',
+  'ERR_DATABASE_BUSY',
+  'ERR_INTERNAL',
+]);
+
+/**
  * Whether a failed send leaves it unknown if the core received the inquiry: no answer came (the
  * connection dropped, the deadline passed, a proxy answered), except a connection refused on the
- * first send of a fresh inquiry, which no core can have seen. Any answer of the core settles it.
+ * first send of a fresh inquiry, which no core can have seen; or the core answered that its own
+ * store failed under the request (`UNSETTLING_ANSWERS`). Every other answer of the core settles it.
  */
 export function inDoubt(error: RenkeiError, fresh: boolean): boolean {
+  if (UNSETTLING_ANSWERS.has(error.code)) return true;
   if (error.code !== 'ERR_UPSTREAM_UNAVAILABLE') return false;
   return !(fresh && error.details.cause === 'ECONNREFUSED');
+}
+
+/**
+ * What a clerk is told of an inquiry in doubt: that it is kept and sent again, with its request id
+ * to ask again. The core's failure is the operator's (in the log), not the clerk's: whatever the
+ * core answered, the clerk's node says its upstream is unavailable (502), not that its own database
+ * is (503).
+ */
+export function keptInDoubt(requestId: string): RenkeiError {
+  return new RenkeiError(
+    'ERR_UPSTREAM_UNAVAILABLE',
+    'The core did not say whether it took the inquiry: it did not answer, or its database failed under the request. The inquiry is kept and sent again until the core answers; send it again with this requestId to learn its processing number.',
+    { requestId, queued: true, peer: 'core' },
+  );
 }
 
 /** The inquiry as sent and as recorded ask the same thing of the same provider about the same person. */

@@ -40,7 +40,7 @@ import {
 } from '../../../../protocol/messages.ts';
 import type { coreApi } from '../../../../protocol/routes.ts';
 import type { ItemSealer } from '../../../../protocol/item-sealing.ts';
-import { acceptAnswer, inDoubt, problemWithItems } from '../../../../protocol/requester.ts';
+import { acceptAnswer, inDoubt, keptInDoubt, problemWithItems } from '../../../../protocol/requester.ts';
 import type { LegalTable } from '../../../../domain/legal-table/types.ts';
 import type { Clock } from '../../../../shared/clock.ts';
 import { RenkeiError, isErrorCode } from '../../../../shared/errors.ts';
@@ -153,7 +153,8 @@ export class InquiryService {
    * number made here (a UUIDv7 like the core's, so the record has its key and the clerk something to
    * quote), returned in `details.processingNumber`. `ERR_UPSTREAM_UNAVAILABLE` with
    * `details.requestId` and `details.queued: true` when the core may have received the inquiry but
-   * did not answer (the connection dropped, the deadline passed): nothing is recorded yet; the
+   * did not answer (the connection dropped, the deadline passed) or answered that its store failed
+   * under the request (`inDoubt` in src/protocol/requester.ts): nothing is recorded yet; the
    * inquiry is kept and sent again (soon, and on every start) until the core answers, and the record
    * then gets the core's processing number. Sending the same input again with that `requestId` gets
    * it at once, without a second inquiry.
@@ -402,15 +403,7 @@ export class InquiryService {
           'inquiries in doubt: kept, to be sent again',
         );
         this.scheduleResend();
-        for (const q of queued) {
-          q.reject(
-            new RenkeiError(
-              failure?.code ?? 'ERR_UPSTREAM_UNAVAILABLE',
-              'The core did not answer, and may or may not have received the inquiry. It is kept and sent again until the core answers; send it again with this requestId to learn its processing number.',
-              { requestId: q.intent.requestId, queued: true, peer: 'core' },
-            ),
-          );
-        }
+        for (const q of queued) q.reject(keptInDoubt(q.intent.requestId));
         return;
       }
       const recordedAt = clock.now().toISOString();
@@ -538,11 +531,7 @@ export class InquiryService {
         const cause = typeof error.details.cause === 'string' ? error.details.cause : undefined;
         logger.warn({ code: error.code, cause, requestId }, 'inquiry in doubt: kept, to be sent again');
         this.scheduleResend();
-        throw new RenkeiError(
-          error.code,
-          'The core did not answer, and may or may not have received the inquiry. It is kept and sent again until the core answers; send it again with this requestId to learn its processing number.',
-          { requestId, queued: true, peer: 'core' },
-        );
+        throw keptInDoubt(requestId);
       }
       const rule = typeof error.details.rule === 'string' ? error.details.rule : undefined;
       const processingNumber = theirs.success ? theirs.data : uuidv7({ msecs: clock.now().getTime() });
