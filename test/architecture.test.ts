@@ -178,7 +178,7 @@ describe('architecture', () => {
       ...table.matchAll(/export const (\w+Api) = defineApi\('\w+', \{([\s\S]*?)\n\}\);/g),
     ].flatMap((m) => [...(m[2] ?? '').matchAll(/^ {2}(\w+): \{/gm)].map((r) => `${m[1]}.${r[1]}`));
     expect(declared.length).toBeGreaterThan(20);
-    // healthApi and monitoringApi are served by every node: /healthz by createHttpApp, /openapi.json
+    // healthApi and monitoringApi are served by every node: /healthz and /readyz by createHttpApp, /openapi.json
     // by serveOpenApi, /metrics by serveMetrics.
     expect(declared).toContain('monitoringApi.metrics');
     expect(new Set(served)).toEqual(

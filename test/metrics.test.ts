@@ -97,6 +97,16 @@ describe('who may read a node’s metrics', () => {
   });
 });
 
+describe('a node’s readiness (GET /readyz)', () => {
+  it('every node answers ready to a caller without a certificate, as a load balancer asks it', async () => {
+    for (const { name, url } of nodes()) {
+      const answer = await attemptWith(ca, `${url}/readyz`);
+      expect(answer.status, name).toBe(200);
+      expect(JSON.parse(answer.text), name).toEqual({ status: 'ready', node: name });
+    }
+  });
+});
+
 describe('what the metrics count', () => {
   it('counts an inquiry and a refused one by route, status and code, and holds nothing of either', async () => {
     const requester = demo.network.institutions.get(REQUESTER)?.url ?? '';

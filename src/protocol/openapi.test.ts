@@ -280,7 +280,7 @@ describe('serveOpenApi', () => {
       expect(response.statusCode).toBe(200);
       const document = response.json<OpenApiDocument>();
       expect(operationsOf(document).sort()).toEqual(
-        [healthApi.health, healthApi.apiDocument, corporateApi.showCorporation]
+        [healthApi.health, healthApi.ready, healthApi.apiDocument, corporateApi.showCorporation]
           .map((route) => `${route.method} ${openApiPath(route.path)}`)
           .sort(),
       );

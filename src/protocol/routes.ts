@@ -184,6 +184,8 @@ import {
 
 export const Health = z.object({ status: z.literal('ok'), node: z.string() });
 export type Health = z.infer<typeof Health>;
+export const Readiness = z.object({ status: z.literal('ready'), node: z.string() });
+export type Readiness = z.infer<typeof Readiness>;
 
 /** An OpenAPI 3.1 document (openapi.ts makes it): its full schema is OpenAPI's, not ours. */
 export const OpenApiDocument = z.looseObject({
@@ -202,6 +204,20 @@ export const healthApi = defineApi('health', {
     callers: ['anyone'],
     label: 'request',
     response: Health,
+  },
+  /**
+   * `GET /readyz`: the node can do its work now: each of its databases answered a `select 1` within
+   * 2 s (src/shared/readiness.ts), for a load balancer or an orchestrator. Errors:
+   * ERR_DATABASE_UNAVAILABLE (503) with `details.database` naming which of its databases (`core`,
+   * `intermediate`…), never where it is.
+   */
+  ready: {
+    method: 'GET',
+    path: '/readyz',
+    status: 200,
+    callers: ['anyone'],
+    label: 'request',
+    response: Readiness,
   },
   /**
    * `GET /openapi.json`: the node's OpenAPI 3.1 document, generated from this table and its schemas

@@ -1,29 +1,40 @@
 /**
  * A node whose PostgreSQL goes away while it runs answers ERR_DATABASE_UNAVAILABLE (503), counted in
- * its metrics, rather than ERR_INTERNAL; and answers again once the database is back. With pg's real
- * errors: a port nothing listens on, and a TCP proxy to the test PostgreSQL cut while it runs.
+ * its metrics, rather than ERR_INTERNAL; and answers again once the database is back. Its `/readyz`
+ * says so too (a load balancer stops sending it work), while `/healthz` still says it is up; and a
+ * database that does not answer at all (a silent host, an SQLite transaction that never ends) makes
+ * it unready within the probe's bound, rather than hanging the probe. With pg's real errors: a port
+ * nothing listens on, one that takes the connection and never speaks, and a TCP proxy to the test
+ * PostgreSQL cut while it runs.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { openDatabase } from './db.ts';
+import { openDatabase, openSqlite } from './db.ts';
 import { createHttpApp } from './http.ts';
 import { silentLogger } from './logger.ts';
 import { metricsOf } from './metrics.ts';
+import { READINESS_TIMEOUT_MS, addDatabaseCheck, pingDatabase } from './readiness.ts';
 
 const postgres = process.env.RENKEI_TEST_POSTGRES;
 
-/** A node's app with one route that reads its database. */
+/** A node's app with one route that reads its database, which its `/readyz` checks. */
 function over(db: Kysely<unknown>) {
   const app = createHttpApp({ logger: silentLogger(), node: 'test' });
   app.get('/one', async () => ({
     one: (await sql<{ one: number }>`select 1 as one`.execute(db)).rows[0]?.one,
   }));
+  addDatabaseCheck(app.server, 'intermediate', () => pingDatabase(db));
   return {
     app,
     ask: () => app.inject({ method: 'GET', url: '/one' }),
+    ready: () => app.inject({ method: 'GET', url: '/readyz' }),
+    healthy: () => app.inject({ method: 'GET', url: '/healthz' }),
     close: async () => {
       await app.close();
       await db.destroy();
@@ -81,6 +92,16 @@ describe('a node whose database goes away', () => {
       expect(await metricsOf(node.app.server)?.text()).toContain(
         'renkei_errors_total{code="ERR_DATABASE_UNAVAILABLE"} 1',
       );
+      const unready = await node.ready();
+      expect(unready.statusCode).toBe(503);
+      expect(unready.json()).toMatchObject({
+        error: {
+          code: 'ERR_DATABASE_UNAVAILABLE',
+          details: { database: 'intermediate', cause: 'ECONNREFUSED' },
+        },
+      });
+      expect(unready.body).not.toMatch(/127\.0\.0\.1|secret|nowhere|renkei:/);
+      expect((await node.healthy()).statusCode).toBe(200);
     } finally {
       await node.close();
     }
@@ -94,7 +115,10 @@ describe('a node whose database goes away', () => {
       const node = over(await openDatabase<unknown>({ dialect: 'postgres', url: proxy.url(), schema }));
       try {
         expect((await node.ask()).json()).toEqual({ one: 1 });
+        expect((await node.ready()).json()).toEqual({ status: 'ready', node: 'test' });
         await proxy.cut();
+        expect((await node.ready()).statusCode).toBe(503);
+        expect((await node.healthy()).statusCode).toBe(200);
         // The first goes to the pooled connection whose socket was just cut, the second to a new one.
         for (let i = 0; i < 2; i++) {
           const cut = await node.ask();
@@ -103,6 +127,7 @@ describe('a node whose database goes away', () => {
         }
         await proxy.restore();
         expect((await node.ask()).json()).toEqual({ one: 1 });
+        expect((await node.ready()).json()).toEqual({ status: 'ready', node: 'test' });
       } finally {
         await node.close();
         await proxy.cut();
@@ -113,4 +138,52 @@ describe('a node whose database goes away', () => {
       }
     },
   );
+  it('is unready within the bound when PostgreSQL takes the connection and never speaks', async () => {
+    // A host that accepts and stays silent (a hung server, a firewall that eats packets): pg waits.
+    const silent = new Set<Socket>();
+    const server = createServer((socket) => silent.add(socket));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    const pool = new pg.Pool({ connectionString: `postgres://renkei@127.0.0.1:${port}/silent` });
+    pool.on('error', () => undefined);
+    const node = over(new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) }));
+    try {
+      const started = Date.now();
+      const unready = await node.ready();
+      const took = Date.now() - started;
+      expect(unready.statusCode).toBe(503);
+      expect(unready.json()).toMatchObject({
+        error: { code: 'ERR_DATABASE_UNAVAILABLE', details: { database: 'intermediate' } },
+      });
+      expect(took).toBeGreaterThanOrEqual(READINESS_TIMEOUT_MS - 50);
+      expect(took).toBeLessThan(READINESS_TIMEOUT_MS + 3000);
+      expect((await node.healthy()).statusCode).toBe(200);
+    } finally {
+      for (const socket of silent) socket.destroy();
+      server.close();
+      await node.app.close();
+      await pool.end().catch(() => undefined);
+    }
+  });
+
+  it('is unready while an SQLite transaction holds its connection, and ready once it ends', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'renkei-readiness-'));
+    const db = openSqlite<unknown>(join(dir, 'node.sqlite'));
+    const node = over(db);
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const transaction = db.transaction().execute(async () => held);
+    try {
+      expect((await node.ready()).json()).toMatchObject({
+        error: { code: 'ERR_DATABASE_UNAVAILABLE', details: { database: 'intermediate' } },
+      });
+      release();
+      await transaction;
+      expect((await node.ready()).json()).toEqual({ status: 'ready', node: 'test' });
+    } finally {
+      release();
+      await node.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

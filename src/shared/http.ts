@@ -13,6 +13,7 @@ import { HTTP_STATUS, RenkeiError, isErrorCode, type ErrorBody } from './errors.
 import type { Logger } from './logger.ts';
 import { attachMetrics, metricsOf } from './metrics.ts';
 import { refusePlainHttp } from './plain-http-refusal.ts';
+import { checkReadiness } from './readiness.ts';
 
 export interface HttpAppOptions {
   logger: Logger;
@@ -34,8 +35,8 @@ export interface HttpAppOptions {
 /**
  * A Fastify instance with the behaviour every node shares: one error mapping (code → status), JSON
  * bodies only (415 for any other content type), a size limit, request ids for correlation,
- * `GET /healthz`, and each answered request and error counted for `GET /metrics` (metrics.ts; served
- * by protocol/monitoring.ts).
+ * `GET /healthz`, `GET /readyz` (readiness.ts: the databases the node's main adds to it), and each
+ * answered request and error counted for `GET /metrics` (metrics.ts; served by protocol/monitoring.ts).
  *
  * Request logging (opt-in, `RENKEI_REQUEST_LOG=1`) is Fastify's own (method, route, status, time),
  * except that it logs the matched route's pattern rather than the URL as sent: no route carries an
@@ -170,6 +171,10 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   });
 
   app.get('/healthz', () => ({ status: 'ok', node: options.node }));
+  app.get('/readyz', async () => {
+    await checkReadiness(app.server);
+    return { status: 'ready', node: options.node };
+  });
   return app;
 }
 

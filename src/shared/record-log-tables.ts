@@ -24,6 +24,7 @@ import { columnTypes, isUniqueViolation, lockForAppend, precompiled } from './db
 import { GroupCommit } from './group-commit.ts';
 import { RenkeiError } from './errors.ts';
 import type { RecordEventRow, StoredRecordEvent, StoredTreeHead } from './record-log.ts';
+import { pingDatabase } from './readiness.ts';
 
 export type { RecordEventRow, StoredRecordEvent, StoredTreeHead } from './record-log.ts';
 
@@ -479,6 +480,11 @@ export abstract class KyselyRecordLog<DB extends RecordLogTables> {
    * transaction given: protocol/record-log-append.ts `appendRecordRows` for every node, handed in by
    * each since the Merkle log is the trust layer's and this file may not import it.
    */
+  /** A `select 1` on the store's database, for the node's `GET /readyz` (src/shared/readiness.ts). */
+  ping(): Promise<void> {
+    return pingDatabase(this.db);
+  }
+
   protected constructor(
     protected readonly db: Kysely<DB>,
     private readonly append: (

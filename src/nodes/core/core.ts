@@ -12,6 +12,7 @@ import { secureApp } from '../../protocol/server.ts';
 import type { Transport } from '../../protocol/transport.ts';
 import type { Clock } from '../../shared/clock.ts';
 import { createHttpApp } from '../../shared/http.ts';
+import { RenkeiError } from '../../shared/errors.ts';
 import { metricsOf } from '../../shared/metrics.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { CoreKeys } from './keys.ts';
@@ -217,19 +218,25 @@ export function createCore(deps: CoreDeps): Core {
     logger: deps.logger,
     signHead: () => recordLog.signHead(),
   });
-  // The operator's health page: each node's /healthz over the core's own transport (its certificate).
+  // The operator's health page: each node's /readyz over the core's own transport (its certificate),
+  // so a node whose database is down shows as such (ERR_DATABASE_UNAVAILABLE); /healthz for a node of
+  // a version before /readyz (the core is upgraded first).
   const health = new NetworkHealthService({
     store: deps.store,
     registry,
     clock: deps.clock,
     probe: async (institution) => {
-      await createClient(healthApi, {
+      const node = createClient(healthApi, {
         transport: deps.transport,
         baseUrl: institution.networkUrl,
         peer: `institution ${institution.id}`,
         party: institution.id,
-        timeoutMs: 2_000,
-      }).health();
+        timeoutMs: 3_000,
+      });
+      await node.ready().catch(async (error: unknown) => {
+        if (!(error instanceof RenkeiError && error.code === 'ERR_ROUTE_NOT_FOUND')) throw error;
+        await node.health();
+      });
     },
   });
   const services: CoreServices = {

@@ -41,6 +41,7 @@ import type { ScryptParameters } from '../../shared/web/console/passwords.ts';
 import { createCoreConsole } from './console/core-console.ts';
 import { openCoreStore } from './kysely-store.ts';
 import type { CoreStore } from './store.ts';
+import { addDatabaseCheck } from '../../shared/readiness.ts';
 
 export interface StartCoreOptions {
   dataDir: string;
@@ -247,6 +248,7 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
     }
     // Workers share the core's port: a scrape of /metrics reaches one of them, and says which.
     if (options.worker) metricsOf(core.app.server)?.labelWith({ worker: options.worker.id });
+    addDatabaseCheck(core.app.server, 'core', () => opened.ping());
     const url = await listen(core.app, options.port, options.host);
     let consoleUrl: string | undefined;
     if (options.console) {

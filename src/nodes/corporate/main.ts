@@ -18,6 +18,7 @@ import { NTA_PARTY, createCorporate } from './corporate.ts';
 import { createKyselyCorporateStore, type CorporateDatabase } from './kysely-store.ts';
 import { migrateCorporateDatabase } from './migrations.ts';
 import { seedCorporations } from './seed.ts';
+import { addDatabaseCheck, pingDatabase } from '../../shared/readiness.ts';
 
 export interface StartCorporateOptions {
   dataDir: string;
@@ -89,6 +90,8 @@ export async function startCorporate(options: StartCorporateOptions): Promise<Ru
       const seeded = await seedCorporations(node.service, options.demoCorporations);
       if (seeded > 0) logger.info({ seeded }, 'demo corporations designated');
     }
+    const corporateDb = db;
+    addDatabaseCheck(app.server, 'corporate', () => pingDatabase(corporateDb));
     const url = await listen(app, options.port, options.host);
     logger.info({ url }, 'corporate-number service started');
     let closing: Promise<void> | undefined;

@@ -35,6 +35,7 @@ import type { FastifyInstance } from 'fastify';
 import { AccountService } from '../../shared/web/console/accounts.ts';
 import { createKyselyConsoleStore, type ConsoleDatabase } from '../../shared/web/console/kysely-store.ts';
 import type { ScryptParameters } from '../../shared/web/console/passwords.ts';
+import { addDatabaseCheck, pingDatabase } from '../../shared/readiness.ts';
 
 export interface InstitutionOptions {
   dataDir: string;
@@ -201,6 +202,9 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
       });
     await purge();
     timer = setInterval(() => void purge(), DAY_MS).unref();
+    const [addressees, intermediates] = [addresseeDb, intermediateDb];
+    addDatabaseCheck(institution.app.server, 'addressee', () => pingDatabase(addressees));
+    addDatabaseCheck(institution.app.server, 'intermediate', () => pingDatabase(intermediates));
     const url = await listen(institution.app, options.port, options.host);
     // Answers the core kept while this node was down (see InquiryService.fetchPendingAnswers).
     institution.services.inquiries.catchUp();

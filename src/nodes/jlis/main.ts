@@ -27,6 +27,7 @@ import { openJpkiAuthority } from './jpki/authority.ts';
 import { createJpkiPublicationApp } from './jpki-publication.ts';
 import { createKyselyJlisStore, type JlisDatabase } from './kysely-store.ts';
 import { newNumberingKey } from './service/residents.ts';
+import { addDatabaseCheck, pingDatabase } from '../../shared/readiness.ts';
 
 export interface StartJlisOptions {
   dataDir: string;
@@ -120,6 +121,8 @@ export async function startJlis(options: StartJlisOptions): Promise<RunningNode>
     // Before listening, so that no change committed by this run is also among them. The sending is
     // in the background: a core that is down must not hold up the start.
     await jlis.notices.resume();
+    const jlisDb = db;
+    addDatabaseCheck(app.server, 'jlis', () => pingDatabase(jlisDb));
     const url = await listen(app, options.port, options.host);
     let publicationUrl: string | undefined;
     if (options.jpkiPublicationPort !== undefined && jlis.jpki) {

@@ -35,6 +35,7 @@ import { loadOrCreateApiKeys } from './api/api-keys.ts';
 import type { ApiClient } from './api/authorization-server.ts';
 import { createOidcAdapterFactory } from './api/oidc-adapter.ts';
 import type { ApiRateLimits } from './api-router.ts';
+import { addDatabaseCheck, pingDatabase } from '../../shared/readiness.ts';
 
 export interface StartPortalOptions {
   dataDir: string;
@@ -205,6 +206,8 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
       },
     });
     ({ web, network, payments, recordLog } = portal);
+    const portalDb = db;
+    addDatabaseCheck(network.server, 'portal', () => pingDatabase(portalDb));
     const networkUrl = await listen(network, options.networkPort, options.host);
     listening.url = await listen(web, options.port, options.host);
     const webUrl = listening.url;

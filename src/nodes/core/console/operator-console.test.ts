@@ -5,7 +5,12 @@
  * as the admin API's, the legal pages show versions and a diff, and the health numbers: nodes up and
  * down, queues, answer-time percentiles.
  */
-import type { FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { createHttpApp, listen } from '../../../shared/http.ts';
+import { silentLogger } from '../../../shared/logger.ts';
+import { addDatabaseCheck, pingDatabase } from '../../../shared/readiness.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { legalTableFromFiles } from '../../../domain/legal-table/load.ts';
@@ -132,5 +137,36 @@ describe("the operator's console", () => {
     expect(percentile([7], 99)).toBe(7);
     expect(percentile([], 50)).toBeUndefined();
     expect(percentile([1, 2, 3, 1000], 50)).toBe(2);
+  });
+});
+
+describe("the operator's health page, of nodes whose databases fail or that predate /readyz", () => {
+  it('shows a node whose database cannot be reached down with ERR_DATABASE_UNAVAILABLE, and an older node by its /healthz', async () => {
+    // A node whose PostgreSQL refuses its connections: up, but not ready.
+    const pool = new pg.Pool({ connectionString: 'postgres://renkei@127.0.0.1:1/gone' });
+    pool.on('error', () => undefined);
+    const db = new Kysely<unknown>({ dialect: new PostgresDialect({ pool }) });
+    const unready = createHttpApp({ logger: silentLogger(), node: 'institution:131041' });
+    addDatabaseCheck(unready.server, 'intermediate', () => pingDatabase(db));
+    // A node of a version before /readyz: its not-found answer, and /healthz.
+    const older = Fastify();
+    older.get('/healthz', () => ({ status: 'ok', node: 'institution:131130' }));
+    older.setNotFoundHandler((_request, reply) =>
+      reply.status(404).send({
+        error: { code: 'ERR_ROUTE_NOT_FOUND', message: 'This node has no such route.', details: {} },
+      }),
+    );
+    try {
+      await core.register('131041', 'municipality', await listen(unready, 0));
+      await core.register('131130', 'municipality', await listen(older, 0));
+      const byId = new Map((await core.core.services.health.check()).nodes.map((n) => [n.id, n]));
+      expect(byId.get('131041')).toMatchObject({ up: false, error: 'ERR_DATABASE_UNAVAILABLE' });
+      expect(byId.get('131130')).toMatchObject({ up: true, error: null });
+      expect((await get('/operator/health')).body).toContain('停止 (ERR_DATABASE_UNAVAILABLE)');
+    } finally {
+      await unready.close();
+      await older.close();
+      await db.destroy();
+    }
   });
 });

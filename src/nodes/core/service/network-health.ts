@@ -1,7 +1,7 @@
 /**
  * The network's health as the operator's console shows it: whether each registered node answers its
- * `GET /healthz` (called by the core over its own transport, so on the trust layer with its
- * certificate), the work waiting in the core (inquiries awaiting their provider, answers not yet
+ * `GET /readyz` (it is up and its databases answer; called by the core over its own transport, so on
+ * the trust layer with its certificate), the work waiting in the core (inquiries awaiting their provider, answers not yet
  * delivered, kept answers, notices), and how long providers took to answer over the last minutes
  * (p50 and p99 of the newest inquiries answered, refusals left out: they take no provider's time).
  *
