@@ -16,6 +16,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { openDatabase, openSqlite } from './db.ts';
+import { RenkeiError } from './errors.ts';
 import { createHttpApp } from './http.ts';
 import { silentLogger } from './logger.ts';
 import { metricsOf } from './metrics.ts';
@@ -50,8 +51,12 @@ async function proxyTo(target: URL) {
   const sockets = new Set<Socket>();
   let server: Server | undefined;
   let port = 0;
+  let silent = false;
   const open = async () => {
     server = createServer((client) => {
+      sockets.add(client);
+      client.on('close', () => sockets.delete(client));
+      if (silent) return; // taken, and never a byte forwarded either way
       const upstream = connect(Number(target.port || 5432), target.hostname);
       for (const socket of [client, upstream]) {
         sockets.add(socket);
@@ -76,6 +81,11 @@ async function proxyTo(target: URL) {
       await closed;
     },
     restore: open,
+    /** Every connection dropped; new ones taken and left silent (a hung server, a black hole). */
+    silence: () => {
+      silent = true;
+      for (const socket of sockets) socket.destroy();
+    },
   };
 }
 
@@ -186,4 +196,45 @@ describe('a node whose database goes away', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it.runIf(postgres)(
+    'waits for a connection no longer than its bound: at start, and for a request once the host goes silent',
+    async () => {
+      const proxy = await proxyTo(new URL(postgres ?? ''));
+      const schema = `t${randomBytes(5).toString('hex')}_silent`;
+      const connectTimeoutMs = 500;
+      const node = over(
+        await openDatabase<unknown>({ dialect: 'postgres', url: proxy.url(), schema, connectTimeoutMs }),
+      );
+      try {
+        expect((await node.ask()).json()).toEqual({ one: 1 });
+        proxy.silence();
+        // The pooled connection was dropped: the first request fails on it, the next waits for a new one.
+        for (let i = 0; i < 2; i++) {
+          const started = Date.now();
+          const answer = await node.ask();
+          expect(answer.statusCode).toBe(503);
+          expect(codeOf(answer)).toBe('ERR_DATABASE_UNAVAILABLE');
+          expect(Date.now() - started).toBeLessThan(connectTimeoutMs + 2000);
+        }
+        // A node started against the silent host fails its start, naming where, instead of hanging.
+        const started = Date.now();
+        const error = await openDatabase<unknown>({
+          dialect: 'postgres',
+          url: proxy.url(),
+          schema,
+          connectTimeoutMs,
+        }).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(RenkeiError);
+        expect((error as RenkeiError).code).toBe('ERR_DATABASE_UNAVAILABLE');
+        expect(Date.now() - started).toBeLessThan(connectTimeoutMs + 2000);
+      } finally {
+        await node.close();
+        await proxy.cut();
+        const client = new pg.Client({ connectionString: postgres });
+        await client.connect();
+        await client.query(`drop schema if exists "${schema}" cascade`);
+        await client.end();
+      }
+    },
+  );
 });

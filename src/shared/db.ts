@@ -40,7 +40,21 @@ export type DatabaseTarget =
       schema: string;
       /** Connections kept open (default 10). */
       poolSize?: number;
+      /**
+       * Longest wait for a connection, new or from the pool (default `PG_CONNECT_TIMEOUT_MS`): past
+       * it the start or the request fails as ERR_DATABASE_UNAVAILABLE instead of waiting for ever.
+       */
+      connectTimeoutMs?: number;
     };
+
+/**
+ * Without a bound, pg waits for ever for a server that takes the TCP connection and never answers
+ * (a hung server, a firewall that drops packets): a node started against it hung at its start, and
+ * one whose database went silent later hung every request that needed a new connection. Ten seconds
+ * is longer than any wait for a pool's connection under load seen here, and short of a client's
+ * deadline.
+ */
+export const PG_CONNECT_TIMEOUT_MS = 10_000;
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -65,7 +79,8 @@ export async function openDatabase<DB>(target: DatabaseTarget): Promise<Kysely<D
     throw new RenkeiError('ERR_CONFIG_INVALID', `"${target.schema}" is not a usable PostgreSQL schema name.`);
   }
   const where = describePostgres(target.url);
-  const client = new pg.Client({ connectionString: target.url });
+  const connectionTimeoutMillis = target.connectTimeoutMs ?? PG_CONNECT_TIMEOUT_MS;
+  const client = new pg.Client({ connectionString: target.url, connectionTimeoutMillis });
   try {
     await client.connect();
     await client.query(`CREATE SCHEMA IF NOT EXISTS "${target.schema}"`);
@@ -77,6 +92,7 @@ export async function openDatabase<DB>(target: DatabaseTarget): Promise<Kysely<D
   const pool = new pg.Pool({
     connectionString: target.url,
     max: target.poolSize ?? 10,
+    connectionTimeoutMillis,
     options: `-c search_path=${target.schema}`,
     // pg_stat_activity then says which node's schema a connection serves (an operator's first
     // question; the bench adds up these connections' CPU by it).
