@@ -8,17 +8,17 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNodeConfig, NODE_KINDS } from '../network/node-config.ts';
-import { ensureNetworkPki } from '../network/pki-setup.ts';
+import { demoOperator, ensureNetworkPki } from '../network/pki-setup.ts';
 import { DEMO_INSTITUTIONS } from '../network/world.ts';
 import { readLog } from '../shared/logger.ts';
 import { dropTestSchemas } from '../shared/test-databases.ts';
-import { pkiPaths } from '../trust/pki/files.ts';
+import { partyPaths, pkiPaths } from '../trust/pki/files.ts';
 import { BIN, renkei } from './test-support.ts';
 
 /** Several core processes need PostgreSQL: that test runs when the suite is given one (README, "Tests"). */
@@ -83,6 +83,33 @@ function healthz(url: string): Promise<number> {
     req.end();
   });
 }
+
+/** GET /metrics over TLS as the demo monitoring party, the text of a 200 (fails otherwise). */
+function scrape(url: string): Promise<string> {
+  const party = partyPaths(pkiDir, demoOperator('monitoring'));
+  return new Promise((resolve, reject) => {
+    const options = {
+      ca: readFileSync(pkiPaths(pkiDir).caBundle),
+      key: readFileSync(party.identityKey),
+      cert: readFileSync(party.identityCert),
+      agent: false as const, // a new connection each time, as a scraper's may land on any worker
+    };
+    const req = request(`${url}/metrics`, options, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () =>
+        res.statusCode === 200 ? resolve(text) : reject(new Error(`HTTP ${res.statusCode}: ${text}`)),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The core workers whose process figures a scrape holds, by their `worker` label. */
+const workersIn = (text: string) =>
+  [...text.matchAll(/^process_cpu_seconds_total\{worker="([^"]+)"\}/gm)].map((m) => m[1]).sort();
 
 /** Poll until `done`; fails after `ms`. */
 async function until(done: () => boolean, ms: number): Promise<void> {
@@ -204,11 +231,20 @@ describe('renkei node', () => {
         expect(ready.workers).toHaveLength(2);
         expect(new Set([ready.pid, ...ready.workers]).size).toBe(3);
         for (let i = 0; i < 4; i++) expect(await healthz(ready.url)).toBe(200);
+        // Whichever worker a scrape reaches, it answers every worker's figures, each family once.
+        const ids = [`${hostname()}#1`, `${hostname()}#2`];
+        for (let i = 0; i < 4; i++) {
+          const text = await scrape(ready.url);
+          expect(workersIn(text)).toEqual(ids);
+          expect(text.match(/^# TYPE renkei_http_request_duration_seconds /gm)).toHaveLength(1);
+          expect(text).toMatch(/^renkei_http_request_duration_seconds_count\{.*worker="[^"]+#[12]"\} \d+/m);
+        }
 
         process.kill(ready.workers[0] ?? 0, 'SIGKILL');
         await until(() => stderr.includes('core worker 1 restarted'), 60_000);
         expect(stderr).toContain(`core worker 1 (process ${ready.workers[0]}) exited (signal SIGKILL)`);
         for (let i = 0; i < 4; i++) expect(await healthz(ready.url)).toBe(200);
+        expect(workersIn(await scrape(ready.url))).toEqual(ids);
         const restarted = Number(/core worker 1 restarted \(process (\d+)\)/.exec(stderr)?.[1]);
 
         expect(await stop(child)).toBe(0);

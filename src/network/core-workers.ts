@@ -12,14 +12,20 @@
  * each with its own host in its workers' ids (the default, `<hostname>#<n>`). Processing numbers
  * need no coordination: they are UUIDv7 (48 bits of time, 74 random), and a duplicate would be
  * refused by the records' primary key rather than merged.
+ *
+ * A scrape of `/metrics` reaches one worker; it asks the primary, which gathers every worker's
+ * figures over the cluster's IPC channel and merges them (each series labelled with its `worker`),
+ * so that one scrape sees the whole core.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { LegalTable } from '../domain/legal-table/types.ts';
 import { RenkeiError, isErrorCode } from '../shared/errors.ts';
 import { lockDirectory } from '../shared/lock.ts';
+import { mergedText, type MetricFamily, type NodeMetrics } from '../shared/metrics.ts';
 import type { CoreConfig } from './node-config.ts';
 import { runNode } from './run-node.ts';
 
@@ -27,7 +33,23 @@ const SLOT_ENV = 'RENKEI_CORE_WORKER';
 
 type WorkerMessage =
   | { type: 'ready'; url: string; publicationUrl?: string; consoleUrl?: string }
-  | { type: 'failed'; code: string; message: string };
+  | { type: 'failed'; code: string; message: string }
+  /** A worker was scraped: the primary is to gather every worker's figures. */
+  | { type: 'metrics-gather'; requestId: string }
+  /** A worker's figures, asked for by `metrics-collect`. */
+  | { type: 'metrics-part'; requestId: string; families: MetricFamily[] };
+
+type PrimaryMessage =
+  | { type: 'metrics-collect'; requestId: string }
+  | { type: 'metrics-gathered'; requestId: string; text: string };
+
+/**
+ * How long the primary waits for the workers' figures for one scrape; a worker that has not answered
+ * by then (starting, stopping, busy) is left out of it, and says so by its missing `worker` series.
+ */
+const GATHER_MS = 2_000;
+/** How long a scraped worker waits for the primary before it answers with its own figures alone. */
+const GATHERED_MS = GATHER_MS + 1_000;
 
 export interface CoreWorkers {
   url: string;
@@ -61,6 +83,27 @@ export async function startCoreWorkers(
   const lock = lockDirectory(join(config.dataDir, 'core'), 'core');
   const bySlot = new Map<number, Worker>();
   let stopping = false;
+  /** The scrapes being gathered: each takes the workers' parts as they come. */
+  const gathering = new Map<string, (families: MetricFamily[]) => void>();
+  // A scrape reaches one worker (the primary hands connections out in turn); it asks here, and every
+  // worker's figures are merged into its answer, so that one scrape sees the whole core.
+  const gather = async (asker: Worker, requestId: string) => {
+    const live = [...bySlot.values()].filter((worker) => worker.isConnected());
+    const parts: MetricFamily[][] = [];
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, GATHER_MS);
+      gathering.set(requestId, (families) => {
+        parts.push(families);
+        if (parts.length === live.length) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      for (const worker of live) sendTo(worker, { type: 'metrics-collect', requestId });
+    });
+    gathering.delete(requestId);
+    sendTo(asker, { type: 'metrics-gathered', requestId, text: await mergedText(parts) });
+  };
   const fork = (slot: number): Promise<WorkerMessage & { type: 'ready' }> => {
     // Every worker listens on the config's ports; with port 0 they share the one the first got, as
     // node:cluster keys a shared listener by the address and port asked for.
@@ -70,7 +113,11 @@ export async function startCoreWorkers(
     return new Promise((resolve, reject) => {
       let ready = false;
       worker.on('message', (message: WorkerMessage) => {
-        if (message.type === 'ready') {
+        if (message.type === 'metrics-gather') {
+          void gather(worker, message.requestId).catch(() => undefined);
+        } else if (message.type === 'metrics-part') {
+          gathering.get(message.requestId)?.(message.families);
+        } else if (message.type === 'ready') {
           ready = true;
           resolve(message);
         } else {
@@ -144,7 +191,9 @@ export async function runCoreWorker(config: CoreConfig, legalTable: LegalTable):
   const send = (message: WorkerMessage) => process.send?.(message);
   let node;
   try {
-    node = await runNode(config, legalTable, { worker: { id: `${hostname()}#${slot}` } });
+    node = await runNode(config, legalTable, {
+      worker: { id: `${hostname()}#${slot}`, shareMetrics: gatherThroughPrimary },
+    });
   } catch (error) {
     send(
       error instanceof RenkeiError
@@ -173,5 +222,48 @@ export async function runCoreWorker(config: CoreConfig, legalTable: LegalTable):
     url: running.url,
     ...(running.publicationUrl === undefined ? {} : { publicationUrl: running.publicationUrl }),
     ...(running.consoleUrl === undefined ? {} : { consoleUrl: running.consoleUrl }),
+  });
+}
+
+/** A message to a worker that may have gone meanwhile (its channel closed): then nothing is sent. */
+function sendTo(worker: Worker, message: PrimaryMessage): void {
+  if (!worker.isConnected()) return;
+  worker.send(message, (error: Error | null) => void error);
+}
+
+/**
+ * In a worker: give the primary this worker's figures when it gathers them, and answer a scrape with
+ * every worker's (the primary's merge), or with this worker's alone when the primary does not answer.
+ */
+function gatherThroughPrimary(metrics: NodeMetrics): void {
+  const waiting = new Map<string, (text: string) => void>();
+  process.on('message', (message: PrimaryMessage) => {
+    if (message.type === 'metrics-collect') {
+      void metrics.families().then(
+        (families) =>
+          process.send?.({
+            type: 'metrics-part',
+            requestId: message.requestId,
+            families,
+          } satisfies WorkerMessage),
+        () => undefined, // the primary leaves this worker out when its wait is over
+      );
+    } else if (message.type === 'metrics-gathered') {
+      waiting.get(message.requestId)?.(message.text);
+    }
+  });
+  metrics.gatherWith(async () => {
+    const requestId = randomUUID();
+    const text = await new Promise<string | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), GATHERED_MS);
+      waiting.set(requestId, (gathered) => {
+        clearTimeout(timer);
+        resolve(gathered);
+      });
+      if (!process.connected) resolve(undefined);
+      else process.send?.({ type: 'metrics-gather', requestId } satisfies WorkerMessage);
+    });
+    waiting.delete(requestId);
+    return text ?? metrics.ownText();
   });
 }

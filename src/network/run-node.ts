@@ -6,7 +6,7 @@ import { anomalyRules } from '../nodes/core/service/anomalies.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LegalTable } from '../domain/legal-table/types.ts';
-import { startCore } from '../nodes/core/main.ts';
+import { startCore, type CoreWorkerOptions } from '../nodes/core/main.ts';
 import { startCorporate } from '../nodes/corporate/main.ts';
 import { startInstitution } from '../nodes/institution/main.ts';
 import { startJlis } from '../nodes/jlis/main.ts';
@@ -81,8 +81,8 @@ function postgresOf(config: NodeConfig): { postgres?: PostgresOption } {
 export async function runNode(
   config: NodeConfig,
   legalTable: LegalTable,
-  /** For one of several core processes (core-workers.ts): its id. */
-  extra: { worker?: { id: string } } = {},
+  /** For one of several core processes (core-workers.ts): its id, and how it shares its metrics. */
+  extra: { worker?: CoreWorkerOptions } = {},
 ): Promise<RunningNode> {
   const logger = await createLogger({
     node: nodeName(config),

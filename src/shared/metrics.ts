@@ -11,7 +11,10 @@
  * figures are one registry per process, shown by every node of it (one process per node, as `renkei
  * start` runs them; an in-process network's nodes show the same process figures).
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** One metric family with its series, as prom-client's JSON: how a core worker hands its figures over. */
+export type MetricFamily = Awaited<ReturnType<Registry['getMetricsAsJSON']>>[number];
 
 /** Seconds; 0.02 is issue 7's p99 target for an exchange. */
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -87,10 +90,36 @@ export class NodeMetrics {
     processMetrics().setDefaultLabels(labels);
   }
 
-  /** The exposition: this process's figures, then this node's. */
+  /** Set: scrapes are answered with what this gives instead (a core worker: every worker's series). */
+  private gather: (() => Promise<string>) | undefined;
+
+  /** Answer scrapes with `gather`'s exposition (core-workers.ts: the primary gathers every worker's). */
+  gatherWith(gather: () => Promise<string>): void {
+    this.gather = gather;
+  }
+
+  /** The exposition a scrape gets: this process's figures, then this node's (or what `gatherWith` gave). */
   async text(): Promise<string> {
+    return this.gather ? this.gather() : this.ownText();
+  }
+
+  /** This process's figures, then this node's, whatever `gatherWith` gave. */
+  async ownText(): Promise<string> {
     return `${await processMetrics().metrics()}\n${await this.registry.metrics()}`;
   }
+
+  /** This process's and this node's metric families, with their default labels (a worker's `worker`). */
+  async families(): Promise<MetricFamily[]> {
+    return [...(await processMetrics().getMetricsAsJSON()), ...(await this.registry.getMetricsAsJSON())];
+  }
+}
+
+/**
+ * One exposition of several processes' families (`families()`), each family once: series whose labels
+ * differ (every core worker labels its own `worker`) stay apart; none are summed.
+ */
+export async function mergedText(parts: readonly MetricFamily[][]): Promise<string> {
+  return AggregatorRegistry.aggregate(parts as MetricFamily[][]).metrics();
 }
 
 /** The Prometheus text format's media type (version 0.0.4). */

@@ -31,7 +31,7 @@ import { lockAndLog } from '../../shared/lock.ts';
 import { closeLogger, type Logger, type LogRotation } from '../../shared/logger.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { createCore } from './core.ts';
-import { metricsOf } from '../../shared/metrics.ts';
+import { metricsOf, type NodeMetrics } from '../../shared/metrics.ts';
 import { createPublicationApp } from './publication.ts';
 import { coreKeyFileExists, fileCoreKeys } from './keys.ts';
 import { readFileSync } from 'node:fs';
@@ -42,6 +42,13 @@ import { createCoreConsole } from './console/core-console.ts';
 import { openCoreStore } from './kysely-store.ts';
 import type { CoreStore } from './store.ts';
 import { addDatabaseCheck } from '../../shared/readiness.ts';
+
+/** One of several core processes (`CoreOptions.worker`). */
+export interface CoreWorkerOptions {
+  id: string;
+  /** Given the core's metrics once it has them: a worker under node:cluster gathers every worker's. */
+  shareMetrics?: (metrics: NodeMetrics) => void;
+}
 
 export interface StartCoreOptions {
   dataDir: string;
@@ -86,7 +93,7 @@ export interface StartCoreOptions {
    * replay guard is the database's, shared by all; and the data directory's lock is the caller's
    * (the primary process holds it for all). PostgreSQL only (ERR_CONFIG_INVALID otherwise).
    */
-  worker?: { id: string };
+  worker?: CoreWorkerOptions;
   /**
    * The core's console (operators and the oversight commission), a web listener of its own
    * (console/core-console.ts). Absent: no console.
@@ -246,8 +253,13 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
       );
       publicationUrl = await listen(publication, options.publicationPort, options.host);
     }
-    // Workers share the core's port: a scrape of /metrics reaches one of them, and says which.
-    if (options.worker) metricsOf(core.app.server)?.labelWith({ worker: options.worker.id });
+    // Workers share the core's port: a scrape of /metrics reaches one of them, which answers every
+    // worker's figures (core-workers.ts gathers them), each labelled with its worker.
+    if (options.worker) {
+      const metrics = metricsOf(core.app.server);
+      metrics?.labelWith({ worker: options.worker.id });
+      if (metrics) options.worker.shareMetrics?.(metrics);
+    }
     addDatabaseCheck(core.app.server, 'core', () => opened.ping());
     const url = await listen(core.app, options.port, options.host);
     let consoleUrl: string | undefined;
