@@ -159,6 +159,23 @@ describe('what the metrics count', () => {
   });
 });
 
+describe('a node’s other listeners', () => {
+  it('the core’s publication listener (CRL) is counted at the core’s /metrics, under listener="publication"', async () => {
+    const publication = demo.network.core.publicationUrl ?? '';
+    expect(publication).toMatch(/^http:/);
+    const crl =
+      'renkei_http_request_duration_seconds_count{route="/pki/v1/crl",method="GET",status="200",listener="publication"}';
+    const before = sampleOf(await scrape(demo.network.core.url), crl) ?? 0;
+    const answer = await fetch(`${publication}/pki/v1/crl`);
+    await answer.arrayBuffer();
+    expect(answer.status).toBe(200);
+    const after = await scrape(demo.network.core.url);
+    expect(sampleOf(after, crl)).toBe(before + 1);
+    expect(after.match(/^# TYPE renkei_http_request_duration_seconds /gm)).toHaveLength(1);
+    expect(after).toMatch(/^process_start_time_seconds \d+/m);
+  });
+});
+
 describe('the state the nodes report', () => {
   it('the requester’s inquiries not yet numbered, and the core’s calls to other parties, at rest', async () => {
     const clerk = demo.network.institution(REQUESTER);

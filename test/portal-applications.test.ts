@@ -21,7 +21,9 @@ import { openDatabase } from '../src/shared/db.ts';
 import { createSignedData } from '../src/trust/pki/cms.ts';
 import { issuePartyCertificates } from '../src/trust/pki/authority.ts';
 import { pkiPaths } from '../src/trust/pki/files.ts';
+import { demoOperator } from '../src/network/pki-setup.ts';
 import { attemptWith, credentialOf } from './support/attacker.ts';
+import { sampleOf } from './support/metrics.ts';
 import { startPortalNetwork, type PortalNetwork } from './support/portal-network.ts';
 import { Browser, formOf, logInAs, unescapeHtml } from './support/portal-web.ts';
 
@@ -390,5 +392,28 @@ describe('ぴったりサービス: find, apply, sign, download', () => {
       certificateStatus: 'revoked',
       code: 'ERR_CERT_REVOKED',
     });
+  });
+});
+
+describe('the portal’s metrics', () => {
+  it('count the residents’ pages at the network listener’s /metrics, under listener="web"', async () => {
+    const pkiDir = net.network.pkiDir!;
+    const caBundle = readFileSync(pkiPaths(pkiDir).caBundle, 'utf8');
+    const before = await attemptWith(caBundle, `${net.portal.networkUrl}/metrics`, {
+      as: credentialOf(pkiDir, demoOperator('monitoring')),
+    });
+    expect(before.status).toBe(200);
+    const apply = 'route="/services/:municipality/:procedure/apply",method="GET",status="200",listener="web"';
+    const count = (text: string) =>
+      sampleOf(text, `renkei_http_request_duration_seconds_count{${apply}}`) ?? 0;
+    await hanako.go(`${net.portal.url}/services/152048/kosodate-01/apply`);
+    const after = await attemptWith(caBundle, `${net.portal.networkUrl}/metrics`, {
+      as: credentialOf(pkiDir, demoOperator('monitoring')),
+    });
+    expect(count(after.text)).toBe(count(before.text) + 1);
+    // The network listener's own routes stay unlabelled beside them.
+    expect(after.text).toMatch(
+      /^renkei_http_request_duration_seconds_count\{route="\/metrics",method="GET",status="200"\} [1-9]/m,
+    );
   });
 });

@@ -236,6 +236,8 @@ describe('renkei node', () => {
         for (let i = 0; i < 4; i++) {
           const text = await scrape(ready.url);
           expect(workersIn(text)).toEqual(ids);
+          for (const id of ids)
+            expect(text).toMatch(new RegExp(`^process_start_time_seconds\\{worker="${id}"\\} \\d+`, 'm'));
           expect(text.match(/^# TYPE renkei_http_request_duration_seconds /gm)).toHaveLength(1);
           expect(text).toMatch(/^renkei_http_request_duration_seconds_count\{.*worker="[^"]+#[12]"\} \d+/m);
         }

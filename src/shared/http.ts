@@ -11,7 +11,7 @@ import secureJson from 'secure-json-parse';
 import type { z } from 'zod';
 import { HTTP_STATUS, RenkeiError, isErrorCode, type ErrorBody } from './errors.ts';
 import type { Logger } from './logger.ts';
-import { attachMetrics, metricsOf } from './metrics.ts';
+import { countRequests, metricsOf } from './metrics.ts';
 import { refusePlainHttp } from './plain-http-refusal.ts';
 import { checkReadiness } from './readiness.ts';
 
@@ -80,18 +80,11 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     if (closing) void reply.header('connection', 'close');
     done(null, payload);
   });
-  const metrics = attachMetrics(app.server);
-  app.addHook('onResponse', (request, reply, done) => {
+  app.addHook('onResponse', (_request, _reply, done) => {
     if (closing) setImmediate(() => app.server.closeIdleConnections());
-    // The route's pattern, never the URL as sent (see RouteLogController).
-    metrics.request(
-      request.routeOptions.url ?? '(no route)',
-      request.method,
-      reply.statusCode,
-      reply.elapsedTime / 1000,
-    );
     done();
   });
+  countRequests(app);
 
   if (https) {
     const server: unknown = app.server;

@@ -11,6 +11,7 @@
  * figures are one registry per process, shown by every node of it (one process per node, as `renkei
  * start` runs them; an in-process network's nodes show the same process figures).
  */
+import type { FastifyInstance } from 'fastify';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** One metric family with its series, as prom-client's JSON: how a core worker hands its figures over. */
@@ -86,6 +87,7 @@ export class NodeMetrics {
 
   /** Labels on every series of this node and of its process (a core worker's id). */
   labelWith(labels: Record<string, string>): void {
+    this.defaultLabels = labels;
     this.registry.setDefaultLabels(labels);
     processMetrics().setDefaultLabels(labels);
   }
@@ -98,28 +100,63 @@ export class NodeMetrics {
     this.gather = gather;
   }
 
-  /** The exposition a scrape gets: this process's figures, then this node's (or what `gatherWith` gave). */
+  /** What `labelWith` put on every series: an included listener's series get it too. */
+  private defaultLabels: Record<string, string> = {};
+
+  /** The node's other listeners (a console, the portal's web pages, a publication), by their labels. */
+  private readonly listeners: { metrics: NodeMetrics; labels: Record<string, string> }[] = [];
+
+  /**
+   * Show another listener's requests and errors among this node's, its series labelled `labels`
+   * (`{ listener: 'console' }`): a node has one `/metrics`, on its main port, for all its listeners.
+   */
+  include(other: NodeMetrics, labels: Record<string, string>): void {
+    this.listeners.push({ metrics: other, labels });
+  }
+
+  /** The exposition a scrape gets: `ownText`, or what `gatherWith` gave. */
   async text(): Promise<string> {
     return this.gather ? this.gather() : this.ownText();
   }
 
-  /** This process's figures, then this node's, whatever `gatherWith` gave. */
+  /** This process's figures, this node's and its other listeners', each family once. */
   async ownText(): Promise<string> {
-    return `${await processMetrics().metrics()}\n${await this.registry.metrics()}`;
+    return mergedText([await this.families()]);
   }
 
-  /** This process's and this node's metric families, with their default labels (a worker's `worker`). */
+  /**
+   * This process's metric families, this node's and its other listeners', with their default labels
+   * (a worker's `worker`) and each listener's.
+   */
   async families(): Promise<MetricFamily[]> {
-    return [...(await processMetrics().getMetricsAsJSON()), ...(await this.registry.getMetricsAsJSON())];
+    const families = [
+      ...(await processMetrics().getMetricsAsJSON()),
+      ...(await this.registry.getMetricsAsJSON()),
+    ];
+    const defaults = this.defaultLabels;
+    for (const { metrics, labels } of this.listeners) {
+      for (const family of await metrics.registry.getMetricsAsJSON()) {
+        families.push({
+          ...family,
+          values: family.values.map((v) => ({ ...v, labels: { ...v.labels, ...defaults, ...labels } })),
+        });
+      }
+    }
+    return families;
   }
 }
 
 /**
- * One exposition of several processes' families (`families()`), each family once: series whose labels
- * differ (every core worker labels its own `worker`) stay apart; none are summed.
+ * One exposition of several parts' families (`families()`), each family once. Series whose labels
+ * differ (every core worker labels its own `worker`, every other listener its `listener`) stay apart:
+ * nothing is summed or averaged across them. Each family is merged as a sum because prom-client's own
+ * merge rules for a cluster drop some (`process_start_time_seconds` is `omit`) or average others,
+ * which would lose a worker's figures here.
  */
 export async function mergedText(parts: readonly MetricFamily[][]): Promise<string> {
-  return AggregatorRegistry.aggregate(parts as MetricFamily[][]).metrics();
+  return AggregatorRegistry.aggregate(
+    parts.map((families) => families.map((family) => ({ ...family, aggregator: 'sum' as const }))),
+  ).metrics();
 }
 
 /** The Prometheus text format's media type (version 0.0.4). */
@@ -134,6 +171,33 @@ export function attachMetrics(server: object): NodeMetrics {
   return metrics;
 }
 
+/**
+ * Count every request `app` answers, by the matched route's pattern (never the URL as sent), method
+ * and status, in metrics of its own (`metricsOf(app.server)`): a node's API (`createHttpApp`) and its
+ * pages (`createWebApp`) alike.
+ */
+export function countRequests(app: FastifyInstance): NodeMetrics {
+  const metrics = attachMetrics(app.server);
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.request(
+      request.routeOptions.url ?? '(no route)',
+      request.method,
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
+    done();
+  });
+  return metrics;
+}
+
 export function metricsOf(server: object): NodeMetrics | undefined {
   return byServer.get(server);
+}
+
+/** Show `other`'s requests at `main`'s `/metrics`, labelled `listener` (both apps count requests). */
+export function includeListener(main: FastifyInstance, other: FastifyInstance, listener: string): void {
+  const into = metricsOf(main.server);
+  const from = metricsOf(other.server);
+  if (!into || !from) throw new TypeError('includeListener needs two apps that count their requests');
+  into.include(from, { listener });
 }

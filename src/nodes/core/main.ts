@@ -31,7 +31,7 @@ import { lockAndLog } from '../../shared/lock.ts';
 import { closeLogger, type Logger, type LogRotation } from '../../shared/logger.ts';
 import type { RunningNode } from '../../shared/node.ts';
 import { createCore } from './core.ts';
-import { metricsOf, type NodeMetrics } from '../../shared/metrics.ts';
+import { includeListener, metricsOf, type NodeMetrics } from '../../shared/metrics.ts';
 import { createPublicationApp } from './publication.ts';
 import { coreKeyFileExists, fileCoreKeys } from './keys.ts';
 import { readFileSync } from 'node:fs';
@@ -251,6 +251,7 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
         logger,
         security && { certificatePem: security.trust.tls.cert, kid: security.trust.self.kid },
       );
+      includeListener(core.app, publication, 'publication');
       publicationUrl = await listen(publication, options.publicationPort, options.host);
     }
     // Workers share the core's port: a scrape of /metrics reaches one of them, which answers every
@@ -291,6 +292,7 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
         anomalyRules: options.console.anomalyRules,
         scrypt: options.console.scrypt,
       });
+      includeListener(core.app, consoleApp, 'console');
       consoleUrl = await listen(consoleApp, options.console.port, options.host);
     }
     logger.info(

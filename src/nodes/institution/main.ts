@@ -16,6 +16,7 @@ import { systemClock, type Clock } from '../../shared/clock.ts';
 import { migrateToLatest, nodeDatabase, openDatabase, type PostgresOption } from '../../shared/db.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { listen } from '../../shared/http.ts';
+import { includeListener } from '../../shared/metrics.ts';
 import { closeLogger, type Logger, type LogRotation } from '../../shared/logger.ts';
 import { lockAndLog } from '../../shared/lock.ts';
 import type { RunningNode } from '../../shared/node.ts';
@@ -245,6 +246,7 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
         }),
         scrypt: options.console.scrypt,
       });
+      includeListener(institution.app, consoleApp, 'console');
       consoleUrl = await listen(consoleApp, options.console.port, options.host);
     }
     logger.info(

@@ -17,6 +17,7 @@ import { systemClock, type Clock } from '../../shared/clock.ts';
 import { nodeDatabase, openDatabase, type PostgresOption } from '../../shared/db.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import { listen } from '../../shared/http.ts';
+import { includeListener } from '../../shared/metrics.ts';
 import { closeLogger, type Logger, type LogRotation } from '../../shared/logger.ts';
 import { lockAndLog } from '../../shared/lock.ts';
 import type { RunningNode } from '../../shared/node.ts';
@@ -127,6 +128,7 @@ export async function startJlis(options: StartJlisOptions): Promise<RunningNode>
     let publicationUrl: string | undefined;
     if (options.jpkiPublicationPort !== undefined && jlis.jpki) {
       publication = createJpkiPublicationApp(jlis.jpki.certificates, authority, logger);
+      includeListener(app, publication, 'publication');
       publicationUrl = await listen(publication, options.jpkiPublicationPort, options.host);
     }
     logger.info({ url, publicationUrl }, 'J-LIS started');

@@ -18,6 +18,7 @@ import { secureApp } from '../../protocol/server.ts';
 import type { Clock } from '../../shared/clock.ts';
 import rateLimit from '@fastify/rate-limit';
 import { createHttpApp } from '../../shared/http.ts';
+import { includeListener } from '../../shared/metrics.ts';
 import { RenkeiError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { createWebApp } from '../../shared/web/server.ts';
@@ -372,6 +373,7 @@ export async function createPortal(deps: PortalDeps): Promise<Portal> {
   // ぴったりサービス), read from the app when it is ready: the routers serve from those tables.
   serveOpenApi(network, 'portal');
   serveMetrics(network);
+  includeListener(network, web, 'web');
   return {
     web,
     network,

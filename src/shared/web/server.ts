@@ -15,6 +15,7 @@ import fastifyStatic from '@fastify/static';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { HTTP_STATUS, RenkeiError, type ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { countRequests } from '../metrics.ts';
 import { LANG_COOKIE, langOf, requestLang, safeReturnPath, viewPath, type Lang } from './lang.ts';
 
 const ASSETS_DIR = join(import.meta.dirname, 'assets');
@@ -58,6 +59,8 @@ export async function createWebApp(options: WebAppOptions): Promise<FastifyInsta
     logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
   const tls = options.tls !== undefined;
+  // Counted as a node's API is; the node's /metrics shows them under its `listener` (NodeMetrics.include).
+  const metrics = countRequests(app);
   await app.register(fastifyHelmet, {
     contentSecurityPolicy: {
       useDefaults: false,
@@ -138,6 +141,7 @@ export async function createWebApp(options: WebAppOptions): Promise<FastifyInsta
         `An unexpected error occurred (request ${request.id}).`,
       ];
     }
+    metrics.error(code);
     return reply
       .status(status)
       .type('text/html; charset=utf-8')
