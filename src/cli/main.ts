@@ -25,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   notices: async () => (await import('./notices-command.ts')).registerNoticesCommand,
   applications: async () => (await import('./applications-command.ts')).registerApplicationsCommand,
   openapi: async () => (await import('./openapi-command.ts')).registerOpenApiCommand,
+  inquiry: async () => (await import('./inquiry-command.ts')).registerInquiryCommand,
   bulk: async () => (await import('./bulk-command.ts')).registerBulkCommand,
   chaos: async () => (await import('./chaos-command.ts')).registerChaosCommand,
   corporate: async () => (await import('./corporate-command.ts')).registerCorporateCommand,

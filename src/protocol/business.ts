@@ -67,8 +67,9 @@ export const InquiryInput = z.object({
   nonDisclosure: z.boolean().optional(),
   /**
    * The business system's idempotency key (a UUID), optional: the same input sent again with the
-   * same key (after a timeout, or a 502 `ERR_UPSTREAM_UNAVAILABLE` with `details.queued`) gets the first inquiry's processing
-   * number, or its refusal, instead of making a second inquiry. One key per inquiry.
+   * same key (after a timeout, or a 502 `ERR_UPSTREAM_UNAVAILABLE` with `details.queued`) gets the
+   * first inquiry's processing number, or its refusal, instead of making a second inquiry. One key
+   * per inquiry.
    */
   requestId: z.uuid().optional(),
   /**
