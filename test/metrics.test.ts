@@ -193,6 +193,34 @@ describe('the state the nodes report', () => {
   });
 });
 
+describe('how the requester sends', () => {
+  it('counts its sends to the core and the inquiries they carried, alone or coalesced', async () => {
+    const url = demo.network.institutions.get(REQUESTER)?.url ?? '';
+    const read = async () => {
+      const text = await scrape(url);
+      const of = (name: string, kind: string) => sampleOf(text, `${name}{kind="${kind}"}`) ?? 0;
+      return {
+        sends: of('renkei_requester_sends_total', 'single') + of('renkei_requester_sends_total', 'coalesced'),
+        inquiries:
+          of('renkei_requester_sent_inquiries_total', 'single') +
+          of('renkei_requester_sent_inquiries_total', 'coalesced'),
+        singleSends: of('renkei_requester_sends_total', 'single'),
+        singleInquiries: of('renkei_requester_sent_inquiries_total', 'single'),
+      };
+    };
+    const before = await read();
+    const clerk = demo.network.institution(REQUESTER);
+    const addresseeNumber = demo.world.addresseeNumber('yamada-taro', REQUESTER);
+    await Promise.all(Array.from({ length: 8 }, () => clerk.inquire(clause74Inquiry(addresseeNumber))));
+    const after = await read();
+    expect(after.inquiries - before.inquiries).toBe(8);
+    expect(after.sends - before.sends).toBeGreaterThanOrEqual(1);
+    expect(after.sends - before.sends).toBeLessThanOrEqual(8);
+    // A single send carries one inquiry.
+    expect(after.singleInquiries).toBe(after.singleSends);
+  });
+});
+
 describe('the alerting rules shipped beside the metrics', () => {
   it('name only series the nodes report (docs/monitoring/alerts.yaml)', async () => {
     const rules = (

@@ -85,6 +85,29 @@ export class NodeMetrics {
     });
   }
 
+  /**
+   * A counter the node keeps itself (a tally in a service), read at each scrape: `read` gives every
+   * series's total since start.
+   */
+  counter<L extends string>(options: {
+    name: string;
+    help: string;
+    labelNames: readonly L[];
+    read: () => Iterable<{ labels: Record<L, string>; value: number }>;
+  }): void {
+    const { read } = options;
+    new Counter<L>({
+      name: options.name,
+      help: options.help,
+      labelNames: options.labelNames,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { labels, value } of read()) this.inc(labels as Partial<Record<L, string>>, value);
+      },
+    });
+  }
+
   /** Labels on every series of this node and of its process (a core worker's id). */
   labelWith(labels: Record<string, string>): void {
     this.defaultLabels = labels;

@@ -154,6 +154,26 @@ export function createInstitution(deps: InstitutionDeps): Institution {
       ];
     },
   });
+  for (const [name, help, part] of [
+    [
+      'renkei_requester_sends_total',
+      'Sends of inquiries to the core since start, by kind: one inquiry alone (single), clerks’ inquiries sent together (coalesced), a bulk inquiry’s batch (bulk).',
+      'sends',
+    ],
+    [
+      'renkei_requester_sent_inquiries_total',
+      'Inquiries carried by those sends, by kind: divided by the sends, how many each carried.',
+      'inquiries',
+    ],
+  ] as const) {
+    metricsOf(app.server)?.counter({
+      name,
+      help,
+      labelNames: ['kind'],
+      read: () =>
+        Object.entries(inquiries.sends).map(([kind, tally]) => ({ labels: { kind }, value: tally[part] })),
+    });
+  }
   let closing: Promise<void> | undefined;
   return {
     app,

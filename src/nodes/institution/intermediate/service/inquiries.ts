@@ -123,6 +123,17 @@ export class InquiryService {
    * procedure, items, non-disclosure), and whether a send of that kind is in flight.
    */
   private readonly queues = new Map<string, { waiting: Arrived[]; sending: boolean }>();
+  /**
+   * Sends to the core since start, and the inquiries they carried, by kind: one inquiry alone
+   * (`single`), clerks' inquiries coalesced while a send was in flight (`coalesced`), a bulk
+   * inquiry's batch (`bulk`). Inquiries per send is how much the coalescing saves (`/metrics`).
+   */
+  readonly sends = {
+    single: { sends: 0, inquiries: 0 },
+    coalesced: { sends: 0, inquiries: 0 },
+    bulk: { sends: 0, inquiries: 0 },
+  };
+
   /** The caller's promise of each queued or coalesced inquiry, by request id: a resend joins it. */
   private readonly queued = new Map<string, Promise<InquiryPending>>();
   /** Coalesced batches sent and not yet recorded here: their answer waits for the record. */
@@ -386,6 +397,7 @@ export class InquiryService {
       let accepted: InquiryBatchAccepted | undefined;
       let failure: RenkeiError | undefined;
       try {
+        this.counted('coalesced', queued.length);
         accepted = await core.submitInquiryBatch({ body: request });
       } catch (error) {
         if (!(error instanceof RenkeiError)) throw error;
@@ -475,6 +487,11 @@ export class InquiryService {
    * doubt (written down, the core did not answer; sent again until it does). A count in doubt that
    * stays up is a core this node cannot reach.
    */
+  private counted(kind: keyof InquiryService['sends'], inquiries: number): void {
+    this.sends[kind].sends++;
+    this.sends[kind].inquiries += inquiries;
+  }
+
   async load(): Promise<{ waiting: number; sending: number; inDoubt: number }> {
     let waiting = 0;
     for (const queue of this.queues.values()) waiting += queue.waiting.length;
@@ -522,6 +539,7 @@ export class InquiryService {
     let accepted: InquiryAccepted;
     this.sending.add(requestId);
     try {
+      this.counted('single', 1);
       accepted = await core.submitInquiry({ body: request });
     } catch (error) {
       if (!(error instanceof RenkeiError)) throw error;
@@ -686,6 +704,7 @@ export class InquiryService {
       personCodes: persons.map((p) => p.personCode),
       ...(this.deps.sealer ? { encryptionCertificate: this.deps.sealer.encryptionCertificate } : {}),
     };
+    this.counted('bulk', persons.length);
     const accepted: InquiryBatchAccepted = await core.submitInquiryBatch({ body: request });
     if (accepted.batchId !== batch.batchId || accepted.members.length !== persons.length) {
       throw new RenkeiError('ERR_ANSWER_MISMATCH', 'The core answered another batch than the one sent.', {
