@@ -85,7 +85,7 @@ describe('renkei inquiry', () => {
     const person = demo.world.addresseeNumber('yamada-taro', REQUESTER);
     for (const [args, message] of [
       [asking(person, 'two'), '--items two: "two" is not an item number (e.g. 2 or 1,2).'],
-      [[...asking(person), '--wait', '90'], '--wait 90 is not a number of seconds from 0 to 30.'],
+      [[...asking(person), '--wait', '90'], '--wait must be a whole number from 0 to 30.'],
       [[...asking(person), '--request-id', 'again'], 'ERR_VALIDATION'],
     ] as const) {
       const run = await inquiry('send', ...args);

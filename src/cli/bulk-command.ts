@@ -9,7 +9,14 @@ import { businessApi } from '../protocol/routes.ts';
 import { BULK_RESULTS_CSV_HEADER, bulkResultCsvRow, parseAddresseeNumbers } from '../protocol/bulk-file.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import { connectNode, nodeUrlOption } from './nodes.ts';
-import { plural, readFileArgument, table, type GlobalOptions } from './output.ts';
+import {
+  itemNosOption,
+  plural,
+  readFileArgument,
+  schemaOption,
+  table,
+  type GlobalOptions,
+} from './output.ts';
 
 /**
  * `renkei bulk`: bulk inquiries (一括照会) from the command line, as a business system would make
@@ -53,10 +60,10 @@ export function registerBulkCommand(program: Command): void {
       }) => {
         const addresseeNumbers = readAddresseeNumbers(options.file);
         const body = {
-          providerId: parsed(InstitutionId, options.provider, '--provider'),
-          clauseNo: parsed(ClauseNo, options.clause, '--clause'),
-          procedureId: parsed(ProcedureId, options.procedure, '--procedure'),
-          itemNos: options.items.split(',').map((item) => parsed(ItemNo, Number(item.trim()), '--items')),
+          providerId: schemaOption(InstitutionId, options.provider, '--provider'),
+          clauseNo: schemaOption(ClauseNo, options.clause, '--clause'),
+          procedureId: schemaOption(ProcedureId, options.procedure, '--procedure'),
+          itemNos: itemNosOption(options.items, ItemNo),
           ...(options.nonDisclosure ? { nonDisclosure: true } : {}),
           addresseeNumbers,
         };
@@ -95,16 +102,6 @@ async function connect(program: Command, url: string): Promise<Client<typeof bus
     dataDir: program.opts<GlobalOptions>().dataDir,
     timeoutMs: 120_000,
   });
-}
-
-function parsed<T>(
-  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } },
-  value: unknown,
-  flag: string,
-): T {
-  const result = schema.safeParse(value);
-  if (!result.success) throw new RenkeiError('ERR_VALIDATION', `${flag} ${String(value)} is not valid.`);
-  return result.data;
 }
 
 /** The file's addressee numbers, every line checked; ERR_VALIDATION naming the first bad lines. */

@@ -8,7 +8,7 @@ import type { AnsweredItem } from '../protocol/messages.ts';
 import { businessApi } from '../protocol/routes.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import { connectNode, nodeUrlOption } from './nodes.ts';
-import { table, type GlobalOptions } from './output.ts';
+import { itemNosOption, schemaOption, table, wholeNumberOption, type GlobalOptions } from './output.ts';
 
 /**
  * `renkei inquiry`: one inquiry (情報照会) from the command line, as a business system makes it
@@ -62,10 +62,10 @@ export function registerInquiryCommand(program: Command): void {
       }) => {
         const body = {
           addresseeNumber: options.addressee,
-          providerId: parsed(InstitutionId, options.provider, '--provider'),
-          clauseNo: parsed(ClauseNo, options.clause, '--clause'),
-          procedureId: parsed(ProcedureId, options.procedure, '--procedure'),
-          itemNos: itemNosOf(options.items),
+          providerId: schemaOption(InstitutionId, options.provider, '--provider'),
+          clauseNo: schemaOption(ClauseNo, options.clause, '--clause'),
+          procedureId: schemaOption(ProcedureId, options.procedure, '--procedure'),
+          itemNos: itemNosOption(options.items, ItemNo),
           ...(options.nonDisclosure ? { nonDisclosure: true } : {}),
           ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
           waitMs: waitMsOf(options.wait),
@@ -103,39 +103,9 @@ async function connect(program: Command, url: string) {
   });
 }
 
-function parsed<T>(
-  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } },
-  value: unknown,
-  flag: string,
-): T {
-  const result = schema.safeParse(value);
-  if (!result.success) throw new RenkeiError('ERR_VALIDATION', `${flag} ${String(value)} is not valid.`);
-  return result.data;
-}
-
-/** `--items 1,2`: item numbers, each checked; the token as typed in the error. */
-function itemNosOf(list: string): number[] {
-  return list.split(',').map((token) => {
-    const result = ItemNo.safeParse(/^\s*\d+\s*$/.test(token) ? Number(token) : undefined);
-    if (!result.success) {
-      throw new RenkeiError(
-        'ERR_VALIDATION',
-        `--items ${list}: "${token.trim()}" is not an item number (e.g. 2 or 1,2).`,
-      );
-    }
-    return result.data;
-  });
-}
-
+/** `--wait`: whole seconds up to the route's bound, in ms. */
 function waitMsOf(seconds: string): number {
-  const value = Number(seconds);
-  if (!Number.isFinite(value) || value < 0 || value * 1000 > MAX_WAIT_MS) {
-    throw new RenkeiError(
-      'ERR_VALIDATION',
-      `--wait ${seconds} is not a number of seconds from 0 to ${MAX_WAIT_MS / 1000}.`,
-    );
-  }
-  return Math.round(value * 1000);
+  return wholeNumberOption(seconds, '--wait', 0, MAX_WAIT_MS / 1000) * 1000;
 }
 
 /**

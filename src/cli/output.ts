@@ -139,6 +139,34 @@ export function wholeNumberOption(text: string, flag: string, min: number, max: 
   return n;
 }
 
+/** A command-line option checked by a schema of the protocol: its value, or ERR_VALIDATION naming the flag. */
+export function schemaOption<T>(
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } },
+  value: string,
+  flag: string,
+): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new RenkeiError('ERR_VALIDATION', `${flag} ${value} is not valid.`);
+  return result.data;
+}
+
+/** `--items 1,2`: item numbers, each checked by `itemNo`; ERR_VALIDATION naming the token as typed. */
+export function itemNosOption(
+  list: string,
+  itemNo: { safeParse(v: unknown): { success: true; data: number } | { success: false } },
+): number[] {
+  return list.split(',').map((token) => {
+    const result = itemNo.safeParse(/^\s*\d+\s*$/.test(token) ? Number(token) : undefined);
+    if (!result.success) {
+      throw new RenkeiError(
+        'ERR_VALIDATION',
+        `--items ${list}: "${token.trim()}" is not an item number (e.g. 2 or 1,2).`,
+      );
+    }
+    return result.data;
+  });
+}
+
 /** `1 resident`, `2 residents`: a count and its noun, plural when the count is not 1. */
 export function plural(count: number, singular: string, pluralForm = `${singular}s`): string {
   return `${count} ${count === 1 ? singular : pluralForm}`;

@@ -43,6 +43,14 @@ function over(db: Kysely<unknown>) {
   };
 }
 
+/** Drop a test's schema from the test PostgreSQL, directly (the proxy may be cut). */
+async function dropSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: postgres });
+  await client.connect();
+  await client.query(`drop schema if exists "${schema}" cascade`);
+  await client.end();
+}
+
 const codeOf = (answer: { json: () => unknown }) =>
   (answer.json() as { error?: { code?: string } }).error?.code;
 
@@ -141,10 +149,7 @@ describe('a node whose database goes away', () => {
       } finally {
         await node.close();
         await proxy.cut();
-        const client = new pg.Client({ connectionString: postgres });
-        await client.connect();
-        await client.query(`drop schema if exists "${schema}" cascade`);
-        await client.end();
+        await dropSchema(schema);
       }
     },
   );
@@ -230,10 +235,7 @@ describe('a node whose database goes away', () => {
       } finally {
         await node.close();
         await proxy.cut();
-        const client = new pg.Client({ connectionString: postgres });
-        await client.connect();
-        await client.query(`drop schema if exists "${schema}" cascade`);
-        await client.end();
+        await dropSchema(schema);
       }
     },
   );
