@@ -112,7 +112,7 @@ function waitMsOf(seconds: string): number {
  * The node's refusal, with what a person needs to act on it: the processing number a refusal was
  * recorded under, or the request id to send an inquiry in doubt again with.
  */
-function explained(error: unknown, requestId: string | undefined): unknown {
+export function explained(error: unknown, requestId: string | undefined): unknown {
   if (!(error instanceof RenkeiError)) return error;
   const { details } = error;
   if (details.queued === true && typeof details.requestId === 'string') {
