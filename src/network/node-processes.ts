@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PostgresOption } from '../shared/db.ts';
-import { freePort, reservePort, type PortReservation } from '../shared/ports.ts';
+import { freePortOutsideEphemeral, reservePort, type PortReservation } from '../shared/ports.ts';
 import { systemClock } from '../shared/clock.ts';
 import { refreshCrl } from '../trust/pki/authority.ts';
 import { connectNetwork, type NetworkClients } from './clients.ts';
@@ -185,9 +185,10 @@ export async function startNodeProcesses(
     });
     const peerPki = { dir: pkiDir, crlUrl: `${core.publicationUrl ?? ''}/pki/v1/crl` };
     // J-LIS starts beside the institutions, not before them: they only need its URL (nothing calls it
-    // while starting), so its port is chosen here. A node's start is seconds on the 2-core machine
+    // while starting), so its port is chosen here, outside the ephemeral range so that nothing is
+    // given it while J-LIS starts. A node's start is seconds on the 2-core machine
     // (loading modules, mostly); one fewer in a row is that much sooner a network.
-    const jlisPort = options.basePort === 0 ? await freePort() : port(1);
+    const jlisPort = options.basePort === 0 ? await freePortOutsideEphemeral() : port(1);
     const jlisUrl = `https://127.0.0.1:${jlisPort}`;
     const jlisStarted = startNode({
       node: 'jlis',

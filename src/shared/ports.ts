@@ -2,6 +2,7 @@
  * Ports on 127.0.0.1 chosen by the system, for a server whose URL others need before it listens (the
  * demo network with `--port-base 0`, and tests).
  */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /**
@@ -12,6 +13,44 @@ export async function freePort(): Promise<number> {
   const { port, release } = await reservePort();
   await release();
   return port;
+}
+
+/**
+ * A port free now, chosen outside the system's ephemeral range (Linux's `ip_local_port_range`), for a
+ * server another process binds seconds later (a node being spawned). A port from `freePort` is from
+ * inside that range, where the kernel hands out ports to every server listening on port 0 and to
+ * every outgoing connection: during those seconds one of them could be given it. Outside the range,
+ * only a program asking for this very port could take it. Where the range cannot be read (not Linux),
+ * `freePort`.
+ */
+export async function freePortOutsideEphemeral(): Promise<number> {
+  const low = ephemeralLow();
+  if (low === undefined || low <= MIN_PORT + 1000) return freePort();
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = MIN_PORT + Math.floor(Math.random() * (low - MIN_PORT));
+    if (await bindable(port)) return port;
+  }
+  return freePort();
+}
+
+/** The lowest port below which no server outside this range is likely to be (registered services). */
+const MIN_PORT = 10_000;
+
+function ephemeralLow(): number | undefined {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isSafeInteger(low) ? low : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer().unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 /** A port held bound until `release` (call it just before the server listens on it). */
