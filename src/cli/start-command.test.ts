@@ -126,6 +126,12 @@ describe('renkei start', () => {
       };
       try {
         expect(await exchange()).toBe('provided');
+        // The example it prints runs as printed, against this network's data directory.
+        const printed = /^ {2}npx renkei (--data-dir \S+ inquiry send .*)$/m.exec(stdout)?.[1];
+        expect(printed, stdout).toContain(`--addressee ${addresseeNumber} `);
+        const example = await renkei(...(printed ?? '').split(' '));
+        expect(example.stderr).toBe('');
+        expect(example.stdout).toMatch(/│ answered\s+│ provided\s+│/);
 
         // The provider dies; the supervisor says so, restarts it on the same port, and it answers again.
         const provider = pids.get('institution:131041') ?? 0;

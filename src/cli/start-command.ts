@@ -211,7 +211,12 @@ export function registerStartCommand(program: Command): void {
               `${jpki}/jpki/v1/ocsp  ${jpki}/jpki/v1/ca-bundle.pem`,
           );
         }
-        const example = exampleInquiry(worldFile, network.institutions.get('152048')?.url, network.pkiDir);
+        const example = exampleInquiry(
+          worldFile,
+          network.institutions.get('152048')?.url,
+          network.pkiDir,
+          dataDir === './data' ? '' : ` --data-dir ${dataDir}`,
+        );
         if (example) console.log(`\nTry the seeds' 児童手当 exchange as 三条市's clerk:\n${example}\n`);
         if (network.corporate) {
           const ca = network.pkiDir ? ` --cacert ${pkiPaths(network.pkiDir).caBundle}` : '';
@@ -255,10 +260,15 @@ function describeEvent(event: SupervisorEvent, dataDir: string): string {
 }
 
 /** A ready-to-paste inquiry for the demo's first resident, using the addressee number a clerk would type. */
+/**
+ * The seeds' 児童手当 inquiry about a demo resident, ready to paste: with `renkei inquiry` (given
+ * `dataDirOption` when the network is not under the default `./data`), then with curl.
+ */
 function exampleInquiry(
   worldFile: string,
   requesterUrl: string | undefined,
   pkiDir: string | undefined,
+  dataDirOption: string,
 ): string | undefined {
   if (!requesterUrl) return undefined;
   const directory = JSON.parse(readFileSync(worldFile, 'utf8')) as {
@@ -282,6 +292,7 @@ function exampleInquiry(
       })()
     : '';
   return [
+    `  npx renkei${dataDirOption} inquiry send --institution-url ${requesterUrl} --addressee ${addresseeNumber} --provider 131041 --clause 74 --procedure 074-01 --items 2`,
     `  curl -s${tls} -X POST ${requesterUrl}/business/v1/inquiries -H 'content-type: application/json' -d '${body}'`,
     `  curl -s${tls} '${requesterUrl}/business/v1/inquiries/<processingNumber>?waitMs=5000'`,
   ].join('\n');
