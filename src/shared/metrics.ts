@@ -46,6 +46,15 @@ export class NodeMetrics {
     registers: [this.registry],
   });
 
+  /** Set: scrapes are answered with what this gives instead (a core worker: every worker's series). */
+  private gather: (() => Promise<string>) | undefined;
+
+  /** What `labelWith` put on every series: an included listener's series get it too. */
+  private defaultLabels: Record<string, string> = {};
+
+  /** The node's other listeners (a console, the portal's web pages, a publication), by their labels. */
+  private readonly listeners: { metrics: NodeMetrics; labels: Record<string, string> }[] = [];
+
   constructor() {
     processMetrics();
   }
@@ -115,19 +124,10 @@ export class NodeMetrics {
     processMetrics().setDefaultLabels(labels);
   }
 
-  /** Set: scrapes are answered with what this gives instead (a core worker: every worker's series). */
-  private gather: (() => Promise<string>) | undefined;
-
   /** Answer scrapes with `gather`'s exposition (core-workers.ts: the primary gathers every worker's). */
   gatherWith(gather: () => Promise<string>): void {
     this.gather = gather;
   }
-
-  /** What `labelWith` put on every series: an included listener's series get it too. */
-  private defaultLabels: Record<string, string> = {};
-
-  /** The node's other listeners (a console, the portal's web pages, a publication), by their labels. */
-  private readonly listeners: { metrics: NodeMetrics; labels: Record<string, string> }[] = [];
 
   /**
    * Show another listener's requests and errors among this node's, its series labelled `labels`

@@ -7,8 +7,8 @@
  * its databases (`details.database`), never the host, user or database name it connects to.
  *
  * Each node's main adds its databases (`addDatabaseCheck`, with `pingDatabase` or a store's `ping`)
- * once it has opened them; `createHttpApp` serves the route. A check that takes longer than `READINESS_TIMEOUT_MS` fails: a probe must not
- * hang for as long as a pool waits.
+ * once it has opened them; `createHttpApp` serves the route. A check that takes longer than
+ * `READINESS_TIMEOUT_MS` fails: a probe must not hang for as long as a pool waits.
  */
 import { sql, type Kysely } from 'kysely';
 import { RenkeiError } from './errors.ts';
