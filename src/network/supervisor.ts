@@ -148,11 +148,10 @@ export class SupervisedNode implements RunningNode {
     this.child = child;
     this.startedAt = Date.now();
     child.stdin?.on('error', () => undefined); // the child gone: nothing to tell it
-    let lastError = '';
+    let errorTail = '';
     child.stderr?.on('data', (chunk: Buffer) => {
       output.write(chunk);
-      const lines = chunk.toString('utf8').trim().split('\n');
-      lastError = lines[lines.length - 1] ?? lastError;
+      errorTail = (errorTail + chunk.toString('utf8')).slice(-ERROR_TAIL_CHARS);
     });
     return new Promise<Ready>((resolve, reject) => {
       let settled = false;
@@ -201,7 +200,7 @@ export class SupervisedNode implements RunningNode {
         if (child === this.child) this.isUp = false;
         if (!isReady) {
           const why = signal === null ? `exit code ${String(code)}` : `signal ${signal}`;
-          fail(startFailure(options.name, lastError, why));
+          fail(startFailure(options.name, errorTail, why, options.outputFile));
           return;
         }
         this.exited(child, code, signal);
@@ -279,13 +278,32 @@ export class SupervisedNode implements RunningNode {
   }
 }
 
-/** A node that exited before it was ready, as the error its last line names (`ERR_PORT_IN_USE: …`). */
-function startFailure(name: string, lastLine: string, why: string): Error {
-  const match = /^(ERR_[A-Z_]+): (.*)$/.exec(lastLine);
+/** How much of a starting node's standard error is kept to explain its exit. */
+const ERROR_TAIL_CHARS = 16_384;
+
+/**
+ * A node that exited before it was ready, as the error its output names. A node that refuses to start
+ * prints `ERR_PORT_IN_USE: …` as its last line; a crash prints a stack, and often the error's own
+ * properties after it (`{ tries: […] }`), so its last line says nothing (`}`): the message is then the
+ * last `…Error: …` line. The node's output file, which holds the whole of it, is named.
+ */
+export function startFailure(name: string, errorOutput: string, why: string, outputFile: string): Error {
+  const lines = errorOutput
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  const refusal = lines.findLast((line) => /^ERR_[A-Z_]+: /.test(line));
+  const match = refusal === undefined ? null : /^(ERR_[A-Z_]+): (.*)$/.exec(refusal);
   if (match?.[1] !== undefined && isErrorCode(match[1])) {
     return new RenkeiError(match[1], `${name}: ${match[2] ?? ''}`, { node: name });
   }
-  return new Error(`${name} exited before it was ready (${why})${lastLine ? `: ${lastLine}` : ''}`);
+  const crash = lines.findLast((line) =>
+    /^(?:[A-Za-z]*Error|Uncaught [A-Za-z]*)(?: \[[A-Z_0-9]+\])?: /.test(line),
+  );
+  const telling = crash ?? lines.at(-1);
+  return new Error(
+    `${name} exited before it was ready (${why})${telling === undefined ? '' : `: ${telling}`}; its output is in ${outputFile}`,
+  );
 }
 
 /**
