@@ -20,7 +20,9 @@ import {
   startTwoMunicipalities,
   type TestCore,
 } from '../src/nodes/core/test-support.ts';
+import pino from 'pino';
 import { checkHeadHistory } from '../src/nodes/core/service/head-history.ts';
+import { HeadWatch, type HeadWatchResult } from '../src/nodes/core/service/head-watch.ts';
 import type { OversightService } from '../src/nodes/core/service/oversight.ts';
 import {
   KyselyIntermediateStore,
@@ -318,5 +320,97 @@ describe('a head signed under an earlier certificate', () => {
     ).toMatchObject({ status: 'refused', kind: 'head-key-compromised' });
     // The copy the PKI keeps of each certificate is where the earlier key comes from.
     expect(partyPaths(n.pkiDir, '131016').certificates).toContain('certificates');
+  });
+});
+
+describe("the core's head watch", () => {
+  /** A watch over the test core, as the core's main starts it, its log lines and results kept. */
+  function watchOf(core: TestCore, pkiDir: string) {
+    const lines: Record<string, unknown>[] = [];
+    const results: HeadWatchResult[] = [];
+    const logger = pino(
+      { level: 'info' },
+      { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+    );
+    const watch = new HeadWatch({
+      registry: core.core.services.registry,
+      recordChecks: core.core.services.recordChecks,
+      store: core.store,
+      clock: core.clock,
+      logger,
+      headKeyOf: (id, kid, at) => partyHeadKey(pkiDir, id, kid, at),
+      onResult: (result) => results.push(result),
+    });
+    cleanups.push(() => watch.close());
+    return { watch, lines, results };
+  }
+  const resultOf = (watched: Awaited<ReturnType<HeadWatch['watchOnce']>>, id: string) =>
+    watched.find((w) => w.institutionId === id);
+
+  it('finds a log rewritten between two cross-checks, with no check run, and logs it without a record', async () => {
+    const n = await network();
+    const { watch, lines, results } = watchOf(n.core, n.pkiDir);
+    await n.provisions(3);
+
+    // Every institution of the registry is asked for its head alone: no processing number.
+    const first = await watch.watchOnce();
+    expect(resultOf(first, '131016')).toMatchObject({ result: 'first', treeSize: 3, findings: [] });
+    expect(resultOf(first, '132012')).toMatchObject({ result: 'no-head', findings: [] });
+    expect(n.x.recordChecks.at(-1)).toEqual({ processingNumbers: [] });
+
+    await n.provisions(2);
+    expect(resultOf(await watch.watchOnce(), '131016')).toMatchObject({
+      result: 'consistent',
+      history: 'consistent',
+      treeSize: 5,
+    });
+    expect(n.x.recordChecks.at(-1)).toEqual({ processingNumbers: [], since: 3 });
+    expect(resultOf(await watch.watchOnce(), '131016')?.result).toBe('same');
+
+    // The log rewritten through SQL and grown again, a new head signed with the institution's key.
+    const raw = new Database(n.file);
+    raw.exec('DELETE FROM record_events; DELETE FROM merkle_nodes; DELETE FROM provider_records;');
+    raw.close();
+    await n.provisions(7);
+    const rewritten = resultOf(await watch.watchOnce(), '131016');
+    expect(rewritten).toMatchObject({ result: 'finding', history: 'inconsistent', treeSize: 7 });
+    expect(rewritten?.findings.map((f) => [f.kind, f.detail])).toEqual([
+      ['head-inconsistent', { earlierSize: 5, treeSize: 7 }],
+    ]);
+    expect(results.filter((r) => r === 'finding')).toHaveLength(1);
+    const warned = lines.filter((l) => l.level === 40);
+    expect(warned).toEqual([
+      expect.objectContaining({
+        institutionId: '131016',
+        finding: 'head-inconsistent',
+        earlierSize: 5,
+        treeSize: 7,
+      }),
+    ]);
+    // Kept with its finding; the commission's next cross-check still proves from the last head that passed.
+    expect(
+      (await n.core.store.listInstitutionTreeHeads('131016')).map((h) => [h.treeSize, h.finding]),
+    ).toEqual([
+      [3, null],
+      [5, null],
+      [7, 'head-inconsistent'],
+    ]);
+    const check = await oversightOf(n.core, n.pkiDir).crossCheck({ limit: 10 });
+    expect(partyOf(check)).toMatchObject({ history: 'inconsistent' });
+    expect(n.x.recordChecks.at(-1)?.since).toBe(5);
+  });
+
+  it('counts an institution that does not answer as unreachable and goes on to the next', async () => {
+    const n = await network();
+    const { watch, results } = watchOf(n.core, n.pkiDir);
+    await n.provisions(1);
+    n.a.onRecordCheck = () => {
+      throw new Error('down');
+    };
+    const watched = await watch.watchOnce();
+    expect(resultOf(watched, '132012')).toMatchObject({ result: 'unreachable', findings: [] });
+    expect(resultOf(watched, '132012')?.error).toMatch(/^ERR_/);
+    expect(resultOf(watched, '131016')?.result).toBe('first');
+    expect(results.sort()).toEqual(['first', 'unreachable']);
   });
 });

@@ -192,7 +192,8 @@ export async function runCoreWorker(config: CoreConfig, legalTable: LegalTable):
   let node;
   try {
     node = await runNode(config, legalTable, {
-      worker: { id: `${hostname()}#${slot}`, shareMetrics: gatherThroughPrimary },
+      // The first worker watches the institutions' heads for all of them (one watch per machine).
+      worker: { id: `${hostname()}#${slot}`, shareMetrics: gatherThroughPrimary, watchesHeads: slot === '1' },
     });
   } catch (error) {
     send(

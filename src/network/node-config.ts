@@ -91,6 +91,12 @@ export const CoreConfig = z.strictObject({
   /** Processes serving the core's port (default 1); more than 1 on PostgreSQL only. */
   workers: z.number().int().min(1).max(64).optional(),
   /**
+   * How often the core asks every institution for its signed tree head and checks it against the head
+   * it kept last (README "Provision records"; default 10 minutes; 0: never, the oversight cross-check
+   * alone).
+   */
+  headWatchMinutes: z.number().min(0).max(1440).optional(),
+  /**
    * The core's console (operators and the oversight commission), a web listener of its own (README
    * "Consoles"): `port` (the demo: the core's port + 100), `tls` (HTTPS: key and certificate PEM
    * files; plain HTTP without, for 127.0.0.1 only), `demoAccounts` (the demo only: accounts made at

@@ -109,6 +109,7 @@ export async function runNode(
           legalTable,
           security: { pkiDir: config.pki.dir, ...revocation },
           publicationPort: config.publicationPort ?? (config.port === 0 ? 0 : config.port + 2),
+          ...(config.headWatchMinutes === undefined ? {} : { headWatchMs: config.headWatchMinutes * 60_000 }),
           ...(extra.worker === undefined ? {} : { worker: extra.worker }),
           ...(config.console === undefined
             ? {}

@@ -24,7 +24,8 @@ export const RECORD_CHECK_LIMIT = 500;
  * institution (as requester or provider), by processing number.
  */
 export const RecordCheckRequest = z.strictObject({
-  processingNumbers: z.array(ProcessingNumber).min(1).max(RECORD_CHECK_LIMIT),
+  /** None: the head alone (and its consistency proof), as the core's head watch asks every so often. */
+  processingNumbers: z.array(ProcessingNumber).max(RECORD_CHECK_LIMIT),
   /**
    * The size of the latest tree head of this institution that the core kept from an earlier check:
    * the institution answers, beside its latest head, a consistency proof from that size to its head's

@@ -42,12 +42,16 @@ import { createCoreConsole } from './console/core-console.ts';
 import { openCoreStore } from './kysely-store.ts';
 import type { CoreStore } from './store.ts';
 import { addDatabaseCheck } from '../../shared/readiness.ts';
+import { partyHeadKey } from '../../trust/pki/party-key.ts';
+import { HeadWatch, type HeadWatchResult } from './service/head-watch.ts';
 
 /** One of several core processes (`CoreOptions.worker`). */
 export interface CoreWorkerOptions {
   id: string;
   /** Given the core's metrics once it has them: a worker under node:cluster gathers every worker's. */
   shareMetrics?: (metrics: NodeMetrics) => void;
+  /** Whether this process runs the head watch (`headWatchMs`): one of the workers does, for all. */
+  watchesHeads?: boolean;
 }
 
 export interface StartCoreOptions {
@@ -73,6 +77,11 @@ export interface StartCoreOptions {
    * `failed` / `provider_unavailable` at all three parties.
    */
   providerTimeoutMs?: number;
+  /**
+   * How often the core asks every institution for its signed tree head and checks it against the one
+   * it kept (service/head-watch.ts; default `HEAD_WATCH_MS`, 10 minutes; 0: never).
+   */
+  headWatchMs?: number;
   /** How the core reaches institutions (default: the secure transport when `security` is given, plain HTTP otherwise). */
   transport?: Transport;
   /**
@@ -128,6 +137,12 @@ export interface DemoConsoleAccount {
 const LEASE_MS = 30_000;
 
 const HOUR_MS = 3600_000;
+
+/**
+ * The head watch's default interval: a rewritten log is found within ten minutes of its next head,
+ * for one request per institution per interval (3,600 institutions: six a second).
+ */
+export const HEAD_WATCH_MS = 10 * 60_000;
 const DAY_MS = 24 * HOUR_MS;
 
 export async function startCore(options: StartCoreOptions): Promise<RunningNode> {
@@ -295,6 +310,14 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
       includeListener(core.app, consoleApp, 'console');
       consoleUrl = await listen(consoleApp, options.console.port, options.host);
     }
+    const headWatch = startHeadWatch(core, {
+      intervalMs: options.headWatchMs ?? HEAD_WATCH_MS,
+      runs: options.worker === undefined || options.worker.watchesHeads === true,
+      pkiDir: options.security?.pkiDir,
+      store: opened,
+      clock,
+      logger,
+    });
     logger.info(
       { url, publicationUrl, consoleUrl, legalTableDigest: options.legalTable.digest },
       'core started',
@@ -311,6 +334,7 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
           clearInterval(purgeTimer);
           clearInterval(answerTimer);
           clearInterval(leaseTimer);
+          await headWatch?.close();
           await consoleApp?.close();
           await started.close();
           await closeSecurity();
@@ -332,4 +356,49 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
     }
     throw error;
   }
+}
+
+/**
+ * The head watch (service/head-watch.ts) over the core's registry, every `intervalMs`, its results
+ * counted in the core's metrics; heads checked with the network's PKI where the core has it. None when
+ * the interval is 0 or another process of the core runs it.
+ */
+function startHeadWatch(
+  core: ReturnType<typeof createCore>,
+  deps: {
+    intervalMs: number;
+    runs: boolean;
+    pkiDir: string | undefined;
+    store: CoreStore;
+    clock: Clock;
+    logger: Logger;
+  },
+): HeadWatch | undefined {
+  if (!deps.runs || deps.intervalMs <= 0) return undefined;
+  const { pkiDir } = deps;
+  const tally: Record<HeadWatchResult, number> = {
+    first: 0,
+    same: 0,
+    consistent: 0,
+    'no-head': 0,
+    finding: 0,
+    unreachable: 0,
+  };
+  metricsOf(core.app.server)?.counter({
+    name: 'renkei_core_head_watch_total',
+    help: 'Institutions’ tree heads checked by the head watch since start, by result: first, same, consistent (the log grew), no-head, finding (rewritten, shrunk, unproved or badly signed: alert on any), unreachable.',
+    labelNames: ['result'],
+    read: () => Object.entries(tally).map(([result, value]) => ({ labels: { result }, value })),
+  });
+  const watch = new HeadWatch({
+    registry: core.services.registry,
+    recordChecks: core.services.recordChecks,
+    store: deps.store,
+    clock: deps.clock,
+    logger: deps.logger,
+    headKeyOf: pkiDir === undefined ? undefined : (id, kid, at) => partyHeadKey(pkiDir, id, kid, at),
+    onResult: (result) => (tally[result] += 1),
+  });
+  watch.start(deps.intervalMs);
+  return watch;
 }

@@ -16,20 +16,13 @@ import type { Clock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import type { StoredTreeHead } from '../../../shared/record-log.ts';
 import type { HeadKey } from '../../../trust/pki/index.ts';
-import {
-  toHex,
-  verifyRecordEvidence,
-  verifyTreeHead,
-  type EvidenceVerdict,
-  type PartyAudit,
-} from '../../../trust/merkle/index.ts';
+import { verifyRecordEvidence, type EvidenceVerdict, type PartyAudit } from '../../../trust/merkle/index.ts';
 import type { ProvisionRecord, ProvisionRecordFilter, RecordOutcome } from '../model.ts';
 import { v7 as uuidv7 } from 'uuid';
 import type { OversightUse } from '../model.ts';
 import type { CoreStore } from '../store.ts';
 import type { Anomaly, AnomalyService } from './anomalies.ts';
-import type { ExchangeFinding } from './exchange-comparison.ts';
-import { checkHeadHistory, headClaims } from './head-history.ts';
+import { judgeHead } from './head-watch.ts';
 import type { PersonRecordService } from './person-records.ts';
 import { recordsEvidence } from './record-evidence.ts';
 import type { RecordCheckQuery, RecordCheckResult, RecordCheckService } from './record-checks.ts';
@@ -327,73 +320,9 @@ export class OversightService {
    */
   async crossCheck(query: RecordCheckQuery): Promise<RecordCheckResult> {
     const result = await this.options.recordChecks.check(query);
-    const { headKeyOf, store, clock } = this.options;
     for (const party of result.parties) {
       if (party.status !== 'answered') continue;
-      const head = party.treeHead;
-      const findings: ExchangeFinding[] = [];
-      let rootHash: string | undefined;
-      if (head !== null) {
-        const claims = headClaims(head.jws);
-        const key = headKeyOf
-          ? await headKeyOf(party.institutionId, head.kid, new Date(head.timestamp))
-          : undefined;
-        if (key === undefined || key.status === 'unavailable') {
-          party.headCheck = key === undefined ? 'no-key' : 'other-key';
-          rootHash = claims?.rootHash;
-        } else if (key.status === 'refused') {
-          party.headCheck = key.kind === 'certificate-untrusted' ? 'no-key' : 'refused';
-          findings.push({ party: party.institutionId, kind: key.kind, message: key.message });
-        } else {
-          const verified = await verifyTreeHead(head.jws, key.key).catch(() => undefined);
-          const matches = verified?.treeSize === head.treeSize && verified.timestamp === head.timestamp;
-          party.headCheck = !matches ? 'invalid' : key.current ? 'verified' : 'verified-earlier';
-          if (matches) rootHash = toHex(verified.rootHash);
-          else {
-            findings.push({
-              party: party.institutionId,
-              kind: 'head-signature-invalid',
-              detail: { treeSize: head.treeSize },
-              message: `${party.institutionId}'s tree head of size ${head.treeSize} does not verify with its identity certificate.`,
-            });
-          }
-        }
-        // Claims that are not those of the head answered are no head at all.
-        if (
-          claims === undefined ||
-          claims.treeSize !== head.treeSize ||
-          claims.timestamp !== head.timestamp
-        ) {
-          rootHash = undefined;
-        }
-      }
-      // A head whose signature or key was refused is a finding already; its history is not compared.
-      if (findings.length === 0 && (head === null || rootHash !== undefined)) {
-        const checked = checkHeadHistory(
-          party.institutionId,
-          party.kept,
-          head === null || rootHash === undefined ? undefined : { treeSize: head.treeSize, rootHash },
-          party.consistency,
-        );
-        if (party.kept !== undefined || head !== null) party.history = checked.history;
-        if (checked.finding) findings.push(checked.finding);
-      }
-      if (head !== null) {
-        const claimed = rootHash ?? headClaims(head.jws)?.rootHash;
-        if (claimed !== undefined) {
-          await store.keepInstitutionTreeHead({
-            institutionId: party.institutionId,
-            treeSize: head.treeSize,
-            rootHash: claimed,
-            timestamp: head.timestamp,
-            kid: head.kid,
-            jws: head.jws,
-            seenAt: clock.now().toISOString(),
-            finding: findings[0]?.kind ?? null,
-          });
-        }
-      }
-      result.findings.push(...findings);
+      result.findings.push(...(await judgeHead(party, this.options)));
     }
     return result;
   }

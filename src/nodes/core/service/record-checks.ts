@@ -91,7 +91,7 @@ export class RecordCheckService {
    * for a limit beyond what one request to an institution carries.
    */
   async check(query: RecordCheckQuery): Promise<RecordCheckResult> {
-    const { store, registry, recordLog, clock } = this.options;
+    const { store, recordLog, clock } = this.options;
     if (query.limit < 1 || query.limit > RECORD_CHECK_LIMIT) {
       throw new RenkeiError('ERR_VALIDATION', `A cross-check compares 1 to ${RECORD_CHECK_LIMIT} records.`);
     }
@@ -112,36 +112,9 @@ export class RecordCheckService {
     const parties: PartyCheck[] = [];
     const answers = new Map<string, RecordCheckAnswer>();
     for (const [id, processingNumbers] of [...byParty].sort(([a], [b]) => a.localeCompare(b))) {
-      const institution = await registry.find(id);
-      const party: PartyCheck = {
-        institutionId: id,
-        name: institution?.name ?? null,
-        asked: processingNumbers.length,
-        status: 'not-asked',
-        treeHead: null,
-      };
+      const { party, answer } = await this.ask(id, processingNumbers);
       parties.push(party);
-      if (institution === undefined) continue;
-      const kept = await store.findLatestInstitutionTreeHead(id);
-      if (kept !== undefined) party.kept = kept;
-      try {
-        const answer = await this.options.reach(institution).checkRecords({
-          body: { processingNumbers, ...(kept === undefined ? {} : { since: kept.treeSize }) },
-        });
-        answers.set(id, answer);
-        party.status = 'answered';
-        if (answer.consistency !== undefined) party.consistency = answer.consistency;
-        party.treeHead = answer.treeHead && {
-          treeSize: answer.treeHead.treeSize,
-          timestamp: answer.treeHead.timestamp,
-          kid: answer.treeHead.kid,
-          jws: answer.treeHead.jws,
-        };
-      } catch (error) {
-        party.status = 'unreachable';
-        party.error = error instanceof RenkeiError ? error.code : 'ERR_UPSTREAM_UNAVAILABLE';
-        this.options.logger.warn({ institutionId: id, code: party.error }, 'record check not answered');
-      }
+      if (answer) answers.set(id, answer);
     }
     const findings: ExchangeFinding[] = [];
     const index = (answer: RecordCheckAnswer | undefined) =>
@@ -163,5 +136,47 @@ export class RecordCheckService {
       parties,
       findings,
     };
+  }
+
+  /**
+   * Ask one institution for its records of these exchanges (none: its head alone, as the head watch
+   * asks) and its latest signed head, with a consistency proof from the head the core kept last.
+   * Never throws for an institution that does not answer: its status and error code say so.
+   */
+  async ask(
+    institutionId: string,
+    processingNumbers: string[],
+  ): Promise<{ party: PartyCheck; answer?: RecordCheckAnswer }> {
+    const { store, registry } = this.options;
+    const institution = await registry.find(institutionId);
+    const party: PartyCheck = {
+      institutionId,
+      name: institution?.name ?? null,
+      asked: processingNumbers.length,
+      status: 'not-asked',
+      treeHead: null,
+    };
+    if (institution === undefined) return { party };
+    const kept = await store.findLatestInstitutionTreeHead(institutionId);
+    if (kept !== undefined) party.kept = kept;
+    try {
+      const answer = await this.options.reach(institution).checkRecords({
+        body: { processingNumbers, ...(kept === undefined ? {} : { since: kept.treeSize }) },
+      });
+      party.status = 'answered';
+      if (answer.consistency !== undefined) party.consistency = answer.consistency;
+      party.treeHead = answer.treeHead && {
+        treeSize: answer.treeHead.treeSize,
+        timestamp: answer.treeHead.timestamp,
+        kid: answer.treeHead.kid,
+        jws: answer.treeHead.jws,
+      };
+      return { party, answer };
+    } catch (error) {
+      party.status = 'unreachable';
+      party.error = error instanceof RenkeiError ? error.code : 'ERR_UPSTREAM_UNAVAILABLE';
+      this.options.logger.warn({ institutionId, code: party.error }, 'record check not answered');
+      return { party };
+    }
   }
 }
