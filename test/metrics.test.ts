@@ -17,6 +17,7 @@ import { RenkeiError } from '../src/shared/errors.ts';
 import { pkiPaths } from '../src/trust/pki/files.ts';
 import { attemptWith, credentialOf } from './support/attacker.ts';
 import { sampleOf } from './support/metrics.ts';
+import { startCore } from '../src/nodes/core/main.ts';
 import { clause74Inquiry, startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
 
 const REQUESTER = '152048'; // 三条市
@@ -28,7 +29,10 @@ let pkiDir: string;
 let ca: string;
 
 beforeAll(async () => {
-  demo = await startDemoNetwork('metrics');
+  // The head watch every second, rather than every ten minutes, for "what the head watch counts".
+  demo = await startDemoNetwork('metrics', {
+    startCore: (options) => startCore({ ...options, headWatchMs: 1_000 }),
+  });
   pkiDir = demo.network.pkiDir ?? '';
   ca = readFileSync(pkiPaths(pkiDir).caBundle, 'utf8');
 });
@@ -190,6 +194,31 @@ describe('the state the nodes report', () => {
     const core = await scrape(demo.network.core.url);
     expect(sampleOf(core, 'renkei_core_outbound_calls{peer="(all)",state="waiting"}')).toBe(0);
     expect(core).toContain('# TYPE renkei_core_outbound_calls gauge');
+  });
+});
+
+describe('what the head watch counts', () => {
+  it('the core asks every institution of the demo network for its head, over the network as it is, and none is unreachable or found wrong', async () => {
+    const registered = demo.network.institutions.size;
+    const read = async () => {
+      const text = await scrape(demo.network.core.url);
+      const of = (result: string) => sampleOf(text, `renkei_core_head_watch_total{result="${result}"}`) ?? 0;
+      return {
+        judged: of('first') + of('same') + of('consistent') + of('no-head'),
+        finding: of('finding'),
+        unreachable: of('unreachable'),
+      };
+    };
+    let counts = await read();
+    // Two watches of every institution (its signed head, or none yet: institutions sign theirs every
+    // minute or hundred events), each asked with no processing number, which they now take.
+    const watched = (c: typeof counts) => c.judged + c.finding + c.unreachable;
+    for (let i = 0; i < 200 && watched(counts) < 2 * registered; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      counts = await read();
+    }
+    expect(watched(counts)).toBeGreaterThanOrEqual(2 * registered);
+    expect(counts).toMatchObject({ finding: 0, unreachable: 0 });
   });
 });
 
