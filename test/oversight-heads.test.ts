@@ -110,8 +110,8 @@ async function consoleOf(core: TestCore, pkiDir: string): Promise<FastifyInstanc
   return web;
 }
 
-/** Log in as the oversight commission and post the cross-check form, in `lang`. */
-async function crossCheckPage(web: FastifyInstance, lang: 'ja' | 'en'): Promise<string> {
+/** Log in as the oversight commission and post the cross-check form, in `lang` (`run: false`: only open it). */
+async function crossCheckPage(web: FastifyInstance, lang: 'ja' | 'en', run = true): Promise<string> {
   const cookies = new Map<string, string>([['lang', lang]]);
   const take = (r: LightMyRequestResponse) => {
     for (const c of r.cookies) cookies.set(c.name, c.value);
@@ -135,6 +135,10 @@ async function crossCheckPage(web: FastifyInstance, lang: 'ja' | 'en'): Promise<
     headers: { cookie: header() },
   });
   take(page);
+  if (!run) {
+    expect(page.statusCode, page.body).toBe(200);
+    return page.body;
+  }
   const done = await web.inject({
     method: 'POST',
     url: '/oversight/cross-check',
@@ -395,6 +399,17 @@ describe("the core's head watch", () => {
       [5, null],
       [7, 'head-inconsistent'],
     ]);
+    // The commission sees it under the cross-check's form without running one, in each language.
+    const web = await consoleOf(n.core, n.pkiDir);
+    const ja = await crossCheckPage(web, 'ja', false);
+    expect(ja).toContain('<section id="head-findings" data-count="1">');
+    expect(ja).toContain('data-institution="131016" data-kind="head-inconsistent"');
+    expect(ja).toContain(
+      '大きさ 7 のツリーヘッドは、以前に回答した大きさ 5 のツリーヘッドと整合しません（ログの書換え）',
+    );
+    const en = await crossCheckPage(web, 'en', false);
+    expect(en).toContain('tree head of size 7 is not consistent with the head of size 5 it gave before');
+
     const check = await oversightOf(n.core, n.pkiDir).crossCheck({ limit: 10 });
     expect(partyOf(check)).toMatchObject({ history: 'inconsistent' });
     expect(n.x.recordChecks.at(-1)?.since).toBe(5);
@@ -412,5 +427,8 @@ describe("the core's head watch", () => {
     expect(resultOf(watched, '132012')?.error).toMatch(/^ERR_/);
     expect(resultOf(watched, '131016')?.result).toBe('first');
     expect(results.sort()).toEqual(['first', 'unreachable']);
+    const page = await crossCheckPage(await consoleOf(n.core, n.pkiDir), 'ja', false);
+    expect(page).toContain('<section id="head-findings" data-count="0">');
+    expect(page).toContain('整合しなかったツリーヘッドはありません。');
   });
 });

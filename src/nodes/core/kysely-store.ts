@@ -45,6 +45,7 @@ import type {
   OversightPersonView,
   OversightUse,
   InstitutionTreeHead,
+  HeadFinding,
   ProvisionRecord,
   ProvisionRecordFilter,
   ReasonCount,
@@ -1353,6 +1354,30 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
       .orderBy('timestamp')
       .execute();
     return rows.map(institutionTreeHeadOf);
+  }
+
+  async listInstitutionTreeHeadFindings(limit: number): Promise<HeadFinding[]> {
+    const rows = await this.db
+      .selectFrom('institution_tree_heads as h')
+      .selectAll('h')
+      .select((eb) =>
+        eb
+          .selectFrom('institution_tree_heads as k')
+          .select((k) => k.fn.max('k.tree_size').as('m'))
+          .whereRef('k.institution_id', '=', 'h.institution_id')
+          .where('k.finding', 'is', null)
+          .whereRef('k.seen_at', '<=', 'h.seen_at')
+          .as('earlier_size'),
+      )
+      .where('h.finding', 'is not', null)
+      .orderBy('h.seen_at', 'desc')
+      .limit(limit)
+      .execute();
+    return rows.map((row) => ({
+      ...institutionTreeHeadOf(row),
+      finding: row.finding ?? '',
+      earlierSize: row.earlier_size === null ? null : Number(row.earlier_size),
+    }));
   }
 
   /** The consoles' accounts and sessions, in the core's own database (migration 0015). */

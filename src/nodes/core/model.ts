@@ -206,6 +206,12 @@ export interface InstitutionTreeHead {
   finding: string | null;
 }
 
+/** A head kept with a finding, and the size of the head it was judged against. */
+export interface HeadFinding extends InstitutionTreeHead {
+  finding: string;
+  earlierSize: number | null;
+}
+
 /** Refused and failed records counted by requester, provider and reason. */
 export interface ReasonCount {
   requesterId: string;

@@ -17,6 +17,7 @@ import type {
   OversightPersonView,
   OversightUse,
   InstitutionTreeHead,
+  HeadFinding,
   ProvisionRecord,
   ProvisionRecordFilter,
   ReasonCount,
@@ -356,6 +357,11 @@ export interface CoreStore {
   findLatestInstitutionTreeHead(institutionId: string): Promise<InstitutionTreeHead | undefined>;
   /** Every head kept for the institution, by size then time. */
   listInstitutionTreeHeads(institutionId: string): Promise<InstitutionTreeHead[]>;
+  /**
+   * The newest `limit` heads kept with a finding, any institution, newest seen first; each with the
+   * size of the largest head of its institution that had passed when it was seen (null: none had).
+   */
+  listInstitutionTreeHeadFindings(limit: number): Promise<HeadFinding[]>;
 
   // ── The record log (tamper-evident records) ──
   /** Called after each committed transaction that appended record events, with how many. */

@@ -95,6 +95,9 @@ const PAGE_SIZE = 50;
 const HEADS_SHOWN = 20;
 const USES_SHOWN = 200;
 
+/** The heads kept with a finding shown under the cross-check (newest first). */
+const HEAD_FINDINGS_SHOWN = 50;
+
 const empty = (v: unknown) => (v === '' ? undefined : v);
 const RecordQuery = z.strictObject({
   from: z.preprocess(empty, StatisticsDay.optional()),
@@ -388,14 +391,25 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
     );
   });
 
+  /** The heads kept with a finding, and their institutions' names in `lang`, for the cross-check's page. */
+  const headFindings = async (lang: Lang) => {
+    const findings = await oversight.headFindings(HEAD_FINDINGS_SHOWN);
+    const named = await names(
+      findings.map((f) => f.institutionId),
+      lang,
+    );
+    return { findings, shown: HEAD_FINDINGS_SHOWN, names: named };
+  };
+
   app.get('/cross-check', async (request, reply) => {
     const { csrfToken } = options.staff(request);
+    const lang = requestLang(request);
     return page(
       reply,
       request,
       '三者照合',
       'Three-party cross-check',
-      crossCheckBody(undefined, {}, csrfToken, base, requestLang(request)),
+      crossCheckBody(undefined, {}, csrfToken, base, lang, await headFindings(lang)),
     );
   });
 
@@ -415,7 +429,7 @@ export const oversightConsole: FastifyPluginAsync<OversightConsoleOptions> = (ap
       request,
       '三者照合',
       'Three-party cross-check',
-      crossCheckBody(result, form, csrfToken, base, lang),
+      crossCheckBody(result, form, csrfToken, base, lang, await headFindings(lang)),
     );
   });
 

@@ -8,7 +8,7 @@
 import { html, type Html } from '../../../shared/web/html.ts';
 import { dateIn, dateTimeIn } from '../../../shared/web/dates.ts';
 import { fill, pick, type Lang } from '../../../shared/web/lang.ts';
-import type { OversightUse } from '../model.ts';
+import type { HeadFinding, OversightUse } from '../model.ts';
 import type { Anomaly, AnomalyKind, AnomalyRules } from '../service/anomalies.ts';
 import type { OversightRecord, PersonView } from '../service/oversight.ts';
 import { PERSON_VIEW_TTL_MS } from '../service/oversight.ts';
@@ -226,6 +226,17 @@ export const OVERSIGHT_MESSAGES = {
   headSize: { ja: '大きさ', en: 'Size' },
   notSigned: { ja: 'まだ署名されていません', en: 'Not signed yet' },
   mismatches: { ja: '不一致', en: 'Mismatches' },
+  headFindingsTitle: { ja: 'ツリーヘッドの所見', en: 'Tree heads found wrong' },
+  headFindingsLead: {
+    ja: 'コアシステムは定期的に（ヘッド監視）、また照合のたびに、各機関の署名済みツリーヘッドを受け取り、以前に受け取ったものと整合するかを確かめています。整合しなかったツリーヘッドを新しい順に示します（最大{n}件）。',
+    en: 'The core asks every institution for its signed tree head every few minutes (the head watch) and at each cross-check, and checks it against the heads it gave before. The heads that did not pass, newest first ({n} at most).',
+  },
+  noHeadFindings: {
+    ja: '整合しなかったツリーヘッドはありません。',
+    en: 'No institution’s head has failed the check.',
+  },
+  seenAt: { ja: '受け取った日時', en: 'Seen at' },
+  finding: { ja: '所見', en: 'Finding' },
   usesLead: {
     ja: 'この監視・監督コンソールの利用記録です（新しい順に最大{n}件）。個人別の記録の表示は、機関と理由とともに記録されます。符号は記録しません。',
     en: 'The uses of this oversight console (the newest {n} at most). A resident’s exchanges shown are recorded with the institution and the reason; the code is never recorded.',
@@ -468,6 +479,7 @@ export function crossCheckBody(
   csrfToken: string,
   base: string,
   lang: Lang,
+  heads: { findings: HeadFinding[]; shown: number; names: Map<string, string> },
 ): Html {
   const t = pick(OVERSIGHT_MESSAGES, lang);
   const partyNames = new Map(
@@ -569,7 +581,62 @@ export function crossCheckBody(
                 : null
             }
           </section>`
-    }`;
+    }
+    ${headFindingsSection(heads, lang)}`;
+}
+
+/** The heads kept with a finding (the head watch's and the cross-checks'), newest first. */
+function headFindingsSection(
+  heads: { findings: HeadFinding[]; shown: number; names: Map<string, string> },
+  lang: Lang,
+): Html {
+  const t = pick(OVERSIGHT_MESSAGES, lang);
+  return html`<section id="head-findings" data-count="${heads.findings.length}">
+    <h2>${t.headFindingsTitle}</h2>
+    <p class="lead">${fill(t.headFindingsLead, { n: heads.shown })}</p>
+    ${
+      heads.findings.length === 0
+        ? html`<p class="notice notice--success" id="no-head-findings">${t.noHeadFindings}</p>`
+        : html`<table class="data-table">
+            <thead>
+              <tr>
+                <th>${t.seenAt}</th>
+                <th>${t.institution}</th>
+                <th class="num">${t.headSize}</th>
+                <th>${t.finding}</th>
+              </tr>
+            </thead>
+            <tbody>
+              ${heads.findings.map(
+                (h) =>
+                  html`<tr data-institution="${h.institutionId}" data-kind="${h.finding}">
+                    <td>${dateTimeIn(lang, new Date(h.seenAt))}</td>
+                    <th scope="row">
+                      ${heads.names.get(h.institutionId) ?? h.institutionId}
+                      <div class="hint"><code>${h.institutionId}</code></div>
+                    </th>
+                    <td class="num">${count.format(h.treeSize)}</td>
+                    <td>
+                      ${findingText(
+                        {
+                          party: h.institutionId,
+                          kind: h.finding,
+                          detail: {
+                            treeSize: h.treeSize,
+                            ...(h.earlierSize === null ? {} : { earlierSize: h.earlierSize }),
+                          },
+                          message: h.finding,
+                        },
+                        heads.names,
+                        lang,
+                      )}
+                    </td>
+                  </tr>`,
+              )}
+            </tbody>
+          </table>`
+    }
+  </section>`;
 }
 
 function historyLine(p: PartyCheck, t: OversightWords): Html | null {

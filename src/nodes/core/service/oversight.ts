@@ -19,7 +19,7 @@ import type { HeadKey } from '../../../trust/pki/index.ts';
 import { verifyRecordEvidence, type EvidenceVerdict, type PartyAudit } from '../../../trust/merkle/index.ts';
 import type { ProvisionRecord, ProvisionRecordFilter, RecordOutcome } from '../model.ts';
 import { v7 as uuidv7 } from 'uuid';
-import type { OversightUse } from '../model.ts';
+import type { HeadFinding, OversightUse } from '../model.ts';
 import type { CoreStore } from '../store.ts';
 import type { Anomaly, AnomalyService } from './anomalies.ts';
 import { judgeHead } from './head-watch.ts';
@@ -325,6 +325,11 @@ export class OversightService {
       result.findings.push(...(await judgeHead(party, this.options)));
     }
     return result;
+  }
+
+  /** The newest heads kept with a finding (the head watch's and the cross-checks'), newest first. */
+  headFindings(limit: number): Promise<HeadFinding[]> {
+    return this.options.store.listInstitutionTreeHeadFindings(limit);
   }
 
   /** Each institution's figures over `[from, to)` (instants), by total inquiries made, most first. */
