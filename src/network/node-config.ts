@@ -46,7 +46,10 @@ const PostgresUrl = z.string().refine((text) => {
   }
 }, 'must be a postgres:// URL');
 
-/** `database`: a postgres:// URL, or the URL with a schema prefix and pool size. SQLite files without it. */
+/**
+ * `database`: a postgres:// URL, or the URL with a schema prefix, a pool size and the longest wait
+ * for a statement's answer (`statementTimeoutMs`, default 60 s, 0: none). SQLite files without it.
+ */
 const Database = z.union([
   PostgresUrl,
   z.strictObject({
@@ -56,6 +59,7 @@ const Database = z.union([
       .regex(/^[a-z_][a-z0-9_]{0,30}$/, 'lower-case letters, digits and _')
       .optional(),
     poolSize: z.number().int().min(1).max(100).optional(),
+    statementTimeoutMs: z.number().int().min(0).max(3_600_000).optional(),
   }),
 ]);
 
@@ -432,7 +436,8 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     if (issue.message.endsWith('received undefined')) return 'missing';
     return `must be ${EXPECTED[issue.expected] ?? issue.expected}`;
   }
-  if (issue.code === 'invalid_union') return 'must be a postgres:// URL or { url, schemaPrefix, poolSize }';
+  if (issue.code === 'invalid_union')
+    return 'must be a postgres:// URL or { url, schemaPrefix, poolSize, statementTimeoutMs }';
   return issue.message;
 }
 

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { openDatabase, openSqlite } from './db.ts';
+import { openDatabase, openSqlite, withoutStatementBound } from './db.ts';
 import { RenkeiError } from './errors.ts';
 import { createHttpApp } from './http.ts';
 import { silentLogger } from './logger.ts';
@@ -57,6 +57,7 @@ const codeOf = (answer: { json: () => unknown }) =>
 /** A TCP proxy to `target` (host:port) that can be cut (every connection dropped, none taken) and restored. */
 async function proxyTo(target: URL) {
   const sockets = new Set<Socket>();
+  const pipes = new Set<{ client: Socket; upstream: Socket }>();
   let server: Server | undefined;
   let port = 0;
   let silent = false;
@@ -72,6 +73,7 @@ async function proxyTo(target: URL) {
         socket.on('error', () => undefined);
       }
       client.pipe(upstream).pipe(client);
+      pipes.add({ client, upstream });
     });
     await new Promise<void>((resolve) => server?.listen(port, '127.0.0.1', resolve));
     port = (server.address() as { port: number }).port;
@@ -93,6 +95,24 @@ async function proxyTo(target: URL) {
     silence: () => {
       silent = true;
       for (const socket of sockets) socket.destroy();
+    },
+    /**
+     * Nothing forwarded any more either way, on the connections open (left open: no FIN, no RST, as
+     * when a firewall starts dropping an established connection's packets) and on new ones.
+     */
+    stall: () => {
+      silent = true;
+      for (const { client, upstream } of pipes) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+      pipes.clear();
+    },
+    /** New connections forwarded again. */
+    resume: () => {
+      silent = false;
     },
   };
 }
@@ -232,6 +252,80 @@ describe('a node whose database goes away', () => {
         expect(error).toBeInstanceOf(RenkeiError);
         expect((error as RenkeiError).code).toBe('ERR_DATABASE_UNAVAILABLE');
         expect(Date.now() - started).toBeLessThan(connectTimeoutMs + 2000);
+      } finally {
+        await node.close();
+        await proxy.cut();
+        await dropSchema(schema);
+      }
+    },
+  );
+
+  it.runIf(postgres)(
+    'bounds how long a statement is waited for (503), except where it is long by nature, and answers again at once',
+    async () => {
+      const schema = `t${randomBytes(5).toString('hex')}_slow`;
+      const statementTimeoutMs = 400;
+      const db = await openDatabase<unknown>({
+        dialect: 'postgres',
+        url: postgres ?? '',
+        schema,
+        statementTimeoutMs,
+        poolSize: 1,
+      });
+      const node = over(db);
+      node.app.get('/slow', async () => {
+        await sql`select pg_sleep(1)`.execute(db);
+        return { slept: true };
+      });
+      try {
+        const started = Date.now();
+        const slow = await node.app.inject({ method: 'GET', url: '/slow' });
+        expect(Date.now() - started).toBeLessThan(statementTimeoutMs + 500);
+        expect(slow.statusCode).toBe(503);
+        expect(codeOf(slow)).toBe('ERR_DATABASE_UNAVAILABLE');
+        // The one connection of the pool was cut, not left waiting for the slow statement's end.
+        expect((await node.ask()).json()).toEqual({ one: 1 });
+        // A migration, a bulk load: unbounded.
+        await expect(
+          withoutStatementBound(() => sql`select pg_sleep(0.6) as slept`.execute(db)),
+        ).resolves.toMatchObject({ rows: [{ slept: '' }] });
+        await expect(sql`select pg_sleep(0.6)`.execute(db)).rejects.toMatchObject({ code: 'ETIMEDOUT' });
+      } finally {
+        await node.close();
+        await dropSchema(schema);
+      }
+    },
+  );
+
+  it.runIf(postgres)(
+    'drops a connection that goes silent in the middle of a statement, answering 503 within the bound, and goes on over a new one',
+    async () => {
+      const proxy = await proxyTo(new URL(postgres ?? ''));
+      const schema = `t${randomBytes(5).toString('hex')}_stall`;
+      const statementTimeoutMs = 500;
+      const node = over(
+        await openDatabase<unknown>({
+          dialect: 'postgres',
+          url: proxy.url(),
+          schema,
+          statementTimeoutMs,
+          connectTimeoutMs: 500,
+          poolSize: 2,
+        }),
+      );
+      try {
+        expect((await node.ask()).json()).toEqual({ one: 1 });
+        proxy.stall();
+        // Before the bound, this waited until TCP gave up: a quarter of an hour or, here, for ever.
+        const started = Date.now();
+        const stalled = await node.ask();
+        expect(Date.now() - started).toBeLessThan(statementTimeoutMs + 1500);
+        expect(stalled.statusCode).toBe(503);
+        expect(codeOf(stalled)).toBe('ERR_DATABASE_UNAVAILABLE');
+        expect((await node.ready()).statusCode).toBe(503);
+        proxy.resume();
+        expect((await node.ask()).json()).toEqual({ one: 1 });
+        expect((await node.ready()).json()).toEqual({ status: 'ready', node: 'test' });
       } finally {
         await node.close();
         await proxy.cut();

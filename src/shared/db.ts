@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -18,6 +19,8 @@ import {
   type Migration,
   type QueryResult,
   type MigrationProvider,
+  type PostgresPool,
+  type PostgresPoolClient,
   type SqliteDatabase,
 } from 'kysely';
 import pg from 'pg';
@@ -45,6 +48,12 @@ export type DatabaseTarget =
        * it the start or the request fails as ERR_DATABASE_UNAVAILABLE instead of waiting for ever.
        */
       connectTimeoutMs?: number;
+      /**
+       * Longest wait for a statement's answer (default `PG_STATEMENT_TIMEOUT_MS`; 0: none); past it the
+       * statement fails as ERR_DATABASE_UNAVAILABLE and its connection is dropped. Migrations and bulk
+       * loads run unbounded (`withoutStatementBound`).
+       */
+      statementTimeoutMs?: number;
     };
 
 /**
@@ -55,6 +64,65 @@ export type DatabaseTarget =
  * deadline.
  */
 export const PG_CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * Without a bound, a statement sent on a connection that then goes silent (a database host gone in a
+ * failover, a firewall dropping the packets of an established connection) waits until TCP gives up,
+ * a quarter of an hour or never, and so does every request queued behind it on that connection; a
+ * pool of them so stuck holds the whole node. A minute is far past any statement of the exchange path
+ * (milliseconds) and of the consoles' reports, and short of a stuck node's going unnoticed. What is
+ * long by nature (migrations, a bulk load and its index) runs in `withoutStatementBound`. Measured on
+ * the client, not PostgreSQL's `statement_timeout`, which a silent server cannot enforce.
+ */
+export const PG_STATEMENT_TIMEOUT_MS = 60_000;
+
+const unbounded = new AsyncLocalStorage<true>();
+
+/**
+ * Run `work` with no bound on its PostgreSQL statements (`PG_STATEMENT_TIMEOUT_MS`): a migration, a
+ * bulk load and the index it builds. Everything `work` awaits is unbounded; nothing else is.
+ */
+export function withoutStatementBound<T>(work: () => Promise<T>): Promise<T> {
+  return unbounded.run(true, work);
+}
+
+/**
+ * The pool as Kysely sees it, each statement bounded by `timeoutMs` (pg's `query_timeout`). pg leaves
+ * a connection whose statement timed out waiting for the answer, with the next statement queued
+ * behind it: so such a connection is cut (its socket destroyed) and dropped by the pool when released.
+ */
+function boundedPool(pool: pg.Pool, timeoutMs: number): PostgresPool {
+  if (timeoutMs <= 0) return pool;
+  return {
+    connect: async () => {
+      const client = await pool.connect();
+      let cut = false;
+      const query = (text: unknown, values?: readonly unknown[]) => {
+        if (typeof text !== 'string' || unbounded.getStore() === true) {
+          return client.query(text as string, values as unknown[]);
+        }
+        // pg reads `query_timeout` from a query's config; its types do not declare it.
+        const config = { text, values: values as unknown[], query_timeout: timeoutMs } as pg.QueryConfig;
+        return client.query(config).catch((error: unknown) => {
+          if (!(error instanceof Error) || error.message !== 'Query read timeout') throw error;
+          cut = true;
+          (
+            client as unknown as { connection?: { stream?: { destroy(): void } } }
+          ).connection?.stream?.destroy();
+          throw Object.assign(
+            new Error(`PostgreSQL did not answer a statement within ${String(timeoutMs)} ms.`),
+            { code: 'ETIMEDOUT' },
+          );
+        });
+      };
+      return {
+        query: query as unknown as PostgresPoolClient['query'],
+        release: () => client.release(cut || undefined),
+      };
+    },
+    end: () => pool.end(),
+  };
+}
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
@@ -107,7 +175,12 @@ export async function openDatabase<DB>(target: DatabaseTarget): Promise<Kysely<D
   // src/shared/database-unreachable.test.ts). The query itself still fails (ERR_DATABASE_UNAVAILABLE),
   // and the pool drops the broken client when it is released.
   pool.on('connect', (client) => client.on('error', () => undefined));
-  return new Kysely<DB>({ dialect: new SchemaPostgresDialect({ pool }, target.schema) });
+  return new Kysely<DB>({
+    dialect: new SchemaPostgresDialect(
+      { pool: boundedPool(pool, target.statementTimeoutMs ?? PG_STATEMENT_TIMEOUT_MS) },
+      target.schema,
+    ),
+  });
 }
 
 /** The first key of our migration locks (two-key advisory locks: apart from `lockForAppend`'s). */
@@ -323,7 +396,8 @@ export async function migrateToLatest(
     provider,
     ...(schema === undefined ? {} : { migrationTableSchema: schema }),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  // A migration over a large table (an index built, rows rewritten) may take minutes: unbounded.
+  const { error, results } = await withoutStatementBound(() => migrator.migrateToLatest());
   if (error) {
     // Kysely refuses, before running anything, a database that ran migrations it was not given: one a
     // newer version migrated. Looked for only then, so a normal start reads nothing more.
@@ -382,6 +456,8 @@ export interface PostgresOption {
   schemaPrefix?: string;
   /** Connections per database of the node (default 10). */
   poolSize?: number;
+  /** Longest wait for a statement's answer, ms (default `PG_STATEMENT_TIMEOUT_MS`; 0: none). */
+  statementTimeoutMs?: number;
 }
 
 /** The database refused a row for a primary key or unique constraint, on either dialect. */
@@ -403,6 +479,7 @@ export function nodeDatabase(
     url: postgres.url,
     schema: `${postgres.schemaPrefix ?? ''}${schemaName(...schemaParts)}`,
     ...(postgres.poolSize === undefined ? {} : { poolSize: postgres.poolSize }),
+    ...(postgres.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: postgres.statementTimeoutMs }),
   };
 }
 

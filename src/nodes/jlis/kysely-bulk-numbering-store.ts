@@ -12,7 +12,7 @@
  */
 import SQLite from 'better-sqlite3';
 import { CompiledQuery, sql, type Kysely } from 'kysely';
-import { dialectOf } from '../../shared/db.ts';
+import { dialectOf, withoutStatementBound } from '../../shared/db.ts';
 import type { JlisDatabase } from './kysely-store.ts';
 import { NUMBER_INDEX, ensureNumberIndex } from './migrations.ts';
 import { createBulkWriter } from './numbering-writer.ts';
@@ -209,6 +209,15 @@ export function createKyselyBulkNumberingStore(
         before: `drop index if exists ${NUMBER_INDEX}`,
       });
     };
+  }
+  if (postgres) {
+    // Ten million rows and the index over them take minutes, not the exchange path's milliseconds.
+    const unbounded = { ...store };
+    store.load = (onCode, onNumber) => withoutStatementBound(() => unbounded.load(onCode, onNumber));
+    store.start = () => withoutStatementBound(() => unbounded.start());
+    store.insertBatch = (rows, at, first) =>
+      withoutStatementBound(() => unbounded.insertBatch(rows, at, first));
+    store.finish = () => withoutStatementBound(() => unbounded.finish());
   }
   return store;
 }
