@@ -96,32 +96,38 @@ async function requesterOutcomes(numbers: string[]): Promise<string[]> {
 }
 
 describe("the core's answer that its store failed, after it took the inquiry", () => {
-  it('keeps a single inquiry in doubt, sends it again, and records the number the core gave', async () => {
-    if (!demo) throw new Error('no network');
-    const clerk = demo.network.institution(REQUESTER);
-    const addresseeNumber = demo.world.addresseeNumber('yamada-taro', REQUESTER);
-    replace = { single: 'ERR_DATABASE_UNAVAILABLE' };
-    const error = await clerk.inquire(clause74Inquiry(addresseeNumber)).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    // The clerk is told the inquiry is kept, not that it failed, nor that the institution's own
-    // database is unavailable.
-    expect(error).toBeInstanceOf(RenkeiError);
-    expect((error as RenkeiError).code).toBe('ERR_UPSTREAM_UNAVAILABLE');
-    expect((error as RenkeiError).details).toMatchObject({ queued: true });
-    const requestId = (error as RenkeiError).details.requestId;
-    expect(typeof requestId).toBe('string');
-    expect(hidden).toHaveLength(1);
+  // A core whose storage is full kept nothing in truth; answered after the inquiry was taken here, it
+  // shows that the requester keeps the inquiry and sends it again rather than failing it.
+  it.each(['ERR_DATABASE_UNAVAILABLE', 'ERR_STORAGE_FULL'] as const)(
+    'keeps a single inquiry in doubt on %s, sends it again, and records the number the core gave',
+    async (code) => {
+      if (!demo) throw new Error('no network');
+      hidden.length = 0;
+      const clerk = demo.network.institution(REQUESTER);
+      const addresseeNumber = demo.world.addresseeNumber('yamada-taro', REQUESTER);
+      replace = { single: code };
+      const error = await clerk.inquire(clause74Inquiry(addresseeNumber)).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      // The clerk is told the inquiry is kept, not that it failed, nor that the institution's own
+      // database is unavailable.
+      expect(error).toBeInstanceOf(RenkeiError);
+      expect((error as RenkeiError).code).toBe('ERR_UPSTREAM_UNAVAILABLE');
+      expect((error as RenkeiError).details).toMatchObject({ queued: true });
+      const requestId = (error as RenkeiError).details.requestId;
+      expect(typeof requestId).toBe('string');
+      expect(hidden).toHaveLength(1);
 
-    expect(await requesterOutcomes(hidden)).toEqual(['provided']);
-    // Asked again under its request id, the clerk learns the same number.
-    const again = await clerk.inquire(clause74Inquiry(addresseeNumber, { requestId: requestId as string }));
-    expect(again.processingNumber).toBe(hidden[0]);
-    // Nothing was recorded failed for it under a number of the requester's own.
-    const { records } = await clerk.listProvisionRecords({ query: { role: 'requester', limit: 100 } });
-    expect(records.filter((r) => r.outcome === 'failed')).toEqual([]);
-  });
+      expect(await requesterOutcomes(hidden)).toEqual(['provided']);
+      // Asked again under its request id, the clerk learns the same number.
+      const again = await clerk.inquire(clause74Inquiry(addresseeNumber, { requestId: requestId as string }));
+      expect(again.processingNumber).toBe(hidden[0]);
+      // Nothing was recorded failed for it under a number of the requester's own.
+      const { records } = await clerk.listProvisionRecords({ query: { role: 'requester', limit: 100 } });
+      expect(records.filter((r) => r.outcome === 'failed')).toEqual([]);
+    },
+  );
 
   it('keeps every member of a batch in doubt, sends each again alone, and records the numbers the core gave', async () => {
     if (!demo) throw new Error('no network');

@@ -138,11 +138,14 @@ export function problemWithItems(
  * The core's answers that do not say whether it kept the inquiry: its database failed under the
  * request (a COMMIT whose connection dropped may have landed; a lock wait that ran out), or an
  * error escaped its handler, maybe after the commit. Sending again under the same request id is
- * safe: the core answers the processing number it gave, or takes the inquiry then.
+ * safe: the core answers the processing number it gave, or takes the inquiry then. A core whose
+ * storage is full kept nothing, but will once space is freed: its inquiries are kept and sent again
+ * too, rather than failed for what the operator puts right.
  */
 const UNSETTLING_ANSWERS: ReadonlySet<string> = new Set([
   'ERR_DATABASE_UNAVAILABLE',
   'ERR_DATABASE_BUSY',
+  'ERR_STORAGE_FULL',
   'ERR_INTERNAL',
 ]);
 

@@ -12,15 +12,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import Database from 'better-sqlite3';
+import { Kysely, PostgresDialect, sql, type Generated } from 'kysely';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { openDatabase, openSqlite, withoutStatementBound } from './db.ts';
 import { RenkeiError } from './errors.ts';
+import { GroupCommit } from './group-commit.ts';
 import { createHttpApp } from './http.ts';
 import { silentLogger } from './logger.ts';
 import { metricsOf } from './metrics.ts';
-import { READINESS_TIMEOUT_MS, addDatabaseCheck, pingDatabase } from './readiness.ts';
+import { READINESS_TIMEOUT_MS, addDatabaseCheck, addDiskCheck, pingDatabase } from './readiness.ts';
 
 const postgres = process.env.RENKEI_TEST_POSTGRES;
 
@@ -333,4 +335,131 @@ describe('a node whose database goes away', () => {
       }
     },
   );
+});
+
+describe('a node whose storage is full or locked', () => {
+  it('answers ERR_STORAGE_FULL when its SQLite file cannot grow, keeping nothing of the request', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'renkei-full-'));
+    const db = openSqlite<unknown>(join(dir, 'node.sqlite'));
+    await sql`create table kept (id integer primary key, body blob not null)`.execute(db);
+    const node = over(db);
+    node.app.post('/record', async () => {
+      await db.transaction().execute(async (trx) => {
+        await sql`insert into kept (body) values (${Buffer.alloc(16)})`.execute(trx);
+        await sql`insert into kept (body) values (${Buffer.alloc(256 * 1024)})`.execute(trx);
+      });
+      return { recorded: true };
+    });
+    try {
+      // The file may grow by two pages: SQLite answers SQLITE_FULL, as on a full disk.
+      const pages =
+        (await sql<{ page_count: number }>`pragma page_count`.execute(db)).rows[0]?.page_count ?? 0;
+      await sql.raw(`pragma max_page_count = ${String(pages + 2)}`).execute(db);
+      const full = await node.app.inject({ method: 'POST', url: '/record' });
+      expect(full.statusCode).toBe(503);
+      expect(codeOf(full)).toBe('ERR_STORAGE_FULL');
+      expect(full.body).not.toContain(dir);
+      // The transaction was rolled back whole: not its first row either.
+      expect((await sql<{ n: number }>`select count(*) as n from kept`.execute(db)).rows[0]?.n).toBe(0);
+      expect(await metricsOf(node.app.server)?.text()).toContain(
+        'renkei_errors_total{code="ERR_STORAGE_FULL"} 1',
+      );
+    } finally {
+      await node.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails a whole group commit with SQLITE_FULL when the disk fills under one of its works, nothing of it written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'renkei-full-group-'));
+    const db = openSqlite<{ kept: { id: Generated<number>; body: Uint8Array } }>(join(dir, 'node.sqlite'));
+    await sql`create table kept (id integer primary key, body blob not null)`.execute(db);
+    const group = new GroupCommit(db, {
+      begin: () => Promise.resolve(undefined),
+      mark: () => 0,
+      rewind: () => undefined,
+      beforeCommit: () => Promise.resolve(),
+    });
+    const write = (bytes: number) =>
+      group.transaction(async (trx) => {
+        await trx
+          .insertInto('kept')
+          .values({ body: Buffer.alloc(bytes) })
+          .execute();
+      });
+    try {
+      const pages =
+        (await sql<{ page_count: number }>`pragma page_count`.execute(db)).rows[0]?.page_count ?? 0;
+      await sql.raw(`pragma max_page_count = ${String(pages + 2)}`).execute(db);
+      // Issued together: one group, whose second work cannot fit. SQLite rolls the whole transaction
+      // back, the first work's row with it: every caller hears the cause, not "no such savepoint".
+      const settled = await Promise.allSettled([write(16), write(256 * 1024), write(16)]);
+      expect(
+        settled.map((s) => (s.status === 'rejected' ? (s.reason as { code?: string }).code : 'ok')),
+      ).toEqual(['SQLITE_FULL', 'SQLITE_FULL', 'SQLITE_FULL']);
+      expect((await sql<{ n: number }>`select count(*) as n from kept`.execute(db)).rows[0]?.n).toBe(0);
+      // Space again: the next group commits.
+      await sql.raw('pragma max_page_count = 1073741823').execute(db);
+      await Promise.all([write(16), write(16)]);
+      expect((await sql<{ n: number }>`select count(*) as n from kept`.execute(db)).rows[0]?.n).toBe(2);
+    } finally {
+      await group.drain();
+      await db.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is unready while the disk of its data directory has less free than it keeps, naming the bytes and no path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'renkei-disk-'));
+    const db = openSqlite<unknown>(join(dir, 'node.sqlite'));
+    const node = over(db);
+    const roomy = over(openSqlite<unknown>(join(dir, 'other.sqlite')));
+    // This disk as one that has less free than asked for (nothing short of filling it makes it so).
+    addDiskCheck(node.app.server, dir, Number.MAX_SAFE_INTEGER);
+    addDiskCheck(roomy.app.server, dir, 1);
+    try {
+      const unready = await node.ready();
+      expect(unready.statusCode).toBe(503);
+      const body = unready.json<{
+        error: { code: string; details: { freeBytes: number; minimumBytes: number } };
+      }>();
+      expect(body.error.code).toBe('ERR_STORAGE_FULL');
+      expect(body.error.details.freeBytes).toBeGreaterThan(0);
+      expect(body.error.details.minimumBytes).toBe(Number.MAX_SAFE_INTEGER);
+      expect(unready.body).not.toContain(dir);
+      expect((await node.healthy()).statusCode).toBe(200);
+      expect((await roomy.ready()).json()).toEqual({ status: 'ready', node: 'test' });
+    } finally {
+      await node.close();
+      await roomy.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('answers ERR_DATABASE_BUSY when another process holds its SQLite file locked past the wait', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'renkei-busy-'));
+    const file = join(dir, 'node.sqlite');
+    const db = openSqlite<unknown>(file);
+    await sql`create table kept (id integer primary key)`.execute(db);
+    await sql`pragma busy_timeout = 0`.execute(db);
+    const node = over(db);
+    node.app.post('/record', async () => {
+      await sql`insert into kept default values`.execute(db);
+      return { recorded: true };
+    });
+    // Another process's writer (here another connection) holds the write lock.
+    const other = new Database(file);
+    other.exec('begin immediate');
+    try {
+      const busy = await node.app.inject({ method: 'POST', url: '/record' });
+      expect(busy.statusCode).toBe(503);
+      expect(codeOf(busy)).toBe('ERR_DATABASE_BUSY');
+      other.exec('rollback');
+      expect((await node.app.inject({ method: 'POST', url: '/record' })).json()).toEqual({ recorded: true });
+    } finally {
+      other.close();
+      await node.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

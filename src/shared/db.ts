@@ -22,6 +22,7 @@ import {
   type PostgresPool,
   type PostgresPoolClient,
   type SqliteDatabase,
+  type SqliteStatement,
 } from 'kysely';
 import pg from 'pg';
 import { RenkeiError } from './errors.ts';
@@ -433,9 +434,24 @@ async function executedMigrations(db: Kysely<unknown>): Promise<string[]> {
  */
 function withStatementCache(database: SQLite.Database): SqliteDatabase {
   const cache = new Map<string, SQLite.Statement>();
+  // SQLite rolls a whole transaction back itself on some errors (SQLITE_FULL, SQLITE_IOERR,
+  // SQLITE_NOMEM…); Kysely's ROLLBACK after the error then failed with "cannot rollback - no
+  // transaction is active", and that error, not the cause, reached the caller: a full disk answered
+  // ERR_INTERNAL. With no transaction open there is nothing to roll back.
+  let rollback: SQLite.Statement | undefined;
+  const rollbackIfOpen: SqliteStatement = {
+    reader: false,
+    all: () => [],
+    run: () =>
+      database.inTransaction
+        ? (rollback ??= database.prepare('rollback')).run()
+        : { changes: 0, lastInsertRowid: 0 },
+    iterate: () => [][Symbol.iterator](),
+  };
   return {
     close: () => database.close(),
     prepare(sql: string) {
+      if (sql === 'rollback') return rollbackIfOpen;
       let statement = cache.get(sql);
       if (statement === undefined) {
         statement = database.prepare(sql);

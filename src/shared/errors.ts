@@ -94,6 +94,9 @@ export const HTTP_STATUS = {
   ERR_DATABASE_UNAVAILABLE: 503,
   // A database file another process holds locked past the wait (SQLite's SQLITE_BUSY): retry once it lets go.
   ERR_DATABASE_BUSY: 503,
+  // The node's disk (or PostgreSQL's) is full: it cannot record anything, so it takes no work until
+  // space is freed (SQLITE_FULL, ENOSPC, SQLSTATE 53100; `/readyz` says so before it happens).
+  ERR_STORAGE_FULL: 503,
   // A database that a later version migrated (an older node started on it after an upgrade): at start only.
   ERR_DATABASE_NEWER: 500,
   ERR_DATA_DIR_IN_USE: 500,

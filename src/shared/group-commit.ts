@@ -148,8 +148,15 @@ export class GroupCommit<DB, G> {
             outcomes.push({ ok: true, value });
           } catch (error) {
             this.hooks.rewind(group, mark);
-            await inner.rollbackToSavepoint(SAVEPOINT).execute();
-            await inner.releaseSavepoint(SAVEPOINT).execute();
+            try {
+              await inner.rollbackToSavepoint(SAVEPOINT).execute();
+              await inner.releaseSavepoint(SAVEPOINT).execute();
+            } catch {
+              // The error took the whole transaction with it (SQLite rolls it back itself on a full
+              // disk, SQLITE_FULL): the group fails, with the work's error rather than "no such
+              // savepoint", which would hide what to put right.
+              throw error;
+            }
             outcomes.push({ ok: false, error });
           }
         }

@@ -253,6 +253,18 @@ export function toErrorResponse(error: unknown, requestId: string): { status: nu
   if (error instanceof SyntaxError || (error as { statusCode?: number }).statusCode === 400) {
     return errorOf('ERR_BODY_NOT_JSON', 'The request body is not valid JSON.');
   }
+  if (storageFull(error)) {
+    return errorOf(
+      'ERR_STORAGE_FULL',
+      'This node’s storage is full, so it cannot record anything and takes no work: nothing of this request was kept. Try again once the operator has freed space (its /readyz says when).',
+    );
+  }
+  if ((error as { code?: unknown } | null)?.code === 'SQLITE_BUSY') {
+    return errorOf(
+      'ERR_DATABASE_BUSY',
+      'Another process holds this node’s database file locked; try again shortly (an inquiry sent again with its requestId is answered once).',
+    );
+  }
   if (databaseUnreachable(error)) {
     return errorOf(
       'ERR_DATABASE_UNAVAILABLE',
@@ -278,6 +290,12 @@ export function toErrorResponse(error: unknown, requestId: string): { status: nu
  * request handler meets no other socket error unwrapped: calls to other nodes fail as
  * ERR_UPSTREAM_UNAVAILABLE (bounded-request.ts).
  */
+/** The disk under a SQLite file or the log (SQLITE_FULL, ENOSPC), or PostgreSQL's (53100 disk_full), is full. */
+function storageFull(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === '53100';
+}
+
 function databaseUnreachable(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   if (typeof code === 'string') {

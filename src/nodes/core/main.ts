@@ -41,7 +41,7 @@ import type { ScryptParameters } from '../../shared/web/console/passwords.ts';
 import { createCoreConsole } from './console/core-console.ts';
 import { openCoreStore } from './kysely-store.ts';
 import type { CoreStore } from './store.ts';
-import { addDatabaseCheck } from '../../shared/readiness.ts';
+import { addDatabaseCheck, addDiskCheck } from '../../shared/readiness.ts';
 import { partyHeadKey } from '../../trust/pki/party-key.ts';
 import { HeadWatch, type HeadWatchResult } from './service/head-watch.ts';
 
@@ -277,6 +277,7 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
       if (metrics) options.worker.shareMetrics?.(metrics);
     }
     addDatabaseCheck(core.app.server, 'core', () => opened.ping());
+    addDiskCheck(core.app.server, join(options.dataDir, 'core'));
     const url = await listen(core.app, options.port, options.host);
     let consoleUrl: string | undefined;
     if (options.console) {

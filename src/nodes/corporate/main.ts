@@ -18,7 +18,7 @@ import { NTA_PARTY, createCorporate } from './corporate.ts';
 import { createKyselyCorporateStore, type CorporateDatabase } from './kysely-store.ts';
 import { migrateCorporateDatabase } from './migrations.ts';
 import { seedCorporations } from './seed.ts';
-import { addDatabaseCheck, pingDatabase } from '../../shared/readiness.ts';
+import { addDatabaseCheck, addDiskCheck, pingDatabase } from '../../shared/readiness.ts';
 
 export interface StartCorporateOptions {
   dataDir: string;
@@ -92,6 +92,7 @@ export async function startCorporate(options: StartCorporateOptions): Promise<Ru
     }
     const corporateDb = db;
     addDatabaseCheck(app.server, 'corporate', () => pingDatabase(corporateDb));
+    addDiskCheck(app.server, dir);
     const url = await listen(app, options.port, options.host);
     logger.info({ url }, 'corporate-number service started');
     let closing: Promise<void> | undefined;

@@ -36,7 +36,7 @@ import type { FastifyInstance } from 'fastify';
 import { AccountService } from '../../shared/web/console/accounts.ts';
 import { createKyselyConsoleStore, type ConsoleDatabase } from '../../shared/web/console/kysely-store.ts';
 import type { ScryptParameters } from '../../shared/web/console/passwords.ts';
-import { addDatabaseCheck, pingDatabase } from '../../shared/readiness.ts';
+import { addDatabaseCheck, addDiskCheck, pingDatabase } from '../../shared/readiness.ts';
 
 export interface InstitutionOptions {
   dataDir: string;
@@ -206,6 +206,7 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
     const [addressees, intermediates] = [addresseeDb, intermediateDb];
     addDatabaseCheck(institution.app.server, 'addressee', () => pingDatabase(addressees));
     addDatabaseCheck(institution.app.server, 'intermediate', () => pingDatabase(intermediates));
+    addDiskCheck(institution.app.server, dir);
     const url = await listen(institution.app, options.port, options.host);
     // Answers the core kept while this node was down (see InquiryService.fetchPendingAnswers).
     institution.services.inquiries.catchUp();

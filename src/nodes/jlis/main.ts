@@ -28,7 +28,7 @@ import { openJpkiAuthority } from './jpki/authority.ts';
 import { createJpkiPublicationApp } from './jpki-publication.ts';
 import { createKyselyJlisStore, type JlisDatabase } from './kysely-store.ts';
 import { newNumberingKey } from './service/residents.ts';
-import { addDatabaseCheck, pingDatabase } from '../../shared/readiness.ts';
+import { addDatabaseCheck, addDiskCheck, pingDatabase } from '../../shared/readiness.ts';
 
 export interface StartJlisOptions {
   dataDir: string;
@@ -124,6 +124,7 @@ export async function startJlis(options: StartJlisOptions): Promise<RunningNode>
     await jlis.notices.resume();
     const jlisDb = db;
     addDatabaseCheck(app.server, 'jlis', () => pingDatabase(jlisDb));
+    addDiskCheck(app.server, dir);
     const url = await listen(app, options.port, options.host);
     let publicationUrl: string | undefined;
     if (options.jpkiPublicationPort !== undefined && jlis.jpki) {

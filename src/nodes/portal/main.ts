@@ -35,7 +35,7 @@ import { loadOrCreateApiKeys } from './api/api-keys.ts';
 import type { ApiClient } from './api/authorization-server.ts';
 import { createOidcAdapterFactory } from './api/oidc-adapter.ts';
 import type { ApiRateLimits } from './api-router.ts';
-import { addDatabaseCheck, pingDatabase } from '../../shared/readiness.ts';
+import { addDatabaseCheck, addDiskCheck, pingDatabase } from '../../shared/readiness.ts';
 
 export interface StartPortalOptions {
   dataDir: string;
@@ -208,6 +208,7 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
     ({ web, network, payments, recordLog } = portal);
     const portalDb = db;
     addDatabaseCheck(network.server, 'portal', () => pingDatabase(portalDb));
+    addDiskCheck(network.server, dir);
     const networkUrl = await listen(network, options.networkPort, options.host);
     listening.url = await listen(web, options.port, options.host);
     const webUrl = listening.url;
