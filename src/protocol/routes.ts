@@ -207,9 +207,10 @@ export const healthApi = defineApi('health', {
   },
   /**
    * `GET /readyz`: the node can do its work now: each of its databases answered a `select 1` within
-   * 2 s (src/shared/readiness.ts), for a load balancer or an orchestrator. Errors:
-   * ERR_DATABASE_UNAVAILABLE (503) with `details.database` naming which of its databases (`core`,
-   * `intermediate`…), never where it is.
+   * 2 s, and the disk of its data directory has room (src/shared/readiness.ts), for a load balancer or
+   * an orchestrator. Errors: ERR_DATABASE_UNAVAILABLE (503) with `details.database` naming which of
+   * its databases (`core`, `intermediate`…), never where it is; ERR_STORAGE_FULL (503) with
+   * `details.freeBytes`.
    */
   ready: {
     method: 'GET',
