@@ -13,7 +13,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { Kysely, PostgresDialect, sql, type Generated } from 'kysely';
+import { Kysely, PostgresDialect, sql, type Generated, type Transaction } from 'kysely';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { openDatabase, openSqlite, withoutStatementBound } from './db.ts';
@@ -337,75 +337,86 @@ describe('a node whose database goes away', () => {
   );
 });
 
+/**
+ * A SQLite file with a table `kept`, which `cap` lets grow by two pages only (SQLite answers
+ * SQLITE_FULL past them, as on a full disk) and `uncap` lets grow again.
+ */
+async function cappedSqlite(name: string) {
+  const dir = mkdtempSync(join(tmpdir(), `renkei-${name}-`));
+  const db = openSqlite<{ kept: { id: Generated<number>; body: Uint8Array } }>(join(dir, 'node.sqlite'));
+  await sql`create table kept (id integer primary key, body blob not null)`.execute(db);
+  return {
+    dir,
+    db,
+    cap: async () => {
+      const pages =
+        (await sql<{ page_count: number }>`pragma page_count`.execute(db)).rows[0]?.page_count ?? 0;
+      await sql.raw(`pragma max_page_count = ${String(pages + 2)}`).execute(db);
+    },
+    uncap: () => sql.raw('pragma max_page_count = 1073741823').execute(db),
+    count: async () => (await sql<{ n: number }>`select count(*) as n from kept`.execute(db)).rows[0]?.n,
+    insert: (trx: Transaction<{ kept: { id: Generated<number>; body: Uint8Array } }>, bytes: number) =>
+      trx
+        .insertInto('kept')
+        .values({ body: Buffer.alloc(bytes) })
+        .execute(),
+  };
+}
+
 describe('a node whose storage is full or locked', () => {
   it('answers ERR_STORAGE_FULL when its SQLite file cannot grow, keeping nothing of the request', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'renkei-full-'));
-    const db = openSqlite<unknown>(join(dir, 'node.sqlite'));
-    await sql`create table kept (id integer primary key, body blob not null)`.execute(db);
-    const node = over(db);
+    const file = await cappedSqlite('full');
+    const node = over(file.db as unknown as Kysely<unknown>);
     node.app.post('/record', async () => {
-      await db.transaction().execute(async (trx) => {
-        await sql`insert into kept (body) values (${Buffer.alloc(16)})`.execute(trx);
-        await sql`insert into kept (body) values (${Buffer.alloc(256 * 1024)})`.execute(trx);
+      await file.db.transaction().execute(async (trx) => {
+        await file.insert(trx, 16);
+        await file.insert(trx, 256 * 1024);
       });
       return { recorded: true };
     });
     try {
-      // The file may grow by two pages: SQLite answers SQLITE_FULL, as on a full disk.
-      const pages =
-        (await sql<{ page_count: number }>`pragma page_count`.execute(db)).rows[0]?.page_count ?? 0;
-      await sql.raw(`pragma max_page_count = ${String(pages + 2)}`).execute(db);
+      await file.cap();
       const full = await node.app.inject({ method: 'POST', url: '/record' });
       expect(full.statusCode).toBe(503);
       expect(codeOf(full)).toBe('ERR_STORAGE_FULL');
-      expect(full.body).not.toContain(dir);
+      expect(full.body).not.toContain(file.dir);
       // The transaction was rolled back whole: not its first row either.
-      expect((await sql<{ n: number }>`select count(*) as n from kept`.execute(db)).rows[0]?.n).toBe(0);
+      expect(await file.count()).toBe(0);
       expect(await metricsOf(node.app.server)?.text()).toContain(
         'renkei_errors_total{code="ERR_STORAGE_FULL"} 1',
       );
     } finally {
       await node.close();
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(file.dir, { recursive: true, force: true });
     }
   });
 
   it('fails a whole group commit with SQLITE_FULL when the disk fills under one of its works, nothing of it written', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'renkei-full-group-'));
-    const db = openSqlite<{ kept: { id: Generated<number>; body: Uint8Array } }>(join(dir, 'node.sqlite'));
-    await sql`create table kept (id integer primary key, body blob not null)`.execute(db);
-    const group = new GroupCommit(db, {
+    const file = await cappedSqlite('full-group');
+    const group = new GroupCommit(file.db, {
       begin: () => Promise.resolve(undefined),
       mark: () => 0,
       rewind: () => undefined,
       beforeCommit: () => Promise.resolve(),
     });
-    const write = (bytes: number) =>
-      group.transaction(async (trx) => {
-        await trx
-          .insertInto('kept')
-          .values({ body: Buffer.alloc(bytes) })
-          .execute();
-      });
+    const write = (bytes: number) => group.transaction((trx) => file.insert(trx, bytes));
     try {
-      const pages =
-        (await sql<{ page_count: number }>`pragma page_count`.execute(db)).rows[0]?.page_count ?? 0;
-      await sql.raw(`pragma max_page_count = ${String(pages + 2)}`).execute(db);
+      await file.cap();
       // Issued together: one group, whose second work cannot fit. SQLite rolls the whole transaction
       // back, the first work's row with it: every caller hears the cause, not "no such savepoint".
       const settled = await Promise.allSettled([write(16), write(256 * 1024), write(16)]);
       expect(
         settled.map((s) => (s.status === 'rejected' ? (s.reason as { code?: string }).code : 'ok')),
       ).toEqual(['SQLITE_FULL', 'SQLITE_FULL', 'SQLITE_FULL']);
-      expect((await sql<{ n: number }>`select count(*) as n from kept`.execute(db)).rows[0]?.n).toBe(0);
+      expect(await file.count()).toBe(0);
       // Space again: the next group commits.
-      await sql.raw('pragma max_page_count = 1073741823').execute(db);
+      await file.uncap();
       await Promise.all([write(16), write(16)]);
-      expect((await sql<{ n: number }>`select count(*) as n from kept`.execute(db)).rows[0]?.n).toBe(2);
+      expect(await file.count()).toBe(2);
     } finally {
       await group.drain();
-      await db.destroy();
-      rmSync(dir, { recursive: true, force: true });
+      await file.db.destroy();
+      rmSync(file.dir, { recursive: true, force: true });
     }
   });
 
