@@ -415,6 +415,40 @@ describe("the core's head watch", () => {
     expect(n.x.recordChecks.at(-1)?.since).toBe(5);
   });
 
+  it('keeps, of the heads that pass, the first and the last of each day', async () => {
+    const n = await network();
+    const { watch } = watchOf(n.core, n.pkiDir);
+    const sizes = async () =>
+      (await n.core.store.listInstitutionTreeHeads('131016')).map((h) => [h.treeSize, h.finding]);
+    // Ten minutes apart, each watch sees a larger head: the day's first (3) and its newest stay.
+    await n.provisions(3);
+    await watch.watchOnce();
+    for (const _ of [4, 5, 6]) {
+      n.core.clock.advance(10 * 60_000);
+      await n.provisions(1);
+      await watch.watchOnce();
+    }
+    expect(await sizes()).toEqual([
+      [3, null],
+      [6, null],
+    ]);
+    // The next day: that day's first and last, and the day before's stay as they were.
+    n.core.clock.advance(24 * 3600_000);
+    for (const _ of [7, 8, 9]) {
+      await n.provisions(1);
+      await watch.watchOnce();
+      n.core.clock.advance(10 * 60_000);
+    }
+    expect(await sizes()).toEqual([
+      [3, null],
+      [6, null],
+      [7, null],
+      [9, null],
+    ]);
+    // Each watch still proved the new head from the newest kept.
+    expect(n.x.recordChecks.at(-1)).toEqual({ processingNumbers: [], since: 8 });
+  });
+
   it('counts an institution that does not answer as unreachable and goes on to the next', async () => {
     const n = await network();
     const { watch, results } = watchOf(n.core, n.pkiDir);

@@ -358,6 +358,12 @@ export interface CoreStore {
   /** Every head kept for the institution, by size then time. */
   listInstitutionTreeHeads(institutionId: string): Promise<InstitutionTreeHead[]>;
   /**
+   * Drop the institution's heads kept without a finding on the UTC day of `seenAt` (an ISO instant),
+   * seen after that day's first and before `seenAt`: of its passing heads, the first and the last of
+   * each day are kept (a head watch sees one every few minutes), every head with a finding too.
+   */
+  thinInstitutionTreeHeads(institutionId: string, seenAt: string): Promise<void>;
+  /**
    * The newest `limit` heads kept with a finding, any institution, newest seen first; each with the
    * size of the largest head of its institution that had passed when it was seen (null: none had).
    */

@@ -2,8 +2,8 @@
  * The head watch: every so often the core asks each institution in its registry (the Myna Portal
  * included) for its latest signed tree head, with a consistency proof from the head the core kept
  * last, and judges it as the oversight cross-check does (its signature with the institution's
- * certificate of the head's time, then its history: head-history.ts). Every head is kept with what was
- * found wrong with it, if anything.
+ * certificate of the head's time, then its history: head-history.ts). Every head with a finding is
+ * kept; of the heads that pass, the first and the last of each day.
  *
  * Why: the cross-check keeps heads only when the commission runs one, so a log rewritten and grown
  * again between two checks was found at the second, weeks later perhaps, and a log rewritten back to
@@ -35,7 +35,8 @@ export type HeadKeyOf = (institutionId: string, kid: string, at: Date) => Promis
  * signature checked with the institution's certificate of the head's key id (valid at the head's
  * time, an earlier one after a re-key included), then against the head the core kept before (a
  * consistency proof: head-history.ts). The head is kept (one row per distinct head) with the kind of
- * its first finding. Returns the findings.
+ * its first finding; the institution's other passing heads of that day but its first are dropped
+ * (`thinInstitutionTreeHeads`). Returns the findings.
  */
 export async function judgeHead(
   party: PartyCheck,
@@ -89,6 +90,7 @@ export async function judgeHead(
   if (head !== null) {
     const claimed = rootHash ?? headClaims(head.jws)?.rootHash;
     if (claimed !== undefined) {
+      const seenAt = clock.now().toISOString();
       await store.keepInstitutionTreeHead({
         institutionId: party.institutionId,
         treeSize: head.treeSize,
@@ -96,9 +98,14 @@ export async function judgeHead(
         timestamp: head.timestamp,
         kid: head.kid,
         jws: head.jws,
-        seenAt: clock.now().toISOString(),
+        seenAt,
         finding: findings[0]?.kind ?? null,
       });
+      // Watched every few minutes, an institution's passing heads would be a row each (3,600
+      // institutions every ten minutes: some 190 million a year). The newest is what the next head is
+      // proved from, and must be kept; of the others, the first and the last of each day, as evidence
+      // of what the institution vouched for then. Every head with a finding stays.
+      if (findings.length === 0) await store.thinInstitutionTreeHeads(party.institutionId, seenAt);
     }
   }
   return findings;
