@@ -292,8 +292,7 @@ export function startFailure(name: string, errorOutput: string, why: string, out
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '');
-  const refusal = lines.findLast((line) => /^ERR_[A-Z_]+: /.test(line));
-  const match = refusal === undefined ? null : /^(ERR_[A-Z_]+): (.*)$/.exec(refusal);
+  const match = lines.map((line) => /^(ERR_[A-Z_]+): (.*)$/.exec(line)).findLast((m) => m !== null);
   if (match?.[1] !== undefined && isErrorCode(match[1])) {
     return new RenkeiError(match[1], `${name}: ${match[2] ?? ''}`, { node: name });
   }

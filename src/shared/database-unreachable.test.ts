@@ -53,6 +53,32 @@ async function dropSchema(schema: string): Promise<void> {
   await client.end();
 }
 
+/**
+ * A node over a fresh schema of the test PostgreSQL, reached through a proxy (`proxyTo`) that the test
+ * cuts, silences or stalls, with these bounds; `dispose` closes the node, cuts the proxy and drops
+ * the schema.
+ */
+async function proxiedNode(
+  name: string,
+  bounds: { connectTimeoutMs?: number; statementTimeoutMs?: number; poolSize?: number } = {},
+) {
+  const proxy = await proxyTo(new URL(postgres ?? ''));
+  const schema = `t${randomBytes(5).toString('hex')}_${name}`;
+  const node = over(
+    await openDatabase<unknown>({ dialect: 'postgres', url: proxy.url(), schema, ...bounds }),
+  );
+  return {
+    proxy,
+    schema,
+    node,
+    dispose: async () => {
+      await node.close();
+      await proxy.cut();
+      await dropSchema(schema);
+    },
+  };
+}
+
 const codeOf = (answer: { json: () => unknown }) =>
   (answer.json() as { error?: { code?: string } }).error?.code;
 
@@ -150,9 +176,7 @@ describe('a node whose database goes away', () => {
   it.runIf(postgres)(
     'as the node opens it (openDatabase): answers it while the connection is cut, without dying, and again once it is back',
     async () => {
-      const proxy = await proxyTo(new URL(postgres ?? ''));
-      const schema = `t${randomBytes(5).toString('hex')}_cut`;
-      const node = over(await openDatabase<unknown>({ dialect: 'postgres', url: proxy.url(), schema }));
+      const { proxy, node, dispose } = await proxiedNode('cut');
       try {
         expect((await node.ask()).json()).toEqual({ one: 1 });
         expect((await node.ready()).json()).toEqual({ status: 'ready', node: 'test' });
@@ -169,9 +193,7 @@ describe('a node whose database goes away', () => {
         expect((await node.ask()).json()).toEqual({ one: 1 });
         expect((await node.ready()).json()).toEqual({ status: 'ready', node: 'test' });
       } finally {
-        await node.close();
-        await proxy.cut();
-        await dropSchema(schema);
+        await dispose();
       }
     },
   );
@@ -226,12 +248,8 @@ describe('a node whose database goes away', () => {
   it.runIf(postgres)(
     'waits for a connection no longer than its bound: at start, and for a request once the host goes silent',
     async () => {
-      const proxy = await proxyTo(new URL(postgres ?? ''));
-      const schema = `t${randomBytes(5).toString('hex')}_silent`;
       const connectTimeoutMs = 500;
-      const node = over(
-        await openDatabase<unknown>({ dialect: 'postgres', url: proxy.url(), schema, connectTimeoutMs }),
-      );
+      const { proxy, schema, node, dispose } = await proxiedNode('silent', { connectTimeoutMs });
       try {
         expect((await node.ask()).json()).toEqual({ one: 1 });
         proxy.silence();
@@ -255,9 +273,7 @@ describe('a node whose database goes away', () => {
         expect((error as RenkeiError).code).toBe('ERR_DATABASE_UNAVAILABLE');
         expect(Date.now() - started).toBeLessThan(connectTimeoutMs + 2000);
       } finally {
-        await node.close();
-        await proxy.cut();
-        await dropSchema(schema);
+        await dispose();
       }
     },
   );
@@ -302,19 +318,12 @@ describe('a node whose database goes away', () => {
   it.runIf(postgres)(
     'drops a connection that goes silent in the middle of a statement, answering 503 within the bound, and goes on over a new one',
     async () => {
-      const proxy = await proxyTo(new URL(postgres ?? ''));
-      const schema = `t${randomBytes(5).toString('hex')}_stall`;
       const statementTimeoutMs = 500;
-      const node = over(
-        await openDatabase<unknown>({
-          dialect: 'postgres',
-          url: proxy.url(),
-          schema,
-          statementTimeoutMs,
-          connectTimeoutMs: 500,
-          poolSize: 2,
-        }),
-      );
+      const { proxy, node, dispose } = await proxiedNode('stall', {
+        statementTimeoutMs,
+        connectTimeoutMs: 500,
+        poolSize: 2,
+      });
       try {
         expect((await node.ask()).json()).toEqual({ one: 1 });
         proxy.stall();
@@ -329,9 +338,7 @@ describe('a node whose database goes away', () => {
         expect((await node.ask()).json()).toEqual({ one: 1 });
         expect((await node.ready()).json()).toEqual({ status: 'ready', node: 'test' });
       } finally {
-        await node.close();
-        await proxy.cut();
-        await dropSchema(schema);
+        await dispose();
       }
     },
   );

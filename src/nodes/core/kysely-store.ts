@@ -1358,20 +1358,19 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
 
   async thinInstitutionTreeHeads(institutionId: string, seenAt: string): Promise<void> {
     const dayStart = `${seenAt.slice(0, 10)}T00:00:00.000Z`;
-    const first = await this.db
-      .selectFrom('institution_tree_heads')
-      .select((eb) => eb.fn.min('seen_at').as('first'))
-      .where('institution_id', '=', institutionId)
-      .where('finding', 'is', null)
-      .where('seen_at', '>=', dayStart)
-      .executeTakeFirst();
-    if (first?.first === null || first?.first === undefined) return;
     await this.db
       .deleteFrom('institution_tree_heads')
       .where('institution_id', '=', institutionId)
       .where('finding', 'is', null)
-      .where('seen_at', '>', first.first)
       .where('seen_at', '<', seenAt)
+      .where('seen_at', '>', (eb) =>
+        eb
+          .selectFrom('institution_tree_heads as first')
+          .select((f) => f.fn.min('first.seen_at').as('seen_at'))
+          .where('first.institution_id', '=', institutionId)
+          .where('first.finding', 'is', null)
+          .where('first.seen_at', '>=', dayStart),
+      )
       .execute();
   }
 

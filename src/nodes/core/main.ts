@@ -137,13 +137,13 @@ export interface DemoConsoleAccount {
 const LEASE_MS = 30_000;
 
 const HOUR_MS = 3600_000;
+const DAY_MS = 24 * HOUR_MS;
 
 /**
  * The head watch's default interval: a rewritten log is found within ten minutes of its next head,
  * for one request per institution per interval (3,600 institutions: six a second).
  */
 export const HEAD_WATCH_MS = 10 * 60_000;
-const DAY_MS = 24 * HOUR_MS;
 
 export async function startCore(options: StartCoreOptions): Promise<RunningNode> {
   if (options.worker && !options.postgres) {

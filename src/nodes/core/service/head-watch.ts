@@ -114,6 +114,13 @@ export async function judgeHead(
 /** How one institution's head stood at a watch: `finding` whatever the history, `unreachable` unasked. */
 export type HeadWatchResult = 'first' | 'same' | 'consistent' | 'no-head' | 'finding' | 'unreachable';
 
+function resultOf(party: PartyCheck, findings: readonly ExchangeFinding[]): HeadWatchResult {
+  if (party.status !== 'answered') return 'unreachable';
+  if (findings.length > 0) return 'finding';
+  if (party.treeHead === null) return 'no-head';
+  return party.history === 'same' || party.history === 'consistent' ? party.history : 'first';
+}
+
 export interface WatchedParty {
   institutionId: string;
   result: HeadWatchResult;
@@ -154,14 +161,7 @@ export class HeadWatch {
       if (this.closed) break;
       const { party } = await recordChecks.ask(institution.id, []);
       const findings = party.status === 'answered' ? await judgeHead(party, this.options) : [];
-      const result: HeadWatchResult =
-        party.status !== 'answered'
-          ? 'unreachable'
-          : findings.length > 0
-            ? 'finding'
-            : party.treeHead === null
-              ? 'no-head'
-              : ((party.history as 'first' | 'same' | 'consistent' | undefined) ?? 'first');
+      const result = resultOf(party, findings);
       const entry: WatchedParty = { institutionId: institution.id, result, findings };
       if (party.history !== undefined) entry.history = party.history;
       if (party.treeHead) entry.treeSize = party.treeHead.treeSize;
