@@ -16,6 +16,20 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'error',
+      // On Node 20, AsyncLocalStorage's first use turns on the promise hooks of the whole process for
+      // good: a cost on every promise of every exchange (it crept in once, for a migration's scope).
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'node:async_hooks',
+              importNames: ['AsyncLocalStorage', 'createHook'],
+              message: 'Promise hooks cost every promise of the process: pass what the scope would carry.',
+            },
+          ],
+        },
+      ],
     },
   },
   {

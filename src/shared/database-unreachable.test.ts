@@ -305,7 +305,7 @@ describe('a node whose database goes away', () => {
         expect((await node.ask()).json()).toEqual({ one: 1 });
         // A migration, a bulk load: unbounded.
         await expect(
-          withoutStatementBound(() => sql`select pg_sleep(0.6) as slept`.execute(db)),
+          sql`select pg_sleep(0.6) as slept`.execute(withoutStatementBound(db)),
         ).resolves.toMatchObject({ rows: [{ slept: '' }] });
         await expect(sql`select pg_sleep(0.6)`.execute(db)).rejects.toMatchObject({ code: 'ETIMEDOUT' });
       } finally {

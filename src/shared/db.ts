@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
@@ -77,14 +76,20 @@ export const PG_CONNECT_TIMEOUT_MS = 10_000;
  */
 export const PG_STATEMENT_TIMEOUT_MS = 60_000;
 
-const unbounded = new AsyncLocalStorage<true>();
+/** Each bounded PostgreSQL database's twin over the same pool, its statements unbounded. */
+const unboundedTwins = new WeakMap<object, object>();
 
 /**
- * Run `work` with no bound on its PostgreSQL statements (`PG_STATEMENT_TIMEOUT_MS`): a migration, a
- * bulk load and the index it builds. Everything `work` awaits is unbounded; nothing else is.
+ * The same database with no bound on its PostgreSQL statements (`PG_STATEMENT_TIMEOUT_MS`), for what
+ * is long by nature: a migration, a bulk load and the index it builds. It shares the pool (and so the
+ * connections) of `db`; SQLite's databases, which have no bound, are returned as they are.
+ *
+ * A twin rather than a scope (`AsyncLocalStorage`, as it was): on Node 20 a scope's first use turns
+ * on the promise hooks of the whole process for good, a cost on every promise of every exchange
+ * (`promiseInitHook` in a profile), for what a migration needs once.
  */
-export function withoutStatementBound<T>(work: () => Promise<T>): Promise<T> {
-  return unbounded.run(true, work);
+export function withoutStatementBound<DB>(db: Kysely<DB>): Kysely<DB> {
+  return (unboundedTwins.get(db) as Kysely<DB> | undefined) ?? db;
 }
 
 /**
@@ -99,7 +104,7 @@ function boundedPool(pool: pg.Pool, timeoutMs: number): PostgresPool {
       const client = await pool.connect();
       let cut = false;
       const query = (text: unknown, values?: readonly unknown[]) => {
-        if (typeof text !== 'string' || unbounded.getStore() === true) {
+        if (typeof text !== 'string') {
           return client.query(text as string, values as unknown[]);
         }
         // pg reads `query_timeout` from a query's config; its types do not declare it.
@@ -176,12 +181,16 @@ export async function openDatabase<DB>(target: DatabaseTarget): Promise<Kysely<D
   // src/shared/database-unreachable.test.ts). The query itself still fails (ERR_DATABASE_UNAVAILABLE),
   // and the pool drops the broken client when it is released.
   pool.on('connect', (client) => client.on('error', () => undefined));
-  return new Kysely<DB>({
-    dialect: new SchemaPostgresDialect(
-      { pool: boundedPool(pool, target.statementTimeoutMs ?? PG_STATEMENT_TIMEOUT_MS) },
-      target.schema,
-    ),
+  const timeoutMs = target.statementTimeoutMs ?? PG_STATEMENT_TIMEOUT_MS;
+  const db = new Kysely<DB>({
+    dialect: new SchemaPostgresDialect({ pool: boundedPool(pool, timeoutMs) }, target.schema),
   });
+  if (timeoutMs > 0) {
+    // Never destroyed itself: `db`'s destroy ends the pool they share.
+    const twin = new Kysely<DB>({ dialect: new SchemaPostgresDialect({ pool }, target.schema) });
+    unboundedTwins.set(db, twin);
+  }
+  return db;
 }
 
 /** The first key of our migration locks (two-key advisory locks: apart from `lockForAppend`'s). */
@@ -392,13 +401,13 @@ export async function migrateToLatest(
     dialectOf(db) === 'postgres'
       ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(db)).rows[0]?.schema
       : undefined;
+  // A migration over a large table (an index built, rows rewritten) may take minutes: unbounded.
   const migrator = new Migrator({
-    db,
+    db: withoutStatementBound(db),
     provider,
     ...(schema === undefined ? {} : { migrationTableSchema: schema }),
   });
-  // A migration over a large table (an index built, rows rewritten) may take minutes: unbounded.
-  const { error, results } = await withoutStatementBound(() => migrator.migrateToLatest());
+  const { error, results } = await migrator.migrateToLatest();
   if (error) {
     // Kysely refuses, before running anything, a database that ran migrations it was not given: one a
     // newer version migrated. Looked for only then, so a normal start reads nothing more.

@@ -73,9 +73,11 @@ export const SORT_THREADS = 2;
  * Required there.
  */
 export function createKyselyBulkNumberingStore(
-  db: Kysely<JlisDatabase>,
+  registry: Kysely<JlisDatabase>,
   sqliteFile?: string,
 ): BulkNumberingStore {
+  // Ten million rows and the index over them take minutes, not the exchange path's milliseconds.
+  const db = withoutStatementBound(registry);
   const postgres = dialectOf(db as unknown as Kysely<unknown>) === 'postgres';
   if (!postgres && sqliteFile === undefined) {
     throw new TypeError('bulk numbering on SQLite writes through its own connection: name the file');
@@ -209,15 +211,6 @@ export function createKyselyBulkNumberingStore(
         before: `drop index if exists ${NUMBER_INDEX}`,
       });
     };
-  }
-  if (postgres) {
-    // Ten million rows and the index over them take minutes, not the exchange path's milliseconds.
-    const unbounded = { ...store };
-    store.load = (onCode, onNumber) => withoutStatementBound(() => unbounded.load(onCode, onNumber));
-    store.start = () => withoutStatementBound(() => unbounded.start());
-    store.insertBatch = (rows, at, first) =>
-      withoutStatementBound(() => unbounded.insertBatch(rows, at, first));
-    store.finish = () => withoutStatementBound(() => unbounded.finish());
   }
   return store;
 }
