@@ -32,6 +32,14 @@ export const RecordCheckRequest = z.strictObject({
    * (RFC 9162 §2.1.4), so the core can tell a log that grew from one that was rewritten.
    */
   since: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  /**
+   * A period: the institution also lists the processing numbers of its own records whose numbers the
+   * core gave in it (a processing number is a UUIDv7: its first 48 bits are the time the core gave
+   * it), so that the core finds what an institution recorded and the core has no record of, which
+   * asking by the core's own numbers cannot. Failed inquiries are left out: they never reached the
+   * core, under a number the requester made itself.
+   */
+  numbered: z.strictObject({ from: z.iso.datetime(), to: z.iso.datetime() }).optional(),
 });
 export type RecordCheckRequest = z.infer<typeof RecordCheckRequest>;
 
@@ -93,6 +101,17 @@ export const RecordCheckAnswer = z.object({
       proof: z.array(z.string().regex(/^[0-9a-f]{64}$/)).max(128),
     })
     .optional(),
+  /**
+   * Asked with `numbered`: the processing numbers of its records numbered in the period, oldest
+   * first, per role, at most `RECORD_CHECK_LIMIT` each (`truncated` when there were more).
+   */
+  numbered: z
+    .object({
+      requester: z.array(ProcessingNumber).max(RECORD_CHECK_LIMIT),
+      provider: z.array(ProcessingNumber).max(RECORD_CHECK_LIMIT),
+      truncated: z.boolean(),
+    })
+    .optional(),
 });
 export type RecordCheckAnswer = z.infer<typeof RecordCheckAnswer>;
 
@@ -112,6 +131,7 @@ export async function answerRecordCheck(
   },
   since: number | undefined,
   logger: Logger,
+  numbered?: RecordCheckAnswer['numbered'],
 ): Promise<RecordCheckAnswer> {
   const head = await log.latestTreeHead();
   let consistency: RecordCheckAnswer['consistency'];
@@ -134,5 +154,61 @@ export async function answerRecordCheck(
     requester: [...exchanges.requester.values()],
     provider: [...exchanges.provider.values()],
     ...(consistency === undefined ? {} : { consistency }),
+    ...(numbered === undefined ? {} : { numbered }),
   };
+}
+
+/** The smallest UUIDv7 of the millisecond `ms`, less than every processing number given in it. */
+function firstNumberOf(ms: number): string {
+  const hex = Math.max(0, Math.floor(ms)).toString(16).padStart(12, '0').slice(-12);
+  return `${hex.slice(0, 8)}-${hex.slice(8)}-0000-0000-000000000000`;
+}
+
+/** The millisecond a processing number (UUIDv7) was given in. */
+export function numberedAt(processingNumber: string): number {
+  return parseInt(processingNumber.slice(0, 8) + processingNumber.slice(9, 13), 16);
+}
+
+/**
+ * A party's processing numbers given in `period` (`RecordCheckRequest.numbered`), oldest first, per
+ * role, at most `limit` each, from its pages of exchanges by processing number. A failed inquiry is
+ * left out (its number is the requester's own, and the core never saw it).
+ */
+export async function listNumbered(
+  pages: {
+    requesterExchanges(after: string | undefined, limit: number): Promise<RequesterExchange[]>;
+    providerExchanges(after: string | undefined, limit: number): Promise<ProviderExchange[]>;
+  },
+  period: { from: string; to: string },
+  limit = RECORD_CHECK_LIMIT,
+): Promise<NonNullable<RecordCheckAnswer['numbered']>> {
+  const from = Date.parse(period.from);
+  const to = Date.parse(period.to);
+  let truncated = false;
+  const collect = async <T extends { processingNumber: string }>(
+    page: (after: string | undefined, limit: number) => Promise<T[]>,
+    keep: (exchange: T) => boolean,
+  ): Promise<string[]> => {
+    const numbers: string[] = [];
+    for (let after = firstNumberOf(from); ;) {
+      const rows = await page(after, limit + 1);
+      for (const row of rows) {
+        if (numberedAt(row.processingNumber) > to) return numbers;
+        if (!keep(row)) continue;
+        if (numbers.length === limit) {
+          truncated = true;
+          return numbers;
+        }
+        numbers.push(row.processingNumber);
+      }
+      // A page may hold fewer exchanges than records (a record whose events fold to nothing): the
+      // listing ends at an empty page, not a short one.
+      const last = rows.at(-1);
+      if (last === undefined) return numbers;
+      after = last.processingNumber;
+    }
+  };
+  const requester = await collect(pages.requesterExchanges.bind(pages), (r) => r.opened !== 'inquiry_failed');
+  const provider = await collect(pages.providerExchanges.bind(pages), () => true);
+  return { requester, provider, truncated };
 }

@@ -788,6 +788,37 @@ describe('the three-party cross-check (三者照合)', () => {
     expect(JSON.stringify(answer)).not.toContain(unknown);
     expect(JSON.stringify(answer)).not.toContain(person.personCode);
     expect(JSON.stringify(answer)).not.toContain(person.addresseeNumber);
+    // Asked for its own numbers of a period, it lists both exchanges, by role; of another period, none.
+    const hour = 3_600_000;
+    const around = (ms: number) => ({
+      from: new Date(ms - hour).toISOString(),
+      to: new Date(ms + hour).toISOString(),
+    });
+    const listed = await h.client.post<RecordCheckAnswer>('/network/v1/record-checks', {
+      processingNumbers: [],
+      numbered: around(Date.now()),
+    });
+    expect(listed.numbered).toEqual({
+      requester: [asked.processingNumber],
+      provider: [provided.processingNumber],
+      truncated: false,
+    });
+    expect(listed.requester).toEqual([]);
+    const earlier = await h.client.post<RecordCheckAnswer>('/network/v1/record-checks', {
+      processingNumbers: [],
+      numbered: around(Date.parse('2020-01-01T00:00:00Z')),
+    });
+    expect(earlier.numbered).toEqual({ requester: [], provider: [], truncated: false });
+    expect(
+      (
+        await failure(
+          h.client.post('/network/v1/record-checks', {
+            processingNumbers: [],
+            numbered: { from: '2025-06-01', to: 'tomorrow' },
+          }),
+        )
+      ).code,
+    ).toBe('ERR_VALIDATION');
     // More than one page's numbers at once is refused, as is anything but processing numbers.
     const tooMany = Array.from({ length: RECORD_CHECK_LIMIT + 1 }, () => uuidv7());
     expect(

@@ -132,7 +132,7 @@ export function registerInstitutionRoutes(app: FastifyInstance, services: Instit
   });
   // The oversight commission's cross-check, asked by the core only (the route's callers).
   serve(app, networkApi.checkRecords, async ({ body }) =>
-    services.recordLog.check(body.processingNumbers, body.since),
+    services.recordLog.check(body.processingNumbers, body.since, body.numbered),
   );
   serve(app, networkApi.notifyProvisionFailure, async ({ body }) => {
     await provisions.recordFailure(body);

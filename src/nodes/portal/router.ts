@@ -301,7 +301,7 @@ export function registerPortalNetworkRoutes(
   recordLog: PortalRecordLogService,
 ): void {
   serve(app, portalNetworkApi.checkRecords, async ({ body }) =>
-    recordLog.check(body.processingNumbers, body.since),
+    recordLog.check(body.processingNumbers, body.since, body.numbered),
   );
   serve(app, portalNetworkApi.deliverCode, async ({ body }) => {
     await codes.deliverCode(body);

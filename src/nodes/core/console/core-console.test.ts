@@ -15,6 +15,7 @@ import { legalTableFromFiles, type LegalFiles } from '../../../domain/legal-tabl
 import { pino } from 'pino';
 import type { CoreDatabase } from '../kysely-store.ts';
 import {
+  startStandIn,
   startTestCoreConsole,
   startTwoMunicipalities,
   testLegalFiles,
@@ -528,15 +529,61 @@ describe("the oversight console's resident view, anomalies, cross-check and use 
     });
     x.onRecordCheck = requesterSays((r) => r.outcome);
     a.onRecordCheck = providerSays(provided);
-    const agreed = await post(ppc, '/oversight/cross-check', '/oversight/cross-check', { limit: '50' });
-    expect(agreed.statusCode, agreed.body).toBe(200);
-    expect(agreed.body).toMatch(/id="cross-check"\s+data-ok="true"\s+data-findings="0"/);
-    expect(agreed.body).toMatch(/data-institution="131016" data-status="answered"/);
-    // Each institution was asked about exactly the exchanges it took part in.
-    expect(x.recordChecks.at(-1)?.processingNumbers.sort()).toEqual(
-      exchanges.map((r) => r.processingNumber).sort(),
-    );
-    expect(a.recordChecks.at(-1)?.processingNumbers).toHaveLength(3);
+    // Every registered institution is asked, also one the core has no exchange with: the registry
+    // test's 012025, at an address where nothing answers, is named as not answering.
+    const unanswered = await post(ppc, '/oversight/cross-check', '/oversight/cross-check', { limit: '50' });
+    expect(unanswered.body).toMatch(/id="cross-check"\s+data-ok="false"\s+data-findings="0"/);
+    expect(unanswered.body).toMatch(/data-institution="012025" data-status="unreachable"/);
+    const y = await startStandIn();
+    try {
+      await core.register('012025', 'municipality', y.url);
+      const agreed = await post(ppc, '/oversight/cross-check', '/oversight/cross-check', { limit: '50' });
+      expect(agreed.statusCode, agreed.body).toBe(200);
+      expect(agreed.body).toMatch(/id="cross-check"\s+data-ok="true"\s+data-findings="0"/);
+      expect(agreed.body).toMatch(/data-institution="131016" data-status="answered"/);
+      // Each institution was asked about exactly the exchanges it took part in, and for its own
+      // numbers of the period: from the oldest record compared until now.
+      expect(x.recordChecks.at(-1)?.processingNumbers.sort()).toEqual(
+        exchanges.map((r) => r.processingNumber).sort(),
+      );
+      expect(a.recordChecks.at(-1)?.processingNumbers).toHaveLength(3);
+      expect(y.recordChecks.at(-1)?.processingNumbers).toEqual([]);
+      const oldest = exchanges.map((r) => r.processingNumber).sort()[0] ?? '';
+      const period = y.recordChecks.at(-1)?.numbered;
+      expect(Date.parse(period?.from ?? '')).toBe(parseInt(oldest.slice(0, 8) + oldest.slice(9, 13), 16));
+      expect(period?.to).toBe(core.clock.now().toISOString());
+
+      // What the core has no record of: 012025's inquiry under a number the core never gave, and its
+      // provision for an exchange the core sent to 132012; not 131016's inquiries, which the core has
+      // from 131016.
+      const never = '0197a1b2-c3d4-7e5f-8a6b-7c8d9e0f1a2b';
+      const sentToOther = provided[0]?.processingNumber ?? '';
+      y.onRecordCheck = () => ({
+        treeHead: null,
+        requester: [],
+        provider: [],
+        numbered: { requester: [never], provider: [sentToOther], truncated: false },
+      });
+      x.onRecordCheck = () => ({
+        ...requesterSays((r) => r.outcome)(),
+        numbered: { requester: exchanges.map((r) => r.processingNumber), provider: [], truncated: false },
+      });
+      const unknown = await post(ppc, '/oversight/cross-check', '/oversight/cross-check', { limit: '50' });
+      expect(unknown.body).toMatch(/data-ok="false"\s+data-findings="2"/);
+      expect(unknown.body.match(/data-kind="exchange-unknown-at-core" data-party="012025"/g)).toHaveLength(2);
+      expect(unknown.body).toContain(
+        `012025は照会 ${never} を記録していますが、コアシステムには012025からのこの照会の記録がありません。`,
+      );
+      expect(unknown.body).toContain(
+        `012025は ${sentToOther} の提供を記録していますが、コアシステムはこの照会を012025に転送した記録がありません。`,
+      );
+      expect(unknown.body).toMatch(
+        /data-institution="131016" data-status="answered">[\s\S]*?data-listed="3"/,
+      );
+    } finally {
+      await core.register('012025', 'municipality', 'https://127.0.0.1:9');
+      await y.close();
+    }
 
     // The requester rewrote the refusal as a provision; the provider lost one of its records.
     x.onRecordCheck = requesterSays((r) => (r.outcome === 'refused' ? 'provided' : r.outcome));

@@ -144,6 +144,14 @@ export const OVERSIGHT_MESSAGES = {
     ja: 'コアシステムは {pn} を{party}による「{outcome}」と記録していますが、{party}にその記録がありません。',
     en: 'The core recorded {pn} as “{outcome}” by {party}, but {party} has no record of it.',
   },
+  'exchange-unknown-at-core-requester': {
+    ja: '{party}は照会 {pn} を記録していますが、コアシステムには{party}からのこの照会の記録がありません。',
+    en: '{party} recorded inquiry {pn}, which the core has no record of from {party}.',
+  },
+  'exchange-unknown-at-core-provider': {
+    ja: '{party}は {pn} の提供を記録していますが、コアシステムはこの照会を{party}に転送した記録がありません。',
+    en: '{party} recorded a provision for {pn}, which the core has no record of sending to {party}.',
+  },
   'exchange-disagrees': {
     ja: '{party}の{role} {pn} の記録は、{fields}がコアシステムの記録と異なります。',
     en: '{party}’s record of {role} {pn} differs from the core’s in its {fields}.',
@@ -201,8 +209,8 @@ export const OVERSIGHT_MESSAGES = {
     en: 'No certificate of the institution: signature not checked',
   },
   crossCheckLead: {
-    ja: 'コアシステムの記録を、照会機関・提供機関それぞれの記録と突き合わせます。コアシステムが各機関にネットワーク経由（相互TLS・署名付き）で照会し、各機関は自らの記録と署名済みツリーヘッドを回答します。',
-    en: 'The core’s records compared with the requesters’ and the providers’ own. The core asks each institution over the network (mutual TLS, signed), and each answers with its records and its signed tree head.',
+    ja: 'コアシステムの記録を、照会機関・提供機関それぞれの記録と突き合わせます。コアシステムが各機関にネットワーク経由（相互TLS・署名付き）で照会し、各機関は自らの記録と署名済みツリーヘッドを回答します。各機関は期間内の自らの記録の処理通番も回答し、コアシステムに記録のないものは不一致として示します。',
+    en: 'The core’s records compared with the requesters’ and the providers’ own. The core asks each institution over the network (mutual TLS, signed), and each answers with its records and its signed tree head. Each also lists the processing numbers of its own records of the period: any the core has no record of is a mismatch.',
   },
   limit: { ja: '件数（新しい順）', en: 'Records (newest first)' },
   crossCheck: { ja: '照合', en: 'Cross-check' },
@@ -221,6 +229,8 @@ export const OVERSIGHT_MESSAGES = {
   },
   institution: { ja: '機関', en: 'Institution' },
   asked: { ja: '照会した記録', en: 'Records asked' },
+  listed: { ja: '機関の記録（期間内）', en: 'Its own records (the period)' },
+  listedTruncated: { ja: '（一部）', en: ' (some)' },
   state: { ja: '状態', en: 'State' },
   signedHead: { ja: '署名済みツリーヘッド', en: 'Signed tree head' },
   headSize: { ja: '大きさ', en: 'Size' },
@@ -535,6 +545,7 @@ export function crossCheckBody(
                 <tr>
                   <th>${t.institution}</th>
                   <th class="num">${t.asked}</th>
+                  <th class="num">${t.listed}</th>
                   <th>${t.state}</th>
                   <th>${t.signedHead}</th>
                 </tr>
@@ -548,6 +559,9 @@ export function crossCheckBody(
                         <div class="hint"><code>${p.institutionId}</code></div>
                       </th>
                       <td class="num">${count.format(p.asked)}</td>
+                      <td class="num" data-listed="${p.listed ?? ''}">
+                        ${p.listed === undefined ? '' : count.format(p.listed)}${p.listedTruncated ? t.listedTruncated : ''}
+                      </td>
                       <td>${t[p.status]}${p.error ? html` <code>${p.error}</code>` : null}</td>
                       <td>
                         ${
@@ -687,7 +701,10 @@ export function findingText(f: ExchangeFinding, names: Map<string, string>, lang
     delivered: d.delivered ? t.delivered : '',
     answers: d.answers !== undefined && d.answers > 1 ? fill(t.answeredTimes, { n: d.answers }) : '',
   };
-  const kind = f.kind === 'exchange-missing' ? `exchange-missing-${d.role ?? 'requester'}` : f.kind;
+  const kind =
+    f.kind === 'exchange-missing' || f.kind === 'exchange-unknown-at-core'
+      ? `${f.kind}-${d.role ?? 'requester'}`
+      : f.kind;
   return Object.hasOwn(OVERSIGHT_MESSAGES, kind) && FINDING_KINDS.has(kind)
     ? fill(t[kind as keyof typeof OVERSIGHT_MESSAGES], values)
     : f.message;
@@ -696,6 +713,8 @@ export function findingText(f: ExchangeFinding, names: Map<string, string>, lang
 const FINDING_KINDS = new Set([
   'exchange-missing-requester',
   'exchange-missing-provider',
+  'exchange-unknown-at-core-requester',
+  'exchange-unknown-at-core-provider',
   'exchange-disagrees',
   'exchange-outcome-disagrees',
   'exchange-provided-though-refused',

@@ -27,11 +27,14 @@ export interface FindingDetail {
   /** A tree head's size, and the size of the head kept before it. */
   readonly treeSize?: number;
   readonly earlierSize?: number;
+  /** The core has the exchange, but with another party in this role (`exchange-unknown-at-core`). */
+  readonly atCore?: boolean;
 }
 
 /**
  * A finding with the party it concerns. Kinds: `exchange-missing`, `exchange-disagrees`,
- * `exchange-outcome-disagrees`, `exchange-provided-though-refused` (here), `head-signature-invalid`,
+ * `exchange-outcome-disagrees`, `exchange-provided-though-refused` (here), `exchange-unknown-at-core`
+ * (a record the core has none of: service/record-checks.ts, src/network/records.ts), `head-signature-invalid`,
  * `certificate-untrusted`, the head's key refused (`head-key-unknown`, `head-outside-validity`,
  * `head-after-revocation`, `head-key-compromised`: src/trust/pki/party-key.ts) and the head's history
  * (`head-missing`, `head-tree-shrank`, `head-inconsistent`, `head-proof-missing`: head-history.ts).

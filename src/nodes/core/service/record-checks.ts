@@ -10,13 +10,17 @@
  * does, but the core has no business holding another party's database credentials (分散管理): each
  * party answers for its own records, in a signed answer the core keeps in its message archive.
  *
- * What it cannot see: an exchange an institution recorded that the core has no record of at all
- * (it asks by the core's processing numbers). `renkei records verify` still finds those.
+ * It also finds what asking by the core's numbers cannot: an exchange an institution recorded that
+ * the core has no record of (or has with another party). Every registered institution (or the one
+ * asked for) is asked, beside its own exchanges, for the processing numbers of its records numbered
+ * in the period (`RecordCheckRequest.numbered`: the period asked, or from the oldest record compared
+ * until now); each number the core has no record of with that institution in that role is an
+ * `exchange-unknown-at-core` finding, whatever the time the core would have recorded it at.
  *
  * The Myna Portal is asked as any institution is: it keeps its requester and provider records in a
  * record log of its own, with heads signed by its identity key, and answers the same request.
  */
-import { RECORD_CHECK_LIMIT, type RecordCheckAnswer } from '../../../protocol/record-checks.ts';
+import { RECORD_CHECK_LIMIT, numberedAt, type RecordCheckAnswer } from '../../../protocol/record-checks.ts';
 import type { Clock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
@@ -62,6 +66,10 @@ export interface PartyCheck {
   consistency?: RecordCheckAnswer['consistency'];
   /** How the head stands against the kept one (head-history.ts); absent when not compared. */
   history?: HeadHistory;
+  /** How many processing numbers of the period it listed of its own (absent: it listed none). */
+  listed?: number;
+  /** It had more of its own in the period than one answer lists. */
+  listedTruncated?: boolean;
 }
 
 export interface RecordCheckResult {
@@ -109,10 +117,28 @@ export class RecordCheckService {
         byParty.set(id, [...(byParty.get(id) ?? []), c.processingNumber]);
       }
     }
+    // Every registered institution is asked for its own numbers of the period, those the core has no
+    // exchange with in it too: theirs are the records the core would never ask about.
+    for (const institution of await this.options.registry.list()) {
+      if (query.institutionId !== undefined && institution.id !== query.institutionId) continue;
+      if (!byParty.has(institution.id)) byParty.set(institution.id, []);
+    }
+    const oldest = records.at(-1);
+    const numbered = {
+      from: new Date(
+        query.from !== undefined
+          ? Date.parse(query.from)
+          : oldest === undefined
+            ? 0
+            : numberedAt(oldest.processingNumber),
+      ).toISOString(),
+      // `to` is the end of the period, not in it.
+      to: new Date(query.to !== undefined ? Date.parse(query.to) - 1 : clock.now().getTime()).toISOString(),
+    };
     const parties: PartyCheck[] = [];
     const answers = new Map<string, RecordCheckAnswer>();
     for (const [id, processingNumbers] of [...byParty].sort(([a], [b]) => a.localeCompare(b))) {
-      const { party, answer } = await this.ask(id, processingNumbers);
+      const { party, answer } = await this.ask(id, processingNumbers, numbered);
       parties.push(party);
       if (answer) answers.set(id, answer);
     }
@@ -129,6 +155,7 @@ export class RecordCheckService {
       const provider = indexed.get(c.providerId);
       if (provider) findings.push(...compareProvider(c, provider.provider.get(c.processingNumber)));
     }
+    findings.push(...(await this.unknownAtCore(answers)));
     return {
       checkedAt: clock.now().toISOString(),
       checked: exchanges.size,
@@ -146,6 +173,7 @@ export class RecordCheckService {
   async ask(
     institutionId: string,
     processingNumbers: string[],
+    numbered?: { from: string; to: string },
   ): Promise<{ party: PartyCheck; answer?: RecordCheckAnswer }> {
     const { store, registry } = this.options;
     const institution = await registry.find(institutionId);
@@ -161,10 +189,18 @@ export class RecordCheckService {
     if (kept !== undefined) party.kept = kept;
     try {
       const answer = await this.options.reach(institution).checkRecords({
-        body: { processingNumbers, ...(kept === undefined ? {} : { since: kept.treeSize }) },
+        body: {
+          processingNumbers,
+          ...(kept === undefined ? {} : { since: kept.treeSize }),
+          ...(numbered === undefined ? {} : { numbered }),
+        },
       });
       party.status = 'answered';
       if (answer.consistency !== undefined) party.consistency = answer.consistency;
+      if (answer.numbered !== undefined) {
+        party.listed = answer.numbered.requester.length + answer.numbered.provider.length;
+        party.listedTruncated = answer.numbered.truncated;
+      }
       party.treeHead = answer.treeHead && {
         treeSize: answer.treeHead.treeSize,
         timestamp: answer.treeHead.timestamp,
@@ -178,5 +214,41 @@ export class RecordCheckService {
       this.options.logger.warn({ institutionId, code: party.error }, 'record check not answered');
       return { party };
     }
+  }
+
+  /**
+   * The numbers institutions listed (`numbered`) that the core has no exchange of with them in that
+   * role: what they recorded and the core did not, or recorded with another party.
+   */
+  private async unknownAtCore(answers: ReadonlyMap<string, RecordCheckAnswer>): Promise<ExchangeFinding[]> {
+    const findings: ExchangeFinding[] = [];
+    for (const [id, answer] of answers) {
+      if (answer.numbered === undefined) continue;
+      const { requester, provider } = answer.numbered;
+      const atCore = await this.options.recordLog.exchangesOf([...new Set([...requester, ...provider])]);
+      for (const processingNumber of requester) {
+        const c = atCore.get(processingNumber);
+        if (c !== undefined && c.requesterId === id) continue;
+        findings.push({
+          party: id,
+          kind: 'exchange-unknown-at-core',
+          processingNumber,
+          message: `${id} recorded inquiry ${processingNumber}, which the core has no record of${c ? ` from ${id}` : ''}.`,
+          detail: { role: 'requester', atCore: c !== undefined },
+        });
+      }
+      for (const processingNumber of provider) {
+        const c = atCore.get(processingNumber);
+        if (c !== undefined && c.providerId === id) continue;
+        findings.push({
+          party: id,
+          kind: 'exchange-unknown-at-core',
+          processingNumber,
+          message: `${id} recorded a provision for ${processingNumber}, which the core never sent ${c ? 'to it' : 'to anyone'}.`,
+          detail: { role: 'provider', atCore: c !== undefined },
+        });
+      }
+    }
+    return findings;
   }
 }

@@ -22,6 +22,7 @@ import {
 } from '../../../protocol/party-record-fold.ts';
 import {
   answerRecordCheck,
+  listNumbered,
   type ProviderExchange,
   type RecordCheckAnswer,
   type RequesterExchange,
@@ -201,9 +202,14 @@ export class PortalRecordLogService extends PartyRecordLog {
    * the latest signed head, the portal's records of these exchanges per role, and a consistency proof
    * from `since`; never a code or a person id (the exchanges have no field for one).
    */
-  async check(processingNumbers: readonly string[], since?: number): Promise<RecordCheckAnswer> {
+  async check(
+    processingNumbers: readonly string[],
+    since?: number,
+    numbered?: { from: string; to: string },
+  ): Promise<RecordCheckAnswer> {
     const exchanges = await this.exchangesOf(processingNumbers);
-    return answerRecordCheck(this.deps.log, exchanges, since, this.deps.logger);
+    const listed = numbered === undefined ? undefined : await listNumbered(this, numbered);
+    return answerRecordCheck(this.deps.log, exchanges, since, this.deps.logger, listed);
   }
 
   /** The size the latest signed head covers (0: none yet): page A says whether a notice is covered. */

@@ -19,6 +19,7 @@ import { IntermediateRecordEvent, foldRequesterEvents, type RequesterFold } from
 import type { IntermediateStore, ProviderRecord, RequesterRecord } from '../store.ts';
 import {
   answerRecordCheck,
+  listNumbered,
   type ProviderExchange,
   type RecordCheckAnswer,
   type RequesterExchange,
@@ -129,9 +130,14 @@ export class RecordLogService extends PartyRecordLog {
    * from that size to the head answered, made from the Merkle log as it is now: a log rewritten since
    * gives a proof that does not verify against the core's earlier head, which is the point.
    */
-  async check(processingNumbers: readonly string[], since?: number): Promise<RecordCheckAnswer> {
+  async check(
+    processingNumbers: readonly string[],
+    since?: number,
+    numbered?: { from: string; to: string },
+  ): Promise<RecordCheckAnswer> {
     const exchanges = await this.exchangesOf(processingNumbers);
-    return answerRecordCheck(this.deps.store, exchanges, since, this.deps.logger);
+    const listed = numbered === undefined ? undefined : await listNumbered(this, numbered);
+    return answerRecordCheck(this.deps.store, exchanges, since, this.deps.logger, listed);
   }
 
   /** One processing number's records at this institution (either role), with their events. */
