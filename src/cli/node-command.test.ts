@@ -84,6 +84,20 @@ function healthz(url: string): Promise<number> {
   });
 }
 
+/** GET /readyz over TLS, trusting only the network's CA: its status and body. */
+function readyz(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}/readyz`, { ca: readFileSync(pkiPaths(pkiDir).caBundle) }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /** GET /metrics over TLS as the demo monitoring party, the text of a 200 (fails otherwise). */
 function scrape(url: string): Promise<string> {
   const party = partyPaths(pkiDir, demoOperator('monitoring'));
@@ -150,7 +164,11 @@ describe('renkei node', () => {
     );
     expect(core.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const peerPki = { dir: pkiDir, crlUrl: `${core.publicationUrl ?? ''}/pki/v1/crl` };
-    const jlis = await startNode('jlis', exampleConfig('jlis', { pki: peerPki, coreUrl: core.url }));
+    // J-LIS asked to keep more free than any disk here has (1 TiB): unready, as a node on a full disk.
+    const jlis = await startNode(
+      'jlis',
+      exampleConfig('jlis', { pki: peerPki, coreUrl: core.url, minFreeDiskMiB: 1_048_576 }),
+    );
     const node = await startNode(
       'institution',
       exampleConfig('institution', {
@@ -161,6 +179,12 @@ describe('renkei node', () => {
       }),
     );
     for (const started of [core, jlis, node]) expect(await healthz(started.url)).toBe(200);
+    expect((await readyz(core.url)).status).toBe(200);
+    const unready = await readyz(jlis.url);
+    expect(unready.status).toBe(503);
+    expect(JSON.parse(unready.body)).toMatchObject({
+      error: { code: 'ERR_STORAGE_FULL', details: { minimumBytes: 1_048_576 * 1024 * 1024 } },
+    });
     for (const started of [node, jlis, core]) expect(await stop(started.child)).toBe(0);
     // Each logged to its own file under the data directory, relative to the config file.
     const log = readLog(join(temp, 'data', 'logs', `institution-${institution.id}.log`));

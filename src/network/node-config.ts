@@ -78,6 +78,11 @@ const Common = {
   database: Database.optional(),
   /** Years provision records are kept (default 7). */
   retentionYears: z.number().int().min(1).max(100).optional(),
+  /**
+   * The free space, in MiB, below which the node's disk counts as full (`GET /readyz` answers 503
+   * ERR_STORAGE_FULL, so it is taken out of rotation before it cannot record; default 64).
+   */
+  minFreeDiskMiB: z.number().int().min(1).max(1_048_576).optional(),
   log: Log.optional(),
 };
 

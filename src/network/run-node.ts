@@ -94,6 +94,7 @@ export async function runNode(
     port: config.port,
     logger,
     ...(config.host === undefined ? {} : { host: config.host }),
+    ...(config.minFreeDiskMiB === undefined ? {} : { minFreeDiskBytes: config.minFreeDiskMiB * 1024 * 1024 }),
     ...postgresOf(config),
   };
   const revocation =

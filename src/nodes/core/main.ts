@@ -56,6 +56,8 @@ export interface CoreWorkerOptions {
 
 export interface StartCoreOptions {
   dataDir: string;
+  /** `GET /readyz` answers ERR_STORAGE_FULL below this much free on the data directory's disk (default 64 MiB). */
+  minFreeDiskBytes?: number;
   port: number;
   /** The address to listen on (default 127.0.0.1; `0.0.0.0` on a machine of its own). */
   host?: string;
@@ -277,7 +279,7 @@ export async function startCore(options: StartCoreOptions): Promise<RunningNode>
       if (metrics) options.worker.shareMetrics?.(metrics);
     }
     addDatabaseCheck(core.app.server, 'core', () => opened.ping());
-    addDiskCheck(core.app.server, join(options.dataDir, 'core'));
+    addDiskCheck(core.app.server, join(options.dataDir, 'core'), options.minFreeDiskBytes);
     const url = await listen(core.app, options.port, options.host);
     let consoleUrl: string | undefined;
     if (options.console) {

@@ -22,6 +22,8 @@ import { addDatabaseCheck, addDiskCheck, pingDatabase } from '../../shared/readi
 
 export interface StartCorporateOptions {
   dataDir: string;
+  /** `GET /readyz` answers ERR_STORAGE_FULL below this much free on the data directory's disk (default 64 MiB). */
+  minFreeDiskBytes?: number;
   port: number;
   /** The address to listen on (default 127.0.0.1). */
   host?: string;
@@ -92,7 +94,7 @@ export async function startCorporate(options: StartCorporateOptions): Promise<Ru
     }
     const corporateDb = db;
     addDatabaseCheck(app.server, 'corporate', () => pingDatabase(corporateDb));
-    addDiskCheck(app.server, dir);
+    addDiskCheck(app.server, dir, options.minFreeDiskBytes);
     const url = await listen(app, options.port, options.host);
     logger.info({ url }, 'corporate-number service started');
     let closing: Promise<void> | undefined;

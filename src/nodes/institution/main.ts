@@ -40,6 +40,8 @@ import { addDatabaseCheck, addDiskCheck, pingDatabase } from '../../shared/readi
 
 export interface InstitutionOptions {
   dataDir: string;
+  /** `GET /readyz` answers ERR_STORAGE_FULL below this much free on the data directory's disk (default 64 MiB). */
+  minFreeDiskBytes?: number;
   port: number;
   /** The address to listen on (default 127.0.0.1). */
   host?: string;
@@ -206,7 +208,7 @@ export async function startInstitution(options: InstitutionOptions): Promise<Run
     const [addressees, intermediates] = [addresseeDb, intermediateDb];
     addDatabaseCheck(institution.app.server, 'addressee', () => pingDatabase(addressees));
     addDatabaseCheck(institution.app.server, 'intermediate', () => pingDatabase(intermediates));
-    addDiskCheck(institution.app.server, dir);
+    addDiskCheck(institution.app.server, dir, options.minFreeDiskBytes);
     const url = await listen(institution.app, options.port, options.host);
     // Answers the core kept while this node was down (see InquiryService.fetchPendingAnswers).
     institution.services.inquiries.catchUp();

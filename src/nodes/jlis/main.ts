@@ -32,6 +32,8 @@ import { addDatabaseCheck, addDiskCheck, pingDatabase } from '../../shared/readi
 
 export interface StartJlisOptions {
   dataDir: string;
+  /** `GET /readyz` answers ERR_STORAGE_FULL below this much free on the data directory's disk (default 64 MiB). */
+  minFreeDiskBytes?: number;
   port: number;
   /** The address to listen on (default 127.0.0.1). */
   host?: string;
@@ -124,7 +126,7 @@ export async function startJlis(options: StartJlisOptions): Promise<RunningNode>
     await jlis.notices.resume();
     const jlisDb = db;
     addDatabaseCheck(app.server, 'jlis', () => pingDatabase(jlisDb));
-    addDiskCheck(app.server, dir);
+    addDiskCheck(app.server, dir, options.minFreeDiskBytes);
     const url = await listen(app, options.port, options.host);
     let publicationUrl: string | undefined;
     if (options.jpkiPublicationPort !== undefined && jlis.jpki) {

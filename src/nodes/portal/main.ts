@@ -39,6 +39,8 @@ import { addDatabaseCheck, addDiskCheck, pingDatabase } from '../../shared/readi
 
 export interface StartPortalOptions {
   dataDir: string;
+  /** `GET /readyz` answers ERR_STORAGE_FULL below this much free on the data directory's disk (default 64 MiB). */
+  minFreeDiskBytes?: number;
   /** The web listener's port (residents' browsers). */
   port: number;
   /** The network listener's port (mutual TLS: the core's code deliveries); 0 picks one. */
@@ -208,7 +210,7 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
     ({ web, network, payments, recordLog } = portal);
     const portalDb = db;
     addDatabaseCheck(network.server, 'portal', () => pingDatabase(portalDb));
-    addDiskCheck(network.server, dir);
+    addDiskCheck(network.server, dir, options.minFreeDiskBytes);
     const networkUrl = await listen(network, options.networkPort, options.host);
     listening.url = await listen(web, options.port, options.host);
     const webUrl = listening.url;
