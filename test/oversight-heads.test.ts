@@ -216,6 +216,50 @@ describe("the oversight cross-check's institution heads over time", () => {
     expect(await crossChecks()).toHaveLength(2);
   });
 
+  it('keeps a missing head as evidence, one row by the head it contradicts however often it is seen, and lists it', async () => {
+    const n = await network();
+    const oversight = oversightOf(n.core, n.pkiDir);
+    await n.provisions(3);
+    expect(partyOf(await oversight.crossCheck({ limit: 10 }))?.history).toBe('first');
+    expect(await n.core.store.listInstitutionTreeHeadFindings(10)).toEqual([]);
+
+    // Its signed heads deleted in its database: it answers none, where it gave one of size 3.
+    const raw = new Database(n.file);
+    raw.exec('DELETE FROM tree_heads;');
+    raw.close();
+    for (let i = 0; i < 2; i++) {
+      const checked = await oversight.crossCheck({ limit: 10 });
+      expect(partyOf(checked)).toMatchObject({ treeHead: null, history: 'head-missing' });
+      expect(headFindings(checked).map((f) => [f.kind, f.detail])).toEqual([
+        ['head-missing', { earlierSize: 3 }],
+      ]);
+    }
+    expect(await n.core.store.listInstitutionTreeHeadFindings(10)).toEqual([
+      expect.objectContaining({
+        institutionId: '131016',
+        finding: 'head-missing',
+        treeSize: null,
+        earlierSize: 3,
+        times: 2,
+      }),
+    ]);
+    // The head kept last is still the one the next check proves from.
+    expect((await n.core.store.findLatestInstitutionTreeHead('131016'))?.treeSize).toBe(3);
+
+    // The console lists it among the heads found wrong, in the page's language, with how often.
+    const web = await consoleOf(n.core, n.pkiDir);
+    const ja = await crossCheckPage(web, 'ja', false);
+    expect(ja).toMatch(/<section id="head-findings" data-count="1">/);
+    expect(ja).toContain('<tr data-institution="131016" data-kind="head-missing">');
+    expect(ja).toContain('以前は大きさ 3 のツリーヘッドを回答しています（ツリーヘッドの削除）');
+    expect(ja).toMatch(/data-times="2">\s*計2回/);
+    const en = await crossCheckPage(web, 'en', false);
+    expect(en).toContain(
+      'answered no tree head, though it gave one of size 3 before (its heads were deleted)',
+    );
+    expect(en).toMatch(/data-times="2">\s*2 times in all, the last/);
+  });
+
   it('names a smaller tree, a missing proof, a fork of the same size and a missing head', async () => {
     const log = createMerkleLog({ store: createMemoryMerkleStore() });
     const leaf = (i: number) => new TextEncoder().encode(`leaf ${String(i)}`);

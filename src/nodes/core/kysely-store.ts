@@ -163,6 +163,14 @@ export interface CoreDatabase extends RecordLogTables {
     procedures: string;
     items: string;
   };
+  institution_head_absences: {
+    institution_id: string;
+    earlier_size: number;
+    earlier_timestamp: number;
+    first_seen_at: string;
+    last_seen_at: string;
+    times: number;
+  };
   institution_tree_heads: {
     institution_id: string;
     tree_size: number;
@@ -1374,7 +1382,53 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
       .execute();
   }
 
+  async keepInstitutionHeadAbsence(absence: {
+    institutionId: string;
+    earlierSize: number;
+    earlierTimestamp: number;
+    seenAt: string;
+  }): Promise<void> {
+    await this.db
+      .insertInto('institution_head_absences')
+      .values({
+        institution_id: absence.institutionId,
+        earlier_size: absence.earlierSize,
+        earlier_timestamp: absence.earlierTimestamp,
+        first_seen_at: absence.seenAt,
+        last_seen_at: absence.seenAt,
+        times: 1,
+      })
+      .onConflict((oc) =>
+        oc.columns(['institution_id', 'earlier_size', 'earlier_timestamp']).doUpdateSet((eb) => ({
+          last_seen_at: eb.ref('excluded.last_seen_at'),
+          times: eb('institution_head_absences.times', '+', 1),
+        })),
+      )
+      .execute();
+  }
+
   async listInstitutionTreeHeadFindings(limit: number): Promise<HeadFinding[]> {
+    const absences = await this.db
+      .selectFrom('institution_head_absences')
+      .selectAll()
+      .orderBy('last_seen_at', 'desc')
+      .limit(limit)
+      .execute();
+    const heads = await this.headsWithFindings(limit);
+    const missing: HeadFinding[] = absences.map((row) => ({
+      institutionId: row.institution_id,
+      treeSize: null,
+      seenAt: row.first_seen_at,
+      lastSeenAt: row.last_seen_at,
+      times: Number(row.times),
+      finding: 'head-missing',
+      earlierSize: Number(row.earlier_size),
+    }));
+    const newest = (f: HeadFinding) => f.lastSeenAt ?? f.seenAt;
+    return [...heads, ...missing].sort((a, b) => newest(b).localeCompare(newest(a))).slice(0, limit);
+  }
+
+  private async headsWithFindings(limit: number): Promise<HeadFinding[]> {
     const rows = await this.db
       .selectFrom('institution_tree_heads as h')
       .selectAll('h')
@@ -1392,7 +1446,9 @@ export class KyselyCoreStore extends KyselyRecordLog<CoreDatabase> implements Co
       .limit(limit)
       .execute();
     return rows.map((row) => ({
-      ...institutionTreeHeadOf(row),
+      institutionId: row.institution_id,
+      treeSize: Number(row.tree_size),
+      seenAt: row.seen_at,
       finding: row.finding ?? '',
       earlierSize: row.earlier_size === null ? null : Number(row.earlier_size),
     }));

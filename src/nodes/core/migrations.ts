@@ -75,6 +75,10 @@
  *   provision records hold it; never a code), the institution, the reason and `expires_at`. In the
  *   database, not in a process's memory, so that every core worker (`--workers`) serves every page.
  *   An expired view is never served and is deleted when the next view is kept.
+ * - `institution_head_absences` (migration 0020): an institution that answered no signed tree head
+ *   though it had given one (`head-missing`: its heads were deleted), by the head it had given (the
+ *   latest kept that passed): when that was first and last seen, and how many times. One row per
+ *   head it contradicts, not per watch, so a deleted log watched every ten minutes stays one row.
  */
 import type { Kysely, Migration } from 'kysely';
 import { createRecordLogTables } from '../../shared/record-log-tables.ts';
@@ -451,6 +455,27 @@ export const CORE_MIGRATIONS: Record<string, Migration> = {
         .createIndex('oversight_person_views_expires_at')
         .on('oversight_person_views')
         .column('expires_at')
+        .execute();
+    },
+  },
+  '0020-institution-head-absences': {
+    async up(db: Kysely<unknown>) {
+      const { bigint } = columnTypes(db);
+      // No head where there was one is the finding with no head to keep in institution_tree_heads:
+      // kept here, as evidence, by the head the institution had given before.
+      await db.schema
+        .createTable('institution_head_absences')
+        .addColumn('institution_id', 'text', (c) => c.notNull())
+        .addColumn('earlier_size', bigint, (c) => c.notNull())
+        .addColumn('earlier_timestamp', bigint, (c) => c.notNull())
+        .addColumn('first_seen_at', 'text', (c) => c.notNull())
+        .addColumn('last_seen_at', 'text', (c) => c.notNull())
+        .addColumn('times', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('institution_head_absences_pk', [
+          'institution_id',
+          'earlier_size',
+          'earlier_timestamp',
+        ])
         .execute();
     },
   },

@@ -206,8 +206,17 @@ export interface InstitutionTreeHead {
   finding: string | null;
 }
 
-/** A head kept with a finding, and the size of the head it was judged against. */
-export interface HeadFinding extends InstitutionTreeHead {
+/**
+ * A head kept with a finding, and the size of the head it was judged against; or, for `head-missing`,
+ * no head (`treeSize` null) where the institution had given the head of `earlierSize`, first seen at
+ * `seenAt`, last at `lastSeenAt`, `times` times in all.
+ */
+export interface HeadFinding {
+  institutionId: string;
+  treeSize: number | null;
+  seenAt: string;
+  lastSeenAt?: string;
+  times?: number;
   finding: string;
   earlierSize: number | null;
 }

@@ -364,8 +364,19 @@ export interface CoreStore {
    */
   thinInstitutionTreeHeads(institutionId: string, seenAt: string): Promise<void>;
   /**
+   * Keep that an institution answered no head where it had given the head of `earlierSize` (and
+   * `earlierTimestamp`): one row per such head, its first and last sighting and how many.
+   */
+  keepInstitutionHeadAbsence(absence: {
+    institutionId: string;
+    earlierSize: number;
+    earlierTimestamp: number;
+    seenAt: string;
+  }): Promise<void>;
+  /**
    * The newest `limit` heads kept with a finding, any institution, newest seen first; each with the
    * size of the largest head of its institution that had passed when it was seen (null: none had).
+   * With them, by their last sighting, the heads institutions no longer answered (`head-missing`).
    */
   listInstitutionTreeHeadFindings(limit: number): Promise<HeadFinding[]>;
 

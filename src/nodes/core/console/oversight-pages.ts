@@ -237,6 +237,7 @@ export const OVERSIGHT_MESSAGES = {
   notSigned: { ja: 'まだ署名されていません', en: 'Not signed yet' },
   mismatches: { ja: '不一致', en: 'Mismatches' },
   headFindingsTitle: { ja: 'ツリーヘッドの所見', en: 'Tree heads found wrong' },
+  seenAgain: { ja: '計{n}回（最後は{at}）', en: '{n} times in all, the last {at}' },
   headFindingsLead: {
     ja: 'コアシステムは定期的に（ヘッド監視）、また照合のたびに、各機関の署名済みツリーヘッドを受け取り、以前に受け取ったものと整合するかを確かめています。整合しなかったツリーヘッドを新しい順に示します（最大{n}件）。',
     en: 'The core asks every institution for its signed tree head every few minutes (the head watch) and at each cross-check, and checks it against the heads it gave before. The heads that did not pass, newest first ({n} at most).',
@@ -629,14 +630,14 @@ function headFindingsSection(
                       ${heads.names.get(h.institutionId) ?? h.institutionId}
                       <div class="hint"><code>${h.institutionId}</code></div>
                     </th>
-                    <td class="num">${count.format(h.treeSize)}</td>
+                    <td class="num">${h.treeSize === null ? '—' : count.format(h.treeSize)}</td>
                     <td>
                       ${findingText(
                         {
                           party: h.institutionId,
                           kind: h.finding,
                           detail: {
-                            treeSize: h.treeSize,
+                            ...(h.treeSize === null ? {} : { treeSize: h.treeSize }),
                             ...(h.earlierSize === null ? {} : { earlierSize: h.earlierSize }),
                           },
                           message: h.finding,
@@ -644,6 +645,13 @@ function headFindingsSection(
                         heads.names,
                         lang,
                       )}
+                      ${
+                        h.lastSeenAt !== undefined && h.times !== undefined && h.times > 1
+                          ? html`<div class="hint" data-times="${h.times}">
+                              ${fill(t.seenAgain, { n: count.format(h.times), at: dateTimeIn(lang, new Date(h.lastSeenAt)) })}
+                            </div>`
+                          : null
+                      }
                     </td>
                   </tr>`,
               )}

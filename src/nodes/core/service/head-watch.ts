@@ -86,6 +86,15 @@ export async function judgeHead(
     );
     if (party.kept !== undefined || head !== null) party.history = checked.history;
     if (checked.finding) findings.push(checked.finding);
+    // No head to keep with this finding: it is kept by the head the institution had given instead.
+    if (checked.history === 'head-missing' && party.kept !== undefined) {
+      await store.keepInstitutionHeadAbsence({
+        institutionId: party.institutionId,
+        earlierSize: party.kept.treeSize,
+        earlierTimestamp: party.kept.timestamp,
+        seenAt: clock.now().toISOString(),
+      });
+    }
   }
   if (head !== null) {
     const claimed = rootHash ?? headClaims(head.jws)?.rootHash;
