@@ -455,6 +455,18 @@ describe("the oversight console's resident view, anomalies, cross-check and use 
     expect(wrong.statusCode).toBe(422);
     expect(wrong.body).toContain('ERR_UNKNOWN_PERSON_CODE');
     expect(wrong.body).not.toContain(code);
+    // Said in Japanese, what happened and what to do, the service's English message as the detail.
+    expect(wrong.body).toMatch(
+      /<p class="notice notice--error" role="alert" data-wording>\s*この機関別符号に当たる人はいません/,
+    );
+    expect(wrong.body).toContain('詳細（英語）');
+    ppc.set('lang', 'en');
+    const wrongEn = await view('132012', code, 'mix-up');
+    expect(wrongEn.statusCode).toBe(422);
+    expect(wrongEn.body).not.toContain('data-wording');
+    expect(wrongEn.body).not.toContain('詳細');
+    expect(wrongEn.body).toContain('ERR_UNKNOWN_PERSON_CODE');
+    ppc.set('lang', 'ja');
     // No reason, no view.
     const unexplained = await view('131016', code, '   ');
     expect(unexplained.statusCode).toBe(400);
@@ -467,6 +479,7 @@ describe("the oversight console's resident view, anomalies, cross-check and use 
         ['ppc', '132012', 'shown', 3, '提供機関からの照会'],
         ['ppc', '131016', 'shown', 0, '別人の確認'],
         ['ppc', '132012', 'ERR_UNKNOWN_PERSON_CODE', null, '取り違え'],
+        ['ppc', '132012', 'ERR_UNKNOWN_PERSON_CODE', null, 'mix-up'],
         ['ppc', '131016', 'ERR_VALIDATION', null, null],
       ],
     );
