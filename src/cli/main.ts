@@ -11,6 +11,7 @@ type Register = (program: Command) => void;
 const COMMANDS: Record<string, () => Promise<Register>> = {
   start: async () => (await import('./start-command.ts')).registerStartCommand,
   node: async () => (await import('./node-command.ts')).registerNodeCommand,
+  backup: async () => (await import('./backup-command.ts')).registerBackupCommand,
   demo: async () => (await import('./demo-command.ts')).registerDemoCommand,
   number: async () => (await import('./number-command.ts')).registerNumberCommand,
   import: async () => (await import('./import-command.ts')).registerImportCommand,

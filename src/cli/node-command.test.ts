@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -185,7 +185,34 @@ describe('renkei node', () => {
     expect(JSON.parse(unready.body)).toMatchObject({
       error: { code: 'ERR_STORAGE_FULL', details: { minimumBytes: 1_048_576 * 1024 * 1024 } },
     });
+    // Backed up while it runs, as an operator does every night: the core's databases and master keys.
+    const backup = await renkei(
+      'backup',
+      'core',
+      '--config',
+      join(temp, 'core.yaml'),
+      '--to',
+      join(temp, 'backup'),
+    );
+    expect(backup.stderr).toContain('backup: core.sqlite (database)');
+    expect(backup.stdout).toMatch(/│ master-keys\.json\s+│ file\s+│/);
+    expect(backup.stdout).toContain(`core: 4 files`);
+    expect(backup.status).toBe(0);
     for (const started of [node, jlis, core]) expect(await stop(started.child)).toBe(0);
+    // Restored into a data directory of its own, the core starts on it and answers.
+    cpSync(join(temp, 'backup'), join(temp, 'restored', 'core'), { recursive: true });
+    rmSync(join(temp, 'restored', 'core', 'backup.json'));
+    const restored = await startNode(
+      'core',
+      exampleConfig('core', { dataDir: 'restored', pki: { dir: pkiDir }, publicationPort: 0, workers: 1 }),
+    );
+    expect(await healthz(restored.url)).toBe(200);
+    expect((await readyz(restored.url)).status).toBe(200);
+    expect(await stop(restored.child)).toBe(0);
+    // With the same master keys, not new ones: every code the network issued still converts.
+    expect(readFileSync(join(temp, 'restored', 'core', 'master-keys.json'), 'utf8')).toBe(
+      readFileSync(join(temp, 'data', 'core', 'master-keys.json'), 'utf8'),
+    );
     // Each logged to its own file under the data directory, relative to the config file.
     const log = readLog(join(temp, 'data', 'logs', `institution-${institution.id}.log`));
     expect(log).toContain('institution node started');
