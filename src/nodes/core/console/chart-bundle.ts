@@ -1,24 +1,11 @@
 /**
- * The statistics page's chart script, bundled from its TypeScript source with Chart.js by esbuild when
- * the console is mounted, as the portal bundles its verifier (src/nodes/portal/web/exchanges-bundle.ts):
- * no built file in the repository, no stale copy. Tree-shaken to the bar chart's parts.
+ * The statistics page's chart script, bundled from its TypeScript source with Chart.js when the
+ * console is mounted (src/shared/web/browser-bundle.ts), as the portal bundles its verifier.
+ * Tree-shaken to the bar chart's parts.
  */
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { bundleForBrowser } from '../../../shared/web/browser-bundle.ts';
 
-export async function bundleStatisticsChart(): Promise<string> {
-  const result = await build({
-    entryPoints: [join(import.meta.dirname, 'statistics-chart.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    write: false,
-    logLevel: 'silent',
-    legalComments: 'none',
-  });
-  const [file] = result.outputFiles;
-  if (!file) throw new Error('esbuild produced no bundle');
-  return file.text;
+export function bundleStatisticsChart(): Promise<string> {
+  return bundleForBrowser(join(import.meta.dirname, 'statistics-chart.ts'), { minify: true });
 }
