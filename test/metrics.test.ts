@@ -14,7 +14,8 @@ import { credentialTransport } from '../src/protocol/client-credentials.ts';
 import { monitoringApi } from '../src/protocol/routes.ts';
 import { systemClock } from '../src/shared/clock.ts';
 import { RenkeiError } from '../src/shared/errors.ts';
-import { pkiPaths } from '../src/trust/pki/files.ts';
+import { partyPaths, pkiPaths } from '../src/trust/pki/files.ts';
+import { x509 } from '../src/trust/pki/x509.ts';
 import { attemptWith, credentialOf } from './support/attacker.ts';
 import { sampleOf } from './support/metrics.ts';
 import { startCore } from '../src/nodes/core/main.ts';
@@ -194,6 +195,31 @@ describe('the state the nodes report', () => {
     const core = await scrape(demo.network.core.url);
     expect(sampleOf(core, 'renkei_core_outbound_calls{peer="(all)",state="waiting"}')).toBe(0);
     expect(core).toContain('# TYPE renkei_core_outbound_calls gauge');
+  });
+});
+
+describe('what stops a node without warning unless watched', () => {
+  it('every node reports when its own certificates expire and until when its CRL is current, as its files say', async () => {
+    for (const { name, url } of nodes()) {
+      const text = await scrape(url);
+      const party = name.replace(/^institution:/, '');
+      const paths = partyPaths(pkiDir, party);
+      for (const [use, file] of [
+        ['identity', paths.identityCert],
+        ['encryption', paths.encryptionCert],
+      ] as const) {
+        const notAfter = new x509.X509Certificate(readFileSync(file, 'utf8')).notAfter.getTime() / 1000;
+        expect(
+          sampleOf(text, `renkei_certificate_expiry_timestamp_seconds{certificate="${use}"}`),
+          `${name} ${use}`,
+        ).toBe(notAfter);
+      }
+      // The network's CRL is current for a day from its signing: the one each node holds is.
+      const until = sampleOf(text, 'renkei_crl_current_until_timestamp_seconds');
+      const crl = new x509.X509Crl(readFileSync(pkiPaths(pkiDir).crlDer));
+      expect(until, name).toBe((crl.nextUpdate?.getTime() ?? 0) / 1000);
+      expect((until ?? 0) * 1000, name).toBeGreaterThan(Date.now());
+    }
   });
 });
 

@@ -40,6 +40,10 @@ export interface NodeTrust {
   };
   /** PEM for node:tls: this node's key and certificate, and the CA bundle it trusts. */
   readonly tls: { key: string; cert: string; ca: string };
+  /** This node's own certificates as loaded at start, and when each expires (for monitoring). */
+  readonly certificates: readonly { use: 'identity' | 'encryption'; serial: string; notAfter: Date }[];
+  /** Until when the CRL it holds is current; undefined before it has one (for monitoring). */
+  crlHeldUntil(): Date | undefined;
   readonly clock: Clock;
   readonly replay: ReplayGuard;
   /**
@@ -146,6 +150,11 @@ export async function loadNodeTrust(options: NodeTrustOptions): Promise<NodeTrus
       },
     },
     tls: { key: files.key, cert: files.cert, ca: bundle.pem },
+    certificates: [
+      { use: 'identity', serial: own.serial, notAfter: own.notAfter },
+      { use: 'encryption', serial: encryption.serial, notAfter: encryption.notAfter },
+    ],
+    crlHeldUntil: () => revocation.heldUntil(),
     clock,
     replay: options.replay ?? new MemoryReplayGuard({ clock }),
     verifyPeer(der, use) {

@@ -38,6 +38,7 @@ import { RenkeiError } from '../shared/errors.ts';
 import { parseInput } from '../shared/http.ts';
 import { batchOf, type ArchivedMessage, type MessageArchive } from '../shared/message-archive.ts';
 import { PLAIN_HTTP_REFUSED } from '../shared/plain-http-refusal.ts';
+import { metricsOf } from '../shared/metrics.ts';
 import type { Caller as CallerKind, NamedRoute, RouteDef } from './api.ts';
 import { derToPem, type Caller, type NodeTrust } from './node-trust.ts';
 
@@ -136,6 +137,28 @@ export function secureApp(
   // other failed handshake is Node's `tlsClientError`.
   app.server.on(PLAIN_HTTP_REFUSED, (socket: Socket) => record('ERR_TLS_REQUIRED', socket));
   app.server.on('tlsClientError', (_error: Error, socket: TLSSocket) => record('ERR_TLS_HANDSHAKE', socket));
+  // What stops a node without warning unless watched: its own certificate expiring (peers then refuse
+  // it), and the CRL it holds going stale (it then refuses every peer, failing closed).
+  const metrics = metricsOf(app.server);
+  metrics?.gauge({
+    name: 'renkei_certificate_expiry_timestamp_seconds',
+    help: "When this node's own certificates expire (Unix time): issue new ones (renkei pki issue) and restart the node before.",
+    labelNames: ['certificate'] as const,
+    read: () =>
+      options.trust.certificates.map((c) => ({
+        labels: { certificate: c.use },
+        value: c.notAfter.getTime() / 1000,
+      })),
+  });
+  metrics?.gauge({
+    name: 'renkei_crl_current_until_timestamp_seconds',
+    help: 'Until when the CRL this node holds is current (its nextUpdate, Unix time): past it, with no newer one, every peer is refused (ERR_REVOCATION_UNAVAILABLE).',
+    labelNames: [] as const,
+    read: () => {
+      const until = options.trust.crlHeldUntil();
+      return until === undefined ? [] : [{ labels: {}, value: until.getTime() / 1000 }];
+    },
+  });
 }
 
 export function serve<R extends NamedRoute>(app: FastifyInstance, route: R, handler: Handler<R>): void {

@@ -104,6 +104,11 @@ export class RevocationCache {
     }
   }
 
+  /** Until when the CRL held is current (its nextUpdate), without fetching; undefined before the first. */
+  heldUntil(): Date | undefined {
+    return this.held?.nextUpdate;
+  }
+
   /** Fetch the CRL now, whatever its age. Errors: ERR_REVOCATION_UNAVAILABLE if the fetched CRL is refused. */
   async refresh(): Promise<void> {
     this.pending ??= this.fetch().finally(() => {
