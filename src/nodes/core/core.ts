@@ -263,6 +263,7 @@ export function createCore(deps: CoreDeps): Core {
       reach,
       clock: deps.clock,
       logger: deps.logger,
+      keptSince: () => new Date(records.retentionCutoff(deps.clock.now()).getTime() + 86_400_000),
     }),
   };
 

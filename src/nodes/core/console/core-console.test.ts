@@ -565,6 +565,12 @@ describe("the oversight console's resident view, anomalies, cross-check and use 
       const period = y.recordChecks.at(-1)?.numbered;
       expect(Date.parse(period?.from ?? '')).toBe(parseInt(oldest.slice(0, 8) + oldest.slice(9, 13), 16));
       expect(period?.to).toBe(core.clock.now().toISOString());
+      // Not from before what the core still keeps (its retention, 7 years, and a day): an
+      // institution keeping its records longer would otherwise be found holding what the core purged.
+      await post(ppc, '/oversight/cross-check', '/oversight/cross-check', { from: '2010-01-01' });
+      const kept = core.clock.now();
+      kept.setUTCFullYear(kept.getUTCFullYear() - 7);
+      expect(y.recordChecks.at(-1)?.numbered?.from).toBe(new Date(kept.getTime() + 86_400_000).toISOString());
 
       // What the core has no record of: 012025's inquiry under a number the core never gave, and its
       // provision for an exchange the core sent to 132012; not 131016's inquiries, which the core has

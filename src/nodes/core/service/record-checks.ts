@@ -39,6 +39,12 @@ export interface RecordCheckServiceOptions {
   reach: InstitutionReach;
   clock: Clock;
   logger: Logger;
+  /**
+   * From when the core still holds every record: its retention cutoff and a day (parties purge by
+   * their own times, and an institution may keep records longer). Institutions' numbers older than
+   * this are not asked for, as `renkei records verify` leaves them out. None: from the beginning.
+   */
+  keptSince?: () => Date;
 }
 
 /** What one institution answered (or why it did not). */
@@ -124,14 +130,14 @@ export class RecordCheckService {
       if (!byParty.has(institution.id)) byParty.set(institution.id, []);
     }
     const oldest = records.at(-1);
+    const from =
+      query.from !== undefined
+        ? Date.parse(query.from)
+        : oldest === undefined
+          ? 0
+          : numberedAt(oldest.processingNumber);
     const numbered = {
-      from: new Date(
-        query.from !== undefined
-          ? Date.parse(query.from)
-          : oldest === undefined
-            ? 0
-            : numberedAt(oldest.processingNumber),
-      ).toISOString(),
+      from: new Date(Math.max(from, this.options.keptSince?.().getTime() ?? 0)).toISOString(),
       // `to` is the end of the period, not in it.
       to: new Date(query.to !== undefined ? Date.parse(query.to) - 1 : clock.now().getTime()).toISOString(),
     };
