@@ -30,6 +30,7 @@ import { KyselyCoreStore, type CoreDatabase } from '../nodes/core/kysely-store.t
 import {
   compareProvider,
   compareRequester,
+  unknownAtCore,
   type ExchangeFinding,
 } from '../nodes/core/service/exchange-comparison.ts';
 import { RecordLogService as CoreRecordLog } from '../nodes/core/service/record-log.ts';
@@ -318,38 +319,20 @@ async function crossCheck(
       after = page.at(-1)?.processingNumber;
       // A failed inquiry never reached the core: it is under a number the requester made itself.
       const relevant = page.filter((r) => r.opened !== 'inquiry_failed' && recent(r.recordedAt));
-      const atCore = await core.log.exchangesOf(relevant.map((r) => r.processingNumber));
-      for (const r of relevant) {
-        const c = atCore.get(r.processingNumber);
-        if (c === undefined || c.requesterId !== id) {
-          checked++;
-          findings.push({
-            party: id,
-            kind: 'exchange-unknown-at-core',
-            processingNumber: r.processingNumber,
-            message: `${id} recorded inquiry ${r.processingNumber}, which the core has no record of${c ? ` from ${id}` : ''}.`,
-          });
-        }
-      }
+      const numbers = relevant.map((r) => r.processingNumber);
+      const found = unknownAtCore(id, 'requester', numbers, await core.log.exchangesOf(numbers));
+      checked += found.length;
+      findings.push(...found);
       if (page.length < PAGE) break;
     }
     for (let after: string | undefined; ;) {
       const page = await party.log.providerExchanges(after, PAGE);
       after = page.at(-1)?.processingNumber;
       const relevant = page.filter((p) => recent(p.recordedAt));
-      const atCore = await core.log.exchangesOf(relevant.map((p) => p.processingNumber));
-      for (const p of relevant) {
-        const c = atCore.get(p.processingNumber);
-        if (c === undefined || c.providerId !== id) {
-          checked++;
-          findings.push({
-            party: id,
-            kind: 'exchange-unknown-at-core',
-            processingNumber: p.processingNumber,
-            message: `${id} recorded a provision for ${p.processingNumber}, which the core never sent ${c ? 'to it' : 'to anyone'}.`,
-          });
-        }
-      }
+      const numbers = relevant.map((p) => p.processingNumber);
+      const found = unknownAtCore(id, 'provider', numbers, await core.log.exchangesOf(numbers));
+      checked += found.length;
+      findings.push(...found);
       if (page.length < PAGE) break;
     }
   }

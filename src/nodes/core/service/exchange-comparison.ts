@@ -180,3 +180,32 @@ export function compareProvider(c: CoreExchange, p: ProviderExchange | undefined
   }
   return findings;
 }
+
+/**
+ * A party's own records, by processing number and role, that the core has no exchange of with that
+ * party in that role (`exchange-unknown-at-core`): recorded there and not at the core, or recorded
+ * at the core with another party. `atCore` holds the core's exchanges of those numbers that it has.
+ */
+export function unknownAtCore(
+  party: string,
+  role: 'requester' | 'provider',
+  processingNumbers: readonly string[],
+  atCore: ReadonlyMap<string, CoreExchange>,
+): ExchangeFinding[] {
+  const findings: ExchangeFinding[] = [];
+  for (const processingNumber of processingNumbers) {
+    const c = atCore.get(processingNumber);
+    if (c !== undefined && (role === 'requester' ? c.requesterId : c.providerId) === party) continue;
+    findings.push({
+      party,
+      kind: 'exchange-unknown-at-core',
+      processingNumber,
+      message:
+        role === 'requester'
+          ? `${party} recorded inquiry ${processingNumber}, which the core has no record of${c ? ` from ${party}` : ''}.`
+          : `${party} recorded a provision for ${processingNumber}, which the core never sent ${c ? 'to it' : 'to anyone'}.`,
+      detail: { role, atCore: c !== undefined },
+    });
+  }
+  return findings;
+}

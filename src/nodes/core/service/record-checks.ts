@@ -27,7 +27,12 @@ import type { Logger } from '../../../shared/logger.ts';
 import type { InstitutionTreeHead } from '../model.ts';
 import type { CoreStore } from '../store.ts';
 import type { HeadHistory } from './head-history.ts';
-import { compareProvider, compareRequester, type ExchangeFinding } from './exchange-comparison.ts';
+import {
+  compareProvider,
+  compareRequester,
+  unknownAtCore,
+  type ExchangeFinding,
+} from './exchange-comparison.ts';
 import type { InstitutionReach } from './reach.ts';
 import type { RecordLogService } from './record-log.ts';
 import type { Registry } from './registry.ts';
@@ -232,28 +237,10 @@ export class RecordCheckService {
       if (answer.numbered === undefined) continue;
       const { requester, provider } = answer.numbered;
       const atCore = await this.options.recordLog.exchangesOf([...new Set([...requester, ...provider])]);
-      for (const processingNumber of requester) {
-        const c = atCore.get(processingNumber);
-        if (c !== undefined && c.requesterId === id) continue;
-        findings.push({
-          party: id,
-          kind: 'exchange-unknown-at-core',
-          processingNumber,
-          message: `${id} recorded inquiry ${processingNumber}, which the core has no record of${c ? ` from ${id}` : ''}.`,
-          detail: { role: 'requester', atCore: c !== undefined },
-        });
-      }
-      for (const processingNumber of provider) {
-        const c = atCore.get(processingNumber);
-        if (c !== undefined && c.providerId === id) continue;
-        findings.push({
-          party: id,
-          kind: 'exchange-unknown-at-core',
-          processingNumber,
-          message: `${id} recorded a provision for ${processingNumber}, which the core never sent ${c ? 'to it' : 'to anyone'}.`,
-          detail: { role: 'provider', atCore: c !== undefined },
-        });
-      }
+      findings.push(
+        ...unknownAtCore(id, 'requester', requester, atCore),
+        ...unknownAtCore(id, 'provider', provider, atCore),
+      );
     }
     return findings;
   }
