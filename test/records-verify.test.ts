@@ -28,6 +28,7 @@ import { openSqlite } from '../src/shared/db.ts';
 import { KyselyMerkleStore, recordLogDb } from '../src/shared/record-log-tables.ts';
 import { createMerkleLog } from '../src/trust/merkle/index.ts';
 import { silentLogger } from '../src/shared/logger.ts';
+import { providerRecord } from '../src/nodes/institution/test-support.ts';
 import { startDemoNetwork, type DemoNetwork } from './support/demo-network.ts';
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'renkei.js');
@@ -259,6 +260,29 @@ describe('renkei records verify on the demo network', () => {
     expect(report.exchanges.findings[0]?.message).toBe(
       `${PROVIDER} recorded provision ${pn} as not_held; the core recorded provided.`,
     );
+  });
+
+  it('names a provision a provider recorded that the core never sent it, as the oversight cross-check does', async () => {
+    const dir = copyNetwork();
+    // Recorded through the provider's own store, as a provider logging a provision made outside the
+    // network would: under a processing number the core never gave.
+    const db = openSqlite<IntermediateDatabase>(PARTIES.provider(dir));
+    const outside = providerRecord({ requestedAt: new Date().toISOString() });
+    try {
+      await new KyselyIntermediateStore(db).recordProvision(outside);
+    } finally {
+      await db.destroy();
+    }
+    const report = await verifyNetworkRecords({ dataDir: dir, party: PROVIDER });
+    expect(report.exchanges.findings).toEqual([
+      {
+        party: PROVIDER,
+        kind: 'exchange-unknown-at-core',
+        processingNumber: outside.processingNumber,
+        message: `${PROVIDER} recorded a provision for ${outside.processingNumber}, which the core never sent to anyone.`,
+        detail: { role: 'provider', atCore: false },
+      },
+    ]);
   });
 
   it('verifies clean after the retention purge has removed every record, leaving their leaf hashes', async () => {
