@@ -29,7 +29,9 @@ import {
   existsSync,
   mkdirSync,
   readdirSync,
-  readFileSync,
+  openSync,
+  readSync,
+  closeSync,
   renameSync,
   rmSync,
   statSync,
@@ -38,7 +40,7 @@ import {
 import { dirname, join, relative, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { schemaName } from '../shared/db.ts';
-import { RenkeiError } from '../shared/errors.ts';
+import { RenkeiError, storageFull } from '../shared/errors.ts';
 import type { NodeConfig } from './node-config.ts';
 
 /** One file of a backup, as `backup.json` lists it. */
@@ -124,13 +126,7 @@ export function backupNode(
       if (database) snapshot(path, copy);
       else copyFileSync(path, copy);
       chmodSync(copy, statSync(path).mode & 0o777);
-      const bytes = readFileSync(copy);
-      const file: BackedUpFile = {
-        path: name,
-        kind: database ? 'database' : 'file',
-        bytes: bytes.length,
-        sha256: createHash('sha256').update(bytes).digest('hex'),
-      };
+      const file: BackedUpFile = { path: name, kind: database ? 'database' : 'file', ...digestOf(copy) };
       files.push(file);
       options.onFile?.(file);
     }
@@ -147,8 +143,31 @@ export function backupNode(
     return manifest;
   } catch (error) {
     rmSync(partial, { recursive: true, force: true });
+    // Whichever step met it (a snapshot, a copy, the manifest): the disk the backup goes to is full.
+    if (storageFull(error)) {
+      throw new RenkeiError('ERR_STORAGE_FULL', 'The backup’s disk is full: nothing was kept.');
+    }
     throw error;
   }
+}
+
+/**
+ * A copy's size and SHA-256, read in chunks: a database of a whole population runs to gigabytes,
+ * past what one buffer holds (readFileSync refuses files over 2 GiB).
+ */
+function digestOf(file: string): { bytes: number; sha256: string } {
+  const hash = createHash('sha256');
+  const chunk = Buffer.allocUnsafe(1 << 20);
+  const fd = openSync(file, 'r');
+  let bytes = 0;
+  try {
+    for (let read; (read = readSync(fd, chunk, 0, chunk.length, null)) > 0; bytes += read) {
+      hash.update(chunk.subarray(0, read));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { bytes, sha256: hash.digest('hex') };
 }
 
 /** One consistent snapshot of a live SQLite database, checked. */
@@ -184,9 +203,6 @@ function sqliteError(error: unknown, file: string): unknown {
       'A database of the node stayed locked past the wait: try again.',
       { database: file.split('/').at(-1) ?? '' },
     );
-  }
-  if (code === 'SQLITE_FULL' || (error as { code?: string }).code === 'ENOSPC') {
-    return new RenkeiError('ERR_STORAGE_FULL', 'The backup’s disk is full: nothing was kept.');
   }
   return error;
 }

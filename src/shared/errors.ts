@@ -188,3 +188,12 @@ export class RenkeiError extends Error {
 export interface ErrorBody {
   error: { code: ErrorCode; message: string; details: Record<string, unknown> };
 }
+
+/**
+ * A driver's or the system's error that means the disk is full: under a SQLite file or a log
+ * (SQLITE_FULL, ENOSPC), or PostgreSQL's (53100 disk_full). Answered as ERR_STORAGE_FULL.
+ */
+export function storageFull(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === '53100';
+}

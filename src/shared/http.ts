@@ -9,7 +9,7 @@ import Fastify, {
 } from 'fastify';
 import secureJson from 'secure-json-parse';
 import type { z } from 'zod';
-import { HTTP_STATUS, RenkeiError, isErrorCode, type ErrorBody } from './errors.ts';
+import { HTTP_STATUS, RenkeiError, isErrorCode, storageFull, type ErrorBody } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { countRequests, metricsOf } from './metrics.ts';
 import { refusePlainHttp } from './plain-http-refusal.ts';
@@ -290,12 +290,6 @@ export function toErrorResponse(error: unknown, requestId: string): { status: nu
  * request handler meets no other socket error unwrapped: calls to other nodes fail as
  * ERR_UPSTREAM_UNAVAILABLE (bounded-request.ts).
  */
-/** The disk under a SQLite file or the log (SQLITE_FULL, ENOSPC), or PostgreSQL's (53100 disk_full), is full. */
-function storageFull(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_FULL' || code === 'ENOSPC' || code === '53100';
-}
-
 function databaseUnreachable(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
   if (typeof code === 'string') {
