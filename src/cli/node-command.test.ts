@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadNodeConfig, NODE_KINDS } from '../network/node-config.ts';
 import { demoOperator, ensureNetworkPki } from '../network/pki-setup.ts';
 import { DEMO_INSTITUTIONS } from '../network/world.ts';
+import { DEMO_ONESTOP_DIR } from '../nodes/portal/demo-onestop.ts';
 import { readLog } from '../shared/logger.ts';
 import { dropTestSchemas } from '../shared/test-databases.ts';
 import { partyPaths, pkiPaths } from '../trust/pki/files.ts';
@@ -30,7 +31,7 @@ let pkiDir = '';
 const running: ChildProcess[] = [];
 
 beforeAll(async () => {
-  pkiDir = await ensureNetworkPki({ dataDir: temp, institutions: [institution] });
+  pkiDir = await ensureNetworkPki({ dataDir: temp, institutions: [institution], portal: true });
 }, 60_000);
 afterAll(() => {
   for (const child of running) child.kill('SIGKILL');
@@ -180,6 +181,35 @@ describe('renkei node', () => {
     );
     for (const started of [core, jlis, node]) expect(await healthz(started.url)).toBe(200);
     expect((await readyz(core.url)).status).toBe(200);
+    // The portal: ぴったりサービス only where its config names the directory, never the demo's unasked.
+    const portalConfig = (onestop?: string) =>
+      exampleConfig('portal', {
+        pki: peerPki,
+        coreUrl: core.url,
+        jlisUrl: jlis.url,
+        jpkiPublicationUrl: jlis.publicationUrl,
+        networkPort: 0,
+        jpkiCaBundle: undefined,
+        webTls: undefined,
+        apiClients: undefined,
+        origin: undefined,
+        onestop,
+      });
+    const bare = await startNode('portal', portalConfig());
+    expect((await fetch(`${bare.url}/login`)).status).toBe(200);
+    expect((await fetch(`${bare.url}/services`, { redirect: 'manual' })).status).toBe(404);
+    expect(await stop(bare.child)).toBe(0);
+    cpSync(DEMO_ONESTOP_DIR, join(temp, 'onestop'), { recursive: true });
+    const withOnestop = await startNode('portal', portalConfig('onestop')); // relative to the config file
+    // The finder is there now, behind the login as every resident's page.
+    const finder = await fetch(`${withOnestop.url}/services`, { redirect: 'manual' });
+    expect(finder.status).toBe(303);
+    expect(finder.headers.get('location')).toMatch(/^\/login\b/);
+    expect(await stop(withOnestop.child)).toBe(0);
+    const missing = await renkei('node', 'portal', '--config', portalConfig('no-such-dir'));
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('ERR_CONFIG_INVALID');
+    expect(missing.stderr).toContain(join(temp, 'no-such-dir', 'catalogue.yaml'));
     const unready = await readyz(jlis.url);
     expect(unready.status).toBe(503);
     expect(JSON.parse(unready.body)).toMatchObject({

@@ -79,6 +79,9 @@ describe('renkei start', () => {
       expect(portal, stdout).not.toBeNull();
       const login = await (await fetch(`${portal?.[1] ?? ''}/login`)).text();
       expect(login).toContain(`${portal?.[2] ?? ''}/sign?`);
+      // With the demo's ぴったりサービス, which its config names: the finder is there, behind the login.
+      const finder = await fetch(`${portal?.[1] ?? ''}/services`, { redirect: 'manual' });
+      expect(finder.status).toBe(303);
       const reader = await (await fetch(portal?.[2] ?? '')).text();
       expect(reader).toContain('yamada-taro');
       // デモ家計簿アプリ, registered with the portal: it sends the resident to the portal's authorization

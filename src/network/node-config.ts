@@ -241,6 +241,12 @@ export const PortalConfig = z.strictObject({
   /** HTTPS for the web listener: its key and certificate (PEM files). */
   webTls: z.strictObject({ key: z.string().min(1), cert: z.string().min(1) }).optional(),
   /**
+   * ぴったりサービス (service finder, online applications, 申請API, 申請データダウンロード): the directory of
+   * its `catalogue.yaml` and the municipalities' `registrations/<code>.yaml`. None: a portal without it
+   * (no finder, no application pages; the other services are unchanged).
+   */
+  onestop: z.string().min(1).optional(),
+  /**
    * わたしの情報: the institutions the portal asks for a resident's information (as the core's registry
    * names them); those whose kind the portal's clause names are asked. None: the page says nobody
    * was asked.
@@ -391,6 +397,7 @@ export function parseNodeConfig<K extends NodeKind>(
     config.node === 'portal'
       ? {
           ...(config.jpkiCaBundle === undefined ? {} : { jpkiCaBundle: at(config.jpkiCaBundle) }),
+          ...(config.onestop === undefined ? {} : { onestop: at(config.onestop) }),
           ...(config.webTls === undefined
             ? {}
             : { webTls: { key: at(config.webTls.key), cert: at(config.webTls.cert) } }),

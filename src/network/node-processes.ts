@@ -23,6 +23,7 @@ import { formatNodeConfig, type NodeConfig } from './node-config.ts';
 import { ensureNetworkPki } from './pki-setup.ts';
 import { defaultLogFile, nodeName } from './run-node.ts';
 import { SupervisedNode, type SupervisorEvent } from './supervisor.ts';
+import { DEMO_ONESTOP_DIR } from '../nodes/portal/demo-onestop.ts';
 import { DEMO_CORE_ACCOUNTS, demoClerk, demoDirectory, type WorldInstitution } from './world.ts';
 
 export interface NodeProcessesOptions {
@@ -263,6 +264,7 @@ export async function startNodeProcesses(
             coreUrl: core.url,
             jpkiPublicationUrl: jlis.publicationUrl ?? '',
             pki: peerPki,
+            onestop: DEMO_ONESTOP_DIR,
             // わたしの情報: the portal asks the network's institutions (those its clause names).
             informationProviders: options.institutions.map(({ id, name, nameEn, kind }) => ({
               id,

@@ -178,6 +178,8 @@ export async function runNode(
             ? {}
             : { informationProviders: config.informationProviders }),
           ...(config.jpkiCaBundle === undefined ? {} : { jpkiCaBundleFile: config.jpkiCaBundle }),
+          // ぴったりサービス only where the config names its data: a deployment never serves the demo's.
+          onestopDir: config.onestop ?? false,
           ...(config.apiClients === undefined ? {} : { apiClients: readApiClients(config.apiClients) }),
           ...(config.apiRateLimits === undefined
             ? {}

@@ -29,6 +29,7 @@ import type { InformationProvider } from './service/my-information.ts';
 import { PORTAL_PARTY, createPortal } from './portal.ts';
 import { readJpkiTrust } from './service/jpki-verifier.ts';
 import { createKyselyApplicationStore } from './kysely-application-store.ts';
+import { DEMO_ONESTOP_DIR } from './demo-onestop.ts';
 import { parseOnestop, type Onestop } from './service/finder.ts';
 import { createKyselyApiStore } from './api-store.ts';
 import { loadOrCreateApiKeys } from './api/api-keys.ts';
@@ -77,8 +78,8 @@ export interface StartPortalOptions {
   /** PostgreSQL instead of the SQLite file: schema `portal`. */
   postgres?: PostgresOption;
   /**
-   * ぴったりサービス's data: `catalogue.yaml` and `registrations/*.yaml` (default: `onestop/` beside
-   * this file, the demo's). `false`: a portal without ぴったりサービス, so no finder, no application
+   * ぴったりサービス's data: `catalogue.yaml` and `registrations/*.yaml` (default: `DEMO_ONESTOP_DIR`,
+   * the demo's; a node run from its config file has none unless the file names one). `false`: a portal without ぴったりサービス, so no finder, no application
    * pages, no 申請API and no 申請データダウンロード on the network listener (nor in its document).
    */
   onestopDir?: string | false;
@@ -161,7 +162,7 @@ export async function startPortal(options: StartPortalOptions): Promise<RunningP
     );
     await migratePortalDatabase(db);
     const log = new KyselyPortalRecordLog(db as unknown as Kysely<unknown>);
-    const onestopDir = options.onestopDir ?? join(import.meta.dirname, 'onestop');
+    const onestopDir = options.onestopDir ?? DEMO_ONESTOP_DIR;
     const catalogue = onestopDir === false ? undefined : readOnestop(onestopDir, options.legalTable);
     const webTls = options.webTls && {
       key: readFileSync(options.webTls.keyFile, 'utf8'),
@@ -251,16 +252,40 @@ async function fetchBundle(publicationUrl: string): Promise<string> {
   });
 }
 
-/** ぴったりサービス's catalogue and the municipalities' registrations, from `dir`. */
-function readOnestop(dir: string, legalTable: LegalTable): Onestop {
+/**
+ * ぴったりサービス's catalogue and the municipalities' registrations, from `dir`. Errors:
+ * ERR_CONFIG_INVALID when the directory, its `catalogue.yaml` or its `registrations/` cannot be read
+ * (naming which), or when their content is wrong (`parseOnestop`).
+ */
+export function readOnestop(dir: string, legalTable: LegalTable): Onestop {
   const registrationsDir = join(dir, 'registrations');
+  const readOr = <T>(read: () => T, what: string): T => {
+    try {
+      return read();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'an error';
+      throw new RenkeiError(
+        'ERR_CONFIG_INVALID',
+        `ぴったりサービス (onestop): cannot read ${what} (${code}). The directory holds catalogue.yaml and registrations/<municipality>.yaml; fix the path, or omit onestop for a portal without ぴったりサービス.`,
+        { file: what },
+      );
+    }
+  };
+  const catalogue = readOr(
+    () => readFileSync(join(dir, 'catalogue.yaml'), 'utf8'),
+    join(dir, 'catalogue.yaml'),
+  );
+  const names = readOr(() => readdirSync(registrationsDir), registrationsDir);
   return parseOnestop(
     {
-      catalogue: readFileSync(join(dir, 'catalogue.yaml'), 'utf8'),
+      catalogue,
       registrations: new Map(
-        readdirSync(registrationsDir)
+        names
           .filter((f) => f.endsWith('.yaml'))
-          .map((f) => [f, readFileSync(join(registrationsDir, f), 'utf8')]),
+          .map((f) => [
+            f,
+            readOr(() => readFileSync(join(registrationsDir, f), 'utf8'), join(registrationsDir, f)),
+          ]),
       ),
     },
     legalTable,
