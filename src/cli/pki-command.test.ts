@@ -39,14 +39,31 @@ describe('renkei pki', () => {
       '127.0.0.1',
     );
     expect(issue.status).toBe(0);
+    expect(issue.stdout).not.toContain('It had certificates already');
     const serial = /identity\s*│ ([0-9a-f]{32}) /.exec(issue.stdout)?.[1];
     expect(serial).toBeDefined();
+    const encryptionSerial = /encryption\s*│ ([0-9a-f]{32}) /.exec(issue.stdout)?.[1];
+
+    // Issued again (a renewal): the earlier encryption key is kept, and the earlier identity named.
+    const renewed = await pki('issue', '--party', '131016', '--role', 'institution');
+    expect(renewed.status).toBe(0);
+    const retired = join(
+      dataDir,
+      'pki',
+      'parties',
+      '131016',
+      'retired-encryption-keys',
+      `${encryptionSerial ?? ''}-key.pem`,
+    );
+    expect(renewed.stdout).toContain(`is kept in ${retired}`);
+    expect(statSync(retired).mode & 0o777).toBe(0o600);
+    expect(renewed.stdout).toContain(`renkei pki revoke --serial ${serial ?? ''} --reason superseded`);
 
     const listed = await pki('list');
     expect(listed.stdout).toMatch(
       new RegExp(`131016\\s*│ institution │ identity\\s*│ ${serial} │ \\d{4}-\\d\\d-\\d\\d │ valid`),
     );
-    expect(listed.stdout).toContain('3 certificates.');
+    expect(listed.stdout).toContain('5 certificates.');
 
     const revoke = await pki('revoke', '--serial', serial!.toUpperCase(), '--reason', 'keyCompromise');
     expect(revoke.status).toBe(0);

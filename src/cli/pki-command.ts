@@ -118,6 +118,18 @@ export function registerPkiCommand(program: Command): void {
           ],
         ),
       );
+      const { replaced } = issued;
+      if (replaced) {
+        // A renewal: what to copy, and what to revoke once the node runs on the new files.
+        console.log(
+          `It had certificates already: its earlier encryption key (serial ${replaced.encryptionSerial}) is kept in ${replaced.retiredKey}, so that answers sealed to it still open. Copy the party's whole directory to its node and restart the node.`,
+        );
+        if (replaced.identitySerial !== undefined) {
+          console.log(
+            `Once the node runs on the new certificates, revoke the earlier identity certificate: renkei pki revoke --serial ${replaced.identitySerial} --reason superseded`,
+          );
+        }
+      }
     });
 
   pki

@@ -22,14 +22,14 @@
  */
 import { z } from 'zod';
 import { MessageHash } from '../trust/envelope/format.ts';
-import { decryptForRecipient, encryptForRecipient } from '../trust/envelope/item-encryption.ts';
+import { encryptForRecipient } from '../trust/envelope/item-encryption.ts';
 import { importCertificateKey } from '../trust/envelope/keys.ts';
 import { signMessage } from '../trust/envelope/sign-message.ts';
 import { verifyStoredMessage } from '../trust/envelope/verify-message.ts';
 import { RenkeiError } from '../shared/errors.ts';
 import type { MessageArchive } from '../shared/message-archive.ts';
 import { AnsweredItem, InquiryBatchRequest, InquiryRequest, MAX_BATCH_MEMBERS } from './messages.ts';
-import { pemToDer, type NodeTrust } from './node-trust.ts';
+import { decryptToSelf, pemToDer, type NodeTrust } from './node-trust.ts';
 
 export const ANSWERED_ITEMS = 'AnsweredItems';
 export const ANSWERED_BATCH = 'AnsweredBatch';
@@ -171,12 +171,7 @@ export function createItemSealer(trust: NodeTrust, archive: MessageArchive): Ite
     },
 
     async open({ processingNumber, providerId, sealed }) {
-      const plain = Sealed.safeParse(
-        await decryptForRecipient(sealed, trust.self.encryption.key, {
-          expectedKid: trust.self.encryption.kid,
-          processingNumber,
-        }),
-      );
+      const plain = Sealed.safeParse(await decryptToSelf(trust, sealed, processingNumber));
       if (!plain.success) {
         throw new RenkeiError(
           'ERR_DECRYPTION_FAILED',
@@ -219,12 +214,7 @@ export function createItemSealer(trust: NodeTrust, archive: MessageArchive): Ite
     },
 
     async openBatch({ batchId, providerId, sealed }) {
-      const plain = Sealed.safeParse(
-        await decryptForRecipient(sealed, trust.self.encryption.key, {
-          expectedKid: trust.self.encryption.kid,
-          processingNumber: batchId,
-        }),
-      );
+      const plain = Sealed.safeParse(await decryptToSelf(trust, sealed, batchId));
       if (!plain.success) {
         throw new RenkeiError(
           'ERR_DECRYPTION_FAILED',

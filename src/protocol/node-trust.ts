@@ -8,8 +8,10 @@
  * `verifyPartyCertificate`: never a field of a message body.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { request } from 'undici';
+import { decryptForRecipient, recipientKid } from '../trust/envelope/item-encryption.ts';
 import { importCertificateKey, importPrivateKeyPem } from '../trust/envelope/keys.ts';
 import { MemoryReplayGuard, type ReplayGuard } from '../trust/envelope/replay-guard.ts';
 import { partyPaths, pkiPaths } from '../trust/pki/files.ts';
@@ -35,8 +37,17 @@ export interface NodeTrust {
     /** The identity certificate's serial: the `kid` of every message this node signs. */
     kid: string;
     signingKey: CryptoKey;
-    /** The encryption certificate's serial and private key: answers are encrypted to it (JWE). */
-    encryption: { kid: string; key: CryptoKey; certificatePem: string };
+    /**
+     * The encryption certificate's serial and private key: answers are encrypted to it (JWE). `keyFor`
+     * also knows the keys of the party's earlier encryption certificates (`retired-encryption-keys/`),
+     * for answers sealed before it was issued new ones.
+     */
+    encryption: {
+      kid: string;
+      key: CryptoKey;
+      certificatePem: string;
+      keyFor(kid: string): CryptoKey | undefined;
+    };
   };
   /** PEM for node:tls: this node's key and certificate, and the CA bundle it trusts. */
   readonly tls: { key: string; cert: string; ca: string };
@@ -128,6 +139,9 @@ export async function loadNodeTrust(options: NodeTrustOptions): Promise<NodeTrus
     revocation,
     use: 'encryption',
   });
+  const encryptionKey = await importPrivateKeyPem(files.encKey, 'encrypt');
+  const decryptionKeys = await retiredEncryptionKeys(paths.retiredEncryptionKeys);
+  decryptionKeys.set(encryption.serial, encryptionKey);
   const keys = new Map<string, Promise<CryptoKey>>();
   /**
    * Verified certificates by their bytes and use, for a few seconds: a busy peer presents the same
@@ -145,8 +159,9 @@ export async function loadNodeTrust(options: NodeTrustOptions): Promise<NodeTrus
       signingKey: await importPrivateKeyPem(files.key, 'sign'),
       encryption: {
         kid: encryption.serial,
-        key: await importPrivateKeyPem(files.encKey, 'encrypt'),
+        key: encryptionKey,
         certificatePem: files.encCert,
+        keyFor: (kid) => decryptionKeys.get(kid),
       },
     },
     tls: { key: files.key, cert: files.cert, ca: bundle.pem },
@@ -182,6 +197,44 @@ export async function loadNodeTrust(options: NodeTrustOptions): Promise<NodeTrus
       return key;
     },
   };
+}
+
+/**
+ * The keys of the party's earlier encryption certificates, by serial (`<serial>-key.pem` files, kept by
+ * `renkei pki issue` when it issues the party new ones). Errors: ERR_CONFIG_INVALID naming a file
+ * that is not a P-256 private key.
+ */
+async function retiredEncryptionKeys(dir: string): Promise<Map<string, CryptoKey>> {
+  const keys = new Map<string, CryptoKey>();
+  if (!existsSync(dir)) return keys;
+  for (const name of readdirSync(dir)) {
+    const serial = /^([0-9a-f]+)-key\.pem$/.exec(name)?.[1];
+    if (serial === undefined) continue;
+    try {
+      keys.set(serial, await importPrivateKeyPem(readFileSync(join(dir, name), 'utf8'), 'encrypt'));
+    } catch {
+      throw new RenkeiError(
+        'ERR_CONFIG_INVALID',
+        `${join(dir, name)} is not an encryption key (a P-256 private key in PEM); restore it from the PKI, or remove it if no answer sealed to that certificate is still on its way.`,
+        { file: join(dir, name) },
+      );
+    }
+  }
+  return keys;
+}
+
+/**
+ * A JWE sealed to this party, decrypted with the key of the certificate it names: the current one, or
+ * an earlier one the party still holds. One it holds no key for fails as a wrong key does
+ * (ERR_DECRYPTION_FAILED, `other_kid`).
+ */
+export function decryptToSelf(trust: NodeTrust, jwe: string, processingNumber?: string): Promise<unknown> {
+  const kid = recipientKid(jwe);
+  const key = kid === undefined ? undefined : trust.self.encryption.keyFor(kid);
+  return decryptForRecipient(jwe, key ?? trust.self.encryption.key, {
+    expectedKid: key === undefined ? trust.self.encryption.kid : kid,
+    ...(processingNumber === undefined ? {} : { processingNumber }),
+  });
 }
 
 async function fetchCrl(url: string): Promise<Uint8Array> {

@@ -12,12 +12,12 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { RenkeiError } from '../shared/errors.ts';
-import { decryptForRecipient, encryptForRecipient } from '../trust/envelope/item-encryption.ts';
+import { encryptForRecipient } from '../trust/envelope/item-encryption.ts';
 import { importCertificateKey } from '../trust/envelope/keys.ts';
 import { signMessage } from '../trust/envelope/sign-message.ts';
 import { verifyStoredMessage } from '../trust/envelope/verify-message.ts';
 import { partyPaths } from '../trust/pki/files.ts';
-import { pemToDer, type Caller, type NodeTrust } from './node-trust.ts';
+import { decryptToSelf, pemToDer, type Caller, type NodeTrust } from './node-trust.ts';
 
 export interface SealTo {
   recipientId: string;
@@ -87,12 +87,7 @@ export interface OpenFrom {
 export async function openFromParty(trust: NodeTrust, sealed: string, from: OpenFrom): Promise<unknown> {
   const plain = z
     .object({ jws: z.string().max(from.maxJwsChars), certificate: z.string().max(8192) })
-    .safeParse(
-      await decryptForRecipient(sealed, trust.self.encryption.key, {
-        expectedKid: trust.self.encryption.kid,
-        processingNumber: from.id,
-      }),
-    );
+    .safeParse(await decryptToSelf(trust, sealed, from.id));
   if (!plain.success) {
     throw new RenkeiError('ERR_DECRYPTION_FAILED', 'The notice is not a signed message and a certificate.');
   }

@@ -61,6 +61,22 @@ const ItemsHeader = z.strictObject({
 
 const COMPACT_JWE = /^[A-Za-z0-9_-]+\.\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
+/**
+ * The `kid` a compact JWE of this profile names: which of the recipient's encryption certificates it
+ * was sealed to, so that a recipient holding several keys (one renewed) picks the right one. Undefined
+ * for anything else; `decryptForRecipient` still checks the whole header.
+ */
+export function recipientKid(jwe: string): string | undefined {
+  if (typeof jwe !== 'string' || !COMPACT_JWE.test(jwe)) return undefined;
+  const [headerPart = ''] = jwe.split('.');
+  try {
+    const header = ItemsHeader.safeParse(parseBoundedJson(Buffer.from(headerPart, 'base64url').toString()));
+    return header.success ? header.data.kid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface EncryptOptions {
   /** Names the recipient's encryption certificate, so it knows which of its keys to use. */
   kid: string;

@@ -33,7 +33,9 @@ import {
   ensurePrivateDir,
   partyPaths,
   pkiPaths,
+  retiredEncryptionKeyPath,
   writePublicFile,
+  writeSecretFile,
   type PkiPaths,
 } from './files.ts';
 import { generateKeyPair, loadSigningKey, savePrivateKey } from './keys.ts';
@@ -222,6 +224,11 @@ export interface IssuedParty {
   identity: IssuedCertificate;
   encryption: IssuedCertificate;
   files: ReturnType<typeof partyPaths>;
+  /**
+   * When the party had certificates already: the serials of those its new files replaced, and where
+   * the earlier encryption key is kept (`retired-encryption-keys/<serial>-key.pem`).
+   */
+  replaced?: { encryptionSerial: string; retiredKey: string; identitySerial: string | undefined };
 }
 
 /**
@@ -307,6 +314,7 @@ export async function issuePartyCertificates(options: IssuePartyOptions): Promis
 
     const files = partyPaths(options.dir, partyId);
     ensurePrivateDir(files.dir);
+    const replaced = retireEncryptionKey(options.dir, partyId);
     await savePrivateKey(files.identityKey, identityKeys.privateKey);
     writePublicFile(files.identityCert, pem(identity));
     await savePrivateKey(files.encryptionKey, encryptionKeys.privateKey);
@@ -327,10 +335,40 @@ export async function issuePartyCertificates(options: IssuePartyOptions): Promis
       record(encryption, role, partyId, 'encryption', now),
     );
     writeIndex(paths.index, index);
-    return { partyId, role, identity: issued(identity), encryption: issued(encryption), files };
+    return {
+      partyId,
+      role,
+      identity: issued(identity),
+      encryption: issued(encryption),
+      files,
+      ...(replaced === undefined ? {} : { replaced }),
+    };
   } finally {
     lock.release();
   }
+}
+
+/**
+ * Keep the party's current encryption key, if it has one, under its certificate's serial before new
+ * files replace it: answers sealed to that certificate may still be on their way (an inquiry names the
+ * certificate it was sent with; the core keeps an undelivered answer for 7 days). A node loads every
+ * retired key with its current one (`loadNodeTrust`). Its identity key is not kept: what it signed is
+ * checked with the certificate's copy, and nothing is ever encrypted to it.
+ */
+function retireEncryptionKey(dir: string, partyId: string): IssuedParty['replaced'] {
+  const files = partyPaths(dir, partyId);
+  if (!existsSync(files.encryptionKey) || !existsSync(files.encryptionCert)) return undefined;
+  const serialOf = (file: string) =>
+    normaliseSerial(new x509.X509Certificate(readFileSync(file, 'utf8')).serialNumber);
+  const serial = serialOf(files.encryptionCert);
+  const retiredKey = retiredEncryptionKeyPath(dir, partyId, serial);
+  ensurePrivateDir(files.retiredEncryptionKeys);
+  writeSecretFile(retiredKey, readFileSync(files.encryptionKey, 'utf8'));
+  return {
+    encryptionSerial: serial,
+    retiredKey,
+    identitySerial: existsSync(files.identityCert) ? serialOf(files.identityCert) : undefined,
+  };
 }
 
 export type RevokeTarget = { serial: string; partyId?: undefined } | { partyId: string; serial?: undefined };

@@ -46,7 +46,20 @@ export function partyPaths(dir: string, partyId: string) {
      * is issued again, and a tree head signed under its earlier identity key is checked with this copy.
      */
     certificates: join(partyDir, 'certificates'),
+    /**
+     * The encryption keys of the party's earlier encryption certificates, `<serial>-key.pem` (0600; every
+     * private key's file name ends in `key.pem`): an
+     * answer sealed to the certificate an inquiry named before the party was issued new ones still
+     * opens (the core keeps an undelivered answer for 7 days).
+     */
+    retiredEncryptionKeys: join(partyDir, 'retired-encryption-keys'),
   };
+}
+
+/** Where the encryption key of the party's earlier encryption certificate of this serial (normalised) is kept. */
+export function retiredEncryptionKeyPath(dir: string, partyId: string, serial: string): string {
+  if (!/^[0-9a-f]+$/.test(serial)) throw new TypeError('A serial is lower-case hex.');
+  return join(partyPaths(dir, partyId).retiredEncryptionKeys, `${serial}-key.pem`);
 }
 
 /**
