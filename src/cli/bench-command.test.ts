@@ -32,6 +32,40 @@ describe('renkei bench', () => {
     expect(help.stdout).toMatch(/--warmup <n>\s+exchanges run unmeasured before measuring/);
   });
 
+  it("prints the CPU floor the brief's decisions set per exchange: each operation's cost times its count, summed", async () => {
+    const [run, bad] = await Promise.all([
+      renkei('bench', '--unit-costs', '200'),
+      renkei('bench', '--unit-costs', '10'),
+    ]);
+    expect(run.status).toBe(0);
+    const rows = [...run.stdout.matchAll(/^│ (.+?)\s+│ ([\d.]+)\s+│ (\d+)\s+│ (\d+)\s+│$/gm)];
+    expect(rows.map((row) => row[1])).toEqual([
+      'HTTPS request, mutual TLS 1.3, keep-alive, 1 KB each way (both ends)',
+      'ES256 signature (node:crypto, as every message is signed)',
+      'ES256 verification',
+      "seal the items (ECDH-ES P-256 + A256GCM, to the requester's key)",
+      'open the sealed items',
+      'record written and committed (SQLite, WAL, one row and its leaf hash)',
+    ]);
+    for (const row of rows) expect(Number(row[2]) * Number(row[3])).toBeCloseTo(Number(row[4]), -1);
+    const floor = Number(/│ floor: one message per hop\s+│\s+│\s+│ (\d+)/.exec(run.stdout)?.[1]);
+    const sum = rows.reduce((total, row) => total + Number(row[2]) * Number(row[3]), 0);
+    expect(Math.abs(floor - sum)).toBeLessThanOrEqual(2); // the rows show each figure to 0.1 µs
+    expect(run.stdout).toContain(`takes at least ${(floor / 1000).toFixed(2)} CPU ms here`);
+    // In batches: one send of one is the floor itself; larger sends share all but the clerk's request.
+    const batched = [...run.stdout.matchAll(/^│ (\d+)\s+│ (\d+)\s+│ (\d+)\s+│ ([\d.]+)\s+│ (\d+) ms\s+│$/gm)];
+    expect(batched.map((row) => Number(row[1]))).toEqual([1, 2, 5, 10, 20, 50]);
+    expect(Math.abs(Number(batched[0]?.[2]) - floor)).toBeLessThanOrEqual(1);
+    const https = Number(rows[0]?.[2]);
+    for (const row of batched) {
+      expect(Number(row[2])).toBeCloseTo(https + (floor - https) / Number(row[1]), -1);
+    }
+    expect(bad.status).toBe(1);
+    expect(bad.stderr.trim()).toBe(
+      'ERR_VALIDATION: --unit-costs must be a whole number from 100 to 1000000.',
+    );
+  });
+
   it('measures the secured path through one process per node', async () => {
     const run = await renkei('--data-dir', temp, 'bench', '--persons', '1', '--count', '1');
     expect(run.status).toBe(0);

@@ -20,6 +20,7 @@ import { processCpuMs } from '../shared/process-cpu.ts';
 import { startBareChain } from './bench-baseline.ts';
 import { benchNumbering } from './bench-numbering.ts';
 import { benchStatistics } from './bench-statistics.ts';
+import { benchUnitCosts } from './bench-unit-costs.ts';
 import { generateCoreKeys } from '../nodes/core/keys.ts';
 import { CodeCipher, LINKING_CODE_BYTES } from '../nodes/core/service/code-cipher.ts';
 import { plural, table, wholeNumberOption, type GlobalOptions } from './output.ts';
@@ -81,6 +82,10 @@ export function registerBenchCommand(program: Command): void {
       `instead: one bulk inquiry (一括照会) of n persons over the secured path, at most ${MAX_COUNT}`,
     )
     .option(
+      '--unit-costs [n]',
+      "instead: the CPU cost of each operation the brief's decisions need (TLS, signatures, seals, commits), n runs each, and the floor they set per exchange",
+    )
+    .option(
       '--statistics <n>',
       "instead: n exchanges on the demo network in seed 000's proportions, then its two tables beside the seed's",
     )
@@ -101,9 +106,18 @@ export function registerBenchCommand(program: Command): void {
         perRequest: string;
         numbering?: string;
         statistics?: string;
+        unitCosts?: string | true;
       }) => {
         const rate =
           options.rate === undefined ? undefined : wholeNumberOption(options.rate, '--rate', 1, 100_000);
+        if (options.unitCosts !== undefined) {
+          await benchUnitCosts(
+            options.unitCosts === true
+              ? 2000
+              : wholeNumberOption(options.unitCosts, '--unit-costs', 100, 1_000_000),
+          );
+          return;
+        }
         if (options.conversions !== undefined) {
           benchConversions(wholeNumberOption(options.conversions, '--conversions', 1, MAX_COUNT));
           return;
