@@ -87,4 +87,30 @@ describe('listNumbered', () => {
     );
     expect((await listNumbered(failedFirst, period, 2)).requester).toEqual(numbers.slice(4, 6));
   });
+
+  it('lists the next page of one role only, after the last number listed, never before the period', async () => {
+    const numbers = Array.from({ length: 7 }, (_, i) => at(`2025-06-01T0${i}:00:00.000Z`));
+    const earlier = at('2025-05-31T12:00:00.000Z');
+    const pages = pagesOf(
+      [earlier, ...numbers].map((n) => inquiry(n, 'inquiry_sent')),
+      [earlier, ...numbers].map(provision),
+    );
+    const period = { from: '2025-06-01T00:00:00.000Z', to: '2025-06-01T23:59:59.999Z' };
+    const first = await listNumbered(pages, period, 3);
+    expect(first).toEqual({ requester: numbers.slice(0, 3), provider: numbers.slice(0, 3), truncated: true });
+    const next = (role: 'requester' | 'provider', after: string) =>
+      listNumbered(pages, { ...period, page: { role, after } }, 3);
+    expect(await next('requester', numbers[2] ?? '')).toEqual({
+      requester: numbers.slice(3, 6),
+      provider: [],
+      truncated: true,
+    });
+    expect(await next('provider', numbers[5] ?? '')).toEqual({
+      requester: [],
+      provider: numbers.slice(6),
+      truncated: false,
+    });
+    // A cursor from before the period starts at the period, not at the cursor.
+    expect((await next('provider', earlier)).provider).toEqual(numbers.slice(0, 3));
+  });
 });

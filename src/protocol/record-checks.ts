@@ -20,6 +20,12 @@ import { ClauseNo, InstitutionId, ItemNo, Outcome, ProcedureId, ProcessingNumber
 export const RECORD_CHECK_LIMIT = 500;
 
 /**
+ * At most this many pages of a party's own numbers per role in one cross-check (`numbered.page`):
+ * 20,000 numbers, a busy municipality's weeks. A longer period is listed in part (`truncated`).
+ */
+export const RECORD_CHECK_PAGES = 40;
+
+/**
  * core → institution: `POST /network/v1/record-checks`. The exchanges the core recorded with this
  * institution (as requester or provider), by processing number.
  */
@@ -39,7 +45,17 @@ export const RecordCheckRequest = z.strictObject({
    * asking by the core's own numbers cannot. Failed inquiries are left out: they never reached the
    * core, under a number the requester made itself.
    */
-  numbered: z.strictObject({ from: z.iso.datetime(), to: z.iso.datetime() }).optional(),
+  numbered: z
+    .strictObject({
+      from: z.iso.datetime(),
+      to: z.iso.datetime(),
+      /**
+       * The next page of one role's listing, after an answer that had to stop (`truncated`): only that
+       * role's numbers are listed, those after `after` (the last one listed).
+       */
+      page: z.strictObject({ role: z.enum(['requester', 'provider']), after: ProcessingNumber }).optional(),
+    })
+    .optional(),
 });
 export type RecordCheckRequest = z.infer<typeof RecordCheckRequest>;
 
@@ -179,7 +195,7 @@ export async function listNumbered(
     requesterExchanges(after: string | undefined, limit: number): Promise<RequesterExchange[]>;
     providerExchanges(after: string | undefined, limit: number): Promise<ProviderExchange[]>;
   },
-  period: { from: string; to: string },
+  period: NonNullable<RecordCheckRequest['numbered']>,
   limit = RECORD_CHECK_LIMIT,
 ): Promise<NonNullable<RecordCheckAnswer['numbered']>> {
   const from = Date.parse(period.from);
@@ -188,9 +204,16 @@ export async function listNumbered(
   const collect = async <T extends { processingNumber: string }>(
     page: (after: string | undefined, limit: number) => Promise<T[]>,
     keep: (exchange: T) => boolean,
+    role: 'requester' | 'provider',
   ): Promise<string[]> => {
     const numbers: string[] = [];
-    for (let after = firstNumberOf(from); ;) {
+    if (period.page !== undefined && period.page.role !== role) return numbers;
+    // The next page starts after the last number listed, never before the period.
+    const start =
+      period.page !== undefined && period.page.after > firstNumberOf(from)
+        ? period.page.after
+        : firstNumberOf(from);
+    for (let after = start; ;) {
       const rows = await page(after, limit + 1);
       for (const row of rows) {
         if (numberedAt(row.processingNumber) > to) return numbers;
@@ -208,7 +231,11 @@ export async function listNumbered(
       after = last.processingNumber;
     }
   };
-  const requester = await collect(pages.requesterExchanges.bind(pages), (r) => r.opened !== 'inquiry_failed');
-  const provider = await collect(pages.providerExchanges.bind(pages), () => true);
+  const requester = await collect(
+    pages.requesterExchanges.bind(pages),
+    (r) => r.opened !== 'inquiry_failed',
+    'requester',
+  );
+  const provider = await collect(pages.providerExchanges.bind(pages), () => true, 'provider');
   return { requester, provider, truncated };
 }

@@ -7,6 +7,7 @@
  * rotation through the registry service; an institution's suspension, confirmed before it is made; the records without a person's key; the refusals and
  * non-disclosure flags per institution; the log verified, and a tampered record found.
  */
+import { v7 as uuidv7 } from 'uuid';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { generateKeyPair } from 'jose';
 import type { Kysely } from 'kysely';
@@ -599,6 +600,33 @@ describe("the oversight console's resident view, anomalies, cross-check and use 
       expect(unknown.body).toMatch(
         /data-institution="131016" data-status="answered">[\s\S]*?data-listed="3"/,
       );
+
+      // More of its own than one answer lists: the core asks for the next pages of that role, each
+      // after the last number listed, and the finding on the third page is found.
+      const many = Array.from({ length: 1_003 }, (_, i) => uuidv7({ msecs: Date.parse('2025-06-01') + i }));
+      const onThirdPage = many.at(-1) ?? '';
+      y.onRecordCheck = (request) => {
+        const after = request.numbered?.page?.after;
+        const from = after === undefined ? 0 : many.indexOf(after) + 1;
+        const page = request.numbered?.page?.role === 'provider' ? [] : many.slice(from, from + 500);
+        return {
+          treeHead: null,
+          requester: [],
+          provider: [],
+          numbered: { requester: page, provider: [], truncated: from + 500 < many.length },
+        };
+      };
+      const paged = await post(ppc, '/oversight/cross-check', '/oversight/cross-check', { limit: '50' });
+      const pages = y.recordChecks.slice(-3).map((check) => check.numbered?.page);
+      expect(pages).toEqual([
+        undefined,
+        { role: 'requester', after: many[499] },
+        { role: 'requester', after: many[999] },
+      ]);
+      expect(paged.body).toMatch(
+        /data-institution="012025" data-status="answered">[\s\S]*?data-listed="1003"/,
+      );
+      expect(paged.body).toContain(`012025は照会 ${onThirdPage} を記録していますが`);
     } finally {
       await core.register('012025', 'municipality', 'https://127.0.0.1:9');
       await y.close();

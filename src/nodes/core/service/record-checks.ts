@@ -20,11 +20,17 @@
  * The Myna Portal is asked as any institution is: it keeps its requester and provider records in a
  * record log of its own, with heads signed by its identity key, and answers the same request.
  */
-import { RECORD_CHECK_LIMIT, numberedAt, type RecordCheckAnswer } from '../../../protocol/record-checks.ts';
+import {
+  RECORD_CHECK_LIMIT,
+  RECORD_CHECK_PAGES,
+  numberedAt,
+  type RecordCheckAnswer,
+} from '../../../protocol/record-checks.ts';
 import type { Clock } from '../../../shared/clock.ts';
 import { RenkeiError } from '../../../shared/errors.ts';
 import type { Logger } from '../../../shared/logger.ts';
-import type { InstitutionTreeHead } from '../model.ts';
+import type { Institution, InstitutionTreeHead } from '../model.ts';
+import type { CoreExchange } from '../record-events.ts';
 import type { CoreStore } from '../store.ts';
 import type { HeadHistory } from './head-history.ts';
 import {
@@ -79,7 +85,7 @@ export interface PartyCheck {
   history?: HeadHistory;
   /** How many processing numbers of the period it listed of its own (absent: it listed none). */
   listed?: number;
-  /** It had more of its own in the period than one answer lists. */
+  /** It had more of its own in the period than `RECORD_CHECK_PAGES` pages list (or a page failed). */
   listedTruncated?: boolean;
 }
 
@@ -208,9 +214,11 @@ export class RecordCheckService {
       });
       party.status = 'answered';
       if (answer.consistency !== undefined) party.consistency = answer.consistency;
-      if (answer.numbered !== undefined) {
-        party.listed = answer.numbered.requester.length + answer.numbered.provider.length;
-        party.listedTruncated = answer.numbered.truncated;
+      if (answer.numbered !== undefined && numbered !== undefined) {
+        const listing = await this.restOfListing(institution, numbered, answer.numbered);
+        answer.numbered = listing;
+        party.listed = listing.requester.length + listing.provider.length;
+        party.listedTruncated = listing.truncated;
       }
       party.treeHead = answer.treeHead && {
         treeSize: answer.treeHead.treeSize,
@@ -228,6 +236,46 @@ export class RecordCheckService {
   }
 
   /**
+   * An institution's listing of its numbers in the period, whole: after a first answer that had to stop
+   * (`truncated`, a role at `RECORD_CHECK_LIMIT`), the next pages of each such role, up to
+   * `RECORD_CHECK_PAGES` pages a role (`truncated` still when even those were not enough). A page that
+   * fails leaves the listing truncated where it stopped.
+   */
+  private async restOfListing(
+    institution: Institution,
+    numbered: { from: string; to: string },
+    first: NonNullable<RecordCheckAnswer['numbered']>,
+  ): Promise<NonNullable<RecordCheckAnswer['numbered']>> {
+    if (!first.truncated) return first;
+    const listing = { requester: [...first.requester], provider: [...first.provider], truncated: false };
+    for (const role of ['requester', 'provider'] as const) {
+      let page = first[role];
+      for (let pages = 1; page.length === RECORD_CHECK_LIMIT; pages++) {
+        const after = page.at(-1);
+        if (pages === RECORD_CHECK_PAGES || after === undefined) {
+          listing.truncated = true;
+          break;
+        }
+        try {
+          const answer = await this.options.reach(institution).checkRecords({
+            body: { processingNumbers: [], numbered: { ...numbered, page: { role, after } } },
+          });
+          page = answer.numbered?.[role] ?? [];
+        } catch (error) {
+          this.options.logger.warn(
+            { institutionId: institution.id, code: error instanceof RenkeiError ? error.code : undefined },
+            'record check listing not answered past its first pages',
+          );
+          listing.truncated = true;
+          break;
+        }
+        listing[role].push(...page);
+      }
+    }
+    return listing;
+  }
+
+  /**
    * The numbers institutions listed (`numbered`) that the core has no exchange of with them in that
    * role: what they recorded and the core did not, or recorded with another party.
    */
@@ -236,7 +284,13 @@ export class RecordCheckService {
     for (const [id, answer] of answers) {
       if (answer.numbered === undefined) continue;
       const { requester, provider } = answer.numbered;
-      const atCore = await this.options.recordLog.exchangesOf([...new Set([...requester, ...provider])]);
+      // In pages: a listing may hold thousands of numbers, more than one statement takes.
+      const listed = [...new Set([...requester, ...provider])];
+      const atCore = new Map<string, CoreExchange>();
+      for (let i = 0; i < listed.length; i += RECORD_CHECK_LIMIT) {
+        const page = await this.options.recordLog.exchangesOf(listed.slice(i, i + RECORD_CHECK_LIMIT));
+        for (const [pn, exchange] of page) atCore.set(pn, exchange);
+      }
       findings.push(
         ...unknownAtCore(id, 'requester', requester, atCore),
         ...unknownAtCore(id, 'provider', provider, atCore),
