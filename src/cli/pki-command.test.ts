@@ -2,10 +2,11 @@
  * `renkei pki` as the network operator runs it: a real child process through bin/renkei.js, on a
  * temporary data directory.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { x509 } from '../trust/pki/x509.ts';
 import { renkei } from './test-support.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'renkei-pki-cli-'));
@@ -44,9 +45,25 @@ describe('renkei pki', () => {
     expect(serial).toBeDefined();
     const encryptionSerial = /encryption\s*│ ([0-9a-f]{32}) /.exec(issue.stdout)?.[1];
 
-    // Issued again (a renewal): the earlier encryption key is kept, and the earlier identity named.
-    const renewed = await pki('issue', '--party', '131016', '--role', 'institution');
+    // Renewed: the same role and hosts, the earlier encryption key kept, the earlier identity named.
+    const [renewed, unknown] = await Promise.all([
+      pki('renew', '--party', '131016'),
+      pki('renew', '--party', '131017'),
+    ]);
     expect(renewed.status).toBe(0);
+    expect(renewed.stdout).toContain('Issued for 131016 (institution):');
+    const renewedCert = new x509.X509Certificate(
+      readFileSync(join(dataDir, 'pki', 'parties', '131016', 'identity-cert.pem'), 'utf8'),
+    );
+    expect(renewedCert.getExtension(x509.SubjectAlternativeNameExtension)?.names.toJSON()).toEqual([
+      { type: 'dns', value: 'localhost' },
+      { type: 'ip', value: '127.0.0.1' },
+      { type: 'url', value: 'urn:renkei:party:131016' },
+    ]);
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr.trim()).toBe(
+      'ERR_UNKNOWN_CERTIFICATE: 131017 has no certificate in this PKI to renew; issue one with renkei pki issue --party 131017 --role <role> --host <host>.',
+    );
     const retired = join(
       dataDir,
       'pki',

@@ -7,6 +7,8 @@ import {
   REVOCATION_REASONS,
   initPki,
   issuePartyCertificates,
+  renewPartyCertificates,
+  type IssuedParty,
   listCertificates,
   pkiPaths,
   refreshCrl,
@@ -17,13 +19,16 @@ import {
 import { plural, table, wholeNumberOption, type GlobalOptions } from './output.ts';
 
 /**
- * `renkei pki init | issue | revoke | list | crl | renew-ocsp`: the network's own certification authority, kept
+ * `renkei pki init | issue | renew | revoke | list | crl | renew-ocsp`: the network's own certification authority, kept
  * in `<--data-dir>/pki` (see src/trust/pki/README.md).
  *
  * - `init [--publication-url <url>]` creates the root CA, the issuing CA, the OCSP responder and the
  *   first CRL. ERR_PKI_EXISTS if the directory already holds one (its keys are never overwritten).
  * - `issue --party <id> --role <role> [--host <host>]... [--days <n>]` issues a party's identity and
- *   encryption certificates and keys. ERR_VALIDATION for a malformed id, host or lifetime.
+ *   encryption certificates and keys. ERR_VALIDATION for a malformed id, host or lifetime. Issued
+ *   again, it keeps the earlier encryption key (answers sealed to it may be on their way).
+ * - `renew --party <id> [--days <n>]` issues them again with the role and hosts of the current
+ *   identity certificate. ERR_UNKNOWN_CERTIFICATE when the party has none.
  * - `revoke (--serial <hex> | --party <id>) --reason <reason>` revokes one certificate, or all of a
  *   party's, and publishes a new CRL. ERR_UNKNOWN_CERTIFICATE if the PKI never issued it.
  * - `list` shows every certificate issued: party, role, kind, serial, expiry, status.
@@ -96,40 +101,25 @@ export function registerPkiCommand(program: Command): void {
         validityDays: wholeNumberOption(options.days, '--days', 1, 3650),
         clock: systemClock,
       });
-      console.log(`Issued for ${issued.partyId} (${issued.role}):`);
-      console.log(
-        table(
-          ['kind', 'serial', 'expires', 'certificate', 'key (mode 0600)'],
-          [
-            [
-              'identity',
-              issued.identity.serial,
-              day(issued.identity.notAfter),
-              issued.files.identityCert,
-              issued.files.identityKey,
-            ],
-            [
-              'encryption',
-              issued.encryption.serial,
-              day(issued.encryption.notAfter),
-              issued.files.encryptionCert,
-              issued.files.encryptionKey,
-            ],
-          ],
-        ),
+      printIssued(issued);
+    });
+
+  pki
+    .command('renew')
+    .description(
+      'issue a party’s certificates again with the role and hosts of its current ones (the earlier encryption key is kept)',
+    )
+    .requiredOption('--party <id>', 'the party id, as issued')
+    .option('--days <n>', 'validity in days', '365')
+    .action(async (options: { party: string; days: string }) => {
+      printIssued(
+        await renewPartyCertificates({
+          dir: dirOf(),
+          partyId: options.party,
+          validityDays: wholeNumberOption(options.days, '--days', 1, 3650),
+          clock: systemClock,
+        }),
       );
-      const { replaced } = issued;
-      if (replaced) {
-        // A renewal: what to copy, and what to revoke once the node runs on the new files.
-        console.log(
-          `It had certificates already: its earlier encryption key (serial ${replaced.encryptionSerial}) is kept in ${replaced.retiredKey}, so that answers sealed to it still open. Copy the party's whole directory to its node and restart the node.`,
-        );
-        if (replaced.identitySerial !== undefined) {
-          console.log(
-            `Once the node runs on the new certificates, revoke the earlier identity certificate: renkei pki revoke --serial ${replaced.identitySerial} --reason superseded`,
-          );
-        }
-      }
     });
 
   pki
@@ -216,4 +206,42 @@ function day(date: Date): string {
 
 function describe(c: CertificateRecord): string {
   return `the ${c.kind} certificate of ${c.partyId}, serial ${c.serial}`;
+}
+
+/** What was issued, as a table, and after a renewal what to do next. */
+function printIssued(issued: IssuedParty): void {
+  console.log(`Issued for ${issued.partyId} (${issued.role}):`);
+  console.log(
+    table(
+      ['kind', 'serial', 'expires', 'certificate', 'key (mode 0600)'],
+      [
+        [
+          'identity',
+          issued.identity.serial,
+          day(issued.identity.notAfter),
+          issued.files.identityCert,
+          issued.files.identityKey,
+        ],
+        [
+          'encryption',
+          issued.encryption.serial,
+          day(issued.encryption.notAfter),
+          issued.files.encryptionCert,
+          issued.files.encryptionKey,
+        ],
+      ],
+    ),
+  );
+  const { replaced } = issued;
+  if (replaced) {
+    // A renewal: what to copy, and what to revoke once the node runs on the new files.
+    console.log(
+      `It had certificates already: its earlier encryption key (serial ${replaced.encryptionSerial}) is kept in ${replaced.retiredKey}, so that answers sealed to it still open. Copy the party's whole directory to its node and restart the node.`,
+    );
+    if (replaced.identitySerial !== undefined) {
+      console.log(
+        `Once the node runs on the new certificates, revoke the earlier identity certificate: renkei pki revoke --serial ${replaced.identitySerial} --reason superseded`,
+      );
+    }
+  }
 }

@@ -79,8 +79,9 @@ export interface StartPortalOptions {
   postgres?: PostgresOption;
   /**
    * ぴったりサービス's data: `catalogue.yaml` and `registrations/*.yaml` (default: `DEMO_ONESTOP_DIR`,
-   * the demo's; a node run from its config file has none unless the file names one). `false`: a portal without ぴったりサービス, so no finder, no application
-   * pages, no 申請API and no 申請データダウンロード on the network listener (nor in its document).
+   * the demo's; a node run from its config file has none unless the file names one). `false`: a
+   * portal without ぴったりサービス, so no finder, no application pages, no 申請API and no
+   * 申請データダウンロード on the network listener (nor in its document).
    */
   onestopDir?: string | false;
   /** わたしの情報: the institutions the portal may ask (those its clause names are asked). */

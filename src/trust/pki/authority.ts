@@ -349,6 +349,43 @@ export async function issuePartyCertificates(options: IssuePartyOptions): Promis
 }
 
 /**
+ * Renew a party's certificates: issue them again with the role and hosts of its current identity
+ * certificate (`issuePartyCertificates`, which keeps the earlier encryption key), so a renewal cannot
+ * drop a host its peers connect to. Errors: ERR_UNKNOWN_CERTIFICATE when the party has no current
+ * certificate in this PKI (issue one), and those of `issuePartyCertificates`.
+ */
+export async function renewPartyCertificates(options: {
+  dir: string;
+  partyId: string;
+  clock: Clock;
+  validityDays?: number;
+}): Promise<IssuedParty> {
+  assertPartyId(options.partyId);
+  assertPkiExists(options.dir);
+  const file = partyPaths(options.dir, options.partyId).identityCert;
+  if (!existsSync(file)) {
+    throw new RenkeiError(
+      'ERR_UNKNOWN_CERTIFICATE',
+      `${options.partyId} has no certificate in this PKI to renew; issue one with renkei pki issue --party ${options.partyId} --role <role> --host <host>.`,
+      { partyId: options.partyId },
+    );
+  }
+  const current = new x509.X509Certificate(readFileSync(file, 'utf8'));
+  const role = current.subjectName.getField('OU')[0] ?? '';
+  const hosts = (current.getExtension(x509.SubjectAlternativeNameExtension)?.names.items ?? [])
+    .filter((name) => name.type === 'dns' || name.type === 'ip')
+    .map((name) => name.value);
+  return issuePartyCertificates({
+    dir: options.dir,
+    partyId: options.partyId,
+    role,
+    hosts,
+    clock: options.clock,
+    ...(options.validityDays === undefined ? {} : { validityDays: options.validityDays }),
+  });
+}
+
+/**
  * Keep the party's current encryption key, if it has one, under its certificate's serial before new
  * files replace it: answers sealed to that certificate may still be on their way (an inquiry names the
  * certificate it was sent with; the core keeps an undelivered answer for 7 days). A node loads every

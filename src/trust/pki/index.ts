@@ -5,6 +5,7 @@
 export {
   initPki,
   issuePartyCertificates,
+  renewPartyCertificates,
   listCertificates,
   readPkiConfig,
   refreshCrl,
