@@ -68,7 +68,9 @@ function card(stdin: string, ...args: string[]): Promise<Run> {
   });
 }
 
-describe('renkei card', () => {
+// Each test runs four or five `renkei card` processes one after another, each a cold start of the CLI:
+// about 5 s alone, 11 to 30 s while the suite's other files share the two cores.
+describe('renkei card', { timeout: 90_000 }, () => {
   it('takes a card from application to delivery at the counter, writing the card file and showing its record', async () => {
     const registered = await fetch(new URL('/admin/v1/residents', url), {
       method: 'POST',
