@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { decryptForRecipient, recipientKid } from '../trust/envelope/item-encryption.ts';
+import { decryptForRecipient } from '../trust/envelope/item-encryption.ts';
 import { importCertificateKey, importPrivateKeyPem } from '../trust/envelope/keys.ts';
 import { MemoryReplayGuard, type ReplayGuard } from '../trust/envelope/replay-guard.ts';
 import { partyPaths, pkiPaths } from '../trust/pki/files.ts';
@@ -229,12 +229,11 @@ async function retiredEncryptionKeys(dir: string): Promise<Map<string, CryptoKey
  * (ERR_DECRYPTION_FAILED, `other_kid`).
  */
 export function decryptToSelf(trust: NodeTrust, jwe: string, processingNumber?: string): Promise<unknown> {
-  const kid = recipientKid(jwe);
-  const key = kid === undefined ? undefined : trust.self.encryption.keyFor(kid);
-  return decryptForRecipient(jwe, key ?? trust.self.encryption.key, {
-    expectedKid: key === undefined ? trust.self.encryption.kid : kid,
-    ...(processingNumber === undefined ? {} : { processingNumber }),
-  });
+  return decryptForRecipient(
+    jwe,
+    (kid) => trust.self.encryption.keyFor(kid),
+    processingNumber === undefined ? {} : { processingNumber },
+  );
 }
 
 async function fetchCrl(url: string): Promise<Uint8Array> {

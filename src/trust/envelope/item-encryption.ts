@@ -61,22 +61,6 @@ const ItemsHeader = z.strictObject({
 
 const COMPACT_JWE = /^[A-Za-z0-9_-]+\.\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
-/**
- * The `kid` a compact JWE of this profile names: which of the recipient's encryption certificates it
- * was sealed to, so that a recipient holding several keys (one renewed) picks the right one. Undefined
- * for anything else; `decryptForRecipient` still checks the whole header.
- */
-export function recipientKid(jwe: string): string | undefined {
-  if (typeof jwe !== 'string' || !COMPACT_JWE.test(jwe)) return undefined;
-  const [headerPart = ''] = jwe.split('.');
-  try {
-    const header = ItemsHeader.safeParse(parseBoundedJson(Buffer.from(headerPart, 'base64url').toString()));
-    return header.success ? header.data.kid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export interface EncryptOptions {
   /** Names the recipient's encryption certificate, so it knows which of its keys to use. */
   kid: string;
@@ -215,7 +199,9 @@ function decryptCompact(jwe: string, epk: Record<string, string>, privateKey: Ke
 }
 
 /**
- * The JSON value inside a JWE made by `encryptForRecipient`, decrypted with our private key.
+ * The JSON value inside a JWE made by `encryptForRecipient`, decrypted with our private key: `privateKey`,
+ * or for a recipient holding several (an earlier encryption certificate's too), the one `privateKey(kid)`
+ * gives for the `kid` the JWE names (none: `other_kid`).
  *
  * @throws RenkeiError ERR_DECRYPTION_FAILED (400): not a compact JWE; a header other than
  *   `{ alg: ECDH-ES, enc: A256GCM, kid, epk (P-256), pn? }` (so `ECDH-ES+A256KW`, `dir`, `RSA-OAEP`,
@@ -225,18 +211,24 @@ function decryptCompact(jwe: string, epk: Record<string, string>, privateKey: Ke
  */
 export function decryptForRecipient(
   jwe: string,
-  privateKey: DecryptionKey,
+  privateKey: DecryptionKey | ((kid: string) => DecryptionKey | undefined),
   options: DecryptOptions = {},
 ): Promise<unknown> {
   return new Promise((resolve) => resolve(decryptNow(jwe, privateKey, options)));
 }
 
-function decryptNow(jwe: string, privateKey: DecryptionKey, options: DecryptOptions): unknown {
+function decryptNow(
+  jwe: string,
+  keyOrKeyFor: DecryptionKey | ((kid: string) => DecryptionKey | undefined),
+  options: DecryptOptions,
+): unknown {
   if (typeof jwe !== 'string' || !COMPACT_JWE.test(jwe)) throw failed('not_compact');
   const [headerPart = ''] = jwe.split('.');
   const header = ItemsHeader.safeParse(parseBoundedJson(Buffer.from(headerPart, 'base64url').toString()));
   if (!header.success) throw failed('header');
   if (options.expectedKid !== undefined && header.data.kid !== options.expectedKid) throw failed('other_kid');
+  const privateKey = typeof keyOrKeyFor === 'function' ? keyOrKeyFor(header.data.kid) : keyOrKeyFor;
+  if (privateKey === undefined) throw failed('other_kid');
   if (header.data.pn !== options.processingNumber) throw failed('other_processing_number');
 
   // A key that cannot do ECDH throws a TypeError: a programming mistake, not the sender's.
